@@ -1,0 +1,35 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
+
+/** [ny, nx], row-major, x fastest (the FITS order: NAXIS1 = nx). */
+export type Shape2 = [number, number];
+
+/**
+ * What is known about A Aᵀ (an operator on the output space), for the convolved likelihood
+ * N(y; A x_t, Σ + σ_t² A Aᵀ).
+ *  - 'pixel-diagonal': A Aᵀ = diag(d) in pixels (a mask); d has the output's size, row-major.
+ *  - 'fourier-diagonal': A Aᵀ = F⁻¹ diag(d) F on the output grid, d in numpy fft2 layout
+ *    (real, ≥ 0, output's size). `exact` is false where this is only an approximation
+ *    (a zero-padded linear convolution is Toeplitz, not circulant).
+ *  - 'none': nothing usable; the likelihood must solve with conjugate gradients.
+ */
+export type GramDescription =
+  | { kind: 'pixel-diagonal'; diag: Float32Array; exact: true }
+  | { kind: 'fourier-diagonal'; diag: Float32Array; exact: boolean }
+  | { kind: 'none' };
+
+/**
+ * A linear operator A: R^{inShape} → R^{outShape}, batched over a leading dimension:
+ * apply takes [B, ny, nx] (inShape) and returns [B, my, mx] (outShape); adjoint the reverse.
+ * Both are pure tensor functions (callers wrap them in tf.tidy; they must not leak).
+ */
+export interface LinearOperator {
+  readonly name: string;
+  readonly inShape: Shape2;
+  readonly outShape: Shape2;
+  apply(x: Tensor): Tensor;
+  adjoint(y: Tensor): Tensor;
+  /** A Aᵀ as far as it is known exactly (or approximately, flagged). */
+  gram(): GramDescription;
+  /** Frees tensors held by the operator (precomputed weights, transfer functions). */
+  dispose(): void;
+}
