@@ -8,3 +8,10 @@ export interface Command {
   /** Returns the exit code. Throw UsageError (or an *InputError) for bad input: exit 2. */
   run(argv: string[]): Promise<number>;
 }
+
+/** A registry entry: name and summary for --help; the module is imported only when the command runs. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}

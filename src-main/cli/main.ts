@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { commands } from './commands/index.js';
 import { isInputError } from './errors.js';
-import { SKYSCORE_VERSION, versions } from '../version.js';
+import pkg from '../../package.json' with { type: 'json' };
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
-    `skyscore ${SKYSCORE_VERSION} — astronomical image reconstruction with score-based diffusion priors`,
+    `skyscore ${pkg.version} — astronomical image reconstruction with score-based diffusion priors`,
     '',
     'usage: skyscore <command> [options]     (from a checkout: npm run -s skyscore -- <command> …)',
     '',
@@ -29,20 +29,22 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V') {
+    const { versions } = await import('../version.js');
     const v = versions();
     process.stdout.write(`skyscore ${v.skyscore} (node ${v.node}, tfjs ${v.tfjs})\n`);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`skyscore: unknown command '${name}' (see skyscore --help)\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(cmd.usage.trimEnd() + '\n');
-    return 0;
-  }
   try {
+    const cmd = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(cmd.usage.trimEnd() + '\n');
+      return 0;
+    }
     return await cmd.run(rest);
   } catch (err) {
     if (isInputError(err)) {

@@ -1,0 +1,43 @@
+/**
+ * The engine's request handlers: runs inside the engine process (worker thread or Electron utilityProcess),
+ * never on a UI thread or the Electron main thread. A new method is one handler here plus its protocol entry.
+ */
+import type { EngineEvent, EngineInfo, MethodName, ParamsOf, Request, ResultOf } from '../../src-shared/protocol/index.js';
+import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.js';
+import { initBackend, probeBackends } from './backend.js';
+import { versions } from '../version.js';
+
+export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
+
+export interface EngineContext {
+  emit: Emit;
+  backend(): Promise<BackendInfo>;
+  processKind: string;
+}
+
+type Handler<M extends MethodName> = (params: ParamsOf<M>, ctx: EngineContext) => Promise<ResultOf<M>>;
+type Handlers = { [M in MethodName]: Handler<M> };
+
+const handlers: Handlers = {
+  'engine.info': async (_p, ctx): Promise<EngineInfo> => {
+    const backend = await ctx.backend();
+    return { versions: versions(), backend, backends: await probeBackends(), process: ctx.processKind, pid: process.pid };
+  },
+  'engine.ping': async (p) => ({ pong: p.payload ?? '' }),
+};
+
+export function createEngine(opts: { emit: Emit; backend?: BackendName | 'auto'; processKind: string }) {
+  let backendPromise: Promise<BackendInfo> | null = null;
+  const ctx: EngineContext = {
+    emit: opts.emit,
+    processKind: opts.processKind,
+    backend: () => (backendPromise ??= initBackend(opts.backend ?? 'auto')),
+  };
+  return {
+    ctx,
+    async handle(req: Request): Promise<unknown> {
+      const h = handlers[req.method] as Handler<MethodName>;
+      return h(req.params, ctx);
+    },
+  };
+}

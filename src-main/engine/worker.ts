@@ -1,0 +1,58 @@
+/**
+ * Entry point of the engine process. Runs as a Node worker thread (serve, CLI) or as an Electron
+ * utilityProcess (desktop). Messages in: requests (validated again here: the engine trusts no one).
+ * Messages out: responses {id, ok, ...} and events {event, data}.
+ */
+import { parentPort as threadPort, workerData } from 'node:worker_threads';
+import { validateRequest, ProtocolError, type Response } from '../../src-shared/protocol/index.js';
+import type { BackendName } from '../../src-shared/protocol/index.js';
+import { createEngine } from './handlers.js';
+
+interface Port {
+  post(msg: unknown, transfer?: ArrayBuffer[]): void;
+  onMessage(cb: (msg: unknown) => void): void;
+}
+
+function connect(): { port: Port; kind: string } {
+  const electronPort = (process as unknown as { parentPort?: { postMessage(m: unknown, t?: unknown[]): void; on(e: 'message', cb: (ev: { data: unknown }) => void): void } }).parentPort;
+  if (electronPort) {
+    return {
+      kind: 'utilityProcess',
+      port: {
+        post: (m) => electronPort.postMessage(m),
+        onMessage: (cb) => electronPort.on('message', (ev) => cb(ev.data)),
+      },
+    };
+  }
+  if (threadPort) {
+    const p = threadPort;
+    return {
+      kind: 'worker_threads',
+      port: {
+        post: (m, t) => p.postMessage(m, t ?? []),
+        onMessage: (cb) => p.on('message', cb),
+      },
+    };
+  }
+  throw new Error('engine worker started without a parent port');
+}
+
+const { port, kind } = connect();
+const requestedBackend = ((workerData as { backend?: string } | undefined)?.backend ?? process.env.SKYSCORE_BACKEND ?? 'auto') as BackendName | 'auto';
+const engine = createEngine({ emit: (ev, t) => port.post(ev, t), backend: requestedBackend, processKind: kind });
+
+port.onMessage(async (msg) => {
+  const id = typeof (msg as { id?: unknown })?.id === 'number' ? (msg as { id: number }).id : -1;
+  let res: Response;
+  try {
+    const req = validateRequest(msg);
+    res = { id: req.id, ok: true, result: await engine.handle(req) };
+  } catch (e) {
+    const err = e as Error;
+    const code = e instanceof ProtocolError ? 'bad-request' : /InputError$/.test(err?.name ?? '') ? 'input' : err?.name === 'CancelledError' ? 'cancelled' : 'internal';
+    res = { id, ok: false, error: { code, message: err?.message ?? String(e) } };
+    if (code === 'internal') console.error('[engine]', err?.stack ?? err);
+  }
+  port.post(res);
+});
+port.post({ event: 'engine.status', data: { state: 'ready' } });

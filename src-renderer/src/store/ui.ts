@@ -1,0 +1,37 @@
+import type { StateCreator } from 'zustand';
+import type { AppState } from './index';
+
+export type ThemeChoice = 'system' | 'light' | 'dark';
+export type SideTab = 'model' | 'run' | 'prior';
+
+export interface Notice {
+  id: number;
+  level: 'info' | 'warn' | 'error';
+  text: string;
+}
+
+export interface UiSlice {
+  theme: ThemeChoice;
+  sideTab: SideTab;
+  sidePanelOpen: boolean;
+  notices: Notice[];
+  setTheme(t: ThemeChoice): void;
+  setSideTab(t: SideTab): void;
+  toggleSidePanel(): void;
+  notify(level: Notice['level'], text: string): void;
+  dismiss(id: number): void;
+}
+
+let noticeId = 1;
+
+export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => ({
+  theme: 'system',
+  sideTab: 'model',
+  sidePanelOpen: true,
+  notices: [],
+  setTheme: (theme) => set({ theme }),
+  setSideTab: (sideTab) => set({ sideTab }),
+  toggleSidePanel: () => set((s) => ({ sidePanelOpen: !s.sidePanelOpen })),
+  notify: (level, text) => set((s) => ({ notices: [...s.notices.slice(-4), { id: noticeId++, level, text }] })),
+  dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { validateRequest, validateResponse, ProtocolError, methodParams } from '../../src-shared/protocol/index.js';
+import { encodeFrame, decodeFrame } from '../../src-shared/protocol/codec.js';
+
+describe('protocol: request validation', () => {
+  it('accepts a well-formed request and fills empty params', () => {
+    expect(validateRequest({ id: 3, method: 'engine.info', params: {} })).toEqual({ id: 3, method: 'engine.info', params: {} });
+    expect(validateRequest({ id: 4, method: 'engine.info' })).toEqual({ id: 4, method: 'engine.info', params: {} });
+    expect(validateRequest({ id: 5, method: 'engine.ping', params: { payload: 'x' } }).params).toEqual({ payload: 'x' });
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['not an object', 'engine.info', /expected an object/],
+    ['null', null, /expected an object/],
+    ['array', [1, 'engine.info'], /expected an object/],
+    ['missing id', { method: 'engine.info', params: {} }, /request\.id/],
+    ['fractional id', { id: 1.5, method: 'engine.info', params: {} }, /integer/],
+    ['negative id', { id: -1, method: 'engine.info', params: {} }, /≥ 0/],
+    ['string id', { id: '1', method: 'engine.info', params: {} }, /request\.id/],
+    ['unknown method', { id: 1, method: 'fs.readFile', params: {} }, /unknown method 'fs\.readFile'/],
+    ['prototype method', { id: 1, method: '__proto__', params: {} }, /unknown method/],
+    ['method not a string', { id: 1, method: 42, params: {} }, /request\.method/],
+    ['extra envelope field', { id: 1, method: 'engine.info', params: {}, evil: true }, /unexpected field 'evil'/],
+    ['extra param', { id: 1, method: 'engine.info', params: { path: '/etc/passwd' } }, /unexpected field 'path'/],
+    ['wrong param type', { id: 1, method: 'engine.ping', params: { payload: 7 } }, /engine\.ping\.params\.payload: expected a string/],
+    ['param too long', { id: 1, method: 'engine.ping', params: { payload: 'x'.repeat(2000) } }, /at most 1000/],
+    ['params an array', { id: 1, method: 'engine.ping', params: [] }, /expected an object/],
+  ];
+  for (const [name, msg, re] of bad) {
+    it(`refuses ${name}`, () => {
+      expect(() => validateRequest(msg)).toThrow(ProtocolError);
+      expect(() => validateRequest(msg)).toThrow(re);
+    });
+  }
+
+  it('has a params validator for every method', () => {
+    for (const v of Object.values(methodParams)) expect(typeof v).toBe('function');
+  });
+});
+
+describe('protocol: responses', () => {
+  it('accepts ok and error responses', () => {
+    expect(validateResponse({ id: 1, ok: true, result: 5 })).toEqual({ id: 1, ok: true, result: 5 });
+    expect(validateResponse({ id: 2, ok: false, error: { code: 'input', message: 'no' } }).ok).toBe(false);
+  });
+  it('refuses malformed responses', () => {
+    expect(() => validateResponse({ id: 1 })).toThrow(/response\.ok/);
+    expect(() => validateResponse({ id: 1, ok: false, error: { code: 'weird', message: 'x' } })).toThrow(/malformed/);
+    expect(() => validateResponse({ ok: true })).toThrow(/response\.id/);
+  });
+});
+
+describe('protocol: binary frames', () => {
+  it('round-trips nested typed arrays bit-exactly', () => {
+    const f32 = new Float32Array([1.5, NaN, -Infinity, 3e-38]);
+    const f64 = new Float64Array([Math.PI, -0]);
+    const u8 = new Uint8Array([1, 2, 3]);
+    const msg = { id: 9, result: { a: f32, list: [u8, { deep: f64 }], s: 'ü' } };
+    const back = decodeFrame(encodeFrame(msg)) as typeof msg;
+    expect(back.id).toBe(9);
+    expect(back.result.s).toBe('ü');
+    expect(Array.from(new Uint32Array(back.result.a.buffer))).toEqual(Array.from(new Uint32Array(f32.buffer)));
+    expect(back.result.list[0]).toEqual(u8);
+    expect(Object.is((back.result.list[1] as { deep: Float64Array }).deep[1], -0)).toBe(true);
+  });
+  it('refuses truncated or lying frames', () => {
+    const frame = encodeFrame({ x: new Float32Array(100) });
+    expect(() => decodeFrame(frame.subarray(0, frame.length - 8))).toThrow(/beyond the frame/);
+    expect(() => decodeFrame(new Uint8Array([1]))).toThrow(/too short/);
+    const lying = frame.slice();
+    new DataView(lying.buffer).setUint32(0, 1e9, true);
+    expect(() => decodeFrame(lying)).toThrow(/header length/);
+    const garbage = new Uint8Array(64).fill(65);
+    new DataView(garbage.buffer).setUint32(0, 10, true);
+    expect(() => decodeFrame(garbage)).toThrow(/not valid JSON/);
+  });
+});
