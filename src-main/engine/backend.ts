@@ -13,6 +13,9 @@ import { BACKEND_NAMES } from '../../src-shared/protocol/index.js';
 
 const require = createRequire(import.meta.url);
 
+// Production mode: no debug checks and no console advice to install tfjs-node (we choose backends ourselves).
+tf.env().set('PROD', true);
+
 export class BackendInputError extends Error {
   override name = 'BackendInputError';
 }

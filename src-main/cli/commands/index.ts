@@ -6,5 +6,6 @@ import type { CommandEntry } from '../command.js';
  *   { name: 'x', summary: '…', load: async () => (await import('./x.js')).xCommand },
  */
 export const commands: CommandEntry[] = [
+  { name: 'bench', summary: 'the benchmarks (speed and memory figures; not pass/fail)', load: async () => (await import('./bench.js')).benchCommand },
   { name: 'serve', summary: 'the app in a browser; prints its URL with the access token', load: async () => (await import('./serve.js')).serveCommand },
 ];
