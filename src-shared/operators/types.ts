@@ -33,3 +33,23 @@ export interface LinearOperator {
   /** Frees tensors held by the operator (precomputed weights, transfer functions). */
   dispose(): void;
 }
+
+/**
+ * What is known about A itself (not only A Aᵀ), so that compositions can combine their Gram descriptions:
+ * an operator diagonal in pixels (a mask) or in Fourier modes (uv sampling: A = F⁻¹ W F; exact: false for
+ * the zero-padded PSF convolution, which is only approximately circulant). Optional: absent means no structure.
+ */
+export interface OperatorStructure {
+  kind: 'pixel-diagonal' | 'fourier-diagonal';
+  exact: boolean;
+}
+
+/** Optional extensions a LinearOperator may implement (all operators of src-shared/operators do). */
+export interface StructuredOperator extends LinearOperator {
+  readonly structure?: OperatorStructure;
+  /**
+   * The exact diagonal of A Aᵀ in pixels of the output grid (row-major), where it is cheap to know:
+   * the "diagonal of A Aᵀ" approximation of the convolved likelihood. Undefined where not available.
+   */
+  gramDiagonal?(): Float32Array | undefined;
+}

@@ -1,0 +1,200 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import type { Shape2 } from './types.js';
+
+/**
+ * A real 2-D Fourier filter on tensors, y = crop(F⁻¹ H F pad(x)), written as four dense matrix products
+ * (real DFT along x, complex DFT along y, their inverses) so that it runs on every tfjs backend —
+ * wasm has no FFT kernel and cpu's is O(N²) per row for sizes that are not powers of two — and uses
+ * the fastest primitive each backend has (matMul: XNNPACK on wasm, tensor cores on GPUs).
+ *
+ * The input [B, ny, nx] is embedded at the origin of a [py, px] periodic grid (zero padding) and the
+ * output is the [my, mx] corner of the result. H is given in numpy rfft2 layout ([py, ⌊px/2⌋+1]).
+ * The padded sizes need not be powers of two: dense DFTs cost the same for any size.
+ *
+ * The adjoint runs the transposed stages in reverse order, so <A x, y> = <x, Aᵀ y> holds to float32
+ * rounding whatever the accuracy of the transform itself.
+ */
+export interface FourierFilterSpec {
+  inShape: Shape2;
+  outShape: Shape2;
+  padShape: Shape2;
+  /** Transfer function, rfft layout [py, ⌊px/2⌋+1] row-major. */
+  hRe: Float64Array;
+  /** Imaginary part; omit (or all zeros) for a real transfer function. */
+  hIm?: Float64Array;
+}
+
+export class FourierFilter {
+  readonly kh: number;
+  private readonly m1: Tensor2D; // [nx, 2kh]: real DFT along x
+  private readonly m2: Tensor2D; // [2ny, 2py]: complex DFT along y
+  private readonly m3: Tensor2D; // [2py, 2my]: inverse complex DFT along y (rows restricted to the output)
+  private readonly m4: Tensor2D; // [2kh, mx]: inverse real DFT along x
+  private readonly hr: Tensor3D; // [kh, 2, py]
+  private readonly hi: Tensor3D | null; // [kh, 2, py] = (-Hi, +Hi), null when H is real
+  readonly spec: FourierFilterSpec;
+
+  constructor(spec: FourierFilterSpec) {
+    this.spec = spec;
+    const [ny, nx] = spec.inShape;
+    const [my, mx] = spec.outShape;
+    const [py, px] = spec.padShape;
+    if (ny > py || nx > px || my > py || mx > px) throw new Error('FourierFilter: shapes larger than the padded grid');
+    const kh = Math.floor(px / 2) + 1;
+    this.kh = kh;
+    if (spec.hRe.length !== py * kh || (spec.hIm && spec.hIm.length !== py * kh)) {
+      throw new Error('FourierFilter: transfer function size does not match the padded grid');
+    }
+    const cx = cosSin(px);
+    const cy = cosSin(py);
+
+    const m1 = new Float32Array(nx * 2 * kh);
+    for (let j = 0; j < nx; j++) {
+      for (let k = 0; k < kh; k++) {
+        const t = (j * k) % px;
+        m1[j * 2 * kh + k] = cx.cos[t];
+        m1[j * 2 * kh + kh + k] = -cx.sin[t];
+      }
+    }
+    const m2 = new Float32Array(2 * ny * 2 * py);
+    for (let i = 0; i < ny; i++) {
+      for (let l = 0; l < py; l++) {
+        const t = (i * l) % py;
+        const c = cy.cos[t];
+        const s = cy.sin[t];
+        // row i: real part A; row ny+i: imaginary part B. Re Z = A c + B s, Im Z = B c − A s
+        m2[i * 2 * py + l] = c;
+        m2[i * 2 * py + py + l] = -s;
+        m2[(ny + i) * 2 * py + l] = s;
+        m2[(ny + i) * 2 * py + py + l] = c;
+      }
+    }
+    const m3 = new Float32Array(2 * py * 2 * my);
+    for (let l = 0; l < py; l++) {
+      for (let i = 0; i < my; i++) {
+        const t = (i * l) % py;
+        const c = cy.cos[t] / py;
+        const s = cy.sin[t] / py;
+        // Re W = Σ Yr c − Yi s; Im W = Σ Yr s + Yi c
+        m3[l * 2 * my + i] = c;
+        m3[l * 2 * my + my + i] = s;
+        m3[(py + l) * 2 * my + i] = -s;
+        m3[(py + l) * 2 * my + my + i] = c;
+      }
+    }
+    const m4 = new Float32Array(2 * kh * mx);
+    for (let k = 0; k < kh; k++) {
+      const w = k === 0 || (px % 2 === 0 && k === px / 2) ? 1 : 2;
+      for (let m = 0; m < mx; m++) {
+        const t = (k * m) % px;
+        m4[k * mx + m] = (w * cx.cos[t]) / px;
+        m4[(kh + k) * mx + m] = (-w * cx.sin[t]) / px;
+      }
+    }
+    // H transposed to [kh, py] and doubled along the re/im axis
+    const hr = new Float32Array(kh * 2 * py);
+    let complex = false;
+    const hi = new Float32Array(kh * 2 * py);
+    for (let l = 0; l < py; l++) {
+      for (let k = 0; k < kh; k++) {
+        const r = spec.hRe[l * kh + k];
+        const im = spec.hIm ? spec.hIm[l * kh + k] : 0;
+        if (im !== 0) complex = true;
+        hr[k * 2 * py + l] = r;
+        hr[k * 2 * py + py + l] = r;
+        hi[k * 2 * py + l] = -im;
+        hi[k * 2 * py + py + l] = im;
+      }
+    }
+    this.m1 = tf.tensor2d(m1, [nx, 2 * kh]);
+    this.m2 = tf.tensor2d(m2, [2 * ny, 2 * py]);
+    this.m3 = tf.tensor2d(m3, [2 * py, 2 * my]);
+    this.m4 = tf.tensor2d(m4, [2 * kh, mx]);
+    this.hr = tf.tensor3d(hr, [kh, 2, py]);
+    this.hi = complex ? tf.tensor3d(hi, [kh, 2, py]) : null;
+  }
+
+  /** Floating-point multiply–adds per image for apply (or adjoint). */
+  get macsPerImage(): number {
+    const [ny, nx] = this.spec.inShape;
+    const [my, mx] = this.spec.outShape;
+    const [py] = this.spec.padShape;
+    const kh = this.kh;
+    return ny * nx * 2 * kh + kh * 2 * ny * 2 * py + kh * 2 * py * 2 * my + my * 2 * kh * mx;
+  }
+
+  apply(x: Tensor3D): Tensor3D {
+    return tf.tidy(() => {
+      const b = x.shape[0];
+      const [ny, nx] = this.spec.inShape;
+      const [my, mx] = this.spec.outShape;
+      const [py] = this.spec.padShape;
+      const kh = this.kh;
+      let t = tf.matMul(tf.reshape(x, [b * ny, nx]), this.m1); // [b·ny, 2kh]
+      t = swapAxes(t, b, ny, kh); // [b·kh, 2ny]
+      t = tf.matMul(t, this.m2); // [b·kh, 2py]
+      let z = tf.reshape(t, [b, kh, 2, py]);
+      z = this.multiplyH(z, false);
+      t = tf.matMul(tf.reshape(z, [b * kh, 2 * py]), this.m3); // [b·kh, 2my]
+      t = swapAxesBack(t, b, my, kh); // [b·my, 2kh]
+      t = tf.matMul(t, this.m4); // [b·my, mx]
+      return tf.reshape(t, [b, my, mx]);
+    });
+  }
+
+  adjoint(y: Tensor3D): Tensor3D {
+    return tf.tidy(() => {
+      const b = y.shape[0];
+      const [ny, nx] = this.spec.inShape;
+      const [my, mx] = this.spec.outShape;
+      const [py] = this.spec.padShape;
+      const kh = this.kh;
+      let t = tf.matMul(tf.reshape(y, [b * my, mx]), this.m4, false, true); // [b·my, 2kh]
+      t = swapAxes(t, b, my, kh); // [b·kh, 2my]
+      t = tf.matMul(t, this.m3, false, true); // [b·kh, 2py]
+      let z = tf.reshape(t, [b, kh, 2, py]);
+      z = this.multiplyH(z, true);
+      t = tf.matMul(tf.reshape(z, [b * kh, 2 * py]), this.m2, false, true); // [b·kh, 2ny]
+      t = swapAxesBack(t, b, ny, kh); // [b·ny, 2kh]
+      t = tf.matMul(t, this.m1, false, true); // [b·ny, nx]
+      return tf.reshape(t, [b, ny, nx]);
+    });
+  }
+
+  /** Z·H (or its transpose) with Z stored as [b, kh, (re, im), py]. */
+  private multiplyH(z: tf.Tensor4D, transpose: boolean): tf.Tensor4D {
+    const zr = tf.mul(z, this.hr) as tf.Tensor4D;
+    if (!this.hi) return zr;
+    // forward: Y = Z·Hr + swap(Z)·(−Hi, Hi); transpose: Z̄ = Ȳ·Hr + swap(Ȳ·(−Hi, Hi))
+    const swapped = transpose ? tf.reverse(tf.mul(z, this.hi), 2) : tf.mul(tf.reverse(z, 2), this.hi);
+    return tf.add(zr, swapped) as tf.Tensor4D;
+  }
+
+  dispose(): void {
+    for (const t of [this.m1, this.m2, this.m3, this.m4, this.hr]) t.dispose();
+    this.hi?.dispose();
+  }
+}
+
+/** [b·n, 2kh] laid out (row n, [re | im] over k) → [b·kh, 2n] laid out (column k, [re | im] over n). */
+function swapAxes(t: tf.Tensor2D, b: number, n: number, kh: number): tf.Tensor2D {
+  const r = tf.transpose(tf.reshape(t, [b, n, 2, kh]), [0, 3, 2, 1]);
+  return tf.reshape(r, [b * kh, 2 * n]);
+}
+
+/** The inverse layout change of swapAxes. */
+function swapAxesBack(t: tf.Tensor2D, b: number, n: number, kh: number): tf.Tensor2D {
+  const r = tf.transpose(tf.reshape(t, [b, kh, 2, n]), [0, 3, 2, 1]);
+  return tf.reshape(r, [b * n, 2 * kh]);
+}
+
+function cosSin(n: number): { cos: Float64Array; sin: Float64Array } {
+  const cos = new Float64Array(n);
+  const sin = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    cos[t] = Math.cos((2 * Math.PI * t) / n);
+    sin[t] = Math.sin((2 * Math.PI * t) / n);
+  }
+  return { cos, sin };
+}
