@@ -1,0 +1,148 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { psnr, chi2PerPixel, pixelCoverage, tarp } from '../../src-shared/eval/metrics.js';
+import { richardsonLucy, wienerTikhonov } from '../../src-shared/eval/baselines.js';
+import type { LinearOperator } from '../../src-shared/operators/types.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Seeded normal deviates (mulberry32 + Box–Muller), independent of the library's generators. */
+function normals(n: number, seed: number): Float64Array {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+/** A dense-matrix operator (rows = outputs) for exact small checks. */
+function denseOperator(M: Float64Array, out: [number, number], inn: [number, number]): LinearOperator {
+  const m = out[0] * out[1];
+  const n = inn[0] * inn[1];
+  const Mt = tf.tensor2d(Float32Array.from(M), [m, n]);
+  return {
+    name: 'dense',
+    inShape: inn,
+    outShape: out,
+    apply: (x) => tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, n]), Mt, false, true), [-1, out[0], out[1]])),
+    adjoint: (y) => tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(y, [-1, m]), Mt), [-1, inn[0], inn[1]])),
+    gram: () => ({ kind: 'none' }),
+    dispose: () => Mt.dispose(),
+  };
+}
+
+/** 1-D blur on an 8×8 image: each pixel averaged with its horizontal neighbours (zero padded). */
+function blurMatrix(): Float64Array {
+  const n = 64;
+  const M = new Float64Array(n * n);
+  for (let i = 0; i < 8; i++)
+    for (let j = 0; j < 8; j++)
+      for (const [d, w] of [
+        [-1, 0.25],
+        [0, 0.5],
+        [1, 0.25],
+      ] as const) {
+        const jj = j + d;
+        if (jj >= 0 && jj < 8) M[(i * 8 + j) * n + i * 8 + jj] = w;
+      }
+  return M;
+}
+
+describe('metrics', () => {
+  it('psnr matches its definition', () => {
+    const t = [0, 1, 2, 3];
+    const e = [0, 1, 2, 2];
+    // MSE = 1/4, range = 3 → 10 log10(9 / 0.25)
+    expect(psnr(t, e)).toBeCloseTo(10 * Math.log10(36), 10);
+  });
+  it('χ² per pixel of pure noise is 1 within its Monte Carlo error', () => {
+    const n = 20000;
+    const z = normals(n, 7);
+    const y = Array.from(z, (v) => 3 * v);
+    const c = chi2PerPixel(y, new Float64Array(n), 3);
+    // var(χ²/n) = 2/n → σ ≈ 0.01; 4σ tolerance
+    expect(Math.abs(c - 1)).toBeLessThan(4 * Math.sqrt(2 / n));
+  });
+  it('per-pixel coverage of calibrated Gaussian samples matches the level; over-confident samples under-cover', () => {
+    const npix = 400;
+    const nsamp = 200;
+    const truth = normals(npix, 1);
+    const samples = Array.from({ length: nsamp }, (_, s) => normals(npix, 100 + s));
+    const cov = pixelCoverage(samples, truth, [0.5, 0.9]);
+    // binomial error over 400 pixels: sqrt(0.25/400) = 0.025 at 50%, 0.015 at 90%; plus finite-sample quantiles
+    expect(Math.abs(cov[0]! - 0.5)).toBeLessThan(0.1);
+    expect(Math.abs(cov[1]! - 0.9)).toBeLessThan(0.06);
+    const narrow = samples.map((s) => s.map((v) => 0.3 * v));
+    const cov2 = pixelCoverage(narrow, truth, [0.9]);
+    expect(cov2[0]!).toBeLessThan(0.5);
+  });
+  it('TARP: calibrated posteriors give ECP ≈ α, a biased one does not', () => {
+    const d = 16;
+    const problems = Array.from({ length: 300 }, (_, j) => {
+      const mu = normals(d, 10_000 + j);
+      const truth = mu.map((m, i) => m + normals(d, 20_000 + j)[i]!);
+      const samples = Array.from({ length: 100 }, (_, s) => mu.map((m, i) => m + normals(d, 1_000_000 + j * 1000 + s)[i]!));
+      return { truth, samples, mu };
+    });
+    const good = tarp(problems, { seed: 3 });
+    // 300 problems: binomial σ ≤ 0.029; the max over 19 levels stays under ~3.5σ
+    expect(good.maxDeviation).toBeLessThan(0.1);
+    const biased = tarp(
+      problems.map((p) => ({ truth: p.truth, samples: p.samples.map((s) => s.map((v, i) => v + 2.0 * (i % 2 === 0 ? 1 : -1))) })),
+      { seed: 3 },
+    );
+    expect(biased.maxDeviation).toBeGreaterThan(0.2);
+  });
+});
+
+describe('deconvolution baselines', () => {
+  it('Wiener/Tikhonov by CG equals the dense normal-equation solution', async () => {
+    const M = blurMatrix();
+    const A = denseOperator(M, [8, 8], [8, 8]);
+    const y = Float32Array.from(normals(64, 5));
+    const lambda = 0.05;
+    const { x, relResidual } = await wienerTikhonov(A, y, lambda, { tol: 1e-6 });
+    expect(relResidual).toBeLessThan(1e-5);
+    // check the normal equations directly in float64: (MᵀM + λI) x = Mᵀ y
+    for (let r = 0; r < 64; r++) {
+      let lhs = lambda * x[r]!;
+      let rhs = 0;
+      for (let k = 0; k < 64; k++) {
+        rhs += M[k * 64 + r]! * y[k]!;
+        let mx = 0;
+        for (let c = 0; c < 64; c++) mx += M[k * 64 + c]! * x[c]!;
+        lhs += M[k * 64 + r]! * mx;
+      }
+      expect(lhs).toBeCloseTo(rhs, 3);
+    }
+    A.dispose();
+  });
+  it('Richardson–Lucy sharpens a blurred point source, conserves flux, and does not leak tensors', async () => {
+    const M = blurMatrix();
+    const A = denseOperator(M, [8, 8], [8, 8]);
+    const truth = new Float32Array(64);
+    truth[3 * 8 + 4] = 10;
+    const y = new Float32Array(64);
+    for (let r = 0; r < 64; r++) for (let c = 0; c < 64; c++) y[r] += M[r * 64 + c]! * truth[c]!;
+    const before = tf.memory().numTensors;
+    let first = 0;
+    const x = await richardsonLucy(A, y, 200, (k, xi) => {
+      if (k === 1) first = xi[3 * 8 + 4]!;
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(x[3 * 8 + 4]!).toBeGreaterThan(first);
+    expect(x[3 * 8 + 4]!).toBeGreaterThan(7);
+    const flux = x.reduce((s, v) => s + v, 0);
+    expect(flux).toBeCloseTo(10, 1);
+    A.dispose();
+  });
+});
