@@ -87,7 +87,9 @@ function imageHeaderOf(h: FitsHeader, zbitpix: number, shape: number[]): FitsHea
     rest.push(to ? { ...c, key: to, images: undefined } : { ...c, images: c.images ? [...c.images] : undefined });
   }
   for (const c of head) if (c.comment === undefined) delete c.comment;
-  return new FitsHeader([...head, ...rest]);
+  // astropy appends the renamed ZEXTEND / ZBLOCKED cards at the end; do the same so headers compare equal
+  const tail = rest.filter((c) => c.key === 'EXTEND' || c.key === 'BLOCKED');
+  return new FitsHeader([...head, ...rest.filter((c) => !tail.includes(c)), ...tail]);
 }
 
 export function compressedImageInfo(h: FitsHeader): CompressedInfo {
@@ -425,7 +427,7 @@ function makeWriter(
       const d2 = info.quantize === 'SUBTRACTIVE_DITHER_2';
       let iseed = (tileNo - 1 + info.dither0 - 1) % 10000;
       if (iseed < 0) iseed += 10000;
-      let next = Math.floor(dither[iseed] * 500);
+      let next = Math.floor(Math.fround(dither[iseed] * 500));
       return (dst, v) => {
         let r: number;
         if (nullv !== undefined && v === nullv) r = NaN;
@@ -436,7 +438,7 @@ function makeWriter(
         if (next === 10000) {
           iseed++;
           if (iseed === 10000) iseed = 0;
-          next = Math.floor(dither[iseed] * 500);
+          next = Math.floor(Math.fround(dither[iseed] * 500));
         }
       };
     }

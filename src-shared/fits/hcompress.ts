@@ -14,7 +14,7 @@ const shr = (x: number, s: number): number => Math.floor(x / 2 ** s);
 /** x & -bit for a power of two `bit`: clear the low bits (two's complement). */
 const maskLow = (x: number, bit: number): number => Math.floor(x / bit) * bit;
 /** x & bit for a power of two `bit` (two's complement). */
-const bitOf = (x: number, bit: number): number => (((Math.floor(x / bit) % 2) + 2) % 2) * bit;
+const bitOf = (x: number, bit: number): number => (bit < 1 ? 0 : (((Math.floor(x / bit) % 2) + 2) % 2) * bit);
 
 class BitReader {
   pos: number;
@@ -327,16 +327,20 @@ function hinv(a: Float64Array, nx: number, ny: number, smooth: boolean, scale: n
   const log2n = log2up(nmax);
   const tmp = new Float64Array((nmax + 1) >> 1);
   let shift = 1;
-  const bit0 = 2 ** (log2n - 1);
-  const bit1 = bit0 * 2;
-  const bit2 = bit0 * 4;
-  const prnd0 = bit0 / 2 >= 1 ? bit0 / 2 : 0;
-  const prnd1 = bit1 / 2;
-  const prnd2 = bit2 / 2;
+  // bitN: the bit tested; mN: the granularity of maskN (maskN = -mN); prnd/nrnd: rounding offsets.
+  // All are halved after each expansion, as the reference does with shifts.
+  let bit0 = 2 ** (log2n - 1);
+  let bit1 = bit0 * 2;
+  let m0 = bit0;
+  let m1 = bit0 * 2;
+  const m2 = bit0 * 4;
+  let prnd0 = Math.floor(bit0 / 2);
+  let prnd1 = Math.floor(bit1 / 2);
+  const prnd2 = bit0 * 2;
   let nrnd0 = prnd0 - 1;
-  const nrnd1 = prnd1 - 1;
+  let nrnd1 = prnd1 - 1;
   const nrnd2 = prnd2 - 1;
-  a[0] = maskLow(a[0] + (a[0] < 0 ? nrnd2 : prnd2), bit2);
+  a[0] = maskLow(a[0] + (a[0] >= 0 ? prnd2 : nrnd2), m2);
   let nxtop = 1;
   let nytop = 1;
   let nxf = nx;
@@ -368,13 +372,13 @@ function hinv(a: Float64Array, nx: number, ny: number, smooth: boolean, scale: n
         let hx = a[s10];
         let hy = a[s00 + 1];
         let hc = a[s10 + 1];
-        hx = maskLow(hx + (hx < 0 ? nrnd1 : prnd1), bit1);
-        hy = maskLow(hy + (hy < 0 ? nrnd1 : prnd1), bit1);
-        hc = maskLow(hc + (hc < 0 ? nrnd0 : prnd0), bit0);
+        hx = maskLow(hx + (hx >= 0 ? prnd1 : nrnd1), m1);
+        hy = maskLow(hy + (hy >= 0 ? prnd1 : nrnd1), m1);
+        hc = maskLow(hc + (hc >= 0 ? prnd0 : nrnd0), m0);
         const lowbit0 = bitOf(hc, bit0);
         hx = hx >= 0 ? hx - lowbit0 : hx + lowbit0;
         hy = hy >= 0 ? hy - lowbit0 : hy + lowbit0;
-        const lowbit1 = ((bitOf(hc, bit1) + bitOf(hx, bit1) + bitOf(hy, bit1)) / bit1) % 2 === 1 ? bit1 : 0;
+        const lowbit1 = bit1 >= 1 && ((bitOf(hc, bit1) + bitOf(hx, bit1) + bitOf(hy, bit1)) / bit1) % 2 === 1 ? bit1 : 0;
         h0 = h0 >= 0 ? h0 + lowbit0 - lowbit1 : h0 + (lowbit0 === 0 ? lowbit1 : lowbit0 - lowbit1);
         a[s10 + 1] = shr(h0 + hx + hy + hc, shift);
         a[s10] = shr(h0 + hx - hy - hc, shift);
@@ -386,7 +390,7 @@ function hinv(a: Float64Array, nx: number, ny: number, smooth: boolean, scale: n
       if (oddy) {
         let h0 = a[s00];
         let hx = a[s10];
-        hx = maskLow(hx < 0 ? hx + nrnd1 : hx + prnd1, bit1);
+        hx = maskLow(hx >= 0 ? hx + prnd1 : hx + nrnd1, m1);
         const lowbit1 = bitOf(hx, bit1);
         h0 = h0 >= 0 ? h0 - lowbit1 : h0 + lowbit1;
         a[s10] = shr(h0 + hx, shift);
@@ -399,7 +403,7 @@ function hinv(a: Float64Array, nx: number, ny: number, smooth: boolean, scale: n
       for (; j < nytop - oddy; j += 2) {
         let h0 = a[s00];
         let hy = a[s00 + 1];
-        hy = maskLow(hy < 0 ? hy + nrnd1 : hy + prnd1, bit1);
+        hy = maskLow(hy >= 0 ? hy + prnd1 : hy + nrnd1, m1);
         const lowbit1 = bitOf(hy, bit1);
         h0 = h0 >= 0 ? h0 - lowbit1 : h0 + lowbit1;
         a[s00 + 1] = shr(h0 + hy, shift);
@@ -408,6 +412,15 @@ function hinv(a: Float64Array, nx: number, ny: number, smooth: boolean, scale: n
       }
       if (oddy) a[s00] = shr(a[s00], shift);
     }
+    // halve the masks and rounding values for the next, finer level
+    bit1 = bit0;
+    bit0 = Math.floor(bit0 / 2);
+    m1 = m0;
+    m0 = Math.max(Math.floor(m0 / 2), 1);
+    prnd1 = prnd0;
+    prnd0 = Math.floor(prnd0 / 2);
+    nrnd1 = nrnd0;
+    nrnd0 = prnd0 - 1;
   }
 }
 

@@ -207,7 +207,7 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
   if (index === 0) {
     const simple = header.get('SIMPLE');
     if (simple !== true) ctx.warnings.push(`HDU 0: SIMPLE = ${String(simple)}: the file says it does not conform to the FITS standard`);
-    kind = header.get('GROUPS') === true && shape.length >= 1 && shape[0] === 0 ? 'random-groups' : 'primary';
+    kind = header.get('GROUPS') === true && (shape.length === 0 || shape[0] === 0) ? 'random-groups' : 'primary';
   } else {
     const xt = String(header.get('XTENSION') ?? '').trim().toUpperCase();
     if (xt === 'IMAGE' || xt === 'IUEIMAGE') kind = 'image';
@@ -238,7 +238,7 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
   let nelem: number;
   if (kind === 'random-groups') {
     if (shape.length < 2) {
-      const msg = `HDU 0: random groups with no data axes (NAXIS = ${shape.length}, NAXIS1 = 0): no group array is defined`;
+      const msg = `HDU 0: random groups (GROUPS = T) with no group data axes (NAXIS = ${shape.length}${shape.length ? ', NAXIS1 = 0' : ''})`;
       if (ctx.strict) fail(ctx, msg);
       ctx.warnings.push(msg);
     }
@@ -251,11 +251,8 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
   }
   const dataBytes = nelem * elemBytes;
   if (!Number.isSafeInteger(dataBytes)) fail(ctx, `HDU ${index}: absurd data size (NAXISn = ${shape.join(' × ')})`);
-  if (dataOffset + dataBytes > ctx.bytes.length + (ctx.strict ? 0 : Infinity) && ctx.strict) {
-    // reported by the caller with the truncation message (kept there so the wording is in one place)
-  }
   const extname = header.get('EXTNAME');
-  const name = typeof extname === 'string' ? extname.trim() || null : null;
+  let name = typeof extname === 'string' ? extname.trim() || null : null;
   let comp: CompressedInfo | undefined;
   let imageHeader = header;
   let outBitpix: number = bitpix;
@@ -270,6 +267,9 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
     const npix = comp.shape.reduce((a, b) => a * b, 1);
     if (npix > ctx.maxPixels) fail(ctx, `HDU ${index}: compressed image declares ${comp.shape.join(' × ')} pixels, more than the limit of ${ctx.maxPixels}`);
     imageHeader = comp.imageHeader;
+    // the image's own EXTNAME (the table's is usually the default 'COMPRESSED_IMAGE')
+    const imName = imageHeader.get('EXTNAME');
+    if (typeof imName === 'string' && imName.trim()) name = imName.trim();
     outBitpix = comp.bitpix;
     outShape = comp.shape;
   }
