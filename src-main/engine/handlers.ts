@@ -6,6 +6,7 @@ import type { EngineEvent, EngineInfo, MethodName, ParamsOf, Request, ResultOf }
 import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.js';
 import { initBackend, probeBackends } from './backend.js';
 import { versions } from '../version.js';
+import { fitsHandlers } from './fits-files.js';
 
 export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -24,6 +25,7 @@ const handlers: Handlers = {
     return { versions: versions(), backend, backends: await probeBackends(), process: ctx.processKind, pid: process.pid };
   },
   'engine.ping': async (p) => ({ pong: p.payload ?? '' }),
+  ...fitsHandlers,
 };
 
 export function createEngine(opts: { emit: Emit; backend?: BackendName | 'auto'; processKind: string }) {

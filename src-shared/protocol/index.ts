@@ -4,8 +4,10 @@
  * responses and events. A new method is one entry in `Methods` plus its params validator in `methodParams`.
  */
 import { ProtocolError, obj, num, str, optional, type Validator } from './validate.js';
+import { fitsMethodParams, type FitsMethods } from './fits.js';
 
 export { ProtocolError } from './validate.js';
+export * from './fits.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -38,7 +40,7 @@ export interface EngineInfo {
 }
 
 /** Method name → params and result types. */
-export interface Methods {
+export interface Methods extends FitsMethods {
   'engine.info': { params: Record<string, never>; result: EngineInfo };
   'engine.ping': { params: { payload?: string }; result: { pong: string } };
 }
@@ -49,6 +51,7 @@ export type ResultOf<M extends MethodName> = Methods[M]['result'];
 export const methodParams: { [M in MethodName]: Validator<ParamsOf<M>> } = {
   'engine.info': obj({}) as Validator<Record<string, never>>,
   'engine.ping': obj({ payload: optional(str({ max: 1000 })) }),
+  ...fitsMethodParams,
 };
 
 export interface Request<M extends MethodName = MethodName> {
