@@ -384,9 +384,10 @@ export function formatCard(c: Card): string[] {
   if (typeof c.value === 'string' && !c.complex) {
     const esc = sanitize(c.value).replace(/'/g, "''");
     const room = CARD - prefix.length - 2; // quotes
-    const single = `'${esc.padEnd(8)}'`;
-    if (single.length <= CARD - prefix.length) {
-      return [withComment(prefix + single, comment)];
+    // fixed format, as CFITSIO and astropy write it: the value field is at least 20 characters
+    const single = `'${esc.padEnd(8)}'`.padEnd(20);
+    if (single.trimEnd().length <= CARD - prefix.length) {
+      return [withComment(prefix + (comment ? single : single.trimEnd()), comment)];
     }
     // long string: split on the escaped text without breaking a '' pair, each piece ends with '&'
     const out: string[] = [];

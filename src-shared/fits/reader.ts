@@ -48,6 +48,8 @@ export interface FitsHdu {
   readGroups(): RandomGroups;
   /** CHECKSUM and DATASUM of this HDU as stored. */
   verifyChecksum(): { checksum: ChecksumStatus; datasum: ChecksumStatus };
+  /** Verifies the checksums once (done anyway when the data are read), adding any mismatch to the file's warnings. */
+  check(): void;
 }
 
 export interface FitsFile {
@@ -279,14 +281,16 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
   let checked = false;
 
   const dataEnd = dataOffset + dataBytes;
+  const check = (): void => {
+    if (checked) return;
+    checked = true;
+    const r = hdu.verifyChecksum();
+    if (r.datasum === 'mismatch') ctx.warnings.push(`HDU ${index}: DATASUM does not match the data (the data may be corrupt)`);
+    if (r.checksum === 'mismatch') ctx.warnings.push(`HDU ${index}: CHECKSUM does not match the HDU (header or data may be corrupt)`);
+  };
   const need = (what: string): void => {
     if (dataEnd > ctx.bytes.length) fail(ctx, `HDU ${index}: cannot read the ${what}: the file is truncated (${dataEnd - ctx.bytes.length} bytes missing)`);
-    if (!checked) {
-      checked = true;
-      const r = hdu.verifyChecksum();
-      if (r.datasum === 'mismatch') ctx.warnings.push(`HDU ${index}: DATASUM does not match the data (the data may be corrupt)`);
-      if (r.checksum === 'mismatch') ctx.warnings.push(`HDU ${index}: CHECKSUM does not match the HDU (header or data may be corrupt)`);
-    }
+    check();
   };
   const scaling = (h: FitsHeader) => {
     const bscale = h.get('BSCALE');
@@ -371,6 +375,7 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
       if (shape.length < 2) fail(ctx, `HDU ${index}: random groups without data axes`);
       return decodeGroups(header, ctx.bytes, dataOffset, bitpix, shape, pcount, gcount, scaling(header));
     },
+    check,
     verifyChecksum() {
       const cs = header.card('CHECKSUM');
       const ds = header.card('DATASUM');
