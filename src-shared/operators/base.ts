@@ -23,14 +23,16 @@ export abstract class BaseOperator implements StructuredOperator {
     readonly inShape: Shape2,
     readonly outShape: Shape2,
   ) {
-    this.applyFn = tf.customGrad((x: Tensor) => ({
-      value: this.forward(x as Tensor3D),
-      gradFunc: (dy: Tensor) => this.backward(dy as Tensor3D),
-    }));
-    this.adjointFn = tf.customGrad((y: Tensor) => ({
-      value: this.backward(y as Tensor3D),
-      gradFunc: (dx: Tensor) => this.forward(dx as Tensor3D),
-    }));
+    const fwd = (x: Tensor) => ({
+      value: this.forward(x as Tensor3D) as Tensor,
+      gradFunc: (dy: Tensor) => this.backward(dy as Tensor3D) as Tensor,
+    });
+    const bwd = (y: Tensor) => ({
+      value: this.backward(y as Tensor3D) as Tensor,
+      gradFunc: (dx: Tensor) => this.forward(dx as Tensor3D) as Tensor,
+    });
+    this.applyFn = tf.customGrad(fwd as unknown as Parameters<typeof tf.customGrad>[0]) as (x: Tensor) => Tensor;
+    this.adjointFn = tf.customGrad(bwd as unknown as Parameters<typeof tf.customGrad>[0]) as (y: Tensor) => Tensor;
   }
 
   /** [B, ...inShape] → [B, ...outShape] (float32). */

@@ -131,10 +131,10 @@ export class FourierFilter {
       const [my, mx] = this.spec.outShape;
       const [py] = this.spec.padShape;
       const kh = this.kh;
-      let t = tf.matMul(tf.reshape(x, [b * ny, nx]), this.m1); // [b·ny, 2kh]
+      let t: tf.Tensor2D = tf.matMul(tf.reshape(x, [b * ny, nx]), this.m1); // [b·ny, 2kh]
       t = swapAxes(t, b, ny, kh); // [b·kh, 2ny]
       t = tf.matMul(t, this.m2); // [b·kh, 2py]
-      let z = tf.reshape(t, [b, kh, 2, py]);
+      let z: tf.Tensor4D = tf.reshape(t, [b, kh, 2, py]);
       z = this.multiplyH(z, false);
       t = tf.matMul(tf.reshape(z, [b * kh, 2 * py]), this.m3); // [b·kh, 2my]
       t = swapAxesBack(t, b, my, kh); // [b·my, 2kh]
@@ -150,10 +150,10 @@ export class FourierFilter {
       const [my, mx] = this.spec.outShape;
       const [py] = this.spec.padShape;
       const kh = this.kh;
-      let t = tf.matMul(tf.reshape(y, [b * my, mx]), this.m4, false, true); // [b·my, 2kh]
+      let t: tf.Tensor2D = tf.matMul(tf.reshape(y, [b * my, mx]), this.m4, false, true); // [b·my, 2kh]
       t = swapAxes(t, b, my, kh); // [b·kh, 2my]
       t = tf.matMul(t, this.m3, false, true); // [b·kh, 2py]
-      let z = tf.reshape(t, [b, kh, 2, py]);
+      let z: tf.Tensor4D = tf.reshape(t, [b, kh, 2, py]);
       z = this.multiplyH(z, true);
       t = tf.matMul(tf.reshape(z, [b * kh, 2 * py]), this.m2, false, true); // [b·kh, 2ny]
       t = swapAxesBack(t, b, ny, kh); // [b·ny, 2kh]

@@ -277,34 +277,67 @@ export function refUvWeights(U: RefUv, ny: number, nx: number): Float64Array {
   return W;
 }
 
-/** y = Re F⁻¹ W F x by explicit separable DFT sums (float64). */
-export function refFourierFilter(x: ArrayLike<number>, ny: number, nx: number, W: Float64Array): Float64Array {
-  // forward 2-D DFT
-  const re = new Float64Array(ny * nx);
-  const im = new Float64Array(ny * nx);
+/** y = Re F⁻¹ W F x by explicit DFT sums (float64), separable: along x, then y, and back. */
+export function refFourierFilter(x: ArrayLike<number>, ny: number, nx: number, W: ArrayLike<number>): Float64Array {
+  const ar = new Float64Array(ny * nx);
+  const ai = new Float64Array(ny * nx);
+  // forward along x: A[i, k] = Σ_j x[i, j] e^{-2πi kj/nx}
+  for (let i = 0; i < ny; i++)
+    for (let k = 0; k < nx; k++) {
+      let sr = 0;
+      let si = 0;
+      for (let j = 0; j < nx; j++) {
+        const ang = (-2 * Math.PI * ((k * j) % nx)) / nx;
+        sr += x[i * nx + j] * Math.cos(ang);
+        si += x[i * nx + j] * Math.sin(ang);
+      }
+      ar[i * nx + k] = sr;
+      ai[i * nx + k] = si;
+    }
+  // forward along y, times W: B[l, k] = W[l, k] Σ_i A[i, k] e^{-2πi li/ny}
+  const br = new Float64Array(ny * nx);
+  const bi = new Float64Array(ny * nx);
   for (let l = 0; l < ny; l++)
     for (let k = 0; k < nx; k++) {
       let sr = 0;
       let si = 0;
-      for (let i = 0; i < ny; i++)
-        for (let j = 0; j < nx; j++) {
-          const ang = -2 * Math.PI * ((l * i) / ny + (k * j) / nx);
-          sr += x[i * nx + j] * Math.cos(ang);
-          si += x[i * nx + j] * Math.sin(ang);
-        }
-      re[l * nx + k] = sr * W[l * nx + k];
-      im[l * nx + k] = si * W[l * nx + k];
+      for (let i = 0; i < ny; i++) {
+        const ang = (-2 * Math.PI * ((l * i) % ny)) / ny;
+        const c = Math.cos(ang);
+        const s = Math.sin(ang);
+        sr += ar[i * nx + k] * c - ai[i * nx + k] * s;
+        si += ar[i * nx + k] * s + ai[i * nx + k] * c;
+      }
+      br[l * nx + k] = sr * W[l * nx + k];
+      bi[l * nx + k] = si * W[l * nx + k];
     }
+  // inverse along y
+  const cr = new Float64Array(ny * nx);
+  const ci = new Float64Array(ny * nx);
+  for (let i = 0; i < ny; i++)
+    for (let k = 0; k < nx; k++) {
+      let sr = 0;
+      let si = 0;
+      for (let l = 0; l < ny; l++) {
+        const ang = (2 * Math.PI * ((l * i) % ny)) / ny;
+        const c = Math.cos(ang);
+        const s = Math.sin(ang);
+        sr += br[l * nx + k] * c - bi[l * nx + k] * s;
+        si += br[l * nx + k] * s + bi[l * nx + k] * c;
+      }
+      cr[i * nx + k] = sr / ny;
+      ci[i * nx + k] = si / ny;
+    }
+  // inverse along x, real part
   const y = new Float64Array(ny * nx);
   for (let i = 0; i < ny; i++)
     for (let j = 0; j < nx; j++) {
       let s = 0;
-      for (let l = 0; l < ny; l++)
-        for (let k = 0; k < nx; k++) {
-          const ang = 2 * Math.PI * ((l * i) / ny + (k * j) / nx);
-          s += re[l * nx + k] * Math.cos(ang) - im[l * nx + k] * Math.sin(ang);
-        }
-      y[i * nx + j] = s / (ny * nx);
+      for (let k = 0; k < nx; k++) {
+        const ang = (2 * Math.PI * ((k * j) % nx)) / nx;
+        s += cr[i * nx + k] * Math.cos(ang) - ci[i * nx + k] * Math.sin(ang);
+      }
+      y[i * nx + j] = s / nx;
     }
   return y;
 }

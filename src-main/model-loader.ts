@@ -1,0 +1,130 @@
+/**
+ * Node wiring of the forward model: reads M.json and the files it names (paths relative to the JSON file),
+ * FITS through src-shared/fits, and builds the operator chain. Also reads single FITS images for the
+ * CLI commands as [ny, nx] arrays with their header.
+ */
+import { promises as fs, existsSync } from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { readFitsImage } from '../src-shared/fits/index.js';
+import type { FitsHeader } from '../src-shared/fits/index.js';
+import { instantiateModel, parseModel, prepareModel, type BuildOptions, type BuiltModel, type ModelFileLoader, type PreparedModel } from '../src-shared/operators/model.js';
+import { readInputFile } from './io.js';
+import { UsageError } from './cli/errors.js';
+
+/** A 2-D FITS image as the operators see it. */
+export interface ImageFile {
+  data: Float32Array | Float64Array;
+  /** [ny, nx] */
+  shape: [number, number];
+  /** The FITS axis order as stored, e.g. [nx, ny, 1] (to write results with the same structure). */
+  fitsShape: number[];
+  header: FitsHeader;
+  bitpix: number;
+}
+
+/**
+ * Reads one image HDU as a 2-D [ny, nx] array. Axes of length 1 beyond the second (NAXIS3 = 1, a
+ * degenerate Stokes or frequency axis) are accepted; a real cube is refused with a clear message.
+ */
+export function decodeImage2d(bytes: Uint8Array, name: string, hdu?: number): ImageFile {
+  const img = readFitsImage(bytes, hdu, { name });
+  const s = img.shape;
+  if (s.length < 2) throw new UsageError(`${name}: the image has ${s.length} axis (shape [${s.join(', ')}]); a 2-D image is needed`);
+  const extra = s.slice(2).filter((n) => n !== 1);
+  if (extra.length) throw new UsageError(`${name}: a cube of shape [${s.join(', ')}] (FITS order); a 2-D image is needed (or a cube with extra axes of length 1)`);
+  return { data: img.data, shape: [s[1], s[0]], fitsShape: s.slice(), header: img.header, bitpix: img.bitpix };
+}
+
+export async function readImage2d(file: string, hdu?: number): Promise<ImageFile> {
+  return decodeImage2d(await readInputFile(file), file, hdu);
+}
+
+/** Where station tables are also looked for when the name is bare and not beside M.json. */
+function arrayDirs(): string[] {
+  const dirs = (process.env.SKYSCORE_ARRAYS ?? '').split(path.delimiter).filter(Boolean);
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  dirs.push(path.join(root, '..', 'shared', 'data', 'arrays'));
+  return dirs;
+}
+
+export interface NodeModelLoader extends ModelFileLoader {
+  /** Bytes of every file read, in order (for the model hash). */
+  readonly files: { path: string; bytes: Uint8Array }[];
+}
+
+/** A loader resolving paths against `baseDir`; its errors are one clear line each. */
+export function nodeModelLoader(baseDir: string): NodeModelLoader {
+  const files: { path: string; bytes: Uint8Array }[] = [];
+  const read = async (rel: string, isTable = false): Promise<{ path: string; bytes: Uint8Array }> => {
+    let p = path.resolve(baseDir, rel);
+    if (isTable && !existsSync(p) && !rel.includes('/') && !rel.includes('\\')) {
+      const alt = arrayDirs()
+        .map((d) => path.join(d, rel))
+        .find((f) => existsSync(f));
+      if (alt) p = alt;
+    }
+    let buf: Buffer;
+    try {
+      buf = await fs.readFile(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+      throw new Error(`${why} (${p})`);
+    }
+    const r = { path: p, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
+    files.push(r);
+    return r;
+  };
+  return {
+    files,
+    async loadImage(rel, hdu) {
+      const f = await read(rel);
+      try {
+        const img = decodeImage2d(f.bytes, path.basename(f.path), hdu);
+        return { data: img.data, shape: img.shape };
+      } catch (e) {
+        throw new Error((e as Error).message.replace(/^[^:]*: /, ''));
+      }
+    },
+    async loadText(rel) {
+      const f = await read(rel, true);
+      return new TextDecoder().decode(f.bytes);
+    },
+  };
+}
+
+export interface PreparedModelFile {
+  prepared: PreparedModel;
+  /** Absolute path of M.json. */
+  path: string;
+  /** sha256 over M.json and every file it names, in order (hex). */
+  hash: string;
+}
+
+/**
+ * Reads and validates M.json and every file it names (no tensors, no backend needed): bad content is a
+ * ModelInputError naming the file, stage and field; a missing M.json a UsageError.
+ */
+export async function prepareModelFile(file: string): Promise<PreparedModelFile> {
+  const bytes = await readInputFile(file);
+  const source = path.basename(file);
+  const spec = parseModel(new TextDecoder().decode(bytes), source);
+  const loader = nodeModelLoader(path.dirname(path.resolve(file)));
+  const prepared = await prepareModel(spec, loader, { source });
+  const h = createHash('sha256').update(bytes);
+  for (const f of loader.files) h.update(f.bytes);
+  return { prepared, path: path.resolve(file), hash: h.digest('hex') };
+}
+
+export interface LoadedModel extends BuiltModel {
+  path: string;
+  hash: string;
+}
+
+/** prepareModelFile, then the operators on the current tfjs backend. */
+export async function loadModel(file: string, opts: BuildOptions = {}): Promise<LoadedModel> {
+  const p = await prepareModelFile(file);
+  return { ...instantiateModel(p.prepared, opts), path: p.path, hash: p.hash };
+}

@@ -1,0 +1,16 @@
+export * from './types.js';
+export * from './errors.js';
+export { BaseOperator } from './base.js';
+export { FourierFilter, type FourierFilterSpec } from './fourier.js';
+export { fft1d, fft2d, fftshift2, kernelRfft2 } from './fft.js';
+export { PsfOperator, gaussianPsf, psfFromImage, psfCenter, cropKernelToImage, FWHM_PER_SIGMA, type PsfKernel, type PsfMethod } from './psf.js';
+export { MaskOperator } from './mask.js';
+export { LensOperator, lensMatrix, deflection, sourcePosition, pixelCentre, DEFAULT_LENS, type LensParams, type LensGeometry } from './lens.js';
+export { lensCurves, jacobianDet, type LensCurves } from './lens-curves.js';
+export { zeroContours, type Polyline } from './contour.js';
+export { UvSamplingOperator, parseStationTable, uvCoverage, gridUv, dirtyBeam, hourAngles, ARCSEC, type StationTable, type UvSpec, type UvGrid } from './uv.js';
+export { SparseTensorMatrix, csrFromTriplets, transposeCsr, csrMultiply, defaultSparseStrategy, type CsrMatrix, type SparseStrategy } from './sparse.js';
+export { ChainOperator, IdentityOperator, compose } from './compose.js';
+export * from './model.js';
+export * from './noise.js';
+export { SeededRandom } from './random.js';
