@@ -7,6 +7,7 @@ import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.j
 import { initBackend, probeBackends } from './backend.js';
 import { versions } from '../version.js';
 import { fitsHandlers } from './fits-files.js';
+import { jobHandlers } from './jobs.js';
 
 export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -26,6 +27,7 @@ const handlers: Handlers = {
   },
   'engine.ping': async (p) => ({ pong: p.payload ?? '' }),
   ...fitsHandlers,
+  ...jobHandlers,
 };
 
 export function createEngine(opts: { emit: Emit; backend?: BackendName | 'auto'; processKind: string }) {

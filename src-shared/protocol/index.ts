@@ -4,9 +4,11 @@
  * responses and events. A new method is one entry in `Methods` plus its params validator in `methodParams`.
  */
 import { ProtocolError, obj, num, str, optional, type Validator } from './validate.js';
+import { jobMethodParams, type JobMethods, type JobEvent } from './jobs.js';
 import { fitsMethodParams, type FitsMethods } from './fits.js';
 
 export { ProtocolError } from './validate.js';
+export * from './jobs.js';
 export * from './fits.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -40,7 +42,7 @@ export interface EngineInfo {
 }
 
 /** Method name → params and result types. */
-export interface Methods extends FitsMethods {
+export interface Methods extends JobMethods, FitsMethods {
   'engine.info': { params: Record<string, never>; result: EngineInfo };
   'engine.ping': { params: { payload?: string }; result: { pong: string } };
 }
@@ -51,6 +53,7 @@ export type ResultOf<M extends MethodName> = Methods[M]['result'];
 export const methodParams: { [M in MethodName]: Validator<ParamsOf<M>> } = {
   'engine.info': obj({}) as Validator<Record<string, never>>,
   'engine.ping': obj({ payload: optional(str({ max: 1000 })) }),
+  ...jobMethodParams,
   ...fitsMethodParams,
 };
 
@@ -68,7 +71,8 @@ export type Response =
 /** Events pushed from the engine/host to the renderer. */
 export type EngineEvent =
   | { event: 'engine.status'; data: { state: 'starting' | 'ready' | 'restarting' | 'died'; message?: string } }
-  | { event: 'engine.log'; data: { level: 'info' | 'warn' | 'error'; message: string } };
+  | { event: 'engine.log'; data: { level: 'info' | 'warn' | 'error'; message: string } }
+  | JobEvent;
 
 const MAX_ID = 2 ** 31;
 

@@ -1,5 +1,15 @@
+import { useEffect } from 'react';
 import { useStore } from '../store/index';
 import type { SideTab } from '../store/ui';
+import { ModelEditor } from '../model/ModelEditor';
+import { PriorPicker } from '../run/PriorPicker';
+import { RunPanel } from '../run/RunPanel';
+import { TrainPanel } from '../train/TrainPanel';
+import { installJobEvents } from '../run/actions';
+import { openProject, saveProject } from '../export/actions';
+import { FileButton } from '../model/fields';
+import { Notices } from '../run/Notices';
+import '../run/panels.css';
 
 const TABS: { id: SideTab; label: string }[] = [
   { id: 'model', label: 'Forward model' },
@@ -7,11 +17,37 @@ const TABS: { id: SideTab; label: string }[] = [
   { id: 'run', label: 'Run' },
 ];
 
+function ProjectBar() {
+  const running = useStore((s) => s.run.state === 'running' || s.run.state === 'starting');
+  return (
+    <div className="projectbar" role="group" aria-label="Project">
+      <span className="muted">Project</span>
+      <FileButton
+        label="Open…"
+        accept=".json,application/json"
+        ariaLabel="Open project file"
+        testId="project-open"
+        disabled={running}
+        onFiles={async (fs) => {
+          const f = fs[0]!;
+          await openProject(f.name, await f.text());
+        }}
+      />
+      <button type="button" onClick={saveProject} data-testid="project-save">
+        Save…
+      </button>
+    </div>
+  );
+}
+
 export function SidePanel() {
   const tab = useStore((s) => s.sideTab);
   const setTab = useStore((s) => s.setSideTab);
+  useEffect(() => installJobEvents(), []);
   return (
     <aside className="sidepanel" aria-label="Model and run settings">
+      <ProjectBar />
+      <Notices />
       <nav className="tabs" role="tablist">
         {TABS.map((t) => (
           <button key={t.id} role="tab" aria-selected={tab === t.id} className={tab === t.id ? 'active' : ''} onClick={() => setTab(t.id)}>
@@ -19,10 +55,15 @@ export function SidePanel() {
           </button>
         ))}
       </nav>
-      <div className="tabbody" role="tabpanel">
-        {tab === 'model' && <p className="muted">Describe the instrument: PSF, mask, lens or uv sampling.</p>}
-        {tab === 'prior' && <p className="muted">Choose the learned prior the posterior is drawn with.</p>}
-        {tab === 'run' && <p className="muted">Sampler, steps, number of samples and seed.</p>}
+      <div className="tabbody" role="tabpanel" aria-label={TABS.find((t) => t.id === tab)?.label}>
+        {tab === 'model' && <ModelEditor />}
+        {tab === 'prior' && (
+          <>
+            <PriorPicker />
+            <TrainPanel />
+          </>
+        )}
+        {tab === 'run' && <RunPanel />}
       </div>
     </aside>
   );

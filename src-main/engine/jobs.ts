@@ -1,0 +1,225 @@
+/**
+ * Long jobs in the engine: posterior sampling (`job.reconstruct`) and prior training (`job.train`), one at a
+ * time, each with an id, progress events (throttled; previews as Float32Arrays a few times a second),
+ * cancellation, and a final `job.done` or `job.error` event. Also the editor's requests (model.*, noise.*) and
+ * the prior list. Runs in the engine process only.
+ */
+import { promises as fs, existsSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { EngineContext } from './handlers.js';
+import type { JobEvent, JobKind, JobMethods, PriorInfo, Products, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
+import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, JobInputError } from './model-requests.js';
+import { runReconstruction, type ReconstructionResult } from './reconstruct-job.js';
+import { runTraining } from './train-job.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The user's SkyScore folder: $SKYSCORE_USER_DIR, else ~/.skyscore. Trained priors go to <it>/models/NAME. */
+export function userDir(): string {
+  return path.resolve(process.env.SKYSCORE_USER_DIR || path.join(os.homedir(), '.skyscore'));
+}
+
+export function shippedModelsDir(): string {
+  return path.resolve(process.env.SKYSCORE_MODELS_DIR || path.join(ROOT, 'models'));
+}
+
+const shape2 = (v: unknown): [number, number] | null =>
+  Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n > 0) ? [v[0] as number, v[1] as number] : null;
+
+/** One prior folder (model.json + README.md), or null when it is not a readable prior. */
+export async function readPriorFolder(dir: string, source: PriorInfo['source']): Promise<PriorInfo | null> {
+  let meta: Record<string, unknown>;
+  try {
+    meta = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const imageShape = shape2(meta.imageShape);
+  if (!imageShape) return null;
+  const sde = (meta.sde ?? {}) as Record<string, unknown>;
+  const card = await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => '');
+  const facts: Record<string, string> = {};
+  const put = (k: string, v: unknown) => {
+    if (typeof v === 'number' && Number.isFinite(v)) facts[k] = String(+v.toPrecision(5));
+    else if (typeof v === 'string' && v) facts[k] = v;
+  };
+  put('training steps', meta.steps);
+  put('images seen', meta.imagesSeen);
+  put('validation loss', meta.validationLoss);
+  put('trained', typeof meta.date === 'string' ? meta.date.slice(0, 10) : undefined);
+  const data = meta.data as Record<string, unknown> | undefined;
+  if (data) put('data', data.source ?? data.file ?? data.name);
+  const arch = meta.arch as Record<string, unknown> | undefined;
+  if (arch) put('width (nf)', arch.nf);
+  const norm = meta.normalisation as Record<string, unknown> | undefined;
+  if (norm) facts['normalisation'] = `(x − ${norm.offset ?? 0}) / ${norm.scale ?? 1}`;
+  return {
+    spec: dir,
+    name: path.basename(dir),
+    kind: typeof meta.kind === 'string' ? meta.kind : 'unknown',
+    source,
+    imageShape,
+    sigmaMin: typeof sde.sigmaMin === 'number' ? sde.sigmaMin : null,
+    sigmaMax: typeof sde.sigmaMax === 'number' ? sde.sigmaMax : null,
+    card,
+    facts,
+  };
+}
+
+async function scan(dir: string, source: PriorInfo['source']): Promise<PriorInfo[]> {
+  if (!existsSync(dir)) return [];
+  const names = (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+  names.sort();
+  const out: PriorInfo[] = [];
+  for (const n of names) {
+    const p = await readPriorFolder(path.join(dir, n), source);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+export async function listPriors(): Promise<{ priors: PriorInfo[]; userDir: string }> {
+  const user = path.join(userDir(), 'models');
+  return { priors: [...(await scan(shippedModelsDir(), 'shipped')), ...(await scan(user, 'user'))], userDir: user };
+}
+
+// ---- the job manager ----------------------------------------------------------------------------------------
+
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
+interface Job {
+  id: string;
+  kind: JobKind;
+  controller: AbortController;
+  state: 'running' | 'done' | 'error' | 'cancelled';
+  result?: ReconstructionResult;
+}
+
+const jobs = new Map<string, Job>();
+let counter = 0;
+/** Finished reconstructions kept for export (their products), oldest dropped first. */
+const KEEP_DONE = 3;
+
+function newId(kind: JobKind): string {
+  counter++;
+  return `${kind === 'reconstruct' ? 'run' : 'train'}-${Date.now().toString(36)}${counter.toString(36)}`;
+}
+
+function active(): Job | undefined {
+  for (const j of jobs.values()) if (j.state === 'running') return j;
+  return undefined;
+}
+
+function prune(): void {
+  const done = [...jobs.values()].filter((j) => j.state !== 'running');
+  while (done.length > KEEP_DONE) jobs.delete(done.shift()!.id);
+}
+
+/** Transfer lists for events that carry pixels (worker_threads: zero-copy to the host). */
+function transferOf(ev: JobEvent): ArrayBuffer[] {
+  if (ev.event !== 'job.progress' || ev.data.kind !== 'reconstruct' || !ev.data.preview) return [];
+  const p = ev.data.preview;
+  const bufs = [p.samples.buffer, p.mean.buffer, p.std.buffer, p.residual.buffer] as ArrayBuffer[];
+  return bufs.filter((b, i) => bufs.indexOf(b) === i);
+}
+
+export interface JobReporter<P> {
+  signal: AbortSignal;
+  /** Sends a progress event (the caller throttles; previews are copied before transfer). */
+  progress(p: Omit<P, 'jobId' | 'kind'>): void;
+}
+
+function start<R>(kind: JobKind, ctx: EngineContext, body: (r: JobReporter<ReconstructProgress | TrainProgress>) => Promise<{ summary: Record<string, number | string>; result?: R }>): string {
+  const running = active();
+  if (running) {
+    throw new JobInputError(
+      running.kind === kind
+        ? `a ${kind === 'reconstruct' ? 'run' : 'training'} is already in progress: stop it first`
+        : `the engine is busy ${running.kind === 'reconstruct' ? 'sampling a posterior' : 'training a prior'}: stop it first (one job at a time on this machine)`,
+    );
+  }
+  const job: Job = { id: newId(kind), kind, controller: new AbortController(), state: 'running' };
+  jobs.set(job.id, job);
+  const emit = (ev: JobEvent) => ctx.emit(ev, transferOf(ev));
+  const reporter: JobReporter<ReconstructProgress | TrainProgress> = {
+    signal: job.controller.signal,
+    progress: (p) => emit({ event: 'job.progress', data: { ...p, jobId: job.id, kind } as ReconstructProgress | TrainProgress }),
+  };
+  // Let the request's response go out before the first heavy step.
+  setImmediate(() => {
+    body(reporter).then(
+      ({ summary, result }) => {
+        job.state = 'done';
+        job.result = result as ReconstructionResult | undefined;
+        prune();
+        emit({ event: 'job.done', data: { jobId: job.id, kind, summary } });
+      },
+      (e: Error) => {
+        const cancelled = job.controller.signal.aborted || e?.name === 'CancelledError' || e?.name === 'AbortError';
+        job.state = cancelled ? 'cancelled' : 'error';
+        prune();
+        const code = cancelled ? 'cancelled' : /InputError$/.test(e?.name ?? '') ? 'input' : 'internal';
+        if (code === 'internal') console.error(`[engine] ${kind} job ${job.id} failed:`, e?.stack ?? e);
+        emit({ event: 'job.error', data: { jobId: job.id, kind, message: cancelled ? 'stopped' : (e?.message ?? String(e)), code } });
+      },
+    );
+  });
+  return job.id;
+}
+
+export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['params'], ctx: EngineContext) => Promise<JobMethods[M]['result']> } = {
+  'model.validate': async (p, ctx) => {
+    await ctx.backend();
+    return validateRequestModel(p);
+  },
+  'model.preview': async (p, ctx) => {
+    await ctx.backend();
+    return previewRequest(p);
+  },
+  'model.overlays': async (p, ctx) => {
+    await ctx.backend();
+    return overlaysRequest(p);
+  },
+  'noise.estimate': async (p) => noiseEstimateRequest(p),
+  'priors.list': async () => listPriors(),
+  'job.reconstruct': async (p, ctx) => {
+    const backend = await ctx.backend();
+    // Everything that can be checked before the job starts is checked here, so bad input is the request's error.
+    const prepared = await runReconstruction.prepare(p, backend);
+    try {
+      const id = start('reconstruct', ctx, async (r) => {
+        const result = await runReconstruction.run(prepared, r as JobReporter<ReconstructProgress>);
+        return { summary: result.summary, result };
+      });
+      return { jobId: id, inShape: prepared.inShape, outShape: prepared.outShape, n: p.settings.n, steps: p.settings.steps, warnings: prepared.warnings };
+    } catch (e) {
+      prepared.dispose();
+      throw e;
+    }
+  },
+  'job.cancel': async (p) => {
+    const j = jobs.get(p.jobId);
+    if (!j) throw new JobInputError(`job.cancel: no job ${p.jobId} (it may have ended before an engine restart)`);
+    if (j.state !== 'running') return { cancelled: false };
+    j.controller.abort();
+    return { cancelled: true };
+  },
+  'job.products': async (p): Promise<Products> => {
+    const j = jobs.get(p.jobId);
+    if (!j) throw new JobInputError(`job.products: no job ${p.jobId} (the engine keeps the last ${KEEP_DONE} runs; after an engine restart, run again)`);
+    if (j.kind !== 'reconstruct') throw new JobInputError(`job.products: ${p.jobId} is a training job; its result is the prior folder`);
+    if (j.state !== 'done' || !j.result) throw new JobInputError(`job.products: ${p.jobId} has not finished (${j.state})`);
+    return j.result.products();
+  },
+  'job.train': async (p, ctx) => {
+    const backend = await ctx.backend();
+    const out = path.join(userDir(), 'models', p.name);
+    const prepared = await runTraining.prepare(p, out, backend);
+    const id = start('train', ctx, async (r) => ({ summary: await runTraining.run(prepared, r as JobReporter<TrainProgress>) }));
+    return { jobId: id, out };
+  },
+};

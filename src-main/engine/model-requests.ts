@@ -1,0 +1,226 @@
+/**
+ * The editor's requests, answered in the engine: validate a forward model sent by the renderer (M.json plus
+ * its files in memory), apply it to an image ("preview A x"), give what the editor draws for one operator
+ * (PSF kernel, mask, lens critical curves and caustics, uv coverage and dirty beam), and estimate the noise σ
+ * from the data by the median absolute deviation.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { readFits } from '../../src-shared/fits/index.js';
+import type { FitsHeader } from '../../src-shared/fits/index.js';
+import { buildModel, validateModel, stageShapes, outputShape, type BuiltModel, type ModelFileLoader, type ModelSpec } from '../../src-shared/operators/model.js';
+import { lensCurves } from '../../src-shared/operators/lens-curves.js';
+import { gridUv, dirtyBeam } from '../../src-shared/operators/uv.js';
+import { PsfOperator } from '../../src-shared/operators/psf.js';
+import type { GramDescription } from '../../src-shared/operators/types.js';
+import type { JobMethods, ModelSummary, NamedFile, ObsInput, OverlayResult, Shape2 } from '../../src-shared/protocol/index.js';
+import { decodeImage2d } from '../model-loader.js';
+
+/** Bad input sent with a job or an editor request (the worker maps *InputError to the 'input' code). */
+export class JobInputError extends Error {
+  override name = 'JobInputError';
+}
+
+/** The model's files, from memory: names as the M.json writes them. */
+export function memoryLoader(files: readonly NamedFile[]): ModelFileLoader & { used: NamedFile[] } {
+  const map = new Map(files.map((f) => [f.name, f]));
+  const used: NamedFile[] = [];
+  const get = (rel: string): NamedFile => {
+    const f = map.get(rel);
+    if (!f) throw new Error(`the file is not loaded (add '${rel}' in the editor)`);
+    if (!used.includes(f)) used.push(f);
+    return f;
+  };
+  return {
+    used,
+    async loadImage(rel, hdu) {
+      const f = get(rel);
+      try {
+        const img = decodeImage2d(f.bytes, rel, hdu);
+        return { data: img.data, shape: img.shape };
+      } catch (e) {
+        throw new Error((e as Error).message.replace(/^[^:]*: /, ''), { cause: e });
+      }
+    },
+    async loadText(rel) {
+      return new TextDecoder().decode(get(rel).bytes);
+    },
+  };
+}
+
+export function describeGram(g: GramDescription): string {
+  if (g.kind === 'pixel-diagonal') return 'exact (A Aᵀ diagonal in pixels)';
+  if (g.kind === 'fourier-diagonal') return g.exact ? 'exact (A Aᵀ diagonal in Fourier modes)' : 'circulant approximation of A Aᵀ (zero-padded convolution)';
+  return 'conjugate gradients on (Σ + σt² A Aᵀ)';
+}
+
+export async function buildFromRequest(model: unknown, files: readonly NamedFile[]): Promise<{ built: BuiltModel; spec: ModelSpec; loader: ReturnType<typeof memoryLoader> }> {
+  const spec = validateModel(model, 'model');
+  const loader = memoryLoader(files);
+  const built = await buildModel(spec, loader, { source: 'model' });
+  return { built, spec, loader };
+}
+
+export async function validateRequestModel(p: JobMethods['model.validate']['params']): Promise<ModelSummary> {
+  const { built, spec } = await buildFromRequest(p.model, p.files);
+  try {
+    const out = outputShape(spec);
+    if (p.obsShape && (out[0] !== p.obsShape[0] || out[1] !== p.obsShape[1])) {
+      throw new JobInputError(`model: the forward model's output is [${out.join(', ')}] but the observation is [${p.obsShape.join(', ')}] ([ny, nx])`);
+    }
+    return {
+      inShape: spec.shape,
+      outShape: out,
+      operators: built.info.map((i) => ({ type: i.type, inShape: i.inShape, outShape: i.outShape, detail: i.summary })),
+      gram: describeGram(built.operator.gram()),
+      warnings: [...built.notes],
+    };
+  } finally {
+    built.operator.dispose();
+  }
+}
+
+export async function previewRequest(p: JobMethods['model.preview']['params']): Promise<{ data: Float32Array; shape: Shape2 }> {
+  const { built, spec } = await buildFromRequest(p.model, p.files);
+  try {
+    const [ny, nx] = spec.shape;
+    if (p.shape[0] !== ny || p.shape[1] !== nx || p.x.length !== ny * nx) {
+      throw new JobInputError(`model.preview: x is [${p.shape.join(', ')}] with ${p.x.length} values but the model's unknown is [${ny}, ${nx}]`);
+    }
+    const out = outputShape(spec);
+    const x = new Float32Array(p.x.length);
+    for (let i = 0; i < x.length; i++) x[i] = Number.isFinite(p.x[i]!) ? p.x[i]! : 0;
+    const y = tf.tidy(() => built.operator.apply(tf.tensor3d(x, [1, ny, nx])));
+    const data = (await y.data()) as Float32Array;
+    y.dispose();
+    return { data, shape: out };
+  } finally {
+    built.operator.dispose();
+  }
+}
+
+const polyToArray = (points: [number, number][]): Float32Array => {
+  const a = new Float32Array(points.length * 2);
+  points.forEach(([x, y], k) => {
+    a[2 * k] = x;
+    a[2 * k + 1] = y;
+  });
+  return a;
+};
+
+export async function overlaysRequest(p: JobMethods['model.overlays']['params']): Promise<OverlayResult> {
+  const spec = validateModel(p.model, 'model');
+  const i = p.operator;
+  if (i >= spec.operators.length) throw new JobInputError(`model.overlays: the model has ${spec.operators.length} operators, no operator ${i}`);
+  const stage = spec.operators[i]!;
+  const { inShape } = stageShapes(spec)[i]!;
+  const loader = memoryLoader(p.files);
+  // Build this stage alone, on its own input grid.
+  const one: ModelSpec = { shape: inShape, operators: [stage] };
+  switch (stage.type) {
+    case 'psf': {
+      const built = await buildModel(one, loader, { source: 'model' });
+      try {
+        const k = (built.stages[0] as PsfOperator).kernel;
+        let sum = 0;
+        for (const v of k.data) sum += v;
+        return { kind: 'psf', kernel: Float32Array.from(k.data), shape: [k.shape[0], k.shape[1]], sum };
+      } finally {
+        built.operator.dispose();
+      }
+    }
+    case 'mask': {
+      const img = await loader.loadImage(stage.fits, stage.hdu);
+      const mask = Float32Array.from(img.data);
+      let observed = 0;
+      for (const v of mask) observed += v === 1 ? 1 : 0;
+      return { kind: 'mask', mask, shape: [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!], observed };
+    }
+    case 'lens': {
+      const { model: _m, ...params } = stage.lens;
+      const [iy, ix] = stage.imageShape;
+      const halfWidth = (Math.max(iy, ix) * stage.imagePixelScale) / 2 + 2 * stage.imagePixelScale;
+      const c = lensCurves(params, { halfWidth, n: 256 });
+      return {
+        kind: 'lens',
+        imageShape: stage.imageShape,
+        imagePixelScale: stage.imagePixelScale,
+        sourceShape: inShape,
+        sourcePixelScale: stage.sourcePixelScale,
+        critical: c.critical.map((l) => polyToArray(l.points)),
+        caustics: c.caustics.map((l) => polyToArray(l.points)),
+      };
+    }
+    case 'uv-sampling': {
+      const built = await buildModel(one, loader, { source: 'model' });
+      try {
+        const uv = built.info[0]!.uv!;
+        const grid = gridUv(uv.u, uv.v, inShape, stage.pixelScaleArcsec);
+        let max = 0;
+        for (let k = 0; k < uv.u.length; k++) max = Math.max(max, Math.hypot(uv.u[k]!, uv.v[k]!));
+        return { kind: 'uv', u: Float32Array.from(uv.u), v: Float32Array.from(uv.v), beam: dirtyBeam(grid.weights, inShape), shape: inShape, maxBaseline: max };
+      } finally {
+        built.operator.dispose();
+      }
+    }
+  }
+}
+
+export interface DecodedObs {
+  data: Float32Array;
+  shape: Shape2;
+  header: FitsHeader;
+  name: string;
+}
+
+/** One plane of the observation as float32 [ny, nx] with its HDU's header. */
+export function decodeObs(obs: ObsInput): DecodedObs {
+  const file = readFits(obs.bytes, { name: obs.name });
+  const h = file.hdus[obs.hdu];
+  if (!h) throw new JobInputError(`${obs.name}: no HDU ${obs.hdu} (the file has ${file.hdus.length})`);
+  if (!h.hasImage || h.shape.length < 2) throw new JobInputError(`${obs.name}: HDU ${obs.hdu} holds no image`);
+  const [nx, ny] = h.shape as [number, number];
+  const planes = h.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (obs.plane >= planes) throw new JobInputError(`${obs.name}: HDU ${obs.hdu} has ${planes} plane${planes > 1 ? 's' : ''}, no plane ${obs.plane}`);
+  const img = h.readImage();
+  const n = nx * ny;
+  const data = new Float32Array(n);
+  const off = obs.plane * n;
+  for (let i = 0; i < n; i++) data[i] = img.data[off + i]!;
+  return { data, shape: [ny, nx], header: h.header, name: obs.name };
+}
+
+/** Median of the finite values (sorts a copy). */
+export function median(values: Float32Array | Float64Array): number {
+  const s = Float64Array.from(values).sort();
+  const n = s.length;
+  if (n === 0) return NaN;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** 1.4826 × the median absolute deviation: σ of Gaussian noise, robust to sources covering under half the pixels. */
+export const MAD_TO_SIGMA = 1.482602218505602;
+
+export function madSigma(data: Float32Array, shape: Shape2, region?: { x0: number; y0: number; x1: number; y1: number }): { sigma: number; median: number; n: number } {
+  const [ny, nx] = shape;
+  const r = region ?? { x0: 0, y0: 0, x1: nx, y1: ny };
+  const x0 = Math.max(0, Math.min(r.x0, r.x1));
+  const x1 = Math.min(nx, Math.max(r.x0, r.x1));
+  const y0 = Math.max(0, Math.min(r.y0, r.y1));
+  const y1 = Math.min(ny, Math.max(r.y0, r.y1));
+  const vals: number[] = [];
+  for (let i = y0; i < y1; i++) for (let j = x0; j < x1; j++) {
+    const v = data[i * nx + j]!;
+    if (Number.isFinite(v)) vals.push(v);
+  }
+  if (vals.length < 16) throw new JobInputError(`noise estimate: the region holds ${vals.length} finite pixels; at least 16 are needed`);
+  const m = median(Float64Array.from(vals));
+  const dev = Float64Array.from(vals, (v) => Math.abs(v - m));
+  const mad = median(dev);
+  if (!(mad > 0)) throw new JobInputError('noise estimate: the median absolute deviation is 0 in this region (constant or quantised pixels); choose a region with noise or type σ');
+  return { sigma: MAD_TO_SIGMA * mad, median: m, n: vals.length };
+}
+
+export function noiseEstimateRequest(p: JobMethods['noise.estimate']['params']): { sigma: number; median: number; n: number } {
+  const obs = decodeObs(p.obs);
+  return madSigma(obs.data, obs.shape, p.region);
+}

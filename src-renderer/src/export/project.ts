@@ -1,0 +1,188 @@
+/**
+ * The project file: one JSON document that reopens the same data, forward model, noise, prior and sampler
+ * settings (seed included), so that Run reproduces the run. Files are referenced by name and SHA-256 and, up to
+ * a size limit, embedded (base64) so that the project opens anywhere; a file that is not embedded is asked for
+ * on opening and must match its hash.
+ */
+import type { SamplerSettings } from '../../../src-shared/protocol/index';
+import { parseModelDoc, type ModelDoc } from '../model/mjson';
+import type { NoiseSettings, FileMeta } from '../store/model';
+
+export const PROJECT_FORMAT = 'skyscore-project';
+export const PROJECT_VERSION = 1;
+/** Files up to this total size are embedded in the project. */
+export const EMBED_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export class ProjectInputError extends Error {
+  override name = 'ProjectInputError';
+}
+
+export interface ProjectFileRef {
+  name: string;
+  sha256: string;
+  size: number;
+  /** base64 of the bytes, or null when too large to embed. */
+  embedded: string | null;
+}
+
+export interface ProjectDoc {
+  format: typeof PROJECT_FORMAT;
+  version: typeof PROJECT_VERSION;
+  savedAt: string;
+  skyscore: string | null;
+  data: (ProjectFileRef & { hdu: number; plane: number }) | null;
+  model: ModelDoc;
+  files: (ProjectFileRef & { role: FileMeta['role'] })[];
+  noise: NoiseSettings;
+  prior: { spec: string; name: string } | null;
+  settings: SamplerSettings;
+  /** What the last run gave (for the record; not needed to reproduce it). */
+  lastRun: Record<string, number | string> | null;
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  const CH = 0x8000;
+  for (let i = 0; i < bytes.length; i += CH) s += String.fromCharCode(...bytes.subarray(i, i + CH));
+  return btoa(s);
+}
+
+export function fromBase64(b64: string): Uint8Array {
+  let bin: string;
+  try {
+    bin = atob(b64);
+  } catch {
+    throw new ProjectInputError('an embedded file is not valid base64');
+  }
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export interface ProjectInput {
+  skyscore: string | null;
+  data: { name: string; sha256: string; bytes: Uint8Array; hdu: number; plane: number } | null;
+  model: ModelDoc;
+  files: { meta: FileMeta; bytes: Uint8Array }[];
+  noise: NoiseSettings;
+  prior: { spec: string; name: string } | null;
+  settings: SamplerSettings;
+  lastRun: Record<string, number | string> | null;
+  now?: Date;
+}
+
+/** Builds the project document; embeds files (observation first) while the total stays within the limit. */
+export function buildProject(p: ProjectInput, embedLimit = EMBED_LIMIT_BYTES): ProjectDoc {
+  let budget = embedLimit;
+  const embed = (bytes: Uint8Array): string | null => {
+    if (bytes.byteLength > budget) return null;
+    budget -= bytes.byteLength;
+    return toBase64(bytes);
+  };
+  return {
+    format: PROJECT_FORMAT,
+    version: PROJECT_VERSION,
+    savedAt: (p.now ?? new Date()).toISOString(),
+    skyscore: p.skyscore,
+    data: p.data ? { name: p.data.name, sha256: p.data.sha256, size: p.data.bytes.byteLength, embedded: embed(p.data.bytes), hdu: p.data.hdu, plane: p.data.plane } : null,
+    model: p.model,
+    files: p.files.map((f) => ({ name: f.meta.name, sha256: f.meta.sha256, size: f.bytes.byteLength, role: f.meta.role, embedded: embed(f.bytes) })),
+    noise: p.noise,
+    prior: p.prior,
+    settings: p.settings,
+    lastRun: p.lastRun,
+  };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const need = (cond: boolean, msg: string) => {
+  if (!cond) throw new ProjectInputError(msg);
+};
+const finiteOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
+const SHA = /^[0-9a-f]{64}$/;
+const ROLES = ['psf', 'mask', 'sigma', 'array'];
+
+function fileRef(v: unknown, path: string): ProjectFileRef {
+  need(isObj(v), `${path}: expected an object`);
+  const r = v as Record<string, unknown>;
+  need(typeof r.name === 'string' && r.name.length > 0 && r.name.length <= 255, `${path}.name: expected a file name`);
+  need(typeof r.sha256 === 'string' && SHA.test(r.sha256), `${path}.sha256: expected a SHA-256 hex digest`);
+  need(typeof r.size === 'number' && Number.isInteger(r.size) && r.size >= 0, `${path}.size: expected a byte count`);
+  need(r.embedded === null || typeof r.embedded === 'string', `${path}.embedded: expected base64 text or null`);
+  return { name: r.name as string, sha256: r.sha256 as string, size: r.size as number, embedded: r.embedded as string | null };
+}
+
+/** Reads and checks a project file's text; every problem is a ProjectInputError naming the field. */
+export function parseProject(text: string): ProjectDoc {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new ProjectInputError(`not a SkyScore project: the file is not JSON (${(e as Error).message})`);
+  }
+  need(isObj(v), 'not a SkyScore project: expected a JSON object');
+  const r = v as Record<string, unknown>;
+  need(r.format === PROJECT_FORMAT, `not a SkyScore project: "format" is ${JSON.stringify(r.format)}, expected "${PROJECT_FORMAT}"`);
+  need(r.version === PROJECT_VERSION, `project version ${JSON.stringify(r.version)} is not supported by this SkyScore (version ${PROJECT_VERSION})`);
+  let data: ProjectDoc['data'] = null;
+  if (r.data !== null) {
+    const d = r.data as Record<string, unknown>;
+    const ref = fileRef(d, 'data');
+    need(Number.isInteger(d.hdu) && (d.hdu as number) >= 0, 'data.hdu: expected an integer ≥ 0');
+    need(Number.isInteger(d.plane) && (d.plane as number) >= 0, 'data.plane: expected an integer ≥ 0');
+    data = { ...ref, hdu: d.hdu as number, plane: d.plane as number };
+  }
+  let model: ModelDoc;
+  try {
+    model = parseModelDoc(r.model);
+  } catch (e) {
+    throw new ProjectInputError(`model: ${(e as Error).message}`);
+  }
+  need(Array.isArray(r.files), 'files: expected an array');
+  const files = (r.files as unknown[]).map((f, i) => {
+    const ref = fileRef(f, `files[${i}]`);
+    const role = (f as Record<string, unknown>).role;
+    need(typeof role === 'string' && ROLES.includes(role), `files[${i}].role: expected one of ${ROLES.join(', ')}`);
+    return { ...ref, role: role as FileMeta['role'] };
+  });
+  need(isObj(r.noise), 'noise: expected an object');
+  const n = r.noise as Record<string, unknown>;
+  need(n.mode === 'sigma' || n.mode === 'mad' || n.mode === 'map', 'noise.mode: expected sigma, mad or map');
+  need(finiteOrNull(n.sigma) && (n.sigma === null || (n.sigma as number) > 0), 'noise.sigma: expected a positive number or null');
+  need(n.mapFile === null || typeof n.mapFile === 'string', 'noise.mapFile: expected a file name or null');
+  need(n.region === null || isObj(n.region), 'noise.region: expected a region or null');
+  if (isObj(n.region)) for (const k of ['x0', 'y0', 'x1', 'y1']) need(Number.isInteger(n.region[k]) && (n.region[k] as number) >= 0, `noise.region.${k}: expected a pixel index`);
+  const noise: NoiseSettings = {
+    mode: n.mode as NoiseSettings['mode'],
+    sigma: (n.sigma as number | null) ?? null,
+    region: (n.region as NoiseSettings['region']) ?? null,
+    estimatedFrom: typeof n.estimatedFrom === 'number' ? n.estimatedFrom : null,
+    mapFile: (n.mapFile as string | null) ?? null,
+    mapHdu: Number.isInteger(n.mapHdu) ? (n.mapHdu as number) : 0,
+  };
+  let prior: ProjectDoc['prior'] = null;
+  if (r.prior !== null) {
+    need(isObj(r.prior) && typeof (r.prior as Record<string, unknown>).spec === 'string', 'prior: expected {spec, name} or null');
+    const p = r.prior as Record<string, unknown>;
+    prior = { spec: p.spec as string, name: typeof p.name === 'string' ? p.name : (p.spec as string) };
+  }
+  need(isObj(r.settings), 'settings: expected an object');
+  const s = r.settings as Record<string, unknown>;
+  need(typeof s.sampler === 'string' && /^[a-z]+$/.test(s.sampler), 'settings.sampler: expected a sampler name');
+  for (const k of ['n', 'steps', 'seed'] as const) need(Number.isInteger(s[k]) && (s[k] as number) >= (k === 'seed' ? 0 : 1), `settings.${k}: expected a${k === 'seed' ? ' non-negative' : ' positive'} integer`);
+  need(s.fluxScale === undefined || s.fluxScale === null || (typeof s.fluxScale === 'number' && s.fluxScale > 0), 'settings.fluxScale: expected a positive number or null');
+  const settings: SamplerSettings = { sampler: s.sampler as string, n: s.n as number, steps: s.steps as number, seed: s.seed as number, fluxScale: (s.fluxScale as number | null | undefined) ?? null };
+  return {
+    format: PROJECT_FORMAT,
+    version: PROJECT_VERSION,
+    savedAt: typeof r.savedAt === 'string' ? r.savedAt : '',
+    skyscore: typeof r.skyscore === 'string' ? r.skyscore : null,
+    data,
+    model,
+    files,
+    noise,
+    prior,
+    settings,
+    lastRun: isObj(r.lastRun) ? (r.lastRun as Record<string, number | string>) : null,
+  };
+}

@@ -1,0 +1,58 @@
+import { useStore } from '../store/index';
+import { FileButton, Section, Help } from './fields';
+import { chooseObs, openObservation } from './actions';
+import { readFileBytes } from '../export/download';
+
+const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,application/fits';
+
+/** The observation y: a FITS file, its HDU and plane. */
+export function DataSection() {
+  const obs = useStore((s) => s.obs);
+  return (
+    <Section title="Data" testId="data-section">
+      <Help>The observed image y. Its grid is the grid the forward model must end on.</Help>
+      <div className="row">
+        <FileButton
+          label={obs ? 'Change…' : 'Open observation…'}
+          accept={FITS_ACCEPT}
+          ariaLabel="Observation FITS file"
+          testId="obs-file"
+          onFiles={async (files) => {
+            const f = files[0]!;
+            await openObservation(f.name, await readFileBytes(f));
+          }}
+        />
+        {obs && (
+          <span className="filename" data-testid="obs-name" title={obs.sha256}>
+            {obs.name}
+          </span>
+        )}
+      </div>
+      {obs && (
+        <div className="grid2">
+          <label>
+            HDU
+            <select aria-label="Observation HDU" value={obs.hdu} onChange={(e) => chooseObs(Number(e.target.value), 0)}>
+              {obs.hdus.map((h) => (
+                <option key={h.index} value={h.index}>
+                  {h.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          {obs.planes > 1 ? (
+            <label>
+              Plane (of {obs.planes})
+              <input aria-label="Observation plane" type="number" min={0} max={obs.planes - 1} value={obs.plane} onChange={(e) => chooseObs(obs.hdu, Number(e.target.value))} />
+            </label>
+          ) : (
+            <span />
+          )}
+          <span className="muted" data-testid="obs-shape">
+            {obs.shape[0]}×{obs.shape[1]} px (ny×nx){obs.bunit ? ` · ${obs.bunit}` : ''}
+          </span>
+        </div>
+      )}
+    </Section>
+  );
+}

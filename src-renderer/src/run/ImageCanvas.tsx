@@ -1,0 +1,92 @@
+import { useEffect, useRef } from 'react';
+import { percentileLimits, symmetricLimits, toRgba, type SmallMap, type Stretch } from './render';
+import { downloadCanvasPng } from '../export/download';
+
+export interface ImageCanvasProps {
+  /** Pixels [ny, nx] row-major (y up); null draws an empty frame. */
+  data: Float32Array | null;
+  shape: [number, number] | null;
+  /** Re-draws when this changes (the pixels live outside reactive state). */
+  version: number;
+  title: string;
+  map?: SmallMap;
+  stretch?: Stretch;
+  limits?: 'percentile' | 'symmetric' | 'minmax';
+  /** CSS width; the height follows the aspect ratio. */
+  width: number;
+  testId?: string;
+  /** Draws on top, in canvas pixels; `sx`, `sy` map image pixel (x, y) to canvas coordinates. */
+  overlay?: (ctx: CanvasRenderingContext2D, map: { sx: (x: number) => number; sy: (y: number) => number; scale: number }) => void;
+  onPointer?: (kind: 'down' | 'move' | 'up', px: { x: number; y: number }, e: React.PointerEvent) => void;
+  /** File name of the PNG snapshot (a button appears when set). */
+  pngName?: string;
+  caption?: string;
+}
+
+/** A small float-image canvas: percentile or symmetric limits, a colour map, an optional overlay and a PNG button. */
+export function ImageCanvas(p: ImageCanvasProps) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const [ny, nx] = p.shape ?? [1, 1];
+  const height = Math.max(1, Math.round((p.width * ny) / nx));
+  const { data, shape, map, stretch, limits, overlay, version } = p;
+  useEffect(() => {
+    const c = ref.current;
+    if (!c) return;
+    const dpr = Math.min(2, window.devicePixelRatio || 1);
+    c.width = Math.round(p.width * dpr);
+    c.height = Math.round(height * dpr);
+    const ctx = c.getContext('2d');
+    if (!ctx) return;
+    ctx.clearRect(0, 0, c.width, c.height);
+    if (!data || !shape || data.length < shape[0] * shape[1]) return;
+    const lim = limits === 'symmetric' ? symmetricLimits(data) : limits === 'minmax' ? percentileLimits(data, 0, 1) : percentileLimits(data, 0.005, 0.995);
+    const rgba = toRgba(data, shape, { lo: lim[0], hi: lim[1], map: map ?? 'grey', stretch: stretch ?? 'linear' });
+    const off = document.createElement('canvas');
+    off.width = shape[1];
+    off.height = shape[0];
+    off.getContext('2d')!.putImageData(new ImageData(rgba, shape[1], shape[0]), 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(off, 0, 0, c.width, c.height);
+    if (overlay) {
+      const scale = c.width / shape[1];
+      // pixel centres: image x → canvas x; image row y (y up) → canvas y from the top
+      overlay(ctx, { sx: (x) => (x + 0.5) * scale, sy: (y) => c.height - (y + 0.5) * scale, scale });
+    }
+  }, [data, shape, map, stretch, limits, overlay, version, p.width, height]);
+
+  const toPixel = (e: React.PointerEvent<HTMLCanvasElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    const x = Math.floor(((e.clientX - r.left) / r.width) * nx);
+    const y = Math.floor(((r.bottom - e.clientY) / r.height) * ny);
+    return { x: Math.min(nx - 1, Math.max(0, x)), y: Math.min(ny - 1, Math.max(0, y)) };
+  };
+
+  return (
+    <figure className="imgcanvas" data-testid={p.testId}>
+      <canvas
+        ref={ref}
+        style={{ width: p.width, height }}
+        aria-label={p.title}
+        role="img"
+        onPointerDown={
+          p.onPointer
+            ? (e) => {
+                e.currentTarget.setPointerCapture(e.pointerId);
+                p.onPointer!('down', toPixel(e), e);
+              }
+            : undefined
+        }
+        onPointerMove={p.onPointer ? (e) => p.onPointer!('move', toPixel(e), e) : undefined}
+        onPointerUp={p.onPointer ? (e) => p.onPointer!('up', toPixel(e), e) : undefined}
+      />
+      <figcaption>
+        <span>{p.caption ?? p.title}</span>
+        {p.pngName && data && (
+          <button type="button" className="mini" title={`Save ${p.title} as PNG`} aria-label={`Save ${p.title} as PNG`} onClick={() => ref.current && void downloadCanvasPng(ref.current, p.pngName!)}>
+            PNG
+          </button>
+        )}
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,157 @@
+import { useMemo } from 'react';
+import { useStore } from '../store/index';
+import { NumberField, Section, Help } from '../model/fields';
+import { runBlockers, startRun, stopRun } from './actions';
+import { ImageCanvas } from './ImageCanvas';
+import { ChartCanvas } from './ChartCanvas';
+import { chi2Trace, getPreview, sampleAt } from './previews';
+import { formatDuration, formatValue } from './format';
+import { ExportPanel } from '../export/ExportPanel';
+
+export const SAMPLERS: { id: string; label: string; help: string }[] = [
+  { id: 'pc', label: 'Predictor–corrector (recommended)', help: 'reverse-SDE predictor with Langevin corrector steps; unbiased as steps grow' },
+  { id: 'em', label: 'Euler–Maruyama', help: 'reverse SDE only: fastest, biased at few steps' },
+  { id: 'ald', label: 'Annealed Langevin', help: 'Langevin steps at decreasing noise levels' },
+  { id: 'dps', label: 'DPS', help: 'likelihood at the Tweedie estimate, back-propagated through the network: any operator, approximate' },
+];
+
+const busy = (s: string) => s === 'starting' || s === 'running' || s === 'stopping';
+
+function Settings() {
+  const settings = useStore((s) => s.settings);
+  const set = useStore((s) => s.setSettings);
+  const state = useStore((s) => s.run.state);
+  const disabled = busy(state);
+  const help = SAMPLERS.find((x) => x.id === settings.sampler)?.help;
+  return (
+    <Section title="Sampler" testId="sampler-section">
+      <label className="field">
+        Sampler
+        <select aria-label="Sampler" value={settings.sampler} disabled={disabled} onChange={(e) => set({ sampler: e.target.value })}>
+          {SAMPLERS.map((x) => (
+            <option key={x.id} value={x.id}>
+              {x.label}
+            </option>
+          ))}
+        </select>
+        {help && <small className="muted">{help}</small>}
+      </label>
+      <div className="grid2">
+        <NumberField label="Samples" integer min={1} max={1024} value={settings.n} disabled={disabled} testId="run-n" help="posterior samples (chains)" onChange={(v) => set({ n: v })} />
+        <NumberField label="Steps" integer min={1} max={100000} value={settings.steps} disabled={disabled} testId="run-steps" help="noise levels from σmax to σmin" onChange={(v) => set({ steps: v })} />
+        <NumberField label="Seed" integer min={0} max={4294967295} value={settings.seed} disabled={disabled} testId="run-seed" help="same seed, same samples" onChange={(v) => set({ seed: v })} />
+        <div className="field">
+          <label className="check">
+            <input type="checkbox" checked={settings.fluxScale === null} disabled={disabled} onChange={(e) => set({ fluxScale: e.target.checked ? null : 1 })} /> automatic flux scale
+          </label>
+          {settings.fluxScale !== null && <NumberField label="Flux scale" min={Number.MIN_VALUE} value={settings.fluxScale} disabled={disabled} help="data units per prior unit" onChange={(v) => set({ fluxScale: v })} />}
+        </div>
+      </div>
+    </Section>
+  );
+}
+
+function Progress() {
+  const run = useStore((s) => s.run);
+  const frac = run.steps > 0 ? Math.min(1, run.step / run.steps) : 0;
+  const label =
+    run.state === 'starting'
+      ? 'starting (loading the prior and the operators)…'
+      : run.state === 'stopping'
+        ? 'stopping…'
+        : run.state === 'running'
+          ? `step ${run.step} / ${run.steps} · σ ${formatValue(run.sigma)} · χ²/px ${formatValue(run.chi2)} · ETA ${formatDuration(run.etaS)}`
+          : run.state === 'done'
+            ? `done in ${formatDuration(run.elapsedS)} · χ²/px ${formatValue(run.chi2)}`
+            : run.state === 'cancelled'
+              ? `stopped at step ${run.step}`
+              : run.state === 'error'
+                ? 'failed'
+                : '';
+  if (run.state === 'idle') return null;
+  return (
+    <div className="progress" data-testid="run-progress" data-state={run.state} data-step={run.step}>
+      <progress max={1} value={frac} aria-label="Run progress" />
+      <span>{label}</span>
+      {run.state === 'error' && run.message && (
+        <p className="err" role="alert" data-testid="run-error">
+          {run.message}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function Previews() {
+  const version = useStore((s) => s.run.previewVersion);
+  const chartVersion = useStore((s) => s.run.chartVersion);
+  const steps = useStore((s) => s.run.steps);
+  const state = useStore((s) => s.run.state);
+  const p = getPreview();
+  const series = useMemo(() => [{ trace: chi2Trace, color: '#e0703a', label: 'χ² per pixel' }], []);
+  const options = useMemo(() => ({ logY: true, refY: 1, xLabel: 'step', xMax: steps }), [steps]);
+  if (state === 'idle' && !p) return null;
+  return (
+    <Section title="Live posterior" testId="previews">
+      {p ? (
+        <>
+          <div className="triple">
+            <ImageCanvas data={p.mean} shape={p.shape} version={version} title="Posterior mean" caption="mean" stretch="asinh" width={84} testId="preview-mean" pngName="posterior-mean.png" />
+            <ImageCanvas data={p.std} shape={p.shape} version={version} title="Posterior std" caption="std" map="heat" width={84} testId="preview-std" pngName="posterior-std.png" />
+            <ImageCanvas data={p.residual} shape={p.dataShape} version={version} title="Residual" caption="residual" map="diverging" limits="symmetric" width={84} testId="preview-residual" pngName="residual.png" />
+          </div>
+          <div className="thumbs" data-testid="sample-thumbs" data-version={version}>
+            {Array.from({ length: p.nSamples }, (_, k) => (
+              <ImageCanvas key={k} data={sampleAt(p, k)} shape={p.shape} version={version} title={`Sample ${k + 1}`} caption={`#${k + 1}`} stretch="asinh" width={60} />
+            ))}
+          </div>
+        </>
+      ) : (
+        <p className="muted">previews appear after the first steps…</p>
+      )}
+      <ChartCanvas series={series} options={options} version={chartVersion} height={130} title="χ² per pixel against step" testId="chi2-chart" pngName="chi2.png" />
+      <small className="muted">χ² per observed pixel of the running mean; a good fit ends near 1 (dashed).</small>
+    </Section>
+  );
+}
+
+/** Sampler settings, Run/Stop, progress with ETA, live previews and the χ² chart, then export. */
+export function RunPanel() {
+  const state = useStore((s) => s.run.state);
+  const obs = useStore((s) => s.obs);
+  const doc = useStore((s) => s.modelDoc);
+  const files = useStore((s) => s.modelFiles);
+  const noise = useStore((s) => s.noise);
+  const spec = useStore((s) => s.priorSpec);
+  const priors = useStore((s) => s.priors);
+  // runBlockers reads the store; recomputed whenever one of these changes
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const blockers = useMemo(() => runBlockers(), [obs, doc, files, noise, spec, priors]);
+  const isBusy = busy(state);
+  return (
+    <div className="runpanel">
+      <Settings />
+      <Section title="Run" testId="run-section">
+        <Help>Draws posterior samples p(x | y) with the prior and the forward model. Previews refresh a few times a second.</Help>
+        <div className="row">
+          <button type="button" className="primary" disabled={isBusy} onClick={() => void startRun()} data-testid="run-button">
+            ▶ Run
+          </button>
+          <button type="button" disabled={!isBusy || state === 'stopping'} onClick={() => void stopRun()} data-testid="stop-button">
+            ■ Stop
+          </button>
+        </div>
+        {!isBusy && blockers.length > 0 && (
+          <ul className="blockers" data-testid="run-blockers">
+            {blockers.map((b) => (
+              <li key={b}>{b}</li>
+            ))}
+          </ul>
+        )}
+        <Progress />
+      </Section>
+      <Previews />
+      <ExportPanel />
+    </div>
+  );
+}

@@ -1,0 +1,94 @@
+import type { StateCreator } from 'zustand';
+import type { AppState } from './index';
+import type { ModelSummary } from '../../../src-shared/protocol/index';
+import type { ModelDoc, Shape2 } from '../model/mjson';
+
+/** The observation: which file, HDU and plane (the bytes are in model/files.ts). */
+export interface ObsMeta {
+  name: string;
+  sha256: string;
+  size: number;
+  hdu: number;
+  plane: number;
+  /** Image HDUs of the file, for the chooser. */
+  hdus: { index: number; label: string; shape: number[] }[];
+  /** [ny, nx] of the chosen plane, and how many planes the HDU has. */
+  shape: Shape2;
+  planes: number;
+  bunit: string | null;
+}
+
+export interface FileMeta {
+  name: string;
+  size: number;
+  sha256: string;
+  /** What the file is for (shown in the list). */
+  role: 'psf' | 'mask' | 'sigma' | 'array';
+}
+
+export interface Region {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export type NoiseMode = 'sigma' | 'mad' | 'map';
+
+export interface NoiseSettings {
+  mode: NoiseMode;
+  /** σ typed in (mode 'sigma') or estimated (mode 'mad'). */
+  sigma: number | null;
+  /** The region of the MAD estimate (pixels, inclusive-exclusive), or null for the whole image. */
+  region: Region | null;
+  /** How many pixels the estimate used. */
+  estimatedFrom: number | null;
+  mapFile: string | null;
+  mapHdu: number;
+}
+
+export type CheckState = 'idle' | 'checking' | 'ok' | 'error';
+
+export interface ModelSlice {
+  obs: ObsMeta | null;
+  modelDoc: ModelDoc;
+  modelFiles: FileMeta[];
+  noise: NoiseSettings;
+  modelCheck: { state: CheckState; summary: ModelSummary | null; error: string | null };
+  /** Version counters of pixel results kept in run/previews.ts. */
+  previewAxVersion: number;
+  previewAxState: { state: CheckState; error: string | null };
+  overlayVersion: number;
+  overlayError: string | null;
+  setObs(obs: ObsMeta | null): void;
+  setModelDoc(doc: ModelDoc): void;
+  upsertModelFile(f: FileMeta): void;
+  removeModelFile(name: string): void;
+  setNoise(patch: Partial<NoiseSettings>): void;
+  setModelCheck(c: ModelSlice['modelCheck']): void;
+  bumpPreviewAx(state: ModelSlice['previewAxState']): void;
+  bumpOverlays(error: string | null): void;
+}
+
+export const DEFAULT_DOC: ModelDoc = { shape: [64, 64], operators: [{ type: 'psf', fwhmPx: 2.5 }] };
+export const DEFAULT_NOISE: NoiseSettings = { mode: 'sigma', sigma: null, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 };
+
+export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set) => ({
+  obs: null,
+  modelDoc: DEFAULT_DOC,
+  modelFiles: [],
+  noise: DEFAULT_NOISE,
+  modelCheck: { state: 'idle', summary: null, error: null },
+  previewAxVersion: 0,
+  previewAxState: { state: 'idle', error: null },
+  overlayVersion: 0,
+  overlayError: null,
+  setObs: (obs) => set({ obs }),
+  setModelDoc: (modelDoc) => set({ modelDoc }),
+  upsertModelFile: (f) => set((s) => ({ modelFiles: [...s.modelFiles.filter((x) => x.name !== f.name), f] })),
+  removeModelFile: (name) => set((s) => ({ modelFiles: s.modelFiles.filter((x) => x.name !== name) })),
+  setNoise: (patch) => set((s) => ({ noise: { ...s.noise, ...patch } })),
+  setModelCheck: (modelCheck) => set({ modelCheck }),
+  bumpPreviewAx: (previewAxState) => set((s) => ({ previewAxState, previewAxVersion: s.previewAxVersion + 1 })),
+  bumpOverlays: (overlayError) => set((s) => ({ overlayError, overlayVersion: s.overlayVersion + 1 })),
+});

@@ -1,0 +1,270 @@
+/**
+ * The protocol of the forward-model editor, the run panel, export and training: request types and their
+ * validators, and the job events. Composed into `Methods` / `methodParams` / `EngineEvent` in ./index.ts.
+ *
+ * Files travel inline (the renderer keeps the user's bytes, so an engine restart loses nothing): the M.json
+ * names its auxiliary files (psf.fits, mask.fits, a σ map, a station table) and `files` carries them by name.
+ * Pixels of previews travel as Float32Arrays (raw bytes on WebSocket, structured clone on Electron IPC).
+ */
+import { ProtocolError, obj, num, str, bool, optional, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
+
+export type Shape2 = [number, number];
+
+/** An auxiliary file of the forward model, by the name the M.json uses (no folders). */
+export interface NamedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** The observation: a FITS file, the HDU and the plane (for cubes) that holds the data. */
+export interface ObsInput {
+  name: string;
+  bytes: Uint8Array;
+  hdu: number;
+  plane: number;
+}
+
+/** σ of the Gaussian noise: one number, or a FITS σ map (a file of `files`, by name). */
+export type NoiseInput = { kind: 'sigma'; sigma: number } | { kind: 'map'; file: string; hdu: number };
+
+export interface OperatorSummary {
+  type: string;
+  inShape: Shape2;
+  outShape: Shape2;
+  /** One line for the user, e.g. "Gaussian PSF, FWHM 2.5 px, kernel 11×11". */
+  detail: string;
+}
+
+export interface ModelSummary {
+  inShape: Shape2;
+  outShape: Shape2;
+  operators: OperatorSummary[];
+  /** How the likelihood will treat A Aᵀ (exact diagonal, approximation, conjugate gradients). */
+  gram: string;
+  warnings: string[];
+}
+
+/** What the editor draws for one operator of the chain. Curves are polylines with x, y interleaved (arcsec). */
+export type OverlayResult =
+  | {
+      kind: 'lens';
+      imageShape: Shape2;
+      imagePixelScale: number;
+      sourceShape: Shape2;
+      sourcePixelScale: number;
+      critical: Float32Array[];
+      caustics: Float32Array[];
+    }
+  | {
+      kind: 'uv';
+      /** u, v in wavelengths, both (u, v) and (−u, −v). */
+      u: Float32Array;
+      v: Float32Array;
+      beam: Float32Array;
+      shape: Shape2;
+      /** The longest baseline in wavelengths and the synthesised beam's FWHM in pixels (estimate). */
+      maxBaseline: number;
+    }
+  | { kind: 'psf'; kernel: Float32Array; shape: Shape2; sum: number }
+  | { kind: 'mask'; mask: Float32Array; shape: Shape2; observed: number };
+
+export interface PriorInfo {
+  /** The prior spec the engine resolves (a model folder path or `gaussian-field:…`). */
+  spec: string;
+  name: string;
+  kind: string;
+  source: 'shipped' | 'user';
+  /** [ny, nx] of the images the prior describes. */
+  imageShape: Shape2;
+  sigmaMin: number | null;
+  sigmaMax: number | null;
+  /** The model card (README.md), markdown; empty when the folder has none. */
+  card: string;
+  /** A few facts from model.json for the picker (steps, validation loss, date, data). */
+  facts: Record<string, string>;
+}
+
+export const SAMPLER_NAMES = ['pc', 'em', 'dps', 'ula', 'ald'] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+
+export interface SamplerSettings {
+  sampler: string;
+  n: number;
+  steps: number;
+  seed: number;
+  /** Flux scale (data units per prior unit); null: automatic. */
+  fluxScale: number | null;
+}
+
+export interface ReconstructParams {
+  obs: ObsInput;
+  model: unknown;
+  files: NamedFile[];
+  noise: NoiseInput;
+  prior: string;
+  settings: SamplerSettings;
+  /** Previews per second (throttle); 0 disables previews. */
+  previewHz: number;
+}
+
+export interface TrainParams {
+  /** One FITS cube (NAXIS3 images) or several FITS images. */
+  data: NamedFile[];
+  /** The new prior's folder name. */
+  name: string;
+  size: number;
+  steps: number;
+  batch: number;
+  /** Divide the data by this (e.g. 255 for 8-bit display values); null: automatic. */
+  scale: number | null;
+  resume: boolean;
+}
+
+export interface ReconstructStarted {
+  jobId: string;
+  inShape: Shape2;
+  outShape: Shape2;
+  n: number;
+  steps: number;
+  warnings: string[];
+}
+
+export interface Products {
+  files: NamedFile[];
+  report: Record<string, unknown>;
+}
+
+export interface ReconstructPreview {
+  /** Shape of the unknown (samples, mean, std) and of the data (residual). */
+  shape: Shape2;
+  dataShape: Shape2;
+  /** The first `nSamples` current samples, one after another. */
+  samples: Float32Array;
+  nSamples: number;
+  mean: Float32Array;
+  std: Float32Array;
+  /** (y − A·mean)/σ on the data grid (0 where masked). */
+  residual: Float32Array;
+}
+
+export interface ReconstructProgress {
+  jobId: string;
+  kind: 'reconstruct';
+  step: number;
+  steps: number;
+  sigma: number;
+  /** χ² per observed pixel of the current samples' mean, or null before it is known. */
+  chi2: number | null;
+  elapsedS: number;
+  etaS: number | null;
+  preview?: ReconstructPreview;
+}
+
+export interface TrainProgress {
+  jobId: string;
+  kind: 'train';
+  step: number;
+  steps: number;
+  loss: number;
+  valLoss: number | null;
+  imagesPerS: number;
+  elapsedS: number;
+  etaS: number | null;
+}
+
+export type JobKind = 'reconstruct' | 'train';
+
+export type JobEvent =
+  | { event: 'job.progress'; data: ReconstructProgress | TrainProgress }
+  | { event: 'job.done'; data: { jobId: string; kind: JobKind; summary: Record<string, number | string> } }
+  | { event: 'job.error'; data: { jobId: string; kind: JobKind; message: string; code: 'input' | 'internal' | 'cancelled' } };
+
+export interface JobMethods {
+  'model.validate': { params: { model: unknown; files: NamedFile[]; obsShape?: Shape2 }; result: ModelSummary };
+  'model.preview': { params: { model: unknown; files: NamedFile[]; x: Float32Array; shape: Shape2 }; result: { data: Float32Array; shape: Shape2 } };
+  'model.overlays': { params: { model: unknown; files: NamedFile[]; operator: number }; result: OverlayResult };
+  'noise.estimate': { params: { obs: ObsInput; region?: { x0: number; y0: number; x1: number; y1: number } }; result: { sigma: number; median: number; n: number } };
+  'priors.list': { params: Record<string, never>; result: { priors: PriorInfo[]; userDir: string } };
+  'job.reconstruct': { params: ReconstructParams; result: ReconstructStarted };
+  'job.cancel': { params: { jobId: string }; result: { cancelled: boolean } };
+  'job.products': { params: { jobId: string }; result: Products };
+  'job.train': { params: TrainParams; result: { jobId: string; out: string } };
+}
+
+// ---- validators -------------------------------------------------------------------------------------------
+
+const MAX_SIDE = 16384;
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ +-]{0,200}$/;
+const JOB_ID = /^[a-z]+-[0-9a-z]{1,32}$/;
+
+export const shape2: Validator<Shape2> = (v, p) => {
+  const a = arrayOf(num({ integer: true, min: 1, max: MAX_SIDE }), { min: 2, max: 2 })(v, p);
+  return [a[0]!, a[1]!];
+};
+
+const namedFile: Validator<NamedFile> = obj({ name: str({ max: 200, pattern: FILE_NAME }), bytes });
+const files = arrayOf(namedFile, { max: 64 });
+const obsInput: Validator<ObsInput> = obj({
+  name: str({ max: 255 }),
+  bytes,
+  hdu: num({ integer: true, min: 0, max: 9999 }),
+  plane: num({ integer: true, min: 0, max: 1e7 }),
+});
+
+const noiseInput: Validator<NoiseInput> = (v, p) => {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  if (kind === 'sigma') return obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }) })(v, p);
+  if (kind === 'map') return obj({ kind: literal('map'), file: str({ max: 200, pattern: FILE_NAME }), hdu: num({ integer: true, min: 0, max: 9999 }) })(v, p);
+  throw new ProtocolError(`${p}.kind: expected 'sigma' or 'map'`);
+};
+
+const settings: Validator<SamplerSettings> = (v, p) => {
+  const s = obj({
+    sampler: str({ max: 16, pattern: /^[a-z]+$/ }),
+    n: num({ integer: true, min: 1, max: 1024 }),
+    steps: num({ integer: true, min: 1, max: 100000 }),
+    seed: num({ integer: true, min: 0, max: 2 ** 32 - 1 }),
+    fluxScale: (x, q) => (x === null ? null : num({ min: Number.MIN_VALUE })(x, q)),
+  })(v, p);
+  return { ...s, fluxScale: s.fluxScale ?? null };
+};
+
+const jobId = obj({ jobId: str({ max: 40, pattern: JOB_ID }) });
+
+export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]['params']> } = {
+  'model.validate': obj({ model: json, files, obsShape: optional(shape2) }),
+  'model.preview': obj({ model: json, files, x: float32, shape: shape2 }),
+  'model.overlays': obj({ model: json, files, operator: num({ integer: true, min: 0, max: 63 }) }),
+  'noise.estimate': obj({
+    obs: obsInput,
+    region: optional(obj({ x0: num({ integer: true, min: 0 }), y0: num({ integer: true, min: 0 }), x1: num({ integer: true, min: 0 }), y1: num({ integer: true, min: 0 }) })),
+  }),
+  'priors.list': obj({}) as Validator<Record<string, never>>,
+  'job.reconstruct': obj({
+    obs: obsInput,
+    model: json,
+    files,
+    noise: noiseInput,
+    prior: str({ max: 1000 }),
+    settings,
+    previewHz: num({ min: 0, max: 30 }),
+  }),
+  'job.cancel': jobId,
+  'job.products': jobId,
+  'job.train': (v, p) => {
+    const t = obj({
+      data: arrayOf(namedFile, { min: 1, max: 10000 }),
+      name: str({ max: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9_-]*$/ }),
+      size: num({ integer: true, min: 8, max: 1024 }),
+      steps: num({ integer: true, min: 1, max: 10_000_000 }),
+      batch: num({ integer: true, min: 1, max: 1024 }),
+      scale: (x, q) => (x === null ? null : num({ min: Number.MIN_VALUE })(x, q)),
+      resume: bool,
+    })(v, p);
+    return { ...t, scale: t.scale ?? null };
+  },
+};
+
+export function isJobEvent(ev: { event: string }): ev is JobEvent {
+  return ev.event === 'job.progress' || ev.event === 'job.done' || ev.event === 'job.error';
+}
