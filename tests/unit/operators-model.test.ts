@@ -1,0 +1,228 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import {
+  buildModel,
+  outputShape,
+  parseModel,
+  prepareModel,
+  stageShapes,
+  validateModel,
+  modelFiles,
+  type ModelFileLoader,
+} from '../../src-shared/operators/model.js';
+import { ModelInputError } from '../../src-shared/operators/errors.js';
+import { dataPath } from '../helpers/data.js';
+import { dotTest, randn, refConvolve, refGaussian, refLens, relErr, run } from './operators-ref.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const DESIGN_EXAMPLE = {
+  shape: [64, 64],
+  operators: [
+    {
+      type: 'lens',
+      imageShape: [96, 96],
+      imagePixelScale: 0.05,
+      sourcePixelScale: 0.03,
+      supersample: 2,
+      lens: { model: 'SIE', thetaE: 1.1, q: 0.75, phi: 0.4, x0: 0.0, y0: 0.0 },
+      shear: { gamma1: 0.02, gamma2: -0.01 },
+    },
+    { type: 'psf', fwhmPx: 2.5 },
+    { type: 'mask', fits: 'mask.fits' },
+  ],
+};
+
+/** An in-memory loader: images by name, station tables from ../shared/data/arrays. */
+function memLoader(images: Record<string, { data: Float64Array | Float32Array; shape: number[] }>): ModelFileLoader & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    async loadImage(rel) {
+      calls.push(rel);
+      const img = images[rel];
+      if (!img) throw new Error('no such file');
+      return img;
+    },
+    async loadText(rel) {
+      calls.push(rel);
+      return readFileSync(dataPath('arrays', rel), 'utf8');
+    },
+  };
+}
+
+function maskOf(ny: number, nx: number, seed: number): Float32Array {
+  const r = randn(ny * nx, seed);
+  return Float32Array.from(r, (v) => (v > -0.8 ? 1 : 0));
+}
+
+/** Validation errors: [name, mutate, message pattern]. */
+const BAD: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
+  ['not JSON object', () => [1, 2], /M\.json: must be a JSON object/],
+  ['missing shape', (m) => ({ operators: m.operators }), /M\.json: shape is required/],
+  ['bad shape', (m) => ({ ...m, shape: [64, 0] }), /M\.json: shape must be \[ny, nx\] with positive integers/],
+  ['unknown top-level field', (m) => ({ ...m, shapes: [1, 1] }), /M\.json: unknown field 'shapes'/],
+  ['operators not a list', (m) => ({ ...m, operators: {} }), /M\.json: operators must be a list/],
+  ['unknown operator', (m) => ({ ...m, operators: [{ type: 'blur', sigma: 2 }] }), /M\.json: operators\[0\]: unknown operator type 'blur' \(expected one of psf, mask, lens, uv-sampling\)/],
+  ['missing type', (m) => ({ ...m, operators: [{ fwhmPx: 2 }] }), /M\.json: operators\[0\]: missing "type"/],
+  ['non-positive FWHM', (m) => ({ ...m, operators: [{ type: 'psf', fwhmPx: -2 }] }), /M\.json: operators\[0\] \(psf\): fwhmPx must be positive, got -2/],
+  ['zero FWHM', (m) => ({ ...m, operators: [{ type: 'psf', fwhmPx: 0 }] }), /operators\[0\] \(psf\): fwhmPx must be positive, got 0/],
+  ['psf without kernel', (m) => ({ ...m, operators: [{ type: 'psf' }] }), /operators\[0\] \(psf\): needs fwhmPx \(a Gaussian\) or fits/],
+  ['psf with both', (m) => ({ ...m, operators: [{ type: 'psf', fwhmPx: 2, fits: 'p.fits' }] }), /operators\[0\] \(psf\): give either fwhmPx or fits, not both/],
+  ['psf typo', (m) => ({ ...m, operators: [{ type: 'psf', fwhm: 2 }] }), /operators\[0\] \(psf\): unknown field 'fwhm'/],
+  ['psf normalize not boolean', (m) => ({ ...m, operators: [{ type: 'psf', fits: 'p.fits', normalize: 'no' }] }), /normalize must be true or false/],
+  ['q = 0', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'SIE', thetaE: 1, q: 0 } }] }), /operators\[0\] \(lens\): lens\.q must be in \(0, 1\], got 0/],
+  ['q > 1', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'SIE', thetaE: 1, q: 1.2 } }] }), /lens\.q must be in \(0, 1\], got 1\.2/],
+  ['negative thetaE', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'SIE', thetaE: -1, q: 0.5 } }] }), /lens\.thetaE must be positive, got -1/],
+  ['unknown lens model', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'NFW', thetaE: 1, q: 0.5 } }] }), /lens\.model must be "SIE"/],
+  ['fractional supersample', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], supersample: 1.5 }] }), /operators\[0\] \(lens\): supersample must be an integer, got 1\.5/],
+  ['missing imageShape', (m) => ({ ...m, operators: [{ type: 'lens', imagePixelScale: 0.05, sourcePixelScale: 0.03, lens: { thetaE: 1, q: 1 } }] }), /operators\[0\] \(lens\): imageShape is required/],
+  ['non-positive pixel scale', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], imagePixelScale: 0 }] }), /imagePixelScale must be positive, got 0/],
+  ['mask without file', (m) => ({ ...m, operators: [{ type: 'mask' }] }), /operators\[0\] \(mask\): fits is required/],
+  ['uv hour angles reversed', (m) => ({ ...m, operators: [{ type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 34, hourAngleH: [4, -4], stepMin: 5, wavelengthM: 0.06, pixelScaleArcsec: 0.5 }] }), /hourAngleH must have start ≤ end/],
+  ['uv declination', (m) => ({ ...m, operators: [{ type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 100, hourAngleH: [-4, 4], stepMin: 5, wavelengthM: 0.06, pixelScaleArcsec: 0.5 }] }), /declinationDeg must be ≤ 90, got 100/],
+  ['uv wavelength', (m) => ({ ...m, operators: [{ type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 34, hourAngleH: [-4, 4], stepMin: 5, wavelengthM: -1, pixelScaleArcsec: 0.5 }] }), /wavelengthM must be positive, got -1/],
+];
+
+describe('M.json validation', () => {
+  it('accepts DESIGN.md example and propagates shapes through the stages', () => {
+    const spec = validateModel(DESIGN_EXAMPLE, 'M.json');
+    expect(spec.shape).toEqual([64, 64]);
+    expect(stageShapes(spec).map((s) => [s.inShape, s.outShape])).toEqual([
+      [
+        [64, 64],
+        [96, 96],
+      ],
+      [
+        [96, 96],
+        [96, 96],
+      ],
+      [
+        [96, 96],
+        [96, 96],
+      ],
+    ]);
+    expect(outputShape(spec)).toEqual([96, 96]);
+    expect(modelFiles(spec)).toEqual(['mask.fits']);
+    const lens = spec.operators[0];
+    expect(lens.type === 'lens' && lens.lens).toEqual({ model: 'SIE', thetaE: 1.1, q: 0.75, phi: 0.4, x0: 0, y0: 0, gamma1: 0.02, gamma2: -0.01 });
+  });
+
+  for (const [name, mutate, msg] of BAD) {
+    it(`refuses: ${name}`, () => {
+      const bad = mutate(structuredClone(DESIGN_EXAMPLE) as unknown as Record<string, unknown>);
+      expect(() => validateModel(bad, 'M.json')).toThrow(ModelInputError);
+      expect(() => validateModel(bad, 'M.json')).toThrow(msg);
+    });
+  }
+
+  it('each bad model fails with its own message', () => {
+    const msgs = BAD.map(([, mutate]) => {
+      try {
+        validateModel(mutate(structuredClone(DESIGN_EXAMPLE) as unknown as Record<string, unknown>), 'M.json');
+        return 'accepted';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    });
+    expect(new Set(msgs).size).toBe(msgs.length);
+  });
+
+  it('invalid JSON is a ModelInputError naming the file', () => {
+    expect(() => parseModel('{"shape": [1, 2],', 'M.json')).toThrow(/M\.json: not valid JSON/);
+    expect(() => parseModel('{"shape": [4, 4], "operators": []}')).not.toThrow();
+  });
+});
+
+describe('building models', () => {
+  it("DESIGN.md's lens → psf → mask chain: apply agrees with the definitions, the dot test passes, gram is none", async () => {
+    const mask = maskOf(96, 96, 3);
+    const loader = memLoader({ 'mask.fits': { data: mask, shape: [96, 96] } });
+    const built = await buildModel(validateModel(DESIGN_EXAMPLE), loader);
+    expect(built.operator.name).toBe('lens→psf→mask');
+    expect(built.operator.inShape).toEqual([64, 64]);
+    expect(built.operator.outShape).toEqual([96, 96]);
+    expect(loader.calls).toEqual(['mask.fits']);
+    const x = randn(64 * 64, 9);
+    const L = { thetaE: 1.1, q: 0.75, phi: 0.4, x0: 0, y0: 0, gamma1: 0.02, gamma2: -0.01 };
+    const lensed = refLens(L, x, 64, 64, 2, 96, 96, 0.05, 0.03);
+    const g = refGaussian(2.5);
+    const conv = refConvolve(lensed, 96, 96, g.h, g.k, g.k);
+    const want = conv.map((v, i) => v * mask[i]);
+    expect(relErr(run(built.operator, x), want)).toBeLessThan(1e-5);
+    expect(dotTest(built.operator, 4, 2)).toBeLessThan(1e-5);
+    expect(built.operator.gram().kind).toBe('none');
+    built.operator.dispose();
+  });
+
+  it('mask shape mismatch, a missing file and a non-binary mask are refused with their own messages', async () => {
+    const spec = validateModel(DESIGN_EXAMPLE);
+    await expect(prepareModel(spec, memLoader({ 'mask.fits': { data: new Float32Array(64 * 64).fill(1), shape: [64, 64] } }), { source: 'M.json' })).rejects.toThrow(
+      /M\.json: operators\[2\] \(mask\): shape mismatch: 'mask\.fits' is \[64, 64\] \(ny, nx\) but this stage's input is \[96, 96\]/,
+    );
+    await expect(prepareModel(spec, memLoader({}))).rejects.toThrow(/operators\[2\] \(mask\): cannot read 'mask\.fits': no such file/);
+    const half = new Float32Array(96 * 96).fill(1);
+    half[5] = 0.5;
+    await expect(prepareModel(spec, memLoader({ 'mask.fits': { data: half, shape: [96, 96] } }))).rejects.toThrow(/must contain only 0 \(missing\) and 1 \(observed\); pixel \(row 0, column 5\) is 0\.5/);
+    // a FITS-like [1, ny, nx] (degenerate third axis) is accepted
+    const ok = await prepareModel(spec, memLoader({ 'mask.fits': { data: new Float32Array(96 * 96).fill(1), shape: [1, 96, 96] } }));
+    expect(ok.resources.length).toBe(3);
+  });
+
+  it('a PSF from an image (even size, unit sum unless normalize: false), NaN PSF pixels refused', async () => {
+    const k = Float64Array.from(randn(6 * 4, 2), (v) => Math.abs(v));
+    const spec = validateModel({ shape: [20, 18], operators: [{ type: 'psf', fits: 'psf.fits' }] });
+    const built = await buildModel(spec, memLoader({ 'psf.fits': { data: k, shape: [6, 4] } }));
+    const x = randn(360, 3);
+    const sum = k.reduce((a, b) => a + b, 0);
+    expect(relErr(run(built.operator, x), refConvolve(x, 20, 18, k.map((v) => v / sum), 6, 4))).toBeLessThan(1e-5);
+    expect(built.operator.gram().kind).toBe('fourier-diagonal');
+    built.operator.dispose();
+    const raw = await buildModel(validateModel({ shape: [20, 18], operators: [{ type: 'psf', fits: 'psf.fits', normalize: false }] }), memLoader({ 'psf.fits': { data: k, shape: [6, 4] } }));
+    expect(relErr(run(raw.operator, x), refConvolve(x, 20, 18, k, 6, 4))).toBeLessThan(1e-5);
+    raw.operator.dispose();
+    const bad = k.slice();
+    bad[3] = NaN;
+    await expect(prepareModel(spec, memLoader({ 'psf.fits': { data: bad, shape: [6, 4] } }))).rejects.toThrow(/operators\[0\] \(psf\): 'psf\.fits' has 1 NaN or infinite pixel/);
+    await expect(prepareModel(spec, memLoader({ 'psf.fits': { data: new Float64Array(24), shape: [6, 4] } }))).rejects.toThrow(/sums to zero/);
+  });
+
+  it('a PSF larger than the image works and is noted', async () => {
+    const g = refGaussian(9); // 2⌈4σ⌉+1 = 33 > 20
+    const spec = validateModel({ shape: [16, 20], operators: [{ type: 'psf', fits: 'big.fits' }] });
+    const built = await buildModel(spec, memLoader({ 'big.fits': { data: g.h, shape: [g.k, g.k] } }));
+    expect(built.notes.join()).toMatch(/larger than the image/);
+    const x = randn(320, 6);
+    expect(relErr(run(built.operator, x), refConvolve(x, 16, 20, g.h, g.k, g.k))).toBeLessThan(1e-5);
+    expect(dotTest(built.operator, 1)).toBeLessThan(1e-5);
+    built.operator.dispose();
+  });
+
+  it('uv-sampling: output shape = input shape, station table read through the loader, no-coverage refused', async () => {
+    const uv = { type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 34, hourAngleH: [-4, 4], stepMin: 5, wavelengthM: 0.06, pixelScaleArcsec: 0.5 };
+    const spec = validateModel({ shape: [32, 40], operators: [uv, { type: 'mask', fits: 'm.fits' }] });
+    expect(outputShape(spec)).toEqual([32, 40]);
+    const built = await buildModel(spec, memLoader({ 'm.fits': { data: maskOf(32, 40, 1), shape: [32, 40] } }));
+    expect(built.info[0].uv!.u.length).toBe(2 * 351 * 97);
+    expect(built.info[0].summary).toMatch(/27 stations, 351 baselines × 97 hour angles/);
+    expect(dotTest(built.operator, 2)).toBeLessThan(1e-5);
+    built.operator.dispose();
+    const huge = validateModel({ shape: [32, 40], operators: [{ ...uv, pixelScaleArcsec: 3600 }] });
+    await expect(prepareModel(huge, memLoader({}))).rejects.toThrow(/operators\[0\] \(uv-sampling\): no uv point falls on the 32×40 grid/);
+    const missing = validateModel({ shape: [32, 40], operators: [{ ...uv, array: 'NOPE.txt' }] });
+    await expect(prepareModel(missing, memLoader({}))).rejects.toThrow(/operators\[0\] \(uv-sampling\): cannot read station table 'NOPE\.txt'/);
+  });
+
+  it('an empty operator list is the identity', async () => {
+    const built = await buildModel(validateModel({ shape: [5, 7], operators: [] }), memLoader({}));
+    const x = randn(35, 1);
+    expect(relErr(run(built.operator, x), x)).toBe(0);
+    const g = built.operator.gram();
+    expect(g.kind === 'pixel-diagonal' && g.diag.every((v) => v === 1)).toBe(true);
+    built.operator.dispose();
+  });
+});
