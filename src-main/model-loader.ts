@@ -71,7 +71,7 @@ export function nodeModelLoader(baseDir: string): NodeModelLoader {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-      throw new Error(`${why} (${p})`);
+      throw new Error(`${why} (${p})`, { cause: e });
     }
     const r = { path: p, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
     files.push(r);
@@ -85,7 +85,7 @@ export function nodeModelLoader(baseDir: string): NodeModelLoader {
         const img = decodeImage2d(f.bytes, path.basename(f.path), hdu);
         return { data: img.data, shape: img.shape };
       } catch (e) {
-        throw new Error((e as Error).message.replace(/^[^:]*: /, ''));
+        throw new Error((e as Error).message.replace(/^[^:]*: /, ''), { cause: e });
       }
     },
     async loadText(rel) {
