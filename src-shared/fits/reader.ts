@@ -15,7 +15,7 @@ export interface ReadOptions {
    * data running past the end of the file). Default true; with false they are read with warnings, as astropy does.
    */
   strict?: boolean;
-  /** Largest image (pixels) a tile-compressed HDU may declare; default 2^28. */
+  /** Largest image (pixels) a tile-compressed HDU may declare; default 2^27 (its size is not bounded by the file's). */
   maxPixels?: number;
 }
 
@@ -116,6 +116,13 @@ function fail(ctx: Ctx, msg: string): never {
   throw new FitsInputError(ctx.prefix + msg);
 }
 
+/** Decoding errors of corrupt data (including out-of-range reads) become FitsInputErrors naming the file and HDU. */
+function rethrow(ctx: Ctx, index: number, e: unknown): never {
+  if (e instanceof FitsInputError) fail(ctx, `HDU ${index}: ${e.message}`);
+  if (e instanceof RangeError) fail(ctx, `HDU ${index}: data are inconsistent with the header (${e.message})`);
+  throw e;
+}
+
 /** Reads the structure of a FITS file: every header is parsed, no data are decoded until asked for. */
 export function readFits(input: Uint8Array, opts: ReadOptions = {}): FitsFile {
   const prefix = opts.name ? `${opts.name}: ` : '';
@@ -126,7 +133,7 @@ export function readFits(input: Uint8Array, opts: ReadOptions = {}): FitsFile {
     if (e instanceof FitsInputError) throw new FitsInputError(prefix + e.message);
     throw e;
   }
-  const ctx: Ctx = { bytes, warnings: [], prefix, strict: opts.strict ?? true, maxPixels: opts.maxPixels ?? 2 ** 28 };
+  const ctx: Ctx = { bytes, warnings: [], prefix, strict: opts.strict ?? true, maxPixels: opts.maxPixels ?? 2 ** 27 };
   if (bytes.length === 0) fail(ctx, 'empty file, not FITS');
   const head = String.fromCharCode(...bytes.subarray(0, Math.min(30, bytes.length)));
   if (!/^SIMPLE  =/.test(head)) {
@@ -267,6 +274,7 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
       throw e;
     }
     const npix = comp.shape.reduce((a, b) => a * b, 1);
+    if (comp.nrows > 0 && (comp.rowBytes < 1 || comp.rowBytes * comp.nrows > dataBytes)) fail(ctx, `HDU ${index}: compressed image table has inconsistent NAXIS1/NAXIS2/PCOUNT`);
     if (npix > ctx.maxPixels) fail(ctx, `HDU ${index}: compressed image declares ${comp.shape.join(' × ')} pixels, more than the limit of ${ctx.maxPixels}`);
     imageHeader = comp.imageHeader;
     // the image's own EXTNAME (the table's is usually the default 'COMPRESSED_IMAGE')
@@ -328,8 +336,7 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
           const data = decompressImage(comp!, header, ctx.bytes.subarray(dataOffset, dataEnd), scaling(imageHeader), false);
           return { data: data as Float32Array | Float64Array, shape: [...outShape], header: imageHeader, bitpix: outBitpix };
         } catch (e) {
-          if (e instanceof FitsInputError) fail(ctx, `HDU ${index}: ${e.message}`);
-          throw e;
+          rethrow(ctx, index, e);
         }
       }
       need('image');
@@ -346,8 +353,7 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
         try {
           data = decompressImage(comp!, header, ctx.bytes.subarray(dataOffset, dataEnd), s, true) as RawImage['data'];
         } catch (e) {
-          if (e instanceof FitsInputError) fail(ctx, `HDU ${index}: ${e.message}`);
-          throw e;
+          rethrow(ctx, index, e);
         }
       } else {
         need('image');
@@ -364,16 +370,18 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
         const data = ctx.bytes.subarray(dataOffset, dataEnd);
         return kind === 'table' ? decodeAsciiTable(header, data) : decodeBinTable(header, data);
       } catch (e) {
-        if (e instanceof FitsInputError) fail(ctx, `HDU ${index}: ${e.message}`);
-        if (e instanceof RangeError) fail(ctx, `HDU ${index}: table data are inconsistent with the header (${e.message})`);
-        throw e;
+        rethrow(ctx, index, e);
       }
     },
     readGroups(): RandomGroups {
       if (kind !== 'random-groups') fail(ctx, `HDU ${index} is a ${kind} HDU, not random groups`);
       need('random groups');
       if (shape.length < 2) fail(ctx, `HDU ${index}: random groups without data axes`);
-      return decodeGroups(header, ctx.bytes, dataOffset, bitpix, shape, pcount, gcount, scaling(header));
+      try {
+        return decodeGroups(header, ctx.bytes, dataOffset, bitpix, shape, pcount, gcount, scaling(header));
+      } catch (e) {
+        rethrow(ctx, index, e);
+      }
     },
     check,
     verifyChecksum() {

@@ -176,6 +176,8 @@ export function decodeBinTable(h: FitsHeader, data: Uint8Array): FitsTable {
   const tfields = numberKey(h, 'TFIELDS') ?? 0;
   const pcount = numberKey(h, 'PCOUNT') ?? 0;
   if (!Number.isInteger(tfields) || tfields < 0 || tfields > 999) throw new FitsInputError(`TFIELDS = ${tfields} is not valid`);
+  if (nrows > 0 && naxis1 * nrows > data.length) throw new FitsInputError(`BINTABLE has ${nrows} rows of ${naxis1} bytes but only ${data.length} data bytes`);
+  if (naxis1 === 0 && nrows > 1e7) throw new FitsInputError(`BINTABLE with zero-width rows declares an absurd ${nrows} rows`);
   const theap = numberKey(h, 'THEAP') ?? naxis1 * nrows;
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const heapStart = theap;
@@ -252,6 +254,8 @@ export function decodeAsciiTable(h: FitsHeader, data: Uint8Array): FitsTable {
   const nrows = numberKey(h, 'NAXIS2') ?? 0;
   const tfields = numberKey(h, 'TFIELDS') ?? 0;
   if (!Number.isInteger(tfields) || tfields < 0 || tfields > 999) throw new FitsInputError(`TFIELDS = ${tfields} is not valid`);
+  if (nrows > 0 && naxis1 * nrows > data.length) throw new FitsInputError(`TABLE has ${nrows} rows of ${naxis1} bytes but only ${data.length} data bytes`);
+  if (naxis1 === 0 && nrows > 1e7) throw new FitsInputError(`TABLE with zero-width rows declares an absurd ${nrows} rows`);
   const columns: FitsColumn[] = [];
   for (let c = 1; c <= tfields; c++) {
     const tform = strKey(h, `TFORM${c}`);
