@@ -1,0 +1,281 @@
+/**
+ * One image panel: a canvas drawn by the WebGL2 (or CPU) renderer, pan and zoom by wheel, trackpad pinch,
+ * drag and keys, a title bar with fit / 1:1 / header / PNG, and a colour bar. Drawing happens outside React:
+ * the panel subscribes to the store and redraws in the next animation frame when its image, display or view
+ * changes.
+ */
+import { useEffect, useRef, useCallback } from 'react';
+import { useStore } from '../store/index';
+import { viewOf, type ViewState } from '../store/images';
+import { getPixels } from '../cache/pixels';
+import { createRenderer, webglUnavailableReason, type ImageRenderer } from './renderer';
+import { drawSettings } from './images';
+import { fitView, pixelAt, screenToImage, zoomAbout, clampZoom } from './view';
+import { publishCursor } from './cursor';
+import { ColorBar } from './ColorBar';
+import { registerPanelCanvas, snapshotPanel } from './snapshot';
+
+const ROLE_LABEL: Record<string, string> = { observation: 'observation', mean: 'posterior mean', std: 'posterior std', residual: 'residual', sample: 'sample', other: '' };
+
+export function Panel({ id }: { id: string }) {
+  const meta = useStore((s) => s.images[id]);
+  const active = useStore((s) => s.activeImage === id);
+  const zoom = useStore((s) => viewOf(s, id)?.zoom ?? null);
+  const setActive = useStore((s) => s.setActiveImage);
+  const removeImage = useStore((s) => s.removeImage);
+  const setHeaderFor = useStore((s) => s.setHeaderFor);
+  const hostRef = useRef<HTMLDivElement>(null);
+  const canvasRef = useRef<HTMLCanvasElement | null>(null);
+  const rendererRef = useRef<ImageRenderer | null>(null);
+  const frame = useRef(0);
+  const uploaded = useRef(-1);
+
+  const size = () => {
+    const el = hostRef.current;
+    return el ? [el.clientWidth, el.clientHeight] : [1, 1];
+  };
+
+  const setView = useCallback((v: ViewState) => useStore.getState().setView(id, v), [id]);
+
+  const ensureView = useCallback((): ViewState | null => {
+    const s = useStore.getState();
+    const m = s.images[id];
+    if (!m) return null;
+    let v = viewOf(s, id);
+    if (!v) {
+      const [w, h] = size();
+      v = fitView(m.width, m.height, w, h);
+      setView(v);
+    }
+    return v;
+  }, [id, setView]);
+
+  const draw = useCallback(() => {
+    frame.current = 0;
+    const r = rendererRef.current;
+    const c = canvasRef.current;
+    const s = useStore.getState();
+    const m = s.images[id];
+    const entry = getPixels(id);
+    if (!r || !c || !m || !entry) return;
+    const [w, h] = size();
+    const dpr = window.devicePixelRatio || 1;
+    const W = Math.max(1, Math.round(w * dpr));
+    const H = Math.max(1, Math.round(h * dpr));
+    if (c.width !== W || c.height !== H) {
+      c.width = W;
+      c.height = H;
+    }
+    if (uploaded.current !== m.version) {
+      r.setImage(entry.data, entry.width, entry.height);
+      uploaded.current = m.version;
+    }
+    const v = ensureView();
+    const ds = drawSettings(id);
+    if (v && ds) r.draw(v, ds);
+  }, [id, ensureView]);
+
+  const schedule = useCallback(() => {
+    if (!frame.current) frame.current = requestAnimationFrame(draw);
+  }, [draw]);
+
+  // renderer life cycle
+  useEffect(() => {
+    const host = hostRef.current!;
+    const canvas = document.createElement('canvas');
+    canvas.className = 'panel-canvas';
+    canvas.setAttribute('data-testid', `panel-canvas-${id}`);
+    host.prepend(canvas);
+    const made = createRenderer(canvas);
+    canvasRef.current = made.canvas;
+    rendererRef.current = made.renderer;
+    registerPanelCanvas(id, made.canvas, () => {
+      if (frame.current) cancelAnimationFrame(frame.current);
+      draw();
+    });
+    host.dataset.renderer = made.renderer.kind;
+    if (made.renderer.kind === 'cpu') useStore.getState().setRendererNote(`WebGL2 unavailable — images are drawn on the CPU (slower): ${webglUnavailableReason ?? ''}`);
+    uploaded.current = -1;
+    schedule();
+    const ro = new ResizeObserver(() => schedule());
+    ro.observe(host);
+    const unsub = useStore.subscribe((s, p) => {
+      if (s.images[id] !== p.images[id] || s.display[id] !== p.display[id] || viewOf(s, id) !== viewOf(p, id)) schedule();
+    });
+    return () => {
+      unsub();
+      ro.disconnect();
+      if (frame.current) cancelAnimationFrame(frame.current);
+      frame.current = 0;
+      registerPanelCanvas(id, null, null);
+      rendererRef.current?.dispose();
+      rendererRef.current = null;
+      made.canvas.remove();
+    };
+  }, [id, draw, schedule]);
+
+  // input: wheel (zoom about the cursor; pinch on trackpads arrives as ctrl+wheel; two-finger scroll pans)
+  useEffect(() => {
+    const el = hostRef.current!;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const v = ensureView();
+      if (!v) return;
+      const rect = el.getBoundingClientRect();
+      const [w, h] = size();
+      const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaMode === 2 ? e.deltaY * h : e.deltaY;
+      const dx = e.deltaMode === 1 ? e.deltaX * 16 : e.deltaX;
+      const trackpadPan = !e.ctrlKey && e.deltaMode === 0 && Math.abs(dx) > 0 && Math.abs(dy) < 40;
+      if (trackpadPan) {
+        setView({ ...v, cx: v.cx + dx / v.zoom, cy: v.cy - dy / v.zoom });
+        return;
+      }
+      const factor = Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.002));
+      setView(zoomAbout(v, factor, e.clientX - rect.left, e.clientY - rect.top, w, h));
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, [ensureView, setView]);
+
+  const drag = useRef<{ x: number; y: number; v: ViewState; pid: number } | null>(null);
+
+  const onPointerDown = (e: React.PointerEvent) => {
+    setActive(id);
+    hostRef.current?.focus();
+    const v = ensureView();
+    if (!v || e.button !== 0) return;
+    drag.current = { x: e.clientX, y: e.clientY, v, pid: e.pointerId };
+    (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+  };
+
+  const readout = (e: React.PointerEvent) => {
+    const s = useStore.getState();
+    const m = s.images[id];
+    const v = viewOf(s, id);
+    const entry = getPixels(id);
+    if (!m || !v || !entry) return;
+    const rect = hostRef.current!.getBoundingClientRect();
+    const [w, h] = size();
+    const [ix, iy] = screenToImage(v, e.clientX - rect.left, e.clientY - rect.top, w, h);
+    const px = pixelAt(ix, iy, m.width, m.height);
+    if (!px) return publishCursor(null);
+    const [x, y] = px;
+    const wcs = entry.wcs;
+    let world = null;
+    if (wcs) {
+      const [lon, lat] = wcs.pixToWorld(x, y);
+      if (Number.isFinite(lon) && Number.isFinite(lat)) world = { lon, lat, lonName: wcs.lonName, latName: wcs.latName, frame: wcs.frame };
+    }
+    publishCursor({ imageId: id, title: m.title, x, y, value: entry.data[y * m.width + x], bunit: m.bunit, world });
+  };
+
+  const onPointerMove = (e: React.PointerEvent) => {
+    const d = drag.current;
+    if (d && d.pid === e.pointerId) {
+      setView({ ...d.v, cx: d.v.cx - (e.clientX - d.x) / d.v.zoom, cy: d.v.cy + (e.clientY - d.y) / d.v.zoom });
+    }
+    readout(e);
+  };
+
+  const onPointerUp = (e: React.PointerEvent) => {
+    if (drag.current?.pid === e.pointerId) drag.current = null;
+  };
+
+  const fit = useCallback(() => {
+    const m = useStore.getState().images[id];
+    if (!m) return;
+    const [w, h] = size();
+    setView(fitView(m.width, m.height, w, h));
+  }, [id, setView]);
+
+  const oneToOne = useCallback(() => {
+    const v = ensureView();
+    if (v) setView({ ...v, zoom: 1 });
+  }, [ensureView, setView]);
+
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    const v = ensureView();
+    if (!v) return;
+    const [w, h] = size();
+    const step = (e.shiftKey ? 0.5 : 0.1) * Math.min(w, h) / v.zoom;
+    const keys: Record<string, () => void> = {
+      ArrowLeft: () => setView({ ...v, cx: v.cx - step }),
+      ArrowRight: () => setView({ ...v, cx: v.cx + step }),
+      ArrowUp: () => setView({ ...v, cy: v.cy + step }),
+      ArrowDown: () => setView({ ...v, cy: v.cy - step }),
+      '+': () => setView({ ...v, zoom: clampZoom(v.zoom * 1.25) }),
+      '=': () => setView({ ...v, zoom: clampZoom(v.zoom * 1.25) }),
+      '-': () => setView({ ...v, zoom: clampZoom(v.zoom / 1.25) }),
+      f: fit,
+      '0': fit,
+      '1': oneToOne,
+      h: () => setHeaderFor(id),
+    };
+    const k = keys[e.key];
+    if (k && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault();
+      k();
+    }
+  };
+
+  if (!meta) return null;
+  const roleLabel = ROLE_LABEL[meta.role] ?? '';
+  return (
+    <section className={`panel ${active ? 'active' : ''}`} aria-label={`Panel ${meta.title}`} data-testid={`panel-${id}`}>
+      <header className="panel-title">
+        <span className="panel-name" title={meta.title}>
+          {meta.title}
+        </span>
+        {roleLabel && <span className="badge">{roleLabel}</span>}
+        <span className="spacer" />
+        <span className="muted" data-testid={`zoom-${id}`}>
+          {zoom ? `${zoom >= 1 ? zoom.toFixed(zoom >= 10 ? 0 : 1) : zoom.toFixed(2)}×` : ''}
+        </span>
+        <button type="button" onClick={fit} title="Fit the image in the panel (F)" aria-label="Fit">
+          Fit
+        </button>
+        <button type="button" onClick={oneToOne} title="One image pixel per screen pixel (1)" aria-label="1:1">
+          1:1
+        </button>
+        <button type="button" onClick={() => setHeaderFor(id)} disabled={!meta.hasHeader} title="Show the FITS header (H)" aria-label="Header">
+          Header
+        </button>
+        <button type="button" onClick={() => void savePanelPng(id, meta.title)} title="Save this panel as PNG" aria-label="Save PNG">
+          PNG
+        </button>
+        {meta.role !== 'observation' && (
+          <button type="button" onClick={() => removeImage(id)} title="Close this panel" aria-label="Close panel">
+            ×
+          </button>
+        )}
+      </header>
+      <div
+        ref={hostRef}
+        className="panel-view"
+        tabIndex={0}
+        role="img"
+        aria-label={`${meta.title}: ${meta.width} × ${meta.height} pixels. Drag to pan, wheel to zoom, F to fit, 1 for 1:1.`}
+        onPointerDown={onPointerDown}
+        onPointerMove={onPointerMove}
+        onPointerUp={onPointerUp}
+        onPointerCancel={onPointerUp}
+        onPointerLeave={() => publishCursor(null)}
+        onKeyDown={onKeyDown}
+        onDoubleClick={fit}
+      />
+      <ColorBar id={id} />
+    </section>
+  );
+}
+
+async function savePanelPng(id: string, title: string) {
+  const blob = await snapshotPanel(id);
+  if (!blob) return;
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `${title.replace(/[^\w.-]+/g, '_').replace(/_+$/, '')}.png`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

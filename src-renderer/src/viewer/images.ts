@@ -1,0 +1,119 @@
+/**
+ * Putting images into the viewer: pixels into the plain cache, metadata into the store, display defaults by
+ * role (residuals: the diverging map with limits symmetric about 0). Also the derived display values
+ * (limits, histogram-equalisation table) every panel, colour bar and histogram share.
+ */
+import { FitsHeader, parseCards } from '../../../src-shared/fits/header';
+import { computeStats, type ImageStats } from '../../../src-shared/image/stats';
+import { computeLimits } from '../../../src-shared/image/limits';
+import { histEqTable } from '../../../src-shared/image/scales';
+import { DEFAULT_SCALE_PARAM } from '../../../src-shared/image/scales';
+import { useStore } from '../store/index';
+import type { DisplayState, ImageRole } from '../store/images';
+import { getPixels, putPixels, deletePixels, type PixelEntry } from '../cache/pixels';
+import { celestialWcs } from './wcs';
+
+export interface ShowImageOptions {
+  id: string;
+  title: string;
+  /** Row-major, x fastest, row 0 = the bottom row (FITS order). */
+  data: Float32Array;
+  /** [ny, nx] (DESIGN.md order: shape[0] rows of shape[1] pixels). */
+  shape: [number, number];
+  role: ImageRole;
+  /** FITS header (object, or card images concatenated): gives the header viewer and the WCS read-out. */
+  header?: FitsHeader | string | null;
+  bunit?: string | null;
+  /** Statistics already computed (the engine sends them with FITS planes). */
+  stats?: ImageStats;
+}
+
+export function defaultDisplay(role: ImageRole): DisplayState {
+  switch (role) {
+    case 'residual':
+      return { scale: 'linear', scaleParam: 0, limits: { mode: 'symmetric', percent: 99.5 }, colormap: 'coolwarm', invert: false };
+    case 'std':
+      return { scale: 'linear', scaleParam: 0, limits: { mode: 'percentile', percent: 99.5 }, colormap: 'viridis', invert: false };
+    default:
+      return { scale: 'linear', scaleParam: 0, limits: { mode: 'percentile', percent: 99.5 }, colormap: 'grey', invert: false };
+  }
+}
+
+function toHeader(h: FitsHeader | string | null | undefined): FitsHeader | null {
+  if (!h) return null;
+  if (typeof h !== 'string') return h;
+  const cards = h.match(/.{1,80}/gs) ?? [];
+  return parseCards(cards.map((c) => c.padEnd(80)));
+}
+
+export function showImage(o: ShowImageOptions): void {
+  const [ny, nx] = o.shape;
+  if (!(Number.isInteger(nx) && Number.isInteger(ny) && nx > 0 && ny > 0) || o.data.length !== nx * ny) {
+    throw new RangeError(`showImage(${o.id}): shape [${o.shape.join(', ')}] does not match ${o.data.length} pixels`);
+  }
+  const header = toHeader(o.header);
+  const { wcs, note } = header ? celestialWcs(header) : { wcs: null, note: 'no header' };
+  const stats = o.stats ?? computeStats(o.data);
+  putPixels(o.id, { data: o.data, width: nx, height: ny, stats, header, wcs });
+  const bunit = o.bunit ?? header?.getString('BUNIT')?.trim() ?? null;
+  useStore.getState().upsertImage(
+    {
+      id: o.id,
+      title: o.title,
+      role: o.role,
+      width: nx,
+      height: ny,
+      bunit: bunit || null,
+      hasHeader: !!header,
+      wcsLabel: wcs ? `${wcs.frame} (${wcs.projection})` : null,
+      wcsNote: wcs ? null : note,
+      finite: stats.finite,
+      count: stats.count,
+    },
+    defaultDisplay(o.role),
+  );
+}
+
+export function removeImage(id: string): void {
+  useStore.getState().removeImage(id);
+  deletePixels(id);
+}
+
+/** The limits a display state gives for an image (NaN-safe). */
+export function limitsOf(entry: PixelEntry, d: DisplayState): [number, number] {
+  try {
+    return computeLimits(d.limits, entry.stats);
+  } catch {
+    return computeLimits({ mode: 'minmax' }, entry.stats);
+  }
+}
+
+/** The histogram-equalisation table for these limits (cached per image and limits). */
+export function histeqOf(entry: PixelEntry, lo: number, hi: number): Float32Array {
+  const key = `${lo}:${hi}`;
+  let t = entry.histeq.get(key);
+  if (!t) {
+    if (entry.histeq.size > 8) entry.histeq.clear();
+    t = histEqTable(entry.data, lo, hi);
+    entry.histeq.set(key, t);
+  }
+  return t;
+}
+
+export function drawSettings(id: string) {
+  const entry = getPixels(id);
+  const d = useStore.getState().display[id];
+  if (!entry || !d) return null;
+  const [lo, hi] = limitsOf(entry, d);
+  return {
+    lo,
+    hi,
+    scale: d.scale,
+    scaleParam: d.scaleParam || DEFAULT_SCALE_PARAM[d.scale],
+    colormap: d.colormap,
+    invert: d.invert,
+    histeq: d.scale === 'histeq' ? histeqOf(entry, lo, hi) : null,
+  };
+}
+
+export { FitsHeader };
