@@ -39,7 +39,15 @@ integer output of other data is exact when the values are integers that fit, els
 type's range (a warning says so). NaN pixels become BLANK in integer output. IN is never modified; OUT is
 written to a temporary name and renamed into place.`,
   async run(argv) {
-    const p = parse(argv, { hdu: { type: 'string' }, bitpix: { type: 'string' } }, 'convert');
+    // '--bitpix -32' would read as an option: join negative values to their flag
+    const args: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      if ((argv[i] === '--bitpix' || argv[i] === '--hdu') && i + 1 < argv.length && /^-\d/.test(argv[i + 1])) {
+        args.push(`${argv[i]}=${argv[i + 1]}`);
+        i++;
+      } else args.push(argv[i]);
+    }
+    const p = parse(args, { hdu: { type: 'string' }, bitpix: { type: 'string' } }, 'convert');
     if (p.positionals.length !== 2) throw new UsageError(`convert: expected IN and OUT, got ${p.positionals.length} arguments`);
     const [inFile, outFile] = p.positionals;
     if (path.resolve(inFile) === path.resolve(outFile)) throw new UsageError(`convert: OUT must differ from IN (${inFile} is never modified)`);
