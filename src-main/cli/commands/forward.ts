@@ -31,9 +31,26 @@ export function resultGrid(model: BuiltModel | PreparedModelFile['prepared'], ad
   return { sameAsInput: false, scale: lenses[lenses.length - 1].imagePixelScale, plane: 'image plane' };
 }
 
+/** Wraps text into HISTORY-sized lines, at spaces where possible. */
 function historyLines(text: string, width = 70): string[] {
   const out: string[] = [];
-  for (let i = 0; i < text.length; i += width) out.push(text.slice(i, i + width));
+  let line = '';
+  for (const word of text.split(' ')) {
+    for (let w = word; w.length > 0; ) {
+      const room = width - (line ? line.length + 1 : 0);
+      if (w.length <= room) {
+        line = line ? `${line} ${w}` : w;
+        w = '';
+      } else if (line) {
+        out.push(line);
+        line = '';
+      } else {
+        out.push(w.slice(0, width));
+        w = w.slice(width);
+      }
+    }
+  }
+  if (line) out.push(line);
   return out;
 }
 
