@@ -9,6 +9,7 @@ import { installJobEvents } from '../run/actions';
 import { openProject, saveProject } from '../export/actions';
 import { FileButton } from '../model/fields';
 import { Notices } from '../run/Notices';
+import { installViewerLink } from '../model/viewer-link';
 import '../run/panels.css';
 
 const TABS: { id: SideTab; label: string }[] = [
@@ -43,7 +44,10 @@ function ProjectBar() {
 export function SidePanel() {
   const tab = useStore((s) => s.sideTab);
   const setTab = useStore((s) => s.setSideTab);
-  useEffect(() => installJobEvents(), []);
+  useEffect(() => {
+    installJobEvents();
+    installViewerLink();
+  }, []);
   return (
     <aside className="sidepanel" aria-label="Model and run settings">
       <ProjectBar />

@@ -91,6 +91,7 @@ export async function openProject(name: string, text: string): Promise<boolean> 
   let obsBytes: Uint8Array | null = null;
   const missing: string[] = [];
   try {
+    if (text.startsWith('SIMPLE  =')) throw new ProjectInputError('this is a FITS file, not a SkyScore project: open FITS files in the viewer (Open FITS…) or as the observation (Forward model › Data)');
     doc = parseProject(text);
     if (doc.data) {
       obsBytes = await checkedBytes(doc.data);

@@ -2,15 +2,17 @@ import { useStore } from '../store/index';
 import { FileButton, Section, Help } from './fields';
 import { chooseObs, openObservation } from './actions';
 import { readFileBytes } from '../export/download';
+import { adoptCandidate } from './viewer-link';
 
 const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,application/fits';
 
 /** The observation y: a FITS file, its HDU and plane. */
 export function DataSection() {
   const obs = useStore((s) => s.obs);
+  const candidate = useStore((s) => s.obsCandidate);
   return (
     <Section title="Data" testId="data-section">
-      <Help>The observed image y. Its grid is the grid the forward model must end on.</Help>
+      <Help>The observed image y (a file opened in the viewer becomes the observation). Its grid is the grid the forward model must end on.</Help>
       <div className="row">
         <FileButton
           label={obs ? 'Change…' : 'Open observation…'}
@@ -28,6 +30,14 @@ export function DataSection() {
           </span>
         )}
       </div>
+      {candidate && (
+        <p className="row">
+          <span className="muted">The viewer shows {candidate.name}.</span>
+          <button type="button" className="mini" onClick={() => void adoptCandidate()}>
+            Use as observation
+          </button>
+        </p>
+      )}
       {obs && (
         <div className="grid2">
           <label>

@@ -42,7 +42,7 @@ function hduLabel(index: number, name: string | null, shape: number[]): string {
  * Makes `bytes` the observation. Not-FITS files and files without an image are refused with a message; the
  * previous observation stays. The first image HDU and plane 0 are chosen; `prefer` restores a saved choice.
  */
-export async function openObservation(name: string, bytes: Uint8Array, prefer?: { hdu: number; plane: number }): Promise<boolean> {
+export async function openObservation(name: string, bytes: Uint8Array, prefer?: { hdu: number; plane: number }, opts: { show?: boolean } = {}): Promise<boolean> {
   const previous = getObs();
   const stored = await storeObs(name, bytes);
   let file;
@@ -70,12 +70,13 @@ export async function openObservation(name: string, bytes: Uint8Array, prefer?: 
   // A fresh model for a new observation takes its shape (only while the chain keeps the shape).
   if (!st.modelDoc.operators.some((o) => o.type === 'lens')) st.setModelDoc({ ...st.modelDoc, shape: geo.shape });
   if (st.noise.mode === 'mad') st.setNoise({ sigma: null, estimatedFrom: null, region: null });
-  showObservation();
+  st.setObsCandidate(null);
+  if (opts.show !== false) showObservation();
   scheduleValidate();
   return true;
 }
 
-export function chooseObs(hdu: number, plane: number): void {
+export function chooseObs(hdu: number, plane: number, opts: { show?: boolean } = {}): void {
   const s = useStore.getState();
   if (!s.obs) return;
   const h = s.obs.hdus.find((x) => x.index === hdu);
@@ -85,7 +86,7 @@ export function chooseObs(hdu: number, plane: number): void {
   const header = obsFitsFile()?.hdus[hdu]?.header;
   s.setObs({ ...s.obs, hdu, plane: p, shape: geo.shape, planes: geo.planes, bunit: header?.getString('BUNIT') ?? null });
   if (s.noise.mode === 'mad') s.setNoise({ sigma: null, estimatedFrom: null, region: null });
-  showObservation();
+  if (opts.show !== false) showObservation();
   scheduleValidate();
 }
 
