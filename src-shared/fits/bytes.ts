@@ -7,6 +7,31 @@ export function swappedCopy(src: Uint8Array, offset: number, n: number, size: 1 
   const nbytes = n * size;
   const buf = new ArrayBuffer(nbytes);
   const out = new Uint8Array(buf);
+  const at = src.byteOffset + offset;
+  if (LITTLE && size > 1 && at % 4 === 0 && nbytes % 4 === 0) {
+    // one pass: read aligned words from the source and store them swapped
+    const s32 = new Uint32Array(src.buffer, at, nbytes / 4);
+    const d32 = new Uint32Array(buf);
+    if (size === 4) {
+      for (let i = 0; i < d32.length; i++) {
+        const x = s32[i];
+        d32[i] = (x >>> 24) | ((x >>> 8) & 0xff00) | ((x << 8) & 0xff0000) | (x << 24);
+      }
+    } else if (size === 2) {
+      for (let i = 0; i < d32.length; i++) {
+        const x = s32[i];
+        d32[i] = ((x >>> 8) & 0x00ff00ff) | ((x << 8) & 0xff00ff00);
+      }
+    } else {
+      for (let i = 0; i < d32.length; i += 2) {
+        const a = s32[i];
+        const b = s32[i + 1];
+        d32[i] = (b >>> 24) | ((b >>> 8) & 0xff00) | ((b << 8) & 0xff0000) | (b << 24);
+        d32[i + 1] = (a >>> 24) | ((a >>> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24);
+      }
+    }
+    return buf;
+  }
   out.set(src.subarray(offset, offset + nbytes));
   if (!LITTLE || size === 1) return buf;
   if (size === 2) {

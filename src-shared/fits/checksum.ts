@@ -5,6 +5,8 @@
  * the whole HDU sums to negative zero (0xFFFFFFFF).
  */
 
+const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Ones' complement sum of the big-endian 32-bit words of `bytes[start, end)`, added to `sum0`. */
 export function onesSum(bytes: Uint8Array, start = 0, end = bytes.length, sum0 = 0): number {
   let hi = sum0 >>> 16;
@@ -13,6 +15,29 @@ export function onesSum(bytes: Uint8Array, start = 0, end = bytes.length, sum0 =
   if (len % 4 !== 0) throw new Error('checksum range must be a multiple of 4 bytes');
   // process in chunks so the 16-bit partial sums cannot overflow 2^53 (they never get close: 2^16 * n words)
   let i = start;
+  const at = bytes.byteOffset + start;
+  if (LITTLE && at % 4 === 0) {
+    // aligned: read little-endian words and take their big-endian halves
+    const u = new Uint32Array(bytes.buffer, at, len / 4);
+    let k = 0;
+    while (k < u.length) {
+      const stop = Math.min(u.length, k + 65536 * 64);
+      for (; k < stop; k++) {
+        const x = u[k];
+        hi += ((x & 0xff) << 8) | ((x >>> 8) & 0xff);
+        lo += ((x >>> 8) & 0xff00) | (x >>> 24);
+      }
+      let hc = Math.floor(hi / 65536);
+      let lc = Math.floor(lo / 65536);
+      while (hc || lc) {
+        hi = (hi % 65536) + lc;
+        lo = (lo % 65536) + hc;
+        hc = Math.floor(hi / 65536);
+        lc = Math.floor(lo / 65536);
+      }
+    }
+    return ((hi << 16) | lo) >>> 0;
+  }
   while (i < end) {
     const stop = Math.min(end, i + 4 * 65536 * 64);
     for (; i < stop; i += 4) {

@@ -48,44 +48,37 @@ function rint(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-interface Encoded {
-  bytes: Uint8Array;
+interface Plan {
+  bscale: number;
+  bzero: number;
+  blank?: number | bigint;
   cards: Card[];
 }
 
-/** Encodes pixel values as big-endian FITS data (unpadded) plus the scaling cards. */
-function encodeData(h: WriteHdu, bitpix: WriteBitpix, n: number): Encoded {
+/** Chooses the scaling of integer output (a pass over the data) and the BSCALE/BZERO/BLANK cards. */
+function planScaling(h: WriteHdu, bitpix: WriteBitpix, n: number): Plan {
   const d = h.data;
-  const size = Math.abs(bitpix) / 8;
-  const buf = new ArrayBuffer(n * size);
-  const bytes = new Uint8Array(buf);
-  const cards: Card[] = [];
-  if (n === 0 || d === null) return { bytes, cards };
-  if (bitpix < 0) {
-    if (h.raw) throw new FitsInputError('raw data cannot be written with a floating-point BITPIX');
-    const out = bitpix === -32 ? new Float32Array(buf) : new Float64Array(buf);
-    if (d instanceof BigInt64Array) for (let i = 0; i < n; i++) out[i] = Number(d[i]);
-    else out.set(d as ArrayLike<number>);
-    swapInPlace(bytes, size as 4 | 8);
-    return { bytes, cards };
-  }
-  const [lo, hi] = RANGES[bitpix];
   let bscale = h.bscale ?? 1;
   let bzero = h.bzero ?? 0;
   let blank: number | bigint | undefined = h.blank;
-  const store = bitpix === 8 ? new Uint8Array(buf) : bitpix === 16 ? new Int16Array(buf) : bitpix === 32 ? new Int32Array(buf) : new BigInt64Array(buf);
+  if (bitpix < 0) {
+    if (h.raw) throw new FitsInputError('raw data cannot be written with a floating-point BITPIX');
+    return { bscale: 1, bzero: 0, cards: [] };
+  }
   if (h.raw) {
-    if (d instanceof BigInt64Array !== store instanceof BigInt64Array) throw new FitsInputError('raw 64-bit data must be a BigInt64Array');
-    (store as Int32Array).set(d as Int32Array);
-  } else {
+    if (d !== null && n > 0) {
+      const want = bitpix === 8 ? Uint8Array : bitpix === 16 ? Int16Array : bitpix === 32 ? Int32Array : BigInt64Array;
+      if (!(d instanceof want)) throw new FitsInputError(`raw data for BITPIX ${bitpix} must be a ${want.name}`);
+    }
+  } else if (d !== null && n > 0) {
     if (bscale === 0 || !Number.isFinite(bscale) || !Number.isFinite(bzero)) throw new FitsInputError(`invalid scaling BSCALE = ${bscale}, BZERO = ${bzero}`);
-    const vals = d instanceof BigInt64Array ? Float64Array.from(d, (x) => Number(x)) : (d as ArrayLike<number>);
+    const [lo, hi] = RANGES[bitpix];
     let min = Infinity;
     let max = -Infinity;
     let allInt = true;
     let nan = false;
     for (let i = 0; i < n; i++) {
-      const v = vals[i];
+      const v = Number(d[i]);
       if (Number.isNaN(v)) {
         nan = true;
         continue;
@@ -113,25 +106,51 @@ function encodeData(h: WriteHdu, bitpix: WriteBitpix, n: number): Encoded {
         bzero = span > 0 ? min - loR * bscale : min;
       }
     }
-    if (nan) {
-      if (blank === undefined) {
-        // a stored value no pixel uses
-        const sMin = min > max ? lo : rint((min - bzero) / bscale);
-        const sMax = min > max ? lo : rint((max - bzero) / bscale);
-        if (sMin > lo) blank = lo;
-        else if (sMax < hi) blank = hi;
-        else throw new FitsInputError(`no free integer value for BLANK: the data span the whole BITPIX ${bitpix} range`);
-      }
+    if (nan && blank === undefined) {
+      // a stored value no pixel uses
+      const sMin = min > max ? lo : rint((min - bzero) / bscale);
+      const sMax = min > max ? lo : rint((max - bzero) / bscale);
+      if (sMin > lo) blank = lo;
+      else if (sMax < hi) blank = hi;
+      else throw new FitsInputError(`no free integer value for BLANK: the data span the whole BITPIX ${bitpix} range`);
     }
-    const bl = blank === undefined ? 0 : Number(blank);
+  }
+  const cards: Card[] = [];
+  if (bscale !== 1) cards.push({ key: 'BSCALE', value: bscale, float: true });
+  if (bzero !== 0) cards.push({ key: 'BZERO', value: bzero, float: true });
+  if (blank !== undefined) cards.push({ key: 'BLANK', value: Number(blank) });
+  return { bscale, bzero, blank, cards };
+}
+
+/** Encodes the pixels as big-endian FITS data into `target` (n × |BITPIX|/8 bytes, 4-byte aligned). */
+function encodeInto(target: Uint8Array, h: WriteHdu, bitpix: WriteBitpix, n: number, plan: Plan): void {
+  const d = h.data;
+  if (n === 0 || d === null) return;
+  const size = Math.abs(bitpix) / 8;
+  const buf = target.buffer;
+  const off = target.byteOffset;
+  if (bitpix < 0) {
+    const out = bitpix === -32 ? new Float32Array(buf, off, n) : new Float64Array(buf, off, n);
+    if (d instanceof BigInt64Array) for (let i = 0; i < n; i++) out[i] = Number(d[i]);
+    else out.set(d as ArrayLike<number>);
+    swapInPlace(target.subarray(0, n * size), size as 4 | 8);
+    return;
+  }
+  const [lo, hi] = RANGES[bitpix];
+  const store = bitpix === 8 ? new Uint8Array(buf, off, n) : bitpix === 16 ? new Int16Array(buf, off, n) : bitpix === 32 ? new Int32Array(buf, off, n) : new BigInt64Array(buf, off, n);
+  if (h.raw) {
+    (store as Int32Array).set(d as Int32Array);
+  } else {
+    const { bscale, bzero } = plan;
+    const bl = plan.blank === undefined ? 0 : Number(plan.blank);
     if (store instanceof BigInt64Array) {
       for (let i = 0; i < n; i++) {
-        const v = vals[i];
+        const v = Number(d[i]);
         store[i] = Number.isNaN(v) ? BigInt(bl) : BigInt(rint((v - bzero) / bscale));
       }
     } else {
       for (let i = 0; i < n; i++) {
-        const v = vals[i];
+        const v = Number(d[i]);
         if (Number.isNaN(v)) {
           store[i] = bl;
           continue;
@@ -142,11 +161,7 @@ function encodeData(h: WriteHdu, bitpix: WriteBitpix, n: number): Encoded {
       }
     }
   }
-  swapInPlace(bytes, size as 1 | 2 | 4 | 8);
-  if (bscale !== 1) cards.push({ key: 'BSCALE', value: bscale, float: true });
-  if (bzero !== 0) cards.push({ key: 'BZERO', value: bzero, float: true });
-  if (blank !== undefined) cards.push({ key: 'BLANK', value: Number(blank) });
-  return { bytes, cards };
+  swapInPlace(target.subarray(0, n * size), size as 1 | 2 | 4 | 8);
 }
 
 /**
@@ -156,8 +171,8 @@ function encodeData(h: WriteHdu, bitpix: WriteBitpix, n: number): Encoded {
  */
 export function writeFits(hdus: WriteHdu[]): Uint8Array {
   if (hdus.length === 0) throw new FitsInputError('nothing to write: no HDUs');
-  const parts: Uint8Array[] = [];
-  hdus.forEach((h, index) => {
+  // plan every HDU (headers and sizes), then encode into one buffer: no copies of large data
+  const planned = hdus.map((h, index) => {
     const shape = h.shape;
     if (!shape.every((s) => Number.isInteger(s) && s >= 0)) throw new FitsInputError(`invalid shape [${shape.join(', ')}]`);
     if (shape.length > 999) throw new FitsInputError('more than 999 axes');
@@ -171,7 +186,7 @@ export function writeFits(hdus: WriteHdu[]): Uint8Array {
       if (h.data instanceof Uint16Array && bitpix === 16) hd = { ...h, bzero: 32768 };
       else if (h.data instanceof Uint32Array && bitpix === 32) hd = { ...h, bzero: 2147483648 };
     }
-    const enc = encodeData(hd, bitpix, n);
+    const plan = planScaling(hd, bitpix, n);
     const src = h.header ?? new FitsHeader();
     const cards: Card[] = [];
     if (index === 0) cards.push({ key: 'SIMPLE', value: true, comment: 'conforms to FITS standard' });
@@ -185,35 +200,41 @@ export function writeFits(hdus: WriteHdu[]): Uint8Array {
       cards.push({ key: 'PCOUNT', value: 0, comment: 'number of parameters' });
       cards.push({ key: 'GCOUNT', value: 1, comment: 'number of groups' });
     }
-    cards.push(...enc.cards);
+    cards.push(...plan.cards);
     for (const c of src.cards) {
       if (STRUCTURAL.test(c.key)) continue;
       if (index === 0 && c.key === 'INHERIT') continue;
       cards.push({ ...c, images: c.images ? [...c.images] : undefined });
     }
-    const wantSum = h.checksum ?? true;
-    const padded = new Uint8Array(Math.ceil(enc.bytes.length / BLOCK) * BLOCK);
-    padded.set(enc.bytes);
-    if (wantSum) {
-      const dsum = onesSum(padded);
+    const withSum = h.checksum ?? true;
+    if (withSum) {
       cards.push({ key: 'CHECKSUM', value: '0000000000000000', comment: 'HDU checksum' });
-      cards.push({ key: 'DATASUM', value: String(dsum), comment: 'data unit checksum' });
-      const header = new FitsHeader(cards);
-      let hbytes = header.toBytes();
-      const total = addSums(onesSum(hbytes), dsum);
-      header.set('CHECKSUM', encodeChecksum(total));
-      hbytes = header.toBytes();
-      parts.push(hbytes, padded);
-    } else {
-      parts.push(new FitsHeader(cards).toBytes(), padded);
+      cards.push({ key: 'DATASUM', value: '0', comment: 'data unit checksum' });
     }
+    const header = new FitsHeader(cards);
+    const headerBytes = header.toBytes().length;
+    const dataBytes = n * (Math.abs(bitpix) / 8);
+    return { h: hd, n, bitpix, plan, header, headerBytes, dataBytes, padded: Math.ceil(dataBytes / BLOCK) * BLOCK, withSum };
   });
-  const total = parts.reduce((a, p) => a + p.length, 0);
+  const total = planned.reduce((a, p) => a + p.headerBytes + p.padded, 0);
   const out = new Uint8Array(total);
   let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
+  for (const p of planned) {
+    const dataAt = o + p.headerBytes;
+    encodeInto(out.subarray(dataAt, dataAt + p.dataBytes), p.h, p.bitpix, p.n, p.plan);
+    let hbytes: Uint8Array;
+    if (p.withSum) {
+      const dsum = onesSum(out, dataAt, dataAt + p.padded);
+      p.header.set('DATASUM', String(dsum));
+      const hb = p.header.toBytes();
+      p.header.set('CHECKSUM', encodeChecksum(addSums(onesSum(hb), dsum)));
+      hbytes = p.header.toBytes();
+    } else {
+      hbytes = p.header.toBytes();
+    }
+    if (hbytes.length !== p.headerBytes) throw new Error('internal: header size changed while writing checksums');
+    out.set(hbytes, o);
+    o = dataAt + p.padded;
   }
   return out;
 }
