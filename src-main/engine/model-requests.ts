@@ -20,14 +20,17 @@ export class JobInputError extends Error {
   override name = 'JobInputError';
 }
 
-/** The model's files, from memory: names as the M.json writes them. */
+/**
+ * The model's files, from memory: names as the M.json writes them. `used` lists every read in order (as the
+ * CLI's loader does), so that the model hash over M.json and its files is the one `skyscore reconstruct` writes.
+ */
 export function memoryLoader(files: readonly NamedFile[]): ModelFileLoader & { used: NamedFile[] } {
   const map = new Map(files.map((f) => [f.name, f]));
   const used: NamedFile[] = [];
   const get = (rel: string): NamedFile => {
     const f = map.get(rel);
     if (!f) throw new Error(`the file is not loaded (add '${rel}' in the editor)`);
-    if (!used.includes(f)) used.push(f);
+    used.push(f);
     return f;
   };
   return {

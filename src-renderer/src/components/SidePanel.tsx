@@ -9,6 +9,7 @@ import { installJobEvents } from '../run/actions';
 import { openProject, saveProject } from '../export/actions';
 import { FileButton } from '../model/fields';
 import { Notices } from '../run/Notices';
+import { Steps } from '../run/Steps';
 import { installViewerLink } from '../model/viewer-link';
 import '../run/panels.css';
 
@@ -51,6 +52,7 @@ export function SidePanel() {
   return (
     <aside className="sidepanel" aria-label="Model and run settings">
       <ProjectBar />
+      <Steps />
       <Notices />
       <nav className="tabs" role="tablist">
         {TABS.map((t) => (
