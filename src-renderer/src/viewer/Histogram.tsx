@@ -41,7 +41,14 @@ export function HistogramEditor({ id }: { id: string }) {
     const c = ref.current;
     const e = getPixels(id);
     if (!c || !e || r0 === undefined || r1 === undefined || !(r1 > r0)) return;
-    const h = histogram(e.data, r0, r1, BINS);
+    // the display histogram of a very large image is taken on every k-th pixel (≥ 2^20 of them)
+    const stride = Math.max(1, Math.floor(e.data.length / 2 ** 20));
+    let sample: Float32Array = e.data;
+    if (stride > 1) {
+      sample = new Float32Array(Math.ceil(e.data.length / stride));
+      for (let i = 0, k = 0; i < e.data.length; i += stride) sample[k++] = e.data[i];
+    }
+    const h = histogram(sample, r0, r1, BINS);
     const ctx = c.getContext('2d')!;
     ctx.clearRect(0, 0, W, H);
     let max = 0;

@@ -8,7 +8,7 @@ import { useEffect, useRef, useCallback } from 'react';
 import { useStore } from '../store/index';
 import { viewOf, type ViewState } from '../store/images';
 import { getPixels } from '../cache/pixels';
-import { createRenderer, webglUnavailableReason, type ImageRenderer } from './renderer';
+import { createRenderer, rendererStatus, type ImageRenderer } from './renderer';
 import { drawSettings } from './images';
 import { fitView, pixelAt, screenToImage, zoomAbout, clampZoom } from './view';
 import { publishCursor } from './cursor';
@@ -94,7 +94,7 @@ export function Panel({ id }: { id: string }) {
       draw();
     });
     host.dataset.renderer = made.renderer.kind;
-    if (made.renderer.kind === 'cpu') useStore.getState().setRendererNote(`WebGL2 unavailable — images are drawn on the CPU (slower): ${webglUnavailableReason ?? ''}`);
+    useStore.getState().setRendererNote(rendererStatus?.note ?? null);
     uploaded.current = -1;
     schedule();
     const ro = new ResizeObserver(() => schedule());

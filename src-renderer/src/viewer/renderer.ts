@@ -1,7 +1,8 @@
 /**
  * Drawing an image in a panel. WebGL2 first: the pixels go to the GPU once as float textures (R32F, tiled
  * beyond MAX_TEXTURE_SIZE) and every display change (limits, scale, colour map, pan, zoom) is one draw of a
- * shader that applies limits → scale → LUT (a 256 × 1 RGBA texture) per screen pixel. Without WebGL2 a CPU
+ * shader that applies limits → scale → LUT (a 256 × 1 RGBA texture) per screen pixel. All panels share one
+ * WebGL2 context; each draw is copied onto the panel's own canvas. Without WebGL2 a CPU
  * path renders the image once per display change with the reference renderer of src-shared/image and lets
  * the 2-D canvas transform it for pan and zoom.
  */
@@ -86,21 +87,30 @@ interface Tile {
   tex: WebGLTexture;
 }
 
-class GlRenderer implements ImageRenderer {
-  readonly kind = 'webgl2' as const;
-  private prog: WebGLProgram;
-  private vao: WebGLVertexArrayObject;
-  private tiles: Tile[] = [];
-  private lutTex: WebGLTexture;
-  private histTex: WebGLTexture;
-  private lutKey = '';
-  private histTable: Float32Array | null = null;
-  private loc: Record<string, WebGLUniformLocation | null> = {};
+/**
+ * One WebGL2 context for every panel (browsers keep only ~16 contexts alive, and each costs a shader compile):
+ * a panel's image lives in textures of this context; a draw renders into the shared canvas and copies the
+ * result onto the panel's own 2-D canvas in the same task.
+ */
+class SharedGl {
+  readonly canvas: HTMLCanvasElement;
+  readonly gl: WebGL2RenderingContext;
+  readonly prog: WebGLProgram;
+  readonly vao: WebGLVertexArrayObject;
+  readonly loc: Record<string, WebGLUniformLocation | null> = {};
+  readonly maxTexture: number;
+  private luts = new Map<string, WebGLTexture>();
+  lost = false;
 
-  constructor(
-    private canvas: HTMLCanvasElement,
-    private gl: WebGL2RenderingContext,
-  ) {
+  constructor() {
+    this.canvas = document.createElement('canvas');
+    const gl = this.canvas.getContext('webgl2', { preserveDrawingBuffer: false, premultipliedAlpha: true, antialias: false, alpha: true });
+    if (!gl) throw new Error('this browser gives no WebGL2 context');
+    this.gl = gl;
+    this.canvas.addEventListener('webglcontextlost', (e) => {
+      e.preventDefault();
+      this.lost = true;
+    });
     const compile = (type: number, src: string) => {
       const sh = gl.createShader(type)!;
       gl.shaderSource(sh, src);
@@ -124,13 +134,10 @@ class GlRenderer implements ImageRenderer {
     gl.enableVertexAttribArray(aLoc);
     gl.vertexAttribPointer(aLoc, 2, gl.FLOAT, false, 0, 0);
     gl.bindVertexArray(null);
-    this.lutTex = this.makeTex();
-    this.histTex = this.makeTex();
-    gl.bindTexture(gl.TEXTURE_2D, this.histTex);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, 2, 1, 0, gl.RED, gl.FLOAT, new Float32Array([0, 1]));
+    this.maxTexture = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
   }
 
-  private makeTex(): WebGLTexture {
+  makeTex(): WebGLTexture {
     const gl = this.gl;
     const t = gl.createTexture()!;
     gl.bindTexture(gl.TEXTURE_2D, t);
@@ -141,20 +148,59 @@ class GlRenderer implements ImageRenderer {
     return t;
   }
 
+  lut(name: ColormapName): WebGLTexture {
+    let t = this.luts.get(name);
+    if (!t) {
+      const gl = this.gl;
+      t = this.makeTex();
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, colormapLut(name));
+      this.luts.set(name, t);
+    }
+    return t;
+  }
+
+  /** Makes the shared canvas at least w × h device pixels (it only grows, so panels do not fight over it). */
+  fit(w: number, h: number) {
+    if (this.canvas.width < w || this.canvas.height < h) {
+      this.canvas.width = Math.max(this.canvas.width, w);
+      this.canvas.height = Math.max(this.canvas.height, h);
+    }
+  }
+}
+
+let shared: SharedGl | null = null;
+
+class GlRenderer implements ImageRenderer {
+  readonly kind = 'webgl2' as const;
+  private tiles: Tile[] = [];
+  private histTex: WebGLTexture;
+  private histTable: Float32Array | null = null;
+  private ctx: CanvasRenderingContext2D;
+
+  constructor(
+    private canvas: HTMLCanvasElement,
+    private g: SharedGl,
+  ) {
+    this.ctx = canvas.getContext('2d')!;
+    const gl = g.gl;
+    this.histTex = g.makeTex();
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, 2, 1, 0, gl.RED, gl.FLOAT, new Float32Array([0, 1]));
+  }
+
   setImage(data: Float32Array, width: number, height: number): void {
-    const gl = this.gl;
-    const max = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
+    const { gl, maxTexture: max } = this.g;
+    const last = this.tiles[this.tiles.length - 1];
     // same size: reuse the textures (live previews)
-    const same = this.tiles.length > 0 && this.tiles.reduce((a, t) => a + t.w * t.h, 0) === width * height && this.tiles[this.tiles.length - 1].x0 + this.tiles[this.tiles.length - 1].w === width && this.tiles[this.tiles.length - 1].y0 + this.tiles[this.tiles.length - 1].h === height;
+    const same = !!last && last.x0 + last.w === width && last.y0 + last.h === height;
     if (!same) {
       for (const t of this.tiles) gl.deleteTexture(t.tex);
       this.tiles = [];
-      for (let y0 = 0; y0 < height; y0 += max) for (let x0 = 0; x0 < width; x0 += max) this.tiles.push({ x0, y0, w: Math.min(max, width - x0), h: Math.min(max, height - y0), tex: this.makeTex() });
+      for (let y0 = 0; y0 < height; y0 += max) for (let x0 = 0; x0 < width; x0 += max) this.tiles.push({ x0, y0, w: Math.min(max, width - x0), h: Math.min(max, height - y0), tex: this.g.makeTex() });
     }
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.pixelStorei(gl.UNPACK_ROW_LENGTH, width);
     for (const t of this.tiles) {
       gl.bindTexture(gl.TEXTURE_2D, t.tex);
-      gl.pixelStorei(gl.UNPACK_ROW_LENGTH, width);
       gl.pixelStorei(gl.UNPACK_SKIP_PIXELS, t.x0);
       gl.pixelStorei(gl.UNPACK_SKIP_ROWS, t.y0);
       if (same) gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.FLOAT, data);
@@ -166,19 +212,18 @@ class GlRenderer implements ImageRenderer {
   }
 
   draw(view: ViewState, s: DrawSettings): void {
-    const gl = this.gl;
+    const g = this.g;
+    const gl = g.gl;
     const W = this.canvas.width;
     const H = this.canvas.height;
+    this.ctx.clearRect(0, 0, W, H);
+    if (!this.tiles.length || g.lost) return;
+    g.fit(W, H);
     gl.viewport(0, 0, W, H);
+    gl.disable(gl.SCISSOR_TEST);
     gl.clearColor(0, 0, 0, 0);
     gl.clear(gl.COLOR_BUFFER_BIT);
-    if (!this.tiles.length) return;
-    gl.useProgram(this.prog);
-    if (this.lutKey !== s.colormap) {
-      gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, colormapLut(s.colormap));
-      this.lutKey = s.colormap;
-    }
+    gl.useProgram(g.prog);
     if (s.scale === 'histeq' && s.histeq && s.histeq !== this.histTable) {
       gl.bindTexture(gl.TEXTURE_2D, this.histTex);
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, s.histeq.length, 1, 0, gl.RED, gl.FLOAT, s.histeq);
@@ -186,39 +231,38 @@ class GlRenderer implements ImageRenderer {
     }
     const dpr = W / Math.max(1, this.canvas.clientWidth || W);
     gl.activeTexture(gl.TEXTURE1);
-    gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
+    gl.bindTexture(gl.TEXTURE_2D, g.lut(s.colormap));
     gl.activeTexture(gl.TEXTURE2);
     gl.bindTexture(gl.TEXTURE_2D, this.histTex);
-    gl.uniform1i(this.loc.u_data, 0);
-    gl.uniform1i(this.loc.u_lut, 1);
-    gl.uniform1i(this.loc.u_histeq, 2);
-    gl.uniform1f(this.loc.u_lo, s.lo);
-    gl.uniform1f(this.loc.u_hi, s.hi);
-    gl.uniform1f(this.loc.u_param, s.scaleParam || DEFAULT_SCALE_PARAM[s.scale]);
-    gl.uniform1i(this.loc.u_scale, scaleCode(s.scale));
-    gl.uniform1i(this.loc.u_invert, s.invert ? 1 : 0);
-    gl.uniform1i(this.loc.u_histn, this.histTable && s.scale === 'histeq' ? this.histTable.length : 2);
-    gl.uniform2f(this.loc.u_center, view.cx, view.cy);
-    gl.uniform1f(this.loc.u_zoom, view.zoom * dpr);
-    gl.uniform2f(this.loc.u_size, W, H);
-    gl.bindVertexArray(this.vao);
+    gl.uniform1i(g.loc.u_data, 0);
+    gl.uniform1i(g.loc.u_lut, 1);
+    gl.uniform1i(g.loc.u_histeq, 2);
+    gl.uniform1f(g.loc.u_lo, s.lo);
+    gl.uniform1f(g.loc.u_hi, s.hi);
+    gl.uniform1f(g.loc.u_param, s.scaleParam || DEFAULT_SCALE_PARAM[s.scale]);
+    gl.uniform1i(g.loc.u_scale, scaleCode(s.scale));
+    gl.uniform1i(g.loc.u_invert, s.invert ? 1 : 0);
+    gl.uniform1i(g.loc.u_histn, this.histTable && s.scale === 'histeq' ? this.histTable.length : 2);
+    gl.uniform2f(g.loc.u_center, view.cx, view.cy);
+    gl.uniform1f(g.loc.u_zoom, view.zoom * dpr);
+    gl.uniform2f(g.loc.u_size, W, H);
+    gl.bindVertexArray(g.vao);
     gl.activeTexture(gl.TEXTURE0);
     for (const t of this.tiles) {
       gl.bindTexture(gl.TEXTURE_2D, t.tex);
-      gl.uniform4f(this.loc.u_rect, t.x0, t.y0, t.w, t.h);
+      gl.uniform4f(g.loc.u_rect, t.x0, t.y0, t.w, t.h);
       gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     }
     gl.bindVertexArray(null);
+    // the viewport is the bottom-left W × H of the shared canvas: its top in canvas coordinates is (height − H)
+    this.ctx.drawImage(g.canvas, 0, g.canvas.height - H, W, H, 0, 0, W, H);
   }
 
   dispose(): void {
-    const gl = this.gl;
+    const gl = this.g.gl;
     for (const t of this.tiles) gl.deleteTexture(t.tex);
     this.tiles = [];
-    gl.deleteTexture(this.lutTex);
     gl.deleteTexture(this.histTex);
-    gl.deleteProgram(this.prog);
-    gl.deleteVertexArray(this.vao);
   }
 }
 
@@ -271,38 +315,45 @@ class CpuRenderer implements ImageRenderer {
   }
 }
 
-/** Why WebGL2 could not be used (set by the first failed attempt). */
-export let webglUnavailableReason: string | null = null;
+export type RendererChoice = 'auto' | 'webgl' | 'cpu';
 
-/** Renderer choice forced by the page URL (?renderer=cpu), for tests and for users with broken GPU drivers. */
-export function forcedCpu(): boolean {
-  return new URLSearchParams(location.search).get('renderer') === 'cpu';
+/** The renderer asked for in the page URL (?renderer=cpu|webgl|auto), for tests and broken GPU drivers. */
+export function rendererChoice(): RendererChoice {
+  const r = new URLSearchParams(location.search).get('renderer');
+  return r === 'cpu' || r === 'webgl' ? r : 'auto';
 }
 
+/** The GL implementation's name where the browser tells it (e.g. "ANGLE (…SwiftShader…)"), else ''. */
+function glRendererName(gl: WebGL2RenderingContext): string {
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+}
+
+/** What the viewer uses, and why (shown to the user when it is not the GPU). */
+export let rendererStatus: { kind: 'webgl2' | 'cpu'; note: string | null } | null = null;
+
 /**
- * A renderer for this canvas: WebGL2 when it works, else the CPU path. When WebGL2 fails after the canvas
- * got a WebGL context, the canvas is replaced by a fresh one (a canvas keeps its first context type).
+ * A renderer for this panel canvas. 'auto': WebGL2 on a hardware GL; on a software GL (SwiftShader, llvmpipe)
+ * the CPU path instead — it is faster there (no read-back of every frame) and keeps the UI thread free.
  */
 export function createRenderer(canvas: HTMLCanvasElement): { renderer: ImageRenderer; canvas: HTMLCanvasElement } {
-  if (!forcedCpu()) {
-    let gl: WebGL2RenderingContext | null = null;
+  const choice = rendererChoice();
+  let note: string;
+  if (choice === 'cpu') note = 'Drawing on the CPU (asked for with ?renderer=cpu).';
+  else {
     try {
-      gl = canvas.getContext('webgl2', { preserveDrawingBuffer: true, premultipliedAlpha: true, antialias: false });
-      if (gl) {
-        webglUnavailableReason = null;
-        return { renderer: new GlRenderer(canvas, gl), canvas };
+      if (!shared || shared.lost) shared = new SharedGl();
+      const name = glRendererName(shared.gl);
+      if (choice === 'auto' && /swiftshader|llvmpipe|softpipe|software/i.test(name)) {
+        note = `No GPU: WebGL2 here is a software rasteriser (${name.replace(/\s*\(.*$/, '').slice(0, 40) || 'software'}), so images are drawn on the CPU, which is faster on this machine.`;
+      } else {
+        rendererStatus = { kind: 'webgl2', note: null };
+        return { renderer: new GlRenderer(canvas, shared), canvas };
       }
-      webglUnavailableReason = 'this browser gives no WebGL2 context';
     } catch (e) {
-      webglUnavailableReason = `WebGL2 failed (${(e as Error).message})`;
+      note = `WebGL2 unavailable (${(e as Error).message}): images are drawn on the CPU (slower).`;
     }
-    if (gl) {
-      const fresh = document.createElement('canvas');
-      fresh.className = canvas.className;
-      for (const a of Array.from(canvas.attributes)) fresh.setAttribute(a.name, a.value);
-      canvas.replaceWith(fresh);
-      canvas = fresh;
-    }
-  } else webglUnavailableReason = 'CPU rendering was asked for (?renderer=cpu)';
+  }
+  rendererStatus = { kind: 'cpu', note };
   return { renderer: new CpuRenderer(canvas), canvas };
 }

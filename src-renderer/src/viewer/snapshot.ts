@@ -1,4 +1,4 @@
-/** PNG snapshots of panels: the panel's canvas redrawn and encoded (the WebGL context preserves its buffer). */
+/** PNG snapshots of panels: the panel's own 2-D canvas (which keeps its picture), redrawn and encoded. */
 
 const panels = new Map<string, { canvas: HTMLCanvasElement; redraw: () => void }>();
 

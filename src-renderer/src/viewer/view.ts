@@ -30,7 +30,7 @@ export function zoomAbout(v: ViewState, factor: number, sx: number, sy: number, 
 
 /** The pixel (integer indices) under an image coordinate, or null outside the image. */
 export function pixelAt(x: number, y: number, imgW: number, imgH: number): [number, number] | null {
-  const i = Math.round(x);
-  const j = Math.round(y);
+  const i = Math.round(x) || 0; // no −0
+  const j = Math.round(y) || 0;
   return i >= 0 && j >= 0 && i < imgW && j < imgH ? [i, j] : null;
 }

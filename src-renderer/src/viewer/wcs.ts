@@ -43,7 +43,7 @@ function frameOf(h: FitsHeader, lonType: string): string {
   const equinox = h.getNumber('EQUINOX') ?? h.getNumber('EPOCH');
   if (radesys === 'ICRS') return 'ICRS';
   const sys = radesys ?? (equinox === undefined ? 'ICRS' : equinox < 1984 ? 'FK4' : 'FK5');
-  return equinox !== undefined && sys !== 'ICRS' ? `${sys} ${sys === 'FK4' ? 'B' : 'J'}${equinox}` : sys;
+  return equinox !== undefined && sys !== 'ICRS' ? `${sys} ${sys === 'FK4' ? 'B' : 'J'}${Number(equinox.toFixed(2))}` : sys;
 }
 
 export function celestialWcs(h: FitsHeader): WcsResult {
