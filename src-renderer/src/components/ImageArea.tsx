@@ -108,7 +108,7 @@ export function ImageArea() {
           ))}
         </div>
       )}
-      <Readout />
+      {order.length > 0 && <Readout />}
       <HeaderViewer />
       {dragOver && <div className="drop-overlay">Drop the FITS file to open it</div>}
     </main>
