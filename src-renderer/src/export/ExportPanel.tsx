@@ -1,4 +1,3 @@
-import { useEffect } from 'react';
 import { useStore } from '../store/index';
 import { Section, Help } from '../model/fields';
 import { downloadAllProducts, downloadProduct } from './actions';
@@ -15,11 +14,6 @@ export const PRODUCT_FILES: { name: string; what: string }[] = [
 export function ExportPanel() {
   const state = useStore((s) => s.run.state);
   const summary = useStore((s) => s.run.summary);
-  useEffect(() => {
-    const h = () => void downloadAllProducts();
-    window.addEventListener('skyscore:export', h);
-    return () => window.removeEventListener('skyscore:export', h);
-  }, []);
   if (state !== 'done') return null;
   return (
     <Section title="Export" testId="export-section">

@@ -134,7 +134,7 @@ export function RunPanel() {
       <Section title="Run" testId="run-section">
         <Help>Draws posterior samples p(x | y) with the prior and the forward model. Previews refresh a few times a second.</Help>
         <div className="row">
-          <button type="button" className="primary" disabled={isBusy} onClick={() => void startRun()} data-testid="run-button">
+          <button type="button" className="primary" disabled={isBusy || blockers.length > 0} title={blockers.length ? `First: ${blockers[0]}` : 'Start sampling'} onClick={() => void startRun()} data-testid="run-button">
             ▶ Run
           </button>
           <button type="button" disabled={!isBusy || state === 'stopping'} onClick={() => void stopRun()} data-testid="stop-button">

@@ -9,6 +9,7 @@ import { checkDoc } from '../model/mjson';
 import { obsInput, requestFiles, validateNow } from '../model/actions';
 import { chi2Trace, lossTrace, valLossTrace, setPreview } from './previews';
 import { showResult } from './viewer-bridge';
+import { downloadAllProducts } from '../export/actions';
 
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
@@ -61,7 +62,6 @@ export async function startRun(): Promise<void> {
   const blockers = runBlockers();
   if (blockers.length) {
     notify('error', `Cannot run yet: ${blockers[0]}`);
-    s.patchRun({ state: 'error', message: blockers.join('\n') });
     return;
   }
   const obs = obsInput()!;
@@ -191,7 +191,7 @@ export function installJobEvents(): void {
       const st = useStore.getState();
       st.setSideTab('run');
       if (st.run.state !== 'done') notify('info', 'Nothing to export yet: run a reconstruction first (Run tab)');
-      else window.dispatchEvent(new CustomEvent('skyscore:export'));
+      else void downloadAllProducts();
     }
   });
 }
