@@ -143,3 +143,26 @@ describe('forward-model document (M.json editor)', () => {
     expect(doc.operators[1]).toEqual({ type: 'psf', fwhmPx: 2.5 });
   });
 });
+
+describe('observation planes in the renderer', () => {
+  it('decodes one plane of a cube from its bytes exactly as the full decode does', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { dataPath } = await import('../helpers/data.js');
+    const { readFits } = await import('../../src-shared/fits/index.js');
+    const { decodePlane } = await import('../../src-renderer/src/model/files.js');
+    for (const [file, plane] of [
+      [['train', 'galaxyzoo_kaggle2000_gray64.fits'], 1500],
+      [['fits', 'test_cubeF.fits'], 1],
+      [['fits', 'scale.fits'], 0],
+      [['fits', 'm13_rice.fits'], 0],
+    ] as const) {
+      const f = readFits(new Uint8Array(readFileSync(dataPath(...file))));
+      const h = f.hdus.find((x) => x.hasImage)!;
+      const n = h.shape[0]! * h.shape[1]!;
+      const full = h.readImage().data;
+      const p = decodePlane(f, h, plane, n);
+      expect(p.length).toBe(n);
+      expect(Array.from(p)).toEqual(Array.from(Float32Array.from(full.subarray(plane * n, (plane + 1) * n))));
+    }
+  });
+});

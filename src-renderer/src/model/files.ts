@@ -3,7 +3,8 @@
  * files (PSF, mask, σ map, station table). The store holds their names, sizes and hashes; the bytes live here,
  * so an engine restart loses nothing: every request carries what it needs.
  */
-import { readFits, type FitsFile } from '../../../src-shared/fits/index';
+import { readFits, type FitsFile, type FitsHdu } from '../../../src-shared/fits/index';
+import { decodePixels } from '../../../src-shared/fits/image';
 
 export interface StoredFile {
   name: string;
@@ -100,11 +101,27 @@ export function obsPlanePixels(hdu: number, plane: number): { data: Float32Array
   if (!h || !h.hasImage) return null;
   const geo = planeGeometry(h.shape);
   if (!geo || geo.shape[0] * geo.shape[1] > MAX_LOCAL_PIXELS) return null;
-  const img = h.readImage();
-  const n = geo.shape[0] * geo.shape[1];
-  const data = new Float32Array(n);
-  const off = plane * n;
-  for (let i = 0; i < n; i++) data[i] = img.data[off + i]!;
+  const data = decodePlane(file!, h, plane, geo.shape[0] * geo.shape[1]);
   obsPlane = { key, data, shape: geo.shape };
   return obsPlane;
+}
+
+/**
+ * One plane of an image HDU as float32. Uncompressed images decode only that plane's bytes (a plane of a
+ * 2000-image cube costs one plane, not the cube); tile-compressed ones decode the whole image.
+ */
+export function decodePlane(file: FitsFile, h: FitsHdu, plane: number, n: number): Float32Array {
+  const hd = h.header;
+  if (h.kind === 'primary' || h.kind === 'image') {
+    const bitpix = hd.getNumber('BITPIX')!;
+    const blank = hd.getNumber('BLANK');
+    const px = decodePixels(file.bytes, h.dataOffset + plane * n * (Math.abs(bitpix) / 8), n, bitpix, {
+      bscale: hd.getNumber('BSCALE') ?? 1,
+      bzero: hd.getNumber('BZERO') ?? 0,
+      ...(blank !== undefined ? { blank } : {}),
+    });
+    return px instanceof Float32Array ? px : Float32Array.from(px);
+  }
+  const img = h.readImage();
+  return Float32Array.from(img.data.subarray(plane * n, (plane + 1) * n));
 }
