@@ -30,6 +30,12 @@ function message(e: unknown): string {
   return (e as Error)?.message ?? String(e);
 }
 
+/** "name: what went wrong", without naming the file twice (the engine's FITS errors start with the name). */
+function fileError(name: string, e: unknown): string {
+  const m = message(e);
+  return m.startsWith(`${name}: `) ? m : `${name}: ${m}`;
+}
+
 export async function openFitsBytes(name: string, bytes: Uint8Array): Promise<boolean> {
   const st = useStore.getState();
   if (bytes.byteLength === 0) {
@@ -54,7 +60,7 @@ export async function openFitsBytes(name: string, bytes: Uint8Array): Promise<bo
     const ok = await showPlane(res.defaultHdu, 0, res.warnings);
     return ok;
   } catch (e) {
-    st.setViewerError(`${name}: ${message(e)}`);
+    st.setViewerError(fileError(name, e));
     return false;
   } finally {
     useStore.getState().setViewerBusy(null);
@@ -98,7 +104,7 @@ export async function showPlane(hdu: number, plane: number, extraWarnings: strin
     if (f) for (const l of openedListeners) l({ name: f.name, bytes: f.bytes, hdu, plane });
     return true;
   } catch (e) {
-    useStore.getState().setViewerError(`${b.name}: ${message(e)}`);
+    useStore.getState().setViewerError(fileError(b.name, e));
     return false;
   } finally {
     useStore.getState().setViewerBusy(null);

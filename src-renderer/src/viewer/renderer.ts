@@ -345,7 +345,8 @@ export function createRenderer(canvas: HTMLCanvasElement): { renderer: ImageRend
       if (!shared || shared.lost) shared = new SharedGl();
       const name = glRendererName(shared.gl);
       if (choice === 'auto' && /swiftshader|llvmpipe|softpipe|software/i.test(name)) {
-        note = `No GPU: WebGL2 here is a software rasteriser (${name.replace(/\s*\(.*$/, '').slice(0, 40) || 'software'}), so images are drawn on the CPU, which is faster on this machine.`;
+        const soft = /swiftshader|llvmpipe|softpipe/i.exec(name)?.[0] ?? 'software';
+        note = `No GPU: WebGL2 here is a software rasteriser (${soft}), so images are drawn on the CPU, which is faster on this machine (?renderer=webgl forces WebGL2).`;
       } else {
         rendererStatus = { kind: 'webgl2', note: null };
         return { renderer: new GlRenderer(canvas, shared), canvas };
