@@ -1,12 +1,17 @@
 // Trial of fitsjs 0.6.6 against the corpus (evidence for docs/decisions.md, "FITS: our own reader, not fitsjs").
 // fitsjs is not a dependency. To rerun:
 //   mkdir -p /tmp/fitsjs-try && cd /tmp/fitsjs-try && npm pack fitsjs && tar xzf fitsjs-*.tgz
-//   node /path/to/repo/scripts/fitsjs-trial.cjs        (run from /tmp/fitsjs-try)
+//   node /path/to/repo/scripts/fitsjs-trial.mjs        (run from /tmp/fitsjs-try)
 // fitsjs needs a browser (FileReader, Blob URLs, Web Workers): minimal shims below let it run in Node.
 // Each file runs in a child process with a 15 s limit (fitsjs hangs on some inputs). Compared with astropy's
 // image statistics in tests/fixtures/fits-expected/corpus.json (1e-5 relative).
-const fs = require('fs');
-const path = require('path');
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const __filename = fileURLToPath(import.meta.url);
+const __dirname = path.dirname(__filename);
 globalThis.window = globalThis;
 const blobSrc = new Map();
 let nblob = 0;
@@ -59,7 +64,6 @@ function frame(img) {
   const rows = [];
   const only = process.argv[2];
   if (!only) {
-    const { spawnSync } = require('child_process');
     let good = 0, total = 0;
     for (const f of expected) {
       if (f.file.startsWith('fixtures/') || f.file.startsWith('train/')) continue;

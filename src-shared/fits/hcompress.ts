@@ -171,10 +171,7 @@ function qtreeBitins(a: Uint8Array, nx: number, ny: number, b: Float64Array, n: 
       s00 += 2;
       k++;
     }
-    if (j < ny) {
-      if (a[k] & 8) b[s00] += pv;
-      k++;
-    }
+    if (j < ny && a[k] & 8) b[s00] += pv;
   }
 }
 

@@ -136,7 +136,7 @@ export function readFits(input: Uint8Array, opts: ReadOptions = {}): FitsFile {
   const ctx: Ctx = { bytes, warnings: [], prefix, strict: opts.strict ?? true, maxPixels: opts.maxPixels ?? 2 ** 27 };
   if (bytes.length === 0) fail(ctx, 'empty file, not FITS');
   const head = String.fromCharCode(...bytes.subarray(0, Math.min(30, bytes.length)));
-  if (!/^SIMPLE  =/.test(head)) {
+  if (!head.startsWith('SIMPLE  =')) {
     fail(ctx, `not a FITS file: it does not start with 'SIMPLE  =' (starts with ${JSON.stringify(head.slice(0, 16).replace(/[^\x20-\x7e]/g, '.'))})`);
   }
   if (bytes.length < BLOCK) fail(ctx, `truncated: ${bytes.length} bytes, less than one 2880-byte FITS block`);

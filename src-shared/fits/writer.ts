@@ -31,7 +31,7 @@ export interface WriteHdu {
 
 const STRUCTURAL = /^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|EXTEND|PCOUNT|GCOUNT|GROUPS|BSCALE|BZERO|BLANK|CHECKSUM|DATASUM|TFIELDS|THEAP|T(TYPE|FORM|UNIT|DIM|SCAL|ZERO|NULL|DISP|BCOL)\d+|P(TYPE|SCAL|ZERO)\d+|ZIMAGE|ZDITHER0|ZQUANTIZ|ZCMPTYPE|ZTILE\d+|ZNAME\d+|ZVAL\d+|ZHECKSUM|ZDATASUM|END)$/;
 
-const RANGES: Record<number, [number, number]> = { 8: [0, 255], 16: [-32768, 32767], 32: [-2147483648, 2147483647], 64: [-9223372036854775808, 9223372036854775807] };
+const RANGES: Record<number, [number, number]> = { 8: [0, 255], 16: [-32768, 32767], 32: [-2147483648, 2147483647], 64: [-(2 ** 63), 2 ** 63 - 1024] };
 
 function defaultBitpix(d: WritableData | null): WriteBitpix {
   if (d === null || d instanceof Float32Array) return -32;

@@ -53,7 +53,7 @@ function expectCleanOutcome(bytes: Uint8Array, what: string): 'ok' | 'refused' {
     return 'ok';
   } catch (e) {
     const err = e as Error;
-    if (!INPUT_ERROR.test(err.name)) throw new Error(`${what}: ${err.name}: ${err.message}\n${err.stack}`);
+    if (!INPUT_ERROR.test(err.name)) throw new Error(`${what}: ${err.name}: ${err.message}`, { cause: e });
     expect(err.message.length, `${what}: empty message`).toBeGreaterThan(10);
     return 'refused';
   }
