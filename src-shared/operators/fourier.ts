@@ -31,6 +31,11 @@ export class FourierFilter {
   private readonly m2: Tensor2D; // [2ny, 2py]: complex DFT along y
   private readonly m3: Tensor2D; // [2py, 2my]: inverse complex DFT along y (rows restricted to the output)
   private readonly m4: Tensor2D; // [2kh, mx]: inverse real DFT along x
+  // explicit transposes for the adjoint: matMul with transposeB is several times slower on wasm
+  private readonly m1t: Tensor2D;
+  private readonly m2t: Tensor2D;
+  private readonly m3t: Tensor2D;
+  private readonly m4t: Tensor2D;
   private readonly hr: Tensor3D; // [kh, 2, py]
   private readonly hi: Tensor3D | null; // [kh, 2, py] = (-Hi, +Hi), null when H is real
   readonly spec: FourierFilterSpec;
@@ -111,6 +116,10 @@ export class FourierFilter {
     this.m2 = tf.tensor2d(m2, [2 * ny, 2 * py]);
     this.m3 = tf.tensor2d(m3, [2 * py, 2 * my]);
     this.m4 = tf.tensor2d(m4, [2 * kh, mx]);
+    this.m1t = tf.tensor2d(transpose(m1, nx, 2 * kh), [2 * kh, nx]);
+    this.m2t = tf.tensor2d(transpose(m2, 2 * ny, 2 * py), [2 * py, 2 * ny]);
+    this.m3t = tf.tensor2d(transpose(m3, 2 * py, 2 * my), [2 * my, 2 * py]);
+    this.m4t = tf.tensor2d(transpose(m4, 2 * kh, mx), [mx, 2 * kh]);
     this.hr = tf.tensor3d(hr, [kh, 2, py]);
     this.hi = complex ? tf.tensor3d(hi, [kh, 2, py]) : null;
   }
@@ -150,14 +159,14 @@ export class FourierFilter {
       const [my, mx] = this.spec.outShape;
       const [py] = this.spec.padShape;
       const kh = this.kh;
-      let t: tf.Tensor2D = tf.matMul(tf.reshape(y, [b * my, mx]), this.m4, false, true); // [b·my, 2kh]
+      let t: tf.Tensor2D = tf.matMul(tf.reshape(y, [b * my, mx]), this.m4t); // [b·my, 2kh]
       t = swapAxes(t, b, my, kh); // [b·kh, 2my]
-      t = tf.matMul(t, this.m3, false, true); // [b·kh, 2py]
+      t = tf.matMul(t, this.m3t); // [b·kh, 2py]
       let z: tf.Tensor4D = tf.reshape(t, [b, kh, 2, py]);
       z = this.multiplyH(z, true);
-      t = tf.matMul(tf.reshape(z, [b * kh, 2 * py]), this.m2, false, true); // [b·kh, 2ny]
+      t = tf.matMul(tf.reshape(z, [b * kh, 2 * py]), this.m2t); // [b·kh, 2ny]
       t = swapAxesBack(t, b, ny, kh); // [b·ny, 2kh]
-      t = tf.matMul(t, this.m1, false, true); // [b·ny, nx]
+      t = tf.matMul(t, this.m1t); // [b·ny, nx]
       return tf.reshape(t, [b, ny, nx]);
     });
   }
@@ -172,7 +181,7 @@ export class FourierFilter {
   }
 
   dispose(): void {
-    for (const t of [this.m1, this.m2, this.m3, this.m4, this.hr]) t.dispose();
+    for (const t of [this.m1, this.m2, this.m3, this.m4, this.m1t, this.m2t, this.m3t, this.m4t, this.hr]) t.dispose();
     this.hi?.dispose();
   }
 }
@@ -187,6 +196,12 @@ function swapAxes(t: tf.Tensor2D, b: number, n: number, kh: number): tf.Tensor2D
 function swapAxesBack(t: tf.Tensor2D, b: number, n: number, kh: number): tf.Tensor2D {
   const r = tf.transpose(tf.reshape(t, [b, kh, 2, n]), [0, 3, 2, 1]);
   return tf.reshape(r, [b * n, 2 * kh]);
+}
+
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
+  return out;
 }
 
 function cosSin(n: number): { cos: Float64Array; sin: Float64Array } {

@@ -113,8 +113,11 @@ export class PsfOperator extends BaseOperator {
       const direct = ny * nx * ky * kx;
       const kh = Math.floor(pad[1] / 2) + 1;
       const fourier = ny * nx * 2 * kh + 2 * kh * 2 * ny * 2 * pad[0] + ny * 2 * kh * nx;
-      // single-channel conv2d reaches a fraction of matMul's throughput on every backend
-      this.method = direct <= fourier / 4 ? 'direct' : 'fourier';
+      // multiply–adds per second of single-channel conv2d relative to matMul, measured (docs/forward-models.md):
+      // about 1/2 on cpu, 1/10 on wasm (XNNPACK's matMul is fast, its 1-channel conv is not); 1/4 elsewhere
+      const backend = tf.getBackend();
+      const ratio = backend === 'cpu' ? 2 : backend === 'wasm' ? 10 : 4;
+      this.method = direct * ratio <= fourier ? 'direct' : 'fourier';
     } else {
       this.method = method;
     }
