@@ -1,4 +1,4 @@
-/** The viewer's cursor read-out WCS against astropy 5.2.1 (all_pix2world, origin 0) on the shared files. */
+/** The viewer's cursor read-out WCS (its adapter over src-shared/wcs) against astropy 5.2.1 (all_pix2world, origin 0) on the shared files. */
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { dataPath } from '../helpers/data.js';
