@@ -11,6 +11,8 @@ import { readFitsImage } from '../src-shared/fits/index.js';
 import type { FitsHeader } from '../src-shared/fits/index.js';
 import { instantiateModel, parseModel, prepareModel, type BuildOptions, type BuiltModel, type ModelFileLoader, type PreparedModel } from '../src-shared/operators/model.js';
 import { readInputFile } from './io.js';
+import { noiseMap, scalarNoise, type NoiseModel } from '../src-shared/operators/noise.js';
+import type { Shape2 } from '../src-shared/operators/types.js';
 import { UsageError } from './cli/errors.js';
 
 /** A 2-D FITS image as the operators see it. */
@@ -127,4 +129,25 @@ export interface LoadedModel extends BuiltModel {
 export async function loadModel(file: string, opts: BuildOptions = {}): Promise<LoadedModel> {
   const p = await prepareModelFile(file);
   return { ...instantiateModel(p.prepared, opts), path: p.path, hash: p.hash };
+}
+
+/**
+ * A noise argument of the CLI: a positive number (σ for every pixel) or a FITS σ map of the data's shape.
+ * Bad values are UsageErrors naming the flag or the file.
+ */
+export async function readNoiseArg(arg: string, shape: Shape2, flag = '--noise', command = 'simulate'): Promise<{ noise: NoiseModel; text: string }> {
+  const sigma = Number(arg);
+  if (arg.trim() !== '' && Number.isFinite(sigma)) {
+    if (!(sigma > 0)) throw new UsageError(`${command}: ${flag} must be positive, got ${arg}`);
+    return { noise: scalarNoise(sigma), text: String(sigma) };
+  }
+  if (/^[-+.\d]/.test(arg) && !/\.fits?(\.gz)?$/i.test(arg)) {
+    throw new UsageError(`${command}: ${flag} must be a positive number or a FITS σ map, got '${arg}'`);
+  }
+  const map = await readImage2d(arg);
+  if (map.shape[0] !== shape[0] || map.shape[1] !== shape[1]) {
+    throw new UsageError(`${arg}: the σ map is ${map.shape[1]}×${map.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
+  }
+  // a NoiseInputError (zero or negative σ) names the file and maps to exit 2 itself
+  return { noise: noiseMap(map.data, map.shape, arg), text: path.basename(arg) };
 }

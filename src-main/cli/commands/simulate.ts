@@ -4,9 +4,9 @@ import { parse, requireString, optionalString, numberFlag } from '../args.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
-import { prepareModelFile, readImage2d } from '../../model-loader.js';
+import { prepareModelFile, readImage2d, readNoiseArg } from '../../model-loader.js';
 import { instantiateModel, outputShape } from '../../../src-shared/operators/model.js';
-import { addNoise, noiseMap, scalarNoise, type NoiseModel } from '../../../src-shared/operators/noise.js';
+import { addNoise } from '../../../src-shared/operators/noise.js';
 import { SeededRandom } from '../../../src-shared/operators/random.js';
 import { writeFits } from '../../../src-shared/fits/index.js';
 import { backendFlag, checkNotSame, cleanInput, resultFitsShape, resultGrid, resultHeader, runOperator, shapeText } from './forward.js';
@@ -60,27 +60,7 @@ noise, seed and version.
       throw new UsageError(`${truthPath}: the image is ${shapeText(truth.shape)} but ${path.basename(modelPath)} expects ${shapeText(want)}`);
     }
     const yShape = outputShape(model.prepared.spec);
-    let noise: NoiseModel;
-    let noiseText: string;
-    const sigma = Number(noiseArg);
-    if (noiseArg.trim() !== '' && Number.isFinite(sigma)) {
-      if (!(sigma > 0)) throw new UsageError(`simulate: --noise must be positive, got ${noiseArg}`);
-      noise = scalarNoise(sigma);
-      noiseText = String(sigma);
-    } else if (/^[-+.\d]/.test(noiseArg) && !/\.fits?(\.gz)?$/i.test(noiseArg)) {
-      throw new UsageError(`simulate: --noise must be a positive number or a FITS σ map, got '${noiseArg}'`);
-    } else {
-      const map = await readImage2d(noiseArg);
-      if (map.shape[0] !== yShape[0] || map.shape[1] !== yShape[1]) {
-        throw new UsageError(`${noiseArg}: the σ map is ${shapeText(map.shape)} but the data (the model's output) are ${shapeText(yShape)}`);
-      }
-      try {
-        noise = noiseMap(map.data, map.shape, noiseArg);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      noiseText = path.basename(noiseArg);
-    }
+    const { noise, text: noiseText } = await readNoiseArg(noiseArg, yShape, '--noise', 'simulate');
     const x = cleanInput(truth, truthPath);
     for (const n of model.prepared.notes) process.stderr.write(`skyscore: note: ${n}\n`);
 
