@@ -11,6 +11,7 @@
  * tape and second derivatives through it fail ("Cannot compute gradient of y=f(x)").
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { matmul } from './linalg.js';
 
 type Grads = Record<string, () => tf.Tensor> | Array<() => tf.Tensor>;
 type GradFn = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: Record<string, unknown>) => Grads;
@@ -331,17 +332,17 @@ const CONFIGS: Config[] = [
       let da: () => tf.Tensor;
       let db: () => tf.Tensor;
       if (!tA && !tB) {
-        da = () => tf.matMul(g, b, false, true);
-        db = () => tf.matMul(a, g, true, false);
+        da = () => matmul(g, b, false, true);
+        db = () => matmul(a, g, true, false);
       } else if (!tA && tB) {
-        da = () => tf.matMul(g, b, false, false);
-        db = () => tf.matMul(g, a, true, false);
+        da = () => matmul(g, b, false, false);
+        db = () => matmul(g, a, true, false);
       } else if (tA && !tB) {
-        da = () => tf.matMul(b, g, false, true);
-        db = () => tf.matMul(a, g, false, false);
+        da = () => matmul(b, g, false, true);
+        db = () => matmul(a, g, false, false);
       } else {
-        da = () => tf.matMul(b, g, true, true);
-        db = () => tf.matMul(g, a, true, true);
+        da = () => matmul(b, g, true, true);
+        db = () => matmul(g, a, true, true);
       }
       return { a: () => unbroadcast(da(), a.shape), b: () => unbroadcast(db(), b.shape) };
     },
