@@ -65,8 +65,62 @@ export function percentileInterval(sorted: ArrayLike<number>, p: number): [numbe
   return [quantileSorted(sorted, lo), quantileSorted(sorted, 1 - lo)];
 }
 
+/**
+ * Sorts float32 values ascending in O(n): LSD radix sort on the IEEE bit patterns (sign-flipped so that
+ * unsigned order is numeric order), three passes of 11 bits. No NaN in the input.
+ */
+export function sortFloat32(src: Float32Array): Float32Array {
+  const n = src.length;
+  const bits = new Uint32Array(src.buffer, src.byteOffset, n);
+  let a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = bits[i];
+    a[i] = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+  }
+  let b = new Uint32Array(n);
+  const count = new Uint32Array(2048);
+  for (let shift = 0; shift < 32; shift += 11) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(a[i] >>> shift) & 2047]++;
+    let sum = 0;
+    for (let k = 0; k < 2048; k++) {
+      const c = count[k];
+      count[k] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = a[i];
+      b[count[(v >>> shift) & 2047]++] = v;
+    }
+    [a, b] = [b, a];
+  }
+  for (let i = 0; i < n; i++) {
+    const k = a[i];
+    a[i] = k & 0x80000000 ? (k ^ 0x80000000) >>> 0 : ~k >>> 0;
+  }
+  return new Float32Array(a.buffer);
+}
+
+/** The finite values of float32 data, sorted (radix), or of other data (comparison sort). */
+function sortedFinite(data: ArrayLike<number>): Float32Array | Float64Array {
+  if (data instanceof Float32Array) {
+    let n = 0;
+    for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i])) n++;
+    if (n === data.length) return sortFloat32(data);
+    const f = new Float32Array(n);
+    let k = 0;
+    for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i])) f[k++] = data[i];
+    return sortFloat32(f);
+  }
+  return finiteValues(data).sort();
+}
+
 export function computeStats(data: ArrayLike<number>): ImageStats {
-  const values = finiteValues(data);
+  // zscale samples the pixels in their original order: take them before sorting
+  let nFinite = 0;
+  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i])) nFinite++;
+  const zscale = nFinite ? zscaleFromValues(nFinite === data.length ? data : finiteValues(data)) : ([NaN, NaN] as [number, number]);
+  const values = sortedFinite(data);
   const finite = values.length;
   let sum = 0;
   for (let i = 0; i < finite; i++) sum += values[i];
@@ -74,8 +128,7 @@ export function computeStats(data: ArrayLike<number>): ImageStats {
   let ss = 0;
   for (let i = 0; i < finite; i++) ss += (values[i] - mean) ** 2;
   const std = finite ? Math.sqrt(ss / finite) : NaN;
-  const zscale = finite ? zscaleFromValues(values) : ([NaN, NaN] as [number, number]);
-  const sorted = values.sort();
+  const sorted = values;
   const percentiles: Record<string, [number, number]> = {};
   for (const p of PERCENTILE_PRESETS) percentiles[String(p)] = finite ? percentileInterval(sorted, p) : [NaN, NaN];
   const quantiles = new Float64Array(finite ? QUANTILE_POINTS : 0);

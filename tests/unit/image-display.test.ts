@@ -274,3 +274,38 @@ describe('reference renderer', () => {
     expect(lutIndex(NaN, s)).toBe(-1);
   });
 });
+
+describe('fast paths agree with the reference', () => {
+  it('radix sort of float32 equals the comparison sort (signs, zeros, denormals, extremes)', async () => {
+    const { sortFloat32 } = await import('../../src-shared/image/stats.js');
+    let s = 7;
+    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    const v = Float32Array.from({ length: 50_000 }, () => (rnd() - 0.5) * 10 ** Math.floor(rnd() * 20 - 10));
+    v.set([0, -0, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1], 0);
+    const ref = Array.from(v).sort((a, b) => a - b);
+    const got = Array.from(sortFloat32(v));
+    expect(got.length).toBe(ref.length);
+    got.forEach((x, i) => expect(x === ref[i] || (x === 0 && ref[i] === 0)).toBe(true));
+    // the statistics of float32 data (radix path) equal those of the same values as float64 (comparison path)
+    const f32 = computeStats(v);
+    const f64 = computeStats(Float64Array.from(v));
+    expect(f32.percentiles).toEqual(f64.percentiles);
+    expect(f32.zscale).toEqual(f64.zscale);
+    expect(Array.from(f32.quantiles)).toEqual(Array.from(f64.quantiles));
+  });
+
+  it('the table-driven renderer is within one LUT step of lutIndex for every scale', () => {
+    let s = 11;
+    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    const n = 20_000;
+    const d = Float32Array.from({ length: n }, () => rnd() * 1.2 - 0.1);
+    const table = histEqTable(d, 0, 1);
+    for (const scale of SCALE_NAMES) {
+      const st = { scale, lo: 0, hi: 1, colormap: 'grey' as const, invert: false, histeq: table };
+      const out = renderRgba(d, n, 1, st, false);
+      let worst = 0;
+      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(out[4 * i] - lutIndex(d[i], st)));
+      expect(worst, scale).toBeLessThanOrEqual(1);
+    }
+  });
+});
