@@ -156,8 +156,11 @@ export function readFits(input: Uint8Array, opts: ReadOptions = {}): FitsFile {
     try {
       parsed = readHeaderAt(bytes, offset);
     } catch (e) {
-      if (e instanceof FitsInputError) fail(ctx, `HDU ${hdus.length}: ${e.message}`);
-      throw e;
+      if (!(e instanceof FitsInputError)) throw e;
+      if (ctx.strict || hdus.length === 0) fail(ctx, `HDU ${hdus.length}: ${e.message}`);
+      // lenient, as astropy: keep the HDUs read so far
+      ctx.warnings.push(`HDU ${hdus.length}: ${e.message}; this and anything after it ignored`);
+      break;
     }
     ctx.warnings.push(...parsed.warnings.map((w) => `HDU ${hdus.length}: ${w}`));
     const hdu = makeHdu(ctx, hdus.length, parsed.header, offset, parsed.end);

@@ -333,6 +333,16 @@ describe('FITS structure', () => {
     expect(f.hdus[0].shape).toEqual([300, 300]);
     expect(() => f.hdus[0].readImage()).toThrow(/cut\.fits: HDU 0: cannot read the image: the file is truncated/);
   });
+  it('a truncated extension header: refused, or the HDUs before it kept in lenient mode', () => {
+    const b = readBytes('fits/test0.fits');
+    const second = readFits(b).hdus[2].headerOffset;
+    const cut = b.slice(0, second + 1000);
+    expect(() => readFits(cut, { name: 't.fits' })).toThrow(/t\.fits: HDU 2: header at byte \d+ is truncated/);
+    const f = readFits(cut, { strict: false });
+    expect(f.hdus.length).toBe(2);
+    expect(f.warnings.join()).toMatch(/HDU 2: .*ignored/);
+    expect(f.hdus[1].readImage().shape).toEqual([40, 40]);
+  });
   it('accepts a last data block without its padding, with a warning', () => {
     const out = writeFits([{ data: new Float32Array([1, 2, 3]), shape: [3] }]);
     const f = readFits(out.slice(0, 2880 + 12));
