@@ -56,6 +56,9 @@ export async function openFitsBytes(name: string, bytes: Uint8Array): Promise<bo
       return false;
     }
     rememberFile({ fileId: res.fileId, name, bytes });
+    // the engine can forget the file browsed before (the renderer still has its bytes for a while)
+    const prev = useStore.getState().browsed;
+    if (prev && prev.fileId !== res.fileId) void getClient().request('fits.close', { fileId: prev.fileId }).catch(() => {});
     st.setBrowsed({ fileId: res.fileId, name, hdus: res.hdus, hdu: res.defaultHdu, plane: 0 });
     const ok = await showPlane(res.defaultHdu, 0, res.warnings);
     return ok;
