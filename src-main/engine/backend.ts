@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { BackendInfo, BackendName, BackendProbe } from '../../src-shared/protocol/index.js';
 import { BACKEND_NAMES } from '../../src-shared/protocol/index.js';
@@ -34,8 +35,24 @@ interface GpuAdapterInfo {
 
 let webgpuState: { adapter: GpuAdapterInfo; registered: boolean } | null = null;
 
+/**
+ * Whether this machine can have a hardware GPU adapter at all. On Linux a GPU shows up as a device node
+ * (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg under WSL); without one, Dawn can only offer software adapters,
+ * and probing it just prints loader warnings. Elsewhere (macOS, Windows) we always ask Dawn.
+ */
+function gpuDevicePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    if (existsSync('/dev/nvidia0') || existsSync('/dev/dxg')) return true;
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD') || f.startsWith('card'));
+  } catch {
+    return false;
+  }
+}
+
 /** Looks for a WebGPU adapter through Dawn; with allowSoftware, falls back to OpenGL ES on Mesa (for testing the code path). */
 async function probeWebgpu(allowSoftware: boolean): Promise<GpuAdapterInfo> {
+  if (!allowSoftware && !gpuDevicePresent()) return { found: false, description: 'no GPU device on this machine (/dev/dri, /dev/nvidia*)' };
   let mod: typeof import('webgpu');
   try {
     mod = await import('webgpu');
