@@ -87,9 +87,7 @@ export async function listPriors(): Promise<{ priors: PriorInfo[]; userDir: stri
 
 // ---- the job manager ----------------------------------------------------------------------------------------
 
-export class CancelledError extends Error {
-  override name = 'CancelledError';
-}
+export { CancelledError } from './cancel.js';
 
 interface Job {
   id: string;

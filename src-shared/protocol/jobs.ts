@@ -117,6 +117,8 @@ export interface TrainParams {
   batch: number;
   /** Divide the data by this (e.g. 255 for 8-bit display values); null: automatic. */
   scale: number | null;
+  /** The U-Net's base width (channels at full resolution). */
+  nf: number;
   resume: boolean;
 }
 
@@ -259,6 +261,7 @@ export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]
       steps: num({ integer: true, min: 1, max: 10_000_000 }),
       batch: num({ integer: true, min: 1, max: 1024 }),
       scale: (x, q) => (x === null ? null : num({ min: Number.MIN_VALUE })(x, q)),
+      nf: num({ integer: true, min: 4, max: 128 }),
       resume: bool,
     })(v, p);
     return { ...t, scale: t.scale ?? null };

@@ -8,6 +8,8 @@ export interface TrainSettings {
   batch: number;
   /** Divide the data by this; null: automatic. */
   scale: number | null;
+  /** U-Net base width. */
+  nf: number;
 }
 
 export interface TrainStatus {
@@ -33,7 +35,7 @@ export interface TrainSlice {
   patchTrain(patch: Partial<TrainStatus>): void;
 }
 
-export const DEFAULT_TRAIN: TrainSettings = { name: 'my-prior', size: 64, steps: 2000, batch: 16, scale: null };
+export const DEFAULT_TRAIN: TrainSettings = { name: 'my-prior', size: 64, steps: 2000, batch: 16, scale: null, nf: 32 };
 
 export const IDLE_TRAIN: TrainStatus = {
   jobId: null,

@@ -49,6 +49,15 @@ export function TrainPanel() {
         <NumberField label="Size" unit="px" integer min={8} max={1024} value={t.size} disabled={isBusy} help="images are block-averaged to size×size" onChange={(v) => set({ size: v })} />
         <NumberField label="Steps" integer min={1} max={10000000} value={t.steps} disabled={isBusy} testId="train-steps" onChange={(v) => set({ steps: v })} />
         <NumberField label="Batch" integer min={1} max={1024} value={t.batch} disabled={isBusy} onChange={(v) => set({ batch: v })} />
+        <label className="field">
+          Network width
+          <select aria-label="Network width" value={t.nf} disabled={isBusy} onChange={(e) => set({ nf: Number(e.target.value) })}>
+            <option value={8}>8 (a quick test)</option>
+            <option value={16}>16 (small)</option>
+            <option value={32}>32 (standard)</option>
+            <option value={64}>64 (large, slow)</option>
+          </select>
+        </label>
         <div className="field">
           <label className="check">
             <input type="checkbox" checked={t.scale === null} disabled={isBusy} onChange={(e) => set({ scale: e.target.checked ? null : 255 })} /> automatic data scale

@@ -40,7 +40,7 @@ export async function startTraining(resume: boolean): Promise<void> {
   }
   s.patchTrain({ state: 'starting', message: null, steps: t.steps, chartVersion: s.train.chartVersion + 1 });
   try {
-    const r = await getClient().request('job.train', { data, name: t.name, size: t.size, steps: t.steps, batch: t.batch, scale: t.scale, resume });
+    const r = await getClient().request('job.train', { data, name: t.name, size: t.size, steps: t.steps, batch: t.batch, scale: t.scale, nf: t.nf, resume });
     useStore.getState().patchTrain({ jobId: r.jobId, state: 'running', out: r.out });
   } catch (e) {
     const msg = (e as Error).message;

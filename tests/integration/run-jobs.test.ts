@@ -1,0 +1,214 @@
+/**
+ * The app's jobs in the engine, end to end without a browser: a tiny prior trained by the training job into the
+ * user's prior folder (then listed), posterior sampling on a real galaxy image through a PSF with progress events,
+ * previews and products (FITS with the observation's header and provenance, report.json), the same seed giving
+ * the same samples, Stop, one job at a time, and a prior of another size refused.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { jobHandlers, listPriors } from '../../src-main/engine/jobs.js';
+import { initBackend } from '../../src-main/engine/backend.js';
+import type { EngineContext } from '../../src-main/engine/handlers.js';
+import type { EngineEvent, JobEvent, ReconstructParams, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
+import { readFits, writeFits } from '../../src-shared/fits/index.js';
+import { runTraining } from '../../src-main/train/run.js';
+import { DEFAULT_ARCH } from '../../src-shared/diffusion/nn/unet.js';
+import { dataPath } from '../helpers/data.js';
+
+const CUBE = readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits'));
+/** The real cube (the observation is one of its planes). */
+const cube = new Uint8Array(CUBE.buffer, CUBE.byteOffset, CUBE.byteLength);
+/** Its first 64 galaxies as a smaller cube, for fast training. */
+const small = (() => {
+  const h = readFits(cube).hdus[0]!;
+  const all = h.readImage().data;
+  return writeFits([{ data: Uint8Array.from(all.subarray(0, 64 * 64 * 64)), shape: [64, 64, 64] }]);
+})();
+/** A mask on the 64×64 grid: a bad column and a box not observed. */
+const maskFits = (() => {
+  const m = new Uint8Array(64 * 64).fill(1);
+  for (let i = 0; i < 64; i++) m[i * 64 + 10] = 0;
+  for (let i = 40; i < 50; i++) for (let j = 40; j < 52; j++) m[i * 64 + j] = 0;
+  return writeFits([{ data: m, shape: [64, 64] }]);
+})();
+let dir: string;
+const events: EngineEvent[] = [];
+const ctx: EngineContext = { emit: (ev) => void events.push(ev), backend: () => initBackend('wasm'), processKind: 'test' };
+
+function waitFor(jobId: string): Promise<JobEvent> {
+  return new Promise((resolve) => {
+    const t = setInterval(() => {
+      const ev = events.find((e) => (e.event === 'job.done' || e.event === 'job.error') && e.data.jobId === jobId);
+      if (ev) {
+        clearInterval(t);
+        resolve(ev as JobEvent);
+      }
+    }, 20);
+  });
+}
+const progressOf = (jobId: string) => events.filter((e): e is Extract<JobEvent, { event: 'job.progress' }> => e.event === 'job.progress' && e.data.jobId === jobId).map((e) => e.data);
+
+const tinyArch = { ...DEFAULT_ARCH, nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16 };
+
+async function tinyPrior(name: string, size: number) {
+  await runTraining({
+    data: [{ name: 'galaxies.fits', bytes: small }],
+    dataSource: 'galaxyzoo_kaggle2000_gray64.fits (first 64)',
+    out: path.join(dir, 'models', name),
+    resume: false,
+    size,
+    steps: 3,
+    batch: 4,
+    lr: 1e-3,
+    warmup: 1,
+    ema: 0.9,
+    gradClip: 1,
+    sigmaMin: null,
+    sigmaMax: null,
+    scale: null,
+    offset: 0,
+    split: undefined,
+    valFraction: 0.1,
+    valSize: 8,
+    arch: tinyArch,
+    augment: true,
+    seed: 1,
+    backend: 'wasm',
+    workers: 1,
+    microBatch: 8,
+    weightsDtype: 'float32',
+    logEvery: 1,
+    checkpointEvery: 0,
+    valEvery: 0,
+    explicit: new Set(),
+  });
+}
+
+function params(over: Partial<ReconstructParams['settings']> = {}, prior = 'tiny-64'): ReconstructParams {
+  return {
+    obs: { name: 'galaxies.fits', bytes: cube, hdu: 0, plane: 1500 },
+    // a mask: the likelihood is exact and cheap (the PSF path, with conjugate gradients, is in the e2e test)
+    model: { shape: [64, 64], operators: [{ type: 'mask', fits: 'mask.fits' }] },
+    files: [{ name: 'mask.fits', bytes: maskFits }],
+    noise: { kind: 'sigma', sigma: 4 },
+    prior: path.join(dir, 'models', prior),
+    settings: { sampler: 'pc', n: 2, steps: 20, seed: 7, fluxScale: null, ...over },
+    previewHz: 30,
+  };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-jobs-'));
+  process.env.SKYSCORE_USER_DIR = dir;
+  process.env.SKYSCORE_MODELS_DIR = path.join(dir, 'no-shipped-models');
+  await initBackend('wasm');
+  await tinyPrior('tiny-64', 64);
+  await tinyPrior('tiny-32', 32);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('jobs in the engine', () => {
+  it('lists the priors of the user folder', async () => {
+    const { priors } = await listPriors();
+    expect(priors.map((p) => [p.name, p.imageShape, p.source])).toEqual([
+      ['tiny-32', [32, 32], 'user'],
+      ['tiny-64', [64, 64], 'user'],
+    ]);
+  });
+
+  it('samples a posterior with progress, previews and products; the same seed gives the same samples', async () => {
+    const started = await jobHandlers['job.reconstruct'](params(), ctx);
+    expect(started).toMatchObject({ inShape: [64, 64], outShape: [64, 64], n: 2, steps: 20 });
+    const end = await waitFor(started.jobId);
+    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+    const prog = progressOf(started.jobId) as ReconstructProgress[];
+    expect(prog.length).toBeGreaterThanOrEqual(2);
+    expect(prog.at(-1)!.step).toBe(20);
+    expect(prog.every((p, i) => i === 0 || p.step >= prog[i - 1]!.step)).toBe(true);
+    const withPreview = prog.filter((p) => p.preview);
+    expect(withPreview.length).toBeGreaterThanOrEqual(1);
+    const pv = withPreview.at(-1)!.preview!;
+    expect(pv.shape).toEqual([64, 64]);
+    expect(pv.nSamples).toBe(2);
+    expect(pv.samples.length).toBe(2 * 64 * 64);
+    expect(pv.residual.length).toBe(64 * 64);
+    expect(prog.at(-1)!.chi2).toBeGreaterThan(0);
+
+    const products = await jobHandlers['job.products']({ jobId: started.jobId }, ctx);
+    expect(products.files.map((f) => f.name)).toEqual(['posterior-mean.fits', 'posterior-std.fits', 'posterior-samples.fits', 'residual.fits', 'report.json']);
+    const get = (n: string) => readFits(products.files.find((f) => f.name === n)!.bytes).hdus[0]!;
+    const mean = get('posterior-mean.fits');
+    expect(mean.shape).toEqual([64, 64]);
+    expect(mean.bitpix).toBe(-32);
+    expect(get('posterior-samples.fits').shape).toEqual([64, 64, 2]);
+    const h = get('posterior-std.fits').header;
+    expect(h.getString('SKYCMD')).toBe('reconstruct');
+    expect(h.getNumber('SKYSEED')).toBe(7);
+    expect(h.getNumber('SKYSTEPS')).toBe(20);
+    expect(h.getString('SKYPRIOR')).toBe('tiny-64');
+    expect(h.getAll('HISTORY').join(' ')).toMatch(/plane 1500 of HDU 0 of galaxies.fits/);
+    expect(h.get('CTYPE3')).toBeUndefined();
+    const report = JSON.parse(new TextDecoder().decode(products.files.at(-1)!.bytes));
+    expect(report).toMatchObject({ n: 2, steps: 20, seed: 7, sampler: 'pc', backend: 'wasm' });
+    expect(report.chi2PerPixel).toBeGreaterThan(0);
+    expect(report.scoreEvaluations).toBeGreaterThan(0);
+    // the mean of the samples cube is the mean product
+    const s = get('posterior-samples.fits').readImage().data;
+    const m = mean.readImage().data;
+    for (const i of [0, 100, 2080, 4095]) expect(m[i]).toBeCloseTo((s[i]! + s[4096 + i]!) / 2, 3);
+    // residual: (y − A·mean)/σ on the data grid, finite, in units of σ (no BUNIT)
+    const res = get('residual.fits');
+    expect(res.shape).toEqual([64, 64]);
+    expect(res.header.get('BUNIT')).toBeUndefined();
+    expect(Array.from(res.readImage().data).every(Number.isFinite)).toBe(true);
+
+    const again = await jobHandlers['job.reconstruct'](params(), ctx);
+    expect((await waitFor(again.jobId)).event).toBe('job.done');
+    const m2 = readFits((await jobHandlers['job.products']({ jobId: again.jobId }, ctx)).files[0]!.bytes).hdus[0]!.readImage().data;
+    expect(Array.from(m2)).toEqual(Array.from(m));
+  });
+
+  it('Stop ends a run as cancelled; one job at a time; a prior of another size and bad input are refused', async () => {
+    const long = await jobHandlers['job.reconstruct'](params({ steps: 3000 }), ctx);
+    await expect(jobHandlers['job.reconstruct'](params(), ctx)).rejects.toThrow(/already in progress/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await jobHandlers['job.cancel']({ jobId: long.jobId }, ctx)).toEqual({ cancelled: true });
+    const end = await waitFor(long.jobId);
+    expect(end).toMatchObject({ event: 'job.error', data: { code: 'cancelled' } });
+    await expect(jobHandlers['job.products']({ jobId: long.jobId }, ctx)).rejects.toThrow(/has not finished \(cancelled\)/);
+
+    const wrong = await jobHandlers['job.reconstruct'](params({}, 'tiny-32'), ctx);
+    const e = await waitFor(wrong.jobId);
+    expect(e).toMatchObject({ event: 'job.error', data: { code: 'input' } });
+    expect((e.data as { message: string }).message).toMatch(/describes 32×32 images but the forward model's unknown is 64×64/);
+
+    await expect(jobHandlers['job.reconstruct']({ ...params(), files: [] }, ctx)).rejects.toThrow(/mask.*not loaded/);
+    await expect(jobHandlers['job.reconstruct']({ ...params(), obs: { name: 'x.fits', bytes: new TextEncoder().encode('hello'), hdu: 0, plane: 0 } }, ctx)).rejects.toThrow();
+    await expect(jobHandlers['job.reconstruct']({ ...params(), model: { shape: [32, 32], operators: [] } }, ctx)).rejects.toThrow(/output is \[32, 32\] but the observation galaxies.fits is \[64, 64\]/);
+  });
+
+  it('trains a prior in the user folder: progress with the loss, Stop keeps a checkpoint, Resume continues it, then it is listed', async () => {
+    const data = [{ name: 'galaxies.fits', bytes: small }];
+    const base = { data, name: 'mine', size: 32, batch: 4, scale: null, nf: 8 };
+    const t = await jobHandlers['job.train']({ ...base, steps: 400, resume: false }, ctx);
+    expect(t.out).toBe(path.join(dir, 'models', 'mine'));
+    await expect.poll(() => progressOf(t.jobId).length, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    await jobHandlers['job.cancel']({ jobId: t.jobId }, ctx);
+    expect(await waitFor(t.jobId)).toMatchObject({ event: 'job.error', data: { code: 'cancelled' } });
+    const stoppedAt = (progressOf(t.jobId) as TrainProgress[]).at(-1)!.step;
+    expect(stoppedAt).toBeLessThan(400);
+    await expect(jobHandlers['job.train']({ ...base, steps: 400, resume: false }, ctx)).rejects.toThrow(/already exists.*Resume/);
+
+    const r = await jobHandlers['job.train']({ ...base, steps: stoppedAt + 2, resume: true }, ctx);
+    const end = await waitFor(r.jobId);
+    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+    const steps = (progressOf(r.jobId) as TrainProgress[]).map((p) => p.step);
+    expect(steps.at(-1)).toBe(stoppedAt + 2);
+    expect(steps[0]).toBeGreaterThan(stoppedAt);
+    for (const p of progressOf(r.jobId) as TrainProgress[]) expect(Number.isFinite(p.loss)).toBe(true);
+    const { priors } = await listPriors();
+    expect(priors.find((p) => p.name === 'mine')).toMatchObject({ imageShape: [32, 32], source: 'user', kind: 'unet' });
+  });
+});
