@@ -194,6 +194,7 @@ describe('registered gradients (finite differences)', () => {
     checkGrad('slice/pad', (x) => tf.square(tf.pad(tf.slice(x, [1, 1], [2, 3]), [[1, 0], [0, 2]])), [3, 5]);
     checkGrad('tile', (x) => tf.mul(tf.tile(x, [2, 3]), ramp([6, 15])), [3, 5]);
     checkGrad('stack/unstack', (x) => tf.square(tf.stack(tf.unstack(x, 0).slice().reverse(), 1)), [3, 5]);
+    checkGrad('unstack/split of a single slice', (x) => tf.add(tf.square(tf.stack(tf.unstack(x, 0))), tf.concat(tf.split(x, 1, 0), 0)), [1, 5]);
     const W = w(); // [4, 5]; x [3, 5]
     checkGrad('matMul all transposes', (x) => {
       const Wt = tf.transpose(W);

@@ -39,6 +39,11 @@ function one(dy: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(dy) ? dy[0] : dy;
 }
 
+/** dy of a multi-output kernel: the engine passes a bare tensor when the kernel produced a single output. */
+function many(dy: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+  return Array.isArray(dy) ? dy : [dy];
+}
+
 /** Normalised reduction axes of a Sum/Mean/Max call. */
 function reduceAxes(axis: unknown, rank: number): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: rank }, (_, i) => i);
@@ -268,7 +273,7 @@ const CONFIGS: Config[] = [
     inputsToSave: ['x'],
     gradFunc: (dy, [x], attrs) => {
       const axis = ((attrs.axis as number) + x.rank) % x.rank;
-      return { x: () => tf.concat(dy as tf.Tensor[], axis) };
+      return { x: () => tf.concat(many(dy), axis) };
     },
   },
   {
@@ -278,7 +283,7 @@ const CONFIGS: Config[] = [
   },
   {
     kernelName: 'Unpack',
-    gradFunc: (dy, _s, attrs) => ({ value: () => tf.stack(dy as tf.Tensor[], attrs.axis as number) }),
+    gradFunc: (dy, _s, attrs) => ({ value: () => tf.stack(many(dy), attrs.axis as number) }),
   },
   {
     kernelName: 'Slice',

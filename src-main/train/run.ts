@@ -1,0 +1,317 @@
+/**
+ * A training run on the Node side (CLI `skyscore train`, and the app's training job): data from FITS bytes,
+ * the model folder OUT with model.json + weights.bin (EMA weights, rewritten at every checkpoint),
+ * OUT/checkpoint.bin (everything needed to resume: parameters, EMA, Adam moments, generator and data order)
+ * and OUT/train-log.jsonl (one JSON line per progress entry).
+ */
+import { promises as fs, existsSync } from 'node:fs';
+import path from 'node:path';
+import { cpus } from 'node:os';
+import { writeFileAtomic } from '../io.js';
+import { SKYSCORE_VERSION } from '../version.js';
+import { initBackend, probeBackends } from '../engine/backend.js';
+import { writeModelFolder, type ModelMeta } from '../model-folder.js';
+import { WorkerPoolEngine } from './pool.js';
+import { Rng } from '../../src-shared/diffusion/nn/rng.js';
+import { downFactor, unetLayout, validateArch, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
+import { encodeWeights, type WeightDtype } from '../../src-shared/diffusion/nn/weights.js';
+import { imagesFromFits, prepareTrainingData, type PreparedData } from '../../src-shared/diffusion/train/fits-data.js';
+import { TrainDataInputError, largestPairwiseDistance, subset } from '../../src-shared/diffusion/train/data.js';
+import { decodeCheckpoint, encodeCheckpoint, CheckpointInputError, type TrainState } from '../../src-shared/diffusion/train/checkpoint.js';
+import { LocalUnetEngine, type GradientEngine } from '../../src-shared/diffusion/train/engine.js';
+import { initialState, trainLoop, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
+import type { BackendName } from '../../src-shared/protocol/index.js';
+
+export class TrainInputError extends Error {
+  override name = 'TrainInputError';
+}
+
+export interface TrainOptions {
+  /** The data files' bytes (one cube, or several images/cubes). */
+  data: Array<{ name: string; bytes: Uint8Array }>;
+  /** How the data was given (a path), for the provenance. */
+  dataSource: string;
+  out: string;
+  resume: boolean;
+  size: number | null;
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  ema: number;
+  gradClip: number;
+  sigmaMin: number | null;
+  sigmaMax: number | null;
+  scale: number | null;
+  offset: number;
+  /** Split column: undefined = SPLIT if present, null = none. */
+  split: string | null | undefined;
+  valFraction: number;
+  /** At most this many validation images are used for the validation loss. */
+  valSize: number;
+  arch: UnetArch;
+  augment: boolean;
+  seed: number;
+  backend: BackendName | 'auto';
+  /** Worker threads (null: one per core on CPU backends, 1 on a GPU). */
+  workers: number | null;
+  microBatch: number;
+  weightsDtype: WeightDtype;
+  logEvery: number;
+  checkpointEvery: number;
+  valEvery: number;
+  /** Options given explicitly (checked against the checkpoint on --resume). */
+  explicit: Set<string>;
+}
+
+export interface RunHooks {
+  onLog?(e: LogEntry): void;
+  onInfo?(msg: string): void;
+  shouldStop?(): boolean;
+}
+
+export interface RunResult {
+  meta: ModelMeta;
+  stopped: boolean;
+  backend: BackendName;
+  workers: number;
+}
+
+/** The part of the configuration a checkpoint pins (resuming with other values would be a different run). */
+interface PinnedConfig {
+  arch: UnetArch;
+  imageShape: [number, number];
+  normalisation: { offset: number; scale: number };
+  sigmaMin: number;
+  sigmaMax: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  ema: number;
+  gradClip: number;
+  augment: boolean;
+  seed: number;
+  weightsDtype: WeightDtype;
+  data: PreparedData['provenance'];
+  normalisationRule: string;
+}
+
+const CHECKPOINT = 'checkpoint.bin';
+const LOG = 'train-log.jsonl';
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function chooseWorkers(o: TrainOptions): Promise<{ workers: number; gpu: boolean }> {
+  let gpu = o.backend === 'tensorflow' || o.backend === 'webgpu';
+  if (o.backend === 'auto') {
+    const probe = await probeBackends();
+    gpu = probe.some((p) => (p.name === 'tensorflow' || p.name === 'webgpu') && p.available);
+  }
+  if (o.workers !== null) return { workers: o.workers, gpu };
+  return { workers: gpu ? 1 : Math.max(1, Math.min(2, cpus().length)), gpu };
+}
+
+export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  const info = hooks.onInfo ?? (() => {});
+  const ckptFile = path.join(o.out, CHECKPOINT);
+  const hasCkpt = existsSync(ckptFile);
+  if (o.resume && !hasCkpt) throw new TrainInputError(`--resume: ${ckptFile} does not exist (nothing to resume)`);
+  if (!o.resume && hasCkpt) throw new TrainInputError(`${o.out} already holds a training run (${CHECKPOINT}); use --resume to continue it or choose another --out`);
+  if (!o.resume && existsSync(path.join(o.out, 'model.json'))) throw new TrainInputError(`${o.out} already holds a model (model.json); choose another --out`);
+  validateArch(o.arch);
+
+  // data
+  let parts;
+  try {
+    parts = o.data.map((f) => imagesFromFits(f.bytes, f.name, o.split));
+  } catch (e) {
+    if (/InputError$/.test((e as Error).name)) throw new TrainInputError((e as Error).message);
+    throw e;
+  }
+  let prepared: PreparedData;
+  let pinned: PinnedConfig;
+  let state: TrainState;
+  const rng = new Rng(o.seed ^ 0x51a4);
+
+  if (o.resume) {
+    const bytes = await fs.readFile(ckptFile);
+    let ck;
+    try {
+      ck = decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ckptFile);
+    } catch (e) {
+      if (e instanceof CheckpointInputError) throw new TrainInputError(e.message);
+      throw e;
+    }
+    pinned = ck.config as unknown as PinnedConfig;
+    const conflicts: string[] = [];
+    const check = (flag: string, given: unknown, stored: unknown) => {
+      if (o.explicit.has(flag) && !sameJson(given, stored)) conflicts.push(`--${flag} ${JSON.stringify(given)} (the run has ${JSON.stringify(stored)})`);
+    };
+    check('nf', o.arch.nf, pinned.arch.nf);
+    check('ch-mult', o.arch.chMult, pinned.arch.chMult);
+    check('res-blocks', o.arch.numResBlocks, pinned.arch.numResBlocks);
+    check('batch', o.batch, pinned.batch);
+    check('lr', o.lr, pinned.lr);
+    check('ema', o.ema, pinned.ema);
+    check('seed', o.seed, pinned.seed);
+    check('sigma-max', o.sigmaMax, pinned.sigmaMax);
+    check('sigma-min', o.sigmaMin, pinned.sigmaMin);
+    check('scale', o.scale, pinned.normalisation.scale);
+    if (o.size !== null) check('size', o.size, pinned.imageShape[0]);
+    if (conflicts.length) throw new TrainInputError(`--resume continues the run as it was started; these differ: ${conflicts.join('; ')}`);
+    try {
+      prepared = prepareTrainingData(parts, {
+        size: pinned.data.resampled ? pinned.imageShape[0] : o.size,
+        scale: pinned.normalisation.scale,
+        offset: pinned.normalisation.offset,
+        valFraction: o.valFraction,
+        seed: pinned.seed,
+      });
+    } catch (e) {
+      if (e instanceof TrainDataInputError) throw new TrainInputError(e.message);
+      throw e;
+    }
+    if (prepared.train.ny !== pinned.imageShape[0] || prepared.train.nx !== pinned.imageShape[1] || prepared.train.n !== pinned.data.train) {
+      throw new TrainInputError(
+        `--resume: the data gives ${prepared.train.n} training images of ${prepared.train.ny}×${prepared.train.nx}, the run was started with ${pinned.data.train} of ${pinned.imageShape[0]}×${pinned.imageShape[1]}`,
+      );
+    }
+    state = ck.state;
+    if (state.params.length !== unetLayout(pinned.arch).size) throw new TrainInputError(`${ckptFile}: parameter count does not match its architecture`);
+    info(`resuming ${o.out} at step ${state.step} (${state.imagesSeen} images seen)`);
+  } else {
+    try {
+      prepared = prepareTrainingData(parts, { size: o.size, scale: o.scale, offset: o.offset, valFraction: o.valFraction, seed: o.seed });
+    } catch (e) {
+      if (e instanceof TrainDataInputError) throw new TrainInputError(e.message);
+      throw e;
+    }
+    const { ny, nx } = prepared.train;
+    const f = downFactor(o.arch);
+    if (ny % f !== 0 || nx % f !== 0) throw new TrainInputError(`images of ${ny}×${nx} are not divisible by the U-Net's down-sampling factor ${f} (use --size or fewer levels in --ch-mult)`);
+    const sigmaMax = o.sigmaMax ?? largestPairwiseDistance(prepared.train, rng, 1000);
+    const sigmaMin = o.sigmaMin ?? 0.01;
+    if (!(sigmaMax > sigmaMin)) throw new TrainInputError(`σmax (${sigmaMax}) must exceed σmin (${sigmaMin})`);
+    pinned = {
+      arch: o.arch,
+      imageShape: [ny, nx],
+      normalisation: { offset: prepared.normalisation.offset, scale: prepared.normalisation.scale },
+      normalisationRule: prepared.normalisation.rule,
+      sigmaMin,
+      sigmaMax,
+      batch: o.batch,
+      lr: o.lr,
+      warmup: o.warmup,
+      ema: o.ema,
+      gradClip: o.gradClip,
+      augment: o.augment,
+      seed: o.seed,
+      weightsDtype: o.weightsDtype,
+      data: { ...prepared.provenance, source: o.dataSource },
+    };
+    const params = unetLayout(o.arch).initialise(o.seed);
+    state = initialState(params, o.seed, prepared.train);
+    info(
+      `training a U-Net (nf ${o.arch.nf}, chMult [${o.arch.chMult.join(',')}], ${o.arch.numResBlocks} res blocks, ${unetLayout(o.arch).trainableSize().toLocaleString('en')} parameters) on ${prepared.train.n} images of ${ny}×${nx}` +
+        `${prepared.val ? `, ${prepared.val.n} for validation` : ''}; σ ∈ [${sigmaMin}, ${sigmaMax.toPrecision(4)}]${o.sigmaMax === null ? ' (σmax: largest pairwise distance)' : ''}; x_prior = (x − ${pinned.normalisation.offset})/${pinned.normalisation.scale} (${prepared.normalisation.rule})`,
+    );
+  }
+  for (const w of prepared.warnings) info(`warning: ${w}`);
+  await fs.mkdir(o.out, { recursive: true });
+
+  const val = prepared.val ? (prepared.val.n > o.valSize ? subset(prepared.val, Array.from({ length: o.valSize }, (_, i) => i)) : prepared.val) : null;
+
+  // gradient engine
+  const { workers } = await chooseWorkers(o);
+  let engine: GradientEngine;
+  let backend: BackendName;
+  if (workers <= 1) {
+    const bi = await initBackend(o.backend);
+    backend = bi.backend;
+    engine = new LocalUnetEngine(pinned.arch, state.params, pinned.imageShape, o.microBatch);
+  } else {
+    const pool = await WorkerPoolEngine.create({ workers, backend: o.backend, arch: pinned.arch, imageShape: pinned.imageShape, values: state.params, microBatch: o.microBatch });
+    backend = pool.backend;
+    engine = pool;
+  }
+  info(`backend ${backend}, ${workers} worker${workers > 1 ? 's' : ''} (batch ${pinned.batch} split between them, micro-batches of ≤ ${o.microBatch})`);
+
+  const layout = unetLayout(pinned.arch);
+  const makeMeta = (s: TrainState): { meta: ModelMeta; bytes: Uint8Array } => {
+    const { manifest, bytes } = encodeWeights(layout, s.ema, pinned.weightsDtype);
+    const meta: ModelMeta = {
+      kind: 'unet',
+      arch: pinned.arch,
+      imageShape: pinned.imageShape,
+      channels: 1,
+      sde: { type: 've', sigmaMin: pinned.sigmaMin, sigmaMax: pinned.sigmaMax },
+      normalisation: pinned.normalisation,
+      data: { ...pinned.data, normalisationRule: pinned.normalisationRule },
+      steps: s.step,
+      imagesSeen: s.imagesSeen,
+      validationLoss: s.valLoss,
+      trainingLoss: s.lastLoss,
+      date: new Date().toISOString(),
+      skyscoreVersion: SKYSCORE_VERSION,
+      training: {
+        objective: 'denoising score matching, λ(σ) = σ², σ log-uniform in [σmin, σmax]',
+        lossUnit: 'mean over pixels of (σ·s(x + σz, σ) + z)²',
+        weights: 'exponential moving average',
+        batch: pinned.batch,
+        lr: pinned.lr,
+        warmup: pinned.warmup,
+        ema: pinned.ema,
+        gradClip: pinned.gradClip,
+        augment: pinned.augment ? 'random flips and 90° rotations' : 'none',
+        seed: pinned.seed,
+        backend,
+        workers,
+        trainingSeconds: Math.round(s.elapsedS),
+      },
+      weights: { file: 'weights.bin', dtype: pinned.weightsDtype, manifest },
+    };
+    return { meta, bytes };
+  };
+
+  const loopCfg: TrainLoopConfig = {
+    steps: o.steps,
+    batch: pinned.batch,
+    lr: pinned.lr,
+    warmup: pinned.warmup,
+    ema: pinned.ema,
+    gradClip: pinned.gradClip,
+    sigmaMin: pinned.sigmaMin,
+    sigmaMax: pinned.sigmaMax,
+    augment: pinned.augment,
+    seed: pinned.seed,
+    logEvery: o.logEvery,
+    checkpointEvery: o.checkpointEvery,
+    valEvery: o.valEvery,
+  };
+  if (state.step >= o.steps) info(`the run is already at step ${state.step} ≥ --steps ${o.steps}: nothing to do (raise --steps to continue)`);
+
+  let last: ModelMeta | null = null;
+  let final: TrainState;
+  try {
+    final = await trainLoop(loopCfg, { train: prepared.train, val, trainableMask: layout.trainableMask() }, engine, state, {
+      onLog: async (e) => {
+        hooks.onLog?.(e);
+        const line = { ...e, time: new Date().toISOString() };
+        await fs.appendFile(path.join(o.out, LOG), JSON.stringify(line) + '\n');
+      },
+      onCheckpoint: async (s) => {
+        await writeFileAtomic(ckptFile, encodeCheckpoint(s, pinned as unknown as Record<string, unknown>));
+        const { meta, bytes } = makeMeta(s);
+        await writeModelFolder(o.out, meta, bytes);
+        last = meta;
+      },
+      shouldStop: hooks.shouldStop,
+    });
+  } finally {
+    await engine.dispose();
+  }
+  const meta = last ?? makeMeta(final).meta;
+  return { meta, stopped: final.step < o.steps, backend, workers };
+}
