@@ -52,8 +52,8 @@ export function DataSection() {
           </label>
           {obs.planes > 1 ? (
             <label>
-              Plane (of {obs.planes})
-              <input aria-label="Observation plane" type="number" min={0} max={obs.planes - 1} value={obs.plane} onChange={(e) => chooseObs(obs.hdu, Number(e.target.value))} />
+              Plane (1–{obs.planes})
+              <input aria-label="Observation plane" type="number" min={1} max={obs.planes} value={obs.plane + 1} onChange={(e) => chooseObs(obs.hdu, Number(e.target.value) - 1)} />
             </label>
           ) : (
             <span />

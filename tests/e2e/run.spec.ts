@@ -1,0 +1,185 @@
+/**
+ * Posterior sampling end to end (Chromium against `skyscore serve`): a real FITS image (a 64×64 SDSS galaxy from
+ * the Galaxy Zoo cube, plane chosen in the viewer), a Gaussian PSF model, σ from the data, a small prior made for
+ * the test, 2 samples × 20 steps: the progress bar, the sample thumbnails, mean/std/residual and the χ² chart
+ * update while it runs, with no long task ≥ 100 ms on the UI thread; the products export as FITS with the
+ * observation's header and the provenance; the project saved, reopened and run again gives the same mean.
+ * Also: a prior of another size and a stop in the middle. Screenshots go to test-results/.
+ */
+import { test as base, expect } from './fixtures.js';
+import type { Page } from '@playwright/test';
+import { startServe } from '../helpers/cli.js';
+import path from 'node:path';
+import os from 'node:os';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { unzipSync } from 'fflate';
+import { ROOT, dataPath } from '../helpers/data.js';
+import { readFits } from '../../src-shared/fits/index.js';
+import { makeSmallPriors } from './small-prior.js';
+
+// The engine lists priors from $SKYSCORE_USER_DIR/models: this file's own server gets a fresh user folder.
+const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-run-e2e-'));
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-run-dl-'));
+
+type Server = Awaited<ReturnType<typeof startServe>>;
+const test = base.extend<{ app: Page }, { runServer: Server }>({
+  runServer: [
+    async ({}, use) => {
+      await makeSmallPriors(path.join(userDir, 'models'));
+      const old = process.env.SKYSCORE_USER_DIR;
+      process.env.SKYSCORE_USER_DIR = userDir;
+      const s = await startServe().finally(() => {
+        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
+        else process.env.SKYSCORE_USER_DIR = old;
+      });
+      await use(s);
+      await s.stop();
+    },
+    { scope: 'worker', timeout: 120_000 },
+  ],
+  app: async ({ page, runServer, consoleErrors }, use) => {
+    void consoleErrors;
+    await page.goto(runServer.url);
+    await use(page);
+  },
+});
+const CUBE = ['train', 'galaxyzoo_kaggle2000_gray64.fits'];
+const PLANE = 1500; // a validation-split galaxy (0-based; the choosers show 1-based plane numbers)
+
+const shot = (p: Page, name: string) => p.screenshot({ path: path.join(ROOT, 'test-results', name) });
+
+async function download(p: Page, click: () => Promise<void>): Promise<{ name: string; file: string }> {
+  const [dl] = await Promise.all([p.waitForEvent('download'), click()]);
+  const file = path.join(tmp, `${Date.now()}-${dl.suggestedFilename()}`);
+  await dl.saveAs(file);
+  return { name: dl.suggestedFilename(), file };
+}
+
+async function setUp(p: Page) {
+  await p.getByTestId('open-fits-input').first().setInputFiles(dataPath(...CUBE));
+  await expect(p.getByTestId('obs-name')).toHaveText(CUBE[1]!);
+  await p.getByTestId('plane-input').fill(String(PLANE + 1));
+  await p.getByTestId('plane-input').press('Enter');
+  await expect(p.getByLabel('Observation plane')).toHaveValue(String(PLANE + 1));
+  await p.getByTestId('psf-fwhm-0').fill('3');
+  await expect(p.getByTestId('model-ok')).toContainText('x [64×64] → y [64×64]');
+  await p.getByLabel('Estimate from the data').check();
+  await p.getByTestId('noise-estimate').click();
+  await expect(p.getByTestId('noise-estimated')).toContainText(/σ = \d/);
+  await p.getByRole('tab', { name: 'Prior' }).click();
+  await p.getByLabel('Prior tiny-64').check();
+  await expect(p.getByTestId('prior-card')).toBeVisible();
+  await p.getByRole('tab', { name: 'Run' }).click();
+  await p.getByTestId('run-n').fill('2');
+  await p.getByTestId('run-steps').fill('20');
+  await p.getByTestId('run-seed').fill('7');
+}
+
+async function meanOf(p: Page): Promise<Float32Array> {
+  const f = await download(p, () => p.getByTestId('export-posterior-mean.fits').click());
+  return readFits(new Uint8Array(readFileSync(f.file))).hdus[0]!.readImage().data as Float32Array;
+}
+
+test('run 2 samples × 20 steps on a real galaxy: live previews, χ² chart, responsive UI, export, reproduce from the project', async ({ page, runServer, consoleErrors }) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __longTasks: { start: number; duration: number }[] };
+    w.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await page.goto(runServer.url);
+  await setUp(page);
+
+  // run: count long tasks from here
+  await page.evaluate(() => ((window as unknown as { __longTasks: unknown[] }).__longTasks.length = 0));
+  await page.getByTestId('run-button').click();
+  const progress = page.getByTestId('run-progress');
+  await expect(progress).toHaveAttribute('data-state', 'running');
+  // previews and the chart update while it runs (several distinct preview versions and growing χ² traces)
+  const seen = new Set<string>();
+  const points = new Set<string>();
+  await expect
+    .poll(
+      async () => {
+        const v = await page.getByTestId('sample-thumbs').getAttribute('data-version').catch(() => null);
+        if (v) seen.add(v);
+        const n = await page.getByTestId('chi2-chart').getAttribute('data-points');
+        if (n) points.add(n);
+        return (await progress.getAttribute('data-state')) === 'done' ? 'done' : 'running';
+      },
+      { timeout: 150_000, intervals: [150] },
+    )
+    .toBe('done');
+  expect(seen.size, 'distinct previews seen while running').toBeGreaterThanOrEqual(2);
+  expect(points.size, 'distinct χ² chart sizes seen while running').toBeGreaterThanOrEqual(2);
+  await expect(page.getByTestId('sample-thumbs').locator('canvas')).toHaveCount(2);
+  const chartPoints = Number(await page.getByTestId('chi2-chart').getAttribute('data-points'));
+  expect(chartPoints).toBeGreaterThanOrEqual(5);
+  await expect(page.getByTestId('panel-mean')).toBeVisible();
+  await expect(page.getByTestId('panel-residual')).toBeVisible();
+  await shot(page, 'run-done.png');
+  const long = await page.evaluate(() => (window as unknown as { __longTasks: { duration: number }[] }).__longTasks.map((t) => t.duration));
+  expect(Math.max(0, ...long), `long tasks during the run: ${long.join(', ')}`).toBeLessThan(100);
+
+  // export: each product and the zip; the FITS carry the observation's shape and the provenance
+  const summary = await page.getByTestId('run-summary').textContent();
+  expect(summary).toMatch(/n 2/);
+  expect(summary).toMatch(/steps 20/);
+  const mean1 = await meanOf(page);
+  expect(mean1.length).toBe(64 * 64);
+  expect(mean1.every(Number.isFinite)).toBe(true);
+  const zip = await download(page, () => page.getByTestId('export-all').click());
+  const files = unzipSync(new Uint8Array(readFileSync(zip.file)));
+  expect(Object.keys(files).sort()).toEqual(['posterior-mean.fits', 'posterior-samples.fits', 'posterior-std.fits', 'report.json', 'residual.fits']);
+  const samples = readFits(files['posterior-samples.fits']!).hdus[0]!;
+  expect(samples.shape).toEqual([64, 64, 2]);
+  const std = readFits(files['posterior-std.fits']!).hdus[0]!;
+  expect(std.shape).toEqual([64, 64]);
+  const history = std.header.getAll('HISTORY').join(' ');
+  expect(history).toMatch(/seed/i);
+  expect(history).toMatch(/tiny-64/);
+  const report = JSON.parse(new TextDecoder().decode(files['report.json']!));
+  expect(report).toMatchObject({ n: 2, steps: 20, seed: 7 });
+  expect(report.chi2PerPixel).toBeGreaterThan(0);
+  // the mean in the zip is the mean downloaded alone
+  expect(Array.from(readFits(files['posterior-mean.fits']!).hdus[0]!.readImage().data as Float32Array)).toEqual(Array.from(mean1));
+  // a PNG snapshot of a preview panel
+  const png = await download(page, () => page.getByRole('button', { name: 'Save Posterior mean as PNG' }).click());
+  expect(readFileSync(png.file).subarray(1, 4).toString()).toBe('PNG');
+
+  // save the project, reopen it in a fresh page, run again: the same samples (same seed, same backend)
+  const project = await download(page, () => page.getByTestId('project-save').click());
+  await page.reload();
+  await page.getByTestId('project-open').setInputFiles(project.file);
+  await expect(page.getByTestId('obs-name')).toHaveText(CUBE[1]!);
+  await page.getByRole('tab', { name: 'Run' }).click();
+  await expect(page.getByTestId('run-seed')).toHaveValue('7');
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  const mean2 = await meanOf(page);
+  expect(Array.from(mean2)).toEqual(Array.from(mean1));
+  expect(consoleErrors).toEqual([]);
+});
+
+test('a prior of another size is refused with a clear message; Stop ends a run and keeps the settings', async ({ app }) => {
+  await setUp(app);
+  await app.getByRole('tab', { name: 'Prior' }).click();
+  await app.getByLabel('Prior tiny-32').check();
+  await app.getByRole('tab', { name: 'Run' }).click();
+  await expect(app.getByTestId('run-blockers')).toContainText('the prior "tiny-32" describes 32×32 images but the unknown is 64×64');
+  await expect(app.getByTestId('run-button')).toBeDisabled();
+  await shot(app, 'run-prior-size.png');
+
+  await app.getByRole('tab', { name: 'Prior' }).click();
+  await app.getByLabel('Prior tiny-64').check();
+  await app.getByRole('tab', { name: 'Run' }).click();
+  await app.getByTestId('run-steps').fill('400');
+  await app.getByTestId('run-button').click();
+  await expect(app.getByTestId('run-progress')).toHaveAttribute('data-state', 'running');
+  await expect.poll(async () => Number(await app.getByTestId('run-progress').getAttribute('data-step')), { timeout: 60_000 }).toBeGreaterThan(0);
+  await app.getByTestId('stop-button').click();
+  await expect(app.getByTestId('run-progress')).toHaveAttribute('data-state', 'cancelled');
+  await expect(app.getByTestId('run-steps')).toHaveValue('400');
+  await expect(app.getByTestId('run-button')).toBeEnabled();
+});
