@@ -24,6 +24,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-run-dl-'));
 type Server = Awaited<ReturnType<typeof startServe>>;
 const test = base.extend<{ app: Page }, { runServer: Server }>({
   runServer: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
     async ({}, use) => {
       await makeSmallPriors(path.join(userDir, 'models'));
       const old = process.env.SKYSCORE_USER_DIR;
