@@ -11,10 +11,10 @@ import type { Page } from '@playwright/test';
 import { startServe } from '../helpers/cli.js';
 import path from 'node:path';
 import os from 'node:os';
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { ROOT, dataPath } from '../helpers/data.js';
-import { readFits } from '../../src-shared/fits/index.js';
+import { readFits, writeFits } from '../../src-shared/fits/index.js';
 import { makeSmallPriors } from './small-prior.js';
 
 // The engine lists priors from $SKYSCORE_USER_DIR/models: this file's own server gets a fresh user folder.
@@ -183,4 +183,47 @@ test('a prior of another size is refused with a clear message; Stop ends a run a
   await expect(app.getByTestId('run-progress')).toHaveAttribute('data-state', 'cancelled');
   await expect(app.getByTestId('run-steps')).toHaveValue('400');
   await expect(app.getByTestId('run-button')).toBeEnabled();
+});
+
+test('train a prior from a FITS cube: loss curve, Stop, Resume, and the new prior in the picker with its card', async ({ app }) => {
+  await app.getByRole('tab', { name: 'Prior' }).click();
+  await expect(app.getByLabel('Prior tiny-64')).toBeVisible();
+  // 200 real galaxies of the Galaxy Zoo cube as a smaller cube (the whole cube works the same, only slower)
+  const sub = path.join(tmp, 'galaxies-200.fits');
+  const h = readFits(new Uint8Array(readFileSync(dataPath(...CUBE)))).hdus[0]!;
+  writeFileSync(sub, writeFits([{ data: Uint8Array.from(h.readImage().data.subarray(0, 200 * 64 * 64)), shape: [64, 64, 200] }]));
+  await app.getByTestId('train-cube').setInputFiles(sub);
+  await expect(app.getByTestId('train-data')).toContainText('galaxies-200.fits');
+  await app.getByLabel('New prior name').fill('my-galaxies');
+  await app.getByLabel('Size').fill('32');
+  await app.getByTestId('train-steps').fill('1000');
+  await app.getByLabel('Batch').fill('4');
+  await app.getByLabel('Network width').selectOption('8');
+  await app.getByTestId('train-start').click();
+  const progress = app.getByTestId('train-progress');
+  await expect(progress).toHaveAttribute('data-state', 'running');
+  await expect.poll(async () => Number(await app.getByTestId('loss-chart').getAttribute('data-points')), { timeout: 90_000 }).toBeGreaterThanOrEqual(3);
+  await app.getByTestId('train-stop').click();
+  await expect(progress).toHaveAttribute('data-state', 'cancelled');
+  await expect(progress).toContainText('checkpoint kept');
+  const stoppedAt = Number(await progress.getAttribute('data-step'));
+  expect(stoppedAt).toBeGreaterThan(0);
+  await shot(app, 'train-stopped.png');
+  // the checkpoint's model is already a prior in the picker
+  await expect(app.getByLabel('Prior my-galaxies')).toBeVisible();
+
+  // resume to a few steps further: the step counter continues
+  await app.getByTestId('train-steps').fill(String(stoppedAt + 3));
+  await app.getByTestId('train-resume').click();
+  await expect(progress).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  expect(Number(await progress.getAttribute('data-step'))).toBe(stoppedAt + 3);
+  await app.getByLabel('Prior my-galaxies').check();
+  await expect(app.locator('.prior.chosen')).toContainText('32×32 px');
+  const card = app.getByTestId('prior-card');
+  await expect(card).toContainText(`training steps${stoppedAt + 3}`);
+  await expect(card).toContainText('no model card');
+  await shot(app, 'train-done.png');
+  // a second training with the same name is refused with a message that says what to do
+  await app.getByTestId('train-start').click();
+  await expect(app.getByTestId('notice-error').last()).toContainText('a prior named "my-galaxies" already exists');
 });
