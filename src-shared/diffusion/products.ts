@@ -1,0 +1,118 @@
+/**
+ * The products of a reconstruction (DESIGN.md's table): posterior samples, mean, standard deviation (data units)
+ * and the normalised residual of the mean on the data grid, with χ² per observed pixel, and the report object
+ * that goes into report.json.
+ */
+import type { ConvolvedLikelihood, Affine } from './likelihood.js';
+import type { SamplingResult } from './posterior.js';
+import { Welford } from './welford.js';
+
+export interface PosteriorProducts {
+  /** [ny, nx] of the unknown; dataShape of the data ([my, mx]) or null without data. */
+  shape: number[];
+  dataShape: [number, number] | null;
+  n: number;
+  /** Data units, [n, ...shape] chain-major. */
+  samples: Float32Array;
+  mean: Float32Array;
+  /** Sample standard deviation over the n samples (n − 1 in the denominator; zeros when n = 1). */
+  std: Float32Array;
+  /** (y − A·mean)/σ on the data grid, NaN where masked; null without data. */
+  residual: Float32Array | null;
+  /** χ² per observed pixel of the mean. */
+  chi2PerPixel: number | null;
+  /** Mean over the samples of each sample's χ² per observed pixel. */
+  chi2PerPixelSamples: number | null;
+}
+
+/** Data units of prior-unit samples: x = scale·x_p + offset. */
+export function toDataUnits(v: Float32Array, affine: Affine): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = affine.scale * v[i] + affine.offset;
+  return out;
+}
+
+export function posteriorProducts(result: SamplingResult, affine: Affine, likelihood?: ConvolvedLikelihood | null): PosteriorProducts {
+  const per = result.shape.reduce((a, b) => a * b, 1);
+  const samples = toDataUnits(result.samples, affine);
+  const w = new Welford(per);
+  w.addBatch(samples, result.n);
+  const { mean, std } = w.result();
+  let residual: Float32Array | null = null;
+  let chi2: number | null = null;
+  let chi2s: number | null = null;
+  if (likelihood) {
+    residual = likelihood.normalisedResidual(mean);
+    chi2 = likelihood.chi2OfImage(mean);
+    let s = 0;
+    for (let k = 0; k < result.n; k++) s += likelihood.chi2OfImage(samples.subarray(k * per, (k + 1) * per));
+    chi2s = s / result.n;
+  }
+  return {
+    shape: result.shape.slice(),
+    dataShape: likelihood ? [likelihood.dataShape[0], likelihood.dataShape[1]] : null,
+    n: result.n,
+    samples,
+    mean,
+    std,
+    residual,
+    chi2PerPixel: chi2,
+    chi2PerPixelSamples: chi2s,
+  };
+}
+
+export interface ReportContext {
+  command: string;
+  prior: { spec: string; kind: string; sde: { sigmaMin: number; sigmaMax: number }; trainedShape: number[] | null; normalisation?: { offset: number; scale: number } };
+  backend: string;
+  versions: Record<string, string>;
+  fluxScale?: { value: number; source: string };
+  model?: { path: string; sha256: string };
+  observation?: { path: string; hdu: number };
+  noise?: string;
+  warnings: string[];
+}
+
+/** report.json: the DESIGN.md fields (chi2PerPixel, n, steps, sampler, backend, seconds, scoreEvaluations, seed, versions) and how the run was made. */
+export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ctx: ReportContext, likelihood?: ConvolvedLikelihood | null): Record<string, unknown> {
+  const report: Record<string, unknown> = {
+    chi2PerPixel: p.chi2PerPixel,
+    chi2PerPixelSamples: p.chi2PerPixelSamples,
+    n: r.n,
+    steps: r.steps,
+    sampler: r.sampler,
+    samplerSettings: r.samplerSettings,
+    backend: ctx.backend,
+    seconds: Number(r.seconds.toFixed(3)),
+    scoreEvaluations: r.scoreEvaluations,
+    seed: r.seed,
+    batchSize: r.batchSize,
+    versions: ctx.versions,
+    command: ctx.command,
+    prior: ctx.prior,
+    shape: p.shape,
+  };
+  if (ctx.fluxScale) report.fluxScale = ctx.fluxScale;
+  if (ctx.model) report.model = ctx.model;
+  if (ctx.observation) report.observation = ctx.observation;
+  if (ctx.noise) report.noise = ctx.noise;
+  if (likelihood) {
+    report.dataShape = p.dataShape;
+    report.observedPixels = likelihood.observed;
+    report.likelihood = {
+      method: likelihood.method,
+      description: likelihood.description,
+      ...(likelihood.method === 'cg'
+        ? {
+            cgSolves: likelihood.cgStats.solves,
+            cgMeanIterations: likelihood.cgStats.solves ? Number((likelihood.cgStats.iterations / likelihood.cgStats.solves).toFixed(2)) : 0,
+            cgCapped: likelihood.cgStats.capped,
+            cgMaxRelResidual: likelihood.cgStats.maxRelResidual,
+          }
+        : {}),
+    };
+  }
+  report.warnings = ctx.warnings;
+  report.date = new Date().toISOString();
+  return report;
+}

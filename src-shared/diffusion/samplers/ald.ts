@@ -1,0 +1,37 @@
+/**
+ * `ald`: annealed Langevin dynamics (Song & Ermon 2019) — no predictor: at each of `steps` noise levels
+ * σmax … σmin (geometric) run `langevinSteps` (default 3) Langevin steps with the corrector's step size
+ * ε = 2 (snr ‖z‖/‖s‖)² (snr 0.16 by default), starting from x ~ N(0, σmax² I).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { sigmaSchedule } from '../sde.js';
+import { langevinStep, snrStepSize } from './langevin.js';
+import { DEFAULT_SNR } from './pc.js';
+import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
+
+export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler {
+  const sig = sigmaSchedule(sde, steps);
+  const snr = options.snr ?? DEFAULT_SNR;
+  const nl = options.langevinSteps ?? 3;
+  if (!(snr > 0) || !Number.isFinite(snr)) throw new SamplerInputError(`ald: snr must be positive, got ${snr}`);
+  if (!Number.isInteger(nl) || nl < 1 || nl > 1000) throw new SamplerInputError(`ald: Langevin steps per level must be an integer 1..1000, got ${nl}`);
+  return {
+    name: 'ald',
+    steps,
+    evalsPerStep: nl,
+    settings: { snr, langevinSteps: nl },
+    init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
+    sigmaAfter: (i) => sig[i],
+    step(x, i, target, ctx) {
+      return tf.tidy(() => {
+        let y = x;
+        for (let k = 0; k < nl; k++) {
+          const g = target.score(y, sig[i]);
+          const z = ctx.normal();
+          y = langevinStep(y, g, snrStepSize(g, z, snr), z);
+        }
+        return y === x ? tf.clone(x) : y;
+      });
+    },
+  };
+}
