@@ -158,11 +158,18 @@ describe('jobs in the engine', () => {
     const s = get('posterior-samples.fits').readImage().data;
     const m = mean.readImage().data;
     for (const i of [0, 100, 2080, 4095]) expect(m[i]).toBeCloseTo((s[i]! + s[4096 + i]!) / 2, 3);
-    // residual: (y − A·mean)/σ on the data grid, finite, in units of σ (no BUNIT)
+    // residual: (y − A·mean)/σ on the data grid in units of σ (no BUNIT); NaN exactly where the mask hides the data
     const res = get('residual.fits');
     expect(res.shape).toEqual([64, 64]);
     expect(res.header.get('BUNIT')).toBeUndefined();
-    expect(Array.from(res.readImage().data).every(Number.isFinite)).toBe(true);
+    const rd = res.readImage().data;
+    for (let i = 0; i < 64; i++) {
+      for (let j = 0; j < 64; j++) {
+        const hidden = j === 10 || (i >= 40 && i < 50 && j >= 40 && j < 52);
+        expect(Number.isFinite(rd[i * 64 + j]), `residual (${i}, ${j})`).toBe(!hidden);
+      }
+    }
+    expect(report.observedPixels).toBe(64 * 64 - 64 - 10 * 12);
 
     const again = await jobHandlers['job.reconstruct'](params(), ctx);
     expect((await waitFor(again.jobId)).event).toBe('job.done');

@@ -8,11 +8,13 @@ import { chi2Trace, getPreview, sampleAt } from './previews';
 import { formatDuration, formatValue } from './format';
 import { ExportPanel } from '../export/ExportPanel';
 
-export const SAMPLERS: { id: string; label: string; help: string }[] = [
-  { id: 'pc', label: 'Predictor–corrector (recommended)', help: 'reverse-SDE predictor with Langevin corrector steps; unbiased as steps grow' },
-  { id: 'em', label: 'Euler–Maruyama', help: 'reverse SDE only: fastest, biased at few steps' },
-  { id: 'ald', label: 'Annealed Langevin', help: 'Langevin steps at decreasing noise levels' },
-  { id: 'dps', label: 'DPS', help: 'likelihood at the Tweedie estimate, back-propagated through the network: any operator, approximate' },
+/** The engine's samplers with their default step counts (src-shared/diffusion/samplers DEFAULT_STEPS). */
+export const SAMPLERS: { id: string; label: string; help: string; steps: number }[] = [
+  { id: 'pc', label: 'Predictor–corrector (recommended)', help: 'reverse-SDE predictor with a Langevin corrector at each level; 2 score evaluations a step', steps: 500 },
+  { id: 'em', label: 'Euler–Maruyama', help: 'reverse SDE only: one evaluation a step, biased unless the steps are many', steps: 1000 },
+  { id: 'ald', label: 'Annealed Langevin', help: 'Langevin steps at decreasing noise levels (3 per level)', steps: 300 },
+  { id: 'ula', label: 'Unadjusted Langevin', help: 'Langevin on the posterior at the smallest noise level; burn-in included in the steps', steps: 2000 },
+  { id: 'dps', label: 'DPS', help: 'likelihood at the Tweedie estimate, back-propagated through the network: any operator, approximate', steps: 1000 },
 ];
 
 const busy = (s: string) => s === 'starting' || s === 'running' || s === 'stopping';
@@ -27,7 +29,12 @@ function Settings() {
     <Section title="Sampler" testId="sampler-section">
       <label className="field">
         Sampler
-        <select aria-label="Sampler" value={settings.sampler} disabled={disabled} onChange={(e) => set({ sampler: e.target.value })}>
+        <select
+          aria-label="Sampler"
+          value={settings.sampler}
+          disabled={disabled}
+          onChange={(e) => set({ sampler: e.target.value, steps: SAMPLERS.find((x) => x.id === e.target.value)?.steps ?? settings.steps })}
+        >
           {SAMPLERS.map((x) => (
             <option key={x.id} value={x.id}>
               {x.label}
@@ -38,7 +45,7 @@ function Settings() {
       </label>
       <div className="grid2">
         <NumberField label="Samples" integer min={1} max={1024} value={settings.n} disabled={disabled} testId="run-n" help="posterior samples (chains)" onChange={(v) => set({ n: v })} />
-        <NumberField label="Steps" integer min={1} max={100000} value={settings.steps} disabled={disabled} testId="run-steps" help="noise levels from σmax to σmin" onChange={(v) => set({ steps: v })} />
+        <NumberField label="Steps" integer min={1} max={100000} value={settings.steps} disabled={disabled} testId="run-steps" help={`noise levels σmax → σmin (default ${SAMPLERS.find((x) => x.id === settings.sampler)?.steps ?? '—'})`} onChange={(v) => set({ steps: v })} />
         <NumberField label="Seed" integer min={0} max={4294967295} value={settings.seed} disabled={disabled} testId="run-seed" help="same seed, same samples" onChange={(v) => set({ seed: v })} />
         <div className="field">
           <label className="check">

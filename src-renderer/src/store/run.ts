@@ -41,8 +41,8 @@ export interface RunSlice {
   resetRun(patch?: Partial<RunStatus>): void;
 }
 
-/** Defaults: predictor–corrector (the sampler the engine recommends), 4 samples, 300 steps, seed 1. */
-export const DEFAULT_SETTINGS: SamplerSettings = { sampler: 'pc', n: 4, steps: 300, seed: 1, fluxScale: null };
+/** Defaults: predictor–corrector (the engine's default sampler) with its default 500 steps, 4 samples, seed 1. */
+export const DEFAULT_SETTINGS: SamplerSettings = { sampler: 'pc', n: 4, steps: 500, seed: 1, fluxScale: null };
 
 export const IDLE_RUN: RunStatus = {
   jobId: null,
