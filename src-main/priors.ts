@@ -1,0 +1,168 @@
+/**
+ * Prior specs of the CLI (`--prior P`, DESIGN.md): a model folder (`models/galaxy-64`: a U-Net with its
+ * model.json), `gaussian-field:PK.fits` (the analytic Gaussian field with power spectrum P in numpy fft2 layout,
+ * path relative to the working directory), or `analytic:ring` / `analytic:mixture` (2-D densities, for `sample`).
+ * The result carries what the samplers and the flux-scale rule need: the score model, its SDE, the data
+ * normalisation (x_prior = (x − offset)/scale) and the typical peak of a prior image.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ScoreModel, VeSde } from '../src-shared/diffusion/types.js';
+import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-field.js';
+import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
+import { validateSde } from '../src-shared/diffusion/sde.js';
+import { readFitsImage } from '../src-shared/fits/index.js';
+import { loadModelFolder, type ModelMeta } from './model-folder.js';
+import { readInputFile } from './io.js';
+import { UsageError } from './cli/errors.js';
+
+export interface ResolvedPrior {
+  /** The spec as given. */
+  spec: string;
+  /** Short name for headers and messages. */
+  name: string;
+  kind: 'unet' | 'gaussian-field' | 'analytic';
+  model: ScoreModel;
+  sde: VeSde;
+  /** x_prior = (x − offset)/scale (DESIGN.md's linear normalisation; identity for analytic priors). */
+  normalisation: { offset: number; scale: number };
+  /** Per-sample shape the prior is defined on: [ny, nx] (images) or [2] (points); null for any size. */
+  shape: number[] | null;
+  /**
+   * Typical peak of a prior image in prior units, for the automatic flux scale: model.json's
+   * `data.peakPrior` when recorded, else 1 (images normalised to [0, 1]); null where no automatic scale
+   * applies (the Gaussian field is defined in data units).
+   */
+  peak: number | null;
+  /** sha256 of the files that define the prior (model.json + weights, or the power spectrum). */
+  sha256: string;
+  meta?: ModelMeta;
+  warnings: string[];
+  dispose(): void;
+}
+
+export class PriorInputError extends Error {
+  override name = 'PriorInputError';
+}
+
+async function sha256Files(files: string[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of files) h.update(await fs.readFile(f));
+  return h.digest('hex');
+}
+
+/** Resolves a prior spec; `cwd` is where relative paths start (default: the process's). */
+export async function resolvePrior(spec: string, cwd = process.cwd()): Promise<ResolvedPrior> {
+  if (spec.trim() === '') throw new UsageError('--prior is empty');
+  if (spec.startsWith('gaussian-field:')) {
+    const rel = spec.slice('gaussian-field:'.length);
+    if (!rel) throw new UsageError(`prior ${spec}: name the power spectrum, gaussian-field:PK.fits`);
+    const file = path.resolve(cwd, rel);
+    const bytes = await readInputFile(file);
+    const img = readFitsImage(bytes, undefined, { name: rel });
+    const s = img.shape.filter((v, i) => i < 2 || v !== 1);
+    if (s.length !== 2) throw new PriorInputError(`${rel}: the power spectrum must be a 2-D image, got shape [${img.shape.join(', ')}] (FITS order)`);
+    const model = new GaussianFieldPrior(img.data, [s[1], s[0]], rel);
+    return {
+      spec,
+      name: `gaussian-field:${path.basename(rel)}`,
+      kind: 'gaussian-field',
+      model,
+      sde: model.defaultSde(),
+      normalisation: { offset: 0, scale: 1 },
+      shape: [s[1], s[0]],
+      peak: null,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      warnings: model.supportsZeroSigma ? [] : [`${rel}: P(k) = 0 for some k; the field has no density there and ula cannot target σ = 0`],
+      dispose: () => model.dispose(),
+    };
+  }
+  if (spec.startsWith('analytic:')) {
+    const which = spec.slice('analytic:'.length);
+    let model: ScoreModel;
+    let sde: VeSde;
+    if (which === 'ring') {
+      model = new RingDensity();
+      sde = { sigmaMin: 0.01, sigmaMax: 6 };
+    } else if (which === 'mixture') {
+      model = defaultMixture();
+      sde = { sigmaMin: 0.01, sigmaMax: 7 };
+    } else {
+      throw new UsageError(`prior ${spec}: unknown analytic density '${which}' (ring or mixture)`);
+    }
+    return {
+      spec,
+      name: spec,
+      kind: 'analytic',
+      model,
+      sde,
+      normalisation: { offset: 0, scale: 1 },
+      shape: [2],
+      peak: null,
+      sha256: createHash('sha256').update(spec).digest('hex'),
+      warnings: [],
+      dispose: () => model.dispose(),
+    };
+  }
+  const dir = path.resolve(cwd, spec);
+  const { model, meta } = await loadModelFolder(dir).catch((e: Error) => {
+    // loadModelFolder's input errors name the folder and what is wrong ("no such model folder", "not valid JSON", …)
+    if (!/InputError$/.test(e.name)) throw e;
+    throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
+  });
+  const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);
+  const peakPrior = (meta.data as Record<string, unknown>).peakPrior;
+  return {
+    spec,
+    name: path.basename(dir),
+    kind: 'unet',
+    model,
+    sde,
+    normalisation: { offset: meta.normalisation.offset, scale: meta.normalisation.scale },
+    shape: model.trainedShape ? [model.trainedShape[0], model.trainedShape[1]] : null,
+    peak: typeof peakPrior === 'number' && peakPrior > 0 ? peakPrior : 1,
+    sha256: await sha256Files([path.join(dir, 'model.json'), path.join(dir, meta.weights.file)]),
+    meta,
+    warnings: [],
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * Checks that the prior can describe an unknown of shape [ny, nx]: the same size, or (a fully convolutional
+ * U-Net) a size its down-sampling factor divides — with a warning, since its statistics are learned at the
+ * training size. A prior of another size otherwise is an input error.
+ */
+export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], what = "the forward model's unknown"): string | null {
+  const ts = prior.model.trainedShape;
+  const [ny, nx] = shape;
+  if (ts && ts[0] === ny && ts[1] === nx) return null;
+  if (prior.kind === 'unet' && prior.model.supportsShape(shape)) {
+    return `the prior ${prior.name} was trained on ${ts ? `${ts[0]}×${ts[1]}` : 'another size'} images and is used on ${ny}×${nx} (${what}): it is fully convolutional, but its statistics outside the training size are not guaranteed`;
+  }
+  if (ts) {
+    throw new PriorInputError(`the prior ${prior.name} describes ${ts[0]}×${ts[1]} images but ${what} is ${ny}×${nx}: use a prior of that size or change the model's shape`);
+  }
+  if (!prior.model.supportsShape(shape)) throw new PriorInputError(`the prior ${prior.name} cannot describe ${ny}×${nx} images`);
+  return null;
+}
+
+/**
+ * The automatic flux scale F (data units per prior unit): the 99.5th percentile of the finite data divided by
+ * the prior's typical peak, so that the brightest data map onto the prior's bright range. Linear in the data
+ * (F scales with the data's units), robust to a few hot pixels, and for a flux-conserving PSF a lower bound of
+ * the true peak ratio (blurring lowers peaks). Used only for priors with a known peak (learned priors); the
+ * Gaussian field is defined in data units (F = 1).
+ */
+export function automaticFluxScale(data: ArrayLike<number>, peak: number): { value: number; source: string } {
+  const finite: number[] = [];
+  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i])) finite.push(data[i]);
+  if (finite.length === 0) throw new PriorInputError('no finite data pixel to set the flux scale from');
+  finite.sort((a, b) => a - b);
+  const q = finite[Math.min(finite.length - 1, Math.floor(0.995 * (finite.length - 1)))];
+  if (!(q > 0)) {
+    throw new PriorInputError(`the automatic flux scale needs positive data (99.5th percentile is ${q}); give --flux-scale`);
+  }
+  return { value: q / peak, source: `auto: 99.5th percentile of the data (${q.toPrecision(6)}) / prior peak ${peak}` };
+}
