@@ -245,7 +245,10 @@ describe('U-Net score model', () => {
     const x = tf.randomNormal([2, 16, 16]) as tf.Tensor3D;
     const z = tf.randomNormal([2, 16, 16]) as tf.Tensor3D;
     const s = tf.tensor1d([0.5, 2]);
-    const evalOnce = () => tf.tidy(() => m.score(x, s).dataSync());
+    const evalOnce = () =>
+      tf.tidy(() => {
+        m.score(x, s).dataSync();
+      });
     const gradOnce = () => {
       const { value, grads } = tf.variableGrads(() => dsmLoss((a, sg) => m.forward(a as tf.Tensor3D, sg), x, z, s), m.params.trainable());
       m.params.flattenGrads(grads);

@@ -3,8 +3,7 @@
  * Every op used here has forward-op gradients on all backends (wasm included).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d } from './conv.js';
-import { matmul } from './linalg.js';
+import './gradients.js';
 
 export type Get = (name: string) => tf.Tensor;
 
@@ -76,24 +75,5 @@ export function upsample(x: tf.Tensor4D): tf.Tensor4D {
     const x6 = tf.reshape(x, [n, h, 1, w, 1, c]);
     const b = tf.mul(x6, tf.ones([1, 1, 2, 1, 2, 1]));
     return tf.reshape(b, [n, 2 * h, 2 * w, c]) as tf.Tensor4D;
-  });
-}
-
-/**
- * Self-attention over pixels with one head (NCSN++ AttnBlockpp, skip rescaled by 1/√2):
- * h = GN(x); q, k, v = 1×1 convs; out = x + proj(softmax(q kᵀ/√C) v).
- */
-export function attention(x: tf.Tensor4D, get: Get, prefix: string): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    const hn = groupNorm(x, get(`${prefix}.norm.gamma`), get(`${prefix}.norm.beta`), groupsFor(c));
-    const qkv = conv2d(hn, get(`${prefix}.qkv.w`) as tf.Tensor4D, get(`${prefix}.qkv.b`) as tf.Tensor1D);
-    const flat = tf.reshape(qkv, [n, h * w, 3 * c]);
-    const [q, k, v] = tf.split(flat, 3, 2) as tf.Tensor3D[];
-    const logits = tf.mul(matmul(q, k, false, true), 1 / Math.sqrt(c));
-    const att = tf.softmax(logits);
-    const o = tf.reshape(matmul(att, v), [n, h, w, c]) as tf.Tensor4D;
-    const proj = conv2d(o, get(`${prefix}.proj.w`) as tf.Tensor4D, get(`${prefix}.proj.b`) as tf.Tensor1D);
-    return tf.mul(tf.add(x, proj), Math.SQRT1_2) as tf.Tensor4D;
   });
 }

@@ -9,7 +9,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ScoreModel } from '../types.js';
 import { conv2d, convMacs } from './conv.js';
-import { attention, dense, downsample, fourierEmbedding, groupNorm, groupsFor, siluFast as silu, upsample, type Get } from './layers.js';
+import { dense, downsample, fourierEmbedding, groupsFor, siluFast as silu, upsample, type Get } from './layers.js';
+import { attention } from './attention.js';
+import { groupNormAct } from './fused.js';
 import { ParamLayout, ParamStore, type ParamSpec } from './params.js';
 
 export interface UnetArch {
@@ -177,11 +179,11 @@ export function unetLayout(a: UnetArch): ParamLayout {
 function resBlock(x: tf.Tensor4D, temb: tf.Tensor2D, get: Get, p: string, cout: number): tf.Tensor4D {
   return tf.tidy(() => {
     const cin = x.shape[3];
-    let h = silu(groupNorm(x, get(`${p}.norm0.gamma`), get(`${p}.norm0.beta`), groupsFor(cin)));
+    let h = groupNormAct(x, get(`${p}.norm0.gamma`), get(`${p}.norm0.beta`), groupsFor(cin), true);
     h = conv2d(h, get(`${p}.conv0.w`) as tf.Tensor4D, get(`${p}.conv0.b`) as tf.Tensor1D);
     const t = dense(temb, get(`${p}.temb.w`), get(`${p}.temb.b`));
     h = tf.add(h, tf.reshape(t, [-1, 1, 1, cout]));
-    h = silu(groupNorm(h, get(`${p}.norm1.gamma`), get(`${p}.norm1.beta`), groupsFor(cout)));
+    h = groupNormAct(h, get(`${p}.norm1.gamma`), get(`${p}.norm1.beta`), groupsFor(cout), true);
     h = conv2d(h, get(`${p}.conv1.w`) as tf.Tensor4D, get(`${p}.conv1.b`) as tf.Tensor1D);
     const skip = cin === cout ? x : conv2d(x, get(`${p}.skip.w`) as tf.Tensor4D, get(`${p}.skip.b`) as tf.Tensor1D);
     return tf.mul(tf.add(skip, h), Math.SQRT1_2) as tf.Tensor4D;
@@ -223,7 +225,7 @@ export function unetForward(a: UnetArch, get: Get, x: tf.Tensor3D, sigma: tf.Ten
           h = attention(h, get, b.name);
           break;
         case 'out': {
-          h = silu(groupNorm(h, get('out.norm.gamma'), get('out.norm.beta'), groupsFor(b.cin)));
+          h = groupNormAct(h, get('out.norm.gamma'), get('out.norm.beta'), groupsFor(b.cin), true);
           h = conv2d(h, get('out.conv.w') as tf.Tensor4D, get('out.conv.b') as tf.Tensor1D);
           break;
         }
