@@ -13,6 +13,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { PsfKernel } from '../operators/psf.js';
 import { gramOf, rankOne, symmetricEigen, toeplitzConvolution } from './linalg64.js';
 
+function transposeSquare(a: Float64Array, n: number): Float64Array {
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+  return t;
+}
+
 /** Largest image side for which the eigen-decompositions are done (Jacobi: O(n³) per sweep). */
 export const KRONECKER_MAX_SIDE = 512;
 /** Relative Frobenius error below which a kernel counts as separable. */
@@ -33,9 +39,14 @@ export class KroneckerGram {
   private readonly tx: tf.Tensor2D;
   private disposed = false;
 
+  /**
+   * side 'data': the decomposition of A Aᵀ (for the exact data-space solve); 'image': of AᵀA = s² (T_yᵀT_y) ⊗
+   * (T_xᵀT_x), for (v I + c AᵀA)⁻¹ on the unknown's grid (the conjugate gradients' preconditioner).
+   */
   constructor(
     kernel: PsfKernel,
     readonly shape: [number, number],
+    readonly side: 'data' | 'image' = 'data',
   ) {
     const [ky, kx] = kernel.shape;
     const [ny, nx] = shape;
@@ -44,8 +55,8 @@ export class KroneckerGram {
     this.separable = r1.relError < SEPARABLE_TOL;
     const tyM = toeplitzConvolution(r1.u, kernel.center[0], ny);
     const txM = toeplitzConvolution(r1.v, kernel.center[1], nx);
-    const ey = symmetricEigen(gramOf(tyM, ny), ny);
-    const ex = symmetricEigen(gramOf(txM, nx), nx);
+    const ey = symmetricEigen(side === 'data' ? gramOf(tyM, ny) : gramOf(transposeSquare(tyM, ny), ny), ny);
+    const ex = symmetricEigen(side === 'data' ? gramOf(txM, nx) : gramOf(transposeSquare(txM, nx), nx), nx);
     this.ty = tf.tensor2d(Float32Array.from(tyM, (v) => v * r1.s), [ny, ny]);
     this.tyT = tf.transpose(this.ty);
     this.tx = tf.tensor2d(Float32Array.from(txM), [nx, nx]);
@@ -59,7 +70,7 @@ export class KroneckerGram {
     this.lam = tf.tensor3d(lam, [1, nx, ny]);
   }
 
-  /** (v I + c A Aᵀ)⁻¹ r for r [B, ny, nx] (A Aᵀ of the rank-1 kernel). */
+  /** (v I + c A Aᵀ)⁻¹ r (side 'data') or (v I + c AᵀA)⁻¹ r (side 'image') for r [B, ny, nx], rank-1 kernel. */
   solve(r: tf.Tensor, v: number, c: number): tf.Tensor {
     if (this.disposed) throw new Error('KroneckerGram used after dispose()');
     return tf.tidy(() => {

@@ -11,6 +11,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { sigmaSchedule } from '../sde.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
+import { ensureGradients } from '../nn/gradients.js';
+
+// autodiff through the network and the operator (CJS tfjs-core in Node registers no gradients itself)
+ensureGradients();
 
 export function createDps({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const sig = sigmaSchedule(sde, steps + 1);
