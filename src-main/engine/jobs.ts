@@ -13,6 +13,7 @@ import type { JobEvent, JobKind, JobMethods, PriorInfo, Products, ReconstructPro
 import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, JobInputError } from './model-requests.js';
 import { runReconstruction, type ReconstructionResult } from './reconstruct-job.js';
 import { runTraining } from './train-job.js';
+import { putChunk } from './blobs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -170,6 +171,7 @@ function start<R>(kind: JobKind, ctx: EngineContext, body: (r: JobReporter<Recon
 }
 
 export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['params'], ctx: EngineContext) => Promise<JobMethods[M]['result']> } = {
+  'blob.put': async (p) => putChunk(p.key, p.offset, p.total, p.bytes),
   'model.validate': async (p, ctx) => {
     await ctx.backend();
     return validateRequestModel(p);

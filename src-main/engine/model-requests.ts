@@ -14,6 +14,7 @@ import { PsfOperator } from '../../src-shared/operators/psf.js';
 import type { GramDescription } from '../../src-shared/operators/types.js';
 import type { JobMethods, ModelSummary, NamedFile, ObsInput, OverlayResult, Shape2 } from '../../src-shared/protocol/index.js';
 import { decodeImage2d } from '../model-loader.js';
+import { getBlob } from './blobs.js';
 
 /** Bad input sent with a job or an editor request (the worker maps *InputError to the 'input' code). */
 export class JobInputError extends Error {
@@ -177,7 +178,8 @@ export interface DecodedObs {
 
 /** One plane of the observation as float32 [ny, nx] with its HDU's header. */
 export function decodeObs(obs: ObsInput): DecodedObs {
-  const file = readFits(obs.bytes, { name: obs.name });
+  const bytes = obs.bytes ?? getBlob(obs.blob!);
+  const file = readFits(bytes, { name: obs.name });
   const h = file.hdus[obs.hdu];
   if (!h) throw new JobInputError(`${obs.name}: no HDU ${obs.hdu} (the file has ${file.hdus.length})`);
   if (!h.hasImage || h.shape.length < 2) throw new JobInputError(`${obs.name}: HDU ${obs.hdu} holds no image`);

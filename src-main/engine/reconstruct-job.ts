@@ -4,16 +4,14 @@
  * run(): the posterior driver with throttled progress and previews; the products for export.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo, NamedFile, Products, ReconstructParams, ReconstructProgress, Shape2 } from '../../src-shared/protocol/index.js';
 import { outputShape, type BuiltModel, type ModelSpec } from '../../src-shared/operators/model.js';
 import { noiseMap, scalarNoise, validityMask, type NoiseModel, type Validity } from '../../src-shared/operators/noise.js';
 import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/likelihood.js';
 import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
-import type { ScoreModel, VeSde } from '../../src-shared/diffusion/types.js';
-import { writeFits, FitsHeader } from '../../src-shared/fits/index.js';
-import { loadModelFolder } from '../model-folder.js';
+import { posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
+import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
+import { automaticFluxScale, checkPriorShape, resolvePrior, type ResolvedPrior } from '../priors.js';
 import { resultGrid, resultHeader } from '../cli/commands/forward.js';
 import { versions } from '../version.js';
 import type { JobReporter } from './jobs.js';
@@ -92,36 +90,6 @@ async function prepare(p: ReconstructParams, backend: BackendInfo): Promise<Prep
   }
 }
 
-interface ResolvedPrior {
-  model: ScoreModel;
-  sde: VeSde;
-  /** x_prior = (x − offset)/scale. */
-  normalisation: { offset: number; scale: number };
-  name: string;
-}
-
-/** A prior spec from the picker: a model folder (U-Net). */
-async function resolvePrior(spec: string): Promise<ResolvedPrior> {
-  const { model, meta } = await loadModelFolder(spec);
-  return { model, sde: { sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, normalisation: meta.normalisation, name: path.basename(spec) };
-}
-
-/** Per-pixel mean and standard deviation (n − 1) over chains, in float64. */
-function meanStd(samples: Float32Array, n: number, per: number): { mean: Float32Array; std: Float32Array } {
-  const mean = new Float32Array(per);
-  const std = new Float32Array(per);
-  for (let i = 0; i < per; i++) {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += samples[k * per + i]!;
-    const m = s / n;
-    let q = 0;
-    for (let k = 0; k < n; k++) q += (samples[k * per + i]! - m) ** 2;
-    mean[i] = m;
-    std[i] = n > 1 ? Math.sqrt(q / (n - 1)) : 0;
-  }
-  return { mean, std };
-}
-
 const WCS_HIGH_AXIS = /^(CTYPE|CRVAL|CRPIX|CDELT|CUNIT|CROTA|CNAME|CRDER|CSYER)([3-9])$|^(PC|CD)([3-9]_\d|\d_[3-9])$|^(PV|PS)[3-9]_\d+$/;
 
 /** The observation plane as an image file for result headers: a cube's other axes' WCS removed. */
@@ -130,149 +98,146 @@ function planeImage(obs: DecodedObs, plane: number, hdu: number) {
   if ((header.getNumber('NAXIS') ?? 2) > 2) {
     for (const k of new Set(header.cards.map((c) => c.key))) if (WCS_HIGH_AXIS.test(k)) header.delete(k);
     header.set('WCSAXES', 2);
-    header.addHistory(`plane ${plane} of HDU ${hdu} of ${obs.name}`);
+    header.addHistory(`plane ${plane + 1} (1-based) of HDU ${hdu} of ${obs.name}`);
   }
   return { data: obs.data, shape: obs.shape, fitsShape: [obs.shape[1], obs.shape[0]], header, bitpix: -32 };
 }
 
+/**
+ * Samples the posterior as `skyscore reconstruct` does (the same prior resolution, flux-scale rule, likelihood,
+ * products, report and FITS headers), with progress and previews for the app. A prior of another size than the
+ * unknown is refused here (the CLI allows a fully convolutional U-Net with a warning; the app keeps to the safe side).
+ */
 async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructProgress>): Promise<ReconstructionResult> {
   const p = prepared.params;
   const s = p.settings;
   let prior: ResolvedPrior | null = null;
   let lik: ConvolvedLikelihood | null = null;
   try {
-    prior = await resolvePrior(p.prior);
-    const ts = prior.model.trainedShape;
+    try {
+      prior = await resolvePrior(p.prior);
+    } catch (e) {
+      // a missing or unreadable prior folder is the user's input, whatever class the resolver used
+      if (/InputError$|UsageError/.test((e as Error).name)) throw new JobInputError((e as Error).message, { cause: e });
+      throw e;
+    }
+    if (prior.kind === 'analytic') throw new JobInputError(`${p.prior} is a 2-D density, not an image prior`);
     const [ny, nx] = prepared.inShape;
+    const ts = prior.model.trainedShape;
     if (ts && (ts[0] !== ny || ts[1] !== nx)) {
       throw new JobInputError(`the prior ${prior.name} describes ${ts[0]}×${ts[1]} images but the forward model's unknown is ${ny}×${nx}: choose a prior of that size or change the model's shape`);
     }
-    const flux = s.fluxScale ?? 1;
-    const affine: Affine = { scale: flux * prior.normalisation.scale, offset: flux * prior.normalisation.offset };
+    const warnings = [...prepared.warnings, ...prior.warnings];
+    const shapeNote = checkPriorShape(prior, [ny, nx]);
+    if (shapeNote) warnings.push(shapeNote);
+    let flux: { value: number; source: string };
+    if (s.fluxScale !== null) flux = { value: s.fluxScale, source: 'given (flux scale in the app)' };
+    else if (prior.peak === null) flux = { value: 1, source: `default 1: ${prior.kind} priors are defined in data units` };
+    else flux = automaticFluxScale(prepared.obs.data, prior.peak);
+    const affine: Affine = { scale: flux.value, offset: (flux.value * prior.normalisation.offset) / prior.normalisation.scale };
     lik = new ConvolvedLikelihood({ operator: prepared.built.operator, data: prepared.obs.data, dataShape: prepared.obs.shape, noise: prepared.noise, affine, name: prepared.obs.name });
-    const likelihood = lik;
+    warnings.push(...lik.warnings.filter((w) => !warnings.includes(w)));
     const hz = p.previewHz;
     const result = await runSampling(
-      { prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood },
+      { prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik },
       {
         sampler: s.sampler,
         steps: s.steps,
         n: s.n,
         seed: s.seed,
+        batchSize: Math.min(s.n, 16),
         signal: r.signal,
         progressIntervalMs: 100,
         previewIntervalMs: hz > 0 ? 1000 / hz : 0,
         previewSamples: Math.min(s.n, 8),
         onProgress: (sp: SamplingProgress) => {
           const out: Omit<ReconstructProgress, 'jobId' | 'kind'> = { step: sp.step, steps: sp.steps, sigma: sp.sigma, chi2: sp.chi2, elapsedS: sp.elapsedS, etaS: sp.etaS };
-          if (sp.preview && sp.preview.residual && sp.preview.dataShape) {
-            const v = sp.preview;
-            out.preview = { shape: [v.shape[0]!, v.shape[1]!], dataShape: v.dataShape!, samples: v.samples.slice(), nSamples: v.nSamples, mean: v.mean.slice(), std: v.std.slice(), residual: v.residual!.slice() };
+          const v = sp.preview;
+          if (v && v.residual && v.dataShape) {
+            out.preview = { shape: [v.shape[0]!, v.shape[1]!], dataShape: v.dataShape, samples: v.samples.slice(), nSamples: v.nSamples, mean: v.mean.slice(), std: v.std.slice(), residual: v.residual.slice() };
           }
           r.progress(out);
         },
       },
     );
-    // products in data units
-    const per = ny * nx;
-    const dataSamples = new Float32Array(result.samples.length);
-    for (let i = 0; i < dataSamples.length; i++) dataSamples[i] = affine.scale * result.samples[i]! + affine.offset;
-    const { mean, std } = meanStd(dataSamples, s.n, per);
-    const residual = likelihood.normalisedResidual(mean);
-    const meanPrior = tf.tidy(() => tf.mean(tf.tensor3d(result.samples, [s.n, ny, nx]), 0, true));
-    const chi2 = likelihood.chi2PerPixel(meanPrior)[0]!;
-    meanPrior.dispose();
-    const report: Record<string, unknown> = {
-      chi2PerPixel: chi2,
-      n: s.n,
-      steps: s.steps,
-      sampler: result.sampler,
-      samplerSettings: result.samplerSettings,
-      backend: prepared.backend.backend,
-      seconds: result.seconds,
-      scoreEvaluations: result.scoreEvaluations,
-      seed: s.seed,
-      prior: p.prior,
-      priorName: prior.name,
-      fluxScale: flux,
-      likelihood: likelihood.description,
-      observedPixels: likelihood.observed,
-      modelHash: prepared.modelHash,
-      observation: { name: p.obs.name, hdu: p.obs.hdu, plane: p.obs.plane },
-      warnings: [...prepared.warnings, ...likelihood.warnings],
-      versions: versions(),
-      date: new Date().toISOString(),
-    };
+    const products = posteriorProducts(result, affine, lik);
+    const noiseText = p.noise.kind === 'sigma' ? String(p.noise.sigma) : p.noise.file;
+    const command = `reconstruct --obs ${p.obs.name} --model M.json --prior ${p.prior} --noise ${noiseText} --n ${s.n} --steps ${s.steps} --seed ${s.seed} --sampler ${result.sampler} --flux-scale ${flux.value.toPrecision(8)}`;
+    const report = reconstructionReport(
+      products,
+      result,
+      {
+        command: `skyscore ${command} (from the app)`,
+        prior: { spec: p.prior, kind: prior.kind, sde: prior.sde, trainedShape: prior.shape, normalisation: prior.normalisation },
+        backend: prepared.backend.backend,
+        versions: { ...versions() } as Record<string, string>,
+        fluxScale: flux,
+        model: { path: 'M.json', sha256: prepared.modelHash },
+        observation: { path: p.obs.name, hdu: p.obs.hdu },
+        noise: noiseText,
+        warnings,
+      },
+      lik,
+    );
+    report.priorSha256 = prior.sha256;
+    report.plane = p.obs.plane;
     const summary: Record<string, number | string> = {
-      chi2PerPixel: chi2,
       n: s.n,
       steps: s.steps,
       sampler: result.sampler,
       backend: prepared.backend.backend,
       seconds: +result.seconds.toFixed(2),
       scoreEvaluations: result.scoreEvaluations,
+      fluxScale: +flux.value.toPrecision(6),
     };
+    if (products.chi2PerPixel !== null) summary.chi2PerPixel = products.chi2PerPixel;
     const obsImage = planeImage(prepared.obs, p.obs.plane, p.obs.hdu);
+    const prov = {
+      command,
+      modelPath: 'M.json',
+      modelHash: prepared.modelHash,
+      backend: prepared.backend.backend,
+      extra: {
+        'SKYSCORE PRIOR': prior.name.slice(0, 40),
+        'SKYSCORE PRIORSHA': prior.sha256.slice(0, 40),
+        'SKYSCORE SAMPLER': result.sampler,
+        'SKYSCORE STEPS': s.steps,
+        'SKYSCORE SEED': s.seed,
+        'SKYSCORE NSAMPLES': s.n,
+        'SKYSCORE FLUXSCALE': Number(flux.value.toPrecision(10)),
+      },
+    };
+    const hist = [`prior ${p.prior} sha256 ${prior.sha256}`, `sampler ${result.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}`, `likelihood: ${lik.description}`];
     const built = prepared.built;
-    const priorName = prior.name;
+    const grid = resultGrid(built, true);
     return {
       summary,
-      products: () => productFiles({ obsImage, built, prepared, priorName, mean, std, residual, samples: dataSamples, report, chi2 }),
+      products: () => {
+        const header = (onUnknownGrid: boolean, shape: Shape2, what: string, extra: string[] = []): FitsHeader => {
+          const h = resultHeader(obsImage, onUnknownGrid ? grid : { sameAsInput: true }, shape, prov);
+          h.set('SKYPROD', what, 'SkyScore product');
+          for (const line of [...hist, ...extra]) h.addHistory(line);
+          return h;
+        };
+        const xs: number[] = [nx, ny];
+        const samplesH = header(true, [ny, nx], 'posterior samples');
+        const resH = header(false, prepared.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${products.chi2PerPixel?.toPrecision(6)}`]);
+        resH.delete('BUNIT');
+        const files: NamedFile[] = [
+          { name: 'posterior-mean.fits', bytes: writeFits([{ data: products.mean, shape: xs, header: header(true, [ny, nx], 'posterior mean'), bitpix: -32 }]) },
+          { name: 'posterior-std.fits', bytes: writeFits([{ data: products.std, shape: xs, header: header(true, [ny, nx], 'posterior standard deviation'), bitpix: -32 }]) },
+          { name: 'posterior-samples.fits', bytes: writeFits([{ data: products.samples, shape: [nx, ny, s.n], header: samplesH, bitpix: -32 }]) },
+          { name: 'residual.fits', bytes: writeFits([{ data: products.residual!, shape: [prepared.outShape[1], prepared.outShape[0]], header: resH, bitpix: -32 }]) },
+          { name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n') },
+        ];
+        return { files, report };
+      },
     };
   } finally {
     lik?.dispose();
-    prior?.model.dispose();
+    prior?.dispose();
     prepared.dispose();
   }
-}
-
-function productFiles(a: {
-  obsImage: ReturnType<typeof planeImage>;
-  built: BuiltModel;
-  prepared: PreparedReconstruction;
-  priorName: string;
-  mean: Float32Array;
-  std: Float32Array;
-  residual: Float32Array;
-  samples: Float32Array;
-  report: Record<string, unknown>;
-  chi2: number;
-}): Products {
-  const { prepared, obsImage } = a;
-  const s = prepared.params.settings;
-  const grid = resultGrid(a.built, true);
-  const [ny, nx] = prepared.inShape;
-  const command = `reconstruct (app) --prior ${prepared.params.prior} --sampler ${s.sampler} --n ${s.n} --steps ${s.steps} --seed ${s.seed}${s.fluxScale !== null ? ` --flux-scale ${s.fluxScale}` : ''}`;
-  const provenance = {
-    command,
-    modelPath: 'M.json',
-    modelHash: prepared.modelHash,
-    backend: prepared.backend.backend,
-    extra: { SKYPRIOR: a.priorName.slice(0, 60), SKYSAMP: String(a.report.sampler), SKYSTEPS: s.steps, SKYSEED: s.seed, SKYNSAMP: s.n, SKYCHI2: +a.chi2.toPrecision(6) },
-  };
-  const header = (sameGrid: boolean, shape: Shape2, what: string): FitsHeader => {
-    const h = resultHeader(obsImage, sameGrid ? { sameAsInput: true } : grid, shape, provenance);
-    h.set('SKYPROD', what, 'SkyScore product');
-    if (what.startsWith('(y')) h.delete('BUNIT'); // the residual is in units of σ
-    h.addHistory(`prior ${prepared.params.prior}`);
-    h.addHistory(`sampler ${String(a.report.sampler)}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}`);
-    return h;
-  };
-  const onInputGrid = grid.sameAsInput;
-  const img = (name: string, data: Float32Array, shape: Shape2, sameGrid: boolean, what: string, extraAxis?: number): NamedFile => ({
-    name,
-    bytes: writeFits([{ data, shape: extraAxis ? [shape[1], shape[0], extraAxis] : [shape[1], shape[0]], header: header(sameGrid, shape, what) }]),
-  });
-  return {
-    files: [
-      img('posterior-mean.fits', a.mean, [ny, nx], onInputGrid, 'posterior mean'),
-      img('posterior-std.fits', a.std, [ny, nx], onInputGrid, 'posterior standard deviation'),
-      img('posterior-samples.fits', a.samples, [ny, nx], onInputGrid, 'posterior samples', s.n),
-      img('residual.fits', a.residual, prepared.outShape, true, '(y - A mean)/sigma'),
-      { name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify(a.report, null, 2) + '\n') },
-    ],
-    report: a.report,
-  };
 }
 
 export const runReconstruction = { prepare, run };

@@ -16,10 +16,16 @@ export interface NamedFile {
   bytes: Uint8Array;
 }
 
-/** The observation: a FITS file, the HDU and the plane (for cubes) that holds the data. */
+/**
+ * The observation: a FITS file, the HDU and the plane (for cubes) that holds the data. The file travels either
+ * inline (`bytes`) or, uploaded once in chunks with `blob.put`, by its SHA-256 (`blob`): a large file is then not
+ * copied again with every request (an engine restart forgets blobs: the request fails with "unknown blob" and
+ * the renderer uploads it again).
+ */
 export interface ObsInput {
   name: string;
-  bytes: Uint8Array;
+  bytes?: Uint8Array;
+  blob?: string;
   hdu: number;
   plane: number;
 }
@@ -182,6 +188,7 @@ export type JobEvent =
   | { event: 'job.error'; data: { jobId: string; kind: JobKind; message: string; code: 'input' | 'internal' | 'cancelled' } };
 
 export interface JobMethods {
+  'blob.put': { params: { key: string; offset: number; total: number; bytes: Uint8Array }; result: { key: string; complete: boolean } };
   'model.validate': { params: { model: unknown; files: NamedFile[]; obsShape?: Shape2 }; result: ModelSummary };
   'model.preview': { params: { model: unknown; files: NamedFile[]; x: Float32Array; shape: Shape2 }; result: { data: Float32Array; shape: Shape2 } };
   'model.overlays': { params: { model: unknown; files: NamedFile[]; operator: number }; result: OverlayResult };
@@ -206,12 +213,22 @@ export const shape2: Validator<Shape2> = (v, p) => {
 
 const namedFile: Validator<NamedFile> = obj({ name: str({ max: 200, pattern: FILE_NAME }), bytes });
 const files = arrayOf(namedFile, { max: 64 });
-const obsInput: Validator<ObsInput> = obj({
-  name: str({ max: 255 }),
-  bytes,
-  hdu: num({ integer: true, min: 0, max: 9999 }),
-  plane: num({ integer: true, min: 0, max: 1e7 }),
-});
+const SHA256 = /^[0-9a-f]{64}$/;
+const obsInput: Validator<ObsInput> = (v, p) => {
+  const o = obj({
+    name: str({ max: 255 }),
+    bytes: optional(bytes),
+    blob: optional(str({ pattern: SHA256 })),
+    hdu: num({ integer: true, min: 0, max: 9999 }),
+    plane: num({ integer: true, min: 0, max: 1e7 }),
+  })(v, p);
+  if ((o.bytes === undefined) === (o.blob === undefined)) throw new ProtocolError(`${p}: give the file as bytes or as a blob key, one of them`);
+  return o;
+};
+
+/** Largest chunk of a blob upload, and largest blob. */
+export const BLOB_CHUNK = 1 << 20;
+export const MAX_BLOB = 2 ** 31;
 
 const noiseInput: Validator<NoiseInput> = (v, p) => {
   const kind = (v as { kind?: unknown } | null)?.kind;
@@ -234,6 +251,12 @@ const settings: Validator<SamplerSettings> = (v, p) => {
 const jobId = obj({ jobId: str({ max: 40, pattern: JOB_ID }) });
 
 export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]['params']> } = {
+  'blob.put': (v, p) => {
+    const b = obj({ key: str({ pattern: SHA256 }), offset: num({ integer: true, min: 0, max: MAX_BLOB }), total: num({ integer: true, min: 1, max: MAX_BLOB }), bytes })(v, p);
+    if (b.bytes.byteLength > BLOB_CHUNK) throw new ProtocolError(`${p}.bytes: a chunk is at most ${BLOB_CHUNK} bytes`);
+    if (b.offset + b.bytes.byteLength > b.total) throw new ProtocolError(`${p}: the chunk ends beyond the blob's total size`);
+    return b;
+  },
   'model.validate': obj({ model: json, files, obsShape: optional(shape2) }),
   'model.preview': obj({ model: json, files, x: float32, shape: shape2 }),
   'model.overlays': obj({ model: json, files, operator: num({ integer: true, min: 0, max: 63 }) }),

@@ -144,14 +144,21 @@ describe('jobs in the engine', () => {
     expect(mean.bitpix).toBe(-32);
     expect(get('posterior-samples.fits').shape).toEqual([64, 64, 2]);
     const h = get('posterior-std.fits').header;
+    // the same provenance cards as `skyscore reconstruct` writes
     expect(h.getString('SKYCMD')).toBe('reconstruct');
-    expect(h.getNumber('SKYSEED')).toBe(7);
-    expect(h.getNumber('SKYSTEPS')).toBe(20);
-    expect(h.getString('SKYPRIOR')).toBe('tiny-64');
-    expect(h.getAll('HISTORY').join(' ')).toMatch(/plane 1500 of HDU 0 of galaxies.fits/);
+    expect(h.getNumber('SKYSCORE SEED')).toBe(7);
+    expect(h.getNumber('SKYSCORE STEPS')).toBe(20);
+    expect(h.getNumber('SKYSCORE NSAMPLES')).toBe(2);
+    expect(h.getString('SKYSCORE PRIOR')).toBe('tiny-64');
+    expect(h.getString('SKYMODEL')).toMatch(/^[0-9a-f]{64}$/);
+    expect(h.getAll('HISTORY').join(' ')).toMatch(/plane 1501 \(1-based\) of HDU 0 of galaxies.fits/);
+    expect(h.getAll('HISTORY').join(' ')).toMatch(/sampler pc, 20 steps, 2 samples, seed 7/);
     expect(h.get('CTYPE3')).toBeUndefined();
     const report = JSON.parse(new TextDecoder().decode(products.files.at(-1)!.bytes));
-    expect(report).toMatchObject({ n: 2, steps: 20, seed: 7, sampler: 'pc', backend: 'wasm' });
+    expect(report).toMatchObject({ n: 2, steps: 20, seed: 7, sampler: 'pc', backend: 'wasm', plane: 1500 });
+    // automatic flux scale: the 99.5th percentile of the data over the prior's typical peak (1 for these priors)
+    const sorted = Float32Array.from(readFits(cube).hdus[0]!.readImage().data.subarray(1500 * 4096, 1501 * 4096)).sort();
+    expect(report.fluxScale.value).toBeCloseTo(sorted[Math.floor(0.995 * 4095)]!, 5);
     expect(report.chi2PerPixel).toBeGreaterThan(0);
     expect(report.scoreEvaluations).toBeGreaterThan(0);
     // the mean of the samples cube is the mean product
@@ -169,7 +176,7 @@ describe('jobs in the engine', () => {
         expect(Number.isFinite(rd[i * 64 + j]), `residual (${i}, ${j})`).toBe(!hidden);
       }
     }
-    expect(report.observedPixels).toBe(64 * 64 - 64 - 10 * 12);
+    expect(Array.from(rd).filter(Number.isFinite).length).toBe(64 * 64 - 64 - 10 * 12);
 
     const again = await jobHandlers['job.reconstruct'](params(), ctx);
     expect((await waitFor(again.jobId)).event).toBe('job.done');

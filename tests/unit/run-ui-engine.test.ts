@@ -197,3 +197,27 @@ describe('the prior list', () => {
     }
   });
 });
+
+describe('blob store (the observation uploaded once, in chunks)', () => {
+  it('assembles chunks in order, verifies the SHA-256, and is used by requests by key', async () => {
+    const { putChunk, getBlob } = await import('../../src-main/engine/blobs.js');
+    const { createHash } = await import('node:crypto');
+    const bytes = new Uint8Array(readFileSync(dataPath('fits', 'm13.fits')));
+    const key = createHash('sha256').update(bytes).digest('hex');
+    const CH = 50_000;
+    let last = { key, complete: false };
+    for (let o = 0; o < bytes.length; o += CH) last = putChunk(key, o, bytes.length, bytes.slice(o, o + CH));
+    expect(last.complete).toBe(true);
+    expect(getBlob(key)).toEqual(bytes);
+    const est = noiseEstimateRequest({ obs: { name: 'm13.fits', blob: key, hdu: 0, plane: 0 } });
+    const direct = noiseEstimateRequest({ obs: { name: 'm13.fits', bytes, hdu: 0, plane: 0 } });
+    expect(est).toEqual(direct);
+    // out of order, wrong content, unknown key
+    const other = 'ab'.repeat(32);
+    putChunk(other, 0, 10, new Uint8Array(4));
+    expect(() => putChunk(other, 8, 10, new Uint8Array(2))).toThrow(/chunk at 8, expected 4/);
+    expect(() => putChunk(other, 4, 10, new Uint8Array(6))).toThrow(/hash to/);
+    expect(() => getBlob(other)).toThrow(/unknown blob/);
+    expect(() => noiseEstimateRequest({ obs: { name: 'x.fits', blob: 'cd'.repeat(32), hdu: 0, plane: 0 } })).toThrow(/unknown blob .*upload it again/);
+  });
+});

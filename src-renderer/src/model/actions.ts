@@ -6,7 +6,8 @@
 import { getClient } from '../api/client';
 import { useStore } from '../store/index';
 import type { FileMeta, ObsMeta, Region } from '../store/model';
-import type { NamedFile, ObsInput } from '../../../src-shared/protocol/index';
+import type { NamedFile } from '../../../src-shared/protocol/index';
+import { ensureUploaded, withObs } from './upload';
 import { auxFiles, getAux, getObs, obsFitsFile, obsPlanePixels, planeGeometry, storeAux, storeObs, removeAux } from './files';
 import { checkDoc, outputShape, parseModelJsonText, referencedFiles, toModelJson, type ModelDoc, type Shape2 } from './mjson';
 import { currentEstimate, setOverlay, setPreviewAx, clearOverlays } from '../run/previews';
@@ -27,12 +28,6 @@ export function requestFiles(): NamedFile[] {
   return auxFiles(requestFileNames());
 }
 
-export function obsInput(): ObsInput | null {
-  const s = useStore.getState();
-  const f = getObs();
-  if (!s.obs || !f) return null;
-  return { name: f.name, bytes: f.bytes, hdu: s.obs.hdu, plane: s.obs.plane };
-}
 
 function hduLabel(index: number, name: string | null, shape: number[]): string {
   return `${index}${name ? ` ${name}` : ''} — ${shape.join('×')}`;
@@ -73,6 +68,8 @@ export async function openObservation(name: string, bytes: Uint8Array, prefer?: 
   st.setObsCandidate(null);
   if (opts.show !== false) showObservation();
   scheduleValidate();
+  // send it to the engine now, in the background: a run then starts without copying the file again
+  ensureUploaded(stored).catch(() => {});
   return true;
 }
 
@@ -277,13 +274,12 @@ export async function previewAx(): Promise<void> {
 /** σ from the median absolute deviation of the observation (whole plane or a region): σ ≈ 1.4826 MAD. */
 export async function estimateNoise(region: Region | null): Promise<void> {
   const s = useStore.getState();
-  const obs = obsInput();
-  if (!obs) {
+  if (!s.obs || !getObs()) {
     notify('warn', 'Open the observation first: σ is estimated from its pixels');
     return;
   }
   try {
-    const r = await getClient().request('noise.estimate', region ? { obs, region } : { obs });
+    const r = await withObs((obs) => getClient().request('noise.estimate', region ? { obs, region } : { obs }));
     s.setNoise({ mode: 'mad', sigma: r.sigma, region, estimatedFrom: r.n });
   } catch (e) {
     notify('error', `Noise estimate: ${(e as Error).message}`);

@@ -6,7 +6,8 @@ import { getClient } from '../api/client';
 import { useStore } from '../store/index';
 import type { EngineEvent, NoiseInput, ReconstructProgress, TrainProgress } from '../../../src-shared/protocol/index';
 import { checkDoc } from '../model/mjson';
-import { obsInput, requestFiles, validateNow } from '../model/actions';
+import { requestFiles, validateNow } from '../model/actions';
+import { forgetUploads, withObs } from '../model/upload';
 import { chi2Trace, lossTrace, valLossTrace, setPreview } from './previews';
 import { showResult } from './viewer-bridge';
 import { downloadAllProducts } from '../export/actions';
@@ -64,7 +65,6 @@ export async function startRun(): Promise<void> {
     notify('error', `Cannot run yet: ${blockers[0]}`);
     return;
   }
-  const obs = obsInput()!;
   const noise = noiseInput() as NoiseInput;
   const settings = { ...s.settings };
   const prior = s.priorSpec!;
@@ -72,7 +72,7 @@ export async function startRun(): Promise<void> {
   setPreview(null);
   s.resetRun({ state: 'starting', steps: settings.steps, ran: { prior, settings } });
   try {
-    const started = await getClient().request('job.reconstruct', { obs, model: s.modelDoc, files: requestFiles(), noise, prior, settings, previewHz: 4 });
+    const started = await withObs((obs) => getClient().request('job.reconstruct', { obs, model: s.modelDoc, files: requestFiles(), noise, prior, settings, previewHz: 4 }));
     const cur = useStore.getState().run;
     if (cur.state !== 'starting') return;
     useStore.getState().patchRun({ jobId: started.jobId, state: 'running', inShape: started.inShape, outShape: started.outShape, warnings: started.warnings });
@@ -113,9 +113,13 @@ function onReconstructProgress(p: ReconstructProgress): void {
     setPreview(p.preview);
     patch.previewVersion = s.run.previewVersion + 1;
     const v = p.preview;
-    showResult({ id: 'mean', title: 'Posterior mean', role: 'mean', data: v.mean, shape: v.shape });
-    showResult({ id: 'std', title: 'Posterior std', role: 'std', data: v.std, shape: v.shape });
-    showResult({ id: 'residual', title: 'Residual (y − A·mean)/σ', role: 'residual', data: v.residual, shape: v.dataShape });
+    // one viewer panel per task: a preview never makes one long task of three panel renders
+    const show = [
+      () => showResult({ id: 'mean', title: 'Posterior mean', role: 'mean', data: v.mean, shape: v.shape }),
+      () => showResult({ id: 'std', title: 'Posterior std', role: 'std', data: v.std, shape: v.shape }),
+      () => showResult({ id: 'residual', title: 'Residual (y − A·mean)/σ', role: 'residual', data: v.residual, shape: v.dataShape }),
+    ];
+    show.forEach((f, k) => setTimeout(f, 16 * (k + 1)));
   }
   s.patchRun(patch);
 }
@@ -162,6 +166,7 @@ export function handleJobEvent(ev: EngineEvent): void {
       return;
     }
     case 'engine.status': {
+      if (ev.data.state === 'starting' || ev.data.state === 'restarting' || ev.data.state === 'died') forgetUploads();
       if (ev.data.state !== 'restarting' && ev.data.state !== 'died') return;
       const lost = 'the engine stopped and is restarting; your data, model and settings are kept — start again when it is ready';
       if (running(s.run.state)) {
