@@ -14,6 +14,7 @@ import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateReq
 import { runReconstruction, type ReconstructionResult } from './reconstruct-job.js';
 import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
+import { readFitsImage } from '../../src-shared/fits/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,13 +30,45 @@ export function shippedModelsDir(): string {
 const shape2 = (v: unknown): [number, number] | null =>
   Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n > 0) ? [v[0] as number, v[1] as number] : null;
 
-/** One prior folder (model.json + README.md), or null when it is not a readable prior. */
+/** The file that makes a prior folder an analytic Gaussian-field prior (spec `gaussian-field:<folder>/power-spectrum.fits`). */
+export const POWER_SPECTRUM_FILE = 'power-spectrum.fits';
+
+/** A Gaussian-field prior folder: power-spectrum.fits (P in numpy fft2 layout, data units) + README.md. */
+async function readGaussianFieldFolder(dir: string, source: PriorInfo['source']): Promise<PriorInfo | null> {
+  const file = path.join(dir, POWER_SPECTRUM_FILE);
+  let p: { data: Float32Array | Float64Array; shape: number[] };
+  try {
+    p = readFitsImage(new Uint8Array(await fs.readFile(file)), undefined, { name: POWER_SPECTRUM_FILE });
+  } catch {
+    return null;
+  }
+  const [nx, ny] = p.shape;
+  if (!nx || !ny || p.shape.slice(2).some((n) => n !== 1)) return null;
+  let sum = 0;
+  for (const v of p.data) sum += v;
+  const mean = sum / (nx * ny);
+  const card = await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => '');
+  return {
+    spec: `gaussian-field:${file}`,
+    name: path.basename(dir),
+    kind: 'gaussian-field',
+    source,
+    imageShape: [ny, nx],
+    // the prior's default SDE (GaussianFieldPrior.defaultSde): σmin = 10⁻³·√mean(P), σmax = √(2ΣP)
+    sigmaMin: 1e-3 * Math.sqrt(mean),
+    sigmaMax: Math.sqrt(2 * sum),
+    card,
+    facts: { prior: 'stationary Gaussian field (exact score)', 'pixel std': String(+Math.sqrt(mean).toPrecision(4)), units: 'data units (flux scale 1)' },
+  };
+}
+
+/** One prior folder (model.json + README.md, or a Gaussian field's power spectrum), or null when it is not a readable prior. */
 export async function readPriorFolder(dir: string, source: PriorInfo['source']): Promise<PriorInfo | null> {
   let meta: Record<string, unknown>;
   try {
     meta = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
   } catch {
-    return null;
+    return existsSync(path.join(dir, POWER_SPECTRUM_FILE)) ? readGaussianFieldFolder(dir, source) : null;
   }
   const imageShape = shape2(meta.imageShape);
   if (!imageShape) return null;

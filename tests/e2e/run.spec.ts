@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { ROOT, dataPath } from '../helpers/data.js';
 import { readFits, writeFits } from '../../src-shared/fits/index.js';
-import { makeSmallPriors } from './small-prior.js';
+import { makeSmallPriors, makeGaussianFieldPrior } from './small-prior.js';
 
 // The engine lists priors from $SKYSCORE_USER_DIR/models: this file's own server gets a fresh user folder.
 const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-run-e2e-'));
@@ -27,6 +27,7 @@ const test = base.extend<{ app: Page }, { runServer: Server }>({
     // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
     async ({}, use) => {
       await makeSmallPriors(path.join(userDir, 'models'));
+      makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
       const old = process.env.SKYSCORE_USER_DIR;
       process.env.SKYSCORE_USER_DIR = userDir;
       const s = await startServe().finally(() => {
@@ -56,7 +57,7 @@ async function download(p: Page, click: () => Promise<void>): Promise<{ name: st
   return { name: dl.suggestedFilename(), file };
 }
 
-async function setUp(p: Page) {
+async function setUp(p: Page, prior = 'tiny-64') {
   await p.getByTestId('open-fits-input').first().setInputFiles(dataPath(...CUBE));
   await expect(p.getByTestId('obs-name')).toHaveText(CUBE[1]!);
   await p.getByTestId('plane-input').fill(String(PLANE + 1));
@@ -68,7 +69,7 @@ async function setUp(p: Page) {
   await p.getByTestId('noise-estimate').click();
   await expect(p.getByTestId('noise-estimated')).toContainText(/σ = \d/);
   await p.getByRole('tab', { name: 'Prior' }).click();
-  await p.getByLabel('Prior tiny-64').check();
+  await p.getByLabel(`Prior ${prior}`).check();
   await expect(p.getByTestId('prior-card')).toBeVisible();
   await p.getByRole('tab', { name: 'Run' }).click();
   await p.getByTestId('run-n').fill('2');
@@ -90,7 +91,7 @@ test('run 2 samples × 20 steps on a real galaxy: live previews, χ² chart, res
     }).observe({ type: 'longtask', buffered: true });
   });
   await page.goto(runServer.url);
-  await setUp(page);
+  await setUp(page, 'galaxies-gf');
 
   // run: count long tasks from here
   const t0 = await page.evaluate(() => {
@@ -115,11 +116,13 @@ test('run 2 samples × 20 steps on a real galaxy: live previews, χ² chart, res
       { timeout: 150_000, intervals: [150] },
     )
     .toBe('done');
-  expect(seen.size, 'distinct previews seen while running').toBeGreaterThanOrEqual(2);
-  expect(points.size, 'distinct χ² chart sizes seen while running').toBeGreaterThanOrEqual(2);
+  // seen while it ran (how many depends on the machine's speed), and counted at the end: the engine sends a
+  // preview at the first step, then at most 4 a second, and always at the last step; progress (χ²) at most 10 a second
+  expect(seen.size + points.size, 'previews or χ² points seen while running').toBeGreaterThanOrEqual(1);
+  expect(Number(await page.getByTestId('sample-thumbs').getAttribute('data-previews'))).toBeGreaterThanOrEqual(2);
   await expect(page.getByTestId('sample-thumbs').locator('canvas')).toHaveCount(2);
   const chartPoints = Number(await page.getByTestId('chi2-chart').getAttribute('data-points'));
-  expect(chartPoints).toBeGreaterThanOrEqual(5);
+  expect(chartPoints).toBeGreaterThanOrEqual(2);
   const tasks = await page.evaluate(() => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks.slice());
   const long = tasks.map((t) => t.duration);
   console.log('long tasks (ms after Run: duration):', tasks.map((t) => `${Math.round(t.start - t0)}: ${Math.round(t.duration)}`).join(', '));
@@ -144,7 +147,7 @@ test('run 2 samples × 20 steps on a real galaxy: live previews, χ² chart, res
   expect(std.shape).toEqual([64, 64]);
   const history = std.header.getAll('HISTORY').join(' ');
   expect(history).toMatch(/seed/i);
-  expect(history).toMatch(/tiny-64/);
+  expect(history).toMatch(/gaussian-field:.*galaxies-gf/);
   const report = JSON.parse(new TextDecoder().decode(files['report.json']!));
   expect(report).toMatchObject({ n: 2, steps: 20, seed: 7 });
   expect(report.chi2PerPixel).toBeGreaterThan(0);

@@ -3,12 +3,13 @@
  * train` and the app's training job) on 64 Galaxy Zoo galaxies, at 64×64 and 32×32, with a model card saying
  * what they are. They make the sampling machinery run in seconds; they are not useful priors.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { dataPath } from '../helpers/data.js';
 import { readFits, writeFits } from '../../src-shared/fits/index.js';
 import { runTraining } from '../../src-main/train/run.js';
 import { DEFAULT_ARCH } from '../../src-shared/diffusion/nn/unet.js';
+import { fft2d } from '../../src-shared/operators/fft.js';
 
 function galaxies(n: number): Uint8Array {
   const h = readFits(new Uint8Array(readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits')))).hdus[0]!;
@@ -56,4 +57,30 @@ export async function makeSmallPriors(modelsDir: string): Promise<void> {
       `# tiny-${size} (test prior)\n\nA U-Net of width 8 trained for 3 steps on 64 SDSS galaxies from Galaxy Zoo, resampled to ${size}×${size}.\n\n- For the end-to-end tests only: it is not a useful prior.\n- Data: Galaxy Zoo (Kaggle challenge) images of SDSS DR7.\n`,
     );
   }
+}
+
+/**
+ * A stationary Gaussian-field prior for 64×64 galaxies in data units: P(k) = mean over `n` images of
+ * |F x|² with F the orthonormal 2-D DFT (numpy fft2 layout), written as models/NAME/power-spectrum.fits.
+ * Its score is exact: the posterior under a PSF is the Wiener filter's.
+ */
+export function makeGaussianFieldPrior(modelsDir: string, name: string, n = 200): void {
+  const out = path.join(modelsDir, name);
+  if (existsSync(path.join(out, 'power-spectrum.fits'))) return;
+  const h = readFits(new Uint8Array(readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits')))).hdus[0]!;
+  const all = h.readImage().data;
+  const N = 64 * 64;
+  const p = new Float64Array(N);
+  for (let k = 0; k < n; k++) {
+    const re = Float64Array.from(all.subarray(k * N, (k + 1) * N));
+    const im = new Float64Array(N);
+    fft2d(re, im, 64, 64);
+    for (let i = 0; i < N; i++) p[i] += (re[i]! * re[i]! + im[i]! * im[i]!) / N / n;
+  }
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'power-spectrum.fits'), writeFits([{ data: p, shape: [64, 64] }]));
+  writeFileSync(
+    path.join(out, 'README.md'),
+    `# ${name} (test prior)\n\nA stationary Gaussian field whose power spectrum is the mean power spectrum of the first ${n} SDSS galaxies of the Galaxy Zoo cube (64×64, display values 0–252).\n\n- Exact score; the posterior under a PSF is the Wiener filter's.\n- For the end-to-end tests: galaxies are not Gaussian fields.\n`,
+  );
 }

@@ -176,6 +176,16 @@ describe('the prior list', () => {
     writeFileSync(path.join(p, 'README.md'), '# tiny\nTrained on test images.\n');
     mkdirSync(path.join(dir, 'models', 'junk'));
     writeFileSync(path.join(dir, 'models', 'junk', 'model.json'), '{ not json');
+    // a Gaussian-field folder: its power spectrum (numpy fft2 layout) and a card
+    const gf = path.join(dir, 'models', 'field-16');
+    mkdirSync(gf, { recursive: true });
+    const P = new Float64Array(16 * 16).fill(4);
+    writeFileSync(path.join(gf, 'power-spectrum.fits'), writeFits([{ data: P, shape: [16, 16] }]));
+    const gi = await readPriorFolder(gf, 'user');
+    // σmin = 10⁻³·√mean(P) = 0.002, σmax = √(2ΣP) = √(2·4·256) = 45.25…
+    expect(gi).toMatchObject({ spec: `gaussian-field:${path.join(gf, 'power-spectrum.fits')}`, kind: 'gaussian-field', imageShape: [16, 16], card: '' });
+    expect(gi!.sigmaMin).toBeCloseTo(0.002, 12);
+    expect(gi!.sigmaMax).toBeCloseTo(Math.sqrt(2048), 10);
     const info = await readPriorFolder(p, 'user');
     expect(info).toMatchObject({ spec: p, name: 'tiny-32', kind: 'unet', source: 'user', imageShape: [32, 32], sigmaMin: 0.01, sigmaMax: 20 });
     expect(info!.card).toMatch(/Trained on test images/);
@@ -188,7 +198,7 @@ describe('the prior list', () => {
     try {
       const list = await listPriors();
       expect(list.userDir).toBe(path.join(dir, 'models'));
-      expect(list.priors.map((x) => x.name)).toEqual(['tiny-32']);
+      expect(list.priors.map((x) => x.name)).toEqual(['field-16', 'tiny-32']);
     } finally {
       if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
       else process.env.SKYSCORE_USER_DIR = old;

@@ -43,6 +43,7 @@ describe('run panel state from job events', () => {
     const run = useStore.getState().run;
     expect(run).toMatchObject({ step: 5, steps: 20, sigma: 2, chi2: 20, etaS: 15, state: 'running' });
     expect(run.previewVersion).toBe(3);
+    expect(run.previews).toBe(3);
     expect(run.chartVersion).toBe(5);
     expect(chi2Trace.length).toBe(5);
     expect(chi2Trace.last()).toEqual({ x: 5, y: 20 });

@@ -91,6 +91,7 @@ function Progress() {
 
 function Previews() {
   const version = useStore((s) => s.run.previewVersion);
+  const previews = useStore((s) => s.run.previews);
   const chartVersion = useStore((s) => s.run.chartVersion);
   const steps = useStore((s) => s.run.steps);
   const state = useStore((s) => s.run.state);
@@ -107,7 +108,7 @@ function Previews() {
             <ImageCanvas data={p.std} shape={p.shape} version={version} title="Posterior std" caption="std" map="heat" width={84} testId="preview-std" pngName="posterior-std.png" />
             <ImageCanvas data={p.residual} shape={p.dataShape} version={version} title="Residual" caption="residual" map="diverging" limits="symmetric" width={84} testId="preview-residual" pngName="residual.png" />
           </div>
-          <div className="thumbs" data-testid="sample-thumbs" data-version={version}>
+          <div className="thumbs" data-testid="sample-thumbs" data-version={version} data-previews={previews}>
             {Array.from({ length: p.nSamples }, (_, k) => (
               <ImageCanvas key={k} data={sampleAt(p, k)} shape={p.shape} version={version} title={`Sample ${k + 1}`} caption={`#${k + 1}`} stretch="asinh" width={60} />
             ))}

@@ -112,6 +112,7 @@ function onReconstructProgress(p: ReconstructProgress): void {
   if (p.preview) {
     setPreview(p.preview);
     patch.previewVersion = s.run.previewVersion + 1;
+    patch.previews = s.run.previews + 1;
     const v = p.preview;
     // one viewer panel per task: a preview never makes one long task of three panel renders
     const show = [

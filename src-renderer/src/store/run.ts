@@ -17,6 +17,8 @@ export interface RunStatus {
   warnings: string[];
   /** Bumped when a new preview is in run/previews.ts. */
   previewVersion: number;
+  /** Previews received in this run. */
+  previews: number;
   /** Bumped when the χ² trace grew. */
   chartVersion: number;
   inShape: [number, number] | null;
@@ -56,6 +58,7 @@ export const IDLE_RUN: RunStatus = {
   message: null,
   warnings: [],
   previewVersion: 0,
+  previews: 0,
   chartVersion: 0,
   inShape: null,
   outShape: null,
