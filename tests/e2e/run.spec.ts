@@ -130,6 +130,9 @@ test('run 2 samples × 20 steps on a real galaxy: live previews, χ² chart, res
   await expect(page.getByTestId('panel-mean')).toBeVisible();
   await expect(page.getByTestId('panel-residual')).toBeVisible();
   await shot(page, 'run-done.png');
+  await page.getByLabel('Theme').selectOption('dark');
+  await shot(page, 'run-done-dark.png');
+  await page.getByLabel('Theme').selectOption('system');
 
   // export: each product and the zip; the FITS carry the observation's shape and the provenance
   const summary = await page.getByTestId('run-summary').textContent();
