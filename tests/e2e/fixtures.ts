@@ -6,6 +6,7 @@ type Server = Awaited<ReturnType<typeof startServe>>;
 /** A `skyscore serve` per test file, and a page that records console errors. */
 export const test = base.extend<{ consoleErrors: string[]; app: Page }, { server: Server }>({
   server: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright fixtures must destructure their dependencies
     async ({}, use) => {
       const s = await startServe();
       await use(s);
