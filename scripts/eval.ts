@@ -1,0 +1,60 @@
+/**
+ * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
+ * [--sampler S] [--seed S] [--out DIR] [--backend B]`. See src-main/evaluation.ts for what it measures.
+ * Writes DIR/eval.json and DIR/eval.md (default DIR: eval-out) and prints the table.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { evalMarkdown, runEvaluation } from '../src-main/evaluation.js';
+import { isBackendName } from '../src-main/engine/backend.js';
+import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
+import { writeFileAtomic } from '../src-main/io.js';
+
+const { values } = parseArgs({
+  options: {
+    prior: { type: 'string' },
+    'n-images': { type: 'string' },
+    all: { type: 'boolean' },
+    samples: { type: 'string' },
+    steps: { type: 'string' },
+    sampler: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    backend: { type: 'string' },
+  },
+});
+function int(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`eval: --${name} must be an integer ≥ ${min}, got '${v}'\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const backend = values.backend ?? 'auto';
+if (backend !== 'auto' && !isBackendName(backend)) {
+  process.stderr.write(`eval: unknown --backend '${backend}'\n`);
+  process.exit(2);
+}
+if (values.sampler !== undefined && !isSamplerName(values.sampler)) {
+  process.stderr.write(`eval: unknown --sampler '${values.sampler}'\n`);
+  process.exit(2);
+}
+const out = values.out ?? 'eval-out';
+const report = await runEvaluation({
+  prior: values.prior,
+  nImages: values.all ? 600 : int('n-images', values['n-images'], 1),
+  samples: int('samples', values.samples, 2),
+  steps: int('steps', values.steps, 1),
+  sampler: values.sampler as never,
+  seed: int('seed', values.seed, 0),
+  backend: backend as never,
+  log: (l) => process.stderr.write(l + '\n'),
+});
+const md = evalMarkdown(report);
+await fs.mkdir(out, { recursive: true });
+await writeFileAtomic(path.join(out, 'eval.json'), JSON.stringify(report, null, 2) + '\n');
+await writeFileAtomic(path.join(out, 'eval.md'), md);
+process.stdout.write(md + `\neval: wrote ${path.join(out, 'eval.json')} and ${path.join(out, 'eval.md')}\n`);

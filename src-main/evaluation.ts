@@ -1,0 +1,267 @@
+/**
+ * Issue 6's evaluation harness (scripts/eval.ts, `npm run eval`) and the pieces the demo shares with it.
+ *
+ * For each image of the `validation` split of the Galaxy Zoo cube (never trained on): truth x = pixel/255,
+ * data y = A x + n with A the Gaussian PSF of 4 px FWHM (DESIGN.md's zero-padded psf operator) and white
+ * noise of σ = 0.03 × max(x) — "0.03 of the peak" read as 3 % of the TRUE image's peak pixel, per image (the
+ * same rule as assets/demo, scripts/make-demo.ts) — seeded per image. Then:
+ *   - the posterior with the prior, through the code `skyscore reconstruct` runs (ConvolvedLikelihood,
+ *     runSampling, posteriorProducts, in-process): PSNR of the mean, χ² per pixel of its residual, per-pixel
+ *     credible-interval coverage, TARP over the set;
+ *   - Richardson–Lucy with an oracle iteration count (the iterate of best PSNR up to `rlMaxIter`);
+ *   - Wiener/Tikhonov (CG on AᵀA + λI) with an oracle λ over a log grid;
+ *   - the blurred data themselves (PSNR of y against x) as the floor.
+ * PSNR uses the truth's range (max − min) as its peak (src-shared/eval/metrics.ts).
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { readFits } from '../src-shared/fits/index.js';
+import { PsfOperator, gaussianPsf } from '../src-shared/operators/index.js';
+import { scalarNoise } from '../src-shared/operators/noise.js';
+import { ConvolvedLikelihood, type Affine } from '../src-shared/diffusion/likelihood.js';
+import { runSampling } from '../src-shared/diffusion/posterior.js';
+import { posteriorProducts } from '../src-shared/diffusion/products.js';
+import { DEFAULT_STEPS, type SamplerName } from '../src-shared/diffusion/samplers/index.js';
+import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metrics.js';
+import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
+import { initBackend } from './engine/backend.js';
+import type { BackendName } from '../src-shared/protocol/index.js';
+import { checkPriorShape, resolvePrior, type ResolvedPrior } from './priors.js';
+import { UsageError } from './cli/errors.js';
+
+/** The repository root (models/, assets/). */
+export const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const GALAXY_CUBE = path.resolve(APP_ROOT, '../shared/data/train/galaxyzoo_kaggle2000_gray64.fits');
+export const DEFAULT_UNET = path.join(APP_ROOT, 'models', 'galaxy-64');
+export const DEFAULT_GAUSSIAN = path.join(APP_ROOT, 'models', 'galaxy-gaussian-64');
+export const PSF_FWHM = 4;
+export const NOISE_FRACTION = 0.03;
+
+/**
+ * A prior spec for resolvePrior: a Gaussian-field folder (power-spectrum.fits, no model.json) becomes
+ * `gaussian-field:DIR/power-spectrum.fits` (absolute); anything else is returned as given.
+ */
+export function priorSpecOf(spec: string, cwd = process.cwd()): string {
+  if (spec.startsWith('gaussian-field:') || spec.startsWith('analytic:')) return spec;
+  const dir = path.resolve(cwd, spec);
+  if (!existsSync(path.join(dir, 'model.json')) && existsSync(path.join(dir, 'power-spectrum.fits'))) {
+    return `gaussian-field:${path.join(dir, 'power-spectrum.fits')}`;
+  }
+  return spec;
+}
+
+/** The default prior: models/galaxy-64 when it holds a model, else the bundled Gaussian-field galaxy prior. */
+export function defaultPrior(): { spec: string; fallback: boolean } {
+  if (existsSync(path.join(DEFAULT_UNET, 'model.json'))) return { spec: DEFAULT_UNET, fallback: false };
+  return { spec: priorSpecOf(DEFAULT_GAUSSIAN), fallback: true };
+}
+
+/**
+ * The flux scale F (reconstruct's --flux-scale: x = F·x_prior + F·offset/scale) for data in pixel/255 units
+ * of the Galaxy Zoo cube. reconstruct maps x = F·x_train/scale; a prior trained on the raw 8-bit cube
+ * (normalisation rule "8-bit data", x_train = 255·x) needs F = scale/255 (= 1 for the default scale 255); one
+ * trained on images already divided by 255 needs F = scale. Gaussian fields are in data units: F = 1.
+ */
+export function fluxScaleForUnitData(prior: ResolvedPrior): { value: number; source: string } {
+  if (prior.kind !== 'unet' || !prior.meta) return { value: 1, source: `${prior.kind} prior: data units (F = 1)` };
+  const data = prior.meta.data as Record<string, unknown>;
+  const rule = String(data.normalisationRule ?? '');
+  const files = JSON.stringify([data.files ?? null, data.source]);
+  const eightBit = /8-bit/.test(rule) || /gray64\.fits/.test(files);
+  const scale = prior.normalisation.scale;
+  return eightBit
+    ? { value: scale / 255, source: `prior trained on 8-bit counts (x_train = 255·x): F = scale/255 = ${scale}/255` }
+    : { value: scale, source: `prior trained on pixel/255 images: F = scale = ${scale}` };
+}
+
+/** mulberry32 + Box–Muller: seeded standard normals (the generator scripts/make-demo.ts uses). */
+export function gaussianStream(seed: number): () => number {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+}
+
+export interface EvalOptions {
+  prior?: string;
+  nImages?: number;
+  samples?: number;
+  steps?: number;
+  sampler?: SamplerName;
+  seed?: number;
+  backend?: BackendName | 'auto';
+  rlMaxIter?: number;
+  /** log10 λ grid for Wiener/Tikhonov. */
+  lambdaGrid?: number[];
+  levels?: number[];
+  log?: (line: string) => void;
+}
+
+export interface ImageResult {
+  index: number;
+  galaxyId: string;
+  sigma: number;
+  psnr: { posterior: number; rl: number; wiener: number; blurred: number };
+  rlIterations: number;
+  wienerLambda: number;
+  chi2PerPixel: number;
+  chi2Truth: number;
+  coverage: number[];
+  seconds: number;
+}
+
+export interface EvalReport {
+  prior: { spec: string; kind: string; name: string; fluxScale: number; fluxSource: string };
+  setup: { split: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; seed: number; backend: string; rlMaxIter: number; lambdaGrid: number[] };
+  images: ImageResult[];
+  mean: { psnr: { posterior: number; rl: number; wiener: number; blurred: number }; gainOverBestBaseline: number; chi2PerPixel: number };
+  coverage: { levels: number[]; observed: number[] };
+  tarp: { alpha: number[]; ecp: number[]; maxDeviation: number };
+  seconds: number;
+}
+
+const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+
+export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
+  const log = o.log ?? (() => {});
+  const nImages = o.nImages ?? 20;
+  const samples = o.samples ?? 16;
+  const sampler: SamplerName = o.sampler ?? 'pc';
+  const steps = o.steps ?? DEFAULT_STEPS[sampler];
+  const seed = o.seed ?? 0;
+  const rlMaxIter = o.rlMaxIter ?? 300;
+  const lambdaGrid = o.lambdaGrid ?? Array.from({ length: 17 }, (_, i) => -4 + 0.25 * i);
+  const levels = o.levels ?? [0.5, 0.68, 0.9, 0.95];
+  if (samples < 2) throw new UsageError('eval: --samples must be at least 2 (coverage needs several samples)');
+  const t0 = Date.now();
+  const info = await initBackend(o.backend ?? 'auto');
+  const spec = priorSpecOf(o.prior ?? defaultPrior().spec);
+  const prior = await resolvePrior(spec);
+  const file = readFits(new Uint8Array(await fs.readFile(GALAXY_CUBE)));
+  const cube = file.hdus[0]!.readImage();
+  const table = file.hdus[1]!.readTable();
+  const split = table.column('SPLIT')!.data as string[];
+  const ids = table.column('GALAXYID')!.data;
+  const [nx, ny] = [cube.shape[0]!, cube.shape[1]!];
+  const npix = nx * ny;
+  const valIdx = split.map((s, i) => (s.trim() === 'validation' ? i : -1)).filter((i) => i >= 0).slice(0, nImages);
+  if (prior.kind === 'analytic') throw new UsageError(`eval: ${spec} is a 2-D density, not an image prior`);
+  checkPriorShape(prior, [ny, nx], 'the validation images');
+  const flux = fluxScaleForUnitData(prior);
+  const affine: Affine = { scale: flux.value, offset: (flux.value * prior.normalisation.offset) / prior.normalisation.scale };
+  const op = new PsfOperator([ny, nx], gaussianPsf(PSF_FWHM));
+  const images: ImageResult[] = [];
+  const problems: { samples: Float32Array[]; truth: Float32Array }[] = [];
+  try {
+    for (const gi of valIdx) {
+      const ti = Date.now();
+      const truth = new Float32Array(npix);
+      for (let i = 0; i < npix; i++) truth[i] = cube.data[gi * npix + i]! / 255;
+      const sigma = NOISE_FRACTION * truth.reduce((m, v) => Math.max(m, v), 0);
+      const blurred = tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx])).dataSync() as Float32Array);
+      const g = gaussianStream((seed * 1_000_003 + gi + 1) >>> 0);
+      const y = new Float32Array(npix);
+      for (let i = 0; i < npix; i++) y[i] = blurred[i]! + sigma * g();
+
+      const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise: scalarNoise(sigma), affine, name: `validation ${gi}` });
+      let post;
+      try {
+        const result = await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { sampler, steps, n: samples, seed: seed + gi, batchSize: Math.min(samples, 16), previewIntervalMs: 0 });
+        post = posteriorProducts(result, affine, lik);
+      } finally {
+        lik.dispose();
+      }
+      const sampleList = Array.from({ length: samples }, (_, s) => post.samples.subarray(s * npix, (s + 1) * npix));
+      problems.push({ samples: sampleList, truth });
+
+      let rlBest = -Infinity;
+      let rlK = 0;
+      await richardsonLucy(op, y, rlMaxIter, (k, x) => {
+        const v = psnr(truth, x);
+        if (v > rlBest) [rlBest, rlK] = [v, k];
+      });
+      let wBest = -Infinity;
+      let wLam = NaN;
+      for (const lg of lambdaGrid) {
+        const { x } = await wienerTikhonov(op, y, 10 ** lg);
+        const v = psnr(truth, x);
+        if (v > wBest) [wBest, wLam] = [v, 10 ** lg];
+      }
+      const truthModel = tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx])).dataSync() as Float32Array);
+      const r: ImageResult = {
+        index: gi,
+        galaxyId: String(ids[gi]),
+        sigma,
+        psnr: { posterior: psnr(truth, post.mean), rl: rlBest, wiener: wBest, blurred: psnr(truth, y) },
+        rlIterations: rlK,
+        wienerLambda: wLam,
+        chi2PerPixel: post.chi2PerPixel ?? NaN,
+        chi2Truth: chi2PerPixel(y, truthModel, sigma),
+        coverage: pixelCoverage(sampleList, truth, levels),
+        seconds: (Date.now() - ti) / 1000,
+      };
+      images.push(r);
+      log(
+        `eval: validation ${gi} (${r.galaxyId}): PSNR posterior ${r.psnr.posterior.toFixed(2)}, RL ${r.psnr.rl.toFixed(2)} (${rlK} it), Wiener ${r.psnr.wiener.toFixed(2)} (λ ${wLam.toExponential(1)}), data ${r.psnr.blurred.toFixed(2)} dB; χ²/px ${r.chi2PerPixel.toFixed(3)}; ${r.seconds.toFixed(1)} s`,
+      );
+    }
+  } finally {
+    op.dispose();
+    prior.dispose();
+  }
+  const m = {
+    posterior: mean(images.map((r) => r.psnr.posterior)),
+    rl: mean(images.map((r) => r.psnr.rl)),
+    wiener: mean(images.map((r) => r.psnr.wiener)),
+    blurred: mean(images.map((r) => r.psnr.blurred)),
+  };
+  const t = tarp(problems, { seed: seed + 1 });
+  return {
+    prior: { spec, kind: prior.kind, name: prior.name, fluxScale: flux.value, fluxSource: flux.source },
+    setup: { split: 'validation', psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, seed, backend: info.backend, rlMaxIter, lambdaGrid },
+    images,
+    mean: { psnr: m, gainOverBestBaseline: m.posterior - Math.max(m.rl, m.wiener), chi2PerPixel: mean(images.map((r) => r.chi2PerPixel)) },
+    coverage: { levels, observed: levels.map((_, li) => mean(images.map((r) => r.coverage[li]!))) },
+    tarp: { alpha: t.alpha, ecp: t.ecp, maxDeviation: t.maxDeviation },
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+/** The report as a markdown table (the model card's). */
+export function evalMarkdown(r: EvalReport): string {
+  const f = (v: number, d = 2) => v.toFixed(d);
+  const lines = [
+    `Prior \`${r.prior.name}\` (${r.prior.kind}), ${r.images.length} validation images, Gaussian PSF ${r.setup.psfFwhmPx} px FWHM, noise ${r.setup.noise}; ` +
+      `${r.setup.samples} posterior samples × ${r.setup.steps} ${r.setup.sampler} steps, seed ${r.setup.seed}, backend ${r.setup.backend}, ${f(r.seconds, 0)} s.`,
+    '',
+    '| | PSNR (dB, mean) |',
+    '|---|---|',
+    `| posterior mean | ${f(r.mean.psnr.posterior)} |`,
+    `| Richardson–Lucy, oracle iterations (≤ ${r.setup.rlMaxIter}) | ${f(r.mean.psnr.rl)} |`,
+    `| Wiener/Tikhonov, oracle λ | ${f(r.mean.psnr.wiener)} |`,
+    `| blurred noisy data | ${f(r.mean.psnr.blurred)} |`,
+    '',
+    `Posterior mean − best baseline: ${f(r.mean.gainOverBestBaseline)} dB. χ² per pixel of the posterior mean's residual: ${f(r.mean.chi2PerPixel, 3)} (mean over images).`,
+    '',
+    `| credible level | ${r.coverage.levels.map((l) => `${Math.round(l * 100)} %`).join(' | ')} |`,
+    `|---|${r.coverage.levels.map(() => '---').join('|')}|`,
+    `| per-pixel coverage | ${r.coverage.observed.map((c) => f(c, 3)).join(' | ')} |`,
+    '',
+    `TARP: largest |ECP − α| = ${f(r.tarp.maxDeviation, 3)} over ${r.tarp.alpha.length} levels (${r.images.length} images: the ECP has a binomial error of about ${f(0.5 / Math.sqrt(r.images.length), 2)}).`,
+    '',
+    '| image | galaxy | posterior | RL (iter) | Wiener (λ) | data | χ²/px | 90 % cov. |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.images.map(
+      (i) =>
+        `| ${i.index} | ${i.galaxyId} | ${f(i.psnr.posterior)} | ${f(i.psnr.rl)} (${i.rlIterations}) | ${f(i.psnr.wiener)} (${i.wienerLambda.toExponential(1)}) | ${f(i.psnr.blurred)} | ${f(i.chi2PerPixel, 3)} | ${f(i.coverage[r.coverage.levels.indexOf(0.9)] ?? NaN, 3)} |`,
+    ),
+  ];
+  return lines.join('\n') + '\n';
+}
