@@ -5,6 +5,7 @@ import { Toolbar } from './components/Toolbar';
 import { SidePanel } from './components/SidePanel';
 import { ImageArea } from './components/ImageArea';
 import { StatusBar } from './components/StatusBar';
+import { Notices } from './run/Notices';
 
 function useThemeClass() {
   const theme = useStore((s) => s.theme);
@@ -56,6 +57,7 @@ export function App() {
       {sideOpen && <SidePanel />}
       <ImageArea />
       <StatusBar />
+      <Notices />
     </div>
   );
 }

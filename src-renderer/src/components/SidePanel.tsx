@@ -8,7 +8,6 @@ import { TrainPanel } from '../train/TrainPanel';
 import { installJobEvents } from '../run/actions';
 import { openProject, saveProject } from '../export/actions';
 import { FileButton } from '../model/fields';
-import { Notices } from '../run/Notices';
 import { Steps } from '../run/Steps';
 import { installViewerLink } from '../model/viewer-link';
 import '../run/panels.css';
@@ -53,7 +52,6 @@ export function SidePanel() {
     <aside className="sidepanel" aria-label="Model and run settings">
       <ProjectBar />
       <Steps />
-      <Notices />
       <nav className="tabs" role="tablist">
         {TABS.map((t) => (
           <button key={t.id} role="tab" aria-selected={tab === t.id} className={tab === t.id ? 'active' : ''} onClick={() => setTab(t.id)}>
