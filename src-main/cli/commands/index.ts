@@ -12,6 +12,7 @@ export const commands: CommandEntry[] = [
   { name: 'simulate', summary: 'simulates data y = A x + n from a truth image, a forward model and Gaussian noise', load: async () => (await import('./simulate.js')).simulateCommand },
   { name: 'sample', summary: 'unconditional samples from a prior (model folder, Gaussian field or a 2-D density)', load: async () => (await import('./sample.js')).sampleCommand },
   { name: 'reconstruct', summary: 'posterior samples, mean, std and residuals of y = A x + n with a score-based prior', load: async () => (await import('./reconstruct.js')).reconstructCommand },
+  { name: 'demo', summary: 'reconstructs the bundled example galaxy with the default prior (offline, no input needed)', load: async () => (await import('./demo.js')).demoCommand },
   { name: 'train', summary: 'train a score-based prior (U-Net, denoising score matching) on FITS images', load: async () => (await import('./train.js')).trainCommand },
   { name: 'bench', summary: 'the benchmarks (speed and memory figures; not pass/fail)', load: async () => (await import('./bench.js')).benchCommand },
   { name: 'serve', summary: 'the app in a browser; prints its URL with the access token', load: async () => (await import('./serve.js')).serveCommand },

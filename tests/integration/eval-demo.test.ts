@@ -1,0 +1,117 @@
+import { describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, dataPath } from '../helpers/data.js';
+import { readFits, readFitsImage } from '../../src-shared/fits/index.js';
+import { DEFAULT_GAUSSIAN, fluxScaleForUnitData, priorSpecOf, runEvaluation, evalMarkdown } from '../../src-main/evaluation.js';
+import type { ResolvedPrior } from '../../src-main/priors.js';
+import { demoCommand } from '../../src-main/cli/commands/demo.js';
+
+describe('bundled Gaussian-field galaxy prior', () => {
+  it('is the train split second moment: mean P = mean x² (Parseval, orthonormal DFT), even, positive, small', () => {
+    const file = path.join(DEFAULT_GAUSSIAN, 'power-spectrum.fits');
+    const bytes = new Uint8Array(readFileSync(file));
+    expect(bytes.length).toBeLessThan(100_000);
+    const p = readFitsImage(bytes);
+    expect(p.shape.slice(0, 2)).toEqual([64, 64]);
+    let meanP = 0;
+    for (const v of p.data) {
+      expect(v).toBeGreaterThan(0);
+      meanP += v / p.data.length;
+    }
+    for (let l = 0; l < 64; l++) for (let k = 0; k < 64; k++) expect(p.data[l * 64 + k]).toBeCloseTo(p.data[((64 - l) % 64) * 64 + ((64 - k) % 64)]!, 7);
+    const cube = readFits(new Uint8Array(readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits'))));
+    const img = cube.hdus[0]!.readImage();
+    const split = cube.hdus[1]!.readTable().column('SPLIT')!.data as string[];
+    let sq = 0;
+    let n = 0;
+    split.forEach((s, g) => {
+      if (s.trim() !== 'train') return;
+      n++;
+      for (let i = 0; i < 4096; i++) sq += (img.data[g * 4096 + i]! / 255) ** 2;
+    });
+    expect(n).toBe(1400);
+    expect(Math.abs(meanP / (sq / (n * 4096)) - 1)).toBeLessThan(1e-5);
+    // the DC term: N·(mean pixel)² averaged, the largest power
+    expect(p.data[0]).toBe(Math.max(...p.data));
+  });
+
+  it('a folder with power-spectrum.fits and no model.json resolves as a gaussian-field spec', () => {
+    expect(priorSpecOf(DEFAULT_GAUSSIAN)).toBe(`gaussian-field:${path.join(DEFAULT_GAUSSIAN, 'power-spectrum.fits')}`);
+    expect(priorSpecOf('gaussian-field:x.fits')).toBe('gaussian-field:x.fits');
+    expect(priorSpecOf(path.join(ROOT, 'assets'))).toBe(path.join(ROOT, 'assets'));
+  });
+});
+
+describe('flux scale for pixel/255 data', () => {
+  const fake = (scale: number, data: Record<string, unknown>): ResolvedPrior =>
+    ({ kind: 'unet', normalisation: { offset: 0, scale }, meta: { data } }) as unknown as ResolvedPrior;
+  it('8-bit training (raw counts, x_train = 255 x) needs F = scale/255; pixel/255 training F = scale; Gaussian field 1', () => {
+    expect(fluxScaleForUnitData(fake(255, { source: 'a.fits', normalisationRule: '8-bit data: divided by 255' })).value).toBe(1);
+    expect(fluxScaleForUnitData(fake(510, { source: '../shared/data/train/galaxyzoo_kaggle2000_gray64.fits' })).value).toBe(2);
+    expect(fluxScaleForUnitData(fake(0.8, { source: 'normalised.fits', normalisationRule: 'given' })).value).toBe(0.8);
+    expect(fluxScaleForUnitData({ kind: 'gaussian-field', normalisation: { offset: 0, scale: 1 } } as ResolvedPrior).value).toBe(1);
+  });
+});
+
+describe('evaluation harness', () => {
+  it('runs on 2 validation images: finite, sane numbers, baselines beat the data, simulated noise has χ² ≈ 1', async () => {
+    const r = await runEvaluation({ nImages: 2, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3 });
+    expect(r.images).toHaveLength(2);
+    expect(r.prior.kind).toBe('gaussian-field');
+    for (const im of r.images) {
+      for (const v of Object.values(im.psnr)) expect(Number.isFinite(v)).toBe(true);
+      expect(im.psnr.rl).toBeGreaterThan(im.psnr.blurred);
+      expect(im.psnr.wiener).toBeGreaterThan(im.psnr.blurred);
+      expect(im.psnr.posterior).toBeGreaterThan(im.psnr.blurred);
+      // χ²/px of the TRUE image: mean of 4096 χ²₁ variables, sd √(2/4096) = 0.022; 5 sd
+      expect(Math.abs(im.chi2Truth - 1)).toBeLessThan(0.11);
+      expect(im.chi2PerPixel).toBeGreaterThan(0.5);
+      expect(im.chi2PerPixel).toBeLessThan(1.5);
+      expect(im.rlIterations).toBeGreaterThanOrEqual(1);
+      expect([0.01, 10 ** -1.5, 0.1, 10 ** -0.5, 1]).toContain(im.wienerLambda);
+      expect(im.sigma).toBeGreaterThan(0);
+      for (let i = 1; i < im.coverage.length; i++) expect(im.coverage[i]).toBeGreaterThanOrEqual(im.coverage[i - 1]!);
+    }
+    expect(r.coverage.levels).toEqual([0.5, 0.68, 0.9, 0.95]);
+    for (const c of r.coverage.observed) expect(c).toBeGreaterThan(0);
+    expect(r.tarp.ecp.length).toBe(r.tarp.alpha.length);
+    expect(r.mean.gainOverBestBaseline).toBeCloseTo(r.mean.psnr.posterior - Math.max(r.mean.psnr.rl, r.mean.psnr.wiener), 10);
+    const md = evalMarkdown(r);
+    expect(md).toContain('| posterior mean |');
+    expect(md.split('\n').filter((l) => /^\| 14\d\d \|/.test(l))).toHaveLength(2);
+    // the same seed gives the same data and the same numbers
+    const again = await runEvaluation({ nImages: 1, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3 });
+    expect(again.images[0]!.psnr.blurred).toBe(r.images[0]!.psnr.blurred);
+    expect(again.images[0]!.psnr.rl).toBe(r.images[0]!.psnr.rl);
+  }, 120_000);
+});
+
+describe('skyscore demo', () => {
+  it('reconstructs the bundled observation with the fallback prior, writes the products, prints PSNR', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'skyscore-demo-'));
+    const lines: string[] = [];
+    const spyOut = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
+    const spyErr = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (lines.push(String(s)), true));
+    try {
+      const rc = await demoCommand.run(['--out', out, '--n', '4', '--steps', '40', '--quiet']);
+      expect(rc).toBe(0);
+    } finally {
+      spyOut.mockRestore();
+      spyErr.mockRestore();
+    }
+    const text = lines.join('');
+    if (!existsSync(path.join(ROOT, 'models', 'galaxy-64', 'model.json'))) expect(text).toMatch(/Gaussian-field galaxy prior/);
+    for (const f of ['posterior-mean.fits', 'posterior-std.fits', 'posterior-samples.fits', 'residual.fits', 'report.json']) expect(existsSync(path.join(out, f))).toBe(true);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { chi2PerPixel: number; fluxScale: { value: number } };
+    expect(report.fluxScale.value).toBe(1);
+    expect(report.chi2PerPixel).toBeGreaterThan(0.5);
+    expect(report.chi2PerPixel).toBeLessThan(1.5);
+    const m = /posterior mean ([\d.]+) dB \(the observation: ([\d.]+) dB\)/.exec(text);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(Number(m![2]));
+    expect(text).toContain(out);
+    rmSync(out, { recursive: true, force: true });
+  }, 120_000);
+});
