@@ -1,7 +1,7 @@
 /**
  * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
  * [--sampler S] [--seed S] [--out DIR] [--backend B]`. See src-main/evaluation.ts for what it measures.
- * Writes DIR/eval.json and DIR/eval.md (default DIR: eval-out) and prints the table.
+ * Writes DIR/eval.json and DIR/eval.md (default DIR: tmp/eval, git-ignored) and prints the table.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -42,7 +42,7 @@ if (values.sampler !== undefined && !isSamplerName(values.sampler)) {
   process.stderr.write(`eval: unknown --sampler '${values.sampler}'\n`);
   process.exit(2);
 }
-const out = values.out ?? 'eval-out';
+const out = values.out ?? 'tmp/eval';
 const report = await runEvaluation({
   prior: values.prior,
   nImages: values.all ? 600 : int('n-images', values['n-images'], 1),
