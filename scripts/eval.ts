@@ -11,8 +11,8 @@ import { isBackendName } from '../src-main/engine/backend.js';
 import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = 'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B]';
+const options = {
     prior: { type: 'string' },
     'n-images': { type: 'string' },
     all: { type: 'boolean' },
@@ -22,8 +22,19 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     out: { type: 'string' },
     backend: { type: 'string' },
-  },
-});
+    help: { type: 'boolean' },
+} as const;
+let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
+try {
+  values = parseArgs({ options }).values;
+} catch (e) {
+  process.stderr.write(`eval: ${(e as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(USAGE + '\n');
+  process.exit(0);
+}
 function int(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
