@@ -3,17 +3,18 @@
  * 1.5 M parameters, 2.85 GFLOP per 64×64 evaluation) on each CPU backend.
  *  - score evaluations per second at 64×64, batch 1 and 16 (one thread);
  *  - training images per second (DSM forward + backward ≈ 3 forward passes), one worker and two workers
- *    splitting the batch (the trainer's default on a 2-core machine).
- * GFLOP/s count the convolution, dense and attention products only. "peak" is the throughput of the best case
- * kernel on the same backend, measured in the same run (a 16×64×64×32→32 3×3 convolution; × workers), so
- * `shareOfPeak` says how much of what the backend can do the network gets. Wall and CPU time are both given
- * (CPU time is what counts on a shared machine).
+ *    splitting the batch (the trainer's default on a 2-core machine), and for a smaller network (nf 16,
+ *    1 res block) to help choose a prior's size.
+ * GFLOP/s count the convolution, dense and attention products only. "peak" is the throughput of the best-case
+ * kernel on the same backend measured in the same run (a 16×64×64×32→32 3×3 convolution, per core), so
+ * `shareOfPeak` says how much of what the backend can do the network gets. Wall and CPU time are both given:
+ * on a shared machine the CPU-time figures (per core; a worker pool's threads are summed) are the reliable ones.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import type { Bench } from './types.js';
 import { initBackend } from '../engine/backend.js';
-import { UnetScoreModel, unetFlops, unetLayout, DEFAULT_ARCH } from '../../src-shared/diffusion/nn/unet.js';
+import { UnetScoreModel, unetFlops, unetLayout, DEFAULT_ARCH, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import { LocalUnetEngine, type GradientEngine } from '../../src-shared/diffusion/train/engine.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import { WorkerPoolEngine } from '../train/pool.js';
@@ -28,19 +29,21 @@ function cpuMs(c: NodeJS.CpuUsage): number {
   return (c.user + c.system) / 1000;
 }
 
+/** GFLOP/s of the best-case kernel (16×64×64×32→32 3×3 conv), from CPU time (robust on a shared machine). */
 async function convPeak(): Promise<number> {
   const x = tf.randomNormal([16, 64, 64, 32]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 32, 32]) as tf.Tensor4D;
   // (never return a large typed array from tf.tidy: it walks it element by element looking for tensors)
-  const run = () => tf.tidy(() => {
-    tf.conv2d(x, w, 1, 'same').dataSync();
-  });
+  const run = () =>
+    tf.tidy(() => {
+      tf.conv2d(x, w, 1, 'same').dataSync();
+    });
   run();
   let best = Infinity;
   for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
+    const c0 = process.cpuUsage();
     run();
-    best = Math.min(best, performance.now() - t0);
+    best = Math.min(best, cpuMs(process.cpuUsage(c0)));
   }
   tf.dispose([x, w]);
   return (2 * 16 * 64 * 64 * 32 * 32 * 9) / best / 1e6;
@@ -70,15 +73,18 @@ async function scoreFigures(backend: BackendName, batch: number): Promise<Record
   tf.dispose([x, sig]);
   m.dispose();
   const gflops = (batch * FLOP) / wall / 1e6;
+  const gflopsCpu = (batch * FLOP) / cpu / 1e6;
   return {
     backend: info.backend,
     evalsPerS: (batch * 1000) / wall,
+    evalsPerCpuS: (batch * 1000) / cpu,
     msPerBatch: wall,
     cpuMsPerBatch: cpu,
     gflopPerEval: FLOP / 1e9,
     gflops,
-    peakGflops: peak,
-    shareOfPeak: gflops / peak,
+    gflopsCpu,
+    peakGflopsCpu: peak,
+    shareOfPeak: gflopsCpu / peak,
     params: layout.trainableSize(),
     tensorsLeaked: leaked,
   };
@@ -90,14 +96,15 @@ function randomBatch(rng: Rng, n: number): Batch {
   return { n, ny: S, nx: S, x: rng.fillNormal(new Float32Array(n * p), 0.3), noise: rng.fillNormal(new Float32Array(n * p)), sigma };
 }
 
-async function trainFigures(backend: BackendName, workers: number, perWorker: number): Promise<Record<string, number | string>> {
+async function trainFigures(backend: BackendName, workers: number, perWorker: number, arch: UnetArch = ARCH): Promise<Record<string, number | string>> {
   const info = await initBackend(backend);
-  const peak = (await convPeak()) * workers;
-  const values = unetLayout(ARCH).initialise(2);
+  const peak = await convPeak(); // per core
+  const values = unetLayout(arch).initialise(2);
+  const flop = unetFlops(arch, S, S);
   const engine: GradientEngine =
     workers === 1
-      ? new LocalUnetEngine(ARCH, values, [S, S], perWorker)
-      : await WorkerPoolEngine.create({ workers, backend, arch: ARCH, imageShape: [S, S], values, microBatch: perWorker });
+      ? new LocalUnetEngine(arch, values, [S, S], perWorker)
+      : await WorkerPoolEngine.create({ workers, backend, arch, imageShape: [S, S], values, microBatch: perWorker });
   const rng = new Rng(3);
   const batch = workers * perWorker;
   try {
@@ -112,17 +119,20 @@ async function trainFigures(backend: BackendName, workers: number, perWorker: nu
     const wall = (performance.now() - t0) / 1000;
     const cpu = cpuMs(process.cpuUsage(c0)) / 1000;
     const imgs = steps * batch;
-    const gflops = (3 * FLOP * imgs) / wall / 1e9;
+    const gflops = (3 * flop * imgs) / wall / 1e9;
+    const gflopsCpu = (3 * flop * imgs) / cpu / 1e9; // per core: CPU time sums the workers' threads
     return {
       backend: info.backend,
       workers,
+      params: unetLayout(arch).trainableSize(),
       batch,
       imagesPerS: imgs / wall,
       imagesPerCpuS: imgs / cpu,
       secondsPerStep: wall / steps,
       gflops,
-      peakGflops: peak,
-      shareOfPeak: gflops / peak,
+      gflopsPerCore: gflopsCpu,
+      peakGflopsPerCore: peak,
+      shareOfPeak: gflopsCpu / peak,
     };
   } finally {
     await engine.dispose();
@@ -137,4 +147,6 @@ export const benches: Bench[] = [
   { name: 'unet64 score cpu batch 1', run: () => scoreFigures('cpu', 1) },
   { name: 'unet64 train wasm 1 worker', run: () => trainFigures('wasm', 1, 8) },
   ...(twoCores ? [{ name: 'unet64 train wasm 2 workers', run: () => trainFigures('wasm', 2, 8) }] : []),
+  // a smaller prior (nf 16, 1 res block: 0.27 M parameters, 0.50 GFLOP) for comparison when choosing a size
+  { name: 'unet64 train wasm 1 worker nf16 rb1', run: () => trainFigures('wasm', 1, 8, { ...ARCH, nf: 16, numResBlocks: 1 }) },
 ];
