@@ -133,14 +133,38 @@ export async function trainLoop(
 
   const every = (k: number) => k > 0 && step % k === 0;
 
+  let lr = warmupLr(cfg.lr, step, cfg.warmup);
+  const emitLog = async (computedVal: number | null) => {
+    const span = Math.max(now() - sinceStart, 1e-9);
+    await hooks.onLog?.({
+      step,
+      steps: cfg.steps,
+      loss: sinceLoss / sinceSteps,
+      valLoss: computedVal,
+      lr,
+      gradNorm: lastGradNorm,
+      imagesPerS: sinceImages / span,
+      elapsedS: elapsed,
+      etaS: rate === null ? null : rate * (cfg.steps - step),
+    });
+    sinceLoss = 0;
+    sinceSteps = 0;
+    sinceImages = 0;
+    sinceStart = now();
+  };
+
   while (step < cfg.steps) {
-    if (hooks.shouldStop?.()) break;
+    if (hooks.shouldStop?.()) {
+      // log the steps done since the last entry, so the log (and a UI) ends at the step the checkpoint holds
+      if (sinceSteps > 0) await emitLog(null);
+      break;
+    }
     const t0 = now();
     const batch = sampler.next(cfg.batch);
     const { loss, grads } = await engine.gradient(batch);
     if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step + 1}: loss ${loss} (try a lower --lr)`);
     lastGradNorm = clipByGlobalNorm(grads, cfg.gradClip);
-    const lr = warmupLr(cfg.lr, step, cfg.warmup);
+    lr = warmupLr(cfg.lr, step, cfg.warmup);
     adam.step(params, grads, lr);
     ema.update(params);
     await engine.setParams(params);
@@ -162,24 +186,7 @@ export async function trainLoop(
       valLoss = computedVal;
       elapsed += now() - tv;
     }
-    if (every(cfg.logEvery) || last || computedVal !== null) {
-      const span = Math.max(now() - sinceStart, 1e-9);
-      await hooks.onLog?.({
-        step,
-        steps: cfg.steps,
-        loss: sinceLoss / sinceSteps,
-        valLoss: computedVal,
-        lr,
-        gradNorm: lastGradNorm,
-        imagesPerS: sinceImages / span,
-        elapsedS: elapsed,
-        etaS: rate === null ? null : rate * (cfg.steps - step),
-      });
-      sinceLoss = 0;
-      sinceSteps = 0;
-      sinceImages = 0;
-      sinceStart = now();
-    }
+    if (every(cfg.logEvery) || last || computedVal !== null) await emitLog(computedVal);
     if (!last && every(cfg.checkpointEvery)) await hooks.onCheckpoint?.(snapshot(), false);
   }
   const final = snapshot();
