@@ -11,6 +11,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src-main/electron/main.ts'),
           engine: resolve(__dirname, 'src-main/engine/worker.ts'),
+          // training worker threads (src-main/train/pool.ts loads ./train-worker.js when built)
+          'train-worker': resolve(__dirname, 'src-main/train/worker.ts'),
         },
       },
     },

@@ -25,7 +25,7 @@ export class EngineDiedError extends Error {
 export function workerThreadSpawner(opts: { backend?: string } = {}): Spawner {
   return () => {
     const fromSource = import.meta.url.endsWith('.ts');
-    const file = fileURLToPath(new URL(fromSource ? './worker-bootstrap.mjs' : './worker.js', import.meta.url));
+    const file = fileURLToPath(new URL(fromSource ? './worker-bootstrap.mjs' : './engine.js', import.meta.url));
     const w = new Worker(file, {
       workerData: { backend: opts.backend ?? process.env.SKYSCORE_BACKEND ?? 'auto' },
     });

@@ -74,7 +74,7 @@ export interface PoolOptions {
 
 function workerFile(): string {
   const fromSource = import.meta.url.endsWith('.ts');
-  return fileURLToPath(new URL(fromSource ? './worker-bootstrap.mjs' : './worker.js', import.meta.url));
+  return fileURLToPath(new URL(fromSource ? './worker-bootstrap.mjs' : './train-worker.js', import.meta.url));
 }
 
 /** Copies the parts of a batch so each can be transferred to its worker. */
