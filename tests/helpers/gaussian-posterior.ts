@@ -176,6 +176,13 @@ export interface GaussianPosteriorReference {
   chi2OfMean: number;
   /** tr(A Σ Aᵀ)/σ_n² per pixel: how much a mean of N samples adds to χ² (divided by N). */
   traceAsAt: number;
+  /** tᵀ Σ t with t = Aᵀ(y − Aμ)/σ_n²: the χ² of a mean of N samples has variance ≈ 4 tᵀΣt/(N n²). */
+  chi2LinearVar: number;
+}
+
+/** Expected χ² per pixel of the mean of N exact posterior samples, and its standard deviation (linear term). */
+export function expectedChi2OfSampleMean(ref: GaussianPosteriorReference, nSamples: number): { mean: number; sd: number } {
+  return { mean: ref.chi2OfMean + ref.traceAsAt / nSamples, sd: Math.sqrt((4 * ref.chi2LinearVar) / nSamples) / ref.n };
 }
 
 export function gaussianPosterior(c: Float64Array, cInv: Float64Array, a: SparseRows, y: Float64Array, sigmaN: number): GaussianPosteriorReference {
@@ -222,7 +229,21 @@ export function gaussianPosterior(c: Float64Array, cInv: Float64Array, a: Sparse
     const v = a.vals[i];
     for (let k = 0; k < ci.length; k++) for (let l = 0; l < ci.length; l++) tr += v[k] * v[l] * cov[ci[k] * n + ci[l]];
   }
-  return { n, mean, cov, variance, cInv, a, sigmaN, meanRho2: rho2 / (n * n), chi2OfMean: chi2 / n, traceAsAt: tr / s2 / n };
+  const res = new Float64Array(n);
+  for (let i = 0; i < n; i++) res[i] = (y[i] - am[i]) / s2;
+  const t = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const ci = a.cols[i];
+    const v = a.vals[i];
+    for (let k = 0; k < ci.length; k++) t[ci[k]] += v[k] * res[i];
+  }
+  let q = 0;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += cov[i * n + j] * t[j];
+    q += t[i] * s;
+  }
+  return { n, mean, cov, variance, cInv, a, sigmaN, meanRho2: rho2 / (n * n), chi2OfMean: chi2 / n, traceAsAt: tr / s2 / n, chi2LinearVar: q };
 }
 
 export interface PosteriorComparison {
@@ -278,4 +299,20 @@ export function comparePosterior(samples: ArrayLike<number>, nSamples: number, r
     meanAbsVarianceError: abs / n,
     ratios,
   };
+}
+
+/** Draws of N(0, C) for a dense C (Cholesky), float64, n × count chain-major. */
+export function gaussianDraws(c: Float64Array, n: number, count: number, normal: () => number): Float64Array {
+  const l = cholesky(c, n);
+  const out = new Float64Array(n * count);
+  const z = new Float64Array(n);
+  for (let k = 0; k < count; k++) {
+    for (let i = 0; i < n; i++) z[i] = normal();
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j <= i; j++) s += l[i * n + j] * z[j];
+      out[k * n + i] = s;
+    }
+  }
+  return out;
 }

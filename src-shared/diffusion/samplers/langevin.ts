@@ -24,14 +24,24 @@ export function langevinStep(x: tf.Tensor, score: tf.Tensor, step: number | tf.T
   });
 }
 
+/** Dimension from which the corrector's norms are taken per chain (below it, over the batch). */
+export const PER_CHAIN_NORMS_MIN_DIM = 64;
+
 /**
- * The step size of Song et al.'s Langevin corrector: ε = 2 (snr ‖z‖/‖s‖)², per chain (each chain's own norms,
- * so that a chain's path does not depend on the other chains of its batch).
+ * The step size of Song et al.'s Langevin corrector, ε = 2 (snr ‖z‖/‖s‖)².
+ * For images (dimension ≥ 64) the norms are each chain's own — they concentrate, and a chain's path then does
+ * not depend on the other chains of its batch (the same samples whatever the batch split). In low dimension
+ * (the 2-D densities) a single chain's ‖s‖ is no estimate of its typical size (it vanishes at a mode, and ε with
+ * it blows up), so the norms are averaged over the batch as in Song et al.'s implementation; such runs are
+ * reproducible for a given seed and batch size.
  */
 export function snrStepSize(score: tf.Tensor, noise: tf.Tensor, snr: number): tf.Tensor {
   return tf.tidy(() => {
-    const g2 = perChainSum(tf.square(score));
-    const z2 = perChainSum(tf.square(noise));
-    return tf.mul(tf.div(z2, tf.maximum(g2, 1e-30)), 2 * snr * snr);
+    const dim = score.size / score.shape[0];
+    const gn = tf.sqrt(perChainSum(tf.square(score)));
+    const zn = tf.sqrt(perChainSum(tf.square(noise)));
+    if (dim >= PER_CHAIN_NORMS_MIN_DIM) return tf.mul(tf.square(tf.div(zn, tf.maximum(gn, 1e-30))), 2 * snr * snr);
+    const ratio = tf.div(tf.mean(zn), tf.maximum(tf.mean(gn), 1e-30));
+    return tf.mul(tf.square(ratio), 2 * snr * snr);
   });
 }

@@ -3,42 +3,52 @@
  *   x ← x + Δ s(x) + √(2Δ) ξ,
  * with s the target's score at one noise level — 0 (the exact posterior) where the prior's score exists there
  * (analytic priors), else σmin. The step Δ is fixed: given, or 0.05/λmax with λmax the largest eigenvalue of
- * −∇s estimated at the start by 20 power iterations on central finite differences of the score (for a Gaussian
+ * −∇s at the chains' starting points (20 power iterations on central finite differences of the score, median
+ * over the chains; see estimateStiffness) (for a Gaussian
  * target, ULA's stationary variance along an eigendirection is 1/(λ(1 − λΔ/2)): ≤ 2.6% too wide there, less
  * elsewhere). Chains start at x ~ N(0, initScale² I); `steps` counts the burn-in too, the final states are the
  * samples.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { langevinStep } from './langevin.js';
+import { langevinStep, perChainSum } from './langevin.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs, type SamplerTarget, type StepContext } from './types.js';
 
 export const ULA_STEP_FRACTION = 0.05;
 const POWER_ITERATIONS = 20;
 
-/** Largest |eigenvalue| of the score's Jacobian over a batch (block-diagonal across chains) at x. */
-export function estimateStiffness(target: SamplerTarget, x: tf.Tensor, sigma: number, ctx: StepContext, iterations = POWER_ITERATIONS): number {
+/**
+ * The stiffness of the target at the chains' states: for each chain, the largest |eigenvalue| of the score's
+ * Jacobian there (power iteration on central finite differences), and the median over the chains. The median,
+ * not the maximum: a chain that starts in an unrepresentative, stiffer region (near the ring potential's centre,
+ * where −∇V varies like 1/|x|) should not slow every chain; for a Gaussian target all chains agree.
+ */
+export function estimateStiffness(target: SamplerTarget, x: tf.Tensor, sigma: number, ctx: StepContext, iterations = POWER_ITERATIONS): { median: number; max: number } {
+  const norm = (t: tf.Tensor): tf.Tensor => tf.sqrt(perChainSum(tf.square(t)));
   let v = tf.tidy(() => {
     const z = ctx.auxNormal();
-    return tf.div(z, tf.norm(z));
+    return tf.div(z, norm(z));
   });
   const scale = tf.tidy(() => Math.max(1, Math.sqrt(tf.mean(tf.square(x)).dataSync()[0])));
-  const h = 1e-3 * scale * Math.sqrt(v.size);
-  let lambda = 0;
+  const h = 1e-3 * scale;
+  let lambdas: Float32Array = new Float32Array(0);
   for (let k = 0; k < iterations; k++) {
     const next = tf.tidy(() => {
       const sp = target.score(tf.add(x, tf.mul(v, h)), sigma);
       const sm = target.score(tf.sub(x, tf.mul(v, h)), sigma);
       const jv = tf.div(tf.sub(sp, sm), 2 * h);
-      const n = tf.norm(jv);
+      const n = norm(jv);
       return { w: tf.div(jv, tf.maximum(n, 1e-30)), n };
     });
-    lambda = next.n.dataSync()[0];
+    lambdas = next.n.dataSync() as Float32Array;
     next.n.dispose();
     v.dispose();
     v = next.w;
   }
   v.dispose();
-  return lambda;
+  const sorted = Array.from(lambdas).sort((a, b) => a - b);
+  const m = sorted.length;
+  const median = m % 2 ? sorted[(m - 1) / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+  return { median, max: sorted[m - 1] };
 }
 
 export function createUla({ sde, steps, options }: SamplerFactoryArgs): Sampler {
@@ -64,11 +74,12 @@ export function createUla({ sde, steps, options }: SamplerFactoryArgs): Sampler 
     },
     prepare: (x, target, ctx) => {
       if (Number.isNaN(delta)) {
-        const lam = estimateStiffness(target, x, sigma, ctx);
+        const { median: lam, max } = estimateStiffness(target, x, sigma, ctx);
         if (!(lam > 0) || !Number.isFinite(lam)) throw new SamplerInputError(`ula: could not estimate a step size (λmax = ${lam}); give one`);
         delta = ULA_STEP_FRACTION / lam;
         settings.lambdaMax = lam;
-        settings.stepRule = `${ULA_STEP_FRACTION}/λmax`;
+        settings.lambdaMaxLargest = max;
+        settings.stepRule = `${ULA_STEP_FRACTION}/λmax (median over the chains' starting points)`;
       }
       settings.stepSize = delta;
     },

@@ -67,7 +67,11 @@ export class Adam {
   }
 }
 
-/** Exponential moving average of the weights: ema ← d·ema + (1 − d)·params. */
+/**
+ * Exponential moving average of the weights: ema ← d·ema + (1 − d)·params. Given the number of updates made
+ * so far, the decay is warmed up as d_t = min(d, (1 + t)/(10 + t)) (as TensorFlow's moving averages do), so
+ * that a short run's EMA is not dominated by its initial weights.
+ */
 export class Ema {
   readonly decay: number;
   readonly values: Float32Array;
@@ -78,8 +82,8 @@ export class Ema {
     this.values = copy ? initial.slice() : initial;
   }
 
-  update(params: Float32Array): void {
-    const d = this.decay;
+  update(params: Float32Array, updatesSoFar?: number): void {
+    const d = updatesSoFar === undefined ? this.decay : Math.min(this.decay, (1 + updatesSoFar) / (10 + updatesSoFar));
     const e = this.values;
     for (let i = 0; i < e.length; i++) e[i] = d * e[i] + (1 - d) * params[i];
   }

@@ -166,7 +166,7 @@ export async function trainLoop(
     lastGradNorm = clipByGlobalNorm(grads, cfg.gradClip);
     lr = warmupLr(cfg.lr, step, cfg.warmup);
     adam.step(params, grads, lr);
-    ema.update(params);
+    ema.update(params, step);
     await engine.setParams(params);
     step += 1;
     imagesSeen += batch.n;
