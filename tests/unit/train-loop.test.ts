@@ -51,6 +51,12 @@ describe('optimiser', () => {
     e.update(new Float32Array([1, 0]));
     expect(e.values[0]).toBeCloseTo(0.1, 6);
     expect(e.values[1]).toBeCloseTo(9, 5);
+    // warmed-up decay: after 0 updates d = min(0.9, 1/10) = 0.1
+    const w = new Ema(new Float32Array([0]), 0.9);
+    w.update(new Float32Array([1]), 0);
+    expect(w.values[0]).toBeCloseTo(0.9, 6);
+    w.update(new Float32Array([1]), 1000);
+    expect(w.values[0]).toBeCloseTo(0.9 * 0.9 + 0.1, 6);
     const g = new Float32Array([3, 4]);
     expect(clipByGlobalNorm(g, 1)).toBeCloseTo(5, 6);
     expect(globalNorm(g)).toBeCloseTo(1, 6);

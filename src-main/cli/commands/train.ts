@@ -36,11 +36,11 @@ training:
   --steps N            total optimiser steps (default 20000; --resume continues to this total)
   --batch N            images per step (default 32)
   --lr X               Adam learning rate (default 2e-4), linear warm-up over --warmup steps (default 1000)
-  --ema D              EMA decay of the weights (default 0.999)
+  --ema D              EMA decay of the weights (default 0.999, warmed up as min(D, (1+t)/(10+t)) at step t)
   --grad-clip X        global gradient-norm clip (default 1; 0: none)
   --seed N             default 0
   --resume             continue the run in --out from its checkpoint (same step counter, optimiser state)
-  --checkpoint-every N default 500      --log-every N   default 10      --val-every N   default 500
+  --checkpoint-every N default 100      --log-every N   default 10      --val-every N   default 500
 compute:
   --backend B          tensorflow | webgpu | wasm | cpu (default: the best available)
   --workers N          worker threads, each with part of the batch (default: one per core, max 2; 1 on a GPU)
@@ -163,7 +163,7 @@ export const trainCommand: Command = {
       microBatch: numberFlag(p, 'micro-batch', C, { default: 8, integer: true, min: 1 }),
       weightsDtype: dtype,
       logEvery: numberFlag(p, 'log-every', C, { default: 10, integer: true, min: 0 }),
-      checkpointEvery: numberFlag(p, 'checkpoint-every', C, { default: 500, integer: true, min: 0 }),
+      checkpointEvery: numberFlag(p, 'checkpoint-every', C, { default: 100, integer: true, min: 0 }),
       valEvery: numberFlag(p, 'val-every', C, { default: 500, integer: true, min: 0 }),
       explicit,
     };
