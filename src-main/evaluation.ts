@@ -28,7 +28,7 @@ import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metr
 import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
 import { initBackend } from './engine/backend.js';
 import type { BackendName } from '../src-shared/protocol/index.js';
-import { checkPriorShape, resolvePrior, type ResolvedPrior } from './priors.js';
+import { checkPriorShape, priorSpecOf, resolvePrior, type ResolvedPrior } from './priors.js';
 import { UsageError } from './cli/errors.js';
 
 /** The repository root (models/, assets/). */
@@ -39,18 +39,7 @@ export const DEFAULT_GAUSSIAN = path.join(APP_ROOT, 'models', 'galaxy-gaussian-6
 export const PSF_FWHM = 4;
 export const NOISE_FRACTION = 0.03;
 
-/**
- * A prior spec for resolvePrior: a Gaussian-field folder (power-spectrum.fits, no model.json) becomes
- * `gaussian-field:DIR/power-spectrum.fits` (absolute); anything else is returned as given.
- */
-export function priorSpecOf(spec: string, cwd = process.cwd()): string {
-  if (spec.startsWith('gaussian-field:') || spec.startsWith('analytic:')) return spec;
-  const dir = path.resolve(cwd, spec);
-  if (!existsSync(path.join(dir, 'model.json')) && existsSync(path.join(dir, 'power-spectrum.fits'))) {
-    return `gaussian-field:${path.join(dir, 'power-spectrum.fits')}`;
-  }
-  return spec;
-}
+export { priorSpecOf } from './priors.js';
 
 /** The default prior: models/galaxy-64 when it holds a model, else the bundled Gaussian-field galaxy prior. */
 export function defaultPrior(): { spec: string; fallback: boolean } {

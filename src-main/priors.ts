@@ -6,8 +6,9 @@
  * normalisation (x_prior = (x − offset)/scale) and the typical peak of a prior image.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+
 import type { ScoreModel, VeSde } from '../src-shared/diffusion/types.js';
 import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-field.js';
 import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
@@ -52,9 +53,23 @@ async function sha256Files(files: string[]): Promise<string> {
   return h.digest('hex');
 }
 
+/**
+ * A Gaussian-field prior folder (power-spectrum.fits and a card, no model.json) stands for
+ * `gaussian-field:FOLDER/power-spectrum.fits`; every other spec is returned as it is.
+ */
+export function priorSpecOf(spec: string, cwd = process.cwd()): string {
+  if (spec.startsWith('gaussian-field:') || spec.startsWith('analytic:')) return spec;
+  const dir = path.resolve(cwd, spec);
+  if (!existsSync(path.join(dir, 'model.json')) && existsSync(path.join(dir, 'power-spectrum.fits'))) {
+    return `gaussian-field:${path.join(dir, 'power-spectrum.fits')}`;
+  }
+  return spec;
+}
+
 /** Resolves a prior spec; `cwd` is where relative paths start (default: the process's). */
-export async function resolvePrior(spec: string, cwd = process.cwd()): Promise<ResolvedPrior> {
-  if (spec.trim() === '') throw new UsageError('--prior is empty');
+export async function resolvePrior(given: string, cwd = process.cwd()): Promise<ResolvedPrior> {
+  if (given.trim() === '') throw new UsageError('--prior is empty');
+  const spec = priorSpecOf(given, cwd);
   if (spec.startsWith('gaussian-field:')) {
     const rel = spec.slice('gaussian-field:'.length);
     if (!rel) throw new UsageError(`prior ${spec}: name the power spectrum, gaussian-field:PK.fits`);
