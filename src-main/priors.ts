@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-
 import type { ScoreModel, VeSde } from '../src-shared/diffusion/types.js';
 import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-field.js';
 import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
