@@ -1,0 +1,169 @@
+/**
+ * skyscore reconstruct / sample end to end: the products (FITS with the observation's WCS and provenance cards,
+ * report.json), reproducibility for a seed, NaN pixels masked with a note, and bad input (exit 2 with one
+ * `skyscore:` line): a prior of another size, a forward model whose output shape is not the data's, a missing
+ * model folder, an unknown sampler.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCliAsync } from '../helpers/cli.js';
+import { readFitsImage, writeFits, FitsHeader } from '../../src-shared/fits/index.js';
+import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
+import { circulantCovariance, convolutionMatrix, gaussianDraws, sparseTimesVector } from '../helpers/gaussian-posterior.js';
+import { gaussianPsf } from '../../src-shared/operators/psf.js';
+
+let dir = '';
+const p = (f: string): string => path.join(dir, f);
+const read = (f: string) => readFitsImage(new Uint8Array(readFileSync(f)));
+const N = 32;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'skyscore-rec-'));
+  const power = powerLawSpectrum(N, N, 10, 4, 2);
+  writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(power), shape: [N, N] }]));
+  writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 10, 2, 2)), shape: [16, 16] }]));
+  const r = new ChainRandom(12, 0);
+  const truth = gaussianDraws(circulantCovariance(power, N, N), N * N, 1, () => r.normal());
+  const k = gaussianPsf(2.5);
+  const y = sparseTimesVector(convolutionMatrix(N, N, k.data, k.shape[0], k.shape[1], k.center[0], k.center[1]), truth).map((v) => v + 0.1 * r.normal());
+  const h = new FitsHeader();
+  for (const [key, v] of [
+    ['CTYPE1', 'RA---TAN'],
+    ['CTYPE2', 'DEC--TAN'],
+    ['CRPIX1', 16.5],
+    ['CRPIX2', 16.5],
+    ['CRVAL1', 150.1],
+    ['CRVAL2', 2.2],
+    ['CDELT1', -1e-4],
+    ['CDELT2', 1e-4],
+    ['BUNIT', 'Jy/beam'],
+  ] as const)
+    h.set(key, v);
+  writeFileSync(p('y.fits'), writeFits([{ data: Float32Array.from(y), shape: [N, N], header: h }]));
+  const yNan = Float32Array.from(y);
+  yNan[5] = NaN;
+  yNan[700] = NaN;
+  writeFileSync(p('ynan.fits'), writeFits([{ data: yNan, shape: [N, N], header: h }]));
+  writeFileSync(p('y30.fits'), writeFits([{ data: new Float32Array(30 * 30), shape: [30, 30] }]));
+  writeFileSync(p('M.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2.5 }] }));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const base = () => ['reconstruct', '--obs', p('y.fits'), '--model', p('M.json'), '--prior', `gaussian-field:${p('pk.fits')}`, '--noise', '0.1', '--quiet'];
+
+describe('skyscore reconstruct', () => {
+  it('writes the products with the WCS and provenance, and report.json', async () => {
+    const r = await runCliAsync([...base(), '--n', '6', '--steps', '150', '--seed', '3', '--out', p('out')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/wrote .*report\.json: χ²\/pixel of the mean/);
+    for (const f of ['posterior-mean.fits', 'posterior-std.fits', 'posterior-samples.fits', 'residual.fits', 'report.json']) expect(existsSync(p(`out/${f}`))).toBe(true);
+    const mean = read(p('out/posterior-mean.fits'));
+    expect(mean.shape).toEqual([N, N]);
+    expect(mean.header.get('CTYPE1')).toBe('RA---TAN');
+    expect(mean.header.get('CRVAL2')).toBe(2.2);
+    expect(mean.header.get('BUNIT')).toBe('Jy/beam');
+    expect(mean.header.get('SKYSAMP')).toBe('pc');
+    expect(mean.header.get('SKYSTEPS')).toBe(150);
+    expect(mean.header.get('SKYSEED')).toBe(3);
+    expect(mean.header.get('SKYNSAMP')).toBe(6);
+    expect(mean.header.get('SKYPRIOR')).toBe('gaussian-field:pk.fits');
+    expect(String(mean.header.get('SKYMODEL'))).toMatch(/^[0-9a-f]{64}$/);
+    expect(mean.header.get('SKYSCORE PRIOR SHA256')).toMatch(/^[0-9a-f]{32}$/);
+    expect(mean.header.history().join(' ')).toMatch(/skyscore reconstruct --obs y\.fits --model M\.json/);
+    const samples = read(p('out/posterior-samples.fits'));
+    expect(samples.shape).toEqual([N, N, 6]);
+    const std = read(p('out/posterior-std.fits'));
+    // mean and std are those of the samples
+    for (const i of [0, 100, 555]) {
+      const v = Array.from({ length: 6 }, (_, k) => samples.data[k * N * N + i]);
+      const m = v.reduce((a, b) => a + b, 0) / 6;
+      const s = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / 5);
+      expect(mean.data[i]).toBeCloseTo(m, 4);
+      expect(std.data[i]).toBeCloseTo(s, 4);
+    }
+    const res = read(p('out/residual.fits'));
+    expect(res.header.get('BUNIT')).toBeUndefined();
+    const report = JSON.parse(readFileSync(p('out/report.json'), 'utf8'));
+    for (const k of ['chi2PerPixel', 'n', 'steps', 'sampler', 'backend', 'seconds', 'scoreEvaluations', 'seed', 'versions']) expect(report).toHaveProperty(k);
+    expect(report.n).toBe(6);
+    expect(report.scoreEvaluations).toBe(6 * 150 * 2);
+    expect(report.likelihood.method).toBe('kronecker');
+    expect(report.fluxScale.value).toBe(1);
+    // χ² per pixel of the residual map = report
+    let chi = 0;
+    for (const v of res.data) chi += v * v;
+    expect(chi / (N * N)).toBeCloseTo(report.chi2PerPixel, 4);
+    expect(report.chi2PerPixel).toBeLessThan(1.2);
+  });
+
+  it('is reproducible for a seed, whatever --batch', async () => {
+    const a = await runCliAsync([...base(), '--n', '4', '--steps', '40', '--seed', '9', '--out', p('r1')]);
+    const b = await runCliAsync([...base(), '--n', '4', '--steps', '40', '--seed', '9', '--out', p('r2'), '--batch', '2']);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    const s1 = read(p('r1/posterior-samples.fits')).data;
+    const s2 = read(p('r2/posterior-samples.fits')).data;
+    let d = 0;
+    for (let i = 0; i < s1.length; i++) d = Math.max(d, Math.abs(s1[i] - s2[i]));
+    expect(d).toBeLessThan(1e-3);
+  });
+
+  it('masks NaN pixels and says so', async () => {
+    const r = await runCliAsync([...base().map((v) => (v === p('y.fits') ? p('ynan.fits') : v)), '--n', '2', '--steps', '30', '--out', p('nan')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/skyscore: note: 2 NaN\/infinite pixels in ynan\.fits masked \(2 of 1024\)/);
+    const res = read(p('nan/residual.fits')).data;
+    expect(Number.isNaN(res[5])).toBe(true);
+    expect(Number.isNaN(res[700])).toBe(true);
+    expect(Number.isFinite(res[6])).toBe(true);
+    const report = JSON.parse(readFileSync(p('nan/report.json'), 'utf8'));
+    expect(report.observedPixels).toBe(1022);
+    expect(report.warnings.join(' ')).toMatch(/2 NaN/);
+    expect(report.likelihood.method).toBe('cg');
+  });
+
+  it('bad input: a prior of another size, an output shape that is not the data’s, a missing model folder, an unknown sampler', async () => {
+    const size = await runCliAsync([...base().map((v) => (v.endsWith('pk.fits') ? `gaussian-field:${p('pk16.fits')}` : v)), '--out', p('bad1')]);
+    expect(size.code).toBe(2);
+    expect(size.stderr.trim().split('\n')).toHaveLength(1);
+    expect(size.stderr).toMatch(/^skyscore: the prior gaussian-field:pk16\.fits describes 16×16 images but the forward model's unknown is 32×32/);
+    const shape = await runCliAsync([...base().map((v) => (v === p('y.fits') ? p('y30.fits') : v)), '--out', p('bad2')]);
+    expect(shape.code).toBe(2);
+    expect(shape.stderr).toMatch(/^skyscore: .*y30\.fits: the data are 30×30 .* but the forward model M\.json produces 32×32 .*output shape must match the data/);
+    const missing = await runCliAsync([...base().map((v) => (v.endsWith('pk.fits') ? p('models/nope') : v)), '--out', p('bad3')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^skyscore: prior .*models\/nope: .*no such model folder/);
+    const sampler = await runCliAsync([...base(), '--sampler', 'magic', '--out', p('bad4')]);
+    expect(sampler.code).toBe(2);
+    expect(sampler.stderr).toMatch(/^skyscore: reconstruct: --sampler must be one of pc, em, ald, ula, dps, got 'magic'/);
+    for (const d of ['bad1', 'bad2', 'bad3', 'bad4']) expect(existsSync(p(d))).toBe(false);
+  });
+});
+
+describe('skyscore sample', () => {
+  it('draws from a Gaussian field and from the ring density', async () => {
+    const g = await runCliAsync(['sample', '--prior', `gaussian-field:${p('pk.fits')}`, '--n', '3', '--steps', '50', '--seed', '1', '--out', p('g.fits'), '--quiet']);
+    expect(g.code).toBe(0);
+    const gi = read(p('g.fits'));
+    expect(gi.shape).toEqual([N, N, 3]);
+    expect(gi.header.get('SKYSCORE SAMPLER')).toBe('pc');
+    const ring = await runCliAsync(['sample', '--prior', 'analytic:ring', '--n', '200', '--steps', '100', '--seed', '2', '--out', p('ring.fits'), '--quiet']);
+    expect(ring.code).toBe(0);
+    const ri = read(p('ring.fits'));
+    expect(ri.shape).toEqual([2, 200]);
+    // the ring: |x| concentrates around 2 (width 0.4)
+    let inside = 0;
+    for (let k = 0; k < 200; k++) if (Math.abs(Math.hypot(ri.data[2 * k], ri.data[2 * k + 1]) - 2) < 0.8) inside++;
+    expect(inside).toBeGreaterThan(190);
+    const bad = await runCliAsync(['sample', '--prior', 'analytic:ring', '--sampler', 'dps', '--out', p('x.fits')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/dps samples a posterior and needs data/);
+  });
+});
