@@ -103,11 +103,12 @@ describe('skyscore reconstruct', () => {
     expect(report.chi2PerPixel).toBeLessThan(1.2);
   });
 
-  it('is reproducible for a seed, whatever --batch', async () => {
-    const a = await runCliAsync([...base(), '--n', '4', '--steps', '40', '--seed', '9', '--out', p('r1')]);
-    const b = await runCliAsync([...base(), '--n', '4', '--steps', '40', '--seed', '9', '--out', p('r2'), '--batch', '2']);
+  it('is reproducible for a seed, whatever --batch and --workers', async () => {
+    const a = await runCliAsync([...base(), '--n', '4', '--steps', '40', '--seed', '9', '--out', p('r1'), '--workers', '1']);
+    const b = await runCliAsync([...base(), '--n', '4', '--steps', '40', '--seed', '9', '--out', p('r2'), '--batch', '1', '--workers', '2']);
     expect(a.code).toBe(0);
     expect(b.code).toBe(0);
+    expect(JSON.parse(readFileSync(p('r2/report.json'), 'utf8')).workers).toBe(2);
     const s1 = read(p('r1/posterior-samples.fits')).data;
     const s2 = read(p('r2/posterior-samples.fits')).data;
     let d = 0;

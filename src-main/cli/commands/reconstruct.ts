@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
+import { cpus } from 'node:os';
 import type { Command } from '../command.js';
 import { parse, requireString, optionalString, numberFlag, type Parsed } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -8,6 +9,7 @@ import { initBackend } from '../../engine/backend.js';
 import { prepareModelFile, readImage2d, readNoiseArg, type ImageFile } from '../../model-loader.js';
 import { automaticFluxScale, checkPriorShape, resolvePrior, type ResolvedPrior } from '../../priors.js';
 import { versions } from '../../version.js';
+import { runSamplingParallel } from '../../sampling/pool.js';
 import { backendFlag, checkNotSame, resultFitsShape, resultGrid, resultHeader, shapeText } from './forward.js';
 import { instantiateModel, outputShape, type BuiltModel } from '../../../src-shared/operators/model.js';
 import { ConvolvedLikelihood, type Affine } from '../../../src-shared/diffusion/likelihood.js';
@@ -18,7 +20,7 @@ import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
 
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
-                            [--backend B] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--quiet]
+                            [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--quiet]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -48,11 +50,26 @@ a given backend, whatever --batch.
                       99.5th percentile of the data divided by the prior's typical peak (model.json
                       data.peakPrior, else 1); for gaussian-field: 1 (its spectrum is in data units)
   --backend B         auto (default), tensorflow, webgpu, wasm or cpu
-  --batch B           chains evaluated together (default min(N, 16))
+  --workers W         worker threads sharing the chains (default on the wasm and cpu backends: one per CPU
+                      core, at most N and 4, for a learned prior or N·steps·pixels ≥ 10⁷, else 1; 1 on a
+                      GPU). Each chain has its own random stream: the samples do not depend on W (up to
+                      float32 rounding)
+  --batch B           chains evaluated together per worker (default min(N, 16))
   --snr R             Langevin step signal-to-noise ratio (pc, ald; default 0.16)
   --step-size D       ula's step (default 0.05/λmax of the posterior score's Jacobian)
   --zeta Z            dps step scale (default 1)
   --quiet             no progress lines`;
+
+/**
+ * Worker threads by default: one per core (at most N and 4) on the CPU backends when the run is long enough to
+ * repay a worker's start-up (~2–4 s: its own backend, prior and model) — a learned prior always, an analytic one
+ * from N·steps·pixels ≥ 10⁷ —, else 1; one on a GPU.
+ */
+export function defaultWorkers(backend: string, n: number, priorKind: string, steps: number, pixels: number): number {
+  if (backend !== 'wasm' && backend !== 'cpu') return 1;
+  if (priorKind !== 'unet' && n * steps * pixels < 1e7) return 1;
+  return Math.max(1, Math.min(cpus().length, n, 4));
+}
 
 export function samplerOptions(p: Parsed, command: string): SamplerOptions {
   const o: SamplerOptions = {};
@@ -69,7 +86,7 @@ export function samplerFlag(p: Parsed, command: string): SamplerName {
 }
 
 /** Progress on stderr: one line at most every 2 s (rewritten in place on a terminal). */
-export function progressPrinter(command: string, quiet: boolean): (p: SamplingProgress) => void {
+export function progressPrinter(command: string, quiet: boolean): (p: Pick<SamplingProgress, 'step' | 'steps' | 'sigma' | 'chi2' | 'elapsedS' | 'etaS'>) => void {
   let last = -Infinity;
   const tty = process.stderr.isTTY === true;
   return (p) => {
@@ -133,6 +150,7 @@ export const reconstructCommand: Command = {
         'flux-scale': { type: 'string' },
         backend: { type: 'string' },
         batch: { type: 'string' },
+        workers: { type: 'string' },
         hdu: { type: 'string' },
         snr: { type: 'string' },
         'step-size': { type: 'string' },
@@ -152,6 +170,7 @@ export const reconstructCommand: Command = {
     const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS[sampler], integer: true, min: 1, max: 1_000_000 });
     const seed = numberFlag(p, 'seed', cmd, { default: 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
     const batch = numberFlag(p, 'batch', cmd, { default: Math.min(n, 16), integer: true, min: 1, max: 4096 });
+    const workersGiven = p.values.workers === undefined ? null : numberFlag(p, 'workers', cmd, { integer: true, min: 1, max: 64 });
     const hdu = optionalString(p, 'hdu') === undefined ? undefined : numberFlag(p, 'hdu', cmd, { integer: true, min: 0 });
     const fluxGiven = p.values['flux-scale'] === undefined ? null : numberFlag(p, 'flux-scale', cmd, { positive: true });
     const backend = backendFlag(p, cmd);
@@ -195,10 +214,39 @@ export const reconstructCommand: Command = {
             `A = ${built.operator.name}, flux scale ${flux.value.toPrecision(6)}, backend ${info.backend}; likelihood: ${lik.description}\n`,
         );
       }
-      const result: SamplingResult = await runSampling(
-        { prior: prior.model, sde: prior.sde, shape: xShape, likelihood: lik },
-        { sampler, steps, n, seed, batchSize: batch, samplerOptions: sOpts, onProgress: progressPrinter(cmd, quiet), previewIntervalMs: 0 },
-      );
+      const workers = workersGiven ?? defaultWorkers(info.backend, n, prior.kind, steps, xShape[0] * xShape[1]);
+      let result: SamplingResult;
+      if (workers > 1) {
+        const par = await runSamplingParallel(
+          {
+            backend: info.backend,
+            prior: priorSpec,
+            cwd: process.cwd(),
+            shape: xShape,
+            model: model.path,
+            data: Float32Array.from(obs.data),
+            dataShape: obs.shape,
+            noise,
+            dataName: path.basename(obsPath),
+            affine,
+            sampler,
+            steps,
+            n,
+            seed,
+            batchSize: batch,
+            samplerOptions: sOpts,
+          },
+          workers,
+          { onProgress: progressPrinter(cmd, quiet) },
+        );
+        if (par.cgStats) Object.assign(lik.cgStats, par.cgStats);
+        result = par;
+      } else {
+        result = await runSampling(
+          { prior: prior.model, sde: prior.sde, shape: xShape, likelihood: lik },
+          { sampler, steps, n, seed, batchSize: batch, samplerOptions: sOpts, onProgress: progressPrinter(cmd, quiet), previewIntervalMs: 0 },
+        );
+      }
       const products: PosteriorProducts = posteriorProducts(result, affine, lik);
       const command = `${cmd} --obs ${path.basename(obsPath)} --model ${path.basename(modelPath)} --prior ${priorSpec} --noise ${noiseText} --n ${n} --steps ${steps} --seed ${seed} --sampler ${sampler} --flux-scale ${flux.value.toPrecision(8)}`;
       const report = reconstructionReport(
@@ -218,6 +266,7 @@ export const reconstructCommand: Command = {
         lik,
       );
       (report as Record<string, unknown>).priorSha256 = prior.sha256;
+      (report as Record<string, unknown>).workers = workers;
 
       const prov = {
         command,

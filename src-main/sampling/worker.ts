@@ -1,0 +1,75 @@
+/**
+ * A sampling worker thread: its own tfjs backend, prior, forward model and likelihood; runs the chains
+ * chainOffset … chainOffset + n − 1 of a job (their random streams depend only on the seed and the chain index,
+ * so the split changes nothing but the wall time) and returns their final states.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { initBackend } from '../engine/backend.js';
+import { loadModel } from '../model-loader.js';
+import { resolvePrior } from '../priors.js';
+import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
+import { runSampling } from '../../src-shared/diffusion/posterior.js';
+import type { WorkerJob, WorkerMessage } from './pool.js';
+
+const port = parentPort;
+if (!port) throw new Error('sampling worker started without a parent port');
+const job = workerData as WorkerJob;
+const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+(async () => {
+  const info = await initBackend(job.backend);
+  const prior = await resolvePrior(job.prior, job.cwd);
+  let lik: ConvolvedLikelihood | null = null;
+  let dispose = () => {};
+  try {
+    if (job.model) {
+      const built = await loadModel(job.model);
+      dispose = () => built.operator.dispose();
+      lik = new ConvolvedLikelihood({
+        operator: built.operator,
+        data: job.data!,
+        dataShape: job.dataShape!,
+        noise: job.noise!,
+        affine: job.affine,
+        name: job.dataName,
+      });
+    }
+    let last = 0;
+    const res = await runSampling(
+      { prior: prior.model, sde: prior.sde, shape: job.shape, likelihood: lik, affine: job.affine },
+      {
+        sampler: job.sampler,
+        steps: job.steps,
+        n: job.n,
+        seed: job.seed,
+        chainOffset: job.chainOffset,
+        batchSize: job.batchSize,
+        samplerOptions: job.samplerOptions,
+        previewIntervalMs: 0,
+        progressIntervalMs: 250,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - last < 250 && p.step !== p.steps) return;
+          last = now;
+          post({ type: 'progress', step: p.step, steps: p.steps, sigma: p.sigma, chi2: p.chi2, evaluations: p.scoreEvaluations });
+        },
+      },
+    );
+    post(
+      {
+        type: 'done',
+        backend: info.backend,
+        samples: res.samples,
+        seconds: res.seconds,
+        scoreEvaluations: res.scoreEvaluations,
+        samplerSettings: res.samplerSettings,
+        cgStats: lik ? { ...lik.cgStats } : null,
+      },
+      [res.samples.buffer as ArrayBuffer],
+    );
+  } finally {
+    lik?.dispose();
+    dispose();
+    prior.dispose();
+  }
+})().catch((e: Error) => post({ type: 'error', name: e.name, message: e.message, stack: e.stack }));
