@@ -62,6 +62,8 @@ export interface ParallelProgress {
 }
 
 export interface ParallelResult extends SamplingResult {
+  /** The longest of the workers' own sampling times (seconds: the whole run, start-up of the workers included). */
+  samplingSeconds: number;
   workers: number;
   backend: BackendName;
   cgStats: CgStats | null;
@@ -173,6 +175,7 @@ export async function runSamplingParallel(
       seconds: (performance.now() - t0) / 1000,
       scoreEvaluations: evaluations,
       samplerSettings: results[0].samplerSettings,
+      samplingSeconds: Math.max(...results.map((r) => r.seconds)),
       workers: parts.length,
       backend: results[0].backend,
       cgStats: cg,

@@ -62,7 +62,8 @@ describe('memory', () => {
         const counts: number[] = [];
         const res = await runSampling(
           { prior, sde: prior.defaultSde(), shape: [S, S], likelihood: lik },
-          { sampler, steps: 40, n: 3, seed: 2, batchSize: 2, onStep: (i) => counts.push(i.numTensors) },
+          // (ald needs levels × steps × snr² ≳ ln(σmax/σmin): a larger snr for a short run)
+          { sampler, steps: 40, n: 3, seed: 2, batchSize: 2, onStep: (i) => counts.push(i.numTensors), samplerOptions: sampler === 'ald' ? { snr: 0.5 } : {} },
         );
         // two batches (2 + 1 chains): constant within each batch, nothing left afterwards
         expect(new Set(counts.slice(0, 40)).size).toBe(1);
@@ -191,6 +192,9 @@ describe('dps and bad input', () => {
     await expect(runSampling({ prior, sde: prior.defaultSde(), shape: [S, S] }, { sampler: 'xyz', steps: 5, n: 1, seed: 0 })).rejects.toThrow(/unknown sampler 'xyz'/);
     await expect(runSampling({ prior, sde: prior.defaultSde(), shape: [S, S] }, { sampler: 'pc', steps: 5, n: 0, seed: 0 })).rejects.toThrow(/positive integer/);
     await expect(runSampling({ prior, sde: prior.defaultSde(), shape: [S, S] }, { sampler: 'dps', steps: 5, n: 1, seed: 0 })).rejects.toThrow(/dps samples a posterior/);
+    await expect(runSampling({ prior, sde: prior.defaultSde(), shape: [S, S] }, { sampler: 'ald', steps: 100, n: 1, seed: 0 })).rejects.toThrow(
+      /ald: 100 levels × 3 Langevin steps at snr 0.16 cannot bring the chains from σmax to σmin .* use at least \d+ levels/,
+    );
     other.dispose();
     lik.dispose();
     op.dispose();

@@ -1,0 +1,269 @@
+/**
+ * Posterior sampling: a full reconstruction of a 64×64 deconvolution (Gaussian PSF, FWHM 4 px, white noise) with
+ * 16 samples and the default sampler (pc, 500 levels × predictor + corrector = 1000 score evaluations per chain),
+ * per CPU backend, on one worker and on two worker threads splitting the chains (src-main/sampling/pool.ts).
+ *  - with the analytic Gaussian-field prior (models/galaxy-gaussian-64, else a power-law spectrum): run in full;
+ *  - with the default U-Net prior architecture (random weights: the cost does not depend on them): a few
+ *    levels are timed and the full run extrapolated linearly (the per-step cost is constant).
+ * GFLOP/s count the matrix products (Gaussian field: its spectral multiplications and the likelihood's Kronecker
+ * products; U-Net: convolutions, dense and attention products, unetFlops). `peak` is the best-case kernel of the
+ * same backend in the same run, per core, from CPU time (a 512³ matMul for the Gaussian field's matMul-bound
+ * path; a 16×64×64×32→32 3×3 convolution for the U-Net), so `shareOfPeak` = (GFLOP/s per busy core) / peak.
+ * Goal of issue 5: 16 calibrated posterior samples of a 64×64 deconvolution in under 5 minutes on 2 cores.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Bench } from './types.js';
+import { initBackend, probeBackends } from '../engine/backend.js';
+import { writeModelFolder, type ModelMeta } from '../model-folder.js';
+import { runSamplingParallel } from '../sampling/pool.js';
+import type { BackendName } from '../../src-shared/protocol/index.js';
+import { readFitsImage } from '../../src-shared/fits/index.js';
+import { writeFileAtomic } from '../io.js';
+import { writeFits } from '../../src-shared/fits/index.js';
+import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { PsfOperator, gaussianPsf } from '../../src-shared/operators/psf.js';
+import { scalarNoise } from '../../src-shared/operators/noise.js';
+import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
+import { runSampling, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import { posteriorProducts } from '../../src-shared/diffusion/products.js';
+import { DEFAULT_STEPS } from '../../src-shared/diffusion/samplers/index.js';
+import { ChainNoise } from '../../src-shared/diffusion/chain-rng.js';
+import { DEFAULT_ARCH, unetFlops, unetLayout } from '../../src-shared/diffusion/nn/unet.js';
+import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
+import { SKYSCORE_VERSION } from '../version.js';
+import type { ScoreModel, VeSde } from '../../src-shared/diffusion/types.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const S = 64;
+const N_SAMPLES = 16;
+const STEPS = DEFAULT_STEPS.pc;
+const EVALS_PER_STEP = 2;
+const SIGMA_N = 0.01;
+const GOAL_S = 300;
+
+function cpuMs(c: NodeJS.CpuUsage): number {
+  return (c.user + c.system) / 1000;
+}
+
+/** Best-case matMul throughput on this backend (GFLOP/s per core, CPU time). */
+function matmulPeak(): number {
+  const a = tf.randomNormal([512, 512]);
+  const b = tf.randomNormal([512, 512]);
+  const run = () => tf.tidy(() => void tf.matMul(a, b).dataSync());
+  run();
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const c0 = process.cpuUsage();
+    run();
+    best = Math.min(best, cpuMs(process.cpuUsage(c0)));
+  }
+  tf.dispose([a, b]);
+  return (2 * 512 ** 3) / best / 1e6;
+}
+
+/** Best-case 3×3 convolution throughput (GFLOP/s per core, CPU time), the U-Net's main kernel. */
+function convPeak(): number {
+  const x = tf.randomNormal([16, 64, 64, 32]) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, 32, 32]) as tf.Tensor4D;
+  const run = () => tf.tidy(() => void tf.conv2d(x, w, 1, 'same').dataSync());
+  run();
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const c0 = process.cpuUsage();
+    run();
+    best = Math.min(best, cpuMs(process.cpuUsage(c0)));
+  }
+  tf.dispose([x, w]);
+  return (2 * 16 * 64 * 64 * 32 * 32 * 9) / best / 1e6;
+}
+
+/** The shipped galaxy power spectrum when present (data in pixel/255), else a power law of similar shape. */
+function powerSpectrum(): { p: Float64Array; name: string } {
+  const f = path.join(ROOT, 'models', 'galaxy-gaussian-64', 'power-spectrum.fits');
+  if (existsSync(f)) {
+    const img = readFitsImage(new Uint8Array(readFileSync(f)));
+    if (img.shape[0] === S && img.shape[1] === S) return { p: Float64Array.from(img.data), name: 'galaxy-gaussian-64' };
+  }
+  return { p: powerLawSpectrum(S, S, 0.5, 4, 3), name: 'power law' };
+}
+
+/** Data: a draw of the prior, blurred (FWHM 4 px) and with white noise σ_n. */
+function makeData(prior: ScoreModel & { sampleFrom(z: tf.Tensor): tf.Tensor }, op: PsfOperator): Float32Array {
+  return tf.tidy(() => {
+    const z = new ChainNoise(2024, 0, 1).tensor([S, S]);
+    const x = prior.sampleFrom(z);
+    const n = new ChainNoise(2025, 0, 1).tensor([S, S], SIGMA_N);
+    return tf.add(op.apply(x), n).dataSync() as Float32Array;
+  });
+}
+
+interface RunFigures {
+  result: SamplingResult;
+  cpuS: number;
+  workers: number;
+  /** Seconds before sampling starts (worker threads: their backend, prior and model). */
+  startupS: number;
+  /** Seconds of sampling proper (the slowest worker's). */
+  samplingS: number;
+}
+
+async function runOnce(backend: BackendName, workers: number, prior: { spec: string; model: ScoreModel; sde: VeSde }, steps: number, data: Float32Array, lik: ConvolvedLikelihood, modelFile: string): Promise<RunFigures> {
+  const c0 = process.cpuUsage();
+  if (workers === 1) {
+    const result = await runSampling({ prior: prior.model, sde: prior.sde, shape: [S, S], likelihood: lik }, { sampler: 'pc', steps, n: N_SAMPLES, seed: 1, previewIntervalMs: 0 });
+    return { result, cpuS: cpuMs(process.cpuUsage(c0)) / 1000, workers, startupS: 0, samplingS: result.seconds };
+  }
+  const result = await runSamplingParallel(
+    { backend, prior: prior.spec, cwd: process.cwd(), shape: [S, S], model: modelFile, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N), sampler: 'pc', steps, n: N_SAMPLES, seed: 1, affine: lik.affine },
+    workers,
+  );
+  // worker threads' CPU time is part of the process's (start-up included: a slight underestimate of GFLOP/s per core)
+  return { result, cpuS: cpuMs(process.cpuUsage(c0)) / 1000, workers, startupS: result.seconds - result.samplingSeconds, samplingS: result.samplingSeconds };
+}
+
+/** A temporary folder with M.json (Gaussian PSF 4 px) for worker threads, and a U-Net model folder. */
+async function scratch(withUnet: boolean): Promise<{ dir: string; model: string; unet: string | null; pk: string; dispose(): void }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-bench-'));
+  const model = path.join(dir, 'M.json');
+  await writeFileAtomic(model, JSON.stringify({ shape: [S, S], operators: [{ type: 'psf', fwhmPx: 4 }] }));
+  const pk = path.join(dir, 'pk.fits');
+  await writeFileAtomic(pk, writeFits([{ data: Float32Array.from(powerSpectrum().p), shape: [S, S] }]));
+  let unet: string | null = null;
+  if (withUnet) {
+    unet = path.join(dir, 'unet');
+    const layout = unetLayout(DEFAULT_ARCH);
+    const { manifest, bytes } = encodeWeights(layout, layout.initialise(7), 'float32');
+    const meta: ModelMeta = {
+      kind: 'unet',
+      arch: DEFAULT_ARCH,
+      imageShape: [S, S],
+      channels: 1,
+      sde: { type: 've', sigmaMin: 0.01, sigmaMax: 30 },
+      normalisation: { offset: 0, scale: 1 },
+      data: { source: 'benchmark: untrained weights (timing only)', train: 0, validation: 0 },
+      steps: 0,
+      imagesSeen: 0,
+      validationLoss: null,
+      date: new Date().toISOString(),
+      skyscoreVersion: SKYSCORE_VERSION,
+      weights: { file: 'weights.bin', dtype: 'float32', manifest },
+    };
+    await writeModelFolder(unet, meta, bytes);
+  }
+  return { dir, model, unet, pk, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Gaussian-field prior: the full run (cpu: a shorter run, extrapolated). */
+async function gaussianField(backend: BackendName, workers: number): Promise<Record<string, number | string>> {
+  const info = await initBackend(backend);
+  const peak = matmulPeak();
+  const sc = await scratch(false);
+  const { p, name } = powerSpectrum();
+  const prior = new GaussianFieldPrior(p, [S, S]);
+  const op = new PsfOperator([S, S], gaussianPsf(4));
+  const data = makeData(prior, op);
+  const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N) });
+  const steps = backend === 'cpu' ? 25 : STEPS;
+  try {
+    const before = tf.memory().numTensors;
+    const f = await runOnce(backend, workers, { spec: `gaussian-field:${sc.pk}`, model: prior, sde: prior.defaultSde() }, steps, data, lik, sc.model);
+    const leaked = tf.memory().numTensors - before;
+    const scale = STEPS / steps;
+    const wall = f.startupS + f.samplingS * scale;
+    // per evaluation and image: the prior's spectral products, and A, the Kronecker solve (2 halves) and Aᵀ
+    const sp = 2 * (S * S * 2 * (S / 2 + 1) + (S / 2 + 1) * 4 * S * S);
+    const kron = 4 * (S * S * 2 * S);
+    const flop = 2 * (sp + kron) * N_SAMPLES * STEPS * EVALS_PER_STEP;
+    const chi2 = posteriorProducts(f.result, lik.affine, lik).chi2PerPixel!;
+    return {
+      backend: info.backend,
+      prior: `gaussian-field (${name})`,
+      likelihood: lik.method,
+      workers: f.workers,
+      workerStartupS: f.startupS,
+      samples: N_SAMPLES,
+      steps: STEPS,
+      ...(scale !== 1 ? { extrapolatedFromSteps: steps } : {}),
+      seconds: wall,
+      scoreEvalsPerS: (N_SAMPLES * STEPS * EVALS_PER_STEP) / wall,
+      chi2PerPixel: chi2,
+      gflops: flop / wall / 1e9,
+      gflopsPerCore: flop / (f.cpuS * scale) / 1e9,
+      peakGflopsPerCore: peak,
+      shareOfPeak: flop / (f.cpuS * scale) / 1e9 / peak,
+      goal: wall < GOAL_S ? `met (${Math.round(wall)} s < ${GOAL_S} s)` : `missed (${Math.round(wall)} s)`,
+      tensorsLeaked: leaked,
+    };
+  } finally {
+    lik.dispose();
+    op.dispose();
+    prior.dispose();
+    sc.dispose();
+  }
+}
+
+/** U-Net prior (default architecture): a few levels timed, the default run extrapolated. */
+async function unet(backend: BackendName, workers: number, levels: number): Promise<Record<string, number | string>> {
+  const info = await initBackend(backend);
+  const peak = convPeak();
+  const sc = await scratch(true);
+  const { loadModelFolder } = await import('../model-folder.js');
+  const { model } = await loadModelFolder(sc.unet!);
+  const op = new PsfOperator([S, S], gaussianPsf(4));
+  const gp = new GaussianFieldPrior(powerSpectrum().p, [S, S]);
+  const data = makeData(gp, op);
+  gp.dispose();
+  const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N) });
+  try {
+    const f = await runOnce(backend, workers, { spec: sc.unet!, model, sde: { sigmaMin: 0.01, sigmaMax: 30 } }, levels, data, lik, sc.model);
+    const scale = STEPS / levels;
+    const wall = f.startupS + f.samplingS * scale;
+    const flop = unetFlops(DEFAULT_ARCH, S, S) * N_SAMPLES * STEPS * EVALS_PER_STEP;
+    return {
+      backend: info.backend,
+      prior: `U-Net nf ${DEFAULT_ARCH.nf}, chMult ${DEFAULT_ARCH.chMult.join('/')}, ${DEFAULT_ARCH.numResBlocks} res blocks${DEFAULT_ARCH.attention ? ', attention' : ''}`,
+      gflopPerEval: unetFlops(DEFAULT_ARCH, S, S) / 1e9,
+      workers: f.workers,
+      workerStartupS: f.startupS,
+      samples: N_SAMPLES,
+      steps: STEPS,
+      extrapolatedFromSteps: levels,
+      seconds: wall,
+      minutes: wall / 60,
+      scoreEvalsPerS: (N_SAMPLES * STEPS * EVALS_PER_STEP) / wall,
+      gflops: flop / wall / 1e9,
+      gflopsPerCore: flop / (f.cpuS * scale) / 1e9,
+      peakGflopsPerCore: peak,
+      shareOfPeak: flop / (f.cpuS * scale) / 1e9 / peak,
+      goal: wall < GOAL_S ? `met (${Math.round(wall)} s)` : `missed: ${Math.round(wall)} s; ${(wall / GOAL_S).toFixed(1)}× too slow — needs ${Math.ceil((N_SAMPLES * STEPS * EVALS_PER_STEP) / GOAL_S)} evaluations/s`,
+    };
+  } finally {
+    lik.dispose();
+    op.dispose();
+    model.dispose();
+    sc.dispose();
+  }
+}
+
+/** Backends that exist here besides wasm and cpu (GPU paths), reported rather than silently skipped. */
+async function gpuNote(): Promise<Record<string, number | string>> {
+  const probes = await probeBackends();
+  const out: Record<string, number | string> = {};
+  for (const p of probes) if (p.name === 'tensorflow' || p.name === 'webgpu') out[p.name] = p.available ? `available (${p.detail ?? ''}): run skyscore bench there` : `not available: ${p.reason ?? ''}`;
+  return out;
+}
+
+const twoCores = cpus().length >= 2;
+
+export const benches: Bench[] = [
+  { name: 'reconstruct gaussian-field 64 wasm 1 worker', run: () => gaussianField('wasm', 1) },
+  ...(twoCores ? [{ name: 'reconstruct gaussian-field 64 wasm 2 workers', run: () => gaussianField('wasm', 2) }] : []),
+  { name: 'reconstruct gaussian-field 64 cpu 1 worker', run: () => gaussianField('cpu', 1) },
+  { name: 'reconstruct unet64 wasm 1 worker', run: () => unet('wasm', 1, 2) },
+  ...(twoCores ? [{ name: 'reconstruct unet64 wasm 2 workers', run: () => unet('wasm', 2, 3) }] : []),
+  { name: 'reconstruct gpu backends', run: gpuNote },
+];
