@@ -14,14 +14,36 @@ import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-fie
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { circulantCovariance, convolutionMatrix, gaussianDraws, sparseTimesVector } from '../helpers/gaussian-posterior.js';
 import { gaussianPsf } from '../../src-shared/operators/psf.js';
+import { unetLayout } from '../../src-shared/diffusion/nn/unet.js';
+import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
+import { writeModelFolder, type ModelMeta } from '../../src-main/model-folder.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
 const read = (f: string) => readFitsImage(new Uint8Array(readFileSync(f)));
 const N = 32;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-rec-'));
+  // a tiny U-Net prior trained (here: initialised) on 16×16 images
+  const arch = { nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16, fourierScale: 16 };
+  const { manifest, bytes } = encodeWeights(unetLayout(arch), unetLayout(arch).initialise(5), 'float32');
+  const meta: ModelMeta = {
+    kind: 'unet',
+    arch,
+    imageShape: [16, 16],
+    channels: 1,
+    sde: { type: 've', sigmaMin: 0.01, sigmaMax: 20 },
+    normalisation: { offset: 0, scale: 255 },
+    data: { source: 'test', train: 0, validation: 0 },
+    steps: 0,
+    imagesSeen: 0,
+    validationLoss: null,
+    date: '2026-01-01T00:00:00Z',
+    skyscoreVersion: 'test',
+    weights: { file: 'weights.bin', dtype: 'float32', manifest },
+  };
+  await writeModelFolder(p('tiny16'), meta, bytes);
   const power = powerLawSpectrum(N, N, 10, 4, 2);
   writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(power), shape: [N, N] }]));
   writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 10, 2, 2)), shape: [16, 16] }]));
@@ -145,6 +167,21 @@ describe('skyscore reconstruct', () => {
     expect(sampler.code).toBe(2);
     expect(sampler.stderr).toMatch(/^skyscore: reconstruct: --sampler must be one of pc, em, ald, ula, dps, got 'magic'/);
     for (const d of ['bad1', 'bad2', 'bad3', 'bad4']) expect(existsSync(p(d))).toBe(false);
+  });
+});
+
+describe('skyscore reconstruct with a learned prior', () => {
+  it('warns when a fully convolutional U-Net is used outside its training size; automatic flux scale', async () => {
+    const r = await runCliAsync([...base().map((v) => (v.endsWith('pk.fits') ? p('tiny16') : v)), '--n', '2', '--steps', '3', '--out', p('unet'), '--workers', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/skyscore: note: the prior tiny16 was trained on 16×16 images and is used on 32×32/);
+    const report = JSON.parse(readFileSync(p('unet/report.json'), 'utf8'));
+    // F = q99.5(y)/1 (data units per prior unit)
+    const y = Array.from(read(p('y.fits')).data).sort((a, b) => a - b);
+    expect(report.fluxScale.value).toBeCloseTo(y[Math.floor(0.995 * (y.length - 1))], 5);
+    expect(report.fluxScale.source).toMatch(/^auto: 99\.5th percentile/);
+    expect(report.prior.kind).toBe('unet');
+    expect(report.warnings.join(' ')).toMatch(/trained on 16×16/);
   });
 });
 

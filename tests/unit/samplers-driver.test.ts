@@ -14,6 +14,7 @@ import { runSampling, SamplingCancelledError, type SamplingProgress } from '../.
 import { posteriorProducts } from '../../src-shared/diffusion/products.js';
 import { SAMPLERS } from '../../src-shared/diffusion/samplers/index.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
+import { UnetScoreModel, unetLayout } from '../../src-shared/diffusion/nn/unet.js';
 
 const S = 16;
 let prior: GaussianFieldPrior;
@@ -180,6 +181,27 @@ describe('dps and bad input', () => {
     truth.dispose();
     lik.dispose();
     lik2.dispose();
+    op.dispose();
+  });
+
+  it('dps differentiates through a U-Net prior on wasm (forward-op convolution gradients)', async () => {
+    const arch = { nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16, fourierScale: 16 };
+    const net = new UnetScoreModel(arch, unetLayout(arch).initialise(3), [S, S]);
+    const { lik, op } = makeLik('gaussian');
+    // the network's lazily built constants exist after its first use
+    tf.tidy(() => void net.score(tf.zeros([1, S, S]), tf.ones([1]) as tf.Tensor1D));
+    tf.tidy(() => void tf.grad((x: tf.Tensor) => tf.sum(net.score(x, tf.ones([1]) as tf.Tensor1D)))(tf.zeros([1, S, S])));
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    const res = await runSampling(
+      { prior: net, sde: { sigmaMin: 0.01, sigmaMax: 10 }, shape: [S, S], likelihood: lik },
+      { sampler: 'dps', steps: 4, n: 2, seed: 1, onStep: (i) => counts.push(i.numTensors) },
+    );
+    expect(res.samples.every(Number.isFinite)).toBe(true);
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    net.dispose();
+    lik.dispose();
     op.dispose();
   });
 
