@@ -85,15 +85,15 @@ export function samplerFlag(p: Parsed, command: string): SamplerName {
   return s;
 }
 
-/** Progress on stderr: one line at most every 2 s (rewritten in place on a terminal). */
+/** Progress on stderr: rewritten in place on a terminal (every 0.5 s), else one line every 10 s. */
 export function progressPrinter(command: string, quiet: boolean): (p: Pick<SamplingProgress, 'step' | 'steps' | 'sigma' | 'chi2' | 'elapsedS' | 'etaS'>) => void {
-  let last = -Infinity;
   const tty = process.stderr.isTTY === true;
+  let last = tty ? -Infinity : Date.now();
   return (p) => {
     if (quiet) return;
     const now = Date.now();
     const done = p.step === p.steps;
-    if (!done && now - last < 2000) return;
+    if (!done && now - last < (tty ? 500 : 10000)) return;
     last = now;
     const chi = p.chi2 !== null ? `  χ²/px ${p.chi2.toPrecision(4)}` : '';
     const eta = p.etaS !== null && !done ? `  eta ${Math.round(p.etaS)} s` : '';
