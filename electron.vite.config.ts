@@ -13,6 +13,8 @@ export default defineConfig({
           engine: resolve(__dirname, 'src-main/engine/worker.ts'),
           // training worker threads (src-main/train/pool.ts loads ./train-worker.js when built)
           'train-worker': resolve(__dirname, 'src-main/train/worker.ts'),
+          // sampling worker threads (src-main/sampling/pool.ts loads ./sampling-worker.js when built)
+          'sampling-worker': resolve(__dirname, 'src-main/sampling/worker.ts'),
         },
       },
     },
