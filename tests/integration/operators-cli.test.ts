@@ -8,6 +8,7 @@ import { main } from '../../src-main/cli/main.js';
 import { dataPath } from '../helpers/data.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { dot, randn, refConvolve, relErr } from '../unit/operators-ref.js';
+import { DESIGN_EXAMPLE as LENS_CHAIN } from '../helpers/design-example.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
@@ -18,22 +19,6 @@ function writeImage(file: string, data: Float32Array, nx: number, ny: number): v
   writeFileSync(file, writeFits([{ data, shape: [nx, ny] }]));
 }
 
-const LENS_CHAIN = {
-  shape: [64, 64],
-  operators: [
-    {
-      type: 'lens',
-      imageShape: [96, 96],
-      imagePixelScale: 0.05,
-      sourcePixelScale: 0.03,
-      supersample: 2,
-      lens: { model: 'SIE', thetaE: 1.1, q: 0.75, phi: 0.4, x0: 0.0, y0: 0.0 },
-      shear: { gamma1: 0.02, gamma2: -0.01 },
-    },
-    { type: 'psf', fwhmPx: 2.5 },
-    { type: 'mask', fits: 'mask.fits' },
-  ],
-};
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-ops-'));

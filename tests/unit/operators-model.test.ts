@@ -15,27 +15,12 @@ import {
 import { ModelInputError } from '../../src-shared/operators/errors.js';
 import { dataPath } from '../helpers/data.js';
 import { dotTest, randn, refConvolve, refGaussian, refLens, relErr, run } from './operators-ref.js';
+import { DESIGN_EXAMPLE } from '../helpers/design-example.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const DESIGN_EXAMPLE = {
-  shape: [64, 64],
-  operators: [
-    {
-      type: 'lens',
-      imageShape: [96, 96],
-      imagePixelScale: 0.05,
-      sourcePixelScale: 0.03,
-      supersample: 2,
-      lens: { model: 'SIE', thetaE: 1.1, q: 0.75, phi: 0.4, x0: 0.0, y0: 0.0 },
-      shear: { gamma1: 0.02, gamma2: -0.01 },
-    },
-    { type: 'psf', fwhmPx: 2.5 },
-    { type: 'mask', fits: 'mask.fits' },
-  ],
-};
 
 /** An in-memory loader: images by name, station tables from ../shared/data/arrays. */
 function memLoader(images: Record<string, { data: Float64Array | Float32Array; shape: number[] }>): ModelFileLoader & { calls: string[] } {
