@@ -16,42 +16,47 @@ function galaxies(n: number): Uint8Array {
   return writeFits([{ data: Uint8Array.from(h.readImage().data.subarray(0, n * 64 * 64)), shape: [64, 64, n] }]);
 }
 
+/** A U-Net of width 8 trained for 3 steps on a small cube (the same run as `skyscore train`): fast, not useful. */
+export async function trainTinyPrior(out: string, size: number, file: { name: string; bytes: Uint8Array }, dataSource: string): Promise<void> {
+  await runTraining({
+    data: [file],
+    dataSource,
+    out,
+    resume: false,
+    size,
+    steps: 3,
+    batch: 4,
+    lr: 1e-3,
+    warmup: 1,
+    ema: 0.9,
+    gradClip: 1,
+    sigmaMin: null,
+    sigmaMax: null,
+    scale: null,
+    offset: 0,
+    split: undefined,
+    valFraction: 0.1,
+    valSize: 8,
+    arch: { ...DEFAULT_ARCH, nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16 },
+    augment: true,
+    seed: 1,
+    backend: 'wasm',
+    workers: 1,
+    microBatch: 8,
+    weightsDtype: 'float32',
+    logEvery: 1,
+    checkpointEvery: 0,
+    valEvery: 0,
+    explicit: new Set(),
+  });
+}
+
 export async function makeSmallPriors(modelsDir: string): Promise<void> {
   const data = galaxies(64);
   for (const size of [64, 32]) {
     const out = path.join(modelsDir, `tiny-${size}`);
     if (existsSync(path.join(out, 'model.json'))) continue;
-    await runTraining({
-      data: [{ name: 'galaxies-64.fits', bytes: data }],
-      dataSource: 'galaxyzoo_kaggle2000_gray64.fits (first 64 images)',
-      out,
-      resume: false,
-      size,
-      steps: 3,
-      batch: 4,
-      lr: 1e-3,
-      warmup: 1,
-      ema: 0.9,
-      gradClip: 1,
-      sigmaMin: null,
-      sigmaMax: null,
-      scale: null,
-      offset: 0,
-      split: undefined,
-      valFraction: 0.1,
-      valSize: 8,
-      arch: { ...DEFAULT_ARCH, nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16 },
-      augment: true,
-      seed: 1,
-      backend: 'wasm',
-      workers: 1,
-      microBatch: 8,
-      weightsDtype: 'float32',
-      logEvery: 1,
-      checkpointEvery: 0,
-      valEvery: 0,
-      explicit: new Set(),
-    });
+    await trainTinyPrior(out, size, { name: 'galaxies-64.fits', bytes: data }, 'galaxyzoo_kaggle2000_gray64.fits (first 64 images)');
     writeFileSync(
       path.join(out, 'README.md'),
       `# tiny-${size} (test prior)\n\nA U-Net of width 8 trained for 3 steps on 64 SDSS galaxies from Galaxy Zoo, resampled to ${size}×${size}.\n\n- For the end-to-end tests only: it is not a useful prior.\n- Data: Galaxy Zoo (Kaggle challenge) images of SDSS DR7.\n`,

@@ -13,8 +13,7 @@ import { initBackend } from '../../src-main/engine/backend.js';
 import type { EngineContext } from '../../src-main/engine/handlers.js';
 import type { EngineEvent, JobEvent, ReconstructParams, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
 import { readFits, writeFits } from '../../src-shared/fits/index.js';
-import { runTraining } from '../../src-main/train/run.js';
-import { DEFAULT_ARCH } from '../../src-shared/diffusion/nn/unet.js';
+import { trainTinyPrior } from '../e2e/small-prior.js';
 import { dataPath } from '../helpers/data.js';
 
 const CUBE = readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits'));
@@ -50,40 +49,9 @@ function waitFor(jobId: string): Promise<JobEvent> {
 }
 const progressOf = (jobId: string) => events.filter((e): e is Extract<JobEvent, { event: 'job.progress' }> => e.event === 'job.progress' && e.data.jobId === jobId).map((e) => e.data);
 
-const tinyArch = { ...DEFAULT_ARCH, nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16 };
 
 async function tinyPrior(name: string, size: number) {
-  await runTraining({
-    data: [{ name: 'galaxies.fits', bytes: small }],
-    dataSource: 'galaxyzoo_kaggle2000_gray64.fits (first 64)',
-    out: path.join(dir, 'models', name),
-    resume: false,
-    size,
-    steps: 3,
-    batch: 4,
-    lr: 1e-3,
-    warmup: 1,
-    ema: 0.9,
-    gradClip: 1,
-    sigmaMin: null,
-    sigmaMax: null,
-    scale: null,
-    offset: 0,
-    split: undefined,
-    valFraction: 0.1,
-    valSize: 8,
-    arch: tinyArch,
-    augment: true,
-    seed: 1,
-    backend: 'wasm',
-    workers: 1,
-    microBatch: 8,
-    weightsDtype: 'float32',
-    logEvery: 1,
-    checkpointEvery: 0,
-    valEvery: 0,
-    explicit: new Set(),
-  });
+  await trainTinyPrior(path.join(dir, 'models', name), size, { name: 'galaxies.fits', bytes: small }, 'galaxyzoo_kaggle2000_gray64.fits (first 64)');
 }
 
 function params(over: Partial<ReconstructParams['settings']> = {}, prior = 'tiny-64'): ReconstructParams {
