@@ -4,8 +4,8 @@
  * passes its own spawner (utilityProcess).
  */
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'node:events';
+import { workerScript } from '../worker-script.js';
 import { validateResponse, isEngineEvent, type EngineEvent, type MethodName, type ParamsOf, type ResultOf, type Response } from '../../src-shared/protocol/index.js';
 
 export interface EngineProcess {
@@ -24,9 +24,9 @@ export class EngineDiedError extends Error {
 /** Spawns the engine as a Node worker thread (TypeScript through tsx when running from source). */
 export function workerThreadSpawner(opts: { backend?: string } = {}): Spawner {
   return () => {
-    const fromSource = import.meta.url.endsWith('.ts');
-    const file = fileURLToPath(new URL(fromSource ? './worker-bootstrap.mjs' : './engine.js', import.meta.url));
+    const { file, argv } = workerScript(import.meta.url, './engine.js');
     const w = new Worker(file, {
+      argv,
       workerData: { backend: opts.backend ?? process.env.SKYSCORE_BACKEND ?? 'auto' },
     });
     return {

@@ -5,12 +5,12 @@
  * the serial run's, chain for chain, up to float32 summation order.
  */
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import type { NoiseModel } from '../../src-shared/operators/noise.js';
 import type { Affine, CgStats } from '../../src-shared/diffusion/likelihood.js';
 import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/samplers/index.js';
 import { SamplingCancelledError, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import { workerScript } from '../worker-script.js';
 
 /** What every worker needs to rebuild the problem (plain data: it is cloned into each worker). */
 export interface ParallelJob {
@@ -69,10 +69,7 @@ export interface ParallelResult extends SamplingResult {
   cgStats: CgStats | null;
 }
 
-function workerFile(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return fileURLToPath(new URL(fromSource ? './worker-bootstrap.mjs' : './sampling-worker.js', import.meta.url));
-}
+const workerFile = () => workerScript(import.meta.url, './sampling-worker.js');
 
 /** Chain ranges: as equal as possible, contiguous. */
 export function splitChains(n: number, workers: number): { offset: number; n: number }[] {
@@ -107,7 +104,8 @@ export async function runSamplingParallel(
         (part, i) =>
           new Promise<Extract<WorkerMessage, { type: 'done' }>>((resolve, reject) => {
             const wj: WorkerJob = { ...job, n: part.n, chainOffset: part.offset, batchSize: Math.min(job.batchSize ?? 16, part.n) };
-            const w = new Worker(workerFile(), { workerData: wj });
+            const { file, argv } = workerFile();
+            const w = new Worker(file, { argv, workerData: wj });
             threads.push(w);
             let settled = false;
             w.on('message', (m: WorkerMessage) => {

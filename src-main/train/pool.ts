@@ -4,12 +4,12 @@
  * of the batch and returns its mean loss and gradient; the parts are combined weighted by their sizes.
  */
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import type { GradientEngine, GradResult } from '../../src-shared/diffusion/train/engine.js';
 import { partitionBatch } from '../../src-shared/diffusion/train/engine.js';
 import type { Batch } from '../../src-shared/diffusion/train/data.js';
 import type { UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import type { BackendName } from '../../src-shared/protocol/index.js';
+import { workerScript } from '../worker-script.js';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -72,10 +72,7 @@ export interface PoolOptions {
   microBatch: number;
 }
 
-function workerFile(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return fileURLToPath(new URL(fromSource ? './worker-bootstrap.mjs' : './train-worker.js', import.meta.url));
-}
+const workerFile = () => workerScript(import.meta.url, './train-worker.js');
 
 /** Copies the parts of a batch so each can be transferred to its worker. */
 function own(b: Batch): Batch {
@@ -101,10 +98,10 @@ export class WorkerPoolEngine implements GradientEngine {
     const sab = new SharedArrayBuffer(o.values.length * 4);
     const shared = new Float32Array(sab);
     shared.set(o.values);
-    const file = workerFile();
+    const { file, argv } = workerFile();
     const handles: WorkerHandle[] = [];
     for (let i = 0; i < o.workers; i++) {
-      const w = new Worker(file, { workerData: { backend: o.backend, arch: o.arch, imageShape: o.imageShape, microBatch: o.microBatch, params: sab } });
+      const w = new Worker(file, { argv, workerData: { backend: o.backend, arch: o.arch, imageShape: o.imageShape, microBatch: o.microBatch, params: sab } });
       handles.push(new WorkerHandle(w));
     }
     try {
