@@ -7,7 +7,7 @@ import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.j
 import { initBackend, probeBackends } from './backend.js';
 import { versions } from '../version.js';
 import { fitsHandlers } from './fits-files.js';
-import { jobHandlers } from './jobs.js';
+import { jobHandlers, listPriors } from './jobs.js';
 
 export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -28,6 +28,12 @@ const handlers: Handlers = {
   'engine.ping': async (p) => ({ pong: p.payload ?? '' }),
   ...fitsHandlers,
   ...jobHandlers,
+  // the bundled example (assets/demo) with the default prior among those the app lists; loaded on demand
+  'example.get': async (_p, ctx) => {
+    await ctx.backend();
+    const { loadExample } = await import('../demo-example.js');
+    return loadExample((await listPriors()).priors);
+  },
 };
 
 export function createEngine(opts: { emit: Emit; backend?: BackendName | 'auto'; processKind: string }) {

@@ -6,10 +6,12 @@
 import { ProtocolError, obj, num, str, optional, type Validator } from './validate.js';
 import { jobMethodParams, type JobMethods, type JobEvent } from './jobs.js';
 import { fitsMethodParams, type FitsMethods } from './fits.js';
+import { exampleMethodParams, type ExampleMethods } from './example.js';
 
 export { ProtocolError } from './validate.js';
 export * from './jobs.js';
 export * from './fits.js';
+export * from './example.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -42,7 +44,7 @@ export interface EngineInfo {
 }
 
 /** Method name → params and result types. */
-export interface Methods extends JobMethods, FitsMethods {
+export interface Methods extends JobMethods, FitsMethods, ExampleMethods {
   'engine.info': { params: Record<string, never>; result: EngineInfo };
   'engine.ping': { params: { payload?: string }; result: { pong: string } };
 }
@@ -55,6 +57,7 @@ export const methodParams: { [M in MethodName]: Validator<ParamsOf<M>> } = {
   'engine.ping': obj({ payload: optional(str({ max: 1000 })) }),
   ...jobMethodParams,
   ...fitsMethodParams,
+  ...exampleMethodParams,
 };
 
 export interface Request<M extends MethodName = MethodName> {

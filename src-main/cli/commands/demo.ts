@@ -1,17 +1,15 @@
 import path from 'node:path';
-import { promises as fs } from 'node:fs';
 import type { Command } from '../command.js';
 import { parse, numberFlag, optionalString } from '../args.js';
 import { UsageError } from '../errors.js';
 import { backendFlag } from './forward.js';
 import { reconstructCommand } from './reconstruct.js';
 import { readImage2d } from '../../model-loader.js';
-import { resolvePrior } from '../../priors.js';
-import { APP_ROOT, defaultPrior, fluxScaleForUnitData, priorSpecOf } from '../../evaluation.js';
+import { defaultPrior, priorSpecOf } from '../../evaluation.js';
 import { psnr } from '../../../src-shared/eval/metrics.js';
-import { DEFAULT_STEPS } from '../../../src-shared/diffusion/samplers/index.js';
+import { DEMO_DIR, DEMO_SAMPLES, DEMO_STEPS, demoFluxScale, demoSettings, readDemoJson } from '../../demo-example.js';
 
-export const DEMO_DIR = path.join(APP_ROOT, 'assets', 'demo');
+export { DEMO_DIR } from '../../demo-example.js';
 
 const usage = `usage: skyscore demo [--out DIR] [--prior P] [--n N] [--steps K] [--seed S] [--backend B] [--quiet]
 
@@ -23,8 +21,8 @@ they are and the PSNR of the posterior mean against the bundled truth.
   --out DIR     output folder (default ./skyscore-demo)
   --prior P     default models/galaxy-64 (the trained U-Net) when it is there, else the bundled Gaussian-field
                 galaxy prior models/galaxy-gaussian-64 (said so on stderr)
-  --n N         posterior samples (default 8)
-  --steps K     pc sampler steps (default ${DEFAULT_STEPS.pc})
+  --n N         posterior samples (default ${DEMO_SAMPLES})
+  --steps K     pc sampler steps (default ${DEMO_STEPS})
   --seed S      default: the demo's seed
   --backend B   auto (default), tensorflow, webgpu, wasm or cpu
   --quiet       no progress lines
@@ -34,16 +32,6 @@ prior trained on the 8-bit cube (normalisation scale 255) needs F = scale/255 = 
 images F = scale, and a Gaussian field F = 1 (its spectrum is in pixel/255 units). reconstruct's automatic
 rule (99.5th percentile of the data / prior peak) would instead scale the blurred data's brightest pixels to
 the prior's peak, which under-estimates the flux of a blurred galaxy.`;
-
-interface DemoJson {
-  observation: string;
-  truth: string;
-  model: string;
-  noise: number;
-  seed?: number;
-  galaxyIndex?: number;
-  galaxyId?: string;
-}
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -58,10 +46,10 @@ export const demoCommand: Command = {
     );
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
     const outDir = optionalString(p, 'out') ?? 'skyscore-demo';
-    const n = numberFlag(p, 'n', cmd, { default: 8, integer: true, min: 1, max: 100000 });
-    const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS.pc, integer: true, min: 1, max: 1_000_000 });
+    const n = numberFlag(p, 'n', cmd, { default: DEMO_SAMPLES, integer: true, min: 1, max: 100000 });
+    const steps = numberFlag(p, 'steps', cmd, { default: DEMO_STEPS, integer: true, min: 1, max: 1_000_000 });
     const backend = backendFlag(p, cmd);
-    const demo = JSON.parse(await fs.readFile(path.join(DEMO_DIR, 'demo.json'), 'utf8')) as DemoJson;
+    const demo = await readDemoJson();
     const seed = numberFlag(p, 'seed', cmd, { default: demo.seed ?? 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
     const given = optionalString(p, 'prior');
     const def = defaultPrior();
@@ -71,20 +59,19 @@ export const demoCommand: Command = {
         `demo: models/galaxy-64 is not installed: using the bundled Gaussian-field galaxy prior models/galaxy-gaussian-64 (the exact Wiener-filter posterior of a stationary Gaussian field with the galaxies' power spectrum; smoother than a learned prior)\n`,
       );
     }
-    const prior = await resolvePrior(spec);
-    const flux = fluxScaleForUnitData(prior);
-    prior.dispose();
+    const flux = await demoFluxScale(spec);
+    const s = demoSettings(demo, flux.value, { n, steps, seed });
     const args = [
       '--obs', path.join(DEMO_DIR, demo.observation),
       '--model', path.join(DEMO_DIR, demo.model),
       '--prior', spec,
       '--noise', String(demo.noise),
       '--out', outDir,
-      '--n', String(n),
-      '--steps', String(steps),
-      '--seed', String(seed),
-      '--sampler', 'pc',
-      '--flux-scale', String(flux.value),
+      '--n', String(s.n),
+      '--steps', String(s.steps),
+      '--seed', String(s.seed),
+      '--sampler', s.sampler,
+      '--flux-scale', String(s.fluxScale),
       '--backend', backend,
     ];
     if (p.values.quiet === true) args.push('--quiet');
