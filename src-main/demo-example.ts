@@ -97,10 +97,13 @@ export function pickDemoPrior(priors: readonly PriorInfo[]): { prior: PriorInfo;
   return null;
 }
 
-/** The first heading of a model card, without its '#'s (or null). */
-function cardTitle(card: string): string | null {
+/** The first heading of a model card, without its '#'s and without the prior's name before a dash (or null). */
+function cardTitle(card: string, name: string): string | null {
   const m = /^#{1,6}\s+(.+)$/m.exec(card);
-  return m ? m[1]!.replace(/\*\*|`/g, '').trim() : null;
+  if (!m) return null;
+  const t = m[1]!.replace(/\*\*|`/g, '').trim();
+  const rest = t.startsWith(name) ? t.slice(name.length).replace(/^\s*[—–:-]\s*/, '') : t;
+  return rest || t;
 }
 
 interface ModelJson {
@@ -154,7 +157,7 @@ export async function loadExample(priors: readonly PriorInfo[], dir = DEMO_DIR):
       ? {
           spec: pick.prior.spec,
           name: pick.prior.name,
-          description: cardTitle(pick.prior.card) ?? `${pick.prior.name} (${pick.prior.kind})`,
+          description: cardTitle(pick.prior.card, pick.prior.name) ?? `${pick.prior.name} (${pick.prior.kind})`,
           fallback: pick.fallback,
         }
       : null,

@@ -16,6 +16,7 @@ import { DEMO_DIR, loadExample, pickDemoPrior, DEMO_SAMPLES, DEMO_STEPS } from '
 import { defaultPrior } from '../../src-main/evaluation.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { ROOT } from '../helpers/data.js';
+import { readFlag, writeFlag, WELCOME_DISMISSED } from '../../src-renderer/src/store/persisted.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -126,6 +127,7 @@ describe('the engine answers example.get with the bundled files', () => {
     expect(ex.prior!.fallback).toBe(def.fallback);
     expect(ex.prior!.name).toBe(def.fallback ? 'galaxy-gaussian-64' : 'galaxy-64');
     expect(ex.prior!.description.length).toBeGreaterThan(0);
+    expect(ex.prior!.description).not.toMatch(new RegExp(`^${ex.prior!.name}\\s*[—–:-]`));
     // the demo's settings; a Gaussian field is in data units (F = 1)
     expect(ex.settings).toMatchObject({ sampler: 'pc', n: DEMO_SAMPLES, steps: DEMO_STEPS, seed: demoJson.seed });
     if (def.fallback) expect(ex.settings.fluxScale).toBe(1);
@@ -150,5 +152,32 @@ describe('the engine answers example.get with the bundled files', () => {
     writeFileSync(path.join(dir, 'demo.json'), JSON.stringify(demoJson));
     copyFileSync(path.join(DEMO_DIR, String(demoJson.observation)), path.join(dir, String(demoJson.observation)));
     await expect(loadExample([], dir)).rejects.toMatchObject({ name: 'DemoInputError', message: expect.stringMatching(/truth\.fits: the bundled example is incomplete/) });
+  });
+});
+
+describe('the dismissal flag of the welcome card (renderer localStorage)', () => {
+  const g = globalThis as { localStorage?: unknown };
+  it('is remembered, forgotten on request, and harmless where storage is missing or blocked', () => {
+    const saved = g.localStorage;
+    try {
+      const m = new Map<string, string>();
+      g.localStorage = { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) };
+      expect(readFlag(WELCOME_DISMISSED)).toBe(false);
+      writeFlag(WELCOME_DISMISSED, true);
+      expect(readFlag(WELCOME_DISMISSED)).toBe(true);
+      expect([...m.keys()]).toEqual(['skyscore.welcome.dismissed']);
+      writeFlag(WELCOME_DISMISSED, false);
+      expect(readFlag(WELCOME_DISMISSED)).toBe(false);
+      const blocked = () => {
+        throw new Error('SecurityError');
+      };
+      g.localStorage = { getItem: blocked, setItem: blocked, removeItem: blocked };
+      expect(() => writeFlag(WELCOME_DISMISSED, true)).not.toThrow();
+      expect(readFlag(WELCOME_DISMISSED)).toBe(false);
+      g.localStorage = undefined;
+      expect(readFlag(WELCOME_DISMISSED)).toBe(false);
+    } finally {
+      g.localStorage = saved;
+    }
   });
 });
