@@ -55,6 +55,7 @@ function buildMenu() {
       label: 'File',
       submenu: [
         { label: 'Open FITS…', accelerator: 'CmdOrCtrl+O', click: () => void openFits() },
+        { label: 'Open example', click: () => send('skyscore:menu', { action: 'open-example' }) },
         { label: 'Export…', accelerator: 'CmdOrCtrl+E', click: () => send('skyscore:menu', { action: 'export' }) },
         { type: 'separator' },
         isMac ? { role: 'close' } : { role: 'quit', label: 'Quit' },

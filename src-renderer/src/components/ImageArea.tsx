@@ -13,6 +13,7 @@ import { HeaderViewer } from '../viewer/HeaderViewer';
 import { openFile, openFitsBytes } from '../viewer/open';
 import { showImage } from '../viewer/images';
 import { connectViewer } from '../run/viewer-bridge';
+import { WelcomeCard } from '../example/WelcomeCard';
 import '../viewer/viewer.css';
 
 function useMenuAndBridge() {
@@ -39,6 +40,8 @@ export function ImageArea() {
   const warnings = useStore((s) => s.viewerWarnings);
   const note = useStore((s) => s.rendererNote);
   const setError = useStore((s) => s.setViewerError);
+  // first start: nothing open yet and the welcome card not dismissed before
+  const welcome = useStore((s) => !s.welcomeDismissed && s.obs === null);
   const [dragOver, setDragOver] = useState(false);
 
   const onDrop = (e: React.DragEvent) => {
@@ -95,6 +98,7 @@ export function ImageArea() {
       {order.length === 0 ? (
         <div className="empty">
           <div>
+            {welcome && <WelcomeCard />}
             <p>Open a FITS file to begin: File › Open FITS…, the button below, or drop the file here.</p>
             <p>
               <OpenButton label="Open a FITS file…" />

@@ -1,5 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
+import { readFlag, writeFlag, WELCOME_DISMISSED } from './persisted';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export type SideTab = 'model' | 'run' | 'prior';
@@ -15,11 +16,17 @@ export interface UiSlice {
   sideTab: SideTab;
   sidePanelOpen: boolean;
   notices: Notice[];
+  /** The first-start welcome card (the bundled example) was dismissed; persisted across starts. */
+  welcomeDismissed: boolean;
+  /** The bundled example is being fetched and loaded. */
+  exampleLoading: boolean;
   setTheme(t: ThemeChoice): void;
   setSideTab(t: SideTab): void;
   toggleSidePanel(): void;
   notify(level: Notice['level'], text: string): void;
   dismiss(id: number): void;
+  dismissWelcome(): void;
+  setExampleLoading(loading: boolean): void;
 }
 
 let noticeId = 1;
@@ -29,9 +36,16 @@ export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => (
   sideTab: 'model',
   sidePanelOpen: true,
   notices: [],
+  welcomeDismissed: readFlag(WELCOME_DISMISSED),
+  exampleLoading: false,
   setTheme: (theme) => set({ theme }),
   setSideTab: (sideTab) => set({ sideTab }),
   toggleSidePanel: () => set((s) => ({ sidePanelOpen: !s.sidePanelOpen })),
   notify: (level, text) => set((s) => ({ notices: [...s.notices.slice(-4), { id: noticeId++, level, text }] })),
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+  dismissWelcome: () => {
+    writeFlag(WELCOME_DISMISSED, true);
+    set({ welcomeDismissed: true });
+  },
+  setExampleLoading: (exampleLoading) => set({ exampleLoading }),
 });
