@@ -141,15 +141,26 @@ export class ParamStore {
   }
 
   /**
-   * Writes gradients keyed by variable name (as tf.variableGrads returns them) into a flat vector laid out like
-   * the parameters; entries without a gradient (fixed parameters) stay 0.
+   * Gradients keyed by variable name (as tf.variableGrads returns them) as one flat tensor laid out like the
+   * parameters (entries without a gradient, the fixed parameters, are 0), built on the backend: one read-back
+   * per batch instead of one per variable, and no synchronous reads (which GPU backends cannot do well).
    */
+  gradsToFlat(grads: Record<string, tf.Tensor>): tf.Tensor1D {
+    return tf.tidy(() =>
+      tf.concat(
+        this.vars.map((v, i) => {
+          const g = grads[v.name];
+          return g ? tf.reshape(g, [-1]) : tf.zeros([sizeOf(this.layout.specs[i].shape)]);
+        }),
+      ) as tf.Tensor1D,
+    );
+  }
+
+  /** The same as a Float32Array (a synchronous read: for tests and CPU backends). */
   flattenGrads(grads: Record<string, tf.Tensor>, out = new Float32Array(this.layout.size)): Float32Array {
-    out.fill(0);
-    this.vars.forEach((v, i) => {
-      const g = grads[v.name];
-      if (g) out.set(g.dataSync() as Float32Array, this.layout.offsets[i]);
-    });
+    const flat = this.gradsToFlat(grads);
+    out.set(flat.dataSync() as Float32Array);
+    flat.dispose();
     return out;
   }
 

@@ -70,25 +70,33 @@ export class LocalUnetEngine implements GradientEngine {
   }
 
   async gradient(batch: Batch): Promise<GradResult> {
-    const size = this.model.params.layout.size;
-    const acc = new Float32Array(size);
-    const tmp = new Float32Array(size);
-    let lossSum = 0;
     const vars = this.model.params.trainable();
-    for (const piece of splitBatch(batch, this.microBatch)) {
-      const { value, grads } = tf.tidy(() => {
-        const x = tf.tensor3d(piece.x, [piece.n, piece.ny, piece.nx]);
-        const z = tf.tensor3d(piece.noise, [piece.n, piece.ny, piece.nx]);
-        const s = tf.tensor1d(piece.sigma);
-        return tf.variableGrads(() => dsmLoss((xt, sg) => this.model.forward(xt as tf.Tensor3D, sg), x, z, s), vars);
-      });
-      const w = piece.n / batch.n;
-      lossSum += (await value.data())[0] * w;
-      this.model.params.flattenGrads(grads, tmp);
-      for (let i = 0; i < size; i++) acc[i] += w * tmp[i];
-      tf.dispose([value, ...Object.values(grads)]);
+    let acc: tf.Tensor1D | null = null;
+    let lossAcc: tf.Scalar | null = null;
+    try {
+      for (const piece of splitBatch(batch, this.microBatch)) {
+        const w = piece.n / batch.n;
+        const next = tf.tidy(() => {
+          const x = tf.tensor3d(piece.x, [piece.n, piece.ny, piece.nx]);
+          const z = tf.tensor3d(piece.noise, [piece.n, piece.ny, piece.nx]);
+          const s = tf.tensor1d(piece.sigma);
+          const { value, grads } = tf.variableGrads(() => dsmLoss((xt, sg) => this.model.forward(xt as tf.Tensor3D, sg), x, z, s), vars);
+          const g = tf.mul(this.model.params.gradsToFlat(grads), w) as tf.Tensor1D;
+          const l = tf.mul(value, w) as tf.Scalar;
+          return { g: acc ? (tf.add(acc, g) as tf.Tensor1D) : g, l: lossAcc ? (tf.add(lossAcc, l) as tf.Scalar) : l };
+        });
+        acc?.dispose();
+        lossAcc?.dispose();
+        acc = next.g;
+        lossAcc = next.l;
+      }
+      // one asynchronous read-back per batch (GPU backends cannot read synchronously)
+      const [grads, loss] = await Promise.all([acc!.data() as Promise<Float32Array>, lossAcc!.data()]);
+      return { loss: loss[0], grads };
+    } finally {
+      acc?.dispose();
+      lossAcc?.dispose();
     }
-    return { loss: lossSum, grads: acc };
   }
 
   async loss(batch: Batch): Promise<number> {
