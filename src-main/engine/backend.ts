@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import type { BackendInfo, BackendName, BackendProbe } from '../../src-shared/protocol/index.js';
 import { BACKEND_NAMES } from '../../src-shared/protocol/index.js';
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 // Production mode: no debug checks and no console advice to install tfjs-node (we choose backends ourselves).
 tf.env().set('PROD', true);
@@ -92,7 +92,7 @@ async function probeWebgpu(allowSoftware: boolean): Promise<GpuAdapterInfo> {
 }
 
 function wasmDir(): string {
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep;
+  return path.dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep;
 }
 
 /** Tries each backend (without switching to it) and says which exist here. */
@@ -100,7 +100,7 @@ export async function probeBackends(): Promise<BackendProbe[]> {
   const out: BackendProbe[] = [];
   // tensorflow
   try {
-    require.resolve('@tensorflow/tfjs-node-gpu');
+    nodeRequire.resolve('@tensorflow/tfjs-node-gpu');
     out.push({ name: 'tensorflow', available: true });
   } catch {
     out.push({ name: 'tensorflow', available: false, reason: '@tensorflow/tfjs-node-gpu is not installed (optional; needs CUDA)' });
@@ -133,7 +133,9 @@ async function activate(name: BackendName, allowSoftwareGpu: boolean): Promise<G
     }
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      wasm.setWasmPaths(wasmDir());
+      // a bundler may hand the CommonJS build back as the default export
+      const setWasmPaths = wasm.setWasmPaths ?? (wasm as unknown as { default: typeof wasm }).default.setWasmPaths;
+      setWasmPaths(wasmDir());
       break;
     }
     case 'cpu':
