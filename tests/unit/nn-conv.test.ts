@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { conv2d, convFilterGrad, convInputGrad, setConvGradMode, usesForwardOpGrad } from '../../src-shared/diffusion/nn/conv.js';
+import { conv2d, convFilterGrad, convFilterGradMatMul, convGradPath, convInputGrad, setConvGradMode, usesForwardOpGrad } from '../../src-shared/diffusion/nn/conv.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import '../../src-shared/diffusion/nn/gradients.js';
 
@@ -121,6 +121,38 @@ describe('conv2d forward-op gradient', () => {
         expect(maxRelErr(custom[i], native[i])).toBeLessThan(1e-5);
         expect(maxRelErr(wasm[i], native[i])).toBeLessThan(1e-5);
       }
+    } finally {
+      setConvGradMode('auto');
+      await initBackend('wasm');
+    }
+  });
+
+  it('the matmul filter gradient (the webgpu path) equals the forward-op one and the cpu native gradient', async () => {
+    for (const k of [1, 3, 5]) {
+      const xs = [3, 9, 7, 4];
+      const x = randn(xs);
+      const dy = randn([3, 9, 7, 5]);
+      const [mm, fo] = tf.tidy(() => {
+        const xt = tf.tensor4d(x, xs as [number, number, number, number]);
+        const yt = tf.tensor4d(dy, [3, 9, 7, 5]);
+        return [convFilterGradMatMul(xt, yt, k).dataSync() as Float32Array, convFilterGrad(xt, yt, k).dataSync() as Float32Array];
+      });
+      expect(mm.length).toBe(k * k * 4 * 5);
+      expect(maxRelErr(mm, fo)).toBeLessThan(1e-5);
+    }
+    const xs = [3, 12, 10, 4];
+    const ws = [3, 3, 4, 6];
+    const [x, w, b, r] = [randn(xs), randn(ws), randn([6]), randn([3, 12, 10, 6])];
+    await initBackend('cpu');
+    try {
+      setConvGradMode('native');
+      const native = convGrads(x, xs, w, ws, b, r, [3, 12, 10, 6]);
+      setConvGradMode('matmul');
+      expect(convGradPath()).toBe('matmul');
+      const mm = convGrads(x, xs, w, ws, b, r, [3, 12, 10, 6]);
+      for (let i = 0; i < 3; i++) expect(maxRelErr(mm[i], native[i])).toBeLessThan(1e-5);
+      setConvGradMode('auto');
+      expect(convGradPath()).toBe('native');
     } finally {
       setConvGradMode('auto');
       await initBackend('wasm');
