@@ -1,6 +1,6 @@
 /**
  * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
- * [--sampler S] [--seed S] [--out DIR] [--backend B]`. See src-main/evaluation.ts for what it measures.
+ * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N]`. See src-main/evaluation.ts for what it measures.
  * Writes DIR/eval.json and DIR/eval.md (default DIR: tmp/eval, git-ignored) and prints the table.
  */
 import { promises as fs } from 'node:fs';
@@ -11,7 +11,7 @@ import { isBackendName } from '../src-main/engine/backend.js';
 import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
-const USAGE = 'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B]';
+const USAGE = 'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N]';
 const options = {
     prior: { type: 'string' },
     'n-images': { type: 'string' },
@@ -22,6 +22,7 @@ const options = {
     seed: { type: 'string' },
     out: { type: 'string' },
     backend: { type: 'string' },
+    workers: { type: 'string' },
     help: { type: 'boolean' },
 } as const;
 let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
@@ -62,6 +63,7 @@ const report = await runEvaluation({
   sampler: values.sampler as never,
   seed: int('seed', values.seed, 0),
   backend: backend as never,
+  workers: int('workers', values.workers, 1),
   log: (l) => process.stderr.write(l + '\n'),
 });
 const md = evalMarkdown(report);

@@ -30,6 +30,8 @@ import { initBackend } from './engine/backend.js';
 import type { BackendName } from '../src-shared/protocol/index.js';
 import { checkPriorShape, priorSpecOf, resolvePrior, type ResolvedPrior } from './priors.js';
 import { UsageError } from './cli/errors.js';
+import { runSamplingParallel } from './sampling/pool.js';
+import { tmpdir, cpus } from 'node:os';
 
 /** The repository root (models/, assets/). */
 export const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,6 +92,8 @@ export interface EvalOptions {
   /** log10 λ grid for Wiener/Tikhonov. */
   lambdaGrid?: number[];
   levels?: number[];
+  /** Worker threads for the posterior sampling (default: one per core, at most 2; 1 samples in this thread). */
+  workers?: number;
   log?: (line: string) => void;
 }
 
@@ -108,7 +112,7 @@ export interface ImageResult {
 
 export interface EvalReport {
   prior: { spec: string; kind: string; name: string; fluxScale: number; fluxSource: string };
-  setup: { split: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; seed: number; backend: string; rlMaxIter: number; lambdaGrid: number[] };
+  setup: { split: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; seed: number; backend: string; workers: number; rlMaxIter: number; lambdaGrid: number[] };
   images: ImageResult[];
   mean: { psnr: { posterior: number; rl: number; wiener: number; blurred: number }; gainOverBestBaseline: number; chi2PerPixel: number };
   coverage: { levels: number[]; observed: number[] };
@@ -129,6 +133,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const lambdaGrid = o.lambdaGrid ?? Array.from({ length: 17 }, (_, i) => -4 + 0.25 * i);
   const levels = o.levels ?? [0.5, 0.68, 0.9, 0.95];
   if (samples < 2) throw new UsageError('eval: --samples must be at least 2 (coverage needs several samples)');
+  const workers = Math.max(1, Math.min(o.workers ?? Math.min(2, cpus().length), samples));
   const t0 = Date.now();
   const info = await initBackend(o.backend ?? 'auto');
   const spec = priorSpecOf(o.prior ?? defaultPrior().spec);
@@ -148,6 +153,12 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const op = new PsfOperator([ny, nx], gaussianPsf(PSF_FWHM));
   const images: ImageResult[] = [];
   const problems: { samples: Float32Array[]; truth: Float32Array }[] = [];
+  // worker threads rebuild the forward model from an M.json: the same Gaussian PSF as `op`
+  let modelFile: string | null = null;
+  if (workers > 1) {
+    modelFile = path.join(await fs.mkdtemp(path.join(tmpdir(), 'skyscore-eval-')), 'model.json');
+    await fs.writeFile(modelFile, JSON.stringify({ shape: [ny, nx], operators: [{ type: 'psf', fwhmPx: PSF_FWHM }] }));
+  }
   try {
     for (const gi of valIdx) {
       const ti = Date.now();
@@ -159,10 +170,19 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       const y = new Float32Array(npix);
       for (let i = 0; i < npix; i++) y[i] = blurred[i]! + sigma * g();
 
-      const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise: scalarNoise(sigma), affine, name: `validation ${gi}` });
+      const noise = scalarNoise(sigma);
+      const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise, affine, name: `validation ${gi}` });
       let post;
       try {
-        const result = await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { sampler, steps, n: samples, seed: seed + gi, batchSize: Math.min(samples, 16), previewIntervalMs: 0 });
+        const sampling = { sampler, steps, n: samples, seed: seed + gi, batchSize: Math.min(samples, 16) };
+        const result =
+          workers > 1
+            ? // the same chains on worker threads (each chain has its own random stream: the serial run's samples)
+              await runSamplingParallel(
+                { ...sampling, backend: info.backend, prior: spec, cwd: process.cwd(), shape: [ny, nx], model: modelFile!, data: y, dataShape: [ny, nx], noise, dataName: `validation ${gi}`, affine },
+                workers,
+              )
+            : await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { ...sampling, previewIntervalMs: 0 });
         post = posteriorProducts(result, affine, lik);
       } finally {
         lik.dispose();
@@ -204,6 +224,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   } finally {
     op.dispose();
     prior.dispose();
+    if (modelFile) await fs.rm(path.dirname(modelFile), { recursive: true, force: true });
   }
   const m = {
     posterior: mean(images.map((r) => r.psnr.posterior)),
@@ -214,7 +235,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const t = tarp(problems, { seed: seed + 1 });
   return {
     prior: { spec, kind: prior.kind, name: prior.name, fluxScale: flux.value, fluxSource: flux.source },
-    setup: { split: 'validation', psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, seed, backend: info.backend, rlMaxIter, lambdaGrid },
+    setup: { split: 'validation', psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, seed, backend: info.backend, workers, rlMaxIter, lambdaGrid },
     images,
     mean: { psnr: m, gainOverBestBaseline: m.posterior - Math.max(m.rl, m.wiener), chi2PerPixel: mean(images.map((r) => r.chi2PerPixel)) },
     coverage: { levels, observed: levels.map((_, li) => mean(images.map((r) => r.coverage[li]!))) },

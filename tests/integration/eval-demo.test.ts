@@ -55,9 +55,11 @@ describe('flux scale for pixel/255 data', () => {
   });
 });
 
+const GF = priorSpecOf(DEFAULT_GAUSSIAN);
+
 describe('evaluation harness', () => {
   it('runs on 2 validation images: finite, sane numbers, baselines beat the data, simulated noise has χ² ≈ 1', async () => {
-    const r = await runEvaluation({ nImages: 2, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3 });
+    const r = await runEvaluation({ prior: GF, nImages: 2, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3, workers: 1 });
     expect(r.images).toHaveLength(2);
     expect(r.prior.kind).toBe('gaussian-field');
     for (const im of r.images) {
@@ -82,10 +84,16 @@ describe('evaluation harness', () => {
     expect(md).toContain('| posterior mean |');
     expect(md.split('\n').filter((l) => /^\| 14\d\d \|/.test(l))).toHaveLength(2);
     // the same seed gives the same data and the same numbers
-    const again = await runEvaluation({ nImages: 1, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3 });
+    const again = await runEvaluation({ prior: GF, nImages: 1, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3, workers: 1 });
     expect(again.images[0]!.psnr.blurred).toBe(r.images[0]!.psnr.blurred);
     expect(again.images[0]!.psnr.rl).toBe(r.images[0]!.psnr.rl);
-  }, 120_000);
+    // on two worker threads (the forward model rebuilt there from an M.json): the same chains, so the same posterior
+    const par = await runEvaluation({ prior: GF, nImages: 1, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3, workers: 2 });
+    expect(par.setup.workers).toBe(2);
+    expect(par.images[0]!.psnr.posterior).toBeCloseTo(r.images[0]!.psnr.posterior, 3);
+    expect(par.images[0]!.chi2PerPixel).toBeCloseTo(r.images[0]!.chi2PerPixel, 3);
+    expect(par.images[0]!.coverage).toEqual(r.images[0]!.coverage);
+  }, 180_000);
 });
 
 describe('skyscore demo', () => {
