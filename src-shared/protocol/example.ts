@@ -5,7 +5,7 @@
  * `methodParams` in ./index.ts. `exampleResult` checks an answer before the renderer uses it.
  */
 import { ProtocolError, obj, num, str, bool, bytes, nullable, type Validator } from './validate.js';
-import type { NamedFile, SamplerSettings } from './jobs.js';
+import { samplerSettings, type NamedFile, type SamplerSettings } from './jobs.js';
 
 export interface ExamplePrior {
   /** The spec the prior picker lists it under (priors.list). */
@@ -55,17 +55,6 @@ const file: Validator<NamedFile> = (v, p) => {
   return f;
 };
 
-const settings: Validator<SamplerSettings> = (v, p) => {
-  const s = obj({
-    sampler: str({ max: 16, pattern: /^[a-z]+$/ }),
-    n: num({ integer: true, min: 1, max: 1024 }),
-    steps: num({ integer: true, min: 1, max: 100000 }),
-    seed: num({ integer: true, min: 0, max: 2 ** 32 - 1 }),
-    fluxScale: nullable(num({ min: Number.MIN_VALUE })),
-  })(v, p);
-  return { ...s, fluxScale: s.fluxScale ?? null };
-};
-
 /** Checks the host's answer to `example.get` (the renderer trusts no message either). */
 export const exampleResult: Validator<ExampleInfo> = (v, p) => {
   const r = obj({
@@ -76,7 +65,7 @@ export const exampleResult: Validator<ExampleInfo> = (v, p) => {
     model: obj({ name: str({ max: 200, pattern: FILE_NAME }), text: str({ max: 1_000_000 }) }),
     noise: num({ min: Number.MIN_VALUE }),
     prior: nullable(obj({ spec: str({ max: 1000 }), name: str({ max: 200 }), description: str({ max: 500 }), fallback: bool })),
-    settings,
+    settings: samplerSettings,
     fluxSource: str({ max: 500 }),
   })(v, p);
   return { ...r, truth: r.truth ?? null, prior: r.prior ?? null };

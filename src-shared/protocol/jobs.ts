@@ -237,7 +237,8 @@ const noiseInput: Validator<NoiseInput> = (v, p) => {
   throw new ProtocolError(`${p}.kind: expected 'sigma' or 'map'`);
 };
 
-const settings: Validator<SamplerSettings> = (v, p) => {
+/** Sampler settings of a run (also the bundled example's, protocol/example.ts). */
+export const samplerSettings: Validator<SamplerSettings> = (v, p) => {
   const s = obj({
     sampler: str({ max: 16, pattern: /^[a-z]+$/ }),
     n: num({ integer: true, min: 1, max: 1024 }),
@@ -271,7 +272,7 @@ export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]
     files,
     noise: noiseInput,
     prior: str({ max: 1000 }),
-    settings,
+    settings: samplerSettings,
     previewHz: num({ min: 0, max: 30 }),
   }),
   'job.cancel': jobId,
