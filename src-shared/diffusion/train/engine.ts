@@ -69,6 +69,14 @@ export class LocalUnetEngine implements GradientEngine {
     this.model.params.assign(values);
   }
 
+  /** Mean DSM loss of one piece of a batch (call inside a tidy). */
+  private pieceLoss(piece: Batch): tf.Scalar {
+    const x = tf.tensor3d(piece.x, [piece.n, piece.ny, piece.nx]);
+    const z = tf.tensor3d(piece.noise, [piece.n, piece.ny, piece.nx]);
+    const s = tf.tensor1d(piece.sigma);
+    return dsmLoss((xt, sg) => this.model.forward(xt as tf.Tensor3D, sg), x, z, s);
+  }
+
   async gradient(batch: Batch): Promise<GradResult> {
     const vars = this.model.params.trainable();
     let acc: tf.Tensor1D | null = null;
@@ -77,10 +85,7 @@ export class LocalUnetEngine implements GradientEngine {
       for (const piece of splitBatch(batch, this.microBatch)) {
         const w = piece.n / batch.n;
         const next = tf.tidy(() => {
-          const x = tf.tensor3d(piece.x, [piece.n, piece.ny, piece.nx]);
-          const z = tf.tensor3d(piece.noise, [piece.n, piece.ny, piece.nx]);
-          const s = tf.tensor1d(piece.sigma);
-          const { value, grads } = tf.variableGrads(() => dsmLoss((xt, sg) => this.model.forward(xt as tf.Tensor3D, sg), x, z, s), vars);
+          const { value, grads } = tf.variableGrads(() => this.pieceLoss(piece), vars);
           const g = tf.mul(this.model.params.gradsToFlat(grads), w) as tf.Tensor1D;
           const l = tf.mul(value, w) as tf.Scalar;
           return { g: acc ? (tf.add(acc, g) as tf.Tensor1D) : g, l: lossAcc ? (tf.add(lossAcc, l) as tf.Scalar) : l };
@@ -102,12 +107,7 @@ export class LocalUnetEngine implements GradientEngine {
   async loss(batch: Batch): Promise<number> {
     let sum = 0;
     for (const piece of splitBatch(batch, this.microBatch)) {
-      const v = tf.tidy(() => {
-        const x = tf.tensor3d(piece.x, [piece.n, piece.ny, piece.nx]);
-        const z = tf.tensor3d(piece.noise, [piece.n, piece.ny, piece.nx]);
-        const s = tf.tensor1d(piece.sigma);
-        return dsmLoss((xt, sg) => this.model.forward(xt as tf.Tensor3D, sg), x, z, s);
-      });
+      const v = tf.tidy(() => this.pieceLoss(piece));
       sum += (await v.data())[0] * piece.n;
       v.dispose();
     }
