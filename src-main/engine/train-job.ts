@@ -32,6 +32,7 @@ async function prepare(p: TrainParams, out: string, backend: BackendInfo): Promi
     lr: 2e-4,
     // the CLI's warm-up (1000 steps) would leave a short run at a tiny learning rate
     warmup: Math.min(1000, Math.max(1, Math.round(p.steps / 10))),
+    cooldown: 0,
     ema: 0.999,
     gradClip: 1,
     sigmaMin: null,

@@ -38,6 +38,8 @@ export interface TrainOptions {
   batch: number;
   lr: number;
   warmup: number;
+  /** Linear decay of the learning rate over the last `cooldown` steps before `steps` (0: none; not pinned). */
+  cooldown: number;
   ema: number;
   gradClip: number;
   sigmaMin: number | null;
@@ -262,6 +264,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
         batch: pinned.batch,
         lr: pinned.lr,
         warmup: pinned.warmup,
+        ...(o.cooldown > 0 ? { cooldown: { steps: o.cooldown, endStep: o.steps, rule: 'linear decay of the learning rate towards 0 over the last steps (lr of every logged step in train-log.jsonl)' } } : {}),
         ema: pinned.ema,
         gradClip: pinned.gradClip,
         augment: pinned.augment ? 'random flips and 90° rotations' : 'none',
@@ -280,6 +283,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     batch: pinned.batch,
     lr: pinned.lr,
     warmup: pinned.warmup,
+    cooldown: o.cooldown,
     ema: pinned.ema,
     gradClip: pinned.gradClip,
     sigmaMin: pinned.sigmaMin,

@@ -28,6 +28,7 @@ export async function trainTinyPrior(out: string, size: number, file: { name: st
     batch: 4,
     lr: 1e-3,
     warmup: 1,
+    cooldown: 0,
     ema: 0.9,
     gradClip: 1,
     sigmaMin: null,

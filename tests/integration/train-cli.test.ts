@@ -32,6 +32,7 @@ interface LogLine {
   step: number;
   loss: number;
   valLoss: number | null;
+  lr: number;
   imagesPerS: number;
 }
 const readLog = (out: string): LogLine[] =>
@@ -77,6 +78,18 @@ describe('skyscore train', () => {
     expect(Buffer.from(ckB.state.params.buffer).equals(Buffer.from(ckA.state.params.buffer))).toBe(true);
     expect(Buffer.from(ckB.state.adam.v.buffer).equals(Buffer.from(ckA.state.adam.v.buffer))).toBe(true);
     expect(readFileSync(path.join(part, 'weights.bin')).equals(readFileSync(path.join(full, 'weights.bin')))).toBe(true);
+
+    // a cooldown is not pinned: resuming to step 20 with --cooldown 4 decays the rate over steps 17–20
+    const b3 = runCli(['train', '--data', CUBE, '--out', part, ...TINY, '--steps', '20', '--log-every', '2', '--val-every', '0', '--cooldown', '4', '--resume'], { timeoutMs: 300_000 });
+    expect(b3.code, b3.stderr).toBe(0);
+    const cooled = readLog(part).filter((l) => l.step > 16);
+    expect(cooled.map((l) => l.step)).toEqual([18, 20]);
+    expect(cooled[0].lr).toBeCloseTo(2e-3 * (3 / 4), 12);
+    expect(cooled[1].lr).toBeCloseTo(2e-3 * (1 / 4), 12);
+    const cooledMeta = await readModelMeta(part);
+    expect(cooledMeta.steps).toBe(20);
+    expect(cooledMeta.training?.cooldown).toMatchObject({ steps: 4, endStep: 20 });
+    expect((await readModelMeta(full)).training?.cooldown).toBeUndefined();
 
     // the model folder: documented fields, EMA weights, loads as a U-Net score model
     const meta = await readModelMeta(full);

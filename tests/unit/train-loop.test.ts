@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { Adam, Ema, clipByGlobalNorm, globalNorm, warmupLr } from '../../src-shared/diffusion/train/optim.js';
+import { Adam, Ema, clipByGlobalNorm, globalNorm, scheduledLr, warmupLr } from '../../src-shared/diffusion/train/optim.js';
 import { augmentInto, augmentationCount, BatchSampler, largestPairwiseDistance, resampleArea, type ImageStack } from '../../src-shared/diffusion/train/data.js';
 import { imagesFromFits, prepareTrainingData } from '../../src-shared/diffusion/train/fits-data.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src-shared/diffusion/train/checkpoint.js';
@@ -68,6 +68,24 @@ describe('optimiser', () => {
     expect(warmupLr(1e-3, 9, 10)).toBe(1e-3);
     expect(warmupLr(1e-3, 50, 10)).toBe(1e-3);
     expect(warmupLr(1e-3, 0, 0)).toBe(1e-3);
+  });
+
+  it('the warm-up–stable–decay schedule: constant until the last `cooldown` steps, then linear towards 0', () => {
+    // 100 steps, warm-up 10, cooldown 20: steps 80..99 run at lr·(100 − step)/20
+    expect(scheduledLr(1e-3, 0, 10, 100, 20)).toBeCloseTo(1e-4, 12);
+    expect(scheduledLr(1e-3, 50, 10, 100, 20)).toBe(1e-3);
+    expect(scheduledLr(1e-3, 79, 10, 100, 20)).toBe(1e-3);
+    expect(scheduledLr(1e-3, 80, 10, 100, 20)).toBeCloseTo(1e-3, 12);
+    expect(scheduledLr(1e-3, 90, 10, 100, 20)).toBeCloseTo(5e-4, 12);
+    expect(scheduledLr(1e-3, 99, 10, 100, 20)).toBeCloseTo(5e-5, 12);
+    // strictly decreasing through the cooldown, never negative
+    for (let s = 80; s < 99; s++) expect(scheduledLr(1e-3, s + 1, 10, 100, 20)).toBeLessThan(scheduledLr(1e-3, s, 10, 100, 20));
+    expect(scheduledLr(1e-3, 120, 10, 100, 20)).toBe(0);
+    // no cooldown: the warm-up alone
+    for (const s of [0, 5, 50, 99]) expect(scheduledLr(1e-3, s, 10, 100, 0)).toBe(warmupLr(1e-3, s, 10));
+    // a cooldown that starts during the warm-up multiplies both
+    expect(scheduledLr(1e-3, 2, 10, 10, 5)).toBeCloseTo(1e-3 * 0.3, 12);
+    expect(scheduledLr(1e-3, 6, 10, 10, 5)).toBeCloseTo(1e-3 * 0.7 * 0.8, 12);
   });
 });
 
@@ -190,6 +208,7 @@ describe('training loop', () => {
     batch: 4,
     lr: 3e-3,
     warmup: 5,
+    cooldown: 0,
     ema: 0.9,
     gradClip: 1,
     sigmaMin: 0.01,
@@ -253,6 +272,21 @@ describe('training loop', () => {
       },
     });
     expect(stopped.step).toBe(3);
-    await Promise.all([engine.dispose(), engine2.dispose(), engine3.dispose()]);
+
+    // resumed with a cooldown over its last 8 steps: the logged learning rate follows the schedule, and the
+    // parameters differ from the constant-rate run's
+    const cooled: LogEntry[] = [];
+    const engine4 = new LocalUnetEngine(ARCH, ck.state.params, [S, S], 2);
+    const withCooldown = await trainLoop({ ...cfg, cooldown: 8 }, { train, val, trainableMask: mask }, engine4, decodeCheckpoint(mid!).state, {
+      onLog: (e) => {
+        cooled.push(e);
+      },
+    });
+    expect(cooled.map((l) => l.step)).toEqual([15, 20]);
+    // the entry at step s reports the rate of step s − 1 (0-based): (20 − 14)/8 and (20 − 19)/8 of the base
+    expect(cooled[0].lr).toBeCloseTo(3e-3 * (6 / 8), 12);
+    expect(cooled[1].lr).toBeCloseTo(3e-3 * (1 / 8), 12);
+    expect(Buffer.from(withCooldown.params.buffer).equals(Buffer.from(final.params.buffer))).toBe(false);
+    await Promise.all([engine.dispose(), engine2.dispose(), engine3.dispose(), engine4.dispose()]);
   });
 });

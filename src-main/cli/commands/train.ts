@@ -36,6 +36,8 @@ training:
   --steps N            total optimiser steps (default 20000; --resume continues to this total)
   --batch N            images per step (default 32)
   --lr X               Adam learning rate (default 2e-4), linear warm-up over --warmup steps (default 1000)
+  --cooldown N         let the learning rate fall linearly towards 0 over the last N steps before --steps
+                       (default 0: none; not pinned by the checkpoint, so a resumed run may end with one)
   --ema D              EMA decay of the weights (default 0.999, warmed up as min(D, (1+t)/(10+t)) at step t)
   --grad-clip X        global gradient-norm clip (default 1; 0: none)
   --seed N             default 0
@@ -68,6 +70,7 @@ const options = {
   batch: { type: 'string' },
   lr: { type: 'string' },
   warmup: { type: 'string' },
+  cooldown: { type: 'string' },
   ema: { type: 'string' },
   'grad-clip': { type: 'string' },
   seed: { type: 'string' },
@@ -146,6 +149,7 @@ export const trainCommand: Command = {
       batch: numberFlag(p, 'batch', C, { default: 32, integer: true, min: 1, max: 4096 }),
       lr: numberFlag(p, 'lr', C, { default: 2e-4, positive: true }),
       warmup: numberFlag(p, 'warmup', C, { default: 1000, integer: true, min: 0 }),
+      cooldown: numberFlag(p, 'cooldown', C, { default: 0, integer: true, min: 0 }),
       ema: numberFlag(p, 'ema', C, { default: 0.999, min: 0, max: 0.999999 }),
       gradClip: numberFlag(p, 'grad-clip', C, { default: 1, min: 0 }),
       sigmaMin: optNum('sigma-min', { positive: true }),

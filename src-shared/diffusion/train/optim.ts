@@ -111,3 +111,15 @@ export function warmupLr(base: number, step: number, warmup: number): number {
   if (warmup <= 0) return base;
   return base * Math.min(1, (step + 1) / warmup);
 }
+
+/**
+ * Learning rate at a step (0-based) of a warm-up–stable–decay schedule: linear warm-up over `warmup` steps,
+ * constant, then, over the last `cooldown` steps before `total`, a linear fall towards 0 (step total − k runs at
+ * base·k/cooldown, so the last step has base/cooldown). cooldown 0: no decay.
+ */
+export function scheduledLr(base: number, step: number, warmup: number, total: number, cooldown: number): number {
+  const lr = warmupLr(base, step, warmup);
+  if (cooldown <= 0) return lr;
+  const left = total - step;
+  return left >= cooldown ? lr : lr * Math.max(left, 0) / cooldown;
+}

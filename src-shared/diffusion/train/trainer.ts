@@ -8,7 +8,7 @@
  * continues exactly where it stopped.
  */
 import { Rng } from '../nn/rng.js';
-import { Adam, Ema, clipByGlobalNorm, warmupLr } from './optim.js';
+import { Adam, Ema, clipByGlobalNorm, scheduledLr } from './optim.js';
 import { BatchSampler, fixedBatches, type ImageStack, type Batch } from './data.js';
 import type { GradientEngine } from './engine.js';
 import type { TrainState } from './checkpoint.js';
@@ -19,6 +19,8 @@ export interface TrainLoopConfig {
   batch: number;
   lr: number;
   warmup: number;
+  /** Linear decay of the learning rate over the last `cooldown` steps before `steps` (0: none). */
+  cooldown: number;
   ema: number;
   /** Maximum global gradient norm (0: no clipping). */
   gradClip: number;
@@ -133,7 +135,7 @@ export async function trainLoop(
 
   const every = (k: number) => k > 0 && step % k === 0;
 
-  let lr = warmupLr(cfg.lr, step, cfg.warmup);
+  let lr = scheduledLr(cfg.lr, step, cfg.warmup, cfg.steps, cfg.cooldown);
   const emitLog = async (computedVal: number | null) => {
     const span = Math.max(now() - sinceStart, 1e-9);
     await hooks.onLog?.({
@@ -164,7 +166,7 @@ export async function trainLoop(
     const { loss, grads } = await engine.gradient(batch);
     if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step + 1}: loss ${loss} (try a lower --lr)`);
     lastGradNorm = clipByGlobalNorm(grads, cfg.gradClip);
-    lr = warmupLr(cfg.lr, step, cfg.warmup);
+    lr = scheduledLr(cfg.lr, step, cfg.warmup, cfg.steps, cfg.cooldown);
     adam.step(params, grads, lr);
     ema.update(params, step);
     await engine.setParams(params);
