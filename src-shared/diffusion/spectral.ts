@@ -9,6 +9,7 @@
  * row l), built from a full numpy fft2-layout array with `halfLayout`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { dft2Matrices } from '../operators/dft-matrices.js';
 
 export class Spectral2D {
   readonly ny: number;
@@ -24,46 +25,8 @@ export class Spectral2D {
     if (!Number.isInteger(ny) || !Number.isInteger(nx) || ny < 1 || nx < 1) throw new RangeError(`Spectral2D: bad shape [${ny}, ${nx}]`);
     this.ny = ny;
     this.nx = nx;
-    const kh = Math.floor(nx / 2) + 1;
+    const { kh, m1, m2, m3, m4 } = dft2Matrices([ny, nx], [ny, nx], [ny, nx]);
     this.kh = kh;
-    const cx = cosSin(nx);
-    const cy = cosSin(ny);
-    const m1 = new Float32Array(nx * 2 * kh);
-    for (let j = 0; j < nx; j++) {
-      for (let k = 0; k < kh; k++) {
-        const t = (j * k) % nx;
-        m1[j * 2 * kh + k] = cx.cos[t];
-        m1[j * 2 * kh + kh + k] = -cx.sin[t];
-      }
-    }
-    const m2 = new Float32Array(4 * ny * ny);
-    const m3 = new Float32Array(4 * ny * ny);
-    for (let i = 0; i < ny; i++) {
-      for (let l = 0; l < ny; l++) {
-        const t = (i * l) % ny;
-        const c = cy.cos[t];
-        const s = cy.sin[t];
-        // forward (A + iB)(c − is): Re = A c + B s, Im = B c − A s
-        m2[i * 2 * ny + l] = c;
-        m2[i * 2 * ny + ny + l] = -s;
-        m2[(ny + i) * 2 * ny + l] = s;
-        m2[(ny + i) * 2 * ny + ny + l] = c;
-        // inverse (Yr + iYi)(c + is)/ny, rows l, columns i
-        m3[l * 2 * ny + i] = c / ny;
-        m3[l * 2 * ny + ny + i] = s / ny;
-        m3[(ny + l) * 2 * ny + i] = -s / ny;
-        m3[(ny + l) * 2 * ny + ny + i] = c / ny;
-      }
-    }
-    const m4 = new Float32Array(2 * kh * nx);
-    for (let k = 0; k < kh; k++) {
-      const w = k === 0 || (nx % 2 === 0 && k === nx / 2) ? 1 : 2;
-      for (let m = 0; m < nx; m++) {
-        const t = (k * m) % nx;
-        m4[k * nx + m] = (w * cx.cos[t]) / nx;
-        m4[(kh + k) * nx + m] = (-w * cx.sin[t]) / nx;
-      }
-    }
     this.m1 = tf.tensor2d(m1, [nx, 2 * kh]);
     this.m2 = tf.tensor2d(m2, [2 * ny, 2 * ny]);
     this.m3 = tf.tensor2d(m3, [2 * ny, 2 * ny]);
@@ -118,16 +81,6 @@ export class Spectral2D {
     this.disposed = true;
     for (const m of [this.m1, this.m2, this.m3, this.m4]) m.dispose();
   }
-}
-
-function cosSin(n: number): { cos: Float64Array; sin: Float64Array } {
-  const cos = new Float64Array(n);
-  const sin = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    cos[t] = Math.cos((2 * Math.PI * t) / n);
-    sin[t] = Math.sin((2 * Math.PI * t) / n);
-  }
-  return { cos, sin };
 }
 
 /** Largest |w(k) − w(−k)| relative to max |w| for a full fft2-layout array (0 for an even spectrum). */

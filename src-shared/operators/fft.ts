@@ -5,6 +5,7 @@
  * Conventions are numpy's: forward X[k] = Σ x[n] e^{-2πi kn/N}, inverse x[n] = (1/N) Σ X[k] e^{+2πi kn/N}.
  * Any length works: powers of two use an iterative radix-2 transform, other lengths Bluestein's algorithm.
  */
+import { halfSpectrumSize, twiddles } from './dft-matrices.js';
 
 function isPowerOfTwo(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
@@ -152,7 +153,7 @@ export function kernelRfft2(
   py: number,
   px: number,
 ): { re: Float64Array; im: Float64Array; kxHalf: number } {
-  const kh = Math.floor(px / 2) + 1;
+  const kh = halfSpectrumSize(px);
   const twx = twiddles(px);
   const twy = twiddles(py);
   // along x: R[a][k] = Σ_b h[a][b] e^{-2πi k (b - cx)/px}
@@ -189,16 +190,6 @@ export function kernelRfft2(
     }
   }
   return { re, im, kxHalf: kh };
-}
-
-function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
-  const cos = new Float64Array(n);
-  const sin = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    cos[t] = Math.cos((2 * Math.PI * t) / n);
-    sin[t] = Math.sin((2 * Math.PI * t) / n);
-  }
-  return { cos, sin };
 }
 
 export function mod(a: number, n: number): number {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import type { Shape2 } from './types.js';
+import { dft2Matrices, halfSpectrumSize } from './dft-matrices.js';
 
 /**
  * A real 2-D Fourier filter on tensors, y = crop(F⁻¹ H F pad(x)), written as four dense matrix products
@@ -46,57 +47,12 @@ export class FourierFilter {
     const [my, mx] = spec.outShape;
     const [py, px] = spec.padShape;
     if (ny > py || nx > px || my > py || mx > px) throw new Error('FourierFilter: shapes larger than the padded grid');
-    const kh = Math.floor(px / 2) + 1;
+    const kh = halfSpectrumSize(px);
     this.kh = kh;
     if (spec.hRe.length !== py * kh || (spec.hIm && spec.hIm.length !== py * kh)) {
       throw new Error('FourierFilter: transfer function size does not match the padded grid');
     }
-    const cx = cosSin(px);
-    const cy = cosSin(py);
-
-    const m1 = new Float32Array(nx * 2 * kh);
-    for (let j = 0; j < nx; j++) {
-      for (let k = 0; k < kh; k++) {
-        const t = (j * k) % px;
-        m1[j * 2 * kh + k] = cx.cos[t];
-        m1[j * 2 * kh + kh + k] = -cx.sin[t];
-      }
-    }
-    const m2 = new Float32Array(2 * ny * 2 * py);
-    for (let i = 0; i < ny; i++) {
-      for (let l = 0; l < py; l++) {
-        const t = (i * l) % py;
-        const c = cy.cos[t];
-        const s = cy.sin[t];
-        // row i: real part A; row ny+i: imaginary part B. Re Z = A c + B s, Im Z = B c − A s
-        m2[i * 2 * py + l] = c;
-        m2[i * 2 * py + py + l] = -s;
-        m2[(ny + i) * 2 * py + l] = s;
-        m2[(ny + i) * 2 * py + py + l] = c;
-      }
-    }
-    const m3 = new Float32Array(2 * py * 2 * my);
-    for (let l = 0; l < py; l++) {
-      for (let i = 0; i < my; i++) {
-        const t = (i * l) % py;
-        const c = cy.cos[t] / py;
-        const s = cy.sin[t] / py;
-        // Re W = Σ Yr c − Yi s; Im W = Σ Yr s + Yi c
-        m3[l * 2 * my + i] = c;
-        m3[l * 2 * my + my + i] = s;
-        m3[(py + l) * 2 * my + i] = -s;
-        m3[(py + l) * 2 * my + my + i] = c;
-      }
-    }
-    const m4 = new Float32Array(2 * kh * mx);
-    for (let k = 0; k < kh; k++) {
-      const w = k === 0 || (px % 2 === 0 && k === px / 2) ? 1 : 2;
-      for (let m = 0; m < mx; m++) {
-        const t = (k * m) % px;
-        m4[k * mx + m] = (w * cx.cos[t]) / px;
-        m4[(kh + k) * mx + m] = (-w * cx.sin[t]) / px;
-      }
-    }
+    const { m1, m2, m3, m4 } = dft2Matrices(spec.inShape, spec.outShape, spec.padShape);
     // H transposed to [kh, py] and doubled along the re/im axis
     const hr = new Float32Array(kh * 2 * py);
     let complex = false;
@@ -202,14 +158,4 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(a.length);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
   return out;
-}
-
-function cosSin(n: number): { cos: Float64Array; sin: Float64Array } {
-  const cos = new Float64Array(n);
-  const sin = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    cos[t] = Math.cos((2 * Math.PI * t) / n);
-    sin[t] = Math.sin((2 * Math.PI * t) / n);
-  }
-  return { cos, sin };
 }
