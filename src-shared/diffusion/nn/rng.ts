@@ -2,30 +2,21 @@
  * A small seedable random generator (xoshiro128**, seeded through splitmix32) whose whole state is four
  * 32-bit words plus a cached normal deviate, so a training run can be checkpointed and resumed bit-exactly.
  */
+import { Random32, splitmix32 } from '../../operators/random-base.js';
+
 export interface RngState {
   s: [number, number, number, number];
   spare: number | null;
 }
 
-function splitmix32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x9e3779b9) >>> 0;
-    let z = a;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
-
-export class Rng {
+export class Rng extends Random32 {
   private s0: number;
   private s1: number;
   private s2: number;
   private s3: number;
-  private spare: number | null = null;
 
   constructor(seed: number | RngState = 0) {
+    super();
     if (typeof seed === 'number') {
       // mix both halves of a (possibly > 32-bit) integer seed
       const hi = Math.floor(seed / 4294967296) >>> 0;
@@ -62,31 +53,9 @@ export class Rng {
     return r;
   }
 
-  /** Uniform in [0, 1) with 53 random bits. */
-  uniform(): number {
-    const a = this.nextU32() >>> 5;
-    const b = this.nextU32() >>> 6;
-    return (a * 67108864 + b) / 9007199254740992;
-  }
-
   /** Integer uniform in [0, n). */
   int(n: number): number {
     return Math.floor(this.uniform() * n);
-  }
-
-  /** Standard normal (Box–Muller, both deviates used). */
-  normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
   }
 
   fillNormal(out: Float32Array, scale = 1): Float32Array {
