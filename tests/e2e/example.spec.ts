@@ -36,6 +36,8 @@ async function expectExampleLoaded(app: Page) {
   await expect(obs.locator('.panel-name')).toHaveText(demo.observation);
   await expect(obs.locator('.panel-view')).toHaveAttribute('aria-label', new RegExp(`: ${NX} × ${NY} pixels\\.`));
   await expect(app.getByTestId('panel-truth').locator('.panel-view')).toHaveAttribute('aria-label', new RegExp(`: ${NX} × ${NY} pixels\\.`));
+  // the title says what the truth is, with its most important words first (a narrow panel cuts the end)
+  await expect(app.getByTestId('panel-truth').locator('.panel-name')).toHaveText(/^Truth — not used by the run \(/);
   await expect(app.getByTestId('welcome-card')).toHaveCount(0);
   // the Run tab is shown, one click from sampling, with the demo's settings
   await expect(app.getByTestId('run-button')).toBeEnabled();

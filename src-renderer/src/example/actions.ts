@@ -37,7 +37,7 @@ function showTruth(file: { name: string; bytes: Uint8Array }): void {
   try {
     const img = readFitsImage(file.bytes, undefined, { name: file.name });
     const [nx, ny] = img.shape;
-    showImage({ id: TRUTH_ID, title: `Truth (${file.name}) — for comparison, not used by the run`, role: 'other', data: Float32Array.from(img.data), shape: [ny!, nx!], header: img.header });
+    showImage({ id: TRUTH_ID, title: `Truth — not used by the run (${file.name})`, role: 'other', data: Float32Array.from(img.data), shape: [ny!, nx!], header: img.header });
   } catch (e) {
     notify('warn', `The example's truth could not be shown: ${(e as Error).message}`);
   }
