@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Bench } from './types.js';
+import { convPeak, cpuMs, matmulPeak } from './kernels.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
 import { writeModelFolder, type ModelMeta } from '../model-folder.js';
 import { runSamplingParallel } from '../sampling/pool.js';
@@ -44,42 +45,6 @@ const STEPS = DEFAULT_STEPS.pc;
 const EVALS_PER_STEP = 2;
 const SIGMA_N = 0.01;
 const GOAL_S = 300;
-
-function cpuMs(c: NodeJS.CpuUsage): number {
-  return (c.user + c.system) / 1000;
-}
-
-/** Best-case matMul throughput on this backend (GFLOP/s per core, CPU time). */
-function matmulPeak(): number {
-  const a = tf.randomNormal([512, 512]);
-  const b = tf.randomNormal([512, 512]);
-  const run = () => tf.tidy(() => void tf.matMul(a, b).dataSync());
-  run();
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const c0 = process.cpuUsage();
-    run();
-    best = Math.min(best, cpuMs(process.cpuUsage(c0)));
-  }
-  tf.dispose([a, b]);
-  return (2 * 512 ** 3) / best / 1e6;
-}
-
-/** Best-case 3×3 convolution throughput (GFLOP/s per core, CPU time), the U-Net's main kernel. */
-function convPeak(): number {
-  const x = tf.randomNormal([16, 64, 64, 32]) as tf.Tensor4D;
-  const w = tf.randomNormal([3, 3, 32, 32]) as tf.Tensor4D;
-  const run = () => tf.tidy(() => void tf.conv2d(x, w, 1, 'same').dataSync());
-  run();
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const c0 = process.cpuUsage();
-    run();
-    best = Math.min(best, cpuMs(process.cpuUsage(c0)));
-  }
-  tf.dispose([x, w]);
-  return (2 * 16 * 64 * 64 * 32 * 32 * 9) / best / 1e6;
-}
 
 /** The shipped galaxy power spectrum when present (data in pixel/255), else a power law of similar shape. */
 function powerSpectrum(): { p: Float64Array; name: string } {

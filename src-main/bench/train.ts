@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import type { Bench } from './types.js';
+import { convPeak, cpuMs } from './kernels.js';
 import { initBackend } from '../engine/backend.js';
 import { UnetScoreModel, unetFlops, unetLayout, DEFAULT_ARCH, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import { LocalUnetEngine, type GradientEngine } from '../../src-shared/diffusion/train/engine.js';
@@ -25,33 +26,9 @@ const ARCH = DEFAULT_ARCH;
 const S = 64;
 const FLOP = unetFlops(ARCH, S, S);
 
-function cpuMs(c: NodeJS.CpuUsage): number {
-  return (c.user + c.system) / 1000;
-}
-
-/** GFLOP/s of the best-case kernel (16×64×64×32→32 3×3 conv), from CPU time (robust on a shared machine). */
-async function convPeak(): Promise<number> {
-  const x = tf.randomNormal([16, 64, 64, 32]) as tf.Tensor4D;
-  const w = tf.randomNormal([3, 3, 32, 32]) as tf.Tensor4D;
-  // (never return a large typed array from tf.tidy: it walks it element by element looking for tensors)
-  const run = () =>
-    tf.tidy(() => {
-      tf.conv2d(x, w, 1, 'same').dataSync();
-    });
-  run();
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const c0 = process.cpuUsage();
-    run();
-    best = Math.min(best, cpuMs(process.cpuUsage(c0)));
-  }
-  tf.dispose([x, w]);
-  return (2 * 16 * 64 * 64 * 32 * 32 * 9) / best / 1e6;
-}
-
 async function scoreFigures(backend: BackendName, batch: number): Promise<Record<string, number | string>> {
   const info = await initBackend(backend);
-  const peak = await convPeak();
+  const peak = convPeak();
   const layout = unetLayout(ARCH);
   const m = new UnetScoreModel(ARCH, layout.initialise(1), [S, S]);
   const rng = new Rng(1);
@@ -98,7 +75,7 @@ function randomBatch(rng: Rng, n: number): Batch {
 
 async function trainFigures(backend: BackendName, workers: number, perWorker: number, arch: UnetArch = ARCH): Promise<Record<string, number | string>> {
   const info = await initBackend(backend);
-  const peak = await convPeak(); // per core
+  const peak = convPeak(); // per core
   const values = unetLayout(arch).initialise(2);
   const flop = unetFlops(arch, S, S);
   const engine: GradientEngine =
