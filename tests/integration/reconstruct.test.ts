@@ -16,7 +16,8 @@ import { circulantCovariance, convolutionMatrix, gaussianDraws, sparseTimesVecto
 import { gaussianPsf } from '../../src-shared/operators/psf.js';
 import { unetLayout } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
-import { writeModelFolder, type ModelMeta } from '../../src-main/model-folder.js';
+import { writeModelFolder } from '../../src-main/model-folder.js';
+import { tinyUnetMeta } from '../helpers/unet-meta.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
@@ -28,22 +29,7 @@ beforeAll(async () => {
   // a tiny U-Net prior trained (here: initialised) on 16×16 images
   const arch = { nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16, fourierScale: 16 };
   const { manifest, bytes } = encodeWeights(unetLayout(arch), unetLayout(arch).initialise(5), 'float32');
-  const meta: ModelMeta = {
-    kind: 'unet',
-    arch,
-    imageShape: [16, 16],
-    channels: 1,
-    sde: { type: 've', sigmaMin: 0.01, sigmaMax: 20 },
-    normalisation: { offset: 0, scale: 255 },
-    data: { source: 'test', train: 0, validation: 0 },
-    steps: 0,
-    imagesSeen: 0,
-    validationLoss: null,
-    date: '2026-01-01T00:00:00Z',
-    skyscoreVersion: 'test',
-    weights: { file: 'weights.bin', dtype: 'float32', manifest },
-  };
-  await writeModelFolder(p('tiny16'), meta, bytes);
+  await writeModelFolder(p('tiny16'), tinyUnetMeta(arch, manifest), bytes);
   const power = powerLawSpectrum(N, N, 10, 4, 2);
   writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(power), shape: [N, N] }]));
   writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 10, 2, 2)), shape: [16, 16] }]));

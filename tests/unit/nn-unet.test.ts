@@ -8,10 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { UnetScoreModel, unetLayout, unetFlops, downFactor, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights, decodeWeights, toHalf, fromHalf } from '../../src-shared/diffusion/nn/weights.js';
-import { createUnetFromWeights, validateModelMeta, type ModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import { createUnetFromWeights, validateModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
 import { setConvGradMode } from '../../src-shared/diffusion/nn/conv.js';
 import { dsmLoss } from '../../src-shared/diffusion/train/objectives.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
+import { tinyUnetMeta } from '../helpers/unet-meta.js';
 
 const ARCH: UnetArch = { nf: 8, chMult: [1, 2], numResBlocks: 1, attention: true, embeddingDim: 16, fourierScale: 16 };
 
@@ -29,24 +30,6 @@ function randomParams(arch: UnetArch, seed: number): Float32Array {
     }
   });
   return v;
-}
-
-function meta(arch: UnetArch, manifest: ModelMeta['weights']['manifest'], dtype: 'float32' | 'float16'): ModelMeta {
-  return {
-    kind: 'unet',
-    arch,
-    imageShape: [16, 16],
-    channels: 1,
-    sde: { type: 've', sigmaMin: 0.01, sigmaMax: 20 },
-    normalisation: { offset: 0, scale: 255 },
-    data: { source: 'test', train: 1, validation: 0 },
-    steps: 0,
-    imagesSeen: 0,
-    validationLoss: null,
-    date: '2025-01-01T00:00:00Z',
-    skyscoreVersion: '0.1.0',
-    weights: { file: 'weights.bin', dtype, manifest },
-  };
 }
 
 describe('U-Net score model', () => {
@@ -195,7 +178,7 @@ describe('U-Net score model', () => {
     }
     // the model built from float32 bytes computes exactly what the original does
     const a = new UnetScoreModel(ARCH, v, [16, 16]);
-    const b = createUnetFromWeights(meta(ARCH, f32.manifest, 'float32'), f32.bytes);
+    const b = createUnetFromWeights(tinyUnetMeta(ARCH, f32.manifest, 'float32'), f32.bytes);
     tf.tidy(() => {
       const x = tf.randomNormal([1, 16, 16]);
       const s = tf.tensor1d([1.5]);
@@ -225,12 +208,12 @@ describe('U-Net score model', () => {
     expect(() => decodeWeights(layout, manifest, bytes.subarray(0, bytes.length - 8))).toThrow(/truncated/);
     const other = unetLayout({ ...ARCH, nf: 16 });
     expect(() => decodeWeights(other, manifest, bytes)).toThrow(/shape \[.*\], the architecture needs/);
-    expect(() => createUnetFromWeights(meta({ ...ARCH, nf: 16 }, manifest, 'float32'), bytes)).toThrow(/weights\.bin: weight .* has shape/);
+    expect(() => createUnetFromWeights(tinyUnetMeta({ ...ARCH, nf: 16 }, manifest, 'float32'), bytes)).toThrow(/weights\.bin: weight .* has shape/);
     const nan = new Float32Array(v);
     nan[5] = NaN;
     const enc = encodeWeights(layout, nan, 'float32');
     expect(() => decodeWeights(layout, enc.manifest, enc.bytes)).toThrow(/NaN/);
-    const good = meta(ARCH, manifest, 'float32');
+    const good = tinyUnetMeta(ARCH, manifest, 'float32');
     expect(validateModelMeta(JSON.parse(JSON.stringify(good))).arch).toEqual(ARCH);
     expect(() => validateModelMeta({ ...good, kind: 'gan' }, 'm/model.json')).toThrow(/m\/model\.json: kind must be "unet"/);
     expect(() => validateModelMeta({ ...good, imageShape: [15, 16] })).toThrow(/not divisible by the down-sampling factor 2/);
