@@ -9,7 +9,7 @@ import type { BackendName } from '../../src-shared/protocol/index.js';
 import type { NoiseModel } from '../../src-shared/operators/noise.js';
 import type { Affine, CgStats } from '../../src-shared/diffusion/likelihood.js';
 import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/samplers/index.js';
-import { SamplingCancelledError, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import { SamplingCancelledError, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
 import { workerScript } from '../worker-script.js';
 
 /** What every worker needs to rebuild the problem (plain data: it is cloned into each worker). */
@@ -38,8 +38,11 @@ export interface WorkerJob extends ParallelJob {
   chainOffset: number;
 }
 
+/** A worker's progress over its own chains. */
+type WorkerProgress = Pick<SamplingStatus, 'step' | 'steps' | 'sigma' | 'chi2'> & { evaluations: number };
+
 export type WorkerMessage =
-  | { type: 'progress'; step: number; steps: number; sigma: number; chi2: number | null; evaluations: number }
+  | ({ type: 'progress' } & WorkerProgress)
   | {
       type: 'done';
       backend: BackendName;
@@ -51,15 +54,8 @@ export type WorkerMessage =
     }
   | { type: 'error'; name: string; message: string; stack?: string };
 
-export interface ParallelProgress {
-  step: number;
-  steps: number;
-  sigma: number;
-  chi2: number | null;
-  elapsedS: number;
-  etaS: number | null;
-  scoreEvaluations: number;
-}
+/** Progress of a parallel run: the serial run's (totals over the workers), without batches and previews. */
+export type ParallelProgress = Omit<SamplingProgress, 'batch' | 'batches' | 'preview'>;
 
 export interface ParallelResult extends SamplingResult {
   /** The longest of the workers' own sampling times (seconds: the whole run, start-up of the workers included). */
@@ -91,7 +87,7 @@ export async function runSamplingParallel(
 ): Promise<ParallelResult> {
   const parts = splitChains(job.n, workers);
   const t0 = performance.now();
-  const progress = parts.map(() => ({ step: 0, steps: 0, sigma: NaN, chi2: null as number | null, evaluations: 0 }));
+  const progress = parts.map((): WorkerProgress => ({ step: 0, steps: 0, sigma: NaN, chi2: null, evaluations: 0 }));
   const threads: Worker[] = [];
   const per = job.shape.reduce((a, b) => a * b, 1);
   const abort = () => {

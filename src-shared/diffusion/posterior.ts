@@ -48,16 +48,20 @@ export interface SamplingPreview {
   residual: Float32Array | null;
 }
 
-export interface SamplingProgress {
+/** Where a run stands: the part of its progress that the worker pool and the engine protocol pass on too. */
+export interface SamplingStatus {
   /** Steps done over the whole run (all batches) and their total. */
   step: number;
   steps: number;
   /** Noise level of the current state. */
   sigma: number;
-  /** χ² per observed pixel of the current mean (data units); null without data. */
+  /** χ² per observed pixel of the current mean (data units); null without data (or before it is known). */
   chi2: number | null;
   elapsedS: number;
   etaS: number | null;
+}
+
+export interface SamplingProgress extends SamplingStatus {
   /** Score evaluations so far, counted per image (a batch of B counts B). */
   scoreEvaluations: number;
   batch: number;

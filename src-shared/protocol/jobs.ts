@@ -6,6 +6,7 @@
  * names its auxiliary files (psf.fits, mask.fits, a σ map, a station table) and `files` carries them by name.
  * Pixels of previews travel as Float32Arrays (raw bytes on WebSocket, structured clone on Electron IPC).
  */
+import type { SamplingStatus } from '../diffusion/posterior.js';
 import { ProtocolError, obj, num, str, bool, optional, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
 
 export type Shape2 = [number, number];
@@ -155,16 +156,10 @@ export interface ReconstructPreview {
   residual: Float32Array;
 }
 
-export interface ReconstructProgress {
+/** A reconstruction job's progress: the sampler's status (step, σ, χ², times) and an optional preview. */
+export interface ReconstructProgress extends SamplingStatus {
   jobId: string;
   kind: 'reconstruct';
-  step: number;
-  steps: number;
-  sigma: number;
-  /** χ² per observed pixel of the current samples' mean, or null before it is known. */
-  chi2: number | null;
-  elapsedS: number;
-  etaS: number | null;
   preview?: ReconstructPreview;
 }
 
