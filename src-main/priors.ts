@@ -13,6 +13,7 @@ import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-fiel
 import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
 import { validateSde } from '../src-shared/diffusion/sde.js';
 import { readFitsImage } from '../src-shared/fits/index.js';
+import { unetPadding } from '../src-shared/diffusion/nn/unet.js';
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
 import { UsageError } from './cli/errors.js';
@@ -145,15 +146,18 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
 
 /**
  * Checks that the prior can describe an unknown of shape [ny, nx]: the same size, or (a fully convolutional
- * U-Net) a size its down-sampling factor divides — with a warning, since its statistics are learned at the
- * training size. A prior of another size otherwise is an input error.
+ * U-Net) any size of at least its down-sampling factor (padded by reflection to a multiple of it when that
+ * factor does not divide it) — with a warning, since its statistics are learned at the training size. A prior
+ * of another size otherwise is an input error.
  */
 export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], what = "the forward model's unknown"): string | null {
   const ts = prior.model.trainedShape;
   const [ny, nx] = shape;
   if (ts && ts[0] === ny && ts[1] === nx) return null;
   if (prior.kind === 'unet' && prior.model.supportsShape(shape)) {
-    return `the prior ${prior.name} was trained on ${ts ? `${ts[0]}×${ts[1]}` : 'another size'} images and is used on ${ny}×${nx} (${what}): it is fully convolutional, but its statistics outside the training size are not guaranteed`;
+    const pad = prior.meta ? unetPadding(prior.meta.arch, ny, nx).shape : [ny, nx];
+    const padded = pad[0] !== ny || pad[1] !== nx ? `, padded by reflection to ${pad[0]}×${pad[1]} for the network` : '';
+    return `the prior ${prior.name} was trained on ${ts ? `${ts[0]}×${ts[1]}` : 'another size'} images and is used on ${ny}×${nx} (${what}${padded}): it is fully convolutional, but its statistics outside the training size are not guaranteed`;
   }
   if (ts) {
     throw new PriorInputError(`the prior ${prior.name} describes ${ts[0]}×${ts[1]} images but ${what} is ${ny}×${nx}: use a prior of that size or change the model's shape`);

@@ -169,6 +169,23 @@ describe('skyscore reconstruct with a learned prior', () => {
     expect(report.prior.kind).toBe('unet');
     expect(report.warnings.join(' ')).toMatch(/trained on 16×16/);
   });
+
+  it('runs on a size its down-sampling factor does not divide (31×31: padded by reflection for the network)', async () => {
+    const y = read(p('y.fits')).data;
+    const y31 = new Float32Array(31 * 31);
+    for (let i = 0; i < 31; i++) for (let j = 0; j < 31; j++) y31[i * 31 + j] = y[i * N + j];
+    writeFileSync(p('y31.fits'), writeFits([{ data: y31, shape: [31, 31] }]));
+    writeFileSync(p('M31.json'), JSON.stringify({ shape: [31, 31], operators: [{ type: 'psf', fwhmPx: 2.5 }] }));
+    const args = base().map((v) => (v.endsWith('pk.fits') ? p('tiny16') : v === p('y.fits') ? p('y31.fits') : v === p('M.json') ? p('M31.json') : v));
+    const r = await runCliAsync([...args, '--n', '2', '--steps', '3', '--out', p('unet31'), '--workers', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/used on 31×31 \(the forward model's unknown, padded by reflection to 32×32 for the network\)/);
+    for (const f of ['posterior-mean.fits', 'posterior-std.fits', 'residual.fits']) {
+      const img = read(p(`unet31/${f}`));
+      expect(img.shape.slice(0, 2)).toEqual([31, 31]);
+      expect(Array.from(img.data).every(Number.isFinite)).toBe(true);
+    }
+  });
 });
 
 describe('skyscore sample', () => {

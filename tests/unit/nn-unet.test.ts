@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { UnetScoreModel, unetLayout, unetFlops, downFactor, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
+import { UnetScoreModel, unetLayout, unetFlops, unetPadding, downFactor, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights, decodeWeights, toHalf, fromHalf } from '../../src-shared/diffusion/nn/weights.js';
 import { createUnetFromWeights, validateModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
 import { setConvGradMode } from '../../src-shared/diffusion/nn/conv.js';
@@ -52,12 +52,49 @@ describe('U-Net score model', () => {
     expect(unetFlops({ ...big, attention: false }, 128, 128) / unetFlops({ ...big, attention: false }, 64, 64)).toBeCloseTo(4, 2);
   });
 
-  it('evaluates [B, ny, nx] at its training size and at other sizes divisible by 2^(levels−1); s = net/σ', () => {
+  it('pads a size its down-sampling factor does not divide by reflection and crops the score back (differentiably)', () => {
+    const arch8: UnetArch = { nf: 8, chMult: [1, 1, 2, 2], numResBlocks: 1, attention: false, embeddingDim: 8, fourierScale: 16 };
+    expect(downFactor(arch8)).toBe(8);
+    expect(unetPadding(arch8, 64, 64)).toEqual({ y: [0, 0], x: [0, 0], shape: [64, 64] });
+    expect(unetPadding(arch8, 61, 58)).toEqual({ y: [1, 2], x: [3, 3], shape: [64, 64] });
+    expect(unetPadding(arch8, 13, 11)).toEqual({ y: [1, 2], x: [2, 3], shape: [16, 16] });
+    const m = new UnetScoreModel(arch8, randomParams(arch8, 3), [16, 16]);
+    try {
+      expect(m.supportsShape([1, 13, 11])).toBe(true);
+      expect(m.supportsShape([1, 7, 16])).toBe(false);
+      expect(m.shapeWarning([1, 13, 11])).toMatch(/used on 13×11 \(padded by reflection to 16×16 for the network\)/);
+      expect(() => m.score(tf.zeros([1, 7, 16]), tf.tensor1d([1]))).toThrow(/at least 8×8/);
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, 13, 11], 0, 1, 'float32', 5) as tf.Tensor3D;
+        const sig = tf.tensor1d([0.2, 2]);
+        const s = m.score(x, sig);
+        expect(s.shape).toEqual([2, 13, 11]);
+        // the same as the network on the mirrored 16×16 image, cropped where the image sits in it
+        const big = tf.mirrorPad(x, [[0, 0], [1, 2], [2, 3]], 'reflect');
+        const sBig = m.score(big, sig);
+        const crop = tf.slice(sBig, [0, 1, 2], [2, 13, 11]);
+        expect(tf.max(tf.abs(tf.sub(s, crop))).dataSync()[0]).toBeLessThan(1e-5 * (1 + tf.max(tf.abs(crop)).dataSync()[0]));
+        // a shifted crop would differ: the check can fail
+        const shifted = tf.slice(sBig, [0, 2, 2], [2, 13, 11]);
+        expect(tf.max(tf.abs(tf.sub(s, shifted))).dataSync()[0]).toBeGreaterThan(1e-3);
+        // differentiable (DPS backpropagates through the prior): the gradient has the image's shape and is finite
+        const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(m.score(xx, sig))))(x);
+        expect(g.shape).toEqual([2, 13, 11]);
+        expect(Number.isFinite(tf.sum(tf.abs(g)).dataSync()[0])).toBe(true);
+        expect(tf.sum(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+      });
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('evaluates [B, ny, nx] at its training size and at other sizes; s = net/σ', () => {
     const m = new UnetScoreModel(ARCH, randomParams(ARCH, 1), [16, 16]);
     try {
       expect(m.supportsShape([3, 16, 16])).toBe(true);
       expect(m.supportsShape([3, 24, 32])).toBe(true);
-      expect(m.supportsShape([3, 15, 16])).toBe(false);
+      expect(m.supportsShape([3, 15, 16])).toBe(true);
+      expect(m.supportsShape([3, 1, 16])).toBe(false);
       expect(m.shapeWarning([1, 16, 16])).toBeNull();
       expect(m.shapeWarning([1, 24, 32])).toMatch(/trained on 16×16.*24×32/);
       tf.tidy(() => {
@@ -72,7 +109,7 @@ describe('U-Net score model', () => {
         const s0 = m.score(tf.slice(x, [0, 0, 0], [1, 24, 32]), tf.tensor1d([0.5]));
         expect(tf.max(tf.abs(tf.sub(s0, tf.slice(s, [0, 0, 0], [1, 24, 32])))).dataSync()[0]).toBeLessThan(1e-4);
       });
-      expect(() => m.score(tf.zeros([1, 15, 16]), tf.tensor1d([1]))).toThrow(/not divisible by the network's down-sampling factor 2/);
+      expect(() => m.score(tf.zeros([1, 1, 16]), tf.tensor1d([1]))).toThrow(/smaller than the network's down-sampling factor 2 \(at least 2×2\)/);
       expect(() => m.score(tf.zeros([2, 16, 16]), tf.tensor1d([1]))).toThrow(/1 noise levels for a batch of 2/);
     } finally {
       m.dispose();

@@ -54,6 +54,19 @@ export function downFactor(a: UnetArch): number {
   return 2 ** (a.chMult.length - 1);
 }
 
+/**
+ * How an image of ny×nx is padded for the network: up to the next multiple of the down-sampling factor, split
+ * as evenly as possible ([before, after] per axis, the odd pixel after). Zero padding when the size divides.
+ */
+export function unetPadding(a: UnetArch, ny: number, nx: number): { y: [number, number]; x: [number, number]; shape: [number, number] } {
+  const f = downFactor(a);
+  const py = (f - (ny % f)) % f;
+  const px = (f - (nx % f)) % f;
+  const y: [number, number] = [Math.floor(py / 2), py - Math.floor(py / 2)];
+  const x: [number, number] = [Math.floor(px / 2), px - Math.floor(px / 2)];
+  return { y, x, shape: [ny + py, nx + px] };
+}
+
 function resBlockSpecs(p: string, cin: number, cout: number, temb: number): ParamSpec[] {
   const s: ParamSpec[] = [
     { name: `${p}.norm0.gamma`, shape: [cin], init: { kind: 'ones' }, trainable: true },
@@ -277,6 +290,28 @@ export function unetFlops(a: UnetArch, ny: number, nx: number): number {
   return 2 * macs;
 }
 
+/**
+ * Reflection padding of [B, ny, nx] along one axis (the edge pixel is not repeated, as numpy's 'reflect'), built
+ * from slices, reversals and a concatenation so that it is differentiable with the gradients we register
+ * (tfjs-core's CommonJS bundle has no MirrorPad gradient). Needs before, after < the axis length.
+ */
+function reflectPad(x: tf.Tensor3D, axis: 1 | 2, [before, after]: [number, number]): tf.Tensor3D {
+  if (before === 0 && after === 0) return x;
+  const n = x.shape[axis];
+  const part = (from: number, len: number): tf.Tensor3D => {
+    const begin = [0, 0, 0];
+    const size = [-1, -1, -1];
+    begin[axis] = from;
+    size[axis] = len;
+    return tf.reverse(tf.slice(x, begin, size), axis);
+  };
+  const pieces: tf.Tensor3D[] = [];
+  if (before > 0) pieces.push(part(1, before));
+  pieces.push(x);
+  if (after > 0) pieces.push(part(n - 1 - after, after));
+  return tf.concat(pieces, axis);
+}
+
 /** A U-Net score model holding its parameters as tfjs variables. */
 export class UnetScoreModel implements ScoreModel {
   readonly kind = 'unet';
@@ -293,12 +328,19 @@ export class UnetScoreModel implements ScoreModel {
     this.getter = (name) => this.params.get(name);
   }
 
+  /**
+   * Any image of at least f×f pixels (f: the down-sampling factor). A size f does not divide is padded by
+   * reflection to the next multiple of f for the network, and the score is cropped back:
+   * s(x) = crop(s_net(pad(x))). The network sees the mirrored border (fewer than f pixels a side) as part of the
+   * image, which a draw from the prior would not repeat: an approximation whose effect is largest next to the
+   * edges (the network's receptive field spans the image, so it is not confined to them).
+   */
   supportsShape(shape: number[]): boolean {
     if (shape.length < 2) return false;
     const ny = shape[shape.length - 2];
     const nx = shape[shape.length - 1];
     const f = downFactor(this.arch);
-    return Number.isInteger(ny) && Number.isInteger(nx) && ny >= f && nx >= f && ny % f === 0 && nx % f === 0;
+    return Number.isInteger(ny) && Number.isInteger(nx) && ny >= f && nx >= f;
   }
 
   /** A warning when the model is used on an image size other than the one it was trained on, else null. */
@@ -308,16 +350,25 @@ export class UnetScoreModel implements ScoreModel {
     const nx = shape[shape.length - 1];
     const [ty, tx] = this.trainedShape;
     if (ny === ty && nx === tx) return null;
-    return `the U-Net prior was trained on ${ty}×${tx} images and is used on ${ny}×${nx}: it is fully convolutional, but its statistics outside the training size are not guaranteed`;
+    const pad = unetPadding(this.arch, ny, nx);
+    const padded = pad.shape[0] !== ny || pad.shape[1] !== nx ? ` (padded by reflection to ${pad.shape[0]}×${pad.shape[1]} for the network)` : '';
+    return `the U-Net prior was trained on ${ty}×${tx} images and is used on ${ny}×${nx}${padded}: it is fully convolutional, but its statistics outside the training size are not guaranteed`;
   }
 
   score(x: tf.Tensor, sigma: tf.Tensor1D): tf.Tensor {
     if (x.rank !== 3) throw new ModelInputError(`U-Net score: expected images [B, ny, nx], got shape [${x.shape.join(', ')}]`);
     if (!this.supportsShape(x.shape)) {
-      throw new ModelInputError(`U-Net score: image size ${x.shape[1]}×${x.shape[2]} is not divisible by the network's down-sampling factor ${downFactor(this.arch)}`);
+      const f = downFactor(this.arch);
+      throw new ModelInputError(`U-Net score: image size ${x.shape[1]}×${x.shape[2]} is smaller than the network's down-sampling factor ${f} (at least ${f}×${f})`);
     }
     if (sigma.shape[0] !== x.shape[0]) throw new ModelInputError(`U-Net score: ${sigma.shape[0]} noise levels for a batch of ${x.shape[0]}`);
-    return unetScore(this.arch, this.getter, x as tf.Tensor3D, sigma);
+    const [b, ny, nx] = x.shape as [number, number, number];
+    const pad = unetPadding(this.arch, ny, nx);
+    if (pad.shape[0] === ny && pad.shape[1] === nx) return unetScore(this.arch, this.getter, x as tf.Tensor3D, sigma);
+    return tf.tidy(() => {
+      const big = reflectPad(reflectPad(x as tf.Tensor3D, 1, pad.y), 2, pad.x);
+      return tf.slice(unetScore(this.arch, this.getter, big, sigma), [0, pad.y[0], pad.x[0]], [b, ny, nx]);
+    });
   }
 
   /** The network's raw output net(x, σ) = σ·s(x, σ) (what denoising score matching regresses onto −z). */
