@@ -1,6 +1,7 @@
 /**
  * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
- * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N]`. See src-main/evaluation.ts for what it measures.
+ * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS [--hdu N]] [--flux-scale F]`.
+ * --truth measures on the images of another file (an image or a cube, any units) instead of the validation split. See src-main/evaluation.ts for what it measures.
  * Writes DIR/eval.json and DIR/eval.md (default DIR: tmp/eval, git-ignored) and prints the table.
  */
 import { promises as fs } from 'node:fs';
@@ -11,7 +12,8 @@ import { isBackendName } from '../src-main/engine/backend.js';
 import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
-const USAGE = 'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N]';
+const USAGE =
+  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS [--hdu N]] [--flux-scale F]';
 const options = {
     prior: { type: 'string' },
     'n-images': { type: 'string' },
@@ -23,6 +25,9 @@ const options = {
     out: { type: 'string' },
     backend: { type: 'string' },
     workers: { type: 'string' },
+    truth: { type: 'string' },
+    hdu: { type: 'string' },
+    'flux-scale': { type: 'string' },
     help: { type: 'boolean' },
 } as const;
 let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
@@ -55,15 +60,37 @@ if (values.sampler !== undefined && !isSamplerName(values.sampler)) {
   process.exit(2);
 }
 const out = values.out ?? 'tmp/eval';
+let truth: { name: string; bytes: Uint8Array; hdu?: number } | undefined;
+if (values.truth !== undefined) {
+  try {
+    truth = { name: values.truth, bytes: new Uint8Array(await fs.readFile(values.truth)), hdu: int('hdu', values.hdu, 0) };
+  } catch (e) {
+    process.stderr.write(`eval: cannot read --truth ${values.truth}: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+} else if (values.hdu !== undefined) {
+  process.stderr.write('eval: --hdu goes with --truth\n');
+  process.exit(2);
+}
+let fluxScale: number | undefined;
+if (values['flux-scale'] !== undefined) {
+  fluxScale = Number(values['flux-scale']);
+  if (!(fluxScale > 0) || !Number.isFinite(fluxScale)) {
+    process.stderr.write(`eval: --flux-scale must be a positive number, got '${values['flux-scale']}'\n`);
+    process.exit(2);
+  }
+}
 const report = await runEvaluation({
   prior: values.prior,
-  nImages: values.all ? 600 : int('n-images', values['n-images'], 1),
+  nImages: values.all ? Infinity : int('n-images', values['n-images'], 1),
   samples: int('samples', values.samples, 2),
   steps: int('steps', values.steps, 1),
   sampler: values.sampler as never,
   seed: int('seed', values.seed, 0),
   backend: backend as never,
   workers: int('workers', values.workers, 1),
+  truth,
+  fluxScale,
   log: (l) => process.stderr.write(l + '\n'),
 });
 const md = evalMarkdown(report);

@@ -12,12 +12,18 @@
  *   - Wiener/Tikhonov (CG on AᵀA + λI) with an oracle λ over a log grid;
  *   - the blurred data themselves (PSNR of y against x) as the floor.
  * PSNR uses the truth's range (max − min) as its peak (src-shared/eval/metrics.ts).
+ *
+ * `truth` runs the same measurement on other images (e.g. real HST galaxies the prior has never seen): a FITS
+ * image or cube (NAXIS3 images) in any units, its images taken in order (those with non-finite pixels are
+ * left out, and said so). Their units are unknown to the prior, so the flux scale is reconstruct's automatic
+ * rule, computed on each simulated observation — what a user who runs `skyscore reconstruct` on them gets —
+ * unless `fluxScale` gives one.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { readFits } from '../src-shared/fits/index.js';
+import { readFits, readFitsImage } from '../src-shared/fits/index.js';
 import { PsfOperator, gaussianPsf } from '../src-shared/operators/index.js';
 import { scalarNoise } from '../src-shared/operators/noise.js';
 import { ConvolvedLikelihood, type Affine } from '../src-shared/diffusion/likelihood.js';
@@ -28,7 +34,7 @@ import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metr
 import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
 import { initBackend } from './engine/backend.js';
 import type { BackendName } from '../src-shared/protocol/index.js';
-import { checkPriorShape, priorSpecOf, resolvePrior, type ResolvedPrior } from './priors.js';
+import { affineFor, checkPriorShape, chooseFluxScale, priorSpecOf, resolvePrior, type ResolvedPrior } from './priors.js';
 import { UsageError } from './cli/errors.js';
 import { runSamplingParallel } from './sampling/pool.js';
 import { tmpdir, cpus } from 'node:os';
@@ -94,6 +100,10 @@ export interface EvalOptions {
   levels?: number[];
   /** Worker threads for the posterior sampling (default: one per core, at most 2; 1 samples in this thread). */
   workers?: number;
+  /** Truth images from this FITS file (an image or a cube) instead of the galaxy cube's validation split. */
+  truth?: { name: string; bytes: Uint8Array; hdu?: number };
+  /** Data units per prior unit (default: 1 for the galaxy cube's pixel/255, reconstruct's automatic rule for `truth`). */
+  fluxScale?: number;
   log?: (line: string) => void;
 }
 
@@ -101,6 +111,8 @@ export interface ImageResult {
   index: number;
   galaxyId: string;
   sigma: number;
+  /** Data units per prior unit used for this image. */
+  fluxScale: number;
   psnr: { posterior: number; rl: number; wiener: number; blurred: number };
   rlIterations: number;
   wienerLambda: number;
@@ -112,7 +124,7 @@ export interface ImageResult {
 
 export interface EvalReport {
   prior: { spec: string; kind: string; name: string; fluxScale: number; fluxSource: string };
-  setup: { split: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; seed: number; backend: string; workers: number; rlMaxIter: number; lambdaGrid: number[] };
+  setup: { split: string; images: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; seed: number; backend: string; workers: number; rlMaxIter: number; lambdaGrid: number[] };
   images: ImageResult[];
   mean: { psnr: { posterior: number; rl: number; wiener: number; blurred: number }; gainOverBestBaseline: number; chi2PerPixel: number };
   coverage: { levels: number[]; observed: number[] };
@@ -138,18 +150,15 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const info = await initBackend(o.backend ?? 'auto');
   const spec = priorSpecOf(o.prior ?? defaultPrior().spec);
   const prior = await resolvePrior(spec);
-  const file = readFits(new Uint8Array(await fs.readFile(GALAXY_CUBE)));
-  const cube = file.hdus[0]!.readImage();
-  const table = file.hdus[1]!.readTable();
-  const split = table.column('SPLIT')!.data as string[];
-  const ids = table.column('GALAXYID')!.data;
-  const [nx, ny] = [cube.shape[0]!, cube.shape[1]!];
+  const set = o.truth ? truthImages(o.truth, nImages, log) : await validationImages(nImages);
+  const { ny, nx } = set;
   const npix = nx * ny;
-  const valIdx = split.map((s, i) => (s.trim() === 'validation' ? i : -1)).filter((i) => i >= 0).slice(0, nImages);
   if (prior.kind === 'analytic') throw new UsageError(`eval: ${spec} is a 2-D density, not an image prior`);
-  checkPriorShape(prior, [ny, nx], 'the validation images');
-  const flux = fluxScaleForUnitData(prior);
-  const affine: Affine = { scale: flux.value, offset: (flux.value * prior.normalisation.offset) / prior.normalisation.scale };
+  const shapeNote = checkPriorShape(prior, [ny, nx], `the ${set.what}`);
+  if (shapeNote) log(`eval: note: ${shapeNote}`);
+  // the flux scale: given, the pixel/255 rule for the galaxy cube, or reconstruct's automatic rule per observation
+  const fixedFlux = o.fluxScale !== undefined ? chooseFluxScale(prior, [], o.fluxScale) : o.truth ? null : fluxScaleForUnitData(prior);
+  const fluxes: { value: number; source: string }[] = [];
   const op = new PsfOperator([ny, nx], gaussianPsf(PSF_FWHM));
   const images: ImageResult[] = [];
   const problems: { samples: Float32Array[]; truth: Float32Array }[] = [];
@@ -160,18 +169,19 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
     await fs.writeFile(modelFile, JSON.stringify({ shape: [ny, nx], operators: [{ type: 'psf', fwhmPx: PSF_FWHM }] }));
   }
   try {
-    for (const gi of valIdx) {
+    for (const [gi, label, truth] of set.images) {
       const ti = Date.now();
-      const truth = new Float32Array(npix);
-      for (let i = 0; i < npix; i++) truth[i] = cube.data[gi * npix + i]! / 255;
       const sigma = NOISE_FRACTION * truth.reduce((m, v) => Math.max(m, v), 0);
       const blurred = tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx])).dataSync() as Float32Array);
       const g = gaussianStream((seed * 1_000_003 + gi + 1) >>> 0);
       const y = new Float32Array(npix);
       for (let i = 0; i < npix; i++) y[i] = blurred[i]! + sigma * g();
 
+      const flux = fixedFlux ?? chooseFluxScale(prior, y, null);
+      fluxes.push(flux);
+      const affine: Affine = affineFor(prior, flux.value);
       const noise = scalarNoise(sigma);
-      const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise, affine, name: `validation ${gi}` });
+      const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise, affine, name: `${set.what} ${gi}` });
       let post;
       try {
         const sampling = { sampler, steps, n: samples, seed: seed + gi, batchSize: Math.min(samples, 16) };
@@ -179,7 +189,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
           workers > 1
             ? // the same chains on worker threads (each chain has its own random stream: the serial run's samples)
               await runSamplingParallel(
-                { ...sampling, backend: info.backend, prior: spec, cwd: process.cwd(), shape: [ny, nx], model: modelFile!, data: y, dataShape: [ny, nx], noise, dataName: `validation ${gi}`, affine },
+                { ...sampling, backend: info.backend, prior: spec, cwd: process.cwd(), shape: [ny, nx], model: modelFile!, data: y, dataShape: [ny, nx], noise, dataName: `${set.what} ${gi}`, affine },
                 workers,
               )
             : await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { ...sampling, previewIntervalMs: 0 });
@@ -206,8 +216,9 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       const truthModel = tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx])).dataSync() as Float32Array);
       const r: ImageResult = {
         index: gi,
-        galaxyId: String(ids[gi]),
+        galaxyId: label,
         sigma,
+        fluxScale: flux.value,
         psnr: { posterior: psnr(truth, post.mean), rl: rlBest, wiener: wBest, blurred: psnr(truth, y) },
         rlIterations: rlK,
         wienerLambda: wLam,
@@ -218,7 +229,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       };
       images.push(r);
       log(
-        `eval: validation ${gi} (${r.galaxyId}): PSNR posterior ${r.psnr.posterior.toFixed(2)}, RL ${r.psnr.rl.toFixed(2)} (${rlK} it), Wiener ${r.psnr.wiener.toFixed(2)} (λ ${wLam.toExponential(1)}), data ${r.psnr.blurred.toFixed(2)} dB; χ²/px ${r.chi2PerPixel.toFixed(3)}; ${r.seconds.toFixed(1)} s`,
+        `eval: ${set.what} ${gi} (${r.galaxyId}): PSNR posterior ${r.psnr.posterior.toFixed(2)}, RL ${r.psnr.rl.toFixed(2)} (${rlK} it), Wiener ${r.psnr.wiener.toFixed(2)} (λ ${wLam.toExponential(1)}), data ${r.psnr.blurred.toFixed(2)} dB; χ²/px ${r.chi2PerPixel.toFixed(3)}; ${r.seconds.toFixed(1)} s`,
       );
     }
   } finally {
@@ -233,9 +244,10 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
     blurred: mean(images.map((r) => r.psnr.blurred)),
   };
   const t = tarp(problems, { seed: seed + 1 });
+  const flux = fixedFlux ?? { value: mean(fluxes.map((f) => f.value)), source: `automatic per image (reconstruct's rule; the mean is shown): ${fluxes.map((f) => f.value.toPrecision(4)).join(', ')}` };
   return {
     prior: { spec, kind: prior.kind, name: prior.name, fluxScale: flux.value, fluxSource: flux.source },
-    setup: { split: 'validation', psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, seed, backend: info.backend, workers, rlMaxIter, lambdaGrid },
+    setup: { split: set.split, images: set.what, psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, seed, backend: info.backend, workers, rlMaxIter, lambdaGrid },
     images,
     mean: { psnr: m, gainOverBestBaseline: m.posterior - Math.max(m.rl, m.wiener), chi2PerPixel: mean(images.map((r) => r.chi2PerPixel)) },
     coverage: { levels, observed: levels.map((_, li) => mean(images.map((r) => r.coverage[li]!))) },
@@ -244,11 +256,64 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   };
 }
 
+interface TruthSet {
+  /** What the images are, for messages and the report ("validation images", "images of hst.fits"). */
+  what: string;
+  split: string;
+  ny: number;
+  nx: number;
+  /** [index in the file, label, truth image]. */
+  images: Array<[number, string, Float32Array]>;
+}
+
+/** The first n images of the galaxy cube's validation split, pixel/255. */
+async function validationImages(n: number): Promise<TruthSet> {
+  const file = readFits(new Uint8Array(await fs.readFile(GALAXY_CUBE)));
+  const cube = file.hdus[0]!.readImage();
+  const table = file.hdus[1]!.readTable();
+  const split = table.column('SPLIT')!.data as string[];
+  const ids = table.column('GALAXYID')!.data;
+  const [nx, ny] = [cube.shape[0]!, cube.shape[1]!];
+  const npix = nx * ny;
+  const idx = split.map((s, i) => (s.trim() === 'validation' ? i : -1)).filter((i) => i >= 0).slice(0, n);
+  const images = idx.map((gi): [number, string, Float32Array] => {
+    const truth = new Float32Array(npix);
+    for (let i = 0; i < npix; i++) truth[i] = cube.data[gi * npix + i]! / 255;
+    return [gi, String(ids[gi]), truth];
+  });
+  return { what: 'validation images', split: 'validation', ny, nx, images };
+}
+
+/** Up to n images of a FITS image or cube, in their own units; images with non-finite pixels are left out. */
+function truthImages(t: NonNullable<EvalOptions['truth']>, n: number, log: (l: string) => void): TruthSet {
+  const img = readFitsImage(t.bytes, t.hdu, { name: t.name });
+  const [nx, ny] = [img.shape[0]!, img.shape[1]!];
+  const planes = img.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (!(nx >= 2 && ny >= 2)) throw new UsageError(`eval: ${t.name} holds no 2-D image (shape ${img.shape.join('×')})`);
+  const npix = nx * ny;
+  const base = path.basename(t.name);
+  const images: TruthSet['images'] = [];
+  for (let k = 0; k < planes && images.length < n; k++) {
+    const truth = Float32Array.from(img.data.subarray(k * npix, (k + 1) * npix));
+    if (!truth.every(Number.isFinite)) {
+      log(`eval: ${base}[${k}] has non-finite pixels: left out`);
+      continue;
+    }
+    if (!(truth.reduce((m, v) => Math.max(m, v), -Infinity) > 0)) {
+      log(`eval: ${base}[${k}] has no positive pixel (the noise is a fraction of the peak): left out`);
+      continue;
+    }
+    images.push([k, `${base}[${k}]`, truth]);
+  }
+  if (images.length === 0) throw new UsageError(`eval: ${t.name} has no usable image (finite, with a positive peak)`);
+  return { what: `images of ${base}`, split: `file ${base}`, ny, nx, images };
+}
+
 /** The report as a markdown table (the model card's). */
 export function evalMarkdown(r: EvalReport): string {
   const f = (v: number, d = 2) => v.toFixed(d);
   const lines = [
-    `Prior \`${r.prior.name}\` (${r.prior.kind}), ${r.images.length} validation images, Gaussian PSF ${r.setup.psfFwhmPx} px FWHM, noise ${r.setup.noise}; ` +
+    `Prior \`${r.prior.name}\` (${r.prior.kind}), ${r.images.length} ${r.setup.images ?? 'validation images'}, Gaussian PSF ${r.setup.psfFwhmPx} px FWHM, noise ${r.setup.noise}; ` +
       `${r.setup.samples} posterior samples × ${r.setup.steps} ${r.setup.sampler} steps, seed ${r.setup.seed}, backend ${r.setup.backend}, ${f(r.seconds, 0)} s.`,
     '',
     '| | PSNR (dB, mean) |',
@@ -257,6 +322,8 @@ export function evalMarkdown(r: EvalReport): string {
     `| Richardson–Lucy, oracle iterations (≤ ${r.setup.rlMaxIter}) | ${f(r.mean.psnr.rl)} |`,
     `| Wiener/Tikhonov, oracle λ | ${f(r.mean.psnr.wiener)} |`,
     `| blurred noisy data | ${f(r.mean.psnr.blurred)} |`,
+    '',
+    `Flux scale (data units per prior unit): ${r.prior.fluxSource.startsWith('automatic') ? r.prior.fluxSource : `${r.prior.fluxScale.toPrecision(4)} (${r.prior.fluxSource})`}.`,
     '',
     `Posterior mean − best baseline: ${f(r.mean.gainOverBestBaseline)} dB. χ² per pixel of the posterior mean's residual: ${f(r.mean.chi2PerPixel, 3)} (mean over images).`,
     '',

@@ -166,6 +166,21 @@ export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], w
   return null;
 }
 
+/** Data units of the unknown for flux scale F: x = F·x_prior + F·offset/scale (DESIGN.md's linear normalisation). */
+export function affineFor(prior: ResolvedPrior, fluxScale: number): { scale: number; offset: number } {
+  return { scale: fluxScale, offset: (fluxScale * prior.normalisation.offset) / prior.normalisation.scale };
+}
+
+/**
+ * The flux scale a reconstruction uses: the one given, else 1 for priors defined in data units (Gaussian
+ * fields), else the automatic rule below on the observed data.
+ */
+export function chooseFluxScale(prior: ResolvedPrior, data: ArrayLike<number>, given: number | null, givenHow = '--flux-scale'): { value: number; source: string } {
+  if (given !== null) return { value: given, source: `given (${givenHow})` };
+  if (prior.peak === null) return { value: 1, source: `default 1: ${prior.kind} priors are defined in data units` };
+  return automaticFluxScale(data, prior.peak);
+}
+
 /**
  * The automatic flux scale F (data units per prior unit): the 99.5th percentile of the finite data divided by
  * the prior's typical peak, so that the brightest data map onto the prior's bright range. Linear in the data

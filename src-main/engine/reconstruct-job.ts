@@ -11,7 +11,7 @@ import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/lik
 import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
 import { posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
-import { automaticFluxScale, checkPriorShape, resolvePrior, type ResolvedPrior } from '../priors.js';
+import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../priors.js';
 import { resultGrid, resultHeader } from '../cli/commands/forward.js';
 import { versions } from '../version.js';
 import type { JobReporter } from './jobs.js';
@@ -130,11 +130,8 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
     const warnings = [...prepared.warnings, ...prior.warnings];
     const shapeNote = checkPriorShape(prior, [ny, nx]);
     if (shapeNote) warnings.push(shapeNote);
-    let flux: { value: number; source: string };
-    if (s.fluxScale !== null) flux = { value: s.fluxScale, source: 'given (flux scale in the app)' };
-    else if (prior.peak === null) flux = { value: 1, source: `default 1: ${prior.kind} priors are defined in data units` };
-    else flux = automaticFluxScale(prepared.obs.data, prior.peak);
-    const affine: Affine = { scale: flux.value, offset: (flux.value * prior.normalisation.offset) / prior.normalisation.scale };
+    const flux = chooseFluxScale(prior, prepared.obs.data, s.fluxScale, 'flux scale in the app');
+    const affine: Affine = affineFor(prior, flux.value);
     lik = new ConvolvedLikelihood({ operator: prepared.built.operator, data: prepared.obs.data, dataShape: prepared.obs.shape, noise: prepared.noise, affine, name: prepared.obs.name });
     warnings.push(...lik.warnings.filter((w) => !warnings.includes(w)));
     const hz = p.previewHz;

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, dataPath } from '../helpers/data.js';
-import { readFits, readFitsImage } from '../../src-shared/fits/index.js';
-import { DEFAULT_GAUSSIAN, fluxScaleForUnitData, priorSpecOf, runEvaluation, evalMarkdown } from '../../src-main/evaluation.js';
+import { readFits, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
+import { DEFAULT_GAUSSIAN, DEFAULT_UNET, fluxScaleForUnitData, priorSpecOf, runEvaluation, evalMarkdown } from '../../src-main/evaluation.js';
 import type { ResolvedPrior } from '../../src-main/priors.js';
 import { demoCommand } from '../../src-main/cli/commands/demo.js';
 
@@ -94,6 +94,47 @@ describe('evaluation harness', () => {
     expect(par.images[0]!.chi2PerPixel).toBeCloseTo(r.images[0]!.chi2PerPixel, 3);
     expect(par.images[0]!.coverage).toEqual(r.images[0]!.coverage);
   }, 180_000);
+
+  it('--truth: other images in other units (NaN images left out), the automatic flux scale, PSNR independent of the units', async () => {
+    // three validation images of the galaxy cube in counts ×1000 (units the prior has never seen); one spoiled by a NaN
+    const file = readFits(new Uint8Array(readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits'))));
+    const cube = file.hdus[0]!.readImage();
+    const split = file.hdus[1]!.readTable().column('SPLIT')!.data as string[];
+    const val = split.map((v, i) => (v.trim() === 'validation' ? i : -1)).filter((i) => i >= 0).slice(0, 3);
+    const npix = 64 * 64;
+    const make = (unit: number) => {
+      const data = new Float32Array(3 * npix);
+      val.forEach((gi, k) => {
+        for (let i = 0; i < npix; i++) data[k * npix + i] = (unit * cube.data[gi * npix + i]!) / 255;
+      });
+      data[npix + 100] = NaN;
+      return writeFits([{ data, shape: [64, 64, 3] }]);
+    };
+    const logs: string[] = [];
+    // 150 levels: fewer leave the under-trained U-Net's chains unconverged (the demo test's setting)
+    const opts = { prior: DEFAULT_UNET, nImages: 2, samples: 2, steps: 150, rlMaxIter: 20, lambdaGrid: [-2, -1], seed: 5, workers: 2 };
+    const big = await runEvaluation({ ...opts, truth: { name: 'counts.fits', bytes: make(1000) }, log: (l) => logs.push(l) });
+    expect(logs.join('\n')).toMatch(/counts\.fits\[1\] has non-finite pixels: left out/);
+    expect(big.images.map((i) => i.galaxyId)).toEqual(['counts.fits[0]', 'counts.fits[2]']);
+    expect(big.setup.images).toBe('images of counts.fits');
+    expect(big.prior.fluxSource).toMatch(/^automatic per image/);
+    // F ≈ 1000 × (99.5th percentile of the blurred, noisy image)/peak: far from the pixel/255 rule's 1
+    expect(big.prior.fluxScale).toBeGreaterThan(100);
+    for (const im of big.images) {
+      expect(im.psnr.posterior).toBeGreaterThan(im.psnr.blurred);
+      expect(im.chi2PerPixel).toBeGreaterThan(0.5);
+      expect(im.chi2PerPixel).toBeLessThan(1.5);
+    }
+    expect(evalMarkdown(big)).toMatch(/2 images of counts\.fits, Gaussian PSF/);
+    // the same images in units 1: every number in prior units is the same, so the PSNRs agree (float32 rounding)
+    const unit = await runEvaluation({ ...opts, nImages: 1, truth: { name: 'unit.fits', bytes: make(1) } });
+    expect(unit.images[0]!.fluxScale / (big.images[0]!.fluxScale / 1000)).toBeCloseTo(1, 5);
+    for (let k = 0; k < 1; k++) {
+      expect(unit.images[k]!.psnr.posterior).toBeCloseTo(big.images[k]!.psnr.posterior, 1);
+      expect(unit.images[k]!.psnr.blurred).toBeCloseTo(big.images[k]!.psnr.blurred, 3);
+      expect(unit.images[k]!.chi2PerPixel).toBeCloseTo(big.images[k]!.chi2PerPixel, 2);
+    }
+  }, 300_000);
 });
 
 describe('skyscore demo', () => {

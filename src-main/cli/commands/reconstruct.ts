@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { prepareModelFile, readImage2d, readNoiseArg, type ImageFile } from '../../model-loader.js';
-import { automaticFluxScale, checkPriorShape, resolvePrior, type ResolvedPrior } from '../../priors.js';
+import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../../priors.js';
 import { versions } from '../../version.js';
 import { runSamplingParallel } from '../../sampling/pool.js';
 import { backendFlag, checkNotSame, resultFitsShape, resultGrid, resultHeader, shapeText } from './forward.js';
@@ -197,11 +197,8 @@ export const reconstructCommand: Command = {
       const warnings: string[] = [...model.prepared.notes, ...prior.warnings];
       const shapeWarning = checkPriorShape(prior, xShape);
       if (shapeWarning) warnings.push(shapeWarning);
-      let flux: { value: number; source: string };
-      if (fluxGiven !== null) flux = { value: fluxGiven, source: 'given (--flux-scale)' };
-      else if (prior.peak === null) flux = { value: 1, source: `default 1: ${prior.kind} priors are defined in data units` };
-      else flux = automaticFluxScale(obs.data, prior.peak);
-      const affine: Affine = { scale: flux.value, offset: (flux.value * prior.normalisation.offset) / prior.normalisation.scale };
+      const flux = chooseFluxScale(prior, obs.data, fluxGiven);
+      const affine: Affine = affineFor(prior, flux.value);
 
       const info = await initBackend(backend);
       built = instantiateModel(model.prepared);
