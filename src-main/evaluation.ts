@@ -244,7 +244,12 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
     blurred: mean(images.map((r) => r.psnr.blurred)),
   };
   const t = tarp(problems, { seed: seed + 1 });
-  const flux = fixedFlux ?? { value: mean(fluxes.map((f) => f.value)), source: `automatic per image (reconstruct's rule; the mean is shown): ${fluxes.map((f) => f.value.toPrecision(4)).join(', ')}` };
+  const sameForAll = fluxes.every((f) => f.value === fluxes[0]!.value && f.source === fluxes[0]!.source);
+  const flux =
+    fixedFlux ??
+    (sameForAll
+      ? fluxes[0]! // e.g. a Gaussian field's data units
+      : { value: mean(fluxes.map((f) => f.value)), source: `automatic per image (reconstruct's rule; the mean is shown): ${fluxes.map((f) => f.value.toPrecision(4)).join(', ')}` });
   return {
     prior: { spec, kind: prior.kind, name: prior.name, fluxScale: flux.value, fluxSource: flux.source },
     setup: { split: set.split, images: set.what, psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, seed, backend: info.backend, workers, rlMaxIter, lambdaGrid },
