@@ -13,7 +13,7 @@ import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-fiel
 import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
 import { validateSde } from '../src-shared/diffusion/sde.js';
 import { readFitsImage } from '../src-shared/fits/index.js';
-import { unetPadding } from '../src-shared/diffusion/nn/unet.js';
+import { paddingNote } from '../src-shared/diffusion/nn/unet.js';
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
 import { UsageError } from './cli/errors.js';
@@ -155,8 +155,8 @@ export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], w
   const [ny, nx] = shape;
   if (ts && ts[0] === ny && ts[1] === nx) return null;
   if (prior.kind === 'unet' && prior.model.supportsShape(shape)) {
-    const pad = prior.meta ? unetPadding(prior.meta.arch, ny, nx).shape : [ny, nx];
-    const padded = pad[0] !== ny || pad[1] !== nx ? `, padded by reflection to ${pad[0]}×${pad[1]} for the network` : '';
+    const note = prior.meta ? paddingNote(prior.meta.arch, ny, nx) : null;
+    const padded = note ? `, ${note}` : '';
     return `the prior ${prior.name} was trained on ${ts ? `${ts[0]}×${ts[1]}` : 'another size'} images and is used on ${ny}×${nx} (${what}${padded}): it is fully convolutional, but its statistics outside the training size are not guaranteed`;
   }
   if (ts) {

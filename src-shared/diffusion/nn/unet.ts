@@ -67,6 +67,12 @@ export function unetPadding(a: UnetArch, ny: number, nx: number): { y: [number, 
   return { y, x, shape: [ny + py, nx + px] };
 }
 
+/** "padded by reflection to A×B for the network" when the size needs padding, else null (for warnings). */
+export function paddingNote(a: UnetArch, ny: number, nx: number): string | null {
+  const [py, px] = unetPadding(a, ny, nx).shape;
+  return py !== ny || px !== nx ? `padded by reflection to ${py}×${px} for the network` : null;
+}
+
 function resBlockSpecs(p: string, cin: number, cout: number, temb: number): ParamSpec[] {
   const s: ParamSpec[] = [
     { name: `${p}.norm0.gamma`, shape: [cin], init: { kind: 'ones' }, trainable: true },
@@ -350,8 +356,8 @@ export class UnetScoreModel implements ScoreModel {
     const nx = shape[shape.length - 1];
     const [ty, tx] = this.trainedShape;
     if (ny === ty && nx === tx) return null;
-    const pad = unetPadding(this.arch, ny, nx);
-    const padded = pad.shape[0] !== ny || pad.shape[1] !== nx ? ` (padded by reflection to ${pad.shape[0]}×${pad.shape[1]} for the network)` : '';
+    const note = paddingNote(this.arch, ny, nx);
+    const padded = note ? ` (${note})` : '';
     return `the U-Net prior was trained on ${ty}×${tx} images and is used on ${ny}×${nx}${padded}: it is fully convolutional, but its statistics outside the training size are not guaranteed`;
   }
 
