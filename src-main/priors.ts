@@ -14,6 +14,7 @@ import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/anal
 import { validateSde } from '../src-shared/diffusion/sde.js';
 import { readFitsImage } from '../src-shared/fits/index.js';
 import { paddingNote } from '../src-shared/diffusion/nn/unet.js';
+import { fluxReference } from '../src-shared/diffusion/flux-reference.js';
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
 import { UsageError } from './cli/errors.js';
@@ -31,9 +32,10 @@ export interface ResolvedPrior {
   /** Per-sample shape the prior is defined on: [ny, nx] (images) or [2] (points); null for any size. */
   shape: number[] | null;
   /**
-   * Typical peak of a prior image in prior units, for the automatic flux scale: model.json's
-   * `data.peakPrior` when recorded, else 1 (images normalised to [0, 1]); null where no automatic scale
-   * applies (the Gaussian field is defined in data units).
+   * Typical bright level of a prior image in prior units, for the automatic flux scale: model.json's
+   * `data.peakPrior` (the training images' median 99.5th percentile, src-shared/diffusion/flux-reference.ts)
+   * when recorded, else 1 (images normalised to [0, 1]); null where no automatic scale applies (the Gaussian
+   * field is defined in data units).
    */
   peak: number | null;
   /** sha256 of the files that define the prior (model.json + weights, or the power spectrum). */
@@ -183,19 +185,17 @@ export function chooseFluxScale(prior: ResolvedPrior, data: ArrayLike<number>, g
 
 /**
  * The automatic flux scale F (data units per prior unit): the 99.5th percentile of the finite data divided by
- * the prior's typical peak, so that the brightest data map onto the prior's bright range. Linear in the data
+ * the prior's typical 99.5th percentile (`peak`), so that the data's bright range maps onto the one of the
+ * prior's training images. Linear in the data
  * (F scales with the data's units), robust to a few hot pixels, and for a flux-conserving PSF a lower bound of
  * the true peak ratio (blurring lowers peaks). Used only for priors with a known peak (learned priors); the
  * Gaussian field is defined in data units (F = 1).
  */
 export function automaticFluxScale(data: ArrayLike<number>, peak: number): { value: number; source: string } {
-  const finite: number[] = [];
-  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i])) finite.push(data[i]);
-  if (finite.length === 0) throw new PriorInputError('no finite data pixel to set the flux scale from');
-  finite.sort((a, b) => a - b);
-  const q = finite[Math.min(finite.length - 1, Math.floor(0.995 * (finite.length - 1)))];
+  const q = fluxReference(data);
+  if (Number.isNaN(q)) throw new PriorInputError('no finite data pixel to set the flux scale from');
   if (!(q > 0)) {
     throw new PriorInputError(`the automatic flux scale needs positive data (99.5th percentile is ${q}); give --flux-scale`);
   }
-  return { value: q / peak, source: `auto: 99.5th percentile of the data (${q.toPrecision(6)}) / prior peak ${peak}` };
+  return { value: q / peak, source: `auto: 99.5th percentile of the data (${q.toPrecision(6)}) / the prior's ${peak.toPrecision(4)}` };
 }

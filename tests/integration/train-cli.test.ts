@@ -107,6 +107,9 @@ describe('skyscore train', () => {
     expect(meta.data.validation).toBe(600);
     expect(meta.data.split).toBe('SPLIT');
     expect(meta.data.resampled).toMatch(/64×64 to 16×16/);
+    // the automatic flux scale's reference: numpy's median over the 1400 training images (4×4 box means, /255) of
+    // np.percentile(img, 99.5) is 0.5452175245 (float32 data here, so a few 1e-7 off)
+    expect(meta.data.peakPrior).toBeCloseTo(0.5452175245, 5);
     expect(meta.weights.dtype).toBe('float32');
     expect(existsSync(path.join(full, 'README.md'))).toBe(false);
     await initBackend('wasm');

@@ -30,8 +30,8 @@ they are and the PSNR of the posterior mean against the bundled truth.
 The flux scale is passed explicitly: the demo data are pixel/255, reconstruct maps x = F·x_train/scale, so a
 prior trained on the 8-bit cube (normalisation scale 255) needs F = scale/255 = 1, one trained on pixel/255
 images F = scale, and a Gaussian field F = 1 (its spectrum is in pixel/255 units). reconstruct's automatic
-rule (99.5th percentile of the data / prior peak) would instead scale the blurred data's brightest pixels to
-the prior's peak, which under-estimates the flux of a blurred galaxy.`;
+rule (the data's 99.5th percentile over the training images' typical one) would instead work from the blurred
+data, whose bright pixels are fainter than the galaxy's, and under-estimate its flux by a few per cent.`;
 
 export const demoCommand: Command = {
   name: 'demo',

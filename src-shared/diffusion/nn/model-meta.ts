@@ -23,6 +23,8 @@ export interface ModelMeta {
     originalShape?: [number, number];
     resampled?: string | null;
     skippedNonFinite?: number;
+    /** The training images' median 99.5th percentile, prior units (the automatic flux scale's reference; flux-reference.ts). */
+    peakPrior?: number;
     [k: string]: unknown;
   };
   steps: number;
