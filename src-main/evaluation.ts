@@ -334,7 +334,7 @@ export function evalMarkdown(r: EvalReport): string {
     '',
     `| credible level | ${r.coverage.levels.map((l) => `${Math.round(l * 100)} %`).join(' | ')} |`,
     `|---|${r.coverage.levels.map(() => '---').join('|')}|`,
-    `| per-pixel coverage | ${r.coverage.observed.map((c) => f(c, 3)).join(' | ')} |`,
+    `| per-pixel coverage (truth's rank among the ${r.setup.samples} samples) | ${r.coverage.observed.map((c) => f(c, 3)).join(' | ')} |`,
     '',
     `TARP: largest |ECP − α| = ${f(r.tarp.maxDeviation, 3)} over ${r.tarp.alpha.length} levels (${r.images.length} images: the ECP has a binomial error of about ${f(0.5 / Math.sqrt(r.images.length), 2)}).`,
     '',

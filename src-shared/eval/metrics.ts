@@ -33,31 +33,43 @@ export function chi2PerPixel(y: ArrayLike<number>, model: ArrayLike<number>, sig
   return s / n;
 }
 
-/** Sorts a copy and returns the q-quantile (linear interpolation between order statistics). */
-function quantileSorted(sorted: Float64Array, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+/**
+ * The share of the randomised PIT u = (r + U)/(N + 1), U ~ Uniform(0, 1), that falls in [a, b], where r (0…N) is
+ * the truth's rank among N samples: |[r/(N+1), (r+1)/(N+1)] ∩ [a, b]|·(N + 1). For a calibrated posterior r is
+ * uniform on 0…N, so u is exactly Uniform(0, 1) whatever N.
+ */
+function pitShare(rank: number, n: number, a: number, b: number): number {
+  const lo = rank / (n + 1);
+  const hi = (rank + 1) / (n + 1);
+  return Math.max(0, Math.min(hi, b) - Math.max(lo, a)) * (n + 1);
 }
 
 /**
- * Per-pixel coverage: for each level, the fraction of pixels whose true value lies inside the central
- * credible interval of that level estimated from the samples ([nSamples][nPixels]).
+ * Per-pixel coverage: for each level α, the fraction of pixels whose true value lies inside the posterior's
+ * central α credible interval, from the truth's rank among the samples ([nSamples][nPixels]; ties count
+ * half): the expected share of the randomised PIT in [(1 − α)/2, (1 + α)/2]. Unbiased for any number of
+ * samples: the interval between interpolated sample quantiles is not (from 16 exact posterior draws it covers
+ * 0.44 / 0.60 / 0.79 / 0.84 at 50 / 68 / 90 / 95 %, from 8 draws 0.39 / 0.53 / 0.70 / 0.74).
  */
 export function pixelCoverage(samples: ArrayLike<number>[], truth: ArrayLike<number>, levels: number[]): number[] {
   const n = samples.length;
   const npix = truth.length;
   const hits = new Float64Array(levels.length);
-  const col = new Float64Array(n);
   for (let p = 0; p < npix; p++) {
-    for (let s = 0; s < n; s++) col[s] = samples[s]![p]!;
-    col.sort();
+    const t = truth[p]!;
+    let below = 0;
+    let ties = 0;
+    for (let s = 0; s < n; s++) {
+      const v = samples[s]![p]!;
+      if (v < t) below++;
+      else if (v === t) ties++;
+    }
+    const rank = below + ties / 2;
     levels.forEach((lv, li) => {
-      const a = quantileSorted(col, (1 - lv) / 2);
-      const b = quantileSorted(col, (1 + lv) / 2);
-      const t = truth[p]!;
-      if (t >= a && t <= b) hits[li]!++;
+      // a half-integer rank (ties) shares its weight between the two neighbouring ranks
+      const r0 = Math.floor(rank);
+      const share = rank === r0 ? pitShare(r0, n, (1 - lv) / 2, (1 + lv) / 2) : (pitShare(r0, n, (1 - lv) / 2, (1 + lv) / 2) + pitShare(r0 + 1, n, (1 - lv) / 2, (1 + lv) / 2)) / 2;
+      hits[li]! += share;
     });
   }
   return Array.from(hits, (h) => h / npix);
@@ -86,8 +98,10 @@ export interface TarpResult {
 
 /**
  * TARP: for each simulation j, a random reference point r_j (uniform in the per-pixel range of the truths,
- * as Lemos et al. suggest), f_j = fraction of posterior samples closer to r_j than the truth is;
- * ECP(α) = mean_j 1[f_j < α]. A calibrated posterior gives ECP(α) = α for all α.
+ * as Lemos et al. suggest), c_j = the number of the N posterior samples closer to r_j than the truth is, and
+ * f_j = (c_j + U)/(N + 1) its randomised PIT; ECP(α) = mean_j P(f_j < α) (the expectation over U, so no
+ * randomness is added). A calibrated posterior gives ECP(α) = α for all α and any N (c_j/N, as in the paper,
+ * is biased for small N: with 16 samples P(c/N < 0.5) = 8/17).
  */
 export function tarp(problems: { samples: ArrayLike<number>[]; truth: ArrayLike<number> }[], opts: { levels?: number; seed?: number } = {}): TarpResult {
   const nl = opts.levels ?? 20;
@@ -100,7 +114,7 @@ export function tarp(problems: { samples: ArrayLike<number>[]; truth: ArrayLike<
       lo[p] = Math.min(lo[p]!, pr.truth[p]!);
       hi[p] = Math.max(hi[p]!, pr.truth[p]!);
     }
-  const f: number[] = [];
+  const closerCounts: Array<[number, number]> = [];
   for (const pr of problems) {
     const ref = new Float64Array(npix);
     for (let p = 0; p < npix; p++) ref[p] = lo[p]! + rand() * (hi[p]! - lo[p]!);
@@ -112,14 +126,14 @@ export function tarp(problems: { samples: ArrayLike<number>[]; truth: ArrayLike<
     const dt = dist(pr.truth);
     let closer = 0;
     for (const s of pr.samples) if (dist(s) < dt) closer++;
-    f.push(closer / pr.samples.length);
+    closerCounts.push([closer, pr.samples.length]);
   }
   const alpha: number[] = [];
   const ecp: number[] = [];
   let maxDeviation = 0;
   for (let i = 1; i < nl; i++) {
     const a = i / nl;
-    const e = f.filter((v) => v < a).length / f.length;
+    const e = closerCounts.reduce((acc, [c, n]) => acc + pitShare(c, n, 0, a), 0) / closerCounts.length;
     alpha.push(a);
     ecp.push(e);
     maxDeviation = Math.max(maxDeviation, Math.abs(e - a));

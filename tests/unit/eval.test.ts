@@ -85,6 +85,55 @@ describe('metrics', () => {
     const cov2 = pixelCoverage(narrow, truth, [0.9]);
     expect(cov2[0]!).toBeLessThan(0.5);
   });
+  it('per-pixel coverage is unbiased with few samples (where sample-quantile intervals are far too narrow)', () => {
+    // exact posterior draws: truth and samples i.i.d. N(0, 1) per pixel; 4000 pixels, binomial σ ≤ 0.008
+    const npix = 4000;
+    const levels = [0.5, 0.68, 0.9, 0.95];
+    const truth = normals(npix, 7);
+    for (const nsamp of [4, 8, 16]) {
+      const samples = Array.from({ length: nsamp }, (_, s) => normals(npix, 500 + 37 * nsamp + s));
+      const cov = pixelCoverage(samples, truth, levels);
+      levels.forEach((lv, i) => expect(Math.abs(cov[i]! - lv), `${nsamp} samples, level ${lv}`).toBeLessThan(0.03));
+      // the interval between interpolated sample quantiles: its expected coverage is (b − a)/(N + 1) for
+      // 1-based fractional ranks a, b (0.70 at 90 % from 8 samples), well below the level
+      const quantileCoverage = (lv: number) => {
+        let hits = 0;
+        const col = new Float64Array(nsamp);
+        for (let p = 0; p < npix; p++) {
+          for (let s = 0; s < nsamp; s++) col[s] = samples[s]![p]!;
+          col.sort();
+          const q = (f: number) => {
+            const pos = f * (nsamp - 1);
+            const lo = Math.floor(pos);
+            return col[lo]! + (col[Math.min(lo + 1, nsamp - 1)]! - col[lo]!) * (pos - lo);
+          };
+          if (truth[p]! >= q((1 - lv) / 2) && truth[p]! <= q((1 + lv) / 2)) hits++;
+        }
+        return hits / npix;
+      };
+      const expected = ((nsamp - 1) * 0.9 + 0) / (nsamp + 1);
+      expect(quantileCoverage(0.9)).toBeCloseTo(expected, 1);
+      expect(quantileCoverage(0.9)).toBeLessThan(0.9 - 0.05);
+    }
+    // an over-confident posterior (samples 0.5× as wide) and an offset one are caught with 8 samples (a truth
+    // beyond all 8 samples still counts 0.55 towards the 90 % level: 8 samples cannot say how far beyond)
+    const eight = Array.from({ length: 8 }, (_, s) => normals(npix, 900 + s));
+    expect(pixelCoverage(eight.map((x) => x.map((v) => 0.5 * v)), truth, [0.9])[0]!).toBeLessThan(0.82);
+    expect(pixelCoverage(eight.map((x) => x.map((v) => v + 1)), truth, [0.5])[0]!).toBeLessThan(0.4);
+    // ties count half: a truth equal to every sample sits at the middle rank
+    expect(pixelCoverage([[1], [1], [1]], [1], [0.5])[0]!).toBeCloseTo(1, 12);
+  });
+  it('TARP is unbiased with few samples too', () => {
+    const d = 16;
+    const problems = Array.from({ length: 1000 }, (_, j) => {
+      const mu = normals(d, 40_000 + j);
+      const truth = mu.map((m, i) => m + normals(d, 50_000 + j)[i]!);
+      const samples = Array.from({ length: 8 }, (_, s) => mu.map((m, i) => m + normals(d, 3_000_000 + j * 100 + s)[i]!));
+      return { truth, samples };
+    });
+    // 1000 problems: binomial σ ≤ 0.016; c/N without the randomised PIT would be off by up to 1/9 at α = 0.5
+    expect(tarp(problems, { seed: 5 }).maxDeviation).toBeLessThan(0.06);
+  });
   it('TARP: calibrated posteriors give ECP ≈ α, a biased one does not', () => {
     const d = 16;
     const problems = Array.from({ length: 300 }, (_, j) => {
