@@ -32,7 +32,9 @@ async function prepare(p: TrainParams, out: string, backend: BackendInfo): Promi
     lr: 2e-4,
     // the CLI's warm-up (1000 steps) would leave a short run at a tiny learning rate
     warmup: Math.min(1000, Math.max(1, Math.round(p.steps / 10))),
-    cooldown: 0,
+    // warm-up–stable–decay: the rate falls linearly towards 0 over the last 10 % of the steps, so that the prior
+    // the app writes at the end is the one at the end of a decay (docs/training.md, `train --cooldown`)
+    cooldown: Math.round(p.steps / 10),
     ema: 0.999,
     gradClip: 1,
     sigmaMin: null,

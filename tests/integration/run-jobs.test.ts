@@ -125,9 +125,12 @@ describe('jobs in the engine', () => {
     const report = JSON.parse(new TextDecoder().decode(products.files.at(-1)!.bytes));
     expect(report).toMatchObject({ n: 2, steps: 20, seed: 7, sampler: 'pc', backend: 'wasm', plane: 1500 });
     // automatic flux scale: the data's 99.5th percentile (numpy's linear interpolation, rank 0.995·4095 =
-    // 4074.525) over the prior's reference (1: these test priors record no data.peakPrior)
+    // 4074.525) over the prior's reference, data.peakPrior (its training images' median 99.5th percentile, /255)
     const sorted = Float32Array.from(readFits(cube).hdus[0]!.readImage().data.subarray(1500 * 4096, 1501 * 4096)).sort();
-    expect(report.fluxScale.value).toBeCloseTo(sorted[4074]! + 0.525 * (sorted[4075]! - sorted[4074]!), 4);
+    const peakPrior = JSON.parse(readFileSync(path.join(dir, 'models', 'tiny-64', 'model.json'), 'utf8')).data.peakPrior as number;
+    expect(peakPrior).toBeGreaterThan(0.3);
+    expect(peakPrior).toBeLessThan(1);
+    expect(report.fluxScale.value).toBeCloseTo((sorted[4074]! + 0.525 * (sorted[4075]! - sorted[4074]!)) / peakPrior, 4);
     expect(report.chi2PerPixel).toBeGreaterThan(0);
     expect(report.scoreEvaluations).toBeGreaterThan(0);
     // the mean of the samples cube is the mean product
@@ -191,6 +194,11 @@ describe('jobs in the engine', () => {
     expect(steps.at(-1)).toBe(stoppedAt + 2);
     expect(steps[0]).toBeGreaterThan(stoppedAt);
     for (const p of progressOf(r.jobId) as TrainProgress[]) expect(Number.isFinite(p.loss)).toBe(true);
+    // the app's schedule: warm-up over the first 10 % of the steps, a linear decay over the last 10 %
+    const trained = JSON.parse(readFileSync(path.join(dir, 'models', 'mine', 'model.json'), 'utf8'));
+    // (the warm-up is pinned by the run as started, with 400 steps; the cooldown follows the resumed target)
+    expect(trained.training).toMatchObject({ warmup: 40, cooldown: { steps: Math.round((stoppedAt + 2) / 10), endStep: stoppedAt + 2 } });
+    expect(trained.data.peakPrior).toBeGreaterThan(0);
     const { priors } = await listPriors();
     expect(priors.find((p) => p.name === 'mine')).toMatchObject({ imageShape: [32, 32], source: 'user', kind: 'unet' });
   });
