@@ -24,6 +24,24 @@ function normals(n: number, seed: number): Float64Array {
   return out;
 }
 
+/**
+ * Problems whose samples are exact posterior draws: mean μ_j ~ N(0, I) in 16 dimensions, truth and samples
+ * μ_j + N(0, I), all streams seeded from `seed`.
+ */
+function calibratedProblems(count: number, nsamp: number, seed: number): { truth: Float64Array; samples: Float64Array[] }[] {
+  const d = 16;
+  return Array.from({ length: count }, (_, j) => {
+    const mu = normals(d, seed + j);
+    const noise = normals(d, seed + 10_000 + j);
+    const truth = mu.map((m, i) => m + noise[i]!);
+    const samples = Array.from({ length: nsamp }, (_, s) => {
+      const z = normals(d, 1_000_000 + seed * 100 + j * 1000 + s);
+      return mu.map((m, i) => m + z[i]!);
+    });
+    return { truth, samples };
+  });
+}
+
 /** A dense-matrix operator (rows = outputs) for exact small checks. */
 function denseOperator(M: Float64Array, out: [number, number], inn: [number, number]): LinearOperator {
   const m = out[0] * out[1];
@@ -124,24 +142,12 @@ describe('metrics', () => {
     expect(pixelCoverage([[1], [1], [1]], [1], [0.5])[0]!).toBeCloseTo(1, 12);
   });
   it('TARP is unbiased with few samples too', () => {
-    const d = 16;
-    const problems = Array.from({ length: 1000 }, (_, j) => {
-      const mu = normals(d, 40_000 + j);
-      const truth = mu.map((m, i) => m + normals(d, 50_000 + j)[i]!);
-      const samples = Array.from({ length: 8 }, (_, s) => mu.map((m, i) => m + normals(d, 3_000_000 + j * 100 + s)[i]!));
-      return { truth, samples };
-    });
+    const problems = calibratedProblems(1000, 8, 40_000);
     // 1000 problems: binomial σ ≤ 0.016; c/N without the randomised PIT would be off by up to 1/9 at α = 0.5
     expect(tarp(problems, { seed: 5 }).maxDeviation).toBeLessThan(0.06);
   });
   it('TARP: calibrated posteriors give ECP ≈ α, a biased one does not', () => {
-    const d = 16;
-    const problems = Array.from({ length: 300 }, (_, j) => {
-      const mu = normals(d, 10_000 + j);
-      const truth = mu.map((m, i) => m + normals(d, 20_000 + j)[i]!);
-      const samples = Array.from({ length: 100 }, (_, s) => mu.map((m, i) => m + normals(d, 1_000_000 + j * 1000 + s)[i]!));
-      return { truth, samples, mu };
-    });
+    const problems = calibratedProblems(300, 100, 10_000);
     const good = tarp(problems, { seed: 3 });
     // 300 problems: binomial σ ≤ 0.029; the max over 19 levels stays under ~3.5σ
     expect(good.maxDeviation).toBeLessThan(0.1);
