@@ -101,7 +101,9 @@ describe('skyscore reconstruct', () => {
     const report = JSON.parse(readFileSync(p('out/report.json'), 'utf8'));
     for (const k of ['chi2PerPixel', 'n', 'steps', 'sampler', 'backend', 'seconds', 'scoreEvaluations', 'seed', 'versions']) expect(report).toHaveProperty(k);
     expect(report.n).toBe(6);
-    expect(report.scoreEvaluations).toBe(6 * 150 * 2);
+    // two evaluations per level and the final denoising step (one per chain)
+    expect(report.scoreEvaluations).toBe(6 * 150 * 2 + 6);
+    expect(report.samplerSettings).toMatchObject({ snr: 0.16, correctorSteps: 1, denoise: 'tweedie' });
     expect(report.likelihood.method).toBe('kronecker');
     expect(report.fluxScale.value).toBe(1);
     // χ² per pixel of the residual map = report
@@ -109,6 +111,28 @@ describe('skyscore reconstruct', () => {
     for (const v of res.data) chi += v * v;
     expect(chi / (N * N)).toBeCloseTo(report.chi2PerPixel, 4);
     expect(report.chi2PerPixel).toBeLessThan(1.2);
+  });
+
+  it('--no-denoise keeps the raw draws: the same chains, without the final step', async () => {
+    const run = async (extra: string[], out: string) => {
+      const r = await runCliAsync([...base(), '--n', '2', '--steps', '30', '--seed', '4', '--out', p(out), ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return { report: JSON.parse(readFileSync(p(`${out}/report.json`), 'utf8')), samples: read(p(`${out}/posterior-samples.fits`)).data };
+    };
+    const raw = await run(['--no-denoise'], 'raw');
+    const den = await run([], 'den');
+    expect(raw.report.samplerSettings.denoise).toBe('none');
+    expect(raw.report.scoreEvaluations).toBe(2 * 30 * 2);
+    expect(den.report.scoreEvaluations).toBe(2 * 30 * 2 + 2);
+    // σmin of this Gaussian field is 10⁻³ of its pixel standard deviation: the step moves the draws, but little
+    let moved = 0;
+    let scale = 0;
+    for (let i = 0; i < raw.samples.length; i++) {
+      moved = Math.max(moved, Math.abs(raw.samples[i]! - den.samples[i]!));
+      scale = Math.max(scale, Math.abs(raw.samples[i]!));
+    }
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(1e-2 * scale);
   });
 
   it('is reproducible for a seed, whatever --batch and --workers', async () => {

@@ -107,7 +107,7 @@ describe('Gaussian-field posterior, 32×32, Gaussian PSF (FWHM 2.5 px), σ_n = 0
     const e = expectedChi2OfSampleMean(problem.ref, N);
     console.log(`pc: χ²/pixel of the mean ${prod.chi2PerPixel!.toFixed(4)}, expected ${e.mean.toFixed(4)} ± ${e.sd.toFixed(4)}`);
     expect(Math.abs(prod.chi2PerPixel! - e.mean)).toBeLessThan(4 * e.sd);
-    expect(res.scoreEvaluations).toBe(N * DEFAULT_STEPS.pc * 2);
+    expect(res.scoreEvaluations).toBe(N * DEFAULT_STEPS.pc * 2 + N);
   });
 
   it('the predictor alone (em) is biased with the convolved likelihood', async () => {

@@ -20,7 +20,7 @@ import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
 
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
-                            [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--quiet]
+                            [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--no-denoise] [--quiet]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -47,8 +47,9 @@ a given backend, whatever --batch.
                       fixed σ), dps (diffusion posterior sampling: not calibrated)
   --flux-scale F      data units per prior unit: the image is x = F·x_prior + F·offset/scale (model.json's
                       normalisation x_prior = (x_train − offset)/scale). Default for a learned prior: the
-                      99.5th percentile of the data divided by the prior's typical peak (model.json
-                      data.peakPrior, else 1); for gaussian-field: 1 (its spectrum is in data units)
+                      99.5th percentile of the data divided by the median one of the prior's training
+                      images (model.json data.peakPrior, else 1); for gaussian-field: 1 (its spectrum is
+                      in data units)
   --backend B         auto (default), tensorflow, webgpu, wasm or cpu
   --workers W         worker threads sharing the chains (default on the wasm and cpu backends: one per CPU
                       core, at most N and 4, for a learned prior or N·steps·pixels ≥ 10⁷, else 1; 1 on a
@@ -58,6 +59,8 @@ a given backend, whatever --batch.
   --snr R             Langevin step signal-to-noise ratio (pc, ald; default 0.16)
   --step-size D       ula's step (default 0.05/λmax of the posterior score's Jacobian)
   --zeta Z            dps step scale (default 1)
+  --no-denoise        keep the raw draws at σmin: pc, em and ald otherwise end with Tweedie's denoising step
+                      x + σmin² s(x, σmin), which removes the σmin noise the draws still carry
   --quiet             no progress lines`;
 
 /**
@@ -76,6 +79,7 @@ export function samplerOptions(p: Parsed, command: string): SamplerOptions {
   if (p.values.snr !== undefined) o.snr = numberFlag(p, 'snr', command, { positive: true });
   if (p.values['step-size'] !== undefined) o.stepSize = numberFlag(p, 'step-size', command, { positive: true });
   if (p.values.zeta !== undefined) o.zeta = numberFlag(p, 'zeta', command, { positive: true });
+  if (p.values['no-denoise'] === true) o.denoise = false;
   return o;
 }
 
@@ -155,6 +159,7 @@ export const reconstructCommand: Command = {
         snr: { type: 'string' },
         'step-size': { type: 'string' },
         zeta: { type: 'string' },
+        'no-denoise': { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
       cmd,

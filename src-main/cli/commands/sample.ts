@@ -30,7 +30,7 @@ record the command, prior, sampler, steps, seed and version.
   --shape NYxNX   image size for a fully convolutional U-Net used outside its training size (warned)
   --backend B     auto (default), tensorflow, webgpu, wasm or cpu
   --batch B       chains evaluated together (default min(N, 16))
-  --snr R, --step-size D   as for reconstruct`;
+  --snr R, --step-size D, --no-denoise   as for reconstruct`;
 
 export const sampleCommand: Command = {
   name: 'sample',
@@ -52,6 +52,7 @@ export const sampleCommand: Command = {
         batch: { type: 'string' },
         snr: { type: 'string' },
         'step-size': { type: 'string' },
+        'no-denoise': { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
       cmd,

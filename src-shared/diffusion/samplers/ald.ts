@@ -1,7 +1,8 @@
 /**
  * `ald`: annealed Langevin dynamics (Song & Ermon 2019) — no predictor: at each of `steps` noise levels
  * σmax … σmin (geometric) run `langevinSteps` (default 3) Langevin steps with the corrector's step size
- * ε = 2 (snr ‖z‖/‖s‖)² (snr 0.16 by default), starting from x ~ N(0, σmax² I).
+ * ε = 2 (snr ‖z‖/‖s‖)² (snr 0.16 by default), starting from x ~ N(0, σmax² I), and end with Tweedie's
+ * denoising step at σmin (denoise.ts).
  * Without a predictor the Langevin steps alone must shrink the state from one level to the next: a fraction
  * 1 − (σ_{i+1}/σ_i)² ≈ 2 ln(σmax/σmin)/K of its excess variance per level, while a step at signal-to-noise snr
  * removes about ε/σ² ≈ 2 snr². Hence levels K × steps T × snr² must reach ln(σmax/σmin) (required with a 1.5
@@ -12,12 +13,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { sigmaSchedule } from '../sde.js';
 import { langevinStep, snrStepSize } from './langevin.js';
 import { DEFAULT_SNR } from './pc.js';
+import { denoiseSetting, tweedieDenoise } from './denoise.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
 
 export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const sig = sigmaSchedule(sde, steps);
   const snr = options.snr ?? DEFAULT_SNR;
   const nl = options.langevinSteps ?? 3;
+  const denoise = denoiseSetting(options);
   if (!(snr > 0) || !Number.isFinite(snr)) throw new SamplerInputError(`ald: snr must be positive, got ${snr}`);
   if (!Number.isInteger(nl) || nl < 1 || nl > 1000) throw new SamplerInputError(`ald: Langevin steps per level must be an integer 1..1000, got ${nl}`);
   const need = 1.5 * Math.log(sde.sigmaMax / sde.sigmaMin);
@@ -31,7 +34,7 @@ export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler 
     name: 'ald',
     steps,
     evalsPerStep: nl,
-    settings: { snr, langevinSteps: nl },
+    settings: { snr, langevinSteps: nl, denoise: denoise ? 'tweedie' : 'none' },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sig[i],
     step(x, i, target, ctx) {
@@ -42,6 +45,7 @@ export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler 
           const z = ctx.normal();
           y = langevinStep(y, g, snrStepSize(g, z, snr), z);
         }
+        if (denoise && i === steps - 1) return tweedieDenoise(y, target, sig[i]);
         return y === x ? tf.clone(x) : y;
       });
     },

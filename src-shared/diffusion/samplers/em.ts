@@ -8,22 +8,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { diffusionSquared, sigmaAt, timeGrid } from '../sde.js';
 import type { Sampler, SamplerFactoryArgs } from './types.js';
+import { denoiseSetting, tweedieDenoise } from './denoise.js';
 
-export function createEm({ sde, steps }: SamplerFactoryArgs): Sampler {
+export function createEm({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const t = timeGrid(steps + 1);
+  const denoise = denoiseSetting(options);
   const dt = 1 / steps;
   return {
     name: 'em',
     steps,
     evalsPerStep: 1,
-    settings: { predictor: 'euler-maruyama' },
+    settings: { predictor: 'euler-maruyama', denoise: denoise ? 'tweedie' : 'none' },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sigmaAt(sde, t[i + 1]),
     step(x, i, target, ctx) {
       return tf.tidy(() => {
         const g2 = diffusionSquared(sde, t[i]);
         const s = target.score(x, sigmaAt(sde, t[i]));
-        return tf.add(tf.add(x, tf.mul(s, g2 * dt)), tf.mul(ctx.normal(), Math.sqrt(g2 * dt)));
+        const next = tf.add(tf.add(x, tf.mul(s, g2 * dt)), tf.mul(ctx.normal(), Math.sqrt(g2 * dt)));
+        return denoise && i === steps - 1 ? tweedieDenoise(next, target, sigmaAt(sde, t[i + 1])) : next;
       });
     },
   };

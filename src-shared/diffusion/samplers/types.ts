@@ -50,6 +50,8 @@ export interface SamplerOptions {
   initScale?: number;
   /** DPS step scale ζ (prior units); default 1. */
   zeta?: number;
+  /** End pc, em and ald with Tweedie's denoising step x ← x + σmin² s(x, σmin) (denoise.ts); default true. */
+  denoise?: boolean;
 }
 
 export interface Sampler {
