@@ -64,12 +64,13 @@ export function pixelCoverage(samples: ArrayLike<number>[], truth: ArrayLike<num
       if (v < t) below++;
       else if (v === t) ties++;
     }
+    // a half-integer rank (an odd number of ties) shares its weight between the two neighbouring ranks
     const rank = below + ties / 2;
+    const r0 = Math.floor(rank);
+    const r1 = Math.ceil(rank);
     levels.forEach((lv, li) => {
-      // a half-integer rank (ties) shares its weight between the two neighbouring ranks
-      const r0 = Math.floor(rank);
-      const share = rank === r0 ? pitShare(r0, n, (1 - lv) / 2, (1 + lv) / 2) : (pitShare(r0, n, (1 - lv) / 2, (1 + lv) / 2) + pitShare(r0 + 1, n, (1 - lv) / 2, (1 + lv) / 2)) / 2;
-      hits[li]! += share;
+      const [a, b] = [(1 - lv) / 2, (1 + lv) / 2];
+      hits[li]! += (pitShare(r0, n, a, b) + pitShare(r1, n, a, b)) / 2;
     });
   }
   return Array.from(hits, (h) => h / npix);
