@@ -35,6 +35,7 @@ async function prepare(p: TrainParams, out: string, backend: BackendInfo): Promi
     // warm-up–stable–decay: the rate falls linearly towards 0 over the last 10 % of the steps, so that the prior
     // the app writes at the end is the one at the end of a decay (docs/training.md, `train --cooldown`)
     cooldown: Math.round(p.steps / 10),
+    sigmaFocus: null,
     ema: 0.999,
     gradClip: 1,
     sigmaMin: null,

@@ -16,7 +16,7 @@ import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import { downFactor, unetLayout, validateArch, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights, type WeightDtype } from '../../src-shared/diffusion/nn/weights.js';
 import { imagesFromFits, prepareTrainingData, type PreparedData } from '../../src-shared/diffusion/train/fits-data.js';
-import { TrainDataInputError, largestPairwiseDistance, subset } from '../../src-shared/diffusion/train/data.js';
+import { TrainDataInputError, focusShare, largestPairwiseDistance, subset, type SigmaFocus } from '../../src-shared/diffusion/train/data.js';
 import { decodeCheckpoint, encodeCheckpoint, CheckpointInputError, type TrainState } from '../../src-shared/diffusion/train/checkpoint.js';
 import { LocalUnetEngine, type GradientEngine } from '../../src-shared/diffusion/train/engine.js';
 import { initialState, trainLoop, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   warmup: number;
   /** Linear decay of the learning rate over the last `cooldown` steps before `steps` (0: none; not pinned). */
   cooldown: number;
+  /** This segment's emphasis on part of the σ range (null: log-uniform over all of it; not pinned). */
+  sigmaFocus: SigmaFocus | null;
   ema: number;
   gradClip: number;
   sigmaMin: number | null;
@@ -243,6 +245,11 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     engine = pool;
   }
   info(`backend ${backend}, ${workers} worker${workers > 1 ? 's' : ''} (batch ${pinned.batch} split between them, micro-batches of ≤ ${o.microBatch})`);
+  if (o.sigmaFocus) {
+    const f = o.sigmaFocus;
+    if (!(Math.min(f.hi, pinned.sigmaMax) > Math.max(f.lo, pinned.sigmaMin))) throw new TrainInputError(`--sigma-focus [${f.lo}, ${f.hi}] does not overlap the run's σ range [${pinned.sigmaMin}, ${pinned.sigmaMax}]`);
+    info(`σ focus for this segment: log-uniform in [${f.lo}, ${f.hi}] with probability ${f.p}, else over the whole range (${(100 * focusShare(f, pinned.sigmaMin, pinned.sigmaMax)).toFixed(0)} % of draws in [${f.lo}, ${f.hi}]; validation unchanged)`);
+  }
 
   const layout = unetLayout(pinned.arch);
   const makeMeta = (s: TrainState): { meta: ModelMeta; bytes: Uint8Array } => {
@@ -268,6 +275,16 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
         batch: pinned.batch,
         lr: pinned.lr,
         warmup: pinned.warmup,
+        ...(o.sigmaFocus
+          ? {
+              sigmaFocus: {
+                ...o.sigmaFocus,
+                untilStep: o.steps,
+                shareInRange: focusShare(o.sigmaFocus, pinned.sigmaMin, pinned.sigmaMax),
+                rule: 'this segment drew σ log-uniform in [lo, hi] with probability p, else over [σmin, σmax] (train-log.jsonl: the steps)',
+              },
+            }
+          : {}),
         ...(o.cooldown > 0 ? { cooldown: { steps: o.cooldown, endStep: o.steps, rule: 'linear decay of the learning rate towards 0 over the last steps (lr of every logged step in train-log.jsonl)' } } : {}),
         ema: pinned.ema,
         gradClip: pinned.gradClip,
@@ -288,6 +305,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     lr: pinned.lr,
     warmup: pinned.warmup,
     cooldown: o.cooldown,
+    sigmaFocus: o.sigmaFocus,
     ema: pinned.ema,
     gradClip: pinned.gradClip,
     sigmaMin: pinned.sigmaMin,

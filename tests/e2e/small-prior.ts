@@ -29,6 +29,7 @@ export async function trainTinyPrior(out: string, size: number, file: { name: st
     lr: 1e-3,
     warmup: 1,
     cooldown: 0,
+    sigmaFocus: null,
     ema: 0.9,
     gradClip: 1,
     sigmaMin: null,

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { Adam, Ema, clipByGlobalNorm, globalNorm, scheduledLr, warmupLr } from '../../src-shared/diffusion/train/optim.js';
-import { augmentInto, augmentationCount, BatchSampler, largestPairwiseDistance, resampleArea, type ImageStack } from '../../src-shared/diffusion/train/data.js';
+import { augmentInto, augmentationCount, BatchSampler, focusShare, largestPairwiseDistance, resampleArea, sampleSigma, sampleSigmaFocused, type ImageStack } from '../../src-shared/diffusion/train/data.js';
 import { imagesFromFits, prepareTrainingData } from '../../src-shared/diffusion/train/fits-data.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src-shared/diffusion/train/checkpoint.js';
 import { initialState, trainLoop, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
@@ -137,6 +137,34 @@ describe('training data', () => {
     const many = sampler.next(4000).sigma;
     const below = Array.from(many).filter((v) => v < 1).length;
     expect(Math.abs(below - 2000)).toBeLessThan(4 * Math.sqrt(4000 * 0.25));
+  });
+
+  it('a σ focus draws the stated share of σ in its range, log-uniform inside it; without one the draws are unchanged', () => {
+    const imgs: ImageStack = { data: Float32Array.from({ length: 10 }, (_, i) => i), n: 10, ny: 1, nx: 1 };
+    // no focus: bit-identical to the plain sampler (a resumed run without --sigma-focus is unchanged)
+    const plain = new BatchSampler(imgs, new Rng(5), 0.01, 30, true).next(50);
+    const none = new BatchSampler(imgs, new Rng(5), 0.01, 30, true, undefined, null).next(50);
+    expect(Array.from(none.sigma)).toEqual(Array.from(plain.sigma));
+    expect(Array.from(none.x)).toEqual(Array.from(plain.x));
+    expect(sampleSigmaFocused(new Rng(9), 0.01, 30, null)).toBe(sampleSigma(new Rng(9), 0.01, 30));
+
+    const focus = { lo: 0.01, hi: 0.3, p: 0.8 };
+    // share in [lo, hi]: p plus the whole range's share of it, 0.8 + 0.2·ln(0.3/0.01)/ln(30/0.01)
+    const share = focusShare(focus, 0.01, 30);
+    expect(share).toBeCloseTo(0.8 + (0.2 * Math.log(30)) / Math.log(3000), 12);
+    const n = 20000;
+    const sig = new BatchSampler(imgs, new Rng(7), 0.01, 30, false, undefined, focus).next(n).sigma;
+    const inRange = Array.from(sig).filter((v) => v <= 0.3);
+    expect(Math.abs(inRange.length / n - share)).toBeLessThan(4 * Math.sqrt((share * (1 - share)) / n));
+    expect(Math.min(...sig)).toBeGreaterThanOrEqual(0.01);
+    expect(Math.max(...sig)).toBeLessThanOrEqual(30);
+    // inside the range log-uniform: the geometric midpoint √(0.01·0.3) splits it in half (binomial 4σ bound)
+    const below = inRange.filter((v) => v < Math.sqrt(0.003)).length;
+    expect(Math.abs(below / inRange.length - 0.5)).toBeLessThan(4 * Math.sqrt(0.25 / inRange.length));
+    // a focus range beyond the run's is clipped to it: [5, 100] in [0.01, 30] → draws in [5, 30] with p = 1
+    const clipped = new BatchSampler(imgs, new Rng(8), 0.01, 30, false, undefined, { lo: 5, hi: 100, p: 1 }).next(500).sigma;
+    expect(Math.min(...clipped)).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...clipped)).toBeLessThanOrEqual(30);
   });
 
   it('prepares the galaxy cube: SPLIT column, 8-bit scaling, --size by block averaging', () => {

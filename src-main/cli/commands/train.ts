@@ -7,6 +7,7 @@ import { readInputFile } from '../../io.js';
 import { runTraining, type TrainOptions } from '../../train/run.js';
 import { DEFAULT_ARCH, type UnetArch } from '../../../src-shared/diffusion/nn/unet.js';
 import { isBackendName } from '../../engine/backend.js';
+import type { SigmaFocus } from '../../../src-shared/diffusion/train/data.js';
 
 const usage = `usage: skyscore train --data CUBE.fits|DIR --out models/NAME [options]
 
@@ -38,6 +39,8 @@ training:
   --lr X               Adam learning rate (default 2e-4), linear warm-up over --warmup steps (default 1000)
   --cooldown N         let the learning rate fall linearly towards 0 over the last N steps before --steps
                        (default 0: none; not pinned by the checkpoint, so a resumed run may end with one)
+  --sigma-focus LO,HI,P  for this run or segment, draw σ log-uniform in [LO, HI] with probability P, else over
+                       the whole range (default: none; not pinned; the validation loss keeps the whole range)
   --ema D              EMA decay of the weights (default 0.999, warmed up as min(D, (1+t)/(10+t)) at step t)
   --grad-clip X        global gradient-norm clip (default 1; 0: none)
   --seed N             default 0
@@ -71,6 +74,7 @@ const options = {
   lr: { type: 'string' },
   warmup: { type: 'string' },
   cooldown: { type: 'string' },
+  'sigma-focus': { type: 'string' },
   ema: { type: 'string' },
   'grad-clip': { type: 'string' },
   seed: { type: 'string' },
@@ -98,6 +102,16 @@ async function readData(p: string): Promise<Array<{ name: string; bytes: Uint8Ar
   const out: Array<{ name: string; bytes: Uint8Array }> = [];
   for (const n of names) out.push({ name: path.join(p, n), bytes: await readInputFile(path.join(p, n)) });
   return out;
+}
+
+/** `--sigma-focus LO,HI,P`: 0 < LO < HI, 0 < P ≤ 1. */
+export function parseSigmaFocus(raw: string | undefined): SigmaFocus | null {
+  if (raw === undefined) return null;
+  const v = raw.split(',').map((s) => Number(s.trim()));
+  if (v.length !== 3 || !v.every(Number.isFinite) || !(v[0] > 0) || !(v[1] > v[0]) || !(v[2] > 0 && v[2] <= 1)) {
+    throw new UsageError(`train: --sigma-focus must be LO,HI,P with 0 < LO < HI and 0 < P ≤ 1, got '${raw}'`);
+  }
+  return { lo: v[0], hi: v[1], p: v[2] };
 }
 
 function fmtTime(s: number | null): string {
@@ -150,6 +164,7 @@ export const trainCommand: Command = {
       lr: numberFlag(p, 'lr', C, { default: 2e-4, positive: true }),
       warmup: numberFlag(p, 'warmup', C, { default: 1000, integer: true, min: 0 }),
       cooldown: numberFlag(p, 'cooldown', C, { default: 0, integer: true, min: 0 }),
+      sigmaFocus: parseSigmaFocus(optionalString(p, 'sigma-focus')),
       ema: numberFlag(p, 'ema', C, { default: 0.999, min: 0, max: 0.999999 }),
       gradClip: numberFlag(p, 'grad-clip', C, { default: 1, min: 0 }),
       sigmaMin: optNum('sigma-min', { positive: true }),

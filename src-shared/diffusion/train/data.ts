@@ -151,8 +151,33 @@ export function sampleSigma(rng: Rng, sigmaMin: number, sigmaMax: number): numbe
 }
 
 /**
+ * A training segment's emphasis on part of the noise range: with probability p, σ log-uniform in [lo, hi] (within
+ * [σmin, σmax]), otherwise over the whole range. Every σ keeps its own minimiser (the conditional expectation the
+ * network learns does not depend on how often σ is drawn), so this moves capacity and optimiser steps, not the target.
+ */
+export interface SigmaFocus {
+  lo: number;
+  hi: number;
+  p: number;
+}
+
+/** The share of draws that land in [lo, hi] under a focus (for reports): p plus the full range's share of it. */
+export function focusShare(f: SigmaFocus, sigmaMin: number, sigmaMax: number): number {
+  const lo = Math.max(f.lo, sigmaMin);
+  const hi = Math.min(f.hi, sigmaMax);
+  return f.p + (1 - f.p) * Math.log(hi / lo) / Math.log(sigmaMax / sigmaMin);
+}
+
+/** One σ under an optional focus; without one, exactly sampleSigma (the same draws from the generator). */
+export function sampleSigmaFocused(rng: Rng, sigmaMin: number, sigmaMax: number, focus: SigmaFocus | null): number {
+  if (focus === null) return sampleSigma(rng, sigmaMin, sigmaMax);
+  if (rng.uniform() < focus.p) return sampleSigma(rng, Math.max(focus.lo, sigmaMin), Math.min(focus.hi, sigmaMax));
+  return sampleSigma(rng, sigmaMin, sigmaMax);
+}
+
+/**
  * Draws batches: epoch-wise random permutations of the images (state: the permutation and the position in it),
- * a random dihedral augmentation per image, unit noise and a log-uniform σ per image.
+ * a random dihedral augmentation per image, unit noise and a log-uniform σ per image (or one under a SigmaFocus).
  */
 export class BatchSampler {
   private perm: Int32Array;
@@ -165,6 +190,7 @@ export class BatchSampler {
     private readonly sigmaMax: number,
     private readonly augment: boolean,
     state?: { perm: number[]; pos: number },
+    private readonly focus: SigmaFocus | null = null,
   ) {
     if (images.n < 1) throw new TrainDataInputError('no training images');
     if (state) {
@@ -197,7 +223,7 @@ export class BatchSampler {
     }
     const noise = this.rng.fillNormal(new Float32Array(n * p));
     const sigma = new Float32Array(n);
-    for (let b = 0; b < n; b++) sigma[b] = sampleSigma(this.rng, this.sigmaMin, this.sigmaMax);
+    for (let b = 0; b < n; b++) sigma[b] = sampleSigmaFocused(this.rng, this.sigmaMin, this.sigmaMax, this.focus);
     return { n, ny, nx, x, noise, sigma };
   }
 }

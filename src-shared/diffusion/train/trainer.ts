@@ -2,14 +2,15 @@
  * The denoising-score-matching training loop, independent of where gradients are computed (this thread or a
  * pool of workers) and of files (the host persists checkpoints and logs through hooks).
  *
- * One step: a batch (random images, a random flip/rotation each, unit noise z, σ log-uniform in [σmin, σmax]);
+ * One step: a batch (random images, a random flip/rotation each, unit noise z, σ log-uniform in [σmin, σmax] or
+ * under a SigmaFocus);
  * the mean DSM loss and its gradient from the engine; global-norm clipping; Adam with linear warm-up; the EMA of
  * the weights. Everything random comes from one seeded generator whose state is checkpointed, so a resumed run
  * continues exactly where it stopped.
  */
 import { Rng } from '../nn/rng.js';
 import { Adam, Ema, clipByGlobalNorm, scheduledLr } from './optim.js';
-import { BatchSampler, fixedBatches, type ImageStack, type Batch } from './data.js';
+import { BatchSampler, fixedBatches, type ImageStack, type Batch, type SigmaFocus } from './data.js';
 import type { GradientEngine } from './engine.js';
 import type { TrainState } from './checkpoint.js';
 
@@ -26,6 +27,8 @@ export interface TrainLoopConfig {
   gradClip: number;
   sigmaMin: number;
   sigmaMax: number;
+  /** This segment's emphasis on part of the σ range (null: log-uniform over all of it). Validation is unaffected. */
+  sigmaFocus?: SigmaFocus | null;
   augment: boolean;
   seed: number;
   /** Steps between progress/log entries, checkpoints and validation losses (0: never, except at the end). */
@@ -101,7 +104,7 @@ export async function trainLoop(
 ): Promise<TrainState> {
   const now = hooks.now ?? (() => performance.now() / 1000);
   const rng = new Rng(state.rng);
-  const sampler = new BatchSampler(data.train, rng, cfg.sigmaMin, cfg.sigmaMax, cfg.augment, state.sampler);
+  const sampler = new BatchSampler(data.train, rng, cfg.sigmaMin, cfg.sigmaMax, cfg.augment, state.sampler, cfg.sigmaFocus ?? null);
   const params = state.params;
   const adam = new Adam(params.length, { lr: cfg.lr }, data.trainableMask, state.adam);
   const ema = new Ema(state.ema, cfg.ema, false);
