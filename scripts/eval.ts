@@ -1,7 +1,9 @@
 /**
  * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
- * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS [--hdu N]] [--flux-scale F]`.
- * --truth measures on the images of another file (an image or a cube, any units) instead of the validation split. See src-main/evaluation.ts for what it measures.
+ * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F]`.
+ * --truth measures on other images instead of the validation split: a FITS file (every image HDU, every plane of a
+ * cube; any units) or a folder of them, repeatable; the images may differ in size. See src-main/evaluation.ts for
+ * what it measures.
  * Writes DIR/eval.json and DIR/eval.md (default DIR: tmp/eval, git-ignored) and prints the table.
  */
 import { promises as fs } from 'node:fs';
@@ -13,7 +15,7 @@ import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
 const USAGE =
-  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS [--hdu N]] [--flux-scale F]';
+  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F]';
 const options = {
     prior: { type: 'string' },
     'n-images': { type: 'string' },
@@ -25,7 +27,7 @@ const options = {
     out: { type: 'string' },
     backend: { type: 'string' },
     workers: { type: 'string' },
-    truth: { type: 'string' },
+    truth: { type: 'string', multiple: true },
     hdu: { type: 'string' },
     'flux-scale': { type: 'string' },
     help: { type: 'boolean' },
@@ -60,14 +62,27 @@ if (values.sampler !== undefined && !isSamplerName(values.sampler)) {
   process.exit(2);
 }
 const out = values.out ?? 'tmp/eval';
-let truth: { name: string; bytes: Uint8Array; hdu?: number } | undefined;
+const FITS_NAME = /\.(fits?|fts)(\.gz)?$|\.fz$/i;
+let truth: { files: Array<{ name: string; bytes: Uint8Array }>; hdu?: number } | undefined;
 if (values.truth !== undefined) {
-  try {
-    truth = { name: values.truth, bytes: new Uint8Array(await fs.readFile(values.truth)), hdu: int('hdu', values.hdu, 0) };
-  } catch (e) {
-    process.stderr.write(`eval: cannot read --truth ${values.truth}: ${(e as Error).message}\n`);
-    process.exit(2);
+  const files: Array<{ name: string; bytes: Uint8Array }> = [];
+  for (const given of values.truth) {
+    try {
+      // a folder: its FITS files in name order (not its subfolders)
+      const names = (await fs.stat(given)).isDirectory()
+        ? (await fs.readdir(given, { withFileTypes: true }))
+            .filter((e) => e.isFile() && FITS_NAME.test(e.name))
+            .map((e) => path.join(given, e.name))
+            .sort()
+        : [given];
+      if (!names.length) throw new Error('no FITS files (.fits, .fit, .fts, .fz, .gz of those) in it');
+      for (const name of names) files.push({ name, bytes: new Uint8Array(await fs.readFile(name)) });
+    } catch (e) {
+      process.stderr.write(`eval: cannot read --truth ${given}: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
   }
+  truth = { files, hdu: int('hdu', values.hdu, 0) };
 } else if (values.hdu !== undefined) {
   process.stderr.write('eval: --hdu goes with --truth\n');
   process.exit(2);

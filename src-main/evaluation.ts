@@ -13,11 +13,12 @@
  *   - the blurred data themselves (PSNR of y against x) as the floor.
  * PSNR uses the truth's range (max − min) as its peak (src-shared/eval/metrics.ts).
  *
- * `truth` runs the same measurement on other images (e.g. real HST galaxies the prior has never seen): a FITS
- * image or cube (NAXIS3 images) in any units, its images taken in order (those with non-finite pixels are
- * left out, and said so). Their units are unknown to the prior, so the flux scale is reconstruct's automatic
- * rule, computed on each simulated observation — what a user who runs `skyscore reconstruct` on them gets —
- * unless `fluxScale` gives one.
+ * `truth` runs the same measurement on other images (e.g. real HST galaxies the prior has never seen): FITS files
+ * in any units — every image HDU of each (or one chosen HDU), every plane of a cube, in order; images may differ
+ * in size (each gets its own forward model; the prior's note on sizes other than its training size is logged once
+ * per size); images with non-finite pixels or no positive pixel are left out, and said so. Their units are
+ * unknown to the prior, so the flux scale is reconstruct's automatic rule, computed on each simulated observation —
+ * what a user who runs `skyscore reconstruct` on them gets — unless `fluxScale` gives one.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -100,8 +101,11 @@ export interface EvalOptions {
   levels?: number[];
   /** Worker threads for the posterior sampling (default: one per core, at most 2; 1 samples in this thread). */
   workers?: number;
-  /** Truth images from this FITS file (an image or a cube) instead of the galaxy cube's validation split. */
-  truth?: { name: string; bytes: Uint8Array; hdu?: number };
+  /**
+   * Truth images from these FITS files instead of the galaxy cube's validation split: every image HDU of each file
+   * (or only HDU `hdu`), every plane of a cube; the images may differ in size.
+   */
+  truth?: { files: Array<{ name: string; bytes: Uint8Array }>; hdu?: number };
   /** Data units per prior unit (default: 1 for the galaxy cube's pixel/255, reconstruct's automatic rule for `truth`). */
   fluxScale?: number;
   log?: (line: string) => void;
@@ -151,25 +155,35 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const spec = priorSpecOf(o.prior ?? defaultPrior().spec);
   const prior = await resolvePrior(spec);
   const set = o.truth ? truthImages(o.truth, nImages, log) : await validationImages(nImages);
-  const { ny, nx } = set;
-  const npix = nx * ny;
   if (prior.kind === 'analytic') throw new UsageError(`eval: ${spec} is a 2-D density, not an image prior`);
-  const shapeNote = checkPriorShape(prior, [ny, nx], `the ${set.what}`);
-  if (shapeNote) log(`eval: note: ${shapeNote}`);
   // the flux scale: given, the pixel/255 rule for the galaxy cube, or reconstruct's automatic rule per observation
   const fixedFlux = o.fluxScale !== undefined ? chooseFluxScale(prior, [], o.fluxScale) : o.truth ? null : fluxScaleForUnitData(prior);
   const fluxes: { value: number; source: string }[] = [];
-  const op = new PsfOperator([ny, nx], gaussianPsf(PSF_FWHM));
   const images: ImageResult[] = [];
   const problems: { samples: Float32Array[]; truth: Float32Array }[] = [];
-  // worker threads rebuild the forward model from an M.json: the same Gaussian PSF as `op`
-  let modelFile: string | null = null;
-  if (workers > 1) {
-    modelFile = path.join(await fs.mkdtemp(path.join(tmpdir(), 'skyscore-eval-')), 'model.json');
-    await fs.writeFile(modelFile, JSON.stringify({ shape: [ny, nx], operators: [{ type: 'psf', fwhmPx: PSF_FWHM }] }));
-  }
+  // one forward model per image size: the operator, and for worker threads an M.json with the same Gaussian PSF
+  const workDir = workers > 1 ? await fs.mkdtemp(path.join(tmpdir(), 'skyscore-eval-')) : null;
+  const forSize = new Map<string, { op: PsfOperator; modelFile: string | null }>();
+  const forwardModel = async (ny: number, nx: number) => {
+    const key = `${ny}x${nx}`;
+    let m = forSize.get(key);
+    if (!m) {
+      const shapeNote = checkPriorShape(prior, [ny, nx], `the ${set.what} of ${ny}×${nx}`);
+      if (shapeNote) log(`eval: note: ${shapeNote}`);
+      let modelFile: string | null = null;
+      if (workDir) {
+        modelFile = path.join(workDir, `model-${key}.json`);
+        await fs.writeFile(modelFile, JSON.stringify({ shape: [ny, nx], operators: [{ type: 'psf', fwhmPx: PSF_FWHM }] }));
+      }
+      m = { op: new PsfOperator([ny, nx], gaussianPsf(PSF_FWHM)), modelFile };
+      forSize.set(key, m);
+    }
+    return m;
+  };
   try {
-    for (const [gi, label, truth] of set.images) {
+    for (const { index: gi, label, ny, nx, truth } of set.images) {
+      const npix = ny * nx;
+      const { op, modelFile } = await forwardModel(ny, nx);
       const ti = Date.now();
       const sigma = NOISE_FRACTION * truth.reduce((m, v) => Math.max(m, v), 0);
       const blurred = tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx])).dataSync() as Float32Array);
@@ -233,9 +247,9 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       );
     }
   } finally {
-    op.dispose();
+    for (const m of forSize.values()) m.op.dispose();
     prior.dispose();
-    if (modelFile) await fs.rm(path.dirname(modelFile), { recursive: true, force: true });
+    if (workDir) await fs.rm(workDir, { recursive: true, force: true });
   }
   const m = {
     posterior: mean(images.map((r) => r.psnr.posterior)),
@@ -265,10 +279,8 @@ interface TruthSet {
   /** What the images are, for messages and the report ("validation images", "images of hst.fits"). */
   what: string;
   split: string;
-  ny: number;
-  nx: number;
-  /** [index in the file, label, truth image]. */
-  images: Array<[number, string, Float32Array]>;
+  /** index: in the set's own numbering (the cube's row, or the order in the files); label: where it came from. */
+  images: Array<{ index: number; label: string; ny: number; nx: number; truth: Float32Array }>;
 }
 
 /** The first n images of the galaxy cube's validation split, pixel/255. */
@@ -281,37 +293,61 @@ async function validationImages(n: number): Promise<TruthSet> {
   const [nx, ny] = [cube.shape[0]!, cube.shape[1]!];
   const npix = nx * ny;
   const idx = split.map((s, i) => (s.trim() === 'validation' ? i : -1)).filter((i) => i >= 0).slice(0, n);
-  const images = idx.map((gi): [number, string, Float32Array] => {
+  const images = idx.map((gi) => {
     const truth = new Float32Array(npix);
     for (let i = 0; i < npix; i++) truth[i] = cube.data[gi * npix + i]! / 255;
-    return [gi, String(ids[gi]), truth];
+    return { index: gi, label: String(ids[gi]), ny, nx, truth };
   });
-  return { what: 'validation images', split: 'validation', ny, nx, images };
+  return { what: 'validation images', split: 'validation', images };
 }
 
-/** Up to n images of a FITS image or cube, in their own units; images with non-finite pixels are left out. */
+/**
+ * Up to n images from FITS files in their own units: every image HDU of each file (or only `hdu`), every plane of
+ * a cube, in order. Images with non-finite pixels or no positive pixel are left out, and said so.
+ */
 function truthImages(t: NonNullable<EvalOptions['truth']>, n: number, log: (l: string) => void): TruthSet {
-  const img = readFitsImage(t.bytes, t.hdu, { name: t.name });
-  const [nx, ny] = [img.shape[0]!, img.shape[1]!];
-  const planes = img.shape.slice(2).reduce((a, b) => a * b, 1);
-  if (!(nx >= 2 && ny >= 2)) throw new UsageError(`eval: ${t.name} holds no 2-D image (shape ${img.shape.join('×')})`);
-  const npix = nx * ny;
-  const base = path.basename(t.name);
   const images: TruthSet['images'] = [];
-  for (let k = 0; k < planes && images.length < n; k++) {
-    const truth = Float32Array.from(img.data.subarray(k * npix, (k + 1) * npix));
-    if (!truth.every(Number.isFinite)) {
-      log(`eval: ${base}[${k}] has non-finite pixels: left out`);
-      continue;
+  const names: string[] = [];
+  for (const file of t.files) {
+    if (images.length >= n) break;
+    const base = path.basename(file.name);
+    names.push(base);
+    const f = readFits(file.bytes, { name: file.name });
+    let hdus: number[];
+    if (t.hdu !== undefined) {
+      readFitsImage(file.bytes, t.hdu, { name: file.name }); // the reader's message for a missing or empty HDU
+      hdus = [t.hdu];
+    } else {
+      hdus = f.hdus.map((h, i) => (h.hasImage && h.shape.length >= 2 ? i : -1)).filter((i) => i >= 0);
+      if (!hdus.length) throw new UsageError(`eval: ${file.name} holds no image (${f.hdus.map((h) => h.kind).join(', ')})`);
     }
-    if (!(truth.reduce((m, v) => Math.max(m, v), -Infinity) > 0)) {
-      log(`eval: ${base}[${k}] has no positive pixel (the noise is a fraction of the peak): left out`);
-      continue;
+    const multi = hdus.length > 1 || (t.hdu !== undefined && t.hdu > 0);
+    for (const hi of hdus) {
+      if (images.length >= n) break;
+      const img = f.hdus[hi]!.readImage();
+      const [nx, ny] = [img.shape[0]!, img.shape[1] ?? 1];
+      if (!(nx >= 2 && ny >= 2)) throw new UsageError(`eval: ${base}${multi ? ` HDU ${hi}` : ''} holds no 2-D image (shape ${img.shape.join('×')})`);
+      const planes = img.shape.slice(2).reduce((a, b) => a * b, 1);
+      const npix = nx * ny;
+      for (let k = 0; k < planes && images.length < n; k++) {
+        const label = `${base}${multi ? `[HDU ${hi}]` : ''}${planes > 1 ? `[${k}]` : ''}`;
+        const truth = Float32Array.from(img.data.subarray(k * npix, (k + 1) * npix));
+        if (!truth.every(Number.isFinite)) {
+          log(`eval: ${label} has non-finite pixels: left out`);
+          continue;
+        }
+        if (!(truth.reduce((m, v) => Math.max(m, v), -Infinity) > 0)) {
+          log(`eval: ${label} has no positive pixel (the noise is a fraction of the peak): left out`);
+          continue;
+        }
+        images.push({ index: images.length, label, ny, nx, truth });
+      }
     }
-    images.push([k, `${base}[${k}]`, truth]);
   }
-  if (images.length === 0) throw new UsageError(`eval: ${t.name} has no usable image (finite, with a positive peak)`);
-  return { what: `images of ${base}`, split: `file ${base}`, ny, nx, images };
+  const what = names.length === 1 ? names[0]! : `${names.length} files`;
+  if (images.length === 0) throw new UsageError(`eval: ${what} has no usable image (finite, with a positive peak)`);
+  const sizes = [...new Set(images.map((i) => `${i.ny}×${i.nx}`))];
+  return { what: `images of ${what}${sizes.length > 1 ? ` (${sizes.length} sizes)` : ''}`, split: `file${names.length > 1 ? 's' : ''} ${names.join(', ')}`, images };
 }
 
 /** The report as a markdown table (the model card's). */

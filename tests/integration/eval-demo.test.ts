@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, dataPath } from '../helpers/data.js';
@@ -113,7 +114,7 @@ describe('evaluation harness', () => {
     const logs: string[] = [];
     // 150 levels: fewer leave the under-trained U-Net's chains unconverged (the demo test's setting)
     const opts = { prior: DEFAULT_UNET, nImages: 2, samples: 2, steps: 150, rlMaxIter: 20, lambdaGrid: [-2, -1], seed: 5, workers: 2 };
-    const big = await runEvaluation({ ...opts, truth: { name: 'counts.fits', bytes: make(1000) }, log: (l) => logs.push(l) });
+    const big = await runEvaluation({ ...opts, truth: { files: [{ name: 'counts.fits', bytes: make(1000) }] }, log: (l) => logs.push(l) });
     expect(logs.join('\n')).toMatch(/counts\.fits\[1\] has non-finite pixels: left out/);
     expect(big.images.map((i) => i.galaxyId)).toEqual(['counts.fits[0]', 'counts.fits[2]']);
     expect(big.setup.images).toBe('images of counts.fits');
@@ -127,12 +128,92 @@ describe('evaluation harness', () => {
     }
     expect(evalMarkdown(big)).toMatch(/2 images of counts\.fits, Gaussian PSF/);
     // the same images in units 1: every number in prior units is the same, so the PSNRs agree (float32 rounding)
-    const unit = await runEvaluation({ ...opts, nImages: 1, truth: { name: 'unit.fits', bytes: make(1) } });
+    const unit = await runEvaluation({ ...opts, nImages: 1, truth: { files: [{ name: 'unit.fits', bytes: make(1) }] } });
     expect(unit.images[0]!.fluxScale / (big.images[0]!.fluxScale / 1000)).toBeCloseTo(1, 5);
     for (let k = 0; k < 1; k++) {
       expect(unit.images[k]!.psnr.posterior).toBeCloseTo(big.images[k]!.psnr.posterior, 1);
       expect(unit.images[k]!.psnr.blurred).toBeCloseTo(big.images[k]!.psnr.blurred, 3);
       expect(unit.images[k]!.chi2PerPixel).toBeCloseTo(big.images[k]!.chi2PerPixel, 2);
+    }
+  }, 300_000);
+});
+
+describe('eval on images of several sizes and files', () => {
+  const valImages = (count: number) => {
+    const file = readFits(new Uint8Array(readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits'))));
+    const cube = file.hdus[0]!.readImage();
+    const split = file.hdus[1]!.readTable().column('SPLIT')!.data as string[];
+    const val = split.map((v, i) => (v.trim() === 'validation' ? i : -1)).filter((i) => i >= 0).slice(0, count);
+    return val.map((gi) => Float32Array.from(cube.data.subarray(gi * 4096, (gi + 1) * 4096), (v) => v / 255));
+  };
+  /** Rows y0.. and columns x0.. of a 64×64 image (FITS order: x fastest). */
+  const crop = (img: Float32Array, y0: number, ny: number, x0: number, nx: number) => {
+    const out = new Float32Array(ny * nx);
+    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[y * nx + x] = img[(y0 + y) * 64 + x0 + x]!;
+    return out;
+  };
+
+  it('takes every image HDU of a multi-extension file, each with its own size and forward model', async () => {
+    const [a, b] = valImages(2);
+    // HDU 0: a 64×64 image; HDU 1 (an IMAGE extension): a 36×52 crop, padded by reflection for the U-Net
+    const bytes = writeFits([
+      { data: a!, shape: [64, 64] },
+      { data: crop(b!, 10, 36, 6, 52), shape: [52, 36] },
+    ]);
+    const logs: string[] = [];
+    const r = await runEvaluation({
+      prior: DEFAULT_UNET,
+      nImages: 5,
+      samples: 2,
+      steps: 150,
+      rlMaxIter: 20,
+      lambdaGrid: [-2, -1],
+      seed: 3,
+      workers: 2,
+      truth: { files: [{ name: 'stamps.fits', bytes }] },
+      log: (l) => logs.push(l),
+    });
+    expect(r.images.map((i) => i.galaxyId)).toEqual(['stamps.fits[HDU 0]', 'stamps.fits[HDU 1]']);
+    expect(r.setup.images).toBe('images of stamps.fits (2 sizes)');
+    // the size note is logged once, for the size that is not the prior's training size
+    expect(logs.filter((l) => /note: .*trained on 64×64 images and is used on 36×52/.test(l))).toHaveLength(1);
+    for (const im of r.images) {
+      expect(im.psnr.posterior).toBeGreaterThan(im.psnr.blurred);
+      expect(im.chi2PerPixel).toBeGreaterThan(0.5);
+      expect(im.chi2PerPixel).toBeLessThan(1.5);
+      expect(im.coverage.every((c) => c >= 0 && c <= 1)).toBe(true);
+    }
+  }, 600_000);
+
+  it('npm run eval takes a folder of FITS files and several --truth, and refuses an empty folder', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-eval-truth-'));
+    try {
+      const imgs = valImages(3);
+      const two = new Float32Array(2 * 4096);
+      two.set(imgs[1]!, 0);
+      two.set(imgs[2]!, 4096);
+      // b.fits: a cube of two planes; a.fits: one image; notes.txt is not FITS and is skipped
+      writeFileSync(path.join(dir, 'b.fits'), writeFits([{ data: two, shape: [64, 64, 2] }]));
+      writeFileSync(path.join(dir, 'a.fits'), writeFits([{ data: imgs[0]!, shape: [64, 64] }]));
+      writeFileSync(path.join(dir, 'notes.txt'), 'not a FITS file');
+      const extra = path.join(os.tmpdir(), `skyscore-eval-extra-${process.pid}.fits`);
+      writeFileSync(extra, writeFits([{ data: imgs[2]!, shape: [64, 64] }]));
+      const out = path.join(dir, 'out');
+      // the Gaussian-field prior: the harness, not the network, is under test here (seconds, not minutes)
+      const args = ['--prior', DEFAULT_GAUSSIAN, '--truth', dir, '--truth', extra, '--samples', '2', '--steps', '30', '--workers', '1', '--out', out];
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'eval.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+      rmSync(extra, { force: true });
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(readFileSync(path.join(out, 'eval.json'), 'utf8'));
+      expect(report.images.map((i: { galaxyId: string }) => i.galaxyId)).toEqual(['a.fits', 'b.fits[0]', 'b.fits[1]', path.basename(extra)]);
+      expect(report.setup.split).toBe(`files a.fits, b.fits, ${path.basename(extra)}`);
+      const empty = path.join(dir, 'empty');
+      mkdirSync(empty);
+      const bad = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'eval.ts'), '--truth', empty], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/cannot read --truth .*empty: no FITS files/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
 });
