@@ -3,42 +3,62 @@ import { useStore } from '../store/index';
 import { refreshPriors } from './actions';
 import { Section, Help } from '../model/fields';
 import type { PriorInfo } from '../../../src-shared/protocol/index';
+import { parseCard, type Inline } from './card-markdown';
 
-/** A small, safe rendering of a model card's markdown (headings, lists, paragraphs; text only, no HTML). */
+function InlineText({ content }: { content: Inline[] }) {
+  return (
+    <>
+      {content.map((c, i) => (c.kind === 'strong' ? <strong key={i}>{c.text}</strong> : c.kind === 'code' ? <code key={i}>{c.text}</code> : <span key={i}>{c.text}</span>))}
+    </>
+  );
+}
+
+/** A model card's markdown as React elements (card-markdown.ts: text only, never HTML). */
 export function CardText({ text }: { text: string }) {
-  const out: ReactNode[] = [];
-  let list: string[] = [];
-  let para: string[] = [];
-  const flush = () => {
-    if (para.length) out.push(<p key={out.length}>{para.join(' ')}</p>);
-    if (list.length)
-      out.push(
-        <ul key={out.length}>
-          {list.map((l, i) => (
-            <li key={i}>{l}</li>
-          ))}
-        </ul>,
-      );
-    para = [];
-    list = [];
-  };
-  for (const raw of text.split('\n')) {
-    const line = raw.trimEnd();
-    const h = /^#{1,6}\s+(.*)$/.exec(line);
-    const li = /^\s*[-*]\s+(.*)$/.exec(line);
-    if (h) {
-      flush();
-      out.push(<h5 key={out.length}>{h[1]}</h5>);
-    } else if (li) {
-      if (para.length) flush();
-      list.push(li[1]!.replace(/\*\*|`/g, ''));
-    } else if (line.trim() === '') flush();
-    else {
-      if (list.length) flush();
-      para.push(line.replace(/\*\*|`/g, ''));
+  const blocks = parseCard(text);
+  const out: ReactNode[] = blocks.map((b, i) => {
+    switch (b.kind) {
+      case 'heading':
+        return b.level <= 2 ? <h5 key={i}><InlineText content={b.content} /></h5> : <h6 key={i}><InlineText content={b.content} /></h6>;
+      case 'paragraph':
+        return <p key={i}><InlineText content={b.content} /></p>;
+      case 'list': {
+        const items = b.items.map((it, k) => <li key={k}><InlineText content={it} /></li>);
+        return b.ordered ? <ol key={i}>{items}</ol> : <ul key={i}>{items}</ul>;
+      }
+      case 'table':
+        return (
+          <div key={i} className="card-table">
+            <table>
+              <thead>
+                <tr>
+                  {b.header.map((h, k) => (
+                    <th key={k} style={b.align[k] ? { textAlign: b.align[k]! } : undefined}><InlineText content={h} /></th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {b.rows.map((r, k) => (
+                  <tr key={k}>
+                    {r.map((c, m) => (
+                      <td key={m} style={b.align[m] ? { textAlign: b.align[m]! } : undefined}><InlineText content={c} /></td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        );
+      case 'code':
+        return <pre key={i}>{b.text}</pre>;
+      case 'figure':
+        return (
+          <p key={i} className="muted card-figure">
+            Figure: {b.alt || b.src} <span>({b.src} in the model folder)</span>
+          </p>
+        );
     }
-  }
-  flush();
+  });
   return <div className="card-text">{out}</div>;
 }
 
