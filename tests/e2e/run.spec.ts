@@ -174,6 +174,21 @@ test('run 2 samples × 20 steps on a real galaxy: live previews, χ² chart, res
   expect(consoleErrors).toEqual([]);
 });
 
+test("the shipped prior's model card shows its tables, code and figures as such, not as raw markdown", async ({ app }) => {
+  await app.getByRole('tab', { name: 'Prior' }).click();
+  await app.getByLabel('Prior galaxy-64').check();
+  const card = app.getByTestId('prior-card');
+  await expect(card.locator('table').first()).toBeVisible();
+  await expect(card.locator('th', { hasText: 'credible level' })).toBeVisible();
+  await expect(card.locator('td', { hasText: 'posterior mean' }).first()).toBeVisible();
+  await expect(card.locator('code', { hasText: 'npm run eval' }).first()).toBeAttached();
+  await expect(card).toContainText('Figure: training and validation loss');
+  await expect(card).not.toContainText('|---');
+  await expect(card).not.toContainText('**');
+  await card.locator('table').first().scrollIntoViewIfNeeded();
+  await shot(app, 'prior-card.png');
+});
+
 test('a prior of another size is refused with a clear message; Stop ends a run and keeps the settings', async ({ app }) => {
   await setUp(app);
   await app.getByRole('tab', { name: 'Prior' }).click();
