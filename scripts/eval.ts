@@ -1,6 +1,6 @@
 /**
  * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
- * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F]`.
+ * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--no-denoise]`.
  * --truth measures on other images instead of the validation split: a FITS file (every image HDU, every plane of a
  * cube; any units) or a folder of them, repeatable; the images may differ in size. See src-main/evaluation.ts for
  * what it measures.
@@ -15,7 +15,7 @@ import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
 const USAGE =
-  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F]';
+  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--no-denoise]';
 const options = {
     prior: { type: 'string' },
     'n-images': { type: 'string' },
@@ -30,6 +30,8 @@ const options = {
     truth: { type: 'string', multiple: true },
     hdu: { type: 'string' },
     'flux-scale': { type: 'string' },
+    symmetrise: { type: 'boolean' },
+    'no-denoise': { type: 'boolean' },
     help: { type: 'boolean' },
 } as const;
 let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
@@ -106,6 +108,7 @@ const report = await runEvaluation({
   workers: int('workers', values.workers, 1),
   truth,
   fluxScale,
+  samplerOptions: { ...(values.symmetrise ? { symmetrise: true } : {}), ...(values['no-denoise'] ? { denoise: false } : {}) },
   log: (l) => process.stderr.write(l + '\n'),
 });
 const md = evalMarkdown(report);

@@ -30,7 +30,7 @@ import { scalarNoise } from '../src-shared/operators/noise.js';
 import { ConvolvedLikelihood, type Affine } from '../src-shared/diffusion/likelihood.js';
 import { runSampling } from '../src-shared/diffusion/posterior.js';
 import { posteriorProducts } from '../src-shared/diffusion/products.js';
-import { DEFAULT_STEPS, type SamplerName } from '../src-shared/diffusion/samplers/index.js';
+import { DEFAULT_STEPS, type SamplerName, type SamplerOptions } from '../src-shared/diffusion/samplers/index.js';
 import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metrics.js';
 import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
 import { initBackend } from './engine/backend.js';
@@ -108,6 +108,8 @@ export interface EvalOptions {
   truth?: { files: Array<{ name: string; bytes: Uint8Array }>; hdu?: number };
   /** Data units per prior unit (default: 1 for the galaxy cube's pixel/255, reconstruct's automatic rule for `truth`). */
   fluxScale?: number;
+  /** The sampler's options (default: reconstruct's defaults). */
+  samplerOptions?: SamplerOptions;
   log?: (line: string) => void;
 }
 
@@ -128,7 +130,7 @@ export interface ImageResult {
 
 export interface EvalReport {
   prior: { spec: string; kind: string; name: string; fluxScale: number; fluxSource: string };
-  setup: { split: string; images: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; seed: number; backend: string; workers: number; rlMaxIter: number; lambdaGrid: number[] };
+  setup: { split: string; images: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; samplerSettings: Record<string, number | string>; seed: number; backend: string; workers: number; rlMaxIter: number; lambdaGrid: number[] };
   images: ImageResult[];
   mean: { psnr: { posterior: number; rl: number; wiener: number; blurred: number }; gainOverBestBaseline: number; chi2PerPixel: number };
   coverage: { levels: number[]; observed: number[] };
@@ -159,6 +161,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   // the flux scale: given, the pixel/255 rule for the galaxy cube, or reconstruct's automatic rule per observation
   const fixedFlux = o.fluxScale !== undefined ? chooseFluxScale(prior, [], o.fluxScale) : o.truth ? null : fluxScaleForUnitData(prior);
   const fluxes: { value: number; source: string }[] = [];
+  let samplerSettings: Record<string, number | string> = {};
   const images: ImageResult[] = [];
   const problems: { samples: Float32Array[]; truth: Float32Array }[] = [];
   // one forward model per image size: the operator, and for worker threads an M.json with the same Gaussian PSF
@@ -198,7 +201,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise, affine, name: `${set.what} ${gi}` });
       let post;
       try {
-        const sampling = { sampler, steps, n: samples, seed: seed + gi, batchSize: Math.min(samples, 16) };
+        const sampling = { sampler, steps, n: samples, seed: seed + gi, batchSize: Math.min(samples, 16), samplerOptions: o.samplerOptions };
         const result =
           workers > 1
             ? // the same chains on worker threads (each chain has its own random stream: the serial run's samples)
@@ -207,6 +210,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
                 workers,
               )
             : await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { ...sampling, previewIntervalMs: 0 });
+        samplerSettings = result.samplerSettings;
         post = posteriorProducts(result, affine, lik);
       } finally {
         lik.dispose();
@@ -266,7 +270,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       : { value: mean(fluxes.map((f) => f.value)), source: `automatic per image (reconstruct's rule; the mean is shown): ${fluxes.map((f) => f.value.toPrecision(4)).join(', ')}` });
   return {
     prior: { spec, kind: prior.kind, name: prior.name, fluxScale: flux.value, fluxSource: flux.source },
-    setup: { split: set.split, images: set.what, psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, seed, backend: info.backend, workers, rlMaxIter, lambdaGrid },
+    setup: { split: set.split, images: set.what, psfFwhmPx: PSF_FWHM, noise: `white, σ = ${NOISE_FRACTION} × max(truth) per image`, samples, steps, sampler, samplerSettings, seed, backend: info.backend, workers, rlMaxIter, lambdaGrid },
     images,
     mean: { psnr: m, gainOverBestBaseline: m.posterior - Math.max(m.rl, m.wiener), chi2PerPixel: mean(images.map((r) => r.chi2PerPixel)) },
     coverage: { levels, observed: levels.map((_, li) => mean(images.map((r) => r.coverage[li]!))) },

@@ -10,12 +10,13 @@
  *  - a constant tensor count: each step runs in tf.tidy and the previous state is disposed.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ScoreModel, VeSde } from './types.js';
+import type { Invariance, ScoreModel, VeSde } from './types.js';
 import { ChainNoise } from './chain-rng.js';
 import { CgWarmStart, type Affine, type ConvolvedLikelihood } from './likelihood.js';
 import { createSampler, type SamplerName, type SamplerOptions, type SamplerTarget, type StepContext } from './samplers/index.js';
 import { SamplerInputError } from './samplers/types.js';
 import { Welford } from './welford.js';
+import { dihedralIndexFor, dihedralScore, transformCount } from './dihedral.js';
 
 export class SamplingCancelledError extends Error {
   override name = 'SamplingCancelledError';
@@ -119,6 +120,8 @@ class BatchTarget implements SamplerTarget {
     private readonly problem: SamplingProblem,
     readonly shape: number[],
     readonly batch: number,
+    /** The prior's score through one of this many flips/rotations per noise level (dihedral.ts); 0: none. */
+    private readonly transforms = 0,
   ) {
     const lik = problem.likelihood;
     this.misfit = lik ? (x) => tf.tidy(() => tf.div(lik.weightedResidualNorm(x), lik.affine.scale) as tf.Tensor1D) : null;
@@ -127,7 +130,9 @@ class BatchTarget implements SamplerTarget {
 
   priorScore(x: tf.Tensor, sigma: number): tf.Tensor {
     this.evaluations++;
-    return tf.tidy(() => this.problem.prior.score(x, tf.fill([x.shape[0]], sigma) as tf.Tensor1D));
+    const sig = () => tf.fill([x.shape[0]], sigma) as tf.Tensor1D;
+    if (this.transforms > 1) return dihedralScore((y) => this.problem.prior.score(y, sig()), x, dihedralIndexFor(sigma, this.transforms));
+    return tf.tidy(() => this.problem.prior.score(x, sig()));
   }
 
   score(x: tf.Tensor, sigma: number): tf.Tensor {
@@ -139,6 +144,15 @@ class BatchTarget implements SamplerTarget {
   dispose(): void {
     this.warm.reset();
   }
+}
+
+/**
+ * The symmetry the sampler imposes on an image prior's score: with `symmetrise: true`, the prior's own
+ * (model.json's augmentation), or all eight flips/rotations for a prior that declares none (the user's call).
+ */
+export function symmetryOf(prior: ScoreModel, shape: number[], o: SamplerOptions): Invariance | null {
+  if (shape.length !== 2 || o.symmetrise !== true) return null;
+  return prior.invariance ?? 'dihedral';
 }
 
 /** Chain index of the auxiliary stream (never a real chain). */
@@ -171,6 +185,8 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
   const affine = problem.affine ?? lik?.affine ?? { scale: 1, offset: 0 };
   const per = shape.reduce((a, b) => a * b, 1);
   const sampler = createSampler(opts.sampler, { sde: problem.sde, steps, options: opts.samplerOptions ?? {} });
+  const symmetry = symmetryOf(problem.prior, shape, opts.samplerOptions ?? {});
+  const transforms = symmetry ? transformCount(symmetry) : 0;
   const batches = Math.ceil(n / batchSize);
   const totalSteps = batches * steps;
   const samples = new Float32Array(n * per);
@@ -196,7 +212,7 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
     const noise = new ChainNoise(seed, chainOffset + bi * batchSize, b);
     const aux = new ChainNoise(seed, AUX_STREAM, b);
     const ctx: StepContext = { normal: () => noise.tensor(shape), auxNormal: () => aux.tensor(shape) };
-    const target = new BatchTarget(problem, shape, b);
+    const target = new BatchTarget(problem, shape, b, transforms);
     let x: tf.Tensor | null = null;
     try {
       x = sampler.init(target, ctx);
@@ -272,7 +288,7 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
       samples.set(final, bi * batchSize * per);
       welford.addBatch(final, b);
       evaluations += target.evaluations * b;
-      settings = { ...sampler.settings };
+      settings = { ...sampler.settings, ...(symmetry ? { symmetry: `${symmetry}: the prior's score through one of its ${transforms} flips/rotations per noise level` } : {}) };
     } finally {
       x?.dispose();
       target.dispose();

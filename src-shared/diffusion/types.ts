@@ -7,7 +7,13 @@ export interface ScoreModel {
   /** Whether `score` can be evaluated on this shape (fully convolutional U-Net: divisible by its down-sampling factor). */
   supportsShape(shape: number[]): boolean;
   score(x: Tensor, sigma: Tensor1D): Tensor;   // differentiable w.r.t. x (DPS backpropagates through it)
+  /**
+   * Symmetries the model was trained to have (augmentation): 'dihedral' (the 8 flips and 90° rotations),
+   * 'flips' (the 4 flips, rectangular training images); absent or null: none known. See dihedral.ts.
+   */
+  readonly invariance?: Invariance | null;
   dispose(): void;
 }
+export type Invariance = 'dihedral' | 'flips';
 /** A VE SDE, σ(t) = σmin (σmax/σmin)^t. */
 export interface VeSde { sigmaMin: number; sigmaMax: number }

@@ -113,7 +113,7 @@ describe('skyscore reconstruct', () => {
     expect(report.chi2PerPixel).toBeLessThan(1.2);
   });
 
-  it('--no-denoise keeps the raw draws: the same chains, without the final step', async () => {
+  it('--no-denoise keeps the raw draws: the same chains, without the final step; --symmetrise is reported', async () => {
     const run = async (extra: string[], out: string) => {
       const r = await runCliAsync([...base(), '--n', '2', '--steps', '30', '--seed', '4', '--out', p(out), ...extra]);
       expect(r.code, r.stderr).toBe(0);
@@ -133,6 +133,13 @@ describe('skyscore reconstruct', () => {
     }
     expect(moved).toBeGreaterThan(0);
     expect(moved).toBeLessThan(1e-2 * scale);
+    // --symmetrise (through worker threads too): a Gaussian field declares no symmetry, so all eight transforms;
+    // the same number of evaluations, and the report says what was done
+    const sym = await run(['--symmetrise', '--workers', '2'], 'sym');
+    expect(sym.report.samplerSettings.symmetry).toMatch(/^dihedral: .*one of its 8 flips\/rotations per noise level/);
+    expect(sym.report.scoreEvaluations).toBe(den.report.scoreEvaluations);
+    expect(den.report.samplerSettings.symmetry).toBeUndefined();
+    expect(sym.samples.every(Number.isFinite)).toBe(true);
   });
 
   it('is reproducible for a seed, whatever --batch and --workers', async () => {

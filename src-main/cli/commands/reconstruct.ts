@@ -20,7 +20,7 @@ import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
 
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
-                            [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--no-denoise] [--quiet]
+                            [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--no-denoise] [--symmetrise] [--quiet]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -61,6 +61,9 @@ a given backend, whatever --batch.
   --zeta Z            dps step scale (default 1)
   --no-denoise        keep the raw draws at σmin: pc, em and ald otherwise end with Tweedie's denoising step
                       x + σmin² s(x, σmin), which removes the σmin noise the draws still carry
+  --symmetrise        use an image prior's score through one of its flips/rotations per noise level (the
+                      group its training augmented with; all 8 if it declares none): the chains follow the
+                      group-averaged score at no cost; measured with galaxy-64, +0.03 dB (docs/sampling.md)
   --quiet             no progress lines`;
 
 /**
@@ -80,6 +83,7 @@ export function samplerOptions(p: Parsed, command: string): SamplerOptions {
   if (p.values['step-size'] !== undefined) o.stepSize = numberFlag(p, 'step-size', command, { positive: true });
   if (p.values.zeta !== undefined) o.zeta = numberFlag(p, 'zeta', command, { positive: true });
   if (p.values['no-denoise'] === true) o.denoise = false;
+  if (p.values.symmetrise === true) o.symmetrise = true;
   return o;
 }
 
@@ -160,6 +164,7 @@ export const reconstructCommand: Command = {
         'step-size': { type: 'string' },
         zeta: { type: 'string' },
         'no-denoise': { type: 'boolean' },
+        symmetrise: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
       cmd,

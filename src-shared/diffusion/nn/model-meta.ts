@@ -4,6 +4,7 @@
  */
 import { ModelInputError, UnetScoreModel, downFactor, unetLayout, validateArch, type UnetArch } from './unet.js';
 import { decodeWeights, WeightsInputError, type WeightDtype, type WeightsManifest } from './weights.js';
+import type { Invariance } from '../types.js';
 
 export interface ModelMeta {
   kind: 'unet';
@@ -109,5 +110,15 @@ export function createUnetFromWeights(meta: ModelMeta, weightBytes: Uint8Array):
     if (e instanceof WeightsInputError) throw new ModelInputError(`${m.weights.file}: ${e.message}`);
     throw e;
   }
-  return new UnetScoreModel(m.arch, values, m.imageShape);
+  return new UnetScoreModel(m.arch, values, m.imageShape, invarianceOf(m));
+}
+
+/**
+ * The symmetry the trainer's augmentation gave the model (model.json `training.augment`, written by
+ * `skyscore train`): the 8 flips/rotations for square training images, the 4 flips for rectangular ones.
+ */
+export function invarianceOf(m: ModelMeta): Invariance | null {
+  const aug = m.training?.augment;
+  if (typeof aug !== 'string' || !/flips/.test(aug)) return null;
+  return m.imageShape[0] === m.imageShape[1] ? 'dihedral' : 'flips';
 }

@@ -7,7 +7,7 @@
  * Fully convolutional: any image whose sides are divisible by 2^(levels−1) can be evaluated.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ScoreModel } from '../types.js';
+import type { Invariance, ScoreModel } from '../types.js';
 import { conv2d, convMacs } from './conv.js';
 import { dense, downsample, fourierEmbedding, groupsFor, siluFast as silu, upsample, type Get } from './layers.js';
 import { attention } from './attention.js';
@@ -326,7 +326,13 @@ export class UnetScoreModel implements ScoreModel {
   readonly params: ParamStore;
   private readonly getter: Get;
 
-  constructor(arch: UnetArch, values: Float32Array, trainedShape: [number, number] | null) {
+  constructor(
+    arch: UnetArch,
+    values: Float32Array,
+    trainedShape: [number, number] | null,
+    /** The flips/rotations it was trained with as augmentation (model.json training.augment). */
+    readonly invariance: Invariance | null = null,
+  ) {
     validateArch(arch);
     this.arch = arch;
     this.trainedShape = trainedShape;

@@ -52,6 +52,11 @@ export interface SamplerOptions {
   zeta?: number;
   /** End pc, em and ald with Tweedie's denoising step x ← x + σmin² s(x, σmin) (denoise.ts); default true. */
   denoise?: boolean;
+  /**
+   * Use the image prior's score through one of its eight flips/rotations per noise level (dihedral.ts): for priors
+   * trained with those augmentations; default false. Ignored for 2-D densities.
+   */
+  symmetrise?: boolean;
 }
 
 export interface Sampler {
