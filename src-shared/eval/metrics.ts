@@ -98,7 +98,7 @@ export interface TarpResult {
 }
 
 /**
- * TARP: for each simulation j, a random reference point r_j (uniform in the per-pixel range of the truths,
+ * TARP: for each simulation j, a random reference point r_j (uniform in the per-pixel range of the truths of its size,
  * as Lemos et al. suggest), c_j = the number of the N posterior samples closer to r_j than the truth is, and
  * f_j = (c_j + U)/(N + 1) its randomised PIT; ECP(α) = mean_j P(f_j < α) (the expectation over U, so no
  * randomness is added). A calibrated posterior gives ECP(α) = α for all α and any N (c_j/N, as in the paper,
@@ -107,16 +107,22 @@ export interface TarpResult {
 export function tarp(problems: { samples: ArrayLike<number>[]; truth: ArrayLike<number> }[], opts: { levels?: number; seed?: number } = {}): TarpResult {
   const nl = opts.levels ?? 20;
   const rand = rng(opts.seed ?? 1);
-  const npix = problems[0]!.truth.length;
-  const lo = new Float64Array(npix).fill(Infinity);
-  const hi = new Float64Array(npix).fill(-Infinity);
-  for (const pr of problems)
+  // the reference box: per pixel, the range of the truths of the same size (pixels of images of different sizes
+  // do not correspond, so each size has its own box; equal sizes share one)
+  const boxes = new Map<number, { lo: Float64Array; hi: Float64Array }>();
+  for (const pr of problems) {
+    const npix = pr.truth.length;
+    let b = boxes.get(npix);
+    if (!b) boxes.set(npix, (b = { lo: new Float64Array(npix).fill(Infinity), hi: new Float64Array(npix).fill(-Infinity) }));
     for (let p = 0; p < npix; p++) {
-      lo[p] = Math.min(lo[p]!, pr.truth[p]!);
-      hi[p] = Math.max(hi[p]!, pr.truth[p]!);
+      b.lo[p] = Math.min(b.lo[p]!, pr.truth[p]!);
+      b.hi[p] = Math.max(b.hi[p]!, pr.truth[p]!);
     }
+  }
   const closerCounts: Array<[number, number]> = [];
   for (const pr of problems) {
+    const npix = pr.truth.length;
+    const { lo, hi } = boxes.get(npix)!;
     const ref = new Float64Array(npix);
     for (let p = 0; p < npix; p++) ref[p] = lo[p]! + rand() * (hi[p]! - lo[p]!);
     const dist = (x: ArrayLike<number>) => {

@@ -177,6 +177,8 @@ describe('eval on images of several sizes and files', () => {
     expect(r.setup.images).toBe('images of stamps.fits (2 sizes)');
     // the size note is logged once, for the size that is not the prior's training size
     expect(logs.filter((l) => /note: .*trained on 64×64 images and is used on 36×52/.test(l))).toHaveLength(1);
+    // TARP across the two sizes: each size has its own reference box (no NaN from unmatched pixels)
+    expect(r.tarp.ecp.every((e) => Number.isFinite(e) && e >= 0 && e <= 1)).toBe(true);
     for (const im of r.images) {
       expect(im.psnr.posterior).toBeGreaterThan(im.psnr.blurred);
       expect(im.chi2PerPixel).toBeGreaterThan(0.5);

@@ -28,8 +28,7 @@ function normals(n: number, seed: number): Float64Array {
  * Problems whose samples are exact posterior draws: mean μ_j ~ N(0, I) in 16 dimensions, truth and samples
  * μ_j + N(0, I), all streams seeded from `seed`.
  */
-function calibratedProblems(count: number, nsamp: number, seed: number): { truth: Float64Array; samples: Float64Array[] }[] {
-  const d = 16;
+function calibratedProblems(count: number, nsamp: number, seed: number, d = 16): { truth: Float64Array; samples: Float64Array[] }[] {
   return Array.from({ length: count }, (_, j) => {
     const mu = normals(d, seed + j);
     const noise = normals(d, seed + 10_000 + j);
@@ -156,6 +155,18 @@ describe('metrics', () => {
       { seed: 3 },
     );
     expect(biased.maxDeviation).toBeGreaterThan(0.2);
+  });
+  it('TARP over images of different sizes: each size its own reference box, still calibrated', () => {
+    const a = calibratedProblems(300, 16, 20_000, 16);
+    const b = calibratedProblems(300, 16, 30_000, 9);
+    const mixed = [...a, ...b];
+    const t = tarp(mixed, { seed: 4 });
+    expect(t.ecp.every((e) => Number.isFinite(e) && e >= 0 && e <= 1)).toBe(true);
+    // 600 problems: binomial σ ≤ 0.02
+    expect(t.maxDeviation).toBeLessThan(0.08);
+    // the shorter images' pixels are never compared with the longer ones' box: a biased second group is caught
+    const wrongSmall = [...a, ...b.map((p) => ({ truth: p.truth, samples: p.samples.map((s) => s.map((v, i) => v + 2.0 * (i % 2 === 0 ? 1 : -1))) }))];
+    expect(tarp(wrongSmall, { seed: 4 }).maxDeviation).toBeGreaterThan(0.1);
   });
 });
 
