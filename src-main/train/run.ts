@@ -225,6 +225,11 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     );
   }
   for (const w of prepared.warnings) info(`warning: ${w}`);
+  if (o.sigmaFocus) {
+    const f = o.sigmaFocus;
+    if (!(Math.min(f.hi, pinned.sigmaMax) > Math.max(f.lo, pinned.sigmaMin))) throw new TrainInputError(`--sigma-focus [${f.lo}, ${f.hi}] does not overlap the run's σ range [${pinned.sigmaMin}, ${pinned.sigmaMax}]`);
+    info(`σ focus for this segment: log-uniform in [${f.lo}, ${f.hi}] with probability ${f.p}, else over the whole range (${(100 * focusShare(f, pinned.sigmaMin, pinned.sigmaMax)).toFixed(0)} % of draws in [${f.lo}, ${f.hi}]; validation unchanged)`);
+  }
   // the automatic flux scale's reference (recomputed from the same data on a resume, so not pinned)
   const peakPrior = typicalFluxReference(prepared.train.data, prepared.train.n, prepared.train.ny * prepared.train.nx);
   await fs.mkdir(o.out, { recursive: true });
@@ -245,11 +250,6 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     engine = pool;
   }
   info(`backend ${backend}, ${workers} worker${workers > 1 ? 's' : ''} (batch ${pinned.batch} split between them, micro-batches of ≤ ${o.microBatch})`);
-  if (o.sigmaFocus) {
-    const f = o.sigmaFocus;
-    if (!(Math.min(f.hi, pinned.sigmaMax) > Math.max(f.lo, pinned.sigmaMin))) throw new TrainInputError(`--sigma-focus [${f.lo}, ${f.hi}] does not overlap the run's σ range [${pinned.sigmaMin}, ${pinned.sigmaMax}]`);
-    info(`σ focus for this segment: log-uniform in [${f.lo}, ${f.hi}] with probability ${f.p}, else over the whole range (${(100 * focusShare(f, pinned.sigmaMin, pinned.sigmaMax)).toFixed(0)} % of draws in [${f.lo}, ${f.hi}]; validation unchanged)`);
-  }
 
   const layout = unetLayout(pinned.arch);
   const makeMeta = (s: TrainState): { meta: ModelMeta; bytes: Uint8Array } => {

@@ -80,7 +80,7 @@ describe('skyscore train', () => {
     expect(readFileSync(path.join(part, 'weights.bin')).equals(readFileSync(path.join(full, 'weights.bin')))).toBe(true);
 
     // a cooldown is not pinned: resuming to step 20 with --cooldown 4 decays the rate over steps 17–20
-    const b3 = runCli(['train', '--data', CUBE, '--out', part, ...TINY, '--steps', '20', '--log-every', '2', '--val-every', '0', '--cooldown', '4', '--resume'], { timeoutMs: 300_000 });
+    const b3 = runCli(['train', '--data', CUBE, '--out', part, ...TINY, '--steps', '20', '--log-every', '2', '--val-every', '0', '--cooldown', '4', '--sigma-focus', '0.01,0.3,0.8', '--resume'], { timeoutMs: 300_000 });
     expect(b3.code, b3.stderr).toBe(0);
     const cooled = readLog(part).filter((l) => l.step > 16);
     expect(cooled.map((l) => l.step)).toEqual([18, 20]);
@@ -89,6 +89,13 @@ describe('skyscore train', () => {
     const cooledMeta = await readModelMeta(part);
     expect(cooledMeta.steps).toBe(20);
     expect(cooledMeta.training?.cooldown).toMatchObject({ steps: 4, endStep: 20 });
+    // so is a σ focus: recorded with the step it ran to and the share of draws in its range
+    expect(b3.stderr).toMatch(/σ focus for this segment: log-uniform in \[0\.01, 0\.3\] with probability 0\.8/);
+    const focus = cooledMeta.training?.sigmaFocus as { lo: number; hi: number; p: number; untilStep: number; shareInRange: number };
+    expect(focus).toMatchObject({ lo: 0.01, hi: 0.3, p: 0.8, untilStep: 20 });
+    expect(focus.shareInRange).toBeGreaterThan(0.8);
+    expect(focus.shareInRange).toBeLessThan(1);
+    expect((await readModelMeta(full)).training?.sigmaFocus).toBeUndefined();
     expect((await readModelMeta(full)).training?.cooldown).toBeUndefined();
 
     // the model folder: documented fields, EMA weights, loads as a U-Net score model
@@ -175,6 +182,10 @@ describe('skyscore train', () => {
     await bad(['--data', CUBE, '--out', path.join(dir, 'r5'), '--ch-mult', '1,x'], /--ch-mult must be positive integers/);
     await bad(['--data', CUBE, '--out', path.join(dir, 'r5'), '--weights-dtype', 'int8'], /--weights-dtype must be float32 or float16/);
     await bad(['--data', CUBE, '--out', path.join(dir, 'r5'), '--backend', 'cuda'], /--backend must be tensorflow, webgpu, wasm or cpu/);
+    await bad(['--data', CUBE, '--out', path.join(dir, 'r5'), '--sigma-focus', '0.3,0.1,0.5'], /--sigma-focus must be LO,HI,P with 0 < LO < HI and 0 < P ≤ 1, got '0\.3,0\.1,0\.5'/);
+    await bad(['--data', CUBE, '--out', path.join(dir, 'r5'), '--sigma-focus', '0.01,0.3'], /--sigma-focus must be LO,HI,P/);
+    // a focus outside the run's σ range (default σmin 0.01) is refused before any step
+    await bad(['--data', CUBE, '--out', path.join(dir, 'r7'), '--sigma-focus', '0.001,0.005,0.5', '--steps', '1'], /--sigma-focus \[0\.001, 0\.005\] does not overlap the run's σ range \[0\.01, /);
     // a folder of images of different sizes
     const folder = path.join(dir, 'mixed');
     mkdirSync(folder);
