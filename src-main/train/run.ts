@@ -158,7 +158,6 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     check('nf', o.arch.nf, pinned.arch.nf);
     check('ch-mult', o.arch.chMult, pinned.arch.chMult);
     check('res-blocks', o.arch.numResBlocks, pinned.arch.numResBlocks);
-    check('batch', o.batch, pinned.batch);
     check('lr', o.lr, pinned.lr);
     check('ema', o.ema, pinned.ema);
     check('seed', o.seed, pinned.seed);
@@ -230,6 +229,10 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     if (!(Math.min(f.hi, pinned.sigmaMax) > Math.max(f.lo, pinned.sigmaMin))) throw new TrainInputError(`--sigma-focus [${f.lo}, ${f.hi}] does not overlap the run's σ range [${pinned.sigmaMin}, ${pinned.sigmaMax}]`);
     info(`σ focus for this segment: log-uniform in [${f.lo}, ${f.hi}] with probability ${f.p}, else over the whole range (${(100 * focusShare(f, pinned.sigmaMin, pinned.sigmaMax)).toFixed(0)} % of draws in [${f.lo}, ${f.hi}]; validation unchanged)`);
   }
+  // A resumed segment may take another batch (e.g. a larger one on a GPU); the validation batches keep the run's
+  // original size, so the validation loss (fixed noise per batch) stays comparable across segments.
+  const segmentBatch = o.resume && o.explicit.has('batch') ? o.batch : pinned.batch;
+  if (segmentBatch !== pinned.batch) info(`this segment: batch ${segmentBatch} (the run started with ${pinned.batch}; validation keeps batches of ${pinned.batch})`);
   // the automatic flux scale's reference (recomputed from the same data on a resume, so not pinned)
   const peakPrior = typicalFluxReference(prepared.train.data, prepared.train.n, prepared.train.ny * prepared.train.nx);
   await fs.mkdir(o.out, { recursive: true });
@@ -249,7 +252,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     backend = pool.backend;
     engine = pool;
   }
-  info(`backend ${backend}, ${workers} worker${workers > 1 ? 's' : ''} (batch ${pinned.batch} split between them, micro-batches of ≤ ${o.microBatch})`);
+  info(`backend ${backend}, ${workers} worker${workers > 1 ? 's' : ''} (batch ${segmentBatch} split between them, micro-batches of ≤ ${o.microBatch})`);
 
   const layout = unetLayout(pinned.arch);
   const makeMeta = (s: TrainState): { meta: ModelMeta; bytes: Uint8Array } => {
@@ -272,7 +275,8 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
         objective: 'denoising score matching, λ(σ) = σ², σ log-uniform in [σmin, σmax]',
         lossUnit: 'mean over pixels of (σ·s(x + σz, σ) + z)²',
         weights: 'exponential moving average',
-        batch: pinned.batch,
+        batch: segmentBatch,
+        ...(segmentBatch !== pinned.batch ? { batchAtStart: pinned.batch } : {}),
         lr: pinned.lr,
         warmup: pinned.warmup,
         ...(o.sigmaFocus
@@ -301,7 +305,8 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
 
   const loopCfg: TrainLoopConfig = {
     steps: o.steps,
-    batch: pinned.batch,
+    batch: segmentBatch,
+    valBatch: pinned.batch,
     lr: pinned.lr,
     warmup: pinned.warmup,
     cooldown: o.cooldown,

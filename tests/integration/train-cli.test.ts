@@ -95,6 +95,15 @@ describe('skyscore train', () => {
     expect(focus).toMatchObject({ lo: 0.01, hi: 0.3, p: 0.8, untilStep: 20 });
     expect(focus.shareInRange).toBeGreaterThan(0.8);
     expect(focus.shareInRange).toBeLessThan(1);
+    // a resumed segment may take another batch (e.g. on a GPU): recorded, and the images counted
+    const b4 = runCli(['train', '--data', CUBE, '--out', part, ...TINY, '--batch', '24', '--steps', '22', '--log-every', '2', '--val-every', '2', '--resume'], { timeoutMs: 300_000 });
+    expect(b4.code, b4.stderr).toBe(0);
+    expect(b4.stderr).toMatch(/this segment: batch 24 \(the run started with 16; validation keeps batches of 16\)/);
+    const bigMeta = await readModelMeta(part);
+    expect(bigMeta.imagesSeen).toBe(20 * 16 + 2 * 24);
+    expect(bigMeta.training).toMatchObject({ batch: 24, batchAtStart: 16 });
+    expect(bigMeta.validationLoss).toBeGreaterThan(0);
+    expect((await readModelMeta(full)).training?.batchAtStart).toBeUndefined();
     expect((await readModelMeta(full)).training?.sigmaFocus).toBeUndefined();
     expect((await readModelMeta(full)).training?.cooldown).toBeUndefined();
 

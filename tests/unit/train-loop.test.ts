@@ -8,10 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { Adam, Ema, clipByGlobalNorm, globalNorm, scheduledLr, warmupLr } from '../../src-shared/diffusion/train/optim.js';
-import { augmentInto, augmentationCount, BatchSampler, focusShare, largestPairwiseDistance, resampleArea, sampleSigma, sampleSigmaFocused, type ImageStack } from '../../src-shared/diffusion/train/data.js';
+import { augmentInto, augmentationCount, BatchSampler, fixedBatches, focusShare, largestPairwiseDistance, resampleArea, sampleSigma, sampleSigmaFocused, type ImageStack } from '../../src-shared/diffusion/train/data.js';
 import { imagesFromFits, prepareTrainingData } from '../../src-shared/diffusion/train/fits-data.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src-shared/diffusion/train/checkpoint.js';
-import { initialState, trainLoop, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
+import { initialState, trainLoop, validationLoss, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
 import { LocalUnetEngine } from '../../src-shared/diffusion/train/engine.js';
 import { unetLayout, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
@@ -315,6 +315,21 @@ describe('training loop', () => {
     expect(cooled[0].lr).toBeCloseTo(3e-3 * (6 / 8), 12);
     expect(cooled[1].lr).toBeCloseTo(3e-3 * (1 / 8), 12);
     expect(Buffer.from(withCooldown.params.buffer).equals(Buffer.from(final.params.buffer))).toBe(false);
-    await Promise.all([engine.dispose(), engine2.dispose(), engine3.dispose(), engine4.dispose()]);
+
+    // a segment with a larger batch (a resume on a GPU) sees more images per step, and its validation loss is
+    // still computed on the run's fixed batches of the original size (the same noise as before)
+    const seg: LogEntry[] = [];
+    const engine5 = new LocalUnetEngine(ARCH, ck.state.params, [S, S], 2);
+    const bigger = await trainLoop({ ...cfg, steps: 12, batch: 8, valBatch: 4, valEvery: 2, logEvery: 2 }, { train, val, trainableMask: mask }, engine5, decodeCheckpoint(mid!).state, {
+      onLog: (e) => {
+        seg.push(e);
+      },
+    });
+    expect(bigger.imagesSeen).toBe(40 + 2 * 8);
+    const fixed = (b: number) => fixedBatches(val, cfg.seed ^ 0x5eed, cfg.sigmaMin, cfg.sigmaMax, b, (s) => new Rng(s));
+    const expected = await validationLoss(engine5, bigger.ema, bigger.params, fixed(4));
+    expect(seg[seg.length - 1].valLoss).toBe(expected);
+    expect(await validationLoss(engine5, bigger.ema, bigger.params, fixed(8))).not.toBe(expected);
+    await Promise.all([engine.dispose(), engine2.dispose(), engine3.dispose(), engine4.dispose(), engine5.dispose()]);
   });
 });

@@ -35,7 +35,8 @@ model:
   --weights-dtype T    float32 (default) or float16
 training:
   --steps N            total optimiser steps (default 20000; --resume continues to this total)
-  --batch N            images per step (default 32)
+  --batch N            images per step (default 32; a --resume may change it for its segment, e.g. on a GPU:
+                       validation keeps the run's first batch size)
   --lr X               Adam learning rate (default 2e-4), linear warm-up over --warmup steps (default 1000)
   --cooldown N         let the learning rate fall linearly towards 0 over the last N steps before --steps
                        (default 0: none; not pinned by the checkpoint, so a resumed run may end with one)

@@ -18,6 +18,8 @@ export interface TrainLoopConfig {
   /** Total number of optimiser steps (a resumed run continues to this total). */
   steps: number;
   batch: number;
+  /** Images per validation batch (default: batch); keep it fixed across a run's segments so the validation noise is. */
+  valBatch?: number;
   lr: number;
   warmup: number;
   /** Linear decay of the learning rate over the last `cooldown` steps before `steps` (0: none). */
@@ -108,7 +110,7 @@ export async function trainLoop(
   const params = state.params;
   const adam = new Adam(params.length, { lr: cfg.lr }, data.trainableMask, state.adam);
   const ema = new Ema(state.ema, cfg.ema, false);
-  const valBatches = data.val && data.val.n > 0 ? fixedBatches(data.val, cfg.seed ^ 0x5eed, cfg.sigmaMin, cfg.sigmaMax, cfg.batch, (s) => new Rng(s)) : [];
+  const valBatches = data.val && data.val.n > 0 ? fixedBatches(data.val, cfg.seed ^ 0x5eed, cfg.sigmaMin, cfg.sigmaMax, cfg.valBatch ?? cfg.batch, (s) => new Rng(s)) : [];
   await engine.setParams(params);
 
   let step = state.step;
