@@ -1,12 +1,12 @@
 #!/bin/bash
 # Packs the CLI for a lent GPU machine (tools/device): that machine has no Node.js and no npm registry, and at most
 # 64 MiB of the checkout travels. Writes .dev/carry/ (git-ignored): node.xz (this machine's Node binary), pkg.tar.xz
-# (the CLI bundled by esbuild, with Dawn's dawn.node and the tfjs wasm files beside it), the training cube, and the
-# scripts. Carry ".dev/carry" and ".gl" (the Vulkan/GL loaders: see docs/training.md) and run
+# (the CLI bundled by esbuild, with Dawn's dawn.node and the tfjs wasm files beside it), the training cube
+# (data.fits.xz), and the scripts. The run to resume travels with the checkout (models/, training/). Carry ".dev/carry" and ".gl" (the Vulkan/GL loaders: see docs/training.md) and run
 # `bash .dev/carry/train.sh` there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-rm -rf .dev/pkg && mkdir -p .dev/pkg/app/cli .dev/pkg/app/node_modules/@tensorflow/tfjs-backend-wasm/dist .dev/pkg/app/node_modules/webgpu/dist .dev/carry
+find .dev/carry -mindepth 1 ! -name node.xz -delete 2>/dev/null; rm -rf .dev/pkg && mkdir -p .dev/pkg/app/cli .dev/pkg/app/node_modules/@tensorflow/tfjs-backend-wasm/dist .dev/pkg/app/node_modules/webgpu/dist .dev/carry
 # ESM bundle: CommonJS dependencies need require/__dirname; 'main' fields pick tfjs's Node builds; the cpu backend
 # registers itself by a side-effect import that esbuild would otherwise drop.
 BANNER="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url); import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
@@ -24,6 +24,6 @@ cp -r node_modules/webgpu/dist/linux-x64 .dev/pkg/app/node_modules/webgpu/dist/
 echo '{"type":"module"}' > .dev/pkg/app/package.json
 (cd .dev && tar -cJf carry/pkg.tar.xz pkg)
 [ -f .dev/carry/node.xz ] || xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > .dev/carry/node.xz
-cp ../shared/data/train/galaxyzoo_kaggle2000_gray64.fits .dev/carry/
+xz -T2 -6 -c ../shared/data/train/galaxyzoo_kaggle2000_gray64.fits > .dev/carry/data.fits.xz
 cp scripts/device/train.sh .dev/carry/train.sh
 du -sh .dev/carry
