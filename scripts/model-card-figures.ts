@@ -6,8 +6,8 @@
  * Writes two PNGs into the model folder (or --out-dir):
  *   loss.png     training loss per train-log.jsonl entry (light), a centred running mean (dark) and the
  *                validation loss (the entries where valLoss is not null) against the training step, with the
- *                images seen (step × model.json's training.batch) on the top axis; log-scale y when the losses
- *                span a factor ≥ 5.
+ *                images seen on the top axis (model.json's training.batch, or batchAtStart up to the step where a
+ *                resumed segment changed it); log-scale y when the losses span a factor ≥ 5.
  *   samples.png  N unconditional samples of the prior (the code `skyscore sample` runs: resolvePrior,
  *                initBackend, runSampling, toDataUnits; default sampler pc with its full default steps) beside
  *                N images of the VALIDATION split (the SPLIT column of the cube's table, as src-main/evaluation.ts
@@ -213,13 +213,62 @@ export function logScale(domain: [number, number], range: [number, number]): Sca
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// images seen against the step
+
+/** Batch sizes by step: `batch` images per step from `fromStep` on (ascending fromStep, the first at 0). */
+export type BatchSegments = Array<{ fromStep: number; batch: number }>;
+
+/** Images seen after `step` steps. */
+export function imagesAtStep(segs: BatchSegments, step: number): number {
+  let images = 0;
+  for (let i = 0; i < segs.length; i++) {
+    const end = i + 1 < segs.length ? Math.min(step, segs[i + 1]!.fromStep) : step;
+    if (end > segs[i]!.fromStep) images += (end - segs[i]!.fromStep) * segs[i]!.batch;
+  }
+  return images;
+}
+
+/** The (fractional) step at which `images` images had been seen. */
+export function stepAtImages(segs: BatchSegments, images: number): number {
+  let seen = 0;
+  for (let i = 0; i < segs.length; i++) {
+    const { fromStep, batch } = segs[i]!;
+    const next = i + 1 < segs.length ? segs[i + 1]!.fromStep : Infinity;
+    const span = (next - fromStep) * batch;
+    if (images <= seen + span) return fromStep + (images - seen) / batch;
+    seen += span;
+  }
+  return NaN;
+}
+
+/**
+ * The batch segments of a run from model.json: `training.batch` throughout, or, when a resumed segment changed it
+ * (`training.batchAtStart`), `batchAtStart` up to the step at which the images seen (`imagesSeen` after `steps`)
+ * say the batch changed. Null when model.json does not say, or when the numbers fit no single change (several).
+ */
+export function batchSegments(meta: { steps?: number; imagesSeen?: number; training?: { batch?: number; batchAtStart?: number } }): BatchSegments | null {
+  const b = meta.training?.batch;
+  if (typeof b !== 'number' || !(b > 0)) return null;
+  const b0 = meta.training?.batchAtStart;
+  if (typeof b0 !== 'number' || b0 === b) return [{ fromStep: 0, batch: b }];
+  const { steps, imagesSeen } = meta;
+  if (typeof steps !== 'number' || typeof imagesSeen !== 'number' || !(b0 > 0)) return null;
+  const change = (b * steps - imagesSeen) / (b - b0);
+  if (!Number.isInteger(change) || change <= 0 || change >= steps) return null;
+  return [
+    { fromStep: 0, batch: b0 },
+    { fromStep: change, batch: b },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // the loss plot (SVG)
 
 export interface LossPlotOptions {
   model: string;
   entries: LogEntry[];
-  /** Images per step (model.json training.batch); null: no images-seen axis. */
-  batch: number | null;
+  /** Images per step (model.json training.batch), or the batch by step (batchSegments); null: no images-seen axis. */
+  batch: number | BatchSegments | null;
   /** Half-width of the centred running mean, in log entries (default: defaultHalfWidth(entries.length)). */
   smoothing?: number;
   yScale?: 'auto' | 'log' | 'linear';
@@ -331,14 +380,18 @@ export function lossPlot(o: LossPlotOptions): LossPlot {
   }
   const ylabel = `loss${logY ? ' (log scale)' : ''}`;
   parts.push(`<text class="ylabel" transform="translate(20 ${(py0 + py1) / 2}) rotate(-90)" text-anchor="middle" font-size="14">${ylabel}</text>`);
-  if (o.batch !== null && o.batch > 0) {
-    const b = o.batch;
-    const imgTicks = niceTicks(0, x.domain[1] * b, 8, 1);
+  const segs: BatchSegments | null = typeof o.batch === 'number' ? (o.batch > 0 ? [{ fromStep: 0, batch: o.batch }] : null) : o.batch?.length ? o.batch : null;
+  if (segs) {
+    const imgTicks = niceTicks(0, imagesAtStep(segs, x.domain[1]), 8, 1);
     for (const t of imgTicks) {
-      const X = fmt(x(t / b));
+      const X = fmt(x(stepAtImages(segs, t)));
       parts.push(`<line x1="${X}" x2="${X}" y1="${py0 - 5}" y2="${py0}" stroke="#333"/><text class="x2tick" x="${X}" y="${py0 - 9}" text-anchor="middle">${formatTick(t)}</text>`);
     }
-    parts.push(`<text class="x2label" x="${(px0 + px1) / 2}" y="${py0 - 32}" text-anchor="middle" font-size="14">images seen (step × batch ${b})</text>`);
+    const how =
+      segs.length === 1
+        ? `step × batch ${segs[0]!.batch}`
+        : `batch ${segs.map((g, i) => (i + 1 < segs.length ? `${g.batch} to step ${segs[i + 1]!.fromStep}` : `then ${g.batch}`)).join(', ')}`;
+    parts.push(`<text class="x2label" x="${(px0 + px1) / 2}" y="${py0 - 32}" text-anchor="middle" font-size="14">images seen (${how})</text>`);
   }
   // legend (top right inside the plot)
   const items: [string, string][] = [];
@@ -617,7 +670,7 @@ function intFlag(name: string, v: string | undefined, min: number): number | und
 }
 
 interface ModelJson {
-  training?: { batch?: number; lossUnit?: string };
+  training?: { batch?: number; batchAtStart?: number; lossUnit?: string };
   steps?: number;
   imagesSeen?: number;
   data?: { files?: string[]; source?: string; split?: string | null };
@@ -680,11 +733,12 @@ async function main(argv: string[]): Promise<number> {
       throw new FiguresInputError(`${logFile}: no such file (the loss figure needs the training log; --only samples skips it)`);
     }
     const entries = parseTrainLog(text, logFile);
-    const batch = typeof meta.training?.batch === 'number' ? meta.training.batch : null;
+    const batch = batchSegments(meta);
     const lastStep = entries[entries.length - 1]!.step;
+    const batchText = batch ? (batch.length === 1 ? `batch ${batch[0]!.batch}` : `batch ${batch.map((g) => g.batch).join(' then ')}`) : null;
     const subtitle = [
       meta.training?.lossUnit ? `loss = ${meta.training.lossUnit}` : null,
-      `${lastStep} steps${batch ? `, batch ${batch}, ${formatTick(lastStep * batch)} images seen` : ''}`,
+      `${lastStep} steps${batch ? `, ${batchText}, ${formatTick(imagesAtStep(batch, lastStep))} images seen` : ''}`,
     ]
       .filter(Boolean)
       .join(' · ');

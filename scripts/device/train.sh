@@ -1,19 +1,21 @@
 #!/bin/bash
 # Training on a lent GPU machine (packed by scripts/device/bundle.sh; see docs/training.md). Runs `skyscore train`
 # on webgpu (Dawn → Vulkan → the NVIDIA driver) until TRAIN_S seconds after the start, or on 15 wasm worker threads
-# when the GPU run fails or is slower than MIN_GPU_RATE images/s; stops with SIGINT (the trainer writes its
-# checkpoint), then packs /tmp/run into $OUT in 15 MB pieces (the device tool returns files of at most 16 MiB).
+# when the GPU run fails or is slower than MIN_GPU_RATE images/s; each phase ends at its step count, or at the
+# deadline with SIGINT (the trainer then writes its checkpoint: seen once on the H200 not to, so phases are sized to
+# end on their own), then packs /tmp/run into $OUT in 15 MB pieces (the device tool returns files of at most 16 MiB).
 #
 # RESUME=DIR continues a run: DIR holds checkpoint.bin, model.json and train-log.jsonl (default: the shipped
 # galaxy-64, i.e. models/galaxy-64 + training/galaxy-64/checkpoint.bin). The resumed segment runs in two phases:
-# a speed probe of PROBE_S seconds at the full rate, then (after a checkpointed restart) to the step that the
+# a speed probe of PROBE_STEPS steps at the full rate, then (after a checkpointed restart) to the step that the
 # measured speed reaches by the deadline, with the learning rate cooled down over the last COOL_FRAC of the
 # segment. FRESH=1 starts a new run instead (ARCH, HYPER, BATCH).
 T0=$(date +%s)
 cd "$(dirname "$0")/../.."
 exec > >(tee "$OUT/run.log") 2>&1
 TRAIN_S=${TRAIN_S:-520}
-PROBE_S=${PROBE_S:-100}
+PROBE_S=${PROBE_S:-150}
+PROBE_STEPS=${PROBE_STEPS:-60}
 RESTART_S=${RESTART_S:-30}
 COOL_FRAC=${COOL_FRAC:-0.3}
 BATCH=${BATCH:-240}
@@ -43,17 +45,25 @@ else
   if [ -n "$RESUME" ]; then cp -r "$RESUME"/. $RUN/; else cp models/galaxy-64/{model.json,weights.bin,train-log.jsonl} training/galaxy-64/checkpoint.bin $RUN/; fi
   COMMON="$COMMON --resume"
 fi
-# the step and imagesPerS of the last log line of this run, and its model.json's step
-last() { tail -n 1 $RUN/train-log.jsonl 2>/dev/null | python3 -c "import sys,json; l=sys.stdin.read().strip(); print(int(json.loads(l)['$1']) if l else 0)"; }
+# the run's step (model.json)
 step() { python3 -c "import json; print(json.load(open('$RUN/model.json'))['steps'])" 2>/dev/null || echo 0; }
 train() { # seconds backend steps [flags...]
   local secs=$1 backend=$2 steps=$3; shift 3
   timeout -s INT "$secs" $N $APP train $COMMON --out $RUN --backend "$backend" --steps "$steps" "$@" 2>&1 | grep --line-buffered -v "^Warning\|^ *at \|^$"
 }
 START_STEP=$(step); echo "start: step $START_STEP"
-# phase 1: the speed probe (real training at the full rate)
-train "$PROBE_S" webgpu 1000000 --batch "$BATCH" --micro-batch 4096 $EXTRA
-S=$(last imagesPerS); NOW=$(step)
+# phase 1: the speed probe (PROBE_STEPS steps of real training at the full rate, which end with a checkpoint;
+# PROBE_S bounds it on a slow GPU), unless SPEED (images/s on the GPU) is known. The speed: 95 % of the median
+# of the probe's log entries after the first (which holds the shader compilation).
+if [ -z "$SPEED" ]; then
+  train "$PROBE_S" webgpu $(( START_STEP + PROBE_STEPS )) --batch "$BATCH" --micro-batch 4096 $EXTRA
+  S=$(python3 -c "
+import json, statistics
+rows = [json.loads(l) for l in open('$RUN/train-log.jsonl')]
+new = [r['imagesPerS'] for r in rows if r['step'] > $START_STEP and r.get('valLoss') is None][1:]
+print(int(0.95 * statistics.median(new)) if new else 0)" 2>/dev/null || echo 0)
+else S=$SPEED; fi
+NOW=$(step)
 echo "webgpu: ${S:-0} img/s at batch $BATCH after $(( $(date +%s) - T0 )) s, step $NOW"
 if [ "${S:-0}" -lt "$MIN_GPU_RATE" ]; then
   echo "falling back to wasm on 15 workers, batch $CPU_BATCH"

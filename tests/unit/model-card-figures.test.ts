@@ -15,6 +15,9 @@ import {
   logTicks,
   lossPage,
   lossPlot,
+  batchSegments,
+  imagesAtStep,
+  stepAtImages,
   niceDomain,
   niceStep,
   niceTicks,
@@ -231,6 +234,38 @@ describe('loss plot', () => {
     val.forEach(([, py], i) => expect(py).toBeCloseTo(plot.y(plot.validation[i]!.valLoss!), 1));
     const sm = seriesPoints(plot.svg, 'series-smoothed');
     sm.forEach(([, py], i) => expect(py).toBeCloseTo(plot.y(plot.smoothed[i]!), 1));
+  });
+
+  it('images seen with a batch that changed at a resume: the change step from model.json, ticks placed piecewise', () => {
+    // galaxy-64: 60 images a step to step 2050, then 240 to step 3383
+    const meta = { steps: 3383, imagesSeen: 442_920, training: { batch: 240, batchAtStart: 60 } };
+    const segs = batchSegments(meta)!;
+    expect(segs).toEqual([
+      { fromStep: 0, batch: 60 },
+      { fromStep: 2050, batch: 240 },
+    ]);
+    expect(imagesAtStep(segs, 2050)).toBe(123_000);
+    expect(imagesAtStep(segs, 3383)).toBe(442_920);
+    expect(imagesAtStep(segs, 100)).toBe(6000);
+    expect(stepAtImages(segs, 6000)).toBe(100);
+    expect(stepAtImages(segs, 123_000 + 2400)).toBe(2060);
+    // one batch throughout; inconsistent numbers (no single change fits) give no axis
+    expect(batchSegments({ training: { batch: 16 } })).toEqual([{ fromStep: 0, batch: 16 }]);
+    expect(batchSegments({ steps: 3383, imagesSeen: 442_921, training: { batch: 240, batchAtStart: 60 } })).toBeNull();
+    expect(batchSegments({ steps: 10, imagesSeen: 10 * 240, training: { batch: 240, batchAtStart: 60 } })).toBeNull();
+    expect(batchSegments({})).toBeNull();
+
+    const log = synthLog(300).map((e) => ({ ...e, step: Math.round((e.step * 3383) / 3000) }));
+    const p = lossPlot({ model: 'm', entries: log, batch: segs });
+    expect(texts(p.svg, 'x2label')).toEqual(['images seen (batch 60 to step 2050, then 240)']);
+    const ticks = texts(p.svg, 'x2tick');
+    expect(ticks).toEqual(niceTicks(0, 442_920, 8, 1).map(formatTick));
+    // each tick sits at the step where that many images had been seen
+    const xs = [...p.svg.matchAll(/<text class="x2tick" x="([\d.]+)"/g)].map((m) => Number(m[1]));
+    const t1 = niceTicks(0, 442_920, 8, 1);
+    t1.forEach((t, i) => expect(xs[i]).toBeCloseTo(p.x(stepAtImages(segs, t)), 1));
+    expect(stepAtImages(segs, t1[1]!)).toBeLessThan(2050);
+    expect(stepAtImages(segs, t1[t1.length - 1]!)).toBeGreaterThan(2050);
   });
 
   it('linear axis for a flat loss; no images axis without a batch; no validation said so', () => {
