@@ -3,8 +3,9 @@
  * 16 samples and the default sampler (pc, 500 levels × predictor + corrector = 1000 score evaluations per chain),
  * per CPU backend, on one worker and on two worker threads splitting the chains (src-main/sampling/pool.ts).
  *  - with the analytic Gaussian-field prior (models/galaxy-gaussian-64, else a power-law spectrum): run in full;
- *  - with the default U-Net prior architecture (random weights: the cost does not depend on them): a few
- *    levels are timed and the full run extrapolated linearly (the per-step cost is constant).
+ *  - with the default U-Net prior architecture (random weights: the cost does not depend on them), and with the
+ *    shipped default prior (models/galaxy-64, the network `skyscore demo` and the app use): a few levels are
+ *    timed and the full run extrapolated linearly (the per-step cost is constant).
  * GFLOP/s count the matrix products (Gaussian field: its spectral multiplications and the likelihood's Kronecker
  * products; U-Net: convolutions, dense and attention products, unetFlops). `peak` is the best-case kernel of the
  * same backend in the same run, per core, from CPU time (a 512³ matMul for the Gaussian field's matMul-bound
@@ -171,27 +172,31 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
   }
 }
 
-/** U-Net prior (default architecture): a few levels timed, the default run extrapolated. */
-async function unet(backend: BackendName, workers: number, levels: number): Promise<Record<string, number | string>> {
+const SHIPPED = path.join(ROOT, 'models', 'galaxy-64');
+
+/** U-Net prior (the trainer's default architecture, or the shipped galaxy-64): a few levels timed, the default run extrapolated. */
+async function unet(backend: BackendName, workers: number, levels: number, which: 'default' | 'shipped' = 'default'): Promise<Record<string, number | string>> {
   const info = await initBackend(backend);
   const peak = convPeak();
-  const sc = await scratch(true);
+  const sc = await scratch(which === 'default');
+  const folder = which === 'default' ? sc.unet! : SHIPPED;
   const { loadModelFolder } = await import('../model-folder.js');
-  const { model } = await loadModelFolder(sc.unet!);
+  const { model, meta } = await loadModelFolder(folder);
+  const arch = meta.arch;
   const op = new PsfOperator([S, S], gaussianPsf(4));
   const gp = new GaussianFieldPrior(powerSpectrum().p, [S, S]);
   const data = makeData(gp, op);
   gp.dispose();
   const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N) });
   try {
-    const f = await runOnce(backend, workers, { spec: sc.unet!, model, sde: { sigmaMin: 0.01, sigmaMax: 30 } }, levels, data, lik, sc.model);
+    const f = await runOnce(backend, workers, { spec: folder, model, sde: { sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax } }, levels, data, lik, sc.model);
     const scale = STEPS / levels;
     const wall = f.startupS + f.samplingS * scale;
-    const flop = unetFlops(DEFAULT_ARCH, S, S) * N_SAMPLES * STEPS * EVALS_PER_STEP;
+    const flop = unetFlops(arch, S, S) * N_SAMPLES * STEPS * EVALS_PER_STEP;
     return {
       backend: info.backend,
-      prior: `U-Net nf ${DEFAULT_ARCH.nf}, chMult ${DEFAULT_ARCH.chMult.join('/')}, ${DEFAULT_ARCH.numResBlocks} res blocks${DEFAULT_ARCH.attention ? ', attention' : ''}`,
-      gflopPerEval: unetFlops(DEFAULT_ARCH, S, S) / 1e9,
+      prior: `${which === 'shipped' ? 'galaxy-64: ' : ''}U-Net nf ${arch.nf}, chMult ${arch.chMult.join('/')}, ${arch.numResBlocks} res blocks${arch.attention ? ', attention' : ''}`,
+      gflopPerEval: unetFlops(arch, S, S) / 1e9,
       workers: f.workers,
       workerStartupS: f.startupS,
       samples: N_SAMPLES,
@@ -230,5 +235,11 @@ export const benches: Bench[] = [
   { name: 'reconstruct gaussian-field 64 cpu 1 worker', run: () => gaussianField('cpu', 1) },
   { name: 'reconstruct unet64 wasm 1 worker', run: () => unet('wasm', 1, 2) },
   ...(twoCores ? [{ name: 'reconstruct unet64 wasm 2 workers', run: () => unet('wasm', 2, 3) }] : []),
+  ...(existsSync(path.join(SHIPPED, 'model.json'))
+    ? [
+        { name: 'reconstruct galaxy-64 wasm 1 worker', run: () => unet('wasm', 1, 8, 'shipped') },
+        ...(twoCores ? [{ name: 'reconstruct galaxy-64 wasm 2 workers', run: () => unet('wasm', 2, 16, 'shipped') }] : []),
+      ]
+    : []),
   { name: 'reconstruct gpu backends', run: gpuNote },
 ];
