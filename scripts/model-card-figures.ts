@@ -244,15 +244,17 @@ export function stepAtImages(segs: BatchSegments, images: number): number {
 /**
  * The batch segments of a run from model.json: `training.batch` throughout, or, when a resumed segment changed it
  * (`training.batchAtStart`), `batchAtStart` up to the step at which the images seen (`imagesSeen` after `steps`)
- * say the batch changed. Null when model.json does not say, or when the numbers fit no single change (several).
+ * say the batch changed. Null when model.json does not say, or when the images seen fit neither (a run whose batch
+ * changed more than once, or back: a later segment that took the run's first batch again).
  */
 export function batchSegments(meta: { steps?: number; imagesSeen?: number; training?: { batch?: number; batchAtStart?: number } }): BatchSegments | null {
   const b = meta.training?.batch;
   if (typeof b !== 'number' || !(b > 0)) return null;
   const b0 = meta.training?.batchAtStart;
-  if (typeof b0 !== 'number' || b0 === b) return [{ fromStep: 0, batch: b }];
   const { steps, imagesSeen } = meta;
-  if (typeof steps !== 'number' || typeof imagesSeen !== 'number' || !(b0 > 0)) return null;
+  const known = typeof steps === 'number' && typeof imagesSeen === 'number';
+  if (typeof b0 !== 'number' || b0 === b) return !known || b * steps === imagesSeen ? [{ fromStep: 0, batch: b }] : null;
+  if (!known || !(b0 > 0)) return null;
   const change = (b * steps - imagesSeen) / (b - b0);
   if (!Number.isInteger(change) || change <= 0 || change >= steps) return null;
   return [

@@ -254,6 +254,9 @@ describe('loss plot', () => {
     expect(batchSegments({ steps: 3383, imagesSeen: 442_921, training: { batch: 240, batchAtStart: 60 } })).toBeNull();
     expect(batchSegments({ steps: 10, imagesSeen: 10 * 240, training: { batch: 240, batchAtStart: 60 } })).toBeNull();
     expect(batchSegments({})).toBeNull();
+    // a later segment back at the first batch records no batchAtStart: the images seen give it away
+    expect(batchSegments({ steps: 3400, imagesSeen: 442_920 + 17 * 60, training: { batch: 60 } })).toBeNull();
+    expect(batchSegments({ steps: 100, imagesSeen: 6000, training: { batch: 60 } })).toEqual([{ fromStep: 0, batch: 60 }]);
 
     const log = synthLog(300).map((e) => ({ ...e, step: Math.round((e.step * 3383) / 3000) }));
     const p = lossPlot({ model: 'm', entries: log, batch: segs });
