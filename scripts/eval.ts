@@ -1,6 +1,6 @@
 /**
  * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
- * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--no-denoise]`.
+ * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--no-denoise] [--no-rao-blackwell]`.
  * --truth measures on other images instead of the validation split: a FITS file (every image HDU, every plane of a
  * cube; any units) or a folder of them, repeatable; the images may differ in size. See src-main/evaluation.ts for
  * what it measures.
@@ -15,7 +15,7 @@ import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
 const USAGE =
-  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--no-denoise]';
+  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--no-denoise] [--no-rao-blackwell]';
 const options = {
     prior: { type: 'string' },
     'n-images': { type: 'string' },
@@ -32,6 +32,7 @@ const options = {
     'flux-scale': { type: 'string' },
     symmetrise: { type: 'boolean' },
     'no-denoise': { type: 'boolean' },
+    'no-rao-blackwell': { type: 'boolean' },
     help: { type: 'boolean' },
 } as const;
 let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
@@ -108,7 +109,7 @@ const report = await runEvaluation({
   workers: int('workers', values.workers, 1),
   truth,
   fluxScale,
-  samplerOptions: { ...(values.symmetrise ? { symmetrise: true } : {}), ...(values['no-denoise'] ? { denoise: false } : {}) },
+  samplerOptions: { ...(values.symmetrise ? { symmetrise: true } : {}), ...(values['no-denoise'] ? { denoise: false } : {}), ...(values['no-rao-blackwell'] ? { raoBlackwell: false } : {}) },
   log: (l) => process.stderr.write(l + '\n'),
 });
 const md = evalMarkdown(report);

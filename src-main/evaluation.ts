@@ -35,7 +35,7 @@ import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metr
 import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
 import { initBackend } from './engine/backend.js';
 import type { BackendName } from '../src-shared/protocol/index.js';
-import { affineFor, checkPriorShape, chooseFluxScale, priorSpecOf, resolvePrior, type ResolvedPrior } from './priors.js';
+import { affineFor, checkPriorShape, chooseFluxScale, priorSpecOf, resolvePrior, type FluxChoice, type ResolvedPrior } from './priors.js';
 import { UsageError } from './cli/errors.js';
 import { runSamplingParallel } from './sampling/pool.js';
 import { tmpdir, cpus } from 'node:os';
@@ -62,7 +62,7 @@ export function defaultPrior(): { spec: string; fallback: boolean } {
  * (normalisation rule "8-bit data", x_train = 255·x) needs F = scale/255 (= 1 for the default scale 255); one
  * trained on images already divided by 255 needs F = scale. Gaussian fields are in data units: F = 1.
  */
-export function fluxScaleForUnitData(prior: ResolvedPrior): { value: number; source: string } {
+export function fluxScaleForUnitData(prior: ResolvedPrior): FluxChoice {
   if (prior.kind !== 'unet' || !prior.meta) return { value: 1, source: `${prior.kind} prior: data units (F = 1)` };
   const data = prior.meta.data as Record<string, unknown>;
   const rule = String(data.normalisationRule ?? '');
@@ -119,7 +119,10 @@ export interface ImageResult {
   sigma: number;
   /** Data units per prior unit used for this image. */
   fluxScale: number;
-  psnr: { posterior: number; rl: number; wiener: number; blurred: number };
+  /** The automatic rule's sky offset (data units; 0 when the scale is fixed or the prior records no sky). */
+  background: number;
+  /** posterior: the mean product (Rao–Blackwellised by default); posteriorDraws: the plain mean of the samples. */
+  psnr: { posterior: number; posteriorDraws: number; rl: number; wiener: number; blurred: number };
   rlIterations: number;
   wienerLambda: number;
   chi2PerPixel: number;
@@ -132,13 +135,20 @@ export interface EvalReport {
   prior: { spec: string; kind: string; name: string; fluxScale: number; fluxSource: string };
   setup: { split: string; images: string; psfFwhmPx: number; noise: string; samples: number; steps: number; sampler: string; samplerSettings: Record<string, number | string>; seed: number; backend: string; workers: number; rlMaxIter: number; lambdaGrid: number[] };
   images: ImageResult[];
-  mean: { psnr: { posterior: number; rl: number; wiener: number; blurred: number }; gainOverBestBaseline: number; chi2PerPixel: number };
+  mean: { psnr: { posterior: number; posteriorDraws: number; rl: number; wiener: number; blurred: number }; gainOverBestBaseline: number; chi2PerPixel: number };
   coverage: { levels: number[]; observed: number[] };
   tarp: { alpha: number[]; ecp: number[]; maxDeviation: number };
   seconds: number;
 }
 
 const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+
+/** Per-pixel mean of equally long images. */
+function meanOf(images: Float32Array[]): Float32Array {
+  const out = new Float32Array(images[0]!.length);
+  for (const im of images) for (let i = 0; i < out.length; i++) out[i] += im[i]! / images.length;
+  return out;
+}
 
 export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const log = o.log ?? (() => {});
@@ -160,7 +170,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   if (prior.kind === 'analytic') throw new UsageError(`eval: ${spec} is a 2-D density, not an image prior`);
   // the flux scale: given, the pixel/255 rule for the galaxy cube, or reconstruct's automatic rule per observation
   const fixedFlux = o.fluxScale !== undefined ? chooseFluxScale(prior, [], o.fluxScale) : o.truth ? null : fluxScaleForUnitData(prior);
-  const fluxes: { value: number; source: string }[] = [];
+  const fluxes: FluxChoice[] = [];
   let samplerSettings: Record<string, number | string> = {};
   const images: ImageResult[] = [];
   const problems: { samples: Float32Array[]; truth: Float32Array }[] = [];
@@ -196,7 +206,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
 
       const flux = fixedFlux ?? chooseFluxScale(prior, y, null);
       fluxes.push(flux);
-      const affine: Affine = affineFor(prior, flux.value);
+      const affine: Affine = affineFor(prior, flux);
       const noise = scalarNoise(sigma);
       const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise, affine, name: `${set.what} ${gi}` });
       let post;
@@ -237,7 +247,8 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
         galaxyId: label,
         sigma,
         fluxScale: flux.value,
-        psnr: { posterior: psnr(truth, post.mean), rl: rlBest, wiener: wBest, blurred: psnr(truth, y) },
+        background: flux.background ?? 0,
+        psnr: { posterior: psnr(truth, post.mean), posteriorDraws: psnr(truth, meanOf(sampleList)), rl: rlBest, wiener: wBest, blurred: psnr(truth, y) },
         rlIterations: rlK,
         wienerLambda: wLam,
         chi2PerPixel: post.chi2PerPixel ?? NaN,
@@ -260,6 +271,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
     rl: mean(images.map((r) => r.psnr.rl)),
     wiener: mean(images.map((r) => r.psnr.wiener)),
     blurred: mean(images.map((r) => r.psnr.blurred)),
+    posteriorDraws: mean(images.map((r) => r.psnr.posteriorDraws)),
   };
   const t = tarp(problems, { seed: seed + 1 });
   const sameForAll = fluxes.every((f) => f.value === fluxes[0]!.value && f.source === fluxes[0]!.source);
@@ -363,12 +375,14 @@ export function evalMarkdown(r: EvalReport): string {
     '',
     '| | PSNR (dB, mean) |',
     '|---|---|',
-    `| posterior mean | ${f(r.mean.psnr.posterior)} |`,
+    `| posterior mean${r.setup.samplerSettings.raoBlackwellSigma !== undefined ? ' (Rao–Blackwellised, the product)' : ''} | ${f(r.mean.psnr.posterior)} |`,
+    ...(r.setup.samplerSettings.raoBlackwellSigma !== undefined ? [`| mean of the ${r.setup.samples} draws | ${f(r.mean.psnr.posteriorDraws)} |`] : []),
     `| Richardson–Lucy, oracle iterations (≤ ${r.setup.rlMaxIter}) | ${f(r.mean.psnr.rl)} |`,
     `| Wiener/Tikhonov, oracle λ | ${f(r.mean.psnr.wiener)} |`,
     `| blurred noisy data | ${f(r.mean.psnr.blurred)} |`,
     '',
-    `Flux scale (data units per prior unit): ${r.prior.fluxSource.startsWith('automatic') ? r.prior.fluxSource : `${r.prior.fluxScale.toPrecision(4)} (${r.prior.fluxSource})`}.`,
+    `Flux scale (data units per prior unit): ${r.prior.fluxSource.startsWith('automatic') ? r.prior.fluxSource : `${r.prior.fluxScale.toPrecision(4)} (${r.prior.fluxSource})`}.` +
+      (r.images.some((i) => i.background !== 0) ? ` Sky offset (data units; the data's sky minus F × the prior's): ${r.images.map((i) => i.background.toPrecision(3)).join(', ')}.` : ''),
     '',
     `Posterior mean − best baseline: ${f(r.mean.gainOverBestBaseline)} dB. χ² per pixel of the posterior mean's residual: ${f(r.mean.chi2PerPixel, 3)} (mean over images).`,
     '',

@@ -14,7 +14,7 @@ import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/anal
 import { validateSde } from '../src-shared/diffusion/sde.js';
 import { readFitsImage } from '../src-shared/fits/index.js';
 import { paddingNote } from '../src-shared/diffusion/nn/unet.js';
-import { fluxReference } from '../src-shared/diffusion/flux-reference.js';
+import { backgroundReference, fluxReference } from '../src-shared/diffusion/flux-reference.js';
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
 import { UsageError } from './cli/errors.js';
@@ -38,6 +38,12 @@ export interface ResolvedPrior {
    * field is defined in data units).
    */
   peak: number | null;
+  /**
+   * Typical sky level of a prior image in prior units, for the automatic scale's offset: model.json's
+   * `data.backgroundPrior` (the training images' median sigma-clipped median, flux-reference.ts) when recorded;
+   * null otherwise (no offset: the data's zero is the prior's).
+   */
+  background: number | null;
   /** sha256 of the files that define the prior (model.json + weights, or the power spectrum). */
   sha256: string;
   meta?: ModelMeta;
@@ -90,6 +96,7 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
       normalisation: { offset: 0, scale: 1 },
       shape: [s[1], s[0]],
       peak: null,
+      background: null,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       warnings: model.supportsZeroSigma ? [] : [`${rel}: P(k) = 0 for some k; the field has no density there and ula cannot target σ = 0`],
       dispose: () => model.dispose(),
@@ -117,6 +124,7 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
       normalisation: { offset: 0, scale: 1 },
       shape: [2],
       peak: null,
+      background: null,
       sha256: createHash('sha256').update(spec).digest('hex'),
       warnings: [],
       dispose: () => model.dispose(),
@@ -130,6 +138,7 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
   });
   const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);
   const peakPrior = (meta.data as Record<string, unknown>).peakPrior;
+  const backgroundPrior = (meta.data as Record<string, unknown>).backgroundPrior;
   return {
     spec,
     name: path.basename(dir),
@@ -139,6 +148,7 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
     normalisation: { offset: meta.normalisation.offset, scale: meta.normalisation.scale },
     shape: model.trainedShape ? [model.trainedShape[0], model.trainedShape[1]] : null,
     peak: typeof peakPrior === 'number' && peakPrior > 0 ? peakPrior : 1,
+    background: typeof backgroundPrior === 'number' && Number.isFinite(backgroundPrior) && typeof peakPrior === 'number' && backgroundPrior < peakPrior ? backgroundPrior : null,
     sha256: await sha256Files([path.join(dir, 'model.json'), path.join(dir, meta.weights.file)]),
     meta,
     warnings: [],
@@ -168,34 +178,67 @@ export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], w
   return null;
 }
 
-/** Data units of the unknown for flux scale F: x = F·x_prior + F·offset/scale (DESIGN.md's linear normalisation). */
-export function affineFor(prior: ResolvedPrior, fluxScale: number): { scale: number; offset: number } {
-  return { scale: fluxScale, offset: (fluxScale * prior.normalisation.offset) / prior.normalisation.scale };
+/**
+ * How data units relate to a prior's: x = F·x_prior + F·offset/scale + background (DESIGN.md's linear
+ * normalisation, plus the sky offset of the automatic rule; 0 when F is given or the prior records no sky).
+ */
+export interface FluxChoice {
+  value: number;
+  source: string;
+  /** Added in data units: the data's sky minus F × the prior's typical sky. */
+  background?: number;
+}
+
+/** Data units of the unknown for a flux choice: x = F·x_prior + F·offset/scale + background. */
+export function affineFor(prior: ResolvedPrior, flux: FluxChoice): { scale: number; offset: number } {
+  return { scale: flux.value, offset: (flux.value * prior.normalisation.offset) / prior.normalisation.scale + (flux.background ?? 0) };
 }
 
 /**
  * The flux scale a reconstruction uses: the one given, else 1 for priors defined in data units (Gaussian
  * fields), else the automatic rule below on the observed data.
  */
-export function chooseFluxScale(prior: ResolvedPrior, data: ArrayLike<number>, given: number | null, givenHow = '--flux-scale'): { value: number; source: string } {
+export function chooseFluxScale(prior: ResolvedPrior, data: ArrayLike<number>, given: number | null, givenHow = '--flux-scale'): FluxChoice {
   if (given !== null) return { value: given, source: `given (${givenHow})` };
   if (prior.peak === null) return { value: 1, source: `default 1: ${prior.kind} priors are defined in data units` };
-  return automaticFluxScale(data, prior.peak);
+  return automaticFluxScale(data, prior.peak, prior.background);
 }
 
 /**
- * The automatic flux scale F (data units per prior unit): the 99.5th percentile of the finite data divided by
- * the prior's typical 99.5th percentile (`peak`), so that the data's bright range maps onto the one of the
- * prior's training images. Linear in the data
- * (F scales with the data's units), robust to a few hot pixels, and for a flux-conserving PSF a lower bound of
- * the true peak ratio (blurring lowers peaks). Used only for priors with a known peak (learned priors); the
- * Gaussian field is defined in data units (F = 1).
+ * The automatic flux scale F (data units per prior unit) and sky offset. The basic rule: F = the 99.5th
+ * percentile q of the finite data / the prior's typical 99.5th percentile (`peak`), no offset. Where the prior
+ * records its training images' typical sky b (`background`) and the data's sky B (sigma-clipped median) is darker
+ * than that sky at this scale (B < F·b) — background-subtracted data, as HST cutouts come, against a prior trained
+ * on images with a sky pedestal — two points are matched instead, B to b and q to `peak`:
+ *   F = (q − B)/(peak − b),  background = B − F·b,
+ * so that the prior meets the data at its own typical sky. Skies at or above the typical one are left to the
+ * prior, which has seen them (offset 0; the rule is continuous at B = F·b). Matching every sky to b instead was
+ * measured to cost calibration on the prior's own kind of data (docs/sampling.md). Linear in the data (F scales
+ * with the data's units, the offset with them), robust to a few hot pixels, and for a flux-conserving PSF F is a
+ * lower bound of the true peak ratio (blurring lowers peaks). Used only for priors with a known peak (learned
+ * priors); the Gaussian field is defined in data units (F = 1).
  */
-export function automaticFluxScale(data: ArrayLike<number>, peak: number): { value: number; source: string } {
+export function automaticFluxScale(data: ArrayLike<number>, peak: number, background: number | null = null): FluxChoice {
   const q = fluxReference(data);
   if (Number.isNaN(q)) throw new PriorInputError('no finite data pixel to set the flux scale from');
-  if (!(q > 0)) {
-    throw new PriorInputError(`the automatic flux scale needs positive data (99.5th percentile is ${q}); give --flux-scale`);
+  const basic = `auto: 99.5th percentile of the data (${q.toPrecision(6)}) / the prior's ${peak.toPrecision(4)}`;
+  const sky = background === null ? NaN : backgroundReference(data);
+  if (background === null || (q > 0 && sky >= (q / peak) * background)) {
+    if (!(q > 0)) {
+      throw new PriorInputError(`the automatic flux scale needs positive data (99.5th percentile is ${q}); give --flux-scale`);
+    }
+    const note = background === null ? '' : `; the data's sky (${sky.toPrecision(6)}) is at or above the prior's typical one at this scale: no offset`;
+    return { value: q / peak, background: 0, source: basic + note };
   }
-  return { value: q / peak, source: `auto: 99.5th percentile of the data (${q.toPrecision(6)}) / the prior's ${peak.toPrecision(4)}` };
+  if (!(q > sky)) {
+    throw new PriorInputError(`the automatic flux scale needs data brighter than their sky (99.5th percentile ${q}, sky ${sky}); give --flux-scale`);
+  }
+  const value = (q - sky) / (peak - background);
+  return {
+    value,
+    background: sky - value * background,
+    source:
+      `auto, sky darker than the prior's: (99.5th percentile ${q.toPrecision(6)} − sky ${sky.toPrecision(6)} of the data) / (the prior's ${peak.toPrecision(4)} − ${background.toPrecision(4)}); ` +
+      `offset ${(sky - value * background).toPrecision(6)} (the data's sky minus F × the prior's)`,
+  };
 }

@@ -9,7 +9,7 @@ import { outputShape, type BuiltModel, type ModelSpec } from '../../src-shared/o
 import { noiseMap, scalarNoise, validityMask, type NoiseModel, type Validity } from '../../src-shared/operators/noise.js';
 import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/likelihood.js';
 import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
-import { posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
+import { meanEstimateNote, posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../priors.js';
 import { resultGrid, resultHeader } from '../cli/commands/forward.js';
@@ -131,7 +131,7 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
     const shapeNote = checkPriorShape(prior, [ny, nx]);
     if (shapeNote) warnings.push(shapeNote);
     const flux = chooseFluxScale(prior, prepared.obs.data, s.fluxScale, 'flux scale in the app');
-    const affine: Affine = affineFor(prior, flux.value);
+    const affine: Affine = affineFor(prior, flux);
     lik = new ConvolvedLikelihood({ operator: prepared.built.operator, data: prepared.obs.data, dataShape: prepared.obs.shape, noise: prepared.noise, affine, name: prepared.obs.name });
     warnings.push(...lik.warnings.filter((w) => !warnings.includes(w)));
     const hz = p.previewHz;
@@ -202,6 +202,7 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
         'SKYSCORE SEED': s.seed,
         'SKYSCORE NSAMPLES': s.n,
         'SKYSCORE FLUXSCALE': Number(flux.value.toPrecision(10)),
+        'SKYSCORE BACKGROUND': Number((flux.background ?? 0).toPrecision(10)),
       },
     };
     const hist = [`prior ${p.prior} sha256 ${prior.sha256}`, `sampler ${result.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}`, `likelihood: ${lik.description}`];
@@ -221,7 +222,7 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
         const resH = header(false, prepared.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${products.chi2PerPixel?.toPrecision(6)}`]);
         resH.delete('BUNIT');
         const files: NamedFile[] = [
-          { name: 'posterior-mean.fits', bytes: writeFits([{ data: products.mean, shape: xs, header: header(true, [ny, nx], 'posterior mean'), bitpix: -32 }]) },
+          { name: 'posterior-mean.fits', bytes: writeFits([{ data: products.mean, shape: xs, header: header(true, [ny, nx], 'posterior mean', [meanEstimateNote(result)]), bitpix: -32 }]) },
           { name: 'posterior-std.fits', bytes: writeFits([{ data: products.std, shape: xs, header: header(true, [ny, nx], 'posterior standard deviation'), bitpix: -32 }]) },
           { name: 'posterior-samples.fits', bytes: writeFits([{ data: products.samples, shape: [nx, ny, s.n], header: samplesH, bitpix: -32 }]) },
           { name: 'residual.fits', bytes: writeFits([{ data: products.residual!, shape: [prepared.outShape[1], prepared.outShape[0]], header: resH, bitpix: -32 }]) },

@@ -47,6 +47,7 @@ export type WorkerMessage =
       type: 'done';
       backend: BackendName;
       samples: Float32Array;
+      conditionalMeans: Float32Array | null;
       seconds: number;
       scoreEvaluations: number;
       samplerSettings: Record<string, number | string>;
@@ -144,10 +145,12 @@ export async function runSamplingParallel(
       ),
     );
     const samples = new Float32Array(job.n * per);
+    const conditionalMeans = results.every((r) => r.conditionalMeans) ? new Float32Array(job.n * per) : null;
     let evaluations = 0;
     let cg: CgStats | null = null;
     results.forEach((r, i) => {
       samples.set(r.samples, parts[i].offset * per);
+      conditionalMeans?.set(r.conditionalMeans!, parts[i].offset * per);
       evaluations += r.scoreEvaluations;
       if (r.cgStats) {
         cg ??= { solves: 0, iterations: 0, capped: 0, maxRelResidual: 0 };
@@ -159,6 +162,7 @@ export async function runSamplingParallel(
     });
     return {
       samples,
+      conditionalMeans,
       n: job.n,
       shape: job.shape.slice(),
       sampler: job.sampler as SamplerName,

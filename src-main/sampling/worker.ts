@@ -60,12 +60,13 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
         type: 'done',
         backend: info.backend,
         samples: res.samples,
+        conditionalMeans: res.conditionalMeans,
         seconds: res.seconds,
         scoreEvaluations: res.scoreEvaluations,
         samplerSettings: res.samplerSettings,
         cgStats: lik ? { ...lik.cgStats } : null,
       },
-      [res.samples.buffer as ArrayBuffer],
+      [res.samples.buffer as ArrayBuffer, ...(res.conditionalMeans ? [res.conditionalMeans.buffer as ArrayBuffer] : [])],
     );
   } finally {
     lik?.dispose();

@@ -20,7 +20,7 @@ import { TrainDataInputError, focusShare, largestPairwiseDistance, subset, type 
 import { decodeCheckpoint, encodeCheckpoint, CheckpointInputError, type TrainState } from '../../src-shared/diffusion/train/checkpoint.js';
 import { LocalUnetEngine, type GradientEngine } from '../../src-shared/diffusion/train/engine.js';
 import { initialState, trainLoop, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
-import { typicalFluxReference } from '../../src-shared/diffusion/flux-reference.js';
+import { typicalBackgroundReference, typicalFluxReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 
 export class TrainInputError extends Error {
@@ -103,6 +103,7 @@ interface PinnedConfig {
 
 const CHECKPOINT = 'checkpoint.bin';
 const PEAK_PRIOR_RULE = "median over the training images of their 99.5th percentile, prior units (reconstruct's automatic flux scale divides the data's by it)";
+const BACKGROUND_PRIOR_RULE = "median over the training images of their sigma-clipped median (3 sigma, MAD), prior units (reconstruct's automatic scale maps the data's sky to it)";
 const LOG = 'train-log.jsonl';
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -235,6 +236,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   if (segmentBatch !== pinned.batch) info(`this segment: batch ${segmentBatch} (the run started with ${pinned.batch}; validation keeps batches of ${pinned.batch})`);
   // the automatic flux scale's reference (recomputed from the same data on a resume, so not pinned)
   const peakPrior = typicalFluxReference(prepared.train.data, prepared.train.n, prepared.train.ny * prepared.train.nx);
+  const backgroundPrior = typicalBackgroundReference(prepared.train.data, prepared.train.n, prepared.train.ny * prepared.train.nx);
   await fs.mkdir(o.out, { recursive: true });
 
   const val = prepared.val ? (prepared.val.n > o.valSize ? subset(prepared.val, Array.from({ length: o.valSize }, (_, i) => i)) : prepared.val) : null;
@@ -264,7 +266,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
       channels: 1,
       sde: { type: 've', sigmaMin: pinned.sigmaMin, sigmaMax: pinned.sigmaMax },
       normalisation: pinned.normalisation,
-      data: { ...pinned.data, normalisationRule: pinned.normalisationRule, peakPrior, peakPriorRule: PEAK_PRIOR_RULE },
+      data: { ...pinned.data, normalisationRule: pinned.normalisationRule, peakPrior, peakPriorRule: PEAK_PRIOR_RULE, backgroundPrior, backgroundPriorRule: BACKGROUND_PRIOR_RULE },
       steps: s.step,
       imagesSeen: s.imagesSeen,
       validationLoss: s.valLoss,

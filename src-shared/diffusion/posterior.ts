@@ -16,6 +16,7 @@ import { CgWarmStart, type Affine, type ConvolvedLikelihood } from './likelihood
 import { createSampler, type SamplerName, type SamplerOptions, type SamplerTarget, type StepContext } from './samplers/index.js';
 import { SamplerInputError } from './samplers/types.js';
 import { Welford } from './welford.js';
+import { ConditionalMeanAccumulator, conditionalMeanWindow } from './rao-blackwell.js';
 import { dihedralIndexFor, dihedralScore, transformCount } from './dihedral.js';
 
 export class SamplingCancelledError extends Error {
@@ -107,6 +108,11 @@ export interface SamplingResult {
   /** Score evaluations counted per image. */
   scoreEvaluations: number;
   samplerSettings: Record<string, number | string>;
+  /**
+   * Each chain's Rao–Blackwellised estimate of the posterior mean (rao-blackwell.ts), prior units, [n, ...shape]
+   * chain-major; null where not made (no data, a sampler without `scoresAtDraws`, or `raoBlackwell: false`).
+   */
+  conditionalMeans: Float32Array | null;
 }
 
 /** The score a sampler sees for one batch: prior + likelihood, with the CG warm start of these chains. */
@@ -122,6 +128,8 @@ class BatchTarget implements SamplerTarget {
     readonly batch: number,
     /** The prior's score through one of this many flips/rotations per noise level (dihedral.ts); 0: none. */
     private readonly transforms = 0,
+    /** Collects Tweedie's estimates of the chains' last levels (the Rao–Blackwellised mean); null: none. */
+    readonly conditional: ConditionalMeanAccumulator | null = null,
   ) {
     const lik = problem.likelihood;
     this.misfit = lik ? (x) => tf.tidy(() => tf.div(lik.weightedResidualNorm(x), lik.affine.scale) as tf.Tensor1D) : null;
@@ -138,11 +146,16 @@ class BatchTarget implements SamplerTarget {
   score(x: tf.Tensor, sigma: number): tf.Tensor {
     const lik = this.problem.likelihood;
     if (!lik) return this.priorScore(x, sigma);
-    return tf.tidy(() => tf.add(this.priorScore(x, sigma), lik.score(x, sigma, this.warm)));
+    return tf.tidy(() => {
+      const s = tf.add(this.priorScore(x, sigma), lik.score(x, sigma, this.warm));
+      this.conditional?.add(x, s, sigma);
+      return s;
+    });
   }
 
   dispose(): void {
     this.warm.reset();
+    this.conditional?.dispose();
   }
 }
 
@@ -191,6 +204,13 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
   const totalSteps = batches * steps;
   const samples = new Float32Array(n * per);
   const welford = new Welford(per);
+  // the Rao–Blackwellised mean's window: the levels where σ² A Aᵀ ≼ Σ (rao-blackwell.ts)
+  const rbSigma =
+    lik && sampler.scoresAtDraws && opts.samplerOptions?.raoBlackwell !== false
+      ? conditionalMeanWindow(await lik.normalMaxEigenvalue(), problem.sde.sigmaMin)
+      : null;
+  const conditionalMeans = rbSigma !== null ? new Float32Array(n * per) : null;
+  let rbTerms = 0;
   const progressMs = opts.progressIntervalMs ?? 200;
   const previewMs = opts.previewIntervalMs ?? 1000;
   const nPreview = Math.max(0, opts.previewSamples ?? 4);
@@ -212,7 +232,7 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
     const noise = new ChainNoise(seed, chainOffset + bi * batchSize, b);
     const aux = new ChainNoise(seed, AUX_STREAM, b);
     const ctx: StepContext = { normal: () => noise.tensor(shape), auxNormal: () => aux.tensor(shape) };
-    const target = new BatchTarget(problem, shape, b, transforms);
+    const target = new BatchTarget(problem, shape, b, transforms, rbSigma !== null ? new ConditionalMeanAccumulator(rbSigma, [b, ...shape]) : null);
     let x: tf.Tensor | null = null;
     try {
       x = sampler.init(target, ctx);
@@ -287,8 +307,24 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
       }
       samples.set(final, bi * batchSize * per);
       welford.addBatch(final, b);
+      if (conditionalMeans && target.conditional) {
+        const cm = await target.conditional.result();
+        // a window no evaluation fell in (it always holds σmin for the annealed samplers): the draws themselves
+        conditionalMeans.set(cm ?? final, bi * batchSize * per);
+        rbTerms = target.conditional.count;
+      }
       evaluations += target.evaluations * b;
-      settings = { ...sampler.settings, ...(symmetry ? { symmetry: `${symmetry}: the prior's score through one of its ${transforms} flips/rotations per noise level` } : {}) };
+      settings = {
+        ...sampler.settings,
+        ...(symmetry ? { symmetry: `${symmetry}: the prior's score through one of its ${transforms} flips/rotations per noise level` } : {}),
+        ...(rbSigma !== null
+          ? {
+              meanEstimate: 'rao-blackwellised: Tweedie estimates E[x0 | x_sigma, y] averaged over the score evaluations with sigma <= raoBlackwellSigma (where sigma^2 A A^T <= Sigma, prior units)',
+              raoBlackwellSigma: rbSigma,
+              raoBlackwellTerms: rbTerms,
+            }
+          : { meanEstimate: 'mean of the draws' }),
+      };
     } finally {
       x?.dispose();
       target.dispose();
@@ -306,5 +342,6 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
     seconds: (nowMs() - t0) / 1000,
     scoreEvaluations: evaluations,
     samplerSettings: settings,
+    conditionalMeans,
   };
 }

@@ -14,6 +14,10 @@ export interface PosteriorProducts {
   n: number;
   /** Data units, [n, ...shape] chain-major. */
   samples: Float32Array;
+  /**
+   * The posterior mean: the average of the chains' Rao–Blackwellised estimates where the run made them
+   * (SamplingResult.conditionalMeans, rao-blackwell.ts), else the mean of the samples.
+   */
   mean: Float32Array;
   /** Sample standard deviation over the n samples (n − 1 in the denominator; zeros when n = 1). */
   std: Float32Array;
@@ -37,7 +41,13 @@ export function posteriorProducts(result: SamplingResult, affine: Affine, likeli
   const samples = toDataUnits(result.samples, affine);
   const w = new Welford(per);
   w.addBatch(samples, result.n);
-  const { mean, std } = w.result();
+  const { mean: meanOfDraws, std } = w.result();
+  let mean = meanOfDraws;
+  if (result.conditionalMeans) {
+    const c = new Welford(per);
+    c.addBatch(toDataUnits(result.conditionalMeans, affine), result.n);
+    mean = c.result().mean;
+  }
   let residual: Float32Array | null = null;
   let chi2: number | null = null;
   let chi2s: number | null = null;
@@ -59,6 +69,14 @@ export function posteriorProducts(result: SamplingResult, affine: Affine, likeli
     chi2PerPixel: chi2,
     chi2PerPixelSamples: chi2s,
   };
+}
+
+/** One ASCII line for the mean's FITS HISTORY: how the mean was estimated. */
+export function meanEstimateNote(r: SamplingResult): string {
+  if (!r.conditionalMeans) return `mean of the ${r.n} samples`;
+  const sigma = Number(r.samplerSettings.raoBlackwellSigma).toPrecision(4);
+  const terms = r.samplerSettings.raoBlackwellTerms;
+  return `mean Rao-Blackwellised: Tweedie E[x0|x_sigma,y] averaged over ${terms} score evaluations per chain with sigma <= ${sigma} (prior units), ${r.n} chains`;
 }
 
 export interface ReportContext {

@@ -82,7 +82,10 @@ describe('evaluation harness', () => {
     expect(r.tarp.ecp.length).toBe(r.tarp.alpha.length);
     expect(r.mean.gainOverBestBaseline).toBeCloseTo(r.mean.psnr.posterior - Math.max(r.mean.psnr.rl, r.mean.psnr.wiener), 10);
     const md = evalMarkdown(r);
-    expect(md).toContain('| posterior mean |');
+    // the mean product (Rao–Blackwellised) and, beside it, the plain mean of the draws
+    expect(md).toContain(`| posterior mean (Rao–Blackwellised, the product) | ${r.mean.psnr.posterior.toFixed(2)} |`);
+    expect(md).toContain(`| mean of the 4 draws | ${r.mean.psnr.posteriorDraws.toFixed(2)} |`);
+    expect(r.mean.psnr.posteriorDraws).not.toBe(r.mean.psnr.posterior);
     expect(md.split('\n').filter((l) => /^\| 14\d\d \|/.test(l))).toHaveLength(2);
     // the same seed gives the same data and the same numbers
     const again = await runEvaluation({ prior: GF, nImages: 1, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3, workers: 1 });

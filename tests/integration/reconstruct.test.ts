@@ -5,7 +5,8 @@
  * model folder, an unknown sampler.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
@@ -88,13 +89,14 @@ describe('skyscore reconstruct', () => {
     const samples = read(p('out/posterior-samples.fits'));
     expect(samples.shape).toEqual([N, N, 6]);
     const std = read(p('out/posterior-std.fits'));
-    // mean and std are those of the samples
+    // std is the samples'; the mean is the Rao–Blackwellised estimate (the next test), which differs from the
+    // samples' mean by less than the samples' own standard error of it
     for (const i of [0, 100, 555]) {
       const v = Array.from({ length: 6 }, (_, k) => samples.data[k * N * N + i]);
       const m = v.reduce((a, b) => a + b, 0) / 6;
       const s = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / 5);
-      expect(mean.data[i]).toBeCloseTo(m, 4);
       expect(std.data[i]).toBeCloseTo(s, 4);
+      expect(Math.abs(mean.data[i] - m)).toBeLessThan((3 * s) / Math.sqrt(6));
     }
     const res = read(p('out/residual.fits'));
     expect(res.header.get('BUNIT')).toBeUndefined();
@@ -153,6 +155,47 @@ describe('skyscore reconstruct', () => {
     let d = 0;
     for (let i = 0; i < s1.length; i++) d = Math.max(d, Math.abs(s1[i] - s2[i]));
     expect(d).toBeLessThan(1e-3);
+    // the Rao–Blackwellised mean comes back from the worker threads too: the same mean
+    const m1 = read(p('r1/posterior-mean.fits')).data;
+    const m2 = read(p('r2/posterior-mean.fits')).data;
+    let dm = 0;
+    for (let i = 0; i < m1.length; i++) dm = Math.max(dm, Math.abs(m1[i] - m2[i]));
+    expect(dm).toBeLessThan(1e-3);
+  });
+
+  it('posterior-mean.fits is the Rao–Blackwellised mean by default; --no-rao-blackwell makes it the mean of the draws', async () => {
+    const run = async (extra: string[], out: string) => {
+      const r = await runCliAsync([...base(), '--n', '3', '--steps', '60', '--seed', '5', '--out', p(out), ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return {
+        report: JSON.parse(readFileSync(p(`${out}/report.json`), 'utf8')),
+        samples: read(p(`${out}/posterior-samples.fits`)).data,
+        mean: read(p(`${out}/posterior-mean.fits`)).data,
+      };
+    };
+    const rb = await run([], 'rb');
+    const plain = await run(['--no-rao-blackwell'], 'plain');
+    // σ_n = 0.1 and a PSF of unit sum: the window is σ ≤ 1/√λmax(AᵀA/σ_n²), a little above σ_n
+    expect(rb.report.samplerSettings.meanEstimate).toMatch(/^rao-blackwellised/);
+    expect(rb.report.samplerSettings.raoBlackwellSigma).toBeGreaterThan(0.1);
+    expect(rb.report.samplerSettings.raoBlackwellSigma).toBeLessThan(0.11);
+    expect(rb.report.samplerSettings.raoBlackwellTerms).toBeGreaterThan(2);
+    expect(plain.report.samplerSettings.meanEstimate).toBe('mean of the draws');
+    // and the mean's FITS header says which
+    expect(read(p('rb/posterior-mean.fits')).header.history().join('')).toMatch(/mean Rao-Blackwellised: Tweedie/);
+    expect(read(p('plain/posterior-mean.fits')).header.history().join('')).toMatch(/mean of the 3 samples/);
+    // the same chains either way; only the mean differs
+    expect(Array.from(plain.samples)).toEqual(Array.from(rb.samples));
+    const per = N * N;
+    let dPlain = 0;
+    let dRb = 0;
+    for (let i = 0; i < per; i++) {
+      const m = (plain.samples[i]! + plain.samples[per + i]! + plain.samples[2 * per + i]!) / 3;
+      dPlain = Math.max(dPlain, Math.abs(plain.mean[i]! - m));
+      dRb = Math.max(dRb, Math.abs(rb.mean[i]! - m));
+    }
+    expect(dPlain).toBeLessThan(1e-5);
+    expect(dRb).toBeGreaterThan(1e-2);
   });
 
   it('masks NaN pixels and says so', async () => {
@@ -199,8 +242,31 @@ describe('skyscore reconstruct with a learned prior', () => {
     const k = Math.floor(rank);
     expect(report.fluxScale.value).toBeCloseTo(y[k] + (rank - k) * (y[k + 1] - y[k]), 5);
     expect(report.fluxScale.source).toMatch(/^auto: 99\.5th percentile/);
+    expect(report.fluxScale.background).toBe(0);
+    expect(read(p('unet/posterior-mean.fits')).header.get('SKYBKG')).toBe(0);
     expect(report.prior.kind).toBe('unet');
     expect(report.warnings.join(' ')).toMatch(/trained on 16×16/);
+  });
+
+  it('a prior that records its training sky: data darker than it (here a zero-mean field) get an offset', async () => {
+    cpSync(p('tiny16'), p('tiny16sky'), { recursive: true });
+    const meta = JSON.parse(readFileSync(p('tiny16sky/model.json'), 'utf8'));
+    meta.data = { ...meta.data, peakPrior: 0.5, backgroundPrior: 0.05 };
+    writeFileSync(p('tiny16sky/model.json'), JSON.stringify(meta));
+    const r = await runCliAsync([...base().map((v) => (v.endsWith('pk.fits') ? p('tiny16sky') : v)), '--n', '2', '--steps', '3', '--out', p('unetsky'), '--workers', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(p('unetsky/report.json'), 'utf8'));
+    const y = read(p('y.fits')).data;
+    const sorted = Array.from(y).sort((a, b) => a - b);
+    const rank = 0.995 * (sorted.length - 1);
+    const k = Math.floor(rank);
+    const q = sorted[k] + (rank - k) * (sorted[k + 1] - sorted[k]);
+    const sky = backgroundReference(y);
+    expect(sky).toBeLessThan((q / 0.5) * 0.05);
+    expect(report.fluxScale.value).toBeCloseTo((q - sky) / (0.5 - 0.05), 4);
+    expect(report.fluxScale.background).toBeCloseTo(sky - report.fluxScale.value * 0.05, 4);
+    expect(report.fluxScale.source).toMatch(/^auto, sky darker than the prior's/);
+    expect(read(p('unetsky/posterior-mean.fits')).header.get('SKYBKG')).toBeCloseTo(report.fluxScale.background, 6);
   });
 
   it('runs on a size its down-sampling factor does not divide (31×31: padded by reflection for the network)', async () => {

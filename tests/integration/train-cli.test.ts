@@ -126,6 +126,9 @@ describe('skyscore train', () => {
     // the automatic flux scale's reference: numpy's median over the 1400 training images (4×4 box means, /255) of
     // np.percentile(img, 99.5) is 0.5452175245 (float32 data here, so a few 1e-7 off)
     expect(meta.data.peakPrior).toBeCloseTo(0.5452175245, 5);
+    // the sky reference: the median over the same images of their sigma-clipped median (3σ about the median, σ =
+    // 1.4826 MAD, iterated until nothing is clipped), computed independently with numpy: 0.0235294122 (6/255)
+    expect(meta.data.backgroundPrior).toBeCloseTo(0.0235294122, 6);
     expect(meta.weights.dtype).toBe('float32');
     expect(existsSync(path.join(full, 'README.md'))).toBe(false);
     await initBackend('wasm');

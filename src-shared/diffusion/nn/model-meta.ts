@@ -26,6 +26,8 @@ export interface ModelMeta {
     skippedNonFinite?: number;
     /** The training images' median 99.5th percentile, prior units (the automatic flux scale's reference; flux-reference.ts). */
     peakPrior?: number;
+    /** The training images' median sky level (sigma-clipped median), prior units (the automatic scale's offset; flux-reference.ts). */
+    backgroundPrior?: number;
     [k: string]: unknown;
   };
   steps: number;

@@ -34,6 +34,7 @@ export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler 
     name: 'ald',
     steps,
     evalsPerStep: nl,
+    scoresAtDraws: true,
     settings: { snr, langevinSteps: nl, denoise: denoise ? 'tweedie' : 'none' },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sig[i],

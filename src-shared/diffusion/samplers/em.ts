@@ -18,6 +18,7 @@ export function createEm({ sde, steps, options }: SamplerFactoryArgs): Sampler {
     name: 'em',
     steps,
     evalsPerStep: 1,
+    scoresAtDraws: true,
     settings: { predictor: 'euler-maruyama', denoise: denoise ? 'tweedie' : 'none' },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sigmaAt(sde, t[i + 1]),

@@ -29,6 +29,7 @@ export function createPc({ sde, steps, options }: SamplerFactoryArgs): Sampler {
     name: 'pc',
     steps,
     evalsPerStep: 1 + nc,
+    scoresAtDraws: true,
     settings: { predictor: 'reverse-diffusion', corrector: 'langevin', snr, correctorSteps: nc, denoise: denoise ? 'tweedie' : 'none' },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sig[i + 1],

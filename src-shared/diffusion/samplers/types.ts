@@ -57,6 +57,12 @@ export interface SamplerOptions {
    * trained with those augmentations; default false. Ignored for 2-D densities.
    */
   symmetrise?: boolean;
+  /**
+   * Estimate the posterior mean by averaging Tweedie's E[x₀ | x_σ, y] over the score evaluations of the chains'
+   * last levels (rao-blackwell.ts) rather than as the mean of the final draws; samplers that declare
+   * `scoresAtDraws`, with data only; default true.
+   */
+  raoBlackwell?: boolean;
 }
 
 export interface Sampler {
@@ -66,6 +72,11 @@ export interface Sampler {
   readonly evalsPerStep: number;
   /** Settings actually used (defaults filled in), for the report. */
   readonly settings: Record<string, number | string>;
+  /**
+   * Every `target.score(x, σ)` call is at a state the sampler treats as a draw of the target at that σ (the
+   * annealed samplers), so the driver may average Tweedie's estimates from them (rao-blackwell.ts).
+   */
+  readonly scoresAtDraws?: boolean;
   /** Starting state for a batch (the driver keeps it). */
   init(target: SamplerTarget, ctx: StepContext): Tensor;
   /** Optional setup after init that needs the starting state (ula's step size); may evaluate the score. */
