@@ -143,12 +143,6 @@ export interface EvalReport {
 
 const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 
-/** Per-pixel mean of equally long images. */
-function meanOf(images: Float32Array[]): Float32Array {
-  const out = new Float32Array(images[0]!.length);
-  for (const im of images) for (let i = 0; i < out.length; i++) out[i] += im[i]! / images.length;
-  return out;
-}
 
 export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const log = o.log ?? (() => {});
@@ -248,7 +242,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
         sigma,
         fluxScale: flux.value,
         background: flux.background ?? 0,
-        psnr: { posterior: psnr(truth, post.mean), posteriorDraws: psnr(truth, meanOf(sampleList)), rl: rlBest, wiener: wBest, blurred: psnr(truth, y) },
+        psnr: { posterior: psnr(truth, post.mean), posteriorDraws: psnr(truth, post.meanOfDraws), rl: rlBest, wiener: wBest, blurred: psnr(truth, y) },
         rlIterations: rlK,
         wienerLambda: wLam,
         chi2PerPixel: post.chi2PerPixel ?? NaN,

@@ -6,10 +6,10 @@
  * prior's training images had theirs. The 99.5th percentile rather than the maximum: robust to hot pixels and
  * cosmic rays, and, on a 64×64 image, still the galaxy's core (its ~20 brightest pixels).
  *
- * The sky level is the second statistic (`backgroundReference`, model.json `data.backgroundPrior`): the
- * automatic scale maps the data's sky to the training images' typical sky as well, through the affine offset,
- * so that background-subtracted data (sky 0, as HST cutouts come) meet a prior trained on images with a sky
- * pedestal (Galaxy Zoo's SDSS cutouts: about 6/255) at the prior's own sky.
+ * The sky level is the second statistic (`backgroundReference`, model.json `data.backgroundPrior`): where the
+ * data's sky is darker than the training images' typical one, the automatic scale maps it there as well, through
+ * the affine offset (src-main/priors.ts), so that background-subtracted data (sky 0, as HST cutouts come) meet a
+ * prior trained on images with a sky pedestal (Galaxy Zoo's SDSS cutouts: about 6/255) at the prior's own sky.
  */
 import { quantileSorted } from '../image/stats.js';
 

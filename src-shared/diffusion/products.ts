@@ -19,6 +19,8 @@ export interface PosteriorProducts {
    * (SamplingResult.conditionalMeans, rao-blackwell.ts), else the mean of the samples.
    */
   mean: Float32Array;
+  /** The plain mean of the samples (the same array as `mean` when the run made no Rao–Blackwellised estimates). */
+  meanOfDraws: Float32Array;
   /** Sample standard deviation over the n samples (n − 1 in the denominator; zeros when n = 1). */
   std: Float32Array;
   /** (y − A·mean)/σ on the data grid, NaN where masked; null without data. */
@@ -64,6 +66,7 @@ export function posteriorProducts(result: SamplingResult, affine: Affine, likeli
     n: result.n,
     samples,
     mean,
+    meanOfDraws,
     std,
     residual,
     chi2PerPixel: chi2,
