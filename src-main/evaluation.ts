@@ -32,6 +32,7 @@ import { runSampling } from '../src-shared/diffusion/posterior.js';
 import { posteriorProducts } from '../src-shared/diffusion/products.js';
 import { DEFAULT_STEPS, type SamplerName, type SamplerOptions } from '../src-shared/diffusion/samplers/index.js';
 import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metrics.js';
+import { readAndDispose } from '../src-shared/diffusion/readback.js';
 import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
 import { initBackend } from './engine/backend.js';
 import type { BackendName } from '../src-shared/protocol/index.js';
@@ -193,7 +194,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       const { op, modelFile } = await forwardModel(ny, nx);
       const ti = Date.now();
       const sigma = NOISE_FRACTION * truth.reduce((m, v) => Math.max(m, v), 0);
-      const blurred = tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx])).dataSync() as Float32Array);
+      const blurred = await readAndDispose(tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx]))));
       const g = gaussianStream((seed * 1_000_003 + gi + 1) >>> 0);
       const y = new Float32Array(npix);
       for (let i = 0; i < npix; i++) y[i] = blurred[i]! + sigma * g();
@@ -215,7 +216,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
               )
             : await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { ...sampling, previewIntervalMs: 0 });
         samplerSettings = result.samplerSettings;
-        post = posteriorProducts(result, affine, lik);
+        post = await posteriorProducts(result, affine, lik);
       } finally {
         lik.dispose();
       }
@@ -235,7 +236,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
         const v = psnr(truth, x);
         if (v > wBest) [wBest, wLam] = [v, 10 ** lg];
       }
-      const truthModel = tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx])).dataSync() as Float32Array);
+      const truthModel = blurred;
       const r: ImageResult = {
         index: gi,
         galaxyId: label,

@@ -17,6 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { readAndDispose } from '../../src-shared/diffusion/readback.js';
 import type { Bench } from './types.js';
 import { convPeak, cpuMs, matmulPeak } from './kernels.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
@@ -58,13 +59,15 @@ function powerSpectrum(): { p: Float64Array; name: string } {
 }
 
 /** Data: a draw of the prior, blurred (FWHM 4 px) and with white noise σ_n. */
-function makeData(prior: ScoreModel & { sampleFrom(z: tf.Tensor): tf.Tensor }, op: PsfOperator): Float32Array {
-  return tf.tidy(() => {
-    const z = new ChainNoise(2024, 0, 1).tensor([S, S]);
-    const x = prior.sampleFrom(z);
-    const n = new ChainNoise(2025, 0, 1).tensor([S, S], SIGMA_N);
-    return tf.add(op.apply(x), n).dataSync() as Float32Array;
-  });
+function makeData(prior: ScoreModel & { sampleFrom(z: tf.Tensor): tf.Tensor }, op: PsfOperator): Promise<Float32Array> {
+  return readAndDispose(
+    tf.tidy(() => {
+      const z = new ChainNoise(2024, 0, 1).tensor([S, S]);
+      const x = prior.sampleFrom(z);
+      const n = new ChainNoise(2025, 0, 1).tensor([S, S], SIGMA_N);
+      return tf.add(op.apply(x), n);
+    }),
+  );
 }
 
 interface RunFigures {
@@ -131,7 +134,7 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
   const { p, name } = powerSpectrum();
   const prior = new GaussianFieldPrior(p, [S, S]);
   const op = new PsfOperator([S, S], gaussianPsf(4));
-  const data = makeData(prior, op);
+  const data = await makeData(prior, op);
   const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N) });
   const steps = backend === 'cpu' ? 25 : STEPS;
   try {
@@ -144,7 +147,7 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
     const sp = 2 * (S * S * 2 * (S / 2 + 1) + (S / 2 + 1) * 4 * S * S);
     const kron = 4 * (S * S * 2 * S);
     const flop = 2 * (sp + kron) * N_SAMPLES * STEPS * EVALS_PER_STEP;
-    const chi2 = posteriorProducts(f.result, lik.affine, lik).chi2PerPixel!;
+    const chi2 = (await posteriorProducts(f.result, lik.affine, lik)).chi2PerPixel!;
     return {
       backend: info.backend,
       prior: `gaussian-field (${name})`,
@@ -185,7 +188,7 @@ async function unet(backend: BackendName, workers: number, levels: number, which
   const arch = meta.arch;
   const op = new PsfOperator([S, S], gaussianPsf(4));
   const gp = new GaussianFieldPrior(powerSpectrum().p, [S, S]);
-  const data = makeData(gp, op);
+  const data = await makeData(gp, op);
   gp.dispose();
   const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N) });
   try {

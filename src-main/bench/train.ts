@@ -11,6 +11,7 @@
  * on a shared machine the CPU-time figures (per core; a worker pool's threads are summed) are the reliable ones.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readAndDispose } from '../../src-shared/diffusion/readback.js';
 import { cpus } from 'node:os';
 import type { Bench } from './types.js';
 import { convPeak, cpuMs } from './kernels.js';
@@ -34,16 +35,14 @@ async function scoreFigures(backend: BackendName, batch: number): Promise<Record
   const rng = new Rng(1);
   const x = tf.tensor3d(rng.fillNormal(new Float32Array(batch * S * S)), [batch, S, S]);
   const sig = tf.fill([batch], 0.5) as tf.Tensor1D;
-  const once = () =>
-    tf.tidy(() => {
-      m.score(x, sig).dataSync();
-    });
-  once();
+  // read back asynchronously, as a GPU backend in Node must (src-shared/diffusion/readback.ts)
+  const once = () => readAndDispose(tf.tidy(() => m.score(x, sig)));
+  await once();
   const reps = backend === 'cpu' ? 1 : batch === 1 ? 6 : 2;
   const before = tf.memory().numTensors;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < reps; i++) once();
+  for (let i = 0; i < reps; i++) await once();
   const wall = (performance.now() - t0) / reps;
   const cpu = cpuMs(process.cpuUsage(c0)) / reps;
   const leaked = tf.memory().numTensors - before;

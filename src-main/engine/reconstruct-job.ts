@@ -157,7 +157,7 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
         },
       },
     );
-    const products = posteriorProducts(result, affine, lik);
+    const products = await posteriorProducts(result, affine, lik);
     const noiseText = p.noise.kind === 'sigma' ? String(p.noise.sigma) : p.noise.file;
     const command = `reconstruct --obs ${p.obs.name} --model M.json --prior ${p.prior} --noise ${noiseText} --n ${s.n} --steps ${s.steps} --seed ${s.seed} --sampler ${result.sampler} --flux-scale ${flux.value.toPrecision(8)}`;
     const report = reconstructionReport(

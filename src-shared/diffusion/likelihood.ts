@@ -47,6 +47,7 @@ import { Spectral2D } from './spectral.js';
 import { PsfOperator, type PsfKernel } from '../operators/psf.js';
 import { ChainOperator } from '../operators/compose.js';
 import { KRONECKER_MAX_SIDE, KroneckerGram } from './kronecker.js';
+import { readAndDispose, syncReadable } from './readback.js';
 
 export class LikelihoodInputError extends Error {
   override name = 'LikelihoodInputError';
@@ -71,6 +72,11 @@ export interface LikelihoodSpec {
   solver?: 'auto' | 'cg';
   cgTol?: number;
   cgMaxIter?: number;
+  /**
+   * Run the conjugate gradients' stopping test on the device (solveOnDevice) even where the backend reads
+   * synchronously — what happens anyway on a backend that cannot (tfjs-webgpu in Node); for tests.
+   */
+  cgOnDevice?: boolean;
   /** Name of the data in messages. */
   name?: string;
 }
@@ -134,6 +140,7 @@ export class ConvolvedLikelihood {
   readonly mask: Float32Array;
   readonly cgTol: number;
   readonly cgMaxIter: number;
+  private readonly cgOnDevice: boolean;
   readonly cgStats: CgStats = { solves: 0, iterations: 0, capped: 0, maxRelResidual: 0 };
   /** Mean σ² over the observed pixels. */
   readonly meanVariance: number;
@@ -149,6 +156,9 @@ export class ConvolvedLikelihood {
   private readonly spectral: Spectral2D | null = null;
   private readonly precond: Preconditioner = { kind: 'none' };
   private disposed = false;
+  /** solveOnDevice's running statistics [iterations, capped solves, largest relative residual], and its solves. */
+  private pendingCg: tf.Tensor1D | null = null;
+  private pendingSolves = 0;
 
   constructor(spec: LikelihoodSpec) {
     const op = spec.operator;
@@ -169,6 +179,7 @@ export class ConvolvedLikelihood {
     }
     this.cgTol = spec.cgTol ?? 1e-3;
     this.cgMaxIter = spec.cgMaxIter ?? 30;
+    this.cgOnDevice = spec.cgOnDevice ?? false;
 
     const validity = validityMask(spec.data, [my, mx], spec.noise, name);
     if (validity.message) this.warnings.push(validity.message);
@@ -328,8 +339,11 @@ export class ConvolvedLikelihood {
   /**
    * (I + c AᵀWA) u = b for u on the unknown's grid (W = M Σ⁻¹) by preconditioned conjugate gradients, batched
    * with per-chain step lengths; stops when every chain's residual is ≤ cgTol of its ‖b‖ or after cgMaxIter.
+   * Where the backend cannot read synchronously (readback.ts) the stopping test cannot leave the device: see
+   * solveOnDevice.
    */
   solve(b: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
+    if (this.cgOnDevice || !syncReadable()) return this.solveOnDevice(b, c, warm);
     const batch = b.shape[0];
     const M = (u: tf.Tensor): tf.Tensor => tf.tidy(() => tf.add(u, tf.mul(this.operator.adjoint(tf.mul(this.operator.apply(u), this.invVarT)), c)));
     const cw = c * this.meanWeight;
@@ -392,10 +406,94 @@ export class ConvolvedLikelihood {
     return u;
   }
 
+  /**
+   * The same iteration without reading anything back (tfjs-webgpu in Node): it always runs cgMaxIter
+   * iterations, and a chain whose residual has reached cgTol of its ‖b‖ stops moving (its step length is set to
+   * 0 on the device), so the solution is the one `solve` returns, at the price of the iterations a converged
+   * batch would have skipped. The statistics (iterations in which some chain still moved, capped solves, the
+   * largest final residual) accumulate in a device tensor that settle() adds to cgStats.
+   */
+  private solveOnDevice(b: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
+    const batch = b.shape[0];
+    const M = (u: tf.Tensor): tf.Tensor => tf.add(u, tf.mul(this.operator.adjoint(tf.mul(this.operator.apply(u), this.invVarT)), c));
+    const cw = c * this.meanWeight;
+    const P = (u: tf.Tensor): tf.Tensor => {
+      switch (this.precond.kind) {
+        case 'kronecker':
+          return this.precond.k.solve(u, 1, cw);
+        case 'circulant':
+          return this.spectral!.apply(u, tf.reciprocal(tf.add(tf.mul(this.precond.d, cw), 1)));
+        default:
+          return tf.clone(u);
+      }
+    };
+    const dot = (p: tf.Tensor, q: tf.Tensor): tf.Tensor => tf.sum(tf.mul(p, q), [1, 2], true);
+    const norm = (v: tf.Tensor): tf.Tensor => tf.sqrt(tf.sum(tf.square(v), [1, 2], true));
+    const bNorm = tf.tidy(() => norm(b)); // [B, 1, 1]
+    const limit = tf.mul(bNorm, this.cgTol);
+    let u = warm?.v && warm.v.shape[0] === batch ? tf.clone(warm.v) : tf.zerosLike(b);
+    let r = tf.tidy(() => tf.sub(b, M(u)));
+    let p = P(r);
+    let rz = tf.tidy(() => dot(r, p));
+    let moved: tf.Tensor = tf.scalar(0);
+    for (let it = 0; it < this.cgMaxIter; it++) {
+      const next = tf.tidy(() => {
+        const active = tf.greater(norm(r), limit); // [B, 1, 1]
+        const moved2 = tf.add(moved, tf.cast(tf.any(active), 'float32'));
+        const q = M(p);
+        const pq = dot(p, q);
+        const alpha = tf.where(tf.logicalAnd(active, tf.greater(pq, 0)), tf.div(rz, tf.maximum(pq, 1e-30)), tf.zerosLike(pq));
+        const u2 = tf.add(u, tf.mul(alpha, p));
+        const r2 = tf.sub(r, tf.mul(alpha, q));
+        const z2 = P(r2);
+        const rzNew = dot(r2, z2);
+        const beta = tf.where(tf.greater(rz, 0), tf.div(rzNew, tf.maximum(rz, 1e-30)), tf.zerosLike(rz));
+        const p2 = tf.where(tf.broadcastTo(active, p.shape), tf.add(z2, tf.mul(beta, p)), p);
+        const rz2 = tf.where(active, rzNew, rz);
+        return { u2, r2, p2, rz2, moved2 };
+      });
+      for (const t of [u, r, p, rz, moved]) t.dispose();
+      u = next.u2;
+      r = next.r2;
+      p = next.p2;
+      rz = next.rz2;
+      moved = next.moved2;
+    }
+    const stats = tf.tidy(() => {
+      const rel = tf.max(tf.where(tf.greater(bNorm, 0), tf.div(norm(r), tf.maximum(bNorm, 1e-30)), tf.zerosLike(bNorm)));
+      const capped = tf.cast(tf.greater(rel, this.cgTol), 'float32');
+      const prev = this.pendingCg ?? tf.zeros([3]);
+      // running sums of the first two entries, the running maximum of the third
+      return tf.where(tf.tensor1d([true, true, false], 'bool'), tf.add(prev, tf.stack([moved, capped, rel])), tf.maximum(prev, tf.stack([moved, capped, rel]))) as tf.Tensor1D;
+    });
+    for (const t of [r, p, rz, moved, bNorm, limit]) t.dispose();
+    this.pendingCg?.dispose();
+    this.pendingCg = tf.keep(stats);
+    this.pendingSolves++;
+    if (warm) {
+      warm.v?.dispose();
+      warm.v = tf.keep(tf.clone(u));
+    }
+    return u;
+  }
+
+  /** Adds what the device-side solves (solveOnDevice) have counted since the last call to cgStats. */
+  async settle(): Promise<void> {
+    const t = this.pendingCg;
+    if (!t) return;
+    this.pendingCg = null;
+    const [iterations, capped, rel] = await readAndDispose(t);
+    this.cgStats.solves += this.pendingSolves;
+    this.cgStats.iterations += Math.round(iterations!);
+    this.cgStats.capped += Math.round(capped!);
+    this.cgStats.maxRelResidual = Math.max(this.cgStats.maxRelResidual, rel!);
+    this.pendingSolves = 0;
+  }
+
   /** χ² per observed pixel of each chain's image (prior units in, as the samplers hold them): [B]. */
-  chi2PerPixel(x: tf.Tensor): Float32Array {
+  async chi2PerPixel(x: tf.Tensor): Promise<Float32Array> {
     this.check(x);
-    return tf.tidy(() => tf.div(tf.sum(tf.mul(tf.square(this.residual(x)), this.invVarT), [1, 2]), this.observed)).dataSync() as Float32Array;
+    return readAndDispose(tf.tidy(() => tf.div(tf.sum(tf.mul(tf.square(this.residual(x)), this.invVarT), [1, 2]), this.observed)));
   }
 
   /**
@@ -440,17 +538,17 @@ export class ConvolvedLikelihood {
   }
 
   /** (y − A x)/σ for an image in data units (NaN where masked), row-major [my, mx]. */
-  normalisedResidual(xData: Float32Array): Float32Array {
+  async normalisedResidual(xData: Float32Array): Promise<Float32Array> {
     const [ny, nx] = this.inShape;
-    const ax = tf.tidy(() => this.operator.apply(tf.tensor3d(xData, [1, ny, nx])).dataSync() as Float32Array);
+    const ax = await readAndDispose(tf.tidy(() => this.operator.apply(tf.tensor3d(xData, [1, ny, nx]))));
     const out = new Float32Array(ax.length);
     for (let i = 0; i < out.length; i++) out[i] = this.mask[i] ? (this.data[i] - ax[i]) / this.sigma[i] : NaN;
     return out;
   }
 
   /** χ² per observed pixel of an image in data units. */
-  chi2OfImage(xData: Float32Array): number {
-    const r = this.normalisedResidual(xData);
+  async chi2OfImage(xData: Float32Array): Promise<number> {
+    const r = await this.normalisedResidual(xData);
     let s = 0;
     for (let i = 0; i < r.length; i++) if (this.mask[i]) s += r[i] * r[i];
     return s / this.observed;
@@ -459,7 +557,7 @@ export class ConvolvedLikelihood {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of [this.yT, this.mT, this.varT, this.invVarT, this.relWeightT, this.diagT]) t?.dispose();
+    for (const t of [this.yT, this.mT, this.varT, this.invVarT, this.relWeightT, this.diagT, this.pendingCg]) t?.dispose();
     if (this.precond.kind === 'kronecker') this.precond.k.dispose();
     else if (this.precond.kind === 'circulant') this.precond.d.dispose();
     this.kron?.dispose();

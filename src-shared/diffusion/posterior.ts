@@ -236,7 +236,7 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
     let x: tf.Tensor | null = null;
     try {
       x = sampler.init(target, ctx);
-      sampler.prepare?.(x, target, ctx);
+      await sampler.prepare?.(x, target, ctx);
       for (let i = 0; i < steps; i++) {
         if (opts.signal?.aborted) throw new SamplingCancelledError();
         const next: tf.Tensor = tf.tidy(() => sampler.step(x as tf.Tensor, i, target, ctx));
@@ -265,11 +265,13 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
           };
           const state = x;
           if (lik) {
-            p.chi2 = tf.tidy(() => lik.chi2PerPixel(tf.mean(state, 0, true))[0]);
+            const m = tf.mean(state, 0, true);
+            p.chi2 = (await lik.chi2PerPixel(m))[0]!;
+            m.dispose();
           }
           if (wantPreview) {
             lastPreview = now;
-            const cur = state.dataSync() as Float32Array;
+            const cur = (await state.data()) as Float32Array;
             const w = welford.clone();
             w.addBatch(cur, b);
             const { mean, std } = w.result();
@@ -277,7 +279,7 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
             const stdData = Float32Array.from(std, (v) => v * affine.scale);
             let residual: Float32Array | null = null;
             if (lik) {
-              residual = lik.normalisedResidual(meanData);
+              residual = await lik.normalisedResidual(meanData);
               for (let k = 0; k < residual.length; k++) if (!Number.isFinite(residual[k])) residual[k] = 0;
             }
             const k = Math.min(nPreview, b);
@@ -299,7 +301,8 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
           lastYield = nowMs();
         }
       }
-      const final = (x as tf.Tensor).dataSync() as Float32Array;
+      const final = (await (x as tf.Tensor).data()) as Float32Array;
+      await lik?.settle();
       for (let k = 0; k < final.length; k++) {
         if (!Number.isFinite(final[k])) {
           throw new Error(`${sampler.name}: the chains diverged (non-finite values after ${steps} steps); try more steps`);

@@ -38,7 +38,7 @@ export function toDataUnits(v: Float32Array, affine: Affine): Float32Array {
   return out;
 }
 
-export function posteriorProducts(result: SamplingResult, affine: Affine, likelihood?: ConvolvedLikelihood | null): PosteriorProducts {
+export async function posteriorProducts(result: SamplingResult, affine: Affine, likelihood?: ConvolvedLikelihood | null): Promise<PosteriorProducts> {
   const per = result.shape.reduce((a, b) => a * b, 1);
   const samples = toDataUnits(result.samples, affine);
   const w = new Welford(per);
@@ -54,10 +54,10 @@ export function posteriorProducts(result: SamplingResult, affine: Affine, likeli
   let chi2: number | null = null;
   let chi2s: number | null = null;
   if (likelihood) {
-    residual = likelihood.normalisedResidual(mean);
-    chi2 = likelihood.chi2OfImage(mean);
+    residual = await likelihood.normalisedResidual(mean);
+    chi2 = await likelihood.chi2OfImage(mean);
     let s = 0;
-    for (let k = 0; k < result.n; k++) s += likelihood.chi2OfImage(samples.subarray(k * per, (k + 1) * per));
+    for (let k = 0; k < result.n; k++) s += await likelihood.chi2OfImage(samples.subarray(k * per, (k + 1) * per));
     chi2s = s / result.n;
   }
   return {

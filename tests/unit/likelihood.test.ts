@@ -253,8 +253,8 @@ const CASES: Case[] = [
 ];
 
 describe('convolved likelihood against its dense definition', () => {
-  for (const c of CASES) {
-    it(c.name, () => {
+  for (const [c, onDevice] of CASES.flatMap((c) => (c.method === 'cg' ? [[c, false], [c, true]] : [[c, false]]) as [Case, boolean][])) {
+    it(`${c.name}${onDevice ? ', stopping test on the device (a GPU backend in Node)' : ''}`, async () => {
       const op = c.op();
       const [ny, nx] = op.inShape;
       const [my, mx] = op.outShape;
@@ -279,7 +279,7 @@ describe('convolved likelihood against its dense definition', () => {
       }
       const data = Float32Array.from(y);
       for (const i of c.nanData ?? []) data[i] = NaN;
-      const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [my, mx], noise, affine, cgTol: c.cgTol, cgMaxIter: c.cgTol ? 2000 : undefined });
+      const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [my, mx], noise, affine, cgTol: c.cgTol, cgMaxIter: c.cgTol ? (onDevice ? 300 : 2000) : undefined, cgOnDevice: onDevice });
       expect(lik.method).toBe(c.method);
       if (c.nanData) expect(lik.warnings.join(' ')).toMatch(new RegExp(`${c.nanData.length} NaN/infinite pixels? in data masked`));
       // mask as the likelihood must use it: NaN data, and pixels the operator never reaches
@@ -296,6 +296,16 @@ describe('convolved likelihood against its dense definition', () => {
       for (const sigma of c.sigmas ?? [0, 0.05, 0.7, 6]) {
         const before = { ...lik.cgStats };
         const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(x), [batch, ny, nx]), sigma, warm).dataSync());
+        if (onDevice) {
+          // the device-side solve counts as it goes and reports on settle()
+          expect(lik.cgStats.solves).toBe(before.solves);
+          await lik.settle();
+          if (sigma > 0) {
+            expect(lik.cgStats.solves).toBe(before.solves + 1);
+            expect(lik.cgStats.iterations - before.iterations).toBeGreaterThan(0);
+            expect(lik.cgStats.iterations - before.iterations).toBeLessThanOrEqual(lik.cgMaxIter);
+          }
+        }
         const ref = referenceScore(a, nIn, nOut, y, sig, mask, affine, sigma, x, batch);
         // float32 CG: accuracy ~10⁻⁷ × the condition number of I + c AᵀWA (~10⁵ at σ = 6 here)
         const tol = c.method === 'cg' && sigma > 1 ? Math.max(c.tol, 2e-2) : c.tol;
@@ -315,10 +325,12 @@ describe('convolved likelihood against its dense definition', () => {
         for (let j = 0; j < nIn; j++) s += a[i * nIn + j] * xData[j];
         chi += ((y[i] - s) / sig[i]) ** 2;
       }
-      expect(lik.chi2OfImage(xData)).toBeCloseTo(chi / lik.observed, 3);
-      const chiPrior = tf.tidy(() => lik.chi2PerPixel(tf.tensor3d(Float32Array.from(truth), [1, ny, nx]))[0]);
+      expect(await lik.chi2OfImage(xData)).toBeCloseTo(chi / lik.observed, 3);
+      const truthT = tf.tensor3d(Float32Array.from(truth), [1, ny, nx]);
+      const chiPrior = (await lik.chi2PerPixel(truthT))[0];
+      truthT.dispose();
       expect(chiPrior).toBeCloseTo(chi / lik.observed, 3);
-      const res = lik.normalisedResidual(xData);
+      const res = await lik.normalisedResidual(xData);
       for (let i = 0; i < nOut; i++) expect(Number.isNaN(res[i])).toBe(!mask[i]);
       lik.dispose();
       op.dispose();

@@ -158,8 +158,8 @@ describe('which runs make the Rao–Blackwellised mean', () => {
       for (let i = 0; i < on.samples.length; i++) d = Math.max(d, Math.abs(on.samples[i]! - on.conditionalMeans![i]!));
       expect(d).toBeGreaterThan(1e-3);
       expect(d).toBeLessThan(3);
-      const prodOn = posteriorProducts(on, lik.affine, lik);
-      const prodOff = posteriorProducts(off, lik.affine, lik);
+      const prodOn = await posteriorProducts(on, lik.affine, lik);
+      const prodOff = await posteriorProducts(off, lik.affine, lik);
       expect(Array.from(prodOn.std)).toEqual(Array.from(prodOff.std));
     }
     lik.dispose();

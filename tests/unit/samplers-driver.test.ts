@@ -125,7 +125,7 @@ describe('progress, previews, cancellation', () => {
     const last = events[119].preview!;
     expect(last.nSamples).toBe(2);
     expect(last.samples.length).toBe(2 * S * S);
-    const prod = posteriorProducts(res, lik.affine, lik);
+    const prod = await posteriorProducts(res, lik.affine, lik);
     // the previews follow the draws; the products' mean is the chains' Rao–Blackwellised estimates' average
     const per = S * S;
     for (let i = 0; i < per; i++) {
@@ -183,7 +183,7 @@ describe('dps and bad input', () => {
     const y = tf.tidy(() => tf.add(op.apply(truth), tf.mul(tf.tensor3d(Float32Array.from({ length: S * S }, () => r.normal()), [1, S, S]), 0.1)).dataSync()) as Float32Array;
     const lik2 = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [S, S], noise: scalarNoise(0.1) });
     const res = await runSampling({ prior, sde: prior.defaultSde(), shape: [S, S], likelihood: lik2 }, { sampler: 'dps', steps: 200, n: 4, seed: 1 });
-    const prod = posteriorProducts(res, lik2.affine, lik2);
+    const prod = await posteriorProducts(res, lik2.affine, lik2);
     // from pure noise (χ² ~ 10³ at σmax) to a fit of the data
     expect(prod.chi2PerPixel!).toBeLessThan(3);
     expect(res.samplerSettings.zeta).toBe(1);

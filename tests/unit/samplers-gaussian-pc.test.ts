@@ -106,7 +106,7 @@ describe('Gaussian-field posterior, 32×32, Gaussian PSF (FWHM 2.5 px), σ_n = 0
     const per = problem.n;
     const drawsMean = new Float32Array(per);
     for (let c = 0; c < N; c++) for (let i = 0; i < per; i++) drawsMean[i] += res.samples[c * per + i] / N;
-    const chi2Draws = lik.chi2OfImage(drawsMean);
+    const chi2Draws = await lik.chi2OfImage(drawsMean);
     const e = expectedChi2OfSampleMean(problem.ref, N);
     console.log(`pc: χ²/pixel of the draws' mean ${chi2Draws.toFixed(4)}, expected ${e.mean.toFixed(4)} ± ${e.sd.toFixed(4)}`);
     expect(Math.abs(chi2Draws - e.mean)).toBeLessThan(4 * e.sd);
@@ -118,7 +118,7 @@ describe('Gaussian-field posterior, 32×32, Gaussian PSF (FWHM 2.5 px), σ_n = 0
     // lies between the exact mean's and the draws' mean's expectation.
     expect(res.samplerSettings.raoBlackwellSigma).toBeCloseTo(1 / Math.sqrt(await lik.normalMaxEigenvalue()), 10);
     const rb = comparePosterior(res.conditionalMeans!, N, problem.ref);
-    const prod = posteriorProducts(res, lik.affine, lik);
+    const prod = await posteriorProducts(res, lik.affine, lik);
     console.log(`pc, Rao–Blackwellised mean: whitened χ²/n ${rb.whitenedChi2PerDof.toFixed(4)} (the draws': ${cmp.whitenedChi2PerDof.toFixed(4)}); χ²/pixel ${prod.chi2PerPixel!.toFixed(4)}, exact mean ${problem.ref.chi2OfMean.toFixed(4)}`);
     expect(rb.whitenedChi2PerDof).toBeLessThan(0.65);
     expect(prod.chi2PerPixel!).toBeGreaterThan(problem.ref.chi2OfMean - 4 * e.sd);

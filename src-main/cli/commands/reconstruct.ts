@@ -264,7 +264,7 @@ export const reconstructCommand: Command = {
           { sampler, steps, n, seed, batchSize: batch, samplerOptions: sOpts, onProgress: progressPrinter(cmd, quiet), previewIntervalMs: 0 },
         );
       }
-      const products: PosteriorProducts = posteriorProducts(result, affine, lik);
+      const products: PosteriorProducts = await posteriorProducts(result, affine, lik);
       const command = `${cmd} --obs ${path.basename(obsPath)} --model ${path.basename(modelPath)} --prior ${priorSpec} --noise ${noiseText} --n ${n} --steps ${steps} --seed ${seed} --sampler ${sampler} --flux-scale ${flux.value.toPrecision(8)}`;
       const report = reconstructionReport(
         products,

@@ -13,6 +13,7 @@
  *    exact at every σ, and samples are exact.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { syncReadable } from '../readback.js';
 import type { ScoreModel } from '../types.js';
 
 export class AnalyticPriorInputError extends Error {
@@ -172,14 +173,17 @@ export class RingDensity implements ScoreModel {
 
   score(x: tf.Tensor, sigma: tf.Tensor1D): tf.Tensor {
     checkPoints(x, sigma, 'ring density');
-    const sig = sigma.dataSync();
-    let anyZero = false;
-    let anySmall = false;
-    let anyLarge = false;
-    for (const s of sig) {
-      if (s === 0) anyZero = true;
-      else if (s < RING_SWITCH_SIGMA) anySmall = true;
-      else anyLarge = true;
+    // which of the three forms the batch needs; where the backend cannot read synchronously (a GPU in Node,
+    // readback.ts), all three, and the selection below keeps each point's own
+    let anyZero = !syncReadable();
+    let anySmall = anyZero;
+    let anyLarge = anyZero;
+    if (!anyZero) {
+      for (const s of sigma.dataSync()) {
+        if (s === 0) anyZero = true;
+        else if (s < RING_SWITCH_SIGMA) anySmall = true;
+        else anyLarge = true;
+      }
     }
     return tf.tidy(() => {
       const x2 = x as tf.Tensor2D;

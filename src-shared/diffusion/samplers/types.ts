@@ -79,8 +79,11 @@ export interface Sampler {
   readonly scoresAtDraws?: boolean;
   /** Starting state for a batch (the driver keeps it). */
   init(target: SamplerTarget, ctx: StepContext): Tensor;
-  /** Optional setup after init that needs the starting state (ula's step size); may evaluate the score. */
-  prepare?(x: Tensor, target: SamplerTarget, ctx: StepContext): void;
+  /**
+   * Optional setup after init that needs the starting state (ula's step size); may evaluate the score. Async, as
+   * it reads values back (a GPU backend in Node can only do that asynchronously).
+   */
+  prepare?(x: Tensor, target: SamplerTarget, ctx: StepContext): Promise<void>;
   /** The noise level the state has after step i (0-based), for progress. */
   sigmaAfter(i: number): number;
   /** One step: returns the new state (the caller disposes the old one). */

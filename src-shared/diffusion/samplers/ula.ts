@@ -22,13 +22,21 @@ const POWER_ITERATIONS = 20;
  * not the maximum: a chain that starts in an unrepresentative, stiffer region (near the ring potential's centre,
  * where −∇V varies like 1/|x|) should not slow every chain; for a Gaussian target all chains agree.
  */
-export function estimateStiffness(target: SamplerTarget, x: tf.Tensor, sigma: number, ctx: StepContext, iterations = POWER_ITERATIONS): { median: number; max: number } {
+export async function estimateStiffness(
+  target: SamplerTarget,
+  x: tf.Tensor,
+  sigma: number,
+  ctx: StepContext,
+  iterations = POWER_ITERATIONS,
+): Promise<{ median: number; max: number }> {
   const norm = (t: tf.Tensor): tf.Tensor => tf.sqrt(perChainSum(tf.square(t)));
   let v = tf.tidy(() => {
     const z = ctx.auxNormal();
     return tf.div(z, norm(z));
   });
-  const scale = tf.tidy(() => Math.max(1, Math.sqrt(tf.mean(tf.square(x)).dataSync()[0])));
+  const ms = tf.tidy(() => tf.mean(tf.square(x)));
+  const scale = Math.max(1, Math.sqrt((await ms.data())[0]!));
+  ms.dispose();
   const h = 1e-3 * scale;
   let lambdas: Float32Array = new Float32Array(0);
   for (let k = 0; k < iterations; k++) {
@@ -39,7 +47,7 @@ export function estimateStiffness(target: SamplerTarget, x: tf.Tensor, sigma: nu
       const n = norm(jv);
       return { w: tf.div(jv, tf.maximum(n, 1e-30)), n };
     });
-    lambdas = next.n.dataSync() as Float32Array;
+    lambdas = (await next.n.data()) as Float32Array;
     next.n.dispose();
     v.dispose();
     v = next.w;
@@ -72,9 +80,9 @@ export function createUla({ sde, steps, options }: SamplerFactoryArgs): Sampler 
       settings.targetSigma = sigma;
       return tf.tidy(() => tf.mul(ctx.normal(), initScale));
     },
-    prepare: (x, target, ctx) => {
+    prepare: async (x, target, ctx) => {
       if (Number.isNaN(delta)) {
-        const { median: lam, max } = estimateStiffness(target, x, sigma, ctx);
+        const { median: lam, max } = await estimateStiffness(target, x, sigma, ctx);
         if (!(lam > 0) || !Number.isFinite(lam)) throw new SamplerInputError(`ula: could not estimate a step size (λmax = ${lam}); give one`);
         delta = ULA_STEP_FRACTION / lam;
         settings.lambdaMax = lam;
