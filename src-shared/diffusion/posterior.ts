@@ -143,12 +143,12 @@ class BatchTarget implements SamplerTarget {
     return tf.tidy(() => this.problem.prior.score(x, sig()));
   }
 
-  score(x: tf.Tensor, sigma: number): tf.Tensor {
+  score(x: tf.Tensor, sigma: number, probe = false): tf.Tensor {
     const lik = this.problem.likelihood;
     if (!lik) return this.priorScore(x, sigma);
     return tf.tidy(() => {
       const s = tf.add(this.priorScore(x, sigma), lik.score(x, sigma, this.warm));
-      this.conditional?.add(x, s, sigma);
+      if (!probe) this.conditional?.add(x, s, sigma);
       return s;
     });
   }

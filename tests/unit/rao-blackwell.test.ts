@@ -166,6 +166,27 @@ describe('which runs make the Rao–Blackwellised mean', () => {
     op.dispose();
   });
 
+  it("a second-order Tweedie ending (denoise: 'draw') changes the draws, not the mean: its probes are not draws", async () => {
+    const { op, lik, problem } = setup();
+    for (const sampler of ['pc', 'em', 'ald'] as const) {
+      const opts = { sampler, steps: 40, n: 3, seed: 6, batchSize: 2 };
+      const base = sampler === 'ald' ? { snr: 0.5 } : {};
+      const mean = await runSampling(problem, { ...opts, samplerOptions: { ...base, denoise: 'mean' } });
+      const draw = await runSampling(problem, { ...opts, samplerOptions: { ...base, denoise: 'draw' } });
+      expect(draw.samplerSettings.raoBlackwellTerms).toBe(mean.samplerSettings.raoBlackwellTerms);
+      let dm = 0;
+      let ds = 0;
+      for (let i = 0; i < mean.samples.length; i++) {
+        dm = Math.max(dm, Math.abs(draw.conditionalMeans![i]! - mean.conditionalMeans![i]!));
+        ds = Math.max(ds, Math.abs(draw.samples[i]! - mean.samples[i]!));
+      }
+      expect(dm, sampler).toBeLessThan(1e-5);
+      expect(ds, sampler).toBeGreaterThan(1e-3);
+    }
+    lik.dispose();
+    op.dispose();
+  });
+
   it('not for ula or dps, nor without data', async () => {
     const { prior, op, lik, problem } = setup();
     for (const sampler of ['ula', 'dps'] as const) {

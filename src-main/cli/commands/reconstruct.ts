@@ -90,7 +90,13 @@ export function samplerOptions(p: Parsed, command: string): SamplerOptions {
   if (p.values.snr !== undefined) o.snr = numberFlag(p, 'snr', command, { positive: true });
   if (p.values['step-size'] !== undefined) o.stepSize = numberFlag(p, 'step-size', command, { positive: true });
   if (p.values.zeta !== undefined) o.zeta = numberFlag(p, 'zeta', command, { positive: true });
-  if (p.values['no-denoise'] === true) o.denoise = false;
+  const denoise = optionalString(p, 'denoise');
+  if (denoise !== undefined) {
+    if (denoise !== 'mean' && denoise !== 'draw' && denoise !== 'none') throw new UsageError(`${command}: --denoise must be mean, draw or none, got '${denoise}'`);
+    if (p.values['no-denoise'] === true && denoise !== 'none') throw new UsageError(`${command}: --no-denoise contradicts --denoise ${denoise}`);
+    o.denoise = denoise;
+  }
+  if (p.values['no-denoise'] === true) o.denoise = 'none';
   if (p.values['no-rao-blackwell'] === true) o.raoBlackwell = false;
   if (p.values.symmetrise === true) o.symmetrise = true;
   return o;
@@ -173,6 +179,7 @@ export const reconstructCommand: Command = {
         'step-size': { type: 'string' },
         zeta: { type: 'string' },
         'no-denoise': { type: 'boolean' },
+        denoise: { type: 'string' },
         'no-rao-blackwell': { type: 'boolean' },
         symmetrise: { type: 'boolean' },
         quiet: { type: 'boolean' },

@@ -30,7 +30,7 @@ record the command, prior, sampler, steps, seed and version.
   --shape NYxNX   image size for a fully convolutional U-Net used outside its training size (warned)
   --backend B     auto (default), tensorflow, webgpu, wasm or cpu
   --batch B       chains evaluated together (default min(N, 16))
-  --snr R, --step-size D, --no-denoise, --symmetrise   as for reconstruct`;
+  --snr R, --step-size D, --denoise M, --no-denoise, --symmetrise   as for reconstruct`;
 
 export const sampleCommand: Command = {
   name: 'sample',
@@ -53,6 +53,7 @@ export const sampleCommand: Command = {
         snr: { type: 'string' },
         'step-size': { type: 'string' },
         'no-denoise': { type: 'boolean' },
+        denoise: { type: 'string' },
         symmetrise: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { sigmaSchedule } from '../sde.js';
 import { langevinStep, snrStepSize } from './langevin.js';
 import { DEFAULT_SNR } from './pc.js';
-import { denoiseSetting, tweedieDenoise } from './denoise.js';
+import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
 
 export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler {
@@ -35,7 +35,7 @@ export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler 
     steps,
     evalsPerStep: nl,
     scoresAtDraws: true,
-    settings: { snr, langevinSteps: nl, denoise: denoise ? 'tweedie' : 'none' },
+    settings: { snr, langevinSteps: nl, denoise: denoiseLabel(denoise) },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sig[i],
     step(x, i, target, ctx) {
@@ -46,7 +46,7 @@ export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler 
           const z = ctx.normal();
           y = langevinStep(y, g, snrStepSize(g, z, snr), z);
         }
-        if (denoise && i === steps - 1) return tweedieDenoise(y, target, sig[i]);
+        if (i === steps - 1 && denoise !== 'none') return finishDraw(denoise, y, target, sig[i], ctx.normal);
         return y === x ? tf.clone(x) : y;
       });
     },

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { diffusionSquared, sigmaAt, timeGrid } from '../sde.js';
 import type { Sampler, SamplerFactoryArgs } from './types.js';
-import { denoiseSetting, tweedieDenoise } from './denoise.js';
+import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 
 export function createEm({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const t = timeGrid(steps + 1);
@@ -19,7 +19,7 @@ export function createEm({ sde, steps, options }: SamplerFactoryArgs): Sampler {
     steps,
     evalsPerStep: 1,
     scoresAtDraws: true,
-    settings: { predictor: 'euler-maruyama', denoise: denoise ? 'tweedie' : 'none' },
+    settings: { predictor: 'euler-maruyama', denoise: denoiseLabel(denoise) },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sigmaAt(sde, t[i + 1]),
     step(x, i, target, ctx) {
@@ -27,7 +27,7 @@ export function createEm({ sde, steps, options }: SamplerFactoryArgs): Sampler {
         const g2 = diffusionSquared(sde, t[i]);
         const s = target.score(x, sigmaAt(sde, t[i]));
         const next = tf.add(tf.add(x, tf.mul(s, g2 * dt)), tf.mul(ctx.normal(), Math.sqrt(g2 * dt)));
-        return denoise && i === steps - 1 ? tweedieDenoise(next, target, sigmaAt(sde, t[i + 1])) : next;
+        return i === steps - 1 && denoise !== 'none' ? finishDraw(denoise, next, target, sigmaAt(sde, t[i + 1]), ctx.normal) : next;
       });
     },
   };

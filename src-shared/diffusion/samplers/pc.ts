@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { sigmaSchedule } from '../sde.js';
 import { langevinStep, snrStepSize } from './langevin.js';
-import { denoiseSetting, tweedieDenoise } from './denoise.js';
+import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
 
 export const DEFAULT_SNR = 0.16;
@@ -30,7 +30,7 @@ export function createPc({ sde, steps, options }: SamplerFactoryArgs): Sampler {
     steps,
     evalsPerStep: 1 + nc,
     scoresAtDraws: true,
-    settings: { predictor: 'reverse-diffusion', corrector: 'langevin', snr, correctorSteps: nc, denoise: denoise ? 'tweedie' : 'none' },
+    settings: { predictor: 'reverse-diffusion', corrector: 'langevin', snr, correctorSteps: nc, denoise: denoiseLabel(denoise) },
     init: (_target, ctx) => tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax)),
     sigmaAfter: (i) => sig[i + 1],
     step(x, i, target, ctx) {
@@ -42,7 +42,7 @@ export function createPc({ sde, steps, options }: SamplerFactoryArgs): Sampler {
           const z = ctx.normal();
           y = langevinStep(y, g, snrStepSize(g, z, snr), z);
         }
-        return denoise && i === steps - 1 ? tweedieDenoise(y, target, sig[i + 1]) : y;
+        return i === steps - 1 && denoise !== 'none' ? finishDraw(denoise, y, target, sig[i + 1], ctx.normal) : y;
       });
     },
   };

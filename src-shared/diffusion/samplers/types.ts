@@ -16,8 +16,11 @@ export interface SamplerTarget {
   readonly shape: number[];
   /** Chains in this batch. */
   readonly batch: number;
-  /** ∇ log of the target at noise level σ: prior score plus (if any) the convolved likelihood's. */
-  score(x: Tensor, sigma: number): Tensor;
+  /**
+   * ∇ log of the target at noise level σ: prior score plus (if any) the convolved likelihood's. `probe`: x is not
+   * a draw of the target (a finite-difference probe), so Tweedie's estimate there is not collected.
+   */
+  score(x: Tensor, sigma: number, probe?: boolean): Tensor;
   /** The prior's score alone (DPS builds its own likelihood term). */
   priorScore(x: Tensor, sigma: number): Tensor;
   /**
@@ -50,8 +53,11 @@ export interface SamplerOptions {
   initScale?: number;
   /** DPS step scale ζ (prior units); default 1. */
   zeta?: number;
-  /** End pc, em and ald with Tweedie's denoising step x ← x + σmin² s(x, σmin) (denoise.ts); default true. */
-  denoise?: boolean;
+  /**
+   * How pc, em and ald end (denoise.ts): 'mean' (or true, the default) Tweedie's denoising step
+   * x ← x + σmin² s(x, σmin); 'draw' a second-order Tweedie draw; 'none' (or false) the raw draw at σmin.
+   */
+  denoise?: boolean | 'mean' | 'draw' | 'none';
   /**
    * Use the image prior's score through one of its eight flips/rotations per noise level (dihedral.ts): for priors
    * trained with those augmentations; default false. Ignored for 2-D densities.

@@ -41,8 +41,8 @@ export async function estimateStiffness(
   let lambdas: Float32Array = new Float32Array(0);
   for (let k = 0; k < iterations; k++) {
     const next = tf.tidy(() => {
-      const sp = target.score(tf.add(x, tf.mul(v, h)), sigma);
-      const sm = target.score(tf.sub(x, tf.mul(v, h)), sigma);
+      const sp = target.score(tf.add(x, tf.mul(v, h)), sigma, true);
+      const sm = target.score(tf.sub(x, tf.mul(v, h)), sigma, true);
       const jv = tf.div(tf.sub(sp, sm), 2 * h);
       const n = norm(jv);
       return { w: tf.div(jv, tf.maximum(n, 1e-30)), n };
