@@ -1,6 +1,6 @@
 /**
  * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
- * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--denoise mean|draw|none] [--no-denoise] [--no-rao-blackwell]`.
+ * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--denoise draw|mean|none] [--no-denoise] [--no-rao-blackwell]`.
  * --truth measures on other images instead of the validation split: a FITS file (every image HDU, every plane of a
  * cube; any units) or a folder of them, repeatable; the images may differ in size. See src-main/evaluation.ts for
  * what it measures.
@@ -15,7 +15,7 @@ import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
 const USAGE =
-  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--denoise mean|draw|none] [--no-denoise] [--no-rao-blackwell]';
+  'usage: npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--denoise draw|mean|none] [--no-denoise] [--no-rao-blackwell]';
 const options = {
     prior: { type: 'string' },
     'n-images': { type: 'string' },
@@ -91,8 +91,8 @@ if (values.truth !== undefined) {
   process.stderr.write('eval: --hdu goes with --truth\n');
   process.exit(2);
 }
-const denoise = values['no-denoise'] ? 'none' : (values.denoise ?? 'mean');
-if (denoise !== 'mean' && denoise !== 'draw' && denoise !== 'none') {
+const denoise = values['no-denoise'] ? 'none' : values.denoise;
+if (denoise !== undefined && denoise !== 'mean' && denoise !== 'draw' && denoise !== 'none') {
   process.stderr.write(`eval: --denoise must be mean, draw or none, got '${denoise}'\n`);
   process.exit(2);
 }
@@ -115,7 +115,7 @@ const report = await runEvaluation({
   workers: int('workers', values.workers, 1),
   truth,
   fluxScale,
-  samplerOptions: { ...(values.symmetrise ? { symmetrise: true } : {}), ...(denoise !== 'mean' ? { denoise } : {}), ...(values['no-rao-blackwell'] ? { raoBlackwell: false } : {}) },
+  samplerOptions: { ...(values.symmetrise ? { symmetrise: true } : {}), ...(denoise !== undefined ? { denoise } : {}), ...(values['no-rao-blackwell'] ? { raoBlackwell: false } : {}) },
   log: (l) => process.stderr.write(l + '\n'),
 });
 const md = evalMarkdown(report);

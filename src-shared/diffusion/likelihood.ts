@@ -336,6 +336,24 @@ export class ConvolvedLikelihood {
     return tf.tidy(() => tf.mul(this.solve(this.applyAt(tf.mul(this.residual(x), this.invVarT)), c, warm), a));
   }
 
+  /** The conjugate gradients' operator: (I + c AᵀWA) u. */
+  private cgOperator(u: tf.Tensor, c: number): tf.Tensor {
+    return tf.add(u, tf.mul(this.operator.adjoint(tf.mul(this.operator.apply(u), this.invVarT)), c));
+  }
+
+  /** The preconditioner: its approximation of (I + c AᵀWA)⁻¹ applied to u (W replaced by its mean). */
+  private cgPrecondition(u: tf.Tensor, c: number): tf.Tensor {
+    const cw = c * this.meanWeight;
+    switch (this.precond.kind) {
+      case 'kronecker':
+        return this.precond.k.solve(u, 1, cw);
+      case 'circulant':
+        return this.spectral!.apply(u, tf.reciprocal(tf.add(tf.mul(this.precond.d, cw), 1)));
+      default:
+        return tf.clone(u);
+    }
+  }
+
   /**
    * (I + c AᵀWA) u = b for u on the unknown's grid (W = M Σ⁻¹) by preconditioned conjugate gradients, batched
    * with per-chain step lengths; stops when every chain's residual is ≤ cgTol of its ‖b‖ or after cgMaxIter.
@@ -345,19 +363,8 @@ export class ConvolvedLikelihood {
   solve(b: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
     if (this.cgOnDevice || !syncReadable()) return this.solveOnDevice(b, c, warm);
     const batch = b.shape[0];
-    const M = (u: tf.Tensor): tf.Tensor => tf.tidy(() => tf.add(u, tf.mul(this.operator.adjoint(tf.mul(this.operator.apply(u), this.invVarT)), c)));
-    const cw = c * this.meanWeight;
-    const P = (u: tf.Tensor): tf.Tensor =>
-      tf.tidy(() => {
-        switch (this.precond.kind) {
-          case 'kronecker':
-            return this.precond.k.solve(u, 1, cw);
-          case 'circulant':
-            return this.spectral!.apply(u, tf.reciprocal(tf.add(tf.mul(this.precond.d, cw), 1)));
-          default:
-            return tf.clone(u);
-        }
-      });
+    const M = (u: tf.Tensor): tf.Tensor => tf.tidy(() => this.cgOperator(u, c));
+    const P = (u: tf.Tensor): tf.Tensor => tf.tidy(() => this.cgPrecondition(u, c));
     const dot = (p: tf.Tensor, q: tf.Tensor): tf.Tensor => tf.sum(tf.mul(p, q), [1, 2], true);
 
     let u = warm?.v && warm.v.shape[0] === batch ? tf.clone(warm.v) : tf.zerosLike(b);
@@ -415,18 +422,8 @@ export class ConvolvedLikelihood {
    */
   private solveOnDevice(b: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
     const batch = b.shape[0];
-    const M = (u: tf.Tensor): tf.Tensor => tf.add(u, tf.mul(this.operator.adjoint(tf.mul(this.operator.apply(u), this.invVarT)), c));
-    const cw = c * this.meanWeight;
-    const P = (u: tf.Tensor): tf.Tensor => {
-      switch (this.precond.kind) {
-        case 'kronecker':
-          return this.precond.k.solve(u, 1, cw);
-        case 'circulant':
-          return this.spectral!.apply(u, tf.reciprocal(tf.add(tf.mul(this.precond.d, cw), 1)));
-        default:
-          return tf.clone(u);
-      }
-    };
+    const M = (u: tf.Tensor): tf.Tensor => this.cgOperator(u, c);
+    const P = (u: tf.Tensor): tf.Tensor => this.cgPrecondition(u, c);
     const dot = (p: tf.Tensor, q: tf.Tensor): tf.Tensor => tf.sum(tf.mul(p, q), [1, 2], true);
     const norm = (v: tf.Tensor): tf.Tensor => tf.sqrt(tf.sum(tf.square(v), [1, 2], true));
     const bNorm = tf.tidy(() => norm(b)); // [B, 1, 1]

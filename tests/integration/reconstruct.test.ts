@@ -103,9 +103,9 @@ describe('skyscore reconstruct', () => {
     const report = JSON.parse(readFileSync(p('out/report.json'), 'utf8'));
     for (const k of ['chi2PerPixel', 'n', 'steps', 'sampler', 'backend', 'seconds', 'scoreEvaluations', 'seed', 'versions']) expect(report).toHaveProperty(k);
     expect(report.n).toBe(6);
-    // two evaluations per level and the final denoising step (one per chain)
-    expect(report.scoreEvaluations).toBe(6 * 150 * 2 + 6);
-    expect(report.samplerSettings).toMatchObject({ snr: 0.16, correctorSteps: 1, denoise: 'tweedie' });
+    // two evaluations per level and the final second-order Tweedie draw (1 + 2 × 8 probes per chain)
+    expect(report.scoreEvaluations).toBe(6 * 150 * 2 + 6 * 17);
+    expect(report.samplerSettings).toMatchObject({ snr: 0.16, correctorSteps: 1, denoise: 'tweedie-draw (8 probes)' });
     expect(report.likelihood.method).toBe('kronecker');
     expect(report.fluxScale.value).toBe(1);
     // χ² per pixel of the residual map = report
@@ -115,17 +115,27 @@ describe('skyscore reconstruct', () => {
     expect(report.chi2PerPixel).toBeLessThan(1.2);
   });
 
-  it('--no-denoise keeps the raw draws: the same chains, without the final step; --symmetrise is reported', async () => {
+  it('--denoise none|mean|draw: the same chains, then no final step, Tweedie\'s mean or a draw; --symmetrise is reported', async () => {
     const run = async (extra: string[], out: string) => {
       const r = await runCliAsync([...base(), '--n', '2', '--steps', '30', '--seed', '4', '--out', p(out), ...extra]);
       expect(r.code, r.stderr).toBe(0);
       return { report: JSON.parse(readFileSync(p(`${out}/report.json`), 'utf8')), samples: read(p(`${out}/posterior-samples.fits`)).data };
     };
     const raw = await run(['--no-denoise'], 'raw');
-    const den = await run([], 'den');
+    const den = await run(['--denoise', 'mean'], 'den');
+    const drawn = await run([], 'drawn');
     expect(raw.report.samplerSettings.denoise).toBe('none');
+    expect(den.report.samplerSettings.denoise).toBe('tweedie');
+    expect(drawn.report.samplerSettings.denoise).toBe('tweedie-draw (8 probes)');
     expect(raw.report.scoreEvaluations).toBe(2 * 30 * 2);
     expect(den.report.scoreEvaluations).toBe(2 * 30 * 2 + 2);
+    expect(drawn.report.scoreEvaluations).toBe(2 * 30 * 2 + 2 * 17);
+    // the mean product does not depend on the ending (Rao–Blackwellised, its probes are not draws)
+    const meanOf = (out: string) => read(p(`${out}/posterior-mean.fits`)).data;
+    const [mDen, mDrawn] = [meanOf('den'), meanOf('drawn')];
+    for (let i = 0; i < mDen.length; i++) expect(mDrawn[i]).toBeCloseTo(mDen[i]!, 4);
+    expect((await runCliAsync([...base(), '--out', p('bad'), '--denoise', 'median'])).stderr).toMatch(/--denoise must be mean, draw or none, got 'median'/);
+    expect((await runCliAsync([...base(), '--out', p('bad'), '--denoise', 'draw', '--no-denoise'])).stderr).toMatch(/--no-denoise contradicts --denoise draw/);
     // σmin of this Gaussian field is 10⁻³ of its pixel standard deviation: the step moves the draws, but little
     let moved = 0;
     let scale = 0;
@@ -137,7 +147,7 @@ describe('skyscore reconstruct', () => {
     expect(moved).toBeLessThan(1e-2 * scale);
     // --symmetrise (through worker threads too): a Gaussian field declares no symmetry, so all eight transforms;
     // the same number of evaluations, and the report says what was done
-    const sym = await run(['--symmetrise', '--workers', '2'], 'sym');
+    const sym = await run(['--symmetrise', '--workers', '2', '--denoise', 'mean'], 'sym');
     expect(sym.report.samplerSettings.symmetry).toMatch(/^dihedral: .*one of its 8 flips\/rotations per noise level/);
     expect(sym.report.scoreEvaluations).toBe(den.report.scoreEvaluations);
     expect(den.report.samplerSettings.symmetry).toBeUndefined();

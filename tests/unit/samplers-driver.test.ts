@@ -140,8 +140,8 @@ describe('progress, previews, cancellation', () => {
       expect(prod.mean[i]).toBeCloseTo(rb, 4);
     }
     expect(events[119].chi2!).toBeGreaterThan(0);
-    // two per level (predictor, corrector) and the final denoising step
-    expect(res.scoreEvaluations).toBe(5 * 60 * 2 + 5);
+    // two per level (predictor, corrector) and the final second-order Tweedie draw (1 + 2 × 8 probes)
+    expect(res.scoreEvaluations).toBe(5 * 60 * 2 + 5 * 17);
     lik.dispose();
     op.dispose();
   });

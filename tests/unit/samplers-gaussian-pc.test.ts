@@ -110,7 +110,7 @@ describe('Gaussian-field posterior, 32×32, Gaussian PSF (FWHM 2.5 px), σ_n = 0
     const e = expectedChi2OfSampleMean(problem.ref, N);
     console.log(`pc: χ²/pixel of the draws' mean ${chi2Draws.toFixed(4)}, expected ${e.mean.toFixed(4)} ± ${e.sd.toFixed(4)}`);
     expect(Math.abs(chi2Draws - e.mean)).toBeLessThan(4 * e.sd);
-    expect(res.scoreEvaluations).toBe(N * DEFAULT_STEPS.pc * 2 + N);
+    expect(res.scoreEvaluations).toBe(N * DEFAULT_STEPS.pc * 2 + N * 17);
 
     // The product mean is Rao–Blackwellised (rao-blackwell.ts): the same expectation, less Monte Carlo noise.
     // Its whitened error N (m − μ)ᵀ Σ⁻¹ (m − μ)/n is ~1 for the draws' mean (above) and must be well below it

@@ -1,8 +1,8 @@
 /**
  * `ald`: annealed Langevin dynamics (Song & Ermon 2019) — no predictor: at each of `steps` noise levels
  * σmax … σmin (geometric) run `langevinSteps` (default 3) Langevin steps with the corrector's step size
- * ε = 2 (snr ‖z‖/‖s‖)² (snr 0.16 by default), starting from x ~ N(0, σmax² I), and end with Tweedie's
- * denoising step at σmin (denoise.ts).
+ * ε = 2 (snr ‖z‖/‖s‖)² (snr 0.16 by default), starting from x ~ N(0, σmax² I), and end at σmin
+ * as denoise.ts says (by default a second-order Tweedie draw).
  * Without a predictor the Langevin steps alone must shrink the state from one level to the next: a fraction
  * 1 − (σ_{i+1}/σ_i)² ≈ 2 ln(σmax/σmin)/K of its excess variance per level, while a step at signal-to-noise snr
  * removes about ε/σ² ≈ 2 snr². Hence levels K × steps T × snr² must reach ln(σmax/σmin) (required with a 1.5

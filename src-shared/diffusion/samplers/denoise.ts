@@ -1,11 +1,15 @@
 /**
- * The final denoising step of the annealed samplers (pc, em, ald), as in Song et al.'s samplers: after the last
- * level the chains are draws of p_σmin(x | y), the posterior blurred by noise of σmin; Tweedie's formula
- *   x̂ = x + σmin² ∇ log p_σmin(x | y) = E[x₀ | x_σmin = x, y]
- * removes that noise at the cost of one score evaluation per chain. It matters where σmin is not small against
- * the posterior's own spread: for galaxy-64 (σmin = 0.01 in pixel/255 units) the raw draws' credible intervals
- * are slightly wide and the step gains the posterior mean 0.15 dB, leaving them slightly narrow
- * (docs/sampling.md). `denoise: false` keeps the raw draws.
+ * How the annealed samplers (pc, em, ald) end. After the last level the chains are draws of p_σmin(x | y), the
+ * posterior blurred by noise of σmin, which matters where σmin is not small against the posterior's own spread
+ * (galaxy-64: σmin = 0.01 in pixel/255 units). Three endings (docs/sampling.md):
+ *  - 'draw' (the default since the eighth session): a second-order Tweedie draw of x₀ given the final state
+ *    (tweedieDraw): Tweedie's mean plus noise with the diagonal of Cov[x₀ | x_σmin, y]; per-pixel intervals close
+ *    to their level (measured with galaxy-64); 2·8 + 1 score evaluations per chain;
+ *  - 'mean': Tweedie's formula x̂ = x + σmin² ∇ log p_σmin(x | y) = E[x₀ | x_σmin = x, y], as in Song et al.'s
+ *    samplers: removes the σmin noise, and with it some of the posterior's own finest-scale spread (intervals
+ *    slightly narrow); one score evaluation per chain;
+ *  - 'none': the raw draws (intervals slightly wide).
+ * The posterior mean product does not depend on the choice: it is Rao–Blackwellised (rao-blackwell.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SamplerOptions, SamplerTarget } from './types.js';
@@ -48,11 +52,13 @@ export function tweedieDraw(x: tf.Tensor, target: SamplerTarget, sigma: number, 
   });
 }
 
-/** How an annealed sampler ends: Tweedie's mean (default), a second-order Tweedie draw, or the raw draw. */
+/** How an annealed sampler ends: a second-order Tweedie draw (default), Tweedie's mean, or the raw draw. */
 export type DenoiseMode = 'mean' | 'draw' | 'none';
 
+export const DEFAULT_DENOISE: DenoiseMode = 'draw';
+
 export function denoiseSetting(options: SamplerOptions): DenoiseMode {
-  const d = options.denoise ?? 'mean';
+  const d = options.denoise ?? DEFAULT_DENOISE;
   return d === true ? 'mean' : d === false ? 'none' : d;
 }
 

@@ -5,7 +5,7 @@
  *      x ← x + (σ_i² − σ_{i+1}²) s(x, σ_i) + √(σ_i² − σ_{i+1}²) z;
  *  - corrector: `correctorSteps` (default 1) Langevin steps at σ_{i+1} with Song's step size
  *      ε = 2 (snr ‖z‖/‖s‖)², snr = 0.16:  x ← x + ε s(x, σ_{i+1}) + √(2ε) z.
- * After the last level, Tweedie's denoising step (denoise.ts; `denoise: false` keeps the raw draws).
+ * After the last level, the ending of denoise.ts (default: a second-order Tweedie draw; `denoise: false` keeps the raw draws).
  * The corrector relaxes the state towards the target of its level, which removes the bias the convolved
  * likelihood's approximation gives the predictor alone (posterior variance ~12% low, mean off by several Monte
  * Carlo errors in the 32×32 Gaussian-field test; within Monte Carlo error with the corrector).

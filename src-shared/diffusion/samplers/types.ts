@@ -54,8 +54,8 @@ export interface SamplerOptions {
   /** DPS step scale ζ (prior units); default 1. */
   zeta?: number;
   /**
-   * How pc, em and ald end (denoise.ts): 'mean' (or true, the default) Tweedie's denoising step
-   * x ← x + σmin² s(x, σmin); 'draw' a second-order Tweedie draw; 'none' (or false) the raw draw at σmin.
+   * How pc, em and ald end (denoise.ts): 'draw' (the default) a second-order Tweedie draw; 'mean' (or true)
+   * Tweedie's denoising step x ← x + σmin² s(x, σmin); 'none' (or false) the raw draw at σmin.
    */
   denoise?: boolean | 'mean' | 'draw' | 'none';
   /**
