@@ -9,7 +9,7 @@ import { outputShape, type BuiltModel, type ModelSpec } from '../../src-shared/o
 import { noiseMap, scalarNoise, validityMask, type NoiseModel, type Validity } from '../../src-shared/operators/noise.js';
 import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/likelihood.js';
 import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
-import { meanEstimateNote, posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
+import { drawsEndingNote, meanEstimateNote, posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../priors.js';
 import { resultGrid, resultHeader } from '../cli/commands/forward.js';
@@ -218,12 +218,12 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
           return h;
         };
         const xs: number[] = [nx, ny];
-        const samplesH = header(true, [ny, nx], 'posterior samples');
+        const samplesH = header(true, [ny, nx], 'posterior samples', drawsEndingNote(result));
         const resH = header(false, prepared.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${products.chi2PerPixel?.toPrecision(6)}`]);
         resH.delete('BUNIT');
         const files: NamedFile[] = [
           { name: 'posterior-mean.fits', bytes: writeFits([{ data: products.mean, shape: xs, header: header(true, [ny, nx], 'posterior mean', [meanEstimateNote(result)]), bitpix: -32 }]) },
-          { name: 'posterior-std.fits', bytes: writeFits([{ data: products.std, shape: xs, header: header(true, [ny, nx], 'posterior standard deviation'), bitpix: -32 }]) },
+          { name: 'posterior-std.fits', bytes: writeFits([{ data: products.std, shape: xs, header: header(true, [ny, nx], 'posterior standard deviation', drawsEndingNote(result)), bitpix: -32 }]) },
           { name: 'posterior-samples.fits', bytes: writeFits([{ data: products.samples, shape: [nx, ny, s.n], header: samplesH, bitpix: -32 }]) },
           { name: 'residual.fits', bytes: writeFits([{ data: products.residual!, shape: [prepared.outShape[1], prepared.outShape[0]], header: resH, bitpix: -32 }]) },
           { name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n') },

@@ -82,6 +82,18 @@ export function meanEstimateNote(r: SamplingResult): string {
   return `mean Rao-Blackwellised: Tweedie E[x0|x_sigma,y] averaged over ${terms} score evaluations per chain with sigma <= ${sigma} (prior units), ${r.n} chains`;
 }
 
+/**
+ * ASCII lines for the samples' and the standard deviation's FITS HISTORY: how the annealed samplers' draws end at
+ * σmin (samplers/denoise.ts); none for samplers without an ending.
+ */
+export function drawsEndingNote(r: SamplingResult): string[] {
+  const d = String(r.samplerSettings.denoise ?? '');
+  if (d.startsWith('tweedie-draw')) return [`draws end with a second-order Tweedie draw at sigma_min: mean plus noise with the diagonal of Cov[x0|x,y] (${d.replace('tweedie-draw ', '')})`];
+  if (d === 'tweedie') return [`draws end with Tweedie's mean at sigma_min: E[x0|x,y] (intervals slightly narrow)`];
+  if (d === 'none') return ['raw draws at sigma_min (not denoised; intervals slightly wide)'];
+  return [];
+}
+
 export interface ReportContext {
   command: string;
   prior: { spec: string; kind: string; sde: { sigmaMin: number; sigmaMax: number }; trainedShape: number[] | null; normalisation?: { offset: number; scale: number } };

@@ -130,6 +130,12 @@ describe('skyscore reconstruct', () => {
     expect(raw.report.scoreEvaluations).toBe(2 * 30 * 2);
     expect(den.report.scoreEvaluations).toBe(2 * 30 * 2 + 2);
     expect(drawn.report.scoreEvaluations).toBe(2 * 30 * 2 + 2 * 17);
+    // the samples' and the std's headers say how the draws end
+    const history = (f: string) => read(p(f)).header.history().join(' ');
+    expect(history('drawn/posterior-samples.fits')).toMatch(/draws end with a second-order Tweedie draw at sigma_min/);
+    expect(history('drawn/posterior-std.fits')).toMatch(/draws end with a second-order Tweedie draw at sigma_min/);
+    expect(history('den/posterior-samples.fits')).toMatch(/draws end with Tweedie's mean at sigma_min/);
+    expect(history('raw/posterior-samples.fits')).toMatch(/raw draws at sigma_min/);
     // the mean product does not depend on the ending (Rao–Blackwellised, its probes are not draws)
     const meanOf = (out: string) => read(p(`${out}/posterior-mean.fits`)).data;
     const [mDen, mDrawn] = [meanOf('den'), meanOf('drawn')];

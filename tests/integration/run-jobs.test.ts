@@ -151,6 +151,9 @@ describe('jobs in the engine', () => {
     // tests/unit), said in report.json and in the mean's HISTORY, near the two samples' own mean
     expect(report.samplerSettings.meanEstimate).toMatch(/^rao-blackwellised/);
     expect(mean.header.getAll('HISTORY').join('')).toMatch(/mean Rao-Blackwellised: Tweedie/);
+    // the draws end with the default second-order Tweedie draw, said in the samples' HISTORY
+    expect(report.samplerSettings.denoise).toBe('tweedie-draw (8 probes)');
+    expect(get('posterior-samples.fits').header.getAll('HISTORY').join('')).toMatch(/draws end with a second-order Tweedie draw/);
     const s = get('posterior-samples.fits').readImage().data;
     const m = mean.readImage().data;
     let far = 0;

@@ -14,7 +14,7 @@ import { backendFlag, checkNotSame, resultFitsShape, resultGrid, resultHeader, s
 import { instantiateModel, outputShape, type BuiltModel } from '../../../src-shared/operators/model.js';
 import { ConvolvedLikelihood, type Affine } from '../../../src-shared/diffusion/likelihood.js';
 import { runSampling, type SamplingProgress, type SamplingResult } from '../../../src-shared/diffusion/posterior.js';
-import { meanEstimateNote, posteriorProducts, reconstructionReport, type PosteriorProducts } from '../../../src-shared/diffusion/products.js';
+import { drawsEndingNote, meanEstimateNote, posteriorProducts, reconstructionReport, type PosteriorProducts } from '../../../src-shared/diffusion/products.js';
 import { DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, isSamplerName, type SamplerName, type SamplerOptions } from '../../../src-shared/diffusion/samplers/index.js';
 import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
 
@@ -322,8 +322,8 @@ export const reconstructCommand: Command = {
       const sameGrid = grid.sameAsInput;
       const imageShape = resultFitsShape(obs, xShape, sameGrid);
       const meanH = productHeader(obs, built, true, xShape, prov, 'posterior mean', [...hist, meanEstimateNote(result)]);
-      const stdH = productHeader(obs, built, true, xShape, prov, 'posterior standard deviation', hist);
-      const samplesH = productHeader(obs, built, true, xShape, prov, 'posterior samples', hist);
+      const stdH = productHeader(obs, built, true, xShape, prov, 'posterior standard deviation', [...hist, ...drawsEndingNote(result)]);
+      const samplesH = productHeader(obs, built, true, xShape, prov, 'posterior samples', [...hist, ...drawsEndingNote(result)]);
       for (const k of new Set(samplesH.keys())) if (WCS_HIGH_AXIS.test(k)) samplesH.delete(k);
       samplesH.set('WCSAXES', 2);
       const resH = productHeader(obs, built, false, yShape, prov, '(y - A mean)/sigma', [...hist, `chi2 per observed pixel of the mean ${products.chi2PerPixel?.toPrecision(6)}`]);
