@@ -430,7 +430,7 @@ export class ConvolvedLikelihood {
     const limit = tf.mul(bNorm, this.cgTol);
     let u = warm?.v && warm.v.shape[0] === batch ? tf.clone(warm.v) : tf.zerosLike(b);
     let r = tf.tidy(() => tf.sub(b, M(u)));
-    let p = P(r);
+    let p = tf.tidy(() => P(r));
     let rz = tf.tidy(() => dot(r, p));
     let moved: tf.Tensor = tf.scalar(0);
     for (let it = 0; it < this.cgMaxIter; it++) {

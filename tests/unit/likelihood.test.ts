@@ -293,6 +293,7 @@ describe('convolved likelihood against its dense definition', () => {
       const batch = 3;
       const x = randn(batch * nIn, 8, 1.5);
       const warm = new CgWarmStart();
+      const tensorsBefore = tf.memory().numTensors;
       for (const sigma of c.sigmas ?? [0, 0.05, 0.7, 6]) {
         const before = { ...lik.cgStats };
         const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(x), [batch, ny, nx]), sigma, warm).dataSync());
@@ -316,6 +317,9 @@ describe('convolved likelihood against its dense definition', () => {
         }
       }
       warm.reset();
+      await lik.settle();
+      // nothing left behind by the solves, on the device or not
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
       // χ² per observed pixel of the truth (data units): Σ (y − A x)²/σ² / n_obs
       const xData = Float32Array.from(truth, (v) => affine.scale * v + affine.offset);
       let chi = 0;
