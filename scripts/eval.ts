@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { evalMarkdown, runEvaluation } from '../src-main/evaluation.js';
 import { isBackendName } from '../src-main/engine/backend.js';
 import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
+import { isDenoiseMode } from '../src-shared/diffusion/samplers/denoise.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
 const USAGE =
@@ -92,7 +93,7 @@ if (values.truth !== undefined) {
   process.exit(2);
 }
 const denoise = values['no-denoise'] ? 'none' : values.denoise;
-if (denoise !== undefined && denoise !== 'mean' && denoise !== 'draw' && denoise !== 'none') {
+if (denoise !== undefined && !isDenoiseMode(denoise)) {
   process.stderr.write(`eval: --denoise must be mean, draw or none, got '${denoise}'\n`);
   process.exit(2);
 }

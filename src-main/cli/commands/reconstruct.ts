@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import type { Command } from '../command.js';
 import { parse, requireString, optionalString, numberFlag, type Parsed } from '../args.js';
 import { UsageError } from '../errors.js';
+import { isDenoiseMode } from '../../../src-shared/diffusion/samplers/denoise.js';
 import { writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { prepareModelFile, readImage2d, readNoiseArg, type ImageFile } from '../../model-loader.js';
@@ -96,7 +97,7 @@ export function samplerOptions(p: Parsed, command: string): SamplerOptions {
   if (p.values.zeta !== undefined) o.zeta = numberFlag(p, 'zeta', command, { positive: true });
   const denoise = optionalString(p, 'denoise');
   if (denoise !== undefined) {
-    if (denoise !== 'mean' && denoise !== 'draw' && denoise !== 'none') throw new UsageError(`${command}: --denoise must be mean, draw or none, got '${denoise}'`);
+    if (!isDenoiseMode(denoise)) throw new UsageError(`${command}: --denoise must be mean, draw or none, got '${denoise}'`);
     if (p.values['no-denoise'] === true && denoise !== 'none') throw new UsageError(`${command}: --no-denoise contradicts --denoise ${denoise}`);
     o.denoise = denoise;
   }

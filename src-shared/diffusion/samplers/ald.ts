@@ -46,7 +46,7 @@ export function createAld({ sde, steps, options }: SamplerFactoryArgs): Sampler 
           const z = ctx.normal();
           y = langevinStep(y, g, snrStepSize(g, z, snr), z);
         }
-        if (i === steps - 1 && denoise !== 'none') return finishDraw(denoise, y, target, sig[i], ctx.normal);
+        if (i === steps - 1) return finishDraw(denoise, y, target, sig[i], ctx.normal);
         return y === x ? tf.clone(x) : y;
       });
     },

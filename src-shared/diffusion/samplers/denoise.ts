@@ -53,7 +53,12 @@ export function tweedieDraw(x: tf.Tensor, target: SamplerTarget, sigma: number, 
 }
 
 /** How an annealed sampler ends: a second-order Tweedie draw (default), Tweedie's mean, or the raw draw. */
-export type DenoiseMode = 'mean' | 'draw' | 'none';
+export const DENOISE_MODES = ['draw', 'mean', 'none'] as const;
+export type DenoiseMode = (typeof DENOISE_MODES)[number];
+
+export function isDenoiseMode(s: string): s is DenoiseMode {
+  return (DENOISE_MODES as readonly string[]).includes(s);
+}
 
 export const DEFAULT_DENOISE: DenoiseMode = 'draw';
 
@@ -62,11 +67,11 @@ export function denoiseSetting(options: SamplerOptions): DenoiseMode {
   return d === true ? 'mean' : d === false ? 'none' : d;
 }
 
-/** The final step for a denoise mode at the last level σ (x itself for 'none'). */
+/** The final step for a denoise mode at the last level σ: x itself for 'none'. */
 export function finishDraw(mode: DenoiseMode, x: tf.Tensor, target: SamplerTarget, sigma: number, normal: () => tf.Tensor): tf.Tensor {
   if (mode === 'mean') return tweedieDenoise(x, target, sigma);
   if (mode === 'draw') return tweedieDraw(x, target, sigma, normal);
-  return tf.clone(x);
+  return x;
 }
 
 /** The settings entry that says how the draws end. */

@@ -27,7 +27,7 @@ export function createEm({ sde, steps, options }: SamplerFactoryArgs): Sampler {
         const g2 = diffusionSquared(sde, t[i]);
         const s = target.score(x, sigmaAt(sde, t[i]));
         const next = tf.add(tf.add(x, tf.mul(s, g2 * dt)), tf.mul(ctx.normal(), Math.sqrt(g2 * dt)));
-        return i === steps - 1 && denoise !== 'none' ? finishDraw(denoise, next, target, sigmaAt(sde, t[i + 1]), ctx.normal) : next;
+        return i === steps - 1 ? finishDraw(denoise, next, target, sigmaAt(sde, t[i + 1]), ctx.normal) : next;
       });
     },
   };

@@ -42,7 +42,7 @@ export function createPc({ sde, steps, options }: SamplerFactoryArgs): Sampler {
           const z = ctx.normal();
           y = langevinStep(y, g, snrStepSize(g, z, snr), z);
         }
-        return i === steps - 1 && denoise !== 'none' ? finishDraw(denoise, y, target, sig[i + 1], ctx.normal) : y;
+        return i === steps - 1 ? finishDraw(denoise, y, target, sig[i + 1], ctx.normal) : y;
       });
     },
   };
