@@ -130,7 +130,11 @@ export async function loadExample(priors: readonly PriorInfo[], dir = DEMO_DIR):
       throw new DemoInputError(`${path.join(dir, name)}: the bundled example is incomplete (${(e as Error).message})`);
     }
   };
-  const [observation, truth, modelBytes] = await Promise.all([read(demo.observation), read(demo.truth), read(demo.model)]);
+  // read together, but where several files are missing name the first in this order, not whichever fails first
+  const settled = await Promise.allSettled([read(demo.observation), read(demo.truth), read(demo.model)]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [observation, truth, modelBytes] = settled.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value) as [Uint8Array, Uint8Array, Uint8Array];
   const modelText = new TextDecoder().decode(modelBytes);
   let model: ModelJson;
   try {
