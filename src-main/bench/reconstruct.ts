@@ -103,9 +103,9 @@ export interface Extrapolated {
   cpuS: number;
   /** Score evaluations of the full run, counted per image (the levels' and the ending's). */
   evaluations: number;
-  /** Seconds of sampling that do not depend on the number of levels (set-up, the draws' ending). */
-  fixedS: number;
-  perLevelS: number;
+  /** Seconds of sampling that do not depend on the number of levels (set-up, the draws' ending); absent for a run timed in full. */
+  fixedS?: number;
+  perLevelS?: number;
   startupS: number;
   workers: number;
   /** The longer run (for products). */
@@ -128,6 +128,11 @@ export function extrapolate(short: RunFigures, long: RunFigures, levels: number,
     workers: long.workers,
     long,
   };
+}
+
+/** A run timed in full: its own figures. */
+export function timedInFull(f: RunFigures): Extrapolated {
+  return { wall: f.startupS + f.samplingS, cpuS: f.cpuS, evaluations: f.result.scoreEvaluations, startupS: f.startupS, workers: f.workers, long: f };
 }
 
 /** A temporary folder with M.json (Gaussian PSF 4 px) for worker threads, and a U-Net model folder. */
@@ -177,11 +182,7 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
   try {
     const before = tf.memory().numTensors;
     const run = (k: number) => runOnce(backend, workers, { spec: `gaussian-field:${sc.pk}`, model: prior, sde: prior.defaultSde() }, k, data, lik, sc.model);
-    let e: Extrapolated;
-    if (levels === STEPS) {
-      const f = await run(STEPS);
-      e = { wall: f.startupS + f.samplingS, cpuS: f.cpuS, evaluations: f.result.scoreEvaluations, fixedS: NaN, perLevelS: NaN, startupS: f.startupS, workers: f.workers, long: f };
-    } else e = extrapolate(await run(levels), await run(2 * levels), levels, STEPS);
+    const e = levels === STEPS ? timedInFull(await run(STEPS)) : extrapolate(await run(levels), await run(2 * levels), levels, STEPS);
     const leaked = tf.memory().numTensors - before;
     const wall = e.wall;
     // per evaluation and image: the prior's spectral products, and A, the Kronecker solve (2 halves) and Aᵀ
@@ -197,7 +198,7 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
       workerStartupS: e.startupS,
       samples: N_SAMPLES,
       steps: STEPS,
-      ...(levels !== STEPS ? { extrapolatedFromSteps: `${levels} and ${2 * levels}`, fixedS: e.fixedS, perLevelMs: e.perLevelS * 1000 } : {}),
+      ...(levels !== STEPS ? { extrapolatedFromSteps: `${levels} and ${2 * levels}`, fixedS: e.fixedS!, perLevelMs: e.perLevelS! * 1000 } : {}),
       seconds: wall,
       scoreEvaluations: e.evaluations,
       scoreEvalsPerS: e.evaluations / wall,
@@ -247,8 +248,8 @@ async function unet(backend: BackendName, workers: number, levels: number, which
       samples: N_SAMPLES,
       steps: STEPS,
       extrapolatedFromSteps: `${levels} and ${2 * levels}`,
-      fixedS: e.fixedS,
-      perLevelMs: e.perLevelS * 1000,
+      fixedS: e.fixedS!,
+      perLevelMs: e.perLevelS! * 1000,
       seconds: wall,
       minutes: wall / 60,
       scoreEvaluations: e.evaluations,
