@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { evalMarkdown, runEvaluation } from '../src-main/evaluation.js';
 import { isBackendName } from '../src-main/engine/backend.js';
 import { isSamplerName } from '../src-shared/diffusion/samplers/index.js';
-import { isDenoiseMode } from '../src-shared/diffusion/samplers/denoise.js';
+import { isDenoiseMode } from '../src-shared/diffusion/samplers/spec.js';
 import { writeFileAtomic } from '../src-main/io.js';
 
 const USAGE =

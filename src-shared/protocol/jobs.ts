@@ -7,7 +7,8 @@
  * Pixels of previews travel as Float32Arrays (raw bytes on WebSocket, structured clone on Electron IPC).
  */
 import type { SamplingStatus } from '../diffusion/posterior.js';
-import { ProtocolError, obj, num, str, bool, optional, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
+import { ProtocolError, obj, num, str, bool, optional, nullable, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
+import { DENOISE_MODES, MAX_BATCH, MAX_STEPS, MAX_WORKERS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
 export type Shape2 = [number, number];
 
@@ -91,16 +92,19 @@ export interface PriorInfo {
   facts: Record<string, string>;
 }
 
-export const SAMPLER_NAMES = ['pc', 'em', 'dps', 'ula', 'ald'] as const;
-export type SamplerName = (typeof SAMPLER_NAMES)[number];
-
 export interface SamplerSettings {
-  sampler: string;
+  sampler: SamplerName;
   n: number;
   steps: number;
   seed: number;
   /** Flux scale (data units per prior unit); null: automatic. */
   fluxScale: number | null;
+  /** The sampler's options (the CLI's --snr, --step-size, --zeta, --denoise, --no-rao-blackwell, --symmetrise); absent: defaults. */
+  options?: RunOptions;
+  /** Worker threads sharing the chains (the CLI's --workers); absent or null: automatic. */
+  workers?: number | null;
+  /** Chains evaluated together per worker (the CLI's --batch); absent or null: min(n, 16). */
+  batch?: number | null;
 }
 
 export interface ReconstructParams {
@@ -234,13 +238,27 @@ const noiseInput: Validator<NoiseInput> = (v, p) => {
 
 /** Sampler settings of a run (also the bundled example's, protocol/example.ts). */
 export const samplerSettings: Validator<SamplerSettings> = (v, p) => {
+  const positiveUpTo = (max: number) => optional(num({ min: Number.MIN_VALUE, max }));
   const s = obj({
-    sampler: str({ max: 16, pattern: /^[a-z]+$/ }),
+    sampler: literal(...SAMPLERS),
     n: num({ integer: true, min: 1, max: 1024 }),
-    steps: num({ integer: true, min: 1, max: 100000 }),
+    steps: num({ integer: true, min: 1, max: MAX_STEPS }),
     seed: num({ integer: true, min: 0, max: 2 ** 32 - 1 }),
-    fluxScale: (x, q) => (x === null ? null : num({ min: Number.MIN_VALUE })(x, q)),
+    fluxScale: nullable(num({ min: Number.MIN_VALUE })),
+    options: optional(
+      obj({
+        snr: positiveUpTo(RUN_OPTION_RANGES.snr.max),
+        stepSize: positiveUpTo(RUN_OPTION_RANGES.stepSize.max),
+        zeta: positiveUpTo(RUN_OPTION_RANGES.zeta.max),
+        denoise: optional(literal(...DENOISE_MODES)),
+        raoBlackwell: optional(bool),
+        symmetrise: optional(bool),
+      }),
+    ),
+    workers: optional(nullable(num({ integer: true, min: 1, max: MAX_WORKERS }))),
+    batch: optional(nullable(num({ integer: true, min: 1, max: MAX_BATCH }))),
   })(v, p);
+  if (s.steps < SAMPLER_INFO[s.sampler].minSteps) throw new ProtocolError(`${p}.steps: ${s.sampler} takes at least ${SAMPLER_INFO[s.sampler].minSteps} steps`);
   return { ...s, fluxScale: s.fluxScale ?? null };
 };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateRequest, validateResponse, ProtocolError, methodParams } from '../../src-shared/protocol/index.js';
+import { validateRequest, validateResponse, ProtocolError, methodParams, samplerSettings } from '../../src-shared/protocol/index.js';
+import { MAX_STEPS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO } from '../../src-shared/diffusion/samplers/spec.js';
 import { encodeFrame, decodeFrame } from '../../src-shared/protocol/codec.js';
 
 describe('protocol: request validation', () => {
@@ -74,4 +75,29 @@ describe('protocol: binary frames', () => {
     new DataView(garbage.buffer).setUint32(0, 10, true);
     expect(() => decodeFrame(garbage)).toThrow(/not valid JSON/);
   });
+});
+
+describe('protocol: sampler settings (from the tfjs-free sampler catalogue)', () => {
+  const base = { sampler: 'pc', n: 4, steps: 500, seed: 1, fluxScale: null };
+  const check = (v: unknown) => samplerSettings(v, 'settings');
+
+  it('accepts every registered sampler, the options the CLI has, workers and batch', () => {
+    for (const sampler of SAMPLERS) expect(check({ ...base, sampler, steps: SAMPLER_INFO[sampler].defaultSteps }).sampler).toBe(sampler);
+    const full = { ...base, options: { snr: 0.2, stepSize: 0.01, zeta: 2, denoise: 'mean', raoBlackwell: false, symmetrise: true }, workers: 2, batch: 8 };
+    expect(check(full)).toEqual(full);
+    expect(check({ ...base, workers: null, batch: null })).toEqual({ ...base, workers: null, batch: null });
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['an unknown sampler that fits the old /^[a-z]+$/ rule', { ...base, sampler: 'foo' }, /settings\.sampler: expected one of pc, em, ald, ula, dps/],
+    ['too few steps for ald', { ...base, sampler: 'ald', steps: 1 }, /ald takes at least 2 steps/],
+    ['steps beyond the samplers’ maximum', { ...base, steps: MAX_STEPS + 1 }, /settings\.steps/],
+    ['a non-positive snr', { ...base, options: { snr: 0 } }, /settings\.options\.snr/],
+    ['an snr beyond its range', { ...base, options: { snr: RUN_OPTION_RANGES.snr.max * 2 } }, /settings\.options\.snr/],
+    ['an unknown ending', { ...base, options: { denoise: 'blur' } }, /settings\.options\.denoise: expected one of draw, mean, none/],
+    ['an option the protocol does not carry', { ...base, options: { correctorSteps: 3 } }, /unexpected field 'correctorSteps'/],
+    ['zero workers', { ...base, workers: 0 }, /settings\.workers/],
+    ['a fractional batch', { ...base, batch: 1.5 }, /settings\.batch/],
+  ];
+  for (const [name, v, re] of bad) it(`refuses ${name}`, () => expect(() => check(v)).toThrow(re));
 });

@@ -4,7 +4,7 @@ import { cpus } from 'node:os';
 import type { Command } from '../command.js';
 import { parse, requireString, optionalString, numberFlag, type Parsed } from '../args.js';
 import { UsageError } from '../errors.js';
-import { isDenoiseMode } from '../../../src-shared/diffusion/samplers/denoise.js';
+import { isDenoiseMode } from '../../../src-shared/diffusion/samplers/spec.js';
 import { writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { prepareModelFile, readImage2d, readNoiseArg, type ImageFile } from '../../model-loader.js';

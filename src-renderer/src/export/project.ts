@@ -4,7 +4,7 @@
  * a size limit, embedded (base64) so that the project opens anywhere; a file that is not embedded is asked for
  * on opening and must match its hash.
  */
-import type { SamplerSettings } from '../../../src-shared/protocol/index';
+import { samplerSettings, type SamplerSettings } from '../../../src-shared/protocol/index';
 import { parseModelDoc, type ModelDoc } from '../model/mjson';
 import type { NoiseSettings, FileMeta } from '../store/model';
 
@@ -167,11 +167,14 @@ export function parseProject(text: string): ProjectDoc {
     prior = { spec: p.spec as string, name: typeof p.name === 'string' ? p.name : (p.spec as string) };
   }
   need(isObj(r.settings), 'settings: expected an object');
-  const s = r.settings as Record<string, unknown>;
-  need(typeof s.sampler === 'string' && /^[a-z]+$/.test(s.sampler), 'settings.sampler: expected a sampler name');
-  for (const k of ['n', 'steps', 'seed'] as const) need(Number.isInteger(s[k]) && (s[k] as number) >= (k === 'seed' ? 0 : 1), `settings.${k}: expected a${k === 'seed' ? ' non-negative' : ' positive'} integer`);
-  need(s.fluxScale === undefined || s.fluxScale === null || (typeof s.fluxScale === 'number' && s.fluxScale > 0), 'settings.fluxScale: expected a positive number or null');
-  const settings: SamplerSettings = { sampler: s.sampler as string, n: s.n as number, steps: s.steps as number, seed: s.seed as number, fluxScale: (s.fluxScale as number | null | undefined) ?? null };
+  let settings: SamplerSettings;
+  try {
+    // the protocol's own validator: a project opens exactly when its settings would start a run
+    const given = r.settings as Record<string, unknown>;
+    settings = samplerSettings({ ...given, fluxScale: given.fluxScale ?? null }, 'settings');
+  } catch (e) {
+    throw new ProjectInputError((e as Error).message);
+  }
   return {
     format: PROJECT_FORMAT,
     version: PROJECT_VERSION,

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { sigmaSchedule } from '../sde.js';
 import { langevinStep, snrStepSize } from './langevin.js';
-import { DEFAULT_SNR } from './pc.js';
+import { DEFAULT_SNR } from './spec.js';
 import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
 

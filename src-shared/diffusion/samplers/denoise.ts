@@ -2,7 +2,7 @@
  * How the annealed samplers (pc, em, ald) end. After the last level the chains are draws of p_σmin(x | y), the
  * posterior blurred by noise of σmin, which matters where σmin is not small against the posterior's own spread
  * (galaxy-64: σmin = 0.01 in pixel/255 units). Three endings (docs/sampling.md):
- *  - 'draw' (the default since the eighth session): a second-order Tweedie draw of x₀ given the final state
+ *  - 'draw' (the default): a second-order Tweedie draw of x₀ given the final state
  *    (tweedieDraw): Tweedie's mean plus noise with the diagonal of Cov[x₀ | x_σmin, y]; per-pixel intervals close
  *    to their level (measured with galaxy-64); 2·8 + 1 score evaluations per chain;
  *  - 'mean': Tweedie's formula x̂ = x + σmin² ∇ log p_σmin(x | y) = E[x₀ | x_σmin = x, y], as in Song et al.'s
@@ -12,7 +12,8 @@
  * The posterior mean product does not depend on the choice: it is Rao–Blackwellised (rao-blackwell.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { SamplerOptions, SamplerTarget } from './types.js';
+import type { SamplerTarget } from './types.js';
+import { DEFAULT_DENOISE, type DenoiseMode, type SamplerOptions } from './spec.js';
 
 /** x + σ² s(x, σ): Tweedie's estimate of the noise-free state (the target's score, likelihood included). */
 export function tweedieDenoise(x: tf.Tensor, target: SamplerTarget, sigma: number): tf.Tensor {
@@ -53,14 +54,7 @@ export function tweedieDraw(x: tf.Tensor, target: SamplerTarget, sigma: number, 
 }
 
 /** How an annealed sampler ends: a second-order Tweedie draw (default), Tweedie's mean, or the raw draw. */
-export const DENOISE_MODES = ['draw', 'mean', 'none'] as const;
-export type DenoiseMode = (typeof DENOISE_MODES)[number];
 
-export function isDenoiseMode(s: string): s is DenoiseMode {
-  return (DENOISE_MODES as readonly string[]).includes(s);
-}
-
-export const DEFAULT_DENOISE: DenoiseMode = 'draw';
 
 export function denoiseSetting(options: SamplerOptions): DenoiseMode {
   const d = options.denoise ?? DEFAULT_DENOISE;

@@ -15,8 +15,7 @@ import { sigmaSchedule } from '../sde.js';
 import { langevinStep, snrStepSize } from './langevin.js';
 import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
-
-export const DEFAULT_SNR = 0.16;
+import { DEFAULT_SNR } from './spec.js';
 
 export function createPc({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const sig = sigmaSchedule(sde, steps + 1);

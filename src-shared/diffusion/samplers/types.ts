@@ -6,9 +6,9 @@
  */
 import type { Tensor, Tensor1D } from '@tensorflow/tfjs-core';
 import type { VeSde } from '../types.js';
+import type { SamplerName, SamplerOptions } from './spec.js';
 
-export const SAMPLERS = ['pc', 'em', 'ald', 'ula', 'dps'] as const;
-export type SamplerName = (typeof SAMPLERS)[number];
+
 
 /** What a sampler sees of the problem: scores in prior units for a batch of chains. */
 export interface SamplerTarget {
@@ -36,39 +36,6 @@ export interface StepContext {
   normal(): Tensor;
   /** Standard normals from a stream the chains never use (set-up work such as ula's stiffness estimate). */
   auxNormal(): Tensor;
-}
-
-export interface SamplerOptions {
-  /** Signal-to-noise ratio of the Langevin corrector step (pc, ald); default 0.16. */
-  snr?: number;
-  /** Corrector steps per noise level (pc); default 1. */
-  correctorSteps?: number;
-  /** Langevin steps per noise level (ald); default 3. */
-  langevinSteps?: number;
-  /** Fixed step Δ of ula; default 0.05/λmax (λmax: largest eigenvalue of −∇s, by power iteration at start). */
-  stepSize?: number;
-  /** Noise level ula targets; default 0 where the prior's score exists there, else σmin. */
-  targetSigma?: number;
-  /** Standard deviation of ula's starting points x ~ N(0, s² I); default 1 (prior units). */
-  initScale?: number;
-  /** DPS step scale ζ (prior units); default 1. */
-  zeta?: number;
-  /**
-   * How pc, em and ald end (denoise.ts): 'draw' (the default) a second-order Tweedie draw; 'mean' (or true)
-   * Tweedie's denoising step x ← x + σmin² s(x, σmin); 'none' (or false) the raw draw at σmin.
-   */
-  denoise?: boolean | 'mean' | 'draw' | 'none';
-  /**
-   * Use the image prior's score through one of its eight flips/rotations per noise level (dihedral.ts): for priors
-   * trained with those augmentations; default false. Ignored for 2-D densities.
-   */
-  symmetrise?: boolean;
-  /**
-   * Estimate the posterior mean by averaging Tweedie's E[x₀ | x_σ, y] over the score evaluations of the chains'
-   * last levels (rao-blackwell.ts) rather than as the mean of the final draws; samplers that declare
-   * `scoresAtDraws`, with data only; default true.
-   */
-  raoBlackwell?: boolean;
 }
 
 export interface Sampler {
