@@ -13,6 +13,7 @@ import { dense, downsample, fourierEmbedding, groupsFor, siluFast as silu, upsam
 import { attention } from './attention.js';
 import { groupNormAct } from './fused.js';
 import { ParamLayout, ParamStore, type ParamSpec } from './params.js';
+import { UserInputError } from '../../errors.js';
 
 export interface UnetArch {
   /** Base channel count. */
@@ -31,7 +32,7 @@ export interface UnetArch {
 
 export const DEFAULT_ARCH: UnetArch = { nf: 32, chMult: [1, 2, 2], numResBlocks: 2, attention: true, embeddingDim: 64, fourierScale: 16 };
 
-export class ModelInputError extends Error {
+export class ModelInputError extends UserInputError {
   override name = 'ModelInputError';
 }
 

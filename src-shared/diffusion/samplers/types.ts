@@ -6,6 +6,7 @@
  */
 import type { Tensor, Tensor1D } from '@tensorflow/tfjs-core';
 import type { VeSde } from '../types.js';
+import { UserInputError } from '../../errors.js';
 
 export const SAMPLERS = ['pc', 'em', 'ald', 'ula', 'dps'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
@@ -102,6 +103,6 @@ export interface SamplerFactoryArgs {
   options: SamplerOptions;
 }
 
-export class SamplerInputError extends Error {
+export class SamplerInputError extends UserInputError {
   override name = 'SamplerInputError';
 }
