@@ -107,7 +107,7 @@ export interface PreparedModelFile {
 
 /**
  * Reads and validates M.json and every file it names (no tensors, no backend needed): bad content is a
- * ModelInputError naming the file, stage and field; a missing M.json a UsageError.
+ * ForwardModelInputError naming the file, stage and field; a missing M.json a UsageError.
  */
 export async function prepareModelFile(file: string): Promise<PreparedModelFile> {
   const bytes = await readInputFile(file);

@@ -1,10 +1,10 @@
 import { UserInputError } from '../errors.js';
 
 /** Bad forward-model input (M.json content, its files, shapes): the CLI reports it and exits with code 2. */
-export class ModelInputError extends UserInputError {
+export class ForwardModelInputError extends UserInputError {
   constructor(message: string) {
     super(message);
-    this.name = 'ModelInputError';
+    this.name = 'ForwardModelInputError';
   }
 }
 
