@@ -18,6 +18,7 @@ import { backgroundReference, fluxReference } from '../src-shared/diffusion/flux
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
 import { UsageError } from './cli/errors.js';
+import { UserInputError } from '../src-shared/errors.js';
 
 export interface ResolvedPrior {
   /** The spec as given. */
@@ -51,7 +52,7 @@ export interface ResolvedPrior {
   dispose(): void;
 }
 
-export class PriorInputError extends Error {
+export class PriorInputError extends UserInputError {
   override name = 'PriorInputError';
 }
 
