@@ -859,7 +859,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.res
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: Error) => {
-      if (/InputError$|UsageError$/.test(e.name)) {
+      if (e instanceof UserInputError) {
         process.stderr.write(`figures: ${e.message}\n`);
         process.exit(2);
       }

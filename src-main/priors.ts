@@ -134,7 +134,7 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
   const dir = path.resolve(cwd, spec);
   const { model, meta } = await loadModelFolder(dir).catch((e: Error) => {
     // loadModelFolder's input errors name the folder and what is wrong ("no such model folder", "not valid JSON", …)
-    if (!/InputError$/.test(e.name)) throw e;
+    if (!(e instanceof UserInputError)) throw e;
     throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
   });
   const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);

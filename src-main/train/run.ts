@@ -135,7 +135,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   try {
     parts = o.data.map((f) => imagesFromFits(f.bytes, f.name, o.split));
   } catch (e) {
-    if (/InputError$/.test((e as Error).name)) throw new TrainInputError((e as Error).message);
+    if (e instanceof UserInputError) throw new TrainInputError(e.message);
     throw e;
   }
   let prepared: PreparedData;
