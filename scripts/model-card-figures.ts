@@ -24,12 +24,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { UserInputError } from '../src-shared/errors.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // errors
 
 /** Bad input (a missing or malformed log, a bad flag): exit 2 with one line. */
-export class FiguresInputError extends Error {
+export class FiguresInputError extends UserInputError {
   override name = 'FiguresInputError';
 }
 
@@ -858,7 +859,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.res
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: Error) => {
-      if (/InputError$|UsageError$/.test(e.name)) {
+      if (e instanceof UserInputError) {
         process.stderr.write(`figures: ${e.message}\n`);
         process.exit(2);
       }

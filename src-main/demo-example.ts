@@ -16,6 +16,7 @@ import { APP_ROOT, DEFAULT_GAUSSIAN, DEFAULT_UNET, fluxScaleForUnitData } from '
 import { resolvePrior } from './priors.js';
 import { DEFAULT_STEPS } from '../src-shared/diffusion/samplers/index.js';
 import type { ExampleInfo, PriorInfo, SamplerSettings } from '../src-shared/protocol/index.js';
+import { UserInputError } from '../src-shared/errors.js';
 
 /** Finds assets/demo from this module: src-main/ when run from source, out/main/ (or a chunk below it) when built. */
 function findDemoDir(): string {
@@ -43,7 +44,7 @@ export interface DemoJson {
   galaxyId?: string;
 }
 
-export class DemoInputError extends Error {
+export class DemoInputError extends UserInputError {
   override name = 'DemoInputError';
 }
 

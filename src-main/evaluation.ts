@@ -37,7 +37,7 @@ import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js'
 import { initBackend } from './engine/backend.js';
 import type { BackendName } from '../src-shared/protocol/index.js';
 import { affineFor, checkPriorShape, chooseFluxScale, priorSpecOf, resolvePrior, type FluxChoice, type ResolvedPrior } from './priors.js';
-import { UsageError } from './cli/errors.js';
+import { UserInputError } from '../src-shared/errors.js';
 import { runSamplingParallel } from './sampling/pool.js';
 import { tmpdir, cpus } from 'node:os';
 
@@ -155,14 +155,14 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const rlMaxIter = o.rlMaxIter ?? 300;
   const lambdaGrid = o.lambdaGrid ?? Array.from({ length: 17 }, (_, i) => -4 + 0.25 * i);
   const levels = o.levels ?? [0.5, 0.68, 0.9, 0.95];
-  if (samples < 2) throw new UsageError('eval: --samples must be at least 2 (coverage needs several samples)');
+  if (samples < 2) throw new UserInputError('eval: --samples must be at least 2 (coverage needs several samples)');
   const workers = Math.max(1, Math.min(o.workers ?? Math.min(2, cpus().length), samples));
   const t0 = Date.now();
   const info = await initBackend(o.backend ?? 'auto');
   const spec = priorSpecOf(o.prior ?? defaultPrior().spec);
   const prior = await resolvePrior(spec);
   const set = o.truth ? truthImages(o.truth, nImages, log) : await validationImages(nImages);
-  if (prior.kind === 'analytic') throw new UsageError(`eval: ${spec} is a 2-D density, not an image prior`);
+  if (prior.kind === 'analytic') throw new UserInputError(`eval: ${spec} is a 2-D density, not an image prior`);
   // the flux scale: given, the pixel/255 rule for the galaxy cube, or reconstruct's automatic rule per observation
   const fixedFlux = o.fluxScale !== undefined ? chooseFluxScale(prior, [], o.fluxScale) : o.truth ? null : fluxScaleForUnitData(prior);
   const fluxes: FluxChoice[] = [];
@@ -330,14 +330,14 @@ function truthImages(t: NonNullable<EvalOptions['truth']>, n: number, log: (l: s
       hdus = [t.hdu];
     } else {
       hdus = f.hdus.map((h, i) => (h.hasImage && h.shape.length >= 2 ? i : -1)).filter((i) => i >= 0);
-      if (!hdus.length) throw new UsageError(`eval: ${file.name} holds no image (${f.hdus.map((h) => h.kind).join(', ')})`);
+      if (!hdus.length) throw new UserInputError(`eval: ${file.name} holds no image (${f.hdus.map((h) => h.kind).join(', ')})`);
     }
     const multi = hdus.length > 1 || (t.hdu !== undefined && t.hdu > 0);
     for (const hi of hdus) {
       if (images.length >= n) break;
       const img = f.hdus[hi]!.readImage();
       const [nx, ny] = [img.shape[0]!, img.shape[1] ?? 1];
-      if (!(nx >= 2 && ny >= 2)) throw new UsageError(`eval: ${base}${multi ? ` HDU ${hi}` : ''} holds no 2-D image (shape ${img.shape.join('×')})`);
+      if (!(nx >= 2 && ny >= 2)) throw new UserInputError(`eval: ${base}${multi ? ` HDU ${hi}` : ''} holds no 2-D image (shape ${img.shape.join('×')})`);
       const planes = img.shape.slice(2).reduce((a, b) => a * b, 1);
       const npix = nx * ny;
       for (let k = 0; k < planes && images.length < n; k++) {
@@ -356,7 +356,7 @@ function truthImages(t: NonNullable<EvalOptions['truth']>, n: number, log: (l: s
     }
   }
   const what = names.length === 1 ? names[0]! : `${names.length} files`;
-  if (images.length === 0) throw new UsageError(`eval: ${what} has no usable image (finite, with a positive peak)`);
+  if (images.length === 0) throw new UserInputError(`eval: ${what} has no usable image (finite, with a positive peak)`);
   const sizes = [...new Set(images.map((i) => `${i.ny}×${i.nx}`))];
   return { what: `images of ${what}${sizes.length > 1 ? ` (${sizes.length} sizes)` : ''}`, split: `file${names.length > 1 ? 's' : ''} ${names.join(', ')}`, images };
 }

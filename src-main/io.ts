@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UsageError } from './cli/errors.js';
+import { UserInputError } from '../src-shared/errors.js';
 
-/** Reads a whole file; a missing or unreadable file is a UsageError naming it. */
+/** Reads a whole file; a missing or unreadable file is a UserInputError naming it. */
 export async function readInputFile(file: string): Promise<Uint8Array> {
   try {
     const buf = await fs.readFile(file);
@@ -11,7 +11,7 @@ export async function readInputFile(file: string): Promise<Uint8Array> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new UsageError(`${file}: ${why}`);
+    throw new UserInputError(`${file}: ${why}`);
   }
 }
 

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ScoreModel } from '../src-shared/diffusion/types.js';
 import { createUnetFromWeights, validateModelMeta, type ModelMeta } from '../src-shared/diffusion/nn/model-meta.js';
-import { ModelInputError } from '../src-shared/diffusion/nn/unet.js';
+import { ScoreModelInputError } from '../src-shared/diffusion/nn/unet.js';
 import { writeFileAtomic } from './io.js';
 
 export type { ModelMeta };
@@ -18,7 +18,7 @@ async function readOrExplain(file: string, what: string): Promise<Uint8Array> {
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelInputError(`${file}: ${code === 'ENOENT' ? `no such file (${what})` : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+    throw new ScoreModelInputError(`${file}: ${code === 'ENOENT' ? `no such file (${what})` : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
   }
 }
 
@@ -28,16 +28,16 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
   try {
     st = await fs.stat(dir);
   } catch {
-    throw new ModelInputError(`${dir}: no such model folder`);
+    throw new ScoreModelInputError(`${dir}: no such model folder`);
   }
-  if (!st.isDirectory()) throw new ModelInputError(`${dir}: not a model folder (a folder with model.json and weights.bin)`);
+  if (!st.isDirectory()) throw new ScoreModelInputError(`${dir}: not a model folder (a folder with model.json and weights.bin)`);
   const file = path.join(dir, 'model.json');
   const bytes = await readOrExplain(file, 'a model folder holds model.json and its weights');
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new ScoreModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   return validateModelMeta(json, file);
 }
@@ -50,7 +50,7 @@ export async function loadModelFolder(dir: string): Promise<{ model: ScoreModel;
   try {
     return { model: createUnetFromWeights(meta, bytes), meta };
   } catch (e) {
-    if (e instanceof ModelInputError) throw new ModelInputError(`${dir}: ${e.message}`);
+    if (e instanceof ScoreModelInputError) throw new ScoreModelInputError(`${dir}: ${e.message}`);
     throw e;
   }
 }

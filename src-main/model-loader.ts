@@ -13,7 +13,7 @@ import { instantiateModel, parseModel, prepareModel, type BuildOptions, type Bui
 import { readInputFile } from './io.js';
 import { noiseMap, scalarNoise, type NoiseModel } from '../src-shared/operators/noise.js';
 import type { Shape2 } from '../src-shared/operators/types.js';
-import { UsageError } from './cli/errors.js';
+import { UserInputError } from '../src-shared/errors.js';
 
 /** A 2-D FITS image as the operators see it. */
 export interface ImageFile {
@@ -33,9 +33,9 @@ export interface ImageFile {
 export function decodeImage2d(bytes: Uint8Array, name: string, hdu?: number): ImageFile {
   const img = readFitsImage(bytes, hdu, { name });
   const s = img.shape;
-  if (s.length < 2) throw new UsageError(`${name}: the image has ${s.length} axis (shape [${s.join(', ')}]); a 2-D image is needed`);
+  if (s.length < 2) throw new UserInputError(`${name}: the image has ${s.length} axis (shape [${s.join(', ')}]); a 2-D image is needed`);
   const extra = s.slice(2).filter((n) => n !== 1);
-  if (extra.length) throw new UsageError(`${name}: a cube of shape [${s.join(', ')}] (FITS order); a 2-D image is needed (or a cube with extra axes of length 1)`);
+  if (extra.length) throw new UserInputError(`${name}: a cube of shape [${s.join(', ')}] (FITS order); a 2-D image is needed (or a cube with extra axes of length 1)`);
   return { data: img.data, shape: [s[1], s[0]], fitsShape: s.slice(), header: img.header, bitpix: img.bitpix };
 }
 
@@ -107,7 +107,7 @@ export interface PreparedModelFile {
 
 /**
  * Reads and validates M.json and every file it names (no tensors, no backend needed): bad content is a
- * ModelInputError naming the file, stage and field; a missing M.json a UsageError.
+ * ForwardModelInputError naming the file, stage and field; a missing M.json a UserInputError.
  */
 export async function prepareModelFile(file: string): Promise<PreparedModelFile> {
   const bytes = await readInputFile(file);
@@ -133,20 +133,20 @@ export async function loadModel(file: string, opts: BuildOptions = {}): Promise<
 
 /**
  * A noise argument of the CLI: a positive number (σ for every pixel) or a FITS σ map of the data's shape.
- * Bad values are UsageErrors naming the flag or the file.
+ * Bad values are UserInputErrors naming the flag or the file.
  */
 export async function readNoiseArg(arg: string, shape: Shape2, flag = '--noise', command = 'simulate'): Promise<{ noise: NoiseModel; text: string }> {
   const sigma = Number(arg);
   if (arg.trim() !== '' && Number.isFinite(sigma)) {
-    if (!(sigma > 0)) throw new UsageError(`${command}: ${flag} must be positive, got ${arg}`);
+    if (!(sigma > 0)) throw new UserInputError(`${command}: ${flag} must be positive, got ${arg}`);
     return { noise: scalarNoise(sigma), text: String(sigma) };
   }
   if (/^[-+.\d]/.test(arg) && !/\.fits?(\.gz)?$/i.test(arg)) {
-    throw new UsageError(`${command}: ${flag} must be a positive number or a FITS σ map, got '${arg}'`);
+    throw new UserInputError(`${command}: ${flag} must be a positive number or a FITS σ map, got '${arg}'`);
   }
   const map = await readImage2d(arg);
   if (map.shape[0] !== shape[0] || map.shape[1] !== shape[1]) {
-    throw new UsageError(`${arg}: the σ map is ${map.shape[1]}×${map.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
+    throw new UserInputError(`${arg}: the σ map is ${map.shape[1]}×${map.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
   }
   // a NoiseInputError (zero or negative σ) names the file and maps to exit 2 itself
   return { noise: noiseMap(map.data, map.shape, arg), text: path.basename(arg) };

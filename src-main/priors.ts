@@ -17,7 +17,7 @@ import { paddingNote } from '../src-shared/diffusion/nn/unet.js';
 import { backgroundReference, fluxReference } from '../src-shared/diffusion/flux-reference.js';
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
-import { UsageError } from './cli/errors.js';
+import { UserInputError } from '../src-shared/errors.js';
 
 export interface ResolvedPrior {
   /** The spec as given. */
@@ -51,7 +51,7 @@ export interface ResolvedPrior {
   dispose(): void;
 }
 
-export class PriorInputError extends Error {
+export class PriorInputError extends UserInputError {
   override name = 'PriorInputError';
 }
 
@@ -76,11 +76,11 @@ export function priorSpecOf(spec: string, cwd = process.cwd()): string {
 
 /** Resolves a prior spec; `cwd` is where relative paths start (default: the process's). */
 export async function resolvePrior(given: string, cwd = process.cwd()): Promise<ResolvedPrior> {
-  if (given.trim() === '') throw new UsageError('--prior is empty');
+  if (given.trim() === '') throw new PriorInputError('--prior is empty');
   const spec = priorSpecOf(given, cwd);
   if (spec.startsWith('gaussian-field:')) {
     const rel = spec.slice('gaussian-field:'.length);
-    if (!rel) throw new UsageError(`prior ${spec}: name the power spectrum, gaussian-field:PK.fits`);
+    if (!rel) throw new PriorInputError(`prior ${spec}: name the power spectrum, gaussian-field:PK.fits`);
     const file = path.resolve(cwd, rel);
     const bytes = await readInputFile(file);
     const img = readFitsImage(bytes, undefined, { name: rel });
@@ -113,7 +113,7 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
       model = defaultMixture();
       sde = { sigmaMin: 0.01, sigmaMax: 7 };
     } else {
-      throw new UsageError(`prior ${spec}: unknown analytic density '${which}' (ring or mixture)`);
+      throw new PriorInputError(`prior ${spec}: unknown analytic density '${which}' (ring or mixture)`);
     }
     return {
       spec,
@@ -133,7 +133,7 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
   const dir = path.resolve(cwd, spec);
   const { model, meta } = await loadModelFolder(dir).catch((e: Error) => {
     // loadModelFolder's input errors name the folder and what is wrong ("no such model folder", "not valid JSON", …)
-    if (!/InputError$/.test(e.name)) throw e;
+    if (!(e instanceof UserInputError)) throw e;
     throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
   });
   const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);

@@ -11,13 +11,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { BackendInfo, BackendName, BackendProbe } from '../../src-shared/protocol/index.js';
 import { BACKEND_NAMES } from '../../src-shared/protocol/index.js';
+import { UserInputError } from '../../src-shared/errors.js';
 
 const nodeRequire = createRequire(import.meta.url);
 
 // Production mode: no debug checks and no console advice to install tfjs-node (we choose backends ourselves).
 tf.env().set('PROD', true);
 
-export class BackendInputError extends Error {
+export class BackendInputError extends UserInputError {
   override name = 'BackendInputError';
 }
 

@@ -15,6 +15,7 @@ import { runReconstruction, type ReconstructionResult } from './reconstruct-job.
 import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
+import { UserInputError } from '../../src-shared/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -194,7 +195,7 @@ function start<R>(kind: JobKind, ctx: EngineContext, body: (r: JobReporter<Recon
         const cancelled = job.controller.signal.aborted || e?.name === 'CancelledError' || e?.name === 'AbortError';
         job.state = cancelled ? 'cancelled' : 'error';
         prune();
-        const code = cancelled ? 'cancelled' : /InputError$/.test(e?.name ?? '') ? 'input' : 'internal';
+        const code = cancelled ? 'cancelled' : e instanceof UserInputError ? 'input' : 'internal';
         if (code === 'internal') console.error(`[engine] ${kind} job ${job.id} failed:`, e?.stack ?? e);
         emit({ event: 'job.error', data: { jobId: job.id, kind, message: cancelled ? 'stopped' : (e?.message ?? String(e)), code } });
       },

@@ -15,9 +15,10 @@ import type { GramDescription } from '../../src-shared/operators/types.js';
 import type { JobMethods, ModelSummary, NamedFile, ObsInput, OverlayResult, Shape2 } from '../../src-shared/protocol/index.js';
 import { decodeImage2d } from '../model-loader.js';
 import { getBlob } from './blobs.js';
+import { UserInputError } from '../../src-shared/errors.js';
 
-/** Bad input sent with a job or an editor request (the worker maps *InputError to the 'input' code). */
-export class JobInputError extends Error {
+/** Bad input sent with a job or an editor request (a UserInputError: the engine answers with the 'input' code). */
+export class JobInputError extends UserInputError {
   override name = 'JobInputError';
 }
 

@@ -11,6 +11,7 @@ import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/lik
 import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
 import { drawsEndingNote, meanEstimateNote, posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
+import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../priors.js';
 import { resultGrid, resultHeader } from '../cli/commands/forward.js';
 import { versions } from '../version.js';
@@ -118,7 +119,7 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
       prior = await resolvePrior(p.prior);
     } catch (e) {
       // a missing or unreadable prior folder is the user's input, whatever class the resolver used
-      if (/InputError$|UsageError/.test((e as Error).name)) throw new JobInputError((e as Error).message, { cause: e });
+      if (e instanceof UserInputError) throw new JobInputError(e.message, { cause: e });
       throw e;
     }
     if (prior.kind === 'analytic') throw new JobInputError(`${p.prior} is a 2-D density, not an image prior`);

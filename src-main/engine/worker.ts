@@ -7,6 +7,7 @@ import { parentPort as threadPort, workerData } from 'node:worker_threads';
 import { validateRequest, ProtocolError, type Response } from '../../src-shared/protocol/index.js';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import { createEngine } from './handlers.js';
+import { UserInputError } from '../../src-shared/errors.js';
 
 interface Port {
   post(msg: unknown, transfer?: ArrayBuffer[]): void;
@@ -49,7 +50,7 @@ port.onMessage(async (msg) => {
     res = { id: req.id, ok: true, result: await engine.handle(req) };
   } catch (e) {
     const err = e as Error;
-    const code = e instanceof ProtocolError ? 'bad-request' : /InputError$/.test(err?.name ?? '') ? 'input' : err?.name === 'CancelledError' ? 'cancelled' : 'internal';
+    const code = e instanceof ProtocolError ? 'bad-request' : e instanceof UserInputError ? 'input' : err?.name === 'CancelledError' ? 'cancelled' : 'internal';
     res = { id, ok: false, error: { code, message: err?.message ?? String(e) } };
     if (code === 'internal') console.error('[engine]', err?.stack ?? err);
   }

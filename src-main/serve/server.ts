@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeFrame, encodeFrame } from '../../src-shared/protocol/codec.js';
 import { validateRequest, ProtocolError, type EngineEvent, type Response } from '../../src-shared/protocol/index.js';
 import { EngineClient, workerThreadSpawner } from '../engine/client.js';
-import { UsageError } from '../cli/errors.js';
+import { UserInputError } from '../../src-shared/errors.js';
 
 export interface ServeOptions {
   host: string;
@@ -57,7 +57,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   try {
     await fs.access(path.join(root, 'index.html'));
   } catch {
-    throw new UsageError(`serve: the renderer is not built (${path.join(root, 'index.html')} is missing); run npm run build`);
+    throw new UserInputError(`serve: the renderer is not built (${path.join(root, 'index.html')} is missing); run npm run build`);
   }
 
   const server = http.createServer(async (req, res) => {
@@ -132,9 +132,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       void engine.stop();
-      if (e.code === 'EADDRINUSE') reject(new UsageError(`serve: port ${opts.port} on ${opts.host} is already in use (choose another with --port, or --port 0 for a free one)`));
-      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') reject(new UsageError(`serve: cannot bind to host ${opts.host} (${e.code})`));
-      else if (e.code === 'EACCES') reject(new UsageError(`serve: not allowed to bind port ${opts.port} (${e.code})`));
+      if (e.code === 'EADDRINUSE') reject(new UserInputError(`serve: port ${opts.port} on ${opts.host} is already in use (choose another with --port, or --port 0 for a free one)`));
+      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') reject(new UserInputError(`serve: cannot bind to host ${opts.host} (${e.code})`));
+      else if (e.code === 'EACCES') reject(new UserInputError(`serve: not allowed to bind port ${opts.port} (${e.code})`));
       else reject(e);
     };
     server.once('error', onError);

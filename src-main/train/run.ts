@@ -22,8 +22,9 @@ import { LocalUnetEngine, type GradientEngine } from '../../src-shared/diffusion
 import { initialState, trainLoop, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
 import { typicalBackgroundReference, typicalFluxReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { BackendName } from '../../src-shared/protocol/index.js';
+import { UserInputError } from '../../src-shared/errors.js';
 
-export class TrainInputError extends Error {
+export class TrainInputError extends UserInputError {
   override name = 'TrainInputError';
 }
 
@@ -134,7 +135,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   try {
     parts = o.data.map((f) => imagesFromFits(f.bytes, f.name, o.split));
   } catch (e) {
-    if (/InputError$/.test((e as Error).name)) throw new TrainInputError((e as Error).message);
+    if (e instanceof UserInputError) throw new TrainInputError(e.message);
     throw e;
   }
   let prepared: PreparedData;

@@ -48,8 +48,9 @@ import { PsfOperator, type PsfKernel } from '../operators/psf.js';
 import { ChainOperator } from '../operators/compose.js';
 import { KRONECKER_MAX_SIDE, KroneckerGram } from './kronecker.js';
 import { readAndDispose, syncReadable } from './readback.js';
+import { UserInputError } from '../errors.js';
 
-export class LikelihoodInputError extends Error {
+export class LikelihoodInputError extends UserInputError {
   override name = 'LikelihoodInputError';
 }
 

@@ -7,8 +7,9 @@
  * integrated from t = 1 (x ~ N(0, σmax² I)) down to t = 0.
  */
 import type { VeSde } from './types.js';
+import { UserInputError } from '../errors.js';
 
-export class SdeInputError extends Error {
+export class SdeInputError extends UserInputError {
   override name = 'SdeInputError';
 }
 

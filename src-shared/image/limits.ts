@@ -3,6 +3,7 @@
  * or symmetric about zero (for residuals: ±the larger |limit| of a percentile interval).
  */
 import { PERCENTILE_PRESETS, type ImageStats } from './stats.js';
+import { UserInputError } from '../errors.js';
 
 export type LimitsSpec =
   | { mode: 'minmax' }
@@ -13,7 +14,7 @@ export type LimitsSpec =
 
 export const LIMIT_MODES = ['minmax', 'zscale', 'percentile', 'symmetric', 'manual'] as const;
 
-export class LimitsInputError extends Error {
+export class LimitsInputError extends UserInputError {
   override name = 'LimitsInputError';
 }
 

@@ -2,7 +2,7 @@
  * The forward-model file M.json (DESIGN.md): parsing, validation with clear messages, and construction of the
  * operator chain through an injected file loader (this module is pure: no fs).
  */
-import { ModelInputError } from './errors.js';
+import { ForwardModelInputError } from './errors.js';
 import { ChainOperator, IdentityOperator } from './compose.js';
 import { PsfOperator, gaussianPsf, psfFromImage, type PsfKernel, type PsfMethod } from './psf.js';
 import { MaskOperator } from './mask.js';
@@ -66,8 +66,8 @@ type Obj = Record<string, unknown>;
 
 class Ctx {
   constructor(readonly where: string) {}
-  err(msg: string): ModelInputError {
-    return new ModelInputError(`${this.where}: ${msg}`);
+  err(msg: string): ForwardModelInputError {
+    return new ForwardModelInputError(`${this.where}: ${msg}`);
   }
 }
 
@@ -226,7 +226,7 @@ export function parseModel(text: string, source?: string): ModelSpec {
   try {
     obj = JSON.parse(text);
   } catch (e) {
-    throw new ModelInputError(`${source ?? 'model'}: not valid JSON (${(e as Error).message})`);
+    throw new ForwardModelInputError(`${source ?? 'model'}: not valid JSON (${(e as Error).message})`);
   }
   return validateModel(obj, source);
 }

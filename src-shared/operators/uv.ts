@@ -2,7 +2,7 @@ import type { Tensor3D } from '@tensorflow/tfjs-core';
 import { BaseOperator } from './base.js';
 import { FourierFilter } from './fourier.js';
 import { fft2d, fftshift2 } from './fft.js';
-import { ModelInputError } from './errors.js';
+import { ForwardModelInputError } from './errors.js';
 import type { GramDescription, OperatorStructure, Shape2 } from './types.js';
 
 /** Stations of an interferometer: names and ECEF positions (metres). */
@@ -26,12 +26,12 @@ export function parseStationTable(text: string, source = 'station table'): Stati
     const tok = line.split(/\s+/);
     const nums = tok.slice(1, 4).map(Number);
     if (tok.length < 4 || nums.some((v) => !Number.isFinite(v))) {
-      throw new ModelInputError(`${source} line ${i + 1}: expected 'NAME X Y Z' (metres), got '${line.slice(0, 60)}'`);
+      throw new ForwardModelInputError(`${source} line ${i + 1}: expected 'NAME X Y Z' (metres), got '${line.slice(0, 60)}'`);
     }
     names.push(tok[0]);
     xyz.push(...nums);
   });
-  if (names.length < 2) throw new ModelInputError(`${source}: needs at least two stations, found ${names.length}`);
+  if (names.length < 2) throw new ForwardModelInputError(`${source}: needs at least two stations, found ${names.length}`);
   return { names, xyz: Float64Array.from(xyz) };
 }
 

@@ -6,8 +6,9 @@
  * FITS' CRPIX is 1-based. World coordinates are degrees, longitude first.
  */
 import type { FitsHeader } from '../fits/header.js';
+import { UserInputError } from '../errors.js';
 
-export class WcsInputError extends Error {
+export class WcsInputError extends UserInputError {
   override name = 'WcsInputError';
   constructor(message: string) {
     super(message);

@@ -12,7 +12,7 @@ import {
   modelFiles,
   type ModelFileLoader,
 } from '../../src-shared/operators/model.js';
-import { ModelInputError } from '../../src-shared/operators/errors.js';
+import { ForwardModelInputError } from '../../src-shared/operators/errors.js';
 import { dataPath } from '../helpers/data.js';
 import { dotTest, randn, refConvolve, refGaussian, refLens, relErr, run } from './operators-ref.js';
 import { DESIGN_EXAMPLE } from '../helpers/design-example.js';
@@ -100,7 +100,7 @@ describe('M.json validation', () => {
   for (const [name, mutate, msg] of BAD) {
     it(`refuses: ${name}`, () => {
       const bad = mutate(structuredClone(DESIGN_EXAMPLE) as unknown as Record<string, unknown>);
-      expect(() => validateModel(bad, 'M.json')).toThrow(ModelInputError);
+      expect(() => validateModel(bad, 'M.json')).toThrow(ForwardModelInputError);
       expect(() => validateModel(bad, 'M.json')).toThrow(msg);
     });
   }
@@ -117,7 +117,7 @@ describe('M.json validation', () => {
     expect(new Set(msgs).size).toBe(msgs.length);
   });
 
-  it('invalid JSON is a ModelInputError naming the file', () => {
+  it('invalid JSON is a ForwardModelInputError naming the file', () => {
     expect(() => parseModel('{"shape": [1, 2],', 'M.json')).toThrow(/M\.json: not valid JSON/);
     expect(() => parseModel('{"shape": [4, 4], "operators": []}')).not.toThrow();
   });

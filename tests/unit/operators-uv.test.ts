@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { UvSamplingOperator, dirtyBeam, gridUv, hourAngles, parseStationTable, uvCoverage, type UvSpec } from '../../src-shared/operators/uv.js';
-import { ModelInputError } from '../../src-shared/operators/errors.js';
+import { ForwardModelInputError } from '../../src-shared/operators/errors.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { dataPath } from '../helpers/data.js';
 import { dotTest, randn, refFourierFilter, refUvWeights, relErr, run } from './operators-ref.js';
@@ -39,7 +39,7 @@ describe('station tables', () => {
     const eht = parseStationTable(readFileSync(dataPath('arrays', 'EHT2017.txt'), 'utf8'));
     expect(eht.names).toContain('ALMA');
     expect(() => parseStationTable('# only a comment\nA 1 2 3\n')).toThrow(/at least two stations/);
-    expect(() => parseStationTable('A 1 2 3\nB 1 two 3\n', 't.txt')).toThrow(ModelInputError);
+    expect(() => parseStationTable('A 1 2 3\nB 1 two 3\n', 't.txt')).toThrow(ForwardModelInputError);
     expect(() => parseStationTable('A 1 2 3\nB 1 two 3\n', 't.txt')).toThrow(/t\.txt line 2/);
   });
 });

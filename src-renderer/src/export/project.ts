@@ -7,13 +7,14 @@
 import { samplerSettings, type SamplerSettings } from '../../../src-shared/protocol/index';
 import { parseModelDoc, type ModelDoc } from '../model/mjson';
 import type { NoiseSettings, FileMeta } from '../store/model';
+import { UserInputError } from '../../../src-shared/errors';
 
 export const PROJECT_FORMAT = 'skyscore-project';
 export const PROJECT_VERSION = 1;
 /** Files up to this total size are embedded in the project. */
 export const EMBED_LIMIT_BYTES = 64 * 1024 * 1024;
 
-export class ProjectInputError extends Error {
+export class ProjectInputError extends UserInputError {
   override name = 'ProjectInputError';
 }
 

@@ -3,6 +3,7 @@
  * chain of operators applied in order). Pure functions only: defaults, shape propagation, instant checks (the
  * engine's `model.validate` is the authoritative one), reading and writing the JSON, the files it names.
  */
+import { UserInputError } from '../../../src-shared/errors';
 
 export type Shape2 = [number, number];
 
@@ -52,7 +53,7 @@ export interface Issue {
   message: string;
 }
 
-export class ModelDocInputError extends Error {
+export class ModelDocInputError extends UserInputError {
   override name = 'ModelDocInputError';
 }
 

@@ -2,7 +2,7 @@
  * model.json of a model folder (DESIGN.md "Model folders"): its fields, their validation with clear messages,
  * and the pure construction of the U-Net score model from model.json + weights.bin bytes.
  */
-import { ModelInputError, UnetScoreModel, downFactor, unetLayout, validateArch, type UnetArch } from './unet.js';
+import { ScoreModelInputError, UnetScoreModel, downFactor, unetLayout, validateArch, type UnetArch } from './unet.js';
 import { decodeWeights, WeightsInputError, type WeightDtype, type WeightsManifest } from './weights.js';
 import type { Invariance } from '../types.js';
 
@@ -51,7 +51,7 @@ function posInt(v: unknown): v is number {
 /** Checks a parsed model.json; `where` names the file in messages. */
 export function validateModelMeta(json: unknown, where = 'model.json'): ModelMeta {
   const bad = (why: string): never => {
-    throw new ModelInputError(`${where}: ${why}`);
+    throw new ScoreModelInputError(`${where}: ${why}`);
   };
   if (!isObj(json)) return bad('not a JSON object');
   if (json.kind !== 'unet') bad(`kind must be "unet", got ${JSON.stringify(json.kind)}`);
@@ -109,7 +109,7 @@ export function createUnetFromWeights(meta: ModelMeta, weightBytes: Uint8Array):
   try {
     values = decodeWeights(unetLayout(m.arch), m.weights.manifest, weightBytes);
   } catch (e) {
-    if (e instanceof WeightsInputError) throw new ModelInputError(`${m.weights.file}: ${e.message}`);
+    if (e instanceof WeightsInputError) throw new ScoreModelInputError(`${m.weights.file}: ${e.message}`);
     throw e;
   }
   return new UnetScoreModel(m.arch, values, m.imageShape, invarianceOf(m));

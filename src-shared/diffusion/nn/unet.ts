@@ -13,6 +13,7 @@ import { dense, downsample, fourierEmbedding, groupsFor, siluFast as silu, upsam
 import { attention } from './attention.js';
 import { groupNormAct } from './fused.js';
 import { ParamLayout, ParamStore, type ParamSpec } from './params.js';
+import { UserInputError } from '../../errors.js';
 
 export interface UnetArch {
   /** Base channel count. */
@@ -31,13 +32,13 @@ export interface UnetArch {
 
 export const DEFAULT_ARCH: UnetArch = { nf: 32, chMult: [1, 2, 2], numResBlocks: 2, attention: true, embeddingDim: 64, fourierScale: 16 };
 
-export class ModelInputError extends Error {
-  override name = 'ModelInputError';
+export class ScoreModelInputError extends UserInputError {
+  override name = 'ScoreModelInputError';
 }
 
 export function validateArch(a: UnetArch): void {
   const bad = (what: string) => {
-    throw new ModelInputError(`U-Net architecture: ${what}`);
+    throw new ScoreModelInputError(`U-Net architecture: ${what}`);
   };
   if (!Number.isInteger(a.nf) || a.nf < 4 || a.nf % 4 !== 0) bad(`nf must be a positive multiple of 4, got ${a.nf}`);
   if (!Array.isArray(a.chMult) || a.chMult.length < 1 || a.chMult.length > 6 || a.chMult.some((m) => !Number.isInteger(m) || m < 1)) {
@@ -368,12 +369,12 @@ export class UnetScoreModel implements ScoreModel {
   }
 
   score(x: tf.Tensor, sigma: tf.Tensor1D): tf.Tensor {
-    if (x.rank !== 3) throw new ModelInputError(`U-Net score: expected images [B, ny, nx], got shape [${x.shape.join(', ')}]`);
+    if (x.rank !== 3) throw new ScoreModelInputError(`U-Net score: expected images [B, ny, nx], got shape [${x.shape.join(', ')}]`);
     if (!this.supportsShape(x.shape)) {
       const f = downFactor(this.arch);
-      throw new ModelInputError(`U-Net score: image size ${x.shape[1]}×${x.shape[2]} is smaller than the network's down-sampling factor ${f} (at least ${f}×${f})`);
+      throw new ScoreModelInputError(`U-Net score: image size ${x.shape[1]}×${x.shape[2]} is smaller than the network's down-sampling factor ${f} (at least ${f}×${f})`);
     }
-    if (sigma.shape[0] !== x.shape[0]) throw new ModelInputError(`U-Net score: ${sigma.shape[0]} noise levels for a batch of ${x.shape[0]}`);
+    if (sigma.shape[0] !== x.shape[0]) throw new ScoreModelInputError(`U-Net score: ${sigma.shape[0]} noise levels for a batch of ${x.shape[0]}`);
     const [b, ny, nx] = x.shape as [number, number, number];
     const pad = unetPadding(this.arch, ny, nx);
     if (pad.shape[0] === ny && pad.shape[1] === nx) return unetScore(this.arch, this.getter, x as tf.Tensor3D, sigma);

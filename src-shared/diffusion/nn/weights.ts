@@ -4,6 +4,7 @@
  * (`dtype: 'float32', quantization: {dtype: 'float16'}`, as tfjs writes quantised weights).
  */
 import { sizeOf, type ParamLayout } from './params.js';
+import { UserInputError } from '../../errors.js';
 
 export type WeightDtype = 'float32' | 'float16';
 
@@ -21,7 +22,7 @@ export interface WeightGroup {
 
 export type WeightsManifest = WeightGroup[];
 
-export class WeightsInputError extends Error {
+export class WeightsInputError extends UserInputError {
   override name = 'WeightsInputError';
 }
 

@@ -15,8 +15,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { syncReadable } from '../readback.js';
 import type { ScoreModel } from '../types.js';
+import { UserInputError } from '../../errors.js';
 
-export class AnalyticPriorInputError extends Error {
+export class AnalyticPriorInputError extends UserInputError {
   override name = 'AnalyticPriorInputError';
 }
 

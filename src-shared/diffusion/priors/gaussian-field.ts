@@ -12,8 +12,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ScoreModel, VeSde } from '../types.js';
 import { Spectral2D, evenSymmetryError } from '../spectral.js';
+import { UserInputError } from '../../errors.js';
 
-export class GaussianFieldInputError extends Error {
+export class GaussianFieldInputError extends UserInputError {
   override name = 'GaussianFieldInputError';
 }
 

@@ -7,7 +7,7 @@
 import type { Tensor, Tensor1D } from '@tensorflow/tfjs-core';
 import type { VeSde } from '../types.js';
 import type { SamplerName, SamplerOptions } from './spec.js';
-
+import { UserInputError } from '../../errors.js';
 
 
 /** What a sampler sees of the problem: scores in prior units for a batch of chains. */
@@ -69,6 +69,6 @@ export interface SamplerFactoryArgs {
   options: SamplerOptions;
 }
 
-export class SamplerInputError extends Error {
+export class SamplerInputError extends UserInputError {
   override name = 'SamplerInputError';
 }

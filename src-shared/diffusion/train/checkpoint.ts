@@ -5,8 +5,9 @@
  */
 import type { AdamState } from './optim.js';
 import type { RngState } from '../nn/rng.js';
+import { UserInputError } from '../../errors.js';
 
-export class CheckpointInputError extends Error {
+export class CheckpointInputError extends UserInputError {
   override name = 'CheckpointInputError';
 }
 

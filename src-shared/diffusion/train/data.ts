@@ -3,8 +3,9 @@
  * averaging, the dihedral augmentations (flips, 90° rotations), σmax from the data, and batch assembly.
  */
 import type { Rng } from '../nn/rng.js';
+import { UserInputError } from '../../errors.js';
 
-export class TrainDataInputError extends Error {
+export class TrainDataInputError extends UserInputError {
   override name = 'TrainDataInputError';
 }
 
