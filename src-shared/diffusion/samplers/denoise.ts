@@ -2,7 +2,7 @@
  * How the annealed samplers (pc, em, ald) end. After the last level the chains are draws of p_σmin(x | y), the
  * posterior blurred by noise of σmin, which matters where σmin is not small against the posterior's own spread
  * (galaxy-64: σmin = 0.01 in pixel/255 units). Three endings (docs/sampling.md):
- *  - 'draw' (the default since the eighth session): a second-order Tweedie draw of x₀ given the final state
+ *  - 'draw' (the default): a second-order Tweedie draw of x₀ given the final state
  *    (tweedieDraw): Tweedie's mean plus noise with the diagonal of Cov[x₀ | x_σmin, y]; per-pixel intervals close
  *    to their level (measured with galaxy-64); 2·8 + 1 score evaluations per chain;
  *  - 'mean': Tweedie's formula x̂ = x + σmin² ∇ log p_σmin(x | y) = E[x₀ | x_σmin = x, y], as in Song et al.'s
