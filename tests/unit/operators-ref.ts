@@ -1,6 +1,6 @@
 /**
- * Independent, slow reference implementations of the forward models of docs/forward-models.md, written with plain loops in
- * float64 straight from the definitions (no code shared with src-shared/operators), plus test utilities.
+ * Independent, slow reference implementations of the forward models of docs/forward-models.md, written with
+ * plain loops in float64 straight from the definitions (no code shared with src-shared/operators), plus test utilities.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
