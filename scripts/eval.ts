@@ -1,6 +1,6 @@
 /**
- * Issue 6's evaluation harness: `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K]
- * [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--denoise draw|mean|none] [--no-denoise] [--no-rao-blackwell]`.
+ * The evaluation harness of the galaxy priors (model cards, docs/sampling.md):
+ * `npm run eval -- [--prior P] [--n-images N | --all] [--samples N] [--steps K] [--sampler S] [--seed S] [--out DIR] [--backend B] [--workers N] [--truth FITS|DIR ... [--hdu N]] [--flux-scale F] [--symmetrise] [--denoise draw|mean|none] [--no-denoise] [--no-rao-blackwell]`.
  * --truth measures on other images instead of the validation split: a FITS file (every image HDU, every plane of a
  * cube; any units) or a folder of them, repeatable; the images may differ in size. See src-main/evaluation.ts for
  * what it measures.

@@ -1,4 +1,4 @@
-// Trial of fitsjs 0.6.6 against the corpus (evidence for docs/decisions.md, "FITS: our own reader, not fitsjs").
+// Trial of fitsjs 0.6.6 against the corpus (evidence for docs/decisions.md, "FITS: its own reader and writer, not fitsjs").
 // fitsjs is not a dependency. To rerun:
 //   mkdir -p /tmp/fitsjs-try && cd /tmp/fitsjs-try && npm pack fitsjs && tar xzf fitsjs-*.tgz
 //   node /path/to/repo/scripts/fitsjs-trial.mjs        (run from /tmp/fitsjs-try)

@@ -1,7 +1,7 @@
 /**
  * Builds the bundled demo observation (assets/demo/) from one validation galaxy of the training cube:
  * the truth (pixel values / 255), blurred by a Gaussian PSF of 4 px FWHM (zero-padded linear convolution,
- * DESIGN.md's psf operator) plus white noise of σ = 0.03 × the truth's peak, seeded.
+ * the psf operator of docs/forward-models.md) plus white noise of σ = 0.03 × the truth's peak, seeded.
  * Run: node --import tsx scripts/make-demo.ts [GALAXY_INDEX]
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The model card's figures (issue 6): `npm run figures -- --model DIR [--n 16] [--steps K] [--seed S]
+ * The model card's figures: `npm run figures -- --model DIR [--n 16] [--steps K] [--seed S]
  * [--backend B] [--sampler S] [--stretch linear|asinh] [--out-dir DIR] [--only loss|samples]
  * [--samples-fits FILE] [--data CUBE.fits] [--smooth H] [--y-scale auto|log|linear]`.
  *

@@ -1,5 +1,5 @@
 /**
- * Model folders (DESIGN.md): models/NAME/model.json + the weights file it names (tfjs weight format) + README.md
+ * Model folders (docs/architecture.md): models/NAME/model.json + the weights file it names (tfjs weight format) + README.md
  * (the model card, written by a person: never generated here). Reading gives a ScoreModel; writing is atomic per
  * file, weights first, so model.json never names weights that are not there.
  */

@@ -1,12 +1,13 @@
 #!/bin/bash
-# Packs the CLI for a lent GPU machine (tools/device): that machine has no Node.js and no npm registry, and at most
-# 64 MiB of the checkout travels. Writes .dev/carry/ (git-ignored): node.xz (this machine's Node binary), pkg.tar.xz
+# Packs the CLI for training on a remote GPU machine that has no Node.js and no npm registry (see docs/training.md,
+# "Training on a GPU machine"). Writes .dev/gpu-bundle/ (git-ignored, ~33 MB): node.xz (this Node binary), pkg.tar.xz
 # (the CLI bundled by esbuild, with Dawn's dawn.node and the tfjs wasm files beside it), the training cube
-# (data.fits.xz), and the scripts. The run to resume travels with the checkout (models/, training/). Carry ".dev/carry" and ".gl" (the Vulkan/GL loaders: see docs/training.md) and run
-# `bash .dev/carry/train.sh` there.
+# (data.fits.xz) and train.sh. The run to resume is read from the checkout (models/, training/). Copy the checkout
+# with .dev/gpu-bundle and .gl (the Vulkan/GL loader packages) to the GPU machine and run
+# `OUT=DIR bash .dev/gpu-bundle/train.sh` there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-find .dev/carry -mindepth 1 ! -name node.xz -delete 2>/dev/null; rm -rf .dev/pkg && mkdir -p .dev/pkg/app/cli .dev/pkg/app/node_modules/@tensorflow/tfjs-backend-wasm/dist .dev/pkg/app/node_modules/webgpu/dist .dev/carry
+find .dev/gpu-bundle -mindepth 1 ! -name node.xz -delete 2>/dev/null; rm -rf .dev/pkg && mkdir -p .dev/pkg/app/cli .dev/pkg/app/node_modules/@tensorflow/tfjs-backend-wasm/dist .dev/pkg/app/node_modules/webgpu/dist .dev/gpu-bundle
 # ESM bundle: CommonJS dependencies need require/__dirname; 'main' fields pick tfjs's Node builds; the cpu backend
 # registers itself by a side-effect import that esbuild would otherwise drop.
 BANNER="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url); import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
@@ -22,8 +23,8 @@ cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm .dev/pkg/app/node_modu
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js .dev/pkg/app/node_modules/webgpu/
 cp -r node_modules/webgpu/dist/linux-x64 .dev/pkg/app/node_modules/webgpu/dist/
 echo '{"type":"module"}' > .dev/pkg/app/package.json
-(cd .dev && tar -cJf carry/pkg.tar.xz pkg)
-[ -f .dev/carry/node.xz ] || xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > .dev/carry/node.xz
-xz -T2 -6 -c ../shared/data/train/galaxyzoo_kaggle2000_gray64.fits > .dev/carry/data.fits.xz
-cp scripts/device/train.sh .dev/carry/train.sh
-du -sh .dev/carry
+(cd .dev && tar -cJf gpu-bundle/pkg.tar.xz pkg)
+[ -f .dev/gpu-bundle/node.xz ] || xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > .dev/gpu-bundle/node.xz
+xz -T2 -6 -c ../shared/data/train/galaxyzoo_kaggle2000_gray64.fits > .dev/gpu-bundle/data.fits.xz
+cp scripts/device/train.sh .dev/gpu-bundle/train.sh
+du -sh .dev/gpu-bundle

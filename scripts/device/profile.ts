@@ -1,4 +1,4 @@
-// A webgpu training step and score evaluation, timed kernel by kernel (run on a lent GPU machine: scripts/device).
+// A webgpu training step and score evaluation, timed kernel by kernel (run on a GPU machine, packed by scripts/device/bundle.sh).
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { UnetScoreModel, unetLayout, DEFAULT_ARCH } from '../../src-shared/diffusion/nn/unet.js';

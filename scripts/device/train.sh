@@ -1,15 +1,17 @@
 #!/bin/bash
-# Training on a lent GPU machine (packed by scripts/device/bundle.sh; see docs/training.md). Runs `skyscore train`
+# Training on a remote GPU machine (packed by scripts/device/bundle.sh; see docs/training.md). Runs `skyscore train`
 # on webgpu (Dawn → Vulkan → the NVIDIA driver) until TRAIN_S seconds after the start, or on 15 wasm worker threads
 # when the GPU run fails or is slower than MIN_GPU_RATE images/s; each phase ends at its step count, or at the
-# deadline with SIGINT (the trainer then writes its checkpoint: seen once on the H200 not to, so phases are sized to
-# end on their own), then packs /tmp/run into $OUT in 15 MB pieces (the device tool returns files of at most 16 MiB).
+# deadline with SIGINT (the trainer then writes its checkpoint; the phases are sized to end on their own, as a SIGINT
+# has ended the process on an H200 without that checkpoint), then packs /tmp/run into $OUT in 15 MB pieces (for
+# transfers limited to 16 MiB a file).
 #
 # RESUME=DIR continues a run: DIR holds checkpoint.bin, model.json and train-log.jsonl (default: the shipped
 # galaxy-64, i.e. models/galaxy-64 + training/galaxy-64/checkpoint.bin). The resumed segment runs in two phases:
 # a speed probe of PROBE_STEPS steps at the full rate, then (after a checkpointed restart) to the step that the
 # measured speed reaches by the deadline, with the learning rate cooled down over the last COOL_FRAC of the
-# segment. FRESH=1 starts a new run instead (ARCH, HYPER, BATCH).
+# segment. FRESH=1 starts a new run instead (ARCH, HYPER, BATCH). .gl/*.deb (the Vulkan loader libvulkan1 and what
+# it needs, from Debian) are unpacked into / first unless SKIP_GL is set.
 T0=$(date +%s)
 cd "$(dirname "$0")/../.."
 exec > >(tee "$OUT/run.log") 2>&1
@@ -27,10 +29,10 @@ HYPER=${HYPER:---lr 4e-4 --warmup 100 --ema 0.999}
 [ -n "$SKIP_GL" ] || { for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; }
 python3 - <<'PY'
 import lzma, tarfile, shutil, os
-with lzma.open('.dev/carry/node.xz') as s, open('/tmp/node', 'wb') as d: shutil.copyfileobj(s, d)
+with lzma.open('.dev/gpu-bundle/node.xz') as s, open('/tmp/node', 'wb') as d: shutil.copyfileobj(s, d)
 os.chmod('/tmp/node', 0o755)
-with lzma.open('.dev/carry/data.fits.xz') as s, open('/tmp/data.fits', 'wb') as d: shutil.copyfileobj(s, d)
-tarfile.open('.dev/carry/pkg.tar.xz').extractall('/tmp')
+with lzma.open('.dev/gpu-bundle/data.fits.xz') as s, open('/tmp/data.fits', 'wb') as d: shutil.copyfileobj(s, d)
+tarfile.open('.dev/gpu-bundle/pkg.tar.xz').extractall('/tmp')
 PY
 N=/tmp/node; APP=/tmp/pkg/app/cli/main.js
 echo "setup $(( $(date +%s) - T0 )) s"; $N --version; nvidia-smi -L 2>&1; nproc

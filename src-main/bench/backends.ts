@@ -1,5 +1,5 @@
 /**
- * Backend figures: start-up time and the throughput of the reference convolution of DESIGN.md
+ * Backend figures: start-up time and the throughput of the reference convolution of docs/architecture.md
  * (16×64×64×32 → 32 channels, 3×3, NHWC) on each CPU backend available here.
  */
 import * as tf from '@tensorflow/tfjs-core';

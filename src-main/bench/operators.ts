@@ -1,5 +1,5 @@
 /**
- * Forward-model operators: one-time setup and apply / adjoint times per backend for the sizes of the issue —
+ * Forward-model operators: one-time setup and apply / adjoint times per backend for the sizes the app is built for —
  * a 256×256 PSF convolution (a small Gaussian: direct conv2d; a 147×147 HST PSF: matMul Fourier filter),
  * a 128×128 source lensed onto a 256×256 image with supersample 2, and uv sampling on 256×256 (VLA, 8 h).
  */

@@ -1,6 +1,6 @@
 /**
  * Compute-backend selection for the engine (Node side: it loads native modules and wasm files).
- * Order, best first (DESIGN.md): tensorflow (tfjs-node-gpu, CUDA) → webgpu (Dawn, a real GPU adapter only) → wasm → cpu.
+ * Order, best first (docs/architecture.md, Compute backends): tensorflow (tfjs-node-gpu, CUDA) → webgpu (Dawn, a real GPU adapter only) → wasm → cpu.
  * An explicit request is honoured or fails with a clear reason; the choice is always reported.
  */
 import * as tf from '@tensorflow/tfjs-core';

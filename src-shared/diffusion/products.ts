@@ -1,5 +1,5 @@
 /**
- * The products of a reconstruction (DESIGN.md's table): posterior samples, mean, standard deviation (data units)
+ * The products of a reconstruction (docs/architecture.md, Products): posterior samples, mean, standard deviation (data units)
  * and the normalised residual of the mean on the data grid, with χ² per observed pixel, and the report object
  * that goes into report.json.
  */
@@ -106,7 +106,7 @@ export interface ReportContext {
   warnings: string[];
 }
 
-/** report.json: the DESIGN.md fields (chi2PerPixel, n, steps, sampler, backend, seconds, scoreEvaluations, seed, versions) and how the run was made. */
+/** report.json: the documented fields (chi2PerPixel, n, steps, sampler, backend, seconds, scoreEvaluations, seed, versions) and how the run was made. */
 export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ctx: ReportContext, likelihood?: ConvolvedLikelihood | null): Record<string, unknown> {
   const report: Record<string, unknown> = {
     chi2PerPixel: p.chi2PerPixel,

@@ -1,5 +1,5 @@
 /**
- * The variance-exploding SDE (VE, Song et al. 2021) of DESIGN.md:
+ * The variance-exploding SDE (VE, Song et al. 2021) (docs/sampling.md):
  *   dx = g(t) dW,  σ(t) = σmin (σmax/σmin)^t,  g(t)² = dσ²/dt = 2 σ(t)² ln(σmax/σmin),  t ∈ [0, 1].
  * The perturbation kernel is x(t) | x(0) ~ N(x(0), (σ(t)² − σ(0)²) I) ≈ N(x(0), σ(t)² I) (σ(0) = σmin is
  * treated as the smallest noise level, as in NCSN++). Samples come from the reverse SDE

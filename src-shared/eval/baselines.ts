@@ -1,5 +1,5 @@
 /**
- * Classical deconvolution baselines the learned posterior is compared with (issue 6's evaluation):
+ * Classical deconvolution baselines the learned posterior is compared with (`npm run eval`, the model cards):
  *  - Richardson–Lucy: x ← x · Aᵀ(y / A x) / Aᵀ1, for an operator with non-negative entries (a PSF);
  *    data clipped at 0 and A x floored at a small ε (RL assumes Poisson-like, non-negative data).
  *  - Wiener (Tikhonov form): the minimiser of |y − A x|² + λ |x|², i.e. the Wiener filter of a white signal

@@ -4,7 +4,7 @@ import { BaseOperator } from './base.js';
 import { transposeCsr, SparseTensorMatrix, type CsrMatrix, type SparseStrategy } from './sparse.js';
 import type { GramDescription, Shape2 } from './types.js';
 
-/** SIE + external shear, angles in arcsec, phi in radians counter-clockwise from +x (DESIGN.md). */
+/** SIE + external shear, angles in arcsec, phi in radians counter-clockwise from +x (docs/forward-models.md). */
 export interface LensParams {
   thetaE: number;
   q: number;
@@ -71,7 +71,7 @@ export function sourcePosition(p: LensParams, x: number, y: number): [number, nu
   return [x - a[0], y - a[1]];
 }
 
-/** Centre of pixel index i on an axis of n pixels of scale s: (i − (n−1)/2)·s (DESIGN.md). */
+/** Centre of pixel index i on an axis of n pixels of scale s: (i − (n−1)/2)·s (docs/forward-models.md). */
 export function pixelCentre(i: number, n: number, s: number): number {
   return (i - (n - 1) / 2) * s;
 }

@@ -5,7 +5,7 @@ import { FourierFilter } from './fourier.js';
 import { kernelRfft2 } from './fft.js';
 import type { GramDescription, OperatorStructure, Shape2 } from './types.js';
 
-/** FWHM / σ of a Gaussian, as DESIGN.md fixes it. */
+/** FWHM / σ of a Gaussian, as docs/forward-models.md fixes it. */
 export const FWHM_PER_SIGMA = 2.3548;
 
 /** A PSF image with the index of its centre pixel (row, column). */

@@ -15,7 +15,7 @@ const demo = JSON.parse(readFileSync(path.join(ROOT, 'assets', 'demo', 'demo.jso
 const model = JSON.parse(readFileSync(path.join(ROOT, 'assets', 'demo', 'model.json'), 'utf8')) as { shape: [number, number]; operators: { fwhmPx: number }[] };
 const [NY, NX] = model.shape;
 const FWHM = model.operators[0]!.fwhmPx;
-// the Gaussian kernel is (2⌈4σ⌉+1)² with σ = FWHM/2.3548 (DESIGN.md)
+// the Gaussian kernel is (2⌈4σ⌉+1)² with σ = FWHM/2.3548 (docs/forward-models.md)
 const K = 2 * Math.ceil((4 * FWHM) / 2.3548) + 1;
 // defaultPrior()'s rule: the learned galaxy-64 when installed, else the Gaussian-field stand-in
 const DEFAULT_PRIOR = existsSync(path.join(ROOT, 'models', 'galaxy-64', 'model.json')) ? 'galaxy-64' : 'galaxy-gaussian-64';

@@ -8,7 +8,7 @@ import { main } from '../../src-main/cli/main.js';
 import { dataPath } from '../helpers/data.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { dot, randn, refConvolve, relErr } from '../unit/operators-ref.js';
-import { DESIGN_EXAMPLE as LENS_CHAIN } from '../helpers/design-example.js';
+import { FORWARD_MODEL_EXAMPLE as LENS_CHAIN } from '../helpers/forward-model-example.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);

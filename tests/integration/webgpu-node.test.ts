@@ -2,10 +2,10 @@
  * Posterior sampling on the webgpu backend in a Node host. tfjs-webgpu cannot read tensors synchronously there
  * (its sync read needs OffscreenCanvas), so every read on the sampling path must be asynchronous, and the
  * conjugate-gradient stopping test stays on the device (src-shared/diffusion/readback.ts, likelihood.ts
- * solveOnDevice). Before that, `reconstruct` on any machine with a GPU — where `--backend auto` picks webgpu —
- * died at its first progress line.
+ * solveOnDevice): a synchronous read would end `reconstruct` at its first progress line on any machine with a GPU,
+ * where `--backend auto` picks webgpu.
  *
- * This machine has no GPU, so the tests ask for webgpu by name, which accepts Dawn's software adapter (OpenGL ES
+ * The test machines have no GPU, so the tests ask for webgpu by name, which accepts Dawn's software adapter (OpenGL ES
  * on Mesa's llvmpipe; `.ci/run` installs Mesa's EGL/GLES where it is missing). The code path is the one a real
  * GPU takes; the products must be the wasm backend's to float32 rounding, for the same seed.
  */

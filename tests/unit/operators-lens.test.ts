@@ -42,7 +42,7 @@ function countBlobs(img: ArrayLike<number>, ny: number, nx: number, thr: number)
 }
 
 describe('deflection', () => {
-  it('matches the SIE + shear formulas of DESIGN.md, and the SIS for q = 1', () => {
+  it('matches the SIE + shear formulas of docs/forward-models.md, and the SIS for q = 1', () => {
     const r = randn(40, 3);
     for (let k = 0; k < 20; k++) {
       const [x, y] = [r[2 * k], r[2 * k + 1]];

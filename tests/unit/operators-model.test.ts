@@ -15,7 +15,7 @@ import {
 import { ForwardModelInputError } from '../../src-shared/operators/errors.js';
 import { dataPath } from '../helpers/data.js';
 import { dotTest, randn, refConvolve, refGaussian, refLens, relErr, run } from './operators-ref.js';
-import { DESIGN_EXAMPLE } from '../helpers/design-example.js';
+import { FORWARD_MODEL_EXAMPLE } from '../helpers/forward-model-example.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -74,8 +74,8 @@ const BAD: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
 ];
 
 describe('M.json validation', () => {
-  it('accepts DESIGN.md example and propagates shapes through the stages', () => {
-    const spec = validateModel(DESIGN_EXAMPLE, 'M.json');
+  it('accepts the example of docs/forward-models.md and propagates shapes through the stages', () => {
+    const spec = validateModel(FORWARD_MODEL_EXAMPLE, 'M.json');
     expect(spec.shape).toEqual([64, 64]);
     expect(stageShapes(spec).map((s) => [s.inShape, s.outShape])).toEqual([
       [
@@ -99,7 +99,7 @@ describe('M.json validation', () => {
 
   for (const [name, mutate, msg] of BAD) {
     it(`refuses: ${name}`, () => {
-      const bad = mutate(structuredClone(DESIGN_EXAMPLE) as unknown as Record<string, unknown>);
+      const bad = mutate(structuredClone(FORWARD_MODEL_EXAMPLE) as unknown as Record<string, unknown>);
       expect(() => validateModel(bad, 'M.json')).toThrow(ForwardModelInputError);
       expect(() => validateModel(bad, 'M.json')).toThrow(msg);
     });
@@ -108,7 +108,7 @@ describe('M.json validation', () => {
   it('each bad model fails with its own message', () => {
     const msgs = BAD.map(([, mutate]) => {
       try {
-        validateModel(mutate(structuredClone(DESIGN_EXAMPLE) as unknown as Record<string, unknown>), 'M.json');
+        validateModel(mutate(structuredClone(FORWARD_MODEL_EXAMPLE) as unknown as Record<string, unknown>), 'M.json');
         return 'accepted';
       } catch (e) {
         return (e as Error).message;
@@ -124,10 +124,10 @@ describe('M.json validation', () => {
 });
 
 describe('building models', () => {
-  it("DESIGN.md's lens → psf → mask chain: apply agrees with the definitions, the dot test passes, gram is none", async () => {
+  it("the example's lens → psf → mask chain: apply agrees with the definitions, the dot test passes, gram is none", async () => {
     const mask = maskOf(96, 96, 3);
     const loader = memLoader({ 'mask.fits': { data: mask, shape: [96, 96] } });
-    const built = await buildModel(validateModel(DESIGN_EXAMPLE), loader);
+    const built = await buildModel(validateModel(FORWARD_MODEL_EXAMPLE), loader);
     expect(built.operator.name).toBe('lens→psf→mask');
     expect(built.operator.inShape).toEqual([64, 64]);
     expect(built.operator.outShape).toEqual([96, 96]);
@@ -145,7 +145,7 @@ describe('building models', () => {
   });
 
   it('mask shape mismatch, a missing file and a non-binary mask are refused with their own messages', async () => {
-    const spec = validateModel(DESIGN_EXAMPLE);
+    const spec = validateModel(FORWARD_MODEL_EXAMPLE);
     await expect(prepareModel(spec, memLoader({ 'mask.fits': { data: new Float32Array(64 * 64).fill(1), shape: [64, 64] } }), { source: 'M.json' })).rejects.toThrow(
       /M\.json: operators\[2\] \(mask\): shape mismatch: 'mask\.fits' is \[64, 64\] \(ny, nx\) but this stage's input is \[96, 96\]/,
     );

@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 
 describe('gaussianPsf', () => {
-  it('follows DESIGN.md: (2⌈4σ⌉+1)² grid, σ = F/2.3548, unit sum, centre ⌊K/2⌋', () => {
+  it('follows docs/forward-models.md: (2⌈4σ⌉+1)² grid, σ = F/2.3548, unit sum, centre ⌊K/2⌋', () => {
     for (const f of [0.5, 1, 2.5, 3.7]) {
       const k = gaussianPsf(f);
       const ref = refGaussian(f);

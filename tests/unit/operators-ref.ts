@@ -1,6 +1,6 @@
 /**
- * Independent, slow reference implementations of DESIGN.md's forward models, written with plain loops in
- * float64 straight from the definitions (no code shared with src-shared/operators), plus test utilities.
+ * Independent, slow reference implementations of the forward models of docs/forward-models.md, written with
+ * plain loops in float64 straight from the definitions (no code shared with src-shared/operators), plus test utilities.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -146,7 +146,7 @@ export function refConvolveAdjoint(
   return x;
 }
 
-/** Gaussian PSF by DESIGN.md: σ = F/2.3548, (2⌈4σ⌉+1)² grid, unit sum. */
+/** Gaussian PSF by definition: σ = F/2.3548, (2⌈4σ⌉+1)² grid, unit sum. */
 export function refGaussian(fwhm: number): { h: Float64Array; k: number } {
   const s = fwhm / 2.3548;
   const r = Math.ceil(4 * s);
@@ -172,7 +172,7 @@ export interface RefLens {
   gamma2: number;
 }
 
-/** SIE + shear deflection by DESIGN.md's formulas (SIS for q = 1). */
+/** SIE + shear deflection by the formulas of docs/forward-models.md (SIS for q = 1). */
 export function refDeflection(L: RefLens, x: number, y: number): [number, number] {
   const c = Math.cos(L.phi);
   const s = Math.sin(L.phi);
@@ -200,7 +200,7 @@ export function refDeflection(L: RefLens, x: number, y: number): [number, number
   return [ax, ay];
 }
 
-/** Lensed image by DESIGN.md: supersampled ray shooting, bilinear source sampling with zero outside. */
+/** Lensed image by definition: supersampled ray shooting, bilinear source sampling with zero outside. */
 export function refLens(
   L: RefLens,
   src: ArrayLike<number>,
@@ -247,7 +247,7 @@ export interface RefUv {
 }
 
 /**
- * Dirty image by DESIGN.md, with a direct (slow) DFT: grid the uv points (nearest cell, |k| ≥ N/2 dropped,
+ * Dirty image by definition, with a direct (slow) DFT: grid the uv points (nearest cell, |k| ≥ N/2 dropped,
  * counts), normalise so the beam peaks at 1, then y = Re F⁻¹ W F x summed explicitly.
  */
 export function refUvWeights(U: RefUv, ny: number, nx: number): Float64Array {

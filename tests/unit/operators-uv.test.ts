@@ -45,7 +45,7 @@ describe('station tables', () => {
 });
 
 describe('uv coverage and gridding', () => {
-  it('hour angles include both ends; uv points follow DESIGN.md (u, v) and (−u, −v)', () => {
+  it('hour angles include both ends; uv points follow docs/forward-models.md: (u, v) and (−u, −v)', () => {
     expect(hourAngles(SPEC).length).toBe(97);
     expect(hourAngles({ ...SPEC, hourAngleH: [0, 1], stepMin: 25 })).toEqual([0, 25 / 60, 50 / 60]);
     const c = uvCoverage(vla, SPEC);

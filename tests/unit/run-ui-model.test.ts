@@ -14,18 +14,18 @@ import {
   type ModelDoc,
 } from '../../src-renderer/src/model/mjson.js';
 import { validateModel } from '../../src-shared/operators/model.js';
-import { DESIGN_EXAMPLE } from '../helpers/design-example.js';
+import { FORWARD_MODEL_EXAMPLE } from '../helpers/forward-model-example.js';
 
 
 describe('forward-model document (M.json editor)', () => {
-  it('reads the DESIGN.md example and writes it back unchanged', () => {
-    const doc = parseModelDoc(DESIGN_EXAMPLE);
-    expect(JSON.parse(toModelJson(doc))).toEqual(DESIGN_EXAMPLE);
+  it('reads the example of docs/forward-models.md and writes it back unchanged', () => {
+    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
+    expect(JSON.parse(toModelJson(doc))).toEqual(FORWARD_MODEL_EXAMPLE);
     expect(parseModelJsonText(toModelJson(doc))).toEqual(doc);
   });
 
   it('propagates shapes through the chain: the lens maps the source grid onto its image grid', () => {
-    const doc = parseModelDoc(DESIGN_EXAMPLE);
+    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
     expect(propagateShapes(doc)).toEqual([
       { inShape: [64, 64], outShape: [96, 96] },
       { inShape: [96, 96], outShape: [96, 96] },
@@ -77,7 +77,7 @@ describe('forward-model document (M.json editor)', () => {
   });
 
   it("refuses a chain that does not end on the observation's grid", () => {
-    const doc = parseModelDoc(DESIGN_EXAMPLE);
+    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
     const issues = checkDoc(doc, ['mask.fits'], [64, 64]);
     expect(issues).toHaveLength(1);
     expect(issues[0]!.message).toMatch(/output is \[96, 96\] but the observation is \[64, 64\]/);
@@ -85,7 +85,7 @@ describe('forward-model document (M.json editor)', () => {
   });
 
   it('agrees with the engine validator: what it passes, validateModel passes; what it refuses, validateModel refuses', () => {
-    const good = parseModelDoc(DESIGN_EXAMPLE);
+    const good = parseModelDoc(FORWARD_MODEL_EXAMPLE);
     expect(checkDoc(good, ['mask.fits'], null)).toEqual([]);
     expect(() => validateModel(JSON.parse(toModelJson(good)))).not.toThrow();
     for (const t of ['psf', 'mask', 'lens', 'uv-sampling'] as const) {
@@ -117,7 +117,7 @@ describe('forward-model document (M.json editor)', () => {
   });
 
   it('edits immutably: replace and move operators', () => {
-    const doc = parseModelDoc(DESIGN_EXAMPLE);
+    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
     const moved = moveOperator(doc, 1, 1);
     expect(moved.operators.map((o) => o.type)).toEqual(['lens', 'mask', 'psf']);
     expect(doc.operators.map((o) => o.type)).toEqual(['lens', 'psf', 'mask']);

@@ -1,7 +1,7 @@
 /**
  * The default sampler (pc: reverse-diffusion predictor + one Langevin corrector step per level, snr 0.16,
  * 500 levels) on the Gaussian-field deconvolution problem reproduces the exact posterior, computed densely in
- * float64 in the test; the predictor alone (em) does not (DESIGN.md's check of the whole chain).
+ * float64 in the test; the predictor alone (em) does not (the check of the whole chain: docs/sampling.md).
  *
  * Tolerances (N independent chains, n = 1024 pixels, Σ the exact posterior covariance):
  *  - mean: N (m − μ)ᵀ Σ⁻¹ (m − μ) ~ χ²_n for exact samples, i.e. χ²/n = 1 ± √(2/n) = 1 ± 0.044; accepted within
@@ -9,7 +9,7 @@
  *    ratio of variances, but it is mainly the mean's test.
  *  - variance: the pixel-averaged ratio of sample to exact variance has, for exact samples, the standard error
  *    √(2/(N−1) · mean_ij ρ_ij²) (ρ the exact posterior correlations): ±0.6% for N = 64. Accepted within 4 of
- *    them (and within DESIGN.md's 10%); per pixel, the mean |ratio − 1| must be near its exact-sampling value
+ *    them (and within 10 % in any case); per pixel, the mean |ratio − 1| must be near its exact-sampling value
  *    E|χ²_{N−1}/(N−1) − 1| (computed), within 10%.
  *  - χ² per pixel of the sample mean: expected χ²(μ) + tr(AΣAᵀ)/(N σ_n² n) with standard deviation
  *    √(4 tᵀΣt/N)/n (t = Aᵀ(y − Aμ)/σ_n²); accepted within 4 of them.

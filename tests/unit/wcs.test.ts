@@ -27,7 +27,7 @@ interface WcsCase {
 
 const expected = loadJson<{ corpus: WcsCase[]; synthetic: WcsCase[] }>('wcs.json');
 
-/** Degrees of tolerance on world coordinates (the requirement), pixels on the inverse. */
+/** Degrees of tolerance on world coordinates (the required accuracy), pixels on the inverse. */
 const DEG = 1e-7;
 const PIX = 1e-6;
 

@@ -15,7 +15,7 @@ interface Props {
 
 type Curves = Float32Array[];
 
-/** Draws polylines given in arcsec on a grid of `shape` with pixel scale `s` (pixel centre convention of DESIGN.md). */
+/** Draws polylines given in arcsec on a grid of `shape` with pixel scale `s` (pixel centre convention of docs/forward-models.md). */
 function drawCurves(ctx: CanvasRenderingContext2D, m: { sx: (x: number) => number; sy: (y: number) => number }, curves: Curves, shape: [number, number], s: number, color: string) {
   const [ny, nx] = shape;
   ctx.strokeStyle = color;

@@ -18,7 +18,7 @@ export interface ShowImageOptions {
   title: string;
   /** Row-major, x fastest, row 0 = the bottom row (FITS order). */
   data: Float32Array;
-  /** [ny, nx] (DESIGN.md order: shape[0] rows of shape[1] pixels). */
+  /** [ny, nx] (the [ny, nx] order of docs/architecture.md: shape[0] rows of shape[1] pixels). */
   shape: [number, number];
   role: ImageRole;
   /** FITS header (object, or card images concatenated): gives the header viewer and the WCS read-out. */

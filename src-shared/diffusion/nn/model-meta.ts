@@ -1,5 +1,5 @@
 /**
- * model.json of a model folder (DESIGN.md "Model folders"): its fields, their validation with clear messages,
+ * model.json of a model folder (docs/architecture.md, "Model folders"): its fields, their validation with clear messages,
  * and the pure construction of the U-Net score model from model.json + weights.bin bytes.
  */
 import { ScoreModelInputError, UnetScoreModel, downFactor, unetLayout, validateArch, type UnetArch } from './unet.js';

@@ -7,7 +7,8 @@
  *   s(x, σ) = −(C + σ² I)⁻¹ x = −F⁻¹ diag(1/(P + σ²)) F x.
  * At σ = 0 it is defined only where every P(k) > 0 (`supportsZeroSigma`).
  * The per-pixel prior variance is mean(P) (Parseval with the orthonormal F); the expected squared distance
- * between two draws is 2 Σ P = 2 tr C, whence the default σmax (DESIGN.md's rule of thumb).
+ * between two draws is 2 Σ P = 2 tr C, whence the default σmax (the rule of thumb of docs/sampling.md: σmax ≈ the
+ * largest distance between two prior images).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ScoreModel, VeSde } from '../types.js';

@@ -14,7 +14,7 @@ export class CheckpointInputError extends UserInputError {
 export interface TrainState {
   step: number;
   imagesSeen: number;
-  /** Wall time spent training so far (all sessions). */
+  /** Wall time spent training so far (every segment of the run, resumes included). */
   elapsedS: number;
   params: Float32Array;
   ema: Float32Array;

@@ -1,5 +1,5 @@
-/** The forward-model example of DESIGN.md (lens → psf → mask), verbatim; `mask.fits` is relative to the JSON file. */
-export const DESIGN_EXAMPLE = {
+/** The M.json example of docs/forward-models.md (lens → psf → mask), verbatim; `mask.fits` is relative to the JSON file. */
+export const FORWARD_MODEL_EXAMPLE = {
   shape: [64, 64],
   operators: [
     {
