@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFits } from '../../src-shared/fits/index.js';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
-import { buildModel, validateModel, stageShapes, outputShape, type BuiltModel, type ModelFileLoader, type ModelSpec } from '../../src-shared/operators/model.js';
+import { buildModel, type BuiltModel, type ModelFileLoader } from '../../src-shared/operators/model.js';
+import { issueMessage, lensParams, outputShape, outputShapeIssue, stageShapes, validateModel, type ModelSpec } from '../../src-shared/operators/model-spec.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { gridUv, dirtyBeam } from '../../src-shared/operators/uv.js';
 import { PsfOperator } from '../../src-shared/operators/psf.js';
@@ -69,9 +70,8 @@ export async function validateRequestModel(p: JobMethods['model.validate']['para
   const { built, spec } = await buildFromRequest(p.model, p.files);
   try {
     const out = outputShape(spec);
-    if (p.obsShape && (out[0] !== p.obsShape[0] || out[1] !== p.obsShape[1])) {
-      throw new JobInputError(`model: the forward model's output is [${out.join(', ')}] but the observation is [${p.obsShape.join(', ')}] ([ny, nx])`);
-    }
+    const mismatch = p.obsShape ? outputShapeIssue(spec, p.obsShape) : null;
+    if (mismatch) throw new JobInputError(issueMessage(mismatch, 'model'));
     return {
       inShape: spec.shape,
       outShape: out,
@@ -141,7 +141,7 @@ export async function overlaysRequest(p: JobMethods['model.overlays']['params'])
       return { kind: 'mask', mask, shape: [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!], observed };
     }
     case 'lens': {
-      const { model: _m, ...params } = stage.lens;
+      const { model: _m, ...params } = lensParams(stage);
       const [iy, ix] = stage.imageShape;
       const halfWidth = (Math.max(iy, ix) * stage.imagePixelScale) / 2 + 2 * stage.imagePixelScale;
       const c = lensCurves(params, { halfWidth, n: 256 });

@@ -11,6 +11,7 @@ export { zeroContours, type Polyline } from './contour.js';
 export { UvSamplingOperator, parseStationTable, uvCoverage, gridUv, dirtyBeam, hourAngles, ARCSEC, type StationTable, type UvSpec, type UvGrid } from './uv.js';
 export { SparseTensorMatrix, csrFromTriplets, transposeCsr, csrMultiply, defaultSparseStrategy, type CsrMatrix, type SparseStrategy } from './sparse.js';
 export { ChainOperator, IdentityOperator, compose } from './compose.js';
+export * from './model-spec.js';
 export * from './model.js';
 export * from './noise.js';
 export { SeededRandom } from './random.js';

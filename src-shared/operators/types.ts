@@ -1,7 +1,8 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
+import type { Shape2 } from './model-spec.js';
 
-/** [ny, nx], row-major, x fastest (the FITS order: NAXIS1 = nx). */
-export type Shape2 = [number, number];
+/** [ny, nx], row-major, x fastest (the FITS order: NAXIS1 = nx); defined with the M.json types, which need no tfjs. */
+export type { Shape2 };
 
 /**
  * What is known about A Aᵀ (an operator on the output space), for the convolved likelihood

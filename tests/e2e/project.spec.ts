@@ -114,7 +114,7 @@ test('bad input: not a FITS file, a damaged project, a PSF with NaN — a clear 
   const bad = path.join(tmp, 'bad.skyscore.json');
   writeFileSync(bad, JSON.stringify({ format: 'skyscore-project', version: 1, data: null, model: { shape: [8, 8], operators: 'psf' } }));
   await app.getByTestId('project-open').setInputFiles(bad);
-  await expect(app.getByTestId('notice-error').last()).toContainText('bad.skyscore.json: model: M.json: "operators" must be an array');
+  await expect(app.getByTestId('notice-error').last()).toContainText("bad.skyscore.json: model: M.json: operators must be a list, got 'psf'");
   await expect(app.getByTestId('obs-name')).toHaveText('m13.fits');
 
   // a PSF image with a NaN pixel: the engine names the problem, the form keeps the file

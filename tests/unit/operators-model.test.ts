@@ -2,17 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import {
-  buildModel,
-  outputShape,
-  parseModel,
-  prepareModel,
-  stageShapes,
-  validateModel,
-  modelFiles,
-  type ModelFileLoader,
-} from '../../src-shared/operators/model.js';
-import { ForwardModelInputError } from '../../src-shared/operators/errors.js';
+import { buildModel, prepareModel, type ModelFileLoader } from '../../src-shared/operators/model.js';
+import { outputShape, validateModel } from '../../src-shared/operators/model-spec.js';
 import { dataPath } from '../helpers/data.js';
 import { dotTest, randn, refConvolve, refGaussian, refLens, relErr, run } from './operators-ref.js';
 import { FORWARD_MODEL_EXAMPLE } from '../helpers/forward-model-example.js';
@@ -45,86 +36,8 @@ function maskOf(ny: number, nx: number, seed: number): Float32Array {
   return Float32Array.from(r, (v) => (v > -0.8 ? 1 : 0));
 }
 
-/** Validation errors: [name, mutate, message pattern]. */
-const BAD: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
-  ['not JSON object', () => [1, 2], /M\.json: must be a JSON object/],
-  ['missing shape', (m) => ({ operators: m.operators }), /M\.json: shape is required/],
-  ['bad shape', (m) => ({ ...m, shape: [64, 0] }), /M\.json: shape must be \[ny, nx\] with positive integers/],
-  ['unknown top-level field', (m) => ({ ...m, shapes: [1, 1] }), /M\.json: unknown field 'shapes'/],
-  ['operators not a list', (m) => ({ ...m, operators: {} }), /M\.json: operators must be a list/],
-  ['unknown operator', (m) => ({ ...m, operators: [{ type: 'blur', sigma: 2 }] }), /M\.json: operators\[0\]: unknown operator type 'blur' \(expected one of psf, mask, lens, uv-sampling\)/],
-  ['missing type', (m) => ({ ...m, operators: [{ fwhmPx: 2 }] }), /M\.json: operators\[0\]: missing "type"/],
-  ['non-positive FWHM', (m) => ({ ...m, operators: [{ type: 'psf', fwhmPx: -2 }] }), /M\.json: operators\[0\] \(psf\): fwhmPx must be positive, got -2/],
-  ['zero FWHM', (m) => ({ ...m, operators: [{ type: 'psf', fwhmPx: 0 }] }), /operators\[0\] \(psf\): fwhmPx must be positive, got 0/],
-  ['psf without kernel', (m) => ({ ...m, operators: [{ type: 'psf' }] }), /operators\[0\] \(psf\): needs fwhmPx \(a Gaussian\) or fits/],
-  ['psf with both', (m) => ({ ...m, operators: [{ type: 'psf', fwhmPx: 2, fits: 'p.fits' }] }), /operators\[0\] \(psf\): give either fwhmPx or fits, not both/],
-  ['psf typo', (m) => ({ ...m, operators: [{ type: 'psf', fwhm: 2 }] }), /operators\[0\] \(psf\): unknown field 'fwhm'/],
-  ['psf normalize not boolean', (m) => ({ ...m, operators: [{ type: 'psf', fits: 'p.fits', normalize: 'no' }] }), /normalize must be true or false/],
-  ['q = 0', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'SIE', thetaE: 1, q: 0 } }] }), /operators\[0\] \(lens\): lens\.q must be in \(0, 1\], got 0/],
-  ['q > 1', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'SIE', thetaE: 1, q: 1.2 } }] }), /lens\.q must be in \(0, 1\], got 1\.2/],
-  ['negative thetaE', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'SIE', thetaE: -1, q: 0.5 } }] }), /lens\.thetaE must be positive, got -1/],
-  ['unknown lens model', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], lens: { model: 'NFW', thetaE: 1, q: 0.5 } }] }), /lens\.model must be "SIE"/],
-  ['fractional supersample', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], supersample: 1.5 }] }), /operators\[0\] \(lens\): supersample must be an integer, got 1\.5/],
-  ['missing imageShape', (m) => ({ ...m, operators: [{ type: 'lens', imagePixelScale: 0.05, sourcePixelScale: 0.03, lens: { thetaE: 1, q: 1 } }] }), /operators\[0\] \(lens\): imageShape is required/],
-  ['non-positive pixel scale', (m) => ({ ...m, operators: [{ ...(m.operators as object[])[0], imagePixelScale: 0 }] }), /imagePixelScale must be positive, got 0/],
-  ['mask without file', (m) => ({ ...m, operators: [{ type: 'mask' }] }), /operators\[0\] \(mask\): fits is required/],
-  ['uv hour angles reversed', (m) => ({ ...m, operators: [{ type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 34, hourAngleH: [4, -4], stepMin: 5, wavelengthM: 0.06, pixelScaleArcsec: 0.5 }] }), /hourAngleH must have start ≤ end/],
-  ['uv declination', (m) => ({ ...m, operators: [{ type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 100, hourAngleH: [-4, 4], stepMin: 5, wavelengthM: 0.06, pixelScaleArcsec: 0.5 }] }), /declinationDeg must be ≤ 90, got 100/],
-  ['uv wavelength', (m) => ({ ...m, operators: [{ type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 34, hourAngleH: [-4, 4], stepMin: 5, wavelengthM: -1, pixelScaleArcsec: 0.5 }] }), /wavelengthM must be positive, got -1/],
-];
-
-describe('M.json validation', () => {
-  it('accepts the example of docs/forward-models.md and propagates shapes through the stages', () => {
-    const spec = validateModel(FORWARD_MODEL_EXAMPLE, 'M.json');
-    expect(spec.shape).toEqual([64, 64]);
-    expect(stageShapes(spec).map((s) => [s.inShape, s.outShape])).toEqual([
-      [
-        [64, 64],
-        [96, 96],
-      ],
-      [
-        [96, 96],
-        [96, 96],
-      ],
-      [
-        [96, 96],
-        [96, 96],
-      ],
-    ]);
-    expect(outputShape(spec)).toEqual([96, 96]);
-    expect(modelFiles(spec)).toEqual(['mask.fits']);
-    const lens = spec.operators[0];
-    expect(lens.type === 'lens' && lens.lens).toEqual({ model: 'SIE', thetaE: 1.1, q: 0.75, phi: 0.4, x0: 0, y0: 0, gamma1: 0.02, gamma2: -0.01 });
-  });
-
-  for (const [name, mutate, msg] of BAD) {
-    it(`refuses: ${name}`, () => {
-      const bad = mutate(structuredClone(FORWARD_MODEL_EXAMPLE) as unknown as Record<string, unknown>);
-      expect(() => validateModel(bad, 'M.json')).toThrow(ForwardModelInputError);
-      expect(() => validateModel(bad, 'M.json')).toThrow(msg);
-    });
-  }
-
-  it('each bad model fails with its own message', () => {
-    const msgs = BAD.map(([, mutate]) => {
-      try {
-        validateModel(mutate(structuredClone(FORWARD_MODEL_EXAMPLE) as unknown as Record<string, unknown>), 'M.json');
-        return 'accepted';
-      } catch (e) {
-        return (e as Error).message;
-      }
-    });
-    expect(new Set(msgs).size).toBe(msgs.length);
-  });
-
-  it('invalid JSON is a ForwardModelInputError naming the file', () => {
-    expect(() => parseModel('{"shape": [1, 2],', 'M.json')).toThrow(/M\.json: not valid JSON/);
-    expect(() => parseModel('{"shape": [4, 4], "operators": []}')).not.toThrow();
-  });
-});
-
 describe('building models', () => {
-  it("the example's lens → psf → mask chain: apply agrees with the definitions, the dot test passes, gram is none", async () => {
+  it("the documented lens → psf → mask chain: apply agrees with the definitions, the dot test passes, gram is none", async () => {
     const mask = maskOf(96, 96, 3);
     const loader = memLoader({ 'mask.fits': { data: mask, shape: [96, 96] } });
     const built = await buildModel(validateModel(FORWARD_MODEL_EXAMPLE), loader);
@@ -142,6 +55,22 @@ describe('building models', () => {
     expect(dotTest(built.operator, 4, 2)).toBeLessThan(1e-5);
     expect(built.operator.gram().kind).toBe('none');
     built.operator.dispose();
+  });
+
+  it('a lens written with its defaults (SIS, no q, no shear, no supersample) builds as the one written in full', async () => {
+    const geometry = { type: 'lens', imageShape: [20, 22], imagePixelScale: 0.1, sourcePixelScale: 0.08 };
+    const sparse = validateModel({ shape: [16, 18], operators: [{ ...geometry, lens: { model: 'SIS', thetaE: 0.6 } }] });
+    const full = validateModel({ shape: [16, 18], operators: [{ ...geometry, supersample: 1, lens: { model: 'SIS', thetaE: 0.6, q: 1, phi: 0, x0: 0, y0: 0 }, shear: { gamma1: 0, gamma2: 0 } }] });
+    const a = await buildModel(sparse, memLoader({}));
+    const b = await buildModel(full, memLoader({}));
+    expect(a.info[0].summary).toBe(b.info[0].summary);
+    expect(a.info[0].summary).toMatch(/^SIS lens θE=0\.6″ q=1, .*supersample 1$/);
+    const x = randn(16 * 18, 4);
+    const want = refLens({ thetaE: 0.6, q: 1, phi: 0, x0: 0, y0: 0, gamma1: 0, gamma2: 0 }, x, 16, 18, 1, 20, 22, 0.1, 0.08);
+    expect(relErr(run(a.operator, x), want)).toBeLessThan(1e-5);
+    expect(relErr(run(a.operator, x), run(b.operator, x))).toBe(0);
+    a.operator.dispose();
+    b.operator.dispose();
   });
 
   it('mask shape mismatch, a missing file and a non-binary mask are refused with their own messages', async () => {

@@ -1,55 +1,23 @@
 import { describe, it, expect } from 'vitest';
-import {
-  checkDoc,
-  defaultOperator,
-  moveOperator,
-  outputShape,
-  parseModelDoc,
-  parseModelJsonText,
-  propagateShapes,
-  referencedFiles,
-  toModelJson,
-  withOperator,
-  ModelDocInputError,
-  type ModelDoc,
-} from '../../src-renderer/src/model/mjson.js';
-import { validateModel } from '../../src-shared/operators/model.js';
+import { checkDoc, moveOperator, withOperator } from '../../src-renderer/src/model/editing.js';
+import { checkModel, defaultStage, readModel, validateModel, type LensStage, type ModelSpec, type UvStage } from '../../src-shared/operators/model-spec.js';
 import { FORWARD_MODEL_EXAMPLE } from '../helpers/forward-model-example.js';
 
+const FILES = ['mask.fits', 'psf.fits', 'a.txt'];
 
-describe('forward-model document (M.json editor)', () => {
-  it('reads the example of docs/forward-models.md and writes it back unchanged', () => {
-    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
-    expect(JSON.parse(toModelJson(doc))).toEqual(FORWARD_MODEL_EXAMPLE);
-    expect(parseModelJsonText(toModelJson(doc))).toEqual(doc);
-  });
+/** The engine's verdict on a document, its files at hand: the first problem's message, or null. */
+function engine(doc: ModelSpec): string | null {
+  try {
+    validateModel(JSON.parse(JSON.stringify(doc)));
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
-  it('propagates shapes through the chain: the lens maps the source grid onto its image grid', () => {
-    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
-    expect(propagateShapes(doc)).toEqual([
-      { inShape: [64, 64], outShape: [96, 96] },
-      { inShape: [96, 96], outShape: [96, 96] },
-      { inShape: [96, 96], outShape: [96, 96] },
-    ]);
-    expect(outputShape(doc)).toEqual([96, 96]);
-    expect(outputShape({ shape: [10, 12], operators: [] })).toEqual([10, 12]);
-  });
-
-  it('lists the files the model names, once each, in order', () => {
-    const doc: ModelDoc = {
-      shape: [32, 32],
-      operators: [
-        { type: 'psf', fits: 'psf.fits' },
-        { type: 'uv-sampling', array: 'VLA_BNA.txt', declinationDeg: 34, hourAngleH: [-4, 4], stepMin: 5, wavelengthM: 0.06, pixelScaleArcsec: 0.5 },
-        { type: 'mask', fits: 'mask.fits' },
-        { type: 'psf', fits: 'psf.fits' },
-      ],
-    };
-    expect(referencedFiles(doc)).toEqual(['psf.fits', 'VLA_BNA.txt', 'mask.fits']);
-  });
-
-  it('checks every field with a message naming it', () => {
-    const bad: ModelDoc = {
+describe('forward-model editor: checks on the shared M.json validator', () => {
+  it('checks every field with a message naming it as the form does', () => {
+    const bad: ModelSpec = {
       shape: [64, 64],
       operators: [
         { type: 'psf', fwhmPx: -2 },
@@ -72,52 +40,77 @@ describe('forward-model document (M.json editor)', () => {
       'operators[3].wavelengthM',
     ]);
     expect(issues[0]!.message).toMatch(/FWHM must be positive, got -2/);
+    expect(issues[1]!.message).toBe('choose or paint a mask');
+    expect(issues[2]!.message).toBe('image pixel scale must be positive, got 0');
     expect(issues[3]!.message).toMatch(/q must be in \(0, 1\], got 1.5/);
     expect(issues[4]!.message).toMatch(/nope.txt is not loaded/);
+    expect(issues[6]!.message).toBe('the hour angles must have start ≤ end, got [4, -4]');
+    // the same issues, at the same paths, as the shared validator gives the engine
+    expect(paths).toEqual(checkModel(bad, { files: [] }).issues.map((i) => i.path));
+  });
+
+  it('asks for the file a new PSF, mask or station table still needs', () => {
+    const doc: ModelSpec = { shape: [8, 8], operators: [{ type: 'psf', fits: '' }, defaultStage('mask', [8, 8]), defaultStage('uv-sampling', [8, 8])] };
+    expect(checkDoc(doc, [], null).map((i) => [i.path, i.message])).toEqual([
+      ['operators[0].fits', 'choose a PSF FITS file'],
+      ['operators[1].fits', 'choose or paint a mask'],
+      ['operators[2].array', 'choose a station table (NAME X Y Z per line, ECEF metres)'],
+    ]);
   });
 
   it("refuses a chain that does not end on the observation's grid", () => {
-    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
+    const doc = readModel(FORWARD_MODEL_EXAMPLE);
     const issues = checkDoc(doc, ['mask.fits'], [64, 64]);
     expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe('shape');
     expect(issues[0]!.message).toMatch(/output is \[96, 96\] but the observation is \[64, 64\]/);
     expect(checkDoc(doc, ['mask.fits'], [96, 96])).toEqual([]);
   });
 
   it('agrees with the engine validator: what it passes, validateModel passes; what it refuses, validateModel refuses', () => {
-    const good = parseModelDoc(FORWARD_MODEL_EXAMPLE);
-    expect(checkDoc(good, ['mask.fits'], null)).toEqual([]);
-    expect(() => validateModel(JSON.parse(toModelJson(good)))).not.toThrow();
-    for (const t of ['psf', 'mask', 'lens', 'uv-sampling'] as const) {
-      const d: ModelDoc = { shape: [40, 40], operators: [defaultOperator(t, [40, 40])] };
-      // defaults with the file fields filled are valid for both
-      const op = d.operators[0]!;
-      if (op.type === 'mask') op.fits = 'm.fits';
-      if (op.type === 'uv-sampling') op.array = 'a.txt';
-      expect(checkDoc(d, ['m.fits', 'a.txt'], null)).toEqual([]);
-      expect(() => validateModel(JSON.parse(toModelJson(d)))).not.toThrow();
-    }
-    const refused: [string, ModelDoc][] = [
-      ['fwhm', { shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 0 }] }],
-      ['q', { shape: [8, 8], operators: [{ ...(defaultOperator('lens', [8, 8]) as Extract<ModelDoc['operators'][number], { type: 'lens' }>), lens: { model: 'SIE', thetaE: 1, q: 0, phi: 0, x0: 0, y0: 0 } }] }],
-      ['dec', { shape: [8, 8], operators: [{ ...(defaultOperator('uv-sampling', [8, 8]) as Extract<ModelDoc['operators'][number], { type: 'uv-sampling' }>), array: 'a.txt', declinationDeg: -91 }] }],
+    const lens = defaultStage('lens', [8, 8]) as LensStage;
+    const uv = { ...(defaultStage('uv-sampling', [8, 8]) as UvStage), array: 'a.txt' };
+    const docs: [string, ModelSpec][] = [
+      ['example', readModel(FORWARD_MODEL_EXAMPLE)],
+      ['identity', { shape: [8, 8], operators: [] }],
+      ...(['psf', 'lens'] as const).map((t): [string, ModelSpec] => [`new ${t}`, { shape: [40, 40], operators: [defaultStage(t, [40, 40])] }]),
+      ['new mask, file chosen', { shape: [40, 40], operators: [{ type: 'mask', fits: 'mask.fits' }] }],
+      ['new uv, file chosen', { shape: [8, 8], operators: [uv] }],
+      ['fwhm 0', { shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 0 }] }],
+      // where the editor's old checks and the engine differed, the engine's rule
+      ['fwhm over 1000 px', { shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 1500 }] }],
+      ['hour angles beyond ±12 h, under 24 h apart', { shape: [8, 8], operators: [{ ...uv, hourAngleH: [-14, 2] }] }],
+      ['hour angles more than 24 h apart', { shape: [8, 8], operators: [{ ...uv, hourAngleH: [-13, 12] }] }],
+      ['an SIS', { shape: [8, 8], operators: [{ ...lens, lens: { model: 'SIS', thetaE: 1 } }] }],
+      ['an SIS with q < 1', { shape: [8, 8], operators: [{ ...lens, lens: { model: 'SIS', thetaE: 1, q: 0.5 } }] }],
+      ['q 0', { shape: [8, 8], operators: [{ ...lens, lens: { model: 'SIE', thetaE: 1, q: 0, phi: 0, x0: 0, y0: 0 } }] }],
+      ['supersample 17', { shape: [8, 8], operators: [{ ...lens, supersample: 17 }] }],
+      ['declination -91', { shape: [8, 8], operators: [{ ...uv, declinationDeg: -91 }] }],
+      ['PSF hdu -1', { shape: [8, 8], operators: [{ type: 'psf', fits: 'psf.fits', hdu: -1 }] }],
+      ['mask hdu 1.5', { shape: [8, 8], operators: [{ type: 'mask', fits: 'mask.fits', hdu: 1.5 }] }],
+      ['shape too large', { shape: [20000, 8], operators: [] }],
     ];
-    for (const [what, d] of refused) {
-      expect(checkDoc(d, ['a.txt'], null).length, what).toBeGreaterThan(0);
-      expect(() => validateModel(JSON.parse(toModelJson(d))), what).toThrow();
-    }
-  });
-
-  it('refuses malformed documents with the field in the message', () => {
-    expect(() => parseModelJsonText('{')).toThrow(ModelDocInputError);
-    expect(() => parseModelDoc({ shape: [8, 8], operators: [{ type: 'blur' }] })).toThrow(/operators\[0\]\.type: unknown operator "blur"/);
-    expect(() => parseModelDoc({ shape: [8], operators: [] })).toThrow(/M.json.shape: expected \[ny, nx\]/);
-    expect(() => parseModelDoc({ shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 'wide' }] })).toThrow(/operators\[0\]\.fwhmPx: expected a number/);
-    expect(() => parseModelDoc({ shape: [8, 8] })).toThrow(/"operators" must be an array/);
+    const verdicts = docs.map(([what, d]) => [what, checkDoc(d, FILES, null).length === 0, engine(d) === null]);
+    expect(verdicts.filter(([, editor, eng]) => editor !== eng)).toEqual([]);
+    // and the set covers both verdicts
+    expect(verdicts.filter(([, ok]) => ok).map(([w]) => w)).toEqual([
+      'example',
+      'identity',
+      'new psf',
+      'new lens',
+      'new mask, file chosen',
+      'new uv, file chosen',
+      'hour angles beyond ±12 h, under 24 h apart',
+      'an SIS',
+    ]);
+    // the editor's first issue is the engine's first problem, at its field
+    const [, refused] = docs.find(([w]) => w === 'fwhm over 1000 px')!;
+    expect(checkDoc(refused, FILES, null)[0]).toMatchObject({ path: 'operators[0].fwhmPx', message: 'FWHM must be at most 1000 pixels, got 1500' });
+    expect(engine(refused)).toBe('operators[0] (psf): fwhmPx must be at most 1000 pixels, got 1500');
   });
 
   it('edits immutably: replace and move operators', () => {
-    const doc = parseModelDoc(FORWARD_MODEL_EXAMPLE);
+    const doc = readModel(FORWARD_MODEL_EXAMPLE);
     const moved = moveOperator(doc, 1, 1);
     expect(moved.operators.map((o) => o.type)).toEqual(['lens', 'mask', 'psf']);
     expect(doc.operators.map((o) => o.type)).toEqual(['lens', 'psf', 'mask']);

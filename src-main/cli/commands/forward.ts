@@ -6,7 +6,8 @@ import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { initBackend, isBackendName } from '../../engine/backend.js';
 import { prepareModelFile, readImage2d, type ImageFile, type PreparedModelFile } from '../../model-loader.js';
-import { instantiateModel, outputShape, type BuiltModel, type LensStage } from '../../../src-shared/operators/model.js';
+import { instantiateModel, type BuiltModel } from '../../../src-shared/operators/model.js';
+import { outputShape, type LensStage } from '../../../src-shared/operators/model-spec.js';
 import { sanitize, validityMask } from '../../../src-shared/operators/noise.js';
 import { FitsHeader, writeFits } from '../../../src-shared/fits/index.js';
 import type { BackendName } from '../../../src-shared/protocol/index.js';
@@ -56,7 +57,7 @@ function historyLines(text: string, width = 70): string[] {
 
 /**
  * The header of a result: the input's cards (WCS included) when the result lies on the input's grid; on a
- * lens plane a linear offset WCS in arcsec (pixel centres as DESIGN.md: (j − (nx−1)/2)·s, so CRPIX at the
+ * lens plane a linear offset WCS in arcsec (pixel centres as docs/forward-models.md: (j − (nx−1)/2)·s, so CRPIX at the
  * middle and CRVAL 0) replaces the celestial WCS. Then HISTORY and SKY* cards for reproducibility.
  */
 export function resultHeader(
@@ -129,7 +130,7 @@ export const forwardCommand: Command = {
   summary: 'applies a forward model A (or its adjoint Aᵀ) to an image',
   usage: `usage: skyscore forward --model M.json --in X.fits --out Y.fits [--adjoint] [--hdu N] [--backend B]
 
-Applies the forward model of M.json (DESIGN.md: psf, mask, lens, uv-sampling, applied in order) to X.fits
+Applies the forward model of M.json (docs/forward-models.md: psf, mask, lens, uv-sampling, applied in order) to X.fits
 and writes Y = A X (or, with --adjoint, Y = Aᵀ X) as float32 FITS. X must have the model's "shape"
 (or, with --adjoint, the model's output shape). NaN or infinite input pixels are reported and taken as 0.
 The result keeps the input's header and WCS when it lies on the input's grid; on a lens plane it carries

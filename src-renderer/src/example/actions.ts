@@ -9,7 +9,7 @@ import { getClient } from '../api/client';
 import { useStore } from '../store/index';
 import { exampleResult, type ExampleInfo } from '../../../src-shared/protocol/example';
 import { readFitsImage } from '../../../src-shared/fits/index';
-import { parseModelJsonText, referencedFiles, type ModelDoc } from '../model/mjson';
+import { readModelText, referencedFiles, type ModelSpec } from '../../../src-shared/operators/model-spec';
 import { clearFiles } from '../model/files';
 import { openObservation, scheduleValidate } from '../model/actions';
 import { clearOverlays } from '../run/previews';
@@ -57,10 +57,10 @@ export async function openExample(): Promise<boolean> {
   st.setExampleLoading(true);
   try {
     let ex: ExampleInfo;
-    let doc: ModelDoc;
+    let doc: ModelSpec;
     try {
       ex = await fetchExample();
-      doc = parseModelJsonText(ex.model.text);
+      doc = readModelText(ex.model.text, ex.model.name);
       const missing = referencedFiles(doc);
       if (missing.length) throw new Error(`its forward model names files the example does not carry (${missing.join(', ')})`);
     } catch (e) {

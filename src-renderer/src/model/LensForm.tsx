@@ -1,6 +1,6 @@
 import { useCallback } from 'react';
 import { useStore } from '../store/index';
-import type { LensOp, OperatorSpec } from './mjson';
+import { lensParams, lensSupersample, type LensStage, type StageSpec } from '../../../src-shared/operators/model-spec';
 import { NumberField } from './fields';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { getOverlay, currentEstimate } from '../run/previews';
@@ -8,9 +8,9 @@ import { obsPlanePixels } from './files';
 
 interface Props {
   index: number;
-  op: LensOp;
+  op: LensStage;
   issue(field: string): string | null;
-  onChange(op: OperatorSpec): void;
+  onChange(op: StageSpec): void;
 }
 
 type Curves = Float32Array[];
@@ -40,9 +40,11 @@ export function LensForm({ index, op, issue, onChange }: Props) {
   const doc = useStore((s) => s.modelDoc);
   const o = getOverlay(index);
   const lens = o?.kind === 'lens' ? o : null;
-  const set = (patch: Partial<LensOp>) => onChange({ ...op, ...patch });
-  const setLens = (patch: Partial<LensOp['lens']>) => onChange({ ...op, lens: { ...op.lens, ...patch } });
-  const setShear = (patch: Partial<NonNullable<LensOp['shear']>>) => onChange({ ...op, shear: { gamma1: 0, gamma2: 0, ...op.shear, ...patch } });
+  const set = (patch: Partial<LensStage>) => onChange({ ...op, ...patch });
+  const setLens = (patch: Partial<LensStage['lens']>) => onChange({ ...op, lens: { ...op.lens, ...patch } });
+  const setShear = (patch: Partial<NonNullable<LensStage['shear']>>) => onChange({ ...op, shear: { gamma1: 0, gamma2: 0, ...op.shear, ...patch } });
+  // the values in force (defaults for fields the document leaves out)
+  const p = lensParams(op);
 
   const imgShape = op.imageShape;
   const bgObs = obs && obs.shape[0] === imgShape[0] && obs.shape[1] === imgShape[1] ? obsPlanePixels(obs.hdu, obs.plane) : null;
@@ -70,20 +72,20 @@ export function LensForm({ index, op, issue, onChange }: Props) {
         <NumberField label="Image nx" integer min={1} max={8192} value={op.imageShape[1]} onChange={(v) => set({ imageShape: [op.imageShape[0], v] })} />
         <NumberField label="Image pixel" unit="″" min={1e-6} value={op.imagePixelScale} onChange={(v) => set({ imagePixelScale: v })} issue={issue('imagePixelScale')} help={`field ${fov(op.imageShape[1], op.imagePixelScale)}″`} />
         <NumberField label="Source pixel" unit="″" min={1e-6} value={op.sourcePixelScale} onChange={(v) => set({ sourcePixelScale: v })} issue={issue('sourcePixelScale')} help={`field ${fov(srcShape[1], op.sourcePixelScale)}″`} />
-        <NumberField label="Supersampling" integer min={1} max={16} value={op.supersample} onChange={(v) => set({ supersample: v })} issue={issue('supersample')} help="sub-pixels per side" />
+        <NumberField label="Supersampling" integer min={1} max={16} value={lensSupersample(op)} onChange={(v) => set({ supersample: v })} issue={issue('supersample')} help="sub-pixels per side" />
       </div>
       <h4>SIE</h4>
       <div className="grid2">
-        <NumberField label="θE" unit="″" min={1e-6} value={op.lens.thetaE} onChange={(v) => setLens({ thetaE: v })} issue={issue('lens.thetaE')} testId={`lens-thetaE-${index}`} help="Einstein radius" />
-        <NumberField label="q" min={1e-3} max={1} value={op.lens.q} onChange={(v) => setLens({ q: v })} issue={issue('lens.q')} help="axis ratio (0, 1]" />
-        <NumberField label="φ" unit="rad" value={op.lens.phi} onChange={(v) => setLens({ phi: v })} issue={issue('lens.phi')} help={`${((op.lens.phi * 180) / Math.PI).toFixed(1)}° CCW from +x`} />
-        <NumberField label="x0" unit="″" value={op.lens.x0} onChange={(v) => setLens({ x0: v })} issue={issue('lens.x0')} />
-        <NumberField label="y0" unit="″" value={op.lens.y0} onChange={(v) => setLens({ y0: v })} issue={issue('lens.y0')} />
+        <NumberField label="θE" unit="″" min={1e-6} value={p.thetaE} onChange={(v) => setLens({ thetaE: v })} issue={issue('lens.thetaE')} testId={`lens-thetaE-${index}`} help="Einstein radius" />
+        <NumberField label="q" min={1e-3} max={1} value={p.q} onChange={(v) => setLens({ q: v })} issue={issue('lens.q')} help="axis ratio (0, 1]" />
+        <NumberField label="φ" unit="rad" value={p.phi} onChange={(v) => setLens({ phi: v })} issue={issue('lens.phi')} help={`${((p.phi * 180) / Math.PI).toFixed(1)}° CCW from +x`} />
+        <NumberField label="x0" unit="″" value={p.x0} onChange={(v) => setLens({ x0: v })} issue={issue('lens.x0')} />
+        <NumberField label="y0" unit="″" value={p.y0} onChange={(v) => setLens({ y0: v })} issue={issue('lens.y0')} />
       </div>
       <h4>External shear</h4>
       <div className="grid2">
-        <NumberField label="γ1" value={op.shear?.gamma1 ?? 0} onChange={(v) => setShear({ gamma1: v })} issue={issue('shear.gamma1')} />
-        <NumberField label="γ2" value={op.shear?.gamma2 ?? 0} onChange={(v) => setShear({ gamma2: v })} issue={issue('shear.gamma2')} />
+        <NumberField label="γ1" value={p.gamma1} onChange={(v) => setShear({ gamma1: v })} issue={issue('shear.gamma1')} />
+        <NumberField label="γ2" value={p.gamma2} onChange={(v) => setShear({ gamma2: v })} issue={issue('shear.gamma2')} />
       </div>
       <div className="pair">
         <ImageCanvas

@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { useStore } from '../store/index';
-import type { OperatorSpec, Shape2 } from './mjson';
+import type { MaskStage, Shape2, StageSpec } from '../../../src-shared/operators/model-spec';
 import { FileButton } from './fields';
 import { addModelFile, replaceModelFile } from './actions';
 import { readFileBytes } from '../export/download';
@@ -10,11 +10,11 @@ import { readFitsImage, writeFits } from '../../../src-shared/fits/index';
 
 interface Props {
   index: number;
-  op: Extract<OperatorSpec, { type: 'mask' }>;
+  op: MaskStage;
   /** The grid the mask lives on (the operator's input = output shape). */
   shape: Shape2;
   issue(field: string): string | null;
-  onChange(op: OperatorSpec): void;
+  onChange(op: StageSpec): void;
 }
 
 type Tool = 'box' | 'brush' | 'erase';

@@ -1,6 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import { useStore } from '../store/index';
-import { checkDoc, defaultOperator, moveOperator, OPERATOR_LABELS, propagateShapes, withOperator, type OperatorSpec, type OperatorType } from './mjson';
+import { defaultStage, OPERATOR_TYPES, stageShapes, type OperatorType, type StageSpec } from '../../../src-shared/operators/model-spec';
+import { checkDoc, moveOperator, OPERATOR_LABELS, withOperator } from './editing';
 import { NumberField, FileButton, Section, Help } from './fields';
 import { loadModelJson, previewAx, saveModelJson, scheduleOverlay, setModelDoc } from './actions';
 import { DataSection } from './DataSection';
@@ -11,8 +12,6 @@ import { UvForm } from './UvForm';
 import { NoiseForm } from './NoiseForm';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { getPreviewAx } from '../run/previews';
-
-const TYPES: OperatorType[] = ['psf', 'mask', 'lens', 'uv-sampling'];
 
 function ValidationLine() {
   const check = useStore((s) => s.modelCheck);
@@ -69,7 +68,7 @@ export function ModelEditor() {
   const files = useStore((s) => s.modelFiles);
   const obs = useStore((s) => s.obs);
   const issues = useMemo(() => checkDoc(doc, files.map((f) => f.name), obs?.shape ?? null), [doc, files, obs]);
-  const shapes = useMemo(() => propagateShapes(doc), [doc]);
+  const shapes = useMemo(() => stageShapes(doc), [doc]);
   const issueFor = (i: number) => (field: string) => issues.find((x) => x.path === `operators[${i}].${field}`)?.message ?? null;
   const hasLens = doc.operators.some((o) => o.type === 'lens');
 
@@ -77,7 +76,7 @@ export function ModelEditor() {
     doc.operators.forEach((_op, i) => scheduleOverlay(i));
   }, [doc, files]);
 
-  const change = (i: number) => (op: OperatorSpec) => setModelDoc(withOperator(doc, i, op));
+  const change = (i: number) => (op: StageSpec) => setModelDoc(withOperator(doc, i, op));
 
   return (
     <div className="modeleditor">
@@ -143,11 +142,11 @@ export function ModelEditor() {
             value=""
             onChange={(e) => {
               const t = e.target.value as OperatorType;
-              if (t) setModelDoc({ ...doc, operators: [...doc.operators, defaultOperator(t, doc.shape)] });
+              if (t) setModelDoc({ ...doc, operators: [...doc.operators, defaultStage(t, doc.shape)] });
             }}
           >
             <option value="">an operator…</option>
-            {TYPES.map((t) => (
+            {OPERATOR_TYPES.map((t) => (
               <option key={t} value={t}>
                 {OPERATOR_LABELS[t]}
               </option>

@@ -1,5 +1,5 @@
 import { useStore } from '../store/index';
-import { isPsfFits, type OperatorSpec } from './mjson';
+import { isFitsPsf, psfNormalized, type PsfStage, type StageSpec } from '../../../src-shared/operators/model-spec';
 import { NumberField, FileButton } from './fields';
 import { addModelFile } from './actions';
 import { readFileBytes } from '../export/download';
@@ -8,16 +8,16 @@ import { getOverlay } from '../run/previews';
 
 interface Props {
   index: number;
-  op: Extract<OperatorSpec, { type: 'psf' }>;
+  op: PsfStage;
   issue(field: string): string | null;
-  onChange(op: OperatorSpec): void;
+  onChange(op: StageSpec): void;
 }
 
 export function PsfForm({ index, op, issue, onChange }: Props) {
   const version = useStore((s) => s.overlayVersion);
   const allFiles = useStore((s) => s.modelFiles);
   const files = allFiles.filter((f) => f.role === 'psf');
-  const fromFits = isPsfFits(op);
+  const fromFits = isFitsPsf(op);
   const o = getOverlay(index);
   const kernel = o?.kind === 'psf' ? o : null;
   return (
@@ -30,7 +30,7 @@ export function PsfForm({ index, op, issue, onChange }: Props) {
           <input type="radio" checked={fromFits} onChange={() => onChange({ type: 'psf', fits: files[0]?.name ?? '' })} /> From a FITS image
         </label>
       </div>
-      {!fromFits && (
+      {!isFitsPsf(op) && (
         <NumberField
           label="FWHM"
           unit="pixels"
@@ -43,7 +43,7 @@ export function PsfForm({ index, op, issue, onChange }: Props) {
           onChange={(v) => onChange({ type: 'psf', fwhmPx: v })}
         />
       )}
-      {fromFits && (
+      {isFitsPsf(op) && (
         <>
           <div className="row">
             <FileButton
@@ -63,7 +63,7 @@ export function PsfForm({ index, op, issue, onChange }: Props) {
           <div className="grid2">
             <NumberField label="HDU" integer min={0} value={op.hdu ?? 0} onChange={(v) => onChange({ ...op, hdu: v })} issue={issue('hdu')} />
             <label className="check">
-              <input type="checkbox" checked={op.normalize !== false} onChange={(e) => onChange({ ...op, normalize: e.target.checked })} /> normalise to unit sum
+              <input type="checkbox" checked={psfNormalized(op)} onChange={(e) => onChange({ ...op, normalize: e.target.checked })} /> normalise to unit sum
             </label>
           </div>
           <small className="muted">Centre at pixel ⌊K/2⌋ on each axis. Untick "normalise" only for a dirty beam with negative side lobes.</small>

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { useStore } from '../store/index';
-import type { OperatorSpec, UvOp } from './mjson';
+import type { StageSpec, UvStage } from '../../../src-shared/operators/model-spec';
 import { NumberField, FileButton } from './fields';
 import { addModelFile } from './actions';
 import { readFileBytes } from '../export/download';
@@ -10,9 +10,9 @@ import { downloadCanvasPng } from '../export/download';
 
 interface Props {
   index: number;
-  op: UvOp;
+  op: UvStage;
   issue(field: string): string | null;
-  onChange(op: OperatorSpec): void;
+  onChange(op: StageSpec): void;
 }
 
 function UvPlot({ u, v, max, version }: { u: Float32Array; v: Float32Array; max: number; version: number }) {
@@ -57,7 +57,7 @@ export function UvForm({ index, op, issue, onChange }: Props) {
   const version = useStore((s) => s.overlayVersion);
   const o = getOverlay(index);
   const uv = o?.kind === 'uv' ? o : null;
-  const set = (patch: Partial<UvOp>) => onChange({ ...op, ...patch });
+  const set = (patch: Partial<UvStage>) => onChange({ ...op, ...patch });
   return (
     <div className="opform">
       <div className="row">

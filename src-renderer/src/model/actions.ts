@@ -9,7 +9,8 @@ import type { FileMeta, ObsMeta, Region } from '../store/model';
 import type { NamedFile } from '../../../src-shared/protocol/index';
 import { ensureUploaded, withObs } from './upload';
 import { auxFiles, getAux, getObs, obsFitsFile, obsPlanePixels, planeGeometry, storeAux, storeObs, removeAux } from './files';
-import { checkDoc, outputShape, parseModelJsonText, referencedFiles, toModelJson, type ModelDoc, type Shape2 } from './mjson';
+import { outputShape, readModelText, referencedFiles, toModelJson, type ModelSpec, type Shape2 } from '../../../src-shared/operators/model-spec';
+import { checkDoc } from './editing';
 import { currentEstimate, setOverlay, setPreviewAx, clearOverlays } from '../run/previews';
 import { downloadText, safeFileName } from '../export/download';
 import { showResult } from '../run/viewer-bridge';
@@ -122,7 +123,7 @@ export async function addModelFile(name: string, bytes: Uint8Array, role: FileMe
   return n;
 }
 
-export function setModelDoc(doc: ModelDoc): void {
+export function setModelDoc(doc: ModelSpec): void {
   useStore.getState().setModelDoc(doc);
   scheduleValidate();
 }
@@ -130,7 +131,7 @@ export function setModelDoc(doc: ModelDoc): void {
 /** Loads an M.json; files it names that are not loaded yet are listed so the user can add them. */
 export function loadModelJson(name: string, text: string): boolean {
   try {
-    const doc = parseModelJsonText(text);
+    const doc = readModelText(text, name);
     useStore.getState().setModelDoc(doc);
     clearOverlays();
     const missing = referencedFiles(doc).filter((f) => !getAux(f));
@@ -139,7 +140,8 @@ export function loadModelJson(name: string, text: string): boolean {
     scheduleValidate();
     return true;
   } catch (e) {
-    notify('error', `${name}: ${(e as Error).message}`);
+    // the message names the file
+    notify('error', (e as Error).message);
     return false;
   }
 }

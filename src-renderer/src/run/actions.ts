@@ -5,7 +5,7 @@
 import { getClient } from '../api/client';
 import { useStore } from '../store/index';
 import type { EngineEvent, NoiseInput, ReconstructProgress, TrainProgress } from '../../../src-shared/protocol/index';
-import { checkDoc } from '../model/mjson';
+import { checkDoc } from '../model/editing';
 import { requestFiles, validateNow } from '../model/actions';
 import { forgetUploads, withObs } from '../model/upload';
 import { chi2Trace, lossTrace, valLossTrace, setPreview } from './previews';

@@ -1,7 +1,7 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
 import type { ModelSummary } from '../../../src-shared/protocol/index';
-import type { ModelDoc, Shape2 } from '../model/mjson';
+import type { ModelSpec, Shape2 } from '../../../src-shared/operators/model-spec';
 
 /** The observation: which file, HDU and plane (the bytes are in model/files.ts). */
 export interface ObsMeta {
@@ -51,7 +51,7 @@ export type CheckState = 'idle' | 'checking' | 'ok' | 'error';
 
 export interface ModelSlice {
   obs: ObsMeta | null;
-  modelDoc: ModelDoc;
+  modelDoc: ModelSpec;
   modelFiles: FileMeta[];
   noise: NoiseSettings;
   modelCheck: { state: CheckState; summary: ModelSummary | null; error: string | null };
@@ -64,7 +64,7 @@ export interface ModelSlice {
   obsCandidate: { name: string; hdu: number; plane: number } | null;
   setObs(obs: ObsMeta | null): void;
   setObsCandidate(c: ModelSlice['obsCandidate']): void;
-  setModelDoc(doc: ModelDoc): void;
+  setModelDoc(doc: ModelSpec): void;
   upsertModelFile(f: FileMeta): void;
   removeModelFile(name: string): void;
   setNoise(patch: Partial<NoiseSettings>): void;
@@ -73,7 +73,7 @@ export interface ModelSlice {
   bumpOverlays(error: string | null): void;
 }
 
-export const DEFAULT_DOC: ModelDoc = { shape: [64, 64], operators: [{ type: 'psf', fwhmPx: 2.5 }] };
+export const DEFAULT_DOC: ModelSpec = { shape: [64, 64], operators: [{ type: 'psf', fwhmPx: 2.5 }] };
 export const DEFAULT_NOISE: NoiseSettings = { mode: 'sigma', sigma: null, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 };
 
 export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set) => ({

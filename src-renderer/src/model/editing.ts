@@ -1,0 +1,76 @@
+/**
+ * What the editor adds to the forward-model format (src-shared/operators/model-spec.ts): names of the operators
+ * and fields as the forms show them, the shared validator's issues worded for the form, and immutable edits.
+ */
+import { checkModel, type ModelIssue, type ModelSpec, type OperatorType, type Shape2, type StageSpec } from '../../../src-shared/operators/model-spec';
+
+export const OPERATOR_LABELS: Record<OperatorType, string> = {
+  psf: 'PSF (convolution)',
+  mask: 'Mask (missing pixels)',
+  lens: 'Strong lens (SIE + shear)',
+  'uv-sampling': 'Interferometer (uv sampling)',
+};
+
+/** Fields as the forms name them (issue messages start with the field's name as the file writes it). */
+const FIELD_LABELS: Record<string, string> = {
+  shape: "the unknown's shape",
+  fwhmPx: 'FWHM',
+  hdu: 'HDU',
+  imageShape: 'the image shape',
+  imagePixelScale: 'image pixel scale',
+  sourcePixelScale: 'source pixel scale',
+  supersample: 'supersampling',
+  'lens.thetaE': 'θE',
+  'lens.q': 'axis ratio q',
+  'lens.phi': 'φ',
+  'shear.gamma1': 'γ1',
+  'shear.gamma2': 'γ2',
+  declinationDeg: 'declination',
+  hourAngleH: 'the hour angles',
+  stepMin: 'the time step',
+  wavelengthM: 'the wavelength',
+  pixelScaleArcsec: 'the pixel scale',
+};
+
+/** What to ask for when a stage's file is still to be chosen. */
+const CHOOSE_FILE: Partial<Record<OperatorType, string>> = {
+  psf: 'choose a PSF FITS file',
+  mask: 'choose or paint a mask',
+  'uv-sampling': 'choose a station table (NAME X Y Z per line, ECEF metres)',
+};
+
+const STAGE_FILE = /^operators\[(\d+)\]\.(fits|array)$/;
+
+/** The issue's message as the form shows it: the field under its label, a blank file name as a prompt. */
+function formMessage(doc: ModelSpec, issue: ModelIssue): string {
+  const m = STAGE_FILE.exec(issue.path);
+  const op = m && issue.field ? doc.operators[Number(m[1])] : undefined;
+  if (op) {
+    const name = op.type === 'uv-sampling' ? op.array : 'fits' in op ? op.fits : undefined;
+    const prompt = CHOOSE_FILE[op.type];
+    if (name !== undefined && name.trim() === '' && prompt) return prompt;
+  }
+  const label = issue.field ? FIELD_LABELS[issue.field] : undefined;
+  return label ? label + issue.message.slice(issue.field!.length) : issue.message;
+}
+
+/**
+ * The editor's instant checks: the engine's validation of the document (src-shared/operators/model-spec.ts),
+ * the files the editor holds (`files`) and the observation's [ny, nx] (`dataShape`), worded for the form.
+ */
+export function checkDoc(doc: ModelSpec, files: readonly string[], dataShape: Shape2 | null): ModelIssue[] {
+  return checkModel(doc, { files, dataShape }).issues.map((i) => ({ ...i, message: formMessage(doc, i) }));
+}
+
+/** Replaces operator `i` (immutable update). */
+export function withOperator(doc: ModelSpec, i: number, op: StageSpec): ModelSpec {
+  return { ...doc, operators: doc.operators.map((o, k) => (k === i ? op : o)) };
+}
+
+export function moveOperator(doc: ModelSpec, i: number, delta: -1 | 1): ModelSpec {
+  const j = i + delta;
+  if (j < 0 || j >= doc.operators.length) return doc;
+  const ops = doc.operators.slice();
+  [ops[i], ops[j]] = [ops[j]!, ops[i]!];
+  return { ...doc, operators: ops };
+}

@@ -1,0 +1,507 @@
+/**
+ * The forward-model file M.json (docs/forward-models.md): its types, its one validator (issues with JSON paths),
+ * reading and writing the text, shape propagation through the stages, the files it names and the values of a
+ * new stage. Pure and free of tfjs, so that the editor and the engine run the same checks; model.ts builds the
+ * operators from a validated spec.
+ *
+ * A ModelSpec is the document as written: optional fields stay absent (lensParams, lensSupersample and
+ * psfNormalized give their defaults), annotation fields (`comment`, `description`, `$…`, `_…`) are accepted
+ * and not kept.
+ */
+import { ForwardModelInputError } from './errors.js';
+
+/** [ny, nx], row-major, x fastest (the FITS order: NAXIS1 = nx). */
+export type Shape2 = [number, number];
+
+export const OPERATOR_TYPES = ['psf', 'mask', 'lens', 'uv-sampling'] as const;
+export type OperatorType = (typeof OPERATOR_TYPES)[number];
+
+/** A Gaussian PSF of unit sum. */
+export interface GaussianPsfStage {
+  type: 'psf';
+  fwhmPx: number;
+}
+/** A PSF image, normalised to unit sum unless `normalize` is false. */
+export interface FitsPsfStage {
+  type: 'psf';
+  fits: string;
+  hdu?: number;
+  normalize?: boolean;
+}
+export type PsfStage = GaussianPsfStage | FitsPsfStage;
+export interface MaskStage {
+  type: 'mask';
+  fits: string;
+  hdu?: number;
+}
+export type LensModel = 'SIE' | 'SIS';
+export interface LensStage {
+  type: 'lens';
+  imageShape: Shape2;
+  imagePixelScale: number;
+  sourcePixelScale: number;
+  /** Sub-pixels per side (default 1). */
+  supersample?: number;
+  /** `model` defaults to SIE; `q` is required for an SIE and 1 for an SIS; `phi`, `x0`, `y0` default to 0. */
+  lens: { model?: LensModel; thetaE: number; q?: number; phi?: number; x0?: number; y0?: number };
+  /** External shear; each component defaults to 0. */
+  shear?: { gamma1?: number; gamma2?: number };
+}
+export interface UvStage {
+  type: 'uv-sampling';
+  array: string;
+  declinationDeg: number;
+  hourAngleH: [number, number];
+  stepMin: number;
+  wavelengthM: number;
+  pixelScaleArcsec: number;
+}
+export type StageSpec = PsfStage | MaskStage | LensStage | UvStage;
+
+/** An M.json document: the unknown's shape and the stages of A, applied in order (none: the identity). */
+export interface ModelSpec {
+  shape: Shape2;
+  operators: StageSpec[];
+}
+
+/** One problem of a document. */
+export interface ModelIssue {
+  /** JSON path of the value: `shape`, `operators[1].fwhmPx`, `operators[0].lens.q`; '' for the document itself. */
+  path: string;
+  /** The stage as messages name it, `operators[1] (psf)` (`operators[1]` while its type is unknown); '' outside the stages. */
+  stage: string;
+  /** What is wrong, naming fields as the file writes them: `fwhmPx must be positive, got -2`. */
+  message: string;
+  /** The field (`fwhmPx`, `lens.q`) when the message is about that one field and starts with its name. */
+  field?: string;
+  /**
+   * True when the document cannot be read as a ModelSpec (not an object, a value of the wrong type, a missing
+   * or unknown field or operator type); false for a value of the right type out of its range.
+   */
+  structural: boolean;
+}
+
+export interface CheckOptions {
+  /** The files at hand (names as the document writes them): a file not among them is an issue. */
+  files?: readonly string[];
+  /** The observation's [ny, nx]: the last stage's output must have it (checked once nothing else is wrong). */
+  dataShape?: Shape2 | null;
+}
+
+/** Largest image side. */
+export const MAX_SIDE = 16384;
+export const MAX_SUPERSAMPLE = 16;
+export const MAX_FWHM_PX = 1000;
+
+type Obj = Record<string, unknown>;
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === undefined) return 'nothing';
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isAnnotation = (k: string) => k.startsWith('$') || k.startsWith('_') || k === 'comment' || k === 'description';
+
+interface NumRule {
+  optional?: boolean;
+  positive?: boolean;
+  integer?: boolean;
+  min?: number;
+  max?: number;
+}
+
+/** Collects the issues of one object (the document or a stage): `stage` names it, `base` is its JSON path. */
+class Scope {
+  constructor(
+    private readonly issues: ModelIssue[],
+    readonly stage: string,
+    readonly base: string,
+  ) {}
+
+  path(field: string): string {
+    return this.base ? (field ? `${this.base}.${field}` : this.base) : field;
+  }
+
+  /** An issue at `field` (a dotted name, '' for the object itself); `named`: the message starts with the field. */
+  add(field: string, message: string, structural: boolean, named = true): void {
+    const issue: ModelIssue = { path: this.path(field), stage: this.stage, message, structural };
+    if (named && field) issue.field = field;
+    this.issues.push(issue);
+  }
+
+  keys(o: Obj, allowed: readonly string[], prefix = ''): void {
+    for (const k of Object.keys(o)) {
+      if (allowed.includes(k) || isAnnotation(k)) continue;
+      this.add(prefix + k, `unknown field '${prefix}${k}' (expected ${allowed.map((a) => prefix + a).join(', ')})`, true, false);
+    }
+  }
+
+  /** A number field; returns it when it has the right type (in range or not), else undefined. `ok` tells which. */
+  num(o: Obj, key: string, field: string, rule: NumRule = {}): { value: number | undefined; ok: boolean } {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (!rule.optional) this.add(field, `${field} is required`, true);
+      return { value: undefined, ok: !!rule.optional };
+    }
+    if (typeof v !== 'number') {
+      this.add(field, `${field} must be a number, got ${describe(v)}`, true);
+      return { value: undefined, ok: false };
+    }
+    let problem: string | null = null;
+    if (!Number.isFinite(v)) problem = `must be a number, got ${describe(v)}`;
+    else if (rule.integer && !Number.isInteger(v)) problem = `must be an integer, got ${v}`;
+    else if (rule.positive && !(v > 0)) problem = `must be positive, got ${v}`;
+    else if (rule.min !== undefined && v < rule.min) problem = `must be ≥ ${rule.min}, got ${v}`;
+    else if (rule.max !== undefined && v > rule.max) problem = `must be ≤ ${rule.max}, got ${v}`;
+    if (problem) this.add(field, `${field} ${problem}`, false);
+    return { value: v, ok: problem === null };
+  }
+
+  /** A file name. A blank name is a value out of range (the editor's new stage has one). */
+  file(o: Obj, key: string): string | undefined {
+    const v = o[key];
+    if (v === undefined) {
+      this.add(key, `${key} is required`, true);
+      return undefined;
+    }
+    if (typeof v !== 'string') {
+      this.add(key, `${key} must be a file name, got ${describe(v)}`, true);
+      return undefined;
+    }
+    if (v.trim() === '') this.add(key, `${key} must be a file name, got ${describe(v)}`, false);
+    return v;
+  }
+
+  /** `file` must be among `files` (when given). */
+  present(field: string, name: string | undefined, what: string, files: readonly string[] | undefined): void {
+    if (files && name !== undefined && name.trim() !== '' && !files.includes(name)) this.add(field, `the ${what} ${name} is not loaded`, false, false);
+  }
+
+  shape(v: unknown, field: string): Shape2 | undefined {
+    if (v === undefined) {
+      this.add(field, `${field} is required ([ny, nx])`, true);
+      return undefined;
+    }
+    const msg = `${field} must be [ny, nx] with positive integers (at most ${MAX_SIDE}), got ${describe(v)}`;
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => typeof n === 'number')) {
+      this.add(field, msg, true);
+      return undefined;
+    }
+    if (!v.every((n: number) => Number.isInteger(n) && n > 0 && n <= MAX_SIDE)) this.add(field, msg, false);
+    return [v[0] as number, v[1] as number];
+  }
+}
+
+function checkPsf(o: Obj, s: Scope, files: readonly string[] | undefined): PsfStage | undefined {
+  s.keys(o, ['type', 'fwhmPx', 'fits', 'hdu', 'normalize']);
+  const hasF = o.fwhmPx !== undefined;
+  const hasFits = o.fits !== undefined;
+  if (hasF === hasFits) {
+    s.add('', hasF ? 'give either fwhmPx or fits, not both' : 'needs fwhmPx (a Gaussian) or fits (a PSF image)', true);
+    return undefined;
+  }
+  let normalizeOk = true;
+  if (o.normalize !== undefined && typeof o.normalize !== 'boolean') {
+    s.add('normalize', `normalize must be true or false, got ${describe(o.normalize)}`, true);
+    normalizeOk = false;
+  }
+  if (hasF) {
+    let hduOk = true;
+    if (o.hdu !== undefined) {
+      s.add('hdu', 'hdu only applies to a PSF from fits', true);
+      hduOk = false;
+    }
+    const f = s.num(o, 'fwhmPx', 'fwhmPx', { positive: true });
+    if (f.ok && f.value! > MAX_FWHM_PX) s.add('fwhmPx', `fwhmPx must be at most ${MAX_FWHM_PX} pixels, got ${f.value}`, false);
+    return f.value !== undefined && normalizeOk && hduOk ? { type: 'psf', fwhmPx: f.value } : undefined;
+  }
+  const fits = s.file(o, 'fits');
+  s.present('fits', fits, 'PSF file', files);
+  const hdu = o.hdu === undefined ? undefined : s.num(o, 'hdu', 'hdu', { integer: true, min: 0 }).value;
+  if (fits === undefined || !normalizeOk || (o.hdu !== undefined && hdu === undefined)) return undefined;
+  const out: FitsPsfStage = { type: 'psf', fits };
+  if (hdu !== undefined) out.hdu = hdu;
+  if (o.normalize !== undefined) out.normalize = o.normalize as boolean;
+  return out;
+}
+
+function checkMask(o: Obj, s: Scope, files: readonly string[] | undefined): MaskStage | undefined {
+  s.keys(o, ['type', 'fits', 'hdu']);
+  const fits = s.file(o, 'fits');
+  s.present('fits', fits, 'mask file', files);
+  const hdu = o.hdu === undefined ? undefined : s.num(o, 'hdu', 'hdu', { integer: true, min: 0 }).value;
+  if (fits === undefined || (o.hdu !== undefined && hdu === undefined)) return undefined;
+  const out: MaskStage = { type: 'mask', fits };
+  if (hdu !== undefined) out.hdu = hdu;
+  return out;
+}
+
+function checkLens(o: Obj, s: Scope): LensStage | undefined {
+  s.keys(o, ['type', 'imageShape', 'imagePixelScale', 'sourcePixelScale', 'supersample', 'lens', 'shear']);
+  const imageShape = s.shape(o.imageShape, 'imageShape');
+  const imagePixelScale = s.num(o, 'imagePixelScale', 'imagePixelScale', { positive: true }).value;
+  const sourcePixelScale = s.num(o, 'sourcePixelScale', 'sourcePixelScale', { positive: true }).value;
+  const supersample = s.num(o, 'supersample', 'supersample', { optional: true, integer: true, min: 1, max: MAX_SUPERSAMPLE });
+  let lens: LensStage['lens'] | undefined;
+  if (!isObj(o.lens)) {
+    s.add('lens', o.lens === undefined ? 'lens is required ({"model": "SIE", "thetaE", "q", "phi", "x0", "y0"})' : `lens must be an object, got ${describe(o.lens)}`, true);
+  } else {
+    const L = o.lens;
+    s.keys(L, ['model', 'thetaE', 'q', 'phi', 'x0', 'y0'], 'lens.');
+    let model: LensModel = 'SIE';
+    let modelOk = true;
+    if (L.model === 'SIS') model = 'SIS';
+    else if (L.model !== undefined && L.model !== 'SIE') {
+      s.add('lens.model', `lens.model must be "SIE" (or "SIS"), got ${describe(L.model)}`, true);
+      modelOk = false;
+    }
+    const thetaE = s.num(L, 'thetaE', 'lens.thetaE', { positive: true }).value;
+    const q = s.num(L, 'q', 'lens.q', { optional: model === 'SIS' });
+    if (q.ok && q.value !== undefined) {
+      if (!(q.value > 0 && q.value <= 1)) s.add('lens.q', `lens.q must be in (0, 1], got ${q.value}`, false);
+      else if (model === 'SIS' && q.value !== 1) s.add('lens.q', `lens.q must be 1 for an SIS, got ${q.value}`, false);
+    }
+    const rest = (['phi', 'x0', 'y0'] as const).map((k) => [k, s.num(L, k, `lens.${k}`, { optional: true })] as const);
+    if (modelOk && thetaE !== undefined && (q.value !== undefined || model === 'SIS') && rest.every(([k, r]) => L[k] == null || r.value !== undefined)) {
+      lens = L.model !== undefined ? { model, thetaE } : { thetaE };
+      if (q.value !== undefined) lens.q = q.value;
+      for (const [k, r] of rest) if (r.value !== undefined) lens[k] = r.value;
+    }
+  }
+  let shear: LensStage['shear'] | undefined;
+  let shearOk = true;
+  if (o.shear !== undefined) {
+    if (!isObj(o.shear)) {
+      s.add('shear', `shear must be an object {"gamma1", "gamma2"}, got ${describe(o.shear)}`, true);
+      shearOk = false;
+    } else {
+      const S = o.shear;
+      s.keys(S, ['gamma1', 'gamma2'], 'shear.');
+      const g1 = s.num(S, 'gamma1', 'shear.gamma1', { optional: true });
+      const g2 = s.num(S, 'gamma2', 'shear.gamma2', { optional: true });
+      shearOk = (S.gamma1 == null || g1.value !== undefined) && (S.gamma2 == null || g2.value !== undefined);
+      shear = {};
+      if (g1.value !== undefined) shear.gamma1 = g1.value;
+      if (g2.value !== undefined) shear.gamma2 = g2.value;
+    }
+  }
+  if (!imageShape || imagePixelScale === undefined || sourcePixelScale === undefined || !lens || !shearOk) return undefined;
+  if (o.supersample != null && supersample.value === undefined) return undefined;
+  return {
+    type: 'lens',
+    imageShape,
+    imagePixelScale,
+    sourcePixelScale,
+    ...(supersample.value !== undefined && { supersample: supersample.value }),
+    lens,
+    ...(shear && { shear }),
+  };
+}
+
+function checkUv(o: Obj, s: Scope, files: readonly string[] | undefined): UvStage | undefined {
+  s.keys(o, ['type', 'array', 'declinationDeg', 'hourAngleH', 'stepMin', 'wavelengthM', 'pixelScaleArcsec']);
+  const array = s.file(o, 'array');
+  s.present('array', array, 'station table', files);
+  const declinationDeg = s.num(o, 'declinationDeg', 'declinationDeg', { min: -90, max: 90 }).value;
+  const h = o.hourAngleH;
+  let hourAngleH: [number, number] | undefined;
+  if (h === undefined) s.add('hourAngleH', 'hourAngleH is required ([start, end] in hours)', true);
+  else if (!Array.isArray(h) || h.length !== 2 || !h.every((v) => typeof v === 'number')) s.add('hourAngleH', `hourAngleH must be [start, end] in hours, got ${describe(h)}`, true);
+  else {
+    hourAngleH = [h[0] as number, h[1] as number];
+    const [h0, h1] = hourAngleH;
+    if (!Number.isFinite(h0) || !Number.isFinite(h1)) s.add('hourAngleH', `hourAngleH must be [start, end] in hours, got ${describe(h)}`, false);
+    else if (h1 < h0) s.add('hourAngleH', `hourAngleH must have start ≤ end, got [${hourAngleH.join(', ')}]`, false);
+    else if (h1 - h0 > 24) s.add('hourAngleH', `hourAngleH spans more than 24 hours: [${hourAngleH.join(', ')}]`, false);
+  }
+  const stepMin = s.num(o, 'stepMin', 'stepMin', { positive: true }).value;
+  const wavelengthM = s.num(o, 'wavelengthM', 'wavelengthM', { positive: true }).value;
+  const pixelScaleArcsec = s.num(o, 'pixelScaleArcsec', 'pixelScaleArcsec', { positive: true }).value;
+  if (array === undefined || declinationDeg === undefined || !hourAngleH || stepMin === undefined || wavelengthM === undefined || pixelScaleArcsec === undefined) return undefined;
+  return { type: 'uv-sampling', array, declinationDeg, hourAngleH, stepMin, wavelengthM, pixelScaleArcsec };
+}
+
+/**
+ * Checks a document (parsed JSON, or the editor's spec) against every rule of the format, in the order of its
+ * fields, and collects all issues. `spec` is the document as a ModelSpec when no issue is structural (values
+ * may still be out of range), else null.
+ */
+export function checkModel(value: unknown, opts: CheckOptions = {}): { spec: ModelSpec | null; issues: ModelIssue[] } {
+  const issues: ModelIssue[] = [];
+  const top = new Scope(issues, '', '');
+  if (!isObj(value)) {
+    top.add('', `must be a JSON object with "shape" and "operators", got ${describe(value)}`, true);
+    return { spec: null, issues };
+  }
+  top.keys(value, ['shape', 'operators']);
+  const shape = top.shape(value.shape, 'shape');
+  const operators: (StageSpec | undefined)[] = [];
+  if (value.operators === undefined) top.add('operators', 'operators is required (a list; empty for the identity)', true);
+  else if (!Array.isArray(value.operators)) top.add('operators', `operators must be a list, got ${describe(value.operators)}`, true);
+  else {
+    value.operators.forEach((raw: unknown, i: number) => {
+      const base = `operators[${i}]`;
+      const bare = new Scope(issues, base, base);
+      if (!isObj(raw)) {
+        bare.add('', `must be an object with a "type", got ${describe(raw)}`, true);
+        operators.push(undefined);
+        return;
+      }
+      const type = raw.type;
+      if (typeof type !== 'string' || !(OPERATOR_TYPES as readonly string[]).includes(type)) {
+        const expected = OPERATOR_TYPES.join(', ');
+        bare.add('type', type === undefined ? `missing "type" (one of ${expected})` : `unknown operator type ${describe(type)} (expected one of ${expected})`, true, false);
+        operators.push(undefined);
+        return;
+      }
+      const s = new Scope(issues, `${base} (${type})`, base);
+      const t = type as OperatorType;
+      operators.push(t === 'psf' ? checkPsf(raw, s, opts.files) : t === 'mask' ? checkMask(raw, s, opts.files) : t === 'lens' ? checkLens(raw, s) : checkUv(raw, s, opts.files));
+    });
+  }
+  const structural = issues.some((x) => x.structural);
+  const spec = !structural && shape && operators.every((x) => x !== undefined) ? { shape, operators: operators as StageSpec[] } : null;
+  if (spec && opts.dataShape && issues.length === 0) {
+    const mismatch = outputShapeIssue(spec, opts.dataShape);
+    if (mismatch) issues.push(mismatch);
+  }
+  return { spec, issues };
+}
+
+/** An issue as the engine reports it: `M.json: operators[1] (psf): fwhmPx must be positive, got -2`. */
+export function issueMessage(issue: ModelIssue, source?: string): string {
+  if (issue.stage) return `${source ? `${source}: ` : ''}${issue.stage}: ${issue.message}`;
+  return `${source ?? 'model'}: ${issue.message}`;
+}
+
+/** Validates a parsed M.json: the spec, or a ForwardModelInputError with the first issue. `source` (the file name) prefixes it. */
+export function validateModel(value: unknown, source?: string): ModelSpec {
+  const { spec, issues } = checkModel(value);
+  if (issues.length) throw new ForwardModelInputError(issueMessage(issues[0]!, source));
+  return spec!;
+}
+
+/**
+ * Reads a parsed M.json that may hold values out of range (the editor opens it and shows them at their fields):
+ * a ForwardModelInputError only when it is not a ModelSpec at all (the first structural issue).
+ */
+export function readModel(value: unknown, source?: string): ModelSpec {
+  const { spec, issues } = checkModel(value);
+  const first = issues.find((x) => x.structural);
+  if (first || !spec) throw new ForwardModelInputError(issueMessage(first ?? issues[0]!, source));
+  return spec;
+}
+
+function parseJson(text: string, source?: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ForwardModelInputError(`${source ?? 'model'}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Parses and validates M.json text (validateModel). */
+export function parseModel(text: string, source?: string): ModelSpec {
+  return validateModel(parseJson(text, source), source);
+}
+
+/** Parses M.json text for the editor (readModel: values out of range are kept). */
+export function readModelText(text: string, source?: string): ModelSpec {
+  return readModel(parseJson(text, source), source);
+}
+
+/** M.json text, 2-space indented: exactly the spec, nothing added. */
+export function toModelJson(spec: ModelSpec): string {
+  return JSON.stringify(spec, null, 2) + '\n';
+}
+
+/** Input and output shape of every stage (a lens maps its input, the source grid, onto its imageShape). */
+export function stageShapes(spec: ModelSpec): { inShape: Shape2; outShape: Shape2 }[] {
+  let cur: Shape2 = [spec.shape[0], spec.shape[1]];
+  return spec.operators.map((s) => {
+    const inShape = cur;
+    const outShape: Shape2 = s.type === 'lens' ? [s.imageShape[0], s.imageShape[1]] : inShape;
+    cur = outShape;
+    return { inShape, outShape };
+  });
+}
+
+/** The data shape of a model (the last stage's output; the unknown's shape for no stage). */
+export function outputShape(spec: ModelSpec): Shape2 {
+  const s = stageShapes(spec);
+  return s.length ? s[s.length - 1]!.outShape : [spec.shape[0], spec.shape[1]];
+}
+
+/** The issue when the model's output is not the observation's shape, else null. */
+export function outputShapeIssue(spec: ModelSpec, dataShape: Shape2): ModelIssue | null {
+  const out = outputShape(spec);
+  if (out[0] === dataShape[0] && out[1] === dataShape[1]) return null;
+  return { path: 'shape', stage: '', message: `the forward model's output is [${out.join(', ')}] but the observation is [${dataShape.join(', ')}] ([ny, nx])`, structural: false };
+}
+
+/** Files the model names (PSF and mask images, station tables), in stage order, each once; blank names skipped. */
+export function referencedFiles(spec: ModelSpec): string[] {
+  const out: string[] = [];
+  const add = (f: string) => {
+    if (f.trim() !== '' && !out.includes(f)) out.push(f);
+  };
+  for (const s of spec.operators) {
+    if (isFitsPsf(s) || s.type === 'mask') add(s.fits);
+    if (s.type === 'uv-sampling') add(s.array);
+  }
+  return out;
+}
+
+export const isFitsPsf = (s: StageSpec): s is FitsPsfStage => s.type === 'psf' && 'fits' in s;
+
+/** Whether a PSF image is normalised to unit sum (the default). */
+export const psfNormalized = (s: FitsPsfStage): boolean => s.normalize !== false;
+
+/** Sub-pixels per side of a lens stage (default 1). */
+export const lensSupersample = (s: LensStage): number => s.supersample ?? 1;
+
+/** All parameters of a lens stage with the defaults applied (the shear components folded in). */
+export function lensParams(s: LensStage): { model: LensModel; thetaE: number; q: number; phi: number; x0: number; y0: number; gamma1: number; gamma2: number } {
+  const L = s.lens;
+  return {
+    model: L.model ?? 'SIE',
+    thetaE: L.thetaE,
+    q: L.q ?? 1,
+    phi: L.phi ?? 0,
+    x0: L.x0 ?? 0,
+    y0: L.y0 ?? 0,
+    gamma1: s.shear?.gamma1 ?? 0,
+    gamma2: s.shear?.gamma2 ?? 0,
+  };
+}
+
+/**
+ * A new stage for an unknown of `shape`, with typical values (the lens keeps the image grid 1.5× the source);
+ * the file of a mask or a station table is still to be chosen (a blank name).
+ */
+export function defaultStage(type: OperatorType, shape: Shape2): StageSpec {
+  switch (type) {
+    case 'psf':
+      return { type: 'psf', fwhmPx: 2.5 };
+    case 'mask':
+      return { type: 'mask', fits: '' };
+    case 'lens':
+      return {
+        type: 'lens',
+        imageShape: [Math.round(shape[0] * 1.5), Math.round(shape[1] * 1.5)],
+        imagePixelScale: 0.05,
+        sourcePixelScale: 0.03,
+        supersample: 2,
+        lens: { model: 'SIE', thetaE: 1.1, q: 0.75, phi: 0.4, x0: 0, y0: 0 },
+        shear: { gamma1: 0.02, gamma2: -0.01 },
+      };
+    case 'uv-sampling':
+      return { type: 'uv-sampling', array: '', declinationDeg: 34, hourAngleH: [-4, 4], stepMin: 5, wavelengthM: 0.06, pixelScaleArcsec: 0.5 };
+  }
+}
