@@ -1,8 +1,8 @@
 /**
  * Posterior sampling on the webgpu backend in a Node host. tfjs-webgpu cannot read tensors synchronously there
  * (its sync read needs OffscreenCanvas), so every read on the sampling path must be asynchronous, and the
- * conjugate-gradient stopping test stays on the device (src-shared/diffusion/readback.ts, likelihood.ts
- * solveOnDevice). Before that, `reconstruct` on any machine with a GPU — where `--backend auto` picks webgpu —
+ * conjugate-gradient stopping test stays on the device (src-shared/diffusion/readback.ts,
+ * likelihood/cg-loop.ts). Before that, `reconstruct` on any machine with a GPU — where `--backend auto` picks webgpu —
  * died at its first progress line.
  *
  * This machine has no GPU, so the tests ask for webgpu by name, which accepts Dawn's software adapter (OpenGL ES
