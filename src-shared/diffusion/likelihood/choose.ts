@@ -75,7 +75,9 @@ export function chooseSolveMethod(s: SolveSituation): SolveChoice {
   }
   if (!s.whiteNoise) return cg('the noise differs between pixels');
   if (!s.allObserved) return cg('pixels are masked');
-  if (psf) return cg('the PSF kernel is not separable');
+  if (psf && !separable) return cg('the PSF kernel is not separable');
+  if (psf?.masked) return cg('masks follow the PSF');
+  if (psf) return cg(`the image is over ${KRONECKER_MAX_SIDE} pixels a side, too large for the Kronecker decomposition`);
   if (gram.kind === 'fourier-diagonal') return cg('A Aᵀ is only approximately circulant');
   return cg('A Aᵀ has no known diagonal form');
 }
