@@ -24,6 +24,11 @@ export const KRONECKER_MAX_SIDE = 512;
 /** Relative Frobenius error below which a kernel counts as separable. */
 export const SEPARABLE_TOL = 1e-6;
 
+/** Whether the kernel is separable (rank 1 to SEPARABLE_TOL), without building the decomposition. */
+export function kernelIsSeparable(kernel: PsfKernel): boolean {
+  return rankOne(kernel.data, kernel.shape[0], kernel.shape[1]).relError < SEPARABLE_TOL;
+}
+
 export class KroneckerGram {
   readonly relError: number;
   readonly separable: boolean;

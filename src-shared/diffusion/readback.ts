@@ -3,7 +3,7 @@
  * which browsers have and Node does not, so in the Node hosts (the CLI, `serve`, Electron's main process and
  * their worker threads) a GPU backend can only read asynchronously. The sampling code therefore reads with
  * `await t.data()` wherever it runs in an async context; the one place that must decide inside a synchronous
- * score evaluation — the conjugate-gradient stopping test (likelihood.ts) — asks `syncReadable()` first.
+ * score evaluation — the conjugate-gradient stopping test (likelihood/conjugate-gradients.ts) — asks `syncReadable()` first.
  */
 import * as tf from '@tensorflow/tfjs-core';
 

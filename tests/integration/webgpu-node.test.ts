@@ -1,9 +1,9 @@
 /**
  * Posterior sampling on the webgpu backend in a Node host. tfjs-webgpu cannot read tensors synchronously there
  * (its sync read needs OffscreenCanvas), so every read on the sampling path must be asynchronous, and the
- * conjugate-gradient stopping test stays on the device (src-shared/diffusion/readback.ts, likelihood.ts
- * solveOnDevice): a synchronous read would end `reconstruct` at its first progress line on any machine with a GPU,
- * where `--backend auto` picks webgpu.
+ * conjugate-gradient stopping test stays on the device (src-shared/diffusion/readback.ts,
+ * likelihood/cg-loop.ts). A synchronous read would end `reconstruct` at its first
+ * progress line on any machine with a GPU, where `--backend auto` picks webgpu.
  *
  * The test machines have no GPU, so the tests ask for webgpu by name, which accepts Dawn's software adapter (OpenGL ES
  * on Mesa's llvmpipe; `.ci/run` installs Mesa's EGL/GLES where it is missing). The code path is the one a real
