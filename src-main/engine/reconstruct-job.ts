@@ -12,7 +12,7 @@ import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/p
 import { drawsEndingNote, meanEstimateNote, posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../priors.js';
-import { resultGrid, resultHeader } from '../cli/commands/forward.js';
+import { WCS_HIGH_AXIS, resultGrid, resultHeader } from '../reconstruct/headers.js';
 import { versions } from '../version.js';
 import type { JobReporter } from './jobs.js';
 import { JobInputError, buildFromRequest, decodeObs, type DecodedObs } from './model-requests.js';
@@ -89,8 +89,6 @@ async function prepare(p: ReconstructParams, backend: BackendInfo): Promise<Prep
     throw e;
   }
 }
-
-const WCS_HIGH_AXIS = /^(CTYPE|CRVAL|CRPIX|CDELT|CUNIT|CROTA|CNAME|CRDER|CSYER)([3-9])$|^(PC|CD)([3-9]_\d|\d_[3-9])$|^(PV|PS)[3-9]_\d+$/;
 
 /** The observation plane as an image file for result headers: a cube's other axes' WCS removed. */
 function planeImage(obs: DecodedObs, plane: number, hdu: number) {

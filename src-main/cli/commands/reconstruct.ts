@@ -11,7 +11,8 @@ import { prepareModelFile, readImage2d, readNoiseArg, type ImageFile } from '../
 import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../../priors.js';
 import { versions } from '../../version.js';
 import { runSamplingParallel } from '../../sampling/pool.js';
-import { backendFlag, checkNotSame, resultFitsShape, resultGrid, resultHeader, shapeText } from './forward.js';
+import { backendFlag, checkNotSame } from './forward.js';
+import { WCS_HIGH_AXIS, asciiText, resultFitsShape, resultGrid, resultHeader, shapeText } from '../../reconstruct/headers.js';
 import { instantiateModel, outputShape, type BuiltModel } from '../../../src-shared/operators/model.js';
 import { ConvolvedLikelihood, type Affine } from '../../../src-shared/diffusion/likelihood.js';
 import { runSampling, type SamplingProgress, type SamplingResult } from '../../../src-shared/diffusion/posterior.js';
@@ -129,16 +130,6 @@ export function progressPrinter(command: string, quiet: boolean): (p: Pick<Sampl
     process.stderr.write(tty ? `\r${line}\x1b[K${done ? '\n' : ''}` : `${line}\n`);
   };
 }
-
-/** FITS header text is ASCII: the few symbols our messages use, spelled out. */
-export function asciiText(s: string): string {
-  const map: Record<string, string> = { 'ᵀ': '^T', '⁻¹': '^-1', '≤': '<=', '≥': '>=', 'σ': 'sigma', '²': '^2', '×': 'x', '—': '-', '–': '-', '→': '->', 'λ': 'lambda', 'χ': 'chi' };
-  let out = s;
-  for (const [k, v] of Object.entries(map)) out = out.split(k).join(v);
-  return out.replace(/[^\x20-\x7e]/g, '?');
-}
-
-const WCS_HIGH_AXIS = /^(CTYPE|CRVAL|CRPIX|CDELT|CUNIT|CROTA|CNAME|CRDER|CSYER)([3-9])$|^(PC|CD)([3-9]_\d|\d_[3-9])$|^(PV|PS)[3-9]_\d+$/;
 
 /** Header for one product, with provenance; the samples cube loses any WCS of axes beyond the second. */
 function productHeader(
