@@ -39,6 +39,7 @@ import type { BackendName } from '../src-shared/protocol/index.js';
 import { affineFor, checkPriorShape, chooseFluxScale, priorSpecOf, resolvePrior, type FluxChoice, type ResolvedPrior } from './priors.js';
 import { UsageError } from './cli/errors.js';
 import { runSamplingParallel } from './sampling/pool.js';
+import { prepareModelFile } from './model-loader.js';
 import { tmpdir, cpus } from 'node:os';
 
 /** The repository root (models/, assets/). */
@@ -211,7 +212,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
           workers > 1
             ? // the same chains on worker threads (each chain has its own random stream: the serial run's samples)
               await runSamplingParallel(
-                { ...sampling, backend: info.backend, prior: spec, cwd: process.cwd(), shape: [ny, nx], model: modelFile!, data: y, dataShape: [ny, nx], noise, dataName: `${set.what} ${gi}`, affine },
+                { ...sampling, backend: info.backend, prior: spec, cwd: process.cwd(), shape: [ny, nx], model: (await prepareModelFile(modelFile!)).prepared, data: y, dataShape: [ny, nx], noise, dataName: `${set.what} ${gi}`, affine },
                 workers,
               )
             : await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { ...sampling, previewIntervalMs: 0 });

@@ -25,6 +25,7 @@ import { convPeak, cpuMs, matmulPeak } from './kernels.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
 import { writeModelFolder, type ModelMeta } from '../model-folder.js';
 import { runSamplingParallel } from '../sampling/pool.js';
+import { prepareModelFile } from '../model-loader.js';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { writeFileAtomic } from '../io.js';
@@ -88,7 +89,7 @@ async function runOnce(backend: BackendName, workers: number, prior: { spec: str
     return { result, cpuS: cpuMs(process.cpuUsage(c0)) / 1000, workers, startupS: 0, samplingS: result.seconds };
   }
   const result = await runSamplingParallel(
-    { backend, prior: prior.spec, cwd: process.cwd(), shape: [S, S], model: modelFile, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N), sampler: 'pc', steps, n: N_SAMPLES, seed: 1, affine: lik.affine },
+    { backend, prior: prior.spec, cwd: process.cwd(), shape: [S, S], model: (await prepareModelFile(modelFile)).prepared, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N), sampler: 'pc', steps, n: N_SAMPLES, seed: 1, affine: lik.affine },
     workers,
   );
   // worker threads' CPU time is part of the process's (start-up included: a slight underestimate of GFLOP/s per core)

@@ -243,7 +243,7 @@ export const reconstructCommand: Command = {
             prior: priorSpec,
             cwd: process.cwd(),
             shape: xShape,
-            model: model.path,
+            model: model.prepared,
             data: Float32Array.from(obs.data),
             dataShape: obs.shape,
             noise,
