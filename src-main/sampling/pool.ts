@@ -158,7 +158,8 @@ export async function runSamplingParallel(job: ParallelJob, workers: number, opt
   let queue: Promise<void> = Promise.resolve();
   let queueError: unknown = null;
   const enqueue = (f: () => void | Promise<void>) => {
-    queue = queue.then(f).catch((e: unknown) => {
+    // nothing more once the run is stopped
+    queue = queue.then(() => (opts.signal?.aborted ? undefined : f())).catch((e: unknown) => {
       queueError ??= e;
     });
   };
