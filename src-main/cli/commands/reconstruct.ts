@@ -65,10 +65,10 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       report.json fluxScale.background, FITS SKYBKG. For gaussian-field: 1 (its spectrum
                       is in data units). A given F adds no offset
   --backend B         auto (default), tensorflow, webgpu, wasm or cpu
-  --workers W         worker threads sharing the chains, 1..${MAX_WORKERS} (default on the wasm and cpu backends: one
-                      per CPU core, at most N and 4, for a learned prior or N·steps·pixels ≥ 10⁷, else 1; 1 on
-                      a GPU). Each chain has its own random stream: the samples do not depend on W (up to
-                      float32 rounding)
+  --workers W         worker threads sharing the chains, 1..${MAX_WORKERS} (default on the wasm and cpu backends:
+                      one per CPU core, at most N and 4, for a learned prior or N·steps·pixels ≥ 10⁷, else 1;
+                      1 on a GPU). Each chain has its own random stream: the samples do not depend on W (up
+                      to float32 rounding)
   --batch B           chains evaluated together per worker, 1..${MAX_BATCH} (default min(N, 16))
   --snr R             Langevin step signal-to-noise ratio (pc, ald; default 0.16, at most ${RUN_OPTION_RANGES.snr.max})
   --step-size D       ula's step (default 0.05/λmax of the posterior score's Jacobian)
