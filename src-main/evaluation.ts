@@ -1,13 +1,13 @@
 /**
- * Issue 6's evaluation harness (scripts/eval.ts, `npm run eval`) and the pieces the demo shares with it.
+ * The evaluation harness (scripts/eval.ts, `npm run eval`) and the pieces the demo shares with it.
  *
  * For each image of the `validation` split of the Galaxy Zoo cube (never trained on): truth x = pixel/255,
- * data y = A x + n with A the Gaussian PSF of 4 px FWHM (DESIGN.md's zero-padded psf operator) and white
- * noise of σ = 0.03 × max(x) — "0.03 of the peak" read as 3 % of the TRUE image's peak pixel, per image (the
- * same rule as assets/demo, scripts/make-demo.ts) — seeded per image. Then:
- *   - the posterior with the prior, through the code `skyscore reconstruct` runs (ConvolvedLikelihood,
- *     runSampling, posteriorProducts, in-process): PSNR of the mean, χ² per pixel of its residual, per-pixel
- *     credible-interval coverage, TARP over the set;
+ * data y = A x + n with A the Gaussian PSF of 4 px FWHM (the zero-padded psf operator of
+ * docs/forward-models.md) and white noise of σ = 0.03 × max(x) — "0.03 of the peak" read as 3 % of the TRUE
+ * image's peak pixel, per image (the same rule as assets/demo, scripts/make-demo.ts) — seeded per image. Then:
+ *   - the posterior with the prior, through the reconstruction service that `skyscore reconstruct` runs
+ *     (src-main/reconstruct/; on worker threads with `workers` > 1): PSNR of the mean, χ² per pixel of its
+ *     residual, per-pixel credible-interval coverage, TARP over the set;
  *   - Richardson–Lucy with an oracle iteration count (the iterate of best PSNR up to `rlMaxIter`);
  *   - Wiener/Tikhonov (CG on AᵀA + λI) with an oracle λ over a log grid;
  *   - the blurred data themselves (PSNR of y against x) as the floor.
@@ -24,22 +24,19 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { readFits, readFitsImage } from '../src-shared/fits/index.js';
+import { FitsHeader, readFits, readFitsImage } from '../src-shared/fits/index.js';
 import { PsfOperator, gaussianPsf } from '../src-shared/operators/index.js';
-import { scalarNoise } from '../src-shared/operators/noise.js';
-import { ConvolvedLikelihood, type Affine } from '../src-shared/diffusion/likelihood.js';
-import { runSampling } from '../src-shared/diffusion/posterior.js';
-import { posteriorProducts } from '../src-shared/diffusion/products.js';
-import { DEFAULT_STEPS, type SamplerName, type SamplerOptions } from '../src-shared/diffusion/samplers/index.js';
+import type { PosteriorProducts } from '../src-shared/diffusion/products.js';
+import { DEFAULT_STEPS, type RunOptions, type SamplerName } from '../src-shared/diffusion/samplers/index.js';
 import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metrics.js';
 import { readAndDispose } from '../src-shared/diffusion/readback.js';
 import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
 import { initBackend } from './engine/backend.js';
 import type { BackendName } from '../src-shared/protocol/index.js';
-import { affineFor, checkPriorShape, chooseFluxScale, priorSpecOf, resolvePrior, type FluxChoice, type ResolvedPrior } from './priors.js';
+import { checkPriorShape, chooseFluxScale, priorSpecOf, resolvePrior, type FluxChoice, type ResolvedPrior } from './priors.js';
 import { UserInputError } from '../src-shared/errors.js';
-import { runSamplingParallel } from './sampling/pool.js';
-import { tmpdir, cpus } from 'node:os';
+import { inlineModel, prepareReconstruction, runReconstruction } from './reconstruct/index.js';
+import { cpus } from 'node:os';
 
 /** The repository root (models/, assets/). */
 export const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -110,7 +107,7 @@ export interface EvalOptions {
   /** Data units per prior unit (default: 1 for the galaxy cube's pixel/255, reconstruct's automatic rule for `truth`). */
   fluxScale?: number;
   /** The sampler's options (default: reconstruct's defaults). */
-  samplerOptions?: SamplerOptions;
+  samplerOptions?: RunOptions;
   log?: (line: string) => void;
 }
 
@@ -169,29 +166,23 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   let samplerSettings: Record<string, number | string> = {};
   const images: ImageResult[] = [];
   const problems: { samples: Float32Array[]; truth: Float32Array }[] = [];
-  // one forward model per image size: the operator, and for worker threads an M.json with the same Gaussian PSF
-  const workDir = workers > 1 ? await fs.mkdtemp(path.join(tmpdir(), 'skyscore-eval-')) : null;
-  const forSize = new Map<string, { op: PsfOperator; modelFile: string | null }>();
-  const forwardModel = async (ny: number, nx: number) => {
+  // one forward model per image size for the baselines (the sampling builds its own from an M.json with the same PSF)
+  const forSize = new Map<string, PsfOperator>();
+  const forwardModel = (ny: number, nx: number): PsfOperator => {
     const key = `${ny}x${nx}`;
-    let m = forSize.get(key);
-    if (!m) {
+    let op = forSize.get(key);
+    if (!op) {
       const shapeNote = checkPriorShape(prior, [ny, nx], `the ${set.what} of ${ny}×${nx}`);
       if (shapeNote) log(`eval: note: ${shapeNote}`);
-      let modelFile: string | null = null;
-      if (workDir) {
-        modelFile = path.join(workDir, `model-${key}.json`);
-        await fs.writeFile(modelFile, JSON.stringify({ shape: [ny, nx], operators: [{ type: 'psf', fwhmPx: PSF_FWHM }] }));
-      }
-      m = { op: new PsfOperator([ny, nx], gaussianPsf(PSF_FWHM)), modelFile };
-      forSize.set(key, m);
+      op = new PsfOperator([ny, nx], gaussianPsf(PSF_FWHM));
+      forSize.set(key, op);
     }
-    return m;
+    return op;
   };
   try {
     for (const { index: gi, label, ny, nx, truth } of set.images) {
       const npix = ny * nx;
-      const { op, modelFile } = await forwardModel(ny, nx);
+      const op = forwardModel(ny, nx);
       const ti = Date.now();
       const sigma = NOISE_FRACTION * truth.reduce((m, v) => Math.max(m, v), 0);
       const blurred = await readAndDispose(tf.tidy(() => op.apply(tf.tensor3d(truth, [1, ny, nx]))));
@@ -199,27 +190,27 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       const y = new Float32Array(npix);
       for (let i = 0; i < npix; i++) y[i] = blurred[i]! + sigma * g();
 
-      const flux = fixedFlux ?? chooseFluxScale(prior, y, null);
-      fluxes.push(flux);
-      const affine: Affine = affineFor(prior, flux);
-      const noise = scalarNoise(sigma);
-      const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [ny, nx], noise, affine, name: `${set.what} ${gi}` });
-      let post;
+      // the posterior through the reconstruction service (what skyscore reconstruct runs), the forward model as an
+      // M.json with the same Gaussian PSF
+      const prep = await prepareReconstruction({
+        observation: { data: y, shape: [ny, nx], fitsShape: [nx, ny], header: new FitsHeader(), name: `${set.what} ${gi}`, path: label, hdu: 0, plane: 0 },
+        model: inlineModel({ shape: [ny, nx], operators: [{ type: 'psf', fwhmPx: PSF_FWHM }] }),
+        noise: { kind: 'sigma', sigma },
+        prior,
+        settings: { sampler, n: samples, steps, seed: seed + gi, fluxScale: fixedFlux?.value ?? null, options: o.samplerOptions, workers, batch: null },
+        backend: async () => info,
+      });
+      let post: PosteriorProducts;
+      let flux: FluxChoice;
       try {
-        const sampling = { sampler, steps, n: samples, seed: seed + gi, batchSize: Math.min(samples, 16), samplerOptions: o.samplerOptions };
-        const result =
-          workers > 1
-            ? // the same chains on worker threads (each chain has its own random stream: the serial run's samples)
-              await runSamplingParallel(
-                { ...sampling, backend: info.backend, prior: spec, cwd: process.cwd(), shape: [ny, nx], model: modelFile!, data: y, dataShape: [ny, nx], noise, dataName: `${set.what} ${gi}`, affine },
-                workers,
-              )
-            : await runSampling({ prior: prior.model, sde: prior.sde, shape: [ny, nx], likelihood: lik }, { ...sampling, previewIntervalMs: 0 });
-        samplerSettings = result.samplerSettings;
-        post = await posteriorProducts(result, affine, lik);
+        const run = await runReconstruction(prep);
+        samplerSettings = run.result.samplerSettings;
+        post = run.products;
+        flux = fixedFlux ?? prep.flux;
       } finally {
-        lik.dispose();
+        prep.dispose();
       }
+      fluxes.push(flux);
       const sampleList = Array.from({ length: samples }, (_, s) => post.samples.subarray(s * npix, (s + 1) * npix));
       problems.push({ samples: sampleList, truth });
 
@@ -257,9 +248,8 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
       );
     }
   } finally {
-    for (const m of forSize.values()) m.op.dispose();
+    for (const op of forSize.values()) op.dispose();
     prior.dispose();
-    if (workDir) await fs.rm(workDir, { recursive: true, force: true });
   }
   const m = {
     posterior: mean(images.map((r) => r.psnr.posterior)),

@@ -132,23 +132,36 @@ export async function loadModel(file: string, opts: BuildOptions = {}): Promise<
   return { ...instantiateModel(p.prepared, opts), path: p.path, hash: p.hash };
 }
 
+/** A noise argument as read: σ for every pixel, or a σ map with its file name (not yet checked against the data). */
+export type NoiseArg = { kind: 'sigma'; sigma: number } | { kind: 'map'; sigma: Float32Array | Float64Array; shape: Shape2; name: string };
+
 /**
- * A noise argument of the CLI: a positive number (σ for every pixel) or a FITS σ map of the data's shape.
- * Bad values are UserInputErrors naming the flag or the file.
+ * Reads a noise argument of the CLI: a positive number (σ for every pixel) or a FITS σ map. Bad values are
+ * UserInputErrors naming the flag or the file.
  */
-export async function readNoiseArg(arg: string, shape: Shape2, flag = '--noise', command = 'simulate'): Promise<{ noise: NoiseModel; text: string }> {
+export async function readNoiseInput(arg: string, flag = '--noise', command = 'simulate'): Promise<NoiseArg> {
   const sigma = Number(arg);
   if (arg.trim() !== '' && Number.isFinite(sigma)) {
     if (!(sigma > 0)) throw new UserInputError(`${command}: ${flag} must be positive, got ${arg}`);
-    return { noise: scalarNoise(sigma), text: String(sigma) };
+    return { kind: 'sigma', sigma };
   }
   if (/^[-+.\d]/.test(arg) && !/\.fits?(\.gz)?$/i.test(arg)) {
     throw new UserInputError(`${command}: ${flag} must be a positive number or a FITS σ map, got '${arg}'`);
   }
   const map = await readImage2d(arg);
-  if (map.shape[0] !== shape[0] || map.shape[1] !== shape[1]) {
-    throw new UserInputError(`${arg}: the σ map is ${map.shape[1]}×${map.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
+  return { kind: 'map', sigma: map.data, shape: map.shape, name: arg };
+}
+
+/**
+ * A noise argument of the CLI: a positive number (σ for every pixel) or a FITS σ map of the data's shape.
+ * Bad values are UserInputErrors naming the flag or the file.
+ */
+export async function readNoiseArg(arg: string, shape: Shape2, flag = '--noise', command = 'simulate'): Promise<{ noise: NoiseModel; text: string }> {
+  const n = await readNoiseInput(arg, flag, command);
+  if (n.kind === 'sigma') return { noise: scalarNoise(n.sigma), text: String(n.sigma) };
+  if (n.shape[0] !== shape[0] || n.shape[1] !== shape[1]) {
+    throw new UserInputError(`${arg}: the σ map is ${n.shape[1]}×${n.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
   }
   // a NoiseInputError (zero or negative σ) names the file and maps to exit 2 itself
-  return { noise: noiseMap(map.data, map.shape, arg), text: path.basename(arg) };
+  return { noise: noiseMap(n.sigma, n.shape, arg), text: path.basename(arg) };
 }

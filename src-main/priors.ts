@@ -1,5 +1,5 @@
 /**
- * Prior specs of the CLI (`--prior P`, DESIGN.md): a model folder (`models/galaxy-64`: a U-Net with its
+ * Prior specs of the CLI (`--prior P`, docs/architecture.md): a model folder (`models/galaxy-64`: a U-Net with its
  * model.json), `gaussian-field:PK.fits` (the analytic Gaussian field with power spectrum P in numpy fft2 layout,
  * path relative to the working directory), or `analytic:ring` / `analytic:mixture` (2-D densities, for `sample`).
  * The result carries what the samplers and the flux-scale rule need: the score model, its SDE, the data
@@ -13,7 +13,7 @@ import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-fiel
 import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
 import { validateSde } from '../src-shared/diffusion/sde.js';
 import { readFitsImage } from '../src-shared/fits/index.js';
-import { paddingNote } from '../src-shared/diffusion/nn/unet.js';
+import { downFactor, paddingNote } from '../src-shared/diffusion/nn/unet.js';
 import { backgroundReference, fluxReference } from '../src-shared/diffusion/flux-reference.js';
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
@@ -27,7 +27,7 @@ export interface ResolvedPrior {
   kind: 'unet' | 'gaussian-field' | 'analytic';
   model: ScoreModel;
   sde: VeSde;
-  /** x_prior = (x − offset)/scale (DESIGN.md's linear normalisation; identity for analytic priors). */
+  /** x_prior = (x − offset)/scale (the linear normalisation of docs/architecture.md; identity for analytic priors). */
   normalisation: { offset: number; scale: number };
   /** Per-sample shape the prior is defined on: [ny, nx] (images) or [2] (points); null for any size. */
   shape: number[] | null;
@@ -159,8 +159,9 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
 /**
  * Checks that the prior can describe an unknown of shape [ny, nx]: the same size, or (a fully convolutional
  * U-Net) any size of at least its down-sampling factor (padded by reflection to a multiple of it when that
- * factor does not divide it) — with a warning, since its statistics are learned at the training size. A prior
- * of another size otherwise is an input error.
+ * factor does not divide it) — with a warning, since its statistics are learned at the training size. A U-Net on
+ * a smaller image, or another prior of another size, is an input error. The command line and the app apply
+ * this one policy (src-main/reconstruct/prepare.ts).
  */
 export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], what = "the forward model's unknown"): string | null {
   const ts = prior.model.trainedShape;
@@ -171,6 +172,12 @@ export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], w
     const padded = note ? `, ${note}` : '';
     return `the prior ${prior.name} was trained on ${ts ? `${ts[0]}×${ts[1]}` : 'another size'} images and is used on ${ny}×${nx} (${what}${padded}): it is fully convolutional, but its statistics outside the training size are not guaranteed`;
   }
+  if (prior.kind === 'unet' && prior.meta) {
+    const f = downFactor(prior.meta.arch);
+    throw new PriorInputError(
+      `the prior ${prior.name} is a U-Net that runs on images of at least ${f}×${f} pixels (its down-sampling factor) but ${what} is ${ny}×${nx}: use a larger unknown or another prior`,
+    );
+  }
   if (ts) {
     throw new PriorInputError(`the prior ${prior.name} describes ${ts[0]}×${ts[1]} images but ${what} is ${ny}×${nx}: use a prior of that size or change the model's shape`);
   }
@@ -179,7 +186,7 @@ export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], w
 }
 
 /**
- * How data units relate to a prior's: x = F·x_prior + F·offset/scale + background (DESIGN.md's linear
+ * How data units relate to a prior's: x = F·x_prior + F·offset/scale + background (docs/architecture.md's linear
  * normalisation, plus the sky offset of the automatic rule; 0 when F is given or the prior records no sky).
  */
 export interface FluxChoice {

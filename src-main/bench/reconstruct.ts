@@ -1,7 +1,8 @@
 /**
  * Posterior sampling: a full reconstruction of a 64×64 deconvolution (Gaussian PSF, FWHM 4 px, white noise) with
  * 16 samples and the default sampler (pc, 500 levels × predictor + corrector = 1000 score evaluations per chain),
- * per CPU backend, on one worker and on two worker threads splitting the chains (src-main/sampling/pool.ts).
+ * per CPU backend, through the reconstruction service (src-main/reconstruct/, what skyscore reconstruct and the app
+ * run) on one worker and on two worker threads splitting the chains (src-main/sampling/pool.ts).
  *  - with the analytic Gaussian-field prior (models/galaxy-gaussian-64, else a power-law spectrum): run in full;
  *  - with the default U-Net prior architecture (random weights: the cost does not depend on them), and with the
  *    shipped default prior (models/galaxy-64, the network `skyscore demo` and the app use): runs of L and 2L levels
@@ -12,7 +13,7 @@
  * products; U-Net: convolutions, dense and attention products, unetFlops). `peak` is the best-case kernel of the
  * same backend in the same run, per core, from CPU time (a 512³ matMul for the Gaussian field's matMul-bound
  * path; a 16×64×64×32→32 3×3 convolution for the U-Net), so `shareOfPeak` = (GFLOP/s per busy core) / peak.
- * Goal of issue 5: 16 calibrated posterior samples of a 64×64 deconvolution in under 5 minutes on 2 cores.
+ * The goal: 16 calibrated posterior samples of a 64×64 deconvolution in under 5 minutes on 2 cores.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -24,23 +25,19 @@ import type { Bench } from './types.js';
 import { convPeak, cpuMs, matmulPeak } from './kernels.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
 import { writeModelFolder, type ModelMeta } from '../model-folder.js';
-import { runSamplingParallel } from '../sampling/pool.js';
-import type { BackendName } from '../../src-shared/protocol/index.js';
-import { readFitsImage } from '../../src-shared/fits/index.js';
+import { resolvePrior, type ResolvedPrior } from '../priors.js';
+import { inlineModel, prepareReconstruction, runReconstruction } from '../reconstruct/index.js';
+import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.js';
+import { FitsHeader, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { writeFileAtomic } from '../io.js';
-import { writeFits } from '../../src-shared/fits/index.js';
 import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { PsfOperator, gaussianPsf } from '../../src-shared/operators/psf.js';
-import { scalarNoise } from '../../src-shared/operators/noise.js';
-import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
-import { runSampling, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
-import { posteriorProducts } from '../../src-shared/diffusion/products.js';
+import type { SamplingResult } from '../../src-shared/diffusion/posterior.js';
 import { DEFAULT_STEPS } from '../../src-shared/diffusion/samplers/index.js';
 import { ChainNoise } from '../../src-shared/diffusion/chain-rng.js';
 import { DEFAULT_ARCH, unetFlops, unetLayout } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
 import { SKYSCORE_VERSION } from '../version.js';
-import type { ScoreModel, VeSde } from '../../src-shared/diffusion/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const S = 64;
@@ -59,16 +56,23 @@ function powerSpectrum(): { p: Float64Array; name: string } {
   return { p: powerLawSpectrum(S, S, 0.5, 4, 3), name: 'power law' };
 }
 
-/** Data: a draw of the prior, blurred (FWHM 4 px) and with white noise σ_n. */
-function makeData(prior: ScoreModel & { sampleFrom(z: tf.Tensor): tf.Tensor }, op: PsfOperator): Promise<Float32Array> {
-  return readAndDispose(
-    tf.tidy(() => {
-      const z = new ChainNoise(2024, 0, 1).tensor([S, S]);
-      const x = prior.sampleFrom(z);
-      const n = new ChainNoise(2025, 0, 1).tensor([S, S], SIGMA_N);
-      return tf.add(op.apply(x), n);
-    }),
-  );
+/** Data: a draw of the Gaussian field with power spectrum `p`, blurred (FWHM 4 px) and with white noise σ_n. */
+async function dataFrom(p: Float64Array): Promise<Float32Array> {
+  const prior = new GaussianFieldPrior(p, [S, S]);
+  const op = new PsfOperator([S, S], gaussianPsf(4));
+  try {
+    return await readAndDispose(
+      tf.tidy(() => {
+        const z = new ChainNoise(2024, 0, 1).tensor([S, S]);
+        const x = prior.sampleFrom(z);
+        const n = new ChainNoise(2025, 0, 1).tensor([S, S], SIGMA_N);
+        return tf.add(op.apply(x), n);
+      }),
+    );
+  } finally {
+    op.dispose();
+    prior.dispose();
+  }
 }
 
 export interface RunFigures {
@@ -79,20 +83,31 @@ export interface RunFigures {
   startupS: number;
   /** Seconds of sampling proper (the slowest worker's). */
   samplingS: number;
+  /** χ² per observed pixel of the posterior mean. */
+  chi2PerPixel?: number | null;
+  /** How the likelihood solves with Σ + σ² A Aᵀ (report.json's likelihood.method). */
+  likelihood?: string;
 }
 
-async function runOnce(backend: BackendName, workers: number, prior: { spec: string; model: ScoreModel; sde: VeSde }, steps: number, data: Float32Array, lik: ConvolvedLikelihood, modelFile: string): Promise<RunFigures> {
-  const c0 = process.cpuUsage();
-  if (workers === 1) {
-    const result = await runSampling({ prior: prior.model, sde: prior.sde, shape: [S, S], likelihood: lik }, { sampler: 'pc', steps, n: N_SAMPLES, seed: 1, previewIntervalMs: 0 });
-    return { result, cpuS: cpuMs(process.cpuUsage(c0)) / 1000, workers, startupS: 0, samplingS: result.seconds };
+/** One reconstruction of the bench's data through the reconstruction service (what skyscore reconstruct runs). */
+async function runOnce(info: BackendInfo, workers: number, prior: ResolvedPrior, steps: number, data: Float32Array): Promise<RunFigures> {
+  const prep = await prepareReconstruction({
+    observation: { data, shape: [S, S], fitsShape: [S, S], header: new FitsHeader(), name: 'bench data', path: 'bench data', hdu: 0, plane: 0 },
+    model: inlineModel({ shape: [S, S], operators: [{ type: 'psf', fwhmPx: 4 }] }),
+    noise: { kind: 'sigma', sigma: SIGMA_N },
+    prior,
+    settings: { sampler: 'pc', n: N_SAMPLES, steps, seed: 1, fluxScale: 1, workers, batch: null },
+    backend: async () => info,
+  });
+  try {
+    const c0 = process.cpuUsage();
+    const run = await runReconstruction(prep);
+    // worker threads' CPU time is part of the process's (start-up included: a slight underestimate of GFLOP/s per core)
+    const cpuS = cpuMs(process.cpuUsage(c0)) / 1000;
+    return { result: run.result, cpuS, workers: run.workers, startupS: run.result.seconds - run.samplingSeconds, samplingS: run.samplingSeconds, chi2PerPixel: run.products.chi2PerPixel, likelihood: prep.likelihood.method };
+  } finally {
+    prep.dispose();
   }
-  const result = await runSamplingParallel(
-    { backend, prior: prior.spec, cwd: process.cwd(), shape: [S, S], model: modelFile, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N), sampler: 'pc', steps, n: N_SAMPLES, seed: 1, affine: lik.affine },
-    workers,
-  );
-  // worker threads' CPU time is part of the process's (start-up included: a slight underestimate of GFLOP/s per core)
-  return { result, cpuS: cpuMs(process.cpuUsage(c0)) / 1000, workers, startupS: result.seconds - result.samplingSeconds, samplingS: result.samplingSeconds };
 }
 
 /** A full run's figures from runs of `levels` and 2·`levels` levels: fixed part + STEPS × per-level part. */
@@ -135,11 +150,9 @@ export function timedInFull(f: RunFigures): Extrapolated {
   return { wall: f.startupS + f.samplingS, cpuS: f.cpuS, evaluations: f.result.scoreEvaluations, startupS: f.startupS, workers: f.workers, long: f };
 }
 
-/** A temporary folder with M.json (Gaussian PSF 4 px) for worker threads, and a U-Net model folder. */
-async function scratch(withUnet: boolean): Promise<{ dir: string; model: string; unet: string | null; pk: string; dispose(): void }> {
+/** A temporary folder with the power spectrum (a Gaussian-field prior's file) and a U-Net model folder. */
+async function scratch(withUnet: boolean): Promise<{ dir: string; unet: string | null; pk: string; dispose(): void }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-bench-'));
-  const model = path.join(dir, 'M.json');
-  await writeFileAtomic(model, JSON.stringify({ shape: [S, S], operators: [{ type: 'psf', fwhmPx: 4 }] }));
   const pk = path.join(dir, 'pk.fits');
   await writeFileAtomic(pk, writeFits([{ data: Float32Array.from(powerSpectrum().p), shape: [S, S] }]));
   let unet: string | null = null;
@@ -164,7 +177,7 @@ async function scratch(withUnet: boolean): Promise<{ dir: string; model: string;
     };
     await writeModelFolder(unet, meta, bytes);
   }
-  return { dir, model, unet, pk, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, unet, pk, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Gaussian-field prior: the full run (cpu: a shorter run, extrapolated). */
@@ -173,15 +186,13 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
   const peak = matmulPeak();
   const sc = await scratch(false);
   const { p, name } = powerSpectrum();
-  const prior = new GaussianFieldPrior(p, [S, S]);
-  const op = new PsfOperator([S, S], gaussianPsf(4));
-  const data = await makeData(prior, op);
-  const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N) });
+  const data = await dataFrom(p);
+  const prior = await resolvePrior(`gaussian-field:${sc.pk}`);
   // cpu: runs of 25 and 50 levels, extrapolated
   const levels = backend === 'cpu' ? 25 : STEPS;
   try {
     const before = tf.memory().numTensors;
-    const run = (k: number) => runOnce(backend, workers, { spec: `gaussian-field:${sc.pk}`, model: prior, sde: prior.defaultSde() }, k, data, lik, sc.model);
+    const run = (k: number) => runOnce(info, workers, prior, k, data);
     const e = levels === STEPS ? timedInFull(await run(STEPS)) : extrapolate(await run(levels), await run(2 * levels), levels, STEPS);
     const leaked = tf.memory().numTensors - before;
     const wall = e.wall;
@@ -189,11 +200,10 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
     const sp = 2 * (S * S * 2 * (S / 2 + 1) + (S / 2 + 1) * 4 * S * S);
     const kron = 4 * (S * S * 2 * S);
     const flop = 2 * (sp + kron) * e.evaluations;
-    const chi2 = (await posteriorProducts(e.long.result, lik.affine, lik)).chi2PerPixel!;
     return {
       backend: info.backend,
       prior: `gaussian-field (${name})`,
-      likelihood: lik.method,
+      likelihood: e.long.likelihood ?? '',
       workers: e.workers,
       workerStartupS: e.startupS,
       samples: N_SAMPLES,
@@ -202,7 +212,7 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
       seconds: wall,
       scoreEvaluations: e.evaluations,
       scoreEvalsPerS: e.evaluations / wall,
-      chi2PerPixel: chi2,
+      chi2PerPixel: e.long.chi2PerPixel ?? NaN,
       gflops: flop / wall / 1e9,
       gflopsPerCore: flop / e.cpuS / 1e9,
       peakGflopsPerCore: peak,
@@ -211,8 +221,6 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
       tensorsLeaked: leaked,
     };
   } finally {
-    lik.dispose();
-    op.dispose();
     prior.dispose();
     sc.dispose();
   }
@@ -226,16 +234,11 @@ async function unet(backend: BackendName, workers: number, levels: number, which
   const peak = convPeak();
   const sc = await scratch(which === 'default');
   const folder = which === 'default' ? sc.unet! : SHIPPED;
-  const { loadModelFolder } = await import('../model-folder.js');
-  const { model, meta } = await loadModelFolder(folder);
-  const arch = meta.arch;
-  const op = new PsfOperator([S, S], gaussianPsf(4));
-  const gp = new GaussianFieldPrior(powerSpectrum().p, [S, S]);
-  const data = await makeData(gp, op);
-  gp.dispose();
-  const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N) });
+  const data = await dataFrom(powerSpectrum().p);
+  const prior = await resolvePrior(folder);
+  const arch = prior.meta!.arch;
   try {
-    const run = (k: number) => runOnce(backend, workers, { spec: folder, model, sde: { sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax } }, k, data, lik, sc.model);
+    const run = (k: number) => runOnce(info, workers, prior, k, data);
     const e = extrapolate(await run(levels), await run(2 * levels), levels, STEPS);
     const wall = e.wall;
     const flop = unetFlops(arch, S, S) * e.evaluations;
@@ -261,9 +264,7 @@ async function unet(backend: BackendName, workers: number, levels: number, which
       goal: wall < GOAL_S ? `met (${Math.round(wall)} s)` : `missed: ${Math.round(wall)} s; ${(wall / GOAL_S).toFixed(1)}× too slow — needs ${Math.ceil(e.evaluations / GOAL_S)} evaluations/s`,
     };
   } finally {
-    lik.dispose();
-    op.dispose();
-    model.dispose();
+    prior.dispose();
     sc.dispose();
   }
 }

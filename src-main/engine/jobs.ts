@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { EngineContext } from './handlers.js';
 import type { JobEvent, JobKind, JobMethods, PriorInfo, Products, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
 import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, JobInputError } from './model-requests.js';
-import { runReconstruction, type ReconstructionResult } from './reconstruct-job.js';
+import { reconstructJob, type ReconstructionResult } from './reconstruct-job.js';
 import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
@@ -223,10 +223,10 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
   'job.reconstruct': async (p, ctx) => {
     const backend = await ctx.backend();
     // Everything that can be checked before the job starts is checked here, so bad input is the request's error.
-    const prepared = await runReconstruction.prepare(p, backend);
+    const prepared = await reconstructJob.prepare(p, backend);
     try {
       const id = start('reconstruct', ctx, async (r) => {
-        const result = await runReconstruction.run(prepared, r as JobReporter<ReconstructProgress>);
+        const result = await reconstructJob.run(prepared, r as JobReporter<ReconstructProgress>);
         return { summary: result.summary, result };
       });
       return { jobId: id, inShape: prepared.inShape, outShape: prepared.outShape, n: p.settings.n, steps: p.settings.steps, warnings: prepared.warnings };

@@ -173,6 +173,8 @@ export async function overlaysRequest(p: JobMethods['model.overlays']['params'])
 export interface DecodedObs {
   data: Float32Array;
   shape: Shape2;
+  /** The HDU's FITS axes ([nx, ny], or a cube's [nx, ny, planes, …]). */
+  fitsShape: number[];
   header: FitsHeader;
   name: string;
 }
@@ -192,7 +194,7 @@ export function decodeObs(obs: ObsInput): DecodedObs {
   const data = new Float32Array(n);
   const off = obs.plane * n;
   for (let i = 0; i < n; i++) data[i] = img.data[off + i]!;
-  return { data, shape: [ny, nx], header: h.header, name: obs.name };
+  return { data, shape: [ny, nx], fitsShape: h.shape.slice(), header: h.header, name: obs.name };
 }
 
 /** Median of the finite values (sorts a copy). */

@@ -3,13 +3,20 @@
  * worker, each worker with its own backend instance (wasm runs one thread per instance in Node, so one worker
  * per core uses the machine). Every chain draws from its own random stream (seed, chain index), so the result is
  * the serial run's, chain for chain, up to float32 summation order.
+ *
+ * Previews: where asked, each worker posts its chains' current states now and then (the running mean and
+ * standard deviation over its chains so far, and its first chains), and this thread merges the workers' latest
+ * (Chan et al.'s merge of means and sums of squares) into one preview of the whole run — what the in-process
+ * driver shows — with the residual of the merged mean computed here (`residual`).
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import type { NoiseModel } from '../../src-shared/operators/noise.js';
+import type { PreparedModel } from '../../src-shared/operators/model.js';
 import type { Affine, CgStats } from '../../src-shared/diffusion/likelihood.js';
 import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/samplers/index.js';
-import { SamplingCancelledError, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
+import { SamplingCancelledError, type SamplingPreview, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
+import { Welford } from '../../src-shared/diffusion/welford.js';
 import { workerScript } from '../worker-script.js';
 
 /** What every worker needs to rebuild the problem (plain data: it is cloned into each worker). */
@@ -19,8 +26,8 @@ export interface ParallelJob {
   prior: string;
   cwd: string;
   shape: number[];
-  /** M.json (absolute path) with the data, for a posterior; absent for prior samples. */
-  model?: string;
+  /** The forward model, its files read and checked (plain data), with the data; absent for prior samples. */
+  model?: PreparedModel;
   data?: Float32Array;
   dataShape?: [number, number];
   noise?: NoiseModel;
@@ -32,6 +39,10 @@ export interface ParallelJob {
   seed: number;
   batchSize?: number;
   samplerOptions?: SamplerOptions;
+  /** Minimum time between a worker's previews (0 or absent: no previews). */
+  previewIntervalMs?: number;
+  /** Chains a preview shows, over all workers (default 4). */
+  previewSamples?: number;
 }
 
 export interface WorkerJob extends ParallelJob {
@@ -41,8 +52,19 @@ export interface WorkerJob extends ParallelJob {
 /** A worker's progress over its own chains. */
 type WorkerProgress = Pick<SamplingStatus, 'step' | 'steps' | 'sigma' | 'chi2'> & { evaluations: number };
 
+/** A worker's preview: its chains so far (`count`), their mean and standard deviation, its first chains (data units). */
+export interface WorkerPreview {
+  count: number;
+  mean: Float32Array;
+  std: Float32Array;
+  samples: Float32Array;
+  nSamples: number;
+  /** Whether this is the worker's last step. */
+  last: boolean;
+}
+
 export type WorkerMessage =
-  | ({ type: 'progress' } & WorkerProgress)
+  | ({ type: 'progress'; preview?: WorkerPreview } & WorkerProgress)
   | {
       type: 'done';
       backend: BackendName;
@@ -55,8 +77,18 @@ export type WorkerMessage =
     }
   | { type: 'error'; name: string; message: string; stack?: string };
 
-/** Progress of a parallel run: the serial run's (totals over the workers), without batches and previews. */
-export type ParallelProgress = Omit<SamplingProgress, 'batch' | 'batches' | 'preview'>;
+/**
+ * Progress of a parallel run: the serial run's (its step count, totals over the workers), without batches; previews
+ * merged over the workers.
+ */
+export type ParallelProgress = Omit<SamplingProgress, 'batch' | 'batches'>;
+
+export interface ParallelOptions {
+  onProgress?: (p: ParallelProgress) => void;
+  signal?: AbortSignal;
+  /** (y − A·mean)/σ of a merged preview's mean (data units), NaN where masked; absent: previews carry none. */
+  residual?: (meanData: Float32Array) => Promise<Float32Array>;
+}
 
 export interface ParallelResult extends SamplingResult {
   /** The longest of the workers' own sampling times (seconds: the whole run, start-up of the workers included). */
@@ -81,26 +113,104 @@ export function splitChains(n: number, workers: number): { offset: number; n: nu
   return out;
 }
 
-export async function runSamplingParallel(
-  job: ParallelJob,
-  workers: number,
-  opts: { onProgress?: (p: ParallelProgress) => void; signal?: AbortSignal } = {},
-): Promise<ParallelResult> {
+/**
+ * One preview of the whole run from the workers' latest (in worker order): means and standard deviations merged
+ * (n − 1 in the denominator, as the in-process driver's), the first `nSamples` chains.
+ */
+export function mergePreviews(parts: readonly WorkerPreview[], per: number, nSamples: number): { mean: Float32Array; std: Float32Array; samples: Float32Array; nSamples: number } {
+  const all = new Welford(per);
+  for (const p of parts) {
+    const w = new Welford(per);
+    w.count = p.count;
+    for (let i = 0; i < per; i++) {
+      w.mean[i] = p.mean[i]!;
+      w.m2[i] = p.count > 1 ? p.std[i]! * p.std[i]! * (p.count - 1) : 0;
+    }
+    all.merge(w);
+  }
+  const { mean, std } = all.result();
+  const k = Math.min(nSamples, parts.reduce((s, p) => s + p.nSamples, 0));
+  const samples = new Float32Array(k * per);
+  let at = 0;
+  for (const p of parts) {
+    const take = Math.min(p.nSamples, k - at);
+    if (take <= 0) break;
+    samples.set(p.samples.subarray(0, take * per), at * per);
+    at += take;
+  }
+  return { mean, std, samples, nSamples: k };
+}
+
+export async function runSamplingParallel(job: ParallelJob, workers: number, opts: ParallelOptions = {}): Promise<ParallelResult> {
+  if (opts.signal?.aborted) throw new SamplingCancelledError();
   const parts = splitChains(job.n, workers);
   const t0 = performance.now();
   const progress = parts.map((): WorkerProgress => ({ step: 0, steps: 0, sigma: NaN, chi2: null, evaluations: 0 }));
+  const previews: (WorkerPreview | null)[] = parts.map(() => null);
+  const previewMs = job.previewIntervalMs ?? 0;
+  const nPreview = Math.max(0, Math.min(job.previewSamples ?? 4, job.n));
+  let lastPreview = -Infinity;
   const threads: Worker[] = [];
   const per = job.shape.reduce((a, b) => a * b, 1);
+  const batchSize = Math.min(job.n, job.batchSize ?? 16);
+  // progress events go out in order, a preview's residual computed before the next event; a failure there ends
+  // the run once the workers are done (never an unhandled rejection)
+  let queue: Promise<void> = Promise.resolve();
+  let queueError: unknown = null;
+  const enqueue = (f: () => void | Promise<void>) => {
+    // nothing more once the run is stopped
+    queue = queue.then(() => (opts.signal?.aborted ? undefined : f())).catch((e: unknown) => {
+      queueError ??= e;
+    });
+  };
   const abort = () => {
     for (const w of threads) void w.terminate();
   };
   opts.signal?.addEventListener('abort', abort, { once: true });
+
+  const report = (withPreview: boolean) => {
+    const onProgress = opts.onProgress;
+    if (!onProgress || !progress.every((q) => q.steps > 0)) return; // before every worker reported, the total is unknown
+    // counted as the run in one thread counts them (batches × steps), by the share of the workers' steps done
+    const done = progress.reduce((s, q) => s + q.step, 0) / progress.reduce((s, q) => s + q.steps, 0);
+    const steps = Math.ceil(job.n / batchSize) * job.steps;
+    const step = Math.round(done * steps);
+    const elapsedS = (performance.now() - t0) / 1000;
+    const p: ParallelProgress = {
+      step,
+      steps,
+      sigma: progress[0]!.sigma,
+      chi2: progress[0]!.chi2,
+      elapsedS,
+      etaS: step > 0 ? (elapsedS / step) * (steps - step) : null,
+      scoreEvaluations: progress.reduce((s, q) => s + q.evaluations, 0),
+    };
+    if (!withPreview) {
+      enqueue(() => onProgress(p));
+      return;
+    }
+    const merged = mergePreviews(previews as WorkerPreview[], per, nPreview);
+    enqueue(async () => {
+      const residual = opts.residual ? await opts.residual(merged.mean) : null;
+      if (residual) for (let k = 0; k < residual.length; k++) if (!Number.isFinite(residual[k])) residual[k] = 0;
+      const preview: SamplingPreview = { shape: job.shape.slice(), dataShape: job.dataShape ? [job.dataShape[0], job.dataShape[1]] : null, ...merged, residual };
+      onProgress({ ...p, preview });
+    });
+  };
+
   try {
     const results = await Promise.all(
       parts.map(
         (part, i) =>
           new Promise<Extract<WorkerMessage, { type: 'done' }>>((resolve, reject) => {
-            const wj: WorkerJob = { ...job, n: part.n, chainOffset: part.offset, batchSize: Math.min(job.batchSize ?? 16, part.n) };
+            const wj: WorkerJob = {
+              ...job,
+              n: part.n,
+              chainOffset: part.offset,
+              batchSize: Math.min(batchSize, part.n),
+              previewIntervalMs: previewMs,
+              previewSamples: nPreview,
+            };
             const { file, argv } = workerFile();
             const w = new Worker(file, { argv, workerData: wj });
             threads.push(w);
@@ -108,21 +218,18 @@ export async function runSamplingParallel(
             w.on('message', (m: WorkerMessage) => {
               if (m.type === 'progress') {
                 progress[i] = { step: m.step, steps: m.steps, sigma: m.sigma, chi2: m.chi2, evaluations: m.evaluations };
-                // aggregate once every worker has reported (before that the total is unknown)
-                if (opts.onProgress && progress.every((q) => q.steps > 0)) {
-                  const step = progress.reduce((s, q) => s + q.step, 0);
-                  const steps = progress.reduce((s, q) => s + q.steps, 0);
-                  const elapsedS = (performance.now() - t0) / 1000;
-                  opts.onProgress({
-                    step,
-                    steps,
-                    sigma: progress[0].sigma,
-                    chi2: progress[0].chi2,
-                    elapsedS,
-                    etaS: step > 0 ? (elapsedS / step) * (steps - step) : null,
-                    scoreEvaluations: progress.reduce((s, q) => s + q.evaluations, 0),
-                  });
+                let withPreview = false;
+                if (m.preview) {
+                  previews[i] = m.preview;
+                  const now = performance.now();
+                  const ready = previews.every((v) => v !== null);
+                  const final = ready && previews.every((v) => v!.last);
+                  if (ready && (final || now - lastPreview >= previewMs)) {
+                    lastPreview = now;
+                    withPreview = true;
+                  }
                 }
+                report(withPreview);
               } else if (m.type === 'done') {
                 settled = true;
                 resolve(m);
@@ -144,13 +251,15 @@ export async function runSamplingParallel(
           }),
       ),
     );
+    await queue;
+    if (queueError) throw queueError;
     const samples = new Float32Array(job.n * per);
     const conditionalMeans = results.every((r) => r.conditionalMeans) ? new Float32Array(job.n * per) : null;
     let evaluations = 0;
     let cg: CgStats | null = null;
     results.forEach((r, i) => {
-      samples.set(r.samples, parts[i].offset * per);
-      conditionalMeans?.set(r.conditionalMeans!, parts[i].offset * per);
+      samples.set(r.samples, parts[i]!.offset * per);
+      conditionalMeans?.set(r.conditionalMeans!, parts[i]!.offset * per);
       evaluations += r.scoreEvaluations;
       if (r.cgStats) {
         cg ??= { solves: 0, iterations: 0, capped: 0, maxRelResidual: 0 };
@@ -169,13 +278,13 @@ export async function runSamplingParallel(
       steps: job.steps,
       seed: job.seed,
       chainOffset: 0,
-      batchSize: job.batchSize ?? 16,
+      batchSize,
       seconds: (performance.now() - t0) / 1000,
       scoreEvaluations: evaluations,
-      samplerSettings: results[0].samplerSettings,
+      samplerSettings: results[0]!.samplerSettings,
       samplingSeconds: Math.max(...results.map((r) => r.seconds)),
       workers: parts.length,
-      backend: results[0].backend,
+      backend: results[0]!.backend,
       cgStats: cg,
     };
   } finally {

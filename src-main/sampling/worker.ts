@@ -1,12 +1,13 @@
 /**
  * A sampling worker thread: its own tfjs backend, prior, forward model and likelihood; runs the chains
  * chainOffset … chainOffset + n − 1 of a job (their random streams depend only on the seed and the chain index,
- * so the split changes nothing but the wall time) and returns their final states.
+ * so the split changes nothing but the wall time) and returns their final states. Where the job asks for
+ * previews, it posts its chains' current states with its progress now and then (pool.ts merges them).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../engine/backend.js';
-import { loadModel } from '../model-loader.js';
 import { resolvePrior } from '../priors.js';
+import { instantiateModel } from '../../src-shared/operators/model.js';
 import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import type { WorkerJob, WorkerMessage } from './pool.js';
@@ -23,7 +24,7 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
   let dispose = () => {};
   try {
     if (job.model) {
-      const built = await loadModel(job.model);
+      const built = instantiateModel(job.model);
       dispose = () => built.operator.dispose();
       lik = new ConvolvedLikelihood({
         operator: built.operator,
@@ -34,6 +35,7 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
         name: job.dataName,
       });
     }
+    const batchSize = Math.min(job.n, job.batchSize ?? 16);
     let last = 0;
     const res = await runSampling(
       { prior: prior.model, sde: prior.sde, shape: job.shape, likelihood: lik, affine: job.affine },
@@ -43,15 +45,23 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
         n: job.n,
         seed: job.seed,
         chainOffset: job.chainOffset,
-        batchSize: job.batchSize,
+        batchSize,
         samplerOptions: job.samplerOptions,
-        previewIntervalMs: 0,
+        previewIntervalMs: job.previewIntervalMs ?? 0,
+        previewSamples: job.previewSamples,
         progressIntervalMs: 250,
         onProgress: (p) => {
           const now = Date.now();
-          if (now - last < 250 && p.step !== p.steps) return;
+          if (!p.preview && now - last < 250 && p.step !== p.steps) return;
           last = now;
-          post({ type: 'progress', step: p.step, steps: p.steps, sigma: p.sigma, chi2: p.chi2, evaluations: p.scoreEvaluations });
+          const v = p.preview;
+          const preview = v
+            ? { count: Math.min(job.n, (p.batch + 1) * batchSize), mean: v.mean, std: v.std, samples: v.samples, nSamples: v.nSamples, last: p.step === p.steps }
+            : undefined;
+          post(
+            { type: 'progress', step: p.step, steps: p.steps, sigma: p.sigma, chi2: p.chi2, evaluations: p.scoreEvaluations, preview },
+            preview ? [preview.mean.buffer as ArrayBuffer, preview.std.buffer as ArrayBuffer, preview.samples.buffer as ArrayBuffer].filter((b, i, a) => a.indexOf(b) === i) : [],
+          );
         },
       },
     );

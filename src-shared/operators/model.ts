@@ -13,9 +13,6 @@ import type { SparseStrategy } from './sparse.js';
 import type { Shape2, StructuredOperator } from './types.js';
 import { isFitsPsf, lensParams, lensSupersample, psfNormalized, stageShapes, type ModelSpec, type OperatorType } from './model-spec.js';
 
-// The reconstruct command and job still import these two from here.
-export { outputShape, type ModelSpec } from './model-spec.js';
-
 /** Loads the files an M.json names; paths are as written in the JSON (relative to it). */
 export interface ModelFileLoader {
   /** A 2-D image, shape [ny, nx] (outer axes of length 1 are accepted and dropped). */

@@ -4,7 +4,7 @@
  * the test, 2 samples × 20 steps: the progress bar, the sample thumbnails, mean/std/residual and the χ² chart
  * update while it runs, with no long task ≥ 100 ms on the UI thread; the products export as FITS with the
  * observation's header and the provenance; the project saved, reopened and run again gives the same mean.
- * Also: a prior of another size and a stop in the middle. Screenshots go to test-results/.
+ * Also: a U-Net prior of another size (run with a note) and a stop in the middle. Screenshots go to test-results/.
  */
 import { test as base, expect } from './fixtures.js';
 import type { Page } from '@playwright/test';
@@ -194,21 +194,17 @@ test("the shipped prior's model card shows its tables, code and figures as such,
   await shot(app, 'prior-card.png');
 });
 
-test('a prior of another size is refused with a clear message; Stop ends a run and keeps the settings', async ({ app }) => {
+test('a U-Net prior of another size runs with a note (the command line\'s size policy); Stop ends a run and keeps the settings', async ({ app }) => {
   await setUp(app);
   await app.getByRole('tab', { name: 'Prior' }).click();
   await app.getByLabel('Prior tiny-32').check();
   await app.getByRole('tab', { name: 'Run' }).click();
-  await expect(app.getByTestId('run-blockers')).toContainText('the prior "tiny-32" describes 32×32 images but the unknown is 64×64');
-  await expect(app.getByTestId('run-button')).toBeDisabled();
-  await shot(app, 'run-prior-size.png');
-
-  await app.getByRole('tab', { name: 'Prior' }).click();
-  await app.getByLabel('Prior tiny-64').check();
-  await app.getByRole('tab', { name: 'Run' }).click();
+  await expect(app.getByTestId('run-blockers')).toHaveCount(0);
   await app.getByTestId('run-steps').fill('400');
   await app.getByTestId('run-button').click();
   await expect(app.getByTestId('run-progress')).toHaveAttribute('data-state', 'running');
+  await expect(app.getByTestId('notice-warn').filter({ hasText: 'the prior tiny-32 was trained on 32×32 images and is used on 64×64' })).toBeVisible();
+  await shot(app, 'run-prior-size.png');
   await expect.poll(async () => Number(await app.getByTestId('run-progress').getAttribute('data-step')), { timeout: 60_000 }).toBeGreaterThan(0);
   await app.getByTestId('stop-button').click();
   await expect(app.getByTestId('run-progress')).toHaveAttribute('data-state', 'cancelled');

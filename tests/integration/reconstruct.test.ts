@@ -264,6 +264,16 @@ describe('skyscore reconstruct with a learned prior', () => {
     expect(report.warnings.join(' ')).toMatch(/trained on 16×16/);
   });
 
+  it('refuses a U-Net on an unknown smaller than its down-sampling factor, before any sampling', async () => {
+    writeFileSync(p('y1.fits'), writeFits([{ data: new Float32Array([1]), shape: [1, 1] }]));
+    writeFileSync(p('M1.json'), JSON.stringify({ shape: [1, 1], operators: [] }));
+    const args = base().map((v) => (v.endsWith('pk.fits') ? p('tiny16') : v === p('y.fits') ? p('y1.fits') : v === p('M.json') ? p('M1.json') : v));
+    const r = await runCliAsync([...args, '--out', p('unet1')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^skyscore: the prior tiny16 is a U-Net that runs on images of at least 2×2 pixels \(its down-sampling factor\) but the forward model's unknown is 1×1/);
+    expect(existsSync(p('unet1'))).toBe(false);
+  });
+
   it('a prior that records its training sky: data darker than it (here a zero-mean field) get an offset', async () => {
     cpSync(p('tiny16'), p('tiny16sky'), { recursive: true });
     const meta = JSON.parse(readFileSync(p('tiny16sky/model.json'), 'utf8'));

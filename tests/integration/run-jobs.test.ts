@@ -2,7 +2,8 @@
  * The app's jobs in the engine, end to end without a browser: a tiny prior trained by the training job into the
  * user's prior folder (then listed), posterior sampling on a real galaxy image through a PSF with progress events,
  * previews and products (FITS with the observation's header and provenance, report.json), the same seed giving
- * the same samples, Stop, one job at a time, and a prior of another size refused.
+ * the same samples, Stop, one job at a time, and the size policy for priors (a U-Net of another size runs with a
+ * note, one below its minimum size is refused).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -113,18 +114,21 @@ describe('jobs in the engine', () => {
     expect(mean.bitpix).toBe(-32);
     expect(get('posterior-samples.fits').shape).toEqual([64, 64, 2]);
     const h = get('posterior-std.fits').header;
-    // the same provenance cards as `skyscore reconstruct` writes
+    // the provenance cards of `skyscore reconstruct` (one reconstruction service: tests/integration/reconstruct-identity)
     expect(h.getString('SKYCMD')).toBe('reconstruct');
-    expect(h.getNumber('SKYSCORE SEED')).toBe(7);
-    expect(h.getNumber('SKYSCORE STEPS')).toBe(20);
-    expect(h.getNumber('SKYSCORE NSAMPLES')).toBe(2);
-    expect(h.getString('SKYSCORE PRIOR')).toBe('tiny-64');
+    expect(h.getNumber('SKYSEED')).toBe(7);
+    expect(h.getNumber('SKYSTEPS')).toBe(20);
+    expect(h.getNumber('SKYNSAMP')).toBe(2);
+    expect(h.getString('SKYPRIOR')).toBe('tiny-64');
+    expect(h.getString('SKYSAMP')).toBe('pc');
+    expect(h.getString('SKYSCORE PRIOR SHA256')).toMatch(/^[0-9a-f]{32}$/);
     expect(h.getString('SKYMODEL')).toMatch(/^[0-9a-f]{64}$/);
     expect(h.getAll('HISTORY').join(' ')).toMatch(/plane 1501 \(1-based\) of HDU 0 of galaxies.fits/);
     expect(h.getAll('HISTORY').join(' ')).toMatch(/sampler pc, 20 steps, 2 samples, seed 7/);
     expect(h.get('CTYPE3')).toBeUndefined();
     const report = JSON.parse(new TextDecoder().decode(products.files.at(-1)!.bytes));
-    expect(report).toMatchObject({ n: 2, steps: 20, seed: 7, sampler: 'pc', backend: 'wasm', plane: 1500 });
+    // a learned prior on the wasm backend: the chains shared by worker threads (one per core, at most n)
+    expect(report).toMatchObject({ n: 2, steps: 20, seed: 7, sampler: 'pc', backend: 'wasm', plane: 1500, workers: Math.min(2, os.cpus().length) });
     // automatic flux scale: the data's 99.5th percentile q (numpy's linear interpolation, rank 0.995·4095 =
     // 4074.525) over the prior's data.peakPrior (its training images' median 99.5th percentile, /255), with no
     // offset while the data's sky is at or above the prior's typical sky (data.backgroundPrior) at that scale;
@@ -179,7 +183,7 @@ describe('jobs in the engine', () => {
     expect(Array.from(m2)).toEqual(Array.from(m));
   });
 
-  it('Stop ends a run as cancelled; one job at a time; a prior of another size and bad input are refused', async () => {
+  it('Stop ends a run as cancelled; one job at a time; a U-Net of another size runs with a note; bad input is refused', async () => {
     const long = await jobHandlers['job.reconstruct'](params({ steps: 3000 }), ctx);
     await expect(jobHandlers['job.reconstruct'](params(), ctx)).rejects.toThrow(/already in progress/);
     await new Promise((r) => setTimeout(r, 300));
@@ -188,14 +192,23 @@ describe('jobs in the engine', () => {
     expect(end).toMatchObject({ event: 'job.error', data: { code: 'cancelled' } });
     await expect(jobHandlers['job.products']({ jobId: long.jobId }, ctx)).rejects.toThrow(/has not finished \(cancelled\)/);
 
-    const wrong = await jobHandlers['job.reconstruct'](params({}, 'tiny-32'), ctx);
-    const e = await waitFor(wrong.jobId);
-    expect(e).toMatchObject({ event: 'job.error', data: { code: 'input' } });
-    expect((e.data as { message: string }).message).toMatch(/describes 32×32 images but the forward model's unknown is 64×64/);
+    // the command line's size policy: a fully convolutional U-Net on another size, with a note; below its
+    // down-sampling factor (2 for the tiny prior), an input error of the request
+    const other = await jobHandlers['job.reconstruct'](params({ steps: 4 }, 'tiny-32'), ctx);
+    expect(other.warnings.join(' ')).toMatch(/the prior tiny-32 was trained on 32×32 images and is used on 64×64/);
+    expect((await waitFor(other.jobId)).event).toBe('job.done');
+    const report = JSON.parse(new TextDecoder().decode((await jobHandlers['job.products']({ jobId: other.jobId }, ctx)).files.at(-1)!.bytes));
+    expect(report.warnings.join(' ')).toMatch(/trained on 32×32 images and is used on 64×64/);
+    const one = { name: 'one.fits', bytes: writeFits([{ data: new Float32Array([1]), shape: [1, 1] }]), hdu: 0, plane: 0 };
+    await expect(jobHandlers['job.reconstruct']({ ...params(), obs: one, model: { shape: [1, 1], operators: [] }, files: [] }, ctx)).rejects.toThrow(
+      /the prior tiny-64 is a U-Net that runs on images of at least 2×2 pixels .* but the forward model's unknown is 1×1/,
+    );
 
     await expect(jobHandlers['job.reconstruct']({ ...params(), files: [] }, ctx)).rejects.toThrow(/mask.*not loaded/);
     await expect(jobHandlers['job.reconstruct']({ ...params(), obs: { name: 'x.fits', bytes: new TextEncoder().encode('hello'), hdu: 0, plane: 0 } }, ctx)).rejects.toThrow();
-    await expect(jobHandlers['job.reconstruct']({ ...params(), model: { shape: [32, 32], operators: [] } }, ctx)).rejects.toThrow(/output is \[32, 32\] but the observation galaxies.fits is \[64, 64\]/);
+    await expect(jobHandlers['job.reconstruct']({ ...params(), model: { shape: [32, 32], operators: [] } }, ctx)).rejects.toThrow(
+      /galaxies\.fits: the data are 64×64 .* but the forward model M\.json produces 32×32 .*output shape must match the data/,
+    );
   });
 
   it('trains a prior in the user folder: progress with the loss, Stop keeps a checkpoint, Resume continues it, then it is listed', async () => {

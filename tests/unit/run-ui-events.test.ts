@@ -89,7 +89,7 @@ describe('run panel state from job events', () => {
 });
 
 describe('what stops a run from starting', () => {
-  it('names the missing observation, noise and prior, and a prior of another size', () => {
+  it('names the missing observation, noise and prior, and a Gaussian-field prior of another size (a U-Net runs on it)', () => {
     useStore.setState({ obs: null, priorSpec: null, priors: [], noise: { mode: 'sigma', sigma: null, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 } });
     const b = runBlockers();
     expect(b).toEqual(['open the observation (Forward model › Data)', 'noise: type the noise σ (in data units, > 0)', 'choose a prior (Prior tab)']);
@@ -98,11 +98,14 @@ describe('what stops a run from starting', () => {
       obs: { name: 'o.fits', sha256: 'x', size: 1, hdu: 0, plane: 0, hdus: [], shape: [128, 128], planes: 1, bunit: null },
       modelDoc: { shape: [128, 128], operators: [{ type: 'psf', fwhmPx: 2 }] },
       noise: { mode: 'sigma', sigma: 0.1, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 },
-      priors: [prior([64, 64])],
+      priors: [{ ...prior([64, 64]), kind: 'gaussian-field' }],
       priorSpec: '/m/p',
     });
     expect(runBlockers()).toEqual(['the prior "p" describes 64×64 images but the unknown is 128×128: choose a prior of that size or change the model\'s shape']);
-    useStore.setState({ priors: [prior([128, 128])] });
+    useStore.setState({ priors: [{ ...prior([128, 128]), kind: 'gaussian-field' }] });
+    expect(runBlockers()).toEqual([]);
+    // a U-Net of another size: the engine runs it with a note (or refuses one below its down-sampling factor)
+    useStore.setState({ priors: [prior([64, 64])] });
     expect(runBlockers()).toEqual([]);
     expect(noiseInput()).toEqual({ kind: 'sigma', sigma: 0.1 });
   });

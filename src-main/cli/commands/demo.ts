@@ -3,7 +3,8 @@ import type { Command } from '../command.js';
 import { parse, numberFlag, optionalString } from '../args.js';
 import { UsageError } from '../errors.js';
 import { backendFlag } from './forward.js';
-import { reconstructCommand } from './reconstruct.js';
+import { modelFile, observationFile, reconstructToFolder } from './reconstruct.js';
+import { initBackend } from '../../engine/backend.js';
 import { readImage2d } from '../../model-loader.js';
 import { defaultPrior, priorSpecOf } from '../../evaluation.js';
 import { psnr } from '../../../src-shared/eval/metrics.js';
@@ -15,8 +16,8 @@ const usage = `usage: skyscore demo [--out DIR] [--prior P] [--n N] [--steps K] 
 
 Reconstructs the bundled example (assets/demo: a validation galaxy of the Galaxy Zoo cube, never trained on,
 in units of pixel/255, blurred by a Gaussian PSF of 4 px FWHM, white noise σ = 0.03 × its peak) with the
-default galaxy prior, exactly as skyscore reconstruct does, writes the same products to DIR and prints where
-they are and the PSNR of the posterior mean against the bundled truth.
+default galaxy prior through the same reconstruction as skyscore reconstruct, writes the same products to DIR
+and prints where they are and the PSNR of the posterior mean against the bundled truth.
 
   --out DIR     output folder (default ./skyscore-demo)
   --prior P     default models/galaxy-64 (the trained U-Net) when it is there, else the bundled Gaussian-field
@@ -61,31 +62,29 @@ export const demoCommand: Command = {
     }
     const flux = await demoFluxScale(spec);
     const s = demoSettings(demo, flux.value, { n, steps, seed });
-    const args = [
-      '--obs', path.join(DEMO_DIR, demo.observation),
-      '--model', path.join(DEMO_DIR, demo.model),
-      '--prior', spec,
-      '--noise', String(demo.noise),
-      '--out', outDir,
-      '--n', String(s.n),
-      '--steps', String(s.steps),
-      '--seed', String(s.seed),
-      '--sampler', s.sampler,
-      '--flux-scale', String(s.fluxScale),
-      '--backend', backend,
-    ];
-    if (p.values.quiet === true) args.push('--quiet');
     process.stderr.write(`demo: galaxy ${demo.galaxyId ?? '?'} (validation image ${demo.galaxyIndex ?? '?'}), σ = ${demo.noise}; flux scale ${flux.value} (${flux.source})\n`);
     const t0 = Date.now();
-    const rc = await reconstructCommand.run(args);
-    if (rc !== 0) return rc;
-    const mean = await readImage2d(path.join(outDir, 'posterior-mean.fits'));
+    // the reconstruction service, as skyscore reconstruct runs it on these files
+    const run = await reconstructToFolder(
+      cmd,
+      {
+        observation: await observationFile(path.join(DEMO_DIR, demo.observation)),
+        model: await modelFile(path.join(DEMO_DIR, demo.model)),
+        noise: { kind: 'sigma', sigma: demo.noise },
+        prior: spec,
+        settings: { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale },
+        backend: () => initBackend(backend),
+        host: 'cli',
+      },
+      outDir,
+      p.values.quiet === true,
+    );
     const truth = await readImage2d(path.join(DEMO_DIR, demo.truth));
     const obs = await readImage2d(path.join(DEMO_DIR, demo.observation));
     const abs = path.resolve(outDir);
     process.stdout.write(
       `demo: products in ${abs}/ — posterior-mean.fits, posterior-std.fits, posterior-samples.fits, residual.fits, report.json\n` +
-        `demo: PSNR against the bundled truth: posterior mean ${psnr(truth.data, mean.data).toFixed(2)} dB (the observation: ${psnr(truth.data, obs.data).toFixed(2)} dB); ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+        `demo: PSNR against the bundled truth: posterior mean ${psnr(truth.data, run.products.mean).toFixed(2)} dB (the observation: ${psnr(truth.data, obs.data).toFixed(2)} dB); ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     return 0;
   },

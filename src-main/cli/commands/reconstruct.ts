@@ -1,23 +1,29 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { cpus } from 'node:os';
 import type { Command } from '../command.js';
 import { parse, requireString, optionalString, numberFlag, type Parsed } from '../args.js';
 import { UsageError } from '../errors.js';
-import { isDenoiseMode } from '../../../src-shared/diffusion/samplers/spec.js';
-import { writeFileAtomic } from '../../io.js';
+import { readInputFile, writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
-import { prepareModelFile, readImage2d, readNoiseArg, type ImageFile } from '../../model-loader.js';
-import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../../priors.js';
-import { versions } from '../../version.js';
-import { runSamplingParallel } from '../../sampling/pool.js';
-import { backendFlag, checkNotSame, resultFitsShape, resultGrid, resultHeader, shapeText } from './forward.js';
-import { instantiateModel, outputShape, type BuiltModel } from '../../../src-shared/operators/model.js';
-import { ConvolvedLikelihood, type Affine } from '../../../src-shared/diffusion/likelihood.js';
-import { runSampling, type SamplingProgress, type SamplingResult } from '../../../src-shared/diffusion/posterior.js';
-import { drawsEndingNote, meanEstimateNote, posteriorProducts, reconstructionReport, type PosteriorProducts } from '../../../src-shared/diffusion/products.js';
-import { DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, isSamplerName, type SamplerName, type SamplerOptions } from '../../../src-shared/diffusion/samplers/index.js';
-import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
+import { nodeModelLoader, readImage2d, readNoiseInput } from '../../model-loader.js';
+import { prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
+import { backendFlag, checkNotSame } from './forward.js';
+import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
+import {
+  DEFAULT_SAMPLER,
+  DEFAULT_STEPS,
+  MAX_BATCH,
+  MAX_STEPS,
+  MAX_WORKERS,
+  RUN_OPTION_RANGES,
+  SAMPLERS,
+  SAMPLER_INFO,
+  defaultBatch,
+  isDenoiseMode,
+  isSamplerName,
+  type RunOptions,
+  type SamplerName,
+} from '../../../src-shared/diffusion/samplers/spec.js';
 
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
@@ -25,19 +31,22 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
-  posterior-mean.fits     the mean of the samples            (data units, the unknown's grid)
-  posterior-std.fits      their standard deviation (N − 1)
+  posterior-mean.fits     the posterior mean                 (data units, the unknown's grid)
+  posterior-std.fits      the samples' standard deviation (N − 1)
   posterior-samples.fits  the samples, a cube with NAXIS3 = N
   residual.fits           (y − A·mean)/σ on the data grid (NaN where masked)
   report.json             chi2PerPixel, n, steps, sampler, backend, seconds, scoreEvaluations, seed, versions, …
-Each FITS header carries the observation's WCS (where the grid is the observation's) and HISTORY/HIERARCH
-cards with the command, prior, model hash, sampler, steps, seed and version. A seed gives the same samples on
-a given backend, whatever --batch.
+Each FITS header carries the observation's WCS (where the grid is the observation's), the cards SKYPRIOR,
+SKYSAMP, SKYSTEPS, SKYSEED, SKYNSAMP, SKYNOISE, SKYFLUX, SKYBKG, SKYCHI2, SKYMODEL (the model's sha256) and
+SKYSCORE PRIOR SHA256, and HISTORY with the command, prior, model hash, sampler, steps, seed and version — the
+same as the app's products. A seed gives the same samples on a given backend, whatever --batch and --workers.
 
   --obs Y.fits        the data (--hdu H: its HDU); NaN/infinite pixels are masked (and said so)
   --model M.json      the forward model; its output shape must be the data's
   --prior P           a model folder (models/galaxy-64) or gaussian-field:PK.fits (power spectrum, numpy fft2
-                      layout, path relative to the working directory)
+                      layout, path relative to the working directory). A Gaussian field describes its own size
+                      only; a U-Net (fully convolutional) runs on an unknown of another size too, of at least
+                      its down-sampling factor, padded by reflection where needed, with a note
   --noise SIGMA       σ > 0, or a FITS map of σ per pixel (NaN marks a pixel unusable)
   --out DIR           output folder (created; existing products are replaced)
   --n N               number of samples (default 16)
@@ -56,45 +65,35 @@ a given backend, whatever --batch.
                       report.json fluxScale.background, FITS SKYBKG. For gaussian-field: 1 (its spectrum
                       is in data units). A given F adds no offset
   --backend B         auto (default), tensorflow, webgpu, wasm or cpu
-  --workers W         worker threads sharing the chains (default on the wasm and cpu backends: one per CPU
-                      core, at most N and 4, for a learned prior or N·steps·pixels ≥ 10⁷, else 1; 1 on a
-                      GPU). Each chain has its own random stream: the samples do not depend on W (up to
-                      float32 rounding)
-  --batch B           chains evaluated together per worker (default min(N, 16))
-  --snr R             Langevin step signal-to-noise ratio (pc, ald; default 0.16)
+  --workers W         worker threads sharing the chains, 1..${MAX_WORKERS} (default on the wasm and cpu backends:
+                      one per CPU core, at most N and 4, for a learned prior or N·steps·pixels ≥ 10⁷, else 1;
+                      1 on a GPU). Each chain has its own random stream: the samples do not depend on W (up
+                      to float32 rounding)
+  --batch B           chains evaluated together per worker, 1..${MAX_BATCH} (default min(N, 16))
+  --snr R             Langevin step signal-to-noise ratio (pc, ald; default 0.16, at most ${RUN_OPTION_RANGES.snr.max})
   --step-size D       ula's step (default 0.05/λmax of the posterior score's Jacobian)
   --zeta Z            dps step scale (default 1)
   --denoise M         how pc, em and ald end, at σmin: draw (default) a second-order Tweedie draw, Tweedie's
                       mean x + σmin² s plus noise with the diagonal of σmin²(I + σmin² ∇s) (16 more score
-                      evaluations per chain; per-pixel intervals close to their level with galaxy-64); mean
-                      Tweedie's mean alone (intervals slightly narrow); none the raw draws (slightly wide).
-                      The posterior mean product is the same for all three (docs/sampling.md)
+                      evaluations per chain); mean Tweedie's mean alone (intervals slightly narrow); none the
+                      raw draws (slightly wide). The posterior mean product is the same for all three
+                      (measured in docs/sampling.md)
   --no-denoise        the same as --denoise none
   --no-rao-blackwell  posterior-mean.fits is the mean of the draws. By default (pc, em, ald) it averages
                       Tweedie's estimate E[x₀ | x_σ, y] over every score evaluation of the last levels, where
-                      σ² A Aᵀ ≤ Σ: the same expectation with less Monte Carlo noise (+0.07 dB with galaxy-64,
-                      docs/sampling.md); the samples and the standard deviation are the draws' either way
+                      σ² A Aᵀ ≤ Σ: the same expectation with less Monte Carlo noise (docs/sampling.md); the
+                      samples and the standard deviation are the draws' either way
   --symmetrise        use an image prior's score through one of its flips/rotations per noise level (the
                       group its training augmented with; all 8 if it declares none): the chains follow the
-                      group-averaged score at no cost; measured with galaxy-64, +0.03 dB (docs/sampling.md)
+                      group-averaged score at no extra cost (docs/sampling.md)
   --quiet             no progress lines`;
 
-/**
- * Worker threads by default: one per core (at most N and 4) on the CPU backends when the run is long enough to
- * repay a worker's start-up (~2–4 s: its own backend, prior and model) — a learned prior always, an analytic one
- * from N·steps·pixels ≥ 10⁷ —, else 1; one on a GPU.
- */
-export function defaultWorkers(backend: string, n: number, priorKind: string, steps: number, pixels: number): number {
-  if (backend !== 'wasm' && backend !== 'cpu') return 1;
-  if (priorKind !== 'unet' && n * steps * pixels < 1e7) return 1;
-  return Math.max(1, Math.min(cpus().length, n, 4));
-}
-
-export function samplerOptions(p: Parsed, command: string): SamplerOptions {
-  const o: SamplerOptions = {};
-  if (p.values.snr !== undefined) o.snr = numberFlag(p, 'snr', command, { positive: true });
-  if (p.values['step-size'] !== undefined) o.stepSize = numberFlag(p, 'step-size', command, { positive: true });
-  if (p.values.zeta !== undefined) o.zeta = numberFlag(p, 'zeta', command, { positive: true });
+/** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
+export function samplerOptions(p: Parsed, command: string): RunOptions {
+  const o: RunOptions = {};
+  if (p.values.snr !== undefined) o.snr = numberFlag(p, 'snr', command, { positive: true, max: RUN_OPTION_RANGES.snr.max });
+  if (p.values['step-size'] !== undefined) o.stepSize = numberFlag(p, 'step-size', command, { positive: true, max: RUN_OPTION_RANGES.stepSize.max });
+  if (p.values.zeta !== undefined) o.zeta = numberFlag(p, 'zeta', command, { positive: true, max: RUN_OPTION_RANGES.zeta.max });
   const denoise = optionalString(p, 'denoise');
   if (denoise !== undefined) {
     if (!isDenoiseMode(denoise)) throw new UsageError(`${command}: --denoise must be mean, draw or none, got '${denoise}'`);
@@ -130,31 +129,46 @@ export function progressPrinter(command: string, quiet: boolean): (p: Pick<Sampl
   };
 }
 
-/** FITS header text is ASCII: the few symbols our messages use, spelled out. */
-export function asciiText(s: string): string {
-  const map: Record<string, string> = { 'ᵀ': '^T', '⁻¹': '^-1', '≤': '<=', '≥': '>=', 'σ': 'sigma', '²': '^2', '×': 'x', '—': '-', '–': '-', '→': '->', 'λ': 'lambda', 'χ': 'chi' };
-  let out = s;
-  for (const [k, v] of Object.entries(map)) out = out.split(k).join(v);
-  return out.replace(/[^\x20-\x7e]/g, '?');
+/** The observation as the reconstruction service takes it, read from a FITS file. */
+export async function observationFile(file: string, hdu?: number): Promise<ObservationInput> {
+  const img = await readImage2d(file, hdu);
+  return { data: img.data, shape: img.shape, fitsShape: img.fitsShape, header: img.header, name: path.basename(file), path: path.resolve(file), hdu: hdu ?? 0, plane: 0 };
 }
 
-const WCS_HIGH_AXIS = /^(CTYPE|CRVAL|CRPIX|CDELT|CUNIT|CROTA|CNAME|CRDER|CSYER)([3-9])$|^(PC|CD)([3-9]_\d|\d_[3-9])$|^(PV|PS)[3-9]_\d+$/;
+/** M.json from disk, its files read relative to it. */
+export async function modelFile(file: string): Promise<ModelInput> {
+  const json = await readInputFile(file);
+  const loader = nodeModelLoader(path.dirname(path.resolve(file)));
+  return { json, name: path.basename(file), path: path.resolve(file), loader, filesRead: () => loader.files.map((f) => f.bytes) };
+}
 
-/** Header for one product, with provenance; the samples cube loses any WCS of axes beyond the second. */
-function productHeader(
-  obs: ImageFile,
-  built: BuiltModel,
-  onUnknownGrid: boolean,
-  shape: [number, number],
-  prov: Parameters<typeof resultHeader>[3],
-  what: string,
-  historyExtra: string[],
-): FitsHeader {
-  const grid = onUnknownGrid ? resultGrid(built, true) : ({ sameAsInput: true } as const);
-  const h = resultHeader(obs, grid, shape, prov);
-  h.set('SKYPROD', what, 'SkyScore product');
-  for (const line of historyExtra) h.addHistory(line);
-  return h;
+/**
+ * Runs the reconstruction service and writes its products into `outDir` (each file written to a temporary name,
+ * then renamed), with notes and progress on stderr and a summary on stdout.
+ */
+export async function reconstructToFolder(cmd: string, inputs: ReconstructionInputs, outDir: string, quiet: boolean): Promise<ReconstructionRun> {
+  const prep = await prepareReconstruction(inputs);
+  try {
+    for (const w of prep.warnings) process.stderr.write(`skyscore: note: ${w}\n`);
+    const s = prep.settings;
+    if (!quiet) {
+      const sde = prep.prior.sde;
+      process.stderr.write(
+        `${cmd}: ${s.n} samples × ${s.steps} ${s.sampler} steps, prior ${prep.prior.name} (σ ${sde.sigmaMin.toPrecision(3)}…${sde.sigmaMax.toPrecision(3)}), ` +
+          `A = ${prep.model.built.operator.name}, flux scale ${prep.flux.value.toPrecision(6)}, backend ${prep.backend.backend}, ${s.workers} worker${s.workers > 1 ? 's' : ''}; likelihood: ${prep.likelihood.description}\n`,
+      );
+    }
+    const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
+    await fs.mkdir(outDir, { recursive: true });
+    for (const f of reconstructionFiles(run)) await writeFileAtomic(path.join(outDir, f.name), f.bytes);
+    process.stdout.write(
+      `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
+        `χ²/pixel of the mean ${run.products.chi2PerPixel?.toFixed(4)}, ${run.result.seconds.toFixed(1)} s, ${run.result.scoreEvaluations} score evaluations, backend ${prep.backend.backend}\n`,
+    );
+    return run;
+  } finally {
+    prep.dispose();
+  }
 }
 
 export const reconstructCommand: Command = {
@@ -194,159 +208,33 @@ export const reconstructCommand: Command = {
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
     const obsPath = requireString(p, 'obs', cmd);
     const modelPath = requireString(p, 'model', cmd);
-    const priorSpec = requireString(p, 'prior', cmd);
+    const prior = requireString(p, 'prior', cmd);
     const noiseArg = requireString(p, 'noise', cmd);
     const outDir = requireString(p, 'out', cmd);
     const sampler = samplerFlag(p, cmd);
     const n = numberFlag(p, 'n', cmd, { default: 16, integer: true, min: 1, max: 100000 });
-    const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS[sampler], integer: true, min: 1, max: 1_000_000 });
+    const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS[sampler], integer: true, min: SAMPLER_INFO[sampler].minSteps, max: MAX_STEPS });
     const seed = numberFlag(p, 'seed', cmd, { default: 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
-    const batch = numberFlag(p, 'batch', cmd, { default: Math.min(n, 16), integer: true, min: 1, max: 4096 });
-    const workersGiven = p.values.workers === undefined ? null : numberFlag(p, 'workers', cmd, { integer: true, min: 1, max: 64 });
+    const batch = numberFlag(p, 'batch', cmd, { default: defaultBatch(n), integer: true, min: 1, max: MAX_BATCH });
+    const workers = p.values.workers === undefined ? null : numberFlag(p, 'workers', cmd, { integer: true, min: 1, max: MAX_WORKERS });
     const hdu = optionalString(p, 'hdu') === undefined ? undefined : numberFlag(p, 'hdu', cmd, { integer: true, min: 0 });
-    const fluxGiven = p.values['flux-scale'] === undefined ? null : numberFlag(p, 'flux-scale', cmd, { positive: true });
+    const fluxScale = p.values['flux-scale'] === undefined ? null : numberFlag(p, 'flux-scale', cmd, { positive: true });
     const backend = backendFlag(p, cmd);
-    const sOpts = samplerOptions(p, cmd);
+    const options = samplerOptions(p, cmd);
     const quiet = p.values.quiet === true;
     for (const f of [obsPath, modelPath]) checkNotSame(f, path.join(outDir, 'posterior-mean.fits'), cmd);
 
-    // every input is read and checked before any compute starts
-    const model = await prepareModelFile(modelPath);
-    const obs = await readImage2d(obsPath, hdu);
-    const yShape = outputShape(model.prepared.spec);
-    const xShape = model.prepared.spec.shape;
-    if (obs.shape[0] !== yShape[0] || obs.shape[1] !== yShape[1]) {
-      throw new UsageError(
-        `${obsPath}: the data are ${shapeText(obs.shape)} but the forward model ${path.basename(modelPath)} produces ${shapeText(yShape)}: the operator's output shape must match the data`,
-      );
-    }
-    const { noise, text: noiseText } = await readNoiseArg(noiseArg, yShape, '--noise', cmd);
-    const prior: ResolvedPrior = await resolvePrior(priorSpec);
-    let built: BuiltModel | null = null;
-    let lik: ConvolvedLikelihood | null = null;
-    try {
-      if (prior.kind === 'analytic') throw new UsageError(`${cmd}: ${priorSpec} is a 2-D density, not an image prior (use it with skyscore sample)`);
-      const warnings: string[] = [...model.prepared.notes, ...prior.warnings];
-      const shapeWarning = checkPriorShape(prior, xShape);
-      if (shapeWarning) warnings.push(shapeWarning);
-      const flux = chooseFluxScale(prior, obs.data, fluxGiven);
-      const affine: Affine = affineFor(prior, flux);
-
-      const info = await initBackend(backend);
-      built = instantiateModel(model.prepared);
-      lik = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, noise, affine, name: path.basename(obsPath) });
-      warnings.push(...lik.warnings);
-      for (const w of warnings) process.stderr.write(`skyscore: note: ${w}\n`);
-      if (!quiet) {
-        process.stderr.write(
-          `${cmd}: ${n} samples × ${steps} ${sampler} steps, prior ${prior.name} (σ ${prior.sde.sigmaMin.toPrecision(3)}…${prior.sde.sigmaMax.toPrecision(3)}), ` +
-            `A = ${built.operator.name}, flux scale ${flux.value.toPrecision(6)}, backend ${info.backend}; likelihood: ${lik.description}\n`,
-        );
-      }
-      const workers = workersGiven ?? defaultWorkers(info.backend, n, prior.kind, steps, xShape[0] * xShape[1]);
-      let result: SamplingResult;
-      if (workers > 1) {
-        const par = await runSamplingParallel(
-          {
-            backend: info.backend,
-            prior: priorSpec,
-            cwd: process.cwd(),
-            shape: xShape,
-            model: model.path,
-            data: Float32Array.from(obs.data),
-            dataShape: obs.shape,
-            noise,
-            dataName: path.basename(obsPath),
-            affine,
-            sampler,
-            steps,
-            n,
-            seed,
-            batchSize: batch,
-            samplerOptions: sOpts,
-          },
-          workers,
-          { onProgress: progressPrinter(cmd, quiet) },
-        );
-        if (par.cgStats) Object.assign(lik.cgStats, par.cgStats);
-        result = par;
-      } else {
-        result = await runSampling(
-          { prior: prior.model, sde: prior.sde, shape: xShape, likelihood: lik },
-          { sampler, steps, n, seed, batchSize: batch, samplerOptions: sOpts, onProgress: progressPrinter(cmd, quiet), previewIntervalMs: 0 },
-        );
-      }
-      const products: PosteriorProducts = await posteriorProducts(result, affine, lik);
-      const command = `${cmd} --obs ${path.basename(obsPath)} --model ${path.basename(modelPath)} --prior ${priorSpec} --noise ${noiseText} --n ${n} --steps ${steps} --seed ${seed} --sampler ${sampler} --flux-scale ${flux.value.toPrecision(8)}`;
-      const report = reconstructionReport(
-        products,
-        result,
-        {
-          command: `skyscore ${command}`,
-          prior: { spec: priorSpec, kind: prior.kind, sde: prior.sde, trainedShape: prior.shape, normalisation: prior.normalisation },
-          backend: info.backend,
-          versions: { ...versions() } as Record<string, string>,
-          fluxScale: flux,
-          model: { path: model.path, sha256: model.hash },
-          observation: { path: path.resolve(obsPath), hdu: hdu ?? 0 },
-          noise: noiseText,
-          warnings,
-        },
-        lik,
-      );
-      (report as Record<string, unknown>).priorSha256 = prior.sha256;
-      (report as Record<string, unknown>).workers = workers;
-
-      const prov = {
-        command,
-        modelPath,
-        modelHash: model.hash,
-        backend: info.backend,
-        // the app's export writes the same keys (src-main/engine/reconstruct-job.ts); they replace any the
-        // observation carries from an earlier step (simulate's SKYSEED, SKYNOISE)
-        extra: {
-          SKYPRIOR: prior.name.slice(0, 60),
-          SKYSAMP: sampler,
-          SKYSTEPS: steps,
-          SKYSEED: seed,
-          SKYNSAMP: n,
-          SKYNOISE: noiseText.slice(0, 60),
-          SKYFLUX: Number(flux.value.toPrecision(10)),
-          SKYBKG: Number((flux.background ?? 0).toPrecision(10)),
-          SKYCHI2: Number((products.chi2PerPixel ?? NaN).toPrecision(6)),
-          'SKYSCORE PRIOR SHA256': prior.sha256.slice(0, 32),
-        },
-      };
-      const hist = [`prior ${priorSpec} sha256 ${prior.sha256}`, `sampler ${sampler}, ${steps} steps, ${n} samples, seed ${seed}`, `likelihood: ${asciiText(lik.description)}`];
-      const [ny, nx] = xShape;
-      const grid = resultGrid(built, true);
-      const sameGrid = grid.sameAsInput;
-      const imageShape = resultFitsShape(obs, xShape, sameGrid);
-      const meanH = productHeader(obs, built, true, xShape, prov, 'posterior mean', [...hist, meanEstimateNote(result)]);
-      const stdH = productHeader(obs, built, true, xShape, prov, 'posterior standard deviation', [...hist, ...drawsEndingNote(result)]);
-      const samplesH = productHeader(obs, built, true, xShape, prov, 'posterior samples', [...hist, ...drawsEndingNote(result)]);
-      for (const k of new Set(samplesH.keys())) if (WCS_HIGH_AXIS.test(k)) samplesH.delete(k);
-      samplesH.set('WCSAXES', 2);
-      const resH = productHeader(obs, built, false, yShape, prov, '(y - A mean)/sigma', [...hist, `chi2 per observed pixel of the mean ${products.chi2PerPixel?.toPrecision(6)}`]);
-      resH.delete('BUNIT');
-      const files: [string, Uint8Array | string][] = [
-        ['posterior-mean.fits', writeFits([{ data: products.mean, shape: imageShape, header: meanH, bitpix: -32 }])],
-        ['posterior-std.fits', writeFits([{ data: products.std, shape: imageShape, header: stdH, bitpix: -32 }])],
-        ['posterior-samples.fits', writeFits([{ data: products.samples, shape: [nx, ny, n], header: samplesH, bitpix: -32 }])],
-        ['residual.fits', writeFits([{ data: products.residual!, shape: resultFitsShape(obs, yShape, true), header: resH, bitpix: -32 }])],
-        ['report.json', JSON.stringify(report, null, 2) + '\n'],
-      ];
-      await fs.mkdir(outDir, { recursive: true });
-      for (const [name, bytes] of files) await writeFileAtomic(path.join(outDir, name), bytes);
-      process.stdout.write(
-        `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
-          `χ²/pixel of the mean ${products.chi2PerPixel?.toFixed(4)}, ${result.seconds.toFixed(1)} s, ${result.scoreEvaluations} score evaluations, backend ${info.backend}\n`,
-      );
-    } finally {
-      lik?.dispose();
-      built?.operator.dispose();
-      prior.dispose();
-    }
+    // the files are read here; the service checks every input before any compute starts
+    const inputs: ReconstructionInputs = {
+      model: await modelFile(modelPath),
+      observation: await observationFile(obsPath, hdu),
+      noise: await readNoiseInput(noiseArg, '--noise', cmd),
+      prior,
+      settings: { sampler, n, steps, seed, fluxScale, options, workers, batch },
+      backend: () => initBackend(backend),
+      host: 'cli',
+    };
+    await reconstructToFolder(cmd, inputs, outDir, quiet);
     return 0;
   },
 };

@@ -10,7 +10,8 @@ import { outputShape } from '../../../src-shared/operators/model-spec.js';
 import { addNoise } from '../../../src-shared/operators/noise.js';
 import { SeededRandom } from '../../../src-shared/operators/random.js';
 import { writeFits } from '../../../src-shared/fits/index.js';
-import { backendFlag, checkNotSame, cleanInput, resultFitsShape, resultGrid, resultHeader, runOperator, shapeText } from './forward.js';
+import { backendFlag, checkNotSame, cleanInput, runOperator } from './forward.js';
+import { resultFitsShape, resultGrid, resultHeader, shapeText } from '../../reconstruct/headers.js';
 
 export const simulateCommand: Command = {
   name: 'simulate',

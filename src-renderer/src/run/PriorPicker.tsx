@@ -117,7 +117,8 @@ export function PriorPicker() {
       }
     >
       <Help>
-        What images are plausible before seeing the data. A learned prior must describe images of the unknown's size ({shape[0]}×{shape[1]}).
+        What images are plausible before seeing the data. A Gaussian-field prior must describe images of the unknown's size ({shape[0]}×{shape[1]}); a
+        learned (U-Net) prior also runs on other sizes, with a note: its statistics are learned at its training size.
       </Help>
       {state === 'loading' && <p className="muted">loading…</p>}
       {state === 'error' && <p className="err">Cannot list the priors: {error}</p>}

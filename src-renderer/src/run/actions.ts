@@ -46,7 +46,9 @@ export function runBlockers(): string[] {
   if (typeof noise === 'string') out.push(`noise: ${noise}`);
   if (!s.priorSpec) out.push('choose a prior (Prior tab)');
   const prior = s.priors.find((p) => p.spec === s.priorSpec);
-  if (prior) {
+  // the size policy of skyscore reconstruct: a U-Net (fully convolutional) runs on other sizes too, with a note the
+  // engine sends when the run starts (and refuses one below its down-sampling factor); other priors describe theirs
+  if (prior && prior.kind !== 'unet') {
     const [py, px] = prior.imageShape;
     const [my, mx] = s.modelDoc.shape;
     if (py !== my || px !== mx) out.push(`the prior "${prior.name}" describes ${py}×${px} images but the unknown is ${my}×${mx}: choose a prior of that size or change the model's shape`);

@@ -1,0 +1,285 @@
+/**
+ * The reconstruction service, step 1: from what every host can give — the observation (pixels, header, name),
+ * the forward model (M.json and a loader for the files it names: from disk for the command line, from the files
+ * sent with the request for the app), the noise, the prior and the settings — check every input and build the
+ * problem (forward model, prior, flux scale, likelihood). Every input problem is an error here, before any
+ * sampling starts; notes (a prior used outside its training size, masked pixels, …) are collected as warnings.
+ */
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { cpus } from 'node:os';
+import type { FitsHeader } from '../../src-shared/fits/index.js';
+import type { BackendInfo } from '../../src-shared/protocol/index.js';
+import type { Shape2 } from '../../src-shared/operators/types.js';
+import { instantiateModel, prepareModel, type BuiltModel, type ModelFileLoader, type PreparedModel } from '../../src-shared/operators/model.js';
+import { outputShape, parseModel } from '../../src-shared/operators/model-spec.js';
+import { noiseMap, scalarNoise, type NoiseModel } from '../../src-shared/operators/noise.js';
+import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/likelihood.js';
+import {
+  DENOISE_MODES,
+  MAX_BATCH,
+  MAX_STEPS,
+  MAX_WORKERS,
+  RUN_OPTION_RANGES,
+  SAMPLERS,
+  SAMPLER_INFO,
+  defaultBatch,
+  isDenoiseMode,
+  isSamplerName,
+  type RunOptions,
+  type SamplerName,
+  type SamplerOptions,
+} from '../../src-shared/diffusion/samplers/spec.js';
+import { shapeText } from './headers.js';
+import { UserInputError } from '../../src-shared/errors.js';
+import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type FluxChoice, type ResolvedPrior } from '../priors.js';
+
+/** Bad input to a reconstruction (the command line exits with code 2, the app's request fails with code 'input'). */
+export class ReconstructInputError extends UserInputError {
+  override name = 'ReconstructInputError';
+}
+
+/** The observation: one 2-D image (a plane of a cube for the app) with its HDU's header. */
+export interface ObservationInput {
+  data: Float32Array | Float64Array;
+  /** [ny, nx] */
+  shape: Shape2;
+  /** The HDU's FITS axes as stored: [nx, ny], [nx, ny, 1] (kept in the products), or a cube's [nx, ny, planes]. */
+  fitsShape: number[];
+  header: FitsHeader;
+  /** The file's name (messages, the command line recorded in HISTORY). */
+  name: string;
+  /** Where it was read from, for report.json: a path (command line) or the name (app). */
+  path: string;
+  hdu: number;
+  /** The plane of a cube (0 for an image). */
+  plane: number;
+}
+
+/** The forward model: M.json as the host holds it and a loader for the files it names. */
+export interface ModelInput {
+  /** The M.json text or bytes (the app: the editor's "Save M.json" text); the model hash starts with them. */
+  json: string | Uint8Array;
+  /** Its file name, in messages and headers (M.json). */
+  name: string;
+  /** For report.json: its path (command line) or the name (app). */
+  path: string;
+  loader: ModelFileLoader;
+  /** The bytes of every file the loader has read so far, in order (the model hash covers them). */
+  filesRead(): readonly Uint8Array[];
+}
+
+/** σ of the Gaussian noise: one number, or a map of the data's shape (NaN marks a pixel unusable). */
+export type NoiseInput = { kind: 'sigma'; sigma: number } | { kind: 'map'; sigma: ArrayLike<number>; shape: Shape2; name: string };
+
+export interface ReconstructSettings {
+  sampler: SamplerName;
+  n: number;
+  steps: number;
+  seed: number;
+  /** Data units per prior unit; null: automatic (priors.ts chooseFluxScale). */
+  fluxScale: number | null;
+  options?: RunOptions;
+  /** Worker threads sharing the chains; null or absent: defaultWorkers. */
+  workers?: number | null;
+  /** Chains evaluated together per worker; null or absent: defaultBatch(n). */
+  batch?: number | null;
+}
+
+export interface ReconstructionInputs {
+  observation: ObservationInput;
+  model: ModelInput;
+  noise: NoiseInput;
+  /** A prior spec (a model folder or gaussian-field:PK.fits, relative to cwd), or a prior the caller resolved and disposes. */
+  prior: string | ResolvedPrior;
+  /** Where relative prior paths start (default: the process's working directory). */
+  cwd?: string;
+  settings: ReconstructSettings;
+  /** Brings up the tfjs backend: called once the inputs that need none are checked. */
+  backend: () => Promise<BackendInfo>;
+  /** Who asked: report.json's command says "(from the app)" for the app. */
+  host?: 'cli' | 'app';
+}
+
+/** Settings with every default resolved. */
+export interface ResolvedSettings {
+  sampler: SamplerName;
+  n: number;
+  steps: number;
+  seed: number;
+  fluxScale: number | null;
+  options: SamplerOptions;
+  workers: number;
+  batch: number;
+}
+
+export interface PreparedReconstruction {
+  observation: ObservationInput;
+  model: { name: string; path: string; sha256: string; prepared: PreparedModel; built: BuiltModel };
+  noise: NoiseModel;
+  /** σ as given, or the σ map's file name (SKYNOISE, the command line). */
+  noiseText: string;
+  /** The prior spec as given, and the prior. */
+  priorSpec: string;
+  prior: ResolvedPrior;
+  cwd: string;
+  flux: FluxChoice;
+  affine: Affine;
+  likelihood: ConvolvedLikelihood;
+  settings: ResolvedSettings;
+  backend: BackendInfo;
+  /** [ny, nx] of the unknown and of the data. */
+  inShape: Shape2;
+  outShape: Shape2;
+  warnings: string[];
+  host: 'cli' | 'app';
+  /** Frees the tensors (likelihood, operator, and the prior where the service resolved it). */
+  dispose(): void;
+}
+
+/**
+ * Worker threads by default: one per core (at most n and 4) on the CPU backends when the run is long enough to
+ * repay a worker's start-up (~2–4 s: its own backend, prior and model) — a learned prior always, an analytic one
+ * from n·steps·pixels ≥ 10⁷ —, else 1; one on a GPU.
+ */
+export function defaultWorkers(backend: string, n: number, priorKind: string, steps: number, pixels: number): number {
+  if (backend !== 'wasm' && backend !== 'cpu') return 1;
+  if (priorKind !== 'unet' && n * steps * pixels < 1e7) return 1;
+  return Math.max(1, Math.min(cpus().length, n, 4));
+}
+
+const isInt = (v: number, min: number, max: number) => Number.isSafeInteger(v) && v >= min && v <= max;
+
+/** The settings, checked against the ranges the protocol and the command line accept (samplers/spec.ts). */
+export function checkSettings(s: ReconstructSettings): Omit<ResolvedSettings, 'workers' | 'batch'> & { workers: number | null; batch: number } {
+  const bad = (m: string) => new ReconstructInputError(m);
+  if (!isSamplerName(s.sampler)) throw bad(`sampler must be one of ${SAMPLERS.join(', ')}, got '${String(s.sampler)}'`);
+  if (!isInt(s.n, 1, Number.MAX_SAFE_INTEGER)) throw bad(`the number of samples must be a positive integer, got ${s.n}`);
+  const minSteps = SAMPLER_INFO[s.sampler].minSteps;
+  if (!isInt(s.steps, minSteps, MAX_STEPS)) throw bad(`${s.sampler}: steps must be an integer ${minSteps}..${MAX_STEPS}, got ${s.steps}`);
+  if (!isInt(s.seed, 0, Number.MAX_SAFE_INTEGER)) throw bad(`the seed must be a non-negative integer, got ${s.seed}`);
+  if (s.fluxScale !== null && !(s.fluxScale > 0 && Number.isFinite(s.fluxScale))) throw bad(`the flux scale must be positive, got ${s.fluxScale}`);
+  if (s.workers != null && !isInt(s.workers, 1, MAX_WORKERS)) throw bad(`workers must be an integer 1..${MAX_WORKERS}, got ${s.workers}`);
+  if (s.batch != null && !isInt(s.batch, 1, MAX_BATCH)) throw bad(`batch must be an integer 1..${MAX_BATCH}, got ${s.batch}`);
+  const o = s.options ?? {};
+  const options: SamplerOptions = {};
+  for (const k of ['snr', 'stepSize', 'zeta'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!(v > 0 && v <= RUN_OPTION_RANGES[k].max)) throw bad(`${k} must be positive and at most ${RUN_OPTION_RANGES[k].max}, got ${v}`);
+    options[k] = v;
+  }
+  if (o.denoise !== undefined) {
+    if (!isDenoiseMode(o.denoise)) throw bad(`denoise must be one of ${DENOISE_MODES.join(', ')}, got '${String(o.denoise)}'`);
+    options.denoise = o.denoise;
+  }
+  if (o.raoBlackwell !== undefined) options.raoBlackwell = o.raoBlackwell === true;
+  if (o.symmetrise !== undefined) options.symmetrise = o.symmetrise === true;
+  return { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, options, workers: s.workers ?? null, batch: s.batch ?? defaultBatch(s.n) };
+}
+
+/** The noise model and how it is named (σ as given, or the map's file name), checked against the data's shape. */
+function noiseOf(noise: NoiseInput, dataShape: Shape2): { noise: NoiseModel; text: string } {
+  if (noise.kind === 'sigma') return { noise: scalarNoise(noise.sigma), text: String(noise.sigma) };
+  if (noise.shape[0] !== dataShape[0] || noise.shape[1] !== dataShape[1]) {
+    throw new ReconstructInputError(`${noise.name}: the σ map is ${shapeText(noise.shape)} but the data are ${shapeText(dataShape)}`);
+  }
+  // a NoiseInputError (zero or negative σ) names the map and the first such pixel
+  return { noise: noiseMap(noise.sigma, noise.shape, noise.name), text: path.basename(noise.name) };
+}
+
+/**
+ * Checks every input and builds the problem. Size policy: a prior describes the unknown's size; a fully
+ * convolutional U-Net also any other of at least its down-sampling factor (padded by reflection where that
+ * factor does not divide it), with a note in the warnings — a smaller size is an input error (checkPriorShape).
+ */
+export async function prepareReconstruction(inputs: ReconstructionInputs): Promise<PreparedReconstruction> {
+  const { observation: obs, model } = inputs;
+  const cwd = inputs.cwd ?? process.cwd();
+  const checked = checkSettings(inputs.settings);
+
+  // the forward model: M.json and its files, read and validated (no tensors yet)
+  const text = typeof model.json === 'string' ? model.json : new TextDecoder().decode(model.json);
+  const spec = parseModel(text, model.name);
+  const prepared = await prepareModel(spec, model.loader, { source: model.name });
+  const hash = createHash('sha256').update(model.json);
+  for (const b of model.filesRead()) hash.update(b);
+  const sha256 = hash.digest('hex');
+  const xShape: Shape2 = [spec.shape[0], spec.shape[1]];
+  const yShape = outputShape(spec);
+  if (obs.shape[0] !== yShape[0] || obs.shape[1] !== yShape[1]) {
+    throw new ReconstructInputError(
+      `${obs.name}: the data are ${shapeText(obs.shape)} but the forward model ${model.name} produces ${shapeText(yShape)}: the operator's output shape must match the data`,
+    );
+  }
+  if (obs.data.length !== yShape[0] * yShape[1]) throw new ReconstructInputError(`${obs.name}: ${obs.data.length} values for ${shapeText(yShape)}`);
+  const { noise, text: noiseText } = noiseOf(inputs.noise, yShape);
+
+  const backend = await inputs.backend();
+  const owned = typeof inputs.prior === 'string';
+  let prior: ResolvedPrior;
+  if (typeof inputs.prior === 'string') {
+    prior = await resolvePrior(inputs.prior, cwd);
+  } else {
+    prior = inputs.prior;
+  }
+  const priorSpec = typeof inputs.prior === 'string' ? inputs.prior : inputs.prior.spec;
+  let built: BuiltModel | null = null;
+  let likelihood: ConvolvedLikelihood | null = null;
+  try {
+    if (prior.kind === 'analytic') throw new ReconstructInputError(`the prior ${priorSpec} is a 2-D density, not an image prior (skyscore sample draws from it)`);
+    const warnings = [...prepared.notes, ...prior.warnings];
+    const shapeNote = checkPriorShape(prior, xShape);
+    if (shapeNote) warnings.push(shapeNote);
+    const flux = chooseFluxScale(prior, obs.data, checked.fluxScale, 'flux scale set by the user');
+    const affine = affineFor(prior, flux);
+    built = instantiateModel(prepared);
+    likelihood = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, noise, affine, name: obs.name });
+    for (const w of likelihood.warnings) if (!warnings.includes(w)) warnings.push(w);
+    const workers = checked.workers ?? defaultWorkers(backend.backend, checked.n, prior.kind, checked.steps, xShape[0] * xShape[1]);
+    const b = built;
+    const lik = likelihood;
+    return {
+      observation: obs,
+      model: { name: model.name, path: model.path, sha256, prepared, built: b },
+      noise,
+      noiseText,
+      priorSpec,
+      prior,
+      cwd,
+      flux,
+      affine,
+      likelihood: lik,
+      settings: { ...checked, workers },
+      backend,
+      inShape: xShape,
+      outShape: yShape,
+      warnings,
+      host: inputs.host ?? 'cli',
+      dispose: () => {
+        lik.dispose();
+        b.operator.dispose();
+        if (owned) prior.dispose();
+      },
+    };
+  } catch (e) {
+    likelihood?.dispose();
+    built?.operator.dispose();
+    if (owned) prior.dispose();
+    throw e;
+  }
+}
+
+/** A forward model given as an object with no files (eval, bench): M.json as the editor would save it. */
+export function inlineModel(spec: unknown, name = 'M.json'): ModelInput {
+  return {
+    json: JSON.stringify(spec, null, 2) + '\n',
+    name,
+    path: name,
+    loader: {
+      loadImage: (rel) => Promise.reject(new Error(`no file '${rel}' (an inline model names no files)`)),
+      loadText: (rel) => Promise.reject(new Error(`no file '${rel}' (an inline model names no files)`)),
+    },
+    filesRead: () => [],
+  };
+}
