@@ -11,6 +11,7 @@ import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/lik
 import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
 import { drawsEndingNote, meanEstimateNote, posteriorProducts, reconstructionReport } from '../../src-shared/diffusion/products.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
+import { scoreEngineReport } from '../onnx/priors.js';
 import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type ResolvedPrior } from '../priors.js';
 import { resultGrid, resultHeader } from '../cli/commands/forward.js';
 import { versions } from '../version.js';
@@ -177,6 +178,7 @@ async function run(prepared: PreparedReconstruction, r: JobReporter<ReconstructP
       lik,
     );
     report.priorSha256 = prior.sha256;
+    report.scoreEngine = scoreEngineReport(prior.model, prepared.backend.backend);
     report.plane = p.obs.plane;
     const summary: Record<string, number | string> = {
       n: s.n,

@@ -18,7 +18,7 @@ import { ModelInputError, downFactor, type UnetScoreModel } from '../../src-shar
 import { exportUnetOnnx } from '../../src-shared/diffusion/nn/onnx-export.js';
 import { validateOnnxMeta, type OnnxPriorMeta } from '../../src-shared/diffusion/nn/onnx-meta.js';
 import { SKYSCORE_VERSION } from '../version.js';
-import { OnnxProviderInputError, OnnxSession, isOnnxProvider, loadOrt, ONNX_PROVIDERS, type OnnxProvider } from './runtime.js';
+import { OnnxProviderInputError, OnnxSession, defaultOnnxThreads, isOnnxProvider, loadOrt, ONNX_PROVIDERS, type OnnxProvider } from './runtime.js';
 import { OnnxScoreModel, type ScoreEngineReport } from './score-model.js';
 
 export const SCORE_ENGINES = ['auto', 'onnx', 'tfjs'] as const;
@@ -98,6 +98,26 @@ export async function unetOnEngine(tfjsModel: UnetScoreModel, meta: ModelMeta, s
     const why = `ONNX Runtime could not run the network (${(e as Error).message.split('\n')[0]}); the score is evaluated by tfjs`;
     return { model: note(why), warnings: [why] };
   }
+}
+
+/**
+ * Worker threads by default for a run whose score ONNX Runtime evaluates on the CPU: one, with an intra-op thread
+ * per core (ONNX Runtime parallelises each evaluation itself; docs/onnx-priors.md has the measurements).
+ */
+export const ONNX_CPU_WORKERS = 1;
+
+/**
+ * How a sampling run on ONNX Runtime uses the machine: worker threads and the CPU provider's threads per worker
+ * (the cores shared between the workers unless given). null when tfjs evaluates the score (tfjs's own rule applies).
+ * A GPU provider gets one worker.
+ */
+export function onnxWorkerPlan(engine: ScoreEngineReport, workersGiven: number | null, n: number, opts: ScoreEngineOptions = {}): { workers: number; threads: number | null } | null {
+  if (engine.engine !== 'onnx') return null;
+  if (engine.provider !== 'cpu') return { workers: Math.max(1, Math.min(workersGiven ?? 1, n)), threads: null };
+  const cores = defaultOnnxThreads();
+  const workers = Math.max(1, Math.min(workersGiven ?? ONNX_CPU_WORKERS, n));
+  const threads = resolveEngineOptions(opts).threads ?? Math.max(1, Math.floor(cores / workers));
+  return { workers, threads };
 }
 
 /** Whether a folder's model.json declares an ONNX prior (without validating the rest). */

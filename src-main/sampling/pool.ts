@@ -11,6 +11,7 @@ import type { Affine, CgStats } from '../../src-shared/diffusion/likelihood.js';
 import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/samplers/index.js';
 import { SamplingCancelledError, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
 import { workerScript } from '../worker-script.js';
+import type { ScoreEngineOptions } from '../onnx/priors.js';
 
 /** What every worker needs to rebuild the problem (plain data: it is cloned into each worker). */
 export interface ParallelJob {
@@ -32,6 +33,8 @@ export interface ParallelJob {
   seed: number;
   batchSize?: number;
   samplerOptions?: SamplerOptions;
+  /** The score engine of a learned prior (threads: per worker); unset: the environment's, else auto. */
+  scoreEngine?: ScoreEngineOptions;
 }
 
 export interface WorkerJob extends ParallelJob {

@@ -4,6 +4,7 @@ import { parse, numberFlag, optionalString } from '../args.js';
 import { UsageError } from '../errors.js';
 import { backendFlag } from './forward.js';
 import { reconstructCommand } from './reconstruct.js';
+import { SCORE_ENGINE_OPTIONS } from '../../onnx/cli.js';
 import { readImage2d } from '../../model-loader.js';
 import { defaultPrior, priorSpecOf } from '../../evaluation.js';
 import { psnr } from '../../../src-shared/eval/metrics.js';
@@ -12,6 +13,7 @@ import { DEMO_DIR, DEMO_SAMPLES, DEMO_STEPS, demoFluxScale, demoSettings, readDe
 export { DEMO_DIR } from '../../demo-example.js';
 
 const usage = `usage: skyscore demo [--out DIR] [--prior P] [--n N] [--steps K] [--seed S] [--backend B] [--quiet]
+                     [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
 
 Reconstructs the bundled example (assets/demo: a validation galaxy of the Galaxy Zoo cube, never trained on,
 in units of pixel/255, blurred by a Gaussian PSF of 4 px FWHM, white noise σ = 0.03 × its peak) with the
@@ -26,6 +28,7 @@ they are and the PSNR of the posterior mean against the bundled truth.
   --seed S      default: the demo's seed
   --backend B   auto (default), tensorflow, webgpu, wasm or cpu
   --quiet       no progress lines
+  --score-engine E, --onnx-provider P, --onnx-threads T   as for reconstruct
 
 The flux scale is passed explicitly: the demo data are pixel/255, reconstruct maps x = F·x_train/scale, so a
 prior trained on the 8-bit cube (normalisation scale 255) needs F = scale/255 = 1, one trained on pixel/255
@@ -41,7 +44,7 @@ export const demoCommand: Command = {
     const cmd = 'demo';
     const p = parse(
       argv,
-      { out: { type: 'string' }, prior: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' } },
+      { out: { type: 'string' }, prior: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' }, ...SCORE_ENGINE_OPTIONS },
       cmd,
     );
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
@@ -75,6 +78,7 @@ export const demoCommand: Command = {
       '--backend', backend,
     ];
     if (p.values.quiet === true) args.push('--quiet');
+    for (const k of Object.keys(SCORE_ENGINE_OPTIONS)) if (typeof p.values[k] === 'string') args.push(`--${k}`, p.values[k] as string);
     process.stderr.write(`demo: galaxy ${demo.galaxyId ?? '?'} (validation image ${demo.galaxyIndex ?? '?'}), σ = ${demo.noise}; flux scale ${flux.value} (${flux.source})\n`);
     const t0 = Date.now();
     const rc = await reconstructCommand.run(args);

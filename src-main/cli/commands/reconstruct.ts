@@ -18,10 +18,13 @@ import { runSampling, type SamplingProgress, type SamplingResult } from '../../.
 import { drawsEndingNote, meanEstimateNote, posteriorProducts, reconstructionReport, type PosteriorProducts } from '../../../src-shared/diffusion/products.js';
 import { DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, isSamplerName, type SamplerName, type SamplerOptions } from '../../../src-shared/diffusion/samplers/index.js';
 import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
+import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../../onnx/cli.js';
+import { onnxWorkerPlan, scoreEngineReport } from '../../onnx/priors.js';
 
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
+                            [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -77,7 +80,8 @@ a given backend, whatever --batch.
   --symmetrise        use an image prior's score through one of its flips/rotations per noise level (the
                       group its training augmented with; all 8 if it declares none): the chains follow the
                       group-averaged score at no cost; measured with galaxy-64, +0.03 dB (docs/sampling.md)
-  --quiet             no progress lines`;
+  --quiet             no progress lines
+${SCORE_ENGINE_USAGE}`;
 
 /**
  * Worker threads by default: one per core (at most N and 4) on the CPU backends when the run is long enough to
@@ -188,6 +192,7 @@ export const reconstructCommand: Command = {
         'no-rao-blackwell': { type: 'boolean' },
         symmetrise: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        ...SCORE_ENGINE_OPTIONS,
       },
       cmd,
     );
@@ -208,6 +213,7 @@ export const reconstructCommand: Command = {
     const backend = backendFlag(p, cmd);
     const sOpts = samplerOptions(p, cmd);
     const quiet = p.values.quiet === true;
+    const engineOpts = scoreEngineFlags(p, cmd);
     for (const f of [obsPath, modelPath]) checkNotSame(f, path.join(outDir, 'posterior-mean.fits'), cmd);
 
     // every input is read and checked before any compute starts
@@ -221,7 +227,7 @@ export const reconstructCommand: Command = {
       );
     }
     const { noise, text: noiseText } = await readNoiseArg(noiseArg, yShape, '--noise', cmd);
-    const prior: ResolvedPrior = await resolvePrior(priorSpec);
+    const prior: ResolvedPrior = await resolvePrior(priorSpec, undefined, engineOpts);
     let built: BuiltModel | null = null;
     let lik: ConvolvedLikelihood | null = null;
     try {
@@ -243,7 +249,10 @@ export const reconstructCommand: Command = {
             `A = ${built.operator.name}, flux scale ${flux.value.toPrecision(6)}, backend ${info.backend}; likelihood: ${lik.description}\n`,
         );
       }
-      const workers = workersGiven ?? defaultWorkers(info.backend, n, prior.kind, steps, xShape[0] * xShape[1]);
+      const engine = scoreEngineReport(prior.model, info.backend);
+      const plan = onnxWorkerPlan(engine, workersGiven, n, engineOpts);
+      const workers = workersGiven ?? plan?.workers ?? defaultWorkers(info.backend, n, prior.kind, steps, xShape[0] * xShape[1]);
+      if (!quiet) process.stderr.write(`${cmd}: score engine ${engine.engine === 'onnx' ? `ONNX Runtime ${engine.onnxruntime} (${engine.provider}${engine.threads ? `, ${plan?.threads ?? engine.threads} threads` : ''}, ${engine.device})` : `tfjs (${info.backend})`}${workers > 1 ? `, ${workers} workers` : ''}\n`);
       let result: SamplingResult;
       if (workers > 1) {
         const par = await runSamplingParallel(
@@ -264,6 +273,7 @@ export const reconstructCommand: Command = {
             seed,
             batchSize: batch,
             samplerOptions: sOpts,
+            scoreEngine: { ...engineOpts, ...(plan ? { threads: plan.threads } : {}) },
           },
           workers,
           { onProgress: progressPrinter(cmd, quiet) },
@@ -296,6 +306,7 @@ export const reconstructCommand: Command = {
       );
       (report as Record<string, unknown>).priorSha256 = prior.sha256;
       (report as Record<string, unknown>).workers = workers;
+      (report as Record<string, unknown>).scoreEngine = plan && workers > 1 ? { ...engine, threads: plan.threads, workers } : engine;
 
       const prov = {
         command,

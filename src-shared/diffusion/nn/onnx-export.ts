@@ -93,7 +93,6 @@ export function exportUnetOnnx(arch: UnetArch, values: Float32Array, metadata: R
   validateArch(arch);
   const get = paramReader(arch, values);
   const g = new GraphBuilder();
-  const temb = 4 * arch.nf;
 
   const conv = (x: string, p: string, from?: number, n?: number): string => {
     const w = get(`${p}.w`);
