@@ -94,7 +94,8 @@ export async function unetOnEngine(tfjsModel: UnetScoreModel, meta: ModelMeta, s
     });
     return { model, warnings: [] };
   } catch (e) {
-    if (o.engine === 'onnx' || e instanceof OnnxProviderInputError) throw e;
+    // an explicit engine or provider is honoured or fails; auto falls back to tfjs
+    if (o.engine === 'onnx' || (e instanceof OnnxProviderInputError && o.provider !== 'auto')) throw e;
     const why = `ONNX Runtime could not run the network (${(e as Error).message.split('\n')[0]}); the score is evaluated by tfjs`;
     return { model: note(why), warnings: [why] };
   }
