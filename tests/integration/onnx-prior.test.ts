@@ -15,7 +15,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { resolvePrior } from '../../src-main/priors.js';
-import { resolveEngineOptions, scoreEngineReport } from '../../src-main/onnx/priors.js';
+import { onnxWorkerPlan, resolveEngineOptions, scoreEngineReport } from '../../src-main/onnx/priors.js';
+import { OnnxSession, providerCandidates } from '../../src-main/onnx/runtime.js';
 import { encodeModel, ONNX_FLOAT, type OnnxNode } from '../../src-shared/diffusion/nn/onnx-proto.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { runCliAsync } from '../helpers/cli.js';
@@ -167,6 +168,34 @@ describe('the ONNX prior contract', () => {
     writeFileSync(path.join(b6, 'score.onnx'), 'not a model');
     await expect(resolvePrior(b6)).rejects.toThrow(/ONNX Runtime cannot load it/);
     for (const name of ['b1', 'b6']) await expect(resolvePrior(path.join(dir, name))).rejects.toMatchObject({ name: 'PriorInputError' });
+  });
+});
+
+describe('execution providers', () => {
+  it('are chosen best first, ending with the CPU; skipped ones say why; runs are synchronous', async () => {
+    const { candidates, skipped } = await providerCandidates();
+    expect(candidates[candidates.length - 1]).toBe('cpu');
+    if (process.platform === 'linux' && process.arch === 'x64' && !candidates.includes('cuda')) {
+      expect(skipped.join('\n')).toMatch(/cuda: onnxruntime-node was installed without its CUDA binaries/);
+    }
+    const session = await OnnxSession.create(readFileSync(path.join(FIXTURE, 'score.onnx')), { provider: 'cpu', threads: 1 });
+    try {
+      expect(session.info).toMatchObject({ provider: 'cpu', threads: 1 });
+      const out = session.run({ x: { data: new Float32Array(2 * 4 * 6), dims: [2, 1, 4, 6] }, sigma: { data: Float32Array.from([0.1, 1]), dims: [2] } });
+      expect(out).not.toBeInstanceOf(Promise);
+      expect(out.dims).toEqual([2, 1, 4, 6]);
+    } finally {
+      session.dispose();
+    }
+  });
+
+  it('share the cores between workers on the CPU; a GPU provider gets one worker', () => {
+    const cpu = { engine: 'onnx' as const, provider: 'cpu', threads: cores };
+    expect(onnxWorkerPlan(cpu, null, 16)).toEqual({ workers: Math.min(cores, 4), threads: Math.max(1, Math.floor(cores / Math.min(cores, 4))) });
+    expect(onnxWorkerPlan(cpu, null, 1)).toEqual({ workers: 1, threads: cores });
+    expect(onnxWorkerPlan(cpu, 1, 16, { threads: 3 })).toEqual({ workers: 1, threads: 3 });
+    expect(onnxWorkerPlan({ engine: 'onnx', provider: 'webgpu', threads: null }, null, 16)).toEqual({ workers: 1, threads: null });
+    expect(onnxWorkerPlan({ engine: 'tfjs' }, null, 16)).toBeNull();
   });
 });
 
