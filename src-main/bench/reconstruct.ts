@@ -81,6 +81,9 @@ export interface RunFigures {
   samplingS: number;
 }
 
+/** The score on tfjs in the workers too, as in the one-worker runs (ONNX Runtime's figures: score-engines.ts). */
+const TFJS = { engine: 'tfjs' } as const;
+
 async function runOnce(backend: BackendName, workers: number, prior: { spec: string; model: ScoreModel; sde: VeSde }, steps: number, data: Float32Array, lik: ConvolvedLikelihood, modelFile: string): Promise<RunFigures> {
   const c0 = process.cpuUsage();
   if (workers === 1) {
@@ -88,7 +91,7 @@ async function runOnce(backend: BackendName, workers: number, prior: { spec: str
     return { result, cpuS: cpuMs(process.cpuUsage(c0)) / 1000, workers, startupS: 0, samplingS: result.seconds };
   }
   const result = await runSamplingParallel(
-    { backend, prior: prior.spec, cwd: process.cwd(), shape: [S, S], model: modelFile, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N), sampler: 'pc', steps, n: N_SAMPLES, seed: 1, affine: lik.affine },
+    { backend, prior: prior.spec, cwd: process.cwd(), shape: [S, S], model: modelFile, data, dataShape: [S, S], noise: scalarNoise(SIGMA_N), sampler: 'pc', steps, n: N_SAMPLES, seed: 1, affine: lik.affine, scoreEngine: TFJS },
     workers,
   );
   // worker threads' CPU time is part of the process's (start-up included: a slight underestimate of GFLOP/s per core)
