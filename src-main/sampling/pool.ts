@@ -12,6 +12,7 @@ import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/sam
 import { SamplingCancelledError, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
 import { workerScript } from '../worker-script.js';
 import type { ScoreEngineOptions } from '../onnx/priors.js';
+import { defaultOnnxThreads } from '../onnx/runtime.js';
 
 /** What every worker needs to rebuild the problem (plain data: it is cloned into each worker). */
 export interface ParallelJob {
@@ -90,6 +91,8 @@ export async function runSamplingParallel(
   opts: { onProgress?: (p: ParallelProgress) => void; signal?: AbortSignal } = {},
 ): Promise<ParallelResult> {
   const parts = splitChains(job.n, workers);
+  // ONNX Runtime's CPU threads per worker: the cores shared out between the workers unless given
+  const onnxThreads = job.scoreEngine?.threads ?? (process.env.SKYSCORE_ONNX_THREADS ? null : Math.max(1, Math.floor(defaultOnnxThreads() / parts.length)));
   const t0 = performance.now();
   const progress = parts.map((): WorkerProgress => ({ step: 0, steps: 0, sigma: NaN, chi2: null, evaluations: 0 }));
   const threads: Worker[] = [];
@@ -103,7 +106,7 @@ export async function runSamplingParallel(
       parts.map(
         (part, i) =>
           new Promise<Extract<WorkerMessage, { type: 'done' }>>((resolve, reject) => {
-            const wj: WorkerJob = { ...job, n: part.n, chainOffset: part.offset, batchSize: Math.min(job.batchSize ?? 16, part.n) };
+            const wj: WorkerJob = { ...job, n: part.n, chainOffset: part.offset, batchSize: Math.min(job.batchSize ?? 16, part.n), scoreEngine: { ...job.scoreEngine, threads: onnxThreads } };
             const { file, argv } = workerFile();
             const w = new Worker(file, { argv, workerData: wj });
             threads.push(w);
