@@ -18,13 +18,16 @@ import { backgroundReference, fluxReference } from '../src-shared/diffusion/flux
 import { loadModelFolder, type ModelMeta } from './model-folder.js';
 import { readInputFile } from './io.js';
 import { UserInputError } from '../src-shared/errors.js';
+import type { UnetScoreModel } from '../src-shared/diffusion/nn/unet.js';
+import { isOnnxPriorFolder, loadOnnxPrior, unetOnEngine, type ScoreEngineOptions } from './onnx/priors.js';
 
 export interface ResolvedPrior {
   /** The spec as given. */
   spec: string;
   /** Short name for headers and messages. */
   name: string;
-  kind: 'unet' | 'gaussian-field' | 'analytic';
+  /** 'onnx': a community network (model.json kind "onnx", docs/onnx-priors.md), always on ONNX Runtime. */
+  kind: 'unet' | 'gaussian-field' | 'analytic' | 'onnx';
   model: ScoreModel;
   sde: VeSde;
   /** x_prior = (x − offset)/scale (the linear normalisation of docs/architecture.md; identity for analytic priors). */
@@ -74,8 +77,12 @@ export function priorSpecOf(spec: string, cwd = process.cwd()): string {
   return spec;
 }
 
-/** Resolves a prior spec; `cwd` is where relative paths start (default: the process's). */
-export async function resolvePrior(given: string, cwd = process.cwd()): Promise<ResolvedPrior> {
+/**
+ * Resolves a prior spec; `cwd` is where relative paths start (default: the process's). A learned prior's network
+ * is evaluated by the score engine of `engine` (default: SKYSCORE_SCORE_ENGINE, else auto: ONNX Runtime where it
+ * loads, src-main/onnx/priors.ts).
+ */
+export async function resolvePrior(given: string, cwd = process.cwd(), engine: ScoreEngineOptions = {}): Promise<ResolvedPrior> {
   if (given.trim() === '') throw new PriorInputError('--prior is empty');
   const spec = priorSpecOf(given, cwd);
   if (spec.startsWith('gaussian-field:')) {
@@ -131,7 +138,8 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
     };
   }
   const dir = path.resolve(cwd, spec);
-  const { model, meta } = await loadModelFolder(dir).catch((e: Error) => {
+  if (await isOnnxPriorFolder(dir)) return onnxPrior(spec, dir, engine);
+  const { model: tfjsModel, meta } = await loadModelFolder(dir).catch((e: Error) => {
     // loadModelFolder's input errors name the folder and what is wrong ("no such model folder", "not valid JSON", …)
     if (!(e instanceof UserInputError)) throw e;
     throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
@@ -139,6 +147,11 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
   const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);
   const peakPrior = (meta.data as Record<string, unknown>).peakPrior;
   const backgroundPrior = (meta.data as Record<string, unknown>).backgroundPrior;
+  const sha256 = await sha256Files([path.join(dir, 'model.json'), path.join(dir, meta.weights.file)]);
+  const { model, warnings } = await unetOnEngine(tfjsModel as UnetScoreModel, meta, sha256, engine).catch((e: Error) => {
+    tfjsModel.dispose();
+    throw e;
+  });
   return {
     spec,
     name: path.basename(dir),
@@ -149,8 +162,32 @@ export async function resolvePrior(given: string, cwd = process.cwd()): Promise<
     shape: model.trainedShape ? [model.trainedShape[0], model.trainedShape[1]] : null,
     peak: typeof peakPrior === 'number' && peakPrior > 0 ? peakPrior : 1,
     background: typeof backgroundPrior === 'number' && Number.isFinite(backgroundPrior) && typeof peakPrior === 'number' && backgroundPrior < peakPrior ? backgroundPrior : null,
-    sha256: await sha256Files([path.join(dir, 'model.json'), path.join(dir, meta.weights.file)]),
+    sha256,
     meta,
+    warnings,
+    dispose: () => model.dispose(),
+  };
+}
+
+/** An ONNX prior folder (model.json kind "onnx") on ONNX Runtime. */
+async function onnxPrior(spec: string, dir: string, engine: ScoreEngineOptions): Promise<ResolvedPrior> {
+  const { model, meta, files } = await loadOnnxPrior(dir, engine).catch((e: Error) => {
+    if (!/InputError$/.test(e.name)) throw e;
+    throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
+  });
+  const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);
+  const { peakPrior, backgroundPrior } = meta.data;
+  return {
+    spec,
+    name: meta.name ?? path.basename(dir),
+    kind: 'onnx',
+    model,
+    sde,
+    normalisation: { ...meta.normalisation },
+    shape: [meta.imageShape[0], meta.imageShape[1]],
+    peak: typeof peakPrior === 'number' && peakPrior > 0 ? peakPrior : 1,
+    background: typeof backgroundPrior === 'number' && typeof peakPrior === 'number' && backgroundPrior < peakPrior ? backgroundPrior : null,
+    sha256: await sha256Files(files),
     warnings: [],
     dispose: () => model.dispose(),
   };
@@ -167,7 +204,7 @@ export function checkPriorShape(prior: ResolvedPrior, shape: [number, number], w
   const ts = prior.model.trainedShape;
   const [ny, nx] = shape;
   if (ts && ts[0] === ny && ts[1] === nx) return null;
-  if (prior.kind === 'unet' && prior.model.supportsShape(shape)) {
+  if ((prior.kind === 'unet' || prior.kind === 'onnx') && prior.model.supportsShape(shape)) {
     const note = prior.meta ? paddingNote(prior.meta.arch, ny, nx) : null;
     const padded = note ? `, ${note}` : '';
     return `the prior ${prior.name} was trained on ${ts ? `${ts[0]}×${ts[1]}` : 'another size'} images and is used on ${ny}×${nx} (${what}${padded}): it is fully convolutional, but its statistics outside the training size are not guaranteed`;

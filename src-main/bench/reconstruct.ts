@@ -26,6 +26,10 @@ import { convPeak, cpuMs, matmulPeak } from './kernels.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
 import { writeModelFolder, type ModelMeta } from '../model-folder.js';
 import { resolvePrior, type ResolvedPrior } from '../priors.js';
+import { scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
+
+/** The score on tfjs unless a bench asks for ONNX Runtime (whose bare network figures are in score-engines.ts). */
+const TFJS: ScoreEngineOptions = { engine: 'tfjs' };
 import { inlineModel, prepareReconstruction, runReconstruction } from '../reconstruct/index.js';
 import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.js';
 import { FitsHeader, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
@@ -90,13 +94,14 @@ export interface RunFigures {
 }
 
 /** One reconstruction of the bench's data through the reconstruction service (what skyscore reconstruct runs). */
-async function runOnce(info: BackendInfo, workers: number, prior: ResolvedPrior, steps: number, data: Float32Array): Promise<RunFigures> {
+async function runOnce(info: BackendInfo, workers: number, prior: ResolvedPrior, steps: number, data: Float32Array, scoreEngine: ScoreEngineOptions = TFJS): Promise<RunFigures> {
   const prep = await prepareReconstruction({
     observation: { data, shape: [S, S], fitsShape: [S, S], header: new FitsHeader(), name: 'bench data', path: 'bench data', hdu: 0, plane: 0 },
     model: inlineModel({ shape: [S, S], operators: [{ type: 'psf', fwhmPx: 4 }] }),
     noise: { kind: 'sigma', sigma: SIGMA_N },
     prior,
     settings: { sampler: 'pc', n: N_SAMPLES, steps, seed: 1, fluxScale: 1, workers, batch: null },
+    scoreEngine,
     backend: async () => info,
   });
   try {
@@ -229,21 +234,23 @@ async function gaussianField(backend: BackendName, workers: number): Promise<Rec
 const SHIPPED = path.join(ROOT, 'models', 'galaxy-64');
 
 /** U-Net prior (the trainer's default architecture, or the shipped galaxy-64): a few levels timed, the default run extrapolated. */
-async function unet(backend: BackendName, workers: number, levels: number, which: 'default' | 'shipped' = 'default'): Promise<Record<string, number | string>> {
+async function unet(backend: BackendName, workers: number, levels: number, which: 'default' | 'shipped' = 'default', scoreEngine: ScoreEngineOptions = TFJS): Promise<Record<string, number | string>> {
   const info = await initBackend(backend);
   const peak = convPeak();
   const sc = await scratch(which === 'default');
   const folder = which === 'default' ? sc.unet! : SHIPPED;
   const data = await dataFrom(powerSpectrum().p);
-  const prior = await resolvePrior(folder);
+  const prior = await resolvePrior(folder, undefined, scoreEngine);
   const arch = prior.meta!.arch;
   try {
-    const run = (k: number) => runOnce(info, workers, prior, k, data);
+    const run = (k: number) => runOnce(info, workers, prior, k, data, scoreEngine);
     const e = extrapolate(await run(levels), await run(2 * levels), levels, STEPS);
     const wall = e.wall;
     const flop = unetFlops(arch, S, S) * e.evaluations;
+    const engine = scoreEngineReport(prior.model, info.backend);
     return {
       backend: info.backend,
+      scoreEngine: engine.engine === 'onnx' ? `ONNX Runtime ${engine.provider}` : `tfjs ${info.backend}`,
       prior: `${which === 'shipped' ? 'galaxy-64: ' : ''}U-Net nf ${arch.nf}, chMult ${arch.chMult.join('/')}, ${arch.numResBlocks} res blocks${arch.attention ? ', attention' : ''}`,
       gflopPerEval: unetFlops(arch, S, S) / 1e9,
       workers: e.workers,
@@ -284,11 +291,14 @@ export const benches: Bench[] = [
   ...(twoCores ? [{ name: 'reconstruct gaussian-field 64 wasm 2 workers', run: () => gaussianField('wasm', 2) }] : []),
   { name: 'reconstruct gaussian-field 64 cpu 1 worker', run: () => gaussianField('cpu', 1) },
   { name: 'reconstruct unet64 wasm 1 worker', run: () => unet('wasm', 1, 2) },
+  { name: 'reconstruct unet64 onnx 1 worker', run: () => unet('wasm', 1, 4, 'default', { engine: 'onnx' }) },
   ...(twoCores ? [{ name: 'reconstruct unet64 wasm 2 workers', run: () => unet('wasm', 2, 3) }] : []),
   ...(existsSync(path.join(SHIPPED, 'model.json'))
     ? [
         { name: 'reconstruct galaxy-64 wasm 1 worker', run: () => unet('wasm', 1, 8, 'shipped') },
         ...(twoCores ? [{ name: 'reconstruct galaxy-64 wasm 2 workers', run: () => unet('wasm', 2, 16, 'shipped') }] : []),
+        { name: 'reconstruct galaxy-64 onnx 1 worker', run: () => unet('wasm', 1, 16, 'shipped', { engine: 'onnx' }) },
+        ...(twoCores ? [{ name: 'reconstruct galaxy-64 onnx 2 workers', run: () => unet('wasm', 2, 32, 'shipped', { engine: 'onnx' }) }] : []),
       ]
     : []),
   { name: 'reconstruct gpu backends', run: gpuNote },

@@ -33,6 +33,8 @@ import {
 import { shapeText } from './headers.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type FluxChoice, type ResolvedPrior } from '../priors.js';
+import { onnxWorkerPlan, scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
+import type { ScoreEngineReport } from '../onnx/score-model.js';
 
 /** Bad input to a reconstruction (the command line exits with code 2, the app's request fails with code 'input'). */
 export class ReconstructInputError extends UserInputError {
@@ -95,6 +97,8 @@ export interface ReconstructionInputs {
   /** Where relative prior paths start (default: the process's working directory). */
   cwd?: string;
   settings: ReconstructSettings;
+  /** What evaluates a learned prior's network (ONNX Runtime or tfjs); absent: the environment's, else auto. */
+  scoreEngine?: ScoreEngineOptions;
   /** Brings up the tfjs backend: called once the inputs that need none are checked. */
   backend: () => Promise<BackendInfo>;
   /** Who asked: report.json's command says "(from the app)" for the app. */
@@ -128,6 +132,10 @@ export interface PreparedReconstruction {
   likelihood: ConvolvedLikelihood;
   settings: ResolvedSettings;
   backend: BackendInfo;
+  /** The score engine the workers use (ONNX Runtime's CPU threads per worker filled in). */
+  scoreEngine: ScoreEngineOptions;
+  /** What evaluates the prior's network, for report.json and the progress line. */
+  engine: ScoreEngineReport & { backend?: string; workers?: number };
   /** [ny, nx] of the unknown and of the data. */
   inShape: Shape2;
   outShape: Shape2;
@@ -219,7 +227,7 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
   const owned = typeof inputs.prior === 'string';
   let prior: ResolvedPrior;
   if (typeof inputs.prior === 'string') {
-    prior = await resolvePrior(inputs.prior, cwd);
+    prior = await resolvePrior(inputs.prior, cwd, inputs.scoreEngine ?? {});
   } else {
     prior = inputs.prior;
   }
@@ -236,7 +244,12 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     built = instantiateModel(prepared);
     likelihood = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, noise, affine, name: obs.name });
     for (const w of likelihood.warnings) if (!warnings.includes(w)) warnings.push(w);
-    const workers = checked.workers ?? defaultWorkers(backend.backend, checked.n, prior.kind, checked.steps, xShape[0] * xShape[1]);
+    // ONNX Runtime on the CPU: one worker per core (at most n and 4), the cores shared out as intra-op threads
+    const engineReport = scoreEngineReport(prior.model, backend.backend);
+    const plan = onnxWorkerPlan(engineReport, checked.workers, checked.n, inputs.scoreEngine ?? {});
+    const workers = checked.workers ?? plan?.workers ?? defaultWorkers(backend.backend, checked.n, prior.kind, checked.steps, xShape[0] * xShape[1]);
+    const scoreEngine: ScoreEngineOptions = { ...inputs.scoreEngine, ...(plan ? { threads: plan.threads } : {}) };
+    const engine = plan && workers > 1 ? { ...engineReport, threads: plan.threads, workers } : engineReport;
     const b = built;
     const lik = likelihood;
     return {
@@ -252,6 +265,8 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
       likelihood: lik,
       settings: { ...checked, workers },
       backend,
+      scoreEngine,
+      engine,
       inShape: xShape,
       outShape: yShape,
       warnings,

@@ -76,6 +76,7 @@ export function runReport(prep: PreparedReconstruction, result: SamplingResult, 
   );
   report.priorSha256 = prep.prior.sha256;
   report.workers = workers;
+  report.scoreEngine = prep.engine;
   if (isPlaneOfCube(obs.fitsShape)) report.plane = obs.plane;
   return report;
 }

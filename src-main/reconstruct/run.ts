@@ -70,6 +70,7 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
         seed: s.seed,
         batchSize: s.batch,
         samplerOptions: s.options,
+        scoreEngine: prep.scoreEngine,
         previewIntervalMs,
         previewSamples: hooks.previewSamples,
       },

@@ -18,6 +18,8 @@ import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/sam
 import { SamplingCancelledError, type SamplingPreview, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
 import { Welford } from '../../src-shared/diffusion/welford.js';
 import { workerScript } from '../worker-script.js';
+import type { ScoreEngineOptions } from '../onnx/priors.js';
+import { defaultOnnxThreads } from '../onnx/runtime.js';
 
 /** What every worker needs to rebuild the problem (plain data: it is cloned into each worker). */
 export interface ParallelJob {
@@ -43,6 +45,8 @@ export interface ParallelJob {
   previewIntervalMs?: number;
   /** Chains a preview shows, over all workers (default 4). */
   previewSamples?: number;
+  /** The score engine of a learned prior (threads: per worker); unset: the environment's, else auto. */
+  scoreEngine?: ScoreEngineOptions;
 }
 
 export interface WorkerJob extends ParallelJob {
@@ -144,6 +148,8 @@ export function mergePreviews(parts: readonly WorkerPreview[], per: number, nSam
 export async function runSamplingParallel(job: ParallelJob, workers: number, opts: ParallelOptions = {}): Promise<ParallelResult> {
   if (opts.signal?.aborted) throw new SamplingCancelledError();
   const parts = splitChains(job.n, workers);
+  // ONNX Runtime's CPU threads per worker: the cores shared out between the workers unless given
+  const onnxThreads = job.scoreEngine?.threads ?? (process.env.SKYSCORE_ONNX_THREADS ? null : Math.max(1, Math.floor(defaultOnnxThreads() / parts.length)));
   const t0 = performance.now();
   const progress = parts.map((): WorkerProgress => ({ step: 0, steps: 0, sigma: NaN, chi2: null, evaluations: 0 }));
   const previews: (WorkerPreview | null)[] = parts.map(() => null);
@@ -210,6 +216,7 @@ export async function runSamplingParallel(job: ParallelJob, workers: number, opt
               batchSize: Math.min(batchSize, part.n),
               previewIntervalMs: previewMs,
               previewSamples: nPreview,
+              scoreEngine: { ...job.scoreEngine, threads: onnxThreads },
             };
             const { file, argv } = workerFile();
             const w = new Worker(file, { argv, workerData: wj });

@@ -19,7 +19,7 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
 
 (async () => {
   const info = await initBackend(job.backend);
-  const prior = await resolvePrior(job.prior, job.cwd);
+  const prior = await resolvePrior(job.prior, job.cwd, job.scoreEngine);
   let lik: ConvolvedLikelihood | null = null;
   let dispose = () => {};
   try {

@@ -7,7 +7,8 @@
  *
  * The test machines have no GPU, so the tests ask for webgpu by name, which accepts Dawn's software adapter (OpenGL ES
  * on Mesa's llvmpipe; `.ci/run` installs Mesa's EGL/GLES where it is missing). The code path is the one a real
- * GPU takes; the products must be the wasm backend's to float32 rounding, for the same seed.
+ * GPU takes; the products must be the wasm backend's to float32 rounding, for the same seed. Both runs evaluate the
+ * prior with tfjs (--score-engine tfjs): the comparison is between tfjs backends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +66,7 @@ afterAll(() => {
 });
 
 const reconstruct = (backend: string, model: string, out: string) =>
-  runCliAsync(['reconstruct', '--obs', p('y.fits'), '--model', p(model), '--prior', p('tiny16'), '--noise', '3', '--out', p(out), '--n', '2', '--steps', '8', '--seed', '3', '--backend', backend], {
+  runCliAsync(['reconstruct', '--obs', p('y.fits'), '--model', p(model), '--prior', p('tiny16'), '--noise', '3', '--out', p(out), '--n', '2', '--steps', '8', '--seed', '3', '--backend', backend, '--score-engine', 'tfjs'], {
     timeoutMs: 300_000,
   });
 

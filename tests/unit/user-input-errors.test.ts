@@ -19,7 +19,8 @@ import type { EngineEvent } from '../../src-shared/protocol/index.js';
 import { ROOT } from '../helpers/data.js';
 
 /** Error classes that are not the user's input: cancellations, a dead engine, a malformed protocol message, the renderer's transport error. */
-const NOT_INPUT = new Set(['CancelledError', 'SamplingCancelledError', 'EngineDiedError', 'ProtocolError', 'ApiError']);
+// not the user's input: a cancellation, a dead engine, a malformed message, the app's transport, a missing native runtime (the engine falls back)
+const NOT_INPUT = new Set(['CancelledError', 'SamplingCancelledError', 'EngineDiedError', 'ProtocolError', 'ApiError', 'OnnxRuntimeUnavailableError']);
 
 interface Found {
   file: string;

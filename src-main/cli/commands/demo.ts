@@ -4,6 +4,7 @@ import { parse, numberFlag, optionalString } from '../args.js';
 import { UsageError } from '../errors.js';
 import { backendFlag } from './forward.js';
 import { modelFile, observationFile, reconstructToFolder } from './reconstruct.js';
+import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import { initBackend } from '../../engine/backend.js';
 import { readImage2d } from '../../model-loader.js';
 import { defaultPrior, priorSpecOf } from '../../evaluation.js';
@@ -13,6 +14,7 @@ import { DEMO_DIR, DEMO_SAMPLES, DEMO_STEPS, demoFluxScale, demoSettings, readDe
 export { DEMO_DIR } from '../../demo-example.js';
 
 const usage = `usage: skyscore demo [--out DIR] [--prior P] [--n N] [--steps K] [--seed S] [--backend B] [--quiet]
+                     [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
 
 Reconstructs the bundled example (assets/demo: a validation galaxy of the Galaxy Zoo cube, never trained on,
 in units of pixel/255, blurred by a Gaussian PSF of 4 px FWHM, white noise σ = 0.03 × its peak) with the
@@ -27,6 +29,7 @@ and prints where they are and the PSNR of the posterior mean against the bundled
   --seed S      default: the demo's seed
   --backend B   auto (default), tensorflow, webgpu, wasm or cpu
   --quiet       no progress lines
+${SCORE_ENGINE_USAGE}
 
 The flux scale is passed explicitly: the demo data are pixel/255, reconstruct maps x = F·x_train/scale, so a
 prior trained on the 8-bit cube (normalisation scale 255) needs F = scale/255 = 1, one trained on pixel/255
@@ -42,7 +45,7 @@ export const demoCommand: Command = {
     const cmd = 'demo';
     const p = parse(
       argv,
-      { out: { type: 'string' }, prior: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' } },
+      { out: { type: 'string' }, prior: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' }, ...SCORE_ENGINE_OPTIONS },
       cmd,
     );
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
@@ -50,6 +53,7 @@ export const demoCommand: Command = {
     const n = numberFlag(p, 'n', cmd, { default: DEMO_SAMPLES, integer: true, min: 1, max: 100000 });
     const steps = numberFlag(p, 'steps', cmd, { default: DEMO_STEPS, integer: true, min: 1, max: 1_000_000 });
     const backend = backendFlag(p, cmd);
+    const scoreEngine = scoreEngineFlags(p, cmd);
     const demo = await readDemoJson();
     const seed = numberFlag(p, 'seed', cmd, { default: demo.seed ?? 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
     const given = optionalString(p, 'prior');
@@ -73,6 +77,7 @@ export const demoCommand: Command = {
         noise: { kind: 'sigma', sigma: demo.noise },
         prior: spec,
         settings: { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale },
+        scoreEngine,
         backend: () => initBackend(backend),
         host: 'cli',
       },

@@ -6,8 +6,9 @@ import { UsageError } from '../errors.js';
 import { readInputFile, writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { nodeModelLoader, readImage2d, readNoiseInput } from '../../model-loader.js';
-import { prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
+import { prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag, checkNotSame } from './forward.js';
+import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
 import {
   DEFAULT_SAMPLER,
@@ -28,6 +29,7 @@ import {
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
+                            [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -86,7 +88,8 @@ same as the app's products. A seed gives the same samples on a given backend, wh
   --symmetrise        use an image prior's score through one of its flips/rotations per noise level (the
                       group its training augmented with; all 8 if it declares none): the chains follow the
                       group-averaged score at no extra cost (docs/sampling.md)
-  --quiet             no progress lines`;
+  --quiet             no progress lines
+${SCORE_ENGINE_USAGE}`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
@@ -129,6 +132,12 @@ export function progressPrinter(command: string, quiet: boolean): (p: Pick<Sampl
   };
 }
 
+/** What evaluates the prior's network, in a few words. */
+function engineText(e: PreparedReconstruction['engine'], backend: string): string {
+  if (e.engine !== 'onnx') return `tfjs (${backend})`;
+  return `ONNX Runtime ${e.onnxruntime ?? ''} (${e.provider}${e.threads ? `, ${e.threads} thread${e.threads > 1 ? 's' : ''}${e.workers ? ' per worker' : ''}` : ''}, ${e.device})`;
+}
+
 /** The observation as the reconstruction service takes it, read from a FITS file. */
 export async function observationFile(file: string, hdu?: number): Promise<ObservationInput> {
   const img = await readImage2d(file, hdu);
@@ -155,7 +164,8 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
       const sde = prep.prior.sde;
       process.stderr.write(
         `${cmd}: ${s.n} samples × ${s.steps} ${s.sampler} steps, prior ${prep.prior.name} (σ ${sde.sigmaMin.toPrecision(3)}…${sde.sigmaMax.toPrecision(3)}), ` +
-          `A = ${prep.model.built.operator.name}, flux scale ${prep.flux.value.toPrecision(6)}, backend ${prep.backend.backend}, ${s.workers} worker${s.workers > 1 ? 's' : ''}; likelihood: ${prep.likelihood.description}\n`,
+          `A = ${prep.model.built.operator.name}, flux scale ${prep.flux.value.toPrecision(6)}, backend ${prep.backend.backend}, ${s.workers} worker${s.workers > 1 ? 's' : ''}; ` +
+          `score engine ${engineText(prep.engine, prep.backend.backend)}; likelihood: ${prep.likelihood.description}\n`,
       );
     }
     const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
@@ -202,6 +212,7 @@ export const reconstructCommand: Command = {
         'no-rao-blackwell': { type: 'boolean' },
         symmetrise: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        ...SCORE_ENGINE_OPTIONS,
       },
       cmd,
     );
@@ -222,6 +233,7 @@ export const reconstructCommand: Command = {
     const backend = backendFlag(p, cmd);
     const options = samplerOptions(p, cmd);
     const quiet = p.values.quiet === true;
+    const scoreEngine = scoreEngineFlags(p, cmd);
     for (const f of [obsPath, modelPath]) checkNotSame(f, path.join(outDir, 'posterior-mean.fits'), cmd);
 
     // the files are read here; the service checks every input before any compute starts
@@ -231,6 +243,7 @@ export const reconstructCommand: Command = {
       noise: await readNoiseInput(noiseArg, '--noise', cmd),
       prior,
       settings: { sampler, n, steps, seed, fluxScale, options, workers, batch },
+      scoreEngine,
       backend: () => initBackend(backend),
       host: 'cli',
     };

@@ -12,9 +12,11 @@ import { runSampling } from '../../../src-shared/diffusion/posterior.js';
 import { toDataUnits } from '../../../src-shared/diffusion/products.js';
 import { DEFAULT_STEPS } from '../../../src-shared/diffusion/samplers/index.js';
 import { FitsHeader, writeFits } from '../../../src-shared/fits/index.js';
+import { SCORE_ENGINE_OPTIONS, scoreEngineFlags } from '../score-engine.js';
 
 const usage = `usage: skyscore sample --prior P --n N --steps K --seed S --out OUT.fits
                        [--sampler pc|em|ald|ula] [--shape NYxNX] [--backend B] [--batch B] [--quiet]
+                       [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
 
 Unconditional samples of a prior. Images are written as a float32 cube NAXIS1 × NAXIS2 × N in the prior's data
 units (model.json's normalisation undone: x = scale·x_prior + offset); the 2-D densities (analytic:ring,
@@ -30,7 +32,8 @@ record the command, prior, sampler, steps, seed and version.
   --shape NYxNX   image size for a fully convolutional U-Net used outside its training size (warned)
   --backend B     auto (default), tensorflow, webgpu, wasm or cpu
   --batch B       chains evaluated together (default min(N, 16))
-  --snr R, --step-size D, --denoise M, --no-denoise, --symmetrise   as for reconstruct`;
+  --snr R, --step-size D, --denoise M, --no-denoise, --symmetrise   as for reconstruct
+  --score-engine E, --onnx-provider P, --onnx-threads T              as for reconstruct`;
 
 export const sampleCommand: Command = {
   name: 'sample',
@@ -56,6 +59,7 @@ export const sampleCommand: Command = {
         denoise: { type: 'string' },
         symmetrise: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        ...SCORE_ENGINE_OPTIONS,
       },
       cmd,
     );
@@ -73,7 +77,7 @@ export const sampleCommand: Command = {
     const quiet = p.values.quiet === true;
     const shapeArg = optionalString(p, 'shape');
 
-    const prior = await resolvePrior(priorSpec);
+    const prior = await resolvePrior(priorSpec, undefined, scoreEngineFlags(p, cmd));
     try {
       let shape: number[];
       const warnings = [...prior.warnings];

@@ -1,0 +1,43 @@
+/**
+ * Where onnxruntime-node cannot be loaded (here: made to fail), a U-Net prior falls back to tfjs with a note in
+ * its warnings and in the engine report; asking for ONNX Runtime explicitly is then an input error naming why, and
+ * an ONNX prior cannot be loaded at all.
+ */
+import { describe, it, expect, vi, beforeAll } from 'vitest';
+import path from 'node:path';
+import { initBackend } from '../../src-main/engine/backend.js';
+import { resolvePrior } from '../../src-main/priors.js';
+import { scoreEngineReport } from '../../src-main/onnx/priors.js';
+import { ROOT } from '../helpers/data.js';
+
+vi.mock('../../src-main/onnx/runtime.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src-main/onnx/runtime.js')>();
+  return {
+    ...real,
+    loadOrt: () => {
+      throw new real.OnnxRuntimeUnavailableError('onnxruntime-node cannot be loaded: (test) no native binary for this platform');
+    },
+  };
+});
+
+describe('without ONNX Runtime', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('evaluates a U-Net prior with tfjs and says why; --score-engine onnx and ONNX priors are input errors', async () => {
+    const galaxy = path.join(ROOT, 'models', 'galaxy-64');
+    const prior = await resolvePrior(galaxy);
+    try {
+      expect(prior.warnings.join('\n')).toMatch(/ONNX Runtime is not available \(onnxruntime-node cannot be loaded: \(test\).*\); the score is evaluated by tfjs/);
+      const rep = scoreEngineReport(prior.model, 'wasm');
+      expect(rep).toMatchObject({ engine: 'tfjs', backend: 'wasm' });
+      expect(rep.note).toMatch(/not available/);
+      expect(prior.model.kind).toBe('unet');
+    } finally {
+      prior.dispose();
+    }
+    await expect(resolvePrior(galaxy, undefined, { engine: 'onnx' })).rejects.toMatchObject({ name: 'ScoreEngineInputError', message: expect.stringMatching(/--score-engine onnx: onnxruntime-node cannot be loaded/) });
+    await expect(resolvePrior(path.join(ROOT, 'tests', 'fixtures', 'onnx-prior'))).rejects.toThrow(/an ONNX prior needs ONNX Runtime/);
+  });
+});
