@@ -172,7 +172,7 @@ export async function resolvePrior(given: string, cwd = process.cwd(), engine: S
 /** An ONNX prior folder (model.json kind "onnx") on ONNX Runtime. */
 async function onnxPrior(spec: string, dir: string, engine: ScoreEngineOptions): Promise<ResolvedPrior> {
   const { model, meta, files } = await loadOnnxPrior(dir, engine).catch((e: Error) => {
-    if (!/InputError$/.test(e.name)) throw e;
+    if (!(e instanceof UserInputError)) throw e;
     throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
   });
   const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);
