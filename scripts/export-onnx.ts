@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateModelMeta } from '../src-shared/diffusion/nn/model-meta.js';
+import { validatePriorMeta } from '../src-shared/diffusion/nn/prior-meta.js';
 import { decodeWeights } from '../src-shared/diffusion/nn/weights.js';
 import { downFactor, unetLayout } from '../src-shared/diffusion/nn/unet.js';
 import { exportUnetOnnx } from '../src-shared/diffusion/nn/onnx-export.js';
@@ -19,7 +19,7 @@ if (!dir || !out) {
   process.stderr.write('usage: node --import tsx scripts/export-onnx.ts MODEL_DIR OUT.onnx\n');
   process.exit(2);
 }
-const meta = validateModelMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')), path.join(dir, 'model.json'));
+const meta = validatePriorMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')), path.join(dir, 'model.json'));
 const values = decodeWeights(unetLayout(meta.arch), meta.weights.manifest, new Uint8Array(readFileSync(path.join(dir, meta.weights.file))));
 const bytes = exportUnetOnnx(meta.arch, values, { 'skyscore.model': path.basename(path.resolve(dir)) }, SKYSCORE_VERSION);
 writeFileSync(out, bytes);

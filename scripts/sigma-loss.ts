@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src-main/engine/backend.js';
-import { loadModelFolder } from '../src-main/model-folder.js';
+import { loadPriorFolder } from '../src-main/prior-folder.js';
 import { readFits } from '../src-shared/fits/index.js';
 import { UnetScoreModel } from '../src-shared/diffusion/nn/unet.js';
 
@@ -22,7 +22,7 @@ const f = readFits(new Uint8Array(await fs.readFile('../shared/data/train/galaxy
 const cube = f.hdus[0]!.readImage();
 const n = 96, np = 4096, chunk = 16;
 const sigmas = [10, 1, 0.3, 0.1, 0.05, 0.03, 0.02, 0.01];
-const models = await Promise.all(dirs.map((d) => loadModelFolder(d)));
+const models = await Promise.all(dirs.map((d) => loadPriorFolder(d)));
 const rows: string[] = [];
 for (const s of sigmas) {
   const losses = models.map(() => 0);

@@ -15,7 +15,7 @@ import { validateSde } from '../src-shared/diffusion/sde.js';
 import { readFitsImage } from '../src-shared/fits/index.js';
 import { downFactor, paddingNote } from '../src-shared/diffusion/nn/unet.js';
 import { backgroundReference, fluxReference } from '../src-shared/diffusion/flux-reference.js';
-import { loadModelFolder, type ModelMeta } from './model-folder.js';
+import { loadPriorFolder, type PriorMeta } from './prior-folder.js';
 import { readInputFile } from './io.js';
 import { UserInputError } from '../src-shared/errors.js';
 import type { UnetScoreModel } from '../src-shared/diffusion/nn/unet.js';
@@ -49,7 +49,7 @@ export interface ResolvedPrior {
   background: number | null;
   /** sha256 of the files that define the prior (model.json + weights, or the power spectrum). */
   sha256: string;
-  meta?: ModelMeta;
+  meta?: PriorMeta;
   warnings: string[];
   dispose(): void;
 }
@@ -139,8 +139,8 @@ export async function resolvePrior(given: string, cwd = process.cwd(), engine: S
   }
   const dir = path.resolve(cwd, spec);
   if (await isOnnxPriorFolder(dir)) return onnxPrior(spec, dir, engine);
-  const { model: tfjsModel, meta } = await loadModelFolder(dir).catch((e: Error) => {
-    // loadModelFolder's input errors name the folder and what is wrong ("no such model folder", "not valid JSON", …)
+  const { model: tfjsModel, meta } = await loadPriorFolder(dir).catch((e: Error) => {
+    // loadPriorFolder's input errors name the folder and what is wrong ("no such model folder", "not valid JSON", …)
     if (!(e instanceof UserInputError)) throw e;
     throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
   });

@@ -14,7 +14,7 @@ import { PsfOperator, gaussianPsf, psfFromImage, type PsfKernel, type PsfMethod 
 import { LensOperator } from '../../src-shared/operators/lens.js';
 import { UvSamplingOperator, gridUv, parseStationTable, uvCoverage } from '../../src-shared/operators/uv.js';
 import type { LinearOperator } from '../../src-shared/operators/types.js';
-import { decodeImage2d } from '../model-loader.js';
+import { decodeImage2d } from '../forward-model-files.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DATA = path.join(ROOT, '..', 'shared', 'data');

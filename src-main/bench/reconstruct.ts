@@ -24,7 +24,7 @@ import { readAndDispose } from '../../src-shared/diffusion/readback.js';
 import type { Bench } from './types.js';
 import { convPeak, cpuMs, matmulPeak } from './kernels.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
-import { writeModelFolder, type ModelMeta } from '../model-folder.js';
+import { writePriorFolder, type PriorMeta } from '../prior-folder.js';
 import { resolvePrior, type ResolvedPrior } from '../priors.js';
 import { scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
 
@@ -165,7 +165,7 @@ async function scratch(withUnet: boolean): Promise<{ dir: string; unet: string |
     unet = path.join(dir, 'unet');
     const layout = unetLayout(DEFAULT_ARCH);
     const { manifest, bytes } = encodeWeights(layout, layout.initialise(7), 'float32');
-    const meta: ModelMeta = {
+    const meta: PriorMeta = {
       kind: 'unet',
       arch: DEFAULT_ARCH,
       imageShape: [S, S],
@@ -180,7 +180,7 @@ async function scratch(withUnet: boolean): Promise<{ dir: string; unet: string |
       skyscoreVersion: SKYSCORE_VERSION,
       weights: { file: 'weights.bin', dtype: 'float32', manifest },
     };
-    await writeModelFolder(unet, meta, bytes);
+    await writePriorFolder(unet, meta, bytes);
   }
   return { dir, unet, pk, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }

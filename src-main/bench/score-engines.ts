@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Bench } from './types.js';
 import { initBackend } from '../engine/backend.js';
-import { writeModelFolder, type ModelMeta } from '../model-folder.js';
+import { writePriorFolder, type PriorMeta } from '../prior-folder.js';
 import type { ScoreModel } from '../../src-shared/diffusion/types.js';
 import { DEFAULT_ARCH, UnetScoreModel, unetFlops, unetLayout, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
-import { createUnetFromWeights, validateModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import { createUnetFromWeights, validatePriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
 import { unetOnEngine } from '../onnx/priors.js';
 import { defaultOnnxThreads, ortAvailability } from '../onnx/runtime.js';
@@ -75,7 +75,7 @@ function torchEvals(py: string, modelDir: string, threads: number): number {
 async function network(which: 'galaxy-64' | 'default'): Promise<{ dir: string; arch: UnetArch; tfjs: UnetScoreModel; cleanup: () => void }> {
   if (which === 'galaxy-64') {
     const dir = path.join(ROOT, 'models', 'galaxy-64');
-    const meta = validateModelMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
+    const meta = validatePriorMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
     const bytes = readFileSync(path.join(dir, meta.weights.file));
     return { dir, arch: meta.arch, tfjs: createUnetFromWeights(meta, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)), cleanup: () => {} };
   }
@@ -83,7 +83,7 @@ async function network(which: 'galaxy-64' | 'default'): Promise<{ dir: string; a
   const arch = DEFAULT_ARCH;
   const values = unetLayout(arch).initialise(1);
   const { manifest, bytes } = encodeWeights(unetLayout(arch), values, 'float32');
-  const meta: ModelMeta = {
+  const meta: PriorMeta = {
     kind: 'unet',
     arch,
     imageShape: [SIZE, SIZE],
@@ -98,7 +98,7 @@ async function network(which: 'galaxy-64' | 'default'): Promise<{ dir: string; a
     skyscoreVersion: 'bench',
     weights: { file: 'weights.bin', dtype: 'float32', manifest },
   };
-  await writeModelFolder(dir, meta, bytes);
+  await writePriorFolder(dir, meta, bytes);
   return { dir, arch, tfjs: new UnetScoreModel(arch, values, [SIZE, SIZE]), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -113,7 +113,7 @@ async function engineFigures(which: 'galaxy-64' | 'default'): Promise<Record<str
     const ort = ortAvailability();
     if (ort.available) {
       for (const threads of [...new Set([1, cores])]) {
-        const { model } = await unetOnEngine(net.tfjs, { ...validateModelMeta(JSON.parse(readFileSync(path.join(net.dir, 'model.json'), 'utf8'))) }, 'bench', { engine: 'onnx', provider: 'cpu', threads });
+        const { model } = await unetOnEngine(net.tfjs, { ...validatePriorMeta(JSON.parse(readFileSync(path.join(net.dir, 'model.json'), 'utf8'))) }, 'bench', { engine: 'onnx', provider: 'cpu', threads });
         out[`onnx-cpu ${threads}t evals/s`] = evalsPerSecond(model);
         (model as { session?: { dispose(): void } }).session?.dispose();
       }
@@ -147,7 +147,7 @@ export const benches: Bench[] = [
       if (!ortAvailability().available) return { skipped: 'onnxruntime-node not available' };
       if (!existsSync(path.join(ROOT, 'models', 'galaxy-64', 'model.json'))) return { skipped: 'models/galaxy-64 not installed' };
       const net = await network('galaxy-64');
-      const meta = validateModelMeta(JSON.parse(readFileSync(path.join(net.dir, 'model.json'), 'utf8')));
+      const meta = validatePriorMeta(JSON.parse(readFileSync(path.join(net.dir, 'model.json'), 'utf8')));
       const { model } = await unetOnEngine(net.tfjs, meta, 'bench', { engine: 'onnx', provider: 'cpu' });
       const x = tf.randomNormal([BATCH, SIZE, SIZE]);
       const s = tf.fill([BATCH], 0.3) as tf.Tensor1D;

@@ -4,7 +4,7 @@
  * forgets them all (requests then fail with "unknown blob" and the renderer uploads again).
  */
 import { createHash } from 'node:crypto';
-import { JobInputError } from './model-requests.js';
+import { JobInputError } from './forward-model-requests.js';
 
 const MAX_BYTES = 2 * 1024 ** 3;
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { EngineContext } from './handlers.js';
 import type { JobEvent, JobKind, JobMethods, PriorInfo, Products, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
-import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, JobInputError } from './model-requests.js';
+import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, JobInputError } from './forward-model-requests.js';
 import { reconstructJob, type ReconstructionResult } from './reconstruct-job.js';
 import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';

@@ -8,7 +8,7 @@
 import type { BackendInfo, Products, ReconstructParams, ReconstructProgress, Shape2 } from '../../src-shared/protocol/index.js';
 import { prepareReconstruction, reconstructionFiles, runReconstruction, type NoiseInput, type PreparedReconstruction, type ReconstructionProgress } from '../reconstruct/index.js';
 import type { JobReporter } from './jobs.js';
-import { JobInputError, decodeObs, memoryLoader } from './model-requests.js';
+import { JobInputError, decodeObs, memoryLoader } from './forward-model-requests.js';
 
 export interface PreparedJob {
   prep: PreparedReconstruction;

@@ -10,7 +10,7 @@ import { DEFAULT_ARCH } from '../../src-shared/diffusion/nn/unet.js';
 import { runTraining as runTrainingCore, type TrainOptions } from '../train/run.js';
 import type { JobReporter } from './jobs.js';
 import { CancelledError } from './cancel.js';
-import { JobInputError } from './model-requests.js';
+import { JobInputError } from './forward-model-requests.js';
 
 export interface PreparedTraining {
   options: TrainOptions;

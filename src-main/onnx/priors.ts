@@ -14,7 +14,7 @@ import { UserInputError } from '../../src-shared/errors.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ScoreModel } from '../../src-shared/diffusion/types.js';
-import type { ModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import type { PriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { ScoreModelInputError, downFactor, type UnetScoreModel } from '../../src-shared/diffusion/nn/unet.js';
 import { exportUnetOnnx } from '../../src-shared/diffusion/nn/onnx-export.js';
 import { validateOnnxMeta, type OnnxPriorMeta } from '../../src-shared/diffusion/nn/onnx-meta.js';
@@ -67,7 +67,7 @@ export function scoreEngineReport(model: ScoreModel, backend: string): ScoreEngi
  * from the weights at load, ~0.2 s for galaxy-64; the tfjs model stays as its gradient twin), or the tfjs model
  * itself. `warnings` says when 'auto' fell back to tfjs.
  */
-export async function unetOnEngine(tfjsModel: UnetScoreModel, meta: ModelMeta, sha256: string, opts: ScoreEngineOptions = {}): Promise<{ model: ScoreModel; warnings: string[] }> {
+export async function unetOnEngine(tfjsModel: UnetScoreModel, meta: PriorMeta, sha256: string, opts: ScoreEngineOptions = {}): Promise<{ model: ScoreModel; warnings: string[] }> {
   const o = resolveEngineOptions(opts);
   const note = (text: string): ScoreModel => Object.assign(tfjsModel, { engineNote: text });
   if (o.engine === 'tfjs') return { model: note('chosen (--score-engine tfjs or SKYSCORE_SCORE_ENGINE)'), warnings: [] };

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
-import type { BuiltModel, PreparedModel } from '../../src-shared/operators/model.js';
-import type { LensStage } from '../../src-shared/operators/model-spec.js';
+import type { BuiltForwardModel, PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
+import type { LensStage } from '../../src-shared/operators/forward-model-spec.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import { SKYSCORE_VERSION } from '../version.js';
 
@@ -27,7 +27,7 @@ export function trimWcsToTwoAxes(h: FitsHeader): void {
 export type ResultGrid = { sameAsInput: true } | { sameAsInput: false; scale: number; plane: string };
 
 /** The plane a result lies on: the input's grid, or a lens plane with its pixel scale. */
-export function resultGrid(model: BuiltModel | PreparedModel, adjoint: boolean): ResultGrid {
+export function resultGrid(model: BuiltForwardModel | PreparedForwardModel, adjoint: boolean): ResultGrid {
   const lenses = model.spec.operators.filter((s): s is LensStage => s.type === 'lens');
   if (lenses.length === 0) return { sameAsInput: true };
   if (adjoint) return { sameAsInput: false, scale: lenses[0].sourcePixelScale, plane: 'source plane' };

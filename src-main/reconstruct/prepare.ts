@@ -11,8 +11,8 @@ import { cpus } from 'node:os';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
 import type { BackendInfo } from '../../src-shared/protocol/index.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
-import { instantiateModel, prepareModel, type BuiltModel, type ModelFileLoader, type PreparedModel } from '../../src-shared/operators/model.js';
-import { outputShape, parseModel } from '../../src-shared/operators/model-spec.js';
+import { instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
+import { outputShape, parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { noiseMap, scalarNoise, type NoiseModel } from '../../src-shared/operators/noise.js';
 import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/likelihood.js';
 import {
@@ -66,7 +66,7 @@ export interface ModelInput {
   name: string;
   /** For report.json: its path (command line) or the name (app). */
   path: string;
-  loader: ModelFileLoader;
+  loader: ForwardModelFileLoader;
   /** The bytes of every file the loader has read so far, in order (the model hash covers them). */
   filesRead(): readonly Uint8Array[];
 }
@@ -119,7 +119,7 @@ export interface ResolvedSettings {
 
 export interface PreparedReconstruction {
   observation: ObservationInput;
-  model: { name: string; path: string; sha256: string; prepared: PreparedModel; built: BuiltModel };
+  model: { name: string; path: string; sha256: string; prepared: PreparedForwardModel; built: BuiltForwardModel };
   noise: NoiseModel;
   /** σ as given, or the σ map's file name (SKYNOISE, the command line). */
   noiseText: string;
@@ -208,8 +208,8 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
 
   // the forward model: M.json and its files, read and validated (no tensors yet)
   const text = typeof model.json === 'string' ? model.json : new TextDecoder().decode(model.json);
-  const spec = parseModel(text, model.name);
-  const prepared = await prepareModel(spec, model.loader, { source: model.name });
+  const spec = parseForwardModel(text, model.name);
+  const prepared = await prepareForwardModel(spec, model.loader, { source: model.name });
   const hash = createHash('sha256').update(model.json);
   for (const b of model.filesRead()) hash.update(b);
   const sha256 = hash.digest('hex');
@@ -232,7 +232,7 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     prior = inputs.prior;
   }
   const priorSpec = typeof inputs.prior === 'string' ? inputs.prior : inputs.prior.spec;
-  let built: BuiltModel | null = null;
+  let built: BuiltForwardModel | null = null;
   let likelihood: ConvolvedLikelihood | null = null;
   try {
     if (prior.kind === 'analytic') throw new ReconstructInputError(`the prior ${priorSpec} is a 2-D density, not an image prior (skyscore sample draws from it)`);
@@ -241,7 +241,7 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     if (shapeNote) warnings.push(shapeNote);
     const flux = chooseFluxScale(prior, obs.data, checked.fluxScale, 'flux scale set by the user');
     const affine = affineFor(prior, flux);
-    built = instantiateModel(prepared);
+    built = instantiateForwardModel(prepared);
     likelihood = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, noise, affine, name: obs.name });
     for (const w of likelihood.warnings) if (!warnings.includes(w)) warnings.push(w);
     // ONNX Runtime on the CPU: one worker per core (at most n and 4), the cores shared out as intra-op threads

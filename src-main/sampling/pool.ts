@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import type { NoiseModel } from '../../src-shared/operators/noise.js';
-import type { PreparedModel } from '../../src-shared/operators/model.js';
+import type { PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
 import type { Affine, CgStats } from '../../src-shared/diffusion/likelihood.js';
 import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/samplers/index.js';
 import { SamplingCancelledError, type SamplingPreview, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
@@ -29,7 +29,7 @@ export interface ParallelJob {
   cwd: string;
   shape: number[];
   /** The forward model, its files read and checked (plain data), with the data; absent for prior samples. */
-  model?: PreparedModel;
+  model?: PreparedForwardModel;
   data?: Float32Array;
   dataShape?: [number, number];
   noise?: NoiseModel;

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../engine/backend.js';
 import { resolvePrior } from '../priors.js';
-import { instantiateModel } from '../../src-shared/operators/model.js';
+import { instantiateForwardModel } from '../../src-shared/operators/forward-model.js';
 import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import type { WorkerJob, WorkerMessage } from './pool.js';
@@ -24,7 +24,7 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
   let dispose = () => {};
   try {
     if (job.model) {
-      const built = instantiateModel(job.model);
+      const built = instantiateForwardModel(job.model);
       dispose = () => built.operator.dispose();
       lik = new ConvolvedLikelihood({
         operator: built.operator,

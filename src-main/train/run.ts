@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { writeFileAtomic } from '../io.js';
 import { SKYSCORE_VERSION } from '../version.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
-import { writeModelFolder, type ModelMeta } from '../model-folder.js';
+import { writePriorFolder, type PriorMeta } from '../prior-folder.js';
 import { WorkerPoolEngine } from './pool.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import { downFactor, unetLayout, validateArch, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
@@ -77,7 +77,7 @@ export interface RunHooks {
 }
 
 export interface RunResult {
-  meta: ModelMeta;
+  meta: PriorMeta;
   stopped: boolean;
   backend: BackendName;
   workers: number;
@@ -258,9 +258,9 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   info(`backend ${backend}, ${workers} worker${workers > 1 ? 's' : ''} (batch ${segmentBatch} split between them, micro-batches of ≤ ${o.microBatch})`);
 
   const layout = unetLayout(pinned.arch);
-  const makeMeta = (s: TrainState): { meta: ModelMeta; bytes: Uint8Array } => {
+  const makeMeta = (s: TrainState): { meta: PriorMeta; bytes: Uint8Array } => {
     const { manifest, bytes } = encodeWeights(layout, s.ema, pinned.weightsDtype);
-    const meta: ModelMeta = {
+    const meta: PriorMeta = {
       kind: 'unet',
       arch: pinned.arch,
       imageShape: pinned.imageShape,
@@ -326,7 +326,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   };
   if (state.step >= o.steps) info(`the run is already at step ${state.step} ≥ --steps ${o.steps}: nothing to do (raise --steps to continue)`);
 
-  let last: ModelMeta | null = null;
+  let last: PriorMeta | null = null;
   let final: TrainState;
   try {
     final = await trainLoop(loopCfg, { train: prepared.train, val, trainableMask: layout.trainableMask() }, engine, state, {
@@ -338,7 +338,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
       onCheckpoint: async (s) => {
         await writeFileAtomic(ckptFile, encodeCheckpoint(s, pinned as unknown as Record<string, unknown>));
         const { meta, bytes } = makeMeta(s);
-        await writeModelFolder(o.out, meta, bytes);
+        await writePriorFolder(o.out, meta, bytes);
         last = meta;
       },
       shouldStop: hooks.shouldStop,

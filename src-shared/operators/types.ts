@@ -1,5 +1,5 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type { Shape2 } from './model-spec.js';
+import type { Shape2 } from './forward-model-spec.js';
 
 /** [ny, nx], row-major, x fastest (the FITS order: NAXIS1 = nx); defined with the M.json types, which need no tfjs. */
 export type { Shape2 };

@@ -4,7 +4,7 @@ import { ROOT } from '../helpers/data.js';
 
 test('the served app shows its shell and the engine backend, with no console errors', async ({ app, consoleErrors }) => {
   await expect(app.getByRole('toolbar', { name: 'Main toolbar' })).toBeVisible();
-  await expect(app.getByRole('complementary', { name: 'Model and run settings' })).toBeVisible();
+  await expect(app.getByRole('complementary', { name: 'Forward model, prior and run settings' })).toBeVisible();
   await expect(app.getByRole('main', { name: 'Images' })).toBeVisible();
   const status = app.getByTestId('backend-status');
   await expect(status).toHaveText(/backend: (tensorflow|webgpu|wasm|cpu) · tfjs \d+\.\d+\.\d+ · GPU: /);

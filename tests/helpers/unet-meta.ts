@@ -2,10 +2,10 @@
  * model.json of the tests' tiny U-Net priors: trained (in tests: initialised) on 16×16 images, VE SDE
  * σ ∈ [0.01, 20], data divided by 255; `arch` and the weights' manifest are the caller's.
  */
-import type { ModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import type { PriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import type { UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 
-export function tinyUnetMeta(arch: UnetArch, manifest: ModelMeta['weights']['manifest'], dtype: ModelMeta['weights']['dtype'] = 'float32'): ModelMeta {
+export function tinyUnetMeta(arch: UnetArch, manifest: PriorMeta['weights']['manifest'], dtype: PriorMeta['weights']['dtype'] = 'float32'): PriorMeta {
   return {
     kind: 'unet',
     arch,

@@ -17,7 +17,7 @@ import { circulantCovariance, convolutionMatrix, gaussianDraws, sparseTimesVecto
 import { gaussianPsf } from '../../src-shared/operators/psf.js';
 import { unetLayout } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
-import { writeModelFolder } from '../../src-main/model-folder.js';
+import { writePriorFolder } from '../../src-main/prior-folder.js';
 import { tinyUnetMeta } from '../helpers/unet-meta.js';
 
 let dir = '';
@@ -30,7 +30,7 @@ beforeAll(async () => {
   // a tiny U-Net prior trained (here: initialised) on 16×16 images
   const arch = { nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16, fourierScale: 16 };
   const { manifest, bytes } = encodeWeights(unetLayout(arch), unetLayout(arch).initialise(5), 'float32');
-  await writeModelFolder(p('tiny16'), tinyUnetMeta(arch, manifest), bytes);
+  await writePriorFolder(p('tiny16'), tinyUnetMeta(arch, manifest), bytes);
   const power = powerLawSpectrum(N, N, 10, 4, 2);
   writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(power), shape: [N, N] }]));
   writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 10, 2, 2)), shape: [16, 16] }]));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { createUnetFromWeights, validateModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import { createUnetFromWeights, validatePriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { ROOT } from '../helpers/data.js';
 
 function torchPython(): string | null {
@@ -32,7 +32,7 @@ describe('the PyTorch U-Net of scripts/torch-unet.py', () => {
   it.skipIf(!py)('gives galaxy-64’s tfjs score to 1e-4 (64×64, σ = 0.02 and 5)', async () => {
     await initBackend('wasm');
     const dir = path.join(ROOT, 'models', 'galaxy-64');
-    const meta = validateModelMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
+    const meta = validatePriorMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
     const bytes = readFileSync(path.join(dir, meta.weights.file));
     const model = createUnetFromWeights(meta, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const tmp = mkdtempSync(path.join(tmpdir(), 'skyscore-torch-'));

@@ -12,7 +12,7 @@ import { runCli, runCliAsync } from '../helpers/cli.js';
 import { trainCommand } from '../../src-main/cli/commands/train.js';
 import { isInputError } from '../../src-main/cli/errors.js';
 import { dataPath } from '../helpers/data.js';
-import { loadModelFolder, readModelMeta } from '../../src-main/model-folder.js';
+import { loadPriorFolder, readPriorMeta } from '../../src-main/prior-folder.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { writeFits } from '../../src-shared/fits/index.js';
 import { decodeCheckpoint } from '../../src-shared/diffusion/train/checkpoint.js';
@@ -86,7 +86,7 @@ describe('skyscore train', () => {
     expect(cooled.map((l) => l.step)).toEqual([18, 20]);
     expect(cooled[0].lr).toBeCloseTo(2e-3 * (3 / 4), 12);
     expect(cooled[1].lr).toBeCloseTo(2e-3 * (1 / 4), 12);
-    const cooledMeta = await readModelMeta(part);
+    const cooledMeta = await readPriorMeta(part);
     expect(cooledMeta.steps).toBe(20);
     expect(cooledMeta.training?.cooldown).toMatchObject({ steps: 4, endStep: 20 });
     // so is a σ focus: recorded with the step it ran to and the share of draws in its range
@@ -99,16 +99,16 @@ describe('skyscore train', () => {
     const b4 = runCli(['train', '--data', CUBE, '--out', part, ...TINY, '--batch', '24', '--steps', '22', '--log-every', '2', '--val-every', '2', '--resume'], { timeoutMs: 300_000 });
     expect(b4.code, b4.stderr).toBe(0);
     expect(b4.stderr).toMatch(/this segment: batch 24 \(the run started with 16; validation keeps batches of 16\)/);
-    const bigMeta = await readModelMeta(part);
+    const bigMeta = await readPriorMeta(part);
     expect(bigMeta.imagesSeen).toBe(20 * 16 + 2 * 24);
     expect(bigMeta.training).toMatchObject({ batch: 24, batchAtStart: 16 });
     expect(bigMeta.validationLoss).toBeGreaterThan(0);
-    expect((await readModelMeta(full)).training?.batchAtStart).toBeUndefined();
-    expect((await readModelMeta(full)).training?.sigmaFocus).toBeUndefined();
-    expect((await readModelMeta(full)).training?.cooldown).toBeUndefined();
+    expect((await readPriorMeta(full)).training?.batchAtStart).toBeUndefined();
+    expect((await readPriorMeta(full)).training?.sigmaFocus).toBeUndefined();
+    expect((await readPriorMeta(full)).training?.cooldown).toBeUndefined();
 
     // the model folder: documented fields, EMA weights, loads as a U-Net score model
-    const meta = await readModelMeta(full);
+    const meta = await readPriorMeta(full);
     expect(meta.kind).toBe('unet');
     expect(meta.imageShape).toEqual([16, 16]);
     expect(meta.channels).toBe(1);
@@ -132,7 +132,7 @@ describe('skyscore train', () => {
     expect(meta.weights.dtype).toBe('float32');
     expect(existsSync(path.join(full, 'README.md'))).toBe(false);
     await initBackend('wasm');
-    const { model } = await loadModelFolder(full);
+    const { model } = await loadPriorFolder(full);
     expect(model.kind).toBe('unet');
     expect(model.trainedShape).toEqual([16, 16]);
     tf.tidy(() => {
@@ -211,10 +211,10 @@ describe('skyscore train', () => {
     await bad(['--data', CUBE, '--out', run, ...TINY, '--steps', '2'], /already holds a training run \(checkpoint\.bin\); use --resume/);
     await bad(['--data', CUBE, '--out', run, ...TINY, '--steps', '2', '--resume', '--nf', '16'], /--resume continues the run as it was started; these differ: --nf 16 \(the run has 8\)/);
     // a model folder that is missing or damaged
-    await expect(loadModelFolder(path.join(dir, 'no-model'))).rejects.toThrow(/no-model: no such model folder/);
+    await expect(loadPriorFolder(path.join(dir, 'no-model'))).rejects.toThrow(/no-model: no such model folder/);
     writeFileSync(path.join(run, 'weights.bin'), Buffer.alloc(10));
-    await expect(loadModelFolder(run)).rejects.toThrow(/weights file is truncated/);
+    await expect(loadPriorFolder(run)).rejects.toThrow(/weights file is truncated/);
     writeFileSync(path.join(run, 'model.json'), '{"kind": "unet"');
-    await expect(loadModelFolder(run)).rejects.toThrow(/model\.json: not valid JSON/);
+    await expect(loadPriorFolder(run)).rejects.toThrow(/model\.json: not valid JSON/);
   });
 });

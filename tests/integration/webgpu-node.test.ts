@@ -18,7 +18,7 @@ import { runCliAsync } from '../helpers/cli.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { unetLayout } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
-import { writeModelFolder } from '../../src-main/model-folder.js';
+import { writePriorFolder } from '../../src-main/prior-folder.js';
 import { tinyUnetMeta } from '../helpers/unet-meta.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 
@@ -42,7 +42,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-webgpu-'));
   const arch = { nf: 8, chMult: [1, 2], numResBlocks: 1, attention: false, embeddingDim: 16, fourierScale: 16 };
   const { manifest, bytes } = encodeWeights(unetLayout(arch), unetLayout(arch).initialise(3), 'float32');
-  await writeModelFolder(p('tiny16'), tinyUnetMeta(arch, manifest), bytes);
+  await writePriorFolder(p('tiny16'), tinyUnetMeta(arch, manifest), bytes);
   // a galaxy-like blob with noise, in 8-bit-like units
   const r = new ChainRandom(4, 0);
   const y = new Float32Array(S * S);

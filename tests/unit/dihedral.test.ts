@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { DIHEDRAL_COUNT, dihedralApply, dihedralIndexFor, dihedralInverse, dihedralScore } from '../../src-shared/diffusion/dihedral.js';
 import { runSampling, symmetryOf } from '../../src-shared/diffusion/posterior.js';
-import { invarianceOf, type ModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import { invarianceOf, type PriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/data.js';
@@ -79,7 +79,7 @@ describe('the eight flips and rotations', () => {
 
 describe('which symmetry a prior has and a run uses', () => {
   it("model.json's augmentation: all eight for square training images, the four flips for rectangular, none without", () => {
-    const shipped = JSON.parse(readFileSync(path.join(ROOT, 'models', 'galaxy-64', 'model.json'), 'utf8')) as ModelMeta;
+    const shipped = JSON.parse(readFileSync(path.join(ROOT, 'models', 'galaxy-64', 'model.json'), 'utf8')) as PriorMeta;
     expect(invarianceOf(shipped)).toBe('dihedral');
     expect(invarianceOf({ ...shipped, imageShape: [32, 64] })).toBe('flips');
     expect(invarianceOf({ ...shipped, training: { ...shipped.training, augment: 'none' } })).toBeNull();

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { UnetScoreModel, unetLayout, unetFlops, unetPadding, downFactor, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights, decodeWeights, toHalf, fromHalf } from '../../src-shared/diffusion/nn/weights.js';
-import { createUnetFromWeights, validateModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import { createUnetFromWeights, validatePriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { setConvGradMode } from '../../src-shared/diffusion/nn/conv.js';
 import { dsmLoss } from '../../src-shared/diffusion/train/objectives.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
@@ -251,13 +251,13 @@ describe('U-Net score model', () => {
     const enc = encodeWeights(layout, nan, 'float32');
     expect(() => decodeWeights(layout, enc.manifest, enc.bytes)).toThrow(/NaN/);
     const good = tinyUnetMeta(ARCH, manifest, 'float32');
-    expect(validateModelMeta(JSON.parse(JSON.stringify(good))).arch).toEqual(ARCH);
-    expect(() => validateModelMeta({ ...good, kind: 'gan' }, 'm/model.json')).toThrow(/m\/model\.json: kind must be "unet"/);
-    expect(() => validateModelMeta({ ...good, imageShape: [15, 16] })).toThrow(/not divisible by the down-sampling factor 2/);
-    expect(() => validateModelMeta({ ...good, sde: { type: 've', sigmaMin: 2, sigmaMax: 1 } })).toThrow(/sigmaMin < sigmaMax/);
-    expect(() => validateModelMeta({ ...good, normalisation: { offset: 0, scale: 0 } })).toThrow(/normalisation/);
-    expect(() => validateModelMeta({ ...good, weights: { ...good.weights, file: '../x.bin' } })).toThrow(/plain file name/);
-    expect(() => validateModelMeta({ ...good, arch: { ...ARCH, chMult: [] } })).toThrow(/chMult/);
+    expect(validatePriorMeta(JSON.parse(JSON.stringify(good))).arch).toEqual(ARCH);
+    expect(() => validatePriorMeta({ ...good, kind: 'gan' }, 'm/model.json')).toThrow(/m\/model\.json: kind must be "unet"/);
+    expect(() => validatePriorMeta({ ...good, imageShape: [15, 16] })).toThrow(/not divisible by the down-sampling factor 2/);
+    expect(() => validatePriorMeta({ ...good, sde: { type: 've', sigmaMin: 2, sigmaMax: 1 } })).toThrow(/sigmaMin < sigmaMax/);
+    expect(() => validatePriorMeta({ ...good, normalisation: { offset: 0, scale: 0 } })).toThrow(/normalisation/);
+    expect(() => validatePriorMeta({ ...good, weights: { ...good.weights, file: '../x.bin' } })).toThrow(/plain file name/);
+    expect(() => validatePriorMeta({ ...good, arch: { ...ARCH, chMult: [] } })).toThrow(/chMult/);
   });
 
   it('keeps the tensor count flat over repeated score evaluations and gradient steps', () => {

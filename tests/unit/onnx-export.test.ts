@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { UnetScoreModel, downFactor, unetLayout, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
-import { createUnetFromWeights, validateModelMeta } from '../../src-shared/diffusion/nn/model-meta.js';
+import { createUnetFromWeights, validatePriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { ProtoWriter } from '../../src-shared/diffusion/nn/onnx-proto.js';
 import { exportUnetOnnx } from '../../src-shared/diffusion/nn/onnx-export.js';
 import { OnnxSession } from '../../src-main/onnx/runtime.js';
@@ -89,7 +89,7 @@ describe('ONNX export of the U-Net', () => {
     let onnx: OnnxScoreModel;
     beforeAll(async () => {
       const dir = path.join(ROOT, 'models', 'galaxy-64');
-      const meta = validateModelMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
+      const meta = validatePriorMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
       const bytes = readFileSync(path.join(dir, meta.weights.file));
       ref = createUnetFromWeights(meta, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       onnx = await onnxTwin(ref, 2);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { writeFits } from '../../src-shared/fits/index.js';
 import { gaussianPsf } from '../../src-shared/operators/psf.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
-import { madSigma, MAD_TO_SIGMA, median, validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, decodeObs } from '../../src-main/engine/model-requests.js';
+import { madSigma, MAD_TO_SIGMA, median, validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, decodeObs } from '../../src-main/engine/forward-model-requests.js';
 import { listPriors, readPriorFolder } from '../../src-main/engine/jobs.js';
 import { dataPath } from '../helpers/data.js';
 

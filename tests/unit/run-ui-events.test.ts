@@ -75,7 +75,7 @@ describe('run panel state from job events', () => {
     handleJobEvent({ event: 'engine.status', data: { state: 'restarting', message: 'engine exited with code 1; restarting' } });
     const s = useStore.getState();
     expect(s.run.state).toBe('error');
-    expect(s.run.message).toMatch(/engine stopped and is restarting; your data, model and settings are kept/);
+    expect(s.run.message).toMatch(/engine stopped and is restarting; your data, forward model and settings are kept/);
     expect(s.settings).toMatchObject({ seed: 77, steps: 33 });
     expect(s.notices.at(-1)!.level).toBe('error');
   });

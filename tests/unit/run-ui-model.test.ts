@@ -1,14 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { checkDoc, moveOperator, withOperator } from '../../src-renderer/src/model/editing.js';
-import { checkModel, defaultStage, readModel, validateModel, type LensStage, type ModelSpec, type UvStage } from '../../src-shared/operators/model-spec.js';
+import { checkForwardModel, defaultStage, readForwardModel, validateForwardModel, type LensStage, type ForwardModelSpec, type UvStage } from '../../src-shared/operators/forward-model-spec.js';
 import { FORWARD_MODEL_EXAMPLE } from '../helpers/forward-model-example.js';
 
 const FILES = ['mask.fits', 'psf.fits', 'a.txt'];
 
 /** The engine's verdict on a document, its files at hand: the first problem's message, or null. */
-function engine(doc: ModelSpec): string | null {
+function engine(doc: ForwardModelSpec): string | null {
   try {
-    validateModel(JSON.parse(JSON.stringify(doc)));
+    validateForwardModel(JSON.parse(JSON.stringify(doc)));
     return null;
   } catch (e) {
     return (e as Error).message;
@@ -17,7 +17,7 @@ function engine(doc: ModelSpec): string | null {
 
 describe('forward-model editor: checks on the shared M.json validator', () => {
   it('checks every field with a message naming it as the form does', () => {
-    const bad: ModelSpec = {
+    const bad: ForwardModelSpec = {
       shape: [64, 64],
       operators: [
         { type: 'psf', fwhmPx: -2 },
@@ -46,11 +46,11 @@ describe('forward-model editor: checks on the shared M.json validator', () => {
     expect(issues[4]!.message).toMatch(/nope.txt is not loaded/);
     expect(issues[6]!.message).toBe('the hour angles must have start ≤ end, got [4, -4]');
     // the same issues, at the same paths, as the shared validator gives the engine
-    expect(paths).toEqual(checkModel(bad, { files: [] }).issues.map((i) => i.path));
+    expect(paths).toEqual(checkForwardModel(bad, { files: [] }).issues.map((i) => i.path));
   });
 
   it('asks for the file a new PSF, mask or station table still needs', () => {
-    const doc: ModelSpec = { shape: [8, 8], operators: [{ type: 'psf', fits: '' }, defaultStage('mask', [8, 8]), defaultStage('uv-sampling', [8, 8])] };
+    const doc: ForwardModelSpec = { shape: [8, 8], operators: [{ type: 'psf', fits: '' }, defaultStage('mask', [8, 8]), defaultStage('uv-sampling', [8, 8])] };
     expect(checkDoc(doc, [], null).map((i) => [i.path, i.message])).toEqual([
       ['operators[0].fits', 'choose a PSF FITS file'],
       ['operators[1].fits', 'choose or paint a mask'],
@@ -59,7 +59,7 @@ describe('forward-model editor: checks on the shared M.json validator', () => {
   });
 
   it("refuses a chain that does not end on the observation's grid", () => {
-    const doc = readModel(FORWARD_MODEL_EXAMPLE);
+    const doc = readForwardModel(FORWARD_MODEL_EXAMPLE);
     const issues = checkDoc(doc, ['mask.fits'], [64, 64]);
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('shape');
@@ -67,13 +67,13 @@ describe('forward-model editor: checks on the shared M.json validator', () => {
     expect(checkDoc(doc, ['mask.fits'], [96, 96])).toEqual([]);
   });
 
-  it('agrees with the engine validator: what it passes, validateModel passes; what it refuses, validateModel refuses', () => {
+  it('agrees with the engine validator: what it passes, validateForwardModel passes; what it refuses, validateForwardModel refuses', () => {
     const lens = defaultStage('lens', [8, 8]) as LensStage;
     const uv = { ...(defaultStage('uv-sampling', [8, 8]) as UvStage), array: 'a.txt' };
-    const docs: [string, ModelSpec][] = [
-      ['example', readModel(FORWARD_MODEL_EXAMPLE)],
+    const docs: [string, ForwardModelSpec][] = [
+      ['example', readForwardModel(FORWARD_MODEL_EXAMPLE)],
       ['identity', { shape: [8, 8], operators: [] }],
-      ...(['psf', 'lens'] as const).map((t): [string, ModelSpec] => [`new ${t}`, { shape: [40, 40], operators: [defaultStage(t, [40, 40])] }]),
+      ...(['psf', 'lens'] as const).map((t): [string, ForwardModelSpec] => [`new ${t}`, { shape: [40, 40], operators: [defaultStage(t, [40, 40])] }]),
       ['new mask, file chosen', { shape: [40, 40], operators: [{ type: 'mask', fits: 'mask.fits' }] }],
       ['new uv, file chosen', { shape: [8, 8], operators: [uv] }],
       ['fwhm 0', { shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 0 }] }],
@@ -110,7 +110,7 @@ describe('forward-model editor: checks on the shared M.json validator', () => {
   });
 
   it('edits immutably: replace and move operators', () => {
-    const doc = readModel(FORWARD_MODEL_EXAMPLE);
+    const doc = readForwardModel(FORWARD_MODEL_EXAMPLE);
     const moved = moveOperator(doc, 1, 1);
     expect(moved.operators.map((o) => o.type)).toEqual(['lens', 'mask', 'psf']);
     expect(doc.operators.map((o) => o.type)).toEqual(['lens', 'psf', 'mask']);

@@ -6,7 +6,7 @@ import { backendFlag } from './forward.js';
 import { modelFile, observationFile, reconstructToFolder } from './reconstruct.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import { initBackend } from '../../engine/backend.js';
-import { readImage2d } from '../../model-loader.js';
+import { readImage2d } from '../../forward-model-files.js';
 import { defaultPrior, priorSpecOf } from '../../evaluation.js';
 import { psnr } from '../../../src-shared/eval/metrics.js';
 import { DEMO_DIR, DEMO_SAMPLES, DEMO_STEPS, demoFluxScale, demoSettings, readDemoJson } from '../../demo-example.js';

@@ -5,10 +5,10 @@ import { parse, requireString, optionalString, numberFlag } from '../args.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { initBackend, isBackendName } from '../../engine/backend.js';
-import { prepareModelFile, readImage2d, type ImageFile } from '../../model-loader.js';
+import { prepareForwardModelFile, readImage2d, type ImageFile } from '../../forward-model-files.js';
 import { resultFitsShape, resultGrid, resultHeader, shapeText } from '../../reconstruct/headers.js';
-import { instantiateModel, type BuiltModel } from '../../../src-shared/operators/model.js';
-import { outputShape } from '../../../src-shared/operators/model-spec.js';
+import { instantiateForwardModel, type BuiltForwardModel } from '../../../src-shared/operators/forward-model.js';
+import { outputShape } from '../../../src-shared/operators/forward-model-spec.js';
 import { sanitize, validityMask } from '../../../src-shared/operators/noise.js';
 import { writeFits } from '../../../src-shared/fits/index.js';
 import type { BackendName } from '../../../src-shared/protocol/index.js';
@@ -29,7 +29,7 @@ export function cleanInput(img: ImageFile, name: string): Float32Array {
 }
 
 /** Runs A (or Aᵀ) on one image on the current backend. */
-export async function runOperator(model: BuiltModel, data: Float32Array, shape: Shape2, adjoint: boolean): Promise<Float32Array> {
+export async function runOperator(model: BuiltForwardModel, data: Float32Array, shape: Shape2, adjoint: boolean): Promise<Float32Array> {
   const out = tf.tidy(() => {
     const x = tf.tensor3d(data, [1, shape[0], shape[1]]);
     return adjoint ? model.operator.adjoint(x) : model.operator.apply(x);
@@ -76,7 +76,7 @@ a linear WCS in arcsec offsets instead. HISTORY cards record the command, model 
     checkNotSame(modelPath, outPath, 'forward');
 
     // every check on user input before the backend starts
-    const model = await prepareModelFile(modelPath);
+    const model = await prepareForwardModelFile(modelPath);
     const input = await readImage2d(inPath, hdu);
     const want = adjoint ? outputShape(model.prepared.spec) : model.prepared.spec.shape;
     if (input.shape[0] !== want[0] || input.shape[1] !== want[1]) {
@@ -89,7 +89,7 @@ a linear WCS in arcsec offsets instead. HISTORY cards record the command, model 
 
     const info = await initBackend(backend);
     const t0 = performance.now();
-    const built = instantiateModel(model.prepared);
+    const built = instantiateForwardModel(model.prepared);
     try {
       const shapeOut = adjoint ? built.operator.inShape : built.operator.outShape;
       const y = await runOperator(built, data, input.shape, adjoint);

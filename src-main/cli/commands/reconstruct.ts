@@ -5,7 +5,7 @@ import { parse, requireString, optionalString, numberFlag, type Parsed } from '.
 import { UsageError } from '../errors.js';
 import { readInputFile, writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
-import { nodeModelLoader, readImage2d, readNoiseInput } from '../../model-loader.js';
+import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
 import { prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag, checkNotSame } from './forward.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
@@ -147,7 +147,7 @@ export async function observationFile(file: string, hdu?: number): Promise<Obser
 /** M.json from disk, its files read relative to it. */
 export async function modelFile(file: string): Promise<ModelInput> {
   const json = await readInputFile(file);
-  const loader = nodeModelLoader(path.dirname(path.resolve(file)));
+  const loader = nodeForwardModelLoader(path.dirname(path.resolve(file)));
   return { json, name: path.basename(file), path: path.resolve(file), loader, filesRead: () => loader.files.map((f) => f.bytes) };
 }
 

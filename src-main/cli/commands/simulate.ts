@@ -4,9 +4,9 @@ import { parse, requireString, optionalString, numberFlag } from '../args.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
-import { prepareModelFile, readImage2d, readNoiseArg } from '../../model-loader.js';
-import { instantiateModel } from '../../../src-shared/operators/model.js';
-import { outputShape } from '../../../src-shared/operators/model-spec.js';
+import { prepareForwardModelFile, readImage2d, readNoiseArg } from '../../forward-model-files.js';
+import { instantiateForwardModel } from '../../../src-shared/operators/forward-model.js';
+import { outputShape } from '../../../src-shared/operators/forward-model-spec.js';
 import { addNoise } from '../../../src-shared/operators/noise.js';
 import { SeededRandom } from '../../../src-shared/operators/random.js';
 import { writeFits } from '../../../src-shared/fits/index.js';
@@ -55,7 +55,7 @@ noise, seed and version.
     const backend = backendFlag(p, 'simulate');
     for (const f of [truthPath, modelPath, noiseArg]) checkNotSame(f, outPath, 'simulate');
 
-    const model = await prepareModelFile(modelPath);
+    const model = await prepareForwardModelFile(modelPath);
     const truth = await readImage2d(truthPath, hdu);
     const want = model.prepared.spec.shape;
     if (truth.shape[0] !== want[0] || truth.shape[1] !== want[1]) {
@@ -67,7 +67,7 @@ noise, seed and version.
     for (const n of model.prepared.notes) process.stderr.write(`skyscore: note: ${n}\n`);
 
     const info = await initBackend(backend);
-    const built = instantiateModel(model.prepared);
+    const built = instantiateForwardModel(model.prepared);
     try {
       const ax = await runOperator(built, x, truth.shape, false);
       const rng = new SeededRandom(seed);

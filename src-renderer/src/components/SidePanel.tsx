@@ -49,7 +49,7 @@ export function SidePanel() {
     installViewerLink();
   }, []);
   return (
-    <aside className="sidepanel" aria-label="Model and run settings">
+    <aside className="sidepanel" aria-label="Forward model, prior and run settings">
       <ProjectBar />
       <Steps />
       <nav className="tabs" role="tablist">

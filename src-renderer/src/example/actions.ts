@@ -9,7 +9,7 @@ import { getClient } from '../api/client';
 import { useStore } from '../store/index';
 import { exampleResult, type ExampleInfo } from '../../../src-shared/protocol/example';
 import { readFitsImage } from '../../../src-shared/fits/index';
-import { readModelText, referencedFiles, type ModelSpec } from '../../../src-shared/operators/model-spec';
+import { readModelText, referencedFiles, type ForwardModelSpec } from '../../../src-shared/operators/forward-model-spec';
 import { clearFiles } from '../model/files';
 import { openObservation, scheduleValidate } from '../model/actions';
 import { clearOverlays } from '../run/previews';
@@ -57,7 +57,7 @@ export async function openExample(): Promise<boolean> {
   st.setExampleLoading(true);
   try {
     let ex: ExampleInfo;
-    let doc: ModelSpec;
+    let doc: ForwardModelSpec;
     try {
       ex = await fetchExample();
       doc = readModelText(ex.model.text, ex.model.name);
@@ -71,7 +71,7 @@ export async function openExample(): Promise<boolean> {
     clearFiles();
     clearOverlays();
     const s0 = useStore.getState();
-    for (const m of s0.modelFiles) s0.removeModelFile(m.name);
+    for (const m of s0.forwardModelFiles) s0.removeModelFile(m.name);
     for (const id of STALE_PANELS) if (s0.images[id]) removeImage(id);
     s0.setObs(null);
     s0.setModelDoc(doc);

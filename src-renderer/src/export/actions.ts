@@ -59,7 +59,7 @@ export function saveProject(): void {
     skyscore: s.engineInfo?.versions.skyscore ?? null,
     data: obs && s.obs ? { name: obs.name, sha256: obs.sha256, bytes: obs.bytes, hdu: s.obs.hdu, plane: s.obs.plane } : null,
     model: s.modelDoc,
-    files: s.modelFiles.flatMap((m) => {
+    files: s.forwardModelFiles.flatMap((m) => {
       const f = getAux(m.name);
       return f ? [{ meta: m, bytes: f.bytes }] : [];
     }),
@@ -113,7 +113,7 @@ export async function openProject(name: string, text: string): Promise<boolean> 
   }
   clearFiles();
   clearOverlays();
-  for (const m of st.modelFiles) st.removeModelFile(m.name);
+  for (const m of st.forwardModelFiles) st.removeModelFile(m.name);
   for (const f of restored) {
     const stored = await storeAux(f.name, f.bytes);
     st.upsertModelFile({ name: f.name, size: f.bytes.byteLength, sha256: stored.sha256, role: f.role });

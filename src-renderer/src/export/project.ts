@@ -5,7 +5,7 @@
  * on opening and must match its hash.
  */
 import { samplerSettings, type SamplerSettings } from '../../../src-shared/protocol/index';
-import { readModel, type ModelSpec } from '../../../src-shared/operators/model-spec';
+import { readForwardModel, type ForwardModelSpec } from '../../../src-shared/operators/forward-model-spec';
 import type { NoiseSettings, FileMeta } from '../store/model';
 import { UserInputError } from '../../../src-shared/errors';
 
@@ -32,7 +32,7 @@ export interface ProjectDoc {
   savedAt: string;
   skyscore: string | null;
   data: (ProjectFileRef & { hdu: number; plane: number }) | null;
-  model: ModelSpec;
+  model: ForwardModelSpec;
   files: (ProjectFileRef & { role: FileMeta['role'] })[];
   noise: NoiseSettings;
   prior: { spec: string; name: string } | null;
@@ -63,7 +63,7 @@ export function fromBase64(b64: string): Uint8Array {
 export interface ProjectInput {
   skyscore: string | null;
   data: { name: string; sha256: string; bytes: Uint8Array; hdu: number; plane: number } | null;
-  model: ModelSpec;
+  model: ForwardModelSpec;
   files: { meta: FileMeta; bytes: Uint8Array }[];
   noise: NoiseSettings;
   prior: { spec: string; name: string } | null;
@@ -133,9 +133,9 @@ export function parseProject(text: string): ProjectDoc {
     need(Number.isInteger(d.plane) && (d.plane as number) >= 0, 'data.plane: expected an integer ≥ 0');
     data = { ...ref, hdu: d.hdu as number, plane: d.plane as number };
   }
-  let model: ModelSpec;
+  let model: ForwardModelSpec;
   try {
-    model = readModel(r.model, 'M.json');
+    model = readForwardModel(r.model, 'M.json');
   } catch (e) {
     throw new ProjectInputError(`model: ${(e as Error).message}`);
   }

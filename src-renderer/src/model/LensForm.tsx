@@ -1,6 +1,6 @@
 import { useCallback } from 'react';
 import { useStore } from '../store/index';
-import { lensParams, lensSupersample, type LensStage, type StageSpec } from '../../../src-shared/operators/model-spec';
+import { lensParams, lensSupersample, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { NumberField } from './fields';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { getOverlay, currentEstimate } from '../run/previews';

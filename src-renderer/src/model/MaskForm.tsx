@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { useStore } from '../store/index';
-import type { MaskStage, Shape2, StageSpec } from '../../../src-shared/operators/model-spec';
+import type { MaskStage, Shape2, StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { FileButton } from './fields';
 import { addModelFile, replaceModelFile } from './actions';
 import { readFileBytes } from '../export/download';

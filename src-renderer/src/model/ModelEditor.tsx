@@ -1,6 +1,6 @@
 import { useEffect, useMemo } from 'react';
 import { useStore } from '../store/index';
-import { defaultStage, OPERATOR_TYPES, stageShapes, type OperatorType, type StageSpec } from '../../../src-shared/operators/model-spec';
+import { defaultStage, OPERATOR_TYPES, stageShapes, type OperatorType, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { checkDoc, moveOperator, OPERATOR_LABELS, withOperator } from './editing';
 import { NumberField, FileButton, Section, Help } from './fields';
 import { loadModelJson, previewAx, saveModelJson, scheduleOverlay, setModelDoc } from './actions';
@@ -16,7 +16,7 @@ import { getPreviewAx } from '../run/previews';
 function ValidationLine() {
   const check = useStore((s) => s.modelCheck);
   if (check.state === 'idle') return null;
-  if (check.state === 'checking') return <p className="status muted">checking the model…</p>;
+  if (check.state === 'checking') return <p className="status muted">checking the forward model…</p>;
   if (check.state === 'error')
     return (
       <p className="status err" role="alert" data-testid="model-error">
@@ -65,7 +65,7 @@ function PreviewAx() {
 /** The forward-model editor: data, the unknown's grid, the operator chain, the noise, M.json load/save. */
 export function ModelEditor() {
   const doc = useStore((s) => s.modelDoc);
-  const files = useStore((s) => s.modelFiles);
+  const files = useStore((s) => s.forwardModelFiles);
   const obs = useStore((s) => s.obs);
   const issues = useMemo(() => checkDoc(doc, files.map((f) => f.name), obs?.shape ?? null), [doc, files, obs]);
   const shapes = useMemo(() => stageShapes(doc), [doc]);

@@ -1,5 +1,5 @@
 import { useStore } from '../store/index';
-import { isFitsPsf, psfNormalized, type PsfStage, type StageSpec } from '../../../src-shared/operators/model-spec';
+import { isFitsPsf, psfNormalized, type PsfStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { NumberField, FileButton } from './fields';
 import { addModelFile } from './actions';
 import { readFileBytes } from '../export/download';
@@ -15,7 +15,7 @@ interface Props {
 
 export function PsfForm({ index, op, issue, onChange }: Props) {
   const version = useStore((s) => s.overlayVersion);
-  const allFiles = useStore((s) => s.modelFiles);
+  const allFiles = useStore((s) => s.forwardModelFiles);
   const files = allFiles.filter((f) => f.role === 'psf');
   const fromFits = isFitsPsf(op);
   const o = getOverlay(index);

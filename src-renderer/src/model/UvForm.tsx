@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { useStore } from '../store/index';
-import type { StageSpec, UvStage } from '../../../src-shared/operators/model-spec';
+import type { StageSpec, UvStage } from '../../../src-shared/operators/forward-model-spec';
 import { NumberField, FileButton } from './fields';
 import { addModelFile } from './actions';
 import { readFileBytes } from '../export/download';

@@ -9,7 +9,7 @@ import type { FileMeta, ObsMeta, Region } from '../store/model';
 import type { NamedFile } from '../../../src-shared/protocol/index';
 import { ensureUploaded, withObs } from './upload';
 import { auxFiles, getAux, getObs, obsFitsFile, obsPlanePixels, planeGeometry, storeAux, storeObs, removeAux } from './files';
-import { outputShape, readModelText, referencedFiles, toModelJson, type ModelSpec, type Shape2 } from '../../../src-shared/operators/model-spec';
+import { outputShape, readModelText, referencedFiles, toModelJson, type ForwardModelSpec, type Shape2 } from '../../../src-shared/operators/forward-model-spec';
 import { checkDoc } from './editing';
 import { currentEstimate, setOverlay, setPreviewAx, clearOverlays } from '../run/previews';
 import { downloadText, safeFileName } from '../export/download';
@@ -123,7 +123,7 @@ export async function addModelFile(name: string, bytes: Uint8Array, role: FileMe
   return n;
 }
 
-export function setModelDoc(doc: ModelSpec): void {
+export function setModelDoc(doc: ForwardModelSpec): void {
   useStore.getState().setModelDoc(doc);
   scheduleValidate();
 }
@@ -164,7 +164,7 @@ export function scheduleValidate(delayMs = 250): void {
 export async function validateNow(): Promise<boolean> {
   const s = useStore.getState();
   const seq = ++validateSeq;
-  const issues = checkDoc(s.modelDoc, s.modelFiles.map((f) => f.name), s.obs?.shape ?? null);
+  const issues = checkDoc(s.modelDoc, s.forwardModelFiles.map((f) => f.name), s.obs?.shape ?? null);
   if (issues.length) {
     s.setModelCheck({ state: 'error', summary: null, error: issues.map((i) => `${i.path}: ${i.message}`).join('\n') });
     return false;
@@ -201,7 +201,7 @@ export async function overlayNow(i: number): Promise<void> {
   const s = useStore.getState();
   const seq = (overlaySeq.get(i) ?? 0) + 1;
   overlaySeq.set(i, seq);
-  const issues = checkDoc(s.modelDoc, s.modelFiles.map((f) => f.name), null).filter((x) => x.path.startsWith(`operators[${i}]`) || x.path === 'shape');
+  const issues = checkDoc(s.modelDoc, s.forwardModelFiles.map((f) => f.name), null).filter((x) => x.path.startsWith(`operators[${i}]`) || x.path === 'shape');
   if (issues.length) {
     setOverlay(i, null);
     useStore.getState().bumpOverlays(null);
@@ -256,7 +256,7 @@ export async function previewAx(): Promise<void> {
       source = 'point sources';
     }
   }
-  const issues = checkDoc(s.modelDoc, s.modelFiles.map((f) => f.name), null);
+  const issues = checkDoc(s.modelDoc, s.forwardModelFiles.map((f) => f.name), null);
   if (issues.length) {
     s.bumpPreviewAx({ state: 'error', error: issues[0]!.message });
     return;

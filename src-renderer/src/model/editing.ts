@@ -1,8 +1,8 @@
 /**
- * What the editor adds to the forward-model format (src-shared/operators/model-spec.ts): names of the operators
+ * What the editor adds to the forward-model format (src-shared/operators/forward-model-spec.ts): names of the operators
  * and fields as the forms show them, the shared validator's issues worded for the form, and immutable edits.
  */
-import { checkModel, type ModelIssue, type ModelSpec, type OperatorType, type Shape2, type StageSpec } from '../../../src-shared/operators/model-spec';
+import { checkForwardModel, type ForwardModelIssue, type ForwardModelSpec, type OperatorType, type Shape2, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 
 export const OPERATOR_LABELS: Record<OperatorType, string> = {
   psf: 'PSF (convolution)',
@@ -42,7 +42,7 @@ const CHOOSE_FILE: Partial<Record<OperatorType, string>> = {
 const STAGE_FILE = /^operators\[(\d+)\]\.(fits|array)$/;
 
 /** The issue's message as the form shows it: the field under its label, a blank file name as a prompt. */
-function formMessage(doc: ModelSpec, issue: ModelIssue): string {
+function formMessage(doc: ForwardModelSpec, issue: ForwardModelIssue): string {
   const m = STAGE_FILE.exec(issue.path);
   const op = m && issue.field ? doc.operators[Number(m[1])] : undefined;
   if (op) {
@@ -55,19 +55,19 @@ function formMessage(doc: ModelSpec, issue: ModelIssue): string {
 }
 
 /**
- * The editor's instant checks: the engine's validation of the document (src-shared/operators/model-spec.ts),
+ * The editor's instant checks: the engine's validation of the document (src-shared/operators/forward-model-spec.ts),
  * the files the editor holds (`files`) and the observation's [ny, nx] (`dataShape`), worded for the form.
  */
-export function checkDoc(doc: ModelSpec, files: readonly string[], dataShape: Shape2 | null): ModelIssue[] {
-  return checkModel(doc, { files, dataShape }).issues.map((i) => ({ ...i, message: formMessage(doc, i) }));
+export function checkDoc(doc: ForwardModelSpec, files: readonly string[], dataShape: Shape2 | null): ForwardModelIssue[] {
+  return checkForwardModel(doc, { files, dataShape }).issues.map((i) => ({ ...i, message: formMessage(doc, i) }));
 }
 
 /** Replaces operator `i` (immutable update). */
-export function withOperator(doc: ModelSpec, i: number, op: StageSpec): ModelSpec {
+export function withOperator(doc: ForwardModelSpec, i: number, op: StageSpec): ForwardModelSpec {
   return { ...doc, operators: doc.operators.map((o, k) => (k === i ? op : o)) };
 }
 
-export function moveOperator(doc: ModelSpec, i: number, delta: -1 | 1): ModelSpec {
+export function moveOperator(doc: ForwardModelSpec, i: number, delta: -1 | 1): ForwardModelSpec {
   const j = i + delta;
   if (j < 0 || j >= doc.operators.length) return doc;
   const ops = doc.operators.slice();

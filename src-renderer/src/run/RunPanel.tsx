@@ -201,7 +201,7 @@ export function RunPanel() {
   const state = useStore((s) => s.run.state);
   const obs = useStore((s) => s.obs);
   const doc = useStore((s) => s.modelDoc);
-  const files = useStore((s) => s.modelFiles);
+  const files = useStore((s) => s.forwardModelFiles);
   const noise = useStore((s) => s.noise);
   const spec = useStore((s) => s.priorSpec);
   const priors = useStore((s) => s.priors);

@@ -18,7 +18,7 @@ export function Steps() {
   const setTab = useStore((s) => s.setSideTab);
   const steps: Step[] = [
     { label: 'Data', tab: 'model', done: !!obs, hint: 'open the observed FITS image' },
-    { label: 'Model', tab: 'model', done: !!obs && check === 'ok', hint: 'describe the instrument: PSF, mask, lens or uv sampling' },
+    { label: 'Forward model', tab: 'model', done: !!obs && check === 'ok', hint: 'describe the instrument: PSF, mask, lens or uv sampling' },
     { label: 'Noise', tab: 'model', done: noise.mode === 'map' ? !!noise.mapFile : noise.sigma !== null && noise.sigma > 0, hint: 'σ of the noise: typed, estimated or a map' },
     { label: 'Prior', tab: 'prior', done: !!spec, hint: 'what images are plausible: a shipped or your own prior' },
     { label: 'Run', tab: 'run', done: run === 'done', hint: 'draw posterior samples, watch them converge, export' },

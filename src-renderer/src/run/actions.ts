@@ -40,7 +40,7 @@ export function runBlockers(): string[] {
   const s = useStore.getState();
   const out: string[] = [];
   if (!s.obs) out.push('open the observation (Forward model › Data)');
-  const issues = checkDoc(s.modelDoc, s.modelFiles.map((f) => f.name), s.obs?.shape ?? null);
+  const issues = checkDoc(s.modelDoc, s.forwardModelFiles.map((f) => f.name), s.obs?.shape ?? null);
   if (issues.length) out.push(`forward model: ${issues[0]!.message}`);
   const noise = noiseInput();
   if (typeof noise === 'string') out.push(`noise: ${noise}`);
@@ -171,7 +171,7 @@ export function handleJobEvent(ev: EngineEvent): void {
     case 'engine.status': {
       if (ev.data.state === 'starting' || ev.data.state === 'restarting' || ev.data.state === 'died') forgetUploads();
       if (ev.data.state !== 'restarting' && ev.data.state !== 'died') return;
-      const lost = 'the engine stopped and is restarting; your data, model and settings are kept — start again when it is ready';
+      const lost = 'the engine stopped and is restarting; your data, forward model and settings are kept — start again when it is ready';
       if (running(s.run.state)) {
         s.patchRun({ state: 'error', message: lost, etaS: null });
         notify('error', `The run was interrupted: ${lost}`);

@@ -1,7 +1,7 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
 import type { ModelSummary } from '../../../src-shared/protocol/index';
-import type { ModelSpec, Shape2 } from '../../../src-shared/operators/model-spec';
+import type { ForwardModelSpec, Shape2 } from '../../../src-shared/operators/forward-model-spec';
 
 /** The observation: which file, HDU and plane (the bytes are in model/files.ts). */
 export interface ObsMeta {
@@ -51,8 +51,8 @@ export type CheckState = 'idle' | 'checking' | 'ok' | 'error';
 
 export interface ModelSlice {
   obs: ObsMeta | null;
-  modelDoc: ModelSpec;
-  modelFiles: FileMeta[];
+  modelDoc: ForwardModelSpec;
+  forwardModelFiles: FileMeta[];
   noise: NoiseSettings;
   modelCheck: { state: CheckState; summary: ModelSummary | null; error: string | null };
   /** Version counters of pixel results kept in run/previews.ts. */
@@ -64,7 +64,7 @@ export interface ModelSlice {
   obsCandidate: { name: string; hdu: number; plane: number } | null;
   setObs(obs: ObsMeta | null): void;
   setObsCandidate(c: ModelSlice['obsCandidate']): void;
-  setModelDoc(doc: ModelSpec): void;
+  setModelDoc(doc: ForwardModelSpec): void;
   upsertModelFile(f: FileMeta): void;
   removeModelFile(name: string): void;
   setNoise(patch: Partial<NoiseSettings>): void;
@@ -73,13 +73,13 @@ export interface ModelSlice {
   bumpOverlays(error: string | null): void;
 }
 
-export const DEFAULT_DOC: ModelSpec = { shape: [64, 64], operators: [{ type: 'psf', fwhmPx: 2.5 }] };
+export const DEFAULT_DOC: ForwardModelSpec = { shape: [64, 64], operators: [{ type: 'psf', fwhmPx: 2.5 }] };
 export const DEFAULT_NOISE: NoiseSettings = { mode: 'sigma', sigma: null, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 };
 
 export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set) => ({
   obs: null,
   modelDoc: DEFAULT_DOC,
-  modelFiles: [],
+  forwardModelFiles: [],
   noise: DEFAULT_NOISE,
   modelCheck: { state: 'idle', summary: null, error: null },
   previewAxVersion: 0,
@@ -90,8 +90,8 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
   setObs: (obs) => set({ obs }),
   setObsCandidate: (obsCandidate) => set({ obsCandidate }),
   setModelDoc: (modelDoc) => set({ modelDoc }),
-  upsertModelFile: (f) => set((s) => ({ modelFiles: [...s.modelFiles.filter((x) => x.name !== f.name), f] })),
-  removeModelFile: (name) => set((s) => ({ modelFiles: s.modelFiles.filter((x) => x.name !== name) })),
+  upsertModelFile: (f) => set((s) => ({ forwardModelFiles: [...s.forwardModelFiles.filter((x) => x.name !== f.name), f] })),
+  removeModelFile: (name) => set((s) => ({ forwardModelFiles: s.forwardModelFiles.filter((x) => x.name !== name) })),
   setNoise: (patch) => set((s) => ({ noise: { ...s.noise, ...patch } })),
   setModelCheck: (modelCheck) => set({ modelCheck }),
   bumpPreviewAx: (previewAxState) => set((s) => ({ previewAxState, previewAxVersion: s.previewAxVersion + 1 })),

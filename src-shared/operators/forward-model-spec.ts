@@ -1,10 +1,10 @@
 /**
  * The forward-model file M.json (docs/forward-models.md): its types, its one validator (issues with JSON paths),
  * reading and writing the text, shape propagation through the stages, the files it names and the values of a
- * new stage. Pure and free of tfjs, so that the editor and the engine run the same checks; model.ts builds the
+ * new stage. Pure and free of tfjs, so that the editor and the engine run the same checks; forward-model.ts builds the
  * operators from a validated spec.
  *
- * A ModelSpec is the document as written: optional fields stay absent (lensParams, lensSupersample and
+ * A ForwardModelSpec is the document as written: optional fields stay absent (lensParams, lensSupersample and
  * psfNormalized give their defaults), annotation fields (`comment`, `description`, `$…`, `_…`) are accepted
  * and not kept.
  */
@@ -59,13 +59,13 @@ export interface UvStage {
 export type StageSpec = PsfStage | MaskStage | LensStage | UvStage;
 
 /** An M.json document: the unknown's shape and the stages of A, applied in order (none: the identity). */
-export interface ModelSpec {
+export interface ForwardModelSpec {
   shape: Shape2;
   operators: StageSpec[];
 }
 
 /** One problem of a document. */
-export interface ModelIssue {
+export interface ForwardModelIssue {
   /** JSON path of the value: `shape`, `operators[1].fwhmPx`, `operators[0].lens.q`; '' for the document itself. */
   path: string;
   /** The stage as messages name it, `operators[1] (psf)` (`operators[1]` while its type is unknown); '' outside the stages. */
@@ -75,7 +75,7 @@ export interface ModelIssue {
   /** The field (`fwhmPx`, `lens.q`) when the message is about that one field and starts with its name. */
   field?: string;
   /**
-   * True when the document cannot be read as a ModelSpec (not an object, a value of the wrong type, a missing
+   * True when the document cannot be read as a ForwardModelSpec (not an object, a value of the wrong type, a missing
    * or unknown field or operator type); false for a value of the right type out of its range.
    */
   structural: boolean;
@@ -119,7 +119,7 @@ interface NumRule {
 /** Collects the issues of one object (the document or a stage): `stage` names it, `base` is its JSON path. */
 class Scope {
   constructor(
-    private readonly issues: ModelIssue[],
+    private readonly issues: ForwardModelIssue[],
     readonly stage: string,
     readonly base: string,
   ) {}
@@ -130,7 +130,7 @@ class Scope {
 
   /** An issue at `field` (a dotted name, '' for the object itself); `named`: the message starts with the field. */
   add(field: string, message: string, structural: boolean, named = true): void {
-    const issue: ModelIssue = { path: this.path(field), stage: this.stage, message, structural };
+    const issue: ForwardModelIssue = { path: this.path(field), stage: this.stage, message, structural };
     if (named && field) issue.field = field;
     this.issues.push(issue);
   }
@@ -329,11 +329,11 @@ function checkUv(o: Obj, s: Scope, files: readonly string[] | undefined): UvStag
 
 /**
  * Checks a document (parsed JSON, or the editor's spec) against every rule of the format, in the order of its
- * fields, and collects all issues. `spec` is the document as a ModelSpec when no issue is structural (values
+ * fields, and collects all issues. `spec` is the document as a ForwardModelSpec when no issue is structural (values
  * may still be out of range), else null.
  */
-export function checkModel(value: unknown, opts: CheckOptions = {}): { spec: ModelSpec | null; issues: ModelIssue[] } {
-  const issues: ModelIssue[] = [];
+export function checkForwardModel(value: unknown, opts: CheckOptions = {}): { spec: ForwardModelSpec | null; issues: ForwardModelIssue[] } {
+  const issues: ForwardModelIssue[] = [];
   const top = new Scope(issues, '', '');
   if (!isObj(value)) {
     top.add('', `must be a JSON object with "shape" and "operators", got ${describe(value)}`, true);
@@ -375,24 +375,24 @@ export function checkModel(value: unknown, opts: CheckOptions = {}): { spec: Mod
 }
 
 /** An issue as the engine reports it: `M.json: operators[1] (psf): fwhmPx must be positive, got -2`. */
-export function issueMessage(issue: ModelIssue, source?: string): string {
+export function issueMessage(issue: ForwardModelIssue, source?: string): string {
   if (issue.stage) return `${source ? `${source}: ` : ''}${issue.stage}: ${issue.message}`;
   return `${source ?? 'model'}: ${issue.message}`;
 }
 
 /** Validates a parsed M.json: the spec, or a ForwardModelInputError with the first issue. `source` (the file name) prefixes it. */
-export function validateModel(value: unknown, source?: string): ModelSpec {
-  const { spec, issues } = checkModel(value);
+export function validateForwardModel(value: unknown, source?: string): ForwardModelSpec {
+  const { spec, issues } = checkForwardModel(value);
   if (issues.length) throw new ForwardModelInputError(issueMessage(issues[0]!, source));
   return spec!;
 }
 
 /**
  * Reads a parsed M.json that may hold values out of range (the editor opens it and shows them at their fields):
- * a ForwardModelInputError only when it is not a ModelSpec at all (the first structural issue).
+ * a ForwardModelInputError only when it is not a ForwardModelSpec at all (the first structural issue).
  */
-export function readModel(value: unknown, source?: string): ModelSpec {
-  const { spec, issues } = checkModel(value);
+export function readForwardModel(value: unknown, source?: string): ForwardModelSpec {
+  const { spec, issues } = checkForwardModel(value);
   const first = issues.find((x) => x.structural);
   if (first || !spec) throw new ForwardModelInputError(issueMessage(first ?? issues[0]!, source));
   return spec;
@@ -406,23 +406,23 @@ function parseJson(text: string, source?: string): unknown {
   }
 }
 
-/** Parses and validates M.json text (validateModel). */
-export function parseModel(text: string, source?: string): ModelSpec {
-  return validateModel(parseJson(text, source), source);
+/** Parses and validates M.json text (validateForwardModel). */
+export function parseForwardModel(text: string, source?: string): ForwardModelSpec {
+  return validateForwardModel(parseJson(text, source), source);
 }
 
-/** Parses M.json text for the editor (readModel: values out of range are kept). */
-export function readModelText(text: string, source?: string): ModelSpec {
-  return readModel(parseJson(text, source), source);
+/** Parses M.json text for the editor (readForwardModel: values out of range are kept). */
+export function readModelText(text: string, source?: string): ForwardModelSpec {
+  return readForwardModel(parseJson(text, source), source);
 }
 
 /** M.json text, 2-space indented: exactly the spec, nothing added. */
-export function toModelJson(spec: ModelSpec): string {
+export function toModelJson(spec: ForwardModelSpec): string {
   return JSON.stringify(spec, null, 2) + '\n';
 }
 
 /** Input and output shape of every stage (a lens maps its input, the source grid, onto its imageShape). */
-export function stageShapes(spec: ModelSpec): { inShape: Shape2; outShape: Shape2 }[] {
+export function stageShapes(spec: ForwardModelSpec): { inShape: Shape2; outShape: Shape2 }[] {
   let cur: Shape2 = [spec.shape[0], spec.shape[1]];
   return spec.operators.map((s) => {
     const inShape = cur;
@@ -433,20 +433,20 @@ export function stageShapes(spec: ModelSpec): { inShape: Shape2; outShape: Shape
 }
 
 /** The data shape of a model (the last stage's output; the unknown's shape for no stage). */
-export function outputShape(spec: ModelSpec): Shape2 {
+export function outputShape(spec: ForwardModelSpec): Shape2 {
   const s = stageShapes(spec);
   return s.length ? s[s.length - 1]!.outShape : [spec.shape[0], spec.shape[1]];
 }
 
 /** The issue when the model's output is not the observation's shape, else null. */
-export function outputShapeIssue(spec: ModelSpec, dataShape: Shape2): ModelIssue | null {
+export function outputShapeIssue(spec: ForwardModelSpec, dataShape: Shape2): ForwardModelIssue | null {
   const out = outputShape(spec);
   if (out[0] === dataShape[0] && out[1] === dataShape[1]) return null;
   return { path: 'shape', stage: '', message: `the forward model's output is [${out.join(', ')}] but the observation is [${dataShape.join(', ')}] ([ny, nx])`, structural: false };
 }
 
 /** Files the model names (PSF and mask images, station tables), in stage order, each once; blank names skipped. */
-export function referencedFiles(spec: ModelSpec): string[] {
+export function referencedFiles(spec: ForwardModelSpec): string[] {
   const out: string[] = [];
   const add = (f: string) => {
     if (f.trim() !== '' && !out.includes(f)) out.push(f);

@@ -1,7 +1,7 @@
 /**
  * Builds the operator chain of a forward model (M.json, docs/forward-models.md) from a validated spec, loading
  * its files through an injected loader (this module is pure: no fs). The format itself — types, validation,
- * shapes, defaults — is model-spec.ts.
+ * shapes, defaults — is forward-model-spec.ts.
  */
 import { ForwardModelInputError } from './errors.js';
 import { ChainOperator, IdentityOperator } from './compose.js';
@@ -11,10 +11,10 @@ import { LensOperator } from './lens.js';
 import { UvSamplingOperator, gridUv, parseStationTable, uvCoverage, hourAngles, ARCSEC, type StationTable } from './uv.js';
 import type { SparseStrategy } from './sparse.js';
 import type { Shape2, StructuredOperator } from './types.js';
-import { isFitsPsf, lensParams, lensSupersample, psfNormalized, stageShapes, type ModelSpec, type OperatorType } from './model-spec.js';
+import { isFitsPsf, lensParams, lensSupersample, psfNormalized, stageShapes, type ForwardModelSpec, type OperatorType } from './forward-model-spec.js';
 
 /** Loads the files an M.json names; paths are as written in the JSON (relative to it). */
-export interface ModelFileLoader {
+export interface ForwardModelFileLoader {
   /** A 2-D image, shape [ny, nx] (outer axes of length 1 are accepted and dropped). */
   loadImage(relPath: string, hdu?: number): Promise<{ data: Float32Array | Float64Array; shape: number[] }>;
   loadText(relPath: string): Promise<string>;
@@ -33,8 +33,8 @@ export interface StageInfo {
   uv?: { u: Float64Array; v: Float64Array; kept: number; dropped: number; baselines: number; times: number };
 }
 
-export interface BuiltModel {
-  spec: ModelSpec;
+export interface BuiltForwardModel {
+  spec: ForwardModelSpec;
   /** The whole forward model A (a chain; the identity for an empty operator list). */
   operator: ChainOperator | IdentityOperator;
   /** The stages, in order (owned by `operator`). */
@@ -64,8 +64,8 @@ type StageResource =
   | { type: 'uv-sampling'; weights: Float64Array; info: NonNullable<StageInfo['uv']>; stations: number };
 
 /** A model whose files are loaded and validated; instantiate() turns it into tensors. */
-export interface PreparedModel {
-  spec: ModelSpec;
+export interface PreparedForwardModel {
+  spec: ForwardModelSpec;
   resources: StageResource[];
   notes: string[];
 }
@@ -74,7 +74,7 @@ export interface PreparedModel {
  * Loads and validates every file a model names (PSF images, masks, station tables) and grids the uv
  * coverage — all checks that can fail on user input — without creating any tensor.
  */
-export async function prepareModel(spec: ModelSpec, loader: ModelFileLoader, opts: { source?: string } = {}): Promise<PreparedModel> {
+export async function prepareForwardModel(spec: ForwardModelSpec, loader: ForwardModelFileLoader, opts: { source?: string } = {}): Promise<PreparedForwardModel> {
   const shapes = stageShapes(spec);
   const resources: StageResource[] = [];
   const notes: string[] = [];
@@ -181,7 +181,7 @@ export async function prepareModel(spec: ModelSpec, loader: ModelFileLoader, opt
 }
 
 /** Creates the operators (tensors on the current backend) of a prepared model. */
-export function instantiateModel(prepared: PreparedModel, opts: BuildOptions = {}): BuiltModel {
+export function instantiateForwardModel(prepared: PreparedForwardModel, opts: BuildOptions = {}): BuiltForwardModel {
   const { spec, resources } = prepared;
   const shapes = stageShapes(spec);
   const stages: StructuredOperator[] = [];
@@ -225,7 +225,7 @@ export function instantiateModel(prepared: PreparedModel, opts: BuildOptions = {
           uv: r.info,
         });
       } else {
-        throw new Error(`instantiateModel: resource ${i} does not match its stage`);
+        throw new Error(`instantiateForwardModel: resource ${i} does not match its stage`);
       }
     }
   } catch (e) {
@@ -236,7 +236,7 @@ export function instantiateModel(prepared: PreparedModel, opts: BuildOptions = {
   return { spec, operator, stages, info, notes };
 }
 
-/** Loads, validates and builds a model: prepareModel then instantiateModel. */
-export async function buildModel(spec: ModelSpec, loader: ModelFileLoader, opts: BuildOptions = {}): Promise<BuiltModel> {
-  return instantiateModel(await prepareModel(spec, loader, opts), opts);
+/** Loads, validates and builds a model: prepareForwardModel then instantiateForwardModel. */
+export async function buildForwardModel(spec: ForwardModelSpec, loader: ForwardModelFileLoader, opts: BuildOptions = {}): Promise<BuiltForwardModel> {
+  return instantiateForwardModel(await prepareForwardModel(spec, loader, opts), opts);
 }

@@ -6,7 +6,7 @@ import { ScoreModelInputError, UnetScoreModel, downFactor, unetLayout, validateA
 import { decodeWeights, WeightsInputError, type WeightDtype, type WeightsManifest } from './weights.js';
 import type { Invariance } from '../types.js';
 
-export interface ModelMeta {
+export interface PriorMeta {
   kind: 'unet';
   arch: UnetArch;
   /** [ny, nx] of the training images. */
@@ -49,7 +49,7 @@ function posInt(v: unknown): v is number {
 }
 
 /** Checks a parsed model.json; `where` names the file in messages. */
-export function validateModelMeta(json: unknown, where = 'model.json'): ModelMeta {
+export function validatePriorMeta(json: unknown, where = 'model.json'): PriorMeta {
   const bad = (why: string): never => {
     throw new ScoreModelInputError(`${where}: ${why}`);
   };
@@ -92,7 +92,7 @@ export function validateModelMeta(json: unknown, where = 'model.json'): ModelMet
   if (/[\\/]|^\.\.?$/.test(w.file)) bad(`weights.file must be a plain file name in the model folder, got ${JSON.stringify(w.file)}`);
   const data = isObj(json.data) ? json.data : {};
   return {
-    ...(json as unknown as ModelMeta),
+    ...(json as unknown as PriorMeta),
     arch: a,
     imageShape: [shape[0], shape[1]],
     data: { source: String(data.source ?? 'unknown'), train: Number(data.train ?? 0), validation: Number(data.validation ?? 0), ...data },
@@ -103,8 +103,8 @@ export function validateModelMeta(json: unknown, where = 'model.json'): ModelMet
 }
 
 /** The U-Net score model of a model folder, from its model.json (validated) and weights.bin bytes. */
-export function createUnetFromWeights(meta: ModelMeta, weightBytes: Uint8Array): UnetScoreModel {
-  const m = validateModelMeta(meta);
+export function createUnetFromWeights(meta: PriorMeta, weightBytes: Uint8Array): UnetScoreModel {
+  const m = validatePriorMeta(meta);
   let values: Float32Array;
   try {
     values = decodeWeights(unetLayout(m.arch), m.weights.manifest, weightBytes);
@@ -119,7 +119,7 @@ export function createUnetFromWeights(meta: ModelMeta, weightBytes: Uint8Array):
  * The symmetry the trainer's augmentation gave the model (model.json `training.augment`, written by
  * `skyscore train`): the 8 flips/rotations for square training images, the 4 flips for rectangular ones.
  */
-export function invarianceOf(m: ModelMeta): Invariance | null {
+export function invarianceOf(m: PriorMeta): Invariance | null {
   const aug = m.training?.augment;
   if (typeof aug !== 'string' || !/flips/.test(aug)) return null;
   return m.imageShape[0] === m.imageShape[1] ? 'dihedral' : 'flips';

@@ -3,23 +3,23 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  checkModel,
+  checkForwardModel,
   defaultStage,
   issueMessage,
   lensParams,
   lensSupersample,
   outputShape,
-  parseModel,
-  readModel,
+  parseForwardModel,
+  readForwardModel,
   readModelText,
   referencedFiles,
   stageShapes,
   toModelJson,
-  validateModel,
+  validateForwardModel,
   OPERATOR_TYPES,
-  type ModelSpec,
+  type ForwardModelSpec,
   type UvStage,
-} from '../../src-shared/operators/model-spec.js';
+} from '../../src-shared/operators/forward-model-spec.js';
 import { ForwardModelInputError } from '../../src-shared/operators/errors.js';
 import { FORWARD_MODEL_EXAMPLE } from '../helpers/forward-model-example.js';
 
@@ -63,7 +63,7 @@ const BAD: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
 
 describe('M.json validation', () => {
   it('accepts the example of docs/forward-models.md and keeps it as written', () => {
-    const spec = validateModel(FORWARD_MODEL_EXAMPLE, 'M.json');
+    const spec = validateForwardModel(FORWARD_MODEL_EXAMPLE, 'M.json');
     expect(spec).toEqual(FORWARD_MODEL_EXAMPLE);
     expect(referencedFiles(spec)).toEqual(['mask.fits']);
     const lens = spec.operators[0]!;
@@ -73,15 +73,15 @@ describe('M.json validation', () => {
   for (const [name, mutate, msg] of BAD) {
     it(`refuses: ${name}`, () => {
       const bad = mutate(structuredClone(FORWARD_MODEL_EXAMPLE) as unknown as Record<string, unknown>);
-      expect(() => validateModel(bad, 'M.json')).toThrow(ForwardModelInputError);
-      expect(() => validateModel(bad, 'M.json')).toThrow(msg);
+      expect(() => validateForwardModel(bad, 'M.json')).toThrow(ForwardModelInputError);
+      expect(() => validateForwardModel(bad, 'M.json')).toThrow(msg);
     });
   }
 
   it('each bad model fails with its own message', () => {
     const msgs = BAD.map(([, mutate]) => {
       try {
-        validateModel(mutate(structuredClone(FORWARD_MODEL_EXAMPLE) as unknown as Record<string, unknown>), 'M.json');
+        validateForwardModel(mutate(structuredClone(FORWARD_MODEL_EXAMPLE) as unknown as Record<string, unknown>), 'M.json');
         return 'accepted';
       } catch (e) {
         return (e as Error).message;
@@ -91,13 +91,13 @@ describe('M.json validation', () => {
   });
 
   it('invalid JSON is a ForwardModelInputError naming the file', () => {
-    expect(() => parseModel('{"shape": [1, 2],', 'M.json')).toThrow(/M\.json: not valid JSON/);
+    expect(() => parseForwardModel('{"shape": [1, 2],', 'M.json')).toThrow(/M\.json: not valid JSON/);
     expect(() => readModelText('{"shape": [1, 2],', 'M.json')).toThrow(ForwardModelInputError);
-    expect(() => parseModel('{"shape": [4, 4], "operators": []}')).not.toThrow();
+    expect(() => parseForwardModel('{"shape": [4, 4], "operators": []}')).not.toThrow();
   });
 
   it('defaults: lens parameters, supersampling, an SIS without q', () => {
-    const spec = validateModel({ shape: [8, 8], operators: [{ type: 'lens', imageShape: [8, 8], imagePixelScale: 0.1, sourcePixelScale: 0.1, lens: { model: 'SIS', thetaE: 0.5 } }] });
+    const spec = validateForwardModel({ shape: [8, 8], operators: [{ type: 'lens', imageShape: [8, 8], imagePixelScale: 0.1, sourcePixelScale: 0.1, lens: { model: 'SIS', thetaE: 0.5 } }] });
     const lens = spec.operators[0]!;
     if (lens.type !== 'lens') throw new Error('not a lens');
     expect(lens.lens).toEqual({ model: 'SIS', thetaE: 0.5 });
@@ -118,7 +118,7 @@ describe('issues with JSON paths', () => {
         { ...UV, declinationDeg: 95, hourAngleH: [4, -4], stepMin: 0, wavelengthM: -1 },
       ],
     };
-    const { spec, issues } = checkModel(doc);
+    const { spec, issues } = checkForwardModel(doc);
     expect(issues.map((i) => [i.path, i.field])).toEqual([
       ['operators[0].fwhmPx', 'fwhmPx'],
       ['operators[1].fits', 'fits'],
@@ -137,9 +137,9 @@ describe('issues with JSON paths', () => {
     expect(issueMessage(issues[3]!)).toBe('operators[2] (lens): lens.q must be in (0, 1], got 1.5');
   });
 
-  it('structural problems: no spec; readModel refuses them, keeps values out of range; validateModel refuses both', () => {
+  it('structural problems: no spec; readForwardModel refuses them, keeps values out of range; validateForwardModel refuses both', () => {
     const broken = { shape: [8], comment: 'ok', operators: [{ type: 'psf', fwhmPx: 'wide' }, { type: 'blur' }, 3, { type: 'mask', fits: 'm.fits', hdu: 1.5, extra: 1 }] };
-    const { spec, issues } = checkModel(broken);
+    const { spec, issues } = checkForwardModel(broken);
     expect(spec).toBeNull();
     expect(issues.map((i) => [i.path, i.stage, i.structural])).toEqual([
       ['shape', '', true],
@@ -149,43 +149,43 @@ describe('issues with JSON paths', () => {
       ['operators[3].extra', 'operators[3] (mask)', true],
       ['operators[3].hdu', 'operators[3] (mask)', false],
     ]);
-    expect(() => readModel(broken, 'M.json')).toThrow(/^M\.json: shape must be \[ny, nx\]/);
-    expect(() => readModel({ shape: [8, 8], operators: 'psf' }, 'M.json')).toThrow("M.json: operators must be a list, got 'psf'");
-    expect(() => readModel({ shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 'wide' }] })).toThrow("operators[0] (psf): fwhmPx must be a number, got 'wide'");
+    expect(() => readForwardModel(broken, 'M.json')).toThrow(/^M\.json: shape must be \[ny, nx\]/);
+    expect(() => readForwardModel({ shape: [8, 8], operators: 'psf' }, 'M.json')).toThrow("M.json: operators must be a list, got 'psf'");
+    expect(() => readForwardModel({ shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 'wide' }] })).toThrow("operators[0] (psf): fwhmPx must be a number, got 'wide'");
 
     const outOfRange = { shape: [8, 8], operators: [{ type: 'psf', fwhmPx: -1 }, { type: 'mask', fits: '' }] };
-    expect(readModel(outOfRange)).toEqual(outOfRange);
-    expect(() => validateModel(outOfRange)).toThrow('operators[0] (psf): fwhmPx must be positive, got -1');
+    expect(readForwardModel(outOfRange)).toEqual(outOfRange);
+    expect(() => validateForwardModel(outOfRange)).toThrow('operators[0] (psf): fwhmPx must be positive, got -1');
   });
 
   it('files at hand and the data shape, when given', () => {
-    const doc: ModelSpec = { shape: [64, 64], operators: [{ type: 'psf', fits: 'psf.fits' }, { ...UV, array: 'VLA_BNA.txt' }, { type: 'mask', fits: 'm.fits' }] };
-    expect(checkModel(doc).issues).toEqual([]);
-    const { issues } = checkModel(doc, { files: ['m.fits'], dataShape: [64, 64] });
+    const doc: ForwardModelSpec = { shape: [64, 64], operators: [{ type: 'psf', fits: 'psf.fits' }, { ...UV, array: 'VLA_BNA.txt' }, { type: 'mask', fits: 'm.fits' }] };
+    expect(checkForwardModel(doc).issues).toEqual([]);
+    const { issues } = checkForwardModel(doc, { files: ['m.fits'], dataShape: [64, 64] });
     expect(issues.map((i) => [i.path, i.message])).toEqual([
       ['operators[0].fits', 'the PSF file psf.fits is not loaded'],
       ['operators[1].array', 'the station table VLA_BNA.txt is not loaded'],
     ]);
     const files = ['psf.fits', 'VLA_BNA.txt', 'm.fits'];
-    expect(checkModel(doc, { files, dataShape: [64, 64] }).issues).toEqual([]);
-    const off = checkModel(doc, { files, dataShape: [32, 64] }).issues;
+    expect(checkForwardModel(doc, { files, dataShape: [64, 64] }).issues).toEqual([]);
+    const off = checkForwardModel(doc, { files, dataShape: [32, 64] }).issues;
     expect(off).toHaveLength(1);
     expect(issueMessage(off[0]!, 'model')).toBe("model: the forward model's output is [64, 64] but the observation is [32, 64] ([ny, nx])");
     expect(off[0]!.path).toBe('shape');
     // another problem first: no shape comparison
-    expect(checkModel({ ...doc, operators: [{ type: 'psf', fwhmPx: 0 }] }, { dataShape: [32, 64] }).issues.map((i) => i.path)).toEqual(['operators[0].fwhmPx']);
+    expect(checkForwardModel({ ...doc, operators: [{ type: 'psf', fwhmPx: 0 }] }, { dataShape: [32, 64] }).issues.map((i) => i.path)).toEqual(['operators[0].fwhmPx']);
   });
 
   it('a new stage of each type is valid once its file is chosen', () => {
     for (const t of OPERATOR_TYPES) {
       const op = defaultStage(t, [40, 40]);
-      const blank = checkModel({ shape: [40, 40], operators: [op] }).issues;
+      const blank = checkForwardModel({ shape: [40, 40], operators: [op] }).issues;
       if (t === 'mask' || t === 'uv-sampling') {
         expect(blank.map((i) => i.path)).toEqual([`operators[0].${t === 'mask' ? 'fits' : 'array'}`]);
         if (op.type === 'mask') op.fits = 'm.fits';
         if (op.type === 'uv-sampling') op.array = 'a.txt';
       } else expect(blank).toEqual([]);
-      expect(() => validateModel({ shape: [40, 40], operators: [op] })).not.toThrow();
+      expect(() => validateForwardModel({ shape: [40, 40], operators: [op] })).not.toThrow();
     }
     const lens = defaultStage('lens', [40, 40]);
     expect(lens.type === 'lens' && lens.imageShape).toEqual([60, 60]);
@@ -194,7 +194,7 @@ describe('issues with JSON paths', () => {
 
 describe('shapes through the chain', () => {
   it('a lens maps its input (the source grid) onto its image grid; psf, mask and uv sampling keep the shape', () => {
-    const spec = validateModel(FORWARD_MODEL_EXAMPLE);
+    const spec = validateForwardModel(FORWARD_MODEL_EXAMPLE);
     expect(stageShapes(spec)).toEqual([
       { inShape: [64, 64], outShape: [96, 96] },
       { inShape: [96, 96], outShape: [96, 96] },
@@ -203,7 +203,7 @@ describe('shapes through the chain', () => {
     expect(outputShape(spec)).toEqual([96, 96]);
 
     const lens = (imageShape: [number, number]) => ({ ...FORWARD_MODEL_EXAMPLE.operators[0], imageShape });
-    const chain = validateModel({ shape: [32, 40], operators: [UV, lens([48, 60]), { type: 'mask', fits: 'm.fits' }, lens([20, 24]), { type: 'psf', fwhmPx: 2 }, UV] });
+    const chain = validateForwardModel({ shape: [32, 40], operators: [UV, lens([48, 60]), { type: 'mask', fits: 'm.fits' }, lens([20, 24]), { type: 'psf', fwhmPx: 2 }, UV] });
     expect(stageShapes(chain).map((s) => [s.inShape, s.outShape])).toEqual([
       [[32, 40], [32, 40]],
       [[32, 40], [48, 60]],
@@ -217,7 +217,7 @@ describe('shapes through the chain', () => {
   });
 
   it('the files a model names: in stage order, once each, blank names left out', () => {
-    const spec: ModelSpec = {
+    const spec: ForwardModelSpec = {
       shape: [32, 32],
       operators: [{ type: 'psf', fits: 'psf.fits' }, UV, { type: 'mask', fits: 'mask.fits' }, { type: 'psf', fits: 'psf.fits' }, { type: 'mask', fits: '' }],
     };
@@ -228,7 +228,7 @@ describe('shapes through the chain', () => {
 describe('text round trip', () => {
   it('text → spec → text is the identity for a document written in field order', () => {
     const text = JSON.stringify(FORWARD_MODEL_EXAMPLE, null, 2) + '\n';
-    expect(toModelJson(parseModel(text))).toBe(text);
+    expect(toModelJson(parseForwardModel(text))).toBe(text);
     const sparse = {
       shape: [16, 20],
       operators: [
@@ -241,20 +241,20 @@ describe('text round trip', () => {
     };
     const sparseText = JSON.stringify(sparse, null, 2) + '\n';
     // nothing is added: no defaults written out
-    expect(toModelJson(parseModel(sparseText))).toBe(sparseText);
+    expect(toModelJson(parseForwardModel(sparseText))).toBe(sparseText);
     expect(toModelJson(readModelText(sparseText))).toBe(sparseText);
   });
 
   it('spec → text → spec is the identity; annotations are read and not kept', () => {
-    const spec = validateModel(FORWARD_MODEL_EXAMPLE);
-    expect(parseModel(toModelJson(spec))).toEqual(spec);
+    const spec = validateForwardModel(FORWARD_MODEL_EXAMPLE);
+    expect(parseForwardModel(toModelJson(spec))).toEqual(spec);
     const annotated = { $schema: 'x', comment: 'HST', shape: [8, 8], operators: [{ _note: 'wide', type: 'psf', fwhmPx: 3, description: 'seeing' }] };
-    expect(JSON.parse(toModelJson(parseModel(JSON.stringify(annotated))))).toEqual({ shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 3 }] });
+    expect(JSON.parse(toModelJson(parseForwardModel(JSON.stringify(annotated))))).toEqual({ shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 3 }] });
   });
 });
 
 describe('no tfjs', () => {
-  it('model-spec.ts and everything it imports import nothing from @tensorflow', () => {
+  it('forward-model-spec.ts and everything it imports import nothing from @tensorflow', () => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src-shared/operators');
     const seen = new Set<string>();
     const specifiers: string[] = [];
@@ -268,7 +268,7 @@ describe('no tfjs', () => {
         if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
       }
     };
-    visit(path.join(root, 'model-spec.ts'));
+    visit(path.join(root, 'forward-model-spec.ts'));
     expect([...seen].map((f) => path.basename(f))).toContain('errors.ts');
     expect(specifiers.filter((s) => !s.startsWith('.'))).toEqual([]);
   });

@@ -6,11 +6,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ScoreModel } from '../src-shared/diffusion/types.js';
-import { createUnetFromWeights, validateModelMeta, type ModelMeta } from '../src-shared/diffusion/nn/model-meta.js';
+import { createUnetFromWeights, validatePriorMeta, type PriorMeta } from '../src-shared/diffusion/nn/prior-meta.js';
 import { ScoreModelInputError } from '../src-shared/diffusion/nn/unet.js';
 import { writeFileAtomic } from './io.js';
 
-export type { ModelMeta };
+export type { PriorMeta };
 
 async function readOrExplain(file: string, what: string): Promise<Uint8Array> {
   try {
@@ -23,7 +23,7 @@ async function readOrExplain(file: string, what: string): Promise<Uint8Array> {
 }
 
 /** Reads and validates model.json of a model folder. */
-export async function readModelMeta(dir: string): Promise<ModelMeta> {
+export async function readPriorMeta(dir: string): Promise<PriorMeta> {
   let st;
   try {
     st = await fs.stat(dir);
@@ -39,12 +39,12 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
   } catch (e) {
     throw new ScoreModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  return validateModelMeta(json, file);
+  return validatePriorMeta(json, file);
 }
 
 /** Loads a model folder as a score model (kind 'unet') with its metadata. */
-export async function loadModelFolder(dir: string): Promise<{ model: ScoreModel; meta: ModelMeta }> {
-  const meta = await readModelMeta(dir);
+export async function loadPriorFolder(dir: string): Promise<{ model: ScoreModel; meta: PriorMeta }> {
+  const meta = await readPriorMeta(dir);
   const wfile = path.join(dir, meta.weights.file);
   const bytes = await readOrExplain(wfile, 'the weights named by model.json');
   try {
@@ -56,7 +56,7 @@ export async function loadModelFolder(dir: string): Promise<{ model: ScoreModel;
 }
 
 /** Writes model.json and its weights into `dir` (created if needed); each file atomically, weights first. */
-export async function writeModelFolder(dir: string, meta: ModelMeta, weightBytes: Uint8Array): Promise<void> {
+export async function writePriorFolder(dir: string, meta: PriorMeta, weightBytes: Uint8Array): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await writeFileAtomic(path.join(dir, meta.weights.file), weightBytes);
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(meta, null, 2) + '\n');

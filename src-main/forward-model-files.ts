@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { readFitsImage } from '../src-shared/fits/index.js';
 import type { FitsHeader } from '../src-shared/fits/index.js';
-import { instantiateModel, prepareModel, type BuildOptions, type BuiltModel, type ModelFileLoader, type PreparedModel } from '../src-shared/operators/model.js';
-import { parseModel } from '../src-shared/operators/model-spec.js';
+import { instantiateForwardModel, prepareForwardModel, type BuildOptions, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../src-shared/operators/forward-model.js';
+import { parseForwardModel } from '../src-shared/operators/forward-model-spec.js';
 import { readInputFile } from './io.js';
 import { noiseMap, scalarNoise, type NoiseModel } from '../src-shared/operators/noise.js';
 import type { Shape2 } from '../src-shared/operators/types.js';
@@ -52,13 +52,13 @@ function arrayDirs(): string[] {
   return dirs;
 }
 
-export interface NodeModelLoader extends ModelFileLoader {
+export interface NodeForwardModelLoader extends ForwardModelFileLoader {
   /** Bytes of every file read, in order (for the model hash). */
   readonly files: { path: string; bytes: Uint8Array }[];
 }
 
 /** A loader resolving paths against `baseDir`; its errors are one clear line each. */
-export function nodeModelLoader(baseDir: string): NodeModelLoader {
+export function nodeForwardModelLoader(baseDir: string): NodeForwardModelLoader {
   const files: { path: string; bytes: Uint8Array }[] = [];
   const read = async (rel: string, isTable = false): Promise<{ path: string; bytes: Uint8Array }> => {
     let p = path.resolve(baseDir, rel);
@@ -98,8 +98,8 @@ export function nodeModelLoader(baseDir: string): NodeModelLoader {
   };
 }
 
-export interface PreparedModelFile {
-  prepared: PreparedModel;
+export interface PreparedForwardModelFile {
+  prepared: PreparedForwardModel;
   /** Absolute path of M.json. */
   path: string;
   /** sha256 over M.json and every file it names, in order (hex). */
@@ -110,26 +110,26 @@ export interface PreparedModelFile {
  * Reads and validates M.json and every file it names (no tensors, no backend needed): bad content is a
  * ForwardModelInputError naming the file, stage and field; a missing M.json a UserInputError.
  */
-export async function prepareModelFile(file: string): Promise<PreparedModelFile> {
+export async function prepareForwardModelFile(file: string): Promise<PreparedForwardModelFile> {
   const bytes = await readInputFile(file);
   const source = path.basename(file);
-  const spec = parseModel(new TextDecoder().decode(bytes), source);
-  const loader = nodeModelLoader(path.dirname(path.resolve(file)));
-  const prepared = await prepareModel(spec, loader, { source });
+  const spec = parseForwardModel(new TextDecoder().decode(bytes), source);
+  const loader = nodeForwardModelLoader(path.dirname(path.resolve(file)));
+  const prepared = await prepareForwardModel(spec, loader, { source });
   const h = createHash('sha256').update(bytes);
   for (const f of loader.files) h.update(f.bytes);
   return { prepared, path: path.resolve(file), hash: h.digest('hex') };
 }
 
-export interface LoadedModel extends BuiltModel {
+export interface LoadedForwardModel extends BuiltForwardModel {
   path: string;
   hash: string;
 }
 
-/** prepareModelFile, then the operators on the current tfjs backend. */
-export async function loadModel(file: string, opts: BuildOptions = {}): Promise<LoadedModel> {
-  const p = await prepareModelFile(file);
-  return { ...instantiateModel(p.prepared, opts), path: p.path, hash: p.hash };
+/** prepareForwardModelFile, then the operators on the current tfjs backend. */
+export async function loadForwardModel(file: string, opts: BuildOptions = {}): Promise<LoadedForwardModel> {
+  const p = await prepareForwardModelFile(file);
+  return { ...instantiateForwardModel(p.prepared, opts), path: p.path, hash: p.hash };
 }
 
 /** A noise argument as read: σ for every pixel, or a σ map with its file name (not yet checked against the data). */

@@ -7,14 +7,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFits } from '../../src-shared/fits/index.js';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
-import { buildModel, type BuiltModel, type ModelFileLoader } from '../../src-shared/operators/model.js';
-import { issueMessage, lensParams, outputShape, outputShapeIssue, stageShapes, validateModel, type ModelSpec } from '../../src-shared/operators/model-spec.js';
+import { buildForwardModel, type BuiltForwardModel, type ForwardModelFileLoader } from '../../src-shared/operators/forward-model.js';
+import { issueMessage, lensParams, outputShape, outputShapeIssue, stageShapes, validateForwardModel, type ForwardModelSpec } from '../../src-shared/operators/forward-model-spec.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { gridUv, dirtyBeam } from '../../src-shared/operators/uv.js';
 import { PsfOperator } from '../../src-shared/operators/psf.js';
 import type { GramDescription } from '../../src-shared/operators/types.js';
 import type { JobMethods, ModelSummary, NamedFile, ObsInput, OverlayResult, Shape2 } from '../../src-shared/protocol/index.js';
-import { decodeImage2d } from '../model-loader.js';
+import { decodeImage2d } from '../forward-model-files.js';
 import { getBlob } from './blobs.js';
 import { UserInputError } from '../../src-shared/errors.js';
 
@@ -27,7 +27,7 @@ export class JobInputError extends UserInputError {
  * The model's files, from memory: names as the M.json writes them. `used` lists every read in order (as the
  * CLI's loader does), so that the model hash over M.json and its files is the one `skyscore reconstruct` writes.
  */
-export function memoryLoader(files: readonly NamedFile[]): ModelFileLoader & { used: NamedFile[] } {
+export function memoryLoader(files: readonly NamedFile[]): ForwardModelFileLoader & { used: NamedFile[] } {
   const map = new Map(files.map((f) => [f.name, f]));
   const used: NamedFile[] = [];
   const get = (rel: string): NamedFile => {
@@ -59,10 +59,10 @@ export function describeGram(g: GramDescription): string {
   return 'conjugate gradients on (Σ + σt² A Aᵀ)';
 }
 
-export async function buildFromRequest(model: unknown, files: readonly NamedFile[]): Promise<{ built: BuiltModel; spec: ModelSpec; loader: ReturnType<typeof memoryLoader> }> {
-  const spec = validateModel(model, 'model');
+export async function buildFromRequest(model: unknown, files: readonly NamedFile[]): Promise<{ built: BuiltForwardModel; spec: ForwardModelSpec; loader: ReturnType<typeof memoryLoader> }> {
+  const spec = validateForwardModel(model, 'model');
   const loader = memoryLoader(files);
-  const built = await buildModel(spec, loader, { source: 'model' });
+  const built = await buildForwardModel(spec, loader, { source: 'model' });
   return { built, spec, loader };
 }
 
@@ -113,17 +113,17 @@ const polyToArray = (points: [number, number][]): Float32Array => {
 };
 
 export async function overlaysRequest(p: JobMethods['model.overlays']['params']): Promise<OverlayResult> {
-  const spec = validateModel(p.model, 'model');
+  const spec = validateForwardModel(p.model, 'model');
   const i = p.operator;
   if (i >= spec.operators.length) throw new JobInputError(`model.overlays: the model has ${spec.operators.length} operators, no operator ${i}`);
   const stage = spec.operators[i]!;
   const { inShape } = stageShapes(spec)[i]!;
   const loader = memoryLoader(p.files);
   // Build this stage alone, on its own input grid.
-  const one: ModelSpec = { shape: inShape, operators: [stage] };
+  const one: ForwardModelSpec = { shape: inShape, operators: [stage] };
   switch (stage.type) {
     case 'psf': {
-      const built = await buildModel(one, loader, { source: 'model' });
+      const built = await buildForwardModel(one, loader, { source: 'model' });
       try {
         const k = (built.stages[0] as PsfOperator).kernel;
         let sum = 0;
@@ -156,7 +156,7 @@ export async function overlaysRequest(p: JobMethods['model.overlays']['params'])
       };
     }
     case 'uv-sampling': {
-      const built = await buildModel(one, loader, { source: 'model' });
+      const built = await buildForwardModel(one, loader, { source: 'model' });
       try {
         const uv = built.info[0]!.uv!;
         const grid = gridUv(uv.u, uv.v, inShape, stage.pixelScaleArcsec);
