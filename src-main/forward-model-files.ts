@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { readFitsImage } from '../src-shared/fits/index.js';
 import type { FitsHeader } from '../src-shared/fits/index.js';
-import { instantiateForwardModel, prepareForwardModel, type BuildOptions, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../src-shared/operators/forward-model.js';
+import { prepareForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../src-shared/operators/forward-model.js';
 import { parseForwardModel } from '../src-shared/operators/forward-model-spec.js';
 import { readInputFile } from './io.js';
 import { noiseMap, scalarNoise, type NoiseModel } from '../src-shared/operators/noise.js';
@@ -119,17 +119,6 @@ export async function prepareForwardModelFile(file: string): Promise<PreparedFor
   const h = createHash('sha256').update(bytes);
   for (const f of loader.files) h.update(f.bytes);
   return { prepared, path: path.resolve(file), hash: h.digest('hex') };
-}
-
-export interface LoadedForwardModel extends BuiltForwardModel {
-  path: string;
-  hash: string;
-}
-
-/** prepareForwardModelFile, then the operators on the current tfjs backend. */
-export async function loadForwardModel(file: string, opts: BuildOptions = {}): Promise<LoadedForwardModel> {
-  const p = await prepareForwardModelFile(file);
-  return { ...instantiateForwardModel(p.prepared, opts), path: p.path, hash: p.hash };
 }
 
 /** A noise argument as read: σ for every pixel, or a σ map with its file name (not yet checked against the data). */

@@ -22,4 +22,3 @@ const api = {
 };
 
 contextBridge.exposeInMainWorld('skyscore', api);
-export type PreloadApi = typeof api;

@@ -123,11 +123,6 @@ export class ChainRandom {
   }
 }
 
-/** The generator of chain `chain` of a run seeded with `seed`. */
-export function chainRng(seed: number, chain: number): ChainRandom {
-  return new ChainRandom(seed, chain);
-}
-
 /** The generators of a batch of chains, chain indices offset … offset + count − 1. */
 export class ChainNoise {
   readonly rngs: ChainRandom[];

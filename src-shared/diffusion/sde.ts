@@ -56,7 +56,3 @@ export function sigmaSchedule(sde: VeSde, levels: number): Float64Array {
   return t.map((ti) => sigmaAt(sde, ti));
 }
 
-/** Samples of the perturbation kernel's prior at t = 1: the reverse SDE's starting distribution N(0, σmax² I). */
-export function priorStd(sde: VeSde): number {
-  return sde.sigmaMax;
-}

@@ -94,6 +94,3 @@ export function swapInPlace(buf: Uint8Array, size: 1 | 2 | 4 | 8): void {
   }
 }
 
-export function isLittleEndian(): boolean {
-  return LITTLE;
-}

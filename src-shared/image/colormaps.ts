@@ -15,9 +15,6 @@ import { hexToRgb, labToMsh, labToSrgb, mshToLab, srgbToLab, type Vec3 } from '.
 export const COLORMAP_NAMES = ['grey', 'viridis', 'inferno', 'magma', 'cividis', 'coolwarm'] as const;
 export type ColormapName = (typeof COLORMAP_NAMES)[number];
 
-/** Whether a map is diverging (meant for data symmetric about a centre value, e.g. residuals). */
-export const DIVERGING: ReadonlySet<ColormapName> = new Set<ColormapName>(['coolwarm']);
-
 /** The 33 stop colours of each sequential map (sRGB hex, 6 characters each). */
 const STOPS: Record<'viridis' | 'inferno' | 'magma' | 'cividis', string> = {
   viridis:
@@ -155,6 +152,3 @@ export function invertLut(lut: Uint8Array): Uint8Array {
   return out;
 }
 
-export function isColormapName(s: string): s is ColormapName {
-  return (COLORMAP_NAMES as readonly string[]).includes(s);
-}

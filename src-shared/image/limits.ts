@@ -12,8 +12,6 @@ export type LimitsSpec =
   | { mode: 'symmetric'; percent: number }
   | { mode: 'manual'; lo: number; hi: number };
 
-export const LIMIT_MODES = ['minmax', 'zscale', 'percentile', 'symmetric', 'manual'] as const;
-
 export class LimitsInputError extends UserInputError {
   override name = 'LimitsInputError';
 }
@@ -74,18 +72,3 @@ export function computeLimits(spec: LimitsSpec, stats: ImageStats): [number, num
 
 export { PERCENTILE_PRESETS };
 
-/** A short label of a limits spec for menus and tooltips. */
-export function limitsLabel(spec: LimitsSpec): string {
-  switch (spec.mode) {
-    case 'minmax':
-      return 'min/max';
-    case 'zscale':
-      return 'zscale';
-    case 'percentile':
-      return `${spec.percent} %`;
-    case 'symmetric':
-      return `±${spec.percent} %`;
-    case 'manual':
-      return 'by hand';
-  }
-}

@@ -7,7 +7,6 @@ import { zscaleFromValues } from './zscale.js';
 
 /** The percentile presets offered for display limits (two-sided: p % of the pixels fall inside). */
 export const PERCENTILE_PRESETS = [90, 95, 98, 99, 99.5, 99.9, 99.99] as const;
-export type PercentilePreset = (typeof PERCENTILE_PRESETS)[number];
 
 export interface ImageStats {
   /** Number of pixels in the image. */

@@ -111,5 +111,3 @@ export function isEngineEvent(msg: unknown): msg is EngineEvent {
   return typeof msg === 'object' && msg !== null && typeof (msg as { event?: unknown }).event === 'string' && 'data' in msg;
 }
 
-/** Methods the host answers itself rather than forwarding to the engine (file dialogs, etc.). */
-export const HOST_METHODS: ReadonlySet<string> = new Set<string>([]);

@@ -305,6 +305,3 @@ export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]
   },
 };
 
-export function isJobEvent(ev: { event: string }): ev is JobEvent {
-  return ev.event === 'job.progress' || ev.event === 'job.done' || ev.event === 'job.error';
-}

@@ -9,7 +9,7 @@ import type { FileMeta, ObsMeta, Region } from '../store/model';
 import type { NamedFile } from '../../../src-shared/protocol/index';
 import { ensureUploaded, withObs } from './upload';
 import { auxFiles, getAux, getObs, obsFitsFile, obsPlanePixels, planeGeometry, storeAux, storeObs, removeAux } from './files';
-import { outputShape, readModelText, referencedFiles, toModelJson, type ForwardModelSpec, type Shape2 } from '../../../src-shared/operators/forward-model-spec';
+import { readModelText, referencedFiles, toModelJson, type ForwardModelSpec, type Shape2 } from '../../../src-shared/operators/forward-model-spec';
 import { checkDoc } from './editing';
 import { currentEstimate, setOverlay, setPreviewAx, clearOverlays } from '../run/previews';
 import { downloadText, safeFileName } from '../export/download';
@@ -28,7 +28,6 @@ export function requestFileNames(): string[] {
 export function requestFiles(): NamedFile[] {
   return auxFiles(requestFileNames());
 }
-
 
 function hduLabel(index: number, name: string | null, shape: number[]): string {
   return `${index}${name ? ` ${name}` : ''} — ${shape.join('×')}`;
@@ -286,13 +285,6 @@ export async function estimateNoise(region: Region | null): Promise<void> {
   } catch (e) {
     notify('error', `Noise estimate: ${(e as Error).message}`);
   }
-}
-
-export function modelOutputMatches(): boolean {
-  const s = useStore.getState();
-  if (!s.obs) return false;
-  const o = outputShape(s.modelDoc);
-  return o[0] === s.obs.shape[0] && o[1] === s.obs.shape[1];
 }
 
 /** Stores a file under exactly this name, replacing what was there (the painted mask). */

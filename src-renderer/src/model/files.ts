@@ -38,10 +38,6 @@ export function removeAux(name: string): void {
   aux.delete(name);
 }
 
-export function auxNames(): string[] {
-  return [...aux.keys()];
-}
-
 /** The files a request needs, by the names the model uses (missing ones are skipped: the engine names them). */
 export function auxFiles(names: readonly string[]): { name: string; bytes: Uint8Array }[] {
   const out: { name: string; bytes: Uint8Array }[] = [];

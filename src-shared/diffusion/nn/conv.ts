@@ -29,10 +29,6 @@ export function setConvGradMode(m: ConvGradMode): void {
   mode = m;
 }
 
-export function getConvGradMode(): ConvGradMode {
-  return mode;
-}
-
 /** The gradient formulation conv2d uses now: 'auto' resolved for the current backend. */
 export function convGradPath(): Exclude<ConvGradMode, 'auto'> {
   if (mode !== 'auto') return mode;

@@ -78,19 +78,6 @@ export function ringPotential(x1: number, x2: number): number {
   return ((r - RING_R) / RING_W) ** 2 - (m + Math.log(Math.exp(a - m) + Math.exp(b - m)));
 }
 
-/** −∇V of the ring (float64). */
-export function ringScore(x1: number, x2: number): [number, number] {
-  const r = Math.max(Math.hypot(x1, x2), 1e-12);
-  const radial = (-2 * (r - RING_R)) / (RING_W * RING_W) / r;
-  const a = -0.5 * ((x1 - LOBE_X) / LOBE_W) ** 2;
-  const b = -0.5 * ((x1 + LOBE_X) / LOBE_W) ** 2;
-  const m = Math.max(a, b);
-  const ea = Math.exp(a - m);
-  const eb = Math.exp(b - m);
-  const lobe = (ea * (-(x1 - LOBE_X) / (LOBE_W * LOBE_W)) + eb * (-(x1 + LOBE_X) / (LOBE_W * LOBE_W))) / (ea + eb);
-  return [radial * x1 + lobe, radial * x2];
-}
-
 /** −V and −∇V on tensors [N, 2] (float32). */
 function ringLogDensityAndScore(x: tf.Tensor2D): { logp: tf.Tensor1D; score: tf.Tensor2D } {
   return tf.tidy(() => {

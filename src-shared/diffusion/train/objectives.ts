@@ -27,17 +27,6 @@ export function dsmLoss(net: NetFn, x: tf.Tensor, noise: tf.Tensor, sigma: tf.Te
   });
 }
 
-/** Per-image DSM losses [B] (for validation curves by noise level). */
-export function dsmLossPerImage(net: NetFn, x: tf.Tensor, noise: tf.Tensor, sigma: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const bshape = [sigma.shape[0], ...x.shape.slice(1).map(() => 1)];
-    const xt = tf.add(x, tf.mul(noise, tf.reshape(sigma, bshape)));
-    const out = net(xt, sigma);
-    const axes = x.shape.slice(1).map((_, i) => i + 1);
-    return tf.mean(tf.square(tf.add(out, noise)), axes) as tf.Tensor1D;
-  });
-}
-
 /** Hyvärinen's objective E[½‖s(x)‖² + tr ∇ₓ s(x)] with the exact Jacobian trace. x: [B, d]. */
 export function hyvarinenLoss(score: ScoreFn, x: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
