@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { cpus } from 'node:os';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
-import type { BackendInfo } from '../../src-shared/protocol/index.js';
+import type { BackendInfo, SamplerSettings } from '../../src-shared/protocol/index.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import { instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
 import { outputShape, parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
@@ -26,7 +26,6 @@ import {
   defaultBatch,
   isDenoiseMode,
   isSamplerName,
-  type RunOptions,
   type SamplerName,
   type SamplerOptions,
 } from '../../src-shared/diffusion/samplers/spec.js';
@@ -74,19 +73,8 @@ export interface ModelInput {
 /** σ of the Gaussian noise: one number, or a map of the data's shape (NaN marks a pixel unusable). */
 export type NoiseInput = { kind: 'sigma'; sigma: number } | { kind: 'map'; sigma: ArrayLike<number>; shape: Shape2; name: string };
 
-export interface ReconstructSettings {
-  sampler: SamplerName;
-  n: number;
-  steps: number;
-  seed: number;
-  /** Data units per prior unit; null: automatic (priors.ts chooseFluxScale). */
-  fluxScale: number | null;
-  options?: RunOptions;
-  /** Worker threads sharing the chains; null or absent: defaultWorkers. */
-  workers?: number | null;
-  /** Chains evaluated together per worker; null or absent: defaultBatch(n). */
-  batch?: number | null;
-}
+/** The run's settings: the protocol's (the app sends them as they are; the command line builds them from its flags). */
+export type ReconstructSettings = SamplerSettings;
 
 export interface ReconstructionInputs {
   observation: ObservationInput;

@@ -47,6 +47,8 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
   const s = prep.settings;
   const lik = prep.likelihood;
   const previewIntervalMs = hooks.onProgress ? (hooks.previewIntervalMs ?? 0) : 0;
+  // what both paths sample: the same chains, seed and sampler settings
+  const sampling = { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, samplerOptions: s.options };
   let result: SamplingResult;
   let workers = 1;
   let samplingSeconds: number;
@@ -64,12 +66,8 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
         noise: prep.noise,
         dataName: obs.name,
         affine: prep.affine,
-        sampler: s.sampler,
-        steps: s.steps,
-        n: s.n,
-        seed: s.seed,
+        ...sampling,
         batchSize: s.batch,
-        samplerOptions: s.options,
         scoreEngine: prep.scoreEngine,
         previewIntervalMs,
         previewSamples: hooks.previewSamples,
@@ -85,12 +83,8 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
     result = await runSampling(
       { prior: prep.prior.model, sde: prep.prior.sde, shape: prep.inShape, likelihood: lik },
       {
-        sampler: s.sampler,
-        steps: s.steps,
-        n: s.n,
-        seed: s.seed,
+        ...sampling,
         batchSize: s.batch,
-        samplerOptions: s.options,
         signal: hooks.signal,
         onProgress: hooks.onProgress,
         progressIntervalMs: hooks.progressIntervalMs,

@@ -3,6 +3,7 @@
  * its header and display statistics. Composed into `Methods` / `methodParams` in ./index.ts.
  */
 import { obj, num, str, bytes, optional, type Validator } from './validate.js';
+import type { ImageStats } from '../image/stats.js';
 
 /** One HDU of an opened file, as the HDU chooser shows it. */
 export interface HduSummary {
@@ -35,18 +36,7 @@ export interface FitsOpenResult {
 }
 
 /** Display statistics of a plane (computed in the engine on every finite pixel). */
-export interface PlaneStats {
-  count: number;
-  finite: number;
-  min: number;
-  max: number;
-  mean: number;
-  std: number;
-  median: number;
-  percentiles: Record<string, [number, number]>;
-  zscale: [number, number];
-  quantiles: Float64Array;
-}
+export type PlaneStats = ImageStats;
 
 export interface FitsPlaneResult {
   fileId: string;

@@ -1,16 +1,9 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
+import type { TrainParams } from '../../../src-shared/protocol/index';
 
-export interface TrainSettings {
-  name: string;
-  size: number;
-  steps: number;
-  batch: number;
-  /** Divide the data by this; null: automatic. */
-  scale: number | null;
-  /** U-Net base width. */
-  nf: number;
-}
+/** The training panel's settings: a training job's parameters without its data and the resume flag. */
+export type TrainSettings = Omit<TrainParams, 'data' | 'resume'>;
 
 export interface TrainStatus {
   jobId: string | null;
