@@ -785,9 +785,9 @@ async function main(argv: string[]): Promise<number> {
       if (sx !== nx || sy !== ny) throw new FiguresInputError(`${sf}: samples are ${sy}×${sx}, the validation images ${ny}×${nx}`);
       if (sn < n) throw new FiguresInputError(`${sf}: holds ${sn} samples, --n asks for ${n}`);
       samples = Array.from({ length: n }, (_, i) => Float32Array.from(img.data.subarray(i * npix, (i + 1) * npix)));
-      const sampler = hdu.header.get('SKYSCORE SAMPLER');
-      const steps = hdu.header.get('SKYSCORE STEPS');
-      const sd = hdu.header.get('SKYSCORE SEED');
+      const sampler = hdu.header.get('SKYSAMP');
+      const steps = hdu.header.get('SKYSTEPS');
+      const sd = hdu.header.get('SKYSEED');
       sampleNote = `${n} of ${sn} samples in ${path.basename(sf)}${sampler !== undefined ? ` (${sampler}, ${steps} steps, seed ${sd})` : ''}`;
     } else {
       const { initBackend, isBackendName } = await import('../src-main/engine/backend.js');

@@ -319,7 +319,9 @@ describe('skyscore sample', () => {
     expect(g.code).toBe(0);
     const gi = read(p('g.fits'));
     expect(gi.shape).toEqual([N, N, 3]);
-    expect(gi.header.get('SKYSCORE SAMPLER')).toBe('pc');
+    // the reconstruction products' provenance keys
+    expect([gi.header.get('SKYSAMP'), gi.header.get('SKYSTEPS'), gi.header.get('SKYSEED'), gi.header.get('SKYNSAMP')]).toEqual(['pc', 50, 1, 3]);
+    expect(gi.header.cards.filter((c) => /^SKYSCORE /.test(c.key)).map((c) => c.key)).toEqual(['SKYSCORE PRIOR SHA256']);
     const ring = await runCliAsync(['sample', '--prior', 'analytic:ring', '--n', '200', '--steps', '100', '--seed', '2', '--out', p('ring.fits'), '--quiet']);
     expect(ring.code).toBe(0);
     const ri = read(p('ring.fits'));

@@ -108,12 +108,13 @@ export const sampleCommand: Command = {
       const command = `sample --prior ${priorSpec} --n ${n} --steps ${steps} --seed ${seed} --sampler ${sampler} --out ${path.basename(outPath)}`;
       h.set('SKYVER', SKYSCORE_VERSION, 'SkyScore version');
       h.set('SKYCMD', 'sample', 'SkyScore command');
-      h.set('SKYSCORE PRIOR', prior.name.slice(0, 40));
-      h.set('SKYSCORE PRIORSHA', prior.sha256.slice(0, 40));
-      h.set('SKYSCORE SAMPLER', sampler);
-      h.set('SKYSCORE STEPS', steps);
-      h.set('SKYSCORE SEED', seed);
-      h.set('SKYSCORE NSAMPLES', n);
+      // the reconstruction products' provenance keys (src-main/reconstruct/products.ts)
+      h.set('SKYPRIOR', prior.name.slice(0, 60));
+      h.set('SKYSAMP', sampler);
+      h.set('SKYSTEPS', steps);
+      h.set('SKYSEED', seed);
+      h.set('SKYNSAMP', n);
+      h.set('SKYSCORE PRIOR SHA256', prior.sha256.slice(0, 32));
       h.addHistory(`skyscore ${command}`); // long HISTORY text continues on further cards
       h.addHistory(`prior ${prior.spec} sha256 ${prior.sha256}`);
       h.addHistory(`SDE: VE, sigma ${prior.sde.sigmaMin.toPrecision(4)} to ${prior.sde.sigmaMax.toPrecision(4)}; backend ${info.backend}`);
