@@ -37,7 +37,7 @@ import { scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
 
 /** The score on tfjs unless a bench asks for ONNX Runtime (whose bare network figures are in score-engines.ts). */
 const TFJS: ScoreEngineOptions = { engine: 'tfjs' };
-import { inlineModel, prepareReconstruction, runReconstruction, type ModelInput, type NoiseInput } from '../reconstruct/index.js';
+import { inlineModel, prepareReconstruction, runReconstruction, type ModelInput, type NoiseInput, type PreparedReconstruction } from '../reconstruct/index.js';
 import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.js';
 import { FitsHeader, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { writeFileAtomic } from '../io.js';
@@ -154,10 +154,9 @@ async function withRss<T>(f: () => Promise<T>): Promise<{ value: T; rss: RssFigu
   }
 }
 
-/** One reconstruction of a bench problem through the reconstruction service (what skyscore reconstruct runs); workers null: the default plan. */
-async function runOnce(info: BackendInfo, workers: number | null, prior: ResolvedPrior, steps: number, problem: BenchProblem | Float32Array, scoreEngine: ScoreEngineOptions = TFJS): Promise<RunFigures> {
-  const p = problem instanceof Float32Array ? deconvolution(problem) : problem;
-  const prep = await prepareReconstruction({
+/** A bench problem prepared by the reconstruction service for `steps` pc levels; workers null: the default plan. */
+function prepareProblem(info: BackendInfo, workers: number | null, prior: ResolvedPrior, steps: number, p: BenchProblem, scoreEngine: ScoreEngineOptions): Promise<PreparedReconstruction> {
+  return prepareReconstruction({
     observation: { data: p.data, shape: p.shape, fitsShape: p.shape, header: new FitsHeader(), name: p.name, path: p.name, hdu: 0, plane: 0 },
     model: p.model,
     noise: p.noise,
@@ -166,6 +165,11 @@ async function runOnce(info: BackendInfo, workers: number | null, prior: Resolve
     scoreEngine,
     backend: async () => info,
   });
+}
+
+/** One reconstruction of a bench problem through the reconstruction service (what skyscore reconstruct runs); workers null: the default plan. */
+async function runOnce(info: BackendInfo, workers: number | null, prior: ResolvedPrior, steps: number, problem: BenchProblem | Float32Array, scoreEngine: ScoreEngineOptions = TFJS): Promise<RunFigures> {
+  const prep = await prepareProblem(info, workers, prior, steps, problem instanceof Float32Array ? deconvolution(problem) : problem, scoreEngine);
   try {
     const c0 = process.cpuUsage();
     const { value: run, rss } = await withRss(() => runReconstruction(prep));
@@ -458,15 +462,7 @@ async function rssLongRun(): Promise<Record<string, number | string>> {
   const mb = () => process.memoryUsage.rss() / 2 ** 20;
   const tensors0 = tf.memory().numTensors;
   try {
-    const prep = await prepareReconstruction({
-      observation: { data: problem.data, shape: problem.shape, fitsShape: problem.shape, header: new FitsHeader(), name: problem.name, path: problem.name, hdu: 0, plane: 0 },
-      model: problem.model,
-      noise: problem.noise,
-      prior,
-      settings: { sampler: 'pc', n: problem.n, steps: levels, seed: problem.seed, fluxScale: problem.fluxScale, workers: null, batch: null },
-      scoreEngine: ENGINES.onnx.options,
-      backend: async () => info,
-    });
+    const prep = await prepareProblem(info, null, prior, levels, problem, ENGINES.onnx.options);
     let disposed = false;
     try {
       const warmLevel = 10;
@@ -520,15 +516,7 @@ async function breakdown(size: number, engine: Engine, levels: number): Promise<
   const problem = { ...(await deconvolutionAt(size)), n: N_SAMPLES / 2 };
   const load0 = load();
   try {
-    const prep = await prepareReconstruction({
-      observation: { data: problem.data, shape: problem.shape, fitsShape: problem.shape, header: new FitsHeader(), name: problem.name, path: problem.name, hdu: 0, plane: 0 },
-      model: problem.model,
-      noise: problem.noise,
-      prior,
-      settings: { sampler: 'pc', n: problem.n, steps: levels, seed: problem.seed, fluxScale: problem.fluxScale, workers: 1, batch: null },
-      scoreEngine: options,
-      backend: async () => info,
-    });
+    const prep = await prepareProblem(info, 1, prior, levels, problem, options);
     const ms: Record<string, number> = { network: 0, score: 0, likelihood: 0, window: 0, progress: 0 };
     const timeSync = (o: object, method: string, part: string) => {
       const obj = o as Record<string, (...a: unknown[]) => unknown>;
