@@ -14,9 +14,16 @@
  * same backend in the same run, per core, from CPU time (a 512³ matMul for the Gaussian field's matMul-bound
  * path; a 16×64×64×32→32 3×3 convolution for the U-Net), so `shareOfPeak` = (GFLOP/s per busy core) / peak.
  * The goal: 16 calibrated posterior samples of a 64×64 deconvolution in under 5 minutes on 2 cores.
+ *
+ * galaxy-64 on the default engine and worker plan (ONNX Runtime's CPU provider) side by side with tfjs-wasm
+ * (`--filter "galaxy-64 16x500"`, `"galaxy-64 demo"`): 16 samples × 500 levels at 64×64, 128×128 and 256×256 (the
+ * U-Net runs on any size), and the demo's problem, each extrapolated from two short runs (the demo on ONNX Runtime
+ * timed in full), against its goal (64×64 ≤ 2 min, the demo ≤ 60 s, 256×256 ≤ 30 min); besides the wall-clock time,
+ * the CPU time over the cores the plan uses — the time where those cores are free, when the machine is shared. The
+ * RSS over a long run (200 score batches per worker), and where a worker's time goes (`"time breakdown"`).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,13 +37,16 @@ import { scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
 
 /** The score on tfjs unless a bench asks for ONNX Runtime (whose bare network figures are in score-engines.ts). */
 const TFJS: ScoreEngineOptions = { engine: 'tfjs' };
-import { inlineModel, prepareReconstruction, runReconstruction } from '../reconstruct/index.js';
+import { inlineModel, prepareReconstruction, runReconstruction, type ModelInput, type NoiseInput, type PreparedReconstruction } from '../reconstruct/index.js';
 import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.js';
 import { FitsHeader, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { writeFileAtomic } from '../io.js';
 import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { PsfOperator, gaussianPsf } from '../../src-shared/operators/psf.js';
-import type { SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import { runSampling, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import type { ScoreModel } from '../../src-shared/diffusion/types.js';
+import { DEMO_DIR, DEMO_SAMPLES, readDemoJson } from '../demo-example.js';
+import { fluxScaleForUnitData } from '../evaluation.js';
 import { DEFAULT_STEPS } from '../../src-shared/diffusion/samplers/index.js';
 import { ChainNoise } from '../../src-shared/diffusion/chain-rng.js';
 import { DEFAULT_ARCH, unetFlops, unetLayout } from '../../src-shared/diffusion/nn/unet.js';
@@ -60,16 +70,16 @@ function powerSpectrum(): { p: Float64Array; name: string } {
   return { p: powerLawSpectrum(S, S, 0.5, 4, 3), name: 'power law' };
 }
 
-/** Data: a draw of the Gaussian field with power spectrum `p`, blurred (FWHM 4 px) and with white noise σ_n. */
-async function dataFrom(p: Float64Array): Promise<Float32Array> {
-  const prior = new GaussianFieldPrior(p, [S, S]);
-  const op = new PsfOperator([S, S], gaussianPsf(4));
+/** Data: a draw of the Gaussian field with power spectrum `p` (size×size), blurred (FWHM 4 px) and with white noise σ_n. */
+async function dataFrom(p: Float64Array, size = S): Promise<Float32Array> {
+  const prior = new GaussianFieldPrior(p, [size, size]);
+  const op = new PsfOperator([size, size], gaussianPsf(4));
   try {
     return await readAndDispose(
       tf.tidy(() => {
-        const z = new ChainNoise(2024, 0, 1).tensor([S, S]);
+        const z = new ChainNoise(2024, 0, 1).tensor([size, size]);
         const x = prior.sampleFrom(z);
-        const n = new ChainNoise(2025, 0, 1).tensor([S, S], SIGMA_N);
+        const n = new ChainNoise(2025, 0, 1).tensor([size, size], SIGMA_N);
         return tf.add(op.apply(x), n);
       }),
     );
@@ -91,25 +101,91 @@ export interface RunFigures {
   chi2PerPixel?: number | null;
   /** How the likelihood solves with Σ + σ² A Aᵀ (report.json's likelihood.method). */
   likelihood?: string;
+  /** ONNX Runtime's intra-op threads per worker (null: tfjs evaluates the score). */
+  threads?: number | null;
+  /** The process's RSS over the run. */
+  rss?: RssFigures;
 }
 
-/** One reconstruction of the bench's data through the reconstruction service (what skyscore reconstruct runs). */
-async function runOnce(info: BackendInfo, workers: number, prior: ResolvedPrior, steps: number, data: Float32Array, scoreEngine: ScoreEngineOptions = TFJS): Promise<RunFigures> {
-  const prep = await prepareReconstruction({
-    observation: { data, shape: [S, S], fitsShape: [S, S], header: new FitsHeader(), name: 'bench data', path: 'bench data', hdu: 0, plane: 0 },
-    model: inlineModel({ shape: [S, S], operators: [{ type: 'psf', fwhmPx: 4 }] }),
+/** A problem for the bench: data on an ny×nx grid with its forward model, noise and sampling settings. */
+export interface BenchProblem {
+  data: Float32Array;
+  shape: [number, number];
+  model: ModelInput;
+  noise: NoiseInput;
+  n: number;
+  seed: number;
+  fluxScale: number;
+  name: string;
+}
+
+/** The bench's deconvolution: `data` (S×S unless given) blurred by a Gaussian PSF of FWHM 4 px, white noise σ_n, 16 samples. */
+function deconvolution(data: Float32Array, size = S): BenchProblem {
+  return {
+    data,
+    shape: [size, size],
+    model: inlineModel({ shape: [size, size], operators: [{ type: 'psf', fwhmPx: 4 }] }),
     noise: { kind: 'sigma', sigma: SIGMA_N },
+    n: N_SAMPLES,
+    seed: 1,
+    fluxScale: 1,
+    name: 'bench data',
+  };
+}
+
+/** The process's resident memory over a run, sampled every 100 ms (worker threads included), MB. */
+export interface RssFigures {
+  startMB: number;
+  endMB: number;
+  maxMB: number;
+}
+
+async function withRss<T>(f: () => Promise<T>): Promise<{ value: T; rss: RssFigures }> {
+  const mb = () => process.memoryUsage.rss() / 2 ** 20;
+  const startMB = mb();
+  let maxMB = startMB;
+  const timer = setInterval(() => (maxMB = Math.max(maxMB, mb())), 100);
+  try {
+    const value = await f();
+    const endMB = mb();
+    return { value, rss: { startMB, endMB, maxMB: Math.max(maxMB, endMB) } };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A bench problem prepared by the reconstruction service for `steps` pc levels; workers null: the default plan. */
+function prepareProblem(info: BackendInfo, workers: number | null, prior: ResolvedPrior, steps: number, p: BenchProblem, scoreEngine: ScoreEngineOptions): Promise<PreparedReconstruction> {
+  return prepareReconstruction({
+    observation: { data: p.data, shape: p.shape, fitsShape: p.shape, header: new FitsHeader(), name: p.name, path: p.name, hdu: 0, plane: 0 },
+    model: p.model,
+    noise: p.noise,
     prior,
-    settings: { sampler: 'pc', n: N_SAMPLES, steps, seed: 1, fluxScale: 1, workers, batch: null },
+    settings: { sampler: 'pc', n: p.n, steps, seed: p.seed, fluxScale: p.fluxScale, workers, batch: null },
     scoreEngine,
     backend: async () => info,
   });
+}
+
+/** One reconstruction of a bench problem through the reconstruction service (what skyscore reconstruct runs); workers null: the default plan. */
+async function runOnce(info: BackendInfo, workers: number | null, prior: ResolvedPrior, steps: number, problem: BenchProblem | Float32Array, scoreEngine: ScoreEngineOptions = TFJS): Promise<RunFigures> {
+  const prep = await prepareProblem(info, workers, prior, steps, problem instanceof Float32Array ? deconvolution(problem) : problem, scoreEngine);
   try {
     const c0 = process.cpuUsage();
-    const run = await runReconstruction(prep);
+    const { value: run, rss } = await withRss(() => runReconstruction(prep));
     // worker threads' CPU time is part of the process's (start-up included: a slight underestimate of GFLOP/s per core)
     const cpuS = cpuMs(process.cpuUsage(c0)) / 1000;
-    return { result: run.result, cpuS, workers: run.workers, startupS: run.result.seconds - run.samplingSeconds, samplingS: run.samplingSeconds, chi2PerPixel: run.products.chi2PerPixel, likelihood: prep.likelihood.method };
+    return {
+      result: run.result,
+      cpuS,
+      workers: run.workers,
+      startupS: run.result.seconds - run.samplingSeconds,
+      samplingS: run.samplingSeconds,
+      chi2PerPixel: run.products.chi2PerPixel,
+      likelihood: prep.likelihood.method,
+      threads: prep.engine.engine === 'onnx' ? (prep.scoreEngine.threads ?? prep.engine.threads ?? null) : null,
+      rss,
+    };
   } finally {
     prep.dispose();
   }
@@ -276,6 +352,236 @@ async function unet(backend: BackendName, workers: number, levels: number, which
   }
 }
 
+type Engine = 'onnx' | 'tfjs';
+const ENGINES: Record<Engine, { options: ScoreEngineOptions; label: string }> = {
+  onnx: { options: { engine: 'onnx' }, label: 'ONNX Runtime' },
+  tfjs: { options: TFJS, label: 'tfjs' },
+};
+
+/** The speed goals for galaxy-64 on a 2-core CPU (the default engine), in seconds. */
+const GALAXY_GOALS: Record<string, number> = { '16x500 64x64': 120, demo: 60, '16x500 256x256': 1800 };
+
+const fmtS = (s: number): string => (s < 120 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
+
+function verdict(seconds: number, goal: number | undefined): Record<string, string> {
+  if (goal === undefined) return { goal: 'none set' };
+  return { goal: `≤ ${fmtS(goal)}`, verdict: seconds <= goal ? `met (${fmtS(seconds)})` : `missed (${fmtS(seconds)}: ${(seconds / goal).toFixed(1)}× the goal)` };
+}
+
+/** The demo's problem: the bundled observation, its M.json, σ and seed, 8 samples, the flux scale of pixel/255 data. */
+async function demoProblem(prior: ResolvedPrior): Promise<BenchProblem> {
+  const demo = await readDemoJson();
+  const obs = readFitsImage(new Uint8Array(readFileSync(path.join(DEMO_DIR, demo.observation))));
+  const model = JSON.parse(readFileSync(path.join(DEMO_DIR, demo.model), 'utf8')) as unknown;
+  return {
+    data: Float32Array.from(obs.data),
+    shape: [obs.shape[0]!, obs.shape[1]!],
+    model: inlineModel(model, demo.model),
+    noise: { kind: 'sigma', sigma: demo.noise },
+    n: DEMO_SAMPLES,
+    seed: demo.seed ?? 0,
+    fluxScale: fluxScaleForUnitData(prior).value,
+    name: demo.observation,
+  };
+}
+
+/** The bench's deconvolution at size×size (the shipped power spectrum at 64×64, a power law elsewhere). */
+async function deconvolutionAt(size: number): Promise<BenchProblem> {
+  const p = size === S ? powerSpectrum().p : powerLawSpectrum(size, size, 0.5, 4, 3);
+  return deconvolution(await dataFrom(p, size), size);
+}
+
+const load = (): number => +loadavg()[0]!.toFixed(2);
+
+/**
+ * galaxy-64 (the shipped prior), a whole reconstruction on the default worker plan of its engine — ONNX Runtime's
+ * CPU provider (one worker per core, the cores shared out as threads) or tfjs-wasm (one worker per core) —
+ * with 16 samples × 500 pc levels at size×size, or the demo's problem (8 samples, 64×64): runs of `levels` and
+ * 2·`levels` levels extrapolated to 500 (or, with levels ≥ 500, the run in full), against its goal.
+ */
+async function galaxyRun(which: number | 'demo', engine: Engine, levels: number): Promise<Record<string, number | string>> {
+  if (!existsSync(path.join(SHIPPED, 'model.json'))) return { skipped: 'models/galaxy-64 is not installed' };
+  const info = await initBackend('wasm');
+  const load0 = load();
+  const { options, label } = ENGINES[engine];
+  const prior = await resolvePrior(SHIPPED, undefined, options);
+  const arch = prior.meta!.arch;
+  try {
+    const problem = which === 'demo' ? await demoProblem(prior) : await deconvolutionAt(which);
+    const [ny, nx] = problem.shape;
+    const run = (k: number) => runOnce(info, null, prior, k, problem, options);
+    const e = levels >= STEPS ? timedInFull(await run(STEPS)) : extrapolate(await run(levels), await run(2 * levels), levels, STEPS);
+    const flop = unetFlops(arch, ny, nx) * e.evaluations;
+    const key = which === 'demo' ? 'demo' : `16x500 ${ny}x${nx}`;
+    const rss = e.long.rss!;
+    // on a machine shared with other work the wall-clock time depends on its load; the CPU time spread over the
+    // cores the plan uses is the run's time where those cores are free (the workers are balanced; ONNX Runtime's
+    // threads do not spin, so idle threads cost no CPU time)
+    const coresUsed = Math.min(cpus().length, e.workers * (e.long.threads ?? 1));
+    const freeS = e.cpuS / coresUsed;
+    const goal = GALAXY_GOALS[key];
+    return {
+      scoreEngine: `${label} ${engine === 'onnx' ? 'cpu' : info.backend}`,
+      workers: e.workers,
+      threadsPerWorker: e.long.threads ?? 1,
+      problem: `${which === 'demo' ? 'the demo: ' : ''}${ny}x${nx}, ${problem.n} samples x ${STEPS} pc levels`,
+      likelihood: e.long.likelihood ?? '',
+      ...(levels < STEPS ? { extrapolatedFromSteps: `${levels} and ${2 * levels}`, fixedS: e.fixedS!, perLevelMs: e.perLevelS! * 1000 } : { timed: 'in full' }),
+      workerStartupS: e.startupS,
+      seconds: e.wall,
+      minutes: e.wall / 60,
+      cpuSeconds: e.cpuS,
+      [`secondsOn${coresUsed}FreeCores`]: freeS,
+      scoreEvaluations: e.evaluations,
+      scoreEvalsPerS: e.evaluations / e.wall,
+      gflopsPerCore: flop / e.cpuS / 1e9,
+      chi2PerPixel: e.long.chi2PerPixel ?? NaN,
+      ...verdict(e.wall, goal),
+      ...(goal !== undefined ? { verdictOnFreeCores: verdict(freeS, goal).verdict! } : {}),
+      rssStartMB: rss.startMB,
+      rssEndMB: rss.endMB,
+      rssMaxMB: rss.maxMB,
+      loadAvg1: `${load0} → ${load()}`,
+    };
+  } finally {
+    prior.dispose();
+  }
+}
+
+/**
+ * Memory over a long run: galaxy-64 at 64×64 on ONNX Runtime (default plan), 16 samples × 100 levels — 200 score
+ * batches per worker plus the ending's 17 — with the process's RSS (worker threads included) before the run,
+ * after 10 levels (workers started and warm), at the last level, its maximum, and after the products.
+ */
+async function rssLongRun(): Promise<Record<string, number | string>> {
+  if (!existsSync(path.join(SHIPPED, 'model.json'))) return { skipped: 'models/galaxy-64 is not installed' };
+  const info = await initBackend('wasm');
+  const levels = 100;
+  const prior = await resolvePrior(SHIPPED, undefined, ENGINES.onnx.options);
+  const problem = await deconvolutionAt(S);
+  const mb = () => process.memoryUsage.rss() / 2 ** 20;
+  const tensors0 = tf.memory().numTensors;
+  try {
+    const prep = await prepareProblem(info, null, prior, levels, problem, ENGINES.onnx.options);
+    let disposed = false;
+    try {
+      const warmLevel = 10;
+      let warm: number | null = null;
+      let last = 0;
+      const { value: run, rss } = await withRss(() =>
+        runReconstruction(prep, {
+          onProgress: (p) => {
+            if (warm === null && p.step >= warmLevel) warm = mb();
+            if (p.step === p.steps) last = mb();
+          },
+        }),
+      );
+      const warmMB = warm ?? rss.startMB;
+      disposed = true;
+      prep.dispose();
+      return {
+        workers: run.workers,
+        threadsPerWorker: prep.scoreEngine.threads ?? 1,
+        batchesPerWorker: `${2 * levels} + 17 (the ending)`,
+        rssStartMB: rss.startMB,
+        [`rssAfter${warmLevel}LevelsMB`]: warmMB,
+        rssLastLevelMB: last || rss.endMB,
+        rssEndMB: rss.endMB,
+        rssMaxMB: rss.maxMB,
+        growthAfterWarmUpMB: (last || rss.endMB) - warmMB,
+        tensorGrowth: tf.memory().numTensors - tensors0,
+      };
+    } finally {
+      if (!disposed) prep.dispose();
+    }
+  } finally {
+    prior.dispose();
+  }
+}
+
+/**
+ * Where a worker's time goes: galaxy-64 at size×size, one worker's share of a 16-sample run on two (8 chains, one
+ * batch), in this thread with the score engine on one thread, `levels` pc levels and the ending, with progress
+ * and previews at the app's rates (progress every 100 ms, previews at 4 Hz). Timed: the network (ONNX Runtime's
+ * run, or tfjs's whole evaluation), the score's copies between tfjs tensors and ONNX Runtime's arrays (the score
+ * call minus the run), the likelihood's score (its solve), the Rao–Blackwell window's power iteration, the
+ * progress events' χ² and the previews' residuals; the rest is the sampler's own arithmetic (noise, updates,
+ * the Rao–Blackwellised mean's accumulation, the previews' read-back and statistics).
+ */
+async function breakdown(size: number, engine: Engine, levels: number): Promise<Record<string, number | string>> {
+  if (!existsSync(path.join(SHIPPED, 'model.json'))) return { skipped: 'models/galaxy-64 is not installed' };
+  const info = await initBackend('wasm');
+  const options: ScoreEngineOptions = engine === 'onnx' ? { engine: 'onnx', provider: 'cpu', threads: 1 } : TFJS;
+  const prior = await resolvePrior(SHIPPED, undefined, options);
+  const problem = { ...(await deconvolutionAt(size)), n: N_SAMPLES / 2 };
+  const load0 = load();
+  try {
+    const prep = await prepareProblem(info, 1, prior, levels, problem, options);
+    const ms: Record<string, number> = { network: 0, score: 0, likelihood: 0, window: 0, progress: 0 };
+    const timeSync = (o: object, method: string, part: string) => {
+      const obj = o as Record<string, (...a: unknown[]) => unknown>;
+      const orig = obj[method]!.bind(o);
+      obj[method] = (...a: unknown[]) => {
+        const t0 = performance.now();
+        try {
+          return orig(...a);
+        } finally {
+          ms[part]! += performance.now() - t0;
+        }
+      };
+    };
+    const timeAsync = (o: object, method: string, part: string) => {
+      const obj = o as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      const orig = obj[method]!.bind(o);
+      obj[method] = async (...a: unknown[]) => {
+        const t0 = performance.now();
+        try {
+          return await orig(...a);
+        } finally {
+          ms[part]! += performance.now() - t0;
+        }
+      };
+    };
+    try {
+      const model = prep.prior.model as ScoreModel & { session?: object };
+      timeSync(model, 'score', 'score');
+      if (model.session) timeSync(model.session, 'run', 'network');
+      timeSync(prep.likelihood, 'score', 'likelihood');
+      timeAsync(prep.likelihood, 'normalMaxEigenvalue', 'window');
+      timeAsync(prep.likelihood, 'chi2PerPixel', 'progress');
+      timeAsync(prep.likelihood, 'normalisedResidual', 'progress');
+      const s = prep.settings;
+      const result = await runSampling(
+        { prior: prep.prior.model, sde: prep.prior.sde, shape: prep.inShape, likelihood: prep.likelihood },
+        { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, batchSize: s.batch, samplerOptions: s.options, onProgress: () => {}, progressIntervalMs: 100, previewIntervalMs: 250, previewSamples: 8 },
+      );
+      const total = result.seconds * 1000;
+      if (!model.session) ms.network = ms.score; // tfjs: the evaluation is the network
+      const copies = ms.score - ms.network;
+      const rest = total - ms.score - ms.likelihood - ms.window - ms.progress;
+      const part = (name: string, v: number): Record<string, number> => ({ [`${name}S`]: v / 1000, [`${name}Share`]: v / total });
+      return {
+        scoreEngine: engine === 'onnx' ? 'ONNX Runtime cpu, 1 thread' : `tfjs ${info.backend}`,
+        problem: `${size}x${size}, ${problem.n} chains (one batch), ${levels} levels + the ending`,
+        likelihood: prep.likelihood.method,
+        scoreEvaluations: result.scoreEvaluations,
+        samplingS: total / 1000,
+        ...part('network', ms.network),
+        ...part('copies', copies),
+        ...part('likelihood', ms.likelihood),
+        ...part('raoBlackwellWindow', ms.window),
+        ...part('progressPreviews', ms.progress),
+        ...part('samplerRest', rest),
+        loadAvg1: `${load0} → ${load()}`,
+      };
+    } finally {
+      prep.dispose();
+    }
+  } finally {
+    prior.dispose();
+  }
+}
+
 /** Backends that exist here besides wasm and cpu (GPU paths), reported rather than silently skipped. */
 async function gpuNote(): Promise<Record<string, number | string>> {
   const probes = await probeBackends();
@@ -301,5 +607,19 @@ export const benches: Bench[] = [
         ...(twoCores ? [{ name: 'reconstruct galaxy-64 onnx 2 workers', run: () => unet('wasm', 2, 32, 'shipped', { engine: 'onnx' }) }] : []),
       ]
     : []),
+  ...[64, 128, 256].flatMap((size) =>
+    (['onnx', 'tfjs'] as const).map((engine) => ({
+      name: `reconstruct galaxy-64 16x500 ${size}x${size} ${engine === 'onnx' ? 'onnx' : 'tfjs-wasm'}`,
+      // runs long enough that the levels, not the timer's noise, make the difference between them: about a minute
+      // each on a 2-core CPU (tfjs at 256×256: three — the ending alone is 272 evaluations of 12 GFLOP in each run)
+      run: () => galaxyRun(size, engine, ({ 64: { onnx: 64, tfjs: 16 }, 128: { onnx: 16, tfjs: 4 }, 256: { onnx: 4, tfjs: 1 } } as const)[size as 64 | 128 | 256][engine]),
+    })),
+  ),
+  { name: 'reconstruct galaxy-64 demo onnx', run: () => galaxyRun('demo', 'onnx', STEPS) },
+  { name: 'reconstruct galaxy-64 demo tfjs-wasm', run: () => galaxyRun('demo', 'tfjs', 16) },
+  { name: 'reconstruct galaxy-64 64x64 onnx RSS over 200 batches', run: rssLongRun },
+  { name: 'reconstruct galaxy-64 time breakdown 64x64 onnx', run: () => breakdown(64, 'onnx', 40) },
+  { name: 'reconstruct galaxy-64 time breakdown 256x256 onnx', run: () => breakdown(256, 'onnx', 3) },
+  { name: 'reconstruct galaxy-64 time breakdown 64x64 tfjs-wasm', run: () => breakdown(64, 'tfjs', 10) },
   { name: 'reconstruct gpu backends', run: gpuNote },
 ];

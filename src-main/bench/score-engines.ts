@@ -4,7 +4,9 @@
  * tensor out), and — as a reference for the same architecture — PyTorch on the CPU (scripts/torch-unet.py builds
  * the network from the same weights) where a Python with torch is found (SKYSCORE_PYTHON, python3, /usr/bin/python3).
  * Networks: galaxy-64 (the shipped prior) and the trainer's default U-Net (DEFAULT_ARCH, random weights), batch 16
- * of 64×64 images. Plus the process's RSS and tensor count over many ONNX Runtime evaluations (flat: nothing grows).
+ * of 64×64 images. Plus the process's RSS (start, after warm-up, end, max) and tensor count over 200 ONNX Runtime
+ * batches (flat: nothing grows). The goal: ONNX Runtime's throughput at least 0.9× PyTorch's on the same network
+ * and thread count.
  * Each figure is timed for SKYSCORE_BENCH_SECONDS (default 2) after a warm-up evaluation.
  */
 import { execFileSync } from 'node:child_process';
@@ -126,6 +128,15 @@ async function engineFigures(which: 'galaxy-64' | 'default'): Promise<Record<str
     } else {
       out.torch = 'not found (apt-get install python3-torch, or SKYSCORE_PYTHON)';
     }
+    // the goal: ONNX Runtime at least 0.9× PyTorch's CPU throughput on the same network, at each thread count
+    for (const threads of [...new Set([1, cores])]) {
+      const onnx = out[`onnx-cpu ${threads}t evals/s`];
+      const torch = out[`torch-cpu ${threads}t evals/s`];
+      if (typeof onnx !== 'number' || typeof torch !== 'number') continue;
+      const ratio = onnx / torch;
+      out[`onnx/torch ${threads}t`] = ratio;
+      out[`goal onnx >= 0.9x torch ${threads}t`] = ratio >= 0.9 ? `met (${ratio.toFixed(2)}x)` : `missed (${ratio.toFixed(2)}x)`;
+    }
     // per-core throughput of the best ONNX Runtime figure
     const best = out[`onnx-cpu ${cores}t evals/s`];
     if (typeof best === 'number') out['onnx GFLOP/s per core'] = (best * gflop) / cores;
@@ -141,11 +152,13 @@ export const benches: Bench[] = [
   { name: 'score engines: galaxy-64, batch 16, 64x64', run: () => engineFigures('galaxy-64') },
   { name: 'score engines: default U-Net (DEFAULT_ARCH), batch 16, 64x64', run: () => engineFigures('default') },
   {
-    name: 'score engines: RSS over 100 ONNX Runtime batches (galaxy-64)',
+    name: 'score engines: RSS over 200 ONNX Runtime batches (galaxy-64)',
     async run(): Promise<Record<string, number | string>> {
       await initBackend('wasm');
       if (!ortAvailability().available) return { skipped: 'onnxruntime-node not available' };
       if (!existsSync(path.join(ROOT, 'models', 'galaxy-64', 'model.json'))) return { skipped: 'models/galaxy-64 not installed' };
+      const mb = () => process.memoryUsage.rss() / 2 ** 20;
+      const start = mb();
       const net = await network('galaxy-64');
       const meta = validatePriorMeta(JSON.parse(readFileSync(path.join(net.dir, 'model.json'), 'utf8')));
       const { model } = await unetOnEngine(net.tfjs, meta, 'bench', { engine: 'onnx', provider: 'cpu' });
@@ -153,14 +166,18 @@ export const benches: Bench[] = [
       const s = tf.fill([BATCH], 0.3) as tf.Tensor1D;
       const batch = () => tf.tidy(() => model.score(x, s).dataSync());
       for (let i = 0; i < 10; i++) batch();
-      const rss0 = process.memoryUsage().rss;
+      const warm = mb();
+      let max = warm;
       const tensors0 = tf.memory().numTensors;
-      for (let i = 0; i < 100; i++) batch();
-      const rss1 = process.memoryUsage().rss;
+      for (let i = 0; i < 200; i++) {
+        batch();
+        max = Math.max(max, mb());
+      }
+      const end = mb();
       const tensors1 = tf.memory().numTensors;
       tf.dispose([x, s]);
       model.dispose();
-      return { 'rss after 10 MB': rss0 / 2 ** 20, 'rss after 110 MB': rss1 / 2 ** 20, 'growth MB': (rss1 - rss0) / 2 ** 20, 'tensor growth': tensors1 - tensors0 };
+      return { 'rss start MB': start, 'rss after 10 (warm-up) MB': warm, 'rss end MB': end, 'rss max MB': max, 'growth after warm-up MB': end - warm, 'tensor growth': tensors1 - tensors0 };
     },
   },
 ];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promises as fs } from 'node:fs';
 import { EngineClient, type EngineProcess } from '../engine/client.js';
-import { validateRequest, ProtocolError, type EngineEvent } from '../../src-shared/protocol/index.js';
+import { validateRequest, ProtocolError, describeScoreEngine, type EngineEvent } from '../../src-shared/protocol/index.js';
 import { versions } from '../version.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -93,9 +93,12 @@ async function openFits() {
 
 async function showAbout() {
   let backend = 'unknown';
+  let score = 'unknown (the engine did not answer)';
   try {
     const info = await engine.request('engine.info', {});
     backend = `${info.backend.backend}${info.backend.gpuAdapter.found ? ` (${info.backend.gpuAdapter.description})` : ''}`;
+    const s = info.scoreEngine;
+    score = describeScoreEngine(s) + (s.engine === 'onnx' && s.note ? `\n  (${s.note})` : '');
   } catch {
     /* engine unavailable: still show versions */
   }
@@ -104,7 +107,7 @@ async function showAbout() {
     type: 'info',
     title: 'About SkyScore',
     message: `SkyScore ${v.skyscore}`,
-    detail: `Electron ${process.versions.electron}\nChromium ${process.versions.chrome}\nNode ${process.versions.node}\ntfjs ${v.tfjs}\nbackend ${backend}`,
+    detail: `Electron ${process.versions.electron}\nChromium ${process.versions.chrome}\nNode ${process.versions.node}\ntfjs ${v.tfjs}\nbackend ${backend}\nscore network: ${score}`,
   });
 }
 

@@ -3,11 +3,12 @@
  * never on a UI thread or the Electron main thread. A new method is one handler here plus its protocol entry.
  */
 import type { EngineEvent, EngineInfo, MethodName, ParamsOf, Request, ResultOf } from '../../src-shared/protocol/index.js';
-import type { BackendInfo, BackendName } from '../../src-shared/protocol/index.js';
+import type { BackendInfo, BackendName, ScoreEngineInfo } from '../../src-shared/protocol/index.js';
 import { initBackend, probeBackends } from './backend.js';
 import { versions } from '../version.js';
 import { fitsHandlers } from './fits-files.js';
 import { jobHandlers, listPriors } from './jobs.js';
+import { probeScoreEngine } from '../onnx/probe.js';
 
 export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -17,13 +18,17 @@ export interface EngineContext {
   processKind: string;
 }
 
+// the score engine is probed once per engine process (its tfjs backend and environment do not change)
+let scoreEngine: Promise<ScoreEngineInfo> | null = null;
+
 type Handler<M extends MethodName> = (params: ParamsOf<M>, ctx: EngineContext) => Promise<ResultOf<M>>;
 type Handlers = { [M in MethodName]: Handler<M> };
 
 const handlers: Handlers = {
   'engine.info': async (_p, ctx): Promise<EngineInfo> => {
     const backend = await ctx.backend();
-    return { versions: versions(), backend, backends: await probeBackends(), process: ctx.processKind, pid: process.pid };
+    scoreEngine ??= probeScoreEngine(backend);
+    return { versions: versions(), backend, backends: await probeBackends(), scoreEngine: await scoreEngine, process: ctx.processKind, pid: process.pid };
   },
   'engine.ping': async (p) => ({ pong: p.payload ?? '' }),
   ...fitsHandlers,

@@ -156,7 +156,8 @@ function probeAdapter(): Promise<{ hardware: boolean; description: string }> {
   return adapterProbe;
 }
 
-function cpuName(): string {
+/** The CPU's model and its logical cores. */
+export function cpuName(): string {
   const c = cpus();
   return `${c[0]?.model?.trim() ?? 'CPU'} (${c.length} logical cores)`;
 }

@@ -7,11 +7,13 @@ import { ProtocolError, obj, num, str, optional, type Validator } from './valida
 import { jobMethodParams, type JobMethods, type JobEvent } from './jobs.js';
 import { fitsMethodParams, type FitsMethods } from './fits.js';
 import { exampleMethodParams, type ExampleMethods } from './example.js';
+import type { ScoreEngineInfo } from './score-engine.js';
 
 export { ProtocolError } from './validate.js';
 export * from './jobs.js';
 export * from './fits.js';
 export * from './example.js';
+export * from './score-engine.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -38,6 +40,8 @@ export interface EngineInfo {
   versions: { skyscore: string; node: string; tfjs: string; electron?: string };
   backend: BackendInfo;
   backends: BackendProbe[];
+  /** What evaluates a learned prior's score network in a run (probed once, without loading a prior). */
+  scoreEngine: ScoreEngineInfo;
   /** 'worker_threads' (serve, CLI) or 'utilityProcess' (Electron). */
   process: string;
   pid: number;

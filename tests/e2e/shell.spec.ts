@@ -8,6 +8,8 @@ test('the served app shows its shell and the engine backend, with no console err
   await expect(app.getByRole('main', { name: 'Images' })).toBeVisible();
   const status = app.getByTestId('backend-status');
   await expect(status).toHaveText(/backend: (tensorflow|webgpu|wasm|cpu) · tfjs \d+\.\d+\.\d+ · GPU: /);
+  // what evaluates a learned prior's network: here ONNX Runtime's CPU provider, its workers × threads and the CPU
+  await expect(app.getByTestId('score-engine-status')).toHaveText(/^score: ONNX Runtime \d+\.\d+\.\d+ · CPU · \d+ workers? × \d+ threads? · .+ \(\d+ logical cores\)$/);
   await app.screenshot({ path: path.join(ROOT, 'test-results', 'shell-light.png') });
   await app.getByLabel('Theme').selectOption('dark');
   await expect(app.locator('html')).toHaveAttribute('data-theme', 'dark');

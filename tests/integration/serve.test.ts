@@ -74,6 +74,9 @@ describe('skyscore serve', () => {
     expect(typeof info.backend.gpuAdapter.found).toBe('boolean');
     expect(info.backends.map((b) => b.name)).toEqual(['tensorflow', 'webgpu', 'wasm', 'cpu']);
     expect(info.process).toBe('worker_threads');
+    // the score engine, probed without a prior: ONNX Runtime's provider, threads and device here
+    expect(info.scoreEngine).toMatchObject({ engine: 'onnx', provider: 'cpu', onnxruntime: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(info.scoreEngine.threads).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses malformed messages with bad-request and stays up', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { resolvePrior } from '../../src-main/priors.js';
 import { scoreEngineReport } from '../../src-main/onnx/priors.js';
+import { probeScoreEngine } from '../../src-main/onnx/probe.js';
 import { ROOT } from '../helpers/data.js';
 
 vi.mock('../../src-main/onnx/runtime.js', async (importOriginal) => {
@@ -39,5 +40,11 @@ describe('without ONNX Runtime', () => {
     }
     await expect(resolvePrior(galaxy, undefined, { engine: 'onnx' })).rejects.toMatchObject({ name: 'ScoreEngineInputError', message: expect.stringMatching(/--score-engine onnx: onnxruntime-node cannot be loaded/) });
     await expect(resolvePrior(path.join(ROOT, 'tests', 'fixtures', 'onnx-prior'))).rejects.toThrow(/an ONNX prior needs ONNX Runtime/);
+  });
+
+  it('engine.info says so: tfjs with the reason, or unavailable where the environment asks for ONNX Runtime', async () => {
+    const wasm = { backend: 'wasm' as const, gpuAdapter: { found: false, description: null, software: false } };
+    expect(await probeScoreEngine(wasm, {})).toMatchObject({ engine: 'tfjs', provider: null, onnxruntime: null, note: expect.stringMatching(/^ONNX Runtime is not available \(onnxruntime-node cannot be loaded: \(test\)/) });
+    expect(await probeScoreEngine(wasm, { SKYSCORE_SCORE_ENGINE: 'onnx' })).toMatchObject({ engine: 'unavailable', note: expect.stringMatching(/SKYSCORE_SCORE_ENGINE=onnx: onnxruntime-node cannot be loaded/) });
   });
 });
