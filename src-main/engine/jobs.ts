@@ -16,6 +16,7 @@ import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
+import { PriorInputError } from '../priors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -34,8 +35,20 @@ const shape2 = (v: unknown): [number, number] | null =>
 /** The file that makes a prior folder an analytic Gaussian-field prior (spec `gaussian-field:<folder>/power-spectrum.fits`). */
 export const POWER_SPECTRUM_FILE = 'power-spectrum.fits';
 
+/**
+ * A prior of the registry: what priors.list shows (its `spec` is the registry's id, `shipped/NAME` or
+ * `user/NAME`: no path) and the spec the engine resolves it by (its folder).
+ */
+export interface PriorEntry {
+  info: PriorInfo;
+  local: string;
+}
+
+/** The registry id of the prior folder NAME of a source. */
+export const priorId = (source: PriorInfo['source'], name: string) => `${source}/${name}`;
+
 /** A Gaussian-field prior folder: power-spectrum.fits (P in numpy fft2 layout, data units) + README.md. */
-async function readGaussianFieldFolder(dir: string, source: PriorInfo['source']): Promise<PriorInfo | null> {
+async function readGaussianFieldFolder(dir: string, source: PriorInfo['source']): Promise<PriorEntry | null> {
   const file = path.join(dir, POWER_SPECTRUM_FILE);
   let p: { data: Float32Array | Float64Array; shape: number[] };
   try {
@@ -49,8 +62,8 @@ async function readGaussianFieldFolder(dir: string, source: PriorInfo['source'])
   for (const v of p.data) sum += v;
   const mean = sum / (nx * ny);
   const card = await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => '');
-  return {
-    spec: `gaussian-field:${file}`,
+  const info: PriorInfo = {
+    spec: priorId(source, path.basename(dir)),
     name: path.basename(dir),
     kind: 'gaussian-field',
     source,
@@ -61,10 +74,16 @@ async function readGaussianFieldFolder(dir: string, source: PriorInfo['source'])
     card,
     facts: { prior: 'stationary Gaussian field (exact score)', 'pixel std': String(+Math.sqrt(mean).toPrecision(4)), units: 'data units (flux scale 1)' },
   };
+  // the folder: resolvePrior reads a Gaussian-field folder as gaussian-field:FOLDER/power-spectrum.fits
+  return { info, local: dir };
 }
 
-/** One prior folder (model.json + README.md, or a Gaussian field's power spectrum), or null when it is not a readable prior. */
+/** One prior folder (model.json + README.md, or a Gaussian field's power spectrum) as priors.list shows it, or null when it is not a readable prior. */
 export async function readPriorFolder(dir: string, source: PriorInfo['source']): Promise<PriorInfo | null> {
+  return (await readPriorEntry(dir, source))?.info ?? null;
+}
+
+async function readPriorEntry(dir: string, source: PriorInfo['source']): Promise<PriorEntry | null> {
   let meta: Record<string, unknown>;
   try {
     meta = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
@@ -90,8 +109,8 @@ export async function readPriorFolder(dir: string, source: PriorInfo['source']):
   if (arch) put('width (nf)', arch.nf);
   const norm = meta.normalisation as Record<string, unknown> | undefined;
   if (norm) facts['normalisation'] = `(x − ${norm.offset ?? 0}) / ${norm.scale ?? 1}`;
-  return {
-    spec: dir,
+  const info: PriorInfo = {
+    spec: priorId(source, path.basename(dir)),
     name: path.basename(dir),
     kind: typeof meta.kind === 'string' ? meta.kind : 'unknown',
     source,
@@ -101,23 +120,46 @@ export async function readPriorFolder(dir: string, source: PriorInfo['source']):
     card,
     facts,
   };
+  return { info, local: dir };
 }
 
-async function scan(dir: string, source: PriorInfo['source']): Promise<PriorInfo[]> {
+async function scan(dir: string, source: PriorInfo['source']): Promise<PriorEntry[]> {
   if (!existsSync(dir)) return [];
   const names = (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
   names.sort();
-  const out: PriorInfo[] = [];
+  const out: PriorEntry[] = [];
   for (const n of names) {
-    const p = await readPriorFolder(path.join(dir, n), source);
+    const p = await readPriorEntry(path.join(dir, n), source);
     if (p) out.push(p);
   }
   return out;
 }
 
-export async function listPriors(): Promise<{ priors: PriorInfo[]; userDir: string }> {
+/** The prior registry: the shipped priors (models/) and the user's (<user folder>/models), as the engine resolves them. */
+export async function priorRegistry(): Promise<{ entries: PriorEntry[]; userDir: string }> {
   const user = path.join(userDir(), 'models');
-  return { priors: [...(await scan(shippedModelsDir(), 'shipped')), ...(await scan(user, 'user'))], userDir: user };
+  return { entries: [...(await scan(shippedModelsDir(), 'shipped')), ...(await scan(user, 'user'))], userDir: user };
+}
+
+export async function listPriors(): Promise<{ priors: PriorInfo[]; userDir: string }> {
+  const r = await priorRegistry();
+  return { priors: r.entries.map((e) => e.info), userDir: r.userDir };
+}
+
+const ID_SHAPE = /^(shipped|user)\/[A-Za-z0-9][A-Za-z0-9._ +-]{0,100}$/;
+
+/**
+ * The spec the engine resolves for a prior a client names. A client names priors by their registry id (the
+ * `spec` of priors.list); anything else — a path, `gaussian-field:FILE`, a folder — is refused before it reaches
+ * the file system, with a message that repeats no path (and so tells nothing of what exists where).
+ */
+export async function registryPrior(given: string): Promise<string> {
+  const { entries } = await priorRegistry();
+  const hit = entries.find((e) => e.info.spec === given);
+  if (hit) return hit.local;
+  const offered = entries.length ? `: ${entries.map((e) => e.info.spec).join(', ')}` : ' (none is installed: train one, or install a model folder in the user folder)';
+  const what = ID_SHAPE.test(given) ? `prior ${given} is not` : 'the prior must be named by its id in the list of priors, and this is not';
+  throw new PriorInputError(`${what} one of this engine's priors${offered}`);
 }
 
 // ---- the job manager ----------------------------------------------------------------------------------------
@@ -223,7 +265,7 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
   'job.reconstruct': async (p, ctx) => {
     const backend = await ctx.backend();
     // Everything that can be checked before the job starts is checked here, so bad input is the request's error.
-    const prepared = await reconstructJob.prepare(p, backend);
+    const prepared = await reconstructJob.prepare({ ...p, prior: await registryPrior(p.prior) }, backend);
     try {
       const id = start('reconstruct', ctx, async (r) => {
         const result = await reconstructJob.run(prepared, r as JobReporter<ReconstructProgress>);

@@ -63,7 +63,7 @@ function params(over: Partial<ReconstructParams['settings']> = {}, prior = 'tiny
     model: { shape: [64, 64], operators: [{ type: 'mask', fits: 'mask.fits' }] },
     files: [{ name: 'mask.fits', bytes: maskFits }],
     noise: { kind: 'sigma', sigma: 4 },
-    prior: path.join(dir, 'models', prior),
+    prior: `user/${prior}`,
     settings: { sampler: 'pc', n: 2, steps: 20, seed: 7, fluxScale: null, ...over },
     previewHz: 30,
   };

@@ -221,3 +221,23 @@ describe('origin and host', () => {
     expect(await alive()).toBe(true);
   });
 });
+
+describe('priors named by a client', () => {
+  it('only from the registry: a path is refused at once, with no file content, no path and no hint of existence', async () => {
+    const c = await connect();
+    const other = await connect();
+    for (const prior of ['gaussian-field:/etc/passwd', 'gaussian-field:/dev/zero', '/etc', 'gaussian-field:/no/such/file.fits', `user/../../${path.basename(dir)}`]) {
+      const t0 = Date.now();
+      const r = await c.request('job.reconstruct', { ...job(10), prior });
+      expect(Date.now() - t0, prior).toBeLessThan(5000);
+      expect(r, prior).toMatchObject({ ok: false, error: { code: 'input' } });
+      const message = (r.error as { message: string }).message;
+      expect(message).not.toMatch(/root:|passwd|dev\/zero|no\/such|\/etc/);
+      expect(message).toContain(priorSpec);
+    }
+    // nothing was broadcast to anyone
+    expect([...c.events, ...other.events].filter((e) => e.event === 'job.error')).toEqual([]);
+    c.close();
+    other.close();
+  });
+});
