@@ -1,6 +1,6 @@
 /**
  * Long jobs in the engine: posterior sampling (`job.reconstruct`) and prior training (`job.train`), one at a
- * time, each with an id, progress events (throttled; previews as Float32Arrays a few times a second),
+ * time from a first-come-first-served queue (its places told by `job.queued` events), each with an id, progress events (throttled; previews as Float32Arrays a few times a second),
  * cancellation, and a final `job.done` or `job.error` event. Also the editor's requests (model.*, noise.*) and
  * the prior list. Runs in the engine process only.
  */
@@ -17,6 +17,7 @@ import { putChunk } from './blobs.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { PriorInputError } from '../priors.js';
+import { LIMITS } from '../../src-shared/protocol/limits.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -170,11 +171,17 @@ interface Job {
   id: string;
   kind: JobKind;
   controller: AbortController;
-  state: 'running' | 'done' | 'error' | 'cancelled';
+  state: 'queued' | 'running' | 'done' | 'error' | 'cancelled';
   result?: ReconstructionResult;
+  /** Runs the job (once it leaves the queue). */
+  run(): void;
+  /** Frees what a queued job holds (its prepared problem) when it is cancelled before it runs. */
+  discard(): void;
 }
 
 const jobs = new Map<string, Job>();
+/** Jobs waiting, first come first served; one job runs at a time. */
+const queue: Job[] = [];
 let counter = 0;
 /** Finished reconstructions kept for export (their products), oldest dropped first. */
 const KEEP_DONE = 3;
@@ -190,7 +197,7 @@ function active(): Job | undefined {
 }
 
 function prune(): void {
-  const done = [...jobs.values()].filter((j) => j.state !== 'running');
+  const done = [...jobs.values()].filter((j) => j.state !== 'running' && j.state !== 'queued');
   while (done.length > KEEP_DONE) jobs.delete(done.shift()!.id);
 }
 
@@ -208,42 +215,92 @@ export interface JobReporter<P> {
   progress(p: Omit<P, 'jobId' | 'kind'>): void;
 }
 
-function start<R>(kind: JobKind, ctx: EngineContext, body: (r: JobReporter<ReconstructProgress | TrainProgress>) => Promise<{ summary: Record<string, number | string>; result?: R }>): string {
-  const running = active();
-  if (running) {
-    throw new JobInputError(
-      running.kind === kind
-        ? `a ${kind === 'reconstruct' ? 'run' : 'training'} is already in progress: stop it first`
-        : `the engine is busy ${running.kind === 'reconstruct' ? 'sampling a posterior' : 'training a prior'}: stop it first (one job at a time on this machine)`,
-    );
-  }
-  const job: Job = { id: newId(kind), kind, controller: new AbortController(), state: 'running' };
-  jobs.set(job.id, job);
-  const emit = (ev: JobEvent) => ctx.emit(ev, transferOf(ev));
-  const reporter: JobReporter<ReconstructProgress | TrainProgress> = {
-    signal: job.controller.signal,
-    progress: (p) => emit({ event: 'job.progress', data: { ...p, jobId: job.id, kind } as ReconstructProgress | TrainProgress }),
-  };
-  // Let the request's response go out before the first heavy step.
+/** Tells every waiting job its place (1: next), in the order they wait. */
+function announceQueue(ctx: EngineContext): void {
+  queue.forEach((j, i) => ctx.emit({ event: 'job.queued', data: { jobId: j.id, kind: j.kind, position: i + 1 } }));
+}
+
+/** Starts the next waiting job when none runs (after the current message's answer has gone out). */
+function pump(ctx: EngineContext): void {
   setImmediate(() => {
-    body(reporter).then(
-      ({ summary, result }) => {
-        job.state = 'done';
-        job.result = result as ReconstructionResult | undefined;
-        prune();
-        emit({ event: 'job.done', data: { jobId: job.id, kind, summary } });
-      },
-      (e: Error) => {
-        const cancelled = job.controller.signal.aborted || e?.name === 'CancelledError' || e?.name === 'AbortError';
-        job.state = cancelled ? 'cancelled' : 'error';
-        prune();
-        const code = cancelled ? 'cancelled' : e instanceof UserInputError ? 'input' : 'internal';
-        if (code === 'internal') console.error(`[engine] ${kind} job ${job.id} failed:`, e?.stack ?? e);
-        emit({ event: 'job.error', data: { jobId: job.id, kind, message: cancelled ? 'stopped' : (e?.message ?? String(e)), code } });
-      },
-    );
+    if (active() || queue.length === 0) return;
+    const next = queue.shift()!;
+    next.state = 'running';
+    ctx.emit({ event: 'job.queued', data: { jobId: next.id, kind: next.kind, position: 0 } });
+    announceQueue(ctx);
+    next.run();
   });
-  return job.id;
+}
+
+/**
+ * Queues a job (prepared: its input is checked) and returns its id and place: 0 when it starts at once, else
+ * how many jobs run or wait before it. `job.queued` events tell it when its place changes (0: it starts).
+ */
+function start<R>(
+  kind: JobKind,
+  ctx: EngineContext,
+  body: (r: JobReporter<ReconstructProgress | TrainProgress>) => Promise<{ summary: Record<string, number | string>; result?: R }>,
+  discard: () => void = () => {},
+): { jobId: string; queued: number } {
+  if (queue.length >= LIMITS.queuedJobs) {
+    throw new JobInputError(`${queue.length} jobs are waiting, as many as the engine queues (docs/serve.md): start this one when one has ended`);
+  }
+  const emit = (ev: JobEvent) => ctx.emit(ev, transferOf(ev));
+  const job: Job = {
+    id: newId(kind),
+    kind,
+    controller: new AbortController(),
+    state: 'queued',
+    discard,
+    run: () => {
+      const reporter: JobReporter<ReconstructProgress | TrainProgress> = {
+        signal: job.controller.signal,
+        progress: (p) => emit({ event: 'job.progress', data: { ...p, jobId: job.id, kind } as ReconstructProgress | TrainProgress }),
+      };
+      const finish = () => {
+        prune();
+        pump(ctx);
+      };
+      body(reporter).then(
+        ({ summary, result }) => {
+          job.state = 'done';
+          job.result = result as ReconstructionResult | undefined;
+          emit({ event: 'job.done', data: { jobId: job.id, kind, summary } });
+          finish();
+        },
+        (e: Error) => {
+          const cancelled = job.controller.signal.aborted || e?.name === 'CancelledError' || e?.name === 'AbortError';
+          job.state = cancelled ? 'cancelled' : 'error';
+          const code = cancelled ? 'cancelled' : e instanceof UserInputError ? 'input' : 'internal';
+          if (code === 'internal') console.error(`[engine] ${kind} job ${job.id} failed:`, e?.stack ?? e);
+          emit({ event: 'job.error', data: { jobId: job.id, kind, message: cancelled ? 'stopped' : (e?.message ?? String(e)), code } });
+          finish();
+        },
+      );
+    },
+  };
+  const ahead = queue.length + (active() ? 1 : 0);
+  jobs.set(job.id, job);
+  queue.push(job);
+  pump(ctx);
+  return { jobId: job.id, queued: ahead };
+}
+
+/** Cancels a job: a running one stops at its next cancellation point, a waiting one leaves the queue at once. */
+function cancel(job: Job, ctx: EngineContext): boolean {
+  if (job.state === 'running') {
+    job.controller.abort();
+    return true;
+  }
+  if (job.state !== 'queued') return false;
+  queue.splice(queue.indexOf(job), 1);
+  job.state = 'cancelled';
+  job.controller.abort();
+  job.discard();
+  ctx.emit({ event: 'job.error', data: { jobId: job.id, kind: job.kind, message: 'stopped', code: 'cancelled' } });
+  announceQueue(ctx);
+  prune();
+  return true;
 }
 
 export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['params'], ctx: EngineContext) => Promise<JobMethods[M]['result']> } = {
@@ -267,22 +324,25 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
     // Everything that can be checked before the job starts is checked here, so bad input is the request's error.
     const prepared = await reconstructJob.prepare({ ...p, prior: await registryPrior(p.prior) }, backend);
     try {
-      const id = start('reconstruct', ctx, async (r) => {
-        const result = await reconstructJob.run(prepared, r as JobReporter<ReconstructProgress>);
-        return { summary: result.summary, result };
-      });
-      return { jobId: id, inShape: prepared.inShape, outShape: prepared.outShape, n: p.settings.n, steps: p.settings.steps, warnings: prepared.warnings };
+      const { jobId, queued } = start(
+        'reconstruct',
+        ctx,
+        async (r) => {
+          const result = await reconstructJob.run(prepared, r as JobReporter<ReconstructProgress>);
+          return { summary: result.summary, result };
+        },
+        () => prepared.dispose(),
+      );
+      return { jobId, queued, inShape: prepared.inShape, outShape: prepared.outShape, n: p.settings.n, steps: p.settings.steps, warnings: prepared.warnings };
     } catch (e) {
       prepared.dispose();
       throw e;
     }
   },
-  'job.cancel': async (p) => {
+  'job.cancel': async (p, ctx) => {
     const j = jobs.get(p.jobId);
     if (!j) throw new JobInputError(`job.cancel: no job ${p.jobId} (it may have ended before an engine restart)`);
-    if (j.state !== 'running') return { cancelled: false };
-    j.controller.abort();
-    return { cancelled: true };
+    return { cancelled: cancel(j, ctx) };
   },
   'job.products': async (p): Promise<Products> => {
     const j = jobs.get(p.jobId);
@@ -295,7 +355,7 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
     const backend = await ctx.backend();
     const out = path.join(userDir(), 'models', p.name);
     const prepared = await runTraining.prepare(p, out, backend);
-    const id = start('train', ctx, async (r) => ({ summary: await runTraining.run(prepared, r as JobReporter<TrainProgress>) }));
-    return { jobId: id, out };
+    const { jobId, queued } = start('train', ctx, async (r) => ({ summary: await runTraining.run(prepared, r as JobReporter<TrainProgress>) }));
+    return { jobId, out, queued };
   },
 };

@@ -32,7 +32,13 @@ export const LIMITS = {
   /** Arithmetic to set up a PSF stage (its transfer function by direct DFTs, ≈ K²·P/2 + K·P²/2 for a K×K kernel on a P×P padded grid). */
   psfSetupOperations: 4e8,
   /** Rays a lens stage shoots: image pixels × supersample². */
-  lensRays: 2 ** 24,
+  lensRays: 2 ** 22,
+  /** Hour angles of a uv-sampling stage: its hourAngleH span / stepMin. */
+  uvHourAngles: 100_000,
+  /** Values of a run's samples: n × the unknown's pixels (the products and previews hold them). */
+  sampleValues: 2 ** 26,
+  /** Pixels of one training step: batch × size². */
+  trainBatchValues: 2 ** 22,
   /** A FITS file's bytes after gzip decompression (the observation, model files, a file opened in the viewer). */
   fitsBytes: 2 * 1024 ** 3,
 } as const;
