@@ -70,6 +70,8 @@ export interface ForwardOptions {
   transfer?: ArrayBuffer[];
   /** Who asks (a host's connection): its jobs' events are emitted with it, and cancelOwner(owner) ends them. */
   owner?: unknown;
+  /** This request's time limit (default: the client's requestTimeoutMs). */
+  timeoutMs?: number;
 }
 
 interface Pending {
@@ -219,7 +221,7 @@ export class EngineClient extends EventEmitter {
       const timer = setTimeout(() => {
         if (!this.pending.has(id)) return;
         this.pending.delete(id);
-        reject(new EngineDiedError(`the engine did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`));
+        reject(new EngineDiedError(`the engine did not answer ${method} within ${timeoutMs / 1000} s; it was restarted`));
         onTimeout();
       }, timeoutMs);
       timer.unref();
@@ -235,7 +237,8 @@ export class EngineClient extends EventEmitter {
       const mine = [...this.jobs.values()].filter((j) => j.owner === opts.owner).length;
       if (mine >= LIMITS.jobsPerConnection) throw new JobLimitError(`this client has ${mine} jobs queued or running, the most it may have at once; stop one or wait for one to end`);
     }
-    return this.send(method, params, opts, this.requestTimeoutMs, () => this.restart(`${method} took longer than ${Math.round(this.requestTimeoutMs / 1000)} s`));
+    const ms = opts.timeoutMs ?? this.requestTimeoutMs;
+    return this.send(method, params, opts, ms, () => this.restart(`${method} took longer than ${ms / 1000} s`));
   }
 
   request<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
@@ -251,7 +254,7 @@ export class EngineClient extends EventEmitter {
     const job = this.jobs.get(jobId);
     if (job && !job.cancelTimer) {
       job.cancelTimer = setTimeout(() => {
-        if (this.jobs.get(jobId) === job) this.restart(`job ${jobId} did not stop within ${Math.round(this.cancelGraceMs / 1000)} s of its cancellation`);
+        if (this.jobs.get(jobId) === job) this.restart(`job ${jobId} did not stop within ${this.cancelGraceMs / 1000} s of its cancellation`);
       }, this.cancelGraceMs);
       job.cancelTimer.unref();
     }

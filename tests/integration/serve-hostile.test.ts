@@ -30,6 +30,8 @@ interface Client {
 }
 
 let nextId = 1;
+/** Arrival order of every event, over all clients. */
+let arrival = 0;
 
 function connect(headers: Record<string, string> = {}): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -39,7 +41,7 @@ function connect(headers: Record<string, string> = {}): Promise<Client> {
     const waiting: ((m: Record<string, unknown>) => void)[] = [];
     ws.on('message', (data: Buffer) => {
       const m = decodeFrame(new Uint8Array(data)) as Record<string, unknown>;
-      if ('event' in m) events.push(m as unknown as EngineEvent);
+      if ('event' in m) events.push({ ...(m as unknown as EngineEvent), seq: arrival++ } as unknown as EngineEvent);
       else waiting.shift()?.(m);
     });
     ws.once('open', () => {
@@ -239,5 +241,55 @@ describe('priors named by a client', () => {
     expect([...c.events, ...other.events].filter((e) => e.event === 'job.error')).toEqual([]);
     c.close();
     other.close();
+  });
+});
+
+describe('many clients, and clients that go away', () => {
+  it('ten clients starting jobs at once are all accepted, queued and served first come, first served; each hears only of its own job', async () => {
+    // a long job runs first, so that all ten wait behind it (their places do not depend on how fast jobs end)
+    const first = await connect();
+    const long = await first.request('job.reconstruct', job(100_000));
+    await expect.poll(() => first.events.some((e) => e.event === 'job.progress'), { timeout: 20_000 }).toBe(true);
+    const clients = await Promise.all(Array.from({ length: 10 }, () => connect()));
+    const started = await Promise.all(clients.map((c) => c.request('job.reconstruct', job(40))));
+    for (const r of started) expect(r, JSON.stringify(r).slice(0, 200)).toMatchObject({ ok: true });
+    const ids = started.map((r) => (r.result as { jobId: string }).jobId);
+    const places = started.map((r) => (r.result as { queued: number }).queued);
+    expect([...places].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await first.request('job.cancel', { jobId: (long.result as { jobId: string }).jobId })).toMatchObject({ ok: true, result: { cancelled: true } });
+    const ends = await Promise.all(clients.map((c, i) => waitEnd(c, ids[i]!)));
+    for (const e of ends) expect(e.event, JSON.stringify(e.data)).toBe('job.done');
+    // they ended in the order of their places
+    const seq = (e: EngineEvent) => (e as EngineEvent & { seq: number }).seq;
+    const byPlace = ends.map((e, i) => ({ place: places[i]!, seq: seq(e) })).sort((a, b) => a.place - b.place);
+    expect(byPlace.map((x) => x.seq)).toEqual([...byPlace.map((x) => x.seq)].sort((a, b) => a - b));
+    clients.forEach((c, i) => {
+      const jobEvents = c.events.filter((e) => e.event.startsWith('job.'));
+      expect(jobEvents.every((e) => (e.data as { jobId: string }).jobId === ids[i])).toBe(true);
+      // the places it was told go down to 0 (it starts)
+      const told = jobEvents.filter((e) => e.event === 'job.queued').map((e) => (e.data as { position: number }).position);
+      expect(told.at(-1)).toBe(0);
+      expect(told).toEqual([...told].sort((a, b) => b - a));
+      if (places[i]! > 1) expect(told.length).toBeGreaterThan(1);
+    });
+    for (const c of [first, ...clients]) c.close();
+  });
+
+  it('a client that goes away mid-run has its job cancelled, and the next job in the queue starts', async () => {
+    const a = await connect();
+    const b = await connect();
+    const ra = await a.request('job.reconstruct', job(100_000));
+    expect(ra.ok).toBe(true);
+    await expect.poll(() => a.events.some((e) => e.event === 'job.progress'), { timeout: 20_000 }).toBe(true);
+    const rb = await b.request('job.reconstruct', job(20));
+    expect(rb).toMatchObject({ ok: true, result: { queued: 1 } });
+    const t0 = Date.now();
+    a.ws.terminate();
+    const end = await waitEnd(b, (rb.result as { jobId: string }).jobId, 20_000);
+    expect(end.event).toBe('job.done');
+    // it started once the other job was stopped: far sooner than that job's 100 000 steps
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(b.events.some((e) => e.event === 'job.queued' && (e.data as { position: number }).position === 0)).toBe(true);
+    b.close();
   });
 });
