@@ -10,6 +10,7 @@
  * it goes away.
  */
 import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { workerScript } from '../worker-script.js';
 import { validateResponse, isEngineEvent, type EngineEvent, type JobKind, type MethodName, type ParamsOf, type ResultOf, type Response } from '../../src-shared/protocol/index.js';
@@ -54,6 +55,36 @@ export function workerThreadSpawner(opts: { backend?: string; resourceLimits?: {
       },
       kill: async () => {
         await w.terminate();
+      },
+    };
+  };
+}
+
+/**
+ * Spawns the engine as a child process (serve): killing it ends whatever it is doing, native code included, and
+ * gives its memory back to the system; its own allocator keeps few arenas (MALLOC_ARENA_MAX=2, unless set), so
+ * that the threads each job starts do not each leave an arena behind. Messages are structured clones (typed
+ * arrays included), copied rather than transferred.
+ */
+export function childProcessSpawner(opts: { backend?: string } = {}): Spawner {
+  return () => {
+    const { file, argv } = workerScript(import.meta.url, './engine.js');
+    const child = fork(file, argv, {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, SKYSCORE_BACKEND: opts.backend ?? process.env.SKYSCORE_BACKEND ?? 'auto', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
+    });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.on('error', (e) => console.error('[engine] process error:', e.message));
+    return {
+      post: (m) => {
+        if (child.connected) child.send(m as object);
+      },
+      onMessage: (cb) => child.on('message', cb),
+      onExit: (cb) => child.on('exit', (code, signal) => cb(code ?? (signal ? 128 : 1))),
+      kill: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
       },
     };
   };

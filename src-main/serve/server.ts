@@ -18,7 +18,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeFrame, encodeFrame } from '../../src-shared/protocol/codec.js';
 import { validateRequest, ProtocolError, type EngineEvent, type ErrorCode, type Response } from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
-import { EngineClient, workerThreadSpawner } from '../engine/client.js';
+import { EngineClient, childProcessSpawner } from '../engine/client.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { checkOrigin, type OriginPolicy } from './origin.js';
 
@@ -154,7 +154,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // a malformed http request (or a client that resets) is that client's problem
   server.on('clientError', (_e, socket) => refuse(socket, 400, 'Bad Request'));
 
-  const engine = new EngineClient(workerThreadSpawner({ backend: opts.backend }));
+  // the engine in its own process: a restart (a job that would not stop, a request that would not end) kills
+  // whatever it was doing and frees its memory
+  const engine = new EngineClient(childProcessSpawner({ backend: opts.backend }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.messageBytes, perMessageDeflate: false, clientTracking: false });
   const conns = new Set<Connection>();
   wss.on('error', (e) => log(`websocket server error: ${e.message}`));

@@ -38,7 +38,7 @@ export interface EngineInfo {
   versions: { skyscore: string; node: string; tfjs: string; electron?: string };
   backend: BackendInfo;
   backends: BackendProbe[];
-  /** 'worker_threads' (serve, CLI) or 'utilityProcess' (Electron). */
+  /** 'child_process' (serve), 'worker_threads' (tests, a host's own) or 'utilityProcess' (Electron). */
   process: string;
   pid: number;
 }
