@@ -39,8 +39,6 @@ export const LIMITS = {
   sampleValues: 2 ** 26,
   /** Pixels of one training step: batch × size². */
   trainBatchValues: 2 ** 22,
-  /** A FITS file's bytes after gzip decompression (the observation, model files, a file opened in the viewer). */
-  fitsBytes: 2 * 1024 ** 3,
 } as const;
 
 /** A number of bytes for a message: "256 MiB". */
