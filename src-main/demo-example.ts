@@ -120,9 +120,10 @@ function psfFwhm(model: ModelJson): number | null {
 
 /**
  * The bundled example as the app loads it: the observation and truth FITS bytes, the M.json text, the noise σ,
- * the default prior of `priors` (the engine's list) with a one-line description, and the demo's settings.
+ * the default prior of `priors` (the engine's list, by its id) with a one-line description, and the demo's
+ * settings. `localSpec` gives the spec the engine resolves a listed prior by (its folder).
  */
-export async function loadExample(priors: readonly PriorInfo[], dir = DEMO_DIR): Promise<ExampleInfo> {
+export async function loadExample(priors: readonly PriorInfo[], dir = DEMO_DIR, localSpec: (id: string) => string = (id) => id): Promise<ExampleInfo> {
   const demo = await readDemoJson(dir);
   const read = async (name: string) => {
     try {
@@ -146,7 +147,7 @@ export async function loadExample(priors: readonly PriorInfo[], dir = DEMO_DIR):
   const shape = Array.isArray(model.shape) && model.shape.length === 2 ? `${model.shape[0]}×${model.shape[1]}` : '';
   const pick = pickDemoPrior(priors);
   let flux: { value: number; source: string } = { value: 1, source: 'no prior installed' };
-  if (pick) flux = await demoFluxScale(pick.prior.spec);
+  if (pick) flux = await demoFluxScale(localSpec(pick.prior.spec));
   const fwhm = psfFwhm(model);
   const galaxy = `Galaxy Zoo galaxy ${demo.galaxyId ?? '?'}${demo.galaxyIndex !== undefined ? ` (validation image ${demo.galaxyIndex}, never trained on)` : ''}`;
   return {

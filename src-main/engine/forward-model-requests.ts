@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFits } from '../../src-shared/fits/index.js';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
-import { buildForwardModel, type BuiltForwardModel, type ForwardModelFileLoader } from '../../src-shared/operators/forward-model.js';
+import { instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader } from '../../src-shared/operators/forward-model.js';
 import { issueMessage, lensParams, outputShape, outputShapeIssue, stageShapes, validateForwardModel, type ForwardModelSpec } from '../../src-shared/operators/forward-model-spec.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { gridUv, dirtyBeam } from '../../src-shared/operators/uv.js';
@@ -17,6 +17,7 @@ import type { JobMethods, ModelSummary, NamedFile, ObsInput, OverlayResult, Shap
 import { decodeImage2d } from '../forward-model-files.js';
 import { getBlob } from './blobs.js';
 import { UserInputError } from '../../src-shared/errors.js';
+import { checkForwardModelSpec, checkGrid, checkPreparedForwardModel } from './limits.js';
 
 /** Bad input sent with a job or an editor request (a UserInputError: the engine answers with the 'input' code). */
 export class JobInputError extends UserInputError {
@@ -59,10 +60,18 @@ export function describeGram(g: GramDescription): string {
   return 'conjugate gradients on (Σ + σt² A Aᵀ)';
 }
 
+/** Builds a model's operators within the engine's limits (limits.ts): its grids before its files are read, its PSFs before their set-up. */
+async function buildWithinLimits(spec: ForwardModelSpec, loader: ForwardModelFileLoader): Promise<BuiltForwardModel> {
+  checkForwardModelSpec(spec);
+  const prepared = await prepareForwardModel(spec, loader, { source: 'model' });
+  checkPreparedForwardModel(prepared);
+  return instantiateForwardModel(prepared);
+}
+
 export async function buildFromRequest(model: unknown, files: readonly NamedFile[]): Promise<{ built: BuiltForwardModel; spec: ForwardModelSpec; loader: ReturnType<typeof memoryLoader> }> {
   const spec = validateForwardModel(model, 'model');
   const loader = memoryLoader(files);
-  const built = await buildForwardModel(spec, loader, { source: 'model' });
+  const built = await buildWithinLimits(spec, loader);
   return { built, spec, loader };
 }
 
@@ -114,6 +123,7 @@ const polyToArray = (points: [number, number][]): Float32Array => {
 
 export async function overlaysRequest(p: JobMethods['model.overlays']['params']): Promise<OverlayResult> {
   const spec = validateForwardModel(p.model, 'model');
+  checkForwardModelSpec(spec);
   const i = p.operator;
   if (i >= spec.operators.length) throw new JobInputError(`model.overlays: the model has ${spec.operators.length} operators, no operator ${i}`);
   const stage = spec.operators[i]!;
@@ -123,7 +133,7 @@ export async function overlaysRequest(p: JobMethods['model.overlays']['params'])
   const one: ForwardModelSpec = { shape: inShape, operators: [stage] };
   switch (stage.type) {
     case 'psf': {
-      const built = await buildForwardModel(one, loader, { source: 'model' });
+      const built = await buildWithinLimits(one, loader);
       try {
         const k = (built.stages[0] as PsfOperator).kernel;
         let sum = 0;
@@ -156,7 +166,7 @@ export async function overlaysRequest(p: JobMethods['model.overlays']['params'])
       };
     }
     case 'uv-sampling': {
-      const built = await buildForwardModel(one, loader, { source: 'model' });
+      const built = await buildWithinLimits(one, loader);
       try {
         const uv = built.info[0]!.uv!;
         const grid = gridUv(uv.u, uv.v, inShape, stage.pixelScaleArcsec);
@@ -187,6 +197,7 @@ export function decodeObs(obs: ObsInput): DecodedObs {
   if (!h) throw new JobInputError(`${obs.name}: no HDU ${obs.hdu} (the file has ${file.hdus.length})`);
   if (!h.hasImage || h.shape.length < 2) throw new JobInputError(`${obs.name}: HDU ${obs.hdu} holds no image`);
   const [nx, ny] = h.shape as [number, number];
+  checkGrid([ny, nx], `${obs.name}: the image`);
   const planes = h.shape.slice(2).reduce((a, b) => a * b, 1);
   if (obs.plane >= planes) throw new JobInputError(`${obs.name}: HDU ${obs.hdu} has ${planes} plane${planes > 1 ? 's' : ''}, no plane ${obs.plane}`);
   const img = h.readImage();

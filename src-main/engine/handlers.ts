@@ -7,7 +7,7 @@ import type { BackendInfo, BackendName, ScoreEngineInfo } from '../../src-shared
 import { initBackend, probeBackends } from './backend.js';
 import { versions } from '../version.js';
 import { fitsHandlers } from './fits-files.js';
-import { jobHandlers, listPriors } from './jobs.js';
+import { jobHandlers, priorRegistry } from './jobs.js';
 import { probeScoreEngine } from '../onnx/probe.js';
 
 export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
@@ -37,7 +37,12 @@ const handlers: Handlers = {
   'example.get': async (_p, ctx) => {
     await ctx.backend();
     const { loadExample } = await import('../demo-example.js');
-    return loadExample((await listPriors()).priors);
+    const { entries } = await priorRegistry();
+    return loadExample(
+      entries.map((e) => e.info),
+      undefined,
+      (spec) => entries.find((e) => e.info.spec === spec)!.local,
+    );
   },
 };
 

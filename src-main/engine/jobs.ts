@@ -1,6 +1,6 @@
 /**
  * Long jobs in the engine: posterior sampling (`job.reconstruct`) and prior training (`job.train`), one at a
- * time, each with an id, progress events (throttled; previews as Float32Arrays a few times a second),
+ * time from a first-come-first-served queue (its places told by `job.queued` events), each with an id, progress events (throttled; previews as Float32Arrays a few times a second),
  * cancellation, and a final `job.done` or `job.error` event. Also the editor's requests (model.*, noise.*) and
  * the prior list. Runs in the engine process only.
  */
@@ -16,6 +16,8 @@ import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
+import { PriorInputError } from '../priors.js';
+import { LIMITS } from '../../src-shared/protocol/limits.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -34,8 +36,20 @@ const shape2 = (v: unknown): [number, number] | null =>
 /** The file that makes a prior folder an analytic Gaussian-field prior (spec `gaussian-field:<folder>/power-spectrum.fits`). */
 export const POWER_SPECTRUM_FILE = 'power-spectrum.fits';
 
+/**
+ * A prior of the registry: what priors.list shows (its `spec` is the registry's id, `shipped/NAME` or
+ * `user/NAME`: no path) and the spec the engine resolves it by (its folder).
+ */
+export interface PriorEntry {
+  info: PriorInfo;
+  local: string;
+}
+
+/** The registry id of the prior folder NAME of a source. */
+export const priorId = (source: PriorInfo['source'], name: string) => `${source}/${name}`;
+
 /** A Gaussian-field prior folder: power-spectrum.fits (P in numpy fft2 layout, data units) + README.md. */
-async function readGaussianFieldFolder(dir: string, source: PriorInfo['source']): Promise<PriorInfo | null> {
+async function readGaussianFieldFolder(dir: string, source: PriorInfo['source']): Promise<PriorEntry | null> {
   const file = path.join(dir, POWER_SPECTRUM_FILE);
   let p: { data: Float32Array | Float64Array; shape: number[] };
   try {
@@ -49,8 +63,8 @@ async function readGaussianFieldFolder(dir: string, source: PriorInfo['source'])
   for (const v of p.data) sum += v;
   const mean = sum / (nx * ny);
   const card = await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => '');
-  return {
-    spec: `gaussian-field:${file}`,
+  const info: PriorInfo = {
+    spec: priorId(source, path.basename(dir)),
     name: path.basename(dir),
     kind: 'gaussian-field',
     source,
@@ -61,10 +75,16 @@ async function readGaussianFieldFolder(dir: string, source: PriorInfo['source'])
     card,
     facts: { prior: 'stationary Gaussian field (exact score)', 'pixel std': String(+Math.sqrt(mean).toPrecision(4)), units: 'data units (flux scale 1)' },
   };
+  // the folder: resolvePrior reads a Gaussian-field folder as gaussian-field:FOLDER/power-spectrum.fits
+  return { info, local: dir };
 }
 
-/** One prior folder (model.json + README.md, or a Gaussian field's power spectrum), or null when it is not a readable prior. */
+/** One prior folder (model.json + README.md, or a Gaussian field's power spectrum) as priors.list shows it, or null when it is not a readable prior. */
 export async function readPriorFolder(dir: string, source: PriorInfo['source']): Promise<PriorInfo | null> {
+  return (await readPriorEntry(dir, source))?.info ?? null;
+}
+
+async function readPriorEntry(dir: string, source: PriorInfo['source']): Promise<PriorEntry | null> {
   let meta: Record<string, unknown>;
   try {
     meta = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
@@ -90,8 +110,8 @@ export async function readPriorFolder(dir: string, source: PriorInfo['source']):
   if (arch) put('width (nf)', arch.nf);
   const norm = meta.normalisation as Record<string, unknown> | undefined;
   if (norm) facts['normalisation'] = `(x − ${norm.offset ?? 0}) / ${norm.scale ?? 1}`;
-  return {
-    spec: dir,
+  const info: PriorInfo = {
+    spec: priorId(source, path.basename(dir)),
     name: path.basename(dir),
     kind: typeof meta.kind === 'string' ? meta.kind : 'unknown',
     source,
@@ -101,23 +121,46 @@ export async function readPriorFolder(dir: string, source: PriorInfo['source']):
     card,
     facts,
   };
+  return { info, local: dir };
 }
 
-async function scan(dir: string, source: PriorInfo['source']): Promise<PriorInfo[]> {
+async function scan(dir: string, source: PriorInfo['source']): Promise<PriorEntry[]> {
   if (!existsSync(dir)) return [];
   const names = (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
   names.sort();
-  const out: PriorInfo[] = [];
+  const out: PriorEntry[] = [];
   for (const n of names) {
-    const p = await readPriorFolder(path.join(dir, n), source);
+    const p = await readPriorEntry(path.join(dir, n), source);
     if (p) out.push(p);
   }
   return out;
 }
 
-export async function listPriors(): Promise<{ priors: PriorInfo[]; userDir: string }> {
+/** The prior registry: the shipped priors (models/) and the user's (<user folder>/models), as the engine resolves them. */
+export async function priorRegistry(): Promise<{ entries: PriorEntry[]; userDir: string }> {
   const user = path.join(userDir(), 'models');
-  return { priors: [...(await scan(shippedModelsDir(), 'shipped')), ...(await scan(user, 'user'))], userDir: user };
+  return { entries: [...(await scan(shippedModelsDir(), 'shipped')), ...(await scan(user, 'user'))], userDir: user };
+}
+
+export async function listPriors(): Promise<{ priors: PriorInfo[]; userDir: string }> {
+  const r = await priorRegistry();
+  return { priors: r.entries.map((e) => e.info), userDir: r.userDir };
+}
+
+const ID_SHAPE = /^(shipped|user)\/[A-Za-z0-9][A-Za-z0-9._ +-]{0,100}$/;
+
+/**
+ * The spec the engine resolves for a prior a client names. A client names priors by their registry id (the
+ * `spec` of priors.list); anything else — a path, `gaussian-field:FILE`, a folder — is refused before it reaches
+ * the file system, with a message that repeats no path (and so tells nothing of what exists where).
+ */
+export async function registryPrior(given: string): Promise<string> {
+  const { entries } = await priorRegistry();
+  const hit = entries.find((e) => e.info.spec === given);
+  if (hit) return hit.local;
+  const offered = entries.length ? `: ${entries.map((e) => e.info.spec).join(', ')}` : ' (none is installed: train one, or install a model folder in the user folder)';
+  const what = ID_SHAPE.test(given) ? `prior ${given} is not` : 'the prior must be named by its id in the list of priors, and this is not';
+  throw new PriorInputError(`${what} one of this engine's priors${offered}`);
 }
 
 // ---- the job manager ----------------------------------------------------------------------------------------
@@ -128,11 +171,17 @@ interface Job {
   id: string;
   kind: JobKind;
   controller: AbortController;
-  state: 'running' | 'done' | 'error' | 'cancelled';
+  state: 'queued' | 'running' | 'done' | 'error' | 'cancelled';
   result?: ReconstructionResult;
+  /** Runs the job (once it leaves the queue). */
+  run(): void;
+  /** Frees what a queued job holds (its prepared problem) when it is cancelled before it runs. */
+  discard(): void;
 }
 
 const jobs = new Map<string, Job>();
+/** Jobs waiting, first come first served; one job runs at a time. */
+const queue: Job[] = [];
 let counter = 0;
 /** Finished reconstructions kept for export (their products), oldest dropped first. */
 const KEEP_DONE = 3;
@@ -148,7 +197,7 @@ function active(): Job | undefined {
 }
 
 function prune(): void {
-  const done = [...jobs.values()].filter((j) => j.state !== 'running');
+  const done = [...jobs.values()].filter((j) => j.state !== 'running' && j.state !== 'queued');
   while (done.length > KEEP_DONE) jobs.delete(done.shift()!.id);
 }
 
@@ -166,42 +215,92 @@ export interface JobReporter<P> {
   progress(p: Omit<P, 'jobId' | 'kind'>): void;
 }
 
-function start<R>(kind: JobKind, ctx: EngineContext, body: (r: JobReporter<ReconstructProgress | TrainProgress>) => Promise<{ summary: Record<string, number | string>; result?: R }>): string {
-  const running = active();
-  if (running) {
-    throw new JobInputError(
-      running.kind === kind
-        ? `a ${kind === 'reconstruct' ? 'run' : 'training'} is already in progress: stop it first`
-        : `the engine is busy ${running.kind === 'reconstruct' ? 'sampling a posterior' : 'training a prior'}: stop it first (one job at a time on this machine)`,
-    );
-  }
-  const job: Job = { id: newId(kind), kind, controller: new AbortController(), state: 'running' };
-  jobs.set(job.id, job);
-  const emit = (ev: JobEvent) => ctx.emit(ev, transferOf(ev));
-  const reporter: JobReporter<ReconstructProgress | TrainProgress> = {
-    signal: job.controller.signal,
-    progress: (p) => emit({ event: 'job.progress', data: { ...p, jobId: job.id, kind } as ReconstructProgress | TrainProgress }),
-  };
-  // Let the request's response go out before the first heavy step.
+/** Tells every waiting job its place (1: next), in the order they wait. */
+function announceQueue(ctx: EngineContext): void {
+  queue.forEach((j, i) => ctx.emit({ event: 'job.queued', data: { jobId: j.id, kind: j.kind, position: i + 1 } }));
+}
+
+/** Starts the next waiting job when none runs (after the current message's answer has gone out). */
+function pump(ctx: EngineContext): void {
   setImmediate(() => {
-    body(reporter).then(
-      ({ summary, result }) => {
-        job.state = 'done';
-        job.result = result as ReconstructionResult | undefined;
-        prune();
-        emit({ event: 'job.done', data: { jobId: job.id, kind, summary } });
-      },
-      (e: Error) => {
-        const cancelled = job.controller.signal.aborted || e?.name === 'CancelledError' || e?.name === 'AbortError';
-        job.state = cancelled ? 'cancelled' : 'error';
-        prune();
-        const code = cancelled ? 'cancelled' : e instanceof UserInputError ? 'input' : 'internal';
-        if (code === 'internal') console.error(`[engine] ${kind} job ${job.id} failed:`, e?.stack ?? e);
-        emit({ event: 'job.error', data: { jobId: job.id, kind, message: cancelled ? 'stopped' : (e?.message ?? String(e)), code } });
-      },
-    );
+    if (active() || queue.length === 0) return;
+    const next = queue.shift()!;
+    next.state = 'running';
+    ctx.emit({ event: 'job.queued', data: { jobId: next.id, kind: next.kind, position: 0 } });
+    announceQueue(ctx);
+    next.run();
   });
-  return job.id;
+}
+
+/**
+ * Queues a job (prepared: its input is checked) and returns its id and place: 0 when it starts at once, else
+ * how many jobs run or wait before it. `job.queued` events tell it when its place changes (0: it starts).
+ */
+function start<R>(
+  kind: JobKind,
+  ctx: EngineContext,
+  body: (r: JobReporter<ReconstructProgress | TrainProgress>) => Promise<{ summary: Record<string, number | string>; result?: R }>,
+  discard: () => void = () => {},
+): { jobId: string; queued: number } {
+  if (queue.length >= LIMITS.queuedJobs) {
+    throw new JobInputError(`${queue.length} jobs are waiting, as many as the engine queues (docs/serve.md): start this one when one has ended`);
+  }
+  const emit = (ev: JobEvent) => ctx.emit(ev, transferOf(ev));
+  const job: Job = {
+    id: newId(kind),
+    kind,
+    controller: new AbortController(),
+    state: 'queued',
+    discard,
+    run: () => {
+      const reporter: JobReporter<ReconstructProgress | TrainProgress> = {
+        signal: job.controller.signal,
+        progress: (p) => emit({ event: 'job.progress', data: { ...p, jobId: job.id, kind } as ReconstructProgress | TrainProgress }),
+      };
+      const finish = () => {
+        prune();
+        pump(ctx);
+      };
+      body(reporter).then(
+        ({ summary, result }) => {
+          job.state = 'done';
+          job.result = result as ReconstructionResult | undefined;
+          emit({ event: 'job.done', data: { jobId: job.id, kind, summary } });
+          finish();
+        },
+        (e: Error) => {
+          const cancelled = job.controller.signal.aborted || e?.name === 'CancelledError' || e?.name === 'AbortError';
+          job.state = cancelled ? 'cancelled' : 'error';
+          const code = cancelled ? 'cancelled' : e instanceof UserInputError ? 'input' : 'internal';
+          if (code === 'internal') console.error(`[engine] ${kind} job ${job.id} failed:`, e?.stack ?? e);
+          emit({ event: 'job.error', data: { jobId: job.id, kind, message: cancelled ? 'stopped' : (e?.message ?? String(e)), code } });
+          finish();
+        },
+      );
+    },
+  };
+  const ahead = queue.length + (active() ? 1 : 0);
+  jobs.set(job.id, job);
+  queue.push(job);
+  pump(ctx);
+  return { jobId: job.id, queued: ahead };
+}
+
+/** Cancels a job: a running one stops at its next cancellation point, a waiting one leaves the queue at once. */
+function cancel(job: Job, ctx: EngineContext): boolean {
+  if (job.state === 'running') {
+    job.controller.abort();
+    return true;
+  }
+  if (job.state !== 'queued') return false;
+  queue.splice(queue.indexOf(job), 1);
+  job.state = 'cancelled';
+  job.controller.abort();
+  job.discard();
+  ctx.emit({ event: 'job.error', data: { jobId: job.id, kind: job.kind, message: 'stopped', code: 'cancelled' } });
+  announceQueue(ctx);
+  prune();
+  return true;
 }
 
 export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['params'], ctx: EngineContext) => Promise<JobMethods[M]['result']> } = {
@@ -223,24 +322,27 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
   'job.reconstruct': async (p, ctx) => {
     const backend = await ctx.backend();
     // Everything that can be checked before the job starts is checked here, so bad input is the request's error.
-    const prepared = await reconstructJob.prepare(p, backend);
+    const prepared = await reconstructJob.prepare({ ...p, prior: await registryPrior(p.prior) }, backend);
     try {
-      const id = start('reconstruct', ctx, async (r) => {
-        const result = await reconstructJob.run(prepared, r as JobReporter<ReconstructProgress>);
-        return { summary: result.summary, result };
-      });
-      return { jobId: id, inShape: prepared.inShape, outShape: prepared.outShape, n: p.settings.n, steps: p.settings.steps, warnings: prepared.warnings };
+      const { jobId, queued } = start(
+        'reconstruct',
+        ctx,
+        async (r) => {
+          const result = await reconstructJob.run(prepared, r as JobReporter<ReconstructProgress>);
+          return { summary: result.summary, result };
+        },
+        () => prepared.dispose(),
+      );
+      return { jobId, queued, inShape: prepared.inShape, outShape: prepared.outShape, n: p.settings.n, steps: p.settings.steps, warnings: prepared.warnings };
     } catch (e) {
       prepared.dispose();
       throw e;
     }
   },
-  'job.cancel': async (p) => {
+  'job.cancel': async (p, ctx) => {
     const j = jobs.get(p.jobId);
     if (!j) throw new JobInputError(`job.cancel: no job ${p.jobId} (it may have ended before an engine restart)`);
-    if (j.state !== 'running') return { cancelled: false };
-    j.controller.abort();
-    return { cancelled: true };
+    return { cancelled: cancel(j, ctx) };
   },
   'job.products': async (p): Promise<Products> => {
     const j = jobs.get(p.jobId);
@@ -253,7 +355,7 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
     const backend = await ctx.backend();
     const out = path.join(userDir(), 'models', p.name);
     const prepared = await runTraining.prepare(p, out, backend);
-    const id = start('train', ctx, async (r) => ({ summary: await runTraining.run(prepared, r as JobReporter<TrainProgress>) }));
-    return { jobId: id, out };
+    const { jobId, queued } = start('train', ctx, async (r) => ({ summary: await runTraining.run(prepared, r as JobReporter<TrainProgress>) }));
+    return { jobId, out, queued };
   },
 };

@@ -9,6 +9,8 @@ import type { BackendInfo, Products, ReconstructParams, ReconstructProgress, Sha
 import { prepareReconstruction, reconstructionFiles, runReconstruction, type NoiseInput, type PreparedReconstruction, type ReconstructionProgress } from '../reconstruct/index.js';
 import type { JobReporter } from './jobs.js';
 import { JobInputError, decodeObs, memoryLoader } from './forward-model-requests.js';
+import { validateForwardModel } from '../../src-shared/operators/forward-model-spec.js';
+import { checkForwardModelSpec, checkPreparedForwardModel, checkSamples } from './limits.js';
 
 export interface PreparedJob {
   prep: PreparedReconstruction;
@@ -42,6 +44,10 @@ async function noiseInput(p: ReconstructParams): Promise<NoiseInput> {
 }
 
 async function prepare(p: ReconstructParams, backend: BackendInfo): Promise<PreparedJob> {
+  // the engine's limits first: the model's grids and stages, the samples the run keeps
+  const spec = validateForwardModel(p.model, 'M.json');
+  checkForwardModelSpec(spec, 'M.json');
+  checkSamples(p.settings.n, spec.shape);
   const obs = decodeObs(p.obs);
   const loader = memoryLoader(p.files);
   const s = p.settings;
@@ -53,6 +59,7 @@ async function prepare(p: ReconstructParams, backend: BackendInfo): Promise<Prep
     settings: { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, options: s.options, workers: s.workers ?? null, batch: s.batch ?? null },
     backend: async () => backend,
     host: 'app',
+    checkForwardModel: (prepared) => checkPreparedForwardModel(prepared, 'M.json'),
   });
   return { prep, previewHz: p.previewHz, inShape: prep.inShape, outShape: prep.outShape, warnings: prep.warnings, dispose: () => prep.dispose() };
 }

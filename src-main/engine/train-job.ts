@@ -11,12 +11,14 @@ import { runTraining as runTrainingCore, type TrainOptions } from '../train/run.
 import type { JobReporter } from './jobs.js';
 import { CancelledError } from './cancel.js';
 import { JobInputError } from './forward-model-requests.js';
+import { checkTrainingBatch } from './limits.js';
 
 export interface PreparedTraining {
   options: TrainOptions;
 }
 
 async function prepare(p: TrainParams, out: string, backend: BackendInfo): Promise<PreparedTraining> {
+  checkTrainingBatch(p.batch, p.size);
   const ckpt = existsSync(path.join(out, 'checkpoint.bin'));
   const model = existsSync(path.join(out, 'model.json'));
   if (p.resume && !ckpt) throw new JobInputError(`there is no training of "${p.name}" to resume (no checkpoint in ${out})`);

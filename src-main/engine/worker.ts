@@ -1,6 +1,6 @@
 /**
- * Entry point of the engine process. Runs as a Node worker thread (serve, CLI) or as an Electron
- * utilityProcess (desktop). Messages in: requests (validated again here: the engine trusts no one).
+ * Entry point of the engine process. Runs as a Node child process (serve), a worker thread (tests) or as an
+ * Electron utilityProcess (desktop). Messages in: requests (validated again here: the engine trusts no one).
  * Messages out: responses {id, ok, ...} and events {event, data}.
  */
 import { parentPort as threadPort, workerData } from 'node:worker_threads';
@@ -32,6 +32,18 @@ function connect(): { port: Port; kind: string } {
       port: {
         post: (m, t) => p.postMessage(m, t ?? []),
         onMessage: (cb) => p.on('message', cb),
+      },
+    };
+  }
+  if (process.send) {
+    const send = process.send.bind(process);
+    // the host is gone (it exited or was killed): so is its engine
+    process.on('disconnect', () => process.exit(0));
+    return {
+      kind: 'child_process',
+      port: {
+        post: (m) => void send(m as object),
+        onMessage: (cb) => process.on('message', cb),
       },
     };
   }

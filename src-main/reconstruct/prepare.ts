@@ -91,6 +91,8 @@ export interface ReconstructionInputs {
   backend: () => Promise<BackendInfo>;
   /** Who asked: report.json's command says "(from the app)" for the app. */
   host?: 'cli' | 'app';
+  /** A host's own limits on the forward model, checked once its files are read, before any operator is built (the engine's: engine/limits.ts). */
+  checkForwardModel?: (prepared: PreparedForwardModel) => void;
 }
 
 /** Settings with every default resolved. */
@@ -198,6 +200,7 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
   const text = typeof model.json === 'string' ? model.json : new TextDecoder().decode(model.json);
   const spec = parseForwardModel(text, model.name);
   const prepared = await prepareForwardModel(spec, model.loader, { source: model.name });
+  inputs.checkForwardModel?.(prepared);
   const hash = createHash('sha256').update(model.json);
   for (const b of model.filesRead()) hash.update(b);
   const sha256 = hash.digest('hex');

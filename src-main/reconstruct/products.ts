@@ -129,6 +129,9 @@ export function headerContext(prep: PreparedReconstruction, result: SamplingResu
   };
 }
 
+/** The names of the products, in the order productFiles gives them. */
+export const PRODUCT_NAMES = ['posterior-mean.fits', 'posterior-std.fits', 'posterior-samples.fits', 'residual.fits', 'report.json'] as const;
+
 /** The five products, in this order: mean, std, samples, residual (FITS), report.json. */
 export function productFiles(ctx: HeaderContext, products: PosteriorProducts, report: Record<string, unknown>): NamedFile[] {
   const [ny, nx] = ctx.inShape;

@@ -8,7 +8,7 @@ import { ChainOperator, IdentityOperator } from './compose.js';
 import { PsfOperator, gaussianPsf, psfFromImage, type PsfKernel, type PsfMethod } from './psf.js';
 import { MaskOperator } from './mask.js';
 import { LensOperator } from './lens.js';
-import { UvSamplingOperator, gridUv, parseStationTable, uvCoverage, hourAngles, ARCSEC, type StationTable } from './uv.js';
+import { UvSamplingOperator, gridUv, parseStationTable, uvCoverage, hourAngleCount, ARCSEC, type StationTable } from './uv.js';
 import type { SparseStrategy } from './sparse.js';
 import type { Shape2, StructuredOperator } from './types.js';
 import { isFitsPsf, lensParams, lensSupersample, psfNormalized, stageShapes, type ForwardModelSpec, type OperatorType } from './forward-model-spec.js';
@@ -156,7 +156,7 @@ export async function prepareForwardModel(spec: ForwardModelSpec, loader: Forwar
           throw err((e as Error).message);
         }
         const n = table.names.length;
-        const npts = n * (n - 1) * hourAngles(s).length;
+        const npts = n * (n - 1) * hourAngleCount(s);
         if (npts > MAX_UV_POINTS) throw err(`${npts} uv points (stations² × hour angles) is too many; increase stepMin`);
         const cov = uvCoverage(table, s);
         const grid = gridUv(cov.u, cov.v, inShape, s.pixelScaleArcsec);

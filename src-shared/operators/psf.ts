@@ -20,6 +20,13 @@ export function psfCenter(shape: Shape2): [number, number] {
   return [Math.floor(shape[0] / 2), Math.floor(shape[1] / 2)];
 }
 
+/** The kernel shape of gaussianPsf(fwhmPx): (2⌈4σ⌉+1)². */
+export function gaussianPsfSize(fwhmPx: number): Shape2 {
+  const sigma = fwhmPx / FWHM_PER_SIGMA;
+  const k = 2 * Math.ceil(4 * sigma) + 1;
+  return [k, k];
+}
+
 /** Gaussian PSF sampled at pixel centres on a (2⌈4σ⌉+1)² grid, σ = FWHM/2.3548, unit sum. */
 export function gaussianPsf(fwhmPx: number): PsfKernel {
   if (!(fwhmPx > 0) || !Number.isFinite(fwhmPx)) throw new RangeError(`gaussianPsf: FWHM must be positive, got ${fwhmPx}`);

@@ -44,6 +44,12 @@ export interface UvSpec {
 }
 
 /** Hour angles h0, h0 + step, … ≤ h1 (hours). */
+/** How many hour angles hourAngles(spec) gives, without making them (a tiny stepMin must not allocate first). */
+export function hourAngleCount(spec: Pick<UvSpec, 'hourAngleH' | 'stepMin'>): number {
+  const [h0, h1] = spec.hourAngleH;
+  return Math.floor((h1 - h0) / (spec.stepMin / 60) + 1e-9) + 1;
+}
+
 export function hourAngles(spec: UvSpec): number[] {
   const [h0, h1] = spec.hourAngleH;
   const step = spec.stepMin / 60;

@@ -5,6 +5,7 @@
  * The header replaces each typed array by {"$buf": i, "$type": "Float32Array", "length": n}.
  */
 import { ProtocolError } from './validate.js';
+import { LIMITS } from './limits.js';
 
 const TYPES = {
   Uint8Array,
@@ -52,6 +53,7 @@ export function decodeFrame(frame: Uint8Array): unknown {
   const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const hlen = dv.getUint32(0, true);
   if (4 + hlen > frame.byteLength) throw new ProtocolError('frame: header length beyond the frame');
+  if (hlen > LIMITS.frameHeaderBytes) throw new ProtocolError(`frame: the JSON header is ${hlen} bytes; at most ${LIMITS.frameHeaderBytes}`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(frame.subarray(4, 4 + hlen)));
@@ -61,8 +63,9 @@ export function decodeFrame(frame: Uint8Array): unknown {
   let pos = align8(4 + hlen);
   let count = 0;
   const expectIndex = { next: 0 };
-  const revive = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(revive);
+  const revive = (v: unknown, depth: number): unknown => {
+    if (depth > LIMITS.jsonDepth) throw new ProtocolError(`frame: the header is nested more than ${LIMITS.jsonDepth} deep`);
+    if (Array.isArray(v)) return v.map((x) => revive(x, depth + 1));
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (typeof o.$buf === 'number' && typeof o.$type === 'string') {
@@ -78,11 +81,10 @@ export function decodeFrame(frame: Uint8Array): unknown {
         pos = align8(pos + nbytes);
         return new Ctor(copy.buffer);
       }
-      const out: Record<string, unknown> = {};
-      for (const [k, val] of Object.entries(o)) out[k] = revive(val);
-      return out;
+      // fromEntries defines own properties: a key "__proto__" stays a key (and the validators refuse it)
+      return Object.fromEntries(Object.entries(o).map(([k, val]) => [k, revive(val, depth + 1)]));
     }
     return v;
   };
-  return revive(header);
+  return revive(header, 0);
 }

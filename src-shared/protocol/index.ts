@@ -42,7 +42,7 @@ export interface EngineInfo {
   backends: BackendProbe[];
   /** What evaluates a learned prior's score network in a run (probed once, without loading a prior). */
   scoreEngine: ScoreEngineInfo;
-  /** 'worker_threads' (serve, CLI) or 'utilityProcess' (Electron). */
+  /** 'child_process' (serve), 'worker_threads' (tests, a host's own) or 'utilityProcess' (Electron). */
   process: string;
   pid: number;
 }

@@ -8,6 +8,7 @@
  */
 import type { SamplingStatus } from '../diffusion/posterior.js';
 import { ProtocolError, obj, num, str, bool, optional, nullable, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
+import { LIMITS } from './limits.js';
 import { DENOISE_MODES, MAX_BATCH, MAX_STEPS, MAX_WORKERS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
 export type Shape2 = [number, number];
@@ -135,6 +136,8 @@ export interface TrainParams {
 
 export interface ReconstructStarted {
   jobId: string;
+  /** The job's place in the engine's queue: 0 when it starts at once, else how many jobs run or wait before it. */
+  queued: number;
   inShape: Shape2;
   outShape: Shape2;
   n: number;
@@ -183,6 +186,8 @@ export type JobKind = 'reconstruct' | 'train';
 
 export type JobEvent =
   | { event: 'job.progress'; data: ReconstructProgress | TrainProgress }
+  /** A job's place in the queue changed: how many jobs run or wait before it; 0 when it starts. */
+  | { event: 'job.queued'; data: { jobId: string; kind: JobKind; position: number } }
   | { event: 'job.done'; data: { jobId: string; kind: JobKind; summary: Record<string, number | string> } }
   | { event: 'job.error'; data: { jobId: string; kind: JobKind; message: string; code: 'input' | 'internal' | 'cancelled' } };
 
@@ -196,12 +201,12 @@ export interface JobMethods {
   'job.reconstruct': { params: ReconstructParams; result: ReconstructStarted };
   'job.cancel': { params: { jobId: string }; result: { cancelled: boolean } };
   'job.products': { params: { jobId: string }; result: Products };
-  'job.train': { params: TrainParams; result: { jobId: string; out: string } };
+  'job.train': { params: TrainParams; result: { jobId: string; out: string; queued: number } };
 }
 
 // ---- validators -------------------------------------------------------------------------------------------
 
-const MAX_SIDE = 16384;
+const MAX_SIDE = LIMITS.imageSide;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ +-]{0,200}$/;
 const JOB_ID = /^[a-z]+-[0-9a-z]{1,32}$/;
 
@@ -304,4 +309,3 @@ export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]
     return { ...t, scale: t.scale ?? null };
   },
 };
-

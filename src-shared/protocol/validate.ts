@@ -75,10 +75,11 @@ export const obj =
   (v, p) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return fail(p, 'an object', v);
     const rec = v as Record<string, unknown>;
-    for (const k of Object.keys(rec)) if (!(k in shape)) throw new ProtocolError(`${p}: unexpected field '${k}'`);
+    // own keys of the shape only: `k in shape` would let __proto__, constructor, toString… through
+    for (const k of Object.keys(rec)) if (!Object.prototype.hasOwnProperty.call(shape, k)) throw new ProtocolError(`${p}: unexpected field '${k.slice(0, 40)}'`);
     const out: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(shape)) {
-      const r = val(rec[k], `${p}.${k}`);
+      const r = val(Object.prototype.hasOwnProperty.call(rec, k) ? rec[k] : undefined, `${p}.${k}`);
       if (r !== undefined) out[k] = r;
     }
     return out as FromShape<S>;

@@ -9,7 +9,7 @@
  * sent). The app's run also sends previews (merged from the workers): they change nothing in the products.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { reconstructCommand } from '../../src-main/cli/commands/reconstruct.js';
@@ -46,7 +46,9 @@ beforeAll(() => {
   }
   writeFileSync(p('psf.fits'), writeFits([{ data: k, shape: [9, 9] }]));
   writeFileSync(p('M.json'), modelJsonText(model));
-  writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 10, 4, 2)), shape: [N, N] }]));
+  // the prior: a Gaussian-field folder of the user's, which the app names by its id in the list of priors
+  mkdirSync(p('user/models/pk'), { recursive: true });
+  writeFileSync(p('user/models/pk/power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 10, 4, 2)), shape: [N, N] }]));
   // data: two blobs and noise σ = 0.1, with a celestial WCS and units
   const r = new ChainRandom(3, 0);
   const y = new Float32Array(N * N);
@@ -73,7 +75,7 @@ afterAll(() => {
 
 /** `skyscore reconstruct` in this process (the same wasm backend as the engine's), its products by name. */
 async function viaCli(): Promise<Map<string, Uint8Array>> {
-  const args = ['--obs', p('y.fits'), '--model', p('M.json'), '--prior', `gaussian-field:${p('pk.fits')}`, '--noise', '0.1', '--out', p('cli')];
+  const args = ['--obs', p('y.fits'), '--model', p('M.json'), '--prior', p('user/models/pk'), '--noise', '0.1', '--out', p('cli')];
   args.push('--n', '4', '--steps', '24', '--seed', '11', '--sampler', 'pc', '--snr', '0.2', '--denoise', 'mean', '--workers', '2', '--backend', 'wasm', '--quiet');
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
@@ -95,11 +97,17 @@ async function viaApp(): Promise<{ files: Map<string, Uint8Array>; progress: Rec
     model,
     files: [{ name: 'psf.fits', bytes: new Uint8Array(readFileSync(p('psf.fits'))) }],
     noise: { kind: 'sigma', sigma: 0.1 },
-    prior: `gaussian-field:${p('pk.fits')}`,
+    prior: 'user/pk',
     settings: { ...settings, options: { ...settings.options } },
     previewHz: 30,
   };
-  const started = await jobHandlers['job.reconstruct'](params, ctx);
+  process.env.SKYSCORE_USER_DIR = p('user');
+  let started;
+  try {
+    started = await jobHandlers['job.reconstruct'](params, ctx);
+  } finally {
+    delete process.env.SKYSCORE_USER_DIR;
+  }
   const end = await new Promise<JobEvent>((resolve) => {
     const t = setInterval(() => {
       const ev = events.find((e) => (e.event === 'job.done' || e.event === 'job.error') && e.data.jobId === started.jobId);
@@ -144,7 +152,7 @@ describe('one reconstruction pipeline for the command line and the app', () => {
       return c;
     };
     expect(common(rb)).toEqual(common(ra));
-    expect(ra.command).toMatch(/^skyscore reconstruct --obs y\.fits --model M\.json --prior gaussian-field:.*pk\.fits --noise 0\.1 --n 4 --steps 24 --seed 11 --sampler pc --flux-scale 1\.0000000 --snr 0\.2 --denoise mean$/);
+    expect(ra.command).toMatch(/^skyscore reconstruct --obs y\.fits --model M\.json --prior \S*\/user\/models\/pk --noise 0\.1 --n 4 --steps 24 --seed 11 --sampler pc --flux-scale 1\.0000000 --snr 0\.2 --denoise mean$/);
     expect(rb.command).toBe(`${ra.command as string} (from the app)`);
     expect(ra.observation).toEqual({ path: p('y.fits'), hdu: 0 });
     expect(rb.observation).toEqual({ path: 'y.fits', hdu: 0 });

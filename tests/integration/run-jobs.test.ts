@@ -2,7 +2,7 @@
  * The app's jobs in the engine, end to end without a browser: a tiny prior trained by the training job into the
  * user's prior folder (then listed), posterior sampling on a real galaxy image through a PSF with progress events,
  * previews and products (FITS with the observation's header and provenance, report.json), the same seed giving
- * the same samples, Stop, one job at a time, and the size policy for priors (a U-Net of another size runs with a
+ * the same samples, Stop, one job at a time (a queue), and the size policy for priors (a U-Net of another size runs with a
  * note, one below its minimum size is refused).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -63,7 +63,7 @@ function params(over: Partial<ReconstructParams['settings']> = {}, prior = 'tiny
     model: { shape: [64, 64], operators: [{ type: 'mask', fits: 'mask.fits' }] },
     files: [{ name: 'mask.fits', bytes: maskFits }],
     noise: { kind: 'sigma', sigma: 4 },
-    prior: path.join(dir, 'models', prior),
+    prior: `user/${prior}`,
     settings: { sampler: 'pc', n: 2, steps: 20, seed: 7, fluxScale: null, ...over },
     previewHz: 30,
   };
@@ -183,9 +183,14 @@ describe('jobs in the engine', () => {
     expect(Array.from(m2)).toEqual(Array.from(m));
   });
 
-  it('Stop ends a run as cancelled; one job at a time; a U-Net of another size runs with a note; bad input is refused', async () => {
+  it('Stop ends a run as cancelled; one job at a time, the others queued; a U-Net of another size runs with a note; bad input is refused', async () => {
     const long = await jobHandlers['job.reconstruct'](params({ steps: 3000 }), ctx);
-    await expect(jobHandlers['job.reconstruct'](params(), ctx)).rejects.toThrow(/already in progress/);
+    expect(long.queued).toBe(0);
+    // one job at a time: the next waits in the queue (its place told), and leaves it at once when stopped
+    const waiting = await jobHandlers['job.reconstruct'](params(), ctx);
+    expect(waiting.queued).toBe(1);
+    expect(await jobHandlers['job.cancel']({ jobId: waiting.jobId }, ctx)).toEqual({ cancelled: true });
+    expect(await waitFor(waiting.jobId)).toMatchObject({ event: 'job.error', data: { code: 'cancelled' } });
     await new Promise((r) => setTimeout(r, 300));
     expect(await jobHandlers['job.cancel']({ jobId: long.jobId }, ctx)).toEqual({ cancelled: true });
     const end = await waitFor(long.jobId);

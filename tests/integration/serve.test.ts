@@ -73,7 +73,7 @@ describe('skyscore serve', () => {
     expect(info.backend.tfjsVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(typeof info.backend.gpuAdapter.found).toBe('boolean');
     expect(info.backends.map((b) => b.name)).toEqual(['tensorflow', 'webgpu', 'wasm', 'cpu']);
-    expect(info.process).toBe('worker_threads');
+    expect(info.process).toBe('child_process');
     // the score engine, probed without a prior: ONNX Runtime's provider, threads and device here
     expect(info.scoreEngine).toMatchObject({ engine: 'onnx', provider: 'cpu', onnxruntime: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(info.scoreEngine.threads).toBeGreaterThanOrEqual(1);

@@ -284,4 +284,10 @@ describe('U-Net score model', () => {
     tf.dispose([x, z, s]);
     m.dispose();
   });
+
+  it('leaves no tensor behind once disposed (a prior is made and freed for every job)', () => {
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) new UnetScoreModel(ARCH, randomParams(ARCH, 7), [16, 16]).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

@@ -101,3 +101,34 @@ describe('protocol: sampler settings (from the tfjs-free sampler catalogue)', ()
   ];
   for (const [name, v, re] of bad) it(`refuses ${name}`, () => expect(() => check(v)).toThrow(re));
 });
+
+describe('protocol: hostile messages', () => {
+  it('refuses keys of Object.prototype as unknown fields', () => {
+    for (const k of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const params = JSON.parse(`{"${k}": 1}`);
+      expect(() => validateRequest({ id: 1, method: 'engine.ping', params }), k).toThrow(new RegExp(`unexpected field '${k}'`));
+      expect(() => validateRequest({ id: 1, method: 'engine.info', params }), k).toThrow(ProtocolError);
+    }
+  });
+
+  it('decodes a "__proto__" key of a frame header as a key (refused), not as a prototype', () => {
+    const header = new TextEncoder().encode('{"id": 1, "method": "engine.ping", "params": {"__proto__": {"payload": "x"}}}');
+    const f = new Uint8Array(4 + header.length);
+    new DataView(f.buffer).setUint32(0, header.length, true);
+    f.set(header, 4);
+    const m = decodeFrame(f) as { params: object };
+    expect(Object.getPrototypeOf(m.params)).toBe(Object.prototype);
+    expect(Object.keys(m.params)).toEqual(['__proto__']);
+    expect(() => validateRequest(m)).toThrow(/unexpected field '__proto__'/);
+  });
+
+  it('refuses a frame header nested too deeply, without exhausting the stack', () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const header = new TextEncoder().encode(`{"id": 1, "x": ${deep}}`);
+    const f = new Uint8Array(4 + header.length);
+    new DataView(f.buffer).setUint32(0, header.length, true);
+    f.set(header, 4);
+    expect(() => decodeFrame(f)).toThrow(ProtocolError);
+    expect(() => decodeFrame(f)).toThrow(/nested more than 64 deep/);
+  });
+});

@@ -183,11 +183,11 @@ describe('the prior list', () => {
     writeFileSync(path.join(gf, 'power-spectrum.fits'), writeFits([{ data: P, shape: [16, 16] }]));
     const gi = await readPriorFolder(gf, 'user');
     // σmin = 10⁻³·√mean(P) = 0.002, σmax = √(2ΣP) = √(2·4·256) = 45.25…
-    expect(gi).toMatchObject({ spec: `gaussian-field:${path.join(gf, 'power-spectrum.fits')}`, kind: 'gaussian-field', imageShape: [16, 16], card: '' });
+    expect(gi).toMatchObject({ spec: 'user/field-16', kind: 'gaussian-field', imageShape: [16, 16], card: '' });
     expect(gi!.sigmaMin).toBeCloseTo(0.002, 12);
     expect(gi!.sigmaMax).toBeCloseTo(Math.sqrt(2048), 10);
     const info = await readPriorFolder(p, 'user');
-    expect(info).toMatchObject({ spec: p, name: 'tiny-32', kind: 'unet', source: 'user', imageShape: [32, 32], sigmaMin: 0.01, sigmaMax: 20 });
+    expect(info).toMatchObject({ spec: 'user/tiny-32', name: 'tiny-32', kind: 'unet', source: 'user', imageShape: [32, 32], sigmaMin: 0.01, sigmaMax: 20 });
     expect(info!.card).toMatch(/Trained on test images/);
     expect(info!.facts).toMatchObject({ 'training steps': '1200', 'validation loss': '0.12346', trained: '2025-03-04', normalisation: '(x − 0) / 2' });
     expect(await readPriorFolder(path.join(dir, 'models', 'junk'), 'user')).toBeNull();

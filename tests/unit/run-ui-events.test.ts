@@ -80,6 +80,26 @@ describe('run panel state from job events', () => {
     expect(s.notices.at(-1)!.level).toBe('error');
   });
 
+  it('a queued run shows its place, moves up, then runs; a queued run can be stopped', () => {
+    useStore.setState({ run: { ...IDLE_RUN, jobId: 'run-q1', state: 'queued', queuePosition: 3, steps: 20 } });
+    handleJobEvent({ event: 'job.queued', data: { jobId: 'run-zz', kind: 'reconstruct', position: 1 } });
+    expect(useStore.getState().run).toMatchObject({ state: 'queued', queuePosition: 3 });
+    handleJobEvent({ event: 'job.queued', data: { jobId: 'run-q1', kind: 'reconstruct', position: 1 } });
+    expect(useStore.getState().run).toMatchObject({ state: 'queued', queuePosition: 1 });
+    handleJobEvent({ event: 'job.queued', data: { jobId: 'run-q1', kind: 'reconstruct', position: 0 } });
+    expect(useStore.getState().run).toMatchObject({ state: 'running', queuePosition: null });
+    // a progress event also means it runs (should the start event be missed)
+    useStore.setState({ run: { ...IDLE_RUN, jobId: 'run-q2', state: 'queued', queuePosition: 2, steps: 20 } });
+    handleJobEvent({ event: 'job.progress', data: { jobId: 'run-q2', kind: 'reconstruct', step: 1, steps: 20, sigma: 1, chi2: 1, elapsedS: 0.1, etaS: 2 } });
+    expect(useStore.getState().run).toMatchObject({ state: 'running', queuePosition: null, step: 1 });
+    // stopped while queued (state 'stopping'): a late queue event does not bring it back
+    useStore.setState({ run: { ...IDLE_RUN, jobId: 'run-q3', state: 'stopping', queuePosition: 2 } });
+    handleJobEvent({ event: 'job.queued', data: { jobId: 'run-q3', kind: 'reconstruct', position: 1 } });
+    expect(useStore.getState().run.state).toBe('stopping');
+    handleJobEvent({ event: 'job.error', data: { jobId: 'run-q3', kind: 'reconstruct', message: 'stopped', code: 'cancelled' } });
+    expect(useStore.getState().run.state).toBe('cancelled');
+  });
+
   it('training progress feeds the loss curve', () => {
     useStore.setState({ train: { ...useStore.getState().train, jobId: 'train-b1', state: 'running' } });
     handleJobEvent({ event: 'job.progress', data: { jobId: 'train-b1', kind: 'train', step: 10, steps: 100, loss: 0.5, valLoss: 0.6, imagesPerS: 12, elapsedS: 3, etaS: 27 } });

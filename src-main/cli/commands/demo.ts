@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { parse, numberFlag, optionalString } from '../args.js';
 import { UsageError } from '../errors.js';
 import { backendFlag } from './forward.js';
-import { modelFile, observationFile, reconstructToFolder } from './reconstruct.js';
+import { modelFile, observationFile, priorPath, reconstructToFolder } from './reconstruct.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import { initBackend } from '../../engine/backend.js';
 import { readImage2d } from '../../forward-model-files.js';
@@ -21,7 +21,8 @@ in units of pixel/255, blurred by a Gaussian PSF of 4 px FWHM, white noise σ = 
 default galaxy prior through the same reconstruction as skyscore reconstruct, writes the same products to DIR
 and prints where they are and the PSNR of the posterior mean against the bundled truth.
 
-  --out DIR     output folder (default ./skyscore-demo)
+  --out DIR     output folder (default ./skyscore-demo); a previous run's products there are replaced as a
+                whole (skyscore reconstruct --out)
   --prior P     default models/galaxy-64 (the trained U-Net) when it is there, else the bundled Gaussian-field
                 galaxy prior models/galaxy-gaussian-64 (said so on stderr)
   --n N         posterior samples (default ${DEMO_SAMPLES})
@@ -69,11 +70,12 @@ export const demoCommand: Command = {
     process.stderr.write(`demo: galaxy ${demo.galaxyId ?? '?'} (validation image ${demo.galaxyIndex ?? '?'}), σ = ${demo.noise}; flux scale ${flux.value} (${flux.source})\n`);
     const t0 = Date.now();
     // the reconstruction service, as skyscore reconstruct runs it on these files
+    const model = await modelFile(path.join(DEMO_DIR, demo.model));
     const run = await reconstructToFolder(
       cmd,
       {
         observation: await observationFile(path.join(DEMO_DIR, demo.observation)),
-        model: await modelFile(path.join(DEMO_DIR, demo.model)),
+        model,
         noise: { kind: 'sigma', sigma: demo.noise },
         prior: spec,
         settings: { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale },
@@ -83,6 +85,7 @@ export const demoCommand: Command = {
       },
       outDir,
       p.values.quiet === true,
+      () => [path.join(DEMO_DIR, demo.observation), ...model.paths(), ...priorPath(spec)],
     );
     const truth = await readImage2d(path.join(DEMO_DIR, demo.truth));
     const obs = await readImage2d(path.join(DEMO_DIR, demo.observation));

@@ -1,13 +1,12 @@
 import path from 'node:path';
-import { promises as fs } from 'node:fs';
 import type { Command } from '../command.js';
 import { parse, requireString, optionalString, numberFlag, type Parsed } from '../args.js';
 import { UsageError } from '../errors.js';
-import { readInputFile, writeFileAtomic } from '../../io.js';
+import { checkOutputFolder, readInputFile, writeProductSet } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
-import { prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
-import { backendFlag, checkNotSame } from './forward.js';
+import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
+import { backendFlag } from './forward.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
 import {
@@ -50,7 +49,9 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       only; a U-Net (fully convolutional) runs on an unknown of another size too, of at least
                       its down-sampling factor, padded by reflection where needed, with a note
   --noise SIGMA       σ > 0, or a FITS map of σ per pixel (NaN marks a pixel unusable)
-  --out DIR           output folder (created; existing products are replaced)
+  --out DIR           output folder: created, or one holding a previous run's products, which the new set
+                      replaces as a whole (written beside it, then renamed into place); it must not hold any
+                      input (the data, M.json and its files, the σ map, the prior)
   --n N               number of samples (default 16)
   --steps K           sampler steps (default: pc ${DEFAULT_STEPS.pc}, em ${DEFAULT_STEPS.em}, ald ${DEFAULT_STEPS.ald}, ula ${DEFAULT_STEPS.ula}, dps ${DEFAULT_STEPS.dps})
   --seed S            non-negative integer (default 0)
@@ -144,20 +145,31 @@ export async function observationFile(file: string, hdu?: number): Promise<Obser
   return { data: img.data, shape: img.shape, fitsShape: img.fitsShape, header: img.header, name: path.basename(file), path: path.resolve(file), hdu: hdu ?? 0, plane: 0 };
 }
 
-/** M.json from disk, its files read relative to it. */
-export async function modelFile(file: string): Promise<ModelInput> {
+/** M.json from disk, its files read relative to it; `paths()` lists M.json and the files read so far. */
+export async function modelFile(file: string): Promise<ModelInput & { paths(): string[] }> {
   const json = await readInputFile(file);
   const loader = nodeForwardModelLoader(path.dirname(path.resolve(file)));
-  return { json, name: path.basename(file), path: path.resolve(file), loader, filesRead: () => loader.files.map((f) => f.bytes) };
+  return { json, name: path.basename(file), path: path.resolve(file), loader, filesRead: () => loader.files.map((f) => f.bytes), paths: () => [path.resolve(file), ...loader.files.map((f) => f.path)] };
+}
+
+/** Whether a --noise argument names a file (a σ map) rather than giving σ. */
+const readsFile = (arg: string) => !Number.isFinite(Number(arg)) || arg.trim() === '';
+
+/** The file or folder a prior spec reads (none for an analytic density). */
+export function priorPath(spec: string): string[] {
+  if (spec.startsWith('analytic:')) return [];
+  return [spec.startsWith('gaussian-field:') ? spec.slice('gaussian-field:'.length) : spec];
 }
 
 /**
- * Runs the reconstruction service and writes its products into `outDir` (each file written to a temporary name,
- * then renamed), with notes and progress on stderr and a summary on stdout.
+ * Runs the reconstruction service and writes its products into `outDir` as one set (writeProductSet: a
+ * temporary folder beside it renamed into place), with notes and progress on stderr and a summary on stdout.
+ * `inputs()` lists every file the run reads (asked once the inputs are read): `outDir` must hold none of them.
  */
-export async function reconstructToFolder(cmd: string, inputs: ReconstructionInputs, outDir: string, quiet: boolean): Promise<ReconstructionRun> {
+export async function reconstructToFolder(cmd: string, inputs: ReconstructionInputs, outDir: string, quiet: boolean, inputPaths: () => string[]): Promise<ReconstructionRun> {
   const prep = await prepareReconstruction(inputs);
   try {
+    await checkOutputFolder(outDir, inputPaths(), cmd, PRODUCT_NAMES);
     for (const w of prep.warnings) process.stderr.write(`skyscore: note: ${w}\n`);
     const s = prep.settings;
     if (!quiet) {
@@ -169,8 +181,7 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
       );
     }
     const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
-    await fs.mkdir(outDir, { recursive: true });
-    for (const f of reconstructionFiles(run)) await writeFileAtomic(path.join(outDir, f.name), f.bytes);
+    await writeProductSet(outDir, reconstructionFiles(run));
     process.stdout.write(
       `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
         `χ²/pixel of the mean ${run.products.chi2PerPixel?.toFixed(4)}, ${run.result.seconds.toFixed(1)} s, ${run.result.scoreEvaluations} score evaluations, backend ${prep.backend.backend}\n`,
@@ -234,11 +245,14 @@ export const reconstructCommand: Command = {
     const options = samplerOptions(p, cmd);
     const quiet = p.values.quiet === true;
     const scoreEngine = scoreEngineFlags(p, cmd);
-    for (const f of [obsPath, modelPath]) checkNotSame(f, path.join(outDir, 'posterior-mean.fits'), cmd);
+    // the inputs named on the command line: --out must not hold them (those M.json names are checked once read)
+    const named = [obsPath, modelPath, ...(readsFile(noiseArg) ? [noiseArg] : []), ...priorPath(prior)];
+    await checkOutputFolder(outDir, named, cmd, PRODUCT_NAMES);
 
     // the files are read here; the service checks every input before any compute starts
+    const model = await modelFile(modelPath);
     const inputs: ReconstructionInputs = {
-      model: await modelFile(modelPath),
+      model,
       observation: await observationFile(obsPath, hdu),
       noise: await readNoiseInput(noiseArg, '--noise', cmd),
       prior,
@@ -247,7 +261,7 @@ export const reconstructCommand: Command = {
       backend: () => initBackend(backend),
       host: 'cli',
     };
-    await reconstructToFolder(cmd, inputs, outDir, quiet);
+    await reconstructToFolder(cmd, inputs, outDir, quiet, () => [...named, ...model.paths()]);
     return 0;
   },
 };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from '../command.js';
 import { parse, numberFlag, optionalString, requireString } from '../args.js';
 import { UsageError } from '../errors.js';
-import { readInputFile } from '../../io.js';
+import { checkOutputFolder, readInputFile } from '../../io.js';
 import { runTraining, type TrainOptions } from '../../train/run.js';
 import { DEFAULT_ARCH, type UnetArch } from '../../../src-shared/diffusion/nn/unet.js';
 import { isBackendName } from '../../engine/backend.js';
@@ -154,6 +154,9 @@ export const trainCommand: Command = {
     const dtype = optionalString(p, 'weights-dtype') ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float16') throw new UsageError(`train: --weights-dtype must be float32 or float16, got '${dtype}'`);
     const optNum = (name: string, o: Parameters<typeof numberFlag>[3] = {}) => (p.values[name] === undefined ? null : numberFlag(p, name, C, o));
+    // the run writes checkpoints, weights and model.json into --out (each file atomically; a stopped run resumes
+    // from the folder as it is): the data it trains on must not be in it
+    await checkOutputFolder(out, [data], C);
     const opts: TrainOptions = {
       data: await readData(data),
       dataSource: data,

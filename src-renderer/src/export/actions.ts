@@ -129,8 +129,10 @@ export async function openProject(name: string, text: string): Promise<boolean> 
   await refreshPriors();
   const s3 = useStore.getState();
   if (doc.prior) {
-    if (s3.priors.some((p) => p.spec === doc.prior!.spec)) s3.setPriorSpec(doc.prior.spec);
-    else notify('warn', `The project's prior "${doc.prior.name}" (${doc.prior.spec}) is not available here: choose another in the Prior tab`);
+    // by its id; a project saved when priors were listed by their folder finds it by name
+    const match = s3.priors.find((p) => p.spec === doc.prior!.spec) ?? s3.priors.find((p) => p.name === doc.prior!.name);
+    if (match) s3.setPriorSpec(match.spec);
+    else notify('warn', `The project's prior "${doc.prior.name}" is not available here: choose another in the Prior tab`);
   }
   if (missing.length) notify('warn', `Not embedded in the project, add again: ${missing.join(', ')}`);
   else notify('info', `Opened the project ${name}: press Run to reproduce the run (seed ${doc.settings.seed})`);

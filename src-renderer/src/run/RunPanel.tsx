@@ -29,7 +29,7 @@ const DENOISE_LABELS: Record<DenoiseMode, string> = {
   none: 'raw draws at σmin',
 };
 
-const busy = (s: string) => s === 'starting' || s === 'running' || s === 'stopping';
+const busy = (s: string) => s === 'starting' || s === 'queued' || s === 'running' || s === 'stopping';
 
 function Settings() {
   const settings = useStore((s) => s.settings);
@@ -137,7 +137,9 @@ function Progress() {
   const label =
     run.state === 'starting'
       ? 'starting (loading the prior and the operators)…'
-      : run.state === 'stopping'
+      : run.state === 'queued'
+        ? `queued, position ${run.queuePosition ?? '?'} (the engine runs one job at a time; this one starts when ${run.queuePosition === 1 ? 'the job before it ends' : `the ${run.queuePosition ?? ''} jobs before it end`})`
+        : run.state === 'stopping'
         ? 'stopping…'
         : run.state === 'running'
           ? `step ${run.step} / ${run.steps} · σ ${formatValue(run.sigma)} · χ²/px ${formatValue(run.chi2)} · ETA ${formatDuration(run.etaS)}`

@@ -56,7 +56,7 @@ export function runBlockers(): string[] {
   return out;
 }
 
-const running = (state: string) => state === 'starting' || state === 'running' || state === 'stopping';
+const running = (state: string) => state === 'starting' || state === 'queued' || state === 'running' || state === 'stopping';
 
 export async function startRun(): Promise<void> {
   installJobEvents();
@@ -77,7 +77,8 @@ export async function startRun(): Promise<void> {
     const started = await withObs((obs) => getClient().request('job.reconstruct', { obs, model: s.modelDoc, files: requestFiles(), noise, prior, settings, previewHz: 4 }));
     const cur = useStore.getState().run;
     if (cur.state !== 'starting') return;
-    useStore.getState().patchRun({ jobId: started.jobId, state: 'running', inShape: started.inShape, outShape: started.outShape, warnings: started.warnings });
+    const queued = started.queued > 0;
+    useStore.getState().patchRun({ jobId: started.jobId, state: queued ? 'queued' : 'running', queuePosition: queued ? started.queued : null, inShape: started.inShape, outShape: started.outShape, warnings: started.warnings });
     for (const w of started.warnings) notify('warn', w);
   } catch (e) {
     const msg = (e as Error).message;
@@ -103,6 +104,7 @@ function onReconstructProgress(p: ReconstructProgress): void {
   if (p.jobId !== s.run.jobId) return;
   if (p.chi2 !== null) chi2Trace.push(p.step, p.chi2);
   const patch: Partial<typeof s.run> = {
+    ...(s.run.state === 'queued' ? { state: 'running' as const, queuePosition: null } : {}),
     step: p.step,
     steps: p.steps,
     sigma: p.sigma,
@@ -142,6 +144,12 @@ export function handleJobEvent(ev: EngineEvent): void {
       if (ev.data.kind === 'reconstruct') onReconstructProgress(ev.data);
       else onTrainProgress(ev.data);
       return;
+    case 'job.queued': {
+      const d = ev.data;
+      if (d.kind !== 'reconstruct' || d.jobId !== s.run.jobId || (s.run.state !== 'queued' && s.run.state !== 'running')) return;
+      s.patchRun(d.position > 0 ? { state: 'queued', queuePosition: d.position } : { state: 'running', queuePosition: null });
+      return;
+    }
     case 'job.done': {
       const d = ev.data;
       if (d.kind === 'reconstruct' && d.jobId === s.run.jobId) {

@@ -2,7 +2,7 @@ import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
 import type { PriorInfo, SamplerSettings } from '../../../src-shared/protocol/index';
 
-export type RunState = 'idle' | 'starting' | 'running' | 'stopping' | 'done' | 'error' | 'cancelled';
+export type RunState = 'idle' | 'starting' | 'queued' | 'running' | 'stopping' | 'done' | 'error' | 'cancelled';
 
 export interface RunStatus {
   jobId: string | null;
@@ -14,6 +14,8 @@ export interface RunStatus {
   elapsedS: number;
   etaS: number | null;
   message: string | null;
+  /** While queued: how many jobs run or wait before this one (the engine runs one at a time). */
+  queuePosition: number | null;
   warnings: string[];
   /** Bumped when a new preview is in run/previews.ts. */
   previewVersion: number;
@@ -56,6 +58,7 @@ export const IDLE_RUN: RunStatus = {
   elapsedS: 0,
   etaS: null,
   message: null,
+  queuePosition: null,
   warnings: [],
   previewVersion: 0,
   previews: 0,

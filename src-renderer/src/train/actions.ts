@@ -42,6 +42,7 @@ export async function startTraining(resume: boolean): Promise<void> {
   try {
     const r = await getClient().request('job.train', { data, name: t.name, size: t.size, steps: t.steps, batch: t.batch, scale: t.scale, nf: t.nf, resume });
     useStore.getState().patchTrain({ jobId: r.jobId, state: 'running', out: r.out });
+    if (r.queued > 0) useStore.getState().notify('info', `Training queued, position ${r.queued}: the engine runs one job at a time; it starts when the ${r.queued > 1 ? `${r.queued} jobs` : 'job'} before it end${r.queued > 1 ? '' : 's'}`);
   } catch (e) {
     const msg = (e as Error).message;
     useStore.getState().patchTrain({ state: 'error', message: msg });

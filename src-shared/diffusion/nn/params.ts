@@ -109,7 +109,11 @@ export class ParamStore {
     if (values.length !== layout.size) throw new Error(`parameter vector has ${values.length} values, the layout needs ${layout.size}`);
     this.layout = layout;
     this.vars = layout.specs.map((s, i) => {
-      const v = tf.variable(tf.tensor(values.subarray(layout.offsets[i], layout.offsets[i] + sizeOf(s.shape)), s.shape, 'float32'), s.trainable, undefined, 'float32');
+      // the variable shares the initial tensor's data; the initial tensor itself is freed, or every model made
+      // (a prior resolved per job) would leave its weights behind after dispose()
+      const init = tf.tensor(values.subarray(layout.offsets[i], layout.offsets[i] + sizeOf(s.shape)), s.shape, 'float32');
+      const v = tf.variable(init, s.trainable, undefined, 'float32');
+      init.dispose();
       this.byName.set(s.name, v);
       return v;
     });
