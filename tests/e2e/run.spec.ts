@@ -155,7 +155,7 @@ test('run 2 samples × 20 steps on a real galaxy: live previews, χ² chart, res
   expect(std.shape).toEqual([64, 64]);
   const history = std.header.getAll('HISTORY').join(' ');
   expect(history).toMatch(/seed/i);
-  expect(history).toMatch(/gaussian-field:.*galaxies-gf/);
+  expect(history).toMatch(/--prior \S*galaxies-gf/);
   const report = JSON.parse(new TextDecoder().decode(files['report.json']!));
   expect(report).toMatchObject({ n: 2, steps: 20, seed: 7 });
   expect(report.chi2PerPixel).toBeGreaterThan(0);
