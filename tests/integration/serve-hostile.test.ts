@@ -293,3 +293,29 @@ describe('many clients, and clients that go away', () => {
     b.close();
   });
 });
+
+describe('per-client limits', () => {
+  it('a client may have 4 jobs queued or running; the fifth is refused, naming the limit', async () => {
+    const c = await connect();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => c.request('job.reconstruct', job(100_000))));
+    const ok = answers.filter((a) => a.ok);
+    expect(ok).toHaveLength(4);
+    for (const a of answers.filter((x) => !x.ok)) expect(a).toMatchObject({ error: { code: 'input', message: expect.stringMatching(/the most it may have at once/) } });
+    for (const a of ok) expect(await c.request('job.cancel', { jobId: (a.result as { jobId: string }).jobId })).toMatchObject({ ok: true });
+    c.close();
+  });
+
+  it('at most 32 connections at once: the next is refused with 503, and accepted once one closes', async () => {
+    const open = await Promise.all(Array.from({ length: 32 }, () => connect()));
+    const raw = await rawUpgrade(server.port, { token: server.token });
+    expect(raw.status).toBe(503);
+    raw.end();
+    open[0]!.close();
+    await expect.poll(async () => {
+      const r = await rawUpgrade(server.port, { token: server.token });
+      r.end();
+      return r.status;
+    }).toBe(101);
+    for (const c of open) c.close();
+  });
+});
