@@ -242,6 +242,24 @@ describe('priors named by a client', () => {
     c.close();
     other.close();
   });
+
+  it('or a power spectrum the client sends with the request (read from memory; a name not sent is refused, never looked up on disk)', async () => {
+    const c = await connect();
+    const pk = writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 2, 2, 2)), shape: [N, N] }]);
+    const r = await c.request('job.reconstruct', { ...job(10), prior: 'gaussian-field:pk.fits', files: [{ name: 'pk.fits', bytes: pk }] });
+    expect(r, JSON.stringify(r).slice(0, 300)).toMatchObject({ ok: true });
+    const jobId = (r.result as { jobId: string }).jobId;
+    expect((await waitEnd(c, jobId)).event).toBe('job.done');
+    const products = await c.request('job.products', { jobId });
+    const report = JSON.parse(new TextDecoder().decode((products.result as { files: { name: string; bytes: Uint8Array }[] }).files.at(-1)!.bytes));
+    expect(report.prior.spec).toBe('gaussian-field:pk.fits');
+    // the server's working directory holds package.json; a name that was not sent is not looked for there
+    for (const prior of ['gaussian-field:package.json', 'gaussian-field:pk.fits']) {
+      const bad = await c.request('job.reconstruct', { ...job(10), prior });
+      expect(bad, prior).toMatchObject({ ok: false, error: { code: 'input', message: expect.stringMatching(/nor gaussian-field:NAME of a power spectrum sent with the request/) } });
+    }
+    c.close();
+  });
 });
 
 describe('many clients, and clients that go away', () => {
