@@ -78,6 +78,31 @@ export function priorSpecOf(spec: string, cwd = process.cwd()): string {
 }
 
 /**
+ * The Gaussian-field prior of a power spectrum (FITS bytes; P in numpy fft2 layout, data units) named `rel`
+ * (messages and the prior's name), under `spec`.
+ */
+export function gaussianFieldPrior(bytes: Uint8Array, rel: string, spec = `gaussian-field:${rel}`): ResolvedPrior {
+  const img = readFitsImage(bytes, undefined, { name: rel });
+  const s = img.shape.filter((v, i) => i < 2 || v !== 1);
+  if (s.length !== 2) throw new PriorInputError(`${rel}: the power spectrum must be a 2-D image, got shape [${img.shape.join(', ')}] (FITS order)`);
+  const model = new GaussianFieldPrior(img.data, [s[1], s[0]], rel);
+  return {
+    spec,
+    name: `gaussian-field:${path.basename(rel)}`,
+    kind: 'gaussian-field',
+    model,
+    sde: model.defaultSde(),
+    normalisation: { offset: 0, scale: 1 },
+    shape: [s[1], s[0]],
+    peak: null,
+    background: null,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    warnings: model.supportsZeroSigma ? [] : [`${rel}: P(k) = 0 for some k; the field has no density there and ula cannot target σ = 0`],
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
  * Resolves a prior spec; `cwd` is where relative paths start (default: the process's). A learned prior's network
  * is evaluated by the score engine of `engine` (default: SKYSCORE_SCORE_ENGINE, else auto: ONNX Runtime where it
  * loads, src-main/onnx/priors.ts).
@@ -88,26 +113,7 @@ export async function resolvePrior(given: string, cwd = process.cwd(), engine: S
   if (spec.startsWith('gaussian-field:')) {
     const rel = spec.slice('gaussian-field:'.length);
     if (!rel) throw new PriorInputError(`prior ${spec}: name the power spectrum, gaussian-field:PK.fits`);
-    const file = path.resolve(cwd, rel);
-    const bytes = await readInputFile(file);
-    const img = readFitsImage(bytes, undefined, { name: rel });
-    const s = img.shape.filter((v, i) => i < 2 || v !== 1);
-    if (s.length !== 2) throw new PriorInputError(`${rel}: the power spectrum must be a 2-D image, got shape [${img.shape.join(', ')}] (FITS order)`);
-    const model = new GaussianFieldPrior(img.data, [s[1], s[0]], rel);
-    return {
-      spec,
-      name: `gaussian-field:${path.basename(rel)}`,
-      kind: 'gaussian-field',
-      model,
-      sde: model.defaultSde(),
-      normalisation: { offset: 0, scale: 1 },
-      shape: [s[1], s[0]],
-      peak: null,
-      background: null,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      warnings: model.supportsZeroSigma ? [] : [`${rel}: P(k) = 0 for some k; the field has no density there and ula cannot target σ = 0`],
-      dispose: () => model.dispose(),
-    };
+    return gaussianFieldPrior(await readInputFile(path.resolve(cwd, rel)), rel, spec);
   }
   if (spec.startsWith('analytic:')) {
     const which = spec.slice('analytic:'.length);

@@ -265,7 +265,8 @@ export class EngineClient extends EventEmitter {
   async forward(method: string, params: unknown, opts: ForwardOptions = {}): Promise<unknown> {
     if (method === 'job.cancel') return this.cancelJob((params as { jobId: string }).jobId);
     if (JOB_METHODS.has(method) && opts.owner !== undefined) {
-      const mine = [...this.jobs.values()].filter((j) => j.owner === opts.owner).length;
+      // its jobs, and its job requests not answered yet
+      const mine = [...this.jobs.values()].filter((j) => j.owner === opts.owner).length + [...this.pending.values()].filter((p) => p.owner === opts.owner && JOB_METHODS.has(p.method)).length;
       if (mine >= LIMITS.jobsPerConnection) throw new JobLimitError(`this client has ${mine} jobs queued or running, the most it may have at once; stop one or wait for one to end`);
     }
     const ms = opts.timeoutMs ?? this.requestTimeoutMs;

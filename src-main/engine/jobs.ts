@@ -9,14 +9,14 @@ import path from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { EngineContext } from './handlers.js';
-import type { JobEvent, JobKind, JobMethods, PriorInfo, Products, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
+import type { JobEvent, JobKind, JobMethods, NamedFile, PriorInfo, Products, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
 import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, JobInputError } from './forward-model-requests.js';
 import { reconstructJob, type ReconstructionResult } from './reconstruct-job.js';
 import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
-import { PriorInputError } from '../priors.js';
+import { PriorInputError, gaussianFieldPrior, type ResolvedPrior } from '../priors.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -160,7 +160,20 @@ export async function registryPrior(given: string): Promise<string> {
   if (hit) return hit.local;
   const offered = entries.length ? `: ${entries.map((e) => e.info.spec).join(', ')}` : ' (none is installed: train one, or install a model folder in the user folder)';
   const what = ID_SHAPE.test(given) ? `prior ${given} is not` : 'the prior must be named by its id in the list of priors, and this is not';
-  throw new PriorInputError(`${what} one of this engine's priors${offered}`);
+  throw new PriorInputError(`${what} one of this engine's priors${offered}, nor gaussian-field:NAME of a power spectrum sent with the request`);
+}
+
+/**
+ * The prior of a reconstruction request: `gaussian-field:NAME` of a power spectrum among the request's files
+ * (what a client brings, read from memory), else a registry id (registryPrior).
+ */
+export async function requestPrior(given: string, files: readonly NamedFile[]): Promise<string | ResolvedPrior> {
+  if (given.startsWith('gaussian-field:')) {
+    const name = given.slice('gaussian-field:'.length);
+    const f = files.find((x) => x.name === name);
+    if (f) return gaussianFieldPrior(f.bytes, name);
+  }
+  return registryPrior(given);
 }
 
 // ---- the job manager ----------------------------------------------------------------------------------------
@@ -322,7 +335,7 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
   'job.reconstruct': async (p, ctx) => {
     const backend = await ctx.backend();
     // Everything that can be checked before the job starts is checked here, so bad input is the request's error.
-    const prepared = await reconstructJob.prepare({ ...p, prior: await registryPrior(p.prior) }, backend);
+    const prepared = await reconstructJob.prepare(p, backend, await requestPrior(p.prior, p.files));
     try {
       const { jobId, queued } = start(
         'reconstruct',

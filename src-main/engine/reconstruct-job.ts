@@ -11,6 +11,7 @@ import type { JobReporter } from './jobs.js';
 import { JobInputError, decodeObs, memoryLoader } from './forward-model-requests.js';
 import { validateForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { checkForwardModelSpec, checkPreparedForwardModel, checkSamples } from './limits.js';
+import type { ResolvedPrior } from '../priors.js';
 
 export interface PreparedJob {
   prep: PreparedReconstruction;
@@ -43,7 +44,25 @@ async function noiseInput(p: ReconstructParams): Promise<NoiseInput> {
   return { kind: 'map', sigma: img.data, shape: [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!], name: p.noise.file };
 }
 
-async function prepare(p: ReconstructParams, backend: BackendInfo): Promise<PreparedJob> {
+/**
+ * `prior`: the registry's spec of the prior the request named (its folder), or a prior made from a file the
+ * request carries (jobs.ts requestPrior), which this job then owns: it is evaluated in this thread (the worker
+ * pool resolves priors from disk) and freed with the job.
+ */
+async function prepare(p: ReconstructParams, backend: BackendInfo, prior: string | ResolvedPrior = p.prior): Promise<PreparedJob> {
+  const uploaded = typeof prior === 'string' ? null : prior;
+  try {
+    const job = await prepareWith(p, backend, prior);
+    if (!uploaded) return job;
+    if ((p.settings.workers ?? 1) > 1) job.warnings.push(`a prior sent with the request runs in one thread (workers ${p.settings.workers} ignored)`);
+    return { ...job, dispose: () => (job.dispose(), uploaded.dispose()) };
+  } catch (e) {
+    uploaded?.dispose();
+    throw e;
+  }
+}
+
+async function prepareWith(p: ReconstructParams, backend: BackendInfo, prior: string | ResolvedPrior): Promise<PreparedJob> {
   // the engine's limits first: the model's grids and stages, the samples the run keeps
   const spec = validateForwardModel(p.model, 'M.json');
   checkForwardModelSpec(spec, 'M.json');
@@ -55,8 +74,8 @@ async function prepare(p: ReconstructParams, backend: BackendInfo): Promise<Prep
     observation: { data: obs.data, shape: obs.shape, fitsShape: obs.fitsShape, header: obs.header, name: obs.name, path: obs.name, hdu: p.obs.hdu, plane: p.obs.plane },
     model: { json: modelJsonText(p.model), name: 'M.json', path: 'M.json', loader, filesRead: () => loader.used.map((f) => f.bytes) },
     noise: await noiseInput(p),
-    prior: p.prior,
-    settings: { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, options: s.options, workers: s.workers ?? null, batch: s.batch ?? null },
+    prior,
+    settings: { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, options: s.options, workers: typeof prior === 'string' ? (s.workers ?? null) : 1, batch: s.batch ?? null },
     backend: async () => backend,
     host: 'app',
     checkForwardModel: (prepared) => checkPreparedForwardModel(prepared, 'M.json'),

@@ -78,7 +78,7 @@ export type OverlayResult =
   | { kind: 'mask'; mask: Float32Array; shape: Shape2; observed: number };
 
 export interface PriorInfo {
-  /** The prior spec the engine resolves (a model folder path or `gaussian-field:…`). */
+  /** The prior's id, which a request names it by: `shipped/NAME` or `user/NAME` (the engine maps it to its folder). */
   spec: string;
   name: string;
   kind: string;
@@ -113,6 +113,7 @@ export interface ReconstructParams {
   model: unknown;
   files: NamedFile[];
   noise: NoiseInput;
+  /** A prior's id in priors.list (`shipped/NAME`, `user/NAME`), or `gaussian-field:NAME` of a power spectrum among `files`; never a path. */
   prior: string;
   settings: SamplerSettings;
   /** Previews per second (throttle); 0 disables previews. */

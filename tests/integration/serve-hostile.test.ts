@@ -242,6 +242,24 @@ describe('priors named by a client', () => {
     c.close();
     other.close();
   });
+
+  it('or a power spectrum the client sends with the request (read from memory; a name not sent is refused, never looked up on disk)', async () => {
+    const c = await connect();
+    const pk = writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 2, 2, 2)), shape: [N, N] }]);
+    const r = await c.request('job.reconstruct', { ...job(10), prior: 'gaussian-field:pk.fits', files: [{ name: 'pk.fits', bytes: pk }] });
+    expect(r, JSON.stringify(r).slice(0, 300)).toMatchObject({ ok: true });
+    const jobId = (r.result as { jobId: string }).jobId;
+    expect((await waitEnd(c, jobId)).event).toBe('job.done');
+    const products = await c.request('job.products', { jobId });
+    const report = JSON.parse(new TextDecoder().decode((products.result as { files: { name: string; bytes: Uint8Array }[] }).files.at(-1)!.bytes));
+    expect(report.prior.spec).toBe('gaussian-field:pk.fits');
+    // the server's working directory holds package.json; a name that was not sent is not looked for there
+    for (const prior of ['gaussian-field:package.json', 'gaussian-field:pk.fits']) {
+      const bad = await c.request('job.reconstruct', { ...job(10), prior });
+      expect(bad, prior).toMatchObject({ ok: false, error: { code: 'input', message: expect.stringMatching(/nor gaussian-field:NAME of a power spectrum sent with the request/) } });
+    }
+    c.close();
+  });
 });
 
 describe('many clients, and clients that go away', () => {
@@ -291,5 +309,40 @@ describe('many clients, and clients that go away', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(b.events.some((e) => e.event === 'job.queued' && (e.data as { position: number }).position === 0)).toBe(true);
     b.close();
+  });
+});
+
+describe('per-client limits', () => {
+  it('a client may have 4 jobs queued or running; the fifth is refused, naming the limit', async () => {
+    const c = await connect();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => c.request('job.reconstruct', job(100_000))));
+    const ok = answers.filter((a) => a.ok);
+    expect(ok).toHaveLength(4);
+    for (const a of answers.filter((x) => !x.ok)) expect(a).toMatchObject({ error: { code: 'input', message: expect.stringMatching(/the most it may have at once/) } });
+    for (const a of ok) expect(await c.request('job.cancel', { jobId: (a.result as { jobId: string }).jobId })).toMatchObject({ ok: true });
+    c.close();
+  });
+
+  it('at most 32 connections at once: the next is refused with 503, and accepted once one closes', async () => {
+    // (the connections of the tests before close asynchronously: try until 32 open together)
+    let open: Client[] = [];
+    await expect
+      .poll(async () => {
+        for (const c of open) c.ws.terminate();
+        const tries = await Promise.allSettled(Array.from({ length: 32 }, () => connect()));
+        open = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
+        return open.length;
+      })
+      .toBe(32);
+    const raw = await rawUpgrade(server.port, { token: server.token });
+    expect(raw.status).toBe(503);
+    raw.end();
+    open[0]!.close();
+    await expect.poll(async () => {
+      const r = await rawUpgrade(server.port, { token: server.token });
+      r.end();
+      return r.status;
+    }).toBe(101);
+    for (const c of open) c.close();
   });
 });
