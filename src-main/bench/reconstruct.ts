@@ -436,7 +436,10 @@ async function galaxyRun(which: number | 'demo', engine: Engine, levels: number)
       scoreEvalsPerS: e.evaluations / e.wall,
       gflopsPerCore: flop / e.cpuS / 1e9,
       chi2PerPixel: e.long.chi2PerPixel ?? NaN,
-      ...verdict(e.wall, goal),
+      // a part clamped to 0 means the two runs' difference was the machine's load, not the levels: no fit
+      ...(levels < STEPS && (e.perLevelS === 0 || e.fixedS === 0)
+        ? { verdict: 'no wall-clock figure: the load changed between the two runs (a part of the fit came out ≤ 0)', ...(goal !== undefined ? { goal: `≤ ${fmtS(goal)}` } : {}) }
+        : verdict(e.wall, goal)),
       ...(goal !== undefined ? { verdictOnFreeCores: verdict(freeS, goal).verdict! } : {}),
       rssStartMB: rss.startMB,
       rssEndMB: rss.endMB,
