@@ -52,7 +52,7 @@ function evalsPerSecond(model: ScoreModel): number {
 }
 
 /** A Python that imports torch, or null. */
-function torchPython(): string | null {
+export function torchPython(): string | null {
   for (const py of [process.env.SKYSCORE_PYTHON, 'python3', '/usr/bin/python3']) {
     if (!py) continue;
     try {

@@ -41,7 +41,7 @@ let webgpuState: { adapter: GpuAdapterInfo; registered: boolean } | null = null;
  * (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg under WSL); without one, Dawn can only offer software adapters,
  * and probing it just prints loader warnings. Elsewhere (macOS, Windows) we always ask Dawn.
  */
-function gpuDevicePresent(): boolean {
+export function gpuDevicePresent(): boolean {
   if (process.platform !== 'linux') return true;
   try {
     if (existsSync('/dev/nvidia0') || existsSync('/dev/dxg')) return true;

@@ -17,8 +17,9 @@
  * that cannot be had is an error.
  */
 import { UserInputError } from '../../src-shared/errors.js';
+import { gpuDevicePresent } from '../engine/backend.js';
 import { createRequire } from 'node:module';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 
@@ -124,16 +125,6 @@ export interface ProviderInfo {
 
 const SOFTWARE_ADAPTER = /llvmpipe|softpipe|swiftshader|lavapipe|software|microsoft basic render/i;
 
-/** A GPU device node on Linux (elsewhere: assume one may exist and let the adapter probe decide). */
-function gpuDevicePresent(): boolean {
-  if (process.platform !== 'linux') return true;
-  try {
-    if (existsSync('/dev/nvidia0') || existsSync('/dev/dxg')) return true;
-    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD') || f.startsWith('card'));
-  } catch {
-    return false;
-  }
-}
 
 let adapterProbe: Promise<{ hardware: boolean; description: string }> | null = null;
 

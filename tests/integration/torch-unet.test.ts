@@ -11,19 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { createUnetFromWeights, validatePriorMeta } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { ROOT } from '../helpers/data.js';
+import { torchPython } from '../../src-main/bench/score-engines.js';
 
-function torchPython(): string | null {
-  for (const py of [process.env.SKYSCORE_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    try {
-      execFileSync(py, ['-c', 'import torch, numpy'], { stdio: 'ignore', timeout: 60_000 });
-      return py;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
-}
 
 const py = torchPython();
 if (!py) console.warn('torch-unet.test: skipped, no Python with torch here (apt-get install python3-torch)');
