@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { readFitsImage } from '../src-shared/fits/index.js';
-import type { FitsHeader } from '../src-shared/fits/index.js';
+import type { FitsHeader, ReadOptions } from '../src-shared/fits/index.js';
 import { prepareForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../src-shared/operators/forward-model.js';
 import { parseForwardModel } from '../src-shared/operators/forward-model-spec.js';
 import { readInputFile } from './io.js';
@@ -31,8 +31,8 @@ export interface ImageFile {
  * Reads one image HDU as a 2-D [ny, nx] array. Axes of length 1 beyond the second (NAXIS3 = 1, a
  * degenerate Stokes or frequency axis) are accepted; a real cube is refused with a clear message.
  */
-export function decodeImage2d(bytes: Uint8Array, name: string, hdu?: number): ImageFile {
-  const img = readFitsImage(bytes, hdu, { name });
+export function decodeImage2d(bytes: Uint8Array, name: string, hdu?: number, read: Omit<ReadOptions, 'name'> = {}): ImageFile {
+  const img = readFitsImage(bytes, hdu, { ...read, name });
   const s = img.shape;
   if (s.length < 2) throw new UserInputError(`${name}: the image has ${s.length} axis (shape [${s.join(', ')}]); a 2-D image is needed`);
   const extra = s.slice(2).filter((n) => n !== 1);

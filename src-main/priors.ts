@@ -12,7 +12,7 @@ import type { ScoreModel, VeSde } from '../src-shared/diffusion/types.js';
 import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-field.js';
 import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
 import { validateSde } from '../src-shared/diffusion/sde.js';
-import { readFitsImage } from '../src-shared/fits/index.js';
+import { readFitsImage, type ReadOptions } from '../src-shared/fits/index.js';
 import { downFactor, paddingNote } from '../src-shared/diffusion/nn/unet.js';
 import { backgroundReference, fluxReference } from '../src-shared/diffusion/flux-reference.js';
 import { loadPriorFolder, type PriorMeta } from './prior-folder.js';
@@ -81,8 +81,8 @@ export function priorSpecOf(spec: string, cwd = process.cwd()): string {
  * The Gaussian-field prior of a power spectrum (FITS bytes; P in numpy fft2 layout, data units) named `rel`
  * (messages and the prior's name), under `spec`.
  */
-export function gaussianFieldPrior(bytes: Uint8Array, rel: string, spec = `gaussian-field:${rel}`): ResolvedPrior {
-  const img = readFitsImage(bytes, undefined, { name: rel });
+export function gaussianFieldPrior(bytes: Uint8Array, rel: string, spec = `gaussian-field:${rel}`, read: Omit<ReadOptions, 'name'> = {}): ResolvedPrior {
+  const img = readFitsImage(bytes, undefined, { ...read, name: rel });
   const s = img.shape.filter((v, i) => i < 2 || v !== 1);
   if (s.length !== 2) throw new PriorInputError(`${rel}: the power spectrum must be a 2-D image, got shape [${img.shape.join(', ')}] (FITS order)`);
   const model = new GaussianFieldPrior(img.data, [s[1], s[0]], rel);

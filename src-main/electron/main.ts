@@ -6,7 +6,7 @@ import { app, BrowserWindow, Menu, dialog, ipcMain, shell, utilityProcess, sessi
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promises as fs } from 'node:fs';
-import { EngineClient, type EngineProcess } from '../engine/client.js';
+import { EngineClient, processRss, type EngineProcess } from '../engine/client.js';
 import { validateRequest, ProtocolError, describeScoreEngine, type EngineEvent } from '../../src-shared/protocol/index.js';
 import { versions } from '../version.js';
 
@@ -37,6 +37,7 @@ function utilityProcessSpawner(): EngineProcess {
     kill: async () => {
       child.kill();
     },
+    rss: () => processRss(child.pid),
   };
 }
 

@@ -10,6 +10,8 @@
  * it goes away.
  */
 import { Worker } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { workerScript } from '../worker-script.js';
@@ -22,6 +24,8 @@ export interface EngineProcess {
   onMessage(cb: (msg: unknown) => void): void;
   onExit(cb: (code: number) => void): void;
   kill(): Promise<void>;
+  /** The process's resident memory in bytes, where the system tells (null: unknown; a worker thread shares its host's). */
+  rss?(): number | null;
 }
 
 export type Spawner = () => EngineProcess;
@@ -33,6 +37,24 @@ export class EngineDiedError extends Error {
 /** A client asked for more jobs than it may have at once (LIMITS.jobsPerConnection). */
 export class JobLimitError extends UserInputError {
   override name = 'JobLimitError';
+}
+
+/** Resident memory of process `pid` from /proc (Linux; null elsewhere or once it is gone). */
+export function processRss(pid: number | undefined): number | null {
+  if (pid === undefined || process.platform !== 'linux') return null;
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The engine's memory budget: SKYSCORE_ENGINE_MEMORY_MB, else LIMITS.engineMemoryFraction of the machine's memory. */
+export function engineMemoryBudget(env: NodeJS.ProcessEnv = process.env): number {
+  const mb = Number(env.SKYSCORE_ENGINE_MEMORY_MB);
+  if (env.SKYSCORE_ENGINE_MEMORY_MB && Number.isFinite(mb) && mb > 0) return mb * 1024 ** 2;
+  return Math.floor(LIMITS.engineMemoryFraction * totalmem());
 }
 
 /** Spawns the engine as a Node worker thread (TypeScript through tsx when running from source). */
@@ -86,6 +108,7 @@ export function childProcessSpawner(opts: { backend?: string } = {}): Spawner {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         await exited;
       },
+      rss: () => processRss(child.pid),
     };
   };
 }
@@ -95,6 +118,8 @@ export interface EngineClientOptions {
   requestTimeoutMs?: number;
   /** A cancelled job not ended in this time restarts the engine (default LIMITS.cancelGraceSeconds). */
   cancelGraceMs?: number;
+  /** The engine process's resident memory past which it is restarted (default engineMemoryBudget()). */
+  memoryBudgetBytes?: number;
 }
 
 export interface ForwardOptions {
@@ -132,6 +157,8 @@ export class EngineClient extends EventEmitter {
   private quickCrashes = 0;
   private readonly requestTimeoutMs: number;
   private readonly cancelGraceMs: number;
+  private readonly memoryBudget: number;
+  private memoryTimer: NodeJS.Timeout | undefined;
   restarts = 0;
 
   constructor(
@@ -141,12 +168,29 @@ export class EngineClient extends EventEmitter {
     super();
     this.requestTimeoutMs = opts.requestTimeoutMs ?? LIMITS.requestSeconds * 1000;
     this.cancelGraceMs = opts.cancelGraceMs ?? LIMITS.cancelGraceSeconds * 1000;
+    this.memoryBudget = opts.memoryBudgetBytes ?? engineMemoryBudget();
+  }
+
+  /**
+   * Watches the engine's resident memory (where its process tells it, rss()): past the budget the engine is
+   * restarted, whatever it is doing — a synchronous computation in it included, since the watch runs here.
+   */
+  private watchMemory(): void {
+    clearInterval(this.memoryTimer);
+    this.memoryTimer = setInterval(() => {
+      const rss = this.proc?.rss?.() ?? null;
+      if (rss === null || rss <= this.memoryBudget) return;
+      const mib = (b: number) => `${Math.round(b / 1024 ** 2)} MiB`;
+      this.restart(`its memory reached ${mib(rss)}, past its budget of ${mib(this.memoryBudget)} (docs/serve.md)`);
+    }, 250);
+    this.memoryTimer.unref();
   }
 
   start(): void {
     const proc = this.spawn();
     this.proc = proc;
     this.startedAt = Date.now();
+    if (proc.rss) this.watchMemory();
     this.emitEvent({ event: 'engine.status', data: { state: 'starting' } });
     proc.onMessage((msg) => {
       if (this.proc === proc) this.onMessage(msg);
@@ -307,6 +351,7 @@ export class EngineClient extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.memoryTimer);
     const p = this.proc;
     this.proc = null;
     for (const [, q] of this.pending) {

@@ -8,6 +8,7 @@ import { readFits, type FitsFile, type FitsHdu } from '../../src-shared/fits/rea
 import { formatCard } from '../../src-shared/fits/header.js';
 import { FitsInputError } from '../../src-shared/fits/errors.js';
 import { computeStats } from '../../src-shared/image/stats.js';
+import { CLIENT_FITS } from './limits.js';
 import type { FitsMethods, FitsOpenResult, FitsPlaneResult, HduSummary } from '../../src-shared/protocol/fits.js';
 
 const MAX_FILES = 8;
@@ -72,7 +73,7 @@ function summarize(h: FitsHdu): HduSummary {
 }
 
 export function openFits(name: string, bytes: Uint8Array): FitsOpenResult {
-  const file = readFits(bytes, { name, strict: false });
+  const file = readFits(bytes, { ...CLIENT_FITS, name, strict: false });
   const hdus = file.hdus.map(summarize);
   const id = `f${nextId++}`;
   files.set(id, { id, name, file, size: file.bytes.byteLength, decoded: null });

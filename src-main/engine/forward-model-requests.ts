@@ -17,7 +17,7 @@ import type { JobMethods, ModelSummary, NamedFile, ObsInput, OverlayResult, Shap
 import { decodeImage2d } from '../forward-model-files.js';
 import { getBlob } from './blobs.js';
 import { UserInputError } from '../../src-shared/errors.js';
-import { checkForwardModelSpec, checkGrid, checkPreparedForwardModel } from './limits.js';
+import { CLIENT_FITS, checkForwardModelSpec, checkGrid, checkPreparedForwardModel } from './limits.js';
 
 /** Bad input sent with a job or an editor request (a UserInputError: the engine answers with the 'input' code). */
 export class JobInputError extends UserInputError {
@@ -42,7 +42,7 @@ export function memoryLoader(files: readonly NamedFile[]): ForwardModelFileLoade
     async loadImage(rel, hdu) {
       const f = get(rel);
       try {
-        const img = decodeImage2d(f.bytes, rel, hdu);
+        const img = decodeImage2d(f.bytes, rel, hdu, CLIENT_FITS);
         return { data: img.data, shape: img.shape };
       } catch (e) {
         throw new Error((e as Error).message.replace(/^[^:]*: /, ''), { cause: e });
@@ -192,7 +192,7 @@ export interface DecodedObs {
 /** One plane of the observation as float32 [ny, nx] with its HDU's header. */
 export function decodeObs(obs: ObsInput): DecodedObs {
   const bytes = obs.bytes ?? getBlob(obs.blob!);
-  const file = readFits(bytes, { name: obs.name });
+  const file = readFits(bytes, { ...CLIENT_FITS, name: obs.name });
   const h = file.hdus[obs.hdu];
   if (!h) throw new JobInputError(`${obs.name}: no HDU ${obs.hdu} (the file has ${file.hdus.length})`);
   if (!h.hasImage || h.shape.length < 2) throw new JobInputError(`${obs.name}: HDU ${obs.hdu} holds no image`);

@@ -18,6 +18,7 @@ import { readFitsImage } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { PriorInputError, gaussianFieldPrior, type ResolvedPrior } from '../priors.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
+import { CLIENT_FITS } from './limits.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -171,7 +172,7 @@ export async function requestPrior(given: string, files: readonly NamedFile[]): 
   if (given.startsWith('gaussian-field:')) {
     const name = given.slice('gaussian-field:'.length);
     const f = files.find((x) => x.name === name);
-    if (f) return gaussianFieldPrior(f.bytes, name);
+    if (f) return gaussianFieldPrior(f.bytes, name, undefined, CLIENT_FITS);
   }
   return registryPrior(given);
 }

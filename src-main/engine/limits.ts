@@ -9,6 +9,7 @@ import { isFitsPsf, lensSupersample, stageShapes, type ForwardModelSpec, type Sh
 import { gaussianPsfSize, fourierPadSize } from '../../src-shared/operators/psf.js';
 import { hourAngleCount } from '../../src-shared/operators/uv.js';
 import type { PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
+import type { ReadOptions } from '../../src-shared/fits/reader.js';
 
 /** A request over one of the engine's limits (docs/serve.md). */
 export class RequestLimitError extends UserInputError {
@@ -17,6 +18,13 @@ export class RequestLimitError extends UserInputError {
 
 /** "over this engine's limit of L (…)" */
 const over = (limit: number | string) => `over this engine's limit of ${limit} (docs/serve.md; the command line has none)`;
+
+/** How the engine reads a FITS file a client sent: decompressed size and decoded pixels bounded before the work. */
+export const CLIENT_FITS: Readonly<Pick<ReadOptions, 'maxBytes' | 'maxPixels' | 'maxDecodePixels'>> = {
+  maxBytes: LIMITS.fitsBytes,
+  maxPixels: LIMITS.fitsDecodePixels,
+  maxDecodePixels: LIMITS.fitsDecodePixels,
+};
 
 /** Either side at most LIMITS.imageSide and at most LIMITS.imagePixels pixels. */
 export function checkGrid(shape: readonly number[], what: string): void {

@@ -1,4 +1,4 @@
-import { gunzipSync } from 'fflate';
+import { Gunzip } from 'fflate';
 import { FitsInputError } from './errors.js';
 import { BLOCK, FitsHeader, readHeaderAt, type Card } from './header.js';
 import { decodePixels, decodeRaw, rawToPhysical } from './image.js';
@@ -17,6 +17,13 @@ export interface ReadOptions {
   strict?: boolean;
   /** Largest image (pixels) a tile-compressed HDU may declare; default 2^27 (its size is not bounded by the file's). */
   maxPixels?: number;
+  /**
+   * Largest byte stream a gzip-compressed input may decompress to (checked while it decompresses, so a forged
+   * trailer cannot make it allocate more); default: no bound beyond deflate's own 1032:1.
+   */
+  maxBytes?: number;
+  /** Largest image (pixels, all planes) that readImage() decodes; default: no bound. */
+  maxDecodePixels?: number;
 }
 
 export interface FitsHdu {
@@ -79,15 +86,22 @@ function bigIntCard(c: Card | undefined): bigint | undefined {
 }
 
 /** Decompresses gzip input (with a bound on the declared size); other compressions are refused with a clear message. */
-export function maybeGunzip(bytes: Uint8Array): Uint8Array {
+export function maybeGunzip(bytes: Uint8Array, maxBytes?: number): Uint8Array {
   if (bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) {
     if (bytes.length < 18) throw new FitsInputError('gzip stream is truncated');
     const n = bytes.length;
     const isize = (bytes[n - 4] | (bytes[n - 3] << 8) | (bytes[n - 2] << 16) | (bytes[n - 1] << 24)) >>> 0;
     // deflate cannot expand beyond ~1032:1; a larger declared size means a corrupt trailer
     if (isize > n * 1032 + 1024) throw new FitsInputError('gzip stream is corrupt (impossible uncompressed size)');
+    const over = () => new FitsInputError(`gzip stream decompresses to more than ${maxBytes} bytes, the largest file this reader accepts`);
+    if (maxBytes !== undefined && isize > maxBytes) throw over();
+    const deflateBound = n * 1032 + 1024;
     try {
-      const out = gunzipSync(bytes);
+      // in chunks, counted: the trailer's size is taken modulo 2³² and may lie, so it bounds nothing
+      const out =
+        maxBytes !== undefined && maxBytes < deflateBound
+          ? boundedGunzip(bytes, maxBytes, over)
+          : boundedGunzip(bytes, deflateBound, () => new FitsInputError('gzip stream is corrupt (it expands more than deflate can)'));
       if (out.length !== isize && out.length % 2 ** 32 !== isize) throw new FitsInputError('gzip stream is corrupt (size mismatch)');
       return out;
     } catch (e) {
@@ -104,12 +118,34 @@ export function maybeGunzip(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** gzip decompression in chunks that stops as soon as the output passes maxBytes (the trailer's size is 32 bits, and may lie). */
+function boundedGunzip(bytes: Uint8Array, maxBytes: number, over: () => Error): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const g = new Gunzip((chunk) => {
+    total += chunk.length;
+    if (total > maxBytes) throw over();
+    chunks.push(chunk);
+  });
+  const step = 1 << 20;
+  for (let i = 0; i < bytes.length; i += step) g.push(bytes.subarray(i, Math.min(bytes.length, i + step)), i + step >= bytes.length);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
 interface Ctx {
   bytes: Uint8Array;
   warnings: string[];
   prefix: string;
   strict: boolean;
   maxPixels: number;
+  maxDecodePixels: number;
 }
 
 function fail(ctx: Ctx, msg: string): never {
@@ -128,12 +164,12 @@ export function readFits(input: Uint8Array, opts: ReadOptions = {}): FitsFile {
   const prefix = opts.name ? `${opts.name}: ` : '';
   let bytes: Uint8Array;
   try {
-    bytes = maybeGunzip(input);
+    bytes = maybeGunzip(input, opts.maxBytes);
   } catch (e) {
     if (e instanceof FitsInputError) throw new FitsInputError(prefix + e.message);
     throw e;
   }
-  const ctx: Ctx = { bytes, warnings: [], prefix, strict: opts.strict ?? true, maxPixels: opts.maxPixels ?? 2 ** 27 };
+  const ctx: Ctx = { bytes, warnings: [], prefix, strict: opts.strict ?? true, maxPixels: opts.maxPixels ?? 2 ** 27, maxDecodePixels: opts.maxDecodePixels ?? Infinity };
   if (bytes.length === 0) fail(ctx, 'empty file, not FITS');
   const head = String.fromCharCode(...bytes.subarray(0, Math.min(30, bytes.length)));
   if (!head.startsWith('SIMPLE  =')) {
@@ -333,6 +369,7 @@ function makeHdu(ctx: Ctx, index: number, header: FitsHeader, headerOffset: numb
     hasImage,
     readImage(): FitsImage {
       if (!isImageKind) fail(ctx, `HDU ${index} is a ${kind} HDU, not an image`);
+      if (npix > ctx.maxDecodePixels) fail(ctx, `HDU ${index}: the image has ${outShape.join(' × ')} = ${npix} pixels, more than the limit of ${ctx.maxDecodePixels} pixels to decode`);
       if (kind === 'compressed-image') {
         need('compressed image');
         try {

@@ -25,6 +25,12 @@ export const LIMITS = {
   cancelGraceSeconds: 10,
   /** serve pings every connection this often; one that has not answered the previous ping is closed. */
   heartbeatSeconds: 30,
+  /** Bytes a FITS file from a client may have once decompressed (a gzip stream is cut off past it). */
+  fitsBytes: 1024 ** 3,
+  /** Pixels (all planes) of an image HDU from a client that the engine decodes (float64: 1 GiB). */
+  fitsDecodePixels: 2 ** 27,
+  /** The engine process's resident memory, as a fraction of the machine's: past it the engine is restarted. */
+  engineMemoryFraction: 0.75,
   /** Either side of any image the engine is asked to build or run: the unknown, the data, every stage's grid. */
   imageSide: 4096,
   /** Pixels of any such image (2048 × 2048). */

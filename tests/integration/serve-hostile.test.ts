@@ -16,6 +16,7 @@ import { encodeFrame, decodeFrame } from '../../src-shared/protocol/codec.js';
 import { writeFits } from '../../src-shared/fits/index.js';
 import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import type { EngineEvent, PriorInfo, ReconstructParams } from '../../src-shared/protocol/index.js';
+import { LIMITS } from '../../src-shared/protocol/limits.js';
 
 let server: Awaited<ReturnType<typeof startServe>>;
 let dir = '';
@@ -197,6 +198,38 @@ describe('malformed messages: bad-request, the connection kept', () => {
     expect(await c.request('engine.ping', { payload: 'ok' })).toMatchObject({ ok: true, result: { pong: 'ok' } });
     c.close();
   });
+});
+
+describe('requests in flight', () => {
+  it(`at most ${LIMITS.inFlightPerConnection} per connection: the rest are answered bad-request at once, naming the limit; the connection stays`, async () => {
+    const c = await connect();
+    const answers: Record<string, unknown>[] = [];
+    c.ws.on('message', (data: Buffer) => {
+      const m = decodeFrame(new Uint8Array(data)) as Record<string, unknown>;
+      if (!('event' in m)) answers.push(m);
+    });
+    // a request that keeps the engine busy about a second (a 205×205 PSF on 1024×1024), then pings behind it
+    const first = nextId;
+    c.ws.send(encodeFrame({ id: nextId++, method: 'model.validate', params: { model: { shape: [1024, 1024], operators: [{ type: 'psf', fwhmPx: 60 }] }, files: [] } }));
+    const total = LIMITS.inFlightPerConnection + 8;
+    for (let k = 1; k < total; k++) c.ws.send(encodeFrame({ id: nextId++, method: 'engine.ping', params: { payload: `p${k}` } }));
+    await expect.poll(() => answers.length, { timeout: 30_000 }).toBe(total);
+    const refused = answers.filter((a) => a.ok === false);
+    expect(refused).toHaveLength(8);
+    for (const r of refused) {
+      expect(r).toMatchObject({ ok: false, error: { code: 'bad-request', message: `too many requests at once: at most ${LIMITS.inFlightPerConnection} per connection wait for their answer` } });
+      // the refused ones are the last sent, answered before the first accepted one
+      expect(r.id as number).toBeGreaterThanOrEqual(first + LIMITS.inFlightPerConnection);
+      expect(answers.indexOf(r)).toBeLessThan(answers.findIndex((a) => a.id === first));
+    }
+    expect(answers.filter((a) => a.ok === true)).toHaveLength(LIMITS.inFlightPerConnection);
+    // once answered, the connection takes requests again
+    answers.length = 0;
+    c.ws.send(encodeFrame({ id: nextId++, method: 'engine.ping', params: { payload: 'again' } }));
+    await expect.poll(() => answers.length, { timeout: 10_000 }).toBe(1);
+    expect(answers[0]).toMatchObject({ ok: true, result: { pong: 'again' } });
+    c.close();
+  }, 60_000);
 });
 
 describe('origin and host', () => {
