@@ -41,6 +41,7 @@ import { PixelDiagonalSolver } from './likelihood/pixel-diagonal.js';
 import { choosePreconditioner } from './likelihood/preconditioners.js';
 import type { CgStats, CgWarmStart, LikelihoodMethod, LikelihoodSolver } from './likelihood/solver.js';
 import { UserInputError } from '../errors.js';
+import type { VisibilityLikelihood } from './visibility-likelihood.js';
 
 export class LikelihoodInputError extends UserInputError {
   override name = 'LikelihoodInputError';
@@ -73,6 +74,9 @@ export interface LikelihoodSpec {
 }
 
 export { CgWarmStart, type CgStats, type LikelihoodMethod } from './likelihood/solver.js';
+
+/** Either likelihood the driver, the samplers and the products take: image-plane data, or visibilities (visibility-likelihood.ts). */
+export type Likelihood = ConvolvedLikelihood | VisibilityLikelihood;
 
 export class ConvolvedLikelihood {
   readonly operator: LinearOperator;

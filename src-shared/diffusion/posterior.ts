@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Invariance, ScoreModel, VeSde } from './types.js';
 import { ChainNoise } from './chain-rng.js';
-import { CgWarmStart, type Affine, type ConvolvedLikelihood } from './likelihood.js';
+import { CgWarmStart, type Affine, type Likelihood } from './likelihood.js';
 import { createSampler, type SamplerName, type SamplerOptions, type SamplerTarget, type StepContext } from './samplers/index.js';
 import { SamplerInputError } from './samplers/types.js';
 import { Welford } from './welford.js';
@@ -32,7 +32,7 @@ export interface SamplingProblem {
   /** Per-chain shape of the unknown: [ny, nx] (images) or [d] (points). */
   shape: number[];
   /** The data term; absent for unconditional sampling. */
-  likelihood?: ConvolvedLikelihood | null;
+  likelihood?: Likelihood | null;
   /** Data units of the unknown: x = scale·x_prior + offset (default: the likelihood's, else the identity). */
   affine?: Affine;
 }

@@ -3,7 +3,7 @@
  * and the normalised residual of the mean on the data grid, with χ² per observed pixel, and the report object
  * that goes into report.json.
  */
-import type { ConvolvedLikelihood, Affine } from './likelihood.js';
+import type { Likelihood, Affine } from './likelihood.js';
 import type { SamplingResult } from './posterior.js';
 import { Welford } from './welford.js';
 
@@ -38,7 +38,7 @@ export function toDataUnits(v: Float32Array, affine: Affine): Float32Array {
   return out;
 }
 
-export async function posteriorProducts(result: SamplingResult, affine: Affine, likelihood?: ConvolvedLikelihood | null): Promise<PosteriorProducts> {
+export async function posteriorProducts(result: SamplingResult, affine: Affine, likelihood?: Likelihood | null): Promise<PosteriorProducts> {
   const per = result.shape.reduce((a, b) => a * b, 1);
   const samples = toDataUnits(result.samples, affine);
   const w = new Welford(per);
@@ -107,7 +107,7 @@ export interface ReportContext {
 }
 
 /** report.json: the documented fields (chi2PerPixel, n, steps, sampler, backend, seconds, scoreEvaluations, seed, versions) and how the run was made. */
-export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ctx: ReportContext, likelihood?: ConvolvedLikelihood | null): Record<string, unknown> {
+export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ctx: ReportContext, likelihood?: Likelihood | null): Record<string, unknown> {
   const report: Record<string, unknown> = {
     chi2PerPixel: p.chi2PerPixel,
     chi2PerPixelSamples: p.chi2PerPixelSamples,

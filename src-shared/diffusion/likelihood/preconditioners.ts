@@ -44,7 +44,7 @@ class KroneckerPreconditioner implements Preconditioner {
 }
 
 /** AᵀA ≈ F⁻¹ d F where A Aᵀ ≈ F⁻¹ d F on a grid of the same shape: the same approximate spectrum. */
-class CirculantPreconditioner implements Preconditioner {
+export class CirculantPreconditioner implements Preconditioner {
   readonly description = 'preconditioner: circulant approximation of AᵀA';
   private readonly spectral: Spectral2D;
   private readonly d: tf.Tensor4D;
