@@ -134,7 +134,7 @@ export function clean(
   let major = 0;
   let peak = findPeak(residual, opts.mask)[1];
   peak = Math.abs(peak);
-  let stoppedBy: CleanResult['stoppedBy'] = 'niter';
+  let stoppedBy: CleanResult['stoppedBy'];
   if (opts.method === 'hogbom') {
     const r = hogbomMinor(residual, model, psfBig, grid, { gain, maxIter: opts.niter, stopAt: threshold, mask: opts.mask });
     iterations = r.iterations;
