@@ -2,7 +2,7 @@
  * Non-uniform FFT between an image and visibilities (the convention of grid.ts), float64.
  *
  * Type 2 (image → visibilities): divide the image by the kernel's Fourier transform (de-apodisation), zero-pad
- * it onto a grid twice its size (oversampling σ = 2), FFT, and interpolate the grid at each (u, v) with the
+ * it onto a grid at least twice its size (oversampling σ ≥ 2: the next power of two), FFT, and interpolate the grid at each (u, v) with the
  * "exponential of semicircle" kernel ψ(t) = exp(β(√(1 − (2t/W)²) − 1)), |t| < W/2 grid cells, W taps per axis,
  * β = 2.30·W. Type 1, the adjoint, runs the same steps transposed (spread, inverse FFT unnormalised, crop,
  * divide), so it is the exact adjoint of the type-2 map as computed, to rounding. The accuracy against the direct
@@ -25,6 +25,16 @@ export interface NufftPlan {
   Ny: number;
   forward(xRe: Float64Array, xIm?: Float64Array): Complex;
   adjoint(yRe: Float64Array, yIm: Float64Array): Complex;
+}
+
+/**
+ * The oversampled grid's size for at least 2n: the next power of two (the FFT's fast path; the oversampling
+ * σ = N/n then lies in 2…4, where the σ = 2 kernel is at least as accurate).
+ */
+export function fftSize(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
 }
 
 /** The kernel width for a tolerance (σ = 2). */
@@ -59,8 +69,8 @@ export function makeNufft(u: Float64Array, v: Float64Array, grid: ImageGrid, opt
   const W = kernelWidth(tol);
   const beta = 2.3 * W;
   const { nx, ny, cell } = grid;
-  const Nx = 2 * nx;
-  const Ny = 2 * ny;
+  const Nx = fftSize(2 * nx);
+  const Ny = fftSize(2 * ny);
   const cx = Math.floor(nx / 2);
   const cy = Math.floor(ny / 2);
   const M = u.length;

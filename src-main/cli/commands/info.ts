@@ -5,6 +5,7 @@ import { readInputFile } from '../../io.js';
 import { readFits, imageStats, type FitsFile, type FitsHdu } from '../../../src-shared/fits/index.js';
 import { isUvfitsName, readUvfitsFile } from '../visibility-file.js';
 import { defaultProduct, selectVisibilities, summariseUv, type UvSummary } from '../../../src-shared/radio/uvfits.js';
+import { thermalCheck, type ThermalCheck } from '../../../src-shared/radio/weighting.js';
 
 export interface HduInfo {
   index: number;
@@ -38,7 +39,7 @@ function lambda(x: number): string {
 }
 
 /** The text summary of a UVFITS file. */
-export function uvSummaryText(file: string, s: UvSummary): string {
+export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck | null): string {
   const ant = s.antennas.length ? `${s.antennas.length} (${s.antennas.slice(0, 12).join(' ')}${s.antennas.length > 12 ? ' …' : ''})` : 'none listed (no AN table)';
   const lines = [
     `${file}: UVFITS visibilities`,
@@ -50,6 +51,7 @@ export function uvSummaryText(file: string, s: UvSummary): string {
     `  Stokes        ${s.stokes.join(' ')}; imaged product ${s.product} = ${s.formed}`,
     `  visibilities  ${s.visibilities} used, ${s.flagged} flagged`,
     `  uv range      ${s.uvMin === null ? '— (no unflagged visibility)' : `${lambda(s.uvMin)} … ${lambda(s.uvMax!)}`}`,
+    `  weights       ${thermal ? `scatter of successive visibilities / 1/√weight = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : '— (no successive visibilities on a baseline)'}`,
   ];
   for (const n of s.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
@@ -77,7 +79,9 @@ checksum mismatches, …) go to stderr as "skyscore: warning: …" lines.
 
 A visibility file (.uvfits, .uvf) is summarised instead: source, telescope, date, antennas, baselines, IFs,
 channels and frequencies, Stokes products, the visibilities of the imaged product (Stokes I from the
-parallel hands, or --stokes RR, XY, …) used and flagged (weight ≤ 0), and the uv range in wavelengths.
+parallel hands, or --stokes RR, XY, …) used and flagged (weight ≤ 0), the uv range in wavelengths, and the
+check of the weights' scale: the scatter of successive visibilities on each baseline and channel against
+1/√weight (near 1 when the weights are thermal 1/σ²).
 --json prints the same as one JSON object. A CASA Measurement Set is refused with the CASA command that
 exports it to UVFITS (docs/radio.md).`,
   async run(argv) {
@@ -87,8 +91,10 @@ exports it to UVFITS (docs/radio.md).`,
     if (isUvfitsName(file) || /\.ms\/?$/i.test(file) || /(^|\/)table\.dat$/.test(file)) {
       const uv = await readUvfitsFile(file);
       const product = typeof p.values.stokes === 'string' ? p.values.stokes : defaultProduct(uv.meta);
-      const s = summariseUv(uv, selectVisibilities(uv, product, file));
-      process.stdout.write((p.values.json === true ? JSON.stringify({ file, uvfits: s }) : uvSummaryText(file, s)) + '\n');
+      const vis = selectVisibilities(uv, product, file);
+      const s = summariseUv(uv, vis);
+      const thermal = thermalCheck(vis);
+      process.stdout.write((p.values.json === true ? JSON.stringify({ file, uvfits: s, thermal }) : uvSummaryText(file, s, thermal)) + '\n');
       return 0;
     }
     if (typeof p.values.stokes === 'string') throw new UsageError('info: --stokes applies to visibility files (.uvfits) only');
