@@ -3,6 +3,9 @@ import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { readInputFile } from '../../io.js';
 import { readFits, imageStats, type FitsFile, type FitsHdu } from '../../../src-shared/fits/index.js';
+import { isUvfitsName, readUvfitsFile } from '../visibility-file.js';
+import { defaultProduct, selectVisibilities, summariseUv, type UvSummary } from '../../../src-shared/radio/uvfits.js';
+import { thermalCheck, type ThermalCheck } from '../../../src-shared/radio/weighting.js';
 
 export interface HduInfo {
   index: number;
@@ -27,6 +30,33 @@ export function describeFits(file: string, f: FitsFile): { file: string; hdus: H
   return { file, hdus };
 }
 
+function hz(f: number): string {
+  return f >= 1e9 ? `${+(f / 1e9).toPrecision(7)} GHz` : f >= 1e6 ? `${+(f / 1e6).toPrecision(7)} MHz` : `${+(f / 1e3).toPrecision(7)} kHz`;
+}
+
+function lambda(x: number): string {
+  return x >= 1e6 ? `${+(x / 1e6).toPrecision(5)} Mλ` : x >= 1e3 ? `${+(x / 1e3).toPrecision(5)} kλ` : `${+x.toPrecision(5)} λ`;
+}
+
+/** The text summary of a UVFITS file. */
+export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck | null): string {
+  const ant = s.antennas.length ? `${s.antennas.length} (${s.antennas.slice(0, 12).join(' ')}${s.antennas.length > 12 ? ' …' : ''})` : 'none listed (no AN table)';
+  const lines = [
+    `${file}: UVFITS visibilities`,
+    `  source        ${s.object || '—'}   phase centre RA ${s.ra.toFixed(6)}°, Dec ${s.dec.toFixed(6)}°`,
+    `  telescope     ${s.telescope || '—'}   date ${s.dateObs || '—'}`,
+    `  antennas      ${ant}`,
+    `  baselines     ${s.baselines}${s.autocorrelationGroups ? ` (and ${s.autocorrelationGroups} autocorrelation groups)` : ''}, ${s.groups} groups`,
+    `  IFs           ${s.nIf}, channels ${s.nChan} per IF, ${s.freqMin === s.freqMax ? hz(s.freqMin) : `${hz(s.freqMin)} … ${hz(s.freqMax)}`}, channel width ${hz(Math.abs(s.chanWidth))}`,
+    `  Stokes        ${s.stokes.join(' ')}; imaged product ${s.product} = ${s.formed}`,
+    `  visibilities  ${s.visibilities} used, ${s.flagged} flagged`,
+    `  uv range      ${s.uvMin === null ? '— (no unflagged visibility)' : `${lambda(s.uvMin)} … ${lambda(s.uvMax!)}`}`,
+    `  weights       ${thermal ? `scatter of successive visibilities / 1/√weight = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : '— (no successive visibilities on a baseline)'}`,
+  ];
+  for (const n of s.notes) lines.push(`  note: ${n}`);
+  return lines.join('\n');
+}
+
 function fmt(x: number | null): string {
   return x === null ? '—' : String(+x.toPrecision(8));
 }
@@ -35,6 +65,7 @@ export const infoCommand: Command = {
   name: 'info',
   summary: 'HDUs of a FITS file: kind, EXTNAME, BITPIX, shape, header and pixel statistics',
   usage: `usage: skyscore info FILE [--json] [--lenient]
+       skyscore info FILE.uvfits [--json] [--stokes P]
 
 Lists the HDUs of a FITS file (plain, gzip-compressed or tile-compressed): index, kind (primary, image,
 compressed-image, bintable, table, random-groups), EXTNAME, BITPIX and shape in FITS axis order
@@ -44,11 +75,29 @@ mean of the finite pixels (physical values, after BSCALE/BZERO) and the number o
 "stats"}]} with the full header of each HDU (HISTORY/COMMENT as arrays).
 Structurally invalid files (mandatory keywords out of order, random groups without data axes, truncated
 data) are refused; --lenient reads them as astropy does, with warnings. Warnings (non-standard cards,
-checksum mismatches, …) go to stderr as "skyscore: warning: …" lines.`,
+checksum mismatches, …) go to stderr as "skyscore: warning: …" lines.
+
+A visibility file (.uvfits, .uvf) is summarised instead: source, telescope, date, antennas, baselines, IFs,
+channels and frequencies, Stokes products, the visibilities of the imaged product (Stokes I from the
+parallel hands, or --stokes RR, XY, …) used and flagged (weight ≤ 0), the uv range in wavelengths, and the
+check of the weights' scale: the scatter of successive visibilities on each baseline and channel against
+1/√weight (near 1 when the weights are thermal 1/σ²).
+--json prints the same as one JSON object. A CASA Measurement Set is refused with the CASA command that
+exports it to UVFITS (docs/radio.md).`,
   async run(argv) {
-    const p = parse(argv, { json: { type: 'boolean' }, lenient: { type: 'boolean' } }, 'info');
+    const p = parse(argv, { json: { type: 'boolean' }, lenient: { type: 'boolean' }, stokes: { type: 'string' } }, 'info');
     if (p.positionals.length !== 1) throw new UsageError(`info: expected one FILE, got ${p.positionals.length} arguments`);
     const file = p.positionals[0];
+    if (isUvfitsName(file) || /\.ms\/?$/i.test(file) || /(^|\/)table\.dat$/.test(file)) {
+      const uv = await readUvfitsFile(file);
+      const product = typeof p.values.stokes === 'string' ? p.values.stokes : defaultProduct(uv.meta);
+      const vis = selectVisibilities(uv, product, file);
+      const s = summariseUv(uv, vis);
+      const thermal = thermalCheck(vis);
+      process.stdout.write((p.values.json === true ? JSON.stringify({ file, uvfits: s, thermal }) : uvSummaryText(file, s, thermal)) + '\n');
+      return 0;
+    }
+    if (typeof p.values.stokes === 'string') throw new UsageError('info: --stokes applies to visibility files (.uvfits) only');
     const bytes = await readInputFile(file);
     const f = readFits(bytes, { name: file, strict: p.values.lenient !== true });
     const info = describeFits(file, f);

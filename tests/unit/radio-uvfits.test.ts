@@ -1,0 +1,257 @@
+/**
+ * UVFITS reading against values computed independently with astropy and numpy
+ * (tests/fixtures/radio/make-expected.py → uvfits-expected.json) on every file in ../shared/data/uvfits.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { dataPath, ROOT } from '../helpers/data.js';
+import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInputError } from '../../src-shared/radio/uvfits.js';
+import { UserInputError } from '../../src-shared/errors.js';
+import { writeFits, FitsHeader } from '../../src-shared/fits/index.js';
+
+interface Expected {
+  gcount: number;
+  stokes: string[];
+  nIf: number;
+  nChan: number;
+  freqs: number[];
+  antennas: string[];
+  antennaNumbers: number[];
+  firstUuSec: number;
+  lastUuSec: number;
+  firstDate: number;
+  lastDate: number;
+  firstBaseline: number;
+  lastBaseline: number;
+  rawSumRe: number;
+  rawSumIm: number;
+  rawSumAbsW: number;
+  product: string;
+  nUsed: number;
+  nFlagged: number;
+  sumRe: number;
+  sumIm: number;
+  sumW: number;
+  firstU?: number;
+  firstV?: number;
+  lastU?: number;
+  lastV?: number;
+  maxUvDist?: number;
+}
+
+const expected = JSON.parse(readFileSync(path.join(ROOT, 'tests/fixtures/radio/uvfits-expected.json'), 'utf8')) as Record<string, Expected>;
+const load = (f: string) => readUvfits(new Uint8Array(readFileSync(dataPath('uvfits', f))), f);
+
+const close = (a: number, b: number, rel: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(rel * Math.max(Math.abs(b), 1e-300));
+
+describe('readUvfits on the shared files', () => {
+  for (const [name, e] of Object.entries(expected)) {
+    it(`${name}: axes, parameters, antennas and frequencies as astropy reads them`, () => {
+      const f = load(name);
+      expect(f.gcount).toBe(e.gcount);
+      expect(f.meta.stokes).toEqual(e.stokes);
+      expect(f.meta.nIf).toBe(e.nIf);
+      expect(f.meta.nChan).toBe(e.nChan);
+      expect(f.meta.freqs.length).toBe(e.freqs.length);
+      e.freqs.forEach((fr, i) => close(f.meta.freqs[i], fr, 1e-12));
+      expect(f.meta.antennas.map((a) => a.name)).toEqual(e.antennas);
+      expect(f.meta.antennas.map((a) => a.number)).toEqual(e.antennaNumbers);
+      close(f.uSec[0], e.firstUuSec, 1e-12);
+      close(f.uSec[f.gcount - 1], e.lastUuSec, 1e-12);
+      close(f.time[0], e.firstDate, 1e-14);
+      close(f.time[f.gcount - 1], e.lastDate, 1e-14);
+      // BASELINE decodes into the antenna numbers it encodes (256·a1 + a2)
+      expect(256 * f.ant1[0] + f.ant2[0]).toBe(Math.floor(e.firstBaseline));
+      expect(256 * f.ant1[f.gcount - 1] + f.ant2[f.gcount - 1]).toBe(Math.floor(e.lastBaseline));
+      let sr = 0;
+      let si = 0;
+      let sw = 0;
+      for (let k = 0; k < f.corr.length; k += 3) {
+        sr += f.corr[k];
+        si += f.corr[k + 1];
+        sw += Math.abs(f.corr[k + 2]);
+      }
+      close(sr, e.rawSumRe, 1e-9);
+      close(si, e.rawSumIm, 1e-9);
+      close(sw, e.rawSumAbsW, 1e-9);
+    });
+
+    it(`${name}: the ${e.product} visibilities, flags and u, v in wavelengths per channel`, () => {
+      const f = load(name);
+      expect(defaultProduct(f.meta)).toBe(e.product);
+      const v = selectVisibilities(f, e.product, name);
+      expect(v.n).toBe(e.nUsed);
+      expect(v.nFlagged).toBe(e.nFlagged);
+      let sr = 0;
+      let si = 0;
+      let sw = 0;
+      for (let k = 0; k < v.n; k++) {
+        sr += v.re[k];
+        si += v.im[k];
+        sw += v.weight[k];
+      }
+      close(sr, e.sumRe, 1e-9);
+      close(si, e.sumIm, 1e-9);
+      close(sw, e.sumW, 1e-9);
+      if (e.firstU !== undefined) {
+        close(v.u[0], e.firstU, 1e-12);
+        close(v.v[0], e.firstV!, 1e-12);
+        close(v.u[v.n - 1], e.lastU!, 1e-12);
+        close(v.v[v.n - 1], e.lastV!, 1e-12);
+        const s = summariseUv(f, v);
+        close(s.uvMax!, e.maxUvDist!, 1e-12);
+        expect(s.visibilities).toBe(e.nUsed);
+      }
+    });
+  }
+
+  it('states how Stokes I was formed: two hands averaged, a single hand alone, none refused', () => {
+    expect(selectVisibilities(load('vlba43_BLLAC_2013may30.uvfits')).formed).toBe('(RR+LL)/2');
+    const hera = selectVisibilities(load('hera_sim_fewant_randsrc100.uvfits'));
+    expect(hera.formed).toBe('XX');
+    expect(hera.notes.join(' ')).toMatch(/Stokes I from XX alone/);
+    expect(() => selectVisibilities(load('paper_zen.2456865.60537.xy.uvcRREAAM.uvfits'), 'I', 'paper.uvfits')).toThrow(
+      /Stokes I needs a parallel-hand correlation .* only XY/,
+    );
+    expect(() => selectVisibilities(load('vlba43_BLLAC_2013may30.uvfits'), 'XX', 'b.uvfits')).toThrow(/no XX correlation .* RR, LL, RL, LR/);
+  });
+
+  it('every MWA visibility is flagged (negative weights): counted, none used', () => {
+    const f = load('mwa_1133866760_uvceti.uvfits');
+    const v = selectVisibilities(f);
+    expect(v.n).toBe(0);
+    expect(v.nFlagged).toBe(5565 * 11);
+    const s = summariseUv(f, v);
+    expect(s.uvMax).toBeNull();
+    expect(s.baselines).toBeGreaterThan(0);
+  });
+});
+
+/** A small synthetic UVFITS with the axes in an unusual order, two IFs, the 2048 baseline convention and a subarray. */
+function synthetic(): { bytes: Uint8Array; re: (g: number, i: number, c: number, s: number) => number } {
+  const ng = 3;
+  const nIf = 2;
+  const nChan = 2;
+  const nS = 2; // RR, LL
+  // axes: COMPLEX, IF, STOKES, FREQ, RA, DEC (IF before FREQ)
+  const shape = [3, nIf, nS, nChan, 1, 1];
+  const gsize = 3 * nIf * nS * nChan;
+  const pcount = 5;
+  const data = new Float32Array(ng * (pcount + gsize));
+  const re = (g: number, i: number, c: number, s: number) => 1 + g + 10 * i + 100 * c + 1000 * s;
+  for (let g = 0; g < ng; g++) {
+    const o = g * (pcount + gsize);
+    data[o] = 1e-6 * (g + 1); // UU seconds
+    data[o + 1] = -2e-6 * (g + 1);
+    data[o + 2] = 0;
+    data[o + 3] = g === 0 ? 2048 * 300 + 5 + 65536 : 256 * 3 + 7 + 0.01; // 2048 convention; subarray 2
+    data[o + 4] = 0.25;
+    for (let i = 0; i < nIf; i++)
+      for (let s = 0; s < nS; s++)
+        for (let c = 0; c < nChan; c++) {
+          const at = o + pcount + 3 * (i + nIf * (s + nS * c));
+          data[at] = re(g, i, c, s);
+          data[at + 1] = -re(g, i, c, s);
+          data[at + 2] = g === 2 && s === 1 && c === 0 && i === 0 ? -1 : 2;
+        }
+  }
+  const h = new FitsHeader();
+  const ct = ['COMPLEX', 'IF', 'STOKES', 'FREQ', 'RA', 'DEC'];
+  const crval = [1, 1, -1, 1e9, 10, 20];
+  const cdelt = [1, 1, -1, 1e6, 1, 1];
+  ct.forEach((c, k) => {
+    h.set(`CTYPE${k + 2}`, c);
+    h.set(`CRVAL${k + 2}`, crval[k]);
+    h.set(`CDELT${k + 2}`, cdelt[k]);
+    h.set(`CRPIX${k + 2}`, 1);
+  });
+  ['UU---SIN', 'VV---SIN', 'WW---SIN', 'BASELINE', 'DATE'].forEach((p, k) => {
+    h.set(`PTYPE${k + 1}`, p);
+    h.set(`PSCAL${k + 1}`, 1);
+    h.set(`PZERO${k + 1}`, k === 4 ? 2456000.5 : 0);
+  });
+  h.set('OBJECT', 'TEST');
+  // random groups: write the primary by hand from the FITS writer's pieces
+  const bytes = groupsFile(h, shape, pcount, ng, data);
+  return { bytes, re };
+}
+
+function pad(s: string): string {
+  return s.padEnd(80, ' ');
+}
+
+function groupsFile(h: FitsHeader, shape: number[], pcount: number, gcount: number, data: Float32Array): Uint8Array {
+  const cards = [
+    'SIMPLE  =                    T',
+    'BITPIX  =                  -32',
+    `NAXIS   = ${String(shape.length + 1).padStart(20)}`,
+    'NAXIS1  =                    0',
+    ...shape.map((n, k) => `${`NAXIS${k + 2}`.padEnd(8)}= ${String(n).padStart(20)}`),
+    'EXTEND  =                    T',
+    'GROUPS  =                    T',
+    `PCOUNT  = ${String(pcount).padStart(20)}`,
+    `GCOUNT  = ${String(gcount).padStart(20)}`,
+  ];
+  for (const c of h.cards) {
+    const v = typeof c.value === 'string' ? `'${c.value}'` : String(c.value);
+    cards.push(`${c.key.padEnd(8)}= ${v.padStart(20)}`);
+  }
+  cards.push('END');
+  let head = cards.map(pad).join('');
+  while (head.length % 2880) head += ' ';
+  const nbytes = data.length * 4;
+  const total = head.length + Math.ceil(nbytes / 2880) * 2880;
+  const out = new Uint8Array(total);
+  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) dv.setFloat32(head.length + 4 * i, data[i], false);
+  return out;
+}
+
+describe('readUvfits on edge cases', () => {
+  it('reads axes in any CTYPE order, IF frequencies without an FQ table, 2048-convention baselines and subarrays', () => {
+    const { bytes, re } = synthetic();
+    const f = readUvfits(bytes, 'syn.uvfits');
+    expect(f.meta.stokes).toEqual(['RR', 'LL']);
+    expect(f.meta.nIf).toBe(2);
+    expect(f.meta.nChan).toBe(2);
+    expect(Array.from(f.meta.freqs)).toEqual([1e9, 1e9 + 1e6, 1e9, 1e9 + 1e6]);
+    expect(f.notes.join(' ')).toMatch(/no AIPS FQ table/);
+    expect([f.ant1[0], f.ant2[0], f.subarray[0]]).toEqual([300, 5, 1]);
+    expect([f.ant1[1], f.ant2[1], f.subarray[1]]).toEqual([3, 7, 2]);
+    expect(f.meta.ra).toBe(10);
+    expect(f.meta.dec).toBe(20);
+    const v = selectVisibilities(f);
+    expect(v.n).toBe(3 * 2 * 2 - 1); // one LL flagged → that I dropped
+    expect(v.nFlagged).toBe(1);
+    // group 1, IF 1, channel 1: (RR + LL)/2, weight 4·2·2/(2+2) = 4
+    const k = 4 + 3;
+    expect([v.group[k], v.ifIndex[k], v.chan[k]]).toEqual([1, 1, 1]);
+    expect(v.re[k]).toBeCloseTo(0.5 * (re(1, 1, 1, 0) + re(1, 1, 1, 1)), 4);
+    expect(v.im[k]).toBeCloseTo(-v.re[k], 4);
+    expect(v.weight[k]).toBe(4);
+    expect(v.u[k]).toBeCloseTo(2e-6 * (1e9 + 1e6), 3);
+    expect(v.v[k]).toBeCloseTo(-4e-6 * (1e9 + 1e6), 3);
+    expect(v.time[k]).toBe(2456000.75);
+  });
+
+  it('refuses a Measurement Set, an image and a random-groups file without a FREQ axis, as input errors', () => {
+    const ms = new Uint8Array([0xbe, 0xbe, 0xbe, 0xbe, 0, 0, 0, 1]);
+    let err: unknown;
+    try {
+      readUvfits(ms, 'obs.ms/table.dat');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UserInputError);
+    expect((err as Error).message).toContain("exportuvfits(vis='obs.ms', fitsfile='obs.uvfits', datacolumn='corrected')");
+    const img = writeFits([{ data: new Float32Array(4), shape: [2, 2] }]);
+    expect(() => readUvfits(img, 'img.fits')).toThrow(UvfitsInputError);
+    expect(() => readUvfits(img, 'img.fits')).toThrow(/no random groups/);
+    const { bytes } = synthetic();
+    const txt = new TextDecoder('latin1').decode(bytes).replace("'FREQ'", "'FRQX'");
+    const bad = Uint8Array.from(txt, (c) => c.charCodeAt(0));
+    expect(() => readUvfits(bad, 'bad.uvfits')).toThrow(/no FREQ axis/);
+  });
+});
