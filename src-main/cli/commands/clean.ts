@@ -4,74 +4,20 @@ import { parse, requireString, optionalString, numberFlag } from '../args.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { readImage2d } from '../../forward-model-files.js';
-import { SKYSCORE_VERSION } from '../../version.js';
-import { readUvfitsFile } from '../visibility-file.js';
-import { FitsHeader, writeFits } from '../../../src-shared/fits/index.js';
-import { defaultProduct, selectVisibilities, type Visibilities } from '../../../src-shared/radio/uvfits.js';
+import { readUvfitsFile } from '../../visibility-file.js';
+import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
+import { radioProductHeader } from '../../reconstruct/radio-header.js';
+import { defaultProduct, selectVisibilities } from '../../../src-shared/radio/uvfits.js';
 import { ARCSEC, type ImageGrid } from '../../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../../src-shared/radio/measurement.js';
 import { imagingWeights, thermalCheck, type WeightingScheme } from '../../../src-shared/radio/weighting.js';
 import { cropBeam, defaultGeometry, dirtyBeam, dirtyImage, doubleGrid } from '../../../src-shared/radio/imaging.js';
-import { clean, fitBeam, restore, type CleanMethod, type RestoringBeam } from '../../../src-shared/radio/clean.js';
-
-const STOKES_CODE: Record<string, number> = { I: 1, Q: 2, U: 3, V: 4, RR: -1, LL: -2, RL: -3, LR: -4, XX: -5, YY: -6, XY: -7, YX: -8 };
+import { clean, fitBeam, restore, type CleanMethod } from '../../../src-shared/radio/clean.js';
 
 /** The product files, WSClean's names. */
 export function productNames(out: string, niter: number): string[] {
   const kinds = niter > 0 ? ['dirty', 'psf', 'model', 'residual', 'image'] : ['dirty', 'psf'];
   return kinds.map((k) => `${out}-${k}.fits`);
-}
-
-/** The header of every product: SIN projection at the phase centre, frequency and Stokes axes, the beam. */
-export function productHeader(vis: Visibilities, grid: ImageGrid, beam: RestoringBeam | null, bunit: string, history: string[]): FitsHeader {
-  const m = vis.meta;
-  const h = new FitsHeader();
-  const deg = (grid.cell * 180) / Math.PI;
-  h.set('BUNIT', bunit);
-  if (beam) {
-    h.set('BMAJ', beam.bmaj, 'restoring beam FWHM, major axis (deg)');
-    h.set('BMIN', beam.bmin, 'restoring beam FWHM, minor axis (deg)');
-    h.set('BPA', beam.bpa, 'restoring beam position angle (deg E of N)');
-  }
-  h.set('CTYPE1', 'RA---SIN');
-  h.set('CRPIX1', Math.floor(grid.nx / 2) + 1);
-  h.set('CRVAL1', m.ra);
-  h.set('CDELT1', -deg, 'RA increases to the left');
-  h.set('CUNIT1', 'deg');
-  h.set('CTYPE2', 'DEC--SIN');
-  h.set('CRPIX2', Math.floor(grid.ny / 2) + 1);
-  h.set('CRVAL2', m.dec);
-  h.set('CDELT2', deg);
-  h.set('CUNIT2', 'deg');
-  let fmin = Infinity;
-  let fmax = -Infinity;
-  let fw = 0;
-  let sw = 0;
-  for (let k = 0; k < vis.n; k++) {
-    fmin = Math.min(fmin, vis.freq[k]);
-    fmax = Math.max(fmax, vis.freq[k]);
-    fw += vis.freq[k] * vis.weight[k];
-    sw += vis.weight[k];
-  }
-  h.set('CTYPE3', 'FREQ');
-  h.set('CRPIX3', 1);
-  h.set('CRVAL3', fw / sw, 'weighted mean frequency (Hz)');
-  h.set('CDELT3', Math.max(fmax - fmin + Math.abs(m.chanWidth), 1), 'bandwidth imaged (Hz)');
-  h.set('CUNIT3', 'Hz');
-  h.set('CTYPE4', 'STOKES');
-  h.set('CRPIX4', 1);
-  h.set('CRVAL4', STOKES_CODE[vis.product] ?? 1);
-  h.set('CDELT4', 1);
-  h.set('RADESYS', 'FK5');
-  h.set('EQUINOX', 2000);
-  if (m.object) h.set('OBJECT', m.object);
-  if (m.telescope) h.set('TELESCOP', m.telescope);
-  if (m.instrument) h.set('INSTRUME', m.instrument);
-  if (m.dateObs) h.set('DATE-OBS', m.dateObs);
-  h.set('SKYVER', SKYSCORE_VERSION, 'SkyScore version');
-  h.set('SKYCMD', 'clean', 'SkyScore command');
-  for (const line of history) h.addHistory(line);
-  return h;
 }
 
 function fits(data: Float64Array, grid: ImageGrid, header: FitsHeader): Uint8Array {
@@ -199,8 +145,8 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
       `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; measurement ${A.kind}`,
     ];
     const files: { name: string; bytes: Uint8Array }[] = [
-      { name: names[0], bytes: fits(dirty, grid, productHeader(vis, grid, beam, 'JY/BEAM', history)) },
-      { name: names[1], bytes: fits(psf, grid, productHeader(vis, grid, beam, 'JY/BEAM', history)) },
+      { name: names[0], bytes: fits(dirty, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
+      { name: names[1], bytes: fits(psf, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
     ];
     const lines = [
       `clean: ${visPath}: ${vis.n} ${vis.product} visibilities (${vis.formed}), ${vis.nFlagged} flagged`,
@@ -213,9 +159,9 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
       const r = clean(A, vis.re, vis.im, w, big, { method, niter, gain, threshold, mask });
       const image = restore(r.model, r.residual, beam, grid);
       files.push(
-        { name: names[2], bytes: fits(r.model, grid, productHeader(vis, grid, beam, 'JY/PIXEL', history)) },
-        { name: names[3], bytes: fits(r.residual, grid, productHeader(vis, grid, beam, 'JY/BEAM', history)) },
-        { name: names[4], bytes: fits(image, grid, productHeader(vis, grid, beam, 'JY/BEAM', history)) },
+        { name: names[2], bytes: fits(r.model, grid, radioProductHeader(vis, grid, beam, 'JY/PIXEL', history, 'clean')) },
+        { name: names[3], bytes: fits(r.residual, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
+        { name: names[4], bytes: fits(image, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
       );
       let ss = 0;
       for (const x of r.residual) ss += x * x;

@@ -3,7 +3,7 @@ import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { readInputFile } from '../../io.js';
 import { readFits, imageStats, type FitsFile, type FitsHdu } from '../../../src-shared/fits/index.js';
-import { isUvfitsName, readUvfitsFile } from '../visibility-file.js';
+import { isUvfitsName, readUvfitsFile } from '../../visibility-file.js';
 import { defaultProduct, selectVisibilities, summariseUv, type UvSummary } from '../../../src-shared/radio/uvfits.js';
 import { thermalCheck, type ThermalCheck } from '../../../src-shared/radio/weighting.js';
 

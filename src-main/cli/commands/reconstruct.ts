@@ -7,6 +7,7 @@ import { initBackend } from '../../engine/backend.js';
 import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
 import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag } from './forward.js';
+import { reconstructVisibilities } from '../../reconstruct/visibilities.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
 import {
@@ -29,6 +30,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
+       skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [the sampler flags]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -90,7 +92,19 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       group its training augmented with; all 8 if it declares none): the chains follow the
                       group-averaged score at no extra cost (docs/sampling.md)
   --quiet             no progress lines
-${SCORE_ENGINE_USAGE}`;
+${SCORE_ENGINE_USAGE}
+
+From visibilities (--vis FILE.uvfits; docs/radio.md): the data are the calibrated visibilities (Stokes I from
+the parallel hands, or --stokes P; flagged ones left out; every channel and IF at its own (u, v)), the noise is
+complex Gaussian with the data weights as 1/σ² of each part (checked against the scatter of successive
+visibilities, and said so), and the likelihood is exact (the normal equations: the weighted dirty image and the
+dirty beam's Toeplitz convolution). The image is N × N at the phase centre, SIN projection, with the cell and
+size of \`skyscore clean\` unless given (--size N, --cell ARCSEC). The automatic flux scale is taken in the
+image plane (a CLEAN image restored with the fitted beam, per pixel). Products as above, in Jy/pixel with the
+restoring beam's BMAJ/BMIN/BPA; residual.fits is the residual dirty image Re(Aᴴ W (y − A·mean)) over its noise
+(N(0, 1) per pixel for a model within the noise); report.json gives chi2PerVisibility (per real degree of
+freedom, two per visibility) of the mean and of every sample, and the weights' thermal check. Runs in one
+thread (ONNX Runtime's threads still use every core).`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
@@ -192,6 +206,46 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
   }
 }
 
+/** `reconstruct --vis FILE.uvfits`: the posterior from visibilities (src-main/reconstruct/visibilities.ts). */
+async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonly string[]): Promise<number> {
+  for (const f of ['obs', 'model', 'noise', 'hdu', 'workers'] as const) {
+    if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} does not apply to --vis (the visibilities, their weights and (u, v) are the data, the noise and the model)`);
+  }
+  const visPath = requireString(p, 'vis', cmd);
+  const prior = requireString(p, 'prior', cmd);
+  const outDir = requireString(p, 'out', cmd);
+  const sampler = samplerFlag(p, cmd);
+  const n = numberFlag(p, 'n', cmd, { default: 16, integer: true, min: 1, max: 100000 });
+  const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS[sampler], integer: true, min: SAMPLER_INFO[sampler].minSteps, max: MAX_STEPS });
+  const seed = numberFlag(p, 'seed', cmd, { default: 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+  const batch = numberFlag(p, 'batch', cmd, { default: defaultBatch(n), integer: true, min: 1, max: MAX_BATCH });
+  const fluxScale = p.values['flux-scale'] === undefined ? null : numberFlag(p, 'flux-scale', cmd, { positive: true });
+  const size = p.values.size === undefined ? undefined : numberFlag(p, 'size', cmd, { integer: true, min: 8, max: 2048 });
+  const cellArcsec = p.values.cell === undefined ? undefined : numberFlag(p, 'cell', cmd, { positive: true });
+  const backend = backendFlag(p, cmd);
+  const quiet = p.values.quiet === true;
+  await checkOutputFolder(outDir, [visPath, ...priorPath(prior)], cmd, PRODUCT_NAMES);
+  const r = await reconstructVisibilities(
+    {
+      vis: visPath,
+      stokes: optionalString(p, 'stokes'),
+      size,
+      cellArcsec,
+      prior,
+      settings: { sampler, n, steps, seed, fluxScale, options: samplerOptions(p, cmd), workers: 1, batch },
+      scoreEngine: scoreEngineFlags(p, cmd),
+      backend: () => initBackend(backend),
+      command: `reconstruct ${argv.join(' ')}`,
+    },
+    progressPrinter(cmd, quiet),
+  );
+  for (const w of r.notes) process.stderr.write(`skyscore: note: ${w}\n`);
+  for (const w of r.warnings) process.stderr.write(`skyscore: warning: ${w}\n`);
+  await writeProductSet(outDir, r.files);
+  process.stdout.write(`${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: χ² per visibility degree of freedom of the mean ${r.chi2.toFixed(4)}\n`);
+  return 0;
+}
+
 export const reconstructCommand: Command = {
   name: 'reconstruct',
   summary: 'posterior samples, mean, std and residuals of y = A x + n with a score-based prior',
@@ -223,11 +277,17 @@ export const reconstructCommand: Command = {
         'no-rao-blackwell': { type: 'boolean' },
         symmetrise: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        vis: { type: 'string' },
+        size: { type: 'string' },
+        cell: { type: 'string' },
+        stokes: { type: 'string' },
         ...SCORE_ENGINE_OPTIONS,
       },
       cmd,
     );
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
+    if (p.values.vis !== undefined) return reconstructFromVisibilities(p, cmd, argv);
+    for (const f of ['size', 'cell', 'stokes'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
     const obsPath = requireString(p, 'obs', cmd);
     const modelPath = requireString(p, 'model', cmd);
     const prior = requireString(p, 'prior', cmd);

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readInputFile } from '../io.js';
-import { measurementSetMessage, readUvfits, UvfitsInputError, type UvfitsFile } from '../../src-shared/radio/uvfits.js';
+import { readInputFile } from './io.js';
+import { measurementSetMessage, readUvfits, UvfitsInputError, type UvfitsFile } from '../src-shared/radio/uvfits.js';
 
 /** Whether a path names a UVFITS file by its extension (.uvfits, .uvf, also gzipped). */
 export function isUvfitsName(file: string): boolean {

@@ -1,0 +1,82 @@
+/**
+ * The normal equations of a visibility data set on an image grid — what the visibility likelihood
+ * (src-shared/diffusion/visibility-likelihood.ts) needs: the weighted dirty image d = Re(Aᴴ W y), the unnormalised
+ * dirty beam k = Re(Aᴴ W 1) at every pixel offset within the image (from the beam on the double grid), yᴴWy,
+ * and exact float64 χ² and residual images through the measurement operator A itself.
+ */
+import type { VisibilityNormalEquations } from '../diffusion/visibility-likelihood.js';
+import { chooseMeasurement, type ChooseOptions } from './measurement.js';
+import { doubleGrid } from './imaging.js';
+import type { ImageGrid } from './grid.js';
+import { UserInputError } from '../errors.js';
+
+export interface WeightedVisibilities {
+  u: Float64Array;
+  v: Float64Array;
+  re: Float64Array;
+  im: Float64Array;
+  /** 1/σ² of each of the real and imaginary parts. */
+  weight: Float64Array;
+}
+
+export function visibilityNormalEquations(vis: WeightedVisibilities, grid: ImageGrid, opts: ChooseOptions = {}): VisibilityNormalEquations {
+  const m = vis.u.length;
+  const { nx, ny } = grid;
+  const w = vis.weight;
+  let used = 0;
+  let yWy = 0;
+  const yr = new Float64Array(m);
+  const yi = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    if (!(w[k] > 0)) continue;
+    used++;
+    yr[k] = w[k] * vis.re[k];
+    yi[k] = w[k] * vis.im[k];
+    yWy += w[k] * (vis.re[k] * vis.re[k] + vis.im[k] * vis.im[k]);
+  }
+  if (used === 0) throw new UserInputError('no visibility with a positive weight');
+  const A = chooseMeasurement(vis.u, vis.v, grid, opts);
+  const dirty = A.adjoint(yr, yi).re;
+  // Re(Aᴴ W 1) on the double grid (centre (ny, nx)), then the offsets −(n−1)…(n−1) about it
+  const big = chooseMeasurement(vis.u, vis.v, doubleGrid(grid), opts).adjoint(Float64Array.from(w, (x) => (x > 0 ? x : 0)), new Float64Array(m)).re;
+  const bw = 2 * nx - 1;
+  const beam = new Float64Array((2 * ny - 1) * bw);
+  for (let i = 0; i < 2 * ny - 1; i++) {
+    const row = (i + 1) * 2 * nx; // big row ny + (i − (ny − 1))
+    for (let j = 0; j < bw; j++) beam[i * bw + j] = big[row + j + 1];
+  }
+  const wPos = Float64Array.from(w, (x) => (x > 0 ? x : 0));
+  const residual = (x: Float32Array) => {
+    const ax = A.forward(Float64Array.from(x));
+    const rr = new Float64Array(m);
+    const ri = new Float64Array(m);
+    for (let k = 0; k < m; k++) {
+      rr[k] = vis.re[k] - ax.re[k];
+      ri[k] = vis.im[k] - ax.im[k];
+    }
+    return { rr, ri };
+  };
+  return {
+    shape: [ny, nx],
+    dirty,
+    beam,
+    yWy,
+    visibilities: used,
+    exact: {
+      chi2(x) {
+        const { rr, ri } = residual(x);
+        let s = 0;
+        for (let k = 0; k < m; k++) s += wPos[k] * (rr[k] * rr[k] + ri[k] * ri[k]);
+        return s;
+      },
+      residualImage(x) {
+        const { rr, ri } = residual(x);
+        for (let k = 0; k < m; k++) {
+          rr[k] *= wPos[k];
+          ri[k] *= wPos[k];
+        }
+        return A.adjoint(rr, ri).re;
+      },
+    },
+  };
+}
