@@ -182,6 +182,7 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
     }
     const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
     await writeProductSet(outDir, reconstructionFiles(run));
+    for (const w of run.report.warnings as string[]) if (!prep.warnings.includes(w)) process.stderr.write(`skyscore: warning: ${w}\n`);
     process.stdout.write(
       `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
         `χ²/pixel of the mean ${run.products.chi2PerPixel?.toFixed(4)}, ${run.result.seconds.toFixed(1)} s, ${run.result.scoreEvaluations} score evaluations, backend ${prep.backend.backend}\n`,
