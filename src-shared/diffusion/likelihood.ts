@@ -104,6 +104,7 @@ export class ConvolvedLikelihood {
   private readonly mT: tf.Tensor3D; // mask [1, my, mx]
   private readonly invVarT: tf.Tensor3D; // m/σ² [1, my, mx]
   private readonly relWeightT: tf.Tensor3D; // m·σ̄²/σ² (for DPS's norm) [1, my, mx]
+  private readonly sdT: tf.Tensor3D; // m·σ (a draw of the noise from standard normals) [1, my, mx]
   private readonly solver: LikelihoodSolver;
   private disposed = false;
 
@@ -180,6 +181,10 @@ export class ConvolvedLikelihood {
     });
     this.invVarT = tf.tensor3d(inv, shape3);
     this.relWeightT = tf.tensor3d(rel, shape3);
+    this.sdT = tf.tensor3d(
+      Float32Array.from(this.sigma, (v) => (Number.isFinite(v) ? v : 0)),
+      shape3,
+    );
 
     const first = sig[this.mask.indexOf(1)];
     const choice = chooseSolveMethod({
@@ -222,17 +227,29 @@ export class ConvolvedLikelihood {
 
   /**
    * ∇_{x_p} log N(y'; a A x_p, Σ + a²σ² A Aᵀ) for x [B, ny, nx] at noise level σ (prior units, the same for the
-   * whole batch). `warm` carries the previous conjugate-gradient solution of these chains.
+   * whole batch). `warm` carries the previous conjugate-gradient solution of these chains. `perturbation`
+   * ([B, my, mx], data units) is added to the data of each chain — a draw of the noise (noiseDraw) for
+   * Matheron's rule, the data-conditioning step of the samplers' ending (samplers/denoise.ts).
    */
-  score(x: tf.Tensor, sigma: number, warm?: CgWarmStart): tf.Tensor {
+  score(x: tf.Tensor, sigma: number, warm?: CgWarmStart, perturbation?: tf.Tensor): tf.Tensor {
     this.check(x);
     const a = this.affine.scale;
     const c = a * a * sigma * sigma; // weight of A Aᵀ
     return tf.tidy(() => {
-      const r = this.residual(x);
+      const r = perturbation ? tf.add(this.residual(x), tf.mul(perturbation, this.mT)) : this.residual(x);
       const g = sigma === 0 ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);
       return tf.mul(g, a);
     });
+  }
+
+  /** The shape of the standard normals noiseDraw takes per chain: the data's. */
+  get noiseShape(): [number, number] {
+    return this.dataShape;
+  }
+
+  /** A draw of the data's noise, σ ⊙ z on the observed pixels and 0 elsewhere, from standard normals z [B, my, mx]. */
+  noiseDraw(z: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.mul(z, this.sdT));
   }
 
   /** Adds what device-side conjugate-gradient solves have counted since the last call to cgStats. */
@@ -308,7 +325,7 @@ export class ConvolvedLikelihood {
     if (this.disposed) return;
     this.disposed = true;
     this.solver.dispose();
-    for (const t of [this.yT, this.mT, this.invVarT, this.relWeightT]) t.dispose();
+    for (const t of [this.yT, this.mT, this.invVarT, this.relWeightT, this.sdT]) t.dispose();
   }
 
   private check(x: tf.Tensor): void {

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Invariance, ScoreModel, VeSde } from './types.js';
 import { ChainNoise } from './chain-rng.js';
 import { CgWarmStart, type Affine, type Likelihood } from './likelihood.js';
-import { createSampler, type SamplerName, type SamplerOptions, type SamplerTarget, type StepContext } from './samplers/index.js';
+import { createSampler, type ConditionOptions, type SamplerName, type SamplerOptions, type SamplerTarget, type StepContext } from './samplers/index.js';
 import { SamplerInputError } from './samplers/types.js';
 import { Welford } from './welford.js';
 import { ConditionalMeanAccumulator, conditionalMeanWindow } from './rao-blackwell.js';
@@ -147,9 +147,23 @@ class BatchTarget implements SamplerTarget {
     const lik = this.problem.likelihood;
     if (!lik) return this.priorScore(x, sigma);
     return tf.tidy(() => {
-      const s = tf.add(this.priorScore(x, sigma), lik.score(x, sigma, this.warm));
-      if (!probe) this.conditional?.add(x, s, sigma);
-      return s;
+      const sp = this.priorScore(x, sigma);
+      // Tweedie's estimate for the Rao–Blackwellised mean: the prior's denoised state, then conditioned on the
+      // data with the exact likelihood (condition), which stays right where the data are more precise than σ
+      // (its solve starts cold: a warm start held only over the last levels would change the run's tensor count)
+      if (!probe && this.conditional?.inWindow(sigma)) this.condition(tf.add(x, tf.mul(sp, sigma * sigma)), sigma, { record: true });
+      return tf.add(sp, lik.score(x, sigma, this.warm));
+    });
+  }
+
+  condition(xHat: tf.Tensor, sigma: number, options: ConditionOptions = {}): tf.Tensor {
+    const lik = this.problem.likelihood;
+    if (!lik) return tf.clone(xHat);
+    return tf.tidy(() => {
+      const eta = options.noise ? lik.noiseDraw(options.noise([lik.noiseShape[0], lik.noiseShape[1]])) : undefined;
+      const out = tf.add(xHat, tf.mul(lik.score(xHat, sigma, undefined, eta), sigma * sigma));
+      if (options.record && !eta) this.conditional?.addEstimate(out, sigma);
+      return out;
     });
   }
 
@@ -231,7 +245,7 @@ export async function runSampling(problem: SamplingProblem, opts: SamplingOption
     const b = Math.min(batchSize, n - bi * batchSize);
     const noise = new ChainNoise(seed, chainOffset + bi * batchSize, b);
     const aux = new ChainNoise(seed, AUX_STREAM, b);
-    const ctx: StepContext = { normal: () => noise.tensor(shape), auxNormal: () => aux.tensor(shape) };
+    const ctx: StepContext = { normal: (s = shape) => noise.tensor(s), auxNormal: () => aux.tensor(shape) };
     const target = new BatchTarget(problem, shape, b, transforms, rbSigma !== null ? new ConditionalMeanAccumulator(rbSigma, [b, ...shape]) : null);
     let x: tf.Tensor | null = null;
     try {

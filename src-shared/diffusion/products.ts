@@ -6,6 +6,7 @@
 import type { Likelihood, Affine } from './likelihood.js';
 import type { SamplingResult } from './posterior.js';
 import { Welford } from './welford.js';
+import { chi2RangeWarnings } from './chi2-range.js';
 
 export interface PosteriorProducts {
   /** [ny, nx] of the unknown; dataShape of the data ([my, mx]) or null without data. */
@@ -145,7 +146,9 @@ export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ct
         : {}),
     };
   }
-  report.warnings = ctx.warnings;
+  report.warnings = likelihood
+    ? [...ctx.warnings, ...chi2RangeWarnings({ mean: p.chi2PerPixel, draws: p.chi2PerPixelSamples, observedPixels: likelihood.observed })]
+    : ctx.warnings;
   report.date = new Date().toISOString();
   return report;
 }

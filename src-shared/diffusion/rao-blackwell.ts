@@ -30,12 +30,24 @@ export class ConditionalMeanAccumulator {
     this.sum = tf.zeros(shape);
   }
 
+  /** Whether an estimate at σ counts (the schedule's last level is σmin up to rounding). */
+  inWindow(sigma: number): boolean {
+    return sigma <= this.sigmaMax * (1 + 1e-9);
+  }
+
   /** Adds x + σ² s(x, σ) for every chain when σ is in the window; may run inside tf.tidy. */
   add(x: tf.Tensor, score: tf.Tensor, sigma: number): void {
-    if (!(sigma <= this.sigmaMax * (1 + 1e-9))) return; // the schedule's last level is σmin up to rounding
+    if (!this.inWindow(sigma)) return;
+    if (!this.sum) throw new Error('ConditionalMeanAccumulator used after dispose()');
+    tf.tidy(() => this.addEstimate(tf.add(x, tf.mul(score, sigma * sigma)), sigma));
+  }
+
+  /** Adds an estimate of E[x₀ | x_σ, y] for every chain when σ is in the window; may run inside tf.tidy. */
+  addEstimate(estimate: tf.Tensor, sigma: number): void {
+    if (!this.inWindow(sigma)) return;
     if (!this.sum) throw new Error('ConditionalMeanAccumulator used after dispose()');
     const sum = this.sum;
-    const next = tf.keep(tf.tidy(() => tf.add(sum, tf.add(x, tf.mul(score, sigma * sigma)))));
+    const next = tf.keep(tf.tidy(() => tf.add(sum, estimate)));
     sum.dispose();
     this.sum = next;
     this.count++;

@@ -49,6 +49,11 @@ export interface VisibilityNormalEquations {
     chi2(x: Float32Array): number;
     /** Re(Aᴴ W (y − A x)), [ny, nx]. */
     residualImage(x: Float32Array): Float64Array;
+    /**
+     * Re(Aᴴ W η) for the noise draw η = z/√w of standard normals z (real and imaginary parts, one per
+     * visibility): a draw of N(0, K) in the image plane — the data's noise as the likelihood sees it.
+     */
+    noiseImage(zRe: Float64Array, zIm: Float64Array): Float64Array;
   };
 }
 
@@ -130,12 +135,41 @@ export class VisibilityLikelihood {
     return tf.tidy(() => tf.sub(this.dT, tf.mul(this.k(x), this.affine.scale)));
   }
 
-  score(x: tf.Tensor, sigma: number, warm?: CgWarmStart): tf.Tensor {
+  /** Standard normals per chain for noiseDraw: a real and an imaginary part per visibility, [1, 2M]. */
+  get noiseShape(): [number, number] {
+    return [1, 2 * this.visibilities];
+  }
+
+  /**
+   * The data's noise as the likelihood sees it, Re(Aᴴ W η) with η = z/√w (z: standard normals [B, 1, 2M], real
+   * parts then imaginary ones): a perturbation for score() — Matheron's rule in the samplers' ending.
+   */
+  noiseDraw(z: tf.Tensor): tf.Tensor {
+    const exact = this.eq.exact;
+    if (!exact) throw new LikelihoodInputError('a draw of the visibilities\' noise needs the measurement operator (VisibilityNormalEquations.exact)');
+    const [ny, nx] = this.inShape;
+    const m = this.visibilities;
+    const zs = z.dataSync();
+    const b = z.shape[0];
+    const out = new Float32Array(b * ny * nx);
+    for (let k = 0; k < b; k++) {
+      const zr = Float64Array.from(zs.subarray(k * 2 * m, k * 2 * m + m));
+      const zi = Float64Array.from(zs.subarray(k * 2 * m + m, (k + 1) * 2 * m));
+      out.set(Float32Array.from(exact.noiseImage(zr, zi)), k * ny * nx);
+    }
+    return tf.tensor3d(out, [b, ny, nx]);
+  }
+
+  /**
+   * a (I + a²σ² K)⁻¹ (d' + p − a K x_p) for x [B, ny, nx] (prior units) at noise level σ; `perturbation` p is a
+   * noiseDraw (image plane), `warm` the chains' previous conjugate-gradient solution.
+   */
+  score(x: tf.Tensor, sigma: number, warm?: CgWarmStart, perturbation?: tf.Tensor): tf.Tensor {
     this.check(x);
     const a = this.affine.scale;
     const c = a * a * sigma * sigma;
     return tf.tidy(() => {
-      const g = this.gradient(x);
+      const g = perturbation ? tf.add(this.gradient(x), perturbation) : this.gradient(x);
       if (sigma === 0) return tf.mul(g, a);
       const system: CgSystem = {
         apply: (u) => tf.add(u, tf.mul(this.k(u), c)),

@@ -8,7 +8,7 @@ export { MaskOperator } from './mask.js';
 export { LensOperator, lensMatrix, deflection, sourcePosition, pixelCentre, DEFAULT_LENS, type LensParams, type LensGeometry } from './lens.js';
 export { lensCurves, jacobianDet, type LensCurves } from './lens-curves.js';
 export { zeroContours, type Polyline } from './contour.js';
-export { UvSamplingOperator, parseStationTable, uvCoverage, gridUv, dirtyBeam, hourAngles, ARCSEC, type StationTable, type UvSpec, type UvGrid } from './uv.js';
+export { UvSamplingOperator, parseStationTable, uvCoverage, arrayLongitude, gridUv, dirtyBeam, hourAngles, ARCSEC, type StationTable, type UvSpec, type UvGrid } from './uv.js';
 export { SparseTensorMatrix, csrFromTriplets, transposeCsr, csrMultiply, defaultSparseStrategy, type CsrMatrix, type SparseStrategy } from './sparse.js';
 export { ChainOperator, IdentityOperator, compose } from './compose.js';
 export * from './forward-model-spec.js';

@@ -37,19 +37,22 @@ export function parseStationTable(text: string, source = 'station table'): Stati
 
 export interface UvSpec {
   declinationDeg: number;
-  /** [h0, h1] hours, both ends included when (h1 − h0) is a whole number of steps. */
+  /**
+   * [h0, h1] local hour angles in hours (on the array's meridian: arrayLongitude), both ends included when
+   * (h1 − h0) is a whole number of steps.
+   */
   hourAngleH: [number, number];
   stepMin: number;
   wavelengthM: number;
 }
 
-/** Hour angles h0, h0 + step, … ≤ h1 (hours). */
 /** How many hour angles hourAngles(spec) gives, without making them (a tiny stepMin must not allocate first). */
 export function hourAngleCount(spec: Pick<UvSpec, 'hourAngleH' | 'stepMin'>): number {
   const [h0, h1] = spec.hourAngleH;
   return Math.floor((h1 - h0) / (spec.stepMin / 60) + 1e-9) + 1;
 }
 
+/** Hour angles h0, h0 + step, … ≤ h1 (hours). */
 export function hourAngles(spec: UvSpec): number[] {
   const [h0, h1] = spec.hourAngleH;
   const step = spec.stepMin / 60;
@@ -60,11 +63,28 @@ export function hourAngles(spec: UvSpec): number[] {
 }
 
 /**
- * uv coverage in wavelengths (Earth-rotation synthesis): every pair a < b of stations, baseline L = X_b − X_a,
- * at each hour angle H (hours × 15°): u = (sin H·Lx + cos H·Ly)/λ,
- * v = (−sin δ cos H·Lx + sin δ sin H·Ly + cos δ·Lz)/λ; both (u, v) and (−u, −v), interleaved.
+ * The array's reference longitude λ (radians, east positive): that of the stations' centroid in ECEF,
+ * atan2(mean Y, mean X). The hour angles of a uv-sampling stage are local hour angles on this meridian.
  */
-export function uvCoverage(st: StationTable, spec: UvSpec): { u: Float64Array; v: Float64Array; baselines: number; times: number } {
+export function arrayLongitude(st: StationTable): number {
+  let x = 0;
+  let y = 0;
+  for (let i = 0; i < st.names.length; i++) {
+    x += st.xyz[3 * i];
+    y += st.xyz[3 * i + 1];
+  }
+  return Math.atan2(y, x);
+}
+
+/**
+ * uv coverage in wavelengths (Earth-rotation synthesis): every pair a < b of stations, ECEF baseline
+ * L = X_b − X_a, at each local hour angle H of the source (hours × 15°, on the array's meridian λ,
+ * arrayLongitude). ECEF's X axis lies on the Greenwich meridian, so the source's hour angle against it is
+ * H_G = H − λ (H = LST − α, LST = GMST + λ), and
+ *   u = (sin H_G·Lx + cos H_G·Ly)/λ_obs,  v = (−sin δ cos H_G·Lx + sin δ sin H_G·Ly + cos δ·Lz)/λ_obs
+ * (docs/forward-models.md derives it); both (u, v) and (−u, −v), interleaved.
+ */
+export function uvCoverage(st: StationTable, spec: UvSpec): { u: Float64Array; v: Float64Array; baselines: number; times: number; longitude: number } {
   const hs = hourAngles(spec);
   const n = st.names.length;
   const nb = (n * (n - 1)) / 2;
@@ -74,16 +94,18 @@ export function uvCoverage(st: StationTable, spec: UvSpec): { u: Float64Array; v
   const sd = Math.sin(d);
   const cd = Math.cos(d);
   const lam = spec.wavelengthM;
+  const longitude = arrayLongitude(st);
+  const sinH = hs.map((hh) => Math.sin((hh * 15 * Math.PI) / 180 - longitude));
+  const cosH = hs.map((hh) => Math.cos((hh * 15 * Math.PI) / 180 - longitude));
   let k = 0;
   for (let a = 0; a < n; a++) {
     for (let b = a + 1; b < n; b++) {
       const lx = st.xyz[3 * b] - st.xyz[3 * a];
       const ly = st.xyz[3 * b + 1] - st.xyz[3 * a + 1];
       const lz = st.xyz[3 * b + 2] - st.xyz[3 * a + 2];
-      for (const hh of hs) {
-        const H = (hh * 15 * Math.PI) / 180;
-        const sh = Math.sin(H);
-        const ch = Math.cos(H);
+      for (let t = 0; t < hs.length; t++) {
+        const sh = sinH[t];
+        const ch = cosH[t];
         const uu = (sh * lx + ch * ly) / lam;
         const vv = (-sd * ch * lx + sd * sh * ly + cd * lz) / lam;
         u[k] = uu;
@@ -94,7 +116,7 @@ export function uvCoverage(st: StationTable, spec: UvSpec): { u: Float64Array; v
       }
     }
   }
-  return { u, v, baselines: nb, times: hs.length };
+  return { u, v, baselines: nb, times: hs.length, longitude };
 }
 
 export const ARCSEC = Math.PI / 180 / 3600;

@@ -19,7 +19,17 @@ export interface WeightedVisibilities {
   weight: Float64Array;
 }
 
-export function visibilityNormalEquations(vis: WeightedVisibilities, grid: ImageGrid, opts: ChooseOptions = {}): VisibilityNormalEquations {
+/** The visibilities with a positive weight. */
+function usedOnly(v: WeightedVisibilities): WeightedVisibilities {
+  const keep: number[] = [];
+  for (let k = 0; k < v.u.length; k++) if (v.weight[k] > 0) keep.push(k);
+  if (keep.length === v.u.length) return v;
+  const pick = (a: Float64Array) => Float64Array.from(keep, (k) => a[k]);
+  return { u: pick(v.u), v: pick(v.v), re: pick(v.re), im: pick(v.im), weight: pick(v.weight) };
+}
+
+export function visibilityNormalEquations(all: WeightedVisibilities, grid: ImageGrid, opts: ChooseOptions = {}): VisibilityNormalEquations {
+  const vis = usedOnly(all);
   const m = vis.u.length;
   const { nx, ny } = grid;
   const w = vis.weight;
@@ -56,6 +66,7 @@ export function visibilityNormalEquations(vis: WeightedVisibilities, grid: Image
     }
     return { rr, ri };
   };
+  const sqrtW = Float64Array.from(w, Math.sqrt);
   return {
     shape: [ny, nx],
     dirty,
@@ -68,6 +79,11 @@ export function visibilityNormalEquations(vis: WeightedVisibilities, grid: Image
         let s = 0;
         for (let k = 0; k < m; k++) s += wPos[k] * (rr[k] * rr[k] + ri[k] * ri[k]);
         return s;
+      },
+      noiseImage(zRe, zIm) {
+        const yr2 = Float64Array.from(zRe, (z, k) => z * sqrtW[k]);
+        const yi2 = Float64Array.from(zIm, (z, k) => z * sqrtW[k]);
+        return A.adjoint(yr2, yi2).re;
       },
       residualImage(x) {
         const { rr, ri } = residual(x);

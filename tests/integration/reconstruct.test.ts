@@ -228,6 +228,16 @@ describe('skyscore reconstruct', () => {
     expect(report.likelihood.method).toBe('cg');
   });
 
+  it('warns, on stderr and in report.json, when χ² per pixel leaves its expected range (a noise σ stated 5× too small)', async () => {
+    const args = base().map((v) => (v === '0.1' ? '0.02' : v));
+    const r = await runCliAsync([...args, '--n', '2', '--steps', '100', '--out', p('chi2')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/skyscore: warning: χ² per pixel of the posterior samples [\d.]+ is above the range 0\.58–1\.70 expected for 1024 observed pixels/);
+    const report = JSON.parse(readFileSync(p('chi2/report.json'), 'utf8'));
+    expect(report.chi2PerPixelSamples).toBeGreaterThan(5);
+    expect(report.warnings.join('\n')).toMatch(/posterior samples .* above the range/);
+  });
+
   it('bad input: a prior of another size, an output shape that is not the data’s, a missing model folder, an unknown sampler', async () => {
     const size = await runCliAsync([...base().map((v) => (v.endsWith('pk.fits') ? `gaussian-field:${p('pk16.fits')}` : v)), '--out', p('bad1')]);
     expect(size.code).toBe(2);

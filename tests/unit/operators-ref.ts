@@ -256,11 +256,19 @@ export function refUvWeights(U: RefUv, ny: number, nx: number): Float64Array {
   const dx = ((U.pixArcsec / 3600) * Math.PI) / 180;
   const nsteps = Math.floor((U.h1 - U.h0) / (U.stepMin / 60) + 1e-9);
   const round = (v: number): number => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
+  // local hour angles on the meridian of the stations' centroid: against Greenwich (ECEF's X axis), H − λ
+  let cx = 0;
+  let cy = 0;
+  for (const st of U.stations) {
+    cx += st[0];
+    cy += st[1];
+  }
+  const lon = Math.atan2(cy, cx);
   for (let a = 0; a < U.stations.length; a++)
     for (let b = a + 1; b < U.stations.length; b++) {
       const L = [0, 1, 2].map((k) => U.stations[b][k] - U.stations[a][k]);
       for (let t = 0; t <= nsteps; t++) {
-        const H = ((U.h0 + (t * U.stepMin) / 60) * 15 * Math.PI) / 180;
+        const H = ((U.h0 + (t * U.stepMin) / 60) * 15 * Math.PI) / 180 - lon;
         const u = (Math.sin(H) * L[0] + Math.cos(H) * L[1]) / U.lambda;
         const v = (-Math.sin(d) * Math.cos(H) * L[0] + Math.sin(d) * Math.sin(H) * L[1] + Math.cos(d) * L[2]) / U.lambda;
         for (const sgn of [1, -1]) {

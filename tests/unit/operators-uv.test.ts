@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { UvSamplingOperator, dirtyBeam, gridUv, hourAngles, parseStationTable, uvCoverage, type UvSpec } from '../../src-shared/operators/uv.js';
+import { UvSamplingOperator, arrayLongitude, dirtyBeam, gridUv, hourAngles, parseStationTable, uvCoverage, type UvSpec } from '../../src-shared/operators/uv.js';
 import { ForwardModelInputError } from '../../src-shared/operators/errors.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { dataPath } from '../helpers/data.js';
@@ -51,14 +51,51 @@ describe('uv coverage and gridding', () => {
     const c = uvCoverage(vla, SPEC);
     expect(c.baselines).toBe(351);
     expect(c.u.length).toBe(2 * 351 * 97);
-    // baseline W04→W08 at H = −4 h
+    // baseline W04→W08 at local H = −4 h: against Greenwich (the ECEF baseline's frame) H − λ, λ the
+    // centroid's longitude (the VLA's: 107.62° W)
     const L = [0, 1, 2].map((k) => vla.xyz[3 + k] - vla.xyz[k]);
-    const H = (-4 * 15 * Math.PI) / 180;
+    expect((arrayLongitude(vla) * 180) / Math.PI).toBeCloseTo(-107.62, 2);
+    expect(c.longitude).toBe(arrayLongitude(vla));
+    const H = (-4 * 15 * Math.PI) / 180 - arrayLongitude(vla);
     const d = (34 * Math.PI) / 180;
     expect(c.u[0]).toBeCloseTo((Math.sin(H) * L[0] + Math.cos(H) * L[1]) / 0.06, 6);
     expect(c.v[0]).toBeCloseTo((-Math.sin(d) * Math.cos(H) * L[0] + Math.sin(d) * Math.sin(H) * L[1] + Math.cos(d) * L[2]) / 0.06, 6);
     expect(c.u[1]).toBe(-c.u[0]);
     expect(c.v[1]).toBe(-c.v[0]);
+  });
+
+  it('tracks match an independent numpy computation (vector geometry, scripts/uv-tracks-expected.py) for the VLA at three declinations', () => {
+    const fx = JSON.parse(readFileSync(new URL('../fixtures/uv-tracks/vla.json', import.meta.url), 'utf8')) as {
+      longitudeDeg: number;
+      wavelengthM: number;
+      pairs: [number, number][];
+      cases: { declinationDeg: number; hourAngleH: [number, number]; stepMin: number; hours: number[]; u: number[][]; v: number[][] }[];
+    };
+    expect((arrayLongitude(vla) * 180) / Math.PI).toBeCloseTo(fx.longitudeDeg, 9);
+    const n = vla.names.length;
+    const pairIndex = (a: number, b: number) => a * n - (a * (a + 1)) / 2 + (b - a - 1);
+    let checked = 0;
+    for (const cs of fx.cases) {
+      const spec: UvSpec = { declinationDeg: cs.declinationDeg, hourAngleH: cs.hourAngleH, stepMin: cs.stepMin, wavelengthM: fx.wavelengthM };
+      const c = uvCoverage(vla, spec);
+      expect(hourAngles(spec)).toHaveLength(cs.hours.length);
+      fx.pairs.forEach(([a, b], p) => {
+        const L = Math.hypot(...[0, 1, 2].map((k) => vla.xyz[3 * b + k] - vla.xyz[3 * a + k])) / fx.wavelengthM;
+        for (let t = 0; t < cs.hours.length; t++) {
+          const k = 2 * (pairIndex(a, b) * c.times + t);
+          expect(Math.abs(c.u[k] - cs.u[p][t]) / L, `dec ${cs.declinationDeg} pair ${a}-${b} t ${t} u`).toBeLessThan(1e-10);
+          expect(Math.abs(c.v[k] - cs.v[p][t]) / L, `dec ${cs.declinationDeg} pair ${a}-${b} t ${t} v`).toBeLessThan(1e-10);
+          checked++;
+        }
+      });
+    }
+    expect(checked).toBeGreaterThan(100);
+    // the old reading (hour angles against Greenwich, no longitude) is far off: the tracks are not the same
+    const cs = fx.cases[0];
+    const [a, b] = fx.pairs[1];
+    const L = [0, 1, 2].map((k) => vla.xyz[3 * b + k] - vla.xyz[3 * a + k]);
+    const H = (cs.hours[0] * 15 * Math.PI) / 180;
+    expect(Math.abs((Math.sin(H) * L[0] + Math.cos(H) * L[1]) / fx.wavelengthM - cs.u[1][0])).toBeGreaterThan(0.1 * Math.hypot(...L) / fx.wavelengthM);
   });
 
   for (const [ny, nx, pix] of [

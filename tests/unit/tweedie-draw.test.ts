@@ -20,21 +20,21 @@ beforeAll(async () => {
 });
 
 /** A target whose noised density is N(μ, C + σ² I) with C = diag(c): score −(x − μ)/(c + σ²). */
-function diagonalGaussian(shape: number[], batch: number, mu: Float32Array, c: Float32Array): SamplerTarget & { probes: number; draws: number } {
+function diagonalGaussian(shape: number[], batch: number, mu: Float32Array, c: Float32Array): SamplerTarget & { priorCalls: number; draws: number } {
   const t = {
     shape,
     batch,
     misfit: null,
     supportsZeroSigma: true,
-    probes: 0,
+    priorCalls: 0,
     draws: 0,
-    score(x: tf.Tensor, sigma: number, probe?: boolean): tf.Tensor {
-      if (probe) t.probes++;
-      else t.draws++;
-      return tf.tidy(() => tf.neg(tf.div(tf.sub(x, tf.tensor(mu, shape)), tf.add(tf.tensor(c, shape), sigma * sigma))));
+    score(x: tf.Tensor, sigma: number): tf.Tensor {
+      t.draws++;
+      return t.priorScore(x, sigma);
     },
     priorScore(x: tf.Tensor, sigma: number): tf.Tensor {
-      return t.score(x, sigma);
+      t.priorCalls++;
+      return tf.tidy(() => tf.neg(tf.div(tf.sub(x, tf.tensor(mu, shape)), tf.add(tf.tensor(c, shape), sigma * sigma))));
     },
   };
   return t;
@@ -55,8 +55,10 @@ describe('second-order Tweedie draw', () => {
     // states of the noised marginal: x = x₀ + σ z, x₀ ~ N(μ, C)
     const x = tf.tidy(() => tf.add(tf.add(tf.tensor(mu, shape), tf.mul(normal(), tf.sqrt(tf.tensor(c, shape)))), tf.mul(normal(), sigma)));
     const draw = tweedieDraw(x, target, sigma, normal, 4);
-    expect(target.probes).toBe(8); // 2 per probe, flagged as probes
-    expect(target.draws).toBe(1); // the mean's evaluation, at the state itself
+    // the ending denoises with the prior's score alone (no data here: nothing to condition on): the mean's
+    // evaluation at the state itself and 2 per probe; none through the posterior's score
+    expect(target.priorCalls).toBe(1 + 8);
+    expect(target.draws).toBe(0);
     const mean = tweedieDenoise(x, target, sigma);
     const variance = (t: tf.Tensor) => tf.tidy(() => tf.moments(t, 0).variance.dataSync() as Float32Array);
     const vDraw = variance(draw);

@@ -78,11 +78,13 @@ same as the app's products. A seed gives the same samples on a given backend, wh
   --snr R             Langevin step signal-to-noise ratio (pc, ald; default 0.16, at most ${RUN_OPTION_RANGES.snr.max})
   --step-size D       ula's step (default 0.05/λmax of the posterior score's Jacobian)
   --zeta Z            dps step scale (default 1)
-  --denoise M         how pc, em and ald end, at σmin: draw (default) a second-order Tweedie draw, Tweedie's
-                      mean x + σmin² s plus noise with the diagonal of σmin²(I + σmin² ∇s) (16 more score
-                      evaluations per chain); mean Tweedie's mean alone (intervals slightly narrow); none the
-                      raw draws (slightly wide). The posterior mean product is the same for all three
-                      (measured in docs/sampling.md)
+  --denoise M         how the chains end (pc, em, ald, dps at σmin; ula at its σ when above 0): draw (default)
+                      a second-order Tweedie draw with the prior's score, x + σ² s plus noise with the diagonal
+                      of σ²(I + σ² ∇s) (16 more score evaluations per chain), then conditioned on the data with
+                      the exact likelihood, so that data more precise than σ are fitted to their noise; mean the
+                      conditioned Tweedie mean alone (intervals slightly narrow); none the raw draws (slightly
+                      wide, not fitted below σ). The posterior mean product is the same for all three
+                      (docs/sampling.md)
   --no-denoise        the same as --denoise none
   --no-rao-blackwell  posterior-mean.fits is the mean of the draws. By default (pc, em, ald) it averages
                       Tweedie's estimate E[x₀ | x_σ, y] over every score evaluation of the last levels, where
@@ -196,6 +198,7 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
     }
     const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
     await writeProductSet(outDir, reconstructionFiles(run));
+    for (const w of run.report.warnings as string[]) if (!prep.warnings.includes(w)) process.stderr.write(`skyscore: warning: ${w}\n`);
     process.stdout.write(
       `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
         `χ²/pixel of the mean ${run.products.chi2PerPixel?.toFixed(4)}, ${run.result.seconds.toFixed(1)} s, ${run.result.scoreEvaluations} score evaluations, backend ${prep.backend.backend}\n`,

@@ -6,12 +6,14 @@
  * with the misfit in prior units (W = σ̄/σ_i per pixel, divided by the flux scale) so that ζ (default 1) does not
  * depend on the data's units. DPS is a heuristic: it does not sample the exact posterior (its samples are not
  * calibrated), but it needs no structure of A A ᵀ. Cost per step: one score evaluation plus one forward and one
- * backward pass through the network.
+ * backward pass through the network. The chains end at σmin as denoise.ts says (default: a data-conditioned
+ * Tweedie draw).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sigmaSchedule } from '../sde.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
 import { ensureGradients } from '../nn/gradients.js';
+import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 
 // autodiff through the network and the operator (CJS tfjs-core in Node registers no gradients itself)
 ensureGradients();
@@ -19,12 +21,13 @@ ensureGradients();
 export function createDps({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const sig = sigmaSchedule(sde, steps + 1);
   const zeta = options.zeta ?? 1;
+  const denoise = denoiseSetting(options);
   if (!(zeta > 0) || !Number.isFinite(zeta)) throw new SamplerInputError(`dps: ζ must be positive, got ${zeta}`);
   return {
     name: 'dps',
     steps,
     evalsPerStep: 2,
-    settings: { zeta, predictor: 'reverse-diffusion' },
+    settings: { zeta, predictor: 'reverse-diffusion', denoise: denoiseLabel(denoise) },
     init: (target, ctx) => {
       if (!target.misfit) throw new SamplerInputError('dps samples a posterior: it needs data (use pc, em or ald for prior samples)');
       return tf.tidy(() => tf.mul(ctx.normal(), sde.sigmaMax));
@@ -42,7 +45,8 @@ export function createDps({ sde, steps, options }: SamplerFactoryArgs): Sampler 
         })(x);
         const d = s2 - sig[i + 1] * sig[i + 1];
         const xp = tf.add(tf.add(x, tf.mul(s, d)), tf.mul(ctx.normal(), Math.sqrt(d)));
-        return tf.sub(xp, tf.mul(tf.div(g, tf.maximum(norm, 1e-30)), zeta));
+        const next = tf.sub(xp, tf.mul(tf.div(g, tf.maximum(norm, 1e-30)), zeta));
+        return i === steps - 1 ? finishDraw(denoise, next, target, sig[i + 1], ctx.normal) : next;
       });
     },
   };

@@ -58,7 +58,7 @@ export function isSamplerName(s: string): s is SamplerName {
 /** Signal-to-noise ratio of the Langevin corrector step (pc, ald). */
 export const DEFAULT_SNR = 0.16;
 
-/** How pc, em and ald end at σmin (denoise.ts). */
+/** How the samplers end: pc, em, ald and dps at σmin, ula at its target σ when above 0 (denoise.ts). */
 export const DENOISE_MODES = ['draw', 'mean', 'none'] as const;
 export type DenoiseMode = (typeof DENOISE_MODES)[number];
 export const DEFAULT_DENOISE: DenoiseMode = 'draw';
@@ -83,8 +83,9 @@ export interface SamplerOptions {
   /** DPS step scale ζ (prior units); default 1. */
   zeta?: number;
   /**
-   * How pc, em and ald end (denoise.ts): 'draw' (the default) a second-order Tweedie draw; 'mean' (or true)
-   * Tweedie's denoising step x ← x + σmin² s(x, σmin); 'none' (or false) the raw draw at σmin.
+   * How the samplers end (denoise.ts): 'draw' (the default) a second-order Tweedie draw with the prior's score,
+   * conditioned on the data with the exact likelihood (Matheron's rule); 'mean' (or true) the conditioned Tweedie
+   * mean x̂ + K (y' − a A x̂), x̂ = x + σ² s_prior(x, σ); 'none' (or false) the raw draw at σ.
    */
   denoise?: boolean | DenoiseMode;
   /**

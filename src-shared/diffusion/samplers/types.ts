@@ -29,11 +29,28 @@ export interface SamplerTarget {
   readonly misfit: ((x: Tensor) => Tensor1D) | null;
   /** Whether the prior's score exists at σ = 0 (analytic priors). */
   readonly supportsZeroSigma: boolean;
+  /**
+   * The data's update of an estimate x̂ of x₀ made from a state at noise level σ with the prior alone (Tweedie's
+   * x + σ² s_prior(x, σ)): x̂ + σ² a Aᵀ(Σ + a²σ² A Aᵀ)⁻¹(y' + η − a A x̂), in prior units — the Gaussian
+   * conditioning of x₀ ~ N(x̂, σ² I) on the data with the exact likelihood (a Kalman update; denoise.ts). η: a draw
+   * of the data's noise when `noise` gives standard normals (the chains' own stream; Matheron's rule: then a draw of
+   * that conditional), else 0. `record`: x̂ came from a draw of the target at σ, so the result is Tweedie's
+   * estimate E[x₀ | x_σ, y] the Rao–Blackwellised mean may average. Absent on a target without data.
+   */
+  condition?(xHat: Tensor, sigma: number, options?: ConditionOptions): Tensor;
+}
+
+export interface ConditionOptions {
+  /** Standard normals [batch, ...shape] for a per-chain shape (the data's [my, mx]): a draw of the data's noise. */
+  noise?: (shape: number[]) => Tensor;
+  /** Record the result as a Tweedie estimate at σ (rao-blackwell.ts); only without `noise`. */
+  record?: boolean;
 }
 
 /** Randomness for one step: standard normals of shape [batch, ...shape], from the chains' own streams. */
 export interface StepContext {
-  normal(): Tensor;
+  /** Standard normals of shape [batch, ...shape] (default: the unknown's shape). */
+  normal(shape?: number[]): Tensor;
   /** Standard normals from a stream the chains never use (set-up work such as ula's stiffness estimate). */
   auxNormal(): Tensor;
 }

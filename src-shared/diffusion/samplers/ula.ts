@@ -7,10 +7,11 @@
  * over the chains; see estimateStiffness) (for a Gaussian
  * target, ULA's stationary variance along an eigendirection is 1/(λ(1 − λΔ/2)): ≤ 2.6% too wide there, less
  * elsewhere). Chains start at x ~ N(0, initScale² I); `steps` counts the burn-in too, the final states are the
- * samples.
+ * samples — at a target σ > 0 after the ending of denoise.ts (default: a data-conditioned Tweedie draw).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { langevinStep, perChainSum } from './langevin.js';
+import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs, type SamplerTarget, type StepContext } from './types.js';
 
 export const ULA_STEP_FRACTION = 0.05;
@@ -67,6 +68,7 @@ export function createUla({ sde, steps, options }: SamplerFactoryArgs): Sampler 
   }
   let delta = options.stepSize ?? NaN;
   let sigma = options.targetSigma ?? NaN;
+  const denoise = denoiseSetting(options);
   const settings: Record<string, number | string> = { initScale };
   const sampler: Sampler = {
     name: 'ula',
@@ -78,6 +80,8 @@ export function createUla({ sde, steps, options }: SamplerFactoryArgs): Sampler 
       if (!(sigma >= 0)) throw new SamplerInputError(`ula: target noise level must be ≥ 0, got ${sigma}`);
       if (sigma === 0 && !target.supportsZeroSigma) throw new SamplerInputError('ula: this prior has no score at σ = 0; target σmin or above');
       settings.targetSigma = sigma;
+      // a target at σ > 0 is the posterior blurred by σ: the chains end as the annealed samplers do (denoise.ts)
+      settings.denoise = sigma > 0 ? denoiseLabel(denoise) : 'none';
       return tf.tidy(() => tf.mul(ctx.normal(), initScale));
     },
     prepare: async (x, target, ctx) => {
@@ -92,8 +96,11 @@ export function createUla({ sde, steps, options }: SamplerFactoryArgs): Sampler 
       settings.stepSize = delta;
     },
     sigmaAfter: () => sigma,
-    step(x, _i, target, ctx) {
-      return tf.tidy(() => langevinStep(x, target.score(x, sigma), delta, ctx.normal()));
+    step(x, i, target, ctx) {
+      return tf.tidy(() => {
+        const next = langevinStep(x, target.score(x, sigma), delta, ctx.normal());
+        return i === steps - 1 && sigma > 0 ? finishDraw(denoise, next, target, sigma, ctx.normal) : next;
+      });
     },
   };
   return sampler;
