@@ -96,6 +96,9 @@ export interface Visibilities {
   time: Float64Array;
   ant1: Int32Array;
   ant2: Int32Array;
+  /** The baseline's UVFITS code: 256·a1 + a2, or 2048·a1 + a2 + 65536 where an antenna number exceeds 255. */
+  baseline: Int32Array;
+  subarray: Int32Array;
   /** Group index, IF and channel of each visibility (for noise checks on the same baseline and channel). */
   group: Int32Array;
   ifIndex: Int32Array;
@@ -434,6 +437,8 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
     time: new Float64Array(n),
     ant1: new Int32Array(n),
     ant2: new Int32Array(n),
+    baseline: new Int32Array(n),
+    subarray: new Int32Array(n),
     group: new Int32Array(n),
     ifIndex: new Int32Array(n),
     chan: new Int32Array(n),
@@ -461,6 +466,10 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
         out.time[j] = file.time[gi];
         out.ant1[j] = file.ant1[gi];
         out.ant2[j] = file.ant2[gi];
+        const a1 = file.ant1[gi];
+        const a2 = file.ant2[gi];
+        out.baseline[j] = a1 < 256 && a2 < 256 ? 256 * a1 + a2 : 2048 * a1 + a2 + 65536;
+        out.subarray[j] = file.subarray[gi];
         out.group[j] = gi;
         out.ifIndex[j] = i;
         out.chan[j] = c;

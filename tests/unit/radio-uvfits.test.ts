@@ -234,6 +234,8 @@ describe('readUvfits on edge cases', () => {
     expect(v.u[k]).toBeCloseTo(2e-6 * (1e9 + 1e6), 3);
     expect(v.v[k]).toBeCloseTo(-4e-6 * (1e9 + 1e6), 3);
     expect(v.time[k]).toBe(2456000.75);
+    expect([v.baseline[k], v.subarray[k]]).toEqual([256 * 3 + 7, 2]);
+    expect(v.baseline[0]).toBe(2048 * 300 + 5 + 65536);
   });
 
   it('refuses a Measurement Set, an image and a random-groups file without a FREQ axis, as input errors', () => {

@@ -175,6 +175,13 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
     const geo = defaultGeometry(vis.u, vis.v, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: cellAs === undefined ? undefined : cellAs * ARCSEC, size });
     const grid: ImageGrid = { nx: geo.size, ny: geo.size, cell: geo.cell };
+    let umax = 0;
+    for (let k = 0; k < vis.n; k++) umax = Math.max(umax, Math.abs(vis.u[k]), Math.abs(vis.v[k]));
+    if (grid.cell * umax > 0.5) {
+      process.stderr.write(
+        `skyscore: note: the cell ${angle((grid.cell * 180) / Math.PI)} is coarser than 1/(2·u_max) = ${angle(90 / Math.PI / umax)}: the longest baselines alias into the image\n`,
+      );
+    }
     let mask: Uint8Array | undefined;
     const maskPath = optionalString(p, 'mask');
     if (maskPath) {
