@@ -5,7 +5,8 @@
  * correlations on a normalised [group, IF, channel, Stokes, (re, im, weight)] layout, whatever the order of the
  * CTYPE axes and with or without an IF axis. `selectVisibilities` turns it into one visibility per group, IF and
  * channel of one product (Stokes I by default) with u, v in wavelengths at each channel's own frequency
- * (multi-frequency synthesis), dropping flagged data (weight ≤ 0 or non-finite values) and counting them.
+ * (multi-frequency synthesis), dropping flagged data (weight ≤ 0 or non-finite values) and autocorrelations and
+ * counting them.
  *
  * Pure TypeScript: no file access (the CLI reads the bytes).
  */
@@ -107,8 +108,10 @@ export interface Visibilities {
   product: string;
   /** How the product was formed, e.g. '(RR+LL)/2'. */
   formed: string;
-  /** Visibilities of the product that were flagged (weight ≤ 0, or a hand missing or non-finite). */
+  /** Visibilities of the product that were flagged (weight ≤ 0, or a hand missing or non-finite), autocorrelations apart. */
   nFlagged: number;
+  /** Autocorrelations (a1 = a2), left out: they measure total power, not the sky's visibility. */
+  nAuto: number;
   meta: UvMeta;
   notes: string[];
 }
@@ -395,7 +398,14 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
   const vi = new Float64Array(total);
   const vw = new Float64Array(total);
   let n = 0;
+  let nAuto = 0;
+  const per = ni * nc;
   for (let t = 0; t < total; t++) {
+    const gi = Math.floor(t / per);
+    if (file.ant1[gi] === file.ant2[gi]) {
+      nAuto++;
+      continue;
+    }
     const o = t * ns * 3;
     if (plan.idx.length === 1) {
       const a = o + plan.idx[0] * 3;
@@ -444,7 +454,8 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
     chan: new Int32Array(n),
     product: P(product),
     formed: plan.formed,
-    nFlagged: total - n,
+    nFlagged: total - n - nAuto,
+    nAuto,
     meta,
     notes: [...file.notes],
   };
@@ -512,6 +523,7 @@ export interface UvSummary {
   formed: string;
   visibilities: number;
   flagged: number;
+  autocorrelations: number;
   /** uv distance range of the used visibilities, wavelengths (null when none is used). */
   uvMin: number | null;
   uvMax: number | null;
@@ -561,6 +573,7 @@ export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
     formed: vis.formed,
     visibilities: vis.n,
     flagged: vis.nFlagged,
+    autocorrelations: vis.nAuto,
     uvMin: vis.n ? lo : null,
     uvMax: vis.n ? hi : null,
     notes: vis.notes,

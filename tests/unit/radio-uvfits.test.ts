@@ -30,6 +30,7 @@ interface Expected {
   product: string;
   nUsed: number;
   nFlagged: number;
+  nAuto: number;
   sumRe: number;
   sumIm: number;
   sumW: number;
@@ -83,6 +84,7 @@ describe('readUvfits on the shared files', () => {
       const v = selectVisibilities(f, e.product, name);
       expect(v.n).toBe(e.nUsed);
       expect(v.nFlagged).toBe(e.nFlagged);
+      expect(v.nAuto).toBe(e.nAuto);
       let sr = 0;
       let si = 0;
       let sw = 0;
@@ -121,7 +123,8 @@ describe('readUvfits on the shared files', () => {
     const f = load('mwa_1133866760_uvceti.uvfits');
     const v = selectVisibilities(f);
     expect(v.n).toBe(0);
-    expect(v.nFlagged).toBe(5565 * 11);
+    expect(v.nFlagged + v.nAuto).toBe(5565 * 11);
+    expect(v.nAuto).toBe(105 * 11); // 105 autocorrelation groups, left out
     const s = summariseUv(f, v);
     expect(s.uvMax).toBeNull();
     expect(s.baselines).toBeGreaterThan(0);

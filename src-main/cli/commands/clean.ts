@@ -170,7 +170,11 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const product = optionalString(p, 'stokes')?.toUpperCase() ?? defaultProduct(uv.meta);
     const vis = selectVisibilities(uv, product, visPath);
     for (const n of vis.notes) process.stderr.write(`skyscore: note: ${n}\n`);
-    if (vis.n === 0) throw new UsageError(`clean: ${visPath}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0): nothing to image`);
+    if (vis.n === 0) {
+      throw new UsageError(
+        `clean: ${visPath}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0${vis.nAuto ? `, ${vis.nAuto} autocorrelations` : ''}): nothing to image`,
+      );
+    }
     let fmin = Infinity;
     for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
     const geo = defaultGeometry(vis.u, vis.v, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: cellAs === undefined ? undefined : cellAs * ARCSEC, size });

@@ -49,7 +49,7 @@ export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck 
     `  baselines     ${s.baselines}${s.autocorrelationGroups ? ` (and ${s.autocorrelationGroups} autocorrelation groups)` : ''}, ${s.groups} groups`,
     `  IFs           ${s.nIf}, channels ${s.nChan} per IF, ${s.freqMin === s.freqMax ? hz(s.freqMin) : `${hz(s.freqMin)} … ${hz(s.freqMax)}`}, channel width ${hz(Math.abs(s.chanWidth))}`,
     `  Stokes        ${s.stokes.join(' ')}; imaged product ${s.product} = ${s.formed}`,
-    `  visibilities  ${s.visibilities} used, ${s.flagged} flagged`,
+    `  visibilities  ${s.visibilities} used, ${s.flagged} flagged${s.autocorrelations ? `, ${s.autocorrelations} autocorrelations left out` : ''}`,
     `  uv range      ${s.uvMin === null ? '— (no unflagged visibility)' : `${lambda(s.uvMin)} … ${lambda(s.uvMax!)}`}`,
     `  weights       ${thermal ? `scatter of successive visibilities / 1/√weight = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : '— (no successive visibilities on a baseline)'}`,
   ];
