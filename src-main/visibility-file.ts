@@ -8,11 +8,8 @@ export function isUvfitsName(file: string): boolean {
   return /\.(uvfits|uvf)(\.gz)?$/i.test(file);
 }
 
-/**
- * Reads and decodes a UVFITS file. A CASA Measurement Set (a directory, or its table.dat) is refused with the
- * CASA command that exports it.
- */
-export async function readUvfitsFile(file: string): Promise<UvfitsFile> {
+/** Refuses a CASA Measurement Set (a directory, or its table.dat) with the CASA command that exports it, and any other directory. */
+export async function checkNotMeasurementSet(file: string): Promise<void> {
   let st;
   try {
     st = await fs.stat(file);
@@ -32,6 +29,10 @@ export async function readUvfitsFile(file: string): Promise<UvfitsFile> {
     if (isMs) throw new UvfitsInputError(measurementSetMessage(file));
     throw new UvfitsInputError(`${file}: is a directory, not a UVFITS file`);
   }
-  const bytes = await readInputFile(file);
-  return readUvfits(bytes, file);
+}
+
+/** Reads and decodes a UVFITS file (a Measurement Set refused: checkNotMeasurementSet). */
+export async function readUvfitsFile(file: string): Promise<UvfitsFile> {
+  await checkNotMeasurementSet(file);
+  return readUvfits(await readInputFile(file), file);
 }

@@ -198,7 +198,7 @@ function thermalReport(t: ThermalCheck): Record<string, number> {
  * weights' image noise or 2000 components), restored with the fitted beam and divided by the beam's area in pixels
  * — the sky's brightness per pixel at the resolution — meets the prior's training peak (automaticFluxScale).
  */
-function imagePlaneFlux(
+export function imagePlaneFlux(
   prior: Awaited<ReturnType<typeof resolvePrior>>,
   vis: Visibilities,
   A: ReturnType<typeof chooseMeasurement>,

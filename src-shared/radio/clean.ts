@@ -11,7 +11,7 @@
  * to the centre; ln B fitted by least squares with the peak held at 1), reported as FITS and CASA write it:
  * BMAJ, BMIN as FWHM in degrees, BPA in degrees East of North (−90…90].
  */
-import { fft2d } from '../operators/fft.js';
+import { fft2 as fft2d } from './fft2.js';
 import { UserInputError } from '../errors.js';
 import { dirtyImage } from './imaging.js';
 import type { Measurement } from './measurement.js';

@@ -6,7 +6,7 @@
  * Re(Aᴴ W A) x = (Σw · B₂) ⊛ x exactly, with B₂ the beam on a grid twice the image's size: the Toeplitz
  * structure a visibility likelihood can use instead of two NUFFTs per product.
  */
-import { fft2d } from '../operators/fft.js';
+import { fft2 as fft2d } from './fft2.js';
 import { UserInputError } from '../errors.js';
 import { chooseMeasurement, type ChooseOptions, type Measurement } from './measurement.js';
 import { checkGrid, type ImageGrid } from './grid.js';

@@ -8,7 +8,7 @@
  * divide), so it is the exact adjoint of the type-2 map as computed, to rounding. The accuracy against the direct
  * sum is about 10^(1−W); W = ⌈log10(1/tol)⌉ + 1.
  */
-import { fft2d } from '../operators/fft.js';
+import { fft2 as fft2d } from './fft2.js';
 import { checkGrid, type Complex, type ImageGrid } from './grid.js';
 
 export interface NufftOptions {

@@ -5,7 +5,8 @@
  * correlations on a normalised [group, IF, channel, Stokes, (re, im, weight)] layout, whatever the order of the
  * CTYPE axes and with or without an IF axis. `selectVisibilities` turns it into one visibility per group, IF and
  * channel of one product (Stokes I by default) with u, v in wavelengths at each channel's own frequency
- * (multi-frequency synthesis), dropping flagged data (weight ≤ 0 or non-finite values) and counting them.
+ * (multi-frequency synthesis), dropping flagged data (weight ≤ 0 or non-finite values) and autocorrelations and
+ * counting them.
  *
  * Pure TypeScript: no file access (the CLI reads the bytes).
  */
@@ -96,6 +97,9 @@ export interface Visibilities {
   time: Float64Array;
   ant1: Int32Array;
   ant2: Int32Array;
+  /** The baseline's UVFITS code: 256·a1 + a2, or 2048·a1 + a2 + 65536 where an antenna number exceeds 255. */
+  baseline: Int32Array;
+  subarray: Int32Array;
   /** Group index, IF and channel of each visibility (for noise checks on the same baseline and channel). */
   group: Int32Array;
   ifIndex: Int32Array;
@@ -104,8 +108,10 @@ export interface Visibilities {
   product: string;
   /** How the product was formed, e.g. '(RR+LL)/2'. */
   formed: string;
-  /** Visibilities of the product that were flagged (weight ≤ 0, or a hand missing or non-finite). */
+  /** Visibilities of the product that were flagged (weight ≤ 0, or a hand missing or non-finite), autocorrelations apart. */
   nFlagged: number;
+  /** Autocorrelations (a1 = a2), left out: they measure total power, not the sky's visibility. */
+  nAuto: number;
   meta: UvMeta;
   notes: string[];
 }
@@ -392,7 +398,14 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
   const vi = new Float64Array(total);
   const vw = new Float64Array(total);
   let n = 0;
+  let nAuto = 0;
+  const per = ni * nc;
   for (let t = 0; t < total; t++) {
+    const gi = Math.floor(t / per);
+    if (file.ant1[gi] === file.ant2[gi]) {
+      nAuto++;
+      continue;
+    }
     const o = t * ns * 3;
     if (plan.idx.length === 1) {
       const a = o + plan.idx[0] * 3;
@@ -434,12 +447,15 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
     time: new Float64Array(n),
     ant1: new Int32Array(n),
     ant2: new Int32Array(n),
+    baseline: new Int32Array(n),
+    subarray: new Int32Array(n),
     group: new Int32Array(n),
     ifIndex: new Int32Array(n),
     chan: new Int32Array(n),
     product: P(product),
     formed: plan.formed,
-    nFlagged: total - n,
+    nFlagged: total - n - nAuto,
+    nAuto,
     meta,
     notes: [...file.notes],
   };
@@ -461,6 +477,10 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
         out.time[j] = file.time[gi];
         out.ant1[j] = file.ant1[gi];
         out.ant2[j] = file.ant2[gi];
+        const a1 = file.ant1[gi];
+        const a2 = file.ant2[gi];
+        out.baseline[j] = a1 < 256 && a2 < 256 ? 256 * a1 + a2 : 2048 * a1 + a2 + 65536;
+        out.subarray[j] = file.subarray[gi];
         out.group[j] = gi;
         out.ifIndex[j] = i;
         out.chan[j] = c;
@@ -503,6 +523,7 @@ export interface UvSummary {
   formed: string;
   visibilities: number;
   flagged: number;
+  autocorrelations: number;
   /** uv distance range of the used visibilities, wavelengths (null when none is used). */
   uvMin: number | null;
   uvMax: number | null;
@@ -552,6 +573,7 @@ export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
     formed: vis.formed,
     visibilities: vis.n,
     flagged: vis.nFlagged,
+    autocorrelations: vis.nAuto,
     uvMin: vis.n ? lo : null,
     uvMax: vis.n ? hi : null,
     notes: vis.notes,

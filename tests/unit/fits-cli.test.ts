@@ -49,7 +49,8 @@ describe('skyscore info --json', () => {
       expect(r.code, r.err).toBe(0);
       expect(r.out.trim().split('\n')).toHaveLength(1);
       const j = JSON.parse(r.out) as { file: string; hdus: Array<Record<string, unknown>> };
-      expect(Object.keys(j)).toEqual(['file', 'hdus']);
+      // a visibility file adds its summary (docs/radio.md) after the HDUs
+      expect(Object.keys(j)).toEqual(f.file.endsWith('.uvfits') ? ['file', 'hdus', 'uvfits', 'thermal'] : ['file', 'hdus']);
       expect(j.file).toBe(filePath(f.file));
       expect(j.hdus.length).toBe(f.hdus!.length);
       j.hdus.forEach((h, i) => {

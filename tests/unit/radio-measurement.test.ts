@@ -193,3 +193,26 @@ describe('chooseMeasurement', () => {
     expect(() => chooseMeasurement(u, v, { nx: 0, ny: 16, cell: ARCSEC })).toThrow(/whole numbers of pixels/);
   });
 });
+
+describe('fft2 (the radio grids\' FFT)', () => {
+  it('equals the reference FFT forward and inverse, power-of-two and other sizes', async () => {
+    const { fft2 } = await import('../../src-shared/radio/fft2.js');
+    const { fft2d } = await import('../../src-shared/operators/fft.js');
+    for (const [ny, nx] of [
+      [8, 16],
+      [64, 32],
+      [1, 8],
+      [12, 10],
+    ]) {
+      for (const inverse of [false, true]) {
+        const re = randn(nx * ny, nx + ny);
+        const im = randn(nx * ny, nx * ny);
+        const a = Float64Array.from(re);
+        const b = Float64Array.from(im);
+        fft2(re, im, ny, nx, inverse);
+        fft2d(a, b, ny, nx, inverse);
+        expect(relDiff(re, im, a, b)).toBeLessThan(1e-13);
+      }
+    }
+  });
+});

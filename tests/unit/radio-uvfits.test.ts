@@ -30,6 +30,7 @@ interface Expected {
   product: string;
   nUsed: number;
   nFlagged: number;
+  nAuto: number;
   sumRe: number;
   sumIm: number;
   sumW: number;
@@ -83,6 +84,7 @@ describe('readUvfits on the shared files', () => {
       const v = selectVisibilities(f, e.product, name);
       expect(v.n).toBe(e.nUsed);
       expect(v.nFlagged).toBe(e.nFlagged);
+      expect(v.nAuto).toBe(e.nAuto);
       let sr = 0;
       let si = 0;
       let sw = 0;
@@ -121,7 +123,8 @@ describe('readUvfits on the shared files', () => {
     const f = load('mwa_1133866760_uvceti.uvfits');
     const v = selectVisibilities(f);
     expect(v.n).toBe(0);
-    expect(v.nFlagged).toBe(5565 * 11);
+    expect(v.nFlagged + v.nAuto).toBe(5565 * 11);
+    expect(v.nAuto).toBe(105 * 11); // 105 autocorrelation groups, left out
     const s = summariseUv(f, v);
     expect(s.uvMax).toBeNull();
     expect(s.baselines).toBeGreaterThan(0);
@@ -234,6 +237,8 @@ describe('readUvfits on edge cases', () => {
     expect(v.u[k]).toBeCloseTo(2e-6 * (1e9 + 1e6), 3);
     expect(v.v[k]).toBeCloseTo(-4e-6 * (1e9 + 1e6), 3);
     expect(v.time[k]).toBe(2456000.75);
+    expect([v.baseline[k], v.subarray[k]]).toEqual([256 * 3 + 7, 2]);
+    expect(v.baseline[0]).toBe(2048 * 300 + 5 + 65536);
   });
 
   it('refuses a Measurement Set, an image and a random-groups file without a FREQ axis, as input errors', () => {
@@ -253,5 +258,89 @@ describe('readUvfits on edge cases', () => {
     const txt = new TextDecoder('latin1').decode(bytes).replace("'FREQ'", "'FRQX'");
     const bad = Uint8Array.from(txt, (c) => c.charCodeAt(0));
     expect(() => readUvfits(bad, 'bad.uvfits')).toThrow(/no FREQ axis/);
+  });
+});
+
+/** A BINTABLE HDU by hand: columns of J (int32), D (float64 vectors) or A (strings). */
+function binTable(extname: string, nrows: number, cols: { name: string; form: string; values: (number | string)[] }[]): Uint8Array {
+  const width = (f: string) => {
+    const m = /^(\d*)([JDEA])$/.exec(f)!;
+    const r = m[1] ? Number(m[1]) : 1;
+    return r * (m[2] === 'D' ? 8 : m[2] === 'A' ? 1 : 4);
+  };
+  const rowBytes = cols.reduce((a, c) => a + width(c.form), 0);
+  const cards = [
+    "XTENSION= 'BINTABLE'",
+    'BITPIX  =                    8',
+    'NAXIS   =                    2',
+    `NAXIS1  = ${String(rowBytes).padStart(20)}`,
+    `NAXIS2  = ${String(nrows).padStart(20)}`,
+    'PCOUNT  =                    0',
+    'GCOUNT  =                    1',
+    `TFIELDS = ${String(cols.length).padStart(20)}`,
+    ...cols.flatMap((c, i) => [`${`TTYPE${i + 1}`.padEnd(8)}= '${c.name}'`, `${`TFORM${i + 1}`.padEnd(8)}= '${c.form}'`]),
+    `EXTNAME = '${extname}'`,
+    'END',
+  ];
+  let head = cards.map(pad).join('');
+  while (head.length % 2880) head += ' ';
+  const dataLen = Math.ceil((rowBytes * nrows) / 2880) * 2880;
+  const out = new Uint8Array(head.length + dataLen);
+  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
+  const dv = new DataView(out.buffer);
+  let o = head.length;
+  for (let r = 0; r < nrows; r++) {
+    for (const c of cols) {
+      const m = /^(\d*)([JDEA])$/.exec(c.form)!;
+      const rep = m[1] ? Number(m[1]) : 1;
+      if (m[2] === 'A') {
+        const s = String(c.values[r]).padEnd(rep, ' ');
+        for (let i = 0; i < rep; i++) out[o + i] = s.charCodeAt(i);
+        o += rep;
+      } else {
+        for (let i = 0; i < rep; i++) {
+          const v = Number(c.values[r * rep + i]);
+          if (m[2] === 'D') dv.setFloat64(o, v, false);
+          else if (m[2] === 'E') dv.setFloat32(o, v, false);
+          else dv.setInt32(o, v, false);
+          o += m[2] === 'D' ? 8 : 4;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe('AIPS FQ and AN tables', () => {
+  it('adds each IF\'s FQ offset to the channel frequencies and reads antennas with their diameters', () => {
+    const { bytes } = synthetic();
+    const fq = binTable('AIPS FQ', 1, [
+      { name: 'FRQSEL', form: '1J', values: [1] },
+      { name: 'IF FREQ', form: '2D', values: [0, 128e6] },
+    ]);
+    const an = binTable('AIPS AN', 3, [
+      { name: 'ANNAME', form: '8A', values: ['BR', 'FD', 'HN'] },
+      { name: 'STABXYZ', form: '3D', values: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      { name: 'NOSTA', form: '1J', values: [3, 5, 7] },
+      { name: 'DIAMETER', form: '1E', values: [25, 25, 12] },
+    ]);
+    const file = new Uint8Array(bytes.length + fq.length + an.length);
+    file.set(bytes);
+    file.set(fq, bytes.length);
+    file.set(an, bytes.length + fq.length);
+    const f = readUvfits(file, 'fq.uvfits');
+    expect(Array.from(f.meta.freqs)).toEqual([1e9, 1e9 + 1e6, 1e9 + 128e6, 1e9 + 129e6]);
+    expect(f.notes.join(' ')).not.toMatch(/no AIPS FQ table/);
+    expect(f.meta.antennas.map((a) => [a.name, a.number, a.diameter])).toEqual([
+      ['BR', 3, 25],
+      ['FD', 5, 25],
+      ['HN', 7, 12],
+    ]);
+    expect(f.meta.antennas[2].xyz).toEqual([7, 8, 9]);
+    expect(f.meta.dishDiameter).toBe(12);
+    // IF 1's u scales with its own frequency
+    const v = selectVisibilities(f);
+    const k = v.ifIndex.findIndex((i, j) => i === 1 && v.chan[j] === 0 && v.group[j] === 0);
+    expect(v.u[k]).toBeCloseTo(1e-6 * (1e9 + 128e6), 4);
   });
 });

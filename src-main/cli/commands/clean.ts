@@ -24,6 +24,15 @@ function fits(data: Float64Array, grid: ImageGrid, header: FitsHeader): Uint8Arr
   return writeFits([{ data: Float32Array.from(data), shape: [grid.nx, grid.ny, 1, 1], header, bitpix: -32 }]);
 }
 
+/** An angle given in degrees, in mas, arcsec, arcmin or degrees. */
+function angle(deg: number): string {
+  const as = deg * 3600;
+  if (as < 1) return `${+(as * 1000).toPrecision(4)} mas`;
+  if (as < 60) return `${+as.toPrecision(4)}″`;
+  if (as < 3600) return `${+(as / 60).toPrecision(4)}′`;
+  return `${+deg.toPrecision(4)}°`;
+}
+
 function jy(x: number): string {
   const a = Math.abs(x);
   return a >= 1 || a === 0 ? `${+x.toPrecision(4)} Jy` : a >= 1e-3 ? `${+(x * 1e3).toPrecision(4)} mJy` : `${+(x * 1e6).toPrecision(4)} µJy`;
@@ -107,11 +116,22 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const product = optionalString(p, 'stokes')?.toUpperCase() ?? defaultProduct(uv.meta);
     const vis = selectVisibilities(uv, product, visPath);
     for (const n of vis.notes) process.stderr.write(`skyscore: note: ${n}\n`);
-    if (vis.n === 0) throw new UsageError(`clean: ${visPath}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0): nothing to image`);
+    if (vis.n === 0) {
+      throw new UsageError(
+        `clean: ${visPath}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0${vis.nAuto ? `, ${vis.nAuto} autocorrelations` : ''}): nothing to image`,
+      );
+    }
     let fmin = Infinity;
     for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
     const geo = defaultGeometry(vis.u, vis.v, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: cellAs === undefined ? undefined : cellAs * ARCSEC, size });
     const grid: ImageGrid = { nx: geo.size, ny: geo.size, cell: geo.cell };
+    let umax = 0;
+    for (let k = 0; k < vis.n; k++) umax = Math.max(umax, Math.abs(vis.u[k]), Math.abs(vis.v[k]));
+    if (grid.cell * umax > 0.5) {
+      process.stderr.write(
+        `skyscore: note: the cell ${angle((grid.cell * 180) / Math.PI)} is coarser than 1/(2·u_max) = ${angle(90 / Math.PI / umax)}: the longest baselines alias into the image\n`,
+      );
+    }
     let mask: Uint8Array | undefined;
     const maskPath = optionalString(p, 'mask');
     if (maskPath) {
@@ -138,7 +158,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const beam = fitBeam(psf, grid);
     const dirty = dirtyImage(A, vis.re, vis.im, w);
 
-    const cellText = `${+(grid.cell / ARCSEC).toPrecision(6)} arcsec`;
+    const cellText = angle((grid.cell * 180) / Math.PI);
     const history = [
       `skyscore clean --vis ${path.basename(visPath)} --size ${grid.nx} --cell ${+(grid.cell / ARCSEC).toPrecision(8)} --weighting ${scheme}` +
         `${scheme === 'briggs' ? ` --robust ${robust}` : ''} --niter ${niter} --gain ${gain} --threshold ${threshold} --${method}`,
@@ -151,7 +171,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const lines = [
       `clean: ${visPath}: ${vis.n} ${vis.product} visibilities (${vis.formed}), ${vis.nFlagged} flagged`,
       `  image ${grid.nx}×${grid.ny}, cell ${cellText}${geo.notes.length ? ` (${geo.notes.join('; ')})` : ''}; weighting ${scheme}${scheme === 'briggs' ? ` robust ${robust}` : ''}; measurement ${A.kind}`,
-      `  restoring beam ${+(beam.bmaj * 3.6e6).toPrecision(4)} × ${+(beam.bmin * 3.6e6).toPrecision(4)} mas, PA ${beam.bpa.toFixed(1)}°`,
+      `  restoring beam ${angle(beam.bmaj)} × ${angle(beam.bmin)}, PA ${beam.bpa.toFixed(1)}°`,
       `  noise from the weights ${jy(noise)}/beam` +
         (thermal ? `; scatter of successive visibilities / weights' σ = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : ''),
     ];

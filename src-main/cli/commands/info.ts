@@ -3,8 +3,8 @@ import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { readInputFile } from '../../io.js';
 import { readFits, imageStats, type FitsFile, type FitsHdu } from '../../../src-shared/fits/index.js';
-import { isUvfitsName, readUvfitsFile } from '../../visibility-file.js';
-import { defaultProduct, selectVisibilities, summariseUv, type UvSummary } from '../../../src-shared/radio/uvfits.js';
+import { checkNotMeasurementSet, isUvfitsName } from '../../visibility-file.js';
+import { defaultProduct, readUvfits, selectVisibilities, summariseUv, type UvSummary } from '../../../src-shared/radio/uvfits.js';
 import { thermalCheck, type ThermalCheck } from '../../../src-shared/radio/weighting.js';
 
 export interface HduInfo {
@@ -49,7 +49,7 @@ export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck 
     `  baselines     ${s.baselines}${s.autocorrelationGroups ? ` (and ${s.autocorrelationGroups} autocorrelation groups)` : ''}, ${s.groups} groups`,
     `  IFs           ${s.nIf}, channels ${s.nChan} per IF, ${s.freqMin === s.freqMax ? hz(s.freqMin) : `${hz(s.freqMin)} … ${hz(s.freqMax)}`}, channel width ${hz(Math.abs(s.chanWidth))}`,
     `  Stokes        ${s.stokes.join(' ')}; imaged product ${s.product} = ${s.formed}`,
-    `  visibilities  ${s.visibilities} used, ${s.flagged} flagged`,
+    `  visibilities  ${s.visibilities} used, ${s.flagged} flagged${s.autocorrelations ? `, ${s.autocorrelations} autocorrelations left out` : ''}`,
     `  uv range      ${s.uvMin === null ? '— (no unflagged visibility)' : `${lambda(s.uvMin)} … ${lambda(s.uvMax!)}`}`,
     `  weights       ${thermal ? `scatter of successive visibilities / 1/√weight = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : '— (no successive visibilities on a baseline)'}`,
   ];
@@ -59,6 +59,17 @@ export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck 
 
 function fmt(x: number | null): string {
   return x === null ? '—' : String(+x.toPrecision(8));
+}
+
+function hduLines(info: { file: string; hdus: HduInfo[] }): string[] {
+  const lines = [`${info.file}: ${info.hdus.length} HDU${info.hdus.length === 1 ? '' : 's'}`];
+  for (const h of info.hdus) {
+    const shape = h.shape.length ? h.shape.join(' × ') : '()';
+    let line = `  ${String(h.index).padStart(3)}  ${h.kind.padEnd(16)} ${(h.name ?? '').padEnd(16)} BITPIX ${String(h.bitpix).padStart(3)}  ${shape}`;
+    if (h.stats) line += `  min ${fmt(h.stats.min)}  max ${fmt(h.stats.max)}  mean ${fmt(h.stats.mean)}  NaN ${h.stats.nan}`;
+    lines.push(line);
+  }
+  return lines;
 }
 
 export const infoCommand: Command = {
@@ -82,23 +93,28 @@ channels and frequencies, Stokes products, the visibilities of the imaged produc
 parallel hands, or --stokes RR, XY, …) used and flagged (weight ≤ 0), the uv range in wavelengths, and the
 check of the weights' scale: the scatter of successive visibilities on each baseline and channel against
 1/√weight (near 1 when the weights are thermal 1/σ²).
---json prints the same as one JSON object. A CASA Measurement Set is refused with the CASA command that
+Its HDUs are listed after the summary; --json prints {"file", "hdus", "uvfits", "thermal"}. A CASA Measurement Set is refused with the CASA command that
 exports it to UVFITS (docs/radio.md).`,
   async run(argv) {
     const p = parse(argv, { json: { type: 'boolean' }, lenient: { type: 'boolean' }, stokes: { type: 'string' } }, 'info');
     if (p.positionals.length !== 1) throw new UsageError(`info: expected one FILE, got ${p.positionals.length} arguments`);
     const file = p.positionals[0];
-    if (isUvfitsName(file) || /\.ms\/?$/i.test(file) || /(^|\/)table\.dat$/.test(file)) {
-      const uv = await readUvfitsFile(file);
+    const uvMode = isUvfitsName(file) || /\.ms\/?$/i.test(file) || /(^|\/)table\.dat$/.test(file);
+    if (uvMode) await checkNotMeasurementSet(file);
+    else if (typeof p.values.stokes === 'string') throw new UsageError('info: --stokes applies to visibility files (.uvfits) only');
+    const bytes = await readInputFile(file);
+    if (uvMode) {
+      const uv = readUvfits(bytes, file);
       const product = typeof p.values.stokes === 'string' ? p.values.stokes : defaultProduct(uv.meta);
       const vis = selectVisibilities(uv, product, file);
       const s = summariseUv(uv, vis);
       const thermal = thermalCheck(vis);
-      process.stdout.write((p.values.json === true ? JSON.stringify({ file, uvfits: s, thermal }) : uvSummaryText(file, s, thermal)) + '\n');
+      const f = readFits(bytes, { name: file });
+      const info = describeFits(file, f);
+      if (p.values.json === true) process.stdout.write(JSON.stringify({ ...info, uvfits: s, thermal }) + '\n');
+      else process.stdout.write([uvSummaryText(file, s, thermal), `  ${info.hdus.length} HDUs:`, ...hduLines(info).slice(1)].join('\n') + '\n');
       return 0;
     }
-    if (typeof p.values.stokes === 'string') throw new UsageError('info: --stokes applies to visibility files (.uvfits) only');
-    const bytes = await readInputFile(file);
     const f = readFits(bytes, { name: file, strict: p.values.lenient !== true });
     const info = describeFits(file, f);
     for (const h of f.hdus) h.check();
@@ -107,14 +123,7 @@ exports it to UVFITS (docs/radio.md).`,
       process.stdout.write(JSON.stringify(info) + '\n');
       return 0;
     }
-    const lines = [`${file}: ${info.hdus.length} HDU${info.hdus.length === 1 ? '' : 's'}`];
-    for (const h of info.hdus) {
-      const shape = h.shape.length ? h.shape.join(' × ') : '()';
-      let line = `  ${String(h.index).padStart(3)}  ${h.kind.padEnd(16)} ${(h.name ?? '').padEnd(16)} BITPIX ${String(h.bitpix).padStart(3)}  ${shape}`;
-      if (h.stats) line += `  min ${fmt(h.stats.min)}  max ${fmt(h.stats.max)}  mean ${fmt(h.stats.mean)}  NaN ${h.stats.nan}`;
-      lines.push(line);
-    }
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(hduLines(info).join('\n') + '\n');
     return 0;
   },
 };
