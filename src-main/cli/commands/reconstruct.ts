@@ -106,7 +106,7 @@ image plane (a CLEAN image restored with the fitted beam, per pixel). Products a
 restoring beam's BMAJ/BMIN/BPA; residual.fits is the residual dirty image Re(Aᴴ W (y − A·mean)) over its noise
 (N(0, 1) per pixel for a model within the noise); report.json gives chi2PerVisibility (per real degree of
 freedom, two per visibility) of the mean and of every sample, and the weights' thermal check. Runs in one
-thread (ONNX Runtime's threads still use every core).`;
+thread on the wasm or cpu backend (the prior's network runs on its score engine: ONNX Runtime's threads or GPU).`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
@@ -226,6 +226,9 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
   const size = p.values.size === undefined ? undefined : numberFlag(p, 'size', cmd, { integer: true, min: 8, max: 2048 });
   const cellArcsec = p.values.cell === undefined ? undefined : numberFlag(p, 'cell', cmd, { positive: true });
   const backend = backendFlag(p, cmd);
+  // the visibilities' noise draws of the samplers' ending are read back synchronously: a CPU backend for the
+  // image-plane tensors (the prior's network still runs where the score engine puts it)
+  if (backend === 'webgpu' || backend === 'tensorflow') throw new UsageError(`${cmd}: --vis runs on the wasm or cpu backend (the score engine may still use the GPU: --onnx-provider), not --backend ${backend}`);
   const quiet = p.values.quiet === true;
   await checkOutputFolder(outDir, [visPath, ...priorPath(prior)], cmd, PRODUCT_NAMES);
   const r = await reconstructVisibilities(
@@ -237,7 +240,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
       prior,
       settings: { sampler, n, steps, seed, fluxScale, options: samplerOptions(p, cmd), workers: 1, batch },
       scoreEngine: scoreEngineFlags(p, cmd),
-      backend: () => initBackend(backend),
+      backend: () => initBackend(backend === 'auto' ? 'wasm' : backend),
       command: `reconstruct ${argv.join(' ')}`,
     },
     progressPrinter(cmd, quiet),
