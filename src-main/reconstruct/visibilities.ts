@@ -50,6 +50,11 @@ export interface VisibilityReconstructionInputs {
   cwd?: string;
   /** The command line recorded in HISTORY and report.json. */
   command: string;
+  /**
+   * Rescale the weights so that they state the data's own scatter (the thermal check's robust ratio r: w → w/r²),
+   * as CASA's statwt re-derives weights from the data: for files whose weights are only relative.
+   */
+  reweight?: boolean;
 }
 
 export interface VisibilityReconstruction {
@@ -81,10 +86,16 @@ export async function reconstructVisibilities(inp: VisibilityReconstructionInput
 
   // the weights against the data's scatter: a likelihood is only as honest as its σ
   const thermal = thermalCheck(vis);
-  if (thermal && (thermal.robustRatio > THERMAL_TOLERANCE || thermal.robustRatio < 1 / THERMAL_TOLERANCE)) {
+  let weightScale = 1;
+  if (inp.reweight) {
+    if (!thermal) throw new UserInputError(`${inp.vis}: --reweight needs successive visibilities on the same baseline to measure the data's scatter, and the file has none`);
+    weightScale = 1 / (thermal.robustRatio * thermal.robustRatio);
+    for (let k = 0; k < vis.n; k++) vis.weight[k] *= weightScale;
+    notes.push(`weights × ${weightScale.toPrecision(4)}: rescaled to the data's scatter between successive visibilities (robust ratio ${thermal.robustRatio.toFixed(3)}, ${thermal.pairs} pairs)`);
+  } else if (thermal && (thermal.robustRatio > THERMAL_TOLERANCE || thermal.robustRatio < 1 / THERMAL_TOLERANCE)) {
     warnings.push(
       `the data's scatter between successive visibilities is ${thermal.robustRatio.toFixed(2)} × the σ their weights state (robust, ${thermal.pairs} pairs): ` +
-        `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights`,
+        `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights (--reweight rescales them to the scatter)`,
     );
   }
 
@@ -155,6 +166,7 @@ export async function reconstructVisibilities(inp: VisibilityReconstructionInput
         object: uv.meta.object || null,
         telescope: uv.meta.telescope || null,
         thermalCheck: thermal ? thermalReport(thermal) : null,
+        weightScale,
       },
       image: { size: [grid.ny, grid.nx], cellArcsec, projection: 'SIN', restoringBeam: { bmajArcsec: beam.bmaj * 3600, bminArcsec: beam.bmin * 3600, bpaDeg: beam.bpa } },
       prior: { spec: prior.spec, kind: prior.kind, sha256: prior.sha256 },

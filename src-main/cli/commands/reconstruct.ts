@@ -30,7 +30,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
-       skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [the sampler flags]
+       skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--reweight] [the sampler flags]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -99,14 +99,15 @@ ${SCORE_ENGINE_USAGE}
 From visibilities (--vis FILE.uvfits; docs/radio.md): the data are the calibrated visibilities (Stokes I from
 the parallel hands, or --stokes P; flagged ones left out; every channel and IF at its own (u, v)), the noise is
 complex Gaussian with the data weights as 1/σ² of each part (checked against the scatter of successive
-visibilities, and said so), and the likelihood is exact (the normal equations: the weighted dirty image and the
-dirty beam's Toeplitz convolution). The image is N × N at the phase centre, SIN projection, with the cell and
-size of \`skyscore clean\` unless given (--size N, --cell ARCSEC). The automatic flux scale is taken in the
-image plane (a CLEAN image restored with the fitted beam, per pixel). Products as above, in Jy/pixel with the
-restoring beam's BMAJ/BMIN/BPA; residual.fits is the residual dirty image Re(Aᴴ W (y − A·mean)) over its noise
-(N(0, 1) per pixel for a model within the noise); report.json gives chi2PerVisibility (per real degree of
-freedom, two per visibility) of the mean and of every sample, and the weights' thermal check. Runs in one
-thread on the wasm or cpu backend (the prior's network runs on its score engine: ONNX Runtime's threads or GPU).`;
+visibilities, and said so; --reweight rescales the weights to that scatter), and the likelihood is exact (the
+normal equations: the weighted dirty image and the dirty beam's Toeplitz convolution). The image is N × N at the
+phase centre, SIN projection, with the cell and size of \`skyscore clean\` unless given (--size N, --cell
+ARCSEC). The automatic flux scale is taken in the image plane (a CLEAN image restored with the fitted beam, per
+pixel). Products as above, in Jy/pixel with the restoring beam's BMAJ/BMIN/BPA; residual.fits is the residual
+dirty image Re(Aᴴ W (y − A·mean)) over its noise (N(0, 1) per pixel for a model within the noise); report.json
+gives chi2PerVisibility (per real degree of freedom, two per visibility) of the mean and of every sample, and
+the weights' thermal check. Runs in one thread on the wasm or cpu backend (the prior's network runs on its score
+engine: ONNX Runtime's threads or GPU).`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
@@ -242,6 +243,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
       scoreEngine: scoreEngineFlags(p, cmd),
       backend: () => initBackend(backend === 'auto' ? 'wasm' : backend),
       command: `reconstruct ${argv.join(' ')}`,
+      reweight: p.values.reweight === true,
     },
     progressPrinter(cmd, quiet),
   );
@@ -287,13 +289,14 @@ export const reconstructCommand: Command = {
         size: { type: 'string' },
         cell: { type: 'string' },
         stokes: { type: 'string' },
+        reweight: { type: 'boolean' },
         ...SCORE_ENGINE_OPTIONS,
       },
       cmd,
     );
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
     if (p.values.vis !== undefined) return reconstructFromVisibilities(p, cmd, argv);
-    for (const f of ['size', 'cell', 'stokes'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
+    for (const f of ['size', 'cell', 'stokes', 'reweight'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
     const obsPath = requireString(p, 'obs', cmd);
     const modelPath = requireString(p, 'model', cmd);
     const prior = requireString(p, 'prior', cmd);
