@@ -141,6 +141,19 @@ export function poissonGaussianSigma(mu: ArrayLike<number>, p: PoissonGaussianPa
   return out;
 }
 
+/**
+ * The Poisson–Gaussian noise of counts data as a σ map: σ = poissonGaussianSigma at a pilot estimate of the
+ * expected signal, the data's 3×3 box mean (boxMean) — the variance is evaluated once, at the data, not at the
+ * unknown image (an approximation: where the PSF is sharper than the box the pilot is low at peaks, so σ is slightly
+ * under-estimated there). NaN data pixels stay NaN (masked).
+ */
+export function poissonGaussianNoise(data: ArrayLike<number>, shape: Shape2, p: PoissonGaussianParams): NoiseModel {
+  const pilot = boxMean(data, shape, 1);
+  const sig = poissonGaussianSigma(pilot, p);
+  for (let i = 0; i < sig.length; i++) if (!Number.isFinite(data[i])) sig[i] = NaN;
+  return noiseMap(sig, shape, 'Poisson–Gaussian σ map');
+}
+
 export function checkPoissonGaussian(p: PoissonGaussianParams): void {
   if (!(p.gain > 0) || !Number.isFinite(p.gain)) throw new NoiseInputError(`gain must be a positive number of e⁻ per ADU, got ${p.gain}`);
   if (!(p.readNoise > 0) || !Number.isFinite(p.readNoise)) {
