@@ -1,6 +1,6 @@
 /**
- * Is the noise model right? Checks of a reconstruction's data residual r = y − A·mean against what the noise
- * model expects of it, each with one scalar statistic:
+ * Is the noise model right? Checks of a reconstruction's data residuals r = y − A·x_s (x_s its posterior samples:
+ * noiseReport) against what the noise model expects of them, each with one scalar statistic:
  *  - the spectrum: the azimuthally averaged power of u = r/σ (σ per pixel, 0 where masked) beside the model's ρ
  *    (1 for white noise), and the ratio of the mean power of the whitened residual z = F⁻¹ ρ^{-1/2} F u at high
  *    spatial frequencies (|k| > 0.25 cycles/pixel) to that at low ones (0 < |k| ≤ 0.25): 1 for the right model,
@@ -10,11 +10,13 @@
  *    distance D, and χ²/pixel of z.
  * A warning is raised when the model is clearly wrong: the ratio outside [1/1.5, 1.5] and more than 5 standard
  * errors from 1, or D above max(0.02, 1.95/√n) (p ≈ 0.001 for independent pixels).
- * Caveats: a posterior mean absorbs part of the noise where the data constrain the image (mostly at low
- * frequencies), which raises the ratio a little for the right model; with masked pixels the whitening filter is
- * applied to the residual with zeros in them (an approximation near masked regions).
+ * Caveats: where the prior is wrong the samples' residuals carry its errors too (mostly at low frequencies, which
+ * raises the ratio); with masked pixels the whitening filter is applied to the residual with zeros in them (an
+ * approximation near masked regions).
  */
 import { fft2d } from '../operators/fft.js';
+import { noiseCorrelation, noiseModelName, type NoiseModel } from '../operators/noise.js';
+import type { ConvolvedLikelihood } from '../diffusion/likelihood.js';
 import type { Shape2 } from '../operators/types.js';
 import { azimuthalAverage } from './spectrum.js';
 
@@ -64,40 +66,44 @@ export function ksNormal(values: ArrayLike<number>): number {
 }
 
 /**
- * The diagnostics of a normalised residual u = (y − A·mean)/σ ([my, mx] row-major, NaN where masked) under a noise
- * model with normalised power spectrum `correlation` (numpy fft2 layout, mean 1; null: white).
+ * The diagnostics of normalised residuals u = (y − A·x)/σ ([my, mx] row-major, NaN where masked), one image per
+ * posterior sample, under a noise model with normalised power spectrum `correlation` (numpy fft2 layout, mean 1;
+ * null: white). The periodograms are averaged over the images and the whitened values pooled; the thresholds use one
+ * image's pixel and mode counts (the samples share the data's noise, so they are not independent).
  */
-export function noiseDiagnostics(normalisedResidual: ArrayLike<number>, shape: Shape2, correlation: ArrayLike<number> | null, model: string): NoiseDiagnostics {
+export function noiseDiagnostics(residuals: ArrayLike<number> | ArrayLike<number>[], shape: Shape2, correlation: ArrayLike<number> | null, model: string): NoiseDiagnostics {
+  const images = isList(residuals) ? residuals : [residuals];
   const [my, mx] = shape;
   const n = my * mx;
-  const re = new Float64Array(n);
-  const im = new Float64Array(n);
+  const rho = correlation ?? new Float64Array(n).fill(1);
   const observed: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = normalisedResidual[i]!;
-    if (Number.isFinite(v)) {
-      re[i] = v;
-      observed.push(i);
-    }
-  }
+  for (let i = 0; i < n; i++) if (Number.isFinite(images[0]![i]!)) observed.push(i);
   const m = observed.length;
-  const warnings: string[] = [];
   if (m < 16) {
     return { model, pixels: m, whitenedChi2PerPixel: NaN, spectrum: { k: [], residual: [], expected: [] }, spectralRatio: NaN, spectralRatioLnSe: NaN,
       histogram: { edges: [], counts: [], expected: [] }, ksDistance: NaN, ksThreshold: NaN, warnings: ['too few observed pixels for noise diagnostics'] };
   }
-  fft2d(re, im, my, mx);
   const power = new Float64Array(n);
-  for (let k = 0; k < n; k++) power[k] = (re[k]! * re[k]! + im[k]! * im[k]!) / m;
-  const rho = correlation ?? new Float64Array(n).fill(1);
+  const white = new Float64Array(n);
+  const z: number[] = [];
+  for (const u of images) {
+    const re = new Float64Array(n);
+    const im = new Float64Array(n);
+    for (const i of observed) re[i] = Number.isFinite(u[i]!) ? u[i]! : 0;
+    fft2d(re, im, my, mx);
+    // whitening: z = F⁻¹ ρ^{-1/2} F u
+    for (let k = 0; k < n; k++) {
+      power[k] += (re[k]! * re[k]! + im[k]! * im[k]!) / m / images.length;
+      const s = 1 / Math.sqrt(rho[k]!);
+      re[k]! *= s;
+      im[k]! *= s;
+      white[k] += (re[k]! * re[k]! + im[k]! * im[k]!) / m / images.length;
+    }
+    fft2d(re, im, my, mx, true);
+    for (const i of observed) z.push(re[i]!);
+  }
   const resAz = azimuthalAverage(power, shape);
   const expAz = azimuthalAverage(rho, shape);
-  // whitening: z = F⁻¹ ρ^{-1/2} F u
-  for (let k = 0; k < n; k++) {
-    const s = 1 / Math.sqrt(rho[k]!);
-    re[k]! *= s;
-    im[k]! *= s;
-  }
   let lo = 0;
   let hi = 0;
   let nLo = 0;
@@ -107,12 +113,11 @@ export function noiseDiagnostics(normalisedResidual: ArrayLike<number>, shape: S
     for (let k = 0; k < mx; k++) {
       if (l === 0 && k === 0) continue;
       const fx = (k <= mx / 2 ? k : k - mx) / mx;
-      const p = (re[l * mx + k]! ** 2 + im[l * mx + k]! ** 2) / m;
       if (Math.hypot(fx, fy) <= 0.25) {
-        lo += p;
+        lo += white[l * mx + k]!;
         nLo++;
       } else {
-        hi += p;
+        hi += white[l * mx + k]!;
         nHi++;
       }
     }
@@ -120,10 +125,9 @@ export function noiseDiagnostics(normalisedResidual: ArrayLike<number>, shape: S
   // a real image's modes come in ±k pairs: half the count are independent
   const spectralRatio = nLo && nHi ? hi / nHi / (lo / nLo) : NaN;
   const spectralRatioLnSe = Math.sqrt(2 / Math.max(nLo, 1) + 2 / Math.max(nHi, 1));
-  fft2d(re, im, my, mx, true);
-  const z = Float64Array.from(observed, (i) => re[i]!);
   let chi2 = 0;
   for (const v of z) chi2 += v * v;
+  chi2 /= z.length;
   const ksDistance = ksNormal(z);
   const ksThreshold = Math.max(0.02, 1.95 / Math.sqrt(m));
   const edges: number[] = [];
@@ -133,7 +137,8 @@ export function noiseDiagnostics(normalisedResidual: ArrayLike<number>, shape: S
     const b = Math.floor((v + 5) / 0.5);
     if (b >= 0 && b < counts.length) counts[b]!++;
   }
-  const expected = counts.map((_, b) => m * (normalCdf(edges[b + 1]!) - normalCdf(edges[b]!)));
+  const expected = counts.map((_, b) => z.length * (normalCdf(edges[b + 1]!) - normalCdf(edges[b]!)));
+  const warnings: string[] = [];
   const ratioText = spectralRatio.toPrecision(3);
   if (Math.abs(Math.log(spectralRatio)) > Math.max(Math.log(1.5), 5 * spectralRatioLnSe)) {
     warnings.push(
@@ -144,14 +149,14 @@ export function noiseDiagnostics(normalisedResidual: ArrayLike<number>, shape: S
   }
   if (ksDistance > ksThreshold) {
     warnings.push(
-      `noise model '${model}' looks wrong: the whitened residual departs from N(0, 1) (Kolmogorov–Smirnov distance ${ksDistance.toPrecision(3)} > ${ksThreshold.toPrecision(2)}, χ²/pixel ${(chi2 / m).toPrecision(3)}): σ is off or varies with the signal (counts: --noise-model poisson-gaussian)`,
+      `noise model '${model}' looks wrong: the whitened residual departs from N(0, 1) (Kolmogorov–Smirnov distance ${ksDistance.toPrecision(3)} > ${ksThreshold.toPrecision(2)}, χ²/pixel ${chi2.toPrecision(3)}): σ is off or varies with the signal (counts: --noise-model poisson-gaussian)`,
     );
   }
   const round = (a: number[]) => a.map((v) => Number(v.toPrecision(5)));
   return {
     model,
     pixels: m,
-    whitenedChi2PerPixel: chi2 / m,
+    whitenedChi2PerPixel: chi2,
     spectrum: { k: round(resAz.k), residual: round(resAz.power), expected: round(expAz.power) },
     spectralRatio,
     spectralRatioLnSe,
@@ -160,4 +165,32 @@ export function noiseDiagnostics(normalisedResidual: ArrayLike<number>, shape: S
     ksThreshold,
     warnings,
   };
+}
+
+function isList(v: ArrayLike<number> | ArrayLike<number>[]): v is ArrayLike<number>[] {
+  return Array.isArray(v) && (v.length === 0 || typeof v[0] !== 'number');
+}
+
+/**
+ * report.json's `noiseModel` (the details given, else the model's name) and `noiseDiagnostics`, computed on the
+ * residuals of the posterior samples y − A x_s (at most 8): under the right model these are distributed as the noise
+ * itself — for a Gaussian prior exactly N(0, Σ) over data and draws, since Σ S⁻¹ Σ + A Cov_post Aᵀ = Σ with
+ * S = Σ + A C Aᵀ — whereas the posterior mean's residual is not (it has absorbed the part of the noise the data
+ * cannot tell from signal: χ² per pixel below 1, reddened spectrum).
+ */
+export async function noiseReport(
+  noise: NoiseModel,
+  details: Record<string, unknown> | undefined,
+  likelihood: Pick<ConvolvedLikelihood, 'normalisedResidual' | 'dataShape' | 'inShape'> | null,
+  samples: Float32Array | null,
+  n: number,
+): Promise<{ noiseModel: Record<string, unknown>; noiseDiagnostics?: NoiseDiagnostics }> {
+  const name = noiseModelName(noise);
+  const noiseModel = details ?? { model: name };
+  const label = typeof noiseModel.model === 'string' ? noiseModel.model : name;
+  if (!likelihood || !samples || n < 1) return { noiseModel };
+  const per = likelihood.inShape[0] * likelihood.inShape[1];
+  const residuals: Float32Array[] = [];
+  for (let k = 0; k < Math.min(n, 8); k++) residuals.push(await likelihood.normalisedResidual(samples.subarray(k * per, (k + 1) * per)));
+  return { noiseModel, noiseDiagnostics: noiseDiagnostics(residuals, likelihood.dataShape, noiseCorrelation(noise), label) };
 }
