@@ -75,7 +75,7 @@ export interface ModelInput {
 export type NoiseInput =
   | { kind: 'sigma'; sigma: number }
   | { kind: 'map'; sigma: ArrayLike<number>; shape: Shape2; name: string }
-  /** A model built by the host (src-shared/noise/model.ts: correlated, Poisson–Gaussian), with its command-line flags. */
+  /** A model built by the host (src-shared/noise/model.ts: correlated, Poisson–Gaussian), with its command-line flags (a leading space; empty where M.json holds them). */
   | { kind: 'model'; built: BuiltNoise; command: string };
 
 /** The run's settings: the protocol's (the app sends them as they are; the command line builds them from its flags). */

@@ -30,6 +30,7 @@ const p = (f: string) => path.join(dir, f);
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-noise-'));
   writeFileSync(p('M.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }] }));
+  writeFileSync(p('M-noise.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }], noise: { model: 'correlated', image: 'noise.fits' } }));
   mkdirSync(p('pk'));
   writeFileSync(p('pk/power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 10, 4, 2)), shape: [N, N] }]));
   const r = new SeededRandom(5);
@@ -55,8 +56,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function reconstruct(obs: string, out: string, noise: string[]): Promise<{ report: Report; stderr: string }> {
-  const args = ['--obs', p(obs), '--model', p('M.json'), '--prior', p('pk'), ...noise, '--out', p(out), '--n', '4', '--steps', '60', '--seed', '1', '--workers', '1', '--backend', 'wasm', '--quiet'];
+async function reconstruct(obs: string, out: string, noise: string[], model = 'M.json'): Promise<{ report: Report; stderr: string }> {
+  const args = ['--obs', p(obs), '--model', p(model), '--prior', p('pk'), ...noise, '--out', p(out), '--n', '4', '--steps', '60', '--seed', '1', '--workers', '1', '--backend', 'wasm', '--quiet'];
   let stderr = '';
   const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
@@ -104,6 +105,17 @@ describe('skyscore reconstruct --noise-model', () => {
     expect(c.report.noiseModel).toMatchObject({ model: 'poisson-gaussian', gain: 2, gainSource: 'header GAIN', readNoise: 4 });
     expect(c.report.command).toMatch(/--noise-model poisson-gaussian --read-noise 4/);
     expect(c.report.noiseDiagnostics.pixels).toBe(N * N);
+  });
+
+  it("M.json's noise block gives the model where no noise flag is given", async () => {
+    const c = await reconstruct('y.fits', 'mjson', [], 'M-noise.json');
+    expect(c.report.noiseModel).toMatchObject({ model: 'correlated', source: 'image noise.fits' });
+    expect(c.report.command).not.toMatch(/--noise/);
+    expect(c.report.noiseDiagnostics.warnings).toEqual([]);
+    // flags take precedence
+    const w = await reconstruct('y.fits', 'mjson-white', ['--noise', '0.1', '--steps', '20'], 'M-noise.json');
+    expect(w.report.noiseModel.model).toBe('white');
+    await expect(reconstruct('y.fits', 'bad', [])).rejects.toThrow(/missing --noise \(σ, a σ map, or --noise-model; or a noise block in M\.json\)/);
   });
 
   it('refuses flags that do not fit the model', async () => {

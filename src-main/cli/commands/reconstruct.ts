@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { checkOutputFolder, readInputFile, writeProductSet } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
+import { parseForwardModel } from '../../../src-shared/operators/forward-model-spec.js';
 import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag } from './forward.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
@@ -54,7 +55,8 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       layout, path relative to the working directory). A Gaussian field describes its own size
                       only; a U-Net (fully convolutional) runs on an unknown of another size too, of at least
                       its down-sampling factor, padded by reflection where needed, with a note
-  --noise SIGMA       σ > 0, or a FITS map of σ per pixel (NaN marks a pixel unusable)
+  --noise SIGMA       σ > 0, or a FITS map of σ per pixel (NaN marks a pixel unusable). Without --noise and
+                      the flags below, M.json's noise block (docs/forward-models.md) gives the noise model
   --noise-model M     white (one σ: --noise SIGMA), sigma-map (--noise NOISE.fits; these two are the default
                       for --noise), correlated (stationary correlated noise, its power spectrum measured from
                       --noise-region or --noise-image; --noise optional: σ or a σ map multiplying it, default
@@ -196,7 +198,7 @@ export function noiseModelFlags(p: Parsed, cmd: string): NoiseModelFlags | null 
 }
 
 /** The noise model built from the flags (src-shared/noise/model.ts), with the command-line text that reproduces it. */
-async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined, obs: ObservationInput, cmd: string): Promise<NoiseInput> {
+async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined, obs: ObservationInput, cmd: string, fromModel?: string): Promise<NoiseInput> {
   let sigma: NoiseRequest['sigma'];
   if (noiseArg !== undefined) {
     const n = await readNoiseInput(noiseArg, '--noise', cmd);
@@ -207,7 +209,7 @@ async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined,
     { model: f.model, sigma, region: f.region, noiseImage: img && { data: img.data, shape: img.shape, name: f.image! }, gain: f.gain, readNoise: f.readNoise, sky: f.sky },
     { data: obs.data, shape: obs.shape, header: obs.header, name: obs.name },
   );
-  for (const note of built.notes) process.stderr.write(`skyscore: note: ${note}\n`);
+  for (const note of built.notes) process.stderr.write(`skyscore: note: ${note}${fromModel ? ` ${fromModel}` : ''}\n`);
   const r = f.region;
   const command = [
     noiseArg !== undefined ? `--noise ${readsFile(noiseArg) ? path.basename(noiseArg) : noiseArg}` : '',
@@ -220,7 +222,8 @@ async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined,
   ]
     .filter((t) => t)
     .join(' ');
-  return { kind: 'model', built, command };
+  // the command line that reproduces the run: the flags (M.json's noise block reproduces itself)
+  return { kind: 'model', built, command: fromModel ? '' : ` ${command}` };
 }
 
 /** Whether a --noise argument names a file (a σ map) rather than giving σ. */
@@ -311,7 +314,7 @@ export const reconstructCommand: Command = {
     const modelPath = requireString(p, 'model', cmd);
     const prior = requireString(p, 'prior', cmd);
     const noiseFlags = noiseModelFlags(p, cmd);
-    const noiseArg = noiseFlags ? optionalString(p, 'noise') : requireString(p, 'noise', cmd);
+    const noiseArg = optionalString(p, 'noise');
     const outDir = requireString(p, 'out', cmd);
     const sampler = samplerFlag(p, cmd);
     const n = numberFlag(p, 'n', cmd, { default: 16, integer: true, min: 1, max: 100000 });
@@ -332,10 +335,24 @@ export const reconstructCommand: Command = {
     // the files are read here; the service checks every input before any compute starts
     const model = await modelFile(modelPath);
     const observation = await observationFile(obsPath, hdu);
+    // the noise: the flags, else M.json's noise block, else --noise is missing
+    let noise: NoiseInput;
+    if (noiseFlags) noise = await noiseModelInput(noiseFlags, noiseArg, observation, cmd);
+    else if (noiseArg !== undefined) noise = await readNoiseInput(noiseArg, '--noise', cmd);
+    else {
+      const text = typeof model.json === 'string' ? model.json : new TextDecoder().decode(model.json);
+      const block = parseForwardModel(text, model.name).noise;
+      if (!block) throw new UsageError(`${cmd}: missing --noise (σ, a σ map, or --noise-model; or a noise block in ${model.name})`);
+      const dir = path.dirname(path.resolve(modelPath));
+      const r = block.region;
+      const flags: NoiseModelFlags = { model: block.model, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, image: block.image && path.resolve(dir, block.image), gain: block.gain, readNoise: block.readNoise, sky: block.sky };
+      const sigmaArg = block.sigmaFits !== undefined ? path.resolve(dir, block.sigmaFits) : block.sigma !== undefined ? String(block.sigma) : undefined;
+      noise = await noiseModelInput(flags, sigmaArg, observation, cmd, `(the noise block of ${model.name})`);
+    }
     const inputs: ReconstructionInputs = {
       model,
       observation,
-      noise: noiseFlags ? await noiseModelInput(noiseFlags, noiseArg, observation, cmd) : await readNoiseInput(noiseArg!, '--noise', cmd),
+      noise,
       prior,
       settings: { sampler, n, steps, seed, fluxScale, options, workers, batch },
       scoreEngine,
