@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { reconstructCommand } from '../../src-main/cli/commands/reconstruct.js';
+import { readImage2d } from '../../src-main/forward-model-files.js';
 import { FitsHeader, writeFits } from '../../src-shared/fits/index.js';
 import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { addNoise, correlatedNoise } from '../../src-shared/operators/noise.js';
@@ -56,8 +57,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function reconstruct(obs: string, out: string, noise: string[], model = 'M.json'): Promise<{ report: Report; stderr: string }> {
-  const args = ['--obs', p(obs), '--model', p(model), '--prior', p('pk'), ...noise, '--out', p(out), '--n', '4', '--steps', '60', '--seed', '1', '--workers', '1', '--backend', 'wasm', '--quiet'];
+async function reconstruct(obs: string, out: string, noise: string[], model = 'M.json', workers = 1): Promise<{ report: Report; stderr: string }> {
+  const args = ['--obs', p(obs), '--model', p(model), '--prior', p('pk'), ...noise, '--out', p(out), '--n', '4', '--steps', '60', '--seed', '1', '--workers', String(workers), '--backend', 'wasm', '--quiet'];
   let stderr = '';
   const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
@@ -85,6 +86,15 @@ describe('skyscore reconstruct --noise-model', () => {
     console.log(`correlated model: spectral ratio ${cd.spectralRatio.toFixed(3)}, KS ${cd.ksDistance.toFixed(4)}, χ²/px ${cd.whitenedChi2PerPixel.toFixed(3)}`);
     expect(cd.warnings).toEqual([]);
     expect(c.stderr).toMatch(/note: correlated noise measured from the image noise\.fits/);
+    // the model reaches the worker threads: the same chains on two workers (to the CG tolerance: the batches differ)
+    const two = await reconstruct('y.fits', 'corr2', ['--noise-model', 'correlated', '--noise-image', p('noise.fits')], 'M.json', 2);
+    expect(two.report.likelihood?.method).toBe('correlated-cg');
+    expect(two.report.noiseModel).toEqual(c.report.noiseModel);
+    const m1 = (await readImage2d(p('corr/posterior-mean.fits'))).data;
+    const m2 = (await readImage2d(p('corr2/posterior-mean.fits'))).data;
+    let worst = 0;
+    for (let i = 0; i < m1.length; i++) worst = Math.max(worst, Math.abs(m1[i]! - m2[i]!));
+    expect(worst).toBeLessThan(0.01);
     const w = await reconstruct('y.fits', 'white', ['--noise', '0.1']);
     expect(w.report.noiseModel.model).toBe('white');
     const wd = w.report.noiseDiagnostics;
