@@ -9,7 +9,8 @@
  *  - the histogram: the whitened residual at the observed pixels against N(0, 1), with the Kolmogorov–Smirnov
  *    distance D, and χ²/pixel of z.
  * A warning is raised when the model is clearly wrong: the ratio outside [1/1.5, 1.5] and more than 5 standard
- * errors from 1, or D above max(0.02, 1.95/√n) (p ≈ 0.001 for independent pixels).
+ * errors from 1, or D above max(0.03, 1.95/√n) (p ≈ 0.001 for independent pixels; at least 0.03 so that a measured
+ * spectrum's own error, a few per cent in the whitened variance, is not taken for a wrong model).
  * Caveats: where the prior is wrong the samples' residuals carry its errors too (mostly at low frequencies, which
  * raises the ratio); with masked pixels the whitening filter is applied to the residual with zeros in them (an
  * approximation near masked regions).
@@ -129,7 +130,7 @@ export function noiseDiagnostics(residuals: ArrayLike<number> | ArrayLike<number
   for (const v of z) chi2 += v * v;
   chi2 /= z.length;
   const ksDistance = ksNormal(z);
-  const ksThreshold = Math.max(0.02, 1.95 / Math.sqrt(m));
+  const ksThreshold = Math.max(0.03, 1.95 / Math.sqrt(m));
   const edges: number[] = [];
   for (let e = -5; e <= 5 + 1e-9; e += 0.5) edges.push(e);
   const counts = new Array<number>(edges.length - 1).fill(0);
