@@ -13,7 +13,8 @@ import type { BackendInfo, SamplerSettings } from '../../src-shared/protocol/ind
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import { instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
 import { outputShape, parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
-import { noiseMap, scalarNoise, type NoiseModel } from '../../src-shared/operators/noise.js';
+import { noiseMap, scalarNoise, sigmaArray, type NoiseModel } from '../../src-shared/operators/noise.js';
+import type { BuiltNoise } from '../../src-shared/noise/model.js';
 import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/likelihood.js';
 import {
   DENOISE_MODES,
@@ -71,7 +72,11 @@ export interface ModelInput {
 }
 
 /** σ of the Gaussian noise: one number, or a map of the data's shape (NaN marks a pixel unusable). */
-export type NoiseInput = { kind: 'sigma'; sigma: number } | { kind: 'map'; sigma: ArrayLike<number>; shape: Shape2; name: string };
+export type NoiseInput =
+  | { kind: 'sigma'; sigma: number }
+  | { kind: 'map'; sigma: ArrayLike<number>; shape: Shape2; name: string }
+  /** A model built by the host (src-shared/noise/model.ts: correlated, Poisson–Gaussian), with its command-line flags (a leading space; empty where M.json holds them). */
+  | { kind: 'model'; built: BuiltNoise; command: string };
 
 /** The run's settings: the protocol's (the app sends them as they are; the command line builds them from its flags). */
 export type ReconstructSettings = SamplerSettings;
@@ -113,6 +118,9 @@ export interface PreparedReconstruction {
   noise: NoiseModel;
   /** σ as given, or the σ map's file name (SKYNOISE, the command line). */
   noiseText: string;
+  /** The noise part of the command line where it is not `--noise TEXT`, and the model's details for report.json. */
+  noiseCommand?: string;
+  noiseModel?: Record<string, unknown>;
   /** The prior spec as given, and the prior. */
   priorSpec: string;
   prior: ResolvedPrior;
@@ -179,6 +187,10 @@ export function checkSettings(s: ReconstructSettings): Omit<ResolvedSettings, 'w
 /** The noise model and how it is named (σ as given, or the map's file name), checked against the data's shape. */
 function noiseOf(noise: NoiseInput, dataShape: Shape2): { noise: NoiseModel; text: string } {
   if (noise.kind === 'sigma') return { noise: scalarNoise(noise.sigma), text: String(noise.sigma) };
+  if (noise.kind === 'model') {
+    sigmaArray(noise.built.noise, dataShape); // the model's shape against the data's (a NoiseInputError)
+    return { noise: noise.built.noise, text: noise.built.text };
+  }
   if (noise.shape[0] !== dataShape[0] || noise.shape[1] !== dataShape[1]) {
     throw new ReconstructInputError(`${noise.name}: the σ map is ${shapeText(noise.shape)} but the data are ${shapeText(dataShape)}`);
   }
@@ -248,6 +260,7 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
       model: { name: model.name, path: model.path, sha256, prepared, built: b },
       noise,
       noiseText,
+      ...(inputs.noise.kind === 'model' ? { noiseCommand: inputs.noise.command, noiseModel: inputs.noise.built.details } : {}),
       priorSpec,
       prior,
       cwd,

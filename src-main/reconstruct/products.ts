@@ -50,7 +50,7 @@ export function commandLine(prep: PreparedReconstruction): string {
     o.symmetrise === true ? ' --symmetrise' : '',
   ].join('');
   return (
-    `reconstruct --obs ${prep.observation.name} --model ${prep.model.name} --prior ${prep.priorSpec} --noise ${prep.noiseText} ` +
+    `reconstruct --obs ${prep.observation.name} --model ${prep.model.name} --prior ${prep.priorSpec}${prep.noiseCommand ?? ` --noise ${prep.noiseText}`} ` +
     `--n ${s.n} --steps ${s.steps} --seed ${s.seed} --sampler ${s.sampler} --flux-scale ${prep.flux.value.toPrecision(8)}${opts}`
   );
 }

@@ -10,6 +10,7 @@ import { posteriorProducts, type PosteriorProducts } from '../../src-shared/diff
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { runSamplingParallel } from '../sampling/pool.js';
 import type { PreparedReconstruction } from './prepare.js';
+import { noiseReport } from '../../src-shared/noise/diagnostics.js';
 import { commandLine, headerContext, productFiles, runReport, type HeaderContext } from './products.js';
 
 /** Where a run stands: the sampler's status over all chains, and a preview where asked. */
@@ -97,6 +98,7 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
   const products = await posteriorProducts(result, prep.affine, lik);
   const command = commandLine(prep);
   const report = runReport(prep, result, products, workers, command);
+  Object.assign(report, await noiseReport(prep.noise, prep.noiseModel, lik, products.samples, products.n));
   return { result, workers, samplingSeconds, products, report, command, headers: headerContext(prep, result, products, command) };
 }
 

@@ -28,13 +28,21 @@
  * exact posterior's 1.0 in the 32×32 test problem).
  * At σ = 0 all of these reduce to the exact a Aᵀ Σ⁻¹ (y' − a A x).
  * Masked pixels (NaN/infinite data or σ, or a σ map's NaN) carry no information: weight 0.
+ * Correlated noise (Σ = D^{1/2} C D^{1/2}, C circulant: ../operators/noise.ts) has its own two methods: exact in
+ * Fourier modes (likelihood/correlated-fourier.ts) where A Aᵀ is exactly circulant, σ constant and nothing masked,
+ * else conjugate gradients in data space with Σ restricted to the observed pixels (likelihood/correlated-cg.ts);
+ * both also give the σ = 0 score and the power iteration's Aᵀ Σ⁻¹ A. χ² (progress, report) and DPS's misfit stay
+ * the marginal ones, Σ (r_i/σ_i)², whose expectation per pixel is 1 for any C with a unit diagonal.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GramDescription, LinearOperator, StructuredOperator } from '../operators/types.js';
-import { sigmaArray, validityMask, type NoiseModel } from '../operators/noise.js';
+import { noiseCorrelation, sigmaArray, validityMask, type NoiseModel } from '../operators/noise.js';
 import { readAndDispose } from './readback.js';
+import { Spectral2D } from './spectral.js';
 import { chooseSolveMethod, type SolveChoice } from './likelihood/choose.js';
 import { ConjugateGradientSolver } from './likelihood/conjugate-gradients.js';
+import { CorrelatedCgSolver } from './likelihood/correlated-cg.js';
+import { CorrelatedFourierSolver } from './likelihood/correlated-fourier.js';
 import { FourierSolver } from './likelihood/fourier.js';
 import { KroneckerSolver } from './likelihood/kronecker.js';
 import { PixelDiagonalSolver } from './likelihood/pixel-diagonal.js';
@@ -99,6 +107,10 @@ export class ConvolvedLikelihood {
   readonly meanVariance: number;
   /** Mean of W = M/σ² over all pixels (the preconditioner's stand-in for W). */
   readonly meanWeight: number;
+  /** Correlated noise: its normalised power spectrum ρ (fft2 layout, mean 1); null for diagonal Σ. */
+  readonly correlation: Float32Array | null;
+  /** √ρ as a Fourier multiplier on the data grid (correlated noise: noiseDraw). */
+  private readonly noiseFilter: { spectral: Spectral2D; sqrtRho: tf.Tensor4D } | null = null;
 
   private readonly yT: tf.Tensor3D; // y' = (y − b A1) on observed pixels, 0 elsewhere: [1, my, mx]
   private readonly mT: tf.Tensor3D; // mask [1, my, mx]
@@ -187,11 +199,17 @@ export class ConvolvedLikelihood {
     );
 
     const first = sig[this.mask.indexOf(1)];
+    this.correlation = noiseCorrelation(spec.noise);
+    if (this.correlation) {
+      const spectral = new Spectral2D(my, mx);
+      this.noiseFilter = { spectral, sqrtRho: spectral.multiplier(Float64Array.from(this.correlation, (v) => Math.sqrt(Math.max(v, 0)))) };
+    }
     const choice = chooseSolveMethod({
       operator: op,
       gram,
       whiteNoise: spec.noise.kind === 'scalar' || sig.every((s, i) => !this.mask[i] || s === first),
       allObserved: this.observed === n,
+      correlated: this.correlation !== null,
       requested: spec.solver,
     });
     this.solver = this.createSolver(choice, varr, spec.cgOnDevice ?? false);
@@ -211,6 +229,12 @@ export class ConvolvedLikelihood {
       case 'cg': {
         const options = { tol: this.cgTol, maxIter: this.cgMaxIter, onDevice: cgOnDevice };
         return new ConjugateGradientSolver(op, choice.reason, this.invVarT, this.meanWeight, choosePreconditioner(op, choice.gram, choice.psf), options);
+      }
+      case 'correlated-fourier':
+        return new CorrelatedFourierSolver(op, choice.reason, choice.diag, this.correlation!, this.meanVariance);
+      case 'correlated-cg': {
+        const options = { tol: this.cgTol, maxIter: this.cgMaxIter, onDevice: cgOnDevice };
+        return new CorrelatedCgSolver(op, choice.reason, Float32Array.from(variance, Math.sqrt), this.mask, this.correlation!, choice.aat, options);
       }
     }
   }
@@ -237,7 +261,7 @@ export class ConvolvedLikelihood {
     const c = a * a * sigma * sigma; // weight of A Aᵀ
     return tf.tidy(() => {
       const r = perturbation ? tf.add(this.residual(x), tf.mul(perturbation, this.mT)) : this.residual(x);
-      const g = sigma === 0 ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);
+      const g = sigma === 0 && !this.correlation ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);
       return tf.mul(g, a);
     });
   }
@@ -247,9 +271,15 @@ export class ConvolvedLikelihood {
     return this.dataShape;
   }
 
-  /** A draw of the data's noise, σ ⊙ z on the observed pixels and 0 elsewhere, from standard normals z [B, my, mx]. */
+  /**
+   * A draw of the data's noise from standard normals z [B, my, mx]: σ ⊙ z for white noise; for correlated noise
+   * Σ^½ z = D^½ F⁻¹ √ρ F z (Σ = D^½ C D^½, C = F⁻¹ diag(ρ) F), whose restriction to the observed pixels has the
+   * covariance the likelihood restricts Σ to. 0 on masked pixels.
+   */
   noiseDraw(z: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.mul(z, this.sdT));
+    const f = this.noiseFilter;
+    if (!f) return tf.tidy(() => tf.mul(z, this.sdT));
+    return tf.tidy(() => tf.mul(f.spectral.apply(z, f.sqrtRho), this.sdT));
   }
 
   /** Adds what device-side conjugate-gradient solves have counted since the last call to cgStats. */
@@ -287,7 +317,9 @@ export class ConvolvedLikelihood {
       for (let k = 0; k < maxIter; k++) {
         const [next, rq] = tf.tidy(() => {
           const u = tf.div(v, tf.norm(v));
-          const w = tf.mul(this.operator.adjoint(tf.mul(this.operator.apply(u), this.invVarT)), this.affine.scale * this.affine.scale);
+          const au = tf.mul(this.operator.apply(u), this.mT);
+          const atwa = this.correlation ? this.solver.solve(au, 0) : this.operator.adjoint(tf.mul(au, this.invVarT));
+          const w = tf.mul(atwa, this.affine.scale * this.affine.scale);
           return [w, tf.sum(tf.mul(u, w))];
         });
         const l = (await rq.data())[0]!;
@@ -325,6 +357,10 @@ export class ConvolvedLikelihood {
     if (this.disposed) return;
     this.disposed = true;
     this.solver.dispose();
+    if (this.noiseFilter) {
+      this.noiseFilter.sqrtRho.dispose();
+      this.noiseFilter.spectral.dispose();
+    }
     for (const t of [this.yT, this.mT, this.invVarT, this.relWeightT, this.sdT]) t.dispose();
   }
 

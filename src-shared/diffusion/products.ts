@@ -136,7 +136,7 @@ export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ct
     report.likelihood = {
       method: likelihood.method,
       description: likelihood.description,
-      ...(likelihood.method === 'cg'
+      ...(likelihood.method === 'cg' || likelihood.method === 'correlated-cg'
         ? {
             cgSolves: likelihood.cgStats.solves,
             cgMeanIterations: likelihood.cgStats.solves ? Number((likelihood.cgStats.iterations / likelihood.cgStats.solves).toFixed(2)) : 0,

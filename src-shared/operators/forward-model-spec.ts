@@ -58,10 +58,34 @@ export interface UvStage {
 }
 export type StageSpec = PsfStage | MaskStage | LensStage | UvStage;
 
+/**
+ * M.json's optional noise block: the noise model of the data (docs/forward-models.md, *Noise models*). Command-line
+ * noise flags take precedence over it. Files are relative to M.json.
+ */
+export interface NoiseSpec {
+  model: 'white' | 'sigma-map' | 'correlated' | 'poisson-gaussian';
+  /** σ (white; correlated: optional, default the measured σ). */
+  sigma?: number;
+  /** A FITS σ map (sigma-map; correlated: optional). */
+  sigmaFits?: string;
+  /** correlated: a blank-sky box of the observation [x0, y0, x1, y1] (0-based pixels, x1 and y1 exclusive)… */
+  region?: [number, number, number, number];
+  /** …or a noise-only FITS image. */
+  image?: string;
+  /** poisson-gaussian: e⁻/ADU (default: the header's), read noise (e⁻), a subtracted sky (ADU). */
+  gain?: number;
+  readNoise?: number;
+  sky?: number;
+}
+
+export const NOISE_SPEC_MODELS = ['white', 'sigma-map', 'correlated', 'poisson-gaussian'] as const;
+
 /** An M.json document: the unknown's shape and the stages of A, applied in order (none: the identity). */
 export interface ForwardModelSpec {
   shape: Shape2;
   operators: StageSpec[];
+  /** The noise model (optional; absent in older files). */
+  noise?: NoiseSpec;
 }
 
 /** One problem of a document. */
@@ -327,6 +351,68 @@ function checkUv(o: Obj, s: Scope, files: readonly string[] | undefined): UvStag
   return { type: 'uv-sampling', array, declinationDeg, hourAngleH, stepMin, wavelengthM, pixelScaleArcsec };
 }
 
+function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined): NoiseSpec | undefined {
+  if (!isObj(o)) {
+    s.add('', `must be an object with a "model", got ${describe(o)}`, true);
+    return undefined;
+  }
+  s.keys(o, ['model', 'sigma', 'sigmaFits', 'region', 'image', 'gain', 'readNoise', 'sky']);
+  const model = o.model;
+  if (typeof model !== 'string' || !(NOISE_SPEC_MODELS as readonly string[]).includes(model)) {
+    s.add('model', `model must be one of ${NOISE_SPEC_MODELS.join(', ')}, got ${describe(model)}`, true);
+    return undefined;
+  }
+  const allowed: Record<NoiseSpec['model'], string[]> = {
+    white: ['sigma'],
+    'sigma-map': ['sigmaFits'],
+    correlated: ['sigma', 'sigmaFits', 'region', 'image'],
+    'poisson-gaussian': ['gain', 'readNoise', 'sky'],
+  };
+  const out: NoiseSpec = { model: model as NoiseSpec['model'] };
+  let ok = true;
+  for (const k of ['sigma', 'sigmaFits', 'region', 'image', 'gain', 'readNoise', 'sky']) {
+    if (o[k] !== undefined && !allowed[out.model].includes(k)) {
+      s.add(k, `the ${model} noise model takes no ${k} (it takes ${allowed[out.model].join(', ')})`, true);
+      ok = false;
+    }
+  }
+  const num = (k: 'sigma' | 'gain' | 'readNoise' | 'sky', rule: NumRule) => {
+    if (o[k] === undefined) return;
+    const r = s.num(o, k, k, rule);
+    if (r.value === undefined) ok = false;
+    else out[k] = r.value;
+  };
+  num('sigma', { positive: true, optional: true });
+  num('gain', { positive: true, optional: true });
+  num('readNoise', { positive: true, optional: true });
+  num('sky', { optional: true });
+  for (const k of ['sigmaFits', 'image'] as const) {
+    if (o[k] === undefined) continue;
+    const f = s.file(o, k);
+    s.present(k, f, k === 'image' ? 'noise image' : 'σ map', files);
+    if (f === undefined) ok = false;
+    else out[k] = f;
+  }
+  if (o.region !== undefined) {
+    const r = o.region;
+    if (!Array.isArray(r) || r.length !== 4 || !r.every((v) => typeof v === 'number')) {
+      s.add('region', `region must be [x0, y0, x1, y1] (0-based pixels, x1 and y1 exclusive), got ${describe(r)}`, true);
+      ok = false;
+    } else {
+      if (!r.every((v: number) => Number.isInteger(v) && v >= 0) || !(r[2] > r[0] && r[3] > r[1])) {
+        s.add('region', `region must be [x0, y0, x1, y1] with non-negative integers, x1 > x0 and y1 > y0, got ${describe(r)}`, false);
+      }
+      out.region = [r[0], r[1], r[2], r[3]];
+    }
+  }
+  if (out.model === 'white' && out.sigma === undefined && o.sigma === undefined) s.add('sigma', 'the white noise model needs sigma', true);
+  if (out.model === 'sigma-map' && o.sigmaFits === undefined) s.add('sigmaFits', 'the sigma-map noise model needs sigmaFits (a FITS σ map)', true);
+  if (out.model === 'correlated' && (o.region === undefined) === (o.image === undefined)) s.add('', 'the correlated noise model needs exactly one of region or image', true);
+  if (out.model === 'correlated' && o.sigma !== undefined && o.sigmaFits !== undefined) s.add('', 'give sigma or sigmaFits, not both', true);
+  if (out.model === 'poisson-gaussian' && o.readNoise === undefined) s.add('readNoise', 'the poisson-gaussian noise model needs readNoise (e⁻)', true);
+  return ok ? out : undefined;
+}
+
 /**
  * Checks a document (parsed JSON, or the editor's spec) against every rule of the format, in the order of its
  * fields, and collects all issues. `spec` is the document as a ForwardModelSpec when no issue is structural (values
@@ -339,7 +425,7 @@ export function checkForwardModel(value: unknown, opts: CheckOptions = {}): { sp
     top.add('', `must be a JSON object with "shape" and "operators", got ${describe(value)}`, true);
     return { spec: null, issues };
   }
-  top.keys(value, ['shape', 'operators']);
+  top.keys(value, ['shape', 'operators', 'noise']);
   const shape = top.shape(value.shape, 'shape');
   const operators: (StageSpec | undefined)[] = [];
   if (value.operators === undefined) top.add('operators', 'operators is required (a list; empty for the identity)', true);
@@ -365,8 +451,10 @@ export function checkForwardModel(value: unknown, opts: CheckOptions = {}): { sp
       operators.push(t === 'psf' ? checkPsf(raw, s, opts.files) : t === 'mask' ? checkMask(raw, s, opts.files) : t === 'lens' ? checkLens(raw, s) : checkUv(raw, s, opts.files));
     });
   }
+  const noise = value.noise === undefined ? undefined : checkNoise(value.noise, new Scope(issues, 'noise', 'noise'), opts.files);
   const structural = issues.some((x) => x.structural);
-  const spec = !structural && shape && operators.every((x) => x !== undefined) ? { shape, operators: operators as StageSpec[] } : null;
+  const spec: ForwardModelSpec | null =
+    !structural && shape && operators.every((x) => x !== undefined) ? { shape, operators: operators as StageSpec[], ...(noise ? { noise } : {}) } : null;
   if (spec && opts.dataShape && issues.length === 0) {
     const mismatch = outputShapeIssue(spec, opts.dataShape);
     if (mismatch) issues.push(mismatch);

@@ -5,11 +5,16 @@ import { UsageError } from '../errors.js';
 import { checkOutputFolder, readInputFile, writeProductSet } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
+import { parseForwardModel } from '../../../src-shared/operators/forward-model-spec.js';
 import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag } from './forward.js';
 import { reconstructVisibilities } from '../../reconstruct/visibilities.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
+import type { NoiseInput } from '../../reconstruct/prepare.js';
+import { buildNoise, isNoiseModelKind, NOISE_MODEL_NAMES, type NoiseModelKind, type NoiseRequest } from '../../../src-shared/noise/model.js';
+import { parsePixelBox, type PixelBox } from '../../../src-shared/noise/spectrum.js';
+import type { NoiseDiagnostics } from '../../../src-shared/noise/diagnostics.js';
 import {
   DEFAULT_SAMPLER,
   DEFAULT_STEPS,
@@ -27,6 +32,8 @@ import {
 } from '../../../src-shared/diffusion/samplers/spec.js';
 
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
+                            [--noise-model white|sigma-map|correlated|poisson-gaussian] [--noise-region x0,y0,x1,y1]
+                            [--noise-image N.fits] [--gain G] [--read-noise R] [--sky S]
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
@@ -50,7 +57,21 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       layout, path relative to the working directory). A Gaussian field describes its own size
                       only; a U-Net (fully convolutional) runs on an unknown of another size too, of at least
                       its down-sampling factor, padded by reflection where needed, with a note
-  --noise SIGMA       σ > 0, or a FITS map of σ per pixel (NaN marks a pixel unusable)
+  --noise SIGMA       σ > 0, or a FITS map of σ per pixel (NaN marks a pixel unusable). Without --noise and
+                      the flags below, M.json's noise block (docs/forward-models.md) gives the noise model
+  --noise-model M     white (one σ: --noise SIGMA), sigma-map (--noise NOISE.fits; these two are the default
+                      for --noise), correlated (stationary correlated noise, its power spectrum measured from
+                      --noise-region or --noise-image; --noise optional: σ or a σ map multiplying it, default
+                      the measured σ), poisson-gaussian (counts: σ² = max(μ + sky, 0)/gain + (rn/gain)² at the
+                      data's 3×3 box mean μ; --gain, --read-noise, --sky; no --noise). docs/forward-models.md
+  --noise-region B    correlated: a blank-sky box of the observation, x0,y0,x1,y1 (0-based pixels, x1 and y1
+                      exclusive, at least 8×8; 32×32 tiles or fewer are averaged)
+  --noise-image F     correlated: a noise-only FITS image instead (any size of at least 8×8)
+  --gain G            poisson-gaussian: e⁻ per ADU (default: the header's GAIN, CCDGAIN or ATODGAIN; 1 when
+                      BUNIT is ELECTRONS)
+  --read-noise R      poisson-gaussian: read noise in e⁻ (required)
+  --sky S             poisson-gaussian: a sky level (ADU) already subtracted from the data, added back for the
+                      shot noise (default 0)
   --out DIR           output folder: created, or one holding a previous run's products, which the new set
                       replaces as a whole (written beside it, then renamed into place); it must not hold any
                       input (the data, M.json and its files, the σ map, the prior)
@@ -169,6 +190,59 @@ export async function modelFile(file: string): Promise<ModelInput & { paths(): s
   return { json, name: path.basename(file), path: path.resolve(file), loader, filesRead: () => loader.files.map((f) => f.bytes), paths: () => [path.resolve(file), ...loader.files.map((f) => f.path)] };
 }
 
+/** The noise-model flags (--noise-model and the flags of the correlated and Poisson–Gaussian models), or null when none is given. */
+export interface NoiseModelFlags {
+  model?: NoiseModelKind;
+  region?: PixelBox;
+  image?: string;
+  gain?: number;
+  readNoise?: number;
+  sky?: number;
+}
+
+export function noiseModelFlags(p: Parsed, cmd: string): NoiseModelFlags | null {
+  const model = optionalString(p, 'noise-model');
+  const region = optionalString(p, 'noise-region');
+  const image = optionalString(p, 'noise-image');
+  const num = (k: 'gain' | 'read-noise' | 'sky', positive: boolean) => (p.values[k] === undefined ? undefined : numberFlag(p, k, cmd, positive ? { positive: true } : {}));
+  const f: NoiseModelFlags = { region: region === undefined ? undefined : parsePixelBox(region, `${cmd}: --noise-region`), image, gain: num('gain', true), readNoise: num('read-noise', true), sky: num('sky', false) };
+  if (model !== undefined) {
+    if (!isNoiseModelKind(model)) throw new UsageError(`${cmd}: --noise-model must be one of ${NOISE_MODEL_NAMES.join(', ')}, got '${model}'`);
+    f.model = model;
+  } else if (region !== undefined || image !== undefined) f.model = 'correlated';
+  else if (f.gain !== undefined || f.readNoise !== undefined || f.sky !== undefined) f.model = 'poisson-gaussian';
+  return f.model === undefined ? null : f;
+}
+
+/** The noise model built from the flags (src-shared/noise/model.ts), with the command-line text that reproduces it. */
+async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined, obs: ObservationInput, cmd: string, fromModel?: string): Promise<NoiseInput> {
+  let sigma: NoiseRequest['sigma'];
+  if (noiseArg !== undefined) {
+    const n = await readNoiseInput(noiseArg, '--noise', cmd);
+    sigma = n.kind === 'sigma' ? n.sigma : { data: n.sigma, shape: n.shape, name: n.name };
+  }
+  const img = f.image === undefined ? undefined : await readImage2d(f.image);
+  const built = buildNoise(
+    { model: f.model, sigma, region: f.region, noiseImage: img && { data: img.data, shape: img.shape, name: f.image! }, gain: f.gain, readNoise: f.readNoise, sky: f.sky },
+    { data: obs.data, shape: obs.shape, header: obs.header, name: obs.name },
+  );
+  for (const note of built.notes) process.stderr.write(`skyscore: note: ${note}${fromModel ? ` ${fromModel}` : ''}\n`);
+  const r = f.region;
+  const command = [
+    noiseArg !== undefined ? `--noise ${readsFile(noiseArg) ? path.basename(noiseArg) : noiseArg}` : '',
+    `--noise-model ${built.kind}`,
+    r ? `--noise-region ${r.x0},${r.y0},${r.x1},${r.y1}` : '',
+    f.image ? `--noise-image ${path.basename(f.image)}` : '',
+    f.gain !== undefined ? `--gain ${f.gain}` : '',
+    f.readNoise !== undefined ? `--read-noise ${f.readNoise}` : '',
+    f.sky !== undefined ? `--sky ${f.sky}` : '',
+  ]
+    .filter((t) => t)
+    .join(' ');
+  // the command line that reproduces the run: the flags (M.json's noise block reproduces itself)
+  return { kind: 'model', built, command: fromModel ? '' : ` ${command}` };
+}
+
 /** Whether a --noise argument names a file (a σ map) rather than giving σ. */
 const readsFile = (arg: string) => !Number.isFinite(Number(arg)) || arg.trim() === '';
 
@@ -199,7 +273,13 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
     }
     const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
     await writeProductSet(outDir, reconstructionFiles(run));
-    for (const w of run.report.warnings as string[]) if (!prep.warnings.includes(w)) process.stderr.write(`skyscore: warning: ${w}\n`);
+    const printed = new Set(prep.warnings);
+    const diag = run.report.noiseDiagnostics as NoiseDiagnostics | undefined;
+    for (const w of [...(run.report.warnings as string[]), ...(diag?.warnings ?? [])]) {
+      if (printed.has(w)) continue;
+      printed.add(w);
+      process.stderr.write(`skyscore: warning: ${w}\n`);
+    }
     process.stdout.write(
       `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
         `χ²/pixel of the mean ${run.products.chi2PerPixel?.toFixed(4)}, ${run.result.seconds.toFixed(1)} s, ${run.result.scoreEvaluations} score evaluations, backend ${prep.backend.backend}\n`,
@@ -267,6 +347,12 @@ export const reconstructCommand: Command = {
         model: { type: 'string' },
         prior: { type: 'string' },
         noise: { type: 'string' },
+        'noise-model': { type: 'string' },
+        'noise-region': { type: 'string' },
+        'noise-image': { type: 'string' },
+        gain: { type: 'string' },
+        'read-noise': { type: 'string' },
+        sky: { type: 'string' },
         out: { type: 'string' },
         n: { type: 'string' },
         steps: { type: 'string' },
@@ -300,7 +386,8 @@ export const reconstructCommand: Command = {
     const obsPath = requireString(p, 'obs', cmd);
     const modelPath = requireString(p, 'model', cmd);
     const prior = requireString(p, 'prior', cmd);
-    const noiseArg = requireString(p, 'noise', cmd);
+    const noiseFlags = noiseModelFlags(p, cmd);
+    const noiseArg = optionalString(p, 'noise');
     const outDir = requireString(p, 'out', cmd);
     const sampler = samplerFlag(p, cmd);
     const n = numberFlag(p, 'n', cmd, { default: 16, integer: true, min: 1, max: 100000 });
@@ -315,15 +402,30 @@ export const reconstructCommand: Command = {
     const quiet = p.values.quiet === true;
     const scoreEngine = scoreEngineFlags(p, cmd);
     // the inputs named on the command line: --out must not hold them (those M.json names are checked once read)
-    const named = [obsPath, modelPath, ...(readsFile(noiseArg) ? [noiseArg] : []), ...priorPath(prior)];
+    const named = [obsPath, modelPath, ...(noiseArg !== undefined && readsFile(noiseArg) ? [noiseArg] : []), ...(noiseFlags?.image ? [noiseFlags.image] : []), ...priorPath(prior)];
     await checkOutputFolder(outDir, named, cmd, PRODUCT_NAMES);
 
     // the files are read here; the service checks every input before any compute starts
     const model = await modelFile(modelPath);
+    const observation = await observationFile(obsPath, hdu);
+    // the noise: the flags, else M.json's noise block, else --noise is missing
+    let noise: NoiseInput;
+    if (noiseFlags) noise = await noiseModelInput(noiseFlags, noiseArg, observation, cmd);
+    else if (noiseArg !== undefined) noise = await readNoiseInput(noiseArg, '--noise', cmd);
+    else {
+      const text = typeof model.json === 'string' ? model.json : new TextDecoder().decode(model.json);
+      const block = parseForwardModel(text, model.name).noise;
+      if (!block) throw new UsageError(`${cmd}: missing --noise (σ, a σ map, or --noise-model; or a noise block in ${model.name})`);
+      const dir = path.dirname(path.resolve(modelPath));
+      const r = block.region;
+      const flags: NoiseModelFlags = { model: block.model, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, image: block.image && path.resolve(dir, block.image), gain: block.gain, readNoise: block.readNoise, sky: block.sky };
+      const sigmaArg = block.sigmaFits !== undefined ? path.resolve(dir, block.sigmaFits) : block.sigma !== undefined ? String(block.sigma) : undefined;
+      noise = await noiseModelInput(flags, sigmaArg, observation, cmd, `(the noise block of ${model.name})`);
+    }
     const inputs: ReconstructionInputs = {
       model,
-      observation: await observationFile(obsPath, hdu),
-      noise: await readNoiseInput(noiseArg, '--noise', cmd),
+      observation,
+      noise,
       prior,
       settings: { sampler, n, steps, seed, fluxScale, options, workers, batch },
       scoreEngine,

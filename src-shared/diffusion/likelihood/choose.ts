@@ -3,7 +3,7 @@
  * gram()) and what the data say about Σ. The exact methods are preferred wherever they apply; conjugate
  * gradients take everything else.
  */
-import type { GramDescription, LinearOperator } from '../../operators/types.js';
+import type { GramDescription, LinearOperator, StructuredOperator } from '../../operators/types.js';
 import { PsfOperator, type PsfKernel } from '../../operators/psf.js';
 import { ChainOperator } from '../../operators/compose.js';
 import { KRONECKER_MAX_SIDE, kernelIsSeparable } from '../kronecker.js';
@@ -33,6 +33,11 @@ export interface SolveSituation {
   whiteNoise: boolean;
   /** No data pixel masked (NaN data or σ, or outside the forward model's own masks). */
   allObserved: boolean;
+  /**
+   * Correlated noise (Σ = D^{1/2} C D^{1/2}, C circulant): only the correlated methods apply; `whiteNoise` then
+   * says whether D is one constant.
+   */
+  correlated?: boolean;
   /** 'cg' forces conjugate gradients (for tests and comparisons). */
   requested?: 'auto' | 'cg';
 }
@@ -46,6 +51,8 @@ export type SolveChoice = { reason: string } & (
   | { method: 'pixel-diagonal' | 'fourier-diagonal'; diag: Float32Array }
   | { method: 'kronecker'; kernel: PsfKernel }
   | { method: 'cg'; gram: GramDescription; psf: PsfInOperator | null }
+  | { method: 'correlated-fourier'; diag: Float32Array }
+  | { method: 'correlated-cg'; aat: Float32Array }
 );
 
 /**
@@ -57,6 +64,7 @@ export function chooseSolveMethod(s: SolveSituation): SolveChoice {
   const gram = s.gram ?? op.gram();
   const psf = findPsf(op);
   const cg = (reason: string): SolveChoice => ({ method: 'cg', reason, gram, psf });
+  if (s.correlated) return chooseCorrelated(s, gram, psf);
   if (s.requested === 'cg') return cg('requested');
   // a mask or the identity: Σ + c A Aᵀ is diagonal whatever Σ is; masked pixels simply drop out
   if (gram.kind === 'pixel-diagonal') return { method: 'pixel-diagonal', reason: 'A Aᵀ is diagonal in pixels', diag: gram.diag };
@@ -80,4 +88,42 @@ export function chooseSolveMethod(s: SolveSituation): SolveChoice {
   if (psf) return cg(`the image is over ${KRONECKER_MAX_SIDE} pixels a side, too large for the Kronecker decomposition`);
   if (gram.kind === 'fourier-diagonal') return cg('A Aᵀ is only approximately circulant');
   return cg('A Aᵀ has no known diagonal form');
+}
+
+/**
+ * Correlated noise: exact in Fourier modes when A Aᵀ is exactly circulant (uv sampling, a circular convolution; the
+ * identity or a mask that masks nothing: A Aᵀ = const·I), σ is one constant and nothing is masked; else conjugate
+ * gradients in data space, with A Aᵀ's Fourier multiplier (where known: a PSF's |H|², else the mean of A Aᵀ's
+ * diagonal times the identity) for the preconditioner.
+ */
+function chooseCorrelated(s: SolveSituation, gram: GramDescription, psf: PsfInOperator | null): SolveChoice {
+  const op = s.operator;
+  const [my, mx] = op.outShape;
+  const n = my * mx;
+  const constantDiag = gram.kind === 'pixel-diagonal' && gram.diag.every((v) => v === gram.diag[0]);
+  const circulant = (gram.kind === 'fourier-diagonal' && gram.exact) || constantDiag;
+  const white = s.whiteNoise && s.allObserved;
+  if (s.requested !== 'cg' && circulant && white) {
+    const diag = gram.kind === 'fourier-diagonal' ? gram.diag : new Float32Array(n).fill(gram.diag[0]!);
+    return { method: 'correlated-fourier', reason: 'correlated stationary noise and A Aᵀ share the Fourier basis', diag };
+  }
+  const psfGram = psf && op instanceof ChainOperator ? (op.stages[0] as PsfOperator).gram() : null;
+  let aat: Float32Array;
+  if (gram.kind === 'fourier-diagonal') aat = gram.diag;
+  else if (psfGram?.kind === 'fourier-diagonal') aat = psfGram.diag;
+  else {
+    const d = gram.kind === 'pixel-diagonal' ? gram.diag : (op as StructuredOperator).gramDiagonal?.();
+    let mean = 1;
+    if (d && d.length === n) mean = d.reduce((a, v) => a + v, 0) / n;
+    aat = new Float32Array(n).fill(mean);
+  }
+  const reason =
+    s.requested === 'cg'
+      ? 'requested'
+      : !s.allObserved
+        ? 'correlated noise, pixels masked'
+        : !s.whiteNoise
+          ? 'correlated noise with a σ map'
+          : 'correlated noise, A Aᵀ not exactly circulant';
+  return { method: 'correlated-cg', reason, aat };
 }

@@ -1,11 +1,12 @@
 /**
  * What the convolved likelihood (../likelihood.ts) asks of a way of solving with Σ + c A Aᵀ (c = a²σ², the
  * prior's noise level in data units): one object per method — pixel-diagonal.ts, fourier.ts, kronecker.ts,
- * conjugate-gradients.ts — chosen by choose.ts.
+ * conjugate-gradients.ts for diagonal Σ; correlated-fourier.ts and correlated-cg.ts for correlated noise — chosen by
+ * choose.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export type LikelihoodMethod = 'pixel-diagonal' | 'fourier-diagonal' | 'kronecker' | 'cg';
+export type LikelihoodMethod = 'pixel-diagonal' | 'fourier-diagonal' | 'kronecker' | 'cg' | 'correlated-fourier' | 'correlated-cg';
 
 export interface CgStats {
   solves: number;
@@ -48,6 +49,7 @@ export interface LikelihoodSolver {
    * Aᵀ (Σ + c A Aᵀ)⁻¹ r for data residuals r [B, my, mx] (0 on masked pixels) and c > 0: the score's direction
    * on the unknown's grid, [B, ny, nx]. The exact methods solve in data space and apply Aᵀ; conjugate gradients
    * solve the equivalent image-space system (see conjugate-gradients.ts), warm-started from `warm`.
+   * The correlated-noise methods accept c = 0 too (Aᵀ Σ⁻¹ r, which has no elementwise form there).
    * Pure tensor function (the caller tidies).
    */
   solve(r: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor;
