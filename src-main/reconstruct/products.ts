@@ -9,6 +9,7 @@ import { writeFits } from '../../src-shared/fits/index.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import type { ReconstructionDiagnostics } from '../../src-shared/diffusion/diagnostics.js';
 import { drawsEndingNote, meanEstimateNote, reconstructionReport, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import { versions } from '../version.js';
 import { asciiText, resultFitsShape, resultGrid, resultHeader, trimWcsToTwoAxes, type Provenance, type ResultGrid } from './headers.js';
@@ -56,7 +57,14 @@ export function commandLine(prep: PreparedReconstruction): string {
 }
 
 /** report.json: src-shared's report (chi2PerPixel, n, steps, …, the likelihood) with the prior's hash and the worker count. */
-export function runReport(prep: PreparedReconstruction, result: SamplingResult, products: PosteriorProducts, workers: number, command: string): Record<string, unknown> {
+export function runReport(
+  prep: PreparedReconstruction,
+  result: SamplingResult,
+  products: PosteriorProducts,
+  workers: number,
+  command: string,
+  diag?: { diagnostics: ReconstructionDiagnostics; warnings: string[] },
+): Record<string, unknown> {
   const obs = prep.observation;
   const report = reconstructionReport(
     products,
@@ -70,7 +78,8 @@ export function runReport(prep: PreparedReconstruction, result: SamplingResult, 
       model: { path: prep.model.path, sha256: prep.model.sha256 },
       observation: { path: obs.path, hdu: obs.hdu },
       noise: prep.noiseText,
-      warnings: prep.warnings,
+      warnings: [...prep.warnings, ...(diag?.warnings ?? [])],
+      diagnostics: diag?.diagnostics,
     },
     prep.likelihood,
   );

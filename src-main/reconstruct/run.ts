@@ -5,7 +5,9 @@
  * (the pool's workers are terminated). The seed gives the same samples whatever the worker count: each chain has
  * its own random stream. Then the posterior products and report.json (products.ts).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { runSampling, type SamplingPreview, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
+import { reconstructionDiagnostics, steinRatio, type SteinResult } from '../../src-shared/diffusion/diagnostics.js';
 import { posteriorProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { runSamplingParallel } from '../sampling/pool.js';
@@ -27,6 +29,8 @@ export interface RunHooks {
   previewIntervalMs?: number;
   /** Chains a preview shows (default 4). */
   previewSamples?: number;
+  /** Whether to run the convergence check (Stein's ratio: 9 score evaluations per sample; default true). */
+  convergenceCheck?: boolean;
 }
 
 export interface ReconstructionRun {
@@ -95,12 +99,58 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
     samplingSeconds = result.seconds;
   }
   const products = await posteriorProducts(result, prep.affine, lik);
+  const stein = hooks.convergenceCheck === false ? null : await convergenceCheck(prep, result);
+  const diag = reconstructionDiagnostics({
+    sampler: result.sampler,
+    steps: result.steps,
+    n: result.n,
+    chi2: products.chi2PerPixel,
+    chi2Draws: products.chi2PerPixelSamples,
+    chi2OfDrawsMean: products.chi2PerPixelDrawsMean,
+    observed: lik.observed,
+    residual: products.residual,
+    dataShape: products.dataShape,
+    stein,
+  });
   const command = commandLine(prep);
-  const report = runReport(prep, result, products, workers, command);
+  const report = runReport(prep, result, products, workers, command, diag);
   return { result, workers, samplingSeconds, products, report, command, headers: headerContext(prep, result, products, command) };
 }
 
 /** The run's products as named files (posterior-mean/std/samples, residual FITS and report.json). */
 export function reconstructionFiles(run: ReconstructionRun): NamedFile[] {
   return productFiles(run.headers, run.products, run.report);
+}
+
+/**
+ * Stein's ratio of the draws under the sampler's target at σmin (diagnostics.ts): the prior's score plus the
+ * likelihood's, 1 + 2·4 evaluations per sample in this thread. None for dps (its draws are not meant to be
+ * the posterior's).
+ */
+async function convergenceCheck(prep: PreparedReconstruction, result: SamplingResult): Promise<SteinResult | null> {
+  if (result.sampler === 'dps' || result.shape.length !== 2) return null;
+  const sigma = prep.prior.sde.sigmaMin;
+  const shape = result.shape;
+  const per = shape[0]! * shape[1]!;
+  const model = prep.prior.model;
+  const lik = prep.likelihood;
+  const score = async (x: Float32Array, b: number): Promise<Float32Array> => {
+    const t = tf.tidy(() => {
+      const xt = tf.tensor(x, [b, shape[0]!, shape[1]!]);
+      return tf.add(model.score(xt, tf.fill([b], sigma) as tf.Tensor1D), lik.score(xt, sigma));
+    });
+    try {
+      return (await t.data()) as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  };
+  const cg = { ...lik.cgStats };
+  try {
+    return await steinRatio(result.samples, result.n, per, score, { sigma, probes: 4, batch: Math.min(8, result.n), seed: result.seed + 1 });
+  } finally {
+    // the check's solves are not the run's: report.json counts the run's
+    await lik.settle();
+    Object.assign(lik.cgStats, cg);
+  }
 }
