@@ -154,3 +154,83 @@ async function convergenceCheck(prep: PreparedReconstruction, result: SamplingRe
     Object.assign(lik.cgStats, cg);
   }
 }
+
+/** Where a stopped run stood: the step its latest preview was taken at. */
+export interface StoppedAt {
+  step: number;
+  steps: number;
+  sigma: number;
+  elapsedS: number;
+  scoreEvaluations: number;
+}
+
+/**
+ * The products of a run stopped before its end ("stop and keep"), from its latest preview with every chain
+ * (previewSamples ≥ n): the chains' states then as the samples, their running mean and standard deviation, the
+ * residual of that mean; report.json's `stopped` and a warning, SKYSTOP and HISTORY in the FITS headers say where
+ * it stopped. These are not converged posterior draws (the state at a noise level σ above σmin).
+ */
+export async function stoppedReconstruction(prep: PreparedReconstruction, preview: SamplingPreview, at: StoppedAt): Promise<ReconstructionRun> {
+  const s = prep.settings;
+  const lik = prep.likelihood;
+  const per = preview.shape.reduce((a, b) => a * b, 1);
+  const k = preview.nSamples;
+  const samples = preview.samples.slice(0, k * per);
+  const mean = preview.mean.slice();
+  const residual = await lik.normalisedResidual(mean);
+  const chi2 = await lik.chi2OfImage(mean);
+  let chi2s = 0;
+  for (let c = 0; c < k; c++) chi2s += await lik.chi2OfImage(samples.subarray(c * per, (c + 1) * per));
+  const products: PosteriorProducts = {
+    shape: preview.shape.slice(),
+    dataShape: [lik.dataShape[0], lik.dataShape[1]],
+    n: k,
+    samples,
+    mean,
+    meanOfDraws: mean,
+    std: preview.std.slice(),
+    residual,
+    chi2PerPixel: chi2,
+    chi2PerPixelSamples: k > 0 ? chi2s / k : null,
+    chi2PerPixelDrawsMean: chi2,
+  };
+  const where = `step ${at.step}/${at.steps}, sigma ${at.sigma.toPrecision(3)}`;
+  const result: SamplingResult = {
+    samples: Float32Array.from(samples, (v) => (v - prep.affine.offset) / prep.affine.scale),
+    n: k,
+    shape: preview.shape.slice(),
+    sampler: s.sampler as SamplingResult['sampler'],
+    steps: s.steps,
+    seed: s.seed,
+    chainOffset: 0,
+    batchSize: s.batch,
+    seconds: at.elapsedS,
+    scoreEvaluations: at.scoreEvaluations,
+    samplerSettings: { meanEstimate: `mean of the chains' states when the run was stopped (${where})`, stoppedAt: where },
+    conditionalMeans: null,
+  };
+  const diag = reconstructionDiagnostics({
+    sampler: s.sampler,
+    steps: s.steps,
+    n: k,
+    chi2,
+    chi2Draws: products.chi2PerPixelSamples,
+    chi2OfDrawsMean: chi2,
+    observed: lik.observed,
+    residual,
+    dataShape: products.dataShape,
+    stein: null,
+  });
+  diag.diagnostics.convergence = { ...diag.diagnostics.convergence, verdict: 'not converged', reasons: [`stopped at ${where} before the last noise level`, ...diag.diagnostics.convergence.reasons] };
+  const stopNote = `stopped at ${where}: the products are the chains' states then (noise level above sigma_min), not converged posterior draws`;
+  diag.warnings.unshift(stopNote);
+  const command = commandLine(prep);
+  const report = runReport(prep, result, products, s.workers, command, diag);
+  report.stopped = { step: at.step, steps: at.steps, sigma: at.sigma, elapsedS: Number(at.elapsedS.toFixed(3)), chains: k, of: s.n };
+  const headers = headerContext(prep, result, products, command);
+  headers.provenance.extra = { ...headers.provenance.extra, SKYSTOP: where, SKYNSAMP: k };
+  headers.history.push(`stopped by the user at ${where} (prior units): the chains' states then, not converged posterior draws; ${k} of ${s.n} chains`);
+  headers.meanNote = `mean of the chains' states at ${where} (every chain so far)`;
+  headers.drawsNote = [];
+  return { result, workers: s.workers, samplingSeconds: at.elapsedS, products, report, command, headers };
+}

@@ -5,7 +5,8 @@
  * frequencies from the data, so a mean made of noise there still fits (χ²/px ≈ 1). And a global χ² near 1 can hide
  * a local misfit (a galaxy's core). Three checks:
  *
- * 1. **Stein ratio** of the draws under the sampler's target at σmin (the posterior at the last noise level):
+ * 1. **Stein ratio** of the draws under the sampler's target at σmin (the posterior at the last noise level), the
+ *    draws first blurred by fresh N(0, σmin²) noise so that posterior draws become draws of that target:
  *    for draws x of a density p with score s = ∇ log p, Stein's identity gives E‖s(x)‖² = −E tr ∇s(x), so
  *    R = E‖s‖² / (−E tr ∇s) = 1 for draws of p. Draws that carry noise the target does not explain (too few steps,
  *    a diverged chain) make R ≫ 1; draws that are too narrow make it < 1. tr ∇s from Rademacher probes u and
@@ -103,15 +104,41 @@ function rademacher(seed: number): () => number {
   };
 }
 
+/** Standard normal draws from the same generator (Box–Muller on 32-bit uniforms). */
+function gaussian(seed: number): () => number {
+  let s = (seed >>> 0) ^ 0x5bd1e995 || 1;
+  const u = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+}
+
 /**
  * Stein ratio of `n` draws (prior units, chain-major, `per` values each) under the target whose score `score`
- * evaluates at noise level `sigma`, in batches of `batch` draws.
+ * evaluates at noise level `sigma`, in batches of `batch` draws. `renoise` (default true): the draws are draws of
+ * the posterior itself (σ = 0), so fresh N(0, σ²) noise is added first to make them draws of the target at σ (the
+ * posterior blurred by σ); without it, draws much sharper than σ would read as too narrow.
  */
-export async function steinRatio(samples: Float32Array, n: number, per: number, score: BatchScore, opts: { sigma: number; probes?: number; batch?: number; seed?: number }): Promise<SteinResult> {
+export async function steinRatio(
+  samples: Float32Array,
+  n: number,
+  per: number,
+  score: BatchScore,
+  opts: { sigma: number; probes?: number; batch?: number; seed?: number; renoise?: boolean },
+): Promise<SteinResult> {
   const probes = opts.probes ?? 4;
   const batch = Math.max(1, Math.min(n, opts.batch ?? 8));
   const h = opts.sigma / 100;
   const rnd = rademacher(opts.seed ?? 1);
+  if (opts.renoise !== false) {
+    const z = gaussian(opts.seed ?? 1);
+    samples = Float32Array.from(samples, (v) => v + opts.sigma * z());
+  }
   const a = new Float64Array(n); // ‖s‖² per draw
   const b = new Float64Array(n); // −tr ∇s per draw
   for (let k0 = 0; k0 < n; k0 += batch) {
