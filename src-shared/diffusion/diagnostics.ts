@@ -301,6 +301,9 @@ export function chi2Quantile(m: number, p: number): number {
   return hi;
 }
 
+/** χ² quantiles already computed (window size and level): the run panel recomputes the regions with every preview. */
+const QUANTILES = new Map<string, number>();
+
 export interface MisfitRegion {
   /** Bounding box on the data grid, 0-based inclusive pixel indices (the windows' extent). */
   x0: number;
@@ -368,12 +371,13 @@ export function localMisfit(residual: ArrayLike<number>, shape: readonly [number
     }
   }
   const pWindow = alpha / Math.max(1, observedWindows);
-  const thresholds = new Map<number, number>();
   const thresholdFor = (m: number) => {
-    let t = thresholds.get(m);
+    const key = `${m}|${pWindow}`;
+    let t = QUANTILES.get(key);
     if (t === undefined) {
+      if (QUANTILES.size > 4096) QUANTILES.clear();
       t = chi2Quantile(m, pWindow);
-      thresholds.set(m, t);
+      QUANTILES.set(key, t);
     }
     return t;
   };
