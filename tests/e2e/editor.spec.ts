@@ -89,3 +89,36 @@ test('the PSF keeps its FWHM through a switch of kind, and refused values speak 
   // the model kept its last valid value
   await expect(app.getByTestId('model-ok')).toContainText('FWHM 3.7 px');
 });
+
+test('the prior card reads as a card: what it is for, the evaluation and the limits first, the rest folded, within the panel', async ({ app, consoleErrors }) => {
+  await app.getByRole('tab', { name: 'Prior' }).click();
+  await app.getByLabel('Prior galaxy-64').check();
+  const card = app.getByTestId('prior-card');
+  await expect(card).toContainText('What it is for.');
+  const evaluation = card.getByTestId('card-section-evaluation');
+  await expect(evaluation.locator('table')).toBeVisible();
+  await expect(evaluation.locator('th', { hasText: 'measure' })).toBeVisible();
+  await expect(card.getByTestId('card-section-limits')).toContainText('Small for its task');
+  // the rest is folded: present, closed, opened on demand
+  const training = card.locator('details.card-fold', { has: app.locator('summary', { hasText: /^Training$/ }) });
+  await expect(training).toHaveCount(1);
+  await expect(training).not.toHaveAttribute('open', '');
+  const folded = await card.locator('details.card-fold:not([open])').count();
+  expect(folded).toBeGreaterThanOrEqual(5);
+  // the order: intro, then Evaluation, then Limits, then the folded sections
+  const text = (await card.textContent())!;
+  expect(text.indexOf('What it is for')).toBeLessThan(text.indexOf('Evaluation'));
+  expect(text.indexOf('Evaluation')).toBeLessThan(text.indexOf('Limits'));
+  expect(text.indexOf('Limits')).toBeLessThan(text.indexOf('Data and provenance'));
+  // it fits the panel: nothing wider than the side panel but a table's own scroller
+  const overflow = await card.evaluate((el) => el.scrollWidth - el.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(1);
+  await card.scrollIntoViewIfNeeded();
+  await shot(app, 'prior-card.png');
+  await training.locator('summary').click();
+  await expect(training).toHaveAttribute('open', '');
+  // the training form below it (its name field's pattern) raises no console error
+  await expect(app.getByLabel('New prior name')).toBeAttached();
+  await app.getByLabel('New prior name').fill('my-prior_2');
+  expect(consoleErrors).toEqual([]);
+});
