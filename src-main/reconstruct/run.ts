@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runSampling, type SamplingPreview, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
-import { reconstructionDiagnostics, steinRatio, type SteinResult } from '../../src-shared/diffusion/diagnostics.js';
+import { reconstructionDiagnostics, steinRatio, type ReconstructionDiagnostics, type SteinResult } from '../../src-shared/diffusion/diagnostics.js';
 import { posteriorProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { runSamplingParallel } from '../sampling/pool.js';
@@ -114,7 +114,18 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
   });
   const command = commandLine(prep);
   const report = runReport(prep, result, products, workers, command, diag);
-  return { result, workers, samplingSeconds, products, report, command, headers: headerContext(prep, result, products, command) };
+  const headers = headerContext(prep, result, products, command);
+  headers.history.push(diagnosticsHistory(diag.diagnostics));
+  return { result, workers, samplingSeconds, products, report, command, headers };
+}
+
+/** One ASCII HISTORY line on the run's diagnostics (report.json has them in full). */
+function diagnosticsHistory(d: ReconstructionDiagnostics): string {
+  const c = d.convergence;
+  const stein = c.stein ? `, Stein ratio ${c.stein.ratio.toFixed(2)}` : '';
+  const chi2 = d.chi2 ? `; chi2/px of the ${d.chi2.of} ${d.chi2.value.toFixed(3)} (noise: ${d.chi2.expected.lo.toFixed(3)}-${d.chi2.expected.hi.toFixed(3)})` : '';
+  const local = d.localMisfit ? `; ${d.localMisfit.regions.length} local misfit regions (false-alarm rate ${d.localMisfit.falseAlarmRate})` : '';
+  return `diagnostics: ${c.verdict}${stein}${chi2}${local}`;
 }
 
 /** The run's products as named files (posterior-mean/std/samples, residual FITS and report.json). */
@@ -230,6 +241,7 @@ export async function stoppedReconstruction(prep: PreparedReconstruction, previe
   const headers = headerContext(prep, result, products, command);
   headers.provenance.extra = { ...headers.provenance.extra, SKYSTOP: where, SKYNSAMP: k };
   headers.history.push(`stopped by the user at ${where} (prior units): the chains' states then, not converged posterior draws; ${k} of ${s.n} chains`);
+  headers.history.push(diagnosticsHistory(diag.diagnostics));
   headers.meanNote = `mean of the chains' states at ${where} (every chain so far)`;
   headers.drawsNote = [];
   return { result, workers: s.workers, samplingSeconds: at.elapsedS, products, report, command, headers };

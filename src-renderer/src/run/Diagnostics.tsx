@@ -92,8 +92,11 @@ export function DiagnosticsBlock({ preview, misfit }: { preview: ReconstructPrev
       {verdict && (
         <div data-testid="convergence" className={verdict === 'converged' ? 'ok' : verdict === 'not converged' ? 'err' : 'muted'}>
           Convergence: <b>{verdict}</b>
-          {typeof summary?.steinRatio === 'number' && <small className="muted"> (Stein ratio {fmt(summary.steinRatio, 2)}; 1 for posterior draws)</small>}
-          {summary?.convergenceReasons && <small className="diag-reason"> — {summary.convergenceReasons}</small>}
+          {summary?.convergenceReasons ? (
+            <small className="diag-reason"> — {summary.convergenceReasons}</small>
+          ) : (
+            typeof summary?.steinRatio === 'number' && <small className="muted"> (Stein ratio {fmt(summary.steinRatio, 2)}; 1 for posterior draws)</small>
+          )}
         </div>
       )}
       {summary?.stopped && (
