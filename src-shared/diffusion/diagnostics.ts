@@ -62,10 +62,10 @@ export function chi2Text(chi2: number, observed: number): string {
 // ---------------------------------------------------------------- steps
 
 /** The share of a sampler's default steps below which a run is flagged as short. */
-export const SHORT_RUN_FRACTION = 0.4;
+export const SHORT_RUN_FRACTION = 0.2;
 
 /**
- * A warning when a run has too few steps for its sampler (below 40 % of the default: pc under 200 levels, where the
+ * A warning when a run has too few steps for its sampler (below 20 % of the default: pc under 100 levels, where the
  * exact Gaussian test's mean is off by more than Monte Carlo error — its whitened χ²/n is 1.07 at 200 levels, 1.38
  * at 100, 1.59 at 30), else null.
  */

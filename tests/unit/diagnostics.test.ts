@@ -140,10 +140,12 @@ describe('convergence on the exact Gaussian posterior (32×32, PSF FWHM 2.5 px, 
 });
 
 describe('steps warning and χ² range', () => {
-  it('warns below 40 % of the default steps', () => {
-    expect(stepsWarning('pc', 10)).toMatch(/default 500; at least 200/);
-    expect(stepsWarning('pc', 200)).toBeNull();
-    expect(stepsWarning('em', 300)).toMatch(/em sampler/);
+  it('warns below 20 % of the default steps', () => {
+    expect(stepsWarning('pc', 10)).toMatch(/default 500; at least 100/);
+    expect(stepsWarning('pc', 99)).toMatch(/99 steps is few/);
+    expect(stepsWarning('pc', 100)).toBeNull();
+    expect(stepsWarning('em', 150)).toMatch(/em sampler/);
+    expect(stepsWarning('em', 200)).toBeNull();
   });
   it('the expected range of χ² per pixel is 1 ± 3 √(2/n)', () => {
     const r = chi2ExpectedRange(4096);
