@@ -144,11 +144,11 @@ function Progress() {
         : run.state === 'stopping'
         ? 'stopping…'
         : run.state === 'running'
-          ? `step ${run.step} / ${run.steps} · σ ${formatValue(run.sigma)} · χ²/px ${formatValue(run.chi2)} · ETA ${formatDuration(run.etaS)}`
+          ? `step ${run.step} / ${run.steps} · σ ${formatValue(run.sigma)} · ETA ${formatDuration(run.etaS)}`
           : run.state === 'done'
             ? run.summary?.stopped
-              ? `stopped at ${run.summary.stopped} and kept · χ²/px ${formatValue(run.chi2)}`
-              : `done in ${formatDuration(run.elapsedS)} · χ²/px ${formatValue(run.chi2)}`
+              ? `stopped at ${run.summary.stopped} and kept`
+              : `done in ${formatDuration(run.elapsedS)}`
             : run.state === 'cancelled'
               ? `stopped at step ${run.step} (nothing kept)`
               : run.state === 'error'
