@@ -28,6 +28,8 @@ export interface HeaderContext {
   meanNote: string;
   drawsNote: string[];
   chi2PerPixel: number | null;
+  /** HISTORY lines of residual.fits only: the significant regions of the residual (diagnostics.ts), if any. */
+  residualNotes?: string[];
 }
 
 /** Whether the observation is one plane of a cube (its HDU has an axis beyond the second longer than 1). */
@@ -154,7 +156,7 @@ export function productFiles(ctx: HeaderContext, products: PosteriorProducts, re
   const samplesH = header(true, ctx.inShape, 'posterior samples', ctx.drawsNote);
   // the cube's third axis is the sample index: no WCS of the observation's other axes
   trimWcsToTwoAxes(samplesH);
-  const resH = header(false, ctx.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${ctx.chi2PerPixel?.toPrecision(6)}`]);
+  const resH = header(false, ctx.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${ctx.chi2PerPixel?.toPrecision(6)}`, ...(ctx.residualNotes ?? [])]);
   resH.delete('BUNIT');
   const fits = (data: Float32Array, shape: number[], h: FitsHeader) => writeFits([{ data, shape, header: h, bitpix: -32 }]);
   return [

@@ -116,7 +116,20 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
   const report = runReport(prep, result, products, workers, command, diag);
   const headers = headerContext(prep, result, products, command);
   headers.history.push(diagnosticsHistory(diag.diagnostics));
+  headers.residualNotes = misfitHistory(diag.diagnostics);
   return { result, workers, samplingSeconds, products, report, command, headers };
+}
+
+/** residual.fits's HISTORY lines on its significant regions (0-based pixel boxes; at most 10). */
+function misfitHistory(d: ReconstructionDiagnostics): string[] {
+  const m = d.localMisfit;
+  if (!m || m.regions.length === 0) return [];
+  return [
+    `local misfit: ${m.regions.length} regions where chi2 in ${2 * m.radius + 1}x${2 * m.radius + 1} px windows exceeds noise (false-alarm rate ${m.falseAlarmRate})`,
+    ...m.regions
+      .slice(0, 10)
+      .map((r) => `misfit region x ${r.x0}-${r.x1}, y ${r.y0}-${r.y1} (0-based): chi2/px ${r.peakChi2.toFixed(2)} around x ${r.peakX}, y ${r.peakY}`),
+  ];
 }
 
 /** One ASCII HISTORY line on the run's diagnostics (report.json has them in full). */
@@ -242,6 +255,7 @@ export async function stoppedReconstruction(prep: PreparedReconstruction, previe
   headers.provenance.extra = { ...headers.provenance.extra, SKYSTOP: where, SKYNSAMP: k };
   headers.history.push(`stopped by the user at ${where} (prior units): the chains' states then, not converged posterior draws; ${k} of ${s.n} chains`);
   headers.history.push(diagnosticsHistory(diag.diagnostics));
+  headers.residualNotes = misfitHistory(diag.diagnostics);
   headers.meanNote = `mean of the chains' states at ${where} (every chain so far)`;
   headers.drawsNote = [];
   return { result, workers: s.workers, samplingSeconds: at.elapsedS, products, report, command, headers };

@@ -131,9 +131,14 @@ test('a PSF wider than the data allow leaves a local misfit, boxed on the residu
   await shot(app, 'local-misfit.png');
   await app.getByTestId('preview-residual').screenshot({ path: path.join(SHOTS, 'local-misfit-residual.png') });
   const zip = await download(app, () => app.getByTestId('export-all').click());
-  const report = JSON.parse(new TextDecoder().decode(unzipSync(new Uint8Array(readFileSync(zip)))['report.json']!));
+  const files = unzipSync(new Uint8Array(readFileSync(zip)));
+  const report = JSON.parse(new TextDecoder().decode(files['report.json']!));
   expect(report.diagnostics.localMisfit.regions.length).toBeGreaterThan(0);
   expect(report.warnings.some((w: string) => w.startsWith('local misfit:'))).toBe(true);
+  // residual.fits names the regions in its HISTORY
+  const history = readFits(files['residual.fits']!).hdus[0]!.header.getAll('HISTORY').join(' ');
+  expect(history).toMatch(/misfit region x \d+-\d+, y \d+-\d+ \(0-based\): chi2\/px [\d.]+/);
+  expect(history).toMatch(/diagnostics: (converged|not converged)/);
 });
 
 test('Stop and keep: the stopped run exports its chains with a header saying where it stopped', async ({ app }) => {
