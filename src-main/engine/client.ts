@@ -307,7 +307,7 @@ export class EngineClient extends EventEmitter {
 
   /** Sends an already validated request body; returns the raw result for forwarding. */
   async forward(method: string, params: unknown, opts: ForwardOptions = {}): Promise<unknown> {
-    if (method === 'job.cancel') return this.cancelJob((params as { jobId: string }).jobId);
+    if (method === 'job.cancel') return this.cancelJob((params as { jobId: string }).jobId, (params as { keep?: boolean }).keep === true);
     if (JOB_METHODS.has(method) && opts.owner !== undefined) {
       // its jobs, and its job requests not answered yet
       const mine = [...this.jobs.values()].filter((j) => j.owner === opts.owner).length + [...this.pending.values()].filter((p) => p.owner === opts.owner && JOB_METHODS.has(p.method)).length;
@@ -326,7 +326,7 @@ export class EngineClient extends EventEmitter {
    * a queued job leaves the queue); one that has not ended after the grace time is ended by restarting the
    * engine. Answers as job.cancel does.
    */
-  async cancelJob(jobId: string): Promise<{ cancelled: boolean }> {
+  async cancelJob(jobId: string, keep = false): Promise<{ cancelled: boolean }> {
     const job = this.jobs.get(jobId);
     if (job && !job.cancelTimer) {
       job.cancelTimer = setTimeout(() => {
@@ -335,7 +335,7 @@ export class EngineClient extends EventEmitter {
       job.cancelTimer.unref();
     }
     try {
-      return (await this.send('job.cancel', { jobId }, {}, this.cancelGraceMs, () => {})) as { cancelled: boolean };
+      return (await this.send('job.cancel', keep ? { jobId, keep } : { jobId }, {}, this.cancelGraceMs, () => {})) as { cancelled: boolean };
     } catch (e) {
       // a busy engine that cannot even answer: the timer above ends the job
       if (job && e instanceof EngineDiedError) return { cancelled: true };

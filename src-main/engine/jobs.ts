@@ -300,10 +300,13 @@ function start<R>(
   return { jobId: job.id, queued: ahead };
 }
 
-/** Cancels a job: a running one stops at its next cancellation point, a waiting one leaves the queue at once. */
-function cancel(job: Job, ctx: EngineContext): boolean {
+/**
+ * Cancels a job: a running one stops at its next cancellation point, a waiting one leaves the queue at once. With
+ * `keep`, a running reconstruction ends with the products of what it has (the signal's reason is 'keep').
+ */
+function cancel(job: Job, ctx: EngineContext, keep = false): boolean {
   if (job.state === 'running') {
-    job.controller.abort();
+    job.controller.abort(keep && job.kind === 'reconstruct' ? 'keep' : undefined);
     return true;
   }
   if (job.state !== 'queued') return false;
@@ -356,7 +359,7 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
   'job.cancel': async (p, ctx) => {
     const j = jobs.get(p.jobId);
     if (!j) throw new JobInputError(`job.cancel: no job ${p.jobId} (it may have ended before an engine restart)`);
-    return { cancelled: cancel(j, ctx) };
+    return { cancelled: cancel(j, ctx, p.keep === true) };
   },
   'job.products': async (p): Promise<Products> => {
     const j = jobs.get(p.jobId);

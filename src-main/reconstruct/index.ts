@@ -24,6 +24,6 @@ export {
   type ReconstructionInputs,
   type ResolvedSettings,
 } from './prepare.js';
-export { reconstructionFiles, runReconstruction, type ReconstructionProgress, type ReconstructionRun, type RunHooks } from './run.js';
+export { reconstructionFiles, runReconstruction, stoppedReconstruction, type ReconstructionProgress, type ReconstructionRun, type RunHooks, type StoppedAt } from './run.js';
 export { PRODUCT_NAMES, commandLine, isPlaneOfCube, type HeaderContext } from './products.js';
 export { WCS_HIGH_AXIS, WCS_KEY, asciiText, historyLines, resultFitsShape, resultGrid, resultHeader, shapeText, trimWcsToTwoAxes, type Provenance, type ResultGrid } from './headers.js';

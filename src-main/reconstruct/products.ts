@@ -9,6 +9,7 @@ import { writeFits } from '../../src-shared/fits/index.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import type { ReconstructionDiagnostics } from '../../src-shared/diffusion/diagnostics.js';
 import { drawsEndingNote, meanEstimateNote, reconstructionReport, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import { versions } from '../version.js';
 import { asciiText, resultFitsShape, resultGrid, resultHeader, trimWcsToTwoAxes, type Provenance, type ResultGrid } from './headers.js';
@@ -27,6 +28,8 @@ export interface HeaderContext {
   meanNote: string;
   drawsNote: string[];
   chi2PerPixel: number | null;
+  /** HISTORY lines of residual.fits only: the significant regions of the residual (diagnostics.ts), if any. */
+  residualNotes?: string[];
 }
 
 /** Whether the observation is one plane of a cube (its HDU has an axis beyond the second longer than 1). */
@@ -56,7 +59,14 @@ export function commandLine(prep: PreparedReconstruction): string {
 }
 
 /** report.json: src-shared's report (chi2PerPixel, n, steps, …, the likelihood) with the prior's hash and the worker count. */
-export function runReport(prep: PreparedReconstruction, result: SamplingResult, products: PosteriorProducts, workers: number, command: string): Record<string, unknown> {
+export function runReport(
+  prep: PreparedReconstruction,
+  result: SamplingResult,
+  products: PosteriorProducts,
+  workers: number,
+  command: string,
+  diag?: { diagnostics: ReconstructionDiagnostics; warnings: string[] },
+): Record<string, unknown> {
   const obs = prep.observation;
   const report = reconstructionReport(
     products,
@@ -70,7 +80,8 @@ export function runReport(prep: PreparedReconstruction, result: SamplingResult, 
       model: { path: prep.model.path, sha256: prep.model.sha256 },
       observation: { path: obs.path, hdu: obs.hdu },
       noise: prep.noiseText,
-      warnings: prep.warnings,
+      warnings: [...prep.warnings, ...(diag?.warnings ?? [])],
+      diagnostics: diag?.diagnostics,
     },
     prep.likelihood,
   );
@@ -145,7 +156,7 @@ export function productFiles(ctx: HeaderContext, products: PosteriorProducts, re
   const samplesH = header(true, ctx.inShape, 'posterior samples', ctx.drawsNote);
   // the cube's third axis is the sample index: no WCS of the observation's other axes
   trimWcsToTwoAxes(samplesH);
-  const resH = header(false, ctx.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${ctx.chi2PerPixel?.toPrecision(6)}`]);
+  const resH = header(false, ctx.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${ctx.chi2PerPixel?.toPrecision(6)}`, ...(ctx.residualNotes ?? [])]);
   resH.delete('BUNIT');
   const fits = (data: Float32Array, shape: number[], h: FitsHeader) => writeFits([{ data, shape, header: h, bitpix: -32 }]);
   return [

@@ -5,7 +5,9 @@
  * (the pool's workers are terminated). The seed gives the same samples whatever the worker count: each chain has
  * its own random stream. Then the posterior products and report.json (products.ts).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { runSampling, type SamplingPreview, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
+import { reconstructionDiagnostics, steinRatio, type ReconstructionDiagnostics, type SteinResult } from '../../src-shared/diffusion/diagnostics.js';
 import { posteriorProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { runSamplingParallel } from '../sampling/pool.js';
@@ -28,6 +30,8 @@ export interface RunHooks {
   previewIntervalMs?: number;
   /** Chains a preview shows (default 4). */
   previewSamples?: number;
+  /** Whether to run the convergence check (Stein's ratio: 9 score evaluations per sample; default true). */
+  convergenceCheck?: boolean;
 }
 
 export interface ReconstructionRun {
@@ -96,13 +100,165 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
     samplingSeconds = result.seconds;
   }
   const products = await posteriorProducts(result, prep.affine, lik);
+  const stein = hooks.convergenceCheck === false ? null : await convergenceCheck(prep, result);
+  const diag = reconstructionDiagnostics({
+    sampler: result.sampler,
+    steps: result.steps,
+    n: result.n,
+    chi2: products.chi2PerPixel,
+    chi2Draws: products.chi2PerPixelSamples,
+    chi2OfDrawsMean: products.chi2PerPixelDrawsMean,
+    observed: lik.observed,
+    residual: products.residual,
+    dataShape: products.dataShape,
+    stein,
+  });
   const command = commandLine(prep);
-  const report = runReport(prep, result, products, workers, command);
+  const report = runReport(prep, result, products, workers, command, diag);
   Object.assign(report, await noiseReport(prep.noise, prep.noiseModel, lik, products.samples, products.n));
-  return { result, workers, samplingSeconds, products, report, command, headers: headerContext(prep, result, products, command) };
+  const headers = headerContext(prep, result, products, command);
+  headers.history.push(diagnosticsHistory(diag.diagnostics));
+  headers.residualNotes = misfitHistory(diag.diagnostics);
+  return { result, workers, samplingSeconds, products, report, command, headers };
+}
+
+/** residual.fits's HISTORY lines on its significant regions (0-based pixel boxes; at most 10). */
+function misfitHistory(d: ReconstructionDiagnostics): string[] {
+  const m = d.localMisfit;
+  if (!m || m.regions.length === 0) return [];
+  return [
+    `local misfit: ${m.regions.length} regions where chi2 in ${2 * m.radius + 1}x${2 * m.radius + 1} px windows exceeds noise (false-alarm rate ${m.falseAlarmRate})`,
+    ...m.regions
+      .slice(0, 10)
+      .map((r) => `misfit region x ${r.x0}-${r.x1}, y ${r.y0}-${r.y1} (0-based): chi2/px ${r.peakChi2.toFixed(2)} around x ${r.peakX}, y ${r.peakY}`),
+  ];
+}
+
+/** One ASCII HISTORY line on the run's diagnostics (report.json has them in full). */
+function diagnosticsHistory(d: ReconstructionDiagnostics): string {
+  const c = d.convergence;
+  const stein = c.stein ? `, Stein ratio ${c.stein.ratio.toFixed(2)}` : '';
+  const chi2 = d.chi2 ? `; chi2/px of the ${d.chi2.of} ${d.chi2.value.toFixed(3)} (noise: ${d.chi2.expected.lo.toFixed(3)}-${d.chi2.expected.hi.toFixed(3)})` : '';
+  const local = d.localMisfit ? `; ${d.localMisfit.regions.length} local misfit regions (false-alarm rate ${d.localMisfit.falseAlarmRate})` : '';
+  return `diagnostics: ${c.verdict}${stein}${chi2}${local}`;
 }
 
 /** The run's products as named files (posterior-mean/std/samples, residual FITS and report.json). */
 export function reconstructionFiles(run: ReconstructionRun): NamedFile[] {
   return productFiles(run.headers, run.products, run.report);
+}
+
+/**
+ * Stein's ratio of the draws under the sampler's target at σmin (diagnostics.ts): the prior's score plus the
+ * likelihood's, 1 + 2·4 evaluations per sample in this thread. None for dps (its draws are not meant to be
+ * the posterior's).
+ */
+async function convergenceCheck(prep: PreparedReconstruction, result: SamplingResult): Promise<SteinResult | null> {
+  if (result.sampler === 'dps' || result.shape.length !== 2) return null;
+  const sigma = prep.prior.sde.sigmaMin;
+  const shape = result.shape;
+  const per = shape[0]! * shape[1]!;
+  const model = prep.prior.model;
+  const lik = prep.likelihood;
+  const score = async (x: Float32Array, b: number): Promise<Float32Array> => {
+    const t = tf.tidy(() => {
+      const xt = tf.tensor(x, [b, shape[0]!, shape[1]!]);
+      return tf.add(model.score(xt, tf.fill([b], sigma) as tf.Tensor1D), lik.score(xt, sigma));
+    });
+    try {
+      return (await t.data()) as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  };
+  const cg = { ...lik.cgStats };
+  try {
+    return await steinRatio(result.samples, result.n, per, score, { sigma, probes: 4, batch: Math.min(8, result.n), seed: result.seed + 1 });
+  } finally {
+    // the check's solves are not the run's: report.json counts the run's
+    await lik.settle();
+    Object.assign(lik.cgStats, cg);
+  }
+}
+
+/** Where a stopped run stood: the step its latest preview was taken at. */
+export interface StoppedAt {
+  step: number;
+  steps: number;
+  sigma: number;
+  elapsedS: number;
+  scoreEvaluations: number;
+}
+
+/**
+ * The products of a run stopped before its end ("stop and keep"), from its latest preview with every chain
+ * (previewSamples ≥ n): the chains' states then as the samples, their running mean and standard deviation, the
+ * residual of that mean; report.json's `stopped` and a warning, SKYSTOP and HISTORY in the FITS headers say where
+ * it stopped. These are not converged posterior draws (the state at a noise level σ above σmin).
+ */
+export async function stoppedReconstruction(prep: PreparedReconstruction, preview: SamplingPreview, at: StoppedAt): Promise<ReconstructionRun> {
+  const s = prep.settings;
+  const lik = prep.likelihood;
+  const per = preview.shape.reduce((a, b) => a * b, 1);
+  const k = preview.nSamples;
+  const samples = preview.samples.slice(0, k * per);
+  const mean = preview.mean.slice();
+  const residual = await lik.normalisedResidual(mean);
+  const chi2 = await lik.chi2OfImage(mean);
+  let chi2s = 0;
+  for (let c = 0; c < k; c++) chi2s += await lik.chi2OfImage(samples.subarray(c * per, (c + 1) * per));
+  const products: PosteriorProducts = {
+    shape: preview.shape.slice(),
+    dataShape: [lik.dataShape[0], lik.dataShape[1]],
+    n: k,
+    samples,
+    mean,
+    meanOfDraws: mean,
+    std: preview.std.slice(),
+    residual,
+    chi2PerPixel: chi2,
+    chi2PerPixelSamples: k > 0 ? chi2s / k : null,
+    chi2PerPixelDrawsMean: chi2,
+  };
+  const where = `step ${at.step}/${at.steps}, sigma ${at.sigma.toPrecision(3)}`;
+  const result: SamplingResult = {
+    samples: Float32Array.from(samples, (v) => (v - prep.affine.offset) / prep.affine.scale),
+    n: k,
+    shape: preview.shape.slice(),
+    sampler: s.sampler as SamplingResult['sampler'],
+    steps: s.steps,
+    seed: s.seed,
+    chainOffset: 0,
+    batchSize: s.batch,
+    seconds: at.elapsedS,
+    scoreEvaluations: at.scoreEvaluations,
+    samplerSettings: { meanEstimate: `mean of the chains' states when the run was stopped (${where})`, stoppedAt: where },
+    conditionalMeans: null,
+  };
+  const diag = reconstructionDiagnostics({
+    sampler: s.sampler,
+    steps: s.steps,
+    n: k,
+    chi2,
+    chi2Draws: products.chi2PerPixelSamples,
+    chi2OfDrawsMean: chi2,
+    observed: lik.observed,
+    residual,
+    dataShape: products.dataShape,
+    stein: null,
+  });
+  diag.diagnostics.convergence = { ...diag.diagnostics.convergence, verdict: 'not converged', reasons: [`stopped at ${where} before the last noise level`, ...diag.diagnostics.convergence.reasons] };
+  const stopNote = `stopped at ${where}: the products are the chains' states then (noise level above sigma_min), not converged posterior draws`;
+  diag.warnings.unshift(stopNote);
+  const command = commandLine(prep);
+  const report = runReport(prep, result, products, s.workers, command, diag);
+  report.stopped = { step: at.step, steps: at.steps, sigma: at.sigma, elapsedS: Number(at.elapsedS.toFixed(3)), chains: k, of: s.n };
+  const headers = headerContext(prep, result, products, command);
+  headers.provenance.extra = { ...headers.provenance.extra, SKYSTOP: where, SKYNSAMP: k };
+  headers.history.push(`stopped by the user at ${where} (prior units): the chains' states then, not converged posterior draws; ${k} of ${s.n} chains`);
+  headers.history.push(diagnosticsHistory(diag.diagnostics));
+  headers.residualNotes = misfitHistory(diag.diagnostics);
+  headers.meanNote = `mean of the chains' states at ${where} (every chain so far)`;
+  headers.drawsNote = [];
+  return { result, workers: s.workers, samplingSeconds: at.elapsedS, products, report, command, headers };
 }

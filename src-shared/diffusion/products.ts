@@ -7,6 +7,7 @@ import type { Likelihood, Affine } from './likelihood.js';
 import type { SamplingResult } from './posterior.js';
 import { Welford } from './welford.js';
 import { chi2RangeWarnings } from './chi2-range.js';
+import type { ReconstructionDiagnostics } from './diagnostics.js';
 
 export interface PosteriorProducts {
   /** [ny, nx] of the unknown; dataShape of the data ([my, mx]) or null without data. */
@@ -30,6 +31,8 @@ export interface PosteriorProducts {
   chi2PerPixel: number | null;
   /** Mean over the samples of each sample's χ² per observed pixel. */
   chi2PerPixelSamples: number | null;
+  /** χ² per observed pixel of the samples' plain mean (with chi2PerPixelSamples: the draws' spread in data space, diagnostics.ts). */
+  chi2PerPixelDrawsMean: number | null;
 }
 
 /** Data units of prior-unit samples: x = scale·x_p + offset. */
@@ -54,12 +57,14 @@ export async function posteriorProducts(result: SamplingResult, affine: Affine, 
   let residual: Float32Array | null = null;
   let chi2: number | null = null;
   let chi2s: number | null = null;
+  let chi2d: number | null = null;
   if (likelihood) {
     residual = await likelihood.normalisedResidual(mean);
     chi2 = await likelihood.chi2OfImage(mean);
     let s = 0;
     for (let k = 0; k < result.n; k++) s += await likelihood.chi2OfImage(samples.subarray(k * per, (k + 1) * per));
     chi2s = s / result.n;
+    chi2d = meanOfDraws === mean ? chi2 : await likelihood.chi2OfImage(meanOfDraws);
   }
   return {
     shape: result.shape.slice(),
@@ -72,6 +77,7 @@ export async function posteriorProducts(result: SamplingResult, affine: Affine, 
     residual,
     chi2PerPixel: chi2,
     chi2PerPixelSamples: chi2s,
+    chi2PerPixelDrawsMean: chi2d,
   };
 }
 
@@ -105,6 +111,8 @@ export interface ReportContext {
   observation?: { path: string; hdu: number };
   noise?: string;
   warnings: string[];
+  /** The run's diagnostics (diagnostics.ts): χ² against its expected range, convergence, local misfit. */
+  diagnostics?: ReconstructionDiagnostics;
 }
 
 /** report.json: the documented fields (chi2PerPixel, n, steps, sampler, backend, seconds, scoreEvaluations, seed, versions) and how the run was made. */
@@ -112,6 +120,7 @@ export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ct
   const report: Record<string, unknown> = {
     chi2PerPixel: p.chi2PerPixel,
     chi2PerPixelSamples: p.chi2PerPixelSamples,
+    chi2PerPixelDrawsMean: p.chi2PerPixelDrawsMean,
     n: r.n,
     steps: r.steps,
     sampler: r.sampler,
@@ -146,6 +155,7 @@ export function reconstructionReport(p: PosteriorProducts, r: SamplingResult, ct
         : {}),
     };
   }
+  if (ctx.diagnostics) report.diagnostics = ctx.diagnostics;
   report.warnings = likelihood
     ? [...ctx.warnings, ...chi2RangeWarnings({ mean: p.chi2PerPixel, draws: p.chi2PerPixelSamples, observedPixels: likelihood.observed })]
     : ctx.warnings;

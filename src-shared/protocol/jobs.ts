@@ -200,7 +200,8 @@ export interface JobMethods {
   'noise.estimate': { params: { obs: ObsInput; region?: { x0: number; y0: number; x1: number; y1: number } }; result: { sigma: number; median: number; n: number } };
   'priors.list': { params: Record<string, never>; result: { priors: PriorInfo[]; userDir: string } };
   'job.reconstruct': { params: ReconstructParams; result: ReconstructStarted };
-  'job.cancel': { params: { jobId: string }; result: { cancelled: boolean } };
+  /** keep: a running reconstruction stops and keeps what it has (its chains' latest states) as its products. */
+  'job.cancel': { params: { jobId: string; keep?: boolean }; result: { cancelled: boolean } };
   'job.products': { params: { jobId: string }; result: Products };
   'job.train': { params: TrainParams; result: { jobId: string; out: string; queued: number } };
 }
@@ -294,7 +295,7 @@ export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]
     settings: samplerSettings,
     previewHz: num({ min: 0, max: 30 }),
   }),
-  'job.cancel': jobId,
+  'job.cancel': obj({ jobId: str({ max: 40, pattern: JOB_ID }), keep: optional(bool) }),
   'job.products': jobId,
   'job.train': (v, p) => {
     const t = obj({

@@ -43,7 +43,7 @@ test('build a forward model on a real image, save the project, reload and reopen
   await expect(app.getByTestId('psf-thumb-0')).toContainText('PSF 13×13');
   // a typo is refused next to the field, and the model keeps its last valid value
   await app.getByTestId('psf-fwhm-0').fill('-1');
-  await expect(app.getByText('at least 0.01')).toBeVisible();
+  await expect(app.getByText('FWHM must be > 0 px')).toBeVisible();
   await app.getByTestId('psf-fwhm-0').fill('3.5');
 
   // a mask painted on the observation: drag a box

@@ -184,6 +184,8 @@ test("the shipped prior's model card shows its tables, code and figures as such,
   await app.getByLabel('Prior galaxy-64').check();
   const card = app.getByTestId('prior-card');
   await expect(card.locator('table').first()).toBeVisible();
+  // the evaluation's details are folded under their heading
+  await card.locator('summary', { hasText: 'Evaluation details' }).click();
   await expect(card.locator('th', { hasText: 'credible level' })).toBeVisible();
   await expect(card.locator('td', { hasText: 'posterior mean' }).first()).toBeVisible();
   await expect(card.locator('code', { hasText: 'npm run eval' }).first()).toBeAttached();

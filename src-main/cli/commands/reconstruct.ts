@@ -272,6 +272,8 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
       );
     }
     const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
+    // what the run's diagnostics found (report.json's diagnostics): convergence, χ² against its range, local misfit
+    for (const w of (run.report.warnings as string[]).filter((w) => !prep.warnings.includes(w))) process.stderr.write(`skyscore: warning: ${w}\n`);
     await writeProductSet(outDir, reconstructionFiles(run));
     const printed = new Set(prep.warnings);
     const diag = run.report.noiseDiagnostics as NoiseDiagnostics | undefined;

@@ -1,7 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import { useStore } from '../store/index';
 import { defaultStage, OPERATOR_TYPES, stageShapes, type OperatorType, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
-import { checkDoc, moveOperator, OPERATOR_LABELS, withOperator } from './editing';
+import { checkDoc, insertOperator, moveOperator, OPERATOR_LABELS, orderAdvice, physicalOrder, withOperator } from './editing';
 import { NumberField, FileButton, Section, Help } from './fields';
 import { loadModelJson, previewAx, saveModelJson, scheduleOverlay, setModelDoc } from './actions';
 import { DataSection } from './DataSection';
@@ -71,6 +71,14 @@ export function ModelEditor() {
   const shapes = useMemo(() => stageShapes(doc), [doc]);
   const issueFor = (i: number) => (field: string) => issues.find((x) => x.path === `operators[${i}].${field}`)?.message ?? null;
   const hasLens = doc.operators.some((o) => o.type === 'lens');
+  const advice = useMemo(() => orderAdvice(doc), [doc]);
+  const dataShape = obs?.shape ?? null;
+  // the shape check, live: each stage's input is the previous one's output; the last must be the data's
+  const shapeMismatch = (i: number) => {
+    if (!dataShape || i !== doc.operators.length - 1) return null;
+    const out = shapes[i]!.outShape;
+    return out[0] === dataShape[0] && out[1] === dataShape[1] ? null : `≠ data ${dataShape.join('×')}`;
+  };
 
   useEffect(() => {
     doc.operators.forEach((_op, i) => scheduleOverlay(i));
@@ -101,7 +109,9 @@ export function ModelEditor() {
           </span>
         }
       >
-        <Help>y = A x + n. Operators apply in order; each one's output is the next one's input. x is the image the prior describes.</Help>
+        <Help>
+          y = A x + n. Operators apply in order; each one's output is the next one's input. x is the image the prior describes. A new operator goes where it belongs (lens → PSF → mask, uv sampling last); ↑ ↓ reorder.
+        </Help>
         <div className="grid2">
           <NumberField label={hasLens ? 'Source ny' : 'Unknown ny'} integer min={1} max={16384} value={doc.shape[0]} onChange={(v) => setModelDoc({ ...doc, shape: [v, doc.shape[1]] })} issue={issues.find((x) => x.path === 'shape')?.message ?? null} testId="model-ny" />
           <NumberField label={hasLens ? 'Source nx' : 'Unknown nx'} integer min={1} max={16384} value={doc.shape[1]} onChange={(v) => setModelDoc({ ...doc, shape: [doc.shape[0], v] })} testId="model-nx" />
@@ -114,8 +124,9 @@ export function ModelEditor() {
                 <strong>
                   {i + 1}. {OPERATOR_LABELS[op.type]}
                 </strong>
-                <span className="muted">
+                <span className={shapeMismatch(i) ? 'err' : 'muted'} data-testid={`operator-shape-${i}`}>
                   {shapes[i]!.inShape.join('×')} → {shapes[i]!.outShape.join('×')}
+                  {shapeMismatch(i) ? ` ${shapeMismatch(i)}` : ''}
                 </span>
                 <span className="spacer" />
                 <button type="button" className="mini" aria-label={`Move operator ${i + 1} up`} disabled={i === 0} onClick={() => setModelDoc(moveOperator(doc, i, -1))}>
@@ -135,6 +146,14 @@ export function ModelEditor() {
             </li>
           ))}
         </ol>
+        {advice && (
+          <p className="warn order-advice" data-testid="order-advice">
+            ⚠ {advice}{' '}
+            <button type="button" className="mini" onClick={() => setModelDoc(physicalOrder(doc))} data-testid="order-fix">
+              Reorder
+            </button>
+          </p>
+        )}
         <label className="row">
           Add
           <select
@@ -142,7 +161,8 @@ export function ModelEditor() {
             value=""
             onChange={(e) => {
               const t = e.target.value as OperatorType;
-              if (t) setModelDoc({ ...doc, operators: [...doc.operators, defaultStage(t, doc.shape)] });
+              // where it belongs in the chain (lens → PSF → mask, uv sampling last), not simply at the end
+              if (t) setModelDoc(insertOperator(doc, defaultStage(t, doc.shape)).doc);
             }}
           >
             <option value="">an operator…</option>

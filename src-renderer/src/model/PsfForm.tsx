@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import { useStore } from '../store/index';
 import { isFitsPsf, psfNormalized, type PsfStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { NumberField, FileButton } from './fields';
@@ -13,7 +14,39 @@ interface Props {
   onChange(op: StageSpec): void;
 }
 
+/**
+ * The FWHM of a PSF kernel from its second moments about its centroid (positive part; a Gaussian's exactly):
+ * FWHM = 2.3548 √((σx² + σy²)/2), in pixels; null when the kernel has no positive mass.
+ */
+export function kernelFwhm(kernel: ArrayLike<number>, shape: readonly [number, number] | readonly number[]): number | null {
+  const [ny, nx] = [shape[0]!, shape[1]!];
+  let s = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < ny; i++) {
+    for (let j = 0; j < nx; j++) {
+      const v = Math.max(0, kernel[i * nx + j]!);
+      s += v;
+      sx += v * j;
+      sy += v * i;
+    }
+  }
+  if (!(s > 0)) return null;
+  const cx = sx / s;
+  const cy = sy / s;
+  let m2 = 0;
+  for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) m2 += Math.max(0, kernel[i * nx + j]!) * ((j - cx) ** 2 + (i - cy) ** 2);
+  const sigma = Math.sqrt(m2 / s / 2);
+  return sigma > 0 ? Number((2.3548 * sigma).toPrecision(3)) : null;
+}
+
 export function PsfForm({ index, op, issue, onChange }: Props) {
+  // the Gaussian's FWHM survives a switch to a FITS PSF and back
+  const lastFwhm = useRef<number | null>(isFitsPsf(op) ? null : op.fwhmPx);
+  const gaussianFwhm = isFitsPsf(op) ? null : op.fwhmPx;
+  useEffect(() => {
+    if (gaussianFwhm !== null) lastFwhm.current = gaussianFwhm;
+  }, [gaussianFwhm]);
   const version = useStore((s) => s.overlayVersion);
   const allFiles = useStore((s) => s.forwardModelFiles);
   const files = allFiles.filter((f) => f.role === 'psf');
@@ -24,18 +57,28 @@ export function PsfForm({ index, op, issue, onChange }: Props) {
     <div className="opform">
       <div className="radios" role="radiogroup" aria-label={`PSF ${index + 1} kind`}>
         <label>
-          <input type="radio" checked={!fromFits} onChange={() => onChange({ type: 'psf', fwhmPx: 2.5 })} /> Gaussian
+          <input
+            type="radio"
+            checked={!fromFits}
+            data-testid={`psf-kind-gaussian-${index}`}
+            onChange={() => {
+              // the FWHM it had, else the FITS kernel's own (second moments), else the default
+              const fromKernel = kernel ? kernelFwhm(kernel.kernel, kernel.shape) : null;
+              onChange({ type: 'psf', fwhmPx: lastFwhm.current ?? fromKernel ?? 2.5 });
+            }}
+          />{' '}
+          Gaussian
         </label>
         <label>
-          <input type="radio" checked={fromFits} onChange={() => onChange({ type: 'psf', fits: files[0]?.name ?? '' })} /> From a FITS image
+          <input type="radio" checked={fromFits} data-testid={`psf-kind-fits-${index}`} onChange={() => onChange({ type: 'psf', fits: files[0]?.name ?? '' })} /> From a FITS image
         </label>
       </div>
       {!isFitsPsf(op) && (
         <NumberField
           label="FWHM"
-          unit="pixels"
+          unit="px"
           value={op.fwhmPx}
-          min={0.01}
+          min={Number.MIN_VALUE}
           max={1000}
           testId={`psf-fwhm-${index}`}
           help="Full width at half maximum of the Gaussian (σ = FWHM/2.3548)."

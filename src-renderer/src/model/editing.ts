@@ -74,3 +74,51 @@ export function moveOperator(doc: ForwardModelSpec, i: number, delta: -1 | 1): F
   [ops[i], ops[j]] = [ops[j]!, ops[i]!];
   return { ...doc, operators: ops };
 }
+
+/**
+ * Where each operator belongs in the chain, in the order light meets them: the lens maps the source plane to the
+ * sky, the telescope's PSF blurs the sky image, the mask drops detector pixels; an interferometer samples the
+ * sky's Fourier plane, last.
+ */
+export const PHYSICAL_RANK: Record<OperatorType, number> = { lens: 0, psf: 1, mask: 2, 'uv-sampling': 3 };
+
+/** Adds a stage where it belongs: after every stage that comes before it physically, before the rest. */
+export function insertOperator(doc: ForwardModelSpec, stage: StageSpec): { doc: ForwardModelSpec; index: number } {
+  const r = PHYSICAL_RANK[stage.type];
+  let at = doc.operators.length;
+  for (let k = 0; k < doc.operators.length; k++) {
+    if (PHYSICAL_RANK[doc.operators[k]!.type] > r) {
+      at = k;
+      break;
+    }
+  }
+  const ops = doc.operators.slice();
+  ops.splice(at, 0, stage);
+  return { doc: { ...doc, operators: ops }, index: at };
+}
+
+/** The chain in physical order (stable: stages of one kind keep their order). */
+export function physicalOrder(doc: ForwardModelSpec): ForwardModelSpec {
+  const ops = doc.operators.map((o, k) => ({ o, k })).sort((a, b) => PHYSICAL_RANK[a.o.type] - PHYSICAL_RANK[b.o.type] || a.k - b.k);
+  return { ...doc, operators: ops.map((x) => x.o) };
+}
+
+/** Why the chain's order departs from the physics, in words; null when it follows it. */
+export function orderAdvice(doc: ForwardModelSpec): string | null {
+  for (let k = 1; k < doc.operators.length; k++) {
+    const a = doc.operators[k - 1]!;
+    const b = doc.operators[k]!;
+    if (PHYSICAL_RANK[a.type] <= PHYSICAL_RANK[b.type]) continue;
+    const why: Partial<Record<string, string>> = {
+      'psf>lens': 'a PSF before the lens blurs the source plane, not the sky image the telescope sees',
+      'mask>lens': 'a mask before the lens removes source-plane pixels, not detector pixels',
+      'mask>psf': 'a mask before the PSF removes pixels of the unblurred sky; the detector loses them after the blur',
+      'uv-sampling>psf': 'the interferometer samples the sky last; a PSF after it blurs the dirty image again',
+      'uv-sampling>lens': 'the interferometer samples the lensed sky: the lens comes first',
+      'uv-sampling>mask': 'the interferometer samples the sky last',
+    };
+    const reason = why[`${a.type}>${b.type}`] ?? 'the operators are not in the order light meets them';
+    return `${OPERATOR_LABELS[a.type]} (${k}) comes before ${OPERATOR_LABELS[b.type]} (${k + 1}): ${reason}. The usual order is lens → PSF → mask, uv sampling last.`;
+  }
+  return null;
+}

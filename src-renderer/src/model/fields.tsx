@@ -15,6 +15,28 @@ export interface NumberFieldProps {
   disabled?: boolean;
 }
 
+/** A value with its unit as the field shows it: "3 px", "1.1″" (symbols without a space). */
+export function withUnit(v: string, unit?: string): string {
+  if (!unit) return v;
+  return /^[″′°%]/.test(unit) ? `${v}${unit}` : `${v} ${unit}`;
+}
+
+/**
+ * Why a typed value is refused, in the field's own words and units ("FWHM must be > 0 px"), or null. A lower
+ * bound that only stands for "positive" (Number.MIN_VALUE, or a tiny one such as 1e-6) reads as "> 0".
+ */
+export function numberProblem(text: string, p: Pick<NumberFieldProps, 'label' | 'min' | 'max' | 'integer' | 'unit'>): string | null {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) return `${p.label}: enter a number${p.unit ? ` (${p.unit})` : ''}`;
+  if (p.integer && !Number.isInteger(v)) return `${p.label} must be a whole number`;
+  if (p.min !== undefined && v < p.min) {
+    const positive = p.min > 0 && p.min <= 1e-6;
+    return positive ? `${p.label} must be > ${withUnit('0', p.unit)}` : `${p.label} must be at least ${withUnit(String(p.min), p.unit)}`;
+  }
+  if (p.max !== undefined && v > p.max) return `${p.label} must be at most ${withUnit(String(p.max), p.unit)}`;
+  return null;
+}
+
 /**
  * A number input that keeps what the user types until it is a valid number (so "0." or "-" do not jump),
  * commits valid values at once, and shows the reason a value is refused.
@@ -34,10 +56,8 @@ export function NumberField(p: NumberFieldProps) {
   const onText = (t: string) => {
     setText(t);
     const v = Number(t);
-    if (t.trim() === '' || !Number.isFinite(v)) return setLocal('enter a number');
-    if (p.integer && !Number.isInteger(v)) return setLocal('enter a whole number');
-    if (p.min !== undefined && v < p.min) return setLocal(`at least ${p.min}`);
-    if (p.max !== undefined && v > p.max) return setLocal(`at most ${p.max}`);
+    const bad = numberProblem(t, p);
+    if (bad) return setLocal(bad);
     setLocal(null);
     committed.current = v;
     p.onChange(v);

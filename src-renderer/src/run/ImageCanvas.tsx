@@ -23,35 +23,68 @@ export interface ImageCanvasProps {
   caption?: string;
 }
 
+/**
+ * Draws wait in one queue and run one per task (a macrotask each, through a MessageChannel): a preview that
+ * updates a dozen canvases never makes one long task of them all. A canvas queued twice draws once, its latest.
+ */
+const drawQueue = new Map<object, () => void>();
+let channel: MessageChannel | null = null;
+function scheduleDraw(key: object, draw: () => void): void {
+  const pending = drawQueue.size > 0;
+  drawQueue.delete(key);
+  drawQueue.set(key, draw);
+  if (pending) return;
+  if (!channel) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      const first = drawQueue.entries().next();
+      if (first.done) return;
+      const [k, f] = first.value;
+      drawQueue.delete(k);
+      f();
+      if (drawQueue.size) channel!.port2.postMessage(0);
+    };
+  }
+  channel.port2.postMessage(0);
+}
+function cancelDraw(key: object): void {
+  drawQueue.delete(key);
+}
+
 /** A small float-image canvas: percentile or symmetric limits, a colour map, an optional overlay and a PNG button. */
 export function ImageCanvas(p: ImageCanvasProps) {
   const ref = useRef<HTMLCanvasElement>(null);
+  const offRef = useRef<HTMLCanvasElement | null>(null);
   const [ny, nx] = p.shape ?? [1, 1];
   const height = Math.max(1, Math.round((p.width * ny) / nx));
   const { data, shape, map, stretch, limits, overlay, version } = p;
   useEffect(() => {
     const c = ref.current;
     if (!c) return;
-    const dpr = Math.min(2, window.devicePixelRatio || 1);
-    c.width = Math.round(p.width * dpr);
-    c.height = Math.round(height * dpr);
-    const ctx = c.getContext('2d');
-    if (!ctx) return;
-    ctx.clearRect(0, 0, c.width, c.height);
-    if (!data || !shape || data.length < shape[0] * shape[1]) return;
-    const lim = limits === 'symmetric' ? symmetricLimits(data) : limits === 'minmax' ? percentileLimits(data, 0, 1) : percentileLimits(data, 0.005, 0.995);
-    const rgba = toRgba(data, shape, { lo: lim[0], hi: lim[1], map: map ?? 'grey', stretch: stretch ?? 'linear' });
-    const off = document.createElement('canvas');
-    off.width = shape[1];
-    off.height = shape[0];
-    off.getContext('2d')!.putImageData(new ImageData(rgba, shape[1], shape[0]), 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(off, 0, 0, c.width, c.height);
-    if (overlay) {
-      const scale = c.width / shape[1];
-      // pixel centres: image x → canvas x; image row y (y up) → canvas y from the top
-      overlay(ctx, { sx: (x) => (x + 0.5) * scale, sy: (y) => c.height - (y + 0.5) * scale, scale });
-    }
+    const draw = () => {
+      const dpr = Math.min(2, window.devicePixelRatio || 1);
+      c.width = Math.round(p.width * dpr);
+      c.height = Math.round(height * dpr);
+      const ctx = c.getContext('2d');
+      if (!ctx) return;
+      ctx.clearRect(0, 0, c.width, c.height);
+      if (!data || !shape || data.length < shape[0] * shape[1]) return;
+      const lim = limits === 'symmetric' ? symmetricLimits(data) : limits === 'minmax' ? percentileLimits(data, 0, 1) : percentileLimits(data, 0.005, 0.995);
+      const rgba = toRgba(data, shape, { lo: lim[0], hi: lim[1], map: map ?? 'grey', stretch: stretch ?? 'linear' });
+      const off = (offRef.current ??= document.createElement('canvas'));
+      if (off.width !== shape[1]) off.width = shape[1];
+      if (off.height !== shape[0]) off.height = shape[0];
+      off.getContext('2d')!.putImageData(new ImageData(rgba, shape[1], shape[0]), 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(off, 0, 0, c.width, c.height);
+      if (overlay) {
+        const scale = c.width / shape[1];
+        // pixel centres: image x → canvas x; image row y (y up) → canvas y from the top
+        overlay(ctx, { sx: (x) => (x + 0.5) * scale, sy: (y) => c.height - (y + 0.5) * scale, scale });
+      }
+    };
+    scheduleDraw(c, draw);
+    return () => cancelDraw(c);
   }, [data, shape, map, stretch, limits, overlay, version, p.width, height]);
 
   const toPixel = (e: React.PointerEvent<HTMLCanvasElement>) => {

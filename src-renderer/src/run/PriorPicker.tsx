@@ -3,7 +3,7 @@ import { useStore } from '../store/index';
 import { refreshPriors } from './actions';
 import { Section, Help } from '../model/fields';
 import type { PriorInfo } from '../../../src-shared/protocol/index';
-import { parseCard, type Inline } from './card-markdown';
+import { parseCard, type CardBlock, type Inline } from './card-markdown';
 
 function InlineText({ content }: { content: Inline[] }) {
   return (
@@ -15,8 +15,51 @@ function InlineText({ content }: { content: Inline[] }) {
 
 /** A model card's markdown as React elements (card-markdown.ts: text only, never HTML). */
 export function CardText({ text }: { text: string }) {
+  return <div className="card-text">{cardBlocks(parseCard(text))}</div>;
+}
+
+/** The sections a card shows open: what the prior is for (the text before the first section), its evaluation and its limits. */
+const OPEN_SECTIONS = /^(evaluation|limits)$/i;
+
+function headingText(b: CardBlock): string {
+  return b.kind === 'heading' ? b.content.map((c) => c.text).join('') : '';
+}
+
+/**
+ * A card as the run panel shows it: the title, what the prior is for, the evaluation and the limits first and open;
+ * every other section (use, data, training, details, speed, files) folded under its own heading.
+ */
+export function CardSections({ text }: { text: string }) {
   const blocks = parseCard(text);
-  const out: ReactNode[] = blocks.map((b, i) => {
+  const sections: { title: string | null; blocks: CardBlock[] }[] = [{ title: null, blocks: [] }];
+  for (const b of blocks) {
+    if (b.kind === 'heading' && b.level === 2) sections.push({ title: headingText(b), blocks: [] });
+    else sections[sections.length - 1]!.blocks.push(b);
+  }
+  const intro = sections[0]!;
+  const open = sections.slice(1).filter((s) => OPEN_SECTIONS.test(s.title!));
+  const folded = sections.slice(1).filter((s) => !OPEN_SECTIONS.test(s.title!));
+  return (
+    <div className="card-text">
+      {cardBlocks(intro.blocks)}
+      {open.map((s) => (
+        <section key={s.title} className="card-section" data-testid={`card-section-${s.title!.toLowerCase().split(/\s+/)[0]}`}>
+          <h5>{s.title}</h5>
+          {cardBlocks(s.blocks)}
+        </section>
+      ))}
+      {folded.map((s) => (
+        <details key={s.title} className="card-fold">
+          <summary>{s.title}</summary>
+          {cardBlocks(s.blocks)}
+        </details>
+      ))}
+    </div>
+  );
+}
+
+function cardBlocks(blocks: CardBlock[]): ReactNode[] {
+  return blocks.map((b, i) => {
     switch (b.kind) {
       case 'heading':
         return b.level <= 2 ? <h5 key={i}><InlineText content={b.content} /></h5> : <h6 key={i}><InlineText content={b.content} /></h6>;
@@ -59,7 +102,6 @@ export function CardText({ text }: { text: string }) {
         );
     }
   });
-  return <div className="card-text">{out}</div>;
 }
 
 function PriorCard({ p, chosen, onChoose }: { p: PriorInfo; chosen: boolean; onChoose(): void }) {
@@ -74,20 +116,22 @@ function PriorCard({ p, chosen, onChoose }: { p: PriorInfo; chosen: boolean; onC
         {p.sigmaMin !== null && p.sigmaMax !== null ? ` · σ ${p.sigmaMin.toPrecision(2)}…${p.sigmaMax.toPrecision(3)}` : ''}
       </div>
       {chosen && (
-        <details open className="card" data-testid="prior-card">
-          <summary>Model card</summary>
+        <article className="card" data-testid="prior-card" aria-label={`Model card of ${p.name}`}>
+          {p.card ? <CardSections text={p.card} /> : <p className="muted">This prior has no model card (README.md): it says nothing about what it was trained on.</p>}
           {Object.keys(p.facts).length > 0 && (
-            <dl>
-              {Object.entries(p.facts).map(([k, v]) => (
-                <div key={k}>
-                  <dt>{k}</dt>
-                  <dd>{v}</dd>
-                </div>
-              ))}
-            </dl>
+            <details className="card-fold" open={!p.card}>
+              <summary>Facts from model.json</summary>
+              <dl>
+                {Object.entries(p.facts).map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{v}</dd>
+                  </div>
+                ))}
+              </dl>
+            </details>
           )}
-          {p.card ? <CardText text={p.card} /> : <p className="muted">This prior has no model card (README.md): it says nothing about what it was trained on.</p>}
-        </details>
+        </article>
       )}
     </li>
   );

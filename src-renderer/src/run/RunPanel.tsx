@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import { useStore } from '../store/index';
 import { NumberField, Section, Help } from '../model/fields';
 import { runBlockers, startRun, stopRun } from './actions';
+import { DiagnosticsBlock, StepsNote, misfitOverlay, previewMisfit } from './Diagnostics';
 import { ImageCanvas } from './ImageCanvas';
 import { ChartCanvas } from './ChartCanvas';
 import { chi2Trace, getPreview, sampleAt } from './previews';
@@ -69,6 +70,7 @@ function Settings() {
           {settings.fluxScale !== null && <NumberField label="Flux scale" min={Number.MIN_VALUE} value={settings.fluxScale} disabled={disabled} help="data units per prior unit" onChange={(v) => set({ fluxScale: v })} />}
         </div>
       </div>
+      <StepsNote />
       <Advanced disabled={disabled} />
     </Section>
   );
@@ -142,11 +144,13 @@ function Progress() {
         : run.state === 'stopping'
         ? 'stopping…'
         : run.state === 'running'
-          ? `step ${run.step} / ${run.steps} · σ ${formatValue(run.sigma)} · χ²/px ${formatValue(run.chi2)} · ETA ${formatDuration(run.etaS)}`
+          ? `step ${run.step} / ${run.steps} · σ ${formatValue(run.sigma)} · ETA ${formatDuration(run.etaS)}`
           : run.state === 'done'
-            ? `done in ${formatDuration(run.elapsedS)} · χ²/px ${formatValue(run.chi2)}`
+            ? run.summary?.stopped
+              ? `stopped at ${run.summary.stopped} and kept`
+              : `done in ${formatDuration(run.elapsedS)}`
             : run.state === 'cancelled'
-              ? `stopped at step ${run.step}`
+              ? `stopped at step ${run.step} (nothing kept)`
               : run.state === 'error'
                 ? 'failed'
                 : '';
@@ -171,6 +175,10 @@ function Previews() {
   const steps = useStore((s) => s.run.steps);
   const state = useStore((s) => s.run.state);
   const p = getPreview();
+  // the residual's significant regions, recomputed with each preview
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const misfit = useMemo(() => previewMisfit(p), [p, version]);
+  const overlay = useMemo(() => misfitOverlay(misfit), [misfit]);
   const series = useMemo(() => [{ trace: chi2Trace, color: '#e0703a', label: 'χ² per pixel' }], []);
   const options = useMemo(() => ({ logY: true, refY: 1, xLabel: 'step', xMax: steps }), [steps]);
   if (state === 'idle' && !p) return null;
@@ -181,7 +189,7 @@ function Previews() {
           <div className="triple">
             <ImageCanvas data={p.mean} shape={p.shape} version={version} title="Posterior mean" caption="mean" stretch="asinh" width={84} testId="preview-mean" pngName="posterior-mean.png" />
             <ImageCanvas data={p.std} shape={p.shape} version={version} title="Posterior std" caption="std" map="heat" width={84} testId="preview-std" pngName="posterior-std.png" />
-            <ImageCanvas data={p.residual} shape={p.dataShape} version={version} title="Residual" caption="residual" map="diverging" limits="symmetric" width={84} testId="preview-residual" pngName="residual.png" />
+            <ImageCanvas data={p.residual} shape={p.dataShape} version={version} title="Residual" caption="residual" map="diverging" limits="symmetric" width={84} testId="preview-residual" pngName="residual.png" overlay={overlay} />
           </div>
           <div className="thumbs" data-testid="sample-thumbs" data-version={version} data-previews={previews}>
             {Array.from({ length: p.nSamples }, (_, k) => (
@@ -192,6 +200,7 @@ function Previews() {
       ) : (
         <p className="muted">previews appear after the first steps…</p>
       )}
+      <DiagnosticsBlock preview={p} misfit={misfit} />
       <ChartCanvas series={series} options={options} version={chartVersion} height={130} title="χ² per pixel against step" testId="chi2-chart" pngName="chi2.png" />
       <small className="muted">χ² per observed pixel of the running mean; a good fit ends near 1 (dashed).</small>
     </Section>
@@ -220,8 +229,17 @@ export function RunPanel() {
           <button type="button" className="primary" disabled={isBusy || blockers.length > 0} title={blockers.length ? `First: ${blockers[0]}` : 'Start sampling'} onClick={() => void startRun()} data-testid="run-button">
             ▶ Run
           </button>
-          <button type="button" disabled={!isBusy || state === 'stopping'} onClick={() => void stopRun()} data-testid="stop-button">
+          <button type="button" disabled={!isBusy || state === 'stopping'} onClick={() => void stopRun()} title="Stop and discard the run" data-testid="stop-button">
             ■ Stop
+          </button>
+          <button
+            type="button"
+            disabled={state !== 'running'}
+            onClick={() => void stopRun(true)}
+            title="Stop and keep what the run has: its chains' current states become the products (marked as stopped)"
+            data-testid="stop-keep-button"
+          >
+            ■ Stop and keep
           </button>
         </div>
         {!isBusy && blockers.length > 0 && (

@@ -88,12 +88,13 @@ export async function startRun(): Promise<void> {
   }
 }
 
-export async function stopRun(): Promise<void> {
+/** Stops the run; with `keep`, the engine ends it with the products of its chains' latest states. */
+export async function stopRun(keep = false): Promise<void> {
   const s = useStore.getState();
   if (!s.run.jobId || !running(s.run.state)) return;
   s.patchRun({ state: 'stopping' });
   try {
-    await getClient().request('job.cancel', { jobId: s.run.jobId });
+    await getClient().request('job.cancel', keep ? { jobId: s.run.jobId, keep } : { jobId: s.run.jobId });
   } catch (e) {
     notify('error', `Stop: ${(e as Error).message}`);
   }
@@ -153,9 +154,16 @@ export function handleJobEvent(ev: EngineEvent): void {
     case 'job.done': {
       const d = ev.data;
       if (d.kind === 'reconstruct' && d.jobId === s.run.jobId) {
-        s.patchRun({ state: 'done', summary: d.summary, etaS: 0, step: s.run.steps, message: null });
+        const stopped = typeof d.summary.stopped === 'string' ? d.summary.stopped : null;
         const chi2 = d.summary.chi2PerPixel;
-        notify('info', `Run finished: ${d.summary.n ?? ''} samples${typeof chi2 === 'number' ? `, χ² per pixel ${chi2.toFixed(3)}` : ''}. Export the products from the Run tab.`);
+        s.patchRun({ state: 'done', summary: d.summary, etaS: 0, step: stopped ? s.run.step : s.run.steps, message: null, ...(typeof chi2 === 'number' ? { chi2 } : {}) });
+        const verdict = d.summary.convergence === 'not converged' ? ' — not converged (see the run panel)' : '';
+        notify(
+          stopped || verdict ? 'warn' : 'info',
+          stopped
+            ? `Run stopped at ${stopped}; its ${d.summary.n ?? ''} chains' states are kept as products (not converged draws). Export them from the Run tab.`
+            : `Run finished: ${d.summary.n ?? ''} samples${typeof chi2 === 'number' ? `, χ² per pixel ${chi2.toFixed(3)}` : ''}${verdict}. Export the products from the Run tab.`,
+        );
       } else if (d.kind === 'train' && d.jobId === s.train.jobId) {
         s.patchTrain({ state: 'done', etaS: 0, message: null });
         notify('info', `Training finished: the prior "${s.trainSettings.name}" is in the picker`);

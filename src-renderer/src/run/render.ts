@@ -20,13 +20,15 @@ export interface RenderOptions {
 export function percentileLimits(data: ArrayLike<number>, lo: number, hi: number, maxSample = 20000): [number, number] {
   const n = data.length;
   const stride = Math.max(1, Math.floor(n / maxSample));
-  const vals: number[] = [];
+  // a typed array sorts numerically without a comparator: several times faster than number[] with one
+  const buf = new Float32Array(Math.ceil(n / stride));
+  let m = 0;
   for (let i = 0; i < n; i += stride) {
     const v = data[i]!;
-    if (Number.isFinite(v)) vals.push(v);
+    if (Number.isFinite(v)) buf[m++] = v;
   }
-  if (vals.length === 0) return [NaN, NaN];
-  vals.sort((a, b) => a - b);
+  if (m === 0) return [NaN, NaN];
+  const vals = buf.subarray(0, m).sort();
   const at = (f: number) => {
     const x = f * (vals.length - 1);
     const i = Math.floor(x);
@@ -101,6 +103,10 @@ export function toRgba(data: ArrayLike<number>, shape: [number, number], opts: R
   const out = new Uint8ClampedArray(new ArrayBuffer(nx * ny * 4));
   const table = lut(opts.map ?? 'grey');
   const stretch = opts.stretch ?? 'linear';
+  // the stretch tabulated on 4096 steps of t (finer than the 256 colours it selects)
+  const steps = 4095;
+  const idx = new Uint16Array(steps + 1);
+  for (let q = 0; q <= steps; q++) idx[q] = Math.round(stretchValue(q / steps, stretch) * 255) * 3;
   const span = opts.hi - opts.lo;
   const inv = span > 0 && Number.isFinite(span) ? 1 / span : 0;
   for (let i = 0; i < ny; i++) {
@@ -116,7 +122,7 @@ export function toRgba(data: ArrayLike<number>, shape: [number, number], opts: R
         continue;
       }
       const t = Math.min(1, Math.max(0, (v - opts.lo) * inv));
-      const k = Math.round(stretchValue(t, stretch) * 255) * 3;
+      const k = idx[Math.round(t * steps)]!;
       out[o] = table[k]!;
       out[o + 1] = table[k + 1]!;
       out[o + 2] = table[k + 2]!;

@@ -44,7 +44,7 @@ export function TrainPanel() {
       <div className="grid2">
         <label className="field">
           Name
-          <input aria-label="New prior name" value={t.name} disabled={isBusy} onChange={(e) => set({ name: e.target.value })} pattern="[A-Za-z0-9][A-Za-z0-9_-]*" />
+          <input aria-label="New prior name" value={t.name} disabled={isBusy} onChange={(e) => set({ name: e.target.value })} pattern="[A-Za-z0-9][A-Za-z0-9_\-]*" />
         </label>
         <NumberField label="Size" unit="px" integer min={8} max={1024} value={t.size} disabled={isBusy} help="images are block-averaged to size×size" onChange={(v) => set({ size: v })} />
         <NumberField label="Steps" integer min={1} max={10000000} value={t.steps} disabled={isBusy} testId="train-steps" help="learning rate: warm-up in the first 10 %, decay to 0 in the last 10 %" onChange={(v) => set({ steps: v })} />
