@@ -2,17 +2,18 @@ import { useStore } from '../store/index';
 import { FileButton, Section, Help } from './fields';
 import { chooseObs, openObservation } from './actions';
 import { readFileBytes } from '../export/download';
-import { adoptCandidate } from './viewer-link';
+import { observationLocked } from './viewer-link';
+import { adoptViewed, VIEWED_ID } from '../viewer/open';
 
 const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,application/fits';
 
 /** The observation y: a FITS file, its HDU and plane. */
 export function DataSection() {
   const obs = useStore((s) => s.obs);
-  const candidate = useStore((s) => s.obsCandidate);
+  const viewed = useStore((s) => s.images[VIEWED_ID]);
   return (
     <Section title="Data" testId="data-section">
-      <Help>The observed image y (a file opened in the viewer becomes the observation). Its grid is the grid the forward model must end on.</Help>
+      <Help>The observed image y (the first file opened in the viewer becomes the observation; later ones are only viewed until you choose). Its grid is the grid the forward model must end on.</Help>
       <div className="row">
         <FileButton
           label={obs ? 'Change…' : 'Open observation…'}
@@ -21,6 +22,11 @@ export function DataSection() {
           testId="obs-file"
           onFiles={async (files) => {
             const f = files[0]!;
+            const locked = observationLocked();
+            if (locked) {
+              useStore.getState().notify('error', `${f.name} was not made the observation: ${locked}`);
+              return;
+            }
             await openObservation(f.name, await readFileBytes(f));
           }}
         />
@@ -30,10 +36,10 @@ export function DataSection() {
           </span>
         )}
       </div>
-      {candidate && (
-        <p className="row">
-          <span className="muted">The viewer shows {candidate.name}.</span>
-          <button type="button" className="mini" onClick={() => void adoptCandidate()}>
+      {viewed && (
+        <p className="row" data-testid="data-viewed">
+          <span className="muted">The viewer also shows {viewed.source?.label ?? viewed.title} (viewed only, not used by the run).</span>
+          <button type="button" className="mini" onClick={() => void adoptViewed()}>
             Use as observation
           </button>
         </p>

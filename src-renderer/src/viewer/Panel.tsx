@@ -14,8 +14,9 @@ import { fitView, pixelAt, screenToImage, zoomAbout, clampZoom } from './view';
 import { publishCursor } from './cursor';
 import { ColorBar } from './ColorBar';
 import { registerPanelCanvas, snapshotPanel } from './snapshot';
+import { adoptViewed } from './open';
 
-const ROLE_LABEL: Record<string, string> = { observation: 'observation', mean: 'posterior mean', std: 'posterior std', residual: 'residual', sample: 'sample', other: '' };
+const ROLE_LABEL: Record<string, string> = { observation: 'observation', viewed: 'viewed only', mean: 'posterior mean', std: 'posterior std', residual: 'residual', sample: 'sample', other: '' };
 
 export function Panel({ id }: { id: string }) {
   const meta = useStore((s) => s.images[id]);
@@ -35,7 +36,14 @@ export function Panel({ id }: { id: string }) {
     return el ? [el.clientWidth, el.clientHeight] : [1, 1];
   };
 
-  const setView = useCallback((v: ViewState) => useStore.getState().setView(id, v), [id]);
+  /** A pan or zoom: the view stops following the panel's size. */
+  const setView = useCallback((v: ViewState) => useStore.getState().setView(id, { cx: v.cx, cy: v.cy, zoom: v.zoom, fit: false }), [id]);
+  const setFitted = useCallback(() => {
+    const m = useStore.getState().images[id];
+    if (!m) return;
+    const [w, h] = size();
+    useStore.getState().setView(id, fitView(m.width, m.height, w, h));
+  }, [id]);
 
   const ensureView = useCallback((): ViewState | null => {
     const s = useStore.getState();
@@ -45,10 +53,10 @@ export function Panel({ id }: { id: string }) {
     if (!v) {
       const [w, h] = size();
       v = fitView(m.width, m.height, w, h);
-      setView(v);
+      useStore.getState().setView(id, v);
     }
     return v;
-  }, [id, setView]);
+  }, [id]);
 
   const draw = useCallback(() => {
     frame.current = 0;
@@ -97,7 +105,18 @@ export function Panel({ id }: { id: string }) {
     useStore.getState().setRendererNote(rendererStatus?.note ?? null);
     uploaded.current = -1;
     schedule();
-    const ro = new ResizeObserver(() => schedule());
+    const ro = new ResizeObserver(() => {
+      // a fitted view follows the panel's size (a panel added beside it, a resized window)
+      const s = useStore.getState();
+      const v = viewOf(s, id);
+      const m = s.images[id];
+      if (v?.fit && m && (!s.lockViews || s.sharedView?.ref === id || !s.sharedView)) {
+        const [w, h] = size();
+        const f = fitView(m.width, m.height, w, h);
+        if (Math.abs(f.zoom - v.zoom) > 1e-9 * f.zoom || f.cx !== v.cx || f.cy !== v.cy) s.setView(id, f);
+      }
+      schedule();
+    });
     ro.observe(host);
     const unsub = useStore.subscribe((s, p) => {
       if (s.images[id] !== p.images[id] || s.display[id] !== p.display[id] || viewOf(s, id) !== viewOf(p, id)) schedule();
@@ -181,12 +200,7 @@ export function Panel({ id }: { id: string }) {
     if (drag.current?.pid === e.pointerId) drag.current = null;
   };
 
-  const fit = useCallback(() => {
-    const m = useStore.getState().images[id];
-    if (!m) return;
-    const [w, h] = size();
-    setView(fitView(m.width, m.height, w, h));
-  }, [id, setView]);
+  const fit = setFitted;
 
   const oneToOne = useCallback(() => {
     const v = ensureView();
@@ -226,7 +240,21 @@ export function Panel({ id }: { id: string }) {
         <span className="panel-name" title={meta.title}>
           {meta.title}
         </span>
-        {roleLabel && <span className="badge">{roleLabel}</span>}
+        {roleLabel && (
+          <span className={`badge ${meta.role === 'viewed' ? 'viewed' : ''}`} data-testid={`badge-${id}`}>
+            {roleLabel}
+          </span>
+        )}
+        {meta.stale && (
+          <span className="badge stale" data-testid={`stale-${id}`} title={meta.stale}>
+            old: {meta.source?.label}
+          </span>
+        )}
+        {meta.role === 'viewed' && (
+          <button type="button" onClick={() => void adoptViewed()} data-testid="use-as-observation" title="Make this file the observation the run uses (the current one's results are kept, marked as its)">
+            Use as observation
+          </button>
+        )}
         <span className="spacer" />
         <span className="muted" data-testid={`zoom-${id}`}>
           {zoom ? `${zoom >= 1 ? zoom.toFixed(zoom >= 10 ? 0 : 1) : zoom.toFixed(2)}×` : ''}

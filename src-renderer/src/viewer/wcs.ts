@@ -9,6 +9,10 @@ import { celestialWcs as sharedCelestialWcs } from '../../../src-shared/wcs/inde
 export interface CelestialWcs {
   /** 0-based pixel (x along NAXIS1, y along NAXIS2) → [lon, lat] in degrees, lon in [0, 360). */
   pixToWorld(x: number, y: number): [number, number];
+  /** [lon, lat] in degrees → 0-based pixel; NaN where the point is not visible in the projection. */
+  worldToPixel(lon: number, lat: number): [number, number];
+  /** Degrees per pixel near the reference point (the square root of |det CD|). */
+  pixelScaleDeg: number;
   /** 'RA/Dec', 'GLON/GLAT', … */
   lonName: string;
   latName: string;
@@ -55,7 +59,11 @@ export function celestialWcs(h: FitsHeader): WcsResult {
     return [l, lat];
   };
   return {
-    wcs: { pixToWorld, lonName, latName, frame: frameOf(lonType, w.radesys?.trim() || null, w.equinox), projection: w.projection + (w.sip ? '-SIP' : '') },
+    wcs: {
+      pixToWorld,
+      worldToPixel: (lon, lat) => w.worldToPixel(lon, lat),
+      pixelScaleDeg: Math.sqrt(Math.abs(w.cd[0][0] * w.cd[1][1] - w.cd[0][1] * w.cd[1][0])),
+      lonName, latName, frame: frameOf(lonType, w.radesys?.trim() || null, w.equinox), projection: w.projection + (w.sip ? '-SIP' : '') },
     note: null,
   };
 }
