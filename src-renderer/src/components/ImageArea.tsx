@@ -14,6 +14,7 @@ import { openFile, openFitsBytes, adoptViewed, keepViewing, VIEWED_ID } from '..
 import { showImage } from '../viewer/images';
 import { connectViewer, type ResultImage } from '../run/viewer-bridge';
 import { observationSource } from '../model/viewer-link';
+import { CutoutDialog } from './CutoutDialog';
 import { WelcomeCard } from '../example/WelcomeCard';
 import '../viewer/viewer.css';
 
@@ -147,6 +148,7 @@ export function ImageArea() {
       )}
       {order.length > 0 && <Readout />}
       <HeaderViewer />
+      <CutoutDialog />
       {dragOver && <div className="drop-overlay">Drop the FITS file to open it</div>}
     </main>
   );

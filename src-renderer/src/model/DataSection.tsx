@@ -4,6 +4,44 @@ import { chooseObs, openObservation } from './actions';
 import { readFileBytes } from '../export/download';
 import { observationLocked } from './viewer-link';
 import { adoptViewed, VIEWED_ID } from '../viewer/open';
+import { binnedShape, sizeRatio, suggestBin } from '../../../src-shared/image/cutout';
+import type { ObsMeta } from '../store/model';
+import type { PriorInfo } from '../../../src-shared/protocol/index';
+
+/** Far from the prior's training size: the scale of what the prior learnt is not the observation's. */
+function ScaleNote({ obs, prior }: { obs: ObsMeta; prior: PriorInfo }) {
+  const ratio = sizeRatio(obs.shape, prior.imageShape);
+  if (ratio < 1.5) return null;
+  const [ny, nx] = obs.shape;
+  const [py, px] = prior.imageShape;
+  const larger = Math.max(ny, nx) > Math.max(py, px);
+  const k = suggestBin(obs.shape, prior.imageShape);
+  const [by, bx] = binnedShape({ x0: 0, y0: 0, nx, ny }, k);
+  return (
+    <div className="note warn" data-testid="obs-scale-note">
+      <p>
+        {nx}×{ny} px is {ratio.toFixed(1)}× {larger ? 'larger' : 'smaller'} than the {px}×{py} images the prior {prior.name} was trained on: it runs{' '}
+        {larger ? '(a U-Net is fully convolutional)' : 'where its down-sampling allows'}, but what it learnt is at that scale
+        {larger ? ' — cut out the region of interest, or bin the pixels if they are much finer than the structures' : ''}.
+      </p>
+      {larger && (
+        <p className="row">
+          {k > 1 && (
+            <button type="button" className="mini" onClick={() => useStore.getState().setCutout({ box: null, bin: k })} data-testid="obs-bin-suggest">
+              Bin by {k} → {bx}×{by} px…
+            </button>
+          )}
+          <button type="button" className="mini" onClick={() => useStore.getState().setBoxTool(true)}>
+            Drag a box…
+          </button>
+          <button type="button" className="mini" onClick={() => useStore.getState().setCutout({ box: null, bin: null })}>
+            Cutout…
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}
 
 const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,application/fits';
 
@@ -11,6 +49,7 @@ const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,application/fits';
 export function DataSection() {
   const obs = useStore((s) => s.obs);
   const viewed = useStore((s) => s.images[VIEWED_ID]);
+  const prior = useStore((s) => s.priors.find((p) => p.spec === s.priorSpec) ?? null);
   return (
     <Section title="Data" testId="data-section">
       <Help>The observed image y (the first file opened in the viewer becomes the observation; later ones are only viewed until you choose). Its grid is the grid the forward model must end on.</Help>
@@ -69,6 +108,7 @@ export function DataSection() {
           </span>
         </div>
       )}
+      {obs && prior && <ScaleNote obs={obs} prior={prior} />}
     </Section>
   );
 }

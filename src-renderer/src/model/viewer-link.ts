@@ -17,6 +17,11 @@ import { getObs } from './files';
 import { setPreview } from '../run/previews';
 
 let installed = false;
+/** The next change of observation carries its noise along (a cutout): no reminder to check σ. */
+let quiet = false;
+export function quietObservationChange(): void {
+  quiet = true;
+}
 
 const busy = (state: string) => state === 'starting' || state === 'queued' || state === 'running' || state === 'stopping';
 
@@ -83,7 +88,9 @@ function onObservationChanged(now: ImageSource | null, before: ImageSource | nul
     setPreview(null);
     s.resetRun();
   }
-  if (before && now && s.noise.mode === 'sigma' && s.noise.sigma !== null) {
+  const wasQuiet = quiet;
+  quiet = false;
+  if (!wasQuiet && before && now && s.noise.mode === 'sigma' && s.noise.sigma !== null) {
     s.notify('warn', `The noise σ = ${s.noise.sigma} was set for ${before.label}: check it for ${now.label} (Forward model › Noise; it is in the data's units)`);
   }
   // the observation's panel shows the new observation (the viewer reads it when the editor could not)

@@ -1,6 +1,7 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
 import { readFlag, writeFlag, WELCOME_DISMISSED } from './persisted';
+import type { CutBox } from '../../../src-shared/image/cutout';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export type SideTab = 'model' | 'run' | 'prior';
@@ -20,6 +21,12 @@ export interface UiSlice {
   welcomeDismissed: boolean;
   /** The bundled example is being fetched and loaded. */
   exampleLoading: boolean;
+  /** The cutout dialog: open with a box (0-based pixels of the observation) or a binning of the whole image. */
+  cutout: { box: CutBox | null; bin: number | null } | null;
+  /** Dragging on the observation draws a cutout box instead of panning. */
+  boxTool: boolean;
+  setCutout(c: UiSlice['cutout']): void;
+  setBoxTool(on: boolean): void;
   setTheme(t: ThemeChoice): void;
   setSideTab(t: SideTab): void;
   toggleSidePanel(): void;
@@ -38,6 +45,10 @@ export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => (
   notices: [],
   welcomeDismissed: readFlag(WELCOME_DISMISSED),
   exampleLoading: false,
+  cutout: null,
+  boxTool: false,
+  setCutout: (cutout) => set({ cutout }),
+  setBoxTool: (boxTool) => set({ boxTool }),
   setTheme: (theme) => set({ theme }),
   setSideTab: (sideTab) => set({ sideTab }),
   toggleSidePanel: () => set((s) => ({ sidePanelOpen: !s.sidePanelOpen })),

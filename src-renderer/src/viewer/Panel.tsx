@@ -4,13 +4,14 @@
  * the panel subscribes to the store and redraws in the next animation frame when its image, display or view
  * changes.
  */
-import { useEffect, useRef, useCallback } from 'react';
+import { useEffect, useRef, useCallback, useState } from 'react';
 import { useStore } from '../store/index';
 import { viewOf, type ViewState } from '../store/images';
 import { getPixels } from '../cache/pixels';
 import { createRenderer, rendererStatus, type ImageRenderer } from './renderer';
 import { drawSettings } from './images';
-import { fitView, pixelAt, screenToImage, zoomAbout, clampZoom } from './view';
+import { fitView, pixelAt, screenToImage, imageToScreen, zoomAbout, clampZoom } from './view';
+import { boxFromCorners, clipBox } from '../../../src-shared/image/cutout';
 import { publishCursor } from './cursor';
 import { ColorBar } from './ColorBar';
 import { registerPanelCanvas, snapshotPanel } from './snapshot';
@@ -157,13 +158,26 @@ export function Panel({ id }: { id: string }) {
   }, [ensureView, setView]);
 
   const drag = useRef<{ x: number; y: number; v: ViewState; pid: number } | null>(null);
+  // the cutout box being dragged: corners in image pixels
+  const boxTool = useStore((s) => s.boxTool && id === 'observation');
+  const [box, setBox] = useState<{ ax: number; ay: number; bx: number; by: number; pid: number } | null>(null);
+  const imagePoint = (e: React.PointerEvent): [number, number] | null => {
+    const v = viewOf(useStore.getState(), id);
+    if (!v) return null;
+    const rect = hostRef.current!.getBoundingClientRect();
+    const [w, h] = size();
+    return screenToImage(v, e.clientX - rect.left, e.clientY - rect.top, w, h);
+  };
 
   const onPointerDown = (e: React.PointerEvent) => {
     setActive(id);
     hostRef.current?.focus();
     const v = ensureView();
     if (!v || e.button !== 0) return;
-    drag.current = { x: e.clientX, y: e.clientY, v, pid: e.pointerId };
+    if (boxTool) {
+      const p = imagePoint(e);
+      if (p) setBox({ ax: p[0], ay: p[1], bx: p[0], by: p[1], pid: e.pointerId });
+    } else drag.current = { x: e.clientX, y: e.clientY, v, pid: e.pointerId };
     (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
   };
 
@@ -189,6 +203,10 @@ export function Panel({ id }: { id: string }) {
   };
 
   const onPointerMove = (e: React.PointerEvent) => {
+    if (box && box.pid === e.pointerId) {
+      const p = imagePoint(e);
+      if (p) setBox({ ...box, bx: p[0], by: p[1] });
+    }
     const d = drag.current;
     if (d && d.pid === e.pointerId) {
       setView({ ...d.v, cx: d.v.cx - (e.clientX - d.x) / d.v.zoom, cy: d.v.cy + (e.clientY - d.y) / d.v.zoom });
@@ -198,7 +216,31 @@ export function Panel({ id }: { id: string }) {
 
   const onPointerUp = (e: React.PointerEvent) => {
     if (drag.current?.pid === e.pointerId) drag.current = null;
+    if (box && box.pid === e.pointerId) {
+      setBox(null);
+      const m = useStore.getState().images[id];
+      if (!m) return;
+      try {
+        const b = clipBox(boxFromCorners(box.ax, box.ay, box.bx, box.by), [m.height, m.width]);
+        if (b.nx >= 2 && b.ny >= 2) {
+          useStore.getState().setBoxTool(false);
+          useStore.getState().setCutout({ box: b, bin: null });
+        }
+      } catch {
+        /* a box outside the image: nothing to cut */
+      }
+    }
   };
+
+  const boxStyle = (() => {
+    if (!box) return null;
+    const v = viewOf(useStore.getState(), id);
+    if (!v) return null;
+    const [w, h] = size();
+    const [x0, y0] = imageToScreen(v, Math.round(Math.min(box.ax, box.bx)) - 0.5, Math.round(Math.max(box.ay, box.by)) + 0.5, w, h);
+    const [x1, y1] = imageToScreen(v, Math.round(Math.max(box.ax, box.bx)) + 0.5, Math.round(Math.min(box.ay, box.by)) - 0.5, w, h);
+    return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+  })();
 
   const fit = setFitted;
 
@@ -279,7 +321,7 @@ export function Panel({ id }: { id: string }) {
       </header>
       <div
         ref={hostRef}
-        className="panel-view"
+        className={`panel-view ${boxTool ? 'box-tool' : ''}`}
         tabIndex={0}
         role="img"
         aria-label={`${meta.title}: ${meta.width} × ${meta.height} pixels. Drag to pan, wheel to zoom, F to fit, 1 for 1:1.`}
@@ -290,7 +332,9 @@ export function Panel({ id }: { id: string }) {
         onPointerLeave={() => publishCursor(null)}
         onKeyDown={onKeyDown}
         onDoubleClick={fit}
-      />
+      >
+        {boxStyle && <div className="box-overlay" style={boxStyle} data-testid="box-overlay" />}
+      </div>
       <ColorBar id={id} />
     </section>
   );

@@ -107,6 +107,9 @@ export function ViewerToolbar() {
   const lock = useStore((s) => s.lockViews);
   const setLock = useStore((s) => s.setLockViews);
   const nPanels = useStore((s) => s.order.length);
+  const hasObs = useStore((s) => !!s.obs && !!s.images.observation);
+  const boxTool = useStore((s) => s.boxTool);
+  const setBoxTool = useStore((s) => s.setBoxTool);
   const ds = id ? drawSettings(id) : null;
   void meta;
   return (
@@ -115,6 +118,16 @@ export function ViewerToolbar() {
         <OpenButton />
         <FileChooser />
         <span className="spacer" />
+        {hasObs && (
+          <>
+            <label title="Drag a box on the observation to cut it out (instead of panning)">
+              <input type="checkbox" checked={boxTool} onChange={(e) => setBoxTool(e.target.checked)} aria-label="Box tool" data-testid="box-tool" /> box
+            </label>
+            <button type="button" onClick={() => useStore.getState().setCutout({ box: null, bin: null })} data-testid="cutout-open" title="Cut out (and bin) a part of the observation by its centre and size, in pixels or sky coordinates">
+              Cutout…
+            </button>
+          </>
+        )}
         {nPanels > 1 && (
           <label title="Pan and zoom all panels together">
             <input type="checkbox" checked={lock} onChange={(e) => setLock(e.target.checked)} aria-label="Lock views" /> lock views

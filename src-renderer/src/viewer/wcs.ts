@@ -84,3 +84,19 @@ export function sexagesimal(deg: number, hours: boolean): string {
   v = Math.floor(total / 60);
   return `${sign}${String(v).padStart(2, '0')}:${String(m).padStart(2, '0')}:${s.toFixed(decimals).padStart(3 + decimals, '0')}`;
 }
+
+/**
+ * An angle typed by a user, in degrees: decimal degrees ("84.6853", "-69.1"), or sexagesimal with colons or
+ * spaces or h/d m s letters ("05:38:44.48", "5h38m44.5s", "-69 06 12.8"); sexagesimal RA is in hours when
+ * `hours` is true. NaN when it cannot be read.
+ */
+export function parseAngle(text: string, hours: boolean): number {
+  const t = text.trim().replace(/[−–]/g, '-');
+  if (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t)) return Number(t);
+  const m = /^([-+])?\s*(\d+)\s*[:hd°\s]\s*(\d+)\s*[:m'\s]\s*(\d+(?:\.\d*)?)\s*[s"]?$/i.exec(t);
+  if (!m) return NaN;
+  const [a, b, c] = [Number(m[2]), Number(m[3]), Number(m[4])];
+  if (b >= 60 || c >= 60) return NaN;
+  const v = (a + b / 60 + c / 3600) * (hours ? 15 : 1);
+  return m[1] === '-' ? -v : v;
+}

@@ -1,0 +1,146 @@
+/**
+ * Cutouts and binning of a real observation (Chromium against `skyscore serve`): the 251×251 Spitzer 8 µm image
+ * of 30 Doradus (0.6″… 2.16″ pixels) is far from the 64×64 training images of the default prior — the editor
+ * says so and offers binning; binned by 4 it becomes a 62×62 observation whose σ and Gaussian PSF follow and
+ * whose sky coordinates at the cursor are astropy's for the centre of the original 4×4 block. A box dragged on
+ * the image opens the cutout dialog; a box typed in sky coordinates (centre RA/Dec, size in arcseconds) cuts a
+ * 28×28 observation with its σ map cut the same way. Screenshots go to test-results/ (and $SKYSCORE_SHOTS).
+ */
+import { test, expect } from './fixtures.js';
+import type { Page } from '@playwright/test';
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { ROOT, dataPath } from '../helpers/data.js';
+import { writeFits } from '../../src-shared/fits/index.js';
+
+const DOR = 'purify_30dor_spitzer8um.fits';
+
+async function shot(p: Page, name: string) {
+  await p.screenshot({ path: path.join(ROOT, 'test-results', name) });
+  const extra = process.env.SKYSCORE_SHOTS;
+  if (extra) {
+    mkdirSync(extra, { recursive: true });
+    await p.screenshot({ path: path.join(extra, name) });
+  }
+}
+
+/** Moves the pointer to the centre of image pixel (x, y) of a panel shown at 1:1 about the centre of a fitted view. */
+async function pointAtPixel(p: Page, panel: string, x: number, y: number, w: number, h: number) {
+  const view = p.getByTestId(`panel-${panel}`).locator('.panel-view');
+  await view.focus();
+  await view.press('f');
+  await view.press('1');
+  const box = (await view.boundingBox())!;
+  await p.mouse.move(box.x + box.width / 2 + (x - (w - 1) / 2), box.y + box.height / 2 - (y - (h - 1) / 2));
+}
+
+async function expectReadout(p: Page, lon: number, lat: number, value: number) {
+  await expect.poll(async () => Math.abs(Number(await p.getByTestId('readout-lon').textContent()) - lon)).toBeLessThan(1e-6);
+  expect(Math.abs(Number(await p.getByTestId('readout-lat').textContent()) - lat)).toBeLessThan(1e-6);
+  expect(Math.abs(Number(await p.getByTestId('readout-value').textContent()) / value - 1)).toBeLessThan(1e-4);
+}
+
+async function openDor(app: Page) {
+  await app.getByTestId('open-fits-input').first().setInputFiles(dataPath('radio', DOR));
+  await expect(app.getByTestId('obs-name')).toHaveText(DOR);
+  // the prior list (the default prior is chosen when it arrives)
+  await app.getByRole('tab', { name: 'Prior' }).click();
+  await expect(app.getByRole('radio', { name: 'Prior galaxy-64' })).toBeVisible();
+  await app.getByRole('radio', { name: 'Prior galaxy-64' }).check();
+  await app.getByRole('tab', { name: 'Forward model' }).click();
+}
+
+test('far from the prior\'s scale: the editor says so; binning by 4 gives a 62×62 observation with the WCS, σ and PSF that follow', async ({ app, consoleErrors }) => {
+  await openDor(app);
+  const note = app.getByTestId('obs-scale-note');
+  await expect(note).toContainText('251×251 px is 3.9× larger than the 64×64 images the prior galaxy-64 was trained on');
+  await app.getByTestId('noise-sigma').fill('2');
+  await app.getByTestId('noise-sigma').press('Tab');
+  await app.getByTestId('psf-fwhm-0').fill('4');
+  await app.getByTestId('psf-fwhm-0').press('Tab');
+  await shot(app, 'cutout-scale-note.png');
+
+  await app.getByTestId('obs-bin-suggest').click();
+  const dialog = app.getByTestId('cutout-dialog');
+  await expect(dialog).toBeVisible();
+  await expect(app.getByTestId('cutout-bin')).toHaveValue('4');
+  await expect(app.getByTestId('cutout-result')).toHaveText('→ 62×62 px: x 1–251, y 1–251, 4×4 pixels averaged');
+  await shot(app, 'cutout-bin-dialog.png');
+  await app.getByTestId('cutout-apply').click();
+  await expect(dialog).toHaveCount(0);
+
+  const name = 'purify_30dor_spitzer8um_x1-251_y1-251_bin4.fits';
+  await expect(app.getByTestId('obs-name')).toHaveText(name);
+  await expect(app.getByTestId('obs-shape')).toContainText('62×62');
+  await expect(app.getByTestId('noise-sigma')).toHaveValue('0.5');
+  await expect(app.getByTestId('psf-fwhm-0')).toHaveValue('1');
+  await expect(app.getByTestId('model-ok')).toContainText('x [62×62] → y [62×62]');
+  await expect(app.getByTestId('obs-scale-note')).toHaveCount(0);
+  const panel = app.getByTestId('panel-observation');
+  await expect(panel.locator('.panel-name')).toHaveText(name);
+  await expect(panel.locator('.panel-view')).toHaveAttribute('aria-label', /: 62 × 62 pixels\./);
+  await expect(app.getByTestId('panel-viewed')).toHaveCount(0);
+  // the new observation opens fitted to its panel (62 pixels fill the panel's smaller side)
+  const vb = (await panel.locator('.panel-view').boundingBox())!;
+  await expect.poll(async () => Number((await app.getByTestId('zoom-observation').textContent())!.replace('×', '')) * 62).toBeGreaterThan(0.9 * Math.min(vb.width, vb.height));
+  await shot(app, 'cutout-binned-fitted.png');
+
+  // binned pixel (10, 20) is the original 4×4 block x 40–43, y 80–83: astropy 5.2.1, WCS(header).celestial
+  // .all_pix2world([[41.5, 81.5]], 0) = (84.8251045440098, -69.12930123519143); numpy block mean 24.35717582908056
+  await pointAtPixel(app, 'observation', 10, 20, 62, 62);
+  await expect(app.getByTestId('readout-pixel')).toHaveText('11, 21');
+  await expectReadout(app, 84.8251045440098, -69.12930123519143, 24.35717582908056);
+  await shot(app, 'cutout-binned.png');
+  expect(consoleErrors).toEqual([]);
+});
+
+test('a box dragged on the image opens the cutout; typed in sky coordinates it cuts the data and the σ map alike', async ({ app, consoleErrors }) => {
+  await openDor(app);
+  // a σ map on the observation's grid: 2 everywhere, NaN (no information) at x 121, y 116 (1-based)
+  const sigma = new Float32Array(251 * 251).fill(2);
+  sigma[115 * 251 + 120] = NaN;
+  await app.getByRole('radio', { name: 'σ map (FITS)' }).check();
+  await app.getByLabel('Noise sigma map FITS file').setInputFiles({ name: 'sigma.fits', mimeType: 'application/fits', buffer: Buffer.from(writeFits([{ data: sigma, shape: [251, 251] }])) });
+  await expect(app.getByTestId('model-ok')).toContainText('x [251×251] → y [251×251]');
+
+  // drag a box with the box tool: the dialog opens with it
+  await app.getByTestId('box-tool').check();
+  const view = app.getByTestId('panel-observation').locator('.panel-view');
+  const b = (await view.boundingBox())!;
+  await app.mouse.move(b.x + b.width * 0.35, b.y + b.height * 0.35);
+  await app.mouse.down();
+  await app.mouse.move(b.x + b.width * 0.55, b.y + b.height * 0.6, { steps: 5 });
+  await expect(app.getByTestId('box-overlay')).toBeVisible();
+  await shot(app, 'cutout-drag.png');
+  await app.mouse.up();
+  await expect(app.getByTestId('cutout-dialog')).toBeVisible();
+  const dragged = (await app.getByTestId('cutout-result').textContent())!;
+  const m = /→ (\d+)×(\d+) px: x (\d+)–(\d+), y (\d+)–(\d+)$/.exec(dragged);
+  expect(m).not.toBeNull();
+  // the fitted view shows all 251 pixels across the panel: 20 % of its width is about 50 pixels, 25 % of its height 63
+  expect(Math.abs(Number(m![1]) - 0.2 * 251 * (b.width / Math.min(b.width, b.height)))).toBeLessThan(8);
+  expect(Number(m![2])).toBeGreaterThan(30);
+
+  // the same box in sky coordinates, then a new centre (the reference point) and 60″ × 60″
+  await app.getByTestId('cutout-units').selectOption('sky');
+  await expect(app.getByTestId('cutout-cx')).toHaveValue(/^05:3\d:\d\d\.\d{3}$/);
+  await app.getByTestId('cutout-cx').fill('84.685319');
+  await app.getByTestId('cutout-cy').fill('-69:06:12.81');
+  await app.getByTestId('cutout-w').fill('60');
+  await app.getByTestId('cutout-h').fill('60');
+  // 60″ / 2.16″ = 27.8 → 28 pixels about pixel (125.5, 125.5) 1-based
+  await expect(app.getByTestId('cutout-result')).toHaveText('→ 28×28 px: x 112–139, y 112–139');
+  await shot(app, 'cutout-sky-dialog.png');
+  await app.getByTestId('cutout-apply').click();
+
+  await expect(app.getByTestId('obs-name')).toHaveText('purify_30dor_spitzer8um_x112-139_y112-139.fits');
+  await expect(app.getByTestId('obs-shape')).toContainText('28×28');
+  await expect(app.getByTestId('noise-section')).toContainText('sigma_x112-139_y112-139.fits');
+  await expect(app.getByTestId('model-ok')).toContainText('x [28×28] → y [28×28]');
+  // new pixel (13, 13) is original (124, 124): astropy (84.6861601016216, -69.10385799794287), value 20.782913237883513
+  await pointAtPixel(app, 'observation', 13, 13, 28, 28);
+  await expect(app.getByTestId('readout-pixel')).toHaveText('14, 14');
+  await expectReadout(app, 84.6861601016216, -69.10385799794287, 20.782913237883513);
+  await shot(app, 'cutout-sky.png');
+  expect(consoleErrors).toEqual([]);
+});
