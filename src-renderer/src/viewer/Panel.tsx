@@ -160,7 +160,16 @@ export function Panel({ id }: { id: string }) {
   const drag = useRef<{ x: number; y: number; v: ViewState; pid: number } | null>(null);
   // the cutout box being dragged: corners in image pixels
   const boxTool = useStore((s) => s.boxTool && id === 'observation');
-  const [box, setBox] = useState<{ ax: number; ay: number; bx: number; by: number; pid: number } | null>(null);
+  const [box, setBox] = useState<{ ax: number; ay: number; bx: number; by: number; pid: number; rect: { left: number; top: number; width: number; height: number } | null } | null>(null);
+  /** The box's outline on screen: the edges of its whole pixels. */
+  const boxRect = (ax: number, ay: number, bx: number, by: number) => {
+    const v = viewOf(useStore.getState(), id);
+    if (!v) return null;
+    const [w, h] = size();
+    const [x0, y0] = imageToScreen(v, Math.round(Math.min(ax, bx)) - 0.5, Math.round(Math.max(ay, by)) + 0.5, w, h);
+    const [x1, y1] = imageToScreen(v, Math.round(Math.max(ax, bx)) + 0.5, Math.round(Math.min(ay, by)) - 0.5, w, h);
+    return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+  };
   const imagePoint = (e: React.PointerEvent): [number, number] | null => {
     const v = viewOf(useStore.getState(), id);
     if (!v) return null;
@@ -176,7 +185,7 @@ export function Panel({ id }: { id: string }) {
     if (!v || e.button !== 0) return;
     if (boxTool) {
       const p = imagePoint(e);
-      if (p) setBox({ ax: p[0], ay: p[1], bx: p[0], by: p[1], pid: e.pointerId });
+      if (p) setBox({ ax: p[0], ay: p[1], bx: p[0], by: p[1], pid: e.pointerId, rect: boxRect(p[0], p[1], p[0], p[1]) });
     } else drag.current = { x: e.clientX, y: e.clientY, v, pid: e.pointerId };
     (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
   };
@@ -205,7 +214,7 @@ export function Panel({ id }: { id: string }) {
   const onPointerMove = (e: React.PointerEvent) => {
     if (box && box.pid === e.pointerId) {
       const p = imagePoint(e);
-      if (p) setBox({ ...box, bx: p[0], by: p[1] });
+      if (p) setBox({ ...box, bx: p[0], by: p[1], rect: boxRect(box.ax, box.ay, p[0], p[1]) });
     }
     const d = drag.current;
     if (d && d.pid === e.pointerId) {
@@ -232,15 +241,6 @@ export function Panel({ id }: { id: string }) {
     }
   };
 
-  const boxStyle = (() => {
-    if (!box) return null;
-    const v = viewOf(useStore.getState(), id);
-    if (!v) return null;
-    const [w, h] = size();
-    const [x0, y0] = imageToScreen(v, Math.round(Math.min(box.ax, box.bx)) - 0.5, Math.round(Math.max(box.ay, box.by)) + 0.5, w, h);
-    const [x1, y1] = imageToScreen(v, Math.round(Math.max(box.ax, box.bx)) + 0.5, Math.round(Math.min(box.ay, box.by)) - 0.5, w, h);
-    return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
-  })();
 
   const fit = setFitted;
 
@@ -333,7 +333,7 @@ export function Panel({ id }: { id: string }) {
         onKeyDown={onKeyDown}
         onDoubleClick={fit}
       >
-        {boxStyle && <div className="box-overlay" style={boxStyle} data-testid="box-overlay" />}
+        {box?.rect && <div className="box-overlay" style={box.rect} data-testid="box-overlay" />}
       </div>
       <ColorBar id={id} />
     </section>
