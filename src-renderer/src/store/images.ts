@@ -94,6 +94,8 @@ export interface ImagesSlice {
   display: Record<string, DisplayState>;
   views: Record<string, ViewState>;
   sharedView: SharedView | null;
+  /** The image just opened (or resized): locked panels fit it, and the others follow it. */
+  fitNext: string | null;
   lockViews: boolean;
   activeImage: string | null;
   browsed: BrowsedFile | null;
@@ -128,6 +130,7 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
   display: {},
   views: {},
   sharedView: null,
+  fitNext: null,
   lockViews: true,
   activeImage: null,
   browsed: null,
@@ -155,6 +158,7 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
         delete views[meta.id];
         out.views = views;
         out.sharedView = null;
+        out.fitNext = meta.id;
       }
       return out;
     }),
@@ -182,7 +186,7 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
       delete views[id];
       const order = s.order.filter((x) => x !== id);
       const sharedView = s.sharedView?.ref === id ? null : s.sharedView;
-      return { images, display, views, order, sharedView, activeImage: s.activeImage === id ? (order[0] ?? null) : s.activeImage, headerFor: s.headerFor === id ? null : s.headerFor };
+      return { images, display, views, order, sharedView, fitNext: s.fitNext === id ? null : s.fitNext, activeImage: s.activeImage === id ? (order[0] ?? null) : s.activeImage, headerFor: s.headerFor === id ? null : s.headerFor };
     }),
   setDisplay: (id, patch) => set((s) => (s.display[id] ? { display: { ...s.display, [id]: { ...s.display[id], ...patch } } } : {})),
   setView: (id, view) => set((s) => (s.lockViews ? { sharedView: { ...view, ref: id }, views: { ...s.views, [id]: view } } : { views: { ...s.views, [id]: view } })),

@@ -52,9 +52,12 @@ export function Panel({ id }: { id: string }) {
     if (!m) return null;
     let v = viewOf(s, id);
     if (!v) {
+      // no view yet: fit the image — or, locked, the image just opened (the others follow it)
       const [w, h] = size();
-      v = fitView(m.width, m.height, w, h);
-      useStore.getState().setView(id, v);
+      const target = s.lockViews && s.fitNext && s.images[s.fitNext] ? s.fitNext : id;
+      const t = s.images[target]!;
+      useStore.getState().setView(target, fitView(t.width, t.height, w, h));
+      v = viewOf(useStore.getState(), id)!;
     }
     return v;
   }, [id]);
