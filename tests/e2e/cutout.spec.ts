@@ -11,7 +11,8 @@ import type { Page } from '@playwright/test';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { ROOT, dataPath } from '../helpers/data.js';
-import { writeFits } from '../../src-shared/fits/index.js';
+import { readFits, writeFits } from '../../src-shared/fits/index.js';
+import { readFileSync } from 'node:fs';
 
 const DOR = 'purify_30dor_spitzer8um.fits';
 
@@ -104,7 +105,7 @@ test('a box dragged on the image opens the cutout; typed in sky coordinates it c
   await expect(app.getByTestId('model-ok')).toContainText('x [251×251] → y [251×251]');
 
   // drag a box with the box tool: the dialog opens with it
-  await app.getByTestId('box-tool').check();
+  await app.getByTestId('drag-tool').selectOption('cutout');
   const view = app.getByTestId('panel-observation').locator('.panel-view');
   const b = (await view.boundingBox())!;
   await app.mouse.move(b.x + b.width * 0.35, b.y + b.height * 0.35);
@@ -142,5 +143,59 @@ test('a box dragged on the image opens the cutout; typed in sky coordinates it c
   await expect(app.getByTestId('readout-pixel')).toHaveText('14, 14');
   await expectReadout(app, 84.6861601016216, -69.10385799794287, 20.782913237883513);
   await shot(app, 'cutout-sky.png');
+  expect(consoleErrors).toEqual([]);
+});
+
+test('a region drawn on the image gives its statistics (box and circle), as DS9 and CARTA users expect', async ({ app, consoleErrors }) => {
+  await app.getByTestId('open-fits-input').first().setInputFiles(dataPath('radio', DOR));
+  await expect(app.getByTestId('panel-observation')).toBeVisible();
+  const data = readFits(new Uint8Array(readFileSync(dataPath('radio', DOR)))).hdus[0]!.readImage().data;
+  const view = app.getByTestId('panel-observation').locator('.panel-view');
+  const b = (await view.boundingBox())!;
+  await app.getByTestId('drag-tool').selectOption('box');
+  await app.mouse.move(b.x + b.width * 0.4, b.y + b.height * 0.4);
+  await app.mouse.down();
+  await app.mouse.move(b.x + b.width * 0.6, b.y + b.height * 0.55, { steps: 4 });
+  await app.mouse.up();
+  const stats = app.getByTestId('region-stats');
+  await expect(stats).toBeVisible();
+  await expect(app.getByTestId('region-observation')).toBeVisible();
+  const where = /box x (\d+)–(\d+), y (\d+)–(\d+)/.exec((await stats.textContent())!)!;
+  const [x0, x1, y0, y1] = where.slice(1).map((v) => Number(v) - 1);
+  // the same pixels summed here (float64, the file's values)
+  let sum = 0;
+  let n = 0;
+  for (let y = y0!; y <= y1!; y++) for (let x = x0!; x <= x1!; x++) {
+    sum += data[y * 251 + x]!;
+    n++;
+  }
+  expect(n).toBeGreaterThan(100);
+  await expect(app.getByTestId('region-count')).toHaveText(String(n));
+  expect(Math.abs(Number((await app.getByTestId('region-mean').textContent())!.split(' ')[0]) / (sum / n) - 1)).toBeLessThan(1e-4);
+  expect(Math.abs(Number((await app.getByTestId('region-sum').textContent())!.split(' ')[0]) / sum - 1)).toBeLessThan(1e-4);
+  await expect(app.getByTestId('region-mean')).toContainText('MJy/sr');
+  await shot(app, 'region-box.png');
+
+  // a circle: about π r² pixels
+  await app.getByTestId('drag-tool').selectOption('circle');
+  await app.mouse.move(b.x + b.width * 0.5, b.y + b.height * 0.5);
+  await app.mouse.down();
+  await app.mouse.move(b.x + b.width * 0.5 + 60, b.y + b.height * 0.5, { steps: 4 });
+  await app.mouse.up();
+  await expect(stats).toContainText('circle at');
+  const r = Number(/r (\d+\.\d) px/.exec((await stats.textContent())!)![1]);
+  const count = Number(await app.getByTestId('region-count').textContent());
+  expect(Math.abs(count / (Math.PI * r * r) - 1)).toBeLessThan(0.1);
+  await shot(app, 'region-circle.png');
+  // panning keeps the region on the same pixels
+  await app.getByTestId('drag-tool').selectOption('pan');
+  const before = (await app.getByTestId('region-observation').boundingBox())!;
+  await app.mouse.move(b.x + b.width * 0.3, b.y + b.height * 0.3);
+  await app.mouse.down();
+  await app.mouse.move(b.x + b.width * 0.3 + 50, b.y + b.height * 0.3 + 20, { steps: 3 });
+  await app.mouse.up();
+  const after = (await app.getByTestId('region-observation').boundingBox())!;
+  expect(after.x - before.x).toBeCloseTo(50, 0);
+  expect(after.y - before.y).toBeCloseTo(20, 0);
   expect(consoleErrors).toEqual([]);
 });

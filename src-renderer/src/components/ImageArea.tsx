@@ -15,6 +15,7 @@ import { showImage } from '../viewer/images';
 import { connectViewer, type ResultImage } from '../run/viewer-bridge';
 import { observationSource } from '../model/viewer-link';
 import { CutoutDialog } from './CutoutDialog';
+import { RegionStats } from '../viewer/RegionStats';
 import { WelcomeCard } from '../example/WelcomeCard';
 import '../viewer/viewer.css';
 
@@ -147,6 +148,7 @@ export function ImageArea() {
         </div>
       )}
       {order.length > 0 && <Readout />}
+      {order.length > 0 && <RegionStats />}
       <HeaderViewer />
       <CutoutDialog />
       {dragOver && <div className="drop-overlay">Drop the FITS file to open it</div>}

@@ -31,7 +31,7 @@ function ScaleNote({ obs, prior }: { obs: ObsMeta; prior: PriorInfo }) {
               Bin by {k} → {bx}×{by} px…
             </button>
           )}
-          <button type="button" className="mini" onClick={() => useStore.getState().setBoxTool(true)}>
+          <button type="button" className="mini" onClick={() => useStore.getState().setDragTool('cutout')}>
             Drag a box…
           </button>
           <button type="button" className="mini" onClick={() => useStore.getState().setCutout({ box: null, bin: null })}>
@@ -50,6 +50,8 @@ export function DataSection() {
   const obs = useStore((s) => s.obs);
   const viewed = useStore((s) => s.images[VIEWED_ID]);
   const prior = useStore((s) => s.priors.find((p) => p.spec === s.priorSpec) ?? null);
+  // a run holds its observation: no other file, HDU or plane until it ends
+  const locked = useStore((s) => ['starting', 'queued', 'running', 'stopping'].includes(s.run.state));
   return (
     <Section title="Data" testId="data-section">
       <Help>The observed image y (the first file opened in the viewer becomes the observation; later ones are only viewed until you choose). Its grid is the grid the forward model must end on.</Help>
@@ -59,6 +61,7 @@ export function DataSection() {
           accept={FITS_ACCEPT}
           ariaLabel="Observation FITS file"
           testId="obs-file"
+          disabled={locked}
           onFiles={async (files) => {
             const f = files[0]!;
             const locked = observationLocked();
@@ -87,7 +90,7 @@ export function DataSection() {
         <div className="grid2">
           <label>
             HDU
-            <select aria-label="Observation HDU" value={obs.hdu} onChange={(e) => chooseObs(Number(e.target.value), 0)}>
+            <select aria-label="Observation HDU" disabled={locked} value={obs.hdu} onChange={(e) => chooseObs(Number(e.target.value), 0)}>
               {obs.hdus.map((h) => (
                 <option key={h.index} value={h.index}>
                   {h.label}
@@ -98,7 +101,7 @@ export function DataSection() {
           {obs.planes > 1 ? (
             <label>
               Plane (1–{obs.planes})
-              <input aria-label="Observation plane" type="number" min={1} max={obs.planes} value={obs.plane + 1} onChange={(e) => chooseObs(obs.hdu, Number(e.target.value) - 1)} />
+              <input aria-label="Observation plane" disabled={locked} type="number" min={1} max={obs.planes} value={obs.plane + 1} onChange={(e) => chooseObs(obs.hdu, Number(e.target.value) - 1)} />
             </label>
           ) : (
             <span />

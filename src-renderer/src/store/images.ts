@@ -9,6 +9,7 @@ import type { LimitsSpec } from '../../../src-shared/image/limits';
 import type { ScaleName } from '../../../src-shared/image/scales';
 import type { ColormapName } from '../../../src-shared/image/colormaps';
 import type { HduSummary } from '../../../src-shared/protocol/fits';
+import type { Region } from '../../../src-shared/image/region';
 
 export type ImageRole = 'observation' | 'viewed' | 'mean' | 'std' | 'residual' | 'sample' | 'other';
 
@@ -106,6 +107,8 @@ export interface ImagesSlice {
   viewerAsk: { name: string; observation: string } | null;
   headerFor: string | null;
   rendererNote: string | null;
+  /** The statistics region: on which image, and where (its pixels). */
+  region: { id: string; region: Region } | null;
 
   upsertImage(meta: Omit<ImageMeta, 'version' | 'stale' | 'source'> & { stale?: string | null; source?: ImageSource | null }, display: DisplayState): void;
   /** Marks the images `which` selects (run products, the truth) as stale when their source is not `current`. */
@@ -122,6 +125,7 @@ export interface ImagesSlice {
   setViewerAsk(a: ImagesSlice['viewerAsk']): void;
   setHeaderFor(id: string | null): void;
   setRendererNote(note: string | null): void;
+  setRegion(r: ImagesSlice['region']): void;
 }
 
 export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (set) => ({
@@ -140,6 +144,7 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
   viewerAsk: null,
   headerFor: null,
   rendererNote: null,
+  region: null,
 
   upsertImage: (meta, display) =>
     set((s) => {
@@ -186,7 +191,7 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
       delete views[id];
       const order = s.order.filter((x) => x !== id);
       const sharedView = s.sharedView?.ref === id ? null : s.sharedView;
-      return { images, display, views, order, sharedView, fitNext: s.fitNext === id ? null : s.fitNext, activeImage: s.activeImage === id ? (order[0] ?? null) : s.activeImage, headerFor: s.headerFor === id ? null : s.headerFor };
+      return { images, display, views, order, sharedView, fitNext: s.fitNext === id ? null : s.fitNext, region: s.region?.id === id ? null : s.region, activeImage: s.activeImage === id ? (order[0] ?? null) : s.activeImage, headerFor: s.headerFor === id ? null : s.headerFor };
     }),
   setDisplay: (id, patch) => set((s) => (s.display[id] ? { display: { ...s.display, [id]: { ...s.display[id], ...patch } } } : {})),
   setView: (id, view) => set((s) => (s.lockViews ? { sharedView: { ...view, ref: id }, views: { ...s.views, [id]: view } } : { views: { ...s.views, [id]: view } })),
@@ -213,6 +218,7 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
   setViewerAsk: (viewerAsk) => set({ viewerAsk }),
   setHeaderFor: (headerFor) => set({ headerFor }),
   setRendererNote: (rendererNote) => set({ rendererNote }),
+  setRegion: (region) => set({ region }),
 });
 
 /** The view a panel shows: when views are locked, the shared one mapped to this image's pixels. */

@@ -5,6 +5,7 @@ import type { CutBox } from '../../../src-shared/image/cutout';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export type SideTab = 'model' | 'run' | 'prior';
+export type DragTool = 'pan' | 'cutout' | 'box' | 'circle';
 
 export interface Notice {
   id: number;
@@ -23,10 +24,10 @@ export interface UiSlice {
   exampleLoading: boolean;
   /** The cutout dialog: open with a box (0-based pixels of the observation) or a binning of the whole image. */
   cutout: { box: CutBox | null; bin: number | null } | null;
-  /** Dragging on the observation draws a cutout box instead of panning. */
-  boxTool: boolean;
+  /** What a drag on a panel does: pan, draw a cutout box (on the observation), or a region for statistics. */
+  dragTool: DragTool;
   setCutout(c: UiSlice['cutout']): void;
-  setBoxTool(on: boolean): void;
+  setDragTool(t: DragTool): void;
   setTheme(t: ThemeChoice): void;
   setSideTab(t: SideTab): void;
   toggleSidePanel(): void;
@@ -46,9 +47,9 @@ export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => (
   welcomeDismissed: readFlag(WELCOME_DISMISSED),
   exampleLoading: false,
   cutout: null,
-  boxTool: false,
+  dragTool: 'pan',
   setCutout: (cutout) => set({ cutout }),
-  setBoxTool: (boxTool) => set({ boxTool }),
+  setDragTool: (dragTool) => set({ dragTool }),
   setTheme: (theme) => set({ theme }),
   setSideTab: (sideTab) => set({ sideTab }),
   toggleSidePanel: () => set((s) => ({ sidePanelOpen: !s.sidePanelOpen })),

@@ -12,12 +12,33 @@ import { createRenderer, rendererStatus, type ImageRenderer } from './renderer';
 import { drawSettings } from './images';
 import { fitView, pixelAt, screenToImage, imageToScreen, zoomAbout, clampZoom } from './view';
 import { boxFromCorners, clipBox } from '../../../src-shared/image/cutout';
+import type { Region } from '../../../src-shared/image/region';
 import { publishCursor } from './cursor';
 import { ColorBar } from './ColorBar';
 import { registerPanelCanvas, snapshotPanel } from './snapshot';
 import { adoptViewed } from './open';
 
 const ROLE_LABEL: Record<string, string> = { observation: 'observation', viewed: 'viewed only', mean: 'posterior mean', std: 'posterior std', residual: 'residual', sample: 'sample', other: '' };
+
+interface ShapeRect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  borderRadius?: string;
+}
+
+/** Where a region (image pixels) lies on a panel of w × h CSS pixels showing view v. */
+function shapeRect(v: ViewState, w: number, h: number, r: Region): ShapeRect {
+  if (r.kind === 'circle') {
+    const [sx, sy] = imageToScreen(v, r.cx, r.cy, w, h);
+    const rr = r.r * v.zoom;
+    return { left: sx - rr, top: sy - rr, width: 2 * rr, height: 2 * rr, borderRadius: '50%' };
+  }
+  const [x0, y0] = imageToScreen(v, Math.round(Math.min(r.x0, r.x1)) - 0.5, Math.round(Math.max(r.y0, r.y1)) + 0.5, w, h);
+  const [x1, y1] = imageToScreen(v, Math.round(Math.max(r.x0, r.x1)) + 0.5, Math.round(Math.min(r.y0, r.y1)) - 0.5, w, h);
+  return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+}
 
 export function Panel({ id }: { id: string }) {
   const meta = useStore((s) => s.images[id]);
@@ -31,6 +52,7 @@ export function Panel({ id }: { id: string }) {
   const rendererRef = useRef<ImageRenderer | null>(null);
   const frame = useRef(0);
   const uploaded = useRef(-1);
+  const regionRef = useRef<HTMLDivElement>(null);
 
   const size = () => {
     const el = hostRef.current;
@@ -85,6 +107,14 @@ export function Panel({ id }: { id: string }) {
     const v = ensureView();
     const ds = drawSettings(id);
     if (v && ds) r.draw(v, ds);
+    // the statistics region, if it is on this image
+    const el = regionRef.current;
+    const reg = s.region?.id === id ? s.region.region : null;
+    if (el) {
+      const rect = v && reg ? shapeRect(v, w, h, reg) : null;
+      el.hidden = !rect;
+      if (rect) Object.assign(el.style, { left: `${rect.left}px`, top: `${rect.top}px`, width: `${rect.width}px`, height: `${rect.height}px`, borderRadius: rect.borderRadius ?? '0' });
+    }
   }, [id, ensureView]);
 
   const schedule = useCallback(() => {
@@ -123,7 +153,7 @@ export function Panel({ id }: { id: string }) {
     });
     ro.observe(host);
     const unsub = useStore.subscribe((s, p) => {
-      if (s.images[id] !== p.images[id] || s.display[id] !== p.display[id] || viewOf(s, id) !== viewOf(p, id)) schedule();
+      if (s.images[id] !== p.images[id] || s.display[id] !== p.display[id] || viewOf(s, id) !== viewOf(p, id) || s.region !== p.region) schedule();
     });
     return () => {
       unsub();
@@ -161,17 +191,15 @@ export function Panel({ id }: { id: string }) {
   }, [ensureView, setView]);
 
   const drag = useRef<{ x: number; y: number; v: ViewState; pid: number } | null>(null);
-  // the cutout box being dragged: corners in image pixels
-  const boxTool = useStore((s) => s.boxTool && id === 'observation');
-  const [box, setBox] = useState<{ ax: number; ay: number; bx: number; by: number; pid: number; rect: { left: number; top: number; width: number; height: number } | null } | null>(null);
-  /** The box's outline on screen: the edges of its whole pixels. */
-  const boxRect = (ax: number, ay: number, bx: number, by: number) => {
+  // a box or circle being dragged (a cutout, or a statistics region): its corners / centre and edge in image pixels
+  const tool = useStore((s) => (s.dragTool === 'cutout' && id !== 'observation' ? 'pan' : s.dragTool));
+  const [box, setBox] = useState<{ mode: 'cutout' | 'box' | 'circle'; ax: number; ay: number; bx: number; by: number; pid: number; rect: ShapeRect | null } | null>(null);
+  /** The outline on screen: a box along the edges of its whole pixels, a circle by its radius. */
+  const outline = (mode: 'cutout' | 'box' | 'circle', ax: number, ay: number, bx: number, by: number) => {
     const v = viewOf(useStore.getState(), id);
     if (!v) return null;
     const [w, h] = size();
-    const [x0, y0] = imageToScreen(v, Math.round(Math.min(ax, bx)) - 0.5, Math.round(Math.max(ay, by)) + 0.5, w, h);
-    const [x1, y1] = imageToScreen(v, Math.round(Math.max(ax, bx)) + 0.5, Math.round(Math.min(ay, by)) - 0.5, w, h);
-    return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+    return shapeRect(v, w, h, mode === 'circle' ? { kind: 'circle', cx: ax, cy: ay, r: Math.hypot(bx - ax, by - ay) } : { kind: 'box', x0: ax, y0: ay, x1: bx, y1: by });
   };
   const imagePoint = (e: React.PointerEvent): [number, number] | null => {
     const v = viewOf(useStore.getState(), id);
@@ -186,9 +214,9 @@ export function Panel({ id }: { id: string }) {
     hostRef.current?.focus();
     const v = ensureView();
     if (!v || e.button !== 0) return;
-    if (boxTool) {
+    if (tool !== 'pan') {
       const p = imagePoint(e);
-      if (p) setBox({ ax: p[0], ay: p[1], bx: p[0], by: p[1], pid: e.pointerId, rect: boxRect(p[0], p[1], p[0], p[1]) });
+      if (p) setBox({ mode: tool, ax: p[0], ay: p[1], bx: p[0], by: p[1], pid: e.pointerId, rect: outline(tool, p[0], p[1], p[0], p[1]) });
     } else drag.current = { x: e.clientX, y: e.clientY, v, pid: e.pointerId };
     (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
   };
@@ -217,7 +245,7 @@ export function Panel({ id }: { id: string }) {
   const onPointerMove = (e: React.PointerEvent) => {
     if (box && box.pid === e.pointerId) {
       const p = imagePoint(e);
-      if (p) setBox({ ...box, bx: p[0], by: p[1], rect: boxRect(box.ax, box.ay, p[0], p[1]) });
+      if (p) setBox({ ...box, bx: p[0], by: p[1], rect: outline(box.mode, box.ax, box.ay, p[0], p[1]) });
     }
     const d = drag.current;
     if (d && d.pid === e.pointerId) {
@@ -230,16 +258,23 @@ export function Panel({ id }: { id: string }) {
     if (drag.current?.pid === e.pointerId) drag.current = null;
     if (box && box.pid === e.pointerId) {
       setBox(null);
-      const m = useStore.getState().images[id];
+      const st = useStore.getState();
+      const m = st.images[id];
       if (!m) return;
+      if (box.mode === 'circle') {
+        const r = Math.hypot(box.bx - box.ax, box.by - box.ay);
+        if (r >= 0.5) st.setRegion({ id, region: { kind: 'circle', cx: box.ax, cy: box.ay, r } });
+        return;
+      }
       try {
         const b = clipBox(boxFromCorners(box.ax, box.ay, box.bx, box.by), [m.height, m.width]);
-        if (b.nx >= 2 && b.ny >= 2) {
-          useStore.getState().setBoxTool(false);
-          useStore.getState().setCutout({ box: b, bin: null });
+        if (box.mode === 'box') st.setRegion({ id, region: { kind: 'box', x0: b.x0, y0: b.y0, x1: b.x0 + b.nx - 1, y1: b.y0 + b.ny - 1 } });
+        else if (b.nx >= 2 && b.ny >= 2) {
+          st.setDragTool('pan');
+          st.setCutout({ box: b, bin: null });
         }
       } catch {
-        /* a box outside the image: nothing to cut */
+        /* a box outside the image: nothing to cut or measure */
       }
     }
   };
@@ -324,7 +359,7 @@ export function Panel({ id }: { id: string }) {
       </header>
       <div
         ref={hostRef}
-        className={`panel-view ${boxTool ? 'box-tool' : ''}`}
+        className={`panel-view ${tool !== 'pan' ? 'box-tool' : ''}`}
         tabIndex={0}
         role="img"
         aria-label={`${meta.title}: ${meta.width} × ${meta.height} pixels. Drag to pan, wheel to zoom, F to fit, 1 for 1:1.`}
@@ -336,7 +371,8 @@ export function Panel({ id }: { id: string }) {
         onKeyDown={onKeyDown}
         onDoubleClick={fit}
       >
-        {box?.rect && <div className="box-overlay" style={box.rect} data-testid="box-overlay" />}
+        {box?.rect && <div className={`box-overlay ${box.mode}`} style={box.rect} data-testid="box-overlay" />}
+        <div ref={regionRef} className="region-overlay" data-testid={`region-${id}`} hidden />
       </div>
       <ColorBar id={id} />
     </section>

@@ -12,6 +12,7 @@ import { drawSettings } from './images';
 import { openFile, showPlane } from './open';
 import { HistogramEditor } from './Histogram';
 import { formatValue } from './ColorBar';
+import type { DragTool } from '../store/ui';
 
 export const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,.FITS,.FIT,.FTS,application/fits,image/fits';
 
@@ -108,8 +109,8 @@ export function ViewerToolbar() {
   const setLock = useStore((s) => s.setLockViews);
   const nPanels = useStore((s) => s.order.length);
   const hasObs = useStore((s) => !!s.obs && !!s.images.observation);
-  const boxTool = useStore((s) => s.boxTool);
-  const setBoxTool = useStore((s) => s.setBoxTool);
+  const tool = useStore((s) => s.dragTool);
+  const setTool = useStore((s) => s.setDragTool);
   const ds = id ? drawSettings(id) : null;
   void meta;
   return (
@@ -118,11 +119,19 @@ export function ViewerToolbar() {
         <OpenButton />
         <FileChooser />
         <span className="spacer" />
+        {nPanels > 0 && (
+          <label title="What dragging on an image does">
+            drag{' '}
+            <select value={tool} onChange={(e) => setTool(e.target.value as DragTool)} aria-label="Drag tool" data-testid="drag-tool">
+              <option value="pan">pans</option>
+              {hasObs && <option value="cutout">cuts out a box of the observation</option>}
+              <option value="box">draws a box region (statistics)</option>
+              <option value="circle">draws a circle region (statistics)</option>
+            </select>
+          </label>
+        )}
         {hasObs && (
           <>
-            <label title="Drag a box on the observation to cut it out (instead of panning)">
-              <input type="checkbox" checked={boxTool} onChange={(e) => setBoxTool(e.target.checked)} aria-label="Box tool" data-testid="box-tool" /> box
-            </label>
             <button type="button" onClick={() => useStore.getState().setCutout({ box: null, bin: null })} data-testid="cutout-open" title="Cut out (and bin) a part of the observation by its centre and size, in pixels or sky coordinates">
               Cutout…
             </button>
