@@ -199,3 +199,61 @@ test('a region drawn on the image gives its statistics (box and circle), as DS9 
   expect(after.y - before.y).toBeCloseTo(20, 0);
   expect(consoleErrors).toEqual([]);
 });
+
+test('the mask is drawn on the observation and cut with it; the PSF shows at full size', async ({ app, consoleErrors }) => {
+  await app.getByTestId('open-fits-input').first().setInputFiles(dataPath('radio', DOR));
+  await expect(app.getByTestId('obs-name')).toHaveText(DOR);
+  // a mask of the observation's size: x 101–140, y 51–80 (1-based) missing, 1200 pixels
+  const mask = new Uint8Array(251 * 251).fill(1);
+  for (let y = 50; y < 80; y++) for (let x = 100; x < 140; x++) mask[y * 251 + x] = 0;
+  await app.getByLabel('Add an operator').selectOption('mask');
+  await app.getByLabel('Mask 2 FITS file').setInputFiles({ name: 'mask.fits', mimeType: 'application/fits', buffer: Buffer.from(writeFits([{ data: mask, shape: [251, 251] }])) });
+  await expect(app.getByTestId('show-mask')).toBeVisible();
+  await expect(app.getByText('mask (1200 px)')).toBeVisible();
+  const redPixels = () =>
+    app.getByTestId('overlay-observation').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      let sx = 0;
+      let sy = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3]! > 0 && d[i]! > 200) {
+          n++;
+          sx += (i / 4) % c.width;
+          sy += Math.floor(i / 4 / c.width);
+        }
+      }
+      return { n, x: sx / n / (c.width / c.clientWidth), y: sy / n / (c.height / c.clientHeight) };
+    });
+  const red = await redPixels();
+  expect(red.n).toBeGreaterThan(1000);
+  // the red block's centre is the mask's: x 100–139, y 50–79 (0-based) → (120.5, 65.5) 1-based
+  const vb = (await app.getByTestId('panel-observation').locator('.panel-view').boundingBox())!;
+  await app.mouse.move(vb.x + red.x, vb.y + red.y);
+  const px = (await app.getByTestId('readout-pixel').textContent())!.split(',').map(Number);
+  expect(Math.abs(px[0]! - 120.5)).toBeLessThanOrEqual(1);
+  expect(Math.abs(px[1]! - 65.5)).toBeLessThanOrEqual(1);
+  await shot(app, 'mask-on-observation.png');
+  await app.getByTestId('show-mask').uncheck();
+  await expect.poll(async () => (await redPixels()).n).toBe(0);
+  await app.getByTestId('show-mask').check();
+
+  // a 30×30 cutout about (121, 66) 1-based: x 107–136, y 52–81; the mask is cut alike (30 × 29 = 870 missing)
+  await app.getByTestId('cutout-open').click();
+  await app.getByTestId('cutout-cx').fill('121');
+  await app.getByTestId('cutout-cy').fill('66');
+  await app.getByTestId('cutout-w').fill('30');
+  await app.getByTestId('cutout-h').fill('30');
+  await expect(app.getByTestId('cutout-result')).toHaveText('→ 30×30 px: x 107–136, y 52–81');
+  await app.getByTestId('cutout-apply').click();
+  await expect(app.getByTestId('obs-shape')).toContainText('30×30');
+  await expect(app.getByTestId('model-ok')).toContainText('x [30×30] → y [30×30]');
+  await expect(app.getByText('mask (870 px)')).toBeVisible();
+  await shot(app, 'mask-cutout.png');
+
+  // the PSF at full size: the Gaussian of FWHM 2.5 px is 11×11
+  await app.getByTestId('show-psf').click();
+  await expect(app.getByTestId('panel-psf').locator('.panel-view')).toHaveAttribute('aria-label', /: 11 × 11 pixels\./);
+  await shot(app, 'psf-panel.png');
+  expect(consoleErrors).toEqual([]);
+});

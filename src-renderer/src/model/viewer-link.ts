@@ -14,7 +14,8 @@ import { useStore, type AppState } from '../store/index';
 import type { ImageMeta, ImageSource } from '../store/images';
 import { chooseObs, openObservation } from './actions';
 import { getObs } from './files';
-import { setPreview } from '../run/previews';
+import { setPreview, getOverlay } from '../run/previews';
+import { setMaskOverlay } from '../viewer/overlays';
 
 let installed = false;
 /** The next change of observation carries its noise along (a cutout): no reminder to check σ. */
@@ -60,7 +61,27 @@ export function installViewerLink(): void {
     const a = observationSource(s);
     const b = observationSource(p);
     if (a?.key !== b?.key) onObservationChanged(a, b);
+    if (s.overlayVersion !== p.overlayVersion || s.modelDoc !== p.modelDoc || s.obs !== p.obs) updateMaskOverlay();
   });
+}
+
+/** The model's masks on the observation's grid (their product), drawn over the observation's panel. */
+function updateMaskOverlay(): void {
+  const s = useStore.getState();
+  const shape = s.obs?.shape;
+  let mask: Float32Array | null = null;
+  if (shape) {
+    s.modelDoc.operators.forEach((op, i) => {
+      const o = op.type === 'mask' ? getOverlay(i) : undefined;
+      if (o?.kind !== 'mask' || o.shape[0] !== shape[0] || o.shape[1] !== shape[1]) return;
+      if (!mask) mask = Float32Array.from(o.mask);
+      else for (let k = 0; k < mask.length; k++) mask[k] = mask[k]! * o.mask[k]!;
+    });
+  }
+  const m = mask as Float32Array | null;
+  const cur = s.maskOverlay;
+  if (!m && !cur) return;
+  setMaskOverlay(OBSERVATION_ID, m, shape?.[1] ?? 0, shape?.[0] ?? 0);
 }
 
 async function follow(f: { name: string; bytes: Uint8Array; sha256: string; hdu: number; plane: number; target: string }): Promise<void> {

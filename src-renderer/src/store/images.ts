@@ -109,6 +109,10 @@ export interface ImagesSlice {
   rendererNote: string | null;
   /** The statistics region: on which image, and where (its pixels). */
   region: { id: string; region: Region } | null;
+  /** The panel showing the forward model's mask over its image (pixels in viewer/overlays.ts). */
+  maskOverlay: { id: string; version: number; masked: number } | null;
+  /** Whether the mask is drawn over the observation. */
+  showMask: boolean;
 
   upsertImage(meta: Omit<ImageMeta, 'version' | 'stale' | 'source'> & { stale?: string | null; source?: ImageSource | null }, display: DisplayState): void;
   /** Marks the images `which` selects (run products, the truth) as stale when their source is not `current`. */
@@ -126,6 +130,8 @@ export interface ImagesSlice {
   setHeaderFor(id: string | null): void;
   setRendererNote(note: string | null): void;
   setRegion(r: ImagesSlice['region']): void;
+  setMaskOverlay(m: ImagesSlice['maskOverlay']): void;
+  setShowMask(on: boolean): void;
 }
 
 export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (set) => ({
@@ -145,6 +151,8 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
   headerFor: null,
   rendererNote: null,
   region: null,
+  maskOverlay: null,
+  showMask: true,
 
   upsertImage: (meta, display) =>
     set((s) => {
@@ -219,6 +227,8 @@ export const createImagesSlice: StateCreator<AppState, [], [], ImagesSlice> = (s
   setHeaderFor: (headerFor) => set({ headerFor }),
   setRendererNote: (rendererNote) => set({ rendererNote }),
   setRegion: (region) => set({ region }),
+  setMaskOverlay: (maskOverlay) => set({ maskOverlay }),
+  setShowMask: (showMask) => set({ showMask }),
 });
 
 /** The view a panel shows: when views are locked, the shared one mapped to this image's pixels. */

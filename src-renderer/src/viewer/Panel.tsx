@@ -17,6 +17,7 @@ import { publishCursor } from './cursor';
 import { ColorBar } from './ColorBar';
 import { registerPanelCanvas, snapshotPanel } from './snapshot';
 import { adoptViewed } from './open';
+import { drawOverlay } from './overlays';
 
 const ROLE_LABEL: Record<string, string> = { observation: 'observation', viewed: 'viewed only', mean: 'posterior mean', std: 'posterior std', residual: 'residual', sample: 'sample', other: '' };
 
@@ -53,6 +54,7 @@ export function Panel({ id }: { id: string }) {
   const frame = useRef(0);
   const uploaded = useRef(-1);
   const regionRef = useRef<HTMLDivElement>(null);
+  const overlayRef = useRef<HTMLCanvasElement>(null);
 
   const size = () => {
     const el = hostRef.current;
@@ -107,6 +109,8 @@ export function Panel({ id }: { id: string }) {
     const v = ensureView();
     const ds = drawSettings(id);
     if (v && ds) r.draw(v, ds);
+    // the mask over the image
+    if (overlayRef.current && v) drawOverlay(s.showMask ? id : '', overlayRef.current, v, w, h, dpr);
     // the statistics region, if it is on this image
     const el = regionRef.current;
     const reg = s.region?.id === id ? s.region.region : null;
@@ -153,7 +157,7 @@ export function Panel({ id }: { id: string }) {
     });
     ro.observe(host);
     const unsub = useStore.subscribe((s, p) => {
-      if (s.images[id] !== p.images[id] || s.display[id] !== p.display[id] || viewOf(s, id) !== viewOf(p, id) || s.region !== p.region) schedule();
+      if (s.images[id] !== p.images[id] || s.display[id] !== p.display[id] || viewOf(s, id) !== viewOf(p, id) || s.region !== p.region || s.maskOverlay !== p.maskOverlay || s.showMask !== p.showMask) schedule();
     });
     return () => {
       unsub();
@@ -372,6 +376,7 @@ export function Panel({ id }: { id: string }) {
         onDoubleClick={fit}
       >
         {box?.rect && <div className={`box-overlay ${box.mode}`} style={box.rect} data-testid="box-overlay" />}
+        <canvas ref={overlayRef} className="pixel-overlay" data-testid={`overlay-${id}`} />
         <div ref={regionRef} className="region-overlay" data-testid={`region-${id}`} hidden />
       </div>
       <ColorBar id={id} />

@@ -13,6 +13,19 @@ import { openFile, showPlane } from './open';
 import { HistogramEditor } from './Histogram';
 import { formatValue } from './ColorBar';
 import type { DragTool } from '../store/ui';
+import { getOverlay } from '../run/previews';
+import { showImage } from './images';
+
+/** The PSF of operator i (as the engine builds it: normalised, centred) in a panel, pixel for pixel. */
+function showPsf(i: number): void {
+  const o = getOverlay(i);
+  if (o?.kind !== 'psf') return;
+  const s = useStore.getState();
+  const src = s.obs ? { key: `${s.obs.sha256}:${s.obs.hdu}:${s.obs.plane}`, label: s.obs.name } : null;
+  showImage({ id: 'psf', title: `PSF — operator ${i + 1} (${o.shape[1]}×${o.shape[0]}, sum ${o.sum.toFixed(4)})`, role: 'other', data: Float32Array.from(o.kernel), shape: o.shape, source: src });
+  s.setDisplay('psf', { scale: 'log' });
+  s.setActiveImage('psf');
+}
 
 export const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,.FITS,.FIT,.FTS,application/fits,image/fits';
 
@@ -110,6 +123,9 @@ export function ViewerToolbar() {
   const nPanels = useStore((s) => s.order.length);
   const hasObs = useStore((s) => !!s.obs && !!s.images.observation);
   const tool = useStore((s) => s.dragTool);
+  const maskOverlay = useStore((s) => s.maskOverlay);
+  const showMask = useStore((s) => s.showMask);
+  const psfIndex = useStore((s) => (s.overlayVersion >= 0 ? s.modelDoc.operators.findIndex((o, i) => o.type === 'psf' && getOverlay(i)?.kind === 'psf') : -1));
   const setTool = useStore((s) => s.setDragTool);
   const ds = id ? drawSettings(id) : null;
   void meta;
@@ -129,6 +145,16 @@ export function ViewerToolbar() {
               <option value="circle">draws a circle region (statistics)</option>
             </select>
           </label>
+        )}
+        {maskOverlay && (
+          <label title="Draw the forward model's mask over the observation (masked pixels in red)">
+            <input type="checkbox" checked={showMask} onChange={(e) => useStore.getState().setShowMask(e.target.checked)} aria-label="Show the mask" data-testid="show-mask" /> mask ({maskOverlay.masked} px)
+          </label>
+        )}
+        {psfIndex >= 0 && (
+          <button type="button" onClick={() => showPsf(psfIndex)} data-testid="show-psf" title="Show the forward model's PSF at full size in a panel of its own">
+            PSF
+          </button>
         )}
         {hasObs && (
           <>
