@@ -27,6 +27,7 @@ import {
 } from '../../src-shared/image/cutout.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { dataPath } from '../helpers/data.js';
+import { parseAngle, sexagesimal } from '../../src-renderer/src/viewer/wcs.js';
 
 interface Case {
   file: string[];
@@ -240,5 +241,20 @@ describe('boxes', () => {
     expect(suggestBin([40, 40], [64, 64])).toBe(1);
     expect(sizeRatio([251, 251], [64, 64])).toBeCloseTo(3.92, 2);
     expect(sizeRatio([32, 32], [64, 64])).toBe(2);
+  });
+});
+
+describe('sky positions typed by the user', () => {
+  it('reads decimal degrees and sexagesimal hours / degrees', () => {
+    expect(parseAngle('84.685319', true)).toBe(84.685319);
+    // 05:38:44.48 = (5 + 38/60 + 44.48/3600)·15
+    expect(parseAngle('05:38:44.48', true)).toBeCloseTo(84.6853333333, 9);
+    expect(parseAngle('5h38m44.48s', true)).toBeCloseTo(84.6853333333, 9);
+    expect(parseAngle('-69:06:12.81', false)).toBeCloseTo(-69.1035583333, 9);
+    expect(parseAngle('−69 06 12.81', false)).toBeCloseTo(-69.1035583333, 9);
+    // the read-out's own format reads back
+    expect(parseAngle(sexagesimal(-69.1035583333, false), false)).toBeCloseTo(-69.1035583333, 6);
+    expect(Number.isNaN(parseAngle('05:61:00', true))).toBe(true);
+    expect(Number.isNaN(parseAngle('north', false))).toBe(true);
   });
 });
