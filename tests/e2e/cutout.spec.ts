@@ -92,6 +92,26 @@ test('far from the prior\'s scale: the editor says so; binning by 4 gives a 62×
   await expect(app.getByTestId('readout-pixel')).toHaveText('11, 21');
   await expectReadout(app, 84.8251045440098, -69.12930123519143, 24.35717582908056);
   await shot(app, 'cutout-binned.png');
+
+  // a short run on the binned observation: its products carry the binned grid's WCS
+  await app.getByRole('tab', { name: 'Run' }).click();
+  await app.getByTestId('run-n').fill('1');
+  await app.getByTestId('run-steps').fill('3');
+  await app.getByTestId('run-button').click();
+  await expect(app.getByTestId('run-progress')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await expect(app.getByTestId('panel-mean').locator('.panel-name')).toHaveText(`Posterior mean — ${name}`);
+  const [dl] = await Promise.all([app.waitForEvent('download'), app.getByTestId('export-posterior-mean.fits').click()]);
+  const mean = readFits(new Uint8Array(readFileSync(await dl.path()))).hdus[0]!;
+  expect(mean.shape).toEqual([62, 62]);
+  // CRPIX' = (125.5 − 0.5)/4 + 0.5, CDELT' = 4 × CDELT
+  expect(mean.header.getNumber('CRPIX1')).toBeCloseTo(31.75, 12);
+  expect(mean.header.getNumber('CDELT1')).toBeCloseTo(-0.0024, 12);
+  // adding the result panels refitted the observation to its narrower panel
+  const ob = (await panel.locator('.panel-view').boundingBox())!;
+  const z = Number((await app.getByTestId('zoom-observation').textContent())!.replace('×', ''));
+  expect(z * 62).toBeLessThanOrEqual(Math.min(ob.width, ob.height) + 1);
+  expect(z * 62).toBeGreaterThan(0.85 * Math.min(ob.width, ob.height));
+  await shot(app, 'cutout-binned-run.png');
   expect(consoleErrors).toEqual([]);
 });
 
