@@ -106,6 +106,11 @@ test('far from the prior\'s scale: the editor says so; binning by 4 gives a 62×
   // CRPIX' = (125.5 − 0.5)/4 + 0.5, CDELT' = 4 × CDELT
   expect(mean.header.getNumber('CRPIX1')).toBeCloseTo(31.75, 12);
   expect(mean.header.getNumber('CDELT1')).toBeCloseTo(-0.0024, 12);
+  // the mean is on the observation's grid: the same sky position under the same pixel
+  await pointAtPixel(app, 'mean', 10, 20, 62, 62);
+  await expect(app.getByTestId('readout')).toContainText('Posterior mean');
+  await expect.poll(async () => Math.abs(Number(await app.getByTestId('readout-lon').textContent()) - 84.8251045440098)).toBeLessThan(1e-6);
+  await panel.locator('.panel-view').press('f');
   // adding the result panels refitted the observation to its narrower panel
   const ob = (await panel.locator('.panel-view').boundingBox())!;
   const z = Number((await app.getByTestId('zoom-observation').textContent())!.replace('×', ''));

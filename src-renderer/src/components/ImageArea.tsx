@@ -10,7 +10,8 @@ import { Panel } from '../viewer/Panel';
 import { ViewerToolbar, OpenButton } from '../viewer/ViewerToolbar';
 import { Readout } from '../viewer/Readout';
 import { HeaderViewer } from '../viewer/HeaderViewer';
-import { openFile, openFitsBytes, adoptViewed, keepViewing, VIEWED_ID } from '../viewer/open';
+import { openFile, openFitsBytes, adoptViewed, keepViewing, VIEWED_ID, OBSERVATION_ID } from '../viewer/open';
+import { getPixels } from '../cache/pixels';
 import { showImage } from '../viewer/images';
 import { connectViewer, type ResultImage } from '../run/viewer-bridge';
 import { observationSource } from '../model/viewer-link';
@@ -42,7 +43,15 @@ function useMenuAndBridge() {
 function showResultImage(img: ResultImage): void {
   const source = observationSource();
   const product = img.role !== 'observation';
-  showImage({ ...img, title: product && source ? `${img.title} — ${source.label}` : img.title, source });
+  // results on the observation's grid (no lens: the unknown is the data's grid) read out its sky coordinates
+  const obs = getPixels(OBSERVATION_ID);
+  const onGrid = product && !img.header && obs?.header && obs.width === img.shape[1] && obs.height === img.shape[0] && !useStore.getState().modelDoc.operators.some((o) => o.type === 'lens');
+  showImage({
+    ...img,
+    title: product && source ? `${img.title} — ${source.label}` : img.title,
+    source,
+    ...(onGrid ? { header: obs.header, bunit: img.role === 'residual' ? 'σ' : obs.header!.getString('BUNIT')?.trim() || null } : {}),
+  });
 }
 
 /** A file opened while another is the observation: shown apart, with the question whether it becomes it. */
