@@ -109,8 +109,11 @@ async function openFitsBytesNow(name: string, bytes: Uint8Array, opts: { target?
     // the engine can forget the file browsed before (the renderer still has its bytes for a while)
     const prev = useStore.getState().browsed;
     if (prev && prev.fileId !== res.fileId) void getClient().request('fits.close', { fileId: prev.fileId }).catch(() => {});
-    const hdu = opts.hdu !== undefined && res.hdus[opts.hdu]?.hasImage ? opts.hdu : res.defaultHdu;
-    const plane = opts.plane !== undefined && opts.plane < (res.hdus[hdu]?.planes ?? 1) ? opts.plane : 0;
+    // the observation's own file again: its HDU and plane, not the file's first image
+    const o = useStore.getState().obs;
+    const want = opts.hdu === undefined && target === 'observation' && o?.sha256 === sha256 ? { hdu: o.hdu, plane: o.plane } : opts;
+    const hdu = want.hdu !== undefined && res.hdus[want.hdu]?.hasImage ? want.hdu : res.defaultHdu;
+    const plane = want.plane !== undefined && want.plane < (res.hdus[hdu]?.planes ?? 1) ? want.plane : 0;
     st.setBrowsed({ fileId: res.fileId, name, sha256, target, hdus: res.hdus, hdu, plane });
     const ok = await showPlaneNow(hdu, plane, res.warnings);
     if (ok && target === 'observation' && viewedFile?.sha256 === sha256) {
