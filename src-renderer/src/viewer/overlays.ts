@@ -49,6 +49,15 @@ export function setMaskOverlay(id: string, mask: ArrayLike<number> | null, width
 /** Draws the overlay of panel `id` (if any) into its overlay canvas (CSS size w × h, device pixel ratio dpr). */
 export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState, w: number, h: number, dpr: number): void {
   const o = overlays.get(id);
+  if (!o) {
+    // nothing to draw: a canvas never drawn costs nothing (no context, no pixels); one drawn before is cleared
+    if (target.dataset.drawn) {
+      target.getContext('2d')?.clearRect(0, 0, target.width, target.height);
+      delete target.dataset.drawn;
+    }
+    return;
+  }
+  target.dataset.drawn = '1';
   const W = Math.max(1, Math.round(w * dpr));
   const H = Math.max(1, Math.round(h * dpr));
   if (target.width !== W || target.height !== H) {
@@ -59,7 +68,6 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
   if (!ctx) return;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, W, H);
-  if (!o) return;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.imageSmoothingEnabled = false;
   // pixel i spans i − ½ … i + ½; the top edge of the image is y = height − ½
