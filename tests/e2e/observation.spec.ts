@@ -63,6 +63,8 @@ test('a file opened after the example is only viewed until the user makes it the
   await expect(app.getByTestId('obs-name')).toHaveText(DOR);
   await expect(app.getByTestId('obs-shape')).toContainText('251×251');
   await expect(app.getByTestId('model-ok')).toContainText('x [251×251] → y [251×251]');
+  // σ was typed for the example (in its units): the user is told to check it
+  await expect(app.getByTestId('notice-warn').filter({ hasText: `was set for ${demo.observation}: check it for ${DOR}` })).toBeVisible();
   // the example's truth stays, marked as the old observation's
   await expect(app.getByTestId('stale-truth')).toHaveText(`old: ${demo.observation}`);
   await shot(app, 'observation-adopted.png');
