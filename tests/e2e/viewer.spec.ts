@@ -161,7 +161,11 @@ test('a multi-extension file: choose the HDU; a cube: choose the plane', async (
   await expect(app.getByTestId('readout-value')).toHaveText('15');
   await expect(app.getByTestId('readout')).toContainText('no WCS');
 
+  // a second file is only viewed until the user makes it the observation
   await openByDialog(app, 'fits', 'test_cubeF.fits');
+  await expect(app.getByTestId('badge-viewed')).toHaveText('viewed only');
+  await app.getByTestId('ask-use-observation').click();
+  await expect(app.getByTestId('panel-viewed')).toHaveCount(0);
   const plane = app.getByTestId('plane-input');
   await expect(plane).toHaveValue('1');
   await expect(app.getByTestId('hdu-select')).toHaveCount(0);

@@ -10,9 +10,13 @@ import { Panel } from '../viewer/Panel';
 import { ViewerToolbar, OpenButton } from '../viewer/ViewerToolbar';
 import { Readout } from '../viewer/Readout';
 import { HeaderViewer } from '../viewer/HeaderViewer';
-import { openFile, openFitsBytes } from '../viewer/open';
+import { openFile, openFitsBytes, adoptViewed, keepViewing, VIEWED_ID, OBSERVATION_ID } from '../viewer/open';
+import { getPixels } from '../cache/pixels';
 import { showImage } from '../viewer/images';
-import { connectViewer } from '../run/viewer-bridge';
+import { connectViewer, type ResultImage } from '../run/viewer-bridge';
+import { observationSource } from '../model/viewer-link';
+import { CutoutDialog } from './CutoutDialog';
+import { RegionStats } from '../viewer/RegionStats';
 import { WelcomeCard } from '../example/WelcomeCard';
 import '../viewer/viewer.css';
 
@@ -22,7 +26,7 @@ function useMenuAndBridge() {
       const m = p as { action?: unknown; name?: unknown; bytes?: unknown };
       if (m?.action === 'open-file' && typeof m.name === 'string' && m.bytes instanceof Uint8Array) void openFitsBytes(m.name, m.bytes);
     });
-    connectViewer((img) => showImage(img));
+    connectViewer(showResultImage);
     // a scripting handle (console, tests): the same API the run panel uses
     (window as unknown as { skyscoreViewer?: unknown }).skyscoreViewer = Object.freeze({ showImage });
     return () => {
@@ -32,6 +36,44 @@ function useMenuAndBridge() {
   }, []);
 }
 
+/**
+ * Images from the editor and the run: each is marked with the observation it belongs to — products are titled
+ * with it, so that a result never passes for another observation's.
+ */
+function showResultImage(img: ResultImage): void {
+  const source = observationSource();
+  const product = img.role !== 'observation';
+  // results on the observation's grid (no lens: the unknown is the data's grid) read out its sky coordinates
+  const obs = getPixels(OBSERVATION_ID);
+  const onGrid = product && !img.header && obs?.header && obs.width === img.shape[1] && obs.height === img.shape[0] && !useStore.getState().modelDoc.operators.some((o) => o.type === 'lens');
+  showImage({
+    ...img,
+    title: product && source ? `${img.title} — ${source.label}` : img.title,
+    source,
+    ...(onGrid ? { header: obs.header, bunit: img.role === 'residual' ? 'σ' : obs.header!.getString('BUNIT')?.trim() || null } : {}),
+  });
+}
+
+/** A file opened while another is the observation: shown apart, with the question whether it becomes it. */
+function AskObservation() {
+  const ask = useStore((s) => s.viewerAsk);
+  const shown = useStore((s) => !!s.images[VIEWED_ID]);
+  if (!ask || !shown) return null;
+  return (
+    <div className="msg info ask" role="status" data-testid="viewer-ask">
+      <span>
+        <strong>{ask.name}</strong> is open for viewing only{ask.observation ? <>: the run uses the observation <strong>{ask.observation}</strong></> : null}.
+      </span>
+      <button type="button" onClick={() => void adoptViewed()} data-testid="ask-use-observation">
+        Use {ask.name} as the observation
+      </button>
+      <button type="button" onClick={keepViewing} data-testid="ask-keep-viewing">
+        Only view it
+      </button>
+    </div>
+  );
+}
+
 export function ImageArea() {
   useMenuAndBridge();
   const order = useStore((s) => s.order);
@@ -39,6 +81,7 @@ export function ImageArea() {
   const error = useStore((s) => s.viewerError);
   const warnings = useStore((s) => s.viewerWarnings);
   const note = useStore((s) => s.rendererNote);
+  const ask = useStore((s) => !!s.viewerAsk && !!s.images[VIEWED_ID]);
   const setError = useStore((s) => s.setViewerError);
   // first start: nothing open yet and the welcome card not dismissed before
   const welcome = useStore((s) => !s.welcomeDismissed && s.obs === null);
@@ -67,8 +110,9 @@ export function ImageArea() {
       onDrop={onDrop}
     >
       <ViewerToolbar />
-      {(error || busy || note || warnings.length > 0) && (
+      {(error || busy || note || ask || warnings.length > 0) && (
         <div className="viewer-messages">
+          <AskObservation />
           {error && (
             <div className="msg error" role="alert" data-testid="viewer-error">
               {error}
@@ -113,7 +157,9 @@ export function ImageArea() {
         </div>
       )}
       {order.length > 0 && <Readout />}
+      {order.length > 0 && <RegionStats />}
       <HeaderViewer />
+      <CutoutDialog />
       {dragOver && <div className="drop-overlay">Drop the FITS file to open it</div>}
     </main>
   );

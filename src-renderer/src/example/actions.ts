@@ -18,6 +18,7 @@ import { openFitsBytes } from '../viewer/open';
 import { showImage, removeImage } from '../viewer/images';
 import { DEFAULT_NOISE } from '../store/model';
 import { IDLE_RUN } from '../store/run';
+import { observationSource } from '../model/viewer-link';
 
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
@@ -37,7 +38,8 @@ function showTruth(file: { name: string; bytes: Uint8Array }): void {
   try {
     const img = readFitsImage(file.bytes, undefined, { name: file.name });
     const [nx, ny] = img.shape;
-    showImage({ id: TRUTH_ID, title: `Truth — not used by the run (${file.name})`, role: 'other', data: Float32Array.from(img.data), shape: [ny!, nx!], header: img.header });
+    // the truth belongs to the example's observation: marked as the old one's when another becomes the observation
+    showImage({ id: TRUTH_ID, title: `Truth — not used by the run (${file.name})`, role: 'other', data: Float32Array.from(img.data), shape: [ny!, nx!], header: img.header, source: observationSource() });
   } catch (e) {
     notify('warn', `The example's truth could not be shown: ${(e as Error).message}`);
   }

@@ -37,6 +37,13 @@ export async function withObs<T>(fn: (obs: ObsInput) => Promise<T>): Promise<T> 
   const s = useStore.getState();
   const f = getObs();
   if (!s.obs || !f) throw new Error('open the observation first');
+  if (f.sha256 !== s.obs.sha256) throw new Error(`the observation's bytes (${f.name}) are not the file the editor shows (${s.obs.name}): open the observation again`);
+  // what the viewer shows as the observation must be what is sent: never a silent run on another image
+  const panel = s.images['observation'];
+  const key = `${s.obs.sha256}:${s.obs.hdu}:${s.obs.plane}`;
+  if (panel?.source && panel.source.key !== key) {
+    throw new Error(`the viewer's observation panel shows ${panel.title}, not the observation ${s.obs.name}${s.obs.planes > 1 ? ` plane ${s.obs.plane + 1}` : ''}: wait for it to be shown, or open the observation again`);
+  }
   const obs: ObsInput = { name: f.name, blob: f.sha256, hdu: s.obs.hdu, plane: s.obs.plane };
   await ensureUploaded(f);
   try {

@@ -1,9 +1,11 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
 import { readFlag, writeFlag, WELCOME_DISMISSED } from './persisted';
+import type { CutBox } from '../../../src-shared/image/cutout';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export type SideTab = 'model' | 'run' | 'prior';
+export type DragTool = 'pan' | 'cutout' | 'box' | 'circle';
 
 export interface Notice {
   id: number;
@@ -20,6 +22,12 @@ export interface UiSlice {
   welcomeDismissed: boolean;
   /** The bundled example is being fetched and loaded. */
   exampleLoading: boolean;
+  /** The cutout dialog: open with a box (0-based pixels of the observation) or a binning of the whole image. */
+  cutout: { box: CutBox | null; bin: number | null } | null;
+  /** What a drag on a panel does: pan, draw a cutout box (on the observation), or a region for statistics. */
+  dragTool: DragTool;
+  setCutout(c: UiSlice['cutout']): void;
+  setDragTool(t: DragTool): void;
   setTheme(t: ThemeChoice): void;
   setSideTab(t: SideTab): void;
   toggleSidePanel(): void;
@@ -38,6 +46,10 @@ export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => (
   notices: [],
   welcomeDismissed: readFlag(WELCOME_DISMISSED),
   exampleLoading: false,
+  cutout: null,
+  dragTool: 'pan',
+  setCutout: (cutout) => set({ cutout }),
+  setDragTool: (dragTool) => set({ dragTool }),
   setTheme: (theme) => set({ theme }),
   setSideTab: (sideTab) => set({ sideTab }),
   toggleSidePanel: () => set((s) => ({ sidePanelOpen: !s.sidePanelOpen })),

@@ -12,6 +12,20 @@ import { drawSettings } from './images';
 import { openFile, showPlane } from './open';
 import { HistogramEditor } from './Histogram';
 import { formatValue } from './ColorBar';
+import type { DragTool } from '../store/ui';
+import { getOverlay } from '../run/previews';
+import { showImage } from './images';
+
+/** The PSF of operator i (as the engine builds it: normalised, centred) in a panel, pixel for pixel. */
+function showPsf(i: number): void {
+  const o = getOverlay(i);
+  if (o?.kind !== 'psf') return;
+  const s = useStore.getState();
+  const src = s.obs ? { key: `${s.obs.sha256}:${s.obs.hdu}:${s.obs.plane}`, label: s.obs.name } : null;
+  showImage({ id: 'psf', title: `PSF — operator ${i + 1} (${o.shape[1]}×${o.shape[0]}, sum ${o.sum.toFixed(4)})`, role: 'other', data: Float32Array.from(o.kernel), shape: o.shape, source: src });
+  s.setDisplay('psf', { scale: 'log' });
+  s.setActiveImage('psf');
+}
 
 export const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,.FITS,.FIT,.FTS,application/fits,image/fits';
 
@@ -107,6 +121,12 @@ export function ViewerToolbar() {
   const lock = useStore((s) => s.lockViews);
   const setLock = useStore((s) => s.setLockViews);
   const nPanels = useStore((s) => s.order.length);
+  const hasObs = useStore((s) => !!s.obs && !!s.images.observation);
+  const tool = useStore((s) => s.dragTool);
+  const maskOverlay = useStore((s) => s.maskOverlay);
+  const showMask = useStore((s) => s.showMask);
+  const psfIndex = useStore((s) => (s.overlayVersion >= 0 ? s.modelDoc.operators.findIndex((o, i) => o.type === 'psf' && getOverlay(i)?.kind === 'psf') : -1));
+  const setTool = useStore((s) => s.setDragTool);
   const ds = id ? drawSettings(id) : null;
   void meta;
   return (
@@ -115,6 +135,34 @@ export function ViewerToolbar() {
         <OpenButton />
         <FileChooser />
         <span className="spacer" />
+        {nPanels > 0 && (
+          <label title="What dragging on an image does">
+            drag{' '}
+            <select value={tool} onChange={(e) => setTool(e.target.value as DragTool)} aria-label="Drag tool" data-testid="drag-tool">
+              <option value="pan">pans</option>
+              {hasObs && <option value="cutout">cuts out a box of the observation</option>}
+              <option value="box">draws a box region (statistics)</option>
+              <option value="circle">draws a circle region (statistics)</option>
+            </select>
+          </label>
+        )}
+        {maskOverlay && (
+          <label title="Draw the forward model's mask over the observation (masked pixels in red)">
+            <input type="checkbox" checked={showMask} onChange={(e) => useStore.getState().setShowMask(e.target.checked)} aria-label="Show the mask" data-testid="show-mask" /> mask ({maskOverlay.masked} px)
+          </label>
+        )}
+        {psfIndex >= 0 && (
+          <button type="button" onClick={() => showPsf(psfIndex)} data-testid="show-psf" title="Show the forward model's PSF at full size in a panel of its own">
+            PSF
+          </button>
+        )}
+        {hasObs && (
+          <>
+            <button type="button" onClick={() => useStore.getState().setCutout({ box: null, bin: null })} data-testid="cutout-open" title="Cut out (and bin) a part of the observation by its centre and size, in pixels or sky coordinates">
+              Cutout…
+            </button>
+          </>
+        )}
         {nPanels > 1 && (
           <label title="Pan and zoom all panels together">
             <input type="checkbox" checked={lock} onChange={(e) => setLock(e.target.checked)} aria-label="Lock views" /> lock views

@@ -9,7 +9,8 @@ import { computeLimits } from '../../../src-shared/image/limits';
 import { histEqTable } from '../../../src-shared/image/scales';
 import { DEFAULT_SCALE_PARAM } from '../../../src-shared/image/scales';
 import { useStore } from '../store/index';
-import type { DisplayState, ImageRole } from '../store/images';
+import { setViewMapper, type DisplayState, type ImageRole, type ImageSource } from '../store/images';
+import { mapView } from './align';
 import { getPixels, putPixels, deletePixels, type PixelEntry } from '../cache/pixels';
 import { celestialWcs } from './wcs';
 
@@ -26,7 +27,17 @@ export interface ShowImageOptions {
   bunit?: string | null;
   /** Statistics already computed (the engine sends them with FITS planes). */
   stats?: ImageStats;
+  /** What the image came from (the observation's key and name, or a file's): products of an older one are marked. */
+  source?: ImageSource | null;
 }
+
+// locked panels of different sizes: aligned by WCS where both images have one, else by relative position
+setViewMapper((v, from, to) => {
+  const a = getPixels(from);
+  const b = getPixels(to);
+  if (!a || !b) return v;
+  return mapView(v, a, b);
+});
 
 export function defaultDisplay(role: ImageRole): DisplayState {
   switch (role) {
@@ -69,6 +80,7 @@ export function showImage(o: ShowImageOptions): void {
       wcsNote: wcs ? null : note,
       finite: stats.finite,
       count: stats.count,
+      source: o.source ?? null,
     },
     defaultDisplay(o.role),
   );

@@ -3,17 +3,51 @@
  * which keeps the file and answers with its HDUs; the chosen HDU and plane come back as float32 pixels with
  * header and statistics (`fits.plane`). The renderer keeps the bytes, so a restarted engine gets the file
  * again without asking the user. Errors become a message in the viewer; what was shown stays.
+ *
+ * Where a file goes: the observation's panel holds only the observation the run uses. A file opened while
+ * another is the observation is shown in a panel of its own, badged "viewed only", and the viewer asks
+ * whether it should become the observation (the model link installs the rule and the switch).
  */
 import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
 import { rememberFile, getFile, renameFile } from '../cache/pixels';
-import { showImage } from './images';
+import { showImage, removeImage } from './images';
+import { sha256Hex } from '../model/files';
 import type { FitsPlaneResult } from '../../../src-shared/protocol/fits';
 
 export const OBSERVATION_ID = 'observation';
+/** The panel of a file opened for viewing only. */
+export const VIEWED_ID = 'viewed';
+export type OpenTarget = 'observation' | 'viewed';
+
+/** The key of an observation (or of a file's plane): file hash, HDU and plane. */
+export const planeKey = (sha256: string, hdu: number, plane: number) => `${sha256}:${hdu}:${plane}`;
 
 export interface OpenedListener {
-  (f: { name: string; bytes: Uint8Array; hdu: number; plane: number }): void;
+  (f: { name: string; bytes: Uint8Array; sha256: string; hdu: number; plane: number; target: OpenTarget }): void;
+}
+
+/** Decides where a newly opened file goes (installed by the model link; without it, the observation). */
+let chooseTarget: (f: { name: string; sha256: string }) => OpenTarget = () => 'observation';
+export function setTargetRule(fn: typeof chooseTarget): void {
+  chooseTarget = fn;
+}
+
+/** Makes the viewed file the observation (installed by the model link). */
+let adoptHandler: ((f: { name: string; bytes: Uint8Array; hdu: number; plane: number }) => Promise<boolean>) | null = null;
+export function setAdoptHandler(fn: typeof adoptHandler): void {
+  adoptHandler = fn;
+}
+
+/** The file shown in the viewed-only panel. */
+let viewedFile: { fileId: string; name: string; bytes: Uint8Array; sha256: string; hdu: number; plane: number } | null = null;
+
+let opening = 0;
+const settledWaiters: (() => void)[] = [];
+/** Runs `fn` once no file is being opened (at once when none is). */
+export function whenOpened(fn: () => void): void {
+  if (opening === 0) fn();
+  else settledWaiters.push(fn);
 }
 const openedListeners = new Set<OpenedListener>();
 
@@ -36,7 +70,21 @@ function fileError(name: string, e: unknown): string {
   return m.startsWith(`${name}: `) ? m : `${name}: ${m}`;
 }
 
-export async function openFitsBytes(name: string, bytes: Uint8Array): Promise<boolean> {
+async function track<T>(fn: () => Promise<T>): Promise<T> {
+  opening++;
+  try {
+    return await fn();
+  } finally {
+    opening--;
+    if (opening === 0) for (const w of settledWaiters.splice(0)) w();
+  }
+}
+
+export function openFitsBytes(name: string, bytes: Uint8Array, opts: { target?: OpenTarget; hdu?: number; plane?: number } = {}): Promise<boolean> {
+  return track(() => openFitsBytesNow(name, bytes, opts));
+}
+
+async function openFitsBytesNow(name: string, bytes: Uint8Array, opts: { target?: OpenTarget; hdu?: number; plane?: number }): Promise<boolean> {
   const st = useStore.getState();
   if (bytes.byteLength === 0) {
     st.setViewerError(`${name}: the file is empty`);
@@ -56,11 +104,25 @@ export async function openFitsBytes(name: string, bytes: Uint8Array): Promise<bo
       return false;
     }
     rememberFile({ fileId: res.fileId, name, bytes });
+    const sha256 = await sha256Hex(bytes);
+    const target = opts.target ?? chooseTarget({ name, sha256 });
     // the engine can forget the file browsed before (the renderer still has its bytes for a while)
     const prev = useStore.getState().browsed;
     if (prev && prev.fileId !== res.fileId) void getClient().request('fits.close', { fileId: prev.fileId }).catch(() => {});
-    st.setBrowsed({ fileId: res.fileId, name, hdus: res.hdus, hdu: res.defaultHdu, plane: 0 });
-    const ok = await showPlane(res.defaultHdu, 0, res.warnings);
+    // the observation's own file again: its HDU and plane, not the file's first image
+    const o = useStore.getState().obs;
+    const want = opts.hdu === undefined && target === 'observation' && o?.sha256 === sha256 ? { hdu: o.hdu, plane: o.plane } : opts;
+    const hdu = want.hdu !== undefined && res.hdus[want.hdu]?.hasImage ? want.hdu : res.defaultHdu;
+    const plane = want.plane !== undefined && want.plane < (res.hdus[hdu]?.planes ?? 1) ? want.plane : 0;
+    st.setBrowsed({ fileId: res.fileId, name, sha256, target, hdus: res.hdus, hdu, plane });
+    const ok = await showPlaneNow(hdu, plane, res.warnings);
+    if (ok && target === 'observation' && viewedFile?.sha256 === sha256) {
+      // the viewed file opened again as the observation: nothing viewed apart, nothing to ask
+      viewedFile = null;
+      removeImage(VIEWED_ID);
+      useStore.getState().setViewerAsk(null);
+    }
+    if (ok && target === 'viewed') useStore.getState().setViewerAsk({ name, observation: useStore.getState().obs?.name ?? '' });
     return ok;
   } catch (e) {
     st.setViewerError(fileError(name, e));
@@ -87,8 +149,12 @@ async function fetchPlane(fileId: string, hdu: number, plane: number): Promise<F
   }
 }
 
-/** Shows an HDU / plane of the file being browsed as the observation panel. */
-export async function showPlane(hdu: number, plane: number, extraWarnings: string[] = []): Promise<boolean> {
+/** Shows an HDU / plane of the file being browsed in its panel (the observation's, or the viewed-only one). */
+export function showPlane(hdu: number, plane: number, extraWarnings: string[] = []): Promise<boolean> {
+  return track(() => showPlaneNow(hdu, plane, extraWarnings));
+}
+
+async function showPlaneNow(hdu: number, plane: number, extraWarnings: string[]): Promise<boolean> {
   const st = useStore.getState();
   const b = st.browsed;
   if (!b) return false;
@@ -99,12 +165,25 @@ export async function showPlane(hdu: number, plane: number, extraWarnings: strin
     const h = cur.hdus[hdu];
     const planes = h?.planes ?? 1;
     const where = `${cur.hdus.filter((x) => x.hasImage).length > 1 ? ` [${hdu}${h?.name ? ` ${h.name}` : ''}]` : ''}${planes > 1 ? ` plane ${plane + 1}/${planes}` : ''}`;
-    showImage({ id: OBSERVATION_ID, title: `${cur.name}${where}`, role: 'observation', data: p.data, shape: [p.height, p.width], header: p.header, bunit: p.bunit, stats: p.stats });
+    const viewed = cur.target === 'viewed';
+    showImage({
+      id: viewed ? VIEWED_ID : OBSERVATION_ID,
+      title: `${cur.name}${where}`,
+      role: viewed ? 'viewed' : 'observation',
+      data: p.data,
+      shape: [p.height, p.width],
+      header: p.header,
+      bunit: p.bunit,
+      stats: p.stats,
+      source: { key: planeKey(cur.sha256, hdu, plane), label: cur.name },
+    });
     useStore.getState().setBrowsed({ ...cur, hdu, plane });
     useStore.getState().setViewerWarnings([...extraWarnings, ...p.warnings]);
     useStore.getState().setViewerError(null);
+    if (viewed) useStore.getState().setActiveImage(VIEWED_ID);
     const f = getFile(useStore.getState().browsed!.fileId);
-    if (f) for (const l of openedListeners) l({ name: f.name, bytes: f.bytes, hdu, plane });
+    if (f && viewed) viewedFile = { fileId: cur.fileId, name: f.name, bytes: f.bytes, sha256: cur.sha256, hdu, plane };
+    if (f) for (const l of openedListeners) l({ name: f.name, bytes: f.bytes, sha256: cur.sha256, hdu, plane, target: cur.target });
     return true;
   } catch (e) {
     useStore.getState().setViewerError(fileError(b.name, e));
@@ -123,4 +202,30 @@ export async function openFile(file: File): Promise<boolean> {
     useStore.getState().setViewerError(`${file.name}: cannot read the file (${(e as Error).message})`);
     return false;
   }
+}
+
+/**
+ * The file viewed apart becomes the observation: the model takes it (its HDU and plane), then the viewer
+ * shows it in the observation's panel and closes the viewed one. Nothing changes when the model refuses it.
+ */
+export async function adoptViewed(): Promise<boolean> {
+  const v = viewedFile;
+  if (!v || !adoptHandler) return false;
+  return track(async () => {
+    if (!(await adoptHandler!({ name: v.name, bytes: v.bytes, hdu: v.hdu, plane: v.plane }))) return false;
+    viewedFile = null;
+    useStore.getState().setViewerAsk(null);
+    removeImage(VIEWED_ID);
+    const b = useStore.getState().browsed;
+    if (b && b.fileId === v.fileId) {
+      useStore.getState().setBrowsed({ ...b, target: 'observation' });
+      return showPlane(v.hdu, v.plane);
+    }
+    return openFitsBytesNow(v.name, v.bytes, { target: 'observation', hdu: v.hdu, plane: v.plane });
+  });
+}
+
+/** Keeps the file for viewing only: the question goes away, the panel stays (badged "viewed only"). */
+export function keepViewing(): void {
+  useStore.getState().setViewerAsk(null);
 }

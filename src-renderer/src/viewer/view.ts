@@ -18,7 +18,7 @@ export function imageToScreen(v: ViewState, x: number, y: number, w: number, h: 
 /** The whole image centred, as large as fits the panel (with a small margin). */
 export function fitView(imgW: number, imgH: number, w: number, h: number): ViewState {
   const zoom = clampZoom(Math.min(w / imgW, h / imgH) * 0.98);
-  return { cx: (imgW - 1) / 2, cy: (imgH - 1) / 2, zoom };
+  return { cx: (imgW - 1) / 2, cy: (imgH - 1) / 2, zoom, fit: true };
 }
 
 /** Zoom by `factor` keeping the image point under (sx, sy) fixed. */

@@ -9,6 +9,10 @@ import { celestialWcs as sharedCelestialWcs } from '../../../src-shared/wcs/inde
 export interface CelestialWcs {
   /** 0-based pixel (x along NAXIS1, y along NAXIS2) → [lon, lat] in degrees, lon in [0, 360). */
   pixToWorld(x: number, y: number): [number, number];
+  /** [lon, lat] in degrees → 0-based pixel; NaN where the point is not visible in the projection. */
+  worldToPixel(lon: number, lat: number): [number, number];
+  /** Degrees per pixel near the reference point (the square root of |det CD|). */
+  pixelScaleDeg: number;
   /** 'RA/Dec', 'GLON/GLAT', … */
   lonName: string;
   latName: string;
@@ -55,7 +59,11 @@ export function celestialWcs(h: FitsHeader): WcsResult {
     return [l, lat];
   };
   return {
-    wcs: { pixToWorld, lonName, latName, frame: frameOf(lonType, w.radesys?.trim() || null, w.equinox), projection: w.projection + (w.sip ? '-SIP' : '') },
+    wcs: {
+      pixToWorld,
+      worldToPixel: (lon, lat) => w.worldToPixel(lon, lat),
+      pixelScaleDeg: Math.sqrt(Math.abs(w.cd[0][0] * w.cd[1][1] - w.cd[0][1] * w.cd[1][0])),
+      lonName, latName, frame: frameOf(lonType, w.radesys?.trim() || null, w.equinox), projection: w.projection + (w.sip ? '-SIP' : '') },
     note: null,
   };
 }
@@ -75,4 +83,20 @@ export function sexagesimal(deg: number, hours: boolean): string {
   const m = total % 60;
   v = Math.floor(total / 60);
   return `${sign}${String(v).padStart(2, '0')}:${String(m).padStart(2, '0')}:${s.toFixed(decimals).padStart(3 + decimals, '0')}`;
+}
+
+/**
+ * An angle typed by a user, in degrees: decimal degrees ("84.6853", "-69.1"), or sexagesimal with colons or
+ * spaces or h/d m s letters ("05:38:44.48", "5h38m44.5s", "-69 06 12.8"); sexagesimal RA is in hours when
+ * `hours` is true. NaN when it cannot be read.
+ */
+export function parseAngle(text: string, hours: boolean): number {
+  const t = text.trim().replace(/[−–]/g, '-');
+  if (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t)) return Number(t);
+  const m = /^([-+])?\s*(\d+)\s*[:hd°\s]\s*(\d+)\s*[:m'\s]\s*(\d+(?:\.\d*)?)\s*[s"]?$/i.exec(t);
+  if (!m) return NaN;
+  const [a, b, c] = [Number(m[2]), Number(m[3]), Number(m[4])];
+  if (b >= 60 || c >= 60) return NaN;
+  const v = (a + b / 60 + c / 3600) * (hours ? 15 : 1);
+  return m[1] === '-' ? -v : v;
 }
