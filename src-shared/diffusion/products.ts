@@ -95,8 +95,8 @@ export function meanEstimateNote(r: SamplingResult): string {
  */
 export function drawsEndingNote(r: SamplingResult): string[] {
   const d = String(r.samplerSettings.denoise ?? '');
-  if (d.startsWith('tweedie-draw')) return [`draws end with a second-order Tweedie draw at sigma_min: mean plus noise with the diagonal of Cov[x0|x,y] (${d.replace('tweedie-draw ', '')})`];
-  if (d === 'tweedie') return [`draws end with Tweedie's mean at sigma_min: E[x0|x,y] (intervals slightly narrow)`];
+  if (d.startsWith('tweedie-draw')) return [`draws end with a second-order Tweedie draw at sigma_min: the prior's mean plus noise with the diagonal of Cov[x0|x] (${d.replace('tweedie-draw ', '')}), conditioned on the data (exact likelihood)`];
+  if (d === 'tweedie') return [`draws end with Tweedie's mean at sigma_min: the prior's E[x0|x] conditioned on the data (exact likelihood; intervals slightly narrow)`];
   if (d === 'none') return ['raw draws at sigma_min (not denoised; intervals slightly wide)'];
   return [];
 }
