@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csrFromTriplets, type CsrMatrix } from '../../src-shared/operators/sparse.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
-import { invert, normalEquations, optimiseLambda, regularisation, type LinearModel } from '../../src-shared/lensing/inversion.js';
+import { fixedSourceSolver, invert, normalEquations, optimiseLambda, regularisation, type LinearModel } from '../../src-shared/lensing/inversion.js';
 
 // Independent dense float64 helpers (Gaussian elimination with partial pivoting): log|det A| and A⁻¹ b.
 function luLogDetSolve(Ain: number[][], b: number[]): { logDet: number; x: number[] } {
@@ -155,5 +155,20 @@ describe('inversion: the evidence against the dense Gaussian closed form', () =>
     const r = invert(ne, regularisation('identity', [3, 3]), 1e6)!;
     expect(r.amplitudes[0]).toBeCloseTo(2.5, 3);
     expect(r.amplitudes[1]).toBeCloseTo(-0.75, 3);
+  });
+
+  it('the fixed-source solver (Schur complement of the light block) equals the full solve', () => {
+    const m = problem(13, 50, [4, 5]);
+    const reg = regularisation('curvature', [4, 5]);
+    const full = invert(normalEquations(m), reg, 0.4)!;
+    const solve = fixedSourceSolver(m.y, m.w, m.source, reg, 0.4)!;
+    const fast = solve(m.light)!;
+    expect(fast.logEvidence).toBeCloseTo(full.logEvidence, 8);
+    expect(fast.chi2).toBeCloseTo(full.chi2, 8);
+    for (let k = 0; k < 2; k++) expect(fast.amplitudes[k]).toBeCloseTo(full.amplitudes[k], 8);
+    for (let j = 0; j < 20; j++) expect(fast.source[j]).toBeCloseTo(full.source[j], 8);
+    // and without light
+    const none = invert(normalEquations({ ...m, light: [] }), reg, 0.4)!;
+    expect(solve([])!.logEvidence).toBeCloseTo(none.logEvidence, 8);
   });
 });
