@@ -12,6 +12,7 @@ import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { lensCurves } from '../../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../../src-shared/operators/forward-model-spec.js';
 import { annulusMask, fitLens, lightSubtracted, type LensFitResult } from '../../../src-shared/lensing/fit.js';
+import { fluxReference, backgroundReference } from '../../../src-shared/diffusion/flux-reference.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
 
 const PRODUCTS = [
@@ -247,6 +248,10 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     nPixels: res.nPixels,
     regularisation: { kind: res.regularisation, lambda: res.lambda },
     sourceGrid: { shape: sourceShape, pixelScale: res.sourceGrid.scale },
+    // the source inversion's 99.5th percentile and sky (flux-reference.ts): for a prior with data.peakPrior P and
+    // data.backgroundPrior B, --flux-scale (fluxReference − backgroundReference)/(P − B) puts the source in the prior's range
+    sourceFluxReference: fluxReference(res.source),
+    sourceBackgroundReference: backgroundReference(res.source),
     fitSourceGrid: { shape: res.fitSourceGrid.shape, pixelScale: res.fitSourceGrid.scale },
     supersample: res.supersample,
     psfShape: psf.shape,
