@@ -224,3 +224,14 @@ export function convolve(img: ArrayLike<number>, shape: Shape2, psf: PsfKernel |
   }
   return out;
 }
+
+/** y = A x for a CSR matrix (float64; sparse.ts's csrMultiply without its module's tfjs import). */
+export function csrTimes(a: CsrMatrix, x: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(a.nRows);
+  for (let r = 0; r < a.nRows; r++) {
+    let s = 0;
+    for (let p = a.rowPtr[r]; p < a.rowPtr[r + 1]; p++) s += a.values[p] * x[a.colIdx[p]];
+    y[r] = s;
+  }
+  return y;
+}

@@ -167,3 +167,27 @@ describe('Sérsic light', () => {
     expect(peak).toBe(10 * 21 + 10);
   });
 });
+
+describe('src-shared/lensing is free of tfjs', () => {
+  it('no module it loads at run time imports @tensorflow (type-only imports are erased)', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const path = await import('node:path');
+    const dir = path.resolve(__dirname, '../../src-shared/lensing');
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)'/gms)) {
+        const spec = m[1];
+        expect(spec.startsWith('@tensorflow'), `${path.basename(file)} imports ${spec}`).toBe(false);
+        if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
+      }
+    };
+    for (const f of readdirSync(dir)) if (f.endsWith('.ts')) visit(path.join(dir, f));
+    expect(seen.size).toBeGreaterThan(5);
+    // and the check can fail: lens.ts (the operator) does load tfjs
+    const op = readFileSync(path.resolve(dir, '../operators/lens.ts'), 'utf8');
+    expect(/^import \* as tf from '@tensorflow\/tfjs-core'/m.test(op)).toBe(true);
+  });
+});
