@@ -79,6 +79,8 @@ export interface LensFitResult {
   /** the Hessian of −log Z in the fit vector, and the finite-difference steps it used */
   hessian: Float64Array | null;
   hessianSteps: Float64Array | null;
+  /** why there are no errors, when the Laplace step was run and failed */
+  laplaceNote: string | null;
   names: string[];
   /** the evidence of the fit (fit source grid) and of the final inversion (final source grid) */
   logEvidenceFit: number;
@@ -355,7 +357,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
 
   // 2. the fit's source grid (fixed during the fit: a changing grid would make the evidence jump)
   const lens0: LensParams = { thetaE: thetaE0, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
-  const fitGrid = defaultSourceGrid(lens0, d.image, { n: fitN, margin: 1.3, pixels });
+  // the pixels where the lensed source is seen: light-subtracted data above 4σ
+  const arcs = Int32Array.from(Array.from(pixels).filter((p) => d.data[p] - (lightModel ? lightModel[p] : 0) > 4 * d.sigma[p]));
+  const fitGrid = defaultSourceGrid(lens0, d.image, { n: fitN, margin: 1.3, pixels, arcs });
   const fitReg = regularisation(regKind, fitGrid.shape);
   const E = new EvidenceFunction(d, pixels, y, w, fitGrid, fitReg, ss);
 
@@ -450,6 +454,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let covariance: Float64Array | null = null;
   let hessian: Float64Array | null = null;
   let hessianSteps: Float64Array | null = null;
+  let laplaceNote: string | null = null;
   const nPar = v.length;
   if (opts.errors !== false) {
     const before2 = E.evaluations;
@@ -466,20 +471,29 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         const fm = f(p);
         const curv = (fp + fm - 2 * f0) / (h[i] * h[i]);
         const sd = curv > 0 ? 1 / Math.sqrt(curv) : h[i] * 4;
-        h[i] = Math.min(Math.max(0.5 * sd, h[i] / 8), h[i] * 8);
+        h[i] = Math.min(Math.max(sd, h[i] / 8), h[i] * 8);
       }
     }
     progress({ stage: 'errors', evaluations: E.evaluations - before2, message: `uncertainties: Hessian of ${nPar} parameters` });
-    const { H } = finiteDifferenceHessian(f, v, h, f0);
-    covariance = invertSpd(H, nPar);
-    hessian = H;
-    hessianSteps = h;
+    // a Hessian that is not positive definite (the evidence's kinks at too small a step) is taken again with
+    // twice the steps, once
+    for (let attempt = 0; attempt < 2 && !covariance; attempt++) {
+      if (attempt > 0) {
+        for (let i = 0; i < nPar; i++) h[i] *= 2;
+        progress({ stage: 'errors', evaluations: E.evaluations - before2, message: 'uncertainties: the Hessian is not positive definite; again with twice the steps' });
+      }
+      const { H } = finiteDifferenceHessian(f, v, h, f0);
+      covariance = invertSpd(H, nPar);
+      hessian = H;
+      hessianSteps = Float64Array.from(h);
+    }
+    if (!covariance) laplaceNote = 'the Hessian of −log Z is not positive definite: no errors (the fit may not be at a maximum)';
     evaluations.errors = E.evaluations - before2;
   }
 
   // 6. the final inversion on the source grid
   const lens = lensParamsFromMass(mass);
-  const sourceGrid: Grid = opts.sourceScale !== undefined ? { shape: [outN, outN], scale: opts.sourceScale } : defaultSourceGrid(lens, d.image, { n: outN, margin: 1.1, pixels });
+  const sourceGrid: Grid = opts.sourceScale !== undefined ? { shape: [outN, outN], scale: opts.sourceScale } : defaultSourceGrid(lens, d.image, { n: outN, margin: 1.1, pixels, arcs });
   progress({ stage: 'source', evaluations: 0, message: `source: ${outN}×${outN} pixels of ${sourceGrid.scale.toFixed(4)}″` });
   const outReg = regularisation(regKind, sourceGrid.shape);
   const cols = light.length ? lightColumns(light, d.image, d.psf, pixels, 2) : [];
@@ -550,6 +564,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     covariance,
     hessian,
     hessianSteps,
+    laplaceNote,
     names,
     logEvidenceFit: fitResult.logEvidence,
     logEvidence: inv.logEvidence,

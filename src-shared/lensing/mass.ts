@@ -103,10 +103,11 @@ export function rayShoot(p: LensParams, image: Grid, pixels: ArrayLike<number>):
 /**
  * The default source grid: `n`×`n` pixels centred on the optical axis (as the lens operator's source grid),
  * wide enough for the source positions of the image pixels in the annulus θE/2 ≤ |θ − centre| ≤ 3θE/2 around
- * the lens (where the arcs and the counter-images lie), times `margin`. Image pixels whose rays land outside
- * the grid see no source light.
+ * the lens (where the arcs and the counter-images lie) and of the `arcs` pixels (those where the lensed source
+ * is seen; those within 0.3 θE of the centre, which map far out, excepted), times `margin`. Image pixels whose
+ * rays land outside the grid see no source light.
  */
-export function defaultSourceGrid(p: LensParams, image: Grid, opts: { n?: number; margin?: number; pixels?: ArrayLike<number> } = {}): Grid {
+export function defaultSourceGrid(p: LensParams, image: Grid, opts: { n?: number; margin?: number; pixels?: ArrayLike<number>; arcs?: ArrayLike<number> } = {}): Grid {
   const n = opts.n ?? 64;
   const margin = opts.margin ?? 1.1;
   const [ny, nx] = image.shape;
@@ -117,6 +118,13 @@ export function defaultSourceGrid(p: LensParams, image: Grid, opts: { n?: number
     const j = all[k] - i * nx;
     const r = Math.hypot(pixelCentre(j, nx, image.scale) - p.x0, pixelCentre(i, ny, image.scale) - p.y0);
     if (r >= 0.5 * p.thetaE && r <= 1.5 * p.thetaE) sel.push(all[k]);
+  }
+  for (let k = 0; k < (opts.arcs?.length ?? 0); k++) {
+    const a = opts.arcs![k];
+    const i = Math.floor(a / nx);
+    const j = a - i * nx;
+    const r = Math.hypot(pixelCentre(j, nx, image.scale) - p.x0, pixelCentre(i, ny, image.scale) - p.y0);
+    if (r >= 0.3 * p.thetaE) sel.push(a);
   }
   const beta = rayShoot(p, image, sel);
   let half = 0;

@@ -167,6 +167,7 @@ caustics, arcsec).`,
         },
       },
     );
+    if (res.laplaceNote) process.stderr.write(`skyscore: note: ${res.laplaceNote}\n`);
     process.stderr.write(`lens-fit: ${stamp()} done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}\n`);
 
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
@@ -256,6 +257,7 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     supersample: res.supersample,
     psfShape: psf.shape,
     thetaEInitial: res.thetaEInitial,
+    laplaceNote: res.laplaceNote,
     evaluations: res.evaluations,
     seconds: res.seconds,
     covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,
