@@ -1,4 +1,4 @@
-import { deflection, type LensParams } from './lens.js';
+import { deflection, type LensParams } from './lens-model.js';
 import { zeroContours, type Polyline } from './contour.js';
 
 /** det of the lensing Jacobian ∂β/∂θ = I − ∂α/∂θ at (x, y), by central differences of step h (arcsec). */

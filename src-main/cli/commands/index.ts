@@ -11,6 +11,7 @@ export const commands: CommandEntry[] = [
   { name: 'forward', summary: 'applies a forward model A (or its adjoint Aᵀ) to an image', load: async () => (await import('./forward.js')).forwardCommand },
   { name: 'simulate', summary: 'simulates data y = A x + n from a truth image, a forward model and Gaussian noise', load: async () => (await import('./simulate.js')).simulateCommand },
   { name: 'clean', summary: 'dirty image, dirty beam and CLEAN (Högbom or Cotton–Schwab) of UVFITS visibilities', load: async () => (await import('./clean.js')).cleanCommand },
+  { name: 'lens-fit', summary: 'fits a strong lens (SIE + shear, Sérsic light) by the Bayesian evidence of a pixelated-source inversion', load: async () => (await import('./lens-fit.js')).lensFitCommand },
   { name: 'sample', summary: 'unconditional samples from a prior (model folder, Gaussian field or a 2-D density)', load: async () => (await import('./sample.js')).sampleCommand },
   { name: 'reconstruct', summary: 'posterior samples, mean, std and residuals of y = A x + n with a score-based prior', load: async () => (await import('./reconstruct.js')).reconstructCommand },
   { name: 'demo', summary: 'reconstructs the bundled example galaxy with the default prior (offline, no input needed)', load: async () => (await import('./demo.js')).demoCommand },

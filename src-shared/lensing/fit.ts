@@ -1,0 +1,596 @@
+import { pixelCentre, type LensParams } from '../operators/lens-model.js';
+import type { PsfKernel } from '../operators/psf.js';
+import { UserInputError } from '../errors.js';
+import { blurredLensMatrix, csrTimes, defaultSourceGrid, lensParamsFromMass, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
+import { lightColumns, lightImage, type SersicParams } from './light.js';
+import { fixedSourceSolver, invert, normalEquations, optimiseLambda, regularisation, type InversionResult, type Regularisation, type RegularisationKind } from './inversion.js';
+import { finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
+
+// The lens fit: the parameters of the SIE + shear and of the deflector's Sérsic light that maximise the Bayesian
+// evidence of the pixelated-source inversion (inversion.ts), from several starts, then their uncertainties from
+// the Laplace approximation, then the source on its own grid. docs/lensing.md describes the method.
+
+export class LensFitInputError extends UserInputError {
+  override name = 'LensFitInputError';
+}
+
+/** The observation: an image with its σ map, the pixels to fit and the PSF. */
+export interface LensFitData {
+  /** [ny, nx] row-major, data units */
+  data: ArrayLike<number>;
+  /** σ per pixel (data units); NaN, infinite or non-positive σ (and NaN data) take a pixel out of the fit */
+  sigma: ArrayLike<number>;
+  image: Grid;
+  /** 1 where a pixel is fitted; null: every valid pixel */
+  mask: ArrayLike<number> | null;
+  psf: PsfKernel | null;
+}
+
+export interface LensFitProgress {
+  stage: 'light' | 'mass' | 'joint' | 'errors' | 'source';
+  /** the start (0-based) in the mass stage */
+  start?: number;
+  evaluations: number;
+  logEvidence?: number;
+  message: string;
+}
+
+export interface LensFitOptions {
+  /** Sérsic components of the deflector's light: 0, 1 (default) or 2 */
+  lightComponents?: number;
+  /** side of the source grid while fitting (default 24) */
+  fitSourceSize?: number;
+  /** side of the final source grid (default 64, the prior's size) */
+  sourceSize?: number;
+  /** arcsec per pixel of the final source grid (default: defaultSourceGrid for the fitted lens) */
+  sourceScale?: number;
+  /** ray-shooting sub-pixels per side (default 2) */
+  supersample?: number;
+  regularisation?: RegularisationKind;
+  /** starts of the mass search (default 3) */
+  starts?: number;
+  /** the Laplace approximation's uncertainties (default true) */
+  errors?: boolean;
+  /** Nelder–Mead evaluations per stage (default 1500) */
+  maxEvaluations?: number;
+  onProgress?: (p: LensFitProgress) => void;
+}
+
+/** Names of the fit's parameter vector, in order: the mass, then each light component's. */
+export const MASS_NAMES = ['thetaE', 'e1', 'e2', 'x0', 'y0', 'gamma1', 'gamma2'] as const;
+export const LIGHT_NAMES = ['x0', 'y0', 'e1', 'e2', 'lnREff', 'n'] as const;
+
+export interface ParameterEstimate {
+  value: number;
+  /** standard deviation from the Laplace approximation (null when not computed or not positive definite) */
+  error: number | null;
+}
+
+export interface LensFitResult {
+  lens: LensParams;
+  mass: MassVector;
+  light: SersicParams[];
+  /** the light components' amplitudes (data units at I = 1, i.e. at rEff) */
+  amplitudes: number[];
+  /** every reported parameter with its error: thetaE, q, phi, e1, e2, x0, y0, gamma1, gamma2, light<k>.… */
+  parameters: Record<string, ParameterEstimate>;
+  /** the covariance of the fit vector (names in `names`), or null */
+  covariance: Float64Array | null;
+  /** the Hessian of −log Z in the fit vector, and the finite-difference steps it used */
+  hessian: Float64Array | null;
+  hessianSteps: Float64Array | null;
+  /** why there are no errors, when the Laplace step was run and failed */
+  laplaceNote: string | null;
+  names: string[];
+  /** the evidence of the fit (fit source grid) and of the final inversion (final source grid) */
+  logEvidenceFit: number;
+  logEvidence: number;
+  lambda: number;
+  chi2: number;
+  nPixels: number;
+  chi2PerPixel: number;
+  /** the image grid fitted, the source grid while fitting, and the final source grid */
+  image: Grid;
+  fitSourceGrid: Grid;
+  sourceGrid: Grid;
+  /** the final inversion: source pixels on sourceGrid */
+  source: Float64Array;
+  /** full-image products ([ny, nx]) */
+  lightImage: Float64Array;
+  lensedSourceImage: Float64Array;
+  modelImage: Float64Array;
+  /** (data − model)/σ on the fitted pixels, NaN elsewhere */
+  normalisedResidual: Float64Array;
+  /** the pixels fitted (flat indices) */
+  pixels: Int32Array;
+  /** evidence evaluations per stage, λ searches, seconds */
+  evaluations: Record<string, number>;
+  thetaEInitial: number;
+  regularisation: RegularisationKind;
+  supersample: number;
+  seconds: number;
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now()) / 1000;
+
+/** The pixels fitted: in the mask, with finite data and a finite positive σ. */
+export function fitPixels(d: LensFitData): Int32Array {
+  const n = d.image.shape[0] * d.image.shape[1];
+  if (d.data.length !== n || d.sigma.length !== n) throw new LensFitInputError(`the data and the σ map must both be ${d.image.shape[0]}×${d.image.shape[1]} pixels`);
+  if (d.mask && d.mask.length !== n) throw new LensFitInputError(`the mask must be ${d.image.shape[0]}×${d.image.shape[1]} pixels, like the data`);
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const s = d.sigma[k];
+    if (d.mask && !(d.mask[k] > 0)) continue;
+    if (!Number.isFinite(d.data[k]) || !Number.isFinite(s) || !(s > 0)) continue;
+    out.push(k);
+  }
+  return Int32Array.from(out);
+}
+
+/** An annular mask R1 ≤ |θ − centre| ≤ R2 (arcsec) on the image grid. */
+export function annulusMask(image: Grid, r1: number, r2: number, centre: [number, number] = [0, 0]): Uint8Array {
+  const [ny, nx] = image.shape;
+  const m = new Uint8Array(ny * nx);
+  for (let i = 0; i < ny; i++) {
+    for (let j = 0; j < nx; j++) {
+      const r = Math.hypot(pixelCentre(j, nx, image.scale) - centre[0], pixelCentre(i, ny, image.scale) - centre[1]);
+      if (r >= r1 && r <= r2) m[i * nx + j] = 1;
+    }
+  }
+  return m;
+}
+
+function lightFromVector(v: ArrayLike<number>, offset: number, count: number): SersicParams[] {
+  const out: SersicParams[] = [];
+  for (let k = 0; k < count; k++) {
+    const o = offset + 6 * k;
+    out.push({ x0: v[o], y0: v[o + 1], e1: v[o + 2], e2: v[o + 3], rEff: Math.exp(v[o + 4]), n: v[o + 5] });
+  }
+  return out;
+}
+
+function massFromVector(v: ArrayLike<number>): MassVector {
+  return { thetaE: v[0], e1: v[1], e2: v[2], x0: v[3], y0: v[4], gamma1: v[5], gamma2: v[6] };
+}
+
+/** Parameter values the fit allows: θE > 0, |e| < 0.8, |γ| < 0.5, 0.3 ≤ n ≤ 8, rEff in (0.01 px, 20 × image). */
+function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): boolean {
+  if (mass) {
+    if (!(mass.thetaE > 0) || Math.hypot(mass.e1, mass.e2) >= 0.8 || Math.hypot(mass.gamma1, mass.gamma2) >= 0.5) return false;
+  }
+  const size = Math.max(...image.shape) * image.scale;
+  for (const l of light) {
+    if (!(l.n >= 0.3 && l.n <= 8) || Math.hypot(l.e1, l.e2) >= 0.8 || !(l.rEff > 0.01 * image.scale && l.rEff < 20 * size)) return false;
+  }
+  return true;
+}
+
+/**
+ * The deflector's light alone, from the data: Sérsic shapes by Nelder–Mead with the amplitudes by linear least
+ * squares, on the fitted pixels minus those more than 3σ above the model (the arcs), in two rounds.
+ */
+function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void): { light: SersicParams[]; evaluations: number } {
+  const [ny, nx] = d.image.shape;
+  // start: the brightest pixel's neighbourhood centroid, round, rEff = 5 px, n = 3
+  let peak = pixels[0];
+  for (const p of pixels) if (d.data[p] > d.data[peak]) peak = p;
+  const pi = Math.floor(peak / nx);
+  const pj = peak - pi * nx;
+  let sw = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let i = Math.max(0, pi - 2); i <= Math.min(ny - 1, pi + 2); i++) {
+    for (let j = Math.max(0, pj - 2); j <= Math.min(nx - 1, pj + 2); j++) {
+      const v = d.data[i * nx + j];
+      if (!(v > 0)) continue;
+      sw += v;
+      sx += v * pixelCentre(j, nx, d.image.scale);
+      sy += v * pixelCentre(i, ny, d.image.scale);
+    }
+  }
+  const cx = sw > 0 ? sx / sw : pixelCentre(pj, nx, d.image.scale);
+  const cy = sw > 0 ? sy / sw : pixelCentre(pi, ny, d.image.scale);
+  const x0: number[] = [];
+  const steps: number[] = [];
+  for (let k = 0; k < count; k++) {
+    x0.push(cx, cy, 0, 0, Math.log((k === 0 ? 5 : 15) * d.image.scale), k === 0 ? 3 : 1);
+    steps.push(d.image.scale, d.image.scale, 0.05, 0.05, 0.3, 0.5);
+  }
+  let use = pixels;
+  let evaluations = 0;
+  let best: Float64Array = Float64Array.from(x0);
+  for (let round = 0; round < 2; round++) {
+    const sel = use;
+    const f = (v: Float64Array): number => {
+      const light = lightFromVector(v, 0, count);
+      if (!allowed(null, light, d.image)) return Infinity;
+      const cols = lightColumns(light, d.image, d.psf, sel, 2);
+      return leastSquaresChi2(cols, d, sel).chi2;
+    };
+    const r = nelderMead(f, best, {
+      steps,
+      maxEvaluations: Math.min(maxEval, 400),
+      fTol: 0.5,
+      onIteration: (b, e) => {
+        if (e % 40 < 2) progress({ stage: 'light', evaluations: evaluations + e, message: `light alone, round ${round + 1}/2: χ² ${b.toFixed(1)}` });
+      },
+    });
+    evaluations += r.evaluations;
+    best = r.x;
+    // drop the pixels well above the light model (the lensed source) for the next round
+    const light = lightFromVector(best, 0, count);
+    const cols = lightColumns(light, d.image, d.psf, pixels, 2);
+    const { amps } = leastSquaresChi2(cols, d, pixels);
+    const keep: number[] = [];
+    pixels.forEach((p, r2) => {
+      let m = 0;
+      for (let k = 0; k < count; k++) m += amps[k] * cols[k][r2];
+      if ((d.data[p] - m) / d.sigma[p] < 3) keep.push(p);
+    });
+    use = Int32Array.from(keep);
+  }
+  return { light: lightFromVector(best, 0, count), evaluations };
+}
+
+/** Weighted linear least squares of the data on the columns: amplitudes and χ². */
+function leastSquaresChi2(cols: Float64Array[], d: LensFitData, pixels: Int32Array): { amps: Float64Array; chi2: number } {
+  const m = cols.length;
+  const A = new Float64Array(m * m);
+  const b = new Float64Array(m);
+  pixels.forEach((p, r) => {
+    const w = 1 / (d.sigma[p] * d.sigma[p]);
+    for (let a = 0; a < m; a++) {
+      b[a] += w * cols[a][r] * d.data[p];
+      for (let c = 0; c < m; c++) A[a * m + c] += w * cols[a][r] * cols[c][r];
+    }
+  });
+  const inv = invertSpd(A, m);
+  const amps = new Float64Array(m);
+  if (inv) for (let a = 0; a < m; a++) for (let c = 0; c < m; c++) amps[a] += inv[a * m + c] * b[c];
+  let chi2 = 0;
+  pixels.forEach((p, r) => {
+    let v = 0;
+    for (let a = 0; a < m; a++) v += amps[a] * cols[a][r];
+    chi2 += ((d.data[p] - v) / d.sigma[p]) ** 2;
+  });
+  return { amps, chi2 };
+}
+
+/**
+ * The Einstein radius's first guess: the flux-weighted mean distance from the light's centre of the fitted pixels
+ * whose light-subtracted value exceeds 3σ (the arcs and the ring); null when none does.
+ */
+export function ringRadius(d: LensFitData, pixels: Int32Array, lightModel: ArrayLike<number> | null, centre: [number, number]): number | null {
+  const [ny, nx] = d.image.shape;
+  let sw = 0;
+  let sr = 0;
+  for (const p of pixels) {
+    const v = d.data[p] - (lightModel ? lightModel[p] : 0);
+    if (!(v > 3 * d.sigma[p])) continue;
+    const i = Math.floor(p / nx);
+    const j = p - i * nx;
+    const r = Math.hypot(pixelCentre(j, nx, d.image.scale) - centre[0], pixelCentre(i, ny, d.image.scale) - centre[1]);
+    if (r < 2 * d.image.scale) continue; // the light's residual core, not the ring
+    sw += v;
+    sr += v * r;
+  }
+  return sw > 0 ? sr / sw : null;
+}
+
+/** The evidence for one parameter vector at a fixed λ and fixed source grid, with the light columns cached. */
+class EvidenceFunction {
+  evaluations = 0;
+  private cacheKey = '';
+  private cacheCols: Float64Array[] = [];
+  constructor(
+    private readonly d: LensFitData,
+    private readonly pixels: Int32Array,
+    private readonly y: Float64Array,
+    private readonly w: Float64Array,
+    readonly grid: Grid,
+    private readonly reg: Regularisation,
+    private readonly ss: number,
+  ) {}
+
+  columns(light: SersicParams[]): Float64Array[] {
+    const key = JSON.stringify(light);
+    if (key !== this.cacheKey) {
+      this.cacheCols = lightColumns(light, this.d.image, this.d.psf, this.pixels, 2);
+      this.cacheKey = key;
+    }
+    return this.cacheCols;
+  }
+
+  normal(mass: MassVector, light: SersicParams[]) {
+    const B = blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, this.pixels);
+    return normalEquations({ y: this.y, w: this.w, source: B, light: this.columns(light) });
+  }
+
+  /** log Z at λ (−Infinity where the parameters are not allowed) */
+  at(mass: MassVector, light: SersicParams[], lambda: number): InversionResult | null {
+    if (!allowed(mass, light, this.d.image)) return null;
+    this.evaluations++;
+    return invert(this.normal(mass, light), this.reg, lambda);
+  }
+
+  bestLambda(mass: MassVector, light: SersicParams[], start?: number): { best: InversionResult; evaluations: number } {
+    const r = optimiseLambda(this.normal(mass, light), this.reg, { start, tol: 0.1 });
+    this.evaluations += r.evaluations;
+    return r;
+  }
+}
+
+/** Fits the lens: see the file's header and docs/lensing.md. */
+export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResult {
+  const t0 = now();
+  const nLight = opts.lightComponents ?? 1;
+  if (!(Number.isInteger(nLight) && nLight >= 0 && nLight <= 2)) throw new LensFitInputError(`the number of light components must be 0, 1 or 2, got ${nLight}`);
+  const fitN = opts.fitSourceSize ?? 24;
+  const outN = opts.sourceSize ?? 64;
+  const ss = opts.supersample ?? 2;
+  const starts = opts.starts ?? 3;
+  const maxEval = opts.maxEvaluations ?? 1500;
+  const regKind = opts.regularisation ?? 'gradient';
+  const progress = opts.onProgress ?? (() => {});
+  const pixels = fitPixels(d);
+  if (pixels.length < 50) throw new LensFitInputError(`only ${pixels.length} pixels to fit (mask, NaN data or σ): at least 50 are needed`);
+  const y = Float64Array.from(pixels, (p) => d.data[p]);
+  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
+  const evaluations: Record<string, number> = {};
+
+  // 1. the light alone, and the ring's radius from the light-subtracted data
+  let light: SersicParams[] = [];
+  let lightModel: Float64Array | null = null;
+  if (nLight > 0) {
+    const l = fitLightOnly(d, pixels, nLight, maxEval, progress);
+    light = l.light;
+    evaluations.light = l.evaluations;
+    const cols = lightColumns(light, d.image, d.psf, pixels, 2);
+    const { amps } = leastSquaresChi2(cols, d, pixels);
+    lightModel = lightImage(light, amps, d.image, d.psf, 2);
+  }
+  const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
+  const thetaE0 = ringRadius(d, pixels, lightModel, centre);
+  if (thetaE0 === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
+  progress({ stage: 'light', evaluations: evaluations.light ?? 0, message: `light fitted; ring radius ${thetaE0.toFixed(3)}″ (the first guess of θE)` });
+
+  // 2. the fit's source grid (fixed during the fit: a changing grid would make the evidence jump)
+  const lens0: LensParams = { thetaE: thetaE0, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+  // the pixels where the lensed source is seen: light-subtracted data above 4σ
+  const arcs = Int32Array.from(Array.from(pixels).filter((p) => d.data[p] - (lightModel ? lightModel[p] : 0) > 4 * d.sigma[p]));
+  const fitGrid = defaultSourceGrid(lens0, d.image, { n: fitN, margin: 1.3, pixels, arcs });
+  const fitReg = regularisation(regKind, fitGrid.shape);
+  const E = new EvidenceFunction(d, pixels, y, w, fitGrid, fitReg, ss);
+
+  // 3. the mass from several starts, the light's shape held (its amplitudes solved with the source)
+  const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02];
+  const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3];
+  const lightE = light.length ? [light[0].e1, light[0].e2] : [0, 0];
+  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start?: number): MassVector => {
+    const f = (v: Float64Array) => {
+      const r = E.at(massFromVector(v), light, lambda);
+      return r ? -r.logEvidence : Infinity;
+    };
+    const r = nelderMead(f, [m.thetaE, m.e1, m.e2, m.x0, m.y0, m.gamma1, m.gamma2], {
+      steps,
+      xTol: massTol,
+      fTol: 0.02,
+      maxEvaluations: maxEval,
+      onIteration: (b, e) => {
+        if (e % 40 < 2) progress({ stage: 'mass', start, evaluations: E.evaluations, logEvidence: -b, message: `${label}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
+      },
+    });
+    return massFromVector(r.x);
+  };
+  let bestMass: MassVector | null = null;
+  let bestLambda = 1;
+  let bestLogZ = -Infinity;
+  for (let s = 0; s < starts; s++) {
+    // start 0: round, at the ring; 1: the light's ellipticity; then θE ± 8 % with other ellipticities
+    const th = thetaE0 * (s < 2 ? 1 : s % 2 === 0 ? 1.08 : 0.92);
+    const e = s === 1 ? lightE : s >= 2 ? [0.1 * Math.cos(s * 2.1), 0.1 * Math.sin(s * 2.1)] : [0, 0];
+    let m: MassVector = { thetaE: th, e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+    const lam0 = E.bestLambda(m, light);
+    m = massRun(m, lam0.best.lambda, massSteps, `mass, start ${s + 1}/${starts}`, s);
+    const lam = E.bestLambda(m, light, Math.log(lam0.best.lambda));
+    progress({ stage: 'mass', start: s, evaluations: E.evaluations, logEvidence: lam.best.logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${lam.best.logEvidence.toFixed(2)}, θE ${m.thetaE.toFixed(4)}″` });
+    if (lam.best.logEvidence > bestLogZ) {
+      bestLogZ = lam.best.logEvidence;
+      bestMass = m;
+      bestLambda = lam.best.lambda;
+    }
+  }
+  evaluations.mass = E.evaluations;
+  let mass = bestMass!;
+
+  // 4. light and mass in turn from the best start: the light's shape at a fixed lens (one factorisation, the
+  // light through the Schur complement), then the mass at the new light, then λ
+  const before = E.evaluations;
+  let lightEvals = 0;
+  for (let cycle = 0; cycle < 2; cycle++) {
+    if (light.length) {
+      const B = blurredLensMatrix(lensParamsFromMass(mass), d.image, fitGrid, ss, d.psf, pixels);
+      const solve = fixedSourceSolver(y, w, B, fitReg, bestLambda);
+      if (solve) {
+        const f = (v: Float64Array) => {
+          const l = lightFromVector(v, 0, light.length);
+          if (!allowed(null, l, d.image)) return Infinity;
+          const r = solve(lightColumns(l, d.image, d.psf, pixels, 2));
+          return r ? -r.logEvidence : Infinity;
+        };
+        const v0: number[] = [];
+        const st: number[] = [];
+        for (const c of light) {
+          v0.push(c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n);
+          st.push(d.image.scale / 2, d.image.scale / 2, 0.02, 0.02, 0.05, 0.1);
+        }
+        const r = nelderMead(f, v0, { steps: st, fTol: 0.02, maxEvaluations: maxEval, onIteration: (b, e) => {
+          if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `light at the fitted lens, cycle ${cycle + 1}/2: log Z ${(-b).toFixed(2)}` });
+        } });
+        lightEvals += r.evaluations;
+        light = lightFromVector(r.x, 0, light.length);
+      }
+    }
+    mass = massRun(mass, bestLambda, massSteps.map((x) => x / 4), `mass at the fitted light, cycle ${cycle + 1}/2`);
+    bestLambda = E.bestLambda(mass, light, Math.log(bestLambda)).best.lambda;
+  }
+  const fitResult = E.at(mass, light, bestLambda)!;
+  evaluations.joint = E.evaluations - before;
+  evaluations.lightAtFixedLens = lightEvals;
+  progress({ stage: 'joint', evaluations: E.evaluations, logEvidence: fitResult.logEvidence, message: `fitted: log Z ${fitResult.logEvidence.toFixed(2)}, θE ${mass.thetaE.toFixed(4)}″` });
+
+  const names: string[] = [...MASS_NAMES];
+  for (let k = 0; k < light.length; k++) for (const nm of LIGHT_NAMES) names.push(`light${k}.${nm}`);
+  const v = Float64Array.from([mass.thetaE, mass.e1, mass.e2, mass.x0, mass.y0, mass.gamma1, mass.gamma2, ...light.flatMap((c) => [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n])]);
+  const fJoint = (lambda: number) => (x: Float64Array) => {
+    const r = E.at(massFromVector(x), lightFromVector(x, 7, light.length), lambda);
+    return r ? -r.logEvidence : Infinity;
+  };
+  const hTrial = [...massTol.map((x) => 10 * x)];
+  for (let k = 0; k < light.length; k++) hTrial.push(0.05 * d.image.scale, 0.05 * d.image.scale, 0.005, 0.005, 0.01, 0.02);
+
+  // 5. the Laplace approximation: finite-difference Hessian of −log Z at the optimum (λ held at its optimum)
+  let covariance: Float64Array | null = null;
+  let hessian: Float64Array | null = null;
+  let hessianSteps: Float64Array | null = null;
+  let laplaceNote: string | null = null;
+  const nPar = v.length;
+  if (opts.errors !== false) {
+    const before2 = E.evaluations;
+    const f = fJoint(bestLambda);
+    const f0 = f(v);
+    // steps near one standard deviation: first from the diagonal curvature at trial steps
+    const h = Float64Array.from(hTrial);
+    for (let it = 0; it < 2; it++) {
+      for (let i = 0; i < nPar; i++) {
+        const p = Float64Array.from(v);
+        p[i] += h[i];
+        const fp = f(p);
+        p[i] -= 2 * h[i];
+        const fm = f(p);
+        const curv = (fp + fm - 2 * f0) / (h[i] * h[i]);
+        const sd = curv > 0 ? 1 / Math.sqrt(curv) : h[i] * 4;
+        h[i] = Math.min(Math.max(sd, h[i] / 8), h[i] * 8);
+      }
+    }
+    progress({ stage: 'errors', evaluations: E.evaluations - before2, message: `uncertainties: Hessian of ${nPar} parameters` });
+    // a Hessian that is not positive definite (the evidence's kinks at too small a step) is taken again with
+    // twice the steps, once
+    for (let attempt = 0; attempt < 2 && !covariance; attempt++) {
+      if (attempt > 0) {
+        for (let i = 0; i < nPar; i++) h[i] *= 2;
+        progress({ stage: 'errors', evaluations: E.evaluations - before2, message: 'uncertainties: the Hessian is not positive definite; again with twice the steps' });
+      }
+      const { H } = finiteDifferenceHessian(f, v, h, f0);
+      covariance = invertSpd(H, nPar);
+      hessian = H;
+      hessianSteps = Float64Array.from(h);
+    }
+    if (!covariance) laplaceNote = 'the Hessian of −log Z is not positive definite: no errors (the fit may not be at a maximum)';
+    evaluations.errors = E.evaluations - before2;
+  }
+
+  // 6. the final inversion on the source grid
+  const lens = lensParamsFromMass(mass);
+  const sourceGrid: Grid = opts.sourceScale !== undefined ? { shape: [outN, outN], scale: opts.sourceScale } : defaultSourceGrid(lens, d.image, { n: outN, margin: 1.1, pixels, arcs });
+  progress({ stage: 'source', evaluations: 0, message: `source: ${outN}×${outN} pixels of ${sourceGrid.scale.toFixed(4)}″` });
+  const outReg = regularisation(regKind, sourceGrid.shape);
+  const cols = light.length ? lightColumns(light, d.image, d.psf, pixels, 2) : [];
+  const B = blurredLensMatrix(lens, d.image, sourceGrid, ss, d.psf, pixels);
+  const ne = normalEquations({ y, w, source: B, light: cols });
+  const fin = optimiseLambda(ne, outReg, { tol: 0.1, step: 1.5 });
+  evaluations.sourceLambda = fin.evaluations;
+  const inv = fin.best;
+
+  // full-image products
+  const [ny, nx] = d.image.shape;
+  const amps = Array.from(inv.amplitudes);
+  const lightFull = light.length ? lightImage(light, amps, d.image, d.psf, 2) : new Float64Array(ny * nx);
+  const all = Int32Array.from({ length: ny * nx }, (_, k) => k);
+  const Ball = blurredLensMatrix(lens, d.image, sourceGrid, ss, d.psf, all);
+  const lensed = csrTimes(Ball, inv.source);
+  const model = new Float64Array(ny * nx);
+  for (let k = 0; k < model.length; k++) model[k] = lightFull[k] + lensed[k];
+  const resid = new Float64Array(ny * nx).fill(NaN);
+  for (const p of pixels) resid[p] = (d.data[p] - model[p]) / d.sigma[p];
+
+  // parameters and errors (q, φ from e1, e2 by the delta method)
+  const sd = (i: number): number | null => (covariance && covariance[i * nPar + i] > 0 ? Math.sqrt(covariance[i * nPar + i]) : null);
+  const parameters: Record<string, ParameterEstimate> = {};
+  const qphiErr = (i1: number, i2: number, e1: number, e2: number): [number | null, number | null] => {
+    if (!covariance) return [null, null];
+    const e = Math.hypot(e1, e2);
+    if (!(e > 0)) return [sd(i1), null];
+    // q = (1 − e)/(1 + e): dq/de = −2/(1 + e)²; φ = ½ atan2(e2, e1)
+    const dq = -2 / (1 + e) ** 2;
+    const gq = [(dq * e1) / e, (dq * e2) / e];
+    const gp = [(-0.5 * e2) / (e * e), (0.5 * e1) / (e * e)];
+    const quad = (g: number[]) => g[0] * g[0] * covariance![i1 * nPar + i1] + 2 * g[0] * g[1] * covariance![i1 * nPar + i2] + g[1] * g[1] * covariance![i2 * nPar + i2];
+    return [Math.sqrt(Math.max(0, quad(gq))), Math.sqrt(Math.max(0, quad(gp)))];
+  };
+  const [qErr, phiErr] = qphiErr(1, 2, mass.e1, mass.e2);
+  parameters.thetaE = { value: mass.thetaE, error: sd(0) };
+  parameters.q = { value: lens.q, error: qErr };
+  parameters.phi = { value: lens.phi, error: phiErr };
+  parameters.e1 = { value: mass.e1, error: sd(1) };
+  parameters.e2 = { value: mass.e2, error: sd(2) };
+  parameters.x0 = { value: mass.x0, error: sd(3) };
+  parameters.y0 = { value: mass.y0, error: sd(4) };
+  parameters.gamma1 = { value: mass.gamma1, error: sd(5) };
+  parameters.gamma2 = { value: mass.gamma2, error: sd(6) };
+  light.forEach((c, k) => {
+    const o = 7 + 6 * k;
+    const { q, phi } = qPhiFromEllipticity(c.e1, c.e2);
+    const [lq, lp] = qphiErr(o + 2, o + 3, c.e1, c.e2);
+    const lr = sd(o + 4);
+    parameters[`light${k}.x0`] = { value: c.x0, error: sd(o) };
+    parameters[`light${k}.y0`] = { value: c.y0, error: sd(o + 1) };
+    parameters[`light${k}.q`] = { value: q, error: lq };
+    parameters[`light${k}.phi`] = { value: phi, error: lp };
+    parameters[`light${k}.e1`] = { value: c.e1, error: sd(o + 2) };
+    parameters[`light${k}.e2`] = { value: c.e2, error: sd(o + 3) };
+    parameters[`light${k}.rEff`] = { value: c.rEff, error: lr === null ? null : lr * c.rEff };
+    parameters[`light${k}.n`] = { value: c.n, error: sd(o + 5) };
+    parameters[`light${k}.amplitude`] = { value: amps[k], error: null };
+  });
+  evaluations.total = E.evaluations;
+  return {
+    lens,
+    mass,
+    light,
+    amplitudes: amps,
+    parameters,
+    covariance,
+    hessian,
+    hessianSteps,
+    laplaceNote,
+    names,
+    logEvidenceFit: fitResult.logEvidence,
+    logEvidence: inv.logEvidence,
+    lambda: inv.lambda,
+    chi2: inv.chi2,
+    nPixels: pixels.length,
+    chi2PerPixel: inv.chi2 / pixels.length,
+    image: d.image,
+    fitSourceGrid: fitGrid,
+    sourceGrid,
+    source: inv.source,
+    lightImage: lightFull,
+    lensedSourceImage: lensed,
+    modelImage: model,
+    normalisedResidual: resid,
+    pixels,
+    evaluations,
+    thetaEInitial: thetaE0,
+    regularisation: regKind,
+    supersample: ss,
+    seconds: now() - t0,
+  };
+}
+
+/** The light-subtracted data (data − lens light), NaN where the data are. */
+export function lightSubtracted(data: ArrayLike<number>, light: ArrayLike<number>): Float64Array {
+  return Float64Array.from(data, (v, k) => v - light[k]);
+}
+

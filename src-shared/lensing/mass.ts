@@ -1,0 +1,245 @@
+import { deflector, lensMatrix, pixelCentre, type LensParams } from '../operators/lens-model.js';
+import type { CsrMatrix } from '../operators/sparse.js';
+import type { PsfKernel } from '../operators/psf.js';
+import type { Shape2 } from '../operators/types.js';
+
+// The lens's mass model for fitting: the SIE + external shear of the lens operator (operators/lens-model.ts,
+// the same deflection, the same parameters), its ellipticity components, the derivatives of the deflection,
+// and the blurred, masked lensing matrix that maps source pixels to the observed image pixels. Float64.
+
+export type { LensParams } from '../operators/lens-model.js';
+
+/**
+ * Ellipticity components of an axis ratio q and position angle φ (radians, counter-clockwise from +x):
+ * e = (1 − q)/(1 + q), e1 = e cos 2φ, e2 = e sin 2φ. A round lens is e1 = e2 = 0 whatever φ, so a fit in
+ * (e1, e2) has no degenerate angle at q = 1.
+ */
+export function ellipticityFromQPhi(q: number, phi: number): [number, number] {
+  const e = (1 - q) / (1 + q);
+  return [e * Math.cos(2 * phi), e * Math.sin(2 * phi)];
+}
+
+/** The inverse of ellipticityFromQPhi: q = (1 − e)/(1 + e), φ = ½ atan2(e2, e1) in (−π/2, π/2]. */
+export function qPhiFromEllipticity(e1: number, e2: number): { q: number; phi: number } {
+  const e = Math.hypot(e1, e2);
+  const q = (1 - e) / (1 + e);
+  const phi = e > 0 ? 0.5 * Math.atan2(e2, e1) : 0;
+  return { q, phi };
+}
+
+/** The lens parameters of a fit: SIE Einstein radius, ellipticity components, centre and shear (arcsec, –). */
+export interface MassVector {
+  thetaE: number;
+  e1: number;
+  e2: number;
+  x0: number;
+  y0: number;
+  gamma1: number;
+  gamma2: number;
+}
+
+export function lensParamsFromMass(m: MassVector): LensParams {
+  const { q, phi } = qPhiFromEllipticity(m.e1, m.e2);
+  return { thetaE: m.thetaE, q, phi, x0: m.x0, y0: m.y0, gamma1: m.gamma1, gamma2: m.gamma2 };
+}
+
+export function massFromLensParams(p: LensParams): MassVector {
+  const [e1, e2] = ellipticityFromQPhi(p.q, p.phi);
+  return { thetaE: p.thetaE, e1, e2, x0: p.x0, y0: p.y0, gamma1: p.gamma1, gamma2: p.gamma2 };
+}
+
+/**
+ * Derivatives of the deflection ∂αᵢ/∂θⱼ at (x, y) by central differences of step h (arcsec):
+ * [∂αx/∂x, ∂αx/∂y, ∂αy/∂x, ∂αy/∂y]. The convergence is κ = ½(∂αx/∂x + ∂αy/∂y), the shear
+ * γ1 = ½(∂αx/∂x − ∂αy/∂y), γ2 = ∂αx/∂y, the magnification 1/det(I − ∂α/∂θ).
+ */
+export function deflectionDerivatives(p: LensParams, x: number, y: number, h = 1e-5): [number, number, number, number] {
+  const d = deflector(p);
+  const a: [number, number] = [0, 0];
+  const b: [number, number] = [0, 0];
+  d(x + h, y, a);
+  d(x - h, y, b);
+  const axx = (a[0] - b[0]) / (2 * h);
+  const ayx = (a[1] - b[1]) / (2 * h);
+  d(x, y + h, a);
+  d(x, y - h, b);
+  const axy = (a[0] - b[0]) / (2 * h);
+  const ayy = (a[1] - b[1]) / (2 * h);
+  return [axx, axy, ayx, ayy];
+}
+
+/** Convergence, shear and magnification at (x, y) from deflectionDerivatives. */
+export function lensingFields(p: LensParams, x: number, y: number): { kappa: number; gamma1: number; gamma2: number; magnification: number } {
+  const [axx, axy, ayx, ayy] = deflectionDerivatives(p, x, y);
+  const det = (1 - axx) * (1 - ayy) - axy * ayx;
+  return { kappa: 0.5 * (axx + ayy), gamma1: 0.5 * (axx - ayy), gamma2: 0.5 * (axy + ayx), magnification: 1 / det };
+}
+
+/** A pixel grid centred on the optical axis (docs/forward-models.md, Conventions). */
+export interface Grid {
+  shape: Shape2;
+  /** arcsec per pixel */
+  scale: number;
+}
+
+/** Source positions β = θ − α(θ) of the centres of the listed image pixels (flat indices), interleaved (x, y). */
+export function rayShoot(p: LensParams, image: Grid, pixels: ArrayLike<number>): Float64Array {
+  const [ny, nx] = image.shape;
+  const d = deflector(p);
+  const a: [number, number] = [0, 0];
+  const out = new Float64Array(2 * pixels.length);
+  for (let k = 0; k < pixels.length; k++) {
+    const i = Math.floor(pixels[k] / nx);
+    const j = pixels[k] - i * nx;
+    const x = pixelCentre(j, nx, image.scale);
+    const y = pixelCentre(i, ny, image.scale);
+    d(x, y, a);
+    out[2 * k] = x - a[0];
+    out[2 * k + 1] = y - a[1];
+  }
+  return out;
+}
+
+/**
+ * The default source grid: `n`×`n` pixels centred on the optical axis (as the lens operator's source grid),
+ * wide enough for the source positions of the image pixels in the annulus θE/2 ≤ |θ − centre| ≤ 3θE/2 around
+ * the lens (where the arcs and the counter-images lie) and of the `arcs` pixels (those where the lensed source
+ * is seen; those within 0.3 θE of the centre, which map far out, excepted), times `margin`. Image pixels whose
+ * rays land outside the grid see no source light.
+ */
+export function defaultSourceGrid(p: LensParams, image: Grid, opts: { n?: number; margin?: number; pixels?: ArrayLike<number>; arcs?: ArrayLike<number> } = {}): Grid {
+  const n = opts.n ?? 64;
+  const margin = opts.margin ?? 1.1;
+  const [ny, nx] = image.shape;
+  const sel: number[] = [];
+  const all = opts.pixels ?? Array.from({ length: ny * nx }, (_, k) => k);
+  for (let k = 0; k < all.length; k++) {
+    const i = Math.floor(all[k] / nx);
+    const j = all[k] - i * nx;
+    const r = Math.hypot(pixelCentre(j, nx, image.scale) - p.x0, pixelCentre(i, ny, image.scale) - p.y0);
+    if (r >= 0.5 * p.thetaE && r <= 1.5 * p.thetaE) sel.push(all[k]);
+  }
+  for (let k = 0; k < (opts.arcs?.length ?? 0); k++) {
+    const a = opts.arcs![k];
+    const i = Math.floor(a / nx);
+    const j = a - i * nx;
+    const r = Math.hypot(pixelCentre(j, nx, image.scale) - p.x0, pixelCentre(i, ny, image.scale) - p.y0);
+    if (r >= 0.3 * p.thetaE) sel.push(a);
+  }
+  const beta = rayShoot(p, image, sel);
+  let half = 0;
+  for (let k = 0; k < beta.length; k++) half = Math.max(half, Math.abs(beta[k]));
+  if (!(half > 0)) half = p.thetaE;
+  half *= margin;
+  // pixel centres at (i − (n−1)/2)·s: the grid's outer edges lie at ±(n/2)·s
+  return { shape: [n, n], scale: (2 * half) / n };
+}
+
+/**
+ * The lensing matrix restricted to the listed image pixels and blurred by the PSF: row r is image pixel
+ * `pixels[r]` of P·L, with L the lens operator's matrix (ray shooting with `supersample`² sub-pixels per
+ * image pixel, bilinear weights on the source grid) and P the zero-padded convolution of
+ * docs/forward-models.md (y[i, j] = Σ h[a, b] x[i − (a − cy), j − (b − cx)]).
+ */
+export function blurredLensMatrix(p: LensParams, image: Grid, source: Grid, supersample: number, psf: PsfKernel | null, pixels: ArrayLike<number>): CsrMatrix {
+  const L = lensMatrix(p, { sourceShape: source.shape, sourcePixelScale: source.scale, imageShape: image.shape, imagePixelScale: image.scale, supersample });
+  return blurRows(L, image.shape, psf, pixels);
+}
+
+/** Rows `pixels` of P·A for a matrix A whose rows are the pixels of an image of `shape` (see blurredLensMatrix). */
+export function blurRows(A: CsrMatrix, shape: Shape2, psf: PsfKernel | null, pixels: ArrayLike<number>): CsrMatrix {
+  const [ny, nx] = shape;
+  const nCols = A.nCols;
+  const acc = new Float64Array(nCols);
+  const mark = new Uint8Array(nCols);
+  const touched = new Int32Array(nCols);
+  const rowPtr = new Int32Array(pixels.length + 1);
+  let colIdx = new Int32Array(Math.max(16, pixels.length * 16));
+  let values = new Float64Array(colIdx.length);
+  let nnz = 0;
+  const kh = psf ? psf.shape[0] : 1;
+  const kw = psf ? psf.shape[1] : 1;
+  const cy = psf ? psf.center[0] : 0;
+  const cx = psf ? psf.center[1] : 0;
+  const hk = psf ? psf.data : Float64Array.of(1);
+  for (let r = 0; r < pixels.length; r++) {
+    const i = Math.floor(pixels[r] / nx);
+    const j = pixels[r] - i * nx;
+    let nt = 0;
+    for (let a = 0; a < kh; a++) {
+      const si = i - (a - cy);
+      if (si < 0 || si >= ny) continue;
+      for (let b = 0; b < kw; b++) {
+        const h = hk[a * kw + b];
+        if (h === 0) continue;
+        const sj = j - (b - cx);
+        if (sj < 0 || sj >= nx) continue;
+        const row = si * nx + sj;
+        for (let q = A.rowPtr[row]; q < A.rowPtr[row + 1]; q++) {
+          const c = A.colIdx[q];
+          if (!mark[c]) {
+            mark[c] = 1;
+            touched[nt++] = c;
+          }
+          acc[c] += h * A.values[q];
+        }
+      }
+    }
+    const t = touched.subarray(0, nt).sort();
+    if (nnz + nt > colIdx.length) {
+      const grow = Math.max(colIdx.length * 2, nnz + nt);
+      const c2 = new Int32Array(grow);
+      c2.set(colIdx.subarray(0, nnz));
+      const v2 = new Float64Array(grow);
+      v2.set(values.subarray(0, nnz));
+      colIdx = c2;
+      values = v2;
+    }
+    for (let k = 0; k < nt; k++) {
+      const c = t[k];
+      colIdx[nnz] = c;
+      values[nnz++] = acc[c];
+      acc[c] = 0;
+      mark[c] = 0;
+    }
+    rowPtr[r + 1] = nnz;
+  }
+  return { nRows: pixels.length, nCols, rowPtr, colIdx: colIdx.slice(0, nnz), values: values.slice(0, nnz) };
+}
+
+/** Zero-padded convolution of an [ny, nx] image with a PSF (the psf stage's definition), float64. */
+export function convolve(img: ArrayLike<number>, shape: Shape2, psf: PsfKernel | null): Float64Array {
+  const [ny, nx] = shape;
+  const out = new Float64Array(ny * nx);
+  if (!psf) {
+    for (let k = 0; k < out.length; k++) out[k] = img[k];
+    return out;
+  }
+  const [kh, kw] = psf.shape;
+  const [cy, cx] = psf.center;
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const h = psf.data[a * kw + b];
+      if (h === 0) continue;
+      const di = a - cy;
+      const dj = b - cx;
+      for (let i = Math.max(0, di); i < Math.min(ny, ny + di); i++) {
+        const src = (i - di) * nx - dj;
+        const dst = i * nx;
+        for (let j = Math.max(0, dj); j < Math.min(nx, nx + dj); j++) out[dst + j] += h * img[src + j];
+      }
+    }
+  }
+  return out;
+}
+
+/** y = A x for a CSR matrix (float64; sparse.ts's csrMultiply without its module's tfjs import). */
+export function csrTimes(a: CsrMatrix, x: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(a.nRows);
+  for (let r = 0; r < a.nRows; r++) {
+    let s = 0;
+    for (let p = a.rowPtr[r]; p < a.rowPtr[r + 1]; p++) s += a.values[p] * x[a.colIdx[p]];
+    y[r] = s;
+  }
+  return y;
+}

@@ -1,0 +1,191 @@
+// Derivative-free minimisation and finite-difference curvature for the lens fit. Float64.
+
+export interface NelderMeadOptions {
+  /** initial simplex: x0 + step_i e_i */
+  steps: ArrayLike<number>;
+  maxEvaluations?: number;
+  /** stop when the simplex's values span less than this (absolute) … */
+  fTol?: number;
+  /** … and every vertex lies within xTol[i] of the best on every coordinate i (default: steps/100) */
+  xTol?: ArrayLike<number>;
+  /** called after every iteration */
+  onIteration?: (best: number, evaluations: number) => void;
+}
+
+export interface MinimumResult {
+  x: Float64Array;
+  f: number;
+  evaluations: number;
+  converged: boolean;
+}
+
+/**
+ * Nelder–Mead with the dimension-adapted coefficients of Gao & Han (2012) (reflection 1, expansion 1 + 2/n,
+ * contraction 3/4 − 1/(2n), shrink 1 − 1/n), which keep the method effective beyond a handful of parameters.
+ * `f` may return +Infinity outside the allowed region.
+ */
+export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>, opts: NelderMeadOptions): MinimumResult {
+  const n = x0.length;
+  const maxEval = opts.maxEvaluations ?? 200 * n;
+  const fTol = opts.fTol ?? 1e-3;
+  const xTol = opts.xTol ?? Array.from(opts.steps, (s) => Math.abs(s) / 100);
+  const alpha = 1;
+  const gamma = 1 + 2 / n;
+  const rho = 0.75 - 1 / (2 * n);
+  const sigma = n > 1 ? 1 - 1 / n : 0.5;
+  let evaluations = 0;
+  const ev = (x: Float64Array): number => {
+    evaluations++;
+    const v = f(x);
+    return Number.isNaN(v) ? Infinity : v;
+  };
+  const pts: Float64Array[] = [];
+  const vals: number[] = [];
+  pts.push(Float64Array.from(x0));
+  vals.push(ev(pts[0]));
+  for (let i = 0; i < n; i++) {
+    const p = Float64Array.from(x0);
+    p[i] += opts.steps[i];
+    let v = ev(p);
+    if (!Number.isFinite(v)) {
+      p[i] = x0[i] - opts.steps[i];
+      v = ev(p);
+    }
+    pts.push(p);
+    vals.push(v);
+  }
+  const order = Array.from({ length: n + 1 }, (_, i) => i);
+  const centroid = new Float64Array(n);
+  const trial = (from: Float64Array, coef: number): Float64Array => {
+    const t = new Float64Array(n);
+    for (let k = 0; k < n; k++) t[k] = centroid[k] + coef * (from[k] - centroid[k]);
+    return t;
+  };
+  let converged = false;
+  while (evaluations < maxEval) {
+    order.sort((a, b) => vals[a] - vals[b]);
+    const best = order[0];
+    const worst = order[n];
+    const second = order[n - 1];
+    opts.onIteration?.(vals[best], evaluations);
+    // convergence
+    if (vals[worst] - vals[best] <= fTol) {
+      let small = true;
+      for (let i = 0; i <= n && small; i++) for (let k = 0; k < n; k++) if (Math.abs(pts[i][k] - pts[best][k]) > xTol[k]) small = false;
+      if (small) {
+        converged = true;
+        break;
+      }
+    }
+    centroid.fill(0);
+    for (let i = 0; i < n; i++) {
+      const p = pts[order[i]];
+      for (let k = 0; k < n; k++) centroid[k] += p[k] / n;
+    }
+    const xr = trial(pts[worst], -alpha);
+    const fr = ev(xr);
+    if (fr < vals[best]) {
+      const xe = trial(pts[worst], -alpha * gamma);
+      const fe = ev(xe);
+      if (fe < fr) {
+        pts[worst] = xe;
+        vals[worst] = fe;
+      } else {
+        pts[worst] = xr;
+        vals[worst] = fr;
+      }
+      continue;
+    }
+    if (fr < vals[second]) {
+      pts[worst] = xr;
+      vals[worst] = fr;
+      continue;
+    }
+    // contraction: outside when the reflection improved on the worst, else inside
+    const outside = fr < vals[worst];
+    const xc = outside ? trial(pts[worst], -alpha * rho) : trial(pts[worst], rho);
+    const fc = ev(xc);
+    if (fc < (outside ? fr : vals[worst])) {
+      pts[worst] = xc;
+      vals[worst] = fc;
+      continue;
+    }
+    // shrink towards the best
+    for (let i = 1; i <= n; i++) {
+      const idx = order[i];
+      const p = pts[idx];
+      for (let k = 0; k < n; k++) p[k] = pts[best][k] + sigma * (p[k] - pts[best][k]);
+      vals[idx] = ev(p);
+    }
+  }
+  let b = 0;
+  for (let i = 1; i <= n; i++) if (vals[i] < vals[b]) b = i;
+  return { x: pts[b], f: vals[b], evaluations, converged };
+}
+
+/**
+ * The Hessian of f at x by finite differences of steps h: diagonal (f(x+hᵢ) + f(x−hᵢ) − 2f(x))/hᵢ², off-diagonal
+ * (f(x+hᵢ+hⱼ) + f(x−hᵢ−hⱼ) − f(x±hᵢ) − f(x±hⱼ) + 2f(x))/(2hᵢhⱼ), both second order in h: 2n + n(n−1) evaluations.
+ */
+export function finiteDifferenceHessian(f: (x: Float64Array) => number, x: ArrayLike<number>, h: ArrayLike<number>, f0?: number): { H: Float64Array; evaluations: number } {
+  const n = x.length;
+  let evaluations = 0;
+  const at = (d: [number, number][]): number => {
+    const p = Float64Array.from(x);
+    for (const [i, s] of d) p[i] += s * h[i];
+    evaluations++;
+    return f(p);
+  };
+  const fc = f0 ?? at([]);
+  const plus = new Float64Array(n);
+  const minus = new Float64Array(n);
+  const H = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    plus[i] = at([[i, 1]]);
+    minus[i] = at([[i, -1]]);
+    H[i * n + i] = (plus[i] + minus[i] - 2 * fc) / (h[i] * h[i]);
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const pp = at([[i, 1], [j, 1]]);
+      const mm = at([[i, -1], [j, -1]]);
+      const v = (pp + mm - plus[i] - minus[i] - plus[j] - minus[j] + 2 * fc) / (2 * h[i] * h[j]);
+      H[i * n + j] = v;
+      H[j * n + i] = v;
+    }
+  }
+  return { H, evaluations };
+}
+
+/** The inverse of a symmetric positive definite matrix (Gauss–Jordan with pivoting); null when singular or not SPD. */
+export function invertSpd(A: Float64Array, n: number): Float64Array | null {
+  const M = new Float64Array(n * 2 * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) M[i * 2 * n + j] = A[i * n + j];
+    M[i * 2 * n + n + i] = 1;
+  }
+  for (let k = 0; k < n; k++) {
+    let p = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(M[i * 2 * n + k]) > Math.abs(M[p * 2 * n + k])) p = i;
+    if (!(Math.abs(M[p * 2 * n + k]) > 0)) return null;
+    if (p !== k) {
+      for (let j = 0; j < 2 * n; j++) {
+        const t = M[k * 2 * n + j];
+        M[k * 2 * n + j] = M[p * 2 * n + j];
+        M[p * 2 * n + j] = t;
+      }
+    }
+    const piv = M[k * 2 * n + k];
+    for (let j = 0; j < 2 * n; j++) M[k * 2 * n + j] /= piv;
+    for (let i = 0; i < n; i++) {
+      if (i === k) continue;
+      const fct = M[i * 2 * n + k];
+      if (fct === 0) continue;
+      for (let j = 0; j < 2 * n; j++) M[i * 2 * n + j] -= fct * M[k * 2 * n + j];
+    }
+  }
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = M[i * 2 * n + n + j];
+  for (let i = 0; i < n; i++) if (!(out[i * n + i] > 0)) return null;
+  return out;
+}
