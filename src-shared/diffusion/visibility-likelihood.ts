@@ -29,7 +29,7 @@ import { readAndDispose, syncReadable } from './readback.js';
 import { conjugateGradients, DeviceCgTally, DeviceStopping, HostStopping, type CgSystem } from './likelihood/cg-loop.js';
 import { CirculantPreconditioner } from './likelihood/preconditioners.js';
 import { noCgStats, type CgStats, type CgWarmStart } from './likelihood/solver.js';
-import { LikelihoodInputError, type Affine } from './likelihood.js';
+import { LikelihoodInputError, largestEigenvalue, type Affine } from './likelihood.js';
 
 /** The normal equations of a visibility data set on an image grid (data units). */
 export interface VisibilityNormalEquations {
@@ -207,32 +207,10 @@ export class VisibilityLikelihood {
     return tf.tidy(() => tf.mul(tf.sqrt(tf.add(tf.relu(this.chi2Tensor(x)), 1e-30)), meanSigma) as tf.Tensor1D);
   }
 
-  /** λmax(a² K) by power iteration, as ConvolvedLikelihood.normalMaxEigenvalue. */
-  async normalMaxEigenvalue(maxIter = 60, tol = 1e-4): Promise<number> {
-    const [ny, nx] = this.inShape;
-    const start = new Float32Array(ny * nx);
-    for (let i = 0; i < start.length; i++) start[i] = 1 + 0.5 * Math.sin(12.9898 * i + 78.233 * (i % 7));
-    let v = tf.tensor3d(start, [1, ny, nx]);
-    let lambda = 0;
-    try {
-      for (let it = 0; it < maxIter; it++) {
-        const [next, rq] = tf.tidy(() => {
-          const u = tf.div(v, tf.norm(v));
-          const w = tf.mul(this.k(u), this.affine.scale * this.affine.scale);
-          return [w, tf.sum(tf.mul(u, w))];
-        });
-        const l = (await rq.data())[0]!;
-        rq.dispose();
-        v.dispose();
-        v = next as tf.Tensor3D;
-        const done = it > 0 && Math.abs(l - lambda) <= tol * Math.abs(l);
-        lambda = l;
-        if (done) break;
-      }
-    } finally {
-      v.dispose();
-    }
-    return lambda;
+  /** λmax(a² K) by power iteration (largestEigenvalue), as ConvolvedLikelihood.normalMaxEigenvalue. */
+  normalMaxEigenvalue(maxIter = 60, tol = 1e-4): Promise<number> {
+    const a2 = this.affine.scale * this.affine.scale;
+    return largestEigenvalue(this.inShape, (u) => tf.mul(this.k(u), a2), maxIter, tol);
   }
 
   /**

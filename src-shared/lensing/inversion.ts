@@ -1,5 +1,6 @@
 import type { CsrMatrix } from '../operators/sparse.js';
 import type { Shape2 } from '../operators/types.js';
+import { symmetricEigen } from '../diffusion/linalg64.js';
 
 // The pixelated-source inversion: for a fixed lens, the data y at the fitted pixels are
 //   y = L a + M s + n,  n ~ N(0, diag σ²),
@@ -113,39 +114,9 @@ export function differenceGram(kind: 'gradient' | 'curvature', n: number): Float
   return T;
 }
 
-/** Eigenvalues of a dense symmetric n×n matrix (cyclic Jacobi rotations; for the small matrices here). */
+/** Eigenvalues of a dense symmetric n×n matrix (cyclic Jacobi rotations: linalg64.ts; for the small matrices here). */
 export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
-  const A = S.slice();
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += A[p * n + q] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = A[p * n + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = A[k * n + p];
-          const akq = A[k * n + q];
-          A[k * n + p] = c * akp - s * akq;
-          A[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = A[p * n + k];
-          const aqk = A[q * n + k];
-          A[p * n + k] = c * apk - s * aqk;
-          A[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = A[i * n + i];
-  return out;
+  return symmetricEigen(S, n).values;
 }
 
 /** Adds f·S to the dense n×n matrix A at offset (off, off) (lower triangle and diagonal only). */

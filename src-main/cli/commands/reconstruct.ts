@@ -292,6 +292,17 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
   }
 }
 
+/** The run's flags shared by both inputs (images, visibilities): sampler, samples, steps, seed, batch, flux scale. */
+function runFlags(p: Parsed, cmd: string): { sampler: SamplerName; n: number; steps: number; seed: number; batch: number; fluxScale: number | null } {
+  const sampler = samplerFlag(p, cmd);
+  const n = numberFlag(p, 'n', cmd, { default: 16, integer: true, min: 1, max: 100000 });
+  const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS[sampler], integer: true, min: SAMPLER_INFO[sampler].minSteps, max: MAX_STEPS });
+  const seed = numberFlag(p, 'seed', cmd, { default: 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+  const batch = numberFlag(p, 'batch', cmd, { default: defaultBatch(n), integer: true, min: 1, max: MAX_BATCH });
+  const fluxScale = p.values['flux-scale'] === undefined ? null : numberFlag(p, 'flux-scale', cmd, { positive: true });
+  return { sampler, n, steps, seed, batch, fluxScale };
+}
+
 /** `reconstruct --vis FILE.uvfits`: the posterior from visibilities (src-main/reconstruct/visibilities.ts). */
 async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonly string[]): Promise<number> {
   for (const f of ['obs', 'model', 'noise', 'hdu', 'workers'] as const) {
@@ -300,12 +311,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
   const visPath = requireString(p, 'vis', cmd);
   const prior = requireString(p, 'prior', cmd);
   const outDir = requireString(p, 'out', cmd);
-  const sampler = samplerFlag(p, cmd);
-  const n = numberFlag(p, 'n', cmd, { default: 16, integer: true, min: 1, max: 100000 });
-  const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS[sampler], integer: true, min: SAMPLER_INFO[sampler].minSteps, max: MAX_STEPS });
-  const seed = numberFlag(p, 'seed', cmd, { default: 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
-  const batch = numberFlag(p, 'batch', cmd, { default: defaultBatch(n), integer: true, min: 1, max: MAX_BATCH });
-  const fluxScale = p.values['flux-scale'] === undefined ? null : numberFlag(p, 'flux-scale', cmd, { positive: true });
+  const { sampler, n, steps, seed, batch, fluxScale } = runFlags(p, cmd);
   const size = p.values.size === undefined ? undefined : numberFlag(p, 'size', cmd, { integer: true, min: 8, max: 2048 });
   const cellArcsec = p.values.cell === undefined ? undefined : numberFlag(p, 'cell', cmd, { positive: true });
   const backend = backendFlag(p, cmd);
@@ -391,14 +397,9 @@ export const reconstructCommand: Command = {
     const noiseFlags = noiseModelFlags(p, cmd);
     const noiseArg = optionalString(p, 'noise');
     const outDir = requireString(p, 'out', cmd);
-    const sampler = samplerFlag(p, cmd);
-    const n = numberFlag(p, 'n', cmd, { default: 16, integer: true, min: 1, max: 100000 });
-    const steps = numberFlag(p, 'steps', cmd, { default: DEFAULT_STEPS[sampler], integer: true, min: SAMPLER_INFO[sampler].minSteps, max: MAX_STEPS });
-    const seed = numberFlag(p, 'seed', cmd, { default: 0, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
-    const batch = numberFlag(p, 'batch', cmd, { default: defaultBatch(n), integer: true, min: 1, max: MAX_BATCH });
+    const { sampler, n, steps, seed, batch, fluxScale } = runFlags(p, cmd);
     const workers = p.values.workers === undefined ? null : numberFlag(p, 'workers', cmd, { integer: true, min: 1, max: MAX_WORKERS });
     const hdu = optionalString(p, 'hdu') === undefined ? undefined : numberFlag(p, 'hdu', cmd, { integer: true, min: 0 });
-    const fluxScale = p.values['flux-scale'] === undefined ? null : numberFlag(p, 'flux-scale', cmd, { positive: true });
     const backend = backendFlag(p, cmd);
     const options = samplerOptions(p, cmd);
     const quiet = p.values.quiet === true;
