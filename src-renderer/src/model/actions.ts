@@ -65,7 +65,6 @@ export async function openObservation(name: string, bytes: Uint8Array, prefer?: 
   // A fresh model for a new observation takes its shape (only while the chain keeps the shape).
   if (!st.modelDoc.operators.some((o) => o.type === 'lens')) st.setModelDoc({ ...st.modelDoc, shape: geo.shape });
   if (st.noise.mode === 'mad') st.setNoise({ sigma: null, estimatedFrom: null, region: null });
-  st.setObsCandidate(null);
   if (opts.show !== false) showObservation();
   scheduleValidate();
   // send it to the engine now, in the background: a run then starts without copying the file again

@@ -60,10 +60,7 @@ export interface ModelSlice {
   previewAxState: { state: CheckState; error: string | null };
   overlayVersion: number;
   overlayError: string | null;
-  /** A file the user opened in the viewer that could become the observation. */
-  obsCandidate: { name: string; hdu: number; plane: number } | null;
   setObs(obs: ObsMeta | null): void;
-  setObsCandidate(c: ModelSlice['obsCandidate']): void;
   setModelDoc(doc: ForwardModelSpec): void;
   upsertModelFile(f: FileMeta): void;
   removeModelFile(name: string): void;
@@ -86,9 +83,7 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
   previewAxState: { state: 'idle', error: null },
   overlayVersion: 0,
   overlayError: null,
-  obsCandidate: null,
   setObs: (obs) => set({ obs }),
-  setObsCandidate: (obsCandidate) => set({ obsCandidate }),
   setModelDoc: (modelDoc) => set({ modelDoc }),
   upsertModelFile: (f) => set((s) => ({ forwardModelFiles: [...s.forwardModelFiles.filter((x) => x.name !== f.name), f] })),
   removeModelFile: (name) => set((s) => ({ forwardModelFiles: s.forwardModelFiles.filter((x) => x.name !== name) })),
