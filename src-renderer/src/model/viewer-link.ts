@@ -15,7 +15,7 @@ import type { ImageMeta, ImageSource } from '../store/images';
 import { chooseObs, openObservation } from './actions';
 import { getObs } from './files';
 import { setPreview, getOverlay } from '../run/previews';
-import { setMaskOverlay } from '../viewer/overlays';
+import { setCurveOverlay, setMaskOverlay } from '../viewer/overlays';
 
 let installed = false;
 /** The next change of observation carries its noise along (a cutout): no reminder to check σ. */
@@ -61,7 +61,10 @@ export function installViewerLink(): void {
     const a = observationSource(s);
     const b = observationSource(p);
     if (a?.key !== b?.key) onObservationChanged(a, b);
-    if (s.overlayVersion !== p.overlayVersion || s.modelDoc !== p.modelDoc || s.obs !== p.obs) updateMaskOverlay();
+    if (s.overlayVersion !== p.overlayVersion || s.modelDoc !== p.modelDoc || s.obs !== p.obs) {
+      updateMaskOverlay();
+      updateLensCurves();
+    }
   });
 }
 
@@ -82,6 +85,26 @@ function updateMaskOverlay(): void {
   const cur = s.maskOverlay;
   if (!m && !cur) return;
   setMaskOverlay(OBSERVATION_ID, m, shape?.[1] ?? 0, shape?.[0] ?? 0);
+}
+
+/** Curves in arcsec on a grid of `shape` at scale `s` → image pixel coordinates (docs/forward-models.md's pixel centres). */
+function toPixels(curves: Float32Array[], [ny, nx]: [number, number], scale: number): Float32Array[] {
+  return curves.map((c) => Float32Array.from(c, (v, k) => v / scale + (k % 2 === 0 ? (nx - 1) / 2 : (ny - 1) / 2)));
+}
+
+/**
+ * A lens stage's critical curves over the observation (where the lens's image plane is the observation's grid)
+ * and its caustics over the posterior mean (the source plane, the unknown's grid).
+ */
+function updateLensCurves(): void {
+  const s = useStore.getState();
+  const shape = s.obs?.shape;
+  const i = s.modelDoc.operators.findIndex((op) => op.type === 'lens');
+  const o = i >= 0 ? getOverlay(i) : undefined;
+  const lens = o?.kind === 'lens' ? o : null;
+  const onObs = lens && shape && lens.imageShape[0] === shape[0] && lens.imageShape[1] === shape[1];
+  setCurveOverlay(OBSERVATION_ID, onObs ? [{ lines: toPixels(lens.critical, lens.imageShape, lens.imagePixelScale), color: '#ff5050' }] : null);
+  setCurveOverlay('mean', lens ? [{ lines: toPixels(lens.caustics, lens.sourceShape, lens.sourcePixelScale), color: '#3fb0ff' }] : null);
 }
 
 async function follow(f: { name: string; bytes: Uint8Array; sha256: string; hdu: number; plane: number; target: string }): Promise<void> {

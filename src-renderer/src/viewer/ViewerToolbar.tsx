@@ -15,6 +15,7 @@ import { formatValue } from './ColorBar';
 import type { DragTool } from '../store/ui';
 import { getOverlay } from '../run/previews';
 import { showImage } from './images';
+import { overlaySummary } from './overlays';
 
 /** The PSF of operator i (as the engine builds it: normalised, centred) in a panel, pixel for pixel. */
 function showPsf(i: number): void {
@@ -113,6 +114,12 @@ function FileChooser() {
   );
 }
 
+/** The overlays' checkbox label: the mask's masked pixels and the lens curves. */
+function overlayLabel(): string {
+  const o = overlaySummary();
+  return [o.mask ? `mask (${o.masked} px)` : '', o.curves ? 'lens curves' : ''].filter(Boolean).join(', ');
+}
+
 export function ViewerToolbar() {
   const id = useStore((s) => s.activeImage);
   const display = useStore((s) => (id ? s.display[id] : undefined));
@@ -147,8 +154,9 @@ export function ViewerToolbar() {
           </label>
         )}
         {maskOverlay && (
-          <label title="Draw the forward model's mask over the observation (masked pixels in red)">
-            <input type="checkbox" checked={showMask} onChange={(e) => useStore.getState().setShowMask(e.target.checked)} aria-label="Show the mask" data-testid="show-mask" /> mask ({maskOverlay.masked} px)
+          <label title="Draw the forward model's mask (masked pixels in red) and a lens's critical curves over the observation, its caustics over the posterior mean">
+            <input type="checkbox" checked={showMask} onChange={(e) => useStore.getState().setShowMask(e.target.checked)} aria-label="Show the overlays" data-testid="show-mask" />{' '}
+            {overlayLabel()}
           </label>
         )}
         {psfIndex >= 0 && (

@@ -1,7 +1,8 @@
 /**
- * Pixel overlays drawn over a panel's image: the forward model's mask on the observation (masked pixels in
- * translucent red). The mask's pixels live here, outside reactive state; the store's `maskOverlay` names the
- * panel and bumps a version so that the panel redraws.
+ * Overlays drawn over a panel's image: the forward model's mask on the observation (masked pixels in translucent
+ * red) and curves in the image's pixel coordinates (a lens's critical curves on the observation, its caustics on
+ * the source plane of the posterior mean). Their data live here, outside reactive state; the store's
+ * `maskOverlay` names the panel and bumps a version so that the panel redraws.
  */
 import { useStore } from '../store/index';
 import type { ViewState } from '../store/images';
@@ -14,7 +15,32 @@ interface MaskOverlay {
   masked: number;
 }
 
+/** Polylines in image pixel coordinates (x, y pairs; pixel centres at integers, row 0 at the bottom). */
+export interface CurveLayer {
+  lines: Float32Array[];
+  color: string;
+}
+
 const overlays = new Map<string, MaskOverlay>();
+const curveLayers = new Map<string, CurveLayer[]>();
+
+/** Tells the panels that panel `id`'s overlays changed (the store's maskOverlay names it with a new version). */
+function publish(id: string): void {
+  const s = useStore.getState();
+  const has = overlays.has(id) || curveLayers.has(id);
+  const version = (s.maskOverlay?.version ?? 0) + 1;
+  if (has) s.setMaskOverlay({ id, version, masked: overlays.get(id)?.masked ?? 0 });
+  else if (overlays.size || curveLayers.size) s.setMaskOverlay({ id: [...overlays.keys(), ...curveLayers.keys()][0]!, version, masked: 0 });
+  else s.setMaskOverlay(null);
+}
+
+/** Shows (or, with null or no lines, hides) curves over panel `id`. */
+export function setCurveOverlay(id: string, layers: CurveLayer[] | null): void {
+  const had = curveLayers.has(id);
+  if (layers && layers.some((l) => l.lines.length)) curveLayers.set(id, layers);
+  else curveLayers.delete(id);
+  if (had || curveLayers.has(id)) publish(id);
+}
 
 /** Shows (or, with null, hides) a 0/1 mask of the image's size over panel `id`; 0 marks a masked pixel. */
 export function setMaskOverlay(id: string, mask: ArrayLike<number> | null, width = 0, height = 0): void {
@@ -42,14 +68,14 @@ export function setMaskOverlay(id: string, mask: ArrayLike<number> | null, width
     ctx.putImageData(img, 0, 0);
     overlays.set(id, { width, height, canvas, masked });
   }
-  const s = useStore.getState();
-  s.setMaskOverlay(overlays.has(id) ? { id, version: (s.maskOverlay?.version ?? 0) + 1, masked: overlays.get(id)!.masked } : s.maskOverlay?.id === id ? null : s.maskOverlay);
+  publish(id);
 }
 
 /** Draws the overlay of panel `id` (if any) into its overlay canvas (CSS size w × h, device pixel ratio dpr). */
 export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState, w: number, h: number, dpr: number): void {
   const o = overlays.get(id);
-  if (!o) {
+  const curves = curveLayers.get(id);
+  if (!o && !curves) {
     // nothing to draw: a canvas never drawn costs nothing (no context, no pixels); one drawn before is cleared
     if (target.dataset.drawn) {
       target.getContext('2d')?.clearRect(0, 0, target.width, target.height);
@@ -71,9 +97,32 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.imageSmoothingEnabled = false;
   // pixel i spans i − ½ … i + ½; the top edge of the image is y = height − ½
-  ctx.drawImage(o.canvas, w / 2 + (-0.5 - v.cx) * v.zoom, h / 2 - (o.height - 0.5 - v.cy) * v.zoom, o.width * v.zoom, o.height * v.zoom);
+  if (o) ctx.drawImage(o.canvas, w / 2 + (-0.5 - v.cx) * v.zoom, h / 2 - (o.height - 0.5 - v.cy) * v.zoom, o.width * v.zoom, o.height * v.zoom);
+  for (const layer of curves ?? []) {
+    ctx.strokeStyle = layer.color;
+    ctx.lineWidth = 1.5;
+    for (const line of layer.lines) {
+      ctx.beginPath();
+      for (let k = 0; k + 1 < line.length; k += 2) {
+        const x = w / 2 + (line[k]! - v.cx) * v.zoom;
+        const y = h / 2 - (line[k + 1]! - v.cy) * v.zoom;
+        if (k === 0) ctx.moveTo(x, y);
+        else ctx.lineTo(x, y);
+      }
+      ctx.stroke();
+    }
+  }
+}
+
+/** What is drawn over all panels: masked pixels (the observation's mask) and lens curve lines. */
+export function overlaySummary(): { mask: boolean; masked: number; curves: number } {
+  let masked = 0;
+  for (const o of overlays.values()) masked += o.masked;
+  let curves = 0;
+  for (const ls of curveLayers.values()) for (const l of ls) curves += l.lines.length;
+  return { mask: overlays.size > 0, masked, curves };
 }
 
 export function hasOverlay(id: string): boolean {
-  return overlays.has(id);
+  return overlays.has(id) || curveLayers.has(id);
 }
