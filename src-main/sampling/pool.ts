@@ -102,6 +102,11 @@ export interface ParallelResult extends SamplingResult {
   cgStats: CgStats | null;
 }
 
+/** How long a worker asked to stop may take to reach its next step and exit before it is terminated. */
+const WORKER_CANCEL_GRACE_MS = 3000;
+/** How long a worker may take to free its resources and exit after its last message. */
+const WORKER_EXIT_GRACE_MS = 10_000;
+
 const workerFile = () => workerScript(import.meta.url, './sampling-worker.js');
 
 /** Chain ranges: as equal as possible, contiguous. */
@@ -169,8 +174,19 @@ export async function runSamplingParallel(job: ParallelJob, workers: number, opt
       queueError ??= e;
     });
   };
+  // Workers end by themselves: asked to stop at their next step (cancel), and after their last message they free
+  // their backend and ONNX Runtime sessions and exit. Terminating a thread while native code releases its session
+  // can abort the whole process, so termination is the fallback, after a grace time.
+  const exited: Promise<void>[] = [];
+  const terminateAfter = (ms: number) =>
+    Promise.all(
+      threads.map((w, i) =>
+        Promise.race([exited[i], new Promise<'late'>((r) => setTimeout(() => r('late'), ms).unref())]).then((v) => (v === 'late' ? w.terminate().then(() => undefined) : undefined)),
+      ),
+    );
   const abort = () => {
-    for (const w of threads) void w.terminate();
+    for (const w of threads) w.postMessage({ type: 'cancel' });
+    void terminateAfter(WORKER_CANCEL_GRACE_MS);
   };
   opts.signal?.addEventListener('abort', abort, { once: true });
 
@@ -221,6 +237,7 @@ export async function runSamplingParallel(job: ParallelJob, workers: number, opt
             const { file, argv } = workerFile();
             const w = new Worker(file, { argv, workerData: wj });
             threads.push(w);
+            exited.push(new Promise<void>((r) => w.once('exit', () => r())));
             let settled = false;
             w.on('message', (m: WorkerMessage) => {
               if (m.type === 'progress') {
@@ -242,6 +259,10 @@ export async function runSamplingParallel(job: ParallelJob, workers: number, opt
                 resolve(m);
               } else {
                 settled = true;
+                if (opts.signal?.aborted) {
+                  reject(new SamplingCancelledError());
+                  return;
+                }
                 const e = new Error(m.message);
                 e.name = m.name;
                 if (m.stack) e.stack = m.stack;
@@ -296,6 +317,8 @@ export async function runSamplingParallel(job: ParallelJob, workers: number, opt
     };
   } finally {
     opts.signal?.removeEventListener('abort', abort);
-    await Promise.all(threads.map((w) => w.terminate()));
+    // a failed run: the others stop at their next step; then every worker is given time to exit by itself
+    if (!opts.signal?.aborted) for (const w of threads) w.postMessage({ type: 'cancel' });
+    await terminateAfter(WORKER_EXIT_GRACE_MS);
   }
 }

@@ -16,6 +16,12 @@ const port = parentPort;
 if (!port) throw new Error('sampling worker started without a parent port');
 const job = workerData as WorkerJob;
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+// the pool asks a worker to stop (a cancelled or failed run): it ends at its next step, frees what it holds, exits
+const stop = new AbortController();
+const onMessage = (m: { type?: string }) => {
+  if (m?.type === 'cancel') stop.abort();
+};
+port.on('message', onMessage);
 
 (async () => {
   const info = await initBackend(job.backend);
@@ -47,6 +53,7 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
         chainOffset: job.chainOffset,
         batchSize,
         samplerOptions: job.samplerOptions,
+        signal: stop.signal,
         previewIntervalMs: job.previewIntervalMs ?? 0,
         previewSamples: job.previewSamples,
         progressIntervalMs: 250,
@@ -83,4 +90,7 @@ const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
     dispose();
     prior.dispose();
   }
-})().catch((e: Error) => post({ type: 'error', name: e.name, message: e.message, stack: e.stack }));
+})()
+  .catch((e: Error) => post({ type: 'error', name: e.name, message: e.message, stack: e.stack }))
+  // nothing more to hear: with no listener left the thread ends once its last message is out
+  .finally(() => port.off('message', onMessage));
