@@ -1,10 +1,11 @@
 import { pixelCentre, type LensParams } from '../operators/lens-model.js';
 import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
-import { blurredLensMatrix, csrTimes, defaultSourceGrid, lensParamsFromMass, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
+import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolver, invert, normalEquations, optimiseLambda, regularisation, type InversionResult, type Regularisation, type RegularisationKind } from './inversion.js';
 import { finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
+import { csrMultiply } from '../operators/csr.js';
 
 // The lens fit: the parameters of the SIE + shear and of the deflector's Sérsic light that maximise the Bayesian
 // evidence of the pixelated-source inversion (inversion.ts), from several starts, then their uncertainties from
@@ -509,7 +510,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const lightFull = light.length ? lightImage(light, amps, d.image, d.psf, 2) : new Float64Array(ny * nx);
   const all = Int32Array.from({ length: ny * nx }, (_, k) => k);
   const Ball = blurredLensMatrix(lens, d.image, sourceGrid, ss, d.psf, all);
-  const lensed = csrTimes(Ball, inv.source);
+  const lensed = csrMultiply(Ball, inv.source);
   const model = new Float64Array(ny * nx);
   for (let k = 0; k < model.length; k++) model[k] = lightFull[k] + lensed[k];
   const resid = new Float64Array(ny * nx).fill(NaN);

@@ -1,4 +1,4 @@
-import type { CsrMatrix } from '../operators/sparse.js';
+import type { CsrMatrix } from '../operators/csr.js';
 import type { Shape2 } from '../operators/types.js';
 import { symmetricEigen } from '../diffusion/linalg64.js';
 

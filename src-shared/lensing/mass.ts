@@ -1,5 +1,5 @@
 import { deflector, lensMatrix, pixelCentre, type LensParams } from '../operators/lens-model.js';
-import type { CsrMatrix } from '../operators/sparse.js';
+import type { CsrMatrix } from '../operators/csr.js';
 import type { PsfKernel } from '../operators/psf.js';
 import type { Shape2 } from '../operators/types.js';
 
@@ -231,15 +231,4 @@ export function convolve(img: ArrayLike<number>, shape: Shape2, psf: PsfKernel |
     }
   }
   return out;
-}
-
-/** y = A x for a CSR matrix (float64; sparse.ts's csrMultiply without its module's tfjs import). */
-export function csrTimes(a: CsrMatrix, x: ArrayLike<number>): Float64Array {
-  const y = new Float64Array(a.nRows);
-  for (let r = 0; r < a.nRows; r++) {
-    let s = 0;
-    for (let p = a.rowPtr[r]; p < a.rowPtr[r + 1]; p++) s += a.values[p] * x[a.colIdx[p]];
-    y[r] = s;
-  }
-  return y;
 }

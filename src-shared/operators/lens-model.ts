@@ -1,4 +1,4 @@
-import type { CsrMatrix } from './sparse.js';
+import type { CsrMatrix } from './csr.js';
 import type { Shape2 } from './types.js';
 
 // The lens model's arithmetic (deflection, ray shooting, the lensing matrix): float64, free of tfjs, so that
