@@ -4,6 +4,7 @@
  * Messages out: responses {id, ok, ...} and events {event, data}.
  */
 import { parentPort as threadPort, workerData } from 'node:worker_threads';
+import { setPriority } from 'node:os';
 import { validateRequest, ProtocolError, type Response } from '../../src-shared/protocol/index.js';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import { createEngine } from './handlers.js';
@@ -51,6 +52,25 @@ function connect(): { port: Port; kind: string } {
 }
 
 const { port, kind } = connect();
+
+/**
+ * The engine computes below the UI's scheduling priority (nice 10, "below normal" on Windows), so that a run on
+ * every core leaves the app's window and the rest of the desktop responsive; the threads it starts (sampling and
+ * training workers, ONNX Runtime's pools) inherit it. SKYSCORE_ENGINE_NICE sets the value (0 keeps the host's).
+ * As a worker thread it lowers only its own thread where the system has per-thread priorities (Linux), and
+ * elsewhere leaves its host alone.
+ */
+function lowerPriority(): void {
+  const nice = Number(process.env.SKYSCORE_ENGINE_NICE ?? 10);
+  if (!Number.isInteger(nice) || nice <= 0 || nice > 19) return;
+  if (kind === 'worker_threads' && process.platform !== 'linux') return;
+  try {
+    setPriority(0, nice);
+  } catch {
+    // not permitted here (a sandbox): the engine runs at its host's priority
+  }
+}
+lowerPriority();
 const requestedBackend = ((workerData as { backend?: string } | undefined)?.backend ?? process.env.SKYSCORE_BACKEND ?? 'auto') as BackendName | 'auto';
 const engine = createEngine({ emit: (ev, t) => port.post(ev, t), backend: requestedBackend, processKind: kind });
 

@@ -8,7 +8,7 @@
  */
 import { renderRgba } from '../../../src-shared/image/render';
 import { DEFAULT_SCALE_PARAM, scaleCode, type ScaleName } from '../../../src-shared/image/scales';
-import { colormapLut, type ColormapName } from '../../../src-shared/image/colormaps';
+import { colormapLut, COLORMAP_NAMES, type ColormapName } from '../../../src-shared/image/colormaps';
 import type { ViewState } from '../store/images';
 
 export interface DrawSettings {
@@ -100,7 +100,14 @@ class SharedGl {
   readonly loc: Record<string, WebGLUniformLocation | null> = {};
   readonly maxTexture: number;
   private luts = new Map<string, WebGLTexture>();
+  private rendererName: string | null = null;
   lost = false;
+
+  /** The GL implementation's name, asked once (the query is slow on software GL, and every new panel needs it). */
+  get name(): string {
+    if (this.rendererName === null) this.rendererName = glRendererName(this.gl);
+    return this.rendererName;
+  }
 
   constructor() {
     this.canvas = document.createElement('canvas');
@@ -329,6 +336,22 @@ function glRendererName(gl: WebGL2RenderingContext): string {
   return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
 }
 
+let warmed = false;
+/** The colour maps' tables, built while the page is idle (one each, a few ms), not when a run's first preview opens its panels. */
+function warmColormaps(): void {
+  if (warmed) return;
+  warmed = true;
+  const names = [...COLORMAP_NAMES];
+  const next = (): void => {
+    const name = names.shift();
+    if (!name) return;
+    colormapLut(name);
+    idle(next);
+  };
+  idle(next);
+}
+const idle = (f: () => void): void => void (typeof requestIdleCallback === 'function' ? requestIdleCallback(f, { timeout: 2000 }) : setTimeout(f, 50));
+
 /** What the viewer uses, and why (shown to the user when it is not the GPU). */
 export let rendererStatus: { kind: 'webgl2' | 'cpu'; note: string | null } | null = null;
 
@@ -337,13 +360,14 @@ export let rendererStatus: { kind: 'webgl2' | 'cpu'; note: string | null } | nul
  * the CPU path instead — it is faster there (no read-back of every frame) and keeps the UI thread free.
  */
 export function createRenderer(canvas: HTMLCanvasElement): { renderer: ImageRenderer; canvas: HTMLCanvasElement } {
+  warmColormaps();
   const choice = rendererChoice();
   let note: string;
   if (choice === 'cpu') note = 'Drawing on the CPU (asked for with ?renderer=cpu).';
   else {
     try {
       if (!shared || shared.lost) shared = new SharedGl();
-      const name = glRendererName(shared.gl);
+      const name = shared.name;
       if (choice === 'auto' && /swiftshader|llvmpipe|softpipe|software/i.test(name)) {
         const soft = /swiftshader|llvmpipe|softpipe/i.exec(name)?.[0] ?? 'software';
         note = `No GPU: WebGL2 here is a software rasteriser (${soft}), so images are drawn on the CPU, which is faster on this machine (?renderer=webgl forces WebGL2).`;
