@@ -7,6 +7,7 @@ import { readFileBytes } from '../export/download';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { getOverlay } from '../run/previews';
 import { downloadCanvasPng } from '../export/download';
+import { context2d } from '../canvas2d';
 
 interface Props {
   index: number;
@@ -24,7 +25,7 @@ function UvPlot({ u, v, max, version }: { u: Float32Array; v: Float32Array; max:
     const dpr = Math.min(2, window.devicePixelRatio || 1);
     c.width = size * dpr;
     c.height = size * dpr;
-    const ctx = c.getContext('2d')!;
+    const ctx = context2d(c)!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = '#0c0f14';
     ctx.fillRect(0, 0, size, size);

@@ -6,6 +6,7 @@
  */
 import { useStore } from '../store/index';
 import type { ViewState } from '../store/images';
+import { context2d } from '../canvas2d';
 
 interface MaskOverlay {
   width: number;
@@ -50,7 +51,7 @@ export function setMaskOverlay(id: string, mask: ArrayLike<number> | null, width
     const canvas = document.createElement('canvas');
     canvas.width = width;
     canvas.height = height;
-    const ctx = canvas.getContext('2d')!;
+    const ctx = context2d(canvas)!;
     const img = ctx.createImageData(width, height);
     let masked = 0;
     for (let j = 0; j < height; j++) {
@@ -78,7 +79,7 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
   if (!o && !curves) {
     // nothing to draw: a canvas never drawn costs nothing (no context, no pixels); one drawn before is cleared
     if (target.dataset.drawn) {
-      target.getContext('2d')?.clearRect(0, 0, target.width, target.height);
+      context2d(target)?.clearRect(0, 0, target.width, target.height);
       delete target.dataset.drawn;
     }
     return;
@@ -90,7 +91,7 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
     target.width = W;
     target.height = H;
   }
-  const ctx = target.getContext('2d');
+  const ctx = context2d(target);
   if (!ctx) return;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, W, H);

@@ -10,6 +10,7 @@ import { renderRgba } from '../../../src-shared/image/render';
 import { DEFAULT_SCALE_PARAM, scaleCode, type ScaleName } from '../../../src-shared/image/scales';
 import { colormapLut, COLORMAP_NAMES, type ColormapName } from '../../../src-shared/image/colormaps';
 import type { ViewState } from '../store/images';
+import { context2d } from '../canvas2d';
 
 export interface DrawSettings {
   lo: number;
@@ -283,7 +284,7 @@ class CpuRenderer implements ImageRenderer {
   private key = '';
 
   constructor(private canvas: HTMLCanvasElement) {
-    this.ctx = canvas.getContext('2d')!;
+    this.ctx = context2d(canvas)!;
   }
 
   setImage(data: Float32Array, width: number, height: number): void {
@@ -305,7 +306,7 @@ class CpuRenderer implements ImageRenderer {
       this.off.width = this.w;
       this.off.height = this.h;
       const rgba = renderRgba(this.data, this.w, this.h, { ...s, histeq: s.histeq ?? undefined });
-      this.off.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(rgba), this.w, this.h), 0, 0);
+      context2d(this.off)!.putImageData(new ImageData(new Uint8ClampedArray(rgba), this.w, this.h), 0, 0);
       this.key = key;
     }
     const dpr = W / Math.max(1, this.canvas.clientWidth || W);
