@@ -168,3 +168,25 @@ test('a Measurement Set and a FITS image given as visibilities get the command l
   await shot(app, 'uvfits-refusal.png');
   expect(consoleErrors).toEqual([]);
 });
+
+test("the model editor's uv-sampling operator shows its uv coverage at full size", async ({ app, consoleErrors }) => {
+  await app.getByLabel('Add an operator').selectOption('uv-sampling');
+  await app.getByLabel('Station table 2').setInputFiles(dataPath('arrays', 'VLA_BNA.txt'));
+  const small = app.getByTestId('uv-coverage').locator('canvas');
+  await expect(small).toBeVisible();
+  const n = Number(await small.getAttribute('data-points'));
+  expect(n).toBeGreaterThan(100);
+  await app.getByTestId('uv-full-size-1').click();
+  const full = app.getByTestId('operator-uv-full');
+  await expect(full).toBeVisible();
+  // the operator's own points ((u, v) and (−u, −v) both among them), every one drawn
+  await expect(full).toHaveAttribute('data-points', String(n));
+  await expect(full).toHaveAttribute('data-drawn', String(n));
+  const fb = (await full.locator('canvas').boundingBox())!;
+  expect(fb.height).toBeGreaterThan(500);
+  expect((await colouredPixels(app, 'operator-uv-full')).blue).toBeGreaterThan(500);
+  await shot(app, 'uvfits-operator-uv-full.png');
+  await app.getByTestId('uv-full-close').click();
+  await expect(full).toHaveCount(0);
+  expect(consoleErrors).toEqual([]);
+});

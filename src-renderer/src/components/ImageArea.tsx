@@ -18,7 +18,7 @@ import { observationSource } from '../model/viewer-link';
 import { CutoutDialog } from './CutoutDialog';
 import { RegionStats } from '../viewer/RegionStats';
 import { WelcomeCard } from '../example/WelcomeCard';
-import { VisibilitiesView } from '../radio/VisibilitiesView';
+import { VisibilitiesView, UvFullSize } from '../radio/VisibilitiesView';
 import { useRadio } from '../radio/state';
 import '../viewer/viewer.css';
 
@@ -145,15 +145,15 @@ export function ImageArea() {
       <VisibilitiesView alone={order.length === 0} />
       {order.length === 0 ? (
         !uvOpen && (
-        <div className="empty">
-          <div>
-            {welcome && <WelcomeCard />}
-            <p>Open a FITS image or UVFITS visibilities to begin: File › Open FITS…, the button below, or drop the file here.</p>
-            <p>
-              <OpenButton label="Open a FITS file…" />
-            </p>
+          <div className="empty">
+            <div>
+              {welcome && <WelcomeCard />}
+              <p>Open a FITS file to begin (an image, or UVFITS visibilities): File › Open FITS…, the button below, or drop the file here.</p>
+              <p>
+                <OpenButton label="Open a FITS file…" />
+              </p>
+            </div>
           </div>
-        </div>
         )
       ) : (
         <div className={`panels n${Math.min(order.length, 4)}`}>
@@ -166,6 +166,7 @@ export function ImageArea() {
       {order.length > 0 && <RegionStats />}
       <HeaderViewer />
       <CutoutDialog />
+      <UvFullSize />
       {dragOver && <div className="drop-overlay">Drop the FITS file to open it</div>}
     </main>
   );

@@ -238,7 +238,6 @@ function AmplitudePlot({ open }: { open: UvOpenResult }) {
 /** The view, shown in the image area while a visibility file is open. */
 export function VisibilitiesView({ alone }: { alone: boolean }) {
   const file = useRadio((s) => s.file);
-  const fullSize = useRadio((s) => s.fullSize);
   const folded = useRadio((s) => s.folded);
   const set = useRadio((s) => s.set);
   useEffect(() => installRadioEvents(), []);
@@ -274,19 +273,53 @@ export function VisibilitiesView({ alone }: { alone: boolean }) {
         </div>
         <Controls open={open} />
       </div>
-      {fullSize && (
-        <div className="uv-full-overlay" data-testid="uv-full-overlay">
-          <UvCoveragePlot
-            open={open}
-            full
-            actions={
-              <button type="button" className="mini" onClick={() => set({ fullSize: false })} data-testid="uv-full-close">
-                Close
-              </button>
-            }
-          />
-        </div>
-      )}
     </section>
+  );
+}
+
+/** The uv plot at full size over the image area: the open file's, or a forward model's uv-sampling operator's. */
+export function UvFullSize() {
+  const file = useRadio((s) => s.file);
+  const fullSize = useRadio((s) => s.fullSize);
+  const op = useRadio((s) => s.operatorUv);
+  const set = useRadio((s) => s.set);
+  const opSeries = useMemo<ScatterSeries[]>(() => (op ? [{ x: op.u, y: op.v, color: UV_COLOR, label: '(u, v) and (−u, −v)', size: 1.5 }] : []), [op]);
+  if (op) {
+    const unit = uvUnit(op.maxBaseline || 1);
+    return (
+      <div className="uv-full-overlay" data-testid="uv-full-overlay">
+        <ScatterPlot
+          series={opSeries}
+          title={`${op.title} (${op.u.length} points)`}
+          xLabel={`u (${unit.label})`}
+          yLabel={`v (${unit.label})`}
+          xScale={unit.scale}
+          yScale={unit.scale}
+          equalAspect
+          testId="operator-uv-full"
+          pngName="uv-coverage.png"
+          className="full"
+          actions={
+            <button type="button" className="mini" onClick={() => set({ operatorUv: null })} data-testid="uv-full-close">
+              Close
+            </button>
+          }
+        />
+      </div>
+    );
+  }
+  if (!file || !fullSize) return null;
+  return (
+    <div className="uv-full-overlay" data-testid="uv-full-overlay">
+      <UvCoveragePlot
+        open={file.open}
+        full
+        actions={
+          <button type="button" className="mini" onClick={() => set({ fullSize: false })} data-testid="uv-full-close">
+            Close
+          </button>
+        }
+      />
+    </div>
   );
 }

@@ -35,6 +35,8 @@ export interface RadioState {
   fullSize: boolean;
   /** The view folded to its header line (the image panels below get the room). */
   folded: boolean;
+  /** A forward model's uv-sampling operator's points shown at full size (they hold (u, v) and (−u, −v)). */
+  operatorUv: { u: Float32Array; v: Float32Array; maxBaseline: number; title: string } | null;
   set(p: Partial<Omit<RadioState, 'set' | 'patchForm' | 'patchClean'>>): void;
   patchForm(p: Partial<ImagingForm>): void;
   patchClean(p: Partial<RadioState['clean']>): void;
@@ -52,6 +54,7 @@ export const useRadio = create<RadioState>()((set) => ({
   modelAmp: null,
   fullSize: false,
   folded: false,
+  operatorUv: null,
   set: (p) => set(p),
   patchForm: (p) => set((s) => ({ form: { ...s.form, ...p } })),
   patchClean: (p) => set((s) => ({ clean: { ...s.clean, ...p } })),
