@@ -46,7 +46,7 @@ export function productStem(name: string): string {
 }
 
 /** The plotted subset: every visibility, or `LIMITS.uvPlotPoints` evenly spaced ones (⌊k·n/shown⌋). */
-export function plotIndices(n: number, max = LIMITS.uvPlotPoints): Int32Array {
+export function plotIndices(n: number, max: number = LIMITS.uvPlotPoints): Int32Array {
   const shown = Math.min(n, max);
   return Int32Array.from({ length: shown }, (_, k) => Math.floor((k * n) / shown));
 }
