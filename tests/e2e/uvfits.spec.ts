@@ -141,6 +141,13 @@ test('open a UVFITS file: summary, uv coverage, amplitudes, dirty image, CLEAN, 
     await shot(app, 'uvfits-clean-running.png');
     await app.getByTestId('uv-stop').click();
     await expect(app.getByTestId('uv-clean-progress')).toHaveAttribute('data-state', 'cancelled', { timeout: 15_000 });
+
+    // another product of the file: one hand, as `skyscore info --stokes LL` counts it
+    const ll = JSON.parse((await runCliAsync(['info', dataPath('uvfits', VLBA), '--json', '--stokes', 'LL'])).stdout) as { uvfits: { visibilities: number; flagged: number } };
+    await app.getByTestId('uv-product').selectOption('LL');
+    await expect(app.getByTestId('uv-stokes')).toContainText('imaging LL = LL');
+    await expect(app.getByTestId('uv-visibilities')).toContainText(`${ll.uvfits.visibilities} used, ${ll.uvfits.flagged} flagged`);
+    await expect(app.getByTestId('uv-coverage-plot')).toHaveAttribute('data-points', String(2 * ll.uvfits.visibilities));
     expect(consoleErrors).toEqual([]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { useEffect, useMemo } from 'react';
 import { useRadio } from './state';
 import { ScatterPlot } from './ScatterPlot';
 import { uvUnit, type ScatterSeries } from './scatter';
-import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, fmtJy, closeUvfits } from './actions';
+import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, fmtJy, closeUvfits, chooseProduct } from './actions';
 import { NumberField } from '../model/fields';
 import type { UvOpenResult } from '../../../src-shared/protocol/index';
 import './radio.css';
@@ -85,12 +85,25 @@ function Controls({ open }: { open: UvOpenResult }) {
   const busy = useRadio((s) => s.busy);
   const clean = useRadio((s) => s.clean);
   const d = open.defaults;
+  const parallel = open.summary.stokes.some((p) => ['I', 'RR', 'LL', 'XX', 'YY'].includes(p));
+  const products = [...(parallel ? ['I'] : []), ...open.summary.stokes.filter((p) => p !== 'I')];
   const running = clean.state === 'running' || clean.state === 'queued';
   const disabled = !d || !!busy || running;
   return (
     <div className="uv-controls" data-testid="uv-controls">
       <h4>Imaging</h4>
       <div className="grid2">
+        <label>
+          Product
+          <select value={open.summary.product} disabled={!!busy || running} onChange={(e) => void chooseProduct(e.target.value)} data-testid="uv-product">
+            {products.map((p) => (
+              <option key={p} value={p}>
+                {p === 'I' ? 'Stokes I' : p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span />
         <NumberField label="Size" unit="px" integer min={8} max={4096} value={form.size ?? d?.size ?? null} onChange={(v) => patch({ size: v })} testId="uv-size" />
         <NumberField label="Cell" unit="″" min={Number.MIN_VALUE} value={form.cellArcsec ?? (d ? +d.cellArcsec.toPrecision(6) : null)} onChange={(v) => patch({ cellArcsec: v })} testId="uv-cell" />
         <label>

@@ -51,6 +51,23 @@ function clearProducts(): void {
   useRadio.getState().set({ products: null, modelAmp: null });
 }
 
+/** Images another product of the open file (Stokes I or one of its correlations): the file is read again for it. */
+export async function chooseProduct(product: string): Promise<void> {
+  const f = useRadio.getState().file;
+  if (!f) return;
+  useRadio.getState().set({ busy: `Reading ${product} from ${f.name}…`, error: null });
+  try {
+    const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: product });
+    void getClient().request('uv.close', { fileId: f.open.fileId }).catch(() => {});
+    clearProducts();
+    useRadio.getState().set({ file: { ...f, open } });
+  } catch (e) {
+    useRadio.getState().set({ error: message(e) });
+  } finally {
+    useRadio.getState().set({ busy: null });
+  }
+}
+
 /** Opens a UVFITS file's bytes in the engine and shows the Visibilities view. Errors go to the viewer's message line. */
 export async function openUvfitsBytes(name: string, bytes: Uint8Array): Promise<boolean> {
   const st = useStore.getState();
@@ -97,7 +114,7 @@ async function withFile<T>(fn: (fileId: string) => Promise<T>): Promise<T> {
   } catch (e) {
     const gone = (e instanceof ApiError && e.code === 'engine-died') || /no open visibility file/.test((e as Error).message);
     if (!gone) throw e;
-    const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes });
+    const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: f.open.summary.product });
     useRadio.getState().set({ file: { ...f, open } });
     return fn(open.fileId);
   }
