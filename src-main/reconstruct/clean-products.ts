@@ -98,6 +98,12 @@ export function* cleanProducts(vis: Visibilities, grid: ImageGrid, fileName: str
   const psf = cropBeam(big, grid);
   const beam = fitBeam(psf, grid);
   const dirty = dirtyImage(A, vis.re, vis.im, w);
+  if (s.niter > 0) {
+    // a pause between the imaging and CLEAN (a caller may stop here)
+    let peak = 0;
+    for (const x of dirty) peak = Math.max(peak, Math.abs(x));
+    yield { iterations: 0, majorCycles: 0, peak };
+  }
   const history = [
     `skyscore clean --vis ${fileName} --size ${grid.nx} --cell ${+(grid.cell / ARCSEC).toPrecision(8)} --weighting ${s.weighting}` +
       `${s.weighting === 'briggs' ? ` --robust ${s.robust}` : ''} --niter ${s.niter} --gain ${s.gain} --threshold ${s.threshold} --${s.method}`,

@@ -173,6 +173,13 @@ test('a Measurement Set and a FITS image given as visibilities get the command l
   const cli = await runCliAsync(['clean', '--vis', img, '--out', path.join(os.tmpdir(), 'never')]);
   expect(cli.stderr).toContain(': not UVFITS: the primary HDU holds no random groups (GROUPS = T, NAXIS1 = 0)');
   await shot(app, 'uvfits-refusal.png');
+  // every visibility flagged (the MWA file as pyuvdata wrote it): the summary says so, nothing to image
+  await app.getByTestId('open-fits-input').first().setInputFiles(dataPath('uvfits', 'mwa_1133866760_uvceti.uvfits'));
+  await expect(app.getByTestId('uv-visibilities')).toContainText('0 used,');
+  await expect(app.getByTestId('uv-nothing')).toBeVisible();
+  await expect(app.getByTestId('uv-dirty')).toBeDisabled();
+  await expect(app.getByTestId('uv-coverage-plot')).toHaveAttribute('data-points', '0');
+  await shot(app, 'uvfits-all-flagged.png');
   expect(consoleErrors).toEqual([]);
 });
 

@@ -8,30 +8,15 @@ import { useEffect, useMemo } from 'react';
 import { useRadio } from './state';
 import { ScatterPlot } from './ScatterPlot';
 import { uvUnit, type ScatterSeries } from './scatter';
-import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, fmtJy, closeUvfits, chooseProduct } from './actions';
+import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, closeUvfits, chooseProduct } from './actions';
+import { fmtJy } from './format';
 import { NumberField } from '../model/fields';
 import type { UvOpenResult } from '../../../src-shared/protocol/index';
+import { hms, hz } from './format';
 import './radio.css';
 
 const UV_COLOR = '#3b8fd9';
 const MODEL_COLOR = '#e8663d';
-
-function hms(deg: number, hours: boolean): string {
-  const sign = deg < 0 ? '−' : hours ? '' : '+';
-  let v = Math.abs(hours ? deg / 15 : deg);
-  const a = Math.floor(v);
-  v = (v - a) * 60;
-  const b = Math.floor(v);
-  const c = (v - b) * 60;
-  const pad = (x: number) => String(x).padStart(2, '0');
-  return hours ? `${pad(a)}h${pad(b)}m${c.toFixed(3).padStart(6, '0')}s` : `${sign}${pad(a)}°${pad(b)}′${c.toFixed(2).padStart(5, '0')}″`;
-}
-
-function hz(f: number): string {
-  if (f >= 1e9) return `${+(f / 1e9).toPrecision(6)} GHz`;
-  if (f >= 1e6) return `${+(f / 1e6).toPrecision(6)} MHz`;
-  return `${+(f / 1e3).toPrecision(6)} kHz`;
-}
 
 function uvText(x: number | null): string {
   if (x === null) return '—';
@@ -117,6 +102,11 @@ function Controls({ open }: { open: UvOpenResult }) {
         {form.weighting === 'briggs' && <NumberField label="Robust" min={-2} max={2} value={form.robust} onChange={(v) => patch({ robust: v })} testId="uv-robust" />}
       </div>
       {d && (form.size === null || form.cellArcsec === null) && <small className="muted">defaults: {d.notes.join('; ')}</small>}
+      {!d && (
+        <small className="err" data-testid="uv-nothing">
+          Every {open.summary.product} visibility is flagged (weight ≤ 0) or an autocorrelation: nothing to image.
+        </small>
+      )}
       <div className="uv-buttons">
         <button type="button" disabled={disabled} onClick={() => void makeDirtyImage()} data-testid="uv-dirty">
           Dirty image

@@ -11,6 +11,7 @@ import { readFits } from '../../../src-shared/fits/index';
 import type { EngineEvent, NamedFile, UvImagingParams } from '../../../src-shared/protocol/index';
 import { useRadio } from './state';
 import { downloadBytes } from '../export/download';
+import { fmtAngle, fmtJy } from './format';
 
 /** The products, in the order `skyscore clean` writes them, with their panel titles. */
 export const PRODUCT_KINDS = [
@@ -263,18 +264,4 @@ export function installRadioEvents(): void {
 
 export function exportProduct(f: NamedFile): void {
   downloadBytes(f.name, f.bytes, 'application/fits');
-}
-
-/** An angle given in degrees, in mas, arcsec, arcmin or degrees (as `skyscore clean` prints it). */
-export function fmtAngle(deg: number): string {
-  const as = deg * 3600;
-  if (as < 1) return `${+(as * 1000).toPrecision(4)} mas`;
-  if (as < 60) return `${+as.toPrecision(4)}″`;
-  if (as < 3600) return `${+(as / 60).toPrecision(4)}′`;
-  return `${+deg.toPrecision(4)}°`;
-}
-
-export function fmtJy(x: number): string {
-  const a = Math.abs(x);
-  return a >= 1 || a === 0 ? `${+x.toPrecision(4)} Jy` : a >= 1e-3 ? `${+(x * 1e3).toPrecision(4)} mJy` : `${+(x * 1e6).toPrecision(4)} µJy`;
 }
