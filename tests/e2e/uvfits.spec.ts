@@ -63,7 +63,10 @@ test('open a UVFITS file: summary, uv coverage, amplitudes, dirty image, CLEAN, 
     await expect(app.getByTestId('uv-amplitude-plot')).toHaveAttribute('data-points', String(s.visibilities));
     expect((await colouredPixels(app, 'uv-coverage-plot')).blue).toBeGreaterThan(500);
     expect((await colouredPixels(app, 'uv-amplitude-plot')).blue).toBeGreaterThan(500);
-    // square: the uv canvas's plotting box is as tall as it is wide (the canvas holds it centred)
+    // square: the uv plot's plotting box is as tall as it is wide
+    const [bw, bh] = (await uv.getAttribute('data-box'))!.split('x').map(Number);
+    expect(bw).toBe(bh);
+    expect(bw).toBeGreaterThan(150);
     await shot(app, 'uvfits-summary.png');
 
     // at full size, zoomed with the wheel, reset by a double click
@@ -72,6 +75,9 @@ test('open a UVFITS file: summary, uv coverage, amplitudes, dirty image, CLEAN, 
     await expect(full).toBeVisible();
     const fb = (await full.locator('canvas').boundingBox())!;
     expect(fb.height).toBeGreaterThan(500);
+    const [fw, fh] = (await full.getAttribute('data-box'))!.split('x').map(Number);
+    expect(fw).toBe(fh);
+    expect(fw).toBeGreaterThan(500);
     await shot(app, 'uvfits-uv-full.png');
     await app.mouse.move(fb.x + fb.width / 2, fb.y + fb.height / 2);
     await app.mouse.wheel(0, -300);

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { dataRange, drawScatter, pixelToData, zoomRange, type Range, type ScatterSeries } from './scatter';
+import { dataRange, drawScatter, pixelToData, plotBox, zoomRange, type Range, type ScatterSeries } from './scatter';
 import { downloadCanvasPng } from '../export/download';
 
 function cssVar(name: string, fallback: string): string {
@@ -76,8 +76,9 @@ export function ScatterPlot(p: ScatterPlotProps) {
   };
   const drag = useRef<{ x: number; y: number; r: Range } | null>(null);
   const total = p.series.reduce((a, s) => a + s.x.length * (s.mirror ? 2 : 1), 0);
+  const box = plotBox(size.w, size.h, !!p.equalAspect);
   return (
-    <figure className={`scatter ${p.className ?? ''}`} data-testid={p.testId} data-points={total} data-drawn={drawn} data-zoomed={range ? 'true' : 'false'}>
+    <figure className={`scatter ${p.className ?? ''}`} data-testid={p.testId} data-points={total} data-drawn={drawn} data-zoomed={range ? 'true' : 'false'} data-box={`${Math.round(box.pw)}x${Math.round(box.ph)}`}>
       <div className="scatter-box" ref={wrap}>
         <canvas
           ref={ref}
