@@ -18,6 +18,8 @@ import { observationSource } from '../model/viewer-link';
 import { CutoutDialog } from './CutoutDialog';
 import { RegionStats } from '../viewer/RegionStats';
 import { WelcomeCard } from '../example/WelcomeCard';
+import { VisibilitiesView, UvFullSize } from '../radio/VisibilitiesView';
+import { useRadio } from '../radio/state';
 import '../viewer/viewer.css';
 
 function useMenuAndBridge() {
@@ -86,6 +88,7 @@ export function ImageArea() {
   // first start: nothing open yet and the welcome card not dismissed before
   const welcome = useStore((s) => !s.welcomeDismissed && s.obs === null);
   const [dragOver, setDragOver] = useState(false);
+  const uvOpen = useRadio((s) => s.file !== null);
 
   const onDrop = (e: React.DragEvent) => {
     e.preventDefault();
@@ -139,16 +142,19 @@ export function ImageArea() {
           )}
         </div>
       )}
+      <VisibilitiesView alone={order.length === 0} />
       {order.length === 0 ? (
-        <div className="empty">
-          <div>
-            {welcome && <WelcomeCard />}
-            <p>Open a FITS file to begin: File › Open FITS…, the button below, or drop the file here.</p>
-            <p>
-              <OpenButton label="Open a FITS file…" />
-            </p>
+        !uvOpen && (
+          <div className="empty">
+            <div>
+              {welcome && <WelcomeCard />}
+              <p>Open a FITS file to begin (an image, or UVFITS visibilities): File › Open FITS…, the button below, or drop the file here.</p>
+              <p>
+                <OpenButton label="Open a FITS file…" />
+              </p>
+            </div>
           </div>
-        </div>
+        )
       ) : (
         <div className={`panels n${Math.min(order.length, 4)}`}>
           {order.map((id) => (
@@ -160,6 +166,7 @@ export function ImageArea() {
       {order.length > 0 && <RegionStats />}
       <HeaderViewer />
       <CutoutDialog />
+      <UvFullSize />
       {dragOver && <div className="drop-overlay">Drop the FITS file to open it</div>}
     </main>
   );

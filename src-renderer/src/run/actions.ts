@@ -143,7 +143,7 @@ export function handleJobEvent(ev: EngineEvent): void {
   switch (ev.event) {
     case 'job.progress':
       if (ev.data.kind === 'reconstruct') onReconstructProgress(ev.data);
-      else onTrainProgress(ev.data);
+      else if (ev.data.kind === 'train') onTrainProgress(ev.data);
       return;
     case 'job.queued': {
       const d = ev.data;

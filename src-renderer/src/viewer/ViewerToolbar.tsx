@@ -28,7 +28,7 @@ function showPsf(i: number): void {
   s.setActiveImage('psf');
 }
 
-export const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,.FITS,.FIT,.FTS,application/fits,image/fits';
+export const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,.FITS,.FIT,.FTS,.uvfits,.uvf,.UVFITS,application/fits,image/fits';
 
 const limitKey = (l: LimitsSpec): string => (l.mode === 'percentile' || l.mode === 'symmetric' ? `${l.mode}:${l.percent}` : l.mode);
 

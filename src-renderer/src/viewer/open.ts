@@ -14,6 +14,7 @@ import { rememberFile, getFile, renameFile } from '../cache/pixels';
 import { showImage, removeImage } from './images';
 import { sha256Hex } from '../model/files';
 import type { FitsPlaneResult } from '../../../src-shared/protocol/fits';
+import { isVisibilityFile, openUvfitsBytes } from '../radio/actions';
 
 export const OBSERVATION_ID = 'observation';
 /** The panel of a file opened for viewing only. */
@@ -81,6 +82,8 @@ async function track<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function openFitsBytes(name: string, bytes: Uint8Array, opts: { target?: OpenTarget; hdu?: number; plane?: number } = {}): Promise<boolean> {
+  // visibilities (UVFITS; a CASA table is refused there with the command that exports it) go to the Visibilities view
+  if (bytes.byteLength > 0 && isVisibilityFile(name, bytes)) return track(() => openUvfitsBytes(name, bytes));
   return track(() => openFitsBytesNow(name, bytes, opts));
 }
 
