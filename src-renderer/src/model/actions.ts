@@ -14,14 +14,16 @@ import { checkDoc } from './editing';
 import { currentEstimate, setOverlay, setPreviewAx, clearOverlays } from '../run/previews';
 import { downloadText, safeFileName } from '../export/download';
 import { showResult } from '../run/viewer-bridge';
+import { noiseFileNames, scheduleNoiseDescribe } from './noise';
 
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
-/** Names of all files a request about the model needs: the model's own plus the σ map. */
+/** Names of all files a request about the model needs: the model's own plus the σ map or the noise-only image. */
 export function requestFileNames(): string[] {
   const s = useStore.getState();
   const names = referencedFiles(s.modelDoc);
   if (s.noise.mode === 'map' && s.noise.mapFile && !names.includes(s.noise.mapFile)) names.push(s.noise.mapFile);
+  for (const f of noiseFileNames(s.noise)) if (!names.includes(f)) names.push(f);
   return names;
 }
 
@@ -67,6 +69,7 @@ export async function openObservation(name: string, bytes: Uint8Array, prefer?: 
   if (st.noise.mode === 'mad') st.setNoise({ sigma: null, estimatedFrom: null, region: null });
   if (opts.show !== false) showObservation();
   scheduleValidate();
+  scheduleNoiseDescribe();
   // send it to the engine now, in the background: a run then starts without copying the file again
   ensureUploaded(stored).catch(() => {});
   return true;
@@ -84,6 +87,7 @@ export function chooseObs(hdu: number, plane: number, opts: { show?: boolean } =
   if (s.noise.mode === 'mad') s.setNoise({ sigma: null, estimatedFrom: null, region: null });
   if (opts.show !== false) showObservation();
   scheduleValidate();
+  scheduleNoiseDescribe();
 }
 
 function showObservation(): void {

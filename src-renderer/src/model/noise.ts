@@ -1,0 +1,71 @@
+/**
+ * The Noise step's models as the engine takes them: white (σ typed or estimated), a σ map, correlated noise measured
+ * from a blank-sky box of the observation or a noise-only image, Poisson–Gaussian counts. A correlated or
+ * Poisson–Gaussian choice travels as a noise block — the fields of M.json's `noise`, which `skyscore reconstruct`
+ * takes as `--noise-model` and its flags — and the engine builds it as the command line does. Before a run the
+ * engine describes the model it would use (noise.describe: σ, the spectrum and correlation, the gain and σ range);
+ * the header's gain fills the gain field's placeholder.
+ */
+import { getClient } from '../api/client';
+import { useStore } from '../store/index';
+import type { NoiseSettings } from '../store/model';
+import type { NoiseSpec } from '../../../src-shared/operators/forward-model-spec';
+import { auxFiles, getObs } from './files';
+import { withObs } from './upload';
+
+/** The noise block of a correlated or Poisson–Gaussian choice, or what is missing in words (null for the other modes). */
+export function noiseSpecOf(n: NoiseSettings): NoiseSpec | string | null {
+  if (n.mode === 'correlated') {
+    if (n.corrSource === 'image') return n.noiseImage ? { model: 'correlated', image: n.noiseImage } : 'choose a noise-only FITS image (Noise › correlated)';
+    const r = n.corrRegion;
+    return r ? { model: 'correlated', region: [r.x0, r.y0, r.x1, r.y1] } : 'draw a blank-sky box on the observation (Noise › correlated)';
+  }
+  if (n.mode === 'poisson-gaussian') {
+    if (n.readNoise === null || !(n.readNoise > 0)) return 'type the read noise in e⁻ (> 0)';
+    if (n.gain !== null && !(n.gain > 0)) return 'the gain in e⁻/ADU must be positive';
+    const spec: NoiseSpec = { model: 'poisson-gaussian', readNoise: n.readNoise };
+    if (n.gain !== null) spec.gain = n.gain;
+    if (n.sky !== null) spec.sky = n.sky;
+    return spec;
+  }
+  return null;
+}
+
+/** The files the noise block names (a noise-only image). */
+export function noiseFileNames(n: NoiseSettings): string[] {
+  return n.mode === 'correlated' && n.corrSource === 'image' && n.noiseImage ? [n.noiseImage] : [];
+}
+
+let timer: ReturnType<typeof setTimeout> | null = null;
+let seq = 0;
+
+/** Asks the engine for the model the run would use, 200 ms after the last change. */
+export function scheduleNoiseDescribe(delayMs = 200): void {
+  if (timer) clearTimeout(timer);
+  timer = setTimeout(() => void describeNoiseNow(), delayMs);
+}
+
+export async function describeNoiseNow(): Promise<void> {
+  const s = useStore.getState();
+  const me = ++seq;
+  const spec = noiseSpecOf(s.noise);
+  if (!s.obs || !getObs() || spec === null) {
+    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null });
+    return;
+  }
+  const wantGain = s.noise.mode === 'poisson-gaussian';
+  if (typeof spec === 'string') {
+    // nothing to build yet; the header's gain still shows where it would be used
+    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null });
+    if (!wantGain) return;
+  } else s.setNoiseEstimate({ state: 'checking', error: null });
+  try {
+    const files = auxFiles(noiseFileNames(s.noise));
+    const r = await withObs((obs) => getClient().request('noise.describe', typeof spec === 'string' ? { obs, files } : { obs, files, spec }));
+    if (me !== seq) return;
+    useStore.getState().setNoiseEstimate(typeof spec === 'string' ? { headerGain: r.headerGain } : { state: 'ok', estimate: r.estimate, headerGain: r.headerGain, error: null });
+  } catch (e) {
+    if (me !== seq) return;
+    useStore.getState().setNoiseEstimate({ state: 'error', estimate: null, error: (e as Error).message });
+  }
+}
