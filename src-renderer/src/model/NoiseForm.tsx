@@ -338,8 +338,8 @@ export function NoiseForm() {
             min={Number.MIN_VALUE}
             testId="noise-gain"
             placeholder={headerGain ? String(headerGain.gain) : undefined}
-            help={headerGain ? `empty: the header's, ${headerGain.gain} (${headerGain.source})` : 'the header gives none: type it'}
-            issue={noise.gain === null && !headerGain && obs ? 'type the gain (> 0 e⁻/ADU)' : null}
+            help={headerGain ? `empty: the header's, ${headerGain.gain} (${headerGain.source})` : 'the observation\'s header gives no gain: type it'}
+            issue={noise.gain === null && !headerGain && obs ? 'the header has no GAIN, CCDGAIN or ATODGAIN: type the gain (> 0 e⁻/ADU)' : null}
             onChange={(v) => change({ gain: v })}
             onClear={() => change({ gain: null })}
           />

@@ -8,6 +8,7 @@ import type { EngineEvent, NoiseInput, ReconstructProgress, TrainProgress } from
 import { checkDoc } from '../model/editing';
 import { requestFiles, validateNow } from '../model/actions';
 import { noiseSpecOf } from '../model/noise';
+import type { NoiseSettings } from '../store/model';
 import { forgetUploads, withObs } from '../model/upload';
 import { chi2Trace, lossTrace, valLossTrace, setPreview } from './previews';
 import { showResult } from './viewer-bridge';
@@ -28,7 +29,10 @@ export async function refreshPriors(): Promise<void> {
 
 /** The noise as the engine takes it, or a message saying what is missing. */
 export function noiseInput(): NoiseInput | string {
-  const n = useStore.getState().noise;
+  return noiseInputOf(useStore.getState().noise);
+}
+
+export function noiseInputOf(n: NoiseSettings): NoiseInput | string {
   const spec = noiseSpecOf(n);
   if (typeof spec === 'string') return spec;
   if (spec) return { kind: 'model', spec };
