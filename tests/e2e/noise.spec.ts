@@ -3,8 +3,8 @@
  * 64×64 SDSS galaxy of the Galaxy Zoo cube, whose JPEG-derived, box-averaged noise is correlated), correlated noise
  * measured from a box drawn over blank sky (a box too small is refused in pixels), the spectrum's radial profile
  * beside white noise, a short run with a small prior, the noise diagnostics after it (the residual's spectrum and
- * histogram against the model, the verdict), report.json naming the command line's flags, the header's gain
- * offered for Poisson–Gaussian counts, and the project saved and reopened with the choice kept — the same run
+ * histogram against the model, the verdict), report.json naming the command line's flags, Poisson–Gaussian counts
+ * (this image's header has no gain: the field asks for it; then the σ range), a σ map's range, and the project saved and reopened with the choice kept — the same run
  * again gives the same mean. Screenshots go to test-results/.
  */
 import { test as base, expect } from './fixtures.js';
@@ -14,7 +14,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { ROOT, dataPath } from '../helpers/data.js';
-import { readFits } from '../../src-shared/fits/index.js';
+import { readFits, writeFits } from '../../src-shared/fits/index.js';
 import { makeGaussianFieldPrior } from './small-prior.js';
 
 const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-noise-e2e-'));
@@ -155,6 +155,13 @@ test('correlated noise from a drawn box: the spectrum, a short run, the noise di
   await expect(page.getByTestId('noise-variance-range')).toContainText(/σ from [\d.]+ to [\d.]+ \(median [\d.]+\); variance [\d.]+ to [\d.]+/);
   await page.getByTestId('noise-variance-range').scrollIntoViewIfNeeded();
   await shot(page, 'noise-poisson-gaussian.png');
+  // a σ map: its range as the run would use it (NaN: a pixel without information, left out)
+  const map = new Float32Array(64 * 64).fill(3);
+  map[5] = 5;
+  map[6] = NaN;
+  await page.getByLabel('σ map (FITS)').check();
+  await page.getByLabel('Noise sigma map FITS file').setInputFiles({ name: 'sigma.fits', mimeType: 'application/fits', buffer: Buffer.from(writeFits([{ data: map, shape: [64, 64] }])) });
+  await expect(page.getByTestId('noise-map-range')).toHaveText('σ from 3 to 5 (median 3)');
   // back to the correlated model: its box is still there
   await page.getByLabel('Correlated: measured spectrum').check();
   await expect(page.getByTestId('noise-box')).toHaveText('box x 0–15, y 0–63 (16×64 px)');

@@ -12,8 +12,8 @@ import { obsPlanePixels } from './files';
 import type { NoiseEstimate } from '../../../src-shared/protocol/index';
 
 const MODES: [NoiseMode, string][] = [
-  ['sigma', 'White: type σ'],
-  ['mad', 'White: estimate σ from the data'],
+  ['sigma', 'Type σ (white)'],
+  ['mad', 'Estimate from the data (white)'],
   ['map', 'σ map (FITS)'],
   ['correlated', 'Correlated: measured spectrum'],
   ['poisson-gaussian', 'Poisson–Gaussian (counts)'],
@@ -124,7 +124,7 @@ function EstimateView({ unit }: { unit: string }) {
     );
   }
   const est = e.estimate;
-  if (!est || est.model !== mode) return null;
+  if (!est || est.model !== (mode === 'map' ? 'sigma-map' : mode)) return null;
   const s = est.sigma;
   const u = unit ? ` ${unit}` : '';
   return (
@@ -143,6 +143,12 @@ function EstimateView({ unit }: { unit: string }) {
           )}
           {est.spectrum && <SpectrumPlot est={est} unit={unit || 'data units'} />}
         </>
+      )}
+      {est.model === 'sigma-map' && (
+        <p className="value" data-testid="noise-map-range">
+          σ from {g(s.min)} to {g(s.max)}
+          {u} (median {g(s.median)})
+        </p>
       )}
       {est.model === 'poisson-gaussian' && (
         <>
@@ -182,9 +188,10 @@ export function NoiseForm() {
   const unit = obs?.bunit ?? '';
   // the model the run would use, measured again when its inputs change
   const { mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky } = noise;
+  const { mapFile } = noise;
   useEffect(() => {
-    if (mode === 'correlated' || mode === 'poisson-gaussian') scheduleNoiseDescribe();
-  }, [mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky, obs]);
+    if (mode === 'correlated' || mode === 'poisson-gaussian' || mode === 'map') scheduleNoiseDescribe();
+  }, [mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky, mapFile, obs]);
   const change = (patch: Partial<typeof noise>) => {
     setNoise(patch);
     scheduleValidate();
@@ -256,7 +263,8 @@ export function NoiseForm() {
             />
             <span className="filename">{noise.mapFile ?? 'none chosen'}</span>
           </div>
-          <small className="muted">σ per pixel, on the observation's grid; non-positive or NaN σ marks a pixel as missing.</small>
+          <small className="muted">σ per pixel, on the observation's grid; NaN marks a pixel without information (masked); σ ≤ 0 is refused.</small>
+          <EstimateView unit={unit} />
         </>
       )}
       {noise.mode === 'correlated' && (

@@ -36,6 +36,15 @@ export function noiseFileNames(n: NoiseSettings): string[] {
   return n.mode === 'correlated' && n.corrSource === 'image' && n.noiseImage ? [n.noiseImage] : [];
 }
 
+/**
+ * What the Noise step describes: the block the run sends, or for a σ map the same map as the sigma-map block (the run
+ * sends it as `--noise MAP.fits` does, which builds the same model), for its σ range.
+ */
+function describedSpec(n: NoiseSettings): { spec: NoiseSpec | string | null; files: string[] } {
+  if (n.mode === 'map') return n.mapFile ? { spec: { model: 'sigma-map', sigmaFits: n.mapFile }, files: [n.mapFile] } : { spec: null, files: [] };
+  return { spec: noiseSpecOf(n), files: noiseFileNames(n) };
+}
+
 let timer: ReturnType<typeof setTimeout> | null = null;
 let seq = 0;
 
@@ -48,7 +57,7 @@ export function scheduleNoiseDescribe(delayMs = 200): void {
 export async function describeNoiseNow(): Promise<void> {
   const s = useStore.getState();
   const me = ++seq;
-  const spec = noiseSpecOf(s.noise);
+  const { spec, files: names } = describedSpec(s.noise);
   if (!s.obs || !getObs() || spec === null) {
     s.setNoiseEstimate({ state: 'idle', estimate: null, error: null });
     return;
@@ -60,7 +69,7 @@ export async function describeNoiseNow(): Promise<void> {
     if (!wantGain) return;
   } else s.setNoiseEstimate({ state: 'checking', error: null });
   try {
-    const files = auxFiles(noiseFileNames(s.noise));
+    const files = auxFiles(names);
     const r = await withObs((obs) => getClient().request('noise.describe', typeof spec === 'string' ? { obs, files } : { obs, files, spec }));
     if (me !== seq) return;
     useStore.getState().setNoiseEstimate(typeof spec === 'string' ? { headerGain: r.headerGain } : { state: 'ok', estimate: r.estimate, headerGain: r.headerGain, error: null });
