@@ -2,7 +2,8 @@
  * The app's noise models run what the command line runs: an engine job with the correlated model measured from a
  * blank box of the observation (`noise.kind = 'model'`) gives the same posterior mean, noise model and noise
  * diagnostics (same seed) as `skyscore reconstruct --noise-model correlated --noise-region …` on the same data,
- * and report.json's command names those flags. `noise.describe` shows the σ, spectrum and correlation of the
+ * and report.json's command names those flags; likewise Poisson–Gaussian counts with the gain from the header and
+ * `--read-noise --sky`. `noise.describe` shows the σ, spectrum and correlation of the
  * model the run then uses, the header's gain for Poisson–Gaussian counts, and refuses bad blocks in the user's terms.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -58,57 +59,63 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** `skyscore reconstruct` with the given noise flags: report.json and the posterior mean. */
+async function cliRun(obs: string, out: string, noise: string[], seed: number): Promise<{ report: Record<string, unknown>; mean: ArrayLike<number> }> {
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const args = ['--obs', p(obs), '--model', p('M.json'), '--prior', `gaussian-field:${p('pk.fits')}`, ...noise];
+    expect(await reconstructCommand.run([...args, '--out', p(out), '--n', '2', '--steps', '40', '--seed', String(seed), '--workers', '1', '--backend', 'wasm', '--quiet'])).toBe(0);
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+  return { report: JSON.parse(readFileSync(p(`${out}/report.json`), 'utf8')), mean: readFits(bytes(`${out}/posterior-mean.fits`)).hdus[0]!.readImage().data };
+}
+
+/** The same run as the app asks the engine for it. */
+async function appRun(obs: string, noise: ReconstructParams['noise'], seed: number): Promise<{ report: Record<string, unknown>; mean: ArrayLike<number> }> {
+  const params: ReconstructParams = {
+    obs: { name: obs, bytes: bytes(obs), hdu: 0, plane: 0 },
+    model: { shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }] },
+    files: [{ name: 'pk.fits', bytes: bytes('pk.fits') }],
+    noise,
+    prior: 'gaussian-field:pk.fits',
+    settings: { sampler: 'pc', n: 2, steps: 40, seed, fluxScale: null, workers: 1 },
+    previewHz: 0,
+  };
+  const started = await jobHandlers['job.reconstruct'](params, ctx);
+  const end = await waitFor(started.jobId);
+  expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+  const products = await jobHandlers['job.products']({ jobId: started.jobId }, ctx);
+  return { report: products.report, mean: readFits(products.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).hdus[0]!.readImage().data };
+}
+
+function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
 describe('the app and the command line run the same noise model', () => {
   it('correlated noise from a box of the observation: the same posterior mean, noise model and diagnostics', async () => {
     const seed = 3;
-    // the command line
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      const args = ['--obs', p('y.fits'), '--model', p('M.json'), '--prior', `gaussian-field:${p('pk.fits')}`, '--noise-model', 'correlated', '--noise-region', '0,0,32,10'];
-      expect(await reconstructCommand.run([...args, '--out', p('cli'), '--n', '2', '--steps', '40', '--seed', String(seed), '--workers', '1', '--backend', 'wasm', '--quiet'])).toBe(0);
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
-    const cliReport = JSON.parse(readFileSync(p('cli/report.json'), 'utf8'));
-    const cliMean = readFits(bytes('cli/posterior-mean.fits')).hdus[0]!.readImage().data;
-
-    // the engine, as the app asks
-    const params: ReconstructParams = {
-      obs: { name: 'y.fits', bytes: bytes('y.fits'), hdu: 0, plane: 0 },
-      model: { shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }] },
-      files: [{ name: 'pk.fits', bytes: bytes('pk.fits') }],
-      noise: { kind: 'model', spec: { model: 'correlated', region: [0, 0, 32, 10] } },
-      prior: 'gaussian-field:pk.fits',
-      settings: { sampler: 'pc', n: 2, steps: 40, seed, fluxScale: null, workers: 1 },
-      previewHz: 0,
-    };
-    const started = await jobHandlers['job.reconstruct'](params, ctx);
-    const end = await waitFor(started.jobId);
-    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
-    const products = await jobHandlers['job.products']({ jobId: started.jobId }, ctx);
-    const appMean = readFits(products.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).hdus[0]!.readImage().data;
-    const report = products.report as Record<string, unknown> & { noiseModel: Record<string, unknown>; noiseDiagnostics: { spectralRatio: number; warnings: string[] } };
-
-    expect(appMean.length).toBe(N * N);
-    let worst = 0;
-    let scale = 0;
-    for (let i = 0; i < appMean.length; i++) {
-      worst = Math.max(worst, Math.abs(appMean[i]! - cliMean[i]!));
-      scale = Math.max(scale, Math.abs(cliMean[i]!));
-    }
-    console.log(`posterior mean, app against the command line: largest difference ${worst} (largest |value| ${scale.toPrecision(3)})`);
+    const cli = await cliRun('y.fits', 'cli', ['--noise-model', 'correlated', '--noise-region', '0,0,32,10'], seed);
+    const app = await appRun('y.fits', { kind: 'model', spec: { model: 'correlated', region: [0, 0, 32, 10] } }, seed);
+    const report = app.report as Record<string, unknown> & { noiseModel: Record<string, unknown> };
+    const worst = largestDifference(app.mean, cli.mean);
+    console.log(`posterior mean, app against the command line: largest difference ${worst}`);
     // the same seed and the same arithmetic: the same numbers
     expect(worst).toBe(0);
-    expect(report.noiseModel).toEqual(cliReport.noiseModel);
+    expect(report.noiseModel).toEqual(cli.report.noiseModel);
     expect(report.noiseModel).toMatchObject({ model: 'correlated', source: 'region 0,0,32,10' });
-    expect(report.likelihood).toEqual(cliReport.likelihood);
-    expect(report.noiseDiagnostics).toEqual(cliReport.noiseDiagnostics);
+    expect(report.likelihood).toEqual(cli.report.likelihood);
+    expect(report.noiseDiagnostics).toEqual(cli.report.noiseDiagnostics);
     expect(String(report.command)).toMatch(/--noise-model correlated --noise-region 0,0,32,10 .*\(from the app\)$/);
 
     // what the editor shows is the model the run used
-    const d = await jobHandlers['noise.describe']({ obs: params.obs, files: [], spec: { model: 'correlated', region: [0, 0, 32, 10] } }, ctx);
+    const d = await jobHandlers['noise.describe']({ obs: { name: 'y.fits', bytes: bytes('y.fits'), hdu: 0, plane: 0 }, files: [], spec: { model: 'correlated', region: [0, 0, 32, 10] } }, ctx);
     const est = d.estimate!;
     expect(est.sigma.median).toBeCloseTo(report.noiseModel.measuredSigma as number, 4);
     expect(est.lag1).toEqual(report.noiseModel.lag1);
@@ -125,6 +132,16 @@ describe('the app and the command line run the same noise model', () => {
     expect(est.whiteRatio!).toBeGreaterThan(2);
     expect(est.whiteRatio!).toBeLessThan(7.2);
     expect(d.headerGain).toBeNull();
+  });
+
+  it('Poisson–Gaussian counts with the header gain: the same run as --noise-model poisson-gaussian --read-noise', async () => {
+    const cli = await cliRun('counts.fits', 'cli-pg', ['--noise-model', 'poisson-gaussian', '--read-noise', '5', '--sky', '10'], 5);
+    const app = await appRun('counts.fits', { kind: 'model', spec: { model: 'poisson-gaussian', readNoise: 5, sky: 10 } }, 5);
+    expect(largestDifference(app.mean, cli.mean)).toBe(0);
+    expect(app.report.noiseModel).toEqual(cli.report.noiseModel);
+    expect(app.report.noiseModel).toMatchObject({ model: 'poisson-gaussian', gain: 2.5, gainSource: 'header CCDGAIN', readNoise: 5, sky: 10 });
+    expect(app.report.noiseDiagnostics).toEqual(cli.report.noiseDiagnostics);
+    expect(String(app.report.command)).toMatch(/--noise-model poisson-gaussian --read-noise 5 --sky 10 /);
   });
 
   it('noise.describe: the header gain for counts, the Poisson–Gaussian σ range, and input errors in the user\'s units', async () => {
