@@ -29,11 +29,11 @@ export async function fetchProducts(opts: { quiet?: boolean } = {}): Promise<Pro
   }
   if (cached?.jobId === jobId) return cached.products;
   let pending = fetching?.jobId === jobId ? fetching.p : null;
-  if (!pending) {
-    pending = getClient().request('job.products', { jobId });
-    fetching = { jobId, p: pending };
-  }
   try {
+    if (!pending) {
+      pending = getClient().request('job.products', { jobId });
+      fetching = { jobId, p: pending };
+    }
     const products = await pending;
     cached = { jobId, products };
     return products;
@@ -41,7 +41,7 @@ export async function fetchProducts(opts: { quiet?: boolean } = {}): Promise<Pro
     if (!opts.quiet) notify('error', `Export: ${(e as Error).message}`);
     return null;
   } finally {
-    if (fetching?.p === pending) fetching = null;
+    if (pending && fetching?.p === pending) fetching = null;
   }
 }
 
