@@ -94,6 +94,8 @@ test('correlated noise from a drawn box: the spectrum, a short run, the noise di
   await page.getByTestId('noise-draw-box').click();
   await dragBox(page.getByTestId('noise-draw').locator('canvas'), 0, 0, 15, 63, page);
   await expect(page.getByTestId('noise-box')).toHaveText('box x 0–15, y 0–63 (16×64 px)');
+  // the box is drawn over the observation in the viewer too
+  await expect(page.getByTestId('show-mask').locator('..')).toContainText('noise box');
   const estimate = page.getByTestId('noise-model-estimate');
   await expect(estimate).toHaveAttribute('data-state', 'ok');
   await expect(estimate).toContainText(/σ = \d+(\.\d+)?; neighbour correlation 0\.\d\d \(x\) \/ 0\.\d\d \(y\)/);
@@ -190,5 +192,25 @@ test('correlated noise from a drawn box: the spectrum, a short run, the noise di
   await expect(page.getByTestId('noise-diagnostics')).toContainText('Noise model correlated (region 0,0,16,64)');
   const mean2 = await meanOf(page);
   expect(Array.from(mean2)).toEqual(Array.from(mean1));
+
+  // the viewer's box region on the observation becomes the noise box: the same pixels as its statistics count
+  await page.getByTestId('drag-tool').selectOption('box');
+  const view = page.getByTestId('panel-observation').locator('.panel-view');
+  const vb = (await view.boundingBox())!;
+  await page.mouse.move(vb.x + vb.width * 0.5, vb.y + vb.height * 0.9);
+  await page.mouse.down();
+  await page.mouse.move(vb.x + vb.width * 0.6, vb.y + vb.height * 0.8, { steps: 4 });
+  await page.mouse.move(vb.x + vb.width * 0.65, vb.y + vb.height * 0.7, { steps: 4 });
+  await page.mouse.up();
+  const count = Number(await page.getByTestId('region-count').textContent());
+  expect(count).toBeGreaterThan(20);
+  await page.getByRole('tab', { name: 'Forward model' }).click();
+  await page.getByTestId('noise-viewer-box').click();
+  const boxText = (await page.getByTestId('noise-box').textContent())!;
+  const m = /^box x \d+–\d+, y \d+–\d+ \((\d+)×(\d+) px\)$/.exec(boxText)!;
+  expect(Number(m[1]) * Number(m[2]), boxText).toBe(count);
+  await expect(page.getByTestId('noise-model-estimate')).toHaveAttribute('data-state', 'ok');
+  await page.getByTestId('noise-box').scrollIntoViewIfNeeded();
+  await shot(page, 'noise-viewer-box.png');
   expect(consoleErrors).toEqual([]);
 });
