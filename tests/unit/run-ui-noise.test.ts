@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { readNoiseReport } from '../../src-renderer/src/run/noise-report.js';
 import { noiseDiagnostics } from '../../src-shared/noise/diagnostics.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
+import { noiseBlockOf, noiseSettingsOf } from '../../src-renderer/src/model/noise.js';
+import { DEFAULT_NOISE, type NoiseSettings } from '../../src-renderer/src/store/model.js';
+import { parseForwardModel, toModelJson } from '../../src-shared/operators/forward-model-spec.js';
 
 function report(): Record<string, unknown> {
   const r = new SeededRandom(4);
@@ -46,3 +49,35 @@ describe("the run's noise diagnostics from report.json", () => {
     }
   });
 });
+
+describe("the Noise step's choice in M.json (Save M.json, Load M.json)", () => {
+  const doc = { shape: [64, 64] as [number, number], operators: [{ type: 'psf' as const, fwhmPx: 2 }] };
+  const cases: [Partial<NoiseSettings>, unknown][] = [
+    [{ mode: 'sigma', sigma: 0.5 }, { model: 'white', sigma: 0.5 }],
+    [{ mode: 'mad', sigma: 0.25, estimatedFrom: 4096 }, { model: 'white', sigma: 0.25 }],
+    [{ mode: 'map', mapFile: 'sigma.fits' }, { model: 'sigma-map', sigmaFits: 'sigma.fits' }],
+    [{ mode: 'correlated', corrSource: 'region', corrRegion: { x0: 0, y0: 0, x1: 16, y1: 64 } }, { model: 'correlated', region: [0, 0, 16, 64] }],
+    [{ mode: 'correlated', corrSource: 'image', noiseImage: 'noise.fits' }, { model: 'correlated', image: 'noise.fits' }],
+    [{ mode: 'poisson-gaussian', readNoise: 5, gain: 2.5, sky: 40 }, { model: 'poisson-gaussian', readNoise: 5, gain: 2.5, sky: 40 }],
+    [{ mode: 'poisson-gaussian', readNoise: 5 }, { model: 'poisson-gaussian', readNoise: 5 }],
+  ];
+  it('writes a noise block the command line reads, and reads it back into the same choice', () => {
+    for (const [settings, block] of cases) {
+      const n = { ...DEFAULT_NOISE, ...settings };
+      const b = noiseBlockOf(n);
+      expect(b).toEqual(block);
+      // the command line's reader takes the saved file with its block
+      expect(parseForwardModel(toModelJson({ ...doc, noise: b! }), 'M.json').noise).toEqual(block);
+      const back = { ...DEFAULT_NOISE, ...noiseSettingsOf(b!).patch };
+      expect(noiseBlockOf(back)).toEqual(block);
+    }
+  });
+
+  it('an incomplete choice writes no block; what the step does not offer is named', () => {
+    expect(noiseBlockOf({ ...DEFAULT_NOISE, mode: 'sigma', sigma: null })).toBeNull();
+    expect(noiseBlockOf({ ...DEFAULT_NOISE, mode: 'correlated', corrRegion: null })).toBeNull();
+    expect(noiseBlockOf({ ...DEFAULT_NOISE, mode: 'poisson-gaussian', readNoise: null })).toBeNull();
+    expect(noiseSettingsOf({ model: 'correlated', region: [0, 0, 8, 8], sigma: 0.1 }).dropped).toEqual(['sigma']);
+  });
+});
+

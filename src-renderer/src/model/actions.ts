@@ -14,7 +14,7 @@ import { checkDoc } from './editing';
 import { currentEstimate, setOverlay, setPreviewAx, clearOverlays } from '../run/previews';
 import { downloadText, safeFileName } from '../export/download';
 import { showResult } from '../run/viewer-bridge';
-import { noiseFileNames, scheduleNoiseDescribe } from './noise';
+import { noiseBlockOf, noiseFileNames, noiseSettingsOf, scheduleNoiseDescribe } from './noise';
 
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
@@ -133,10 +133,17 @@ export function setModelDoc(doc: ForwardModelSpec): void {
 /** Loads an M.json; files it names that are not loaded yet are listed so the user can add them. */
 export function loadModelJson(name: string, text: string): boolean {
   try {
-    const doc = readModelText(text, name);
+    const { noise: block, ...doc } = readModelText(text, name);
     useStore.getState().setModelDoc(doc);
+    // its noise block becomes the Noise step's choice (the run sends the noise apart from the model)
+    if (block) {
+      const { patch, dropped } = noiseSettingsOf(block);
+      useStore.getState().setNoise(patch);
+      if (dropped.length) notify('warn', `${name}: the noise block's ${dropped.join(' and ')} for correlated noise is not offered here; the σ measured from the blank sky is used`);
+      scheduleNoiseDescribe();
+    }
     clearOverlays();
-    const missing = referencedFiles(doc).filter((f) => !getAux(f));
+    const missing = [...referencedFiles(doc), ...(block ? [block.image, block.sigmaFits].filter((f): f is string => f !== undefined) : [])].filter((f) => !getAux(f));
     if (missing.length) notify('warn', `${name} refers to ${missing.join(', ')}: add ${missing.length > 1 ? 'these files' : 'this file'} in the operator forms`);
     else notify('info', `Loaded the forward model ${name}`);
     scheduleValidate();
@@ -148,8 +155,11 @@ export function loadModelJson(name: string, text: string): boolean {
   }
 }
 
+/** M.json with the Noise step's choice as its noise block (what `skyscore reconstruct` reads when no noise flag is given). */
 export function saveModelJson(): void {
-  downloadText('M.json', toModelJson(useStore.getState().modelDoc));
+  const s = useStore.getState();
+  const block = noiseBlockOf(s.noise);
+  downloadText('M.json', toModelJson(block ? { ...s.modelDoc, noise: block } : s.modelDoc));
 }
 
 // ---- engine requests, debounced ----------------------------------------------------------------------------

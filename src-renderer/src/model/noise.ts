@@ -31,6 +31,37 @@ export function noiseSpecOf(n: NoiseSettings): NoiseSpec | string | null {
   return null;
 }
 
+/** The noise as M.json's noise block ("Save M.json": `skyscore reconstruct` then reads it when no noise flag is given), or null while incomplete. */
+export function noiseBlockOf(n: NoiseSettings): NoiseSpec | null {
+  if (n.mode === 'sigma' || n.mode === 'mad') return n.sigma !== null && n.sigma > 0 ? { model: 'white', sigma: n.sigma } : null;
+  if (n.mode === 'map') return n.mapFile ? { model: 'sigma-map', sigmaFits: n.mapFile } : null;
+  const spec = noiseSpecOf(n);
+  return spec && typeof spec === 'object' ? spec : null;
+}
+
+/**
+ * The Noise step's settings for an M.json noise block, and what of it the step does not offer (a σ or σ map given
+ * with correlated noise: the step uses the measured σ).
+ */
+export function noiseSettingsOf(b: NoiseSpec): { patch: Partial<NoiseSettings>; dropped: string[] } {
+  switch (b.model) {
+    case 'white':
+      return { patch: { mode: 'sigma', sigma: b.sigma ?? null }, dropped: [] };
+    case 'sigma-map':
+      return { patch: { mode: 'map', mapFile: b.sigmaFits ?? null, mapHdu: 0 }, dropped: [] };
+    case 'correlated': {
+      const dropped = [b.sigma !== undefined ? 'sigma' : '', b.sigmaFits !== undefined ? 'sigmaFits' : ''].filter(Boolean);
+      const r = b.region;
+      const patch: Partial<NoiseSettings> = r
+        ? { mode: 'correlated', corrSource: 'region', corrRegion: { x0: r[0], y0: r[1], x1: r[2], y1: r[3] } }
+        : { mode: 'correlated', corrSource: 'image', noiseImage: b.image ?? null };
+      return { patch, dropped };
+    }
+    case 'poisson-gaussian':
+      return { patch: { mode: 'poisson-gaussian', gain: b.gain ?? null, readNoise: b.readNoise ?? null, sky: b.sky ?? null }, dropped: [] };
+  }
+}
+
 /** The files the noise block names (a noise-only image). */
 export function noiseFileNames(n: NoiseSettings): string[] {
   return n.mode === 'correlated' && n.corrSource === 'image' && n.noiseImage ? [n.noiseImage] : [];
