@@ -197,19 +197,24 @@ test('correlated noise from a drawn box: the spectrum, a short run, the noise di
   await page.getByTestId('drag-tool').selectOption('box');
   const view = page.getByTestId('panel-observation').locator('.panel-view');
   const vb = (await view.boundingBox())!;
-  await page.mouse.move(vb.x + vb.width * 0.5, vb.y + vb.height * 0.9);
+  // from the image's lower right (the letterbox below it is clamped to row 0) up and left: a box of about 20×30 px
+  await page.mouse.move(vb.x + vb.width * 0.98, vb.y + vb.height * 0.9);
   await page.mouse.down();
-  await page.mouse.move(vb.x + vb.width * 0.6, vb.y + vb.height * 0.8, { steps: 4 });
-  await page.mouse.move(vb.x + vb.width * 0.65, vb.y + vb.height * 0.7, { steps: 4 });
+  await page.mouse.move(vb.x + vb.width * 0.9, vb.y + vb.height * 0.7, { steps: 4 });
+  await page.mouse.move(vb.x + vb.width * 0.78, vb.y + vb.height * 0.45, { steps: 4 });
   await page.mouse.up();
   const count = Number(await page.getByTestId('region-count').textContent());
   expect(count).toBeGreaterThan(20);
   await page.getByRole('tab', { name: 'Forward model' }).click();
   await page.getByTestId('noise-viewer-box').click();
   const boxText = (await page.getByTestId('noise-box').textContent())!;
-  const m = /^box x \d+–\d+, y \d+–\d+ \((\d+)×(\d+) px\)$/.exec(boxText)!;
-  expect(Number(m[1]) * Number(m[2]), boxText).toBe(count);
+  const m = /^box x (\d+)–(\d+), y (\d+)–(\d+) \((\d+)×(\d+) px\)$/.exec(boxText)!;
+  expect(Number(m[5]) * Number(m[6]), boxText).toBe(count);
+  // the estimate shown is the new box's (never the previous box's figures)
+  const region = [Number(m[1]), Number(m[3]), Number(m[2]) + 1, Number(m[4]) + 1];
   await expect(page.getByTestId('noise-model-estimate')).toHaveAttribute('data-state', 'ok');
+  await expect(page.getByTestId('noise-model-estimate')).toHaveAttribute('data-key', new RegExp(`"region":\\[${region.join(',')}\\]`));
+  await expect(page.getByTestId('noise-spectrum')).toBeVisible();
   await page.getByTestId('noise-box').scrollIntoViewIfNeeded();
   await shot(page, 'noise-viewer-box.png');
   expect(consoleErrors).toEqual([]);

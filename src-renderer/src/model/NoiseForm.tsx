@@ -3,7 +3,7 @@ import { useStore } from '../store/index';
 import type { NoiseMode, Region } from '../store/model';
 import { NumberField, FileButton, Section, Help } from './fields';
 import { addModelFile, estimateNoise, scheduleValidate } from './actions';
-import { scheduleNoiseDescribe } from './noise';
+import { noiseDescribeKey, scheduleNoiseDescribe } from './noise';
 import { readFileBytes } from '../export/download';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { ChartCanvas } from '../run/ChartCanvas';
@@ -115,7 +115,15 @@ function SpectrumPlot({ est, unit }: { est: NoiseEstimate; unit: string }) {
 function EstimateView({ unit }: { unit: string }) {
   const e = useStore((s) => s.noiseEstimate);
   const mode = useStore((s) => s.noise.mode);
-  if (e.state === 'checking' && !e.estimate) return <p className="muted" data-testid="noise-model-estimate">measuring…</p>;
+  // an estimate or error of another choice (a box drawn since, another plane) is never shown as this one's
+  const current = useStore((s) => noiseDescribeKey(s.noise, s.obs));
+  if (e.state === 'checking' || e.key !== current) {
+    return e.state === 'checking' || e.state === 'ok' || e.state === 'error' ? (
+      <p className="muted" data-testid="noise-model-estimate" data-state="checking">
+        measuring…
+      </p>
+    ) : null;
+  }
   if (e.state === 'error') {
     return (
       <p className="err" role="alert" data-testid="noise-model-error">
@@ -128,7 +136,7 @@ function EstimateView({ unit }: { unit: string }) {
   const s = est.sigma;
   const u = unit ? ` ${unit}` : '';
   return (
-    <div data-testid="noise-model-estimate" data-state={e.state}>
+    <div data-testid="noise-model-estimate" data-state={e.state} data-key={e.key ?? ''}>
       {est.model === 'correlated' && (
         <>
           <p className="value">

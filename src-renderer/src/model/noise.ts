@@ -76,6 +76,11 @@ function describedSpec(n: NoiseSettings): { spec: NoiseSpec | string | null; fil
   return { spec: noiseSpecOf(n), files: noiseFileNames(n) };
 }
 
+/** What an estimate is for: the block described and the observation (plane) it was measured on. */
+export function noiseDescribeKey(n: NoiseSettings, obs: { sha256: string; hdu: number; plane: number } | null): string {
+  return JSON.stringify([describedSpec(n).spec, obs && `${obs.sha256}:${obs.hdu}:${obs.plane}`]);
+}
+
 let timer: ReturnType<typeof setTimeout> | null = null;
 let seq = 0;
 
@@ -89,23 +94,24 @@ export async function describeNoiseNow(): Promise<void> {
   const s = useStore.getState();
   const me = ++seq;
   const { spec, files: names } = describedSpec(s.noise);
+  const key = noiseDescribeKey(s.noise, s.obs);
   if (!s.obs || !getObs() || spec === null) {
-    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null });
+    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null, key });
     return;
   }
   const wantGain = s.noise.mode === 'poisson-gaussian';
   if (typeof spec === 'string') {
     // nothing to build yet; the header's gain still shows where it would be used
-    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null });
+    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null, key });
     if (!wantGain) return;
   } else s.setNoiseEstimate({ state: 'checking', error: null });
   try {
     const files = auxFiles(names);
     const r = await withObs((obs) => getClient().request('noise.describe', typeof spec === 'string' ? { obs, files } : { obs, files, spec }));
     if (me !== seq) return;
-    useStore.getState().setNoiseEstimate(typeof spec === 'string' ? { headerGain: r.headerGain } : { state: 'ok', estimate: r.estimate, headerGain: r.headerGain, error: null });
+    useStore.getState().setNoiseEstimate(typeof spec === 'string' ? { headerGain: r.headerGain } : { state: 'ok', estimate: r.estimate, headerGain: r.headerGain, error: null, key });
   } catch (e) {
     if (me !== seq) return;
-    useStore.getState().setNoiseEstimate({ state: 'error', estimate: null, error: (e as Error).message });
+    useStore.getState().setNoiseEstimate({ state: 'error', estimate: null, error: (e as Error).message, key });
   }
 }

@@ -67,6 +67,8 @@ export interface NoiseEstimateState {
   /** The gain the observation's header gives (GAIN, CCDGAIN, ATODGAIN; 1 for data in electrons). */
   headerGain: { gain: number; source: string } | null;
   error: string | null;
+  /** The choice the estimate or error is for (noiseDescribeKey): the step shows it only while the choice is the same. */
+  key: string | null;
 }
 
 export type CheckState = 'idle' | 'checking' | 'ok' | 'error';
@@ -109,7 +111,7 @@ export const DEFAULT_NOISE: NoiseSettings = {
   readNoise: null,
   sky: null,
 };
-export const IDLE_NOISE_ESTIMATE: NoiseEstimateState = { state: 'idle', estimate: null, headerGain: null, error: null };
+export const IDLE_NOISE_ESTIMATE: NoiseEstimateState = { state: 'idle', estimate: null, headerGain: null, error: null, key: null };
 
 export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set) => ({
   obs: null,
