@@ -10,7 +10,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { EngineContext } from './handlers.js';
 import type { CleanJobProgress, JobEvent, JobKind, JobMethods, NamedFile, PriorInfo, Products, ReconstructProgress, TrainProgress } from '../../src-shared/protocol/index.js';
-import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, JobInputError } from './forward-model-requests.js';
+import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, noiseDescribeRequest, JobInputError } from './forward-model-requests.js';
 import { reconstructJob, type ReconstructionResult } from './reconstruct-job.js';
 import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
@@ -335,6 +335,7 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
     return overlaysRequest(p);
   },
   'noise.estimate': async (p) => noiseEstimateRequest(p),
+  'noise.describe': async (p) => noiseDescribeRequest(p),
   'priors.list': async () => listPriors(),
   'job.reconstruct': async (p, ctx) => {
     const backend = await ctx.backend();

@@ -20,6 +20,8 @@ interface MaskOverlay {
 export interface CurveLayer {
   lines: Float32Array[];
   color: string;
+  /** What the lines are, for the overlays' switch (default: lens curves). */
+  label?: string;
 }
 
 const overlays = new Map<string, MaskOverlay>();
@@ -115,13 +117,20 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
   }
 }
 
-/** What is drawn over all panels: masked pixels (the observation's mask) and lens curve lines. */
-export function overlaySummary(): { mask: boolean; masked: number; curves: number } {
+/** What is drawn over all panels: masked pixels (the observation's mask), curve lines and what they are. */
+export function overlaySummary(): { mask: boolean; masked: number; curves: number; labels: string[] } {
   let masked = 0;
   for (const o of overlays.values()) masked += o.masked;
   let curves = 0;
-  for (const ls of curveLayers.values()) for (const l of ls) curves += l.lines.length;
-  return { mask: overlays.size > 0, masked, curves };
+  const labels: string[] = [];
+  for (const ls of curveLayers.values()) {
+    for (const l of ls) {
+      curves += l.lines.length;
+      const label = l.label ?? 'lens curves';
+      if (l.lines.length && !labels.includes(label)) labels.push(label);
+    }
+  }
+  return { mask: overlays.size > 0, masked, curves, labels };
 }
 
 export function hasOverlay(id: string): boolean {
