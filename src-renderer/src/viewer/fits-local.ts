@@ -7,19 +7,18 @@ import type { FitsOpenResult, FitsPlaneResult } from '../../../src-shared/protoc
 import type { PyramidLevel } from '../../../src-shared/image/decimate';
 
 export type WorkerRequest =
-  | { id: number; op: 'open'; name: string; file?: Blob; bytes?: Uint8Array; hash: boolean }
+  | { id: number; op: 'open'; name: string; file?: Blob; bytes?: Uint8Array }
   | { id: number; op: 'plane'; fileId: string; hdu: number; plane: number }
   | { id: number; op: 'close'; fileId: string };
 
 export type WorkerReply =
-  | ({ id: number; op: 'open' } & WorkerOpen)
+  | ({ id: number; op: 'open' } & LocalOpenResult)
   | { id: number; op: 'plane'; plane: FitsPlaneResult; levels: PyramidLevel[] }
   | { id: number; op: 'close' }
   | { id: number; op: 'error'; message: string; input: boolean };
 
 /** A file opened in the worker: its HDUs, SHA-256 and, when a File was given, the page's copy of its bytes. */
 export type LocalOpenResult = FitsOpenResult & { sha256: string; fileBytes?: Uint8Array };
-type WorkerOpen = FitsOpenResult & { sha256: string | null; fileBytes?: Uint8Array };
 export type LocalPlane = FitsPlaneResult & { levels: PyramidLevel[] };
 
 /** An error the worker reported (`input`: the file's fault, e.g. not FITS). */
@@ -60,10 +59,7 @@ function ensureWorker(): Worker {
 
 /** Starts the worker while the page is idle (loading its script takes a moment on a slow machine). */
 export function warmFitsWorker(): void {
-  const start = () => {
-    ensureWorker();
-    void hashFile(new Blob([])).catch(() => {});
-  };
+  const start = () => void ensureWorker();
   if (typeof requestIdleCallback === 'function') requestIdleCallback(start, { timeout: 3000 });
   else setTimeout(start, 200);
 }
@@ -82,40 +78,10 @@ function call(m: WorkerRequest extends infer R ? (R extends { id: number } ? Omi
  * (`fileBytes`); bytes given are copied to the worker.
  */
 export async function openLocal(name: string, src: Blob | Uint8Array): Promise<LocalOpenResult> {
-  // a File is hashed by the hash worker while the FITS worker decodes it; bytes are hashed by the FITS worker
-  const hash = src instanceof Uint8Array ? null : hashFile(src);
-  hash?.catch(() => {});
-  const r = await call(src instanceof Uint8Array ? { op: 'open', name, bytes: src, hash: true } : { op: 'open', name, file: src, hash: false });
+  const r = await call(src instanceof Uint8Array ? { op: 'open', name, bytes: src } : { op: 'open', name, file: src });
   if (r.op !== 'open') throw new Error('FITS worker: unexpected reply');
   const { id: _id, op: _op, ...res } = r;
-  return { ...res, sha256: res.sha256 ?? (await hash!) };
-}
-
-let hasher: Worker | null = null;
-const hashes = new Map<number, { resolve: (s: string) => void; reject: (e: Error) => void }>();
-
-/** SHA-256 (hex) of a file, read and hashed in the hash worker. */
-function hashFile(file: Blob): Promise<string> {
-  if (!hasher) {
-    hasher = new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name: 'hash' });
-    hasher.onmessage = (e: MessageEvent<{ id: number; sha256?: string; error?: string }>) => {
-      const p = hashes.get(e.data.id);
-      hashes.delete(e.data.id);
-      if (e.data.sha256) p?.resolve(e.data.sha256);
-      else p?.reject(new Error(`cannot hash the file: ${e.data.error}`));
-    };
-    hasher.onerror = (e) => {
-      for (const [, p] of hashes) p.reject(new Error(`the hash worker stopped: ${e.message || 'worker error'}`));
-      hashes.clear();
-      hasher?.terminate();
-      hasher = null;
-    };
-  }
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    hashes.set(id, { resolve, reject });
-    hasher!.postMessage({ id, file });
-  });
+  return res;
 }
 
 export async function planeLocal(fileId: string, hdu: number, plane: number): Promise<LocalPlane> {

@@ -59,8 +59,8 @@ function decodePlane(f: Entry & { file: OpenFitsFile['file'] }, hdu: number, pla
 async function handle(m: WorkerRequest): Promise<{ reply: WorkerReply; transfer: Transferable[] }> {
   if (m.op === 'open') {
     const bytes = m.bytes ?? new Uint8Array(await m.file!.arrayBuffer());
-    // bytes from the page are hashed here; a File is hashed by the hash worker at the same time
-    const digest = m.hash ? crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>) : null;
+    // the hash is computed by WebCrypto while the default plane is decoded here
+    const digest = crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
     const file = parse(bytes, m.name);
     const hdus = file.hdus.map(summarizeHdu);
     const defaultHdu = hdus.find((h) => h.hasImage)?.index ?? -1;
@@ -76,7 +76,7 @@ async function handle(m: WorkerRequest): Promise<{ reply: WorkerReply; transfer:
       }
     }
     const warnings = [...file.warnings];
-    const sha256 = digest ? hex(await digest) : null;
+    const sha256 = hex(await digest);
     // a File read here is read once: its bytes go to the page (transferred) and are read again only if another
     // HDU or plane is wanted
     const give = m.file ? bytes : undefined;
