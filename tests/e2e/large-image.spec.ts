@@ -1,8 +1,9 @@
 /**
  * A large image in the browser host: a 4096 × 4096 float32 FITS file with a celestial WCS, opened by the
  * viewer's file input, is drawn within 2 s of the file being chosen, the cursor read-out gives the exact
- * pixel value and sky position, and the UI thread has no long task (≥ 100 ms, scaled by the machine's load per
- * core) while it opens. The times are printed and written to test-results/large-image.json.
+ * pixel value and sky position, and the UI thread has no long task (≥ 100 ms) while it opens — both limits
+ * scaled by the machine's load per core. The times are printed and written to test-results/large-image.json.
+ * And the fallback: where the page cannot start its FITS worker, files open through the engine.
  */
 import { test, expect } from './fixtures.js';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import os from 'node:os';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { writeFits } from '../../src-shared/fits/index.js';
 import { FitsHeader } from '../../src-shared/fits/header.js';
-import { ROOT } from '../helpers/data.js';
+import { ROOT, dataPath } from '../helpers/data.js';
 
 const N = 4096;
 
@@ -135,19 +136,42 @@ test('a 4096 × 4096 image is drawn within 2 s of being chosen, with no long tas
     await page.waitForTimeout(500);
 
     const tasks = await page.evaluate(() => (window as unknown as { __longTasks: { start: number; ms: number }[] }).__longTasks);
+    // Both limits are wall-clock times: on a machine busier than its cores (other jobs), the scheduler stretches
+    // all work, so the 2 s and the 100 ms are scaled by the load per core there (and said so), as in viewer.spec.ts.
     const perCore = os.loadavg()[0] / os.cpus().length;
     const budget = 100 * Math.max(1, perCore);
+    const shownBudget = 2000 * Math.max(1, perCore);
     const kind = await view.getAttribute('data-renderer');
     console.log(
-      `4096 × 4096 float32 (${N * N * 4 / 2 ** 20} MiB): drawn ${Math.round(shownMs)} ms after the file was chosen; renderer ${kind}; ` +
+      `4096 × 4096 float32 (${N * N * 4 / 2 ** 20} MiB): drawn ${Math.round(shownMs)} ms after the file was chosen (budget ${shownBudget.toFixed(0)} ms); renderer ${kind}; ` +
         `long tasks (ms): ${JSON.stringify(tasks.map((x) => Math.round(x.ms)))}; load per core ${perCore.toFixed(1)} → budget ${budget.toFixed(0)} ms`,
     );
     mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
-    writeFileSync(path.join(ROOT, 'test-results', 'large-image.json'), JSON.stringify({ shownMs, renderer: kind, longTasksMs: tasks.map((x) => x.ms), loadPerCore: perCore, budgetMs: budget }, null, 1));
-    expect(shownMs).toBeLessThan(2000);
+    writeFileSync(path.join(ROOT, 'test-results', 'large-image.json'), JSON.stringify({ shownMs, shownBudgetMs: shownBudget, renderer: kind, longTasksMs: tasks.map((x) => x.ms), loadPerCore: perCore, budgetMs: budget }, null, 1));
+    expect(shownMs).toBeLessThan(shownBudget);
     expect(Math.max(0, ...tasks.map((x) => x.ms))).toBeLessThan(budget);
     expect(consoleErrors).toEqual([]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('where the page cannot start its FITS worker, files open through the engine', async ({ page, server, consoleErrors }) => {
+  let refused = 0;
+  await page.route('**/fits-worker*', (r) => {
+    refused++;
+    return r.abort();
+  });
+  await page.goto(server.url);
+  await page.getByTestId('open-fits-input').first().setInputFiles(dataPath('fits', 'm13.fits'));
+  const panel = page.getByTestId('panel-observation');
+  await expect(panel.locator('.panel-name')).toHaveText('m13.fits');
+  await page.getByLabel('Limits', { exact: true }).selectOption('zscale');
+  // astropy ZScaleInterval on m13.fits: (109.0, 216.4366865602338), as the engine computes it too
+  await expect(page.getByLabel('Lower limit')).toHaveValue('109');
+  await expect(page.getByLabel('Upper limit')).toHaveValue('216.44');
+  await expect(page.getByTestId('viewer-error')).toHaveCount(0);
+  expect(refused).toBeGreaterThan(0);
+  // the aborted worker script is the only error the page reports
+  expect(consoleErrors.filter((e) => !/fits-worker|net::ERR_FAILED/.test(e))).toEqual([]);
 });

@@ -179,7 +179,7 @@ async function showPlaneNow(hdu: number, plane: number, extraWarnings: string[])
       header: p.header,
       bunit: p.bunit,
       stats: p.stats,
-      levels: p.levels,
+      levels: p.levels.length ? p.levels : undefined,
       source: { key: planeKey(cur.sha256, hdu, plane), label: cur.name },
     });
     useStore.getState().setBrowsed({ ...cur, hdu, plane });
