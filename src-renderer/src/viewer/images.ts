@@ -109,7 +109,14 @@ export function histeqOf(entry: PixelEntry, lo: number, hi: number): Float32Arra
   let t = entry.histeq.get(key);
   if (!t) {
     if (entry.histeq.size > 8) entry.histeq.clear();
-    t = histEqTable(entry.data, lo, hi);
+    // a large image's table from every k-th pixel (≥ 2^20 of them): the curve, not 16.7 M pixels on the UI thread
+    const stride = Math.max(1, Math.floor(entry.data.length / 2 ** 20));
+    let sample: Float32Array = entry.data;
+    if (stride > 1) {
+      sample = new Float32Array(Math.ceil(entry.data.length / stride));
+      for (let i = 0, k = 0; i < entry.data.length; i += stride) sample[k++] = entry.data[i];
+    }
+    t = histEqTable(sample, lo, hi);
     entry.histeq.set(key, t);
   }
   return t;
