@@ -224,6 +224,21 @@ describe('drawing at the canvas resolution', () => {
     expect(Array.from(out)).toEqual(Array.from(ref));
   });
 
+  it('zoomed in ×2 each image pixel fills 2 × 2 output pixels (nearest, as the canvas transform does)', () => {
+    const w = 12;
+    const h = 9;
+    const r = rng(21);
+    const d = new Float32Array(w * h).map(() => 10 * r());
+    const ref = renderRgba(d, w, h, s);
+    const out = renderView({ data: d, width: w, height: h }, [], { cx: (w - 1) / 2, cy: (h - 1) / 2, zoom: 2 }, 2 * w, 2 * h, s);
+    for (let j = 0; j < 2 * h; j++)
+      for (let i = 0; i < 2 * w; i++) {
+        const o = 4 * (j * 2 * w + i);
+        const k = 4 * (Math.floor(j / 2) * w + Math.floor(i / 2));
+        expect(Array.from(out.slice(o, o + 4))).toEqual(Array.from(ref.slice(k, k + 4)));
+      }
+  });
+
   it('zoomed out it draws the block means of the level that fits, and nothing outside the image', () => {
     const w = 64;
     const h = 64;
