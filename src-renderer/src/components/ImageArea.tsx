@@ -11,6 +11,8 @@ import { ViewerToolbar, OpenButton } from '../viewer/ViewerToolbar';
 import { Readout } from '../viewer/Readout';
 import { HeaderViewer } from '../viewer/HeaderViewer';
 import { openFile, openFitsBytes, adoptViewed, keepViewing, VIEWED_ID, OBSERVATION_ID } from '../viewer/open';
+import { warmRenderer } from '../viewer/renderer';
+import { warmFitsWorker } from '../viewer/fits-local';
 import { getPixels } from '../cache/pixels';
 import { showImage } from '../viewer/images';
 import { connectViewer, type ResultImage } from '../run/viewer-bridge';
@@ -29,6 +31,9 @@ function useMenuAndBridge() {
       if (m?.action === 'open-file' && typeof m.name === 'string' && m.bytes instanceof Uint8Array) void openFitsBytes(m.name, m.bytes);
     });
     connectViewer(showResultImage);
+    // the FITS worker and the GL check start while the page is idle, not when the first file is opened
+    warmFitsWorker();
+    warmRenderer();
     // a scripting handle (console, tests): the same API the run panel uses
     (window as unknown as { skyscoreViewer?: unknown }).skyscoreViewer = Object.freeze({ showImage });
     return () => {

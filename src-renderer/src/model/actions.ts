@@ -39,20 +39,20 @@ function hduLabel(index: number, name: string | null, shape: number[]): string {
  * Makes `bytes` the observation. Not-FITS files and files without an image are refused with a message; the
  * previous observation stays. The first image HDU and plane 0 are chosen; `prefer` restores a saved choice.
  */
-export async function openObservation(name: string, bytes: Uint8Array, prefer?: { hdu: number; plane: number }, opts: { show?: boolean } = {}): Promise<boolean> {
+export async function openObservation(name: string, bytes: Uint8Array, prefer?: { hdu: number; plane: number }, opts: { show?: boolean; sha256?: string } = {}): Promise<boolean> {
   const previous = getObs();
-  const stored = await storeObs(name, bytes);
+  const stored = await storeObs(name, bytes, opts.sha256);
   let file;
   try {
     file = obsFitsFile();
   } catch (e) {
-    if (previous) await storeObs(previous.name, previous.bytes);
+    if (previous) await storeObs(previous.name, previous.bytes, previous.sha256);
     notify('error', `${name} is not a FITS file SkyScore can read: ${(e as Error).message}`);
     return false;
   }
   const hdus = (file?.hdus ?? []).filter((h) => h.hasImage && h.shape.length >= 2).map((h) => ({ index: h.index, label: hduLabel(h.index, h.name, h.shape), shape: h.shape }));
   if (hdus.length === 0) {
-    if (previous) await storeObs(previous.name, previous.bytes);
+    if (previous) await storeObs(previous.name, previous.bytes, previous.sha256);
     notify('error', `${name} has no image HDU (only tables or empty headers): choose an image`);
     return false;
   }
@@ -70,8 +70,11 @@ export async function openObservation(name: string, bytes: Uint8Array, prefer?: 
   if (opts.show !== false) showObservation();
   scheduleValidate();
   scheduleNoiseDescribe();
-  // send it to the engine now, in the background: a run then starts without copying the file again
-  ensureUploaded(stored).catch(() => {});
+  // send it to the engine in the background once the page is idle (after the viewer drew it): a run then
+  // starts without copying the file again
+  const upload = () => void ensureUploaded(stored).catch(() => {});
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(upload, { timeout: 2000 });
+  else setTimeout(upload, 0);
   return true;
 }
 

@@ -126,7 +126,7 @@ async function follow(f: { name: string; bytes: Uint8Array; sha256: string; hdu:
   const st = useStore.getState();
   const cur = getObs();
   if (!cur || !st.obs) {
-    await openObservation(f.name, f.bytes, { hdu: f.hdu, plane: f.plane }, { show: false });
+    await openObservation(f.name, f.bytes, { hdu: f.hdu, plane: f.plane }, { show: false, sha256: f.sha256 });
     return;
   }
   if (cur.sha256 === f.sha256 && (st.obs.hdu !== f.hdu || st.obs.plane !== f.plane)) {
