@@ -25,21 +25,34 @@ export type ProductKind = (typeof PRODUCT_KINDS)[number]['kind'];
 export const panelId = (kind: ProductKind) => `uv-${kind}`;
 
 /**
- * Whether a file goes to the Visibilities view rather than the image viewer: a .uvfits/.uvf name, random groups
- * in the primary header (GROUPS = T), or a CASA table (its magic number, a table.dat or .ms name: the engine
- * then says how to export it to UVFITS).
+ * Whether a file goes to the Visibilities view rather than the image viewer: a .uvfits/.uvf name, a CASA table
+ * (its magic number, a table.dat or .ms name: the engine then says how to export it to UVFITS), or UVFITS by
+ * content — random groups in the primary header (GROUPS = T) with the UVFITS random parameters (PTYPEn UU… and
+ * VV…) and a COMPLEX data axis. Other random-groups files are not visibilities: they stay with the viewer, which
+ * shows their headers.
  */
 export function isVisibilityFile(name: string, bytes: Uint8Array): boolean {
   if (/\.(uvfits|uvf)(\.gz)?$/i.test(name) || /(^|[\\/])table\.dat$/i.test(name) || /\.ms[\\/]?$/i.test(name)) return true;
   if (bytes.length >= 4 && bytes[0] === 0xbe && bytes[1] === 0xbe && bytes[2] === 0xbe && bytes[3] === 0xbe) return true;
-  const n = Math.min(bytes.length, 2880 * 4);
+  let groups = false;
+  let uu = false;
+  let vv = false;
+  let complex = false;
+  const str = (card: string) => /=\s*'([^']*)'/.exec(card)?.[1]?.trim().toUpperCase() ?? '';
+  // the primary header only (a UVFITS header is a few blocks; 8 blocks hold 288 cards)
+  const n = Math.min(bytes.length, 2880 * 8);
   for (let o = 0; o + 80 <= n; o += 80) {
     const card = String.fromCharCode(...bytes.subarray(o, o + 80));
     if (o === 0 && !card.startsWith('SIMPLE  =')) return false;
-    if (/^GROUPS\s{2}=\s+T\b/.test(card)) return true;
-    if (card.startsWith('END ')) return false;
+    if (/^GROUPS\s{2}=\s+T\b/.test(card)) groups = true;
+    else if (/^PTYPE\d+\s*=/.test(card)) {
+      const t = str(card);
+      if (t.startsWith('UU')) uu = true;
+      if (t.startsWith('VV')) vv = true;
+    } else if (/^CTYPE\d+\s*=/.test(card) && str(card).startsWith('COMPLEX')) complex = true;
+    if (card.startsWith('END ')) break;
   }
-  return false;
+  return groups && uu && vv && complex;
 }
 
 function message(e: unknown): string {
