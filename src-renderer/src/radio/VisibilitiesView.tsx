@@ -170,6 +170,8 @@ function Posterior({ disabled }: { disabled: boolean }) {
   useEffect(() => {
     if (priorsState === 'idle') void refreshPriors();
   }, [priorsState]);
+  // the default prior follows the image size
+  useRadio((s) => s.form.size);
   const images = priors.filter((p) => p.kind !== 'analytic');
   const chosen = posteriorPrior();
   const running = st.state === 'running' || st.state === 'queued';

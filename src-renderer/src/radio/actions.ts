@@ -296,12 +296,17 @@ export function exportProduct(f: NamedFile): void {
 
 // ---- the posterior from the visibilities (job.reconstructVis) ----------------------------------------------
 
-/** The prior the posterior uses: the form's, else the first of the engine's list that is an image prior. */
+/**
+ * The prior the posterior uses: the form's, else the first image prior of the engine's list made for the view's
+ * image size, else the first image prior.
+ */
 export function posteriorPrior(): string | null {
-  const chosen = useRadio.getState().posteriorForm.prior;
+  const r = useRadio.getState();
+  const chosen = r.posteriorForm.prior;
   const priors = useStore.getState().priors.filter((p) => p.kind !== 'analytic');
   if (chosen && priors.some((p) => p.spec === chosen)) return chosen;
-  return priors[0]?.spec ?? null;
+  const size = r.form.size ?? r.file?.open.defaults?.size ?? null;
+  return (priors.find((p) => p.imageShape[0] === size && p.imageShape[1] === size) ?? priors[0])?.spec ?? null;
 }
 
 /** Starts the posterior with the view's grid and product and the form's prior and settings (a job: progress, previews, Stop). */
@@ -313,7 +318,7 @@ export async function startPosterior(): Promise<void> {
     r.patchPosterior({ state: 'error', message: 'no prior: the engine lists none (train one, or install a model folder)' });
     return;
   }
-  r.set({ error: null });
+  r.set({ error: null, modelAmp: null });
   r.patchPosterior({ ...IDLE_POSTERIOR, state: 'queued', steps: f.steps });
   try {
     const g = r.form;
