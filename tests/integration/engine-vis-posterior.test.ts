@@ -19,7 +19,7 @@ import { dftForward } from '../../src-shared/radio/dft.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
 
 const events: EngineEvent[] = [];
-const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'cpu', processKind: 'test' });
+const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'wasm', processKind: 'test' });
 let nextId = 1;
 async function call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
   const req = validateRequest({ id: nextId++, method, params });
@@ -86,7 +86,7 @@ describe('job.reconstructVis', () => {
     const argv = started.command.split(' ');
     argv[argv.indexOf('--vis') + 1] = FILE;
     const out = path.join(dir, 'cli');
-    const cli = await runCliAsync([...argv, '--out', out, '--quiet', '--backend', 'cpu'], { timeoutMs: 300_000 });
+    const cli = await runCliAsync([...argv, '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });
     expect(cli.stderr).not.toMatch(/Error|at .*\.ts/);
     expect(cli.code).toBe(0);
     for (const f of r.files.slice(0, 4)) expect(Buffer.from(f.bytes).equals(readFileSync(path.join(out, f.name))), f.name).toBe(true);

@@ -365,10 +365,21 @@ async function onPosteriorEvent(ev: EngineEvent): Promise<void> {
     const d = ev.data;
     r.patchPosterior({ state: 'running', step: d.step, steps: d.steps, chi2: d.chi2 });
     if (d.preview) {
-      const shape = d.preview.shape;
-      showPosteriorPanel(POSTERIOR_PANELS[0], d.preview.mean, shape);
-      showPosteriorPanel(POSTERIOR_PANELS[1], d.preview.std, shape);
-      if (d.preview.nSamples > 0) showPosteriorPanel(POSTERIOR_PANELS[2], d.preview.samples.slice(0, shape[0] * shape[1]), shape);
+      const v = d.preview;
+      const shape = v.shape;
+      const id = d.jobId;
+      // one panel per task (a preview never makes one long task of three panel renders); none after the run's end
+      const show = [
+        () => showPosteriorPanel(POSTERIOR_PANELS[0], v.mean, shape),
+        () => showPosteriorPanel(POSTERIOR_PANELS[1], v.std, shape),
+        () => v.nSamples > 0 && showPosteriorPanel(POSTERIOR_PANELS[2], v.samples.slice(0, shape[0] * shape[1]), shape),
+      ];
+      show.forEach((f, k) =>
+        setTimeout(() => {
+          const now = useRadio.getState().posterior;
+          if (now.jobId === id && now.state === 'running') f();
+        }, 16 * (k + 1)),
+      );
     }
     return;
   }
