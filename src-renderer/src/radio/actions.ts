@@ -84,7 +84,7 @@ export async function chooseProduct(product: string): Promise<void> {
     const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: product });
     void getClient().request('uv.close', { fileId: f.open.fileId }).catch(() => {});
     clearProducts();
-    useRadio.getState().set({ file: { ...f, open } });
+    useRadio.getState().set({ file: { ...f, open }, posterior: { ...IDLE_POSTERIOR } });
   } catch (e) {
     useRadio.getState().set({ error: message(e) });
   } finally {
@@ -242,6 +242,13 @@ const pendingEnd = new Map<string, EngineEvent>();
 
 async function onJobEvent(ev: EngineEvent): Promise<void> {
   const r = useRadio.getState();
+  if (ev.event === 'engine.status' && (ev.data.state === 'restarting' || ev.data.state === 'died')) {
+    // the engine's jobs went with it
+    const lost = 'the engine stopped and is restarting; start again when it is ready';
+    if (r.clean.state === 'running' || r.clean.state === 'queued') r.patchClean({ state: 'error', message: lost });
+    if (r.posterior.state === 'running' || r.posterior.state === 'queued') r.patchPosterior({ state: 'error', message: lost });
+    return;
+  }
   if ((ev.event === 'job.progress' || ev.event === 'job.done' || ev.event === 'job.error') && ev.data.kind === 'posterior') return onPosteriorEvent(ev);
   if (ev.event === 'job.progress' && ev.data.kind === 'clean') {
     if (ev.data.jobId !== r.clean.jobId) return;
