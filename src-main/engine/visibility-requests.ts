@@ -3,7 +3,8 @@
  * `skyscore info` gives it, the default geometry, the points the uv-coverage and amplitude plots draw) and keeps
  * it by id; `uv.image` makes the dirty image and beam, `job.clean` CLEANs as a job with progress and
  * cancellation, `uv.products` gives a finished CLEAN's products. The products are the FITS files of
- * `skyscore clean` (reconstruct/clean-products.ts, the same code), so the app exports the CLI's bytes.
+ * `skyscore clean` (reconstruct/clean-products.ts, the same code), so the app exports the CLI's bytes. The
+ * posterior from the visibilities (`job.reconstructVis`, `uv.posteriorProducts`) is in vis-posterior-job.ts.
  */
 import type { EngineContext } from './handlers.js';
 import type { CleanJobProgress, CleanProductsResult, NamedFile, RadioMethods, UvCleanParams, UvImagingParams, UvOpenResult, UvPlotData } from '../../src-shared/protocol/index.js';
@@ -16,12 +17,13 @@ import { cleanProducts, cleanProductsSync, imagingGeometry, type ImagingSettings
 import { CLIENT_FITS, checkGrid, RequestLimitError } from './limits.js';
 import { start, type JobReporter } from './jobs.js';
 import { CancelledError } from './cancel.js';
+import { posteriorProductsOf, startVisPosterior } from './vis-posterior-job.js';
 
 const MAX_FILES = 4;
 /** Finished CLEAN jobs whose products are kept, oldest dropped first. */
 const KEEP_DONE = 3;
 
-interface OpenUv {
+export interface OpenUv {
   id: string;
   name: string;
   uv: UvfitsFile;
@@ -35,7 +37,7 @@ let nextId = 1;
 const done = new Map<string, CleanProductsResult>();
 
 /** The name of a file without folders (a client may send a path-like name; HISTORY gives the base name). */
-function baseName(name: string): string {
+export function baseName(name: string): string {
   return name.split(/[\\/]/).filter(Boolean).pop() ?? name;
 }
 
@@ -82,7 +84,7 @@ export function openUv(name: string, bytes: Uint8Array, stokes?: string): UvOpen
   return { fileId: id, name, bytes: bytes.byteLength, summary, thermal: thermalCheck(vis), defaults, plot: plotData(vis, plotIdx) };
 }
 
-function getFile(fileId: string): OpenUv {
+export function getFile(fileId: string): OpenUv {
   const f = files.get(fileId);
   if (!f) throw new UvfitsInputError(`no open visibility file '${fileId}' (it was closed or dropped); open it again`);
   files.delete(fileId);
@@ -205,4 +207,6 @@ export const radioHandlers: { [M in keyof RadioMethods]: (p: P<M>, ctx: EngineCo
   'uv.close': async (p) => ({ closed: files.delete(p.fileId) }),
   'job.clean': async (p, ctx) => startClean(p, ctx),
   'uv.products': async (p) => cleanProductsOf(p.jobId),
+  'job.reconstructVis': async (p, ctx) => startVisPosterior(p, ctx),
+  'uv.posteriorProducts': async (p) => posteriorProductsOf(p.jobId),
 };

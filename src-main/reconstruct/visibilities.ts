@@ -11,13 +11,18 @@
  * fitted beam and divided by the beam's area (Jy/pixel at the resolution), never from data-plane percentiles;
  * then the samples, in this thread. report.json gives the χ² per real degree of freedom (two per visibility) of the
  * posterior mean and of every sample, with a warning when it leaves its expected range.
+ *
+ * One code path for `skyscore reconstruct --vis` (reconstructVisibilities: the file from disk) and the app's
+ * posterior job (reconstructUvfits on the file the app sent, src-main/engine/vis-posterior-job.ts): the FITS
+ * products' HISTORY gives the command line that reproduces the run (visibilityCommandLine, the file by its base
+ * name), so that both write the same bytes for the same settings and seed.
  */
 import path from 'node:path';
-import { runSampling, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
+import { runSampling, type SamplingOptions, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
 import { posteriorProducts } from '../../src-shared/diffusion/products.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
-import { defaultProduct, selectVisibilities, type Visibilities } from '../../src-shared/radio/uvfits.js';
+import { defaultProduct, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
@@ -69,13 +74,78 @@ export interface VisibilityReconstruction {
 /** The thermal check's verdict: the weights are trusted within this factor of the data's own scatter. */
 const THERMAL_TOLERANCE = 1.5;
 
+/** What the run may be given besides its inputs: progress, previews, cancellation (runSampling's options). */
+export type VisibilityRunHooks = Pick<SamplingOptions, 'onProgress' | 'progressIntervalMs' | 'previewIntervalMs' | 'previewSamples' | 'signal'>;
+
+/** `skyscore reconstruct --vis FILE`: the file from disk, then reconstructUvfits. */
 export async function reconstructVisibilities(inp: VisibilityReconstructionInputs, onProgress?: (p: SamplingProgress) => void): Promise<VisibilityReconstruction> {
+  const uv = await readUvfitsFile(inp.vis);
+  return reconstructUvfits(uv, { ...inp, name: inp.vis, file: path.resolve(inp.vis) }, { onProgress });
+}
+
+/** The sampler options a run from visibilities takes. */
+interface SamplerFlags {
+  snr?: number;
+  stepSize?: number;
+  zeta?: number;
+  denoise?: string | boolean;
+  raoBlackwell?: boolean;
+  symmetrise?: boolean;
+}
+
+/** The sampler options as the flags that give them (the command line of the products' HISTORY). */
+function optionFlags(o: SamplerFlags | undefined): string {
+  if (!o) return '';
+  let t = '';
+  if (o.snr !== undefined) t += ` --snr ${o.snr}`;
+  if (o.stepSize !== undefined) t += ` --step-size ${o.stepSize}`;
+  if (o.zeta !== undefined) t += ` --zeta ${o.zeta}`;
+  if (typeof o.denoise === 'string') t += ` --denoise ${o.denoise}`;
+  else if (o.denoise === false) t += ' --denoise none';
+  if (o.raoBlackwell === false) t += ' --no-rao-blackwell';
+  if (o.symmetrise === true) t += ' --symmetrise';
+  return t;
+}
+
+/**
+ * The command line that reproduces a run from visibilities (without --out): the file by its base name, the prior
+ * as resolved, the grid, the product and every sampler setting.
+ */
+export function visibilityCommandLine(a: {
+  file: string;
+  prior: string;
+  size: number;
+  cellArcsec: number;
+  product: string;
+  sampler: string;
+  n: number;
+  steps: number;
+  seed: number;
+  fluxScale: number | null;
+  reweight: boolean;
+  options?: SamplerFlags;
+}): string {
+  const base = a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
+  return (
+    `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}` +
+    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${optionFlags(a.options)}`
+  );
+}
+
+/**
+ * The posterior from a UVFITS file already read: `name` names it in messages (a path or the app's file name),
+ * `file` in report.json; the products' HISTORY names it by its base name.
+ */
+export async function reconstructUvfits(
+  uv: UvfitsFile,
+  inp: Omit<VisibilityReconstructionInputs, 'vis'> & { name: string; file: string },
+  hooks: VisibilityRunHooks = {},
+): Promise<VisibilityReconstruction> {
   const t0 = performance.now();
   const cwd = inp.cwd ?? process.cwd();
   const s = checkSettings(inp.settings);
-  const uv = await readUvfitsFile(inp.vis);
-  const vis = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.vis);
-  if (vis.n === 0) throw new UserInputError(`${inp.vis}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0): nothing to image`);
+  const vis = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name);
+  if (vis.n === 0) throw new UserInputError(`${inp.name}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0): nothing to image`);
   const notes = [...vis.notes];
   const warnings: string[] = [];
   let fmin = Infinity;
@@ -88,7 +158,7 @@ export async function reconstructVisibilities(inp: VisibilityReconstructionInput
   const thermal = thermalCheck(vis);
   let weightScale = 1;
   if (inp.reweight) {
-    if (!thermal) throw new UserInputError(`${inp.vis}: --reweight needs successive visibilities on the same baseline to measure the data's scatter, and the file has none`);
+    if (!thermal) throw new UserInputError(`${inp.name}: --reweight needs successive visibilities on the same baseline to measure the data's scatter, and the file has none`);
     weightScale = 1 / (thermal.robustRatio * thermal.robustRatio);
     for (let k = 0; k < vis.n; k++) vis.weight[k] *= weightScale;
     notes.push(`weights × ${weightScale.toPrecision(4)}: rescaled to the data's scatter between successive visibilities (robust ratio ${thermal.robustRatio.toFixed(3)}, ${thermal.pairs} pairs)`);
@@ -112,11 +182,11 @@ export async function reconstructVisibilities(inp: VisibilityReconstructionInput
     const flux = imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
     const affine = affineFor(prior, flux);
     const equations = visibilityNormalEquations(vis, grid);
-    lik = new VisibilityLikelihood({ equations, affine, name: path.basename(inp.vis) });
+    lik = new VisibilityLikelihood({ equations, affine, name: path.basename(inp.name) });
     const backend = await inp.backend();
     const result = await runSampling(
       { prior: prior.model, sde: prior.sde, shape: [grid.ny, grid.nx], likelihood: lik },
-      { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, samplerOptions: s.options, batchSize: s.batch, onProgress },
+      { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, samplerOptions: s.options, batchSize: s.batch, ...hooks },
     );
     const products = await posteriorProducts(result, affine, lik);
     const per = grid.nx * grid.ny;
@@ -136,7 +206,7 @@ export async function reconstructVisibilities(inp: VisibilityReconstructionInput
     const engine = scoreEngineReport(prior.model, backend.backend);
     const cellArcsec = grid.cell / ARCSEC;
     const history = [
-      `skyscore ${inp.command}`,
+      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, options: s.options })}`,
       `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; image ${grid.nx}×${grid.ny}, cell ${+cellArcsec.toPrecision(6)} arcsec`,
       `prior ${prior.spec} sha256 ${prior.sha256}; sampler ${s.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}; flux scale ${flux.value.toPrecision(6)}`,
       `likelihood: ${lik.description}`,
@@ -158,7 +228,7 @@ export async function reconstructVisibilities(inp: VisibilityReconstructionInput
     const report: Record<string, unknown> = {
       command: `skyscore ${inp.command}`,
       visibilities: {
-        file: path.resolve(inp.vis),
+        file: inp.file,
         product: vis.product,
         formed: vis.formed,
         used: vis.n,

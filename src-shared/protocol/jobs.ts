@@ -9,7 +9,7 @@
 import type { SamplingStatus } from '../diffusion/posterior.js';
 import { ProtocolError, obj, num, str, bool, optional, nullable, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
 import { LIMITS } from './limits.js';
-import type { CleanJobProgress } from './radio.js';
+import type { CleanJobProgress, UvPosteriorProgress } from './radio.js';
 import { validateNoiseSpec, type NoiseSpec } from '../operators/forward-model-spec.js';
 import { DENOISE_MODES, MAX_BATCH, MAX_STEPS, MAX_WORKERS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
@@ -217,10 +217,10 @@ export interface TrainProgress {
   etaS: number | null;
 }
 
-export type JobKind = 'reconstruct' | 'train' | 'clean';
+export type JobKind = 'reconstruct' | 'train' | 'clean' | 'posterior';
 
 export type JobEvent =
-  | { event: 'job.progress'; data: ReconstructProgress | TrainProgress | CleanJobProgress }
+  | { event: 'job.progress'; data: ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress }
   /** A job's place in the queue changed: how many jobs run or wait before it; 0 when it starts. */
   | { event: 'job.queued'; data: { jobId: string; kind: JobKind; position: number } }
   | { event: 'job.done'; data: { jobId: string; kind: JobKind; summary: Record<string, number | string> } }

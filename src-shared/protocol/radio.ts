@@ -8,6 +8,7 @@ import { LIMITS } from './limits.js';
 import type { UvSummary } from '../radio/uvfits.js';
 import type { ThermalCheck } from '../radio/weighting.js';
 import type { NamedFile } from './jobs.js';
+import { SAMPLERS, MAX_STEPS, type SamplerName } from '../diffusion/samplers/spec.js';
 
 /** Visibilities drawn in the plots: all of them, or an evenly spaced deterministic subset of a large file. */
 export interface UvPlotData {
@@ -104,12 +105,72 @@ export interface CleanProductsResult {
   noise: number;
 }
 
+/**
+ * The posterior from the visibilities (`skyscore reconstruct --vis`): the open file's product on its image grid,
+ * a prior of the engine's list, and the sampler settings. The likelihood weighs each visibility by its own
+ * weight (natural weighting): the imaging weighting does not apply.
+ */
+export interface UvPosteriorParams {
+  fileId: string;
+  /** Image side (pixels); absent: the default. */
+  size?: number;
+  /** Cell (arcsec); absent: 1/(6·u_max). */
+  cellArcsec?: number;
+  /** A prior by its id in priors.list. */
+  prior: string;
+  /** Sampler (default pc), samples, steps, seed. */
+  sampler?: SamplerName;
+  n: number;
+  steps: number;
+  seed: number;
+  /** Previews per second (0: none). */
+  previewHz: number;
+}
+
+export interface UvPosteriorStarted {
+  jobId: string;
+  queued: number;
+  size: number;
+  cellArcsec: number;
+  /** The command line that gives the same products (`skyscore reconstruct --vis …`, the file by its base name). */
+  command: string;
+}
+
+/** A posterior job's progress: the sampler's step and σ, the χ² per visibility degree of freedom of the running mean. */
+export interface UvPosteriorProgress {
+  jobId: string;
+  kind: 'posterior';
+  step: number;
+  steps: number;
+  sigma: number;
+  /** χ² per real degree of freedom (two per visibility) of the current mean; null before it is known. */
+  chi2: number | null;
+  elapsedS: number;
+  etaS: number | null;
+  /** The running mean and standard deviation and the first samples (Jy/pixel), [ny, nx] each. */
+  preview?: { shape: [number, number]; mean: Float32Array; std: Float32Array; samples: Float32Array; nSamples: number };
+}
+
+export interface UvPosteriorProductsResult {
+  /** posterior-mean.fits, posterior-std.fits, posterior-samples.fits, residual.fits, report.json, as `skyscore reconstruct --vis` writes them. */
+  files: NamedFile[];
+  /** |A·mean| at the plotted visibilities (UvPlotData's points, same order). */
+  modelAmp: Float32Array;
+  /** χ² per visibility degree of freedom of the posterior mean. */
+  chi2: number;
+  warnings: string[];
+  notes: string[];
+  command: string;
+}
+
 export interface RadioMethods {
   'uv.open': { params: { name: string; bytes: Uint8Array; stokes?: string }; result: UvOpenResult };
   'uv.image': { params: UvImagingParams; result: UvImageResult };
   'uv.close': { params: { fileId: string }; result: { closed: boolean } };
   'job.clean': { params: UvCleanParams; result: CleanJobStarted };
   'uv.products': { params: { jobId: string }; result: CleanProductsResult };
+  'job.reconstructVis': { params: UvPosteriorParams; result: UvPosteriorStarted };
+  'uv.posteriorProducts': { params: { jobId: string }; result: UvPosteriorProductsResult };
 }
 
 const uvFileId = str({ max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
@@ -134,4 +195,16 @@ export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMeth
     method: literal('hogbom', 'cotton-schwab'),
   }),
   'uv.products': obj({ jobId: str({ max: 40, pattern: /^[a-z]+-[0-9a-z]{1,32}$/ }) }),
+  'job.reconstructVis': obj({
+    fileId: uvFileId,
+    size: optional(num({ integer: true, min: 8, max: LIMITS.imageSide })),
+    cellArcsec: optional(num({ min: Number.MIN_VALUE, max: 3600 * 180 })),
+    prior: str({ max: 256 }),
+    sampler: optional(literal(...SAMPLERS)),
+    n: num({ integer: true, min: 1, max: 1024 }),
+    steps: num({ integer: true, min: 1, max: MAX_STEPS }),
+    seed: num({ integer: true, min: 0, max: Number.MAX_SAFE_INTEGER }),
+    previewHz: num({ min: 0, max: 30 }),
+  }),
+  'uv.posteriorProducts': obj({ jobId: str({ max: 40, pattern: /^[a-z]+-[0-9a-z]{1,32}$/ }) }),
 };

@@ -72,4 +72,22 @@ describe('isVisibilityFile', () => {
     expect(isVisibilityFile('m31.fits', m31)).toBe(false);
     expect(isVisibilityFile('notes.txt', new TextEncoder().encode('not FITS'))).toBe(false);
   });
+
+  it('sends random groups to the Visibilities view only with the UVFITS random parameters and a COMPLEX axis', () => {
+    const read = (f: string) => new Uint8Array(readFileSync(dataPath('fits', f)));
+    // random groups with UU, VV, WW, BASELINE, DATE and a COMPLEX axis: UVFITS whatever the name
+    expect(isVisibilityFile('random_groups.fits', read('random_groups.fits'))).toBe(true);
+    // random groups with parameters 'abc', 'xyz' and no COMPLEX axis; random groups with no data at all
+    expect(isVisibilityFile('group.fits', read('group.fits'))).toBe(false);
+    expect(isVisibilityFile('group_invalid.fits', read('group_invalid.fits'))).toBe(false);
+    // the same header with UU and VV but no COMPLEX axis, and with COMPLEX but no VV
+    const card = (s: string) => s.padEnd(80, ' ');
+    const header = (cards: string[]) => new TextEncoder().encode([...cards, 'END'].map(card).join('').padEnd(2880, ' '));
+    const base = ['SIMPLE  =                    T', 'BITPIX  =                  -32', 'NAXIS   =                    3', 'NAXIS1  =                    0', 'NAXIS2  =                    3', 'NAXIS3  =                    1', 'GROUPS  =                    T', 'PCOUNT  =                    2', 'GCOUNT  =                    1'];
+    expect(isVisibilityFile('a.fits', header([...base, "PTYPE1  = 'UU---SIN'", "PTYPE2  = 'VV---SIN'", "CTYPE2  = 'STOKES  '"]))).toBe(false);
+    expect(isVisibilityFile('b.fits', header([...base, "PTYPE1  = 'UU---SIN'", "PTYPE2  = 'WW---SIN'", "CTYPE2  = 'COMPLEX '"]))).toBe(false);
+    expect(isVisibilityFile('c.fits', header([...base, "PTYPE1  = 'UU---SIN'", "PTYPE2  = 'VV---SIN'", "CTYPE2  = 'COMPLEX '"]))).toBe(true);
+    // a .uvfits name goes to the view (which then says what is wrong with the file)
+    expect(isVisibilityFile('group.uvfits', read('group.fits'))).toBe(true);
+  });
 });

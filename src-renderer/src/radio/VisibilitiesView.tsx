@@ -1,14 +1,17 @@
 /**
  * The Visibilities view of an open UVFITS file: its summary (as `skyscore info` gives it), the uv coverage
  * ((u, v) and (−u, −v), square, zoomable, at full size on demand), the amplitude against uv distance (with the
- * CLEAN model's amplitudes over it once there is one), the imaging and CLEAN settings, the CLEAN job's progress
- * and Stop, and the products to export (the FITS files of `skyscore clean`).
+ * CLEAN model's or the posterior mean's amplitudes over it once there is one), the imaging and CLEAN settings, the
+ * CLEAN job's progress and Stop, the posterior from the visibilities (prior, samples, steps, seed; progress, Stop,
+ * the report's warnings), and the products to export (the files of `skyscore clean` or `skyscore reconstruct --vis`).
  */
 import { useEffect, useMemo } from 'react';
 import { useRadio } from './state';
 import { ScatterPlot } from './ScatterPlot';
 import { uvUnit, type ScatterSeries } from './scatter';
-import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, closeUvfits, chooseProduct } from './actions';
+import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, closeUvfits, chooseProduct, posteriorPrior, startPosterior, stopPosterior } from './actions';
+import { useStore } from '../store/index';
+import { refreshPriors } from '../run/actions';
 import { fmtJy } from './format';
 import { NumberField } from '../model/fields';
 import type { UvOpenResult } from '../../../src-shared/protocol/index';
@@ -72,7 +75,8 @@ function Controls({ open }: { open: UvOpenResult }) {
   const d = open.defaults;
   const parallel = open.summary.stokes.some((p) => ['I', 'RR', 'LL', 'XX', 'YY'].includes(p));
   const products = [...(parallel ? ['I'] : []), ...open.summary.stokes.filter((p) => p !== 'I')];
-  const running = clean.state === 'running' || clean.state === 'queued';
+  const posterior = useRadio((s) => s.posterior);
+  const running = clean.state === 'running' || clean.state === 'queued' || posterior.state === 'running' || posterior.state === 'queued';
   const disabled = !d || !!busy || running;
   return (
     <div className="uv-controls" data-testid="uv-controls">
@@ -129,7 +133,7 @@ function Controls({ open }: { open: UvOpenResult }) {
         <button type="button" className="primary" disabled={disabled} onClick={() => void startClean()} data-testid="uv-clean">
           CLEAN
         </button>
-        {running && (
+        {(clean.state === 'running' || clean.state === 'queued') && (
           <button type="button" onClick={() => void stopClean()} data-testid="uv-stop">
             Stop
           </button>
@@ -147,8 +151,85 @@ function Controls({ open }: { open: UvOpenResult }) {
           </span>
         </div>
       )}
+      <Posterior disabled={disabled} />
       <Products />
     </div>
+  );
+}
+
+/**
+ * The posterior from the visibilities (`skyscore reconstruct --vis`): the view's product, size and cell, a prior
+ * of the engine's list, samples, steps, seed; progress with the χ² per visibility, Stop, the report's warnings.
+ */
+function Posterior({ disabled }: { disabled: boolean }) {
+  const form = useRadio((s) => s.posteriorForm);
+  const patch = useRadio((s) => s.patchPosteriorForm);
+  const st = useRadio((s) => s.posterior);
+  const priors = useStore((s) => s.priors);
+  const priorsState = useStore((s) => s.priorsState);
+  useEffect(() => {
+    if (priorsState === 'idle') void refreshPriors();
+  }, [priorsState]);
+  // the default prior follows the image size
+  useRadio((s) => s.form.size);
+  const images = priors.filter((p) => p.kind !== 'analytic');
+  const chosen = posteriorPrior();
+  const running = st.state === 'running' || st.state === 'queued';
+  return (
+    <>
+      <h4>Posterior</h4>
+      <div className="grid2">
+        <label className="span2">
+          Prior
+          <select value={chosen ?? ''} disabled={running || images.length === 0} onChange={(e) => patch({ prior: e.target.value })} data-testid="uv-posterior-prior">
+            {images.length === 0 && <option value="">{priorsState === 'loading' ? 'loading…' : 'no prior installed'}</option>}
+            {images.map((p) => (
+              <option key={p.spec} value={p.spec}>
+                {p.name} ({p.kind}, {p.imageShape[1]}×{p.imageShape[0]})
+              </option>
+            ))}
+          </select>
+        </label>
+        <NumberField label="Samples" integer min={1} max={1024} value={form.n} onChange={(v) => v !== null && patch({ n: v })} testId="uv-posterior-n" />
+        <NumberField label="Steps" integer min={1} max={1_000_000} value={form.steps} onChange={(v) => v !== null && patch({ steps: v })} testId="uv-posterior-steps" />
+        <NumberField label="Seed" integer min={0} value={form.seed} onChange={(v) => v !== null && patch({ seed: v })} testId="uv-posterior-seed" />
+      </div>
+      <small className="muted">the visibilities weigh by their weights (natural): the weighting above is for imaging and CLEAN</small>
+      <div className="uv-buttons">
+        <button type="button" className="primary" disabled={disabled || !chosen} onClick={() => void startPosterior()} data-testid="uv-posterior">
+          Posterior
+        </button>
+        {running && (
+          <button type="button" onClick={() => void stopPosterior()} data-testid="uv-posterior-stop">
+            Stop
+          </button>
+        )}
+      </div>
+      {st.state !== 'idle' && (
+        <div className="progress" data-testid="uv-posterior-progress" data-state={st.state} data-step={st.step}>
+          <progress max={st.steps || 1} value={st.step} />
+          <span>
+            {st.state === 'queued' && 'waiting for the engine…'}
+            {st.state === 'running' && `step ${st.step} / ${st.steps}${st.chi2 !== null ? `, χ²/visibility dof ${st.chi2.toFixed(3)}` : ''}`}
+            {st.state === 'done' && `done: ${st.steps} steps${st.chi2 !== null ? `, χ²/visibility dof of the mean ${st.chi2.toFixed(3)}` : ''}`}
+            {st.state === 'cancelled' && 'stopped'}
+            {st.state === 'error' && <span className="err">{st.message}</span>}
+          </span>
+        </div>
+      )}
+      {st.state === 'done' && st.warnings.length > 0 && (
+        <ul className="uv-warnings" data-testid="uv-posterior-warnings">
+          {st.warnings.map((w) => (
+            <li key={w}>⚠ {w}</li>
+          ))}
+        </ul>
+      )}
+      {st.state === 'done' && st.command && (
+        <small className="muted" data-testid="uv-posterior-command">
+          same products: <code>skyscore {st.command} --out DIR</code>
+        </small>
+      )}
+    </>
   );
 }
 
@@ -176,7 +257,12 @@ function Products() {
           <ul>
             {products.files.map((f) => (
               <li key={f.name}>
-                <button type="button" className="mini" onClick={() => exportProduct(f)} data-testid={`uv-export-${f.name.replace(/^.*-(\w+)\.fits$/, '$1')}`}>
+                <button
+                  type="button"
+                  className="mini"
+                  onClick={() => exportProduct(f)}
+                  data-testid={`uv-export-${products.kind === 'posterior' ? f.name.replace(/\.(fits|json)$/, '') : f.name.replace(/^.*-(\w+)\.fits$/, '$1')}`}
+                >
                   Export
                 </button>{' '}
                 <code>{f.name}</code>
@@ -216,14 +302,15 @@ export function UvCoveragePlot({ open, full, actions }: { open: UvOpenResult; fu
 
 function AmplitudePlot({ open }: { open: UvOpenResult }) {
   const modelAmp = useRadio((s) => s.modelAmp);
+  const modelLabel = useRadio((s) => s.modelLabel);
   const series = useMemo(() => {
     const s: ScatterSeries[] = [{ x: open.plot.uvdist, y: open.plot.amp, color: UV_COLOR, label: 'data |V|', size: 1.5 }];
-    if (modelAmp && modelAmp.length === open.plot.uvdist.length) s.push({ x: open.plot.uvdist, y: modelAmp, color: MODEL_COLOR, label: 'CLEAN model |V|', size: 1.5 });
+    if (modelAmp && modelAmp.length === open.plot.uvdist.length) s.push({ x: open.plot.uvdist, y: modelAmp, color: MODEL_COLOR, label: modelLabel, size: 1.5 });
     return s;
-  }, [open, modelAmp]);
+  }, [open, modelAmp, modelLabel]);
   const unit = uvUnit(open.summary.uvMax ?? 1);
   return (
-    <div className="uv-amp" data-model-points={modelAmp ? modelAmp.length : 0} data-testid="uv-amplitude">
+    <div className="uv-amp" data-model-points={modelAmp ? modelAmp.length : 0} data-model={modelAmp ? modelLabel : ''} data-testid="uv-amplitude">
       <ScatterPlot
         series={series}
         title={`amplitude against uv distance${open.plot.shown < open.plot.total ? ` (${open.plot.shown} of ${open.plot.total}, evenly spaced)` : ''}`}

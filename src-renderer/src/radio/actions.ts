@@ -2,14 +2,16 @@
  * Visibilities in the app: a UVFITS file opened through the viewer's ways in (Open, drag and drop, the menu)
  * goes to the engine (`uv.open`); the dirty image and beam (`uv.image`) and CLEAN (`job.clean`, its progress
  * events, `uv.products`) come back as the FITS files `skyscore clean` writes, shown in viewer panels with their
- * sky WCS and exported as they are.
+ * sky WCS and exported as they are. The posterior from the visibilities (`job.reconstructVis`, its progress and
+ * previews, `uv.posteriorProducts`) comes back as the files of `skyscore reconstruct --vis`, its mean, std and
+ * first sample in viewer panels, the mean's amplitudes over the data's in the amplitude plot.
  */
 import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
 import { showImage, removeImage } from '../viewer/images';
 import { readFits } from '../../../src-shared/fits/index';
 import type { EngineEvent, NamedFile, UvImagingParams } from '../../../src-shared/protocol/index';
-import { useRadio } from './state';
+import { IDLE_POSTERIOR, useRadio } from './state';
 import { downloadBytes } from '../export/download';
 import { fmtAngle, fmtJy } from './format';
 
@@ -25,21 +27,34 @@ export type ProductKind = (typeof PRODUCT_KINDS)[number]['kind'];
 export const panelId = (kind: ProductKind) => `uv-${kind}`;
 
 /**
- * Whether a file goes to the Visibilities view rather than the image viewer: a .uvfits/.uvf name, random groups
- * in the primary header (GROUPS = T), or a CASA table (its magic number, a table.dat or .ms name: the engine
- * then says how to export it to UVFITS).
+ * Whether a file goes to the Visibilities view rather than the image viewer: a .uvfits/.uvf name, a CASA table
+ * (its magic number, a table.dat or .ms name: the engine then says how to export it to UVFITS), or UVFITS by
+ * content — random groups in the primary header (GROUPS = T) with the UVFITS random parameters (PTYPEn UU… and
+ * VV…) and a COMPLEX data axis. Other random-groups files are not visibilities: they stay with the viewer, which
+ * shows their headers.
  */
 export function isVisibilityFile(name: string, bytes: Uint8Array): boolean {
   if (/\.(uvfits|uvf)(\.gz)?$/i.test(name) || /(^|[\\/])table\.dat$/i.test(name) || /\.ms[\\/]?$/i.test(name)) return true;
   if (bytes.length >= 4 && bytes[0] === 0xbe && bytes[1] === 0xbe && bytes[2] === 0xbe && bytes[3] === 0xbe) return true;
-  const n = Math.min(bytes.length, 2880 * 4);
+  let groups = false;
+  let uu = false;
+  let vv = false;
+  let complex = false;
+  const str = (card: string) => /=\s*'([^']*)'/.exec(card)?.[1]?.trim().toUpperCase() ?? '';
+  // the primary header only (a UVFITS header is a few blocks; 8 blocks hold 288 cards)
+  const n = Math.min(bytes.length, 2880 * 8);
   for (let o = 0; o + 80 <= n; o += 80) {
     const card = String.fromCharCode(...bytes.subarray(o, o + 80));
     if (o === 0 && !card.startsWith('SIMPLE  =')) return false;
-    if (/^GROUPS\s{2}=\s+T\b/.test(card)) return true;
-    if (card.startsWith('END ')) return false;
+    if (/^GROUPS\s{2}=\s+T\b/.test(card)) groups = true;
+    else if (/^PTYPE\d+\s*=/.test(card)) {
+      const t = str(card);
+      if (t.startsWith('UU')) uu = true;
+      if (t.startsWith('VV')) vv = true;
+    } else if (/^CTYPE\d+\s*=/.test(card) && str(card).startsWith('COMPLEX')) complex = true;
+    if (card.startsWith('END ')) break;
   }
-  return false;
+  return groups && uu && vv && complex;
 }
 
 function message(e: unknown): string {
@@ -47,8 +62,16 @@ function message(e: unknown): string {
   return (e as Error)?.message ?? String(e);
 }
 
+/** The posterior's panels: the mean, the standard deviation and the first sample (Jy/pixel, the sky WCS). */
+export const POSTERIOR_PANELS = [
+  { id: 'uv-posterior-mean', file: 'posterior-mean.fits', title: 'Posterior mean', role: 'mean' },
+  { id: 'uv-posterior-std', file: 'posterior-std.fits', title: 'Posterior std', role: 'std' },
+  { id: 'uv-posterior-sample', file: 'posterior-samples.fits', title: 'Posterior sample 1', role: 'sample' },
+] as const;
+
 function clearProducts(): void {
   for (const p of PRODUCT_KINDS) removeImage(panelId(p.kind));
+  for (const p of POSTERIOR_PANELS) removeImage(p.id);
   useRadio.getState().set({ products: null, modelAmp: null });
 }
 
@@ -61,7 +84,7 @@ export async function chooseProduct(product: string): Promise<void> {
     const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: product });
     void getClient().request('uv.close', { fileId: f.open.fileId }).catch(() => {});
     clearProducts();
-    useRadio.getState().set({ file: { ...f, open } });
+    useRadio.getState().set({ file: { ...f, open }, posterior: { ...IDLE_POSTERIOR } });
   } catch (e) {
     useRadio.getState().set({ error: message(e) });
   } finally {
@@ -86,6 +109,7 @@ export async function openUvfitsBytes(name: string, bytes: Uint8Array): Promise<
       busy: null,
       fullSize: false,
       clean: { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null },
+      posterior: { ...IDLE_POSTERIOR },
     });
     useRadio.getState().patchForm({ size: null, cellArcsec: null });
     return true;
@@ -174,6 +198,7 @@ export async function makeDirtyImage(): Promise<void> {
     useRadio.getState().set({
       products: {
         files: res.files,
+        kind: 'clean',
         label: settingsLabel(res.size, res.cellArcsec),
         summary: `beam ${fmtAngle(b.bmaj)} × ${fmtAngle(b.bmin)}, PA ${b.bpa.toFixed(1)}°; noise from the weights ${fmtJy(res.noise)}/beam; ${res.measurement}`,
       },
@@ -217,6 +242,14 @@ const pendingEnd = new Map<string, EngineEvent>();
 
 async function onJobEvent(ev: EngineEvent): Promise<void> {
   const r = useRadio.getState();
+  if (ev.event === 'engine.status' && (ev.data.state === 'restarting' || ev.data.state === 'died')) {
+    // the engine's jobs went with it
+    const lost = 'the engine stopped and is restarting; start again when it is ready';
+    if (r.clean.state === 'running' || r.clean.state === 'queued') r.patchClean({ state: 'error', message: lost });
+    if (r.posterior.state === 'running' || r.posterior.state === 'queued') r.patchPosterior({ state: 'error', message: lost });
+    return;
+  }
+  if ((ev.event === 'job.progress' || ev.event === 'job.done' || ev.event === 'job.error') && ev.data.kind === 'posterior') return onPosteriorEvent(ev);
   if (ev.event === 'job.progress' && ev.data.kind === 'clean') {
     if (ev.data.jobId !== r.clean.jobId) return;
     r.patchClean({ state: 'running', iterations: ev.data.iterations, niter: ev.data.niter, majorCycles: ev.data.majorCycles, peak: ev.data.peak });
@@ -240,12 +273,14 @@ async function onJobEvent(ev: EngineEvent): Promise<void> {
       useRadio.getState().set({
         products: {
           files: p.files,
+          kind: 'clean',
           label,
           summary:
             `${p.iterations} iterations${p.majorCycles ? `, ${p.majorCycles} major cycles` : ''}, stopped by ${p.stoppedBy}; model flux ${fmtJy(p.modelFlux)}, ` +
             `residual peak ${fmtJy(p.peak)}/beam, rms ${fmtJy(p.residualRms)}/beam (${(p.residualRms / p.noise).toFixed(2)} × the weights' noise)`,
         },
         modelAmp: p.modelAmp,
+        modelLabel: 'CLEAN model |V|',
       });
       useRadio.getState().patchClean({ state: 'done', iterations: p.iterations, majorCycles: p.majorCycles, peak: p.peak });
     } catch (e) {
@@ -263,5 +298,128 @@ export function installRadioEvents(): void {
 }
 
 export function exportProduct(f: NamedFile): void {
-  downloadBytes(f.name, f.bytes, 'application/fits');
+  downloadBytes(f.name, f.bytes, f.name.endsWith('.json') ? 'application/json' : 'application/fits');
+}
+
+// ---- the posterior from the visibilities (job.reconstructVis) ----------------------------------------------
+
+/**
+ * The prior the posterior uses: the form's, else the first image prior of the engine's list made for the view's
+ * image size, else the first image prior.
+ */
+export function posteriorPrior(): string | null {
+  const r = useRadio.getState();
+  const chosen = r.posteriorForm.prior;
+  const priors = useStore.getState().priors.filter((p) => p.kind !== 'analytic');
+  if (chosen && priors.some((p) => p.spec === chosen)) return chosen;
+  const size = r.form.size ?? r.file?.open.defaults?.size ?? null;
+  return (priors.find((p) => p.imageShape[0] === size && p.imageShape[1] === size) ?? priors[0])?.spec ?? null;
+}
+
+/** Starts the posterior with the view's grid and product and the form's prior and settings (a job: progress, previews, Stop). */
+export async function startPosterior(): Promise<void> {
+  const r = useRadio.getState();
+  const f = r.posteriorForm;
+  const prior = posteriorPrior();
+  if (!prior) {
+    r.patchPosterior({ state: 'error', message: 'no prior: the engine lists none (train one, or install a model folder)' });
+    return;
+  }
+  r.set({ error: null, modelAmp: null });
+  r.patchPosterior({ ...IDLE_POSTERIOR, state: 'queued', steps: f.steps });
+  try {
+    const g = r.form;
+    const res = await withFile((fileId) =>
+      getClient().request('job.reconstructVis', {
+        fileId,
+        ...(g.size !== null ? { size: g.size } : {}),
+        ...(g.cellArcsec !== null ? { cellArcsec: g.cellArcsec } : {}),
+        prior,
+        n: f.n,
+        steps: f.steps,
+        seed: f.seed,
+        previewHz: 4,
+      }),
+    );
+    const label = `${res.size}×${res.size}, cell ${+res.cellArcsec.toPrecision(4)}″, ${prior}, ${f.n} samples × ${f.steps} steps, seed ${f.seed}`;
+    useRadio.getState().patchPosterior({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running', message: label, command: res.command });
+    const ended = pendingEnd.get(res.jobId);
+    if (ended) void onJobEvent(ended);
+  } catch (e) {
+    useRadio.getState().patchPosterior({ state: 'error', message: message(e) });
+  }
+}
+
+export async function stopPosterior(): Promise<void> {
+  const id = useRadio.getState().posterior.jobId;
+  if (!id) return;
+  try {
+    await getClient().request('job.cancel', { jobId: id });
+  } catch (e) {
+    useRadio.getState().set({ error: message(e) });
+  }
+}
+
+/** A posterior panel from pixels (a preview) or from a product file (its header: the sky WCS). */
+function showPosteriorPanel(p: (typeof POSTERIOR_PANELS)[number], data: Float32Array, shape: [number, number], header?: ReturnType<typeof readFits>['hdus'][number]['header']): void {
+  showImage({ id: p.id, title: header ? `${p.title} — ${p.file}` : `${p.title} (running)`, role: p.role, data, shape, ...(header ? { header } : {}) });
+}
+
+async function onPosteriorEvent(ev: EngineEvent): Promise<void> {
+  const r = useRadio.getState();
+  if (ev.event === 'job.progress' && ev.data.kind === 'posterior') {
+    if (ev.data.jobId !== r.posterior.jobId) return;
+    const d = ev.data;
+    r.patchPosterior({ state: 'running', step: d.step, steps: d.steps, chi2: d.chi2 });
+    if (d.preview) {
+      const v = d.preview;
+      const shape = v.shape;
+      const id = d.jobId;
+      // one panel per task (a preview never makes one long task of three panel renders); none after the run's end
+      const show = [
+        () => showPosteriorPanel(POSTERIOR_PANELS[0], v.mean, shape),
+        () => showPosteriorPanel(POSTERIOR_PANELS[1], v.std, shape),
+        () => v.nSamples > 0 && showPosteriorPanel(POSTERIOR_PANELS[2], v.samples.slice(0, shape[0] * shape[1]), shape),
+      ];
+      show.forEach((f, k) =>
+        setTimeout(() => {
+          const now = useRadio.getState().posterior;
+          if (now.jobId === id && now.state === 'running') f();
+        }, 16 * (k + 1)),
+      );
+    }
+    return;
+  }
+  if ((ev.event !== 'job.done' && ev.event !== 'job.error') || ev.data.kind !== 'posterior') return;
+  if (ev.data.jobId !== r.posterior.jobId) {
+    pendingEnd.set(ev.data.jobId, ev);
+    return;
+  }
+  pendingEnd.delete(ev.data.jobId);
+  if (ev.event === 'job.error') {
+    for (const p of POSTERIOR_PANELS) removeImage(p.id);
+    r.patchPosterior({ state: ev.data.code === 'cancelled' ? 'cancelled' : 'error', message: ev.data.code === 'cancelled' ? 'stopped' : ev.data.message });
+    return;
+  }
+  try {
+    const p = await getClient().request('uv.posteriorProducts', { jobId: ev.data.jobId });
+    clearProducts();
+    for (const panel of POSTERIOR_PANELS) {
+      const f = p.files.find((x) => x.name === panel.file);
+      if (!f) continue;
+      const hdu = readFits(f.bytes).hdus[0]!;
+      const img = hdu.readImage();
+      const [nx, ny] = img.shape as [number, number];
+      showPosteriorPanel(panel, Float32Array.from(img.data.subarray(0, nx * ny)), [ny, nx], hdu.header);
+    }
+    const st = useRadio.getState().posterior;
+    useRadio.getState().set({
+      products: { files: p.files, kind: 'posterior', label: st.message ?? '', summary: `χ² per visibility degree of freedom of the posterior mean ${p.chi2.toFixed(3)}` },
+      modelAmp: p.modelAmp,
+      modelLabel: 'posterior mean |V|',
+    });
+    useRadio.getState().patchPosterior({ state: 'done', chi2: p.chi2, warnings: p.warnings, command: p.command });
+  } catch (e) {
+    useRadio.getState().patchPosterior({ state: 'error', message: message(e) });
+  }
 }

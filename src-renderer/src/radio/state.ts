@@ -1,6 +1,6 @@
 /**
  * The Visibilities view's state: the open UVFITS file (its summary and plot points from the engine), the imaging
- * and CLEAN settings, the CLEAN job, and the products (FITS files as the engine made them). A store of its own:
+ * and CLEAN settings, the CLEAN job, the posterior's settings and job, and the products (FITS files as the engine made them). A store of its own:
  * nothing else in the app reads it.
  */
 import { create } from 'zustand';
@@ -20,6 +20,30 @@ export interface ImagingForm {
 
 export type CleanState = 'idle' | 'queued' | 'running' | 'done' | 'cancelled' | 'error';
 
+/** The posterior's settings (`skyscore reconstruct --vis`): a prior of the engine's list, samples, steps, seed. */
+export interface PosteriorForm {
+  /** A prior's id in priors.list; null: the first one that fits. */
+  prior: string | null;
+  n: number;
+  steps: number;
+  seed: number;
+}
+
+export interface PosteriorStatus {
+  jobId: string | null;
+  state: CleanState;
+  step: number;
+  steps: number;
+  /** χ² per visibility degree of freedom of the running mean (then of the posterior mean). */
+  chi2: number | null;
+  /** The settings line, or the error. */
+  message: string | null;
+  /** The command line that gives the same products. */
+  command: string | null;
+  /** The warnings of report.json. */
+  warnings: string[];
+}
+
 export interface RadioState {
   /** The open file: its bytes (to open it again after an engine restart) and what the engine said of it. */
   file: { name: string; bytes: Uint8Array; open: UvOpenResult } | null;
@@ -27,22 +51,34 @@ export interface RadioState {
   busy: string | null;
   error: string | null;
   clean: { jobId: string | null; state: CleanState; iterations: number; niter: number; majorCycles: number; peak: number | null; message: string | null };
-  /** The latest products (dirty image and beam; with CLEAN the five), and the settings line they were made with. */
-  products: { files: NamedFile[]; label: string; summary: string | null } | null;
-  /** |A·model| at the plotted visibilities after a CLEAN. */
+  posteriorForm: PosteriorForm;
+  posterior: PosteriorStatus;
+  /**
+   * The latest products (dirty image and beam; with CLEAN the five; the posterior's four and report.json), and the
+   * settings line they were made with.
+   */
+  products: { files: NamedFile[]; label: string; summary: string | null; kind: 'clean' | 'posterior' } | null;
+  /** |A·model| at the plotted visibilities after a CLEAN or a posterior run (the CLEAN model or the posterior mean). */
   modelAmp: Float32Array | null;
+  /** What modelAmp is of, for the plot's legend. */
+  modelLabel: string;
   /** The uv plot shown at full size. */
   fullSize: boolean;
   /** The view folded to its header line (the image panels below get the room). */
   folded: boolean;
   /** A forward model's uv-sampling operator's points shown at full size (they hold (u, v) and (−u, −v)). */
   operatorUv: { u: Float32Array; v: Float32Array; maxBaseline: number; title: string } | null;
-  set(p: Partial<Omit<RadioState, 'set' | 'patchForm' | 'patchClean'>>): void;
+  set(p: Partial<Omit<RadioState, 'set' | 'patchForm' | 'patchClean' | 'patchPosteriorForm' | 'patchPosterior'>>): void;
   patchForm(p: Partial<ImagingForm>): void;
   patchClean(p: Partial<RadioState['clean']>): void;
+  patchPosteriorForm(p: Partial<PosteriorForm>): void;
+  patchPosterior(p: Partial<PosteriorStatus>): void;
 }
 
 export const DEFAULT_FORM: ImagingForm = { size: null, cellArcsec: null, weighting: 'natural', robust: 0, niter: 1000, gain: 0.1, threshold: 0, method: 'cotton-schwab' };
+
+export const DEFAULT_POSTERIOR_FORM: PosteriorForm = { prior: null, n: 4, steps: 200, seed: 1 };
+export const IDLE_POSTERIOR: PosteriorStatus = { jobId: null, state: 'idle', step: 0, steps: 0, chi2: null, message: null, command: null, warnings: [] };
 
 export const useRadio = create<RadioState>()((set) => ({
   file: null,
@@ -50,12 +86,17 @@ export const useRadio = create<RadioState>()((set) => ({
   busy: null,
   error: null,
   clean: { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null },
+  posteriorForm: { ...DEFAULT_POSTERIOR_FORM },
+  posterior: { ...IDLE_POSTERIOR },
   products: null,
   modelAmp: null,
+  modelLabel: 'CLEAN model |V|',
   fullSize: false,
   folded: false,
   operatorUv: null,
   set: (p) => set(p),
   patchForm: (p) => set((s) => ({ form: { ...s.form, ...p } })),
   patchClean: (p) => set((s) => ({ clean: { ...s.clean, ...p } })),
+  patchPosteriorForm: (p) => set((s) => ({ posteriorForm: { ...s.posteriorForm, ...p } })),
+  patchPosterior: (p) => set((s) => ({ posterior: { ...s.posterior, ...p } })),
 }));

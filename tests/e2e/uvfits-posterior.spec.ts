@@ -1,0 +1,138 @@
+/**
+ * The posterior from visibilities in the app, end to end in Chromium against `skyscore serve`: the VLBA BL Lac
+ * file in the Visibilities view, a 32×32 Gaussian-field prior of the engine's list, 2 samples × 30 steps: the
+ * progress with the χ² per visibility, the posterior mean, std and a sample in viewer panels with the sky
+ * read-out, the report's warnings, the mean's amplitudes over the data's, and posterior-mean.fits exported byte
+ * for byte as `skyscore reconstruct --vis` writes it; Stop. Also: a random-groups FITS file that is not UVFITS
+ * opens in the image viewer (its headers, no image), not in the Visibilities view. Screenshots go to test-results/.
+ */
+import { test as base, expect } from './fixtures.js';
+import type { Page } from '@playwright/test';
+import path from 'node:path';
+import os from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { startServe, runCliAsync } from '../helpers/cli.js';
+import { ROOT, dataPath } from '../helpers/data.js';
+import { writeFits } from '../../src-shared/fits/index.js';
+import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+
+const VLBA = 'vlba43_BLLAC_2013may30.uvfits';
+const N = 32;
+// The engine lists priors from $SKYSCORE_USER_DIR/models: this file's own server gets a user folder with a
+// 32×32 power-law Gaussian field (an exact score: the sampling runs in seconds).
+const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-uvpost-e2e-'));
+const PK = path.join(userDir, 'models', 'gf32', 'power-spectrum.fits');
+
+type Server = Awaited<ReturnType<typeof startServe>>;
+const test = base.extend<{ app: Page }, { postServer: Server }>({
+  postServer: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
+    async ({}, use) => {
+      mkdirSync(path.dirname(PK), { recursive: true });
+      writeFileSync(PK, writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.05, 3, 2)), shape: [N, N] }]));
+      writeFileSync(path.join(path.dirname(PK), 'README.md'), '# gf32 (test prior)\n\nA power-law Gaussian field, 32×32, for the end-to-end tests.\n');
+      const old = process.env.SKYSCORE_USER_DIR;
+      process.env.SKYSCORE_USER_DIR = userDir;
+      const s = await startServe().finally(() => {
+        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
+        else process.env.SKYSCORE_USER_DIR = old;
+      });
+      await use(s);
+      await s.stop();
+      rmSync(userDir, { recursive: true, force: true });
+    },
+    { scope: 'worker', timeout: 120_000 },
+  ],
+  app: async ({ page, postServer, consoleErrors }, use) => {
+    void consoleErrors;
+    await page.goto(postServer.url);
+    await use(page);
+  },
+});
+
+const shot = (p: Page, name: string) => p.screenshot({ path: path.join(ROOT, 'test-results', name) });
+
+/** Pixels of a plot's canvas in the model colour (orange). */
+async function orangePixels(p: Page, testId: string): Promise<number> {
+  return p
+    .getByTestId(testId)
+    .locator('canvas')
+    .evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let orange = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] >= 128 && d[i] > d[i + 2] + 80 && d[i] > d[i + 1] + 30) orange++;
+      return orange;
+    });
+}
+
+test('the posterior from the visibilities: progress, mean, std and a sample with the sky read-out, the mean over the amplitudes, export as the CLI writes it', async ({ app, consoleErrors }) => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-e2e-uvpost-'));
+  try {
+    await app.getByTestId('open-fits-input').first().setInputFiles(dataPath('uvfits', VLBA));
+    await expect(app.getByTestId('uv-view')).toBeVisible();
+    await app.getByTestId('uv-size').fill(String(N));
+    await app.getByTestId('uv-cell').fill('0.00005');
+    // the default prior is one made for the image's size
+    await expect(app.getByTestId('uv-posterior-prior')).toHaveValue('user/gf32');
+    await app.getByTestId('uv-posterior-n').fill('2');
+    await app.getByTestId('uv-posterior-steps').fill('30');
+    await app.getByTestId('uv-posterior-seed').fill('3');
+    await app.getByTestId('uv-posterior').click();
+    const prog = app.getByTestId('uv-posterior-progress');
+    await expect(prog).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+    await expect(prog).toHaveAttribute('data-step', '30');
+    await expect(prog).toContainText(/χ²\/visibility dof of the mean \d/);
+    for (const k of ['mean', 'std', 'sample']) await expect(app.getByTestId(`panel-uv-posterior-${k}`)).toBeVisible();
+    await expect(app.getByTestId('panel-uv-posterior-mean').locator('.panel-name')).toContainText('posterior-mean.fits');
+    // a 32-pixel field of 0.05 mas lies within 1 mas of the phase centre: the read-out is the source's position
+    const sum = JSON.parse((await runCliAsync(['info', dataPath('uvfits', VLBA), '--json'])).stdout) as { uvfits: { ra: number; dec: number; visibilities: number } };
+    const view = app.getByTestId('panel-uv-posterior-mean').locator('.panel-view');
+    const vb = (await view.boundingBox())!;
+    await app.mouse.move(vb.x + vb.width / 2, vb.y + vb.height / 2);
+    expect(Math.abs(Number(await app.getByTestId('readout-lon').textContent()) - sum.uvfits.ra)).toBeLessThan(1e-5);
+    expect(Math.abs(Number(await app.getByTestId('readout-lat').textContent()) - sum.uvfits.dec)).toBeLessThan(1e-5);
+    // the mean's amplitudes over the data's
+    await expect(app.getByTestId('uv-amplitude')).toHaveAttribute('data-model', 'posterior mean |V|');
+    await expect(app.getByTestId('uv-amplitude')).toHaveAttribute('data-model-points', String(sum.uvfits.visibilities));
+    expect(await orangePixels(app, 'uv-amplitude-plot')).toBeGreaterThan(100);
+    // a Gaussian field on a 1.6 mas field is no model of BL Lac: the report's χ² warning is shown
+    await expect(app.getByTestId('uv-posterior-warnings')).toContainText('the model does not fit the data to their noise');
+    for (const f of ['posterior-std', 'posterior-samples', 'residual', 'report']) await expect(app.getByTestId(`uv-export-${f}`)).toBeVisible();
+    await prog.scrollIntoViewIfNeeded();
+    await shot(app, 'uvfits-posterior.png');
+
+    // export: the bytes of skyscore reconstruct --vis with the command line the view gives
+    const command = (await app.getByTestId('uv-posterior-command').locator('code').textContent())!;
+    expect(command).toBe(`skyscore reconstruct --vis ${VLBA} --prior gaussian-field:${PK} --size 32 --cell 0.00005 --stokes I --sampler pc --n 2 --steps 30 --seed 3 --out DIR`);
+    const argv = command.split(' ').slice(1, -2);
+    argv[argv.indexOf('--vis') + 1] = dataPath('uvfits', VLBA);
+    const cli = await runCliAsync([...argv, '--out', path.join(tmp, 'p'), '--quiet'], { timeoutMs: 300_000 });
+    expect(cli.code, cli.stderr).toBe(0);
+    const [dl] = await Promise.all([app.waitForEvent('download'), app.getByTestId('uv-export-posterior-mean').click()]);
+    expect(dl.suggestedFilename()).toBe('posterior-mean.fits');
+    expect(readFileSync(await dl.path()).equals(readFileSync(path.join(tmp, 'p', 'posterior-mean.fits')))).toBe(true);
+
+    // Stop: a long run ends when asked
+    await app.getByTestId('uv-posterior-steps').fill('100000');
+    await app.getByTestId('uv-posterior').click();
+    await expect(prog).toHaveAttribute('data-state', 'running', { timeout: 30_000 });
+    await expect.poll(async () => Number(await prog.getAttribute('data-step')), { timeout: 30_000 }).toBeGreaterThan(0);
+    // the previous run's amplitudes leave the plot while a new run goes
+    await expect(app.getByTestId('uv-amplitude')).toHaveAttribute('data-model-points', '0');
+    await shot(app, 'uvfits-posterior-running.png');
+    await app.getByTestId('uv-posterior-stop').click();
+    await expect(prog).toHaveAttribute('data-state', 'cancelled', { timeout: 15_000 });
+    expect(consoleErrors).toEqual([]);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a random-groups FITS file that is not UVFITS opens in the image viewer, with its headers', async ({ app, consoleErrors }) => {
+  await app.getByTestId('open-fits-input').first().setInputFiles(dataPath('fits', 'group.fits'));
+  await expect(app.getByTestId('viewer-error')).toContainText('group.fits: no image in this file');
+  await expect(app.getByTestId('viewer-error')).not.toContainText('appears twice');
+  await expect(app.getByTestId('uv-view')).toHaveCount(0);
+  await shot(app, 'uvfits-group-not-uvfits.png');
+  expect(consoleErrors).toEqual([]);
+});

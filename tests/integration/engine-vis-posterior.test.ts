@@ -1,0 +1,148 @@
+/**
+ * The posterior from visibilities in the app's engine (`job.reconstructVis`, validated like a client's request,
+ * then handled): the products byte for byte against `skyscore reconstruct --vis` with the command line the job
+ * gives (same seed), report.json the same but for the run's time and how it names the file; |A·mean| at the
+ * plotted visibilities against a direct DFT of the CLI's mean; progress with the χ² per visibility and previews;
+ * Stop; the refusals (a prior not in the list, the limits).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCliAsync } from '../helpers/cli.js';
+import { dataPath } from '../helpers/data.js';
+import { createEngine } from '../../src-main/engine/handlers.js';
+import { validateRequest, type EngineEvent, type JobEvent, type MethodName, type ParamsOf, type ResultOf, type UvPosteriorProgress } from '../../src-shared/protocol/index.js';
+import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
+import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { dftForward } from '../../src-shared/radio/dft.js';
+import { ARCSEC } from '../../src-shared/radio/grid.js';
+
+const events: EngineEvent[] = [];
+const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'wasm', processKind: 'test' });
+let nextId = 1;
+async function call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+  const req = validateRequest({ id: nextId++, method, params });
+  return (await engine.handle(req)) as ResultOf<M>;
+}
+
+function waitFor(jobId: string, ms = 120_000): Promise<JobEvent> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const t = setInterval(() => {
+      const ev = events.find((e) => (e.event === 'job.done' || e.event === 'job.error') && e.data.jobId === jobId);
+      if (ev) {
+        clearInterval(t);
+        resolve(ev as JobEvent);
+      } else if (Date.now() - t0 > ms) {
+        clearInterval(t);
+        reject(new Error(`job ${jobId} did not end within ${ms} ms`));
+      }
+    }, 20);
+  });
+}
+
+const progressOf = (jobId: string) => events.flatMap((e) => (e.event === 'job.progress' && e.data.kind === 'posterior' && e.data.jobId === jobId ? [e.data as UvPosteriorProgress] : []));
+
+const NAME = 'vlba43_BLLAC_2013may30.uvfits';
+const FILE = dataPath('uvfits', NAME);
+const N = 32;
+const CELL = 0.05e-3;
+let dir = '';
+let oldUser: string | undefined;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'skyscore-engine-vispost-'));
+  // a user folder whose models/ holds a 32×32 Gaussian-field prior (the engine lists it as user/gf32)
+  const prior = path.join(dir, 'user', 'models', 'gf32');
+  mkdirSync(prior, { recursive: true });
+  writeFileSync(path.join(prior, 'power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.05, 3, 2)), shape: [N, N] }]));
+  writeFileSync(path.join(prior, 'README.md'), '# gf32\n\nA power-law Gaussian field for tests.\n');
+  oldUser = process.env.SKYSCORE_USER_DIR;
+  process.env.SKYSCORE_USER_DIR = path.join(dir, 'user');
+});
+afterAll(() => {
+  if (oldUser === undefined) delete process.env.SKYSCORE_USER_DIR;
+  else process.env.SKYSCORE_USER_DIR = oldUser;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('job.reconstructVis', () => {
+  it('gives the products of skyscore reconstruct --vis byte for byte, and the model amplitudes of the mean', async () => {
+    const o = await call('uv.open', { name: NAME, bytes: new Uint8Array(readFileSync(FILE)) });
+    const started = await call('job.reconstructVis', { fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', n: 3, steps: 40, seed: 7, previewHz: 10 });
+    expect(started).toMatchObject({ size: N, cellArcsec: CELL, queued: 0 });
+    expect(started.command).toMatch(/^reconstruct --vis vlba43_BLLAC_2013may30\.uvfits --prior gaussian-field:\S+gf32[\\/]power-spectrum\.fits --size 32 --cell 0\.00005 --stokes I --sampler pc --n 3 --steps 40 --seed 7$/);
+    const end = await waitFor(started.jobId);
+    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+    const prog = progressOf(started.jobId);
+    expect(prog.length).toBeGreaterThan(0);
+    expect(prog[prog.length - 1]!.step).toBe(40);
+    expect(prog.some((x) => x.chi2 !== null && x.chi2 > 0)).toBe(true);
+    const r = await call('uv.posteriorProducts', { jobId: started.jobId });
+    expect(r.files.map((f) => f.name)).toEqual(['posterior-mean.fits', 'posterior-std.fits', 'posterior-samples.fits', 'residual.fits', 'report.json']);
+
+    // the command line the job gives, on the file from disk
+    const argv = started.command.split(' ');
+    argv[argv.indexOf('--vis') + 1] = FILE;
+    const out = path.join(dir, 'cli');
+    const cli = await runCliAsync([...argv, '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });
+    expect(cli.stderr).not.toMatch(/Error|at .*\.ts/);
+    expect(cli.code).toBe(0);
+    for (const f of r.files.slice(0, 4)) expect(Buffer.from(f.bytes).equals(readFileSync(path.join(out, f.name))), f.name).toBe(true);
+    const mine = JSON.parse(new TextDecoder().decode(r.files[4]!.bytes));
+    const theirs = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(mine.visibilities.file).toBe(NAME);
+    for (const x of [mine, theirs]) {
+      delete x.seconds;
+      delete x.command;
+      delete x.visibilities.file;
+    }
+    expect(mine).toEqual(theirs);
+    expect(r.chi2).toBe(theirs.chi2PerVisibility.mean);
+    expect(r.chi2).toBeGreaterThan(1);
+    expect(r.warnings).toEqual(theirs.warnings);
+
+    // |A·mean| at the plotted points against a direct DFT of the CLI's mean
+    const mean = Float64Array.from(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-mean.fits')))).data);
+    const mv = dftForward(Float64Array.from(o.plot.u), Float64Array.from(o.plot.v), { nx: N, ny: N, cell: CELL * ARCSEC }, mean);
+    let err = 0;
+    let ref = 0;
+    for (let k = 0; k < o.plot.shown; k++) {
+      const a = Math.hypot(mv.re[k], mv.im[k]);
+      err = Math.max(err, Math.abs(a - r.modelAmp[k]!));
+      ref = Math.max(ref, a);
+    }
+    expect(r.modelAmp.length).toBe(o.plot.shown);
+    expect(ref).toBeGreaterThan(0);
+    expect(err / ref).toBeLessThan(1e-4);
+  }, 400_000);
+
+  it('sends previews of the running mean and stops when asked', async () => {
+    const o = await call('uv.open', { name: NAME, bytes: new Uint8Array(readFileSync(FILE)) });
+    const started = await call('job.reconstructVis', { fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', n: 2, steps: 200_000, seed: 1, previewHz: 10 });
+    const t1 = Date.now();
+    while (!progressOf(started.jobId).some((x) => x.preview) && Date.now() - t1 < 60_000) await new Promise((res) => setTimeout(res, 50));
+    const pv = progressOf(started.jobId).find((x) => x.preview)!.preview!;
+    expect(pv.shape).toEqual([N, N]);
+    expect(pv.mean.length).toBe(N * N);
+    expect(pv.std.length).toBe(N * N);
+    expect(pv.samples.length).toBe(pv.nSamples * N * N);
+    const t0 = Date.now();
+    expect((await call('job.cancel', { jobId: started.jobId })).cancelled).toBe(true);
+    const end = await waitFor(started.jobId, 10_000);
+    expect(end.event).toBe('job.error');
+    expect(end.event === 'job.error' && end.data.code).toBe('cancelled');
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const last = progressOf(started.jobId).at(-1)!;
+    expect(last.step).toBeLessThan(200_000);
+    await expect(call('uv.posteriorProducts', { jobId: started.jobId })).rejects.toThrow(/no finished posterior run/);
+  }, 120_000);
+
+  it('refuses a prior outside the list, and grids over the limits, before the job starts', async () => {
+    const o = await call('uv.open', { name: NAME, bytes: new Uint8Array(readFileSync(FILE)) });
+    await expect(call('job.reconstructVis', { fileId: o.fileId, size: N, cellArcsec: CELL, prior: '/etc/passwd', n: 1, steps: 10, seed: 0, previewHz: 0 })).rejects.toThrow(/named by its id in the list of priors/);
+    await expect(call('job.reconstructVis', { fileId: o.fileId, size: 2048, cellArcsec: CELL, prior: 'user/gf32', n: 1, steps: 10, seed: 0, previewHz: 0 })).rejects.toThrow(/limit/);
+    await expect(call('job.reconstructVis', { fileId: 'uv999', prior: 'user/gf32', n: 1, steps: 10, seed: 0, previewHz: 0 })).rejects.toThrow(/no open visibility file/);
+  });
+});
