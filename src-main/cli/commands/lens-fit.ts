@@ -61,7 +61,8 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2): docs/forward-models.md; the method: 
   --out DIR              the products (a folder; default lens-fit)
 
 Products in DIR: lens.json (every parameter as {"value", "error"}, logEvidence, chi2PerPixel), model.json
-(the fitted forward model for 'skyscore reconstruct' on light-subtracted.fits, with psf.fits and mask.fits),
+(the fitted forward model for 'skyscore reconstruct --obs IMAGE.fits --model DIR/model.json': lens, psf.fits,
+mask.fits, the lens light lens-light.fits as its additive image and the source inversion's flux reference),
 lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits (the observation's grid and
 WCS), source-inversion.fits (the source grid, a linear arcsec WCS), critical-curves.json (critical curves and
 caustics, arcsec).`,
@@ -211,6 +212,8 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
   const sourceShape = res.sourceGrid.shape;
   const maskData = new Float32Array(ny * nx);
   for (const p of res.pixels) maskData[p] = 1;
+  const srcFlux = fluxReference(res.source);
+  const srcSky = backgroundReference(res.source);
   const model = {
     shape: sourceShape,
     operators: [
@@ -226,7 +229,11 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
       { type: 'psf', fits: 'psf.fits' },
       { type: 'mask', fits: 'mask.fits' },
     ],
-    description: 'fitted by skyscore lens-fit: reconstruct the source from light-subtracted.fits with the same noise map',
+    // the fitted lens light, added to the lensed source (y = A x + b + n): reconstruct takes the observation itself
+    ...(res.light.length ? { additive: { fits: 'lens-light.fits' } } : {}),
+    // the source inversion's 99.5th percentile and sky: the automatic flux scale reads them, where the prior acts
+    ...(srcFlux > 0 && srcFlux > srcSky ? { fluxReference: { flux: srcFlux, background: srcSky } } : {}),
+    description: 'fitted by skyscore lens-fit: reconstruct the source from the observation with the same noise map',
   };
   const modelText = JSON.stringify(model, null, 2) + '\n';
   // the model must be one that reconstruct accepts
@@ -249,10 +256,9 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     nPixels: res.nPixels,
     regularisation: { kind: res.regularisation, lambda: res.lambda },
     sourceGrid: { shape: sourceShape, pixelScale: res.sourceGrid.scale },
-    // the source inversion's 99.5th percentile and sky (flux-reference.ts): for a prior with data.peakPrior P and
-    // data.backgroundPrior B, --flux-scale (fluxReference − backgroundReference)/(P − B) puts the source in the prior's range
-    sourceFluxReference: fluxReference(res.source),
-    sourceBackgroundReference: backgroundReference(res.source),
+    // the source inversion's 99.5th percentile and sky (flux-reference.ts), also model.json's fluxReference
+    sourceFluxReference: srcFlux,
+    sourceBackgroundReference: srcSky,
     fitSourceGrid: { shape: res.fitSourceGrid.shape, pixelScale: res.fitSourceGrid.scale },
     supersample: res.supersample,
     psfShape: psf.shape,
