@@ -267,6 +267,18 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     evaluations: res.evaluations,
     seconds: res.seconds,
     covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,
+    // the parts of every error (standard deviations, in the covariance's order): the Laplace approximation at fixed
+    // λ and fit grid, λ marginalised, the fit grid's discretisation, the optimiser's distance from the optimum
+    errorBudget: res.covarianceParts
+      ? {
+          names: res.names,
+          ...Object.fromEntries(
+            Object.entries(res.covarianceParts).map(([k, m]) => [k, m ? res.names.map((_, i) => Math.sqrt(Math.max(0, m[i * res.names.length + i]))) : null]),
+          ),
+          sigmaLnLambda: res.systematics?.sigmaLnLambda ?? null,
+          grids: res.systematics?.grids.map((g) => ({ shape: g.shape, pixelScale: g.scale })) ?? null,
+        }
+      : null,
     command: `skyscore ${command}`,
   };
   const curves = lensCurves(L);
