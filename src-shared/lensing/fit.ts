@@ -416,10 +416,17 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   for (const c of candidates) {
     if (startE.length < starts && startE.every((e) => Math.hypot(e[0] - c.e[0], e[1] - c.e[1]) >= 0.1)) startE.push(c.e);
   }
-  while (startE.length < starts) startE.push([0, 0]);
+  // more starts than distinct candidates: the next best ones, then θE ± 8 % of the best
+  for (const c of candidates) if (startE.length < starts && !startE.includes(c.e)) startE.push(c.e);
+  if (!startE.length) startE.push([0, 0]);
+  const startTheta = startE.map(() => thetaE0);
+  for (let k = 0; startE.length < starts; k++) {
+    startE.push(startE[0]);
+    startTheta.push(thetaE0 * (k % 2 === 0 ? 1.08 : 0.92));
+  }
   for (let s = 0; s < starts; s++) {
     const e = startE[s];
-    let m: MassVector = { thetaE: thetaE0, e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+    let m: MassVector = { thetaE: startTheta[s], e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
     const lam0 = E.bestLambda(m, light);
     m = massRun(m, lam0.best.lambda, massSteps, `mass, start ${s + 1}/${starts}`, s);
     const lam = E.bestLambda(m, light, Math.log(lam0.best.lambda));
