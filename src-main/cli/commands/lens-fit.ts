@@ -38,7 +38,8 @@ export const lensFitCommand: Command = {
 Fits the lens of a strong-lensing image: an SIE with external shear, the deflector's light as elliptical
 Sérsic profiles, and the lensed source as pixels on its own grid, by maximising the Bayesian evidence of the
 linear inversion (source and light amplitudes solved jointly, the regularisation strength by the evidence too),
-from several starts; the parameters' errors come from the Laplace approximation. Progress on stderr.
+from several starts; the parameters' errors are the Laplace approximation's plus the effects of the
+regularisation strength, of the fit's source grid and of the optimiser's end (lens.json errorBudget). Progress on stderr.
 Conventions (θE, q, φ, x0, y0, γ1, γ2): docs/forward-models.md; the method: docs/lensing.md.
 
   --obs IMAGE.fits       the observed image (data units); --hdu N picks its HDU
@@ -57,7 +58,7 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2): docs/forward-models.md; the method: 
   --light N              Sérsic components of the deflector's light: 0, 1 (default) or 2
   --supersample S        ray-shooting sub-pixels per side (default 2)
   --regularisation R     gradient (default), curvature or identity
-  --no-errors            skip the Laplace approximation (faster)
+  --no-errors            skip the errors (faster)
   --out DIR              the products (a folder; default lens-fit)
 
 Products in DIR: lens.json (every parameter as {"value", "error"}, logEvidence, chi2PerPixel), model.json
