@@ -237,6 +237,25 @@ export interface FluxChoice {
   source: string;
   /** Added in data units: the data's sky minus F × the prior's typical sky. */
   background?: number;
+  /**
+   * What the automatic rule read (report.json `fluxScale.reference`): the data (less a known additive image), the
+   * model's `fluxReference` (the unknown's own figures, e.g. a lens fit's source inversion), or the back-projection
+   * of the data onto the unknown's grid (a model with a lens stage and no `fluxReference`), with its figures.
+   */
+  reference?: { of: FluxReferenceOf; flux: number; background: number | null };
+}
+
+/** Where the automatic flux scale takes its 99.5th percentile and sky from. */
+export type FluxReferenceOf = 'data' | 'model fluxReference' | 'back-projection';
+
+/** The statistics of the unknown's brightness in data units, and what they were measured on. */
+export interface FluxReferenceValues {
+  of: FluxReferenceOf;
+  flux: number;
+  /** The sky; null where not measured (the rule then sets no offset). */
+  background: number | null;
+  /** How messages name it: "the data", "the model's fluxReference", … */
+  what: string;
 }
 
 /** Data units of the unknown for a flux choice: x = F·x_prior + F·offset/scale + background. */
@@ -244,14 +263,20 @@ export function affineFor(prior: ResolvedPrior, flux: FluxChoice): { scale: numb
   return { scale: flux.value, offset: (flux.value * prior.normalisation.offset) / prior.normalisation.scale + (flux.background ?? 0) };
 }
 
+/** The automatic rule's statistics of an image (the data): its 99.5th percentile and sky (flux-reference.ts). */
+export function dataFluxReference(data: ArrayLike<number>, withSky: boolean, what = 'the data'): FluxReferenceValues {
+  return { of: 'data', flux: fluxReference(data), background: withSky ? backgroundReference(data) : null, what };
+}
+
 /**
  * The flux scale a reconstruction uses: the one given, else 1 for priors defined in data units (Gaussian
- * fields), else the automatic rule below on the observed data.
+ * fields), else the automatic rule below on the observed data — or on `reference`, the unknown's own statistics
+ * where the caller has them (a lens's source plane).
  */
-export function chooseFluxScale(prior: ResolvedPrior, data: ArrayLike<number>, given: number | null, givenHow = '--flux-scale'): FluxChoice {
+export function chooseFluxScale(prior: ResolvedPrior, data: ArrayLike<number>, given: number | null, givenHow = '--flux-scale', reference?: FluxReferenceValues): FluxChoice {
   if (given !== null) return { value: given, source: `given (${givenHow})` };
   if (prior.peak === null) return { value: 1, source: `default 1: ${prior.kind} priors are defined in data units` };
-  return automaticFluxScale(data, prior.peak, prior.background);
+  return fluxScaleFromReference(reference ?? dataFluxReference(data, prior.background !== null), prior.peak, prior.background);
 }
 
 /**
@@ -269,26 +294,34 @@ export function chooseFluxScale(prior: ResolvedPrior, data: ArrayLike<number>, g
  * priors); the Gaussian field is defined in data units (F = 1).
  */
 export function automaticFluxScale(data: ArrayLike<number>, peak: number, background: number | null = null): FluxChoice {
-  const q = fluxReference(data);
-  if (Number.isNaN(q)) throw new PriorInputError('no finite data pixel to set the flux scale from');
-  const basic = `auto: 99.5th percentile of the data (${q.toPrecision(6)}) / the prior's ${peak.toPrecision(4)}`;
-  const sky = background === null ? NaN : backgroundReference(data);
-  if (background === null || (q > 0 && sky >= (q / peak) * background)) {
+  return fluxScaleFromReference(dataFluxReference(data, background !== null), peak, background);
+}
+
+/** The automatic rule (automaticFluxScale) on given statistics q (`flux`) and B (`background`) of the unknown. */
+export function fluxScaleFromReference(ref: FluxReferenceValues, peak: number, background: number | null = null): FluxChoice {
+  const q = ref.flux;
+  const what = ref.what;
+  if (Number.isNaN(q)) throw new PriorInputError(ref.of === 'data' ? 'no finite data pixel to set the flux scale from' : `no finite value in ${what} to set the flux scale from`);
+  const reference = { of: ref.of, flux: q, background: ref.background };
+  const basic = `auto: 99.5th percentile of ${what} (${q.toPrecision(6)}) / the prior's ${peak.toPrecision(4)}`;
+  const sky = background === null || ref.background === null ? NaN : ref.background;
+  if (background === null || Number.isNaN(sky) || (q > 0 && sky >= (q / peak) * background)) {
     if (!(q > 0)) {
-      throw new PriorInputError(`the automatic flux scale needs positive data (99.5th percentile is ${q}); give --flux-scale`);
+      throw new PriorInputError(`the automatic flux scale needs positive data (99.5th percentile of ${what} is ${q}); give --flux-scale`);
     }
-    const note = background === null ? '' : `; the data's sky (${sky.toPrecision(6)}) is at or above the prior's typical one at this scale: no offset`;
-    return { value: q / peak, background: 0, source: basic + note };
+    const note = background === null ? '' : `; the sky of ${what} (${sky.toPrecision(6)}) is at or above the prior's typical one at this scale: no offset`;
+    return { value: q / peak, background: 0, source: basic + note, reference };
   }
   if (!(q > sky)) {
-    throw new PriorInputError(`the automatic flux scale needs data brighter than their sky (99.5th percentile ${q}, sky ${sky}); give --flux-scale`);
+    throw new PriorInputError(`the automatic flux scale needs data brighter than their sky (99.5th percentile ${q}, sky ${sky} of ${what}); give --flux-scale`);
   }
   const value = (q - sky) / (peak - background);
   return {
     value,
     background: sky - value * background,
     source:
-      `auto, sky darker than the prior's: (99.5th percentile ${q.toPrecision(6)} − sky ${sky.toPrecision(6)} of the data) / (the prior's ${peak.toPrecision(4)} − ${background.toPrecision(4)}); ` +
-      `offset ${(sky - value * background).toPrecision(6)} (the data's sky minus F × the prior's)`,
+      `auto, sky darker than the prior's: (99.5th percentile ${q.toPrecision(6)} − sky ${sky.toPrecision(6)} of ${what}) / (the prior's ${peak.toPrecision(4)} − ${background.toPrecision(4)}); ` +
+      `offset ${(sky - value * background).toPrecision(6)} (${ref.of === 'data' ? "the data's" : 'its'} sky minus F × the prior's)`,
+    reference,
   };
 }

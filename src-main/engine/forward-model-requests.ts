@@ -111,6 +111,9 @@ export async function previewRequest(p: JobMethods['model.preview']['params']): 
     const y = tf.tidy(() => built.operator.apply(tf.tensor3d(x, [1, ny, nx])));
     const data = (await y.data()) as Float32Array;
     y.dispose();
+    // the model's known additive image, as skyscore forward writes it: A x + b
+    const b = built.additive;
+    if (b) for (let i = 0; i < data.length; i++) data[i] += b[i]!;
     return { data, shape: out };
   } finally {
     built.operator.dispose();

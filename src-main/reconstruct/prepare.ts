@@ -32,7 +32,8 @@ import {
 } from '../../src-shared/diffusion/samplers/spec.js';
 import { shapeText } from './headers.js';
 import { UserInputError } from '../../src-shared/errors.js';
-import { affineFor, checkPriorShape, chooseFluxScale, resolvePrior, type FluxChoice, type ResolvedPrior } from '../priors.js';
+import { affineFor, checkPriorShape, chooseFluxScale, dataFluxReference, resolvePrior, type FluxChoice, type FluxReferenceValues, type ResolvedPrior } from '../priors.js';
+import { backProjection } from '../../src-shared/diffusion/source-reference.js';
 import { onnxWorkerPlan, scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
 import type { ScoreEngineReport } from '../onnx/score-model.js';
 
@@ -242,10 +243,12 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     const warnings = [...prepared.notes, ...prior.warnings];
     const shapeNote = checkPriorShape(prior, xShape);
     if (shapeNote) warnings.push(shapeNote);
-    const flux = chooseFluxScale(prior, obs.data, checked.fluxScale, 'flux scale set by the user');
-    const affine = affineFor(prior, flux);
     built = instantiateForwardModel(prepared);
-    likelihood = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, noise, affine, name: obs.name });
+    const additive = built.additive;
+    const reference = checked.fluxScale === null && prior.peak !== null ? await fluxReferenceFor(built, obs.data, noise, prior.background !== null, model.name) : undefined;
+    const flux = chooseFluxScale(prior, obs.data, checked.fluxScale, 'flux scale set by the user', reference);
+    const affine = affineFor(prior, flux);
+    likelihood = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, additive, noise, affine, name: obs.name });
     for (const w of likelihood.warnings) if (!warnings.includes(w)) warnings.push(w);
     // ONNX Runtime on the CPU: one worker per core (at most n and 4), the cores shared out as intra-op threads
     const engineReport = scoreEngineReport(prior.model, backend.backend);
@@ -287,6 +290,26 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     if (owned) prior.dispose();
     throw e;
   }
+}
+
+/**
+ * What the automatic flux scale reads (priors.ts, one rule): the model's `fluxReference` where it has one (the
+ * unknown's own figures: a lens fit's source inversion); else, for a model with a lens stage, the back-projection
+ * of the data onto the source grid (source-reference.ts: the prior acts there, and the ring's statistics are not
+ * the source's); else the data, less the model's additive image.
+ */
+async function fluxReferenceFor(built: BuiltForwardModel, data: ArrayLike<number>, noise: NoiseModel, withSky: boolean, modelName: string): Promise<FluxReferenceValues> {
+  const spec = built.spec;
+  if (spec.fluxReference) {
+    const r = spec.fluxReference;
+    return { of: 'model fluxReference', flux: r.flux, background: withSky ? r.background : null, what: `the unknown (${modelName}'s fluxReference)` };
+  }
+  if (spec.operators.some((s) => s.type === 'lens')) {
+    const bp = await backProjection(built.operator, data, noise, built.additive);
+    return { of: 'back-projection', flux: bp.flux, background: withSky ? bp.background : null, what: `the data back-projected onto the source grid (${bp.reached} pixels reached)` };
+  }
+  const add = built.additive;
+  return dataFluxReference(add ? Float64Array.from(data, (v, k) => v - add[k]!) : data, withSky, add ? 'the data less the additive image' : 'the data');
 }
 
 /** A forward model given as an object with no files (eval, bench): M.json as the editor would save it. */

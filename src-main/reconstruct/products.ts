@@ -77,7 +77,7 @@ export function runReport(
       backend: prep.backend.backend,
       versions: { ...versions() } as Record<string, string>,
       fluxScale: prep.flux,
-      model: { path: prep.model.path, sha256: prep.model.sha256 },
+      model: { path: prep.model.path, sha256: prep.model.sha256, ...(prep.model.prepared.spec.additive ? { additive: prep.model.prepared.spec.additive.fits } : {}) },
       observation: { path: obs.path, hdu: obs.hdu },
       noise: prep.noiseText,
       warnings: [...prep.warnings, ...(diag?.warnings ?? [])],

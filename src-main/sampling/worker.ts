@@ -36,6 +36,7 @@ port.on('message', onMessage);
         operator: built.operator,
         data: job.data!,
         dataShape: job.dataShape!,
+        additive: built.additive,
         noise: job.noise!,
         affine: job.affine,
         name: job.dataName,

@@ -1,6 +1,7 @@
 /**
  * The Gaussian likelihood of linear data, y = A x + n, n ~ N(0, Σ) with Σ = diag(σ_i²), for posterior sampling
- * with a score-based prior, in the prior's units.
+ * with a score-based prior, in the prior's units. A known additive image b (y = A x + b + n, M.json's `additive`)
+ * is taken from the data once, here: everything below reads y for y − b.
  *
  * Units. The prior describes x_p; the image in data units is x = a·x_p + b (a = flux scale × the model's
  * normalisation scale, b = flux scale × its offset: docs/sampling.md's linear normalisation). So the data see
@@ -66,6 +67,11 @@ export interface LikelihoodSpec {
   /** y, row-major [my, mx]; NaN/infinite pixels are masked. */
   data: ArrayLike<number>;
   dataShape: [number, number];
+  /**
+   * A known additive image b (data units, [my, mx], finite) of y = A x + b + n (M.json's `additive`): the
+   * likelihood sees y − b, and `data`, residuals and χ² below are of y − b.
+   */
+  additive?: ArrayLike<number> | null;
   noise: NoiseModel;
   affine?: Affine;
   /** 'auto' (default) as described above; 'cg' forces conjugate gradients (for tests and comparisons). */
@@ -129,7 +135,7 @@ export class ConvolvedLikelihood {
   readonly warnings: string[] = [];
   /** Observed (unmasked) pixels. */
   readonly observed: number;
-  /** The data (NaN where masked) and σ per pixel (NaN where masked), row-major. */
+  /** The data less the additive image, y − b (NaN where masked), and σ per pixel (NaN where masked), row-major. */
   readonly data: Float32Array;
   readonly sigma: Float32Array;
   readonly mask: Float32Array;
@@ -162,6 +168,8 @@ export class ConvolvedLikelihood {
       );
     }
     if (spec.data.length !== my * mx) throw new LikelihoodInputError(`${name}: ${spec.data.length} values for shape [${my}, ${mx}]`);
+    const add = spec.additive ?? null;
+    if (add && add.length !== my * mx) throw new LikelihoodInputError(`the additive image has ${add.length} values but ${name} is [${my}, ${mx}]`);
     this.operator = op;
     this.inShape = [op.inShape[0], op.inShape[1]];
     this.dataShape = [my, mx];
@@ -200,11 +208,11 @@ export class ConvolvedLikelihood {
     let vsum = 0;
     for (let i = 0; i < n; i++) {
       if (this.mask[i]) {
-        y[i] = spec.data[i];
+        y[i] = add ? spec.data[i] - add[i] : spec.data[i];
         varr[i] = sig[i] * sig[i];
         inv[i] = 1 / varr[i];
         vsum += varr[i];
-        this.data[i] = spec.data[i];
+        this.data[i] = y[i];
         this.sigma[i] = sig[i];
       } else {
         varr[i] = 1;

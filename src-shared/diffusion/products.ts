@@ -107,7 +107,8 @@ export interface ReportContext {
   backend: string;
   versions: Record<string, string>;
   fluxScale?: { value: number; source: string };
-  model?: { path: string; sha256: string };
+  /** M.json: its path, its hash, and the additive image it names (data units, taken from the data: y − b). */
+  model?: { path: string; sha256: string; additive?: string };
   observation?: { path: string; hdu: number };
   noise?: string;
   warnings: string[];

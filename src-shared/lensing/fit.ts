@@ -4,7 +4,7 @@ import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolver, invert, normalEquations, optimiseLambda, regularisation, type InversionResult, type Regularisation, type RegularisationKind } from './inversion.js';
-import { finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
+import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 
 // The lens fit: the parameters of the SIE + shear and of the deflector's Sérsic light that maximise the Bayesian
@@ -52,6 +52,11 @@ export interface LensFitOptions {
   starts?: number;
   /** the Laplace approximation's uncertainties (default true) */
   errors?: boolean;
+  /**
+   * add to them what the Laplace step holds fixed — λ (marginalised to first order) and the fit's source grid (the
+   * scatter of the optimum over four other grids) — and the optimiser's own distance from the optimum (default true)
+   */
+  systematicErrors?: boolean;
   /** Nelder–Mead evaluations per stage (default 1500) */
   maxEvaluations?: number;
   onProgress?: (p: LensFitProgress) => void;
@@ -75,8 +80,16 @@ export interface LensFitResult {
   amplitudes: number[];
   /** every reported parameter with its error: thetaE, q, phi, e1, e2, x0, y0, gamma1, gamma2, light<k>.… */
   parameters: Record<string, ParameterEstimate>;
-  /** the covariance of the fit vector (names in `names`), or null */
+  /** the covariance of the fit vector (names in `names`), or null: the sum of `covarianceParts` */
   covariance: Float64Array | null;
+  /**
+   * its parts: `statistical` (the Laplace approximation at fixed λ and grid), `lambda` (λ marginalised),
+   * `grid` (the fit source grid's discretisation), `optimiser` (the Newton step from the optimiser's end to the
+   * optimum); null where not computed
+   */
+  covarianceParts: { statistical: Float64Array; lambda: Float64Array | null; grid: Float64Array | null; optimiser: Float64Array | null } | null;
+  /** σ of ln λ from the evidence's curvature, and the other grids of the grid term */
+  systematics: { sigmaLnLambda: number; grids: Grid[] } | null;
   /** the Hessian of −log Z in the fit vector, and the finite-difference steps it used */
   hessian: Float64Array | null;
   hessianSteps: Float64Array | null;
@@ -387,11 +400,33 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let bestMass: MassVector | null = null;
   let bestLambda = 1;
   let bestLogZ = -Infinity;
+  // the starts: a coarse scan of the ellipticity at the ring's radius (round, the light's, |e| = 0.1 and 0.2 at
+  // eight angles of 2φ; λ from the round lens), the best first, each at least 0.1 in e from those taken
+  const round: MassVector = { thetaE: thetaE0, e1: 0, e2: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+  const lamScan = E.bestLambda(round, light).best.lambda;
+  const candidates: { e: [number, number]; logZ: number }[] = [];
+  const scanE: [number, number][] = [[0, 0], [lightE[0], lightE[1]]];
+  for (const r of [0.1, 0.2]) for (let k = 0; k < 8; k++) scanE.push([r * Math.cos((k * Math.PI) / 4), r * Math.sin((k * Math.PI) / 4)]);
+  for (const e of scanE) {
+    const r = E.at({ ...round, e1: e[0], e2: e[1] }, light, lamScan);
+    if (r) candidates.push({ e, logZ: r.logEvidence });
+  }
+  candidates.sort((a, b) => b.logZ - a.logZ);
+  const startE: [number, number][] = [];
+  for (const c of candidates) {
+    if (startE.length < starts && startE.every((e) => Math.hypot(e[0] - c.e[0], e[1] - c.e[1]) >= 0.1)) startE.push(c.e);
+  }
+  // more starts than distinct candidates: the next best ones, then θE ± 8 % of the best
+  for (const c of candidates) if (startE.length < starts && !startE.includes(c.e)) startE.push(c.e);
+  if (!startE.length) startE.push([0, 0]);
+  const startTheta = startE.map(() => thetaE0);
+  for (let k = 0; startE.length < starts; k++) {
+    startE.push(startE[0]);
+    startTheta.push(thetaE0 * (k % 2 === 0 ? 1.08 : 0.92));
+  }
   for (let s = 0; s < starts; s++) {
-    // start 0: round, at the ring; 1: the light's ellipticity; then θE ± 8 % with other ellipticities
-    const th = thetaE0 * (s < 2 ? 1 : s % 2 === 0 ? 1.08 : 0.92);
-    const e = s === 1 ? lightE : s >= 2 ? [0.1 * Math.cos(s * 2.1), 0.1 * Math.sin(s * 2.1)] : [0, 0];
-    let m: MassVector = { thetaE: th, e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+    const e = startE[s];
+    let m: MassVector = { thetaE: startTheta[s], e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
     const lam0 = E.bestLambda(m, light);
     m = massRun(m, lam0.best.lambda, massSteps, `mass, start ${s + 1}/${starts}`, s);
     const lam = E.bestLambda(m, light, Math.log(lam0.best.lambda));
@@ -455,6 +490,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let covariance: Float64Array | null = null;
   let hessian: Float64Array | null = null;
   let hessianSteps: Float64Array | null = null;
+  let gradient0: Float64Array | null = null;
+  let extraEvaluations = 0;
   let laplaceNote: string | null = null;
   const nPar = v.length;
   if (opts.errors !== false) {
@@ -483,13 +520,82 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         for (let i = 0; i < nPar; i++) h[i] *= 2;
         progress({ stage: 'errors', evaluations: E.evaluations - before2, message: 'uncertainties: the Hessian is not positive definite; again with twice the steps' });
       }
-      const { H } = finiteDifferenceHessian(f, v, h, f0);
+      const { H, g } = finiteDifferenceHessian(f, v, h, f0);
       covariance = invertSpd(H, nPar);
       hessian = H;
       hessianSteps = Float64Array.from(h);
+      gradient0 = g;
     }
     if (!covariance) laplaceNote = 'the Hessian of −log Z is not positive definite: no errors (the fit may not be at a maximum)';
     evaluations.errors = E.evaluations - before2;
+  }
+
+  // 5b. what the Laplace step holds fixed, to first order: the optimum moves by the Newton step Δ = −C (g′ − g₀)
+  // when the evidence changes (g′ its gradient at the fit, g₀ the fitted evidence's). λ: the evidence at
+  // λ·e^{±σ} (σ of ln λ from its curvature) gives Δ± = ±J σ, so ½ Σ Δ±Δ±ᵀ = J σ² Jᵀ marginalises λ. The grid: the
+  // fit on four other source grids — a half-pixel phase shift either way (one pixel more or less at the same
+  // scale) and pixels 5 % larger or smaller — gives the discretisation's scatter, the mean of ΔΔᵀ. The optimiser:
+  // Nelder–Mead stops near, not at, the optimum; −C g₀ is that distance (ΔΔᵀ). Gradients by central differences
+  // at the Hessian's steps (about one σ: across the bilinear kinks). 2n + 3 evaluations for λ, 2n + a λ search
+  // per grid.
+  let covarianceParts: LensFitResult['covarianceParts'] = null;
+  let systematics: LensFitResult['systematics'] = null;
+  if (covariance) covarianceParts = { statistical: covariance, lambda: null, grid: null, optimiser: null };
+  if (covariance && hessianSteps && gradient0 && opts.systematicErrors !== false) {
+    const C = covariance;
+    const h = hessianSteps;
+    const g0 = gradient0;
+    const before3 = E.evaluations;
+    const newton = (g: Float64Array): Float64Array => {
+      const dx = new Float64Array(nPar);
+      for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) dx[i] -= C[i * nPar + j] * (g[j] - g0[j]);
+      return dx;
+    };
+    const outer = (M: Float64Array, dx: Float64Array, wgt: number) => {
+      for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) M[i * nPar + j] += wgt * dx[i] * dx[j];
+    };
+    progress({ stage: 'errors', evaluations: 0, message: 'uncertainties: λ marginalised, the fit grid, the optimiser' });
+    // λ
+    const lnL = Math.log(bestLambda);
+    const fl = (t: number) => {
+      const r = E.at(mass, light, Math.exp(t));
+      return r ? -r.logEvidence : Infinity;
+    };
+    const dl = 0.5;
+    const curv = (fl(lnL + dl) + fl(lnL - dl) - 2 * fl(lnL)) / (dl * dl);
+    const sigmaLnLambda = curv > 0 ? 1 / Math.sqrt(curv) : dl;
+    const lam = new Float64Array(nPar * nPar);
+    for (const sgn of [1, -1]) outer(lam, newton(finiteDifferenceGradient(fJoint(Math.exp(lnL + sgn * sigmaLnLambda)), v, h)), 0.5);
+    // the fit grid
+    const N = fitGrid.shape[0];
+    const sc = fitGrid.scale;
+    const grids: Grid[] = [
+      { shape: [N + 1, N + 1], scale: sc },
+      { shape: [N - 1, N - 1], scale: sc },
+      { shape: [N, N], scale: sc * 1.05 },
+      { shape: [N, N], scale: sc / 1.05 },
+    ];
+    const grid = new Float64Array(nPar * nPar);
+    let gridEvaluations = 0;
+    for (const g2 of grids) {
+      const E2 = new EvidenceFunction(d, pixels, y, w, g2, regularisation(regKind, g2.shape), ss);
+      const lam2 = E2.bestLambda(mass, light, lnL).best.lambda;
+      const f2 = (x: Float64Array) => {
+        const r = E2.at(massFromVector(x), lightFromVector(x, 7, light.length), lam2);
+        return r ? -r.logEvidence : Infinity;
+      };
+      // the other grid's gradient against the fitted one's: its optimum's offset from ours
+      const g2grad = finiteDifferenceGradient(f2, v, h);
+      outer(grid, newton(g2grad), 1 / grids.length);
+      gridEvaluations += E2.evaluations;
+    }
+    const opt = new Float64Array(nPar * nPar);
+    outer(opt, newton(new Float64Array(nPar)), 1);
+    covarianceParts = { statistical: C, lambda: lam, grid, optimiser: opt };
+    covariance = Float64Array.from(C, (c, k) => c + lam[k] + grid[k] + opt[k]);
+    systematics = { sigmaLnLambda, grids };
+    evaluations.systematics = E.evaluations - before3 + gridEvaluations;
+    extraEvaluations = gridEvaluations;
   }
 
   // 6. the final inversion on the source grid
@@ -519,17 +625,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // parameters and errors (q, φ from e1, e2 by the delta method)
   const sd = (i: number): number | null => (covariance && covariance[i * nPar + i] > 0 ? Math.sqrt(covariance[i * nPar + i]) : null);
   const parameters: Record<string, ParameterEstimate> = {};
-  const qphiErr = (i1: number, i2: number, e1: number, e2: number): [number | null, number | null] => {
-    if (!covariance) return [null, null];
-    const e = Math.hypot(e1, e2);
-    if (!(e > 0)) return [sd(i1), null];
-    // q = (1 − e)/(1 + e): dq/de = −2/(1 + e)²; φ = ½ atan2(e2, e1)
-    const dq = -2 / (1 + e) ** 2;
-    const gq = [(dq * e1) / e, (dq * e2) / e];
-    const gp = [(-0.5 * e2) / (e * e), (0.5 * e1) / (e * e)];
-    const quad = (g: number[]) => g[0] * g[0] * covariance![i1 * nPar + i1] + 2 * g[0] * g[1] * covariance![i1 * nPar + i2] + g[1] * g[1] * covariance![i2 * nPar + i2];
-    return [Math.sqrt(Math.max(0, quad(gq))), Math.sqrt(Math.max(0, quad(gp)))];
-  };
+  const qphiErr = (i1: number, i2: number, e1: number, e2: number): [number | null, number | null] => (covariance ? qPhiErrors(covariance, nPar, i1, i2, e1, e2) : [null, null]);
   const [qErr, phiErr] = qphiErr(1, 2, mass.e1, mass.e2);
   parameters.thetaE = { value: mass.thetaE, error: sd(0) };
   parameters.q = { value: lens.q, error: qErr };
@@ -555,7 +651,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     parameters[`light${k}.n`] = { value: c.n, error: sd(o + 5) };
     parameters[`light${k}.amplitude`] = { value: amps[k], error: null };
   });
-  evaluations.total = E.evaluations;
+  evaluations.total = E.evaluations + extraEvaluations;
   return {
     lens,
     mass,
@@ -563,6 +659,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     amplitudes: amps,
     parameters,
     covariance,
+    covarianceParts,
+    systematics,
     hessian,
     hessianSteps,
     laplaceNote,
@@ -588,6 +686,20 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     supersample: ss,
     seconds: now() - t0,
   };
+}
+
+/**
+ * Standard deviations of q and φ from the covariance of the ellipticity components (indices i1, i2 of an n×n
+ * covariance) by the delta method: q = (1 − e)/(1 + e), φ = ½ atan2(e2, e1); φ's is null for a round lens.
+ */
+export function qPhiErrors(cov: ArrayLike<number>, n: number, i1: number, i2: number, e1: number, e2: number): [number | null, number | null] {
+  const e = Math.hypot(e1, e2);
+  if (!(e > 0)) return [cov[i1 * n + i1] > 0 ? Math.sqrt(cov[i1 * n + i1]) : null, null];
+  const dq = -2 / (1 + e) ** 2;
+  const gq = [(dq * e1) / e, (dq * e2) / e];
+  const gp = [(-0.5 * e2) / (e * e), (0.5 * e1) / (e * e)];
+  const quad = (g: number[]) => g[0] * g[0] * cov[i1 * n + i1] + 2 * g[0] * g[1] * cov[i1 * n + i2] + g[1] * g[1] * cov[i2 * n + i2];
+  return [Math.sqrt(Math.max(0, quad(gq))), Math.sqrt(Math.max(0, quad(gp)))];
 }
 
 /** The light-subtracted data (data − lens light), NaN where the data are. */

@@ -127,7 +127,7 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
  * The Hessian of f at x by finite differences of steps h: diagonal (f(x+hᵢ) + f(x−hᵢ) − 2f(x))/hᵢ², off-diagonal
  * (f(x+hᵢ+hⱼ) + f(x−hᵢ−hⱼ) − f(x±hᵢ) − f(x±hⱼ) + 2f(x))/(2hᵢhⱼ), both second order in h: 2n + n(n−1) evaluations.
  */
-export function finiteDifferenceHessian(f: (x: Float64Array) => number, x: ArrayLike<number>, h: ArrayLike<number>, f0?: number): { H: Float64Array; evaluations: number } {
+export function finiteDifferenceHessian(f: (x: Float64Array) => number, x: ArrayLike<number>, h: ArrayLike<number>, f0?: number): { H: Float64Array; g: Float64Array; evaluations: number } {
   const n = x.length;
   let evaluations = 0;
   const at = (d: [number, number][]): number => {
@@ -154,7 +154,23 @@ export function finiteDifferenceHessian(f: (x: Float64Array) => number, x: Array
       H[j * n + i] = v;
     }
   }
-  return { H, evaluations };
+  // the central-difference gradient comes with the diagonal
+  const g = Float64Array.from(plus, (p, i) => (p - minus[i]) / (2 * h[i]));
+  return { H, g, evaluations };
+}
+
+/** Central finite-difference gradient of f at x with steps h (2n evaluations). */
+export function finiteDifferenceGradient(f: (x: Float64Array) => number, x: ArrayLike<number>, h: ArrayLike<number>): Float64Array {
+  const n = x.length;
+  const g = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = Float64Array.from(x);
+    p[i] += h[i];
+    const fp = f(p);
+    p[i] -= 2 * h[i];
+    g[i] = (fp - f(p)) / (2 * h[i]);
+  }
+  return g;
 }
 
 /** The inverse of a symmetric positive definite matrix (Gauss–Jordan with pivoting); null when singular or not SPD. */

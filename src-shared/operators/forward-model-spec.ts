@@ -80,12 +80,35 @@ export interface NoiseSpec {
 
 export const NOISE_SPEC_MODELS = ['white', 'sigma-map', 'correlated', 'poisson-gaussian'] as const;
 
+/**
+ * M.json's optional additive block: a known image b on the data's grid, in data units, added to the linear part:
+ * y = A x + b + n (a lens's deflector light). Every likelihood uses y − b; `forward` and `simulate` add it.
+ */
+export interface AdditiveSpec {
+  fits: string;
+  hdu?: number;
+}
+
+/**
+ * M.json's optional flux reference: the unknown's own brightness in data units — its 99.5th percentile (`flux`) and
+ * sky (`background`), the statistics of flux-reference.ts —, which the automatic flux-scale rule reads in place of
+ * the data's (a lens's source plane, where the prior acts: `skyscore lens-fit` writes its source inversion's).
+ */
+export interface FluxReferenceSpec {
+  flux: number;
+  background: number;
+}
+
 /** An M.json document: the unknown's shape and the stages of A, applied in order (none: the identity). */
 export interface ForwardModelSpec {
   shape: Shape2;
   operators: StageSpec[];
   /** The noise model (optional; absent in older files). */
   noise?: NoiseSpec;
+  /** A known additive image (optional). */
+  additive?: AdditiveSpec;
+  /** The unknown's flux reference (optional). */
+  fluxReference?: FluxReferenceSpec;
 }
 
 /** One problem of a document. */
@@ -414,6 +437,32 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
   return ok ? out : undefined;
 }
 
+function checkAdditive(o: unknown, s: Scope, files: readonly string[] | undefined): AdditiveSpec | undefined {
+  if (!isObj(o)) {
+    s.add('', `must be an object {"fits": "image.fits"} (a known image added to A x), got ${describe(o)}`, true);
+    return undefined;
+  }
+  s.keys(o, ['fits', 'hdu']);
+  const fits = s.file(o, 'fits');
+  s.present('fits', fits, 'additive image', files);
+  const hdu = o.hdu === undefined ? undefined : s.num(o, 'hdu', 'hdu', { integer: true, min: 0 }).value;
+  if (fits === undefined || (o.hdu !== undefined && hdu === undefined)) return undefined;
+  return hdu !== undefined ? { fits, hdu } : { fits };
+}
+
+function checkFluxReference(o: unknown, s: Scope): FluxReferenceSpec | undefined {
+  if (!isObj(o)) {
+    s.add('', `must be an object {"flux", "background"} (the unknown's 99.5th percentile and sky, data units), got ${describe(o)}`, true);
+    return undefined;
+  }
+  s.keys(o, ['flux', 'background']);
+  const flux = s.num(o, 'flux', 'flux', { positive: true });
+  const background = s.num(o, 'background', 'background');
+  if (flux.value === undefined || background.value === undefined) return undefined;
+  if (flux.ok && background.ok && !(flux.value > background.value)) s.add('flux', `flux must be above background, got ${flux.value} and ${background.value}`, false);
+  return { flux: flux.value, background: background.value };
+}
+
 /**
  * Checks a document (parsed JSON, or the editor's spec) against every rule of the format, in the order of its
  * fields, and collects all issues. `spec` is the document as a ForwardModelSpec when no issue is structural (values
@@ -426,7 +475,7 @@ export function checkForwardModel(value: unknown, opts: CheckOptions = {}): { sp
     top.add('', `must be a JSON object with "shape" and "operators", got ${describe(value)}`, true);
     return { spec: null, issues };
   }
-  top.keys(value, ['shape', 'operators', 'noise']);
+  top.keys(value, ['shape', 'operators', 'noise', 'additive', 'fluxReference']);
   const shape = top.shape(value.shape, 'shape');
   const operators: (StageSpec | undefined)[] = [];
   if (value.operators === undefined) top.add('operators', 'operators is required (a list; empty for the identity)', true);
@@ -453,9 +502,13 @@ export function checkForwardModel(value: unknown, opts: CheckOptions = {}): { sp
     });
   }
   const noise = value.noise === undefined ? undefined : checkNoise(value.noise, new Scope(issues, 'noise', 'noise'), opts.files);
+  const additive = value.additive === undefined ? undefined : checkAdditive(value.additive, new Scope(issues, 'additive', 'additive'), opts.files);
+  const fluxReference = value.fluxReference === undefined ? undefined : checkFluxReference(value.fluxReference, new Scope(issues, 'fluxReference', 'fluxReference'));
   const structural = issues.some((x) => x.structural);
   const spec: ForwardModelSpec | null =
-    !structural && shape && operators.every((x) => x !== undefined) ? { shape, operators: operators as StageSpec[], ...(noise ? { noise } : {}) } : null;
+    !structural && shape && operators.every((x) => x !== undefined)
+      ? { shape, operators: operators as StageSpec[], ...(noise ? { noise } : {}), ...(additive ? { additive } : {}), ...(fluxReference ? { fluxReference } : {}) }
+      : null;
   if (spec && opts.dataShape && issues.length === 0) {
     const mismatch = outputShapeIssue(spec, opts.dataShape);
     if (mismatch) issues.push(mismatch);
@@ -549,7 +602,7 @@ export function outputShapeIssue(spec: ForwardModelSpec, dataShape: Shape2): For
   return { path: 'shape', stage: '', message: `the forward model's output is [${out.join(', ')}] but the observation is [${dataShape.join(', ')}] ([ny, nx])`, structural: false };
 }
 
-/** Files the model names (PSF and mask images, station tables), in stage order, each once; blank names skipped. */
+/** Files the model names (PSF and mask images, station tables in stage order, then the additive image), each once; blank names skipped. */
 export function referencedFiles(spec: ForwardModelSpec): string[] {
   const out: string[] = [];
   const add = (f: string) => {
@@ -559,6 +612,7 @@ export function referencedFiles(spec: ForwardModelSpec): string[] {
     if (isFitsPsf(s) || s.type === 'mask') add(s.fits);
     if (s.type === 'uv-sampling') add(s.array);
   }
+  if (spec.additive) add(spec.additive.fits);
   return out;
 }
 

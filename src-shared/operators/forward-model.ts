@@ -11,7 +11,7 @@ import { LensOperator } from './lens.js';
 import { UvSamplingOperator, gridUv, parseStationTable, uvCoverage, hourAngleCount, ARCSEC, type StationTable } from './uv.js';
 import type { SparseStrategy } from './sparse.js';
 import type { Shape2, StructuredOperator } from './types.js';
-import { isFitsPsf, lensParams, lensSupersample, psfNormalized, stageShapes, type ForwardModelSpec, type OperatorType } from './forward-model-spec.js';
+import { isFitsPsf, lensParams, lensSupersample, outputShape, psfNormalized, stageShapes, type ForwardModelSpec, type OperatorType } from './forward-model-spec.js';
 
 /** Loads the files an M.json names; paths are as written in the JSON (relative to it). */
 export interface ForwardModelFileLoader {
@@ -40,6 +40,8 @@ export interface BuiltForwardModel {
   /** The stages, in order (owned by `operator`). */
   stages: StructuredOperator[];
   info: StageInfo[];
+  /** The known additive image b of y = A x + b + n (data units, the output grid, row-major), or null. */
+  additive: Float64Array | null;
   /** Notes worth telling the user (never errors). */
   notes: string[];
 }
@@ -67,6 +69,8 @@ type StageResource =
 export interface PreparedForwardModel {
   spec: ForwardModelSpec;
   resources: StageResource[];
+  /** The additive image (checked: the output's shape, finite), or null. */
+  additive: Float64Array | null;
   notes: string[];
 }
 
@@ -177,7 +181,39 @@ export async function prepareForwardModel(spec: ForwardModelSpec, loader: Forwar
       }
     }
   }
-  return { spec, resources, notes };
+  const additive = spec.additive ? await loadAdditive(spec, loader, pre) : null;
+  return { spec, resources, additive, notes };
+}
+
+/** The additive image: a 2-D image of the model's output shape, finite everywhere (a ForwardModelInputError otherwise). */
+async function loadAdditive(spec: ForwardModelSpec, loader: ForwardModelFileLoader, pre: string): Promise<Float64Array> {
+  const { fits, hdu } = spec.additive!;
+  const err = (msg: string) => new ForwardModelInputError(`${pre}additive: ${msg}`);
+  let img: { data: Float32Array | Float64Array; shape: number[] };
+  try {
+    img = await loader.loadImage(fits, hdu);
+  } catch (e) {
+    throw err(`cannot read '${fits}'${hdu !== undefined ? ` (HDU ${hdu})` : ''}: ${(e as Error).message}`);
+  }
+  const sh = squeeze2(img.shape);
+  if (sh.length !== 2 || sh.some((n) => !(n > 0))) throw err(`'${fits}' is not a 2-D image (shape [${img.shape.join(', ')}])`);
+  const out = outputShape(spec);
+  if (sh[0] !== out[0] || sh[1] !== out[1]) throw err(`shape mismatch: '${fits}' is [${sh.join(', ')}] (ny, nx) but the model's output is [${out.join(', ')}]`);
+  let bad = 0;
+  let first = -1;
+  for (let k = 0; k < img.data.length; k++) {
+    if (!Number.isFinite(img.data[k])) {
+      if (first < 0) first = k;
+      bad++;
+    }
+  }
+  if (bad) {
+    throw err(
+      `'${fits}' has ${bad} NaN or infinite pixel${bad > 1 ? 's' : ''} (the first at row ${Math.floor(first / sh[1])}, column ${first % sh[1]}); ` +
+        'a known additive image must be finite everywhere (masked pixels are the mask stage\'s or the noise map\'s, not this image\'s)',
+    );
+  }
+  return Float64Array.from(img.data);
 }
 
 /** Creates the operators (tensors on the current backend) of a prepared model. */
@@ -233,7 +269,7 @@ export function instantiateForwardModel(prepared: PreparedForwardModel, opts: Bu
     throw e;
   }
   const operator = stages.length === 0 ? new IdentityOperator(spec.shape) : new ChainOperator(stages);
-  return { spec, operator, stages, info, notes };
+  return { spec, operator, stages, info, additive: prepared.additive, notes };
 }
 
 /** Loads, validates and builds a model: prepareForwardModel then instantiateForwardModel. */

@@ -7,6 +7,7 @@ import { runCliAsync } from '../helpers/cli.js';
 import { simulateLens } from '../helpers/lens-sim.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
+import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
@@ -65,16 +66,19 @@ describe('skyscore lens-fit', () => {
     const model = read(p('out/model-image.fits'));
     for (const k of [0, 500, 1500, 56 * 28 + 28]) expect(sub.data[k]).toBeCloseTo(obs.data[k] - light.data[k], 4);
     // model.json: a valid forward model whose source grid is the inversion's; skyscore forward of the source
-    // through it is the lensed source (model − light) on the fitted pixels
+    // through it is the model image on the fitted pixels (lensed source + light) and the light elsewhere
     const spec = parseForwardModel(readFileSync(p('out/model.json'), 'utf8'));
     expect(spec.shape).toEqual([16, 16]);
+    // the lens light is the model's additive image, the source inversion's statistics its flux reference
+    expect(spec.additive).toEqual({ fits: 'lens-light.fits' });
+    expect(spec.fluxReference).toEqual({ flux: lens.sourceFluxReference, background: lens.sourceBackgroundReference });
     const fw = await runCliAsync(['forward', '--model', p('out/model.json'), '--in', p('out/source-inversion.fits'), '--out', p('lensed.fits'), '--backend', 'cpu'], { timeoutMs: 300_000 });
     expect(fw.code).toBe(0);
     const lensed = read(p('lensed.fits'));
     let maxErr = 0;
     let peak = 0;
     for (let k = 0; k < 56 * 56; k++) {
-      const want = mask.data[k] ? model.data[k] - light.data[k] : 0;
+      const want = mask.data[k] ? model.data[k] : light.data[k];
       maxErr = Math.max(maxErr, Math.abs(lensed.data[k] - want));
       peak = Math.max(peak, Math.abs(want));
     }
@@ -84,6 +88,38 @@ describe('skyscore lens-fit', () => {
     expect(curves.critical.length).toBeGreaterThan(0);
     expect(curves.caustics.length).toBe(curves.critical.length);
   }, 1_200_000);
+
+  it('reconstruct on the observation with model.json (light as its additive image) gives the posterior of the light-subtracted data', async () => {
+    // a Gaussian-field prior on the 16×16 source grid (data units: no flux scale to choose), the same seed
+    writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 1, 2, 2)), shape: [16, 16] }]));
+    const spec = JSON.parse(readFileSync(p('out/model.json'), 'utf8'));
+    delete spec.additive;
+    writeFileSync(p('out/without-light.json'), JSON.stringify(spec));
+    const run = ['reconstruct', '--noise', p('noise.fits'), '--prior', `gaussian-field:${p('pk16.fits')}`, '--n', '4', '--steps', '30', '--seed', '5', '--quiet'];
+    const a = await runCliAsync([...run, '--obs', p('obs.fits'), '--model', p('out/model.json'), '--workers', '2', '--out', p('rec-additive')], { timeoutMs: 300_000 });
+    expect(a.code).toBe(0);
+    const b = await runCliAsync([...run, '--obs', p('out/light-subtracted.fits'), '--model', p('out/without-light.json'), '--workers', '1', '--out', p('rec-subtracted')], { timeoutMs: 300_000 });
+    expect(b.code).toBe(0);
+    const ma = read(p('rec-additive/posterior-mean.fits')).data;
+    const mb = read(p('rec-subtracted/posterior-mean.fits')).data;
+    let diff = 0;
+    let peak = 0;
+    for (let k = 0; k < ma.length; k++) {
+      diff = Math.max(diff, Math.abs(ma[k] - mb[k]));
+      peak = Math.max(peak, Math.abs(mb[k]));
+    }
+    expect(peak).toBeGreaterThan(0.05);
+    expect(diff / peak).toBeLessThan(1e-3); // float32: y − b here, the file's float32(y − b) there
+    const ra = JSON.parse(readFileSync(p('rec-additive/report.json'), 'utf8'));
+    const rb = JSON.parse(readFileSync(p('rec-subtracted/report.json'), 'utf8'));
+    expect(ra.model.additive).toBe('lens-light.fits');
+    expect(rb.model.additive).toBeUndefined();
+    expect(ra.chi2PerPixel).toBeCloseTo(rb.chi2PerPixel, 3);
+    // the residual is of y − b − A x: the light is not left in it
+    const res = read(p('rec-additive/residual.fits')).data;
+    const fin = Array.from(res).filter(Number.isFinite);
+    expect(Math.abs(fin.reduce((s, v) => s + v, 0) / fin.length)).toBeLessThan(0.2);
+  }, 700_000);
 
   it('refuses bad input with exit code 2 and one message', async () => {
     const base = ['lens-fit', '--obs', p('obs.fits'), '--noise-map', p('noise.fits'), '--psf', p('psf.fits'), '--pixel-scale', '0.05', '--out', p('bad')];

@@ -109,6 +109,21 @@ describe('skyscore simulate', () => {
     expect(Math.abs(m)).toBeLessThan((5 * 0.25) / Math.sqrt(n));
     expect(s7a.header.get('SKYSEED')).toBe(7);
     expect(s7a.header.history().join(' ')).toMatch(/--noise 0\.25 --seed 7/);
+    // with an additive image b: simulate writes A x + b + n (the same noise for the seed), forward A x + b
+    const bImg = Float32Array.from(randn(96 * 96, 4), (v) => 2 + v);
+    writeImage(p('b.fits'), bImg, 96, 96);
+    writeFileSync(p('chain-b.json'), JSON.stringify({ ...LENS_CHAIN, additive: { fits: 'b.fits' } }));
+    const withB = await runCliAsync(['simulate', '--model', p('chain-b.json'), '--truth', p('src.fits'), '--noise', '0.25', '--seed', '7', '--out', p('s7b-add.fits'), '--backend', 'wasm']);
+    expect(withB.code, withB.stderr).toBe(0);
+    expect(withB.stdout).toMatch(/y = A x \+ b \+ n/);
+    const fw = await runCliAsync(['forward', '--model', p('chain-b.json'), '--in', p('src.fits'), '--out', p('y-add.fits'), '--backend', 'wasm']);
+    expect(fw.code, fw.stderr).toBe(0);
+    const sb = read(p('s7b-add.fits')).data;
+    const yb = read(p('y-add.fits')).data;
+    for (let i = 0; i < n; i += 37) {
+      expect(sb[i]).toBeCloseTo(s7a.data[i] + bImg[i], 4);
+      expect(yb[i]).toBeCloseTo(ax[i] + bImg[i], 4);
+    }
   });
 });
 

@@ -31,6 +31,18 @@ describe('lens fit on a simulated lens', () => {
       expect(e!).toBeGreaterThan(0);
       expect(Math.abs(P[k].value - t[k]) / e!).toBeLessThan(3.5);
     }
+    // the reported covariance is the Laplace approximation's plus λ's, the fit grid's and the optimiser's terms,
+    // each positive semi-definite on its diagonal: every error is at least the Laplace one
+    const parts = r.covarianceParts!;
+    const n = r.names.length;
+    expect(parts.lambda && parts.grid && parts.optimiser).toBeTruthy();
+    for (let k = 0; k < n * n; k++) expect(r.covariance![k]).toBeCloseTo(parts.statistical[k] + parts.lambda![k] + parts.grid![k] + parts.optimiser![k], 12);
+    for (let i = 0; i < n; i++) {
+      for (const m of [parts.lambda!, parts.grid!, parts.optimiser!]) expect(m[i * n + i]).toBeGreaterThanOrEqual(0);
+      expect(r.covariance![i * n + i]).toBeGreaterThanOrEqual(parts.statistical[i * n + i]);
+    }
+    expect(r.systematics!.grids).toHaveLength(4);
+    expect(r.systematics!.sigmaLnLambda).toBeGreaterThan(0);
     // the light: centre, index and effective radius
     expect(Math.abs(P['light0.x0'].value - sim.truth.light.x0)).toBeLessThan(0.01);
     expect(Math.abs(P['light0.rEff'].value - sim.truth.light.rEff) / sim.truth.light.rEff).toBeLessThan(0.1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finiteDifferenceHessian, invertSpd, nelderMead } from '../../src-shared/lensing/optimise.js';
+import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from '../../src-shared/lensing/optimise.js';
 import { annulusMask, fitPixels, ringRadius } from '../../src-shared/lensing/fit.js';
 import { pixelCentre } from '../../src-shared/operators/lens-model.js';
 
@@ -25,9 +25,18 @@ describe('optimisation helpers', () => {
       for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += 0.5 * (x[i] - 1) * A[i * 3 + j] * (x[j] - 1);
       return s + 7;
     };
-    const { H, evaluations } = finiteDifferenceHessian(f, [0.3, -0.1, 2], [0.1, 0.05, 0.2]);
+    const x0 = [0.3, -0.1, 2];
+    const { H, g, evaluations } = finiteDifferenceHessian(f, x0, [0.1, 0.05, 0.2]);
     expect(evaluations).toBe(1 + 6 + 6);
     for (let k = 0; k < 9; k++) expect(H[k]).toBeCloseTo(A[k], 8);
+    // the gradient A (x − 1), exact for a quadratic by central differences, from the Hessian's evaluations and alone
+    const g2 = finiteDifferenceGradient(f, x0, [0.1, 0.05, 0.2]);
+    for (let i = 0; i < 3; i++) {
+      let want = 0;
+      for (let j = 0; j < 3; j++) want += A[i * 3 + j] * (x0[j] - 1);
+      expect(g[i]).toBeCloseTo(want, 8);
+      expect(g2[i]).toBeCloseTo(want, 8);
+    }
     const C = invertSpd(H, 3)!;
     // C·A = I
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {

@@ -413,6 +413,38 @@ describe('convolved likelihood against its dense definition', () => {
     op.dispose();
   });
 
+  it('an additive image b: the score, residual and χ² of y with b are those of y − b without it; NaN data stay masked', async () => {
+    const op = compose(new PsfOperator([12, 12], gaussianPsf(2)), new MaskOperator([12, 12], Float32Array.from({ length: 144 }, (_, i) => (i % 11 === 3 ? 0 : 1))));
+    const b = Float64Array.from(randn(144, 7), (v) => 3 + v);
+    const y = Float32Array.from(randn(144, 8), (v, i) => v + b[i]!);
+    y[20] = NaN;
+    const sub = Float32Array.from(y, (v, i) => v - b[i]!);
+    const affine = { scale: 1.5, offset: 0.2 };
+    const withB = new ConvolvedLikelihood({ operator: op, data: y, additive: b, dataShape: [12, 12], noise: scalarNoise(0.3), affine });
+    const without = new ConvolvedLikelihood({ operator: op, data: sub, dataShape: [12, 12], noise: scalarNoise(0.3), affine });
+    expect(withB.observed).toBe(without.observed);
+    const x = tf.tensor3d(Float32Array.from(randn(2 * 144, 9)), [2, 12, 12]);
+    for (const sigma of [0, 0.1, 1]) {
+      const [s1, s2] = tf.tidy(() => [withB.score(x, sigma).dataSync(), without.score(x, sigma).dataSync()]);
+      expect(relErr(s1, s2)).toBeLessThan(1e-6);
+    }
+    const img = Float32Array.from(randn(144, 10));
+    const r1 = await withB.normalisedResidual(img);
+    const r2 = await without.normalisedResidual(img);
+    for (let i = 0; i < 144; i++) {
+      if (Number.isNaN(r2[i])) expect(r1[i]).toBeNaN();
+      else expect(Math.abs(r1[i] - r2[i])).toBeLessThan(1e-4);
+    }
+    expect(await withB.chi2OfImage(img)).toBeCloseTo(await without.chi2OfImage(img), 5);
+    // without subtracting b the residual is off by b/σ: the term is not a no-op
+    const plain = new ConvolvedLikelihood({ operator: op, data: y, dataShape: [12, 12], noise: scalarNoise(0.3), affine });
+    expect(await plain.chi2OfImage(img)).toBeGreaterThan((await withB.chi2OfImage(img)) + 50); // + (3/0.3)² a pixel
+    expect(() => new ConvolvedLikelihood({ operator: op, data: y, additive: new Float64Array(10), dataShape: [12, 12], noise: scalarNoise(0.3) })).toThrow(/the additive image has 10 values but data is \[12, 12\]/);
+    x.dispose();
+    for (const l of [withB, without, plain]) l.dispose();
+    op.dispose();
+  });
+
   it('bad input: output shape ≠ data shape, no usable pixel, a bad flux scale', () => {
     const op = new PsfOperator([8, 8], gaussianPsf(2));
     expect(() => new ConvolvedLikelihood({ operator: op, data: new Float32Array(80), dataShape: [8, 10], noise: scalarNoise(1), name: 'y.fits' })).toThrow(

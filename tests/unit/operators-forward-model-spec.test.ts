@@ -59,6 +59,13 @@ const BAD: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
   ['uv hour angles over a day', (m) => ({ ...m, operators: [{ ...UV, hourAngleH: [-13, 12] }] }), /hourAngleH spans more than 24 hours/],
   ['uv declination', (m) => ({ ...m, operators: [{ ...UV, declinationDeg: 100 }] }), /declinationDeg must be ≤ 90, got 100/],
   ['uv wavelength', (m) => ({ ...m, operators: [{ ...UV, wavelengthM: -1 }] }), /wavelengthM must be positive, got -1/],
+  ['additive not an object', (m) => ({ ...m, additive: 'light.fits' }), /^M\.json: additive: must be an object \{"fits": "image\.fits"\}/],
+  ['additive without file', (m) => ({ ...m, additive: {} }), /^M\.json: additive: fits is required/],
+  ['additive typo', (m) => ({ ...m, additive: { file: 'light.fits' } }), /^M\.json: additive: unknown field 'file' \(expected fits, hdu\)/],
+  ['additive hdu', (m) => ({ ...m, additive: { fits: 'light.fits', hdu: 0.5 } }), /^M\.json: additive: hdu must be an integer, got 0\.5/],
+  ['fluxReference without flux', (m) => ({ ...m, fluxReference: { background: 0 } }), /^M\.json: fluxReference: flux is required/],
+  ['fluxReference flux ≤ 0', (m) => ({ ...m, fluxReference: { flux: 0, background: 0 } }), /^M\.json: fluxReference: flux must be positive, got 0/],
+  ['fluxReference below its sky', (m) => ({ ...m, fluxReference: { flux: 1, background: 2 } }), /^M\.json: fluxReference: flux must be above background, got 1 and 2/],
 ];
 
 describe('M.json validation', () => {
@@ -222,6 +229,14 @@ describe('shapes through the chain', () => {
       operators: [{ type: 'psf', fits: 'psf.fits' }, UV, { type: 'mask', fits: 'mask.fits' }, { type: 'psf', fits: 'psf.fits' }, { type: 'mask', fits: '' }],
     };
     expect(referencedFiles(spec)).toEqual(['psf.fits', 'VLA_BNA.txt', 'mask.fits']);
+    expect(referencedFiles({ ...spec, additive: { fits: 'light.fits' } })).toEqual(['psf.fits', 'VLA_BNA.txt', 'mask.fits', 'light.fits']);
+  });
+
+  it('the additive image and the flux reference are kept as written and checked against the files at hand', () => {
+    const doc = { ...FORWARD_MODEL_EXAMPLE, additive: { fits: 'light.fits', hdu: 1 }, fluxReference: { flux: 0.8, background: -0.01 } };
+    expect(validateForwardModel(doc, 'M.json')).toEqual(doc);
+    const { issues } = checkForwardModel(doc, { files: ['mask.fits'] });
+    expect(issues.map((i) => issueMessage(i, 'M.json'))).toEqual(['M.json: additive: the additive image light.fits is not loaded']);
   });
 });
 

@@ -139,4 +139,28 @@ describe('building models', () => {
     expect(g.kind === 'pixel-diagonal' && g.diag.every((v) => v === 1)).toBe(true);
     built.operator.dispose();
   });
+
+  it('an additive image: loaded and checked against the output shape; shape mismatch, NaN and a missing file refused', async () => {
+    const withB = (extra: Record<string, unknown>) => validateForwardModel({ ...FORWARD_MODEL_EXAMPLE, additive: { fits: 'light.fits', ...extra } }, 'M.json');
+    const mask = { data: new Float32Array(96 * 96).fill(1), shape: [96, 96] };
+    const b = Float32Array.from(randn(96 * 96, 3));
+    const ok = await prepareForwardModel(withB({}), memLoader({ 'mask.fits': mask, 'light.fits': { data: b, shape: [1, 96, 96] } }), { source: 'M.json' });
+    expect(ok.additive).not.toBeNull();
+    expect(Array.from(ok.additive!)).toEqual(Array.from(b));
+    const built = await buildForwardModel(withB({}), memLoader({ 'mask.fits': mask, 'light.fits': { data: b, shape: [96, 96] } }));
+    expect(built.additive![17]).toBe(b[17]);
+    built.operator.dispose();
+    // a model without the block has none
+    expect((await prepareForwardModel(validateForwardModel(FORWARD_MODEL_EXAMPLE), memLoader({ 'mask.fits': mask }))).additive).toBeNull();
+    await expect(prepareForwardModel(withB({}), memLoader({ 'mask.fits': mask, 'light.fits': { data: new Float32Array(64 * 96), shape: [64, 96] } }), { source: 'M.json' })).rejects.toThrow(
+      /^M\.json: additive: shape mismatch: 'light\.fits' is \[64, 96\] \(ny, nx\) but the model's output is \[96, 96\]$/,
+    );
+    const nan = b.slice();
+    nan[96 * 2 + 5] = NaN;
+    nan[96 * 4] = Infinity;
+    await expect(prepareForwardModel(withB({}), memLoader({ 'mask.fits': mask, 'light.fits': { data: nan, shape: [96, 96] } }), { source: 'M.json' })).rejects.toThrow(
+      /^M\.json: additive: 'light\.fits' has 2 NaN or infinite pixels \(the first at row 2, column 5\); a known additive image must be finite everywhere/,
+    );
+    await expect(prepareForwardModel(withB({ hdu: 1 }), memLoader({ 'mask.fits': mask }), { source: 'M.json' })).rejects.toThrow(/^M\.json: additive: cannot read 'light\.fits' \(HDU 1\): no such file/);
+  });
 });

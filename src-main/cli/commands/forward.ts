@@ -28,7 +28,7 @@ export function cleanInput(img: ImageFile, name: string): Float32Array {
   return sanitize(img.data, v.mask);
 }
 
-/** Runs A (or Aᵀ) on one image on the current backend. */
+/** Runs the model on one image on the current backend: A x + b (b the model's additive image, if any), or Aᵀ y. */
 export async function runOperator(model: BuiltForwardModel, data: Float32Array, shape: Shape2, adjoint: boolean): Promise<Float32Array> {
   const out = tf.tidy(() => {
     const x = tf.tensor3d(data, [1, shape[0], shape[1]]);
@@ -36,6 +36,8 @@ export async function runOperator(model: BuiltForwardModel, data: Float32Array, 
   });
   const values = (await out.data()) as Float32Array;
   out.dispose();
+  const b = model.additive;
+  if (!adjoint && b) for (let i = 0; i < values.length; i++) values[i] += b[i]!;
   return values;
 }
 
@@ -49,8 +51,8 @@ export const forwardCommand: Command = {
   usage: `usage: skyscore forward --model M.json --in X.fits --out Y.fits [--adjoint] [--hdu N] [--backend B]
 
 Applies the forward model of M.json (psf, mask, lens, uv-sampling, applied in order: docs/forward-models.md)
-to X.fits and writes Y = A X (or, with --adjoint, Y = Aᵀ X) as float32 FITS. X must have the model's "shape"
-(or, with --adjoint, the model's output shape). NaN or infinite input pixels are reported and taken as 0.
+to X.fits and writes Y = A X + B (B: the model's additive image, if it names one) or, with --adjoint,
+Y = Aᵀ X, as float32 FITS. X must have the model's "shape" (or, with --adjoint, the model's output shape). NaN or infinite input pixels are reported and taken as 0.
 The result keeps the input's header and WCS when it lies on the input's grid; on a lens plane it carries
 a linear WCS in arcsec offsets instead. HISTORY cards record the command, model hash and version.
 

@@ -38,7 +38,8 @@ export const lensFitCommand: Command = {
 Fits the lens of a strong-lensing image: an SIE with external shear, the deflector's light as elliptical
 Sérsic profiles, and the lensed source as pixels on its own grid, by maximising the Bayesian evidence of the
 linear inversion (source and light amplitudes solved jointly, the regularisation strength by the evidence too),
-from several starts; the parameters' errors come from the Laplace approximation. Progress on stderr.
+from several starts; the parameters' errors are the Laplace approximation's plus the effects of the
+regularisation strength, of the fit's source grid and of the optimiser's end (lens.json errorBudget). Progress on stderr.
 Conventions (θE, q, φ, x0, y0, γ1, γ2): docs/forward-models.md; the method: docs/lensing.md.
 
   --obs IMAGE.fits       the observed image (data units); --hdu N picks its HDU
@@ -57,11 +58,12 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2): docs/forward-models.md; the method: 
   --light N              Sérsic components of the deflector's light: 0, 1 (default) or 2
   --supersample S        ray-shooting sub-pixels per side (default 2)
   --regularisation R     gradient (default), curvature or identity
-  --no-errors            skip the Laplace approximation (faster)
+  --no-errors            skip the errors (faster)
   --out DIR              the products (a folder; default lens-fit)
 
 Products in DIR: lens.json (every parameter as {"value", "error"}, logEvidence, chi2PerPixel), model.json
-(the fitted forward model for 'skyscore reconstruct' on light-subtracted.fits, with psf.fits and mask.fits),
+(the fitted forward model for 'skyscore reconstruct --obs IMAGE.fits --model DIR/model.json': lens, psf.fits,
+mask.fits, the lens light lens-light.fits as its additive image and the source inversion's flux reference),
 lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits (the observation's grid and
 WCS), source-inversion.fits (the source grid, a linear arcsec WCS), critical-curves.json (critical curves and
 caustics, arcsec).`,
@@ -211,6 +213,8 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
   const sourceShape = res.sourceGrid.shape;
   const maskData = new Float32Array(ny * nx);
   for (const p of res.pixels) maskData[p] = 1;
+  const srcFlux = fluxReference(res.source);
+  const srcSky = backgroundReference(res.source);
   const model = {
     shape: sourceShape,
     operators: [
@@ -226,7 +230,11 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
       { type: 'psf', fits: 'psf.fits' },
       { type: 'mask', fits: 'mask.fits' },
     ],
-    description: 'fitted by skyscore lens-fit: reconstruct the source from light-subtracted.fits with the same noise map',
+    // the fitted lens light, added to the lensed source (y = A x + b + n): reconstruct takes the observation itself
+    ...(res.light.length ? { additive: { fits: 'lens-light.fits' } } : {}),
+    // the source inversion's 99.5th percentile and sky: the automatic flux scale reads them, where the prior acts
+    ...(srcFlux > 0 && srcFlux > srcSky ? { fluxReference: { flux: srcFlux, background: srcSky } } : {}),
+    description: 'fitted by skyscore lens-fit: reconstruct the source from the observation with the same noise map',
   };
   const modelText = JSON.stringify(model, null, 2) + '\n';
   // the model must be one that reconstruct accepts
@@ -249,10 +257,9 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     nPixels: res.nPixels,
     regularisation: { kind: res.regularisation, lambda: res.lambda },
     sourceGrid: { shape: sourceShape, pixelScale: res.sourceGrid.scale },
-    // the source inversion's 99.5th percentile and sky (flux-reference.ts): for a prior with data.peakPrior P and
-    // data.backgroundPrior B, --flux-scale (fluxReference − backgroundReference)/(P − B) puts the source in the prior's range
-    sourceFluxReference: fluxReference(res.source),
-    sourceBackgroundReference: backgroundReference(res.source),
+    // the source inversion's 99.5th percentile and sky (flux-reference.ts), also model.json's fluxReference
+    sourceFluxReference: srcFlux,
+    sourceBackgroundReference: srcSky,
     fitSourceGrid: { shape: res.fitSourceGrid.shape, pixelScale: res.fitSourceGrid.scale },
     supersample: res.supersample,
     psfShape: psf.shape,
@@ -261,6 +268,18 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     evaluations: res.evaluations,
     seconds: res.seconds,
     covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,
+    // the parts of every error (standard deviations, in the covariance's order): the Laplace approximation at fixed
+    // λ and fit grid, λ marginalised, the fit grid's discretisation, the optimiser's distance from the optimum
+    errorBudget: res.covarianceParts
+      ? {
+          names: res.names,
+          ...Object.fromEntries(
+            Object.entries(res.covarianceParts).map(([k, m]) => [k, m ? res.names.map((_, i) => Math.sqrt(Math.max(0, m[i * res.names.length + i]))) : null]),
+          ),
+          sigmaLnLambda: res.systematics?.sigmaLnLambda ?? null,
+          grids: res.systematics?.grids.map((g) => ({ shape: g.shape, pixelScale: g.scale })) ?? null,
+        }
+      : null,
     command: `skyscore ${command}`,
   };
   const curves = lensCurves(L);

@@ -89,8 +89,11 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       images' sky (data.backgroundPrior), sky is matched to sky as well: F = (q − B)/(peak −
                       b) and an offset B − F·b is added (q, B: the data's 99.5th percentile and
                       sigma-clipped median), so background-subtracted data meet the prior at its own sky;
-                      report.json fluxScale.background, FITS SKYBKG. For gaussian-field: 1 (its spectrum
-                      is in data units). A given F adds no offset
+                      report.json fluxScale.background, FITS SKYBKG. q and B are read from the data less
+                      the model's additive image; from M.json's fluxReference where it has one; for a model
+                      with a lens stage and none, from the data back-projected onto the source grid
+                      (report.json fluxScale.reference). For gaussian-field: 1 (its spectrum is in data
+                      units). A given F adds no offset
   --backend B         auto (default), tensorflow, webgpu, wasm or cpu
   --workers W         worker threads sharing the chains, 1..${MAX_WORKERS} (default on the wasm and cpu backends:
                       one per CPU core, at most N and 4, for a learned prior or N·steps·pixels ≥ 10⁷, else 1;

@@ -18,7 +18,7 @@ export const simulateCommand: Command = {
   summary: 'simulates data y = A x + n from a truth image, a forward model and Gaussian noise',
   usage: `usage: skyscore simulate --model M.json --truth X.fits --noise SIGMA|SIGMA.fits --seed S --out Y.fits [--hdu N] [--backend B]
 
-Writes y = A x + n: A from M.json applied to the truth image, n Gaussian with standard deviation SIGMA
+Writes y = A x + b + n: A from M.json applied to the truth image, b its additive image (if it names one), n Gaussian with standard deviation SIGMA
 (a positive number, or a FITS map of σ per pixel of the output shape), drawn from a seeded generator:
 the same seed gives the same noise on every machine and backend. NaN or infinite truth pixels are
 reported and taken as 0. The output is float32 FITS with the truth's header and WCS when it lies on the
@@ -81,7 +81,7 @@ noise, seed and version.
         extra: { SKYSEED: seed, SKYNOISE: noiseText },
       });
       await writeFileAtomic(outPath, writeFits([{ data: y, shape: resultFitsShape(truth, yShape, grid.sameAsInput), header, bitpix: -32 }]));
-      process.stdout.write(`simulate: wrote ${outPath}: y = A x + n with A = ${built.operator.name}, σ = ${noiseText}, seed ${seed}, ${shapeText(yShape)}, backend ${info.backend}\n`);
+      process.stdout.write(`simulate: wrote ${outPath}: y = A x ${built.additive ? '+ b ' : ''}+ n with A = ${built.operator.name}, σ = ${noiseText}, seed ${seed}, ${shapeText(yShape)}, backend ${info.backend}\n`);
     } finally {
       built.operator.dispose();
     }
