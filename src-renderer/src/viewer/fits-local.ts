@@ -8,6 +8,7 @@ import { getClient } from '../api/client';
 import { sha256Hex } from '../model/files';
 import type { FitsOpenResult, FitsPlaneResult } from '../../../src-shared/protocol/fits';
 import type { PyramidLevel } from '../../../src-shared/image/decimate';
+import { UserInputError } from '../../../src-shared/errors';
 
 export type WorkerRequest =
   | { id: number; op: 'open'; name: string; file?: Blob; bytes?: Uint8Array }
@@ -24,15 +25,9 @@ export type WorkerReply =
 export type LocalOpenResult = FitsOpenResult & { sha256: string; fileBytes?: Uint8Array };
 export type LocalPlane = FitsPlaneResult & { levels: PyramidLevel[] };
 
-/** An error the worker reported (`input`: the file's fault, e.g. not FITS). */
-export class FitsWorkerError extends Error {
-  override name = 'FitsWorkerError';
-  constructor(
-    message: string,
-    readonly input: boolean,
-  ) {
-    super(message);
-  }
+/** The file's fault, as the worker reported it (e.g. not FITS, a damaged HDU); other worker errors are plain errors. */
+export class FitsFileError extends UserInputError {
+  override name = 'FitsFileError';
 }
 
 /** The worker could not start (its script refused or failed to load): requests go to the engine. */
@@ -61,7 +56,7 @@ function ensureWorker(): Worker | null {
       const p = pending.get(e.data.id);
       if (!p) return;
       pending.delete(e.data.id);
-      if (e.data.op === 'error') p.reject(new FitsWorkerError(e.data.message, e.data.input));
+      if (e.data.op === 'error') p.reject(e.data.input ? new FitsFileError(e.data.message) : new Error(e.data.message));
       else p.resolve(e.data);
     };
     worker.onerror = (e) => {
