@@ -79,6 +79,7 @@ async function openFits() {
     properties: ['openFile'],
     filters: [
       { name: 'FITS', extensions: ['fits', 'fit', 'fts', 'fz', 'gz'] },
+      { name: 'UVFITS visibilities', extensions: ['uvfits', 'uvf'] },
       { name: 'All files', extensions: ['*'] },
     ],
   });
@@ -86,7 +87,9 @@ async function openFits() {
   const file = r.filePaths[0]!;
   try {
     const bytes = await fs.readFile(file);
-    send('skyscore:menu', { action: 'open-file', name: path.basename(file), bytes: new Uint8Array(bytes) });
+    // a Measurement Set's table.dat keeps its folder's name, so the message can name the set to export
+    const name = path.basename(file) === 'table.dat' ? `${path.basename(path.dirname(file))}/table.dat` : path.basename(file);
+    send('skyscore:menu', { action: 'open-file', name, bytes: new Uint8Array(bytes) });
   } catch (e) {
     dialog.showErrorBox('Cannot open file', `${file}: ${(e as Error).message}`);
   }

@@ -13,7 +13,12 @@ import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { gridUv, dirtyBeam } from '../../src-shared/operators/uv.js';
 import { PsfOperator } from '../../src-shared/operators/psf.js';
 import type { GramDescription } from '../../src-shared/operators/types.js';
-import type { JobMethods, ModelSummary, NamedFile, ObsInput, OverlayResult, Shape2 } from '../../src-shared/protocol/index.js';
+import type { JobMethods, ModelSummary, NamedFile, NoiseDescribeResult, NoiseEstimate, ObsInput, OverlayResult, Shape2 } from '../../src-shared/protocol/index.js';
+import type { NoiseSpec } from '../../src-shared/operators/forward-model-spec.js';
+import { buildNoiseModel, type NoiseFileReader, type NoiseModelBuilt, type NoiseObservation } from '../reconstruct/noise.js';
+import { headerGain as readHeaderGain } from '../../src-shared/noise/model.js';
+import { noiseCorrelation, sigmaArray } from '../../src-shared/operators/noise.js';
+import { azimuthalAverage } from '../../src-shared/noise/spectrum.js';
 import { decodeImage2d } from '../forward-model-files.js';
 import { getBlob } from './blobs.js';
 import { UserInputError } from '../../src-shared/errors.js';
@@ -245,4 +250,60 @@ export function madSigma(data: Float32Array, shape: Shape2, region?: { x0: numbe
 export function noiseEstimateRequest(p: JobMethods['noise.estimate']['params']): { sigma: number; median: number; n: number } {
   const obs = decodeObs(p.obs);
   return madSigma(obs.data, obs.shape, p.region);
+}
+
+/** A file of the request as pixels for the noise model (a σ map, a noise-only image), named in messages. */
+function requestImage(files: readonly NamedFile[]): NoiseFileReader {
+  const loader = memoryLoader(files);
+  return async (file, what) => {
+    try {
+      const img = await loader.loadImage(file);
+      return { data: img.data, shape: [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!], name: file };
+    } catch (e) {
+      throw new JobInputError(`${what} ${file}: ${(e as Error).message}`, { cause: e });
+    }
+  };
+}
+
+/** The noise model of a request's noise block, built as `skyscore reconstruct` builds it from its flags. */
+export async function requestNoiseModel(spec: NoiseSpec, files: readonly NamedFile[], obs: NoiseObservation): Promise<NoiseModelBuilt> {
+  return buildNoiseModel(spec, requestImage(files), obs);
+}
+
+const sig = (v: number) => Number(v.toPrecision(5));
+
+/** What the editor shows of a built noise model: σ (or its range), the correlated model's spectrum and correlation, the gain. */
+export function describeNoise(spec: NoiseSpec, b: NoiseModelBuilt, shape: Shape2): NoiseEstimate {
+  const noise = b.built.noise;
+  const s = Float64Array.from(sigmaArray(noise, shape)).filter((v) => Number.isFinite(v)).sort();
+  const q = (f: number) => sig(s[Math.min(s.length - 1, Math.floor(f * (s.length - 1)))] ?? NaN);
+  const out: NoiseEstimate = { model: spec.model, text: b.built.text, sigma: { min: q(0), median: q(0.5), max: q(1) }, notes: b.built.notes };
+  const rho = noiseCorrelation(noise);
+  if (rho) {
+    // the spectrum in data units: ρ times the mean variance (for a stationary model, P itself)
+    let v = 0;
+    for (const x of s) v += x * x;
+    v /= Math.max(1, s.length);
+    const az = azimuthalAverage(rho, shape);
+    out.spectrum = { k: az.k.map(sig), power: az.power.map((p) => sig(p * v)), white: sig(v) };
+    const d = b.built.details as { lag1?: { x: number; y: number } };
+    if (d.lag1) out.lag1 = d.lag1;
+    out.whiteRatio = sig(rho[0]!);
+    out.correlationLength = sig(Math.sqrt(rho[0]!));
+  }
+  const d = b.built.details as { gain?: number; gainSource?: string };
+  if (spec.model === 'poisson-gaussian' && d.gain !== undefined) {
+    out.gain = d.gain;
+    if (d.gainSource) out.gainSource = d.gainSource;
+  }
+  return out;
+}
+
+/** noise.describe: the header's gain, and the model the run would use for the block asked about. */
+export async function noiseDescribeRequest(p: JobMethods['noise.describe']['params']): Promise<NoiseDescribeResult> {
+  const obs = decodeObs(p.obs);
+  const headerGain = readHeaderGain(obs.header);
+  if (!p.spec) return { headerGain, estimate: null };
+  const b = await requestNoiseModel(p.spec, p.files, obs);
+  return { headerGain, estimate: describeNoise(p.spec, b, obs.shape) };
 }

@@ -8,6 +8,7 @@ import { initBackend, probeBackends } from './backend.js';
 import { versions } from '../version.js';
 import { fitsHandlers } from './fits-files.js';
 import { jobHandlers, priorRegistry } from './jobs.js';
+import { radioHandlers } from './visibility-requests.js';
 import { probeScoreEngine } from '../onnx/probe.js';
 
 export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
@@ -33,6 +34,7 @@ const handlers: Handlers = {
   'engine.ping': async (p) => ({ pong: p.payload ?? '' }),
   ...fitsHandlers,
   ...jobHandlers,
+  ...radioHandlers,
   // the bundled example (assets/demo) with the default prior among those the app lists; loaded on demand
   'example.get': async (_p, ctx) => {
     await ctx.backend();

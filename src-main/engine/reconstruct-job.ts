@@ -18,7 +18,7 @@ import {
 } from '../reconstruct/index.js';
 import type { ReconstructionDiagnostics } from '../../src-shared/diffusion/diagnostics.js';
 import type { JobReporter } from './jobs.js';
-import { JobInputError, decodeObs, memoryLoader } from './forward-model-requests.js';
+import { JobInputError, decodeObs, memoryLoader, requestNoiseModel } from './forward-model-requests.js';
 import { validateForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { checkForwardModelSpec, checkPreparedForwardModel, checkSamples } from './limits.js';
 import type { ResolvedPrior } from '../priors.js';
@@ -42,9 +42,14 @@ export function modelJsonText(model: unknown): string {
   return JSON.stringify(model, null, 2) + '\n';
 }
 
-/** σ, or the σ map among the files sent (read apart from the model's files: the model hash covers only those). */
-async function noiseInput(p: ReconstructParams): Promise<NoiseInput> {
+/** σ, the σ map among the files sent (read apart from the model's files: the model hash covers only those), or a noise model. */
+async function noiseInput(p: ReconstructParams, obs: ReturnType<typeof decodeObs>): Promise<NoiseInput> {
   if (p.noise.kind === 'sigma') return { kind: 'sigma', sigma: p.noise.sigma };
+  if (p.noise.kind === 'model') {
+    // the command line's construction (reconstruct/noise.ts), the flags that reproduce it in report.json's command
+    const { built, flags } = await requestNoiseModel(p.noise.spec, p.files, obs);
+    return { kind: 'model', built, command: ` ${flags}` };
+  }
   let img: { data: Float32Array | Float64Array; shape: number[] };
   try {
     img = await memoryLoader(p.files).loadImage(p.noise.file, p.noise.hdu);
@@ -83,7 +88,7 @@ async function prepareWith(p: ReconstructParams, backend: BackendInfo, prior: st
   const prep = await prepareReconstruction({
     observation: { data: obs.data, shape: obs.shape, fitsShape: obs.fitsShape, header: obs.header, name: obs.name, path: obs.name, hdu: p.obs.hdu, plane: p.obs.plane },
     model: { json: modelJsonText(p.model), name: 'M.json', path: 'M.json', loader, filesRead: () => loader.used.map((f) => f.bytes) },
-    noise: await noiseInput(p),
+    noise: await noiseInput(p, obs),
     prior,
     settings: { sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, options: s.options, workers: typeof prior === 'string' ? (s.workers ?? null) : 1, batch: s.batch ?? null },
     backend: async () => backend,

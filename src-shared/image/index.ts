@@ -7,3 +7,5 @@ export * from './histogram.js';
 export * from './colormaps.js';
 export * from './color.js';
 export * from './render.js';
+export * from './decimate.js';
+export * from './fits-planes.js';

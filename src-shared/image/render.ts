@@ -5,6 +5,7 @@
  */
 import { colormapLut, invertLut, type ColormapName } from './colormaps.js';
 import { DEFAULT_SCALE_PARAM, stretch, type ScaleName } from './scales.js';
+import { levelForZoom, type PyramidLevel } from './decimate.js';
 
 export interface DisplaySettings {
   scale: ScaleName;
@@ -75,6 +76,79 @@ export function renderRgba(data: ArrayLike<number>, width: number, height: numbe
         out[o + 2] = lut[4 * k + 2];
         out[o + 3] = 255;
       }
+    }
+  }
+  return out;
+}
+
+/** A view of an image: the image pixel at the output's centre and the output pixels per image pixel. */
+export interface ViewRect {
+  cx: number;
+  cy: number;
+  zoom: number;
+}
+
+/**
+ * RGBA bytes of what a W × H canvas shows of an image at a view (output row 0 is the top), drawn at the
+ * output's resolution: each output pixel takes the image pixel under its centre — from the coarsest pyramid
+ * level (src-shared/image/decimate.ts) whose pixels are no larger than an output pixel, i.e. the mean of the
+ * image pixels it covers when the image is shown smaller than its size. The work is W·H whatever the image's
+ * size. Image pixel (x, y) covers output [W/2 + (x − ½ − cx)·zoom, W/2 + (x + ½ − cx)·zoom] across and
+ * [H/2 − (y + ½ − cy)·zoom, H/2 − (y − ½ − cy)·zoom] down. Outside the image the output is transparent.
+ */
+export function renderView(
+  image: { data: Float32Array; width: number; height: number },
+  levels: readonly PyramidLevel[],
+  view: ViewRect,
+  W: number,
+  H: number,
+  s: DisplaySettings,
+  out: Uint8ClampedArray = new Uint8ClampedArray(W * H * 4),
+): Uint8ClampedArray {
+  const L = levelForZoom(levels, view.zoom);
+  const src = L ? levels[L - 1] : { ...image, factor: 1 };
+  const f = src.factor;
+  const base = colormapLut(s.colormap);
+  const lut = s.invert ? invertLut(base) : base;
+  const nan = s.nanColor ?? [0, 0, 0, 0];
+  // colours as 32-bit words in the platform's byte order (written through a byte view: endianness-neutral)
+  const packed = new Uint32Array(257);
+  const pb = new Uint8Array(packed.buffer);
+  for (let k = 0; k < 256; k++) pb.set([lut[4 * k], lut[4 * k + 1], lut[4 * k + 2], 255], 4 * k);
+  pb.set(nan, 4 * 256);
+  const nanWord = packed[256];
+  const table = indexTable(s);
+  const last = table.length - 1;
+  const scale = last / (s.hi - s.lo);
+  const lo = s.lo;
+  const o32 = new Uint32Array(out.buffer, out.byteOffset, W * H);
+  // the source column of every output column (−1 outside)
+  const col = new Int32Array(W);
+  for (let i = 0; i < W; i++) {
+    const x = view.cx + (i + 0.5 - W / 2) / view.zoom;
+    const X = Math.floor((x + 0.5) / f);
+    col[i] = X >= 0 && X < src.width ? X : -1;
+  }
+  const d = src.data;
+  const sw = src.width;
+  for (let j = 0; j < H; j++) {
+    const y = view.cy - (j + 0.5 - H / 2) / view.zoom;
+    const Y = Math.floor((y + 0.5) / f);
+    const row = j * W;
+    if (Y < 0 || Y >= src.height) {
+      o32.fill(0, row, row + W);
+      continue;
+    }
+    const r0 = Y * sw;
+    for (let i = 0; i < W; i++) {
+      const X = col[i];
+      if (X < 0) {
+        o32[row + i] = 0;
+        continue;
+      }
+      const v = d[r0 + X];
+      const r = (v - lo) * scale;
+      o32[row + i] = v - v === 0 ? packed[table[r <= 0 ? 0 : r >= last ? last : Math.round(r)]] : nanWord;
     }
   }
   return out;

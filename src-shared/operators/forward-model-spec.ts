@@ -145,6 +145,7 @@ type Obj = Record<string, unknown>;
 function describe(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
   if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   try {
     return JSON.stringify(v);
   } catch {
@@ -513,6 +514,21 @@ export function checkForwardModel(value: unknown, opts: CheckOptions = {}): { sp
     if (mismatch) issues.push(mismatch);
   }
   return { spec, issues };
+}
+
+/**
+ * Checks a noise block alone (M.json's `noise`, or the app's request, which carries the same fields) by the rules
+ * of the format: the block, or a ForwardModelInputError with its first issue (`noise: the poisson-gaussian noise
+ * model needs readNoise (e⁻)`; `where` replaces the `noise` prefix). `files`: the names it may refer to.
+ */
+export function validateNoiseSpec(value: unknown, where = 'noise', files?: readonly string[]): NoiseSpec {
+  const issues: ForwardModelIssue[] = [];
+  const spec = checkNoise(value, new Scope(issues, where, where), files);
+  if (issues.length || !spec) {
+    const i = issues[0];
+    throw new ForwardModelInputError(`${where}: ${i ? i.message : 'not a noise model'}`);
+  }
+  return spec;
 }
 
 /** An issue as the engine reports it: `M.json: operators[1] (psf): fwhmPx must be positive, got -2`. */

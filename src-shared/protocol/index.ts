@@ -7,12 +7,14 @@ import { ProtocolError, obj, num, str, optional, type Validator } from './valida
 import { jobMethodParams, type JobMethods, type JobEvent } from './jobs.js';
 import { fitsMethodParams, type FitsMethods } from './fits.js';
 import { exampleMethodParams, type ExampleMethods } from './example.js';
+import { radioMethodParams, type RadioMethods } from './radio.js';
 import type { ScoreEngineInfo } from './score-engine.js';
 
 export { ProtocolError } from './validate.js';
 export * from './jobs.js';
 export * from './fits.js';
 export * from './example.js';
+export * from './radio.js';
 export * from './score-engine.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -48,7 +50,7 @@ export interface EngineInfo {
 }
 
 /** Method name → params and result types. */
-export interface Methods extends JobMethods, FitsMethods, ExampleMethods {
+export interface Methods extends JobMethods, FitsMethods, ExampleMethods, RadioMethods {
   'engine.info': { params: Record<string, never>; result: EngineInfo };
   'engine.ping': { params: { payload?: string }; result: { pong: string } };
 }
@@ -62,6 +64,7 @@ export const methodParams: { [M in MethodName]: Validator<ParamsOf<M>> } = {
   ...jobMethodParams,
   ...fitsMethodParams,
   ...exampleMethodParams,
+  ...radioMethodParams,
 };
 
 export interface Request<M extends MethodName = MethodName> {

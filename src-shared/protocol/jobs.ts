@@ -9,6 +9,8 @@
 import type { SamplingStatus } from '../diffusion/posterior.js';
 import { ProtocolError, obj, num, str, bool, optional, nullable, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
 import { LIMITS } from './limits.js';
+import type { CleanJobProgress } from './radio.js';
+import { validateNoiseSpec, type NoiseSpec } from '../operators/forward-model-spec.js';
 import { DENOISE_MODES, MAX_BATCH, MAX_STEPS, MAX_WORKERS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
 export type Shape2 = [number, number];
@@ -33,8 +35,40 @@ export interface ObsInput {
   plane: number;
 }
 
-/** σ of the Gaussian noise: one number, or a FITS σ map (a file of `files`, by name). */
-export type NoiseInput = { kind: 'sigma'; sigma: number } | { kind: 'map'; file: string; hdu: number };
+/**
+ * The noise: σ (one number: the CLI's `--noise SIGMA`), a FITS σ map (a file of `files`, by name: `--noise
+ * MAP.fits`), or a noise model with the fields of M.json's noise block (`--noise-model` and its flags:
+ * correlated noise measured from a box of the observation or a noise-only image among `files`, Poisson–Gaussian
+ * counts). The engine builds it as `skyscore reconstruct` does (src-main/reconstruct/noise.ts).
+ */
+export type NoiseInput = { kind: 'sigma'; sigma: number } | { kind: 'map'; file: string; hdu: number } | { kind: 'model'; spec: NoiseSpec };
+
+/** What the editor shows of a noise model before a run: the model the run would use, built the same way. */
+export interface NoiseEstimate {
+  model: NoiseSpec['model'];
+  /** One line: the model and where it comes from. */
+  text: string;
+  /** σ per pixel (data units): one value, or the range of a map. */
+  sigma: { min: number; median: number; max: number };
+  /** Correlated noise: the radial profile of its power spectrum (data units², |k| in cycles per pixel) beside white noise of the same σ. */
+  spectrum?: { k: number[]; power: number[]; white: number };
+  /** Correlated noise: neighbour correlation coefficients, the variance of a large aperture's mean relative to white noise of the same σ (ρ at k = 0), and √ of it (px). */
+  lag1?: { x: number; y: number };
+  whiteRatio?: number;
+  correlationLength?: number;
+  /** Poisson–Gaussian: the gain used (e⁻/ADU) and where it comes from. */
+  gain?: number;
+  gainSource?: string;
+  /** The notes the command line prints for this model. */
+  notes: string[];
+}
+
+export interface NoiseDescribeResult {
+  /** The gain the observation's header gives (GAIN, CCDGAIN, ATODGAIN; 1 for data in electrons), as the command line reads it. */
+  headerGain: { gain: number; source: string } | null;
+  /** The model asked about, built (null when none was asked about). */
+  estimate: NoiseEstimate | null;
+}
 
 export interface OperatorSummary {
   type: string;
@@ -183,10 +217,10 @@ export interface TrainProgress {
   etaS: number | null;
 }
 
-export type JobKind = 'reconstruct' | 'train';
+export type JobKind = 'reconstruct' | 'train' | 'clean';
 
 export type JobEvent =
-  | { event: 'job.progress'; data: ReconstructProgress | TrainProgress }
+  | { event: 'job.progress'; data: ReconstructProgress | TrainProgress | CleanJobProgress }
   /** A job's place in the queue changed: how many jobs run or wait before it; 0 when it starts. */
   | { event: 'job.queued'; data: { jobId: string; kind: JobKind; position: number } }
   | { event: 'job.done'; data: { jobId: string; kind: JobKind; summary: Record<string, number | string> } }
@@ -198,6 +232,8 @@ export interface JobMethods {
   'model.preview': { params: { model: unknown; files: NamedFile[]; x: Float32Array; shape: Shape2 }; result: { data: Float32Array; shape: Shape2 } };
   'model.overlays': { params: { model: unknown; files: NamedFile[]; operator: number }; result: OverlayResult };
   'noise.estimate': { params: { obs: ObsInput; region?: { x0: number; y0: number; x1: number; y1: number } }; result: { sigma: number; median: number; n: number } };
+  /** The noise model the run would use for `spec`, built from the observation (and `files`) as the run builds it; without `spec`, the header's gain only. */
+  'noise.describe': { params: { obs: ObsInput; files: NamedFile[]; spec?: NoiseSpec }; result: NoiseDescribeResult };
   'priors.list': { params: Record<string, never>; result: { priors: PriorInfo[]; userDir: string } };
   'job.reconstruct': { params: ReconstructParams; result: ReconstructStarted };
   /** keep: a running reconstruction stops and keeps what it has (its chains' latest states) as its products. */
@@ -236,11 +272,29 @@ const obsInput: Validator<ObsInput> = (v, p) => {
 export const BLOB_CHUNK = 1 << 20;
 export const MAX_BLOB = 2 ** 31;
 
+/** A noise model by the rules of M.json's noise block; the files it names are files of the request (no folders). */
+export const noiseSpec: Validator<NoiseSpec> = (v, p) => {
+  let spec: NoiseSpec;
+  try {
+    spec = validateNoiseSpec(v, p);
+  } catch (e) {
+    throw new ProtocolError((e as Error).message);
+  }
+  for (const k of ['sigmaFits', 'image'] as const) {
+    const f = spec[k];
+    if (f !== undefined && !FILE_NAME.test(f)) throw new ProtocolError(`${p}.${k}: a file of the request by its name (letters, digits, '._ +-', no folders), got ${JSON.stringify(f.slice(0, 80))}`);
+  }
+  const r = spec.region;
+  if (r && !(r[2] <= MAX_SIDE && r[3] <= MAX_SIDE)) throw new ProtocolError(`${p}.region: x1 and y1 must be at most ${MAX_SIDE} pixels, got ${r.join(', ')}`);
+  return spec;
+};
+
 const noiseInput: Validator<NoiseInput> = (v, p) => {
   const kind = (v as { kind?: unknown } | null)?.kind;
   if (kind === 'sigma') return obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }) })(v, p);
   if (kind === 'map') return obj({ kind: literal('map'), file: str({ max: 200, pattern: FILE_NAME }), hdu: num({ integer: true, min: 0, max: 9999 }) })(v, p);
-  throw new ProtocolError(`${p}.kind: expected 'sigma' or 'map'`);
+  if (kind === 'model') return obj({ kind: literal('model'), spec: noiseSpec })(v, p);
+  throw new ProtocolError(`${p}.kind: expected 'sigma', 'map' or 'model'`);
 };
 
 /** Sampler settings of a run (also the bundled example's, protocol/example.ts). */
@@ -285,6 +339,7 @@ export const jobMethodParams: { [M in keyof JobMethods]: Validator<JobMethods[M]
     obs: obsInput,
     region: optional(obj({ x0: num({ integer: true, min: 0 }), y0: num({ integer: true, min: 0 }), x1: num({ integer: true, min: 0 }), y1: num({ integer: true, min: 0 }) })),
   }),
+  'noise.describe': obj({ obs: obsInput, files, spec: optional(noiseSpec) }),
   'priors.list': obj({}) as Validator<Record<string, never>>,
   'job.reconstruct': obj({
     obs: obsInput,

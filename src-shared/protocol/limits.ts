@@ -45,6 +45,10 @@ export const LIMITS = {
   sampleValues: 2 ** 26,
   /** Pixels of one training step: batch × size². */
   trainBatchValues: 2 ** 22,
+  /** CLEAN iterations of one job. */
+  cleanIterations: 1_000_000,
+  /** Visibilities a UVFITS file opened in the app sends for plotting (a larger file sends an evenly spaced subset). */
+  uvPlotPoints: 100_000,
 } as const;
 
 /** A number of bytes for a message: "256 MiB". */

@@ -109,6 +109,17 @@ export function hogbomMinor(
   }
 }
 
+/** Where a CLEAN stands: after each chunk of minor iterations and after each major cycle. */
+export interface CleanProgress {
+  iterations: number;
+  majorCycles: number;
+  /** The residual's peak |value| as last measured (Jy/beam). */
+  peak: number;
+}
+
+/** Minor iterations between two progress reports of `cleanSteps` (the result does not depend on it). */
+export const CLEAN_CHUNK = 200;
+
 /**
  * CLEAN of weighted visibilities: A the measurement operator on `grid`, (re, im) the data, w the imaging weights,
  * psfBig the dirty beam on the double grid (imaging.ts dirtyBeam(…, doubleGrid(grid))).
@@ -121,6 +132,26 @@ export function clean(
   psfBig: Float64Array,
   opts: CleanOptions,
 ): CleanResult {
+  const it = cleanSteps(A, re, im, w, psfBig, opts);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * CLEAN as a generator: the same arithmetic as `clean`, pausing after every CLEAN_CHUNK minor iterations and after
+ * every major cycle with where it stands, so that a caller can report progress and stop between steps. Högbom
+ * minor cycles run in chunks that continue one another exactly (each iteration depends only on the residual).
+ */
+export function* cleanSteps(
+  A: Measurement,
+  re: Float64Array,
+  im: Float64Array,
+  w: Float64Array,
+  psfBig: Float64Array,
+  opts: CleanOptions,
+): Generator<CleanProgress, CleanResult, void> {
   const grid = A.grid;
   const gain = opts.gain ?? 0.1;
   const threshold = opts.threshold ?? 0;
@@ -135,8 +166,19 @@ export function clean(
   let peak = findPeak(residual, opts.mask)[1];
   peak = Math.abs(peak);
   let stoppedBy: CleanResult['stoppedBy'];
+  // Högbom minor cycles down to stopAt, at most maxIter, in chunks with a report after each full one
+  function* minor(maxIter: number, stopAt: number): Generator<CleanProgress, { iterations: number; peak: number }, void> {
+    let done = 0;
+    for (;;) {
+      const chunk = Math.min(CLEAN_CHUNK, maxIter - done);
+      const r = hogbomMinor(residual, model, psfBig, grid, { gain, maxIter: chunk, stopAt, mask: opts.mask });
+      done += r.iterations;
+      if (r.iterations < chunk || done >= maxIter) return { iterations: done, peak: r.peak };
+      yield { iterations: iterations + done, majorCycles: major, peak: r.peak };
+    }
+  }
   if (opts.method === 'hogbom') {
-    const r = hogbomMinor(residual, model, psfBig, grid, { gain, maxIter: opts.niter, stopAt: threshold, mask: opts.mask });
+    const r = yield* minor(opts.niter, threshold);
     iterations = r.iterations;
     peak = r.peak;
     stoppedBy = peak <= threshold ? 'threshold' : 'niter';
@@ -158,7 +200,7 @@ export function clean(
         break;
       }
       const stopAt = Math.max(threshold, side * peak);
-      const r = hogbomMinor(residual, model, psfBig, grid, { gain, maxIter: opts.niter - iterations, stopAt, mask: opts.mask });
+      const r = yield* minor(opts.niter - iterations, stopAt);
       iterations += r.iterations;
       // major cycle: residual visibilities through the measurement operator
       const mv = A.forward(model);
@@ -168,6 +210,7 @@ export function clean(
       major++;
       peak = Math.abs(findPeak(residual, opts.mask)[1]);
       opts.onCycle?.({ major, iterations, peak });
+      yield { iterations, majorCycles: major, peak };
       if (r.iterations === 0) {
         stoppedBy = peak <= threshold ? 'threshold' : 'niter';
         break;

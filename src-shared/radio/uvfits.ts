@@ -11,6 +11,7 @@
  * Pure TypeScript: no file access (the CLI reads the bytes).
  */
 import { readFits, type FitsFile, type FitsHdu } from '../fits/index.js';
+import type { ReadOptions } from '../fits/reader.js';
 import { UserInputError } from '../errors.js';
 
 /** A problem with a visibility file or the choice of product. */
@@ -135,15 +136,15 @@ function num(h: FitsHdu['header'], key: string): number | undefined {
   return h.getNumber(key);
 }
 
-/** Decodes a UVFITS file's bytes. `name` prefixes error messages. */
-export function readUvfits(bytes: Uint8Array, name = 'input'): UvfitsFile {
+/** Decodes a UVFITS file's bytes. `name` prefixes error messages; `limits` bound what a client's file may decode to. */
+export function readUvfits(bytes: Uint8Array, name = 'input', limits: Pick<ReadOptions, 'maxBytes' | 'maxPixels' | 'maxDecodePixels'> = {}): UvfitsFile {
   // casacore tables start with the magic 0xbebebebe
   if (bytes.length >= 4 && bytes[0] === 0xbe && bytes[1] === 0xbe && bytes[2] === 0xbe && bytes[3] === 0xbe) {
     throw new UvfitsInputError(measurementSetMessage(name));
   }
   let f: FitsFile;
   try {
-    f = readFits(bytes, { name });
+    f = readFits(bytes, { ...limits, name });
   } catch (e) {
     if (e instanceof UserInputError) throw new UvfitsInputError(`${name}: not a UVFITS file: ${e.message}`);
     throw e;

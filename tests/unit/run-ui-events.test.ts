@@ -4,6 +4,7 @@ import { IDLE_RUN } from '../../src-renderer/src/store/run.js';
 import { handleJobEvent, runBlockers, noiseInput } from '../../src-renderer/src/run/actions.js';
 import { chi2Trace, getPreview, lossTrace, setPreview } from '../../src-renderer/src/run/previews.js';
 import type { PriorInfo, ReconstructPreview } from '../../src-shared/protocol/index.js';
+import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
 
 function preview(step: number): ReconstructPreview {
   const n = 8 * 8;
@@ -110,14 +111,14 @@ describe('run panel state from job events', () => {
 
 describe('what stops a run from starting', () => {
   it('names the missing observation, noise and prior, and a Gaussian-field prior of another size (a U-Net runs on it)', () => {
-    useStore.setState({ obs: null, priorSpec: null, priors: [], noise: { mode: 'sigma', sigma: null, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 } });
+    useStore.setState({ obs: null, priorSpec: null, priors: [], noise: { ...DEFAULT_NOISE, mode: 'sigma', sigma: null } });
     const b = runBlockers();
     expect(b).toEqual(['open the observation (Forward model › Data)', 'noise: type the noise σ (in data units, > 0)', 'choose a prior (Prior tab)']);
     expect(noiseInput()).toMatch(/type the noise σ/);
     useStore.setState({
       obs: { name: 'o.fits', sha256: 'x', size: 1, hdu: 0, plane: 0, hdus: [], shape: [128, 128], planes: 1, bunit: null },
       modelDoc: { shape: [128, 128], operators: [{ type: 'psf', fwhmPx: 2 }] },
-      noise: { mode: 'sigma', sigma: 0.1, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 },
+      noise: { ...DEFAULT_NOISE, mode: 'sigma', sigma: 0.1 },
       priors: [{ ...prior([64, 64]), kind: 'gaussian-field' }],
       priorSpec: '/m/p',
     });
@@ -128,5 +129,24 @@ describe('what stops a run from starting', () => {
     useStore.setState({ priors: [prior([64, 64])] });
     expect(runBlockers()).toEqual([]);
     expect(noiseInput()).toEqual({ kind: 'sigma', sigma: 0.1 });
+  });
+
+  it('sends a correlated or Poisson–Gaussian choice as a noise block, and says what is missing', () => {
+    useStore.setState({ noise: { ...DEFAULT_NOISE, mode: 'correlated', corrSource: 'region', corrRegion: null } });
+    expect(noiseInput()).toMatch(/draw a blank-sky box on the observation/);
+    useStore.setState({ noise: { ...DEFAULT_NOISE, mode: 'correlated', corrSource: 'region', corrRegion: { x0: 2, y0: 3, x1: 40, y1: 20 } } });
+    expect(noiseInput()).toEqual({ kind: 'model', spec: { model: 'correlated', region: [2, 3, 40, 20] } });
+    useStore.setState({ noise: { ...DEFAULT_NOISE, mode: 'correlated', corrSource: 'image', noiseImage: null } });
+    expect(noiseInput()).toMatch(/choose a noise-only FITS image/);
+    useStore.setState({ noise: { ...DEFAULT_NOISE, mode: 'correlated', corrSource: 'image', noiseImage: 'n.fits' } });
+    expect(noiseInput()).toEqual({ kind: 'model', spec: { model: 'correlated', image: 'n.fits' } });
+    useStore.setState({ noise: { ...DEFAULT_NOISE, mode: 'poisson-gaussian', readNoise: null } });
+    expect(noiseInput()).toMatch(/type the read noise in e⁻/);
+    expect(runBlockers()).toContain('noise: type the read noise in e⁻ (> 0)');
+    // the gain left empty: the header's, as on the command line
+    useStore.setState({ noise: { ...DEFAULT_NOISE, mode: 'poisson-gaussian', readNoise: 5 } });
+    expect(noiseInput()).toEqual({ kind: 'model', spec: { model: 'poisson-gaussian', readNoise: 5 } });
+    useStore.setState({ noise: { ...DEFAULT_NOISE, mode: 'poisson-gaussian', readNoise: 5, gain: 2.5, sky: 30 } });
+    expect(noiseInput()).toEqual({ kind: 'model', spec: { model: 'poisson-gaussian', readNoise: 5, gain: 2.5, sky: 30 } });
   });
 });

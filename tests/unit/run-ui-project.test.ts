@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { buildProject, parseProject, toBase64, fromBase64, ProjectInputError, type ProjectInput } from '../../src-renderer/src/export/project.js';
 import { sha256Hex } from '../../src-renderer/src/model/files.js';
+import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { createHash } from 'node:crypto';
 
@@ -17,7 +18,7 @@ async function input(obsSize = 3000): Promise<ProjectInput> {
     data: { name: 'obs.fits', sha256: await sha256Hex(obs), bytes: obs, hdu: 1, plane: 3 },
     model: { shape: [64, 64], operators: [{ type: 'psf', fits: 'psf.fits', normalize: true }] },
     files: [{ meta: { name: 'psf.fits', size: psf.length, sha256: await sha256Hex(psf), role: 'psf' }, bytes: psf }],
-    noise: { mode: 'mad', sigma: 0.0123, region: { x0: 1, y0: 2, x1: 30, y1: 40 }, estimatedFrom: 1102, mapFile: null, mapHdu: 0 },
+    noise: { ...DEFAULT_NOISE, mode: 'mad', sigma: 0.0123, region: { x0: 1, y0: 2, x1: 30, y1: 40 }, estimatedFrom: 1102 },
     prior: { spec: '/models/galaxy-64', name: 'galaxy-64' },
     settings: { sampler: 'pc', n: 2, steps: 20, seed: 42, fluxScale: null },
     lastRun: { chi2PerPixel: 1.02 },
@@ -54,6 +55,19 @@ describe('project file', () => {
     expect(fromBase64(back.files[0]!.embedded!)).toEqual(inp.files[0]!.bytes);
   });
 
+  it('keeps the correlated and Poisson–Gaussian choices; a project saved before them reads with their defaults', async () => {
+    const inp = await input();
+    const corr = { ...inp, noise: { ...DEFAULT_NOISE, mode: 'correlated' as const, corrSource: 'region' as const, corrRegion: { x0: 0, y0: 0, x1: 64, y1: 20 } } };
+    expect(parseProject(JSON.stringify(buildProject(corr))).noise).toEqual(corr.noise);
+    const img = { ...inp, noise: { ...DEFAULT_NOISE, mode: 'correlated' as const, corrSource: 'image' as const, noiseImage: 'noise.fits' } };
+    expect(parseProject(JSON.stringify(buildProject(img))).noise).toEqual(img.noise);
+    const pg = { ...inp, noise: { ...DEFAULT_NOISE, mode: 'poisson-gaussian' as const, gain: 2.5, readNoise: 5, sky: -12.5 } };
+    expect(parseProject(JSON.stringify(buildProject(pg))).noise).toEqual(pg.noise);
+    const old = JSON.parse(JSON.stringify(buildProject(inp)));
+    old.noise = { mode: 'sigma', sigma: 0.5, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 };
+    expect(parseProject(JSON.stringify(old)).noise).toEqual({ ...DEFAULT_NOISE, sigma: 0.5 });
+  });
+
   it('embeds files while they fit the limit, observation first; the rest by name and hash', async () => {
     const inp = await input(3000);
     const doc = buildProject(inp, 3500);
@@ -75,6 +89,12 @@ describe('project file', () => {
       ['role', (d) => ((d.files as Record<string, unknown>[])[0]!.role = 'x'), /files\[0\]\.role/],
       ['noise', (d) => ((d.noise as Record<string, unknown>).sigma = -1), /noise\.sigma/],
       ['region', (d) => ((d.noise as Record<string, unknown>).region = { x0: -1, y0: 0, x1: 1, y1: 1 }), /noise\.region\.x0/],
+      ['noise model', (d) => ((d.noise as Record<string, unknown>).mode = 'pink'), /noise\.mode: expected one of sigma, mad, map, correlated, poisson-gaussian/],
+      ['noise box', (d) => ((d.noise as Record<string, unknown>).corrRegion = { x0: 10, y0: 0, x1: 5, y1: 8 }), /noise\.corrRegion: expected x1 > x0 and y1 > y0/],
+      ['gain', (d) => ((d.noise as Record<string, unknown>).gain = 0), /noise\.gain: expected a positive number \(e⁻\/ADU\) or null/],
+      ['read noise', (d) => ((d.noise as Record<string, unknown>).readNoise = 'five'), /noise\.readNoise: expected a positive number \(e⁻\) or null/],
+      ['sky', (d) => ((d.noise as Record<string, unknown>).sky = 'dark'), /noise\.sky: expected a number \(ADU\) or null/],
+      ['noise source', (d) => ((d.noise as Record<string, unknown>).corrSource = 'sky'), /noise\.corrSource: expected region or image/],
       ['seed', (d) => ((d.settings as Record<string, unknown>).seed = 1.5), /settings\.seed/],
       ['steps', (d) => ((d.settings as Record<string, unknown>).steps = 0), /settings\.steps/],
     ];

@@ -5,24 +5,12 @@ import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { readImage2d } from '../../forward-model-files.js';
 import { readUvfitsFile } from '../../visibility-file.js';
-import { writeFits, type FitsHeader } from '../../../src-shared/fits/index.js';
-import { radioProductHeader } from '../../reconstruct/radio-header.js';
 import { defaultProduct, selectVisibilities } from '../../../src-shared/radio/uvfits.js';
-import { ARCSEC, type ImageGrid } from '../../../src-shared/radio/grid.js';
-import { chooseMeasurement } from '../../../src-shared/radio/measurement.js';
-import { imagingWeights, thermalCheck, type WeightingScheme } from '../../../src-shared/radio/weighting.js';
-import { cropBeam, defaultGeometry, dirtyBeam, dirtyImage, doubleGrid } from '../../../src-shared/radio/imaging.js';
-import { clean, fitBeam, restore, type CleanMethod } from '../../../src-shared/radio/clean.js';
+import type { WeightingScheme } from '../../../src-shared/radio/weighting.js';
+import type { CleanMethod } from '../../../src-shared/radio/clean.js';
+import { cleanProductsSync, imagingGeometry, productNames, type MeasurementMethod } from '../../reconstruct/clean-products.js';
 
-/** The product files, WSClean's names. */
-export function productNames(out: string, niter: number): string[] {
-  const kinds = niter > 0 ? ['dirty', 'psf', 'model', 'residual', 'image'] : ['dirty', 'psf'];
-  return kinds.map((k) => `${out}-${k}.fits`);
-}
-
-function fits(data: Float64Array, grid: ImageGrid, header: FitsHeader): Uint8Array {
-  return writeFits([{ data: Float32Array.from(data), shape: [grid.nx, grid.ny, 1, 1], header, bitpix: -32 }]);
-}
+export { productNames } from '../../reconstruct/clean-products.js';
 
 /** An angle given in degrees, in mas, arcsec, arcmin or degrees. */
 function angle(deg: number): string {
@@ -121,12 +109,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
         `clean: ${visPath}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0${vis.nAuto ? `, ${vis.nAuto} autocorrelations` : ''}): nothing to image`,
       );
     }
-    let fmin = Infinity;
-    for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
-    const geo = defaultGeometry(vis.u, vis.v, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: cellAs === undefined ? undefined : cellAs * ARCSEC, size });
-    const grid: ImageGrid = { nx: geo.size, ny: geo.size, cell: geo.cell };
-    let umax = 0;
-    for (let k = 0; k < vis.n; k++) umax = Math.max(umax, Math.abs(vis.u[k]), Math.abs(vis.v[k]));
+    const { grid, notes: geoNotes, umax } = imagingGeometry(uv, vis, { size, cellArcsec: cellAs });
     if (grid.cell * umax > 0.5) {
       process.stderr.write(
         `skyscore: note: the cell ${angle((grid.cell * 180) / Math.PI)} is coarser than 1/(2·u_max) = ${angle(90 / Math.PI / umax)}: the longest baselines alias into the image\n`,
@@ -142,53 +125,33 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
       mask = Uint8Array.from(img.data, (v) => (Number.isFinite(v) && v !== 0 ? 1 : 0));
       if (!mask.some((v) => v)) throw new UsageError(`clean: the mask ${maskPath} has no non-zero pixel`);
     }
-    const w = imagingWeights(vis.u, vis.v, vis.weight, grid, { scheme, robust });
-    // the image noise the data weights predict: σ² = Σ w'² (1/w) / (Σ w')²
-    let sw = 0;
-    let s2 = 0;
-    for (let k = 0; k < vis.n; k++) {
-      sw += w[k];
-      s2 += (w[k] * w[k]) / vis.weight[k];
-    }
-    const noise = Math.sqrt(s2) / sw;
-    const thermal = thermalCheck(vis);
-    const A = chooseMeasurement(vis.u, vis.v, grid, { method: measure as 'auto' | 'dft' | 'nufft' });
-    const big = dirtyBeam(vis.u, vis.v, w, doubleGrid(grid), { method: measure as 'auto' | 'dft' | 'nufft' });
-    const psf = cropBeam(big, grid);
-    const beam = fitBeam(psf, grid);
-    const dirty = dirtyImage(A, vis.re, vis.im, w);
-
+    const r = cleanProductsSync(vis, grid, path.basename(visPath), out, {
+      weighting: scheme,
+      robust,
+      niter,
+      gain,
+      threshold,
+      method,
+      measure: measure as MeasurementMethod,
+      mask,
+    });
+    const { noise, thermal, beam } = r;
+    const files = r.files;
     const cellText = angle((grid.cell * 180) / Math.PI);
-    const history = [
-      `skyscore clean --vis ${path.basename(visPath)} --size ${grid.nx} --cell ${+(grid.cell / ARCSEC).toPrecision(8)} --weighting ${scheme}` +
-        `${scheme === 'briggs' ? ` --robust ${robust}` : ''} --niter ${niter} --gain ${gain} --threshold ${threshold} --${method}`,
-      `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; measurement ${A.kind}`,
-    ];
-    const files: { name: string; bytes: Uint8Array }[] = [
-      { name: names[0], bytes: fits(dirty, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
-      { name: names[1], bytes: fits(psf, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
-    ];
     const lines = [
       `clean: ${visPath}: ${vis.n} ${vis.product} visibilities (${vis.formed}), ${vis.nFlagged} flagged`,
-      `  image ${grid.nx}×${grid.ny}, cell ${cellText}${geo.notes.length ? ` (${geo.notes.join('; ')})` : ''}; weighting ${scheme}${scheme === 'briggs' ? ` robust ${robust}` : ''}; measurement ${A.kind}`,
+      `  image ${grid.nx}×${grid.ny}, cell ${cellText}${geoNotes.length ? ` (${geoNotes.join('; ')})` : ''}; weighting ${scheme}${scheme === 'briggs' ? ` robust ${robust}` : ''}; measurement ${r.measurement.kind}`,
       `  restoring beam ${angle(beam.bmaj)} × ${angle(beam.bmin)}, PA ${beam.bpa.toFixed(1)}°`,
       `  noise from the weights ${jy(noise)}/beam` +
         (thermal ? `; scatter of successive visibilities / weights' σ = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : ''),
     ];
-    if (niter > 0) {
-      const r = clean(A, vis.re, vis.im, w, big, { method, niter, gain, threshold, mask });
-      const image = restore(r.model, r.residual, beam, grid);
-      files.push(
-        { name: names[2], bytes: fits(r.model, grid, radioProductHeader(vis, grid, beam, 'JY/PIXEL', history, 'clean')) },
-        { name: names[3], bytes: fits(r.residual, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
-        { name: names[4], bytes: fits(image, grid, radioProductHeader(vis, grid, beam, 'JY/BEAM', history, 'clean')) },
-      );
+    if (r.clean) {
       let ss = 0;
-      for (const x of r.residual) ss += x * x;
-      const rms = Math.sqrt(ss / r.residual.length);
+      for (const x of r.clean.residual) ss += x * x;
+      const rms = Math.sqrt(ss / r.clean.residual.length);
       lines.push(
-        `  ${method}: ${r.iterations} iterations${method === 'cotton-schwab' ? `, ${r.majorCycles} major cycles` : ''}, stopped by ${r.stoppedBy}; ` +
-          `model flux ${jy(r.modelFlux)}, residual peak ${jy(r.peak)}/beam, rms ${jy(rms)}/beam (${(rms / noise).toFixed(2)} × the weights' noise)`,
+        `  ${method}: ${r.clean.iterations} iterations${method === 'cotton-schwab' ? `, ${r.clean.majorCycles} major cycles` : ''}, stopped by ${r.clean.stoppedBy}; ` +
+          `model flux ${jy(r.clean.modelFlux)}, residual peak ${jy(r.clean.peak)}/beam, rms ${jy(rms)}/beam (${(rms / noise).toFixed(2)} × the weights' noise)`,
       );
     }
     for (const f of files) await writeFileAtomic(f.name, f.bytes);

@@ -5,14 +5,15 @@ import { UsageError } from '../errors.js';
 import { checkOutputFolder, readInputFile, writeProductSet } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
-import { parseForwardModel } from '../../../src-shared/operators/forward-model-spec.js';
+import { parseForwardModel, type NoiseSpec } from '../../../src-shared/operators/forward-model-spec.js';
 import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag } from './forward.js';
 import { reconstructVisibilities } from '../../reconstruct/visibilities.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
 import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
 import type { NoiseInput } from '../../reconstruct/prepare.js';
-import { buildNoise, isNoiseModelKind, NOISE_MODEL_NAMES, type NoiseModelKind, type NoiseRequest } from '../../../src-shared/noise/model.js';
+import { isNoiseModelKind, NOISE_MODEL_NAMES, type NoiseModelKind } from '../../../src-shared/noise/model.js';
+import { buildNoiseModel } from '../../reconstruct/noise.js';
 import { parsePixelBox, type PixelBox } from '../../../src-shared/noise/spectrum.js';
 import type { NoiseDiagnostics } from '../../../src-shared/noise/diagnostics.js';
 import {
@@ -217,33 +218,32 @@ export function noiseModelFlags(p: Parsed, cmd: string): NoiseModelFlags | null 
   return f.model === undefined ? null : f;
 }
 
-/** The noise model built from the flags (src-shared/noise/model.ts), with the command-line text that reproduces it. */
-async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined, obs: ObservationInput, cmd: string, fromModel?: string): Promise<NoiseInput> {
-  let sigma: NoiseRequest['sigma'];
-  if (noiseArg !== undefined) {
-    const n = await readNoiseInput(noiseArg, '--noise', cmd);
-    sigma = n.kind === 'sigma' ? n.sigma : { data: n.sigma, shape: n.shape, name: n.name };
-  }
-  const img = f.image === undefined ? undefined : await readImage2d(f.image);
-  const built = buildNoise(
-    { model: f.model, sigma, region: f.region, noiseImage: img && { data: img.data, shape: img.shape, name: f.image! }, gain: f.gain, readNoise: f.readNoise, sky: f.sky },
-    { data: obs.data, shape: obs.shape, header: obs.header, name: obs.name },
-  );
-  for (const note of built.notes) process.stderr.write(`skyscore: note: ${note}${fromModel ? ` ${fromModel}` : ''}\n`);
+/**
+ * The noise model of the flags (or of M.json's noise block, `fromModel`): the block the app's requests carry too,
+ * built by the reconstruction service's one construction (reconstruct/noise.ts), with the flags that reproduce it.
+ * `dir`: where the block's files are (M.json's folder; the working folder for flags).
+ */
+async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined, obs: ObservationInput, cmd: string, fromModel?: string, dir = '.'): Promise<NoiseInput> {
   const r = f.region;
-  const command = [
-    noiseArg !== undefined ? `--noise ${readsFile(noiseArg) ? path.basename(noiseArg) : noiseArg}` : '',
-    `--noise-model ${built.kind}`,
-    r ? `--noise-region ${r.x0},${r.y0},${r.x1},${r.y1}` : '',
-    f.image ? `--noise-image ${path.basename(f.image)}` : '',
-    f.gain !== undefined ? `--gain ${f.gain}` : '',
-    f.readNoise !== undefined ? `--read-noise ${f.readNoise}` : '',
-    f.sky !== undefined ? `--sky ${f.sky}` : '',
-  ]
-    .filter((t) => t)
-    .join(' ');
+  const spec: NoiseSpec = { model: f.model ?? 'white' };
+  if (noiseArg !== undefined) {
+    if (readsFile(noiseArg)) spec.sigmaFits = noiseArg;
+    else spec.sigma = ((await readNoiseInput(noiseArg, '--noise', cmd)) as { sigma: number }).sigma;
+  }
+  if (r) spec.region = [r.x0, r.y0, r.x1, r.y1];
+  if (f.image !== undefined) spec.image = f.image;
+  if (f.gain !== undefined) spec.gain = f.gain;
+  if (f.readNoise !== undefined) spec.readNoise = f.readNoise;
+  if (f.sky !== undefined) spec.sky = f.sky;
+  const read = async (file: string) => {
+    const at = path.resolve(dir, file);
+    const img = await readImage2d(at);
+    return { data: img.data, shape: img.shape, name: fromModel ? at : file };
+  };
+  const { built, flags } = await buildNoiseModel(spec, read, obs);
+  for (const note of built.notes) process.stderr.write(`skyscore: note: ${note}${fromModel ? ` ${fromModel}` : ''}\n`);
   // the command line that reproduces the run: the flags (M.json's noise block reproduces itself)
-  return { kind: 'model', built, command: fromModel ? '' : ` ${command}` };
+  return { kind: 'model', built, command: fromModel ? '' : ` ${flags}` };
 }
 
 /** Whether a --noise argument names a file (a σ map) rather than giving σ. */
@@ -424,9 +424,9 @@ export const reconstructCommand: Command = {
       if (!block) throw new UsageError(`${cmd}: missing --noise (σ, a σ map, or --noise-model; or a noise block in ${model.name})`);
       const dir = path.dirname(path.resolve(modelPath));
       const r = block.region;
-      const flags: NoiseModelFlags = { model: block.model, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, image: block.image && path.resolve(dir, block.image), gain: block.gain, readNoise: block.readNoise, sky: block.sky };
-      const sigmaArg = block.sigmaFits !== undefined ? path.resolve(dir, block.sigmaFits) : block.sigma !== undefined ? String(block.sigma) : undefined;
-      noise = await noiseModelInput(flags, sigmaArg, observation, cmd, `(the noise block of ${model.name})`);
+      const flags: NoiseModelFlags = { model: block.model, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, image: block.image, gain: block.gain, readNoise: block.readNoise, sky: block.sky };
+      const sigmaArg = block.sigmaFits ?? (block.sigma !== undefined ? String(block.sigma) : undefined);
+      noise = await noiseModelInput(flags, sigmaArg, observation, cmd, `(the noise block of ${model.name})`, dir);
     }
     const inputs: ReconstructionInputs = {
       model,

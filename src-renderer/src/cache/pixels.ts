@@ -6,6 +6,7 @@
 import type { FitsHeader } from '../../../src-shared/fits/header';
 import type { ImageStats } from '../../../src-shared/image/stats';
 import type { CelestialWcs } from '../viewer/wcs';
+import type { PyramidLevel } from '../../../src-shared/image/decimate';
 
 export interface PixelEntry {
   data: Float32Array;
@@ -14,6 +15,8 @@ export interface PixelEntry {
   stats: ImageStats;
   header: FitsHeader | null;
   wcs: CelestialWcs | null;
+  /** Block-mean pyramid of a large image (levels 1, 2, …), or null until it is needed. */
+  levels: PyramidLevel[] | null;
   /** Histogram-equalisation tables by "lo:hi". */
   histeq: Map<string, Float32Array>;
 }

@@ -11,6 +11,8 @@ import { ViewerToolbar, OpenButton } from '../viewer/ViewerToolbar';
 import { Readout } from '../viewer/Readout';
 import { HeaderViewer } from '../viewer/HeaderViewer';
 import { openFile, openFitsBytes, adoptViewed, keepViewing, VIEWED_ID, OBSERVATION_ID } from '../viewer/open';
+import { warmRenderer } from '../viewer/renderer';
+import { warmFitsWorker } from '../viewer/fits-local';
 import { getPixels } from '../cache/pixels';
 import { showImage } from '../viewer/images';
 import { connectViewer, type ResultImage } from '../run/viewer-bridge';
@@ -18,6 +20,8 @@ import { observationSource } from '../model/viewer-link';
 import { CutoutDialog } from './CutoutDialog';
 import { RegionStats } from '../viewer/RegionStats';
 import { WelcomeCard } from '../example/WelcomeCard';
+import { VisibilitiesView, UvFullSize } from '../radio/VisibilitiesView';
+import { useRadio } from '../radio/state';
 import '../viewer/viewer.css';
 
 function useMenuAndBridge() {
@@ -27,6 +31,9 @@ function useMenuAndBridge() {
       if (m?.action === 'open-file' && typeof m.name === 'string' && m.bytes instanceof Uint8Array) void openFitsBytes(m.name, m.bytes);
     });
     connectViewer(showResultImage);
+    // the FITS worker and the GL check start while the page is idle, not when the first file is opened
+    warmFitsWorker();
+    warmRenderer();
     // a scripting handle (console, tests): the same API the run panel uses
     (window as unknown as { skyscoreViewer?: unknown }).skyscoreViewer = Object.freeze({ showImage });
     return () => {
@@ -86,6 +93,7 @@ export function ImageArea() {
   // first start: nothing open yet and the welcome card not dismissed before
   const welcome = useStore((s) => !s.welcomeDismissed && s.obs === null);
   const [dragOver, setDragOver] = useState(false);
+  const uvOpen = useRadio((s) => s.file !== null);
 
   const onDrop = (e: React.DragEvent) => {
     e.preventDefault();
@@ -139,16 +147,19 @@ export function ImageArea() {
           )}
         </div>
       )}
+      <VisibilitiesView alone={order.length === 0} />
       {order.length === 0 ? (
-        <div className="empty">
-          <div>
-            {welcome && <WelcomeCard />}
-            <p>Open a FITS file to begin: File › Open FITS…, the button below, or drop the file here.</p>
-            <p>
-              <OpenButton label="Open a FITS file…" />
-            </p>
+        !uvOpen && (
+          <div className="empty">
+            <div>
+              {welcome && <WelcomeCard />}
+              <p>Open a FITS file to begin (an image, or UVFITS visibilities): File › Open FITS…, the button below, or drop the file here.</p>
+              <p>
+                <OpenButton label="Open a FITS file…" />
+              </p>
+            </div>
           </div>
-        </div>
+        )
       ) : (
         <div className={`panels n${Math.min(order.length, 4)}`}>
           {order.map((id) => (
@@ -160,6 +171,7 @@ export function ImageArea() {
       {order.length > 0 && <RegionStats />}
       <HeaderViewer />
       <CutoutDialog />
+      <UvFullSize />
       {dragOver && <div className="drop-overlay">Drop the FITS file to open it</div>}
     </main>
   );

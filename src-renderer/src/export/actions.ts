@@ -17,23 +17,31 @@ import { IDLE_RUN } from '../store/run';
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
 let cached: { jobId: string; products: Products } | null = null;
+let fetching: { jobId: string; p: Promise<Products> } | null = null;
 
 /** The products of the finished run (FITS files and report.json), fetched once. */
-export async function fetchProducts(): Promise<Products | null> {
+export async function fetchProducts(opts: { quiet?: boolean } = {}): Promise<Products | null> {
   const s = useStore.getState();
   const jobId = s.run.jobId;
   if (!jobId || s.run.state !== 'done') {
-    notify('info', 'Nothing to export yet: run a reconstruction to the end first');
+    if (!opts.quiet) notify('info', 'Nothing to export yet: run a reconstruction to the end first');
     return null;
   }
   if (cached?.jobId === jobId) return cached.products;
+  let pending = fetching?.jobId === jobId ? fetching.p : null;
   try {
-    const products = await getClient().request('job.products', { jobId });
+    if (!pending) {
+      pending = getClient().request('job.products', { jobId });
+      fetching = { jobId, p: pending };
+    }
+    const products = await pending;
     cached = { jobId, products };
     return products;
   } catch (e) {
-    notify('error', `Export: ${(e as Error).message}`);
+    if (!opts.quiet) notify('error', `Export: ${(e as Error).message}`);
     return null;
+  } finally {
+    if (pending && fetching?.p === pending) fetching = null;
   }
 }
 

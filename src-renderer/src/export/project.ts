@@ -6,7 +6,7 @@
  */
 import { samplerSettings, type SamplerSettings } from '../../../src-shared/protocol/index';
 import { readForwardModel, type ForwardModelSpec } from '../../../src-shared/operators/forward-model-spec';
-import type { NoiseSettings, FileMeta } from '../store/model';
+import { NOISE_MODES, type NoiseSettings, type FileMeta, type Region } from '../store/model';
 import { UserInputError } from '../../../src-shared/errors';
 
 export const PROJECT_FORMAT = 'skyscore-project';
@@ -101,7 +101,7 @@ const need = (cond: boolean, msg: string) => {
 };
 const finiteOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
 const SHA = /^[0-9a-f]{64}$/;
-const ROLES = ['psf', 'mask', 'sigma', 'array'];
+const ROLES = ['psf', 'mask', 'sigma', 'array', 'noise'];
 
 function fileRef(v: unknown, path: string): ProjectFileRef {
   need(isObj(v), `${path}: expected an object`);
@@ -148,18 +148,41 @@ export function parseProject(text: string): ProjectDoc {
   });
   need(isObj(r.noise), 'noise: expected an object');
   const n = r.noise as Record<string, unknown>;
-  need(n.mode === 'sigma' || n.mode === 'mad' || n.mode === 'map', 'noise.mode: expected sigma, mad or map');
+  need(typeof n.mode === 'string' && (NOISE_MODES as readonly string[]).includes(n.mode), `noise.mode: expected one of ${NOISE_MODES.join(', ')}`);
   need(finiteOrNull(n.sigma) && (n.sigma === null || (n.sigma as number) > 0), 'noise.sigma: expected a positive number or null');
   need(n.mapFile === null || typeof n.mapFile === 'string', 'noise.mapFile: expected a file name or null');
-  need(n.region === null || isObj(n.region), 'noise.region: expected a region or null');
-  if (isObj(n.region)) for (const k of ['x0', 'y0', 'x1', 'y1']) need(Number.isInteger(n.region[k]) && (n.region[k] as number) >= 0, `noise.region.${k}: expected a pixel index`);
+  const region = (key: string): Region | null => {
+    const v = n[key];
+    if (v === undefined || v === null) return null;
+    need(isObj(v), `noise.${key}: expected a region or null`);
+    const r = v as Record<string, unknown>;
+    for (const k of ['x0', 'y0', 'x1', 'y1']) need(Number.isInteger(r[k]) && (r[k] as number) >= 0, `noise.${key}.${k}: expected a pixel index`);
+    need((r.x1 as number) > (r.x0 as number) && (r.y1 as number) > (r.y0 as number), `noise.${key}: expected x1 > x0 and y1 > y0`);
+    return { x0: r.x0 as number, y0: r.y0 as number, x1: r.x1 as number, y1: r.y1 as number };
+  };
+  // the fields of the correlated and Poisson–Gaussian models (absent in projects saved before them)
+  const positive = (key: string, unit: string): number | null => {
+    const v = n[key];
+    if (v === undefined || v === null) return null;
+    need(typeof v === 'number' && Number.isFinite(v) && v > 0, `noise.${key}: expected a positive number (${unit}) or null`);
+    return v as number;
+  };
+  need(n.corrSource === undefined || n.corrSource === 'region' || n.corrSource === 'image', 'noise.corrSource: expected region or image');
+  need(n.noiseImage === undefined || n.noiseImage === null || typeof n.noiseImage === 'string', 'noise.noiseImage: expected a file name or null');
+  need(n.sky === undefined || n.sky === null || (typeof n.sky === 'number' && Number.isFinite(n.sky)), 'noise.sky: expected a number (ADU) or null');
   const noise: NoiseSettings = {
     mode: n.mode as NoiseSettings['mode'],
     sigma: (n.sigma as number | null) ?? null,
-    region: (n.region as NoiseSettings['region']) ?? null,
+    region: region('region'),
     estimatedFrom: typeof n.estimatedFrom === 'number' ? n.estimatedFrom : null,
     mapFile: (n.mapFile as string | null) ?? null,
     mapHdu: Number.isInteger(n.mapHdu) ? (n.mapHdu as number) : 0,
+    corrSource: n.corrSource === 'image' ? 'image' : 'region',
+    corrRegion: region('corrRegion'),
+    noiseImage: (n.noiseImage as string | null | undefined) ?? null,
+    gain: positive('gain', 'e⁻/ADU'),
+    readNoise: positive('readNoise', 'e⁻'),
+    sky: (n.sky as number | null | undefined) ?? null,
   };
   let prior: ProjectDoc['prior'] = null;
   if (r.prior !== null) {

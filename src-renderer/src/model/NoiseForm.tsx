@@ -1,23 +1,33 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useStore } from '../store/index';
-import type { Region } from '../store/model';
+import type { NoiseMode, Region } from '../store/model';
 import { NumberField, FileButton, Section, Help } from './fields';
 import { addModelFile, estimateNoise, scheduleValidate } from './actions';
+import { noiseDescribeKey, scheduleNoiseDescribe } from './noise';
 import { readFileBytes } from '../export/download';
 import { ImageCanvas } from '../run/ImageCanvas';
+import { ChartCanvas } from '../run/ChartCanvas';
+import { Trace } from '../run/chart';
 import { obsPlanePixels } from './files';
+import type { NoiseEstimate } from '../../../src-shared/protocol/index';
 
-/** Gaussian noise σ: typed in, estimated from the data (MAD of a region), or a σ map. */
-export function NoiseForm() {
-  const noise = useStore((s) => s.noise);
+const MODES: [NoiseMode, string][] = [
+  ['sigma', 'Type σ (white)'],
+  ['mad', 'Estimate from the data (white)'],
+  ['map', 'σ map (FITS)'],
+  ['correlated', 'Correlated: measured spectrum'],
+  ['poisson-gaussian', 'Poisson–Gaussian (counts)'],
+];
+
+const boxText = (r: Region) => `x ${r.x0}–${r.x1 - 1}, y ${r.y0}–${r.y1 - 1} (${r.x1 - r.x0}×${r.y1 - r.y0} px)`;
+const g = (v: number, d = 4) => (Number.isFinite(v) ? Number(v.toPrecision(d)).toString() : '–');
+
+/** A box drawn by dragging over the observation (pixels, x1 and y1 exclusive); `region` is the box drawn before. */
+function BoxDrawer({ region, caption, onBox }: { region: Region | null; caption: string; onBox(r: Region): void }) {
   const obs = useStore((s) => s.obs);
-  const setNoise = useStore((s) => s.setNoise);
-  const [drawing, setDrawing] = useState(false);
+  const px = obs ? obsPlanePixels(obs.hdu, obs.plane) : null;
   const [version, setVersion] = useState(0);
   const drag = useRef<{ x: number; y: number; cur: { x: number; y: number } } | null>(null);
-  const px = obs ? obsPlanePixels(obs.hdu, obs.plane) : null;
-  const region = noise.region;
-
   const overlay = useCallback(
     (ctx: CanvasRenderingContext2D, m: { sx: (x: number) => number; sy: (y: number) => number; scale: number }) => {
       const d = drag.current;
@@ -31,26 +41,185 @@ export function NoiseForm() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [region, version],
   );
+  if (!px) return null;
+  return (
+    <ImageCanvas
+      data={px.data}
+      shape={px.shape}
+      version={version}
+      title="Noise region"
+      caption={caption}
+      stretch="asinh"
+      width={268}
+      testId="noise-draw"
+      overlay={overlay}
+      onPointer={(kind, p) => {
+        if (kind === 'down') drag.current = { x: p.x, y: p.y, cur: p };
+        else if (kind === 'move' && drag.current) drag.current.cur = p;
+        else if (kind === 'up' && drag.current) {
+          const d = drag.current;
+          drag.current = null;
+          onBox({ x0: Math.min(d.x, p.x), y0: Math.min(d.y, p.y), x1: Math.max(d.x, p.x) + 1, y1: Math.max(d.y, p.y) + 1 });
+        }
+        setVersion((v) => v + 1);
+      }}
+    />
+  );
+}
+
+/** The viewer's box on the observation panel as a noise box (the viewer's box holds x0…x1 inclusive), or why not. */
+function viewerBox(): Region | string {
+  const s = useStore.getState();
+  const r = s.region;
+  if (!r || r.id !== 'observation') return 'draw a box on the observation panel in the viewer first (drag tool: box)';
+  if (r.region.kind !== 'box') return 'the viewer region is a circle: the spectrum needs a box (drag tool: box)';
+  const [ny, nx] = s.obs?.shape ?? [0, 0];
+  const b = r.region;
+  const x0 = Math.max(0, Math.round(Math.min(b.x0, b.x1)));
+  const x1 = Math.min(nx - 1, Math.round(Math.max(b.x0, b.x1)));
+  const y0 = Math.max(0, Math.round(Math.min(b.y0, b.y1)));
+  const y1 = Math.min(ny - 1, Math.round(Math.max(b.y0, b.y1)));
+  if (x1 < x0 || y1 < y0) return 'the viewer box lies outside the observation';
+  return { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+}
+
+/** The measured spectrum's radial profile against white noise of the same σ (log power). */
+function SpectrumPlot({ est, unit }: { est: NoiseEstimate; unit: string }) {
+  const series = useMemo(() => {
+    const sp = est.spectrum!;
+    const measured = new Trace();
+    const white = new Trace();
+    sp.k.forEach((k, i) => {
+      measured.push(k, sp.power[i]!);
+      white.push(k, sp.white);
+    });
+    return [
+      { trace: measured, color: '#e0742c', label: 'noise power P(|k|)' },
+      { trace: white, color: '#2e9d57', label: 'white, same σ' },
+    ];
+  }, [est]);
+  return (
+    <ChartCanvas
+      series={series}
+      options={{ logY: true, xMax: 0.5, xLabel: '|k| (cycles/px)', yLabel: `P (${unit}²)` }}
+      version={0}
+      height={130}
+      title="Noise power spectrum, radial profile"
+      testId="noise-spectrum"
+      pngName="noise-spectrum.png"
+    />
+  );
+}
+
+/** The engine's build of the chosen model: σ, and the spectrum and correlation, or the gain and σ range. */
+function EstimateView({ unit }: { unit: string }) {
+  const e = useStore((s) => s.noiseEstimate);
+  const mode = useStore((s) => s.noise.mode);
+  // an estimate or error of another choice (a box drawn since, another plane) is never shown as this one's
+  const current = useStore((s) => noiseDescribeKey(s.noise, s.obs));
+  if (e.state === 'checking' || e.key !== current) {
+    return e.state === 'checking' || e.state === 'ok' || e.state === 'error' ? (
+      <p className="muted" data-testid="noise-model-estimate" data-state="checking">
+        measuring…
+      </p>
+    ) : null;
+  }
+  if (e.state === 'error') {
+    return (
+      <p className="err" role="alert" data-testid="noise-model-error">
+        {e.error}
+      </p>
+    );
+  }
+  const est = e.estimate;
+  if (!est || est.model !== (mode === 'map' ? 'sigma-map' : mode)) return null;
+  const s = est.sigma;
+  const u = unit ? ` ${unit}` : '';
+  return (
+    <div data-testid="noise-model-estimate" data-state={e.state} data-key={e.key ?? ''}>
+      {est.model === 'correlated' && (
+        <>
+          <p className="value">
+            σ = {g(s.median)}
+            {u}
+            {est.lag1 && `; neighbour correlation ${est.lag1.x.toFixed(2)} (x) / ${est.lag1.y.toFixed(2)} (y)`}
+          </p>
+          {est.whiteRatio !== undefined && (
+            <p className="value" data-testid="noise-correlation">
+              correlation length {g(est.correlationLength!, 3)} px: a large aperture's mean has {g(est.whiteRatio, 3)}× the variance white noise of this σ gives
+            </p>
+          )}
+          {est.spectrum && <SpectrumPlot est={est} unit={unit || 'data units'} />}
+        </>
+      )}
+      {est.model === 'sigma-map' && (
+        <p className="value" data-testid="noise-map-range">
+          σ from {g(s.min)} to {g(s.max)}
+          {u} (median {g(s.median)})
+        </p>
+      )}
+      {est.model === 'poisson-gaussian' && (
+        <>
+          <p className="value">
+            gain {g(est.gain ?? NaN)} e⁻/ADU ({est.gainSource})
+          </p>
+          <p className="value" data-testid="noise-variance-range">
+            σ from {g(s.min)} to {g(s.max)}
+            {u} (median {g(s.median)}); variance {g(s.min * s.min)} to {g(s.max * s.max)}
+            {unit ? ` ${unit}²` : ''}
+          </p>
+        </>
+      )}
+      {est.notes.map((n) => (
+        <small key={n} className="muted">
+          {n}
+        </small>
+      ))}
+    </div>
+  );
+}
+
+/**
+ * The noise of the data: white (σ typed in, or estimated from the data by the MAD of a region), a σ map,
+ * correlated noise measured from a blank-sky box of the observation or a noise-only image, or Poisson–Gaussian
+ * counts. The models the run uses are shown as the engine builds them.
+ */
+export function NoiseForm() {
+  const noise = useStore((s) => s.noise);
+  const obs = useStore((s) => s.obs);
+  const setNoise = useStore((s) => s.setNoise);
+  const headerGain = useStore((s) => s.noiseEstimate.headerGain);
+  const [drawing, setDrawing] = useState(false);
+  const [boxIssue, setBoxIssue] = useState<string | null>(null);
+  const px = obs ? obsPlanePixels(obs.hdu, obs.plane) : null;
+  const region = noise.region;
+  const unit = obs?.bunit ?? '';
+  // the model the run would use, measured again when its inputs change
+  const { mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky } = noise;
+  const { mapFile } = noise;
+  useEffect(() => {
+    if (mode === 'correlated' || mode === 'poisson-gaussian' || mode === 'map') scheduleNoiseDescribe();
+  }, [mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky, mapFile, obs]);
+  const change = (patch: Partial<typeof noise>) => {
+    setNoise(patch);
+    scheduleValidate();
+  };
 
   return (
     <Section title="Noise" testId="noise-section">
-      <Help>Gaussian noise of the data, σ in data units{obs?.bunit ? ` (${obs.bunit})` : ''}. The likelihood is N(y; A x, σ²).</Help>
+      <Help>
+        The noise of the data, in data units{obs?.bunit ? ` (${obs.bunit})` : ''}. White: N(y; A x, σ²). Correlated: a stationary spectrum measured from blank sky. Poisson–Gaussian: σ² = (signal + sky)/gain + read noise²/gain².
+      </Help>
       <div className="radios" role="radiogroup" aria-label="Noise model">
-        {(
-          [
-            ['sigma', 'Type σ'],
-            ['mad', 'Estimate from the data'],
-            ['map', 'σ map (FITS)'],
-          ] as const
-        ).map(([m, label]) => (
+        {MODES.map(([m, label]) => (
           <label key={m}>
             <input
               type="radio"
               name="noise-mode"
               checked={noise.mode === m}
               onChange={() => {
-                setNoise({ mode: m, ...(m !== noise.mode && m === 'mad' ? { sigma: null, estimatedFrom: null } : {}) });
-                scheduleValidate();
+                setDrawing(false);
+                change({ mode: m, ...(m !== noise.mode && m === 'mad' ? { sigma: null, estimatedFrom: null } : {}) });
               }}
             />{' '}
             {label}
@@ -58,7 +227,7 @@ export function NoiseForm() {
         ))}
       </div>
       {noise.mode === 'sigma' && (
-        <NumberField label="σ" value={noise.sigma} min={Number.MIN_VALUE} testId="noise-sigma" help="one σ for every pixel" issue={noise.sigma === null ? 'type σ (> 0)' : null} onChange={(v) => setNoise({ sigma: v })} />
+        <NumberField label="σ" value={noise.sigma} min={Number.MIN_VALUE} unit={unit || undefined} testId="noise-sigma" help="one σ for every pixel" issue={noise.sigma === null ? 'type σ (> 0)' : null} onChange={(v) => setNoise({ sigma: v })} />
       )}
       {noise.mode === 'mad' && (
         <>
@@ -70,27 +239,13 @@ export function NoiseForm() {
               Draw a region…
             </button>
           </div>
-          {drawing && px && (
-            <ImageCanvas
-              data={px.data}
-              shape={px.shape}
-              version={version}
-              title="Noise region"
+          {drawing && (
+            <BoxDrawer
+              region={region}
               caption="drag over a source-free area"
-              stretch="asinh"
-              width={268}
-              overlay={overlay}
-              onPointer={(kind, p) => {
-                if (kind === 'down') drag.current = { x: p.x, y: p.y, cur: p };
-                else if (kind === 'move' && drag.current) drag.current.cur = p;
-                else if (kind === 'up' && drag.current) {
-                  const d = drag.current;
-                  drag.current = null;
-                  const r = { x0: Math.min(d.x, p.x), y0: Math.min(d.y, p.y), x1: Math.max(d.x, p.x) + 1, y1: Math.max(d.y, p.y) + 1 };
-                  setDrawing(false);
-                  void estimateNoise(r);
-                }
-                setVersion((v) => v + 1);
+              onBox={(r) => {
+                setDrawing(false);
+                void estimateNoise(r);
               }}
             />
           )}
@@ -111,13 +266,102 @@ export function NoiseForm() {
               onFiles={async (fs) => {
                 const f = fs[0]!;
                 const name = await addModelFile(f.name, await readFileBytes(f), 'sigma');
-                setNoise({ mapFile: name });
-                scheduleValidate();
+                change({ mapFile: name });
               }}
             />
             <span className="filename">{noise.mapFile ?? 'none chosen'}</span>
           </div>
-          <small className="muted">σ per pixel, on the observation's grid; non-positive or NaN σ marks a pixel as missing.</small>
+          <small className="muted">σ per pixel, on the observation's grid; NaN marks a pixel without information (masked); σ ≤ 0 is refused.</small>
+          <EstimateView unit={unit} />
+        </>
+      )}
+      {noise.mode === 'correlated' && (
+        <>
+          <div className="radios" role="radiogroup" aria-label="Correlated noise measured from">
+            <label>
+              <input type="radio" name="noise-corr-source" checked={noise.corrSource === 'region'} onChange={() => change({ corrSource: 'region' })} /> a blank-sky box of the observation
+            </label>
+            <label>
+              <input type="radio" name="noise-corr-source" checked={noise.corrSource === 'image'} onChange={() => change({ corrSource: 'image' })} /> a noise-only image
+            </label>
+          </div>
+          {noise.corrSource === 'region' && (
+            <>
+              <div className="row">
+                <button type="button" disabled={!px} className={drawing ? 'on' : ''} aria-pressed={drawing} data-testid="noise-draw-box" onClick={() => setDrawing((d) => !d)}>
+                  Draw a box…
+                </button>
+                <button
+                  type="button"
+                  disabled={!px}
+                  data-testid="noise-viewer-box"
+                  title="the box drawn on the observation panel of the viewer (drag tool: box)"
+                  onClick={() => {
+                    const r = viewerBox();
+                    setBoxIssue(typeof r === 'string' ? r : null);
+                    if (typeof r !== 'string') change({ corrRegion: r });
+                  }}
+                >
+                  Use the viewer's box
+                </button>
+              </div>
+              {boxIssue && (
+                <small className="err" role="alert">
+                  {boxIssue}
+                </small>
+              )}
+              {drawing && (
+                <BoxDrawer
+                  region={noise.corrRegion}
+                  caption="drag over blank sky (at least 8×8 px; 32×32 or more for a good spectrum)"
+                  onBox={(r) => {
+                    setDrawing(false);
+                    setBoxIssue(null);
+                    change({ corrRegion: r });
+                  }}
+                />
+              )}
+              <p className="value" data-testid="noise-box">
+                {noise.corrRegion ? `box ${boxText(noise.corrRegion)}` : 'no box yet'}
+              </p>
+            </>
+          )}
+          {noise.corrSource === 'image' && (
+            <div className="row">
+              <FileButton
+                label="Noise image FITS…"
+                accept=".fits,.fit,.fts,.fz,.gz"
+                ariaLabel="Noise-only FITS image"
+                testId="noise-image-input"
+                onFiles={async (fs) => {
+                  const f = fs[0]!;
+                  const name = await addModelFile(f.name, await readFileBytes(f), 'noise');
+                  change({ noiseImage: name });
+                }}
+              />
+              <span className="filename">{noise.noiseImage ?? 'none chosen'}</span>
+            </div>
+          )}
+          <EstimateView unit={unit} />
+        </>
+      )}
+      {noise.mode === 'poisson-gaussian' && (
+        <>
+          <NumberField
+            label="Gain"
+            unit="e⁻/ADU"
+            value={noise.gain}
+            min={Number.MIN_VALUE}
+            testId="noise-gain"
+            placeholder={headerGain ? String(headerGain.gain) : undefined}
+            help={headerGain ? `empty: the header's, ${headerGain.gain} (${headerGain.source})` : 'the observation\'s header gives no gain: type it'}
+            issue={noise.gain === null && !headerGain && obs ? 'the header has no GAIN, CCDGAIN or ATODGAIN: type the gain (> 0 e⁻/ADU)' : null}
+            onChange={(v) => change({ gain: v })}
+            onClear={() => change({ gain: null })}
+          />
+          <NumberField label="Read noise" unit="e⁻" value={noise.readNoise} min={Number.MIN_VALUE} testId="noise-read-noise" issue={noise.readNoise === null ? 'type the read noise (> 0 e⁻)' : null} onChange={(v) => change({ readNoise: v })} />
+          <NumberField label="Sky subtracted" unit="ADU" value={noise.sky} testId="noise-sky" placeholder="0" help="a sky level taken off the data, added back for its shot noise; empty: none" onChange={(v) => change({ sky: v })} onClear={() => change({ sky: null })} />
+          <EstimateView unit={unit} />
         </>
       )}
     </Section>

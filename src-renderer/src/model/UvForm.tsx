@@ -7,6 +7,8 @@ import { readFileBytes } from '../export/download';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { getOverlay } from '../run/previews';
 import { downloadCanvasPng } from '../export/download';
+import { context2d } from '../canvas2d';
+import { useRadio } from '../radio/state';
 
 interface Props {
   index: number;
@@ -15,7 +17,7 @@ interface Props {
   onChange(op: StageSpec): void;
 }
 
-function UvPlot({ u, v, max, version }: { u: Float32Array; v: Float32Array; max: number; version: number }) {
+function UvPlot({ u, v, max, version, index }: { u: Float32Array; v: Float32Array; max: number; version: number; index: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = ref.current;
@@ -24,7 +26,7 @@ function UvPlot({ u, v, max, version }: { u: Float32Array; v: Float32Array; max:
     const dpr = Math.min(2, window.devicePixelRatio || 1);
     c.width = size * dpr;
     c.height = size * dpr;
-    const ctx = c.getContext('2d')!;
+    const ctx = context2d(c)!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = '#0c0f14';
     ctx.fillRect(0, 0, size, size);
@@ -44,6 +46,15 @@ function UvPlot({ u, v, max, version }: { u: Float32Array; v: Float32Array; max:
       <canvas ref={ref} style={{ width: 130, height: 130 }} role="img" aria-label="uv coverage" data-points={u.length} />
       <figcaption>
         <span>uv coverage ({u.length} points)</span>
+        <button
+          type="button"
+          className="mini"
+          title="Show the uv coverage at full size over the images"
+          data-testid={`uv-full-size-${index}`}
+          onClick={() => useRadio.getState().set({ operatorUv: { u, v, maxBaseline: max, title: `uv coverage — operator ${index + 1}` } })}
+        >
+          Full size
+        </button>
         <button type="button" className="mini" aria-label="Save uv coverage as PNG" onClick={() => ref.current && void downloadCanvasPng(ref.current, 'uv-coverage.png')}>
           PNG
         </button>
@@ -84,7 +95,7 @@ export function UvForm({ index, op, issue, onChange }: Props) {
       </div>
       {uv && (
         <div className="pair">
-          <UvPlot u={uv.u} v={uv.v} max={uv.maxBaseline} version={version} />
+          <UvPlot u={uv.u} v={uv.v} max={uv.maxBaseline} version={version} index={index} />
           <ImageCanvas data={uv.beam} shape={uv.shape} version={version} title="Dirty beam" caption="dirty beam (peak 1)" map="diverging" limits="symmetric" width={130} testId={`uv-beam-${index}`} pngName="dirty-beam.png" />
         </div>
       )}

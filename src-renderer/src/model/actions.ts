@@ -14,14 +14,16 @@ import { checkDoc } from './editing';
 import { currentEstimate, setOverlay, setPreviewAx, clearOverlays } from '../run/previews';
 import { downloadText, safeFileName } from '../export/download';
 import { showResult } from '../run/viewer-bridge';
+import { noiseBlockOf, noiseFileNames, noiseSettingsOf, scheduleNoiseDescribe } from './noise';
 
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
-/** Names of all files a request about the model needs: the model's own plus the σ map. */
+/** Names of all files a request about the model needs: the model's own plus the σ map or the noise-only image. */
 export function requestFileNames(): string[] {
   const s = useStore.getState();
   const names = referencedFiles(s.modelDoc);
   if (s.noise.mode === 'map' && s.noise.mapFile && !names.includes(s.noise.mapFile)) names.push(s.noise.mapFile);
+  for (const f of noiseFileNames(s.noise)) if (!names.includes(f)) names.push(f);
   return names;
 }
 
@@ -37,20 +39,20 @@ function hduLabel(index: number, name: string | null, shape: number[]): string {
  * Makes `bytes` the observation. Not-FITS files and files without an image are refused with a message; the
  * previous observation stays. The first image HDU and plane 0 are chosen; `prefer` restores a saved choice.
  */
-export async function openObservation(name: string, bytes: Uint8Array, prefer?: { hdu: number; plane: number }, opts: { show?: boolean } = {}): Promise<boolean> {
+export async function openObservation(name: string, bytes: Uint8Array, prefer?: { hdu: number; plane: number }, opts: { show?: boolean; sha256?: string } = {}): Promise<boolean> {
   const previous = getObs();
-  const stored = await storeObs(name, bytes);
+  const stored = await storeObs(name, bytes, opts.sha256);
   let file;
   try {
     file = obsFitsFile();
   } catch (e) {
-    if (previous) await storeObs(previous.name, previous.bytes);
+    if (previous) await storeObs(previous.name, previous.bytes, previous.sha256);
     notify('error', `${name} is not a FITS file SkyScore can read: ${(e as Error).message}`);
     return false;
   }
   const hdus = (file?.hdus ?? []).filter((h) => h.hasImage && h.shape.length >= 2).map((h) => ({ index: h.index, label: hduLabel(h.index, h.name, h.shape), shape: h.shape }));
   if (hdus.length === 0) {
-    if (previous) await storeObs(previous.name, previous.bytes);
+    if (previous) await storeObs(previous.name, previous.bytes, previous.sha256);
     notify('error', `${name} has no image HDU (only tables or empty headers): choose an image`);
     return false;
   }
@@ -67,8 +69,12 @@ export async function openObservation(name: string, bytes: Uint8Array, prefer?: 
   if (st.noise.mode === 'mad') st.setNoise({ sigma: null, estimatedFrom: null, region: null });
   if (opts.show !== false) showObservation();
   scheduleValidate();
-  // send it to the engine now, in the background: a run then starts without copying the file again
-  ensureUploaded(stored).catch(() => {});
+  scheduleNoiseDescribe();
+  // send it to the engine in the background once the page is idle (after the viewer drew it): a run then
+  // starts without copying the file again
+  const upload = () => void ensureUploaded(stored).catch(() => {});
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(upload, { timeout: 2000 });
+  else setTimeout(upload, 0);
   return true;
 }
 
@@ -84,6 +90,7 @@ export function chooseObs(hdu: number, plane: number, opts: { show?: boolean } =
   if (s.noise.mode === 'mad') s.setNoise({ sigma: null, estimatedFrom: null, region: null });
   if (opts.show !== false) showObservation();
   scheduleValidate();
+  scheduleNoiseDescribe();
 }
 
 function showObservation(): void {
@@ -129,10 +136,17 @@ export function setModelDoc(doc: ForwardModelSpec): void {
 /** Loads an M.json; files it names that are not loaded yet are listed so the user can add them. */
 export function loadModelJson(name: string, text: string): boolean {
   try {
-    const doc = readModelText(text, name);
+    const { noise: block, ...doc } = readModelText(text, name);
     useStore.getState().setModelDoc(doc);
+    // its noise block becomes the Noise step's choice (the run sends the noise apart from the model)
+    if (block) {
+      const { patch, dropped } = noiseSettingsOf(block);
+      useStore.getState().setNoise(patch);
+      if (dropped.length) notify('warn', `${name}: the noise block's ${dropped.join(' and ')} for correlated noise is not offered here; the σ measured from the blank sky is used`);
+      scheduleNoiseDescribe();
+    }
     clearOverlays();
-    const missing = referencedFiles(doc).filter((f) => !getAux(f));
+    const missing = [...referencedFiles(doc), ...(block ? [block.image, block.sigmaFits].filter((f): f is string => f !== undefined) : [])].filter((f) => !getAux(f));
     if (missing.length) notify('warn', `${name} refers to ${missing.join(', ')}: add ${missing.length > 1 ? 'these files' : 'this file'} in the operator forms`);
     else notify('info', `Loaded the forward model ${name}`);
     scheduleValidate();
@@ -144,8 +158,11 @@ export function loadModelJson(name: string, text: string): boolean {
   }
 }
 
+/** M.json with the Noise step's choice as its noise block (what `skyscore reconstruct` reads when no noise flag is given). */
 export function saveModelJson(): void {
-  downloadText('M.json', toModelJson(useStore.getState().modelDoc));
+  const s = useStore.getState();
+  const block = noiseBlockOf(s.noise);
+  downloadText('M.json', toModelJson(block ? { ...s.modelDoc, noise: block } : s.modelDoc));
 }
 
 // ---- engine requests, debounced ----------------------------------------------------------------------------

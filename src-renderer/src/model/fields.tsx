@@ -13,6 +13,9 @@ export interface NumberFieldProps {
   issue?: string | null;
   testId?: string;
   disabled?: boolean;
+  /** The field may be left empty (`onClear`), showing `placeholder` (e.g. the value that then applies). */
+  onClear?(): void;
+  placeholder?: string;
 }
 
 /** A value with its unit as the field shows it: "3 px", "1.1″" (symbols without a space). */
@@ -55,6 +58,12 @@ export function NumberField(p: NumberFieldProps) {
   }, [p.value]);
   const onText = (t: string) => {
     setText(t);
+    if (p.onClear && t.trim() === '') {
+      setLocal(null);
+      committed.current = null;
+      p.onClear();
+      return;
+    }
     const v = Number(t);
     const bad = numberProblem(t, p);
     if (bad) return setLocal(bad);
@@ -74,6 +83,7 @@ export function NumberField(p: NumberFieldProps) {
         type="text"
         inputMode="decimal"
         value={text}
+        placeholder={p.placeholder}
         disabled={p.disabled}
         data-testid={p.testId}
         aria-invalid={problem ? true : undefined}

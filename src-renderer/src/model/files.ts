@@ -18,9 +18,9 @@ let obsPlane: { key: string; data: Float32Array; shape: [number, number] } | nul
 let obsFits: { sha: string; file: FitsFile } | null = null;
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  const d = await crypto.subtle.digest('SHA-256', copy.buffer);
+  // a view of an ArrayBuffer is hashed as it is (a copy only for a shared buffer, which WebCrypto refuses)
+  const src = bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+  const d = await crypto.subtle.digest('SHA-256', src);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
@@ -48,8 +48,9 @@ export function auxFiles(names: readonly string[]): { name: string; bytes: Uint8
   return out;
 }
 
-export async function storeObs(name: string, bytes: Uint8Array): Promise<StoredFile> {
-  obs = { name, bytes, sha256: await sha256Hex(bytes) };
+/** Makes these bytes the observation; `sha256`: their hash where it is known already (hashing 64 MB takes a while). */
+export async function storeObs(name: string, bytes: Uint8Array, sha256?: string): Promise<StoredFile> {
+  obs = { name, bytes, sha256: sha256 ?? (await sha256Hex(bytes)) };
   obsPlane = null;
   obsFits = null;
   return obs;

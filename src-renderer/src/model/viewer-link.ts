@@ -64,7 +64,7 @@ export function installViewerLink(): void {
     if (s.overlayVersion !== p.overlayVersion || s.modelDoc !== p.modelDoc || s.obs !== p.obs) {
       updateMaskOverlay();
       updateLensCurves();
-    }
+    } else if (s.noise !== p.noise) updateLensCurves();
   });
 }
 
@@ -92,9 +92,19 @@ function toPixels(curves: Float32Array[], [ny, nx]: [number, number], scale: num
   return curves.map((c) => Float32Array.from(c, (v, k) => v / scale + (k % 2 === 0 ? (nx - 1) / 2 : (ny - 1) / 2)));
 }
 
+/** The box the correlated noise is measured from, as a closed line around its pixels (image pixel coordinates). */
+function noiseBoxLines(s: AppState): Float32Array[] {
+  const n = s.noise;
+  const r = n.mode === 'correlated' && n.corrSource === 'region' ? n.corrRegion : null;
+  if (!r) return [];
+  const [x0, y0, x1, y1] = [r.x0 - 0.5, r.y0 - 0.5, r.x1 - 0.5, r.y1 - 0.5];
+  return [Float32Array.of(x0, y0, x1, y0, x1, y1, x0, y1, x0, y0)];
+}
+
 /**
  * A lens stage's critical curves over the observation (where the lens's image plane is the observation's grid)
- * and its caustics over the posterior mean (the source plane, the unknown's grid).
+ * and its caustics over the posterior mean (the source plane, the unknown's grid); and over the observation the
+ * blank-sky box the correlated noise is measured from.
  */
 function updateLensCurves(): void {
   const s = useStore.getState();
@@ -103,7 +113,11 @@ function updateLensCurves(): void {
   const o = i >= 0 ? getOverlay(i) : undefined;
   const lens = o?.kind === 'lens' ? o : null;
   const onObs = lens && shape && lens.imageShape[0] === shape[0] && lens.imageShape[1] === shape[1];
-  setCurveOverlay(OBSERVATION_ID, onObs ? [{ lines: toPixels(lens.critical, lens.imageShape, lens.imagePixelScale), color: '#ff5050' }] : null);
+  const box = noiseBoxLines(s);
+  setCurveOverlay(OBSERVATION_ID, [
+    ...(onObs ? [{ lines: toPixels(lens.critical, lens.imageShape, lens.imagePixelScale), color: '#ff5050' }] : []),
+    ...(box.length ? [{ lines: box, color: '#ffcc00', label: 'noise box' }] : []),
+  ]);
   setCurveOverlay('mean', lens ? [{ lines: toPixels(lens.caustics, lens.sourceShape, lens.sourcePixelScale), color: '#3fb0ff' }] : null);
 }
 
@@ -112,7 +126,7 @@ async function follow(f: { name: string; bytes: Uint8Array; sha256: string; hdu:
   const st = useStore.getState();
   const cur = getObs();
   if (!cur || !st.obs) {
-    await openObservation(f.name, f.bytes, { hdu: f.hdu, plane: f.plane }, { show: false });
+    await openObservation(f.name, f.bytes, { hdu: f.hdu, plane: f.plane }, { show: false, sha256: f.sha256 });
     return;
   }
   if (cur.sha256 === f.sha256 && (st.obs.hdu !== f.hdu || st.obs.plane !== f.plane)) {

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { drawChart, type ChartSeries, type ChartOptions } from './chart';
 import { downloadCanvasPng } from '../export/download';
+import { context2d, sizeCanvas } from '../canvas2d';
 
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -26,10 +27,11 @@ export function ChartCanvas(p: ChartCanvasProps) {
     if (!c) return;
     const w = c.clientWidth || 260;
     const dpr = Math.min(2, window.devicePixelRatio || 1);
-    c.width = Math.round(w * dpr);
-    c.height = Math.round(height * dpr);
-    const ctx = c.getContext('2d');
+    sizeCanvas(c, Math.round(w * dpr), Math.round(height * dpr));
+    const ctx = context2d(c);
     if (!ctx) return;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, c.width, c.height);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     drawChart(ctx, w, height, series, {
       ...options,

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { percentileLimits, symmetricLimits, toRgba, type SmallMap, type Stretch } from './render';
 import { downloadCanvasPng } from '../export/download';
+import { context2d, sizeCanvas } from '../canvas2d';
 
 export interface ImageCanvasProps {
   /** Pixels [ny, nx] row-major (y up); null draws an empty frame. */
@@ -63,18 +64,16 @@ export function ImageCanvas(p: ImageCanvasProps) {
     if (!c) return;
     const draw = () => {
       const dpr = Math.min(2, window.devicePixelRatio || 1);
-      c.width = Math.round(p.width * dpr);
-      c.height = Math.round(height * dpr);
-      const ctx = c.getContext('2d');
+      sizeCanvas(c, Math.round(p.width * dpr), Math.round(height * dpr));
+      const ctx = context2d(c);
       if (!ctx) return;
       ctx.clearRect(0, 0, c.width, c.height);
       if (!data || !shape || data.length < shape[0] * shape[1]) return;
       const lim = limits === 'symmetric' ? symmetricLimits(data) : limits === 'minmax' ? percentileLimits(data, 0, 1) : percentileLimits(data, 0.005, 0.995);
       const rgba = toRgba(data, shape, { lo: lim[0], hi: lim[1], map: map ?? 'grey', stretch: stretch ?? 'linear' });
       const off = (offRef.current ??= document.createElement('canvas'));
-      if (off.width !== shape[1]) off.width = shape[1];
-      if (off.height !== shape[0]) off.height = shape[0];
-      off.getContext('2d')!.putImageData(new ImageData(rgba, shape[1], shape[0]), 0, 0);
+      sizeCanvas(off, shape[1], shape[0]);
+      context2d(off)!.putImageData(new ImageData(rgba, shape[1], shape[0]), 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(off, 0, 0, c.width, c.height);
       if (overlay) {

@@ -3,6 +3,7 @@ import { useStore } from '../store/index';
 import { NumberField, Section, Help } from '../model/fields';
 import { runBlockers, startRun, stopRun } from './actions';
 import { DiagnosticsBlock, StepsNote, misfitOverlay, previewMisfit } from './Diagnostics';
+import { NoiseDiagnosticsView } from './NoiseDiagnostics';
 import { ImageCanvas } from './ImageCanvas';
 import { ChartCanvas } from './ChartCanvas';
 import { chi2Trace, getPreview, sampleAt } from './previews';
@@ -201,6 +202,7 @@ function Previews() {
         <p className="muted">previews appear after the first steps…</p>
       )}
       <DiagnosticsBlock preview={p} misfit={misfit} />
+      <NoiseDiagnosticsView />
       <ChartCanvas series={series} options={options} version={chartVersion} height={130} title="χ² per pixel against step" testId="chi2-chart" pngName="chi2.png" />
       <small className="muted">χ² per observed pixel of the running mean; a good fit ends near 1 (dashed).</small>
     </Section>

@@ -7,10 +7,13 @@ import { useStore } from '../store/index';
 import type { EngineEvent, NoiseInput, ReconstructProgress, TrainProgress } from '../../../src-shared/protocol/index';
 import { checkDoc } from '../model/editing';
 import { requestFiles, validateNow } from '../model/actions';
+import { noiseSpecOf } from '../model/noise';
+import type { NoiseSettings } from '../store/model';
 import { forgetUploads, withObs } from '../model/upload';
 import { chi2Trace, lossTrace, valLossTrace, setPreview } from './previews';
 import { showResult } from './viewer-bridge';
-import { downloadAllProducts } from '../export/actions';
+import { downloadAllProducts, fetchProducts } from '../export/actions';
+import { readNoiseReport } from './noise-report';
 
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
@@ -26,7 +29,13 @@ export async function refreshPriors(): Promise<void> {
 
 /** The noise as the engine takes it, or a message saying what is missing. */
 export function noiseInput(): NoiseInput | string {
-  const n = useStore.getState().noise;
+  return noiseInputOf(useStore.getState().noise);
+}
+
+export function noiseInputOf(n: NoiseSettings): NoiseInput | string {
+  const spec = noiseSpecOf(n);
+  if (typeof spec === 'string') return spec;
+  if (spec) return { kind: 'model', spec };
   if (n.mode === 'map') {
     if (!n.mapFile) return 'choose a σ map (FITS) or type σ';
     return { kind: 'map', file: n.mapFile, hdu: n.mapHdu };
@@ -138,12 +147,20 @@ function onTrainProgress(p: TrainProgress): void {
   s.patchTrain({ step: p.step, steps: p.steps, loss: p.loss, valLoss: p.valLoss ?? s.train.valLoss, imagesPerS: p.imagesPerS, etaS: p.etaS, chartVersion: s.train.chartVersion + 1 });
 }
 
+/** The finished run's noise diagnostics, from its report.json (fetched with the products, which export then reuses). */
+async function loadNoiseReport(jobId: string): Promise<void> {
+  const products = await fetchProducts({ quiet: true });
+  const s = useStore.getState();
+  if (!products || s.run.jobId !== jobId) return;
+  s.patchRun({ noise: readNoiseReport(products.report) });
+}
+
 export function handleJobEvent(ev: EngineEvent): void {
   const s = useStore.getState();
   switch (ev.event) {
     case 'job.progress':
       if (ev.data.kind === 'reconstruct') onReconstructProgress(ev.data);
-      else onTrainProgress(ev.data);
+      else if (ev.data.kind === 'train') onTrainProgress(ev.data);
       return;
     case 'job.queued': {
       const d = ev.data;
@@ -157,6 +174,7 @@ export function handleJobEvent(ev: EngineEvent): void {
         const stopped = typeof d.summary.stopped === 'string' ? d.summary.stopped : null;
         const chi2 = d.summary.chi2PerPixel;
         s.patchRun({ state: 'done', summary: d.summary, etaS: 0, step: stopped ? s.run.step : s.run.steps, message: null, ...(typeof chi2 === 'number' ? { chi2 } : {}) });
+        void loadNoiseReport(d.jobId);
         const verdict = d.summary.convergence === 'not converged' ? ' — not converged (see the run panel)' : '';
         notify(
           stopped || verdict ? 'warn' : 'info',

@@ -94,8 +94,9 @@ export interface ChartOptions {
   refY?: number;
   xLabel?: string;
   yLabel?: string;
-  /** The x range to show at least (e.g. [0, total steps]). */
+  /** The x range to show at least (e.g. [0, total steps]); it starts at `xMin` (default 0). */
   xMax?: number;
+  xMin?: number;
   colors: { axis: string; text: string; grid: string; ref: string };
 }
 
@@ -143,7 +144,7 @@ export function drawChart(ctx: CanvasRenderingContext2D, w: number, h: number, s
     const l = s.trace.last();
     if (l && l.x > xmax) xmax = l.x;
   }
-  const xmin = 0;
+  const xmin = opts.xMin ?? 0;
   const yr = yRange(series, logY, opts.refY) ?? (logY ? [0.1, 10] : [0, 1]);
   const fy = (y: number) => {
     const t = logY ? (Math.log10(y) - Math.log10(yr[0])) / (Math.log10(yr[1]) - Math.log10(yr[0])) : (y - yr[0]) / (yr[1] - yr[0]);

@@ -1,6 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
-import type { ModelSummary } from '../../../src-shared/protocol/index';
+import type { ModelSummary, NoiseEstimate } from '../../../src-shared/protocol/index';
 import type { ForwardModelSpec, Shape2 } from '../../../src-shared/operators/forward-model-spec';
 
 /** The observation: which file, HDU and plane (the bytes are in model/files.ts). */
@@ -23,7 +23,7 @@ export interface FileMeta {
   size: number;
   sha256: string;
   /** What the file is for (shown in the list). */
-  role: 'psf' | 'mask' | 'sigma' | 'array';
+  role: 'psf' | 'mask' | 'sigma' | 'array' | 'noise';
 }
 
 export interface Region {
@@ -33,7 +33,12 @@ export interface Region {
   y1: number;
 }
 
-export type NoiseMode = 'sigma' | 'mad' | 'map';
+/**
+ * White noise (σ typed in, or estimated from the data by the MAD), a σ map, correlated noise measured from a
+ * blank-sky box of the observation or a noise-only image, or Poisson–Gaussian counts.
+ */
+export type NoiseMode = 'sigma' | 'mad' | 'map' | 'correlated' | 'poisson-gaussian';
+export const NOISE_MODES: readonly NoiseMode[] = ['sigma', 'mad', 'map', 'correlated', 'poisson-gaussian'];
 
 export interface NoiseSettings {
   mode: NoiseMode;
@@ -45,6 +50,25 @@ export interface NoiseSettings {
   estimatedFrom: number | null;
   mapFile: string | null;
   mapHdu: number;
+  /** Correlated: measured from a blank-sky box of the observation (pixels, inclusive-exclusive) or a noise-only image (a file). */
+  corrSource: 'region' | 'image';
+  corrRegion: Region | null;
+  noiseImage: string | null;
+  /** Poisson–Gaussian: gain (e⁻/ADU; null: the header's), read noise (e⁻), a subtracted sky (ADU; null: none). */
+  gain: number | null;
+  readNoise: number | null;
+  sky: number | null;
+}
+
+/** The noise model the run would use, as the engine built it for the Noise step (noise.describe). */
+export interface NoiseEstimateState {
+  state: CheckState;
+  estimate: NoiseEstimate | null;
+  /** The gain the observation's header gives (GAIN, CCDGAIN, ATODGAIN; 1 for data in electrons). */
+  headerGain: { gain: number; source: string } | null;
+  error: string | null;
+  /** The choice the estimate or error is for (noiseDescribeKey): the step shows it only while the choice is the same. */
+  key: string | null;
 }
 
 export type CheckState = 'idle' | 'checking' | 'ok' | 'error';
@@ -54,6 +78,7 @@ export interface ModelSlice {
   modelDoc: ForwardModelSpec;
   forwardModelFiles: FileMeta[];
   noise: NoiseSettings;
+  noiseEstimate: NoiseEstimateState;
   modelCheck: { state: CheckState; summary: ModelSummary | null; error: string | null };
   /** Version counters of pixel results kept in run/previews.ts. */
   previewAxVersion: number;
@@ -65,19 +90,35 @@ export interface ModelSlice {
   upsertModelFile(f: FileMeta): void;
   removeModelFile(name: string): void;
   setNoise(patch: Partial<NoiseSettings>): void;
+  setNoiseEstimate(patch: Partial<NoiseEstimateState>): void;
   setModelCheck(c: ModelSlice['modelCheck']): void;
   bumpPreviewAx(state: ModelSlice['previewAxState']): void;
   bumpOverlays(error: string | null): void;
 }
 
 export const DEFAULT_DOC: ForwardModelSpec = { shape: [64, 64], operators: [{ type: 'psf', fwhmPx: 2.5 }] };
-export const DEFAULT_NOISE: NoiseSettings = { mode: 'sigma', sigma: null, region: null, estimatedFrom: null, mapFile: null, mapHdu: 0 };
+export const DEFAULT_NOISE: NoiseSettings = {
+  mode: 'sigma',
+  sigma: null,
+  region: null,
+  estimatedFrom: null,
+  mapFile: null,
+  mapHdu: 0,
+  corrSource: 'region',
+  corrRegion: null,
+  noiseImage: null,
+  gain: null,
+  readNoise: null,
+  sky: null,
+};
+export const IDLE_NOISE_ESTIMATE: NoiseEstimateState = { state: 'idle', estimate: null, headerGain: null, error: null, key: null };
 
 export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set) => ({
   obs: null,
   modelDoc: DEFAULT_DOC,
   forwardModelFiles: [],
   noise: DEFAULT_NOISE,
+  noiseEstimate: IDLE_NOISE_ESTIMATE,
   modelCheck: { state: 'idle', summary: null, error: null },
   previewAxVersion: 0,
   previewAxState: { state: 'idle', error: null },
@@ -88,6 +129,7 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
   upsertModelFile: (f) => set((s) => ({ forwardModelFiles: [...s.forwardModelFiles.filter((x) => x.name !== f.name), f] })),
   removeModelFile: (name) => set((s) => ({ forwardModelFiles: s.forwardModelFiles.filter((x) => x.name !== name) })),
   setNoise: (patch) => set((s) => ({ noise: { ...s.noise, ...patch } })),
+  setNoiseEstimate: (patch) => set((s) => ({ noiseEstimate: { ...s.noiseEstimate, ...patch } })),
   setModelCheck: (modelCheck) => set({ modelCheck }),
   bumpPreviewAx: (previewAxState) => set((s) => ({ previewAxState, previewAxVersion: s.previewAxVersion + 1 })),
   bumpOverlays: (overlayError) => set((s) => ({ overlayError, overlayVersion: s.overlayVersion + 1 })),

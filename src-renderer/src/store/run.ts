@@ -1,6 +1,7 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
 import type { PriorInfo, SamplerSettings } from '../../../src-shared/protocol/index';
+import type { RunNoiseReport } from '../run/noise-report';
 
 export type RunState = 'idle' | 'starting' | 'queued' | 'running' | 'stopping' | 'done' | 'error' | 'cancelled';
 
@@ -26,6 +27,8 @@ export interface RunStatus {
   inShape: [number, number] | null;
   outShape: [number, number] | null;
   summary: Record<string, number | string> | null;
+  /** The finished run's noise diagnostics (report.json's noiseDiagnostics), once fetched. */
+  noise: RunNoiseReport | null;
   /** The settings the current/last run used (for export and the project file). */
   ran: { prior: string; settings: SamplerSettings } | null;
 }
@@ -66,6 +69,7 @@ export const IDLE_RUN: RunStatus = {
   inShape: null,
   outShape: null,
   summary: null,
+  noise: null,
   ran: null,
 };
 

@@ -5,6 +5,7 @@ import { getPixels } from '../cache/pixels';
 import { colormapLut, invertLut } from '../../../src-shared/image/colormaps';
 import { inverseStretch, DEFAULT_SCALE_PARAM } from '../../../src-shared/image/scales';
 import { drawSettings } from './images';
+import { context2d } from '../canvas2d';
 
 export function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -22,7 +23,7 @@ export function ColorBar({ id }: { id: string }) {
     if (!c || !display) return;
     const base = colormapLut(display.colormap);
     const lut = display.invert ? invertLut(base) : base;
-    const ctx = c.getContext('2d')!;
+    const ctx = context2d(c)!;
     const img = ctx.createImageData(256, 1);
     img.data.set(lut);
     ctx.putImageData(img, 0, 0);

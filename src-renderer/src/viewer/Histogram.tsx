@@ -8,6 +8,7 @@ import { getPixels } from '../cache/pixels';
 import { histogram } from '../../../src-shared/image/histogram';
 import { drawSettings } from './images';
 import { formatValue } from './ColorBar';
+import { context2d } from '../canvas2d';
 
 const W = 260;
 const H = 64;
@@ -49,7 +50,7 @@ export function HistogramEditor({ id }: { id: string }) {
       for (let i = 0, k = 0; i < e.data.length; i += stride) sample[k++] = e.data[i];
     }
     const h = histogram(sample, r0, r1, BINS);
-    const ctx = c.getContext('2d')!;
+    const ctx = context2d(c)!;
     ctx.clearRect(0, 0, W, H);
     let max = 0;
     for (const n of h.counts) max = Math.max(max, n);

@@ -103,7 +103,7 @@ export function Panel({ id }: { id: string }) {
       c.height = H;
     }
     if (uploaded.current !== m.version) {
-      r.setImage(entry.data, entry.width, entry.height);
+      r.setImage(entry.data, entry.width, entry.height, entry.levels);
       uploaded.current = m.version;
     }
     const v = ensureView();

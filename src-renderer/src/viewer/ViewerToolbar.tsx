@@ -28,7 +28,7 @@ function showPsf(i: number): void {
   s.setActiveImage('psf');
 }
 
-export const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,.FITS,.FIT,.FTS,application/fits,image/fits';
+export const FITS_ACCEPT = '.fits,.fit,.fts,.fz,.gz,.FITS,.FIT,.FTS,.uvfits,.uvf,.UVFITS,application/fits,image/fits';
 
 const limitKey = (l: LimitsSpec): string => (l.mode === 'percentile' || l.mode === 'symmetric' ? `${l.mode}:${l.percent}` : l.mode);
 
@@ -114,10 +114,10 @@ function FileChooser() {
   );
 }
 
-/** The overlays' checkbox label: the mask's masked pixels and the lens curves. */
+/** The overlays' checkbox label: the mask's masked pixels, the lens curves, the noise box. */
 function overlayLabel(): string {
   const o = overlaySummary();
-  return [o.mask ? `mask (${o.masked} px)` : '', o.curves ? 'lens curves' : ''].filter(Boolean).join(', ');
+  return [o.mask ? `mask (${o.masked} px)` : '', ...o.labels].filter(Boolean).join(', ');
 }
 
 export function ViewerToolbar() {
@@ -154,7 +154,7 @@ export function ViewerToolbar() {
           </label>
         )}
         {maskOverlay && (
-          <label title="Draw the forward model's mask (masked pixels in red) and a lens's critical curves over the observation, its caustics over the posterior mean">
+          <label title="Draw the forward model's mask (masked pixels in red), a lens's critical curves and the correlated noise's blank-sky box over the observation, the lens's caustics over the posterior mean">
             <input type="checkbox" checked={showMask} onChange={(e) => useStore.getState().setShowMask(e.target.checked)} aria-label="Show the overlays" data-testid="show-mask" />{' '}
             {overlayLabel()}
           </label>

@@ -13,6 +13,7 @@ import { setViewMapper, type DisplayState, type ImageRole, type ImageSource } fr
 import { mapView } from './align';
 import { getPixels, putPixels, deletePixels, type PixelEntry } from '../cache/pixels';
 import { celestialWcs } from './wcs';
+import type { PyramidLevel } from '../../../src-shared/image/decimate';
 
 export interface ShowImageOptions {
   id: string;
@@ -27,6 +28,8 @@ export interface ShowImageOptions {
   bunit?: string | null;
   /** Statistics already computed (the engine sends them with FITS planes). */
   stats?: ImageStats;
+  /** Block-mean levels of a large image (the FITS worker sends them with its planes); built when first drawn otherwise. */
+  levels?: PyramidLevel[];
   /** What the image came from (the observation's key and name, or a file's): products of an older one are marked. */
   source?: ImageSource | null;
 }
@@ -65,7 +68,7 @@ export function showImage(o: ShowImageOptions): void {
   const header = toHeader(o.header);
   const { wcs, note } = header ? celestialWcs(header) : { wcs: null, note: 'no header' };
   const stats = o.stats ?? computeStats(o.data);
-  putPixels(o.id, { data: o.data, width: nx, height: ny, stats, header, wcs });
+  putPixels(o.id, { data: o.data, width: nx, height: ny, stats, header, wcs, levels: o.levels ?? null });
   const bunit = o.bunit ?? header?.getString('BUNIT')?.trim() ?? null;
   useStore.getState().upsertImage(
     {
@@ -106,7 +109,14 @@ export function histeqOf(entry: PixelEntry, lo: number, hi: number): Float32Arra
   let t = entry.histeq.get(key);
   if (!t) {
     if (entry.histeq.size > 8) entry.histeq.clear();
-    t = histEqTable(entry.data, lo, hi);
+    // a large image's table from every k-th pixel (≥ 2^20 of them): the curve, not 16.7 M pixels on the UI thread
+    const stride = Math.max(1, Math.floor(entry.data.length / 2 ** 20));
+    let sample: Float32Array = entry.data;
+    if (stride > 1) {
+      sample = new Float32Array(Math.ceil(entry.data.length / stride));
+      for (let i = 0, k = 0; i < entry.data.length; i += stride) sample[k++] = entry.data[i];
+    }
+    t = histEqTable(sample, lo, hi);
     entry.histeq.set(key, t);
   }
   return t;

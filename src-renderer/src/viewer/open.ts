@@ -1,19 +1,19 @@
 /**
- * Opening FITS files in the viewer (menu, dialog, drag-and-drop): the bytes go to the engine (`fits.open`),
- * which keeps the file and answers with its HDUs; the chosen HDU and plane come back as float32 pixels with
- * header and statistics (`fits.plane`). The renderer keeps the bytes, so a restarted engine gets the file
- * again without asking the user. Errors become a message in the viewer; what was shown stays.
+ * Opening FITS files in the viewer (menu, dialog, drag-and-drop): the page's FITS worker (fits-local.ts) reads
+ * and parses the file off the UI thread and answers with its HDUs and SHA-256; the chosen HDU and plane come
+ * back as float32 pixels (transferred, not copied) with header, statistics and the pyramid a large image is
+ * drawn from. The renderer keeps the bytes, for the observation the engine is given and for opening the file
+ * again. Errors become a message in the viewer; what was shown stays.
  *
  * Where a file goes: the observation's panel holds only the observation the run uses. A file opened while
  * another is the observation is shown in a panel of its own, badged "viewed only", and the viewer asks
  * whether it should become the observation (the model link installs the rule and the switch).
  */
-import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
 import { rememberFile, getFile, renameFile } from '../cache/pixels';
 import { showImage, removeImage } from './images';
-import { sha256Hex } from '../model/files';
-import type { FitsPlaneResult } from '../../../src-shared/protocol/fits';
+import { openLocal, planeLocal, closeLocal, type LocalPlane } from './fits-local';
+import { isVisibilityFile, openUvfitsBytes } from '../radio/actions';
 
 export const OBSERVATION_ID = 'observation';
 /** The panel of a file opened for viewing only. */
@@ -60,7 +60,6 @@ export function onFileOpened(cb: OpenedListener): () => void {
 const MAX_OPEN_BYTES = 1024 ** 3;
 
 function message(e: unknown): string {
-  if (e instanceof ApiError && e.code === 'engine-died') return `the engine stopped while reading the file (${e.message}); it restarts by itself — try again`;
   return (e as Error)?.message ?? String(e);
 }
 
@@ -81,34 +80,44 @@ async function track<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function openFitsBytes(name: string, bytes: Uint8Array, opts: { target?: OpenTarget; hdu?: number; plane?: number } = {}): Promise<boolean> {
-  return track(() => openFitsBytesNow(name, bytes, opts));
+  // visibilities (UVFITS; a CASA table is refused there with the command that exports it) go to the Visibilities view
+  if (bytes.byteLength > 0 && isVisibilityFile(name, bytes)) return track(() => openUvfitsBytes(name, bytes));
+  return track(() => openFitsNow(name, bytes, opts));
 }
 
-async function openFitsBytesNow(name: string, bytes: Uint8Array, opts: { target?: OpenTarget; hdu?: number; plane?: number }): Promise<boolean> {
+/**
+ * Opens `src`: a File is read once, in the worker, which gives the page its copy of the bytes (kept for the
+ * observation and for opening the file again); bytes are copied to the worker.
+ */
+async function openFitsNow(name: string, src: Blob | Uint8Array, opts: { target?: OpenTarget; hdu?: number; plane?: number }): Promise<boolean> {
   const st = useStore.getState();
-  if (bytes.byteLength === 0) {
+  const size = src instanceof Uint8Array ? src.byteLength : src.size;
+  if (size === 0) {
     st.setViewerError(`${name}: the file is empty`);
     return false;
   }
-  if (bytes.byteLength > MAX_OPEN_BYTES) {
-    st.setViewerError(`${name}: ${(bytes.byteLength / 1024 ** 3).toFixed(1)} GB is more than the viewer opens (1 GB)`);
+  if (size > MAX_OPEN_BYTES) {
+    st.setViewerError(`${name}: ${(size / 1024 ** 3).toFixed(1)} GB is more than the viewer opens (1 GB)`);
     return false;
   }
   st.setViewerBusy(`Opening ${name}…`);
   st.setViewerError(null);
   try {
-    const res = await getClient().request('fits.open', { name, bytes });
+    const res = await openLocal(name, src);
     const images = res.hdus.filter((h) => h.hasImage);
     if (!images.length) {
       st.setViewerError(`${name}: no image in this file (${res.hdus.map((h) => h.summary).join('; ')})`);
+      closeLocal(res.fileId);
       return false;
     }
+    const bytes = src instanceof Uint8Array ? src : res.fileBytes;
+    if (!bytes) throw new Error('the FITS reader gave no bytes');
     rememberFile({ fileId: res.fileId, name, bytes });
-    const sha256 = await sha256Hex(bytes);
+    const sha256 = res.sha256;
     const target = opts.target ?? chooseTarget({ name, sha256 });
-    // the engine can forget the file browsed before (the renderer still has its bytes for a while)
+    // the worker can forget the file browsed before (the renderer still has its bytes for a while)
     const prev = useStore.getState().browsed;
-    if (prev && prev.fileId !== res.fileId) void getClient().request('fits.close', { fileId: prev.fileId }).catch(() => {});
+    if (prev && prev.fileId !== res.fileId) closeLocal(prev.fileId);
     // the observation's own file again: its HDU and plane, not the file's first image
     const o = useStore.getState().obs;
     const want = opts.hdu === undefined && target === 'observation' && o?.sha256 === sha256 ? { hdu: o.hdu, plane: o.plane } : opts;
@@ -132,20 +141,18 @@ async function openFitsBytesNow(name: string, bytes: Uint8Array, opts: { target?
   }
 }
 
-async function fetchPlane(fileId: string, hdu: number, plane: number): Promise<FitsPlaneResult> {
-  const client = getClient();
+async function fetchPlane(fileId: string, hdu: number, plane: number): Promise<LocalPlane> {
   try {
-    return await client.request('fits.plane', { fileId, hdu, plane });
+    return await planeLocal(fileId, hdu, plane);
   } catch (e) {
-    // the engine restarted (or dropped the file): give it the bytes again and retry once
+    // the worker dropped the file (it keeps the last few) or restarted: give it the bytes again and retry once
     const f = getFile(fileId);
-    const gone = (e instanceof ApiError && e.code === 'engine-died') || /no open file/.test((e as Error).message);
-    if (!f || !gone) throw e;
-    const res = await client.request('fits.open', { name: f.name, bytes: f.bytes });
+    if (!f || !/no open file|FITS reader stopped/.test((e as Error).message)) throw e;
+    const res = await openLocal(f.name, f.bytes);
     renameFile(fileId, res.fileId);
     const b = useStore.getState().browsed;
     if (b && b.fileId === fileId) useStore.getState().setBrowsed({ ...b, fileId: res.fileId });
-    return client.request('fits.plane', { fileId: res.fileId, hdu, plane });
+    return planeLocal(res.fileId, hdu, plane);
   }
 }
 
@@ -175,6 +182,7 @@ async function showPlaneNow(hdu: number, plane: number, extraWarnings: string[])
       header: p.header,
       bunit: p.bunit,
       stats: p.stats,
+      levels: p.levels.length ? p.levels : undefined,
       source: { key: planeKey(cur.sha256, hdu, plane), label: cur.name },
     });
     useStore.getState().setBrowsed({ ...cur, hdu, plane });
@@ -196,8 +204,10 @@ async function showPlaneNow(hdu: number, plane: number, extraWarnings: string[])
 /** Reads a File (dialog, drop) and opens it. */
 export async function openFile(file: File): Promise<boolean> {
   try {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    return await openFitsBytes(file.name, bytes);
+    // visibilities are told by their name or their first header (random groups): only those are read here
+    const head = new Uint8Array(await file.slice(0, 4 * 2880).arrayBuffer());
+    if (head.byteLength > 0 && isVisibilityFile(file.name, head)) return await openFitsBytes(file.name, new Uint8Array(await file.arrayBuffer()));
+    return await track(() => openFitsNow(file.name, file, {}));
   } catch (e) {
     useStore.getState().setViewerError(`${file.name}: cannot read the file (${(e as Error).message})`);
     return false;
@@ -221,7 +231,7 @@ export async function adoptViewed(): Promise<boolean> {
       useStore.getState().setBrowsed({ ...b, target: 'observation' });
       return showPlane(v.hdu, v.plane);
     }
-    return openFitsBytesNow(v.name, v.bytes, { target: 'observation', hdu: v.hdu, plane: v.plane });
+    return openFitsNow(v.name, v.bytes, { target: 'observation', hdu: v.hdu, plane: v.plane });
   });
 }
 

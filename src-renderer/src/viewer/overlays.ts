@@ -6,6 +6,7 @@
  */
 import { useStore } from '../store/index';
 import type { ViewState } from '../store/images';
+import { context2d } from '../canvas2d';
 
 interface MaskOverlay {
   width: number;
@@ -19,6 +20,8 @@ interface MaskOverlay {
 export interface CurveLayer {
   lines: Float32Array[];
   color: string;
+  /** What the lines are, for the overlays' switch (default: lens curves). */
+  label?: string;
 }
 
 const overlays = new Map<string, MaskOverlay>();
@@ -50,7 +53,7 @@ export function setMaskOverlay(id: string, mask: ArrayLike<number> | null, width
     const canvas = document.createElement('canvas');
     canvas.width = width;
     canvas.height = height;
-    const ctx = canvas.getContext('2d')!;
+    const ctx = context2d(canvas)!;
     const img = ctx.createImageData(width, height);
     let masked = 0;
     for (let j = 0; j < height; j++) {
@@ -78,7 +81,7 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
   if (!o && !curves) {
     // nothing to draw: a canvas never drawn costs nothing (no context, no pixels); one drawn before is cleared
     if (target.dataset.drawn) {
-      target.getContext('2d')?.clearRect(0, 0, target.width, target.height);
+      context2d(target)?.clearRect(0, 0, target.width, target.height);
       delete target.dataset.drawn;
     }
     return;
@@ -90,7 +93,7 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
     target.width = W;
     target.height = H;
   }
-  const ctx = target.getContext('2d');
+  const ctx = context2d(target);
   if (!ctx) return;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, W, H);
@@ -114,13 +117,20 @@ export function drawOverlay(id: string, target: HTMLCanvasElement, v: ViewState,
   }
 }
 
-/** What is drawn over all panels: masked pixels (the observation's mask) and lens curve lines. */
-export function overlaySummary(): { mask: boolean; masked: number; curves: number } {
+/** What is drawn over all panels: masked pixels (the observation's mask), curve lines and what they are. */
+export function overlaySummary(): { mask: boolean; masked: number; curves: number; labels: string[] } {
   let masked = 0;
   for (const o of overlays.values()) masked += o.masked;
   let curves = 0;
-  for (const ls of curveLayers.values()) for (const l of ls) curves += l.lines.length;
-  return { mask: overlays.size > 0, masked, curves };
+  const labels: string[] = [];
+  for (const ls of curveLayers.values()) {
+    for (const l of ls) {
+      curves += l.lines.length;
+      const label = l.label ?? 'lens curves';
+      if (l.lines.length && !labels.includes(label)) labels.push(label);
+    }
+  }
+  return { mask: overlays.size > 0, masked, curves, labels };
 }
 
 export function hasOverlay(id: string): boolean {

@@ -6,10 +6,12 @@
  * path renders the image once per display change with the reference renderer of src-shared/image and lets
  * the 2-D canvas transform it for pan and zoom.
  */
-import { renderRgba } from '../../../src-shared/image/render';
+import { renderRgba, renderView } from '../../../src-shared/image/render';
+import { buildPyramid, type PyramidLevel } from '../../../src-shared/image/decimate';
 import { DEFAULT_SCALE_PARAM, scaleCode, type ScaleName } from '../../../src-shared/image/scales';
 import { colormapLut, COLORMAP_NAMES, type ColormapName } from '../../../src-shared/image/colormaps';
 import type { ViewState } from '../store/images';
+import { context2d } from '../canvas2d';
 
 export interface DrawSettings {
   lo: number;
@@ -23,7 +25,8 @@ export interface DrawSettings {
 
 export interface ImageRenderer {
   readonly kind: 'webgl2' | 'cpu';
-  setImage(data: Float32Array, width: number, height: number): void;
+  /** The pixels to draw; `levels`: their block-mean pyramid where it was built already (the CPU path uses it). */
+  setImage(data: Float32Array, width: number, height: number, levels?: PyramidLevel[] | null): void;
   draw(view: ViewState, s: DrawSettings): void;
   dispose(): void;
 }
@@ -273,23 +276,32 @@ class GlRenderer implements ImageRenderer {
   }
 }
 
+/**
+ * The CPU path. An image with no more pixels than the canvas is coloured once per display change and moved by
+ * the canvas transform; a larger one is drawn at the canvas's resolution on every change (renderView: one
+ * colour lookup per canvas pixel, from the block-mean level that fits the zoom), so a 4096² image costs what
+ * the canvas costs, not 16.7 M lookups.
+ */
 class CpuRenderer implements ImageRenderer {
   readonly kind = 'cpu' as const;
   private ctx: CanvasRenderingContext2D;
   private off: HTMLCanvasElement = document.createElement('canvas');
   private data: Float32Array | null = null;
+  private levels: PyramidLevel[] | null = null;
   private w = 0;
   private h = 0;
   private key = '';
+  private frame: ImageData | null = null;
 
   constructor(private canvas: HTMLCanvasElement) {
-    this.ctx = canvas.getContext('2d')!;
+    this.ctx = context2d(canvas)!;
   }
 
-  setImage(data: Float32Array, width: number, height: number): void {
+  setImage(data: Float32Array, width: number, height: number, levels?: PyramidLevel[] | null): void {
     this.data = data;
     this.w = width;
     this.h = height;
+    this.levels = levels ?? null;
     this.key = '';
   }
 
@@ -298,18 +310,27 @@ class CpuRenderer implements ImageRenderer {
     const W = this.canvas.width;
     const H = this.canvas.height;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    if (!this.data) return ctx.clearRect(0, 0, W, H);
+    const dpr = W / Math.max(1, this.canvas.clientWidth || W);
+    const z = view.zoom * dpr;
+    const settings = { ...s, histeq: s.histeq ?? undefined };
+    if (this.w * this.h > W * H) {
+      const levels = (this.levels ??= buildPyramid(this.data, this.w, this.h));
+      if (!this.frame || this.frame.width !== W || this.frame.height !== H) this.frame = new ImageData(W, H);
+      renderView({ data: this.data, width: this.w, height: this.h }, levels, { cx: view.cx, cy: view.cy, zoom: z }, W, H, settings, this.frame.data);
+      ctx.putImageData(this.frame, 0, 0);
+      return;
+    }
+    this.frame = null;
     ctx.clearRect(0, 0, W, H);
-    if (!this.data) return;
     const key = `${s.lo}|${s.hi}|${s.scale}|${s.scaleParam}|${s.colormap}|${s.invert}|${s.histeq ? s.histeq.length : 0}`;
     if (key !== this.key) {
       this.off.width = this.w;
       this.off.height = this.h;
-      const rgba = renderRgba(this.data, this.w, this.h, { ...s, histeq: s.histeq ?? undefined });
-      this.off.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(rgba), this.w, this.h), 0, 0);
+      const rgba = renderRgba(this.data, this.w, this.h, settings);
+      context2d(this.off)!.putImageData(new ImageData(new Uint8ClampedArray(rgba), this.w, this.h), 0, 0);
       this.key = key;
     }
-    const dpr = W / Math.max(1, this.canvas.clientWidth || W);
-    const z = view.zoom * dpr;
     ctx.imageSmoothingEnabled = false;
     // image pixel (x, y) centre → device (W/2 + (x − cx)·z, H/2 − (y − cy)·z); the offscreen canvas is already flipped
     ctx.setTransform(z, 0, 0, z, W / 2 - (view.cx + 0.5) * z, H / 2 - (this.h - 0.5 - view.cy) * z);
@@ -319,6 +340,8 @@ class CpuRenderer implements ImageRenderer {
 
   dispose(): void {
     this.data = null;
+    this.levels = null;
+    this.frame = null;
   }
 }
 
@@ -351,6 +374,22 @@ function warmColormaps(): void {
   idle(next);
 }
 const idle = (f: () => void): void => void (typeof requestIdleCallback === 'function' ? requestIdleCallback(f, { timeout: 2000 }) : setTimeout(f, 50));
+
+/**
+ * The shared GL context, its shaders and its renderer's name, made while the page is idle after it loads: the
+ * first image opened then does not wait for them (on a software GL that is ~0.1 s of the UI thread).
+ */
+export function warmRenderer(): void {
+  if (typeof document === 'undefined' || rendererChoice() === 'cpu') return;
+  idle(() => {
+    try {
+      if (!shared || shared.lost) shared = new SharedGl();
+      void shared.name;
+    } catch {
+      /* no WebGL2: createRenderer says so when a panel opens */
+    }
+  });
+}
 
 /** What the viewer uses, and why (shown to the user when it is not the GPU). */
 export let rendererStatus: { kind: 'webgl2' | 'cpu'; note: string | null } | null = null;

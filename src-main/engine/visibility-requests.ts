@@ -1,0 +1,208 @@
+/**
+ * The engine's visibility files for the app: `uv.open` reads a UVFITS file a client sent (its summary as
+ * `skyscore info` gives it, the default geometry, the points the uv-coverage and amplitude plots draw) and keeps
+ * it by id; `uv.image` makes the dirty image and beam, `job.clean` CLEANs as a job with progress and
+ * cancellation, `uv.products` gives a finished CLEAN's products. The products are the FITS files of
+ * `skyscore clean` (reconstruct/clean-products.ts, the same code), so the app exports the CLI's bytes.
+ */
+import type { EngineContext } from './handlers.js';
+import type { CleanJobProgress, CleanProductsResult, NamedFile, RadioMethods, UvCleanParams, UvImagingParams, UvOpenResult, UvPlotData } from '../../src-shared/protocol/index.js';
+import { LIMITS } from '../../src-shared/protocol/limits.js';
+import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInputError, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
+import { thermalCheck } from '../../src-shared/radio/weighting.js';
+import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
+import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
+import { cleanProducts, cleanProductsSync, imagingGeometry, type ImagingSettings } from '../reconstruct/clean-products.js';
+import { CLIENT_FITS, checkGrid, RequestLimitError } from './limits.js';
+import { start, type JobReporter } from './jobs.js';
+import { CancelledError } from './cancel.js';
+
+const MAX_FILES = 4;
+/** Finished CLEAN jobs whose products are kept, oldest dropped first. */
+const KEEP_DONE = 3;
+
+interface OpenUv {
+  id: string;
+  name: string;
+  uv: UvfitsFile;
+  vis: Visibilities;
+  /** Indices of the plotted visibilities. */
+  plotIdx: Int32Array;
+}
+
+const files = new Map<string, OpenUv>();
+let nextId = 1;
+const done = new Map<string, CleanProductsResult>();
+
+/** The name of a file without folders (a client may send a path-like name; HISTORY gives the base name). */
+function baseName(name: string): string {
+  return name.split(/[\\/]/).filter(Boolean).pop() ?? name;
+}
+
+/** The products' prefix: the file's stem (NAME-dirty.fits, …). */
+export function productStem(name: string): string {
+  const b = baseName(name).replace(/\.gz$/i, '');
+  return b.replace(/\.(uvfits|uvf|fits|fit)$/i, '') || 'image';
+}
+
+/** The plotted subset: every visibility, or `LIMITS.uvPlotPoints` evenly spaced ones (⌊k·n/shown⌋). */
+export function plotIndices(n: number, max: number = LIMITS.uvPlotPoints): Int32Array {
+  const shown = Math.min(n, max);
+  return Int32Array.from({ length: shown }, (_, k) => Math.floor((k * n) / shown));
+}
+
+function plotData(vis: Visibilities, idx: Int32Array): UvPlotData {
+  const u = new Float32Array(idx.length);
+  const v = new Float32Array(idx.length);
+  const amp = new Float32Array(idx.length);
+  const uvdist = new Float32Array(idx.length);
+  idx.forEach((k, i) => {
+    u[i] = vis.u[k];
+    v[i] = vis.v[k];
+    amp[i] = Math.hypot(vis.re[k], vis.im[k]);
+    uvdist[i] = Math.hypot(vis.u[k], vis.v[k]);
+  });
+  return { total: vis.n, shown: idx.length, u, v, amp, uvdist };
+}
+
+export function openUv(name: string, bytes: Uint8Array, stokes?: string): UvOpenResult {
+  const uv = readUvfits(bytes, name, CLIENT_FITS);
+  const product = stokes?.toUpperCase() ?? defaultProduct(uv.meta);
+  const vis = selectVisibilities(uv, product, name);
+  const summary = summariseUv(uv, vis);
+  let defaults: UvOpenResult['defaults'] = null;
+  if (vis.n > 0) {
+    const g = imagingGeometry(uv, vis, {});
+    defaults = { size: g.grid.nx, cellArcsec: g.grid.cell / ARCSEC, notes: g.notes };
+  }
+  const plotIdx = plotIndices(vis.n);
+  const id = `uv${nextId++}`;
+  files.set(id, { id, name, uv, vis, plotIdx });
+  while (files.size > MAX_FILES) files.delete(files.keys().next().value as string);
+  return { fileId: id, name, bytes: bytes.byteLength, summary, thermal: thermalCheck(vis), defaults, plot: plotData(vis, plotIdx) };
+}
+
+function getFile(fileId: string): OpenUv {
+  const f = files.get(fileId);
+  if (!f) throw new UvfitsInputError(`no open visibility file '${fileId}' (it was closed or dropped); open it again`);
+  files.delete(fileId);
+  files.set(fileId, f);
+  return f;
+}
+
+/** The settings of a request, checked against the engine's limits; the grid they give. */
+function prepare(p: UvImagingParams, niter: number, extra: Partial<ImagingSettings> = {}): { f: OpenUv; grid: ImageGrid; settings: ImagingSettings } {
+  const f = getFile(p.fileId);
+  if (f.vis.n === 0) {
+    throw new UvfitsInputError(
+      `${f.name}: every ${f.vis.product} visibility is flagged (${f.vis.nFlagged} with weight ≤ 0${f.vis.nAuto ? `, ${f.vis.nAuto} autocorrelations` : ''}): nothing to image`,
+    );
+  }
+  if (p.robust !== undefined && p.weighting !== 'briggs') throw new UvfitsInputError('robust applies to Briggs weighting only');
+  const { grid } = imagingGeometry(f.uv, f.vis, { size: p.size, cellArcsec: p.cellArcsec });
+  checkGrid([grid.ny, grid.nx], 'the image');
+  // the dirty beam is made on the double grid
+  if (4 * grid.nx * grid.ny > LIMITS.imagePixels) {
+    throw new RequestLimitError(
+      `the image is ${grid.nx}×${grid.ny}: its dirty beam on the ${2 * grid.nx}×${2 * grid.ny} double grid is over this engine's limit of ${LIMITS.imagePixels} pixels (docs/serve.md; the command line has none): choose a smaller size`,
+    );
+  }
+  const settings: ImagingSettings = {
+    weighting: p.weighting,
+    robust: p.robust ?? 0,
+    niter,
+    gain: 0.1,
+    threshold: 0,
+    method: 'cotton-schwab',
+    measure: 'auto',
+    ...extra,
+  };
+  return { f, grid, settings };
+}
+
+function named(files: { name: string; bytes: Uint8Array }[]): NamedFile[] {
+  return files.map((x) => ({ name: x.name, bytes: x.bytes }));
+}
+
+export function imageUv(p: UvImagingParams): RadioMethods['uv.image']['result'] {
+  const { f, grid, settings } = prepare(p, 0);
+  const r = cleanProductsSync(f.vis, grid, baseName(f.name), productStem(f.name), settings);
+  return {
+    files: named(r.files),
+    size: grid.nx,
+    cellArcsec: grid.cell / ARCSEC,
+    beam: { bmaj: r.beam.bmaj, bmin: r.beam.bmin, bpa: r.beam.bpa },
+    noise: r.noise,
+    measurement: r.measurement.kind,
+    notes: [...f.vis.notes],
+  };
+}
+
+/** Runs a prepared CLEAN, yielding to the event loop between its steps (progress, cancellation). */
+async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r: JobReporter<CleanJobProgress>): Promise<CleanProductsResult> {
+  const t0 = performance.now();
+  const it = cleanProducts(f.vis, grid, baseName(f.name), productStem(f.name), settings);
+  let last = 0;
+  for (;;) {
+    if (r.signal.aborted) throw new CancelledError();
+    const step = it.next();
+    if (step.done) {
+      const p = step.value;
+      const c = p.clean!;
+      // the model's visibilities at the plotted points
+      const u = Float64Array.from(f.plotIdx, (k) => f.vis.u[k]);
+      const v = Float64Array.from(f.plotIdx, (k) => f.vis.v[k]);
+      const mv = chooseMeasurement(u, v, grid).forward(c.model);
+      const modelAmp = Float32Array.from(mv.re, (x, i) => Math.hypot(x, mv.im[i]));
+      let ss = 0;
+      for (const x of c.residual) ss += x * x;
+      r.progress({ iterations: c.iterations, niter: settings.niter, majorCycles: c.majorCycles, peak: c.peak, elapsedS: (performance.now() - t0) / 1000 });
+      return {
+        files: named(p.files),
+        modelAmp,
+        iterations: c.iterations,
+        majorCycles: c.majorCycles,
+        stoppedBy: c.stoppedBy,
+        modelFlux: c.modelFlux,
+        peak: c.peak,
+        residualRms: Math.sqrt(ss / c.residual.length),
+        noise: p.noise,
+      };
+    }
+    const now = performance.now();
+    if (now - last > 100) {
+      last = now;
+      r.progress({ iterations: step.value.iterations, niter: settings.niter, majorCycles: step.value.majorCycles, peak: step.value.peak, elapsedS: (now - t0) / 1000 });
+    }
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
+export function startClean(p: UvCleanParams, ctx: EngineContext): RadioMethods['job.clean']['result'] {
+  const { f, grid, settings } = prepare(p, p.niter, { gain: p.gain, threshold: p.threshold, method: p.method });
+  const { jobId, queued } = start('clean', ctx, async (r) => {
+    const result = await runClean(f, grid, settings, r as JobReporter<CleanJobProgress>);
+    done.set(jobId, result);
+    while (done.size > KEEP_DONE) done.delete(done.keys().next().value as string);
+    return { summary: { iterations: result.iterations, majorCycles: result.majorCycles, stoppedBy: result.stoppedBy, modelFlux: result.modelFlux, peak: result.peak } };
+  });
+  return { jobId, queued, size: grid.nx, cellArcsec: grid.cell / ARCSEC };
+}
+
+export function cleanProductsOf(jobId: string): CleanProductsResult {
+  const r = done.get(jobId);
+  if (!r) throw new UvfitsInputError(`uv.products: no finished CLEAN ${jobId} (the engine keeps the last ${KEEP_DONE}; after an engine restart, CLEAN again)`);
+  return r;
+}
+
+type P<M extends keyof RadioMethods> = RadioMethods[M]['params'];
+type R<M extends keyof RadioMethods> = RadioMethods[M]['result'];
+
+/** The handlers, spread into the engine's handler table. */
+export const radioHandlers: { [M in keyof RadioMethods]: (p: P<M>, ctx: EngineContext) => Promise<R<M>> } = {
+  'uv.open': async (p) => openUv(p.name, p.bytes, p.stokes),
+  'uv.image': async (p) => imageUv(p),
+  'uv.close': async (p) => ({ closed: files.delete(p.fileId) }),
+  'job.clean': async (p, ctx) => startClean(p, ctx),
+  'uv.products': async (p) => cleanProductsOf(p.jobId),
+};

@@ -1,0 +1,117 @@
+/**
+ * The Noise step's models as the engine takes them: white (σ typed or estimated), a σ map, correlated noise measured
+ * from a blank-sky box of the observation or a noise-only image, Poisson–Gaussian counts. A correlated or
+ * Poisson–Gaussian choice travels as a noise block — the fields of M.json's `noise`, which `skyscore reconstruct`
+ * takes as `--noise-model` and its flags — and the engine builds it as the command line does. Before a run the
+ * engine describes the model it would use (noise.describe: σ, the spectrum and correlation, the gain and σ range);
+ * the header's gain fills the gain field's placeholder.
+ */
+import { getClient } from '../api/client';
+import { useStore } from '../store/index';
+import type { NoiseSettings } from '../store/model';
+import type { NoiseSpec } from '../../../src-shared/operators/forward-model-spec';
+import { auxFiles, getObs } from './files';
+import { withObs } from './upload';
+
+/** The noise block of a correlated or Poisson–Gaussian choice, or what is missing in words (null for the other modes). */
+export function noiseSpecOf(n: NoiseSettings): NoiseSpec | string | null {
+  if (n.mode === 'correlated') {
+    if (n.corrSource === 'image') return n.noiseImage ? { model: 'correlated', image: n.noiseImage } : 'choose a noise-only FITS image (Noise › correlated)';
+    const r = n.corrRegion;
+    return r ? { model: 'correlated', region: [r.x0, r.y0, r.x1, r.y1] } : 'draw a blank-sky box on the observation (Noise › correlated)';
+  }
+  if (n.mode === 'poisson-gaussian') {
+    if (n.readNoise === null || !(n.readNoise > 0)) return 'type the read noise in e⁻ (> 0)';
+    if (n.gain !== null && !(n.gain > 0)) return 'the gain in e⁻/ADU must be positive';
+    const spec: NoiseSpec = { model: 'poisson-gaussian', readNoise: n.readNoise };
+    if (n.gain !== null) spec.gain = n.gain;
+    if (n.sky !== null) spec.sky = n.sky;
+    return spec;
+  }
+  return null;
+}
+
+/** The noise as M.json's noise block ("Save M.json": `skyscore reconstruct` then reads it when no noise flag is given), or null while incomplete. */
+export function noiseBlockOf(n: NoiseSettings): NoiseSpec | null {
+  if (n.mode === 'sigma' || n.mode === 'mad') return n.sigma !== null && n.sigma > 0 ? { model: 'white', sigma: n.sigma } : null;
+  if (n.mode === 'map') return n.mapFile ? { model: 'sigma-map', sigmaFits: n.mapFile } : null;
+  const spec = noiseSpecOf(n);
+  return spec && typeof spec === 'object' ? spec : null;
+}
+
+/**
+ * The Noise step's settings for an M.json noise block, and what of it the step does not offer (a σ or σ map given
+ * with correlated noise: the step uses the measured σ).
+ */
+export function noiseSettingsOf(b: NoiseSpec): { patch: Partial<NoiseSettings>; dropped: string[] } {
+  switch (b.model) {
+    case 'white':
+      return { patch: { mode: 'sigma', sigma: b.sigma ?? null }, dropped: [] };
+    case 'sigma-map':
+      return { patch: { mode: 'map', mapFile: b.sigmaFits ?? null, mapHdu: 0 }, dropped: [] };
+    case 'correlated': {
+      const dropped = [b.sigma !== undefined ? 'sigma' : '', b.sigmaFits !== undefined ? 'sigmaFits' : ''].filter(Boolean);
+      const r = b.region;
+      const patch: Partial<NoiseSettings> = r
+        ? { mode: 'correlated', corrSource: 'region', corrRegion: { x0: r[0], y0: r[1], x1: r[2], y1: r[3] } }
+        : { mode: 'correlated', corrSource: 'image', noiseImage: b.image ?? null };
+      return { patch, dropped };
+    }
+    case 'poisson-gaussian':
+      return { patch: { mode: 'poisson-gaussian', gain: b.gain ?? null, readNoise: b.readNoise ?? null, sky: b.sky ?? null }, dropped: [] };
+  }
+}
+
+/** The files the noise block names (a noise-only image). */
+export function noiseFileNames(n: NoiseSettings): string[] {
+  return n.mode === 'correlated' && n.corrSource === 'image' && n.noiseImage ? [n.noiseImage] : [];
+}
+
+/**
+ * What the Noise step describes: the block the run sends, or for a σ map the same map as the sigma-map block (the run
+ * sends it as `--noise MAP.fits` does, which builds the same model), for its σ range.
+ */
+function describedSpec(n: NoiseSettings): { spec: NoiseSpec | string | null; files: string[] } {
+  if (n.mode === 'map') return n.mapFile ? { spec: { model: 'sigma-map', sigmaFits: n.mapFile }, files: [n.mapFile] } : { spec: null, files: [] };
+  return { spec: noiseSpecOf(n), files: noiseFileNames(n) };
+}
+
+/** What an estimate is for: the block described and the observation (plane) it was measured on. */
+export function noiseDescribeKey(n: NoiseSettings, obs: { sha256: string; hdu: number; plane: number } | null): string {
+  return JSON.stringify([describedSpec(n).spec, obs && `${obs.sha256}:${obs.hdu}:${obs.plane}`]);
+}
+
+let timer: ReturnType<typeof setTimeout> | null = null;
+let seq = 0;
+
+/** Asks the engine for the model the run would use, 200 ms after the last change. */
+export function scheduleNoiseDescribe(delayMs = 200): void {
+  if (timer) clearTimeout(timer);
+  timer = setTimeout(() => void describeNoiseNow(), delayMs);
+}
+
+export async function describeNoiseNow(): Promise<void> {
+  const s = useStore.getState();
+  const me = ++seq;
+  const { spec, files: names } = describedSpec(s.noise);
+  const key = noiseDescribeKey(s.noise, s.obs);
+  if (!s.obs || !getObs() || spec === null) {
+    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null, key });
+    return;
+  }
+  const wantGain = s.noise.mode === 'poisson-gaussian';
+  if (typeof spec === 'string') {
+    // nothing to build yet; the header's gain still shows where it would be used
+    s.setNoiseEstimate({ state: 'idle', estimate: null, error: null, key });
+    if (!wantGain) return;
+  } else s.setNoiseEstimate({ state: 'checking', error: null });
+  try {
+    const files = auxFiles(names);
+    const r = await withObs((obs) => getClient().request('noise.describe', typeof spec === 'string' ? { obs, files } : { obs, files, spec }));
+    if (me !== seq) return;
+    useStore.getState().setNoiseEstimate(typeof spec === 'string' ? { headerGain: r.headerGain } : { state: 'ok', estimate: r.estimate, headerGain: r.headerGain, error: null, key });
+  } catch (e) {
+    if (me !== seq) return;
+    useStore.getState().setNoiseEstimate({ state: 'error', estimate: null, error: (e as Error).message, key });
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The Visibilities view of an open UVFITS file: its summary (as `skyscore info` gives it), the uv coverage
+ * ((u, v) and (−u, −v), square, zoomable, at full size on demand), the amplitude against uv distance (with the
+ * CLEAN model's amplitudes over it once there is one), the imaging and CLEAN settings, the CLEAN job's progress
+ * and Stop, and the products to export (the FITS files of `skyscore clean`).
+ */
+import { useEffect, useMemo } from 'react';
+import { useRadio } from './state';
+import { ScatterPlot } from './ScatterPlot';
+import { uvUnit, type ScatterSeries } from './scatter';
+import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, closeUvfits, chooseProduct } from './actions';
+import { fmtJy } from './format';
+import { NumberField } from '../model/fields';
+import type { UvOpenResult } from '../../../src-shared/protocol/index';
+import { hms, hz } from './format';
+import './radio.css';
+
+const UV_COLOR = '#3b8fd9';
+const MODEL_COLOR = '#e8663d';
+
+function uvText(x: number | null): string {
+  if (x === null) return '—';
+  const u = uvUnit(x);
+  return `${+(x / u.scale).toPrecision(4)} ${u.label}`;
+}
+
+function Summary({ open }: { open: UvOpenResult }) {
+  const s = open.summary;
+  const rows: [string, string, string][] = [
+    ['object', 'Source', s.object || '—'],
+    ['centre', 'Phase centre', `${hms(s.ra, true)} ${hms(s.dec, false)}`],
+    ['telescope', 'Telescope', s.telescope || '—'],
+    ['date', 'Date', s.dateObs || '—'],
+    ['antennas', 'Antennas', `${s.antennas.length}${s.antennas.length ? ` (${s.antennas.slice(0, 12).join(', ')}${s.antennas.length > 12 ? ', …' : ''})` : ''}`],
+    ['baselines', 'Baselines', String(s.baselines)],
+    ['ifs', 'IFs', String(s.nIf)],
+    ['channels', 'Channels', `${s.nChan}${s.chanWidth ? ` × ${hz(Math.abs(s.chanWidth))}` : ''}`],
+    ['frequencies', 'Frequencies', s.freqMin === s.freqMax ? hz(s.freqMin) : `${hz(s.freqMin)} – ${hz(s.freqMax)}`],
+    ['stokes', 'Stokes', `${s.stokes.join(', ')}; imaging ${s.product} = ${s.formed}`],
+    ['visibilities', 'Visibilities', `${s.visibilities} used, ${s.flagged} flagged${s.autocorrelations ? `, ${s.autocorrelations} autocorrelations left out` : ''}`],
+    ['uvrange', 'uv range', s.uvMin === null ? 'no usable visibility' : `${uvText(s.uvMin)} – ${uvText(s.uvMax)} (${Math.round(s.uvMin)} – ${Math.round(s.uvMax!)} λ)`],
+  ];
+  if (open.thermal) rows.push(['thermal', 'Weights', `scatter / weights' σ = ${open.thermal.robustRatio.toFixed(3)} (robust, ${open.thermal.pairs} pairs)`]);
+  return (
+    <div className="uv-summary" data-testid="uv-summary">
+      <table>
+        <tbody>
+          {rows.map(([k, label, v]) => (
+            <tr key={k} data-key={k}>
+              <th>{label}</th>
+              <td data-testid={`uv-${k}`}>{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {s.notes.length > 0 && (
+        <ul className="uv-notes">
+          {s.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function Controls({ open }: { open: UvOpenResult }) {
+  const form = useRadio((s) => s.form);
+  const patch = useRadio((s) => s.patchForm);
+  const busy = useRadio((s) => s.busy);
+  const clean = useRadio((s) => s.clean);
+  const d = open.defaults;
+  const parallel = open.summary.stokes.some((p) => ['I', 'RR', 'LL', 'XX', 'YY'].includes(p));
+  const products = [...(parallel ? ['I'] : []), ...open.summary.stokes.filter((p) => p !== 'I')];
+  const running = clean.state === 'running' || clean.state === 'queued';
+  const disabled = !d || !!busy || running;
+  return (
+    <div className="uv-controls" data-testid="uv-controls">
+      <h4>Imaging</h4>
+      <div className="grid2">
+        <label>
+          Product
+          <select value={open.summary.product} disabled={!!busy || running} onChange={(e) => void chooseProduct(e.target.value)} data-testid="uv-product">
+            {products.map((p) => (
+              <option key={p} value={p}>
+                {p === 'I' ? 'Stokes I' : p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span />
+        <NumberField label="Size" unit="px" integer min={8} max={4096} value={form.size ?? d?.size ?? null} onChange={(v) => patch({ size: v })} testId="uv-size" />
+        <NumberField label="Cell" unit="″" min={Number.MIN_VALUE} value={form.cellArcsec ?? (d ? +d.cellArcsec.toPrecision(6) : null)} onChange={(v) => patch({ cellArcsec: v })} testId="uv-cell" />
+        <label>
+          Weighting
+          <select value={form.weighting} onChange={(e) => patch({ weighting: e.target.value as typeof form.weighting })} data-testid="uv-weighting">
+            <option value="natural">natural</option>
+            <option value="uniform">uniform</option>
+            <option value="briggs">Briggs</option>
+          </select>
+        </label>
+        {form.weighting === 'briggs' && <NumberField label="Robust" min={-2} max={2} value={form.robust} onChange={(v) => patch({ robust: v })} testId="uv-robust" />}
+      </div>
+      {d && (form.size === null || form.cellArcsec === null) && <small className="muted">defaults: {d.notes.join('; ')}</small>}
+      {!d && (
+        <small className="err" data-testid="uv-nothing">
+          Every {open.summary.product} visibility is flagged (weight ≤ 0) or an autocorrelation: nothing to image.
+        </small>
+      )}
+      <div className="uv-buttons">
+        <button type="button" disabled={disabled} onClick={() => void makeDirtyImage()} data-testid="uv-dirty">
+          Dirty image
+        </button>
+      </div>
+      <h4>CLEAN</h4>
+      <div className="grid2">
+        <NumberField label="Iterations" integer min={1} max={1_000_000} value={form.niter} onChange={(v) => patch({ niter: v })} testId="uv-niter" />
+        <NumberField label="Gain" min={Number.MIN_VALUE} max={1} value={form.gain} onChange={(v) => patch({ gain: v })} testId="uv-gain" />
+        <NumberField label="Threshold" unit="Jy/beam" min={0} value={form.threshold} onChange={(v) => patch({ threshold: v })} testId="uv-threshold" />
+        <label>
+          Method
+          <select value={form.method} onChange={(e) => patch({ method: e.target.value as typeof form.method })} data-testid="uv-method">
+            <option value="cotton-schwab">Cotton–Schwab</option>
+            <option value="hogbom">Högbom</option>
+          </select>
+        </label>
+      </div>
+      <div className="uv-buttons">
+        <button type="button" className="primary" disabled={disabled} onClick={() => void startClean()} data-testid="uv-clean">
+          CLEAN
+        </button>
+        {running && (
+          <button type="button" onClick={() => void stopClean()} data-testid="uv-stop">
+            Stop
+          </button>
+        )}
+      </div>
+      {clean.state !== 'idle' && (
+        <div className="progress" data-testid="uv-clean-progress" data-state={clean.state} data-iterations={clean.iterations}>
+          <progress max={clean.niter || 1} value={clean.iterations} />
+          <span>
+            {clean.state === 'queued' && 'waiting for the engine…'}
+            {clean.state === 'running' && `${clean.iterations} / ${clean.niter} iterations${clean.majorCycles ? `, ${clean.majorCycles} major cycles` : ''}${clean.peak !== null ? `, residual peak ${fmtJy(clean.peak)}/beam` : ''}`}
+            {clean.state === 'done' && `done: ${clean.iterations} iterations`}
+            {clean.state === 'cancelled' && 'stopped'}
+            {clean.state === 'error' && <span className="err">{clean.message}</span>}
+          </span>
+        </div>
+      )}
+      <Products />
+    </div>
+  );
+}
+
+function Products() {
+  const products = useRadio((s) => s.products);
+  const busy = useRadio((s) => s.busy);
+  const error = useRadio((s) => s.error);
+  return (
+    <div className="uv-products" data-testid="uv-products">
+      {busy && <div className="muted">{busy}</div>}
+      {error && (
+        <div className="err" role="alert" data-testid="uv-error">
+          {error}
+        </div>
+      )}
+      {products && (
+        <>
+          <h4>Products</h4>
+          <small className="muted">{products.label}</small>
+          {products.summary && (
+            <small className="muted" data-testid="uv-products-summary">
+              {products.summary}
+            </small>
+          )}
+          <ul>
+            {products.files.map((f) => (
+              <li key={f.name}>
+                <button type="button" className="mini" onClick={() => exportProduct(f)} data-testid={`uv-export-${f.name.replace(/^.*-(\w+)\.fits$/, '$1')}`}>
+                  Export
+                </button>{' '}
+                <code>{f.name}</code>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The uv coverage plot's series: the plotted points and their conjugates. */
+function useUvSeries(open: UvOpenResult): ScatterSeries[] {
+  return useMemo(() => [{ x: open.plot.u, y: open.plot.v, color: UV_COLOR, label: '(u, v) and (−u, −v)', mirror: true, size: 1.5 }], [open]);
+}
+
+export function UvCoveragePlot({ open, full, actions }: { open: UvOpenResult; full?: boolean; actions?: React.ReactNode }) {
+  const series = useUvSeries(open);
+  const unit = uvUnit(open.summary.uvMax ?? 1);
+  return (
+    <ScatterPlot
+      series={series}
+      title={`uv coverage (${open.plot.shown < open.plot.total ? `${open.plot.shown} of ${open.plot.total}` : open.plot.total} visibilities)`}
+      xLabel={`u (${unit.label})`}
+      yLabel={`v (${unit.label})`}
+      xScale={unit.scale}
+      yScale={unit.scale}
+      equalAspect
+      testId={full ? 'uv-coverage-full' : 'uv-coverage-plot'}
+      pngName="uv-coverage.png"
+      className={full ? 'full' : ''}
+      actions={actions}
+    />
+  );
+}
+
+function AmplitudePlot({ open }: { open: UvOpenResult }) {
+  const modelAmp = useRadio((s) => s.modelAmp);
+  const series = useMemo(() => {
+    const s: ScatterSeries[] = [{ x: open.plot.uvdist, y: open.plot.amp, color: UV_COLOR, label: 'data |V|', size: 1.5 }];
+    if (modelAmp && modelAmp.length === open.plot.uvdist.length) s.push({ x: open.plot.uvdist, y: modelAmp, color: MODEL_COLOR, label: 'CLEAN model |V|', size: 1.5 });
+    return s;
+  }, [open, modelAmp]);
+  const unit = uvUnit(open.summary.uvMax ?? 1);
+  return (
+    <div className="uv-amp" data-model-points={modelAmp ? modelAmp.length : 0} data-testid="uv-amplitude">
+      <ScatterPlot
+        series={series}
+        title={`amplitude against uv distance${open.plot.shown < open.plot.total ? ` (${open.plot.shown} of ${open.plot.total}, evenly spaced)` : ''}`}
+        xLabel={`uv distance (${unit.label})`}
+        yLabel={`|V| (${open.summary.product === 'I' ? 'Jy' : 'Jy, ' + open.summary.product})`}
+        xScale={unit.scale}
+        fromZero
+        testId="uv-amplitude-plot"
+        pngName="amplitude-uvdist.png"
+      />
+    </div>
+  );
+}
+
+/** The view, shown in the image area while a visibility file is open. */
+export function VisibilitiesView({ alone }: { alone: boolean }) {
+  const file = useRadio((s) => s.file);
+  const folded = useRadio((s) => s.folded);
+  const set = useRadio((s) => s.set);
+  useEffect(() => installRadioEvents(), []);
+  if (!file) return null;
+  const open = file.open;
+  return (
+    <section className={`uv-view ${alone ? 'alone' : ''} ${folded && !alone ? 'folded' : ''}`} aria-label="Visibilities" data-testid="uv-view">
+      <header className="uv-head">
+        <strong>Visibilities</strong> <code>{file.name}</code>
+        {!alone && (
+          <button type="button" className="mini" onClick={() => set({ folded: !folded })} aria-expanded={!folded} data-testid="uv-fold">
+            {folded ? 'Show' : 'Hide'}
+          </button>
+        )}
+        <button type="button" className="mini uv-close" onClick={closeUvfits} aria-label="Close the visibility file" data-testid="uv-close">
+          ×
+        </button>
+      </header>
+      <div className="uv-body" hidden={folded && !alone}>
+        <Summary open={open} />
+        <div className="uv-plot-cell">
+          <UvCoveragePlot
+            open={open}
+            actions={
+              <button type="button" className="mini" onClick={() => set({ fullSize: true })} data-testid="uv-full-size">
+                Full size
+              </button>
+            }
+          />
+        </div>
+        <div className="uv-plot-cell wide">
+          <AmplitudePlot open={open} />
+        </div>
+        <Controls open={open} />
+      </div>
+    </section>
+  );
+}
+
+/** The uv plot at full size over the image area: the open file's, or a forward model's uv-sampling operator's. */
+export function UvFullSize() {
+  const file = useRadio((s) => s.file);
+  const fullSize = useRadio((s) => s.fullSize);
+  const op = useRadio((s) => s.operatorUv);
+  const set = useRadio((s) => s.set);
+  const opSeries = useMemo<ScatterSeries[]>(() => (op ? [{ x: op.u, y: op.v, color: UV_COLOR, label: '(u, v) and (−u, −v)', size: 1.5 }] : []), [op]);
+  if (op) {
+    const unit = uvUnit(op.maxBaseline || 1);
+    return (
+      <div className="uv-full-overlay" data-testid="uv-full-overlay">
+        <ScatterPlot
+          series={opSeries}
+          title={`${op.title} (${op.u.length} points)`}
+          xLabel={`u (${unit.label})`}
+          yLabel={`v (${unit.label})`}
+          xScale={unit.scale}
+          yScale={unit.scale}
+          equalAspect
+          testId="operator-uv-full"
+          pngName="uv-coverage.png"
+          className="full"
+          actions={
+            <button type="button" className="mini" onClick={() => set({ operatorUv: null })} data-testid="uv-full-close">
+              Close
+            </button>
+          }
+        />
+      </div>
+    );
+  }
+  if (!file || !fullSize) return null;
+  return (
+    <div className="uv-full-overlay" data-testid="uv-full-overlay">
+      <UvCoveragePlot
+        open={file.open}
+        full
+        actions={
+          <button type="button" className="mini" onClick={() => set({ fullSize: false })} data-testid="uv-full-close">
+            Close
+          </button>
+        }
+      />
+    </div>
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * The protocol of visibilities (UVFITS) in the app: open a file in the engine (its summary, uv coverage and
+ * amplitudes for plotting, the default image geometry), make the dirty image and beam, CLEAN as a job, and fetch
+ * the products as the FITS files `skyscore clean` writes. Composed into `Methods` / `methodParams` in ./index.ts.
+ */
+import { obj, num, str, bytes, optional, literal, type Validator } from './validate.js';
+import { LIMITS } from './limits.js';
+import type { UvSummary } from '../radio/uvfits.js';
+import type { ThermalCheck } from '../radio/weighting.js';
+import type { NamedFile } from './jobs.js';
+
+/** Visibilities drawn in the plots: all of them, or an evenly spaced deterministic subset of a large file. */
+export interface UvPlotData {
+  /** Visibilities used (after flags). */
+  total: number;
+  /** Points sent: min(total, LIMITS.uvPlotPoints); visibility k·total/shown (rounded down) for k = 0…shown−1. */
+  shown: number;
+  /** u, v in wavelengths of the points (the renderer draws (u, v) and (−u, −v)). */
+  u: Float32Array;
+  v: Float32Array;
+  /** |V| (the product's units, Jy) and √(u² + v²) (wavelengths) of the same points. */
+  amp: Float32Array;
+  uvdist: Float32Array;
+}
+
+export interface UvOpenResult {
+  fileId: string;
+  name: string;
+  bytes: number;
+  /** What `skyscore info --json` gives under `uvfits`. */
+  summary: UvSummary;
+  thermal: ThermalCheck | null;
+  /** The default image geometry (`skyscore clean` without --size/--cell); null when no visibility is usable. */
+  defaults: { size: number; cellArcsec: number; notes: string[] } | null;
+  plot: UvPlotData;
+}
+
+export type WeightingName = 'natural' | 'uniform' | 'briggs';
+export type CleanMethodName = 'hogbom' | 'cotton-schwab';
+
+/** The imaging settings (the flags of `skyscore clean`). */
+export interface UvImagingParams {
+  fileId: string;
+  /** Image side (pixels); absent: the default. */
+  size?: number;
+  /** Cell (arcsec); absent: 1/(6·u_max). */
+  cellArcsec?: number;
+  weighting: WeightingName;
+  /** Briggs robustness −2…2 (weighting 'briggs' only). */
+  robust?: number;
+}
+
+export interface UvCleanParams extends UvImagingParams {
+  niter: number;
+  gain: number;
+  /** Jy/beam. */
+  threshold: number;
+  method: CleanMethodName;
+}
+
+export interface UvImageResult {
+  /** NAME-dirty.fits and NAME-psf.fits, as `skyscore clean --niter 0` writes them (NAME: the file's stem). */
+  files: NamedFile[];
+  size: number;
+  cellArcsec: number;
+  /** The restoring beam: FWHM (degrees), position angle (degrees E of N). */
+  beam: { bmaj: number; bmin: number; bpa: number };
+  /** The image noise the data weights predict (Jy/beam). */
+  noise: number;
+  measurement: string;
+  notes: string[];
+}
+
+export interface CleanJobStarted {
+  jobId: string;
+  queued: number;
+  size: number;
+  cellArcsec: number;
+}
+
+/** A CLEAN job's progress: after every chunk of minor iterations and every major cycle. */
+export interface CleanJobProgress {
+  jobId: string;
+  kind: 'clean';
+  iterations: number;
+  niter: number;
+  majorCycles: number;
+  /** The residual's peak |value| (Jy/beam). */
+  peak: number;
+  elapsedS: number;
+}
+
+export interface CleanProductsResult {
+  /** NAME-dirty.fits, NAME-psf.fits, NAME-model.fits, NAME-residual.fits, NAME-image.fits, as `skyscore clean` writes them. */
+  files: NamedFile[];
+  /** |A·model| at the plotted visibilities (UvPlotData's points, same order). */
+  modelAmp: Float32Array;
+  iterations: number;
+  majorCycles: number;
+  stoppedBy: string;
+  modelFlux: number;
+  peak: number;
+  residualRms: number;
+  noise: number;
+}
+
+export interface RadioMethods {
+  'uv.open': { params: { name: string; bytes: Uint8Array; stokes?: string }; result: UvOpenResult };
+  'uv.image': { params: UvImagingParams; result: UvImageResult };
+  'uv.close': { params: { fileId: string }; result: { closed: boolean } };
+  'job.clean': { params: UvCleanParams; result: CleanJobStarted };
+  'uv.products': { params: { jobId: string }; result: CleanProductsResult };
+}
+
+const uvFileId = str({ max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
+
+const imagingShape = {
+  fileId: uvFileId,
+  size: optional(num({ integer: true, min: 8, max: LIMITS.imageSide })),
+  cellArcsec: optional(num({ min: Number.MIN_VALUE, max: 3600 * 180 })),
+  weighting: literal('natural', 'uniform', 'briggs'),
+  robust: optional(num({ min: -2, max: 2 })),
+};
+
+export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMethods[M]['params']> } = {
+  'uv.open': obj({ name: str({ max: 512 }), bytes, stokes: optional(str({ max: 4, pattern: /^[A-Za-z]{1,2}$/ })) }),
+  'uv.image': obj(imagingShape),
+  'uv.close': obj({ fileId: uvFileId }),
+  'job.clean': obj({
+    ...imagingShape,
+    niter: num({ integer: true, min: 1, max: LIMITS.cleanIterations }),
+    gain: num({ min: Number.MIN_VALUE, max: 1 }),
+    threshold: num({ min: 0 }),
+    method: literal('hogbom', 'cotton-schwab'),
+  }),
+  'uv.products': obj({ jobId: str({ max: 40, pattern: /^[a-z]+-[0-9a-z]{1,32}$/ }) }),
+};

@@ -1,0 +1,181 @@
+/**
+ * The app's visibility requests through the engine (validated like a client's, then handled): uv.open against
+ * `skyscore info --json`, the plotted points against the library's visibilities, uv.image and the job.clean
+ * products byte for byte against `skyscore clean` with the same settings, the model's amplitudes against a direct
+ * DFT of the CLI's model, progress and Stop, the limits, and the refusals (not UVFITS, a Measurement Set,
+ * all-flagged data).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCliAsync } from '../helpers/cli.js';
+import { dataPath } from '../helpers/data.js';
+import { createEngine } from '../../src-main/engine/handlers.js';
+import { plotIndices, productStem } from '../../src-main/engine/visibility-requests.js';
+import { validateRequest, type EngineEvent, type JobEvent, type MethodName, type ParamsOf, type ResultOf } from '../../src-shared/protocol/index.js';
+import { readFitsImage } from '../../src-shared/fits/index.js';
+import { readUvfits, selectVisibilities, measurementSetMessage } from '../../src-shared/radio/uvfits.js';
+import { dftForward } from '../../src-shared/radio/dft.js';
+import { ARCSEC } from '../../src-shared/radio/grid.js';
+
+const events: EngineEvent[] = [];
+const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'cpu', processKind: 'test' });
+let nextId = 1;
+/** A request as a client sends it: validated, then handled. */
+async function call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+  const req = validateRequest({ id: nextId++, method, params });
+  return (await engine.handle(req)) as ResultOf<M>;
+}
+
+function waitFor(jobId: string, ms = 60_000): Promise<JobEvent> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const t = setInterval(() => {
+      const ev = events.find((e) => (e.event === 'job.done' || e.event === 'job.error') && e.data.jobId === jobId);
+      if (ev) {
+        clearInterval(t);
+        resolve(ev as JobEvent);
+      } else if (Date.now() - t0 > ms) {
+        clearInterval(t);
+        reject(new Error(`job ${jobId} did not end within ${ms} ms`));
+      }
+    }, 20);
+  });
+}
+
+const VLBA_NAME = 'vlba43_BLLAC_2013may30.uvfits';
+const VLBA = () => dataPath('uvfits', VLBA_NAME);
+const bytesOf = (f: string) => new Uint8Array(readFileSync(f));
+let dir = '';
+const p = (f: string) => path.join(dir, f);
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'skyscore-engine-uv-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('uv.open', () => {
+  it('gives the summary of skyscore info --json and the plotted points of the data', async () => {
+    const info = await runCliAsync(['info', VLBA(), '--json']);
+    expect(info.code).toBe(0);
+    const cli = JSON.parse(info.stdout) as { uvfits: unknown; thermal: unknown };
+    const r = await call('uv.open', { name: VLBA_NAME, bytes: bytesOf(VLBA()) });
+    expect(JSON.parse(JSON.stringify(r.summary))).toEqual(cli.uvfits);
+    expect(r.summary.visibilities).toBe(2462);
+    expect(r.summary.antennas.length).toBe(10);
+    // every visibility drawn (below the plotting limit), (u, v) and |V| of the library's visibilities
+    const vis = selectVisibilities(readUvfits(bytesOf(VLBA()), VLBA_NAME), 'I');
+    expect(r.plot.total).toBe(vis.n);
+    expect(r.plot.shown).toBe(vis.n);
+    for (const k of [0, 1, 1000, vis.n - 1]) {
+      expect(r.plot.u[k]).toBe(Math.fround(vis.u[k]));
+      expect(r.plot.v[k]).toBe(Math.fround(vis.v[k]));
+      expect(r.plot.amp[k]).toBe(Math.fround(Math.hypot(vis.re[k], vis.im[k])));
+      expect(r.plot.uvdist[k]).toBe(Math.fround(Math.hypot(vis.u[k], vis.v[k])));
+    }
+    let umax = 0;
+    for (const x of r.plot.uvdist) umax = Math.max(umax, x);
+    expect(umax / r.summary.uvMax!).toBeCloseTo(1, 6);
+    // the default geometry of skyscore clean: cell 1/(6·u_max), u_max the longest uv distance
+    expect(r.defaults).not.toBeNull();
+    expect(r.defaults!.cellArcsec * ARCSEC).toBeCloseTo(1 / (6 * r.summary.uvMax!), 15);
+  });
+
+  it('decimates a large set evenly and deterministically', () => {
+    expect(Array.from(plotIndices(10, 4))).toEqual([0, 2, 5, 7]);
+    expect(Array.from(plotIndices(3, 4))).toEqual([0, 1, 2]);
+    const a = plotIndices(26928, 5000);
+    expect(a.length).toBe(5000);
+    for (let i = 1; i < a.length; i++) expect(a[i]).toBeGreaterThan(a[i - 1]);
+    expect(Array.from(plotIndices(26928, 5000))).toEqual(Array.from(a));
+    expect(productStem('dir/x.uvfits.gz')).toBe('x');
+  });
+
+  it('refuses what is not UVFITS with the command line messages; all-flagged data open but do not image', async () => {
+    const img = dataPath('radio', 'purify_M31.fits');
+    await expect(call('uv.open', { name: 'purify_M31.fits', bytes: bytesOf(img) })).rejects.toThrow(/purify_M31\.fits: not UVFITS: the primary HDU holds no random groups/);
+    const cli = await runCliAsync(['clean', '--vis', img, '--out', p('x')]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/not UVFITS: the primary HDU holds no random groups/);
+    const ms = new Uint8Array(64).fill(0xbe);
+    await expect(call('uv.open', { name: 'obs.ms/table.dat', bytes: ms })).rejects.toThrow(measurementSetMessage('obs.ms/table.dat'));
+    expect(measurementSetMessage('obs.ms/table.dat')).toMatch(/exportuvfits\(vis='obs\.ms', fitsfile='obs\.uvfits'/);
+    const mwa = await call('uv.open', { name: 'mwa.uvfits', bytes: bytesOf(dataPath('uvfits', 'mwa_1133866760_uvceti.uvfits')) });
+    expect(mwa.summary.visibilities).toBe(0);
+    expect(mwa.plot.shown).toBe(0);
+    expect(mwa.defaults).toBeNull();
+    await expect(call('uv.image', { fileId: mwa.fileId, weighting: 'natural' })).rejects.toThrow(/every I visibility is flagged/);
+    await expect(call('uv.image', { fileId: 'uv999', weighting: 'natural' })).rejects.toThrow(/no open visibility file/);
+  });
+});
+
+describe('uv.image and job.clean', () => {
+  it('writes the dirty image and beam of skyscore clean --niter 0, byte for byte', async () => {
+    const o = await call('uv.open', { name: VLBA_NAME, bytes: bytesOf(VLBA()) });
+    const r = await call('uv.image', { fileId: o.fileId, size: 64, cellArcsec: 0.00005, weighting: 'briggs', robust: 0.5 });
+    expect(r.files.map((f) => f.name)).toEqual(['vlba43_BLLAC_2013may30-dirty.fits', 'vlba43_BLLAC_2013may30-psf.fits']);
+    const cli = await runCliAsync(['clean', '--vis', VLBA(), '--out', p('d0'), '--size', '64', '--cell', '0.00005', '--niter', '0', '--weighting', 'briggs', '--robust', '0.5']);
+    expect(cli.code).toBe(0);
+    expect(Buffer.from(r.files[0].bytes).equals(readFileSync(p('d0-dirty.fits')))).toBe(true);
+    expect(Buffer.from(r.files[1].bytes).equals(readFileSync(p('d0-psf.fits')))).toBe(true);
+    const psf = readFitsImage(r.files[1].bytes);
+    expect(psf.data[32 * 64 + 32]).toBeCloseTo(1, 6);
+    expect(r.size).toBe(64);
+    expect(r.beam.bmaj).toBeGreaterThan(r.beam.bmin);
+  });
+
+  it('CLEANs as a job with progress; products as skyscore clean writes them; the model amplitudes at the data', async () => {
+    const o = await call('uv.open', { name: VLBA_NAME, bytes: bytesOf(VLBA()) });
+    const started = await call('job.clean', { fileId: o.fileId, size: 64, cellArcsec: 0.00005, weighting: 'natural', niter: 500, gain: 0.1, threshold: 0, method: 'cotton-schwab' });
+    const end = await waitFor(started.jobId);
+    expect(end.event).toBe('job.done');
+    const progress = events.filter((e) => e.event === 'job.progress' && e.data.jobId === started.jobId).map((e) => e.data as { iterations: number; kind: string });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((x) => x.kind === 'clean')).toBe(true);
+    expect(progress[progress.length - 1].iterations).toBe(500);
+    const r = await call('uv.products', { jobId: started.jobId });
+    expect(r.iterations).toBe(500);
+    const cli = await runCliAsync(['clean', '--vis', VLBA(), '--out', p('c'), '--size', '64', '--cell', '0.00005', '--niter', '500', '--gain', '0.1', '--threshold', '0', '--cotton-schwab']);
+    expect(cli.code).toBe(0);
+    const kinds = ['dirty', 'psf', 'model', 'residual', 'image'];
+    expect(r.files.map((f) => f.name)).toEqual(kinds.map((k) => `vlba43_BLLAC_2013may30-${k}.fits`));
+    r.files.forEach((f, i) => expect(Buffer.from(f.bytes).equals(readFileSync(p(`c-${kinds[i]}.fits`))), kinds[i]).toBe(true));
+    // |A·model| at the data's (u, v), against a direct DFT of the CLI's model (float32 in the file)
+    const model = Float64Array.from(readFitsImage(bytesOf(p('c-model.fits'))).data);
+    const mv = dftForward(Float64Array.from(o.plot.u), Float64Array.from(o.plot.v), { nx: 64, ny: 64, cell: 0.00005 * ARCSEC }, model);
+    let err = 0;
+    let ref = 0;
+    for (let k = 0; k < o.plot.shown; k++) {
+      const a = Math.hypot(mv.re[k], mv.im[k]);
+      err = Math.max(err, Math.abs(a - r.modelAmp[k]));
+      ref = Math.max(ref, a);
+    }
+    expect(ref).toBeGreaterThan(0.5);
+    expect(err / ref).toBeLessThan(1e-4);
+    expect(r.modelFlux).toBeGreaterThan(0.5);
+  });
+
+  it('stops a running CLEAN when asked', async () => {
+    const o = await call('uv.open', { name: VLBA_NAME, bytes: bytesOf(VLBA()) });
+    const started = await call('job.clean', { fileId: o.fileId, size: 256, weighting: 'uniform', niter: 1_000_000, gain: 0.01, threshold: 0, method: 'hogbom' });
+    await new Promise((res) => setTimeout(res, 300));
+    const t0 = Date.now();
+    expect((await call('job.cancel', { jobId: started.jobId })).cancelled).toBe(true);
+    const end = await waitFor(started.jobId, 10_000);
+    expect(end.event).toBe('job.error');
+    expect(end.event === 'job.error' && end.data.code).toBe('cancelled');
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(call('uv.products', { jobId: started.jobId })).rejects.toThrow(/no finished CLEAN/);
+  });
+
+  it('holds the requests to the engine limits', async () => {
+    const o = await call('uv.open', { name: VLBA_NAME, bytes: bytesOf(VLBA()) });
+    await expect(call('uv.image', { fileId: o.fileId, size: 2048, weighting: 'natural' })).rejects.toThrow(/over this engine's limit/);
+    await expect(call('job.clean', { fileId: o.fileId, niter: 2_000_000, gain: 0.1, threshold: 0, weighting: 'natural', method: 'hogbom' })).rejects.toThrow(/niter: expected a number ≤ 1000000/);
+    await expect(call('uv.image', { fileId: o.fileId, weighting: 'natural', robust: 0 })).rejects.toThrow(/Briggs weighting only/);
+    await expect(call('job.clean', { fileId: o.fileId, niter: 10, gain: 1.5, threshold: 0, weighting: 'natural', method: 'hogbom' })).rejects.toThrow(/gain/);
+  });
+});
