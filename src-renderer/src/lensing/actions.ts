@@ -27,7 +27,8 @@ export const LENS_PANELS = [
   { file: 'source-inversion.fits', id: 'lens-source', title: 'Source inversion (source plane)', role: 'other' },
 ] as const;
 
-const CRITICAL = '#ff5050';
+/** The fitted lens's critical curves (orange: the lens stage's own are red) and caustics. */
+const CRITICAL = '#ff9a30';
 const CAUSTIC = '#3fb0ff';
 /** Panels on the observation's grid that show the fitted critical curves. */
 const IMAGE_PANELS = ['lens-subtracted', 'lens-residual'];
@@ -128,8 +129,8 @@ async function onJobEvent(ev: EngineEvent): Promise<void> {
     try {
       const p = await getClient().request('lens.products', { jobId: ev.data.jobId });
       const done = readDone(p.files, p.summary);
-      showFit(done);
       useLensFit.getState().setDone(done);
+      showFit(done);
       useLensFit.getState().patchJob({ state: 'done', message: p.summary });
     } catch (e) {
       useLensFit.getState().patchJob({ state: 'error', message: message(e) });
