@@ -1,7 +1,7 @@
 /**
  * Fitting a lens in the app (Chromium against `skyscore serve`): a small simulated lens (image, σ map and PSF as
  * FITS files in a temporary folder) opened, the lens operator's "Fit lens" run with fast settings; the fitted
- * parameters' table, log Z and χ²/pixel, the residual and the other products in viewer panels, the fitted critical
+ * parameters' table (after a first fit stopped), log Z and χ²/pixel, the residual and the other products in viewer panels, the fitted critical
  * curves over the observation and the caustics over the source inversion; "Use the fitted lens" makes the fitted
  * model the editor's forward model (the lens light as its additive image).
  */
@@ -53,8 +53,15 @@ test('fits a simulated lens: parameters, residual panel, curves, and the fitted 
     await app.getByTestId('psf-file-1').setInputFiles(f('psf.fits'));
     await expect(app.getByTestId('psf-thumb-1')).toBeVisible();
 
-    // fast settings: an annulus around the arcs, one start, small source grids, no errors
+    // Stop: a fit with the default settings (three starts, errors) ends when asked, with nothing kept
     const fit = app.getByTestId('lens-fit');
+    await fit.getByTestId('lens-fit-start').click();
+    await expect(fit.getByTestId('lens-fit-progress')).toContainText(/lens-fit: \d+s/);
+    await fit.getByTestId('lens-fit-stop').click();
+    await expect(fit.getByTestId('lens-fit-state')).toHaveText('stopped', { timeout: 10_000 });
+    await expect(fit.getByTestId('lens-fit-result')).toHaveCount(0);
+
+    // fast settings: an annulus around the arcs, one start, small source grids, no errors
     await fit.getByTestId('lens-fit-mask').selectOption('annulus');
     for (const [id, v] of [['lens-fit-r2', '0.95'], ['lens-fit-starts', '1'], ['lens-fit-fit-source', '8'], ['lens-fit-source', '12']] as const) {
       await fit.getByTestId(id).fill(v);
