@@ -28,7 +28,8 @@ export function startLensFit(p: P<'job.lensFit'>, ctx: EngineContext): R<'job.le
       signal: rep.signal,
       onLine: (l) =>
         rep.progress({
-          stage: l.progress?.stage ?? 'done',
+          // a note after the fit belongs to its last stage (the source)
+          stage: l.progress?.stage ?? (l.done ? 'done' : 'source'),
           start: l.progress?.start ?? null,
           evaluations: l.progress?.evaluations ?? 0,
           logEvidence: l.progress?.logEvidence ?? null,

@@ -67,7 +67,10 @@ export interface LensFitInputs {
 
 /** What the fit reports as it goes: the fit's own progress and the line the command line prints for it. */
 export interface LensFitLine {
+  /** the fit's progress call the line reports; null for the lines after the fit (a note, the final line) */
   progress: LensFitProgress | null;
+  /** the final line (θE, q, log Z, χ²/pixel) */
+  done: boolean;
   line: string;
   elapsedS: number;
 }
@@ -147,7 +150,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   const t0 = Date.now();
   const elapsed = () => (Date.now() - t0) / 1000;
   const stamp = () => `${elapsed().toFixed(0)}s`;
-  const emit = (progress: LensFitProgress | null, text: string) => hooks.onLine?.({ progress, line: `lens-fit: ${stamp()} ${text}`, elapsedS: elapsed() });
+  const emit = (progress: LensFitProgress | null, text: string) => hooks.onLine?.({ progress, done: progress === null, line: `lens-fit: ${stamp()} ${text}`, elapsedS: elapsed() });
   let lastLine = 0;
   const res = fitLens(
     { data: inp.obs.data, sigma: inp.sigma, image, mask, psf: inp.psf },
@@ -169,7 +172,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       },
     },
   );
-  if (res.laplaceNote) hooks.onLine?.({ progress: null, line: `skyscore: note: ${res.laplaceNote}`, elapsedS: elapsed() });
+  if (res.laplaceNote) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${res.laplaceNote}`, elapsedS: elapsed() });
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
   const files = products(res, inp.obs, inp.psf, command, inp.noiseText);
   const summary =
