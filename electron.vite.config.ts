@@ -15,6 +15,8 @@ export default defineConfig({
           'train-worker': resolve(__dirname, 'src-main/train/worker.ts'),
           // sampling worker threads (src-main/sampling/pool.ts loads ./sampling-worker.js when built)
           'sampling-worker': resolve(__dirname, 'src-main/sampling/worker.ts'),
+          // the lens fit's worker thread (src-main/lens-fit/thread.ts loads ./lens-fit-worker.js when built)
+          'lens-fit-worker': resolve(__dirname, 'src-main/lens-fit/worker.ts'),
         },
       },
     },

@@ -145,7 +145,7 @@ interface LiveJob {
   cancelTimer?: NodeJS.Timeout;
 }
 
-const JOB_METHODS: ReadonlySet<string> = new Set(['job.reconstruct', 'job.train', 'job.clean', 'job.reconstructVis']);
+const JOB_METHODS: ReadonlySet<string> = new Set(['job.reconstruct', 'job.train', 'job.clean', 'job.reconstructVis', 'job.lensFit']);
 
 export class EngineClient extends EventEmitter {
   private proc: EngineProcess | null = null;
@@ -280,7 +280,7 @@ export class EngineClient extends EventEmitter {
       // the job is known before its first event arrives (events follow the response on the same channel)
       if (JOB_METHODS.has(p.method)) {
         const r = res.result as { jobId?: unknown };
-        if (typeof r?.jobId === 'string') this.jobs.set(r.jobId, { kind: p.method === 'job.train' ? 'train' : p.method === 'job.clean' ? 'clean' : p.method === 'job.reconstructVis' ? 'posterior' : 'reconstruct', owner: p.owner });
+        if (typeof r?.jobId === 'string') this.jobs.set(r.jobId, { kind: p.method === 'job.train' ? 'train' : p.method === 'job.clean' ? 'clean' : p.method === 'job.reconstructVis' ? 'posterior' : p.method === 'job.lensFit' ? 'lensFit' : 'reconstruct', owner: p.owner });
       }
       p.resolve(res.result);
     } else p.reject(Object.assign(new Error(res.error.message), { code: res.error.code }));

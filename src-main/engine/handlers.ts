@@ -9,6 +9,7 @@ import { versions } from '../version.js';
 import { fitsHandlers } from './fits-files.js';
 import { jobHandlers, priorRegistry } from './jobs.js';
 import { radioHandlers } from './visibility-requests.js';
+import { lensingHandlers } from './lens-fit-job.js';
 import { probeScoreEngine } from '../onnx/probe.js';
 
 export type Emit = (ev: EngineEvent, transfer?: ArrayBuffer[]) => void;
@@ -35,6 +36,7 @@ const handlers: Handlers = {
   ...fitsHandlers,
   ...jobHandlers,
   ...radioHandlers,
+  ...lensingHandlers,
   // the bundled example (assets/demo) with the default prior among those the app lists; loaded on demand
   'example.get': async (_p, ctx) => {
     await ctx.backend();

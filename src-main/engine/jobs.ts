@@ -9,7 +9,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { EngineContext } from './handlers.js';
-import type { CleanJobProgress, JobEvent, JobKind, JobMethods, NamedFile, PriorInfo, Products, ReconstructProgress, TrainProgress, UvPosteriorProgress } from '../../src-shared/protocol/index.js';
+import type { CleanJobProgress, LensFitJobProgress, JobEvent, JobKind, JobMethods, NamedFile, PriorInfo, Products, ReconstructProgress, TrainProgress, UvPosteriorProgress } from '../../src-shared/protocol/index.js';
 import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, noiseDescribeRequest, JobInputError } from './forward-model-requests.js';
 import { reconstructJob, type ReconstructionResult } from './reconstruct-job.js';
 import { runTraining } from './train-job.js';
@@ -202,7 +202,7 @@ const KEEP_DONE = 3;
 
 function newId(kind: JobKind): string {
   counter++;
-  return `${kind === 'reconstruct' ? 'run' : kind}-${Date.now().toString(36)}${counter.toString(36)}`;
+  return `${kind === 'reconstruct' ? 'run' : kind.toLowerCase()}-${Date.now().toString(36)}${counter.toString(36)}`;
 }
 
 function active(): Job | undefined {
@@ -253,7 +253,7 @@ function pump(ctx: EngineContext): void {
 export function start<R>(
   kind: JobKind,
   ctx: EngineContext,
-  body: (r: JobReporter<ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress>) => Promise<{ summary: Record<string, number | string>; result?: R }>,
+  body: (r: JobReporter<ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress | LensFitJobProgress>) => Promise<{ summary: Record<string, number | string>; result?: R }>,
   discard: () => void = () => {},
 ): { jobId: string; queued: number } {
   if (queue.length >= LIMITS.queuedJobs) {
@@ -267,9 +267,9 @@ export function start<R>(
     state: 'queued',
     discard,
     run: () => {
-      const reporter: JobReporter<ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress> = {
+      const reporter: JobReporter<ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress | LensFitJobProgress> = {
         signal: job.controller.signal,
-        progress: (p) => emit({ event: 'job.progress', data: { ...p, jobId: job.id, kind } as ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress }),
+        progress: (p) => emit({ event: 'job.progress', data: { ...p, jobId: job.id, kind } as ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress | LensFitJobProgress }),
       };
       const finish = () => {
         prune();
@@ -365,7 +365,7 @@ export const jobHandlers: { [M in keyof JobMethods]: (params: JobMethods[M]['par
   'job.products': async (p): Promise<Products> => {
     const j = jobs.get(p.jobId);
     if (!j) throw new JobInputError(`job.products: no job ${p.jobId} (the engine keeps the last ${KEEP_DONE} runs; after an engine restart, run again)`);
-    if (j.kind !== 'reconstruct') throw new JobInputError(`job.products: ${p.jobId} is a ${j.kind === 'clean' ? 'CLEAN job; its products come with uv.products' : j.kind === 'posterior' ? 'posterior from visibilities; its products come with uv.posteriorProducts' : 'training job; its result is the prior folder'}`);
+    if (j.kind !== 'reconstruct') throw new JobInputError(`job.products: ${p.jobId} is a ${j.kind === 'clean' ? 'CLEAN job; its products come with uv.products' : j.kind === 'posterior' ? 'posterior from visibilities; its products come with uv.posteriorProducts' : j.kind === 'lensFit' ? 'lens fit; its products come with lens.products' : 'training job; its result is the prior folder'}`);
     if (j.state !== 'done' || !j.result) throw new JobInputError(`job.products: ${p.jobId} has not finished (${j.state})`);
     return j.result.products();
   },

@@ -8,6 +8,7 @@ import { jobMethodParams, type JobMethods, type JobEvent } from './jobs.js';
 import { fitsMethodParams, type FitsMethods } from './fits.js';
 import { exampleMethodParams, type ExampleMethods } from './example.js';
 import { radioMethodParams, type RadioMethods } from './radio.js';
+import { lensingMethodParams, type LensingMethods } from './lensing.js';
 import type { ScoreEngineInfo } from './score-engine.js';
 
 export { ProtocolError } from './validate.js';
@@ -15,6 +16,7 @@ export * from './jobs.js';
 export * from './fits.js';
 export * from './example.js';
 export * from './radio.js';
+export * from './lensing.js';
 export * from './score-engine.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -50,7 +52,7 @@ export interface EngineInfo {
 }
 
 /** Method name → params and result types. */
-export interface Methods extends JobMethods, FitsMethods, ExampleMethods, RadioMethods {
+export interface Methods extends JobMethods, FitsMethods, ExampleMethods, RadioMethods, LensingMethods {
   'engine.info': { params: Record<string, never>; result: EngineInfo };
   'engine.ping': { params: { payload?: string }; result: { pong: string } };
 }
@@ -65,6 +67,7 @@ export const methodParams: { [M in MethodName]: Validator<ParamsOf<M>> } = {
   ...fitsMethodParams,
   ...exampleMethodParams,
   ...radioMethodParams,
+  ...lensingMethodParams,
 };
 
 export interface Request<M extends MethodName = MethodName> {

@@ -10,6 +10,7 @@ import type { SamplingStatus } from '../diffusion/posterior.js';
 import { ProtocolError, obj, num, str, bool, optional, nullable, arrayOf, bytes, float32, json, literal, type Validator } from './validate.js';
 import { LIMITS } from './limits.js';
 import type { CleanJobProgress, UvPosteriorProgress } from './radio.js';
+import type { LensFitJobProgress } from './lensing.js';
 import { validateNoiseSpec, type NoiseSpec } from '../operators/forward-model-spec.js';
 import { DENOISE_MODES, MAX_BATCH, MAX_STEPS, MAX_WORKERS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
@@ -217,10 +218,10 @@ export interface TrainProgress {
   etaS: number | null;
 }
 
-export type JobKind = 'reconstruct' | 'train' | 'clean' | 'posterior';
+export type JobKind = 'reconstruct' | 'train' | 'clean' | 'posterior' | 'lensFit';
 
 export type JobEvent =
-  | { event: 'job.progress'; data: ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress }
+  | { event: 'job.progress'; data: ReconstructProgress | TrainProgress | CleanJobProgress | UvPosteriorProgress | LensFitJobProgress }
   /** A job's place in the queue changed: how many jobs run or wait before it; 0 when it starts. */
   | { event: 'job.queued'; data: { jobId: string; kind: JobKind; position: number } }
   | { event: 'job.done'; data: { jobId: string; kind: JobKind; summary: Record<string, number | string> } }
@@ -245,8 +246,8 @@ export interface JobMethods {
 // ---- validators -------------------------------------------------------------------------------------------
 
 const MAX_SIDE = LIMITS.imageSide;
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ +-]{0,200}$/;
-const JOB_ID = /^[a-z]+-[0-9a-z]{1,32}$/;
+export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ +-]{0,200}$/;
+export const JOB_ID = /^[a-z]+-[0-9a-z]{1,32}$/;
 
 export const shape2: Validator<Shape2> = (v, p) => {
   const a = arrayOf(num({ integer: true, min: 1, max: MAX_SIDE }), { min: 2, max: 2 })(v, p);
@@ -254,9 +255,9 @@ export const shape2: Validator<Shape2> = (v, p) => {
 };
 
 const namedFile: Validator<NamedFile> = obj({ name: str({ max: 200, pattern: FILE_NAME }), bytes });
-const files = arrayOf(namedFile, { max: 64 });
+export const files = arrayOf(namedFile, { max: 64 });
 const SHA256 = /^[0-9a-f]{64}$/;
-const obsInput: Validator<ObsInput> = (v, p) => {
+export const obsInput: Validator<ObsInput> = (v, p) => {
   const o = obj({
     name: str({ max: 255 }),
     bytes: optional(bytes),
@@ -289,7 +290,7 @@ export const noiseSpec: Validator<NoiseSpec> = (v, p) => {
   return spec;
 };
 
-const noiseInput: Validator<NoiseInput> = (v, p) => {
+export const noiseInput: Validator<NoiseInput> = (v, p) => {
   const kind = (v as { kind?: unknown } | null)?.kind;
   if (kind === 'sigma') return obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }) })(v, p);
   if (kind === 'map') return obj({ kind: literal('map'), file: str({ max: 200, pattern: FILE_NAME }), hdu: num({ integer: true, min: 0, max: 9999 }) })(v, p);

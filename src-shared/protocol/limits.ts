@@ -39,6 +39,13 @@ export const LIMITS = {
   psfSetupOperations: 4e8,
   /** Rays a lens stage shoots: image pixels × supersample². */
   lensRays: 2 ** 22,
+  /** The lens fit: side of its final source grid (a dense inversion of side² unknowns) and of its fit grid. */
+  lensFitSourceSide: 64,
+  lensFitFitSourceSide: 40,
+  /** The lens fit: starts of its mass search. */
+  lensFitStarts: 10,
+  /** The lens fit: pixels of the observation it fits (each a row of every inversion; its rays are also held to lensRays). */
+  lensFitImagePixels: 256 * 256,
   /** Hour angles of a uv-sampling stage: its hourAngleH span / stepMin. */
   uvHourAngles: 100_000,
   /** Values of a run's samples: n × the unknown's pixels (the products and previews hold them). */

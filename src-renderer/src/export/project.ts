@@ -101,7 +101,7 @@ const need = (cond: boolean, msg: string) => {
 };
 const finiteOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
 const SHA = /^[0-9a-f]{64}$/;
-const ROLES = ['psf', 'mask', 'sigma', 'array', 'noise'];
+const ROLES = ['psf', 'mask', 'sigma', 'array', 'noise', 'additive'];
 
 function fileRef(v: unknown, path: string): ProjectFileRef {
   need(isObj(v), `${path}: expected an object`);

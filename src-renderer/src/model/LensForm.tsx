@@ -5,6 +5,7 @@ import { NumberField } from './fields';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { getOverlay, currentEstimate } from '../run/previews';
 import { obsPlanePixels } from './files';
+import { LensFitPanel } from '../lensing/LensFitPanel';
 
 interface Props {
   index: number;
@@ -118,6 +119,7 @@ export function LensForm({ index, op, issue, onChange }: Props) {
           {lens.critical.length} critical curve{lens.critical.length === 1 ? '' : 's'}, {lens.caustics.length} caustic{lens.caustics.length === 1 ? '' : 's'}
         </small>
       )}
+      <LensFitPanel op={op} />
     </div>
   );
 }

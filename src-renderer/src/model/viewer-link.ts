@@ -16,6 +16,7 @@ import { chooseObs, openObservation } from './actions';
 import { getObs } from './files';
 import { setPreview, getOverlay } from '../run/previews';
 import { setCurveOverlay, setMaskOverlay } from '../viewer/overlays';
+import { fittedCriticalLines } from '../lensing/actions';
 
 let installed = false;
 /** The next change of observation carries its noise along (a cutout): no reminder to check σ. */
@@ -114,8 +115,11 @@ function updateLensCurves(): void {
   const lens = o?.kind === 'lens' ? o : null;
   const onObs = lens && shape && lens.imageShape[0] === shape[0] && lens.imageShape[1] === shape[1];
   const box = noiseBoxLines(s);
+  // a lens fit's critical curves (orange, beside the lens stage's red ones)
+  const fitted = fittedCriticalLines(s.obs);
   setCurveOverlay(OBSERVATION_ID, [
     ...(onObs ? [{ lines: toPixels(lens.critical, lens.imageShape, lens.imagePixelScale), color: '#ff5050' }] : []),
+    ...(fitted.length ? [{ lines: fitted, color: '#ff9a30', label: 'critical curves (fitted lens)' }] : []),
     ...(box.length ? [{ lines: box, color: '#ffcc00', label: 'noise box' }] : []),
   ]);
   setCurveOverlay('mean', lens ? [{ lines: toPixels(lens.caustics, lens.sourceShape, lens.sourcePixelScale), color: '#3fb0ff' }] : null);

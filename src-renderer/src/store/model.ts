@@ -23,7 +23,7 @@ export interface FileMeta {
   size: number;
   sha256: string;
   /** What the file is for (shown in the list). */
-  role: 'psf' | 'mask' | 'sigma' | 'array' | 'noise';
+  role: 'psf' | 'mask' | 'sigma' | 'array' | 'noise' | 'additive';
 }
 
 export interface Region {

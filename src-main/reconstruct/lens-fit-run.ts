@@ -1,0 +1,297 @@
+/**
+ * The lens fit's orchestration, one code path for `skyscore lens-fit` and the app's `job.lensFit`: the inputs
+ * (the observation, σ per pixel, the PSF cropped as the command line crops it, the fitted pixels), the fit
+ * (src-shared/lensing/fit.ts) with its progress as the command line's lines and a stop polled at every progress
+ * call, and the products (lens.json, model.json, the FITS images on the observation's grid, the source
+ * inversion, the critical curves). The same inputs give the same bytes whichever host runs it.
+ */
+import { createHash } from 'node:crypto';
+import type { ImageFile } from '../forward-model-files.js';
+import { resultHeader, shapeText } from './headers.js';
+import { writeFits } from '../../src-shared/fits/index.js';
+import { UserInputError } from '../../src-shared/errors.js';
+import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '../../src-shared/operators/psf.js';
+import { lensCurves } from '../../src-shared/operators/lens-curves.js';
+import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
+import { annulusMask, fitLens, lightSubtracted, type LensFitProgress, type LensFitResult } from '../../src-shared/lensing/fit.js';
+import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
+import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
+import type { Shape2 } from '../../src-shared/operators/types.js';
+
+/** The products, in the order they are written. */
+export const LENS_FIT_PRODUCTS = [
+  'lens.json',
+  'model.json',
+  'psf.fits',
+  'mask.fits',
+  'lens-light.fits',
+  'light-subtracted.fits',
+  'model-image.fits',
+  'normalised-residual.fits',
+  'source-inversion.fits',
+  'critical-curves.json',
+] as const;
+
+/** The fit's settings (the command line's flags) with their defaults. */
+export interface LensFitSettings {
+  sourceSize: number;
+  /** arcsec per pixel of the final source grid; undefined: the default grid */
+  sourceScale?: number;
+  fitSourceSize: number;
+  starts: number;
+  light: number;
+  supersample: number;
+  regularisation: RegularisationKind;
+  errors: boolean;
+}
+
+export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 1, supersample: 2, regularisation: 'gradient', errors: true };
+/** The PSF's central crop (pixels, odd) by default. */
+export const LENS_FIT_PSF_SIZE = 21;
+
+/** The pixels to fit: a 0/1 mask of the image's shape, an annulus (arcsec from the image centre), or every valid pixel. */
+export type LensFitMask = { kind: 'mask'; mask: Uint8Array } | { kind: 'annulus'; r1: number; r2: number } | null;
+
+export interface LensFitInputs {
+  /** the observation (its header and FITS axes give the products' headers) */
+  obs: ImageFile;
+  /** σ per pixel, [ny, nx] */
+  sigma: ArrayLike<number>;
+  /** how σ was given (SKYNOISE card): the number, or the σ map's file name */
+  noiseText: string;
+  /** the PSF, cropped and normalised (lensFitPsf) */
+  psf: PsfKernel;
+  pixelScale: number;
+  mask: LensFitMask;
+}
+
+/** What the fit reports as it goes: the fit's own progress and the line the command line prints for it. */
+export interface LensFitLine {
+  /** the fit's progress call the line reports; null for the lines after the fit (a note, the final line) */
+  progress: LensFitProgress | null;
+  /** the final line (θE, q, log Z, χ²/pixel) */
+  done: boolean;
+  line: string;
+  elapsedS: number;
+}
+
+export interface LensFitHooks {
+  /** a progress line (throttled as the command line throttles its stderr: at most one a second, and every stage's end) */
+  onLine?: (l: LensFitLine) => void;
+  /** polled at each of the fit's progress calls (every ~40 evaluations); true stops the fit with LensFitStopped */
+  shouldStop?: () => boolean;
+}
+
+/** The fit was stopped by its host (named as the job manager names a cancelled job). */
+export class LensFitStopped extends Error {
+  override name = 'CancelledError';
+}
+
+export interface LensFitOutput {
+  result: LensFitResult;
+  files: { name: string; bytes: Uint8Array | string }[];
+  /** the one-line summary the command line prints on stdout */
+  summary: string;
+}
+
+/** The command line's crop of a PSF image: its central `size`² pixels, unit sum, then no larger than the image. */
+export function lensFitPsf(psfImage: { data: ArrayLike<number>; shape: Shape2 }, size: number, imageShape: Shape2, name: string): PsfKernel {
+  let psf: PsfKernel;
+  try {
+    psf = cropPsf(psfFromImage(psfImage.data, psfImage.shape), size);
+  } catch (e) {
+    throw new UserInputError(`${name}: ${(e as Error).message.replace(/^psfFromImage: /, '')}`);
+  }
+  return cropKernelToImage(psf, imageShape);
+}
+
+/** A Gaussian PSF (FWHM in pixels), cropped as a PSF image is. */
+export function lensFitGaussianPsf(fwhmPx: number, size: number, imageShape: Shape2): PsfKernel {
+  if (!(fwhmPx > 0) || !Number.isFinite(fwhmPx)) throw new UserInputError(`the PSF's FWHM must be positive, got ${fwhmPx} pixels`);
+  return cropKernelToImage(cropPsf(gaussianPsf(fwhmPx), size), imageShape);
+}
+
+/** A mask image as fitted pixels: 0 or 1 everywhere, the image's shape. */
+export function lensFitMaskImage(m: { data: ArrayLike<number>; shape: Shape2 }, shape: Shape2, name: string): Uint8Array {
+  if (m.shape[0] !== shape[0] || m.shape[1] !== shape[1]) throw new UserInputError(`${name}: the mask is ${shapeText(m.shape)} but the image is ${shapeText(shape)}`);
+  const mask = new Uint8Array(m.data.length);
+  for (let k = 0; k < m.data.length; k++) {
+    const v = m.data[k];
+    if (v !== 0 && v !== 1) throw new UserInputError(`${name}: mask values must be 0 or 1, got ${v} at pixel (${Math.floor(k / shape[1])}, ${k % shape[1]}) (row, column)`);
+    mask[k] = v;
+  }
+  return mask;
+}
+
+/** The command line's flags that give these settings (for lens.json's command and the app's report). */
+export function lensFitFlags(s: LensFitSettings, psfSize: number): string[] {
+  const d = LENS_FIT_DEFAULTS;
+  const out: string[] = [];
+  if (psfSize !== LENS_FIT_PSF_SIZE) out.push('--psf-size', String(psfSize));
+  if (s.sourceSize !== d.sourceSize) out.push('--source-size', String(s.sourceSize));
+  if (s.sourceScale !== undefined) out.push('--source-scale', String(s.sourceScale));
+  if (s.fitSourceSize !== d.fitSourceSize) out.push('--fit-source-size', String(s.fitSourceSize));
+  if (s.starts !== d.starts) out.push('--starts', String(s.starts));
+  if (s.light !== d.light) out.push('--light', String(s.light));
+  if (s.supersample !== d.supersample) out.push('--supersample', String(s.supersample));
+  if (s.regularisation !== d.regularisation) out.push('--regularisation', s.regularisation);
+  if (!s.errors) out.push('--no-errors');
+  return out;
+}
+
+/**
+ * Fits the lens and makes the products. `command` is the command line recorded in the products (lens.json's
+ * `command`, the FITS HISTORY): the arguments after `skyscore`.
+ */
+export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: string, hooks: LensFitHooks = {}): LensFitOutput {
+  const shape = inp.obs.shape;
+  const image = { shape, scale: inp.pixelScale };
+  const mask = inp.mask === null ? null : inp.mask.kind === 'mask' ? inp.mask.mask : annulusMask(image, inp.mask.r1, inp.mask.r2);
+  const t0 = Date.now();
+  const elapsed = () => (Date.now() - t0) / 1000;
+  const stamp = () => `${elapsed().toFixed(0)}s`;
+  const emit = (progress: LensFitProgress | null, text: string) => hooks.onLine?.({ progress, done: progress === null, line: `lens-fit: ${stamp()} ${text}`, elapsedS: elapsed() });
+  let lastLine = 0;
+  const res = fitLens(
+    { data: inp.obs.data, sigma: inp.sigma, image, mask, psf: inp.psf },
+    {
+      lightComponents: s.light,
+      fitSourceSize: s.fitSourceSize,
+      sourceSize: s.sourceSize,
+      sourceScale: s.sourceScale,
+      supersample: s.supersample,
+      regularisation: s.regularisation,
+      starts: s.starts,
+      errors: s.errors,
+      onProgress: (pr) => {
+        if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
+        const t = Date.now();
+        if (t - lastLine < 1000 && !/done|fitted|source|uncertainties|ring/.test(pr.message)) return;
+        lastLine = t;
+        emit(pr, pr.message);
+      },
+    },
+  );
+  if (res.laplaceNote) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${res.laplaceNote}`, elapsedS: elapsed() });
+  emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText);
+  const summary =
+    `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad, ` +
+    `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
+  return { result: res, files, summary };
+}
+
+function fmt(p: { value: number; error: number | null }): string {
+  return p.error === null ? p.value.toPrecision(5) : `${p.value.toPrecision(5)} ± ${p.error.toPrecision(2)}`;
+}
+
+/** The central `size`² pixels of a PSF around its centre (fewer where the PSF is smaller), renormalised. */
+function cropPsf(k: PsfKernel, size: number): PsfKernel {
+  const h = (size - 1) / 2;
+  const [ky, kx] = k.shape;
+  const [cy, cx] = k.center;
+  const y0 = Math.max(0, cy - h);
+  const y1 = Math.min(ky - 1, cy + h);
+  const x0 = Math.max(0, cx - h);
+  const x1 = Math.min(kx - 1, cx + h);
+  const H = y1 - y0 + 1;
+  const W = x1 - x0 + 1;
+  const data = new Float64Array(H * W);
+  let sum = 0;
+  for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) sum += data[i * W + j] = k.data[(i + y0) * kx + j + x0];
+  if (!(sum > 0)) throw new UserInputError(`the PSF sums to zero or less inside its central ${size}×${size} pixels (--psf-size)`);
+  for (let i = 0; i < data.length; i++) data[i] /= sum;
+  return { data, shape: [H, W], center: [cy - y0, cx - x0] };
+}
+function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string): { name: string; bytes: Uint8Array | string }[] {
+  const shape = obs.shape;
+  const [ny, nx] = shape;
+  const L = res.lens;
+  const sourceShape = res.sourceGrid.shape;
+  const maskData = new Float32Array(ny * nx);
+  for (const p of res.pixels) maskData[p] = 1;
+  const srcFlux = fluxReference(res.source);
+  const srcSky = backgroundReference(res.source);
+  const model = {
+    shape: sourceShape,
+    operators: [
+      {
+        type: 'lens',
+        imageShape: [ny, nx],
+        imagePixelScale: res.image.scale,
+        sourcePixelScale: res.sourceGrid.scale,
+        supersample: res.supersample,
+        lens: { model: 'SIE', thetaE: L.thetaE, q: Math.min(1, L.q), phi: L.phi, x0: L.x0, y0: L.y0 },
+        shear: { gamma1: L.gamma1, gamma2: L.gamma2 },
+      },
+      { type: 'psf', fits: 'psf.fits' },
+      { type: 'mask', fits: 'mask.fits' },
+    ],
+    // the fitted lens light, added to the lensed source (y = A x + b + n): reconstruct takes the observation itself
+    ...(res.light.length ? { additive: { fits: 'lens-light.fits' } } : {}),
+    // the source inversion's 99.5th percentile and sky: the automatic flux scale reads them, where the prior acts
+    ...(srcFlux > 0 && srcFlux > srcSky ? { fluxReference: { flux: srcFlux, background: srcSky } } : {}),
+    description: 'fitted by skyscore lens-fit: reconstruct the source from the observation with the same noise map',
+  };
+  const modelText = JSON.stringify(model, null, 2) + '\n';
+  // the model must be one that reconstruct accepts
+  parseForwardModel(modelText, 'model.json');
+  const modelHash = createHash('sha256').update(modelText).digest('hex');
+  const prov = (extra: Record<string, string | number> = {}) => ({ command, modelPath: 'model.json', modelHash, backend: 'float64 (no tensors)', extra: { SKYNOISE: noiseText, ...extra } });
+  const onGrid = (name: string, data: ArrayLike<number>, bunit?: string) => {
+    const h = resultHeader(obs, { sameAsInput: true }, shape, prov());
+    if (bunit !== undefined) h.set('BUNIT', bunit);
+    return { name, bytes: writeFits([{ data: Float32Array.from(data), shape: [nx, ny], header: h, bitpix: -32 }]) };
+  };
+  const srcHeader = resultHeader(obs, { sameAsInput: false, scale: res.sourceGrid.scale, plane: 'source plane' }, sourceShape, prov({ SKYLAMB: res.lambda }));
+  const lensJson = {
+    parameters: res.parameters,
+    units: { thetaE: 'arcsec', x0: 'arcsec', y0: 'arcsec', phi: 'radians counter-clockwise from +x', q: 'minor/major axis ratio', gamma1: '', gamma2: '', e1: '(1-q)/(1+q) cos 2phi', e2: '(1-q)/(1+q) sin 2phi' },
+    logEvidence: res.logEvidence,
+    logEvidenceFitGrid: res.logEvidenceFit,
+    chi2: res.chi2,
+    chi2PerPixel: res.chi2PerPixel,
+    nPixels: res.nPixels,
+    regularisation: { kind: res.regularisation, lambda: res.lambda },
+    sourceGrid: { shape: sourceShape, pixelScale: res.sourceGrid.scale },
+    // the source inversion's 99.5th percentile and sky (flux-reference.ts), also model.json's fluxReference
+    sourceFluxReference: srcFlux,
+    sourceBackgroundReference: srcSky,
+    fitSourceGrid: { shape: res.fitSourceGrid.shape, pixelScale: res.fitSourceGrid.scale },
+    supersample: res.supersample,
+    psfShape: psf.shape,
+    thetaEInitial: res.thetaEInitial,
+    laplaceNote: res.laplaceNote,
+    evaluations: res.evaluations,
+    seconds: res.seconds,
+    covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,
+    // the parts of every error (standard deviations, in the covariance's order): the Laplace approximation at fixed
+    // λ and fit grid, λ marginalised, the fit grid's discretisation, the optimiser's distance from the optimum
+    errorBudget: res.covarianceParts
+      ? {
+          names: res.names,
+          ...Object.fromEntries(
+            Object.entries(res.covarianceParts).map(([k, m]) => [k, m ? res.names.map((_, i) => Math.sqrt(Math.max(0, m[i * res.names.length + i]))) : null]),
+          ),
+          sigmaLnLambda: res.systematics?.sigmaLnLambda ?? null,
+          grids: res.systematics?.grids.map((g) => ({ shape: g.shape, pixelScale: g.scale })) ?? null,
+        }
+      : null,
+    command: `skyscore ${command}`,
+  };
+  const curves = lensCurves(L);
+  const subtracted = lightSubtracted(obs.data, res.lightImage);
+  const psfHeader = resultHeader(obs, { sameAsInput: false, scale: res.image.scale, plane: 'image plane' }, psf.shape, prov());
+  return [
+    { name: 'lens.json', bytes: JSON.stringify(lensJson, null, 2) + '\n' },
+    { name: 'model.json', bytes: modelText },
+    { name: 'psf.fits', bytes: writeFits([{ data: Float32Array.from(psf.data), shape: [psf.shape[1], psf.shape[0]], header: psfHeader, bitpix: -32 }]) },
+    onGrid('mask.fits', maskData, ''),
+    onGrid('lens-light.fits', res.lightImage),
+    onGrid('light-subtracted.fits', subtracted),
+    onGrid('model-image.fits', res.modelImage),
+    onGrid('normalised-residual.fits', res.normalisedResidual, ''),
+    { name: 'source-inversion.fits', bytes: writeFits([{ data: Float32Array.from(res.source), shape: [sourceShape[1], sourceShape[0]], header: srcHeader, bitpix: -32 }]) },
+    { name: 'critical-curves.json', bytes: JSON.stringify({ units: 'arcsec, image axes (critical) and source axes (caustics)', critical: curves.critical, caustics: curves.caustics }) + '\n' },
+  ];
+}

@@ -1,0 +1,253 @@
+/**
+ * The lens fit in the app: the request from the editor's state (the observation, the Noise step's σ or σ map,
+ * the model's PSF stage, the lens stage's pixel scale, the fitted pixels), `job.lensFit` with its progress
+ * events and Stop, and the finished fit's products (`lens.products`, the command line's files) shown in viewer
+ * panels with the fitted critical curves and caustics; "Use the fitted lens" puts model.json and its files into
+ * the editor; the products export as they are.
+ */
+import { getClient, ApiError } from '../api/client';
+import { useStore } from '../store/index';
+import { showImage, removeImage } from '../viewer/images';
+import { setCurveOverlay } from '../viewer/overlays';
+import { readFits } from '../../../src-shared/fits/index';
+import { isFitsPsf, parseForwardModel, type ForwardModelSpec, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
+import type { EngineEvent, LensFitParams, NamedFile } from '../../../src-shared/protocol/index';
+import { withObs } from '../model/upload';
+import { auxFiles } from '../model/files';
+import { addModelFile, setModelDoc } from '../model/actions';
+import { downloadBytes } from '../export/download';
+import { useLensFit, type LensFitDone, type LensFitForm } from './state';
+
+/** The image products shown in panels, with their titles (the observation's grid; the source inversion on its own). */
+export const LENS_PANELS = [
+  { file: 'lens-light.fits', id: 'lens-light', title: 'Lens light model', role: 'other' },
+  { file: 'light-subtracted.fits', id: 'lens-subtracted', title: 'Light-subtracted image', role: 'other' },
+  { file: 'model-image.fits', id: 'lens-model', title: 'Model image', role: 'other' },
+  { file: 'normalised-residual.fits', id: 'lens-residual', title: 'Normalised residual (y − model)/σ', role: 'residual' },
+  { file: 'source-inversion.fits', id: 'lens-source', title: 'Source inversion (source plane)', role: 'other' },
+] as const;
+
+/** The fitted lens's critical curves (orange: the lens stage's own are red) and caustics. */
+const CRITICAL = '#ff9a30';
+const CAUSTIC = '#3fb0ff';
+/** Panels on the observation's grid that show the fitted critical curves. */
+const IMAGE_PANELS = ['lens-subtracted', 'lens-residual'];
+
+function message(e: unknown): string {
+  if (e instanceof ApiError && e.code === 'engine-died') return `the engine stopped (${e.message}); it restarts by itself — try again`;
+  return (e as Error)?.message ?? String(e);
+}
+
+/** The request's inputs from the editor's state; a missing input is an Error that says where to set it. */
+export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitParams, 'obs'> {
+  const s = useStore.getState();
+  const names: string[] = [];
+  let noise: LensFitParams['noise'];
+  if ((s.noise.mode === 'sigma' || s.noise.mode === 'mad') && s.noise.sigma !== null) noise = { kind: 'sigma', sigma: s.noise.sigma };
+  else if (s.noise.mode === 'map' && s.noise.mapFile) {
+    noise = { kind: 'map', file: s.noise.mapFile, hdu: s.noise.mapHdu };
+    names.push(s.noise.mapFile);
+  } else if (s.noise.mode === 'sigma' || s.noise.mode === 'mad') throw new Error('set the noise σ first (Forward model › Noise: type σ or estimate it)');
+  else throw new Error('the lens fit takes σ per pixel: one σ or a σ map (Forward model › Noise), not a correlated or Poisson–Gaussian noise model');
+  const psfOp = s.modelDoc.operators.find((o): o is Extract<StageSpec, { type: 'psf' }> => o.type === 'psf');
+  if (!psfOp) throw new Error('the lens fit needs the PSF: add a PSF operator to the forward model (its FITS image or a Gaussian)');
+  let psf: LensFitParams['psf'];
+  if (isFitsPsf(psfOp)) {
+    psf = { kind: 'fits', file: psfOp.fits, hdu: psfOp.hdu ?? 0, size: form.psfSize };
+    names.push(psfOp.fits);
+  } else psf = { kind: 'gaussian', fwhmPx: psfOp.fwhmPx, size: form.psfSize };
+  let mask: LensFitParams['mask'] = { kind: 'all' };
+  if (form.mask === 'annulus') mask = { kind: 'annulus', r1: form.r1, r2: form.r2 };
+  else if (form.mask === 'model') {
+    const m = s.modelDoc.operators.find((o): o is Extract<StageSpec, { type: 'mask' }> => o.type === 'mask');
+    if (!m) throw new Error('the forward model has no mask operator: choose an annulus or every pixel');
+    mask = { kind: 'file', file: m.fits, hdu: m.hdu ?? 0 };
+    names.push(m.fits);
+  }
+  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, ...settings } = form;
+  return { files: auxFiles([...new Set(names)]), noise, psf, pixelScale: lens.imagePixelScale, mask, settings };
+}
+
+/** Starts the fit (a job: progress events, Stop). */
+export async function startLensFit(lens: LensStage): Promise<void> {
+  const st = useLensFit.getState();
+  let inputs: Omit<LensFitParams, 'obs'>;
+  try {
+    inputs = lensFitInputs(lens, st.form);
+  } catch (e) {
+    st.patchJob({ state: 'error', message: message(e), jobId: null });
+    return;
+  }
+  st.patchJob({ state: 'queued', jobId: null, line: null, stage: null, logEvidence: null, elapsedS: 0, message: null });
+  try {
+    const res = await withObs((obs) => getClient().request('job.lensFit', { obs, ...inputs }));
+    const o = useStore.getState().obs;
+    command = res.command;
+    obsKey = o ? `${o.sha256}:${o.hdu}:${o.plane}` : '';
+    useLensFit.getState().patchJob({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running' });
+    const ended = pendingEnd.get(res.jobId);
+    if (ended) void onJobEvent(ended);
+  } catch (e) {
+    useLensFit.getState().patchJob({ state: 'error', message: message(e) });
+  }
+}
+
+let command = '';
+let obsKey = '';
+
+export async function stopLensFit(): Promise<void> {
+  const j = useLensFit.getState().job;
+  if (!j.jobId) return;
+  useLensFit.getState().patchJob({ state: 'stopping' });
+  try {
+    await getClient().request('job.cancel', { jobId: j.jobId });
+  } catch (e) {
+    useLensFit.getState().patchJob({ message: message(e) });
+  }
+}
+
+/** Ends of lens fits seen before their id was known. */
+const pendingEnd = new Map<string, EngineEvent>();
+
+async function onJobEvent(ev: EngineEvent): Promise<void> {
+  const st = useLensFit.getState();
+  if (ev.event === 'job.progress' && ev.data.kind === 'lensFit') {
+    if (ev.data.jobId !== st.job.jobId || st.job.state === 'stopping') return;
+    st.patchJob({ state: 'running', line: ev.data.line, stage: ev.data.stage, logEvidence: ev.data.logEvidence ?? st.job.logEvidence, elapsedS: ev.data.elapsedS });
+    return;
+  }
+  if ((ev.event === 'job.done' || ev.event === 'job.error') && ev.data.kind === 'lensFit') {
+    if (ev.data.jobId !== st.job.jobId) {
+      pendingEnd.set(ev.data.jobId, ev);
+      return;
+    }
+    pendingEnd.delete(ev.data.jobId);
+    if (ev.event === 'job.error') {
+      st.patchJob({ state: ev.data.code === 'cancelled' ? 'cancelled' : 'error', message: ev.data.code === 'cancelled' ? 'stopped' : ev.data.message });
+      return;
+    }
+    try {
+      const p = await getClient().request('lens.products', { jobId: ev.data.jobId });
+      const done = readDone(p.files, p.summary);
+      useLensFit.getState().setDone(done);
+      showFit(done);
+      useLensFit.getState().patchJob({ state: 'done', message: p.summary });
+    } catch (e) {
+      useLensFit.getState().patchJob({ state: 'error', message: message(e) });
+    }
+  }
+}
+
+const text = (files: NamedFile[], name: string) => {
+  const f = files.find((x) => x.name === name);
+  if (!f) throw new Error(`the fit's products lack ${name}`);
+  return new TextDecoder().decode(f.bytes);
+};
+const interleave = (l: { points: [number, number][] }) => Float32Array.from(l.points.flat());
+
+function readDone(files: NamedFile[], summary: string): LensFitDone {
+  const lens = JSON.parse(text(files, 'lens.json')) as {
+    parameters: LensFitDone['parameters'];
+    logEvidence: number;
+    chi2PerPixel: number;
+    nPixels: number;
+    sourceGrid: { shape: [number, number]; pixelScale: number };
+  };
+  const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
+  const lensOp = model.operators.find((o) => o.type === 'lens')!;
+  const curves = JSON.parse(text(files, 'critical-curves.json')) as { critical: { points: [number, number][] }[]; caustics: { points: [number, number][] }[] };
+  return {
+    files,
+    summary,
+    command,
+    parameters: lens.parameters,
+    logEvidence: lens.logEvidence,
+    chi2PerPixel: lens.chi2PerPixel,
+    nPixels: lens.nPixels,
+    critical: curves.critical.map(interleave),
+    caustics: curves.caustics.map(interleave),
+    imageShape: lensOp.imageShape!,
+    pixelScale: lensOp.imagePixelScale!,
+    sourceShape: lens.sourceGrid.shape,
+    sourcePixelScale: lens.sourceGrid.pixelScale,
+    obsKey,
+  };
+}
+
+/** Curves in arcsec on a grid of `shape` at `scale` → image pixel coordinates (docs/forward-models.md's pixel centres). */
+function toPixels(curves: Float32Array[], [ny, nx]: [number, number], scale: number): Float32Array[] {
+  return curves.map((c) => Float32Array.from(c, (v, k) => v / scale + (k % 2 === 0 ? (nx - 1) / 2 : (ny - 1) / 2)));
+}
+
+/** The fitted critical curves in the observation's pixels (the viewer link draws them over the observation), or none. */
+export function fittedCriticalLines(obs: { sha256: string; hdu: number; plane: number } | null): Float32Array[] {
+  const d = useLensFit.getState().done;
+  if (!d || !obs || d.obsKey !== `${obs.sha256}:${obs.hdu}:${obs.plane}`) return [];
+  return toPixels(d.critical, d.imageShape, d.pixelScale);
+}
+
+function showFit(d: LensFitDone): void {
+  const o = useStore.getState().obs;
+  const source = o ? { key: d.obsKey, label: o.name } : null;
+  for (const p of LENS_PANELS) {
+    const f = d.files.find((x) => x.name === p.file);
+    if (!f) {
+      removeImage(p.id);
+      continue;
+    }
+    const hdu = readFits(f.bytes).hdus[0]!;
+    const img = hdu.readImage();
+    const [nx, ny] = img.shape as [number, number];
+    showImage({ id: p.id, title: p.title, role: p.role, data: Float32Array.from(img.data), shape: [ny, nx], header: hdu.header, source });
+  }
+  const critical = toPixels(d.critical, d.imageShape, d.pixelScale);
+  for (const id of IMAGE_PANELS) setCurveOverlay(id, [{ lines: critical, color: CRITICAL, label: 'critical curves (fitted lens)' }]);
+  setCurveOverlay('lens-source', [{ lines: toPixels(d.caustics, d.sourceShape, d.sourcePixelScale), color: CAUSTIC, label: 'caustics (fitted lens)' }]);
+  // the observation's panel: the viewer link redraws its curves with the fitted ones
+  useStore.getState().bumpOverlays(useStore.getState().overlayError);
+}
+
+/**
+ * Puts the fitted model into the editor — the lens stage with the fitted parameters on the fit's source grid, the
+ * PSF and mask images the fit used, the lens light as the model's additive image, the source's flux reference —
+ * so that Run reconstructs the source with the learned prior from the observation itself.
+ */
+export async function applyFittedLens(): Promise<void> {
+  const d = useLensFit.getState().done;
+  if (!d) return;
+  const spec = parseForwardModel(text(d.files, 'model.json'), 'model.json');
+  const rename = new Map<string, string>();
+  const add = async (name: string, role: 'psf' | 'mask' | 'additive') => {
+    const f = d.files.find((x) => x.name === name);
+    if (!f) throw new Error(`the fit's products lack ${name}`);
+    rename.set(name, await addModelFile(`lens-fit-${name}`, f.bytes, role));
+  };
+  try {
+    for (const op of spec.operators) {
+      if (op.type === 'psf' && isFitsPsf(op)) await add(op.fits, 'psf');
+      if (op.type === 'mask') await add(op.fits, 'mask');
+    }
+    if (spec.additive) await add(spec.additive.fits, 'additive');
+    const doc: ForwardModelSpec = {
+      ...spec,
+      operators: spec.operators.map((op) => (op.type === 'psf' && isFitsPsf(op) ? { ...op, fits: rename.get(op.fits)! } : op.type === 'mask' ? { ...op, fits: rename.get(op.fits)! } : op)),
+      ...(spec.additive ? { additive: { ...spec.additive, fits: rename.get(spec.additive.fits)! } } : {}),
+    };
+    setModelDoc(doc);
+    useStore.getState().notify('info', 'The fitted lens is the forward model: lens, PSF, mask and the lens light as its additive image (Run reconstructs the source)');
+  } catch (e) {
+    useStore.getState().notify('error', `The fitted lens was not used: ${message(e)}`);
+  }
+}
+
+export function exportLensFile(f: NamedFile): void {
+  downloadBytes(f.name, f.bytes, f.name.endsWith('.json') ? 'application/json' : 'application/fits');
+}
+
+let installed = false;
+/** Listens to the lens fits' events (once). */
+export function installLensFitEvents(): void {
+  if (installed) return;
+  installed = true;
+  getClient().onEvent((ev) => void onJobEvent(ev));
+}

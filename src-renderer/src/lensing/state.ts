@@ -1,0 +1,78 @@
+/**
+ * The lens fit's state in the app: the fit's settings (`skyscore lens-fit`'s flags), the job (its progress
+ * line, stage and log evidence), and the finished fit (its products as the engine made them, lens.json read,
+ * the critical curves). A store of its own; the viewer link reads the fitted critical curves from it.
+ */
+import { create } from 'zustand';
+import type { LensFitJobSettings, NamedFile } from '../../../src-shared/protocol/index';
+
+export interface LensFitForm extends LensFitJobSettings {
+  /** The fitted pixels: the model's mask stage, an annulus (arcsec from the image centre), or every valid pixel. */
+  mask: 'model' | 'annulus' | 'all';
+  r1: number;
+  r2: number;
+  /** The PSF's central crop (pixels, odd). */
+  psfSize: number;
+}
+
+export type LensFitJobState = 'idle' | 'queued' | 'running' | 'stopping' | 'done' | 'cancelled' | 'error';
+
+export interface LensParameter {
+  value: number;
+  error: number | null;
+}
+
+/** What the panel shows of a finished fit. */
+export interface LensFitDone {
+  files: NamedFile[];
+  summary: string;
+  command: string;
+  parameters: Record<string, LensParameter>;
+  logEvidence: number;
+  chi2PerPixel: number;
+  nPixels: number;
+  /** critical curves (image plane) and caustics (source plane): polylines in arcsec, x and y interleaved */
+  critical: Float32Array[];
+  caustics: Float32Array[];
+  imageShape: [number, number];
+  pixelScale: number;
+  sourceShape: [number, number];
+  sourcePixelScale: number;
+  /** the observation the fit was made on (sha256:hdu:plane) */
+  obsKey: string;
+}
+
+export interface LensFitState {
+  form: LensFitForm;
+  job: { jobId: string | null; state: LensFitJobState; line: string | null; stage: string | null; logEvidence: number | null; elapsedS: number; message: string | null };
+  done: LensFitDone | null;
+  patchForm(p: Partial<LensFitForm>): void;
+  patchJob(p: Partial<LensFitState['job']>): void;
+  setDone(d: LensFitDone | null): void;
+}
+
+export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
+  sourceSize: 64,
+  sourceScale: null,
+  fitSourceSize: 24,
+  starts: 3,
+  light: 1,
+  supersample: 2,
+  regularisation: 'gradient',
+  errors: true,
+  mask: 'all',
+  r1: 0,
+  r2: 2,
+  psfSize: 21,
+};
+
+export const IDLE_JOB: LensFitState['job'] = { jobId: null, state: 'idle', line: null, stage: null, logEvidence: null, elapsedS: 0, message: null };
+
+export const useLensFit = create<LensFitState>()((set) => ({
+  form: { ...DEFAULT_LENS_FIT_FORM },
+  job: { ...IDLE_JOB },
+  done: null,
+  patchForm: (p) => set((s) => ({ form: { ...s.form, ...p } })),
+  patchJob: (p) => set((s) => ({ job: { ...s.job, ...p } })),
+  setDone: (done) => set({ done }),
+}));

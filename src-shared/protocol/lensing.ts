@@ -1,0 +1,138 @@
+/**
+ * The protocol of the lens fit in the app: `job.lensFit` fits a strong lens to the observation as
+ * `skyscore lens-fit` does (the same code, src-main/reconstruct/lens-fit-run.ts), as a job with progress and
+ * cancellation; `lens.products` gives a finished fit's products (lens.json, model.json, the FITS images, the
+ * critical curves), the command line's bytes. Composed into `Methods` / `methodParams` in ./index.ts.
+ */
+import { ProtocolError, obj, num, str, bool, literal, nullable, type Validator } from './validate.js';
+import { LIMITS } from './limits.js';
+import { FILE_NAME, JOB_ID, files, obsInput, type NamedFile, type ObsInput } from './jobs.js';
+
+/** σ per pixel: one number, or a σ map among `files` (the command line's --noise-map). */
+export type LensFitNoise = { kind: 'sigma'; sigma: number } | { kind: 'map'; file: string; hdu: number };
+/** The PSF: an image among `files` (cropped to `size`, renormalised) or a Gaussian (FWHM in pixels). */
+export type LensFitPsfInput = { kind: 'fits'; file: string; hdu: number; size: number } | { kind: 'gaussian'; fwhmPx: number; size: number };
+/** The fitted pixels: every valid pixel, a 0/1 mask among `files`, or an annulus (arcsec from the image centre). */
+export type LensFitMaskInput = { kind: 'all' } | { kind: 'file'; file: string; hdu: number } | { kind: 'annulus'; r1: number; r2: number };
+
+export const LENS_FIT_REGULARISATIONS = ['gradient', 'curvature', 'identity'] as const;
+
+/** The fit's settings: `skyscore lens-fit`'s flags. */
+export interface LensFitJobSettings {
+  sourceSize: number;
+  /** arcsec per pixel of the final source grid; null: the default grid */
+  sourceScale: number | null;
+  fitSourceSize: number;
+  starts: number;
+  /** Sérsic components of the deflector's light: 0, 1 or 2 */
+  light: number;
+  supersample: number;
+  regularisation: (typeof LENS_FIT_REGULARISATIONS)[number];
+  /** the errors (false: the command line's --no-errors) */
+  errors: boolean;
+}
+
+export interface LensFitParams {
+  obs: ObsInput;
+  /** the σ map, the PSF image and the mask, by name */
+  files: NamedFile[];
+  noise: LensFitNoise;
+  psf: LensFitPsfInput;
+  /** arcsec per pixel of the observation */
+  pixelScale: number;
+  mask: LensFitMaskInput;
+  settings: LensFitJobSettings;
+}
+
+export interface LensFitStarted {
+  jobId: string;
+  queued: number;
+  /** [ny, nx] of the observation */
+  shape: [number, number];
+  /** the command line that gives the same products (the files as the request names them) */
+  command: string;
+}
+
+/** A lens fit's progress: the fit's stage, its log evidence where it has one, and the command line's progress line. */
+export interface LensFitJobProgress {
+  jobId: string;
+  kind: 'lensFit';
+  stage: 'light' | 'mass' | 'joint' | 'errors' | 'source' | 'done';
+  /** the start (0-based) in the mass stage */
+  start: number | null;
+  evaluations: number;
+  logEvidence: number | null;
+  line: string;
+  elapsedS: number;
+}
+
+export interface LensFitProductsResult {
+  /** lens.json, model.json, psf.fits, mask.fits, lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, source-inversion.fits, critical-curves.json */
+  files: NamedFile[];
+  /** the one-line summary `skyscore lens-fit` prints */
+  summary: string;
+}
+
+export interface LensingMethods {
+  'job.lensFit': { params: LensFitParams; result: LensFitStarted };
+  'lens.products': { params: { jobId: string }; result: LensFitProductsResult };
+}
+
+const fileRef = str({ max: 200, pattern: FILE_NAME });
+const hdu = num({ integer: true, min: 0, max: 9999 });
+/** Reads `kind` first, so that a message names the variant it expected. */
+const variant =
+  <T>(cases: Record<string, Validator<T>>): Validator<T> =>
+  (v, p) => {
+    const kind = (v as { kind?: unknown } | null)?.kind;
+    const c = typeof kind === 'string' && Object.prototype.hasOwnProperty.call(cases, kind) ? cases[kind] : undefined;
+    if (!c) throw new ProtocolError(`${p}.kind: expected ${Object.keys(cases).map((k) => `'${k}'`).join(', ')}`);
+    return c(v, p);
+  };
+
+const psfSize = num({ integer: true, min: 1, max: 255 });
+const psfInput: Validator<LensFitPsfInput> = (v, p) => {
+  const r = variant<LensFitPsfInput>({
+    fits: obj({ kind: literal('fits'), file: fileRef, hdu, size: psfSize }),
+    gaussian: obj({ kind: literal('gaussian'), fwhmPx: num({ min: Number.MIN_VALUE, max: 100 }), size: psfSize }),
+  })(v, p);
+  if (r.size % 2 === 0) throw new ProtocolError(`${p}.size: the PSF's crop must be an odd number of pixels, got ${r.size}`);
+  return r;
+};
+
+const maskInput: Validator<LensFitMaskInput> = (v, p) => {
+  const r = variant<LensFitMaskInput>({
+    all: obj({ kind: literal('all') }),
+    file: obj({ kind: literal('file'), file: fileRef, hdu }),
+    annulus: obj({ kind: literal('annulus'), r1: num({ min: 0, max: 3600 }), r2: num({ min: Number.MIN_VALUE, max: 3600 }) }),
+  })(v, p);
+  if (r.kind === 'annulus' && !(r.r2 > r.r1)) throw new ProtocolError(`${p}: the annulus needs r1 < r2 (arcsec), got r1 = ${r.r1}, r2 = ${r.r2}`);
+  return r;
+};
+
+const settings: Validator<LensFitJobSettings> = obj({
+  sourceSize: num({ integer: true, min: 4, max: LIMITS.lensFitSourceSide }),
+  sourceScale: nullable(num({ min: Number.MIN_VALUE, max: 3600 })),
+  fitSourceSize: num({ integer: true, min: 4, max: LIMITS.lensFitFitSourceSide }),
+  starts: num({ integer: true, min: 1, max: LIMITS.lensFitStarts }),
+  light: num({ integer: true, min: 0, max: 2 }),
+  supersample: num({ integer: true, min: 1, max: 8 }),
+  regularisation: literal(...LENS_FIT_REGULARISATIONS),
+  errors: bool,
+});
+
+export const lensingMethodParams: { [M in keyof LensingMethods]: Validator<LensingMethods[M]['params']> } = {
+  'job.lensFit': obj({
+    obs: obsInput,
+    files,
+    noise: variant<LensFitNoise>({
+      sigma: obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }) }),
+      map: obj({ kind: literal('map'), file: fileRef, hdu }),
+    }),
+    psf: psfInput,
+    pixelScale: num({ min: Number.MIN_VALUE, max: 3600 }),
+    mask: maskInput,
+    settings,
+  }),
+  'lens.products': obj({ jobId: str({ max: 40, pattern: JOB_ID }) }),
+};

@@ -1,0 +1,166 @@
+/**
+ * The app's lens fit (`job.lensFit`) is `skyscore lens-fit`: on the same small simulated lens and settings the
+ * job's lens.json and products equal the command line's (but for the run time and the recorded command line);
+ * Stop ends a running fit (job.error 'cancelled') and the engine answers afterwards; bad requests are refused
+ * with messages that name the field or the file.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCliAsync } from '../helpers/cli.js';
+import { simulateLens } from '../helpers/lens-sim.js';
+import { EngineClient, workerThreadSpawner } from '../../src-main/engine/client.js';
+import { STOP_GRACE_MS } from '../../src-main/lens-fit/thread.js';
+import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
+import { validateRequest, type EngineEvent, type LensFitParams, type LensFitProductsResult, type LensFitStarted } from '../../src-shared/protocol/index.js';
+
+const N = 40;
+let dir = '';
+const p = (f: string): string => path.join(dir, f);
+const sim = simulateLens({ size: N, psfSize: 5, seed: 4, galaxy: 9, lens: { thetaE: 0.7, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } });
+const bytes: Record<string, Uint8Array> = {};
+const FAST = { sourceSize: 12, sourceScale: null, fitSourceSize: 8, starts: 1, light: 1, supersample: 2, regularisation: 'gradient', errors: false } as const;
+
+function params(over: Partial<LensFitParams> = {}): LensFitParams {
+  return {
+    obs: { name: 'obs.fits', bytes: bytes['obs.fits'], hdu: 0, plane: 0 },
+    files: [
+      { name: 'noise.fits', bytes: bytes['noise.fits'] },
+      { name: 'psf.fits', bytes: bytes['psf.fits'] },
+    ],
+    noise: { kind: 'map', file: 'noise.fits', hdu: 0 },
+    psf: { kind: 'fits', file: 'psf.fits', hdu: 0, size: 21 },
+    pixelScale: 0.05,
+    mask: { kind: 'annulus', r1: 0, r2: 0.95 },
+    settings: { ...FAST },
+    ...over,
+  };
+}
+
+let c: EngineClient;
+const events: EngineEvent[] = [];
+const end = (jobId: string, ms = 300_000) =>
+  new Promise<EngineEvent>((resolve, reject) => {
+    const t0 = Date.now();
+    const t = setInterval(() => {
+      const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.error') && x.data.jobId === jobId);
+      if (e) {
+        clearInterval(t);
+        resolve(e);
+      } else if (Date.now() - t0 > ms) {
+        clearInterval(t);
+        reject(new Error(`${jobId} did not end`));
+      }
+    }, 20);
+  });
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-app-'));
+  const sigma = Float32Array.from(sim.sigma);
+  sigma[3] = NaN;
+  bytes['obs.fits'] = writeFits([{ data: Float32Array.from(sim.data), shape: [N, N] }]);
+  bytes['noise.fits'] = writeFits([{ data: sigma, shape: [N, N] }]);
+  bytes['psf.fits'] = writeFits([{ data: Float32Array.from(sim.psf.data), shape: [sim.psf.shape[1], sim.psf.shape[0]] }]);
+  for (const [k, v] of Object.entries(bytes)) writeFileSync(p(k), v);
+  c = new EngineClient(workerThreadSpawner({ backend: 'cpu' }));
+  c.on('event', (ev: EngineEvent) => events.push(ev));
+  c.start();
+});
+
+afterAll(async () => {
+  await c?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const text = (r: LensFitProductsResult, name: string) => new TextDecoder().decode(r.files.find((f) => f.name === name)!.bytes);
+
+describe('job.lensFit', () => {
+  it("gives the command line's lens.json and products for the same inputs, with its progress lines", async () => {
+    const cli = await runCliAsync(
+      ['lens-fit', '--obs', p('obs.fits'), '--noise-map', p('noise.fits'), '--psf', p('psf.fits'), '--pixel-scale', '0.05', '--annulus', '0,0.95',
+        '--starts', '1', '--no-errors', '--fit-source-size', '8', '--source-size', '12', '--out', p('cli')],
+      { timeoutMs: 300_000 },
+    );
+    expect(cli.code, cli.stderr).toBe(0);
+    const started = (await c.forward('job.lensFit', params())) as LensFitStarted;
+    expect(started.shape).toEqual([N, N]);
+    expect(started.command).toBe(
+      'skyscore lens-fit --obs obs.fits --noise-map noise.fits --psf psf.fits --pixel-scale 0.05 --annulus 0,0.95 --source-size 12 --fit-source-size 8 --starts 1 --no-errors --out lens-fit',
+    );
+    const ev = await end(started.jobId);
+    expect(ev.event, JSON.stringify(ev.data)).toBe('job.done');
+    const lines = events.filter((e) => e.event === 'job.progress' && e.data.jobId === started.jobId).map((e) => (e.data as { line: string }).line);
+    expect(lines.some((l) => /^lens-fit: \d+s light fitted; ring radius/.test(l))).toBe(true);
+    expect(lines.some((l) => /^lens-fit: \d+s done: θE/.test(l))).toBe(true);
+    const stages = new Set(events.filter((e) => e.event === 'job.progress' && e.data.jobId === started.jobId).map((e) => (e.data as { stage: string }).stage));
+    expect([...stages]).toEqual(expect.arrayContaining(['light', 'mass', 'joint', 'source', 'done']));
+
+    const prod = (await c.forward('lens.products', { jobId: started.jobId })) as LensFitProductsResult;
+    expect(prod.files.map((f) => f.name)).toEqual(['lens.json', 'model.json', 'psf.fits', 'mask.fits', 'lens-light.fits', 'light-subtracted.fits', 'model-image.fits', 'normalised-residual.fits', 'source-inversion.fits', 'critical-curves.json']);
+    const jobLens = JSON.parse(text(prod, 'lens.json'));
+    const cliLens = JSON.parse(readFileSync(p('cli/lens.json'), 'utf8'));
+    expect(jobLens.command).toBe(started.command);
+    for (const l of [jobLens, cliLens]) {
+      delete l.seconds;
+      delete l.command;
+    }
+    expect(jobLens).toEqual(cliLens);
+    expect(Math.abs(jobLens.parameters.thetaE.value - 0.7) / 0.7).toBeLessThan(0.05);
+    expect(text(prod, 'model.json')).toBe(readFileSync(p('cli/model.json'), 'utf8'));
+    expect(text(prod, 'critical-curves.json')).toBe(readFileSync(p('cli/critical-curves.json'), 'utf8'));
+    for (const f of prod.files.filter((x) => x.name.endsWith('.fits'))) {
+      const a = readFitsImage(f.bytes);
+      const b = readFitsImage(new Uint8Array(readFileSync(p(`cli/${f.name}`))));
+      expect(a.shape, f.name).toEqual(b.shape);
+      expect(Array.from(a.data), f.name).toEqual(Array.from(b.data));
+      for (const k of ['CTYPE1', 'CDELT1', 'CRPIX1', 'BUNIT']) expect(a.header.get(k), `${f.name} ${k}`).toEqual(b.header.get(k));
+    }
+  }, 600_000);
+
+  it('Stop ends a running fit: job.error cancelled within seconds, and the engine answers afterwards', async () => {
+    const started = (await c.forward('job.lensFit', params({ settings: { ...FAST, starts: 3, errors: true, fitSourceSize: 16, sourceSize: 24 } }))) as LensFitStarted;
+    const t0 = Date.now();
+    while (!events.some((e) => e.event === 'job.progress' && e.data.jobId === started.jobId)) {
+      if (Date.now() - t0 > 60_000) throw new Error('no progress');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const tStop = Date.now();
+    expect(await c.forward('job.cancel', { jobId: started.jobId })).toEqual({ cancelled: true });
+    const ev = await end(started.jobId, 30_000);
+    expect(ev.event).toBe('job.error');
+    expect(ev.data).toMatchObject({ code: 'cancelled', message: 'stopped' });
+    // the fit polls the stop at its progress calls (a fraction of a second apart): it ends before the grace after
+    // which its thread would be terminated
+    expect(Date.now() - tStop).toBeLessThan(STOP_GRACE_MS);
+    expect(events.some((e) => e.event === 'job.done' && e.data.jobId === started.jobId)).toBe(false);
+    await expect(c.forward('lens.products', { jobId: started.jobId })).rejects.toThrow(/no finished lens fit/);
+    expect(await c.forward('engine.ping', { payload: 'after' })).toEqual({ pong: 'after' });
+  }, 120_000);
+
+  it('refuses bad requests with messages that name the field or the file', async () => {
+    const bad = (over: Record<string, unknown>) => () => validateRequest({ id: 1, method: 'job.lensFit', params: { ...params(), ...over } });
+    expect(bad({ settings: { ...FAST, starts: 50 } })).toThrow('job.lensFit.params.settings.starts: expected a number ≤ 10, got 50');
+    expect(bad({ settings: { ...FAST, sourceSize: 128 } })).toThrow('job.lensFit.params.settings.sourceSize: expected a number ≤ 64, got 128');
+    expect(bad({ settings: { ...FAST, regularisation: 'smooth' } })).toThrow("settings.regularisation: expected one of gradient, curvature, identity");
+    expect(bad({ psf: { kind: 'fits', file: 'psf.fits', hdu: 0, size: 8 } })).toThrow("job.lensFit.params.psf.size: the PSF's crop must be an odd number of pixels, got 8");
+    expect(bad({ mask: { kind: 'annulus', r1: 1, r2: 0.5 } })).toThrow('job.lensFit.params.mask: the annulus needs r1 < r2 (arcsec), got r1 = 1, r2 = 0.5');
+    expect(bad({ mask: { kind: 'circle' } })).toThrow("job.lensFit.params.mask.kind: expected 'all', 'file', 'annulus'");
+    expect(bad({ noise: { kind: 'map', file: '../etc/noise.fits', hdu: 0 } })).toThrow(/job.lensFit.params.noise.file: expected a string matching/);
+    expect(bad({ pixelScale: -1 })).toThrow(/job.lensFit.params.pixelScale: expected a number ≥/);
+    expect(bad({ extra: 1 })).toThrow("job.lensFit.params: unexpected field 'extra'");
+    // checked by the engine before the job starts: the request's error, code 'input'
+    const refused = async (over: Partial<LensFitParams>, msg: RegExp) => {
+      const e = (await c.forward('job.lensFit', params(over)).then(() => null, (x: Error & { code?: string }) => x))!;
+      expect(e, String(msg)).not.toBeNull();
+      expect(e.message).toMatch(msg);
+      expect(e.code).toBe('input');
+    };
+    await refused({ files: [{ name: 'noise.fits', bytes: bytes['noise.fits'] }] }, /^the PSF psf.fits is not among the files sent$/);
+    await refused({ files: [...params().files, { name: 'mask.fits', bytes: bytes['obs.fits'] }], mask: { kind: 'file', file: 'mask.fits', hdu: 0 } }, /^mask.fits: mask values must be 0 or 1, got .* at pixel \(0, 0\) \(row, column\)$/);
+    await refused({ settings: { ...FAST, fitSourceSize: 16, sourceSize: 12 } }, /the fit's source grid \(16 pixels a side\) must not be larger than the final one \(12\)/);
+    const big = writeFits([{ data: new Float32Array(300 * 300), shape: [300, 300] }]);
+    await refused({ obs: { name: 'big.fits', bytes: big, hdu: 0, plane: 0 }, noise: { kind: 'sigma', sigma: 1 } }, /big.fits: the image is 300×300 \(NAXIS1×NAXIS2\), over the 65536 pixels this engine fits a lens to/);
+    await refused({ noise: { kind: 'map', file: 'psf.fits', hdu: 0 } }, /psf.fits: the σ map is 5×5 \(NAXIS1×NAXIS2\) but the data are 40×40/);
+  }, 120_000);
+});

@@ -1,0 +1,69 @@
+/**
+ * The app's lens-fit request from the editor's state: σ or the σ map of the Noise step, the model's PSF stage
+ * (FITS or Gaussian) and mask, the lens stage's pixel scale, the settings; the request passes the protocol's
+ * validation, and a missing input is refused with a message that says where to set it.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { lensFitInputs } from '../../src-renderer/src/lensing/actions.js';
+import { DEFAULT_LENS_FIT_FORM } from '../../src-renderer/src/lensing/state.js';
+import { useStore } from '../../src-renderer/src/store/index.js';
+import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
+import { storeAux } from '../../src-renderer/src/model/files.js';
+import { defaultStage, type LensStage } from '../../src-shared/operators/forward-model-spec.js';
+import { validateRequest } from '../../src-shared/protocol/index.js';
+import { writeFits } from '../../src-shared/fits/index.js';
+
+const lens = { ...(defaultStage('lens', [16, 16]) as LensStage), imagePixelScale: 0.04 };
+const fits = writeFits([{ data: new Float32Array(25).fill(1), shape: [5, 5] }]);
+
+const valid = (inputs: ReturnType<typeof lensFitInputs>) =>
+  validateRequest({ id: 1, method: 'job.lensFit', params: { obs: { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 }, ...inputs } });
+
+beforeEach(async () => {
+  await storeAux('psf.fits', fits);
+  await storeAux('sigma.fits', fits);
+  await storeAux('mask.fits', fits);
+  useStore.getState().setNoise({ ...DEFAULT_NOISE, sigma: 0.02 });
+  useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fwhmPx: 2.5 }] });
+});
+
+describe('the lens fit request from the editor', () => {
+  it('σ and a Gaussian PSF; the settings as the form holds them', () => {
+    const r = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, starts: 2, errors: false, psfSize: 11 });
+    expect(r.noise).toEqual({ kind: 'sigma', sigma: 0.02 });
+    expect(r.psf).toEqual({ kind: 'gaussian', fwhmPx: 2.5, size: 11 });
+    expect(r.mask).toEqual({ kind: 'all' });
+    expect(r.pixelScale).toBe(0.04);
+    expect(r.files).toEqual([]);
+    expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 1, supersample: 2, regularisation: 'gradient', errors: false });
+    expect(() => valid(r)).not.toThrow();
+  });
+
+  it('a σ map, a FITS PSF and the model mask travel as files of the request', () => {
+    useStore.getState().setNoise({ mode: 'map', mapFile: 'sigma.fits', mapHdu: 0 });
+    useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fits: 'psf.fits', hdu: 0 }, { type: 'mask', fits: 'mask.fits' }] });
+    const r = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mask: 'model' });
+    expect(r.noise).toEqual({ kind: 'map', file: 'sigma.fits', hdu: 0 });
+    expect(r.psf).toEqual({ kind: 'fits', file: 'psf.fits', hdu: 0, size: 21 });
+    expect(r.mask).toEqual({ kind: 'file', file: 'mask.fits', hdu: 0 });
+    expect(r.files.map((f) => f.name).sort()).toEqual(['mask.fits', 'psf.fits', 'sigma.fits']);
+    expect(() => valid(r)).not.toThrow();
+    const a = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mask: 'annulus', r1: 0.2, r2: 1.5 });
+    expect(a.mask).toEqual({ kind: 'annulus', r1: 0.2, r2: 1.5 });
+    expect(() => valid(a)).not.toThrow();
+  });
+
+  it('refuses what the fit cannot take, saying where to set it', () => {
+    useStore.getState().setNoise({ sigma: null });
+    expect(() => lensFitInputs(lens, DEFAULT_LENS_FIT_FORM)).toThrow('set the noise σ first (Forward model › Noise: type σ or estimate it)');
+    useStore.getState().setNoise({ mode: 'correlated' });
+    expect(() => lensFitInputs(lens, DEFAULT_LENS_FIT_FORM)).toThrow(/not a correlated or Poisson–Gaussian noise model/);
+    useStore.getState().setNoise({ mode: 'sigma', sigma: 1 });
+    useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens] });
+    expect(() => lensFitInputs(lens, DEFAULT_LENS_FIT_FORM)).toThrow('the lens fit needs the PSF: add a PSF operator to the forward model (its FITS image or a Gaussian)');
+    useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fwhmPx: 2 }] });
+    expect(() => lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mask: 'model' })).toThrow('the forward model has no mask operator: choose an annulus or every pixel');
+    // an even PSF crop: the protocol refuses it
+    expect(() => valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, psfSize: 20 }))).toThrow("psf.size: the PSF's crop must be an odd number of pixels, got 20");
+  });
+});
