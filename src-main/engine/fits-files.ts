@@ -6,7 +6,7 @@
  */
 import { readFits } from '../../src-shared/fits/reader.js';
 import { FitsInputError } from '../../src-shared/fits/errors.js';
-import { readPlane, summarizeHdu, type OpenFitsFile } from '../../src-shared/image/fits-planes.js';
+import { readPlane, summarizeHdu, evictOldest, type OpenFitsFile } from '../../src-shared/image/fits-planes.js';
 import { CLIENT_FITS } from './limits.js';
 import type { FitsMethods, FitsOpenResult, FitsPlaneResult } from '../../src-shared/protocol/fits.js';
 
@@ -26,22 +26,12 @@ function touch(f: OpenFile) {
   files.set(f.id, f);
 }
 
-function evict() {
-  let total = 0;
-  for (const f of files.values()) total += f.size;
-  for (const [id, f] of files) {
-    if (files.size <= MAX_FILES && total <= MAX_BYTES) break;
-    files.delete(id);
-    total -= f.size;
-  }
-}
-
 export function openFits(name: string, bytes: Uint8Array): FitsOpenResult {
   const file = readFits(bytes, { ...CLIENT_FITS, name, strict: false });
   const hdus = file.hdus.map(summarizeHdu);
   const id = `f${nextId++}`;
   files.set(id, { id, name, file, size: file.bytes.byteLength, decoded: null });
-  evict();
+  evictOldest(files, MAX_FILES, MAX_BYTES);
   return { fileId: id, name, bytes: bytes.byteLength, hdus, defaultHdu: hdus.find((h) => h.hasImage)?.index ?? -1, warnings: [...file.warnings] };
 }
 

@@ -85,3 +85,17 @@ export function readPlane(f: OpenFitsFile, hdu: number, plane = 0): Omit<FitsPla
   }
   return { hdu, plane, width, height, data, header, bunit, stats, warnings };
 }
+
+/**
+ * Drops the oldest open files (a Map keeps its insertion order) until at most `maxFiles` remain and their sizes
+ * add up to at most `maxBytes`; the newest file always stays.
+ */
+export function evictOldest<K>(files: Map<K, { size: number }>, maxFiles: number, maxBytes: number): void {
+  let total = 0;
+  for (const f of files.values()) total += f.size;
+  for (const [id, f] of files) {
+    if (files.size <= 1 || (files.size <= maxFiles && total <= maxBytes)) break;
+    files.delete(id);
+    total -= f.size;
+  }
+}

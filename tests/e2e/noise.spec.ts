@@ -58,7 +58,20 @@ async function download(p: Page, click: () => Promise<void>): Promise<string> {
 /** Drags over the drawing canvas from pixel (x0, y0) to (x1, y1) (64×64 image, row 0 at the bottom). */
 async function dragBox(canvas: Locator, x0: number, y0: number, x1: number, y1: number, page: Page) {
   await canvas.scrollIntoViewIfNeeded();
-  const b = (await canvas.boundingBox())!;
+  // the step's layout settles first (the engine's noise estimate arrives on its own time and may move the canvas)
+  let b = (await canvas.boundingBox())!;
+  await expect
+    .poll(
+      async () => {
+        await page.waitForTimeout(150);
+        const now = (await canvas.boundingBox())!;
+        const same = now.x === b.x && now.y === b.y && now.width === b.width && now.height === b.height;
+        b = now;
+        return same;
+      },
+      { timeout: 10_000 },
+    )
+    .toBe(true);
   const at = (x: number, y: number) => [b.x + ((x + 0.5) / 64) * b.width, b.y + b.height - ((y + 0.5) / 64) * b.height] as const;
   const [ax, ay] = at(x0, y0);
   const [bx, by] = at(x1, y1);

@@ -6,6 +6,7 @@ import { createEngine } from '../../src-main/engine/handlers.js';
 import { validateRequest, type FitsOpenResult, type FitsPlaneResult, type MethodName, type ParamsOf } from '../../src-shared/protocol/index.js';
 import { decodeFrame, encodeFrame } from '../../src-shared/protocol/codec.js';
 import { parseCards } from '../../src-shared/fits/header.js';
+import { evictOldest } from '../../src-shared/image/fits-planes.js';
 
 const engine = createEngine({ emit: () => {}, backend: 'cpu', processKind: 'test' });
 let id = 1;
@@ -73,5 +74,18 @@ describe('fits.open / fits.plane', () => {
     expect(nan).toBeGreaterThan(0);
     expect(p.stats.count - p.stats.finite).toBe(nan);
     expect(p.warnings.join('\n')).toMatch(/NaN or infinite/);
+  });
+});
+
+describe('open files are dropped oldest first (the engine and the page worker)', () => {
+  it('keeps at most the count and the bytes, and always the newest', () => {
+    const files = new Map<string, { size: number }>(['a', 'b', 'c', 'd'].map((k) => [k, { size: 10 }]));
+    evictOldest(files, 3, 100);
+    expect([...files.keys()]).toEqual(['b', 'c', 'd']);
+    evictOldest(files, 3, 15);
+    expect([...files.keys()]).toEqual(['d']);
+    files.set('e', { size: 500 });
+    evictOldest(files, 3, 100);
+    expect([...files.keys()]).toEqual(['e']);
   });
 });

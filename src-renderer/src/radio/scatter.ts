@@ -3,7 +3,7 @@
  * (run/chart.ts), point series drawn as small squares, an optional mirrored copy (−x, −y) for the conjugate
  * visibilities, an equal-aspect mode, and a view range that zooms about a point.
  */
-import { niceTicks, formatTick } from '../run/chart';
+import { niceTicks, drawXTicks, drawYTicks } from '../run/chart';
 
 export interface ScatterSeries {
   x: Float32Array;
@@ -121,26 +121,8 @@ export function drawScatter(ctx: CanvasRenderingContext2D, w: number, h: number,
   ctx.strokeStyle = opts.colors.grid;
   ctx.fillStyle = opts.colors.text;
   ctx.lineWidth = 1;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  for (const t of niceTicks(r.y0 / ys, r.y1 / ys, 5)) {
-    const y = Math.round(fy(t * ys)) + 0.5;
-    ctx.beginPath();
-    ctx.moveTo(left, y);
-    ctx.lineTo(left + pw, y);
-    ctx.stroke();
-    ctx.fillText(formatTick(t), left - 4, y);
-  }
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  for (const t of niceTicks(r.x0 / xs, r.x1 / xs, 5)) {
-    const x = Math.round(fx(t * xs)) + 0.5;
-    ctx.beginPath();
-    ctx.moveTo(x, top);
-    ctx.lineTo(x, top + ph);
-    ctx.stroke();
-    ctx.fillText(formatTick(t), x, top + ph + 4);
-  }
+  drawYTicks(ctx, niceTicks(r.y0 / ys, r.y1 / ys, 5), (t) => fy(t * ys), left, pw);
+  drawXTicks(ctx, niceTicks(r.x0 / xs, r.x1 / xs, 5), (t) => fx(t * xs), top, ph, true);
   ctx.strokeStyle = opts.colors.axis;
   ctx.strokeRect(left + 0.5, top + 0.5, pw, ph);
   ctx.textAlign = 'right';

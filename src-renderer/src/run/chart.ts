@@ -128,6 +128,34 @@ export function yRange(series: ChartSeries[], logY: boolean, refY?: number): [nu
   return [lo - pad, hi + pad];
 }
 
+/** Grid lines across the plot with their labels to its left, at the tick values (`fy`: value → canvas y). */
+export function drawYTicks(ctx: CanvasRenderingContext2D, ticks: number[], fy: (v: number) => number, left: number, pw: number): void {
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const t of ticks) {
+    const y = Math.round(fy(t)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + pw, y);
+    ctx.stroke();
+    ctx.fillText(formatTick(t), left - 4, y);
+  }
+}
+
+/** Tick marks below the plot (or, with `grid`, lines across it) with their labels, at the tick values (`fx`: value → canvas x). */
+export function drawXTicks(ctx: CanvasRenderingContext2D, ticks: number[], fx: (v: number) => number, top: number, ph: number, grid: boolean): void {
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  for (const t of ticks) {
+    const x = Math.round(fx(t)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(x, grid ? top : top + ph);
+    ctx.lineTo(x, top + ph + (grid ? 0 : 3));
+    ctx.stroke();
+    ctx.fillText(formatTick(t), x, top + ph + 4);
+  }
+}
+
 /** Draws the chart onto a 2-D context of CSS size w × h. */
 export function drawChart(ctx: CanvasRenderingContext2D, w: number, h: number, series: ChartSeries[], opts: ChartOptions): void {
   const logY = opts.logY ?? false;
@@ -155,27 +183,8 @@ export function drawChart(ctx: CanvasRenderingContext2D, w: number, h: number, s
   ctx.strokeStyle = opts.colors.grid;
   ctx.fillStyle = opts.colors.text;
   ctx.lineWidth = 1;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  const yt = logY ? logTicks(yr[0], yr[1]) : niceTicks(yr[0], yr[1], 4);
-  for (const t of yt) {
-    const y = Math.round(fy(t)) + 0.5;
-    ctx.beginPath();
-    ctx.moveTo(left, y);
-    ctx.lineTo(left + pw, y);
-    ctx.stroke();
-    ctx.fillText(formatTick(t), left - 4, y);
-  }
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  for (const t of niceTicks(xmin, xmax, 4)) {
-    const x = Math.round(fx(t)) + 0.5;
-    ctx.beginPath();
-    ctx.moveTo(x, top + ph);
-    ctx.lineTo(x, top + ph + 3);
-    ctx.stroke();
-    ctx.fillText(formatTick(t), x, top + ph + 4);
-  }
+  drawYTicks(ctx, logY ? logTicks(yr[0], yr[1]) : niceTicks(yr[0], yr[1], 4), fy, left, pw);
+  drawXTicks(ctx, niceTicks(xmin, xmax, 4), fx, top, ph, false);
   ctx.strokeStyle = opts.colors.axis;
   ctx.strokeRect(left + 0.5, top + 0.5, pw, ph);
   if (opts.xLabel) {

@@ -7,7 +7,7 @@
 import { readFits } from '../../../src-shared/fits/reader';
 import { UserInputError } from '../../../src-shared/errors';
 import { LIMITS } from '../../../src-shared/protocol/limits';
-import { readPlane, summarizeHdu, type OpenFitsFile } from '../../../src-shared/image/fits-planes';
+import { readPlane, summarizeHdu, evictOldest, type OpenFitsFile } from '../../../src-shared/image/fits-planes';
 import { buildPyramid, type PyramidLevel } from '../../../src-shared/image/decimate';
 import type { FitsPlaneResult } from '../../../src-shared/protocol/fits';
 import type { WorkerRequest, WorkerReply } from './fits-local';
@@ -35,16 +35,6 @@ type PlaneReply = { plane: Omit<FitsPlaneResult, 'fileId'>; levels: PyramidLevel
 const files = new Map<string, Entry>();
 let nextId = 1;
 
-function evict(): void {
-  let total = 0;
-  for (const f of files.values()) total += f.size;
-  for (const [id, f] of files) {
-    if (files.size <= MAX_FILES && total <= MAX_BYTES) break;
-    files.delete(id);
-    total -= f.size;
-  }
-}
-
 const hex = (d: ArrayBuffer) => Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 const parse = (bytes: Uint8Array, name: string) =>
   readFits(bytes, { maxBytes: LIMITS.fitsBytes, maxPixels: LIMITS.fitsDecodePixels, maxDecodePixels: LIMITS.fitsDecodePixels, name, strict: false });
@@ -67,7 +57,7 @@ async function handle(m: WorkerRequest): Promise<{ reply: WorkerReply; transfer:
     const fileId = `w${nextId++}`;
     const entry: Entry = { name: m.name, file, blob: m.file ?? null, decoded: null, size: file.bytes.byteLength, ready: null };
     files.set(fileId, entry);
-    evict();
+    evictOldest(files, MAX_FILES, MAX_BYTES);
     if (defaultHdu >= 0) {
       try {
         entry.ready = { hdu: defaultHdu, plane: 0, result: decodePlane(entry as Entry & { file: OpenFitsFile['file'] }, defaultHdu, 0) };
