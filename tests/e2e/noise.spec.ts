@@ -82,6 +82,19 @@ async function dragBox(canvas: Locator, x0: number, y0: number, x1: number, y1: 
   await page.mouse.up();
 }
 
+/**
+ * Opens the step's drawing canvas and drags the box until the step reads it back: a drag the page's layout moved
+ * under the pointer (an answer from the engine arriving mid-drag) is drawn again, and only the exact box passes.
+ */
+async function drawNoiseBox(page: Page, box: [number, number, number, number], want: string) {
+  await expect(async () => {
+    const button = page.getByTestId('noise-draw-box');
+    if ((await button.getAttribute('aria-pressed')) !== 'true') await button.click();
+    await dragBox(page.getByTestId('noise-draw').locator('canvas'), ...box, page);
+    await expect(page.getByTestId('noise-box')).toHaveText(want, { timeout: 2000 });
+  }).toPass({ timeout: 30_000 });
+}
+
 async function meanOf(p: Page): Promise<Float32Array> {
   const f = await download(p, () => p.getByTestId('export-posterior-mean.fits').click());
   return readFits(new Uint8Array(readFileSync(f))).hdus[0]!.readImage().data as Float32Array;
@@ -100,13 +113,9 @@ test('correlated noise from a drawn box: the spectrum, a short run, the noise di
   await page.getByLabel('Correlated: measured spectrum').check();
   await expect(page.getByLabel('a blank-sky box of the observation')).toBeChecked();
   await expect(page.getByTestId('noise-box')).toHaveText('no box yet');
-  await page.getByTestId('noise-draw-box').click();
-  await dragBox(page.getByTestId('noise-draw').locator('canvas'), 2, 2, 5, 5, page);
-  await expect(page.getByTestId('noise-box')).toHaveText('box x 2–5, y 2–5 (4×4 px)');
+  await drawNoiseBox(page, [2, 2, 5, 5], 'box x 2–5, y 2–5 (4×4 px)');
   await expect(page.getByTestId('noise-model-error')).toContainText('the box is 4×4 pixels; at least 8×8 are needed to measure a noise spectrum');
-  await page.getByTestId('noise-draw-box').click();
-  await dragBox(page.getByTestId('noise-draw').locator('canvas'), 0, 0, 15, 63, page);
-  await expect(page.getByTestId('noise-box')).toHaveText('box x 0–15, y 0–63 (16×64 px)');
+  await drawNoiseBox(page, [0, 0, 15, 63], 'box x 0–15, y 0–63 (16×64 px)');
   // the box is drawn over the observation in the viewer too
   await expect(page.getByTestId('show-mask').locator('..')).toContainText('noise box');
   const estimate = page.getByTestId('noise-model-estimate');
