@@ -175,8 +175,8 @@ export async function runSamplingParallel(job: ParallelJob, workers: number, opt
     });
   };
   // Workers end by themselves: asked to stop at their next step (cancel), and after their last message they free
-  // their backend and ONNX Runtime sessions and exit. Terminating a thread while native code releases its session
-  // can abort the whole process, so termination is the fallback, after a grace time.
+  // their backend and their ONNX Runtime inference models (InferenceSession objects) and exit. Terminating a thread
+  // while native code releases such a model can abort the whole process, so termination is the fallback, after a grace time.
   const exited: Promise<void>[] = [];
   const terminateAfter = (ms: number) =>
     Promise.all(

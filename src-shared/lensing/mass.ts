@@ -1,5 +1,5 @@
 import { deflector, lensMatrix, pixelCentre, type LensParams } from '../operators/lens-model.js';
-import type { CsrMatrix } from '../operators/csr.js';
+import { growCsrBuffers, type CsrMatrix } from '../operators/csr.js';
 import type { PsfKernel } from '../operators/psf.js';
 import type { Shape2 } from '../operators/types.js';
 
@@ -186,15 +186,7 @@ export function blurRows(A: CsrMatrix, shape: Shape2, psf: PsfKernel | null, pix
       }
     }
     const t = touched.subarray(0, nt).sort();
-    if (nnz + nt > colIdx.length) {
-      const grow = Math.max(colIdx.length * 2, nnz + nt);
-      const c2 = new Int32Array(grow);
-      c2.set(colIdx.subarray(0, nnz));
-      const v2 = new Float64Array(grow);
-      v2.set(values.subarray(0, nnz));
-      colIdx = c2;
-      values = v2;
-    }
+    ({ colIdx, values } = growCsrBuffers(colIdx, values, nnz, nnz + nt));
     for (let k = 0; k < nt; k++) {
       const c = t[k];
       colIdx[nnz] = c;

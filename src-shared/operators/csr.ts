@@ -95,3 +95,14 @@ export function csrMultiply(a: CsrMatrix, x: ArrayLike<number>): Float64Array {
   }
   return y;
 }
+
+/** The column-index and value buffers of a CSR matrix being built, with room for `need` entries (at least doubled; the first `used` kept). */
+export function growCsrBuffers(colIdx: Int32Array<ArrayBuffer>, values: Float64Array<ArrayBuffer>, used: number, need: number): { colIdx: Int32Array<ArrayBuffer>; values: Float64Array<ArrayBuffer> } {
+  if (need <= colIdx.length) return { colIdx, values };
+  const size = Math.max(colIdx.length * 2, need);
+  const c2 = new Int32Array(size);
+  c2.set(colIdx.subarray(0, used));
+  const v2 = new Float64Array(size);
+  v2.set(values.subarray(0, used));
+  return { colIdx: c2, values: v2 };
+}

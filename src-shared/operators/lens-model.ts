@@ -1,4 +1,4 @@
-import type { CsrMatrix } from './csr.js';
+import { growCsrBuffers, type CsrMatrix } from './csr.js';
 import type { Shape2 } from './types.js';
 
 // The lens model's arithmetic (deflection, ray shooting, the lensing matrix): float64, free of tfjs, so that
@@ -164,15 +164,7 @@ export function lensMatrix(p: LensParams, g: LensGeometry): CsrMatrix {
         bc[r + 1] = c;
         bv[r + 1] = v;
       }
-      if (nnz + k > colIdx.length) {
-        const grow = Math.max(colIdx.length * 2, nnz + k);
-        const c2 = new Int32Array(grow);
-        c2.set(colIdx.subarray(0, nnz));
-        const v2 = new Float64Array(grow);
-        v2.set(values.subarray(0, nnz));
-        colIdx = c2;
-        values = v2;
-      }
+      ({ colIdx, values } = growCsrBuffers(colIdx, values, nnz, nnz + k));
       const rowStart = nnz;
       for (let q = 0; q < k; q++) {
         if (nnz > rowStart && colIdx[nnz - 1] === bc[q]) values[nnz - 1] += bv[q];

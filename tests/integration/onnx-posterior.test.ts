@@ -2,7 +2,7 @@
  * A posterior sampled with the score evaluated by ONNX Runtime passes the exact-Gaussian checks that the tfjs
  * samplers pass (tests/unit/samplers-gaussian-pc.test.ts), through the whole CPU path a reconstruction takes: an
  * ONNX prior folder (model.json kind "onnx"), resolved by name in each worker of the sampling pool (two worker
- * threads, each with its own ONNX Runtime session), the default sampler and steps, the convolved likelihood.
+ * threads, each with its own ONNX Runtime InferenceSession), the default sampler and steps, the convolved likelihood.
  *
  * The network: the 32×32 Gaussian field of tests/helpers/gaussian-problem.ts as an ONNX graph. Its noise
  * prediction at level σ is ε̂(x, σ) = σ H diag(1/(P + σ²)) H x, with H the orthonormal 2-D discrete Hartley
