@@ -177,7 +177,11 @@ export interface UvPosteriorProductsResult {
 
 export interface RadioMethods {
   'uv.open': { params: { name: string; bytes: Uint8Array; stokes?: string }; result: UvOpenResult };
+  /** The dirty image and beam; a newer uv.image of the same file, uv.cancelImage or uv.close stops it (error code 'cancelled'). */
   'uv.image': { params: UvImagingParams; result: UvImageResult };
+  /** Stops the file's running uv.image, if any. */
+  'uv.cancelImage': { params: { fileId: string }; result: { cancelled: boolean } };
+  /** Closes the file (stopping its running uv.image). */
   'uv.close': { params: { fileId: string }; result: { closed: boolean } };
   'job.clean': { params: UvCleanParams; result: CleanJobStarted };
   'uv.products': { params: { jobId: string }; result: CleanProductsResult };
@@ -198,6 +202,7 @@ const imagingShape = {
 export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMethods[M]['params']> } = {
   'uv.open': obj({ name: str({ max: 512 }), bytes, stokes: optional(str({ max: 4, pattern: /^[A-Za-z]{1,2}$/ })) }),
   'uv.image': obj(imagingShape),
+  'uv.cancelImage': obj({ fileId: uvFileId }),
   'uv.close': obj({ fileId: uvFileId }),
   'job.clean': obj({
     ...imagingShape,
