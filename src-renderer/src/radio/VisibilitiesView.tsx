@@ -211,12 +211,11 @@ function Posterior({ disabled }: { disabled: boolean }) {
       </div>
       <SamplerFields settings={form} set={patch} disabled={running} prefix="uv-posterior" labelSuffix=" (visibilities)" fluxScale={false} />
       <label className="check" title="--reweight: the weights × 1/r², r the robust ratio of the data's scatter between successive visibilities to the σ the weights state">
-        <input type="checkbox" checked={form.reweight} disabled={running || factor === null} onChange={(e) => patch({ reweight: e.target.checked })} data-testid="uv-posterior-reweight" /> rescale the weights to the data's scatter
-        {factor !== null ? (
-          <span data-testid="uv-posterior-reweight-factor"> (weights × {factor.toPrecision(3)})</span>
-        ) : (
-          <span className="muted"> (no successive visibilities to measure it)</span>
-        )}
+        <input type="checkbox" checked={form.reweight} disabled={running || factor === null} onChange={(e) => patch({ reweight: e.target.checked })} data-testid="uv-posterior-reweight" />
+        <span>
+          rescale the weights to the data&apos;s scatter{' '}
+          {factor !== null ? <span data-testid="uv-posterior-reweight-factor">(weights × {factor.toPrecision(3)})</span> : <span className="muted">(no successive visibilities to measure it)</span>}
+        </span>
       </label>
       <small className="muted">the visibilities weigh by their weights (natural): the weighting above is for imaging and CLEAN</small>
       <div className="uv-buttons">
