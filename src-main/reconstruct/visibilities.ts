@@ -9,8 +9,10 @@
  * (dirty image, beam at every offset, yᴴWy); the thermal check of the weights against the data's own scatter;
  * the flux scale in the image plane — from a Högbom CLEAN of the natural-weighted dirty image restored with the
  * fitted beam and divided by the beam's area (Jy/pixel at the resolution), never from data-plane percentiles;
- * then the samples, in this thread. report.json gives the χ² per real degree of freedom (two per visibility) of the
- * posterior mean and of every sample, with a warning when it leaves its expected range.
+ * then the samples, over the worker pool (the normal equations shared with its threads) or in this thread; a run
+ * stopped with the reason 'keep' writes its products from every chain's latest state. report.json gives the χ²
+ * per real degree of freedom (two per visibility) of the posterior mean and of every sample, with a warning when
+ * it leaves its expected range.
  *
  * One code path for `skyscore reconstruct --vis` (reconstructVisibilities: the file from disk) and the app's
  * posterior job (reconstructUvfits on the file the app sent, src-main/engine/vis-posterior-job.ts): the FITS
@@ -136,8 +138,8 @@ export function visibilityCommandLine(a: {
   reweight: boolean;
   /**
    * Worker threads: given, the line ends with --workers N. The products' HISTORY leaves it out, as an image run's
-   * does (the chains' streams do not depend on it; the samples only to the conjugate gradients' tolerance, as the
-   * chains solved together change), so any worker count writes the same HISTORY.
+   * does: the samples do not depend on it (each chain has its own random stream, and its conjugate gradients stop
+   * at its own tolerance), so any worker count writes the same bytes.
    */
   workers?: number;
   options?: SamplerFlags;
@@ -252,7 +254,6 @@ export async function reconstructUvfits(
       const keep = hooks.signal?.aborted === true && hooks.signal.reason === 'keep' && snap?.preview !== undefined;
       if (!keep || !(e instanceof SamplingCancelledError || (e as Error)?.name === 'SamplingCancelledError')) throw e;
       result = null;
-      latest = snap;
     }
     const snap = latest as ParallelProgress | null;
     const stoppedAt = result === null && snap?.preview ? { step: snap.step, steps: snap.steps, sigma: snap.sigma, elapsedS: snap.elapsedS, scoreEvaluations: snap.scoreEvaluations } : null;
