@@ -139,7 +139,7 @@ export function visibilityCommandLine(a: {
   /**
    * Worker threads: given, the line ends with --workers N. The products' HISTORY leaves it out, as an image run's
    * does: the samples do not depend on it (each chain has its own random stream, and its conjugate gradients stop
-   * at its own tolerance), so any worker count writes the same bytes.
+   * at its own tolerance), up to float32 rounding where a score engine sums in another order with another batch.
    */
   workers?: number;
   options?: SamplerFlags;

@@ -133,8 +133,8 @@ dirty image Re(Aᴴ W (y − A·mean)) over its noise (N(0, 1) per pixel for a m
 gives chi2PerVisibility (per real degree of freedom, two per visibility) of the mean and of every sample, and
 the weights' thermal check. Runs on the wasm or cpu backend, its chains over --workers W threads as above (the
 dirty image and the beam made once and shared with them; the prior's network runs on its score engine: ONNX
-Runtime's threads or GPU); each chain's conjugate gradients stop at its own tolerance, so a seed gives the same
-samples whatever W and --batch.`;
+Runtime's threads or GPU); each chain's conjugate gradients stop at its own tolerance, so the samples do not
+depend on W (up to float32 rounding, as above).`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
