@@ -84,6 +84,8 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     await app.getByTestId('uv-posterior-workers').fill('2');
     await expect(app.getByTestId('uv-posterior-reweight-factor')).toHaveText(/weights × 5\.\d\d/);
     await app.getByTestId('uv-posterior-reweight').check();
+    await app.getByTestId('uv-posterior-reweight').scrollIntoViewIfNeeded();
+    await shot(app, 'uvfits-posterior-settings.png');
     await app.getByTestId('uv-posterior').click();
     const prog = app.getByTestId('uv-posterior-progress');
     await expect(prog).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
