@@ -302,11 +302,12 @@ export function start<R>(
 
 /**
  * Cancels a job: a running one stops at its next cancellation point, a waiting one leaves the queue at once. With
- * `keep`, a running reconstruction ends with the products of what it has (the signal's reason is 'keep').
+ * `keep`, a running reconstruction (from an image or from visibilities) ends with the products of what it has (the
+ * signal's reason is 'keep').
  */
 function cancel(job: Job, ctx: EngineContext, keep = false): boolean {
   if (job.state === 'running') {
-    job.controller.abort(keep && job.kind === 'reconstruct' ? 'keep' : undefined);
+    job.controller.abort(keep && (job.kind === 'reconstruct' || job.kind === 'posterior') ? 'keep' : undefined);
     return true;
   }
   if (job.state !== 'queued') return false;

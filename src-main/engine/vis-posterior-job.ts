@@ -3,14 +3,16 @@
  * Visibilities view (visibility-requests.ts), a prior of the engine's list, the image grid and the sampler
  * settings go to the code of `skyscore reconstruct --vis` (reconstruct/visibilities.ts reconstructUvfits), with
  * progress (step, σ, χ² per visibility degree of freedom of the running mean), previews of the running mean, std
- * and first samples, and cancellation between steps. `uv.posteriorProducts` gives a finished run's products —
- * the files the command line writes, the same bytes for the same settings and seed — and |A·mean| at the plotted
- * visibilities for the amplitude plot.
+ * and first samples, the chains over the worker pool (`workers`), and cancellation between steps — with `keep`
+ * (job.cancel), the run ends with the products of every chain's latest state ("stop and keep").
+ * `uv.posteriorProducts` gives a finished run's products — the files the command line writes, the same bytes for
+ * the same settings and seed — and |A·mean| at the plotted visibilities for the amplitude plot.
  */
 import type { EngineContext } from './handlers.js';
 import type { RadioMethods, UvPosteriorParams, UvPosteriorProductsResult, UvPosteriorProgress } from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import { UvfitsInputError } from '../../src-shared/radio/uvfits.js';
+import { thermalCheck } from '../../src-shared/radio/weighting.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
@@ -30,6 +32,8 @@ const KEEP_DONE = 3;
 const done = new Map<string, UvPosteriorProductsResult>();
 /** Samples a preview carries at most. */
 const SHOWN_SAMPLES = 4;
+/** How often the chains' states come back without previews asked for (for "stop and keep"). */
+const STATE_INTERVAL_MS = 1000;
 
 export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext): Promise<RadioMethods['job.reconstructVis']['result']> {
   const f = getFile(p.fileId);
@@ -45,25 +49,33 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
     throw new RequestLimitError(`the image is ${grid.nx}×${grid.ny}: its dirty beam on the ${2 * grid.nx}×${2 * grid.ny} double grid is over this engine's limit of ${LIMITS.imagePixels} pixels (docs/serve.md): choose a smaller size`);
   }
   checkSamples(p.n, [grid.ny, grid.nx]);
-  const given = { sampler: p.sampler ?? DEFAULT_SAMPLER, n: p.n, steps: p.steps, seed: p.seed, fluxScale: null, workers: 1, batch: null };
+  const reweight = p.reweight === true;
+  if (reweight && !thermalCheck(f.vis)) {
+    throw new UvfitsInputError(`${f.name}: reweighting needs successive visibilities on the same baseline to measure the data's scatter, and the file has none`);
+  }
+  const given = { sampler: p.sampler ?? DEFAULT_SAMPLER, n: p.n, steps: p.steps, seed: p.seed, fluxScale: null, options: p.options, workers: p.workers ?? null, batch: null };
   const settings = checkSettings(given);
   const local = await registryPrior(p.prior);
   // the grid as the command line gives it: the size, and the cell as sent (else the default's, to the last bit)
   const size = grid.nx;
   const cellArcsec = p.cellArcsec ?? grid.cell / ARCSEC;
-  const command = visibilityCommandLine({
-    file: f.name,
-    prior: priorSpecOf(local),
-    size,
-    cellArcsec,
-    product: f.vis.product,
-    sampler: settings.sampler,
-    n: settings.n,
-    steps: settings.steps,
-    seed: settings.seed,
-    fluxScale: null,
-    reweight: false,
-  });
+  const line = (workers: number | undefined) =>
+    visibilityCommandLine({
+      file: f.name,
+      prior: priorSpecOf(local),
+      size,
+      cellArcsec,
+      product: f.vis.product,
+      sampler: settings.sampler,
+      n: settings.n,
+      steps: settings.steps,
+      seed: settings.seed,
+      fluxScale: null,
+      reweight,
+      options: settings.options,
+      workers,
+    });
+  const command = line(settings.workers ?? undefined);
   const hz = p.previewHz;
   const { jobId, queued } = start('posterior', ctx, async (rep) => {
     const r = rep as JobReporter<UvPosteriorProgress>;
@@ -72,16 +84,17 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
     try {
       const rec = await reconstructUvfits(
         f.uv,
-        { name: f.name, file: baseName(f.name), stokes: f.vis.product, size, cellArcsec, prior: local, settings: given, backend: async () => backend, command },
+        { name: f.name, file: baseName(f.name), stokes: f.vis.product, size, cellArcsec, prior: local, settings: given, backend: async () => backend, command, reweight },
         {
           signal: r.signal,
           progressIntervalMs: 100,
-          previewIntervalMs: hz > 0 ? 1000 / hz : 0,
-          previewSamples: Math.min(settings.n, SHOWN_SAMPLES),
+          // every chain's state now and then: what "stop and keep" writes (the renderer is sent the first few)
+          previewIntervalMs: hz > 0 ? 1000 / hz : STATE_INTERVAL_MS,
+          previewSamples: settings.n,
           onProgress: (sp) => {
             const out: Out = { step: sp.step, steps: sp.steps, sigma: sp.sigma, chi2: sp.chi2, elapsedS: sp.elapsedS, etaS: sp.etaS };
             const v = sp.preview;
-            if (v && v.shape.length === 2) {
+            if (v && hz > 0 && v.shape.length === 2) {
               const per = v.shape[0]! * v.shape[1]!;
               const k = Math.min(v.nSamples, SHOWN_SAMPLES);
               out.preview = { shape: [v.shape[0]!, v.shape[1]!], mean: v.mean.slice(), std: v.std.slice(), samples: v.samples.slice(0, k * per), nSamples: k };
@@ -98,15 +111,18 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
       const v = Float64Array.from(f.plotIdx, (k) => f.vis.v[k]);
       const mv = chooseMeasurement(u, v, { nx: size, ny: size, cell: cellArcsec * ARCSEC }).forward(mean);
       const modelAmp = Float32Array.from(mv.re, (x, i) => Math.hypot(x, mv.im[i]!));
-      done.set(jobId, { files: rec.files, modelAmp, chi2: rec.chi2, warnings: rec.warnings, notes: rec.notes, command });
+      const ran = line(rec.workers);
+      done.set(jobId, { files: rec.files, modelAmp, chi2: rec.chi2, warnings: rec.warnings, notes: rec.notes, command: ran, ...(rec.stopped ? { stopped: rec.stopped } : {}) });
       while (done.size > KEEP_DONE) done.delete(done.keys().next().value as string);
       const report = rec.report as { seconds?: number; fluxScale?: { value?: number }; scoreEvaluations?: number };
       return {
         summary: {
-          n: settings.n,
+          n: rec.stopped ? rec.stopped.chains : settings.n,
           steps: settings.steps,
           sampler: settings.sampler,
           backend: backend.backend,
+          workers: rec.workers,
+          ...(rec.stopped ? { stopped: `step ${rec.stopped.step}/${rec.stopped.steps}, σ ${rec.stopped.sigma.toPrecision(3)}` } : {}),
           chi2PerVisibility: rec.chi2,
           seconds: +(report.seconds ?? 0).toFixed(2),
           fluxScale: +(report.fluxScale?.value ?? NaN).toPrecision(6),

@@ -1,7 +1,9 @@
 /**
  * The engine's visibility files for the app: `uv.open` reads a UVFITS file a client sent (its summary as
  * `skyscore info` gives it, the default geometry, the points the uv-coverage and amplitude plots draw) and keeps
- * it by id; `uv.image` makes the dirty image and beam, `job.clean` CLEANs as a job with progress and
+ * it by id; `uv.image` makes the dirty image and beam — between its stages it lets other requests in, and a newer
+ * `uv.image` of the same file, `uv.cancelImage` or `uv.close` stops it (it answers 'cancelled') —, `job.clean`
+ * CLEANs as a job with progress and
  * cancellation, `uv.products` gives a finished CLEAN's products. The products are the FITS files of
  * `skyscore clean` (reconstruct/clean-products.ts, the same code), so the app exports the CLI's bytes. The
  * posterior from the visibilities (`job.reconstructVis`, `uv.posteriorProducts`) is in vis-posterior-job.ts.
@@ -126,9 +128,43 @@ function named(files: { name: string; bytes: Uint8Array }[]): NamedFile[] {
   return files.map((x) => ({ name: x.name, bytes: x.bytes }));
 }
 
-export function imageUv(p: UvImagingParams): RadioMethods['uv.image']['result'] {
+/** The running dirty-image request of each open file, and what stops it. */
+const imaging = new Map<string, AbortController>();
+
+/** Stops a file's running dirty image (it answers 'cancelled' with `why`); whether there was one. */
+function cancelImaging(fileId: string, why: string): boolean {
+  const c = imaging.get(fileId);
+  if (!c) return false;
+  imaging.delete(fileId);
+  c.abort(why);
+  return true;
+}
+
+/**
+ * The dirty image and beam (`skyscore clean --niter 0`'s files), made between events: the engine answers other
+ * requests between the imaging stages, and a newer uv.image of the same file, uv.cancelImage or uv.close stops
+ * this one there (CancelledError: the answer's code is 'cancelled').
+ */
+export async function imageUv(p: UvImagingParams): Promise<RadioMethods['uv.image']['result']> {
   const { f, grid, settings } = prepare(p, 0);
-  const r = cleanProductsSync(f.vis, grid, baseName(f.name), productStem(f.name), settings);
+  cancelImaging(f.id, 'superseded by a newer dirty image request');
+  const ctl = new AbortController();
+  imaging.set(f.id, ctl);
+  const it = cleanProducts(f.vis, grid, baseName(f.name), productStem(f.name), settings);
+  let r: ReturnType<typeof cleanProductsSync>;
+  try {
+    for (;;) {
+      await new Promise((res) => setImmediate(res));
+      if (ctl.signal.aborted) throw new CancelledError(`dirty image of ${f.name} stopped: ${String(ctl.signal.reason)}`);
+      const step = it.next();
+      if (step.done) {
+        r = step.value;
+        break;
+      }
+    }
+  } finally {
+    if (imaging.get(f.id) === ctl) imaging.delete(f.id);
+  }
   return {
     files: named(r.files),
     size: grid.nx,
@@ -171,10 +207,12 @@ async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r
         noise: p.noise,
       };
     }
+    const v = step.value;
     const now = performance.now();
-    if (now - last > 100) {
+    // a pause between the imaging stages has nothing to report
+    if (!('stage' in v) && now - last > 100) {
       last = now;
-      r.progress({ iterations: step.value.iterations, niter: settings.niter, majorCycles: step.value.majorCycles, peak: step.value.peak, elapsedS: (now - t0) / 1000 });
+      r.progress({ iterations: v.iterations, niter: settings.niter, majorCycles: v.majorCycles, peak: v.peak, elapsedS: (now - t0) / 1000 });
     }
     await new Promise((res) => setImmediate(res));
   }
@@ -204,7 +242,11 @@ type R<M extends keyof RadioMethods> = RadioMethods[M]['result'];
 export const radioHandlers: { [M in keyof RadioMethods]: (p: P<M>, ctx: EngineContext) => Promise<R<M>> } = {
   'uv.open': async (p) => openUv(p.name, p.bytes, p.stokes),
   'uv.image': async (p) => imageUv(p),
-  'uv.close': async (p) => ({ closed: files.delete(p.fileId) }),
+  'uv.cancelImage': async (p) => ({ cancelled: cancelImaging(p.fileId, 'stopped by the client') }),
+  'uv.close': async (p) => {
+    cancelImaging(p.fileId, 'the file was closed');
+    return { closed: files.delete(p.fileId) };
+  },
   'job.clean': async (p, ctx) => startClean(p, ctx),
   'uv.products': async (p) => cleanProductsOf(p.jobId),
   'job.reconstructVis': async (p, ctx) => startVisPosterior(p, ctx),

@@ -4,7 +4,8 @@
  * app's engine (`uv.image`, the `uv.clean` job), so that both write the same bytes for the same settings.
  *
  * `imagingGeometry` chooses the grid (the defaults of docs/radio.md), `cleanProducts` is a generator that makes the
- * products and pauses between CLEAN steps with its progress (the CLI runs it through, the engine between events).
+ * products and pauses between the imaging stages (ImagingPause) and between CLEAN steps with its progress (the CLI
+ * runs it through; the engine between events, so that a request or a job can be stopped there).
  */
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { radioProductHeader } from './radio-header.js';
@@ -16,6 +17,11 @@ import { cropBeam, defaultGeometry, dirtyBeam, dirtyImage, doubleGrid } from '..
 import { cleanSteps, fitBeam, restore, type CleanMethod, type CleanProgress, type CleanResult, type RestoringBeam } from '../../src-shared/radio/clean.js';
 
 export type MeasurementMethod = 'auto' | 'dft' | 'nufft';
+
+/** A pause between the imaging stages (no CLEAN progress): what has just been made. */
+export interface ImagingPause {
+  stage: 'plan' | 'beam' | 'dirty';
+}
 
 /** The products of a run with `niter` iterations, in the order they are written. */
 export function productKinds(niter: number): ProductKind[] {
@@ -82,7 +88,7 @@ function fits(data: Float64Array, grid: ImageGrid, header: FitsHeader): Uint8Arr
  * Dirty image, dirty beam and (niter > 0) CLEAN of `vis` on `grid`, as FITS products. `fileName` is the
  * visibility file's name as the HISTORY card gives it (its base name). Yields CLEAN's progress between steps.
  */
-export function* cleanProducts(vis: Visibilities, grid: ImageGrid, fileName: string, out: string, s: ImagingSettings): Generator<CleanProgress, CleanProducts, void> {
+export function* cleanProducts(vis: Visibilities, grid: ImageGrid, fileName: string, out: string, s: ImagingSettings): Generator<CleanProgress | ImagingPause, CleanProducts, void> {
   const w = imagingWeights(vis.u, vis.v, vis.weight, grid, { scheme: s.weighting, robust: s.robust });
   // the image noise the data weights predict: σ² = Σ w'² (1/w) / (Σ w')²
   let sw = 0;
@@ -94,10 +100,13 @@ export function* cleanProducts(vis: Visibilities, grid: ImageGrid, fileName: str
   const noise = Math.sqrt(s2) / sw;
   const thermal = thermalCheck(vis);
   const A = chooseMeasurement(vis.u, vis.v, grid, { method: s.measure });
+  yield { stage: 'plan' };
   const big = dirtyBeam(vis.u, vis.v, w, doubleGrid(grid), { method: s.measure });
   const psf = cropBeam(big, grid);
   const beam = fitBeam(psf, grid);
+  yield { stage: 'beam' };
   const dirty = dirtyImage(A, vis.re, vis.im, w);
+  yield { stage: 'dirty' };
   if (s.niter > 0) {
     // a pause between the imaging and CLEAN (a caller may stop here)
     let peak = 0;

@@ -9,8 +9,10 @@
  * (dirty image, beam at every offset, yᴴWy); the thermal check of the weights against the data's own scatter;
  * the flux scale in the image plane — from a Högbom CLEAN of the natural-weighted dirty image restored with the
  * fitted beam and divided by the beam's area (Jy/pixel at the resolution), never from data-plane percentiles;
- * then the samples, in this thread. report.json gives the χ² per real degree of freedom (two per visibility) of the
- * posterior mean and of every sample, with a warning when it leaves its expected range.
+ * then the samples, over the worker pool (the normal equations shared with its threads) or in this thread; a run
+ * stopped with the reason 'keep' writes its products from every chain's latest state. report.json gives the χ²
+ * per real degree of freedom (two per visibility) of the posterior mean and of every sample, with a warning when
+ * it leaves its expected range.
  *
  * One code path for `skyscore reconstruct --vis` (reconstructVisibilities: the file from disk) and the app's
  * posterior job (reconstructUvfits on the file the app sent, src-main/engine/vis-posterior-job.ts): the FITS
@@ -18,8 +20,8 @@
  * name), so that both write the same bytes for the same settings and seed.
  */
 import path from 'node:path';
-import { runSampling, type SamplingOptions, type SamplingProgress } from '../../src-shared/diffusion/posterior.js';
-import { posteriorProducts } from '../../src-shared/diffusion/products.js';
+import { runSampling, SamplingCancelledError, type SamplingOptions, type SamplingPreview, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import { posteriorProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { defaultProduct, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
@@ -28,7 +30,7 @@ import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
 import { cropBeam, defaultGeometry, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
-import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
+import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, automaticFluxScale, checkPriorShape, resolvePrior, type FluxChoice } from '../priors.js';
@@ -36,9 +38,10 @@ import { readUvfitsFile } from '../visibility-file.js';
 import { radioProductHeader } from './radio-header.js';
 import { SKYSCORE_VERSION } from '../version.js';
 import type { ScoreEngineOptions } from '../onnx/priors.js';
-import { scoreEngineReport } from '../onnx/priors.js';
+import { onnxWorkerPlan, scoreEngineReport } from '../onnx/priors.js';
 import type { BackendInfo } from '../../src-shared/protocol/index.js';
-import { checkSettings, type ReconstructSettings } from './prepare.js';
+import { checkSettings, defaultWorkers, type ReconstructSettings } from './prepare.js';
+import { runSamplingParallel, sharedFloat64, type ParallelProgress } from '../sampling/pool.js';
 
 export interface VisibilityReconstructionInputs {
   /** The UVFITS file. */
@@ -69,16 +72,26 @@ export interface VisibilityReconstruction {
   warnings: string[];
   notes: string[];
   chi2: number;
+  /** Worker threads that ran the chains (1: this thread). */
+  workers: number;
+  /** Where a run stopped and kept stood, and the chains kept; null for a finished run. */
+  stopped: { step: number; steps: number; sigma: number; chains: number; of: number } | null;
 }
 
 /** The thermal check's verdict: the weights are trusted within this factor of the data's own scatter. */
 const THERMAL_TOLERANCE = 1.5;
 
-/** What the run may be given besides its inputs: progress, previews, cancellation (runSampling's options). */
-export type VisibilityRunHooks = Pick<SamplingOptions, 'onProgress' | 'progressIntervalMs' | 'previewIntervalMs' | 'previewSamples' | 'signal'>;
+/**
+ * What the run may be given besides its inputs: progress (the step over all chains, as the worker pool reports it),
+ * previews, cancellation. A signal aborted with the reason 'keep' ends the run with the products of its latest
+ * preview ("stop and keep": ask for previews of every chain, previewSamples ≥ n).
+ */
+export type VisibilityRunHooks = Pick<SamplingOptions, 'progressIntervalMs' | 'previewIntervalMs' | 'previewSamples' | 'signal'> & {
+  onProgress?: (p: ParallelProgress) => void;
+};
 
 /** `skyscore reconstruct --vis FILE`: the file from disk, then reconstructUvfits. */
-export async function reconstructVisibilities(inp: VisibilityReconstructionInputs, onProgress?: (p: SamplingProgress) => void): Promise<VisibilityReconstruction> {
+export async function reconstructVisibilities(inp: VisibilityReconstructionInputs, onProgress?: (p: ParallelProgress) => void): Promise<VisibilityReconstruction> {
   const uv = await readUvfitsFile(inp.vis);
   return reconstructUvfits(uv, { ...inp, name: inp.vis, file: path.resolve(inp.vis) }, { onProgress });
 }
@@ -123,12 +136,18 @@ export function visibilityCommandLine(a: {
   seed: number;
   fluxScale: number | null;
   reweight: boolean;
+  /**
+   * Worker threads: given, the line ends with --workers N. The products' HISTORY leaves it out, as an image run's
+   * does: the samples do not depend on it (each chain has its own random stream, and its conjugate gradients stop
+   * at its own tolerance), up to float32 rounding where a score engine sums in another order with another batch.
+   */
+  workers?: number;
   options?: SamplerFlags;
 }): string {
   const base = a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
   return (
     `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}` +
-    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${optionFlags(a.options)}`
+    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
   );
 }
 
@@ -184,26 +203,81 @@ export async function reconstructUvfits(
     const equations = visibilityNormalEquations(vis, grid);
     lik = new VisibilityLikelihood({ equations, affine, name: path.basename(inp.name) });
     const backend = await inp.backend();
-    const result = await runSampling(
-      { prior: prior.model, sde: prior.sde, shape: [grid.ny, grid.nx], likelihood: lik },
-      { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, samplerOptions: s.options, batchSize: s.batch, ...hooks },
-    );
-    const products = await posteriorProducts(result, affine, lik);
+    // ONNX Runtime on the CPU: one worker per core (at most n and 4) as for images; else the images' rule
+    const engineReport = scoreEngineReport(prior.model, backend.backend);
+    const plan = onnxWorkerPlan(engineReport, s.workers, s.n, inp.scoreEngine ?? {});
+    const workers = s.workers ?? plan?.workers ?? defaultWorkers(backend.backend, s.n, prior.kind, s.steps, grid.nx * grid.ny);
+    const scoreEngine = { ...inp.scoreEngine, ...(plan ? { threads: plan.threads } : {}) };
+    const sampling = { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, samplerOptions: s.options };
+    // the latest preview with its step: what "stop and keep" writes
+    let latest: ParallelProgress | null = null;
+    const onProgress = hooks.onProgress
+      ? (p: ParallelProgress) => {
+          if (p.preview) latest = p;
+          hooks.onProgress!(p);
+        }
+      : undefined;
+    let result: SamplingResult | null = null;
+    let workersUsed = 1;
+    try {
+      if (workers > 1) {
+        workersUsed = Math.min(workers, s.n);
+        // d and the beam in shared memory, made once here; each worker makes only A's plan
+        const used = usedOnly(vis);
+        const { exact: _exact, ...eq } = equations;
+        const par = await runSamplingParallel(
+          {
+            backend: backend.backend,
+            prior: inp.prior,
+            cwd,
+            shape: [grid.ny, grid.nx],
+            visibility: { equations: { ...eq, dirty: sharedFloat64(eq.dirty), beam: sharedFloat64(eq.beam) }, vis: used, grid, name: path.basename(inp.name) },
+            dataShape: [grid.ny, grid.nx],
+            affine,
+            ...sampling,
+            batchSize: s.batch,
+            scoreEngine,
+            previewIntervalMs: hooks.previewIntervalMs,
+            previewSamples: hooks.previewSamples,
+          },
+          workers,
+          { onProgress, signal: hooks.signal, residual: (mean) => lik!.normalisedResidual(mean) },
+        );
+        if (par.cgStats) Object.assign(lik.cgStats, par.cgStats);
+        result = par;
+        workersUsed = par.workers;
+      } else {
+        result = await runSampling({ prior: prior.model, sde: prior.sde, shape: [grid.ny, grid.nx], likelihood: lik }, { ...sampling, batchSize: s.batch, ...hooks, onProgress });
+      }
+    } catch (e) {
+      const snap = latest as ParallelProgress | null;
+      const keep = hooks.signal?.aborted === true && hooks.signal.reason === 'keep' && snap?.preview !== undefined;
+      if (!keep || !(e instanceof SamplingCancelledError || (e as Error)?.name === 'SamplingCancelledError')) throw e;
+      result = null;
+    }
+    const snap = latest as ParallelProgress | null;
+    const stoppedAt = result === null && snap?.preview ? { step: snap.step, steps: snap.steps, sigma: snap.sigma, elapsedS: snap.elapsedS, scoreEvaluations: snap.scoreEvaluations } : null;
+    const products = result ? await posteriorProducts(result, affine, lik) : await stoppedProducts(lik, snap!.preview!);
     const per = grid.nx * grid.ny;
+    const nKept = products.n;
     const sampleChi2: number[] = [];
-    for (let k = 0; k < s.n; k++) sampleChi2.push(await lik.chi2OfImage(products.samples.subarray(k * per, (k + 1) * per)));
+    for (let k = 0; k < nKept; k++) sampleChi2.push(await lik.chi2OfImage(products.samples.subarray(k * per, (k + 1) * per)));
     const chi2 = products.chi2PerPixel ?? NaN;
     const dof = lik.observed;
     const sd = Math.sqrt(2 / dof);
     const meanSampleChi2 = sampleChi2.reduce((a, b) => a + b, 0) / sampleChi2.length;
     // draws scatter about the posterior: their χ² sits near 1 + (pixels' effective dof)/dof; the mean's near or below 1
+    const where = stoppedAt ? `step ${stoppedAt.step}/${stoppedAt.steps}, sigma ${stoppedAt.sigma.toPrecision(3)}` : '';
+    if (stoppedAt) {
+      warnings.unshift(`stopped at ${where}: the products are the ${nKept} chains' states then (noise level above sigma_min), not converged posterior draws`);
+    }
     if (chi2 > 1 + Math.max(0.1, 6 * sd) || meanSampleChi2 > 2) {
       warnings.push(
         `χ² per degree of freedom of the posterior mean ${chi2.toFixed(3)} (draws ${meanSampleChi2.toFixed(3)}), expected near 1 (± ${sd.toExponential(1)} for ${dof} degrees of freedom): ` +
           'the model does not fit the data to their noise (weights too large, a source the image does not hold, or too few steps)',
       );
     }
-    const engine = scoreEngineReport(prior.model, backend.backend);
+    const engine = plan && workersUsed > 1 ? { ...engineReport, threads: plan.threads, workers: workersUsed } : engineReport;
     const cellArcsec = grid.cell / ARCSEC;
     const history = [
       `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, options: s.options })}`,
@@ -211,6 +285,7 @@ export async function reconstructUvfits(
       `prior ${prior.spec} sha256 ${prior.sha256}; sampler ${s.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}; flux scale ${flux.value.toPrecision(6)}`,
       `likelihood: ${lik.description}`,
       `SkyScore ${SKYSCORE_VERSION}, backend ${backend.backend}`,
+      ...(stoppedAt ? [`stopped by the user at ${where} (prior units): the chains' states then, not converged posterior draws; ${nKept} of ${s.n} chains`] : []),
     ];
     const header = (bunit: string, what: string) => {
       const h = radioProductHeader(vis, grid, beam, bunit, history, 'reconstruct');
@@ -219,7 +294,8 @@ export async function reconstructUvfits(
       h.set('SKYSAMP', s.sampler, 'sampler');
       h.set('SKYSTEPS', s.steps, 'sampler steps');
       h.set('SKYSEED', s.seed, 'random seed');
-      h.set('SKYNSAMP', s.n, 'posterior samples');
+      h.set('SKYNSAMP', nKept, 'posterior samples');
+      if (stoppedAt) h.set('SKYSTOP', where, 'stopped by the user here: not converged');
       h.set('SKYFLUX', flux.value, 'flux scale (Jy/pixel per prior unit)');
       h.set('SKYCHI2', Number(chi2.toFixed(6)), 'chi2 per visibility dof of the mean');
       return h;
@@ -241,17 +317,19 @@ export async function reconstructUvfits(
       image: { size: [grid.ny, grid.nx], cellArcsec, projection: 'SIN', restoringBeam: { bmajArcsec: beam.bmaj * 3600, bminArcsec: beam.bmin * 3600, bpaDeg: beam.bpa } },
       prior: { spec: prior.spec, kind: prior.kind, sha256: prior.sha256 },
       fluxScale: { value: flux.value, source: flux.source, ...(flux.background !== undefined ? { background: flux.background } : {}) },
-      n: s.n,
+      n: nKept,
       steps: s.steps,
       sampler: s.sampler,
-      samplerSettings: result.samplerSettings,
+      samplerSettings: result ? result.samplerSettings : { meanEstimate: `mean of the chains' states when the run was stopped (${where})`, stoppedAt: where },
       seed: s.seed,
       backend: backend.backend,
+      workers: workersUsed,
       scoreEngine: engine,
       likelihood: { kind: 'visibilities', description: lik.description, degreesOfFreedom: dof, cgSolves: lik.cgStats.solves, cgCapped: lik.cgStats.capped },
       chi2PerVisibility: { mean: chi2, expectedSd: sd, samples: sampleChi2 },
       chi2PerPixel: chi2,
-      scoreEvaluations: result.scoreEvaluations,
+      scoreEvaluations: result ? result.scoreEvaluations : stoppedAt!.scoreEvaluations,
+      ...(stoppedAt ? { stopped: { step: stoppedAt.step, steps: stoppedAt.steps, sigma: stoppedAt.sigma, elapsedS: Number(stoppedAt.elapsedS.toFixed(3)), chains: nKept, of: s.n } } : {}),
       seconds: (performance.now() - t0) / 1000,
       versions: { skyscore: SKYSCORE_VERSION },
       notes,
@@ -260,15 +338,41 @@ export async function reconstructUvfits(
     const files: NamedFile[] = [
       { name: 'posterior-mean.fits', bytes: image(products.mean, header('JY/PIXEL', 'posterior-mean')) },
       { name: 'posterior-std.fits', bytes: image(products.std, header('JY/PIXEL', 'posterior-std')) },
-      { name: 'posterior-samples.fits', bytes: image(products.samples, header('JY/PIXEL', 'posterior-samples'), s.n) },
+      { name: 'posterior-samples.fits', bytes: image(products.samples, header('JY/PIXEL', 'posterior-samples'), nKept) },
       { name: 'residual.fits', bytes: image(products.residual ?? new Float32Array(per), header('', 'residual: Re(A^H W (y - A mean)) / sqrt(sum w), N(0,1) per pixel')) },
       { name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n') },
     ];
-    return { files, report, warnings, notes, chi2 };
+    const stopped = stoppedAt ? { step: stoppedAt.step, steps: stoppedAt.steps, sigma: stoppedAt.sigma, chains: nKept, of: s.n } : null;
+    return { files, report, warnings, notes, chi2, workers: workersUsed, stopped };
   } finally {
     lik?.dispose();
     prior.dispose();
   }
+}
+
+/**
+ * The products of a run stopped before its end, from its latest preview (every chain's state then, data units):
+ * the chains as the samples, their running mean and standard deviation, the residual and χ² of that mean.
+ */
+async function stoppedProducts(lik: VisibilityLikelihood, preview: SamplingPreview): Promise<PosteriorProducts> {
+  const per = preview.shape.reduce((a, b) => a * b, 1);
+  const k = preview.nSamples;
+  const samples = preview.samples.slice(0, k * per);
+  const mean = preview.mean.slice();
+  const chi2 = await lik.chi2OfImage(mean);
+  return {
+    shape: preview.shape.slice(),
+    dataShape: [lik.dataShape[0], lik.dataShape[1]],
+    n: k,
+    samples,
+    mean,
+    meanOfDraws: mean,
+    std: preview.std.slice(),
+    residual: await lik.normalisedResidual(mean),
+    chi2PerPixel: chi2,
+    chi2PerPixelSamples: null,
+    chi2PerPixelDrawsMean: chi2,
+  };
 }
 
 function thermalReport(t: ThermalCheck): Record<string, number> {

@@ -20,6 +20,29 @@ import { Welford } from '../../src-shared/diffusion/welford.js';
 import { workerScript } from '../worker-script.js';
 import type { ScoreEngineOptions } from '../onnx/priors.js';
 import { defaultOnnxThreads } from '../onnx/runtime.js';
+import type { VisibilityNormalEquations } from '../../src-shared/diffusion/visibility-likelihood.js';
+import type { WeightedVisibilities } from '../../src-shared/radio/normal-equations.js';
+import type { ImageGrid } from '../../src-shared/radio/grid.js';
+
+/**
+ * A visibility likelihood's problem (`reconstruct --vis`): its normal equations — the dirty image d and the beam's
+ * Toeplitz kernel, made once by the caller — and the visibilities with a positive weight, from which each worker
+ * makes the measurement operator's plan for the exact χ², residual and noise draws. Put d and the beam in
+ * SharedArrayBuffers (sharedFloat64) and every worker reads the one copy.
+ */
+export interface VisibilityJob {
+  equations: Omit<VisibilityNormalEquations, 'exact'>;
+  vis: WeightedVisibilities;
+  grid: ImageGrid;
+  name?: string;
+}
+
+/** A copy of `a` in shared memory: cloned into a worker, it is shared, not copied. */
+export function sharedFloat64(a: Float64Array): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
 
 /** What every worker needs to rebuild the problem (plain data: it is cloned into each worker). */
 export interface ParallelJob {
@@ -30,6 +53,8 @@ export interface ParallelJob {
   shape: number[];
   /** The forward model, its files read and checked (plain data), with the data; absent for prior samples. */
   model?: PreparedForwardModel;
+  /** Instead of a forward model: visibilities through their normal equations. */
+  visibility?: VisibilityJob;
   data?: Float32Array;
   dataShape?: [number, number];
   noise?: NoiseModel;

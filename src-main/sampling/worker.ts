@@ -1,6 +1,6 @@
 /**
- * A sampling worker thread: its own tfjs backend, prior, forward model and likelihood; runs the chains
- * chainOffset … chainOffset + n − 1 of a job (their random streams depend only on the seed and the chain index,
+ * A sampling worker thread: its own tfjs backend, prior, forward model (or visibilities' normal equations) and
+ * likelihood; runs the chains chainOffset … chainOffset + n − 1 of a job (their random streams depend only on the seed and the chain index,
  * so the split changes nothing but the wall time) and returns their final states. Where the job asks for
  * previews, it posts its chains' current states with its progress now and then (pool.ts merges them).
  */
@@ -10,6 +10,9 @@ import { resolvePrior } from '../priors.js';
 import { instantiateForwardModel } from '../../src-shared/operators/forward-model.js';
 import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
+import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
+import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
+import { exactEvaluations } from '../../src-shared/radio/normal-equations.js';
 import type { WorkerJob, WorkerMessage } from './pool.js';
 
 const port = parentPort;
@@ -26,7 +29,7 @@ port.on('message', onMessage);
 (async () => {
   const info = await initBackend(job.backend);
   const prior = await resolvePrior(job.prior, job.cwd, job.scoreEngine);
-  let lik: ConvolvedLikelihood | null = null;
+  let lik: ConvolvedLikelihood | VisibilityLikelihood | null = null;
   let dispose = () => {};
   try {
     if (job.model) {
@@ -41,6 +44,11 @@ port.on('message', onMessage);
         affine: job.affine,
         name: job.dataName,
       });
+    } else if (job.visibility) {
+      // the normal equations as sent (shared, not remade); the measurement's plan for χ², residuals and noise draws
+      const v = job.visibility;
+      const A = chooseMeasurement(v.vis.u, v.vis.v, v.grid);
+      lik = new VisibilityLikelihood({ equations: { ...v.equations, exact: exactEvaluations(v.vis, A) }, affine: job.affine, name: v.name });
     }
     const batchSize = Math.min(job.n, job.batchSize ?? 16);
     let last = 0;

@@ -14,7 +14,8 @@
  * Convolved likelihood (as ../likelihood.ts): with x = a·x_p + b, the score in prior units at noise level σ is
  *   a Aᵀ(Σ + a²σ² A Aᵀ)⁻¹(y − A x) = a (I + a²σ² K)⁻¹ (d − b K1 − a K x_p)   (push-through identity),
  * solved by preconditioned conjugate gradients on the image grid (likelihood/cg-loop.ts; the preconditioner is the
- * circulant approximation of K: the beam wrapped onto the image grid, its spectrum clamped at 0). At σ = 0 it is
+ * circulant approximation of K: the beam wrapped onto the image grid, its spectrum clamped at 0), each chain
+ * stopping at its own tolerance, so that a chain's solution does not depend on the chains solved with it. At σ = 0 it is
  * the exact a (d' − a K x_p). The samples of a Gaussian prior through it are the exact posterior's (tested against
  * the dense closed form: tests/unit/visibility-likelihood.test.ts).
  *
@@ -175,7 +176,7 @@ export class VisibilityLikelihood {
         apply: (u) => tf.add(u, tf.mul(this.k(u), c)),
         precondition: (u) => this.precond.apply(u, c),
       };
-      const test = this.cgOnDevice || !syncReadable() ? new DeviceStopping(g, this.cgTol, this.cgMaxIter, this.tally) : new HostStopping(g, this.cgTol, this.cgMaxIter, this.stats);
+      const test = this.cgOnDevice || !syncReadable() ? new DeviceStopping(g, this.cgTol, this.cgMaxIter, this.tally) : new HostStopping(g, this.cgTol, this.cgMaxIter, this.stats, true);
       return tf.mul(conjugateGradients(system, g, test, warm), a);
     });
   }

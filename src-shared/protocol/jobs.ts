@@ -237,7 +237,7 @@ export interface JobMethods {
   'noise.describe': { params: { obs: ObsInput; files: NamedFile[]; spec?: NoiseSpec }; result: NoiseDescribeResult };
   'priors.list': { params: Record<string, never>; result: { priors: PriorInfo[]; userDir: string } };
   'job.reconstruct': { params: ReconstructParams; result: ReconstructStarted };
-  /** keep: a running reconstruction stops and keeps what it has (its chains' latest states) as its products. */
+  /** keep: a running reconstruction (job.reconstruct, job.reconstructVis) stops and keeps what it has (its chains' latest states) as its products. */
   'job.cancel': { params: { jobId: string; keep?: boolean }; result: { cancelled: boolean } };
   'job.products': { params: { jobId: string }; result: Products };
   'job.train': { params: TrainParams; result: { jobId: string; out: string; queued: number } };
@@ -298,26 +298,29 @@ export const noiseInput: Validator<NoiseInput> = (v, p) => {
   throw new ProtocolError(`${p}.kind: expected 'sigma', 'map' or 'model'`);
 };
 
+const positiveUpTo = (max: number) => optional(num({ min: Number.MIN_VALUE, max }));
+/** The sampler's options (the CLI's --snr, --step-size, --zeta, --denoise, --no-rao-blackwell, --symmetrise). */
+export const runOptions: Validator<RunOptions> = obj({
+  snr: positiveUpTo(RUN_OPTION_RANGES.snr.max),
+  stepSize: positiveUpTo(RUN_OPTION_RANGES.stepSize.max),
+  zeta: positiveUpTo(RUN_OPTION_RANGES.zeta.max),
+  denoise: optional(literal(...DENOISE_MODES)),
+  raoBlackwell: optional(bool),
+  symmetrise: optional(bool),
+});
+/** Worker threads sharing the chains (absent or null: automatic). */
+export const workersSetting = optional(nullable(num({ integer: true, min: 1, max: MAX_WORKERS })));
+
 /** Sampler settings of a run (also the bundled example's, protocol/example.ts). */
 export const samplerSettings: Validator<SamplerSettings> = (v, p) => {
-  const positiveUpTo = (max: number) => optional(num({ min: Number.MIN_VALUE, max }));
   const s = obj({
     sampler: literal(...SAMPLERS),
     n: num({ integer: true, min: 1, max: 1024 }),
     steps: num({ integer: true, min: 1, max: MAX_STEPS }),
     seed: num({ integer: true, min: 0, max: 2 ** 32 - 1 }),
     fluxScale: nullable(num({ min: Number.MIN_VALUE })),
-    options: optional(
-      obj({
-        snr: positiveUpTo(RUN_OPTION_RANGES.snr.max),
-        stepSize: positiveUpTo(RUN_OPTION_RANGES.stepSize.max),
-        zeta: positiveUpTo(RUN_OPTION_RANGES.zeta.max),
-        denoise: optional(literal(...DENOISE_MODES)),
-        raoBlackwell: optional(bool),
-        symmetrise: optional(bool),
-      }),
-    ),
-    workers: optional(nullable(num({ integer: true, min: 1, max: MAX_WORKERS }))),
+    options: optional(runOptions),
+    workers: workersSetting,
     batch: optional(nullable(num({ integer: true, min: 1, max: MAX_BATCH }))),
   })(v, p);
   if (s.steps < SAMPLER_INFO[s.sampler].minSteps) throw new ProtocolError(`${p}.steps: ${s.sampler} takes at least ${SAMPLER_INFO[s.sampler].minSteps} steps`);

@@ -3,12 +3,12 @@
  * amplitudes for plotting, the default image geometry), make the dirty image and beam, CLEAN as a job, and fetch
  * the products as the FITS files `skyscore clean` writes. Composed into `Methods` / `methodParams` in ./index.ts.
  */
-import { obj, num, str, bytes, optional, literal, type Validator } from './validate.js';
+import { obj, num, str, bytes, bool, optional, literal, type Validator } from './validate.js';
 import { LIMITS } from './limits.js';
 import type { UvSummary } from '../radio/uvfits.js';
 import type { ThermalCheck } from '../radio/weighting.js';
-import type { NamedFile } from './jobs.js';
-import { SAMPLERS, MAX_STEPS, type SamplerName } from '../diffusion/samplers/spec.js';
+import { runOptions, workersSetting, type NamedFile } from './jobs.js';
+import { SAMPLERS, MAX_STEPS, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
 /** Visibilities drawn in the plots: all of them, or an evenly spaced deterministic subset of a large file. */
 export interface UvPlotData {
@@ -123,6 +123,12 @@ export interface UvPosteriorParams {
   n: number;
   steps: number;
   seed: number;
+  /** The sampler's options (the command line's --snr, --denoise, …); absent: defaults. */
+  options?: RunOptions;
+  /** Worker threads sharing the chains (--workers); absent or null: automatic. The samples do not depend on it. */
+  workers?: number | null;
+  /** Rescale the weights to the data's scatter (--reweight: the thermal check's robust ratio r, w → w/r²). */
+  reweight?: boolean;
   /** Previews per second (0: none). */
   previewHz: number;
 }
@@ -132,7 +138,10 @@ export interface UvPosteriorStarted {
   queued: number;
   size: number;
   cellArcsec: number;
-  /** The command line that gives the same products (`skyscore reconstruct --vis …`, the file by its base name). */
+  /**
+   * The command line that gives the same products (`skyscore reconstruct --vis …`, the file by its base name),
+   * with --workers when the request gave it (the finished run's products give the worker count it used).
+   */
   command: string;
 }
 
@@ -160,12 +169,19 @@ export interface UvPosteriorProductsResult {
   chi2: number;
   warnings: string[];
   notes: string[];
+  /** The command line that gives the same products, with the worker count the run used. */
   command: string;
+  /** Where a run stopped and kept stood, and how many chains it kept; absent for a finished run. */
+  stopped?: { step: number; steps: number; sigma: number; chains: number; of: number };
 }
 
 export interface RadioMethods {
   'uv.open': { params: { name: string; bytes: Uint8Array; stokes?: string }; result: UvOpenResult };
+  /** The dirty image and beam; a newer uv.image of the same file, uv.cancelImage or uv.close stops it (error code 'cancelled'). */
   'uv.image': { params: UvImagingParams; result: UvImageResult };
+  /** Stops the file's running uv.image, if any. */
+  'uv.cancelImage': { params: { fileId: string }; result: { cancelled: boolean } };
+  /** Closes the file (stopping its running uv.image). */
   'uv.close': { params: { fileId: string }; result: { closed: boolean } };
   'job.clean': { params: UvCleanParams; result: CleanJobStarted };
   'uv.products': { params: { jobId: string }; result: CleanProductsResult };
@@ -186,6 +202,7 @@ const imagingShape = {
 export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMethods[M]['params']> } = {
   'uv.open': obj({ name: str({ max: 512 }), bytes, stokes: optional(str({ max: 4, pattern: /^[A-Za-z]{1,2}$/ })) }),
   'uv.image': obj(imagingShape),
+  'uv.cancelImage': obj({ fileId: uvFileId }),
   'uv.close': obj({ fileId: uvFileId }),
   'job.clean': obj({
     ...imagingShape,
@@ -204,6 +221,9 @@ export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMeth
     n: num({ integer: true, min: 1, max: 1024 }),
     steps: num({ integer: true, min: 1, max: MAX_STEPS }),
     seed: num({ integer: true, min: 0, max: Number.MAX_SAFE_INTEGER }),
+    options: optional(runOptions),
+    workers: workersSetting,
+    reweight: optional(bool),
     previewHz: num({ min: 0, max: 30 }),
   }),
   'uv.posteriorProducts': obj({ jobId: str({ max: 40, pattern: /^[a-z]+-[0-9a-z]{1,32}$/ }) }),

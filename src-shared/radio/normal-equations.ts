@@ -5,7 +5,7 @@
  * and exact float64 χ² and residual images through the measurement operator A itself.
  */
 import type { VisibilityNormalEquations } from '../diffusion/visibility-likelihood.js';
-import { chooseMeasurement, type ChooseOptions } from './measurement.js';
+import { chooseMeasurement, type ChooseOptions, type Measurement } from './measurement.js';
 import { doubleGrid } from './imaging.js';
 import type { ImageGrid } from './grid.js';
 import { UserInputError } from '../errors.js';
@@ -20,7 +20,7 @@ export interface WeightedVisibilities {
 }
 
 /** The visibilities with a positive weight. */
-function usedOnly(v: WeightedVisibilities): WeightedVisibilities {
+export function usedOnly(v: WeightedVisibilities): WeightedVisibilities {
   const keep: number[] = [];
   for (let k = 0; k < v.u.length; k++) if (v.weight[k] > 0) keep.push(k);
   if (keep.length === v.u.length) return v;
@@ -55,7 +55,20 @@ export function visibilityNormalEquations(all: WeightedVisibilities, grid: Image
     const row = (i + 1) * 2 * nx; // big row ny + (i − (ny − 1))
     for (let j = 0; j < bw; j++) beam[i * bw + j] = big[row + j + 1];
   }
-  const wPos = Float64Array.from(w, (x) => (x > 0 ? x : 0));
+  return { shape: [ny, nx], dirty, beam, yWy, visibilities: used, exact: exactEvaluations(vis, A) };
+}
+
+/**
+ * What the visibility likelihood needs besides the normal equations, and can only have from the visibilities
+ * themselves: exact float64 χ², residual images and the data's noise draws through the measurement operator A of
+ * the image grid. A worker thread that is handed the normal equations builds these from the visibilities and A
+ * (A's plan is cheap; the dirty image and the beam are not remade).
+ */
+export function exactEvaluations(all: WeightedVisibilities, A: Measurement): NonNullable<VisibilityNormalEquations['exact']> {
+  const vis = usedOnly(all);
+  const m = vis.u.length;
+  if (A.nvis !== m) throw new Error(`exactEvaluations: the measurement has ${A.nvis} visibilities, the data ${m} with a positive weight`);
+  const wPos = Float64Array.from(vis.weight, (x) => (x > 0 ? x : 0));
   const residual = (x: Float32Array) => {
     const ax = A.forward(Float64Array.from(x));
     const rr = new Float64Array(m);
@@ -66,33 +79,26 @@ export function visibilityNormalEquations(all: WeightedVisibilities, grid: Image
     }
     return { rr, ri };
   };
-  const sqrtW = Float64Array.from(w, Math.sqrt);
+  const sqrtW = Float64Array.from(wPos, Math.sqrt);
   return {
-    shape: [ny, nx],
-    dirty,
-    beam,
-    yWy,
-    visibilities: used,
-    exact: {
-      chi2(x) {
-        const { rr, ri } = residual(x);
-        let s = 0;
-        for (let k = 0; k < m; k++) s += wPos[k] * (rr[k] * rr[k] + ri[k] * ri[k]);
-        return s;
-      },
-      noiseImage(zRe, zIm) {
-        const yr2 = Float64Array.from(zRe, (z, k) => z * sqrtW[k]);
-        const yi2 = Float64Array.from(zIm, (z, k) => z * sqrtW[k]);
-        return A.adjoint(yr2, yi2).re;
-      },
-      residualImage(x) {
-        const { rr, ri } = residual(x);
-        for (let k = 0; k < m; k++) {
-          rr[k] *= wPos[k];
-          ri[k] *= wPos[k];
-        }
-        return A.adjoint(rr, ri).re;
-      },
+    chi2(x) {
+      const { rr, ri } = residual(x);
+      let s = 0;
+      for (let k = 0; k < m; k++) s += wPos[k] * (rr[k] * rr[k] + ri[k] * ri[k]);
+      return s;
+    },
+    noiseImage(zRe, zIm) {
+      const yr2 = Float64Array.from(zRe, (z, k) => z * sqrtW[k]);
+      const yi2 = Float64Array.from(zIm, (z, k) => z * sqrtW[k]);
+      return A.adjoint(yr2, yi2).re;
+    },
+    residualImage(x) {
+      const { rr, ri } = residual(x);
+      for (let k = 0; k < m; k++) {
+        rr[k] *= wPos[k];
+        ri[k] *= wPos[k];
+      }
+      return A.adjoint(rr, ri).re;
     },
   };
 }

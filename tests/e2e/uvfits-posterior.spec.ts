@@ -3,7 +3,8 @@
  * file in the Visibilities view, a 32×32 Gaussian-field prior of the engine's list, 2 samples × 30 steps: the
  * progress with the χ² per visibility, the posterior mean, std and a sample in viewer panels with the sky
  * read-out, the report's warnings, the mean's amplitudes over the data's, and posterior-mean.fits exported byte
- * for byte as `skyscore reconstruct --vis` writes it; Stop. Also: a random-groups FITS file that is not UVFITS
+ * for byte as `skyscore reconstruct --vis` writes it, with the run panel's sampler settings (2 worker threads) and
+ * the weights rescaled to the data's scatter; Stop and keep; Stop. Also: a random-groups FITS file that is not UVFITS
  * opens in the image viewer (its headers, no image), not in the Visibilities view. Screenshots go to test-results/.
  */
 import { test as base, expect } from './fixtures.js';
@@ -77,6 +78,14 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     await app.getByTestId('uv-posterior-n').fill('2');
     await app.getByTestId('uv-posterior-steps').fill('30');
     await app.getByTestId('uv-posterior-seed').fill('3');
+    // the run panel's sampler settings, and the weights rescaled by the thermal check's factor (1/0.413²)
+    await expect(app.getByTestId('uv-posterior-sampler')).toHaveValue('pc');
+    await app.getByTestId('uv-posterior-advanced').locator('summary').click();
+    await app.getByTestId('uv-posterior-workers').fill('2');
+    await expect(app.getByTestId('uv-posterior-reweight-factor')).toHaveText(/weights × 5\.\d\d/);
+    await app.getByTestId('uv-posterior-reweight').check();
+    await app.getByTestId('uv-posterior-reweight').scrollIntoViewIfNeeded();
+    await shot(app, 'uvfits-posterior-settings.png');
     await app.getByTestId('uv-posterior').click();
     const prog = app.getByTestId('uv-posterior-progress');
     await expect(prog).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
@@ -103,7 +112,7 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
 
     // export: the bytes of skyscore reconstruct --vis with the command line the view gives
     const command = (await app.getByTestId('uv-posterior-command').locator('code').textContent())!;
-    expect(command).toBe(`skyscore reconstruct --vis ${VLBA} --prior gaussian-field:${PK} --size 32 --cell 0.00005 --stokes I --sampler pc --n 2 --steps 30 --seed 3 --out DIR`);
+    expect(command).toBe(`skyscore reconstruct --vis ${VLBA} --prior gaussian-field:${PK} --size 32 --cell 0.00005 --stokes I --sampler pc --n 2 --steps 30 --seed 3 --reweight --workers 2 --out DIR`);
     const argv = command.split(' ').slice(1, -2);
     argv[argv.indexOf('--vis') + 1] = dataPath('uvfits', VLBA);
     const cli = await runCliAsync([...argv, '--out', path.join(tmp, 'p'), '--quiet'], { timeoutMs: 300_000 });
@@ -112,8 +121,20 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     expect(dl.suggestedFilename()).toBe('posterior-mean.fits');
     expect(readFileSync(await dl.path()).equals(readFileSync(path.join(tmp, 'p', 'posterior-mean.fits')))).toBe(true);
 
-    // Stop: a long run ends when asked
+    // Stop and keep: a long run ends with its chains' states as the products
     await app.getByTestId('uv-posterior-steps').fill('100000');
+    await app.getByTestId('uv-posterior').click();
+    await expect.poll(async () => Number(await prog.getAttribute('data-step')), { timeout: 30_000 }).toBeGreaterThan(0);
+    await app.getByTestId('uv-posterior-stop-keep').click();
+    await expect(prog).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+    await expect(prog).toContainText(/stopped at step \d+ \/ 100000 and kept \(2 of 2 chains\)/);
+    await expect(app.getByTestId('uv-products-summary')).toContainText('not converged');
+    await expect(app.getByTestId('panel-uv-posterior-mean').locator('.panel-name')).toContainText('posterior-mean.fits');
+    await expect(app.getByTestId('uv-export-posterior-samples')).toBeVisible();
+    await prog.scrollIntoViewIfNeeded();
+    await shot(app, 'uvfits-posterior-kept.png');
+
+    // Stop: a long run ends when asked, with nothing kept
     await app.getByTestId('uv-posterior').click();
     await expect(prog).toHaveAttribute('data-state', 'running', { timeout: 30_000 });
     await expect.poll(async () => Number(await prog.getAttribute('data-step')), { timeout: 30_000 }).toBeGreaterThan(0);

@@ -171,6 +171,47 @@ describe('uv.image and job.clean', () => {
     await expect(call('uv.products', { jobId: started.jobId })).rejects.toThrow(/no finished CLEAN/);
   });
 
+  it('stops a dirty image when a newer one of the same file comes, when asked, and when the file is closed', async () => {
+    const o = await call('uv.open', { name: VLBA_NAME, bytes: bytesOf(VLBA()) });
+    const ended = (q: Promise<unknown>) =>
+      q.then(
+        () => ({ ok: true, name: '', message: '' }),
+        (e: Error) => ({ ok: false, name: e.name, message: e.message }),
+      );
+    // the default grid (542², its beam on the 1084² double grid) superseded by a small one
+    const t0 = Date.now();
+    const big = ended(call('uv.image', { fileId: o.fileId, weighting: 'natural' }));
+    // under way: the engine takes the next request between its stages
+    await new Promise((res) => setTimeout(res, 200));
+    const small = call('uv.image', { fileId: o.fileId, size: 64, cellArcsec: 0.00005, weighting: 'natural' });
+    expect(await big).toEqual({ ok: false, name: 'CancelledError', message: expect.stringMatching(/superseded by a newer dirty image request/) });
+    const r = await small;
+    const tSmall = Date.now() - t0;
+    expect(r.size).toBe(64);
+    // the small one is the one an uninterrupted request gives
+    const again = await call('uv.image', { fileId: o.fileId, size: 64, cellArcsec: 0.00005, weighting: 'natural' });
+    for (let i = 0; i < 2; i++) expect(Buffer.from(r.files[i]!.bytes).equals(Buffer.from(again.files[i]!.bytes))).toBe(true);
+    // the full default image takes longer than the superseded one and its successor together: it did not run on
+    const t1 = Date.now();
+    const full = await call('uv.image', { fileId: o.fileId, weighting: 'natural' });
+    const tFull = Date.now() - t1;
+    expect(full.size).toBe(542);
+    expect(tSmall).toBeLessThan(tFull);
+
+    // uv.cancelImage stops it; with none running it says so
+    const asked = ended(call('uv.image', { fileId: o.fileId, weighting: 'uniform' }));
+    await new Promise((res) => setImmediate(res));
+    expect((await call('uv.cancelImage', { fileId: o.fileId })).cancelled).toBe(true);
+    expect(await asked).toMatchObject({ ok: false, name: 'CancelledError', message: expect.stringMatching(/stopped by the client/) });
+    expect((await call('uv.cancelImage', { fileId: o.fileId })).cancelled).toBe(false);
+
+    // closing the file stops it
+    const closed = ended(call('uv.image', { fileId: o.fileId, weighting: 'natural' }));
+    await new Promise((res) => setImmediate(res));
+    expect((await call('uv.close', { fileId: o.fileId })).closed).toBe(true);
+    expect(await closed).toMatchObject({ ok: false, name: 'CancelledError', message: expect.stringMatching(/the file was closed/) });
+  }, 120_000);
+
   it('holds the requests to the engine limits', async () => {
     const o = await call('uv.open', { name: VLBA_NAME, bytes: bytesOf(VLBA()) });
     await expect(call('uv.image', { fileId: o.fileId, size: 2048, weighting: 'natural' })).rejects.toThrow(/over this engine's limit/);

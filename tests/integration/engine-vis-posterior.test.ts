@@ -70,9 +70,15 @@ afterAll(() => {
 describe('job.reconstructVis', () => {
   it('gives the products of skyscore reconstruct --vis byte for byte, and the model amplitudes of the mean', async () => {
     const o = await call('uv.open', { name: NAME, bytes: new Uint8Array(readFileSync(FILE)) });
-    const started = await call('job.reconstructVis', { fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', n: 3, steps: 40, seed: 7, previewHz: 10 });
+    // the app's sampler settings, the worker pool and the weights rescaled to the data's scatter
+    const started = await call('job.reconstructVis', {
+      fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', sampler: 'pc', n: 3, steps: 40, seed: 7,
+      options: { snr: 0.2, denoise: 'mean' }, workers: 2, reweight: true, previewHz: 10,
+    });
     expect(started).toMatchObject({ size: N, cellArcsec: CELL, queued: 0 });
-    expect(started.command).toMatch(/^reconstruct --vis vlba43_BLLAC_2013may30\.uvfits --prior gaussian-field:\S+gf32[\\/]power-spectrum\.fits --size 32 --cell 0\.00005 --stokes I --sampler pc --n 3 --steps 40 --seed 7$/);
+    expect(started.command).toMatch(
+      /^reconstruct --vis vlba43_BLLAC_2013may30\.uvfits --prior gaussian-field:\S+gf32[\\/]power-spectrum\.fits --size 32 --cell 0\.00005 --stokes I --sampler pc --n 3 --steps 40 --seed 7 --reweight --snr 0\.2 --denoise mean --workers 2$/,
+    );
     const end = await waitFor(started.jobId);
     expect(end.event, JSON.stringify(end.data)).toBe('job.done');
     const prog = progressOf(started.jobId);
@@ -81,6 +87,9 @@ describe('job.reconstructVis', () => {
     expect(prog.some((x) => x.chi2 !== null && x.chi2 > 0)).toBe(true);
     const r = await call('uv.posteriorProducts', { jobId: started.jobId });
     expect(r.files.map((f) => f.name)).toEqual(['posterior-mean.fits', 'posterior-std.fits', 'posterior-samples.fits', 'residual.fits', 'report.json']);
+    expect(r.command).toBe(started.command);
+    expect(r.stopped).toBeUndefined();
+    expect(end.event === 'job.done' && end.data.summary.workers).toBe(2);
 
     // the command line the job gives, on the file from disk
     const argv = started.command.split(' ');
@@ -99,6 +108,9 @@ describe('job.reconstructVis', () => {
       delete x.visibilities.file;
     }
     expect(mine).toEqual(theirs);
+    expect(mine.workers).toBe(2);
+    expect(mine.visibilities.weightScale).toBeGreaterThan(4);
+    expect(mine.samplerSettings).toMatchObject({ snr: 0.2 });
     expect(r.chi2).toBe(theirs.chi2PerVisibility.mean);
     expect(r.chi2).toBeGreaterThan(1);
     expect(r.warnings).toEqual(theirs.warnings);
@@ -137,6 +149,26 @@ describe('job.reconstructVis', () => {
     const last = progressOf(started.jobId).at(-1)!;
     expect(last.step).toBeLessThan(200_000);
     await expect(call('uv.posteriorProducts', { jobId: started.jobId })).rejects.toThrow(/no finished posterior run/);
+  }, 120_000);
+
+  it('stops and keeps: the products of every chain\'s latest state, on the worker pool', async () => {
+    const o = await call('uv.open', { name: NAME, bytes: new Uint8Array(readFileSync(FILE)) });
+    const started = await call('job.reconstructVis', { fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', n: 3, steps: 200_000, seed: 2, workers: 2, previewHz: 10 });
+    const t1 = Date.now();
+    while (!progressOf(started.jobId).some((x) => x.preview) && Date.now() - t1 < 60_000) await new Promise((res) => setTimeout(res, 50));
+    expect((await call('job.cancel', { jobId: started.jobId, keep: true })).cancelled).toBe(true);
+    const end = await waitFor(started.jobId, 30_000);
+    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+    expect(end.event === 'job.done' && end.data.summary).toMatchObject({ n: 3, workers: 2, stopped: expect.stringMatching(/^step \d+\/200000, σ /) });
+    const r = await call('uv.posteriorProducts', { jobId: started.jobId });
+    expect(r.stopped).toMatchObject({ chains: 3, of: 3, steps: 200_000 });
+    expect(r.warnings[0]).toMatch(/^stopped at step \d+\/200000/);
+    const report = JSON.parse(new TextDecoder().decode(r.files.find((f) => f.name === 'report.json')!.bytes));
+    expect(report.stopped).toMatchObject({ chains: 3, of: 3 });
+    const samples = readFitsImage(r.files.find((f) => f.name === 'posterior-samples.fits')!.bytes);
+    expect(samples.shape.slice(0, 3)).toEqual([N, N, 3]);
+    expect(samples.data.every(Number.isFinite)).toBe(true);
+    expect(r.modelAmp.length).toBe(o.plot.shown);
   }, 120_000);
 
   it('refuses a prior outside the list, and grids over the limits, before the job starts', async () => {

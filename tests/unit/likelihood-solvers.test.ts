@@ -1,7 +1,7 @@
 /**
  * The likelihood's solve methods one by one (src-shared/diffusion/likelihood/): each solver's
  * Aᵀ (Σ + c A Aᵀ)⁻¹ r against the dense float64 definition, the choice of method on representative operators,
- * and the conjugate-gradient loop's two stopping tests (host: read back and stop early; device: fixed
+ * and the conjugate-gradient loop's two stopping tests (host: read back and stop early, on the worst chain or per chain; device: fixed
  * iterations, converged chains frozen, statistics read on settle).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -383,6 +383,40 @@ describe('the conjugate-gradient loop: host and device stopping', () => {
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     b.dispose();
     dispose();
+  });
+
+  it('per-chain host stopping: a chain solved with others is the chain solved alone, to the bit', () => {
+    const [ny, nx] = [16, 16];
+    const n = ny * nx;
+    // a diagonal system, eigenvalues 1…100: elementwise, so a chain's arithmetic is its own whatever the batch
+    const d = tf.tensor3d(Float32Array.from({ length: n }, (_, i) => 1 + (99 * i) / (n - 1)), [1, ny, nx]);
+    const system: CgSystem = { apply: (u) => tf.mul(u, d), precondition: (u) => tf.clone(u) };
+    // chain 0 converges in fewer iterations than chain 1: its right-hand side lies on the eigenvalues 1…26 (64 of
+    // them: more than the iterations it takes, so it is not solved exactly), chain 1's on all
+    const r = randn(n, 32);
+    const easy = Float32Array.from(r, (v, i) => (i < 64 ? v : 0));
+    const hard = Float32Array.from(r);
+    const solve = (rows: Float32Array[], perChain: boolean) => {
+      const b = tf.tensor3d(Float32Array.from(rows.flatMap((r) => Array.from(r))), [rows.length, ny, nx]);
+      const stats = noCgStats();
+      const u = conjugateGradients(system, b, new HostStopping(b, 1e-5, 200, stats, perChain));
+      const v = u.dataSync() as Float32Array;
+      u.dispose();
+      b.dispose();
+      return { v, stats };
+    };
+    const alone = solve([easy], true);
+    const both = solve([easy, hard], true);
+    const hardAlone = solve([hard], true);
+    expect(alone.stats.iterations).toBeLessThan(both.stats.iterations);
+    expect(both.stats.iterations).toBe(hardAlone.stats.iterations);
+    expect(Array.from(both.v.subarray(0, n))).toEqual(Array.from(alone.v));
+    expect(Array.from(both.v.subarray(n))).toEqual(Array.from(hardAlone.v));
+    expect(both.stats.maxRelResidual).toBeLessThanOrEqual(1e-5);
+    // stopping on the worst chain, the easy one moves on with the hard one: it is not what it is alone
+    const together = solve([easy, hard], false);
+    expect(Array.from(together.v.subarray(0, n))).not.toEqual(Array.from(alone.v));
+    d.dispose();
   });
 
   it('warm starts: the previous solution of the same chains is the start, a batch of another size starts from 0', () => {

@@ -102,6 +102,26 @@ describe('protocol: sampler settings (from the tfjs-free sampler catalogue)', ()
   for (const [name, v, re] of bad) it(`refuses ${name}`, () => expect(() => check(v)).toThrow(re));
 });
 
+describe('protocol: the posterior from visibilities and the dirty image', () => {
+  const base = { fileId: 'uv1', prior: 'user/gf32', n: 2, steps: 30, seed: 3, previewHz: 4 };
+  const req = (method: string, params: unknown) => validateRequest({ id: 1, method, params });
+
+  it('carries the sampler options, workers and reweighting', () => {
+    const full = { ...base, sampler: 'pc', options: { snr: 0.2, denoise: 'mean' }, workers: 2, reweight: true };
+    expect(req('job.reconstructVis', full).params).toEqual(full);
+    expect(req('job.reconstructVis', { ...base, workers: null }).params).toEqual({ ...base, workers: null });
+    expect(req('uv.cancelImage', { fileId: 'uv1' }).params).toEqual({ fileId: 'uv1' });
+  });
+
+  const bad: [string, string, unknown, RegExp][] = [
+    ['zero workers', 'job.reconstructVis', { ...base, workers: 0 }, /params\.workers/],
+    ['an unknown option', 'job.reconstructVis', { ...base, options: { correctorSteps: 3 } }, /unexpected field 'correctorSteps'/],
+    ['reweighting that is not a boolean', 'job.reconstructVis', { ...base, reweight: 'yes' }, /params\.reweight/],
+    ['a file id with a path in it', 'uv.cancelImage', { fileId: '../x' }, /params\.fileId/],
+  ];
+  for (const [name, method, v, re] of bad) it(`refuses ${name}`, () => expect(() => req(method, v)).toThrow(re));
+});
+
 describe('protocol: hostile messages', () => {
   it('refuses keys of Object.prototype as unknown fields', () => {
     for (const k of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {

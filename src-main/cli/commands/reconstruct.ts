@@ -38,7 +38,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
-       skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--reweight] [the sampler flags]
+       skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--reweight] [--workers W] [the sampler flags]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -131,8 +131,10 @@ ARCSEC). The automatic flux scale is taken in the image plane (a CLEAN image res
 pixel). Products as above, in Jy/pixel with the restoring beam's BMAJ/BMIN/BPA; residual.fits is the residual
 dirty image Re(Aᴴ W (y − A·mean)) over its noise (N(0, 1) per pixel for a model within the noise); report.json
 gives chi2PerVisibility (per real degree of freedom, two per visibility) of the mean and of every sample, and
-the weights' thermal check. Runs in one thread on the wasm or cpu backend (the prior's network runs on its score
-engine: ONNX Runtime's threads or GPU).`;
+the weights' thermal check. Runs on the wasm or cpu backend, its chains over --workers W threads as above (the
+dirty image and the beam made once and shared with them; the prior's network runs on its score engine: ONNX
+Runtime's threads or GPU); each chain's conjugate gradients stop at its own tolerance, so the samples do not
+depend on W (up to float32 rounding, as above).`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
@@ -308,7 +310,7 @@ function runFlags(p: Parsed, cmd: string): { sampler: SamplerName; n: number; st
 
 /** `reconstruct --vis FILE.uvfits`: the posterior from visibilities (src-main/reconstruct/visibilities.ts). */
 async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonly string[]): Promise<number> {
-  for (const f of ['obs', 'model', 'noise', 'hdu', 'workers'] as const) {
+  for (const f of ['obs', 'model', 'noise', 'hdu'] as const) {
     if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} does not apply to --vis (the visibilities, their weights and (u, v) are the data, the noise and the model)`);
   }
   const visPath = requireString(p, 'vis', cmd);
@@ -317,6 +319,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
   const { sampler, n, steps, seed, batch, fluxScale } = runFlags(p, cmd);
   const size = p.values.size === undefined ? undefined : numberFlag(p, 'size', cmd, { integer: true, min: 8, max: 2048 });
   const cellArcsec = p.values.cell === undefined ? undefined : numberFlag(p, 'cell', cmd, { positive: true });
+  const workers = p.values.workers === undefined ? null : numberFlag(p, 'workers', cmd, { integer: true, min: 1, max: MAX_WORKERS });
   const backend = backendFlag(p, cmd);
   // the visibilities' noise draws of the samplers' ending are read back synchronously: a CPU backend for the
   // image-plane tensors (the prior's network still runs where the score engine puts it)
@@ -330,7 +333,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
       size,
       cellArcsec,
       prior,
-      settings: { sampler, n, steps, seed, fluxScale, options: samplerOptions(p, cmd), workers: 1, batch },
+      settings: { sampler, n, steps, seed, fluxScale, options: samplerOptions(p, cmd), workers, batch },
       scoreEngine: scoreEngineFlags(p, cmd),
       backend: () => initBackend(backend === 'auto' ? 'wasm' : backend),
       command: `reconstruct ${argv.join(' ')}`,

@@ -2,14 +2,16 @@
  * The Visibilities view of an open UVFITS file: its summary (as `skyscore info` gives it), the uv coverage
  * ((u, v) and (−u, −v), square, zoomable, at full size on demand), the amplitude against uv distance (with the
  * CLEAN model's or the posterior mean's amplitudes over it once there is one), the imaging and CLEAN settings, the
- * CLEAN job's progress and Stop, the posterior from the visibilities (prior, samples, steps, seed; progress, Stop,
- * the report's warnings), and the products to export (the files of `skyscore clean` or `skyscore reconstruct --vis`).
+ * CLEAN job's progress and Stop, the posterior from the visibilities (prior, the run panel's sampler settings, the
+ * weights rescaled to the data's scatter; progress, Stop, Stop and keep, the report's warnings), and the products
+ * to export (the files of `skyscore clean` or `skyscore reconstruct --vis`).
  */
 import { useEffect, useMemo } from 'react';
 import { useRadio } from './state';
 import { ScatterPlot } from './ScatterPlot';
 import { uvUnit, type ScatterSeries } from './scatter';
-import { installRadioEvents, makeDirtyImage, startClean, stopClean, exportProduct, closeUvfits, chooseProduct, posteriorPrior, startPosterior, stopPosterior } from './actions';
+import { installRadioEvents, makeDirtyImage, cancelDirtyImage, patchImaging, startClean, stopClean, exportProduct, closeUvfits, chooseProduct, posteriorPrior, startPosterior, stopPosterior } from './actions';
+import { SamplerFields } from '../run/SamplerFields';
 import { useStore } from '../store/index';
 import { refreshPriors } from '../run/actions';
 import { fmtJy } from './format';
@@ -69,8 +71,9 @@ function Summary({ open }: { open: UvOpenResult }) {
 
 function Controls({ open }: { open: UvOpenResult }) {
   const form = useRadio((s) => s.form);
-  const patch = useRadio((s) => s.patchForm);
+  const patchForm = useRadio((s) => s.patchForm);
   const busy = useRadio((s) => s.busy);
+  const imaging = useRadio((s) => s.imaging);
   const clean = useRadio((s) => s.clean);
   const d = open.defaults;
   const parallel = open.summary.stokes.some((p) => ['I', 'RR', 'LL', 'XX', 'YY'].includes(p));
@@ -78,6 +81,8 @@ function Controls({ open }: { open: UvOpenResult }) {
   const posterior = useRadio((s) => s.posterior);
   const running = clean.state === 'running' || clean.state === 'queued' || posterior.state === 'running' || posterior.state === 'queued';
   const disabled = !d || !!busy || running;
+  // size, cell and weighting stop a dirty image under way; CLEAN's settings do not
+  const patch = patchImaging;
   return (
     <div className="uv-controls" data-testid="uv-controls">
       <h4>Imaging</h4>
@@ -112,18 +117,29 @@ function Controls({ open }: { open: UvOpenResult }) {
         </small>
       )}
       <div className="uv-buttons">
-        <button type="button" disabled={disabled} onClick={() => void makeDirtyImage()} data-testid="uv-dirty">
+        <button
+          type="button"
+          disabled={!d || (!!busy && !imaging) || running}
+          title={imaging ? 'Make it again with the settings now (the one under way is stopped)' : undefined}
+          onClick={() => void makeDirtyImage()}
+          data-testid="uv-dirty"
+        >
           Dirty image
         </button>
+        {imaging && (
+          <button type="button" onClick={cancelDirtyImage} data-testid="uv-dirty-cancel">
+            Cancel
+          </button>
+        )}
       </div>
       <h4>CLEAN</h4>
       <div className="grid2">
-        <NumberField label="Iterations" integer min={1} max={1_000_000} value={form.niter} onChange={(v) => patch({ niter: v })} testId="uv-niter" />
-        <NumberField label="Gain" min={Number.MIN_VALUE} max={1} value={form.gain} onChange={(v) => patch({ gain: v })} testId="uv-gain" />
-        <NumberField label="Threshold" unit="Jy/beam" min={0} value={form.threshold} onChange={(v) => patch({ threshold: v })} testId="uv-threshold" />
+        <NumberField label="Iterations" integer min={1} max={1_000_000} value={form.niter} onChange={(v) => patchForm({ niter: v })} testId="uv-niter" />
+        <NumberField label="Gain" min={Number.MIN_VALUE} max={1} value={form.gain} onChange={(v) => patchForm({ gain: v })} testId="uv-gain" />
+        <NumberField label="Threshold" unit="Jy/beam" min={0} value={form.threshold} onChange={(v) => patchForm({ threshold: v })} testId="uv-threshold" />
         <label>
           Method
-          <select value={form.method} onChange={(e) => patch({ method: e.target.value as typeof form.method })} data-testid="uv-method">
+          <select value={form.method} onChange={(e) => patchForm({ method: e.target.value as typeof form.method })} data-testid="uv-method">
             <option value="cotton-schwab">Cotton–Schwab</option>
             <option value="hogbom">Högbom</option>
           </select>
@@ -175,6 +191,8 @@ function Posterior({ disabled }: { disabled: boolean }) {
   const images = priors.filter((p) => p.kind !== 'analytic');
   const chosen = posteriorPrior();
   const running = st.state === 'running' || st.state === 'queued';
+  const thermal = useRadio((s) => s.file?.open.thermal ?? null);
+  const factor = thermal ? 1 / (thermal.robustRatio * thermal.robustRatio) : null;
   return (
     <>
       <h4>Posterior</h4>
@@ -190,18 +208,34 @@ function Posterior({ disabled }: { disabled: boolean }) {
             ))}
           </select>
         </label>
-        <NumberField label="Samples" integer min={1} max={1024} value={form.n} onChange={(v) => v !== null && patch({ n: v })} testId="uv-posterior-n" />
-        <NumberField label="Steps" integer min={1} max={1_000_000} value={form.steps} onChange={(v) => v !== null && patch({ steps: v })} testId="uv-posterior-steps" />
-        <NumberField label="Seed" integer min={0} value={form.seed} onChange={(v) => v !== null && patch({ seed: v })} testId="uv-posterior-seed" />
       </div>
+      <SamplerFields settings={form} set={patch} disabled={running} prefix="uv-posterior" labelSuffix=" (visibilities)" fluxScale={false} />
+      <label className="check" title="--reweight: the weights × 1/r², r the robust ratio of the data's scatter between successive visibilities to the σ the weights state">
+        <input type="checkbox" checked={form.reweight} disabled={running || factor === null} onChange={(e) => patch({ reweight: e.target.checked })} data-testid="uv-posterior-reweight" />
+        <span>
+          rescale the weights to the data&apos;s scatter{' '}
+          {factor !== null ? <span data-testid="uv-posterior-reweight-factor">(weights × {factor.toPrecision(3)})</span> : <span className="muted">(no successive visibilities to measure it)</span>}
+        </span>
+      </label>
       <small className="muted">the visibilities weigh by their weights (natural): the weighting above is for imaging and CLEAN</small>
       <div className="uv-buttons">
         <button type="button" className="primary" disabled={disabled || !chosen} onClick={() => void startPosterior()} data-testid="uv-posterior">
           Posterior
         </button>
         {running && (
-          <button type="button" onClick={() => void stopPosterior()} data-testid="uv-posterior-stop">
+          <button type="button" onClick={() => void stopPosterior()} title="Stop and discard the run" data-testid="uv-posterior-stop">
             Stop
+          </button>
+        )}
+        {running && (
+          <button
+            type="button"
+            disabled={st.state !== 'running'}
+            onClick={() => void stopPosterior(true)}
+            title="Stop and keep what the run has: its chains' current states become the products (marked as stopped)"
+            data-testid="uv-posterior-stop-keep"
+          >
+            Stop and keep
           </button>
         )}
       </div>
@@ -211,7 +245,10 @@ function Posterior({ disabled }: { disabled: boolean }) {
           <span>
             {st.state === 'queued' && 'waiting for the engine…'}
             {st.state === 'running' && `step ${st.step} / ${st.steps}${st.chi2 !== null ? `, χ²/visibility dof ${st.chi2.toFixed(3)}` : ''}`}
-            {st.state === 'done' && `done: ${st.steps} steps${st.chi2 !== null ? `, χ²/visibility dof of the mean ${st.chi2.toFixed(3)}` : ''}`}
+            {st.state === 'done' &&
+              (st.stopped
+                ? `stopped at step ${st.stopped.step} / ${st.stopped.steps} and kept (${st.stopped.chains} of ${st.stopped.of} chains)${st.chi2 !== null ? `, χ²/visibility dof of the mean ${st.chi2.toFixed(3)}` : ''}`
+                : `done: ${st.steps} steps${st.chi2 !== null ? `, χ²/visibility dof of the mean ${st.chi2.toFixed(3)}` : ''}`)}
             {st.state === 'cancelled' && 'stopped'}
             {st.state === 'error' && <span className="err">{st.message}</span>}
           </span>

@@ -11,7 +11,7 @@ import { useStore } from '../store/index';
 import { showImage, removeImage } from '../viewer/images';
 import { readFits } from '../../../src-shared/fits/index';
 import type { EngineEvent, NamedFile, UvImagingParams } from '../../../src-shared/protocol/index';
-import { IDLE_POSTERIOR, useRadio } from './state';
+import { IDLE_POSTERIOR, useRadio, type ImagingForm } from './state';
 import { downloadBytes } from '../export/download';
 import { fmtAngle, fmtJy } from './format';
 
@@ -79,7 +79,8 @@ function clearProducts(): void {
 export async function chooseProduct(product: string): Promise<void> {
   const f = useRadio.getState().file;
   if (!f) return;
-  useRadio.getState().set({ busy: `Reading ${product} from ${f.name}…`, error: null });
+  dirtySeq++;
+  useRadio.getState().set({ busy: `Reading ${product} from ${f.name}…`, error: null, imaging: false });
   try {
     const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: product });
     void getClient().request('uv.close', { fileId: f.open.fileId }).catch(() => {});
@@ -122,12 +123,13 @@ export async function openUvfitsBytes(name: string, bytes: Uint8Array): Promise<
   }
 }
 
-/** Closes the visibility file: the engine forgets it, its product panels go. */
+/** Closes the visibility file: the engine forgets it (and stops its dirty image), its product panels go. */
 export function closeUvfits(): void {
   const f = useRadio.getState().file;
+  dirtySeq++;
   if (f) void getClient().request('uv.close', { fileId: f.open.fileId }).catch(() => {});
   clearProducts();
-  useRadio.getState().set({ file: null, fullSize: false });
+  useRadio.getState().set({ file: null, fullSize: false, imaging: false, busy: null });
 }
 
 /** Runs a request on the open file, opening it again once if the engine forgot it (a restart, or dropped). */
@@ -186,12 +188,22 @@ function settingsLabel(size: number, cellArcsec: number): string {
   return `${size}×${size}, cell ${+cellArcsec.toPrecision(4)}″, ${f.weighting}${f.weighting === 'briggs' ? ` robust ${f.robust}` : ''}`;
 }
 
-/** The dirty image and beam with the form's settings. */
+/** The latest dirty-image request: an answer to an older one is dropped. */
+let dirtySeq = 0;
+
+const isCancelled = (e: unknown) => e instanceof ApiError && e.code === 'cancelled';
+
+/**
+ * The dirty image and beam with the form's settings. A newer request supersedes a running one (the engine stops
+ * the older, which answers 'cancelled'); so do a change of size, cell or weighting (cancelDirtyImage) and closing.
+ */
 export async function makeDirtyImage(): Promise<void> {
   const r = useRadio.getState();
-  r.set({ busy: 'Making the dirty image and beam…', error: null });
+  const my = ++dirtySeq;
+  r.set({ busy: 'Making the dirty image and beam…', error: null, imaging: true });
   try {
     const res = await withFile((fileId) => getClient().request('uv.image', imagingParams(fileId)));
+    if (my !== dirtySeq) return;
     clearProducts();
     showProducts(res.files, ['dirty', 'psf']);
     const b = res.beam;
@@ -204,10 +216,27 @@ export async function makeDirtyImage(): Promise<void> {
       },
     });
   } catch (e) {
-    useRadio.getState().set({ error: message(e) });
+    if (my === dirtySeq && !isCancelled(e)) useRadio.getState().set({ error: message(e) });
   } finally {
-    useRadio.getState().set({ busy: null });
+    if (my === dirtySeq) useRadio.getState().set({ busy: null, imaging: false });
   }
+}
+
+/** Stops the running dirty image, if any (the settings it was asked with have changed, or the user asked). */
+export function cancelDirtyImage(): void {
+  const r = useRadio.getState();
+  if (!r.imaging || !r.file) return;
+  dirtySeq++;
+  r.set({ busy: null, imaging: false });
+  void getClient().request('uv.cancelImage', { fileId: r.file.open.fileId }).catch(() => {});
+}
+
+/** Changes the imaging settings; a dirty image under way with the old size, cell or weighting is stopped. */
+export function patchImaging(p: Partial<ImagingForm>): void {
+  const f = useRadio.getState().form;
+  const changed = (Object.keys(p) as (keyof ImagingForm)[]).some((k) => ['size', 'cellArcsec', 'weighting', 'robust'].includes(k) && p[k] !== f[k]);
+  if (changed) cancelDirtyImage();
+  useRadio.getState().patchForm(p);
 }
 
 /** Starts CLEAN with the form's settings (a job: progress events, Stop). */
@@ -335,13 +364,17 @@ export async function startPosterior(): Promise<void> {
         ...(g.size !== null ? { size: g.size } : {}),
         ...(g.cellArcsec !== null ? { cellArcsec: g.cellArcsec } : {}),
         prior,
+        sampler: f.sampler,
         n: f.n,
         steps: f.steps,
         seed: f.seed,
+        ...(f.options && Object.keys(f.options).length ? { options: f.options } : {}),
+        ...(f.workers != null ? { workers: f.workers } : {}),
+        ...(f.reweight ? { reweight: true } : {}),
         previewHz: 4,
       }),
     );
-    const label = `${res.size}×${res.size}, cell ${+res.cellArcsec.toPrecision(4)}″, ${prior}, ${f.n} samples × ${f.steps} steps, seed ${f.seed}`;
+    const label = `${res.size}×${res.size}, cell ${+res.cellArcsec.toPrecision(4)}″, ${prior}, ${f.sampler}, ${f.n} samples × ${f.steps} steps, seed ${f.seed}${f.reweight ? ', weights rescaled' : ''}`;
     useRadio.getState().patchPosterior({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running', message: label, command: res.command });
     const ended = pendingEnd.get(res.jobId);
     if (ended) void onJobEvent(ended);
@@ -350,11 +383,12 @@ export async function startPosterior(): Promise<void> {
   }
 }
 
-export async function stopPosterior(): Promise<void> {
+/** Stops the posterior; with `keep`, the engine ends it with the products of its chains' latest states. */
+export async function stopPosterior(keep = false): Promise<void> {
   const id = useRadio.getState().posterior.jobId;
   if (!id) return;
   try {
-    await getClient().request('job.cancel', { jobId: id });
+    await getClient().request('job.cancel', keep ? { jobId: id, keep } : { jobId: id });
   } catch (e) {
     useRadio.getState().set({ error: message(e) });
   }
@@ -414,11 +448,16 @@ async function onPosteriorEvent(ev: EngineEvent): Promise<void> {
     }
     const st = useRadio.getState().posterior;
     useRadio.getState().set({
-      products: { files: p.files, kind: 'posterior', label: st.message ?? '', summary: `χ² per visibility degree of freedom of the posterior mean ${p.chi2.toFixed(3)}` },
+      products: {
+        files: p.files,
+        kind: 'posterior',
+        label: st.message ?? '',
+        summary: `${p.stopped ? `stopped at step ${p.stopped.step} / ${p.stopped.steps}: the ${p.stopped.chains} chains' states then (not converged); ` : ''}χ² per visibility degree of freedom of the ${p.stopped ? 'mean' : 'posterior mean'} ${p.chi2.toFixed(3)}`,
+      },
       modelAmp: p.modelAmp,
       modelLabel: 'posterior mean |V|',
     });
-    useRadio.getState().patchPosterior({ state: 'done', chi2: p.chi2, warnings: p.warnings, command: p.command });
+    useRadio.getState().patchPosterior({ state: 'done', chi2: p.chi2, warnings: p.warnings, command: p.command, stopped: p.stopped ?? null });
   } catch (e) {
     useRadio.getState().patchPosterior({ state: 'error', message: message(e) });
   }

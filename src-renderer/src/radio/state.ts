@@ -4,7 +4,7 @@
  * nothing else in the app reads it.
  */
 import { create } from 'zustand';
-import type { CleanMethodName, NamedFile, UvOpenResult, WeightingName } from '../../../src-shared/protocol/index';
+import type { CleanMethodName, NamedFile, SamplerSettings, UvOpenResult, WeightingName } from '../../../src-shared/protocol/index';
 
 export interface ImagingForm {
   /** null: the default of the file. */
@@ -20,13 +20,15 @@ export interface ImagingForm {
 
 export type CleanState = 'idle' | 'queued' | 'running' | 'done' | 'cancelled' | 'error';
 
-/** The posterior's settings (`skyscore reconstruct --vis`): a prior of the engine's list, samples, steps, seed. */
-export interface PosteriorForm {
+/**
+ * The posterior's settings (`skyscore reconstruct --vis`): a prior of the engine's list, the sampler's settings
+ * (those of the run panel; the flux scale is automatic, from the image plane), and whether to rescale the weights
+ * to the data's scatter (--reweight).
+ */
+export interface PosteriorForm extends SamplerSettings {
   /** A prior's id in priors.list; null: the first one that fits. */
   prior: string | null;
-  n: number;
-  steps: number;
-  seed: number;
+  reweight: boolean;
 }
 
 export interface PosteriorStatus {
@@ -42,6 +44,8 @@ export interface PosteriorStatus {
   command: string | null;
   /** The warnings of report.json. */
   warnings: string[];
+  /** A run stopped and kept: where, and the chains kept. */
+  stopped: { step: number; steps: number; chains: number; of: number } | null;
 }
 
 export interface RadioState {
@@ -49,6 +53,8 @@ export interface RadioState {
   file: { name: string; bytes: Uint8Array; open: UvOpenResult } | null;
   form: ImagingForm;
   busy: string | null;
+  /** A dirty image is being made (a newer request, a change of size, cell or weighting, or closing stops it). */
+  imaging: boolean;
   error: string | null;
   clean: { jobId: string | null; state: CleanState; iterations: number; niter: number; majorCycles: number; peak: number | null; message: string | null };
   posteriorForm: PosteriorForm;
@@ -77,13 +83,14 @@ export interface RadioState {
 
 export const DEFAULT_FORM: ImagingForm = { size: null, cellArcsec: null, weighting: 'natural', robust: 0, niter: 1000, gain: 0.1, threshold: 0, method: 'cotton-schwab' };
 
-export const DEFAULT_POSTERIOR_FORM: PosteriorForm = { prior: null, n: 4, steps: 200, seed: 1 };
-export const IDLE_POSTERIOR: PosteriorStatus = { jobId: null, state: 'idle', step: 0, steps: 0, chi2: null, message: null, command: null, warnings: [] };
+export const DEFAULT_POSTERIOR_FORM: PosteriorForm = { prior: null, sampler: 'pc', n: 4, steps: 200, seed: 1, fluxScale: null, reweight: false };
+export const IDLE_POSTERIOR: PosteriorStatus = { jobId: null, state: 'idle', step: 0, steps: 0, chi2: null, message: null, command: null, warnings: [], stopped: null };
 
 export const useRadio = create<RadioState>()((set) => ({
   file: null,
   form: { ...DEFAULT_FORM },
   busy: null,
+  imaging: false,
   error: null,
   clean: { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null },
   posteriorForm: { ...DEFAULT_POSTERIOR_FORM },

@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { useStore } from '../store/index';
-import { NumberField, Section, Help } from '../model/fields';
+import { Section, Help } from '../model/fields';
 import { runBlockers, startRun, stopRun } from './actions';
 import { DiagnosticsBlock, StepsNote, misfitOverlay, previewMisfit } from './Diagnostics';
 import { NoiseDiagnosticsView } from './NoiseDiagnostics';
@@ -9,27 +9,7 @@ import { ChartCanvas } from './ChartCanvas';
 import { chi2Trace, getPreview, sampleAt } from './previews';
 import { formatDuration, formatValue } from './format';
 import { ExportPanel } from '../export/ExportPanel';
-import {
-  DEFAULT_DENOISE,
-  DEFAULT_SNR,
-  DEFAULT_STEPS,
-  DENOISE_MODES,
-  MAX_STEPS,
-  MAX_WORKERS,
-  RUN_OPTION_RANGES,
-  SAMPLERS,
-  SAMPLER_INFO,
-  isDenoiseMode,
-  isSamplerName,
-  type DenoiseMode,
-  type RunOptions,
-} from '../../../src-shared/diffusion/samplers/spec';
-
-const DENOISE_LABELS: Record<DenoiseMode, string> = {
-  draw: 'second-order Tweedie draw (default)',
-  mean: "Tweedie's mean",
-  none: 'raw draws at σmin',
-};
+import { SamplerFields } from './SamplerFields';
 
 const busy = (s: string) => s === 'starting' || s === 'queued' || s === 'running' || s === 'stopping';
 
@@ -37,100 +17,10 @@ function Settings() {
   const settings = useStore((s) => s.settings);
   const set = useStore((s) => s.setSettings);
   const state = useStore((s) => s.run.state);
-  const disabled = busy(state);
-  const help = SAMPLER_INFO[settings.sampler].help;
   return (
     <Section title="Sampler" testId="sampler-section">
-      <label className="field">
-        Sampler
-        <select
-          aria-label="Sampler"
-          value={settings.sampler}
-          disabled={disabled}
-          onChange={(e) => {
-            const sampler = e.target.value;
-            if (isSamplerName(sampler)) set({ sampler, steps: DEFAULT_STEPS[sampler] });
-          }}
-        >
-          {SAMPLERS.map((id) => (
-            <option key={id} value={id}>
-              {SAMPLER_INFO[id].label}
-            </option>
-          ))}
-        </select>
-        {help && <small className="muted">{help}</small>}
-      </label>
-      <div className="grid2">
-        <NumberField label="Samples" integer min={1} max={1024} value={settings.n} disabled={disabled} testId="run-n" help="posterior samples (chains)" onChange={(v) => set({ n: v })} />
-        <NumberField label="Steps" integer min={1} max={MAX_STEPS} value={settings.steps} disabled={disabled} testId="run-steps" help={`noise levels σmax → σmin (default ${DEFAULT_STEPS[settings.sampler]})`} onChange={(v) => set({ steps: v })} />
-        <NumberField label="Seed" integer min={0} max={4294967295} value={settings.seed} disabled={disabled} testId="run-seed" help="same seed, same samples" onChange={(v) => set({ seed: v })} />
-        <div className="field">
-          <label className="check">
-            <input type="checkbox" checked={settings.fluxScale === null} disabled={disabled} onChange={(e) => set({ fluxScale: e.target.checked ? null : 1 })} /> automatic flux scale
-          </label>
-          {settings.fluxScale !== null && <NumberField label="Flux scale" min={Number.MIN_VALUE} value={settings.fluxScale} disabled={disabled} help="data units per prior unit" onChange={(v) => set({ fluxScale: v })} />}
-        </div>
-      </div>
-      <StepsNote />
-      <Advanced disabled={disabled} />
+      <SamplerFields settings={settings} set={set} disabled={busy(state)} prefix="run" note={<StepsNote />} />
     </Section>
-  );
-}
-
-/** The sampler's options and the worker threads: the same settings as the CLI's flags, defaults when untouched. */
-function Advanced({ disabled }: { disabled: boolean }) {
-  const settings = useStore((s) => s.settings);
-  const set = useStore((s) => s.setSettings);
-  const o: RunOptions = settings.options ?? {};
-  const setOption = (patch: Partial<RunOptions>) => {
-    const next: RunOptions = { ...o, ...patch };
-    for (const k of Object.keys(next) as (keyof RunOptions)[]) if (next[k] === undefined) delete next[k];
-    set({ options: next });
-  };
-  const annealed = settings.sampler === 'pc' || settings.sampler === 'em' || settings.sampler === 'ald';
-  return (
-    <details className="advanced" data-testid="run-advanced">
-      <summary>Advanced</summary>
-      <div className="grid2">
-        {annealed && (
-          <label className="field">
-            Ending
-            <select aria-label="Ending" value={o.denoise ?? DEFAULT_DENOISE} disabled={disabled} onChange={(e) => isDenoiseMode(e.target.value) && setOption({ denoise: e.target.value })}>
-              {DENOISE_MODES.map((m) => (
-                <option key={m} value={m}>
-                  {DENOISE_LABELS[m]}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
-        {(settings.sampler === 'pc' || settings.sampler === 'ald') && (
-          <NumberField label="Langevin SNR" min={Number.MIN_VALUE} max={RUN_OPTION_RANGES.snr.max} value={o.snr ?? DEFAULT_SNR} disabled={disabled} help={RUN_OPTION_RANGES.snr.help} testId="run-snr" onChange={(v) => setOption({ snr: v })} />
-        )}
-        {settings.sampler === 'dps' && (
-          <NumberField label="DPS ζ" min={Number.MIN_VALUE} max={RUN_OPTION_RANGES.zeta.max} value={o.zeta ?? 1} disabled={disabled} help={RUN_OPTION_RANGES.zeta.help} onChange={(v) => setOption({ zeta: v })} />
-        )}
-        <NumberField
-          label="Worker threads"
-          integer
-          min={1}
-          max={MAX_WORKERS}
-          value={settings.workers ?? null}
-          disabled={disabled}
-          testId="run-workers"
-          help="threads sharing the chains on the CPU backends (empty: one per core, at most 4); the samples do not depend on it"
-          onChange={(v) => set({ workers: v })}
-        />
-        {annealed && (
-          <label className="check">
-            <input type="checkbox" checked={o.raoBlackwell !== false} disabled={disabled} onChange={(e) => setOption({ raoBlackwell: e.target.checked ? undefined : false })} /> Rao–Blackwellised mean
-          </label>
-        )}
-        <label className="check">
-          <input type="checkbox" checked={o.symmetrise === true} disabled={disabled} onChange={(e) => setOption({ symmetrise: e.target.checked ? true : undefined })} /> symmetrise the prior
-        </label>
-      </div>
-    </details>
   );
 }
 

@@ -80,7 +80,9 @@ export function conjugateGradients(system: CgSystem, b: tf.Tensor, test: Stoppin
 
 /**
  * Reads each chain's ‖r‖ back before every iteration; stops when the largest ‖r‖/‖b‖ is ≤ tol or after maxIter
- * iterations, and counts the solve into `stats`.
+ * iterations, and counts the solve into `stats`. With `perChain`, a chain whose own ‖r‖/‖b‖ is ≤ tol stops
+ * moving while the others go on (as on the device): each chain then takes the iterations it would take alone, so
+ * its solution does not depend on which chains share its batch (a seed's samples, whatever --batch and --workers).
  */
 export class HostStopping implements StoppingTest {
   private readonly bNorm: Float32Array;
@@ -91,16 +93,23 @@ export class HostStopping implements StoppingTest {
     private readonly tol: number,
     private readonly maxIter: number,
     private readonly stats: CgStats,
+    private readonly perChain = false,
   ) {
     this.bNorm = readNorms(b);
   }
 
-  before(r: tf.Tensor, it: number): 'stop' | 'all' {
+  before(r: tf.Tensor, it: number): 'stop' | 'all' | tf.Tensor {
     const rn = readNorms(r);
     let worst = 0;
-    for (let i = 0; i < rn.length; i++) worst = Math.max(worst, this.bNorm[i] > 0 ? rn[i] / this.bNorm[i] : 0);
+    const rel = new Float32Array(rn.length);
+    for (let i = 0; i < rn.length; i++) {
+      rel[i] = this.bNorm[i] > 0 ? rn[i] / this.bNorm[i] : 0;
+      worst = Math.max(worst, rel[i]);
+    }
     this.rel = worst;
-    return worst > this.tol && it < this.maxIter ? 'all' : 'stop';
+    if (!(worst > this.tol && it < this.maxIter)) return 'stop';
+    if (!this.perChain || rel.every((v) => v > this.tol)) return 'all';
+    return tf.tensor3d(Array.from(rel, (v) => v > this.tol), [rel.length, 1, 1], 'bool');
   }
 
   finish(_r: tf.Tensor, iterations: number): void {
