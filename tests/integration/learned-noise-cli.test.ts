@@ -122,7 +122,7 @@ describe('skyscore reconstruct --noise-model learned', () => {
     const mb = (await readImage2d(p('block/posterior-mean.fits'))).data;
     expect(Array.from(mb)).toEqual(Array.from(m));
     // the noise prior reaches the worker threads: the same chains on two workers
-    const two = await reconstruct('two', ['--noise-model', 'learned', '--noise-prior', p('noise-prior')], 'M.json', 2);
+    await reconstruct('two', ['--noise-model', 'learned', '--noise-prior', p('noise-prior')], 'M.json', 2);
     const m2 = (await readImage2d(p('two/posterior-mean.fits'))).data;
     let worst = 0;
     for (let i = 0; i < m.length; i++) worst = Math.max(worst, Math.abs(m[i]! - m2[i]!));

@@ -8,7 +8,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { learnedNoiseFrom } from '../../src-shared/noise/learned.js';
 import { learnedNoiseModel, scalarNoise, type LearnedNoise, type NoiseModel } from '../../src-shared/operators/noise.js';
