@@ -55,6 +55,7 @@ import { choosePreconditioner } from './likelihood/preconditioners.js';
 import type { CgStats, CgWarmStart, LikelihoodMethod, LikelihoodSolver } from './likelihood/solver.js';
 import { UserInputError } from '../errors.js';
 import type { VisibilityLikelihood } from './visibility-likelihood.js';
+import type { ScoreModel } from './types.js';
 
 export class LikelihoodInputError extends UserInputError {
   override name = 'LikelihoodInputError';
@@ -89,6 +90,11 @@ export interface LikelihoodSpec {
   cgOnDevice?: boolean;
   /** Name of the data in messages. */
   name?: string;
+  /**
+   * A learned noise model's score in place of its prior's network, in the same model units (an analytic noise
+   * density: the exact score a learned one is compared with). Lent: not disposed here.
+   */
+  noiseScore?: ScoreModel;
 }
 
 export { CgWarmStart, type CgStats, type LikelihoodMethod } from './likelihood/solver.js';
@@ -162,6 +168,7 @@ export class ConvolvedLikelihood {
   private readonly solver: LikelihoodSolver;
   /** A learned noise prior (its score replaces the Gaussian solve); null for Gaussian noise. */
   readonly learnedNoise: LearnedNoise | null;
+  private readonly noiseScore: ScoreModel | undefined;
   private disposed = false;
 
   constructor(spec: LikelihoodSpec) {
@@ -246,6 +253,7 @@ export class ConvolvedLikelihood {
 
     const first = sig[this.mask.indexOf(1)];
     this.learnedNoise = spec.noise.kind === 'learned' ? spec.noise.learned : null;
+    this.noiseScore = spec.noiseScore;
     this.correlation = noiseCorrelation(spec.noise);
     if (this.correlation) {
       const spectral = new Spectral2D(my, mx);
@@ -296,7 +304,7 @@ export class ConvolvedLikelihood {
           }
         }
         const meanGram = count && sum > 0 ? sum / count : 1;
-        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, meanGram, choice.reason);
+        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, meanGram, choice.reason, this.noiseScore);
       }
     }
   }

@@ -3,7 +3,9 @@
  * Q(n) = Σ_k w_k N(n; 0, s_k²). Its convolution with N(0, σ²) is the mixture with variances s_k² + σ², so the
  * score of Q ∗ N(0, σ²) — what a noise-conditional score network learns at level σ — is exact in closed form.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../src-shared/diffusion/nn/rng.js';
+import type { ScoreModel } from '../../src-shared/diffusion/types.js';
 
 export interface Mixture {
   weights: number[];
@@ -52,4 +54,31 @@ export function drawMixtureNoise(rng: Rng, n: number, m: Mixture): Float32Array 
     out[i] = m.sigmas[k] * z[i];
   }
   return out;
+}
+
+/**
+ * The exact noise-conditional score of the mixture as a ScoreModel in a noise prior's model units
+ * u = (n − offset)/scale: ∇_u log (Q_u ∗ N(0, s²))(u), one level s for the batch.
+ */
+export function mixtureScoreModel(m: Mixture, offset: number, scale: number): ScoreModel {
+  return {
+    kind: 'analytic',
+    trainedShape: null,
+    supportsShape: () => true,
+    score(u: tf.Tensor, sigma: tf.Tensor1D): tf.Tensor {
+      return tf.tidy(() => {
+        const s = sigma.dataSync()[0]!;
+        const n = tf.add(u, offset / scale);
+        const parts = m.sigmas.map((sk, k) => {
+          const v = (sk / scale) ** 2 + s * s;
+          return { v, lw: tf.sub(Math.log(m.weights[k]!) - 0.5 * Math.log(v), tf.div(tf.square(n), 2 * v)) };
+        });
+        const lse = tf.logSumExp(tf.stack(parts.map((q) => q.lw)), 0);
+        let out: tf.Tensor = tf.zerosLike(u);
+        for (const q of parts) out = tf.add(out, tf.mul(tf.exp(tf.sub(q.lw, lse)), tf.div(n, -q.v)));
+        return out;
+      });
+    },
+    dispose() {},
+  };
 }

@@ -34,8 +34,9 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
   readonly description: string;
   readonly stats: CgStats = noCgStats();
   readonly forward: ForwardMap;
-  /** The noise network, built from the noise model's weights (disposed with the solver). */
+  /** The noise network, built from the noise model's weights (disposed with the solver), or the score lent in its place. */
   readonly model: ScoreModel;
+  private readonly owned: boolean;
 
   /**
    * `mask`: 1 on observed data pixels, [1, my, mx] (lent, not disposed here); `meanGram`: λ̄, the mean of A Aᵀ's
@@ -47,9 +48,12 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     private readonly mask: tf.Tensor,
     readonly meanGram: number,
     reason: string,
+    /** A score in place of the network (an analytic density, same units); lent, not disposed. */
+    model?: ScoreModel,
   ) {
     this.forward = operator;
-    this.model = createUnetFromWeights(learned.network.meta, learned.network.weights);
+    this.owned = !model;
+    this.model = model ?? createUnetFromWeights(learned.network.meta, learned.network.weights);
     this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√λ̄ (λ̄ = ${meanGram.toPrecision(4)}, ${reason})`;
   }
 
@@ -74,6 +78,6 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
   async settle(): Promise<void> {}
 
   dispose(): void {
-    this.model.dispose();
+    if (this.owned) this.model.dispose();
   }
 }
