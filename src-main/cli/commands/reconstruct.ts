@@ -320,7 +320,7 @@ function runFlags(p: Parsed, cmd: string): { sampler: SamplerName; n: number; st
 
 /** `reconstruct --vis FILE.uvfits`: the posterior from visibilities (src-main/reconstruct/visibilities.ts). */
 async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonly string[]): Promise<number> {
-  for (const f of ['obs', 'model', 'noise', 'hdu', 'workers'] as const) {
+  for (const f of ['obs', 'model', 'noise', 'noise-prior', 'hdu', 'workers'] as const) {
     if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} does not apply to --vis (the visibilities, their weights and (u, v) are the data, the noise and the model)`);
   }
   const visPath = requireString(p, 'vis', cmd);
