@@ -17,6 +17,8 @@ import { PsfOperator } from '../../src-shared/operators/psf.js';
 import { learnedNoiseLevel } from '../../src-shared/diffusion/likelihood/learned-noise.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import type { UnetScoreModel } from '../../src-shared/diffusion/nn/unet.js';
+import { runSampling } from '../../src-shared/diffusion/posterior.js';
+import { noiseStatistics } from '../../src-shared/diffusion/train/noise-data.js';
 import { MIXTURE_NOISE, drawMixtureNoise, mixtureExcessKurtosis, mixtureScore, mixtureVariance } from '../helpers/mixture-noise.js';
 
 const DIR = path.resolve(__dirname, '../fixtures/noise-mixture');
@@ -87,6 +89,34 @@ describe('learned noise prior: score recovery', () => {
     // the noise's variance is off by 0.85 … 0.12 of the score's norm: the network must be at least twice as close
     expect(rel).toBeLessThan(sigma === 0 ? 0.5 : 0.25);
     expect(rel).toBeLessThan(relGauss / 2);
+  });
+});
+
+describe('learned noise prior: its draws have the noise’s statistics', () => {
+  it('pc draws from the noise network: σ, MAD σ, the tail beyond 0.1, kurtosis and no correlation as the mixture’s', async () => {
+    const L = fx.learned;
+    // 4 chains of 32×32 pixels, 200 levels from 10 down to σmin (0.1 of the noise's σ: the draws are of Q ∗ N(0, σmin²),
+    // 1 % more variance than Q)
+    const res = await runSampling({ prior: net, sde: { sigmaMin: L.sigmaMin, sigmaMax: L.sigmaMax }, shape: [32, 32] }, { sampler: 'pc', steps: 200, n: 4, seed: 1, batchSize: 4 });
+    const n = Float32Array.from(res.samples, (u) => u * L.scale + L.offset);
+    const m = n.length;
+    const st = noiseStatistics([{ img: n, ny: 128, nx: 32 }]);
+    const sd = Math.sqrt(mixtureVariance(MIXTURE_NOISE));
+    const kappa = mixtureExcessKurtosis(MIXTURE_NOISE);
+    // P(|n| > 0.1) = 0.9·P(|z| > 5) + 0.1·P(|z| > 0.833) = 0.0405
+    const tailTrue = 0.1 * 0.40487 + 0.9 * 5.7e-7;
+    let tail = 0;
+    for (const v of n) if (Math.abs(v) > 0.1) tail++;
+    const tailFrac = tail / m;
+    console.log(`draws: σ ${st.std.toFixed(4)} (true ${sd.toFixed(4)}), MAD σ ${st.madSigma.toFixed(4)} (true ${fx.summary.madSigma.toFixed(4)}), P(|n| > 0.1) ${tailFrac.toFixed(4)} (true ${tailTrue.toFixed(4)}), excess kurtosis ${st.excessKurtosis.toFixed(1)} (true ${kappa.toFixed(1)}), neighbour correlation ${st.lag1.x.toFixed(3)} / ${st.lag1.y.toFixed(3)}`);
+    // tolerances: 4 standard errors of each statistic for m independent draws (σ's: √((κ + 2)/(4m)) relative)
+    expect(Math.abs(st.std / sd - 1)).toBeLessThan(4 * Math.sqrt((kappa + 2) / (4 * m)));
+    expect(Math.abs(st.madSigma / fx.summary.madSigma - 1)).toBeLessThan(0.1);
+    expect(Math.abs(tailFrac - tailTrue)).toBeLessThan(4 * Math.sqrt((tailTrue * (1 - tailTrue)) / m));
+    // a Gaussian of the same σ has kurtosis 0 and P(|n| > 0.1) = 0.019
+    expect(st.excessKurtosis).toBeGreaterThan(8);
+    expect(Math.abs(st.lag1.x)).toBeLessThan(4 / Math.sqrt(m));
+    expect(Math.abs(st.lag1.y)).toBeLessThan(4 / Math.sqrt(m));
   });
 });
 
