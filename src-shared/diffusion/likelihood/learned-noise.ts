@@ -11,9 +11,9 @@
  * observed pixels: the network is evaluated at the effective level σ_eff = aσ√λ̄. This keeps the score exact at
  * σ = 0 and for any pixel-diagonal A Aᵀ with a constant diagonal, and replaces A Aᵀ by its mean diagonal in between
  * (the diagonal stand-in for A Aᵀ that the Gaussian methods avoid: stable, slightly biased at intermediate levels).
- * Outside the network's range: below its σmin (σ = 0 included) the network at σmin (the noise's density is smooth
- * on that scale: σmin is 10 % of the noise’s σ by default, and Q ∗ N(0, σmin²) differs from Q by that much smoothing); above its σmax the Gaussian limit
- * s = −(u)/(v + s²) in model units (Q ∗ N(0, s²) tends to N(0, v + s²); relative error O(κ v²/s⁴)).
+ * Outside the network's range: below its σmin (σ = 0 included) the network at σmin (by default 10 % of the noise's
+ * σ: Q ∗ N(0, σmin²) stands in for Q, 1 % more variance); above its σmax the Gaussian limit s = −u/(v + s²) in
+ * model units (Q ∗ N(0, s²) tends to N(0, v + s²)).
  * Masked pixels: their score is set to 0 (they carry no information). Pure tensor code; the noise network's score
  * is evaluated once per call, at one level for the whole batch.
  */
