@@ -150,6 +150,10 @@ export async function resolvePrior(given: string, cwd = process.cwd(), engine: S
     if (!(e instanceof UserInputError)) throw e;
     throw new PriorInputError(`prior ${spec}: ${e.message.split(dir).join(spec)}`);
   });
+  if (meta.noisePrior) {
+    tfjsModel.dispose();
+    throw new PriorInputError(`prior ${spec} is a learned noise prior (a model of the data's noise, not of images): give it as --noise-model learned --noise-prior ${spec}`);
+  }
   const sde = validateSde({ sigmaMin: meta.sde.sigmaMin, sigmaMax: meta.sde.sigmaMax }, `${spec}/model.json sde`);
   const peakPrior = (meta.data as Record<string, unknown>).peakPrior;
   const backgroundPrior = (meta.data as Record<string, unknown>).backgroundPrior;

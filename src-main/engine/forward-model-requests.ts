@@ -15,7 +15,8 @@ import { PsfOperator } from '../../src-shared/operators/psf.js';
 import type { GramDescription } from '../../src-shared/operators/types.js';
 import type { JobMethods, ModelSummary, NamedFile, NoiseDescribeResult, NoiseEstimate, ObsInput, OverlayResult, Shape2 } from '../../src-shared/protocol/index.js';
 import type { NoiseSpec } from '../../src-shared/operators/forward-model-spec.js';
-import { buildNoiseModel, type NoiseFileReader, type NoiseModelBuilt, type NoiseObservation } from '../reconstruct/noise.js';
+import { registryPrior } from './jobs.js';
+import { readNoisePriorFolder, buildNoiseModel, type NoiseFileReader, type NoiseModelBuilt, type NoiseObservation } from '../reconstruct/noise.js';
 import { headerGain as readHeaderGain } from '../../src-shared/noise/model.js';
 import { noiseCorrelation, sigmaArray } from '../../src-shared/operators/noise.js';
 import { azimuthalAverage } from '../../src-shared/noise/spectrum.js';
@@ -267,7 +268,8 @@ function requestImage(files: readonly NamedFile[]): NoiseFileReader {
 
 /** The noise model of a request's noise block, built as `skyscore reconstruct` builds it from its flags. */
 export async function requestNoiseModel(spec: NoiseSpec, files: readonly NamedFile[], obs: NoiseObservation): Promise<NoiseModelBuilt> {
-  return buildNoiseModel(spec, requestImage(files), obs);
+  // a learned noise prior is named by its id in the prior registry, as an image prior is
+  return buildNoiseModel(spec, requestImage(files), obs, async (id) => readNoisePriorFolder(await registryPrior(id), id));
 }
 
 const sig = (v: number) => Number(v.toPrecision(5));

@@ -111,7 +111,23 @@ async function readPriorEntry(dir: string, source: PriorInfo['source']): Promise
   if (arch) put('width (nf)', arch.nf);
   const norm = meta.normalisation as Record<string, unknown> | undefined;
   if (norm) facts['normalisation'] = `(x − ${norm.offset ?? 0}) / ${norm.scale ?? 1}`;
+  const np = meta.noisePrior as { statistics?: Record<string, unknown>; patch?: unknown; patches?: unknown } | undefined;
+  const st = np?.statistics;
+  const noise: PriorInfo['noise'] =
+    st && typeof st.std === 'number'
+      ? {
+          sigma: st.std,
+          madSigma: Number(st.madSigma ?? NaN),
+          excessKurtosis: Number(st.excessKurtosis ?? NaN),
+          lag1: { x: Number((st.lag1 as { x?: unknown } | undefined)?.x ?? 0), y: Number((st.lag1 as { y?: unknown } | undefined)?.y ?? 0) },
+          source: String(data?.source ?? 'unknown').split(/[\\/]/).pop()!,
+          patch: Number(np!.patch ?? 0),
+          patches: Number(np!.patches ?? 0),
+          steps: Number(meta.steps ?? 0),
+        }
+      : undefined;
   const info: PriorInfo = {
+    ...(noise ? { noise } : {}),
     spec: priorId(source, path.basename(dir)),
     name: path.basename(dir),
     kind: typeof meta.kind === 'string' ? meta.kind : 'unknown',

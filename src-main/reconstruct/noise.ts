@@ -8,6 +8,10 @@
  * src-shared/noise/model.ts (buildNoise), and the command-line flags that reproduce it are written here.
  */
 import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { learnedNoiseFrom, type NoisePriorSummary } from '../../src-shared/noise/learned.js';
+import type { LearnedNoise } from '../../src-shared/operators/noise.js';
+import { NoiseInputError } from '../../src-shared/operators/errors.js';
 import { buildNoise, type BuiltNoise, type ImagePixels } from '../../src-shared/noise/model.js';
 import type { NoiseSpec } from '../../src-shared/operators/forward-model-spec.js';
 import type { FitsHeader } from '../../src-shared/fits/header.js';
@@ -15,6 +19,44 @@ import type { Shape2 } from '../../src-shared/operators/types.js';
 
 /** Reads a file the block names (a σ map, a noise-only image) as pixels; `name` in messages. */
 export type NoiseFileReader = (file: string, what: 'σ map' | 'noise image') => Promise<ImagePixels>;
+
+/** Reads the noise prior a learned block names (a folder; in the app, a prior id). */
+export type NoisePriorReader = (ref: string) => Promise<{ learned: LearnedNoise; summary: NoisePriorSummary }>;
+
+/**
+ * A learned noise prior's folder from disk: model.json (with its noisePrior block) and the weights it names.
+ * `name`: the folder as the user gave it, in messages and reports.
+ */
+export async function readNoisePriorFolder(dir: string, name = dir): Promise<{ learned: LearnedNoise; summary: NoisePriorSummary }> {
+  const file = path.join(dir, 'model.json');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new NoiseInputError(`noise prior ${name}: ${code === 'ENOENT' || code === 'ENOTDIR' ? 'no model.json there (a noise prior is a folder made by skyscore train --kind noise)' : (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new NoiseInputError(`noise prior ${name}: model.json is not valid JSON (${(e as Error).message})`);
+  }
+  const wname = typeof (json as { weights?: { file?: unknown } })?.weights?.file === 'string' ? (json as { weights: { file: string } }).weights.file : 'weights.bin';
+  let bytes: Uint8Array;
+  try {
+    const b = await fs.readFile(path.join(dir, path.basename(wname)));
+    bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (e) {
+    throw new NoiseInputError(`noise prior ${name}: cannot read its weights ${wname} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return learnedNoiseFrom(json, bytes, name);
+  } catch (e) {
+    if (e instanceof NoiseInputError) throw e;
+    throw new NoiseInputError(`noise prior ${name}: ${(e as Error).message}`);
+  }
+}
 
 export interface NoiseObservation {
   data: ArrayLike<number>;
@@ -42,6 +84,7 @@ export function noiseFlags(spec: NoiseSpec): string {
     spec.gain !== undefined ? `--gain ${spec.gain}` : '',
     spec.readNoise !== undefined ? `--read-noise ${spec.readNoise}` : '',
     spec.sky !== undefined ? `--sky ${spec.sky}` : '',
+    spec.prior !== undefined ? `--noise-prior ${spec.prior}` : '',
   ]
     .filter((t) => t)
     .join(' ');
@@ -51,12 +94,13 @@ export function noiseFlags(spec: NoiseSpec): string {
  * Builds the noise model of a block for the observation `obs`. Every problem is a UserInputError in the user's
  * terms (buildNoise's NoiseInputError, or the reader's error naming the file).
  */
-export async function buildNoiseModel(spec: NoiseSpec, read: NoiseFileReader, obs: NoiseObservation): Promise<NoiseModelBuilt> {
+export async function buildNoiseModel(spec: NoiseSpec, read: NoiseFileReader, obs: NoiseObservation, readPrior: NoisePriorReader = (d) => readNoisePriorFolder(d)): Promise<NoiseModelBuilt> {
   const sigma = spec.sigmaFits !== undefined ? await read(spec.sigmaFits, 'σ map') : spec.sigma;
   const noiseImage = spec.image !== undefined ? await read(spec.image, 'noise image') : undefined;
+  const learned = spec.prior !== undefined ? await readPrior(spec.prior) : undefined;
   const r = spec.region;
   const built = buildNoise(
-    { model: spec.model, sigma, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, noiseImage, gain: spec.gain, readNoise: spec.readNoise, sky: spec.sky },
+    { model: spec.model, sigma, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, noiseImage, gain: spec.gain, readNoise: spec.readNoise, sky: spec.sky, learned },
     { data: obs.data, shape: obs.shape, header: obs.header, name: obs.name },
   );
   return { built, flags: noiseFlags(spec) };

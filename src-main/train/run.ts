@@ -20,6 +20,8 @@ import { TrainDataInputError, focusShare, largestPairwiseDistance, subset, type 
 import { decodeCheckpoint, encodeCheckpoint, CheckpointInputError, type TrainState } from '../../src-shared/diffusion/train/checkpoint.js';
 import { LocalUnetEngine, type GradientEngine } from '../../src-shared/diffusion/train/engine.js';
 import { initialState, trainLoop, type LogEntry, type TrainLoopConfig } from '../../src-shared/diffusion/train/trainer.js';
+import { prepareNoisePatches, type PreparedNoise } from '../../src-shared/diffusion/train/noise-data.js';
+import type { NoisePriorInfo } from '../../src-shared/diffusion/nn/prior-meta.js';
 import { typicalBackgroundReference, typicalFluxReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
@@ -29,6 +31,14 @@ export class TrainInputError extends UserInputError {
 }
 
 export interface TrainOptions {
+  /**
+   * 'prior' (default): an image prior from whole images. 'noise': a learned noise prior from random `patch`×`patch`
+   * patches of noise-only images or blank-sky cutouts (noise-data.ts), normalised to unit variance, no augmentation.
+   */
+  kind?: 'prior' | 'noise';
+  /** kind 'noise': the patch side and the number of training patches. */
+  patch?: number;
+  patches?: number;
   /** The data files' bytes (one cube, or several images/cubes). */
   data: Array<{ name: string; bytes: Uint8Array }>;
   /** How the data was given (a path), for the provenance. */
@@ -68,6 +78,8 @@ export interface TrainOptions {
   valEvery: number;
   /** Options given explicitly (checked against the checkpoint on --resume). */
   explicit: Set<string>;
+  /** kind 'noise': the noise images' unit (their BUNIT), recorded in model.json. */
+  noiseUnit?: string;
 }
 
 export interface RunHooks {
@@ -100,7 +112,13 @@ interface PinnedConfig {
   weightsDtype: WeightDtype;
   data: PreparedData['provenance'];
   normalisationRule: string;
+  /** A noise prior's patches (absent for an image prior). */
+  noise?: { patch: number; patches: number; valFraction: number; unit: string };
 }
+
+/** A noise prior's σ range in model units (the noise's own standard deviation is 1): σmin ≪ 1, σmax where Q ∗ N(0, σ²) is all but Gaussian. */
+export const NOISE_SIGMA_MIN = 0.1;
+export const NOISE_SIGMA_MAX = 10;
 
 const CHECKPOINT = 'checkpoint.bin';
 const PEAK_PRIOR_RULE = "median over the training images of their 99.5th percentile, prior units (reconstruct's automatic flux scale divides the data's by it)";
@@ -140,6 +158,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   }
   let prepared: PreparedData;
   let pinned: PinnedConfig;
+  const noiseKind = o.kind === 'noise';
   let state: TrainState;
   const rng = new Rng(o.seed ^ 0x51a4);
 
@@ -169,7 +188,9 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     if (o.size !== null) check('size', o.size, pinned.imageShape[0]);
     if (conflicts.length) throw new TrainInputError(`--resume continues the run as it was started; these differ: ${conflicts.join('; ')}`);
     try {
-      prepared = prepareTrainingData(parts, {
+      prepared = pinned.noise
+        ? prepareNoisePatches(parts, { patch: pinned.noise.patch, patches: pinned.noise.patches, valFraction: pinned.noise.valFraction, seed: pinned.seed, scale: pinned.normalisation.scale, offset: pinned.normalisation.offset })
+        : prepareTrainingData(parts, {
         size: pinned.data.resampled ? pinned.imageShape[0] : o.size,
         scale: pinned.normalisation.scale,
         offset: pinned.normalisation.offset,
@@ -190,7 +211,9 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     info(`resuming ${o.out} at step ${state.step} (${state.imagesSeen} images seen)`);
   } else {
     try {
-      prepared = prepareTrainingData(parts, { size: o.size, scale: o.scale, offset: o.offset, valFraction: o.valFraction, seed: o.seed });
+      prepared = noiseKind
+        ? prepareNoisePatches(parts, { patch: o.patch ?? 16, patches: o.patches ?? 4096, valFraction: o.valFraction, seed: o.seed, scale: o.scale, offset: o.explicit.has('offset') ? o.offset : null })
+        : prepareTrainingData(parts, { size: o.size, scale: o.scale, offset: o.offset, valFraction: o.valFraction, seed: o.seed });
     } catch (e) {
       if (e instanceof TrainDataInputError) throw new TrainInputError(e.message);
       throw e;
@@ -198,8 +221,8 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
     const { ny, nx } = prepared.train;
     const f = downFactor(o.arch);
     if (ny % f !== 0 || nx % f !== 0) throw new TrainInputError(`images of ${ny}×${nx} are not divisible by the U-Net's down-sampling factor ${f} (use --size or fewer levels in --ch-mult)`);
-    const sigmaMax = o.sigmaMax ?? largestPairwiseDistance(prepared.train, rng, 1000);
-    const sigmaMin = o.sigmaMin ?? 0.01;
+    const sigmaMax = o.sigmaMax ?? (noiseKind ? NOISE_SIGMA_MAX : largestPairwiseDistance(prepared.train, rng, 1000));
+    const sigmaMin = o.sigmaMin ?? (noiseKind ? NOISE_SIGMA_MIN : 0.01);
     if (!(sigmaMax > sigmaMin)) throw new TrainInputError(`σmax (${sigmaMax}) must exceed σmin (${sigmaMin})`);
     pinned = {
       arch: o.arch,
@@ -217,12 +240,13 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
       seed: o.seed,
       weightsDtype: o.weightsDtype,
       data: { ...prepared.provenance, source: o.dataSource },
+      ...(noiseKind ? { noise: { patch: o.patch ?? 16, patches: o.patches ?? 4096, valFraction: o.valFraction, unit: o.noiseUnit ?? 'data units of the noise images' } } : {}),
     };
     const params = unetLayout(o.arch).initialise(o.seed);
     state = initialState(params, o.seed, prepared.train);
     info(
-      `training a U-Net (nf ${o.arch.nf}, chMult [${o.arch.chMult.join(',')}], ${o.arch.numResBlocks} res blocks, ${unetLayout(o.arch).trainableSize().toLocaleString('en')} parameters) on ${prepared.train.n} images of ${ny}×${nx}` +
-        `${prepared.val ? `, ${prepared.val.n} for validation` : ''}; σ ∈ [${sigmaMin}, ${sigmaMax.toPrecision(4)}]${o.sigmaMax === null ? ' (σmax: largest pairwise distance)' : ''}; x_prior = (x − ${pinned.normalisation.offset})/${pinned.normalisation.scale} (${prepared.normalisation.rule})`,
+      `training a ${noiseKind ? 'noise prior, ' : ''}U-Net (nf ${o.arch.nf}, chMult [${o.arch.chMult.join(',')}], ${o.arch.numResBlocks} res blocks, ${unetLayout(o.arch).trainableSize().toLocaleString('en')} parameters) on ${prepared.train.n} images of ${ny}×${nx}` +
+        `${prepared.val ? `, ${prepared.val.n} for validation` : ''}; σ ∈ [${sigmaMin}, ${sigmaMax.toPrecision(4)}]${o.sigmaMax === null ? (noiseKind ? ' (the noise prior’s default, in noise σ)' : ' (σmax: largest pairwise distance)') : ''}; x_prior = (x − ${pinned.normalisation.offset})/${pinned.normalisation.scale} (${prepared.normalisation.rule})`,
     );
   }
   for (const w of prepared.warnings) info(`warning: ${w}`);
@@ -236,6 +260,13 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   const segmentBatch = o.resume && o.explicit.has('batch') ? o.batch : pinned.batch;
   if (segmentBatch !== pinned.batch) info(`this segment: batch ${segmentBatch} (the run started with ${pinned.batch}; validation keeps batches of ${pinned.batch})`);
   // the automatic flux scale's reference (recomputed from the same data on a resume, so not pinned)
+  const noiseStats = (prepared as Partial<PreparedNoise>).statistics;
+  if (pinned.noise && noiseStats) {
+    const st = noiseStats;
+    info(`noise: ${st.pixels} training pixels, mean ${st.mean.toPrecision(4)}, σ ${st.std.toPrecision(4)} (MAD σ ${st.madSigma.toPrecision(4)}), excess kurtosis ${st.excessKurtosis.toFixed(2)}, neighbour correlation ${st.lag1.x.toFixed(3)} (x) / ${st.lag1.y.toFixed(3)} (y); ${prepared.train.n} patches of ${pinned.noise.patch}×${pinned.noise.patch}`);
+  }
+  const noisePrior: NoisePriorInfo | undefined =
+    pinned.noise && noiseStats ? { unit: pinned.noise.unit, patch: pinned.noise.patch, patches: pinned.noise.patches, statistics: noiseStats } : undefined;
   const peakPrior = typicalFluxReference(prepared.train.data, prepared.train.n, prepared.train.ny * prepared.train.nx);
   const backgroundPrior = typicalBackgroundReference(prepared.train.data, prepared.train.n, prepared.train.ny * prepared.train.nx);
   await fs.mkdir(o.out, { recursive: true });
@@ -302,6 +333,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
         trainingSeconds: Math.round(s.elapsedS),
       },
       weights: { file: 'weights.bin', dtype: pinned.weightsDtype, manifest },
+      ...(noisePrior ? { noisePrior } : {}),
     };
     return { meta, bytes };
   };

@@ -34,10 +34,13 @@
  * else conjugate gradients in data space with Σ restricted to the observed pixels (likelihood/correlated-cg.ts);
  * both also give the σ = 0 score and the power iteration's Aᵀ Σ⁻¹ A. χ² (progress, report) and DPS's misfit stay
  * the marginal ones, Σ (r_i/σ_i)², whose expectation per pixel is 1 for any C with a unit diagonal.
+ * A learned noise prior (../operators/noise.ts 'learned') replaces the solve by −Aᵀ s_Q(r) with the noise network
+ * at an effective level (likelihood/learned-noise.ts), σ = 0 included; χ², residuals, the noise draws of the
+ * samplers' ending, DPS's misfit and the Rao–Blackwell window keep the Gaussian of the noise's empirical σ.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GramDescription, LinearOperator, StructuredOperator } from '../operators/types.js';
-import { noiseCorrelation, sigmaArray, validityMask, type NoiseModel } from '../operators/noise.js';
+import { noiseCorrelation, sigmaArray, validityMask, type LearnedNoise, type NoiseModel } from '../operators/noise.js';
 import { readAndDispose } from './readback.js';
 import { Spectral2D } from './spectral.js';
 import { chooseSolveMethod, type SolveChoice } from './likelihood/choose.js';
@@ -47,10 +50,12 @@ import { CorrelatedFourierSolver } from './likelihood/correlated-fourier.js';
 import { FourierSolver } from './likelihood/fourier.js';
 import { KroneckerSolver } from './likelihood/kronecker.js';
 import { PixelDiagonalSolver } from './likelihood/pixel-diagonal.js';
+import { LearnedNoiseSolver } from './likelihood/learned-noise.js';
 import { choosePreconditioner } from './likelihood/preconditioners.js';
 import type { CgStats, CgWarmStart, LikelihoodMethod, LikelihoodSolver } from './likelihood/solver.js';
 import { UserInputError } from '../errors.js';
 import type { VisibilityLikelihood } from './visibility-likelihood.js';
+import type { ScoreModel } from './types.js';
 
 export class LikelihoodInputError extends UserInputError {
   override name = 'LikelihoodInputError';
@@ -85,6 +90,11 @@ export interface LikelihoodSpec {
   cgOnDevice?: boolean;
   /** Name of the data in messages. */
   name?: string;
+  /**
+   * A learned noise model's score in place of its prior's network, in the same model units (an analytic noise
+   * density: the exact score a learned one is compared with). Lent: not disposed here.
+   */
+  noiseScore?: ScoreModel;
 }
 
 export { CgWarmStart, type CgStats, type LikelihoodMethod } from './likelihood/solver.js';
@@ -156,6 +166,9 @@ export class ConvolvedLikelihood {
   private readonly relWeightT: tf.Tensor3D; // m·σ̄²/σ² (for DPS's norm) [1, my, mx]
   private readonly sdT: tf.Tensor3D; // m·σ (a draw of the noise from standard normals) [1, my, mx]
   private readonly solver: LikelihoodSolver;
+  /** A learned noise prior (its score replaces the Gaussian solve); null for Gaussian noise. */
+  readonly learnedNoise: LearnedNoise | null;
+  private readonly noiseScore: ScoreModel | undefined;
   private disposed = false;
 
   constructor(spec: LikelihoodSpec) {
@@ -239,6 +252,8 @@ export class ConvolvedLikelihood {
     );
 
     const first = sig[this.mask.indexOf(1)];
+    this.learnedNoise = spec.noise.kind === 'learned' ? spec.noise.learned : null;
+    this.noiseScore = spec.noiseScore;
     this.correlation = noiseCorrelation(spec.noise);
     if (this.correlation) {
       const spectral = new Spectral2D(my, mx);
@@ -250,6 +265,7 @@ export class ConvolvedLikelihood {
       whiteNoise: spec.noise.kind === 'scalar' || sig.every((s, i) => !this.mask[i] || s === first),
       allObserved: this.observed === n,
       correlated: this.correlation !== null,
+      learned: spec.noise.kind === 'learned',
       requested: spec.solver,
     });
     this.solver = this.createSolver(choice, varr, spec.cgOnDevice ?? false);
@@ -276,6 +292,20 @@ export class ConvolvedLikelihood {
         const options = { tol: this.cgTol, maxIter: this.cgMaxIter, onDevice: cgOnDevice };
         return new CorrelatedCgSolver(op, choice.reason, Float32Array.from(variance, Math.sqrt), this.mask, this.correlation!, choice.aat, options);
       }
+      case 'learned-noise': {
+        let sum = 0;
+        let count = 0;
+        if (choice.diag) {
+          for (let i = 0; i < choice.diag.length; i++) {
+            if (choice.fourier || this.mask[i]) {
+              sum += choice.diag[i];
+              count++;
+            }
+          }
+        }
+        const meanGram = count && sum > 0 ? sum / count : 1;
+        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, meanGram, choice.reason, this.noiseScore);
+      }
     }
   }
 
@@ -301,7 +331,7 @@ export class ConvolvedLikelihood {
     const c = a * a * sigma * sigma; // weight of A Aᵀ
     return tf.tidy(() => {
       const r = perturbation ? tf.add(this.residual(x), tf.mul(perturbation, this.mT)) : this.residual(x);
-      const g = sigma === 0 && !this.correlation ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);
+      const g = sigma === 0 && !this.correlation && !this.learnedNoise ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);
       return tf.mul(g, a);
     });
   }

@@ -7,15 +7,18 @@
  *  - poisson-gaussian: counts, σ² = max(μ + sky, 0)/gain + rn²/gain² at a pilot estimate μ of the signal
  *    (../operators/noise.ts: poissonGaussianNoise), the gain in e⁻/ADU given or read from the header (GAIN,
  *    CCDGAIN, ATODGAIN; 1 when BUNIT says the data are in electrons).
+ *  - learned: a learned noise prior (`skyscore train --kind noise`): the noise network's score in the likelihood
+ *    (../diffusion/likelihood/learned-noise.ts), its empirical σ for χ² (learned.ts reads its folder's contents).
  * Pure: the host reads the files and passes their pixels.
  */
 import { NoiseInputError } from '../operators/errors.js';
-import { correlatedNoise, noiseMap, poissonGaussianNoise, scalarNoise, type NoiseModel } from '../operators/noise.js';
+import { correlatedNoise, learnedNoiseModel, noiseMap, poissonGaussianNoise, scalarNoise, type LearnedNoise, type NoiseModel } from '../operators/noise.js';
+import { describeNoisePrior, type NoisePriorSummary } from './learned.js';
 import type { Shape2 } from '../operators/types.js';
 import type { FitsHeader } from '../fits/header.js';
 import { estimateNoiseSpectrum, type PixelBox } from './spectrum.js';
 
-export const NOISE_MODEL_NAMES = ['white', 'sigma-map', 'correlated', 'poisson-gaussian'] as const;
+export const NOISE_MODEL_NAMES = ['white', 'sigma-map', 'correlated', 'poisson-gaussian', 'learned'] as const;
 export type NoiseModelKind = (typeof NOISE_MODEL_NAMES)[number];
 
 export function isNoiseModelKind(v: unknown): v is NoiseModelKind {
@@ -41,6 +44,8 @@ export interface NoiseRequest {
   gain?: number;
   readNoise?: number;
   sky?: number;
+  /** learned: the noise prior, read from its folder by the host (learned.ts learnedNoiseFrom). */
+  learned?: { learned: LearnedNoise; summary: NoisePriorSummary };
 }
 
 export interface BuiltNoise {
@@ -125,6 +130,30 @@ export function buildNoise(req: NoiseRequest, obs: { data: ArrayLike<number>; sh
           tiles: est.tiles,
         },
         notes,
+      };
+    }
+    case 'learned': {
+      unused([['σ', req.sigma], ['noise region', req.region], ['noise image', req.noiseImage], ['gain', req.gain], ['read noise', req.readNoise], ['sky', req.sky]]);
+      if (!req.learned) throw new NoiseInputError('the learned noise model needs a noise prior (a folder made by skyscore train --kind noise)');
+      const { learned, summary: s } = req.learned;
+      const base = s.name.split(/[\\/]/).pop()!;
+      return {
+        noise: learnedNoiseModel(learned, shape),
+        kind,
+        text: `learned ${base}`,
+        details: {
+          model: kind,
+          prior: base,
+          sigma: fmt(s.sigma),
+          mean: fmt(s.mean),
+          madSigma: fmt(s.madSigma),
+          excessKurtosis: fmt(s.excessKurtosis),
+          lag1: { x: fmt(s.lag1.x), y: fmt(s.lag1.y) },
+          trainedOn: s.source.split(/[\\/]/).pop(),
+          sigmaRange: s.sigmaRange.map(fmt),
+          likelihood: '−Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√mean(diag A Aᵀ); χ² with the noise’s σ',
+        },
+        notes: [describeNoisePrior(s)],
       };
     }
     case 'poisson-gaussian': {

@@ -63,7 +63,9 @@ export type StageSpec = PsfStage | MaskStage | LensStage | UvStage;
  * noise flags take precedence over it. Files are relative to M.json.
  */
 export interface NoiseSpec {
-  model: 'white' | 'sigma-map' | 'correlated' | 'poisson-gaussian';
+  model: 'white' | 'sigma-map' | 'correlated' | 'poisson-gaussian' | 'learned';
+  /** learned: a noise-prior folder (`skyscore train --kind noise`); in M.json relative to it, in the app a prior id. */
+  prior?: string;
   /** σ (white; correlated: optional, default the measured σ). */
   sigma?: number;
   /** A FITS σ map (sigma-map; correlated: optional). */
@@ -78,7 +80,7 @@ export interface NoiseSpec {
   sky?: number;
 }
 
-export const NOISE_SPEC_MODELS = ['white', 'sigma-map', 'correlated', 'poisson-gaussian'] as const;
+export const NOISE_SPEC_MODELS = ['white', 'sigma-map', 'correlated', 'poisson-gaussian', 'learned'] as const;
 
 /**
  * M.json's optional additive block: a known image b on the data's grid, in data units, added to the linear part:
@@ -380,7 +382,7 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
     s.add('', `must be an object with a "model", got ${describe(o)}`, true);
     return undefined;
   }
-  s.keys(o, ['model', 'sigma', 'sigmaFits', 'region', 'image', 'gain', 'readNoise', 'sky']);
+  s.keys(o, ['model', 'sigma', 'sigmaFits', 'region', 'image', 'gain', 'readNoise', 'sky', 'prior']);
   const model = o.model;
   if (typeof model !== 'string' || !(NOISE_SPEC_MODELS as readonly string[]).includes(model)) {
     s.add('model', `model must be one of ${NOISE_SPEC_MODELS.join(', ')}, got ${describe(model)}`, true);
@@ -391,10 +393,11 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
     'sigma-map': ['sigmaFits'],
     correlated: ['sigma', 'sigmaFits', 'region', 'image'],
     'poisson-gaussian': ['gain', 'readNoise', 'sky'],
+    learned: ['prior'],
   };
   const out: NoiseSpec = { model: model as NoiseSpec['model'] };
   let ok = true;
-  for (const k of ['sigma', 'sigmaFits', 'region', 'image', 'gain', 'readNoise', 'sky']) {
+  for (const k of ['sigma', 'sigmaFits', 'region', 'image', 'gain', 'readNoise', 'sky', 'prior']) {
     if (o[k] !== undefined && !allowed[out.model].includes(k)) {
       s.add(k, `the ${model} noise model takes no ${k} (it takes ${allowed[out.model].join(', ')})`, true);
       ok = false;
@@ -433,6 +436,13 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
   if (out.model === 'sigma-map' && o.sigmaFits === undefined) s.add('sigmaFits', 'the sigma-map noise model needs sigmaFits (a FITS σ map)', true);
   if (out.model === 'correlated' && (o.region === undefined) === (o.image === undefined)) s.add('', 'the correlated noise model needs exactly one of region or image', true);
   if (out.model === 'correlated' && o.sigma !== undefined && o.sigmaFits !== undefined) s.add('', 'give sigma or sigmaFits, not both', true);
+  if (o.prior !== undefined) {
+    if (typeof o.prior !== 'string' || !o.prior.trim()) {
+      s.add('prior', `prior must be the noise prior's folder (a non-empty string), got ${describe(o.prior)}`, true);
+      ok = false;
+    } else out.prior = o.prior;
+  }
+  if (out.model === 'learned' && o.prior === undefined) s.add('prior', 'the learned noise model needs prior (a noise-prior folder made by skyscore train --kind noise)', true);
   if (out.model === 'poisson-gaussian' && o.readNoise === undefined) s.add('readNoise', 'the poisson-gaussian noise model needs readNoise (e⁻)', true);
   return ok ? out : undefined;
 }

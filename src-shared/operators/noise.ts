@@ -1,6 +1,7 @@
 import { NoiseInputError } from './errors.js';
 import { fft2d } from './fft.js';
 import type { Shape2 } from './types.js';
+import type { PriorMeta } from '../diffusion/nn/prior-meta.js';
 
 /**
  * Gaussian noise model of the data n ~ N(0, Σ):
@@ -11,11 +12,45 @@ import type { Shape2 } from './types.js';
  *    with ρ the normalised power spectrum (numpy fft2 layout, [my, mx], real, even, ≥ 0, mean 1, so that
  *    C has a unit diagonal and Σ_ii = σ_i²). `sigma` holds σ_i for every pixel (a constant for stationary
  *    noise; NaN marks a pixel without information, as for a map).
+ *  - 'learned': a noise of any density Q, given by a score network of its noise-conditional score
+ *    ∇ log (Q ∗ N(0, σ²))(n) (a learned noise prior, `skyscore train --kind noise`); not Gaussian, so the likelihood
+ *    has its own method (../diffusion/likelihood/learned-noise.ts). `sigma` holds the noise's empirical standard
+ *    deviation for every pixel: χ², residuals and the Gaussian stand-ins (noise draws, DPS's misfit) use it.
  */
 export type NoiseModel =
   | { kind: 'scalar'; sigma: number }
   | { kind: 'map'; sigma: Float32Array; shape: Shape2 }
-  | { kind: 'correlated'; sigma: Float32Array; shape: Shape2; correlation: Float32Array; stationary: boolean };
+  | { kind: 'correlated'; sigma: Float32Array; shape: Shape2; correlation: Float32Array; stationary: boolean }
+  | { kind: 'learned'; sigma: Float32Array; shape: Shape2; learned: LearnedNoise };
+
+/**
+ * A learned noise prior, as plain data (it is cloned into sampling workers; the likelihood builds the network):
+ * the U-Net of `network` gives s(u, s) ≈ ∇_u log (Q_u ∗ N(0, s²))(u) for the noise in model units
+ * u = (n − offset)/scale (offset and scale in data units), trained for s in [sigmaMin, sigmaMax].
+ */
+export interface LearnedNoise {
+  /** model.json (with its noisePrior block) and the weights file's bytes. */
+  network: { meta: PriorMeta; weights: Uint8Array };
+  offset: number;
+  scale: number;
+  /** The noise's variance in model units (1 when scale is its standard deviation): the Gaussian limit above sigmaMax. */
+  variance: number;
+  sigmaMin: number;
+  sigmaMax: number;
+  /** Its name in reports (the folder). */
+  name: string;
+}
+
+/**
+ * The learned noise model of data of shape `shape`: σ (its empirical standard deviation, data units) on every
+ * pixel, NaN where the data are not finite.
+ */
+export function learnedNoiseModel(learned: LearnedNoise, shape: Shape2): NoiseModel {
+  const s = learned.scale * Math.sqrt(learned.variance);
+  if (!(s > 0) || !Number.isFinite(s) || !Number.isFinite(learned.offset)) throw new NoiseInputError(`learned noise ${learned.name}: its scale and variance must be positive and finite`);
+  if (!(learned.sigmaMin > 0) || !(learned.sigmaMax > learned.sigmaMin)) throw new NoiseInputError(`learned noise ${learned.name}: needs 0 < σmin < σmax`);
+  return { kind: 'learned', sigma: new Float32Array(shape[0] * shape[1]).fill(s), shape: [shape[0], shape[1]], learned };
+}
 
 export function scalarNoise(sigma: number, what = 'noise σ'): NoiseModel {
   if (!Number.isFinite(sigma) || !(sigma > 0)) throw new NoiseInputError(`${what} must be a positive number, got ${sigma}`);
@@ -114,6 +149,7 @@ export function noiseCorrelation(noise: NoiseModel): Float32Array | null {
 export function noiseModelName(noise: NoiseModel): string {
   if (noise.kind === 'scalar') return 'white';
   if (noise.kind === 'map') return 'sigma-map';
+  if (noise.kind === 'learned') return 'learned';
   return noise.stationary ? 'correlated' : 'correlated, σ map';
 }
 

@@ -126,6 +126,11 @@ export interface PriorInfo {
   card: string;
   /** A few facts from model.json for the picker (steps, validation loss, date, data). */
   facts: Record<string, string>;
+  /**
+   * A learned noise prior (`skyscore train --kind noise`; the Noise step's 'learned' model, not an image prior): what
+   * it was trained on and the noise's statistics (data units).
+   */
+  noise?: { sigma: number; madSigma: number; excessKurtosis: number; lag1: { x: number; y: number }; source: string; patch: number; patches: number; steps: number };
 }
 
 export interface SamplerSettings {
@@ -247,6 +252,8 @@ export interface JobMethods {
 
 const MAX_SIDE = LIMITS.imageSide;
 export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ +-]{0,200}$/;
+/** A prior's id in priors.list. */
+export const PRIOR_ID = /^(shipped|user)\/[A-Za-z0-9][A-Za-z0-9._ +-]{0,100}$/;
 export const JOB_ID = /^[a-z]+-[0-9a-z]{1,32}$/;
 
 export const shape2: Validator<Shape2> = (v, p) => {
@@ -284,6 +291,9 @@ export const noiseSpec: Validator<NoiseSpec> = (v, p) => {
   for (const k of ['sigmaFits', 'image'] as const) {
     const f = spec[k];
     if (f !== undefined && !FILE_NAME.test(f)) throw new ProtocolError(`${p}.${k}: a file of the request by its name (letters, digits, '._ +-', no folders), got ${JSON.stringify(f.slice(0, 80))}`);
+  }
+  if (spec.prior !== undefined && !PRIOR_ID.test(spec.prior)) {
+    throw new ProtocolError(`${p}.prior: a noise prior by its id in the list of priors (shipped/NAME or user/NAME), got ${JSON.stringify(spec.prior.slice(0, 80))}`);
   }
   const r = spec.region;
   if (r && !(r[2] <= MAX_SIDE && r[3] <= MAX_SIDE)) throw new ProtocolError(`${p}.region: x1 and y1 must be at most ${MAX_SIDE} pixels, got ${r.join(', ')}`);

@@ -29,7 +29,7 @@ describe('M.json noise block', () => {
   it('names the problem', () => {
     const bad: [unknown, RegExp][] = [
       [3, /noise: must be an object with a "model"/],
-      [{ model: 'pink' }, /model must be one of white, sigma-map, correlated, poisson-gaussian, got .pink./],
+      [{ model: 'pink' }, /model must be one of white, sigma-map, correlated, poisson-gaussian, learned, got .pink./],
       [{ model: 'white' }, /the white noise model needs sigma/],
       [{ model: 'white', sigma: -1 }, /sigma must be positive, got -1/],
       [{ model: 'white', sigma: 1, gain: 2 }, /the white noise model takes no gain \(it takes sigma\)/],

@@ -34,7 +34,7 @@ describe('protocol: noise models', () => {
   const bad: [string, unknown, RegExp][] = [
     ['unknown kind', { kind: 'pink' }, /noise\.kind: expected 'sigma', 'map' or 'model'/],
     ['no spec', { kind: 'model' }, /noise\.spec: must be an object with a "model"/],
-    ['unknown model', { kind: 'model', spec: { model: 'pink' } }, /spec: model must be one of white, sigma-map, correlated, poisson-gaussian, got 'pink'/],
+    ['unknown model', { kind: 'model', spec: { model: 'pink' } }, /spec: model must be one of white, sigma-map, correlated, poisson-gaussian, learned, got 'pink'/],
     ['correlated without a source', { kind: 'model', spec: { model: 'correlated' } }, /spec: the correlated noise model needs exactly one of region or image/],
     ['correlated with both sources', { kind: 'model', spec: { model: 'correlated', region: [0, 0, 16, 16], image: 'n.fits' } }, /exactly one of region or image/],
     ['region of three numbers', { kind: 'model', spec: { model: 'correlated', region: [0, 0, 16] } }, /region must be \[x0, y0, x1, y1\] \(0-based pixels, x1 and y1 exclusive\)/],

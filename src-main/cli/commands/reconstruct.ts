@@ -13,7 +13,7 @@ import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../s
 import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
 import type { NoiseInput } from '../../reconstruct/prepare.js';
 import { isNoiseModelKind, NOISE_MODEL_NAMES, type NoiseModelKind } from '../../../src-shared/noise/model.js';
-import { buildNoiseModel } from '../../reconstruct/noise.js';
+import { buildNoiseModel, readNoisePriorFolder } from '../../reconstruct/noise.js';
 import { parsePixelBox, type PixelBox } from '../../../src-shared/noise/spectrum.js';
 import type { NoiseDiagnostics } from '../../../src-shared/noise/diagnostics.js';
 import {
@@ -33,8 +33,8 @@ import {
 } from '../../../src-shared/diffusion/samplers/spec.js';
 
 const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P --noise SIGMA|NOISE.fits --out DIR
-                            [--noise-model white|sigma-map|correlated|poisson-gaussian] [--noise-region x0,y0,x1,y1]
-                            [--noise-image N.fits] [--gain G] [--read-noise R] [--sky S]
+                            [--noise-model white|sigma-map|correlated|poisson-gaussian|learned] [--noise-region x0,y0,x1,y1]
+                            [--noise-image N.fits] [--gain G] [--read-noise R] [--sky S] [--noise-prior DIR]
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
@@ -64,7 +64,8 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       for --noise), correlated (stationary correlated noise, its power spectrum measured from
                       --noise-region or --noise-image; --noise optional: σ or a σ map multiplying it, default
                       the measured σ), poisson-gaussian (counts: σ² = max(μ + sky, 0)/gain + (rn/gain)² at the
-                      data's 3×3 box mean μ; --gain, --read-noise, --sky; no --noise). docs/forward-models.md
+                      data's 3×3 box mean μ; --gain, --read-noise, --sky; no --noise), learned (a learned
+                      noise prior of any density, --noise-prior; no --noise). docs/forward-models.md
   --noise-region B    correlated: a blank-sky box of the observation, x0,y0,x1,y1 (0-based pixels, x1 and y1
                       exclusive, at least 8×8; 32×32 tiles or fewer are averaged)
   --noise-image F     correlated: a noise-only FITS image instead (any size of at least 8×8)
@@ -73,6 +74,10 @@ same as the app's products. A seed gives the same samples on a given backend, wh
   --read-noise R      poisson-gaussian: read noise in e⁻ (required)
   --sky S             poisson-gaussian: a sky level (ADU) already subtracted from the data, added back for the
                       shot noise (default 0)
+  --noise-prior DIR   learned: a noise prior made by skyscore train --kind noise from noise-only images or
+                      blank-sky cutouts in the data's units; the likelihood is −Aᵀ s_Q(y − A x) with the noise
+                      network at the sampler's level σ·√mean(diag A Aᵀ) (exact for A = I), χ² uses the noise's
+                      empirical σ (docs/sampling.md, A learned noise prior)
   --out DIR           output folder: created, or one holding a previous run's products, which the new set
                       replaces as a whole (written beside it, then renamed into place); it must not hold any
                       input (the data, M.json and its files, the σ map, the prior)
@@ -204,6 +209,8 @@ export interface NoiseModelFlags {
   gain?: number;
   readNoise?: number;
   sky?: number;
+  /** learned: the noise prior's folder. */
+  prior?: string;
 }
 
 export function noiseModelFlags(p: Parsed, cmd: string): NoiseModelFlags | null {
@@ -211,12 +218,15 @@ export function noiseModelFlags(p: Parsed, cmd: string): NoiseModelFlags | null 
   const region = optionalString(p, 'noise-region');
   const image = optionalString(p, 'noise-image');
   const num = (k: 'gain' | 'read-noise' | 'sky', positive: boolean) => (p.values[k] === undefined ? undefined : numberFlag(p, k, cmd, positive ? { positive: true } : {}));
-  const f: NoiseModelFlags = { region: region === undefined ? undefined : parsePixelBox(region, `${cmd}: --noise-region`), image, gain: num('gain', true), readNoise: num('read-noise', true), sky: num('sky', false) };
+  const f: NoiseModelFlags = { region: region === undefined ? undefined : parsePixelBox(region, `${cmd}: --noise-region`), image, gain: num('gain', true), readNoise: num('read-noise', true), sky: num('sky', false), prior: optionalString(p, 'noise-prior') };
   if (model !== undefined) {
     if (!isNoiseModelKind(model)) throw new UsageError(`${cmd}: --noise-model must be one of ${NOISE_MODEL_NAMES.join(', ')}, got '${model}'`);
     f.model = model;
-  } else if (region !== undefined || image !== undefined) f.model = 'correlated';
+  } else if (f.prior !== undefined) f.model = 'learned';
+  else if (region !== undefined || image !== undefined) f.model = 'correlated';
   else if (f.gain !== undefined || f.readNoise !== undefined || f.sky !== undefined) f.model = 'poisson-gaussian';
+  if (f.model === 'learned' && f.prior === undefined) throw new UsageError(`${cmd}: --noise-model learned needs --noise-prior DIR (a folder made by skyscore train --kind noise)`);
+  if (f.prior !== undefined && f.model !== 'learned') throw new UsageError(`${cmd}: --noise-prior is for --noise-model learned, not ${f.model}`);
   return f.model === undefined ? null : f;
 }
 
@@ -237,12 +247,14 @@ async function noiseModelInput(f: NoiseModelFlags, noiseArg: string | undefined,
   if (f.gain !== undefined) spec.gain = f.gain;
   if (f.readNoise !== undefined) spec.readNoise = f.readNoise;
   if (f.sky !== undefined) spec.sky = f.sky;
+  if (f.prior !== undefined) spec.prior = f.prior;
   const read = async (file: string) => {
     const at = path.resolve(dir, file);
     const img = await readImage2d(at);
     return { data: img.data, shape: img.shape, name: fromModel ? at : file };
   };
-  const { built, flags } = await buildNoiseModel(spec, read, obs);
+  const readPrior = (ref: string) => readNoisePriorFolder(path.resolve(dir, ref), fromModel ? path.resolve(dir, ref) : ref);
+  const { built, flags } = await buildNoiseModel(spec, read, obs, readPrior);
   for (const note of built.notes) process.stderr.write(`skyscore: note: ${note}${fromModel ? ` ${fromModel}` : ''}\n`);
   // the command line that reproduces the run: the flags (M.json's noise block reproduces itself)
   return { kind: 'model', built, command: fromModel ? '' : ` ${flags}` };
@@ -310,7 +322,7 @@ function runFlags(p: Parsed, cmd: string): { sampler: SamplerName; n: number; st
 
 /** `reconstruct --vis FILE.uvfits`: the posterior from visibilities (src-main/reconstruct/visibilities.ts). */
 async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonly string[]): Promise<number> {
-  for (const f of ['obs', 'model', 'noise', 'hdu'] as const) {
+  for (const f of ['obs', 'model', 'noise', 'noise-prior', 'hdu'] as const) {
     if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} does not apply to --vis (the visibilities, their weights and (u, v) are the data, the noise and the model)`);
   }
   const visPath = requireString(p, 'vis', cmd);
@@ -364,6 +376,7 @@ export const reconstructCommand: Command = {
         'noise-model': { type: 'string' },
         'noise-region': { type: 'string' },
         'noise-image': { type: 'string' },
+        'noise-prior': { type: 'string' },
         gain: { type: 'string' },
         'read-noise': { type: 'string' },
         sky: { type: 'string' },
@@ -411,7 +424,7 @@ export const reconstructCommand: Command = {
     const quiet = p.values.quiet === true;
     const scoreEngine = scoreEngineFlags(p, cmd);
     // the inputs named on the command line: --out must not hold them (those M.json names are checked once read)
-    const named = [obsPath, modelPath, ...(noiseArg !== undefined && readsFile(noiseArg) ? [noiseArg] : []), ...(noiseFlags?.image ? [noiseFlags.image] : []), ...priorPath(prior)];
+    const named = [obsPath, modelPath, ...(noiseArg !== undefined && readsFile(noiseArg) ? [noiseArg] : []), ...(noiseFlags?.image ? [noiseFlags.image] : []), ...(noiseFlags?.prior ? [noiseFlags.prior] : []), ...priorPath(prior)];
     await checkOutputFolder(outDir, named, cmd, PRODUCT_NAMES);
 
     // the files are read here; the service checks every input before any compute starts
@@ -427,7 +440,7 @@ export const reconstructCommand: Command = {
       if (!block) throw new UsageError(`${cmd}: missing --noise (σ, a σ map, or --noise-model; or a noise block in ${model.name})`);
       const dir = path.dirname(path.resolve(modelPath));
       const r = block.region;
-      const flags: NoiseModelFlags = { model: block.model, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, image: block.image, gain: block.gain, readNoise: block.readNoise, sky: block.sky };
+      const flags: NoiseModelFlags = { model: block.model, region: r && { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, image: block.image, gain: block.gain, readNoise: block.readNoise, sky: block.sky, prior: block.prior };
       const sigmaArg = block.sigmaFits ?? (block.sigma !== undefined ? String(block.sigma) : undefined);
       noise = await noiseModelInput(flags, sigmaArg, observation, cmd, `(the noise block of ${model.name})`, dir);
     }

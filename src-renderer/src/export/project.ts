@@ -170,6 +170,7 @@ export function parseProject(text: string): ProjectDoc {
   need(n.corrSource === undefined || n.corrSource === 'region' || n.corrSource === 'image', 'noise.corrSource: expected region or image');
   need(n.noiseImage === undefined || n.noiseImage === null || typeof n.noiseImage === 'string', 'noise.noiseImage: expected a file name or null');
   need(n.sky === undefined || n.sky === null || (typeof n.sky === 'number' && Number.isFinite(n.sky)), 'noise.sky: expected a number (ADU) or null');
+  need(n.noisePrior === undefined || n.noisePrior === null || typeof n.noisePrior === 'string', 'noise.noisePrior: expected a noise prior id or null');
   const noise: NoiseSettings = {
     mode: n.mode as NoiseSettings['mode'],
     sigma: (n.sigma as number | null) ?? null,
@@ -183,6 +184,7 @@ export function parseProject(text: string): ProjectDoc {
     gain: positive('gain', 'e⁻/ADU'),
     readNoise: positive('readNoise', 'e⁻'),
     sky: (n.sky as number | null | undefined) ?? null,
+    noisePrior: (n.noisePrior as string | null | undefined) ?? null,
   };
   let prior: ProjectDoc['prior'] = null;
   if (r.prior !== null) {

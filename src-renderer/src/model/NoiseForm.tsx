@@ -17,6 +17,7 @@ const MODES: [NoiseMode, string][] = [
   ['map', 'σ map (FITS)'],
   ['correlated', 'Correlated: measured spectrum'],
   ['poisson-gaussian', 'Poisson–Gaussian (counts)'],
+  ['learned', 'Learned noise prior'],
 ];
 
 const boxText = (r: Region) => `x ${r.x0}–${r.x1 - 1}, y ${r.y0}–${r.y1 - 1} (${r.x1 - r.x0}×${r.y1 - r.y0} px)`;
@@ -135,6 +136,21 @@ function EstimateView({ unit }: { unit: string }) {
   if (!est || est.model !== (mode === 'map' ? 'sigma-map' : mode)) return null;
   const s = est.sigma;
   const u = unit ? ` ${unit}` : '';
+  if (est.model === 'learned') {
+    return (
+      <div data-testid="noise-model-estimate" data-state={e.state} data-key={e.key ?? ''}>
+        <p className="value" data-testid="noise-learned-sigma">
+          noise σ = {g(s.median)}
+          {u} (its empirical σ: χ² and the residuals use it)
+        </p>
+        {est.notes.map((n) => (
+          <small key={n} className="muted">
+            {n}
+          </small>
+        ))}
+      </div>
+    );
+  }
   return (
     <div data-testid="noise-model-estimate" data-state={e.state} data-key={e.key ?? ''}>
       {est.model === 'correlated' && (
@@ -196,10 +212,11 @@ export function NoiseForm() {
   const unit = obs?.bunit ?? '';
   // the model the run would use, measured again when its inputs change
   const { mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky } = noise;
-  const { mapFile } = noise;
+  const { mapFile, noisePrior } = noise;
+  const noisePriors = useStore((s) => s.priors).filter((p) => p.noise);
   useEffect(() => {
-    if (mode === 'correlated' || mode === 'poisson-gaussian' || mode === 'map') scheduleNoiseDescribe();
-  }, [mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky, mapFile, obs]);
+    if (mode === 'correlated' || mode === 'poisson-gaussian' || mode === 'map' || mode === 'learned') scheduleNoiseDescribe();
+  }, [mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky, mapFile, noisePrior, obs]);
   const change = (patch: Partial<typeof noise>) => {
     setNoise(patch);
     scheduleValidate();
@@ -208,7 +225,7 @@ export function NoiseForm() {
   return (
     <Section title="Noise" testId="noise-section">
       <Help>
-        The noise of the data, in data units{obs?.bunit ? ` (${obs.bunit})` : ''}. White: N(y; A x, σ²). Correlated: a stationary spectrum measured from blank sky. Poisson–Gaussian: σ² = (signal + sky)/gain + read noise²/gain².
+        The noise of the data, in data units{obs?.bunit ? ` (${obs.bunit})` : ''}. White: N(y; A x, σ²). Correlated: a stationary spectrum measured from blank sky. Poisson–Gaussian: σ² = (signal + sky)/gain + read noise²/gain². Learned: a noise prior of any density, learned from noise-only images.
       </Help>
       <div className="radios" role="radiogroup" aria-label="Noise model">
         {MODES.map(([m, label]) => (
@@ -361,6 +378,36 @@ export function NoiseForm() {
           />
           <NumberField label="Read noise" unit="e⁻" value={noise.readNoise} min={Number.MIN_VALUE} testId="noise-read-noise" issue={noise.readNoise === null ? 'type the read noise (> 0 e⁻)' : null} onChange={(v) => change({ readNoise: v })} />
           <NumberField label="Sky subtracted" unit="ADU" value={noise.sky} testId="noise-sky" placeholder="0" help="a sky level taken off the data, added back for its shot noise; empty: none" onChange={(v) => change({ sky: v })} onClear={() => change({ sky: null })} />
+          <EstimateView unit={unit} />
+        </>
+      )}
+      {noise.mode === 'learned' && (
+        <>
+          <label className="row">
+            Noise prior{' '}
+            <select aria-label="Noise prior" data-testid="noise-prior" value={noise.noisePrior ?? ''} onChange={(ev) => change({ noisePrior: ev.target.value || null })}>
+              <option value="">{noisePriors.length ? 'choose…' : 'none installed'}</option>
+              {noisePriors.map((p) => (
+                <option key={p.spec} value={p.spec}>
+                  {p.name} ({p.source})
+                </option>
+              ))}
+            </select>
+          </label>
+          <small className="muted">
+            {noisePriors.length
+              ? 'a score model of this instrument’s noise, learned from noise-only images or blank-sky cutouts in the data’s units'
+              : 'train one with skyscore train --kind noise --data NOISE.fits --out <user folder>/models/NAME'}
+          </small>
+          {(() => {
+            const p = noisePriors.find((q) => q.spec === noise.noisePrior);
+            return p?.noise ? (
+              <p className="value" data-testid="noise-prior-facts">
+                trained on {p.noise.patches} patches of {p.noise.patch}×{p.noise.patch} from {p.noise.source} ({p.noise.steps} steps): σ {g(p.noise.sigma)}
+                {unit ? ` ${unit}` : ''}, MAD σ {g(p.noise.madSigma)}, excess kurtosis {g(p.noise.excessKurtosis, 3)}, neighbour correlation {p.noise.lag1.x.toFixed(2)} / {p.noise.lag1.y.toFixed(2)}
+              </p>
+            ) : null;
+          })()}
           <EstimateView unit={unit} />
         </>
       )}

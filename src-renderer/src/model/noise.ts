@@ -1,7 +1,7 @@
 /**
  * The Noise step's models as the engine takes them: white (σ typed or estimated), a σ map, correlated noise measured
- * from a blank-sky box of the observation or a noise-only image, Poisson–Gaussian counts. A correlated or
- * Poisson–Gaussian choice travels as a noise block — the fields of M.json's `noise`, which `skyscore reconstruct`
+ * from a blank-sky box of the observation or a noise-only image, Poisson–Gaussian counts, a learned noise prior (by
+ * its id in priors.list). A correlated, Poisson–Gaussian or learned choice travels as a noise block — the fields of M.json's `noise`, which `skyscore reconstruct`
  * takes as `--noise-model` and its flags — and the engine builds it as the command line does. Before a run the
  * engine describes the model it would use (noise.describe: σ, the spectrum and correlation, the gain and σ range);
  * the header's gain fills the gain field's placeholder.
@@ -28,6 +28,7 @@ export function noiseSpecOf(n: NoiseSettings): NoiseSpec | string | null {
     if (n.sky !== null) spec.sky = n.sky;
     return spec;
   }
+  if (n.mode === 'learned') return n.noisePrior ? { model: 'learned', prior: n.noisePrior } : 'choose a noise prior (Noise › learned; train one with skyscore train --kind noise)';
   return null;
 }
 
@@ -59,6 +60,8 @@ export function noiseSettingsOf(b: NoiseSpec): { patch: Partial<NoiseSettings>; 
     }
     case 'poisson-gaussian':
       return { patch: { mode: 'poisson-gaussian', gain: b.gain ?? null, readNoise: b.readNoise ?? null, sky: b.sky ?? null }, dropped: [] };
+    case 'learned':
+      return { patch: { mode: 'learned', noisePrior: b.prior ?? null }, dropped: [] };
   }
 }
 

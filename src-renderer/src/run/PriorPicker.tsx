@@ -168,7 +168,7 @@ export function PriorPicker() {
       {state === 'error' && <p className="err">Cannot list the priors: {error}</p>}
       {state === 'ok' && priors.length === 0 && <p className="muted">No prior found. Train one below{userDir ? ` (it goes to ${userDir})` : ''}.</p>}
       <ul className="priors" role="radiogroup" aria-label="Priors">
-        {priors.map((p) => (
+        {priors.filter((p) => !p.noise).map((p) => (
           <PriorCard key={p.spec} p={p} chosen={p.spec === spec} onChoose={() => setSpec(p.spec)} />
         ))}
       </ul>

@@ -37,8 +37,8 @@ export interface Region {
  * White noise (σ typed in, or estimated from the data by the MAD), a σ map, correlated noise measured from a
  * blank-sky box of the observation or a noise-only image, or Poisson–Gaussian counts.
  */
-export type NoiseMode = 'sigma' | 'mad' | 'map' | 'correlated' | 'poisson-gaussian';
-export const NOISE_MODES: readonly NoiseMode[] = ['sigma', 'mad', 'map', 'correlated', 'poisson-gaussian'];
+export type NoiseMode = 'sigma' | 'mad' | 'map' | 'correlated' | 'poisson-gaussian' | 'learned';
+export const NOISE_MODES: readonly NoiseMode[] = ['sigma', 'mad', 'map', 'correlated', 'poisson-gaussian', 'learned'];
 
 export interface NoiseSettings {
   mode: NoiseMode;
@@ -58,6 +58,8 @@ export interface NoiseSettings {
   gain: number | null;
   readNoise: number | null;
   sky: number | null;
+  /** Learned: a noise prior's id in priors.list (a folder made by `skyscore train --kind noise`). */
+  noisePrior: string | null;
 }
 
 /** The noise model the run would use, as the engine built it for the Noise step (noise.describe). */
@@ -110,6 +112,7 @@ export const DEFAULT_NOISE: NoiseSettings = {
   gain: null,
   readNoise: null,
   sky: null,
+  noisePrior: null,
 };
 export const IDLE_NOISE_ESTIMATE: NoiseEstimateState = { state: 'idle', estimate: null, headerGain: null, error: null, key: null };
 

@@ -1,12 +1,13 @@
 /**
  * What the convolved likelihood (../likelihood.ts) asks of a way of solving with Σ + c A Aᵀ (c = a²σ², the
  * prior's noise level in data units): one object per method — pixel-diagonal.ts, fourier.ts, kronecker.ts,
- * conjugate-gradients.ts for diagonal Σ; correlated-fourier.ts and correlated-cg.ts for correlated noise — chosen by
+ * conjugate-gradients.ts for diagonal Σ; correlated-fourier.ts and correlated-cg.ts for correlated noise;
+ * learned-noise.ts for a learned noise prior (not Gaussian: its `solve` is −Aᵀ s_Q(r) at the level c) — chosen by
  * choose.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export type LikelihoodMethod = 'pixel-diagonal' | 'fourier-diagonal' | 'kronecker' | 'cg' | 'correlated-fourier' | 'correlated-cg';
+export type LikelihoodMethod = 'pixel-diagonal' | 'fourier-diagonal' | 'kronecker' | 'cg' | 'correlated-fourier' | 'correlated-cg' | 'learned-noise';
 
 export interface CgStats {
   solves: number;

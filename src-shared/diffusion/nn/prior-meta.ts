@@ -38,6 +38,23 @@ export interface PriorMeta {
   skyscoreVersion: string;
   training?: Record<string, unknown>;
   weights: { file: string; dtype: WeightDtype; manifest: WeightsManifest };
+  /**
+   * Present when the folder is a learned noise prior (`skyscore train --kind noise`): the network's score is of the
+   * noise n in model units n_model = (n − offset)/scale (normalisation: offset and scale in the data units of the
+   * noise images), for `reconstruct --noise-model learned --noise-prior DIR`.
+   */
+  noisePrior?: NoisePriorInfo;
+}
+
+/** model.json's `noisePrior` block (docs/training.md, *A learned noise prior*). */
+export interface NoisePriorInfo {
+  /** What the normalisation's units are: the data units of the noise images (BUNIT when they had one). */
+  unit: string;
+  /** Side of the square training patches (pixels) and how many were cut. */
+  patch: number;
+  patches: number;
+  /** The training noise's statistics in data units (noise-data.ts NoiseStatistics). */
+  statistics: { pixels: number; mean: number; std: number; madSigma: number; excessKurtosis: number; lag1: { x: number; y: number } };
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -91,6 +108,13 @@ export function validatePriorMeta(json: unknown, where = 'model.json'): PriorMet
   if (w.dtype !== 'float32' && w.dtype !== 'float16') bad(`weights.dtype must be float32 or float16, got ${JSON.stringify(w.dtype)}`);
   if (/[\\/]|^\.\.?$/.test(w.file)) bad(`weights.file must be a plain file name in the model folder, got ${JSON.stringify(w.file)}`);
   const data = isObj(json.data) ? json.data : {};
+  if (json.noisePrior !== undefined) {
+    const np = json.noisePrior;
+    const st = isObj(np) ? np.statistics : undefined;
+    if (!isObj(np) || !isObj(st) || typeof st.std !== 'number' || !(st.std > 0) || typeof st.mean !== 'number' || !Number.isFinite(st.mean)) {
+      bad('noisePrior must be {"unit", "patch", "patches", "statistics": {"mean", "std" > 0, …}}');
+    }
+  }
   return {
     ...(json as unknown as PriorMeta),
     arch: a,

@@ -1,0 +1,83 @@
+/**
+ * The likelihood of data with a learned noise prior, y = A x + n, n ~ Q (../../operators/noise.ts 'learned'):
+ * log p(y | x) = log Q(y − A x), so ∇ₓ log p(y | x) = −Aᵀ s_Q(y − A x) with s_Q = ∇ log Q, the noise network's score.
+ *
+ * Annealed (docs/sampling.md, *A learned noise prior*). At the sampler's noise level σ (prior units) the state is
+ * x_t = x₀ + σ z, so the residual r = y − a A x_t = n − aσ A z. For A = I it is n − aσ z, whose density is exactly
+ * Q ∗ N(0, a²σ²): the noise network at level aσ (in its own units aσ/scale) gives the exact score of the residual,
+ * and the likelihood's score −a Aᵀ s_Q(r, aσ) is exact at every level (given x_t, the only approximation left is the
+ * one every convolved likelihood makes: x₀ | x_t taken as N(x_t, σ²I)). For a general A, A z is correlated noise of
+ * covariance A Aᵀ; it is replaced by white noise of the same mean variance per pixel, λ̄ = mean_i (A Aᵀ)_ii over the
+ * observed pixels: the network is evaluated at the effective level σ_eff = aσ√λ̄. This keeps the score exact at
+ * σ = 0 and for any pixel-diagonal A Aᵀ with a constant diagonal, and replaces A Aᵀ by its mean diagonal in between
+ * (the diagonal stand-in for A Aᵀ that the Gaussian methods avoid: stable, slightly biased at intermediate levels).
+ * Outside the network's range: below its σmin (σ = 0 included) the network at σmin (by default 10 % of the noise's
+ * σ: Q ∗ N(0, σmin²) stands in for Q, 1 % more variance); above its σmax the Gaussian limit s = −u/(v + s²) in
+ * model units (Q ∗ N(0, s²) tends to N(0, v + s²)).
+ * Masked pixels: their score is set to 0 (they carry no information). Pure tensor code; the noise network's score
+ * is evaluated once per call, at one level for the whole batch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LinearOperator } from '../../operators/types.js';
+import type { LearnedNoise } from '../../operators/noise.js';
+import { createUnetFromWeights } from '../nn/prior-meta.js';
+import type { ScoreModel } from '../types.js';
+import { noCgStats, type CgStats, type ForwardMap, type LikelihoodSolver } from './solver.js';
+
+/** The noise network's level (model units) for a convolution variance c·λ̄ in data units: clipped below at σmin. */
+export function learnedNoiseLevel(learned: LearnedNoise, c: number, meanGram: number): number {
+  return Math.max(Math.sqrt(Math.max(c, 0) * meanGram) / learned.scale, learned.sigmaMin);
+}
+
+export class LearnedNoiseSolver implements LikelihoodSolver {
+  readonly method = 'learned-noise';
+  readonly description: string;
+  readonly stats: CgStats = noCgStats();
+  readonly forward: ForwardMap;
+  /** The noise network, built from the noise model's weights (disposed with the solver), or the score lent in its place. */
+  readonly model: ScoreModel;
+  private readonly owned: boolean;
+
+  /**
+   * `mask`: 1 on observed data pixels, [1, my, mx] (lent, not disposed here); `meanGram`: λ̄, the mean of A Aᵀ's
+   * diagonal over the observed pixels.
+   */
+  constructor(
+    operator: LinearOperator,
+    readonly learned: LearnedNoise,
+    private readonly mask: tf.Tensor,
+    readonly meanGram: number,
+    reason: string,
+    /** A score in place of the network (an analytic density, same units); lent, not disposed. */
+    model?: ScoreModel,
+  ) {
+    this.forward = operator;
+    this.owned = !model;
+    this.model = model ?? createUnetFromWeights(learned.network.meta, learned.network.weights);
+    this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√λ̄ (λ̄ = ${meanGram.toPrecision(4)}, ${reason})`;
+  }
+
+  /**
+   * −s_Q(r) in data units for residuals r [B, my, mx] at convolution variance c (data units²): the noise network's
+   * score at the effective level, or the Gaussian limit above its range; 0 on masked pixels.
+   */
+  noiseScore(r: tf.Tensor, c: number): tf.Tensor {
+    const L = this.learned;
+    const level = learnedNoiseLevel(L, c, this.meanGram);
+    return tf.tidy(() => {
+      const u = tf.div(tf.sub(r, L.offset), L.scale);
+      const s = level > L.sigmaMax ? tf.div(u, -(L.variance + level * level)) : this.model.score(u, tf.fill([r.shape[0]], level) as tf.Tensor1D);
+      return tf.mul(tf.mul(s, -1 / L.scale), this.mask);
+    });
+  }
+
+  solve(r: tf.Tensor, c: number): tf.Tensor {
+    return tf.tidy(() => this.forward.adjoint(this.noiseScore(r, c)));
+  }
+
+  async settle(): Promise<void> {}
+
+  dispose(): void {
+    if (this.owned) this.model.dispose();
+  }
+}

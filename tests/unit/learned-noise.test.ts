@@ -1,0 +1,209 @@
+/**
+ * The learned noise prior (tests/fixtures/noise-mixture, made by scripts/make-noise-fixture.ts): its network recovers
+ * the score of the known noise density (a two-component Gaussian mixture per pixel) convolved with N(0, σ²), and the
+ * likelihood wires it with the right units and sign (A = identity: exactly −s_Q).
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src-main/engine/backend.js';
+import { learnedNoiseFrom, type NoisePriorSummary } from '../../src-shared/noise/learned.js';
+import { learnedNoiseModel, type LearnedNoise } from '../../src-shared/operators/noise.js';
+import { createUnetFromWeights } from '../../src-shared/diffusion/nn/prior-meta.js';
+import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
+import { MaskOperator } from '../../src-shared/operators/mask.js';
+import { PsfOperator } from '../../src-shared/operators/psf.js';
+import { learnedNoiseLevel } from '../../src-shared/diffusion/likelihood/learned-noise.js';
+import { Rng } from '../../src-shared/diffusion/nn/rng.js';
+import type { UnetScoreModel } from '../../src-shared/diffusion/nn/unet.js';
+import { runSampling } from '../../src-shared/diffusion/posterior.js';
+import { noiseStatistics } from '../../src-shared/diffusion/train/noise-data.js';
+import { MIXTURE_NOISE, drawMixtureNoise, mixtureExcessKurtosis, mixtureScore, mixtureVariance } from '../helpers/mixture-noise.js';
+
+const DIR = path.resolve(__dirname, '../fixtures/noise-mixture');
+
+function loadFixture(): { learned: LearnedNoise; summary: NoisePriorSummary } {
+  const meta = JSON.parse(readFileSync(path.join(DIR, 'model.json'), 'utf8'));
+  const w = readFileSync(path.join(DIR, 'weights.bin'));
+  return learnedNoiseFrom(meta, new Uint8Array(w.buffer, w.byteOffset, w.byteLength), 'noise-mixture');
+}
+
+let fx: { learned: LearnedNoise; summary: NoisePriorSummary };
+let net: UnetScoreModel;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  fx = loadFixture();
+  net = createUnetFromWeights(fx.learned.network.meta, fx.learned.network.weights);
+});
+afterAll(() => net.dispose());
+
+/** The network's score of the noise in data units at data-unit level σ, for a field n [ny, nx]. */
+function netScore(n: Float32Array, shape: [number, number], sigmaData: number): Float32Array {
+  const L = fx.learned;
+  return tf.tidy(() => {
+    const u = tf.div(tf.sub(tf.tensor3d(n, [1, ...shape]), L.offset), L.scale);
+    return tf.div(net.score(u, tf.tensor1d([Math.max(sigmaData / L.scale, L.sigmaMin)])), L.scale).dataSync() as Float32Array;
+  });
+}
+
+describe('learned noise prior: the fixture', () => {
+  it('records what it was trained on: the noise’s σ and kurtosis match the mixture’s', () => {
+    const s = fx.summary;
+    const sd = Math.sqrt(mixtureVariance(MIXTURE_NOISE));
+    // 58 880 training pixels: the sample σ within a few % and the (heavy-tailed) kurtosis within 15 %
+    expect(Math.abs(s.sigma / sd - 1)).toBeLessThan(0.03);
+    expect(Math.abs(s.excessKurtosis / mixtureExcessKurtosis(MIXTURE_NOISE) - 1)).toBeLessThan(0.15);
+    expect(Math.abs(s.lag1.x)).toBeLessThan(0.03);
+    expect(fx.learned.network.meta.training?.augment).toBe('none');
+    expect(fx.learned.variance).toBeCloseTo(1, 6);
+  });
+});
+
+describe('learned noise prior: score recovery', () => {
+  const shape: [number, number] = [64, 64];
+  const levels = [0, 0.01, 0.02, 0.05, 0.1];
+  it.each(levels)('at σ = %s (data units) the network’s score matches the exact score of Q ∗ N(0, σ²)', (sigma) => {
+    const rng = new Rng(97 + Math.round(sigma * 1000));
+    const n = drawMixtureNoise(rng, shape[0] * shape[1], MIXTURE_NOISE);
+    const z = rng.fillNormal(new Float32Array(n.length));
+    // the noise level the network is evaluated at (its σmin below it): a draw of Q ∗ N(0, s²)
+    const s = Math.max(sigma, fx.learned.sigmaMin * fx.learned.scale);
+    const r = Float32Array.from(n, (v, i) => v + s * z[i]);
+    const got = netScore(r, shape, s);
+    const v = mixtureVariance(MIXTURE_NOISE) + s * s;
+    let err = 0;
+    let errGauss = 0;
+    let ref = 0;
+    for (let i = 0; i < r.length; i++) {
+      const t = mixtureScore(MIXTURE_NOISE, r[i], s);
+      err += (got[i] - t) ** 2;
+      errGauss += (-r[i] / v - t) ** 2;
+      ref += t * t;
+    }
+    const rel = Math.sqrt(err / ref);
+    const relGauss = Math.sqrt(errGauss / ref);
+    console.log(`σ ${s.toFixed(4)}: relative score error, network ${rel.toFixed(3)}, the Gaussian of the same variance ${relGauss.toFixed(3)}`);
+    // measured (1200 steps): 0.38 at σmin (0.0043), 0.18, 0.14, 0.08, 0.045 at 0.01, 0.02, 0.05, 0.1; the Gaussian of
+    // the noise's variance is off by 0.85 … 0.12 of the score's norm: the network must be at least twice as close
+    expect(rel).toBeLessThan(sigma === 0 ? 0.5 : 0.25);
+    expect(rel).toBeLessThan(relGauss / 2);
+  });
+});
+
+describe('learned noise prior: its draws have the noise’s statistics', () => {
+  it('pc draws from the noise network: σ, MAD σ, the tail beyond 0.1, kurtosis and no correlation as the mixture’s', async () => {
+    const L = fx.learned;
+    // 4 chains of 32×32 pixels, 200 levels from 10 down to σmin (0.1 of the noise's σ: the draws are of Q ∗ N(0, σmin²),
+    // 1 % more variance than Q)
+    const res = await runSampling({ prior: net, sde: { sigmaMin: L.sigmaMin, sigmaMax: L.sigmaMax }, shape: [32, 32] }, { sampler: 'pc', steps: 200, n: 4, seed: 1, batchSize: 4 });
+    const n = Float32Array.from(res.samples, (u) => u * L.scale + L.offset);
+    const m = n.length;
+    const st = noiseStatistics([{ img: n, ny: 128, nx: 32 }]);
+    const sd = Math.sqrt(mixtureVariance(MIXTURE_NOISE));
+    const kappa = mixtureExcessKurtosis(MIXTURE_NOISE);
+    // P(|n| > 0.1) = 0.9·P(|z| > 5) + 0.1·P(|z| > 0.833) = 0.0405
+    const tailTrue = 0.1 * 0.40487 + 0.9 * 5.7e-7;
+    let tail = 0;
+    for (const v of n) if (Math.abs(v) > 0.1) tail++;
+    const tailFrac = tail / m;
+    console.log(`draws: σ ${st.std.toFixed(4)} (true ${sd.toFixed(4)}), MAD σ ${st.madSigma.toFixed(4)} (true ${fx.summary.madSigma.toFixed(4)}), P(|n| > 0.1) ${tailFrac.toFixed(4)} (true ${tailTrue.toFixed(4)}), excess kurtosis ${st.excessKurtosis.toFixed(1)} (true ${kappa.toFixed(1)}), neighbour correlation ${st.lag1.x.toFixed(3)} / ${st.lag1.y.toFixed(3)}`);
+    // tolerances: 4 standard errors of each statistic for m independent draws (σ's: √((κ + 2)/(4m)) relative)
+    expect(Math.abs(st.std / sd - 1)).toBeLessThan(4 * Math.sqrt((kappa + 2) / (4 * m)));
+    expect(Math.abs(st.madSigma / fx.summary.madSigma - 1)).toBeLessThan(0.1);
+    expect(Math.abs(tailFrac - tailTrue)).toBeLessThan(4 * Math.sqrt((tailTrue * (1 - tailTrue)) / m));
+    // a Gaussian of the same σ has kurtosis 0 and P(|n| > 0.1) = 0.019
+    expect(st.excessKurtosis).toBeGreaterThan(8);
+    expect(Math.abs(st.lag1.x)).toBeLessThan(4 / Math.sqrt(m));
+    expect(Math.abs(st.lag1.y)).toBeLessThan(4 / Math.sqrt(m));
+  });
+});
+
+describe('learned noise likelihood: plumbing and sign', () => {
+  it('A = identity: the likelihood score is exactly −a·s_Q(y − a x − offset) at the level aσ, σ = 0 at σmin', async () => {
+    const shape: [number, number] = [16, 16];
+    const rng = new Rng(5);
+    const y = drawMixtureNoise(rng, 256, MIXTURE_NOISE).map((v, i) => v + 0.05 * Math.sin(i));
+    const op = new MaskOperator(shape, new Float32Array(256).fill(1));
+    const noise = learnedNoiseModel(fx.learned, shape);
+    const affine = { scale: 0.5, offset: 0.01 };
+    const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: shape, noise, affine });
+    try {
+      expect(lik.method).toBe('learned-noise');
+      const x = tf.tensor3d(Float32Array.from({ length: 512 }, (_, i) => 0.02 * Math.cos(i)), [2, 16, 16]);
+      for (const sigma of [0, 0.01, 0.1, 1, 100]) {
+        const got = tf.tidy(() => lik.score(x, sigma).dataSync());
+        const level = learnedNoiseLevel(fx.learned, affine.scale ** 2 * sigma ** 2, 1);
+        const expected = tf.tidy(() => {
+          const r = tf.sub(tf.sub(tf.tensor3d(y, [1, 16, 16]), affine.offset), tf.mul(x, affine.scale));
+          const u = tf.div(tf.sub(r, fx.learned.offset), fx.learned.scale);
+          const s = level > fx.learned.sigmaMax ? tf.div(u, -(fx.learned.variance + level * level)) : net.score(u, tf.fill([2], level) as tf.Tensor1D);
+          return tf.mul(s, -affine.scale / fx.learned.scale).dataSync();
+        });
+        if (sigma === 0) expect(level).toBe(fx.learned.sigmaMin);
+        if (sigma === 100) expect(level).toBeGreaterThan(fx.learned.sigmaMax);
+        let maxErr = 0;
+        let maxRef = 0;
+        for (let i = 0; i < got.length; i++) {
+          maxErr = Math.max(maxErr, Math.abs(got[i] - expected[i]));
+          maxRef = Math.max(maxRef, Math.abs(expected[i]));
+        }
+        expect(maxErr).toBeLessThanOrEqual(1e-5 * maxRef);
+        // the sign: a data value above the model pulls x up (the score's sign follows the residual's at small σ)
+        if (sigma <= 0.01) {
+          const rr = tf.tidy(() => lik.residual(x).dataSync());
+          let agree = 0;
+          for (let i = 0; i < got.length; i++) if (Math.sign(got[i]) === Math.sign(rr[i])) agree++;
+          expect(agree / got.length).toBeGreaterThan(0.95);
+        }
+      }
+      x.dispose();
+      // χ² uses the noise's empirical σ: (y − a·0 − offset)² / σ² averaged
+      const zero = tf.zeros([1, 16, 16]);
+      const chi2 = (await lik.chi2PerPixel(zero))[0];
+      zero.dispose();
+      let ex = 0;
+      for (let i = 0; i < 256; i++) ex += ((y[i] - affine.offset) / fx.summary.sigma) ** 2;
+      expect(chi2).toBeCloseTo(ex / 256, 4);
+    } finally {
+      lik.dispose();
+      op.dispose();
+    }
+  });
+
+  it('a PSF: the level is σ·a·√mean(diag A Aᵀ) and the score is Aᵀ of the noise score', () => {
+    const shape: [number, number] = [16, 16];
+    const k = [0.05, 0.1, 0.05, 0.1, 0.4, 0.1, 0.05, 0.1, 0.05];
+    const op = new PsfOperator(shape, { data: Float64Array.from(k), shape: [3, 3], center: [1, 1] });
+    const rng = new Rng(6);
+    const y = drawMixtureNoise(rng, 256, MIXTURE_NOISE);
+    const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: shape, noise: learnedNoiseModel(fx.learned, shape) });
+    try {
+      expect(lik.method).toBe('learned-noise');
+      const diag = op.gramDiagonal();
+      const lam = diag.reduce((a, v) => a + v, 0) / diag.length;
+      expect(lik.description).toContain(lam.toPrecision(4));
+      const x = tf.zeros([1, 16, 16]);
+      const sigma = 0.05;
+      const got = tf.tidy(() => lik.score(x, sigma).dataSync());
+      const expected = tf.tidy(() => {
+        const u = tf.div(tf.sub(tf.tensor3d(y, [1, 16, 16]), fx.learned.offset), fx.learned.scale);
+        const s = net.score(u, tf.tensor1d([learnedNoiseLevel(fx.learned, sigma * sigma, lam)]));
+        return op.adjoint(tf.mul(s, -1 / fx.learned.scale)).dataSync();
+      });
+      x.dispose();
+      let maxErr = 0;
+      let maxRef = 0;
+      for (let i = 0; i < got.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(got[i] - expected[i]));
+        maxRef = Math.max(maxRef, Math.abs(expected[i]));
+      }
+      expect(maxErr).toBeLessThanOrEqual(1e-5 * maxRef);
+      expect(learnedNoiseLevel(fx.learned, sigma * sigma, lam)).toBeCloseTo((sigma * Math.sqrt(lam)) / fx.learned.scale, 12);
+    } finally {
+      lik.dispose();
+      op.dispose();
+    }
+  });
+});
