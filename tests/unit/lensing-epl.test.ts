@@ -7,6 +7,8 @@ import { LensOperator } from '../../src-shared/operators/lens.js';
 import { lensCurves, jacobianDet } from '../../src-shared/operators/lens-curves.js';
 import { lensingFields } from '../../src-shared/lensing/mass.js';
 import { dotTest, randn, relErr, run } from './operators-ref.js';
+import { lensParams, parseForwardModel, validateForwardModel } from '../../src-shared/operators/forward-model-spec.js';
+import { buildForwardModel } from '../../src-shared/operators/forward-model.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -245,5 +247,40 @@ describe('EPL in the lens operator and the curves', () => {
         }
       }
     }
+  });
+});
+
+describe('EPL in M.json', () => {
+  const stage = (lens: object) => ({ shape: [12, 12], operators: [{ type: 'lens', imageShape: [16, 18], imagePixelScale: 0.1, sourcePixelScale: 0.08, supersample: 2, lens, shear: { gamma1: 0.02 } }] });
+  const noFiles = { loadImage: async () => Promise.reject(new Error('no files')), loadText: async () => Promise.reject(new Error('no files')) };
+
+  it('"model": "EPL" with "gamma" builds the EPL lens; an SIE file reads as before (no slope)', async () => {
+    const spec = validateForwardModel(stage({ model: 'EPL', thetaE: 0.6, q: 0.8, phi: 0.3, gamma: 2.25 }));
+    const st = spec.operators[0]!;
+    if (st.type !== 'lens') throw new Error('not a lens');
+    expect(st.lens).toEqual({ model: 'EPL', thetaE: 0.6, q: 0.8, phi: 0.3, gamma: 2.25 });
+    expect(lensParams(st)).toEqual({ model: 'EPL', thetaE: 0.6, q: 0.8, phi: 0.3, x0: 0, y0: 0, gamma1: 0.02, gamma2: 0, gamma: 2.25 });
+    const built = await buildForwardModel(spec, noFiles);
+    const x = randn(144, 4);
+    const want = new LensOperator({ thetaE: 0.6, q: 0.8, phi: 0.3, x0: 0, y0: 0, gamma1: 0.02, gamma2: 0, gamma: 2.25 }, { sourceShape: [12, 12], sourcePixelScale: 0.08, imageShape: [16, 18], imagePixelScale: 0.1, supersample: 2 });
+    const sie = new LensOperator({ thetaE: 0.6, q: 0.8, phi: 0.3, x0: 0, y0: 0, gamma1: 0.02, gamma2: 0 }, want.geometry);
+    expect(relErr(run(built.operator, x), run(want, x))).toBeLessThan(1e-7);
+    expect(relErr(run(built.operator, x), run(sie, x))).toBeGreaterThan(1e-2);
+    expect(built.info[0].summary).toMatch(/EPL lens θE=0\.6″ q=0\.8 γ=2\.25/);
+    built.operator.dispose();
+    want.dispose();
+    sie.dispose();
+    const old = parseForwardModel(JSON.stringify(stage({ model: 'SIE', thetaE: 0.6, q: 0.8 })));
+    const o = old.operators[0]!;
+    if (o.type !== 'lens') throw new Error('not a lens');
+    expect('gamma' in lensParams(o)).toBe(false);
+  });
+
+  it('refuses a missing or out-of-range slope, and a slope on an SIE', () => {
+    expect(() => validateForwardModel(stage({ model: 'EPL', thetaE: 0.6, q: 0.8 }))).toThrow(/lens\.gamma is required/);
+    expect(() => validateForwardModel(stage({ model: 'EPL', thetaE: 0.6, q: 0.8, gamma: 3 }))).toThrow(/lens\.gamma \(the EPL's slope\) must be in \(1, 3\), got 3/);
+    expect(() => validateForwardModel(stage({ model: 'EPL', thetaE: 0.6, q: 0.8, gamma: 'steep' }))).toThrow(/lens\.gamma must be a number/);
+    expect(() => validateForwardModel(stage({ thetaE: 0.6, q: 0.8, gamma: 2.1 }))).toThrow(/lens\.gamma is the slope of an EPL: give "model": "EPL" with it/);
+    expect(() => validateForwardModel(stage({ model: 'NFW', thetaE: 0.6, q: 0.8 }))).toThrow(/lens\.model must be "SIE", "SIS" or "EPL"/);
   });
 });
