@@ -3,7 +3,7 @@ import { growCsrBuffers, type CsrMatrix } from '../operators/csr.js';
 import type { PsfKernel } from '../operators/psf.js';
 import type { Shape2 } from '../operators/types.js';
 
-// The lens's mass model for fitting: the SIE + external shear of the lens operator (operators/lens-model.ts,
+// The lens's mass model for fitting: the SIE (or EPL) + external shear of the lens operator (operators/lens-model.ts,
 // the same deflection, the same parameters), its ellipticity components, the derivatives of the deflection,
 // and the blurred, masked lensing matrix that maps source pixels to the observed image pixels. Float64.
 
@@ -27,7 +27,10 @@ export function qPhiFromEllipticity(e1: number, e2: number): { q: number; phi: n
   return { q, phi };
 }
 
-/** The lens parameters of a fit: SIE Einstein radius, ellipticity components, centre and shear (arcsec, –). */
+/**
+ * The lens parameters of a fit: Einstein radius, ellipticity components, centre and shear (arcsec, –), and for an
+ * EPL its slope `gamma` (absent: the SIE).
+ */
 export interface MassVector {
   thetaE: number;
   e1: number;
@@ -36,16 +39,17 @@ export interface MassVector {
   y0: number;
   gamma1: number;
   gamma2: number;
+  gamma?: number;
 }
 
 export function lensParamsFromMass(m: MassVector): LensParams {
   const { q, phi } = qPhiFromEllipticity(m.e1, m.e2);
-  return { thetaE: m.thetaE, q, phi, x0: m.x0, y0: m.y0, gamma1: m.gamma1, gamma2: m.gamma2 };
+  return { thetaE: m.thetaE, q, phi, x0: m.x0, y0: m.y0, gamma1: m.gamma1, gamma2: m.gamma2, ...(m.gamma !== undefined && { gamma: m.gamma }) };
 }
 
 export function massFromLensParams(p: LensParams): MassVector {
   const [e1, e2] = ellipticityFromQPhi(p.q, p.phi);
-  return { thetaE: p.thetaE, e1, e2, x0: p.x0, y0: p.y0, gamma1: p.gamma1, gamma2: p.gamma2 };
+  return { thetaE: p.thetaE, e1, e2, x0: p.x0, y0: p.y0, gamma1: p.gamma1, gamma2: p.gamma2, ...(p.gamma !== undefined && { gamma: p.gamma }) };
 }
 
 /**
