@@ -81,45 +81,53 @@ export interface MetropolisState {
 }
 
 /**
- * One random-walk Metropolis step on log p: proposal x′ = x + L z, z ~ N(0, I) (L the proposal covariance's
- * Cholesky factor), accepted with probability min(1, p(x′)/p(x)). The proposal is symmetric, so this leaves p
- * invariant. Returns the new state and whether it moved.
+ * One random-walk Metropolis step on log p: proposal x′ = x + c L z, z ~ N(0, I) (L the proposal covariance's
+ * Cholesky factor, c a scale), accepted with probability α = min(1, p(x′)/p(x)). The proposal is symmetric, so
+ * this leaves p invariant. Returns the new state, whether it moved, and α.
  */
-export function metropolisStep(logp: (x: Float64Array) => number, s: MetropolisState, L: Float64Array, rng: Random32): { state: MetropolisState; accepted: boolean } {
+export function metropolisStep(logp: (x: Float64Array) => number, s: MetropolisState, L: Float64Array, rng: Random32, c = 1): { state: MetropolisState; accepted: boolean; alpha: number } {
   const n = s.x.length;
   const z = new Float64Array(n);
   for (let i = 0; i < n; i++) z[i] = rng.normal();
   const xp = Float64Array.from(s.x);
-  for (let i = 0; i < n; i++) for (let k = 0; k <= i; k++) xp[i] += L[i * n + k] * z[k];
+  for (let i = 0; i < n; i++) for (let k = 0; k <= i; k++) xp[i] += c * L[i * n + k] * z[k];
   const lp = logp(xp);
-  if (lp > -Infinity && Math.log(rng.uniform()) < lp - s.logp) return { state: { x: xp, logp: lp }, accepted: true };
-  return { state: s, accepted: false };
+  const alpha = lp > -Infinity ? Math.min(1, Math.exp(lp - s.logp)) : 0;
+  if (lp > -Infinity && Math.log(rng.uniform()) < lp - s.logp) return { state: { x: xp, logp: lp }, accepted: true, alpha };
+  return { state: s, accepted: false, alpha };
 }
+
+/** The acceptance rate the adaptation aims at (random-walk Metropolis in several dimensions: Roberts et al. 1997). */
+export const TARGET_ACCEPTANCE = 0.234;
 
 /**
  * `steps` random-walk Metropolis steps from `start` with proposal covariance `scale² · cov` (n×n; the lens fit's
  * Laplace covariance of the mass block, with scale 2.38/√n the usual choice for a Gaussian target): the chain
- * (steps × n, row-major, the state after each step) and the fraction of proposals accepted.
+ * (steps × n, row-major, the state after each step), the fraction of proposals accepted and the scale at the end.
+ * With `adapt` the scale adapts at every step, ln c ← ln c + 2(α − 0.234)/√(k + 1) (Robbins–Monro, k counting the
+ * adapted steps so far, carried over between calls in `adapt.count`): for a burn-in only — a chain whose proposal
+ * keeps changing does not leave p invariant.
  */
 export function randomWalkMetropolis(
   logp: (x: Float64Array) => number,
   start: MetropolisState,
   cov: ArrayLike<number>,
-  opts: { steps: number; scale?: number; rng: Random32 },
-): { state: MetropolisState; chain: Float64Array; accepted: number } {
+  opts: { steps: number; scale?: number; rng: Random32; adapt?: { count: number } },
+): { state: MetropolisState; chain: Float64Array; accepted: number; scale: number; count: number } {
   const n = start.x.length;
-  const scale = opts.scale ?? 2.38 / Math.sqrt(n);
-  const C = Float64Array.from(cov, (c) => c * scale * scale);
-  const L = cholesky(C, n);
+  let scale = opts.scale ?? 2.38 / Math.sqrt(n);
+  const L = cholesky(cov, n);
   if (!L) throw new Error('randomWalkMetropolis: the proposal covariance is not positive definite');
   const chain = new Float64Array(opts.steps * n);
   let s = start;
   let accepted = 0;
+  let count = opts.adapt?.count ?? 0;
   for (let t = 0; t < opts.steps; t++) {
-    const r = metropolisStep(logp, s, L, opts.rng);
+    const r = metropolisStep(logp, s, L, opts.rng, scale);
     s = r.state;
     if (r.accepted) accepted++;
+    if (opts.adapt) scale *= Math.exp((2 * (r.alpha - TARGET_ACCEPTANCE)) / Math.sqrt(++count));
     chain.set(s.x, t * n);
   }
-  return { state: s, chain, accepted: accepted / Math.max(1, opts.steps) };
+  return { state: s, chain, accepted: accepted / Math.max(1, opts.steps), scale, count };
 }
