@@ -19,8 +19,8 @@ import { lensParams, type ForwardModelSpec, type LensStage } from '../../src-sha
 import type { PsfKernel } from '../../src-shared/operators/psf.js';
 import { sigmaArray } from '../../src-shared/operators/noise.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
-import { lensLogConditional, massOf, massVector, randomWalkMetropolis, type LensConditionalData } from '../../src-shared/lensing/lens-mcmc.js';
-import { lensParamsFromMass, massFromLensParams } from '../../src-shared/lensing/mass.js';
+import { lensLogConditional, randomWalkMetropolis, type LensConditionalData } from '../../src-shared/lensing/lens-mcmc.js';
+import { lensParamsFromMass, massFromLensParams, massOf, massVector } from '../../src-shared/lensing/mass.js';
 import { EPL_MASS_NAMES, MASS_NAMES } from '../../src-shared/lensing/fit.js';
 import type { LensParams } from '../../src-shared/operators/lens-model.js';
 import { ReconstructInputError, type PreparedReconstruction } from './prepare.js';

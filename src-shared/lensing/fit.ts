@@ -1,7 +1,7 @@
 import { pixelCentre, type LensParams } from '../operators/lens-model.js';
 import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
-import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
+import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolver, invert, normalEquations, optimiseLambda, regularisation, type InversionResult, type Regularisation, type RegularisationKind } from './inversion.js';
 import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
@@ -39,8 +39,8 @@ export interface LensFitProgress {
 /** The mass profiles the fit offers: the SIE, or the elliptical power law with its slope γ fitted too. */
 export const MASS_PROFILES = ['sie', 'epl'] as const;
 export type MassProfile = (typeof MASS_PROFILES)[number];
-/** The EPL slope's prior range in the fit (a flat prior: the bounds of the search), and its start. */
-export const EPL_GAMMA_BOUNDS: readonly [number, number] = [1.2, 2.8];
+export { EPL_GAMMA_BOUNDS } from './mass.js';
+/** The EPL slope's start (the SIE). */
 export const EPL_GAMMA_START = 2;
 
 export interface LensFitOptions {
@@ -176,17 +176,13 @@ function lightFromVector(v: ArrayLike<number>, offset: number, count: number): S
   return out;
 }
 
-/** The mass of a fit vector: 7 SIE parameters, and the slope 8th for an EPL. */
+/** The mass of a fit vector (its first 7 values, 8 for an EPL), and the vector of a mass. */
 function massFromVector(v: ArrayLike<number>, epl: boolean): MassVector {
-  const m: MassVector = { thetaE: v[0], e1: v[1], e2: v[2], x0: v[3], y0: v[4], gamma1: v[5], gamma2: v[6] };
-  if (epl) m.gamma = v[7];
-  return m;
+  return massOf(Array.prototype.slice.call(v, 0, epl ? 8 : 7) as number[]);
 }
 
 function massToVector(m: MassVector, epl: boolean): number[] {
-  const v = [m.thetaE, m.e1, m.e2, m.x0, m.y0, m.gamma1, m.gamma2];
-  if (epl) v.push(m.gamma ?? EPL_GAMMA_START);
-  return v;
+  return Array.from(massVector({ ...m, gamma: epl ? (m.gamma ?? EPL_GAMMA_START) : undefined }));
 }
 
 /**
@@ -194,10 +190,7 @@ function massToVector(m: MassVector, epl: boolean): number[] {
  * rEff in (0.01 px, 20 × image).
  */
 function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): boolean {
-  if (mass) {
-    if (!(mass.thetaE > 0) || Math.hypot(mass.e1, mass.e2) >= 0.8 || Math.hypot(mass.gamma1, mass.gamma2) >= 0.5) return false;
-    if (mass.gamma !== undefined && !(mass.gamma >= EPL_GAMMA_BOUNDS[0] && mass.gamma <= EPL_GAMMA_BOUNDS[1])) return false;
-  }
+  if (mass && !massAllowed(mass)) return false;
   const size = Math.max(...image.shape) * image.scale;
   for (const l of light) {
     if (!(l.n >= 0.3 && l.n <= 8) || Math.hypot(l.e1, l.e2) >= 0.8 || !(l.rEff > 0.01 * image.scale && l.rEff < 20 * size)) return false;

@@ -1,7 +1,7 @@
 import type { PsfKernel } from '../operators/psf.js';
 import type { Random32 } from '../operators/random-base.js';
 import { csrMultiply } from '../operators/csr.js';
-import { blurredLensMatrix, lensParamsFromMass, type Grid, type MassVector } from './mass.js';
+import { blurredLensMatrix, lensParamsFromMass, massAllowed, massOf, type Grid } from './mass.js';
 import type { LensParams } from '../operators/lens-model.js';
 
 // The lens parameters' conditional given a source, p(θ | x, y) ∝ N(y; b + P L(θ) x, diag σ²) · prior(θ), and a
@@ -34,24 +34,10 @@ export function lensLogLikelihood(d: LensConditionalData, lens: LensParams, sour
   return -0.5 * s;
 }
 
-/** The flat prior's support (the lens fit's bounds): θE > 0, |e| < 0.8, |γ_ext| < 0.5, an EPL slope in [1.2, 2.8]. */
-export function massAllowed(m: MassVector): boolean {
-  if (!(m.thetaE > 0) || !(Math.hypot(m.e1, m.e2) < 0.8) || !(Math.hypot(m.gamma1, m.gamma2) < 0.5)) return false;
-  return m.gamma === undefined || (m.gamma >= 1.2 && m.gamma <= 2.8);
-}
-
-/** The mass parameters as a vector in the lens fit's order (fit.ts: MASS_NAMES, an EPL's slope last), and back. */
-export function massVector(m: MassVector): Float64Array {
-  return Float64Array.from([m.thetaE, m.e1, m.e2, m.x0, m.y0, m.gamma1, m.gamma2, ...(m.gamma !== undefined ? [m.gamma] : [])]);
-}
-
-export function massOf(v: ArrayLike<number>): MassVector {
-  const m: MassVector = { thetaE: v[0], e1: v[1], e2: v[2], x0: v[3], y0: v[4], gamma1: v[5], gamma2: v[6] };
-  if (v.length > 7) m.gamma = v[7];
-  return m;
-}
-
-/** The log conditional of the mass vector given a source: the likelihood inside the flat prior's support, −∞ outside. */
+/**
+ * The log conditional of the mass vector (mass.ts: massVector's order) given a source: the likelihood inside the
+ * flat prior's support (massAllowed, the lens fit's bounds), −∞ outside.
+ */
 export function lensLogConditional(d: LensConditionalData, source: ArrayLike<number>): (v: Float64Array) => number {
   return (v) => {
     const m = massOf(v);
