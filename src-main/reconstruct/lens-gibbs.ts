@@ -11,7 +11,7 @@
  * [→ mask] with white or σ-map noise.
  */
 import { readFileSync } from 'node:fs';
-import { runSampling, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import { runSampling, SamplingCancelledError, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
 import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
 import { toDataUnits } from '../../src-shared/diffusion/products.js';
 import { instantiateForwardModel } from '../../src-shared/operators/forward-model.js';
@@ -153,7 +153,7 @@ export async function runLensGibbs(prep: PreparedReconstruction, g: LensGibbsSet
   let last: SamplingResult | null = null;
   const t0 = Date.now();
   for (let it = 0; it < g.iterations; it++) {
-    if (hooks.signal?.aborted) throw new Error('cancelled');
+    if (hooks.signal?.aborted) throw new SamplingCancelledError();
     // (i) a source draw from the diffusion posterior at the current lens
     const built = instantiateForwardModel({ ...prep.model.prepared, spec: withLens(spec, index, lensParamsFromMass(massOf(v))) });
     const lik = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, additive: built.additive, noise: prep.noise, affine: prep.affine, name: obs.name });
