@@ -13,7 +13,7 @@ import { UserInputError } from '../../src-shared/errors.js';
 import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '../../src-shared/operators/psf.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
-import { annulusMask, fitLens, lightSubtracted, type LensFitProgress, type LensFitResult } from '../../src-shared/lensing/fit.js';
+import { annulusMask, fitLens, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
@@ -43,6 +43,8 @@ export interface LensFitSettings {
   supersample: number;
   regularisation: RegularisationKind;
   errors: boolean;
+  /** the mass profile: 'sie' (absent: the default) or 'epl' (the slope fitted too) */
+  mass?: MassProfile;
 }
 
 export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 1, supersample: 2, regularisation: 'gradient', errors: true };
@@ -136,6 +138,7 @@ export function lensFitFlags(s: LensFitSettings, psfSize: number): string[] {
   if (s.supersample !== d.supersample) out.push('--supersample', String(s.supersample));
   if (s.regularisation !== d.regularisation) out.push('--regularisation', s.regularisation);
   if (!s.errors) out.push('--no-errors');
+  if (s.mass !== undefined && s.mass !== 'sie') out.push('--mass', s.mass);
   return out;
 }
 
@@ -163,6 +166,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       regularisation: s.regularisation,
       starts: s.starts,
       errors: s.errors,
+      mass: s.mass ?? 'sie',
       onProgress: (pr) => {
         if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
         const t = Date.now();
@@ -173,10 +177,11 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     },
   );
   if (res.laplaceNote) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${res.laplaceNote}`, elapsedS: elapsed() });
-  emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
+  const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
+  emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
   const files = products(res, inp.obs, inp.psf, command, inp.noiseText);
   const summary =
-    `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad, ` +
+    `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
   return { result: res, files, summary };
 }
@@ -221,7 +226,15 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
         imagePixelScale: res.image.scale,
         sourcePixelScale: res.sourceGrid.scale,
         supersample: res.supersample,
-        lens: { model: 'SIE', thetaE: L.thetaE, q: Math.min(1, L.q), phi: L.phi, x0: L.x0, y0: L.y0 },
+        lens: {
+          model: res.massProfile === 'epl' ? 'EPL' : 'SIE',
+          thetaE: L.thetaE,
+          q: Math.min(1, L.q),
+          phi: L.phi,
+          x0: L.x0,
+          y0: L.y0,
+          ...(res.massProfile === 'epl' && { gamma: L.gamma ?? 2 }),
+        },
         shear: { gamma1: L.gamma1, gamma2: L.gamma2 },
       },
       { type: 'psf', fits: 'psf.fits' },
@@ -245,8 +258,10 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
   };
   const srcHeader = resultHeader(obs, { sameAsInput: false, scale: res.sourceGrid.scale, plane: 'source plane' }, sourceShape, prov({ SKYLAMB: res.lambda }));
   const lensJson = {
+    massProfile: res.massProfile,
+    ...(res.massProfile === 'epl' && { slopePrior: { kind: 'flat', range: EPL_GAMMA_BOUNDS } }),
     parameters: res.parameters,
-    units: { thetaE: 'arcsec', x0: 'arcsec', y0: 'arcsec', phi: 'radians counter-clockwise from +x', q: 'minor/major axis ratio', gamma1: '', gamma2: '', e1: '(1-q)/(1+q) cos 2phi', e2: '(1-q)/(1+q) sin 2phi' },
+    units: { thetaE: 'arcsec', x0: 'arcsec', y0: 'arcsec', phi: 'radians counter-clockwise from +x', q: 'minor/major axis ratio', gamma1: '', gamma2: '', e1: '(1-q)/(1+q) cos 2phi', e2: '(1-q)/(1+q) sin 2phi', ...(res.massProfile === 'epl' && { gamma: 'power-law slope: convergence ∝ R^(1-gamma), 2 = isothermal' }) },
     logEvidence: res.logEvidence,
     logEvidenceFitGrid: res.logEvidenceFit,
     chi2: res.chi2,

@@ -99,6 +99,23 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
     );
     samplingSeconds = result.seconds;
   }
+  return finishReconstruction(prep, result, workers, samplingSeconds, hooks);
+}
+
+/**
+ * The posterior products, diagnostics and report of samples drawn for a prepared problem (prep.likelihood gives the
+ * residual and χ²): runReconstruction's second half, also the lens–source Gibbs sampler's (lens-gibbs.ts).
+ */
+export async function finishReconstruction(
+  prep: PreparedReconstruction,
+  result: SamplingResult,
+  workers: number,
+  samplingSeconds: number,
+  hooks: RunHooks = {},
+  /** the command line recorded, from commandLine(prep)'s (the Gibbs sampler's flags) */
+  editCommand: (command: string) => string = (c) => c,
+): Promise<ReconstructionRun> {
+  const lik = prep.likelihood;
   const products = await posteriorProducts(result, prep.affine, lik);
   const stein = hooks.convergenceCheck === false ? null : await convergenceCheck(prep, result);
   const diag = reconstructionDiagnostics({
@@ -113,7 +130,7 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
     dataShape: products.dataShape,
     stein,
   });
-  const command = commandLine(prep);
+  const command = editCommand(commandLine(prep));
   const report = runReport(prep, result, products, workers, command, diag);
   Object.assign(report, await noiseReport(prep.noise, prep.noiseModel, lik, products.samples, products.n));
   const headers = headerContext(prep, result, products, command);

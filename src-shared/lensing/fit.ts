@@ -1,13 +1,13 @@
 import { pixelCentre, type LensParams } from '../operators/lens-model.js';
 import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
-import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
+import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolver, invert, normalEquations, optimiseLambda, regularisation, type InversionResult, type Regularisation, type RegularisationKind } from './inversion.js';
 import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 
-// The lens fit: the parameters of the SIE + shear and of the deflector's Sérsic light that maximise the Bayesian
+// The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
 // evidence of the pixelated-source inversion (inversion.ts), from several starts, then their uncertainties from
 // the Laplace approximation, then the source on its own grid. docs/lensing.md describes the method.
 
@@ -36,7 +36,16 @@ export interface LensFitProgress {
   message: string;
 }
 
+/** The mass profiles the fit offers: the SIE, or the elliptical power law with its slope γ fitted too. */
+export const MASS_PROFILES = ['sie', 'epl'] as const;
+export type MassProfile = (typeof MASS_PROFILES)[number];
+export { EPL_GAMMA_BOUNDS } from './mass.js';
+/** The EPL slope's start (the SIE). */
+export const EPL_GAMMA_START = 2;
+
 export interface LensFitOptions {
+  /** the mass profile: 'sie' (default) or 'epl' (the slope γ fitted in EPL_GAMMA_BOUNDS, from 2) */
+  mass?: MassProfile;
   /** Sérsic components of the deflector's light: 0, 1 (default) or 2 */
   lightComponents?: number;
   /** side of the source grid while fitting (default 24) */
@@ -62,8 +71,9 @@ export interface LensFitOptions {
   onProgress?: (p: LensFitProgress) => void;
 }
 
-/** Names of the fit's parameter vector, in order: the mass, then each light component's. */
+/** Names of the fit's parameter vector, in order: the mass (an EPL's slope `gamma` last), then each light component's. */
 export const MASS_NAMES = ['thetaE', 'e1', 'e2', 'x0', 'y0', 'gamma1', 'gamma2'] as const;
+export const EPL_MASS_NAMES = [...MASS_NAMES, 'gamma'] as const;
 export const LIGHT_NAMES = ['x0', 'y0', 'e1', 'e2', 'lnREff', 'n'] as const;
 
 export interface ParameterEstimate {
@@ -74,11 +84,13 @@ export interface ParameterEstimate {
 
 export interface LensFitResult {
   lens: LensParams;
+  /** the mass profile fitted */
+  massProfile: MassProfile;
   mass: MassVector;
   light: SersicParams[];
   /** the light components' amplitudes (data units at I = 1, i.e. at rEff) */
   amplitudes: number[];
-  /** every reported parameter with its error: thetaE, q, phi, e1, e2, x0, y0, gamma1, gamma2, light<k>.… */
+  /** every reported parameter with its error: thetaE, q, phi, e1, e2, x0, y0, gamma1, gamma2, (EPL) gamma, light<k>.… */
   parameters: Record<string, ParameterEstimate>;
   /** the covariance of the fit vector (names in `names`), or null: the sum of `covarianceParts` */
   covariance: Float64Array | null;
@@ -164,15 +176,21 @@ function lightFromVector(v: ArrayLike<number>, offset: number, count: number): S
   return out;
 }
 
-function massFromVector(v: ArrayLike<number>): MassVector {
-  return { thetaE: v[0], e1: v[1], e2: v[2], x0: v[3], y0: v[4], gamma1: v[5], gamma2: v[6] };
+/** The mass of a fit vector (its first 7 values, 8 for an EPL), and the vector of a mass. */
+function massFromVector(v: ArrayLike<number>, epl: boolean): MassVector {
+  return massOf(Array.prototype.slice.call(v, 0, epl ? 8 : 7) as number[]);
 }
 
-/** Parameter values the fit allows: θE > 0, |e| < 0.8, |γ| < 0.5, 0.3 ≤ n ≤ 8, rEff in (0.01 px, 20 × image). */
+function massToVector(m: MassVector, epl: boolean): number[] {
+  return Array.from(massVector({ ...m, gamma: epl ? (m.gamma ?? EPL_GAMMA_START) : undefined }));
+}
+
+/**
+ * Parameter values the fit allows: θE > 0, |e| < 0.8, |γ_ext| < 0.5, an EPL slope in EPL_GAMMA_BOUNDS, 0.3 ≤ n ≤ 8,
+ * rEff in (0.01 px, 20 × image).
+ */
 function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): boolean {
-  if (mass) {
-    if (!(mass.thetaE > 0) || Math.hypot(mass.e1, mass.e2) >= 0.8 || Math.hypot(mass.gamma1, mass.gamma2) >= 0.5) return false;
-  }
+  if (mass && !massAllowed(mass)) return false;
   const size = Math.max(...image.shape) * image.scale;
   for (const l of light) {
     if (!(l.n >= 0.3 && l.n <= 8) || Math.hypot(l.e1, l.e2) >= 0.8 || !(l.rEff > 0.01 * image.scale && l.rEff < 20 * size)) return false;
@@ -346,6 +364,11 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const starts = opts.starts ?? 3;
   const maxEval = opts.maxEvaluations ?? 1500;
   const regKind = opts.regularisation ?? 'gradient';
+  const profile = opts.mass ?? 'sie';
+  if (!MASS_PROFILES.includes(profile)) throw new LensFitInputError(`the mass profile must be one of ${MASS_PROFILES.join(', ')}, got '${String(profile)}'`);
+  const epl = profile === 'epl';
+  const nMass = epl ? 8 : 7;
+  const slope0: Partial<MassVector> = epl ? { gamma: EPL_GAMMA_START } : {};
   const progress = opts.onProgress ?? (() => {});
   const pixels = fitPixels(d);
   if (pixels.length < 50) throw new LensFitInputError(`only ${pixels.length} pixels to fit (mask, NaN data or σ): at least 50 are needed`);
@@ -378,15 +401,15 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const E = new EvidenceFunction(d, pixels, y, w, fitGrid, fitReg, ss);
 
   // 3. the mass from several starts, the light's shape held (its amplitudes solved with the source)
-  const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02];
-  const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3];
+  const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02, ...(epl ? [0.1] : [])];
+  const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3, ...(epl ? [1e-3] : [])];
   const lightE = light.length ? [light[0].e1, light[0].e2] : [0, 0];
   const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start?: number): MassVector => {
     const f = (v: Float64Array) => {
-      const r = E.at(massFromVector(v), light, lambda);
+      const r = E.at(massFromVector(v, epl), light, lambda);
       return r ? -r.logEvidence : Infinity;
     };
-    const r = nelderMead(f, [m.thetaE, m.e1, m.e2, m.x0, m.y0, m.gamma1, m.gamma2], {
+    const r = nelderMead(f, massToVector(m, epl), {
       steps,
       xTol: massTol,
       fTol: 0.02,
@@ -395,14 +418,14 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         if (e % 40 < 2) progress({ stage: 'mass', start, evaluations: E.evaluations, logEvidence: -b, message: `${label}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
       },
     });
-    return massFromVector(r.x);
+    return massFromVector(r.x, epl);
   };
   let bestMass: MassVector | null = null;
   let bestLambda = 1;
   let bestLogZ = -Infinity;
   // the starts: a coarse scan of the ellipticity at the ring's radius (round, the light's, |e| = 0.1 and 0.2 at
   // eight angles of 2φ; λ from the round lens), the best first, each at least 0.1 in e from those taken
-  const round: MassVector = { thetaE: thetaE0, e1: 0, e2: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+  const round: MassVector = { thetaE: thetaE0, e1: 0, e2: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0, ...slope0 };
   const lamScan = E.bestLambda(round, light).best.lambda;
   const candidates: { e: [number, number]; logZ: number }[] = [];
   const scanE: [number, number][] = [[0, 0], [lightE[0], lightE[1]]];
@@ -426,11 +449,11 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   }
   for (let s = 0; s < starts; s++) {
     const e = startE[s];
-    let m: MassVector = { thetaE: startTheta[s], e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+    let m: MassVector = { thetaE: startTheta[s], e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0, ...slope0 };
     const lam0 = E.bestLambda(m, light);
     m = massRun(m, lam0.best.lambda, massSteps, `mass, start ${s + 1}/${starts}`, s);
     const lam = E.bestLambda(m, light, Math.log(lam0.best.lambda));
-    progress({ stage: 'mass', start: s, evaluations: E.evaluations, logEvidence: lam.best.logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${lam.best.logEvidence.toFixed(2)}, θE ${m.thetaE.toFixed(4)}″` });
+    progress({ stage: 'mass', start: s, evaluations: E.evaluations, logEvidence: lam.best.logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${lam.best.logEvidence.toFixed(2)}, θE ${m.thetaE.toFixed(4)}″${epl ? `, γ ${m.gamma!.toFixed(3)}` : ''}` });
     if (lam.best.logEvidence > bestLogZ) {
       bestLogZ = lam.best.logEvidence;
       bestMass = m;
@@ -474,13 +497,13 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const fitResult = E.at(mass, light, bestLambda)!;
   evaluations.joint = E.evaluations - before;
   evaluations.lightAtFixedLens = lightEvals;
-  progress({ stage: 'joint', evaluations: E.evaluations, logEvidence: fitResult.logEvidence, message: `fitted: log Z ${fitResult.logEvidence.toFixed(2)}, θE ${mass.thetaE.toFixed(4)}″` });
+  progress({ stage: 'joint', evaluations: E.evaluations, logEvidence: fitResult.logEvidence, message: `fitted: log Z ${fitResult.logEvidence.toFixed(2)}, θE ${mass.thetaE.toFixed(4)}″${epl ? `, γ ${mass.gamma!.toFixed(3)}` : ''}` });
 
-  const names: string[] = [...MASS_NAMES];
+  const names: string[] = [...(epl ? EPL_MASS_NAMES : MASS_NAMES)];
   for (let k = 0; k < light.length; k++) for (const nm of LIGHT_NAMES) names.push(`light${k}.${nm}`);
-  const v = Float64Array.from([mass.thetaE, mass.e1, mass.e2, mass.x0, mass.y0, mass.gamma1, mass.gamma2, ...light.flatMap((c) => [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n])]);
+  const v = Float64Array.from([...massToVector(mass, epl), ...light.flatMap((c) => [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n])]);
   const fJoint = (lambda: number) => (x: Float64Array) => {
-    const r = E.at(massFromVector(x), lightFromVector(x, 7, light.length), lambda);
+    const r = E.at(massFromVector(x, epl), lightFromVector(x, nMass, light.length), lambda);
     return r ? -r.logEvidence : Infinity;
   };
   const hTrial = [...massTol.map((x) => 10 * x)];
@@ -581,7 +604,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       const E2 = new EvidenceFunction(d, pixels, y, w, g2, regularisation(regKind, g2.shape), ss);
       const lam2 = E2.bestLambda(mass, light, lnL).best.lambda;
       const f2 = (x: Float64Array) => {
-        const r = E2.at(massFromVector(x), lightFromVector(x, 7, light.length), lam2);
+        const r = E2.at(massFromVector(x, epl), lightFromVector(x, nMass, light.length), lam2);
         return r ? -r.logEvidence : Infinity;
       };
       // the other grid's gradient against the fitted one's: its optimum's offset from ours
@@ -636,8 +659,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   parameters.y0 = { value: mass.y0, error: sd(4) };
   parameters.gamma1 = { value: mass.gamma1, error: sd(5) };
   parameters.gamma2 = { value: mass.gamma2, error: sd(6) };
+  if (epl) parameters.gamma = { value: mass.gamma!, error: sd(7) };
   light.forEach((c, k) => {
-    const o = 7 + 6 * k;
+    const o = nMass + 6 * k;
     const { q, phi } = qPhiFromEllipticity(c.e1, c.e2);
     const [lq, lp] = qphiErr(o + 2, o + 3, c.e1, c.e2);
     const lr = sd(o + 4);
@@ -654,6 +678,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   evaluations.total = E.evaluations + extraEvaluations;
   return {
     lens,
+    massProfile: profile,
     mass,
     light,
     amplitudes: amps,

@@ -3,7 +3,7 @@ import { growCsrBuffers, type CsrMatrix } from '../operators/csr.js';
 import type { PsfKernel } from '../operators/psf.js';
 import type { Shape2 } from '../operators/types.js';
 
-// The lens's mass model for fitting: the SIE + external shear of the lens operator (operators/lens-model.ts,
+// The lens's mass model for fitting: the SIE (or EPL) + external shear of the lens operator (operators/lens-model.ts,
 // the same deflection, the same parameters), its ellipticity components, the derivatives of the deflection,
 // and the blurred, masked lensing matrix that maps source pixels to the observed image pixels. Float64.
 
@@ -27,7 +27,10 @@ export function qPhiFromEllipticity(e1: number, e2: number): { q: number; phi: n
   return { q, phi };
 }
 
-/** The lens parameters of a fit: SIE Einstein radius, ellipticity components, centre and shear (arcsec, –). */
+/**
+ * The lens parameters of a fit: Einstein radius, ellipticity components, centre and shear (arcsec, –), and for an
+ * EPL its slope `gamma` (absent: the SIE).
+ */
 export interface MassVector {
   thetaE: number;
   e1: number;
@@ -36,16 +39,37 @@ export interface MassVector {
   y0: number;
   gamma1: number;
   gamma2: number;
+  gamma?: number;
+}
+
+/** The EPL slope's range in the fit and the lens sampler (a flat prior: the bounds of the search). */
+export const EPL_GAMMA_BOUNDS: readonly [number, number] = [1.2, 2.8];
+
+/** The mass vector in the fit's order (θE, e1, e2, x0, y0, γ1, γ2, then an EPL's slope), and back (8 values: an EPL). */
+export function massVector(m: MassVector): Float64Array {
+  return Float64Array.from([m.thetaE, m.e1, m.e2, m.x0, m.y0, m.gamma1, m.gamma2, ...(m.gamma !== undefined ? [m.gamma] : [])]);
+}
+
+export function massOf(v: ArrayLike<number>): MassVector {
+  const m: MassVector = { thetaE: v[0], e1: v[1], e2: v[2], x0: v[3], y0: v[4], gamma1: v[5], gamma2: v[6] };
+  if (v.length > 7) m.gamma = v[7];
+  return m;
+}
+
+/** The mass parameters the fit (and the lens sampler's flat prior) allow: θE > 0, |e| < 0.8, |γ_ext| < 0.5, γ in EPL_GAMMA_BOUNDS. */
+export function massAllowed(m: MassVector): boolean {
+  if (!(m.thetaE > 0) || !(Math.hypot(m.e1, m.e2) < 0.8) || !(Math.hypot(m.gamma1, m.gamma2) < 0.5)) return false;
+  return m.gamma === undefined || (m.gamma >= EPL_GAMMA_BOUNDS[0] && m.gamma <= EPL_GAMMA_BOUNDS[1]);
 }
 
 export function lensParamsFromMass(m: MassVector): LensParams {
   const { q, phi } = qPhiFromEllipticity(m.e1, m.e2);
-  return { thetaE: m.thetaE, q, phi, x0: m.x0, y0: m.y0, gamma1: m.gamma1, gamma2: m.gamma2 };
+  return { thetaE: m.thetaE, q, phi, x0: m.x0, y0: m.y0, gamma1: m.gamma1, gamma2: m.gamma2, ...(m.gamma !== undefined && { gamma: m.gamma }) };
 }
 
 export function massFromLensParams(p: LensParams): MassVector {
   const [e1, e2] = ellipticityFromQPhi(p.q, p.phi);
-  return { thetaE: p.thetaE, e1, e2, x0: p.x0, y0: p.y0, gamma1: p.gamma1, gamma2: p.gamma2 };
+  return { thetaE: p.thetaE, e1, e2, x0: p.x0, y0: p.y0, gamma1: p.gamma1, gamma2: p.gamma2, ...(p.gamma !== undefined && { gamma: p.gamma }) };
 }
 
 /**

@@ -34,7 +34,7 @@ export interface MaskStage {
   fits: string;
   hdu?: number;
 }
-export type LensModel = 'SIE' | 'SIS';
+export type LensModel = 'SIE' | 'SIS' | 'EPL';
 export interface LensStage {
   type: 'lens';
   imageShape: Shape2;
@@ -42,8 +42,11 @@ export interface LensStage {
   sourcePixelScale: number;
   /** Sub-pixels per side (default 1). */
   supersample?: number;
-  /** `model` defaults to SIE; `q` is required for an SIE and 1 for an SIS; `phi`, `x0`, `y0` default to 0. */
-  lens: { model?: LensModel; thetaE: number; q?: number; phi?: number; x0?: number; y0?: number };
+  /**
+   * `model` defaults to SIE; `q` is required for an SIE or EPL and 1 for an SIS; `phi`, `x0`, `y0` default to 0;
+   * `gamma` (the EPL's slope, 1 < γ < 3) is required for an EPL and refused otherwise.
+   */
+  lens: { model?: LensModel; thetaE: number; q?: number; phi?: number; x0?: number; y0?: number; gamma?: number };
   /** External shear; each component defaults to 0. */
   shear?: { gamma1?: number; gamma2?: number };
 }
@@ -303,12 +306,25 @@ function checkLens(o: Obj, s: Scope): LensStage | undefined {
     s.add('lens', o.lens === undefined ? 'lens is required ({"model": "SIE", "thetaE", "q", "phi", "x0", "y0"})' : `lens must be an object, got ${describe(o.lens)}`, true);
   } else {
     const L = o.lens;
-    s.keys(L, ['model', 'thetaE', 'q', 'phi', 'x0', 'y0'], 'lens.');
+    s.keys(L, ['model', 'thetaE', 'q', 'phi', 'x0', 'y0', 'gamma'], 'lens.');
     let model: LensModel = 'SIE';
     let modelOk = true;
-    if (L.model === 'SIS') model = 'SIS';
+    if (L.model === 'SIS' || L.model === 'EPL') model = L.model;
     else if (L.model !== undefined && L.model !== 'SIE') {
-      s.add('lens.model', `lens.model must be "SIE" (or "SIS"), got ${describe(L.model)}`, true);
+      s.add('lens.model', `lens.model must be "SIE", "SIS" or "EPL", got ${describe(L.model)}`, true);
+      modelOk = false;
+    }
+    // the EPL's slope: required for an EPL, meaningless for the others
+    let gamma: number | undefined;
+    if (model === 'EPL') {
+      const g = s.num(L, 'gamma', 'lens.gamma');
+      if (g.ok && g.value !== undefined) {
+        if (!(g.value > 1 && g.value < 3)) s.add('lens.gamma', `lens.gamma (the EPL's slope) must be in (1, 3), got ${g.value}`, false);
+        else gamma = g.value;
+      }
+      if (gamma === undefined) modelOk = false;
+    } else if (modelOk && L.gamma !== undefined) {
+      s.add('lens.gamma', `lens.gamma is the slope of an EPL: give "model": "EPL" with it (the ${model} has slope 2)`, true);
       modelOk = false;
     }
     const thetaE = s.num(L, 'thetaE', 'lens.thetaE', { positive: true }).value;
@@ -322,6 +338,7 @@ function checkLens(o: Obj, s: Scope): LensStage | undefined {
       lens = L.model !== undefined ? { model, thetaE } : { thetaE };
       if (q.value !== undefined) lens.q = q.value;
       for (const [k, r] of rest) if (r.value !== undefined) lens[k] = r.value;
+      if (gamma !== undefined) lens.gamma = gamma;
     }
   }
   let shear: LensStage['shear'] | undefined;
@@ -634,10 +651,14 @@ export const psfNormalized = (s: FitsPsfStage): boolean => s.normalize !== false
 /** Sub-pixels per side of a lens stage (default 1). */
 export const lensSupersample = (s: LensStage): number => s.supersample ?? 1;
 
-/** All parameters of a lens stage with the defaults applied (the shear components folded in). */
-export function lensParams(s: LensStage): { model: LensModel; thetaE: number; q: number; phi: number; x0: number; y0: number; gamma1: number; gamma2: number } {
+/**
+ * All parameters of a lens stage with the defaults applied (the shear components folded in); `gamma`, the slope,
+ * only for an EPL (its absence is the SIE's slope 2).
+ */
+export function lensParams(s: LensStage): { model: LensModel; thetaE: number; q: number; phi: number; x0: number; y0: number; gamma1: number; gamma2: number; gamma?: number } {
   const L = s.lens;
   return {
+    ...(L.model === 'EPL' && L.gamma !== undefined && { gamma: L.gamma }),
     model: L.model ?? 'SIE',
     thetaE: L.thetaE,
     q: L.q ?? 1,

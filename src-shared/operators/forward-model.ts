@@ -249,7 +249,7 @@ export function instantiateForwardModel(prepared: PreparedForwardModel, opts: Bu
           type: 'lens',
           inShape,
           outShape,
-          summary: `${model} lens θE=${params.thetaE}″ q=${params.q}, source ${inShape.join('×')} @ ${s.sourcePixelScale}″ → image ${outShape.join('×')} @ ${s.imagePixelScale}″, supersample ${supersample}`,
+          summary: `${model} lens θE=${params.thetaE}″ q=${params.q}${params.gamma !== undefined ? ` γ=${params.gamma}` : ''}, source ${inShape.join('×')} @ ${s.sourcePixelScale}″ → image ${outShape.join('×')} @ ${s.imagePixelScale}″, supersample ${supersample}`,
         });
       } else if (s.type === 'uv-sampling' && r.type === 'uv-sampling') {
         stages.push(new UvSamplingOperator(inShape, r.weights));

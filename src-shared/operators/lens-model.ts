@@ -1,10 +1,14 @@
 import { growCsrBuffers, type CsrMatrix } from './csr.js';
 import type { Shape2 } from './types.js';
+import { eplDeflectionLocal } from './epl.js';
 
 // The lens model's arithmetic (deflection, ray shooting, the lensing matrix): float64, free of tfjs, so that
 // the lens fit (src-shared/lensing/) and the UI can use it without a tensor backend. The operator is lens.ts.
 
-/** SIE + external shear, angles in arcsec, phi in radians counter-clockwise from +x (docs/forward-models.md). */
+/**
+ * SIE (or EPL) + external shear, angles in arcsec, phi in radians counter-clockwise from +x
+ * (docs/forward-models.md). `gamma` is the EPL's slope (convergence ∝ R^(1−γ)); absent (or 2): the SIE.
+ */
 export interface LensParams {
   thetaE: number;
   q: number;
@@ -13,7 +17,11 @@ export interface LensParams {
   y0: number;
   gamma1: number;
   gamma2: number;
+  gamma?: number;
 }
+
+/** Whether the parameters describe an EPL other than the SIE (a slope given and not 2). */
+export const isEpl = (p: LensParams): boolean => p.gamma !== undefined && p.gamma !== 2;
 
 export const DEFAULT_LENS: LensParams = { thetaE: 1, q: 1, phi: 0, x0: 0, y0: 0, gamma1: 0, gamma2: 0 };
 
@@ -25,6 +33,7 @@ const SIS_LIMIT = 1e-10;
  *   x' = c(x−x0) + s(y−y0), y' = −s(x−x0) + c(y−y0), ω = √(q²x'² + y'²), f = √(1−q²),
  *   αx' = b√q/f · atan(f x'/ω), αy' = b√q/f · atanh(f y'/ω) (SIS: α = b (x', y')/r when q = 1),
  * rotated back; shear adds (γ1 dx + γ2 dy, γ2 dx − γ1 dy). α = 0 (plus shear) at the singular centre.
+ * With a slope γ ≠ 2 the lens-frame deflection is the EPL's (epl.ts), with the same θE, q, φ, centre and shear.
  */
 export function deflection(p: LensParams, x: number, y: number, out: [number, number] = [0, 0]): [number, number] {
   return deflector(p)(x, y, out);
@@ -35,6 +44,9 @@ export function deflector(p: LensParams): (x: number, y: number, out: [number, n
   const c = Math.cos(p.phi);
   const s = Math.sin(p.phi);
   const { x0, y0, gamma1: g1, gamma2: g2, thetaE: b, q } = p;
+  const epl = isEpl(p);
+  const gamma = p.gamma ?? 2;
+  const loc: [number, number] = [0, 0];
   const sis = 1 - q < SIS_LIMIT;
   const f = sis ? 0 : Math.sqrt(1 - q * q);
   const pre = sis ? 0 : (b * Math.sqrt(q)) / f;
@@ -46,7 +58,11 @@ export function deflector(p: LensParams): (x: number, y: number, out: [number, n
     const yp = -s * dx + c * dy;
     let axp = 0;
     let ayp = 0;
-    if (sis) {
+    if (epl) {
+      eplDeflectionLocal(b, q, gamma, xp, yp, loc);
+      axp = loc[0];
+      ayp = loc[1];
+    } else if (sis) {
       const r = Math.sqrt(xp * xp + yp * yp);
       if (r > 0) {
         axp = (b * xp) / r;

@@ -6,23 +6,24 @@ import { readImage2d, readNoiseArg } from '../../forward-model-files.js';
 import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
+import { EPL_GAMMA_BOUNDS, MASS_PROFILES, type MassProfile } from '../../../src-shared/lensing/fit.js';
 import { LENS_FIT_DEFAULTS, LENS_FIT_PRODUCTS, LENS_FIT_PSF_SIZE, lensFitMaskImage, lensFitPsf, runLensFit, type LensFitMask } from '../../reconstruct/lens-fit-run.js';
 
 const PRODUCTS = [...LENS_FIT_PRODUCTS];
 
 export const lensFitCommand: Command = {
   name: 'lens-fit',
-  summary: 'fits a strong lens (SIE + shear, Sérsic light) by the Bayesian evidence of a pixelated-source inversion',
+  summary: 'fits a strong lens (SIE or power law + shear, Sérsic light) by the Bayesian evidence of a pixelated-source inversion',
   usage: `usage: skyscore lens-fit --obs IMAGE.fits --noise-map SIGMA.fits|SIGMA --psf PSF.fits --pixel-scale ARCSEC
                         [--mask MASK.fits | --annulus R1,R2] [--source-size N] [--source-scale ARCSEC]
-                        [--starts K] [--light N] [--out DIR] …
+                        [--starts K] [--light N] [--mass sie|epl] [--out DIR] …
 
-Fits the lens of a strong-lensing image: an SIE with external shear, the deflector's light as elliptical
+Fits the lens of a strong-lensing image: an SIE (or an elliptical power law) with external shear, the deflector's light as elliptical
 Sérsic profiles, and the lensed source as pixels on its own grid, by maximising the Bayesian evidence of the
 linear inversion (source and light amplitudes solved jointly, the regularisation strength by the evidence too),
 from several starts; the parameters' errors are the Laplace approximation's plus the effects of the
 regularisation strength, of the fit's source grid and of the optimiser's end (lens.json errorBudget). Progress on stderr.
-Conventions (θE, q, φ, x0, y0, γ1, γ2): docs/forward-models.md; the method: docs/lensing.md.
+Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md; the method: docs/lensing.md.
 
   --obs IMAGE.fits       the observed image (data units); --hdu N picks its HDU
   --noise-map SIGMA      σ per pixel (a FITS map of the image's shape) or one number; NaN σ or NaN data
@@ -38,6 +39,8 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2): docs/forward-models.md; the method: 
   --fit-source-size N    side of the source grid while fitting (default 24)
   --starts K             starts of the mass search (default 3)
   --light N              Sérsic components of the deflector's light: 0, 1 (default) or 2
+  --mass P               the mass profile: sie (default) or epl, the elliptical power law
+                         κ = (3 − γ)/2 (θE/R)^(γ−1), its slope γ fitted too (flat prior ${EPL_GAMMA_BOUNDS[0]}–${EPL_GAMMA_BOUNDS[1]}, from 2)
   --supersample S        ray-shooting sub-pixels per side (default 2)
   --regularisation R     gradient (default), curvature or identity
   --no-errors            skip the errors (faster)
@@ -69,6 +72,7 @@ caustics, arcsec).`,
         light: { type: 'string' },
         supersample: { type: 'string' },
         regularisation: { type: 'string' },
+        mass: { type: 'string' },
         'no-errors': { type: 'boolean' },
         out: { type: 'string' },
       },
@@ -92,6 +96,8 @@ caustics, arcsec).`,
     const supersample = numberFlag(p, 'supersample', cmd, { default: LENS_FIT_DEFAULTS.supersample, integer: true, min: 1, max: 8 });
     const regArg = optionalString(p, 'regularisation') ?? LENS_FIT_DEFAULTS.regularisation;
     if (!REGULARISATION_KINDS.includes(regArg as RegularisationKind)) throw new UsageError(`${cmd}: --regularisation must be one of ${REGULARISATION_KINDS.join(', ')}, got '${regArg}'`);
+    const massArg = optionalString(p, 'mass') ?? 'sie';
+    if (!MASS_PROFILES.includes(massArg as MassProfile)) throw new UsageError(`${cmd}: --mass must be one of ${MASS_PROFILES.join(', ')}, got '${massArg}'`);
     const hdu = optionalString(p, 'hdu') === undefined ? undefined : numberFlag(p, 'hdu', cmd, { integer: true, min: 0 });
     const outDir = optionalString(p, 'out') ?? 'lens-fit';
     const inputs = [obsPath, psfPath, ...(maskPath ? [maskPath] : []), ...(Number.isFinite(Number(noiseArg)) ? [] : [noiseArg])];
@@ -118,7 +124,7 @@ caustics, arcsec).`,
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
       { obs, sigma, noiseText, psf, pixelScale: scale, mask },
-      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true },
+      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`) },
     );

@@ -10,6 +10,7 @@ import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstru
 import { backendFlag } from './forward.js';
 import { reconstructVisibilities } from '../../reconstruct/visibilities.js';
 import { SCORE_ENGINE_OPTIONS, SCORE_ENGINE_USAGE, scoreEngineFlags } from '../score-engine.js';
+import { lensCovarianceFromFile, runLensGibbs } from '../../reconstruct/lens-gibbs.js';
 import type { SamplingProgress } from '../../../src-shared/diffusion/posterior.js';
 import type { NoiseInput } from '../../reconstruct/prepare.js';
 import { isNoiseModelKind, NOISE_MODEL_NAMES, type NoiseModelKind } from '../../../src-shared/noise/model.js';
@@ -37,6 +38,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--noise-image N.fits] [--gain G] [--read-noise R] [--sky S] [--noise-prior DIR]
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
+                            [--sample-lens LENS.json [--gibbs G] [--gibbs-burn B] [--lens-steps K]]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
        skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--reweight] [--workers W] [the sampler flags]
 
@@ -124,6 +126,15 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       group its training augmented with; all 8 if it declares none): the chains follow the
                       group-averaged score at no extra cost (docs/sampling.md)
   --quiet             no progress lines
+  --sample-lens LENS.json  sample the lens's mass parameters with the source (a model lens [→ psf] [→ mask],
+                      white or σ-map noise): Metropolis-within-Gibbs, G iterations (--gibbs, default 20) of a
+                      source draw from the diffusion posterior at the current lens (the sampler above, one chain,
+                      --steps steps) then K random-walk Metropolis steps on the lens given that source (--lens-steps,
+                      default 20), the proposal covariance from LENS.json's covariance (skyscore lens-fit's), its scale
+                      adapted during the first B iterations (--gibbs-burn, default G/4) and dropped with them. The
+                      products are the G − B kept source draws (the residual at the lens posterior's mean); report.json's
+                      lensPosterior has the lens chain, its mean, standard deviation and acceptance rate. The source step
+                      is the diffusion posterior, an approximation of the exact conditional (docs/lensing.md)
 ${SCORE_ENGINE_USAGE}
 
 From visibilities (--vis FILE.uvfits; docs/radio.md): the data are the calibrated visibilities (Stokes I from
@@ -274,7 +285,15 @@ export function priorPath(spec: string): string[] {
  * temporary folder beside it renamed into place), with notes and progress on stderr and a summary on stdout.
  * `inputs()` lists every file the run reads (asked once the inputs are read): `outDir` must hold none of them.
  */
-export async function reconstructToFolder(cmd: string, inputs: ReconstructionInputs, outDir: string, quiet: boolean, inputPaths: () => string[]): Promise<ReconstructionRun> {
+export async function reconstructToFolder(
+  cmd: string,
+  inputs: ReconstructionInputs,
+  outDir: string,
+  quiet: boolean,
+  inputPaths: () => string[],
+  /** joint lens–source sampling (--sample-lens): lens.json's path and the Gibbs sampler's settings */
+  sampleLens?: { file: string; iterations: number; burn: number; lensSteps: number },
+): Promise<ReconstructionRun> {
   const prep = await prepareReconstruction(inputs);
   try {
     await checkOutputFolder(outDir, inputPaths(), cmd, PRODUCT_NAMES);
@@ -288,7 +307,15 @@ export async function reconstructToFolder(cmd: string, inputs: ReconstructionInp
           `score engine ${engineText(prep.engine, prep.backend.backend)}; likelihood: ${prep.likelihood.description}\n`,
       );
     }
-    const run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
+    let run: ReconstructionRun;
+    if (sampleLens) {
+      const epl = prep.model.prepared.spec.operators.some((o) => o.type === 'lens' && o.lens.model === 'EPL');
+      const covariance = lensCovarianceFromFile(sampleLens.file, epl);
+      const gibbs = progressPrinter(`${cmd} (Gibbs iteration)`, quiet);
+      run = await runLensGibbs(prep, { ...sampleLens, covariance, covarianceSource: path.basename(sampleLens.file) }, { onProgress: gibbs });
+      const lp = run.report.lensPosterior as { names: string[]; mean: number[]; std: number[]; acceptanceRate: number };
+      if (!quiet) process.stderr.write(`${cmd}: lens posterior ${lp.names.map((k, i) => `${k} ${lp.mean[i].toPrecision(5)} ± ${lp.std[i].toPrecision(2)}`).join(', ')}; acceptance ${lp.acceptanceRate.toFixed(2)}\n`);
+    } else run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
     // what the run's diagnostics found (report.json's diagnostics): convergence, χ² against its range, local misfit
     for (const w of (run.report.warnings as string[]).filter((w) => !prep.warnings.includes(w))) process.stderr.write(`skyscore: warning: ${w}\n`);
     await writeProductSet(outDir, reconstructionFiles(run));
@@ -403,11 +430,19 @@ export const reconstructCommand: Command = {
         cell: { type: 'string' },
         stokes: { type: 'string' },
         reweight: { type: 'boolean' },
+        'sample-lens': { type: 'string' },
+        gibbs: { type: 'string' },
+        'gibbs-burn': { type: 'string' },
+        'lens-steps': { type: 'string' },
         ...SCORE_ENGINE_OPTIONS,
       },
       cmd,
     );
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
+    const sampleLensFile = optionalString(p, 'sample-lens');
+    for (const f of ['gibbs', 'gibbs-burn', 'lens-steps'] as const) if (p.values[f] !== undefined && sampleLensFile === undefined) throw new UsageError(`${cmd}: --${f} applies to --sample-lens only`);
+    if (sampleLensFile !== undefined && p.values.vis !== undefined) throw new UsageError(`${cmd}: --sample-lens applies to a model with a lens, not to --vis`);
+    if (sampleLensFile !== undefined && p.values.n !== undefined) throw new UsageError(`${cmd}: --n does not apply to --sample-lens (the samples are the Gibbs iterations after the burn-in: --gibbs, --gibbs-burn)`);
     if (p.values.vis !== undefined) return reconstructFromVisibilities(p, cmd, argv);
     for (const f of ['size', 'cell', 'stokes', 'reweight'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
     const obsPath = requireString(p, 'obs', cmd);
@@ -454,7 +489,16 @@ export const reconstructCommand: Command = {
       backend: () => initBackend(backend),
       host: 'cli',
     };
-    await reconstructToFolder(cmd, inputs, outDir, quiet, () => [...named, ...model.paths()]);
+    let sampleLens: { file: string; iterations: number; burn: number; lensSteps: number } | undefined;
+    if (sampleLensFile !== undefined) {
+      const iterations = numberFlag(p, 'gibbs', cmd, { default: 20, integer: true, min: 2, max: 100000 });
+      const burn = numberFlag(p, 'gibbs-burn', cmd, { default: Math.floor(iterations / 4), integer: true, min: 0 });
+      if (burn >= iterations) throw new UsageError(`${cmd}: --gibbs-burn must be below --gibbs (${iterations}), got ${burn}`);
+      const lensSteps = numberFlag(p, 'lens-steps', cmd, { default: 20, integer: true, min: 1, max: 100000 });
+      sampleLens = { file: sampleLensFile, iterations, burn, lensSteps };
+      named.push(sampleLensFile);
+    }
+    await reconstructToFolder(cmd, inputs, outDir, quiet, () => [...named, ...model.paths()], sampleLens);
     return 0;
   },
 };
