@@ -130,6 +130,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     supersample: s.supersample,
     regularisation: s.regularisation,
     errors: s.errors,
+    ...(s.mass !== undefined && { mass: s.mass }),
   };
   const quote = (a: string) => (/\s/.test(a) ? JSON.stringify(a) : a);
   const argv = ['--obs', p.obs.name, ...(p.obs.hdu ? ['--hdu', String(p.obs.hdu)] : []), '--noise-map', noiseArg, '--psf', psfArg, '--pixel-scale', String(p.pixelScale), ...maskArgs, ...lensFitFlags(settings, psfSize), '--out', 'lens-fit'];

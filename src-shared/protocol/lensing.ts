@@ -4,7 +4,7 @@
  * cancellation; `lens.products` gives a finished fit's products (lens.json, model.json, the FITS images, the
  * critical curves), the command line's bytes. Composed into `Methods` / `methodParams` in ./index.ts.
  */
-import { ProtocolError, obj, num, str, bool, literal, nullable, type Validator } from './validate.js';
+import { ProtocolError, obj, num, str, bool, literal, nullable, optional, type Validator } from './validate.js';
 import { LIMITS } from './limits.js';
 import { FILE_NAME, JOB_ID, files, obsInput, type NamedFile, type ObsInput } from './jobs.js';
 
@@ -16,6 +16,8 @@ export type LensFitPsfInput = { kind: 'fits'; file: string; hdu: number; size: n
 export type LensFitMaskInput = { kind: 'all' } | { kind: 'file'; file: string; hdu: number } | { kind: 'annulus'; r1: number; r2: number };
 
 export const LENS_FIT_REGULARISATIONS = ['gradient', 'curvature', 'identity'] as const;
+/** The fitted mass profile: the SIE, or the elliptical power law with its slope fitted too (`--mass`). */
+export const LENS_FIT_MASS_PROFILES = ['sie', 'epl'] as const;
 
 /** The fit's settings: `skyscore lens-fit`'s flags. */
 export interface LensFitJobSettings {
@@ -30,6 +32,8 @@ export interface LensFitJobSettings {
   regularisation: (typeof LENS_FIT_REGULARISATIONS)[number];
   /** the errors (false: the command line's --no-errors) */
   errors: boolean;
+  /** the mass profile (absent: the SIE) */
+  mass?: (typeof LENS_FIT_MASS_PROFILES)[number];
 }
 
 export interface LensFitParams {
@@ -119,6 +123,7 @@ const settings: Validator<LensFitJobSettings> = obj({
   supersample: num({ integer: true, min: 1, max: 8 }),
   regularisation: literal(...LENS_FIT_REGULARISATIONS),
   errors: bool,
+  mass: optional(literal(...LENS_FIT_MASS_PROFILES)),
 });
 
 export const lensingMethodParams: { [M in keyof LensingMethods]: Validator<LensingMethods[M]['params']> } = {

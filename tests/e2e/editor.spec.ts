@@ -30,6 +30,18 @@ test('operators go where they belong, shapes are checked live, the order can be 
   await expect(app.getByTestId('operator-shape-1')).toHaveText('96×96 → 96×96 ≠ data 64×64');
   await expect(app.getByTestId('order-advice')).toHaveCount(0);
 
+  // the mass profile: an EPL gets its slope (2, the SIE's, to start) and its critical curves; back to the SIE
+  await app.getByTestId('lens-model-0').selectOption('EPL');
+  await expect(app.getByTestId('lens-gamma-0')).toHaveValue('2');
+  await app.getByTestId('lens-gamma-0').fill('2.3');
+  await expect(app.getByTestId('lens-gamma-0')).toHaveValue('2.3');
+  await expect(app.getByTestId('lens-curves-0')).toContainText('critical curve');
+  await app.getByTestId('operator-0').scrollIntoViewIfNeeded();
+  await shot(app, 'editor-lens-epl.png');
+  await app.getByTestId('lens-model-0').selectOption('SIE');
+  await expect(app.getByTestId('lens-gamma-0')).toHaveCount(0);
+  await expect(app.getByTestId('lens-model-0')).toHaveValue('SIE');
+
   // a mask goes after the PSF; uv sampling last
   await app.getByLabel('Add an operator').selectOption('uv-sampling');
   await app.getByLabel('Add an operator').selectOption('mask');

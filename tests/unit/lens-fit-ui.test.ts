@@ -12,6 +12,8 @@ import { storeAux } from '../../src-renderer/src/model/files.js';
 import { defaultStage, type LensStage } from '../../src-shared/operators/forward-model-spec.js';
 import { validateRequest } from '../../src-shared/protocol/index.js';
 import { writeFits } from '../../src-shared/fits/index.js';
+import type { LensFitParams } from '../../src-shared/protocol/lensing.js';
+import { prepareLensFit } from '../../src-main/lens-fit/inputs.js';
 
 const lens = { ...(defaultStage('lens', [16, 16]) as LensStage), imagePixelScale: 0.04 };
 const fits = writeFits([{ data: new Float32Array(25).fill(1), shape: [5, 5] }]);
@@ -35,8 +37,21 @@ describe('the lens fit request from the editor', () => {
     expect(r.mask).toEqual({ kind: 'all' });
     expect(r.pixelScale).toBe(0.04);
     expect(r.files).toEqual([]);
-    expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 1, supersample: 2, regularisation: 'gradient', errors: false });
+    expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 1, supersample: 2, regularisation: 'gradient', errors: false, mass: 'sie' });
     expect(() => valid(r)).not.toThrow();
+  });
+
+  it('the EPL: its request passes, reaches the fit as --mass epl, and an unknown profile is refused', () => {
+    const r = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mass: 'epl', psfSize: 5 });
+    expect(r.settings.mass).toBe('epl');
+    const req = valid(r);
+    const prepared = prepareLensFit({ ...(req.params as LensFitParams), obs: { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 } });
+    expect(prepared.settings.mass).toBe('epl');
+    expect(prepared.command).toContain('--mass epl');
+    // the SIE is the command line's default, so its flag is not written
+    const sie = prepareLensFit({ ...(valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, psfSize: 5 })).params as LensFitParams), obs: { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 } });
+    expect(sie.command).not.toContain('--mass');
+    expect(() => valid({ ...r, settings: { ...r.settings, mass: 'nfw' as 'epl' } })).toThrow(/settings\.mass/);
   });
 
   it('a σ map, a FITS PSF and the model mask travel as files of the request', () => {

@@ -4,8 +4,8 @@
  * put in order, refused numbers are worded in the field's units, and a FITS kernel's FWHM is its Gaussian's.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultStage, type ForwardModelSpec } from '../../src-shared/operators/forward-model-spec.js';
-import { insertOperator, orderAdvice, physicalOrder } from '../../src-renderer/src/model/editing.js';
+import { checkForwardModel, defaultStage, type ForwardModelSpec, type LensStage } from '../../src-shared/operators/forward-model-spec.js';
+import { insertOperator, orderAdvice, physicalOrder, withMassModel } from '../../src-renderer/src/model/editing.js';
 import { numberProblem } from '../../src-renderer/src/model/fields.js';
 import { kernelFwhm } from '../../src-renderer/src/model/PsfForm.js';
 
@@ -28,7 +28,7 @@ describe('operator order', () => {
 
   it('an out-of-order chain is explained and reordered', () => {
     expect(orderAdvice(doc('lens', 'psf', 'mask'))).toBeNull();
-    expect(orderAdvice(doc('psf', 'lens'))).toMatch(/PSF \(convolution\) \(1\) comes before Strong lens \(SIE \+ shear\) \(2\): a PSF before the lens blurs the source plane/);
+    expect(orderAdvice(doc('psf', 'lens'))).toMatch(/PSF \(convolution\) \(1\) comes before Strong lens \(SIE\/EPL \+ shear\) \(2\): a PSF before the lens blurs the source plane/);
     expect(orderAdvice(doc('mask', 'psf'))).toMatch(/the detector loses them after the blur/);
     const d = doc('uv-sampling', 'mask', 'psf', 'lens');
     expect(types(physicalOrder(d))).toEqual(['lens', 'psf', 'mask', 'uv-sampling']);
@@ -63,5 +63,26 @@ describe('the FWHM of a FITS kernel', () => {
       expect(Math.abs(kernelFwhm(k, [n, n])! / f - 1)).toBeLessThan(0.02);
     }
     expect(kernelFwhm(new Float64Array(9), [3, 3])).toBeNull();
+  });
+});
+
+describe('the lens stage’s mass profile', () => {
+  const lens = defaultStage('lens', [64, 64]) as LensStage;
+  const checked = (L: LensStage['lens']) => checkForwardModel({ shape: [64, 64], operators: [{ ...lens, lens: L }] }).issues;
+  it('an EPL starts at the SIE’s slope and keeps q; back to the SIE drops the slope; an SIS is round', () => {
+    const epl = withMassModel({ ...lens.lens, q: 0.7 }, 'EPL');
+    expect(epl).toMatchObject({ model: 'EPL', gamma: 2, q: 0.7 });
+    expect(checked(epl)).toEqual([]);
+    expect(withMassModel({ ...epl, gamma: 2.3 }, 'EPL').gamma).toBe(2.3);
+    const sie = withMassModel({ ...epl, gamma: 2.3 }, 'SIE');
+    expect(sie.gamma).toBeUndefined();
+    expect(sie.q).toBe(0.7);
+    expect(checked(sie)).toEqual([]);
+    const sis = withMassModel(epl, 'SIS');
+    expect(sis).toMatchObject({ model: 'SIS', q: 1 });
+    expect(sis.gamma).toBeUndefined();
+    expect(checked(sis)).toEqual([]);
+    // the spec would refuse a slope left on an SIE: the editor never writes one
+    expect(checked({ ...sie, gamma: 2.3 }).some((i) => i.field === 'lens.gamma')).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import { useStore } from '../store/index';
 import type { LensStage } from '../../../src-shared/operators/forward-model-spec';
-import { LENS_FIT_REGULARISATIONS } from '../../../src-shared/protocol/lensing';
+import { LENS_FIT_MASS_PROFILES, LENS_FIT_REGULARISATIONS } from '../../../src-shared/protocol/lensing';
 import { NumberField } from '../model/fields';
 import { useLensFit, type LensParameter } from './state';
 import { applyFittedLens, exportLensFile, installLensFitEvents, startLensFit, stopLensFit } from './actions';
@@ -14,6 +14,7 @@ const MASS_ROWS: [string, string, string][] = [
   ['phi', 'φ', 'rad'],
   ['x0', 'x0', '″'],
   ['y0', 'y0', '″'],
+  ['gamma', 'γ (slope)', ''],
   ['gamma1', 'γ1', ''],
   ['gamma2', 'γ2', ''],
 ];
@@ -56,7 +57,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
     <div className="lensfit" data-testid="lens-fit">
       <h4>Fit lens</h4>
       <p className="help">
-        Fits the SIE + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step, the
+        Fits the mass (an SIE, or an elliptical power law with its slope) + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step, the
         model&apos;s PSF, the image pixel scale above ({op.imagePixelScale}″).
       </p>
       <div className="grid2">
@@ -68,6 +69,16 @@ export function LensFitPanel({ op }: { op: LensStage }) {
             <option value="model" disabled={!hasMask}>
               the model&apos;s mask
             </option>
+          </select>
+        </label>
+        <label>
+          Mass profile
+          <select value={form.mass ?? 'sie'} onChange={(e) => patch({ mass: e.target.value as typeof form.mass })} aria-label="Mass profile to fit" data-testid="lens-fit-mass">
+            {LENS_FIT_MASS_PROFILES.map((m) => (
+              <option key={m} value={m}>
+                {m === 'sie' ? 'SIE' : 'EPL (slope fitted)'}
+              </option>
+            ))}
           </select>
         </label>
         <label>
@@ -137,7 +148,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
               </tr>
             </thead>
             <tbody>
-              {MASS_ROWS.map(([k, label, unit]) => (
+              {MASS_ROWS.filter(([k]) => k !== 'gamma' || done.parameters.gamma).map(([k, label, unit]) => (
                 <tr key={k} data-testid={`lens-fit-row-${k}`}>
                   <td>{label}</td>
                   <td>{fmt(done.parameters[k])}</td>

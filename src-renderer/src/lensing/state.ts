@@ -60,6 +60,7 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   supersample: 2,
   regularisation: 'gradient',
   errors: true,
+  mass: 'sie',
   mask: 'all',
   r1: 0,
   r2: 2,

@@ -1,7 +1,8 @@
 import { useCallback } from 'react';
 import { useStore } from '../store/index';
-import { lensParams, lensSupersample, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
+import { lensParams, lensSupersample, type LensModel, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { NumberField } from './fields';
+import { withMassModel } from './editing';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { getOverlay, currentEstimate } from '../run/previews';
 import { obsPlanePixels } from './files';
@@ -33,7 +34,13 @@ function drawCurves(ctx: CanvasRenderingContext2D, m: { sx: (x: number) => numbe
   }
 }
 
-/** Strong lens: SIE + external shear, with critical curves on the image plane and caustics on the source plane. */
+const MASS_LABELS: Record<LensModel, string> = {
+  SIE: 'SIE (isothermal ellipsoid)',
+  SIS: 'SIS (isothermal sphere)',
+  EPL: 'EPL (elliptical power law)',
+};
+
+/** Strong lens: SIE, SIS or EPL + external shear, with critical curves on the image plane and caustics on the source plane. */
 export function LensForm({ index, op, issue, onChange }: Props) {
   const version = useStore((s) => s.overlayVersion);
   const runVersion = useStore((s) => s.run.previewVersion);
@@ -75,13 +82,26 @@ export function LensForm({ index, op, issue, onChange }: Props) {
         <NumberField label="Source pixel" unit="″" min={1e-6} value={op.sourcePixelScale} onChange={(v) => set({ sourcePixelScale: v })} issue={issue('sourcePixelScale')} help={`field ${fov(srcShape[1], op.sourcePixelScale)}″`} />
         <NumberField label="Supersampling" integer min={1} max={16} value={lensSupersample(op)} onChange={(v) => set({ supersample: v })} issue={issue('supersample')} help="sub-pixels per side" />
       </div>
-      <h4>SIE</h4>
+      <h4>Mass</h4>
+      <label className="row">
+        Profile
+        <select aria-label="Mass profile" data-testid={`lens-model-${index}`} value={p.model} onChange={(e) => onChange({ ...op, lens: withMassModel(op.lens, e.target.value as LensModel) })}>
+          {(Object.keys(MASS_LABELS) as LensModel[]).map((m) => (
+            <option key={m} value={m}>
+              {MASS_LABELS[m]}
+            </option>
+          ))}
+        </select>
+      </label>
       <div className="grid2">
         <NumberField label="θE" unit="″" min={1e-6} value={p.thetaE} onChange={(v) => setLens({ thetaE: v })} issue={issue('lens.thetaE')} testId={`lens-thetaE-${index}`} help="Einstein radius" />
-        <NumberField label="q" min={1e-3} max={1} value={p.q} onChange={(v) => setLens({ q: v })} issue={issue('lens.q')} help="axis ratio (0, 1]" />
+        {p.model !== 'SIS' && <NumberField label="q" min={1e-3} max={1} value={p.q} onChange={(v) => setLens({ q: v })} issue={issue('lens.q')} help="axis ratio (0, 1]" />}
         <NumberField label="φ" unit="rad" value={p.phi} onChange={(v) => setLens({ phi: v })} issue={issue('lens.phi')} help={`${((p.phi * 180) / Math.PI).toFixed(1)}° CCW from +x`} />
         <NumberField label="x0" unit="″" value={p.x0} onChange={(v) => setLens({ x0: v })} issue={issue('lens.x0')} />
         <NumberField label="y0" unit="″" value={p.y0} onChange={(v) => setLens({ y0: v })} issue={issue('lens.y0')} />
+        {p.model === 'EPL' && (
+          <NumberField label="Slope γ" min={1.01} max={2.99} value={p.gamma ?? 2} onChange={(v) => setLens({ gamma: v })} issue={issue('lens.gamma')} testId={`lens-gamma-${index}`} help="slope: κ ∝ R^(1−γ); 2 is the SIE" />
+        )}
       </div>
       <h4>External shear</h4>
       <div className="grid2">

@@ -2,12 +2,12 @@
  * What the editor adds to the forward-model format (src-shared/operators/forward-model-spec.ts): names of the operators
  * and fields as the forms show them, the shared validator's issues worded for the form, and immutable edits.
  */
-import { checkForwardModel, type ForwardModelIssue, type ForwardModelSpec, type OperatorType, type Shape2, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
+import { checkForwardModel, type ForwardModelIssue, type ForwardModelSpec, type LensModel, type LensStage, type OperatorType, type Shape2, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 
 export const OPERATOR_LABELS: Record<OperatorType, string> = {
   psf: 'PSF (convolution)',
   mask: 'Mask (missing pixels)',
-  lens: 'Strong lens (SIE + shear)',
+  lens: 'Strong lens (SIE/EPL + shear)',
   'uv-sampling': 'Interferometer (uv sampling)',
 };
 
@@ -121,4 +121,12 @@ export function orderAdvice(doc: ForwardModelSpec): string | null {
     return `${OPERATOR_LABELS[a.type]} (${k}) comes before ${OPERATOR_LABELS[b.type]} (${k + 1}): ${reason}. The usual order is lens → PSF → mask, uv sampling last.`;
   }
   return null;
+}
+
+/** The lens stage with another mass profile: an SIS is round (q = 1), an EPL gets a slope (2, the SIE's, to start). */
+export function withMassModel(L: LensStage['lens'], model: LensModel): LensStage['lens'] {
+  const { gamma, ...rest } = L;
+  if (model === 'EPL') return { ...rest, model, gamma: gamma ?? 2, q: rest.q ?? 1 };
+  if (model === 'SIS') return { ...rest, model, q: 1 };
+  return { ...rest, model, q: rest.q ?? 1 };
 }
