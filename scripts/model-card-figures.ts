@@ -11,8 +11,9 @@
  *   samples.png  N unconditional samples of the prior (the code `skyscore sample` runs: resolvePrior,
  *                initBackend, runSampling, toDataUnits; default sampler pc with its full default steps) beside
  *                N images of the VALIDATION split (the SPLIT column of the cube's table, as src-main/evaluation.ts
- *                reads it) of the Galaxy Zoo cube, in the same display stretch (linear from 0 to the largest
- *                pixel of the validation images shown, or asinh), FITS row 0 at the bottom.
+ *                reads it) of the Galaxy Zoo cube or of --data — or all images of a --data cube without a SPLIT
+ *                column that the model was not trained on —, in the same display stretch (linear from 0 to the
+ *                largest pixel of the validation images shown, or asinh), FITS row 0 at the bottom.
  * --samples-fits takes the samples from a cube written by `skyscore sample` (e.g. on a GPU machine) instead of
  * sampling here.
  *
@@ -762,14 +763,16 @@ async function main(argv: string[]): Promise<number> {
     const nimg = cube.shape[2] ?? 1;
     const tableHdu = file.hdus.find((h) => h.kind === 'bintable' || h.kind === 'table');
     const split = tableHdu?.readTable().column('SPLIT');
-    if (!split) throw new FiguresInputError(`${cubeFile}: no table with a SPLIT column (the validation images are those with SPLIT = validation)`);
-    const labels = split.data as unknown as string[];
+    const trainedOn = [...(meta.data?.files ?? []), meta.data?.source ?? ''].map((f) => path.basename(f));
+    // a cube without a SPLIT column is held out as a whole when the model was not trained on it
+    const wholeCube = !split && values.data !== undefined && !trainedOn.includes(path.basename(cubeFile));
+    if (!split && !wholeCube) throw new FiguresInputError(`${cubeFile}: no table with a SPLIT column (the validation images are those with SPLIT = validation; a --data cube the model was not trained on is used whole)`);
+    const labels = split ? (split.data as unknown as string[]) : Array.from({ length: nimg }, () => 'validation');
     if (labels.length !== nimg) throw new FiguresInputError(`${cubeFile}: the SPLIT column has ${labels.length} rows for ${nimg} images`);
     const valIdx = labels.map((s, i) => (String(s).trim().toLowerCase() === 'validation' ? i : -1)).filter((i) => i >= 0);
     if (!valIdx.length) throw new FiguresInputError(`${cubeFile}: no image has SPLIT = validation`);
-    const trainedOn = [...(meta.data?.files ?? []), meta.data?.source ?? ''].map((f) => path.basename(f));
-    if (!trainedOn.includes(path.basename(cubeFile))) log(`note: model.json does not list ${path.basename(cubeFile)} among its training files`);
-    if (meta.data && meta.data.split !== undefined && meta.data.split !== 'SPLIT') log(`note: the model's train/validation split was '${meta.data.split}', not the SPLIT column`);
+    if (!trainedOn.includes(path.basename(cubeFile)) && !wholeCube) log(`note: model.json does not list ${path.basename(cubeFile)} among its training files`);
+    if (!wholeCube && meta.data && meta.data.split !== undefined && meta.data.split !== 'SPLIT') log(`note: the model's train/validation split was '${meta.data.split}', not the SPLIT column`);
     const npix = nx * ny;
     const chosen = evenlySpaced(valIdx.length, n).map((k) => valIdx[k]!);
     const valImages = chosen.map((gi) => Float32Array.from(cube.data.subarray(gi * npix, (gi + 1) * npix)));
@@ -834,7 +837,11 @@ async function main(argv: string[]): Promise<number> {
       unit: meta.normalisation?.scale === 255 ? 'data units: 8-bit counts' : 'data units',
       panels: [
         { caption: 'samples from the prior', note: sampleNote, images: samples },
-        { caption: 'validation images', note: `SPLIT = validation (never trained on): ${n} of ${valIdx.length}, evenly spaced`, images: valImages },
+        {
+          caption: 'validation images',
+          note: wholeCube ? `not in the training data: ${n} of ${valIdx.length}, evenly spaced` : `SPLIT = validation (never trained on): ${n} of ${valIdx.length}, evenly spaced`,
+          images: valImages,
+        },
       ],
     });
     jobs.push({ file: path.join(outDir, 'samples.png'), html });

@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../io.js';
 import { SKYSCORE_VERSION } from '../version.js';
 import { initBackend, probeBackends } from '../engine/backend.js';
 import { writePriorFolder, type PriorMeta } from '../prior-folder.js';
+import { decodeWeights, WeightsInputError } from '../../src-shared/diffusion/nn/weights.js';
 import { WorkerPoolEngine } from './pool.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import { downFactor, unetLayout, validateArch, type UnetArch } from '../../src-shared/diffusion/nn/unet.js';
@@ -80,6 +81,48 @@ export interface TrainOptions {
   explicit: Set<string>;
   /** kind 'noise': the noise images' unit (their BUNIT), recorded in model.json. */
   noiseUnit?: string;
+  /** Start from a model folder's weights and architecture (a fine-tune: fresh optimiser and step counter). */
+  init?: InitModel | null;
+}
+
+/** A model folder to start from (`--init DIR`): its model.json and weight bytes. */
+export interface InitModel {
+  dir: string;
+  meta: PriorMeta;
+  weights: Uint8Array;
+}
+
+/** Options a fine-tune takes from the model it starts from: giving them with another value is an error. */
+const INIT_ARCH_FLAGS = ['nf', 'ch-mult', 'res-blocks', 'no-attention'] as const;
+
+/**
+ * The initial parameters and pinned fields of a run started from a model (`--init`): the architecture and the
+ * σ range are the model's (a network conditioned on σ over [σmin, σmax] is fine-tuned over the same range);
+ * explicit options that contradict them are errors.
+ */
+export function paramsFromInit(init: InitModel, o: Pick<TrainOptions, 'explicit' | 'arch' | 'sigmaMin' | 'sigmaMax'>): { arch: UnetArch; params: Float32Array; sigmaMin: number; sigmaMax: number } {
+  const m = init.meta;
+  if (m.channels !== 1) throw new TrainInputError(`--init ${init.dir}: the model has ${m.channels} channels; training takes single-channel images`);
+  const arch = m.arch as UnetArch;
+  const conflicts: string[] = [];
+  for (const flag of INIT_ARCH_FLAGS) {
+    if (!o.explicit.has(flag)) continue;
+    const given = flag === 'nf' ? o.arch.nf : flag === 'ch-mult' ? o.arch.chMult : flag === 'res-blocks' ? o.arch.numResBlocks : o.arch.attention;
+    const stored = flag === 'nf' ? arch.nf : flag === 'ch-mult' ? arch.chMult : flag === 'res-blocks' ? arch.numResBlocks : arch.attention;
+    if (!sameJson(given, stored)) conflicts.push(`--${flag} (the model has ${flag === 'no-attention' ? (arch.attention ? 'attention' : 'no attention') : JSON.stringify(stored)})`);
+  }
+  if (o.explicit.has('sigma-max') && o.sigmaMax !== m.sde.sigmaMax) conflicts.push(`--sigma-max ${o.sigmaMax} (the model's σmax is ${m.sde.sigmaMax})`);
+  if (o.explicit.has('sigma-min') && o.sigmaMin !== m.sde.sigmaMin) conflicts.push(`--sigma-min ${o.sigmaMin} (the model's σmin is ${m.sde.sigmaMin})`);
+  if (conflicts.length) throw new TrainInputError(`--init ${init.dir} keeps the model's architecture and σ range; these differ: ${conflicts.join('; ')}`);
+  validateArch(arch);
+  let params: Float32Array;
+  try {
+    params = decodeWeights(unetLayout(arch), m.weights.manifest, init.weights);
+  } catch (e) {
+    if (e instanceof WeightsInputError) throw new TrainInputError(`--init ${init.dir}: ${e.message}`);
+    throw e;
+  }
+  return { arch, params, sigmaMin: m.sde.sigmaMin, sigmaMax: m.sde.sigmaMax };
 }
 
 export interface RunHooks {
@@ -114,6 +157,8 @@ interface PinnedConfig {
   normalisationRule: string;
   /** A noise prior's patches (absent for an image prior). */
   noise?: { patch: number; patches: number; valFraction: number; unit: string };
+  /** The model the run started from (--init), null or absent for a run from random weights. */
+  init?: { source: string; steps: number; imagesSeen: number; peakPrior: number | null; data: string | null } | null;
 }
 
 /** A noise prior's σ range in model units (the noise's own standard deviation is 1): σmin ≪ 1, σmax where Q ∗ N(0, σ²) is all but Gaussian. */
@@ -146,6 +191,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
   if (o.resume && !hasCkpt) throw new TrainInputError(`--resume: ${ckptFile} does not exist (nothing to resume)`);
   if (!o.resume && hasCkpt) throw new TrainInputError(`${o.out} already holds a training run (${CHECKPOINT}); use --resume to continue it or choose another --out`);
   if (!o.resume && existsSync(path.join(o.out, 'model.json'))) throw new TrainInputError(`${o.out} already holds a model (model.json); choose another --out`);
+  if (o.resume && o.init) throw new TrainInputError(`--init starts a run from a model; --resume continues a run from its checkpoint (give one of them)`);
   validateArch(o.arch);
 
   // data
@@ -219,13 +265,27 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
       throw e;
     }
     const { ny, nx } = prepared.train;
-    const f = downFactor(o.arch);
+    const fromInit = o.init ? paramsFromInit(o.init, o) : null;
+    const arch = fromInit?.arch ?? o.arch;
+    const f = downFactor(arch);
     if (ny % f !== 0 || nx % f !== 0) throw new TrainInputError(`images of ${ny}×${nx} are not divisible by the U-Net's down-sampling factor ${f} (use --size or fewer levels in --ch-mult)`);
-    const sigmaMax = o.sigmaMax ?? (noiseKind ? NOISE_SIGMA_MAX : largestPairwiseDistance(prepared.train, rng, 1000));
-    const sigmaMin = o.sigmaMin ?? (noiseKind ? NOISE_SIGMA_MIN : 0.01);
+    const sigmaMax = fromInit?.sigmaMax ?? o.sigmaMax ?? (noiseKind ? NOISE_SIGMA_MAX : largestPairwiseDistance(prepared.train, rng, 1000));
+    const sigmaMin = fromInit?.sigmaMin ?? o.sigmaMin ?? (noiseKind ? NOISE_SIGMA_MIN : 0.01);
     if (!(sigmaMax > sigmaMin)) throw new TrainInputError(`σmax (${sigmaMax}) must exceed σmin (${sigmaMin})`);
+    if (o.init && fromInit) {
+      const im = o.init.meta;
+      const widest = largestPairwiseDistance(prepared.train, rng, 1000);
+      if (widest > sigmaMax) info(`warning: the largest distance between two training images (${widest.toPrecision(4)}, prior units) exceeds the model's σmax ${sigmaMax.toPrecision(4)}: the highest noise levels do not cover the data (a smaller --scale keeps it inside)`);
+      if (im.imageShape[0] !== ny || im.imageShape[1] !== nx) info(`warning: ${o.init.dir} was trained on ${im.imageShape[0]}×${im.imageShape[1]} images, these are ${ny}×${nx}`);
+      const peakNew = typicalFluxReference(prepared.train.data, prepared.train.n, ny * nx);
+      const peakOld = im.data.peakPrior ?? null;
+      if (peakOld !== null && peakOld > 0 && peakNew > 0 && (peakNew / peakOld > 3 || peakOld / peakNew > 3)) {
+        info(`warning: the training images' typical brightness (99.5th percentile ${peakNew.toPrecision(3)}, prior units) is ${(peakNew / peakOld).toPrecision(2)} × that of ${o.init.dir} (${peakOld.toPrecision(3)}): the fine-tune starts far from the model's units (--scale sets them)`);
+      }
+      info(`starting from ${o.init.dir} (its step ${im.steps}, ${im.imagesSeen} images) with a fresh optimiser and step counter; its architecture and σ range [${sigmaMin}, ${sigmaMax.toPrecision(4)}] are kept`);
+    }
     pinned = {
-      arch: o.arch,
+      arch,
       imageShape: [ny, nx],
       normalisation: { offset: prepared.normalisation.offset, scale: prepared.normalisation.scale },
       normalisationRule: prepared.normalisation.rule,
@@ -240,13 +300,12 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
       seed: o.seed,
       weightsDtype: o.weightsDtype,
       data: { ...prepared.provenance, source: o.dataSource },
-      ...(noiseKind ? { noise: { patch: o.patch ?? 16, patches: o.patches ?? 4096, valFraction: o.valFraction, unit: o.noiseUnit ?? 'data units of the noise images' } } : {}),
     };
-    const params = unetLayout(o.arch).initialise(o.seed);
+    const params = fromInit?.params ?? unetLayout(arch).initialise(o.seed);
     state = initialState(params, o.seed, prepared.train);
     info(
-      `training a ${noiseKind ? 'noise prior, ' : ''}U-Net (nf ${o.arch.nf}, chMult [${o.arch.chMult.join(',')}], ${o.arch.numResBlocks} res blocks, ${unetLayout(o.arch).trainableSize().toLocaleString('en')} parameters) on ${prepared.train.n} images of ${ny}×${nx}` +
-        `${prepared.val ? `, ${prepared.val.n} for validation` : ''}; σ ∈ [${sigmaMin}, ${sigmaMax.toPrecision(4)}]${o.sigmaMax === null ? (noiseKind ? ' (the noise prior’s default, in noise σ)' : ' (σmax: largest pairwise distance)') : ''}; x_prior = (x − ${pinned.normalisation.offset})/${pinned.normalisation.scale} (${prepared.normalisation.rule})`,
+      `training a ${noiseKind ? 'noise prior, ' : ''}U-Net (nf ${arch.nf}, chMult [${arch.chMult.join(',')}], ${arch.numResBlocks} res blocks, ${unetLayout(arch).trainableSize().toLocaleString('en')} parameters) on ${prepared.train.n} images of ${ny}×${nx}` +
+        `${prepared.val ? `, ${prepared.val.n} for validation` : ''}; σ ∈ [${sigmaMin}, ${sigmaMax.toPrecision(4)}]${fromInit ? " (the initial model's)" : o.sigmaMax === null ? (noiseKind ? ' (the noise prior’s default, in noise σ)' : ' (σmax: largest pairwise distance)') : ''}; x_prior = (x − ${pinned.normalisation.offset})/${pinned.normalisation.scale} (${prepared.normalisation.rule})`,
     );
   }
   for (const w of prepared.warnings) info(`warning: ${w}`);
@@ -307,6 +366,7 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
       skyscoreVersion: SKYSCORE_VERSION,
       training: {
         objective: 'denoising score matching, λ(σ) = σ², σ log-uniform in [σmin, σmax]',
+        ...(pinned.init ? { init: { ...pinned.init, rule: 'started from this model folder\'s weights (parameters and EMA) and architecture, with a fresh Adam optimiser and step counter' } } : {}),
         lossUnit: 'mean over pixels of (σ·s(x + σz, σ) + z)²',
         weights: 'exponential moving average',
         batch: segmentBatch,

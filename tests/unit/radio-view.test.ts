@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { hms, fmtAngle, fmtJy } from '../../src-renderer/src/radio/format';
 import { dataRange, pixelToData, plotBox, squareRange, uvUnit, zoomRange, MARGIN } from '../../src-renderer/src/radio/scatter';
-import { isVisibilityFile } from '../../src-renderer/src/radio/actions';
+import { choosePosteriorPrior, isVisibilityFile } from '../../src-renderer/src/radio/actions';
+import type { PriorInfo } from '../../src-shared/protocol/index';
 import { dataPath } from '../helpers/data.js';
 
 describe('format', () => {
@@ -89,5 +90,35 @@ describe('isVisibilityFile', () => {
     expect(isVisibilityFile('c.fits', header([...base, "PTYPE1  = 'UU---SIN'", "PTYPE2  = 'VV---SIN'", "CTYPE2  = 'COMPLEX '"]))).toBe(true);
     // a .uvfits name goes to the view (which then says what is wrong with the file)
     expect(isVisibilityFile('group.uvfits', read('group.fits'))).toBe(true);
+  });
+});
+
+describe('the posterior prior', () => {
+  const prior = (name: string, size: number, source: 'shipped' | 'user' = 'shipped', kind = 'unet'): PriorInfo => ({
+    spec: `${source}/${name}`,
+    name,
+    kind,
+    source,
+    imageShape: [size, size],
+    sigmaMin: 0.01,
+    sigmaMax: 30,
+    card: '',
+    facts: {},
+  });
+  const list = [prior('galaxy-64', 64), prior('galaxy-gaussian-64', 64, 'shipped', 'gaussian-field'), prior('radio-64', 64), prior('mine-128', 128, 'user'), prior('ring', 2, 'shipped', 'analytic')];
+  it('defaults to the shipped radio prior, follows the image size, and keeps a listed choice', () => {
+    expect(choosePosteriorPrior(list, null, 64)).toBe('shipped/radio-64');
+    expect(choosePosteriorPrior(list, null, 128)).toBe('user/mine-128');
+    // no prior made for the size: the radio prior among all
+    expect(choosePosteriorPrior(list, null, 256)).toBe('shipped/radio-64');
+    expect(choosePosteriorPrior(list, 'shipped/galaxy-64', 64)).toBe('shipped/galaxy-64');
+    // a choice that is not listed (or an analytic density) falls back to the default
+    expect(choosePosteriorPrior(list, 'shipped/gone', 64)).toBe('shipped/radio-64');
+    expect(choosePosteriorPrior(list, 'shipped/ring', 64)).toBe('shipped/radio-64');
+    // without the radio prior: the first prior of the size, as before
+    expect(choosePosteriorPrior(list.filter((p) => p.name !== 'radio-64'), null, 64)).toBe('shipped/galaxy-64');
+    // a user's prior of the same name is not the shipped one
+    expect(choosePosteriorPrior([prior('galaxy-64', 64), prior('radio-64', 64, 'user')], null, 64)).toBe('shipped/galaxy-64');
+    expect(choosePosteriorPrior([prior('ring', 2, 'shipped', 'analytic')], null, 64)).toBeNull();
   });
 });

@@ -4,7 +4,8 @@ import type { Command } from '../command.js';
 import { parse, numberFlag, optionalString, requireString } from '../args.js';
 import { UsageError } from '../errors.js';
 import { checkOutputFolder, readInputFile } from '../../io.js';
-import { runTraining, type TrainOptions } from '../../train/run.js';
+import { runTraining, type InitModel, type TrainOptions } from '../../train/run.js';
+import { readPriorMeta } from '../../prior-folder.js';
 import { DEFAULT_ARCH, type UnetArch } from '../../../src-shared/diffusion/nn/unet.js';
 import { isBackendName } from '../../engine/backend.js';
 import type { SigmaFocus } from '../../../src-shared/diffusion/train/data.js';
@@ -41,6 +42,10 @@ data:
   --offset O           default 0 (--kind noise: the noise's mean)
   --no-augment         no random flips and 90° rotations
 model:
+  --init DIR           start from a model folder's weights (EMA) and architecture — a fine-tune on --data, with a
+                       fresh optimiser and step counter; keeps the model's σ range (--nf, --ch-mult, --res-blocks,
+                       --no-attention, --sigma-max, --sigma-min must agree with it if given); the prior units are
+                       --data's (--scale): keep its images' brightness near the model's (model.json data.peakPrior)
   --nf N               base channels (default ${DEFAULT_ARCH.nf})
   --ch-mult A,B,C      channel multiplier per level (default ${DEFAULT_ARCH.chMult.join(',')})
   --res-blocks N       residual blocks per level (default ${DEFAULT_ARCH.numResBlocks})
@@ -74,6 +79,7 @@ const options = {
   patches: { type: 'string' },
   data: { type: 'string' },
   out: { type: 'string' },
+  init: { type: 'string' },
   split: { type: 'string' },
   'val-fraction': { type: 'string' },
   'val-size': { type: 'string' },
@@ -180,6 +186,13 @@ export const trainCommand: Command = {
     if (kind === 'prior') {
       for (const f of ['patch', 'patches']) if (p.values[f] !== undefined) throw new UsageError(`train: --${f} is for --kind noise`);
     } else if (p.values.size !== undefined) throw new UsageError('train: --size is for image priors (--kind noise cuts --patch × --patch patches and never resamples the noise)');
+    const initDir = optionalString(p, 'init');
+    let init: InitModel | null = null;
+    if (initDir !== undefined) {
+      if (path.resolve(initDir) === path.resolve(out)) throw new UsageError(`train: --init ${initDir} is the output folder; write the fine-tuned model to another --out`);
+      const meta = await readPriorMeta(initDir);
+      init = { dir: initDir, meta, weights: await readInputFile(path.join(initDir, meta.weights.file)) };
+    }
     const opts: TrainOptions = {
       kind,
       ...(kind === 'noise'
@@ -217,6 +230,7 @@ export const trainCommand: Command = {
       checkpointEvery: numberFlag(p, 'checkpoint-every', C, { default: 100, integer: true, min: 0 }),
       valEvery: numberFlag(p, 'val-every', C, { default: 500, integer: true, min: 0 }),
       explicit,
+      init,
     };
     let stop = false;
     const onSignal = () => {

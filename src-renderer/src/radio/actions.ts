@@ -10,7 +10,7 @@ import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
 import { showImage, removeImage } from '../viewer/images';
 import { readFits } from '../../../src-shared/fits/index';
-import type { EngineEvent, NamedFile, UvImagingParams } from '../../../src-shared/protocol/index';
+import type { EngineEvent, NamedFile, PriorInfo, UvImagingParams } from '../../../src-shared/protocol/index';
 import { IDLE_POSTERIOR, useRadio, type ImagingForm } from './state';
 import { downloadBytes } from '../export/download';
 import { fmtAngle, fmtJy } from './format';
@@ -332,17 +332,27 @@ export function exportProduct(f: NamedFile): void {
 
 // ---- the posterior from the visibilities (job.reconstructVis) ----------------------------------------------
 
+/** The shipped prior for radio sources (models/radio-64), the posterior's default where it is installed. */
+export const RADIO_PRIOR_NAME = 'radio-64';
+
 /**
- * The prior the posterior uses: the form's, else the first image prior of the engine's list made for the view's
- * image size, else the first image prior.
+ * The prior the posterior uses among the engine's image priors (analytic ones left out): the chosen one when it is
+ * listed; else, among the priors made for the image size (or all of them when none is), the shipped radio prior,
+ * else the first; null when there is none.
  */
+export function choosePosteriorPrior(all: readonly PriorInfo[], chosen: string | null, size: number | null): string | null {
+  const priors = all.filter((p) => p.kind !== 'analytic');
+  if (chosen && priors.some((p) => p.spec === chosen)) return chosen;
+  const sized = priors.filter((p) => p.imageShape[0] === size && p.imageShape[1] === size);
+  const pool = sized.length ? sized : priors;
+  return (pool.find((p) => p.source === 'shipped' && p.name === RADIO_PRIOR_NAME) ?? pool[0])?.spec ?? null;
+}
+
+/** The prior the posterior uses: choosePosteriorPrior on the form's choice and the view's image size. */
 export function posteriorPrior(): string | null {
   const r = useRadio.getState();
-  const chosen = r.posteriorForm.prior;
-  const priors = useStore.getState().priors.filter((p) => p.kind !== 'analytic');
-  if (chosen && priors.some((p) => p.spec === chosen)) return chosen;
   const size = r.form.size ?? r.file?.open.defaults?.size ?? null;
-  return (priors.find((p) => p.imageShape[0] === size && p.imageShape[1] === size) ?? priors[0])?.spec ?? null;
+  return choosePosteriorPrior(useStore.getState().priors, r.posteriorForm.prior, size);
 }
 
 /** Starts the posterior with the view's grid and product and the form's prior and settings (a job: progress, previews, Stop). */
