@@ -300,6 +300,8 @@ export async function runTraining(o: TrainOptions, hooks: RunHooks = {}): Promis
       seed: o.seed,
       weightsDtype: o.weightsDtype,
       data: { ...prepared.provenance, source: o.dataSource },
+      ...(noiseKind ? { noise: { patch: o.patch ?? 16, patches: o.patches ?? 4096, valFraction: o.valFraction, unit: o.noiseUnit ?? 'data units of the noise images' } } : {}),
+      init: o.init ? { source: o.init.dir, steps: o.init.meta.steps, imagesSeen: o.init.meta.imagesSeen, peakPrior: o.init.meta.data.peakPrior ?? null, data: o.init.meta.data.source ?? null } : null,
     };
     const params = fromInit?.params ?? unetLayout(arch).initialise(o.seed);
     state = initialState(params, o.seed, prepared.train);
