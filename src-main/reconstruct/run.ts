@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runSampling, type SamplingPreview, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
 import { reconstructionDiagnostics, steinRatio, type ReconstructionDiagnostics, type SteinResult } from '../../src-shared/diffusion/diagnostics.js';
-import { posteriorProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
+import { posteriorProducts, previewProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { runSamplingParallel } from '../sampling/pool.js';
 import type { PreparedReconstruction } from './prepare.js';
@@ -215,28 +215,8 @@ export interface StoppedAt {
  */
 export async function stoppedReconstruction(prep: PreparedReconstruction, preview: SamplingPreview, at: StoppedAt): Promise<ReconstructionRun> {
   const s = prep.settings;
-  const lik = prep.likelihood;
-  const per = preview.shape.reduce((a, b) => a * b, 1);
-  const k = preview.nSamples;
-  const samples = preview.samples.slice(0, k * per);
-  const mean = preview.mean.slice();
-  const residual = await lik.normalisedResidual(mean);
-  const chi2 = await lik.chi2OfImage(mean);
-  let chi2s = 0;
-  for (let c = 0; c < k; c++) chi2s += await lik.chi2OfImage(samples.subarray(c * per, (c + 1) * per));
-  const products: PosteriorProducts = {
-    shape: preview.shape.slice(),
-    dataShape: [lik.dataShape[0], lik.dataShape[1]],
-    n: k,
-    samples,
-    mean,
-    meanOfDraws: mean,
-    std: preview.std.slice(),
-    residual,
-    chi2PerPixel: chi2,
-    chi2PerPixelSamples: k > 0 ? chi2s / k : null,
-    chi2PerPixelDrawsMean: chi2,
-  };
+  const products = await previewProducts(preview, prep.likelihood);
+  const { n: k, samples } = products;
   const where = `step ${at.step}/${at.steps}, sigma ${at.sigma.toPrecision(3)}`;
   const result: SamplingResult = {
     samples: Float32Array.from(samples, (v) => (v - prep.affine.offset) / prep.affine.scale),
@@ -256,11 +236,11 @@ export async function stoppedReconstruction(prep: PreparedReconstruction, previe
     sampler: s.sampler,
     steps: s.steps,
     n: k,
-    chi2,
+    chi2: products.chi2PerPixel,
     chi2Draws: products.chi2PerPixelSamples,
-    chi2OfDrawsMean: chi2,
-    observed: lik.observed,
-    residual,
+    chi2OfDrawsMean: products.chi2PerPixel,
+    observed: prep.likelihood.observed,
+    residual: products.residual,
     dataShape: products.dataShape,
     stein: null,
   });

@@ -20,8 +20,8 @@
  * name), so that both write the same bytes for the same settings and seed.
  */
 import path from 'node:path';
-import { runSampling, SamplingCancelledError, type SamplingOptions, type SamplingPreview, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
-import { posteriorProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
+import { runSampling, SamplingCancelledError, type SamplingOptions, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
+import { posteriorProducts, previewProducts } from '../../src-shared/diffusion/products.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { defaultProduct, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
@@ -257,7 +257,7 @@ export async function reconstructUvfits(
     }
     const snap = latest as ParallelProgress | null;
     const stoppedAt = result === null && snap?.preview ? { step: snap.step, steps: snap.steps, sigma: snap.sigma, elapsedS: snap.elapsedS, scoreEvaluations: snap.scoreEvaluations } : null;
-    const products = result ? await posteriorProducts(result, affine, lik) : await stoppedProducts(lik, snap!.preview!);
+    const products = result ? await posteriorProducts(result, affine, lik) : await previewProducts(snap!.preview!, lik);
     const per = grid.nx * grid.ny;
     const nKept = products.n;
     const sampleChi2: number[] = [];
@@ -350,30 +350,6 @@ export async function reconstructUvfits(
   }
 }
 
-/**
- * The products of a run stopped before its end, from its latest preview (every chain's state then, data units):
- * the chains as the samples, their running mean and standard deviation, the residual and χ² of that mean.
- */
-async function stoppedProducts(lik: VisibilityLikelihood, preview: SamplingPreview): Promise<PosteriorProducts> {
-  const per = preview.shape.reduce((a, b) => a * b, 1);
-  const k = preview.nSamples;
-  const samples = preview.samples.slice(0, k * per);
-  const mean = preview.mean.slice();
-  const chi2 = await lik.chi2OfImage(mean);
-  return {
-    shape: preview.shape.slice(),
-    dataShape: [lik.dataShape[0], lik.dataShape[1]],
-    n: k,
-    samples,
-    mean,
-    meanOfDraws: mean,
-    std: preview.std.slice(),
-    residual: await lik.normalisedResidual(mean),
-    chi2PerPixel: chi2,
-    chi2PerPixelSamples: null,
-    chi2PerPixelDrawsMean: chi2,
-  };
-}
 
 function thermalReport(t: ThermalCheck): Record<string, number> {
   return { pairs: t.pairs, ratio: t.ratio, robustRatio: t.robustRatio };

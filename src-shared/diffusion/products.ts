@@ -4,7 +4,7 @@
  * that goes into report.json.
  */
 import type { Likelihood, Affine } from './likelihood.js';
-import type { SamplingResult } from './posterior.js';
+import type { SamplingPreview, SamplingResult } from './posterior.js';
 import { Welford } from './welford.js';
 import { chi2RangeWarnings } from './chi2-range.js';
 import type { ReconstructionDiagnostics } from './diagnostics.js';
@@ -78,6 +78,34 @@ export async function posteriorProducts(result: SamplingResult, affine: Affine, 
     chi2PerPixel: chi2,
     chi2PerPixelSamples: chi2s,
     chi2PerPixelDrawsMean: chi2d,
+  };
+}
+
+/**
+ * The products of a run stopped before its end ("stop and keep") from its latest preview with every chain (data
+ * units): the chains' states then as the samples, their running mean and standard deviation, the residual and χ²
+ * of that mean and each state's χ². Not converged posterior draws (states at a noise level σ above σmin).
+ */
+export async function previewProducts(preview: SamplingPreview, likelihood: Likelihood): Promise<PosteriorProducts> {
+  const per = preview.shape.reduce((a, b) => a * b, 1);
+  const k = preview.nSamples;
+  const samples = preview.samples.slice(0, k * per);
+  const mean = preview.mean.slice();
+  const chi2 = await likelihood.chi2OfImage(mean);
+  let chi2s = 0;
+  for (let c = 0; c < k; c++) chi2s += await likelihood.chi2OfImage(samples.subarray(c * per, (c + 1) * per));
+  return {
+    shape: preview.shape.slice(),
+    dataShape: [likelihood.dataShape[0], likelihood.dataShape[1]],
+    n: k,
+    samples,
+    mean,
+    meanOfDraws: mean,
+    std: preview.std.slice(),
+    residual: await likelihood.normalisedResidual(mean),
+    chi2PerPixel: chi2,
+    chi2PerPixelSamples: k > 0 ? chi2s / k : null,
+    chi2PerPixelDrawsMean: chi2,
   };
 }
 
