@@ -15,6 +15,9 @@
 // draws' standard deviation). Also: the flux references (back-projection, lens-fit's fluxReference, the truth's
 // 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside.
 // usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples] [steps]
+//        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
+// env: SKIP_FIT=1 (the true lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
+// working folder: the truth, the oracle, the fit and the posteriors' FITS files)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -238,6 +241,31 @@ function cli(args: string[]): number {
   const t0 = Date.now();
   execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src-main', 'cli', 'main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 26 });
   return (Date.now() - t0) / 1000;
+}
+
+/** --table FILE…: the json lines of earlier runs as the markdown rows of docs/lensing.md (one per seed and path). */
+function table(files: string[]): void {
+  const f = (v: number | undefined | null, d = 2) => (v === undefined || v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
+  const byPath: Record<string, number[]> = {};
+  for (const file of files) {
+    for (const t of readFileSync(file, 'utf8').split('\n')) {
+      if (!t.startsWith('json ')) continue;
+      const l = JSON.parse(t.slice(5));
+      const best = Math.max(l.oracle.gradient.psnr, l.oracle.curvature.psnr);
+      for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
+        const q = l[key];
+        if (!q) continue;
+        const gain = q.psnr - best;
+        if (Number.isFinite(gain)) (byPath[name] ??= []).push(gain);
+        console.log(`| ${l.seed} | ${l.galaxy} | ${name} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.stdEdge, 4)} / ${f(q.stdInside, 4)} | ${f(q.flux.flux / l.truthFlux)} (${q.flux.of}) | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s |`);
+      }
+    }
+  }
+  for (const [k, g] of Object.entries(byPath)) console.log(`${k}: mean gain ${(g.reduce((a, b) => a + b, 0) / g.length).toFixed(2)} dB over ${g.length}`);
+}
+if (process.argv[2] === '--table') {
+  table(process.argv.slice(3));
+  process.exit(0);
 }
 
 const Nsim = Number(process.argv[2] ?? 1);

@@ -140,6 +140,29 @@ export function binnedSigma(sigma: number, k: number): number {
 }
 
 /**
+ * A model's additive image (y = A x + b + n: a lens's deflector light, in data units on the observation's grid)
+ * for a cutout of the observation: cut and block-averaged exactly as the data are (cutPixels), so that y − b on
+ * the cutout is the cutout of y − b. Refused, naming the fix, when it is not on the observation's grid (`shape`
+ * its own [ny, nx], null when it has no image); `box` must already be clipped to the observation.
+ */
+export function cutAdditive(
+  data: ArrayLike<number> | null,
+  shape: Shape2 | null,
+  obsShape: Shape2,
+  box: CutBox,
+  k: number,
+  name: string,
+): { data: Float32Array; shape: Shape2 } {
+  if (!data || !shape || shape[0] !== obsShape[0] || shape[1] !== obsShape[1]) {
+    const has = shape ? `${shape[1]}×${shape[0]}` : 'no image of that size';
+    throw new CutoutInputError(
+      `the model's additive image ${name} (${has}) is not on the observation's ${obsShape[1]}×${obsShape[0]} grid, so it cannot be cut with it: remove the additive image from the model, or give one of the observation's size, before cutting`,
+    );
+  }
+  return cutPixels(data, obsShape, box, k);
+}
+
+/**
  * Where the cutout's grid centre lies, in pixels of the original image from the original grid's centre (x, y):
  * binned pixel i covers the original pixels x0 + k·i … x0 + k·i + k − 1, so the centre of ox binned pixels is the
  * original pixel x0 + (k·ox − 1)/2.

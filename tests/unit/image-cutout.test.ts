@@ -16,6 +16,7 @@ import {
   boxAround,
   boxFromCorners,
   clipBox,
+  cutAdditive,
   cutLensStage,
   cutMask,
   cutoutHeader,
@@ -314,5 +315,24 @@ describe('a lens stage follows a cutout of its image grid', () => {
       const stale = image({ ...stage, imageShape: [30, 30] }, source(0, 0));
       expect(Math.max(...stale.map((v, q) => Math.abs(v - cut.data[q])))).toBeGreaterThan(0.05 * peak);
     }
+  });
+});
+
+describe("a model's additive image follows a cutout of the observation", () => {
+  it('is cut and binned as the data are (y − b on the cutout is the cutout of y − b), and refused, naming the fix, off the grid', () => {
+    const shape: [number, number] = [12, 10];
+    const y = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i) + 2);
+    const b = Float32Array.from({ length: 120 }, (_, i) => 0.1 * ((i * 7) % 11));
+    const box = { x0: 1, y0: 3, nx: 8, ny: 6 };
+    for (const k of [1, 2]) {
+      const cy = cutPixels(y, shape, box, k);
+      const cb = cutAdditive(b, shape, shape, box, k, 'lens-light.fits');
+      expect(cb.shape).toEqual(cy.shape);
+      const diff = cutPixels(Float32Array.from(y, (v, i) => v - b[i]), shape, box, k);
+      for (let i = 0; i < diff.data.length; i++) expect(cy.data[i] - cb.data[i]).toBeCloseTo(diff.data[i], 5);
+    }
+    expect(() => cutAdditive(new Float32Array(64), [8, 8], shape, box, 1, 'light.fits')).toThrow(CutoutInputError);
+    expect(() => cutAdditive(new Float32Array(64), [8, 8], shape, box, 1, 'light.fits')).toThrow(/light\.fits \(8×8\) is not on the observation's 10×12 grid.*remove the additive image/);
+    expect(() => cutAdditive(null, null, shape, box, 1, 'gone.fits')).toThrow(/gone\.fits \(no image\)/);
   });
 });

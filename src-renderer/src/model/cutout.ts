@@ -10,7 +10,7 @@
  */
 import { useStore } from '../store/index';
 import { readFits, writeFits } from '../../../src-shared/fits/index';
-import { binnedSigma, clipBox, cutLensStage, cutMask, cutoutHeader, cutPixels, cutSigmaMap, type CutBox } from '../../../src-shared/image/cutout';
+import { binnedSigma, clipBox, cutAdditive, cutLensStage, cutMask, cutoutHeader, cutPixels, cutSigmaMap, type CutBox } from '../../../src-shared/image/cutout';
 import type { ForwardModelSpec, StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { getAux, getObs, obsFitsFile, obsPlanePixels } from './files';
 import { addModelFile, openObservation } from './actions';
@@ -66,9 +66,7 @@ export async function applyCutout(box: CutBox, k: number): Promise<CutoutResult>
   // the additive image (a lens's deflector light) is in data units on the observation's grid: cut (and block
   // averaged) as the data are, else the model no longer matches the new observation's shape
   const additive = doc.additive ? auxOnGrid(doc.additive.fits, doc.additive.hdu, obs.shape) : null;
-  if (doc.additive && !additive) {
-    throw new Error(`the model's additive image ${doc.additive.fits} is not on the observation's ${obs.shape[1]}×${obs.shape[0]} grid, so it cannot be cut with it: remove the additive image from the model (or give one of the observation's size) before cutting`);
-  }
+  const additiveCut = doc.additive ? cutAdditive(additive?.data ?? null, additive ? obs.shape : null, obs.shape, b, k, doc.additive.fits) : null;
   const ops: StageSpec[] = [];
   for (const op of doc.operators) {
     if (op.type === 'mask' && op.fits) {
@@ -99,10 +97,9 @@ export async function applyCutout(box: CutBox, k: number): Promise<CutoutResult>
     ops.push(op);
   }
   doc = { ...doc, operators: ops };
-  if (doc.additive && additive) {
-    const a = additive;
-    const c = cutPixels(a.data, obs.shape, b, k);
-    const n = await addModelFile(cutoutName(doc.additive.fits, b, k), writeFits([{ data: c.data, shape: [c.shape[1], c.shape[0]], header: cutoutHeader(a.header, b, k, { from: doc.additive.fits }) }]), 'additive');
+  if (doc.additive && additive && additiveCut) {
+    const c = additiveCut;
+    const n = await addModelFile(cutoutName(doc.additive.fits, b, k), writeFits([{ data: c.data, shape: [c.shape[1], c.shape[0]], header: cutoutHeader(additive.header, b, k, { from: doc.additive.fits }) }]), 'additive');
     doc = { ...doc, additive: { fits: n } };
     notes.push(`the additive image was cut${k > 1 ? ' and binned (block mean)' : ''} the same way (${n})`);
   }
