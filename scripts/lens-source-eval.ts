@@ -247,10 +247,20 @@ function cli(args: string[]): number {
 function table(files: string[]): void {
   const f = (v: number | undefined | null, d = 2) => (v === undefined || v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
   const byPath: Record<string, number[]> = {};
+  const lines = files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((t) => t.startsWith('json ')).map((t) => JSON.parse(t.slice(5))));
+  // a seed's oracle from the line that has it (a run with SKIP_ORACLE=1 leaves NaN); the oracle line alone too
+  const oracleOf = new Map<number, { gradient: { psnr: number }; curvature: { psnr: number } }>();
+  for (const l of lines) if (Number.isFinite(l.oracle.gradient.psnr)) oracleOf.set(l.seed, l.oracle);
   for (const file of files) {
     for (const t of readFileSync(file, 'utf8').split('\n')) {
-      if (!t.startsWith('json ')) continue;
-      const l = JSON.parse(t.slice(5));
+      if (!t.startsWith('seed ') || !t.includes('oracle gradient')) continue;
+      const m = /^seed (\d+): oracle gradient ([\d.]+) dB .*curvature ([\d.]+) dB/.exec(t);
+      if (m && !oracleOf.has(Number(m[1]))) oracleOf.set(Number(m[1]), { gradient: { psnr: Number(m[2]) }, curvature: { psnr: Number(m[3]) } });
+    }
+  }
+  {
+    for (const l of lines) {
+      if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(l.seed)) l.oracle = { ...l.oracle, ...oracleOf.get(l.seed) };
       const best = Math.max(l.oracle.gradient.psnr, l.oracle.curvature.psnr);
       for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
         const q = l[key];
