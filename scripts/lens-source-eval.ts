@@ -3,12 +3,13 @@
 // split). For each simulation, on one 64² source grid of 0.0225″ (the simulation's 1.44″ source extent, centred on
 // the optical axis, as lens-fit's and the lens operator's grids are):
 //   - the oracle regularised linear inversion through the true lens (the true light subtracted): gradient and
-//     curvature regularisation, λ chosen with the truth to maximise the PSNR (a scan in factors of 2, then ×√2),
-//   - lens-fit's own inversion (λ by the evidence) through the fitted lens, its source-inversion.fits,
+//     curvature regularisation, λ chosen with the truth to maximise the PSNR (a scan in factors of 4, 2, then √2),
+//   - lens-fit's own inversion (λ by the evidence) through the fitted lens, its source-inversion.fits (not with
+//     FIT_SMALL=1),
 //   - `skyscore reconstruct` with the learned prior (galaxy-64) through the true lens (its light as the model's
 //     additive image, the flux scale from the back-projection) and through lens-fit's model.json (the realistic
-//     path: fitted lens, fitted light, its fluxReference).
-// PSF: 10 log10(peak² / MSE), peak = the truth's maximum on the grid, the truth = the simulation's source averaged
+//     path: fitted lens, fitted light, its fluxReference; with FIT_SMALL=1 the back-projection instead).
+// PSNR: 10 log10(peak² / MSE), peak = the truth's maximum on the grid, the truth = the simulation's source averaged
 // over the grid's pixels (exact overlap); MSE over the source pixels that the fitted pixels' rays reach (the
 // back-projection's rule: Σ of the true lens's blurred matrix's column ≥ ¼ of its median), and over the whole grid.
 // Coverage: the fraction of those pixels whose truth lies within mean ± 1σ and ± 1.96σ of the posterior (σ the
