@@ -306,7 +306,7 @@ async function fluxReferenceFor(built: BuiltForwardModel, data: ArrayLike<number
   }
   if (spec.operators.some((s) => s.type === 'lens')) {
     const bp = await backProjection(built.operator, data, noise, built.additive);
-    return { of: 'back-projection', flux: bp.flux, background: withSky ? bp.background : null, what: `the data back-projected onto the source grid (${bp.reached} pixels reached)` };
+    return { of: 'back-projection', flux: bp.flux, background: withSky ? bp.background : null, what: `the data back-projected onto the source grid (${bp.reached} pixels reached${bp.sharpen ? `, sharpened by ${bp.sharpen} van Cittert iterations` : ''})` };
   }
   const add = built.additive;
   return dataFluxReference(add ? Float64Array.from(data, (v, k) => v - add[k]!) : data, withSky, add ? 'the data less the additive image' : 'the data');

@@ -9,8 +9,14 @@
  *
  * on the unknown's pixels that the data reach (Aᵀ W 1 at least `reachFraction` of its median over the pixels
  * reached at all). For a lens this is, per source pixel, the mean of the image pixels whose rays land on it (surface
- * brightness is conserved), blurred by the PSF: no regularisation to choose, one adjoint. `skyscore lens-fit`
- * writes the regularised inversion's figures into model.json (`fluxReference`), which take precedence.
+ * brightness is conserved), blurred by the PSF and by the spread of the rays: ŝ = K s for the true source s, with
+ * the smoothing K = D⁻¹ Aᵀ W A (D = diag Aᵀ W 1), which lowers the peaks — by 22–29 % in the 99.5th percentile over
+ * ten simulated HST-like lenses (docs/lensing.md). So ŝ is sharpened by `sharpen` van Cittert iterations
+ * s ← s + (ŝ − K s) (each one apply and one adjoint of A; K normalised by the reached pixels' own response
+ * Aᵀ W A 1_R), which undo K to that order: three iterations (the
+ * default) bring the percentile to 0.93–0.99 of the truth's (mean 0.96) on those simulations; fewer leave it low,
+ * more amplify the noise. No regularisation to choose. `skyscore lens-fit` writes its regularised inversion's
+ * figures into model.json (`fluxReference`), which take precedence.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearOperator } from '../operators/types.js';
@@ -25,7 +31,12 @@ export interface BackProjection {
   /** Its 99.5th percentile and sky (flux-reference.ts). */
   flux: number;
   background: number;
+  /** The van Cittert iterations applied (0: the plain back-projection). */
+  sharpen: number;
 }
+
+/** Van Cittert iterations that sharpen the back-projection by default (see above). */
+export const BACK_PROJECTION_SHARPEN = 3;
 
 /** The weighted normalised back-projection of the data (less a known additive image) through A. */
 export async function backProjection(
@@ -34,6 +45,7 @@ export async function backProjection(
   noise: NoiseModel,
   additive: ArrayLike<number> | null = null,
   reachFraction = 0.25,
+  sharpen = BACK_PROJECTION_SHARPEN,
 ): Promise<BackProjection> {
   const [my, mx] = operator.outShape;
   const n = my * mx;
@@ -54,12 +66,34 @@ export async function backProjection(
   const positive = Array.from(den).filter((v) => v > 0).sort((a, b) => a - b);
   const median = positive.length ? positive[positive.length >> 1]! : 0;
   const image = new Float32Array(m).fill(NaN);
+  const reachedMask = new Uint8Array(m);
   let reached = 0;
   for (let k = 0; k < m; k++) {
     if (median > 0 && den[k]! >= reachFraction * median) {
       image[k] = out[k]! / den[k]!;
+      reachedMask[k] = 1;
       reached++;
     }
   }
-  return { image, reached, flux: fluxReference(image), background: backgroundReference(image) };
+  if (sharpen > 0 && reached > 0) {
+    // van Cittert: s ← s + (ŝ − K s) on the reached pixels, K s = Aᵀ W A s / Aᵀ W A 1_R with s = 0 off them (the
+    // normalisation by the reached pixels' own response: K leaves a source uniform over them unchanged, so that
+    // the grid's unreached pixels do not read as a dark border to be sharpened against)
+    const [ny, nx] = operator.inShape;
+    const smooth = async (x: Float32Array): Promise<Float32Array> => {
+      const t = tf.tidy(() => operator.adjoint(tf.mul(operator.apply(tf.tensor3d(x, [1, ny, nx])), tf.tensor3d(w, [1, my, mx]))));
+      const v = (await t.data()) as Float32Array;
+      t.dispose();
+      return v;
+    };
+    const norm = await smooth(Float32Array.from(reachedMask));
+    const base = Float32Array.from(image, (v) => (Number.isFinite(v) ? v : 0));
+    const cur = Float32Array.from(base);
+    for (let it = 0; it < sharpen; it++) {
+      const kv = await smooth(cur);
+      for (let k = 0; k < m; k++) if (reachedMask[k] && norm[k]! > 0) cur[k] += base[k]! - kv[k]! / norm[k]!;
+    }
+    for (let k = 0; k < m; k++) if (reachedMask[k]) image[k] = cur[k]!;
+  }
+  return { image, reached, flux: fluxReference(image), background: backgroundReference(image), sharpen };
 }

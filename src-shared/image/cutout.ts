@@ -16,6 +16,7 @@
  */
 import { UserInputError } from '../errors.js';
 import { FitsHeader } from '../fits/header.js';
+import type { LensStage } from '../operators/forward-model-spec.js';
 
 export class CutoutInputError extends UserInputError {
   override name = 'CutoutInputError';
@@ -136,6 +137,65 @@ export function cutMask(mask: ArrayLike<number>, shape: Shape2, box: CutBox, k =
 /** A scalar σ of independent pixels after binning by k. */
 export function binnedSigma(sigma: number, k: number): number {
   return sigma / k;
+}
+
+/**
+ * A model's additive image (y = A x + b + n: a lens's deflector light, in data units on the observation's grid)
+ * for a cutout of the observation: cut and block-averaged exactly as the data are (cutPixels), so that y − b on
+ * the cutout is the cutout of y − b. Refused, naming the fix, when it is not on the observation's grid (`shape`
+ * its own [ny, nx], null when it has no image); `box` must already be clipped to the observation.
+ */
+export function cutAdditive(
+  data: ArrayLike<number> | null,
+  shape: Shape2 | null,
+  obsShape: Shape2,
+  box: CutBox,
+  k: number,
+  name: string,
+): { data: Float32Array; shape: Shape2 } {
+  if (!data || !shape || shape[0] !== obsShape[0] || shape[1] !== obsShape[1]) {
+    const has = shape ? `${shape[1]}×${shape[0]}` : 'no image of that size';
+    throw new CutoutInputError(
+      `the model's additive image ${name} (${has}) is not on the observation's ${obsShape[1]}×${obsShape[0]} grid, so it cannot be cut with it: remove the additive image from the model, or give one of the observation's size, before cutting`,
+    );
+  }
+  return cutPixels(data, obsShape, box, k);
+}
+
+/**
+ * Where the cutout's grid centre lies, in pixels of the original image from the original grid's centre (x, y):
+ * binned pixel i covers the original pixels x0 + k·i … x0 + k·i + k − 1, so the centre of ox binned pixels is the
+ * original pixel x0 + (k·ox − 1)/2.
+ */
+export function cutoutCentreOffset(box: CutBox, k: number, shape: Shape2): [number, number] {
+  const [oy, ox] = binnedShape(box, k);
+  const [ny, nx] = shape;
+  return [box.x0 + (k * ox - 1) / 2 - (nx - 1) / 2, box.y0 + (k * oy - 1) / 2 - (ny - 1) / 2];
+}
+
+/**
+ * A lens stage on a cutout (binned by k) of its image grid: the cutout's shape, pixels k times larger, the lens
+ * centre (arcsec from the image grid's centre) moved to the new grid's centre, `supersample` times k (the same
+ * rays: a binned pixel's k²·ss² sub-pixels are its k² pixels' sub-pixels). The lens operator centres the
+ * source grid on the image grid's centre, so the source grid moves with it by `sourceShift` (arcsec, x and y: the
+ * source appears that much lower and further left on its grid); `box` must already be clipped.
+ */
+export function cutLensStage(stage: LensStage, box: CutBox, k: number): { stage: LensStage; sourceShift: [number, number] } {
+  checkFactor(box, k);
+  const shape = stage.imageShape;
+  const [dx, dy] = cutoutCentreOffset(box, k, shape);
+  const s = stage.imagePixelScale;
+  const shift: [number, number] = [dx * s, dy * s];
+  return {
+    stage: {
+      ...stage,
+      imageShape: binnedShape(box, k),
+      imagePixelScale: s * k,
+      supersample: (stage.supersample ?? 1) * k,
+      lens: { ...stage.lens, x0: (stage.lens.x0 ?? 0) - shift[0], y0: (stage.lens.y0 ?? 0) - shift[1] },
+    },
+    sourceShift: shift,
+  };
 }
 
 const SIP_KEY = /^(A|B|AP|BP)_(\d+)_(\d+)$/;

@@ -118,3 +118,32 @@ export function simulateLens(o: SimOptions = {}): SimulatedLens {
   const data = noiseFree.map((v, k) => v + sigma[k] * rng.normal());
   return { data, sigma, truth: { lens, light, lightAmplitude }, image: { shape: [size, size], scale }, psf, noiseFree };
 }
+
+/**
+ * The simulated source (`galaxySource`'s grid: `fineN`² pixels of `fineScale`″, centred on the optical axis)
+ * averaged over the pixels of an `n`² grid of `scale`″ with the same centre (exact overlap areas; zero beyond the
+ * fine grid): the truth on a reconstruction's source grid, in the same surface-brightness units.
+ */
+export function sourceOnGrid(fine: ArrayLike<number>, n: number, scale: number, fineN = 96, fineScale = 0.015): Float64Array {
+  // 1-D overlap weights: coarse pixel m covers [(m − n/2)·scale, (m + 1 − n/2)·scale), fine pixel j likewise
+  const w: [number, number][][] = [];
+  for (let m = 0; m < n; m++) {
+    const a = ((m - n / 2) * scale) / fineScale + fineN / 2;
+    const b = a + scale / fineScale;
+    const row: [number, number][] = [];
+    for (let j = Math.max(0, Math.floor(a)); j < Math.min(fineN, Math.ceil(b)); j++) {
+      const o = Math.min(b, j + 1) - Math.max(a, j);
+      if (o > 1e-12) row.push([j, (o * fineScale) / scale]);
+    }
+    w.push(row);
+  }
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (const [fi, wi] of w[i]) for (const [fj, wj] of w[j]) s += wi * wj * fine[fi * fineN + fj];
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}

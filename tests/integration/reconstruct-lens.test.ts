@@ -79,9 +79,11 @@ describe('reconstruct through a lens with its light', () => {
     const mean = read(p('rec/posterior-mean.fits')).data;
     const total = Array.from(mean).reduce((s, v) => s + v, 0) * SOURCE_SCALE ** 2;
     console.log(`source total flux: posterior mean ${total.toFixed(5)}, truth ${truth.total.toFixed(5)} (ratio ${(total / truth.total).toFixed(3)}); 99.5th percentile: back-projection ${report.fluxScale.reference.flux.toFixed(4)}, image plane ${imagePlane.toFixed(4)}, truth ${truth.q.toFixed(4)}; F ${report.fluxScale.value.toFixed(4)}`);
-    // the back-projection's 99.5th percentile against the true source's on the same extent: the PSF lowers it
-    expect(report.fluxScale.reference.flux / truth.q).toBeGreaterThan(0.6);
-    expect(report.fluxScale.reference.flux / truth.q).toBeLessThan(1.15);
+    // the back-projection's 99.5th percentile against the true source's on the same extent: the PSF lowers the
+    // plain one's to 0.76 of it here, the van Cittert sharpening brings it to 0.99
+    expect(report.fluxScale.reference.flux / truth.q).toBeGreaterThan(0.9);
+    expect(report.fluxScale.reference.flux / truth.q).toBeLessThan(1.1);
+    expect(report.fluxScale.source).toMatch(/sharpened by 3 van Cittert iterations/);
     expect(Math.abs(total / truth.total - 1)).toBeLessThan(0.1);
 
   }, 1_200_000);

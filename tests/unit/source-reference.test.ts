@@ -6,12 +6,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { backProjection } from '../../src-shared/diffusion/source-reference.js';
+import { BACK_PROJECTION_SHARPEN, backProjection } from '../../src-shared/diffusion/source-reference.js';
 import { MaskOperator } from '../../src-shared/operators/mask.js';
 import { LensOperator } from '../../src-shared/operators/lens.js';
 import { noiseMap, scalarNoise } from '../../src-shared/operators/noise.js';
 import { fluxReference } from '../../src-shared/diffusion/flux-reference.js';
 import { automaticFluxScale, fluxScaleFromReference } from '../../src-main/priors.js';
+import { ChainOperator } from '../../src-shared/operators/compose.js';
+import { PsfOperator } from '../../src-shared/operators/psf.js';
+import { convolve } from '../../src-shared/lensing/mass.js';
+import { sersicImage } from '../../src-shared/lensing/light.js';
+import { annulusMask } from '../../src-shared/lensing/fit.js';
+import { galaxySource, galaxyZoo, simulateLens, sourceOnGrid } from '../helpers/lens-sim.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -39,14 +45,52 @@ describe('back-projection onto the unknown', () => {
     const geometry = { sourceShape: [24, 24] as [number, number], sourcePixelScale: 0.04, imageShape: [40, 40] as [number, number], imagePixelScale: 0.05, supersample: 2 };
     const op = new LensOperator({ thetaE: 0.6, q: 0.8, phi: 0.3, x0: 0, y0: 0, gamma1: 0.01, gamma2: 0 }, geometry);
     const y = tf.tidy(() => op.apply(tf.fill([1, 24, 24], 0.7))).dataSync();
-    const bp = await backProjection(op, y, scalarNoise(0.1));
+    const bp = await backProjection(op, y, scalarNoise(0.1), null, 0.25, 0);
     expect(bp.reached).toBeGreaterThan(200);
+    expect(bp.sharpen).toBe(0);
     const vals = Array.from(bp.image).filter(Number.isFinite).sort((a, b) => a - b);
     // rays near the grid's edge lose weight outside it: the median and the upper values are the source's
     expect(vals[vals.length >> 1]).toBeCloseTo(0.7, 5);
     expect(bp.flux).toBeCloseTo(0.7, 5);
+    // sharpened (the default): K, normalised by the reached pixels' response, leaves the uniform interior as it is
+    const sharp = await backProjection(op, y, scalarNoise(0.1));
+    expect(sharp.sharpen).toBe(BACK_PROJECTION_SHARPEN);
+    const sv = Array.from(sharp.image).filter(Number.isFinite).sort((a, b) => a - b);
+    expect(sv[sv.length >> 1]).toBeCloseTo(0.7, 4);
     op.dispose();
   });
+
+  it('on simulated HST-like lenses the sharpened back-projection reads the true source\'s 99.5th percentile (the plain one reads it 20–30 % low)', async () => {
+    // three simulations (Galaxy Zoo validation galaxies through SIE + shear, the HST PSF, σ = 0.02 for a source
+    // peak of 1), the true lens on the source grid of 64² pixels of 0.0225″ and the deflector's light as b
+    const { cube, validation } = galaxyZoo();
+    const ratios: { plain: number; sharp: number }[] = [];
+    for (const s of [2, 3, 4]) {
+      const u = (k: number) => ((Math.sin(s * 12.9898 + k * 78.233) * 43758.5453) % 1 + 1) % 1;
+      const lens = { thetaE: 1.0 + 0.4 * u(1), q: 0.6 + 0.3 * u(2), phi: Math.PI * (u(3) - 0.5), x0: 0.1 * (u(4) - 0.5), y0: 0.1 * (u(5) - 0.5), gamma1: 0.08 * (u(6) - 0.5), gamma2: 0.08 * (u(7) - 0.5) };
+      const sim = simulateLens({ size: 72, psfSize: 9, seed: s, galaxy: s * 7, lens });
+      const truth = sourceOnGrid(galaxySource(cube, validation[s * 7], 96, 3, 2), 64, 0.0225);
+      const light = convolve(sersicImage(sim.truth.light, sim.image, 5).map((v) => v * sim.truth.lightAmplitude), sim.image.shape, sim.psf);
+      const op = new ChainOperator([
+        new LensOperator(sim.truth.lens, { sourceShape: [64, 64], sourcePixelScale: 0.0225, imageShape: [72, 72], imagePixelScale: 0.05, supersample: 2 }),
+        new PsfOperator([72, 72], sim.psf),
+        new MaskOperator([72, 72], Float32Array.from(annulusMask(sim.image, 0, 1.75))),
+      ]);
+      const y = Float32Array.from(sim.data);
+      const plain = await backProjection(op, y, scalarNoise(0.02), light, 0.25, 0);
+      const sharp = await backProjection(op, y, scalarNoise(0.02), light);
+      ratios.push({ plain: plain.flux / fluxReference(truth), sharp: sharp.flux / fluxReference(truth) });
+      op.dispose();
+    }
+    console.log(`99.5th percentile / the truth's: plain ${ratios.map((r) => r.plain.toFixed(3)).join(', ')}; sharpened ${ratios.map((r) => r.sharp.toFixed(3)).join(', ')}`);
+    for (const r of ratios) {
+      expect(r.plain).toBeLessThan(0.82);
+      expect(r.sharp).toBeGreaterThan(0.9);
+      expect(r.sharp).toBeLessThan(1.05);
+    }
+    const mean = ratios.reduce((a, r) => a + r.sharp, 0) / ratios.length;
+    expect(Math.abs(mean - 1)).toBeLessThan(0.06);
+  }, 120_000);
 
   it('the automatic rule on given statistics is the rule on data with those statistics, and says what it read', () => {
     const data = Float32Array.from({ length: 4096 }, (_, i) => (i % 97 === 0 ? 5 : 0.01 * ((i * 7919) % 13)));

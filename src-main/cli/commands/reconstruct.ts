@@ -99,6 +99,7 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       report.json fluxScale.background, FITS SKYBKG. q and B are read from the data less
                       the model's additive image; from M.json's fluxReference where it has one; for a model
                       with a lens stage and none, from the data back-projected onto the source grid
+                      (sharpened by three van Cittert iterations)
                       (report.json fluxScale.reference). For gaussian-field: 1 (its spectrum is in data
                       units). A given F adds no offset
   --backend B         auto (default), tensorflow, webgpu, wasm or cpu

@@ -2,13 +2,15 @@
  * A cutout (and binning) of the observation becomes the new observation: the pixels of a box, optionally
  * averaged over k×k blocks, written as FITS with the WCS moved to the new grid (src-shared/image/cutout.ts);
  * what lives on the observation's grid follows — a σ map and mask files of the observation's size are cut the
- * same way (new files beside the old), a typed σ becomes σ/k, a Gaussian PSF's FWHM becomes FWHM/k. A PSF
+ * same way (new files beside the old), and so is the model's additive image (refused with the fix named when it is
+ * not on the observation's grid), a lens stage on the observation's grid moves to the cutout's grid
+ * (cutLensStage), a typed σ becomes σ/k, a Gaussian PSF's FWHM becomes FWHM/k. A PSF
  * image cannot be resampled here: binning with one is done, with a warning that it needs a PSF on the new
  * pixels. The old observation's results stay in the viewer, marked as its.
  */
 import { useStore } from '../store/index';
 import { readFits, writeFits } from '../../../src-shared/fits/index';
-import { binnedSigma, clipBox, cutMask, cutoutHeader, cutPixels, cutSigmaMap, type CutBox } from '../../../src-shared/image/cutout';
+import { binnedSigma, clipBox, cutAdditive, cutLensStage, cutMask, cutoutHeader, cutPixels, cutSigmaMap, type CutBox } from '../../../src-shared/image/cutout';
 import type { ForwardModelSpec, StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { getAux, getObs, obsFitsFile, obsPlanePixels } from './files';
 import { addModelFile, openObservation } from './actions';
@@ -61,6 +63,10 @@ export async function applyCutout(box: CutBox, k: number): Promise<CutoutResult>
 
   // what lives on the observation's grid follows it
   let doc: ForwardModelSpec = st.modelDoc;
+  // the additive image (a lens's deflector light) is in data units on the observation's grid: cut (and block
+  // averaged) as the data are, else the model no longer matches the new observation's shape
+  const additive = doc.additive ? auxOnGrid(doc.additive.fits, doc.additive.hdu, obs.shape) : null;
+  const additiveCut = doc.additive ? cutAdditive(additive?.data ?? null, additive ? obs.shape : null, obs.shape, b, k, doc.additive.fits) : null;
   const ops: StageSpec[] = [];
   for (const op of doc.operators) {
     if (op.type === 'mask' && op.fits) {
@@ -73,6 +79,15 @@ export async function applyCutout(box: CutBox, k: number): Promise<CutoutResult>
         continue;
       }
     }
+    if (op.type === 'lens' && op.imageShape[0] === obs.shape[0] && op.imageShape[1] === obs.shape[1]) {
+      // the lens's image grid is the observation's: it follows the cutout (the source grid stays centred on the
+      // image grid's centre, so it moves with it)
+      const c = cutLensStage(op, b, k);
+      ops.push(c.stage);
+      const [sx, sy] = c.sourceShift;
+      if (sx !== 0 || sy !== 0) notes.push(`the lens stage is on the cutout's grid; its source grid moved by (${+sx.toPrecision(3)}″, ${+sy.toPrecision(3)}″) with the grid's centre`);
+      continue;
+    }
     if (op.type === 'psf' && 'fwhmPx' in op && k > 1) {
       ops.push({ ...op, fwhmPx: op.fwhmPx / k });
       notes.push(`the Gaussian PSF's FWHM is now ${+(op.fwhmPx / k).toPrecision(4)} binned pixels (${op.fwhmPx} original pixels)`);
@@ -82,6 +97,12 @@ export async function applyCutout(box: CutBox, k: number): Promise<CutoutResult>
     ops.push(op);
   }
   doc = { ...doc, operators: ops };
+  if (doc.additive && additive && additiveCut) {
+    const c = additiveCut;
+    const n = await addModelFile(cutoutName(doc.additive.fits, b, k), writeFits([{ data: c.data, shape: [c.shape[1], c.shape[0]], header: cutoutHeader(additive.header, b, k, { from: doc.additive.fits }) }]), 'additive');
+    doc = { ...doc, additive: { fits: n } };
+    notes.push(`the additive image was cut${k > 1 ? ' and binned (block mean)' : ''} the same way (${n})`);
+  }
   const noise = st.noise;
   let noisePatch: Partial<typeof noise> | null = null;
   if (noise.mode === 'map' && noise.mapFile) {

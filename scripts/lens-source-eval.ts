@@ -1,0 +1,384 @@
+// The lensed source against its goals, over simulated lenses (tests/helpers/lens-sim.ts: SIE + shear, a Sérsic
+// deflector, the HST ACS PSF, Gaussian noise; sources = Galaxy Zoo validation-split galaxies, never the train
+// split). For each simulation, on one 64² source grid of 0.0225″ (the simulation's 1.44″ source extent, centred on
+// the optical axis, as lens-fit's and the lens operator's grids are):
+//   - the oracle regularised linear inversion through the true lens (the true light subtracted): gradient and
+//     curvature regularisation, λ chosen with the truth to maximise the PSNR (a scan in factors of 4, 2, then √2),
+//   - lens-fit's own inversion (λ by the evidence) through the fitted lens, its source-inversion.fits (not with
+//     FIT_SMALL=1),
+//   - `skyscore reconstruct` with the learned prior (galaxy-64) through the true lens (its light as the model's
+//     additive image, the flux scale from the back-projection) and through lens-fit's model.json (the realistic
+//     path: fitted lens, fitted light, its fluxReference; with FIT_SMALL=1 the back-projection instead).
+// PSNR: 10 log10(peak² / MSE), peak = the truth's maximum on the grid, the truth = the simulation's source averaged
+// over the grid's pixels (exact overlap); MSE over the source pixels that the fitted pixels' rays reach (the
+// back-projection's rule: Σ of the true lens's blurred matrix's column ≥ ¼ of its median), and over the whole grid.
+// Coverage: the fraction of those pixels whose truth lies within mean ± 1σ and ± 1.96σ of the posterior (σ the
+// draws' standard deviation). Also: the flux references (back-projection, lens-fit's fluxReference, the truth's
+// 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside.
+// usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples] [steps]
+//        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
+// env: SKIP_FIT=1 (the true lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
+// working folder: the truth, the oracle, the fit and the posteriors' FITS files)
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { galaxySource, galaxyZoo, simulateLens, sourceOnGrid } from '../tests/helpers/lens-sim.js';
+import { readFitsImage, writeFits } from '../src-shared/fits/index.js';
+import { blurredLensMatrix, convolve } from '../src-shared/lensing/mass.js';
+import { sersicImage } from '../src-shared/lensing/light.js';
+import { annulusMask } from '../src-shared/lensing/fit.js';
+import { differenceGram, regularisation } from '../src-shared/lensing/inversion.js';
+import { symmetricEigen } from '../src-shared/diffusion/linalg64.js';
+import { fluxReference } from '../src-shared/diffusion/flux-reference.js';
+import type { CsrMatrix } from '../src-shared/operators/csr.js';
+
+const N = 64;
+const SCALE = 0.0225;
+const SIGMA = 0.02;
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+function mulB(B: CsrMatrix, x: Float64Array, out: Float64Array): void {
+  for (let r = 0; r < B.nRows; r++) {
+    let s = 0;
+    for (let p = B.rowPtr[r]; p < B.rowPtr[r + 1]; p++) s += B.values[p] * x[B.colIdx[p]];
+    out[r] = s;
+  }
+}
+function mulBt(B: CsrMatrix, y: Float64Array, out: Float64Array): void {
+  out.fill(0);
+  for (let r = 0; r < B.nRows; r++) for (let p = B.rowPtr[r]; p < B.rowPtr[r + 1]; p++) out[B.colIdx[p]] += B.values[p] * y[r];
+}
+
+/**
+ * The preconditioner (λC + μI)⁻¹, exact through C's Kronecker-sum structure C = I ⊗ T + T ⊗ I (T's eigenvectors V,
+ * eigenvalues e: (λ(eᵢ + eⱼ) + μ)⁻¹ in the basis V ⊗ V); μ = the median of diag(BᵀWB) over the reached pixels.
+ */
+function kroneckerPreconditioner(kind: 'gradient' | 'curvature', lambda: number, mu: number): (r: Float64Array, out: Float64Array) => void {
+  const { values: e, vectors: V } = symmetricEigen(differenceGram(kind, N), N);
+  // V's columns are the eigenvectors (checked once below)
+  const tmp = new Float64Array(N * N);
+  const tmp2 = new Float64Array(N * N);
+  const mulL = (A: Float64Array, X: Float64Array, out: Float64Array, transpose: boolean) => {
+    // out = (Vᵀ or V) · X
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < N; k++) s += (transpose ? A[k * N + i] : A[i * N + k]) * X[k * N + j];
+      out[i * N + j] = s;
+    }
+  };
+  const mulR = (X: Float64Array, A: Float64Array, out: Float64Array, transpose: boolean) => {
+    // out = X · (V or Vᵀ)
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < N; k++) s += X[i * N + k] * (transpose ? A[j * N + k] : A[k * N + j]);
+      out[i * N + j] = s;
+    }
+  };
+  return (r, out) => {
+    mulL(V, r, tmp, true);
+    mulR(tmp, V, tmp2, false);
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) tmp2[i * N + j] /= lambda * (e[i] + e[j]) + mu;
+    mulL(V, tmp2, tmp, false);
+    mulR(tmp, V, out, true);
+  };
+}
+
+/** (BᵀB/σ² + λC) s = Bᵀy/σ² by conjugate gradients preconditioned with (λC + μI)⁻¹ (warm start x0). */
+function solve(B: CsrMatrix, C: CsrMatrix, kind: 'gradient' | 'curvature', y: Float64Array, lambda: number, x0: Float64Array | null): Float64Array {
+  const n = B.nCols;
+  const w = 1 / (SIGMA * SIGMA);
+  const t = new Float64Array(B.nRows);
+  const u = new Float64Array(n);
+  const apply = (x: Float64Array, out: Float64Array) => {
+    mulB(B, x, t);
+    mulBt(B, t, u);
+    for (let k = 0; k < n; k++) {
+      let s = 0;
+      for (let p = C.rowPtr[k]; p < C.rowPtr[k + 1]; p++) s += C.values[p] * x[C.colIdx[p]];
+      out[k] = w * u[k] + lambda * s;
+    }
+  };
+  const diag = new Float64Array(n);
+  for (let r = 0; r < B.nRows; r++) for (let p = B.rowPtr[r]; p < B.rowPtr[r + 1]; p++) diag[B.colIdx[p]] += w * B.values[p] ** 2;
+  const pos = Array.from(diag).filter((v) => v > 0).sort((a, b) => a - b);
+  const precond = kroneckerPreconditioner(kind, lambda, pos[pos.length >> 1]);
+  const b = new Float64Array(n);
+  mulBt(B, y, b);
+  for (let k = 0; k < n; k++) b[k] *= w;
+  const x = x0 ? Float64Array.from(x0) : new Float64Array(n);
+  const r = new Float64Array(n);
+  apply(x, r);
+  for (let k = 0; k < n; k++) r[k] = b[k] - r[k];
+  const z = new Float64Array(n);
+  precond(r, z);
+  const pv = Float64Array.from(z);
+  const Ap = new Float64Array(n);
+  let rz = r.reduce((s, v, k) => s + v * z[k], 0);
+  const bn = Math.sqrt(b.reduce((s, v) => s + v * v, 0));
+  for (let it = 0; it < 500; it++) {
+    apply(pv, Ap);
+    const alpha = rz / pv.reduce((s, v, k) => s + v * Ap[k], 0);
+    for (let k = 0; k < n; k++) {
+      x[k] += alpha * pv[k];
+      r[k] -= alpha * Ap[k];
+    }
+    if (Math.sqrt(r.reduce((s, v) => s + v * v, 0)) < 1e-6 * bn) break;
+    precond(r, z);
+    const rz2 = r.reduce((s, v, k) => s + v * z[k], 0);
+    for (let k = 0; k < n; k++) pv[k] = z[k] + (rz2 / rz) * pv[k];
+    rz = rz2;
+  }
+  return x;
+}
+
+function psnr(est: ArrayLike<number>, truth: Float64Array, region: Uint8Array | null, peak: number): number {
+  let s = 0;
+  let n = 0;
+  for (let k = 0; k < truth.length; k++) {
+    if (region && !region[k]) continue;
+    s += (est[k] - truth[k]) ** 2;
+    n++;
+  }
+  return 10 * Math.log10((peak * peak) / (s / n));
+}
+
+/** The oracle: λ maximising the PSNR in the region, for one regularisation kind. */
+function oracle(B: CsrMatrix, y: Float64Array, kind: 'gradient' | 'curvature', truth: Float64Array, region: Uint8Array, peak: number): { lambda: number; psnr: number; psnrAll: number; source: Float64Array } {
+  const C = regularisation(kind, [N, N]).C;
+  // scale: tr(BᵀWB)/tr(C)
+  let trF = 0;
+  for (let p = 0; p < B.values.length; p++) trF += B.values[p] ** 2 / SIGMA ** 2;
+  let trC = 0;
+  for (let k = 0; k < C.nRows; k++) for (let p = C.rowPtr[k]; p < C.rowPtr[k + 1]; p++) if (C.colIdx[p] === k) trC += C.values[p];
+  const cache = new Map<number, { psnr: number; x: Float64Array }>();
+  let last: Float64Array | null = null;
+  const at = (l: number) => {
+    const key = Math.round(l * 1000) / 1000;
+    if (!cache.has(key)) {
+      const x = solve(B, C, kind, y, Math.exp(key), last);
+      last = x;
+      cache.set(key, { psnr: psnr(x, truth, region, peak), x });
+    }
+    return cache.get(key)!.psnr;
+  };
+  let l = Math.log((1e-3 * trF) / trC);
+  let step = Math.log(4);
+  // uphill in factors of 4, then 2, then √2
+  for (let round = 0; round < 3; round++) {
+    for (let guard = 0; guard < 20; guard++) {
+      if (at(l + step) > at(l)) l += step;
+      else if (at(l - step) > at(l)) l -= step;
+      else break;
+    }
+    step /= 2;
+  }
+  const best = cache.get(Math.round(l * 1000) / 1000)!;
+  return { lambda: Math.exp(l), psnr: best.psnr, psnrAll: psnr(best.x, truth, null, peak), source: best.x };
+}
+
+interface PosteriorFigures {
+  psnr: number;
+  psnrAll: number;
+  cover68: number;
+  cover95: number;
+  chi2: number | null;
+  seconds: number;
+  stdEdge: number;
+  stdInside: number;
+  meanEdgeMax: number;
+  flux: { of: string; flux: number; background: number | null; F: number };
+  totalFluxRatio: number;
+}
+
+function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: number, edge: Uint8Array): PosteriorFigures {
+  const read = (f: string) => readFitsImage(new Uint8Array(readFileSync(path.join(dir, f)))).data;
+  const mean = read('posterior-mean.fits');
+  const std = read('posterior-std.fits');
+  const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+  let c1 = 0;
+  let c2 = 0;
+  let n = 0;
+  let se = 0;
+  let ne = 0;
+  let si = 0;
+  let ni = 0;
+  let me = 0;
+  let tot = 0;
+  let totT = 0;
+  for (let k = 0; k < truth.length; k++) {
+    tot += mean[k];
+    totT += truth[k];
+    if (edge[k]) {
+      se += std[k];
+      ne++;
+      me = Math.max(me, Math.abs(mean[k] - truth[k]));
+    } else if (region[k]) {
+      si += std[k];
+      ni++;
+    }
+    if (!region[k]) continue;
+    const d = Math.abs(mean[k] - truth[k]);
+    if (d <= std[k]) c1++;
+    if (d <= 1.96 * std[k]) c2++;
+    n++;
+  }
+  return {
+    psnr: psnr(mean, truth, region, peak),
+    psnrAll: psnr(mean, truth, null, peak),
+    cover68: c1 / n,
+    cover95: c2 / n,
+    chi2: report.chi2PerPixel ?? report.diagnostics?.chi2?.value ?? null,
+    seconds: report.seconds ?? report.elapsedSeconds ?? NaN,
+    stdEdge: se / ne / peak,
+    stdInside: si / ni / peak,
+    meanEdgeMax: me / peak,
+    flux: { ...report.fluxScale.reference, F: report.fluxScale.value },
+    totalFluxRatio: tot / totT,
+  };
+}
+
+function cli(args: string[]): number {
+  const t0 = Date.now();
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src-main', 'cli', 'main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 26 });
+  return (Date.now() - t0) / 1000;
+}
+
+/** --table FILE…: the json lines of earlier runs as the markdown rows of docs/lensing.md (one per seed and path). */
+function table(files: string[]): void {
+  const f = (v: number | undefined | null, d = 2) => (v === undefined || v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
+  const byPath: Record<string, number[]> = {};
+  const lines = files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((t) => t.startsWith('json ')).map((t) => JSON.parse(t.slice(5))));
+  // a seed's oracle from the line that has it (a run with SKIP_ORACLE=1 leaves NaN); the oracle line alone too
+  const oracleOf = new Map<number, { gradient: { psnr: number }; curvature: { psnr: number } }>();
+  for (const l of lines) if (Number.isFinite(l.oracle.gradient.psnr)) oracleOf.set(l.seed, l.oracle);
+  for (const file of files) {
+    for (const t of readFileSync(file, 'utf8').split('\n')) {
+      if (!t.startsWith('seed ') || !t.includes('oracle gradient')) continue;
+      const m = /^seed (\d+): oracle gradient ([\d.]+) dB .*curvature ([\d.]+) dB/.exec(t);
+      if (m && !oracleOf.has(Number(m[1]))) oracleOf.set(Number(m[1]), { gradient: { psnr: Number(m[2]) }, curvature: { psnr: Number(m[3]) } });
+    }
+  }
+  {
+    for (const l of lines) {
+      if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(l.seed)) l.oracle = { ...l.oracle, ...oracleOf.get(l.seed) };
+      const best = Math.max(l.oracle.gradient.psnr, l.oracle.curvature.psnr);
+      for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
+        const q = l[key];
+        if (!q) continue;
+        const gain = q.psnr - best;
+        if (Number.isFinite(gain)) (byPath[name] ??= []).push(gain);
+        console.log(`| ${l.seed} | ${l.galaxy} | ${name} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.stdEdge, 4)} / ${f(q.stdInside, 4)} | ${f(q.flux.flux / l.truthFlux)} (${q.flux.of}) | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s |`);
+      }
+    }
+  }
+  for (const [k, g] of Object.entries(byPath)) console.log(`${k}: mean gain ${(g.reduce((a, b) => a + b, 0) / g.length).toFixed(2)} dB over ${g.length}`);
+}
+if (process.argv[2] === '--table') {
+  table(process.argv.slice(3));
+  process.exit(0);
+}
+
+const Nsim = Number(process.argv[2] ?? 1);
+const first = Number(process.argv[3] ?? 2);
+const samples = Number(process.argv[4] ?? 8);
+const steps = Number(process.argv[5] ?? 150);
+const skipPosterior = process.env.SKIP_POSTERIOR === '1';
+// SKIP_FIT=1: no lens fit (the true lens only)
+const skipFit = process.env.SKIP_FIT === '1';
+const { cube, validation } = galaxyZoo();
+for (let s = first; s < first + Nsim; s++) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lens-source-eval-'));
+  const p = (f: string) => path.join(dir, f);
+  try {
+    const u = (k: number) => ((Math.sin(s * 12.9898 + k * 78.233) * 43758.5453) % 1 + 1) % 1;
+    const lens = { thetaE: 1.0 + 0.4 * u(1), q: 0.6 + 0.3 * u(2), phi: Math.PI * (u(3) - 0.5), x0: 0.1 * (u(4) - 0.5), y0: 0.1 * (u(5) - 0.5), gamma1: 0.08 * (u(6) - 0.5), gamma2: 0.08 * (u(7) - 0.5) };
+    const galaxy = (s * 7) % validation.length;
+    const sim = simulateLens({ size: 72, psfSize: 9, seed: s, galaxy, lens, sigma: SIGMA });
+    const truth = sourceOnGrid(galaxySource(cube, validation[galaxy], 96, 3, 2), N, SCALE);
+    const peak = truth.reduce((m, v) => Math.max(m, v), 0);
+    const maskImg = annulusMask(sim.image, 0, 1.75);
+    const pixels = Int32Array.from([...maskImg.keys()].filter((k) => maskImg[k]));
+    const B = blurredLensMatrix(sim.truth.lens, sim.image, { shape: [N, N], scale: SCALE }, 2, sim.psf, pixels);
+    const reach = new Float64Array(N * N);
+    for (let q = 0; q < B.values.length; q++) reach[B.colIdx[q]] += B.values[q];
+    const pos = Array.from(reach).filter((v) => v > 0).sort((a, b) => a - b);
+    const med = pos[pos.length >> 1];
+    const region = Uint8Array.from(reach, (v) => (v >= 0.25 * med ? 1 : 0));
+    const edge = new Uint8Array(N * N);
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) if (i < 4 || j < 4 || i >= N - 4 || j >= N - 4) edge[i * N + j] = 1;
+    const light = convolve(sersicImage(sim.truth.light, sim.image, 5).map((v) => v * sim.truth.lightAmplitude), sim.image.shape, sim.psf);
+    const y = Float64Array.from(pixels, (k) => sim.data[k] - light[k]);
+    const t0 = process.cpuUsage();
+    // SKIP_ORACLE=1: no oracle (measured by an earlier run of the same seed)
+    const none = { lambda: NaN, psnr: NaN, psnrAll: NaN, source: new Float64Array(N * N) };
+    const og = process.env.SKIP_ORACLE === '1' ? none : oracle(B, y, 'gradient', truth, region, peak);
+    const oc = process.env.SKIP_ORACLE === '1' ? none : oracle(B, y, 'curvature', truth, region, peak);
+    const oracleCpu = (process.cpuUsage(t0).user + process.cpuUsage(t0).system) / 1e6;
+    console.log(`seed ${s}: oracle gradient ${og.psnr.toFixed(2)} dB (λ ${og.lambda.toPrecision(3)}), curvature ${oc.psnr.toFixed(2)} dB (λ ${oc.lambda.toPrecision(3)}), ${oracleCpu.toFixed(0)} s CPU; files in ${dir}`);
+    if (process.env.ORACLE_ONLY === '1') continue;
+    // files for the command line
+    const shape: [number, number] = [72, 72];
+    writeFileSync(p('obs.fits'), writeFits([{ data: Float32Array.from(sim.data), shape }]));
+    writeFileSync(p('psf.fits'), writeFits([{ data: Float32Array.from(sim.psf.data), shape: [sim.psf.shape[1], sim.psf.shape[0]] }]));
+    writeFileSync(p('light.fits'), writeFits([{ data: Float32Array.from(light), shape }]));
+    writeFileSync(p('truth.fits'), writeFits([{ data: Float32Array.from(truth), shape: [N, N] }]));
+    writeFileSync(p('oracle-gradient.fits'), writeFits([{ data: Float32Array.from(og.source), shape: [N, N] }]));
+    writeFileSync(p('mask.fits'), writeFits([{ data: Float32Array.from(maskImg), shape }]));
+    const L = sim.truth.lens;
+    writeFileSync(
+      p('M.json'),
+      JSON.stringify({
+        shape: [N, N],
+        operators: [
+          { type: 'lens', imageShape: shape, imagePixelScale: 0.05, sourcePixelScale: SCALE, supersample: 2, lens: { model: 'SIE', thetaE: L.thetaE, q: L.q, phi: L.phi, x0: L.x0, y0: L.y0 }, shear: { gamma1: L.gamma1, gamma2: L.gamma2 } },
+          { type: 'psf', fits: 'psf.fits' },
+          { type: 'mask', fits: 'mask.fits' },
+        ],
+        additive: { fits: 'light.fits' },
+      }),
+    );
+    const line: Record<string, unknown> = {
+      seed: s,
+      galaxy,
+      lens,
+      truthFlux: fluxReference(truth),
+      truthFluxRegion: fluxReference(truth.filter((_, k) => region[k])),
+      regionPixels: region.reduce((a, v) => a + v, 0),
+      oracle: { gradient: { lambda: og.lambda, psnr: og.psnr, psnrAll: og.psnrAll }, curvature: { lambda: oc.lambda, psnr: oc.psnr, psnrAll: oc.psnrAll }, cpu: oracleCpu, fluxGradient: fluxReference(og.source) },
+    };
+    if (!skipFit) {
+      // FIT_SMALL=1: the lens fit's final source on 24² pixels (its dense 64² inversion, 10–15 factorisations of
+      // a 4096² matrix, is left out), and the fitted model put on the 64² grid of 0.0225″ here, without lens-fit's
+      // fluxReference (so reconstruct reads the back-projection through the fitted lens)
+      const small = process.env.FIT_SMALL === '1';
+      const grid = small ? ['--source-size', '24'] : ['--source-size', String(N), '--source-scale', String(SCALE)];
+      const fitS = cli(['lens-fit', '--obs', p('obs.fits'), '--noise-map', String(SIGMA), '--psf', p('psf.fits'), '--psf-size', '9', '--pixel-scale', '0.05', '--annulus', '0,1.75', ...grid, '--fit-source-size', '18', '--starts', '2', '--no-errors', '--out', p('fit')]);
+      const lj = JSON.parse(readFileSync(p('fit/lens.json'), 'utf8'));
+      const mj = JSON.parse(readFileSync(p('fit/model.json'), 'utf8'));
+      line.fit = { thetaE: lj.parameters.thetaE.value, q: lj.parameters.q.value, chi2PerPixel: lj.chi2PerPixel, lambda: lj.regularisation.lambda, seconds: fitS, fluxReference: mj.fluxReference ?? null, sourceGrid: lj.sourceGrid };
+      if (small) {
+        mj.shape = [N, N];
+        mj.operators[0].sourcePixelScale = SCALE;
+        delete mj.fluxReference;
+        writeFileSync(p('fit/model.json'), JSON.stringify(mj));
+      } else {
+        const inv = readFitsImage(new Uint8Array(readFileSync(p('fit/source-inversion.fits')))).data;
+        line.evidenceInversionFitted = { psnr: psnr(inv, truth, region, peak), psnrAll: psnr(inv, truth, null, peak), fluxReferenceRatio: (mj.fluxReference?.flux ?? NaN) / fluxReference(truth) };
+      }
+      console.log(`seed ${s}: lens-fit θE ${lj.parameters.thetaE.value.toFixed(4)} (${L.thetaE.toFixed(4)}), q ${lj.parameters.q.value.toFixed(3)} (${L.q.toFixed(3)}), χ²/px ${lj.chi2PerPixel.toFixed(3)}, ${fitS.toFixed(0)} s`);
+    }
+    if (!skipPosterior) {
+      const rec = (model: string, out: string) => cli(['reconstruct', '--obs', p('obs.fits'), '--noise', String(SIGMA), '--prior', 'models/galaxy-64', '--n', String(samples), '--steps', String(steps), '--seed', String(s), '--quiet', '--model', model, '--out', p(out)]);
+      const tTrue = rec(p('M.json'), 'rec-true');
+      line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
+      if (!skipFit) {
+        const tFit = rec(p('fit/model.json'), 'rec-fit');
+        line.posteriorFittedLens = { ...posterior(p('rec-fit'), truth, region, peak, edge), wall: tFit };
+      }
+    }
+    console.log(`json ${JSON.stringify(line)}`);
+  } finally {
+    if (process.env.KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+  }
+}
