@@ -2,7 +2,8 @@
  * White against correlated against a learned noise model on real correlated noise (docs/sampling.md, Noise models,
  * "Measured: white against correlated on real noise"):
  *   node --import tsx scripts/noise-eval.ts [--images 1400,1401,1402] [--prior models/galaxy-gaussian-64]
- *        [--models white,correlated,learned] [--n 4] [--steps 150] [--as-measured] [--train-only]
+ *        [--models white,correlated,learned] [--n 4] [--steps 150] [--learned-steps K] [--operator psf|identity]
+ *        [--as-measured] [--train-only]
  *
  * The noise: the real Spitzer IRAC frame ../shared/data/fits/galsim_sipsample_spitzer_irac.fits, two 64×64 patches
  * of its faintest rows (patch 1: x 128–191, patch 2: x 192–255; both y 192–255, 0-based), each minus its 9×9
@@ -12,7 +13,8 @@
  * (--as-measured: not resampled).
  * The truth: cube planes (validation images) of ../shared/data/train/galaxyzoo_kaggle2000_gray64.fits, pixel/255;
  * the forward model the first PSF of ../shared/data/psf/hst_acs_f814w_cosmos_psf_library.fits (`skyscore forward`);
- * the observation A x + patch 1 scaled to σ_k = 3 % of the blurred image's peak.
+ * the observation A x + patch 1 scaled to σ_k = 3 % of the blurred image's peak (--operator identity: A = I, no
+ * PSF, σ_k 3 % of the truth's peak).
  * The noise models (`skyscore reconstruct`, pc, N samples × K levels, seed 1, wasm):
  *  - white: --noise σ_k (the true σ);
  *  - correlated: --noise-model correlated --noise-image (patch 2 scaled to σ_k);
@@ -49,8 +51,11 @@ const priorSpec = arg('prior', 'models/galaxy-gaussian-64');
 const models = arg('models', 'white,correlated,learned').split(',');
 const nSamples = arg('n', '4');
 const steps = arg('steps', '150');
+const learnedSteps = arg('learned-steps', steps);
 const drizzle = !process.argv.includes('--as-measured');
 const trainOnly = process.argv.includes('--train-only');
+const operator = arg('operator', 'psf');
+if (operator !== 'psf' && operator !== 'identity') throw new Error(`--operator psf|identity, got ${operator}`);
 const N = 64;
 const SNR_FRACTION = 0.03;
 
@@ -166,8 +171,9 @@ if (trainOnly) process.exit(0);
 
 // ---- the observations, the runs
 const psfFile = path.join(DATA, 'psf', 'hst_acs_f814w_cosmos_psf_library.fits');
-const mJson = path.join(SCRATCH, 'M.json');
-writeFileSync(mJson, JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fits: path.relative(SCRATCH, psfFile), hdu: 0 }] }, null, 2));
+const mJson = path.join(SCRATCH, `M-${operator}.json`);
+const operators = operator === 'psf' ? [{ type: 'psf', fits: path.relative(SCRATCH, psfFile), hdu: 0 }] : [];
+writeFileSync(mJson, JSON.stringify({ shape: [N, N], operators }, null, 2));
 const cube = readImage(path.join(DATA, 'train', 'galaxyzoo_kaggle2000_gray64.fits'), 0);
 const priorSlug = path.basename(priorSpec).replace(/[^A-Za-z0-9_-]/g, '_');
 
@@ -312,13 +318,13 @@ const find = (o: unknown, key: string): unknown => {
 
 for (const img of images) {
   const truth = Float64Array.from(cube.data.subarray(img * N * N, (img + 1) * N * N), (v) => v / 255);
-  const dir = path.join(SCRATCH, `${tag}-${img}`);
+  const dir = path.join(SCRATCH, `${tag}-${operator}-${img}`);
   mkdirSync(dir, { recursive: true });
   const truthFile = path.join(dir, 'truth.fits');
   const blurredFile = path.join(dir, 'blurred.fits');
   writeImage(truthFile, truth, [N, N]);
-  cli(['forward', '--model', mJson, '--in', truthFile, '--out', blurredFile, '--backend', 'wasm']);
-  const blurred = readImage(blurredFile).data;
+  if (operator === 'psf') cli(['forward', '--model', mJson, '--in', truthFile, '--out', blurredFile, '--backend', 'wasm']);
+  const blurred = operator === 'psf' ? readImage(blurredFile).data : truth;
   let peak = 0;
   for (const v of blurred) peak = Math.max(peak, v);
   const sigma = SNR_FRACTION * peak;
@@ -329,8 +335,9 @@ for (const img of images) {
   writeImage(noiseImage, unit2.map((v) => v * sigma), [N, N]);
   const truthSkyPeaks = skyPeaks(truth, obs, truth);
   for (const model of models) {
-    const out = path.join(dir, `${model}-${priorSlug}`);
-    const args = ['reconstruct', '--obs', obsFile, '--model', mJson, '--prior', priorSpec, '--out', out, '--n', nSamples, '--steps', steps,
+    const out = path.join(dir, `${model}-${priorSlug}-${model === 'learned' ? learnedSteps : steps}`);
+    const modelSteps = model === 'learned' ? learnedSteps : steps;
+    const args = ['reconstruct', '--obs', obsFile, '--model', mJson, '--prior', priorSpec, '--out', out, '--n', nSamples, '--steps', modelSteps,
       '--seed', '1', '--sampler', 'pc', '--backend', 'wasm', '--quiet'];
     if (model === 'white') args.push('--noise', String(sigma));
     else if (model === 'correlated') args.push('--noise-model', 'correlated', '--noise-image', noiseImage);
@@ -348,7 +355,14 @@ for (const img of images) {
       writeFileSync(path.join(np, 'model.json'), JSON.stringify(meta, null, 2));
       args.push('--noise-model', 'learned', '--noise-prior', np);
     } else throw new Error(`unknown noise model ${model}`);
-    const seconds = cli(args);
+    let seconds: number;
+    try {
+      seconds = cli(args);
+    } catch (e) {
+      // a run that fails (e.g. chains that diverge) is a result: recorded, and the others go on
+      console.log(JSON.stringify({ image: img, model, prior: priorSpec, steps: modelSteps, failed: (e as Error).message.split('\n')[0], sigma, noise: tag }));
+      continue;
+    }
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Record<string, unknown>;
     const mean = readImage(path.join(out, 'posterior-mean.fits')).data;
     const samples = readImage(path.join(out, 'posterior-samples.fits')).data;
@@ -370,7 +384,7 @@ for (const img of images) {
       seconds,
     };
     rows.push(row);
-    console.log(JSON.stringify({ ...row, truthSkyPeaks, sigma, noise: tag }));
+    console.log(JSON.stringify({ ...row, operator, steps: modelSteps, truthSkyPeaks, sigma, noise: tag }));
   }
 }
 
