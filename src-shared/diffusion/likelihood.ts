@@ -108,22 +108,15 @@ export type Likelihood = ConvolvedLikelihood | VisibilityLikelihood;
  * overlap): a lower bound that converges from below, to a relative `tol`. `apply` is a pure tensor function.
  */
 export async function largestEigenvalue(shape: [number, number], apply: (u: tf.Tensor) => tf.Tensor, maxIter = 60, tol = 1e-4): Promise<number> {
-  const [ny, nx] = shape;
-  const start = new Float32Array(ny * nx);
-  for (let i = 0; i < start.length; i++) start[i] = 1 + 0.5 * Math.sin(12.9898 * i + 78.233 * (i % 7));
-  let v = tf.tensor3d(start, [1, ny, nx]);
+  let v = powerStart(shape);
   let lambda = 0;
   try {
     for (let k = 0; k < maxIter; k++) {
-      const [next, rq] = tf.tidy(() => {
-        const u = tf.div(v, tf.norm(v));
-        const w = apply(u);
-        return [w, tf.sum(tf.mul(u, w))];
-      });
+      const [next, rq] = powerStep(v, apply);
       const l = (await rq.data())[0]!;
       rq.dispose();
       v.dispose();
-      v = next as tf.Tensor3D;
+      v = next;
       const done = k > 0 && Math.abs(l - lambda) <= tol * Math.abs(l);
       lambda = l;
       if (done) break;
@@ -132,6 +125,42 @@ export async function largestEigenvalue(shape: [number, number], apply: (u: tf.T
     v.dispose();
   }
   return lambda;
+}
+
+/** largestEigenvalue read back synchronously (for a solver built synchronously; a few dozen small reads). */
+export function largestEigenvalueSync(shape: [number, number], apply: (u: tf.Tensor) => tf.Tensor, maxIter = 60, tol = 1e-4): number {
+  let v = powerStart(shape);
+  let lambda = 0;
+  try {
+    for (let k = 0; k < maxIter; k++) {
+      const [next, rq] = powerStep(v, apply);
+      const l = rq.dataSync()[0]!;
+      rq.dispose();
+      v.dispose();
+      v = next;
+      const done = k > 0 && Math.abs(l - lambda) <= tol * Math.abs(l);
+      lambda = l;
+      if (done) break;
+    }
+  } finally {
+    v.dispose();
+  }
+  return lambda;
+}
+
+function powerStart([ny, nx]: [number, number]): tf.Tensor3D {
+  const start = new Float32Array(ny * nx);
+  for (let i = 0; i < start.length; i++) start[i] = 1 + 0.5 * Math.sin(12.9898 * i + 78.233 * (i % 7));
+  return tf.tensor3d(start, [1, ny, nx]);
+}
+
+/** One power-iteration step: the next vector M u and the Rayleigh quotient uᵀ M u of u = v/|v|. */
+function powerStep(v: tf.Tensor, apply: (u: tf.Tensor) => tf.Tensor): [tf.Tensor3D, tf.Tensor] {
+  return tf.tidy(() => {
+    const u = tf.div(v, tf.norm(v));
+    const w = apply(u);
+    return [w as tf.Tensor3D, tf.sum(tf.mul(u, w))];
+  });
 }
 
 export class ConvolvedLikelihood {
@@ -293,18 +322,10 @@ export class ConvolvedLikelihood {
         return new CorrelatedCgSolver(op, choice.reason, Float32Array.from(variance, Math.sqrt), this.mask, this.correlation!, choice.aat, options);
       }
       case 'learned-noise': {
-        let sum = 0;
-        let count = 0;
-        if (choice.diag) {
-          for (let i = 0; i < choice.diag.length; i++) {
-            if (choice.fourier || this.mask[i]) {
-              sum += choice.diag[i];
-              count++;
-            }
-          }
-        }
-        const meanGram = count && sum > 0 ? sum / count : 1;
-        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, meanGram, choice.reason, this.noiseScore);
+        // the effective level's λ: the largest eigenvalue of M A Aᵀ M over the observed pixels (= that of Aᵀ M A),
+        // the variance the state's noise puts on the residual where it puts the most (learned-noise.ts)
+        const gramMax = largestEigenvalueSync(this.inShape, (u) => op.adjoint(tf.mul(op.apply(u), this.mT)));
+        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, gramMax > 0 && Number.isFinite(gramMax) ? gramMax : 1, choice.reason, this.noiseScore);
       }
     }
   }

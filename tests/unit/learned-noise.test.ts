@@ -172,7 +172,7 @@ describe('learned noise likelihood: plumbing and sign', () => {
     }
   });
 
-  it('a PSF: the level is σ·a·√mean(diag A Aᵀ) and the score is Aᵀ of the noise score', () => {
+  it('a PSF: the level is σ·a·√λmax(A Aᵀ) and the score is Aᵀ of the noise score', () => {
     const shape: [number, number] = [16, 16];
     const k = [0.05, 0.1, 0.05, 0.1, 0.4, 0.1, 0.05, 0.1, 0.05];
     const op = new PsfOperator(shape, { data: Float64Array.from(k), shape: [3, 3], center: [1, 1] });
@@ -181,9 +181,33 @@ describe('learned noise likelihood: plumbing and sign', () => {
     const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: shape, noise: learnedNoiseModel(fx.learned, shape) });
     try {
       expect(lik.method).toBe('learned-noise');
-      const diag = op.gramDiagonal();
-      const lam = diag.reduce((a, v) => a + v, 0) / diag.length;
-      expect(lik.description).toContain(lam.toPrecision(4));
+      // λmax of Aᵀ A from the dense zero-padded convolution matrix (float64 power iteration), independent of the operator
+      const n = 16;
+      const A = new Float64Array(n ** 4);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let di = -1; di <= 1; di++) for (let dj = -1; dj <= 1; dj++) {
+        const p = i - di;
+        const q = j - dj;
+        if (p >= 0 && p < n && q >= 0 && q < n) A[(i * n + j) * n * n + p * n + q] = k[(di + 1) * 3 + dj + 1];
+      }
+      let v = new Float64Array(n * n).fill(1);
+      let dense = 0;
+      for (let it = 0; it < 2000; it++) {
+        const av = new Float64Array(n * n);
+        for (let r = 0; r < n * n; r++) for (let c = 0; c < n * n; c++) av[r] += A[r * n * n + c] * v[c];
+        const w = new Float64Array(n * n);
+        for (let r = 0; r < n * n; r++) for (let c = 0; c < n * n; c++) w[c] += A[r * n * n + c] * av[r];
+        const norm = Math.sqrt(w.reduce((a, x) => a + x * x, 0));
+        dense = norm / Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+        v = w.map((x) => x / norm);
+      }
+      const m = /λmax = ([0-9.e+-]+)/.exec(lik.description);
+      expect(m).not.toBeNull();
+      expect(Math.abs(Number(m![1]) - dense)).toBeLessThanOrEqual(1e-3 * dense);
+      // the level the solver uses, to full precision (the description rounds it)
+      const lam = (lik as unknown as { solver: { gramMax: number } }).solver.gramMax;
+      expect(Math.abs(lam - dense)).toBeLessThanOrEqual(1e-3 * dense);
+      // far above the mean diagonal (Σk² = 0.22), which under-states the state's noise at the low frequencies
+      expect(dense).toBeGreaterThan(0.8);
       const x = tf.zeros([1, 16, 16]);
       const sigma = 0.05;
       const got = tf.tidy(() => lik.score(x, sigma).dataSync());

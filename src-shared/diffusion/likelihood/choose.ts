@@ -55,7 +55,7 @@ export type SolveChoice = { reason: string } & (
   | { method: 'cg'; gram: GramDescription; psf: PsfInOperator | null }
   | { method: 'correlated-fourier'; diag: Float32Array }
   | { method: 'correlated-cg'; aat: Float32Array }
-  | { method: 'learned-noise'; diag: Float32Array | null; fourier: boolean }
+  | { method: 'learned-noise' }
 );
 
 /**
@@ -69,13 +69,11 @@ export function chooseSolveMethod(s: SolveSituation): SolveChoice {
   const cg = (reason: string): SolveChoice => ({ method: 'cg', reason, gram, psf });
   if (s.correlated) return chooseCorrelated(s, gram, psf);
   if (s.learned) {
-    // the effective level needs the mean of A Aᵀ's diagonal over the observed pixels (learned-noise.ts): exact where
-    // A Aᵀ is diagonal in pixels, else the operator's own diagonal, else a circulant's (its multiplier's mean)
-    if (gram.kind === 'pixel-diagonal') return { method: 'learned-noise', reason: 'A Aᵀ is diagonal in pixels', diag: gram.diag, fourier: false };
-    const d = (op as StructuredOperator).gramDiagonal?.();
-    if (d && d.length === op.outShape[0] * op.outShape[1]) return { method: 'learned-noise', reason: 'A Aᵀ replaced by its mean diagonal', diag: d, fourier: false };
-    if (gram.kind === 'fourier-diagonal') return { method: 'learned-noise', reason: 'A Aᵀ replaced by its mean diagonal (its Fourier multiplier’s mean)', diag: gram.diag, fourier: true };
-    return { method: 'learned-noise', reason: 'A Aᵀ’s diagonal unknown, taken as 1', diag: null, fourier: false };
+    // the effective level takes A Aᵀ's largest eigenvalue over the observed pixels (learned-noise.ts): exact for
+    // A Aᵀ = λI (the identity, a mask), an upper bound on the state's noise in the residual otherwise
+    const top = gram.kind === 'pixel-diagonal' ? gram.diag.reduce((m, v) => Math.max(m, v), 0) : 0;
+    const exact = gram.kind === 'pixel-diagonal' && gram.diag.every((v) => v === 0 || v === top);
+    return { method: 'learned-noise', reason: exact ? 'A Aᵀ is a multiple of I on the pixels' : 'A Aᵀ bounded by its largest eigenvalue' };
   }
   if (s.requested === 'cg') return cg('requested');
   // a mask or the identity: Σ + c A Aᵀ is diagonal whatever Σ is; masked pixels simply drop out

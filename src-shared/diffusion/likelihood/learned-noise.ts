@@ -7,10 +7,12 @@
  * Q ∗ N(0, a²σ²): the noise network at level aσ (in its own units aσ/scale) gives the exact score of the residual,
  * and the likelihood's score −a Aᵀ s_Q(r, aσ) is exact at every level (given x_t, the only approximation left is the
  * one every convolved likelihood makes: x₀ | x_t taken as N(x_t, σ²I)). For a general A, A z is correlated noise of
- * covariance A Aᵀ; it is replaced by white noise of the same mean variance per pixel, λ̄ = mean_i (A Aᵀ)_ii over the
- * observed pixels: the network is evaluated at the effective level σ_eff = aσ√λ̄. This keeps the score exact at
- * σ = 0 and for any pixel-diagonal A Aᵀ with a constant diagonal, and replaces A Aᵀ by its mean diagonal in between
- * (the diagonal stand-in for A Aᵀ that the Gaussian methods avoid: stable, slightly biased at intermediate levels).
+ * covariance A Aᵀ; it is replaced by white noise of A Aᵀ's largest eigenvalue λmax over the observed pixels (M A Aᵀ M,
+ * by power iteration): the network is evaluated at the effective level σ_eff = aσ√λmax. This keeps the score exact
+ * at σ = 0 and wherever A Aᵀ = λI on the observed pixels (the identity, a mask), and in between bounds the state's
+ * noise in the residual from above in every direction: the likelihood is too weak where A Aᵀ is small (the fine
+ * scales a PSF removes), never too strong. The mean diagonal λ̄ instead (a PSF's Σk², 0.017 for the HST ACS PSF)
+ * made the low frequencies, where A Aᵀ ≈ 1, weigh up to 1/λ̄ times too much, and the chains diverged.
  * Outside the network's range: below its σmin (σ = 0 included) the network at σmin (by default 10 % of the noise's
  * σ: Q ∗ N(0, σmin²) stands in for Q, 1 % more variance); above its σmax the Gaussian limit s = −u/(v + s²) in
  * model units (Q ∗ N(0, s²) tends to N(0, v + s²)).
@@ -24,9 +26,9 @@ import { createUnetFromWeights } from '../nn/prior-meta.js';
 import type { ScoreModel } from '../types.js';
 import { noCgStats, type CgStats, type ForwardMap, type LikelihoodSolver } from './solver.js';
 
-/** The noise network's level (model units) for a convolution variance c·λ̄ in data units: clipped below at σmin. */
-export function learnedNoiseLevel(learned: LearnedNoise, c: number, meanGram: number): number {
-  return Math.max(Math.sqrt(Math.max(c, 0) * meanGram) / learned.scale, learned.sigmaMin);
+/** The noise network's level (model units) for a convolution variance c·λmax in data units: clipped below at σmin. */
+export function learnedNoiseLevel(learned: LearnedNoise, c: number, gramMax: number): number {
+  return Math.max(Math.sqrt(Math.max(c, 0) * gramMax) / learned.scale, learned.sigmaMin);
 }
 
 export class LearnedNoiseSolver implements LikelihoodSolver {
@@ -39,14 +41,14 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
   private readonly owned: boolean;
 
   /**
-   * `mask`: 1 on observed data pixels, [1, my, mx] (lent, not disposed here); `meanGram`: λ̄, the mean of A Aᵀ's
-   * diagonal over the observed pixels.
+   * `mask`: 1 on observed data pixels, [1, my, mx] (lent, not disposed here); `gramMax`: λmax, the largest eigenvalue of
+   * A Aᵀ over the observed pixels.
    */
   constructor(
     operator: LinearOperator,
     readonly learned: LearnedNoise,
     private readonly mask: tf.Tensor,
-    readonly meanGram: number,
+    readonly gramMax: number,
     reason: string,
     /** A score in place of the network (an analytic density, same units); lent, not disposed. */
     model?: ScoreModel,
@@ -54,7 +56,7 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     this.forward = operator;
     this.owned = !model;
     this.model = model ?? createUnetFromWeights(learned.network.meta, learned.network.weights);
-    this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√λ̄ (λ̄ = ${meanGram.toPrecision(4)}, ${reason})`;
+    this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√λmax (λmax = ${gramMax.toPrecision(4)}, ${reason})`;
   }
 
   /**
@@ -63,7 +65,7 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
    */
   noiseScore(r: tf.Tensor, c: number): tf.Tensor {
     const L = this.learned;
-    const level = learnedNoiseLevel(L, c, this.meanGram);
+    const level = learnedNoiseLevel(L, c, this.gramMax);
     return tf.tidy(() => {
       const u = tf.div(tf.sub(r, L.offset), L.scale);
       const s = level > L.sigmaMax ? tf.div(u, -(L.variance + level * level)) : this.model.score(u, tf.fill([r.shape[0]], level) as tf.Tensor1D);
