@@ -108,34 +108,53 @@ export type Likelihood = ConvolvedLikelihood | VisibilityLikelihood;
  * overlap): a lower bound that converges from below, to a relative `tol`. `apply` is a pure tensor function.
  */
 export async function largestEigenvalue(shape: [number, number], apply: (u: tf.Tensor) => tf.Tensor, maxIter = 60, tol = 1e-4): Promise<number> {
-  let v = powerStart(shape);
-  let lambda = 0;
+  const it = powerIteration(shape, apply, maxIter, tol);
   try {
-    for (let k = 0; k < maxIter; k++) {
-      const [next, rq] = powerStep(v, apply);
+    for (let r = it.next(); ; ) {
+      if (r.done) return r.value;
+      const rq = r.value;
       const l = (await rq.data())[0]!;
       rq.dispose();
-      v.dispose();
-      v = next;
-      const done = k > 0 && Math.abs(l - lambda) <= tol * Math.abs(l);
-      lambda = l;
-      if (done) break;
+      r = it.next(l);
     }
   } finally {
-    v.dispose();
+    it.return(0); // disposes the iterate when a read failed (a no-op after the end)
   }
-  return lambda;
 }
 
 /** largestEigenvalue read back synchronously (for a solver built synchronously; a few dozen small reads). */
 export function largestEigenvalueSync(shape: [number, number], apply: (u: tf.Tensor) => tf.Tensor, maxIter = 60, tol = 1e-4): number {
-  let v = powerStart(shape);
+  const it = powerIteration(shape, apply, maxIter, tol);
+  try {
+    for (let r = it.next(); ; ) {
+      if (r.done) return r.value;
+      const l = r.value.dataSync()[0]!;
+      r.value.dispose();
+      r = it.next(l);
+    }
+  } finally {
+    it.return(0);
+  }
+}
+
+/**
+ * The power iteration itself: yields each step's Rayleigh quotient uᵀ M u (a scalar tensor the caller reads and
+ * disposes) and takes its value back; returns the last value.
+ */
+function* powerIteration(shape: [number, number], apply: (u: tf.Tensor) => tf.Tensor, maxIter: number, tol: number): Generator<tf.Tensor, number, number> {
+  const [ny, nx] = shape;
+  const start = new Float32Array(ny * nx);
+  for (let i = 0; i < start.length; i++) start[i] = 1 + 0.5 * Math.sin(12.9898 * i + 78.233 * (i % 7));
+  let v: tf.Tensor = tf.tensor3d(start, [1, ny, nx]);
   let lambda = 0;
   try {
     for (let k = 0; k < maxIter; k++) {
-      const [next, rq] = powerStep(v, apply);
-      const l = rq.dataSync()[0]!;
-      rq.dispose();
+      const [next, rq] = tf.tidy(() => {
+        const u = tf.div(v, tf.norm(v));
+        const w = apply(u);
+        return [w, tf.sum(tf.mul(u, w))];
+      });
+      const l: number = yield rq;
       v.dispose();
       v = next;
       const done = k > 0 && Math.abs(l - lambda) <= tol * Math.abs(l);
@@ -146,21 +165,6 @@ export function largestEigenvalueSync(shape: [number, number], apply: (u: tf.Ten
     v.dispose();
   }
   return lambda;
-}
-
-function powerStart([ny, nx]: [number, number]): tf.Tensor3D {
-  const start = new Float32Array(ny * nx);
-  for (let i = 0; i < start.length; i++) start[i] = 1 + 0.5 * Math.sin(12.9898 * i + 78.233 * (i % 7));
-  return tf.tensor3d(start, [1, ny, nx]);
-}
-
-/** One power-iteration step: the next vector M u and the Rayleigh quotient uᵀ M u of u = v/|v|. */
-function powerStep(v: tf.Tensor, apply: (u: tf.Tensor) => tf.Tensor): [tf.Tensor3D, tf.Tensor] {
-  return tf.tidy(() => {
-    const u = tf.div(v, tf.norm(v));
-    const w = apply(u);
-    return [w as tf.Tensor3D, tf.sum(tf.mul(u, w))];
-  });
 }
 
 export class ConvolvedLikelihood {
