@@ -20,6 +20,7 @@ import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-fie
 import { addNoise, correlatedNoise } from '../../src-shared/operators/noise.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { kernelSpectrum } from '../helpers/noise-spectra.js';
+import { jobEnd } from '../helpers/engine-events.js';
 
 const N = 32;
 let dir = '';
@@ -28,17 +29,7 @@ const events: EngineEvent[] = [];
 const ctx: EngineContext = { emit: (ev) => void events.push(ev), backend: () => initBackend('wasm'), processKind: 'test' };
 const bytes = (f: string) => new Uint8Array(readFileSync(p(f)));
 
-function waitFor(jobId: string): Promise<JobEvent> {
-  return new Promise((resolve) => {
-    const t = setInterval(() => {
-      const ev = events.find((e) => (e.event === 'job.done' || e.event === 'job.error') && e.data.jobId === jobId);
-      if (ev) {
-        clearInterval(t);
-        resolve(ev as JobEvent);
-      }
-    }, 20);
-  });
-}
+const waitFor = (jobId: string): Promise<JobEvent> => jobEnd(events, jobId);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-noise-app-'));

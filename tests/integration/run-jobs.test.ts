@@ -17,6 +17,7 @@ import { readFits, writeFits } from '../../src-shared/fits/index.js';
 import { trainTinyPrior } from '../e2e/small-prior.js';
 import { dataPath } from '../helpers/data.js';
 import { backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
+import { jobEnd } from '../helpers/engine-events.js';
 
 const CUBE = readFileSync(dataPath('train', 'galaxyzoo_kaggle2000_gray64.fits'));
 /** The real cube (the observation is one of its planes). */
@@ -38,17 +39,7 @@ let dir: string;
 const events: EngineEvent[] = [];
 const ctx: EngineContext = { emit: (ev) => void events.push(ev), backend: () => initBackend('wasm'), processKind: 'test' };
 
-function waitFor(jobId: string): Promise<JobEvent> {
-  return new Promise((resolve) => {
-    const t = setInterval(() => {
-      const ev = events.find((e) => (e.event === 'job.done' || e.event === 'job.error') && e.data.jobId === jobId);
-      if (ev) {
-        clearInterval(t);
-        resolve(ev as JobEvent);
-      }
-    }, 20);
-  });
-}
+const waitFor = (jobId: string): Promise<JobEvent> => jobEnd(events, jobId);
 const progressOf = (jobId: string) => events.filter((e): e is Extract<JobEvent, { event: 'job.progress' }> => e.event === 'job.progress' && e.data.jobId === jobId).map((e) => e.data);
 
 
