@@ -17,6 +17,7 @@ import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
+import { jobEnd } from '../helpers/engine-events.js';
 
 const events: EngineEvent[] = [];
 const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'wasm', processKind: 'test' });
@@ -26,21 +27,7 @@ async function call<M extends MethodName>(method: M, params: ParamsOf<M>): Promi
   return (await engine.handle(req)) as ResultOf<M>;
 }
 
-function waitFor(jobId: string, ms = 120_000): Promise<JobEvent> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const t = setInterval(() => {
-      const ev = events.find((e) => (e.event === 'job.done' || e.event === 'job.error') && e.data.jobId === jobId);
-      if (ev) {
-        clearInterval(t);
-        resolve(ev as JobEvent);
-      } else if (Date.now() - t0 > ms) {
-        clearInterval(t);
-        reject(new Error(`job ${jobId} did not end within ${ms} ms`));
-      }
-    }, 20);
-  });
-}
+const waitFor = (jobId: string, ms = 120_000): Promise<JobEvent> => jobEnd(events, jobId, ms);
 
 const progressOf = (jobId: string) => events.flatMap((e) => (e.event === 'job.progress' && e.data.kind === 'posterior' && e.data.jobId === jobId ? [e.data as UvPosteriorProgress] : []));
 
