@@ -7,6 +7,7 @@ import { obj, num, str, bytes, bool, optional, literal, type Validator } from '.
 import { LIMITS } from './limits.js';
 import type { UvSummary } from '../radio/uvfits.js';
 import type { ThermalCheck } from '../radio/weighting.js';
+import type { SamplingStatus } from '../diffusion/posterior.js';
 import { runOptions, workersSetting, type NamedFile } from './jobs.js';
 import { SAMPLERS, MAX_STEPS, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
@@ -146,16 +147,11 @@ export interface UvPosteriorStarted {
 }
 
 /** A posterior job's progress: the sampler's step and σ, the χ² per visibility degree of freedom of the running mean. */
-export interface UvPosteriorProgress {
+export interface UvPosteriorProgress extends SamplingStatus {
   jobId: string;
   kind: 'posterior';
-  step: number;
-  steps: number;
-  sigma: number;
   /** χ² per real degree of freedom (two per visibility) of the current mean; null before it is known. */
   chi2: number | null;
-  elapsedS: number;
-  etaS: number | null;
   /** The running mean and standard deviation and the first samples (Jy/pixel), [ny, nx] each. */
   preview?: { shape: [number, number]; mean: Float32Array; std: Float32Array; samples: Float32Array; nSamples: number };
 }
