@@ -6,8 +6,10 @@
  * normalisation (x_prior = (x − offset)/scale) and the typical peak of a prior image.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, readFileSync, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ScoreModel, VeSde } from '../src-shared/diffusion/types.js';
 import { GaussianFieldPrior } from '../src-shared/diffusion/priors/gaussian-field.js';
 import { RingDensity, defaultMixture } from '../src-shared/diffusion/priors/analytic2d.js';
@@ -64,13 +66,51 @@ async function sha256Files(files: string[]): Promise<string> {
   return h.digest('hex');
 }
 
+/** The user's SkyScore folder: $SKYSCORE_USER_DIR, else ~/.skyscore. Trained priors go to <it>/models/NAME. */
+export function userDir(): string {
+  return path.resolve(process.env.SKYSCORE_USER_DIR || path.join(os.homedir(), '.skyscore'));
+}
+
+/** The application's folder: the nearest folder above this module holding SkyScore's package.json (source or build). */
+function appRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (pkg.name === 'skyscore') return dir;
+    } catch {
+      // no package.json here: go up
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    dir = up;
+  }
+}
+
+/** The shipped priors' folder: $SKYSCORE_MODELS_DIR, else the application's models/. */
+export function shippedModelsDir(): string {
+  return path.resolve(process.env.SKYSCORE_MODELS_DIR || path.join(appRoot(), 'models'));
+}
+
+const BARE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,100}$/;
+
 /**
- * A Gaussian-field prior folder (power-spectrum.fits and a card, no model.json) stands for
- * `gaussian-field:FOLDER/power-spectrum.fits`; every other spec is returned as it is.
+ * The spec of a prior as given: a Gaussian-field prior folder (power-spectrum.fits and a card, no model.json)
+ * stands for `gaussian-field:FOLDER/power-spectrum.fits`; a bare name (`radio-64`) that is no folder of the
+ * working directory names a shipped prior (models/NAME) or, failing that, one of the user's
+ * (<user folder>/models/NAME, where `skyscore train` puts them), as its absolute path; every other spec is
+ * returned as it is.
  */
 export function priorSpecOf(spec: string, cwd = process.cwd()): string {
   if (spec.startsWith('gaussian-field:') || spec.startsWith('analytic:')) return spec;
-  const dir = path.resolve(cwd, spec);
+  let dir = path.resolve(cwd, spec);
+  if (BARE_NAME.test(spec) && !existsSync(dir)) {
+    const found = [shippedModelsDir(), path.join(userDir(), 'models')].map((d) => path.join(d, spec)).find((d) => existsSync(d));
+    if (found) {
+      dir = found;
+      spec = found;
+    }
+  }
   if (!existsSync(path.join(dir, 'model.json')) && existsSync(path.join(dir, 'power-spectrum.fits'))) {
     return `gaussian-field:${path.join(dir, 'power-spectrum.fits')}`;
   }

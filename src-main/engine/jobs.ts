@@ -6,8 +6,6 @@
  */
 import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { EngineContext } from './handlers.js';
 import type { CleanJobProgress, LensFitJobProgress, JobEvent, JobKind, JobMethods, NamedFile, PriorInfo, Products, ReconstructProgress, TrainProgress, UvPosteriorProgress } from '../../src-shared/protocol/index.js';
 import { validateRequestModel, previewRequest, overlaysRequest, noiseEstimateRequest, noiseDescribeRequest, JobInputError } from './forward-model-requests.js';
@@ -16,20 +14,9 @@ import { runTraining } from './train-job.js';
 import { putChunk } from './blobs.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
-import { PriorInputError, gaussianFieldPrior, type ResolvedPrior } from '../priors.js';
+import { PriorInputError, gaussianFieldPrior, shippedModelsDir, userDir, type ResolvedPrior } from '../priors.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import { CLIENT_FITS } from './limits.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** The user's SkyScore folder: $SKYSCORE_USER_DIR, else ~/.skyscore. Trained priors go to <it>/models/NAME. */
-export function userDir(): string {
-  return path.resolve(process.env.SKYSCORE_USER_DIR || path.join(os.homedir(), '.skyscore'));
-}
-
-export function shippedModelsDir(): string {
-  return path.resolve(process.env.SKYSCORE_MODELS_DIR || path.join(ROOT, 'models'));
-}
 
 const shape2 = (v: unknown): [number, number] | null =>
   Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n > 0) ? [v[0] as number, v[1] as number] : null;

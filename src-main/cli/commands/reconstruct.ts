@@ -56,8 +56,10 @@ same as the app's products. A seed gives the same samples on a given backend, wh
 
   --obs Y.fits        the data (--hdu H: its HDU); NaN/infinite pixels are masked (and said so)
   --model M.json      the forward model; its output shape must be the data's
-  --prior P           a model folder (models/galaxy-64) or gaussian-field:PK.fits (power spectrum, numpy fft2
-                      layout, path relative to the working directory). A Gaussian field describes its own size
+  --prior P           a model folder (models/galaxy-64), a shipped or trained prior's name (galaxy-64,
+                      radio-64; a folder of that name in the working directory comes first) or
+                      gaussian-field:PK.fits (power spectrum, numpy fft2 layout, path relative to the
+                      working directory). A Gaussian field describes its own size
                       only; a U-Net (fully convolutional) runs on an unknown of another size too, of at least
                       its down-sampling factor, padded by reflection where needed, with a note
   --noise SIGMA       σ > 0, or a FITS map of σ per pixel (NaN marks a pixel unusable). Without --noise and

@@ -23,7 +23,8 @@ units (model.json's normalisation undone: x = scale·x_prior + offset); the 2-D 
 analytic:mixture) as an image of NAXIS1 = 2 columns (x₁, x₂) and NAXIS2 = N rows. HISTORY/HIERARCH cards
 record the command, prior, sampler, steps, seed and version.
 
-  --prior P       a model folder, gaussian-field:PK.fits, analytic:ring or analytic:mixture
+  --prior P       a model folder, a shipped or trained prior's name (galaxy-64), gaussian-field:PK.fits,
+                  analytic:ring or analytic:mixture
   --n N           number of samples (default 16)
   --steps K       sampler steps (default: pc ${DEFAULT_STEPS.pc}, em ${DEFAULT_STEPS.em}, ald ${DEFAULT_STEPS.ald}, ula ${DEFAULT_STEPS.ula})
   --seed S        non-negative integer (default 0)
