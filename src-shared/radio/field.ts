@@ -1,0 +1,168 @@
+/**
+ * The field a source needs: where its emission lies (a CLEAN survey of the whole field) and the default image grid
+ * of a posterior from visibilities, which must hold all of it.
+ *
+ * A posterior's image model can fit the data only as well as its grid lets it: emission outside the field, folded
+ * into the sidelobes of the sources inside it, leaves a misfit that no prior removes (the VLBA BL Lac jet reaches
+ * 2.7 mas from the core; on a 1.8 mas field χ² per degree of freedom is 34, on 5.1 mas 3.1 for CLEAN's own model,
+ * on 10 mas 1.3). And a learned prior costs in proportion to the pixels, so the 1/(6·u_max) cell and the primary
+ * beam's field that `skyscore clean` takes (542² for that file) are far too large for it.
+ *
+ * The rule (posteriorGeometry):
+ *  - survey: a Högbom CLEAN (gain 0.1, to 3 × the weights' image noise, at most 2000 components) of the
+ *    natural-weighted dirty image on the default field (defaultGeometry's, held within SURVEY_MAX pixels, the cell
+ *    coarsened to 1/(3·u_max) or as needed to hold it);
+ *  - extent R: the half-width of the smallest square about the phase centre that holds EXTENT_FRACTION of the
+ *    CLEAN model's absolute flux (a few stray components on noise peaks do not set it), plus a margin of
+ *    max(10 % of R, 4/u_max: eight half-periods of the finest fringe) for resolved emission below the survey's
+ *    threshold;
+ *  - cell 1/(3·u_max) (1.5 pixels per half-period of the finest fringe: the longest baselines resolved) unless
+ *    the field then needs more than maxSize pixels, in which case the cell grows until 2R fits in maxSize;
+ *  - size 2R / cell, rounded up to a multiple of 8 (the U-Net halves the grid three times) and at least minSize.
+ * A given cell keeps its cell (the size from the extent, held within maxSize); a given size keeps its size (the
+ * cell from the extent, never finer than 1/(3·u_max)); both given: both kept.
+ */
+import { clean } from './clean.js';
+import { defaultGeometry, dirtyBeam, doubleGrid } from './imaging.js';
+import { chooseMeasurement } from './measurement.js';
+import { ARCSEC, type ImageGrid } from './grid.js';
+
+/** Most pixels per side of the survey grid. */
+export const SURVEY_MAX = 256;
+/** The share of the CLEAN model's absolute flux the field must hold. */
+export const EXTENT_FRACTION = 0.98;
+/** Default bounds on the posterior's image side (pixels). */
+export const POSTERIOR_MIN_SIZE = 64;
+export const POSTERIOR_MAX_SIZE = 256;
+
+export interface WeightedData {
+  u: Float64Array;
+  v: Float64Array;
+  re: Float64Array;
+  im: Float64Array;
+  weight: Float64Array;
+}
+
+export interface SourceExtent {
+  /** Half-width (radians) of the smallest square about the phase centre holding EXTENT_FRACTION of |flux|. */
+  radius: number;
+  /** The CLEAN model's flux (Jy) and components. */
+  flux: number;
+  components: number;
+  /** The survey grid. */
+  grid: ImageGrid;
+}
+
+/** The longest and shortest uv distances (wavelengths, u = v = 0 left out). */
+export function uvRange(u: Float64Array, v: Float64Array): { umax: number; umin: number } {
+  let umax = 0;
+  let umin = Infinity;
+  for (let k = 0; k < u.length; k++) {
+    const r = Math.hypot(u[k], v[k]);
+    if (r > umax) umax = r;
+    if (r > 0 && r < umin) umin = r;
+  }
+  return { umax, umin };
+}
+
+/**
+ * Half-width (pixels, from the centre pixel (⌊ny/2⌋, ⌊nx/2⌋)) of the smallest centred square holding `fraction`
+ * of the image's absolute sum; 0 for an empty image.
+ */
+export function extentRadiusPixels(model: Float64Array, nx: number, ny: number, fraction = EXTENT_FRACTION): number {
+  const cx = Math.floor(nx / 2);
+  const cy = Math.floor(ny / 2);
+  const rmax = Math.max(cx, cy, nx - 1 - cx, ny - 1 - cy);
+  const ring = new Float64Array(rmax + 1);
+  let total = 0;
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      const a = Math.abs(model[y * nx + x]);
+      if (a === 0) continue;
+      ring[Math.max(Math.abs(x - cx), Math.abs(y - cy))] += a;
+      total += a;
+    }
+  }
+  if (!(total > 0)) return 0;
+  let s = 0;
+  for (let r = 0; r <= rmax; r++) {
+    s += ring[r];
+    if (s >= fraction * total) return r;
+  }
+  return rmax;
+}
+
+/**
+ * Where the source's emission lies: a Högbom CLEAN of the natural-weighted dirty image on the survey grid (the
+ * default field of `skyscore clean`, within SURVEY_MAX pixels) and the extent of its model.
+ */
+export function sourceExtent(vis: WeightedData, opts: { freqMin: number; dishDiameter?: number }): SourceExtent {
+  const { umax } = uvRange(vis.u, vis.v);
+  const full = defaultGeometry(vis.u, vis.v, { freqMin: opts.freqMin, dishDiameter: opts.dishDiameter });
+  const field = full.size * full.cell;
+  const cell = Math.max(1 / (3 * umax), field / SURVEY_MAX);
+  let n = Math.ceil(field / cell);
+  n += n % 2;
+  const grid: ImageGrid = { nx: n, ny: n, cell };
+  const A = chooseMeasurement(vis.u, vis.v, grid);
+  const big = dirtyBeam(vis.u, vis.v, vis.weight, doubleGrid(grid));
+  let sw = 0;
+  for (const w of vis.weight) sw += w;
+  const r = clean(A, vis.re, vis.im, vis.weight, big, { method: 'hogbom', niter: 2000, gain: 0.1, threshold: 3 / Math.sqrt(sw) });
+  let components = 0;
+  for (const x of r.model) if (x !== 0) components++;
+  return { radius: extentRadiusPixels(r.model, n, n) * cell, flux: r.modelFlux, components, grid };
+}
+
+export interface PosteriorGeometry {
+  cell: number;
+  size: number;
+  notes: string[];
+  /** The survey's extent, null where both size and cell were given. */
+  extent: SourceExtent | null;
+}
+
+/**
+ * The image grid of a posterior from visibilities (the module comment's rule). `extent` may be given (tests, or a
+ * caller that has surveyed already); else it is measured here when size or cell is missing.
+ */
+export function posteriorGeometry(
+  vis: WeightedData,
+  opts: { freqMin: number; dishDiameter?: number; cell?: number; size?: number; minSize?: number; maxSize?: number; extent?: SourceExtent },
+): PosteriorGeometry {
+  const minSize = opts.minSize ?? POSTERIOR_MIN_SIZE;
+  const maxSize = opts.maxSize ?? POSTERIOR_MAX_SIZE;
+  if (opts.cell !== undefined && opts.size !== undefined) return { cell: opts.cell, size: opts.size, notes: [], extent: null };
+  const { umax } = uvRange(vis.u, vis.v);
+  const ext = opts.extent ?? sourceExtent(vis, opts);
+  const notes: string[] = [];
+  const mas = (x: number) => `${+((x / ARCSEC) * 1e3).toPrecision(3)} mas`;
+  // the margin: 10 % of the extent, and at least 8 finest fringes' half-periods (resolved emission below the survey's threshold)
+  const half = ext.radius + Math.max(0.1 * ext.radius, 8 / (2 * umax));
+  const fine = 1 / (3 * umax);
+  const roundUp = (x: number) => Math.max(minSize, Math.ceil(x / 8) * 8);
+  let cell: number;
+  let size: number;
+  if (opts.cell !== undefined) {
+    cell = opts.cell;
+    const need = roundUp((2 * half) / cell);
+    size = Math.min(maxSize, need);
+    if (need > maxSize) notes.push(`the source's extent needs ${need} pixels at this cell: held at ${maxSize} (give --size to change)`);
+  } else if (opts.size !== undefined) {
+    size = opts.size;
+    cell = Math.max(fine, (2 * half) / size);
+  } else {
+    cell = fine;
+    size = roundUp((2 * half) / cell);
+    if (size > maxSize) {
+      size = maxSize;
+      cell = (2 * half) / size;
+    }
+  }
+  notes.push(
+    `field from the source's extent: ${EXTENT_FRACTION * 100} % of a Högbom CLEAN's flux (${ext.flux.toPrecision(3)} Jy, ${ext.components} components on a ${ext.grid.nx}² survey) ` +
+      `lies within ${mas(ext.radius)} of the phase centre; with its margin the field is ${size} × ${mas(cell)} = ${mas(size * cell)}` +
+      (opts.cell === undefined ? ` (cell ${cell === fine ? '1/(3·u_max)' : 'coarsened to hold the field'})` : ''),
+  );
+  return { cell, size, notes, extent: ext };
+}
