@@ -2,11 +2,13 @@
  * The field a source needs: where its emission lies (a CLEAN survey of the whole field) and the default image grid
  * of a posterior from visibilities, which must hold all of it.
  *
- * A posterior's image model can fit the data only as well as its grid lets it: emission outside the field, folded
- * into the sidelobes of the sources inside it, leaves a misfit that no prior removes (the VLBA BL Lac jet reaches
- * 2.7 mas from the core; on a 1.8 mas field χ² per degree of freedom is 34, on 5.1 mas 3.1 for CLEAN's own model,
- * on 10 mas 1.3). And a learned prior costs in proportion to the pixels, so the 1/(6·u_max) cell and the primary
- * beam's field that `skyscore clean` takes (542² for that file) are far too large for it.
+ * A posterior's image model can fit the data only as well as its grid lets it: emission outside the field leaves a
+ * misfit that no prior removes. On VLBA BL Lac (43 GHz, weights rescaled to the data's scatter) CLEAN's own model
+ * reaches χ² per visibility degree of freedom 3.1 on a 5.1 mas field that cuts the jet off (64² × 0.08 mas), 1.46 on
+ * 7.1 mas (128² × 0.0555), 1.31 on 10.2 mas (128² × 0.08) and 1.18 on 15 mas (542² × 0.028): the field matters far
+ * more than the cell (1.26 on 256² × 0.04 mas, the 10.2 mas field at half the cell). And a learned prior costs in
+ * proportion to the pixels, so the 1/(6·u_max) cell and the primary beam's field that `skyscore clean` takes (542²
+ * for that file) are far too large for it.
  *
  * The rule (posteriorGeometry):
  *  - survey: a Högbom CLEAN (gain 0.1, to 3 × the weights' image noise or SURVEY_DYNAMIC_RANGE × the dirty
@@ -14,14 +16,14 @@
  *    natural-weighted dirty image on the default field (defaultGeometry's, held within SURVEY_MAX pixels, the cell
  *    coarsened to 1/(3·u_max) or as needed to hold it);
  *  - extent R: the half-width of the smallest square about the phase centre that holds EXTENT_FRACTION of the
- *    CLEAN model's absolute flux (a few stray components on noise peaks do not set it), plus a margin of
- *    max(10 % of R, 4/u_max: eight half-periods of the finest fringe) for resolved emission below the survey's
- *    threshold;
- *  - cell 1/(3·u_max) (1.5 pixels per half-period of the finest fringe: the longest baselines resolved) unless
- *    the field then needs more than maxSize pixels, in which case the cell grows until 2R fits in maxSize;
+ *    CLEAN model's absolute flux (a few stray components on noise peaks do not set it); the field's half-width is
+ *    R plus a margin of max(R, 4/u_max) — the extent again, for the faint emission below the survey's threshold
+ *    that the figures above show still matters;
+ *  - cell 1/(2.5·u_max) (the grid's Nyquist frequency 1.25 u_max: the longest baselines inside it) unless the field
+ *    then needs more than maxSize pixels, in which case the cell grows until the field fits in maxSize;
  *  - size 2R / cell, rounded up to a multiple of 8 (the U-Net halves the grid three times) and at least minSize.
  * A given cell keeps its cell (the size from the extent, held within maxSize); a given size keeps its size (the
- * cell from the extent, never finer than 1/(3·u_max)); both given: both kept.
+ * cell from the extent, never finer than 1/(2.5·u_max)); both given: both kept.
  */
 import { clean } from './clean.js';
 import { defaultGeometry, dirtyBeam, dirtyImage, doubleGrid } from './imaging.js';
@@ -42,6 +44,8 @@ export const SURVEY_DYNAMIC_RANGE = 0.003;
 /** Default bounds on the posterior's image side (pixels). */
 export const POSTERIOR_MIN_SIZE = 64;
 export const POSTERIOR_MAX_SIZE = 256;
+/** The default cell is 1/(FINE_CELL_FACTOR · u_max): the grid's Nyquist frequency 1.25 u_max. */
+export const FINE_CELL_FACTOR = 2.5;
 
 export interface WeightedData {
   u: Float64Array;
@@ -148,9 +152,9 @@ export function posteriorGeometry(
   const ext = opts.extent ?? sourceExtent(vis, opts);
   const notes: string[] = [];
   const mas = (x: number) => `${+((x / ARCSEC) * 1e3).toPrecision(3)} mas`;
-  // the margin: 10 % of the extent, and at least 8 finest fringes' half-periods (resolved emission below the survey's threshold)
-  const half = ext.radius + Math.max(0.1 * ext.radius, 8 / (2 * umax));
-  const fine = 1 / (3 * umax);
+  // the margin: the extent again (faint emission below the survey's threshold), and at least 4/u_max
+  const half = ext.radius + Math.max(ext.radius, 4 / umax);
+  const fine = 1 / (FINE_CELL_FACTOR * umax);
   const roundUp = (x: number) => Math.max(minSize, Math.ceil(x / 8) * 8);
   let cell: number;
   let size: number;
@@ -173,7 +177,7 @@ export function posteriorGeometry(
   notes.push(
     `field from the source's extent: ${EXTENT_FRACTION * 100} % of a Högbom CLEAN's flux (${ext.flux.toPrecision(3)} Jy, ${ext.components} components on a ${ext.grid.nx}² survey) ` +
       `lies within ${mas(ext.radius)} of the phase centre; with its margin the field is ${size} × ${mas(cell)} = ${mas(size * cell)}` +
-      (opts.cell === undefined ? ` (cell ${cell === fine ? '1/(3·u_max)' : 'coarsened to hold the field'})` : ''),
+      (opts.cell === undefined ? ` (cell ${cell === fine ? `1/(${FINE_CELL_FACTOR}·u_max)` : 'coarsened to hold the field'})` : ''),
   );
   return { cell, size, notes, extent: ext };
 }

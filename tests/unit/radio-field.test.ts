@@ -24,8 +24,9 @@ function uniforms(seed: number): () => number {
 
 const UMAX = 3000;
 const UMIN = 100;
-/** The finest cell of the rule, 1/(3 u_max) (radians). */
+/** The survey's cell, 1/(3 u_max) (radians), and the posterior grid's default, 1/(2.5 u_max). */
 const FINE = 1 / (3 * UMAX);
+const CELL = 1 / (2.5 * UMAX);
 
 /**
  * 400 visibilities spread over UMIN…UMAX (one at each end exactly) of point sources (l, m, S Jy), weight 1e4 (σ = 0.01
@@ -90,28 +91,29 @@ describe('the posterior grid from the extent', () => {
   // the survey once: every rule below reads the same extent
   const opts = { freqMin: 1e9, extent: sourceExtent(knot, { freqMin: 1e9 }) };
 
-  it('holds the knot at 1/(3 u_max), a multiple of 8 pixels with its margin; a lone core takes the smallest grid', () => {
+  it('holds the knot at 1/(2.5 u_max), a multiple of 8 pixels with its margin; a lone core takes the smallest grid', () => {
     const g = posteriorGeometry(knot, opts);
-    expect(g.cell).toBeCloseTo(FINE, 15);
-    // half-width 40 + max(4, 12) = 52 cells → 104 pixels
-    expect(g.size).toBe(104);
+    expect(g.cell).toBeCloseTo(CELL, 15);
+    // half-width 40 + max(40, 4/u_max = 12) = 80 survey cells = 66.7 grid cells → 134 → 136 pixels
+    expect(g.size).toBe(136);
     expect(g.size % 8).toBe(0);
     expect((g.size / 2) * g.cell).toBeGreaterThan(40 * FINE);
     expect(g.notes.join(' ')).toMatch(/field from the source's extent/);
     const lone = posteriorGeometry(pointSources([[0, 0, 1]]), { freqMin: 1e9 });
     expect(lone.size).toBe(64);
-    expect(lone.cell).toBeCloseTo(FINE, 15);
+    expect(lone.cell).toBeCloseTo(CELL, 15);
   });
 
   it('keeps a given size (the cell grows to hold the knot), a given cell (the size follows), and both', () => {
     const s = posteriorGeometry(knot, { ...opts, size: 64 });
     expect(s.size).toBe(64);
-    expect(s.cell).toBeCloseTo((2 * 52 * FINE) / 64, 15);
+    expect(s.cell).toBeCloseTo((2 * 80 * FINE) / 64, 15);
     const c = posteriorGeometry(knot, { ...opts, cell: 2 * FINE });
     expect(c.cell).toBe(2 * FINE);
-    expect(c.size).toBe(64); // 52 cells of FINE = 26 of 2·FINE → 52 pixels → at least 64
+    expect(c.size).toBe(80); // 80 survey cells = 40 of 2·FINE each side
     const c2 = posteriorGeometry(knot, { ...opts, cell: FINE / 2 });
-    expect(c2.size).toBe(208); // 104 cells of FINE/2 each side
+    expect(c2.size).toBe(256); // 160 cells of FINE/2 each side: 320, held at 256
+    expect(c2.notes.join(' ')).toMatch(/needs 320 pixels at this cell: held at 256/);
     const both = posteriorGeometry(knot, { ...opts, cell: FINE, size: 32 });
     expect(both).toEqual({ cell: FINE, size: 32, notes: [], extent: null });
   });
@@ -120,12 +122,12 @@ describe('the posterior grid from the extent', () => {
     const far = pointSources([[0, 0, 1], [70 * FINE, 0, 0.5]]);
     const extent = sourceExtent(far, { freqMin: 1e9 });
     const g = posteriorGeometry(far, { freqMin: 1e9, extent, maxSize: 128 });
-    // half-width 70 + max(7, 12) = 82 cells → 164 > 128: 128 pixels of 2·82/128 cells
+    // half-width 70 + max(70, 12) = 140 survey cells → 233 grid cells > 128: 128 pixels of 280/128 survey cells
     expect(g.size).toBe(128);
-    expect(g.cell / FINE).toBeCloseTo(164 / 128, 6);
+    expect(g.cell / FINE).toBeCloseTo(280 / 128, 6);
     const c = posteriorGeometry(far, { freqMin: 1e9, extent, maxSize: 128, cell: FINE });
     expect(c.size).toBe(128);
-    expect(c.notes.join(' ')).toMatch(/needs 168 pixels at this cell: held at 128/);
+    expect(c.notes.join(' ')).toMatch(/needs 280 pixels at this cell: held at 128/);
   });
 });
 
