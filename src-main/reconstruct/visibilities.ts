@@ -62,8 +62,8 @@ export interface VisibilityReconstructionInputs {
   /** The command line recorded in HISTORY and report.json. */
   command: string;
   /**
-   * Rescale the weights so that they state the data's own scatter (the thermal check's robust ratio r: w → w/r²),
-   * as CASA's statwt re-derives weights from the data: for files whose weights are only relative.
+   * Rescale the weights so that they state the variance of the data's own scatter (the thermal check's rms ratio r:
+   * w → w/r²), as CASA's statwt re-derives weights from the data: for files whose weights are only relative.
    */
   reweight?: boolean;
 }
@@ -175,9 +175,13 @@ export async function reconstructUvfits(
   let weightScale = 1;
   if (inp.reweight) {
     if (!thermal) throw new UserInputError(`${inp.name}: --reweight needs successive visibilities on the same baseline to measure the data's scatter, and the file has none`);
-    weightScale = 1 / (thermal.robustRatio * thermal.robustRatio);
+    // the variance of the scatter (its rms), not the robust (median) estimate: a Gaussian likelihood's σ² is the
+    // noise's variance, and the differences' tails are heavier than a Gaussian's (BL Lac: rms 0.470, robust 0.413)
+    weightScale = 1 / (thermal.ratio * thermal.ratio);
     for (let k = 0; k < vis.n; k++) vis.weight[k] *= weightScale;
-    notes.push(`weights × ${weightScale.toPrecision(4)}: rescaled to the data's scatter between successive visibilities (robust ratio ${thermal.robustRatio.toFixed(3)}, ${thermal.pairs} pairs)`);
+    notes.push(
+      `weights × ${weightScale.toPrecision(4)}: rescaled to the data's scatter between successive visibilities (rms ratio ${thermal.ratio.toFixed(3)}; robust ${thermal.robustRatio.toFixed(3)}; ${thermal.pairs} pairs)`,
+    );
   } else if (thermal && (thermal.robustRatio > THERMAL_TOLERANCE || thermal.robustRatio < 1 / THERMAL_TOLERANCE)) {
     warnings.push(
       `the data's scatter between successive visibilities is ${thermal.robustRatio.toFixed(2)} × the σ their weights state (robust, ${thermal.pairs} pairs): ` +
