@@ -5,8 +5,9 @@
  * SIN-projected grid at the phase centre with the restoring-beam keywords of `skyscore clean`.
  *
  * The steps: read and select the visibilities (Stokes I from the parallel hands, flags dropped, every channel and
- * IF at its own (u, v)); the image geometry (--size, --cell, else the defaults of `clean`); the normal equations
- * (dirty image, beam at every offset, yᴴWy); the thermal check of the weights against the data's own scatter;
+ * IF at its own (u, v)); the thermal check of the weights against the data's own scatter (and --reweight); the
+ * image geometry (--size, --cell, else a grid that holds the source's CLEAN extent: src-shared/radio/field.ts);
+ * the normal equations (dirty image, beam at every offset, yᴴWy);
  * the flux scale in the image plane — from a Högbom CLEAN of the natural-weighted dirty image restored with the
  * fitted beam and divided by the beam's area (Jy/pixel at the resolution), never from data-plane percentiles;
  * then the samples, over the worker pool (the normal equations shared with its threads) or in this thread; a run
@@ -28,7 +29,9 @@ import { defaultProduct, selectVisibilities, type UvfitsFile, type Visibilities 
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
-import { cropBeam, defaultGeometry, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
+import { cropBeam, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
+import { posteriorGeometry } from '../../src-shared/radio/field.js';
+import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
@@ -48,7 +51,7 @@ export interface VisibilityReconstructionInputs {
   vis: string;
   /** The product to image (default: Stokes I where the file has parallel hands). */
   stokes?: string;
-  /** Image side (pixels) and cell (arcsec); defaults as `skyscore clean`'s. */
+  /** Image side (pixels) and cell (arcsec); by default a grid that holds the source's CLEAN extent (src-shared/radio/field.ts). */
   size?: number;
   cellArcsec?: number;
   prior: string;
@@ -59,8 +62,8 @@ export interface VisibilityReconstructionInputs {
   /** The command line recorded in HISTORY and report.json. */
   command: string;
   /**
-   * Rescale the weights so that they state the data's own scatter (the thermal check's robust ratio r: w → w/r²),
-   * as CASA's statwt re-derives weights from the data: for files whose weights are only relative.
+   * Rescale the weights so that they state the variance of the data's own scatter (the thermal check's rms ratio r:
+   * w → w/r²), as CASA's statwt re-derives weights from the data: for files whose weights are only relative.
    */
   reweight?: boolean;
 }
@@ -167,26 +170,31 @@ export async function reconstructUvfits(
   if (vis.n === 0) throw new UserInputError(`${inp.name}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0): nothing to image`);
   const notes = [...vis.notes];
   const warnings: string[] = [];
-  let fmin = Infinity;
-  for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
-  const geo = defaultGeometry(vis.u, vis.v, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: inp.cellArcsec === undefined ? undefined : inp.cellArcsec * ARCSEC, size: inp.size });
-  notes.push(...geo.notes);
-  const grid: ImageGrid = { nx: geo.size, ny: geo.size, cell: geo.cell };
-
   // the weights against the data's scatter: a likelihood is only as honest as its σ
   const thermal = thermalCheck(vis);
   let weightScale = 1;
   if (inp.reweight) {
     if (!thermal) throw new UserInputError(`${inp.name}: --reweight needs successive visibilities on the same baseline to measure the data's scatter, and the file has none`);
-    weightScale = 1 / (thermal.robustRatio * thermal.robustRatio);
+    // the variance of the scatter (its rms), not the robust (median) estimate: a Gaussian likelihood's σ² is the
+    // noise's variance, and the differences' tails are heavier than a Gaussian's (BL Lac: rms 0.470, robust 0.413)
+    weightScale = 1 / (thermal.ratio * thermal.ratio);
     for (let k = 0; k < vis.n; k++) vis.weight[k] *= weightScale;
-    notes.push(`weights × ${weightScale.toPrecision(4)}: rescaled to the data's scatter between successive visibilities (robust ratio ${thermal.robustRatio.toFixed(3)}, ${thermal.pairs} pairs)`);
+    notes.push(
+      `weights × ${weightScale.toPrecision(4)}: rescaled to the data's scatter between successive visibilities (rms ratio ${thermal.ratio.toFixed(3)}; robust ${thermal.robustRatio.toFixed(3)}; ${thermal.pairs} pairs)`,
+    );
   } else if (thermal && (thermal.robustRatio > THERMAL_TOLERANCE || thermal.robustRatio < 1 / THERMAL_TOLERANCE)) {
     warnings.push(
       `the data's scatter between successive visibilities is ${thermal.robustRatio.toFixed(2)} × the σ their weights state (robust, ${thermal.pairs} pairs): ` +
         `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights (--reweight rescales them to the scatter)`,
     );
   }
+
+  // the grid: given, or one that holds the source's CLEAN extent (field.ts), with the weights as the likelihood takes them
+  let fmin = Infinity;
+  for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
+  const geo = posteriorGeometry(vis, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: inp.cellArcsec === undefined ? undefined : inp.cellArcsec * ARCSEC, size: inp.size });
+  notes.push(...geo.notes);
+  const grid: ImageGrid = { nx: geo.size, ny: geo.size, cell: geo.cell };
 
   // the natural-weighted dirty image, beam, restoring beam, and a CLEAN for the image-plane flux scale
   const A = chooseMeasurement(vis.u, vis.v, grid);
@@ -314,7 +322,13 @@ export async function reconstructUvfits(
         thermalCheck: thermal ? thermalReport(thermal) : null,
         weightScale,
       },
-      image: { size: [grid.ny, grid.nx], cellArcsec, projection: 'SIN', restoringBeam: { bmajArcsec: beam.bmaj * 3600, bminArcsec: beam.bmin * 3600, bpaDeg: beam.bpa } },
+      image: {
+        size: [grid.ny, grid.nx],
+        cellArcsec,
+        projection: 'SIN',
+        restoringBeam: { bmajArcsec: beam.bmaj * 3600, bminArcsec: beam.bmin * 3600, bpaDeg: beam.bpa },
+        ...(geo.extent ? { sourceExtent: { radiusArcsec: geo.extent.radius / ARCSEC, cleanFluxJy: geo.extent.flux, components: geo.extent.components, surveySize: geo.extent.grid.nx, surveyCellArcsec: geo.extent.grid.cell / ARCSEC } } : {}),
+      },
       prior: { spec: prior.spec, kind: prior.kind, sha256: prior.sha256 },
       fluxScale: { value: flux.value, source: flux.source, ...(flux.background !== undefined ? { background: flux.background } : {}) },
       n: nKept,
@@ -358,7 +372,9 @@ function thermalReport(t: ThermalCheck): Record<string, number> {
 /**
  * The flux scale in the image plane: a Högbom CLEAN of the natural-weighted dirty image (gain 0.1, to 3 × the
  * weights' image noise or 2000 components), restored with the fitted beam and divided by the beam's area in pixels
- * — the sky's brightness per pixel at the resolution — meets the prior's training peak (automaticFluxScale).
+ * — the sky's brightness per pixel at the resolution — meets the prior's training peak (automaticFluxScale); the
+ * scale is then raised where needed so that the brightest CLEAN component lands within PEAK_RATIO × that peak
+ * (boundByBrightest: a compact core inside the training images' range, whatever the field's size).
  */
 export function imagePlaneFlux(
   prior: Awaited<ReturnType<typeof resolvePrior>>,
@@ -379,6 +395,20 @@ export function imagePlaneFlux(
   const area = (Math.PI * (beam.bmaj * 3600) * (beam.bmin * 3600)) / (4 * Math.LN2) / (grid.cell / ARCSEC) ** 2;
   const perPixel = Float32Array.from(restored, (v) => v / area);
   const f = automaticFluxScale(perPixel, prior.peak, prior.background);
-  return { ...f, source: `${f.source}; image plane: the CLEAN image restored with the fitted beam, per pixel (beam area ${area.toFixed(1)} pixels)` };
+  const source = `${f.source}; image plane: the CLEAN image restored with the fitted beam, per pixel (beam area ${area.toFixed(1)} pixels)`;
+  // the brightest CLEAN component no brighter than the training images' peaks (src-shared/radio/flux-scale.ts)
+  const top = brightest(r.model);
+  const b = boundByBrightest(f.value, top, prior.peak);
+  if (!b.raised) return { ...f, source };
+  const sky = f.reference?.background ?? null;
+  const background = f.background && sky !== null && prior.background !== null ? sky - b.value * prior.background : f.background;
+  return {
+    ...f,
+    value: b.value,
+    ...(background !== undefined ? { background } : {}),
+    source:
+      `${source}; raised from ${f.value.toPrecision(4)} so that the brightest CLEAN component (${top.toPrecision(4)} Jy/pixel) lands at ` +
+      `${PEAK_RATIO} × the prior's ${prior.peak.toPrecision(4)}, the largest peak-to-percentile ratio of the radio prior's training images`,
+  };
 }
 

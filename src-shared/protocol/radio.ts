@@ -128,7 +128,7 @@ export interface UvPosteriorParams {
   options?: RunOptions;
   /** Worker threads sharing the chains (--workers); absent or null: automatic. The samples do not depend on it. */
   workers?: number | null;
-  /** Rescale the weights to the data's scatter (--reweight: the thermal check's robust ratio r, w → w/r²). */
+  /** Rescale the weights to the data's scatter (--reweight: the thermal check's rms ratio r, w → w/r²). */
   reweight?: boolean;
   /** Previews per second (0: none). */
   previewHz: number;

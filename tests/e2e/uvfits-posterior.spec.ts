@@ -78,11 +78,11 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     await app.getByTestId('uv-posterior-n').fill('2');
     await app.getByTestId('uv-posterior-steps').fill('30');
     await app.getByTestId('uv-posterior-seed').fill('3');
-    // the run panel's sampler settings, and the weights rescaled by the thermal check's factor (1/0.413²)
+    // the run panel's sampler settings, and the weights rescaled by the thermal check's factor (1/0.470², the rms ratio)
     await expect(app.getByTestId('uv-posterior-sampler')).toHaveValue('pc');
     await app.getByTestId('uv-posterior-advanced').locator('summary').click();
     await app.getByTestId('uv-posterior-workers').fill('2');
-    await expect(app.getByTestId('uv-posterior-reweight-factor')).toHaveText(/weights × 5\.\d\d/);
+    await expect(app.getByTestId('uv-posterior-reweight-factor')).toHaveText(/weights × 4\.5\d/);
     await app.getByTestId('uv-posterior-reweight').check();
     await app.getByTestId('uv-posterior-reweight').scrollIntoViewIfNeeded();
     await shot(app, 'uvfits-posterior-settings.png');

@@ -15,6 +15,7 @@ import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion
 import { VisibilityLikelihood, type VisibilityNormalEquations } from '../../src-shared/diffusion/visibility-likelihood.js';
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
+import { CgWarmStart } from '../../src-shared/diffusion/likelihood/solver.js';
 import { circulantCovariance, comparePosterior, expectedChi2OfSampleMean, gaussianDraws, gaussianPosterior, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
 
 const SIDE = 12;
@@ -241,6 +242,56 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
       }
     } finally {
       lik.dispose();
+    }
+  });
+
+  it('solves without a warm start (the ending\'s) run to their own cap, warm-started ones stop at the loop\'s; either preconditioner reaches the dense answer', () => {
+    const a = 1.7;
+    const sigma = 0.5;
+    const r = new ChainRandom(8, 1);
+    const xp = Float64Array.from({ length: N }, () => r.normal());
+    // a Ãᵀ (I + a²σ² ÃÃᵀ)⁻¹ (ỹ − a Ã x_p), whitened, dense
+    const q = 2 * M;
+    const resid = new Float64Array(q);
+    for (let i = 0; i < q; i++) {
+      let s = 0;
+      for (let p = 0; p < N; p++) s += rows[i * N + p] * a * xp[p];
+      resid[i] = yw[i] - s;
+    }
+    const mat = new Float64Array(q * q);
+    for (let i = 0; i < q; i++) {
+      for (let j = 0; j < q; j++) {
+        let s = 0;
+        for (let p = 0; p < N; p++) s += rows[i * N + p] * rows[j * N + p];
+        mat[i * q + j] = (i === j ? 1 : 0) + a * a * sigma * sigma * s;
+      }
+    }
+    const z = solve(mat, resid, q);
+    const want = new Float64Array(N);
+    for (let i = 0; i < q; i++) for (let p = 0; p < N; p++) want[p] += a * rows[i * N + p] * z[i];
+    const error = (lik: VisibilityLikelihood, warm?: CgWarmStart) => {
+      const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(xp), [1, SIDE, SIDE]), sigma, warm).dataSync());
+      let num = 0;
+      let den = 0;
+      for (let p = 0; p < N; p++) {
+        num += (got[p] - want[p]) ** 2;
+        den += want[p] ** 2;
+      }
+      return Math.sqrt(num / den);
+    };
+    for (const preconditioner of ['none', 'circulant'] as const) {
+      const lik = new VisibilityLikelihood({ equations: eq, affine: { scale: a, offset: 0 }, cgTol: 1e-5, cgMaxIter: 2, cgMaxIterCold: 300, preconditioner });
+      const warm = new CgWarmStart();
+      try {
+        expect(error(lik), `${preconditioner}, cold`).toBeLessThan(2e-3);
+        expect(lik.cgStats.capped).toBe(0);
+        expect(error(lik, warm), `${preconditioner}, warm-started from nothing, 2 iterations`).toBeGreaterThan(1e-2);
+        expect(lik.cgStats.capped).toBe(1);
+        expect(lik.description).toMatch(preconditioner === 'none' ? /no preconditioner/ : /circulant/);
+      } finally {
+        warm.reset();
+        lik.dispose();
+      }
     }
   });
 

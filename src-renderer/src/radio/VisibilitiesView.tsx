@@ -192,7 +192,7 @@ function Posterior({ disabled }: { disabled: boolean }) {
   const chosen = posteriorPrior();
   const running = st.state === 'running' || st.state === 'queued';
   const thermal = useRadio((s) => s.file?.open.thermal ?? null);
-  const factor = thermal ? 1 / (thermal.robustRatio * thermal.robustRatio) : null;
+  const factor = thermal ? 1 / (thermal.ratio * thermal.ratio) : null;
   return (
     <>
       <h4>Posterior</h4>
@@ -210,7 +210,7 @@ function Posterior({ disabled }: { disabled: boolean }) {
         </label>
       </div>
       <SamplerFields settings={form} set={patch} disabled={running} prefix="uv-posterior" labelSuffix=" (visibilities)" fluxScale={false} />
-      <label className="check" title="--reweight: the weights × 1/r², r the robust ratio of the data's scatter between successive visibilities to the σ the weights state">
+      <label className="check" title="--reweight: the weights × 1/r², r the rms ratio of the data's scatter between successive visibilities to the σ the weights state">
         <input type="checkbox" checked={form.reweight} disabled={running || factor === null} onChange={(e) => patch({ reweight: e.target.checked })} data-testid="uv-posterior-reweight" />
         <span>
           rescale the weights to the data&apos;s scatter{' '}

@@ -1,0 +1,178 @@
+/**
+ * The posterior's default grid from the source's CLEAN extent (src-shared/radio/field.ts) and the brightest-pixel
+ * bound of the image-plane flux scale (src-shared/radio/flux-scale.ts, imagePlaneFlux), on synthetic visibilities of
+ * point sources at known positions.
+ */
+import { describe, expect, it } from 'vitest';
+import { extentRadiusPixels, posteriorGeometry, sourceExtent, uvRange, type WeightedData } from '../../src-shared/radio/field.js';
+import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
+import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
+import { cropBeam, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
+import { fitBeam } from '../../src-shared/radio/clean.js';
+import type { ImageGrid } from '../../src-shared/radio/grid.js';
+import { imagePlaneFlux } from '../../src-main/reconstruct/visibilities.js';
+import type { Visibilities } from '../../src-shared/radio/uvfits.js';
+
+/** Seeded uniforms. */
+function uniforms(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
+}
+
+const UMAX = 3000;
+const UMIN = 100;
+/** The survey's cell, 1/(3 u_max) (radians), and the posterior grid's default, 1/(2.5 u_max). */
+const FINE = 1 / (3 * UMAX);
+const CELL = 1 / (2.5 * UMAX);
+
+/**
+ * 400 visibilities spread over UMIN…UMAX (one at each end exactly) of point sources (l, m, S Jy), weight 1e4 (σ = 0.01
+ * per part) and noise of that σ.
+ */
+function pointSources(sources: [number, number, number][], seed = 7): WeightedData {
+  const r = uniforms(seed);
+  const n = 400;
+  const u = new Float64Array(n);
+  const v = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const rad = k === 0 ? UMAX : k === 1 ? UMIN : UMIN + (UMAX - UMIN) * Math.sqrt(r());
+    const a = 2 * Math.PI * r();
+    u[k] = rad * Math.cos(a);
+    v[k] = rad * Math.sin(a);
+  }
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    for (const [l, m, s] of sources) {
+      const ph = -2 * Math.PI * (u[k] * l + v[k] * m);
+      re[k] += s * Math.cos(ph);
+      im[k] += s * Math.sin(ph);
+    }
+    // Box–Muller noise, σ = 0.01
+    const g = Math.sqrt(-2 * Math.log(r())) * 0.01;
+    const t = 2 * Math.PI * r();
+    re[k] += g * Math.cos(t);
+    im[k] += g * Math.sin(t);
+  }
+  return { u, v, re, im, weight: new Float64Array(n).fill(1e4) };
+}
+
+describe('the source extent', () => {
+  it('is the half-width of the smallest centred square holding the fraction of |flux|', () => {
+    // 9×9, centre (4, 4): 1 at the centre, 0.5 at Chebyshev distance 2, 0.01 at distance 4
+    const m = new Float64Array(81);
+    m[4 * 9 + 4] = 1;
+    m[2 * 9 + 5] = -0.5; // |flux| counts
+    m[8 * 9 + 0] = 0.01;
+    expect(extentRadiusPixels(m, 9, 9, 0.5)).toBe(0);
+    expect(extentRadiusPixels(m, 9, 9, 0.98)).toBe(2); // (1 + 0.5) / 1.51 = 0.993
+    expect(extentRadiusPixels(m, 9, 9, 0.999)).toBe(4);
+    expect(extentRadiusPixels(new Float64Array(81), 9, 9)).toBe(0);
+  });
+
+  it('finds a knot 40 cells from the core, and only the core without it', () => {
+    const withKnot = sourceExtent(pointSources([[0, 0, 1], [0, 40 * FINE, 0.3]]), { freqMin: 1e9 });
+    expect(uvRange(pointSources([[0, 0, 1]]).u, pointSources([[0, 0, 1]]).v).umax).toBeCloseTo(UMAX, 9);
+    // the survey: the field 2/u_min at 1/(3 u_max): 180 pixels
+    expect(withKnot.grid.nx).toBe(180);
+    expect(withKnot.grid.cell).toBeCloseTo(FINE, 15);
+    expect(withKnot.radius / FINE).toBeCloseTo(40, 6);
+    expect(withKnot.flux).toBeGreaterThan(1.2);
+    const core = sourceExtent(pointSources([[0, 0, 1]]), { freqMin: 1e9 });
+    expect(core.radius / FINE).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('the posterior grid from the extent', () => {
+  const knot = pointSources([[0, 0, 1], [0, 40 * FINE, 0.3]]);
+  // the survey once: every rule below reads the same extent
+  const opts = { freqMin: 1e9, extent: sourceExtent(knot, { freqMin: 1e9 }) };
+
+  it('holds the knot at 1/(2.5 u_max), a multiple of 8 pixels with its margin; a lone core takes the smallest grid', () => {
+    const g = posteriorGeometry(knot, opts);
+    expect(g.cell).toBeCloseTo(CELL, 15);
+    // half-width 40 + max(40, 4/u_max = 12) = 80 survey cells = 66.7 grid cells → 134 → 136 pixels
+    expect(g.size).toBe(136);
+    expect(g.size % 8).toBe(0);
+    expect((g.size / 2) * g.cell).toBeGreaterThan(40 * FINE);
+    expect(g.notes.join(' ')).toMatch(/field from the source's extent/);
+    const lone = posteriorGeometry(pointSources([[0, 0, 1]]), { freqMin: 1e9 });
+    expect(lone.size).toBe(64);
+    expect(lone.cell).toBeCloseTo(CELL, 15);
+  });
+
+  it('keeps a given size (the cell grows to hold the knot), a given cell (the size follows), and both', () => {
+    const s = posteriorGeometry(knot, { ...opts, size: 64 });
+    expect(s.size).toBe(64);
+    expect(s.cell).toBeCloseTo((2 * 80 * FINE) / 64, 15);
+    const c = posteriorGeometry(knot, { ...opts, cell: 2 * FINE });
+    expect(c.cell).toBe(2 * FINE);
+    expect(c.size).toBe(80); // 80 survey cells = 40 of 2·FINE each side
+    const c2 = posteriorGeometry(knot, { ...opts, cell: FINE / 2 });
+    expect(c2.size).toBe(256); // 160 cells of FINE/2 each side: 320, held at 256
+    expect(c2.notes.join(' ')).toMatch(/needs 320 pixels at this cell: held at 256/);
+    const both = posteriorGeometry(knot, { ...opts, cell: FINE, size: 32 });
+    expect(both).toEqual({ cell: FINE, size: 32, notes: [], extent: null });
+  });
+
+  it('holds the field within maxSize by coarsening the cell', () => {
+    const far = pointSources([[0, 0, 1], [70 * FINE, 0, 0.5]]);
+    const extent = sourceExtent(far, { freqMin: 1e9 });
+    const g = posteriorGeometry(far, { freqMin: 1e9, extent, maxSize: 128 });
+    // half-width 70 + max(70, 12) = 140 survey cells → 233 grid cells > 128: 128 pixels of 280/128 survey cells
+    expect(g.size).toBe(128);
+    expect(g.cell / FINE).toBeCloseTo(280 / 128, 6);
+    const c = posteriorGeometry(far, { freqMin: 1e9, extent, maxSize: 128, cell: FINE });
+    expect(c.size).toBe(128);
+    expect(c.notes.join(' ')).toMatch(/needs 280 pixels at this cell: held at 128/);
+  });
+});
+
+describe('the brightest-pixel bound of the image-plane flux scale', () => {
+  it('raises the percentile scale to brightest / (PEAK_RATIO · peak) and no further', () => {
+    expect(PEAK_RATIO).toBe(15);
+    expect(boundByBrightest(0.01, 3, 0.5)).toEqual({ value: 3 / 7.5, raised: true, brightestPrior: 7.5 });
+    expect(boundByBrightest(1, 3, 0.5)).toEqual({ value: 1, raised: false, brightestPrior: 3 });
+    expect(boundByBrightest(0.2, 0, 0.5)).toEqual({ value: 0.2, raised: false, brightestPrior: 0 });
+    expect(() => boundByBrightest(0, 1, 0.5)).toThrow(RangeError);
+    expect(brightest(Float64Array.from([-3, 0.5, 2, 1]))).toBe(2);
+  });
+
+  /** imagePlaneFlux of a prior whose typical 99.5th percentile is 0.5 on an n×n grid of the finest cell. */
+  function flux(data: WeightedData, n: number) {
+    const grid: ImageGrid = { nx: n, ny: n, cell: FINE };
+    const A = chooseMeasurement(data.u, data.v, grid);
+    const big = dirtyBeam(data.u, data.v, data.weight, doubleGrid(grid));
+    const beam = fitBeam(cropBeam(big, grid), grid);
+    const prior = { kind: 'unet', peak: 0.5, background: null } as unknown as Parameters<typeof imagePlaneFlux>[0];
+    return imagePlaneFlux(prior, { ...data, n: data.u.length } as unknown as Visibilities, A, big, beam, grid, null);
+  }
+
+  it('puts a lone point source at 15 × the prior peak on any field, where the percentile alone follows the field', () => {
+    const point = pointSources([[0, 0, 2]]);
+    const f64 = flux(point, 64);
+    const f128 = flux(point, 128);
+    // the brightest component holds nearly all of the 2 Jy (Högbom to 3σ of the image noise)
+    for (const f of [f64, f128]) {
+      expect(f.value * PEAK_RATIO * 0.5).toBeGreaterThan(1.9);
+      expect(f.value * PEAK_RATIO * 0.5).toBeLessThan(2.02);
+      expect(f.source).toMatch(/raised from .* so that the brightest CLEAN component/);
+    }
+    expect(f128.value / f64.value).toBeCloseTo(1, 2);
+    // the percentile rule alone: its scale falls as the empty field grows
+    const before = (f: { source: string }) => Number(/raised from ([\d.e+-]+)/.exec(f.source)![1]);
+    expect(before(f64) / before(f128)).toBeGreaterThan(1.5);
+  });
+
+  it('leaves an extended source on the percentile rule', () => {
+    // 49 points of 0.1 Jy on a 7×7 square of 2-cell spacing: no component near 15 × the percentile
+    const pts: [number, number, number][] = [];
+    for (let i = -3; i <= 3; i++) for (let j = -3; j <= 3; j++) pts.push([2 * j * FINE, 2 * i * FINE, 0.1]);
+    const f = flux(pointSources(pts), 64);
+    expect(f.source).not.toMatch(/raised/);
+    expect(f.source).toMatch(/99\.5th percentile/);
+  });
+});
