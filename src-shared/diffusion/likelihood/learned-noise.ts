@@ -24,17 +24,26 @@ import type { LinearOperator } from '../../operators/types.js';
 import type { LearnedNoise } from '../../operators/noise.js';
 import { createUnetFromWeights } from '../nn/prior-meta.js';
 import type { ScoreModel } from '../types.js';
-import { noCgStats, type CgStats, type ForwardMap, type LikelihoodSolver } from './solver.js';
+import { noCgStats, type CgStats, type CgWarmStart, type ForwardMap, type LikelihoodSolver } from './solver.js';
 
 /** The noise network's level (model units) for a convolution variance c·λmax in data units: clipped below at σmin. */
 export function learnedNoiseLevel(learned: LearnedNoise, c: number, gramMax: number): number {
   return Math.max(Math.sqrt(Math.max(c, 0) * gramMax) / learned.scale, learned.sigmaMin);
 }
 
+/**
+ * The noise score's Gaussian part, in data units at the level `level` (model units): −(r − offset)/(σ_n² + ℓ²·scale²)
+ * for the noise of variance v (model units) seen at level ℓ — what the network tends to for a Gaussian Q, subtracted
+ * from the network's score so that only its departure from the Gaussian remains (the Gaussian-corrected rule below).
+ */
+export function gaussianNoiseScoreAtLevel(learned: LearnedNoise, r: tf.Tensor, level: number): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.sub(r, learned.offset), -(learned.variance + level * level) * learned.scale * learned.scale));
+}
+
 export class LearnedNoiseSolver implements LikelihoodSolver {
   readonly method = 'learned-noise';
   readonly description: string;
-  readonly stats: CgStats = noCgStats();
+  private readonly ownStats: CgStats = noCgStats();
   readonly forward: ForwardMap;
   /** The noise network, built from the noise model's weights (disposed with the solver), or the score lent in its place. */
   readonly model: ScoreModel;
@@ -42,7 +51,9 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
 
   /**
    * `mask`: 1 on observed data pixels, [1, my, mx] (lent, not disposed here); `gramMax`: λmax, the largest eigenvalue of
-   * A Aᵀ over the observed pixels.
+   * A Aᵀ over the observed pixels. `gaussian`: where A Aᵀ is not a multiple of I on the observed pixels, the exact
+   * solver of the white Gaussian of the noise's σ, Aᵀ(σ_n² I + c A Aᵀ)⁻¹ r (owned: disposed here) — the
+   * Gaussian-corrected rule of the module comment; without it, the network alone at the effective level.
    */
   constructor(
     operator: LinearOperator,
@@ -52,11 +63,25 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     reason: string,
     /** A score in place of the network (an analytic density, same units); lent, not disposed. */
     model?: ScoreModel,
+    readonly gaussian: LikelihoodSolver | null = null,
   ) {
     this.forward = operator;
     this.owned = !model;
     this.model = model ?? createUnetFromWeights(learned.network.meta, learned.network.weights);
-    this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√λmax (λmax = ${gramMax.toPrecision(4)}, ${reason})`;
+    const how = gaussian
+      ? `Gaussian-corrected: the network's departure from the Gaussian at the effective level σ·√λmax plus the white Gaussian of the noise's σ solved with A Aᵀ itself (${gaussian.method})`
+      : 'the noise network at the effective level σ·√λmax';
+    this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x), ${how} (λmax = ${gramMax.toPrecision(4)}, ${reason})`;
+  }
+
+  /** The conjugate gradients' counts of the Gaussian part (zero without one, or when it is exact). */
+  get stats(): CgStats {
+    return this.gaussian ? this.gaussian.stats : this.ownStats;
+  }
+
+  /** The network's level (model units) at convolution variance c (data units²). */
+  level(c: number): number {
+    return learnedNoiseLevel(this.learned, c, this.gramMax);
   }
 
   /**
@@ -65,7 +90,7 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
    */
   noiseScore(r: tf.Tensor, c: number): tf.Tensor {
     const L = this.learned;
-    const level = learnedNoiseLevel(L, c, this.gramMax);
+    const level = this.level(c);
     return tf.tidy(() => {
       const u = tf.div(tf.sub(r, L.offset), L.scale);
       const s = level > L.sigmaMax ? tf.div(u, -(L.variance + level * level)) : this.model.score(u, tf.fill([r.shape[0]], level) as tf.Tensor1D);
@@ -73,13 +98,28 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     });
   }
 
-  solve(r: tf.Tensor, c: number): tf.Tensor {
-    return tf.tidy(() => this.forward.adjoint(this.noiseScore(r, c)));
+  solve(r: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
+    const g = this.gaussian;
+    if (!g) return tf.tidy(() => this.forward.adjoint(this.noiseScore(r, c)));
+    const L = this.learned;
+    const level = this.level(c);
+    return tf.tidy(() => {
+      // the network's departure from its Gaussian limit at its level: −s_Q(r, ℓ) + s_G(r, ℓ), 0 on masked pixels
+      const departure = tf.add(this.noiseScore(r, c), tf.mul(gaussianNoiseScoreAtLevel(L, r, level), this.mask));
+      // the white Gaussian of the noise's σ with the state's noise as it is, c A Aᵀ; at c = 0 elementwise
+      const centred = tf.mul(tf.sub(r, L.offset), this.mask);
+      const gauss =
+        c > 0 ? g.solve(centred, c, warm) : this.forward.adjoint(tf.div(centred, L.variance * L.scale * L.scale));
+      return tf.add(this.forward.adjoint(departure), gauss);
+    });
   }
 
-  async settle(): Promise<void> {}
+  settle(): Promise<void> {
+    return this.gaussian ? this.gaussian.settle() : Promise.resolve();
+  }
 
   dispose(): void {
     if (this.owned) this.model.dispose();
+    this.gaussian?.dispose();
   }
 }
