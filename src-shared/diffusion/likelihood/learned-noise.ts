@@ -7,12 +7,19 @@
  * Q ∗ N(0, a²σ²): the noise network at level aσ (in its own units aσ/scale) gives the exact score of the residual,
  * and the likelihood's score −a Aᵀ s_Q(r, aσ) is exact at every level (given x_t, the only approximation left is the
  * one every convolved likelihood makes: x₀ | x_t taken as N(x_t, σ²I)). For a general A, A z is correlated noise of
- * covariance A Aᵀ; it is replaced by white noise of A Aᵀ's largest eigenvalue λmax over the observed pixels (M A Aᵀ M,
- * by power iteration): the network is evaluated at the effective level σ_eff = aσ√λmax. This keeps the score exact
- * at σ = 0 and wherever A Aᵀ = λI on the observed pixels (the identity, a mask), and in between bounds the state's
- * noise in the residual from above in every direction: the likelihood is too weak where A Aᵀ is small (the fine
- * scales a PSF removes), never too strong. The mean diagonal λ̄ instead (a PSF's Σk², 0.017 for the HST ACS PSF)
- * made the low frequencies, where A Aᵀ ≈ 1, weigh up to 1/λ̄ times too much, and the chains diverged.
+ * covariance A Aᵀ and no single level of the network describes the residual. The rule is Gaussian-corrected: the
+ * noise's Gaussian part (white, the noise's empirical σ_n) is solved with A Aᵀ itself, and the network gives only its
+ * departure from its Gaussian limit at the effective level σ_eff = aσ√λmax (λmax: A Aᵀ's largest eigenvalue over the
+ * observed pixels, M A Aᵀ M, by power iteration):
+ *   g = Aᵀ(σ_n² I + c A Aᵀ)⁻¹ (r − offset) + Aᵀ[−s_Q(r, σ_eff) + s_G(r, σ_eff)],  s_G(r, s) = −(r − offset)/(σ_n² + s²).
+ * For a Gaussian Q the bracket is 0 at every level (the white likelihood, exactly); as σ → 0 the two Gaussian terms
+ * cancel and the network alone remains (exact at σ = 0); at large σ the network is nearly Gaussian at its level and
+ * the bracket small. λmax bounds the state's noise in the residual from above in every direction, so the network is
+ * evaluated no lower than the residuals it sees (the mean diagonal λ̄ instead, 0.017 for the HST ACS PSF, made it see
+ * residuals 8× its level and the chains diverged). Where A Aᵀ = λI on the observed pixels (the identity, a mask) the
+ * network alone at σ_eff is exact and the correction is not used. The network alone at σ_eff elsewhere (the rule
+ * before) is, for nearly Gaussian noise, the Gaussian of variance σ_n² + cλmax in every mode: far too weak where a
+ * broad PSF damps (docs/sampling.md, *A learned noise prior*).
  * Outside the network's range: below its σmin (σ = 0 included) the network at σmin (by default 10 % of the noise's
  * σ: Q ∗ N(0, σmin²) stands in for Q, 1 % more variance); above its σmax the Gaussian limit s = −u/(v + s²) in
  * model units (Q ∗ N(0, s²) tends to N(0, v + s²)).
