@@ -30,8 +30,9 @@
  * data's sky above the mean's sky median; the truth's own count by the same rule is printed beside it), the truth's
  * per-pixel coverage by the 68 % and 95 % prediction intervals of the N samples (mean ± Student-t quantile · s ·
  * √(1 + 1/N): calibrated for Gaussian marginals) and by the samples' range (calibrated: (N − 1)/(N + 1)),
- * χ²/pixel (report.json), the diagnostics' spectral ratio and KS distance, and the wall time. One JSON line per
- * run, then a Markdown table.
+ * χ²/pixel (report.json), the diagnostics' spectral ratio and KS distance, the wall time, and the solve's method with
+ * its conjugate-gradient counts (solves, solves capped, largest final residual) and the Rao–Blackwell window's terms.
+ * One JSON line per run, then a Markdown table.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -384,7 +385,10 @@ for (const img of images) {
       seconds,
     };
     rows.push(row);
-    console.log(JSON.stringify({ ...row, operator, steps: modelSteps, truthSkyPeaks, sigma, noise: tag }));
+    // the solve's conjugate-gradient counts (solves that hit the cap, the largest final residual) and the Rao–Blackwell window's terms
+    const lik = (report.likelihood ?? {}) as Record<string, unknown>;
+    const solve = { method: lik.method, cgSolves: lik.cgSolves, cgCapped: lik.cgCapped, cgMaxRelResidual: lik.cgMaxRelResidual, raoBlackwellTerms: find(report, 'raoBlackwellTerms') };
+    console.log(JSON.stringify({ ...row, operator, steps: modelSteps, truthSkyPeaks, sigma, noise: tag, ...solve }));
   }
 }
 

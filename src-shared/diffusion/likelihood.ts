@@ -329,7 +329,9 @@ export class ConvolvedLikelihood {
         // the effective level's λ: the largest eigenvalue of M A Aᵀ M over the observed pixels (= that of Aᵀ M A),
         // the variance the state's noise puts on the residual where it puts the most (learned-noise.ts)
         const gramMax = largestEigenvalueSync(this.inShape, (u) => op.adjoint(tf.mul(op.apply(u), this.mT)));
-        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, gramMax > 0 && Number.isFinite(gramMax) ? gramMax : 1, choice.reason, this.noiseScore);
+        // where A Aᵀ is not λI: the white Gaussian of the noise's σ, solved as white noise would be (its variance array)
+        const gaussian = choice.gaussian ? this.createSolver(choice.gaussian, variance, cgOnDevice) : null;
+        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, gramMax > 0 && Number.isFinite(gramMax) ? gramMax : 1, choice.reason, this.noiseScore, gaussian);
       }
     }
   }

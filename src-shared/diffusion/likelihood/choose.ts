@@ -55,7 +55,7 @@ export type SolveChoice = { reason: string } & (
   | { method: 'cg'; gram: GramDescription; psf: PsfInOperator | null }
   | { method: 'correlated-fourier'; diag: Float32Array }
   | { method: 'correlated-cg'; aat: Float32Array }
-  | { method: 'learned-noise' }
+  | { method: 'learned-noise'; gaussian: SolveChoice | null }
 );
 
 /**
@@ -70,10 +70,14 @@ export function chooseSolveMethod(s: SolveSituation): SolveChoice {
   if (s.correlated) return chooseCorrelated(s, gram, psf);
   if (s.learned) {
     // the effective level takes A Aᵀ's largest eigenvalue over the observed pixels (learned-noise.ts): exact for
-    // A Aᵀ = λI (the identity, a mask), an upper bound on the state's noise in the residual otherwise
+    // A Aᵀ = λI (the identity, a mask), an upper bound on the state's noise in the residual otherwise, where the
+    // noise's Gaussian part is solved exactly and the network gives only its departure from the Gaussian
     const top = gram.kind === 'pixel-diagonal' ? gram.diag.reduce((m, v) => Math.max(m, v), 0) : 0;
     const exact = gram.kind === 'pixel-diagonal' && gram.diag.every((v) => v === 0 || v === top);
-    return { method: 'learned-noise', reason: exact ? 'A Aᵀ is a multiple of I on the pixels' : 'A Aᵀ bounded by its largest eigenvalue' };
+    if (exact) return { method: 'learned-noise', reason: 'A Aᵀ is a multiple of I on the pixels', gaussian: null };
+    // elsewhere the Gaussian part of the noise is solved with A Aᵀ itself, by the method white noise of its σ gets
+    const gaussian = chooseSolveMethod({ ...s, gram, learned: false, correlated: false, whiteNoise: true });
+    return { method: 'learned-noise', reason: `A Aᵀ is not a multiple of I; its largest eigenvalue sets the network's level`, gaussian };
   }
   if (s.requested === 'cg') return cg('requested');
   // a mask or the identity: Σ + c A Aᵀ is diagonal whatever Σ is; masked pixels simply drop out

@@ -7,12 +7,19 @@
  * Q ∗ N(0, a²σ²): the noise network at level aσ (in its own units aσ/scale) gives the exact score of the residual,
  * and the likelihood's score −a Aᵀ s_Q(r, aσ) is exact at every level (given x_t, the only approximation left is the
  * one every convolved likelihood makes: x₀ | x_t taken as N(x_t, σ²I)). For a general A, A z is correlated noise of
- * covariance A Aᵀ; it is replaced by white noise of A Aᵀ's largest eigenvalue λmax over the observed pixels (M A Aᵀ M,
- * by power iteration): the network is evaluated at the effective level σ_eff = aσ√λmax. This keeps the score exact
- * at σ = 0 and wherever A Aᵀ = λI on the observed pixels (the identity, a mask), and in between bounds the state's
- * noise in the residual from above in every direction: the likelihood is too weak where A Aᵀ is small (the fine
- * scales a PSF removes), never too strong. The mean diagonal λ̄ instead (a PSF's Σk², 0.017 for the HST ACS PSF)
- * made the low frequencies, where A Aᵀ ≈ 1, weigh up to 1/λ̄ times too much, and the chains diverged.
+ * covariance A Aᵀ and no single level of the network describes the residual. The rule is Gaussian-corrected: the
+ * noise's Gaussian part (white, the noise's empirical σ_n) is solved with A Aᵀ itself, and the network gives only its
+ * departure from its Gaussian limit at the effective level σ_eff = aσ√λmax (λmax: A Aᵀ's largest eigenvalue over the
+ * observed pixels, M A Aᵀ M, by power iteration):
+ *   g = Aᵀ(σ_n² I + c A Aᵀ)⁻¹ (r − offset) + Aᵀ[−s_Q(r, σ_eff) + s_G(r, σ_eff)],  s_G(r, s) = −(r − offset)/(σ_n² + s²).
+ * For a Gaussian Q the bracket is 0 at every level (the white likelihood, exactly); as σ → 0 the two Gaussian terms
+ * cancel and the network alone remains (exact at σ = 0); at large σ the network is nearly Gaussian at its level and
+ * the bracket small. λmax bounds the state's noise in the residual from above in every direction, so the network is
+ * evaluated no lower than the residuals it sees (the mean diagonal λ̄ instead, 0.017 for the HST ACS PSF, made it see
+ * residuals 8× its level and the chains diverged). Where A Aᵀ = λI on the observed pixels (the identity, a mask) the
+ * network alone at σ_eff is exact and the correction is not used. The network alone at σ_eff elsewhere (the rule
+ * before) is, for nearly Gaussian noise, the Gaussian of variance σ_n² + cλmax in every mode: far too weak where a
+ * broad PSF damps (docs/sampling.md, *A learned noise prior*).
  * Outside the network's range: below its σmin (σ = 0 included) the network at σmin (by default 10 % of the noise's
  * σ: Q ∗ N(0, σmin²) stands in for Q, 1 % more variance); above its σmax the Gaussian limit s = −u/(v + s²) in
  * model units (Q ∗ N(0, s²) tends to N(0, v + s²)).
@@ -24,17 +31,26 @@ import type { LinearOperator } from '../../operators/types.js';
 import type { LearnedNoise } from '../../operators/noise.js';
 import { createUnetFromWeights } from '../nn/prior-meta.js';
 import type { ScoreModel } from '../types.js';
-import { noCgStats, type CgStats, type ForwardMap, type LikelihoodSolver } from './solver.js';
+import { noCgStats, type CgStats, type CgWarmStart, type ForwardMap, type LikelihoodSolver } from './solver.js';
 
 /** The noise network's level (model units) for a convolution variance c·λmax in data units: clipped below at σmin. */
 export function learnedNoiseLevel(learned: LearnedNoise, c: number, gramMax: number): number {
   return Math.max(Math.sqrt(Math.max(c, 0) * gramMax) / learned.scale, learned.sigmaMin);
 }
 
+/**
+ * The noise score's Gaussian part, in data units at the level `level` (model units): −(r − offset)/(σ_n² + ℓ²·scale²)
+ * for the noise of variance v (model units) seen at level ℓ — what the network tends to for a Gaussian Q, subtracted
+ * from the network's score so that only its departure from the Gaussian remains (the Gaussian-corrected rule below).
+ */
+export function gaussianNoiseScoreAtLevel(learned: LearnedNoise, r: tf.Tensor, level: number): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.sub(r, learned.offset), -(learned.variance + level * level) * learned.scale * learned.scale));
+}
+
 export class LearnedNoiseSolver implements LikelihoodSolver {
   readonly method = 'learned-noise';
   readonly description: string;
-  readonly stats: CgStats = noCgStats();
+  private readonly ownStats: CgStats = noCgStats();
   readonly forward: ForwardMap;
   /** The noise network, built from the noise model's weights (disposed with the solver), or the score lent in its place. */
   readonly model: ScoreModel;
@@ -42,7 +58,9 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
 
   /**
    * `mask`: 1 on observed data pixels, [1, my, mx] (lent, not disposed here); `gramMax`: λmax, the largest eigenvalue of
-   * A Aᵀ over the observed pixels.
+   * A Aᵀ over the observed pixels. `gaussian`: where A Aᵀ is not a multiple of I on the observed pixels, the exact
+   * solver of the white Gaussian of the noise's σ, Aᵀ(σ_n² I + c A Aᵀ)⁻¹ r (owned: disposed here) — the
+   * Gaussian-corrected rule of the module comment; without it, the network alone at the effective level.
    */
   constructor(
     operator: LinearOperator,
@@ -52,11 +70,25 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     reason: string,
     /** A score in place of the network (an analytic density, same units); lent, not disposed. */
     model?: ScoreModel,
+    readonly gaussian: LikelihoodSolver | null = null,
   ) {
     this.forward = operator;
     this.owned = !model;
     this.model = model ?? createUnetFromWeights(learned.network.meta, learned.network.weights);
-    this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√λmax (λmax = ${gramMax.toPrecision(4)}, ${reason})`;
+    const how = gaussian
+      ? `Gaussian-corrected: the network's departure from the Gaussian at the effective level σ·√λmax plus the white Gaussian of the noise's σ solved with A Aᵀ itself (${gaussian.method})`
+      : 'the noise network at the effective level σ·√λmax';
+    this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x), ${how} (λmax = ${gramMax.toPrecision(4)}, ${reason})`;
+  }
+
+  /** The conjugate gradients' counts of the Gaussian part (zero without one, or when it is exact). */
+  get stats(): CgStats {
+    return this.gaussian ? this.gaussian.stats : this.ownStats;
+  }
+
+  /** The network's level (model units) at convolution variance c (data units²). */
+  level(c: number): number {
+    return learnedNoiseLevel(this.learned, c, this.gramMax);
   }
 
   /**
@@ -65,7 +97,7 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
    */
   noiseScore(r: tf.Tensor, c: number): tf.Tensor {
     const L = this.learned;
-    const level = learnedNoiseLevel(L, c, this.gramMax);
+    const level = this.level(c);
     return tf.tidy(() => {
       const u = tf.div(tf.sub(r, L.offset), L.scale);
       const s = level > L.sigmaMax ? tf.div(u, -(L.variance + level * level)) : this.model.score(u, tf.fill([r.shape[0]], level) as tf.Tensor1D);
@@ -73,13 +105,28 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     });
   }
 
-  solve(r: tf.Tensor, c: number): tf.Tensor {
-    return tf.tidy(() => this.forward.adjoint(this.noiseScore(r, c)));
+  solve(r: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
+    const g = this.gaussian;
+    if (!g) return tf.tidy(() => this.forward.adjoint(this.noiseScore(r, c)));
+    const L = this.learned;
+    const level = this.level(c);
+    return tf.tidy(() => {
+      // the network's departure from its Gaussian limit at its level: −s_Q(r, ℓ) + s_G(r, ℓ), 0 on masked pixels
+      const departure = tf.add(this.noiseScore(r, c), tf.mul(gaussianNoiseScoreAtLevel(L, r, level), this.mask));
+      // the white Gaussian of the noise's σ with the state's noise as it is, c A Aᵀ; at c = 0 elementwise
+      const centred = tf.mul(tf.sub(r, L.offset), this.mask);
+      const gauss =
+        c > 0 ? g.solve(centred, c, warm) : this.forward.adjoint(tf.div(centred, L.variance * L.scale * L.scale));
+      return tf.add(this.forward.adjoint(departure), gauss);
+    });
   }
 
-  async settle(): Promise<void> {}
+  settle(): Promise<void> {
+    return this.gaussian ? this.gaussian.settle() : Promise.resolve();
+  }
 
   dispose(): void {
     if (this.owned) this.model.dispose();
+    this.gaussian?.dispose();
   }
 }
