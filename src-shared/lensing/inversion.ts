@@ -327,8 +327,8 @@ export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: L
     cache.set(t, v);
     return v;
   };
-  const finish = (a: number, b: number, c: number): { best: InversionResult; evaluations: number } => {
-    if (opts.method === 'parabolic') parabolicMaximum(f, a, b, c, tol);
+  const finish = (a: number, c: number): { best: InversionResult; evaluations: number } => {
+    if (opts.method === 'parabolic') parabolicMaximum(f, [...cache.keys()].filter((t) => t >= a && t <= c), tol);
     else golden(f, a, c, tol);
     if (!best) throw new Error('optimiseLambda: no λ gave a positive definite system');
     return { best, evaluations };
@@ -347,7 +347,7 @@ export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: L
     c = Math.max(lo, b - step);
     fc = f(c);
     // b is already bracketed by b ± step
-    if (!(fc > fb)) return finish(Math.max(lo, b - step), b, Math.min(hi, b + step));
+    if (!(fc > fb)) return finish(Math.max(lo, b - step), Math.min(hi, b + step));
   }
   let a = b;
   b = c;
@@ -362,7 +362,7 @@ export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: L
     b = c;
     fb = fc;
   }
-  return finish(Math.min(a, c), b, Math.max(a, c));
+  return finish(Math.min(a, c), Math.max(a, c));
 }
 
 /** Golden-section search for the maximum of f on [a, c] until the bracket is narrower than tol. */
@@ -390,49 +390,79 @@ function golden(f: (t: number) => number, a: number, c: number, tol: number): vo
 }
 
 /**
- * The maximum of a smooth f from a bracket a < b < c with f(b) ≥ f(a), f(c): successive parabolic interpolation
- * through the bracket's three points, each vertex evaluated and the bracket narrowed around the best point, until
- * the vertex lies within tol/2 of the best point or the bracket is narrower than tol. A vertex that is not finite or
- * falls within tol/4 of the bracket's ends is replaced by a golden-section point in the larger half (a safeguard for
- * a function far from parabolic). Returns the best point (f caches and records its evaluations).
+ * The maximum of a smooth f from points that bracket it (the best of them has a lower point on either side), by
+ * successive interpolation: the parabola through the best point and its two neighbours, and the cubic through the
+ * four points nearest the best. It stops when both their maxima lie within tol/2 of the best point (the cubic
+ * guards against a parabola through far points of an asymmetric peak), or when the neighbours are within tol/2.
+ * Otherwise it evaluates the cubic's maximum (or the parabola's; a golden-section point in the larger half where
+ * neither falls inside the bracket, tol/4 away from the points). Returns the best point; f should cache.
  */
-export function parabolicMaximum(f: (t: number) => number, a: number, b: number, c: number, tol: number, maxIterations = 50): number {
-  let fa = f(a);
-  let fb = f(b);
-  let fc = f(c);
-  if (!(a <= b && b <= c)) throw new Error('parabolicMaximum: the bracket must be ordered a ≤ b ≤ c');
-  for (let it = 0; it < maxIterations && c - a > tol; it++) {
-    // the parabola through (a, fa), (b, fb), (c, fc): its vertex
-    const p = (b - a) * (fb - fc);
-    const q = (b - c) * (fb - fa);
-    const den = 2 * (p - q);
-    const v = den !== 0 && Number.isFinite(fa) && Number.isFinite(fc) ? b - ((b - a) * p - (b - c) * q) / den : NaN;
-    if (Number.isFinite(v) && Math.abs(v - b) <= tol / 2) break;
+export function parabolicMaximum(f: (t: number) => number, ts: readonly number[], tol: number, maxIterations = 50): number {
+  const pts = new Map<number, number>();
+  for (const t of ts) pts.set(t, f(t));
+  const add = (t: number) => pts.set(t, f(t));
+  for (let it = 0; it <= maxIterations; it++) {
+    const sorted = [...pts.entries()].filter(([, v]) => v > -Infinity).sort((p, q) => p[0] - q[0]);
+    let ib = 0;
+    for (let k = 1; k < sorted.length; k++) if (sorted[k][1] > sorted[ib][1]) ib = k;
+    const b = sorted[ib][0];
+    if (ib === 0 || ib === sorted.length - 1 || it === maxIterations) return b;
+    const [a, fa] = sorted[ib - 1];
+    const [c, fc] = sorted[ib + 1];
+    const fb = sorted[ib][1];
+    if (b - a <= tol / 2 && c - b <= tol / 2) return b;
+    const pq = (b - a) * (fb - fc);
+    const qq = (b - c) * (fb - fa);
+    const den = 2 * (pq - qq);
+    const v = den !== 0 ? b - ((b - a) * pq - (b - c) * qq) / den : NaN;
+    const near = [...sorted].sort((p, q) => Math.abs(p[0] - b) - Math.abs(q[0] - b)).slice(0, 4);
+    const u = near.length === 4 ? cubicMaximum(near, b, a, c) : NaN;
+    if (Math.abs(v - b) <= tol / 2 && Math.abs(u - b) <= tol / 2) return b;
+    const ok = (x: number) => Number.isFinite(x) && x > a + tol / 4 && x < c - tol / 4 && Math.abs(x - b) >= tol / 4;
     let x: number;
-    if (Number.isFinite(v) && v > a + tol / 4 && v < c - tol / 4) x = v;
+    if (ok(u)) x = u;
+    else if (ok(v)) x = v;
     else x = c - b > b - a ? b + 0.381966 * (c - b) : b - 0.381966 * (b - a);
-    const fx = f(x);
-    if (x < b) {
-      if (fx > fb) {
-        c = b;
-        fc = fb;
-        b = x;
-        fb = fx;
-      } else {
-        a = x;
-        fa = fx;
-      }
-    } else if (fx > fb) {
-      a = b;
-      fa = fb;
-      b = x;
-      fb = fx;
-    } else {
-      c = x;
-      fc = fx;
+    add(x);
+  }
+  return ts[0];
+}
+
+/** The maximum within [a, c] of the cubic through four points (t, f(t)), in s = t − b; NaN when it has none there. */
+function cubicMaximum(points: readonly (readonly [number, number])[], b: number, a: number, c: number): number {
+  // the 4×4 Vandermonde system in s, by Gaussian elimination with partial pivoting
+  const M = points.map(([t, v]) => {
+    const x = t - b;
+    return [1, x, x * x, x * x * x, v];
+  });
+  for (let k = 0; k < 4; k++) {
+    let p = k;
+    for (let i = k + 1; i < 4; i++) if (Math.abs(M[i][k]) > Math.abs(M[p][k])) p = i;
+    [M[k], M[p]] = [M[p], M[k]];
+    if (M[k][k] === 0) return NaN;
+    for (let i = k + 1; i < 4; i++) {
+      const g = M[i][k] / M[k][k];
+      for (let j = k; j < 5; j++) M[i][j] -= g * M[k][j];
     }
   }
-  return b;
+  const co = [0, 0, 0, 0];
+  for (let i = 3; i >= 0; i--) {
+    let s = M[i][4];
+    for (let j = i + 1; j < 4; j++) s -= M[i][j] * co[j];
+    co[i] = s / M[i][i];
+  }
+  const [, c1, c2, c3] = co;
+  // p′(s) = c1 + 2 c2 s + 3 c3 s², a maximum where p″(s) = 2 c2 + 6 c3 s < 0
+  const roots: number[] = [];
+  if (Math.abs(c3) * (c - a) < 1e-12 * Math.abs(c2)) roots.push(-c1 / (2 * c2));
+  else {
+    const disc = 4 * c2 * c2 - 12 * c1 * c3;
+    if (disc < 0) return NaN;
+    const sq = Math.sqrt(disc);
+    roots.push((-2 * c2 + sq) / (6 * c3), (-2 * c2 - sq) / (6 * c3));
+  }
+  for (const s of roots) if (Number.isFinite(s) && 2 * c2 + 6 * c3 * s < 0 && b + s >= a && b + s <= c) return b + s;
+  return NaN;
 }
 
 /**
