@@ -1,10 +1,10 @@
 // Dense Cholesky factorisation for the source inversion (inversion.ts): a blocked right-looking algorithm whose
 // trailing update (the bulk of the n³/6 multiply–adds) runs on a packed copy of the panel in 4 × 4 register tiles,
-// so that each value loaded from memory serves four multiply–adds instead of one (the unblocked inner-product form
-// streams a whole row from memory per multiply–add and is limited by memory bandwidth at n in the thousands).
+// so that each value loaded serves four multiply–adds (the unblocked inner-product form loads two values per
+// multiply–add, one from a row no longer in cache at n in the thousands, and is limited by memory bandwidth).
 // Float64, row-major, lower triangle; pure TypeScript.
 
-/** Columns per panel of the blocked factorisation (measured: 48–96 are equally fast at n = 4102). */
+/** Columns per panel of the blocked factorisation (48–96 measured alike at n = 4102, within a shared machine's noise). */
 export const CHOLESKY_BLOCK = 64;
 
 /**
