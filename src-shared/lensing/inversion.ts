@@ -1,6 +1,7 @@
-import type { CsrMatrix } from '../operators/csr.js';
+import { transposeCsr, type CsrMatrix } from '../operators/csr.js';
 import type { Shape2 } from '../operators/types.js';
 import { symmetricEigen } from '../diffusion/linalg64.js';
+import { choleskyBlocked, choleskyLogDet, choleskySolveRows } from './dense-cholesky.js';
 
 // The pixelated-source inversion: for a fixed lens, the data y at the fitted pixels are
 //   y = L a + M s + n,  n ~ N(0, diag σ²),
@@ -129,55 +130,6 @@ function addSparse(A: Float64Array, n: number, off: number, S: CsrMatrix, f: num
   }
 }
 
-/**
- * In-place Cholesky factorisation A = L Lᵀ of a dense symmetric n×n matrix (row-major; only the lower
- * triangle is read and L overwrites it). Returns false when A is not positive definite.
- */
-export function cholesky(A: Float64Array, n: number): boolean {
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * n;
-      // four partial sums: independent multiply–adds for the CPU (1.5× faster at n = 4102: 16 s against 24 s)
-      let s0 = A[ri + j];
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let k = 0;
-      for (; k + 3 < j; k += 4) {
-        s0 -= A[ri + k] * A[rj + k];
-        s1 -= A[ri + k + 1] * A[rj + k + 1];
-        s2 -= A[ri + k + 2] * A[rj + k + 2];
-        s3 -= A[ri + k + 3] * A[rj + k + 3];
-      }
-      for (; k < j; k++) s0 -= A[ri + k] * A[rj + k];
-      const s = s0 + s1 + (s2 + s3);
-      if (i === j) {
-        if (!(s > 0)) return false;
-        A[ri + i] = Math.sqrt(s);
-      } else A[ri + j] = s / A[rj + j];
-    }
-  }
-  return true;
-}
-
-/** Solves L Lᵀ x = b with the factor of cholesky(). */
-export function choleskySolve(L: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
-  const x = Float64Array.from(b);
-  for (let i = 0; i < n; i++) {
-    let s = x[i];
-    const ri = i * n;
-    for (let k = 0; k < i; k++) s -= L[ri + k] * x[k];
-    x[i] = s / L[ri + i];
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = x[i];
-    for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
-    x[i] = s / L[i * n + i];
-  }
-  return x;
-}
-
 /** F = Bᵀ W B (lower triangle), d = Bᵀ W y, yᵀWy and Σ log 2πσ² for a linear model; unknowns ordered (a, s). */
 export interface NormalEquations {
   model: LinearModel;
@@ -189,6 +141,13 @@ export interface NormalEquations {
   logNorm: number;
 }
 
+/**
+ * The normal equations of a linear model. F is built one row at a time: for source pixel c, the image rows that see
+ * it (the columns of the transposed matrix) add their products with the pixels c′ ≤ c into a dense row that stays
+ * in cache, then copied into F — the same sums in the same order (rows r ascending) as accumulating each image row's
+ * outer product into F, so bitwise the same F, without scattering into a matrix of (n_light + N²)² doubles (at
+ * N = 64 and a 21² PSF that scatter took 22 s, the row form a few).
+ */
 export function normalEquations(m: LinearModel): NormalEquations {
   const nl = m.light.length;
   const ns = m.source.nCols;
@@ -203,16 +162,39 @@ export function normalEquations(m: LinearModel): NormalEquations {
     const yr = m.y[r];
     yWy += w * yr * yr;
     logNorm += Math.log((2 * Math.PI) / w);
-    const p0 = S.rowPtr[r];
-    const p1 = S.rowPtr[r + 1];
-    for (let p = p0; p < p1; p++) {
-      const c = S.colIdx[p] + nl;
-      const wv = w * S.values[p];
-      d[c] += wv * yr;
-      const base = c * n + nl;
-      for (let q = p0; q <= p; q++) F[base + S.colIdx[q]] += wv * S.values[q];
-      for (let k = 0; k < nl; k++) F[c * n + k] += wv * m.light[k][r];
+  }
+  const T = transposeCsr(S);
+  const acc = new Float64Array(ns);
+  const accL = new Float64Array(nl);
+  for (let c = 0; c < ns; c++) {
+    const row = (c + nl) * n;
+    let dc = 0;
+    for (let t = T.rowPtr[c]; t < T.rowPtr[c + 1]; t++) {
+      const r = T.colIdx[t];
+      const w = m.w[r];
+      const wv = w * T.values[t];
+      dc += wv * m.y[r];
+      // row r's columns are sorted: those up to c fall in F's lower triangle
+      for (let q = S.rowPtr[r]; q < S.rowPtr[r + 1]; q++) {
+        const cq = S.colIdx[q];
+        if (cq > c) break;
+        acc[cq] += wv * S.values[q];
+      }
+      for (let k = 0; k < nl; k++) accL[k] += wv * m.light[k][r];
     }
+    d[c + nl] = dc;
+    for (let k = 0; k < nl; k++) {
+      F[row + k] = accL[k];
+      accL[k] = 0;
+    }
+    for (let j = 0; j <= c; j++) {
+      F[row + nl + j] = acc[j];
+      acc[j] = 0;
+    }
+  }
+  for (let r = 0; r < S.nRows; r++) {
+    const w = m.w[r];
+    const yr = m.y[r];
     for (let k = 0; k < nl; k++) {
       const wl = w * m.light[k][r];
       d[k] += wl * yr;
@@ -252,10 +234,9 @@ export function invert(ne: NormalEquations, reg: Regularisation, lambda: number,
   const A = ne.F.slice();
   addSparse(A, n, nl, reg.C, lambda);
   for (let k = 0; k < nl; k++) A[k * n + k] += eps;
-  if (!cholesky(A, n)) return null;
-  let logDetFH = 0;
-  for (let i = 0; i < n; i++) logDetFH += 2 * Math.log(A[i * n + i]);
-  const u = choleskySolve(A, n, ne.d);
+  if (!choleskyBlocked(A, n)) return null;
+  const logDetFH = choleskyLogDet(A, n);
+  const u = choleskySolveRows(A, n, ne.d);
   const amplitudes = u.slice(0, nl);
   const source = u.slice(nl);
   // χ² from the residual itself (no cancellation against yᵀWy)
@@ -286,31 +267,51 @@ export function invert(ne: NormalEquations, reg: Regularisation, lambda: number,
 }
 
 export interface LambdaSearch {
-  /** ln λ to start from (default: ln(tr F_ss / tr C), which balances the two) */
+  /** ln λ to start from (default: lambdaBalance, ln(tr F_ss / tr C), which balances the two) */
   start?: number;
   /** the first bracketing step in ln λ (default 2) */
   step?: number;
-  /** stop when the bracket in ln λ is narrower than this (default 0.05) */
+  /** golden: stop when the bracket in ln λ is narrower than this; parabolic: when the parabola's vertex is within tol/2 of the best λ (default 0.05) */
   tol?: number;
   /** bounds on ln λ (default start ± 25) */
   bounds?: [number, number];
+  /**
+   * the search inside the bracket: golden-section (default; a fixed pattern, 10–15 evaluations) or successive
+   * parabolic interpolation in ln λ (the evidence is smooth there: 1–3 evaluations after the bracket, for
+   * inversions whose factorisation costs seconds)
+   */
+  method?: 'golden' | 'parabolic';
   lightPrecision?: number;
+}
+
+/** ln(tr F_ss / tr C): the λ at which the data's and the prior's precisions balance on average (the search's default start). */
+export function lambdaBalance(ne: NormalEquations, reg: Regularisation): number {
+  let trF = 0;
+  const n = ne.nLight + ne.nSource;
+  for (let i = ne.nLight; i < n; i++) trF += ne.F[i * n + i];
+  let trC = 0;
+  for (let r = 0; r < reg.C.nRows; r++) for (let p = reg.C.rowPtr[r]; p < reg.C.rowPtr[r + 1]; p++) if (reg.C.colIdx[p] === r) trC += reg.C.values[p];
+  return Math.log(trF > 0 ? trF / trC : 1);
+}
+
+/**
+ * ln λ carried from a source grid of pixel `fromScale` to one of `toScale` at the same prior on the continuous
+ * source: sᵀCs approximates ∫|∇s|² (gradient: independent of the pixel p), p² ∫|∇²s|² (curvature: λ ∝ p⁻²) or
+ * p⁻² ∫s² (identity: λ ∝ p²). The start of the final grid's λ search from the fit grid's λ (within 0.1–0.5 of the
+ * final optimum on the simulations measured, docs/lensing.md).
+ */
+export function lnLambdaAtScale(kind: RegularisationKind, lnLambda: number, fromScale: number, toScale: number): number {
+  const k = kind === 'gradient' ? 0 : kind === 'curvature' ? 2 : -2;
+  return lnLambda + k * Math.log(fromScale / toScale);
 }
 
 /**
  * λ maximising the evidence: a bracket in ln λ found by stepping uphill from the start (steps doubling), then
- * golden-section search. Returns the best inversion and the number of evaluations (each one Cholesky).
+ * golden-section search or successive parabolic interpolation (`method`). Returns the best inversion and the number
+ * of evaluations (each one Cholesky factorisation).
  */
 export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: LambdaSearch = {}): { best: InversionResult; evaluations: number } {
-  let start = opts.start;
-  if (start === undefined) {
-    let trF = 0;
-    const n = ne.nLight + ne.nSource;
-    for (let i = ne.nLight; i < n; i++) trF += ne.F[i * n + i];
-    let trC = 0;
-    for (let r = 0; r < reg.C.nRows; r++) for (let p = reg.C.rowPtr[r]; p < reg.C.rowPtr[r + 1]; p++) if (reg.C.colIdx[p] === r) trC += reg.C.values[p];
-    start = Math.log(trF > 0 ? trF / trC : 1);
-  }
+  const start = opts.start ?? lambdaBalance(ne, reg);
   const [lo, hi] = opts.bounds ?? [start - 25, start + 25];
   const tol = opts.tol ?? 0.05;
   let evaluations = 0;
@@ -326,6 +327,12 @@ export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: L
     cache.set(t, v);
     return v;
   };
+  const finish = (a: number, c: number): { best: InversionResult; evaluations: number } => {
+    if (opts.method === 'parabolic') parabolicMaximum(f, [...cache.keys()].filter((t) => t >= a && t <= c), tol);
+    else golden(f, a, c, tol);
+    if (!best) throw new Error('optimiseLambda: no λ gave a positive definite system');
+    return { best, evaluations };
+  };
   // bracket: a < b < c with f(b) ≥ f(a), f(c)
   let step = opts.step ?? 2;
   let b = Math.min(hi, Math.max(lo, start));
@@ -339,12 +346,8 @@ export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: L
     dir = -1;
     c = Math.max(lo, b - step);
     fc = f(c);
-    if (!(fc > fb)) {
-      // b is already bracketed by b ± step
-      const a0 = b - step;
-      const c0 = b + step;
-      return golden(f, Math.max(lo, a0), Math.min(hi, c0), tol, () => best!, () => evaluations);
-    }
+    // b is already bracketed by b ± step
+    if (!(fc > fb)) return finish(Math.max(lo, b - step), Math.min(hi, b + step));
   }
   let a = b;
   b = c;
@@ -359,12 +362,11 @@ export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: L
     b = c;
     fb = fc;
   }
-  const left = Math.min(a, c);
-  const right = Math.max(a, c);
-  return golden(f, left, right, tol, () => best!, () => evaluations);
+  return finish(Math.min(a, c), Math.max(a, c));
 }
 
-function golden(f: (t: number) => number, a: number, c: number, tol: number, best: () => InversionResult, evals: () => number): { best: InversionResult; evaluations: number } {
+/** Golden-section search for the maximum of f on [a, c] until the bracket is narrower than tol. */
+function golden(f: (t: number) => number, a: number, c: number, tol: number): void {
   const g = (Math.sqrt(5) - 1) / 2;
   let x1 = c - g * (c - a);
   let x2 = a + g * (c - a);
@@ -385,9 +387,82 @@ function golden(f: (t: number) => number, a: number, c: number, tol: number, bes
       f2 = f(x2);
     }
   }
-  const b = best();
-  if (!b) throw new Error('optimiseLambda: no λ gave a positive definite system');
-  return { best: b, evaluations: evals() };
+}
+
+/**
+ * The maximum of a smooth f from points that bracket it (the best of them has a lower point on either side), by
+ * successive interpolation: the parabola through the best point and its two neighbours, and the cubic through the
+ * four points nearest the best. It stops when both their maxima lie within tol/2 of the best point (the cubic
+ * guards against a parabola through far points of an asymmetric peak), or when the neighbours are within tol/2.
+ * Otherwise it evaluates the cubic's maximum (or the parabola's; a golden-section point in the larger half where
+ * neither falls inside the bracket, tol/4 away from the points). Returns the best point; f should cache.
+ */
+export function parabolicMaximum(f: (t: number) => number, ts: readonly number[], tol: number, maxIterations = 50): number {
+  const pts = new Map<number, number>();
+  for (const t of ts) pts.set(t, f(t));
+  const add = (t: number) => pts.set(t, f(t));
+  for (let it = 0; it <= maxIterations; it++) {
+    const sorted = [...pts.entries()].filter(([, v]) => v > -Infinity).sort((p, q) => p[0] - q[0]);
+    let ib = 0;
+    for (let k = 1; k < sorted.length; k++) if (sorted[k][1] > sorted[ib][1]) ib = k;
+    const b = sorted[ib][0];
+    if (ib === 0 || ib === sorted.length - 1 || it === maxIterations) return b;
+    const [a, fa] = sorted[ib - 1];
+    const [c, fc] = sorted[ib + 1];
+    const fb = sorted[ib][1];
+    if (b - a <= tol / 2 && c - b <= tol / 2) return b;
+    const pq = (b - a) * (fb - fc);
+    const qq = (b - c) * (fb - fa);
+    const den = 2 * (pq - qq);
+    const v = den !== 0 ? b - ((b - a) * pq - (b - c) * qq) / den : NaN;
+    const near = [...sorted].sort((p, q) => Math.abs(p[0] - b) - Math.abs(q[0] - b)).slice(0, 4);
+    const u = near.length === 4 ? cubicMaximum(near, b, a, c) : NaN;
+    if (Math.abs(v - b) <= tol / 2 && Math.abs(u - b) <= tol / 2) return b;
+    const ok = (x: number) => Number.isFinite(x) && x > a + tol / 4 && x < c - tol / 4 && Math.abs(x - b) >= tol / 4;
+    let x: number;
+    if (ok(u)) x = u;
+    else if (ok(v)) x = v;
+    else x = c - b > b - a ? b + 0.381966 * (c - b) : b - 0.381966 * (b - a);
+    add(x);
+  }
+  return ts[0];
+}
+
+/** The maximum within [a, c] of the cubic through four points (t, f(t)), in s = t − b; NaN when it has none there. */
+function cubicMaximum(points: readonly (readonly [number, number])[], b: number, a: number, c: number): number {
+  // the 4×4 Vandermonde system in s, by Gaussian elimination with partial pivoting
+  const M = points.map(([t, v]) => {
+    const x = t - b;
+    return [1, x, x * x, x * x * x, v];
+  });
+  for (let k = 0; k < 4; k++) {
+    let p = k;
+    for (let i = k + 1; i < 4; i++) if (Math.abs(M[i][k]) > Math.abs(M[p][k])) p = i;
+    [M[k], M[p]] = [M[p], M[k]];
+    if (M[k][k] === 0) return NaN;
+    for (let i = k + 1; i < 4; i++) {
+      const g = M[i][k] / M[k][k];
+      for (let j = k; j < 5; j++) M[i][j] -= g * M[k][j];
+    }
+  }
+  const co = [0, 0, 0, 0];
+  for (let i = 3; i >= 0; i--) {
+    let s = M[i][4];
+    for (let j = i + 1; j < 4; j++) s -= M[i][j] * co[j];
+    co[i] = s / M[i][i];
+  }
+  const [, c1, c2, c3] = co;
+  // p′(s) = c1 + 2 c2 s + 3 c3 s², a maximum where p″(s) = 2 c2 + 6 c3 s < 0
+  const roots: number[] = [];
+  if (Math.abs(c3) * (c - a) < 1e-12 * Math.abs(c2)) roots.push(-c1 / (2 * c2));
+  else {
+    const disc = 4 * c2 * c2 - 12 * c1 * c3;
+    if (disc < 0) return NaN;
+    const sq = Math.sqrt(disc);
+    roots.push((-2 * c2 + sq) / (6 * c3), (-2 * c2 - sq) / (6 * c3));
+  }
+  for (const s of roots) if (Number.isFinite(s) && 2 * c2 + 6 * c3 * s < 0 && b + s >= a && b + s <= c) return b + s;
+  return NaN;
 }
 
 /**
@@ -401,10 +476,9 @@ export function fixedSourceSolver(y: Float64Array, w: Float64Array, source: CsrM
   const ns = base.nSource;
   const A = base.F.slice();
   addSparse(A, ns, 0, reg.C, lambda);
-  if (!cholesky(A, ns)) return null;
-  let logDetS = 0;
-  for (let i = 0; i < ns; i++) logDetS += 2 * Math.log(A[i * ns + i]);
-  const zs = choleskySolve(A, ns, base.d);
+  if (!choleskyBlocked(A, ns)) return null;
+  const logDetS = choleskyLogDet(A, ns);
+  const zs = choleskySolveRows(A, ns, base.d);
   const logDetH = ns * Math.log(lambda) + reg.logDet;
   return (light) => {
     const nl = light.length;
@@ -422,7 +496,7 @@ export function fixedSourceSolver(y: Float64Array, w: Float64Array, source: CsrM
       }
       G.push(g);
     }
-    const Z = G.map((g) => choleskySolve(A, ns, g));
+    const Z = G.map((g) => choleskySolveRows(A, ns, g));
     const S = new Float64Array(nl * nl);
     const rhs = new Float64Array(nl);
     for (let k = 0; k < nl; k++) {
@@ -435,10 +509,9 @@ export function fixedSourceSolver(y: Float64Array, w: Float64Array, source: CsrM
         S[k * nl + k2] = s;
       }
     }
-    if (nl > 0 && !cholesky(S, nl)) return null;
-    let logDetSchur = 0;
-    for (let k = 0; k < nl; k++) logDetSchur += 2 * Math.log(S[k * nl + k]);
-    const amplitudes = nl > 0 ? choleskySolve(S, nl, rhs) : new Float64Array(0);
+    if (nl > 0 && !choleskyBlocked(S, nl)) return null;
+    const logDetSchur = choleskyLogDet(S, nl);
+    const amplitudes = nl > 0 ? choleskySolveRows(S, nl, rhs) : new Float64Array(0);
     const src = zs.slice();
     for (let k = 0; k < nl; k++) for (let i = 0; i < ns; i++) src[i] -= Z[k][i] * amplitudes[k];
     const model = new Float64Array(y.length);
