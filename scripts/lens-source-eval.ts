@@ -18,7 +18,7 @@
 // variance × (1 + 1/N) (1 when calibrated); and, as before, the fraction within mean ± 1σ and ± 1.96σ (σ the draws'
 // standard deviation: with 8 draws a calibrated Gaussian posterior gives 62–65 % and 89–91 % there, not 68 / 95). Also: the flux references (back-projection, lens-fit's fluxReference, the truth's
 // 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside.
-// usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples] [steps]
+// usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples (default 16, the command's)] [steps (150)]
 //        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
 // env: SKIP_FIT=1 (the true lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
 // working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
@@ -329,7 +329,7 @@ if (process.argv[2] === '--table') {
 
 const Nsim = Number(process.argv[2] ?? 1);
 const first = Number(process.argv[3] ?? 2);
-const samples = Number(process.argv[4] ?? 8);
+const samples = Number(process.argv[4] ?? 16);
 const steps = Number(process.argv[5] ?? 150);
 const skipPosterior = process.env.SKIP_POSTERIOR === '1';
 // SKIP_FIT=1: no lens fit (the true lens only)
