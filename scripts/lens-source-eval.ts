@@ -12,15 +12,20 @@
 // PSNR: 10 log10(peak² / MSE), peak = the truth's maximum on the grid, the truth = the simulation's source averaged
 // over the grid's pixels (exact overlap); MSE over the source pixels that the fitted pixels' rays reach (the
 // back-projection's rule: Σ of the true lens's blurred matrix's column ≥ ¼ of its median), and over the whole grid.
-// Coverage: the fraction of those pixels whose truth lies within mean ± 1σ and ± 1.96σ of the posterior (σ the
-// draws' standard deviation). Also: the flux references (back-projection, lens-fit's fluxReference, the truth's
+// Coverage: per-pixel coverage at 50 / 68 / 90 / 95 % from the truth's rank among the draws (eval/metrics.ts
+// pixelCoverage: unbiased for any number of draws), over those pixels and split into the galaxy (the truth at least
+// 5 % of its peak) and its surroundings, with the truth's mean squared deviation from the draws' mean over their
+// variance × (1 + 1/N) (1 when calibrated); and, as before, the fraction within mean ± 1σ and ± 1.96σ (σ the draws'
+// standard deviation: with 8 draws a calibrated Gaussian posterior gives 62–65 % and 89–91 % there, not 68 / 95). Also: the flux references (back-projection, lens-fit's fluxReference, the truth's
 // 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside.
-// usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples] [steps]
+// usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples (default 16, the command's)] [steps (150)]
 //        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
 // env: SKIP_FIT=1 (the true lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
-// working folder: the truth, the oracle, the fit and the posteriors' FITS files)
+// working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
+// seed), REUSE=1 (with WORK: score the posteriors already in it instead of running them again), EXTRA='flags…'
+// (more flags for reconstruct, e.g. '--denoise mean')
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { galaxySource, galaxyZoo, simulateLens, sourceOnGrid } from '../tests/helpers/lens-sim.js';
@@ -31,6 +36,7 @@ import { annulusMask } from '../src-shared/lensing/fit.js';
 import { differenceGram, regularisation } from '../src-shared/lensing/inversion.js';
 import { symmetricEigen } from '../src-shared/diffusion/linalg64.js';
 import { fluxReference } from '../src-shared/diffusion/flux-reference.js';
+import { pixelCoverage } from '../src-shared/eval/metrics.js';
 import type { CsrMatrix } from '../src-shared/operators/csr.js';
 
 const N = 64;
@@ -180,8 +186,19 @@ function oracle(B: CsrMatrix, y: Float64Array, kind: 'gradient' | 'curvature', t
 interface PosteriorFigures {
   psnr: number;
   psnrAll: number;
+  /** rank coverage (pixelCoverage: the truth's rank among the draws, unbiased for any number of draws) at 50 / 68 / 90 / 95 % over the reached pixels */
+  coverage: number[];
+  /** the same over the reached pixels where the truth is at least 5 % of its peak (the galaxy) and the others (its surroundings) */
+  coverageBright: number[];
+  coverageFaint: number[];
+  brightPixels: number;
+  /** Gaussian intervals mean ± 1σ, ± 1.96σ with σ the draws' std (the earlier figure; biased for few draws) */
   cover68: number;
   cover95: number;
+  /** the truth's mean squared deviation from the draws' mean over the draws' variance × (1 + 1/N), bright / faint pixels (1 when calibrated) */
+  zBright: number;
+  zFaint: number;
+  samples: number;
   chi2: number | null;
   seconds: number;
   stdEdge: number;
@@ -195,6 +212,28 @@ function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: n
   const read = (f: string) => readFitsImage(new Uint8Array(readFileSync(path.join(dir, f)))).data;
   const mean = read('posterior-mean.fits');
   const std = read('posterior-std.fits');
+  const cube = read('posterior-samples.fits');
+  const nDraws = Math.round(cube.length / truth.length);
+  const draws = Array.from({ length: nDraws }, (_, d) => cube.subarray(d * truth.length, (d + 1) * truth.length));
+  const levels = [0.5, 0.68, 0.9, 0.95];
+  const pick = (keep: (k: number) => boolean) => {
+    const idx = [...truth.keys()].filter(keep);
+    return { idx, cov: idx.length ? pixelCoverage(draws.map((d) => idx.map((k) => d[k])), idx.map((k) => truth[k]), levels) : levels.map(() => NaN) };
+  };
+  const all = pick((k) => region[k] === 1);
+  const bright = pick((k) => region[k] === 1 && truth[k] >= 0.05 * peak);
+  const faint = pick((k) => region[k] === 1 && truth[k] < 0.05 * peak);
+  const zOf = (idx: number[]) => {
+    let z = 0;
+    for (const k of idx) {
+      let m = 0;
+      for (const d of draws) m += d[k] / nDraws;
+      let v = 0;
+      for (const d of draws) v += (d[k] - m) ** 2 / (nDraws - 1);
+      z += (truth[k] - m) ** 2 / (v * (1 + 1 / nDraws));
+    }
+    return z / idx.length;
+  };
   const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
   let c1 = 0;
   let c2 = 0;
@@ -226,6 +265,13 @@ function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: n
   return {
     psnr: psnr(mean, truth, region, peak),
     psnrAll: psnr(mean, truth, null, peak),
+    coverage: all.cov,
+    coverageBright: bright.cov,
+    coverageFaint: faint.cov,
+    brightPixels: bright.idx.length,
+    zBright: zOf(bright.idx),
+    zFaint: zOf(faint.idx),
+    samples: nDraws,
     cover68: c1 / n,
     cover95: c2 / n,
     chi2: report.chi2PerPixel ?? report.diagnostics?.chi2?.value ?? null,
@@ -268,7 +314,9 @@ function table(files: string[]): void {
         if (!q) continue;
         const gain = q.psnr - best;
         if (Number.isFinite(gain)) (byPath[name] ??= []).push(gain);
-        console.log(`| ${l.seed} | ${l.galaxy} | ${name} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.stdEdge, 4)} / ${f(q.stdInside, 4)} | ${f(q.flux.flux / l.truthFlux)} (${q.flux.of}) | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s |`);
+        const pc = (v: number[] | undefined) => (v ? v.map((c) => (100 * c).toFixed(0)).join(' / ') : '—');
+        const run = `${l.samples ?? q.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}`;
+        console.log(`| ${l.seed} | ${l.galaxy} | ${name}, ${run} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${pc(q.coverage)} % | ${pc(q.coverageBright?.slice(1, 2))} / ${pc(q.coverageFaint?.slice(1, 2))} % (z ${f(q.zBright)} / ${f(q.zFaint)}) | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.flux.flux / l.truthFlux)} | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s |`);
       }
     }
   }
@@ -281,14 +329,15 @@ if (process.argv[2] === '--table') {
 
 const Nsim = Number(process.argv[2] ?? 1);
 const first = Number(process.argv[3] ?? 2);
-const samples = Number(process.argv[4] ?? 8);
+const samples = Number(process.argv[4] ?? 16);
 const steps = Number(process.argv[5] ?? 150);
 const skipPosterior = process.env.SKIP_POSTERIOR === '1';
 // SKIP_FIT=1: no lens fit (the true lens only)
 const skipFit = process.env.SKIP_FIT === '1';
 const { cube, validation } = galaxyZoo();
 for (let s = first; s < first + Nsim; s++) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lens-source-eval-'));
+  const dir = process.env.WORK ? path.resolve(process.env.WORK) : mkdtempSync(path.join(tmpdir(), 'lens-source-eval-'));
+  mkdirSync(dir, { recursive: true });
   const p = (f: string) => path.join(dir, f);
   try {
     const u = (k: number) => ((Math.sin(s * 12.9898 + k * 78.233) * 43758.5453) % 1 + 1) % 1;
@@ -341,6 +390,9 @@ for (let s = first; s < first + Nsim; s++) {
     const line: Record<string, unknown> = {
       seed: s,
       galaxy,
+      samples,
+      steps,
+      extra: process.env.EXTRA ?? '',
       lens,
       truthFlux: fluxReference(truth),
       truthFluxRegion: fluxReference(truth.filter((_, k) => region[k])),
@@ -369,7 +421,12 @@ for (let s = first; s < first + Nsim; s++) {
       console.log(`seed ${s}: lens-fit θE ${lj.parameters.thetaE.value.toFixed(4)} (${L.thetaE.toFixed(4)}), q ${lj.parameters.q.value.toFixed(3)} (${L.q.toFixed(3)}), χ²/px ${lj.chi2PerPixel.toFixed(3)}, ${fitS.toFixed(0)} s`);
     }
     if (!skipPosterior) {
-      const rec = (model: string, out: string) => cli(['reconstruct', '--obs', p('obs.fits'), '--noise', String(SIGMA), '--prior', 'models/galaxy-64', '--n', String(samples), '--steps', String(steps), '--seed', String(s), '--quiet', '--model', model, '--out', p(out)]);
+      // EXTRA: more reconstruct flags (e.g. '--denoise mean'); REUSE=1 with WORK: score the posterior already there
+      const extra = (process.env.EXTRA ?? '').split(' ').filter((a) => a.length > 0);
+      const rec = (model: string, out: string) =>
+        process.env.REUSE === '1' && existsSync(p(path.join(out, 'report.json')))
+          ? NaN
+          : cli(['reconstruct', '--obs', p('obs.fits'), '--noise', String(SIGMA), '--prior', 'models/galaxy-64', '--n', String(samples), '--steps', String(steps), '--seed', String(s), '--quiet', ...extra, '--model', model, '--out', p(out)]);
       const tTrue = rec(p('M.json'), 'rec-true');
       line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
       if (!skipFit) {
@@ -379,6 +436,6 @@ for (let s = first; s < first + Nsim; s++) {
     }
     console.log(`json ${JSON.stringify(line)}`);
   } finally {
-    if (process.env.KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+    if (process.env.KEEP !== '1' && !process.env.WORK) rmSync(dir, { recursive: true, force: true });
   }
 }

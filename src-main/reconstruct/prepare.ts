@@ -33,7 +33,7 @@ import {
 import { shapeText } from './headers.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, checkPriorShape, chooseFluxScale, dataFluxReference, resolvePrior, type FluxChoice, type FluxReferenceValues, type ResolvedPrior } from '../priors.js';
-import { backProjection } from '../../src-shared/diffusion/source-reference.js';
+import { backProjection, offGridSignal } from '../../src-shared/diffusion/source-reference.js';
 import { onnxWorkerPlan, scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
 import type { ScoreEngineReport } from '../onnx/score-model.js';
 
@@ -250,6 +250,14 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     const affine = affineFor(prior, flux);
     likelihood = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, additive, noise, affine, name: obs.name });
     for (const w of likelihood.warnings) if (!warnings.includes(w)) warnings.push(w);
+    const lensStage = built.spec.operators.find((s) => s.type === 'lens');
+    if (lensStage && lensStage.type === 'lens') {
+      // signal where the rays miss the source grid: the grid too small (or the lens light's residual)
+      const scale = lensStage.sourcePixelScale;
+      const grid = `the source grid (${xShape[1]}×${xShape[0]} pixels of ${scale}″: ${(xShape[1] * scale).toPrecision(3)}″ × ${(xShape[0] * scale).toPrecision(3)}″)`;
+      const off = await offGridSignal(built.operator, obs.data, noise, additive, grid);
+      if (off.warning) warnings.push(off.warning);
+    }
     // ONNX Runtime on the CPU: one worker per core (at most n and 4), the cores shared out as intra-op threads
     const engineReport = scoreEngineReport(prior.model, backend.backend);
     const plan = onnxWorkerPlan(engineReport, checked.workers, checked.n, inputs.scoreEngine ?? {});

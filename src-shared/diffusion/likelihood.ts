@@ -231,8 +231,9 @@ export class ConvolvedLikelihood {
     const sig = sigmaArray(spec.noise, [my, mx]);
     const n = my * mx;
     const gram: GramDescription = op.gram();
-    // pixels the forward model never reaches (its own masks: A Aᵀ has a zero diagonal there) carry no information
-    const reach = gram.kind === 'pixel-diagonal' ? gram.diag : (op as StructuredOperator).gramDiagonal?.();
+    // pixels the forward model never reaches (its own masks: A Aᵀ has a zero diagonal there) carry no information;
+    // a chain whose A Aᵀ diagonal is not known (lens → psf → mask) still knows its mask's zeros
+    const reach = gram.kind === 'pixel-diagonal' ? gram.diag : ((op as StructuredOperator).gramDiagonal?.() ?? (op as StructuredOperator).outputSupport?.());
     this.mask = validity.mask.slice();
     let unreached = 0;
     if (reach && reach.length === n) {

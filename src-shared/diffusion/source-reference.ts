@@ -97,3 +97,58 @@ export async function backProjection(
   }
   return { image, reached, flux: fluxReference(image), background: backgroundReference(image), sharpen };
 }
+
+export interface OffGridSignal {
+  /** Observed pixels whose rays mostly miss the unknown's grid: A 1 below half its median over the observed pixels. */
+  offGrid: number;
+  /** Of them, those whose data less the additive image are above 3σ. */
+  bright: number;
+  /** How many of them pure noise puts above 3σ (0.135 %). */
+  expected: number;
+  /** A warning when `bright` is well above `expected`, else null. */
+  warning: string | null;
+}
+
+/**
+ * Light the model cannot hold: observed pixels whose rays (nearly) all land off the unknown's grid — for a lens, the
+ * source plane beyond the grid's extent — yet whose data less the additive image stand above 3σ. The model predicts
+ * nothing there but the additive image, so such pixels mean source light beyond the grid (the grid too small) or
+ * light the additive image misses (the deflector's); pure noise puts 0.135 % of them above 3σ. A pixel counts as off
+ * the grid where A 1 (the source 1 everywhere on the grid: the share of its rays that land on it, blurred) is below
+ * half its median over the observed pixels; observed pixels are those with finite data and σ that the operator
+ * reaches (its masks: `outputSupport`). The warning fires at more than expected + 4√expected + 3 such pixels.
+ */
+export async function offGridSignal(
+  operator: LinearOperator & { outputSupport?(): Uint8Array | undefined },
+  data: ArrayLike<number>,
+  noise: NoiseModel,
+  additive: ArrayLike<number> | null = null,
+  grid = "the unknown's grid",
+): Promise<OffGridSignal> {
+  const [my, mx] = operator.outShape;
+  const n = my * mx;
+  const valid = validityMask(data, [my, mx], noise).mask;
+  const support = operator.outputSupport?.();
+  const sig = sigmaArray(noise, [my, mx]);
+  const [ny, nx] = operator.inShape;
+  const t = tf.tidy(() => operator.apply(tf.ones([1, ny, nx])));
+  const a1 = (await t.data()) as Float32Array;
+  t.dispose();
+  const obs: number[] = [];
+  for (let i = 0; i < n; i++) if (valid[i] && (!support || support[i]) && a1[i]! > 0) obs.push(a1[i]!);
+  obs.sort((a, b) => a - b);
+  const median = obs.length ? obs[obs.length >> 1]! : 0;
+  let offGrid = 0;
+  let bright = 0;
+  for (let i = 0; i < n; i++) {
+    if (!valid[i] || (support && !support[i]) || a1[i]! >= 0.5 * median) continue;
+    offGrid++;
+    if ((data[i]! - (additive ? additive[i]! : 0)) / sig[i]! > 3) bright++;
+  }
+  const expected = 0.00135 * offGrid;
+  const warning =
+    bright > expected + 4 * Math.sqrt(expected) + 3
+      ? `${bright} of the ${offGrid} observed pixels whose rays land (mostly) off ${grid} stand above 3σ after the additive image (pure noise: about ${expected.toFixed(1)}): light the model cannot hold — source light beyond the grid (enlarge it: sourcePixelScale or shape) or light the additive image misses; mask them or widen the grid`
+      : null;
+  return { offGrid, bright, expected, warning };
+}

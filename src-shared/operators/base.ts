@@ -46,6 +46,12 @@ export abstract class BaseOperator implements StructuredOperator {
     return undefined;
   }
 
+  /** The output pixels A reaches (StructuredOperator.outputSupport): by default the non-zero pattern of gramDiagonal. */
+  outputSupport(): Uint8Array | undefined {
+    const d = this.gramDiagonal();
+    return d ? Uint8Array.from(d, (v) => (v !== 0 ? 1 : 0)) : undefined;
+  }
+
   apply(x: Tensor): Tensor {
     return this.run(x, this.inShape, 'apply', this.applyFn);
   }

@@ -102,6 +102,15 @@ export class ChainOperator extends BaseOperator {
     return new ChainOperatorView(this.stages).gramDiagonal();
   }
 
+  /**
+   * The output pixels the chain reaches: the non-zero pattern of its exact A Aᵀ diagonal where that is known;
+   * else, for a chain ending in an exact pixel-diagonal stage (a mask), that stage's zeros (and the rest's, where
+   * known): row i of M B is m_i times row i of B, zero where m_i is, whatever B is (lens → psf → mask).
+   */
+  override outputSupport(): Uint8Array | undefined {
+    return new ChainOperatorView(this.stages).outputSupport();
+  }
+
   protected release(): void {
     for (const s of this.stages) s.dispose();
   }
@@ -118,6 +127,17 @@ class ChainOperatorView {
     const rest = new ChainOperatorView(this.stages.slice(0, -1)).gramDiagonal();
     if (g.kind !== 'pixel-diagonal' || !rest) return undefined;
     return Float32Array.from(rest, (v, i) => v * g.diag[i] * g.diag[i]);
+  }
+  outputSupport(): Uint8Array | undefined {
+    const d = this.gramDiagonal();
+    if (d) return Uint8Array.from(d, (v) => (v !== 0 ? 1 : 0));
+    if (this.stages.length === 1) return this.stages[0].outputSupport?.();
+    const last = this.stages[this.stages.length - 1];
+    if (last.structure?.kind !== 'pixel-diagonal' || !last.structure.exact) return undefined;
+    const g = last.gram();
+    if (g.kind !== 'pixel-diagonal') return undefined;
+    const rest = new ChainOperatorView(this.stages.slice(0, -1)).outputSupport();
+    return Uint8Array.from(g.diag, (v, i) => (v !== 0 && (!rest || rest[i] !== 0) ? 1 : 0));
   }
 }
 

@@ -53,4 +53,11 @@ export interface StructuredOperator extends LinearOperator {
    * the "diagonal of A Aᵀ" approximation of the convolved likelihood. Undefined where not available.
    */
   gramDiagonal?(): Float32Array | undefined;
+  /**
+   * Which output pixels the operator reaches at all: 0 where row i of A is zero for certain (a mask stage's
+   * removed pixels, wherever it stands in a chain), 1 where it may not be. Where the exact diagonal of A Aᵀ is
+   * known this is its non-zero pattern; a chain whose diagonal is not (lens → psf → mask) still knows its last
+   * mask's zeros. Undefined where nothing is known.
+   */
+  outputSupport?(): Uint8Array | undefined;
 }

@@ -116,6 +116,34 @@ describe('compositions', () => {
       const col = run(pm, e, true);
       expect(d[i]).toBeCloseTo(col.reduce((s, v) => s + v * v, 0), 6);
     }
+
+    // a lens before the PSF and the mask: no exact diagonal, but the rows the mask removes are known to be zero
+    const lpm = compose(
+      new LensOperator({ thetaE: 0.3, q: 0.8, phi: 0.4, x0: 0, y0: 0, gamma1: 0, gamma2: 0 }, { sourceShape: [6, 6], sourcePixelScale: 0.12, imageShape: [8, 10], imagePixelScale: 0.1, supersample: 2 }),
+      new PsfOperator([8, 10], gaussianPsf(1.5)),
+      new MaskOperator([8, 10], m1),
+    );
+    expect(lpm.gramDiagonal()).toBeUndefined();
+    const support = lpm.outputSupport()!;
+    expect(support).toBeDefined();
+    let zeroRows = 0;
+    for (let i = 0; i < 80; i++) {
+      const e = new Float32Array(80);
+      e[i] = 1;
+      const rowNorm = run(lpm, e, true).reduce((s, v) => s + v * v, 0);
+      // every row the support calls unreached is zero; here every other row is reached (the lens covers the image)
+      expect(support[i], `pixel ${i}`).toBe(rowNorm > 0 ? 1 : 0);
+      expect(support[i]).toBe(m1[i]);
+      if (!support[i]) zeroRows++;
+    }
+    expect(zeroRows).toBeGreaterThan(5);
+    // where the exact diagonal is known the support is its non-zero pattern
+    expect(Array.from(pm.outputSupport()!)).toEqual(Array.from(d, (v) => (v !== 0 ? 1 : 0)));
+    // a chain that ends in a PSF knows nothing of an earlier mask's zeros (blurred into its neighbours)
+    const lp = compose(new LensOperator({ thetaE: 0.3, q: 0.8, phi: 0.4, x0: 0, y0: 0, gamma1: 0, gamma2: 0 }, { sourceShape: [6, 6], sourcePixelScale: 0.12, imageShape: [8, 10], imagePixelScale: 0.1, supersample: 2 }), new PsfOperator([8, 10], gaussianPsf(1.5)));
+    expect(lp.outputSupport()).toBeUndefined();
+    lp.dispose();
+    lpm.dispose();
     pm.dispose();
 
     const single = compose(new MaskOperator([8, 10], m1));

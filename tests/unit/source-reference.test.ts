@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { BACK_PROJECTION_SHARPEN, backProjection } from '../../src-shared/diffusion/source-reference.js';
+import { BACK_PROJECTION_SHARPEN, backProjection, offGridSignal } from '../../src-shared/diffusion/source-reference.js';
 import { MaskOperator } from '../../src-shared/operators/mask.js';
 import { LensOperator } from '../../src-shared/operators/lens.js';
 import { noiseMap, scalarNoise } from '../../src-shared/operators/noise.js';
@@ -91,6 +91,45 @@ describe('back-projection onto the unknown', () => {
     const mean = ratios.reduce((a, r) => a + r.sharp, 0) / ratios.length;
     expect(Math.abs(mean - 1)).toBeLessThan(0.06);
   }, 120_000);
+
+  it('light where the rays miss the source grid: none on a grid that holds the source, a warning on one too small, none on noise', async () => {
+    // seed 5 of the simulations above (θE 1.33″): the source spans about ±0.5″ of the source plane
+    const { validation } = galaxyZoo();
+    const s = 5;
+    const u = (k: number) => ((Math.sin(s * 12.9898 + k * 78.233) * 43758.5453) % 1 + 1) % 1;
+    const lens = { thetaE: 1.0 + 0.4 * u(1), q: 0.6 + 0.3 * u(2), phi: Math.PI * (u(3) - 0.5), x0: 0.1 * (u(4) - 0.5), y0: 0.1 * (u(5) - 0.5), gamma1: 0.08 * (u(6) - 0.5), gamma2: 0.08 * (u(7) - 0.5) };
+    const sim = simulateLens({ size: 72, psfSize: 9, seed: s, galaxy: (s * 7) % validation.length, lens });
+    const light = convolve(sersicImage(sim.truth.light, sim.image, 5).map((v) => v * sim.truth.lightAmplitude), sim.image.shape, sim.psf);
+    const mask = Float32Array.from(annulusMask(sim.image, 0, 1.75));
+    const model = (scale: number) =>
+      new ChainOperator([
+        new LensOperator(sim.truth.lens, { sourceShape: [64, 64], sourcePixelScale: scale, imageShape: [72, 72], imagePixelScale: 0.05, supersample: 2 }),
+        new PsfOperator([72, 72], sim.psf),
+        new MaskOperator([72, 72], mask),
+      ]);
+    const y = Float32Array.from(sim.data);
+    const wide = model(0.0225); // 1.44″ across: holds the source
+    const ok = await offGridSignal(wide, y, scalarNoise(0.02), light);
+    // the pixels near the deflector's centre map beyond the grid (|β| ≈ θE − r) and see only noise there
+    expect(ok.offGrid).toBeGreaterThan(20);
+    expect(ok.warning).toBeNull();
+    const narrow = model(0.009); // 0.58″ across: the outer parts of the source fall off it
+    const bad = await offGridSignal(narrow, y, scalarNoise(0.02), light, 'the test grid');
+    expect(bad.offGrid).toBeGreaterThan(ok.offGrid);
+    expect(bad.bright).toBeGreaterThan(50);
+    expect(bad.warning).toMatch(/stand above 3σ after the additive image .*off the test grid|off the test grid .*stand above 3σ/);
+    // the same narrow grid on data without a source (the light and noise only): nothing to warn of
+    const noiseOnly = Float32Array.from(sim.data, (v, k) => v - sim.noiseFree[k] + light[k]);
+    const quiet = await offGridSignal(narrow, noiseOnly, scalarNoise(0.02), light);
+    expect(quiet.offGrid).toBe(bad.offGrid);
+    expect(quiet.bright).toBeLessThanOrEqual(quiet.expected + 4 * Math.sqrt(quiet.expected) + 3);
+    expect(quiet.warning).toBeNull();
+    // the pixels outside the mask (where the arcs go on, and see no source pixel at all) never count
+    expect(bad.offGrid).toBeLessThan(mask.reduce((a, v) => a + v, 0));
+    console.log(`off the grid: 1.44″ grid ${ok.offGrid} pixels, ${ok.bright} above 3σ; 0.58″ grid ${bad.offGrid}, ${bad.bright} (noise only: ${quiet.bright}, expected ${quiet.expected.toFixed(1)})`);
+    wide.dispose();
+    narrow.dispose();
+  }, 60_000);
 
   it('the automatic rule on given statistics is the rule on data with those statistics, and says what it read', () => {
     const data = Float32Array.from({ length: 4096 }, (_, i) => (i % 97 === 0 ? 5 : 0.01 * ((i * 7919) % 13)));
