@@ -26,7 +26,7 @@
  * cell from the extent, never finer than 1/(2.5·u_max)); both given: both kept.
  */
 import { clean } from './clean.js';
-import { defaultGeometry, dirtyBeam, dirtyImage, doubleGrid } from './imaging.js';
+import { defaultGeometry, dirtyBeam, dirtyImage, doubleGrid, uvRange } from './imaging.js';
 import { chooseMeasurement } from './measurement.js';
 import { ARCSEC, type ImageGrid } from './grid.js';
 
@@ -63,18 +63,6 @@ export interface SourceExtent {
   components: number;
   /** The survey grid. */
   grid: ImageGrid;
-}
-
-/** The longest and shortest uv distances (wavelengths, u = v = 0 left out). */
-export function uvRange(u: Float64Array, v: Float64Array): { umax: number; umin: number } {
-  let umax = 0;
-  let umin = Infinity;
-  for (let k = 0; k < u.length; k++) {
-    const r = Math.hypot(u[k], v[k]);
-    if (r > umax) umax = r;
-    if (r > 0 && r < umin) umin = r;
-  }
-  return { umax, umin };
 }
 
 /**

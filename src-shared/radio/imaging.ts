@@ -94,6 +94,18 @@ export interface GeometryChoice {
   notes: string[];
 }
 
+/** The longest and shortest uv distances (wavelengths, u = v = 0 left out). */
+export function uvRange(u: Float64Array, v: Float64Array): { umax: number; umin: number } {
+  let umax = 0;
+  let umin = Infinity;
+  for (let k = 0; k < u.length; k++) {
+    const r = Math.hypot(u[k], v[k]);
+    if (r > umax) umax = r;
+    if (r > 0 && r < umin) umin = r;
+  }
+  return { umax, umin };
+}
+
 /**
  * Default image geometry. Cell: 1/(6·u_max) — three pixels across 1/(2·u_max), about the beam's FWHM, so the
  * longest baseline is sampled well within Nyquist. Size: the primary beam's FWHM 1.13·λ_max/D where the dish
@@ -105,13 +117,7 @@ export function defaultGeometry(
   v: Float64Array,
   opts: { freqMin: number; dishDiameter?: number; cell?: number; size?: number },
 ): GeometryChoice {
-  let umax = 0;
-  let umin = Infinity;
-  for (let k = 0; k < u.length; k++) {
-    const r = Math.hypot(u[k], v[k]);
-    if (r > umax) umax = r;
-    if (r > 0 && r < umin) umin = r;
-  }
+  const { umax, umin } = uvRange(u, v);
   if (!(umax > 0)) throw new UserInputError('every visibility has u = v = 0: no image geometry can be derived');
   const notes: string[] = [];
   const cell = opts.cell ?? 1 / (6 * umax);

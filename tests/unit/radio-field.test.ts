@@ -4,7 +4,8 @@
  * point sources at known positions.
  */
 import { describe, expect, it } from 'vitest';
-import { extentRadiusPixels, posteriorGeometry, sourceExtent, uvRange, type WeightedData } from '../../src-shared/radio/field.js';
+import { extentRadiusPixels, posteriorGeometry, sourceExtent, type WeightedData } from '../../src-shared/radio/field.js';
+import { uvRange } from '../../src-shared/radio/imaging.js';
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { cropBeam, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';

@@ -164,6 +164,29 @@ beforeAll(async () => {
   };
 }, 60_000);
 
+/** The convolved likelihood's score, dense in float64: a Ãᵀ (I + a²σ² ÃÃᵀ)⁻¹ (ỹ − Ã(a x_p + b)), all whitened. */
+function denseScore(xp: Float64Array, a: number, b: number, sigma: number): Float64Array {
+  const q = 2 * M;
+  const resid = new Float64Array(q);
+  for (let i = 0; i < q; i++) {
+    let s = 0;
+    for (let p = 0; p < N; p++) s += rows[i * N + p] * (a * xp[p] + b);
+    resid[i] = yw[i] - s;
+  }
+  const mat = new Float64Array(q * q);
+  for (let i = 0; i < q; i++) {
+    for (let j = 0; j < q; j++) {
+      let s = 0;
+      for (let p = 0; p < N; p++) s += rows[i * N + p] * rows[j * N + p];
+      mat[i * q + j] = (i === j ? 1 : 0) + a * a * sigma * sigma * s;
+    }
+  }
+  const z = solve(mat, resid, q);
+  const want = new Float64Array(N);
+  for (let i = 0; i < q; i++) for (let p = 0; p < N; p++) want[p] += a * rows[i * N + p] * z[i];
+  return want;
+}
+
 describe('the visibility likelihood against the dense closed form (12×12, 72 visibilities)', () => {
   it('χ² from the normal equations is Σ w |y − A x|²; the residual dirty image is Re Aᴴ W (y − A x) / √Σw', async () => {
     const lik = new VisibilityLikelihood({ equations: eq });
@@ -210,25 +233,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
       const r = new ChainRandom(6, 1);
       const xp = Float64Array.from({ length: N }, () => r.normal());
       for (const sigma of [0, 0.05, 0.5, 3]) {
-        // a Ãᵀ (I + a²σ² ÃÃᵀ)⁻¹ (ỹ − Ã(a x_p + b)), all whitened
-        const q = 2 * M;
-        const resid = new Float64Array(q);
-        for (let i = 0; i < q; i++) {
-          let s = 0;
-          for (let p = 0; p < N; p++) s += rows[i * N + p] * (a * xp[p] + b);
-          resid[i] = yw[i] - s;
-        }
-        const mat = new Float64Array(q * q);
-        for (let i = 0; i < q; i++) {
-          for (let j = 0; j < q; j++) {
-            let s = 0;
-            for (let p = 0; p < N; p++) s += rows[i * N + p] * rows[j * N + p];
-            mat[i * q + j] = (i === j ? 1 : 0) + a * a * sigma * sigma * s;
-          }
-        }
-        const z = solve(mat, resid, q);
-        const want = new Float64Array(N);
-        for (let i = 0; i < q; i++) for (let p = 0; p < N; p++) want[p] += a * rows[i * N + p] * z[i];
+        const want = denseScore(xp, a, b, sigma);
         const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(xp), [1, SIDE, SIDE]), sigma).dataSync());
         let num = 0;
         let den = 0;
@@ -250,25 +255,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
     const sigma = 0.5;
     const r = new ChainRandom(8, 1);
     const xp = Float64Array.from({ length: N }, () => r.normal());
-    // a Ãᵀ (I + a²σ² ÃÃᵀ)⁻¹ (ỹ − a Ã x_p), whitened, dense
-    const q = 2 * M;
-    const resid = new Float64Array(q);
-    for (let i = 0; i < q; i++) {
-      let s = 0;
-      for (let p = 0; p < N; p++) s += rows[i * N + p] * a * xp[p];
-      resid[i] = yw[i] - s;
-    }
-    const mat = new Float64Array(q * q);
-    for (let i = 0; i < q; i++) {
-      for (let j = 0; j < q; j++) {
-        let s = 0;
-        for (let p = 0; p < N; p++) s += rows[i * N + p] * rows[j * N + p];
-        mat[i * q + j] = (i === j ? 1 : 0) + a * a * sigma * sigma * s;
-      }
-    }
-    const z = solve(mat, resid, q);
-    const want = new Float64Array(N);
-    for (let i = 0; i < q; i++) for (let p = 0; p < N; p++) want[p] += a * rows[i * N + p] * z[i];
+    const want = denseScore(xp, a, 0, sigma);
     const error = (lik: VisibilityLikelihood, warm?: CgWarmStart) => {
       const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(xp), [1, SIDE, SIDE]), sigma, warm).dataSync());
       let num = 0;
