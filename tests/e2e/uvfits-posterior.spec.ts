@@ -82,6 +82,8 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     await expect(app.getByTestId('uv-posterior-sampler')).toHaveValue('pc');
     await app.getByTestId('uv-posterior-advanced').locator('summary').click();
     await app.getByTestId('uv-posterior-workers').fill('2');
+    // the factor is 1/r² of the scatter ratio the summary shows (the rms ratio, the variance a Gaussian likelihood needs)
+    await expect(app.getByTestId('uv-thermal')).toHaveText(/= 0\.470 \(rms; robust 0\.413; 2033 pairs\)/);
     await expect(app.getByTestId('uv-posterior-reweight-factor')).toHaveText(/weights × 4\.5\d/);
     await app.getByTestId('uv-posterior-reweight').check();
     await app.getByTestId('uv-posterior-reweight').scrollIntoViewIfNeeded();

@@ -45,7 +45,7 @@ function Summary({ open }: { open: UvOpenResult }) {
     ['visibilities', 'Visibilities', `${s.visibilities} used, ${s.flagged} flagged${s.autocorrelations ? `, ${s.autocorrelations} autocorrelations left out` : ''}`],
     ['uvrange', 'uv range', s.uvMin === null ? 'no usable visibility' : `${uvText(s.uvMin)} – ${uvText(s.uvMax)} (${Math.round(s.uvMin)} – ${Math.round(s.uvMax!)} λ)`],
   ];
-  if (open.thermal) rows.push(['thermal', 'Weights', `scatter / weights' σ = ${open.thermal.robustRatio.toFixed(3)} (robust, ${open.thermal.pairs} pairs)`]);
+  if (open.thermal) rows.push(['thermal', 'Weights', `scatter / weights' σ = ${open.thermal.ratio.toFixed(3)} (rms; robust ${open.thermal.robustRatio.toFixed(3)}; ${open.thermal.pairs} pairs)`]);
   return (
     <div className="uv-summary" data-testid="uv-summary">
       <table>
