@@ -157,12 +157,6 @@ export function normalEquations(m: LinearModel): NormalEquations {
   let yWy = 0;
   let logNorm = 0;
   const S = m.source;
-  for (let r = 0; r < S.nRows; r++) {
-    const w = m.w[r];
-    const yr = m.y[r];
-    yWy += w * yr * yr;
-    logNorm += Math.log((2 * Math.PI) / w);
-  }
   const T = transposeCsr(S);
   const acc = new Float64Array(ns);
   const accL = new Float64Array(nl);
@@ -192,9 +186,12 @@ export function normalEquations(m: LinearModel): NormalEquations {
       acc[j] = 0;
     }
   }
+  // by data row: yᵀWy, the normalisation and the light–light block
   for (let r = 0; r < S.nRows; r++) {
     const w = m.w[r];
     const yr = m.y[r];
+    yWy += w * yr * yr;
+    logNorm += Math.log((2 * Math.PI) / w);
     for (let k = 0; k < nl; k++) {
       const wl = w * m.light[k][r];
       d[k] += wl * yr;
