@@ -54,32 +54,116 @@ export function sersicProfile(p: SersicParams): (x: number, y: number) => number
  */
 export function sersicImage(p: SersicParams, grid: Grid, ss = 3): Float64Array {
   const [ny, nx] = grid.shape;
-  const s = grid.scale;
   const f = sersicProfile(p);
   const out = new Float64Array(ny * nx);
-  for (let i = 0; i < ny; i++) {
-    const yc = pixelCentre(i, ny, s);
-    for (let j = 0; j < nx; j++) {
-      const xc = pixelCentre(j, nx, s);
-      const near = Math.abs(xc - p.x0) <= 2 * s && Math.abs(yc - p.y0) <= 2 * s;
-      const m = near ? 4 * ss : ss;
-      let sum = 0;
-      for (let a = 0; a < m; a++) {
-        const y = yc + ((a + 0.5) / m - 0.5) * s;
-        for (let b = 0; b < m; b++) sum += f(xc + ((b + 0.5) / m - 0.5) * s, y);
-      }
-      out[i * nx + j] = sum / (m * m);
+  for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) out[i * nx + j] = pixelMean(f, p, grid, i, j, ss);
+  return out;
+}
+
+/** The profile `f` of component `p` averaged over pixel (i, j) of the grid, as sersicImage averages it. */
+function pixelMean(f: (x: number, y: number) => number, p: SersicParams, grid: Grid, i: number, j: number, ss: number): number {
+  const [ny, nx] = grid.shape;
+  const s = grid.scale;
+  const yc = pixelCentre(i, ny, s);
+  const xc = pixelCentre(j, nx, s);
+  const near = Math.abs(xc - p.x0) <= 2 * s && Math.abs(yc - p.y0) <= 2 * s;
+  const m = near ? 4 * ss : ss;
+  let sum = 0;
+  for (let a = 0; a < m; a++) {
+    const y = yc + ((a + 0.5) / m - 0.5) * s;
+    for (let b = 0; b < m; b++) sum += f(xc + ((b + 0.5) / m - 0.5) * s, y);
+  }
+  return sum / (m * m);
+}
+
+/**
+ * The pixels that the blurred image at a list of pixels reads (those within the PSF's footprint of them), made
+ * once per pixel list, grid and PSF: the fit evaluates the light thousands of times on the same pixels.
+ */
+interface Footprint {
+  psf: PsfKernel | null;
+  ny: number;
+  nx: number;
+  needed: Int32Array;
+}
+
+const footprints = new WeakMap<object, Footprint>();
+
+function footprint(grid: Grid, psf: PsfKernel | null, pixels: ArrayLike<number>): Footprint {
+  const [ny, nx] = grid.shape;
+  const key = pixels as unknown as object;
+  const hit = footprints.get(key);
+  if (hit && hit.psf === psf && hit.ny === ny && hit.nx === nx) return hit;
+  const mark = new Uint8Array(ny * nx);
+  for (let r = 0; r < pixels.length; r++) {
+    blurTaps(psf, ny, nx, pixels[r], (k) => {
+      mark[k] = 1;
+    });
+  }
+  const needed: number[] = [];
+  for (let k = 0; k < mark.length; k++) if (mark[k]) needed.push(k);
+  const fp: Footprint = { psf, ny, nx, needed: Int32Array.from(needed) };
+  footprints.set(key, fp);
+  return fp;
+}
+
+/**
+ * The blurred image's value at pixel `p`: Σ h[a, b] · img[i − (a − cy), j − (b − cx)] over the kernel in
+ * `convolve`'s order (rows a, then columns b, zero taps and taps off the image left out), so the same sum bit for bit.
+ */
+function blurAt(psf: PsfKernel | null, ny: number, nx: number, img: Float64Array, p: number): number {
+  if (!psf) return img[p];
+  const [kh, kw] = psf.shape;
+  const [cy, cx] = psf.center;
+  const hk = psf.data;
+  const i = Math.floor(p / nx);
+  const j = p - i * nx;
+  let v = 0;
+  for (let a = 0; a < kh; a++) {
+    const si = i - (a - cy);
+    if (si < 0 || si >= ny) continue;
+    const row = si * nx + j + cx;
+    const b0 = Math.max(0, j + cx - nx + 1);
+    const b1 = Math.min(kw, j + cx + 1);
+    for (let b = b0; b < b1; b++) {
+      const h = hk[a * kw + b];
+      if (h !== 0) v += h * img[row - b];
     }
   }
-  return out;
+  return v;
+}
+
+/** Calls `visit` with the image index of each tap of pixel p's blurred value (see blurAt). */
+function blurTaps(psf: PsfKernel | null, ny: number, nx: number, p: number, visit: (k: number) => void): void {
+  if (!psf) {
+    visit(p);
+    return;
+  }
+  const [kh, kw] = psf.shape;
+  const [cy, cx] = psf.center;
+  const i = Math.floor(p / nx);
+  const j = p - i * nx;
+  for (let a = 0; a < kh; a++) {
+    const si = i - (a - cy);
+    if (si < 0 || si >= ny) continue;
+    for (let b = Math.max(0, j + cx - nx + 1); b < Math.min(kw, j + cx + 1); b++) if (psf.data[a * kw + b] !== 0) visit(si * nx + j + cx - b);
+  }
 }
 
 /** The PSF-blurred image of each component, restricted to the listed pixels: the light's columns of the linear model. */
 export function lightColumns(components: readonly SersicParams[], grid: Grid, psf: PsfKernel | null, pixels: ArrayLike<number>, ss = 3): Float64Array[] {
+  // the profile only where the listed pixels' PSF footprints reach and the convolution only at the listed pixels:
+  // the values of convolve(sersicImage(…)) at them, bit for bit (tested)
+  const fp = footprint(grid, psf, pixels);
+  const img = new Float64Array(fp.ny * fp.nx);
   return components.map((c) => {
-    const img = convolve(sersicImage(c, grid, ss), grid.shape, psf);
+    const f = sersicProfile(c);
+    for (const k of fp.needed) {
+      const i = Math.floor(k / fp.nx);
+      img[k] = pixelMean(f, c, grid, i, k - i * fp.nx, ss);
+    }
     const col = new Float64Array(pixels.length);
-    for (let r = 0; r < pixels.length; r++) col[r] = img[pixels[r]];
+    for (let r = 0; r < pixels.length; r++) col[r] = blurAt(psf, fp.ny, fp.nx, img, pixels[r]);
     return col;
   });
 }
