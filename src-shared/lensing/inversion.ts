@@ -170,14 +170,46 @@ export function normalEquations(m: LinearModel, opts: { rowForm?: boolean } = {}
       const w = m.w[r];
       const yr = m.y[r];
       for (let i = a; i < b; i++) {
-        const c = cols[i];
         const wv = w * vals[i];
-        d[c + nl] += wv * yr;
-        const row = (c + nl) * n;
+        const row = (cols[i] + nl) * n;
+        d[cols[i] + nl] += wv * yr;
         for (let k = 0; k < nl; k++) F[row + k] += wv * m.light[k][r];
-        // the row's columns are sorted: those up to c fall in F's lower triangle
-        const base = row + nl;
-        for (let j = a; j <= i; j++) F[base + cols[j]] += wv * vals[j];
+      }
+      // the row's columns are sorted: those up to cols[i] fall in F's lower triangle. Four of F's rows at a time
+      // (each value of the image row loaded once for four multiply–adds); each element still sums over r in order.
+      let i = a;
+      for (; i + 3 < b; i += 4) {
+        const v0 = w * vals[i];
+        const v1 = w * vals[i + 1];
+        const v2 = w * vals[i + 2];
+        const v3 = w * vals[i + 3];
+        const r0 = (cols[i] + nl) * n + nl;
+        const r1 = (cols[i + 1] + nl) * n + nl;
+        const r2 = (cols[i + 2] + nl) * n + nl;
+        const r3 = (cols[i + 3] + nl) * n + nl;
+        for (let j = a; j <= i; j++) {
+          const c = cols[j];
+          const x = vals[j];
+          F[r0 + c] += v0 * x;
+          F[r1 + c] += v1 * x;
+          F[r2 + c] += v2 * x;
+          F[r3 + c] += v3 * x;
+        }
+        // the triangle of the four rows' own columns
+        const c1 = cols[i + 1];
+        const c2 = cols[i + 2];
+        const c3 = cols[i + 3];
+        F[r1 + c1] += v1 * vals[i + 1];
+        F[r2 + c1] += v2 * vals[i + 1];
+        F[r3 + c1] += v3 * vals[i + 1];
+        F[r2 + c2] += v2 * vals[i + 2];
+        F[r3 + c2] += v3 * vals[i + 2];
+        F[r3 + c3] += v3 * vals[i + 3];
+      }
+      for (; i < b; i++) {
+        const vi = w * vals[i];
+        const base = (cols[i] + nl) * n + nl;
+        for (let j = a; j <= i; j++) F[base + cols[j]] += vi * vals[j];
       }
     }
   } else {

@@ -3,7 +3,9 @@ import { SeededRandom } from '../../src-shared/operators/random.js';
 import { psfFromImage, type PsfKernel } from '../../src-shared/operators/psf.js';
 import { pixelCentre } from '../../src-shared/operators/lens-model.js';
 import { normalEquations } from '../../src-shared/lensing/inversion.js';
-import { blurredLensMatrix, convolve, defaultSourceGrid } from '../../src-shared/lensing/mass.js';
+import { blurredLensMatrix, blurRows, convolve, defaultSourceGrid } from '../../src-shared/lensing/mass.js';
+import { lensMatrix } from '../../src-shared/operators/lens-model.js';
+import type { CsrMatrix } from '../../src-shared/operators/csr.js';
 import { lightColumns, sersicImage, type SersicParams } from '../../src-shared/lensing/light.js';
 import { binImage, binnedPsf } from '../../src-shared/lensing/binned.js';
 import { annulusMask } from '../../src-shared/lensing/fit.js';
@@ -60,6 +62,59 @@ describe('lightColumns at the fitted pixels', () => {
     const cols = lightColumns(comps, grid, psf, other, 2)[0];
     const full = convolve(sersicImage(comps[0], grid, 2), grid.shape, psf);
     other.forEach((p, r) => expect(cols[r]).toBe(full[p]));
+  });
+});
+
+/** Rows `pixels` of P·A, the direct way: each row's taps summed in the kernel's order into a map, columns sorted. */
+function referenceBlurRows(A: CsrMatrix, shape: [number, number], psf: PsfKernel, pixels: ArrayLike<number>): Map<number, number>[] {
+  const [ny, nx] = shape;
+  const [kh, kw] = psf.shape;
+  const [cy, cx] = psf.center;
+  const out: Map<number, number>[] = [];
+  for (let r = 0; r < pixels.length; r++) {
+    const i = Math.floor(pixels[r] / nx);
+    const j = pixels[r] % nx;
+    const m = new Map<number, number>();
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const h = psf.data[a * kw + b];
+        const si = i - (a - cy);
+        const sj = j - (b - cx);
+        if (h === 0 || si < 0 || si >= ny || sj < 0 || sj >= nx) continue;
+        const row = si * nx + sj;
+        for (let q = A.rowPtr[row]; q < A.rowPtr[row + 1]; q++) m.set(A.colIdx[q], (m.get(A.colIdx[q]) ?? 0) + h * A.values[q]);
+      }
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+describe('the blurred lens matrix', () => {
+  it('blurRows equals the direct sum in the kernel\'s order bit for bit, columns sorted, no zero kept', () => {
+    const sim = simulateLens({ size: 40, psfSize: 9, seed: 5, galaxy: 4, lens: { thetaE: 0.7 } });
+    const grid = defaultSourceGrid(sim.truth.lens, sim.image, { n: 14, margin: 1.1 });
+    const A = lensMatrix(sim.truth.lens, { sourceShape: grid.shape, sourcePixelScale: grid.scale, imageShape: sim.image.shape, imagePixelScale: sim.image.scale, supersample: 2 });
+    const rng = new SeededRandom(3);
+    for (const psf of [sim.psf, randomPsf(rng, 7, 5)]) {
+      // every pixel (edges and corners included)
+      const pixels = Int32Array.from({ length: 40 * 40 }, (_, k) => k);
+      const B = blurRows(A, [40, 40], psf, pixels);
+      const ref = referenceBlurRows(A, [40, 40], psf, pixels);
+      let differ = 0;
+      let nnz = 0;
+      for (let r = 0; r < pixels.length; r++) {
+        const cols = [...ref[r].keys()].sort((x, y) => x - y);
+        const got = Array.from(B.colIdx.subarray(B.rowPtr[r], B.rowPtr[r + 1]));
+        if (got.join() !== cols.join()) differ++;
+        cols.forEach((c, t) => {
+          if (B.values[B.rowPtr[r] + t] !== ref[r].get(c)) differ++;
+        });
+        nnz += cols.length;
+      }
+      expect(differ).toBe(0);
+      expect(nnz).toBeGreaterThan(1000);
+    }
   });
 });
 
