@@ -1,5 +1,4 @@
 import type { PsfKernel } from '../operators/psf.js';
-import { psfFromImage } from '../operators/psf.js';
 import type { Grid } from './mass.js';
 
 // The observation binned k × k: the lens fit's starts search the mass on it (fit.ts), where an evidence evaluation
@@ -88,5 +87,9 @@ export function binnedPsf(psf: PsfKernel, k: number): PsfKernel {
       out[(A + ry) * w + B + rx] = s / (k * k);
     }
   }
-  return psfFromImage(out, [h, w]);
+  // the weights sum to the PSF's own sum (1 for a normalised PSF); normalised again against rounding
+  let sum = 0;
+  for (const v of out) sum += v;
+  for (let t = 0; t < out.length; t++) out[t] /= sum;
+  return { data: out, shape: [h, w], center: [ry, rx] };
 }

@@ -1,6 +1,6 @@
 import { pixelCentre } from '../operators/lens-model.js';
 import type { PsfKernel } from '../operators/psf.js';
-import { convolve, qPhiFromEllipticity, type Grid } from './mass.js';
+import { convolve, psfFootprint, qPhiFromEllipticity, type Grid } from './mass.js';
 
 // The deflector's light: elliptical Sérsic profiles whose shapes are fitted and whose amplitudes are linear
 // (solved with the source in one linear system, lensing/inversion.ts). Float64.
@@ -77,37 +77,6 @@ function pixelMean(f: (x: number, y: number) => number, p: SersicParams, grid: G
 }
 
 /**
- * The pixels that the blurred image at a list of pixels reads (those within the PSF's footprint of them), made
- * once per pixel list, grid and PSF: the fit evaluates the light thousands of times on the same pixels.
- */
-interface Footprint {
-  psf: PsfKernel | null;
-  ny: number;
-  nx: number;
-  needed: Int32Array;
-}
-
-const footprints = new WeakMap<object, Footprint>();
-
-function footprint(grid: Grid, psf: PsfKernel | null, pixels: ArrayLike<number>): Footprint {
-  const [ny, nx] = grid.shape;
-  const key = pixels as unknown as object;
-  const hit = footprints.get(key);
-  if (hit && hit.psf === psf && hit.ny === ny && hit.nx === nx) return hit;
-  const mark = new Uint8Array(ny * nx);
-  for (let r = 0; r < pixels.length; r++) {
-    blurTaps(psf, ny, nx, pixels[r], (k) => {
-      mark[k] = 1;
-    });
-  }
-  const needed: number[] = [];
-  for (let k = 0; k < mark.length; k++) if (mark[k]) needed.push(k);
-  const fp: Footprint = { psf, ny, nx, needed: Int32Array.from(needed) };
-  footprints.set(key, fp);
-  return fp;
-}
-
-/**
  * The blurred image's value at pixel `p`: Σ h[a, b] · img[i − (a − cy), j − (b − cx)] over the kernel in
  * `convolve`'s order (rows a, then columns b, zero taps and taps off the image left out), so the same sum bit for bit.
  */
@@ -133,37 +102,21 @@ function blurAt(psf: PsfKernel | null, ny: number, nx: number, img: Float64Array
   return v;
 }
 
-/** Calls `visit` with the image index of each tap of pixel p's blurred value (see blurAt). */
-function blurTaps(psf: PsfKernel | null, ny: number, nx: number, p: number, visit: (k: number) => void): void {
-  if (!psf) {
-    visit(p);
-    return;
-  }
-  const [kh, kw] = psf.shape;
-  const [cy, cx] = psf.center;
-  const i = Math.floor(p / nx);
-  const j = p - i * nx;
-  for (let a = 0; a < kh; a++) {
-    const si = i - (a - cy);
-    if (si < 0 || si >= ny) continue;
-    for (let b = Math.max(0, j + cx - nx + 1); b < Math.min(kw, j + cx + 1); b++) if (psf.data[a * kw + b] !== 0) visit(si * nx + j + cx - b);
-  }
-}
-
 /** The PSF-blurred image of each component, restricted to the listed pixels: the light's columns of the linear model. */
 export function lightColumns(components: readonly SersicParams[], grid: Grid, psf: PsfKernel | null, pixels: ArrayLike<number>, ss = 3): Float64Array[] {
   // the profile only where the listed pixels' PSF footprints reach and the convolution only at the listed pixels:
   // the values of convolve(sersicImage(…)) at them, bit for bit (tested)
-  const fp = footprint(grid, psf, pixels);
-  const img = new Float64Array(fp.ny * fp.nx);
+  const fp = psfFootprint(grid.shape, psf, pixels);
+  const [ny, nx] = grid.shape;
+  const img = new Float64Array(ny * nx);
   return components.map((c) => {
     const f = sersicProfile(c);
-    for (const k of fp.needed) {
-      const i = Math.floor(k / fp.nx);
-      img[k] = pixelMean(f, c, grid, i, k - i * fp.nx, ss);
+    for (const k of fp.pixels) {
+      const i = Math.floor(k / nx);
+      img[k] = pixelMean(f, c, grid, i, k - i * nx, ss);
     }
     const col = new Float64Array(pixels.length);
-    for (let r = 0; r < pixels.length; r++) col[r] = blurAt(psf, fp.ny, fp.nx, img, pixels[r]);
+    for (let r = 0; r < pixels.length; r++) col[r] = blurAt(psf, ny, nx, img, pixels[r]);
     return col;
   });
 }

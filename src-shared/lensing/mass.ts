@@ -160,13 +160,52 @@ export function defaultSourceGrid(p: LensParams, image: Grid, opts: { n?: number
 }
 
 /**
+ * The image pixels that a blurred image at a list of pixels reads (those within the PSF's footprint of them) as a
+ * list and as a 0/1 mask of the image, made once per pixel list, image shape and PSF (the lens fit asks for them
+ * thousands of times on the same pixels; a list is taken as unchanged while it lives).
+ */
+export interface Footprint {
+  pixels: Int32Array;
+  mask: Uint8Array;
+}
+
+const footprints = new WeakMap<object, { psf: PsfKernel | null; ny: number; nx: number; fp: Footprint }>();
+
+export function psfFootprint(shape: Shape2, psf: PsfKernel | null, pixels: ArrayLike<number>): Footprint {
+  const [ny, nx] = shape;
+  const key = pixels as unknown as object;
+  const hit = footprints.get(key);
+  if (hit && hit.psf === psf && hit.ny === ny && hit.nx === nx) return hit.fp;
+  const mask = new Uint8Array(ny * nx);
+  const kh = psf ? psf.shape[0] : 1;
+  const kw = psf ? psf.shape[1] : 1;
+  const [cy, cx] = psf ? psf.center : [0, 0];
+  for (let r = 0; r < pixels.length; r++) {
+    const i = Math.floor(pixels[r] / nx);
+    const j = pixels[r] - i * nx;
+    for (let a = 0; a < kh; a++) {
+      const si = i - (a - cy);
+      if (si < 0 || si >= ny) continue;
+      for (let b = Math.max(0, j + cx - nx + 1); b < Math.min(kw, j + cx + 1); b++) if (!psf || psf.data[a * kw + b] !== 0) mask[si * nx + j + cx - b] = 1;
+    }
+  }
+  const list: number[] = [];
+  for (let k = 0; k < mask.length; k++) if (mask[k]) list.push(k);
+  const fp: Footprint = { pixels: Int32Array.from(list), mask };
+  footprints.set(key, { psf, ny, nx, fp });
+  return fp;
+}
+
+/**
  * The lensing matrix restricted to the listed image pixels and blurred by the PSF: row r is image pixel
  * `pixels[r]` of P·L, with L the lens operator's matrix (ray shooting with `supersample`² sub-pixels per
  * image pixel, bilinear weights on the source grid) and P the zero-padded convolution of
  * docs/forward-models.md (y[i, j] = Σ h[a, b] x[i − (a − cy), j − (b − cx)]).
  */
 export function blurredLensMatrix(p: LensParams, image: Grid, source: Grid, supersample: number, psf: PsfKernel | null, pixels: ArrayLike<number>): CsrMatrix {
-  const L = lensMatrix(p, { sourceShape: source.shape, sourcePixelScale: source.scale, imageShape: image.shape, imagePixelScale: image.scale, supersample });
+  // rays only for the image pixels that the listed rows' PSF footprints reach (the others' rows are not read)
+  const rows = psfFootprint(image.shape, psf, pixels).mask;
+  const L = lensMatrix(p, { sourceShape: source.shape, sourcePixelScale: source.scale, imageShape: image.shape, imagePixelScale: image.scale, supersample, rows });
   return blurRows(L, image.shape, psf, pixels);
 }
 

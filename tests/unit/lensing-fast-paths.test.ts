@@ -118,6 +118,28 @@ describe('the blurred lens matrix', () => {
   });
 });
 
+describe('blurredLensMatrix with rays for the PSF footprint only', () => {
+  it('equals blurRows of the whole image\'s lens matrix bit for bit (a disc, an annulus, scattered pixels)', () => {
+    const sim = simulateLens({ size: 44, psfSize: 9, seed: 6, galaxy: 5, lens: { thetaE: 0.8 } });
+    const grid = defaultSourceGrid(sim.truth.lens, sim.image, { n: 16, margin: 1.1 });
+    const full = lensMatrix(sim.truth.lens, { sourceShape: grid.shape, sourcePixelScale: grid.scale, imageShape: sim.image.shape, imagePixelScale: sim.image.scale, supersample: 2 });
+    const lists = [annulusMask(sim.image, 0, 0.6), annulusMask(sim.image, 0.5, 1.1)].map((m) => Int32Array.from([...m.keys()].filter((k) => m[k])));
+    lists.push(Int32Array.from({ length: 44 * 44 }, (_, k) => k).filter((k) => k % 7 === 0));
+    for (const psf of [sim.psf, null]) {
+      for (const pixels of lists) {
+        const a = blurredLensMatrix(sim.truth.lens, sim.image, grid, 2, psf, pixels);
+        const b = blurRows(full, sim.image.shape, psf, pixels);
+        expect(Array.from(a.rowPtr)).toEqual(Array.from(b.rowPtr));
+        expect(Array.from(a.colIdx)).toEqual(Array.from(b.colIdx));
+        let differ = 0;
+        for (let k = 0; k < a.values.length; k++) if (a.values[k] !== b.values[k]) differ++;
+        expect(differ).toBe(0);
+        expect(a.values.length).toBeGreaterThan(100);
+      }
+    }
+  });
+});
+
 describe('F = BᵀWB by outer products', () => {
   const sim = simulateLens({ size: 48, psfSize: 9, seed: 3, galaxy: 2, lens: { thetaE: 0.8 } });
   const mask = annulusMask(sim.image, 0, 1.2);
