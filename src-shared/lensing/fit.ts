@@ -365,11 +365,11 @@ export const COARSE_BIN = 2;
 /**
  * The evidence on the image binned COARSE_BIN × COARSE_BIN (binned.ts) with a source grid of half the fit grid's
  * side over the same extent, and the binned frame's offset; null where too few binned pixels (under 200) or a fit
- * grid under 12² make it pointless.
+ * grid under 16² (the binned search's under 8²) make it pointless.
  */
 function coarseEvidence(d: LensFitData, pixels: Int32Array, fitGrid: Grid, regKind: RegularisationKind, ss: number): { E: EvidenceFunction; shift: [number, number] } | null {
   const N = fitGrid.shape[0];
-  if (N < 12) return null;
+  if (N < 16) return null;
   const b = binImage(d.data, d.sigma, d.image, pixels, d.psf, COARSE_BIN);
   const db: LensFitData = { data: b.data, sigma: b.sigma, image: b.image, mask: null, psf: b.psf };
   const px = fitPixels(db);
