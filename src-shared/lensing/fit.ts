@@ -69,7 +69,8 @@ export interface LensFitOptions {
   systematicErrors?: boolean;
   /**
    * the starts' search on the image binned 2 × 2 with a fit grid of half the side, the full image then refining the
-   * best start (default true; false: the starts on the full image and the fit grid)
+   * best start (default: true for the SIE, false for the EPL, whose slope the binned search misplaces; false: the
+   * starts on the full image and the fit grid)
    */
   coarseStarts?: boolean;
   /** Nelder–Mead evaluations per stage (default 1500) */
@@ -450,8 +451,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   };
   // the starts search on the image binned 2 × 2 with a fit grid of half the side over the same extent (an evaluation
   // costs about a tenth: a quarter of the rows, a third of the PSF's taps, an eighth of the factorisation); the full
-  // image's light and mass cycles (step 4) then refine the best start. Coordinates there are x + shift.
-  const coarse = opts.coarseStarts === false ? null : coarseEvidence(d, pixels, fitGrid, regKind, ss);
+  // image's light and mass cycles (step 4) then refine the best start. Coordinates there are x + shift. Not for the
+  // EPL: its slope, set by the arcs' radial profile, came out 5σ off from the binned search on a simulation.
+  const coarse = (opts.coarseStarts ?? !epl) ? coarseEvidence(d, pixels, fitGrid, regKind, ss) : null;
   const S = coarse?.E ?? E;
   const shift = coarse?.shift ?? [0, 0];
   const toS = (m: MassVector): MassVector => ({ ...m, x0: m.x0 + shift[0], y0: m.y0 + shift[1] });
