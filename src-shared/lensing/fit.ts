@@ -493,7 +493,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const lam0 = S.bestLambda(m, lightS);
     m = massRun(m, lam0.best.lambda, massSteps, `mass, start ${s + 1}/${starts}${where}`, s, S, lightS);
     const lam = S.bestLambda(m, lightS, Math.log(lam0.best.lambda));
-    progress({ stage: 'mass', start: s, evaluations: E.evaluations + S.evaluations, logEvidence: lam.best.logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${lam.best.logEvidence.toFixed(2)}${where}, θE ${m.thetaE.toFixed(4)}″${epl ? `, γ ${m.gamma!.toFixed(3)}` : ''}` });
+    progress({ stage: 'mass', start: s, evaluations: E.evaluations + (coarse ? coarse.E.evaluations : 0), logEvidence: lam.best.logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${lam.best.logEvidence.toFixed(2)}${where}, θE ${m.thetaE.toFixed(4)}″${epl ? `, γ ${m.gamma!.toFixed(3)}` : ''}` });
     if (lam.best.logEvidence > bestLogZ) {
       bestLogZ = lam.best.logEvidence;
       bestMass = fromS(m);
