@@ -141,14 +141,18 @@ export interface NormalEquations {
   logNorm: number;
 }
 
+/** Up to this many unknowns (F within 8 MB) normalEquations adds each image row's outer product into F directly. */
+const OUTER_FORM_MAX = 1024;
+
 /**
  * The normal equations of a linear model. F is built one row at a time: for source pixel c, the image rows that see
  * it (the columns of the transposed matrix) add their products with the pixels c′ ≤ c into a dense row that stays
  * in cache, then copied into F — the same sums in the same order (rows r ascending) as accumulating each image row's
  * outer product into F, so bitwise the same F, without scattering into a matrix of (n_light + N²)² doubles (at
- * N = 64 and a 21² PSF that scatter took 22 s, the row form a few).
+ * N = 64 and a 21² PSF that scatter took 22 s, the row form a few). Up to OUTER_FORM_MAX unknowns F fits in
+ * cache and the outer products go straight into it (1.5× faster on a 24² fit grid); `rowForm` forces the row form.
  */
-export function normalEquations(m: LinearModel): NormalEquations {
+export function normalEquations(m: LinearModel, opts: { rowForm?: boolean } = {}): NormalEquations {
   const nl = m.light.length;
   const ns = m.source.nCols;
   const n = nl + ns;
@@ -157,33 +161,86 @@ export function normalEquations(m: LinearModel): NormalEquations {
   let yWy = 0;
   let logNorm = 0;
   const S = m.source;
-  const T = transposeCsr(S);
-  const acc = new Float64Array(ns);
-  const accL = new Float64Array(nl);
-  for (let c = 0; c < ns; c++) {
-    const row = (c + nl) * n;
-    let dc = 0;
-    for (let t = T.rowPtr[c]; t < T.rowPtr[c + 1]; t++) {
-      const r = T.colIdx[t];
+  if (n <= OUTER_FORM_MAX && !opts.rowForm) {
+    const cols = S.colIdx;
+    const vals = S.values;
+    for (let r = 0; r < S.nRows; r++) {
+      const a = S.rowPtr[r];
+      const b = S.rowPtr[r + 1];
       const w = m.w[r];
-      const wv = w * T.values[t];
-      dc += wv * m.y[r];
-      // row r's columns are sorted: those up to c fall in F's lower triangle
-      for (let q = S.rowPtr[r]; q < S.rowPtr[r + 1]; q++) {
-        const cq = S.colIdx[q];
-        if (cq > c) break;
-        acc[cq] += wv * S.values[q];
+      const yr = m.y[r];
+      for (let i = a; i < b; i++) {
+        const wv = w * vals[i];
+        const row = (cols[i] + nl) * n;
+        d[cols[i] + nl] += wv * yr;
+        for (let k = 0; k < nl; k++) F[row + k] += wv * m.light[k][r];
       }
-      for (let k = 0; k < nl; k++) accL[k] += wv * m.light[k][r];
+      // the row's columns are sorted: those up to cols[i] fall in F's lower triangle. Four of F's rows at a time
+      // (each value of the image row loaded once for four multiply–adds); each element still sums over r in order.
+      let i = a;
+      for (; i + 3 < b; i += 4) {
+        const v0 = w * vals[i];
+        const v1 = w * vals[i + 1];
+        const v2 = w * vals[i + 2];
+        const v3 = w * vals[i + 3];
+        const r0 = (cols[i] + nl) * n + nl;
+        const r1 = (cols[i + 1] + nl) * n + nl;
+        const r2 = (cols[i + 2] + nl) * n + nl;
+        const r3 = (cols[i + 3] + nl) * n + nl;
+        for (let j = a; j <= i; j++) {
+          const c = cols[j];
+          const x = vals[j];
+          F[r0 + c] += v0 * x;
+          F[r1 + c] += v1 * x;
+          F[r2 + c] += v2 * x;
+          F[r3 + c] += v3 * x;
+        }
+        // the triangle of the four rows' own columns
+        const c1 = cols[i + 1];
+        const c2 = cols[i + 2];
+        const c3 = cols[i + 3];
+        F[r1 + c1] += v1 * vals[i + 1];
+        F[r2 + c1] += v2 * vals[i + 1];
+        F[r3 + c1] += v3 * vals[i + 1];
+        F[r2 + c2] += v2 * vals[i + 2];
+        F[r3 + c2] += v3 * vals[i + 2];
+        F[r3 + c3] += v3 * vals[i + 3];
+      }
+      for (; i < b; i++) {
+        const vi = w * vals[i];
+        const base = (cols[i] + nl) * n + nl;
+        for (let j = a; j <= i; j++) F[base + cols[j]] += vi * vals[j];
+      }
     }
-    d[c + nl] = dc;
-    for (let k = 0; k < nl; k++) {
-      F[row + k] = accL[k];
-      accL[k] = 0;
-    }
-    for (let j = 0; j <= c; j++) {
-      F[row + nl + j] = acc[j];
-      acc[j] = 0;
+  } else {
+    const T = transposeCsr(S);
+    const acc = new Float64Array(ns);
+    const accL = new Float64Array(nl);
+    for (let c = 0; c < ns; c++) {
+      const row = (c + nl) * n;
+      let dc = 0;
+      for (let t = T.rowPtr[c]; t < T.rowPtr[c + 1]; t++) {
+        const r = T.colIdx[t];
+        const w = m.w[r];
+        const wv = w * T.values[t];
+        dc += wv * m.y[r];
+        // row r's columns are sorted: those up to c fall in F's lower triangle
+        for (let q = S.rowPtr[r]; q < S.rowPtr[r + 1]; q++) {
+          const cq = S.colIdx[q];
+          if (cq > c) break;
+          acc[cq] += wv * S.values[q];
+        }
+        for (let k = 0; k < nl; k++) accL[k] += wv * m.light[k][r];
+      }
+      d[c + nl] = dc;
+      for (let k = 0; k < nl; k++) {
+        F[row + k] = accL[k];
+        accL[k] = 0;
+      }
+      for (let j = 0; j <= c; j++) {
+        F[row + nl + j] = acc[j];
+        acc[j] = 0;
+      }
     }
   }
   // by data row: yᵀWy, the normalisation and the light–light block

@@ -1,6 +1,6 @@
 import { pixelCentre } from '../operators/lens-model.js';
 import type { PsfKernel } from '../operators/psf.js';
-import { convolve, qPhiFromEllipticity, type Grid } from './mass.js';
+import { convolve, psfFootprint, qPhiFromEllipticity, type Grid } from './mass.js';
 
 // The deflector's light: elliptical Sérsic profiles whose shapes are fitted and whose amplitudes are linear
 // (solved with the source in one linear system, lensing/inversion.ts). Float64.
@@ -54,32 +54,69 @@ export function sersicProfile(p: SersicParams): (x: number, y: number) => number
  */
 export function sersicImage(p: SersicParams, grid: Grid, ss = 3): Float64Array {
   const [ny, nx] = grid.shape;
-  const s = grid.scale;
   const f = sersicProfile(p);
   const out = new Float64Array(ny * nx);
-  for (let i = 0; i < ny; i++) {
-    const yc = pixelCentre(i, ny, s);
-    for (let j = 0; j < nx; j++) {
-      const xc = pixelCentre(j, nx, s);
-      const near = Math.abs(xc - p.x0) <= 2 * s && Math.abs(yc - p.y0) <= 2 * s;
-      const m = near ? 4 * ss : ss;
-      let sum = 0;
-      for (let a = 0; a < m; a++) {
-        const y = yc + ((a + 0.5) / m - 0.5) * s;
-        for (let b = 0; b < m; b++) sum += f(xc + ((b + 0.5) / m - 0.5) * s, y);
-      }
-      out[i * nx + j] = sum / (m * m);
+  for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) out[i * nx + j] = pixelMean(f, p, grid, i, j, ss);
+  return out;
+}
+
+/** The profile `f` of component `p` averaged over pixel (i, j) of the grid, as sersicImage averages it. */
+function pixelMean(f: (x: number, y: number) => number, p: SersicParams, grid: Grid, i: number, j: number, ss: number): number {
+  const [ny, nx] = grid.shape;
+  const s = grid.scale;
+  const yc = pixelCentre(i, ny, s);
+  const xc = pixelCentre(j, nx, s);
+  const near = Math.abs(xc - p.x0) <= 2 * s && Math.abs(yc - p.y0) <= 2 * s;
+  const m = near ? 4 * ss : ss;
+  let sum = 0;
+  for (let a = 0; a < m; a++) {
+    const y = yc + ((a + 0.5) / m - 0.5) * s;
+    for (let b = 0; b < m; b++) sum += f(xc + ((b + 0.5) / m - 0.5) * s, y);
+  }
+  return sum / (m * m);
+}
+
+/**
+ * The blurred image's value at pixel `p`: Σ h[a, b] · img[i − (a − cy), j − (b − cx)] over the kernel in
+ * `convolve`'s order (rows a, then columns b, zero taps and taps off the image left out), so the same sum bit for bit.
+ */
+function blurAt(psf: PsfKernel | null, ny: number, nx: number, img: Float64Array, p: number): number {
+  if (!psf) return img[p];
+  const [kh, kw] = psf.shape;
+  const [cy, cx] = psf.center;
+  const hk = psf.data;
+  const i = Math.floor(p / nx);
+  const j = p - i * nx;
+  let v = 0;
+  for (let a = 0; a < kh; a++) {
+    const si = i - (a - cy);
+    if (si < 0 || si >= ny) continue;
+    const row = si * nx + j + cx;
+    const b0 = Math.max(0, j + cx - nx + 1);
+    const b1 = Math.min(kw, j + cx + 1);
+    for (let b = b0; b < b1; b++) {
+      const h = hk[a * kw + b];
+      if (h !== 0) v += h * img[row - b];
     }
   }
-  return out;
+  return v;
 }
 
 /** The PSF-blurred image of each component, restricted to the listed pixels: the light's columns of the linear model. */
 export function lightColumns(components: readonly SersicParams[], grid: Grid, psf: PsfKernel | null, pixels: ArrayLike<number>, ss = 3): Float64Array[] {
+  // the profile only where the listed pixels' PSF footprints reach and the convolution only at the listed pixels:
+  // the values of convolve(sersicImage(…)) at them, bit for bit (tested)
+  const fp = psfFootprint(grid.shape, psf, pixels);
+  const [ny, nx] = grid.shape;
+  const img = new Float64Array(ny * nx);
   return components.map((c) => {
-    const img = convolve(sersicImage(c, grid, ss), grid.shape, psf);
+    const f = sersicProfile(c);
+    for (const k of fp.pixels) {
+      const i = Math.floor(k / nx);
+      img[k] = pixelMean(f, c, grid, i, k - i * nx, ss);
+    }
     const col = new Float64Array(pixels.length);
-    for (let r = 0; r < pixels.length; r++) col[r] = img[pixels[r]];
+    for (let r = 0; r < pixels.length; r++) col[r] = blurAt(psf, ny, nx, img, pixels[r]);
     return col;
   });
 }

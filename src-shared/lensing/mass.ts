@@ -160,23 +160,64 @@ export function defaultSourceGrid(p: LensParams, image: Grid, opts: { n?: number
 }
 
 /**
+ * The image pixels that a blurred image at a list of pixels reads (those within the PSF's footprint of them) as a
+ * list and as a 0/1 mask of the image, made once per pixel list, image shape and PSF (the lens fit asks for them
+ * thousands of times on the same pixels; a list is taken as unchanged while it lives).
+ */
+export interface Footprint {
+  pixels: Int32Array;
+  mask: Uint8Array;
+}
+
+const footprints = new WeakMap<object, { psf: PsfKernel | null; ny: number; nx: number; fp: Footprint }>();
+
+export function psfFootprint(shape: Shape2, psf: PsfKernel | null, pixels: ArrayLike<number>): Footprint {
+  const [ny, nx] = shape;
+  const key = pixels as unknown as object;
+  const hit = footprints.get(key);
+  if (hit && hit.psf === psf && hit.ny === ny && hit.nx === nx) return hit.fp;
+  const mask = new Uint8Array(ny * nx);
+  const kh = psf ? psf.shape[0] : 1;
+  const kw = psf ? psf.shape[1] : 1;
+  const [cy, cx] = psf ? psf.center : [0, 0];
+  for (let r = 0; r < pixels.length; r++) {
+    const i = Math.floor(pixels[r] / nx);
+    const j = pixels[r] - i * nx;
+    for (let a = 0; a < kh; a++) {
+      const si = i - (a - cy);
+      if (si < 0 || si >= ny) continue;
+      for (let b = Math.max(0, j + cx - nx + 1); b < Math.min(kw, j + cx + 1); b++) if (!psf || psf.data[a * kw + b] !== 0) mask[si * nx + j + cx - b] = 1;
+    }
+  }
+  const list: number[] = [];
+  for (let k = 0; k < mask.length; k++) if (mask[k]) list.push(k);
+  const fp: Footprint = { pixels: Int32Array.from(list), mask };
+  footprints.set(key, { psf, ny, nx, fp });
+  return fp;
+}
+
+/**
  * The lensing matrix restricted to the listed image pixels and blurred by the PSF: row r is image pixel
  * `pixels[r]` of P·L, with L the lens operator's matrix (ray shooting with `supersample`² sub-pixels per
  * image pixel, bilinear weights on the source grid) and P the zero-padded convolution of
  * docs/forward-models.md (y[i, j] = Σ h[a, b] x[i − (a − cy), j − (b − cx)]).
  */
 export function blurredLensMatrix(p: LensParams, image: Grid, source: Grid, supersample: number, psf: PsfKernel | null, pixels: ArrayLike<number>): CsrMatrix {
-  const L = lensMatrix(p, { sourceShape: source.shape, sourcePixelScale: source.scale, imageShape: image.shape, imagePixelScale: image.scale, supersample });
+  // rays only for the image pixels that the listed rows' PSF footprints reach (the others' rows are not read)
+  const rows = psfFootprint(image.shape, psf, pixels).mask;
+  const L = lensMatrix(p, { sourceShape: source.shape, sourcePixelScale: source.scale, imageShape: image.shape, imagePixelScale: image.scale, supersample, rows });
   return blurRows(L, image.shape, psf, pixels);
 }
 
-/** Rows `pixels` of P·A for a matrix A whose rows are the pixels of an image of `shape` (see blurredLensMatrix). */
+/**
+ * Rows `pixels` of P·A for a matrix A whose rows are the pixels of an image of `shape` (see blurredLensMatrix). Each
+ * row sums its taps in the kernel's order (rows a, then columns b) into a dense accumulator and keeps the non-zero
+ * columns between the first and the last that A's rows reach, in order.
+ */
 export function blurRows(A: CsrMatrix, shape: Shape2, psf: PsfKernel | null, pixels: ArrayLike<number>): CsrMatrix {
   const [ny, nx] = shape;
   const nCols = A.nCols;
   const acc = new Float64Array(nCols);
-  const mark = new Uint8Array(nCols);
-  const touched = new Int32Array(nCols);
   const rowPtr = new Int32Array(pixels.length + 1);
   let colIdx = new Int32Array(Math.max(16, pixels.length * 16));
   let values = new Float64Array(colIdx.length);
@@ -186,37 +227,41 @@ export function blurRows(A: CsrMatrix, shape: Shape2, psf: PsfKernel | null, pix
   const cy = psf ? psf.center[0] : 0;
   const cx = psf ? psf.center[1] : 0;
   const hk = psf ? psf.data : Float64Array.of(1);
+  const Ap = A.rowPtr;
+  const Ac = A.colIdx;
+  const Av = A.values;
   for (let r = 0; r < pixels.length; r++) {
     const i = Math.floor(pixels[r] / nx);
     const j = pixels[r] - i * nx;
-    let nt = 0;
+    let lo = nCols;
+    let hi = -1;
+    // tap (a, b) reads image pixel (i − (a − cy), j − (b − cx)), inside the image for b0 ≤ b < b1
+    const b0 = Math.max(0, j + cx - nx + 1);
+    const b1 = Math.min(kw, j + cx + 1);
     for (let a = 0; a < kh; a++) {
       const si = i - (a - cy);
       if (si < 0 || si >= ny) continue;
-      for (let b = 0; b < kw; b++) {
+      const base = si * nx + j + cx;
+      for (let b = b0; b < b1; b++) {
         const h = hk[a * kw + b];
         if (h === 0) continue;
-        const sj = j - (b - cx);
-        if (sj < 0 || sj >= nx) continue;
-        const row = si * nx + sj;
-        for (let q = A.rowPtr[row]; q < A.rowPtr[row + 1]; q++) {
-          const c = A.colIdx[q];
-          if (!mark[c]) {
-            mark[c] = 1;
-            touched[nt++] = c;
-          }
-          acc[c] += h * A.values[q];
-        }
+        const row = base - b;
+        const q0 = Ap[row];
+        const q1 = Ap[row + 1];
+        if (q0 === q1) continue;
+        if (Ac[q0] < lo) lo = Ac[q0];
+        if (Ac[q1 - 1] > hi) hi = Ac[q1 - 1];
+        for (let q = q0; q < q1; q++) acc[Ac[q]] += h * Av[q];
       }
     }
-    const t = touched.subarray(0, nt).sort();
-    ({ colIdx, values } = growCsrBuffers(colIdx, values, nnz, nnz + nt));
-    for (let k = 0; k < nt; k++) {
-      const c = t[k];
-      colIdx[nnz] = c;
-      values[nnz++] = acc[c];
-      acc[c] = 0;
-      mark[c] = 0;
+    ({ colIdx, values } = growCsrBuffers(colIdx, values, nnz, nnz + Math.max(0, hi - lo + 1)));
+    for (let c = lo; c <= hi; c++) {
+      const v = acc[c];
+      if (v !== 0) {
+        colIdx[nnz] = c;
+        values[nnz++] = v;
+        acc[c] = 0;
+      }
     }
     rowPtr[r + 1] = nnz;
   }

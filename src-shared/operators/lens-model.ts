@@ -98,6 +98,8 @@ export interface LensGeometry {
   imageShape: Shape2;
   imagePixelScale: number;
   supersample: number;
+  /** only these image pixels' rows (non-zero entries; length my·mx); the others are left empty (default: every row) */
+  rows?: ArrayLike<number>;
 }
 
 /**
@@ -128,6 +130,10 @@ export function lensMatrix(p: LensParams, g: LensGeometry): CsrMatrix {
   const inv = 1 / g.sourcePixelScale;
   for (let i = 0; i < my; i++) {
     for (let j = 0; j < mx; j++) {
+      if (g.rows && !g.rows[i * mx + j]) {
+        rowPtr[i * mx + j + 1] = nnz;
+        continue;
+      }
       // the row's entries: ss² sub-pixels × 4 bilinear corners
       let k = 0;
       for (let si = 0; si < ss; si++) {

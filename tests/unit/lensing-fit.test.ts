@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateLens } from '../helpers/lens-sim.js';
-import { annulusMask, fitLens } from '../../src-shared/lensing/fit.js';
+import { annulusMask, fitLens, MASS_NAMES, type LensFitResult } from '../../src-shared/lensing/fit.js';
 
 // One simulated HST-like lens (tests/helpers/lens-sim.ts): SIE θE = 1.2″, q = 0.75 with external shear, a Sérsic
 // deflector (n = 3.5), a Galaxy Zoo validation galaxy as the source on a 0.015″ grid ray-shot with 4² sub-pixels,
@@ -8,6 +8,7 @@ import { annulusMask, fitLens } from '../../src-shared/lensing/fit.js';
 // coarser source (18² pixels of about 0.08″) and 2² sub-pixels, so the model is not the simulation's. About 60 s of
 // CPU; the coverage over many simulations is measured by scripts/lens-coverage.ts (docs/lensing.md).
 describe('lens fit on a simulated lens', () => {
+  let fitted: LensFitResult | null = null;
   it('recovers θE within 1 %, q within 0.03, the mass within 3.5 stated σ, and fits the data to χ²/pixel ≈ 1', () => {
     const sim = simulateLens({ size: 72, psfSize: 9, seed: 1, galaxy: 3 });
     const mask = annulusMask(sim.image, 0, 1.75);
@@ -55,5 +56,22 @@ describe('lens fit on a simulated lens', () => {
     expect(r.modelImage[100]).toBeCloseTo(r.lightImage[100] + r.lensedSourceImage[100], 12);
     expect(Number.isNaN(r.normalisedResidual[0])).toBe(true);
     expect(r.source.length).toBe(24 * 24);
+    // the starts searched the binned image
+    expect(r.evaluations.massBinned).toBeGreaterThan(100);
+    fitted = r;
+  }, 1_200_000);
+
+  it('the starts on the binned image end where the starts on the full image end, within half the stated errors', () => {
+    // the same fit with the starts' Nelder–Mead on the full image and the fit grid (the search before binning)
+    expect(fitted).not.toBeNull();
+    const sim = simulateLens({ size: 72, psfSize: 9, seed: 1, galaxy: 3 });
+    const mask = annulusMask(sim.image, 0, 1.75);
+    const r = fitLens({ data: sim.data, sigma: sim.sigma, image: sim.image, mask, psf: sim.psf }, { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 600, errors: false, coarseStarts: false });
+    expect(r.evaluations.massBinned).toBeUndefined();
+    const P = fitted!.parameters;
+    const pulls = MASS_NAMES.map((k) => (r.parameters[k].value - P[k].value) / P[k].error!);
+    // measured: within 0.25 σ, log Z within 0.07
+    for (const d of pulls) expect(Math.abs(d)).toBeLessThan(0.5);
+    expect(Math.abs(r.logEvidenceFit - fitted!.logEvidenceFit)).toBeLessThan(1);
   }, 1_200_000);
 });
