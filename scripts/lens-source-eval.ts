@@ -20,7 +20,7 @@
 // 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside.
 // usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples (default 16, the command's)] [steps (150)]
 //        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
-// env: SKIP_FIT=1 (the true lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
+// env: SKIP_FIT=1 (the true lens only), SKIP_TRUE=1 (the fitted lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
 // working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
 // seed), REUSE=1 (with WORK: score the posteriors already in it instead of running them again), EXTRA='flags…'
 // (more flags for reconstruct, e.g. '--denoise mean')
@@ -427,8 +427,11 @@ for (let s = first; s < first + Nsim; s++) {
         process.env.REUSE === '1' && existsSync(p(path.join(out, 'report.json')))
           ? NaN
           : cli(['reconstruct', '--obs', p('obs.fits'), '--noise', String(SIGMA), '--prior', 'models/galaxy-64', '--n', String(samples), '--steps', String(steps), '--seed', String(s), '--quiet', ...extra, '--model', model, '--out', p(out)]);
-      const tTrue = rec(p('M.json'), 'rec-true');
-      line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
+      // SKIP_TRUE=1: the fitted lens's posterior only (the true lens's measured by an earlier run)
+      if (process.env.SKIP_TRUE !== '1') {
+        const tTrue = rec(p('M.json'), 'rec-true');
+        line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
+      }
       if (!skipFit) {
         const tFit = rec(p('fit/model.json'), 'rec-fit');
         line.posteriorFittedLens = { ...posterior(p('rec-fit'), truth, region, peak, edge), wall: tFit };
