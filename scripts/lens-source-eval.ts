@@ -22,7 +22,7 @@
 //        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
 // env: SKIP_FIT=1 (the true lens only), SKIP_TRUE=1 (the fitted lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
 // working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
-// seed), REUSE=1 (with WORK: score the posteriors already in it instead of running them again), EXTRA='flags…'
+// seed), REUSE=1 (with WORK: take the lens fit and score the posteriors already in it instead of running them again), EXTRA='flags…'
 // (more flags for reconstruct, e.g. '--denoise mean')
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -405,7 +405,7 @@ for (let s = first; s < first + Nsim; s++) {
       // fluxReference (so reconstruct reads the back-projection through the fitted lens)
       const small = process.env.FIT_SMALL === '1';
       const grid = small ? ['--source-size', '24'] : ['--source-size', String(N), '--source-scale', String(SCALE)];
-      const fitS = cli(['lens-fit', '--obs', p('obs.fits'), '--noise-map', String(SIGMA), '--psf', p('psf.fits'), '--psf-size', '9', '--pixel-scale', '0.05', '--annulus', '0,1.75', ...grid, '--fit-source-size', '18', '--starts', '2', '--no-errors', '--out', p('fit')]);
+      const fitS = process.env.REUSE === '1' && existsSync(p('fit/lens.json')) ? NaN : cli(['lens-fit', '--obs', p('obs.fits'), '--noise-map', String(SIGMA), '--psf', p('psf.fits'), '--psf-size', '9', '--pixel-scale', '0.05', '--annulus', '0,1.75', ...grid, '--fit-source-size', '18', '--starts', '2', '--no-errors', '--out', p('fit')]);
       const lj = JSON.parse(readFileSync(p('fit/lens.json'), 'utf8'));
       const mj = JSON.parse(readFileSync(p('fit/model.json'), 'utf8'));
       line.fit = { thetaE: lj.parameters.thetaE.value, q: lj.parameters.q.value, chi2PerPixel: lj.chi2PerPixel, lambda: lj.regularisation.lambda, seconds: fitS, fluxReference: mj.fluxReference ?? null, sourceGrid: lj.sourceGrid };
