@@ -408,7 +408,10 @@ for (let s = first; s < first + Nsim; s++) {
       const fitS = process.env.REUSE === '1' && existsSync(p('fit/lens.json')) ? NaN : cli(['lens-fit', '--obs', p('obs.fits'), '--noise-map', String(SIGMA), '--psf', p('psf.fits'), '--psf-size', '9', '--pixel-scale', '0.05', '--annulus', '0,1.75', ...grid, '--fit-source-size', '18', '--starts', '2', '--no-errors', '--out', p('fit')]);
       const lj = JSON.parse(readFileSync(p('fit/lens.json'), 'utf8'));
       const mj = JSON.parse(readFileSync(p('fit/model.json'), 'utf8'));
-      line.fit = { thetaE: lj.parameters.thetaE.value, q: lj.parameters.q.value, chi2PerPixel: lj.chi2PerPixel, lambda: lj.regularisation.lambda, seconds: fitS, fluxReference: mj.fluxReference ?? null, sourceGrid: lj.sourceGrid };
+      // the fitted deflector light's flux inside the fitted disc over the true light's (above 1: it took the arcs' flux)
+      const fitLight = existsSync(p('fit/lens-light.fits')) ? readFitsImage(new Uint8Array(readFileSync(p('fit/lens-light.fits')))).data : null;
+      const lightFluxRatio = fitLight ? pixels.reduce((t, k) => t + fitLight[k], 0) / pixels.reduce((t, k) => t + light[k], 0) : null;
+      line.fit = { thetaE: lj.parameters.thetaE.value, q: lj.parameters.q.value, chi2PerPixel: lj.chi2PerPixel, lambda: lj.regularisation.lambda, seconds: fitS, fluxReference: mj.fluxReference ?? null, sourceGrid: lj.sourceGrid, lightFluxRatio };
       if (small) {
         mj.shape = [N, N];
         mj.operators[0].sourcePixelScale = SCALE;
@@ -418,7 +421,7 @@ for (let s = first; s < first + Nsim; s++) {
         const inv = readFitsImage(new Uint8Array(readFileSync(p('fit/source-inversion.fits')))).data;
         line.evidenceInversionFitted = { psnr: psnr(inv, truth, region, peak), psnrAll: psnr(inv, truth, null, peak), fluxReferenceRatio: (mj.fluxReference?.flux ?? NaN) / fluxReference(truth) };
       }
-      console.log(`seed ${s}: lens-fit θE ${lj.parameters.thetaE.value.toFixed(4)} (${L.thetaE.toFixed(4)}), q ${lj.parameters.q.value.toFixed(3)} (${L.q.toFixed(3)}), χ²/px ${lj.chi2PerPixel.toFixed(3)}, ${fitS.toFixed(0)} s`);
+      console.log(`seed ${s}: lens-fit θE ${lj.parameters.thetaE.value.toFixed(4)} (${L.thetaE.toFixed(4)}), q ${lj.parameters.q.value.toFixed(3)} (${L.q.toFixed(3)}), χ²/px ${lj.chi2PerPixel.toFixed(3)}, light's flux in the disc ${lightFluxRatio?.toFixed(3) ?? '—'} of the truth's, ${fitS.toFixed(0)} s`);
     }
     if (!skipPosterior) {
       // EXTRA: more reconstruct flags (e.g. '--denoise mean'); REUSE=1 with WORK: score the posterior already there
