@@ -486,7 +486,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         }
         // restarted from its end point with fresh steps while a run gains more than 0.1 in log Z (within the
         // stage's evaluations): the simplex collapses in the light's curved rEff–n valley and stalls there, far from
-        // the optimum when the light alone came out wide (docs/lensing.md, the source's total flux)
+        // the optimum when the light alone came out wide (docs/lensing.md, The fit, step 5)
         let x: ArrayLike<number> = v0;
         let fPrev = Infinity;
         for (let used = 0, run = 0; used < maxEval; run++) {
