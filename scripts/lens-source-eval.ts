@@ -20,9 +20,9 @@
 // 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside.
 // usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples (default 16, the command's)] [steps (150)]
 //        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
-// env: SKIP_FIT=1 (the true lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
+// env: SKIP_FIT=1 (the true lens only), SKIP_TRUE=1 (the fitted lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
 // working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
-// seed), REUSE=1 (with WORK: score the posteriors already in it instead of running them again), EXTRA='flags…'
+// seed), REUSE=1 (with WORK: take the lens fit and score the posteriors already in it instead of running them again), EXTRA='flags…'
 // (more flags for reconstruct, e.g. '--denoise mean')
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -405,10 +405,13 @@ for (let s = first; s < first + Nsim; s++) {
       // fluxReference (so reconstruct reads the back-projection through the fitted lens)
       const small = process.env.FIT_SMALL === '1';
       const grid = small ? ['--source-size', '24'] : ['--source-size', String(N), '--source-scale', String(SCALE)];
-      const fitS = cli(['lens-fit', '--obs', p('obs.fits'), '--noise-map', String(SIGMA), '--psf', p('psf.fits'), '--psf-size', '9', '--pixel-scale', '0.05', '--annulus', '0,1.75', ...grid, '--fit-source-size', '18', '--starts', '2', '--no-errors', '--out', p('fit')]);
+      const fitS = process.env.REUSE === '1' && existsSync(p('fit/lens.json')) ? NaN : cli(['lens-fit', '--obs', p('obs.fits'), '--noise-map', String(SIGMA), '--psf', p('psf.fits'), '--psf-size', '9', '--pixel-scale', '0.05', '--annulus', '0,1.75', ...grid, '--fit-source-size', '18', '--starts', '2', '--no-errors', '--out', p('fit')]);
       const lj = JSON.parse(readFileSync(p('fit/lens.json'), 'utf8'));
       const mj = JSON.parse(readFileSync(p('fit/model.json'), 'utf8'));
-      line.fit = { thetaE: lj.parameters.thetaE.value, q: lj.parameters.q.value, chi2PerPixel: lj.chi2PerPixel, lambda: lj.regularisation.lambda, seconds: fitS, fluxReference: mj.fluxReference ?? null, sourceGrid: lj.sourceGrid };
+      // the fitted deflector light's flux inside the fitted disc over the true light's (above 1: it took the arcs' flux)
+      const fitLight = existsSync(p('fit/lens-light.fits')) ? readFitsImage(new Uint8Array(readFileSync(p('fit/lens-light.fits')))).data : null;
+      const lightFluxRatio = fitLight ? pixels.reduce((t, k) => t + fitLight[k], 0) / pixels.reduce((t, k) => t + light[k], 0) : null;
+      line.fit = { thetaE: lj.parameters.thetaE.value, q: lj.parameters.q.value, chi2PerPixel: lj.chi2PerPixel, lambda: lj.regularisation.lambda, seconds: fitS, fluxReference: mj.fluxReference ?? null, sourceGrid: lj.sourceGrid, lightFluxRatio };
       if (small) {
         mj.shape = [N, N];
         mj.operators[0].sourcePixelScale = SCALE;
@@ -418,7 +421,7 @@ for (let s = first; s < first + Nsim; s++) {
         const inv = readFitsImage(new Uint8Array(readFileSync(p('fit/source-inversion.fits')))).data;
         line.evidenceInversionFitted = { psnr: psnr(inv, truth, region, peak), psnrAll: psnr(inv, truth, null, peak), fluxReferenceRatio: (mj.fluxReference?.flux ?? NaN) / fluxReference(truth) };
       }
-      console.log(`seed ${s}: lens-fit θE ${lj.parameters.thetaE.value.toFixed(4)} (${L.thetaE.toFixed(4)}), q ${lj.parameters.q.value.toFixed(3)} (${L.q.toFixed(3)}), χ²/px ${lj.chi2PerPixel.toFixed(3)}, ${fitS.toFixed(0)} s`);
+      console.log(`seed ${s}: lens-fit θE ${lj.parameters.thetaE.value.toFixed(4)} (${L.thetaE.toFixed(4)}), q ${lj.parameters.q.value.toFixed(3)} (${L.q.toFixed(3)}), χ²/px ${lj.chi2PerPixel.toFixed(3)}, light's flux in the disc ${lightFluxRatio?.toFixed(3) ?? '—'} of the truth's, ${fitS.toFixed(0)} s`);
     }
     if (!skipPosterior) {
       // EXTRA: more reconstruct flags (e.g. '--denoise mean'); REUSE=1 with WORK: score the posterior already there
@@ -427,8 +430,11 @@ for (let s = first; s < first + Nsim; s++) {
         process.env.REUSE === '1' && existsSync(p(path.join(out, 'report.json')))
           ? NaN
           : cli(['reconstruct', '--obs', p('obs.fits'), '--noise', String(SIGMA), '--prior', 'models/galaxy-64', '--n', String(samples), '--steps', String(steps), '--seed', String(s), '--quiet', ...extra, '--model', model, '--out', p(out)]);
-      const tTrue = rec(p('M.json'), 'rec-true');
-      line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
+      // SKIP_TRUE=1: the fitted lens's posterior only (the true lens's measured by an earlier run)
+      if (process.env.SKIP_TRUE !== '1') {
+        const tTrue = rec(p('M.json'), 'rec-true');
+        line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
+      }
       if (!skipFit) {
         const tFit = rec(p('fit/model.json'), 'rec-fit');
         line.posteriorFittedLens = { ...posterior(p('rec-fit'), truth, region, peak, edge), wall: tFit };

@@ -527,11 +527,22 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
           v0.push(c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n);
           st.push(d.image.scale / 2, d.image.scale / 2, 0.02, 0.02, 0.05, 0.1);
         }
-        const r = nelderMead(f, v0, { steps: st, fTol: 0.02, maxEvaluations: maxEval, onIteration: (b, e) => {
-          if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `light at the fitted lens, cycle ${cycle + 1}/2: log Z ${(-b).toFixed(2)}` });
-        } });
-        lightEvals += r.evaluations;
-        light = lightFromVector(r.x, 0, light.length);
+        // restarted from its end point with fresh steps while a run gains more than 0.1 in log Z (within the
+        // stage's evaluations): the simplex collapses in the light's curved rEff–n valley and stalls there, far from
+        // the optimum when the light alone came out wide (docs/lensing.md, The fit, step 5)
+        let x: ArrayLike<number> = v0;
+        let fPrev = Infinity;
+        for (let used = 0, run = 0; used < maxEval; run++) {
+          const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, onIteration: (b, e) => {
+            if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `light at the fitted lens, cycle ${cycle + 1}/2${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
+          } });
+          used += r.evaluations;
+          lightEvals += r.evaluations;
+          x = r.x;
+          if (!(fPrev - r.f > 0.1)) break;
+          fPrev = r.f;
+        }
+        light = lightFromVector(x, 0, light.length);
       }
     }
     mass = massRun(mass, bestLambda, massSteps.map((x) => x / 4), `mass at the fitted light, cycle ${cycle + 1}/2`);
