@@ -17,7 +17,8 @@ const BUDGETS = {
   laplace: ['statistical'],
   '+lambda': ['statistical', 'lambda'],
   '+grid': ['statistical', 'lambda', 'grid'],
-  'all (reported)': ['statistical', 'lambda', 'grid', 'optimiser'],
+  '+resolution': ['statistical', 'lambda', 'grid', 'resolution'],
+  'all (reported)': ['statistical', 'lambda', 'grid', 'resolution', 'optimiser'],
 } as const;
 type Budget = keyof typeof BUDGETS;
 

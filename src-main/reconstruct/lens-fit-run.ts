@@ -281,7 +281,8 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     seconds: res.seconds,
     covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,
     // the parts of every error (standard deviations, in the covariance's order): the Laplace approximation at fixed
-    // λ and fit grid, λ marginalised, the fit grid's discretisation, the optimiser's distance from the optimum
+    // λ and fit grid, λ marginalised, the fit grid's discretisation (shifted grids), its resolution (a finer grid
+    // over the same extent), the optimiser's distance from the optimum
     errorBudget: res.covarianceParts
       ? {
           names: res.names,
@@ -290,6 +291,7 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
           ),
           sigmaLnLambda: res.systematics?.sigmaLnLambda ?? null,
           grids: res.systematics?.grids.map((g) => ({ shape: g.shape, pixelScale: g.scale })) ?? null,
+          finerGrid: res.systematics ? { shape: res.systematics.finerGrid.shape, pixelScale: res.systematics.finerGrid.scale } : null,
         }
       : null,
     command: `skyscore ${command}`,

@@ -103,13 +103,17 @@ export interface LensFitResult {
   covariance: Float64Array | null;
   /**
    * its parts: `statistical` (the Laplace approximation at fixed λ and grid), `lambda` (λ marginalised),
-   * `grid` (the fit source grid's discretisation), `optimiser` (the Newton step from the optimiser's end to the
-   * optimum); null where not computed
+   * `grid` (the fit source grid's discretisation: the scatter over shifted grids), `resolution` (the offset of
+   * the optimum on a finer grid over the same extent), `optimiser` (the Newton step from the optimiser's end to
+   * the optimum); null where not computed
    */
-  covarianceParts: { statistical: Float64Array; lambda: Float64Array | null; grid: Float64Array | null; optimiser: Float64Array | null } | null;
-  /** σ of ln λ from the evidence's curvature, and the other grids of the grid term */
-  systematics: { sigmaLnLambda: number; grids: Grid[] } | null;
-  /** the Hessian of −log Z in the fit vector, and the finite-difference steps it used */
+  covarianceParts: { statistical: Float64Array; lambda: Float64Array | null; grid: Float64Array | null; resolution: Float64Array | null; optimiser: Float64Array | null } | null;
+  /** σ of ln λ from the evidence's curvature, the other grids of the grid term and the finer grid of the resolution term */
+  systematics: { sigmaLnLambda: number; grids: Grid[]; finerGrid: Grid } | null;
+  /**
+   * the Hessian of −log Z in the fit vector (the Laplace covariance's inverse), and the steps of its first pass
+   * along the parameters' axes (the second is along the first's covariance axes)
+   */
   hessian: Float64Array | null;
   hessianSteps: Float64Array | null;
   /** why there are no errors, when the Laplace step was run and failed */
@@ -563,19 +567,36 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const hTrial = [...massTol.map((x) => 10 * x)];
   for (let k = 0; k < light.length; k++) hTrial.push(0.05 * d.image.scale, 0.05 * d.image.scale, 0.005, 0.005, 0.01, 0.02);
 
-  // 5. the Laplace approximation: finite-difference Hessian of −log Z at the optimum (λ held at its optimum)
+  // 5. the Laplace approximation: finite-difference Hessian of −log Z at the optimum (λ held at its optimum), in
+  // two passes. The first along the parameters' axes, with steps near one conditional standard deviation (from the
+  // diagonal curvature at trial steps). Where parameters are strongly correlated (γ with θE, e and the light: its
+  // marginal σ 5–11× its conditional σ) such steps move −log Z along the degenerate direction by a few hundredths,
+  // as little as the evidence's kinks, and that pass's marginal σ of γ moved 2× with the optimum's place among the
+  // kinks or with the steps doubled. The second pass therefore takes the Hessian again in whitened coordinates,
+  // x = v + L u with L Lᵀ the first pass's covariance, at unit steps in u: one marginal σ along each of L's columns,
+  // ½ in −log Z, far above the kinks. Its covariance L Hᵤ⁻¹ Lᵀ is the Laplace covariance (the first pass's where
+  // the second is not positive definite); the gradients of 5b are taken in the same coordinates.
   let covariance: Float64Array | null = null;
   let hessian: Float64Array | null = null;
   let hessianSteps: Float64Array | null = null;
-  let gradient0: Float64Array | null = null;
-  let extraEvaluations = 0;
   let laplaceNote: string | null = null;
+  let extraEvaluations = 0;
   const nPar = v.length;
+  // the coordinates of the Laplace step: x = v + L u (L lower triangular, or diagonal), Cu the covariance in u, gu0
+  // the gradient of −log Z in u at the fit
+  let basis: { L: Float64Array; Cu: Float64Array; gu0: Float64Array } | null = null;
+  const inBasis = (L: Float64Array, fx: (x: Float64Array) => number) => (u: Float64Array): number => {
+    const x = Float64Array.from(v);
+    for (let i = 0; i < nPar; i++) for (let j = 0; j <= i; j++) x[i] += L[i * nPar + j] * u[j];
+    return fx(x);
+  };
+  const unit = new Float64Array(nPar).fill(1);
+  const zero = new Float64Array(nPar);
   if (opts.errors !== false) {
     const before2 = E.evaluations;
     const f = fJoint(bestLambda);
     const f0 = f(v);
-    // steps near one standard deviation: first from the diagonal curvature at trial steps
+    // steps near one conditional standard deviation: from the diagonal curvature at trial steps
     const h = Float64Array.from(hTrial);
     for (let it = 0; it < 2; it++) {
       for (let i = 0; i < nPar; i++) {
@@ -592,46 +613,61 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     progress({ stage: 'errors', evaluations: E.evaluations - before2, message: `uncertainties: Hessian of ${nPar} parameters` });
     // a Hessian that is not positive definite (the evidence's kinks at too small a step) is taken again with
     // twice the steps, once
-    for (let attempt = 0; attempt < 2 && !covariance; attempt++) {
+    for (let attempt = 0; attempt < 2 && !basis; attempt++) {
       if (attempt > 0) {
         for (let i = 0; i < nPar; i++) h[i] *= 2;
         progress({ stage: 'errors', evaluations: E.evaluations - before2, message: 'uncertainties: the Hessian is not positive definite; again with twice the steps' });
       }
-      const { H, g } = finiteDifferenceHessian(f, v, h, f0);
-      covariance = invertSpd(H, nPar);
-      hessian = H;
+      const L = new Float64Array(nPar * nPar);
+      for (let i = 0; i < nPar; i++) L[i * nPar + i] = h[i];
+      const { H, g } = finiteDifferenceHessian(inBasis(L, f), zero, unit, f0);
+      const Cu = invertSpd(H, nPar);
+      if (Cu && choleskyLower(Cu, nPar)) basis = { L, Cu, gu0: g };
       hessianSteps = Float64Array.from(h);
-      gradient0 = g;
+    }
+    // the second pass, in the first pass's whitened coordinates
+    if (basis) {
+      const L = choleskyLower(fromBasis(basis.L, basis.Cu, nPar), nPar);
+      if (L) {
+        progress({ stage: 'errors', evaluations: E.evaluations - before2, message: 'uncertainties: the Hessian again along the covariance\'s axes' });
+        const { H, g } = finiteDifferenceHessian(inBasis(L, f), zero, unit, f0);
+        const Cu = invertSpd(H, nPar);
+        if (Cu && choleskyLower(Cu, nPar)) basis = { L, Cu, gu0: g };
+      }
+      covariance = fromBasis(basis.L, basis.Cu, nPar);
+      hessian = invertSpd(covariance, nPar);
     }
     if (!covariance) laplaceNote = 'the Hessian of −log Z is not positive definite: no errors (the fit may not be at a maximum)';
     evaluations.errors = E.evaluations - before2;
   }
 
   // 5b. what the Laplace step holds fixed, to first order: the optimum moves by the Newton step Δ = −C (g′ − g₀)
-  // when the evidence changes (g′ its gradient at the fit, g₀ the fitted evidence's). λ: the evidence at
-  // λ·e^{±σ} (σ of ln λ from its curvature) gives Δ± = ±J σ, so ½ Σ Δ±Δ±ᵀ = J σ² Jᵀ marginalises λ. The grid: the
-  // fit on four other source grids — a half-pixel phase shift either way (one pixel more or less at the same
-  // scale) and pixels 5 % larger or smaller — gives the discretisation's scatter, the mean of ΔΔᵀ. The optimiser:
-  // Nelder–Mead stops near, not at, the optimum; −C g₀ is that distance (ΔΔᵀ). Gradients by central differences
-  // at the Hessian's steps (about one σ: across the bilinear kinks). 2n + 3 evaluations for λ, 2n + a λ search
-  // per grid.
+  // when the evidence changes (g′ its gradient at the fit, g₀ the fitted evidence's; in the Laplace step's
+  // coordinates u, Δ = −L Cᵤ (g′ᵤ − g₀ᵤ)). λ: the evidence at λ·e^{±σ} (σ of ln λ from its curvature) gives
+  // Δ± = ±J σ, so ½ Σ Δ±Δ±ᵀ = J σ² Jᵀ marginalises λ. The grid: the fit on four other source grids — a half-pixel
+  // phase shift either way (one pixel more or less at the same scale) and pixels 5 % larger or smaller — gives the
+  // discretisation's scatter, the mean of ΔΔᵀ. Shifted grids of the same resolution share its bias (an 18² grid
+  // steepens the EPL's slope on all of them), so the grid's resolution adds its own term: the Newton step to the
+  // optimum on a grid of (4/3)² as many pixels over the same extent, ΔΔᵀ. The optimiser: Nelder–Mead stops near,
+  // not at, the optimum; −C g₀ is that distance (ΔΔᵀ). Gradients by central differences at unit steps in u (one σ
+  // along the covariance's axes: across the bilinear kinks). 2n + 3 evaluations for λ, 2n + a λ search per grid.
   let covarianceParts: LensFitResult['covarianceParts'] = null;
   let systematics: LensFitResult['systematics'] = null;
-  if (covariance) covarianceParts = { statistical: covariance, lambda: null, grid: null, optimiser: null };
-  if (covariance && hessianSteps && gradient0 && opts.systematicErrors !== false) {
+  if (covariance) covarianceParts = { statistical: covariance, lambda: null, grid: null, resolution: null, optimiser: null };
+  if (covariance && basis && opts.systematicErrors !== false) {
     const C = covariance;
-    const h = hessianSteps;
-    const g0 = gradient0;
+    const { L, Cu, gu0 } = basis;
     const before3 = E.evaluations;
-    const newton = (g: Float64Array): Float64Array => {
-      const dx = new Float64Array(nPar);
-      for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) dx[i] -= C[i * nPar + j] * (g[j] - g0[j]);
-      return dx;
+    const newton = (f2: (x: Float64Array) => number): Float64Array => {
+      const g = finiteDifferenceGradient(inBasis(L, f2), zero, unit);
+      const du = new Float64Array(nPar);
+      for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) du[i] -= Cu[i * nPar + j] * (g[j] - gu0[j]);
+      return lowerTimes(L, du, nPar);
     };
     const outer = (M: Float64Array, dx: Float64Array, wgt: number) => {
       for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) M[i * nPar + j] += wgt * dx[i] * dx[j];
     };
-    progress({ stage: 'errors', evaluations: 0, message: 'uncertainties: λ marginalised, the fit grid, the optimiser' });
+    progress({ stage: 'errors', evaluations: 0, message: 'uncertainties: λ marginalised, the fit grid, its resolution, the optimiser' });
     // λ
     const lnL = Math.log(bestLambda);
     const fl = (t: number) => {
@@ -642,7 +678,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const curv = (fl(lnL + dl) + fl(lnL - dl) - 2 * fl(lnL)) / (dl * dl);
     const sigmaLnLambda = curv > 0 ? 1 / Math.sqrt(curv) : dl;
     const lam = new Float64Array(nPar * nPar);
-    for (const sgn of [1, -1]) outer(lam, newton(finiteDifferenceGradient(fJoint(Math.exp(lnL + sgn * sigmaLnLambda)), v, h)), 0.5);
+    for (const sgn of [1, -1]) outer(lam, newton(fJoint(Math.exp(lnL + sgn * sigmaLnLambda))), 0.5);
     // the fit grid
     const N = fitGrid.shape[0];
     const sc = fitGrid.scale;
@@ -652,25 +688,29 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       { shape: [N, N], scale: sc * 1.05 },
       { shape: [N, N], scale: sc / 1.05 },
     ];
-    const grid = new Float64Array(nPar * nPar);
+    const N2 = Math.round((4 * N) / 3);
+    const finer: Grid = { shape: [N2, N2], scale: (sc * N) / N2 };
     let gridEvaluations = 0;
-    for (const g2 of grids) {
+    // the other grid's gradient against the fitted one's: its optimum's offset from ours
+    const offset = (g2: Grid): Float64Array => {
       const E2 = new EvidenceFunction(d, pixels, y, w, g2, regularisation(regKind, g2.shape), ss);
       const lam2 = E2.bestLambda(mass, light, lnL).best.lambda;
-      const f2 = (x: Float64Array) => {
+      const dx = newton((x: Float64Array) => {
         const r = E2.at(massFromVector(x, epl), lightFromVector(x, nMass, light.length), lam2);
         return r ? -r.logEvidence : Infinity;
-      };
-      // the other grid's gradient against the fitted one's: its optimum's offset from ours
-      const g2grad = finiteDifferenceGradient(f2, v, h);
-      outer(grid, newton(g2grad), 1 / grids.length);
+      });
       gridEvaluations += E2.evaluations;
-    }
+      return dx;
+    };
+    const grid = new Float64Array(nPar * nPar);
+    for (const g2 of grids) outer(grid, offset(g2), 1 / grids.length);
+    const resolution = new Float64Array(nPar * nPar);
+    outer(resolution, offset(finer), 1);
     const opt = new Float64Array(nPar * nPar);
-    outer(opt, newton(new Float64Array(nPar)), 1);
-    covarianceParts = { statistical: C, lambda: lam, grid, optimiser: opt };
-    covariance = Float64Array.from(C, (c, k) => c + lam[k] + grid[k] + opt[k]);
-    systematics = { sigmaLnLambda, grids };
+    outer(opt, lowerTimes(L, Float64Array.from(gu0, (_, i) => -gu0.reduce((a, gj, j) => a + Cu[i * nPar + j] * gj, 0)), nPar), 1);
+    covarianceParts = { statistical: C, lambda: lam, grid, resolution, optimiser: opt };
+    covariance = Float64Array.from(C, (c, k) => c + lam[k] + grid[k] + resolution[k] + opt[k]);
+    systematics = { sigmaLnLambda, grids, finerGrid: finer };
     evaluations.systematics = E.evaluations - before3 + gridEvaluations;
     extraEvaluations = gridEvaluations;
   }
@@ -768,6 +808,39 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     supersample: ss,
     seconds: now() - t0,
   };
+}
+
+/** The lower Cholesky factor of a symmetric matrix (n×n, row-major), or null where it is not positive definite. */
+function choleskyLower(A: Float64Array, n: number): Float64Array | null {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0.5 * (A[i * n + j] + A[j * n + i]);
+      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
+      if (i === j) {
+        if (!(s > 0)) return null;
+        L[i * n + i] = Math.sqrt(s);
+      } else L[i * n + j] = s / L[j * n + j];
+    }
+  }
+  return L;
+}
+
+/** L u for a lower-triangular L. */
+function lowerTimes(L: Float64Array, u: ArrayLike<number>, n: number): Float64Array {
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) x[i] += L[i * n + j] * u[j];
+  return x;
+}
+
+/** L Cu Lᵀ: a covariance in the coordinates u of x = v + L u carried to x. */
+function fromBasis(L: Float64Array, Cu: Float64Array, n: number): Float64Array {
+  const T = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k <= i; k++) T[i * n + j] += L[i * n + k] * Cu[k * n + j];
+  const C = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k <= j; k++) C[i * n + j] += T[i * n + k] * L[j * n + k];
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) C[i * n + j] = C[j * n + i] = 0.5 * (C[i * n + j] + C[j * n + i]);
+  return C;
 }
 
 /**

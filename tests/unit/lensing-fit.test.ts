@@ -32,17 +32,20 @@ describe('lens fit on a simulated lens', () => {
       expect(e!).toBeGreaterThan(0);
       expect(Math.abs(P[k].value - t[k]) / e!).toBeLessThan(3.5);
     }
-    // the reported covariance is the Laplace approximation's plus λ's, the fit grid's and the optimiser's terms,
-    // each positive semi-definite on its diagonal: every error is at least the Laplace one
+    // the reported covariance is the Laplace approximation's plus λ's, the fit grid's, its resolution's and the
+    // optimiser's terms, each positive semi-definite on its diagonal: every error is at least the Laplace one
     const parts = r.covarianceParts!;
     const n = r.names.length;
-    expect(parts.lambda && parts.grid && parts.optimiser).toBeTruthy();
-    for (let k = 0; k < n * n; k++) expect(r.covariance![k]).toBeCloseTo(parts.statistical[k] + parts.lambda![k] + parts.grid![k] + parts.optimiser![k], 12);
+    expect(parts.lambda && parts.grid && parts.resolution && parts.optimiser).toBeTruthy();
+    for (let k = 0; k < n * n; k++) expect(r.covariance![k]).toBeCloseTo(parts.statistical[k] + parts.lambda![k] + parts.grid![k] + parts.resolution![k] + parts.optimiser![k], 12);
     for (let i = 0; i < n; i++) {
-      for (const m of [parts.lambda!, parts.grid!, parts.optimiser!]) expect(m[i * n + i]).toBeGreaterThanOrEqual(0);
+      for (const m of [parts.lambda!, parts.grid!, parts.resolution!, parts.optimiser!]) expect(m[i * n + i]).toBeGreaterThanOrEqual(0);
       expect(r.covariance![i * n + i]).toBeGreaterThanOrEqual(parts.statistical[i * n + i]);
     }
     expect(r.systematics!.grids).toHaveLength(4);
+    // the finer grid: (4/3)² as many pixels over the fit grid's extent
+    expect(r.systematics!.finerGrid.shape).toEqual([24, 24]);
+    expect(r.systematics!.finerGrid.scale * 24).toBeCloseTo(r.fitSourceGrid.scale * 18, 12);
     expect(r.systematics!.sigmaLnLambda).toBeGreaterThan(0);
     // the light: centre, index and effective radius
     expect(Math.abs(P['light0.x0'].value - sim.truth.light.x0)).toBeLessThan(0.01);

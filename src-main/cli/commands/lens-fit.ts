@@ -22,7 +22,7 @@ Fits the lens of a strong-lensing image: an SIE (or an elliptical power law) wit
 Sérsic profiles, and the lensed source as pixels on its own grid, by maximising the Bayesian evidence of the
 linear inversion (source and light amplitudes solved jointly, the regularisation strength by the evidence too),
 from several starts; the parameters' errors are the Laplace approximation's plus the effects of the
-regularisation strength, of the fit's source grid and of the optimiser's end (lens.json errorBudget). Progress on stderr.
+regularisation strength, of the fit's source grid (shifted, and finer) and of the optimiser's end (lens.json errorBudget). Progress on stderr.
 Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md; the method: docs/lensing.md.
 
   --obs IMAGE.fits       the observed image (data units); --hdu N picks its HDU
