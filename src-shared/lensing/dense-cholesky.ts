@@ -28,6 +28,16 @@ function factorDiagonal(A: Float64Array, n: number, k0: number, b: number): bool
 }
 
 /**
+ * The lower Cholesky factor of a symmetric n×n matrix (row-major; its upper triangle zero), from the mean of A and Aᵀ
+ * (a covariance computed in floating point is symmetric only to rounding), or null where it is not positive definite.
+ */
+export function cholesky(A: ArrayLike<number>, n: number): Float64Array | null {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) L[i * n + j] = 0.5 * (A[i * n + j] + A[j * n + i]);
+  return choleskyBlocked(L, n) ? L : null;
+}
+
+/**
  * In-place Cholesky factorisation A = L Lᵀ of a dense symmetric n×n matrix (row-major; only the lower triangle is
  * read, L overwrites it; the strict upper triangle is left as it was). Returns false when A is not positive
  * definite. Blocked right-looking: for each panel of `block` columns, the diagonal block is factorised, the rows

@@ -7,6 +7,7 @@ import { fixedSourceSolver, invert, lnLambdaAtScale, normalEquations, optimiseLa
 import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
+import { cholesky } from './dense-cholesky.js';
 
 // The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
 // evidence of the pixelated-source inversion (inversion.ts), from several starts, then their uncertainties from
@@ -622,17 +623,17 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       for (let i = 0; i < nPar; i++) L[i * nPar + i] = h[i];
       const { H, g } = finiteDifferenceHessian(inBasis(L, f), zero, unit, f0);
       const Cu = invertSpd(H, nPar);
-      if (Cu && choleskyLower(Cu, nPar)) basis = { L, Cu, gu0: g };
+      if (Cu && cholesky(Cu, nPar)) basis = { L, Cu, gu0: g };
       hessianSteps = Float64Array.from(h);
     }
     // the second pass, in the first pass's whitened coordinates
     if (basis) {
-      const L = choleskyLower(fromBasis(basis.L, basis.Cu, nPar), nPar);
+      const L = cholesky(fromBasis(basis.L, basis.Cu, nPar), nPar);
       if (L) {
         progress({ stage: 'errors', evaluations: E.evaluations - before2, message: 'uncertainties: the Hessian again along the covariance\'s axes' });
         const { H, g } = finiteDifferenceHessian(inBasis(L, f), zero, unit, f0);
         const Cu = invertSpd(H, nPar);
-        if (Cu && choleskyLower(Cu, nPar)) basis = { L, Cu, gu0: g };
+        if (Cu && cholesky(Cu, nPar)) basis = { L, Cu, gu0: g };
       }
       covariance = fromBasis(basis.L, basis.Cu, nPar);
       hessian = invertSpd(covariance, nPar);
@@ -658,12 +659,13 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const C = covariance;
     const { L, Cu, gu0 } = basis;
     const before3 = E.evaluations;
-    const newton = (f2: (x: Float64Array) => number): Float64Array => {
-      const g = finiteDifferenceGradient(inBasis(L, f2), zero, unit);
+    // the Newton step −L Cᵤ (gᵤ − g₀ᵤ) for a gradient gᵤ in u, and for the gradient of another evidence f2
+    const step = (g: Float64Array): Float64Array => {
       const du = new Float64Array(nPar);
       for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) du[i] -= Cu[i * nPar + j] * (g[j] - gu0[j]);
       return lowerTimes(L, du, nPar);
     };
+    const newton = (f2: (x: Float64Array) => number): Float64Array => step(finiteDifferenceGradient(inBasis(L, f2), zero, unit));
     const outer = (M: Float64Array, dx: Float64Array, wgt: number) => {
       for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) M[i * nPar + j] += wgt * dx[i] * dx[j];
     };
@@ -707,7 +709,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const resolution = new Float64Array(nPar * nPar);
     outer(resolution, offset(finer), 1);
     const opt = new Float64Array(nPar * nPar);
-    outer(opt, lowerTimes(L, Float64Array.from(gu0, (_, i) => -gu0.reduce((a, gj, j) => a + Cu[i * nPar + j] * gj, 0)), nPar), 1);
+    outer(opt, step(zero), 1); // +L Cᵤ g₀ᵤ: the optimiser's distance, its sign irrelevant in ΔΔᵀ
     covarianceParts = { statistical: C, lambda: lam, grid, resolution, optimiser: opt };
     covariance = Float64Array.from(C, (c, k) => c + lam[k] + grid[k] + resolution[k] + opt[k]);
     systematics = { sigmaLnLambda, grids, finerGrid: finer };
@@ -808,22 +810,6 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     supersample: ss,
     seconds: now() - t0,
   };
-}
-
-/** The lower Cholesky factor of a symmetric matrix (n×n, row-major), or null where it is not positive definite. */
-function choleskyLower(A: Float64Array, n: number): Float64Array | null {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0.5 * (A[i * n + j] + A[j * n + i]);
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      if (i === j) {
-        if (!(s > 0)) return null;
-        L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j];
-    }
-  }
-  return L;
 }
 
 /** L u for a lower-triangular L. */

@@ -3,7 +3,7 @@ import type { Random32 } from '../operators/random-base.js';
 import { csrMultiply } from '../operators/csr.js';
 import { blurredLensMatrix, lensParamsFromMass, massAllowed, massOf, type Grid } from './mass.js';
 import type { LensParams } from '../operators/lens-model.js';
-import { choleskyBlocked } from './dense-cholesky.js';
+import { cholesky } from './dense-cholesky.js';
 
 // The lens parameters' conditional given a source, p(θ | x, y) ∝ N(y; b + P L(θ) x, diag σ²) · prior(θ), and a
 // random-walk Metropolis sampler for it: the lens half of a Metropolis-within-Gibbs sampler of lens and source
@@ -44,13 +44,6 @@ export function lensLogConditional(d: LensConditionalData, source: ArrayLike<num
     const m = massOf(v);
     return massAllowed(m) ? lensLogLikelihood(d, lensParamsFromMass(m), source) : -Infinity;
   };
-}
-
-/** Lower Cholesky factor of an n×n symmetric positive definite matrix (its upper triangle zero), or null. */
-export function cholesky(A: ArrayLike<number>, n: number): Float64Array | null {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) L[i * n + j] = A[i * n + j];
-  return choleskyBlocked(L, n) ? L : null;
 }
 
 export interface MetropolisState {
