@@ -9,10 +9,21 @@
  * pixels again (E_o) — the noise of the masked pixels is marginalised out, not set to anything. Only products
  * with Σ are needed, never its inverse (a masked circulant has no closed-form inverse), hence data space.
  *
- * Preconditioner: D_o^{-1/2} E_o F⁻¹ diag(1/(ρ + (c/σ̄²) d)) F E_oᵀ D_o^{-1/2}, the exact inverse when σ is one
- * constant σ̄ (σ̄²: the mean σ² over observed pixels), nothing is masked and A Aᵀ = F⁻¹ diag(d) F; d is A Aᵀ's
- * (approximate) Fourier multiplier where the operator has one (a PSF's |H|²), else the mean of its diagonal.
- * Being a principal block of a positive-definite matrix it is positive definite, so CG stays valid.
+ * Preconditioner: D_o^{-1/2} [inverse of the observed block of P⁻¹] D_o^{-1/2} (σ̄²: the mean σ² over observed
+ * pixels, k = c/σ̄²), with P ≈ (C + k A Aᵀ)⁻¹ on the full grid one of
+ *  - F⁻¹ diag(1/(ρ + k d)) F, d A Aᵀ's (approximate) Fourier multiplier (a PSF's |H|², else the mean of its
+ *    diagonal): exact when σ is constant, nothing is masked and A Aᵀ is circulant, and the choice where C dominates;
+ *  - for a zero-padded PSF (of at most KRONECKER_MAX_SIDE pixels a side) where k·mean(δ) > 1, i.e. where the
+ *    A Aᵀ term outweighs the noise on average: U diag(1/(γ + k δ)) Uᵀ in the eigenbasis U of the PSF's rank-1
+ *    Kronecker Gram (kroneckerBasis), γ and δ the diagonals of C and of the whole A Aᵀ in U. A circulant cannot
+ *    represent the zero padding's edges (nor the autocorrelation of a PSF wider than half the image, which it
+ *    aliases): where c A Aᵀ dominates, its error there grows with c and CG needs ~√c iterations. U has the edges
+ *    right, and for a nearly separable PSF A Aᵀ is nearly diagonal in it.
+ * With masked pixels m (up to MAX_SCHUR_PIXELS) the observed block of P⁻¹ is inverted exactly through the Schur
+ * complement P_oo − P_om P_mm⁻¹ P_mo (P_mm in float64 once per k; two applications of P per iteration); the observed
+ * block of P itself (beyond that many masked pixels) differs from it by a term of the masked pixels' rank, which
+ * is large where A Aᵀ dominates (its inverse couples distant pixels). Positive definite either way, so CG stays
+ * valid.
  * Stopped at a relative residual ≤ tol or after maxIter iterations (cg-loop.ts, warm-started); c = 0 is allowed
  * (the score at σ = 0: Aᵀ Σ_oo⁻¹ r).
  */
