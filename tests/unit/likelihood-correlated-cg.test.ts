@@ -117,10 +117,10 @@ describe('correlated-noise conjugate gradients with a broad PSF at large σ', ()
     return g;
   }
 
-  function solveWith(basis: 'auto' | 'fourier', c: number): { got: Float32Array; iterations: number; capped: number; rel: number } {
+  function solveWith(basis: 'auto' | 'fourier', c: number, tol = 1e-3): { got: Float32Array; iterations: number; capped: number; rel: number } {
     const op = compose(new PsfOperator([S, S], kernel), new MaskOperator([S, S], mask));
     const aat = (new PsfOperator([S, S], kernel).gram() as { diag: Float32Array }).diag;
-    const solver = new CorrelatedCgSolver(op, 'test', sigma, mask, Float32Array.from(rho), aat, { tol: 1e-3, maxIter: 30, onDevice: false }, basis);
+    const solver = new CorrelatedCgSolver(op, 'test', sigma, mask, Float32Array.from(rho), aat, { tol, maxIter: 30, onDevice: false }, basis);
     try {
       const rt = tf.tensor3d(Float32Array.from(r), [1, S, S]);
       const g = solver.solve(rt, c);
@@ -158,6 +158,14 @@ describe('correlated-noise conjugate gradients with a broad PSF at large σ', ()
       expect(e).toBeLessThan(3e-3);
     });
   }
+
+  it('at σ = 0 the masked circulant preconditioner is Σ_oo⁻¹ itself (the Schur correction is exact): one iteration', () => {
+    const res = solveWith('fourier', 0, 1e-6);
+    const e = relErr(res.got, denseScore(0));
+    expect(res.iterations).toBeLessThanOrEqual(2);
+    expect(res.rel).toBeLessThanOrEqual(1e-6);
+    expect(e).toBeLessThan(1e-5);
+  });
 
   it('the circulant preconditioner alone hits the cap at σ = 3 (the edges it cannot see)', () => {
     const c = 9;

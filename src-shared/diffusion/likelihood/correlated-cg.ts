@@ -19,11 +19,11 @@
  *    represent the zero padding's edges (nor the autocorrelation of a PSF wider than half the image, which it
  *    aliases): where c A Aᵀ dominates, its error there grows with c and CG needs ~√c iterations. U has the edges
  *    right, and for a nearly separable PSF A Aᵀ is nearly diagonal in it.
- * With masked pixels m (up to MAX_SCHUR_PIXELS) the observed block of P⁻¹ is inverted exactly through the Schur
- * complement P_oo − P_om P_mm⁻¹ P_mo (P_mm in float64 once per k; two applications of P per iteration); the observed
- * block of P itself (beyond that many masked pixels) differs from it by a term of the masked pixels' rank, which
- * is large where A Aᵀ dominates (its inverse couples distant pixels). Positive definite either way, so CG stays
- * valid.
+ * With masked pixels m (up to MAX_SCHUR_PIXELS, and for the Kronecker basis in few enough columns) the observed
+ * block of P⁻¹ is inverted exactly through the Schur complement P_oo − P_om P_mm⁻¹ P_mo (P_mm in float64 once per
+ * k; two applications of P per iteration); the observed block of P itself (the fallback) differs from it by a term
+ * of the masked pixels' rank, which is large where A Aᵀ dominates (its inverse couples distant pixels). Positive
+ * definite either way, so CG stays valid.
  * Stopped at a relative residual ≤ tol or after maxIter iterations (cg-loop.ts, warm-started); c = 0 is allowed
  * (the score at σ = 0: Aᵀ Σ_oo⁻¹ r).
  */
@@ -34,6 +34,7 @@ import { KRONECKER_MAX_SIDE } from '../kronecker.js';
 import { gramOf, rankOne, symmetricEigen, toeplitzConvolution } from '../linalg64.js';
 import { syncReadable } from '../readback.js';
 import { Spectral2D } from '../spectral.js';
+import { fft2d } from '../../operators/fft.js';
 import { findPsf } from './choose.js';
 import { conjugateGradients, DeviceCgTally, DeviceStopping, HostStopping, type CgSystem } from './cg-loop.js';
 import type { CgOptions } from './conjugate-gradients.js';
@@ -94,12 +95,16 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
     this.invS = tf.tensor3d(inv, shape3);
     const maskedList: number[] = [];
     for (let i = 0; i < n; i++) if (!mask[i]) maskedList.push(i);
-    this.masked = maskedList.length > 0 && maskedList.length <= MAX_SCHUR_PIXELS ? Int32Array.from(maskedList) : null;
+    let masked = maskedList.length > 0 && maskedList.length <= MAX_SCHUR_PIXELS ? Int32Array.from(maskedList) : null;
     this.spectral = new Spectral2D(my, mx);
     this.rho = this.spectral.multiplier(correlation);
     const psf = basis !== 'fourier' && Math.max(my, mx) <= KRONECKER_MAX_SIDE ? findPsf(forward) : null;
     this.fourier = new FourierPreconditioner(this.spectral, this.rho, correlation, aat);
     this.edges = psf ? new KroneckerBasisPreconditioner(kroneckerBasis(psf.kernel, [my, mx], correlation)) : null;
+    // the Kronecker basis's block costs my·(masked columns)²·mx operations per noise level
+    const columns = new Set(maskedList.map((i) => i % mx)).size;
+    if (this.edges && my * columns * columns * mx > MAX_SCHUR_WORK) masked = null;
+    this.masked = masked;
     if (basis === 'kronecker' && !this.edges) throw new Error('CorrelatedCgSolver: the Kronecker basis needs a PSF operator');
     this.switchAt = basis === 'kronecker' ? 0 : 1;
     const { tol, maxIter } = options;
@@ -189,6 +194,8 @@ interface InnerPreconditioner {
 
 /** Masked pixels up to which the preconditioner is corrected for them (a dense n_m² inverse per noise level). */
 export const MAX_SCHUR_PIXELS = 256;
+/** The most work (multiply–adds) the Kronecker basis's masked block may take per noise level. */
+const MAX_SCHUR_WORK = 2e8;
 
 /** The inverse of a symmetric positive-definite n×n matrix (Cholesky, float64). */
 function symmetricInverse(a: Float64Array, n: number): Float64Array {
@@ -241,29 +248,8 @@ class FourierPreconditioner implements InnerPreconditioner {
   block(k: number, pixels: Int32Array): Float64Array {
     // P[p, q] = g(y_p − y_q, x_p − x_q), g = F⁻¹ w (real: w is real and even)
     const { ny, nx } = this.spectral;
-    const w = Float64Array.from(this.rhoHost, (r, i) => 1 / (r + k * this.aatHost[i]!));
-    const gc = new Float64Array(ny * nx);
-    const gs = new Float64Array(ny * nx);
-    for (let l = 0; l < ny; l++) for (let dx = 0; dx < nx; dx++) {
-      let c = 0;
-      let s = 0;
-      for (let m = 0; m < nx; m++) {
-        const ph = (2 * Math.PI * ((m * dx) % nx)) / nx;
-        c += w[l * nx + m]! * Math.cos(ph);
-        s += w[l * nx + m]! * Math.sin(ph);
-      }
-      gc[l * nx + dx] = c;
-      gs[l * nx + dx] = s;
-    }
-    const g = new Float64Array(ny * nx);
-    for (let dy = 0; dy < ny; dy++) for (let dx = 0; dx < nx; dx++) {
-      let v = 0;
-      for (let l = 0; l < ny; l++) {
-        const ph = (2 * Math.PI * ((l * dy) % ny)) / ny;
-        v += Math.cos(ph) * gc[l * nx + dx]! - Math.sin(ph) * gs[l * nx + dx]!;
-      }
-      g[dy * nx + dx] = v / (ny * nx);
-    }
+    const g = Float64Array.from(this.rhoHost, (r, i) => 1 / (r + k * this.aatHost[i]!));
+    fft2d(g, new Float64Array(ny * nx), ny, nx, true);
     const n = pixels.length;
     const out = new Float64Array(n * n);
     for (let p = 0; p < n; p++) for (let q = 0; q < n; q++) {
