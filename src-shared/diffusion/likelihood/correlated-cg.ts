@@ -111,7 +111,8 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
     this.description =
       `conjugate gradients on the observed data pixels, Σ applied as a Fourier filter (${reason}): relative residual ≤ ${tol}, ` +
       `≤ ${maxIter} iterations, warm-started; preconditioner between σ⁻¹ weights: ${this.fourier.description}` +
-      (this.edges ? `, or where c·mean(δ)/σ̄² > 1 ${this.edges.description}` : '');
+      (this.edges ? `, or where c·mean(δ)/σ̄² > 1 ${this.edges.description}` : '') +
+      (maskedList.length === 0 ? '' : this.masked ? '; the masked pixels left out of the inverted block (Schur complement)' : '; its observed block (too many masked pixels for the Schur complement)');
   }
 
   /** Σ_oo v for v [B, my, mx] that is 0 on masked pixels (the result is too). */
