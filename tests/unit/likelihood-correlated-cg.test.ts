@@ -117,16 +117,17 @@ describe('correlated-noise conjugate gradients with a broad PSF at large σ', ()
     return g;
   }
 
-  function solveWith(basis: 'auto' | 'fourier', c: number, tol = 1e-3): { got: Float32Array; iterations: number; capped: number; rel: number } {
+  async function solveWith(basis: 'auto' | 'fourier', c: number, tol = 1e-3, onDevice = false): Promise<{ got: Float32Array; iterations: number; capped: number; rel: number }> {
     const op = compose(new PsfOperator([S, S], kernel), new MaskOperator([S, S], mask));
     const aat = (new PsfOperator([S, S], kernel).gram() as { diag: Float32Array }).diag;
-    const solver = new CorrelatedCgSolver(op, 'test', sigma, mask, Float32Array.from(rho), aat, { tol, maxIter: 30, onDevice: false }, basis);
+    const solver = new CorrelatedCgSolver(op, 'test', sigma, mask, Float32Array.from(rho), aat, { tol, maxIter: 30, onDevice }, basis);
     try {
       const rt = tf.tensor3d(Float32Array.from(r), [1, S, S]);
       const g = solver.solve(rt, c);
       const got = g.dataSync() as Float32Array;
       g.dispose();
       rt.dispose();
+      await solver.settle();
       const st = solver.stats;
       return { got, iterations: st.iterations, capped: st.capped, rel: st.maxRelResidual };
     } finally {
@@ -147,10 +148,10 @@ describe('correlated-noise conjugate gradients with a broad PSF at large σ', ()
   });
 
   for (const level of [0.01, 0.1, 1, 3]) {
-    it(`σ = ${level}: reaches 10⁻³ within 30 iterations and matches the dense solve`, () => {
+    it(`σ = ${level}: reaches 10⁻³ within 30 iterations and matches the dense solve`, async () => {
       const c = level * level;
       const want = denseScore(c);
-      const res = solveWith('auto', c);
+      const res = await solveWith('auto', c);
       const e = relErr(res.got, want);
       console.log(`σ = ${level} (c/σ̄² ≈ ${(c / 1.3e-4).toExponential(1)}): ${res.iterations} iterations, final relative residual ${res.rel.toExponential(1)}, score error ${e.toExponential(1)}`);
       expect(res.capped).toBe(0);
@@ -159,17 +160,24 @@ describe('correlated-noise conjugate gradients with a broad PSF at large σ', ()
     });
   }
 
-  it('at σ = 0 the masked circulant preconditioner is Σ_oo⁻¹ itself (the Schur correction is exact): one iteration', () => {
-    const res = solveWith('fourier', 0, 1e-6);
+  it('the stopping test on the device (fixed 30 iterations, converged chains frozen) gives the same solution at σ = 3', async () => {
+    const host = await solveWith('auto', 9);
+    const device = await solveWith('auto', 9, 1e-3, true);
+    expect(device.capped).toBe(0);
+    expect(relErr(device.got, host.got)).toBeLessThan(1e-5);
+  });
+
+  it('at σ = 0 the masked circulant preconditioner is Σ_oo⁻¹ itself (the Schur correction is exact): one iteration', async () => {
+    const res = await solveWith('fourier', 0, 1e-6);
     const e = relErr(res.got, denseScore(0));
     expect(res.iterations).toBeLessThanOrEqual(2);
     expect(res.rel).toBeLessThanOrEqual(1e-6);
     expect(e).toBeLessThan(1e-5);
   });
 
-  it('the circulant preconditioner alone hits the cap at σ = 3 (the edges it cannot see)', () => {
+  it('the circulant preconditioner alone hits the cap at σ = 3 (the edges it cannot see)', async () => {
     const c = 9;
-    const res = solveWith('fourier', c);
+    const res = await solveWith('fourier', c);
     const e = relErr(res.got, denseScore(c));
     console.log(`circulant only, σ = 3: ${res.iterations} iterations, final relative residual ${res.rel.toExponential(1)}, score error ${e.toExponential(1)}`);
     expect(res.capped).toBe(1);
