@@ -58,6 +58,9 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
   private readonly edges: KroneckerBasisPreconditioner | null;
   /** The masked pixels (flat indices) where the preconditioner's Schur correction applies (≤ MAX_SCHUR_PIXELS), else null. */
   private readonly masked: Int32Array | null;
+  private readonly maskedIndex: tf.Tensor2D | null;
+  /** Whether the Kronecker basis's masked block is affordable (else that preconditioner goes without the correction). */
+  private readonly schurEdges: boolean;
   /** (E_m P E_mᵀ)⁻¹ for the last k and inner preconditioner. */
   private schur: { inner: InnerPreconditioner; k: number; inverse: tf.Tensor2D } | null = null;
 
@@ -95,7 +98,8 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
     this.invS = tf.tensor3d(inv, shape3);
     const maskedList: number[] = [];
     for (let i = 0; i < n; i++) if (!mask[i]) maskedList.push(i);
-    let masked = maskedList.length > 0 && maskedList.length <= MAX_SCHUR_PIXELS ? Int32Array.from(maskedList) : null;
+    this.masked = maskedList.length > 0 && maskedList.length <= MAX_SCHUR_PIXELS ? Int32Array.from(maskedList) : null;
+    this.maskedIndex = this.masked ? tf.tensor2d(this.masked, [this.masked.length, 1], 'int32') : null;
     this.spectral = new Spectral2D(my, mx);
     this.rho = this.spectral.multiplier(correlation);
     const psf = basis !== 'fourier' && Math.max(my, mx) <= KRONECKER_MAX_SIDE ? findPsf(forward) : null;
@@ -103,8 +107,7 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
     this.edges = psf ? new KroneckerBasisPreconditioner(kroneckerBasis(psf.kernel, [my, mx], correlation)) : null;
     // the Kronecker basis's block costs my·(masked columns)²·mx operations per noise level
     const columns = new Set(maskedList.map((i) => i % mx)).size;
-    if (this.edges && my * columns * columns * mx > MAX_SCHUR_WORK) masked = null;
-    this.masked = masked;
+    this.schurEdges = my * columns * columns * mx <= MAX_SCHUR_WORK;
     if (basis === 'kronecker' && !this.edges) throw new Error('CorrelatedCgSolver: the Kronecker basis needs a PSF operator');
     this.switchAt = basis === 'kronecker' ? 0 : 1;
     const { tol, maxIter } = options;
@@ -112,7 +115,11 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
       `conjugate gradients on the observed data pixels, Σ applied as a Fourier filter (${reason}): relative residual ≤ ${tol}, ` +
       `≤ ${maxIter} iterations, warm-started; preconditioner between σ⁻¹ weights: ${this.fourier.description}` +
       (this.edges ? `, or where c·mean(δ)/σ̄² > 1 ${this.edges.description}` : '') +
-      (maskedList.length === 0 ? '' : this.masked ? '; the masked pixels left out of the inverted block (Schur complement)' : '; its observed block (too many masked pixels for the Schur complement)');
+      (maskedList.length === 0
+        ? ''
+        : this.masked && (this.schurEdges || !this.edges)
+          ? '; the masked pixels left out of the inverted block (Schur complement)'
+          : '; its observed block where the masked pixels are too many for the Schur complement');
   }
 
   /** Σ_oo v for v [B, my, mx] that is 0 on masked pixels (the result is too). */
@@ -149,7 +156,7 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
    * Schur complement P_oo − P_om P_mm⁻¹ P_mo; this is P_mm⁻¹ (float64 set-up, once per k).
    */
   private schurInverse(inner: InnerPreconditioner, k: number): tf.Tensor2D | null {
-    if (!this.masked) return null;
+    if (!this.masked || (inner === this.edges && !this.schurEdges)) return null;
     if (this.schur && this.schur.inner === inner && this.schur.k === k) return this.schur.inverse;
     this.schur?.inverse.dispose();
     const nm = this.masked.length;
@@ -162,9 +169,9 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
   /** E_mᵀ P_mm⁻¹ E_m z for z [B, my, mx]. */
   private schurTerm(z: tf.Tensor, inverse: tf.Tensor2D): tf.Tensor {
     const [b, my, mx] = z.shape as [number, number, number];
-    const idx = this.masked!;
-    const t = tf.matMul(tf.gather(tf.reshape(z, [b, my * mx]), Array.from(idx), 1), inverse); // [B, n_m]
-    const full = tf.scatterND(tf.tensor2d(idx, [idx.length, 1], 'int32'), tf.transpose(t), [my * mx, b]);
+    const idx = this.maskedIndex!;
+    const t = tf.matMul(tf.gather(tf.reshape(z, [b, my * mx]), tf.reshape(idx, [-1]), 1), inverse); // [B, n_m]
+    const full = tf.scatterND(idx, tf.transpose(t), [my * mx, b]);
     return tf.reshape(tf.transpose(full), [b, my, mx]);
   }
 
@@ -178,6 +185,7 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
     this.edges?.dispose();
     this.schur?.inverse.dispose();
     this.schur = null;
+    this.maskedIndex?.dispose();
     this.spectral.dispose();
     for (const t of [this.rho, this.m, this.s, this.invS]) t.dispose();
   }
@@ -196,7 +204,7 @@ interface InnerPreconditioner {
 /** Masked pixels up to which the preconditioner is corrected for them (a dense n_m² inverse per noise level). */
 export const MAX_SCHUR_PIXELS = 256;
 /** The most work (multiply–adds) the Kronecker basis's masked block may take per noise level. */
-const MAX_SCHUR_WORK = 2e8;
+const MAX_SCHUR_WORK = 5e7;
 
 /** The inverse of a symmetric positive-definite n×n matrix (Cholesky, float64). */
 function symmetricInverse(a: Float64Array, n: number): Float64Array {
