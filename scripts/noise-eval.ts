@@ -31,7 +31,7 @@
  * per-pixel coverage by the 68 % and 95 % prediction intervals of the N samples (mean ± Student-t quantile · s ·
  * √(1 + 1/N): calibrated for Gaussian marginals) and by the samples' range (calibrated: (N − 1)/(N + 1)),
  * χ²/pixel (report.json), the diagnostics' spectral ratio and KS distance, the wall time, and the solve's method with
- * its conjugate-gradient counts (solves, solves capped, largest final residual) and the Rao–Blackwell window's terms.
+ * its conjugate-gradient counts (solves, mean iterations per solve, solves capped, largest final residual) and the Rao–Blackwell window's terms.
  * One JSON line per run, then a Markdown table.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -385,9 +385,9 @@ for (const img of images) {
       seconds,
     };
     rows.push(row);
-    // the solve's conjugate-gradient counts (solves that hit the cap, the largest final residual) and the Rao–Blackwell window's terms
+    // the solve's conjugate-gradient counts (mean iterations, solves that hit the cap, the largest final residual) and the Rao–Blackwell window's terms
     const lik = (report.likelihood ?? {}) as Record<string, unknown>;
-    const solve = { method: lik.method, cgSolves: lik.cgSolves, cgCapped: lik.cgCapped, cgMaxRelResidual: lik.cgMaxRelResidual, raoBlackwellTerms: find(report, 'raoBlackwellTerms') };
+    const solve = { method: lik.method, cgSolves: lik.cgSolves, cgMeanIterations: lik.cgMeanIterations, cgCapped: lik.cgCapped, cgMaxRelResidual: lik.cgMaxRelResidual, raoBlackwellTerms: find(report, 'raoBlackwellTerms') };
     console.log(JSON.stringify({ ...row, operator, steps: modelSteps, truthSkyPeaks, sigma, noise: tag, ...solve }));
   }
 }

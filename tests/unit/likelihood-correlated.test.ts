@@ -231,7 +231,7 @@ for (const kind of ['fourier', 'cg'] as const) {
     let lik: ConvolvedLikelihood;
     beforeAll(() => {
       cs = buildCase(kind);
-      lik = new ConvolvedLikelihood({ operator: cs.operator, data: cs.data, dataShape: [S, S], noise: cs.noise, cgTol: 1e-6, cgMaxIter: 300 });
+      lik = new ConvolvedLikelihood({ operator: cs.operator, data: cs.data, dataShape: [S, S], noise: cs.noise, cgTol: 1e-7, cgMaxIter: 300 });
     });
     afterAll(() => {
       lik?.dispose();
