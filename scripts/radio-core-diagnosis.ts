@@ -11,8 +11,8 @@
  *  - `denoise`: Tweedie's estimate x + σ² s(x + σz, σ) of the truth x (prior units, the automatic flux scale, or its
  *    peak set to --peaks P1,P2… units) at σ = --sigmas, --draws noise draws each: the estimate's value at the truth's
  *    peak pixel and its component's σ;
- *  - `chain`: the posterior's annealing (pc, one corrector step, the --steps-level schedule, seed 1) on the
- *    evaluation's visibilities, from pure noise at σmax and from the truth + σ₀z at σ₀ = --starts (prior units), then
+ *  - `chain`: the posterior's annealing (pc, --correctors Langevin steps per level (1), the --steps-level schedule) on the
+ *    evaluation's visibilities, from pure noise at σmax (unless --from-max 0) and from the truth + σ₀z at σ₀ = --starts (prior units), then
  *    --extra Langevin steps at σmin (Song's step size, snr 0.16) and Tweedie's estimate with the data (denoise.ts):
  *    peak, σ and χ² per visibility degree of freedom of each chain's end.
  * Prints one JSON line per measurement.
@@ -163,6 +163,7 @@ async function main() {
     const starts = nums('starts', '0.1,1');
     const extra = Number(arg('extra', '0'));
     const nChains = Number(arg('chains', '2'));
+    const correctors = Number(arg('correctors', '1'));
     for (const spec of truthSpecs) {
       const { truth, obs, flux, choice } = await fluxOf(prior, spec);
       const t = coreStats(truth);
@@ -170,7 +171,7 @@ async function main() {
       const lik = new VisibilityLikelihood({ equations: visibilityNormalEquations(obs.data, obs.grid), affine });
       const sig = sigmaSchedule(prior.sde, steps + 1);
       const x0 = Float32Array.from(truth, (v) => (v - affine.offset) / affine.scale);
-      for (const start of [Infinity, ...starts]) {
+      for (const start of arg('from-max', '1') === '0' ? starts : [Infinity, ...starts]) {
         const i0 = start === Infinity ? 0 : sig.findIndex((s) => s <= start);
         const rng = new ChainRandom(1, Math.round(Math.min(start, 1e3) * 1e3));
         const normal = () => tf.tensor3d(Float32Array.from({ length: nChains * N }, () => rng.normal()), [nChains, SIDE, SIDE]);
@@ -186,10 +187,13 @@ async function main() {
         for (let i = i0; i < steps; i++) {
           step((xx) => {
             const d = sig[i] * sig[i] - sig[i + 1] * sig[i + 1];
-            const y = tf.add(tf.add(xx, tf.mul(score(xx, sig[i]), d)), tf.mul(normal(), Math.sqrt(d)));
-            const g = score(y, sig[i + 1]);
-            const z = normal();
-            return langevinStep(y, g, snrStepSize(g, z, DEFAULT_SNR), z);
+            let y = tf.add(tf.add(xx, tf.mul(score(xx, sig[i]), d)), tf.mul(normal(), Math.sqrt(d)));
+            for (let c = 0; c < correctors; c++) {
+              const g = score(y, sig[i + 1]);
+              const z = normal();
+              y = langevinStep(y, g, snrStepSize(g, z, DEFAULT_SNR), z);
+            }
+            return y;
           });
         }
         const smin = sig[steps];
@@ -214,7 +218,7 @@ async function main() {
           const own = coreStats(img);
           return { peakAtTruth: +at.peak.toFixed(3), sigma: +own.sigma.toFixed(2), peak: +own.peak.toFixed(3), chi2: +obs.chi2Of(img).toFixed(4) };
         });
-        console.log(JSON.stringify({ mode, truth: spec, fluxScale: flux, steps, start: start === Infinity ? 'sigmaMax' : sig[i0], levels: steps - i0, extra, truthChi2: +obs.chi2Of(truth).toFixed(4), truthSigma: +t.sigma.toFixed(2), seconds: +((performance.now() - t1) / 1000).toFixed(1), ends }));
+        console.log(JSON.stringify({ mode, truth: spec, fluxScale: flux, steps, correctors, start: start === Infinity ? 'sigmaMax' : sig[i0], levels: steps - i0, extra, truthChi2: +obs.chi2Of(truth).toFixed(4), truthSigma: +t.sigma.toFixed(2), seconds: +((performance.now() - t1) / 1000).toFixed(1), ends }));
       }
       lik.dispose();
     }
