@@ -1,7 +1,7 @@
 /**
  * The posterior from visibilities against CLEAN on a radio sky with a known truth, observed on real (u, v) tracks:
  *   node --import tsx scripts/radio-eval.ts [--truth FILE.fits|synth:SEED:K] [--tracks FILE.uvfits] [--snr S] [--n N] [--steps K]
- *     [--prior P[,P2…]] [--flux-scale F] [--save DIR]
+ *     [--prior P[,P2…]] [--flux-scale F] [--correctors K] [--save DIR]
  *
  * The truth: a radio image from ../shared/data/radio (default the PURIFY M31 model), box-averaged to 64×64, or
  * `synth:SEED:K`, the K-th (from 0) non-empty image that src-shared/radio/synth-sources.ts draws from seed SEED
@@ -20,7 +20,8 @@
  *    low for few samples: with 4 samples both are the samples' range, whose coverage is 3/5 for calibrated draws)
  *    and `rankCoverage68/95` from the truth's rank among the samples (src-shared/eval/metrics.ts pixelCoverage,
  *    unbiased for any number of samples).
- * --flux-scale F gives the flux scale (Jy/pixel per prior unit) instead of the automatic rule, as reconstruct's does.
+ * --flux-scale F gives the flux scale (Jy/pixel per prior unit) instead of the automatic rule, as reconstruct's does;
+ * --correctors K the Langevin corrector steps per level of `pc` (default 1).
  * Prints one JSON line of figures; --save DIR writes truth.fits, clean-best.fits, clean-restored.fits and
  * mean-PRIOR.fits (64×64, Jy/pixel) and samples-PRIOR.fits (the draws) there.
  */
@@ -50,6 +51,7 @@ const steps = Number(arg('steps', '250'));
 const priorSpecs = arg('prior', 'models/galaxy-64').split(',');
 const saveDir = arg('save', '');
 const givenFlux = arg('flux-scale', '') === '' ? null : Number(arg('flux-scale', ''));
+const correctors = Number(arg('correctors', '1'));
 
 const psnr = (x: ArrayLike<number>, truth: Float64Array) => {
   let peak = 0;
@@ -102,7 +104,7 @@ async function main() {
     const affine = affineFor(prior, flux);
     const lik = new VisibilityLikelihood({ equations: visibilityNormalEquations(data, grid), affine });
     const t1 = performance.now();
-    const res = await runSampling({ prior: prior.model, sde: prior.sde, shape: [SIDE, SIDE], likelihood: lik }, { sampler: 'pc', steps, n: nSamples, seed: 1, batchSize: nSamples });
+    const res = await runSampling({ prior: prior.model, sde: prior.sde, shape: [SIDE, SIDE], likelihood: lik }, { sampler: 'pc', steps, n: nSamples, seed: 1, batchSize: nSamples, samplerOptions: { correctorSteps: correctors } });
     const sampleSeconds = (performance.now() - t1) / 1000;
     const prod = await posteriorProducts(res, affine, lik);
     const per = SIDE * SIDE;
