@@ -21,6 +21,7 @@ import {
   MAX_BATCH,
   MAX_STEPS,
   MAX_WORKERS,
+  MAX_CORRECTOR_STEPS,
   RUN_OPTION_RANGES,
   SAMPLERS,
   SAMPLER_INFO,
@@ -175,6 +176,10 @@ export function checkSettings(s: ReconstructSettings): Omit<ResolvedSettings, 'w
     if (v === undefined) continue;
     if (!(v > 0 && v <= RUN_OPTION_RANGES[k].max)) throw bad(`${k} must be positive and at most ${RUN_OPTION_RANGES[k].max}, got ${v}`);
     options[k] = v;
+  }
+  if (o.correctorSteps !== undefined) {
+    if (!isInt(o.correctorSteps, 0, MAX_CORRECTOR_STEPS)) throw bad(`correctorSteps must be an integer 0..${MAX_CORRECTOR_STEPS}, got ${o.correctorSteps}`);
+    options.correctorSteps = o.correctorSteps;
   }
   if (o.denoise !== undefined) {
     if (!isDenoiseMode(o.denoise)) throw bad(`denoise must be one of ${DENOISE_MODES.join(', ')}, got '${String(o.denoise)}'`);

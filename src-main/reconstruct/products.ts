@@ -46,6 +46,7 @@ export function commandLine(prep: PreparedReconstruction): string {
   const o = s.options;
   const opts = [
     o.snr !== undefined ? ` --snr ${o.snr}` : '',
+    o.correctorSteps !== undefined ? ` --correctors ${o.correctorSteps}` : '',
     o.stepSize !== undefined ? ` --step-size ${o.stepSize}` : '',
     o.zeta !== undefined ? ` --zeta ${o.zeta}` : '',
     o.denoise !== undefined ? ` --denoise ${o.denoise}` : '',

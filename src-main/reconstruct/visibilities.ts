@@ -102,6 +102,7 @@ export async function reconstructVisibilities(inp: VisibilityReconstructionInput
 /** The sampler options a run from visibilities takes. */
 interface SamplerFlags {
   snr?: number;
+  correctorSteps?: number;
   stepSize?: number;
   zeta?: number;
   denoise?: string | boolean;
@@ -114,6 +115,7 @@ function optionFlags(o: SamplerFlags | undefined): string {
   if (!o) return '';
   let t = '';
   if (o.snr !== undefined) t += ` --snr ${o.snr}`;
+  if (o.correctorSteps !== undefined) t += ` --correctors ${o.correctorSteps}`;
   if (o.stepSize !== undefined) t += ` --step-size ${o.stepSize}`;
   if (o.zeta !== undefined) t += ` --zeta ${o.zeta}`;
   if (typeof o.denoise === 'string') t += ` --denoise ${o.denoise}`;

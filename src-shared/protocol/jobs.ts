@@ -12,7 +12,7 @@ import { LIMITS } from './limits.js';
 import type { CleanJobProgress, UvPosteriorProgress } from './radio.js';
 import type { LensFitJobProgress } from './lensing.js';
 import { validateNoiseSpec, type NoiseSpec } from '../operators/forward-model-spec.js';
-import { DENOISE_MODES, MAX_BATCH, MAX_STEPS, MAX_WORKERS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
+import { DENOISE_MODES, MAX_BATCH, MAX_CORRECTOR_STEPS, MAX_STEPS, MAX_WORKERS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
 export type Shape2 = [number, number];
 
@@ -309,9 +309,10 @@ export const noiseInput: Validator<NoiseInput> = (v, p) => {
 };
 
 const positiveUpTo = (max: number) => optional(num({ min: Number.MIN_VALUE, max }));
-/** The sampler's options (the CLI's --snr, --step-size, --zeta, --denoise, --no-rao-blackwell, --symmetrise). */
+/** The sampler's options (the CLI's --snr, --correctors, --step-size, --zeta, --denoise, --no-rao-blackwell, --symmetrise). */
 export const runOptions: Validator<RunOptions> = obj({
   snr: positiveUpTo(RUN_OPTION_RANGES.snr.max),
+  correctorSteps: optional(num({ integer: true, min: 0, max: MAX_CORRECTOR_STEPS })),
   stepSize: positiveUpTo(RUN_OPTION_RANGES.stepSize.max),
   zeta: positiveUpTo(RUN_OPTION_RANGES.zeta.max),
   denoise: optional(literal(...DENOISE_MODES)),

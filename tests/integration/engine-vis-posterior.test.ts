@@ -60,11 +60,11 @@ describe('job.reconstructVis', () => {
     // the app's sampler settings, the worker pool and the weights rescaled to the data's scatter
     const started = await call('job.reconstructVis', {
       fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', sampler: 'pc', n: 3, steps: 40, seed: 7,
-      options: { snr: 0.2, denoise: 'mean' }, workers: 2, reweight: true, previewHz: 10,
+      options: { snr: 0.2, correctorSteps: 2, denoise: 'mean' }, workers: 2, reweight: true, previewHz: 10,
     });
     expect(started).toMatchObject({ size: N, cellArcsec: CELL, queued: 0 });
     expect(started.command).toMatch(
-      /^reconstruct --vis vlba43_BLLAC_2013may30\.uvfits --prior gaussian-field:\S+gf32[\\/]power-spectrum\.fits --size 32 --cell 0\.00005 --stokes I --sampler pc --n 3 --steps 40 --seed 7 --reweight --snr 0\.2 --denoise mean --workers 2$/,
+      /^reconstruct --vis vlba43_BLLAC_2013may30\.uvfits --prior gaussian-field:\S+gf32[\\/]power-spectrum\.fits --size 32 --cell 0\.00005 --stokes I --sampler pc --n 3 --steps 40 --seed 7 --reweight --snr 0\.2 --correctors 2 --denoise mean --workers 2$/,
     );
     const end = await waitFor(started.jobId);
     expect(end.event, JSON.stringify(end.data)).toBe('job.done');
@@ -97,7 +97,7 @@ describe('job.reconstructVis', () => {
     expect(mine).toEqual(theirs);
     expect(mine.workers).toBe(2);
     expect(mine.visibilities.weightScale).toBeGreaterThan(4);
-    expect(mine.samplerSettings).toMatchObject({ snr: 0.2 });
+    expect(mine.samplerSettings).toMatchObject({ snr: 0.2, correctorSteps: 2 });
     expect(r.chi2).toBe(theirs.chi2PerVisibility.mean);
     expect(r.chi2).toBeGreaterThan(1);
     expect(r.warnings).toEqual(theirs.warnings);

@@ -30,7 +30,7 @@ const HOST_KEYS = ['date', 'seconds', 'command'];
 let dir = '';
 const p = (f: string) => path.join(dir, f);
 const model = { shape: [N, N], operators: [{ type: 'psf', fits: 'psf.fits' }] };
-const settings = { sampler: 'pc', n: 4, steps: 24, seed: 11, fluxScale: null, options: { snr: 0.2, denoise: 'mean' }, workers: 2, batch: null } as const;
+const settings = { sampler: 'pc', n: 4, steps: 24, seed: 11, fluxScale: null, options: { snr: 0.2, correctorSteps: 2, denoise: 'mean' }, workers: 2, batch: null } as const;
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-identity-'));
@@ -76,7 +76,7 @@ afterAll(() => {
 /** `skyscore reconstruct` in this process (the same wasm backend as the engine's), its products by name. */
 async function viaCli(): Promise<Map<string, Uint8Array>> {
   const args = ['--obs', p('y.fits'), '--model', p('M.json'), '--prior', p('user/models/pk'), '--noise', '0.1', '--out', p('cli')];
-  args.push('--n', '4', '--steps', '24', '--seed', '11', '--sampler', 'pc', '--snr', '0.2', '--denoise', 'mean', '--workers', '2', '--backend', 'wasm', '--quiet');
+  args.push('--n', '4', '--steps', '24', '--seed', '11', '--sampler', 'pc', '--snr', '0.2', '--correctors', '2', '--denoise', 'mean', '--workers', '2', '--backend', 'wasm', '--quiet');
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
@@ -152,7 +152,7 @@ describe('one reconstruction pipeline for the command line and the app', () => {
       return c;
     };
     expect(common(rb)).toEqual(common(ra));
-    expect(ra.command).toMatch(/^skyscore reconstruct --obs y\.fits --model M\.json --prior \S*\/user\/models\/pk --noise 0\.1 --n 4 --steps 24 --seed 11 --sampler pc --flux-scale 1\.0000000 --snr 0\.2 --denoise mean$/);
+    expect(ra.command).toMatch(/^skyscore reconstruct --obs y\.fits --model M\.json --prior \S*\/user\/models\/pk --noise 0\.1 --n 4 --steps 24 --seed 11 --sampler pc --flux-scale 1\.0000000 --snr 0\.2 --correctors 2 --denoise mean$/);
     expect(rb.command).toBe(`${ra.command as string} (from the app)`);
     expect(ra.observation).toEqual({ path: p('y.fits'), hdu: 0 });
     expect(rb.observation).toEqual({ path: 'y.fits', hdu: 0 });
@@ -160,6 +160,7 @@ describe('one reconstruction pipeline for the command line and the app', () => {
     // what makes the comparison able to fail: the options, the pool and the CG path were all in play
     expect(ra).toMatchObject({ n: 4, steps: 24, seed: 11, sampler: 'pc', workers: 2, backend: 'wasm' });
     expect((ra.samplerSettings as Record<string, unknown>).snr).toBe(0.2);
+    expect((ra.samplerSettings as Record<string, unknown>).correctorSteps).toBe(2);
     expect((ra.samplerSettings as Record<string, unknown>).denoise).toBe('tweedie');
     expect((ra.likelihood as Record<string, unknown>).method).toBe('cg');
     expect((ra.likelihood as Record<string, unknown>).cgSolves).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateRequest, validateResponse, ProtocolError, methodParams, samplerSettings } from '../../src-shared/protocol/index.js';
-import { MAX_STEPS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO } from '../../src-shared/diffusion/samplers/spec.js';
+import { MAX_CORRECTOR_STEPS, MAX_STEPS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO } from '../../src-shared/diffusion/samplers/spec.js';
 import { encodeFrame, decodeFrame } from '../../src-shared/protocol/codec.js';
 
 describe('protocol: request validation', () => {
@@ -83,7 +83,7 @@ describe('protocol: sampler settings (from the tfjs-free sampler catalogue)', ()
 
   it('accepts every registered sampler, the options the CLI has, workers and batch', () => {
     for (const sampler of SAMPLERS) expect(check({ ...base, sampler, steps: SAMPLER_INFO[sampler].defaultSteps }).sampler).toBe(sampler);
-    const full = { ...base, options: { snr: 0.2, stepSize: 0.01, zeta: 2, denoise: 'mean', raoBlackwell: false, symmetrise: true }, workers: 2, batch: 8 };
+    const full = { ...base, options: { snr: 0.2, correctorSteps: 3, stepSize: 0.01, zeta: 2, denoise: 'mean', raoBlackwell: false, symmetrise: true }, workers: 2, batch: 8 };
     expect(check(full)).toEqual(full);
     expect(check({ ...base, workers: null, batch: null })).toEqual({ ...base, workers: null, batch: null });
   });
@@ -95,7 +95,9 @@ describe('protocol: sampler settings (from the tfjs-free sampler catalogue)', ()
     ['a non-positive snr', { ...base, options: { snr: 0 } }, /settings\.options\.snr/],
     ['an snr beyond its range', { ...base, options: { snr: RUN_OPTION_RANGES.snr.max * 2 } }, /settings\.options\.snr/],
     ['an unknown ending', { ...base, options: { denoise: 'blur' } }, /settings\.options\.denoise: expected one of draw, mean, none/],
-    ['an option the protocol does not carry', { ...base, options: { correctorSteps: 3 } }, /unexpected field 'correctorSteps'/],
+    ['an option the protocol does not carry', { ...base, options: { langevinSteps: 3 } }, /unexpected field 'langevinSteps'/],
+    ['fractional corrector steps', { ...base, options: { correctorSteps: 1.5 } }, /settings\.options\.correctorSteps/],
+    ['corrector steps beyond the range', { ...base, options: { correctorSteps: MAX_CORRECTOR_STEPS + 1 } }, /settings\.options\.correctorSteps/],
     ['zero workers', { ...base, workers: 0 }, /settings\.workers/],
     ['a fractional batch', { ...base, batch: 1.5 }, /settings\.batch/],
   ];
@@ -107,7 +109,7 @@ describe('protocol: the posterior from visibilities and the dirty image', () => 
   const req = (method: string, params: unknown) => validateRequest({ id: 1, method, params });
 
   it('carries the sampler options, workers and reweighting', () => {
-    const full = { ...base, sampler: 'pc', options: { snr: 0.2, denoise: 'mean' }, workers: 2, reweight: true };
+    const full = { ...base, sampler: 'pc', options: { snr: 0.2, correctorSteps: 2, denoise: 'mean' }, workers: 2, reweight: true };
     expect(req('job.reconstructVis', full).params).toEqual(full);
     expect(req('job.reconstructVis', { ...base, workers: null }).params).toEqual({ ...base, workers: null });
     expect(req('uv.cancelImage', { fileId: 'uv1' }).params).toEqual({ fileId: 'uv1' });
@@ -115,7 +117,7 @@ describe('protocol: the posterior from visibilities and the dirty image', () => 
 
   const bad: [string, string, unknown, RegExp][] = [
     ['zero workers', 'job.reconstructVis', { ...base, workers: 0 }, /params\.workers/],
-    ['an unknown option', 'job.reconstructVis', { ...base, options: { correctorSteps: 3 } }, /unexpected field 'correctorSteps'/],
+    ['an unknown option', 'job.reconstructVis', { ...base, options: { langevinSteps: 3 } }, /unexpected field 'langevinSteps'/],
     ['reweighting that is not a boolean', 'job.reconstructVis', { ...base, reweight: 'yes' }, /params\.reweight/],
     ['a file id with a path in it', 'uv.cancelImage', { fileId: '../x' }, /params\.fileId/],
   ];

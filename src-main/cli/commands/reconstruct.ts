@@ -23,6 +23,7 @@ import {
   MAX_BATCH,
   MAX_STEPS,
   MAX_WORKERS,
+  MAX_CORRECTOR_STEPS,
   RUN_OPTION_RANGES,
   SAMPLERS,
   SAMPLER_INFO,
@@ -37,7 +38,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--noise-model white|sigma-map|correlated|poisson-gaussian|learned] [--noise-region x0,y0,x1,y1]
                             [--noise-image N.fits] [--gain G] [--read-noise R] [--sky S] [--noise-prior DIR]
                             [--n N] [--steps K] [--seed S] [--sampler pc|em|ald|ula|dps] [--flux-scale F]
-                            [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
+                            [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--correctors K] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
                             [--sample-lens LENS.json [--gibbs G] [--gibbs-burn B] [--lens-steps K]]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
        skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--reweight] [--workers W] [the sampler flags]
@@ -111,6 +112,8 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       to float32 rounding)
   --batch B           chains evaluated together per worker, 1..${MAX_BATCH} (default min(N, 16))
   --snr R             Langevin step signal-to-noise ratio (pc, ald; default 0.16, at most ${RUN_OPTION_RANGES.snr.max})
+  --correctors K      Langevin corrector steps per noise level (pc; default 1, 0..${MAX_CORRECTOR_STEPS}): each adds one
+                      score evaluation per level; more steps bring each level nearer its equilibrium
   --step-size D       ula's step (default 0.05/λmax of the posterior score's Jacobian)
   --zeta Z            dps step scale (default 1)
   --denoise M         how the chains end (pc, em, ald, dps at σmin; ula at its σ when above 0): draw (default)
@@ -160,6 +163,7 @@ depend on W (up to float32 rounding, as above).`;
 export function samplerOptions(p: Parsed, command: string): RunOptions {
   const o: RunOptions = {};
   if (p.values.snr !== undefined) o.snr = numberFlag(p, 'snr', command, { positive: true, max: RUN_OPTION_RANGES.snr.max });
+  if (p.values.correctors !== undefined) o.correctorSteps = numberFlag(p, 'correctors', command, { integer: true, min: 0, max: MAX_CORRECTOR_STEPS });
   if (p.values['step-size'] !== undefined) o.stepSize = numberFlag(p, 'step-size', command, { positive: true, max: RUN_OPTION_RANGES.stepSize.max });
   if (p.values.zeta !== undefined) o.zeta = numberFlag(p, 'zeta', command, { positive: true, max: RUN_OPTION_RANGES.zeta.max });
   const denoise = optionalString(p, 'denoise');
@@ -422,6 +426,7 @@ export const reconstructCommand: Command = {
         workers: { type: 'string' },
         hdu: { type: 'string' },
         snr: { type: 'string' },
+        correctors: { type: 'string' },
         'step-size': { type: 'string' },
         zeta: { type: 'string' },
         'no-denoise': { type: 'boolean' },

@@ -33,7 +33,7 @@ record the command, prior, sampler, steps, seed and version.
   --shape NYxNX   image size for a fully convolutional U-Net used outside its training size (warned)
   --backend B     auto (default), tensorflow, webgpu, wasm or cpu
   --batch B       chains evaluated together (default min(N, 16))
-  --snr R, --step-size D, --denoise M, --no-denoise, --symmetrise   as for reconstruct
+  --snr R, --correctors K, --step-size D, --denoise M, --no-denoise, --symmetrise   as for reconstruct
   --score-engine E, --onnx-provider P, --onnx-threads T              as for reconstruct`;
 
 export const sampleCommand: Command = {
@@ -55,6 +55,7 @@ export const sampleCommand: Command = {
         backend: { type: 'string' },
         batch: { type: 'string' },
         snr: { type: 'string' },
+        correctors: { type: 'string' },
         'step-size': { type: 'string' },
         'no-denoise': { type: 'boolean' },
         denoise: { type: 'string' },

@@ -14,6 +14,8 @@ import {
   MAX_STEPS,
   MAX_WORKERS,
   RUN_OPTION_RANGES,
+  CORRECTOR_STEPS_HELP,
+  MAX_CORRECTOR_STEPS,
   SAMPLERS,
   SAMPLER_INFO,
   isDenoiseMode,
@@ -33,7 +35,7 @@ export interface SamplerFieldsProps {
   settings: SamplerSettings;
   set(patch: Partial<SamplerSettings>): void;
   disabled: boolean;
-  /** Test ids: `${prefix}-n`, `${prefix}-steps`, `${prefix}-seed`, `${prefix}-sampler`, `${prefix}-advanced`, `${prefix}-snr`, `${prefix}-workers`. */
+  /** Test ids: `${prefix}-n`, `${prefix}-steps`, `${prefix}-seed`, `${prefix}-sampler`, `${prefix}-advanced`, `${prefix}-snr`, `${prefix}-correctors`, `${prefix}-workers`. */
   prefix: string;
   /** Accessible names are "Sampler", "Ending", … followed by this (empty for the run panel). */
   labelSuffix?: string;
@@ -113,6 +115,9 @@ function Advanced({ settings, set, disabled, prefix, labelSuffix }: Pick<Sampler
         )}
         {(settings.sampler === 'pc' || settings.sampler === 'ald') && (
           <NumberField label="Langevin SNR" min={Number.MIN_VALUE} max={RUN_OPTION_RANGES.snr.max} value={o.snr ?? DEFAULT_SNR} disabled={disabled} help={RUN_OPTION_RANGES.snr.help} testId={`${prefix}-snr`} onChange={(v) => setOption({ snr: v })} />
+        )}
+        {settings.sampler === 'pc' && (
+          <NumberField label="Corrector steps" integer min={0} max={MAX_CORRECTOR_STEPS} value={o.correctorSteps ?? 1} disabled={disabled} help={CORRECTOR_STEPS_HELP} testId={`${prefix}-correctors`} onChange={(v) => setOption({ correctorSteps: v })} />
         )}
         {settings.sampler === 'dps' && (
           <NumberField label="DPS ζ" min={Number.MIN_VALUE} max={RUN_OPTION_RANGES.zeta.max} value={o.zeta ?? 1} disabled={disabled} help={RUN_OPTION_RANGES.zeta.help} onChange={(v) => setOption({ zeta: v })} />

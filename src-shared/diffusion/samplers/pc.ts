@@ -15,7 +15,7 @@ import { sigmaSchedule } from '../sde.js';
 import { langevinStep, snrStepSize } from './langevin.js';
 import { denoiseLabel, denoiseSetting, finishDraw } from './denoise.js';
 import { SamplerInputError, type Sampler, type SamplerFactoryArgs } from './types.js';
-import { DEFAULT_SNR } from './spec.js';
+import { DEFAULT_SNR, MAX_CORRECTOR_STEPS } from './spec.js';
 
 export function createPc({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const sig = sigmaSchedule(sde, steps + 1);
@@ -23,7 +23,7 @@ export function createPc({ sde, steps, options }: SamplerFactoryArgs): Sampler {
   const nc = options.correctorSteps ?? 1;
   const denoise = denoiseSetting(options);
   if (!(snr > 0) || !Number.isFinite(snr)) throw new SamplerInputError(`pc: snr must be positive, got ${snr}`);
-  if (!Number.isInteger(nc) || nc < 0 || nc > 100) throw new SamplerInputError(`pc: corrector steps must be an integer 0..100, got ${nc}`);
+  if (!Number.isInteger(nc) || nc < 0 || nc > MAX_CORRECTOR_STEPS) throw new SamplerInputError(`pc: corrector steps must be an integer 0..${MAX_CORRECTOR_STEPS}, got ${nc}`);
   return {
     name: 'pc',
     steps,

@@ -102,10 +102,14 @@ export interface SamplerOptions {
 }
 
 /**
- * The options a user sets for a reconstruction (CLI flags --snr, --step-size, --zeta, --denoise,
+ * The options a user sets for a reconstruction (CLI flags --snr, --correctors, --step-size, --zeta, --denoise,
  * --no-rao-blackwell, --symmetrise; the app's run panel): the same names as SamplerOptions.
  */
-export type RunOptions = Pick<SamplerOptions, 'snr' | 'stepSize' | 'zeta' | 'raoBlackwell' | 'symmetrise'> & { denoise?: DenoiseMode };
+export type RunOptions = Pick<SamplerOptions, 'snr' | 'correctorSteps' | 'stepSize' | 'zeta' | 'raoBlackwell' | 'symmetrise'> & { denoise?: DenoiseMode };
+
+/** Langevin corrector steps per noise level that pc accepts (`correctorSteps`, the CLI's --correctors). */
+export const MAX_CORRECTOR_STEPS = 100;
+export const CORRECTOR_STEPS_HELP = 'Langevin corrector steps per noise level (pc; default 1): each adds one score evaluation per level';
 
 /** Accepted ranges of the numeric run options (exclusive lower bound 0, inclusive upper bound). */
 export const RUN_OPTION_RANGES = {
