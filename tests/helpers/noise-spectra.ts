@@ -18,3 +18,10 @@ export function kernelCorrelation(a: number, d: number): number {
   const c = [2 * a * a + (1 - 2 * a) ** 2, 2 * a * (1 - 2 * a), a * a];
   return (c[d] ?? 0) / c[0]!;
 }
+
+/** kernelSpectrum(n, n, ¼) plus a white floor, scaled to mean 1: a normalised noise spectrum ρ on an n×n grid. */
+export function drizzleCorrelation(n: number, floor: number): Float64Array {
+  const p = kernelSpectrum(n, n, 0.25).map((v) => v + floor);
+  const mean = p.reduce((a, v) => a + v, 0) / p.length;
+  return p.map((v) => v / mean);
+}

@@ -17,6 +17,7 @@ import { CorrelatedCgSolver, kroneckerBasis } from '../../src-shared/diffusion/l
 import { rankOne } from '../../src-shared/diffusion/linalg64.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { circulantCovariance, cholesky, convolutionMatrix, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
+import { drizzleCorrelation } from '../helpers/noise-spectra.js';
 
 const S = 32;
 const N = S * S;
@@ -49,18 +50,7 @@ function broadKernel(): Float64Array {
 }
 
 /** Drizzle-like noise: |K(k)|² of a [¼ ½ ¼]² kernel plus a floor of 0.01, normalised to mean 1. */
-function noiseCorrelation(): Float64Array {
-  const p = new Float64Array(N);
-  for (let l = 0; l < S; l++) {
-    for (let k = 0; k < S; k++) {
-      const ky = 0.5 + 0.5 * Math.cos((2 * Math.PI * l) / S);
-      const kx = 0.5 + 0.5 * Math.cos((2 * Math.PI * k) / S);
-      p[l * S + k] = 0.01 + (ky * kx) ** 2;
-    }
-  }
-  const mean = p.reduce((a, v) => a + v, 0) / N;
-  return p.map((v) => v / mean);
-}
+const noiseCorrelation = (): Float64Array => drizzleCorrelation(S, 0.01);
 
 function backSubstitute(l: Float64Array, b: Float64Array, n: number): void {
   for (let i = n - 1; i >= 0; i--) {

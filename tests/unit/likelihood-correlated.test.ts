@@ -21,6 +21,7 @@ import type { LinearOperator } from '../../src-shared/operators/types.js';
 import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
+import { drizzleCorrelation } from '../helpers/noise-spectra.js';
 import {
   circulantCovariance,
   cholesky,
@@ -41,18 +42,7 @@ beforeAll(async () => {
 });
 
 /** A noise power spectrum with a drizzle-like correlation: |K(k)|² of a [¼ ½ ¼]² kernel, plus a white part. */
-function noiseSpectrum(variance: number): Float64Array {
-  const p = new Float64Array(N);
-  for (let l = 0; l < S; l++) {
-    for (let k = 0; k < S; k++) {
-      const ky = 0.5 + 0.5 * Math.cos((2 * Math.PI * l) / S);
-      const kx = 0.5 + 0.5 * Math.cos((2 * Math.PI * k) / S);
-      p[l * S + k] = 0.1 + (ky * kx) ** 2;
-    }
-  }
-  const mean = p.reduce((a, v) => a + v, 0) / N;
-  return p.map((v) => (v / mean) * variance);
-}
+const noiseSpectrum = (variance: number): Float64Array => drizzleCorrelation(S, 0.1).map((v) => v * variance);
 
 function denseFromSparse(a: SparseRows): Float64Array {
   const m = new Float64Array(N * N);
