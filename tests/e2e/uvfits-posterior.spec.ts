@@ -82,6 +82,9 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     await expect(app.getByTestId('uv-posterior-sampler')).toHaveValue('pc');
     await app.getByTestId('uv-posterior-advanced').locator('summary').click();
     await app.getByTestId('uv-posterior-workers').fill('2');
+    // pc's corrector steps: one by default, two here (the command line below carries them)
+    await expect(app.getByTestId('uv-posterior-correctors')).toHaveValue('1');
+    await app.getByTestId('uv-posterior-correctors').fill('2');
     // the factor is 1/r² of the scatter ratio the summary shows (the rms ratio, the variance a Gaussian likelihood needs)
     await expect(app.getByTestId('uv-thermal')).toHaveText(/= 0\.470 \(rms; robust 0\.413; 2033 pairs\)/);
     await expect(app.getByTestId('uv-posterior-reweight-factor')).toHaveText(/weights × 4\.5\d/);
@@ -114,7 +117,7 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
 
     // export: the bytes of skyscore reconstruct --vis with the command line the view gives
     const command = (await app.getByTestId('uv-posterior-command').locator('code').textContent())!;
-    expect(command).toBe(`skyscore reconstruct --vis ${VLBA} --prior gaussian-field:${PK} --size 32 --cell 0.00005 --stokes I --sampler pc --n 2 --steps 30 --seed 3 --reweight --workers 2 --out DIR`);
+    expect(command).toBe(`skyscore reconstruct --vis ${VLBA} --prior gaussian-field:${PK} --size 32 --cell 0.00005 --stokes I --sampler pc --n 2 --steps 30 --seed 3 --reweight --correctors 2 --workers 2 --out DIR`);
     const argv = command.split(' ').slice(1, -2);
     argv[argv.indexOf('--vis') + 1] = dataPath('uvfits', VLBA);
     const cli = await runCliAsync([...argv, '--out', path.join(tmp, 'p'), '--quiet'], { timeoutMs: 300_000 });
