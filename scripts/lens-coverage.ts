@@ -66,6 +66,7 @@ function summary(lines: SimLine[]): void {
     '+grid/2': (l, k) => v(l, '+lambda', k) + 0.5 * (v(l, '+grid', k) - v(l, '+lambda', k)),
     '+grid/2+opt': (l, k) => v(l, '+lambda', k) + 0.5 * (v(l, '+grid', k) - v(l, '+lambda', k)) + (v(l, 'all (reported)', k) - v(l, '+grid', k)),
     '+grid': (l, k) => v(l, '+grid', k),
+    '+resolution': (l, k) => v(l, '+resolution', k),
     'all (reported)': (l, k) => v(l, 'all (reported)', k),
   };
   for (const [b, variance] of Object.entries(variants)) {
