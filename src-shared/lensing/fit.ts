@@ -365,7 +365,10 @@ class EvidenceFunction {
   }
 }
 
-/** Step 4's light-and-mass cycles: at most this many, ending at the first (from the second) that gains less than JOINT_CYCLE_GAIN in log Z. */
+/**
+ * Step 4's light-and-mass cycles after the binned starts: at most this many, ending at the first (from the second)
+ * that gains less than JOINT_CYCLE_GAIN in log Z; two after the full-image starts.
+ */
 export const MAX_JOINT_CYCLES = 6;
 export const JOINT_CYCLE_GAIN = 1;
 
@@ -516,14 +519,16 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let mass = bestMass!;
 
   // 4. light and mass in turn from the best start: the light's shape at a fixed lens (one factorisation, the
-  // light through the Schur complement), then the mass at the new light, then λ. Cycles until one gains less than
-  // JOINT_CYCLE_GAIN in log Z (at least 2, at most MAX_JOINT_CYCLES): the light, the mass and λ move one another, and
-  // two fixed cycles stopped where the light was still gaining hundreds in log Z (docs/lensing.md, The fit, step 5)
+  // light through the Schur complement), then the mass at the new light, then λ. After the binned starts, cycles
+  // until one gains less than JOINT_CYCLE_GAIN in log Z (at least 2, at most MAX_JOINT_CYCLES): the light, the mass
+  // and λ move one another, and two fixed cycles stopped where the light was still gaining hundreds in log Z. After
+  // the full-image starts (the EPL's), two cycles as before (docs/lensing.md, The fit, step 5)
   const before = E.evaluations;
   let lightEvals = 0;
   let cycleLogZ = -Infinity;
   let cycles = 0;
-  for (let cycle = 0; cycle < MAX_JOINT_CYCLES; cycle++) {
+  const maxCycles = coarse ? MAX_JOINT_CYCLES : 2;
+  for (let cycle = 0; cycle < maxCycles; cycle++) {
     cycles = cycle + 1;
     if (light.length) {
       const B = blurredLensMatrix(lensParamsFromMass(mass), d.image, fitGrid, ss, d.psf, pixels);
