@@ -4,7 +4,8 @@
 // errors as reported (every term) and for each part of the error budget (fit.ts: the Laplace approximation alone,
 // then with λ marginalised, the fit grid's scatter and the optimiser's distance added in turn). Each simulation's
 // figures are also printed as one `json` line, so that several runs can be pooled (--pool FILE…).
-// usage: npx tsx scripts/lens-coverage.ts [N] [first seed] [starts]
+// usage: npx tsx scripts/lens-coverage.ts [N] [first seed] [starts] [--full-starts]
+//        (--full-starts: the starts on the full image rather than the binned one, fitLens's coarseStarts: false)
 //        npx tsx scripts/lens-coverage.ts --pool out1.txt out2.txt …
 import { readFileSync } from 'node:fs';
 import { simulateLens } from '../tests/helpers/lens-sim.js';
@@ -65,6 +66,7 @@ function summary(lines: SimLine[]): void {
     '+grid/2': (l, k) => v(l, '+lambda', k) + 0.5 * (v(l, '+grid', k) - v(l, '+lambda', k)),
     '+grid/2+opt': (l, k) => v(l, '+lambda', k) + 0.5 * (v(l, '+grid', k) - v(l, '+lambda', k)) + (v(l, 'all (reported)', k) - v(l, '+grid', k)),
     '+grid': (l, k) => v(l, '+grid', k),
+    '+resolution': (l, k) => v(l, '+resolution', k),
     'all (reported)': (l, k) => v(l, 'all (reported)', k),
   };
   for (const [b, variance] of Object.entries(variants)) {
@@ -91,9 +93,11 @@ if (process.argv[2] === '--pool') {
   for (const f of process.argv.slice(3)) for (const t of readFileSync(f, 'utf8').split('\n')) if (t.startsWith('json ')) lines.push(JSON.parse(t.slice(5)));
   summary(lines);
 } else {
-  const N = Number(process.argv[2] ?? 4);
-  const first = Number(process.argv[3] ?? 2);
-  const starts = Number(process.argv[4] ?? 2);
+  const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const N = Number(args[0] ?? 4);
+  const first = Number(args[1] ?? 2);
+  const starts = Number(args[2] ?? 2);
+  const coarseStarts = !process.argv.includes('--full-starts');
   const lines: SimLine[] = [];
   for (let s = first; s < first + N; s++) {
     const c0 = process.cpuUsage();
@@ -102,7 +106,7 @@ if (process.argv[2] === '--pool') {
     const lens = { thetaE: 1.0 + 0.4 * u(1), q: 0.6 + 0.3 * u(2), phi: Math.PI * (u(3) - 0.5), x0: 0.1 * (u(4) - 0.5), y0: 0.1 * (u(5) - 0.5), gamma1: 0.08 * (u(6) - 0.5), gamma2: 0.08 * (u(7) - 0.5) };
     const sim = simulateLens({ size: 72, psfSize: 9, seed: s, galaxy: s * 7, lens });
     const mask = annulusMask(sim.image, 0, 1.75);
-    const r = fitLens({ data: sim.data, sigma: sim.sigma, image: sim.image, mask, psf: sim.psf }, { starts, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 600 });
+    const r = fitLens({ data: sim.data, sigma: sim.sigma, image: sim.image, mask, psf: sim.psf }, { starts, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 600, coarseStarts });
     const t = sim.truth.lens;
     const diffs: Record<string, number> = {};
     const text: string[] = [];

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   console.log(`log Z ${r.logEvidence.toFixed(3)} (fit grid ${r.logEvidenceFit.toFixed(3)}), χ²/pixel ${r.chi2PerPixel.toFixed(4)} over ${r.nPixels} px, λ ${r.lambda.toPrecision(5)}; evaluations ${JSON.stringify(r.evaluations)}`);
   const json = flag(rest, '--json');
   if (json) {
-    writeFileSync(json, JSON.stringify({ stages, parameters: p, logEvidence: r.logEvidence, logEvidenceFit: r.logEvidenceFit, chi2PerPixel: r.chi2PerPixel, nPixels: r.nPixels, evaluations: r.evaluations, errorBudget: r.covarianceParts ? Object.fromEntries(Object.entries(r.covarianceParts).map(([k, m]) => [k, m ? r.names.map((_, i) => Math.sqrt(Math.max(0, m[i * r.names.length + i]))) : null])) : null, names: r.names, sigmaLnLambda: r.systematics?.sigmaLnLambda ?? null }, null, 1));
+    writeFileSync(json, JSON.stringify({ stages, parameters: p, logEvidence: r.logEvidence, logEvidenceFit: r.logEvidenceFit, chi2PerPixel: r.chi2PerPixel, nPixels: r.nPixels, evaluations: r.evaluations, errorBudget: r.covarianceParts ? Object.fromEntries(Object.entries(r.covarianceParts).map(([k, m]) => [k, m ? r.names.map((_, i) => Math.sqrt(Math.max(0, m[i * r.names.length + i]))) : null])) : null, names: r.names, sigmaLnLambda: r.systematics?.sigmaLnLambda ?? null, covarianceParts: r.covarianceParts ? Object.fromEntries(Object.entries(r.covarianceParts).map(([k, m]) => [k, m ? Array.from(m) : null])) : null, mass: r.mass, light: r.light, lambda: r.lambda, fitSourceGrid: r.fitSourceGrid, image: r.image, truth }, null, 1));
   }
 }
 

@@ -141,7 +141,7 @@ export interface LensFitResult {
   normalisedResidual: Float64Array;
   /** the pixels fitted (flat indices) */
   pixels: Int32Array;
-  /** evidence evaluations per stage, λ searches, seconds */
+  /** evidence evaluations per stage, λ searches, the light-and-mass cycles run (`jointCycles`) */
   evaluations: Record<string, number>;
   thetaEInitial: number;
   regularisation: RegularisationKind;
@@ -365,6 +365,13 @@ class EvidenceFunction {
   }
 }
 
+/**
+ * Step 4's light-and-mass cycles after the binned starts: at most this many, ending at the first (from the second)
+ * that gains less than JOINT_CYCLE_GAIN in log Z; two after the full-image starts.
+ */
+export const MAX_JOINT_CYCLES = 6;
+export const JOINT_CYCLE_GAIN = 1;
+
 /** The binning of the starts' image (fit.ts step 3). */
 export const COARSE_BIN = 2;
 
@@ -512,10 +519,17 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let mass = bestMass!;
 
   // 4. light and mass in turn from the best start: the light's shape at a fixed lens (one factorisation, the
-  // light through the Schur complement), then the mass at the new light, then λ
+  // light through the Schur complement), then the mass at the new light, then λ. After the binned starts, cycles
+  // until one gains less than JOINT_CYCLE_GAIN in log Z (at least 2, at most MAX_JOINT_CYCLES): the light, the mass
+  // and λ move one another, and two fixed cycles stopped where the light was still gaining hundreds in log Z. After
+  // the full-image starts (the EPL's), two cycles as before (docs/lensing.md, The fit, step 5)
   const before = E.evaluations;
   let lightEvals = 0;
-  for (let cycle = 0; cycle < 2; cycle++) {
+  let cycleLogZ = -Infinity;
+  let cycles = 0;
+  const maxCycles = coarse ? MAX_JOINT_CYCLES : 2;
+  for (let cycle = 0; cycle < maxCycles; cycle++) {
+    cycles = cycle + 1;
     if (light.length) {
       const B = blurredLensMatrix(lensParamsFromMass(mass), d.image, fitGrid, ss, d.psf, pixels);
       const solve = fixedSourceSolver(y, w, B, fitReg, bestLambda);
@@ -539,7 +553,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         let fPrev = Infinity;
         for (let used = 0, run = 0; used < maxEval; run++) {
           const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, onIteration: (b, e) => {
-            if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `light at the fitted lens, cycle ${cycle + 1}/2${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
+            if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `light at the fitted lens, cycle ${cycle + 1}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
           } });
           used += r.evaluations;
           lightEvals += r.evaluations;
@@ -550,9 +564,14 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         light = lightFromVector(x, 0, light.length);
       }
     }
-    mass = massRun(mass, bestLambda, massSteps.map((x) => x / 4), `mass at the fitted light, cycle ${cycle + 1}/2`);
-    bestLambda = E.bestLambda(mass, light, Math.log(bestLambda)).best.lambda;
+    mass = massRun(mass, bestLambda, massSteps.map((x) => x / 4), `mass at the fitted light, cycle ${cycle + 1}`);
+    const lamCycle = E.bestLambda(mass, light, Math.log(bestLambda)).best;
+    bestLambda = lamCycle.lambda;
+    const gain = lamCycle.logEvidence - cycleLogZ;
+    cycleLogZ = lamCycle.logEvidence;
+    if (cycle >= 1 && gain < JOINT_CYCLE_GAIN) break;
   }
+  evaluations.jointCycles = cycles;
   const fitResult = E.at(mass, light, bestLambda)!;
   evaluations.joint = E.evaluations - before;
   evaluations.lightAtFixedLens = lightEvals;
