@@ -17,7 +17,9 @@
 // 5 % of its peak) and its surroundings, with the truth's mean squared deviation from the draws' mean over their
 // variance × (1 + 1/N) (1 when calibrated); and, as before, the fraction within mean ± 1σ and ± 1.96σ (σ the draws'
 // standard deviation: with 8 draws a calibrated Gaussian posterior gives 62–65 % and 89–91 % there, not 68 / 95). Also: the flux references (back-projection, lens-fit's fluxReference, the truth's
-// 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside.
+// 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside. And the
+// Monte Carlo share of the mean's squared error (the draws' variance / N over (mean − truth)², summed over the reached
+// pixels and over the grid) with the whole grid's bound on what infinitely many draws could gain, −10 log₁₀(1 − share).
 // usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples (default 16, the command's)] [steps (150)]
 //        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
 // env: SKIP_FIT=1 (the true lens only), SKIP_TRUE=1 (the fitted lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
@@ -198,6 +200,13 @@ interface PosteriorFigures {
   /** the truth's mean squared deviation from the draws' mean over the draws' variance × (1 + 1/N), bright / faint pixels (1 when calibrated) */
   zBright: number;
   zFaint: number;
+  /**
+   * the Monte Carlo share of the mean's squared error: Σ draws' variance / N over Σ (mean − truth)², over the reached
+   * pixels and the whole grid, and the PSNR gain that infinitely many draws would bound: −10 log₁₀(1 − share)
+   */
+  mcShare: number;
+  mcShareAll: number;
+  mcBoundAll: number;
   samples: number;
   chi2: number | null;
   seconds: number;
@@ -235,6 +244,24 @@ function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: n
     return z / idx.length;
   };
   const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+  // Monte Carlo share of the mean's squared error (the draws' variance / N against (mean − truth)²)
+  let vr = 0;
+  let er = 0;
+  let va = 0;
+  let ea = 0;
+  for (let k = 0; k < truth.length; k++) {
+    let m = 0;
+    for (const d of draws) m += d[k] / nDraws;
+    let v = 0;
+    for (const d of draws) v += (d[k] - m) ** 2 / (nDraws - 1);
+    const e = (mean[k] - truth[k]) ** 2;
+    va += v / nDraws;
+    ea += e;
+    if (region[k]) {
+      vr += v / nDraws;
+      er += e;
+    }
+  }
   let c1 = 0;
   let c2 = 0;
   let n = 0;
@@ -271,6 +298,9 @@ function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: n
     brightPixels: bright.idx.length,
     zBright: zOf(bright.idx),
     zFaint: zOf(faint.idx),
+    mcShare: vr / er,
+    mcShareAll: va / ea,
+    mcBoundAll: va < ea ? -10 * Math.log10(1 - va / ea) : Infinity,
     samples: nDraws,
     cover68: c1 / n,
     cover95: c2 / n,
@@ -316,7 +346,7 @@ function table(files: string[]): void {
         if (Number.isFinite(gain)) (byPath[name] ??= []).push(gain);
         const pc = (v: number[] | undefined) => (v ? v.map((c) => (100 * c).toFixed(0)).join(' / ') : '—');
         const run = `${l.samples ?? q.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}`;
-        console.log(`| ${l.seed} | ${l.galaxy} | ${name}, ${run} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${pc(q.coverage)} % | ${pc(q.coverageBright?.slice(1, 2))} / ${pc(q.coverageFaint?.slice(1, 2))} % (z ${f(q.zBright)} / ${f(q.zFaint)}) | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.flux.flux / l.truthFlux)} | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s |`);
+        console.log(`| ${l.seed} | ${l.galaxy} | ${name}, ${run} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${pc(q.coverage)} % | ${pc(q.coverageBright?.slice(1, 2))} / ${pc(q.coverageFaint?.slice(1, 2))} % (z ${f(q.zBright)} / ${f(q.zFaint)}) | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.flux.flux / l.truthFlux)} | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s | ${q.mcShare === undefined ? '—' : `${(100 * q.mcShare).toFixed(0)} / ${(100 * q.mcShareAll).toFixed(0)} % (+${f(q.mcBoundAll)} dB)`} |`);
       }
     }
   }
