@@ -18,6 +18,7 @@ import { rankOne } from '../../src-shared/diffusion/linalg64.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { circulantCovariance, cholesky, convolutionMatrix, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
 import { drizzleCorrelation } from '../helpers/noise-spectra.js';
+import { relErr } from './operators-ref.js';
 
 const S = 32;
 const N = S * S;
@@ -57,16 +58,6 @@ function backSubstitute(l: Float64Array, b: Float64Array, n: number): void {
     for (let k = i + 1; k < n; k++) b[i] -= l[k * n + i]! * b[k]!;
     b[i] /= l[i * n + i]!;
   }
-}
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let d = 0;
-  let w = 0;
-  for (let i = 0; i < want.length; i++) {
-    d += (got[i]! - want[i]!) ** 2;
-    w += want[i]! ** 2;
-  }
-  return Math.sqrt(d / w);
 }
 
 describe('correlated-noise conjugate gradients with a broad PSF at large σ', () => {

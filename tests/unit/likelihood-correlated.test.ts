@@ -22,6 +22,7 @@ import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { drizzleCorrelation } from '../helpers/noise-spectra.js';
+import { relErr } from './operators-ref.js';
 import {
   circulantCovariance,
   cholesky,
@@ -203,16 +204,6 @@ function buildCase(kind: 'fourier' | 'cg'): Case {
       prior.dispose();
     },
   };
-}
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let d = 0;
-  let w = 0;
-  for (let i = 0; i < want.length; i++) {
-    d += (got[i]! - want[i]!) ** 2;
-    w += want[i]! ** 2;
-  }
-  return Math.sqrt(d / w);
 }
 
 for (const kind of ['fourier', 'cg'] as const) {
