@@ -90,6 +90,9 @@ test('a fresh profile is offered the example; it loads everything for a run, and
 
 test('dismissing the card lasts across a reload; the toolbar entry still opens the example', async ({ app, consoleErrors }) => {
   await expect(app.getByTestId('welcome-card')).toBeVisible();
+  // the card grows when the engine's description of the example arrives (its thumbnail and text): dismiss after
+  // that, so that the click does not land where the button was a moment before
+  await expect(app.getByTestId('welcome-thumb')).toBeVisible();
   await app.getByTestId('welcome-dismiss').click();
   await expect(app.getByTestId('welcome-card')).toHaveCount(0);
   await expect(app.getByText('Open a FITS file to begin')).toBeVisible();
