@@ -29,6 +29,44 @@ export function kernelIsSeparable(kernel: PsfKernel): boolean {
   return rankOne(kernel.data, kernel.shape[0], kernel.shape[1]).relError < SEPARABLE_TOL;
 }
 
+/**
+ * The kernel's rank-1 part h ≈ s·u vᵀ, its zero-padded 1-D convolutions T_y, T_x on an [ny, nx] grid, and the
+ * eigen-decompositions of T_yT_yᵀ and T_xT_xᵀ (side 'data', A Aᵀ's factors) or T_yᵀT_y and T_xᵀT_x ('image').
+ */
+export function rankOneEigenbases(kernel: PsfKernel, [ny, nx]: [number, number], side: 'data' | 'image' = 'data') {
+  const [ky, kx] = kernel.shape;
+  const r1 = rankOne(kernel.data, ky, kx);
+  const ty = toeplitzConvolution(r1.u, kernel.center[0], ny);
+  const tx = toeplitzConvolution(r1.v, kernel.center[1], nx);
+  const ey = symmetricEigen(side === 'data' ? gramOf(ty, ny) : gramOf(transposeSquare(ty, ny), ny), ny);
+  const ex = symmetricEigen(side === 'data' ? gramOf(tx, nx) : gramOf(transposeSquare(tx, nx), nx), nx);
+  return { r1, ty, tx, ey, ex };
+}
+
+/** A basis U = U_y ⊗ U_x as tensors (eigenvectors in columns) and their transposes. */
+export interface KroneckerTensors {
+  uy: tf.Tensor2D;
+  uyT: tf.Tensor2D;
+  ux: tf.Tensor2D;
+  uxT: tf.Tensor2D;
+}
+
+/**
+ * U [scale(Uᵀ r)] for r [B, ny, nx]: four (ny×ny, nx×nx) matrix products; `scale` acts on the coefficients
+ * U_yᵀ R U_x in their transposed layout [B, nx, ny].
+ */
+export function throughKroneckerBasis(r: tf.Tensor, [ny, nx]: [number, number], u: KroneckerTensors, scale: (coefficients: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const b = r.shape[0]!;
+  let t = tf.matMul(tf.reshape(r, [b * ny, nx]), u.ux); // R U_x: [b, ny(i), nx(j')]
+  t = tf.reshape(tf.transpose(tf.reshape(t, [b, ny, nx]), [0, 2, 1]), [b * nx, ny]);
+  t = tf.matMul(t, u.uy); // [b, nx(j'), ny(i')] = U_yᵀ R U_x transposed
+  const z = scale(tf.reshape(t, [b, nx, ny]));
+  t = tf.matMul(tf.reshape(z, [b * nx, ny]), u.uyT); // [b, nx(j'), ny(i)]
+  t = tf.reshape(tf.transpose(tf.reshape(t, [b, nx, ny]), [0, 2, 1]), [b * ny, nx]);
+  t = tf.matMul(t, u.uxT); // [b, ny, nx]
+  return tf.reshape(t, [b, ny, nx]);
+}
+
 export class KroneckerGram {
   readonly relError: number;
   readonly separable: boolean;
@@ -53,15 +91,10 @@ export class KroneckerGram {
     readonly shape: [number, number],
     readonly side: 'data' | 'image' = 'data',
   ) {
-    const [ky, kx] = kernel.shape;
     const [ny, nx] = shape;
-    const r1 = rankOne(kernel.data, ky, kx);
+    const { r1, ty: tyM, tx: txM, ey, ex } = rankOneEigenbases(kernel, shape, side);
     this.relError = r1.relError;
     this.separable = r1.relError < SEPARABLE_TOL;
-    const tyM = toeplitzConvolution(r1.u, kernel.center[0], ny);
-    const txM = toeplitzConvolution(r1.v, kernel.center[1], nx);
-    const ey = symmetricEigen(side === 'data' ? gramOf(tyM, ny) : gramOf(transposeSquare(tyM, ny), ny), ny);
-    const ex = symmetricEigen(side === 'data' ? gramOf(txM, nx) : gramOf(transposeSquare(txM, nx), nx), nx);
     this.ty = tf.tensor2d(Float32Array.from(tyM, (v) => v * r1.s), [ny, ny]);
     this.tyT = tf.transpose(this.ty);
     this.tx = tf.tensor2d(Float32Array.from(txM), [nx, nx]);
@@ -78,18 +111,7 @@ export class KroneckerGram {
   /** (v I + c A Aᵀ)⁻¹ r (side 'data') or (v I + c AᵀA)⁻¹ r (side 'image') for r [B, ny, nx], rank-1 kernel. */
   solve(r: tf.Tensor, v: number, c: number): tf.Tensor {
     if (this.disposed) throw new Error('KroneckerGram used after dispose()');
-    return tf.tidy(() => {
-      const [ny, nx] = this.shape;
-      const b = r.shape[0];
-      let t = tf.matMul(tf.reshape(r, [b * ny, nx]), this.ux); // R U_x: [b, ny(i), nx(j')]
-      t = tf.reshape(tf.transpose(tf.reshape(t, [b, ny, nx]), [0, 2, 1]), [b * nx, ny]);
-      t = tf.matMul(t, this.uy); // [b, nx(j'), ny(i')] = U_yᵀ R U_x transposed
-      const z = tf.div(tf.reshape(t, [b, nx, ny]), tf.add(tf.mul(this.lam, c), v));
-      t = tf.matMul(tf.reshape(z, [b * nx, ny]), this.uyT); // [b, nx(j'), ny(i)]
-      t = tf.reshape(tf.transpose(tf.reshape(t, [b, nx, ny]), [0, 2, 1]), [b * ny, nx]);
-      t = tf.matMul(t, this.uxT); // [b, ny, nx]
-      return tf.reshape(t, [b, ny, nx]);
-    });
+    return tf.tidy(() => throughKroneckerBasis(r, this.shape, { uy: this.uy, uyT: this.uyT, ux: this.ux, uxT: this.uxT }, (t) => tf.div(t, tf.add(tf.mul(this.lam, c), v))));
   }
 
   /** A x = s T_y X T_xᵀ for x [B, ny, nx]: the convolution itself (equal to the PSF operator's for a separable kernel). */

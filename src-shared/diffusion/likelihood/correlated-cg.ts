@@ -30,11 +30,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { PsfKernel } from '../../operators/psf.js';
 import type { LinearOperator } from '../../operators/types.js';
-import { KRONECKER_MAX_SIDE } from '../kronecker.js';
-import { gramOf, rankOne, symmetricEigen, toeplitzConvolution } from '../linalg64.js';
+import { KRONECKER_MAX_SIDE, rankOneEigenbases, throughKroneckerBasis, type KroneckerTensors } from '../kronecker.js';
+import { symmetricEigen } from '../linalg64.js';
 import { syncReadable } from '../readback.js';
 import { Spectral2D } from '../spectral.js';
-import { fft2d } from '../../operators/fft.js';
+import { fft1d, fft2d } from '../../operators/fft.js';
 import { findPsf } from './choose.js';
 import { conjugateGradients, DeviceCgTally, DeviceStopping, HostStopping, type CgSystem } from './cg-loop.js';
 import type { CgOptions } from './conjugate-gradients.js';
@@ -284,10 +284,7 @@ class KroneckerBasisPreconditioner implements InnerPreconditioner {
   readonly description = "U diag(1/(γ + c·δ/σ̄²)) Uᵀ, U the eigenvectors of the zero-padded PSF's rank-1 Gram, γ and δ the diagonals of C and A Aᵀ in U";
   private readonly ny: number;
   private readonly nx: number;
-  private readonly uy: tf.Tensor2D;
-  private readonly uyT: tf.Tensor2D;
-  private readonly ux: tf.Tensor2D;
-  private readonly uxT: tf.Tensor2D;
+  private readonly tensors: KroneckerTensors;
   private readonly gamma: tf.Tensor3D; // [1, nx, ny] (the transposed layout of the middle step)
   private readonly delta: tf.Tensor3D;
   /** mean(δ) = tr(A Aᵀ)/n, the A Aᵀ term's mean weight against C's mean(γ) = 1. */
@@ -296,10 +293,9 @@ class KroneckerBasisPreconditioner implements InnerPreconditioner {
     const b = basis;
     const ny = (this.ny = Math.round(Math.sqrt(b.uy.length)));
     const nx = (this.nx = Math.round(Math.sqrt(b.ux.length)));
-    this.uy = tf.tensor2d(Float32Array.from(b.uy), [ny, ny]);
-    this.uyT = tf.transpose(this.uy);
-    this.ux = tf.tensor2d(Float32Array.from(b.ux), [nx, nx]);
-    this.uxT = tf.transpose(this.ux);
+    const uy = tf.tensor2d(Float32Array.from(b.uy), [ny, ny]);
+    const ux = tf.tensor2d(Float32Array.from(b.ux), [nx, nx]);
+    this.tensors = { uy, uyT: tf.transpose(uy), ux, uxT: tf.transpose(ux) };
     const g = new Float32Array(nx * ny);
     const d = new Float32Array(nx * ny);
     for (let a = 0; a < ny; a++) for (let j = 0; j < nx; j++) {
@@ -341,18 +337,11 @@ class KroneckerBasisPreconditioner implements InnerPreconditioner {
     return out;
   }
   apply(u: tf.Tensor, w: tf.Tensor): tf.Tensor {
-    const { ny, nx } = this;
-    const b = u.shape[0]!;
-    let t = tf.matMul(tf.reshape(u, [b * ny, nx]), this.ux); // R U_x
-    t = tf.reshape(tf.transpose(tf.reshape(t, [b, ny, nx]), [0, 2, 1]), [b * nx, ny]);
-    t = tf.matMul(t, this.uy); // (U_yᵀ R U_x)ᵀ: [b, nx, ny]
-    t = tf.mul(tf.reshape(t, [b, nx, ny]), w);
-    t = tf.matMul(tf.reshape(t, [b * nx, ny]), this.uyT);
-    t = tf.reshape(tf.transpose(tf.reshape(t, [b, nx, ny]), [0, 2, 1]), [b * ny, nx]);
-    return tf.reshape(tf.matMul(t, this.uxT), [b, ny, nx]);
+    return throughKroneckerBasis(u, [this.ny, this.nx], this.tensors, (t) => tf.mul(t, w));
   }
   dispose(): void {
-    for (const t of [this.uy, this.uyT, this.ux, this.uxT, this.gamma, this.delta]) t.dispose();
+    const { uy, uyT, ux, uxT } = this.tensors;
+    for (const t of [uy, uyT, ux, uxT, this.gamma, this.delta]) t.dispose();
   }
 }
 
@@ -378,9 +367,9 @@ export function kroneckerBasis(kernel: PsfKernel, [ny, nx]: [number, number], rh
   const [ky, kx] = kernel.shape;
   const [cy, cx] = kernel.center;
   const h = kernel.data;
-  const r1 = rankOne(h, ky, kx);
-  const uy = symmetricEigen(gramOf(toeplitzConvolution(r1.u, cy, ny), ny), ny).vectors;
-  const ux = symmetricEigen(gramOf(toeplitzConvolution(r1.v, cx, nx), nx), nx).vectors;
+  const { ey, ex } = rankOneEigenbases(kernel, [ny, nx]);
+  const uy = ey.vectors;
+  const ux = ex.vectors;
   // γ: the eigenvectors' power spectra, then Py ρ Pxᵀ
   const py = powerSpectra(uy, ny);
   const px = powerSpectra(ux, nx);
@@ -437,19 +426,14 @@ export function kroneckerBasis(kernel: PsfKernel, [ny, nx]: [number, number], rh
 
 /** |DFT(u_a)|²(l) for the columns u_a of an n×n matrix: [a, l]. */
 function powerSpectra(u: Float64Array, n: number): Float64Array {
-  const cos = Float64Array.from({ length: n }, (_, k) => Math.cos((2 * Math.PI * k) / n));
-  const sin = Float64Array.from({ length: n }, (_, k) => Math.sin((2 * Math.PI * k) / n));
   const out = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) for (let l = 0; l < n; l++) {
-    let re = 0;
-    let im = 0;
-    for (let i = 0; i < n; i++) {
-      const v = u[i * n + a]!;
-      const k = (l * i) % n;
-      re += v * cos[k]!;
-      im -= v * sin[k]!;
-    }
-    out[a * n + l] = re * re + im * im;
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    for (let i = 0; i < n; i++) re[i] = u[i * n + a]!;
+    im.fill(0);
+    fft1d(re, im);
+    for (let l = 0; l < n; l++) out[a * n + l] = re[l]! * re[l]! + im[l]! * im[l]!;
   }
   return out;
 }
