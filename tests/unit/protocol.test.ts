@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateRequest, validateResponse, ProtocolError, methodParams, samplerSettings } from '../../src-shared/protocol/index.js';
-import { MAX_CORRECTOR_STEPS, MAX_STEPS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO } from '../../src-shared/diffusion/samplers/spec.js';
+import { MAX_CORRECTOR_STEPS, MAX_STEPS, RUN_OPTION_RANGES, SAMPLERS, SAMPLER_INFO, samplerHelp } from '../../src-shared/diffusion/samplers/spec.js';
 import { encodeFrame, decodeFrame } from '../../src-shared/protocol/codec.js';
 
 describe('protocol: request validation', () => {
@@ -8,6 +8,12 @@ describe('protocol: request validation', () => {
     expect(validateRequest({ id: 3, method: 'engine.info', params: {} })).toEqual({ id: 3, method: 'engine.info', params: {} });
     expect(validateRequest({ id: 4, method: 'engine.info' })).toEqual({ id: 4, method: 'engine.info', params: {} });
     expect(validateRequest({ id: 5, method: 'engine.ping', params: { payload: 'x' } }).params).toEqual({ payload: 'x' });
+  });
+
+  it("states pc's score evaluations a level from its corrector steps", () => {
+    expect(samplerHelp('pc')).toMatch(/a Langevin corrector step at each level; 2 score evaluations a level/);
+    expect(samplerHelp('pc', { correctorSteps: 3 })).toMatch(/3 Langevin corrector steps at each level; 4 score evaluations a level/);
+    expect(samplerHelp('em', { correctorSteps: 3 })).toBe(SAMPLER_INFO.em.help);
   });
 
   const bad: [string, unknown, RegExp][] = [

@@ -18,6 +18,7 @@ import {
   MAX_CORRECTOR_STEPS,
   SAMPLERS,
   SAMPLER_INFO,
+  samplerHelp,
   isDenoiseMode,
   isSamplerName,
   type DenoiseMode,
@@ -46,7 +47,7 @@ export interface SamplerFieldsProps {
 }
 
 export function SamplerFields({ settings, set, disabled, prefix, labelSuffix = '', fluxScale = true, note }: SamplerFieldsProps) {
-  const help = SAMPLER_INFO[settings.sampler].help;
+  const help = samplerHelp(settings.sampler, settings.options ?? {});
   return (
     <>
       <label className="field">

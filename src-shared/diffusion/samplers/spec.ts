@@ -32,7 +32,7 @@ export interface SamplerInfo {
 export const SAMPLER_INFO: Record<SamplerName, SamplerInfo> = {
   pc: {
     label: 'Predictor–corrector (recommended)',
-    help: 'reverse-SDE predictor with a Langevin corrector at each level; 2 score evaluations a step',
+    help: 'reverse-SDE predictor with Langevin corrector steps at each level (1 by default); 1 + the corrector steps score evaluations a level',
     defaultSteps: 500,
     minSteps: 1,
     calibrated: true,
@@ -50,6 +50,14 @@ export const SAMPLER_INFO: Record<SamplerName, SamplerInfo> = {
 };
 
 export const DEFAULT_STEPS: Record<SamplerName, number> = Object.fromEntries(SAMPLERS.map((s) => [s, SAMPLER_INFO[s].defaultSteps])) as Record<SamplerName, number>;
+
+/** The sampler's one-line help for its options as set: pc's cost a level follows its corrector steps. */
+export function samplerHelp(name: SamplerName, options: Pick<SamplerOptions, 'correctorSteps'> = {}): string {
+  if (name !== 'pc') return SAMPLER_INFO[name].help;
+  const k = options.correctorSteps ?? 1;
+  const corrector = k === 1 ? 'a Langevin corrector step' : `${k} Langevin corrector steps`;
+  return `reverse-SDE predictor with ${corrector} at each level; ${k + 1} score evaluations a level`;
+}
 
 export function isSamplerName(s: string): s is SamplerName {
   return (SAMPLERS as readonly string[]).includes(s);
