@@ -139,6 +139,31 @@ export function choleskySolveRows(L: Float64Array, n: number, b: ArrayLike<numbe
   return x;
 }
 
+/**
+ * A⁻¹ (row-major, symmetric, both triangles) from the factor of choleskyBlocked() or cholesky(): L⁻¹ by forward
+ * substitution, then (L⁻¹)ᵀ L⁻¹; n³/2 multiply–adds. For the small blocks that need an explicit inverse.
+ */
+export function choleskyInverse(L: Float64Array, n: number): Float64Array {
+  const li = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    li[j * n + j] = 1 / L[j * n + j];
+    for (let i = j + 1; i < n; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s += L[i * n + k] * li[k * n + j];
+      li[i * n + j] = -s / L[i * n + i];
+    }
+  }
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let k = j; k < n; k++) s += li[k * n + i] * li[k * n + j];
+      out[i * n + j] = out[j * n + i] = s;
+    }
+  }
+  return out;
+}
+
 /** log det A = 2 Σ log Lᵢᵢ from the factor. */
 export function choleskyLogDet(L: Float64Array, n: number): number {
   let s = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src-shared/operators/random.js';
-import { choleskyBlocked, choleskyLogDet, choleskySolveRows } from '../../src-shared/lensing/dense-cholesky.js';
+import { cholesky, choleskyBlocked, choleskyInverse, choleskyLogDet, choleskySolveRows } from '../../src-shared/lensing/dense-cholesky.js';
 import { invert, lnLambdaAtScale, normalEquations, optimiseLambda, parabolicMaximum, regularisation, type RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import { blurredLensMatrix, defaultSourceGrid } from '../../src-shared/lensing/mass.js';
 import { lightColumns } from '../../src-shared/lensing/light.js';
@@ -80,6 +80,23 @@ describe('blocked dense Cholesky', () => {
     const ref = referenceCholesky(A)!;
     const logDet = 2 * ref.reduce((s, row, i) => s + Math.log(row[i]), 0);
     expect(choleskyLogDet(L, n)).toBeCloseTo(logDet, 10);
+  });
+
+  it('inverts A from its factor: A A⁻¹ = I, A⁻¹ symmetric', () => {
+    const rng = new SeededRandom(5);
+    const n = 41;
+    const A = randomSpd(rng, n, 60, 0.05);
+    const L = cholesky(Float64Array.from(A.flat()), n);
+    expect(L).not.toBeNull();
+    const inv = choleskyInverse(L!, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += A[i][k] * inv[k * n + j];
+        expect(Math.abs(s - (i === j ? 1 : 0))).toBeLessThan(1e-9);
+        expect(inv[i * n + j]).toBe(inv[j * n + i]);
+      }
+    }
   });
 
   it('refuses a matrix that is not positive definite, in the first panel or a later one', () => {

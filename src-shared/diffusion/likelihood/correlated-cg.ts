@@ -28,6 +28,7 @@
  * (the score at σ = 0: Aᵀ Σ_oo⁻¹ r).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { cholesky, choleskyInverse } from '../../lensing/dense-cholesky.js';
 import type { PsfKernel } from '../../operators/psf.js';
 import type { LinearOperator } from '../../operators/types.js';
 import { KRONECKER_MAX_SIDE, rankOneEigenbases, throughKroneckerBasis, type KroneckerTensors } from '../kronecker.js';
@@ -161,7 +162,9 @@ export class CorrelatedCgSolver implements LikelihoodSolver {
     this.schur?.inverse.dispose();
     const nm = this.masked.length;
     // kept: solve() may run inside a caller's tidy, and the inverse outlives it
-    const inverse = tf.keep(tf.tensor2d(Float32Array.from(symmetricInverse(inner.block(k, this.masked), nm)), [nm, nm]));
+    const factor = cholesky(inner.block(k, this.masked), nm);
+    if (!factor) throw new Error('CorrelatedCgSolver: the preconditioner block is not positive definite');
+    const inverse = tf.keep(tf.tensor2d(Float32Array.from(choleskyInverse(factor, nm)), [nm, nm]));
     this.schur = { inner, k, inverse };
     return inverse;
   }
@@ -205,42 +208,6 @@ interface InnerPreconditioner {
 export const MAX_SCHUR_PIXELS = 256;
 /** The most work (multiply–adds) the Kronecker basis's masked block may take per noise level. */
 const MAX_SCHUR_WORK = 5e7;
-
-/** The inverse of a symmetric positive-definite n×n matrix (Cholesky, float64). */
-function symmetricInverse(a: Float64Array, n: number): Float64Array {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j]!;
-    for (let k = 0; k < j; k++) d -= l[j * n + k]! ** 2;
-    if (!(d > 0)) throw new Error('CorrelatedCgSolver: the preconditioner block is not positive definite');
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= l[i * n + k]! * l[j * n + k]!;
-      l[i * n + j] = s / ljj;
-    }
-  }
-  // L⁻¹ (lower triangular), then (L⁻¹)ᵀ L⁻¹
-  const li = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    li[j * n + j] = 1 / l[j * n + j]!;
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += l[i * n + k]! * li[k * n + j]!;
-      li[i * n + j] = -s / l[i * n + i]!;
-    }
-  }
-  const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      let s = 0;
-      for (let k = j; k < n; k++) s += li[k * n + i]! * li[k * n + j]!;
-      out[i * n + j] = out[j * n + i] = s;
-    }
-  }
-  return out;
-}
 
 /** F⁻¹ diag(1/(ρ + k d)) F, d A Aᵀ's (approximate) Fourier multiplier (a PSF's |H|², else a constant). */
 class FourierPreconditioner implements InnerPreconditioner {
