@@ -5,7 +5,8 @@
  * Every image is measured by its brightest component (`coreStats`): the peak, and the width σ of the Gaussian whose
  * half-maximum area equals that of the pixels ≥ half the peak connected (8-neighbours) to the peak: σ = √(area / (2π ln 2)).
  *  - `training`: the synthetic training images (src-shared/radio/synth-sources.ts, seed 1, the first --n 5000 as
- *    scripts/make-radio-training.ts draws them), per morphology: quantiles of peak and σ, in prior units;
+ *    scripts/make-radio-training.ts draws them, under its --compact-peak LO,HI if given), per morphology: quantiles
+ *    of peak and σ, in prior units, and the fraction of the compact components' peaks in [1.5, 3] units;
  *  - `prior`: --n unconditional samples of the prior (pc, --steps levels, seed --seed), the same figures;
  *  - `truth`: the truths of --truth (comma-separated) in prior units at the evaluation's automatic flux scale;
  *  - `denoise`: Tweedie's estimate x + σ² s(x + σz, σ) of the truth x (prior units, the automatic flux scale, or its
@@ -30,7 +31,7 @@ import { DEFAULT_SNR } from '../src-shared/diffusion/samplers/spec.js';
 import { CgWarmStart } from '../src-shared/diffusion/likelihood/solver.js';
 import { ChainRandom } from '../src-shared/diffusion/chain-rng.js';
 import { Rng } from '../src-shared/diffusion/nn/rng.js';
-import { synthRadioImages } from '../src-shared/radio/synth-sources.js';
+import { DEFAULT_BRIGHTNESS, synthRadioImages } from '../src-shared/radio/synth-sources.js';
 import { quantileSorted } from '../src-shared/image/stats.js';
 import { DEFAULT_TRACKS, SIDE, loadTruth, simulateObservation } from './radio-sim.js';
 
@@ -91,6 +92,7 @@ const summary = (stats: Array<{ peak: number; sigma: number }>) => {
     sigmaQ10_50_90: q(ok.map((s) => s.sigma)),
     fractionSigmaLe1_3: +(compact.length / Math.max(1, ok.length)).toFixed(3),
     compactPeakQ10_50_90: q(compact.map((s) => s.peak)),
+    compactPeakIn1_5To3: +(compact.filter((s) => s.peak >= 1.5 && s.peak <= 3).length / Math.max(1, compact.length)).toFixed(3),
   };
 };
 
@@ -105,7 +107,9 @@ async function main() {
   await initBackend('wasm');
   if (mode === 'training') {
     const n = Number(arg('n', '5000'));
-    const { images, morphologies } = synthRadioImages(new Rng(1), n, SIDE);
+    const cp = nums('compact-peak', '');
+    const rule = cp.length === 2 ? { ...DEFAULT_BRIGHTNESS, compactPeak: { lo: cp[0], hi: cp[1] } } : DEFAULT_BRIGHTNESS;
+    const { images, morphologies } = synthRadioImages(new Rng(1), n, SIDE, rule);
     const by: Record<string, Array<{ peak: number; sigma: number }>> = {};
     for (let k = 0; k < n; k++) {
       const m = morphologies[k];

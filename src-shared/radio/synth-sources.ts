@@ -34,16 +34,26 @@ export const MORPHOLOGY_WEIGHTS: Record<RadioMorphology, number> = { core: 0.14,
 
 /** The brightness normalisation: the image's 99.5th percentile (the automatic flux scale's statistic) is set to a
  * value drawn log-uniformly in [lo, hi], unless that would put the peak above `maxPeakRatio` × the value (compact
- * sources, whose 99.5th percentile is far below their peak): then the peak is set to that bound. */
+ * sources, whose 99.5th percentile is far below their peak): then the peak is set to that bound — or, with
+ * `compactPeak`, to a value log-uniform in [compactPeak.lo, compactPeak.hi] (the same uniform deviate as the
+ * percentile's target, so the generator's stream, and every other image, stay as without it). */
 export interface BrightnessRule {
   lo: number;
   hi: number;
   maxPeakRatio: number;
+  /** Peaks of the compact sources (those whose peak exceeds maxPeakRatio × their 99.5th percentile), in prior
+   * units; absent: maxPeakRatio × the drawn target, i.e. log-uniform in [maxPeakRatio·lo, maxPeakRatio·hi]. */
+  compactPeak?: { lo: number; hi: number };
 }
 
 /** Prior units of the radio prior: the 99.5th percentile log-uniform in [0.3, 1.2] (its median ≈ 0.6, galaxy-64's
  * units: peakPrior 0.58), peaks at most 15 × that. */
 export const DEFAULT_BRIGHTNESS: BrightnessRule = { lo: 0.3, hi: 1.2, maxPeakRatio: 15 };
+
+/** The default rule with the compact sources' peaks spread down to the faint end: log-uniform in [1, 18] prior
+ * units (the default's [4.5, 18] extended down to 1, below the peaks at which the radio evaluation's automatic
+ * flux scale puts its compact cores, 1.6–2.7). Training cubes: scripts/make-radio-training.ts --compact-peak 1,18. */
+export const FAINT_COMPACT_BRIGHTNESS: BrightnessRule = { ...DEFAULT_BRIGHTNESS, compactPeak: { lo: 1, hi: 18 } };
 
 const between = (r: UniformSource, a: number, b: number) => a + (b - a) * r.uniform();
 const logBetween = (r: UniformSource, a: number, b: number) => Math.exp(between(r, Math.log(a), Math.log(b)));
@@ -228,9 +238,16 @@ export function percentile995(img: ArrayLike<number>): number {
 export function normaliseBrightness(img: Float32Array, r: UniformSource, rule: BrightnessRule = DEFAULT_BRIGHTNESS): number {
   let peak = 0;
   for (const v of img) peak = Math.max(peak, v);
-  const target = logBetween(r, rule.lo, rule.hi);
+  const u = r.uniform();
+  const target = Math.exp(Math.log(rule.lo) + (Math.log(rule.hi) - Math.log(rule.lo)) * u);
   if (!(peak > 0)) return 0;
   const p = percentile995(img);
+  const cp = rule.compactPeak;
+  if (cp && peak > rule.maxPeakRatio * p) {
+    const factor = Math.exp(Math.log(cp.lo) + (Math.log(cp.hi) - Math.log(cp.lo)) * u) / peak;
+    for (let i = 0; i < img.length; i++) img[i] *= factor;
+    return factor;
+  }
   const factor = target / Math.max(p, peak / rule.maxPeakRatio);
   for (let i = 0; i < img.length; i++) img[i] *= factor;
   return factor;

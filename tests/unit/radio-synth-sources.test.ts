@@ -6,6 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import {
   DEFAULT_BRIGHTNESS,
+  FAINT_COMPACT_BRIGHTNESS,
   MORPHOLOGY_WEIGHTS,
   RADIO_MORPHOLOGIES,
   addGaussian,
@@ -207,6 +208,54 @@ describe('synthetic radio sources', () => {
     const zero = new Float32Array(N * N);
     expect(normaliseBrightness(zero, new Rng(1))).toBe(0);
     expect(zero.every((v) => v === 0)).toBe(true);
+  });
+
+  it('compactPeak: compact sources get peaks log-uniform in [lo, hi] from the same deviate; extended images are unchanged', () => {
+    const cp = FAINT_COMPACT_BRIGHTNESS.compactPeak!;
+    const at = (u: number) => ({ uniform: () => u, normal: () => 0 });
+    for (const u of [0, 0.25, 0.5, 0.999]) {
+      const point = new Float32Array(N * N);
+      point[100] = 5;
+      point[101] = 1;
+      normaliseBrightness(point, at(u), FAINT_COMPACT_BRIGHTNESS);
+      expect(point[100]).toBeCloseTo(Math.exp(Math.log(cp.lo) + (Math.log(cp.hi) - Math.log(cp.lo)) * u), 4);
+      expect(point[101] / point[100]).toBeCloseTo(0.2, 6); // a scaling, not a reshaping
+      // an extended image (peak ≤ 15 × its 99.5th percentile): the default rule's result, bit for bit
+      const a = new Float32Array(N * N).map((_, i) => 1 + (i % 7));
+      const b = Float32Array.from(a);
+      normaliseBrightness(a, at(u), FAINT_COMPACT_BRIGHTNESS);
+      normaliseBrightness(b, at(u), DEFAULT_BRIGHTNESS);
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    }
+    // over a drawn set: the same morphologies and generator stream, extended images identical, compact ones rescaled
+    // only, and their peaks spread over [lo, hi] — down to the faint end the default rule never reaches (< 4.5)
+    const d = synthRadioImages(new Rng(5), 300, N, DEFAULT_BRIGHTNESS);
+    const f = synthRadioImages(new Rng(5), 300, N, FAINT_COMPACT_BRIGHTNESS);
+    expect(f.morphologies).toEqual(d.morphologies);
+    const compactPeaks: number[] = [];
+    let same = 0;
+    for (let k = 0; k < 300; k++) {
+      const di = d.images.subarray(k * N * N, (k + 1) * N * N);
+      const fi = f.images.subarray(k * N * N, (k + 1) * N * N);
+      const pd = peakOf(di).v;
+      if (!(pd > 0)) continue;
+      if (Buffer.from(di.slice().buffer).equals(Buffer.from(fi.slice().buffer))) {
+        same++;
+        continue;
+      }
+      // changed only where the default capped the peak at maxPeakRatio × the target
+      expect(pd / percentile995(di)).toBeGreaterThan(DEFAULT_BRIGHTNESS.maxPeakRatio * (1 - 1e-4));
+      const pf = peakOf(fi).v;
+      expect(pf).toBeGreaterThanOrEqual(cp.lo * (1 - 1e-5));
+      expect(pf).toBeLessThanOrEqual(cp.hi * (1 + 1e-5));
+      for (let i = 0; i < N * N; i += 37) expect(fi[i] * pd).toBeCloseTo(di[i] * pf, 3);
+      compactPeaks.push(pf);
+    }
+    expect(same).toBeGreaterThan(100);
+    expect(compactPeaks.length).toBeGreaterThan(30);
+    const faint = compactPeaks.filter((p) => p < 3).length / compactPeaks.length;
+    expect(faint).toBeGreaterThan(0.2); // log-uniform on [1, 18]: 38 % below 3; the default rule: none below 4.5
+    expect(Math.min(...compactPeaks)).toBeLessThan(2);
   });
 
   it('cropRescale: a crop of a real image, rescaled, placed under a dihedral map, zero-floored and normalised', () => {
