@@ -84,7 +84,9 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     await app.getByTestId('uv-posterior-workers').fill('2');
     // pc's corrector steps: one by default, two here (the command line below carries them)
     await expect(app.getByTestId('uv-posterior-correctors')).toHaveValue('1');
+    await expect(app.getByTestId('uv-posterior-sampler-help')).toHaveText(/a Langevin corrector step at each level; 2 score evaluations a level/);
     await app.getByTestId('uv-posterior-correctors').fill('2');
+    await expect(app.getByTestId('uv-posterior-sampler-help')).toHaveText(/2 Langevin corrector steps at each level; 3 score evaluations a level/);
     // the factor is 1/r² of the scatter ratio the summary shows (the rms ratio, the variance a Gaussian likelihood needs)
     await expect(app.getByTestId('uv-thermal')).toHaveText(/= 0\.470 \(rms; robust 0\.413; 2033 pairs\)/);
     await expect(app.getByTestId('uv-posterior-reweight-factor')).toHaveText(/weights × 4\.5\d/);

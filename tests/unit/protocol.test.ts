@@ -13,6 +13,7 @@ describe('protocol: request validation', () => {
   it("states pc's score evaluations a level from its corrector steps", () => {
     expect(samplerHelp('pc')).toMatch(/a Langevin corrector step at each level; 2 score evaluations a level/);
     expect(samplerHelp('pc', { correctorSteps: 3 })).toMatch(/3 Langevin corrector steps at each level; 4 score evaluations a level/);
+    expect(samplerHelp('pc', { correctorSteps: 0 })).toMatch(/no corrector steps\); 1 score evaluation a level/);
     expect(samplerHelp('em', { correctorSteps: 3 })).toBe(SAMPLER_INFO.em.help);
   });
 

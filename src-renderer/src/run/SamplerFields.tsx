@@ -68,7 +68,7 @@ export function SamplerFields({ settings, set, disabled, prefix, labelSuffix = '
             </option>
           ))}
         </select>
-        {help && <small className="muted">{help}</small>}
+        {help && <small className="muted" data-testid={`${prefix}-sampler-help`}>{help}</small>}
       </label>
       <div className="grid2">
         <NumberField label="Samples" integer min={1} max={1024} value={settings.n} disabled={disabled} testId={`${prefix}-n`} help="posterior samples (chains)" onChange={(v) => set({ n: v })} />

@@ -55,6 +55,7 @@ export const DEFAULT_STEPS: Record<SamplerName, number> = Object.fromEntries(SAM
 export function samplerHelp(name: SamplerName, options: Pick<SamplerOptions, 'correctorSteps'> = {}): string {
   if (name !== 'pc') return SAMPLER_INFO[name].help;
   const k = options.correctorSteps ?? 1;
+  if (k === 0) return 'reverse-SDE predictor alone (no corrector steps); 1 score evaluation a level';
   const corrector = k === 1 ? 'a Langevin corrector step' : `${k} Langevin corrector steps`;
   return `reverse-SDE predictor with ${corrector} at each level; ${k + 1} score evaluations a level`;
 }
