@@ -437,7 +437,8 @@ function table(files: string[]): void {
   {
     for (const l of lines) {
       if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(l.seed)) l.oracle = { ...l.oracle, ...oracleOf.get(l.seed) };
-      const best = Math.max(l.oracle.gradient.psnr, l.oracle.curvature.psnr);
+      // a run with SKIP_ORACLE=1 and no other line for its seed: NaN, written as null in the json (Math.max would read 0)
+      const best = Math.max(l.oracle.gradient.psnr ?? NaN, l.oracle.curvature.psnr ?? NaN);
       for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
         const q = l[key];
         if (!q) continue;
