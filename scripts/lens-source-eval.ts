@@ -20,12 +20,16 @@
 // 99.5th percentile on the same grid) and the posterior std on the grid's edge (outer 4 pixels) and inside. And the
 // Monte Carlo share of the mean's squared error (the draws' variance / N over (mean − truth)², summed over the reached
 // pixels and over the grid) with the whole grid's bound on what infinitely many draws could gain, −10 log₁₀(1 − share).
+// And the region diagnostics (regionDiagnostics; `--table` prints them as a second table): the surroundings split
+// where the truth is exactly 0 (the padding around the 64² Galaxy Zoo stamp, its sky clipped at 0) and the rest, the
+// pixel-scale texture of the truth and of the draws there, the galaxy's error split into bias (common to both halves of
+// the chains) and Monte Carlo, and z over 1, 2, 4, 8 px blocks.
 // usage: npx tsx scripts/lens-source-eval.ts [N] [first seed] [samples (default 16, the command's)] [steps (150)]
 //        npx tsx scripts/lens-source-eval.ts --table out1.txt out2.txt …   (the json lines as markdown rows)
 // env: SKIP_FIT=1 (the true lens only), SKIP_TRUE=1 (the fitted lens only), FIT_SMALL=1 (see below), SKIP_ORACLE=1, SKIP_POSTERIOR=1, KEEP=1 (keep the
 // working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
 // seed), REUSE=1 (with WORK: take the lens fit and score the posteriors already in it instead of running them again), EXTRA='flags…'
-// (more flags for reconstruct, e.g. '--denoise mean')
+// (more flags for reconstruct, e.g. '--denoise mean' or '--correctors 3'; the table's run column shows them)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -208,6 +212,8 @@ interface PosteriorFigures {
   mcShareAll: number;
   mcBoundAll: number;
   samples: number;
+  /** regionDiagnostics: why the galaxy's and its surroundings' intervals differ (see there) */
+  regions: RegionDiagnostics;
   chi2: number | null;
   seconds: number;
   stdEdge: number;
@@ -215,6 +221,98 @@ interface PosteriorFigures {
   meanEdgeMax: number;
   flux: { of: string; flux: number; background: number | null; F: number };
   totalFluxRatio: number;
+}
+
+interface RegionDiagnostics {
+  /** the surroundings where the truth is exactly 0 (the 96² embedding's padding around the 64² Galaxy Zoo stamp and its sky clipped at 0) and the rest: pixels, z, rank coverage at 68 % */
+  zero: { pixels: number; z: number; cover68: number };
+  nonzero: { pixels: number; z: number; cover68: number };
+  /** pixel-scale texture over the surroundings (a pixel less the mean of its 4 neighbours, rms × √(4/5): a white field's std), in units of the peak: the truth's, the draws' (rms over the draws), the mean's */
+  texture: { truth: number; draws: number; mean: number };
+  /** the galaxy (truth ≥ 5 % of the peak): rms of the draws' mean's error, of its part common to both halves of the chains (its bias: √mean((m₁ − t)(m₂ − t))), of the Monte Carlo part (√(draws' variance / N)), the draws' std; units of the peak */
+  galaxy: { error: number; bias: number; monteCarlo: number; std: number };
+  /** z over b × b blocks wholly inside the galaxy / its surroundings (the truth and every draw averaged over the block), b = 1, 2, 4, 8 */
+  zByScale: { galaxy: number[]; surroundings: number[] };
+}
+
+/**
+ * Where the per-region miscalibration comes from, measured on the draws (no sampling): the surroundings split into
+ * the pixels where the truth is exactly 0 and the others; the pixel-scale texture of the truth and of the draws
+ * there; the galaxy's error split into the part both halves of the chains share (bias) and the Monte Carlo part;
+ * and z at coarser scales (a bias of the galaxy's shape would raise z with the block size).
+ */
+function regionDiagnostics(draws: Float32Array[] | Float64Array[] | ArrayLike<number>[], truth: Float64Array, region: Uint8Array, peak: number): RegionDiagnostics {
+  const nD = draws.length;
+  const n = truth.length;
+  const m = new Float64Array(n);
+  const v = new Float64Array(n);
+  const m1 = new Float64Array(n);
+  const m2 = new Float64Array(n);
+  const h = nD >> 1;
+  for (let k = 0; k < n; k++) {
+    for (let d = 0; d < nD; d++) {
+      m[k] += draws[d][k] / nD;
+      if (d < h) m1[k] += draws[d][k] / h;
+      else if (d < 2 * h) m2[k] += draws[d][k] / h;
+    }
+    for (let d = 0; d < nD; d++) v[k] += (draws[d][k] - m[k]) ** 2 / (nD - 1);
+  }
+  const bright = [...truth.keys()].filter((k) => region[k] === 1 && truth[k] >= 0.05 * peak);
+  const faint = [...truth.keys()].filter((k) => region[k] === 1 && truth[k] < 0.05 * peak);
+  const zOf = (idx: number[]) => idx.reduce((t, k) => t + (truth[k] - m[k]) ** 2 / (v[k] * (1 + 1 / nD)), 0) / idx.length;
+  const part = (idx: number[]) => ({ pixels: idx.length, z: zOf(idx), cover68: idx.length ? pixelCoverage(draws.map((d) => idx.map((k) => d[k])), idx.map((k) => truth[k]), [0.68])[0] : NaN });
+  const texture = (a: ArrayLike<number>, idx: number[]) => {
+    let t = 0;
+    let c = 0;
+    for (const k of idx) {
+      const i = Math.floor(k / N);
+      const j = k % N;
+      if (i < 1 || j < 1 || i >= N - 1 || j >= N - 1) continue;
+      t += (a[k] - (a[k - 1] + a[k + 1] + a[k - N] + a[k + N]) / 4) ** 2;
+      c++;
+    }
+    return t / c;
+  };
+  // the root of a mean over idx (0 where that mean is negative: the halves' errors anticorrelated), in units of the peak
+  const rmsOver = (idx: number[], f: (k: number) => number) => Math.sqrt(Math.max(0, idx.reduce((t, k) => t + f(k), 0) / idx.length)) / peak;
+  const zByScale = (idx: number[]) => {
+    const set = new Uint8Array(n);
+    for (const k of idx) set[k] = 1;
+    return [1, 2, 4, 8].map((b) => {
+      let z = 0;
+      let c = 0;
+      for (let bi = 0; bi + b <= N; bi += b) {
+        for (let bj = 0; bj + b <= N; bj += b) {
+          const ks: number[] = [];
+          for (let i = bi; i < bi + b; i++) for (let j = bj; j < bj + b; j++) ks.push(i * N + j);
+          if (!ks.every((k) => set[k])) continue;
+          const t = ks.reduce((a, k) => a + truth[k], 0) / ks.length;
+          const ds = draws.map((d) => ks.reduce((a, k) => a + d[k], 0) / ks.length);
+          const mm = ds.reduce((a, x) => a + x, 0) / nD;
+          const vv = ds.reduce((a, x) => a + (x - mm) ** 2, 0) / (nD - 1);
+          z += (t - mm) ** 2 / (vv * (1 + 1 / nD));
+          c++;
+        }
+      }
+      return c ? z / c : NaN;
+    });
+  };
+  return {
+    zero: part(faint.filter((k) => truth[k] === 0)),
+    nonzero: part(faint.filter((k) => truth[k] !== 0)),
+    texture: {
+      truth: Math.sqrt(0.8 * texture(truth, faint)) / peak,
+      draws: Math.sqrt((0.8 * draws.reduce((t, d) => t + texture(d, faint), 0)) / nD) / peak,
+      mean: Math.sqrt(0.8 * texture(m, faint)) / peak,
+    },
+    galaxy: {
+      error: rmsOver(bright, (k) => (m[k] - truth[k]) ** 2),
+      bias: rmsOver(bright, (k) => (m1[k] - truth[k]) * (m2[k] - truth[k])),
+      monteCarlo: rmsOver(bright, (k) => v[k] / nD),
+      std: rmsOver(bright, (k) => v[k]),
+    },
+    zByScale: { galaxy: zByScale(bright), surroundings: zByScale(faint) },
+  };
 }
 
 function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: number, edge: Uint8Array): PosteriorFigures {
@@ -302,6 +400,7 @@ function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: n
     mcShareAll: va / ea,
     mcBoundAll: va < ea ? -10 * Math.log10(1 - va / ea) : Infinity,
     samples: nDraws,
+    regions: regionDiagnostics(draws, truth, region, peak),
     cover68: c1 / n,
     cover95: c2 / n,
     chi2: report.chi2PerPixel ?? report.diagnostics?.chi2?.value ?? null,
@@ -338,7 +437,8 @@ function table(files: string[]): void {
   {
     for (const l of lines) {
       if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(l.seed)) l.oracle = { ...l.oracle, ...oracleOf.get(l.seed) };
-      const best = Math.max(l.oracle.gradient.psnr, l.oracle.curvature.psnr);
+      // a run with SKIP_ORACLE=1 and no other line for its seed: NaN, written as null in the json (Math.max would read 0)
+      const best = Math.max(l.oracle.gradient.psnr ?? NaN, l.oracle.curvature.psnr ?? NaN);
       for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
         const q = l[key];
         if (!q) continue;
@@ -351,6 +451,22 @@ function table(files: string[]): void {
     }
   }
   for (const [k, g] of Object.entries(byPath)) console.log(`${k}: mean gain ${(g.reduce((a, b) => a + b, 0) / g.length).toFixed(2)} dB over ${g.length}`);
+  // the region diagnostics (regionDiagnostics), where the lines have them
+  const rows: string[] = [];
+  for (const l of lines) {
+    for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
+      const r: RegionDiagnostics | undefined = l[key]?.regions;
+      if (!r) continue;
+      const pc = (c: number) => `${(100 * c).toFixed(0)} %`;
+      const sc = (z: number[]) => z.map((x) => f(x)).join(' / ');
+      rows.push(`| ${l.seed} | ${name}, ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''} | ${r.zero.pixels}: ${f(r.zero.z)}, ${pc(r.zero.cover68)} | ${r.nonzero.pixels}: ${f(r.nonzero.z)}, ${pc(r.nonzero.cover68)} | ${f(r.texture.truth, 4)} / ${f(r.texture.draws, 4)} / ${f(r.texture.mean, 4)} | ${f(r.galaxy.error, 4)} / ${f(r.galaxy.bias, 4)} / ${f(r.galaxy.monteCarlo, 4)} / ${f(r.galaxy.std, 4)} | ${sc(r.zByScale.galaxy)} | ${sc(r.zByScale.surroundings)} |`);
+    }
+  }
+  if (rows.length) {
+    console.log('\n| seed | run | surroundings, truth 0: pixels: z, 68 % | truth > 0 | texture truth / draws / mean | galaxy error / bias / MC / std | galaxy z at 1 / 2 / 4 / 8 px | surroundings z at 1 / 2 / 4 / 8 px |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const row of rows) console.log(row);
+  }
 }
 if (process.argv[2] === '--table') {
   table(process.argv.slice(3));
