@@ -23,6 +23,7 @@ import { choosePreconditioner } from '../../src-shared/diffusion/likelihood/prec
 import { conjugateGradients, DeviceCgTally, DeviceStopping, HostStopping, type CgSystem } from '../../src-shared/diffusion/likelihood/cg-loop.js';
 import { CgWarmStart, noCgStats, type LikelihoodSolver } from '../../src-shared/diffusion/likelihood/solver.js';
 import { cholesky, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
+import { ellipticalKernel } from '../helpers/psf-kernels.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -84,20 +85,6 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     n += b[i] ** 2;
   }
   return Math.sqrt(e / n);
-}
-
-/** An elliptical, rotated Gaussian kernel: not separable. */
-function ellipticalKernel(k: number, sx: number, sy: number, theta: number): Float64Array {
-  const h = new Float64Array(k * k);
-  const c = Math.floor(k / 2);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < k; j++) {
-      const u = Math.cos(theta) * (j - c) + Math.sin(theta) * (i - c);
-      const v = -Math.sin(theta) * (j - c) + Math.cos(theta) * (i - c);
-      h[i * k + j] = Math.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2));
-    }
-  }
-  return h;
 }
 
 function uvOperator(): UvSamplingOperator {

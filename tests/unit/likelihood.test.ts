@@ -19,6 +19,7 @@ import type { GramDescription, LinearOperator } from '../../src-shared/operators
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { cholesky, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
 import { ensureGradients } from '../../src-shared/diffusion/nn/gradients.js';
+import { ellipticalKernel } from '../helpers/psf-kernels.js';
 
 ensureGradients();
 
@@ -168,22 +169,6 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function randn(n: number, seed: number, scale = 1): Float64Array {
   const r = new ChainRandom(seed, 0);
   return Float64Array.from({ length: n }, () => scale * r.normal());
-}
-
-/** An elliptical, rotated Gaussian kernel: not separable. */
-function ellipticalKernel(k: number, sx: number, sy: number, theta: number): Float64Array {
-  const h = new Float64Array(k * k);
-  const c = Math.floor(k / 2);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < k; j++) {
-      const dx = j - c;
-      const dy = i - c;
-      const u = Math.cos(theta) * dx + Math.sin(theta) * dy;
-      const v = -Math.sin(theta) * dx + Math.cos(theta) * dy;
-      h[i * k + j] = Math.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2));
-    }
-  }
-  return h;
 }
 
 interface Case {

@@ -14,23 +14,11 @@ import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { comparePosterior } from '../helpers/gaussian-posterior.js';
 import { gaussianProblem, type GaussianProblem } from '../helpers/gaussian-problem.js';
+import { ellipticalKernel } from '../helpers/psf-kernels.js';
 
 const N = 16;
 let problem: GaussianProblem;
 let lik: ConvolvedLikelihood;
-
-function ellipticalKernel(k: number, sx: number, sy: number, theta: number): Float64Array {
-  const h = new Float64Array(k * k);
-  const c = Math.floor(k / 2);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < k; j++) {
-      const u = Math.cos(theta) * (j - c) + Math.sin(theta) * (i - c);
-      const v = -Math.sin(theta) * (j - c) + Math.cos(theta) * (i - c);
-      h[i * k + j] = Math.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2));
-    }
-  }
-  return h;
-}
 
 beforeAll(async () => {
   await initBackend('wasm');
