@@ -40,7 +40,7 @@ import { blurredLensMatrix, convolve } from '../src-shared/lensing/mass.js';
 import { sersicImage } from '../src-shared/lensing/light.js';
 import { annulusMask } from '../src-shared/lensing/fit.js';
 import { differenceGram, regularisation } from '../src-shared/lensing/inversion.js';
-import { symmetricEigen } from '../src-shared/diffusion/linalg64.js';
+import { symmetricEigen } from '../src-shared/linalg/dense.js';
 import { fluxReference } from '../src-shared/diffusion/flux-reference.js';
 import { pixelCoverage } from '../src-shared/eval/metrics.js';
 import type { CsrMatrix } from '../src-shared/operators/csr.js';

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { PsfKernel } from '../operators/psf.js';
-import { gramOf, rankOne, symmetricEigen, toeplitzConvolution } from './linalg64.js';
+import { gramOf, rankOne, symmetricEigen, toeplitzConvolution } from '../linalg/dense.js';
 
 function transposeSquare(a: Float64Array, n: number): Float64Array {
   const t = new Float64Array(n * n);

@@ -7,7 +7,7 @@ import { fixedSourceSolver, invert, lnLambdaAtScale, normalEquations, optimiseLa
 import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
-import { cholesky } from './dense-cholesky.js';
+import { cholesky } from '../linalg/cholesky.js';
 
 // The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
 // evidence of the pixelated-source inversion (inversion.ts), from several starts, then their uncertainties from

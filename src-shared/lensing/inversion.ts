@@ -1,7 +1,7 @@
 import { transposeCsr, type CsrMatrix } from '../operators/csr.js';
 import type { Shape2 } from '../operators/types.js';
-import { symmetricEigen } from '../diffusion/linalg64.js';
-import { choleskyBlocked, choleskyLogDet, choleskySolveRows } from './dense-cholesky.js';
+import { symmetricEigen } from '../linalg/dense.js';
+import { choleskyBlocked, choleskyLogDet, choleskySolveRows } from '../linalg/cholesky.js';
 
 // The pixelated-source inversion: for a fixed lens, the data y at the fitted pixels are
 //   y = L a + M s + n,  n ~ N(0, diag σ²),
@@ -115,7 +115,7 @@ export function differenceGram(kind: 'gradient' | 'curvature', n: number): Float
   return T;
 }
 
-/** Eigenvalues of a dense symmetric n×n matrix (cyclic Jacobi rotations: linalg64.ts; for the small matrices here). */
+/** Eigenvalues of a dense symmetric n×n matrix (cyclic Jacobi rotations: linalg/dense.ts; for the small matrices here). */
 export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
   return symmetricEigen(S, n).values;
 }

@@ -3,7 +3,7 @@ import type { Random32 } from '../operators/random-base.js';
 import { csrMultiply } from '../operators/csr.js';
 import { blurredLensMatrix, lensParamsFromMass, massAllowed, massOf, type Grid } from './mass.js';
 import type { LensParams } from '../operators/lens-model.js';
-import { cholesky } from './dense-cholesky.js';
+import { cholesky } from '../linalg/cholesky.js';
 
 // The lens parameters' conditional given a source, p(θ | x, y) ∝ N(y; b + P L(θ) x, diag σ²) · prior(θ), and a
 // random-walk Metropolis sampler for it: the lens half of a Metropolis-within-Gibbs sampler of lens and source

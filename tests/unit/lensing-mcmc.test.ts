@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { pixelCentre, type LensParams } from '../../src-shared/operators/lens-model.js';
 import { lensLogConditional, lensLogLikelihood, randomWalkMetropolis, type LensConditionalData } from '../../src-shared/lensing/lens-mcmc.js';
-import { cholesky } from '../../src-shared/lensing/dense-cholesky.js';
+import { cholesky } from '../../src-shared/linalg/cholesky.js';
 import { massAllowed, massFromLensParams, massOf, massVector } from '../../src-shared/lensing/mass.js';
 
 // The lens half of the lens–source Gibbs sampler (src-shared/lensing/lens-mcmc.ts): random-walk Metropolis on the

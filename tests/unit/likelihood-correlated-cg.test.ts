@@ -14,7 +14,7 @@ import { PsfOperator, psfFromImage } from '../../src-shared/operators/psf.js';
 import { MaskOperator } from '../../src-shared/operators/mask.js';
 import { compose } from '../../src-shared/operators/compose.js';
 import { CorrelatedCgSolver, kroneckerBasis } from '../../src-shared/diffusion/likelihood/correlated-cg.js';
-import { rankOne } from '../../src-shared/diffusion/linalg64.js';
+import { rankOne } from '../../src-shared/linalg/dense.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { circulantCovariance, cholesky, convolutionMatrix, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
 import { drizzleCorrelation } from '../helpers/noise-spectra.js';

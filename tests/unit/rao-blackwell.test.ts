@@ -12,7 +12,7 @@ import { ConditionalMeanAccumulator, conditionalMeanWindow } from '../../src-sha
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { posteriorProducts } from '../../src-shared/diffusion/products.js';
 import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
-import { symmetricEigen } from '../../src-shared/diffusion/linalg64.js';
+import { symmetricEigen } from '../../src-shared/linalg/dense.js';
 import { PsfOperator, gaussianPsf, psfFromImage } from '../../src-shared/operators/psf.js';
 import { UvSamplingOperator } from '../../src-shared/operators/uv.js';
 import { noiseMap, scalarNoise } from '../../src-shared/operators/noise.js';

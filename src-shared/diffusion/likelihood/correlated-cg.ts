@@ -28,11 +28,11 @@
  * (the score at σ = 0: Aᵀ Σ_oo⁻¹ r).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { cholesky, choleskyInverse } from '../../lensing/dense-cholesky.js';
+import { cholesky, choleskyInverse } from '../../linalg/cholesky.js';
 import type { PsfKernel } from '../../operators/psf.js';
 import type { LinearOperator } from '../../operators/types.js';
 import { KRONECKER_MAX_SIDE, rankOneEigenbases, throughKroneckerBasis, type KroneckerTensors } from '../kronecker.js';
-import { symmetricEigen } from '../linalg64.js';
+import { symmetricEigen } from '../../linalg/dense.js';
 import { syncReadable } from '../readback.js';
 import { Spectral2D } from '../spectral.js';
 import { fft1d, fft2d } from '../../operators/fft.js';

@@ -1,4 +1,5 @@
-// Dense Cholesky factorisation for the source inversion (inversion.ts): a blocked right-looking algorithm whose
+// Dense Cholesky factorisation (the lens source inversion, the lens fit's covariance, the correlated-noise
+// preconditioner): a blocked right-looking algorithm whose
 // trailing update (the bulk of the n³/6 multiply–adds) runs on a packed copy of the panel in 4 × 4 register tiles,
 // so that each value loaded serves four multiply–adds (the unblocked inner-product form loads two values per
 // multiply–add, one from a row no longer in cache at n in the thousands, and is limited by memory bandwidth).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src-shared/operators/random.js';
-import { cholesky, choleskyBlocked, choleskyInverse, choleskyLogDet, choleskySolveRows } from '../../src-shared/lensing/dense-cholesky.js';
+import { cholesky, choleskyBlocked, choleskyInverse, choleskyLogDet, choleskySolveRows } from '../../src-shared/linalg/cholesky.js';
 import { invert, lnLambdaAtScale, normalEquations, optimiseLambda, parabolicMaximum, regularisation, type RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import { blurredLensMatrix, defaultSourceGrid } from '../../src-shared/lensing/mass.js';
 import { lightColumns } from '../../src-shared/lensing/light.js';
