@@ -30,6 +30,9 @@
 // working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
 // seed), REUSE=1 (with WORK: take the lens fit and score the posteriors already in it instead of running them again), EXTRA='flags…'
 // (more flags for reconstruct, e.g. '--denoise mean' or '--correctors 3'; the table's run column shows them)
+// SIGMA=σ (the noise, default 0.02 for a source peak of 1: the same realisation scaled). Also printed: the galaxy's flux
+// in the posterior mean and the oracles over the truth's (galaxyFlux: on the galaxy and on it grown by 1, 2, 4 px) and
+// the image flux in the fitted pixels of the truth, the oracles and the mean through the true lens over the data's
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +50,8 @@ import type { CsrMatrix } from '../src-shared/operators/csr.js';
 
 const N = 64;
 const SCALE = 0.0225;
-const SIGMA = 0.02;
+// SIGMA=σ: the noise (default 0.02 for a source peak of 1; the same noise realisation scaled)
+const SIGMA = Number(process.env.SIGMA ?? 0.02);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 function mulB(B: CsrMatrix, x: Float64Array, out: Float64Array): void {
@@ -155,6 +159,44 @@ function psnr(est: ArrayLike<number>, truth: Float64Array, region: Uint8Array | 
   return 10 * Math.log10((peak * peak) / (s / n));
 }
 
+/**
+ * The galaxy's flux in an estimate over the truth's: Σ est / Σ truth over the galaxy (the reached pixels where the
+ * truth is at least 5 % of its peak), over that set grown by 1, 2 and 4 pixels (4-neighbour dilation), and over the
+ * whole grid. A smoother estimate than the truth moves flux across the set's edge into its surroundings, so the first
+ * figure reads low for any estimate of finite resolution even where the flux is conserved; the grown sets take that
+ * spill back in.
+ */
+function galaxyFlux(est: ArrayLike<number>, truth: ArrayLike<number>, region: ArrayLike<number>, peak: number, n = N): number[] {
+  let set = Uint8Array.from(truth, (t, k) => (region[k] && t >= 0.05 * peak ? 1 : 0));
+  const ratio = (m: ArrayLike<number>) => {
+    let a = 0;
+    let b = 0;
+    for (let k = 0; k < truth.length; k++) {
+      if (!m[k]) continue;
+      a += est[k];
+      b += truth[k];
+    }
+    return a / b;
+  };
+  const out = [ratio(set)];
+  for (let r = 1; r <= 4; r++) {
+    const grown = Uint8Array.from(set);
+    for (let k = 0; k < set.length; k++) {
+      if (!set[k]) continue;
+      const i = Math.floor(k / n);
+      const j = k % n;
+      if (i > 0) grown[k - n] = 1;
+      if (i < n - 1) grown[k + n] = 1;
+      if (j > 0) grown[k - 1] = 1;
+      if (j < n - 1) grown[k + 1] = 1;
+    }
+    set = grown;
+    if (r === 1 || r === 2 || r === 4) out.push(ratio(set));
+  }
+  out.push(ratio(new Uint8Array(truth.length).fill(1)));
+  return out;
+}
+
 /** The oracle: λ maximising the PSNR in the region, for one regularisation kind. */
 function oracle(B: CsrMatrix, y: Float64Array, kind: 'gradient' | 'curvature', truth: Float64Array, region: Uint8Array, peak: number): { lambda: number; psnr: number; psnrAll: number; source: Float64Array } {
   const C = regularisation(kind, [N, N]).C;
@@ -221,6 +263,8 @@ interface PosteriorFigures {
   meanEdgeMax: number;
   flux: { of: string; flux: number; background: number | null; F: number };
   totalFluxRatio: number;
+  /** galaxyFlux: the galaxy's flux over the truth's on the galaxy, grown by 1 / 2 / 4 px, the whole grid */
+  galaxyFlux: number[];
 }
 
 interface RegionDiagnostics {
@@ -410,6 +454,7 @@ function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: n
     meanEdgeMax: me / peak,
     flux: { ...report.fluxScale.reference, F: report.fluxScale.value },
     totalFluxRatio: tot / totT,
+    galaxyFlux: galaxyFlux(mean, truth, region, peak),
   };
 }
 
@@ -462,6 +507,20 @@ function table(files: string[]): void {
       rows.push(`| ${l.seed} | ${name}, ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''} | ${r.zero.pixels}: ${f(r.zero.z)}, ${pc(r.zero.cover68)} | ${r.nonzero.pixels}: ${f(r.nonzero.z)}, ${pc(r.nonzero.cover68)} | ${f(r.texture.truth, 4)} / ${f(r.texture.draws, 4)} / ${f(r.texture.mean, 4)} | ${f(r.galaxy.error, 4)} / ${f(r.galaxy.bias, 4)} / ${f(r.galaxy.monteCarlo, 4)} / ${f(r.galaxy.std, 4)} | ${sc(r.zByScale.galaxy)} | ${sc(r.zByScale.surroundings)} |`);
     }
   }
+  // the galaxy's flux (galaxyFlux) and the image flux over the data's, where the lines have them
+  const fluxRows: string[] = [];
+  for (const l of lines) {
+    const q = l.posteriorTrueLens;
+    if (!q?.galaxyFlux) continue;
+    const fl = (v: number[] | undefined) => (v ? v.map((x) => f(x, 3)).join(' / ') : '—');
+    const o = l.flux;
+    fluxRows.push(`| ${l.seed} | ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${l.sigma && l.sigma !== 0.02 ? `, σ ${l.sigma}` : ''} | ${fl(q.galaxyFlux)} | ${o && o.oracleGradient > 0 ? fl(o.galaxyGradient) : '—'} | ${o ? `${f(o.noiseFree, 4)} / ${f(o.truth, 4)}` : '—'} | ${f(q.imageFlux, 4)}${o && o.oracleGradient > 0 ? ` / ${f(o.oracleGradient, 4)}` : ''} |`);
+  }
+  if (fluxRows.length) {
+    console.log('\n| seed | run | posterior mean: galaxy flux on the set / +1 / +2 / +4 px / grid | oracle gradient: the same | image flux: noise-free data / truth | posterior mean / oracle |');
+    console.log('|---|---|---|---|---|---|');
+    for (const row of fluxRows) console.log(row);
+  }
   if (rows.length) {
     console.log('\n| seed | run | surroundings, truth 0: pixels: z, 68 % | truth > 0 | texture truth / draws / mean | galaxy error / bias / MC / std | galaxy z at 1 / 2 / 4 / 8 px | surroundings z at 1 / 2 / 4 / 8 px |');
     console.log('|---|---|---|---|---|---|---|---|');
@@ -511,6 +570,23 @@ for (let s = first; s < first + Nsim; s++) {
     const oc = process.env.SKIP_ORACLE === '1' ? none : oracle(B, y, 'curvature', truth, region, peak);
     const oracleCpu = (process.cpuUsage(t0).user + process.cpuUsage(t0).system) / 1e6;
     console.log(`seed ${s}: oracle gradient ${og.psnr.toFixed(2)} dB (λ ${og.lambda.toPrecision(3)}), curvature ${oc.psnr.toFixed(2)} dB (λ ${oc.lambda.toPrecision(3)}), ${oracleCpu.toFixed(0)} s CPU; files in ${dir}`);
+    // the flux in the fitted pixels (the light subtracted): the data's, the noise-free data's, and the image of the
+    // truth and of the oracles through the true lens (Σ B x = Σ of x weighted by B's column sums); the galaxy's flux
+    const sumY = y.reduce((a, v) => a + v, 0);
+    const imageFlux = (x: ArrayLike<number>) => reach.reduce((a, c, k) => a + c * x[k], 0) / sumY;
+    const noiseFreeFlux = pixels.reduce((a, k) => a + sim.noiseFree[k] - light[k], 0) / sumY;
+    const fluxLine = {
+      dataFlux: sumY,
+      noiseFree: noiseFreeFlux,
+      truth: imageFlux(truth),
+      oracleGradient: imageFlux(og.source),
+      oracleCurvature: imageFlux(oc.source),
+      galaxyGradient: galaxyFlux(og.source, truth, region, peak),
+      galaxyCurvature: galaxyFlux(oc.source, truth, region, peak),
+    };
+    const fx = (v: number[]) => v.map((x) => x.toFixed(4)).join(' / ');
+    const oracleFlux = process.env.SKIP_ORACLE === '1' ? '' : `, oracles ${fluxLine.oracleGradient.toFixed(4)} / ${fluxLine.oracleCurvature.toFixed(4)}; galaxy flux (set / +1 / +2 / +4 px / grid) oracle gradient ${fx(fluxLine.galaxyGradient)}, curvature ${fx(fluxLine.galaxyCurvature)}`;
+    console.log(`seed ${s}: image flux in the fitted pixels over the data's: noise-free ${noiseFreeFlux.toFixed(4)}, truth through the grid's lens ${fluxLine.truth.toFixed(4)}${oracleFlux}`);
     if (process.env.ORACLE_ONLY === '1') continue;
     // files for the command line
     const shape: [number, number] = [72, 72];
@@ -539,11 +615,13 @@ for (let s = first; s < first + Nsim; s++) {
       samples,
       steps,
       extra: process.env.EXTRA ?? '',
+      sigma: SIGMA,
       lens,
       truthFlux: fluxReference(truth),
       truthFluxRegion: fluxReference(truth.filter((_, k) => region[k])),
       regionPixels: region.reduce((a, v) => a + v, 0),
       oracle: { gradient: { lambda: og.lambda, psnr: og.psnr, psnrAll: og.psnrAll }, curvature: { lambda: oc.lambda, psnr: oc.psnr, psnrAll: oc.psnrAll }, cpu: oracleCpu, fluxGradient: fluxReference(og.source) },
+      flux: fluxLine,
     };
     if (!skipFit) {
       // FIT_SMALL=1: the lens fit's final source on 24² pixels (its dense 64² inversion, 10–15 factorisations of
@@ -579,7 +657,10 @@ for (let s = first; s < first + Nsim; s++) {
       // SKIP_TRUE=1: the fitted lens's posterior only (the true lens's measured by an earlier run)
       if (process.env.SKIP_TRUE !== '1') {
         const tTrue = rec(p('M.json'), 'rec-true');
-        line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
+        const figures = posterior(p('rec-true'), truth, region, peak, edge);
+        const mean = readFitsImage(new Uint8Array(readFileSync(p('rec-true/posterior-mean.fits')))).data;
+        line.posteriorTrueLens = { ...figures, imageFlux: imageFlux(mean), wall: tTrue };
+        console.log(`seed ${s}: posterior mean through the true lens: image flux ${imageFlux(mean).toFixed(4)} of the data's, galaxy flux (set / +1 / +2 / +4 px / grid) ${fx(figures.galaxyFlux)}`);
       }
       if (!skipFit) {
         const tFit = rec(p('fit/model.json'), 'rec-fit');
