@@ -466,22 +466,30 @@ function cli(args: string[]): number {
 
 /** --table FILE…: the json lines of earlier runs as the markdown rows of docs/lensing.md (one per seed and path). */
 function table(files: string[]): void {
+  // a run with the noise scaled (SIGMA=) says so in its run column
+  const sigmaOf = (l: { sigma?: number }) => (l.sigma !== undefined && l.sigma !== 0.02 ? `, σ ${l.sigma}` : '');
   const f = (v: number | undefined | null, d = 2) => (v === undefined || v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
   const byPath: Record<string, number[]> = {};
   const lines = files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((t) => t.startsWith('json ')).map((t) => JSON.parse(t.slice(5))));
-  // a seed's oracle from the line that has it (a run with SKIP_ORACLE=1 leaves NaN); the oracle line alone too
-  const oracleOf = new Map<number, { gradient: { psnr: number }; curvature: { psnr: number } }>();
-  for (const l of lines) if (Number.isFinite(l.oracle.gradient.psnr)) oracleOf.set(l.seed, l.oracle);
+  // a seed's oracle (at its noise: SIGMA=) from the line that has it (a run with SKIP_ORACLE=1 leaves NaN); the oracle
+  // line alone too, at the noise of its file's json lines (0.02 where they do not say)
+  const keyOf = (seed: number, sigma: number | undefined) => `${seed}/${sigma ?? 0.02}`;
+  const oracleOf = new Map<string, { gradient: { psnr: number }; curvature: { psnr: number } }>();
+  for (const l of lines) if (Number.isFinite(l.oracle.gradient.psnr)) oracleOf.set(keyOf(l.seed, l.sigma), l.oracle);
   for (const file of files) {
-    for (const t of readFileSync(file, 'utf8').split('\n')) {
+    const text = readFileSync(file, 'utf8').split('\n');
+    const json = text.find((t) => t.startsWith('json '));
+    const sigma = json ? JSON.parse(json.slice(5)).sigma : undefined;
+    for (const t of text) {
       if (!t.startsWith('seed ') || !t.includes('oracle gradient')) continue;
       const m = /^seed (\d+): oracle gradient ([\d.]+) dB .*curvature ([\d.]+) dB/.exec(t);
-      if (m && !oracleOf.has(Number(m[1]))) oracleOf.set(Number(m[1]), { gradient: { psnr: Number(m[2]) }, curvature: { psnr: Number(m[3]) } });
+      if (m && !oracleOf.has(keyOf(Number(m[1]), sigma))) oracleOf.set(keyOf(Number(m[1]), sigma), { gradient: { psnr: Number(m[2]) }, curvature: { psnr: Number(m[3]) } });
     }
   }
   {
     for (const l of lines) {
-      if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(l.seed)) l.oracle = { ...l.oracle, ...oracleOf.get(l.seed) };
+      const key = keyOf(l.seed, l.sigma);
+      if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(key)) l.oracle = { ...l.oracle, ...oracleOf.get(key) };
       // a run with SKIP_ORACLE=1 and no other line for its seed: NaN, written as null in the json (Math.max would read 0)
       const best = Math.max(l.oracle.gradient.psnr ?? NaN, l.oracle.curvature.psnr ?? NaN);
       for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
@@ -490,7 +498,7 @@ function table(files: string[]): void {
         const gain = q.psnr - best;
         if (Number.isFinite(gain)) (byPath[name] ??= []).push(gain);
         const pc = (v: number[] | undefined) => (v ? v.map((c) => (100 * c).toFixed(0)).join(' / ') : '—');
-        const run = `${l.samples ?? q.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}`;
+        const run = `${l.samples ?? q.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${sigmaOf(l)}`;
         console.log(`| ${l.seed} | ${l.galaxy} | ${name}, ${run} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${pc(q.coverage)} % | ${pc(q.coverageBright?.slice(1, 2))} / ${pc(q.coverageFaint?.slice(1, 2))} % (z ${f(q.zBright)} / ${f(q.zFaint)}) | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.flux.flux / l.truthFlux)} | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s | ${q.mcShare === undefined ? '—' : `${(100 * q.mcShare).toFixed(0)} / ${(100 * q.mcShareAll).toFixed(0)} % (+${f(q.mcBoundAll)} dB)`} |`);
       }
     }
@@ -504,7 +512,7 @@ function table(files: string[]): void {
       if (!r) continue;
       const pc = (c: number) => `${(100 * c).toFixed(0)} %`;
       const sc = (z: number[]) => z.map((x) => f(x)).join(' / ');
-      rows.push(`| ${l.seed} | ${name}, ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''} | ${r.zero.pixels}: ${f(r.zero.z)}, ${pc(r.zero.cover68)} | ${r.nonzero.pixels}: ${f(r.nonzero.z)}, ${pc(r.nonzero.cover68)} | ${f(r.texture.truth, 4)} / ${f(r.texture.draws, 4)} / ${f(r.texture.mean, 4)} | ${f(r.galaxy.error, 4)} / ${f(r.galaxy.bias, 4)} / ${f(r.galaxy.monteCarlo, 4)} / ${f(r.galaxy.std, 4)} | ${sc(r.zByScale.galaxy)} | ${sc(r.zByScale.surroundings)} |`);
+      rows.push(`| ${l.seed} | ${name}, ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${sigmaOf(l)} | ${r.zero.pixels}: ${f(r.zero.z)}, ${pc(r.zero.cover68)} | ${r.nonzero.pixels}: ${f(r.nonzero.z)}, ${pc(r.nonzero.cover68)} | ${f(r.texture.truth, 4)} / ${f(r.texture.draws, 4)} / ${f(r.texture.mean, 4)} | ${f(r.galaxy.error, 4)} / ${f(r.galaxy.bias, 4)} / ${f(r.galaxy.monteCarlo, 4)} / ${f(r.galaxy.std, 4)} | ${sc(r.zByScale.galaxy)} | ${sc(r.zByScale.surroundings)} |`);
     }
   }
   // the galaxy's flux (galaxyFlux) and the image flux over the data's, where the lines have them
@@ -514,7 +522,7 @@ function table(files: string[]): void {
     if (!q?.galaxyFlux) continue;
     const fl = (v: number[] | undefined) => (v ? v.map((x) => f(x, 3)).join(' / ') : '—');
     const o = l.flux;
-    fluxRows.push(`| ${l.seed} | ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${l.sigma && l.sigma !== 0.02 ? `, σ ${l.sigma}` : ''} | ${fl(q.galaxyFlux)} | ${o && o.oracleGradient > 0 ? fl(o.galaxyGradient) : '—'} | ${o ? `${f(o.noiseFree, 4)} / ${f(o.truth, 4)}` : '—'} | ${f(q.imageFlux, 4)}${o && o.oracleGradient > 0 ? ` / ${f(o.oracleGradient, 4)}` : ''} |`);
+    fluxRows.push(`| ${l.seed} | ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${sigmaOf(l)} | ${fl(q.galaxyFlux)} | ${o && o.oracleGradient > 0 ? fl(o.galaxyGradient) : '—'} | ${o ? `${f(o.noiseFree, 4)} / ${f(o.truth, 4)}` : '—'} | ${f(q.imageFlux, 4)}${o && o.oracleGradient > 0 ? ` / ${f(o.oracleGradient, 4)}` : ''} |`);
   }
   if (fluxRows.length) {
     console.log('\n| seed | run | posterior mean: galaxy flux on the set / +1 / +2 / +4 px / grid | oracle gradient: the same | image flux: noise-free data / truth | posterior mean / oracle |');
