@@ -32,7 +32,9 @@
 // (more flags for reconstruct, e.g. '--denoise mean' or '--correctors 3'; the table's run column shows them)
 // SIGMA=σ (the noise, default 0.02 for a source peak of 1: the same realisation scaled). Also printed: the galaxy's flux
 // in the posterior mean and the oracles over the truth's (galaxyFlux: on the galaxy and on it grown by 1, 2, 4 px) and
-// the image flux in the fitted pixels of the truth, the oracles and the mean through the true lens over the data's
+// the image flux in the fitted pixels of the truth, the oracles and the mean through the true lens over the data's,
+// and the mean's and the gradient oracle's flux less the truth's where the data measure the source (B's column sum ≥ 1)
+// and where they barely do (below 1)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -667,8 +669,13 @@ for (let s = first; s < first + Nsim; s++) {
         const tTrue = rec(p('M.json'), 'rec-true');
         const figures = posterior(p('rec-true'), truth, region, peak, edge);
         const mean = readFitsImage(new Uint8Array(readFileSync(p('rec-true/posterior-mean.fits')))).data;
-        line.posteriorTrueLens = { ...figures, imageFlux: imageFlux(mean), wall: tTrue };
-        console.log(`seed ${s}: posterior mean through the true lens: image flux ${imageFlux(mean).toFixed(4)} of the data's, galaxy flux (set / +1 / +2 / +4 px / grid) ${fx(figures.galaxyFlux)}`);
+        // the flux where the data measure the source (B's column sum ≥ 1: its light covers an image pixel) and where
+        // they barely do (below 1): the truth's, the mean's and the gradient oracle's differences from it
+        const byReach = (x: ArrayLike<number>, weak: boolean) => reach.reduce((a, c, k) => a + ((c < 1) === weak ? x[k] - truth[k] : 0), 0);
+        const truthWeak = reach.reduce((a, c, k) => a + (c < 1 ? truth[k] : 0), 0);
+        const fluxByReach = { truthWeak, truthMeasured: truth.reduce((a, v) => a + v, 0) - truthWeak, meanWeak: byReach(mean, true), meanMeasured: byReach(mean, false), oracleWeak: byReach(og.source, true), oracleMeasured: byReach(og.source, false) };
+        line.posteriorTrueLens = { ...figures, imageFlux: imageFlux(mean), fluxByReach, wall: tTrue };
+        console.log(`seed ${s}: posterior mean through the true lens: image flux ${imageFlux(mean).toFixed(4)} of the data's, galaxy flux (set / +1 / +2 / +4 px / grid) ${fx(figures.galaxyFlux)}; flux − the truth's where B's column sum < 1 (truth ${truthWeak.toFixed(2)}): mean ${fluxByReach.meanWeak.toFixed(2)}${process.env.SKIP_ORACLE === '1' ? '' : `, oracle ${fluxByReach.oracleWeak.toFixed(2)}`}; ≥ 1 (truth ${fluxByReach.truthMeasured.toFixed(2)}): mean ${fluxByReach.meanMeasured.toFixed(2)}${process.env.SKIP_ORACLE === '1' ? '' : `, oracle ${fluxByReach.oracleMeasured.toFixed(2)}`}`);
       }
       if (!skipFit) {
         const tFit = rec(p('fit/model.json'), 'rec-fit');
