@@ -30,6 +30,11 @@
 // working folder: the truth, the oracle, the fit and the posteriors' FITS files), WORK=DIR (that folder, kept; one
 // seed), REUSE=1 (with WORK: take the lens fit and score the posteriors already in it instead of running them again), EXTRA='flags…'
 // (more flags for reconstruct, e.g. '--denoise mean' or '--correctors 3'; the table's run column shows them)
+// SIGMA=σ (the noise, default 0.02 for a source peak of 1: the same realisation scaled). Also printed: the galaxy's flux
+// in the posterior mean and the oracles over the truth's (galaxyFlux: on the galaxy and on it grown by 1, 2, 4 px) and
+// the image flux in the fitted pixels of the truth, the oracles and the mean through the true lens over the data's,
+// and the mean's and the gradient oracle's flux less the truth's where the data measure the source (B's column sum ≥ 1)
+// and where they barely do (below 1)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +52,8 @@ import type { CsrMatrix } from '../src-shared/operators/csr.js';
 
 const N = 64;
 const SCALE = 0.0225;
-const SIGMA = 0.02;
+// SIGMA=σ: the noise (default 0.02 for a source peak of 1; the same noise realisation scaled)
+const SIGMA = Number(process.env.SIGMA ?? 0.02);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 function mulB(B: CsrMatrix, x: Float64Array, out: Float64Array): void {
@@ -155,6 +161,44 @@ function psnr(est: ArrayLike<number>, truth: Float64Array, region: Uint8Array | 
   return 10 * Math.log10((peak * peak) / (s / n));
 }
 
+/**
+ * The galaxy's flux in an estimate over the truth's: Σ est / Σ truth over the galaxy (the reached pixels where the
+ * truth is at least 5 % of its peak), over that set grown by 1, 2 and 4 pixels (4-neighbour dilation), and over the
+ * whole grid. A smoother estimate than the truth moves flux across the set's edge into its surroundings, so the first
+ * figure reads low for any estimate of finite resolution even where the flux is conserved; the grown sets take that
+ * spill back in.
+ */
+function galaxyFlux(est: ArrayLike<number>, truth: ArrayLike<number>, region: ArrayLike<number>, peak: number, n = N): number[] {
+  let set = Uint8Array.from(truth, (t, k) => (region[k] && t >= 0.05 * peak ? 1 : 0));
+  const ratio = (m: ArrayLike<number>) => {
+    let a = 0;
+    let b = 0;
+    for (let k = 0; k < truth.length; k++) {
+      if (!m[k]) continue;
+      a += est[k];
+      b += truth[k];
+    }
+    return a / b;
+  };
+  const out = [ratio(set)];
+  for (let r = 1; r <= 4; r++) {
+    const grown = Uint8Array.from(set);
+    for (let k = 0; k < set.length; k++) {
+      if (!set[k]) continue;
+      const i = Math.floor(k / n);
+      const j = k % n;
+      if (i > 0) grown[k - n] = 1;
+      if (i < n - 1) grown[k + n] = 1;
+      if (j > 0) grown[k - 1] = 1;
+      if (j < n - 1) grown[k + 1] = 1;
+    }
+    set = grown;
+    if (r === 1 || r === 2 || r === 4) out.push(ratio(set));
+  }
+  out.push(ratio(new Uint8Array(truth.length).fill(1)));
+  return out;
+}
+
 /** The oracle: λ maximising the PSNR in the region, for one regularisation kind. */
 function oracle(B: CsrMatrix, y: Float64Array, kind: 'gradient' | 'curvature', truth: Float64Array, region: Uint8Array, peak: number): { lambda: number; psnr: number; psnrAll: number; source: Float64Array } {
   const C = regularisation(kind, [N, N]).C;
@@ -221,6 +265,8 @@ interface PosteriorFigures {
   meanEdgeMax: number;
   flux: { of: string; flux: number; background: number | null; F: number };
   totalFluxRatio: number;
+  /** galaxyFlux: the galaxy's flux over the truth's on the galaxy, grown by 1 / 2 / 4 px, the whole grid */
+  galaxyFlux: number[];
 }
 
 interface RegionDiagnostics {
@@ -410,6 +456,7 @@ function posterior(dir: string, truth: Float64Array, region: Uint8Array, peak: n
     meanEdgeMax: me / peak,
     flux: { ...report.fluxScale.reference, F: report.fluxScale.value },
     totalFluxRatio: tot / totT,
+    galaxyFlux: galaxyFlux(mean, truth, region, peak),
   };
 }
 
@@ -421,22 +468,30 @@ function cli(args: string[]): number {
 
 /** --table FILE…: the json lines of earlier runs as the markdown rows of docs/lensing.md (one per seed and path). */
 function table(files: string[]): void {
+  // a run with the noise scaled (SIGMA=) says so in its run column
+  const sigmaOf = (l: { sigma?: number }) => (l.sigma !== undefined && l.sigma !== 0.02 ? `, σ ${l.sigma}` : '');
   const f = (v: number | undefined | null, d = 2) => (v === undefined || v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
   const byPath: Record<string, number[]> = {};
   const lines = files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((t) => t.startsWith('json ')).map((t) => JSON.parse(t.slice(5))));
-  // a seed's oracle from the line that has it (a run with SKIP_ORACLE=1 leaves NaN); the oracle line alone too
-  const oracleOf = new Map<number, { gradient: { psnr: number }; curvature: { psnr: number } }>();
-  for (const l of lines) if (Number.isFinite(l.oracle.gradient.psnr)) oracleOf.set(l.seed, l.oracle);
+  // a seed's oracle (at its noise: SIGMA=) from the line that has it (a run with SKIP_ORACLE=1 leaves NaN); the oracle
+  // line alone too, at the noise of its file's json lines (0.02 where they do not say)
+  const keyOf = (seed: number, sigma: number | undefined) => `${seed}/${sigma ?? 0.02}`;
+  const oracleOf = new Map<string, { gradient: { psnr: number }; curvature: { psnr: number } }>();
+  for (const l of lines) if (Number.isFinite(l.oracle.gradient.psnr)) oracleOf.set(keyOf(l.seed, l.sigma), l.oracle);
   for (const file of files) {
-    for (const t of readFileSync(file, 'utf8').split('\n')) {
+    const text = readFileSync(file, 'utf8').split('\n');
+    const json = text.find((t) => t.startsWith('json '));
+    const sigma = json ? JSON.parse(json.slice(5)).sigma : undefined;
+    for (const t of text) {
       if (!t.startsWith('seed ') || !t.includes('oracle gradient')) continue;
       const m = /^seed (\d+): oracle gradient ([\d.]+) dB .*curvature ([\d.]+) dB/.exec(t);
-      if (m && !oracleOf.has(Number(m[1]))) oracleOf.set(Number(m[1]), { gradient: { psnr: Number(m[2]) }, curvature: { psnr: Number(m[3]) } });
+      if (m && !oracleOf.has(keyOf(Number(m[1]), sigma))) oracleOf.set(keyOf(Number(m[1]), sigma), { gradient: { psnr: Number(m[2]) }, curvature: { psnr: Number(m[3]) } });
     }
   }
   {
     for (const l of lines) {
-      if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(l.seed)) l.oracle = { ...l.oracle, ...oracleOf.get(l.seed) };
+      const key = keyOf(l.seed, l.sigma);
+      if (!Number.isFinite(l.oracle.gradient.psnr) && oracleOf.has(key)) l.oracle = { ...l.oracle, ...oracleOf.get(key) };
       // a run with SKIP_ORACLE=1 and no other line for its seed: NaN, written as null in the json (Math.max would read 0)
       const best = Math.max(l.oracle.gradient.psnr ?? NaN, l.oracle.curvature.psnr ?? NaN);
       for (const [name, key] of [['true lens', 'posteriorTrueLens'], ['fitted lens', 'posteriorFittedLens']] as const) {
@@ -445,7 +500,7 @@ function table(files: string[]): void {
         const gain = q.psnr - best;
         if (Number.isFinite(gain)) (byPath[name] ??= []).push(gain);
         const pc = (v: number[] | undefined) => (v ? v.map((c) => (100 * c).toFixed(0)).join(' / ') : '—');
-        const run = `${l.samples ?? q.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}`;
+        const run = `${l.samples ?? q.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${sigmaOf(l)}`;
         console.log(`| ${l.seed} | ${l.galaxy} | ${name}, ${run} | ${f(l.oracle.gradient.psnr)} / ${f(l.oracle.curvature.psnr)} | ${f(q.psnr)} (${f(q.psnrAll)}) | ${Number.isFinite(gain) ? (gain >= 0 ? '+' : '') + gain.toFixed(2) : '—'} | ${pc(q.coverage)} % | ${pc(q.coverageBright?.slice(1, 2))} / ${pc(q.coverageFaint?.slice(1, 2))} % (z ${f(q.zBright)} / ${f(q.zFaint)}) | ${(100 * q.cover68).toFixed(0)} / ${(100 * q.cover95).toFixed(0)} % | ${f(q.chi2, 3)} | ${f(q.flux.flux / l.truthFlux)} | ${f(q.totalFluxRatio, 3)} | ${q.seconds.toFixed(0)} s | ${q.mcShare === undefined ? '—' : `${(100 * q.mcShare).toFixed(0)} / ${(100 * q.mcShareAll).toFixed(0)} % (+${f(q.mcBoundAll)} dB)`} |`);
       }
     }
@@ -459,8 +514,22 @@ function table(files: string[]): void {
       if (!r) continue;
       const pc = (c: number) => `${(100 * c).toFixed(0)} %`;
       const sc = (z: number[]) => z.map((x) => f(x)).join(' / ');
-      rows.push(`| ${l.seed} | ${name}, ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''} | ${r.zero.pixels}: ${f(r.zero.z)}, ${pc(r.zero.cover68)} | ${r.nonzero.pixels}: ${f(r.nonzero.z)}, ${pc(r.nonzero.cover68)} | ${f(r.texture.truth, 4)} / ${f(r.texture.draws, 4)} / ${f(r.texture.mean, 4)} | ${f(r.galaxy.error, 4)} / ${f(r.galaxy.bias, 4)} / ${f(r.galaxy.monteCarlo, 4)} / ${f(r.galaxy.std, 4)} | ${sc(r.zByScale.galaxy)} | ${sc(r.zByScale.surroundings)} |`);
+      rows.push(`| ${l.seed} | ${name}, ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${sigmaOf(l)} | ${r.zero.pixels}: ${f(r.zero.z)}, ${pc(r.zero.cover68)} | ${r.nonzero.pixels}: ${f(r.nonzero.z)}, ${pc(r.nonzero.cover68)} | ${f(r.texture.truth, 4)} / ${f(r.texture.draws, 4)} / ${f(r.texture.mean, 4)} | ${f(r.galaxy.error, 4)} / ${f(r.galaxy.bias, 4)} / ${f(r.galaxy.monteCarlo, 4)} / ${f(r.galaxy.std, 4)} | ${sc(r.zByScale.galaxy)} | ${sc(r.zByScale.surroundings)} |`);
     }
+  }
+  // the galaxy's flux (galaxyFlux) and the image flux over the data's, where the lines have them
+  const fluxRows: string[] = [];
+  for (const l of lines) {
+    const q = l.posteriorTrueLens;
+    if (!q?.galaxyFlux) continue;
+    const fl = (v: number[] | undefined) => (v ? v.map((x) => f(x, 3)).join(' / ') : '—');
+    const o = l.flux;
+    fluxRows.push(`| ${l.seed} | ${l.samples ?? 8} × ${l.steps ?? 150}${l.extra ? ' ' + l.extra : ''}${sigmaOf(l)} | ${fl(q.galaxyFlux)} | ${o && o.oracleGradient > 0 ? fl(o.galaxyGradient) : '—'} | ${o ? `${f(o.noiseFree, 4)} / ${f(o.truth, 4)}` : '—'} | ${f(q.imageFlux, 4)}${o && o.oracleGradient > 0 ? ` / ${f(o.oracleGradient, 4)}` : ''} |`);
+  }
+  if (fluxRows.length) {
+    console.log('\n| seed | run | posterior mean: galaxy flux on the set / +1 / +2 / +4 px / grid | oracle gradient: the same | image flux: noise-free data / truth | posterior mean / oracle |');
+    console.log('|---|---|---|---|---|---|');
+    for (const row of fluxRows) console.log(row);
   }
   if (rows.length) {
     console.log('\n| seed | run | surroundings, truth 0: pixels: z, 68 % | truth > 0 | texture truth / draws / mean | galaxy error / bias / MC / std | galaxy z at 1 / 2 / 4 / 8 px | surroundings z at 1 / 2 / 4 / 8 px |');
@@ -511,6 +580,23 @@ for (let s = first; s < first + Nsim; s++) {
     const oc = process.env.SKIP_ORACLE === '1' ? none : oracle(B, y, 'curvature', truth, region, peak);
     const oracleCpu = (process.cpuUsage(t0).user + process.cpuUsage(t0).system) / 1e6;
     console.log(`seed ${s}: oracle gradient ${og.psnr.toFixed(2)} dB (λ ${og.lambda.toPrecision(3)}), curvature ${oc.psnr.toFixed(2)} dB (λ ${oc.lambda.toPrecision(3)}), ${oracleCpu.toFixed(0)} s CPU; files in ${dir}`);
+    // the flux in the fitted pixels (the light subtracted): the data's, the noise-free data's, and the image of the
+    // truth and of the oracles through the true lens (Σ B x = Σ of x weighted by B's column sums); the galaxy's flux
+    const sumY = y.reduce((a, v) => a + v, 0);
+    const imageFlux = (x: ArrayLike<number>) => reach.reduce((a, c, k) => a + c * x[k], 0) / sumY;
+    const noiseFreeFlux = pixels.reduce((a, k) => a + sim.noiseFree[k] - light[k], 0) / sumY;
+    const fluxLine = {
+      dataFlux: sumY,
+      noiseFree: noiseFreeFlux,
+      truth: imageFlux(truth),
+      oracleGradient: imageFlux(og.source),
+      oracleCurvature: imageFlux(oc.source),
+      galaxyGradient: galaxyFlux(og.source, truth, region, peak),
+      galaxyCurvature: galaxyFlux(oc.source, truth, region, peak),
+    };
+    const fx = (v: number[]) => v.map((x) => x.toFixed(4)).join(' / ');
+    const oracleFlux = process.env.SKIP_ORACLE === '1' ? '' : `, oracles ${fluxLine.oracleGradient.toFixed(4)} / ${fluxLine.oracleCurvature.toFixed(4)}; galaxy flux (set / +1 / +2 / +4 px / grid) oracle gradient ${fx(fluxLine.galaxyGradient)}, curvature ${fx(fluxLine.galaxyCurvature)}`;
+    console.log(`seed ${s}: image flux in the fitted pixels over the data's: noise-free ${noiseFreeFlux.toFixed(4)}, truth through the grid's lens ${fluxLine.truth.toFixed(4)}${oracleFlux}`);
     if (process.env.ORACLE_ONLY === '1') continue;
     // files for the command line
     const shape: [number, number] = [72, 72];
@@ -539,11 +625,13 @@ for (let s = first; s < first + Nsim; s++) {
       samples,
       steps,
       extra: process.env.EXTRA ?? '',
+      sigma: SIGMA,
       lens,
       truthFlux: fluxReference(truth),
       truthFluxRegion: fluxReference(truth.filter((_, k) => region[k])),
       regionPixels: region.reduce((a, v) => a + v, 0),
       oracle: { gradient: { lambda: og.lambda, psnr: og.psnr, psnrAll: og.psnrAll }, curvature: { lambda: oc.lambda, psnr: oc.psnr, psnrAll: oc.psnrAll }, cpu: oracleCpu, fluxGradient: fluxReference(og.source) },
+      flux: fluxLine,
     };
     if (!skipFit) {
       // FIT_SMALL=1: the lens fit's final source on 24² pixels (its dense 64² inversion, 10–15 factorisations of
@@ -579,7 +667,15 @@ for (let s = first; s < first + Nsim; s++) {
       // SKIP_TRUE=1: the fitted lens's posterior only (the true lens's measured by an earlier run)
       if (process.env.SKIP_TRUE !== '1') {
         const tTrue = rec(p('M.json'), 'rec-true');
-        line.posteriorTrueLens = { ...posterior(p('rec-true'), truth, region, peak, edge), wall: tTrue };
+        const figures = posterior(p('rec-true'), truth, region, peak, edge);
+        const mean = readFitsImage(new Uint8Array(readFileSync(p('rec-true/posterior-mean.fits')))).data;
+        // the flux where the data measure the source (B's column sum ≥ 1: its light covers an image pixel) and where
+        // they barely do (below 1): the truth's, the mean's and the gradient oracle's differences from it
+        const byReach = (x: ArrayLike<number>, weak: boolean) => reach.reduce((a, c, k) => a + ((c < 1) === weak ? x[k] - truth[k] : 0), 0);
+        const truthWeak = reach.reduce((a, c, k) => a + (c < 1 ? truth[k] : 0), 0);
+        const fluxByReach = { truthWeak, truthMeasured: truth.reduce((a, v) => a + v, 0) - truthWeak, meanWeak: byReach(mean, true), meanMeasured: byReach(mean, false), oracleWeak: byReach(og.source, true), oracleMeasured: byReach(og.source, false) };
+        line.posteriorTrueLens = { ...figures, imageFlux: imageFlux(mean), fluxByReach, wall: tTrue };
+        console.log(`seed ${s}: posterior mean through the true lens: image flux ${imageFlux(mean).toFixed(4)} of the data's, galaxy flux (set / +1 / +2 / +4 px / grid) ${fx(figures.galaxyFlux)}; flux − the truth's where B's column sum < 1 (truth ${truthWeak.toFixed(2)}): mean ${fluxByReach.meanWeak.toFixed(2)}${process.env.SKIP_ORACLE === '1' ? '' : `, oracle ${fluxByReach.oracleWeak.toFixed(2)}`}; ≥ 1 (truth ${fluxByReach.truthMeasured.toFixed(2)}): mean ${fluxByReach.meanMeasured.toFixed(2)}${process.env.SKIP_ORACLE === '1' ? '' : `, oracle ${fluxByReach.oracleMeasured.toFixed(2)}`}`);
       }
       if (!skipFit) {
         const tFit = rec(p('fit/model.json'), 'rec-fit');
