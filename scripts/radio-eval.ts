@@ -28,8 +28,7 @@
  * mean formed as the full mean is — the average of its chains' Rao–Blackwellised estimates (SamplingResult.
  * conditionalMeans) where the run made them, else of its draws — and scored by PSNR: `groups.psnr` (each group's),
  * their min, max, range and standard deviation, and `groups.psnrDrawsMeans` (the plain means of each group's
- * draws). With equal groups the full mean is the average of the group means; its own scatter is smaller than the
- * groups' (it averages G of them).
+ * draws). With equal groups the full mean (the image, not its PSNR) is the average of the group means.
  * Prints one JSON line of figures (and, on stderr, one line per prior with the groups' PSNR); --save DIR writes truth.fits, clean-best.fits, clean-restored.fits and
  * mean-PRIOR.fits (64×64, Jy/pixel) and samples-PRIOR.fits (the draws) there.
  */
