@@ -1,7 +1,7 @@
 /**
  * The posterior from visibilities against CLEAN on a radio sky with a known truth, observed on real (u, v) tracks:
  *   node --import tsx scripts/radio-eval.ts [--truth FILE.fits|synth:SEED:K] [--tracks FILE.uvfits] [--snr S] [--n N] [--steps K]
- *     [--prior P[,P2…]] [--flux-scale F] [--correctors K] [--save DIR]
+ *     [--prior P[,P2…]] [--flux-scale F] [--correctors K] [--seed S] [--groups G] [--save DIR]
  *
  * The truth: a radio image from ../shared/data/radio (default the PURIFY M31 model), box-averaged to 64×64, or
  * `synth:SEED:K`, the K-th (from 0) non-empty image that src-shared/radio/synth-sources.ts draws from seed SEED
@@ -21,8 +21,15 @@
  *    and `rankCoverage68/95` from the truth's rank among the samples (src-shared/eval/metrics.ts pixelCoverage,
  *    unbiased for any number of samples).
  * --flux-scale F gives the flux scale (Jy/pixel per prior unit) instead of the automatic rule, as reconstruct's does;
- * --correctors K the Langevin corrector steps per level of `pc` (default 1).
- * Prints one JSON line of figures; --save DIR writes truth.fits, clean-best.fits, clean-restored.fits and
+ * --correctors K the Langevin corrector steps per level of `pc` (default 1); --seed S the chains' seed (default 1;
+ * the visibilities' noise has its own fixed stream, so another S gives other chains on the same data).
+ * The Monte Carlo spread of the headline figure: the n chains split into G disjoint groups of consecutive chains
+ * (--groups G; default 4 when n ≥ 8, 2 when n ≥ 4, none below; src-shared/radio/chain-groups.ts), each group's
+ * mean formed as the full mean is — the average of its chains' Rao–Blackwellised estimates (SamplingResult.
+ * conditionalMeans) where the run made them, else of its draws — and scored by PSNR: `groups.psnr` (each group's),
+ * their min, max, range and standard deviation, and `groups.psnrDrawsMeans` (the plain means of each group's
+ * draws). With equal groups the full mean (the image, not its PSNR) is the average of the group means.
+ * Prints one JSON line of figures (and, on stderr, one line per prior with the groups' PSNR); --save DIR writes truth.fits, clean-best.fits, clean-restored.fits and
  * mean-PRIOR.fits (64×64, Jy/pixel) and samples-PRIOR.fits (the draws) there.
  */
 import path from 'node:path';
@@ -33,10 +40,11 @@ import { beamFromAxes, beamImage, clean, restore } from '../src-shared/radio/cle
 import { visibilityNormalEquations } from '../src-shared/radio/normal-equations.js';
 import { VisibilityLikelihood } from '../src-shared/diffusion/visibility-likelihood.js';
 import { runSampling } from '../src-shared/diffusion/posterior.js';
-import { posteriorProducts } from '../src-shared/diffusion/products.js';
+import { posteriorProducts, toDataUnits } from '../src-shared/diffusion/products.js';
 import { writeFits } from '../src-shared/fits/writer.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { pixelCoverage } from '../src-shared/eval/metrics.js';
+import { chainGroupMeans, defaultGroups, groupSizes, psnr, spreadOf } from '../src-shared/radio/chain-groups.js';
 import { DEFAULT_TRACKS, DEFAULT_TRUTH, SIDE, loadTruth, simulateObservation } from './radio-sim.js';
 
 const arg = (name: string, def: string) => {
@@ -52,16 +60,9 @@ const priorSpecs = arg('prior', 'models/galaxy-64').split(',');
 const saveDir = arg('save', '');
 const givenFlux = arg('flux-scale', '') === '' ? null : Number(arg('flux-scale', ''));
 const correctors = Number(arg('correctors', '1'));
-
-const psnr = (x: ArrayLike<number>, truth: Float64Array) => {
-  let peak = 0;
-  let mse = 0;
-  for (let i = 0; i < truth.length; i++) {
-    peak = Math.max(peak, Math.abs(truth[i]));
-    mse += (x[i] - truth[i]) ** 2;
-  }
-  return 10 * Math.log10((peak * peak) / (mse / truth.length));
-};
+const seed = Number(arg('seed', '1'));
+const nGroups = Number(arg('groups', String(defaultGroups(nSamples))));
+if (nGroups !== 0) groupSizes(nSamples, nGroups); // fails early on groups the chains cannot fill
 
 async function main() {
   await initBackend('wasm');
@@ -104,7 +105,7 @@ async function main() {
     const affine = affineFor(prior, flux);
     const lik = new VisibilityLikelihood({ equations: visibilityNormalEquations(data, grid), affine });
     const t1 = performance.now();
-    const res = await runSampling({ prior: prior.model, sde: prior.sde, shape: [SIDE, SIDE], likelihood: lik }, { sampler: 'pc', steps, n: nSamples, seed: 1, batchSize: nSamples, samplerOptions: { correctorSteps: correctors } });
+    const res = await runSampling({ prior: prior.model, sde: prior.sde, shape: [SIDE, SIDE], likelihood: lik }, { sampler: 'pc', steps, n: nSamples, seed, batchSize: nSamples, samplerOptions: { correctorSteps: correctors } });
     const sampleSeconds = (performance.now() - t1) / 1000;
     const prod = await posteriorProducts(res, affine, lik);
     const per = SIDE * SIDE;
@@ -122,11 +123,38 @@ async function main() {
     if (saveDir) writeFileSync(path.join(saveDir, `samples-${path.basename(priorSpec)}.fits`), writeFits([{ data: Float32Array.from(prod.samples), shape: [SIDE, SIDE, nSamples], bitpix: -32 }]));
     const draws = Array.from({ length: nSamples }, (_, k) => prod.samples.subarray(k * per, (k + 1) * per));
     const [rank68, rank95] = pixelCoverage(draws, truth, [0.68, 0.95]);
+    const psnrMean = psnr(prod.mean, truth);
+    let groups: Record<string, unknown> | null = null;
+    if (nGroups > 0) {
+      const perChain = res.conditionalMeans ? toDataUnits(res.conditionalMeans, affine) : prod.samples;
+      const g = chainGroupMeans(perChain, nSamples, per, nGroups).map((m) => psnr(m, truth));
+      const d = chainGroupMeans(prod.samples, nSamples, per, nGroups).map((m) => psnr(m, truth));
+      const s = spreadOf(g);
+      groups = {
+        count: nGroups,
+        chains: groupSizes(nSamples, nGroups),
+        estimate: res.conditionalMeans ? 'rao-blackwellised' : 'draws',
+        psnr: g,
+        psnrMin: s.min,
+        psnrMax: s.max,
+        psnrRange: s.range,
+        psnrStd: s.std,
+        psnrDrawsMeans: d,
+      };
+      const f = (v: number) => v.toFixed(2);
+      console.error(
+        `${path.basename(priorSpec)}: PSNR of the mean of ${nSamples} ${f(psnrMean)} dB; ${nGroups} groups of ${groupSizes(nSamples, nGroups).join('/')} chains ` +
+          `(${res.conditionalMeans ? 'Rao–Blackwellised' : 'draws'} means): ${g.map(f).join(', ')} dB, min–max ${f(s.min)}–${f(s.max)} (${f(s.range)}), std ${f(s.std)}`,
+      );
+    }
     posteriors.push({
       prior: prior.spec,
       n: nSamples,
       steps,
-      psnrMean: psnr(prod.mean, truth),
+      seed,
+      correctors,
+      psnrMean,
+      groups,
       chi2PerVisibilityDof: prod.chi2PerPixel,
       coverage68: in68 / per,
       coverage95: in95 / per,
