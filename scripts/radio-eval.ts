@@ -24,7 +24,7 @@
  * --correctors K the Langevin corrector steps per level of `pc` (default 1); --seed S the chains' seed (default 1;
  * the visibilities' noise has its own fixed stream, so another S gives other chains on the same data).
  * The Monte Carlo spread of the headline figure: the n chains split into G disjoint groups of consecutive chains
- * (--groups G; default 4 when n ≥ 8, 2 when n ≥ 4, none below; src-shared/radio/chain-groups.ts), each group's
+ * (--groups G; default 4 when n ≥ 8, 2 when n ≥ 4, none below; src-shared/eval/chain-groups.ts), each group's
  * mean formed as the full mean is — the average of its chains' Rao–Blackwellised estimates (SamplingResult.
  * conditionalMeans) where the run made them, else of its draws — and scored by PSNR: `groups.psnr` (each group's),
  * their min, max, range and standard deviation, and `groups.psnrDrawsMeans` (the plain means of each group's
@@ -43,8 +43,8 @@ import { runSampling } from '../src-shared/diffusion/posterior.js';
 import { posteriorProducts, toDataUnits } from '../src-shared/diffusion/products.js';
 import { writeFits } from '../src-shared/fits/writer.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { pixelCoverage } from '../src-shared/eval/metrics.js';
-import { chainGroupMeans, defaultGroups, groupSizes, psnr, spreadOf } from '../src-shared/radio/chain-groups.js';
+import { pixelCoverage, psnr } from '../src-shared/eval/metrics.js';
+import { chainGroupMeans, defaultGroups, groupSizes, spreadOf } from '../src-shared/eval/chain-groups.js';
 import { DEFAULT_TRACKS, DEFAULT_TRUTH, SIDE, loadTruth, simulateObservation } from './radio-sim.js';
 
 const arg = (name: string, def: string) => {
@@ -68,6 +68,9 @@ async function main() {
   await initBackend('wasm');
   const { truth, morphology } = await loadTruth(truthFile);
   const { vis, grid, A, sigma, re, im, weight, data, big, beam, chi2Of } = simulateObservation(truth, tracksFile, snr);
+  // PSNR's peak: the truth's largest absolute value
+  const truthPeak = truth.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const score = (x: ArrayLike<number>) => psnr(truth, x, truthPeak);
 
   // CLEAN
   const noise = sigma / Math.sqrt(vis.n);
@@ -84,7 +87,7 @@ async function main() {
     for (const v of kern) ks += v;
     // the model convolved with a unit-sum Gaussian (beamImage is the Gaussian at the centre, peak 1)
     const conv = restore(c.model, new Float64Array(c.model.length), g, grid).map((v) => v / ks);
-    const p = psnr(conv, truth);
+    const p = score(conv);
     if (p > bestClean.psnr) bestClean = { psnr: p, fwhmPx: f, image: Float64Array.from(conv) };
   }
 
@@ -123,12 +126,12 @@ async function main() {
     if (saveDir) writeFileSync(path.join(saveDir, `samples-${path.basename(priorSpec)}.fits`), writeFits([{ data: Float32Array.from(prod.samples), shape: [SIDE, SIDE, nSamples], bitpix: -32 }]));
     const draws = Array.from({ length: nSamples }, (_, k) => prod.samples.subarray(k * per, (k + 1) * per));
     const [rank68, rank95] = pixelCoverage(draws, truth, [0.68, 0.95]);
-    const psnrMean = psnr(prod.mean, truth);
+    const psnrMean = score(prod.mean);
     let groups: Record<string, unknown> | null = null;
     if (nGroups > 0) {
       const perChain = res.conditionalMeans ? toDataUnits(res.conditionalMeans, affine) : prod.samples;
-      const g = chainGroupMeans(perChain, nSamples, per, nGroups).map((m) => psnr(m, truth));
-      const d = chainGroupMeans(prod.samples, nSamples, per, nGroups).map((m) => psnr(m, truth));
+      const g = chainGroupMeans(perChain, nSamples, per, nGroups).map((m) => score(m));
+      const d = chainGroupMeans(prod.samples, nSamples, per, nGroups).map((m) => score(m));
       const s = spreadOf(g);
       groups = {
         count: nGroups,
@@ -178,7 +181,7 @@ async function main() {
     clean: {
       psnrBestGaussian: bestClean.psnr,
       bestFwhmPx: bestClean.fwhmPx,
-      psnrRestoredPerPixel: psnr(restoredPerPixel, truth),
+      psnrRestoredPerPixel: score(restoredPerPixel),
       chi2PerVisibilityDofOfModel: chi2Of(c.model),
       iterations: c.iterations,
       seconds: cleanSeconds,

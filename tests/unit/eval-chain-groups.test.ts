@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainGroupMeans, defaultGroups, groupSizes, psnr, spreadOf } from '../../src-shared/radio/chain-groups.js';
+import { chainGroupMeans, defaultGroups, groupSizes, spreadOf } from '../../src-shared/eval/chain-groups.js';
 
 describe('chain groups', () => {
   it('splits n chains into g disjoint consecutive groups covering all of them', () => {
@@ -31,15 +31,6 @@ describe('chain groups', () => {
     expect(Array.from(u[0])).toEqual([10, 11, 12]);
     expect(Array.from(u[1])).toEqual([35, 36, 37]);
     expect(() => chainGroupMeans(chains, 7, per, 2)).toThrow(RangeError);
-  });
-
-  it('scores PSNR as peak² over the mean squared error', () => {
-    const truth = [1, 0, 0, -0.5];
-    // error 0.1 in one pixel of four: MSE 0.0025, peak 1 → 10·log10(400) dB
-    expect(psnr([1.1, 0, 0, -0.5], truth)).toBeCloseTo(10 * Math.log10(400), 12);
-    // the peak is the largest absolute value of the truth
-    expect(psnr([0, 0, 0, -2], [0, 0, 0, -2.1])).toBeCloseTo(10 * Math.log10(2.1 ** 2 / (0.01 / 4)), 12);
-    expect(() => psnr([1], truth)).toThrow(RangeError);
   });
 
   it('gives min, max, range and the sample standard deviation', () => {

@@ -2,20 +2,8 @@
  * The Monte Carlo spread of a posterior mean's figure of merit: the n chains split into g disjoint groups of
  * consecutive chains, each group's own estimate of the mean (the average of its chains' per-chain estimates:
  * Rao–Blackwellised conditional means where the run made them, else the draws) scored like the full mean, and the
- * spread of those scores. Pure functions, used by scripts/radio-eval.ts.
+ * spread of those scores (PSNR: metrics.ts). Pure functions, used by scripts/radio-eval.ts.
  */
-
-/** PSNR against the truth, dB: (max |truth|)² over the mean squared error. */
-export function psnr(x: ArrayLike<number>, truth: ArrayLike<number>): number {
-  if (x.length < truth.length) throw new RangeError(`psnr: ${x.length} values for a truth of ${truth.length}`);
-  let peak = 0;
-  let mse = 0;
-  for (let i = 0; i < truth.length; i++) {
-    peak = Math.max(peak, Math.abs(truth[i]));
-    mse += (x[i] - truth[i]) ** 2;
-  }
-  return 10 * Math.log10((peak * peak) / (mse / truth.length));
-}
 
 /**
  * The default number of groups for n chains: 4 groups when n ≥ 8 (at least two chains each), 2 when n ≥ 4, else
