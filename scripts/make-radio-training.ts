@@ -19,7 +19,7 @@ import { readImage2d } from '../src-main/forward-model-files.js';
 import { writeFits } from '../src-shared/fits/writer.js';
 import { FitsHeader } from '../src-shared/fits/header.js';
 import { Rng } from '../src-shared/diffusion/nn/rng.js';
-import { DEFAULT_BRIGHTNESS, cropRescale, synthRadioImages, type BrightnessRule } from '../src-shared/radio/synth-sources.js';
+import { DEFAULT_BRIGHTNESS, cropRescale, synthRadioImages, withCompactPeak, type BrightnessRule } from '../src-shared/radio/synth-sources.js';
 
 const DATA = path.resolve(import.meta.dirname, '..', '..', 'shared', 'data');
 const arg = (name: string, def: string | null) => {
@@ -34,12 +34,7 @@ const seed = Number(arg('seed', '1'));
 const size = Number(arg('size', '64'));
 const out = arg('out', null);
 const compact = arg('compact-peak', '');
-const rule: BrightnessRule = compact === '' ? DEFAULT_BRIGHTNESS : { ...DEFAULT_BRIGHTNESS, compactPeak: parseRange(compact) };
-function parseRange(s: string): { lo: number; hi: number } {
-  const [lo, hi] = s.split(',').map(Number);
-  if (!(lo > 0 && hi > lo)) throw new Error(`--compact-peak LO,HI with 0 < LO < HI, got "${s}"`);
-  return { lo, hi };
-}
+const rule: BrightnessRule = compact === '' ? DEFAULT_BRIGHTNESS : withCompactPeak(...(compact.split(',').map(Number) as [number, number]));
 const REAL = ['purify_cluster.fits', 'purify_30dor_spitzer8um.fits'];
 
 const rng = new Rng(seed);

@@ -31,7 +31,7 @@ import { DEFAULT_SNR } from '../src-shared/diffusion/samplers/spec.js';
 import { CgWarmStart } from '../src-shared/diffusion/likelihood/solver.js';
 import { ChainRandom } from '../src-shared/diffusion/chain-rng.js';
 import { Rng } from '../src-shared/diffusion/nn/rng.js';
-import { DEFAULT_BRIGHTNESS, synthRadioImages } from '../src-shared/radio/synth-sources.js';
+import { DEFAULT_BRIGHTNESS, synthRadioImages, withCompactPeak } from '../src-shared/radio/synth-sources.js';
 import { quantileSorted } from '../src-shared/image/stats.js';
 import { DEFAULT_TRACKS, SIDE, loadTruth, simulateObservation } from './radio-sim.js';
 
@@ -108,7 +108,7 @@ async function main() {
   if (mode === 'training') {
     const n = Number(arg('n', '5000'));
     const cp = nums('compact-peak', '');
-    const rule = cp.length === 2 ? { ...DEFAULT_BRIGHTNESS, compactPeak: { lo: cp[0], hi: cp[1] } } : DEFAULT_BRIGHTNESS;
+    const rule = cp.length === 2 ? withCompactPeak(cp[0], cp[1]) : DEFAULT_BRIGHTNESS;
     const { images, morphologies } = synthRadioImages(new Rng(1), n, SIDE, rule);
     const by: Record<string, Array<{ peak: number; sigma: number }>> = {};
     for (let k = 0; k < n; k++) {

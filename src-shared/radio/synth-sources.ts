@@ -53,10 +53,18 @@ export const DEFAULT_BRIGHTNESS: BrightnessRule = { lo: 0.3, hi: 1.2, maxPeakRat
 /** The default rule with the compact sources' peaks spread down to the faint end: log-uniform in [1, 18] prior
  * units (the default's [4.5, 18] extended down to 1, below the peaks at which the radio evaluation's automatic
  * flux scale puts its compact cores, 1.6–2.7). Training cubes: scripts/make-radio-training.ts --compact-peak 1,18. */
-export const FAINT_COMPACT_BRIGHTNESS: BrightnessRule = { ...DEFAULT_BRIGHTNESS, compactPeak: { lo: 1, hi: 18 } };
+export const FAINT_COMPACT_BRIGHTNESS: BrightnessRule = withCompactPeak(1, 18);
+
+/** The default rule with the compact sources' peaks log-uniform in [lo, hi] prior units (0 < lo < hi). */
+export function withCompactPeak(lo: number, hi: number): BrightnessRule {
+  if (!(lo > 0 && hi > lo)) throw new RangeError(`compact peaks: need 0 < lo < hi, got ${lo}, ${hi}`);
+  return { ...DEFAULT_BRIGHTNESS, compactPeak: { lo, hi } };
+}
 
 const between = (r: UniformSource, a: number, b: number) => a + (b - a) * r.uniform();
-const logBetween = (r: UniformSource, a: number, b: number) => Math.exp(between(r, Math.log(a), Math.log(b)));
+/** The point u ∈ [0, 1) of the way from a to b on a log scale. */
+const logAt = (u: number, a: number, b: number) => Math.exp(Math.log(a) + (Math.log(b) - Math.log(a)) * u);
+const logBetween = (r: UniformSource, a: number, b: number) => logAt(r.uniform(), a, b);
 
 /**
  * Adds amp × exp(−½ (x′²/σa² + y′²/σb²)) with (x′, y′) the pixel offset from (cx, cy) (pixel centres at integers,
@@ -239,12 +247,12 @@ export function normaliseBrightness(img: Float32Array, r: UniformSource, rule: B
   let peak = 0;
   for (const v of img) peak = Math.max(peak, v);
   const u = r.uniform();
-  const target = Math.exp(Math.log(rule.lo) + (Math.log(rule.hi) - Math.log(rule.lo)) * u);
+  const target = logAt(u, rule.lo, rule.hi);
   if (!(peak > 0)) return 0;
   const p = percentile995(img);
   const cp = rule.compactPeak;
   if (cp && peak > rule.maxPeakRatio * p) {
-    const factor = Math.exp(Math.log(cp.lo) + (Math.log(cp.hi) - Math.log(cp.lo)) * u) / peak;
+    const factor = logAt(u, cp.lo, cp.hi) / peak;
     for (let i = 0; i < img.length; i++) img[i] *= factor;
     return factor;
   }
