@@ -87,6 +87,8 @@ def main():
     ap.add_argument('--sigma', type=float, default=0.1, help='noise per real/imag part of one correlation, mean SEFD (Jy)')
     ap.add_argument('--flag', type=float, default=0.02, help='fraction of correlations flagged (weight negated)')
     ap.add_argument('--dec', type=float, default=35.0)
+    ap.add_argument('--multi-source', action='store_true',
+                    help='a SOURCE random parameter and an AIPS SU table: odd scans are source 2 (SYNTH), even ones source 1 (CAL)')
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     names, xyz = stations()
@@ -159,8 +161,15 @@ def main():
     }
     pnames = ['UU---SIN', 'VV---SIN', 'WW---SIN', 'DATE', 'DATE2', 'BASELINE', 'INTTIM']
     pdata = [par['UU---SIN'], par['VV---SIN'], par['WW---SIN'], par['DATE'], par['DATE2'], par['BASELINE'], par['INTTIM']]
+    pz = [0, 0, 0, jd0, 0, 0, 0]
+    if a.multi_source:
+        scan = np.repeat(np.arange(nt) // a.ints, nb)
+        pnames.append('SOURCE')
+        pdata.append((1 + scan % 2).astype(np.float64))
+        pz.append(0)
+    npar = len(pnames)
     gd = fits.GroupData(data, parnames=pnames, pardata=pdata, bitpix=-32,
-                        parbzeros=[0, 0, 0, jd0, 0, 0, 0], parbscales=[1] * 7)
+                        parbzeros=pz, parbscales=[1] * npar)
     hdu = fits.GroupsHDU(gd)
     h = hdu.header
     h['BSCALE'] = 1.0
@@ -232,16 +241,28 @@ def main():
     fq.header['EXTNAME'] = 'AIPS FQ'
     fq.header['EXTVER'] = 1
     fq.header['NO_IF'] = nif
-    fits.HDUList([hdu, an, fq]).writeto(a.out, overwrite=True)
+    hdus = [hdu, an, fq]
+    if a.multi_source:
+        su = fits.BinTableHDU.from_columns([
+            fits.Column('ID. NO.', '1J', array=np.array([1, 2])),
+            fits.Column('SOURCE', '16A', array=np.array(['CAL', 'SYNTH'])),
+            fits.Column('QUAL', '1J', array=np.zeros(2, dtype=np.int32)),
+            fits.Column('CALCODE', '4A', array=np.array(['A', ''])),
+            fits.Column('RAEPO', '1D', unit='DEGREES', array=np.array([ra, ra])),
+            fits.Column('DECEPO', '1D', unit='DEGREES', array=np.array([a.dec, a.dec])),
+        ])
+        su.header['EXTNAME'] = 'AIPS SU'
+        su.header['EXTVER'] = 1
+        hdus.append(su)
+    fits.HDUList(hdus).writeto(a.out, overwrite=True)
     # astropy garbles parameters with a PZERO on writing (and two of one name): the header is astropy's, with the second
     # DATE written as DATE2 and renamed in place (same card length), and the groups are written here, raw
     with fits.open(a.out) as hl:
         off = hl[0]._data_offset
-    pz = [0, 0, 0, jd0, 0, 0, 0]
-    raw = np.empty((ngroups, 7 + data[0].size), dtype='>f4')
-    for k in range(7):
+    raw = np.empty((ngroups, npar + data[0].size), dtype='>f4')
+    for k in range(npar):
         raw[:, k] = pdata[k] - pz[k]
-    raw[:, 7:] = data.reshape(ngroups, -1)
+    raw[:, npar:] = data.reshape(ngroups, -1)
     with open(a.out, 'r+b') as fh:
         fh.seek(off)
         fh.write(raw.tobytes())
