@@ -96,8 +96,11 @@ export interface UvfitsFile {
   subarray: Int32Array;
   /** The SOURCE parameter per group (multi-source files); null without one. */
   sourceId: Int32Array | null;
-  /** Correlations, [group][IF][channel][Stokes][re, im, weight] (weight 1 when the COMPLEX axis has only re, im). */
-  corr: Float64Array;
+  /**
+   * Correlations, [group][IF][channel][Stokes][re, im, weight] (weight 1 when the COMPLEX axis has only re, im):
+   * float32 when the file's are (BITPIX −32 unscaled: the same values in half the memory), else float64.
+   */
+  corr: Float32Array | Float64Array;
   /** Facts worth stating (assumptions, conventions found). */
   notes: string[];
 }
@@ -407,8 +410,8 @@ export function readUvfits(bytes: Uint8Array, name = 'input', limits: Pick<ReadO
   const ns = sx.n;
   const nc = fx.n;
   const ni = ix.n;
-  const corr = new Float64Array(gcount * ni * nc * ns * 3);
   const data = g.data;
+  const corr = data instanceof Float32Array ? new Float32Array(gcount * ni * nc * ns * 3) : new Float64Array(gcount * ni * nc * ns * 3);
   let o = 0;
   for (let gi = 0; gi < gcount; gi++) {
     const base = gi * gsize;
