@@ -9,7 +9,7 @@ import { dataPath, ROOT } from '../helpers/data.js';
 import { readUvfits, selectVisibilities, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { chooseMeasurement, makeDft, makeNufftMeasurement, type Measurement } from '../../src-shared/radio/measurement.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
-import { kernelWidth } from '../../src-shared/radio/nufft.js';
+import { kernelWidth, makeNufft } from '../../src-shared/radio/nufft.js';
 
 const vis = (f: string): Visibilities => selectVisibilities(readUvfits(new Uint8Array(readFileSync(dataPath('uvfits', f))), f));
 
@@ -164,6 +164,37 @@ describe('the NUFFT', () => {
     const err = relDiff(loose.re, loose.im, b.re, b.im);
     expect(err).toBeGreaterThan(1e-6);
     expect(err).toBeLessThan(1e-2);
+  });
+});
+
+describe('the NUFFT without stored taps (a plan over its tap budget)', () => {
+  it('computes the taps at every call: the same numbers to the bit, forward and adjoint, and no per-visibility arrays kept', () => {
+    const v = vis('hera_sim_fewant_randsrc100.uvfits');
+    const grid: ImageGrid = { nx: 48, ny: 40, cell: 1500 * ARCSEC };
+    const kept = makeNufft(v.u, v.v, grid);
+    const fresh = makeNufft(v.u, v.v, grid, { tapBytes: 0 });
+    expect(kept.storedTaps).toBe(true);
+    expect(fresh.storedTaps).toBe(false);
+    // the budget is 24·W bytes per visibility: one byte short of it and the taps are not kept
+    expect(makeNufft(v.u, v.v, grid, { tapBytes: v.n * 8 * 24 }).storedTaps).toBe(true);
+    expect(makeNufft(v.u, v.v, grid, { tapBytes: v.n * 8 * 24 - 1 }).storedTaps).toBe(false);
+    const xr = randn(48 * 40, 21);
+    const xi = randn(48 * 40, 22);
+    const a = kept.forward(xr, xi);
+    const b = fresh.forward(xr, xi);
+    expect(Array.from(b.re)).toEqual(Array.from(a.re));
+    expect(Array.from(b.im)).toEqual(Array.from(a.im));
+    const yr = randn(v.n, 23);
+    const yi = randn(v.n, 24);
+    const c = kept.adjoint(yr, yi);
+    const d = fresh.adjoint(yr, yi);
+    expect(Array.from(d.re)).toEqual(Array.from(c.re));
+    expect(Array.from(d.im)).toEqual(Array.from(c.im));
+    // and a second call gives the same again (the one visibility's taps are refilled, not left from the last)
+    expect(Array.from(fresh.forward(xr, xi).re)).toEqual(Array.from(a.re));
+    // against the direct sum as the stored plan is
+    const D = makeDft(v.u, v.v, grid).forward(xr, xi);
+    expect(relDiff(b.re, b.im, D.re, D.im)).toBeLessThan(1e-6);
   });
 });
 
