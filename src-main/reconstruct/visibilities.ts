@@ -214,7 +214,8 @@ export async function reconstructUvfits(
     if (shapeNote) notes.push(shapeNote);
     const flux = imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
     const affine = affineFor(prior, flux);
-    const equations = visibilityNormalEquations(vis, grid);
+    // A of the image grid made once: selectVisibilities keeps only positive weights, so it is the normal equations' A
+    const equations = visibilityNormalEquations(vis, grid, usedOnly(vis) === vis ? { measurement: A } : {});
     lik = new VisibilityLikelihood({ equations, affine, name: path.basename(inp.name) });
     const backend = await inp.backend();
     // ONNX Runtime on the CPU: one worker per core (at most n and 4) as for images; else the images' rule
@@ -245,7 +246,13 @@ export async function reconstructUvfits(
             prior: inp.prior,
             cwd,
             shape: [grid.ny, grid.nx],
-            visibility: { equations: { ...eq, dirty: sharedFloat64(eq.dirty), beam: sharedFloat64(eq.beam) }, vis: used, grid, name: path.basename(inp.name) },
+            // the visibilities in shared memory too: one copy for every worker, not one each
+            visibility: {
+              equations: { ...eq, dirty: sharedFloat64(eq.dirty), beam: sharedFloat64(eq.beam) },
+              vis: { u: sharedFloat64(used.u), v: sharedFloat64(used.v), re: sharedFloat64(used.re), im: sharedFloat64(used.im), weight: sharedFloat64(used.weight) },
+              grid,
+              name: path.basename(inp.name),
+            },
             dataShape: [grid.ny, grid.nx],
             affine,
             ...sampling,
