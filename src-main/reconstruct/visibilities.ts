@@ -51,6 +51,8 @@ export interface VisibilityReconstructionInputs {
   vis: string;
   /** The product to image (default: Stokes I where the file has parallel hands). */
   stokes?: string;
+  /** The source of a multi-source file (its SU table name or SOURCE number). */
+  source?: string;
   /** Image side (pixels) and cell (arcsec); by default a grid that holds the source's CLEAN extent (src-shared/radio/field.ts). */
   size?: number;
   cellArcsec?: number;
@@ -135,6 +137,8 @@ export function visibilityCommandLine(a: {
   size: number;
   cellArcsec: number;
   product: string;
+  /** The source kept from a multi-source file. */
+  source?: string;
   sampler: string;
   n: number;
   steps: number;
@@ -151,7 +155,7 @@ export function visibilityCommandLine(a: {
 }): string {
   const base = a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
   return (
-    `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}` +
+    `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}${a.source !== undefined ? ` --source ${a.source}` : ''}` +
     ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
   );
 }
@@ -168,7 +172,7 @@ export async function reconstructUvfits(
   const t0 = performance.now();
   const cwd = inp.cwd ?? process.cwd();
   const s = checkSettings(inp.settings);
-  const vis = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name);
+  const vis = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name, inp.source);
   if (vis.n === 0) throw new UserInputError(`${inp.name}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0): nothing to image`);
   const notes = [...vis.notes];
   const warnings: string[] = [];
@@ -210,7 +214,8 @@ export async function reconstructUvfits(
     if (shapeNote) notes.push(shapeNote);
     const flux = imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
     const affine = affineFor(prior, flux);
-    const equations = visibilityNormalEquations(vis, grid);
+    // A of the image grid made once: selectVisibilities keeps only positive weights, so it is the normal equations' A
+    const equations = visibilityNormalEquations(vis, grid, usedOnly(vis) === vis ? { measurement: A } : {});
     lik = new VisibilityLikelihood({ equations, affine, name: path.basename(inp.name) });
     const backend = await inp.backend();
     // ONNX Runtime on the CPU: one worker per core (at most n and 4) as for images; else the images' rule
@@ -241,7 +246,13 @@ export async function reconstructUvfits(
             prior: inp.prior,
             cwd,
             shape: [grid.ny, grid.nx],
-            visibility: { equations: { ...eq, dirty: sharedFloat64(eq.dirty), beam: sharedFloat64(eq.beam) }, vis: used, grid, name: path.basename(inp.name) },
+            // the visibilities in shared memory too: one copy for every worker, not one each
+            visibility: {
+              equations: { ...eq, dirty: sharedFloat64(eq.dirty), beam: sharedFloat64(eq.beam) },
+              vis: { u: sharedFloat64(used.u), v: sharedFloat64(used.v), re: sharedFloat64(used.re), im: sharedFloat64(used.im), weight: sharedFloat64(used.weight) },
+              grid,
+              name: path.basename(inp.name),
+            },
             dataShape: [grid.ny, grid.nx],
             affine,
             ...sampling,
@@ -290,7 +301,7 @@ export async function reconstructUvfits(
     const engine = plan && workersUsed > 1 ? { ...engineReport, threads: plan.threads, workers: workersUsed } : engineReport;
     const cellArcsec = grid.cell / ARCSEC;
     const history = [
-      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, options: s.options })}`,
+      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, options: s.options })}`,
       `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; image ${grid.nx}×${grid.ny}, cell ${+cellArcsec.toPrecision(6)} arcsec`,
       `prior ${prior.spec} sha256 ${prior.sha256}; sampler ${s.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}; flux scale ${flux.value.toPrecision(6)}`,
       `likelihood: ${lik.description}`,

@@ -458,26 +458,37 @@ function decodeGroups(
   const groupShape = shape.slice(1);
   const gsize = groupShape.reduce((a, b) => a * b, 1);
   const stride = pcount + gsize;
-  const all = decodePixels(bytes, offset, gcount * stride, bitpix, { bscale: 1, bzero: 0, blank: s.blank });
   const paramNames: string[] = [];
   const params: Float64Array[] = [];
+  const pscal: number[] = [];
+  const pzero: number[] = [];
   for (let p = 0; p < pcount; p++) {
     const name = h.get(`PTYPE${p + 1}`);
     const ps = h.get(`PSCAL${p + 1}`);
     const pz = h.get(`PZERO${p + 1}`);
-    const pscal = typeof ps === 'number' && ps !== 0 ? ps : 1;
-    const pzero = typeof pz === 'number' ? pz : 0;
+    pscal.push(typeof ps === 'number' && ps !== 0 ? ps : 1);
+    pzero.push(typeof pz === 'number' ? pz : 0);
     paramNames.push(typeof name === 'string' ? name.trim() : `PARAM${p + 1}`);
-    const arr = new Float64Array(gcount);
-    for (let g = 0; g < gcount; g++) arr[g] = pzero + pscal * all[g * stride + p];
-    params.push(arr);
+    params.push(new Float64Array(gcount));
   }
   const scaled = s.bscale !== 1 || s.bzero !== 0;
   const data = bitpix === -32 && !scaled ? new Float32Array(gcount * gsize) : new Float64Array(gcount * gsize);
-  for (let g = 0; g < gcount; g++) {
-    for (let i = 0; i < gsize; i++) {
-      const v = all[g * stride + pcount + i];
-      data[g * gsize + i] = scaled ? s.bzero + s.bscale * v : v;
+  // decoded a block of groups at a time (about 2^20 values): no second copy of the whole file
+  const perValue = Math.abs(bitpix) / 8;
+  const block = Math.max(1, Math.floor(2 ** 20 / stride));
+  for (let g0 = 0; g0 < gcount; g0 += block) {
+    const ng = Math.min(block, gcount - g0);
+    const all = decodePixels(bytes, offset + g0 * stride * perValue, ng * stride, bitpix, { bscale: 1, bzero: 0, blank: s.blank });
+    for (let p = 0; p < pcount; p++) {
+      const arr = params[p];
+      for (let g = 0; g < ng; g++) arr[g0 + g] = pzero[p] + pscal[p] * all[g * stride + p];
+    }
+    for (let g = 0; g < ng; g++) {
+      const o = (g0 + g) * gsize;
+      for (let i = 0; i < gsize; i++) {
+        const v = all[g * stride + pcount + i];
+        data[o + i] = scaled ? s.bzero + s.bscale * v : v;
+      }
     }
   }
   return {

@@ -28,7 +28,12 @@ export function usedOnly(v: WeightedVisibilities): WeightedVisibilities {
   return { u: pick(v.u), v: pick(v.v), re: pick(v.re), im: pick(v.im), weight: pick(v.weight) };
 }
 
-export function visibilityNormalEquations(all: WeightedVisibilities, grid: ImageGrid, opts: ChooseOptions = {}): VisibilityNormalEquations {
+/**
+ * `measurement`, when given, is A on `grid` for the visibilities with a positive weight (a caller that has made it
+ * already): the same operator chooseMeasurement would make, so that a file of millions of visibilities is not
+ * planned twice.
+ */
+export function visibilityNormalEquations(all: WeightedVisibilities, grid: ImageGrid, opts: ChooseOptions & { measurement?: Measurement } = {}): VisibilityNormalEquations {
   const vis = usedOnly(all);
   const m = vis.u.length;
   const { nx, ny } = grid;
@@ -45,7 +50,11 @@ export function visibilityNormalEquations(all: WeightedVisibilities, grid: Image
     yWy += w[k] * (vis.re[k] * vis.re[k] + vis.im[k] * vis.im[k]);
   }
   if (used === 0) throw new UserInputError('no visibility with a positive weight');
-  const A = chooseMeasurement(vis.u, vis.v, grid, opts);
+  const given = opts.measurement;
+  if (given && (given.nvis !== m || given.grid.nx !== nx || given.grid.ny !== ny || given.grid.cell !== grid.cell)) {
+    throw new Error('visibilityNormalEquations: the measurement given is not A of these visibilities on this grid');
+  }
+  const A = given ?? chooseMeasurement(vis.u, vis.v, grid, opts);
   const dirty = A.adjoint(yr, yi).re;
   // Re(Aᴴ W 1) on the double grid (centre (ny, nx)), then the offsets −(n−1)…(n−1) about it
   const big = chooseMeasurement(vis.u, vis.v, doubleGrid(grid), opts).adjoint(Float64Array.from(w, (x) => (x > 0 ? x : 0)), new Float64Array(m)).re;

@@ -14,13 +14,25 @@ import { checkGrid, type Complex, type ImageGrid } from './grid.js';
 export interface NufftOptions {
   /** Target relative accuracy against the direct sum (default 1e-7: W = 8). */
   tol?: number;
+  /**
+   * Bytes the plan may spend on float64 interpolation taps (24·W bytes a visibility: 192 at W = 8; default 2²⁷,
+   * about 700 000 visibilities at W = 8). Above it the taps are kept in float32 with the first cell of each axis
+   * (8·W + 8 bytes a visibility: 72 at W = 8), which moves the results by about 1e-8 of their scale, well within
+   * the kernel's own accuracy (1e-7 at W = 8).
+   */
+  tapBytes?: number;
 }
+
+/** The default budget of a plan's stored taps (NufftOptions.tapBytes). */
+export const TAP_BYTES = 2 ** 27;
 
 export interface NufftPlan {
   grid: ImageGrid;
   nvis: number;
   /** Kernel width in grid cells and the oversampled grid's size. */
   width: number;
+  /** The precision the interpolation taps are kept in (NufftOptions.tapBytes). */
+  taps: 'float64' | 'float32';
   Nx: number;
   Ny: number;
   forward(xRe: Float64Array, xIm?: Float64Array): Complex;
@@ -79,12 +91,8 @@ export function makeNufft(u: Float64Array, v: Float64Array, grid: ImageGrid, opt
   const dy = new Float64Array(ny);
   for (let x = 0; x < nx; x++) dx[x] = 1 / kernelFt((x - cx) / Nx, W, beta);
   for (let y = 0; y < ny; y++) dy[y] = 1 / kernelFt((y - cy) / Ny, W, beta);
-  // interpolation taps per visibility
-  const ix = new Int32Array(M * W);
-  const iy = new Int32Array(M * W);
-  const wx = new Float64Array(M * W);
-  const wy = new Float64Array(M * W);
-  for (let k = 0; k < M; k++) {
+  // interpolation taps of visibility k, written at offset o of the tap arrays
+  const tapsOf = (k: number, ix: Int32Array, iy: Int32Array, wx: Float64Array, wy: Float64Array, o: number) => {
     const gx = -u[k] * cell * Nx; // ξ = −u·cell
     const gy = v[k] * cell * Ny; // η = v·cell
     const x0 = Math.ceil(gx - W / 2);
@@ -92,18 +100,57 @@ export function makeNufft(u: Float64Array, v: Float64Array, grid: ImageGrid, opt
     for (let a = 0; a < W; a++) {
       const px = x0 + a;
       const py = y0 + a;
-      ix[k * W + a] = ((px % Nx) + Nx) % Nx;
-      iy[k * W + a] = ((py % Ny) + Ny) % Ny;
-      wx[k * W + a] = esKernel(gx - px, W, beta);
-      wy[k * W + a] = esKernel(gy - py, W, beta);
+      ix[o + a] = ((px % Nx) + Nx) % Nx;
+      iy[o + a] = ((py % Ny) + Ny) % Ny;
+      wx[o + a] = esKernel(gx - px, W, beta);
+      wy[o + a] = esKernel(gy - py, W, beta);
+    }
+  };
+  // float64 for every visibility within the budget; else float32 taps and each axis's first cell, one
+  // visibility's float64 taps unpacked from them at every call
+  const stored = M * W * 24 <= (opts.tapBytes ?? TAP_BYTES);
+  const T = stored ? M * W : W;
+  const ix = new Int32Array(T);
+  const iy = new Int32Array(T);
+  const wx = new Float64Array(T);
+  const wy = new Float64Array(T);
+  const x0s = stored ? null : new Int32Array(M);
+  const y0s = stored ? null : new Int32Array(M);
+  const fx = stored ? null : new Float32Array(M * W);
+  const fy = stored ? null : new Float32Array(M * W);
+  if (stored) for (let k = 0; k < M; k++) tapsOf(k, ix, iy, wx, wy, k * W);
+  else {
+    for (let k = 0; k < M; k++) {
+      tapsOf(k, ix, iy, wx, wy, 0);
+      x0s![k] = ix[0];
+      y0s![k] = iy[0];
+      for (let a = 0; a < W; a++) {
+        fx![k * W + a] = wx[a];
+        fy![k * W + a] = wy[a];
+      }
     }
   }
+  // visibility k's taps from the float32 store into the one-visibility arrays
+  const unpack = (k: number) => {
+    const x0 = x0s![k];
+    const y0 = y0s![k];
+    const o = k * W;
+    for (let a = 0; a < W; a++) {
+      const px = x0 + a;
+      const py = y0 + a;
+      ix[a] = px >= Nx ? px - Nx : px;
+      iy[a] = py >= Ny ? py - Ny : py;
+      wx[a] = fx![o + a];
+      wy[a] = fy![o + a];
+    }
+  };
   const gre = new Float64Array(Nx * Ny);
   const gim = new Float64Array(Nx * Ny);
   return {
     grid,
     nvis: M,
     width: W,
+    taps: stored ? 'float64' : 'float32',
     Nx,
     Ny,
     forward(xRe, xIm) {
@@ -124,7 +171,9 @@ export function makeNufft(u: Float64Array, v: Float64Array, grid: ImageGrid, opt
       for (let k = 0; k < M; k++) {
         let sr = 0;
         let si = 0;
-        const kw = k * W;
+        let kw = 0;
+        if (stored) kw = k * W;
+        else unpack(k);
         for (let a = 0; a < W; a++) {
           const o = iy[kw + a] * Nx;
           let rr = 0;
@@ -148,7 +197,9 @@ export function makeNufft(u: Float64Array, v: Float64Array, grid: ImageGrid, opt
       gre.fill(0);
       gim.fill(0);
       for (let k = 0; k < M; k++) {
-        const kw = k * W;
+        let kw = 0;
+        if (stored) kw = k * W;
+        else unpack(k);
         const a0 = yRe[k];
         const b0 = yIm[k];
         for (let a = 0; a < W; a++) {

@@ -40,6 +40,19 @@ export interface Antenna {
   diameter?: number;
 }
 
+/** A source of a multi-source file (the SOURCE random parameter, named by the AIPS SU table). */
+export interface UvSource {
+  /** The SOURCE parameter's value (the SU table's ID. NO.). */
+  id: number;
+  /** The SU table's SOURCE name, else 'source ID'. */
+  name: string;
+  /** Its position (degrees, RAEPO/DECEPO of the SU table) when the table gives it. */
+  ra?: number;
+  dec?: number;
+  /** Groups of this source in the file. */
+  groups: number;
+}
+
 export interface UvMeta {
   object: string;
   telescope: string;
@@ -62,6 +75,10 @@ export interface UvMeta {
   antennas: Antenna[];
   /** The antennas' dish diameter (metres) when the AN table gives one (the smallest positive). */
   dishDiameter?: number;
+  /** The sources of a file with a SOURCE random parameter, in the order of their ids; absent for a single-source file. */
+  sources?: UvSource[];
+  /** The FREQSEL (FQ table row's FRQSEL) the frequencies were taken for, when the file has a FREQSEL parameter. */
+  freqsel?: number;
 }
 
 /** A decoded UVFITS file: per-group parameters and correlations on a normalised layout. */
@@ -77,8 +94,13 @@ export interface UvfitsFile {
   ant1: Int32Array;
   ant2: Int32Array;
   subarray: Int32Array;
-  /** Correlations, [group][IF][channel][Stokes][re, im, weight] (weight 1 when the COMPLEX axis has only re, im). */
-  corr: Float64Array;
+  /** The SOURCE parameter per group (multi-source files); null without one. */
+  sourceId: Int32Array | null;
+  /**
+   * Correlations, [group][IF][channel][Stokes][re, im, weight] (weight 1 when the COMPLEX axis has only re, im):
+   * float32 when the file's are (BITPIX −32 unscaled: the same values in half the memory), else float64.
+   */
+  corr: Float32Array | Float64Array;
   /** Facts worth stating (assumptions, conventions found). */
   notes: string[];
 }
@@ -114,6 +136,8 @@ export interface Visibilities {
   /** Autocorrelations (a1 = a2), left out: they measure total power, not the sky's visibility. */
   nAuto: number;
   meta: UvMeta;
+  /** The source kept, in a file with a SOURCE parameter. */
+  source?: UvSource;
   notes: string[];
 }
 
@@ -212,14 +236,43 @@ export function readUvfits(bytes: Uint8Array, name = 'input', limits: Pick<ReadO
   const chanWidth = num(h, `CDELT${fk}`) ?? 0;
   const crpixF = num(h, `CRPIX${fk}`) ?? 1;
   const ifOff = new Float64Array(ix.n);
+  // FREQSEL: the frequency setup (FQ table row) of each group; SkyScore images one setup at a time
+  const fqselIdx = g.paramNames.findIndex((pn) => pn.toUpperCase() === 'FREQSEL');
+  let freqsel: number | undefined;
+  if (fqselIdx >= 0) {
+    const fs = g.params[fqselIdx];
+    const seen = new Set<number>();
+    for (let i = 0; i < gcount; i++) seen.add(Math.round(fs[i]));
+    const ids = [...seen].sort((a, b) => a - b);
+    if (ids.length > 1) {
+      throw new UvfitsInputError(
+        `${name}: the groups use ${ids.length} frequency setups (FREQSEL ${ids.join(', ')}), each with its own IF frequencies; SkyScore images one setup at a time: ` +
+          `split the file by setup first (AIPS UVCOP with FREQID, or CASA split by spectral window before exportuvfits)`,
+      );
+    }
+    if (ids.length === 1) freqsel = ids[0];
+  }
   const fq = f.hdus.find((x) => x.kind === 'bintable' && /^AIPS FQ$/i.test(x.name ?? ''));
   if (fq) {
     const t = fq.readTable();
     const col = t.column('IF FREQ');
     if (col && t.nrows > 0) {
       if (col.repeat < ix.n) throw new UvfitsInputError(`${name}: the AIPS FQ table lists ${col.repeat} IF frequencies but the data have ${ix.n} IFs`);
-      if (t.nrows > 1) notes.push(`the AIPS FQ table has ${t.nrows} rows; the first (FRQSEL ${String((t.column('FRQSEL')?.data as ArrayLike<unknown> | undefined)?.[0] ?? 1)}) is used`);
-      for (let i = 0; i < ix.n; i++) ifOff[i] = Number(col.data[i]);
+      const sel = t.column('FRQSEL');
+      const selOf = (r: number) => (sel ? Math.round(Number(sel.data[r])) : r + 1);
+      let row = 0;
+      if (freqsel !== undefined) {
+        row = -1;
+        for (let r = 0; r < t.nrows; r++) if (selOf(r) === freqsel) row = r;
+        if (row < 0) {
+          const rows = Array.from({ length: t.nrows }, (_, r) => selOf(r));
+          throw new UvfitsInputError(`${name}: the groups' FREQSEL is ${freqsel} but the AIPS FQ table has no such row (FRQSEL ${rows.join(', ')})`);
+        }
+        if (t.nrows > 1) notes.push(`the AIPS FQ table has ${t.nrows} rows; FRQSEL ${freqsel}, the groups' FREQSEL, is used`);
+      } else if (t.nrows > 1) {
+        notes.push(`the AIPS FQ table has ${t.nrows} rows and the groups no FREQSEL; the first (FRQSEL ${selOf(0)}) is used`);
+      }
+      for (let i = 0; i < ix.n; i++) ifOff[i] = Number(col.data[row * col.repeat + i]);
     }
   } else if (ix.n > 1) {
     notes.push(`${ix.n} IFs but no AIPS FQ table: every IF is taken at the FREQ axis's frequency`);
@@ -307,12 +360,58 @@ export function readUvfits(bytes: Uint8Array, name = 'input', limits: Pick<ReadO
     notes.push('no AIPS AN table: antennas are known by number only');
   }
 
+  // sources: the SOURCE parameter, named by the AIPS SU table
+  const srcIdx = g.paramNames.findIndex((pn) => pn.toUpperCase() === 'SOURCE');
+  let sourceId: Int32Array | null = null;
+  let sources: UvSource[] | undefined;
+  if (srcIdx >= 0) {
+    const sp = g.params[srcIdx];
+    sourceId = new Int32Array(gcount);
+    const count = new Map<number, number>();
+    for (let i = 0; i < gcount; i++) {
+      const id = Math.round(sp[i]);
+      sourceId[i] = id;
+      count.set(id, (count.get(id) ?? 0) + 1);
+    }
+    const su = f.hdus.find((x) => x.kind === 'bintable' && /^AIPS SU$/i.test(x.name ?? ''));
+    const named = new Map<number, { name: string; ra?: number; dec?: number }>();
+    if (su) {
+      const t = su.readTable();
+      const idc = t.column('ID. NO.') ?? t.column('ID_NO') ?? t.column('SOURCE_ID');
+      const nmc = t.column('SOURCE');
+      const rac = t.column('RAEPO') ?? t.column('RAOBS');
+      const dec = t.column('DECEPO') ?? t.column('DECOBS');
+      for (let r = 0; r < t.nrows; r++) {
+        const id = idc ? Math.round(Number(idc.data[r])) : r + 1;
+        const e: { name: string; ra?: number; dec?: number } = { name: nmc ? String(nmc.data[r]).trim() : `source ${id}` };
+        if (rac && dec) {
+          e.ra = Number(rac.data[r]);
+          e.dec = Number(dec.data[r]);
+        }
+        named.set(id, e);
+      }
+    } else {
+      notes.push('a SOURCE parameter but no AIPS SU table: sources are known by number only');
+    }
+    sources = [...count.keys()]
+      .sort((a, b) => a - b)
+      .map((id) => {
+        const e = named.get(id);
+        const s: UvSource = { id, name: e?.name || `source ${id}`, groups: count.get(id)! };
+        if (e?.ra !== undefined && Number.isFinite(e.ra) && e.dec !== undefined && Number.isFinite(e.dec)) {
+          s.ra = e.ra;
+          s.dec = e.dec;
+        }
+        return s;
+      });
+  }
+
   // normalised correlations [g][if][chan][stokes][3]
   const ns = sx.n;
   const nc = fx.n;
   const ni = ix.n;
-  const corr = new Float64Array(gcount * ni * nc * ns * 3);
   const data = g.data;
+  const corr = data instanceof Float32Array ? new Float32Array(gcount * ni * nc * ns * 3) : new Float64Array(gcount * ni * nc * ns * 3);
   let o = 0;
   for (let gi = 0; gi < gcount; gi++) {
     const base = gi * gsize;
@@ -352,8 +451,18 @@ export function readUvfits(bytes: Uint8Array, name = 'input', limits: Pick<ReadO
     antennas,
   };
   if (dishDiameter !== undefined) meta.dishDiameter = dishDiameter;
+  if (sources) meta.sources = sources;
+  if (freqsel !== undefined) meta.freqsel = freqsel;
+  if (sources?.length === 1) {
+    const s0 = sources[0];
+    if (!meta.object) meta.object = s0.name;
+    if (s0.ra !== undefined && s0.dec !== undefined) {
+      meta.ra = s0.ra;
+      meta.dec = s0.dec;
+    }
+  }
   for (const w of f.warnings) notes.push(w);
-  return { meta, gcount, uSec, vSec, wSec, time, ant1, ant2, subarray, corr, notes };
+  return { meta, gcount, uSec, vSec, wSec, time, ant1, ant2, subarray, sourceId, corr, notes };
 }
 
 /** How a product is formed from the file's correlations. */
@@ -382,14 +491,55 @@ function productPlan(stokes: string[], product: string, name: string): { idx: nu
   );
 }
 
+/** The sources of a multi-source file, for messages: "1 3C286 (120 groups), 2 J1331 (40 groups)". */
+export function listSources(sources: readonly UvSource[]): string {
+  return sources.map((s) => `${s.id} ${s.name} (${s.groups} groups)`).join(', ');
+}
+
+/**
+ * The source a selection keeps: `source` by name (case-insensitive) or by its SOURCE number; null for a
+ * single-source file. A file of several sources without a choice is refused, naming them.
+ */
+export function chooseSource(meta: UvMeta, source: string | undefined, name = 'input'): UvSource | null {
+  const srcs = meta.sources;
+  if (!srcs || srcs.length === 0) {
+    if (source !== undefined && source.trim().toUpperCase() !== meta.object.trim().toUpperCase()) {
+      throw new UvfitsInputError(`${name}: no source '${source}': a single-source file${meta.object ? ` (OBJECT ${meta.object})` : ''}`);
+    }
+    return null;
+  }
+  if (source === undefined) {
+    if (srcs.length === 1) return srcs[0];
+    throw new UvfitsInputError(
+      `${name}: the file holds ${srcs.length} sources (SOURCE: ${listSources(srcs)}); SkyScore images one at a time: choose it with --source NAME (or its number)`,
+    );
+  }
+  const want = source.trim().toUpperCase();
+  const hit = srcs.find((s) => s.name.toUpperCase() === want) ?? (/^\d+$/.test(want) ? srcs.find((s) => s.id === Number(want)) : undefined);
+  if (!hit) throw new UvfitsInputError(`${name}: no source '${source}' in the file (SOURCE: ${listSources(srcs)})`);
+  return hit;
+}
+
 /**
  * One visibility per group, IF and channel of `product` ('I' by default: (RR+LL)/2 or (XX+YY)/2 where both hands
  * have weight > 0, with weight 4·w₁w₂/(w₁+w₂) — the inverse variance of the mean; a single parallel hand alone when
  * the file has only one; or a correlation by name, 'RR', 'XY', …). Flagged data are dropped and counted.
  */
-export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'input'): Visibilities {
-  const { meta, gcount } = file;
+export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'input', source?: string): Visibilities {
+  const { gcount } = file;
+  let meta = file.meta;
   const plan = productPlan(meta.stokes, product, name);
+  // a multi-source file: the chosen source's groups only, at its position
+  const chosen = chooseSource(meta, source, name);
+  const srcOf = file.sourceId;
+  const only = chosen && srcOf ? chosen.id : null;
+  if (chosen) {
+    meta = { ...meta, object: chosen.name };
+    if (chosen.ra !== undefined && chosen.dec !== undefined) {
+      meta.ra = chosen.ra;
+      meta.dec = chosen.dec;
+    }
+  }
   const ns = meta.stokes.length;
   const ni = meta.nIf;
   const nc = meta.nChan;
@@ -400,9 +550,14 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
   const vw = new Float64Array(total);
   let n = 0;
   let nAuto = 0;
+  let nOther = 0;
   const per = ni * nc;
   for (let t = 0; t < total; t++) {
     const gi = Math.floor(t / per);
+    if (only !== null && srcOf![gi] !== only) {
+      nOther++;
+      continue;
+    }
     if (file.ant1[gi] === file.ant2[gi]) {
       nAuto++;
       continue;
@@ -455,12 +610,16 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
     chan: new Int32Array(n),
     product: P(product),
     formed: plan.formed,
-    nFlagged: total - n - nAuto,
+    nFlagged: total - n - nAuto - nOther,
     nAuto,
     meta,
     notes: [...file.notes],
   };
   if (plan.note) out.notes.push(plan.note);
+  if (chosen && srcOf) out.source = chosen;
+  if (chosen && meta.sources && meta.sources.length > 1) {
+    out.notes.push(`source ${chosen.name} (SOURCE ${chosen.id}): ${chosen.groups} of the file's ${gcount} groups`);
+  }
   let j = 0;
   for (let gi = 0; gi < gcount; gi++) {
     for (let i = 0; i < ni; i++) {
@@ -512,7 +671,10 @@ export interface UvSummary {
   /** Distinct antenna pairs (cross-correlations) among the groups, autocorrelations apart. */
   baselines: number;
   autocorrelationGroups: number;
+  /** Groups summarised (of the chosen source in a multi-source file). */
   groups: number;
+  /** The sources of a multi-source file. */
+  sources?: string[];
   nIf: number;
   nChan: number;
   /** Lowest and highest channel frequency (Hz). */
@@ -535,7 +697,11 @@ export interface UvSummary {
 export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
   const pairs = new Set<number>();
   let autos = 0;
+  let groups = 0;
+  const chosen = file.sourceId ? vis.source : undefined;
   for (let g = 0; g < file.gcount; g++) {
+    if (chosen && file.sourceId![g] !== chosen.id) continue;
+    groups++;
     const a = Math.min(file.ant1[g], file.ant2[g]);
     const b = Math.max(file.ant1[g], file.ant2[g]);
     if (a === b) autos++;
@@ -555,15 +721,16 @@ export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
     fmax = Math.max(fmax, fr);
   }
   return {
-    object: file.meta.object,
+    object: vis.meta.object,
     telescope: file.meta.telescope,
     dateObs: file.meta.dateObs,
-    ra: file.meta.ra,
-    dec: file.meta.dec,
+    ra: vis.meta.ra,
+    dec: vis.meta.dec,
     antennas: file.meta.antennas.map((a) => a.name),
     baselines: pairs.size,
     autocorrelationGroups: autos,
-    groups: file.gcount,
+    groups,
+    ...(file.meta.sources ? { sources: file.meta.sources.map((s) => s.name) } : {}),
     nIf: file.meta.nIf,
     nChan: file.meta.nChan,
     freqMin: fmin,

@@ -88,41 +88,72 @@ export function thermalCheck(vis: {
   ifIndex: Int32Array;
   chan: Int32Array;
 }): ThermalCheck | null {
-  const series = new Map<string, number[]>();
-  for (let k = 0; k < vis.n; k++) {
-    if (vis.ant1[k] === vis.ant2[k]) continue;
-    const key = `${vis.ant1[k]}-${vis.ant2[k]}-${vis.ifIndex[k]}-${vis.chan[k]}`;
-    let s = series.get(key);
-    if (!s) series.set(key, (s = []));
-    s.push(k);
+  // series (baseline, IF, channel) numbered in the order of their first visibility; the visibilities grouped by
+  // series with a counting sort that keeps the file's order inside each (typed arrays, no per-visibility objects)
+  const n = vis.n;
+  const pairId = new Map<number, number>();
+  let nIf = 1;
+  let nChan = 1;
+  for (let k = 0; k < n; k++) {
+    if (vis.ifIndex[k] + 1 > nIf) nIf = vis.ifIndex[k] + 1;
+    if (vis.chan[k] + 1 > nChan) nChan = vis.chan[k] + 1;
   }
-  const z2: number[] = [];
-  for (const s of series.values()) {
-    if (s.length < 2) continue;
-    s.sort((a, b) => vis.time[a] - vis.time[b]);
-    const dts: number[] = [];
-    for (let i = 1; i < s.length; i++) {
-      const dt = vis.time[s[i]] - vis.time[s[i - 1]];
-      if (dt > 0) dts.push(dt);
+  const seriesOf = new Int32Array(n).fill(-1);
+  const firstSeen = new Map<number, number>();
+  for (let k = 0; k < n; k++) {
+    if (vis.ant1[k] === vis.ant2[k]) continue;
+    const pk = vis.ant1[k] * 65536 + vis.ant2[k];
+    let p = pairId.get(pk);
+    if (p === undefined) pairId.set(pk, (p = pairId.size));
+    const key = (p * nIf + vis.ifIndex[k]) * nChan + vis.chan[k];
+    let sid = firstSeen.get(key);
+    if (sid === undefined) firstSeen.set(key, (sid = firstSeen.size));
+    seriesOf[k] = sid;
+  }
+  const nSeries = firstSeen.size;
+  const start = new Int32Array(nSeries + 1);
+  for (let k = 0; k < n; k++) if (seriesOf[k] >= 0) start[seriesOf[k] + 1]++;
+  for (let i = 0; i < nSeries; i++) start[i + 1] += start[i];
+  const order = new Int32Array(start[nSeries]);
+  const fill = start.slice(0, nSeries);
+  for (let k = 0; k < n; k++) if (seriesOf[k] >= 0) order[fill[seriesOf[k]]++] = k;
+  const z2 = new Float64Array(order.length);
+  let nz = 0;
+  let mean = 0;
+  for (let i = 0; i < nSeries; i++) {
+    const a0 = start[i];
+    const a1 = start[i + 1];
+    if (a1 - a0 < 2) continue;
+    // in time order (a stable sort where the file's order is not: ties keep it)
+    let sorted = true;
+    for (let j = a0 + 1; j < a1 && sorted; j++) if (vis.time[order[j]] < vis.time[order[j - 1]]) sorted = false;
+    if (!sorted) {
+      const s = Array.from(order.subarray(a0, a1)).sort((a, b) => vis.time[a] - vis.time[b]);
+      order.set(s, a0);
     }
-    if (!dts.length) continue;
-    dts.sort((a, b) => a - b);
-    const gap = 2.5 * dts[Math.floor(dts.length / 2)];
-    for (let i = 1; i < s.length; i++) {
-      const a = s[i - 1];
-      const b = s[i];
+    const dts = new Float64Array(a1 - a0 - 1);
+    let nd = 0;
+    for (let j = a0 + 1; j < a1; j++) {
+      const dt = vis.time[order[j]] - vis.time[order[j - 1]];
+      if (dt > 0) dts[nd++] = dt;
+    }
+    if (!nd) continue;
+    const sortedDt = dts.subarray(0, nd).sort();
+    const gap = 2.5 * sortedDt[Math.floor(nd / 2)];
+    for (let j = a0 + 1; j < a1; j++) {
+      const a = order[j - 1];
+      const b = order[j];
       const dt = vis.time[b] - vis.time[a];
       if (!(dt > 0) || dt > gap) continue;
       const dr = vis.re[b] - vis.re[a];
       const di = vis.im[b] - vis.im[a];
-      z2.push((dr * dr + di * di) / (2 * (1 / vis.weight[a] + 1 / vis.weight[b])));
+      z2[nz++] = (dr * dr + di * di) / (2 * (1 / vis.weight[a] + 1 / vis.weight[b]));
     }
   }
-  if (!z2.length) return null;
-  let mean = 0;
-  for (const z of z2) mean += z;
-  mean /= z2.length;
-  z2.sort((a, b) => a - b);
-  const med = z2.length % 2 ? z2[(z2.length - 1) / 2] : 0.5 * (z2[z2.length / 2 - 1] + z2[z2.length / 2]);
-  return { pairs: z2.length, ratio: Math.sqrt(mean), robustRatio: Math.sqrt(med / Math.LN2) };
+  if (!nz) return null;
+  for (let i = 0; i < nz; i++) mean += z2[i];
+  mean /= nz;
+  const zs = z2.subarray(0, nz).sort();
+  const med = nz % 2 ? zs[(nz - 1) / 2] : 0.5 * (zs[nz / 2 - 1] + zs[nz / 2]);
+  return { pairs: nz, ratio: Math.sqrt(mean), robustRatio: Math.sqrt(med / Math.LN2) };
 }

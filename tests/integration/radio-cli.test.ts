@@ -166,4 +166,16 @@ describe('skyscore info FILE.uvfits', () => {
     expect(ms.code).toBe(2);
     expect(ms.stderr).toMatch(/CASA Measurement Set .* exportuvfits\(vis=/);
   });
+
+  it('--source on info and clean: a single-source file takes its own name and refuses another (multi-source files: radio-uvfits.test.ts)', async () => {
+    const ok = await runCliAsync(['info', VLBA(), '--source', 'bllac']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/source\s+BLLAC/);
+    const bad = await run(['info', VLBA(), '--source', 'M87']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no source 'M87': a single-source file \(OBJECT BLLAC\)/);
+    const c = await run(['clean', '--vis', VLBA(), '--out', p('src'), '--niter', '0', '--size', '64', '--source', 'M87']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/no source 'M87'/);
+  });
 });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { readUvfits, selectVisibilities } from '../../src-shared/radio/uvfits.js';
 import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
+import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
@@ -76,6 +77,17 @@ describe('the normal equations of real visibilities', () => {
     } finally {
       lik.dispose();
     }
+    // A made by the caller gives the same normal equations to the bit; A of other visibilities or another grid is refused
+    const grid = { nx: n, ny: n, cell };
+    for (const method of ['dft', 'nufft'] as const) {
+      const own = visibilityNormalEquations(vis, grid, { method });
+      const given = visibilityNormalEquations(vis, grid, { method, measurement: chooseMeasurement(vis.u, vis.v, grid, { method }) });
+      expect(Array.from(given.dirty)).toEqual(Array.from(own.dirty));
+      expect(Array.from(given.beam)).toEqual(Array.from(own.beam));
+      expect(given.exact!.chi2(x)).toBe(own.exact!.chi2(x));
+    }
+    expect(() => visibilityNormalEquations(vis, grid, { measurement: chooseMeasurement(vis.u.slice(1), vis.v.slice(1), grid) })).toThrow(/not A of these visibilities/);
+    expect(() => visibilityNormalEquations(vis, grid, { measurement: chooseMeasurement(vis.u, vis.v, { ...grid, cell: 2 * cell }) })).toThrow(/not A of these visibilities/);
   });
 });
 

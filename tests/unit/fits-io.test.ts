@@ -368,6 +368,55 @@ describe('FITS structure', () => {
     expect(parts.length).toBe(2);
     expect(date[0]).toBe(g.params[parts[0]][0] + g.params[parts[1]][0]);
   });
+  it('reads random groups larger than its decoding block (2^20 values) the same as element by element: int16, BSCALE/BZERO, BLANK, PSCAL/PZERO', () => {
+    // 25 groups of 2 parameters + 99 998 values: stride 100 000, so the reader's blocks hold 10 groups (three blocks)
+    const pcount = 2;
+    const gsize = 99998;
+    const gcount = 25;
+    const stride = pcount + gsize;
+    const cards = [
+      'SIMPLE  =                    T',
+      'BITPIX  =                   16',
+      'NAXIS   =                    3',
+      'NAXIS1  =                    0',
+      `NAXIS2  = ${String(2).padStart(20)}`,
+      `NAXIS3  = ${String(gsize / 2).padStart(20)}`,
+      'GROUPS  =                    T',
+      `PCOUNT  = ${String(pcount).padStart(20)}`,
+      `GCOUNT  = ${String(gcount).padStart(20)}`,
+      "PTYPE1  = 'UU'",
+      'PSCAL1  =                0.001',
+      'PZERO1  =                  5.0',
+      "PTYPE2  = 'DATE'",
+      'PZERO2  =            2460000.5',
+      'BSCALE  =                 0.25',
+      'BZERO   =                 10.0',
+      'BLANK   =               -32768',
+      'END',
+    ];
+    let head = cards.map((c) => c.padEnd(80)).join('');
+    while (head.length % 2880) head += ' ';
+    const bytes = new Uint8Array(head.length + Math.ceil((gcount * stride * 2) / 2880) * 2880);
+    for (let i = 0; i < head.length; i++) bytes[i] = head.charCodeAt(i);
+    const dv = new DataView(bytes.buffer);
+    const raw = (g: number, i: number) => (i === 7 && g % 3 === 0 ? -32768 : ((g * 7919 + i * 31) % 60001) - 30000);
+    for (let g = 0; g < gcount; g++) for (let i = 0; i < stride; i++) dv.setInt16(head.length + 2 * (g * stride + i), raw(g, i), false);
+    const G = readFits(bytes).hdus[0].readGroups();
+    expect(G.gcount).toBe(gcount);
+    expect(G.data.length).toBe(gcount * gsize);
+    for (const g of [0, 9, 10, 11, 19, 20, 24]) {
+      expect(G.params[0][g]).toBe(5 + 0.001 * raw(g, 0));
+      expect(G.par('DATE')![g]).toBe(2460000.5 + raw(g, 1));
+      for (const i of [0, 5, 6, 1000, gsize - 1]) {
+        const r = raw(g, pcount + i);
+        if (r === -32768) expect(G.data[g * gsize + i]).toBeNaN();
+        else expect(G.data[g * gsize + i]).toBe(10 + 0.25 * r);
+      }
+    }
+    let nan = 0;
+    for (const x of G.data) if (Number.isNaN(x)) nan++;
+    expect(nan).toBe(Math.ceil(gcount / 3));
+  });
   it('tables: vector, string, logical, bit and variable-length columns', () => {
     const t = readFits(readBytes('fits/variable_length_table.fits')).hdus[1].readTable();
     expect(t.columns.some((c) => c.rows !== undefined)).toBe(true);

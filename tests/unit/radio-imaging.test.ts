@@ -97,6 +97,47 @@ describe('thermal-weight check', () => {
     const b = thermalCheck(mk(1 / 9))!;
     expect(b.ratio / a.ratio).toBeCloseTo(1 / 3, 10);
   });
+
+  it('pairs successive visibilities in time within each baseline, IF and channel whatever the file\'s order; scan gaps skipped', () => {
+    // two baselines × two channels, 40 integrations of 10 s with a gap of an hour after the 20th; the values a ramp
+    // in time plus a known step per pair, so each z² is known: |Δ|² / (2·(1/w + 1/w)) with w = 2 → |Δ|²/2
+    const rows: { t: number; a1: number; a2: number; c: number; re: number; im: number }[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t = 2460000.5 + (i * 10 + (i >= 20 ? 3600 : 0)) / 86400;
+      for (const [a1, a2] of [[1, 2], [2, 3]])
+        for (const c of [0, 1]) rows.push({ t, a1, a2, c, re: 0.1 * i * (a2 + c), im: (i % 2) * 0.2 });
+    }
+    const check = (r: typeof rows) =>
+      thermalCheck({
+        n: r.length,
+        re: Float64Array.from(r, (x) => x.re),
+        im: Float64Array.from(r, (x) => x.im),
+        weight: new Float64Array(r.length).fill(2),
+        time: Float64Array.from(r, (x) => x.t),
+        ant1: Int32Array.from(r, (x) => x.a1),
+        ant2: Int32Array.from(r, (x) => x.a2),
+        ifIndex: new Int32Array(r.length),
+        chan: Int32Array.from(r, (x) => x.c),
+      })!;
+    const inOrder = check(rows);
+    // 4 series × (19 + 19) pairs: the pair across the gap is skipped
+    expect(inOrder.pairs).toBe(4 * 38);
+    let sum = 0;
+    const all: number[] = [];
+    for (const [a2, c] of [[2, 0], [2, 1], [3, 0], [3, 1]]) {
+      const d = 0.1 * (a2 + c);
+      const z = (d * d + 0.04) / 2;
+      for (let k = 0; k < 38; k++) all.push(z);
+      sum += 38 * z;
+    }
+    expect(inOrder.ratio).toBeCloseTo(Math.sqrt(sum / all.length), 12);
+    // the same visibilities in a scrambled order give the same pairs
+    const shuffled = rows.map((r, k) => ({ r, key: (k * 7919) % 163 })).sort((a, b) => a.key - b.key).map((x) => x.r);
+    const s = check(shuffled);
+    expect(s.pairs).toBe(inOrder.pairs);
+    expect(s.ratio).toBeCloseTo(inOrder.ratio, 12);
+    expect(s.robustRatio).toBeCloseTo(inOrder.robustRatio, 12);
+  });
 });
 
 describe('dirty image and beam', () => {

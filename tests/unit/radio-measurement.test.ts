@@ -9,7 +9,7 @@ import { dataPath, ROOT } from '../helpers/data.js';
 import { readUvfits, selectVisibilities, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { chooseMeasurement, makeDft, makeNufftMeasurement, type Measurement } from '../../src-shared/radio/measurement.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
-import { kernelWidth } from '../../src-shared/radio/nufft.js';
+import { kernelWidth, makeNufft } from '../../src-shared/radio/nufft.js';
 
 const vis = (f: string): Visibilities => selectVisibilities(readUvfits(new Uint8Array(readFileSync(dataPath('uvfits', f))), f));
 
@@ -164,6 +164,51 @@ describe('the NUFFT', () => {
     const err = relDiff(loose.re, loose.im, b.re, b.im);
     expect(err).toBeGreaterThan(1e-6);
     expect(err).toBeLessThan(1e-2);
+  });
+});
+
+describe('the NUFFT over its tap budget (float32 taps)', () => {
+  it('keeps the taps in float32 with each axis\'s first cell: within 1e-7 of the float64 plan, forward and adjoint, and as accurate against the direct sum', () => {
+    const v = vis('hera_sim_fewant_randsrc100.uvfits');
+    const grid: ImageGrid = { nx: 48, ny: 40, cell: 1500 * ARCSEC };
+    const kept = makeNufft(v.u, v.v, grid);
+    const small = makeNufft(v.u, v.v, grid, { tapBytes: 0 });
+    expect(kept.taps).toBe('float64');
+    expect(small.taps).toBe('float32');
+    // the budget is 24·W bytes a visibility: one byte short of it and the taps are float32
+    expect(makeNufft(v.u, v.v, grid, { tapBytes: v.n * 8 * 24 }).taps).toBe('float64');
+    expect(makeNufft(v.u, v.v, grid, { tapBytes: v.n * 8 * 24 - 1 }).taps).toBe('float32');
+    const xr = randn(48 * 40, 21);
+    const xi = randn(48 * 40, 22);
+    const a = kept.forward(xr, xi);
+    const b = small.forward(xr, xi);
+    const dFwd = relDiff(b.re, b.im, a.re, a.im);
+    expect(dFwd).toBeLessThan(1e-7);
+    expect(dFwd).toBeGreaterThan(0); // float32 taps do move the result: the float32 path is the one measured
+    const yr = randn(v.n, 23);
+    const yi = randn(v.n, 24);
+    const c = kept.adjoint(yr, yi);
+    const d = small.adjoint(yr, yi);
+    expect(relDiff(d.re, d.im, c.re, c.im)).toBeLessThan(1e-7);
+    // a second call gives the same again (each visibility's taps unpacked afresh, not left from the last)
+    expect(Array.from(small.forward(xr, xi).re)).toEqual(Array.from(b.re));
+    const D = makeDft(v.u, v.v, grid).forward(xr, xi);
+    expect(relDiff(b.re, b.im, D.re, D.im)).toBeLessThan(1e-6);
+    // the adjoint is still the exact adjoint of the forward map as computed
+    const lhs = b.re.reduce((s, x, k) => s + x * yr[k] + b.im[k] * yi[k], 0);
+    let rhs = 0;
+    for (let p = 0; p < xr.length; p++) rhs += xr[p] * d.re[p] + xi[p] * d.im[p];
+    expect(Math.abs(lhs - rhs)).toBeLessThan(1e-10 * Math.abs(lhs));
+  });
+  it('wraps the taps across the grid\'s edge as the float64 plan does (u, v near 0 and near ±1/2 cycle per pixel)', () => {
+    const grid: ImageGrid = { nx: 16, ny: 16, cell: 1 };
+    // near the origin the kernel straddles the grid's last and first cells; near ±1/2 it reaches the middle
+    const u = Float64Array.from([0.49, -0.49, 0.01, -0.003, 0]);
+    const vv = Float64Array.from([-0.495, 0.3, 0.002, 0, 0.4999]);
+    const x = randn(256, 31);
+    const a = makeNufft(u, vv, grid).forward(x);
+    const b = makeNufft(u, vv, grid, { tapBytes: 0 }).forward(x);
+    expect(relDiff(b.re, b.im, a.re, a.im)).toBeLessThan(1e-7);
   });
 });
 

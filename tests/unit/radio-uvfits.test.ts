@@ -344,3 +344,132 @@ describe('AIPS FQ and AN tables', () => {
     expect(v.u[k]).toBeCloseTo(1e-6 * (1e9 + 128e6), 4);
   });
 });
+
+/**
+ * A small file in CASA exportuvfits's layout: COMPLEX(3), STOKES(2: RR LL), FREQ(2), IF(2), RA, DEC; random
+ * parameters UU---SIN, VV---SIN, WW---SIN, DATE (PZERO the day's start, stored 0), a second DATE (the fraction of the
+ * day), BASELINE, INTTIM, and whatever `extra` adds (SOURCE, FREQSEL), one value per group.
+ */
+function casaLike(ng: number, extra: { name: string; values: number[] }[] = [], dateNames: [string, string] = ['DATE', 'DATE']): { bytes: Uint8Array; frac: number[] } {
+  const nIf = 2;
+  const nChan = 2;
+  const nS = 2;
+  const shape = [3, nS, nChan, nIf, 1, 1];
+  const gsize = 3 * nS * nChan * nIf;
+  const names = ['UU---SIN', 'VV---SIN', 'WW---SIN', dateNames[0], dateNames[1], 'BASELINE', 'INTTIM', ...extra.map((e) => e.name)];
+  const pcount = names.length;
+  const data = new Float32Array(ng * (pcount + gsize));
+  const frac = Array.from({ length: ng }, (_, g) => 0.1234567 + g * (10 / 86400));
+  for (let g = 0; g < ng; g++) {
+    const o = g * (pcount + gsize);
+    data[o] = 1e-6 * (g + 1);
+    data[o + 1] = 2e-6;
+    data[o + 2] = 0;
+    data[o + 3] = 0; // DATE: PZERO holds the day's start
+    data[o + 4] = frac[g];
+    data[o + 5] = 256 * 1 + 2;
+    data[o + 6] = 10; // INTTIM (s)
+    extra.forEach((e, k) => (data[o + 7 + k] = e.values[g]));
+    for (let j = 0; j < gsize; j += 3) {
+      data[o + pcount + j] = 1 + g;
+      data[o + pcount + j + 1] = 0;
+      data[o + pcount + j + 2] = 1;
+    }
+  }
+  const h = new FitsHeader();
+  const ct = ['COMPLEX', 'STOKES', 'FREQ', 'IF', 'RA', 'DEC'];
+  const crval = [1, -1, 1.4e9, 1, 150, 35];
+  const cdelt = [1, -1, 1e6, 1, 1, 1];
+  ct.forEach((c, k) => {
+    h.set(`CTYPE${k + 2}`, c);
+    h.set(`CRVAL${k + 2}`, crval[k]);
+    h.set(`CDELT${k + 2}`, cdelt[k]);
+    h.set(`CRPIX${k + 2}`, 1);
+  });
+  names.forEach((p, k) => {
+    h.set(`PTYPE${k + 1}`, p);
+    h.set(`PSCAL${k + 1}`, 1);
+    h.set(`PZERO${k + 1}`, k === 3 ? 2460000.5 : 0);
+  });
+  h.set('OBJECT', 'MULTI');
+  return { bytes: groupsFile(h, shape, pcount, ng, data), frac };
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+describe('CASA exportuvfits and AIPS layouts', () => {
+  it('sums the two DATE parameters (the day in PZERO, the fraction stored), with INTTIM beside them', () => {
+    for (const dn of [['DATE', 'DATE'], ['DATE', '_DATE']] as [string, string][]) {
+      const { bytes, frac } = casaLike(3, [], dn);
+      const f = readUvfits(bytes, 'casa.uvfits');
+      // float32 holds the fraction to 1e-8 day (1 ms); a float32 Julian date would be off by up to 0.125 day
+      for (let g = 0; g < 3; g++) expect(f.time[g]).toBe(2460000.5 + Math.fround(frac[g]));
+      expect(f.time[1] - f.time[0]).toBeCloseTo(10 / 86400, 7);
+      expect(Array.from(f.uSec)).toEqual([1e-6, 2e-6, 3e-6].map(Math.fround));
+      expect([f.ant1[2], f.ant2[2]]).toEqual([1, 2]);
+      const v = selectVisibilities(f);
+      expect(v.n).toBe(3 * 2 * 2);
+      expect(v.time[v.n - 1]).toBe(f.time[2]);
+      expect(f.meta.sources).toBeUndefined();
+    }
+  });
+
+  it('a SOURCE parameter with an AIPS SU table: refused without a choice, naming the sources; one source by name or number', () => {
+    const { bytes } = casaLike(5, [{ name: 'SOURCE', values: [1, 2, 1, 2, 2] }]);
+    const su = binTable('AIPS SU', 2, [
+      { name: 'ID. NO.', form: '1J', values: [1, 2] },
+      { name: 'SOURCE', form: '16A', values: ['3C286', 'J1331+3030'] },
+      { name: 'RAEPO', form: '1D', values: [202.784, 203.0] },
+      { name: 'DECEPO', form: '1D', values: [30.509, 30.4] },
+    ]);
+    const f = readUvfits(concat(bytes, su), 'multi.uvfits');
+    expect(f.meta.sources).toEqual([
+      { id: 1, name: '3C286', groups: 2, ra: 202.784, dec: 30.509 },
+      { id: 2, name: 'J1331+3030', groups: 3, ra: 203.0, dec: 30.4 },
+    ]);
+    expect(() => selectVisibilities(f, 'I', 'multi.uvfits')).toThrow(UvfitsInputError);
+    expect(() => selectVisibilities(f, 'I', 'multi.uvfits')).toThrow(/2 sources \(SOURCE: 1 3C286 \(2 groups\), 2 J1331\+3030 \(3 groups\)\).*--source/);
+    const a = selectVisibilities(f, 'I', 'multi.uvfits', '3c286');
+    expect(a.n).toBe(2 * 4);
+    expect(Array.from(new Set(a.group))).toEqual([0, 2]);
+    expect([a.meta.object, a.meta.ra, a.meta.dec]).toEqual(['3C286', 202.784, 30.509]);
+    expect(a.nFlagged).toBe(0);
+    expect(a.source?.id).toBe(1);
+    const b = selectVisibilities(f, 'I', 'multi.uvfits', '2');
+    expect(Array.from(new Set(b.group))).toEqual([1, 3, 4]);
+    expect(b.meta.object).toBe('J1331+3030');
+    const s = summariseUv(f, b);
+    expect([s.object, s.groups, s.ra, s.visibilities]).toEqual(['J1331+3030', 3, 203.0, 12]);
+    expect(s.sources).toEqual(['3C286', 'J1331+3030']);
+    expect(() => selectVisibilities(f, 'I', 'multi.uvfits', 'M87')).toThrow(/no source 'M87'.*1 3C286/);
+    // one source only: no choice needed, its SU position is the phase centre
+    const one = readUvfits(concat(casaLike(2, [{ name: 'SOURCE', values: [2, 2] }]).bytes, su), 'one.uvfits');
+    const v1 = selectVisibilities(one);
+    expect([v1.n, v1.meta.object, v1.meta.ra]).toEqual([8, 'J1331+3030', 203.0]);
+    // a single-source file refuses another name
+    expect(() => selectVisibilities(readUvfits(casaLike(2).bytes, 'x.uvfits'), 'I', 'x.uvfits', '3C286')).toThrow(/no source '3C286'.*OBJECT MULTI/);
+  });
+
+  it('FREQSEL picks its row of a several-row FQ table; several setups in the groups are refused, naming them', () => {
+    const fq = binTable('AIPS FQ', 2, [
+      { name: 'FRQSEL', form: '1J', values: [1, 2] },
+      { name: 'IF FREQ', form: '2D', values: [0, 128e6, 1e9, 1.5e9] },
+    ]);
+    const two = readUvfits(concat(casaLike(2, [{ name: 'FREQSEL', values: [2, 2] }]).bytes, fq), 'fs.uvfits');
+    expect(two.meta.freqsel).toBe(2);
+    expect(Array.from(two.meta.freqs)).toEqual([2.4e9, 2.4e9 + 1e6, 2.9e9, 2.9e9 + 1e6]);
+    const first = readUvfits(concat(casaLike(2).bytes, fq), 'nofs.uvfits');
+    expect(Array.from(first.meta.freqs)).toEqual([1.4e9, 1.4e9 + 1e6, 1.528e9, 1.528e9 + 1e6]);
+    expect(first.notes.join(' ')).toMatch(/2 rows and the groups no FREQSEL; the first \(FRQSEL 1\)/);
+    expect(() => readUvfits(concat(casaLike(3, [{ name: 'FREQSEL', values: [1, 2, 1] }]).bytes, fq), 'mix.uvfits')).toThrow(/2 frequency setups \(FREQSEL 1, 2\)/);
+    expect(() => readUvfits(concat(casaLike(2, [{ name: 'FREQSEL', values: [3, 3] }]).bytes, fq), 'x.uvfits')).toThrow(/FREQSEL is 3 but the AIPS FQ table has no such row \(FRQSEL 1, 2\)/);
+  });
+});

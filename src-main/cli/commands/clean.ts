@@ -30,7 +30,7 @@ export const cleanCommand: Command = {
   name: 'clean',
   summary: 'dirty image, dirty beam and CLEAN (Högbom or Cotton–Schwab) of UVFITS visibilities',
   usage: `usage: skyscore clean --vis FILE.uvfits --out NAME [--size N] [--cell ARCSEC]
-                      [--weighting natural|uniform|briggs] [--robust R] [--stokes P]
+                      [--weighting natural|uniform|briggs] [--robust R] [--stokes P] [--source NAME]
                       [--niter K] [--gain G] [--threshold JY] [--mask MASK.fits]
                       [--cotton-schwab | --hogbom] [--method auto|dft|nufft]
 
@@ -50,6 +50,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
   --weighting W       natural (default), uniform or briggs, on the image's uv grid
   --robust R          Briggs robustness, −2 (≈ uniform) … 2 (≈ natural); default 0
   --stokes P          the product to image: I (default) or a correlation in the file (RR, LL, XX, XY, …)
+  --source NAME       the source of a multi-source file (its SU table name or SOURCE number); required there
   --niter K           most CLEAN iterations (default 1000; 0 writes the dirty image and beam only)
   --gain G            loop gain, 0 < G ≤ 1 (default 0.1)
   --threshold JY      stop when the residual's peak falls below JY (Jy/beam; default 0)
@@ -68,6 +69,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
         weighting: { type: 'string' },
         robust: { type: 'string' },
         stokes: { type: 'string' },
+        source: { type: 'string' },
         niter: { type: 'string' },
         gain: { type: 'string' },
         threshold: { type: 'string' },
@@ -102,7 +104,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const t0 = performance.now();
     const uv = await readUvfitsFile(visPath);
     const product = optionalString(p, 'stokes')?.toUpperCase() ?? defaultProduct(uv.meta);
-    const vis = selectVisibilities(uv, product, visPath);
+    const vis = selectVisibilities(uv, product, visPath, optionalString(p, 'source'));
     for (const n of vis.notes) process.stderr.write(`skyscore: note: ${n}\n`);
     if (vis.n === 0) {
       throw new UsageError(

@@ -43,7 +43,7 @@ export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck 
   const ant = s.antennas.length ? `${s.antennas.length} (${s.antennas.slice(0, 12).join(' ')}${s.antennas.length > 12 ? ' …' : ''})` : 'none listed (no AN table)';
   const lines = [
     `${file}: UVFITS visibilities`,
-    `  source        ${s.object || '—'}   phase centre RA ${s.ra.toFixed(6)}°, Dec ${s.dec.toFixed(6)}°`,
+    `  source        ${s.object || '—'}   phase centre RA ${s.ra.toFixed(6)}°, Dec ${s.dec.toFixed(6)}°${s.sources && s.sources.length > 1 ? `   (one of the file's ${s.sources.length} sources: ${s.sources.join(' ')})` : ''}`,
     `  telescope     ${s.telescope || '—'}   date ${s.dateObs || '—'}`,
     `  antennas      ${ant}`,
     `  baselines     ${s.baselines}${s.autocorrelationGroups ? ` (and ${s.autocorrelationGroups} autocorrelation groups)` : ''}, ${s.groups} groups`,
@@ -76,7 +76,7 @@ export const infoCommand: Command = {
   name: 'info',
   summary: 'HDUs of a FITS file: kind, EXTNAME, BITPIX, shape, header and pixel statistics',
   usage: `usage: skyscore info FILE [--json] [--lenient]
-       skyscore info FILE.uvfits [--json] [--stokes P]
+       skyscore info FILE.uvfits [--json] [--stokes P] [--source NAME]
 
 Lists the HDUs of a FITS file (plain, gzip-compressed or tile-compressed): index, kind (primary, image,
 compressed-image, bintable, table, random-groups), EXTNAME, BITPIX and shape in FITS axis order
@@ -96,17 +96,18 @@ check of the weights' scale: the scatter of successive visibilities on each base
 Its HDUs are listed after the summary; --json prints {"file", "hdus", "uvfits", "thermal"}. A CASA Measurement Set is refused with the CASA command that
 exports it to UVFITS (docs/radio.md).`,
   async run(argv) {
-    const p = parse(argv, { json: { type: 'boolean' }, lenient: { type: 'boolean' }, stokes: { type: 'string' } }, 'info');
+    const p = parse(argv, { json: { type: 'boolean' }, lenient: { type: 'boolean' }, stokes: { type: 'string' }, source: { type: 'string' } }, 'info');
     if (p.positionals.length !== 1) throw new UsageError(`info: expected one FILE, got ${p.positionals.length} arguments`);
     const file = p.positionals[0];
     const uvMode = isUvfitsName(file) || /\.ms\/?$/i.test(file) || /(^|\/)table\.dat$/.test(file);
     if (uvMode) await checkNotMeasurementSet(file);
     else if (typeof p.values.stokes === 'string') throw new UsageError('info: --stokes applies to visibility files (.uvfits) only');
+    else if (typeof p.values.source === 'string') throw new UsageError('info: --source applies to visibility files (.uvfits) only');
     const bytes = await readInputFile(file);
     if (uvMode) {
       const uv = readUvfits(bytes, file);
       const product = typeof p.values.stokes === 'string' ? p.values.stokes : defaultProduct(uv.meta);
-      const vis = selectVisibilities(uv, product, file);
+      const vis = selectVisibilities(uv, product, file, typeof p.values.source === 'string' ? p.values.source : undefined);
       const s = summariseUv(uv, vis);
       const thermal = thermalCheck(vis);
       const f = readFits(bytes, { name: file });

@@ -41,7 +41,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--backend B] [--workers W] [--batch B] [--hdu H] [--snr R] [--correctors K] [--step-size D] [--zeta Z] [--denoise draw|mean|none] [--no-rao-blackwell] [--symmetrise] [--quiet]
                             [--sample-lens LENS.json [--gibbs G] [--gibbs-burn B] [--lens-steps K]]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
-       skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--reweight] [--workers W] [the sampler flags]
+       skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--source NAME] [--reweight] [--workers W] [the sampler flags]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -377,6 +377,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
     {
       vis: visPath,
       stokes: optionalString(p, 'stokes'),
+      source: optionalString(p, 'source'),
       size,
       cellArcsec,
       prior,
@@ -438,6 +439,7 @@ export const reconstructCommand: Command = {
         size: { type: 'string' },
         cell: { type: 'string' },
         stokes: { type: 'string' },
+        source: { type: 'string' },
         reweight: { type: 'boolean' },
         'sample-lens': { type: 'string' },
         gibbs: { type: 'string' },
@@ -453,7 +455,7 @@ export const reconstructCommand: Command = {
     if (sampleLensFile !== undefined && p.values.vis !== undefined) throw new UsageError(`${cmd}: --sample-lens applies to a model with a lens, not to --vis`);
     if (sampleLensFile !== undefined && p.values.n !== undefined) throw new UsageError(`${cmd}: --n does not apply to --sample-lens (the samples are the Gibbs iterations after the burn-in: --gibbs, --gibbs-burn)`);
     if (p.values.vis !== undefined) return reconstructFromVisibilities(p, cmd, argv);
-    for (const f of ['size', 'cell', 'stokes', 'reweight'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
+    for (const f of ['size', 'cell', 'stokes', 'source', 'reweight'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
     const obsPath = requireString(p, 'obs', cmd);
     const modelPath = requireString(p, 'model', cmd);
     const prior = requireString(p, 'prior', cmd);
