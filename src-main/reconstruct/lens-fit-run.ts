@@ -45,6 +45,8 @@ export interface LensFitSettings {
   errors: boolean;
   /** the mass profile: 'sie' (absent: the default) or 'epl' (the slope fitted too) */
   mass?: MassProfile;
+  /** false: keep the pixels sharper than the PSF (absent: left out, the default) */
+  rejectSharpOutliers?: boolean;
 }
 
 export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 1, supersample: 2, regularisation: 'gradient', errors: true };
@@ -139,6 +141,7 @@ export function lensFitFlags(s: LensFitSettings, psfSize: number): string[] {
   if (s.regularisation !== d.regularisation) out.push('--regularisation', s.regularisation);
   if (!s.errors) out.push('--no-errors');
   if (s.mass !== undefined && s.mass !== 'sie') out.push('--mass', s.mass);
+  if (s.rejectSharpOutliers === false) out.push('--keep-sharp');
   return out;
 }
 
@@ -167,6 +170,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       starts: s.starts,
       errors: s.errors,
       mass: s.mass ?? 'sie',
+      ...(s.rejectSharpOutliers === false && { rejectSharpOutliers: false }),
       onProgress: (pr) => {
         if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
         const t = Date.now();
@@ -184,6 +188,18 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
   return { result: res, files, summary };
+}
+
+/**
+ * σ as the fit read it (from a σ map, one σ or a weight map), on the observation's grid and header, NaN where a
+ * pixel has none: the command line writes it beside the products as sigma.fits, for `skyscore reconstruct --noise
+ * DIR/sigma.fits` where σ came from a weight map or an HDU of a multi-extension file.
+ */
+export function lensFitSigmaFile(obs: ImageFile, sigma: ArrayLike<number>, command: string, noiseText: string): { name: string; bytes: Uint8Array } {
+  const [ny, nx] = obs.shape;
+  const h = resultHeader(obs, { sameAsInput: true }, obs.shape, { command, modelPath: 'model.json', modelHash: '', backend: 'float64 (no tensors)', extra: { SKYNOISE: noiseText } });
+  const data = Float32Array.from(sigma, (v) => (Number.isFinite(v) && v > 0 ? v : NaN));
+  return { name: 'sigma.fits', bytes: writeFits([{ data, shape: [nx, ny], header: h, bitpix: -32 }]) };
 }
 
 function fmt(p: { value: number; error: number | null }): string {
@@ -276,6 +292,10 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     supersample: res.supersample,
     psfShape: psf.shape,
     thetaEInitial: res.thetaEInitial,
+    // the first θE's scan (radius, log Z of a round lens on the binned image) and the pixels left out as sharper
+    // than the PSF (row, column): cosmic-ray residuals and hot pixels, also off mask.fits
+    thetaEScan: res.thetaEScan,
+    outliers: { count: res.outliers.length, pixels: Array.from(res.outliers, (p) => [Math.floor(p / nx), p % nx]) },
     laplaceNote: res.laplaceNote,
     evaluations: res.evaluations,
     seconds: res.seconds,

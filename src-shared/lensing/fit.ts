@@ -7,6 +7,7 @@ import { fixedSourceSolver, invert, lnLambdaAtScale, normalEquations, optimiseLa
 import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
+import { sharpOutliers } from './outliers.js';
 import { cholesky } from '../linalg/cholesky.js';
 
 // The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
@@ -76,6 +77,16 @@ export interface LensFitOptions {
   coarseStarts?: boolean;
   /** Nelder–Mead evaluations per stage (default 1500) */
   maxEvaluations?: number;
+  /**
+   * leave out the pixels sharper than the PSF (cosmic-ray residuals, hot pixels: outliers.ts), found in the data
+   * and again in the light-subtracted data (default true)
+   */
+  rejectSharpOutliers?: boolean;
+  /**
+   * the first θE: the best evidence of a round lens over a scan of radii on the binned image (default true where
+   * the starts are binned), the light-subtracted ring's mean radius one of them; false: that mean radius alone
+   */
+  scanThetaE?: boolean;
   onProgress?: (p: LensFitProgress) => void;
 }
 
@@ -141,6 +152,10 @@ export interface LensFitResult {
   normalisedResidual: Float64Array;
   /** the pixels fitted (flat indices) */
   pixels: Int32Array;
+  /** the pixels left out as sharper than the PSF (flat indices; rejectSharpOutliers) */
+  outliers: Int32Array;
+  /** the first θE's scan: radius (arcsec) and log Z on the binned image (empty where not scanned) */
+  thetaEScan: { thetaE: number; logEvidence: number }[];
   /** evidence evaluations per stage, λ searches, the light-and-mass cycles run (`jointCycles`) */
   evaluations: Record<string, number>;
   thetaEInitial: number;
@@ -394,6 +409,101 @@ function coarseEvidence(d: LensFitData, pixels: Int32Array, fitGrid: Grid, regKi
   return { E: new EvidenceFunction(db, px, y, w, grid, regularisation(regKind, grid.shape), ss), shift: b.shift };
 }
 
+/**
+ * The fitted pixels where the lensed source is seen: the light-subtracted data above 4σ with at least one of their
+ * eight neighbours above 3σ (a lone pixel is noise or an artefact, and its ray would stretch the source grid).
+ */
+export function arcPixels(d: LensFitData, pixels: Int32Array, lightModel: ArrayLike<number> | null): Int32Array {
+  const [ny, nx] = d.image.shape;
+  const r = (k: number) => (d.data[k] - (lightModel ? lightModel[k] : 0)) / d.sigma[k];
+  const inFit = new Uint8Array(ny * nx);
+  for (const p of pixels) inFit[p] = 1;
+  const out: number[] = [];
+  for (const p of pixels) {
+    if (!(r(p) > 4)) continue;
+    const i = Math.floor(p / nx);
+    const j = p - i * nx;
+    let ok = false;
+    for (let di = -1; di <= 1 && !ok; di++) {
+      for (let dj = -1; dj <= 1 && !ok; dj++) {
+        if (!di && !dj) continue;
+        const ii = i + di;
+        const jj = j + dj;
+        if (ii >= 0 && ii < ny && jj >= 0 && jj < nx && inFit[ii * nx + jj] && r(ii * nx + jj) > 3) ok = true;
+      }
+    }
+    if (ok) out.push(p);
+  }
+  return Int32Array.from(out);
+}
+
+/** The radii the first θE's scan tries: 6 % apart from 4 pixels to 0.8 of the fitted pixels' largest distance. */
+export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [number, number], ring: number): number[] {
+  const [ny, nx] = d.image.shape;
+  let rMax = 0;
+  for (const p of pixels) {
+    const i = Math.floor(p / nx);
+    const j = p - i * nx;
+    rMax = Math.max(rMax, Math.hypot(pixelCentre(j, nx, d.image.scale) - centre[0], pixelCentre(i, ny, d.image.scale) - centre[1]));
+  }
+  const lo = 4 * d.image.scale;
+  const hi = 0.8 * rMax;
+  const out: number[] = [];
+  for (let r = lo; r <= hi; r *= 1.06) out.push(r);
+  if (ring >= lo && ring <= hi) out.push(ring);
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The first θE by the evidence: a round SIE at the light's centre, at each radius of scanRadiusGrid, on the image
+ * binned 2 × 2 with a source grid of half the fit grid's side covering that radius's annulus (as the fit grid
+ * would), λ by the evidence; the best radius, refined by the parabola through it and its neighbours in ln θE. Null
+ * where the binned image is too small (coarseEvidence's rule). Each radius has its own source grid, so the
+ * evidences of neighbouring radii differ by the grids' discretisation too: this chooses the basin, the starts and
+ * the cycles then fit θE on one fixed grid.
+ */
+export function scanRadii(
+  d: LensFitData,
+  pixels: Int32Array,
+  light: SersicParams[],
+  centre: [number, number],
+  ring: number,
+  fitN: number,
+  regKind: RegularisationKind,
+  ss: number,
+): { best: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
+  const radii = scanRadiusGrid(d, pixels, centre, ring);
+  if (radii.length < 3) return null;
+  const scan: { thetaE: number; logEvidence: number }[] = [];
+  let evaluations = 0;
+  let lnLam: number | undefined;
+  for (const t of radii) {
+    const lens: LensParams = { thetaE: t, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
+    const grid = defaultSourceGrid(lens, d.image, { n: fitN, margin: 1.3, pixels });
+    const c = coarseEvidence(d, pixels, grid, regKind, ss);
+    if (!c) return null;
+    const lightS = light.map((l) => ({ ...l, x0: l.x0 + c.shift[0], y0: l.y0 + c.shift[1] }));
+    const m: MassVector = { thetaE: t, e1: 0, e2: 0, x0: centre[0] + c.shift[0], y0: centre[1] + c.shift[1], gamma1: 0, gamma2: 0 };
+    const r = c.E.bestLambda(m, lightS, lnLam);
+    evaluations += r.evaluations;
+    lnLam = Math.log(r.best.lambda);
+    scan.push({ thetaE: t, logEvidence: r.best.logEvidence });
+  }
+  let k = 0;
+  for (let i = 1; i < scan.length; i++) if (scan[i].logEvidence > scan[k].logEvidence) k = i;
+  let best = scan[k].thetaE;
+  if (k > 0 && k < scan.length - 1) {
+    const [x0, x1, x2] = [Math.log(scan[k - 1].thetaE), Math.log(scan[k].thetaE), Math.log(scan[k + 1].thetaE)];
+    const [f0, f1, f2] = [scan[k - 1].logEvidence, scan[k].logEvidence, scan[k + 1].logEvidence];
+    const den = (x1 - x0) * (f1 - f2) - (x1 - x2) * (f1 - f0);
+    if (den !== 0) {
+      const x = x1 - 0.5 * ((x1 - x0) ** 2 * (f1 - f2) - (x1 - x2) ** 2 * (f1 - f0)) / den;
+      if (x > x0 && x < x2) best = Math.exp(x);
+    }
+  }
+  return { best, scan, evaluations };
+}
+
 /** Fits the lens: see the file's header and docs/lensing.md. */
 export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResult {
   const t0 = now();
@@ -411,11 +521,19 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const nMass = epl ? 8 : 7;
   const slope0: Partial<MassVector> = epl ? { gamma: EPL_GAMMA_START } : {};
   const progress = opts.onProgress ?? (() => {});
-  const pixels = fitPixels(d);
+  let pixels = fitPixels(d);
   if (pixels.length < 50) throw new LensFitInputError(`only ${pixels.length} pixels to fit (mask, NaN data or σ): at least 50 are needed`);
-  const y = Float64Array.from(pixels, (p) => d.data[p]);
-  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
   const evaluations: Record<string, number> = {};
+  const rejected = new Set<number>();
+  const reject = (model: ArrayLike<number> | null) => {
+    if (opts.rejectSharpOutliers === false) return;
+    const o = sharpOutliers(d.data, d.sigma, model, d.image.shape, pixels, d.psf);
+    if (!o.length) return;
+    for (const p of o) rejected.add(p);
+    pixels = Int32Array.from(Array.from(pixels).filter((p) => !rejected.has(p)));
+  };
+  // cosmic-ray residuals and hot pixels: sharper than the PSF in the data
+  reject(null);
 
   // 1. the light alone, and the ring's radius from the light-subtracted data
   let light: SersicParams[] = [];
@@ -427,16 +545,34 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const cols = lightColumns(light, d.image, d.psf, pixels, 2);
     const { amps } = leastSquaresChi2(cols, d, pixels);
     lightModel = lightImage(light, amps, d.image, d.psf, 2);
+    // …and in the light-subtracted data (those on the deflector's light)
+    reject(lightModel);
   }
+  const outliers = Int32Array.from([...rejected].sort((a, b) => a - b));
+  if (outliers.length) progress({ stage: 'light', evaluations: evaluations.light ?? 0, message: `${outliers.length} pixel${outliers.length > 1 ? 's' : ''} sharper than the PSF left out (cosmic rays, hot pixels)` });
+  const y = Float64Array.from(pixels, (p) => d.data[p]);
+  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
-  const thetaE0 = ringRadius(d, pixels, lightModel, centre);
-  if (thetaE0 === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
-  progress({ stage: 'light', evaluations: evaluations.light ?? 0, message: `light fitted; ring radius ${thetaE0.toFixed(3)}″ (the first guess of θE)` });
+  const ring = ringRadius(d, pixels, lightModel, centre);
+  if (ring === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
+  // the pixels where the lensed source is seen: light-subtracted data above 4σ with a neighbour above 3σ too
+  const arcs = arcPixels(d, pixels, lightModel);
+  // the first θE: the ring's mean radius is pulled inwards by what the light model leaves at the deflector's centre
+  // (a real galaxy is no Sérsic profile): the evidence of a round lens over a scan of radii chooses (scanRadii)
+  let thetaE0 = ring;
+  let thetaEScan: { thetaE: number; logEvidence: number }[] = [];
+  if ((opts.scanThetaE ?? (opts.coarseStarts ?? !epl)) && nLight <= 2) {
+    const sc = scanRadii(d, pixels, light, centre, ring, fitN, regKind, ss);
+    if (sc) {
+      thetaEScan = sc.scan;
+      thetaE0 = sc.best;
+      evaluations.thetaEScan = sc.evaluations;
+    }
+  }
+  progress({ stage: 'light', evaluations: evaluations.light ?? 0, message: `light fitted; ring radius ${ring.toFixed(3)}″${thetaEScan.length ? `, the evidence's best radius ${thetaE0.toFixed(3)}″` : ''} (the first guess of θE)` });
 
   // 2. the fit's source grid (fixed during the fit: a changing grid would make the evidence jump)
   const lens0: LensParams = { thetaE: thetaE0, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
-  // the pixels where the lensed source is seen: light-subtracted data above 4σ
-  const arcs = Int32Array.from(Array.from(pixels).filter((p) => d.data[p] - (lightModel ? lightModel[p] : 0) > 4 * d.sigma[p]));
   const fitGrid = defaultSourceGrid(lens0, d.image, { n: fitN, margin: 1.3, pixels, arcs });
   const fitReg = regularisation(regKind, fitGrid.shape);
   const E = new EvidenceFunction(d, pixels, y, w, fitGrid, fitReg, ss);
@@ -823,6 +959,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     modelImage: model,
     normalisedResidual: resid,
     pixels,
+    outliers,
+    thetaEScan,
     evaluations,
     thetaEInitial: thetaE0,
     regularisation: regKind,
