@@ -79,3 +79,16 @@ export function sigmaFromWeights(w: ArrayLike<number>): { sigma: Float64Array; e
   }
   return { sigma, excluded };
 }
+
+/**
+ * The disc fitted where no mask is given, arcsec from the image centre: a galaxy-scale lens's arcs lie within
+ * 2″ of it (SLACS: θE 0.8–1.8″), and a survey cutout's other sources further out (a companion, stars) would
+ * otherwise be fitted as the deflector's light, at the cost of every pixel of a 300–400 px cutout.
+ */
+export const DEFAULT_FIT_RADIUS = 3;
+
+/** DEFAULT_FIT_RADIUS where the image reaches beyond it (its half-diagonal), else null: every valid pixel. */
+export function defaultFitRadius(shape: [number, number], scale: number): number | null {
+  const halfDiagonal = (Math.hypot(shape[0], shape[1]) * scale) / 2;
+  return halfDiagonal > DEFAULT_FIT_RADIUS ? DEFAULT_FIT_RADIUS : null;
+}

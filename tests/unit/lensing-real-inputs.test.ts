@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FitsHeader } from '../../src-shared/fits/index.js';
-import { pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
+import { DEFAULT_FIT_RADIUS, defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
 import { psfNeighbourRatio, sharpOutliers } from '../../src-shared/lensing/outliers.js';
 import { arcPixels, annulusMask, fitPixels, ringRadius, scanRadii } from '../../src-shared/lensing/fit.js';
 import { lightColumns } from '../../src-shared/lensing/light.js';
@@ -46,6 +46,15 @@ describe('the pixel scale from the WCS', () => {
     // and the fit leaves those pixels out
     const d = { data: new Float64Array(6).fill(1), sigma, image: { shape: [2, 3] as [number, number], scale: 0.1 }, mask: null, psf: null };
     expect(Array.from(fitPixels(d))).toEqual([0, 2, 5]);
+  });
+});
+
+describe('the default fitted disc', () => {
+  it('3″ about the centre of a 360² cutout of 0.05″; none where the image lies within it', () => {
+    expect(DEFAULT_FIT_RADIUS).toBe(3);
+    expect(defaultFitRadius([360, 360], 0.05)).toBe(3);
+    expect(defaultFitRadius([80, 80], 0.05)).toBeNull(); // half-diagonal 2.83″
+    expect(defaultFitRadius([86, 86], 0.05)).toBe(3); // 3.04″
   });
 });
 

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { checkOutputFolder, writeProductSet } from '../../io.js';
 import { readImage2dArg, readNoiseArg, splitHduSelector } from '../../forward-model-files.js';
 import { noiseMap } from '../../../src-shared/operators/noise.js';
-import { pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../../src-shared/lensing/inputs.js';
+import { defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../../src-shared/lensing/inputs.js';
 import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
@@ -41,7 +41,8 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          WCS (CD matrix, or PC × CDELT), square pixels
   --mask MASK.fits       1 where a pixel is fitted, 0 elsewhere (the image's shape)
   --annulus R1,R2        fit the pixels at R1 ≤ r ≤ R2 arcsec from the image centre (R1 may be 0: a disc)
-                         default: every valid pixel
+                         default: the disc of 3″ (a cutout centred on the lens; its other sources and
+                         most of its sky left out), every valid pixel of an image that it holds whole
   --source-size N        side of the final source grid (default 64, the prior's size)
   --source-scale ARCSEC  its pixel scale (default: the rays of the arcs' annulus, 10 % margin)
   --fit-source-size N    side of the source grid while fitting (default 24)
@@ -169,6 +170,12 @@ caustics, arcsec).`,
         throw new UsageError(`${cmd}: --annulus must be R1,R2 in arcsec with 0 ≤ R1 < R2, got '${annulusArg}'`);
       }
       mask = { kind: 'annulus', r1: parts[0], r2: parts[1] };
+    } else {
+      const r = defaultFitRadius(shape, scale);
+      if (r !== null) {
+        mask = { kind: 'annulus', r1: 0, r2: r };
+        process.stderr.write(`skyscore: note: fitting the pixels within ${r}″ of the image centre (no --mask or --annulus; --annulus 0,R chooses another disc)\n`);
+      }
     }
 
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
