@@ -229,7 +229,7 @@ function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): b
  * The deflector's light alone, from the data: Sérsic shapes by Nelder–Mead with the amplitudes by linear least
  * squares, on the fitted pixels minus those more than 3σ above the model (the arcs), in two rounds.
  */
-function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void): { light: SersicParams[]; evaluations: number } {
+export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void): { light: SersicParams[]; evaluations: number } {
   const [ny, nx] = d.image.shape;
   // start: the brightest pixel's neighbourhood centroid, round, rEff = 5 px, n = 3
   let peak = pixels[0];
@@ -437,7 +437,11 @@ export function arcPixels(d: LensFitData, pixels: Int32Array, lightModel: ArrayL
   return Int32Array.from(out);
 }
 
-/** The radii the first θE's scan tries: 6 % apart from 4 pixels to 0.8 of the fitted pixels' largest distance. */
+/**
+ * The radii the first θE's scan tries: 3 % apart within a factor SCAN_WINDOW of the ring's radius (and that
+ * radius), at least 4 pixels and at most 0.9 of the fitted pixels' largest distance from the centre.
+ */
+export const SCAN_WINDOW = 1.25;
 export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [number, number], ring: number): number[] {
   const [ny, nx] = d.image.shape;
   let rMax = 0;
@@ -446,22 +450,14 @@ export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [numb
     const j = p - i * nx;
     rMax = Math.max(rMax, Math.hypot(pixelCentre(j, nx, d.image.scale) - centre[0], pixelCentre(i, ny, d.image.scale) - centre[1]));
   }
-  const lo = 4 * d.image.scale;
-  const hi = 0.8 * rMax;
+  const lo = Math.max(4 * d.image.scale, ring / SCAN_WINDOW);
+  const hi = Math.min(0.9 * rMax, ring * SCAN_WINDOW);
   const out: number[] = [];
-  for (let r = lo; r <= hi; r *= 1.06) out.push(r);
+  for (let r = lo; r <= hi; r *= 1.03) out.push(r);
   if (ring >= lo && ring <= hi) out.push(ring);
-  return out.sort((a, b) => a - b);
+  return out.sort((x, y) => x - y);
 }
 
-/**
- * The first θE by the evidence: a round SIE at the light's centre, at each radius of scanRadiusGrid, on the image
- * binned 2 × 2 with a source grid of half the fit grid's side covering that radius's annulus (as the fit grid
- * would), λ by the evidence; the best radius, refined by the parabola through it and its neighbours in ln θE. Null
- * where the binned image is too small (coarseEvidence's rule). Each radius has its own source grid, so the
- * evidences of neighbouring radii differ by the grids' discretisation too: this chooses the basin, the starts and
- * the cycles then fit θE on one fixed grid.
- */
 export function scanRadii(
   d: LensFitData,
   pixels: Int32Array,
@@ -502,6 +498,39 @@ export function scanRadii(
     }
   }
   return { best, scan, evaluations };
+}
+
+/**
+ * The first θE (step 2): the ring's radius (ringRadius) from the data less a two-component light fitted alone —
+ * flexible enough to take up most of what one Sérsic profile leaves at a real galaxy's centre (an ellipticity
+ * gradient, an isophote twist, a disc), which would pull the radius inwards — then, with `scan`, the evidence's
+ * best radius within a factor SCAN_WINDOW of it (scanRadii, with that light). Without light components the ring of
+ * the data themselves. Null where no pixel is 3σ above the light.
+ */
+export function firstThetaE(
+  d: LensFitData,
+  pixels: Int32Array,
+  nLight: number,
+  centre: [number, number],
+  o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void },
+): { ring: number; thetaE: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
+  let light: SersicParams[] = [];
+  let model: Float64Array | null = null;
+  let evaluations = 0;
+  if (nLight > 0) {
+    const l = fitLightOnly(d, pixels, 2, o.maxEval, (p) => o.progress({ ...p, message: `${p.message} (two components, for the ring)` }));
+    light = l.light;
+    evaluations += l.evaluations;
+    const cols = lightColumns(light, d.image, d.psf, pixels, 2);
+    const { amps } = leastSquaresChi2(cols, d, pixels);
+    model = lightImage(light, amps, d.image, d.psf, 2);
+  }
+  const ring = ringRadius(d, pixels, model, centre);
+  if (ring === null) return null;
+  if (!o.scan) return { ring, thetaE: ring, scan: [], evaluations };
+  const sc = scanRadii(d, pixels, light, centre, ring, o.fitN, o.regKind, o.ss);
+  if (!sc) return { ring, thetaE: ring, scan: [], evaluations };
+  return { ring, thetaE: sc.best, scan: sc.scan, evaluations: evaluations + sc.evaluations };
 }
 
 /** Fits the lens: see the file's header and docs/lensing.md. */
@@ -553,22 +582,16 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const y = Float64Array.from(pixels, (p) => d.data[p]);
   const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
-  const ring = ringRadius(d, pixels, lightModel, centre);
-  if (ring === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
   // the pixels where the lensed source is seen: light-subtracted data above 4σ with a neighbour above 3σ too
   const arcs = arcPixels(d, pixels, lightModel);
-  // the first θE: the ring's mean radius is pulled inwards by what the light model leaves at the deflector's centre
-  // (a real galaxy is no Sérsic profile): the evidence of a round lens over a scan of radii chooses (scanRadii)
-  let thetaE0 = ring;
-  let thetaEScan: { thetaE: number; logEvidence: number }[] = [];
-  if ((opts.scanThetaE ?? (opts.coarseStarts ?? !epl)) && nLight <= 2) {
-    const sc = scanRadii(d, pixels, light, centre, ring, fitN, regKind, ss);
-    if (sc) {
-      thetaEScan = sc.scan;
-      thetaE0 = sc.best;
-      evaluations.thetaEScan = sc.evaluations;
-    }
-  }
+  // the first θE: the ring's radius of the data less a two-component light, refined by the evidence where the
+  // starts are binned (firstThetaE; docs/lensing.md, The fit, step 2)
+  const first = firstThetaE(d, pixels, nLight, centre, { maxEval, fitN, regKind, ss, scan: opts.scanThetaE ?? (opts.coarseStarts ?? !epl), progress });
+  if (first === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
+  const ring = first.ring;
+  const thetaE0 = first.thetaE;
+  const thetaEScan = first.scan;
+  evaluations.thetaE = first.evaluations;
   progress({ stage: 'light', evaluations: evaluations.light ?? 0, message: `light fitted; ring radius ${ring.toFixed(3)}″${thetaEScan.length ? `, the evidence's best radius ${thetaE0.toFixed(3)}″` : ''} (the first guess of θE)` });
 
   // 2. the fit's source grid (fixed during the fit: a changing grid would make the evidence jump)
