@@ -174,7 +174,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       onProgress: (pr) => {
         if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
         const t = Date.now();
-        if (t - lastLine < 1000 && !/done|fitted|source|uncertainties|ring/.test(pr.message)) return;
+        if (t - lastLine < 1000 && !/done|fitted|source|uncertainties|ring|sharper/.test(pr.message)) return;
         lastLine = t;
         emit(pr, pr.message);
       },
