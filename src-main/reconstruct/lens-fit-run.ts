@@ -14,6 +14,7 @@ import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '..
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { annulusMask, fitLens, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
+import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
@@ -181,6 +182,8 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     },
   );
   if (res.laplaceNote) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${res.laplaceNote}`, elapsedS: elapsed() });
+  const implausible = implausibleLensNote(res.lens);
+  if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
   const files = products(res, inp.obs, inp.psf, command, inp.noiseText);
@@ -297,6 +300,7 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     thetaEScan: res.thetaEScan,
     outliers: { count: res.outliers.length, pixels: Array.from(res.outliers, (p) => [Math.floor(p / nx), p % nx]) },
     laplaceNote: res.laplaceNote,
+    lensNote: implausibleLensNote(res.lens),
     evaluations: res.evaluations,
     seconds: res.seconds,
     covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,

@@ -92,3 +92,17 @@ export function defaultFitRadius(shape: [number, number], scale: number): number
   const halfDiagonal = (Math.hypot(shape[0], shape[1]) * scale) / 2;
   return halfDiagonal > DEFAULT_FIT_RADIUS ? DEFAULT_FIT_RADIUS : null;
 }
+
+/**
+ * A note where a fitted galaxy-scale lens lies outside what such lenses show (SLACS's SIE fits: q ≳ 0.4, external
+ * shear ≲ 0.15): there the mass is more likely taking up what the light model leaves (a real galaxy's light is no
+ * Sérsic profile) than describing the lens. Null where the lens is plausible.
+ */
+export function implausibleLensNote(p: { q: number; gamma1: number; gamma2: number }): string | null {
+  const shear = Math.hypot(p.gamma1, p.gamma2);
+  const why: string[] = [];
+  if (p.q < 0.4) why.push(`q ${p.q.toFixed(3)} < 0.4`);
+  if (shear > 0.15) why.push(`external shear ${shear.toFixed(3)} > 0.15`);
+  if (!why.length) return null;
+  return `the fitted lens has ${why.join(' and ')}, outside galaxy-scale lenses' range: the mass may be fitting what the light model leaves (see normalised-residual.fits); try --light 2, or a mask of the deflector's centre (--annulus R1,R2 with R1 > 0)`;
+}

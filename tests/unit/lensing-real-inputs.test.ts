@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FitsHeader } from '../../src-shared/fits/index.js';
-import { DEFAULT_FIT_RADIUS, defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
+import { DEFAULT_FIT_RADIUS, defaultFitRadius, implausibleLensNote, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
 import { psfNeighbourRatio, sharpOutliers } from '../../src-shared/lensing/outliers.js';
 import { arcPixels, annulusMask, firstThetaE, fitPixels, ringRadius, scanRadii } from '../../src-shared/lensing/fit.js';
 import { lightColumns } from '../../src-shared/lensing/light.js';
@@ -55,6 +55,15 @@ describe('the default fitted disc', () => {
     expect(defaultFitRadius([360, 360], 0.05)).toBe(3);
     expect(defaultFitRadius([80, 80], 0.05)).toBeNull(); // half-diagonal 2.83″
     expect(defaultFitRadius([86, 86], 0.05)).toBe(3); // 3.04″
+  });
+});
+
+describe('an implausible galaxy-scale lens', () => {
+  it('is noted below q 0.4 or above a shear of 0.15, not within', () => {
+    expect(implausibleLensNote({ q: 0.8, gamma1: 0.05, gamma2: -0.05 })).toBeNull();
+    expect(implausibleLensNote({ q: 0.19, gamma1: 0.03, gamma2: 0.44 })).toMatch(/q 0\.190 < 0\.4 and external shear 0\.441 > 0\.15/);
+    expect(implausibleLensNote({ q: 0.39, gamma1: 0, gamma2: 0 })).toMatch(/--light 2/);
+    expect(implausibleLensNote({ q: 0.9, gamma1: 0.12, gamma2: 0.1 })).toMatch(/shear 0\.156/);
   });
 });
 
