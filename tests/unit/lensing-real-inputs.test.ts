@@ -133,7 +133,7 @@ describe('the first θE', () => {
     const ring = ringRadius(d, pixels, lightModel, [c.x0, c.y0])!;
     expect(Math.abs(ring - t) / t).toBeGreaterThan(0.15);
     // a two-component light fitted alone takes up the excess: the ring's radius, then the evidence's best within ×1.25
-    const f = firstThetaE(d, pixels, 1, [c.x0, c.y0], { maxEval: 1500, fitN: 24, regKind: 'gradient', ss: 2, scan: true, progress: () => {} })!;
+    const f = firstThetaE(d, pixels, 1, [c.x0, c.y0], [c], { maxEval: 1500, fitN: 24, regKind: 'gradient', ss: 2, scan: true, progress: () => {} })!;
     expect(Math.abs(f.ring - t) / t).toBeLessThan(0.1);
     expect(f.scan.length).toBeGreaterThan(10);
     expect(Math.abs(f.thetaE - t) / t).toBeLessThan(0.05);
