@@ -48,6 +48,7 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
   --fit-source-size N    side of the source grid while fitting (default 24)
   --starts K             starts of the mass search (default 3)
   --light N              Sérsic components of the deflector's light: 0, 1 (default) or 2
+                         (2 where the deflector is a real galaxy: one Sérsic leaves its centre to the mass)
   --mass P               the mass profile: sie (default) or epl, the elliptical power law
                          κ = (3 − γ)/2 (θE/R)^(γ−1), its slope γ fitted too (flat prior ${EPL_GAMMA_BOUNDS[0]}–${EPL_GAMMA_BOUNDS[1]}, from 2)
   --supersample S        ray-shooting sub-pixels per side (default 2)
