@@ -519,16 +519,14 @@ export function firstThetaE(
   modelLight: SersicParams[],
   o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void },
 ): { ring: number; thetaE: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
-  let light: SersicParams[] = [];
   let model: Float64Array | null = null;
   let evaluations = 0;
   if (nLight > 0) {
     const l = fitLightOnly(d, pixels, 2, o.maxEval, (p) => o.progress({ ...p, message: `${p.message} (two components, for the ring)` }));
-    light = l.light;
     evaluations += l.evaluations;
-    const cols = lightColumns(light, d.image, d.psf, pixels, 2);
+    const cols = lightColumns(l.light, d.image, d.psf, pixels, 2);
     const { amps } = leastSquaresChi2(cols, d, pixels);
-    model = lightImage(light, amps, d.image, d.psf, 2);
+    model = lightImage(l.light, amps, d.image, d.psf, 2);
   }
   const ring = ringRadius(d, pixels, model, centre);
   if (ring === null) return null;
