@@ -7,7 +7,7 @@ import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { readFitsImage } from '../src-shared/fits/index.js';
+import { readFits, readFitsImage } from '../src-shared/fits/index.js';
 import type { FitsHeader, ReadOptions } from '../src-shared/fits/index.js';
 import { prepareForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../src-shared/operators/forward-model.js';
 import { parseForwardModel } from '../src-shared/operators/forward-model-spec.js';
@@ -42,6 +42,54 @@ export function decodeImage2d(bytes: Uint8Array, name: string, hdu?: number, rea
 
 export async function readImage2d(file: string, hdu?: number): Promise<ImageFile> {
   return decodeImage2d(await readInputFile(file), file, hdu);
+}
+
+/**
+ * A file argument with an optional HDU selector in the cfitsio style: `FILE.fits[ERR]` (the first image HDU
+ * whose EXTNAME is ERR, case-insensitive), `FILE.fits[ERR,2]` (EXTNAME and EXTVER) or `FILE.fits[2]` (HDU 2,
+ * 0 the primary). A name that exists as it is written is a file name, brackets and all.
+ */
+export function splitHduSelector(arg: string): { file: string; selector: string | null } {
+  const m = /^(.*)\[([^[\]]+)\]$/.exec(arg);
+  if (!m || existsSync(arg)) return { file: arg, selector: null };
+  return { file: m[1], selector: m[2].trim() };
+}
+
+/** The HDU index a selector names in a file's bytes (splitHduSelector); the error lists the file's image HDUs. */
+export function resolveHduSelector(bytes: Uint8Array, file: string, selector: string): number {
+  const f = readFits(bytes, { name: file });
+  const list = () =>
+    f.hdus
+      .map((h, i) => `${i}${h.name ? ` ${h.name}` : ''}${h.hasImage ? ` [${h.shape.join(', ')}]` : ' (no image)'}`)
+      .join('; ');
+  if (/^\d+$/.test(selector)) {
+    const i = Number(selector);
+    if (i >= f.hdus.length) throw new UserInputError(`${file}[${selector}]: no HDU ${i} (the file's HDUs: ${list()})`);
+    return i;
+  }
+  const [name, verText] = selector.split(',').map((s) => s.trim());
+  const ver = verText === undefined ? undefined : Number(verText);
+  if (ver !== undefined && !Number.isInteger(ver)) throw new UserInputError(`${file}[${selector}]: EXTVER must be an integer, got '${verText}'`);
+  const i = f.hdus.findIndex((h) => {
+    if (!h.hasImage || (h.name ?? '').toUpperCase() !== name.toUpperCase()) return false;
+    if (ver === undefined) return true;
+    return (h.header.getNumber('EXTVER') ?? 1) === ver;
+  });
+  if (i < 0) throw new UserInputError(`${file}[${selector}]: no image HDU named ${name}${ver !== undefined ? ` with EXTVER ${ver}` : ''} (the file's HDUs: ${list()})`);
+  return i;
+}
+
+/**
+ * readImage2d for an argument that may carry an HDU selector (`FILE.fits[SCI]`); `hdu` (a --hdu flag) applies
+ * where the argument has none, and both at once are refused.
+ */
+export async function readImage2dArg(arg: string, hdu?: number, flag = '--hdu'): Promise<ImageFile & { file: string; hdu: number | undefined }> {
+  const { file, selector } = splitHduSelector(arg);
+  if (selector === null) return { ...(await readImage2d(file, hdu)), file, hdu };
+  if (hdu !== undefined) throw new UserInputError(`${arg}: give the HDU in brackets or by ${flag}, not both`);
+  const bytes = await readInputFile(file);
+  const i = resolveHduSelector(bytes, file, selector);
+  return { ...decodeImage2d(bytes, `${file}[${selector}]`, i), file, hdu: i };
 }
 
 /** Where station tables are also looked for when the name is bare and not beside M.json. */

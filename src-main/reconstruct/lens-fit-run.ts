@@ -14,6 +14,7 @@ import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '..
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { annulusMask, fitLens, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
+import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
@@ -45,6 +46,8 @@ export interface LensFitSettings {
   errors: boolean;
   /** the mass profile: 'sie' (absent: the default) or 'epl' (the slope fitted too) */
   mass?: MassProfile;
+  /** false: keep the pixels sharper than the PSF (absent: left out, the default) */
+  rejectSharpOutliers?: boolean;
 }
 
 export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 1, supersample: 2, regularisation: 'gradient', errors: true };
@@ -139,6 +142,7 @@ export function lensFitFlags(s: LensFitSettings, psfSize: number): string[] {
   if (s.regularisation !== d.regularisation) out.push('--regularisation', s.regularisation);
   if (!s.errors) out.push('--no-errors');
   if (s.mass !== undefined && s.mass !== 'sie') out.push('--mass', s.mass);
+  if (s.rejectSharpOutliers === false) out.push('--keep-sharp');
   return out;
 }
 
@@ -167,16 +171,19 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       starts: s.starts,
       errors: s.errors,
       mass: s.mass ?? 'sie',
+      ...(s.rejectSharpOutliers === false && { rejectSharpOutliers: false }),
       onProgress: (pr) => {
         if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
         const t = Date.now();
-        if (t - lastLine < 1000 && !/done|fitted|source|uncertainties|ring/.test(pr.message)) return;
+        if (t - lastLine < 1000 && !/done|fitted|source|uncertainties|ring|sharper/.test(pr.message)) return;
         lastLine = t;
         emit(pr, pr.message);
       },
     },
   );
   if (res.laplaceNote) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${res.laplaceNote}`, elapsedS: elapsed() });
+  const implausible = implausibleLensNote(res.lens);
+  if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
   const files = products(res, inp.obs, inp.psf, command, inp.noiseText);
@@ -184,6 +191,18 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
   return { result: res, files, summary };
+}
+
+/**
+ * σ as the fit read it (from a σ map, one σ or a weight map), on the observation's grid and header, NaN where a
+ * pixel has none: the command line writes it beside the products as sigma.fits, for `skyscore reconstruct --noise
+ * DIR/sigma.fits` where σ came from a weight map or an HDU of a multi-extension file.
+ */
+export function lensFitSigmaFile(obs: ImageFile, sigma: ArrayLike<number>, command: string, noiseText: string): { name: string; bytes: Uint8Array } {
+  const [ny, nx] = obs.shape;
+  const h = resultHeader(obs, { sameAsInput: true }, obs.shape, { command, modelPath: 'model.json', modelHash: '', backend: 'float64 (no tensors)', extra: { SKYNOISE: noiseText } });
+  const data = Float32Array.from(sigma, (v) => (Number.isFinite(v) && v > 0 ? v : NaN));
+  return { name: 'sigma.fits', bytes: writeFits([{ data, shape: [nx, ny], header: h, bitpix: -32 }]) };
 }
 
 function fmt(p: { value: number; error: number | null }): string {
@@ -276,7 +295,12 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     supersample: res.supersample,
     psfShape: psf.shape,
     thetaEInitial: res.thetaEInitial,
+    // the first θE's scan (radius, log Z of a round lens on the binned image) and the pixels left out as sharper
+    // than the PSF (row, column): cosmic-ray residuals and hot pixels, also off mask.fits
+    thetaEScan: res.thetaEScan,
+    outliers: { count: res.outliers.length, pixels: Array.from(res.outliers, (p) => [Math.floor(p / nx), p % nx]) },
     laplaceNote: res.laplaceNote,
+    lensNote: implausibleLensNote(res.lens),
     evaluations: res.evaluations,
     seconds: res.seconds,
     covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,

@@ -109,7 +109,10 @@ describe('skyscore lens-fit', () => {
       peak = Math.max(peak, Math.abs(mb[k]));
     }
     expect(peak).toBeGreaterThan(0.05);
-    expect(diff / peak).toBeLessThan(1e-3); // float32: y − b here, the file's float32(y − b) there
+    // float32: y − b here, the file's float32(y − b) there; the chains amplify that rounding: 0.69·10⁻³ and 1.06·10⁻³
+    // of the peak measured for two fits of this simulation ending at the same χ²/pixel (0.92208, 0.92207) from first
+    // θE 0.933″ and 0.925″
+    expect(diff / peak).toBeLessThan(2e-3);
     const ra = JSON.parse(readFileSync(p('rec-additive/report.json'), 'utf8'));
     const rb = JSON.parse(readFileSync(p('rec-subtracted/report.json'), 'utf8'));
     expect(ra.model.additive).toBe('lens-light.fits');

@@ -2,19 +2,22 @@ import type { Command } from '../command.js';
 import { parse, requireString, optionalString, numberFlag } from '../args.js';
 import { UsageError } from '../errors.js';
 import { checkOutputFolder, writeProductSet } from '../../io.js';
-import { readImage2d, readNoiseArg } from '../../forward-model-files.js';
+import { readImage2dArg, readNoiseArg, splitHduSelector } from '../../forward-model-files.js';
+import { noiseMap } from '../../../src-shared/operators/noise.js';
+import { defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../../src-shared/lensing/inputs.js';
 import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
 import { EPL_GAMMA_BOUNDS, MASS_PROFILES, type MassProfile } from '../../../src-shared/lensing/fit.js';
-import { LENS_FIT_DEFAULTS, LENS_FIT_PRODUCTS, LENS_FIT_PSF_SIZE, lensFitMaskImage, lensFitPsf, runLensFit, type LensFitMask } from '../../reconstruct/lens-fit-run.js';
+import { LENS_FIT_DEFAULTS, LENS_FIT_PRODUCTS, LENS_FIT_PSF_SIZE, lensFitMaskImage, lensFitPsf, lensFitSigmaFile, runLensFit, type LensFitMask } from '../../reconstruct/lens-fit-run.js';
 
-const PRODUCTS = [...LENS_FIT_PRODUCTS];
+const PRODUCTS = [...LENS_FIT_PRODUCTS, 'sigma.fits'];
 
 export const lensFitCommand: Command = {
   name: 'lens-fit',
   summary: 'fits a strong lens (SIE or power law + shear, Sérsic light) by the Bayesian evidence of a pixelated-source inversion',
-  usage: `usage: skyscore lens-fit --obs IMAGE.fits --noise-map SIGMA.fits|SIGMA --psf PSF.fits --pixel-scale ARCSEC
+  usage: `usage: skyscore lens-fit --obs IMAGE.fits (--noise-map SIGMA.fits|SIGMA | --weight-map WHT.fits) --psf PSF.fits
+                        [--pixel-scale ARCSEC]
                         [--mask MASK.fits | --annulus R1,R2] [--source-size N] [--source-scale ARCSEC]
                         [--starts K] [--light N] [--mass sie|epl] [--out DIR] …
 
@@ -25,32 +28,41 @@ from several starts; the parameters' errors are the Laplace approximation's plus
 regularisation strength, of the fit's source grid (shifted, and finer) and of the optimiser's end (lens.json errorBudget). Progress on stderr.
 Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md; the method: docs/lensing.md.
 
-  --obs IMAGE.fits       the observed image (data units); --hdu N picks its HDU
-  --noise-map SIGMA      σ per pixel (a FITS map of the image's shape) or one number; NaN σ or NaN data
-                         pixels are left out of the fit
+  --obs IMAGE.fits       the observed image (data units); --hdu N or IMAGE.fits[SCI] picks its HDU (by
+                         number or EXTNAME[,EXTVER]; default the first HDU with an image)
+  --noise-map SIGMA      σ per pixel (a FITS map of the image's shape, e.g. FILE.fits[ERR]) or one number;
+                         NaN σ or NaN data pixels are left out of the fit
+  --weight-map WHT.fits  instead of --noise-map: an inverse-variance weight map, σ = 1/√w (HST drizzle's
+                         WHT with final_wht_type=IVM, e.g. FILE.fits[WHT]); pixels of weight 0 are left out.
+                         Drizzle's EXP weights are exposure times, not inverse variances: do not pass them
   --psf PSF.fits         the PSF image (centre at pixel ⌊K/2⌋, normalised to unit sum), cropped to
                          --psf-size pixels (default 21, odd) around its centre
-  --pixel-scale ARCSEC   the image's pixel scale (arcsec per pixel)
+  --pixel-scale ARCSEC   the image's pixel scale (arcsec per pixel); default: from the image's celestial
+                         WCS (CD matrix, or PC × CDELT), square pixels
   --mask MASK.fits       1 where a pixel is fitted, 0 elsewhere (the image's shape)
   --annulus R1,R2        fit the pixels at R1 ≤ r ≤ R2 arcsec from the image centre (R1 may be 0: a disc)
-                         default: every valid pixel
+                         default: the disc of 3″ (a cutout centred on the lens; its other sources and
+                         most of its sky left out), every valid pixel of an image that it holds whole
   --source-size N        side of the final source grid (default 64, the prior's size)
   --source-scale ARCSEC  its pixel scale (default: the rays of the arcs' annulus, 10 % margin)
   --fit-source-size N    side of the source grid while fitting (default 24)
   --starts K             starts of the mass search (default 3)
   --light N              Sérsic components of the deflector's light: 0, 1 (default) or 2
+                         (2 where the deflector is a real galaxy: one Sérsic leaves its centre to the mass)
   --mass P               the mass profile: sie (default) or epl, the elliptical power law
                          κ = (3 − γ)/2 (θE/R)^(γ−1), its slope γ fitted too (flat prior ${EPL_GAMMA_BOUNDS[0]}–${EPL_GAMMA_BOUNDS[1]}, from 2)
   --supersample S        ray-shooting sub-pixels per side (default 2)
   --regularisation R     gradient (default), curvature or identity
   --no-errors            skip the errors (faster)
+  --keep-sharp           keep the pixels sharper than the PSF (by default left out of the fit and mask.fits:
+                         cosmic-ray residuals and hot pixels a weight map does not flag; lens.json outliers)
   --out DIR              the products (a folder; default lens-fit)
 
 Products in DIR: lens.json (every parameter as {"value", "error"}, logEvidence, chi2PerPixel), model.json
 (the fitted forward model for 'skyscore reconstruct --obs IMAGE.fits --model DIR/model.json': lens, psf.fits,
 mask.fits, the lens light lens-light.fits as its additive image and the source inversion's flux reference),
-lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits (the observation's grid and
-WCS), source-inversion.fits (the source grid, a linear arcsec WCS), critical-curves.json (critical curves and
+lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, sigma.fits (σ as read, NaN
+where none: 'reconstruct --noise DIR/sigma.fits'; the observation's grid and WCS), source-inversion.fits (the source grid, a linear arcsec WCS), critical-curves.json (critical curves and
 caustics, arcsec).`,
   async run(argv) {
     const cmd = 'lens-fit';
@@ -60,6 +72,7 @@ caustics, arcsec).`,
         obs: { type: 'string' },
         hdu: { type: 'string' },
         'noise-map': { type: 'string' },
+        'weight-map': { type: 'string' },
         psf: { type: 'string' },
         'psf-size': { type: 'string' },
         'pixel-scale': { type: 'string' },
@@ -74,15 +87,19 @@ caustics, arcsec).`,
         regularisation: { type: 'string' },
         mass: { type: 'string' },
         'no-errors': { type: 'boolean' },
+        'keep-sharp': { type: 'boolean' },
         out: { type: 'string' },
       },
       cmd,
     );
     if (p.positionals.length) throw new UsageError(`${cmd}: unexpected argument '${p.positionals[0]}'`);
     const obsPath = requireString(p, 'obs', cmd);
-    const noiseArg = requireString(p, 'noise-map', cmd);
+    const noiseArgOpt = optionalString(p, 'noise-map');
+    const weightArg = optionalString(p, 'weight-map');
+    if (noiseArgOpt !== undefined && weightArg !== undefined) throw new UsageError(`${cmd}: give --noise-map (σ) or --weight-map (inverse variance), not both`);
+    if (noiseArgOpt === undefined && weightArg === undefined) throw new UsageError(`${cmd}: missing --noise-map (σ per pixel, or one σ) or --weight-map (an inverse-variance map such as HST's WHT)`);
     const psfPath = requireString(p, 'psf', cmd);
-    const scale = numberFlag(p, 'pixel-scale', cmd, { positive: true });
+    const scaleGiven = optionalString(p, 'pixel-scale') === undefined ? undefined : numberFlag(p, 'pixel-scale', cmd, { positive: true });
     const psfSize = numberFlag(p, 'psf-size', cmd, { default: LENS_FIT_PSF_SIZE, integer: true, min: 1, max: 255 });
     if (psfSize % 2 === 0) throw new UsageError(`${cmd}: --psf-size must be odd, got ${psfSize}`);
     const maskPath = optionalString(p, 'mask');
@@ -100,35 +117,76 @@ caustics, arcsec).`,
     if (!MASS_PROFILES.includes(massArg as MassProfile)) throw new UsageError(`${cmd}: --mass must be one of ${MASS_PROFILES.join(', ')}, got '${massArg}'`);
     const hdu = optionalString(p, 'hdu') === undefined ? undefined : numberFlag(p, 'hdu', cmd, { integer: true, min: 0 });
     const outDir = optionalString(p, 'out') ?? 'lens-fit';
-    const inputs = [obsPath, psfPath, ...(maskPath ? [maskPath] : []), ...(Number.isFinite(Number(noiseArg)) ? [] : [noiseArg])];
+    const noiseFile = weightArg ?? (Number.isFinite(Number(noiseArgOpt)) ? undefined : noiseArgOpt);
+    const inputs = [obsPath, psfPath, ...(maskPath ? [maskPath] : []), ...(noiseFile !== undefined ? [noiseFile] : [])].map((f) => splitHduSelector(f).file);
     for (const f of inputs) checkNotSame(f, outDir, cmd);
     await checkOutputFolder(outDir, inputs, cmd, PRODUCTS);
 
-    const obs = await readImage2d(obsPath, hdu);
+    const obs = await readImage2dArg(obsPath, hdu);
     const shape = obs.shape;
-    const { noise, text: noiseText } = await readNoiseArg(noiseArg, shape, '--noise-map', cmd);
-    const sigma = sigmaArray(noise, shape);
-    const psfImg = await readImage2d(psfPath);
+    const notes: string[] = [];
+    let scale: number;
+    if (scaleGiven !== undefined) scale = scaleGiven;
+    else {
+      let w: ReturnType<typeof pixelScaleFromWcs>;
+      try {
+        w = pixelScaleFromWcs(obs.header);
+      } catch (e) {
+        if (e instanceof LensInputError) throw new UsageError(`${cmd}: ${obsPath}: ${e.message}`);
+        throw e;
+      }
+      if (!w) throw new UsageError(`${cmd}: ${obsPath} has no celestial WCS to read the pixel scale from (CTYPE1/2 RA/DEC with CDi_j or CDELTi): give --pixel-scale ARCSEC`);
+      scale = w.scale;
+      notes.push(`the pixel scale ${scale.toPrecision(6)}″ from ${obsPath}'s WCS (${w.source})`);
+    }
+    let sigma: Float32Array | Float64Array;
+    let noiseText: string;
+    if (weightArg !== undefined) {
+      const wm = await readImage2dArg(weightArg);
+      if (wm.shape[0] !== shape[0] || wm.shape[1] !== shape[1]) throw new UsageError(`${cmd}: ${weightArg}: the weight map is ${wm.shape[1]}×${wm.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
+      const r = sigmaFromWeights(wm.data);
+      if (r.excluded === r.sigma.length) throw new UsageError(`${cmd}: ${weightArg}: no pixel has a positive weight`);
+      sigma = r.sigma;
+      noiseText = `1/sqrt(${weightArg.replace(/^.*[\\/]/, '')})`;
+      notes.push(`σ = 1/√w from the weight map ${weightArg}${r.excluded ? ` (${r.excluded} pixels of weight 0 or NaN left out)` : ''}`);
+    } else if (noiseFile !== undefined && splitHduSelector(noiseFile).selector !== null) {
+      const m = await readImage2dArg(noiseFile);
+      if (m.shape[0] !== shape[0] || m.shape[1] !== shape[1]) throw new UsageError(`${cmd}: ${noiseFile}: the σ map is ${m.shape[1]}×${m.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
+      sigma = sigmaArray(noiseMap(m.data, m.shape, noiseFile), shape);
+      noiseText = noiseFile.replace(/^.*[\\/]/, '');
+    } else {
+      const r = await readNoiseArg(noiseArgOpt as string, shape, '--noise-map', cmd);
+      sigma = sigmaArray(r.noise, shape);
+      noiseText = r.text;
+    }
+    for (const n of notes) process.stderr.write(`skyscore: note: ${n}\n`);
+    const psfImg = await readImage2dArg(psfPath);
     const psf = lensFitPsf(psfImg, psfSize, shape, psfPath);
     let mask: LensFitMask = null;
     if (maskPath) {
-      mask = { kind: 'mask', mask: lensFitMaskImage(await readImage2d(maskPath), shape, maskPath) };
+      mask = { kind: 'mask', mask: lensFitMaskImage(await readImage2dArg(maskPath), shape, maskPath) };
     } else if (annulusArg !== undefined) {
       const parts = annulusArg.split(',').map((s) => Number(s.trim()));
       if (parts.length !== 2 || !parts.every(Number.isFinite) || parts[0] < 0 || !(parts[1] > parts[0])) {
         throw new UsageError(`${cmd}: --annulus must be R1,R2 in arcsec with 0 ≤ R1 < R2, got '${annulusArg}'`);
       }
       mask = { kind: 'annulus', r1: parts[0], r2: parts[1] };
+    } else {
+      const r = defaultFitRadius(shape, scale);
+      if (r !== null) {
+        mask = { kind: 'annulus', r1: 0, r2: r };
+        process.stderr.write(`skyscore: note: fitting the pixels within ${r}″ of the image centre (no --mask or --annulus; --annulus 0,R chooses another disc)\n`);
+      }
     }
 
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
       { obs, sigma, noiseText, psf, pixelScale: scale, mask },
-      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, mass: massArg as MassProfile },
+      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`) },
     );
-    await writeProductSet(outDir, out.files);
+    await writeProductSet(outDir, [...out.files, lensFitSigmaFile(obs, sigma, command, noiseText)]);
     process.stdout.write(`lens-fit: wrote ${outDir}: ${out.summary}\n`);
     return 0;
   },
