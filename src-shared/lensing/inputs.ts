@@ -3,6 +3,7 @@
  * inverse-variance weight map (drizzle's WHT, final_wht_type=IVM). Pure functions of the header's values and the
  * arrays (docs/lensing.md, *A SLACS-like ACS cutout*).
  */
+import { UserInputError } from '../errors.js';
 
 /** What the pixel scale is read from: a header's numeric cards. */
 export interface HeaderNumbers {
@@ -10,7 +11,7 @@ export interface HeaderNumbers {
   getString(key: string): string | undefined;
 }
 
-export class LensInputError extends Error {
+export class LensInputError extends UserInputError {
   override name = 'LensInputError';
 }
 
