@@ -71,6 +71,7 @@ export function lensConditionalData(prep: PreparedReconstruction): { data: LensC
   const kinds = ops.map((o) => o.type).join(' → ');
   const ok = ops.length >= 1 && ops[0].type === 'lens' && ops.slice(1).every((o, k) => (o.type === 'psf' && k === 0) || o.type === 'mask') && ops.filter((o) => o.type === 'mask').length <= 1;
   if (!ok) throw new ReconstructInputError(`--sample-lens needs a model lens [→ psf] [→ mask] (as lens-fit writes), got ${kinds || 'no stages'}`);
+  if (prep.window) throw new Error('lensConditionalData: the model runs on a window of the grid; prepare it with crop: false');
   if (prep.noise.kind === 'correlated') throw new ReconstructInputError('--sample-lens needs white or σ-map noise (the lens steps use a diagonal Gaussian likelihood)');
   const stage = ops[0] as LensStage;
   const res = prep.model.prepared.resources;

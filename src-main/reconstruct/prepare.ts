@@ -11,10 +11,11 @@ import { cpus } from 'node:os';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
 import type { BackendInfo, SamplerSettings } from '../../src-shared/protocol/index.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
-import { instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
+import { cropForwardModel, instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
 import { outputShape, parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { noiseMap, scalarNoise, sigmaArray, type NoiseModel } from '../../src-shared/operators/noise.js';
 import type { BuiltNoise } from '../../src-shared/noise/model.js';
+import { cropImage, uncropImage, type ImageWindow } from '../../src-shared/operators/window.js';
 import { ConvolvedLikelihood, type Affine } from '../../src-shared/diffusion/likelihood.js';
 import {
   DENOISE_MODES,
@@ -100,6 +101,11 @@ export interface ReconstructionInputs {
   host?: 'cli' | 'app';
   /** A host's own limits on the forward model, checked once its files are read, before any operator is built (the engine's: engine/limits.ts). */
   checkForwardModel?: (prepared: PreparedForwardModel) => void;
+  /**
+   * A lens model with a mask runs on the mask's window of the grid where that saves half the pixels or more (default
+   * true; false: the whole grid, for the lens–source Gibbs sampler, whose lens steps ray-shoot the whole grid).
+   */
+  crop?: boolean;
 }
 
 /** Settings with every default resolved. */
@@ -116,7 +122,17 @@ export interface ResolvedSettings {
 
 export interface PreparedReconstruction {
   observation: ObservationInput;
+  /** `prepared`: the model the likelihood runs, on the window where there is one (M.json's sha256 all the same). */
   model: { name: string; path: string; sha256: string; prepared: PreparedForwardModel; built: BuiltForwardModel };
+  /**
+   * The window of the observation's grid the forward model runs on — a lens model with a mask: the observed pixels'
+   * bounding box dilated by the PSF's reach (cropForwardModel), the same model inside the mask — or null (the whole
+   * grid). The image-plane products are put back on the whole grid (onObservationGrid).
+   */
+  window: ImageWindow | null;
+  /** The data the likelihood fits: the observation's pixels, or the window's. */
+  data: { values: Float32Array | Float64Array; shape: Shape2 };
+  /** The likelihood's noise (on the window where there is one). */
   noise: NoiseModel;
   /** σ as given, or the σ map's file name (SKYNOISE, the command line). */
   noiseText: string;
@@ -230,7 +246,13 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     );
   }
   if (obs.data.length !== yShape[0] * yShape[1]) throw new ReconstructInputError(`${obs.name}: ${obs.data.length} values for ${shapeText(yShape)}`);
-  const { noise, text: noiseText } = noiseOf(inputs.noise, yShape);
+  const { noise: fullNoise, text: noiseText } = noiseOf(inputs.noise, yShape);
+  // a lens model with a mask on the mask's window (white or σ-map noise: a correlated model is the whole grid's)
+  const crop = inputs.crop !== false && (fullNoise.kind === 'scalar' || fullNoise.kind === 'map') ? cropForwardModel(prepared) : null;
+  const window = crop?.window ?? null;
+  const fitted = crop ? crop.prepared : prepared;
+  const data = window ? { values: cropImage(obs.data, window), shape: window.shape } : { values: obs.data, shape: obs.shape };
+  const noise = window && fullNoise.kind === 'map' ? noiseMap(cropImage(fullNoise.sigma, window), window.shape, noiseText) : fullNoise;
 
   const backend = await inputs.backend();
   const owned = typeof inputs.prior === 'string';
@@ -246,21 +268,27 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
   try {
     if (prior.kind === 'analytic') throw new ReconstructInputError(`the prior ${priorSpec} is a 2-D density, not an image prior (skyscore sample draws from it)`);
     const warnings = [...prepared.notes, ...prior.warnings];
+    if (window) {
+      const [wy, wx] = window.shape;
+      warnings.push(
+        `the forward model runs on the window of its mask: columns ${window.x0}-${window.x0 + wx - 1}, rows ${window.y0}-${window.y0 + wy - 1} (0-based; ${wx}×${wy} of ${obs.shape[1]}×${obs.shape[0]} pixels), the model there the whole grid's; the mask observes no pixel outside it (the pixel counts below are the window's; the residual is NaN outside it)`,
+      );
+    }
     const shapeNote = checkPriorShape(prior, xShape);
     if (shapeNote) warnings.push(shapeNote);
-    built = instantiateForwardModel(prepared);
+    built = instantiateForwardModel(fitted);
     const additive = built.additive;
-    const reference = checked.fluxScale === null && prior.peak !== null ? await fluxReferenceFor(built, obs.data, noise, prior.background !== null, model.name) : undefined;
+    const reference = checked.fluxScale === null && prior.peak !== null ? await fluxReferenceFor(built, data.values, noise, prior.background !== null, model.name) : undefined;
     const flux = chooseFluxScale(prior, obs.data, checked.fluxScale, 'flux scale set by the user', reference);
     const affine = affineFor(prior, flux);
-    likelihood = new ConvolvedLikelihood({ operator: built.operator, data: obs.data, dataShape: obs.shape, additive, noise, affine, name: obs.name });
+    likelihood = new ConvolvedLikelihood({ operator: built.operator, data: data.values, dataShape: data.shape, additive, noise, affine, name: obs.name });
     for (const w of likelihood.warnings) if (!warnings.includes(w)) warnings.push(w);
     const lensStage = built.spec.operators.find((s) => s.type === 'lens');
     if (lensStage && lensStage.type === 'lens') {
       // signal where the rays miss the source grid: the grid too small (or the lens light's residual)
       const scale = lensStage.sourcePixelScale;
       const grid = `the source grid (${xShape[1]}×${xShape[0]} pixels of ${scale}″: ${(xShape[1] * scale).toPrecision(3)}″ × ${(xShape[0] * scale).toPrecision(3)}″)`;
-      const off = await offGridSignal(built.operator, obs.data, noise, additive, grid);
+      const off = await offGridSignal(built.operator, data.values, noise, additive, grid);
       if (off.warning) warnings.push(off.warning);
     }
     // ONNX Runtime on the CPU: one worker per core (at most n and 4), the cores shared out as intra-op threads
@@ -273,7 +301,9 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     const lik = likelihood;
     return {
       observation: obs,
-      model: { name: model.name, path: model.path, sha256, prepared, built: b },
+      model: { name: model.name, path: model.path, sha256, prepared: fitted, built: b },
+      window,
+      data,
       noise,
       noiseText,
       ...(inputs.noise.kind === 'model' ? { noiseCommand: inputs.noise.command, noiseModel: inputs.noise.built.details } : {}),
@@ -303,6 +333,16 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     if (owned) prior.dispose();
     throw e;
   }
+}
+
+/**
+ * An image of the data's grid as the likelihood has it (a residual), on the observation's whole grid: `fill`
+ * outside the window (NaN, as a masked pixel, in the products); the image itself without a window.
+ */
+export function onObservationGrid(prep: Pick<PreparedReconstruction, 'window' | 'outShape'>, image: Float32Array, fill = Number.NaN): Float32Array {
+  const w = prep.window;
+  if (!w || image.length === prep.outShape[0] * prep.outShape[1]) return image;
+  return uncropImage(image, w, fill);
 }
 
 /**

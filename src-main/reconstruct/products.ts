@@ -89,6 +89,8 @@ export function runReport(
   report.priorSha256 = prep.prior.sha256;
   report.workers = workers;
   report.scoreEngine = prep.engine;
+  // the window of the observation the forward model ran on (0-based pixels; residual.fits is NaN outside it)
+  if (prep.window) report.modelWindow = { x0: prep.window.x0, y0: prep.window.y0, nx: prep.window.shape[1], ny: prep.window.shape[0] };
   if (isPlaneOfCube(obs.fitsShape)) report.plane = obs.plane;
   return report;
 }

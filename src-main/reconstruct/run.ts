@@ -11,7 +11,7 @@ import { reconstructionDiagnostics, steinRatio, type ReconstructionDiagnostics, 
 import { posteriorProducts, previewProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { runSamplingParallel } from '../sampling/pool.js';
-import type { PreparedReconstruction } from './prepare.js';
+import { onObservationGrid, type PreparedReconstruction } from './prepare.js';
 import { noiseReport } from '../../src-shared/noise/diagnostics.js';
 import { commandLine, headerContext, productFiles, runReport, type HeaderContext } from './products.js';
 
@@ -52,13 +52,13 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
   const s = prep.settings;
   const lik = prep.likelihood;
   const previewIntervalMs = hooks.onProgress ? (hooks.previewIntervalMs ?? 0) : 0;
+  const onProgress = previewsOnObservationGrid(prep, hooks.onProgress);
   // what both paths sample: the same chains, seed and sampler settings
   const sampling = { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, samplerOptions: s.options };
   let result: SamplingResult;
   let workers = 1;
   let samplingSeconds: number;
   if (s.workers > 1) {
-    const obs = prep.observation;
     const par = await runSamplingParallel(
       {
         backend: prep.backend.backend,
@@ -66,10 +66,10 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
         cwd: prep.cwd,
         shape: prep.inShape,
         model: prep.model.prepared,
-        data: Float32Array.from(obs.data),
-        dataShape: obs.shape,
+        data: Float32Array.from(prep.data.values),
+        dataShape: prep.data.shape,
         noise: prep.noise,
-        dataName: obs.name,
+        dataName: prep.observation.name,
         affine: prep.affine,
         ...sampling,
         batchSize: s.batch,
@@ -78,7 +78,7 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
         previewSamples: hooks.previewSamples,
       },
       s.workers,
-      { onProgress: hooks.onProgress, signal: hooks.signal, residual: (mean) => lik.normalisedResidual(mean) },
+      { onProgress, signal: hooks.signal, residual: (mean) => lik.normalisedResidual(mean) },
     );
     if (par.cgStats) Object.assign(lik.cgStats, par.cgStats);
     result = par;
@@ -91,7 +91,7 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
         ...sampling,
         batchSize: s.batch,
         signal: hooks.signal,
-        onProgress: hooks.onProgress,
+        onProgress,
         progressIntervalMs: hooks.progressIntervalMs,
         previewIntervalMs,
         previewSamples: hooks.previewSamples,
@@ -100,6 +100,22 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
     samplingSeconds = result.seconds;
   }
   return finishReconstruction(prep, result, workers, samplingSeconds, hooks);
+}
+
+/** The residual of products on a window (prepare.ts) on the observation's whole grid, NaN outside the window as where masked. */
+function productsOnObservationGrid(prep: PreparedReconstruction, p: PosteriorProducts): PosteriorProducts {
+  if (!prep.window || !p.residual) return p;
+  return { ...p, residual: onObservationGrid(prep, p.residual), dataShape: [prep.outShape[0], prep.outShape[1]] };
+}
+
+/** Progress events whose previews' residuals are on the observation's whole grid (0 outside the window, as where masked). */
+function previewsOnObservationGrid(prep: PreparedReconstruction, onProgress: RunHooks['onProgress']): RunHooks['onProgress'] {
+  if (!prep.window || !onProgress) return onProgress;
+  return (p) => {
+    const v = p.preview;
+    if (!v?.residual) return onProgress(p);
+    onProgress({ ...p, preview: { ...v, residual: onObservationGrid(prep, v.residual, 0), dataShape: [prep.outShape[0], prep.outShape[1]] } });
+  };
 }
 
 /**
@@ -116,7 +132,7 @@ export async function finishReconstruction(
   editCommand: (command: string) => string = (c) => c,
 ): Promise<ReconstructionRun> {
   const lik = prep.likelihood;
-  const products = await posteriorProducts(result, prep.affine, lik);
+  const products = productsOnObservationGrid(prep, await posteriorProducts(result, prep.affine, lik));
   const stein = hooks.convergenceCheck === false ? null : await convergenceCheck(prep, result);
   const diag = reconstructionDiagnostics({
     sampler: result.sampler,
@@ -215,7 +231,7 @@ export interface StoppedAt {
  */
 export async function stoppedReconstruction(prep: PreparedReconstruction, preview: SamplingPreview, at: StoppedAt): Promise<ReconstructionRun> {
   const s = prep.settings;
-  const products = await previewProducts(preview, prep.likelihood);
+  const products = productsOnObservationGrid(prep, await previewProducts(preview, prep.likelihood));
   const { n: k, samples } = products;
   const where = `step ${at.step}/${at.steps}, sigma ${at.sigma.toPrecision(3)}`;
   const result: SamplingResult = {

@@ -11,6 +11,7 @@ import { LensOperator } from './lens.js';
 import { UvSamplingOperator, gridUv, parseStationTable, uvCoverage, hourAngleCount, ARCSEC, type StationTable } from './uv.js';
 import type { SparseStrategy } from './sparse.js';
 import type { Shape2, StructuredOperator } from './types.js';
+import { cropImage, maskWindow, type ImageWindow } from './window.js';
 import { isFitsPsf, lensParams, lensSupersample, outputShape, psfNormalized, stageShapes, type ForwardModelSpec, type OperatorType } from './forward-model-spec.js';
 
 /** Loads the files an M.json names; paths are as written in the JSON (relative to it). */
@@ -62,7 +63,8 @@ function squeeze2(shape: number[]): number[] {
 type StageResource =
   | { type: 'psf'; kernel: PsfKernel; label: string }
   | { type: 'mask'; mask: Float32Array | Float64Array; observed: number; file: string }
-  | { type: 'lens' }
+  /** window: the image grid is this window of the stage's imageShape (cropForwardModel) */
+  | { type: 'lens'; window?: ImageWindow }
   | { type: 'uv-sampling'; weights: Float64Array; info: NonNullable<StageInfo['uv']>; stations: number };
 
 /** A model whose files are loaded and validated; instantiate() turns it into tensors. */
@@ -235,12 +237,20 @@ export function instantiateForwardModel(prepared: PreparedForwardModel, opts: Bu
       } else if (s.type === 'mask' && r.type === 'mask') {
         stages.push(new MaskOperator(inShape, r.mask));
         info.push({ type: 'mask', inShape, outShape, summary: `mask ${r.file}: ${r.observed} of ${r.mask.length} pixels observed` });
-      } else if (s.type === 'lens') {
+      } else if (s.type === 'lens' && r.type === 'lens') {
         const { model, ...params } = lensParams(s);
         const supersample = lensSupersample(s);
+        const w = r.window;
         const op = new LensOperator(
           params,
-          { sourceShape: inShape, sourcePixelScale: s.sourcePixelScale, imageShape: s.imageShape, imagePixelScale: s.imagePixelScale, supersample },
+          {
+            sourceShape: inShape,
+            sourcePixelScale: s.sourcePixelScale,
+            imageShape: s.imageShape,
+            imagePixelScale: s.imagePixelScale,
+            supersample,
+            ...(w ? { window: { y0: w.y0, x0: w.x0, fullShape: w.fullShape } } : {}),
+          },
           { strategy: opts.sparseStrategy },
         );
         if (op.matrix.rowPtr[op.matrix.nRows] === 0) notes.push(`operators[${i}] (lens): no image pixel maps onto the source grid`);
@@ -270,6 +280,35 @@ export function instantiateForwardModel(prepared: PreparedForwardModel, opts: Bu
   }
   const operator = stages.length === 0 ? new IdentityOperator(spec.shape) : new ChainOperator(stages);
   return { spec, operator, stages, info, additive: prepared.additive, notes };
+}
+
+/**
+ * A lens model with a mask — a lens stage, PSF stages, a mask stage last (what lens-fit writes) — on the window of
+ * the image grid that can reach the mask: the observed pixels' bounding box dilated by the PSFs' reach. Inside the
+ * window it is the same model (the same rays, the same linear convolution; a pixel outside reaches no observed one),
+ * its output the window's; null for any other model, or where the window does not save `minSaving`× the pixels.
+ */
+export function cropForwardModel(prepared: PreparedForwardModel, minSaving = 2): { prepared: PreparedForwardModel; window: ImageWindow } | null {
+  const { spec, resources } = prepared;
+  const ops = spec.operators;
+  const n = ops.length;
+  const lens = ops[0];
+  const mask = resources[n - 1];
+  if (n < 2 || lens?.type !== 'lens' || mask?.type !== 'mask' || resources[0]?.type !== 'lens' || resources[0].window) return null;
+  let margin = 0;
+  for (let i = 1; i < n - 1; i++) {
+    const r = resources[i];
+    if (r.type !== 'psf') return null;
+    const [ky, kx] = r.kernel.shape;
+    const [cy, cx] = r.kernel.center;
+    margin += Math.max(cy, ky - 1 - cy, cx, kx - 1 - cx);
+  }
+  const full = lens.imageShape;
+  const w = maskWindow(mask.mask, full, margin);
+  if (!w || w.shape[0] * w.shape[1] * minSaving > full[0] * full[1]) return null;
+  const cropped: ForwardModelSpec = { ...spec, operators: [{ ...lens, imageShape: w.shape }, ...ops.slice(1)] };
+  const out: StageResource[] = [{ type: 'lens', window: w }, ...resources.slice(1, n - 1), { ...mask, mask: cropImage(mask.mask, w) }];
+  return { prepared: { ...prepared, spec: cropped, resources: out, additive: prepared.additive ? cropImage(prepared.additive, w) : null }, window: w };
 }
 
 /** Loads, validates and builds a model: prepareForwardModel then instantiateForwardModel. */

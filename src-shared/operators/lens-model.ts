@@ -100,6 +100,11 @@ export interface LensGeometry {
   supersample: number;
   /** only these image pixels' rows (non-zero entries; length my·mx); the others are left empty (default: every row) */
   rows?: ArrayLike<number>;
+  /**
+   * The image grid is a window of a larger grid (a crop, window.ts): its pixel (i, j) is the larger grid's pixel
+   * (i + y0, j + x0), with that grid's centres, so its rows equal the larger grid's rows (default: the whole grid).
+   */
+  window?: { y0: number; x0: number; fullShape: Shape2 };
 }
 
 /**
@@ -128,6 +133,9 @@ export function lensMatrix(p: LensParams, g: LensGeometry): CsrMatrix {
   const cy = (sny - 1) / 2;
   const defl = deflector(p);
   const inv = 1 / g.sourcePixelScale;
+  const wy = g.window?.y0 ?? 0;
+  const wx = g.window?.x0 ?? 0;
+  const [gy, gx] = g.window?.fullShape ?? g.imageShape;
   for (let i = 0; i < my; i++) {
     for (let j = 0; j < mx; j++) {
       if (g.rows && !g.rows[i * mx + j]) {
@@ -137,9 +145,9 @@ export function lensMatrix(p: LensParams, g: LensGeometry): CsrMatrix {
       // the row's entries: ss² sub-pixels × 4 bilinear corners
       let k = 0;
       for (let si = 0; si < ss; si++) {
-        const y = (i - (my - 1) / 2 + off[si]) * g.imagePixelScale;
+        const y = (i + wy - (gy - 1) / 2 + off[si]) * g.imagePixelScale;
         for (let sj = 0; sj < ss; sj++) {
-          const x = (j - (mx - 1) / 2 + off[sj]) * g.imagePixelScale;
+          const x = (j + wx - (gx - 1) / 2 + off[sj]) * g.imagePixelScale;
           defl(x, y, a);
           const fx = (x - a[0]) * inv + cx;
           const fy = (y - a[1]) * inv + cy;

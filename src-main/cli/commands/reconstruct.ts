@@ -302,7 +302,8 @@ export async function reconstructToFolder(
   /** joint lens–source sampling (--sample-lens): lens.json's path and the Gibbs sampler's settings */
   sampleLens?: { file: string; iterations: number; burn: number; lensSteps: number },
 ): Promise<ReconstructionRun> {
-  const prep = await prepareReconstruction(inputs);
+  // the Gibbs sampler's lens steps ray-shoot the whole grid: its model is not cropped to the mask's window
+  const prep = await prepareReconstruction(sampleLens ? { ...inputs, crop: false } : inputs);
   try {
     await checkOutputFolder(outDir, inputPaths(), cmd, PRODUCT_NAMES);
     for (const w of prep.warnings) process.stderr.write(`skyscore: note: ${w}\n`);
