@@ -4,12 +4,8 @@
  * arrays (docs/lensing.md, *A SLACS-like ACS cutout*).
  */
 import { UserInputError } from '../errors.js';
-
-/** What the pixel scale is read from: a header's numeric cards. */
-export interface HeaderNumbers {
-  getNumber(key: string): number | undefined;
-  getString(key: string): string | undefined;
-}
+import type { FitsHeader } from '../fits/index.js';
+import { celestialWcs, WcsInputError, type CelestialWcs } from '../wcs/index.js';
 
 export class LensInputError extends UserInputError {
   override name = 'LensInputError';
@@ -19,48 +15,42 @@ export class LensInputError extends UserInputError {
 export const SQUARE_PIXEL_TOLERANCE = 0.01;
 
 /**
- * The image's pixel scale in arcsec per pixel from its celestial WCS: the CD matrix (CDi_j), else PCi_j × CDELTi,
- * else CDELTi alone; the axes' units from CUNITi (deg by default for celestial axes, arcsec, arcmin, mas, rad).
- * The scale of each pixel axis is the length of its column of the matrix (a rotation changes nothing). Returns
- * null where the header has no celestial WCS (no CTYPE1/2 of a celestial kind, or no scale cards); throws where
- * the pixels are not square within SQUARE_PIXEL_TOLERANCE or the matrix is singular.
+ * The image's pixel scale in arcsec per pixel from its celestial WCS: the linear transformation as the WCS module
+ * reads it (CD, PC × CDELT, CDELT with CROTA; wcs/index.ts), each world axis in the unit of its CUNITi (deg by
+ * default; arcsec, arcmin, mas, rad). The scale of each pixel axis is the length of its column of the matrix (a
+ * rotation changes nothing). Returns null where the header has no celestial WCS or no scale cards (CDi_j or
+ * CDELTi); throws where the pixels are not square within SQUARE_PIXEL_TOLERANCE or the WCS cannot be read.
  */
-export function pixelScaleFromWcs(h: HeaderNumbers): { scale: number; source: string } | null {
-  const t1 = (h.getString('CTYPE1') ?? '').toUpperCase();
-  const t2 = (h.getString('CTYPE2') ?? '').toUpperCase();
-  const celestial = (t: string) => /^(RA|DEC|GLON|GLAT|ELON|ELAT|SLON|SLAT|HPLN|HPLT)/.test(t);
-  if (!celestial(t1) || !celestial(t2)) return null;
-  const unit = (i: number): number => {
-    const u = (h.getString(`CUNIT${i}`) ?? 'deg').trim().toLowerCase();
+export function pixelScaleFromWcs(h: FitsHeader): { scale: number; source: string } | null {
+  let w: CelestialWcs | null;
+  try {
+    w = celestialWcs(h);
+  } catch (e) {
+    if (e instanceof WcsInputError) throw new LensInputError(`${e.message}: give --pixel-scale`);
+    throw e;
+  }
+  if (!w) return null;
+  const hasCd = h.cards.some((c) => /^CD\d+_\d+$/.test(c.key));
+  const hasCdelt = h.has(`CDELT${w.lonAxis + 1}`) && h.has(`CDELT${w.latAxis + 1}`);
+  if (!hasCd && !hasCdelt) return null;
+  const hasPc = h.cards.some((c) => /^PC0*\d+_0*\d+$/.test(c.key));
+  const source = hasCd && !hasPc ? 'the CD matrix' : hasPc ? 'PCi_j × CDELTi' : 'CDELTi';
+  const unit = (axis: number): number => {
+    const v = h.get(`CUNIT${axis + 1}`);
+    const u = (typeof v === 'string' ? v : 'deg').trim().toLowerCase();
     const f: Record<string, number> = { deg: 3600, '': 3600, degree: 3600, degrees: 3600, arcmin: 60, arcsec: 1, mas: 1e-3, rad: (180 / Math.PI) * 3600 };
-    if (!(u in f)) throw new LensInputError(`the WCS's CUNIT${i} '${u}' is not an angle unit this fit reads (deg, arcmin, arcsec, mas, rad): give --pixel-scale`);
+    if (!(u in f)) throw new LensInputError(`the WCS's CUNIT${axis + 1} '${u}' is not an angle unit this fit reads (deg, arcmin, arcsec, mas, rad): give --pixel-scale`);
     return f[u];
   };
-  let m: [number, number, number, number];
-  let source: string;
-  const cd = [h.getNumber('CD1_1'), h.getNumber('CD1_2'), h.getNumber('CD2_1'), h.getNumber('CD2_2')];
-  const cdelt = [h.getNumber('CDELT1'), h.getNumber('CDELT2')];
-  if (cd.some((v) => v !== undefined)) {
-    m = [cd[0] ?? 0, cd[1] ?? 0, cd[2] ?? 0, cd[3] ?? 0];
-    source = 'the CD matrix';
-  } else if (cdelt[0] !== undefined && cdelt[1] !== undefined) {
-    const pc = [h.getNumber('PC1_1') ?? 1, h.getNumber('PC1_2') ?? 0, h.getNumber('PC2_1') ?? 0, h.getNumber('PC2_2') ?? 1];
-    m = [cdelt[0] * pc[0], cdelt[0] * pc[1], cdelt[1] * pc[2], cdelt[1] * pc[3]];
-    source = h.getNumber('PC1_1') !== undefined || h.getNumber('PC1_2') !== undefined ? 'PCi_j × CDELTi' : 'CDELTi';
-  } else {
-    return null;
-  }
-  const [u1, u2] = [unit(1), unit(2)];
-  // row i of the matrix is world axis i: scale each row by its unit, then the columns are the pixel axes' steps
-  const a = [m[0] * u1, m[1] * u1, m[2] * u2, m[3] * u2];
+  // rows: world axes (lon, lat) in arcsec; columns: the pixel axes' steps
+  const [ul, ub] = [unit(w.lonAxis), unit(w.latAxis)];
+  const a = [w.cd[0][0] * ul, w.cd[0][1] * ul, w.cd[1][0] * ub, w.cd[1][1] * ub];
   const sx = Math.hypot(a[0], a[2]);
   const sy = Math.hypot(a[1], a[3]);
-  const det = Math.abs(a[0] * a[3] - a[1] * a[2]);
-  if (!(det > 0) || !Number.isFinite(det)) throw new LensInputError(`the WCS's matrix (${source}) is singular: give --pixel-scale`);
   if (Math.abs(sx - sy) > SQUARE_PIXEL_TOLERANCE * Math.max(sx, sy)) {
     throw new LensInputError(`the WCS's pixels are not square (${sx.toPrecision(5)}″ × ${sy.toPrecision(5)}″, ${source}): the fit needs square pixels; resample the image, or give --pixel-scale to use one scale`);
   }
-  return { scale: Math.sqrt(det), source };
+  return { scale: Math.sqrt(Math.abs(a[0] * a[3] - a[1] * a[2])), source };
 }
 
 /**
