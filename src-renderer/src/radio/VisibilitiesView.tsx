@@ -390,7 +390,7 @@ function SourceChooser({ list }: { list: UvSourceChoice }) {
   const error = useRadio((s) => s.error);
   const sources = list.sources ?? [];
   return (
-    <div className="uv-choose" data-testid="uv-sources">
+    <div className="uv-choose" data-testid="uv-source-choice">
       <p>
         This file holds <strong>{sources.length} sources</strong> ({list.groups} groups{list.telescope ? `, ${list.telescope}` : ''}
         {list.dateObs ? `, ${list.dateObs}` : ''}). SkyScore images one source at a time: choose the one to summarise, image, CLEAN and sample (the command
