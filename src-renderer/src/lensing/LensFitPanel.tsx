@@ -65,7 +65,7 @@ function FitInputs({ op }: { op: LensStage }) {
   return (
     <div className="lensfit-inputs" data-testid="lens-fit-inputs">
       <div className="grid2">
-        <label>
+        <label className="span2">
           Data (HDU)
           <select value={obs.hdu} onChange={(e) => chooseObs(Number(e.target.value), 0)} aria-label="Data HDU of the lens fit" data-testid="lens-fit-data-hdu" disabled={obs.hdus.length < 2}>
             {obs.hdus.map((h) => (
@@ -75,15 +75,15 @@ function FitInputs({ op }: { op: LensStage }) {
             ))}
           </select>
         </label>
-        <label>
+        <label className="span2">
           Noise
           <select value={form.noiseSource} onChange={(e) => patch({ noiseSource: e.target.value as typeof form.noiseSource })} aria-label="Noise of the lens fit" data-testid="lens-fit-noise-source">
             <option value="step">{noiseStepText(noise)}</option>
             <option value="obs-sigma" disabled={others.length === 0}>
-              σ map: an HDU of {obs.name}
+              σ map: another HDU of the file
             </option>
             <option value="obs-weights" disabled={others.length === 0}>
-              weights (inverse variance): an HDU of {obs.name}
+              weights (1/σ²): another HDU of the file
             </option>
           </select>
         </label>
@@ -108,7 +108,7 @@ function FitInputs({ op }: { op: LensStage }) {
           onClear={() => patch({ pixelScale: null })}
           placeholder={`${+scale.value.toPrecision(6)} (${scale.source === "the lens stage's image pixel" ? 'lens stage' : 'WCS'})`}
           testId="lens-fit-pixel-scale"
-          help={form.pixelScale === null ? `empty: ${scale.source}` : 'given (--pixel-scale)'}
+          help={form.pixelScale === null ? 'empty: from the data' : 'given (--pixel-scale)'}
         />
         <label className="row" title="--keep-sharp: by default pixels sharper than the PSF (cosmic-ray residuals, hot pixels a weight map does not flag) are left out of the fit">
           <input type="checkbox" checked={form.keepSharp === true} onChange={(e) => patch({ keepSharp: e.target.checked })} data-testid="lens-fit-keep-sharp" />
@@ -117,7 +117,7 @@ function FitInputs({ op }: { op: LensStage }) {
       </div>
       <p className="lensfit-scale muted" data-testid="lens-fit-scale">
         pixel scale {+scale.value.toPrecision(6)}″ from {scale.source}
-        {scale.wcsError ? ` (the WCS: ${scale.wcsError})` : ''}
+        {scale.wcsError ? ` (the WCS: ${scale.wcsError})` : scale.source === "the lens stage's image pixel" ? ' (the data have no celestial WCS)' : ''}
         {differs ? ` — the lens stage's image pixel is ${op.imagePixelScale}″` : ''}
         {form.mask === 'default' && (disc !== null ? `; fitted: the pixels within ${disc}″ of the image centre` : '; fitted: every valid pixel (the image lies within 3″ of its centre)')}
       </p>
