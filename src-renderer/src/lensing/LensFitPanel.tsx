@@ -80,10 +80,10 @@ function FitInputs({ op }: { op: LensStage }) {
           <select value={form.noiseSource} onChange={(e) => patch({ noiseSource: e.target.value as typeof form.noiseSource })} aria-label="Noise of the lens fit" data-testid="lens-fit-noise-source">
             <option value="step">{noiseStepText(noise)}</option>
             <option value="obs-sigma" disabled={others.length === 0}>
-              σ map: another HDU of the file
+              σ map: another HDU
             </option>
             <option value="obs-weights" disabled={others.length === 0}>
-              weights (1/σ²): another HDU of the file
+              weights (1/σ²): another HDU
             </option>
           </select>
         </label>
