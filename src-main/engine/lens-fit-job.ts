@@ -9,6 +9,7 @@ import { getBlob } from './blobs.js';
 import { start, type JobReporter } from './jobs.js';
 import { prepareLensFit, LensFitRequestError, type LensFitRequest } from '../lens-fit/inputs.js';
 import { runLensFitThread } from '../lens-fit/thread.js';
+import { lensFitSigmaFile } from '../reconstruct/lens-fit-run.js';
 
 /** Finished fits whose products are kept, oldest dropped first. */
 const KEEP_DONE = 3;
@@ -37,11 +38,13 @@ export function startLensFit(p: P<'job.lensFit'>, ctx: EngineContext): R<'job.le
           elapsedS: l.elapsedS,
         }),
     });
-    done.set(jobId, result);
+    // sigma.fits as the command line writes it beside the fit's products: σ as read (`reconstruct --noise DIR/sigma.fits`)
+    const sigma = lensFitSigmaFile(prep.inputs.obs, prep.inputs.sigma, prep.command, prep.inputs.noiseText);
+    done.set(jobId, { ...result, files: [...result.files, sigma] });
     while (done.size > KEEP_DONE) done.delete(done.keys().next().value as string);
     return { summary: { summary: result.summary } };
   });
-  return { jobId, queued, shape, command: `skyscore ${prep.command}` };
+  return { jobId, queued, shape, command: `skyscore ${prep.command}`, pixelScale: { value: prep.inputs.pixelScale, source: prep.pixelScaleSource }, notes: prep.notes };
 }
 
 export function lensFitProducts(jobId: string): LensFitProductsResult {

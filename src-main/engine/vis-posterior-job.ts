@@ -21,7 +21,7 @@ import { imagingGeometry } from '../reconstruct/clean-products.js';
 import { reconstructUvfits, visibilityCommandLine } from '../reconstruct/visibilities.js';
 import { checkSettings } from '../reconstruct/prepare.js';
 import { priorSpecOf } from '../priors.js';
-import { baseName, getFile } from './visibility-requests.js';
+import { baseName, getFile, type OpenUv } from './visibility-requests.js';
 import { checkGrid, checkSamples, RequestLimitError } from './limits.js';
 import { registryPrior, start, type JobReporter } from './jobs.js';
 import { JobInputError } from './forward-model-requests.js';
@@ -34,6 +34,17 @@ const done = new Map<string, UvPosteriorProductsResult>();
 const SHOWN_SAMPLES = 4;
 /** How often the chains' states come back without previews asked for (for "stop and keep"). */
 const STATE_INTERVAL_MS = 1000;
+
+/**
+ * The source of a multi-source file as --source gives it: its name where that is one word the shell keeps as it
+ * is (as the command line writes it in report.json), else its SOURCE number; nothing for a file without a
+ * SOURCE parameter.
+ */
+export function sourceArg(f: OpenUv): { source?: string } {
+  const s = f.vis.source;
+  if (!s) return {};
+  return { source: /^[\w.+-]+$/.test(s.name) ? s.name : String(s.id) };
+}
 
 export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext): Promise<RadioMethods['job.reconstructVis']['result']> {
   const f = getFile(p.fileId);
@@ -66,6 +77,7 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
       size,
       cellArcsec,
       product: f.vis.product,
+      ...sourceArg(f),
       sampler: settings.sampler,
       n: settings.n,
       steps: settings.steps,
@@ -84,7 +96,7 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
     try {
       const rec = await reconstructUvfits(
         f.uv,
-        { name: f.name, file: baseName(f.name), stokes: f.vis.product, size, cellArcsec, prior: local, settings: given, backend: async () => backend, command, reweight },
+        { name: f.name, file: baseName(f.name), stokes: f.vis.product, ...sourceArg(f), size, cellArcsec, prior: local, settings: given, backend: async () => backend, command, reweight },
         {
           signal: r.signal,
           progressIntervalMs: 100,

@@ -9,7 +9,7 @@
  * posterior from the visibilities (`job.reconstructVis`, `uv.posteriorProducts`) is in vis-posterior-job.ts.
  */
 import type { EngineContext } from './handlers.js';
-import type { CleanJobProgress, CleanProductsResult, NamedFile, RadioMethods, UvCleanParams, UvImagingParams, UvOpenResult, UvPlotData } from '../../src-shared/protocol/index.js';
+import type { CleanJobProgress, CleanProductsResult, NamedFile, RadioMethods, UvCleanParams, UvImagingParams, UvOpenResult, UvPlotData, UvSourceChoice, UvSourceEntry } from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInputError, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { thermalCheck } from '../../src-shared/radio/weighting.js';
@@ -69,10 +69,42 @@ function plotData(vis: Visibilities, idx: Int32Array): UvPlotData {
   return { total: vis.n, shown: idx.length, u, v, amp, uvdist };
 }
 
-export function openUv(name: string, bytes: Uint8Array, stokes?: string): UvOpenResult {
+/** Sources whose usable visibilities `uv.open` counts (one pass over the file each); more are listed uncounted. */
+export const COUNTED_SOURCES = 32;
+
+/** The sources of a file of several (the SOURCE parameter), with each one's usable visibilities of `product`; null otherwise. */
+export function sourceEntries(uv: UvfitsFile, product: string, name: string): UvSourceEntry[] | null {
+  const srcs = uv.meta.sources;
+  if (!srcs || srcs.length < 2) return null;
+  return srcs.map((s) => {
+    let visibilities: number | null = null;
+    if (srcs.length <= COUNTED_SOURCES) {
+      try {
+        visibilities = selectVisibilities(uv, product, name, String(s.id)).n;
+      } catch {
+        visibilities = null;
+      }
+    }
+    return { id: s.id, name: s.name, ...(s.ra !== undefined && s.dec !== undefined ? { ra: s.ra, dec: s.dec } : {}), groups: s.groups, visibilities };
+  });
+}
+
+/** The sources of a file to choose from (null for a file of one source); the file is not kept. */
+export function uvSources(name: string, bytes: Uint8Array, stokes?: string): UvSourceChoice {
   const uv = readUvfits(bytes, name, CLIENT_FITS);
   const product = stokes?.toUpperCase() ?? defaultProduct(uv.meta);
-  const vis = selectVisibilities(uv, product, name);
+  return { name, bytes: bytes.byteLength, telescope: uv.meta.telescope, dateObs: uv.meta.dateObs, groups: uv.gcount, product, sources: sourceEntries(uv, product, name) };
+}
+
+/**
+ * Opens a visibility file: `source` picks one of a multi-source file (by name or SOURCE number, as --source); a file
+ * of several sources without one is refused as the command line refuses it, naming them (uv.sources lists them).
+ */
+export function openUv(name: string, bytes: Uint8Array, stokes?: string, source?: string): UvOpenResult {
+  const uv = readUvfits(bytes, name, CLIENT_FITS);
+  const product = stokes?.toUpperCase() ?? defaultProduct(uv.meta);
+  const sources = sourceEntries(uv, product, name);
+  const vis = selectVisibilities(uv, product, name, source);
   const summary = summariseUv(uv, vis);
   let defaults: UvOpenResult['defaults'] = null;
   if (vis.n > 0) {
@@ -83,7 +115,8 @@ export function openUv(name: string, bytes: Uint8Array, stokes?: string): UvOpen
   const id = `uv${nextId++}`;
   files.set(id, { id, name, uv, vis, plotIdx });
   while (files.size > MAX_FILES) files.delete(files.keys().next().value as string);
-  return { fileId: id, name, bytes: bytes.byteLength, summary, thermal: thermalCheck(vis), defaults, plot: plotData(vis, plotIdx) };
+  const chosen = vis.source && sources ? { id: vis.source.id, name: vis.source.name } : null;
+  return { fileId: id, name, bytes: bytes.byteLength, summary, sources, source: chosen, thermal: thermalCheck(vis), defaults, plot: plotData(vis, plotIdx) };
 }
 
 export function getFile(fileId: string): OpenUv {
@@ -240,7 +273,8 @@ type R<M extends keyof RadioMethods> = RadioMethods[M]['result'];
 
 /** The handlers, spread into the engine's handler table. */
 export const radioHandlers: { [M in keyof RadioMethods]: (p: P<M>, ctx: EngineContext) => Promise<R<M>> } = {
-  'uv.open': async (p) => openUv(p.name, p.bytes, p.stokes),
+  'uv.open': async (p) => openUv(p.name, p.bytes, p.stokes, p.source),
+  'uv.sources': async (p) => uvSources(p.name, p.bytes, p.stokes),
   'uv.image': async (p) => imageUv(p),
   'uv.cancelImage': async (p) => ({ cancelled: cancelImaging(p.fileId, 'stopped by the client') }),
   'uv.close': async (p) => {

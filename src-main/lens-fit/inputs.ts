@@ -7,6 +7,7 @@
 import { readFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { noiseMap, scalarNoise, sigmaArray } from '../../src-shared/operators/noise.js';
+import { defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import type { LensFitParams, NamedFile } from '../../src-shared/protocol/index.js';
 import { decodeImage2d, type ImageFile } from '../forward-model-files.js';
@@ -35,6 +36,10 @@ export interface PreparedLensFit {
   psfSize: number;
   /** the command line of `skyscore lens-fit` that gives the same products (the request's file names) */
   command: string;
+  /** where the pixel scale came from: the request, or the observation's WCS (its matrix) */
+  pixelScaleSource: string;
+  /** the command line's notes on its defaults (the scale from the WCS, σ from the weights, the default disc) */
+  notes: string[];
 }
 
 function file(files: readonly NamedFile[], name: string, what: string): NamedFile {
@@ -64,6 +69,17 @@ function observation(o: LensFitRequest['obs']): ImageFile {
   return { data, shape: [ny, nx], fitsShape: [nx, ny], header: h.header as FitsHeader, bitpix: img.bitpix };
 }
 
+/**
+ * The HDU of a file as the command line's selector names it: `[EXTNAME]` where that name finds this HDU first
+ * (forward-model-files.ts resolveHduSelector), else its number.
+ */
+function hduSelector(bytes: Uint8Array, name: string, hdu: number): string {
+  const f = readFits(bytes, { ...CLIENT_FITS, name });
+  const ext = f.hdus[hdu]?.name;
+  if (ext && /^[\w.+-]+$/.test(ext) && f.hdus.findIndex((h) => h.hasImage && (h.name ?? '').toUpperCase() === ext.toUpperCase()) === hdu) return `[${ext}]`;
+  return `[${hdu}]`;
+}
+
 const image = (f: NamedFile, hdu: number, what: string) => {
   try {
     return decodeImage2d(f.bytes, f.name, hdu, CLIENT_FITS);
@@ -85,19 +101,60 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   }
   if (s.fitSourceSize > s.sourceSize) throw new LensFitRequestError(`the fit's source grid (${s.fitSourceSize} pixels a side) must not be larger than the final one (${s.sourceSize})`);
 
-  let sigma: Float32Array;
+  // the pixel scale: the request's, else the observation's celestial WCS (as the command line without --pixel-scale)
+  const notes: string[] = [];
+  let pixelScale: number;
+  let pixelScaleSource = 'given';
+  if (p.pixelScale !== null) pixelScale = p.pixelScale;
+  else {
+    let w: ReturnType<typeof pixelScaleFromWcs>;
+    try {
+      w = pixelScaleFromWcs(obs.header);
+    } catch (e) {
+      if (e instanceof LensInputError) throw new LensFitRequestError(`${p.obs.name}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    if (!w) throw new LensFitRequestError(`${p.obs.name} has no celestial WCS to read the pixel scale from (CTYPE1/2 RA/DEC with CDi_j or CDELTi): give the pixel scale`);
+    pixelScale = w.scale;
+    pixelScaleSource = w.source;
+    notes.push(`the pixel scale ${pixelScale.toPrecision(6)}″ from ${p.obs.name}'s WCS (${w.source})`);
+  }
+
+  // σ or weight maps may be HDUs of the observation's own file (no file named: FILE.fits[ERR], FILE.fits[WHT])
+  const noiseFile = (n: { file?: string; hdu: number }, what: string): { f: NamedFile; arg: string } => {
+    if (n.file === undefined) {
+      const f = { name: p.obs.name, bytes: p.obs.bytes };
+      return { f, arg: `${p.obs.name}${hduSelector(p.obs.bytes, p.obs.name, n.hdu)}` };
+    }
+    const f = file(p.files, n.file, what);
+    return { f, arg: n.hdu ? `${n.file}${hduSelector(f.bytes, n.file, n.hdu)}` : n.file };
+  };
+  let sigma: Float32Array | Float64Array;
   let noiseText: string;
+  let noiseFlag = '--noise-map';
   let noiseArg: string;
   if (p.noise.kind === 'sigma') {
     sigma = sigmaArray(scalarNoise(p.noise.sigma, 'σ'), shape);
     noiseText = String(p.noise.sigma);
     noiseArg = noiseText;
+  } else if (p.noise.kind === 'weights') {
+    const { f, arg } = noiseFile(p.noise, 'the weight map');
+    const wm = image(f, p.noise.hdu, 'the weight map');
+    if (wm.shape[0] !== ny || wm.shape[1] !== nx) throw new LensFitRequestError(`${arg}: the weight map is ${wm.shape[1]}×${wm.shape[0]} (NAXIS1×NAXIS2) but the data are ${nx}×${ny}`);
+    const r = sigmaFromWeights(wm.data);
+    if (r.excluded === r.sigma.length) throw new LensFitRequestError(`${arg}: no pixel has a positive weight`);
+    sigma = r.sigma;
+    noiseText = `1/sqrt(${arg})`;
+    noiseFlag = '--weight-map';
+    noiseArg = arg;
+    notes.push(`σ = 1/√w from the weight map ${arg}${r.excluded ? ` (${r.excluded} pixels of weight 0 or NaN left out)` : ''}`);
   } else {
-    const m = image(file(p.files, p.noise.file, 'the σ map'), p.noise.hdu, 'the σ map');
-    if (m.shape[0] !== ny || m.shape[1] !== nx) throw new LensFitRequestError(`${p.noise.file}: the σ map is ${m.shape[1]}×${m.shape[0]} (NAXIS1×NAXIS2) but the data are ${nx}×${ny}`);
-    sigma = sigmaArray(noiseMap(m.data, m.shape, p.noise.file), shape);
-    noiseText = p.noise.file;
-    noiseArg = p.noise.file;
+    const { f, arg } = noiseFile(p.noise, 'the σ map');
+    const m = image(f, p.noise.hdu, 'the σ map');
+    if (m.shape[0] !== ny || m.shape[1] !== nx) throw new LensFitRequestError(`${arg}: the σ map is ${m.shape[1]}×${m.shape[0]} (NAXIS1×NAXIS2) but the data are ${nx}×${ny}`);
+    sigma = sigmaArray(noiseMap(m.data, m.shape, arg), shape);
+    noiseText = arg;
+    noiseArg = arg;
   }
 
   const psfSize = p.psf.size;
@@ -119,6 +176,13 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   } else if (p.mask.kind === 'annulus') {
     mask = { kind: 'annulus', r1: p.mask.r1, r2: p.mask.r2 };
     maskArgs.push('--annulus', `${p.mask.r1},${p.mask.r2}`);
+  } else if (p.mask.kind === 'default') {
+    // the command line's default: the 3″ disc where the image reaches beyond it, else every valid pixel
+    const r = defaultFitRadius(shape, pixelScale);
+    if (r !== null) {
+      mask = { kind: 'annulus', r1: 0, r2: r };
+      notes.push(`fitting the pixels within ${r}″ of the image centre (the default disc)`);
+    }
   }
 
   const settings: LensFitSettings = {
@@ -131,8 +195,22 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     regularisation: s.regularisation,
     errors: s.errors,
     ...(s.mass !== undefined && { mass: s.mass }),
+    ...(s.keepSharp === true && { rejectSharpOutliers: false }),
   };
   const quote = (a: string) => (/\s/.test(a) ? JSON.stringify(a) : a);
-  const argv = ['--obs', p.obs.name, ...(p.obs.hdu ? ['--hdu', String(p.obs.hdu)] : []), '--noise-map', noiseArg, '--psf', psfArg, '--pixel-scale', String(p.pixelScale), ...maskArgs, ...lensFitFlags(settings, psfSize), '--out', 'lens-fit'];
-  return { inputs: { obs, sigma, noiseText, psf, pixelScale: p.pixelScale, mask }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}` };
+  const argv = [
+    '--obs',
+    p.obs.name,
+    ...(p.obs.hdu ? ['--hdu', String(p.obs.hdu)] : []),
+    noiseFlag,
+    noiseArg,
+    '--psf',
+    psfArg,
+    ...(p.pixelScale !== null ? ['--pixel-scale', String(p.pixelScale)] : []),
+    ...maskArgs,
+    ...lensFitFlags(settings, psfSize),
+    '--out',
+    'lens-fit',
+  ];
+  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes };
 }

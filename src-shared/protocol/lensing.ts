@@ -8,12 +8,19 @@ import { ProtocolError, obj, num, str, bool, literal, nullable, optional, type V
 import { LIMITS } from './limits.js';
 import { FILE_NAME, JOB_ID, files, obsInput, type NamedFile, type ObsInput } from './jobs.js';
 
-/** σ per pixel: one number, or a σ map among `files` (the command line's --noise-map). */
-export type LensFitNoise = { kind: 'sigma'; sigma: number } | { kind: 'map'; file: string; hdu: number };
+/**
+ * σ per pixel: one number, a σ map (the command line's --noise-map), or an inverse-variance weight map, σ = 1/√w
+ * (--weight-map: drizzle's WHT with final_wht_type=IVM; pixels of weight 0 left out). A map is an HDU of a file
+ * among `files`, or, with no `file`, an HDU of the observation's own file (`FILE.fits[ERR]`, `FILE.fits[WHT]`).
+ */
+export type LensFitNoise = { kind: 'sigma'; sigma: number } | { kind: 'map'; file?: string; hdu: number } | { kind: 'weights'; file?: string; hdu: number };
 /** The PSF: an image among `files` (cropped to `size`, renormalised) or a Gaussian (FWHM in pixels). */
 export type LensFitPsfInput = { kind: 'fits'; file: string; hdu: number; size: number } | { kind: 'gaussian'; fwhmPx: number; size: number };
-/** The fitted pixels: every valid pixel, a 0/1 mask among `files`, or an annulus (arcsec from the image centre). */
-export type LensFitMaskInput = { kind: 'all' } | { kind: 'file'; file: string; hdu: number } | { kind: 'annulus'; r1: number; r2: number };
+/**
+ * The fitted pixels: every valid pixel, a 0/1 mask among `files`, an annulus (arcsec from the image centre), or the
+ * command line's default (no --mask or --annulus: the 3″ disc where the image reaches beyond it, else every pixel).
+ */
+export type LensFitMaskInput = { kind: 'all' } | { kind: 'default' } | { kind: 'file'; file: string; hdu: number } | { kind: 'annulus'; r1: number; r2: number };
 
 export const LENS_FIT_REGULARISATIONS = ['gradient', 'curvature', 'identity'] as const;
 /** The fitted mass profile: the SIE, or the elliptical power law with its slope fitted too (`--mass`). */
@@ -34,6 +41,8 @@ export interface LensFitJobSettings {
   errors: boolean;
   /** the mass profile (absent: the SIE) */
   mass?: (typeof LENS_FIT_MASS_PROFILES)[number];
+  /** keep the pixels sharper than the PSF (--keep-sharp; by default they are left out: lens.json outliers) */
+  keepSharp?: boolean;
 }
 
 export interface LensFitParams {
@@ -42,8 +51,8 @@ export interface LensFitParams {
   files: NamedFile[];
   noise: LensFitNoise;
   psf: LensFitPsfInput;
-  /** arcsec per pixel of the observation */
-  pixelScale: number;
+  /** arcsec per pixel of the observation; null: from its celestial WCS (the command line without --pixel-scale) */
+  pixelScale: number | null;
   mask: LensFitMaskInput;
   settings: LensFitJobSettings;
 }
@@ -55,6 +64,10 @@ export interface LensFitStarted {
   shape: [number, number];
   /** the command line that gives the same products (the files as the request names them) */
   command: string;
+  /** the pixel scale the fit uses (arcsec) and where it comes from ('given', or the WCS matrix read) */
+  pixelScale: { value: number; source: string };
+  /** the command line's notes on its defaults: the scale from the WCS, σ from the weights, the default disc */
+  notes: string[];
 }
 
 /** A lens fit's progress: the fit's stage, its log evidence where it has one, and the command line's progress line. */
@@ -71,7 +84,7 @@ export interface LensFitJobProgress {
 }
 
 export interface LensFitProductsResult {
-  /** lens.json, model.json, psf.fits, mask.fits, lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, source-inversion.fits, critical-curves.json */
+  /** lens.json, model.json, psf.fits, mask.fits, lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, source-inversion.fits, critical-curves.json, sigma.fits */
   files: NamedFile[];
   /** the one-line summary `skyscore lens-fit` prints */
   summary: string;
@@ -107,6 +120,7 @@ const psfInput: Validator<LensFitPsfInput> = (v, p) => {
 const maskInput: Validator<LensFitMaskInput> = (v, p) => {
   const r = variant<LensFitMaskInput>({
     all: obj({ kind: literal('all') }),
+    default: obj({ kind: literal('default') }),
     file: obj({ kind: literal('file'), file: fileRef, hdu }),
     annulus: obj({ kind: literal('annulus'), r1: num({ min: 0, max: 3600 }), r2: num({ min: Number.MIN_VALUE, max: 3600 }) }),
   })(v, p);
@@ -124,6 +138,7 @@ const settings: Validator<LensFitJobSettings> = obj({
   regularisation: literal(...LENS_FIT_REGULARISATIONS),
   errors: bool,
   mass: optional(literal(...LENS_FIT_MASS_PROFILES)),
+  keepSharp: optional(bool),
 });
 
 export const lensingMethodParams: { [M in keyof LensingMethods]: Validator<LensingMethods[M]['params']> } = {
@@ -132,10 +147,11 @@ export const lensingMethodParams: { [M in keyof LensingMethods]: Validator<Lensi
     files,
     noise: variant<LensFitNoise>({
       sigma: obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }) }),
-      map: obj({ kind: literal('map'), file: fileRef, hdu }),
+      map: obj({ kind: literal('map'), file: optional(fileRef), hdu }),
+      weights: obj({ kind: literal('weights'), file: optional(fileRef), hdu }),
     }),
     psf: psfInput,
-    pixelScale: num({ min: Number.MIN_VALUE, max: 3600 }),
+    pixelScale: nullable(num({ min: Number.MIN_VALUE, max: 3600 })),
     mask: maskInput,
     settings,
   }),

@@ -25,12 +25,48 @@ export interface UvPlotData {
   uvdist: Float32Array;
 }
 
+/** A source of a multi-source file (the SOURCE random parameter, named by the AIPS SU table). */
+export interface UvSourceEntry {
+  /** The SOURCE parameter's value (the SU table's ID. NO.). */
+  id: number;
+  /** The SU table's name, else 'source ID'. */
+  name: string;
+  /** Its position (degrees) where the SU table gives it. */
+  ra?: number;
+  dec?: number;
+  /** Groups of this source in the file. */
+  groups: number;
+  /** Usable visibilities of the product (flags and autocorrelations left out); null where not counted. */
+  visibilities: number | null;
+}
+
+/**
+ * The sources of a visibility file (`uv.sources`), to choose one before `uv.open` (`skyscore` refuses a file of
+ * several sources without --source, naming them). Nothing is kept in the engine.
+ */
+export interface UvSourceChoice {
+  name: string;
+  bytes: number;
+  telescope: string;
+  dateObs: string;
+  /** Groups in the file, all sources together. */
+  groups: number;
+  /** The product the visibility counts are of ('I', 'RR', …). */
+  product: string;
+  /** The file's sources where it holds several (the SOURCE parameter), else null: open it as it is. */
+  sources: UvSourceEntry[] | null;
+}
+
 export interface UvOpenResult {
   fileId: string;
   name: string;
   bytes: number;
-  /** What `skyscore info --json` gives under `uvfits`. */
+  /** What `skyscore info --json` gives under `uvfits` (with --source in a multi-source file). */
   summary: UvSummary;
+  /** The file's sources where it holds several (the SOURCE parameter), else null. */
+  sources: UvSourceEntry[] | null;
+  /** The source opened from a multi-source file (`--source` of the command line), else null. */
+  source: { id: number; name: string } | null;
   thermal: ThermalCheck | null;
   /** The default image geometry (`skyscore clean` without --size/--cell); null when no visibility is usable. */
   defaults: { size: number; cellArcsec: number; notes: string[] } | null;
@@ -172,7 +208,13 @@ export interface UvPosteriorProductsResult {
 }
 
 export interface RadioMethods {
-  'uv.open': { params: { name: string; bytes: Uint8Array; stokes?: string }; result: UvOpenResult };
+  /**
+   * Opens a file: `source` chooses one of a multi-source file (its SU table name or SOURCE number, the command
+   * line's --source); without it such a file is refused, naming its sources.
+   */
+  'uv.open': { params: { name: string; bytes: Uint8Array; stokes?: string; source?: string }; result: UvOpenResult };
+  /** The sources of a file (null for a file of one), with each one's usable visibilities of the product: uv.open's choice. */
+  'uv.sources': { params: { name: string; bytes: Uint8Array; stokes?: string }; result: UvSourceChoice };
   /** The dirty image and beam; a newer uv.image of the same file, uv.cancelImage or uv.close stops it (error code 'cancelled'). */
   'uv.image': { params: UvImagingParams; result: UvImageResult };
   /** Stops the file's running uv.image, if any. */
@@ -196,7 +238,8 @@ const imagingShape = {
 };
 
 export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMethods[M]['params']> } = {
-  'uv.open': obj({ name: str({ max: 512 }), bytes, stokes: optional(str({ max: 4, pattern: /^[A-Za-z]{1,2}$/ })) }),
+  'uv.open': obj({ name: str({ max: 512 }), bytes, stokes: optional(str({ max: 4, pattern: /^[A-Za-z]{1,2}$/ })), source: optional(str({ max: 64 })) }),
+  'uv.sources': obj({ name: str({ max: 512 }), bytes, stokes: optional(str({ max: 4, pattern: /^[A-Za-z]{1,2}$/ })) }),
   'uv.image': obj(imagingShape),
   'uv.cancelImage': obj({ fileId: uvFileId }),
   'uv.close': obj({ fileId: uvFileId }),

@@ -6,7 +6,7 @@
  * all-flagged data).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
@@ -19,6 +19,7 @@ import { readUvfits, selectVisibilities, measurementSetMessage } from '../../src
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
 import { jobEnd } from '../helpers/engine-events.js';
+import { multiSourceUvfits } from '../helpers/multi-source-uvfits.js';
 
 const events: EngineEvent[] = [];
 const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'cpu', processKind: 'test' });
@@ -96,6 +97,57 @@ describe('uv.open', () => {
     expect(mwa.defaults).toBeNull();
     await expect(call('uv.image', { fileId: mwa.fileId, weighting: 'natural' })).rejects.toThrow(/every I visibility is flagged/);
     await expect(call('uv.image', { fileId: 'uv999', weighting: 'natural' })).rejects.toThrow(/no open visibility file/);
+  });
+});
+
+describe('a multi-source file (SOURCE parameter, AIPS SU table)', () => {
+  const MULTI = 'multi.uvfits';
+  const multi = () =>
+    multiSourceUvfits(bytesOf(VLBA()), {
+      sources: [
+        { name: 'BLLAC', ra: 330.680380712, dec: 42.2777721861 },
+        { name: 'OJ287', ra: 133.70365, dec: 20.10851 },
+      ],
+      pointJy: 1.5,
+    }).bytes;
+
+  it('uv.sources lists the sources with their visibilities; uv.open refuses without a choice as the command line does', async () => {
+    const bytes = multi();
+    const list = await call('uv.sources', { name: MULTI, bytes });
+    expect(list.groups).toBe(2462 + 821);
+    expect(list.product).toBe('I');
+    expect(list.sources).toEqual([
+      { id: 1, name: 'BLLAC', ra: 330.680380712, dec: 42.2777721861, groups: 2462, visibilities: 2462 },
+      { id: 2, name: 'OJ287', ra: 133.70365, dec: 20.10851, groups: 821, visibilities: 821 },
+    ]);
+    await expect(call('uv.open', { name: MULTI, bytes })).rejects.toThrow(/holds 2 sources \(SOURCE: 1 BLLAC \(2462 groups\), 2 OJ287 \(821 groups\)\)/);
+    await expect(call('uv.open', { name: MULTI, bytes, source: 'M87' })).rejects.toThrow(/no source 'M87'/);
+    // a single-source file has none to choose
+    expect((await call('uv.sources', { name: VLBA_NAME, bytes: bytesOf(VLBA()) })).sources).toBeNull();
+  });
+
+  it('uv.open with a source gives skyscore info --source; its dirty image is skyscore clean --source, byte for byte', async () => {
+    const bytes = multi();
+    const file = p(MULTI);
+    writeFileSync(file, bytes);
+    for (const [source, n] of [['OJ287', 821], ['1', 2462]] as const) {
+      const info = await runCliAsync(['info', file, '--source', source, '--json']);
+      expect(info.code).toBe(0);
+      const o = await call('uv.open', { name: MULTI, bytes, source });
+      expect(JSON.parse(JSON.stringify(o.summary))).toEqual((JSON.parse(info.stdout) as { uvfits: unknown }).uvfits);
+      expect(o.summary.visibilities).toBe(n);
+      expect(o.source).toEqual(source === '1' ? { id: 1, name: 'BLLAC' } : { id: 2, name: 'OJ287' });
+      expect(o.sources?.map((x) => x.name)).toEqual(['BLLAC', 'OJ287']);
+      expect(o.plot.total).toBe(n);
+    }
+    const o = await call('uv.open', { name: MULTI, bytes, source: '2' });
+    const r = await call('uv.image', { fileId: o.fileId, size: 32, cellArcsec: 0.0001, weighting: 'natural' });
+    const cli = await runCliAsync(['clean', '--vis', file, '--source', '2', '--out', p('ms'), '--size', '32', '--cell', '0.0001', '--niter', '0']);
+    expect(cli.code).toBe(0);
+    expect(Buffer.from(r.files[0].bytes).equals(readFileSync(p('ms-dirty.fits')))).toBe(true);
+    // the point source of 1.5 Jy at the phase centre: the dirty image's peak there
+    const d = readFitsImage(r.files[0].bytes);
+    expect(d.data[16 * 32 + 16]).toBeCloseTo(1.5, 1);
   });
 });
 

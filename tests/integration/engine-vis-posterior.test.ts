@@ -18,6 +18,7 @@ import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-fie
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
 import { jobEnd } from '../helpers/engine-events.js';
+import { multiSourceUvfits } from '../helpers/multi-source-uvfits.js';
 
 const events: EngineEvent[] = [];
 const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'wasm', processKind: 'test' });
@@ -115,6 +116,32 @@ describe('job.reconstructVis', () => {
     expect(r.modelAmp.length).toBe(o.plot.shown);
     expect(ref).toBeGreaterThan(0);
     expect(err / ref).toBeLessThan(1e-4);
+  }, 400_000);
+
+  it('runs on the chosen source of a multi-source file: --source in its command line, the products of that command', async () => {
+    const bytes = multiSourceUvfits(new Uint8Array(readFileSync(FILE)), {
+      sources: [
+        { name: 'BLLAC', ra: 330.680380712, dec: 42.2777721861 },
+        { name: 'OJ287', ra: 133.70365, dec: 20.10851 },
+      ],
+      pointJy: 1.5,
+    }).bytes;
+    const file = path.join(dir, 'multi.uvfits');
+    writeFileSync(file, bytes);
+    const o = await call('uv.open', { name: 'multi.uvfits', bytes, source: '2' });
+    const started = await call('job.reconstructVis', { fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', sampler: 'pc', n: 2, steps: 20, seed: 3, previewHz: 0 });
+    expect(started.command).toMatch(/^reconstruct --vis multi\.uvfits --prior \S+ --size 32 --cell 0\.00005 --stokes I --source OJ287 --sampler pc --n 2 --steps 20 --seed 3$/);
+    const end = await waitFor(started.jobId);
+    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+    const r = await call('uv.posteriorProducts', { jobId: started.jobId });
+    const argv = started.command.split(' ');
+    argv[argv.indexOf('--vis') + 1] = file;
+    const out = path.join(dir, 'cli-multi');
+    const cli = await runCliAsync([...argv, '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });
+    expect(cli.code, cli.stderr).toBe(0);
+    for (const f of r.files.slice(0, 4)) expect(Buffer.from(f.bytes).equals(readFileSync(path.join(out, f.name))), f.name).toBe(true);
+    const report = JSON.parse(new TextDecoder().decode(r.files[4]!.bytes));
+    expect(report.visibilities.used).toBe(821);
   }, 400_000);
 
   it('sends previews of the running mean and stops when asked', async () => {

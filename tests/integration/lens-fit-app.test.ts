@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
 import { simulateLens } from '../helpers/lens-sim.js';
+import { lensMef, MEF_DEAD_COLUMN, MEF_HOT, MEF_N } from '../helpers/lens-mef.js';
 import { EngineClient, workerThreadSpawner } from '../../src-main/engine/client.js';
 import { STOP_GRACE_MS } from '../../src-main/lens-fit/thread.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
@@ -97,7 +98,7 @@ describe('job.lensFit', () => {
     expect([...stages]).toEqual(expect.arrayContaining(['light', 'mass', 'joint', 'source', 'done']));
 
     const prod = (await c.forward('lens.products', { jobId: started.jobId })) as LensFitProductsResult;
-    expect(prod.files.map((f) => f.name)).toEqual(['lens.json', 'model.json', 'psf.fits', 'mask.fits', 'lens-light.fits', 'light-subtracted.fits', 'model-image.fits', 'normalised-residual.fits', 'source-inversion.fits', 'critical-curves.json']);
+    expect(prod.files.map((f) => f.name)).toEqual(['lens.json', 'model.json', 'psf.fits', 'mask.fits', 'lens-light.fits', 'light-subtracted.fits', 'model-image.fits', 'normalised-residual.fits', 'source-inversion.fits', 'critical-curves.json', 'sigma.fits']);
     const jobLens = JSON.parse(text(prod, 'lens.json'));
     const cliLens = JSON.parse(readFileSync(p('cli/lens.json'), 'utf8'));
     expect(jobLens.command).toBe(started.command);
@@ -116,6 +117,72 @@ describe('job.lensFit', () => {
       expect(Array.from(a.data), f.name).toEqual(Array.from(b.data));
       for (const k of ['CTYPE1', 'CDELT1', 'CRPIX1', 'BUNIT']) expect(a.header.get(k), `${f.name} ${k}`).toEqual(b.header.get(k));
     }
+  }, 600_000);
+
+  it('a drizzled-style multi-extension file: SCI as the data, WHT as weights, the scale from the WCS, the default disc — the command line with HDU selectors', async () => {
+    const m = lensMef();
+    writeFileSync(p('mef.fits'), m.bytes);
+    writeFileSync(p('mpsf.fits'), m.psf);
+    const cli = await runCliAsync(
+      ['lens-fit', '--obs', `${p('mef.fits')}[SCI]`, '--weight-map', `${p('mef.fits')}[WHT]`, '--psf', p('mpsf.fits'), '--starts', '1', '--no-errors', '--fit-source-size', '8', '--source-size', '12', '--out', p('cli-mef')],
+      { timeoutMs: 300_000 },
+    );
+    expect(cli.code, cli.stderr).toBe(0);
+    const started = (await c.forward('job.lensFit', {
+      obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 },
+      files: [{ name: 'mpsf.fits', bytes: m.psf }],
+      noise: { kind: 'weights', hdu: 3 },
+      psf: { kind: 'fits', file: 'mpsf.fits', hdu: 0, size: 21 },
+      pixelScale: null,
+      mask: { kind: 'default' },
+      settings: { ...FAST },
+    })) as LensFitStarted;
+    expect(started.command).toBe('skyscore lens-fit --obs mef.fits --hdu 1 --weight-map mef.fits[WHT] --psf mpsf.fits --source-size 12 --fit-source-size 8 --starts 1 --no-errors --out lens-fit');
+    expect(started.pixelScale.value).toBeCloseTo(0.07, 12);
+    expect(started.pixelScale.source).toMatch(/CD/);
+    expect(started.notes).toEqual([
+      "the pixel scale 0.0700000″ from mef.fits's WCS (the CD matrix)",
+      `σ = 1/√w from the weight map mef.fits[WHT] (${MEF_N} pixels of weight 0 or NaN left out)`,
+      'fitting the pixels within 3″ of the image centre (the default disc)',
+    ]);
+    const ev = await end(started.jobId);
+    expect(ev.event, JSON.stringify(ev.data)).toBe('job.done');
+    const prod = (await c.forward('lens.products', { jobId: started.jobId })) as LensFitProductsResult;
+    const jobLens = JSON.parse(text(prod, 'lens.json'));
+    const cliLens = JSON.parse(readFileSync(p('cli-mef/lens.json'), 'utf8'));
+    // the hot pixel the weights do not flag, found and left out
+    expect(jobLens.outliers).toEqual({ count: 1, pixels: [MEF_HOT] });
+    expect(jobLens.lensNote).toBeNull();
+    for (const l of [jobLens, cliLens]) {
+      delete l.seconds;
+      delete l.command;
+    }
+    expect(jobLens).toEqual(cliLens);
+    for (const name of ['sigma.fits', 'mask.fits', 'normalised-residual.fits']) {
+      const a = readFitsImage(prod.files.find((f) => f.name === name)!.bytes);
+      const b = readFitsImage(new Uint8Array(readFileSync(p(`cli-mef/${name}`))));
+      expect(Array.from(a.data), name).toEqual(Array.from(b.data));
+    }
+    // σ = 1/√w, NaN on the column of weight 0
+    const sig = readFitsImage(prod.files.find((f) => f.name === 'sigma.fits')!.bytes).data;
+    expect(sig[5 * MEF_N + MEF_DEAD_COLUMN]).toBeNaN();
+    expect(sig[5 * MEF_N + 20]).toBeCloseTo(0.02, 6);
+
+    // keep-sharp: the hot pixel stays in (--keep-sharp in the command line)
+    const kept = (await c.forward('job.lensFit', {
+      obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 },
+      files: [{ name: 'mpsf.fits', bytes: m.psf }],
+      noise: { kind: 'map', hdu: 2 },
+      psf: { kind: 'fits', file: 'mpsf.fits', hdu: 0, size: 21 },
+      pixelScale: 0.07,
+      mask: { kind: 'annulus', r1: 0, r2: 1.2 },
+      settings: { ...FAST, keepSharp: true, light: 0 },
+    })) as LensFitStarted;
+    expect(kept.command).toBe('skyscore lens-fit --obs mef.fits --hdu 1 --noise-map mef.fits[ERR] --psf mpsf.fits --pixel-scale 0.07 --annulus 0,1.2 --source-size 12 --fit-source-size 8 --starts 1 --light 0 --no-errors --keep-sharp --out lens-fit');
+    expect(kept.notes).toEqual([]);
+    expect((await end(kept.jobId)).event).toBe('job.done');
+    const keptLens = JSON.parse(text((await c.forward('lens.products', { jobId: kept.jobId })) as LensFitProductsResult, 'lens.json'));
+    expect(keptLens.outliers.count).toBe(0);
   }, 600_000);
 
   it('Stop ends a running fit: job.error cancelled within seconds, and the engine answers afterwards', async () => {
@@ -145,7 +212,7 @@ describe('job.lensFit', () => {
     expect(bad({ settings: { ...FAST, regularisation: 'smooth' } })).toThrow("settings.regularisation: expected one of gradient, curvature, identity");
     expect(bad({ psf: { kind: 'fits', file: 'psf.fits', hdu: 0, size: 8 } })).toThrow("job.lensFit.params.psf.size: the PSF's crop must be an odd number of pixels, got 8");
     expect(bad({ mask: { kind: 'annulus', r1: 1, r2: 0.5 } })).toThrow('job.lensFit.params.mask: the annulus needs r1 < r2 (arcsec), got r1 = 1, r2 = 0.5');
-    expect(bad({ mask: { kind: 'circle' } })).toThrow("job.lensFit.params.mask.kind: expected 'all', 'file', 'annulus'");
+    expect(bad({ mask: { kind: 'circle' } })).toThrow("job.lensFit.params.mask.kind: expected 'all', 'default', 'file', 'annulus'");
     expect(bad({ noise: { kind: 'map', file: '../etc/noise.fits', hdu: 0 } })).toThrow(/job.lensFit.params.noise.file: expected a string matching/);
     expect(bad({ pixelScale: -1 })).toThrow(/job.lensFit.params.pixelScale: expected a number ≥/);
     expect(bad({ extra: 1 })).toThrow("job.lensFit.params: unexpected field 'extra'");
@@ -162,5 +229,10 @@ describe('job.lensFit', () => {
     const big = writeFits([{ data: new Float32Array(300 * 300), shape: [300, 300] }]);
     await refused({ obs: { name: 'big.fits', bytes: big, hdu: 0, plane: 0 }, noise: { kind: 'sigma', sigma: 1 } }, /big.fits: the image is 300×300 \(NAXIS1×NAXIS2\), over the 65536 pixels this engine fits a lens to/);
     await refused({ noise: { kind: 'map', file: 'psf.fits', hdu: 0 } }, /psf.fits: the σ map is 5×5 \(NAXIS1×NAXIS2\) but the data are 40×40/);
+    // the scale from a WCS the observation lacks; weights from an HDU the observation's file lacks; no positive weight
+    await refused({ pixelScale: null }, /^obs.fits has no celestial WCS to read the pixel scale from .*: give the pixel scale$/);
+    await refused({ noise: { kind: 'weights', hdu: 2 } }, /HDU 2/);
+    const zero = writeFits([{ data: new Float32Array(N * N), shape: [N, N] }]);
+    await refused({ files: [...params().files, { name: 'wht.fits', bytes: zero }], noise: { kind: 'weights', file: 'wht.fits', hdu: 0 } }, /^wht.fits: no pixel has a positive weight$/);
   }, 120_000);
 });

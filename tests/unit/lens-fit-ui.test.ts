@@ -4,11 +4,12 @@
  * validation, and a missing input is refused with a message that says where to set it.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { lensFitInputs } from '../../src-renderer/src/lensing/actions.js';
+import { chosenNoiseHdu, defaultDisc, fitPixelScale, lensFitInputs, noiseHdus } from '../../src-renderer/src/lensing/actions.js';
 import { DEFAULT_LENS_FIT_FORM } from '../../src-renderer/src/lensing/state.js';
 import { useStore } from '../../src-renderer/src/store/index.js';
 import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
-import { storeAux } from '../../src-renderer/src/model/files.js';
+import { clearFiles, storeAux, storeObs } from '../../src-renderer/src/model/files.js';
+import { lensMef } from '../helpers/lens-mef.js';
 import { defaultStage, type LensStage } from '../../src-shared/operators/forward-model-spec.js';
 import { validateRequest } from '../../src-shared/protocol/index.js';
 import { writeFits } from '../../src-shared/fits/index.js';
@@ -34,7 +35,8 @@ describe('the lens fit request from the editor', () => {
     const r = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, starts: 2, errors: false, psfSize: 11 });
     expect(r.noise).toEqual({ kind: 'sigma', sigma: 0.02 });
     expect(r.psf).toEqual({ kind: 'gaussian', fwhmPx: 2.5, size: 11 });
-    expect(r.mask).toEqual({ kind: 'all' });
+    // the command line's default fitted pixels; the lens stage's scale where the observation has no WCS
+    expect(r.mask).toEqual({ kind: 'default' });
     expect(r.pixelScale).toBe(0.04);
     expect(r.files).toEqual([]);
     expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 1, supersample: 2, regularisation: 'gradient', errors: false, mass: 'sie' });
@@ -70,7 +72,9 @@ describe('the lens fit request from the editor', () => {
 
   it('refuses what the fit cannot take, saying where to set it', () => {
     useStore.getState().setNoise({ sigma: null });
-    expect(() => lensFitInputs(lens, DEFAULT_LENS_FIT_FORM)).toThrow('set the noise σ first (Forward model › Noise: type σ or estimate it)');
+    expect(() => lensFitInputs(lens, DEFAULT_LENS_FIT_FORM)).toThrow('set the noise σ first (Forward model › Noise: type σ or estimate it), or take σ or the weights from an HDU of the observation');
+    // σ from an HDU of an observation's file that has no other
+    expect(() => lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, noiseSource: 'obs-weights' })).toThrow(/has no other image HDU of the data's shape to read weights from/);
     useStore.getState().setNoise({ mode: 'correlated' });
     expect(() => lensFitInputs(lens, DEFAULT_LENS_FIT_FORM)).toThrow(/not a correlated or Poisson–Gaussian noise model/);
     useStore.getState().setNoise({ mode: 'sigma', sigma: 1 });
@@ -80,5 +84,51 @@ describe('the lens fit request from the editor', () => {
     expect(() => lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mask: 'model' })).toThrow('the forward model has no mask operator: choose an annulus or every pixel');
     // an even PSF crop: the protocol refuses it
     expect(() => valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, psfSize: 20 }))).toThrow("psf.size: the PSF's crop must be an odd number of pixels, got 20");
+  });
+});
+
+describe('the lens fit request from a multi-extension observation (SCI, ERR, WHT)', () => {
+  it('weights from its WHT, σ from its ERR, the scale from its WCS, the default disc, keep-sharp: prepareLensFit reads them as the command line', async () => {
+    const m = lensMef();
+    await storeObs('mef.fits', m.bytes);
+    await storeAux('psf.fits', m.psf);
+    const hdus = [1, 2, 3].map((index, k) => ({ index, label: `${index} ${['SCI', 'ERR', 'WHT'][k]} [64×64]`, shape: [64, 64] }));
+    useStore.getState().setObs({ name: 'mef.fits', sha256: 'x', size: m.bytes.length, hdu: 1, plane: 0, hdus, shape: [64, 64], planes: 1, bunit: null });
+    try {
+      expect(noiseHdus().map((h) => [h.index, h.name])).toEqual([[2, 'ERR'], [3, 'WHT']]);
+      expect(chosenNoiseHdu({ noiseSource: 'obs-weights', noiseHdu: null })).toBe(3);
+      expect(chosenNoiseHdu({ noiseSource: 'obs-sigma', noiseHdu: null })).toBe(2);
+      // an HDU chosen stays chosen; one that is not among them (the data's) falls back
+      expect(chosenNoiseHdu({ noiseSource: 'obs-sigma', noiseHdu: 3 })).toBe(3);
+      expect(chosenNoiseHdu({ noiseSource: 'obs-sigma', noiseHdu: 1 })).toBe(2);
+      const scale = fitPixelScale(lens, { pixelScale: null });
+      expect(scale.value).toBeCloseTo(0.07, 12);
+      expect(scale.request).toBeNull();
+      expect(scale.source).toMatch(/^the WCS \(the CD matrix\)$/);
+      expect(fitPixelScale(lens, { pixelScale: 0.05 })).toMatchObject({ value: 0.05, request: 0.05, source: 'given' });
+      expect(defaultDisc(0.07)).toBe(3);
+      expect(defaultDisc(0.04)).toBeNull();
+
+      useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fits: 'psf.fits', hdu: 0 }] });
+      const r = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, noiseSource: 'obs-weights', keepSharp: true, psfSize: 5 });
+      expect(r.noise).toEqual({ kind: 'weights', hdu: 3 });
+      expect(r.pixelScale).toBeNull();
+      expect(r.mask).toEqual({ kind: 'default' });
+      expect(r.settings.keepSharp).toBe(true);
+      expect(r.files.map((f) => f.name)).toEqual(['psf.fits']);
+      const req = validateRequest({ id: 1, method: 'job.lensFit', params: { obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 }, ...r } });
+      const prep = prepareLensFit({ ...(req.params as LensFitParams), obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 } });
+      expect(prep.inputs.pixelScale).toBeCloseTo(0.07, 12);
+      expect(prep.inputs.mask).toEqual({ kind: 'annulus', r1: 0, r2: 3 });
+      expect(prep.settings.rejectSharpOutliers).toBe(false);
+      expect(prep.inputs.noiseText).toBe('1/sqrt(mef.fits[WHT])');
+      expect(prep.command).toBe('lens-fit --obs mef.fits --hdu 1 --weight-map mef.fits[WHT] --psf psf.fits --psf-size 5 --keep-sharp --out lens-fit');
+      const s = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, noiseSource: 'obs-sigma', pixelScale: 0.07, psfSize: 5 });
+      expect(s.noise).toEqual({ kind: 'map', hdu: 2 });
+      expect(s.settings.keepSharp).toBeUndefined();
+    } finally {
+      useStore.getState().setObs(null);
+      clearFiles();
+    }
   });
 });

@@ -122,6 +122,14 @@ describe('protocol: the posterior from visibilities and the dirty image', () => 
     expect(req('uv.cancelImage', { fileId: 'uv1' }).params).toEqual({ fileId: 'uv1' });
   });
 
+  it("carries a multi-source file's choice (uv.open's source) and the request for its sources (uv.sources)", () => {
+    const bytes = new Uint8Array(8);
+    expect(req('uv.open', { name: 'm.uvfits', bytes, source: 'OJ287' }).params).toMatchObject({ source: 'OJ287' });
+    expect(req('uv.sources', { name: 'm.uvfits', bytes, stokes: 'LL' }).params).toMatchObject({ name: 'm.uvfits', stokes: 'LL' });
+    expect(() => req('uv.sources', { name: 'm.uvfits', bytes, source: '1' })).toThrow(/unexpected field 'source'/);
+    expect(() => req('uv.open', { name: 'm.uvfits', bytes, source: 3 })).toThrow(/params\.source/);
+  });
+
   const bad: [string, string, unknown, RegExp][] = [
     ['zero workers', 'job.reconstructVis', { ...base, workers: 0 }, /params\.workers/],
     ['an unknown option', 'job.reconstructVis', { ...base, options: { langevinSteps: 3 } }, /unexpected field 'langevinSteps'/],

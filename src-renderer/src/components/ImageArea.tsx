@@ -93,7 +93,7 @@ export function ImageArea() {
   // first start: nothing open yet and the welcome card not dismissed before
   const welcome = useStore((s) => !s.welcomeDismissed && s.obs === null);
   const [dragOver, setDragOver] = useState(false);
-  const uvOpen = useRadio((s) => s.file !== null);
+  const uvOpen = useRadio((s) => s.file !== null || s.choice !== null);
 
   const onDrop = (e: React.DragEvent) => {
     e.preventDefault();

@@ -4,7 +4,8 @@ import type { LensStage } from '../../../src-shared/operators/forward-model-spec
 import { LENS_FIT_MASS_PROFILES, LENS_FIT_REGULARISATIONS } from '../../../src-shared/protocol/lensing';
 import { NumberField } from '../model/fields';
 import { useLensFit, type LensParameter } from './state';
-import { applyFittedLens, exportLensFile, installLensFitEvents, startLensFit, stopLensFit } from './actions';
+import { applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, startLensFit, stopLensFit } from './actions';
+import { chooseObs } from '../model/actions';
 import './lensing.css';
 
 /** The rows of the parameter table: the mass, then each light component's, with units. */
@@ -37,10 +38,98 @@ function fmt(p: LensParameter | undefined): string {
 
 const busy = (s: string) => s === 'queued' || s === 'running' || s === 'stopping';
 
+/** The Noise step's σ as the fit takes it, for the Noise menu. */
+function noiseStepText(n: ReturnType<typeof useStore.getState>['noise']): string {
+  if ((n.mode === 'sigma' || n.mode === 'mad') && n.sigma !== null) return `the Noise step (σ = ${+n.sigma.toPrecision(4)})`;
+  if (n.mode === 'map' && n.mapFile) return `the Noise step (σ map ${n.mapFile})`;
+  return 'the Noise step (not set)';
+}
+
 /**
- * "Fit lens": the lens fit of `skyscore lens-fit` on the observation, with the Noise step's σ, the model's PSF
- * and this lens stage's pixel scale; its settings, Fit / Stop, progress; the fitted parameters with their errors,
- * log Z and χ²/pixel; "Use the fitted lens" and the products' export.
+ * The fit's inputs from the observation's file (as `skyscore lens-fit` reads HST products): which image HDU is
+ * the data (the observation's), where σ comes from (the Noise step, or another HDU of the file as a σ map or an
+ * inverse-variance weight map: FILE.fits[ERR], FILE.fits[WHT]), the pixel scale (from the WCS unless given), the
+ * default fitted disc, and whether pixels sharper than the PSF are kept.
+ */
+function FitInputs({ op }: { op: LensStage }) {
+  const form = useLensFit((s) => s.form);
+  const patch = useLensFit((s) => s.patchForm);
+  const obs = useStore((s) => s.obs);
+  const noise = useStore((s) => s.noise);
+  if (!obs) return null;
+  const others = noiseHdus();
+  const chosenHdu = form.noiseSource === 'step' ? null : chosenNoiseHdu(form);
+  const scale = fitPixelScale(op, form);
+  const disc = defaultDisc(scale.value);
+  const differs = scale.source !== "the lens stage's image pixel" && Math.abs(scale.value - op.imagePixelScale) > 0.01 * scale.value;
+  return (
+    <div className="lensfit-inputs" data-testid="lens-fit-inputs">
+      <div className="grid2">
+        <label className="span2">
+          Data (HDU)
+          <select value={obs.hdu} onChange={(e) => chooseObs(Number(e.target.value), 0)} aria-label="Data HDU of the lens fit" data-testid="lens-fit-data-hdu" disabled={obs.hdus.length < 2}>
+            {obs.hdus.map((h) => (
+              <option key={h.index} value={h.index}>
+                {h.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="span2">
+          Noise
+          <select value={form.noiseSource} onChange={(e) => patch({ noiseSource: e.target.value as typeof form.noiseSource })} aria-label="Noise of the lens fit" data-testid="lens-fit-noise-source">
+            <option value="step">{noiseStepText(noise)}</option>
+            <option value="obs-sigma" disabled={others.length === 0}>
+              σ map: another HDU
+            </option>
+            <option value="obs-weights" disabled={others.length === 0}>
+              weights (1/σ²): another HDU
+            </option>
+          </select>
+        </label>
+        {form.noiseSource !== 'step' && (
+          <label className="span2">
+            {form.noiseSource === 'obs-weights' ? 'Weight map (HDU), σ = 1/√w' : 'σ map (HDU)'}
+            <select value={chosenHdu ?? ''} onChange={(e) => patch({ noiseHdu: Number(e.target.value) })} aria-label="Noise HDU of the lens fit" data-testid="lens-fit-noise-hdu">
+              {others.map((h) => (
+                <option key={h.index} value={h.index}>
+                  {h.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <NumberField
+          label="Pixel scale"
+          unit="″"
+          min={1e-6}
+          value={form.pixelScale}
+          onChange={(v) => patch({ pixelScale: v })}
+          onClear={() => patch({ pixelScale: null })}
+          placeholder={`${+scale.value.toPrecision(6)} (${scale.source === "the lens stage's image pixel" ? 'lens stage' : 'WCS'})`}
+          testId="lens-fit-pixel-scale"
+          help={form.pixelScale === null ? 'empty: from the data' : 'given (--pixel-scale)'}
+        />
+        <label className="row" title="--keep-sharp: by default pixels sharper than the PSF (cosmic-ray residuals, hot pixels a weight map does not flag) are left out of the fit">
+          <input type="checkbox" checked={form.keepSharp === true} onChange={(e) => patch({ keepSharp: e.target.checked })} data-testid="lens-fit-keep-sharp" />
+          keep pixels sharper than the PSF
+        </label>
+      </div>
+      <p className="lensfit-scale muted" data-testid="lens-fit-scale">
+        pixel scale {+scale.value.toPrecision(6)}″ from {scale.source}
+        {scale.wcsError ? ` (the WCS: ${scale.wcsError})` : scale.source === "the lens stage's image pixel" ? ' (the data have no celestial WCS)' : ''}
+        {differs ? ` — the lens stage's image pixel is ${op.imagePixelScale}″` : ''}
+        {form.mask === 'default' && (disc !== null ? `; fitted: the pixels within ${disc}″ of the image centre` : '; fitted: every valid pixel (the image lies within 3″ of its centre)')}
+      </p>
+    </div>
+  );
+}
+
+/**
+ * "Fit lens": the lens fit of `skyscore lens-fit` on the observation, with σ from the Noise step or an HDU of the
+ * observation's file (σ or weights), the model's PSF and the pixel scale of the WCS (or given); its settings, Fit /
+ * Stop, progress; the fitted parameters with their errors, log Z and χ²/pixel, the sharp pixels left out and the
+ * fit's notes; "Use the fitted lens" and the products' export.
  */
 export function LensFitPanel({ op }: { op: LensStage }) {
   useEffect(() => installLensFitEvents(), []);
@@ -57,13 +146,15 @@ export function LensFitPanel({ op }: { op: LensStage }) {
     <div className="lensfit" data-testid="lens-fit">
       <h4>Fit lens</h4>
       <p className="help">
-        Fits the mass (an SIE, or an elliptical power law with its slope) + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step, the
-        model&apos;s PSF, the image pixel scale above ({op.imagePixelScale}″).
+        Fits the mass (an SIE, or an elliptical power law with its slope) + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step or an
+        HDU of the observation&apos;s file, the model&apos;s PSF, the pixel scale of the data&apos;s WCS unless given.
       </p>
+      <FitInputs op={op} />
       <div className="grid2">
         <label>
           Fitted pixels
           <select value={form.mask} onChange={(e) => patch({ mask: e.target.value as typeof form.mask })} aria-label="Fitted pixels" data-testid="lens-fit-mask">
+            <option value="default">the default disc (3″)</option>
             <option value="all">every valid pixel</option>
             <option value="annulus">an annulus</option>
             <option value="model" disabled={!hasMask}>
@@ -171,6 +262,33 @@ export function LensFitPanel({ op }: { op: LensStage }) {
           <p data-testid="lens-fit-evidence">
             log Z = {done.logEvidence.toFixed(2)} · χ²/pixel = {done.chi2PerPixel.toFixed(3)} over {done.nPixels} pixels
           </p>
+          {done.lensNote && (
+            <p className="warn" role="note" data-testid="lens-fit-note">
+              ⚠ {done.lensNote}
+            </p>
+          )}
+          <ul className="lensfit-notes">
+            {done.scale && (
+              <li data-testid="lens-fit-used-scale">
+                pixel scale {+done.scale.value.toPrecision(6)}″ ({done.scale.source === 'given' ? 'given' : `the WCS: ${done.scale.source}`})
+              </li>
+            )}
+            <li data-testid="lens-fit-outliers">
+              {done.outliers === null
+                ? 'pixels sharper than the PSF kept (--keep-sharp)'
+                : done.outliers.count === 0
+                  ? 'no pixel sharper than the PSF'
+                  : `${done.outliers.count} pixel${done.outliers.count > 1 ? 's' : ''} sharper than the PSF left out (cosmic rays, hot pixels): ${done.outliers.pixels
+                      .slice(0, 6)
+                      .map(([r, c]) => `(${c}, ${r})`)
+                      .join(', ')}${done.outliers.count > 6 ? ', …' : ''} (x, y from 0)`}
+            </li>
+            {done.notes
+              .filter((n) => !/^the pixel scale /.test(n))
+              .map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+          </ul>
           <small className="muted">{done.command}</small>
           <div className="row">
             <button type="button" onClick={() => void applyFittedLens()} data-testid="lens-fit-use">

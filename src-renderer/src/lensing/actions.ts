@@ -13,7 +13,8 @@ import { readFits } from '../../../src-shared/fits/index';
 import { isFitsPsf, parseForwardModel, type ForwardModelSpec, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import type { EngineEvent, LensFitParams, NamedFile } from '../../../src-shared/protocol/index';
 import { withObs } from '../model/upload';
-import { auxFiles } from '../model/files';
+import { auxFiles, obsFitsFile } from '../model/files';
+import { defaultFitRadius, pixelScaleFromWcs } from '../../../src-shared/lensing/inputs';
 import { addModelFile, setModelDoc } from '../model/actions';
 import { downloadBytes } from '../export/download';
 import { useLensFit, type LensFitDone, type LensFitForm } from './state';
@@ -38,16 +39,79 @@ function message(e: unknown): string {
   return (e as Error)?.message ?? String(e);
 }
 
+/** The observation's pixel scale from the chosen HDU's celestial WCS; null without one; `error` where it is unusable (pixels not square). */
+export function obsWcsScale(): { scale: number; source: string } | { error: string } | null {
+  const s = useStore.getState();
+  if (!s.obs) return null;
+  let header;
+  try {
+    header = obsFitsFile()?.hdus[s.obs.hdu]?.header;
+  } catch {
+    return null;
+  }
+  if (!header) return null;
+  try {
+    return pixelScaleFromWcs(header);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** The image HDUs of the observation's file, besides the data's, of the data's shape: a σ map's or a weight map's. */
+export function noiseHdus(): { index: number; label: string; name: string }[] {
+  const o = useStore.getState().obs;
+  if (!o) return [];
+  let names: (string | null)[] = [];
+  try {
+    names = obsFitsFile()?.hdus.map((h) => h.name ?? null) ?? [];
+  } catch {
+    names = [];
+  }
+  return o.hdus
+    .filter((h) => h.index !== o.hdu && h.shape[0] === o.shape[1] && h.shape[1] === o.shape[0] && h.shape.slice(2).every((n) => n === 1))
+    .map((h) => ({ index: h.index, label: h.label, name: (names[h.index] ?? '').toUpperCase() }));
+}
+
+/** The HDU σ or the weights come from: the form's where it is one of noiseHdus, else the first named ERR (σ) or WHT/IVM (weights), else the first. */
+export function chosenNoiseHdu(form: Pick<LensFitForm, 'noiseSource' | 'noiseHdu'>): number | null {
+  const list = noiseHdus();
+  if (form.noiseHdu !== null && list.some((h) => h.index === form.noiseHdu)) return form.noiseHdu;
+  const want = form.noiseSource === 'obs-weights' ? ['WHT', 'IVM', 'WEIGHT'] : ['ERR', 'SIGMA', 'NOISE'];
+  return (list.find((h) => want.includes(h.name)) ?? list[0])?.index ?? null;
+}
+
+/**
+ * The pixel scale the fit uses: the form's; else the observation's WCS (the request then leaves it to the engine,
+ * as the command line without --pixel-scale); else the lens stage's image pixel. `wcsError`: why the WCS gave none.
+ */
+export function fitPixelScale(lens: LensStage, form: Pick<LensFitForm, 'pixelScale'>): { value: number; source: string; request: number | null; wcsError: string | null } {
+  const w = obsWcsScale();
+  const wcsError = w && 'error' in w ? w.error : null;
+  if (form.pixelScale !== null) return { value: form.pixelScale, source: 'given', request: form.pixelScale, wcsError };
+  if (w && 'scale' in w) return { value: w.scale, source: `the WCS (${w.source})`, request: null, wcsError };
+  return { value: lens.imagePixelScale, source: "the lens stage's image pixel", request: lens.imagePixelScale, wcsError };
+}
+
+/** The default fitted disc's radius (arcsec) at this scale: 3″ where the image reaches beyond it, else null (every valid pixel). */
+export function defaultDisc(scale: number): number | null {
+  const o = useStore.getState().obs;
+  return o ? defaultFitRadius(o.shape, scale) : null;
+}
+
 /** The request's inputs from the editor's state; a missing input is an Error that says where to set it. */
 export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitParams, 'obs'> {
   const s = useStore.getState();
   const names: string[] = [];
   let noise: LensFitParams['noise'];
-  if ((s.noise.mode === 'sigma' || s.noise.mode === 'mad') && s.noise.sigma !== null) noise = { kind: 'sigma', sigma: s.noise.sigma };
+  if (form.noiseSource !== 'step') {
+    const hdu = chosenNoiseHdu(form);
+    if (hdu === null) throw new Error(`the observation's file has no other image HDU of the data's shape to read ${form.noiseSource === 'obs-weights' ? 'weights' : 'σ'} from: choose the Noise step's σ`);
+    noise = { kind: form.noiseSource === 'obs-weights' ? 'weights' : 'map', hdu };
+  } else if ((s.noise.mode === 'sigma' || s.noise.mode === 'mad') && s.noise.sigma !== null) noise = { kind: 'sigma', sigma: s.noise.sigma };
   else if (s.noise.mode === 'map' && s.noise.mapFile) {
     noise = { kind: 'map', file: s.noise.mapFile, hdu: s.noise.mapHdu };
     names.push(s.noise.mapFile);
-  } else if (s.noise.mode === 'sigma' || s.noise.mode === 'mad') throw new Error('set the noise σ first (Forward model › Noise: type σ or estimate it)');
+  } else if (s.noise.mode === 'sigma' || s.noise.mode === 'mad') throw new Error('set the noise σ first (Forward model › Noise: type σ or estimate it), or take σ or the weights from an HDU of the observation');
   else throw new Error('the lens fit takes σ per pixel: one σ or a σ map (Forward model › Noise), not a correlated or Poisson–Gaussian noise model');
   const psfOp = s.modelDoc.operators.find((o): o is Extract<StageSpec, { type: 'psf' }> => o.type === 'psf');
   if (!psfOp) throw new Error('the lens fit needs the PSF: add a PSF operator to the forward model (its FITS image or a Gaussian)');
@@ -57,15 +121,16 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
     names.push(psfOp.fits);
   } else psf = { kind: 'gaussian', fwhmPx: psfOp.fwhmPx, size: form.psfSize };
   let mask: LensFitParams['mask'] = { kind: 'all' };
-  if (form.mask === 'annulus') mask = { kind: 'annulus', r1: form.r1, r2: form.r2 };
+  if (form.mask === 'default') mask = { kind: 'default' };
+  else if (form.mask === 'annulus') mask = { kind: 'annulus', r1: form.r1, r2: form.r2 };
   else if (form.mask === 'model') {
     const m = s.modelDoc.operators.find((o): o is Extract<StageSpec, { type: 'mask' }> => o.type === 'mask');
     if (!m) throw new Error('the forward model has no mask operator: choose an annulus or every pixel');
     mask = { kind: 'file', file: m.fits, hdu: m.hdu ?? 0 };
     names.push(m.fits);
   }
-  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, ...settings } = form;
-  return { files: auxFiles([...new Set(names)]), noise, psf, pixelScale: lens.imagePixelScale, mask, settings };
+  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, pixelScale: _s, keepSharp, ...settings } = form;
+  return { files: auxFiles([...new Set(names)]), noise, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(keepSharp ? { keepSharp: true } : {}) } };
 }
 
 /** Starts the fit (a job: progress events, Stop). */
@@ -83,6 +148,7 @@ export async function startLensFit(lens: LensStage): Promise<void> {
     const res = await withObs((obs) => getClient().request('job.lensFit', { obs, ...inputs }));
     const o = useStore.getState().obs;
     command = res.command;
+    started = { scale: res.pixelScale, notes: res.notes, keepSharp: inputs.settings.keepSharp === true };
     obsKey = o ? `${o.sha256}:${o.hdu}:${o.plane}` : '';
     useLensFit.getState().patchJob({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running' });
     const ended = pendingEnd.get(res.jobId);
@@ -94,6 +160,8 @@ export async function startLensFit(lens: LensStage): Promise<void> {
 
 let command = '';
 let obsKey = '';
+/** What the job said when it started: the pixel scale it uses, its notes, and whether sharp pixels are kept. */
+let started: { scale: { value: number; source: string } | null; notes: string[]; keepSharp: boolean } = { scale: null, notes: [], keepSharp: false };
 
 export async function stopLensFit(): Promise<void> {
   const j = useLensFit.getState().job;
@@ -152,6 +220,8 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     chi2PerPixel: number;
     nPixels: number;
     sourceGrid: { shape: [number, number]; pixelScale: number };
+    outliers?: { count: number; pixels: [number, number][] };
+    lensNote?: string | null;
   };
   const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
   const lensOp = model.operators.find((o) => o.type === 'lens')!;
@@ -171,6 +241,10 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     sourceShape: lens.sourceGrid.shape,
     sourcePixelScale: lens.sourceGrid.pixelScale,
     obsKey,
+    scale: started.scale,
+    notes: started.notes,
+    outliers: started.keepSharp ? null : (lens.outliers ?? { count: 0, pixels: [] }),
+    lensNote: lens.lensNote ?? null,
   };
 }
 

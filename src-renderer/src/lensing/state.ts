@@ -7,12 +7,24 @@ import { create } from 'zustand';
 import type { LensFitJobSettings, NamedFile } from '../../../src-shared/protocol/index';
 
 export interface LensFitForm extends LensFitJobSettings {
-  /** The fitted pixels: the model's mask stage, an annulus (arcsec from the image centre), or every valid pixel. */
-  mask: 'model' | 'annulus' | 'all';
+  /**
+   * The fitted pixels: the command line's default (the 3″ disc where the image reaches beyond it, else every valid
+   * pixel), the model's mask stage, an annulus (arcsec from the image centre), or every valid pixel.
+   */
+  mask: 'default' | 'model' | 'annulus' | 'all';
   r1: number;
   r2: number;
   /** The PSF's central crop (pixels, odd). */
   psfSize: number;
+  /**
+   * Where σ comes from: the Noise step (one σ or its σ map), or an HDU of the observation's own file as a σ map
+   * (`FILE.fits[ERR]`, --noise-map) or as an inverse-variance weight map (`FILE.fits[WHT]`, --weight-map).
+   */
+  noiseSource: 'step' | 'obs-sigma' | 'obs-weights';
+  /** That HDU (null: the first named ERR for σ, WHT for weights, else the first other image HDU). */
+  noiseHdu: number | null;
+  /** The image's pixel scale (arcsec); null: from the observation's celestial WCS, else the lens stage's. */
+  pixelScale: number | null;
 }
 
 export type LensFitJobState = 'idle' | 'queued' | 'running' | 'stopping' | 'done' | 'cancelled' | 'error';
@@ -40,6 +52,14 @@ export interface LensFitDone {
   sourcePixelScale: number;
   /** the observation the fit was made on (sha256:hdu:plane) */
   obsKey: string;
+  /** the pixel scale the fit used (arcsec) and where it came from ('given', or the WCS matrix) */
+  scale: { value: number; source: string } | null;
+  /** the command line's notes on its defaults (the scale from the WCS, σ from the weights, the default disc) */
+  notes: string[];
+  /** pixels sharper than the PSF left out of the fit (lens.json outliers); null where they were kept (--keep-sharp) */
+  outliers: { count: number; pixels: [number, number][] } | null;
+  /** lens.json's lensNote: the fitted lens lies outside what galaxy-scale lenses show */
+  lensNote: string | null;
 }
 
 export interface LensFitState {
@@ -61,10 +81,14 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   regularisation: 'gradient',
   errors: true,
   mass: 'sie',
-  mask: 'all',
+  keepSharp: false,
+  mask: 'default',
   r1: 0,
   r2: 2,
   psfSize: 21,
+  noiseSource: 'step',
+  noiseHdu: null,
+  pixelScale: null,
 };
 
 export const IDLE_JOB: LensFitState['job'] = { jobId: null, state: 'idle', line: null, stage: null, logEvidence: null, elapsedS: 0, message: null };

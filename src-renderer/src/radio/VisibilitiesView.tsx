@@ -10,13 +10,13 @@ import { useEffect, useMemo } from 'react';
 import { useRadio } from './state';
 import { ScatterPlot } from './ScatterPlot';
 import { uvUnit, type ScatterSeries } from './scatter';
-import { installRadioEvents, makeDirtyImage, cancelDirtyImage, patchImaging, startClean, stopClean, exportProduct, closeUvfits, chooseProduct, posteriorPrior, startPosterior, stopPosterior } from './actions';
+import { installRadioEvents, makeDirtyImage, cancelDirtyImage, patchImaging, startClean, stopClean, exportProduct, closeUvfits, chooseProduct, chooseSource, posteriorPrior, startPosterior, stopPosterior } from './actions';
 import { SamplerFields } from '../run/SamplerFields';
 import { useStore } from '../store/index';
 import { refreshPriors } from '../run/actions';
 import { fmtJy } from './format';
 import { NumberField } from '../model/fields';
-import type { UvOpenResult } from '../../../src-shared/protocol/index';
+import type { UvOpenResult, UvSourceChoice, UvSourceEntry } from '../../../src-shared/protocol/index';
 import { hms, hz } from './format';
 import './radio.css';
 
@@ -32,7 +32,8 @@ function uvText(x: number | null): string {
 function Summary({ open }: { open: UvOpenResult }) {
   const s = open.summary;
   const rows: [string, string, string][] = [
-    ['object', 'Source', s.object || '—'],
+    ['object', 'Source', open.source ? `${open.source.name} (SOURCE ${open.source.id})` : s.object || '—'],
+    ...(open.sources ? ([['sources', 'Sources', `${open.sources.length} in the file: ${open.sources.map((x) => `${x.id} ${x.name}`).join(', ')}`]] as [string, string, string][]) : []),
     ['centre', 'Phase centre', `${hms(s.ra, true)} ${hms(s.dec, false)}`],
     ['telescope', 'Telescope', s.telescope || '—'],
     ['date', 'Date', s.dateObs || '—'],
@@ -97,7 +98,20 @@ function Controls({ open }: { open: UvOpenResult }) {
             ))}
           </select>
         </label>
-        <span />
+        {open.sources ? (
+          <label>
+            Source
+            <select value={open.source?.id ?? ''} disabled={!!busy || running} onChange={(e) => void chooseSource(Number(e.target.value))} data-testid="uv-source" title="--source: the source of this multi-source file that is imaged">
+              {open.sources.map((x) => (
+                <option key={x.id} value={x.id}>
+                  {x.id} {x.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : (
+          <span />
+        )}
         <NumberField label="Size" unit="px" integer min={8} max={4096} value={form.size ?? d?.size ?? null} onChange={(v) => patch({ size: v })} testId="uv-size" />
         <NumberField label="Cell" unit="″" min={Number.MIN_VALUE} value={form.cellArcsec ?? (d ? +d.cellArcsec.toPrecision(6) : null)} onChange={(v) => patch({ cellArcsec: v })} testId="uv-cell" />
         <label>
@@ -362,12 +376,84 @@ function AmplitudePlot({ open }: { open: UvOpenResult }) {
   );
 }
 
-/** The view, shown in the image area while a visibility file is open. */
+function visText(x: UvSourceEntry, product: string): string {
+  return x.visibilities === null ? '—' : `${x.visibilities}${x.visibilities === 0 ? ` (no usable ${product})` : ''}`;
+}
+
+/**
+ * A multi-source file's sources (the SOURCE parameter, named by the AIPS SU table) to choose one from: number,
+ * name, position, groups and usable visibilities; nothing is imaged before the choice (`--source` of the command
+ * line, which refuses such a file without it).
+ */
+function SourceChooser({ list }: { list: UvSourceChoice }) {
+  const busy = useRadio((s) => s.busy);
+  const error = useRadio((s) => s.error);
+  const sources = list.sources ?? [];
+  return (
+    <div className="uv-choose" data-testid="uv-source-choice">
+      <p>
+        This file holds <strong>{sources.length} sources</strong> ({list.groups} groups{list.telescope ? `, ${list.telescope}` : ''}
+        {list.dateObs ? `, ${list.dateObs}` : ''}). SkyScore images one source at a time: choose the one to summarise, image, CLEAN and sample (the command
+        line&apos;s <code>--source</code>).
+      </p>
+      <table className="uv-source-table">
+        <thead>
+          <tr>
+            <th>SOURCE</th>
+            <th>Name</th>
+            <th>Position (SU table)</th>
+            <th>Groups</th>
+            <th>Visibilities ({list.product === 'I' ? 'Stokes I' : list.product})</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {sources.map((x) => (
+            <tr key={x.id} data-testid={`uv-source-row-${x.id}`}>
+              <td>{x.id}</td>
+              <td>{x.name}</td>
+              <td>{x.ra !== undefined && x.dec !== undefined ? `${hms(x.ra, true)} ${hms(x.dec, false)}` : '—'}</td>
+              <td>{x.groups}</td>
+              <td data-testid={`uv-source-vis-${x.id}`}>{visText(x, list.product)}</td>
+              <td>
+                <button type="button" className="mini" disabled={!!busy || x.visibilities === 0} onClick={() => void chooseSource(x.id)} data-testid={`uv-source-open-${x.id}`}>
+                  Open
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {busy && <div className="muted">{busy}</div>}
+      {error && (
+        <div className="err" role="alert" data-testid="uv-error">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The view, shown in the image area while a visibility file is open (or its sources wait for a choice). */
 export function VisibilitiesView({ alone }: { alone: boolean }) {
   const file = useRadio((s) => s.file);
+  const choice = useRadio((s) => s.choice);
   const folded = useRadio((s) => s.folded);
   const set = useRadio((s) => s.set);
   useEffect(() => installRadioEvents(), []);
+  if (!file && choice) {
+    return (
+      <section className={`uv-view ${alone ? 'alone' : ''}`} aria-label="Visibilities" data-testid="uv-view">
+        <header className="uv-head">
+          <strong>Visibilities</strong> <code>{choice.name}</code> <span className="muted">choose a source</span>
+          <button type="button" className="mini uv-close" onClick={closeUvfits} aria-label="Close the visibility file" data-testid="uv-close">
+            ×
+          </button>
+        </header>
+        <SourceChooser list={choice.list} />
+      </section>
+    );
+  }
   if (!file) return null;
   const open = file.open;
   return (

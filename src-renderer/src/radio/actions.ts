@@ -10,7 +10,7 @@ import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
 import { showImage, removeImage } from '../viewer/images';
 import { readFits } from '../../../src-shared/fits/index';
-import type { EngineEvent, NamedFile, PriorInfo, UvImagingParams } from '../../../src-shared/protocol/index';
+import type { EngineEvent, NamedFile, PriorInfo, UvImagingParams, UvOpenResult, UvSourceChoice } from '../../../src-shared/protocol/index';
 import { IDLE_POSTERIOR, useRadio, type ImagingForm } from './state';
 import { downloadBytes } from '../export/download';
 import { fmtAngle, fmtJy } from './format';
@@ -57,6 +57,25 @@ export function isVisibilityFile(name: string, bytes: Uint8Array): boolean {
   return groups && uu && vv && complex;
 }
 
+/**
+ * Whether a UVFITS file's groups carry a SOURCE random parameter (a multi-source file, whose sources the engine
+ * then lists for a choice): a PTYPEn = 'SOURCE' card in the primary header.
+ */
+export function hasSourceParameter(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, 2880 * 8);
+  for (let o = 0; o + 80 <= n; o += 80) {
+    const card = String.fromCharCode(...bytes.subarray(o, o + 80));
+    if (/^PTYPE\d+\s*=\s*'\s*SOURCE\s*'/i.test(card)) return true;
+    if (card.startsWith('END ')) break;
+  }
+  return false;
+}
+
+/** The `source` of a request that opens this file again: the source it was opened with (by its SOURCE number). */
+function sourceOf(open: UvOpenResult): { source?: string } {
+  return open.source ? { source: String(open.source.id) } : {};
+}
+
 function message(e: unknown): string {
   if (e instanceof ApiError && e.code === 'engine-died') return `the engine stopped (${e.message}); it restarts by itself — try again`;
   return (e as Error)?.message ?? String(e);
@@ -82,7 +101,7 @@ export async function chooseProduct(product: string): Promise<void> {
   dirtySeq++;
   useRadio.getState().set({ busy: `Reading ${product} from ${f.name}…`, error: null, imaging: false });
   try {
-    const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: product });
+    const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: product, ...sourceOf(f.open) });
     void getClient().request('uv.close', { fileId: f.open.fileId }).catch(() => {});
     clearProducts();
     useRadio.getState().set({ file: { ...f, open }, posterior: { ...IDLE_POSTERIOR } });
@@ -93,23 +112,37 @@ export async function chooseProduct(product: string): Promise<void> {
   }
 }
 
-/** Opens a UVFITS file's bytes in the engine and shows the Visibilities view. Errors go to the viewer's message line. */
+const IDLE_CLEAN = { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null } as const;
+
+/**
+ * Opens a UVFITS file's bytes in the engine and shows the Visibilities view. Errors go to the viewer's message line.
+ * A file of several sources (a SOURCE random parameter) shows its sources to choose from first (`uv.sources`):
+ * nothing is imaged before the choice, as the command line refuses such a file without --source.
+ */
 export async function openUvfitsBytes(name: string, bytes: Uint8Array): Promise<boolean> {
   const st = useStore.getState();
   const r = useRadio.getState();
   st.setViewerError(null);
   st.setViewerBusy(`Reading visibilities from ${name}…`);
   try {
-    const open = await getClient().request('uv.open', { name, bytes });
+    let list: UvSourceChoice | null = null;
+    if (hasSourceParameter(bytes)) {
+      list = await getClient().request('uv.sources', { name, bytes });
+      if (!list.sources) list = null;
+    }
+    const open = list ? null : await getClient().request('uv.open', { name, bytes });
     const prev = r.file;
     if (prev) void getClient().request('uv.close', { fileId: prev.open.fileId }).catch(() => {});
+    dirtySeq++;
     clearProducts();
     useRadio.getState().set({
-      file: { name, bytes, open },
+      file: open ? { name, bytes, open } : null,
+      choice: list ? { name, bytes, list } : null,
+      imaging: false,
       error: null,
       busy: null,
       fullSize: false,
-      clean: { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null },
+      clean: { ...IDLE_CLEAN },
       posterior: { ...IDLE_POSTERIOR },
     });
     useRadio.getState().patchForm({ size: null, cellArcsec: null });
@@ -123,13 +156,39 @@ export async function openUvfitsBytes(name: string, bytes: Uint8Array): Promise<
   }
 }
 
+/**
+ * Opens one source of a multi-source file (`--source` of the command line, by its SOURCE number): from the list
+ * shown after opening it, or instead of the source open now (its product kept). The products of another source go.
+ */
+export async function chooseSource(id: number): Promise<void> {
+  const r = useRadio.getState();
+  const from = r.choice ?? r.file;
+  if (!from) return;
+  const product = r.file?.open.summary.product;
+  dirtySeq++;
+  r.set({ busy: `Reading source ${id} from ${from.name}…`, error: null, imaging: false });
+  try {
+    const open = await getClient().request('uv.open', { name: from.name, bytes: from.bytes, source: String(id), ...(product ? { stokes: product } : {}) });
+    const prev = useRadio.getState().file;
+    if (prev) void getClient().request('uv.close', { fileId: prev.open.fileId }).catch(() => {});
+    clearProducts();
+    useRadio.getState().set({ file: { name: from.name, bytes: from.bytes, open }, choice: null, clean: { ...IDLE_CLEAN }, posterior: { ...IDLE_POSTERIOR } });
+    // the default grid is the source's
+    useRadio.getState().patchForm({ size: null, cellArcsec: null });
+  } catch (e) {
+    useRadio.getState().set({ error: message(e) });
+  } finally {
+    useRadio.getState().set({ busy: null });
+  }
+}
+
 /** Closes the visibility file: the engine forgets it (and stops its dirty image), its product panels go. */
 export function closeUvfits(): void {
   const f = useRadio.getState().file;
   dirtySeq++;
   if (f) void getClient().request('uv.close', { fileId: f.open.fileId }).catch(() => {});
   clearProducts();
-  useRadio.getState().set({ file: null, fullSize: false, imaging: false, busy: null });
+  useRadio.getState().set({ file: null, choice: null, fullSize: false, imaging: false, busy: null });
 }
 
 /** Runs a request on the open file, opening it again once if the engine forgot it (a restart, or dropped). */
@@ -141,7 +200,7 @@ async function withFile<T>(fn: (fileId: string) => Promise<T>): Promise<T> {
   } catch (e) {
     const gone = (e instanceof ApiError && e.code === 'engine-died') || /no open visibility file/.test((e as Error).message);
     if (!gone) throw e;
-    const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: f.open.summary.product });
+    const open = await getClient().request('uv.open', { name: f.name, bytes: f.bytes, stokes: f.open.summary.product, ...sourceOf(f.open) });
     useRadio.getState().set({ file: { ...f, open } });
     return fn(open.fileId);
   }

@@ -4,7 +4,7 @@
  * nothing else in the app reads it.
  */
 import { create } from 'zustand';
-import type { CleanMethodName, NamedFile, SamplerSettings, UvOpenResult, WeightingName } from '../../../src-shared/protocol/index';
+import type { CleanMethodName, NamedFile, SamplerSettings, UvOpenResult, UvSourceChoice, WeightingName } from '../../../src-shared/protocol/index';
 
 export interface ImagingForm {
   /** null: the default of the file. */
@@ -51,6 +51,11 @@ export interface PosteriorStatus {
 export interface RadioState {
   /** The open file: its bytes (to open it again after an engine restart) and what the engine said of it. */
   file: { name: string; bytes: Uint8Array; open: UvOpenResult } | null;
+  /**
+   * A file of several sources waiting for the user's choice (nothing is imaged until one is chosen, as the command
+   * line refuses such a file without --source): its bytes and its sources.
+   */
+  choice: { name: string; bytes: Uint8Array; list: UvSourceChoice } | null;
   form: ImagingForm;
   busy: string | null;
   /** A dirty image is being made (a newer request, a change of size, cell or weighting, or closing stops it). */
@@ -88,6 +93,7 @@ export const IDLE_POSTERIOR: PosteriorStatus = { jobId: null, state: 'idle', ste
 
 export const useRadio = create<RadioState>()((set) => ({
   file: null,
+  choice: null,
   form: { ...DEFAULT_FORM },
   busy: null,
   imaging: false,

@@ -1,0 +1,91 @@
+/**
+ * The lens fit in the app on a drizzled-style multi-extension file (Chromium against `skyscore serve`): a 64 × 64
+ * simulated lens of 0.07″ pixels as PRIMARY (empty), SCI, ERR and WHT with a rotated TAN WCS, a hot pixel the
+ * weights do not flag and a column of weight 0 (tests/helpers/lens-mef.ts). The panel takes SCI as the data and
+ * WHT as inverse-variance weights, shows the scale read from the WCS and the default 3″ disc; after the fit, the
+ * hot pixel left out, the notes, sigma.fits among the products and the command line with HDU selectors (as
+ * `skyscore lens-fit --obs mef.fits[SCI] --weight-map mef.fits[WHT]` reads them). A second fit keeps the sharp
+ * pixels and fits no light: the implausible-lens note of lens.json. Screenshots go to test-results/lens-fit/.
+ */
+import { test, expect } from './fixtures.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { lensMef, MEF_HOT, MEF_N } from '../helpers/lens-mef.js';
+
+const SHOTS = 'test-results/lens-fit';
+mkdirSync(SHOTS, { recursive: true });
+
+test('a multi-extension file: SCI as data, WHT as weights, the scale from the WCS, the default disc; the sharp pixel left out; the implausible-lens note', async ({ app, consoleErrors }) => {
+  test.setTimeout(300_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-mef-e2e-'));
+  try {
+    const m = lensMef();
+    const f = (n: string) => path.join(dir, n);
+    writeFileSync(f('mef.fits'), m.bytes);
+    writeFileSync(f('psf.fits'), m.psf);
+
+    await app.getByTestId('open-fits-input').first().setInputFiles(f('mef.fits'));
+    await expect(app.getByTestId('model-ok')).toContainText(`y [${MEF_N}×${MEF_N}]`);
+    await app.getByLabel('Add an operator').selectOption('lens');
+    await app.getByTestId('psf-kind-fits-1').check();
+    await app.getByTestId('psf-file-1').setInputFiles(f('psf.fits'));
+    await expect(app.getByTestId('psf-thumb-1')).toBeVisible();
+
+    const fit = app.getByTestId('lens-fit');
+    // the data: the first image HDU, SCI; σ: the WHT extension as inverse-variance weights
+    await expect(fit.getByTestId('lens-fit-data-hdu')).toHaveValue('1');
+    await expect(fit.getByTestId('lens-fit-data-hdu').locator('option')).toHaveCount(3);
+    await expect(fit.getByTestId('lens-fit-noise-hdu')).toHaveCount(0);
+    await fit.getByTestId('lens-fit-noise-source').selectOption('obs-weights');
+    await expect(fit.getByTestId('lens-fit-noise-hdu')).toHaveValue('3');
+    await expect(fit.getByTestId('lens-fit-noise-hdu').locator('option')).toHaveText([/^2 ERR/, /^3 WHT/]);
+    // the scale from the WCS (its CD matrix rotated by 30°), the default disc at that scale
+    await expect(fit.getByTestId('lens-fit-scale')).toContainText('pixel scale 0.07″ from the WCS (the CD matrix)');
+    await expect(fit.getByTestId('lens-fit-scale')).toContainText("the lens stage's image pixel is 0.05″");
+    await expect(fit.getByTestId('lens-fit-scale')).toContainText('fitted: the pixels within 3″ of the image centre');
+    await expect(fit.getByTestId('lens-fit-mask')).toHaveValue('default');
+    await expect(fit.getByTestId('lens-fit-keep-sharp')).not.toBeChecked();
+
+    // fast settings: one start, small source grids, no errors
+    for (const [id, v] of [['lens-fit-starts', '1'], ['lens-fit-fit-source', '8'], ['lens-fit-source', '12']] as const) {
+      await fit.getByTestId(id).fill(v);
+      await fit.getByTestId(id).press('Tab');
+    }
+    await fit.getByTestId('lens-fit-errors').uncheck();
+    await fit.scrollIntoViewIfNeeded();
+    await fit.getByTestId('lens-fit-inputs').screenshot({ path: `${SHOTS}/lens-fit-mef-inputs.png` });
+    await fit.screenshot({ path: `${SHOTS}/lens-fit-mef-panel.png` });
+    await fit.getByTestId('lens-fit-start').click();
+    await expect(fit.getByTestId('lens-fit-table')).toBeVisible({ timeout: 240_000 });
+    await expect(fit.getByTestId('lens-fit-state')).toHaveText('done');
+    const thetaE = Number((await fit.getByTestId('lens-fit-row-thetaE').locator('td').nth(1).textContent())!.trim());
+    expect(Math.abs(thetaE - 0.7) / 0.7).toBeLessThan(0.03);
+    // the command line with HDU selectors and no --pixel-scale (the WCS's), sigma.fits among the products
+    await expect(fit).toContainText('skyscore lens-fit --obs mef.fits --hdu 1 --weight-map mef.fits[WHT] --psf psf.fits --source-size 12 --fit-source-size 8 --starts 1 --no-errors --out lens-fit');
+    await expect(fit.getByTestId('lens-fit-export-sigma.fits')).toBeVisible();
+    await expect(fit.getByTestId('lens-fit-used-scale')).toHaveText('pixel scale 0.07″ (the WCS: the CD matrix)');
+    await expect(fit.getByTestId('lens-fit-outliers')).toHaveText(`1 pixel sharper than the PSF left out (cosmic rays, hot pixels): (${MEF_HOT[1]}, ${MEF_HOT[0]}) (x, y from 0)`);
+    await expect(fit).toContainText(`σ = 1/√w from the weight map mef.fits[WHT] (${MEF_N} pixels of weight 0 or NaN left out)`);
+    await expect(fit).toContainText('fitting the pixels within 3″ of the image centre (the default disc)');
+    await expect(fit.getByTestId('lens-fit-note')).toHaveCount(0);
+    await fit.getByTestId('lens-fit-result').scrollIntoViewIfNeeded();
+    await app.screenshot({ path: `${SHOTS}/lens-fit-mef-result.png` });
+    await fit.getByTestId('lens-fit-result').screenshot({ path: `${SHOTS}/lens-fit-mef-table.png` });
+
+    // no light model, the sharp pixels kept: the mass takes up the deflector's light — lens.json's note
+    await fit.getByTestId('lens-fit-light').fill('0');
+    await fit.getByTestId('lens-fit-light').press('Tab');
+    await fit.getByTestId('lens-fit-keep-sharp').check();
+    await fit.getByTestId('lens-fit-start').click();
+    await expect(fit.getByTestId('lens-fit-state')).toHaveText('done', { timeout: 240_000 });
+    await expect(fit).toContainText('--light 0 --no-errors --keep-sharp --out lens-fit');
+    await expect(fit.getByTestId('lens-fit-note')).toContainText("outside galaxy-scale lenses' range");
+    await expect(fit.getByTestId('lens-fit-outliers')).toHaveText('pixels sharper than the PSF kept (--keep-sharp)');
+    await fit.getByTestId('lens-fit-result').scrollIntoViewIfNeeded();
+    await fit.getByTestId('lens-fit-result').screenshot({ path: `${SHOTS}/lens-fit-mef-note.png` });
+    expect(consoleErrors).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
