@@ -4,12 +4,22 @@
  * point sources at known positions.
  */
 import { describe, expect, it } from 'vitest';
-import { extentRadiusPixels, posteriorGeometry, sourceExtent, type WeightedData } from '../../src-shared/radio/field.js';
+import {
+  DETECTION_SIGMA,
+  detectedIslands,
+  extentRadiusPixels,
+  ISLAND_SIGMA,
+  posteriorGeometry,
+  robustNoise,
+  sourceExtent,
+  SURVEY_DYNAMIC_RANGE,
+  type WeightedData,
+} from '../../src-shared/radio/field.js';
 import { uvRange } from '../../src-shared/radio/imaging.js';
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
-import { cropBeam, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
-import { fitBeam } from '../../src-shared/radio/clean.js';
+import { cropBeam, dirtyBeam, dirtyImage, doubleGrid } from '../../src-shared/radio/imaging.js';
+import { clean, fitBeam } from '../../src-shared/radio/clean.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
 import { imagePlaneFlux } from '../../src-main/reconstruct/visibilities.js';
 import type { Visibilities } from '../../src-shared/radio/uvfits.js';
@@ -30,12 +40,11 @@ const FINE = 1 / (3 * UMAX);
 const CELL = 1 / (2.5 * UMAX);
 
 /**
- * 400 visibilities spread over UMIN…UMAX (one at each end exactly) of point sources (l, m, S Jy), weight 1e4 (σ = 0.01
- * per part) and noise of that σ.
+ * n visibilities (default 400) spread over UMIN…UMAX (one at each end exactly) of point sources (l, m, S Jy), weight
+ * 1/σ² (default σ = 0.01 per part) and noise of that σ.
  */
-function pointSources(sources: [number, number, number][], seed = 7): WeightedData {
+function pointSources(sources: [number, number, number][], seed = 7, n = 400, sigma = 0.01): WeightedData {
   const r = uniforms(seed);
-  const n = 400;
   const u = new Float64Array(n);
   const v = new Float64Array(n);
   for (let k = 0; k < n; k++) {
@@ -52,13 +61,25 @@ function pointSources(sources: [number, number, number][], seed = 7): WeightedDa
       re[k] += s * Math.cos(ph);
       im[k] += s * Math.sin(ph);
     }
-    // Box–Muller noise, σ = 0.01
-    const g = Math.sqrt(-2 * Math.log(r())) * 0.01;
+    // Box–Muller noise of σ
+    const g = Math.sqrt(-2 * Math.log(r())) * sigma;
     const t = 2 * Math.PI * r();
     re[k] += g * Math.cos(t);
     im[k] += g * Math.sin(t);
   }
-  return { u, v, re, im, weight: new Float64Array(n).fill(1e4) };
+  return { u, v, re, im, weight: new Float64Array(n).fill(1 / (sigma * sigma)) };
+}
+
+/** The extent the survey's CLEAN model gives with every component counted (the rule before the islands), in survey cells. */
+function everyComponent(data: WeightedData, grid: ImageGrid): number {
+  const A = chooseMeasurement(data.u, data.v, grid);
+  const big = dirtyBeam(data.u, data.v, data.weight, doubleGrid(grid));
+  let sw = 0;
+  for (const w of data.weight) sw += w;
+  let peak = 0;
+  for (const x of dirtyImage(A, data.re, data.im, data.weight)) peak = Math.max(peak, x);
+  const r = clean(A, data.re, data.im, data.weight, big, { method: 'hogbom', niter: 2000, gain: 0.1, threshold: Math.max(3 / Math.sqrt(sw), SURVEY_DYNAMIC_RANGE * peak) });
+  return extentRadiusPixels(r.model, grid.nx, grid.ny);
 }
 
 describe('the source extent', () => {
@@ -84,6 +105,89 @@ describe('the source extent', () => {
     expect(withKnot.flux).toBeGreaterThan(1.2);
     const core = sourceExtent(pointSources([[0, 0, 1]]), { freqMin: 1e9 });
     expect(core.radius / FINE).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('the detected islands', () => {
+  it('measures the noise robustly: 1.4826 × the median absolute deviation, unmoved by a few bright pixels', () => {
+    const r = uniforms(3);
+    const img = new Float64Array(20000);
+    for (let i = 0; i < img.length; i++) img[i] = 0.5 + 2 * Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
+    expect(robustNoise(img)).toBeCloseTo(2, 1);
+    // 2 % of the pixels at 1000σ (the source) move it by about 2.5 %
+    for (let i = 0; i < 400; i++) img[i * 50] = 2000;
+    expect(robustNoise(img) / 2).toBeGreaterThan(0.98);
+    expect(robustNoise(img) / 2).toBeLessThan(1.06);
+    expect(robustNoise(new Float64Array(0))).toBe(0);
+  });
+
+  it('keeps the regions of one sign above the island level whose peak reaches the detection level', () => {
+    // 12 × 12, levels 3 and 5: a blob peaking at 6 (kept), one peaking at 4 (dropped), a negative one at −6 (kept,
+    // its own island even where it touches the first), a lone 4.9 (dropped)
+    const nx = 12;
+    const img = new Float64Array(144);
+    const at = (x: number, y: number, v: number) => (img[y * nx + x] = v);
+    const set: [number, number, number][] = [
+      [2, 2, 6], [3, 2, 3.5], [3, 3, 3.1], // island A, its pixels 8-connected
+      [9, 9, 4], [10, 10, 3.2], // island B
+      [4, 3, -6], [5, 3, -3.3], // island C, next to A but of the other sign
+      [8, 1, 4.9], // island D
+      [0, 11, 2.9], // below the island level
+    ];
+    for (const [x, y, v] of set) at(x, y, v);
+    const { label, count } = detectedIslands(img, nx, 12, 3, 5);
+    expect(count).toBe(2);
+    const a = label[2 * nx + 2];
+    const c = label[3 * nx + 4];
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(c).toBeGreaterThanOrEqual(0);
+    expect(c).not.toBe(a);
+    expect([label[2 * nx + 3], label[3 * nx + 3]]).toEqual([a, a]);
+    expect(label[3 * nx + 5]).toBe(c);
+    for (const p of [9 * nx + 9, 10 * nx + 10, 1 * nx + 8, 11 * nx + 0, 0]) expect(label[p]).toBe(-1);
+    expect([ISLAND_SIGMA, DETECTION_SIGMA]).toEqual([3, 5]);
+  });
+
+  /** A sparse array: 150 visibilities of σ 0.03 Jy (the image noise 2.4 mJy/beam, the beam's largest sidelobe 0.25–0.3). */
+  const sparse = (sources: [number, number, number][], seed: number) => pointSources(sources, seed, 150, 0.03);
+
+  it('on sparse, noisy coverage: the core and a knot 20 cells out, where every component counted sets it beyond 30 cells', () => {
+    for (const seed of [1, 2, 3]) {
+      const data = sparse([[0, 0, 1], [0, 20 * FINE, 0.3]], seed);
+      const e = sourceExtent(data, { freqMin: 1e9 });
+      expect(e.radius / FINE).toBeCloseTo(20, 6);
+      expect(e.islands).toBeGreaterThanOrEqual(2);
+      expect(e.dropped).toBeGreaterThan(10);
+      // the residual's noise is the image noise of the weights, within 15 %
+      let sw = 0;
+      for (const w of data.weight) sw += w;
+      expect(e.noise * Math.sqrt(sw)).toBeGreaterThan(0.85);
+      expect(e.noise * Math.sqrt(sw)).toBeLessThan(1.15);
+      // every component counted: the CLEAN's picks on noise peaks far out set the extent
+      expect(everyComponent(data, e.grid)).toBeGreaterThan(30);
+      // the posterior's grid: the knot and its margin at the fine cell, not a coarse cell over the whole survey
+      const g = posteriorGeometry(data, { freqMin: 1e9, extent: e });
+      expect(g.size).toBe(72); // 40 survey cells each side = 33.3 grid cells → 67 → 72
+      expect(g.cell).toBeCloseTo(CELL, 15);
+      expect(g.notes.join(' ')).toMatch(/components outside them .* left out/);
+    }
+  });
+
+  it('keeps faint emission that is detected: a 0.03 Jy knot (12σ) 60 cells out on the same coverage', () => {
+    for (const seed of [1, 2, 3]) {
+      const e = sourceExtent(sparse([[0, 0, 1], [0, 20 * FINE, 0.3], [-60 * FINE, 0, 0.03]], seed), { freqMin: 1e9 });
+      expect(e.radius / FINE).toBeCloseTo(60, 6);
+      expect(e.islands).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('takes the smallest grid where nothing is detected', () => {
+    const e = sourceExtent(sparse([[0, 20 * FINE, 0.005]], 4), { freqMin: 1e9 });
+    expect(e.islands).toBe(0);
+    expect(e.radius).toBe(0);
+    const g = posteriorGeometry(sparse([[0, 20 * FINE, 0.005]], 4), { freqMin: 1e9, extent: e });
+    expect(g.size).toBe(64);
+    expect(g.notes.join(' ')).toMatch(/no emission detected/);
   });
 });
 

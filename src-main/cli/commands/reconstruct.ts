@@ -149,9 +149,10 @@ complex Gaussian with the data weights as 1/σ² of each part (checked against t
 visibilities, and said so; --reweight rescales the weights to that scatter), and the likelihood is exact (the
 normal equations: the weighted dirty image and the dirty beam's Toeplitz convolution). The image is N × N at the
 phase centre, SIN projection; unless given (--size N, --cell ARCSEC) the grid holds twice the source's extent
-(99 % of a Högbom CLEAN's flux) at 1/(2.5·u_max) per pixel, 64 to 256 pixels a side. The automatic flux scale is
-taken in the image plane (a CLEAN image restored with the fitted beam, per pixel; the brightest CLEAN component at
-most 15 × the prior's typical 99.5th percentile). Products as above, in Jy/pixel with the restoring beam's BMAJ/BMIN/BPA; residual.fits is the residual
+(99 % of the flux of a Högbom CLEAN's components in the islands of its image detected at 5σ of the residual's
+noise) at 1/(2.5·u_max) per pixel, 64 to 256 pixels a side. The automatic flux scale is taken in the image
+plane (a CLEAN image restored with the fitted beam, per pixel; the brightest CLEAN component at most 15 × the
+prior's typical 99.5th percentile). Products as above, in Jy/pixel with the restoring beam's BMAJ/BMIN/BPA; residual.fits is the residual
 dirty image Re(Aᴴ W (y − A·mean)) over its noise (N(0, 1) per pixel for a model within the noise); report.json
 gives chi2PerVisibility (per real degree of freedom, two per visibility) of the mean and of every sample, and
 the weights' thermal check. Runs on the wasm or cpu backend, its chains over --workers W threads as above (the

@@ -1,0 +1,60 @@
+/**
+ * The posterior's default grid from the source's extent (src-shared/radio/field.ts) on UVFITS files, with the extent
+ * from every component of the survey's CLEAN (the rule before the islands) beside the one from the components in
+ * detected islands:
+ *   node --import tsx scripts/radio-field-survey.ts FILE.uvfits [FILE.uvfits …]
+ * One JSON line per file (angles in arcseconds). docs/radio.md, *The survey on sparse data*, quotes it.
+ */
+import { readFileSync } from 'node:fs';
+import { defaultProduct, readUvfits, selectVisibilities } from '../src-shared/radio/uvfits.js';
+import { extentRadiusPixels, posteriorGeometry, sourceExtent, SURVEY_DYNAMIC_RANGE } from '../src-shared/radio/field.js';
+import { chooseMeasurement } from '../src-shared/radio/measurement.js';
+import { dirtyBeam, dirtyImage, doubleGrid } from '../src-shared/radio/imaging.js';
+import { clean } from '../src-shared/radio/clean.js';
+import { ARCSEC } from '../src-shared/radio/grid.js';
+
+const as = (x: number) => +(x / ARCSEC).toPrecision(4);
+for (const f of process.argv.slice(2)) {
+  const uv = readUvfits(new Uint8Array(readFileSync(f)), f);
+  const vis = selectVisibilities(uv, defaultProduct(uv.meta), f);
+  let freqMin = Infinity;
+  for (const x of uv.meta.freqs) freqMin = Math.min(freqMin, x);
+  const opts = { freqMin, dishDiameter: uv.meta.dishDiameter };
+  const t0 = performance.now();
+  const ext = sourceExtent(vis, opts);
+  const seconds = (performance.now() - t0) / 1e3;
+  const after = posteriorGeometry(vis, { ...opts, extent: ext });
+  // the survey's CLEAN again (the same arithmetic), every component counted
+  const grid = ext.grid;
+  const A = chooseMeasurement(vis.u, vis.v, grid);
+  const big = dirtyBeam(vis.u, vis.v, vis.weight, doubleGrid(grid));
+  let sw = 0;
+  for (const w of vis.weight) sw += w;
+  let peak = 0;
+  for (const x of dirtyImage(A, vis.re, vis.im, vis.weight)) peak = Math.max(peak, x);
+  const threshold = Math.max(3 / Math.sqrt(sw), SURVEY_DYNAMIC_RANGE * peak);
+  const r = clean(A, vis.re, vis.im, vis.weight, big, { method: 'hogbom', niter: 2000, gain: 0.1, threshold });
+  const radiusAll = extentRadiusPixels(r.model, grid.nx, grid.ny) * grid.cell;
+  const before = posteriorGeometry(vis, { ...opts, extent: { ...ext, radius: radiusAll } });
+  console.log(
+    JSON.stringify({
+      file: f.split(/[\\/]/).pop(),
+      product: vis.product,
+      visibilities: vis.n,
+      survey: `${grid.nx}² × ${as(grid.cell)}`,
+      thresholdJy: +threshold.toPrecision(3),
+      noiseWeightsJy: +(1 / Math.sqrt(sw)).toPrecision(3),
+      noiseResidualJy: +ext.noise.toPrecision(3),
+      iterations: r.iterations,
+      components: ext.components,
+      islands: ext.islands,
+      dropped: ext.dropped,
+      droppedFluxJy: +ext.droppedFlux.toPrecision(3),
+      extentBefore: as(radiusAll),
+      extentAfter: as(ext.radius),
+      gridBefore: `${before.size}² × ${as(before.cell)}`,
+      gridAfter: `${after.size}² × ${as(after.cell)}`,
+      surveySeconds: +seconds.toFixed(2),
+    }),
+  );
+}
