@@ -3,13 +3,15 @@
  * (as `reconstruct --vis FILE --prior models/radio-64 --reweight` makes it: the weights rescaled to the data's
  * scatter, the grid from the source's CLEAN extent, the image-plane flux scale a):
  *   node --import tsx scripts/radio-cg-bench.ts FILE.uvfits [--precond none,circulant,embedded] [--sigmas 30,3,0.3,0.03,0.01]
- *     [--cap 500] [--tol 1e-3] [--batch 1] [--flux-scale A] [--seed 1]
+ *     [--cap 500] [--tol 1e-3] [--batch 1] [--flux-scale A] [--seed 1] [--dump PREFIX]
+ * --dump PREFIX writes the normal equations for scripts/radio-cg-analysis.py (PREFIX.json, .beam.f64, .dirty.f64) and stops.
  * At each σ, cold solves (no warm start, as the ending's) for the state x_p = σ z (z standard normal, seeded):
  * g = d − a K x_p, each preconditioner to the relative residual --tol or --cap iterations. Prints one JSON line per
  * (σ, preconditioner): iterations, whether capped, seconds, and the solution's relative error against a reference solve
  * without a preconditioner to a relative residual of --ref-tol (default 1e-6, at most 4000 iterations).
  */
 import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src-main/engine/backend.js';
 import { readUvfitsFile } from '../src-main/visibility-file.js';
@@ -56,6 +58,13 @@ const affine = affineFor(prior, flux);
 prior.dispose();
 const equations = visibilityNormalEquations(vis, grid, { measurement: A });
 const n = geo.size;
+const dump = arg('dump', '');
+if (dump) {
+  writeFileSync(`${dump}.beam.f64`, Buffer.from(equations.beam.buffer));
+  writeFileSync(`${dump}.dirty.f64`, Buffer.from(equations.dirty.buffer));
+  writeFileSync(`${dump}.json`, JSON.stringify({ n, a: affine.scale, cell: geo.cell, visibilities: vis.n }));
+  process.exit(0);
+}
 console.log(JSON.stringify({ file: path.basename(file), visibilities: vis.n, grid: n, cellMas: (geo.cell / (Math.PI / 180)) * 3.6e6, fluxScale: affine.scale, tol, cap, batch }));
 // the reference: no preconditioner to --ref-tol (default 1e-6) or 4000 iterations; every solve is compared with it
 const refTol = Number(arg('ref-tol', '1e-6'));

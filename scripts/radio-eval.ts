@@ -116,8 +116,11 @@ async function main() {
     if (eigenPrefix) {
       if (!existsSync(`${eigenPrefix}.values.f64`)) {
         // the beam for an outside eigendecomposition of K (e.g. numpy's eigh), then stop
+        // (with .dirty.f64 and .json, the input of scripts/radio-cg-analysis.py too)
         writeFileSync(`${eigenPrefix}.beam.f64`, Buffer.from(equations.beam.buffer));
-        console.error(`wrote ${eigenPrefix}.beam.f64 ([${2 * SIDE - 1}, ${2 * SIDE - 1}], float64); decompose K and rerun`);
+        writeFileSync(`${eigenPrefix}.dirty.f64`, Buffer.from(equations.dirty.buffer));
+        writeFileSync(`${eigenPrefix}.json`, JSON.stringify({ n: SIDE, a: affine.scale }));
+        console.error(`wrote ${eigenPrefix}.beam.f64 ([${2 * SIDE - 1}, ${2 * SIDE - 1}], float64), .dirty.f64, .json; decompose K and rerun`);
         process.exit(0);
       }
       eigen = { values: new Float64Array(readFileSync(`${eigenPrefix}.values.f64`).buffer.slice(0)), vectors: new Float32Array(readFileSync(`${eigenPrefix}.vectors.f32`).buffer.slice(0)) };
