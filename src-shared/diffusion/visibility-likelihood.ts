@@ -74,10 +74,10 @@ export interface VisibilityLikelihoodSpec {
    * 'none' (the default), 'circulant' (T. Chan's circulant approximation of K on the image grid) or 'embedded'
    * (P (I + cC₊)⁻¹ Pᵀ, C the exact circulant embedding of K on the (2ny − 1)×(2nx − 1) grid of offsets, its negative
    * eigenvalues clamped). Neither beats none (docs/radio.md, *The linear solves*): cold solves to 10⁻³ on VLBA BL Lac
-   * (176² × 0.0666 mas) take 58–107 iterations without, 213–500+ with the circulant, 72–89 with the embedding at
-   * 1.5–1.6 × the cost of an iteration; on a synthetic VLA file (96²) the embedding fails at large σ. At a²σ²λmax(K)
-   * of 10³–10¹¹ a preconditioner built from K's Fourier structure misplaces K's measured directions by far more than
-   * 1/(a²σ²λ), so the preconditioned spectrum spreads instead of clustering.
+   * (176² × 0.0666 mas) take 58–107 iterations without, 213 to over 500 with the circulant, 72–89 with the embedding
+   * at 1.2–1.7 × the cost of an iteration; on a synthetic VLA file (96²) the embedding fails at σ ≥ 0.3. At a²σ²λ of
+   * 10³–10¹¹ a preconditioner must hold K's measured directions to about 1/√(a²σ²λ); one built from K's Fourier
+   * structure misplaces them by far more, and the preconditioned spectrum spreads instead of clustering.
    */
   preconditioner?: 'none' | 'circulant' | 'embedded';
   /**
