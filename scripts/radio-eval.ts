@@ -24,6 +24,11 @@
  * --flux-scale F gives the flux scale (Jy/pixel per prior unit) instead of the automatic rule, as reconstruct's does;
  * --correctors K the Langevin corrector steps per level of `pc` (default 1); --seed S the chains' seed (default 1;
  * the visibilities' noise has its own fixed stream, so another S gives other chains on the same data).
+ * The likelihood's solves (docs/radio.md, *The linear solves*): --cg-max-iter N the warm-started solves' cap (default
+ * 30), --cg-tol T their relative residual (default 1e-3), --preconditioner none|circulant|embedded; --eigen PREFIX
+ * preconditions with K's eigendecomposition V (I + cΛ)⁻¹ Vᵀ, the exact inverse: without PREFIX.values.f64 (float64,
+ * N) and PREFIX.vectors.f32 (float32, N × N row-major, column j the j-th eigenvector) it writes PREFIX.beam.f64 (K's
+ * kernel, [2·64 − 1]², float64), PREFIX.dirty.f64 and PREFIX.json and stops; numpy's eigh of the dense K makes them.
  * The Monte Carlo spread of the headline figure: the n chains split into G disjoint groups of consecutive chains
  * (--groups G; default 4 when n ≥ 8, 2 when n ≥ 4, none below; src-shared/eval/chain-groups.ts), each group's
  * mean formed as the full mean is — the average of its chains' Rao–Blackwellised estimates (SamplingResult.
