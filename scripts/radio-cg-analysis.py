@@ -5,6 +5,10 @@ a; PREFIX.beam.f64: K's kernel at every pixel offset, [2n-1, 2n-1]; PREFIX.dirty
 
     python3 scripts/radio-cg-analysis.py PREFIX iterations [--sigmas 30,3,0.3,0.03,0.01] [--deflate 50,200]
     python3 scripts/radio-cg-analysis.py PREFIX accuracy [--sigmas 10,1,0.3,0.1,0.03,0.01]
+    python3 scripts/radio-cg-analysis.py PREFIX eigen
+
+`eigen` (small grids: K is dense, N x N): K's eigendecomposition by numpy's eigh, written as PREFIX.values.f64 and
+PREFIX.vectors.f32 (row-major, column j the j-th eigenvector) for `radio-eval.ts --eigen PREFIX`.
 
 `iterations`: cold conjugate gradients to a relative residual of 1e-3 (at most 2000 iterations) for g = d - a K x_p,
 x_p = sigma z, with each preconditioner: none; T. Chan's circulant on the image grid; P (I + c C+)^-1 P^T with C the
@@ -30,7 +34,7 @@ def opt(name, default):
 meta = json.load(open(prefix + '.json'))
 n, a = meta['n'], meta['a']
 beam = np.fromfile(prefix + '.beam.f64').reshape(2 * n - 1, 2 * n - 1)
-dirty = np.fromfile(prefix + '.dirty.f64').reshape(n, n)
+dirty = np.fromfile(prefix + '.dirty.f64').reshape(n, n) if mode != 'eigen' else None
 P0 = 2 * n - 1
 
 
@@ -95,6 +99,15 @@ def tchan():
     return lambda r, c: np.real(np.fft.ifft2(np.fft.fft2(r) / (1 + c * lam)))
 
 
+if mode == 'eigen':
+    i, j = np.divmod(np.arange(n * n), n)
+    dense = beam[(i[:, None] - i[None, :]) + n - 1, (j[:, None] - j[None, :]) + n - 1]
+    t = time.time()
+    lam, V = np.linalg.eigh(dense)
+    lam.astype(np.float64).tofile(prefix + '.values.f64')
+    V.astype(np.float32).tofile(prefix + '.vectors.f32')
+    print(json.dumps({'eigh': n * n, 'seconds': round(time.time() - t, 1), 'above1e-6': int((lam > 1e-6 * lam.max()).sum())}))
+    sys.exit(0)
 rng = np.random.default_rng(1)
 print(json.dumps({'prefix': prefix, 'n': n, 'a': a, 'lambdaMaxEmbedding': float(embedded_spectrum(P0).max()), 'lambdaMinEmbedding': float(embedded_spectrum(P0).min())}))
 if mode == 'iterations':

@@ -28,7 +28,8 @@
  * 30), --cg-tol T their relative residual (default 1e-3), --preconditioner none|circulant|embedded; --eigen PREFIX
  * preconditions with K's eigendecomposition V (I + cΛ)⁻¹ Vᵀ, the exact inverse: without PREFIX.values.f64 (float64,
  * N) and PREFIX.vectors.f32 (float32, N × N row-major, column j the j-th eigenvector) it writes PREFIX.beam.f64 (K's
- * kernel, [2·64 − 1]², float64), PREFIX.dirty.f64 and PREFIX.json and stops; numpy's eigh of the dense K makes them.
+ * kernel, [2·64 − 1]², float64), PREFIX.dirty.f64 and PREFIX.json and stops; `python3 scripts/radio-cg-analysis.py
+ * PREFIX eigen` makes them (numpy's eigh of the dense K).
  * The Monte Carlo spread of the headline figure: the n chains split into G disjoint groups of consecutive chains
  * (--groups G; default 4 when n ≥ 8, 2 when n ≥ 4, none below; src-shared/eval/chain-groups.ts), each group's
  * mean formed as the full mean is — the average of its chains' Rao–Blackwellised estimates (SamplingResult.
