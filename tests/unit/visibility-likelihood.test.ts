@@ -5,6 +5,8 @@
  * tests/helpers/gaussian-posterior.ts applies to the stacked real system ([Re; Im] rows, whitened by √w).
  *  - χ² from the normal equations equals Σ w |y − A x|²;
  *  - the convolved score equals a Ãᵀ(I + a²σ² ÃÃᵀ)⁻¹(ỹ − Ã(a x_p + b)) computed densely in data space;
+ *  - the embedded circulant preconditioner equals P (I + cC₊)⁻¹ Pᵀ formed densely, and with it, the circulant one or
+ *    K's eigendecomposition (Jacobi in float64) conjugate gradients reach the dense score;
  *  - the default sampler with a Gaussian-field prior reproduces the exact posterior (mean and variance within
  *    Monte Carlo error; tolerances as in samplers-gaussian-pc.test.ts).
  */
