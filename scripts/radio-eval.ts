@@ -2,6 +2,7 @@
  * The posterior from visibilities against CLEAN on a radio sky with a known truth, observed on real (u, v) tracks:
  *   node --import tsx scripts/radio-eval.ts [--truth FILE.fits|synth:SEED:K] [--tracks FILE.uvfits] [--snr S] [--n N] [--steps K]
  *     [--prior P[,P2…]] [--flux-scale F] [--correctors K] [--seed S] [--groups G] [--save DIR]
+ *     [--cg-max-iter N] [--cg-tol T] [--preconditioner none|circulant|embedded] [--eigen PREFIX]
  *
  * The truth: a radio image from ../shared/data/radio (default the PURIFY M31 model), box-averaged to 64×64, or
  * `synth:SEED:K`, the K-th (from 0) non-empty image that src-shared/radio/synth-sources.ts draws from seed SEED
@@ -23,6 +24,12 @@
  * --flux-scale F gives the flux scale (Jy/pixel per prior unit) instead of the automatic rule, as reconstruct's does;
  * --correctors K the Langevin corrector steps per level of `pc` (default 1); --seed S the chains' seed (default 1;
  * the visibilities' noise has its own fixed stream, so another S gives other chains on the same data).
+ * The likelihood's solves (docs/radio.md, *The linear solves*): --cg-max-iter N the warm-started solves' cap (default
+ * 30), --cg-tol T their relative residual (default 1e-3), --preconditioner none|circulant|embedded; --eigen PREFIX
+ * preconditions with K's eigendecomposition V (I + cΛ)⁻¹ Vᵀ, the exact inverse: without PREFIX.values.f64 (float64,
+ * N) and PREFIX.vectors.f32 (float32, N × N row-major, column j the j-th eigenvector) it writes PREFIX.beam.f64 (K's
+ * kernel, [2·64 − 1]², float64), PREFIX.dirty.f64 and PREFIX.json and stops; `python3 scripts/radio-cg-analysis.py
+ * PREFIX eigen` makes them (numpy's eigh of the dense K).
  * The Monte Carlo spread of the headline figure: the n chains split into G disjoint groups of consecutive chains
  * (--groups G; default 4 when n ≥ 8, 2 when n ≥ 4, none below; src-shared/eval/chain-groups.ts), each group's
  * mean formed as the full mean is — the average of its chains' Rao–Blackwellised estimates (SamplingResult.
@@ -38,11 +45,11 @@ import { affineFor, checkPriorShape, resolvePrior } from '../src-main/priors.js'
 import { imagePlaneFlux } from '../src-main/reconstruct/visibilities.js';
 import { beamFromAxes, beamImage, clean, restore } from '../src-shared/radio/clean.js';
 import { visibilityNormalEquations } from '../src-shared/radio/normal-equations.js';
-import { VisibilityLikelihood } from '../src-shared/diffusion/visibility-likelihood.js';
+import { VisibilityLikelihood, type VisibilityLikelihoodSpec } from '../src-shared/diffusion/visibility-likelihood.js';
 import { runSampling } from '../src-shared/diffusion/posterior.js';
 import { posteriorProducts, toDataUnits } from '../src-shared/diffusion/products.js';
 import { writeFits } from '../src-shared/fits/writer.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { pixelCoverage, psnr } from '../src-shared/eval/metrics.js';
 import { chainGroupMeans, defaultGroups, groupSizes, spreadOf } from '../src-shared/eval/chain-groups.js';
 import { DEFAULT_TRACKS, DEFAULT_TRUTH, SIDE, loadTruth, simulateObservation } from './radio-sim.js';
@@ -62,6 +69,10 @@ const givenFlux = arg('flux-scale', '') === '' ? null : Number(arg('flux-scale',
 const correctors = Number(arg('correctors', '1'));
 const seed = Number(arg('seed', '1'));
 const nGroups = Number(arg('groups', String(defaultGroups(nSamples))));
+const cgMaxIter = arg('cg-max-iter', '') === '' ? undefined : Number(arg('cg-max-iter', ''));
+const eigenPrefix = arg('eigen', '');
+const cgTol = arg('cg-tol', '') === '' ? undefined : Number(arg('cg-tol', ''));
+const preconditioner = arg('preconditioner', '') === '' ? undefined : (arg('preconditioner', '') as VisibilityLikelihoodSpec['preconditioner']);
 if (nGroups !== 0) groupSizes(nSamples, nGroups); // fails early on groups the chains cannot fill
 
 async function main() {
@@ -106,7 +117,21 @@ async function main() {
     const shapeNote = checkPriorShape(prior, [SIDE, SIDE], 'the image');
     const flux = imagePlaneFlux(prior, data, A, big, beam, grid, givenFlux);
     const affine = affineFor(prior, flux);
-    const lik = new VisibilityLikelihood({ equations: visibilityNormalEquations(data, grid), affine });
+    const equations = visibilityNormalEquations(data, grid);
+    let eigen: VisibilityLikelihoodSpec['eigen'];
+    if (eigenPrefix) {
+      if (!existsSync(`${eigenPrefix}.values.f64`)) {
+        // the beam for an outside eigendecomposition of K (e.g. numpy's eigh), then stop
+        // (with .dirty.f64 and .json, the input of scripts/radio-cg-analysis.py too)
+        writeFileSync(`${eigenPrefix}.beam.f64`, Buffer.from(equations.beam.buffer));
+        writeFileSync(`${eigenPrefix}.dirty.f64`, Buffer.from(equations.dirty.buffer));
+        writeFileSync(`${eigenPrefix}.json`, JSON.stringify({ n: SIDE, a: affine.scale }));
+        console.error(`wrote ${eigenPrefix}.beam.f64 ([${2 * SIDE - 1}, ${2 * SIDE - 1}], float64), .dirty.f64, .json; decompose K and rerun`);
+        process.exit(0);
+      }
+      eigen = { values: new Float64Array(readFileSync(`${eigenPrefix}.values.f64`).buffer.slice(0)), vectors: new Float32Array(readFileSync(`${eigenPrefix}.vectors.f32`).buffer.slice(0)) };
+    }
+    const lik = new VisibilityLikelihood({ equations, affine, cgMaxIter, preconditioner, eigen, ...(cgTol !== undefined ? { cgTol } : {}) });
     const t1 = performance.now();
     const res = await runSampling({ prior: prior.model, sde: prior.sde, shape: [SIDE, SIDE], likelihood: lik }, { sampler: 'pc', steps, n: nSamples, seed, batchSize: nSamples, samplerOptions: { correctorSteps: correctors } });
     const sampleSeconds = (performance.now() - t1) / 1000;
@@ -156,6 +181,9 @@ async function main() {
       steps,
       seed,
       correctors,
+      cgMaxIter: cgMaxIter ?? 'default',
+      preconditioner: eigen ? 'eigen' : (preconditioner ?? 'default'),
+      cgTol: cgTol ?? 'default',
       psnrMean,
       groups,
       chi2PerVisibilityDof: prod.chi2PerPixel,

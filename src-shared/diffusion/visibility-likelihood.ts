@@ -13,8 +13,9 @@
  *
  * Convolved likelihood (as ../likelihood.ts): with x = a·x_p + b, the score in prior units at noise level σ is
  *   a Aᵀ(Σ + a²σ² A Aᵀ)⁻¹(y − A x) = a (I + a²σ² K)⁻¹ (d − b K1 − a K x_p)   (push-through identity),
- * solved by conjugate gradients on the image grid (likelihood/cg-loop.ts; without a preconditioner by default, which
- * converges faster here than the circulant approximation of K, the beam wrapped onto the image grid), each chain
+ * solved by conjugate gradients on the image grid (likelihood/cg-loop.ts; without a preconditioner by default: the
+ * circulant approximations of K tried, on the image grid and embedded on the offsets grid, converge no faster; K's
+ * eigendecomposition, where a small grid allows it, makes the solves exact in one or two iterations), each chain
  * stopping at its own tolerance, so that a chain's solution does not depend on the chains solved with it. At σ = 0 it is
  * the exact a (d' − a K x_p). The samples of a Gaussian prior through it are the exact posterior's (tested against
  * the dense closed form: tests/unit/visibility-likelihood.test.ts).
@@ -28,7 +29,7 @@ import { PsfOperator } from '../operators/psf.js';
 import { fft2d } from '../operators/fft.js';
 import { readAndDispose, syncReadable } from './readback.js';
 import { conjugateGradients, DeviceCgTally, DeviceStopping, HostStopping, type CgSystem } from './likelihood/cg-loop.js';
-import { CirculantPreconditioner } from './likelihood/preconditioners.js';
+import { CirculantPreconditioner, EigenPreconditioner, EmbeddedCirculantPreconditioner, type Preconditioner } from './likelihood/preconditioners.js';
 import { noCgStats, type CgStats, type CgWarmStart } from './likelihood/solver.js';
 import { LikelihoodInputError, largestEigenvalue, type Affine } from './likelihood.js';
 
@@ -70,11 +71,20 @@ export interface VisibilityLikelihoodSpec {
    */
   cgMaxIterCold?: number;
   /**
-   * 'none' (the default) or 'circulant' (T. Chan's circulant approximation of K on the image grid). On the VLBA
-   * BL Lac tracks (128², 0.08 mas) conjugate gradients reach 10⁻³ in 38–64 iterations without a preconditioner and
-   * in 57–267 with the circulant one, whose wrap-around misrepresents a beam with sidelobes across the field.
+   * 'none' (the default), 'circulant' (T. Chan's circulant approximation of K on the image grid) or 'embedded'
+   * (P (I + cC₊)⁻¹ Pᵀ, C the exact circulant embedding of K on the (2ny − 1)×(2nx − 1) grid of offsets, its negative
+   * eigenvalues clamped). Neither beats none (docs/radio.md, *The linear solves*): cold solves to 10⁻³ on VLBA BL Lac
+   * (176² × 0.0666 mas) take 58–107 iterations without, 213 to over 500 with the circulant, 72–89 with the embedding
+   * at 1.2–1.7 × the cost of an iteration; on a synthetic VLA file (96²) the embedding fails at σ ≥ 0.3. At a²σ²λ of
+   * 10³–10¹¹ a preconditioner must hold K's measured directions to about 1/√(a²σ²λ); one built from K's Fourier
+   * structure misplaces them by far more, and the preconditioned spectrum spreads instead of clustering.
    */
-  preconditioner?: 'none' | 'circulant';
+  preconditioner?: 'none' | 'circulant' | 'embedded';
+  /**
+   * K's eigendecomposition K = V Λ Vᵀ where the caller has it (small grids only: V is N × N): the preconditioner is
+   * then V (I + cΛ)⁻¹ Vᵀ, (I + cK)⁻¹ itself up to float32 rounding, whatever `preconditioner` says.
+   */
+  eigen?: { values: Float64Array; vectors: Float32Array };
   cgOnDevice?: boolean;
   name?: string;
 }
@@ -96,7 +106,7 @@ export class VisibilityLikelihood {
   private readonly eq: VisibilityNormalEquations;
   private readonly kOp: PsfOperator;
   private readonly dT: tf.Tensor3D; // d' = d − b K1, [1, ny, nx]
-  private readonly precond: CirculantPreconditioner | null;
+  private readonly precond: Preconditioner | null;
   private readonly beamPeak: number;
   private readonly cgTol: number;
   private readonly cgMaxIter: number;
@@ -132,7 +142,13 @@ export class VisibilityLikelihood {
       const d = tf.tensor3d(Float32Array.from(eq.dirty), [1, ny, nx]);
       return (b === 0 ? d : tf.sub(d, tf.mul(this.kOp.apply(tf.ones([1, ny, nx])), b))) as tf.Tensor3D;
     });
-    this.precond = spec.preconditioner === 'circulant' ? new CirculantPreconditioner(wrappedBeamSpectrum(eq.beam, ny, nx), [ny, nx]) : null;
+    this.precond = spec.eigen
+      ? new EigenPreconditioner(spec.eigen.values, spec.eigen.vectors, [ny, nx])
+      : spec.preconditioner === 'circulant'
+        ? new CirculantPreconditioner(wrappedBeamSpectrum(eq.beam, ny, nx), [ny, nx])
+        : spec.preconditioner === 'embedded'
+          ? new EmbeddedCirculantPreconditioner(eq.beam, [ny, nx])
+          : null;
     this.description =
       `visibilities: ${eq.visibilities} complex samples through the normal equations (the dirty beam's Toeplitz convolution); conjugate gradients, relative residual ≤ ${this.cgTol}, ` +
       `≤ ${this.cgMaxIter} iterations warm-started in the sampling loop, ≤ ${this.cgMaxIterCold} without a warm start (the ending's conditioning); ${this.precond ? this.precond.description.replace('AᵀA', 'AᴴWA') : 'no preconditioner'}`;

@@ -5,6 +5,8 @@
  * tests/helpers/gaussian-posterior.ts applies to the stacked real system ([Re; Im] rows, whitened by √w).
  *  - χ² from the normal equations equals Σ w |y − A x|²;
  *  - the convolved score equals a Ãᵀ(I + a²σ² ÃÃᵀ)⁻¹(ỹ − Ã(a x_p + b)) computed densely in data space;
+ *  - the embedded circulant preconditioner equals P (I + cC₊)⁻¹ Pᵀ formed densely, and with it, the circulant one or
+ *    K's eigendecomposition (Jacobi in float64) conjugate gradients reach the dense score;
  *  - the default sampler with a Gaussian-field prior reproduces the exact posterior (mean and variance within
  *    Monte Carlo error; tolerances as in samplers-gaussian-pc.test.ts).
  */
@@ -16,6 +18,7 @@ import { VisibilityLikelihood, type VisibilityNormalEquations } from '../../src-
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { CgWarmStart } from '../../src-shared/diffusion/likelihood/solver.js';
+import { EmbeddedCirculantPreconditioner } from '../../src-shared/diffusion/likelihood/preconditioners.js';
 import { circulantCovariance, comparePosterior, expectedChi2OfSampleMean, gaussianDraws, gaussianPosterior, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
 
 const SIDE = 12;
@@ -266,7 +269,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
       }
       return Math.sqrt(num / den);
     };
-    for (const preconditioner of ['none', 'circulant'] as const) {
+    for (const preconditioner of ['none', 'circulant', 'embedded'] as const) {
       const lik = new VisibilityLikelihood({ equations: eq, affine: { scale: a, offset: 0 }, cgTol: 1e-5, cgMaxIter: 2, cgMaxIterCold: 300, preconditioner });
       const warm = new CgWarmStart();
       try {
@@ -277,6 +280,147 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
         expect(lik.description).toMatch(preconditioner === 'none' ? /no preconditioner/ : /circulant/);
       } finally {
         warm.reset();
+        lik.dispose();
+      }
+    }
+  });
+
+  it('the embedded circulant preconditioner is P (I + c C₊)⁻¹ Pᵀ, C the beam wrapped onto the (2n − 1)² grid (dense float64 reference)', () => {
+    const P = 2 * SIDE - 1;
+    // C's eigenvalues by the direct 2-D DFT of the beam wrapped onto P × P (offset Δ at index Δ mod P)
+    const lam = new Float64Array(P * P);
+    let negative = 0;
+    for (let fy = 0; fy < P; fy++) {
+      for (let fx = 0; fx < P; fx++) {
+        let s = 0;
+        for (let i = 0; i < P; i++) {
+          for (let j = 0; j < P; j++) s += eq.beam[i * P + j] * Math.cos((2 * Math.PI * (fy * (i - (SIDE - 1)) + fx * (j - (SIDE - 1)))) / P);
+        }
+        if (s < 0) negative++;
+        lam[fy * P + fx] = Math.max(0, s);
+      }
+    }
+    // the clamp matters here: the beam truncated at the field's offsets has negative eigenvalues on this grid
+    expect(negative).toBeGreaterThan(0);
+    const c = 1.7 * 1.7 * 0.5 * 0.5;
+    const dense = (x: Float64Array) => {
+      // pad, DFT, divide by 1 + c λ₊, inverse DFT, crop
+      const re = new Float64Array(P * P);
+      const im = new Float64Array(P * P);
+      for (let fy = 0; fy < P; fy++) {
+        for (let fx = 0; fx < P; fx++) {
+          let sr = 0;
+          let si = 0;
+          for (let i = 0; i < SIDE; i++) {
+            for (let j = 0; j < SIDE; j++) {
+              const ph = (-2 * Math.PI * (fy * i + fx * j)) / P;
+              sr += x[i * SIDE + j] * Math.cos(ph);
+              si += x[i * SIDE + j] * Math.sin(ph);
+            }
+          }
+          const d = 1 + c * lam[fy * P + fx];
+          re[fy * P + fx] = sr / d;
+          im[fy * P + fx] = si / d;
+        }
+      }
+      const out = new Float64Array(N);
+      for (let i = 0; i < SIDE; i++) {
+        for (let j = 0; j < SIDE; j++) {
+          let s = 0;
+          for (let f = 0; f < P * P; f++) {
+            const ph = (2 * Math.PI * (Math.floor(f / P) * i + (f % P) * j)) / P;
+            s += re[f] * Math.cos(ph) - im[f] * Math.sin(ph);
+          }
+          out[i * SIDE + j] = s / (P * P);
+        }
+      }
+      return out;
+    };
+    const pre = new EmbeddedCirculantPreconditioner(eq.beam, [SIDE, SIDE]);
+    try {
+      const r = new ChainRandom(9, 1);
+      const xs = [0, 1].map(() => Float64Array.from({ length: N }, () => r.normal()));
+      const got = tf.tidy(() => pre.apply(tf.tensor3d(Float32Array.from([...xs[0]!, ...xs[1]!]), [2, SIDE, SIDE]), c).dataSync());
+      for (let b = 0; b < 2; b++) {
+        const want = dense(xs[b]!);
+        let num = 0;
+        let den = 0;
+        for (let p = 0; p < N; p++) {
+          num += (got[b * N + p] - want[p]) ** 2;
+          den += want[p] ** 2;
+        }
+        expect(Math.sqrt(num / den), `chain ${b}`).toBeLessThan(1e-5);
+      }
+    } finally {
+      pre.dispose();
+    }
+  });
+
+  it('with K\'s eigendecomposition as preconditioner, one or two iterations reach the dense answer', () => {
+    // K from the beam at every pixel offset, decomposed by cyclic Jacobi rotations in float64
+    const kd = new Float64Array(N * N);
+    const bw = 2 * SIDE - 1;
+    for (let p = 0; p < N; p++) {
+      for (let q = 0; q < N; q++) {
+        const di = Math.floor(p / SIDE) - Math.floor(q / SIDE) + SIDE - 1;
+        const dj = (p % SIDE) - (q % SIDE) + SIDE - 1;
+        kd[p * N + q] = eq.beam[di * bw + dj];
+      }
+    }
+    const vec = new Float64Array(N * N);
+    for (let p = 0; p < N; p++) vec[p * N + p] = 1;
+    for (let sweep = 0; sweep < 30; sweep++) {
+      let off = 0;
+      for (let p = 0; p < N; p++) for (let q = p + 1; q < N; q++) off += kd[p * N + q] ** 2;
+      if (off < 1e-22 * kd[0] ** 2) break;
+      for (let p = 0; p < N - 1; p++) {
+        for (let q = p + 1; q < N; q++) {
+          const apq = kd[p * N + q];
+          if (Math.abs(apq) < 1e-300) continue;
+          const th = (kd[q * N + q] - kd[p * N + p]) / (2 * apq);
+          const t = Math.sign(th || 1) / (Math.abs(th) + Math.sqrt(th * th + 1));
+          const cs = 1 / Math.sqrt(t * t + 1);
+          const sn = t * cs;
+          for (let k = 0; k < N; k++) {
+            const akp = kd[k * N + p];
+            const akq = kd[k * N + q];
+            kd[k * N + p] = cs * akp - sn * akq;
+            kd[k * N + q] = sn * akp + cs * akq;
+          }
+          for (let k = 0; k < N; k++) {
+            const apk = kd[p * N + k];
+            const aqk = kd[q * N + k];
+            kd[p * N + k] = cs * apk - sn * aqk;
+            kd[q * N + k] = sn * apk + cs * aqk;
+          }
+          for (let k = 0; k < N; k++) {
+            const vkp = vec[k * N + p];
+            const vkq = vec[k * N + q];
+            vec[k * N + p] = cs * vkp - sn * vkq;
+            vec[k * N + q] = sn * vkp + cs * vkq;
+          }
+        }
+      }
+    }
+    const values = Float64Array.from({ length: N }, (_, p) => kd[p * N + p]);
+    const a = 1.7;
+    const r = new ChainRandom(10, 1);
+    const xp = Float64Array.from({ length: N }, () => r.normal());
+    for (const sigma of [0.05, 0.5, 3]) {
+      const want = denseScore(xp, a, 0, sigma);
+      const lik = new VisibilityLikelihood({ equations: eq, affine: { scale: a, offset: 0 }, cgTol: 1e-5, eigen: { values, vectors: Float32Array.from(vec) } });
+      try {
+        const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(xp), [1, SIDE, SIDE]), sigma).dataSync());
+        let num = 0;
+        let den = 0;
+        for (let p = 0; p < N; p++) {
+          num += (got[p] - want[p]) ** 2;
+          den += want[p] ** 2;
+        }
+        expect(Math.sqrt(num / den), `σ = ${sigma}`).toBeLessThan(2e-3);
+        expect(lik.cgStats.iterations, `σ = ${sigma}`).toBeLessThanOrEqual(2);
+        expect(lik.description).toMatch(/eigendecomposition/);
+      } finally {
         lik.dispose();
       }
     }
