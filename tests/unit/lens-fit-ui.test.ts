@@ -141,7 +141,7 @@ describe('the lens fit request from a multi-extension observation (SCI, ERR, WHT
 
 describe('"Use the fitted lens" and the noise the fit used', () => {
   /** A finished fit on the MEF's SCI with σ from `noise` (its sigma.fits as the job writes it), its model a lens + PSF. */
-  async function fitDone(noise: LensFitParams['noise']): Promise<{ done: LensFitDone; sigma: Float32Array | Float64Array }> {
+  async function fitDone(noise: LensFitParams['noise']): Promise<{ done: LensFitDone; sigma: ArrayLike<number> }> {
     const m = lensMef();
     await storeObs('mef.fits', m.bytes);
     const hdus = [1, 2, 3].map((index, k) => ({ index, label: `${index} ${['SCI', 'ERR', 'WHT'][k]} [64×64]`, shape: [64, 64] }));
