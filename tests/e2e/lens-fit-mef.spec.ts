@@ -84,7 +84,7 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     await expect(fit).toContainText('--light 0 --no-errors --keep-sharp --out lens-fit');
     await expect(fit.getByTestId('lens-fit-note')).toContainText("outside galaxy-scale lenses' range");
     // the command line's advice in the panel's words; the advised light components one click away
-    await expect(fit.getByTestId('lens-fit-note')).toContainText('try Light components 2');
+    await expect(fit.getByTestId('lens-fit-note')).toContainText('try Light components = 2');
     await expect(fit.getByTestId('lens-fit-note')).not.toContainText('--');
     await expect(fit.getByTestId('lens-fit-outliers')).toHaveText('pixels sharper than the PSF kept (--keep-sharp)');
     await fit.getByTestId('lens-fit-result').scrollIntoViewIfNeeded();
@@ -94,7 +94,7 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     await expect(fit.getByTestId('lens-fit-note-light')).toHaveCount(0);
 
     // the fitted lens with the noise the fit used: (the second fit's) the Noise step becomes sigma.fits (1/√WHT, NaN at weight 0)
-    await expect(fit.getByTestId('lens-fit-use-noise')).toHaveText("also makes the Noise step the fit's σ map (sigma.fits, from the weight map mef.fits[WHT] (σ = 1/√w)), so that Run uses the noise the fit used; the Noise step can change it");
+    await expect(fit.getByTestId('lens-fit-use-noise')).toHaveText("also makes the Noise step the fit's σ map (sigma.fits: σ = 1/√w of the weight map mef.fits[WHT]), so that Run uses the noise the fit used; the Noise step can change it");
     const noise = app.getByTestId('noise-section');
     await expect(noise.getByLabel('σ map (FITS)')).not.toBeChecked();
     await fit.getByTestId('lens-fit-use').click();

@@ -162,7 +162,7 @@ describe('"Use the fitted lens" and the noise the fit used', () => {
   it('weights from the WHT: the Noise step becomes the fit\'s σ map, so that Run sends the σ the fit used', async () => {
     try {
       const { done, sigma } = await fitDone({ kind: 'weights', hdu: 3 });
-      expect(done.noiseFrom).toBe('the weight map mef.fits[WHT] (σ = 1/√w)');
+      expect(done.noiseFrom).toBe('σ = 1/√w of the weight map mef.fits[WHT]');
       useLensFit.getState().setDone(done);
       await applyFittedLens();
       expect(useStore.getState().noise).toMatchObject({ mode: 'map', mapFile: 'lens-fit-sigma.fits', mapHdu: 0 });
@@ -214,7 +214,7 @@ describe("lens.json's note in the panel's words", () => {
     const a = appLensNote(note);
     expect(a.light).toBe(2);
     expect(a.text).not.toMatch(/--/);
-    expect(a.text).toContain('try Light components 2');
+    expect(a.text).toContain('try Light components = 2');
     expect(a.text).toContain('(Fitted pixels: an annulus with r1 > 0)');
     expect(a.text).toContain('see the normalised residual panel');
     expect(appLensNote('more --starts, a mask around the arcs (--mask), or --fit-source-size 32')).toEqual({

@@ -316,7 +316,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
           </div>
           {done.noiseFrom !== null && (
             <small className="muted" data-testid="lens-fit-use-noise">
-              also makes the Noise step the fit&apos;s σ map (sigma.fits, from {done.noiseFrom}), so that Run uses the noise the fit used; the Noise step can change it
+              also makes the Noise step the fit&apos;s σ map (sigma.fits: {done.noiseFrom}), so that Run uses the noise the fit used; the Noise step can change it
             </small>
           )}
           <div className="row wrap">

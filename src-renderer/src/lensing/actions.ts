@@ -166,15 +166,15 @@ let obsKey = '';
 let started: { scale: { value: number; source: string } | null; notes: string[]; keepSharp: boolean; noiseFrom: string | null } = { scale: null, notes: [], keepSharp: false, noiseFrom: null };
 
 /**
- * Where the fit's σ comes from when it is not the Noise step's: "the weight map mef.fits[WHT] (σ = 1/√w)" or "the σ
- * map mef.fits[ERR]"; null for the Noise step's σ or σ map.
+ * Where the fit's σ comes from when it is not the Noise step's: "σ = 1/√w of the weight map mef.fits[WHT]" or "the
+ * σ map mef.fits[ERR]"; null for the Noise step's σ or σ map.
  */
 export function noiseFromText(noise: LensFitParams['noise']): string | null {
   if (noise.kind === 'sigma' || noise.file !== undefined) return null;
   const o = useStore.getState().obs;
   const h = noiseHdus().find((x) => x.index === noise.hdu);
   const where = `${o?.name ?? 'the observation'}[${h?.name || noise.hdu}]`;
-  return noise.kind === 'weights' ? `the weight map ${where} (σ = 1/√w)` : `the σ map ${where}`;
+  return noise.kind === 'weights' ? `σ = 1/√w of the weight map ${where}` : `the σ map ${where}`;
 }
 
 export async function stopLensFit(): Promise<void> {
@@ -340,7 +340,7 @@ export async function applyFittedLens(): Promise<void> {
       .getState()
       .notify(
         'info',
-        `The fitted lens is the forward model: lens, PSF, mask and the lens light as its additive image${sigmaFile !== null ? `; the Noise step is the fit's σ map ${sigmaFile} (${d.noiseFrom})` : ''} (Run reconstructs the source)`,
+        `The fitted lens is the forward model: lens, PSF, mask${spec.additive ? ' and the lens light as its additive image' : ''}${sigmaFile !== null ? `; the Noise step is the fit's σ map ${sigmaFile}: ${d.noiseFrom}` : ''}. Run reconstructs the source.`,
       );
   } catch (e) {
     useStore.getState().notify('error', `The fitted lens was not used: ${message(e)}`);
@@ -361,7 +361,7 @@ export function installLensFitEvents(): void {
 
 /** The command line's flags in lens.json's advice, as the panel's fields. */
 const FLAG_FIELDS: [RegExp, string | ((...m: string[]) => string)][] = [
-  [/--light (\d+)/g, (_m, n) => `Light components ${n}`],
+  [/--light (\d+)/g, (_m, n) => `Light components = ${n}`],
   [/--annulus R1,R2 with R1 > 0/g, 'Fitted pixels: an annulus with r1 > 0'],
   [/--annulus [\w.]+,[\w.]+/g, 'Fitted pixels: an annulus'],
   [/--annulus/g, 'Fitted pixels: an annulus'],
