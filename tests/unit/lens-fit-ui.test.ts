@@ -207,6 +207,23 @@ describe('"Use the fitted lens" and the noise the fit used', () => {
   });
 });
 
+describe('the size of the observation the engine fits', () => {
+  it('400 × 400 (an HST lens cutout) is taken, one pixel more refused', () => {
+    const req = (nx: number, ny: number) => ({
+      obs: { name: 'cut.fits', bytes: writeFits([{ data: new Float32Array(nx * ny).fill(1), shape: [nx, ny] }]), hdu: 0, plane: 0 },
+      files: [],
+      noise: { kind: 'sigma' as const, sigma: 1 },
+      psf: { kind: 'gaussian' as const, fwhmPx: 2, size: 5 },
+      pixelScale: 0.05,
+      mask: { kind: 'default' as const },
+      settings: { ...DEFAULT_LENS_FIT_FORM },
+    });
+    expect(prepareLensFit(req(400, 400)).inputs.obs.shape).toEqual([400, 400]);
+    expect(prepareLensFit(req(360, 360)).inputs.mask).toMatchObject({ kind: 'annulus', r1: 0 });
+    expect(() => prepareLensFit(req(401, 400))).toThrow('cut.fits: the image is 401×400 (NAXIS1×NAXIS2), over the 160000 pixels (400 × 400) this engine fits a lens to');
+  });
+});
+
 describe("lens.json's note in the panel's words", () => {
   it('the command line\'s flags become the panel\'s fields; the advised light components are offered', () => {
     const note = implausibleLensNote({ q: 0.11, gamma1: 0.3, gamma2: 0.1 })!;

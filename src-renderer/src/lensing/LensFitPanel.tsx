@@ -177,7 +177,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
         <label>
           Fitted pixels
           <select value={form.mask} onChange={(e) => patch({ mask: e.target.value as typeof form.mask })} aria-label="Fitted pixels" data-testid="lens-fit-mask">
-            <option value="default">the default disc</option>
+            <option value="default">default disc</option>
             <option value="all">every valid pixel</option>
             <option value="annulus">an annulus</option>
             <option value="model" disabled={!hasMask}>
