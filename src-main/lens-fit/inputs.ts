@@ -94,7 +94,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   const [ny, nx] = shape;
   const s = p.settings;
   if (nx * ny > LIMITS.lensFitImagePixels) {
-    throw new LensFitRequestError(`${p.obs.name}: the image is ${shapeText(shape)}, over the ${LIMITS.lensFitImagePixels} pixels this engine fits a lens to (docs/serve.md; the command line has no limit): cut out the lens`);
+    throw new LensFitRequestError(`${p.obs.name}: the image is ${shapeText(shape)}, over the ${LIMITS.lensFitImagePixels} pixels (${Math.sqrt(LIMITS.lensFitImagePixels)} × ${Math.sqrt(LIMITS.lensFitImagePixels)}) this engine fits a lens to (docs/serve.md; the command line has no limit): cut out the lens`);
   }
   if (nx * ny * s.supersample ** 2 > LIMITS.lensRays) {
     throw new LensFitRequestError(`${shapeText(shape)} pixels × ${s.supersample}² sub-pixels are over this engine's ${LIMITS.lensRays} rays: choose a smaller supersampling`);

@@ -44,8 +44,12 @@ export const LIMITS = {
   lensFitFitSourceSide: 40,
   /** The lens fit: starts of its mass search. */
   lensFitStarts: 10,
-  /** The lens fit: pixels of the observation it fits (each a row of every inversion; its rays are also held to lensRays). */
-  lensFitImagePixels: 256 * 256,
+  /**
+   * The lens fit: pixels of the observation it fits (each a row of every inversion; its rays are also held to
+   * lensRays): 400², so that HST lens cutouts (200–400 px) fit. docs/lensing.md *In the app* gives its memory and time
+   * on a 360² ACS-like cutout.
+   */
+  lensFitImagePixels: 400 * 400,
   /** Hour angles of a uv-sampling stage: its hourAngleH span / stepMin. */
   uvHourAngles: 100_000,
   /** Values of a run's samples: n × the unknown's pixels (the products and previews hold them). */

@@ -4,8 +4,10 @@
  * weights do not flag and a column of weight 0 (tests/helpers/lens-mef.ts). The panel takes SCI as the data and
  * WHT as inverse-variance weights, shows the scale read from the WCS and the default 3″ disc; after the fit, the
  * hot pixel left out, the notes, sigma.fits among the products and the command line with HDU selectors (as
- * `skyscore lens-fit --obs mef.fits[SCI] --weight-map mef.fits[WHT]` reads them). A second fit keeps the sharp
- * pixels and fits no light: the implausible-lens note of lens.json. Screenshots go to test-results/lens-fit/.
+ * `skyscore lens-fit --obs mef.fits[SCI] --weight-map mef.fits[WHT]` reads them); "Use the fitted lens" makes the
+ * fit's sigma.fits the Noise step's σ map (Run uses the noise the fit used). A second fit keeps the sharp pixels and
+ * fits no light: the implausible-lens note of lens.json, in the panel's words, with the light components it advises
+ * one click away. Screenshots go to test-results/lens-fit/.
  */
 import { test, expect } from './fixtures.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,9 +83,29 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     await expect(fit.getByTestId('lens-fit-state')).toHaveText('done', { timeout: 240_000 });
     await expect(fit).toContainText('--light 0 --no-errors --keep-sharp --out lens-fit');
     await expect(fit.getByTestId('lens-fit-note')).toContainText("outside galaxy-scale lenses' range");
+    // the command line's advice in the panel's words; the advised light components one click away
+    await expect(fit.getByTestId('lens-fit-note')).toContainText('try Light components = 2');
+    await expect(fit.getByTestId('lens-fit-note')).not.toContainText('--');
     await expect(fit.getByTestId('lens-fit-outliers')).toHaveText('pixels sharper than the PSF kept (--keep-sharp)');
     await fit.getByTestId('lens-fit-result').scrollIntoViewIfNeeded();
     await fit.getByTestId('lens-fit-result').screenshot({ path: `${SHOTS}/lens-fit-mef-note.png` });
+    await fit.getByTestId('lens-fit-note-light').click();
+    await expect(fit.getByTestId('lens-fit-light')).toHaveValue('2');
+    await expect(fit.getByTestId('lens-fit-note-light')).toHaveCount(0);
+
+    // the fitted lens with the noise the fit used: (the second fit's) the Noise step becomes sigma.fits (1/√WHT, NaN at weight 0)
+    await expect(fit.getByTestId('lens-fit-use-noise')).toHaveText("also makes the Noise step the fit's σ map (sigma.fits: σ = 1/√w of the weight map mef.fits[WHT]), so that Run uses the noise the fit used; the Noise step can change it");
+    const noise = app.getByTestId('noise-section');
+    await expect(noise.getByLabel('σ map (FITS)')).not.toBeChecked();
+    await fit.getByTestId('lens-fit-use').click();
+    await expect(app.getByTestId('operator-0')).toContainText('Strong lens');
+    await expect(noise.getByLabel('σ map (FITS)')).toBeChecked();
+    await expect(noise.locator('.filename')).toHaveText('lens-fit-sigma.fits');
+    await expect(noise.getByTestId('noise-map-range')).toContainText('σ from');
+    await expect(app.getByTestId('model-ok')).toBeVisible();
+    await noise.scrollIntoViewIfNeeded();
+    await noise.screenshot({ path: `${SHOTS}/lens-fit-mef-used-noise.png` });
+    await app.screenshot({ path: `${SHOTS}/lens-fit-mef-used.png` });
     expect(consoleErrors).toEqual([]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -226,8 +226,8 @@ describe('job.lensFit', () => {
     await refused({ files: [{ name: 'noise.fits', bytes: bytes['noise.fits'] }] }, /^the PSF psf.fits is not among the files sent$/);
     await refused({ files: [...params().files, { name: 'mask.fits', bytes: bytes['obs.fits'] }], mask: { kind: 'file', file: 'mask.fits', hdu: 0 } }, /^mask.fits: mask values must be 0 or 1, got .* at pixel \(0, 0\) \(row, column\)$/);
     await refused({ settings: { ...FAST, fitSourceSize: 16, sourceSize: 12 } }, /the fit's source grid \(16 pixels a side\) must not be larger than the final one \(12\)/);
-    const big = writeFits([{ data: new Float32Array(300 * 300), shape: [300, 300] }]);
-    await refused({ obs: { name: 'big.fits', bytes: big, hdu: 0, plane: 0 }, noise: { kind: 'sigma', sigma: 1 } }, /big.fits: the image is 300×300 \(NAXIS1×NAXIS2\), over the 65536 pixels this engine fits a lens to/);
+    const big = writeFits([{ data: new Float32Array(401 * 400), shape: [401, 400] }]);
+    await refused({ obs: { name: 'big.fits', bytes: big, hdu: 0, plane: 0 }, noise: { kind: 'sigma', sigma: 1 } }, /big.fits: the image is 401×400 \(NAXIS1×NAXIS2\), over the 160000 pixels \(400 × 400\) this engine fits a lens to/);
     await refused({ noise: { kind: 'map', file: 'psf.fits', hdu: 0 } }, /psf.fits: the σ map is 5×5 \(NAXIS1×NAXIS2\) but the data are 40×40/);
     // the scale from a WCS the observation lacks; weights from an HDU the observation's file lacks; no positive weight
     await refused({ pixelScale: null }, /^obs.fits has no celestial WCS to read the pixel scale from .*: give the pixel scale$/);

@@ -1,11 +1,17 @@
 /**
  * The app's lens-fit request from the editor's state: σ or the σ map of the Noise step, the model's PSF stage
  * (FITS or Gaussian) and mask, the lens stage's pixel scale, the settings; the request passes the protocol's
- * validation, and a missing input is refused with a message that says where to set it.
+ * validation, and a missing input is refused with a message that says where to set it; "Use the fitted lens"
+ * carries the σ the fit read from the observation's file into the Noise step; lens.json's advice in the panel's words.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { chosenNoiseHdu, defaultDisc, fitPixelScale, lensFitInputs, noiseHdus } from '../../src-renderer/src/lensing/actions.js';
-import { DEFAULT_LENS_FIT_FORM } from '../../src-renderer/src/lensing/state.js';
+import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, fitPixelScale, lensFitInputs, noiseFromText, noiseHdus } from '../../src-renderer/src/lensing/actions.js';
+import { DEFAULT_LENS_FIT_FORM, useLensFit, type LensFitDone } from '../../src-renderer/src/lensing/state.js';
+import { noiseInput } from '../../src-renderer/src/run/actions.js';
+import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
+import { lensFitSigmaFile } from '../../src-main/reconstruct/lens-fit-run.js';
+import { readFitsImage } from '../../src-shared/fits/index.js';
+import { getAux } from '../../src-renderer/src/model/files.js';
 import { useStore } from '../../src-renderer/src/store/index.js';
 import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
 import { clearFiles, storeAux, storeObs } from '../../src-renderer/src/model/files.js';
@@ -130,5 +136,107 @@ describe('the lens fit request from a multi-extension observation (SCI, ERR, WHT
       useStore.getState().setObs(null);
       clearFiles();
     }
+  });
+});
+
+describe('"Use the fitted lens" and the noise the fit used', () => {
+  /** A finished fit on the MEF's SCI with σ from `noise` (its sigma.fits as the job writes it), its model a lens + PSF. */
+  async function fitDone(noise: LensFitParams['noise']): Promise<{ done: LensFitDone; sigma: ArrayLike<number> }> {
+    const m = lensMef();
+    await storeObs('mef.fits', m.bytes);
+    const hdus = [1, 2, 3].map((index, k) => ({ index, label: `${index} ${['SCI', 'ERR', 'WHT'][k]} [64×64]`, shape: [64, 64] }));
+    useStore.getState().setObs({ name: 'mef.fits', sha256: 'x', size: m.bytes.length, hdu: 1, plane: 0, hdus, shape: [64, 64], planes: 1, bunit: null });
+    const prep = prepareLensFit({ obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 }, files: [], noise, psf: { kind: 'gaussian', fwhmPx: 2, size: 5 }, pixelScale: null, mask: { kind: 'default' }, settings: { ...DEFAULT_LENS_FIT_FORM } });
+    const sigmaFile = lensFitSigmaFile(prep.inputs.obs, prep.inputs.sigma, prep.command, prep.inputs.noiseText);
+    const model = { shape: [16, 16], operators: [{ ...lens, imageShape: [64, 64], imagePixelScale: 0.07 }, { type: 'psf', fwhmPx: 2 }] };
+    const files = [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(model)) }, sigmaFile];
+    const done = { files, noiseFrom: noiseFromText(noise) } as unknown as LensFitDone;
+    return { done, sigma: prep.inputs.sigma };
+  }
+  const finish = () => {
+    useLensFit.getState().setDone(null);
+    useStore.getState().setObs(null);
+    clearFiles();
+  };
+
+  it('weights from the WHT: the Noise step becomes the fit\'s σ map, so that Run sends the σ the fit used', async () => {
+    try {
+      const { done, sigma } = await fitDone({ kind: 'weights', hdu: 3 });
+      expect(done.noiseFrom).toBe('σ = 1/√w of the weight map mef.fits[WHT]');
+      useLensFit.getState().setDone(done);
+      await applyFittedLens();
+      expect(useStore.getState().noise).toMatchObject({ mode: 'map', mapFile: 'lens-fit-sigma.fits', mapHdu: 0 });
+      expect(noiseInput()).toEqual({ kind: 'map', file: 'lens-fit-sigma.fits', hdu: 0 });
+      // the σ map Run sends is σ as the fit read it: 1/√w, NaN (left out) where the weight is 0
+      const img = readFitsImage(getAux('lens-fit-sigma.fits')!.bytes);
+      expect(img.data.length).toBe(sigma.length);
+      let nan = 0;
+      for (let i = 0; i < sigma.length; i++) {
+        const want = sigma[i]!;
+        if (Number.isFinite(want) && want > 0) expect(img.data[i]).toBeCloseTo(want, 4);
+        else {
+          expect(img.data[i]).toBeNaN();
+          nan++;
+        }
+      }
+      expect(nan).toBeGreaterThan(0);
+      expect(useStore.getState().modelDoc.operators.map((o) => o.type)).toEqual(['lens', 'psf']);
+    } finally {
+      finish();
+    }
+  });
+
+  it('σ from the ERR HDU is carried too; the Noise step\'s own σ is left as it is', async () => {
+    try {
+      const err = await fitDone({ kind: 'map', hdu: 2 });
+      expect(err.done.noiseFrom).toBe('the σ map mef.fits[ERR]');
+      useLensFit.getState().setDone(err.done);
+      await applyFittedLens();
+      expect(noiseInput()).toEqual({ kind: 'map', file: 'lens-fit-sigma.fits', hdu: 0 });
+
+      useStore.getState().setNoise({ ...DEFAULT_NOISE, sigma: 0.02 });
+      const step = await fitDone({ kind: 'sigma', sigma: 0.02 });
+      expect(step.done.noiseFrom).toBeNull();
+      useLensFit.getState().setDone(step.done);
+      await applyFittedLens();
+      expect(noiseInput()).toEqual({ kind: 'sigma', sigma: 0.02 });
+      expect(noiseFromText({ kind: 'map', file: 'sigma.fits', hdu: 0 })).toBeNull();
+    } finally {
+      finish();
+    }
+  });
+});
+
+describe('the size of the observation the engine fits', () => {
+  it('400 × 400 (an HST lens cutout) is taken, one pixel more refused', () => {
+    const req = (nx: number, ny: number) => ({
+      obs: { name: 'cut.fits', bytes: writeFits([{ data: new Float32Array(nx * ny).fill(1), shape: [nx, ny] }]), hdu: 0, plane: 0 },
+      files: [],
+      noise: { kind: 'sigma' as const, sigma: 1 },
+      psf: { kind: 'gaussian' as const, fwhmPx: 2, size: 5 },
+      pixelScale: 0.05,
+      mask: { kind: 'default' as const },
+      settings: { ...DEFAULT_LENS_FIT_FORM },
+    });
+    expect(prepareLensFit(req(400, 400)).inputs.obs.shape).toEqual([400, 400]);
+    expect(prepareLensFit(req(360, 360)).inputs.mask).toMatchObject({ kind: 'annulus', r1: 0 });
+    expect(() => prepareLensFit(req(401, 400))).toThrow('cut.fits: the image is 401×400 (NAXIS1×NAXIS2), over the 160000 pixels (400 × 400) this engine fits a lens to');
+  });
+});
+
+describe("lens.json's note in the panel's words", () => {
+  it('the command line\'s flags become the panel\'s fields; the advised light components are offered', () => {
+    const note = implausibleLensNote({ q: 0.11, gamma1: 0.3, gamma2: 0.1 })!;
+    expect(note).toContain('--light 2');
+    const a = appLensNote(note);
+    expect(a.light).toBe(2);
+    expect(a.text).not.toMatch(/--/);
+    expect(a.text).toContain('try Light components = 2');
+    expect(a.text).toContain('(Fitted pixels: an annulus with r1 > 0)');
+    expect(a.text).toContain('see the normalised residual panel');
+    expect(appLensNote('more --starts, a mask around the arcs (--mask), or --fit-source-size 32')).toEqual({
+      text: "more Starts, a mask around the arcs (Fitted pixels: the model's mask), or Fit source grid 32",
+      light: null,
+    });
   });
 });

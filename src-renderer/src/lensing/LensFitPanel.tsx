@@ -4,7 +4,7 @@ import type { LensStage } from '../../../src-shared/operators/forward-model-spec
 import { LENS_FIT_MASS_PROFILES, LENS_FIT_REGULARISATIONS } from '../../../src-shared/protocol/lensing';
 import { NumberField } from '../model/fields';
 import { useLensFit, type LensParameter } from './state';
-import { applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, startLensFit, stopLensFit } from './actions';
+import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, startLensFit, stopLensFit } from './actions';
 import { chooseObs } from '../model/actions';
 import './lensing.css';
 
@@ -119,8 +119,31 @@ function FitInputs({ op }: { op: LensStage }) {
         pixel scale {+scale.value.toPrecision(6)}″ from {scale.source}
         {scale.wcsError ? ` (the WCS: ${scale.wcsError})` : scale.source === "the lens stage's image pixel" ? ' (the data have no celestial WCS)' : ''}
         {differs ? ` — the lens stage's image pixel is ${op.imagePixelScale}″` : ''}
-        {form.mask === 'default' && (disc !== null ? `; fitted: the pixels within ${disc}″ of the image centre` : '; fitted: every valid pixel (the image lies within 3″ of its centre)')}
+        {form.mask === 'default' && (disc !== null ? `; fitted: the pixels within ${disc}″ of the image centre` : "; fitted: every valid pixel (the image lies within the default disc)")}
       </p>
+    </div>
+  );
+}
+
+/**
+ * lens.json's note (the fitted lens lies outside galaxy-scale lenses' range) with the panel's fields for the command
+ * line's flags, and a button that sets the light components it advises.
+ */
+function LensNote({ note }: { note: string }) {
+  const light = useLensFit((s) => s.form.light);
+  const patch = useLensFit((s) => s.patchForm);
+  const a = appLensNote(note);
+  return (
+    <div className="warn lensfit-note" role="note" data-testid="lens-fit-note">
+      ⚠ {a.text}
+      {a.light !== null && a.light !== light && (
+        <div className="row">
+          <button type="button" className="mini" onClick={() => patch({ light: a.light! })} data-testid="lens-fit-note-light">
+            Set Light components to {a.light}
+          </button>
+          <small className="muted">then Fit lens again</small>
+        </div>
+      )}
     </div>
   );
 }
@@ -154,7 +177,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
         <label>
           Fitted pixels
           <select value={form.mask} onChange={(e) => patch({ mask: e.target.value as typeof form.mask })} aria-label="Fitted pixels" data-testid="lens-fit-mask">
-            <option value="default">the default disc (3″)</option>
+            <option value="default">default disc</option>
             <option value="all">every valid pixel</option>
             <option value="annulus">an annulus</option>
             <option value="model" disabled={!hasMask}>
@@ -262,11 +285,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
           <p data-testid="lens-fit-evidence">
             log Z = {done.logEvidence.toFixed(2)} · χ²/pixel = {done.chi2PerPixel.toFixed(3)} over {done.nPixels} pixels
           </p>
-          {done.lensNote && (
-            <p className="warn" role="note" data-testid="lens-fit-note">
-              ⚠ {done.lensNote}
-            </p>
-          )}
+          {done.lensNote && <LensNote note={done.lensNote} />}
           <ul className="lensfit-notes">
             {done.scale && (
               <li data-testid="lens-fit-used-scale">
@@ -295,6 +314,11 @@ export function LensFitPanel({ op }: { op: LensStage }) {
               Use the fitted lens
             </button>
           </div>
+          {done.noiseFrom !== null && (
+            <small className="muted" data-testid="lens-fit-use-noise">
+              also makes the Noise step the fit&apos;s σ map (sigma.fits: {done.noiseFrom}), so that Run uses the noise the fit used; the Noise step can change it
+            </small>
+          )}
           <div className="row wrap">
             <span className="muted">Export:</span>
             {done.files.map((f) => (

@@ -3,7 +3,8 @@
  * the model's PSF stage, the lens stage's pixel scale, the fitted pixels), `job.lensFit` with its progress
  * events and Stop, and the finished fit's products (`lens.products`, the command line's files) shown in viewer
  * panels with the fitted critical curves and caustics; "Use the fitted lens" puts model.json and its files into
- * the editor; the products export as they are.
+ * the editor, and the fit's σ (sigma.fits) into the Noise step where the fit took σ from the observation's file;
+ * lens.json's command-line advice is said with the panel's fields; the products export as they are.
  */
 import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
@@ -15,7 +16,8 @@ import type { EngineEvent, LensFitParams, NamedFile } from '../../../src-shared/
 import { withObs } from '../model/upload';
 import { auxFiles, obsFitsFile } from '../model/files';
 import { defaultFitRadius, pixelScaleFromWcs } from '../../../src-shared/lensing/inputs';
-import { addModelFile, setModelDoc } from '../model/actions';
+import { addModelFile, scheduleValidate, setModelDoc } from '../model/actions';
+import { scheduleNoiseDescribe } from '../model/noise';
 import { downloadBytes } from '../export/download';
 import { useLensFit, type LensFitDone, type LensFitForm } from './state';
 
@@ -92,7 +94,7 @@ export function fitPixelScale(lens: LensStage, form: Pick<LensFitForm, 'pixelSca
   return { value: lens.imagePixelScale, source: "the lens stage's image pixel", request: lens.imagePixelScale, wcsError };
 }
 
-/** The default fitted disc's radius (arcsec) at this scale: 3″ where the image reaches beyond it, else null (every valid pixel). */
+/** The default fitted disc's radius (arcsec) at this scale: the command line's disc where the image reaches beyond it, else null (every valid pixel). */
 export function defaultDisc(scale: number): number | null {
   const o = useStore.getState().obs;
   return o ? defaultFitRadius(o.shape, scale) : null;
@@ -148,7 +150,7 @@ export async function startLensFit(lens: LensStage): Promise<void> {
     const res = await withObs((obs) => getClient().request('job.lensFit', { obs, ...inputs }));
     const o = useStore.getState().obs;
     command = res.command;
-    started = { scale: res.pixelScale, notes: res.notes, keepSharp: inputs.settings.keepSharp === true };
+    started = { scale: res.pixelScale, notes: res.notes, keepSharp: inputs.settings.keepSharp === true, noiseFrom: noiseFromText(inputs.noise) };
     obsKey = o ? `${o.sha256}:${o.hdu}:${o.plane}` : '';
     useLensFit.getState().patchJob({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running' });
     const ended = pendingEnd.get(res.jobId);
@@ -160,8 +162,20 @@ export async function startLensFit(lens: LensStage): Promise<void> {
 
 let command = '';
 let obsKey = '';
-/** What the job said when it started: the pixel scale it uses, its notes, and whether sharp pixels are kept. */
-let started: { scale: { value: number; source: string } | null; notes: string[]; keepSharp: boolean } = { scale: null, notes: [], keepSharp: false };
+/** What the job said when it started: the pixel scale it uses, its notes, whether sharp pixels are kept, and σ's HDU (noiseFromText). */
+let started: { scale: { value: number; source: string } | null; notes: string[]; keepSharp: boolean; noiseFrom: string | null } = { scale: null, notes: [], keepSharp: false, noiseFrom: null };
+
+/**
+ * Where the fit's σ comes from when it is not the Noise step's: "σ = 1/√w of the weight map mef.fits[WHT]" or "the
+ * σ map mef.fits[ERR]"; null for the Noise step's σ or σ map.
+ */
+export function noiseFromText(noise: LensFitParams['noise']): string | null {
+  if (noise.kind === 'sigma' || noise.file !== undefined) return null;
+  const o = useStore.getState().obs;
+  const h = noiseHdus().find((x) => x.index === noise.hdu);
+  const where = `${o?.name ?? 'the observation'}[${h?.name || noise.hdu}]`;
+  return noise.kind === 'weights' ? `σ = 1/√w of the weight map ${where}` : `the σ map ${where}`;
+}
 
 export async function stopLensFit(): Promise<void> {
   const j = useLensFit.getState().job;
@@ -245,6 +259,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     notes: started.notes,
     outliers: started.keepSharp ? null : (lens.outliers ?? { count: 0, pixels: [] }),
     lensNote: lens.lensNote ?? null,
+    noiseFrom: started.noiseFrom,
   };
 }
 
@@ -284,7 +299,9 @@ function showFit(d: LensFitDone): void {
 /**
  * Puts the fitted model into the editor — the lens stage with the fitted parameters on the fit's source grid, the
  * PSF and mask images the fit used, the lens light as the model's additive image, the source's flux reference —
- * so that Run reconstructs the source with the learned prior from the observation itself.
+ * so that Run reconstructs the source with the learned prior from the observation itself. Where the fit took σ
+ * from the observation's file (an ERR or WHT HDU), the Noise step becomes the fit's σ map (sigma.fits, σ as the
+ * fit read it, NaN where a weight was 0), so that Run uses the noise the fit used; the Noise step can change it.
  */
 export async function applyFittedLens(): Promise<void> {
   const d = useLensFit.getState().done;
@@ -302,13 +319,29 @@ export async function applyFittedLens(): Promise<void> {
       if (op.type === 'mask') await add(op.fits, 'mask');
     }
     if (spec.additive) await add(spec.additive.fits, 'additive');
+    let sigmaFile: string | null = null;
+    if (d.noiseFrom !== null) {
+      const f = d.files.find((x) => x.name === 'sigma.fits');
+      if (!f) throw new Error("the fit's products lack sigma.fits (the σ it used)");
+      sigmaFile = await addModelFile('lens-fit-sigma.fits', f.bytes, 'sigma');
+    }
     const doc: ForwardModelSpec = {
       ...spec,
       operators: spec.operators.map((op) => (op.type === 'psf' && isFitsPsf(op) ? { ...op, fits: rename.get(op.fits)! } : op.type === 'mask' ? { ...op, fits: rename.get(op.fits)! } : op)),
       ...(spec.additive ? { additive: { ...spec.additive, fits: rename.get(spec.additive.fits)! } } : {}),
     };
     setModelDoc(doc);
-    useStore.getState().notify('info', 'The fitted lens is the forward model: lens, PSF, mask and the lens light as its additive image (Run reconstructs the source)');
+    if (sigmaFile !== null) {
+      useStore.getState().setNoise({ mode: 'map', mapFile: sigmaFile, mapHdu: 0 });
+      scheduleNoiseDescribe();
+      scheduleValidate();
+    }
+    useStore
+      .getState()
+      .notify(
+        'info',
+        `The fitted lens is the forward model: lens, PSF, mask${spec.additive ? ' and the lens light as its additive image' : ''}${sigmaFile !== null ? `; the Noise step is the fit's σ map ${sigmaFile}: ${d.noiseFrom}` : ''}. Run reconstructs the source.`,
+      );
   } catch (e) {
     useStore.getState().notify('error', `The fitted lens was not used: ${message(e)}`);
   }
@@ -324,4 +357,30 @@ export function installLensFitEvents(): void {
   if (installed) return;
   installed = true;
   getClient().onEvent((ev) => void onJobEvent(ev));
+}
+
+/** The command line's flags in lens.json's advice, as the panel's fields. */
+const FLAG_FIELDS: [RegExp, string | ((...m: string[]) => string)][] = [
+  [/--light (\d+)/g, (_m, n) => `Light components = ${n}`],
+  [/--annulus R1,R2 with R1 > 0/g, 'Fitted pixels: an annulus with r1 > 0'],
+  [/--annulus [\w.]+,[\w.]+/g, 'Fitted pixels: an annulus'],
+  [/--annulus/g, 'Fitted pixels: an annulus'],
+  [/--mask\b/g, "Fitted pixels: the model's mask"],
+  [/--starts (\d+)/g, (_m, n) => `Starts ${n}`],
+  [/--starts/g, 'Starts'],
+  [/--fit-source-size(?: (\d+))?/g, (_m, n) => `Fit source grid${n ? ` ${n}` : ''}`],
+  [/--mass epl/g, 'Mass profile EPL'],
+  [/--keep-sharp/g, 'keep pixels sharper than the PSF'],
+  [/\bnormalised-residual\.fits/g, 'the normalised residual panel'],
+];
+
+/**
+ * lens.json's note as the panel says it: the command line's flags (`--light 2`, `--annulus R1,R2 with R1 > 0`) named
+ * as the panel's fields; `light`: the light components it advises, where it names a number (null: none).
+ */
+export function appLensNote(note: string): { text: string; light: number | null } {
+  const m = /--light (\d+)/.exec(note);
+  let text = note;
+  for (const [re, to] of FLAG_FIELDS) text = typeof to === 'string' ? text.replace(re, to) : text.replace(re, to);
+  return { text, light: m ? Number(m[1]) : null };
 }

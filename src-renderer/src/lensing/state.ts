@@ -8,7 +8,7 @@ import type { LensFitJobSettings, NamedFile } from '../../../src-shared/protocol
 
 export interface LensFitForm extends LensFitJobSettings {
   /**
-   * The fitted pixels: the command line's default (the 3″ disc where the image reaches beyond it, else every valid
+   * The fitted pixels: the command line's default (its disc where the image reaches beyond it, else every valid
    * pixel), the model's mask stage, an annulus (arcsec from the image centre), or every valid pixel.
    */
   mask: 'default' | 'model' | 'annulus' | 'all';
@@ -60,6 +60,12 @@ export interface LensFitDone {
   outliers: { count: number; pixels: [number, number][] } | null;
   /** lens.json's lensNote: the fitted lens lies outside what galaxy-scale lenses show */
   lensNote: string | null;
+  /**
+   * Where the fit's σ came from when not from the Noise step (an HDU of the observation's file as a σ map or as
+   * inverse-variance weights): "Use the fitted lens" then makes the fit's sigma.fits the Noise step's σ map. Null:
+   * the Noise step's own σ or σ map, which the Noise step already holds.
+   */
+  noiseFrom: string | null;
 }
 
 export interface LensFitState {
