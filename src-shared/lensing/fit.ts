@@ -714,7 +714,6 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const toS = (m: MassVector): MassVector => ({ ...m, x0: m.x0 + shift[0], y0: m.y0 + shift[1] });
   const fromS = (m: MassVector): MassVector => ({ ...m, x0: m.x0 - shift[0], y0: m.y0 - shift[1] });
   const lightToS = (l: SersicParams[]) => l.map((c) => ({ ...c, x0: c.x0 + shift[0], y0: c.y0 + shift[1] }));
-  const lightFromS = (l: SersicParams[]) => l.map((c) => ({ ...c, x0: c.x0 - shift[0], y0: c.y0 - shift[1] }));
   const lightS = lightToS(light);
   let bestMass: MassVector | null = null;
   let bestLambda = 1;
@@ -766,7 +765,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // then λ. Cycles until one gains less than JOINT_CYCLE_GAIN in log Z over the one before (or the start), within
   // [minCycles, maxCycles] (docs/lensing.md, The fit, step 5)
   let lightEvals = 0;
-  const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number } | null => {
+  const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
     const B = blurredLensMatrix(lensParamsFromMass(m), ev.d.image, ev.grid, ss, ev.d.psf, ev.pixels);
     const solve = fixedSourceSolver(ev.y, ev.w, B, ev.reg, lambda);
     if (!solve) return null;
@@ -784,6 +783,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     }
     let x: ArrayLike<number> = v0;
     let fx = f(Float64Array.from(v0));
+    const f0 = fx;
     let fPrev = Infinity;
     for (let used = 0, run = 0; used < maxEval; run++) {
       const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, onIteration: (b, e) => {
@@ -798,9 +798,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       if (!(fPrev - r.f > 0.1)) break;
       fPrev = r.f;
     }
-    return { light: lightFromVector(x, 0, l0.length), logZ: -fx };
+    return { light: lightFromVector(x, 0, l0.length), logZ: -fx, startLogZ: -f0 };
   };
-  const runCycles = (ev: EvidenceFunction, l0: SersicParams[], m0: MassVector, lambda0: number, c: { min: number; max: number; startLogZ: number; tag: string }) => {
+  const runCycles = (ev: EvidenceFunction, l0: SersicParams[], m0: MassVector, lambda0: number, c: { min: number; max: number; startLogZ: number; tag: string; settledLight?: boolean }) => {
     let l = l0;
     let m = m0;
     let lambda = lambda0;
@@ -811,7 +811,16 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       cycles = cycle + 1;
       if (l.length) {
         const r = lightAtLens(ev, m, lambda, l, `light at the fitted lens${c.tag}, cycle ${cycle + 1}`);
-        if (r) l = r.light;
+        if (r) {
+          l = r.light;
+          // settledLight: from the second cycle, a light that gains less than half of JOINT_CYCLE_GAIN ends the
+          // cycles without the mass stage (the mass was fitted at a light that moved by less than that)
+          if (c.settledLight && cycle >= 1 && cycle + 1 >= c.min && r.logZ - r.startLogZ < JOINT_CYCLE_GAIN / 2) {
+            logZ = r.logZ;
+            settled++;
+            break;
+          }
+        }
       }
       m = massRun(m, lambda, massSteps.map((x) => x / 4), `mass at the fitted light${c.tag}, cycle ${cycle + 1}`, undefined, ev, l);
       const lam = ev.bestLambda(m, l, Math.log(lambda)).best;
@@ -825,11 +834,12 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   };
   const before = E.evaluations;
   let mass: MassVector;
+  let settled = 0;
   // the light model: the components asked for, or (auto) two where they gain more evidence than the Bayesian
   // information criterion's penalty for a component's seven parameters (six shape, one amplitude), ½ · 7 · ln N
   // with N the pixels of the image they are compared on; each light refitted at the same lens, λ by the evidence
   let lightSelection: LensFitResult['lightSelection'] = null;
-  const chooseLight = (ev: EvidenceFunction, m: MassVector, lambda: number, l2: SersicParams[], l1start: SersicParams[]): SersicParams[] => {
+  const chooseLight = (ev: EvidenceFunction, m: MassVector, lambda: number, l2: SersicParams[], l1start: SersicParams[]): number => {
     const r2 = lightAtLens(ev, m, lambda, l2, 'two light components at the lens');
     const r1 = lightAtLens(ev, m, lambda, l1start, 'one light component at the lens');
     const z = (l: SersicParams[]) => ev.bestLambda(m, l, Math.log(lambda)).best.logEvidence;
@@ -841,30 +851,23 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const components = z2 - z1 > penalty ? 2 : 1;
     lightSelection = { components, logEvidence: [z1, z2], penalty, pixels: ev.pixels.length, binned: ev !== E };
     progress({ stage: 'joint', evaluations: ev.evaluations, message: `light model: ${components} Sérsic component${components > 1 ? 's' : ''} (log Z one ${z1.toFixed(2)}, two ${z2.toFixed(2)}; a second is kept where it gains more than ${penalty.toFixed(1)})` });
-    return components === 2 ? L2 : L1;
+    return components;
   };
-  if (coarse) {
-    // coarse to fine: the cycles first on the binned image from the best start, to convergence (at least two)…
-    const b = runCycles(S, lightS, bestMass!, bestLambda, { min: 2, max: MAX_JOINT_CYCLES, startLogZ: -Infinity, tag: ' (binned)' });
-    evaluations.jointCyclesBinned = b.cycles;
-    let lb = b.light;
-    if (auto) lb = chooseLight(S, b.mass, b.lambda, b.light, lightToS(light1!));
-    // …then on the full image from there, until a cycle gains less than JOINT_CYCLE_GAIN over the one before or
-    // over the start (at least one)
-    light = lightFromS(lb);
-    mass = fromS(b.mass);
-    const start = E.bestLambda(mass, light, lnLambdaAtScale(regKind, Math.log(b.lambda), coarse.E.grid.scale, fitGrid.scale)).best;
-    const f = runCycles(E, light, mass, start.lambda, { min: 1, max: MAX_JOINT_CYCLES, startLogZ: start.logEvidence, tag: '', });
-    ({ light, mass, lambda: bestLambda } = f);
-    evaluations.jointCycles = f.cycles;
-  } else {
-    mass = bestMass!;
-    if (auto) light = chooseLight(E, mass, bestLambda, light, light1!);
-    // after the full-image starts (the EPL's) two cycles
-    const f = runCycles(E, light, mass, bestLambda, { min: 2, max: 2, startLogZ: -Infinity, tag: '' });
-    ({ light, mass, lambda: bestLambda } = f);
-    evaluations.jointCycles = f.cycles;
+  // the light model's choice at the best start, on the image of the starts; the cycles then from the chosen
+  // model's light alone (the path of `--light 1|2`)
+  if (auto) {
+    const k = chooseLight(S, bestMass!, bestLambda, lightS, lightToS(light1!));
+    light = k === 2 ? light2! : light1!;
   }
+  mass = fromS(bestMass!);
+  // λ of the best start on the fit grid itself
+  if (coarse) bestLambda = E.bestLambda(mass, light, lnLambdaAtScale(regKind, Math.log(bestLambda), coarse.E.grid.scale, fitGrid.scale)).best.lambda;
+  // after the binned starts until a cycle gains less than JOINT_CYCLE_GAIN (at least two, at most MAX_JOINT_CYCLES;
+  // a settled light ends them early), after the full-image starts (the EPL's) two
+  const f = runCycles(E, light, mass, bestLambda, coarse ? { min: 2, max: MAX_JOINT_CYCLES, startLogZ: -Infinity, tag: '', settledLight: true } : { min: 2, max: 2, startLogZ: -Infinity, tag: '' });
+  ({ light, mass, lambda: bestLambda } = f);
+  evaluations.jointCycles = f.cycles;
+  if (settled) evaluations.jointSettledLight = settled;
   const fitResult = E.at(mass, light, bestLambda)!;
   evaluations.joint = E.evaluations - before;
   evaluations.lightAtFixedLens = lightEvals;
