@@ -49,6 +49,11 @@ export interface LensFitSettings {
   mass?: MassProfile;
   /** false: keep the pixels sharper than the PSF (absent: left out, the default) */
   rejectSharpOutliers?: boolean;
+  /**
+   * false: the first θE is the ring's radius alone (absent: refined by the evidence's scan of round lenses within
+   * ×1.25 of it, the default; fitLens's scanThetaE)
+   */
+  scanThetaE?: boolean;
 }
 
 export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 'auto', supersample: 2, regularisation: 'gradient', errors: true };
@@ -178,6 +183,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       mass: s.mass ?? 'sie',
       ...(inp.mask?.kind === 'annulus' && inp.mask.followThetaE && inp.mask.r1 === 0 && { defaultDisc: { radius: inp.mask.r2 } }),
       ...(s.rejectSharpOutliers === false && { rejectSharpOutliers: false }),
+      scanThetaE: s.scanThetaE ?? true,
       onProgress: (pr) => {
         if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
         const t = Date.now();

@@ -253,13 +253,30 @@ function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): b
 
 /**
  * The deflector's light alone, from the data: Sérsic shapes by Nelder–Mead with the amplitudes by linear least
- * squares, on the fitted pixels minus those more than 3σ above the model (the arcs), in two rounds.
+ * squares (with two components, both positive), on the fitted pixels minus those more than 3σ above the model (the
+ * arcs), in two rounds.
  */
 export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void): { light: SersicParams[]; evaluations: number } {
   const [ny, nx] = d.image.shape;
-  // start: the brightest pixel's neighbourhood centroid, round, rEff = 5 px, n = 3
+  // start: the centroid about the brightest pixel by the median of its 3×3 neighbourhood (a hot pixel or a cosmic
+  // ray's track that the sharp-pixel test left on the galaxy's light is no peak there), round, rEff = 5 px, n = 3
+  const med3 = (p: number): number => {
+    const i0 = Math.floor(p / nx);
+    const j0 = p - i0 * nx;
+    const v: number[] = [];
+    for (let i = i0 - 1; i <= i0 + 1; i++) for (let j = j0 - 1; j <= j0 + 1; j++) v.push(i >= 0 && i < ny && j >= 0 && j < nx && Number.isFinite(d.data[i * nx + j]) ? d.data[i * nx + j] : -Infinity);
+    v.sort((x, y) => x - y);
+    return v[4];
+  };
   let peak = pixels[0];
-  for (const p of pixels) if (d.data[p] > d.data[peak]) peak = p;
+  let peakMed = med3(peak);
+  for (const p of pixels) {
+    const m = med3(p);
+    if (m > peakMed) {
+      peak = p;
+      peakMed = m;
+    }
+  }
   const pi = Math.floor(peak / nx);
   const pj = peak - pi * nx;
   let sw = 0;
@@ -287,11 +304,18 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
   let best: Float64Array = Float64Array.from(x0);
   for (let round = 0; round < 2; round++) {
     const sel = use;
+    // (not where the start itself has one: Nelder–Mead needs a finite start)
+    const startAmps = count > 1 ? leastSquaresChi2(lightColumns(lightFromVector(best, 0, count), d.image, d.psf, sel, 2), d, sel).amps : null;
+    const positive = startAmps !== null && startAmps.every((a) => a > 0);
+    // a component of negative amplitude is no light: with two, the fit could otherwise move one off the galaxy and
+    // subtract it (on the second SLACS-like simulation of docs/lensing.md: 0.67″ off, amplitude −0.003, the lens's
+    // centre and ring radius taken from it)
     const f = (v: Float64Array): number => {
       const light = lightFromVector(v, 0, count);
       if (!allowed(null, light, d.image)) return Infinity;
       const cols = lightColumns(light, d.image, d.psf, sel, 2);
-      return leastSquaresChi2(cols, d, sel).chi2;
+      const r = leastSquaresChi2(cols, d, sel);
+      return positive && r.amps.some((a) => !(a > 0)) ? Infinity : r.chi2;
     };
     const r = nelderMead(f, best, {
       steps,
