@@ -422,7 +422,10 @@ class EvidenceFunction {
     const k = this.sourceCache.findIndex((c) => c.key === key);
     if (k >= 0) {
       const e = this.sourceCache[k];
-      if (k > 0) this.sourceCache.splice(k, 1), this.sourceCache.unshift(e);
+      if (k > 0) {
+        this.sourceCache.splice(k, 1);
+        this.sourceCache.unshift(e);
+      }
       return e.base;
     }
     const B = blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, this.pixels);
@@ -665,7 +668,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     evaluations.light += l.evaluations;
   }
   let light: SersicParams[] = nLight === 2 ? light2! : nLight === 1 ? light1! : [];
-  let lightModel: Float64Array | null = nLight === 2 ? model2 : nLight === 1 ? lightImageOf(light1!) : null;
+  const lightModel: Float64Array | null = nLight === 2 ? model2 : nLight === 1 ? lightImageOf(light1!) : null;
   // …and in the light-subtracted data (those on the deflector's light)
   if (lightModel) reject(lightModel);
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
