@@ -656,7 +656,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let light1: SersicParams[] | null = null;
   let model2: Float64Array | null = null;
   evaluations.light = 0;
-  if (nLight > 0) {
+  // (with one component asked for, the ring's two are fitted by firstThetaE after the second sharp-pixel pass, as
+  // before the automatic choice)
+  if (nLight === 2) {
     const l = fitLightOnly(d, pixels, 2, maxEval, (p) => progress({ ...p, message: `${p.message} (two components)` }));
     light2 = l.light;
     evaluations.light += l.evaluations;
@@ -702,7 +704,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const y = Float64Array.from(pixels, (p) => d.data[p]);
   const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
   // the pixels where the lensed source is seen: light-subtracted data above 4σ with a neighbour above 3σ too
-  const arcs = arcPixels(d, pixels, model2 ?? lightModel);
+  const arcs = arcPixels(d, pixels, lightModel);
   progress({ stage: 'light', evaluations: evaluations.light, message: `light fitted; ring radius ${ring.toFixed(3)}″${thetaEScan.length ? `, the evidence's best radius ${thetaE0.toFixed(3)}″` : ''} (the first guess of θE)` });
 
   // 2. the fit's source grid (fixed during the fit: a changing grid would make the evidence jump)
