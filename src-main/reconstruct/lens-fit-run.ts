@@ -40,7 +40,8 @@ export interface LensFitSettings {
   sourceScale?: number;
   fitSourceSize: number;
   starts: number;
-  light: number;
+  /** Sérsic components of the deflector's light, or 'auto' (the evidence chooses one or two: fitLens) */
+  light: number | 'auto';
   supersample: number;
   regularisation: RegularisationKind;
   errors: boolean;
@@ -48,14 +49,23 @@ export interface LensFitSettings {
   mass?: MassProfile;
   /** false: keep the pixels sharper than the PSF (absent: left out, the default) */
   rejectSharpOutliers?: boolean;
+  /**
+   * false: the first θE is the ring's radius alone (absent: refined by the evidence's scan of round lenses within
+   * ×1.25 of it, the default; fitLens's scanThetaE)
+   */
+  scanThetaE?: boolean;
 }
 
-export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 1, supersample: 2, regularisation: 'gradient', errors: true };
+export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 'auto', supersample: 2, regularisation: 'gradient', errors: true };
 /** The PSF's central crop (pixels, odd) by default. */
 export const LENS_FIT_PSF_SIZE = 21;
 
 /** The pixels to fit: a 0/1 mask of the image's shape, an annulus (arcsec from the image centre), or every valid pixel. */
-export type LensFitMask = { kind: 'mask'; mask: Uint8Array } | { kind: 'annulus'; r1: number; r2: number } | null;
+export type LensFitMask =
+  | { kind: 'mask'; mask: Uint8Array }
+  /** `followThetaE`: the default disc (r1 = 0), widened with the first θE (fitLens's defaultDisc) */
+  | { kind: 'annulus'; r1: number; r2: number; followThetaE?: boolean }
+  | null;
 
 export interface LensFitInputs {
   /** the observation (its header and FITS axes give the products' headers) */
@@ -171,11 +181,13 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       starts: s.starts,
       errors: s.errors,
       mass: s.mass ?? 'sie',
+      ...(inp.mask?.kind === 'annulus' && inp.mask.followThetaE && inp.mask.r1 === 0 && { defaultDisc: { radius: inp.mask.r2 } }),
       ...(s.rejectSharpOutliers === false && { rejectSharpOutliers: false }),
+      scanThetaE: s.scanThetaE ?? true,
       onProgress: (pr) => {
         if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
         const t = Date.now();
-        if (t - lastLine < 1000 && !/done|fitted|source|uncertainties|ring|sharper/.test(pr.message)) return;
+        if (t - lastLine < 1000 && !/done|fitted|source|uncertainties|ring|sharper|light model|widened/.test(pr.message)) return;
         lastLine = t;
         emit(pr, pr.message);
       },
@@ -295,6 +307,11 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     supersample: res.supersample,
     psfShape: psf.shape,
     thetaEInitial: res.thetaEInitial,
+    // the light model's automatic choice (null where --light gave the components): log Z with one and two
+    // components at the same lens, the penalty a second must exceed (½ · 7 · ln N over N pixels compared)
+    lightSelection: res.lightSelection,
+    // the default disc's radius as fitted (widened to 2 θE where that exceeds 3″), null where a mask was given
+    fitRadius: res.fitRadius,
     // the first θE's scan (radius, log Z of a round lens on the binned image) and the pixels left out as sharper
     // than the PSF (row, column): cosmic-ray residuals and hot pixels, also off mask.fits
     thetaEScan: res.thetaEScan,

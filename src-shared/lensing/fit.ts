@@ -3,7 +3,7 @@ import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
-import { fixedSourceSolver, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, type InversionResult, type Regularisation, type RegularisationKind } from './inversion.js';
+import { fixedSourceSolver, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
 import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
@@ -49,8 +49,16 @@ export const EPL_GAMMA_START = 2;
 export interface LensFitOptions {
   /** the mass profile: 'sie' (default) or 'epl' (the slope γ fitted in EPL_GAMMA_BOUNDS, from 2) */
   mass?: MassProfile;
-  /** Sérsic components of the deflector's light: 0, 1 (default) or 2 */
-  lightComponents?: number;
+  /**
+   * Sérsic components of the deflector's light: 0, 1 (default) or 2, or 'auto': two where the second gains more
+   * evidence than the Bayesian information criterion's penalty for its seven parameters, else one (fitLens, step 4)
+   */
+  lightComponents?: number | 'auto';
+  /**
+   * the mask is the default disc of `radius` arcsec about `centre` (arcsec from the image centre; default the
+   * centre): widened to DISC_PER_THETA_E × the first θE where that is larger (the command line's default mask)
+   */
+  defaultDisc?: { radius: number; centre?: [number, number] };
   /** side of the source grid while fitting (default 24) */
   fitSourceSize?: number;
   /** side of the final source grid (default 64, the prior's size) */
@@ -91,6 +99,14 @@ export interface LensFitOptions {
   scanThetaE?: boolean;
   onProgress?: (p: LensFitProgress) => void;
 }
+
+/** A light component's parameters in the automatic choice's penalty: six of shape and the amplitude. */
+export const LIGHT_COMPONENT_PARAMETERS = 7;
+/**
+ * The default disc's radius in units of the first θE where that exceeds the default: the ring, and the arcs and the
+ * PSF's reach beyond it, lie within about twice the Einstein radius of the lens's centre.
+ */
+export const DISC_PER_THETA_E = 2;
 
 /** Names of the fit's parameter vector, in order: the mass (an EPL's slope `gamma` last), then each light component's. */
 export const MASS_NAMES = ['thetaE', 'e1', 'e2', 'x0', 'y0', 'gamma1', 'gamma2'] as const;
@@ -156,6 +172,14 @@ export interface LensFitResult {
   pixels: Int32Array;
   /** the pixels left out as sharper than the PSF (flat indices; rejectSharpOutliers) */
   outliers: Int32Array;
+  /**
+   * the light model's automatic choice (null where the components were given): the components kept, log Z with one
+   * and with two (each refitted at the same lens, λ by the evidence), the penalty a second must exceed (½ · 7 · ln N),
+   * N the pixels compared, and whether on the binned image
+   */
+  lightSelection: { components: number; logEvidence: [number, number]; penalty: number; pixels: number; binned: boolean } | null;
+  /** the radius of the default disc fitted (arcsec; after its widening with the first θE), null without defaultDisc */
+  fitRadius: number | null;
   /** the first θE's scan: radius (arcsec) and log Z on the binned image (empty where not scanned) */
   thetaEScan: { thetaE: number; logEvidence: number }[];
   /** evidence evaluations per stage, λ searches, the light-and-mass cycles run (`jointCycles`) */
@@ -229,13 +253,30 @@ function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): b
 
 /**
  * The deflector's light alone, from the data: Sérsic shapes by Nelder–Mead with the amplitudes by linear least
- * squares, on the fitted pixels minus those more than 3σ above the model (the arcs), in two rounds.
+ * squares (with two components, both positive), on the fitted pixels minus those more than 3σ above the model (the
+ * arcs), in two rounds.
  */
 export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void): { light: SersicParams[]; evaluations: number } {
   const [ny, nx] = d.image.shape;
-  // start: the brightest pixel's neighbourhood centroid, round, rEff = 5 px, n = 3
+  // start: the centroid about the brightest pixel by the median of its 3×3 neighbourhood (a hot pixel or a cosmic
+  // ray's track that the sharp-pixel test left on the galaxy's light is no peak there), round, rEff = 5 px, n = 3
+  const med3 = (p: number): number => {
+    const i0 = Math.floor(p / nx);
+    const j0 = p - i0 * nx;
+    const v: number[] = [];
+    for (let i = i0 - 1; i <= i0 + 1; i++) for (let j = j0 - 1; j <= j0 + 1; j++) v.push(i >= 0 && i < ny && j >= 0 && j < nx && Number.isFinite(d.data[i * nx + j]) ? d.data[i * nx + j] : -Infinity);
+    v.sort((x, y) => x - y);
+    return v[4];
+  };
   let peak = pixels[0];
-  for (const p of pixels) if (d.data[p] > d.data[peak]) peak = p;
+  let peakMed = med3(peak);
+  for (const p of pixels) {
+    const m = med3(p);
+    if (m > peakMed) {
+      peak = p;
+      peakMed = m;
+    }
+  }
   const pi = Math.floor(peak / nx);
   const pj = peak - pi * nx;
   let sw = 0;
@@ -263,11 +304,18 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
   let best: Float64Array = Float64Array.from(x0);
   for (let round = 0; round < 2; round++) {
     const sel = use;
+    // (not where the start itself has one: Nelder–Mead needs a finite start)
+    const startAmps = count > 1 ? leastSquaresChi2(lightColumns(lightFromVector(best, 0, count), d.image, d.psf, sel, 2), d, sel).amps : null;
+    const positive = startAmps !== null && startAmps.every((a) => a > 0);
+    // a component of negative amplitude is no light: with two, the fit could otherwise move one off the galaxy and
+    // subtract it (on the second SLACS-like simulation of docs/lensing.md: 0.67″ off, amplitude −0.003, the lens's
+    // centre and ring radius taken from it)
     const f = (v: Float64Array): number => {
       const light = lightFromVector(v, 0, count);
       if (!allowed(null, light, d.image)) return Infinity;
       const cols = lightColumns(light, d.image, d.psf, sel, 2);
-      return leastSquaresChi2(cols, d, sel).chi2;
+      const r = leastSquaresChi2(cols, d, sel);
+      return positive && r.amps.some((a) => !(a > 0)) ? Infinity : r.chi2;
     };
     const r = nelderMead(f, best, {
       steps,
@@ -339,19 +387,24 @@ export function ringRadius(d: LensFitData, pixels: Int32Array, lightModel: Array
   return sw > 0 ? sr / sw : null;
 }
 
-/** The evidence for one parameter vector at a fixed λ and fixed source grid, with the light columns cached. */
+/**
+ * The evidence for one parameter vector at a fixed λ and fixed source grid, with the light columns cached and the
+ * source part of the normal equations kept for the last two lenses (withLight: an evaluation that moves only the
+ * light at a lens seen before costs the light's columns, not the rays, the PSF and F_ss; the same numbers bit for bit).
+ */
 class EvidenceFunction {
   evaluations = 0;
   private cacheKey = '';
   private cacheCols: Float64Array[] = [];
+  private sourceCache: { key: string; base: NormalEquations }[] = [];
   constructor(
-    private readonly d: LensFitData,
-    private readonly pixels: Int32Array,
-    private readonly y: Float64Array,
-    private readonly w: Float64Array,
+    readonly d: LensFitData,
+    readonly pixels: Int32Array,
+    readonly y: Float64Array,
+    readonly w: Float64Array,
     readonly grid: Grid,
-    private readonly reg: Regularisation,
-    private readonly ss: number,
+    readonly reg: Regularisation,
+    readonly ss: number,
   ) {}
 
   columns(light: SersicParams[]): Float64Array[] {
@@ -363,9 +416,27 @@ class EvidenceFunction {
     return this.cacheCols;
   }
 
-  normal(mass: MassVector, light: SersicParams[]) {
+  /** the blurred lens matrix at the fitted pixels and the source part of the normal equations, kept for two lenses */
+  sourcePart(mass: MassVector): NormalEquations {
+    const key = JSON.stringify(mass);
+    const k = this.sourceCache.findIndex((c) => c.key === key);
+    if (k >= 0) {
+      const e = this.sourceCache[k];
+      if (k > 0) {
+        this.sourceCache.splice(k, 1);
+        this.sourceCache.unshift(e);
+      }
+      return e.base;
+    }
     const B = blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, this.pixels);
-    return normalEquations({ y: this.y, w: this.w, source: B, light: this.columns(light) });
+    const base = normalEquations({ y: this.y, w: this.w, source: B, light: [] });
+    this.sourceCache.unshift({ key, base });
+    if (this.sourceCache.length > 2) this.sourceCache.pop();
+    return base;
+  }
+
+  normal(mass: MassVector, light: SersicParams[]): NormalEquations {
+    return withLight(this.sourcePart(mass), light.length ? this.columns(light) : []);
   }
 
   /** log Z at λ (−Infinity where the parameters are not allowed) */
@@ -509,7 +580,7 @@ export function scanRadii(
  * best radius within a factor SCAN_WINDOW of it (scanRadii, with the model's own light `modelLight`: the two
  * components' second may be as wide as the ring and take it up; a best radius at the window's edge leaves the
  * ring's radius). Without light components the ring of the data themselves. Null where no pixel is 3σ above the
- * light.
+ * light. `ringModel`: the two-component light image where the caller has fitted it already (fitLens: the same fit).
  */
 export function firstThetaE(
   d: LensFitData,
@@ -517,11 +588,11 @@ export function firstThetaE(
   nLight: number,
   centre: [number, number],
   modelLight: SersicParams[],
-  o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void },
+  o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void; ringModel?: Float64Array },
 ): { ring: number; thetaE: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
-  let model: Float64Array | null = null;
+  let model: Float64Array | null = o.ringModel ?? null;
   let evaluations = 0;
-  if (nLight > 0) {
+  if (nLight > 0 && !model) {
     const l = fitLightOnly(d, pixels, 2, o.maxEval, (p) => o.progress({ ...p, message: `${p.message} (two components, for the ring)` }));
     evaluations += l.evaluations;
     const cols = lightColumns(l.light, d.image, d.psf, pixels, 2);
@@ -543,8 +614,11 @@ export function firstThetaE(
 /** Fits the lens: see the file's header and docs/lensing.md. */
 export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResult {
   const t0 = now();
-  const nLight = opts.lightComponents ?? 1;
-  if (!(Number.isInteger(nLight) && nLight >= 0 && nLight <= 2)) throw new LensFitInputError(`the number of light components must be 0, 1 or 2, got ${nLight}`);
+  const lightOpt = opts.lightComponents ?? 1;
+  const auto = lightOpt === 'auto';
+  if (!auto && !(Number.isInteger(lightOpt) && lightOpt >= 0 && lightOpt <= 2)) throw new LensFitInputError(`the number of light components must be 0, 1, 2 or 'auto', got ${String(lightOpt)}`);
+  // the light components of the starts (auto: two, the more flexible model; the choice follows the starts)
+  const nLight = auto ? 2 : (lightOpt as number);
   const fitN = opts.fitSourceSize ?? 24;
   const outN = opts.sourceSize ?? 64;
   const ss = opts.supersample ?? 2;
@@ -561,9 +635,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   if (pixels.length < 50) throw new LensFitInputError(`only ${pixels.length} pixels to fit (mask, NaN data or σ): at least 50 are needed`);
   const evaluations: Record<string, number> = {};
   const rejected = new Set<number>();
-  const reject = (model: ArrayLike<number> | null) => {
+  const reject = (model: ArrayLike<number> | null, among: Int32Array = pixels) => {
     if (opts.rejectSharpOutliers === false) return;
-    const o = sharpOutliers(d.data, d.sigma, model, d.image.shape, pixels, d.psf);
+    const o = sharpOutliers(d.data, d.sigma, model, d.image.shape, among, d.psf);
     if (!o.length) return;
     for (const p of o) rejected.add(p);
     pixels = Int32Array.from(Array.from(pixels).filter((p) => !rejected.has(p)));
@@ -571,35 +645,67 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // cosmic-ray residuals and hot pixels: sharper than the PSF in the data
   reject(null);
 
-  // 1. the light alone, and the ring's radius from the light-subtracted data
-  let light: SersicParams[] = [];
-  let lightModel: Float64Array | null = null;
-  if (nLight > 0) {
-    const l = fitLightOnly(d, pixels, nLight, maxEval, progress);
-    light = l.light;
-    evaluations.light = l.evaluations;
-    const cols = lightColumns(light, d.image, d.psf, pixels, 2);
+  // 1. the light alone: two components (the ring's light, and the starts' where the choice is automatic or two are
+  // asked for), one where one is asked for or the choice is automatic; the ring's radius from the data less the two
+  const lightImageOf = (l: SersicParams[]): Float64Array => {
+    const cols = lightColumns(l, d.image, d.psf, pixels, 2);
     const { amps } = leastSquaresChi2(cols, d, pixels);
-    lightModel = lightImage(light, amps, d.image, d.psf, 2);
-    // …and in the light-subtracted data (those on the deflector's light)
-    reject(lightModel);
+    return lightImage(l, amps, d.image, d.psf, 2);
+  };
+  let light2: SersicParams[] | null = null;
+  let light1: SersicParams[] | null = null;
+  let model2: Float64Array | null = null;
+  evaluations.light = 0;
+  // (with one component asked for, the ring's two are fitted by firstThetaE after the second sharp-pixel pass, as
+  // before the automatic choice)
+  if (nLight === 2) {
+    const l = fitLightOnly(d, pixels, 2, maxEval, (p) => progress({ ...p, message: `${p.message} (two components)` }));
+    light2 = l.light;
+    evaluations.light += l.evaluations;
+    model2 = lightImageOf(light2);
   }
-  const outliers = Int32Array.from([...rejected].sort((a, b) => a - b));
-  if (outliers.length) progress({ stage: 'light', evaluations: evaluations.light ?? 0, message: `${outliers.length} pixel${outliers.length > 1 ? 's' : ''} sharper than the PSF left out (cosmic rays, hot pixels)` });
-  const y = Float64Array.from(pixels, (p) => d.data[p]);
-  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
+  if (nLight === 1 || auto) {
+    const l = fitLightOnly(d, pixels, 1, maxEval, (p) => progress({ ...p, message: `${p.message} (one component)` }));
+    light1 = l.light;
+    evaluations.light += l.evaluations;
+  }
+  let light: SersicParams[] = nLight === 2 ? light2! : nLight === 1 ? light1! : [];
+  const lightModel: Float64Array | null = nLight === 2 ? model2 : nLight === 1 ? lightImageOf(light1!) : null;
+  // …and in the light-subtracted data (those on the deflector's light)
+  if (lightModel) reject(lightModel);
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
-  // the pixels where the lensed source is seen: light-subtracted data above 4σ with a neighbour above 3σ too
-  const arcs = arcPixels(d, pixels, lightModel);
-  // the first θE: the ring's radius of the data less a two-component light, refined by the evidence where the
-  // starts are binned (firstThetaE; docs/lensing.md, The fit, step 2)
-  const first = firstThetaE(d, pixels, nLight, centre, light, { maxEval, fitN, regKind, ss, scan: opts.scanThetaE ?? false, progress });
+  // the first θE: the ring's radius of the data less the two-component light (firstThetaE; docs/lensing.md, The
+  // fit, step 2)
+  const first = firstThetaE(d, pixels, nLight, centre, light, { maxEval, fitN, regKind, ss, scan: opts.scanThetaE ?? false, progress, ...(model2 && { ringModel: model2 }) });
   if (first === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
   const ring = first.ring;
   const thetaE0 = first.thetaE;
   const thetaEScan = first.scan;
   evaluations.thetaE = first.evaluations;
-  progress({ stage: 'light', evaluations: evaluations.light ?? 0, message: `light fitted; ring radius ${ring.toFixed(3)}″${thetaEScan.length ? `, the evidence's best radius ${thetaE0.toFixed(3)}″` : ''} (the first guess of θE)` });
+  // the default disc follows the first θE: widened to DISC_PER_THETA_E × θE (the ring and the arcs' reach beyond it)
+  let fitRadius: number | null = null;
+  if (opts.defaultDisc) {
+    fitRadius = opts.defaultDisc.radius;
+    const want = DISC_PER_THETA_E * thetaE0;
+    if (want > fitRadius) {
+      fitRadius = want;
+      const wider = fitPixels({ ...d, mask: annulusMask(d.image, 0, want, opts.defaultDisc.centre ?? [0, 0]) });
+      const had = new Set(pixels);
+      const added = Int32Array.from(Array.from(wider).filter((p) => !had.has(p) && !rejected.has(p)));
+      pixels = Int32Array.from([...pixels, ...added].sort((a, b) => a - b));
+      // the new pixels' sharp outliers, in the data and in the light-subtracted data
+      reject(null, added);
+      if (lightModel) reject(lightModel, added);
+      progress({ stage: 'light', evaluations: evaluations.light, message: `the fitted disc widened to ${want.toFixed(2)}″ (${DISC_PER_THETA_E} × the first θE): ${pixels.length} pixels` });
+    }
+  }
+  const outliers = Int32Array.from([...rejected].sort((a, b) => a - b));
+  if (outliers.length) progress({ stage: 'light', evaluations: evaluations.light, message: `${outliers.length} pixel${outliers.length > 1 ? 's' : ''} sharper than the PSF left out (cosmic rays, hot pixels)` });
+  const y = Float64Array.from(pixels, (p) => d.data[p]);
+  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
+  // the pixels where the lensed source is seen: light-subtracted data above 4σ with a neighbour above 3σ too
+  const arcs = arcPixels(d, pixels, lightModel);
+  progress({ stage: 'light', evaluations: evaluations.light, message: `light fitted; ring radius ${ring.toFixed(3)}″${thetaEScan.length ? `, the evidence's best radius ${thetaE0.toFixed(3)}″` : ''} (the first guess of θE)` });
 
   // 2. the fit's source grid (fixed during the fit: a changing grid would make the evidence jump)
   const lens0: LensParams = { thetaE: thetaE0, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
@@ -611,7 +717,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02, ...(epl ? [0.1] : [])];
   const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3, ...(epl ? [1e-3] : [])];
   const lightE = light.length ? [light[0].e1, light[0].e2] : [0, 0];
-  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start?: number, ev: EvidenceFunction = E, lightAt: SersicParams[] = light): MassVector => {
+  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[]): MassVector => {
     const f = (v: Float64Array) => {
       const r = ev.at(massFromVector(v, epl), lightAt, lambda);
       return r ? -r.logEvidence : Infinity;
@@ -636,7 +742,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const shift = coarse?.shift ?? [0, 0];
   const toS = (m: MassVector): MassVector => ({ ...m, x0: m.x0 + shift[0], y0: m.y0 + shift[1] });
   const fromS = (m: MassVector): MassVector => ({ ...m, x0: m.x0 - shift[0], y0: m.y0 - shift[1] });
-  const lightS = light.map((c) => ({ ...c, x0: c.x0 + shift[0], y0: c.y0 + shift[1] }));
+  const lightToS = (l: SersicParams[]) => l.map((c) => ({ ...c, x0: c.x0 + shift[0], y0: c.y0 + shift[1] }));
+  const lightS = lightToS(light);
   let bestMass: MassVector | null = null;
   let bestLambda = 1;
   let bestLogZ = -Infinity;
@@ -674,70 +781,122 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     progress({ stage: 'mass', start: s, evaluations: E.evaluations + (coarse ? coarse.E.evaluations : 0), logEvidence: lam.best.logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${lam.best.logEvidence.toFixed(2)}${where}, θE ${m.thetaE.toFixed(4)}″${epl ? `, γ ${m.gamma!.toFixed(3)}` : ''}` });
     if (lam.best.logEvidence > bestLogZ) {
       bestLogZ = lam.best.logEvidence;
-      bestMass = fromS(m);
+      bestMass = m; // in S's frame
       bestLambda = lam.best.lambda;
     }
   }
-  // λ of the best start on the fit grid itself
-  if (coarse) bestLambda = E.bestLambda(bestMass!, light, lnLambdaAtScale(regKind, Math.log(bestLambda), coarse.E.grid.scale, fitGrid.scale)).best.lambda;
   evaluations.mass = E.evaluations;
   if (coarse) evaluations.massBinned = coarse.E.evaluations;
-  let mass = bestMass!;
 
-  // 4. light and mass in turn from the best start: the light's shape at a fixed lens (one factorisation, the
-  // light through the Schur complement), then the mass at the new light, then λ. After the binned starts, cycles
-  // until one gains less than JOINT_CYCLE_GAIN in log Z (at least 2, at most MAX_JOINT_CYCLES): the light, the mass
-  // and λ move one another, and two fixed cycles stopped where the light was still gaining hundreds in log Z. After
-  // the full-image starts (the EPL's), two cycles as before (docs/lensing.md, The fit, step 5)
-  const before = E.evaluations;
+  // 4. light and mass in turn: the light's shape at a fixed lens (one factorisation, the light through the Schur
+  // complement; Nelder–Mead restarted from its end point with fresh steps while a run gains more than 0.1 in log Z:
+  // the simplex collapses in the light's curved rEff–n valley), then the mass at the new light (a smaller simplex),
+  // then λ. Cycles until one gains less than JOINT_CYCLE_GAIN in log Z over the one before (or the start), within
+  // [minCycles, maxCycles] (docs/lensing.md, The fit, step 5)
   let lightEvals = 0;
-  let cycleLogZ = -Infinity;
-  let cycles = 0;
-  const maxCycles = coarse ? MAX_JOINT_CYCLES : 2;
-  for (let cycle = 0; cycle < maxCycles; cycle++) {
-    cycles = cycle + 1;
-    if (light.length) {
-      const B = blurredLensMatrix(lensParamsFromMass(mass), d.image, fitGrid, ss, d.psf, pixels);
-      const solve = fixedSourceSolver(y, w, B, fitReg, bestLambda);
-      if (solve) {
-        const f = (v: Float64Array) => {
-          const l = lightFromVector(v, 0, light.length);
-          if (!allowed(null, l, d.image)) return Infinity;
-          const r = solve(lightColumns(l, d.image, d.psf, pixels, 2));
-          return r ? -r.logEvidence : Infinity;
-        };
-        const v0: number[] = [];
-        const st: number[] = [];
-        for (const c of light) {
-          v0.push(c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n);
-          st.push(d.image.scale / 2, d.image.scale / 2, 0.02, 0.02, 0.05, 0.1);
-        }
-        // restarted from its end point with fresh steps while a run gains more than 0.1 in log Z (within the
-        // stage's evaluations): the simplex collapses in the light's curved rEff–n valley and stalls there, far from
-        // the optimum when the light alone came out wide (docs/lensing.md, The fit, step 5)
-        let x: ArrayLike<number> = v0;
-        let fPrev = Infinity;
-        for (let used = 0, run = 0; used < maxEval; run++) {
-          const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, onIteration: (b, e) => {
-            if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `light at the fitted lens, cycle ${cycle + 1}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
-          } });
-          used += r.evaluations;
-          lightEvals += r.evaluations;
-          x = r.x;
-          if (!(fPrev - r.f > 0.1)) break;
-          fPrev = r.f;
-        }
-        light = lightFromVector(x, 0, light.length);
-      }
+  const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
+    const B = blurredLensMatrix(lensParamsFromMass(m), ev.d.image, ev.grid, ss, ev.d.psf, ev.pixels);
+    const solve = fixedSourceSolver(ev.y, ev.w, B, ev.reg, lambda);
+    if (!solve) return null;
+    const f = (v: Float64Array) => {
+      const l = lightFromVector(v, 0, l0.length);
+      if (!allowed(null, l, ev.d.image)) return Infinity;
+      const r = solve(lightColumns(l, ev.d.image, ev.d.psf, ev.pixels, 2));
+      return r ? -r.logEvidence : Infinity;
+    };
+    const v0: number[] = [];
+    const st: number[] = [];
+    for (const c of l0) {
+      v0.push(c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n);
+      st.push(ev.d.image.scale / 2, ev.d.image.scale / 2, 0.02, 0.02, 0.05, 0.1);
     }
-    mass = massRun(mass, bestLambda, massSteps.map((x) => x / 4), `mass at the fitted light, cycle ${cycle + 1}`);
-    const lamCycle = E.bestLambda(mass, light, Math.log(bestLambda)).best;
-    bestLambda = lamCycle.lambda;
-    const gain = lamCycle.logEvidence - cycleLogZ;
-    cycleLogZ = lamCycle.logEvidence;
-    if (cycle >= 1 && gain < JOINT_CYCLE_GAIN) break;
+    let x: ArrayLike<number> = v0;
+    let fx = f(Float64Array.from(v0));
+    const f0 = fx;
+    let fPrev = Infinity;
+    for (let used = 0, run = 0; used < maxEval; run++) {
+      const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, onIteration: (b, e) => {
+        if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
+      } });
+      used += r.evaluations;
+      lightEvals += r.evaluations;
+      if (r.f <= fx) {
+        x = r.x;
+        fx = r.f;
+      }
+      if (!(fPrev - r.f > 0.1)) break;
+      fPrev = r.f;
+    }
+    return { light: lightFromVector(x, 0, l0.length), logZ: -fx, startLogZ: -f0 };
+  };
+  const runCycles = (ev: EvidenceFunction, l0: SersicParams[], m0: MassVector, lambda0: number, c: { min: number; max: number; startLogZ: number; tag: string; settledLight?: boolean }) => {
+    let l = l0;
+    let m = m0;
+    let lambda = lambda0;
+    let prevLogZ = c.startLogZ;
+    let logZ = c.startLogZ;
+    let cycles = 0;
+    for (let cycle = 0; cycle < c.max; cycle++) {
+      cycles = cycle + 1;
+      if (l.length) {
+        const r = lightAtLens(ev, m, lambda, l, `light at the fitted lens${c.tag}, cycle ${cycle + 1}`);
+        if (r) {
+          l = r.light;
+          // settledLight: from the second cycle, a light that gains less than half of JOINT_CYCLE_GAIN ends the
+          // cycles without the mass stage (the mass was fitted at a light that moved by less than that)
+          if (c.settledLight && cycle >= 1 && cycle + 1 >= c.min && r.logZ - r.startLogZ < JOINT_CYCLE_GAIN / 2) {
+            logZ = r.logZ;
+            settled++;
+            break;
+          }
+        }
+      }
+      m = massRun(m, lambda, massSteps.map((x) => x / 4), `mass at the fitted light${c.tag}, cycle ${cycle + 1}`, undefined, ev, l);
+      const lam = ev.bestLambda(m, l, Math.log(lambda)).best;
+      lambda = lam.lambda;
+      logZ = lam.logEvidence;
+      const gain = logZ - prevLogZ;
+      prevLogZ = logZ;
+      if (cycle + 1 >= c.min && gain < JOINT_CYCLE_GAIN) break;
+    }
+    return { light: l, mass: m, lambda, logZ, cycles };
+  };
+  const before = E.evaluations;
+  let mass: MassVector;
+  let settled = 0;
+  // the light model: the components asked for, or (auto) two where they gain more evidence than the Bayesian
+  // information criterion's penalty for a component's seven parameters (six shape, one amplitude), ½ · 7 · ln N
+  // with N the pixels of the image they are compared on; each light refitted at the same lens, λ by the evidence
+  let lightSelection: LensFitResult['lightSelection'] = null;
+  const chooseLight = (ev: EvidenceFunction, m: MassVector, lambda: number, l2: SersicParams[], l1start: SersicParams[]): number => {
+    const r2 = lightAtLens(ev, m, lambda, l2, 'two light components at the lens');
+    const r1 = lightAtLens(ev, m, lambda, l1start, 'one light component at the lens');
+    const z = (l: SersicParams[]) => ev.bestLambda(m, l, Math.log(lambda)).best.logEvidence;
+    const L2 = r2?.light ?? l2;
+    const L1 = r1?.light ?? l1start;
+    const z2 = z(L2);
+    const z1 = z(L1);
+    const penalty = 0.5 * LIGHT_COMPONENT_PARAMETERS * Math.log(ev.pixels.length);
+    const components = z2 - z1 > penalty ? 2 : 1;
+    lightSelection = { components, logEvidence: [z1, z2], penalty, pixels: ev.pixels.length, binned: ev !== E };
+    progress({ stage: 'joint', evaluations: ev.evaluations, message: `light model: ${components} Sérsic component${components > 1 ? 's' : ''} (log Z one ${z1.toFixed(2)}, two ${z2.toFixed(2)}; a second is kept where it gains more than ${penalty.toFixed(1)})` });
+    return components;
+  };
+  // the light model's choice at the best start, on the image of the starts; the cycles then from the chosen
+  // model's light alone (the path of `--light 1|2`)
+  if (auto) {
+    const k = chooseLight(S, bestMass!, bestLambda, lightS, lightToS(light1!));
+    light = k === 2 ? light2! : light1!;
   }
-  evaluations.jointCycles = cycles;
+  mass = fromS(bestMass!);
+  // λ of the best start on the fit grid itself
+  if (coarse) bestLambda = E.bestLambda(mass, light, lnLambdaAtScale(regKind, Math.log(bestLambda), coarse.E.grid.scale, fitGrid.scale)).best.lambda;
+  // after the binned starts until a cycle gains less than JOINT_CYCLE_GAIN (at least two, at most MAX_JOINT_CYCLES;
+  // a settled light ends them early), after the full-image starts (the EPL's) two
+  const f = runCycles(E, light, mass, bestLambda, coarse ? { min: 2, max: MAX_JOINT_CYCLES, startLogZ: -Infinity, tag: '', settledLight: true } : { min: 2, max: 2, startLogZ: -Infinity, tag: '' });
+  ({ light, mass, lambda: bestLambda } = f);
+  evaluations.jointCycles = f.cycles;
+  if (settled) evaluations.jointSettledLight = settled;
   const fitResult = E.at(mass, light, bestLambda)!;
   evaluations.joint = E.evaluations - before;
   evaluations.lightAtFixedLens = lightEvals;
@@ -991,6 +1150,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     pixels,
     outliers,
     thetaEScan,
+    lightSelection,
+    fitRadius,
     evaluations,
     thetaEInitial: thetaE0,
     regularisation: regKind,

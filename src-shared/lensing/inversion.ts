@@ -520,6 +520,48 @@ function cubicMaximum(points: readonly (readonly [number, number])[], b: number,
 }
 
 /**
+ * The normal equations of a linear model from those of its source part alone (`base`: normalEquations of the same
+ * y, w and source matrix with no light columns) and the light's columns: F_ss and d_s copied, the light's rows of
+ * F and d and the light–light block summed as normalEquations sums them (image rows ascending), so bitwise the same
+ * as normalEquations of the whole model (tested), at the cost of the light's columns. The fit keeps `base` for a
+ * lens it evaluates again with other light (the Hessian's and the error terms' light-only steps).
+ */
+export function withLight(base: NormalEquations, light: readonly Float64Array[]): NormalEquations {
+  if (base.nLight !== 0) throw new Error('withLight: the base normal equations must have no light columns');
+  const S = base.model.source;
+  const { y, w } = base.model;
+  const ns = base.nSource;
+  const nl = light.length;
+  const n = nl + ns;
+  const F = new Float64Array(n * n);
+  for (let c = 0; c < ns; c++) F.set(base.F.subarray(c * ns, c * ns + c + 1), (c + nl) * n + nl);
+  const d = new Float64Array(n);
+  d.set(base.d, nl);
+  if (nl > 0) {
+    const cols = S.colIdx;
+    const vals = S.values;
+    for (let r = 0; r < S.nRows; r++) {
+      const wr = w[r];
+      for (let i = S.rowPtr[r]; i < S.rowPtr[r + 1]; i++) {
+        const wv = wr * vals[i];
+        const row = (cols[i] + nl) * n;
+        for (let k = 0; k < nl; k++) F[row + k] += wv * light[k][r];
+      }
+    }
+    for (let r = 0; r < S.nRows; r++) {
+      const wr = w[r];
+      const yr = y[r];
+      for (let k = 0; k < nl; k++) {
+        const wl = wr * light[k][r];
+        d[k] += wl * yr;
+        for (let k2 = 0; k2 <= k; k2++) F[k * n + k2] += wl * light[k2][r];
+      }
+    }
+  }
+  return { model: { ...base.model, light }, nLight: nl, nSource: ns, F, d, yWy: base.yWy, logNorm: base.logNorm };
+}
+
+/**
  * The inversion for a fixed source matrix and λ with changing light columns (the light's shape fitted at a fixed
  * lens): F_ss + λC is factorised once, and each call solves through the Schur complement of the light block,
  *   S = F_ll − Gᵀ (F_ss + λC)⁻¹ G,  G = Mᵀ W L,  log det(F + H) = log det(F_ss + λC) + log det S,

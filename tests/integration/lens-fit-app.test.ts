@@ -80,14 +80,14 @@ describe('job.lensFit', () => {
   it("gives the command line's lens.json and products for the same inputs, with its progress lines", async () => {
     const cli = await runCliAsync(
       ['lens-fit', '--obs', p('obs.fits'), '--noise-map', p('noise.fits'), '--psf', p('psf.fits'), '--pixel-scale', '0.05', '--annulus', '0,0.95',
-        '--starts', '1', '--no-errors', '--fit-source-size', '8', '--source-size', '12', '--out', p('cli')],
+        '--starts', '1', '--light', '1', '--no-errors', '--fit-source-size', '8', '--source-size', '12', '--out', p('cli')],
       { timeoutMs: 300_000 },
     );
     expect(cli.code, cli.stderr).toBe(0);
     const started = (await c.forward('job.lensFit', params())) as LensFitStarted;
     expect(started.shape).toEqual([N, N]);
     expect(started.command).toBe(
-      'skyscore lens-fit --obs obs.fits --noise-map noise.fits --psf psf.fits --pixel-scale 0.05 --annulus 0,0.95 --source-size 12 --fit-source-size 8 --starts 1 --no-errors --out lens-fit',
+      'skyscore lens-fit --obs obs.fits --noise-map noise.fits --psf psf.fits --pixel-scale 0.05 --annulus 0,0.95 --source-size 12 --fit-source-size 8 --starts 1 --light 1 --no-errors --out lens-fit',
     );
     const ev = await end(started.jobId);
     expect(ev.event, JSON.stringify(ev.data)).toBe('job.done');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { psfFromImage, type PsfKernel } from '../../src-shared/operators/psf.js';
 import { pixelCentre } from '../../src-shared/operators/lens-model.js';
-import { normalEquations } from '../../src-shared/lensing/inversion.js';
+import { normalEquations, withLight } from '../../src-shared/lensing/inversion.js';
 import { blurredLensMatrix, blurRows, convolve, defaultSourceGrid } from '../../src-shared/lensing/mass.js';
 import { lensMatrix } from '../../src-shared/operators/lens-model.js';
 import type { CsrMatrix } from '../../src-shared/operators/csr.js';
@@ -166,6 +166,30 @@ describe('F = BᵀWB by outer products', () => {
       expect(a.F[(n - 1) * n + n - 1] + a.F[(nLight + 100) * n + nLight + 100]).toBeGreaterThan(0);
     });
   }
+  it('withLight: the source part kept, the light added, equals the whole model\'s normal equations bit for bit (both forms), light and all', () => {
+    const grid = defaultSourceGrid(sim.truth.lens, sim.image, { n: 16, margin: 1.1, pixels });
+    const source = blurredLensMatrix(sim.truth.lens, sim.image, grid, 2, sim.psf, pixels);
+    const base = normalEquations({ y, w, source, light: [] });
+    for (const nLight of [0, 1, 2]) {
+      const light = lightColumns([sim.truth.light, { ...sim.truth.light, rEff: 1, n: 1 }].slice(0, nLight), sim.image, sim.psf, pixels, 2);
+      const c = withLight(base, light);
+      for (const rowForm of [false, true]) {
+        const a = normalEquations({ y, w, source, light }, { rowForm });
+        expect(c.F.length).toBe(a.F.length);
+        let differ = 0;
+        for (let k = 0; k < a.F.length; k++) if (a.F[k] !== c.F[k]) differ++;
+        for (let k = 0; k < a.d.length; k++) if (a.d[k] !== c.d[k]) differ++;
+        expect(differ).toBe(0);
+        expect(c.yWy).toBe(a.yWy);
+        expect(c.logNorm).toBe(a.logNorm);
+        expect(c.nLight).toBe(nLight);
+        expect(c.model.light).toBe(light);
+      }
+      // and not trivially: the light's rows are filled
+      if (nLight) expect(Math.abs(c.F[(nLight + 100) * c.F.length ** 0.5]) + Math.abs(c.d[0])).toBeGreaterThan(0);
+    }
+    expect(() => withLight(normalEquations({ y, w, source, light: lightColumns([sim.truth.light], sim.image, sim.psf, pixels, 2) }), [])).toThrow(/no light columns/);
+  });
 });
 
 describe('the binned image of the starts', () => {

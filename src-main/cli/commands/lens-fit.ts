@@ -19,7 +19,7 @@ export const lensFitCommand: Command = {
   usage: `usage: skyscore lens-fit --obs IMAGE.fits (--noise-map SIGMA.fits|SIGMA | --weight-map WHT.fits) --psf PSF.fits
                         [--pixel-scale ARCSEC]
                         [--mask MASK.fits | --annulus R1,R2] [--source-size N] [--source-scale ARCSEC]
-                        [--starts K] [--light N] [--mass sie|epl] [--out DIR] …
+                        [--starts K] [--light auto|N] [--mass sie|epl] [--out DIR] …
 
 Fits the lens of a strong-lensing image: an SIE (or an elliptical power law) with external shear, the deflector's light as elliptical
 Sérsic profiles, and the lensed source as pixels on its own grid, by maximising the Bayesian evidence of the
@@ -42,13 +42,15 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
   --mask MASK.fits       1 where a pixel is fitted, 0 elsewhere (the image's shape)
   --annulus R1,R2        fit the pixels at R1 ≤ r ≤ R2 arcsec from the image centre (R1 may be 0: a disc)
                          default: the disc of 3″ (a cutout centred on the lens; its other sources and
-                         most of its sky left out), every valid pixel of an image that it holds whole
+                         most of its sky left out), widened to twice the first θE where that is larger;
+                         every valid pixel of an image that it holds whole
   --source-size N        side of the final source grid (default 64, the prior's size)
   --source-scale ARCSEC  its pixel scale (default: the rays of the arcs' annulus, 10 % margin)
   --fit-source-size N    side of the source grid while fitting (default 24)
   --starts K             starts of the mass search (default 3)
-  --light N              Sérsic components of the deflector's light: 0, 1 (default) or 2
-                         (2 where the deflector is a real galaxy: one Sérsic leaves its centre to the mass)
+  --light N              Sérsic components of the deflector's light: auto (default), 0, 1 or 2; auto fits
+                         one and two and keeps the second where its evidence gain exceeds the BIC penalty
+                         (½ · 7 · ln pixels; lens.json lightSelection)
   --mass P               the mass profile: sie (default) or epl, the elliptical power law
                          κ = (3 − γ)/2 (θE/R)^(γ−1), its slope γ fitted too (flat prior ${EPL_GAMMA_BOUNDS[0]}–${EPL_GAMMA_BOUNDS[1]}, from 2)
   --supersample S        ray-shooting sub-pixels per side (default 2)
@@ -109,7 +111,9 @@ caustics, arcsec).`,
     const sourceScale = optionalString(p, 'source-scale') === undefined ? undefined : numberFlag(p, 'source-scale', cmd, { positive: true });
     const fitSourceSize = numberFlag(p, 'fit-source-size', cmd, { default: LENS_FIT_DEFAULTS.fitSourceSize, integer: true, min: 4, max: 64 });
     const starts = numberFlag(p, 'starts', cmd, { default: LENS_FIT_DEFAULTS.starts, integer: true, min: 1, max: 20 });
-    const lightN = numberFlag(p, 'light', cmd, { default: LENS_FIT_DEFAULTS.light, integer: true, min: 0, max: 2 });
+    const lightArg = optionalString(p, 'light') ?? String(LENS_FIT_DEFAULTS.light);
+    if (!['auto', '0', '1', '2'].includes(lightArg.trim())) throw new UsageError(`${cmd}: --light must be auto, 0, 1 or 2, got '${lightArg}'`);
+    const lightN: number | 'auto' = lightArg.trim() === 'auto' ? 'auto' : Number(lightArg);
     const supersample = numberFlag(p, 'supersample', cmd, { default: LENS_FIT_DEFAULTS.supersample, integer: true, min: 1, max: 8 });
     const regArg = optionalString(p, 'regularisation') ?? LENS_FIT_DEFAULTS.regularisation;
     if (!REGULARISATION_KINDS.includes(regArg as RegularisationKind)) throw new UsageError(`${cmd}: --regularisation must be one of ${REGULARISATION_KINDS.join(', ')}, got '${regArg}'`);
@@ -174,8 +178,8 @@ caustics, arcsec).`,
     } else {
       const r = defaultFitRadius(shape, scale);
       if (r !== null) {
-        mask = { kind: 'annulus', r1: 0, r2: r };
-        process.stderr.write(`skyscore: note: fitting the pixels within ${r}″ of the image centre (no --mask or --annulus; --annulus 0,R chooses another disc)\n`);
+        mask = { kind: 'annulus', r1: 0, r2: r, followThetaE: true };
+        process.stderr.write(`skyscore: note: fitting the pixels within ${r}″ of the image centre, widened to twice the first θE where that is larger (no --mask or --annulus; --annulus 0,R chooses another disc)\n`);
       }
     }
 
