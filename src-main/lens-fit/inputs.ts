@@ -177,11 +177,12 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     mask = { kind: 'annulus', r1: p.mask.r1, r2: p.mask.r2 };
     maskArgs.push('--annulus', `${p.mask.r1},${p.mask.r2}`);
   } else if (p.mask.kind === 'default') {
-    // the command line's default: the 3″ disc where the image reaches beyond it, else every valid pixel
+    // the command line's default: the 3″ disc where the image reaches beyond it (widened to twice the first θE where
+    // that is larger), else every valid pixel
     const r = defaultFitRadius(shape, pixelScale);
     if (r !== null) {
-      mask = { kind: 'annulus', r1: 0, r2: r };
-      notes.push(`fitting the pixels within ${r}″ of the image centre (the default disc)`);
+      mask = { kind: 'annulus', r1: 0, r2: r, followThetaE: true };
+      notes.push(`fitting the pixels within ${r}″ of the image centre, widened to twice the first θE where that is larger (the default disc)`);
     }
   }
 

@@ -635,15 +635,22 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   if (pixels.length < 50) throw new LensFitInputError(`only ${pixels.length} pixels to fit (mask, NaN data or σ): at least 50 are needed`);
   const evaluations: Record<string, number> = {};
   const rejected = new Set<number>();
-  const reject = (model: ArrayLike<number> | null, among: Int32Array = pixels) => {
+  // a pixel is left out where it is sharper than the PSF against every model given: a cosmic ray or a hot pixel is
+  // sharp whatever smooth light is subtracted, a light model's own misfit at the galaxy's core is not
+  const reject = (models: (ArrayLike<number> | null)[], among: Int32Array = pixels) => {
     if (opts.rejectSharpOutliers === false) return;
-    const o = sharpOutliers(d.data, d.sigma, model, d.image.shape, among, d.psf);
+    let o = sharpOutliers(d.data, d.sigma, models[0]!, d.image.shape, among, d.psf);
+    for (const m of models.slice(1)) {
+      if (!o.length) break;
+      const also = new Set(sharpOutliers(d.data, d.sigma, m, d.image.shape, Int32Array.from(o), d.psf));
+      o = o.filter((p) => also.has(p));
+    }
     if (!o.length) return;
     for (const p of o) rejected.add(p);
     pixels = Int32Array.from(Array.from(pixels).filter((p) => !rejected.has(p)));
   };
   // cosmic-ray residuals and hot pixels: sharper than the PSF in the data
-  reject(null);
+  reject([null]);
 
   // 1. the light alone: two components (the ring's light, and the starts' where the choice is automatic or two are
   // asked for), one where one is asked for or the choice is automatic; the ring's radius from the data less the two
@@ -671,8 +678,10 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   }
   let light: SersicParams[] = nLight === 2 ? light2! : nLight === 1 ? light1! : [];
   const lightModel: Float64Array | null = nLight === 2 ? model2 : nLight === 1 ? lightImageOf(light1!) : null;
-  // …and in the light-subtracted data (those on the deflector's light)
-  if (lightModel) reject(lightModel);
+  // …and in the light-subtracted data (those on the deflector's light); with the choice automatic, against both the
+  // one- and the two-component light (a pixel that one of them misfits at the core is no outlier)
+  const sharpModels: Float64Array[] = lightModel ? (auto && light1 ? [lightModel, lightImageOf(light1)] : [lightModel]) : [];
+  if (sharpModels.length) reject(sharpModels);
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
   // the first θE: the ring's radius of the data less the two-component light (firstThetaE; docs/lensing.md, The
   // fit, step 2)
@@ -694,8 +703,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       const added = Int32Array.from(Array.from(wider).filter((p) => !had.has(p) && !rejected.has(p)));
       pixels = Int32Array.from([...pixels, ...added].sort((a, b) => a - b));
       // the new pixels' sharp outliers, in the data and in the light-subtracted data
-      reject(null, added);
-      if (lightModel) reject(lightModel, added);
+      reject([null], added);
+      if (sharpModels.length) reject(sharpModels, added);
       progress({ stage: 'light', evaluations: evaluations.light, message: `the fitted disc widened to ${want.toFixed(2)}″ (${DISC_PER_THETA_E} × the first θE): ${pixels.length} pixels` });
     }
   }

@@ -33,8 +33,8 @@ export interface LensFitJobSettings {
   sourceScale: number | null;
   fitSourceSize: number;
   starts: number;
-  /** Sérsic components of the deflector's light: 0, 1 or 2 */
-  light: number;
+  /** Sérsic components of the deflector's light: 0, 1 or 2, or 'auto' (the evidence chooses one or two, as the command line's default) */
+  light: number | 'auto';
   supersample: number;
   regularisation: (typeof LENS_FIT_REGULARISATIONS)[number];
   /** the errors (false: the command line's --no-errors) */
@@ -133,7 +133,7 @@ const settings: Validator<LensFitJobSettings> = obj({
   sourceScale: nullable(num({ min: Number.MIN_VALUE, max: 3600 })),
   fitSourceSize: num({ integer: true, min: 4, max: LIMITS.lensFitFitSourceSide }),
   starts: num({ integer: true, min: 1, max: LIMITS.lensFitStarts }),
-  light: num({ integer: true, min: 0, max: 2 }),
+  light: (v, p) => (v === 'auto' ? 'auto' : num({ integer: true, min: 0, max: 2 })(v, p)),
   supersample: num({ integer: true, min: 1, max: 8 }),
   regularisation: literal(...LENS_FIT_REGULARISATIONS),
   errors: bool,

@@ -69,15 +69,18 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     await expect(fit.getByTestId('lens-fit-used-scale')).toHaveText('pixel scale 0.07″ (the WCS: the CD matrix)');
     await expect(fit.getByTestId('lens-fit-outliers')).toHaveText(`1 pixel sharper than the PSF left out (cosmic rays, hot pixels): (${MEF_HOT[1]}, ${MEF_HOT[0]}) (x, y from 0)`);
     await expect(fit).toContainText(`σ = 1/√w from the weight map mef.fits[WHT] (${MEF_N} pixels of weight 0 or NaN left out)`);
-    await expect(fit).toContainText('fitting the pixels within 3″ of the image centre (the default disc)');
+    await expect(fit).toContainText('fitting the pixels within 3″ of the image centre, widened to twice the first θE where that is larger (the default disc)');
     await expect(fit.getByTestId('lens-fit-note')).toHaveCount(0);
+    // the light's components chosen by the evidence (the form's default, auto: no --light on the command line)
+    await expect(fit.getByTestId('lens-fit-light')).toHaveValue('auto');
+    await expect(fit.getByTestId('lens-fit-light-choice')).toContainText(/^light: [12] Sérsic components? chosen by the evidence \(log Z with one -?\d/);
+    await expect(fit.getByTestId('lens-fit-radius')).toHaveText('fitted the pixels within 3″ of the image centre (the default disc as fitted)');
     await fit.getByTestId('lens-fit-result').scrollIntoViewIfNeeded();
     await app.screenshot({ path: `${SHOTS}/lens-fit-mef-result.png` });
     await fit.getByTestId('lens-fit-result').screenshot({ path: `${SHOTS}/lens-fit-mef-table.png` });
 
     // no light model, the sharp pixels kept: the mass takes up the deflector's light — lens.json's note
-    await fit.getByTestId('lens-fit-light').fill('0');
-    await fit.getByTestId('lens-fit-light').press('Tab');
+    await fit.getByTestId('lens-fit-light').selectOption('0');
     await fit.getByTestId('lens-fit-keep-sharp').check();
     await fit.getByTestId('lens-fit-start').click();
     await expect(fit.getByTestId('lens-fit-state')).toHaveText('done', { timeout: 240_000 });

@@ -135,7 +135,8 @@ describe('job.lensFit', () => {
       psf: { kind: 'fits', file: 'mpsf.fits', hdu: 0, size: 21 },
       pixelScale: null,
       mask: { kind: 'default' },
-      settings: { ...FAST },
+      // the light's components as the command line's default chooses them (auto: no --light)
+      settings: { ...FAST, light: 'auto' },
     })) as LensFitStarted;
     expect(started.command).toBe('skyscore lens-fit --obs mef.fits --hdu 1 --weight-map mef.fits[WHT] --psf mpsf.fits --source-size 12 --fit-source-size 8 --starts 1 --no-errors --out lens-fit');
     expect(started.pixelScale.value).toBeCloseTo(0.07, 12);
@@ -143,7 +144,7 @@ describe('job.lensFit', () => {
     expect(started.notes).toEqual([
       "the pixel scale 0.0700000″ from mef.fits's WCS (the CD matrix)",
       `σ = 1/√w from the weight map mef.fits[WHT] (${MEF_N} pixels of weight 0 or NaN left out)`,
-      'fitting the pixels within 3″ of the image centre (the default disc)',
+      'fitting the pixels within 3″ of the image centre, widened to twice the first θE where that is larger (the default disc)',
     ]);
     const ev = await end(started.jobId);
     expect(ev.event, JSON.stringify(ev.data)).toBe('job.done');
@@ -153,6 +154,9 @@ describe('job.lensFit', () => {
     // the hot pixel the weights do not flag, found and left out
     expect(jobLens.outliers).toEqual({ count: 1, pixels: [MEF_HOT] });
     expect(jobLens.lensNote).toBeNull();
+    // the evidence's choice of the light's components, and the default disc as fitted (θE 0.7″: not widened)
+    expect([1, 2]).toContain(jobLens.lightSelection.components);
+    expect(jobLens.fitRadius).toBe(3);
     for (const l of [jobLens, cliLens]) {
       delete l.seconds;
       delete l.command;

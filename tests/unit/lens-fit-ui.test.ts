@@ -45,8 +45,15 @@ describe('the lens fit request from the editor', () => {
     expect(r.mask).toEqual({ kind: 'default' });
     expect(r.pixelScale).toBe(0.04);
     expect(r.files).toEqual([]);
-    expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 1, supersample: 2, regularisation: 'gradient', errors: false, mass: 'sie' });
+    expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 'auto', supersample: 2, regularisation: 'gradient', errors: false, mass: 'sie' });
     expect(() => valid(r)).not.toThrow();
+    // the light's components: auto (the command line's default, so no --light), or 0–2; nothing else
+    const auto = prepareLensFit({ ...(valid(r).params as LensFitParams), obs: { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 } });
+    expect(auto.settings.light).toBe('auto');
+    expect(auto.command).not.toContain('--light');
+    const two = prepareLensFit({ ...(valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, light: 2 })).params as LensFitParams), obs: { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 } });
+    expect(two.command).toContain('--light 2');
+    for (const bad of ['three', 3, 1.5, null]) expect(() => valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, light: bad as never }))).toThrow(/light/);
   });
 
   it('the EPL: its request passes, reaches the fit as --mass epl, and an unknown profile is refused', () => {
@@ -125,7 +132,7 @@ describe('the lens fit request from a multi-extension observation (SCI, ERR, WHT
       const req = validateRequest({ id: 1, method: 'job.lensFit', params: { obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 }, ...r } });
       const prep = prepareLensFit({ ...(req.params as LensFitParams), obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 } });
       expect(prep.inputs.pixelScale).toBeCloseTo(0.07, 12);
-      expect(prep.inputs.mask).toEqual({ kind: 'annulus', r1: 0, r2: 3 });
+      expect(prep.inputs.mask).toEqual({ kind: 'annulus', r1: 0, r2: 3, followThetaE: true });
       expect(prep.settings.rejectSharpOutliers).toBe(false);
       expect(prep.inputs.noiseText).toBe('1/sqrt(mef.fits[WHT])');
       expect(prep.command).toBe('lens-fit --obs mef.fits --hdu 1 --weight-map mef.fits[WHT] --psf psf.fits --psf-size 5 --keep-sharp --out lens-fit');

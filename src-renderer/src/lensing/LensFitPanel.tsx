@@ -212,7 +212,21 @@ export function LensFitPanel({ op }: { op: LensStage }) {
           </>
         )}
         <NumberField label="Starts" integer min={1} max={10} value={form.starts} onChange={(v) => patch({ starts: v })} testId="lens-fit-starts" help="of the mass search" />
-        <NumberField label="Light components" integer min={0} max={2} value={form.light} onChange={(v) => patch({ light: v })} testId="lens-fit-light" help="Sérsic profiles" />
+        <label>
+          Light components
+          <select
+            value={String(form.light)}
+            onChange={(e) => patch({ light: e.target.value === 'auto' ? 'auto' : Number(e.target.value) })}
+            aria-label="Light components"
+            data-testid="lens-fit-light"
+            title="Sérsic profiles of the deflector's light; auto: one or two, whichever the evidence prefers beyond the BIC penalty"
+          >
+            <option value="auto">auto (evidence)</option>
+            <option value="0">0 (no light)</option>
+            <option value="1">1 Sérsic</option>
+            <option value="2">2 Sérsic</option>
+          </select>
+        </label>
         <NumberField label="Fit source grid" integer min={4} max={40} value={form.fitSourceSize} onChange={(v) => patch({ fitSourceSize: v })} testId="lens-fit-fit-source" help="pixels a side while fitting" />
         <NumberField label="Source grid" integer min={4} max={64} value={form.sourceSize} onChange={(v) => patch({ sourceSize: v })} testId="lens-fit-source" help="pixels a side, final" />
         <NumberField
@@ -287,6 +301,14 @@ export function LensFitPanel({ op }: { op: LensStage }) {
           </p>
           {done.lensNote && <LensNote note={done.lensNote} />}
           <ul className="lensfit-notes">
+            {done.lightSelection && (
+              <li data-testid="lens-fit-light-choice">
+                light: {done.lightSelection.components} Sérsic component{done.lightSelection.components > 1 ? 's' : ''} chosen by the evidence (log Z with one{' '}
+                {done.lightSelection.logEvidence[0].toFixed(1)}, with two {done.lightSelection.logEvidence[1].toFixed(1)}; a second is kept above a gain of{' '}
+                {done.lightSelection.penalty.toFixed(1)})
+              </li>
+            )}
+            {done.fitRadius !== null && <li data-testid="lens-fit-radius">fitted the pixels within {+done.fitRadius.toPrecision(4)}″ of the image centre (the default disc as fitted)</li>}
             {done.scale && (
               <li data-testid="lens-fit-used-scale">
                 pixel scale {+done.scale.value.toPrecision(6)}″ ({done.scale.source === 'given' ? 'given' : `the WCS: ${done.scale.source}`})

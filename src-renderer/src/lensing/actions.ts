@@ -236,6 +236,8 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     sourceGrid: { shape: [number, number]; pixelScale: number };
     outliers?: { count: number; pixels: [number, number][] };
     lensNote?: string | null;
+    lightSelection?: LensFitDone['lightSelection'];
+    fitRadius?: number | null;
   };
   const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
   const lensOp = model.operators.find((o) => o.type === 'lens')!;
@@ -259,6 +261,8 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     notes: started.notes,
     outliers: started.keepSharp ? null : (lens.outliers ?? { count: 0, pixels: [] }),
     lensNote: lens.lensNote ?? null,
+    lightSelection: lens.lightSelection ?? null,
+    fitRadius: lens.fitRadius ?? null,
     noiseFrom: started.noiseFrom,
   };
 }

@@ -61,6 +61,13 @@ export interface LensFitDone {
   /** lens.json's lensNote: the fitted lens lies outside what galaxy-scale lenses show */
   lensNote: string | null;
   /**
+   * lens.json's lightSelection where the light's components were chosen automatically: the components kept, log Z
+   * with one and two at the same lens and the penalty a second must exceed; null where the form gave them
+   */
+  lightSelection: { components: number; logEvidence: [number, number]; penalty: number } | null;
+  /** lens.json's fitRadius: the default disc's radius as fitted (widened with the first θE), null with another mask */
+  fitRadius: number | null;
+  /**
    * Where the fit's σ came from when not from the Noise step (an HDU of the observation's file as a σ map or as
    * inverse-variance weights): "Use the fitted lens" then makes the fit's sigma.fits the Noise step's σ map. Null:
    * the Noise step's own σ or σ map, which the Noise step already holds.
@@ -82,7 +89,7 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   sourceScale: null,
   fitSourceSize: 24,
   starts: 3,
-  light: 1,
+  light: 'auto',
   supersample: 2,
   regularisation: 'gradient',
   errors: true,
