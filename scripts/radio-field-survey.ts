@@ -7,10 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { defaultProduct, readUvfits, selectVisibilities } from '../src-shared/radio/uvfits.js';
-import { extentRadiusPixels, posteriorGeometry, sourceExtent, SURVEY_DYNAMIC_RANGE } from '../src-shared/radio/field.js';
-import { chooseMeasurement } from '../src-shared/radio/measurement.js';
-import { dirtyBeam, dirtyImage, doubleGrid } from '../src-shared/radio/imaging.js';
-import { clean } from '../src-shared/radio/clean.js';
+import { extentRadiusPixels, posteriorGeometry, sourceExtent, surveyClean } from '../src-shared/radio/field.js';
 import { ARCSEC } from '../src-shared/radio/grid.js';
 
 const as = (x: number) => +(x / ARCSEC).toPrecision(4);
@@ -25,15 +22,9 @@ for (const f of process.argv.slice(2)) {
   const seconds = (performance.now() - t0) / 1e3;
   const after = posteriorGeometry(vis, { ...opts, extent: ext });
   // the survey's CLEAN again (the same arithmetic), every component counted
-  const grid = ext.grid;
-  const A = chooseMeasurement(vis.u, vis.v, grid);
-  const big = dirtyBeam(vis.u, vis.v, vis.weight, doubleGrid(grid));
+  const { grid, threshold, clean: r } = surveyClean(vis, opts);
   let sw = 0;
   for (const w of vis.weight) sw += w;
-  let peak = 0;
-  for (const x of dirtyImage(A, vis.re, vis.im, vis.weight)) peak = Math.max(peak, x);
-  const threshold = Math.max(3 / Math.sqrt(sw), SURVEY_DYNAMIC_RANGE * peak);
-  const r = clean(A, vis.re, vis.im, vis.weight, big, { method: 'hogbom', niter: 2000, gain: 0.1, threshold });
   const radiusAll = extentRadiusPixels(r.model, grid.nx, grid.ny) * grid.cell;
   const before = posteriorGeometry(vis, { ...opts, extent: { ...ext, radius: radiusAll } });
   console.log(

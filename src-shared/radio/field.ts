@@ -172,12 +172,11 @@ export function detectedIslands(img: Float64Array, nx: number, ny: number, islan
   return { label, count };
 }
 
-/**
- * Where the source's emission lies: a Högbom CLEAN of the natural-weighted dirty image on the survey grid (the
- * default field of `skyscore clean`, within SURVEY_MAX pixels), its detected islands, and the extent of the
- * components inside them (the module comment's rule).
- */
-export function sourceExtent(vis: WeightedData, opts: { freqMin: number; dishDiameter?: number }): SourceExtent {
+/** The survey's Högbom CLEAN (the module comment's rule): its grid, the dirty beam on the doubled grid, its threshold. */
+export function surveyClean(
+  vis: WeightedData,
+  opts: { freqMin: number; dishDiameter?: number },
+): { grid: ImageGrid; big: ReturnType<typeof dirtyBeam>; threshold: number; clean: ReturnType<typeof clean> } {
   const { umax } = uvRange(vis.u, vis.v);
   const full = defaultGeometry(vis.u, vis.v, { freqMin: opts.freqMin, dishDiameter: opts.dishDiameter });
   const field = full.size * full.cell;
@@ -192,7 +191,18 @@ export function sourceExtent(vis: WeightedData, opts: { freqMin: number; dishDia
   let peak = 0;
   for (const x of dirtyImage(A, vis.re, vis.im, vis.weight)) peak = Math.max(peak, x);
   const threshold = Math.max(3 / Math.sqrt(sw), SURVEY_DYNAMIC_RANGE * peak);
-  const r = clean(A, vis.re, vis.im, vis.weight, big, { method: 'hogbom', niter: 2000, gain: 0.1, threshold });
+  return { grid, big, threshold, clean: clean(A, vis.re, vis.im, vis.weight, big, { method: 'hogbom', niter: 2000, gain: 0.1, threshold }) };
+}
+
+/**
+ * Where the source's emission lies: a Högbom CLEAN of the natural-weighted dirty image on the survey grid (the
+ * default field of `skyscore clean`, within SURVEY_MAX pixels), its detected islands, and the extent of the
+ * components inside them (the module comment's rule).
+ */
+export function sourceExtent(vis: WeightedData, opts: { freqMin: number; dishDiameter?: number }): SourceExtent {
+  const { grid, big, clean: r } = surveyClean(vis, opts);
+  const n = grid.nx;
+  const cell = grid.cell;
   // the survey's CLEAN image and its noise, measured from the residual
   let beam: RestoringBeam;
   try {

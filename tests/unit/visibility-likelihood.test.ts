@@ -19,6 +19,7 @@ import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { CgWarmStart } from '../../src-shared/diffusion/likelihood/solver.js';
 import { EmbeddedCirculantPreconditioner } from '../../src-shared/diffusion/likelihood/preconditioners.js';
+import { symmetricEigen } from '../../src-shared/linalg/dense.js';
 import { circulantCovariance, comparePosterior, expectedChi2OfSampleMean, gaussianDraws, gaussianPosterior, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
 
 const SIDE = 12;
@@ -357,7 +358,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
   });
 
   it('with K\'s eigendecomposition as preconditioner, one or two iterations reach the dense answer', () => {
-    // K from the beam at every pixel offset, decomposed by cyclic Jacobi rotations in float64
+    // K from the beam at every pixel offset, decomposed in float64 (cyclic Jacobi: src-shared/linalg/dense.ts)
     const kd = new Float64Array(N * N);
     const bw = 2 * SIDE - 1;
     for (let p = 0; p < N; p++) {
@@ -367,42 +368,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
         kd[p * N + q] = eq.beam[di * bw + dj];
       }
     }
-    const vec = new Float64Array(N * N);
-    for (let p = 0; p < N; p++) vec[p * N + p] = 1;
-    for (let sweep = 0; sweep < 30; sweep++) {
-      let off = 0;
-      for (let p = 0; p < N; p++) for (let q = p + 1; q < N; q++) off += kd[p * N + q] ** 2;
-      if (off < 1e-22 * kd[0] ** 2) break;
-      for (let p = 0; p < N - 1; p++) {
-        for (let q = p + 1; q < N; q++) {
-          const apq = kd[p * N + q];
-          if (Math.abs(apq) < 1e-300) continue;
-          const th = (kd[q * N + q] - kd[p * N + p]) / (2 * apq);
-          const t = Math.sign(th || 1) / (Math.abs(th) + Math.sqrt(th * th + 1));
-          const cs = 1 / Math.sqrt(t * t + 1);
-          const sn = t * cs;
-          for (let k = 0; k < N; k++) {
-            const akp = kd[k * N + p];
-            const akq = kd[k * N + q];
-            kd[k * N + p] = cs * akp - sn * akq;
-            kd[k * N + q] = sn * akp + cs * akq;
-          }
-          for (let k = 0; k < N; k++) {
-            const apk = kd[p * N + k];
-            const aqk = kd[q * N + k];
-            kd[p * N + k] = cs * apk - sn * aqk;
-            kd[q * N + k] = sn * apk + cs * aqk;
-          }
-          for (let k = 0; k < N; k++) {
-            const vkp = vec[k * N + p];
-            const vkq = vec[k * N + q];
-            vec[k * N + p] = cs * vkp - sn * vkq;
-            vec[k * N + q] = sn * vkp + cs * vkq;
-          }
-        }
-      }
-    }
-    const values = Float64Array.from({ length: N }, (_, p) => kd[p * N + p]);
+    const { values, vectors: vec } = symmetricEigen(kd, N);
     const a = 1.7;
     const r = new ChainRandom(10, 1);
     const xp = Float64Array.from({ length: N }, () => r.normal());
