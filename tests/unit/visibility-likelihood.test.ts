@@ -168,6 +168,17 @@ beforeAll(async () => {
   };
 }, 60_000);
 
+/** ‖got − want‖ / ‖want‖ over the N pixels of `want`, `got` read from `offset`. */
+function relError(got: ArrayLike<number>, want: ArrayLike<number>, offset = 0): number {
+  let num = 0;
+  let den = 0;
+  for (let p = 0; p < N; p++) {
+    num += (got[offset + p] - want[p]) ** 2;
+    den += want[p] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
 /** The convolved likelihood's score, dense in float64: a Ãᵀ (I + a²σ² ÃÃᵀ)⁻¹ (ỹ − Ã(a x_p + b)), all whitened. */
 function denseScore(xp: Float64Array, a: number, b: number, sigma: number): Float64Array {
   const q = 2 * M;
@@ -239,15 +250,9 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
       for (const sigma of [0, 0.05, 0.5, 3]) {
         const want = denseScore(xp, a, b, sigma);
         const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(xp), [1, SIDE, SIDE]), sigma).dataSync());
-        let num = 0;
-        let den = 0;
-        for (let p = 0; p < N; p++) {
-          num += (got[p] - want[p]) ** 2;
-          den += want[p] ** 2;
-        }
         // float32 conjugate gradients to a relative residual of 1e-5; at σ = 3 (condition number ~10⁵, where the
         // state is mostly injected noise) float32 stalls near 10⁻², as the image-plane solver's does
-        expect(Math.sqrt(num / den), `σ = ${sigma}`).toBeLessThan(sigma > 1 ? 2e-2 : 2e-3);
+        expect(relError(got, want), `σ = ${sigma}`).toBeLessThan(sigma > 1 ? 2e-2 : 2e-3);
       }
     } finally {
       lik.dispose();
@@ -262,13 +267,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
     const want = denseScore(xp, a, 0, sigma);
     const error = (lik: VisibilityLikelihood, warm?: CgWarmStart) => {
       const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(xp), [1, SIDE, SIDE]), sigma, warm).dataSync());
-      let num = 0;
-      let den = 0;
-      for (let p = 0; p < N; p++) {
-        num += (got[p] - want[p]) ** 2;
-        den += want[p] ** 2;
-      }
-      return Math.sqrt(num / den);
+      return relError(got, want);
     };
     for (const preconditioner of ['none', 'circulant', 'embedded'] as const) {
       const lik = new VisibilityLikelihood({ equations: eq, affine: { scale: a, offset: 0 }, cgTol: 1e-5, cgMaxIter: 2, cgMaxIterCold: 300, preconditioner });
@@ -344,13 +343,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
       const got = tf.tidy(() => pre.apply(tf.tensor3d(Float32Array.from([...xs[0]!, ...xs[1]!]), [2, SIDE, SIDE]), c).dataSync());
       for (let b = 0; b < 2; b++) {
         const want = dense(xs[b]!);
-        let num = 0;
-        let den = 0;
-        for (let p = 0; p < N; p++) {
-          num += (got[b * N + p] - want[p]) ** 2;
-          den += want[p] ** 2;
-        }
-        expect(Math.sqrt(num / den), `chain ${b}`).toBeLessThan(1e-5);
+        expect(relError(got, want, b * N), `chain ${b}`).toBeLessThan(1e-5);
       }
     } finally {
       pre.dispose();
@@ -377,13 +370,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
       const lik = new VisibilityLikelihood({ equations: eq, affine: { scale: a, offset: 0 }, cgTol: 1e-5, eigen: { values, vectors: Float32Array.from(vec) } });
       try {
         const got = tf.tidy(() => lik.score(tf.tensor3d(Float32Array.from(xp), [1, SIDE, SIDE]), sigma).dataSync());
-        let num = 0;
-        let den = 0;
-        for (let p = 0; p < N; p++) {
-          num += (got[p] - want[p]) ** 2;
-          den += want[p] ** 2;
-        }
-        expect(Math.sqrt(num / den), `σ = ${sigma}`).toBeLessThan(2e-3);
+        expect(relError(got, want), `σ = ${sigma}`).toBeLessThan(2e-3);
         expect(lik.cgStats.iterations, `σ = ${sigma}`).toBeLessThanOrEqual(2);
         expect(lik.description).toMatch(/eigendecomposition/);
       } finally {
