@@ -89,7 +89,7 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     // the command line's advice in the panel's words; the advised light components one click away
     await expect(fit.getByTestId('lens-fit-note')).toContainText('try Light components = 2');
     await expect(fit.getByTestId('lens-fit-note')).not.toContainText('--');
-    await expect(fit.getByTestId('lens-fit-outliers')).toHaveText('pixels sharper than the PSF kept (--keep-sharp)');
+    await expect(fit.getByTestId('lens-fit-outliers')).toHaveText('pixels sharper than the PSF kept in the fit, as asked');
     await fit.getByTestId('lens-fit-result').scrollIntoViewIfNeeded();
     await fit.getByTestId('lens-fit-result').screenshot({ path: `${SHOTS}/lens-fit-mef-note.png` });
     await fit.getByTestId('lens-fit-note-light').click();

@@ -316,7 +316,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
             )}
             <li data-testid="lens-fit-outliers">
               {done.outliers === null
-                ? 'pixels sharper than the PSF kept (--keep-sharp)'
+                ? 'pixels sharper than the PSF kept in the fit, as asked'
                 : done.outliers.count === 0
                   ? 'no pixel sharper than the PSF'
                   : `${done.outliers.count} pixel${done.outliers.count > 1 ? 's' : ''} sharper than the PSF left out (cosmic rays, hot pixels): ${done.outliers.pixels
