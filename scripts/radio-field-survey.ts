@@ -1,7 +1,7 @@
 /**
  * The posterior's default grid from the source's extent (src-shared/radio/field.ts) on UVFITS files, with the extent
- * from every component of the survey's CLEAN (the rule before the islands) beside the one from the components in
- * detected islands:
+ * from every component of the survey's CLEAN (the rule before the islands) beside the one the rule now takes (the
+ * components in detected islands, or the amplitudes' fall-off where the survey does not resolve the source, `rule`):
  *   node --import tsx scripts/radio-field-survey.ts FILE.uvfits [FILE.uvfits …]
  * One JSON line per file (angles in arcseconds). docs/radio.md, *The survey on sparse data*, quotes it.
  */
@@ -38,9 +38,17 @@ for (const f of process.argv.slice(2)) {
       noiseResidualJy: +ext.noise.toPrecision(3),
       iterations: r.iterations,
       components: ext.components,
+      converged: ext.converged,
       islands: ext.islands,
+      negativeIslands: ext.negativeIslands,
       dropped: ext.dropped,
       droppedFluxJy: +ext.droppedFlux.toPrecision(3),
+      cleanFluxJy: +ext.flux.toPrecision(3),
+      shortBaselineFluxJy: +ext.amplitude.shortFlux.toPrecision(3),
+      halfAmplitudeMlambda: +(ext.amplitude.halfUv / 1e6).toPrecision(4),
+      amplitudeFwhm: as(ext.amplitude.fwhm),
+      amplitudeResolved: ext.amplitude.resolved,
+      rule: ext.rule,
       extentBefore: as(radiusAll),
       extentAfter: as(ext.radius),
       gridBefore: `${before.size}² × ${as(before.cell)}`,
