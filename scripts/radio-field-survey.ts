@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { defaultProduct, readUvfits, selectVisibilities } from '../src-shared/radio/uvfits.js';
-import { extentRadiusPixels, posteriorGeometry, sourceExtent, surveyClean } from '../src-shared/radio/field.js';
+import { extentRadiusPixels, posteriorGeometry, shortDetected, sourceExtent, surveyClean } from '../src-shared/radio/field.js';
 import { ARCSEC } from '../src-shared/radio/grid.js';
 
 const as = (x: number) => +(x / ARCSEC).toPrecision(4);
@@ -45,6 +45,9 @@ for (const f of process.argv.slice(2)) {
       droppedFluxJy: +ext.droppedFlux.toPrecision(3),
       cleanFluxJy: +ext.flux.toPrecision(3),
       shortBaselineFluxJy: +ext.amplitude.shortFlux.toPrecision(3),
+      shortBaselineNoiseJy: +ext.amplitude.shortNoise.toPrecision(3),
+      shortDetected: shortDetected(ext.amplitude),
+      negativeShare: +ext.negativeShare.toFixed(4),
       halfAmplitudeMlambda: +(ext.amplitude.halfUv / 1e6).toPrecision(4),
       amplitudeFwhm: as(ext.amplitude.fwhm),
       amplitudeResolved: ext.amplitude.resolved,

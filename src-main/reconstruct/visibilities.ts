@@ -446,6 +446,8 @@ export function sourceExtentReport(e: SourceExtent): Record<string, unknown> {
     negativeIslands: e.negativeIslands,
     negativeIslandShare: e.negativeShare,
     shortBaselineFluxJy: e.amplitude.shortFlux,
+    shortBaselineNoiseJy: e.amplitude.shortNoise,
+    shortBaselineVisibilities: e.amplitude.shortCount,
     halfAmplitudeUvWavelengths: e.amplitude.halfUv,
     amplitudeFwhmArcsec: e.amplitude.fwhm / ARCSEC,
     amplitudeResolved: e.amplitude.resolved,

@@ -13,6 +13,7 @@ import {
   ISLAND_SIGMA,
   posteriorGeometry,
   robustNoise,
+  shortDetected,
   sourceExtent,
   surveyClean,
   surveyUnresolved,
@@ -343,20 +344,27 @@ describe('the extent where the survey does not resolve the source', () => {
     }
   });
 
-  it("calls a survey unresolved on negative islands' share, or on a capped CLEAN whose flux is off the short baselines'", () => {
-    const amplitude = { shortFlux: 2, halfUv: 1e9, fwhm: 1e-10, resolved: true, bins: 20 };
+  it("calls a survey unresolved on negative islands' share, or on a model flux off the short baselines' detected one", () => {
+    const amplitude = { shortFlux: 2, shortNoise: 0.1, shortCount: 25, halfUv: 1e9, fwhm: 1e-10, resolved: true, bins: 20 };
     const ok = { converged: true, iterations: 500, flux: 2, negativeIslands: 0, negativeShare: 0, amplitude };
     expect(surveyUnresolved(ok)).toBeNull();
     expect(surveyUnresolved({ ...ok, negativeIslands: 3, negativeShare: 0.099 })).toBeNull();
-    expect(surveyUnresolved({ ...ok, negativeIslands: 3, negativeShare: 0.1 })).toMatch(/3 negative islands hold 10 %/);
-    // a capped CLEAN: only a flux outside 1…3 Jy (½…1½ × 2 Jy) counts
+    expect(surveyUnresolved({ ...ok, negativeIslands: 3, negativeShare: 0.1 })).toMatch(/^3 negative islands hold 10 %/);
+    // less than half the shortest baselines' 2 Jy: unresolved, converged or not
+    expect(surveyUnresolved({ ...ok, flux: 1.01 })).toBeNull();
+    expect(surveyUnresolved({ ...ok, flux: 0.99 })).toMatch(/^its model's 0\.990 Jy is less than 0\.5 × the shortest baselines' 2\.00 Jy$/);
     const capped = { ...ok, converged: false, iterations: 2000 };
+    expect(surveyUnresolved({ ...capped, flux: -0.02 })).toMatch(/-0\.0200 Jy \(its CLEAN stopped at 2000 iterations above its threshold\) is less than/);
+    // more than 1½ × it: unresolved only where the CLEAN was capped (a converged model holds what they resolve out)
+    expect(surveyUnresolved({ ...ok, flux: 5 })).toBeNull();
     expect(surveyUnresolved({ ...capped, flux: 2.9 })).toBeNull();
-    expect(surveyUnresolved({ ...capped, flux: 1.1 })).toBeNull();
-    expect(surveyUnresolved({ ...capped, flux: 0.9 })).toMatch(/stopped at 2000 iterations above its threshold with 0\.900 Jy, outside 0\.5…1\.5 × the shortest baselines' 2\.00 Jy/);
-    expect(surveyUnresolved({ ...capped, flux: -0.02 })).toMatch(/-0\.0200 Jy/);
-    // converged, the same flux: the islands stand
-    expect(surveyUnresolved({ ...ok, flux: 0.9 })).toBeNull();
+    expect(surveyUnresolved({ ...capped, flux: 3.1 })).toMatch(/is more than 1\.5 ×/);
+    // the shortest baselines' amplitude not detected — below σ (√(2 ln 2) + 5/√25) = 2.177 σ — no flux criterion
+    expect(surveyUnresolved({ ...ok, flux: 0, amplitude: { ...amplitude, shortNoise: 2 / 2.17 } })).toBeNull();
+    expect(surveyUnresolved({ ...ok, flux: 0, amplitude: { ...amplitude, shortNoise: 2 / 2.18 } })).toMatch(/less than 0\.5/);
+    expect(shortDetected({ ...amplitude, shortNoise: 2 / 2.18 })).toBe(true);
+    expect(shortDetected({ ...amplitude, shortNoise: 2 / 2.17 })).toBe(false);
+    expect(shortDetected({ ...amplitude, shortCount: 0 })).toBe(false);
   });
 });
 
