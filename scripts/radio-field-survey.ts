@@ -41,6 +41,8 @@ for (const f of process.argv.slice(2)) {
       converged: ext.converged,
       islands: ext.islands,
       negativeIslands: ext.negativeIslands,
+      smallIslands: ext.smallIslands,
+      smallIslandsFluxJy: +ext.smallFlux.toPrecision(3),
       dropped: ext.dropped,
       droppedFluxJy: +ext.droppedFlux.toPrecision(3),
       cleanFluxJy: +ext.flux.toPrecision(3),

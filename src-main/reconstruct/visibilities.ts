@@ -439,6 +439,8 @@ export function sourceExtentReport(e: SourceExtent): Record<string, unknown> {
     componentsKept: e.components - e.dropped,
     componentsLeftOut: e.dropped,
     leftOutFluxJy: e.droppedFlux,
+    smallIslands: e.smallIslands,
+    smallIslandsFluxJy: e.smallFlux,
     iterations: e.iterations,
     converged: e.converged,
     noiseJyPerBeam: e.noise,

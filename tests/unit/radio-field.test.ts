@@ -247,13 +247,16 @@ function besselJ0(x: number): number {
   return s / 200;
 }
 
+/** The EHT file's seven sites (latitude, longitude °); CLOSE_SITES puts one 5 km from another (4·10⁶ λ) in place of the last. */
+const SITES: [number, number][] = [[19.8, -155.5], [37.1, -3.4], [-23.0, -67.8], [18.9, -97.3], [32.7, -109.9], [-90, 0], [44.6, 5.9]];
+const CLOSE_SITES: [number, number][] = [...SITES.slice(0, 6), [19.8, -155.45]];
+
 /**
  * A sparse VLBI array at 230 GHz: 7 stations at the EHT 2017 sites (latitude, longitude) on a sphere of 4.9·10⁹ λ,
  * every baseline at `scans` hour angles over ±3 h (no horizon), the source at declination −29°; a circularly
  * symmetric source of amplitude `amp(ρ)` (real: centred), noise σ = 0.01 Jy per part, weights 1/σ².
  */
-function vlbi(amp: (rho: number) => number, seed: number, scans = 12): WeightedData {
-  const sites: [number, number][] = [[19.8, -155.5], [37.1, -3.4], [-23.0, -67.8], [18.9, -97.3], [32.7, -109.9], [-90, 0], [44.6, 5.9]];
+function vlbi(amp: (rho: number) => number, seed: number, scans = 12, sites = SITES): WeightedData {
   const R = 4.9e9;
   const xyz = sites.map(([la, lo]) => {
     const [a, b] = [(la * Math.PI) / 180, (lo * Math.PI) / 180];
@@ -341,6 +344,30 @@ describe('the extent where the survey does not resolve the source', () => {
       // 99 % of the detected flux within 120 µas
       expect(e.radius).toBeLessThan(120 * UAS);
       expect(e.radius).toBeGreaterThan(20 * UAS);
+    }
+  });
+
+  it("leaves small islands out of a converged survey's extent: a ring on 6 hour angles, a Gaussian with an intra-site baseline", () => {
+    for (const seed of [1, 2, 3]) {
+      // 30–35 islands beside the ring's, each under 0.5 % of the detected |flux|, out to 1.4 mas
+      const r = sourceExtent(vlbi(ring(50 * UAS), seed, 6), { freqMin: 230e9 });
+      expect(r.converged).toBe(true);
+      expect(r.rule).toBe('clean-islands');
+      expect(r.smallIslands).toBeGreaterThanOrEqual(25);
+      expect(r.radius).toBeGreaterThan(20 * UAS);
+      expect(r.radius).toBeLessThan(40 * UAS);
+      // 16–21 beside the Gaussian's, out to 1.8 mas
+      const data = vlbi(gaussian(40 * UAS), seed, 12, CLOSE_SITES);
+      expect(uvRange(data.u, data.v).umin).toBeLessThan(5e6);
+      const g = sourceExtent(data, { freqMin: 230e9 });
+      expect(g.rule).toBe('clean-islands');
+      expect(g.smallIslands).toBeGreaterThanOrEqual(10);
+      expect(g.radius).toBeGreaterThan(20 * UAS);
+      expect(g.radius).toBeLessThan(80 * UAS);
+      const geo = posteriorGeometry(data, { freqMin: 230e9, extent: g });
+      expect(geo.size).toBe(64);
+      expect(geo.cell).toBeCloseTo(1 / (2.5 * uvRange(data.u, data.v).umax), 20);
+      expect(geo.notes.join(' ')).toMatch(/islands of less than 0\.5 % of the detected \|flux\| each \(.* Jy in all\) left out of the extent/);
     }
   });
 
