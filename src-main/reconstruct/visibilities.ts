@@ -30,7 +30,7 @@ import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
 import { cropBeam, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
-import { posteriorGeometry } from '../../src-shared/radio/field.js';
+import { posteriorGeometry, type SourceExtent } from '../../src-shared/radio/field.js';
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
@@ -340,7 +340,7 @@ export async function reconstructUvfits(
         cellArcsec,
         projection: 'SIN',
         restoringBeam: { bmajArcsec: beam.bmaj * 3600, bminArcsec: beam.bmin * 3600, bpaDeg: beam.bpa },
-        ...(geo.extent ? { sourceExtent: { radiusArcsec: geo.extent.radius / ARCSEC, cleanFluxJy: geo.extent.flux, components: geo.extent.components, surveySize: geo.extent.grid.nx, surveyCellArcsec: geo.extent.grid.cell / ARCSEC } } : {}),
+        ...(geo.extent ? { sourceExtent: sourceExtentReport(geo.extent) } : {}),
       },
       prior: { spec: prior.spec, kind: prior.kind, sha256: prior.sha256 },
       fluxScale: { value: flux.value, source: flux.source, ...(flux.background !== undefined ? { background: flux.background } : {}) },
@@ -425,3 +425,35 @@ export function imagePlaneFlux(
   };
 }
 
+/**
+ * report.json's `image.sourceExtent`: the survey (src-shared/radio/field.ts) — its CLEAN, the residual's noise σ_r,
+ * the islands and the components kept and left out — the amplitudes' fall-off, and which rule set the extent.
+ */
+export function sourceExtentReport(e: SourceExtent): Record<string, unknown> {
+  return {
+    rule: e.rule,
+    unresolved: e.unresolved,
+    radiusArcsec: e.radius / ARCSEC,
+    cleanFluxJy: e.flux,
+    components: e.components,
+    componentsKept: e.components - e.dropped,
+    componentsLeftOut: e.dropped,
+    leftOutFluxJy: e.droppedFlux,
+    smallIslands: e.smallIslands,
+    smallIslandsFluxJy: e.smallFlux,
+    iterations: e.iterations,
+    converged: e.converged,
+    noiseJyPerBeam: e.noise,
+    islands: e.islands,
+    negativeIslands: e.negativeIslands,
+    negativeIslandShare: e.negativeShare,
+    shortBaselineFluxJy: e.amplitude.shortFlux,
+    shortBaselineNoiseJy: e.amplitude.shortNoise,
+    shortBaselineVisibilities: e.amplitude.shortCount,
+    halfAmplitudeUvWavelengths: e.amplitude.halfUv,
+    amplitudeFwhmArcsec: e.amplitude.fwhm / ARCSEC,
+    amplitudeResolved: e.amplitude.resolved,
+    surveySize: e.grid.nx,
+    surveyCellArcsec: e.grid.cell / ARCSEC,
+  };
+}

@@ -5,14 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  AMPLITUDE_EXTENT,
+  amplitudeSize,
   DETECTION_SIGMA,
   detectedIslands,
   extentRadiusPixels,
   ISLAND_SIGMA,
   posteriorGeometry,
   robustNoise,
+  shortDetected,
   sourceExtent,
   surveyClean,
+  surveyUnresolved,
   type WeightedData,
 } from '../../src-shared/radio/field.js';
 import { uvRange } from '../../src-shared/radio/imaging.js';
@@ -97,6 +101,8 @@ describe('the source extent', () => {
     expect(withKnot.grid.cell).toBeCloseTo(FINE, 15);
     expect(withKnot.radius / FINE).toBeCloseTo(40, 6);
     expect(withKnot.flux).toBeGreaterThan(1.2);
+    expect(withKnot.rule).toBe('clean-islands');
+    expect(withKnot.unresolved).toBeNull();
     const core = sourceExtent(pointSources([[0, 0, 1]]), { freqMin: 1e9 });
     expect(core.radius / FINE).toBeLessThanOrEqual(1);
   });
@@ -150,6 +156,7 @@ describe('the detected islands', () => {
       const data = sparse([[0, 0, 1], [0, 20 * FINE, 0.3]], seed);
       const e = sourceExtent(data, { freqMin: 1e9 });
       expect(e.radius / FINE).toBeCloseTo(20, 6);
+      expect(e.rule).toBe('clean-islands');
       expect(e.islands).toBeGreaterThanOrEqual(2);
       expect(e.dropped).toBeGreaterThan(10);
       // the residual's noise is the image noise of the weights, within 15 %
@@ -227,6 +234,164 @@ describe('the posterior grid from the extent', () => {
     const c = posteriorGeometry(far, { freqMin: 1e9, extent, maxSize: 128, cell: FINE });
     expect(c.size).toBe(128);
     expect(c.notes.join(' ')).toMatch(/needs 280 pixels at this cell: held at 128/);
+  });
+});
+
+/** Micro-arcseconds in radians. */
+const UAS = Math.PI / 180 / 3600 / 1e6;
+
+/** J0(x) = (1/π) ∫₀^π cos(x sin t) dt, by the midpoint rule (exponentially accurate on this periodic integrand). */
+function besselJ0(x: number): number {
+  let s = 0;
+  for (let i = 0; i < 200; i++) s += Math.cos(x * Math.sin(((i + 0.5) / 200) * Math.PI));
+  return s / 200;
+}
+
+/** The EHT file's seven sites (latitude, longitude °); CLOSE_SITES puts one 5 km from another (4·10⁶ λ) in place of the last. */
+const SITES: [number, number][] = [[19.8, -155.5], [37.1, -3.4], [-23.0, -67.8], [18.9, -97.3], [32.7, -109.9], [-90, 0], [44.6, 5.9]];
+const CLOSE_SITES: [number, number][] = [...SITES.slice(0, 6), [19.8, -155.45]];
+
+/**
+ * A sparse VLBI array at 230 GHz: 7 stations at the EHT 2017 sites (latitude, longitude) on a sphere of 4.9·10⁹ λ,
+ * every baseline at `scans` hour angles over ±3 h (no horizon), the source at declination −29°; a circularly
+ * symmetric source of amplitude `amp(ρ)` (real: centred), noise σ = 0.01 Jy per part, weights 1/σ².
+ */
+function vlbi(amp: (rho: number) => number, seed: number, scans = 12, sites = SITES): WeightedData {
+  const R = 4.9e9;
+  const xyz = sites.map(([la, lo]) => {
+    const [a, b] = [(la * Math.PI) / 180, (lo * Math.PI) / 180];
+    return [R * Math.cos(a) * Math.cos(b), R * Math.cos(a) * Math.sin(b), R * Math.sin(a)];
+  });
+  const dec = (-29 * Math.PI) / 180;
+  const u: number[] = [];
+  const v: number[] = [];
+  for (let s = 0; s < scans; s++) {
+    const h = ((-3 + (6 * s) / (scans - 1)) * Math.PI) / 12;
+    for (let i = 0; i < xyz.length; i++) {
+      for (let j = i + 1; j < xyz.length; j++) {
+        const [bx, by, bz] = [0, 1, 2].map((c) => xyz[j][c] - xyz[i][c]);
+        u.push(bx * Math.sin(h) + by * Math.cos(h));
+        v.push(-bx * Math.sin(dec) * Math.cos(h) + by * Math.sin(dec) * Math.sin(h) + bz * Math.cos(dec));
+      }
+    }
+  }
+  const r = uniforms(seed);
+  const sigma = 0.01;
+  const n = u.length;
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const g = Math.sqrt(-2 * Math.log(r())) * sigma;
+    const t = 2 * Math.PI * r();
+    re[k] = amp(Math.hypot(u[k], v[k])) + g * Math.cos(t);
+    im[k] = g * Math.sin(t);
+  }
+  return { u: Float64Array.from(u), v: Float64Array.from(v), re, im, weight: new Float64Array(n).fill(1 / (sigma * sigma)) };
+}
+
+/** A thin ring of diameter d (radians) and 2 Jy; a circular Gaussian of FWHM θ and 2 Jy. */
+const ring = (d: number) => (rho: number) => 2 * besselJ0(Math.PI * d * rho);
+const gaussian = (theta: number) => (rho: number) => 2 * Math.exp(-((Math.PI * theta * rho) ** 2) / (4 * Math.LN2));
+
+describe('the extent where the survey does not resolve the source', () => {
+  it("measures a Gaussian's FWHM and a ring's equivalent one (0.912 d) from the amplitudes' fall-off, within 3 %", () => {
+    for (const seed of [1, 2]) {
+      const g = amplitudeSize(vlbi(gaussian(40 * UAS), seed));
+      expect(g.resolved).toBe(true);
+      expect(g.shortFlux).toBeGreaterThan(1.9);
+      expect(g.fwhm / (40 * UAS)).toBeGreaterThan(0.97);
+      expect(g.fwhm / (40 * UAS)).toBeLessThan(1.03);
+      // a thin ring halves where J0 = 1/2, at πdρ = 1.5211: the Gaussian halving there has FWHM 2 ln 2 d / 1.5211
+      const r = amplitudeSize(vlbi(ring(50 * UAS), seed));
+      expect(r.fwhm / ((50 * UAS * 2 * Math.LN2) / 1.5211)).toBeGreaterThan(0.97);
+      expect(r.fwhm / ((50 * UAS * 2 * Math.LN2) / 1.5211)).toBeLessThan(1.03);
+    }
+    // a point source never halves: the size is the bound of the longest baseline
+    const p = vlbi(() => 2, 1);
+    const pt = amplitudeSize(p);
+    expect(pt.resolved).toBe(false);
+    expect(pt.fwhm).toBeCloseTo((2 * Math.LN2) / (Math.PI * uvRange(p.u, p.v).umax), 20);
+  });
+
+  it('takes the extent from the amplitudes for a 50 µas ring whose CLEAN survey fails, and holds the ring', () => {
+    for (const seed of [1, 2, 3]) {
+      const data = vlbi(ring(50 * UAS), seed);
+      const e = sourceExtent(data, { freqMin: 230e9 });
+      // the survey: 2000 iterations above its threshold, negative islands holding over 10 % of the detected |flux|
+      expect(e.converged).toBe(false);
+      expect(e.iterations).toBe(2000);
+      expect(e.negativeShare).toBeGreaterThan(0.1);
+      expect(e.rule).toBe('amplitude-falloff');
+      expect(e.unresolved).toMatch(/negative islands hold \d+ % of the detected components' \|flux\|/);
+      // R = 1.5 × the equivalent FWHM 45.6 µas = 68 µas, within 5 %, against the ring's radius of 25 µas
+      expect(e.radius / (AMPLITUDE_EXTENT * ((50 * UAS * 2 * Math.LN2) / 1.5211))).toBeGreaterThan(0.95);
+      expect(e.radius / (AMPLITUDE_EXTENT * ((50 * UAS * 2 * Math.LN2) / 1.5211))).toBeLessThan(1.05);
+      const g = posteriorGeometry(data, { freqMin: 230e9, extent: e });
+      expect(g.cell).toBeCloseTo(1 / (2.5 * uvRange(data.u, data.v).umax), 20);
+      expect(g.size).toBe(64);
+      expect((g.size / 2) * g.cell).toBeGreaterThan(4 * 25 * UAS);
+      expect(g.notes.join(' ')).toMatch(/the survey does not resolve the source .* amplitudes fall from the shortest baselines' 1\.9\d Jy to half at/);
+    }
+  });
+
+  it('keeps the islands where the survey resolves the source: a 40 µas Gaussian on the same array', () => {
+    for (const seed of [1, 2, 3]) {
+      const e = sourceExtent(vlbi(gaussian(40 * UAS), seed), { freqMin: 230e9 });
+      expect(e.converged).toBe(true);
+      expect(e.rule).toBe('clean-islands');
+      expect(e.unresolved).toBeNull();
+      expect(e.negativeShare).toBeLessThan(0.1);
+      // 99 % of the detected flux within 120 µas
+      expect(e.radius).toBeLessThan(120 * UAS);
+      expect(e.radius).toBeGreaterThan(20 * UAS);
+    }
+  });
+
+  it("leaves small islands out of a converged survey's extent: a ring on 6 hour angles, a Gaussian with an intra-site baseline", () => {
+    for (const seed of [1, 2, 3]) {
+      // 30–35 islands beside the ring's, each under 0.5 % of the detected |flux|, out to 1.4 mas
+      const r = sourceExtent(vlbi(ring(50 * UAS), seed, 6), { freqMin: 230e9 });
+      expect(r.converged).toBe(true);
+      expect(r.rule).toBe('clean-islands');
+      expect(r.smallIslands).toBeGreaterThanOrEqual(25);
+      expect(r.radius).toBeGreaterThan(20 * UAS);
+      expect(r.radius).toBeLessThan(40 * UAS);
+      // 16–21 beside the Gaussian's, out to 1.8 mas
+      const data = vlbi(gaussian(40 * UAS), seed, 12, CLOSE_SITES);
+      expect(uvRange(data.u, data.v).umin).toBeLessThan(5e6);
+      const g = sourceExtent(data, { freqMin: 230e9 });
+      expect(g.rule).toBe('clean-islands');
+      expect(g.smallIslands).toBeGreaterThanOrEqual(10);
+      expect(g.radius).toBeGreaterThan(20 * UAS);
+      expect(g.radius).toBeLessThan(80 * UAS);
+      const geo = posteriorGeometry(data, { freqMin: 230e9, extent: g });
+      expect(geo.size).toBe(64);
+      expect(geo.cell).toBeCloseTo(1 / (2.5 * uvRange(data.u, data.v).umax), 20);
+      expect(geo.notes.join(' ')).toMatch(/islands of less than 0\.5 % of the detected \|flux\| each \(.* Jy in all\) left out of the extent/);
+    }
+  });
+
+  it("calls a survey unresolved on negative islands' share, or on a model flux off the short baselines' detected one", () => {
+    const amplitude = { shortFlux: 2, shortNoise: 0.1, shortCount: 25, halfUv: 1e9, fwhm: 1e-10, resolved: true, bins: 20 };
+    const ok = { converged: true, iterations: 500, flux: 2, negativeIslands: 0, negativeShare: 0, amplitude };
+    expect(surveyUnresolved(ok)).toBeNull();
+    expect(surveyUnresolved({ ...ok, negativeIslands: 3, negativeShare: 0.099 })).toBeNull();
+    expect(surveyUnresolved({ ...ok, negativeIslands: 3, negativeShare: 0.1 })).toMatch(/^3 negative islands hold 10 %/);
+    // less than half the shortest baselines' 2 Jy: unresolved, converged or not
+    expect(surveyUnresolved({ ...ok, flux: 1.01 })).toBeNull();
+    expect(surveyUnresolved({ ...ok, flux: 0.99 })).toMatch(/^its model's 0\.990 Jy is less than 0\.5 × the shortest baselines' 2\.00 Jy$/);
+    const capped = { ...ok, converged: false, iterations: 2000 };
+    expect(surveyUnresolved({ ...capped, flux: -0.02 })).toMatch(/-0\.0200 Jy \(its CLEAN stopped at 2000 iterations above its threshold\) is less than/);
+    // more than 1½ × it: unresolved only where the CLEAN was capped (a converged model holds what they resolve out)
+    expect(surveyUnresolved({ ...ok, flux: 5 })).toBeNull();
+    expect(surveyUnresolved({ ...capped, flux: 2.9 })).toBeNull();
+    expect(surveyUnresolved({ ...capped, flux: 3.1 })).toMatch(/is more than 1\.5 ×/);
+    // the shortest baselines' amplitude not detected — below σ (√(2 ln 2) + 5/√25) = 2.177 σ — no flux criterion
+    expect(surveyUnresolved({ ...ok, flux: 0, amplitude: { ...amplitude, shortNoise: 2 / 2.17 } })).toBeNull();
+    expect(surveyUnresolved({ ...ok, flux: 0, amplitude: { ...amplitude, shortNoise: 2 / 2.18 } })).toMatch(/less than 0\.5/);
+    expect(shortDetected({ ...amplitude, shortNoise: 2 / 2.18 })).toBe(true);
+    expect(shortDetected({ ...amplitude, shortNoise: 2 / 2.17 })).toBe(false);
+    expect(shortDetected({ ...amplitude, shortCount: 0 })).toBe(false);
   });
 });
 
