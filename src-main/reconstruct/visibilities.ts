@@ -5,7 +5,8 @@
  * SIN-projected grid at the phase centre with the restoring-beam keywords of `skyscore clean`.
  *
  * The steps: read and select the visibilities (Stokes I from the parallel hands, flags dropped, every channel and
- * IF at its own (u, v)); the thermal check of the weights against the data's own scatter (and --reweight); the
+ * IF at its own (u, v)); with `selfcal`, the CLEAN / self-calibration loop (src-shared/radio/selfcal.ts) on the grid
+ * the raw data give, everything after it on the corrected visibilities; the thermal check of the weights against the data's own scatter (and --reweight); the
  * image geometry (--size, --cell, else a grid that holds the source's CLEAN extent: src-shared/radio/field.ts);
  * the normal equations (dirty image, beam at every offset, yᴴWy);
  * the flux scale in the image plane — from a Högbom CLEAN of the natural-weighted dirty image restored with the
