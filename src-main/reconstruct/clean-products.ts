@@ -49,6 +49,8 @@ export interface ImagingSettings {
   method: CleanMethod;
   measure: MeasurementMethod;
   mask?: Uint8Array;
+  /** HISTORY lines added after the command line (e.g. the self-calibration that corrected the visibilities). */
+  history?: string[];
 }
 
 /** The image grid of a set of visibilities: the given size and cell, or the defaults (docs/radio.md). */
@@ -117,6 +119,7 @@ export function* cleanProducts(vis: Visibilities, grid: ImageGrid, fileName: str
     `skyscore clean --vis ${fileName} --size ${grid.nx} --cell ${+(grid.cell / ARCSEC).toPrecision(8)} --weighting ${s.weighting}` +
       `${s.weighting === 'briggs' ? ` --robust ${s.robust}` : ''} --niter ${s.niter} --gain ${s.gain} --threshold ${s.threshold} --${s.method}`,
     `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; measurement ${A.kind}`,
+    ...(s.history ?? []),
   ];
   const header = (bunit: string) => radioProductHeader(vis, grid, beam, bunit, history, 'clean');
   const files: CleanProducts['files'] = [

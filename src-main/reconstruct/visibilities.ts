@@ -5,7 +5,8 @@
  * SIN-projected grid at the phase centre with the restoring-beam keywords of `skyscore clean`.
  *
  * The steps: read and select the visibilities (Stokes I from the parallel hands, flags dropped, every channel and
- * IF at its own (u, v)); the thermal check of the weights against the data's own scatter (and --reweight); the
+ * IF at its own (u, v)); with `selfcal`, the CLEAN / self-calibration loop (src-shared/radio/selfcal.ts) on the grid
+ * the raw data give, everything after it on the corrected visibilities; the thermal check of the weights against the data's own scatter (and --reweight); the
  * image geometry (--size, --cell, else a grid that holds the source's CLEAN extent: src-shared/radio/field.ts);
  * the normal equations (dirty image, beam at every offset, yᴴWy);
  * the flux scale in the image plane — from a Högbom CLEAN of the natural-weighted dirty image restored with the
@@ -34,6 +35,7 @@ import { posteriorGeometry, type SourceExtent } from '../../src-shared/radio/fie
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
+import { gainPhaseRms, selfcalFlags, selfcalLoop, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, automaticFluxScale, checkPriorShape, resolvePrior, type FluxChoice } from '../priors.js';
@@ -68,6 +70,11 @@ export interface VisibilityReconstructionInputs {
    * w → w/r²), as CASA's statwt re-derives weights from the data: for files whose weights are only relative.
    */
   reweight?: boolean;
+  /**
+   * Self-calibrate first (src-shared/radio/selfcal.ts): the CLEAN / self-calibration loop on the posterior's grid as
+   * the raw data give it, then the posterior of the corrected visibilities.
+   */
+  selfcal?: { mode: SelfcalMode; rounds: number; solint: number; start: SelfcalStart };
 }
 
 export interface VisibilityReconstruction {
@@ -145,6 +152,8 @@ export function visibilityCommandLine(a: {
   seed: number;
   fluxScale: number | null;
   reweight: boolean;
+  /** The self-calibration flags (selfcalFlags), when the run self-calibrated. */
+  selfcal?: string;
   /**
    * Worker threads: given, the line ends with --workers N. The products' HISTORY leaves it out, as an image run's
    * does: the samples do not depend on it (each chain has its own random stream, and its conjugate gradients stop
@@ -156,7 +165,7 @@ export function visibilityCommandLine(a: {
   const base = a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
   return (
     `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}${a.source !== undefined ? ` --source ${a.source}` : ''}` +
-    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
+    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${a.selfcal ? ` ${a.selfcal}` : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
   );
 }
 
@@ -172,10 +181,40 @@ export async function reconstructUvfits(
   const t0 = performance.now();
   const cwd = inp.cwd ?? process.cwd();
   const s = checkSettings(inp.settings);
-  const vis = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name, inp.source);
-  if (vis.n === 0) throw new UserInputError(`${inp.name}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0): nothing to image`);
+  const raw = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name, inp.source);
+  if (raw.n === 0) throw new UserInputError(`${inp.name}: every ${raw.product} visibility is flagged (${raw.nFlagged} with weight ≤ 0): nothing to image`);
+  let fmin = Infinity;
+  for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
+  const geometryOf = (v: Visibilities) =>
+    posteriorGeometry(v, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: inp.cellArcsec === undefined ? undefined : inp.cellArcsec * ARCSEC, size: inp.size });
+  // self-calibration first: the CLEAN / selfcal loop on the grid the raw data give (natural weights, Cotton–Schwab,
+  // at most 5000 iterations to 3 × the weights' noise), then everything below on the corrected visibilities
+  let vis = raw;
+  let sc: SelfcalResult | null = null;
+  let scGrid: ImageGrid | null = null;
+  const scFlags = inp.selfcal ? selfcalFlags(inp.selfcal) : undefined;
+  if (inp.selfcal) {
+    const g0 = geometryOf(raw);
+    scGrid = { nx: g0.size, ny: g0.size, cell: g0.cell };
+    sc = selfcalLoop(raw, scGrid, {
+      mode: inp.selfcal.mode,
+      rounds: inp.selfcal.rounds,
+      solint: inp.selfcal.solint,
+      start: inp.selfcal.start,
+      clean: { weighting: 'natural', robust: 0, niter: 5000, gain: 0.1, threshold: 'auto', method: 'cotton-schwab' },
+    });
+    vis = sc.vis;
+    if (vis.n === 0) throw new UserInputError(`${inp.name}: self-calibration left no visibility (every antenna solution failed)`);
+  }
   const notes = [...vis.notes];
   const warnings: string[] = [];
+  if (sc) {
+    const last = sc.rounds[sc.rounds.length - 1];
+    notes.push(
+      `self-calibrated (${scFlags}; first model ${sc.start}) on ${scGrid!.nx}² × ${+((scGrid!.cell / ARCSEC) * 1e6).toPrecision(4)} µas: the CLEAN model's χ²/dof ${sc.initial.chi2.toPrecision(4)} before, ${last.chi2After.toPrecision(4)} after round ${last.round}; ` +
+        `${sc.gains.failed} of ${sc.gains.solutions} antenna solutions flagged, ${vis.n} of ${raw.n} visibilities kept; the posterior is of the corrected visibilities (closure quantities unchanged; absolute position and structure the closures do not fix come from the model)`,
+    );
+  }
   // the weights against the data's scatter: a likelihood is only as honest as its σ
   const thermal = thermalCheck(vis);
   let weightScale = 1;
@@ -196,9 +235,7 @@ export async function reconstructUvfits(
   }
 
   // the grid: given, or one that holds the source's CLEAN extent (field.ts), with the weights as the likelihood takes them
-  let fmin = Infinity;
-  for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
-  const geo = posteriorGeometry(vis, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter, cell: inp.cellArcsec === undefined ? undefined : inp.cellArcsec * ARCSEC, size: inp.size });
+  const geo = geometryOf(vis);
   notes.push(...geo.notes);
   const grid: ImageGrid = { nx: geo.size, ny: geo.size, cell: geo.cell };
 
@@ -301,9 +338,10 @@ export async function reconstructUvfits(
     const engine = plan && workersUsed > 1 ? { ...engineReport, threads: plan.threads, workers: workersUsed } : engineReport;
     const cellArcsec = grid.cell / ARCSEC;
     const history = [
-      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, options: s.options })}`,
+      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, selfcal: scFlags, options: s.options })}`,
       `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; image ${grid.nx}×${grid.ny}, cell ${+cellArcsec.toPrecision(6)} arcsec`,
       `prior ${prior.spec} sha256 ${prior.sha256}; sampler ${s.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}; flux scale ${flux.value.toPrecision(6)}`,
+      ...(sc ? [`self-calibrated: ${scFlags} (first model ${sc.start}); ${sc.gains.failed} of ${sc.gains.solutions} antenna solutions flagged; ${vis.n} of ${raw.n} visibilities kept`] : []),
       `likelihood: ${lik.description}`,
       `SkyScore ${SKYSCORE_VERSION}, backend ${backend.backend}`,
       ...(stoppedAt ? [`stopped by the user at ${where} (prior units): the chains' states then, not converged posterior draws; ${nKept} of ${s.n} chains`] : []),
@@ -335,6 +373,24 @@ export async function reconstructUvfits(
         thermalCheck: thermal ? thermalReport(thermal) : null,
         weightScale,
       },
+      ...(sc
+        ? {
+            selfcal: {
+              flags: scFlags,
+              ...inp.selfcal,
+              firstModel: sc.start,
+              grid: { size: scGrid!.nx, cellArcsec: scGrid!.cell / ARCSEC },
+              clean: 'natural weights, Cotton–Schwab, at most 5000 iterations, gain 0.1, threshold 3 × the weights\' noise',
+              visibilitiesBefore: raw.n,
+              visibilitiesKept: vis.n,
+              solutions: sc.gains.solutions,
+              failed: sc.gains.failed,
+              gainPhaseRmsDeg: gainPhaseRms(sc.gains),
+              before: sc.initial,
+              rounds: sc.rounds,
+            },
+          }
+        : {}),
       image: {
         size: [grid.ny, grid.nx],
         cellArcsec,

@@ -9,6 +9,7 @@ import { defaultProduct, selectVisibilities } from '../../../src-shared/radio/uv
 import type { WeightingScheme } from '../../../src-shared/radio/weighting.js';
 import type { CleanMethod } from '../../../src-shared/radio/clean.js';
 import { cleanProductsSync, imagingGeometry, productNames, type MeasurementMethod } from '../../reconstruct/clean-products.js';
+import { describeRound, gainPhaseRms, gainTableJson, selfcalFlags, selfcalLoop, type SelfcalMode } from '../../../src-shared/radio/selfcal.js';
 
 export { productNames } from '../../reconstruct/clean-products.js';
 
@@ -33,6 +34,7 @@ export const cleanCommand: Command = {
                       [--weighting natural|uniform|briggs] [--robust R] [--stokes P] [--source NAME]
                       [--niter K] [--gain G] [--threshold JY] [--mask MASK.fits]
                       [--cotton-schwab | --hogbom] [--method auto|dft|nufft]
+                      [--selfcal p|ap [--selfcal-rounds R] [--solint SECONDS] [--selfcal-start auto|point|clean]]
 
 Images the visibilities of a UVFITS file and deconvolves them with CLEAN (docs/radio.md). Stokes I is
 formed from the parallel hands ((RR+LL)/2 or (XX+YY)/2; a single hand alone when the file has one);
@@ -57,7 +59,16 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
   --mask MASK.fits    CLEAN only where MASK is non-zero (an image of the output's size)
   --cotton-schwab     major cycles through the measurement operator (default)
   --hogbom            image-plane minor cycles only
-  --method M          the measurement operator: auto (default: DFT for small problems), dft or nufft`,
+  --method M          the measurement operator: auto (default: DFT for small problems), dft or nufft
+  --selfcal p|ap      self-calibrate first (docs/radio.md, Self-calibration): R rounds of CLEAN (these settings),
+                      antenna gains solved against the CLEAN model (p: phases; ap: phases in round 1, then
+                      amplitudes and phases) and applied to the data; the products are made from the corrected
+                      visibilities, and NAME-gains.json holds the last round's gains (time, antenna, amplitude, phase)
+  --selfcal-rounds R  rounds of CLEAN, solve, apply (default 3)
+  --solint SECONDS    solution interval (default 0: each time stamp); one gain per antenna for every IF and channel
+  --selfcal-start S   the first round's model: clean (the CLEAN of the data as given), point (a point source at
+                      the phase centre, difmap's starting model: it pulls the first phases toward a point), or auto
+                      (default): clean where that CLEAN's model fits the data to χ²/dof ≤ 10, else point`,
   async run(argv) {
     const p = parse(
       argv,
@@ -77,6 +88,10 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
         'cotton-schwab': { type: 'boolean' },
         hogbom: { type: 'boolean' },
         method: { type: 'string' },
+        selfcal: { type: 'string' },
+        'selfcal-rounds': { type: 'string' },
+        solint: { type: 'string' },
+        'selfcal-start': { type: 'string' },
       },
       'clean',
     );
@@ -96,7 +111,17 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const method: CleanMethod = p.values.hogbom === true ? 'hogbom' : 'cotton-schwab';
     const measure = optionalString(p, 'method') ?? 'auto';
     if (!['auto', 'dft', 'nufft'].includes(measure)) throw new UsageError(`clean: --method must be auto, dft or nufft, got '${measure}'`);
-    const names = productNames(out, niter);
+    const selfcalMode = optionalString(p, 'selfcal') as SelfcalMode | undefined;
+    if (selfcalMode !== undefined && selfcalMode !== 'p' && selfcalMode !== 'ap') throw new UsageError(`clean: --selfcal must be p or ap, got '${selfcalMode}'`);
+    for (const f of ['selfcal-rounds', 'solint', 'selfcal-start'] as const) {
+      if (selfcalMode === undefined && optionalString(p, f) !== undefined) throw new UsageError(`clean: --${f} applies with --selfcal only`);
+    }
+    const rounds = numberFlag(p, 'selfcal-rounds', 'clean', { default: 3, integer: true, min: 1, max: 50 });
+    const solint = numberFlag(p, 'solint', 'clean', { default: 0, min: 0 });
+    const start = optionalString(p, 'selfcal-start') ?? 'auto';
+    if (start !== 'auto' && start !== 'clean' && start !== 'point') throw new UsageError(`clean: --selfcal-start must be auto, point or clean, got '${start}'`);
+    if (selfcalMode !== undefined && niter < 1) throw new UsageError('clean: --selfcal needs a CLEAN model: --niter ≥ 1');
+    const names = [...productNames(out, niter), ...(selfcalMode ? [`${out}-gains.json`] : [])];
     for (const f of names) {
       if (path.resolve(f) === path.resolve(visPath)) throw new UsageError(`clean: --out ${out} would overwrite the input ${visPath}`);
     }
@@ -127,7 +152,38 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
       mask = Uint8Array.from(img.data, (v) => (Number.isFinite(v) && v !== 0 ? 1 : 0));
       if (!mask.some((v) => v)) throw new UsageError(`clean: the mask ${maskPath} has no non-zero pixel`);
     }
-    const r = cleanProductsSync(vis, grid, path.basename(visPath), out, {
+    let data = vis;
+    const scLines: string[] = [];
+    const scHistory: string[] = [];
+    let gainsJson: Uint8Array | null = null;
+    if (selfcalMode) {
+      const sc = selfcalLoop(vis, grid, {
+        mode: selfcalMode,
+        rounds,
+        solint,
+        start,
+        clean: { weighting: scheme, robust, niter, gain, threshold, method, measure: measure as MeasurementMethod, mask },
+      });
+      data = sc.vis;
+      const flags = selfcalFlags({ mode: selfcalMode, rounds, solint, start });
+      scLines.push(
+        `  self-calibration (${flags}; first model: ${sc.start}): before, CLEAN model flux ${jy(sc.initial.modelFlux)}, χ²/dof ${sc.initial.chi2.toPrecision(4)}, residual rms ${sc.initial.residualOverNoise.toFixed(2)} × noise` +
+          (sc.initial.thermalRobustRatio !== null ? `, successive-visibility scatter / σ ${sc.initial.thermalRobustRatio.toFixed(2)}` : ''),
+        ...sc.rounds.map((x) => `    ${describeRound(x)}`),
+        `    ${data.n} of ${vis.n} visibilities kept; gains of the last round in ${path.basename(out)}-gains.json (phase rms ${gainPhaseRms(sc.gains).toFixed(1)}°)`,
+      );
+      scHistory.push(`self-calibrated: ${flags} (first model ${sc.start}); ${sc.gains.failed} of ${sc.gains.solutions} antenna solutions flagged; ${data.n} of ${vis.n} visibilities kept`);
+      const names = new Map(uv.meta.antennas.map((a) => [a.number, a.name]));
+      gainsJson = new TextEncoder().encode(
+        JSON.stringify(
+          gainTableJson(sc.gains, (n) => names.get(n) ?? `ANT${n}`, { file: path.basename(visPath), command: `skyscore clean ${argv.join(' ')}`, start: sc.start, initial: sc.initial, rounds: sc.rounds }),
+          null,
+          2,
+        ) + '\n',
+      );
+      if (data.n === 0) throw new UsageError(`clean: ${visPath}: self-calibration left no visibility (every antenna solution failed)`);
+    }
+    const r = cleanProductsSync(data, grid, path.basename(visPath), out, {
       weighting: scheme,
       robust,
       niter,
@@ -136,6 +192,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
       method,
       measure: measure as MeasurementMethod,
       mask,
+      history: scHistory,
     });
     const { noise, thermal, beam } = r;
     const files = r.files;
@@ -147,6 +204,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
       `  noise from the weights ${jy(noise)}/beam` +
         (thermal ? `; scatter of successive visibilities / weights' σ = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : ''),
     ];
+    lines.push(...scLines);
     if (r.clean) {
       let ss = 0;
       for (const x of r.clean.residual) ss += x * x;
@@ -157,7 +215,8 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
       );
     }
     for (const f of files) await writeFileAtomic(f.name, f.bytes);
-    lines.push(`  wrote ${files.map((f) => path.basename(f.name)).join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (gainsJson) await writeFileAtomic(`${out}-gains.json`, gainsJson);
+    lines.push(`  wrote ${[...files.map((f) => path.basename(f.name)), ...(gainsJson ? [`${path.basename(out)}-gains.json`] : [])].join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   },

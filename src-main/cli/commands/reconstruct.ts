@@ -42,6 +42,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--sample-lens LENS.json [--gibbs G] [--gibbs-burn B] [--lens-steps K]]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
        skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--source NAME] [--reweight] [--workers W] [the sampler flags]
+                            [--selfcal p|ap [--selfcal-rounds R] [--solint SECONDS] [--selfcal-start auto|point|clean]]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -158,7 +159,15 @@ gives chi2PerVisibility (per real degree of freedom, two per visibility) of the 
 the weights' thermal check. Runs on the wasm or cpu backend, its chains over --workers W threads as above (the
 dirty image and the beam made once and shared with them; the prior's network runs on its score engine: ONNX
 Runtime's threads or GPU); each chain's conjugate gradients stop at its own tolerance, so the samples do not
-depend on W (up to float32 rounding, as above).`;
+depend on W (up to float32 rounding, as above).
+--selfcal p|ap self-calibrates the visibilities first (docs/radio.md, Self-calibration), for data whose station
+phases (p) or gains (ap: phases in round 1, then amplitudes and phases) are not calibrated: R rounds (default 3) of
+a CLEAN on the grid the raw data give (natural weights, Cotton–Schwab, at most 5000 iterations to 3 × the weights'
+noise), antenna gains per time stamp (or per --solint SECONDS) solved against its model and applied; the first
+round's model is the CLEAN of the raw data (--selfcal-start clean), a point source at the phase centre (point), or
+(auto, default) that CLEAN where its model fits the raw data to χ²/dof ≤ 10, else the point. The posterior is then of the corrected visibilities: report.json's selfcal gives every round's figures,
+HISTORY the flags. Closure quantities are unchanged by it; the absolute position and any structure the closures
+do not fix come from the model it converged to.`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
@@ -357,6 +366,21 @@ function runFlags(p: Parsed, cmd: string): { sampler: SamplerName; n: number; st
   return { sampler, n, steps, seed, batch, fluxScale };
 }
 
+/** --selfcal p|ap and its settings (absent without --selfcal; its settings alone are refused). */
+function selfcalFlagsOf(p: Parsed, cmd: string): { mode: 'p' | 'ap'; rounds: number; solint: number; start: 'auto' | 'clean' | 'point' } | undefined {
+  const mode = optionalString(p, 'selfcal');
+  if (mode === undefined) {
+    for (const f of ['selfcal-rounds', 'solint', 'selfcal-start'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies with --selfcal only`);
+    return undefined;
+  }
+  if (mode !== 'p' && mode !== 'ap') throw new UsageError(`${cmd}: --selfcal must be p or ap, got '${mode}'`);
+  const rounds = numberFlag(p, 'selfcal-rounds', cmd, { default: 3, integer: true, min: 1, max: 50 });
+  const solint = numberFlag(p, 'solint', cmd, { default: 0, min: 0 });
+  const start = optionalString(p, 'selfcal-start') ?? 'auto';
+  if (start !== 'auto' && start !== 'clean' && start !== 'point') throw new UsageError(`${cmd}: --selfcal-start must be auto, point or clean, got '${start}'`);
+  return { mode, rounds, solint, start };
+}
+
 /** `reconstruct --vis FILE.uvfits`: the posterior from visibilities (src-main/reconstruct/visibilities.ts). */
 async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonly string[]): Promise<number> {
   for (const f of ['obs', 'model', 'noise', 'noise-prior', 'hdu'] as const) {
@@ -374,6 +398,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
   // image-plane tensors (the prior's network still runs where the score engine puts it)
   if (backend === 'webgpu' || backend === 'tensorflow') throw new UsageError(`${cmd}: --vis runs on the wasm or cpu backend (the score engine may still use the GPU: --onnx-provider), not --backend ${backend}`);
   const quiet = p.values.quiet === true;
+  const selfcal = selfcalFlagsOf(p, cmd);
   await checkOutputFolder(outDir, [visPath, ...priorPath(prior)], cmd, PRODUCT_NAMES);
   const r = await reconstructVisibilities(
     {
@@ -388,6 +413,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
       backend: () => initBackend(backend === 'auto' ? 'wasm' : backend),
       command: `reconstruct ${argv.join(' ')}`,
       reweight: p.values.reweight === true,
+      ...(selfcal ? { selfcal } : {}),
     },
     progressPrinter(cmd, quiet),
   );
@@ -443,6 +469,10 @@ export const reconstructCommand: Command = {
         stokes: { type: 'string' },
         source: { type: 'string' },
         reweight: { type: 'boolean' },
+        selfcal: { type: 'string' },
+        'selfcal-rounds': { type: 'string' },
+        solint: { type: 'string' },
+        'selfcal-start': { type: 'string' },
         'sample-lens': { type: 'string' },
         gibbs: { type: 'string' },
         'gibbs-burn': { type: 'string' },
@@ -457,7 +487,9 @@ export const reconstructCommand: Command = {
     if (sampleLensFile !== undefined && p.values.vis !== undefined) throw new UsageError(`${cmd}: --sample-lens applies to a model with a lens, not to --vis`);
     if (sampleLensFile !== undefined && p.values.n !== undefined) throw new UsageError(`${cmd}: --n does not apply to --sample-lens (the samples are the Gibbs iterations after the burn-in: --gibbs, --gibbs-burn)`);
     if (p.values.vis !== undefined) return reconstructFromVisibilities(p, cmd, argv);
-    for (const f of ['size', 'cell', 'stokes', 'source', 'reweight'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
+    for (const f of ['size', 'cell', 'stokes', 'source', 'reweight', 'selfcal', 'selfcal-rounds', 'solint', 'selfcal-start'] as const) {
+      if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
+    }
     const obsPath = requireString(p, 'obs', cmd);
     const modelPath = requireString(p, 'model', cmd);
     const prior = requireString(p, 'prior', cmd);
