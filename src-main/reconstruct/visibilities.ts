@@ -35,7 +35,7 @@ import { posteriorGeometry, type SourceExtent } from '../../src-shared/radio/fie
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
-import { gainPhaseRms, selfcalFlags, selfcalLoop, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
+import { gainParameters, gainPhaseRms, selfcalFlags, selfcalLoop, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, automaticFluxScale, checkPriorShape, resolvePrior, type FluxChoice } from '../priors.js';
@@ -322,6 +322,7 @@ export async function reconstructUvfits(
     for (let k = 0; k < nKept; k++) sampleChi2.push(await lik.chi2OfImage(products.samples.subarray(k * per, (k + 1) * per)));
     const chi2 = products.chi2PerPixel ?? NaN;
     const dof = lik.observed;
+    const gainParams = sc ? gainParameters(sc.gains) : 0;
     const sd = Math.sqrt(2 / dof);
     const meanSampleChi2 = sampleChi2.reduce((a, b) => a + b, 0) / sampleChi2.length;
     // draws scatter about the posterior: their χ² sits near 1 + (pixels' effective dof)/dof; the mean's near or below 1
@@ -386,6 +387,7 @@ export async function reconstructUvfits(
               solutions: sc.gains.solutions,
               failed: sc.gains.failed,
               gainPhaseRmsDeg: gainPhaseRms(sc.gains),
+              gainParameters: gainParams,
               before: sc.initial,
               rounds: sc.rounds,
             },
@@ -409,7 +411,13 @@ export async function reconstructUvfits(
       workers: workersUsed,
       scoreEngine: engine,
       likelihood: { kind: 'visibilities', description: lik.description, degreesOfFreedom: dof, cgSolves: lik.cgStats.solves, cgCapped: lik.cgStats.capped },
-      chi2PerVisibility: { mean: chi2, expectedSd: sd, samples: sampleChi2 },
+      chi2PerVisibility: {
+        mean: chi2,
+        expectedSd: sd,
+        samples: sampleChi2,
+        // with self-calibration the gains fitted gainParameters of the dof: χ² over what they left
+        ...(sc && gainParams < dof ? { meanPerDofLeftByGains: (chi2 * dof) / (dof - gainParams), samplesPerDofLeftByGains: sampleChi2.map((c) => (c * dof) / (dof - gainParams)) } : {}),
+      },
       chi2PerPixel: chi2,
       scoreEvaluations: result ? result.scoreEvaluations : stoppedAt!.scoreEvaluations,
       ...(stoppedAt ? { stopped: { step: stoppedAt.step, steps: stoppedAt.steps, sigma: stoppedAt.sigma, elapsedS: Number(stoppedAt.elapsedS.toFixed(3)), chains: nKept, of: s.n } } : {}),

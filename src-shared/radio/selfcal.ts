@@ -497,6 +497,22 @@ function cleanOf(vis: Visibilities, grid: ImageGrid, s: SelfcalCleanSettings): C
   return { A, model: r.model, modelFlux: r.modelFlux, residualRms: rms, residualOverNoise: rms / noise, iterations: r.iterations, mRe: m.re, mIm: m.im };
 }
 
+/**
+ * The real parameters the gains took from the data: per interval with a reference antenna, one phase for each
+ * unflagged antenna but the reference ('p'), or an amplitude for each and a phase for each but the reference ('ap').
+ * A χ² of the corrected data against a model fits these too: its expectation is (2M − this), not 2M.
+ */
+export function gainParameters(t: GainTable): number {
+  let p = 0;
+  for (const iv of t.intervals) {
+    if (iv.refAntenna === null) continue;
+    const ok = iv.flagged.filter((f) => !f).length;
+    if (ok === 0) continue;
+    p += t.mode === 'p' ? ok - 1 : 2 * ok - 1;
+  }
+  return p;
+}
+
 /** The gains' phase rms (degrees) over unflagged solutions. */
 export function gainPhaseRms(t: GainTable): number {
   let s = 0;
@@ -620,6 +636,7 @@ export function gainTableJson(t: GainTable, antennaName: (n: number) => string, 
     intervals: t.intervals.length,
     solutions: t.solutions,
     failed: t.failed,
+    gainParameters: gainParameters(t),
     convention: 'V_corrected = V / (g_i conj(g_j)) for baseline (i, j) = (ant1, ant2); weights × |g_i g_j|²; the reference antenna has phase 0',
     ...extra,
     gains: rows,

@@ -71,6 +71,12 @@ describe('reconstruct --vis --selfcal', () => {
     expect(report.selfcal.before.chi2).toBeGreaterThan(50);
     expect(report.selfcal.rounds[7].chi2After).toBeLessThan(1.5);
     expect(report.selfcal.visibilitiesKept).toBe(report.selfcal.visibilitiesBefore);
+    // the gains' parameters (a phase per station but the reference at every full time stamp) leave 2M − p dof
+    const p = report.selfcal.gainParameters;
+    expect(p).toBeGreaterThan(0);
+    const dof = report.likelihood.degreesOfFreedom;
+    expect(report.chi2PerVisibility.meanPerDofLeftByGains).toBeCloseTo((cal.chi2 * dof) / (dof - p), 10);
+    expect(report.chi2PerVisibility.samplesPerDofLeftByGains).toHaveLength(report.chi2PerVisibility.samples.length);
     const history = readFits(cal.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).hdus[0].header.history().join('');
     expect(history).toContain('--selfcal p --selfcal-rounds 8 --solint 0 --selfcal-start auto');
     expect(history).toContain('self-calibrated:');

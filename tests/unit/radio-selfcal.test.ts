@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { selectVisibilities, type Visibilities } from '../../src-shared/radio/uvfits.js';
-import { applyGains, gainTableJson, modelChi2, selfcalLoop, solveGains } from '../../src-shared/radio/selfcal.js';
+import { applyGains, gainParameters, gainTableJson, modelChi2, selfcalLoop, solveGains } from '../../src-shared/radio/selfcal.js';
 import { randomPhases, simulateVlbi, skyVisibility, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 const SKY: Component[] = [
@@ -215,6 +215,34 @@ describe('antenna gain solutions', () => {
     let err = 0;
     for (let k = 0; k < c.n; k++) err = Math.max(err, Math.hypot(c.re[k] - m.re[k], c.im[k] - m.im[k]));
     expect(err).toBeLessThan(1e-9);
+  });
+
+  it('counts the real parameters the gains take, and χ² of the corrected data against the true model averages 2M − that', () => {
+    // noise only (the model is the truth): after the gains, χ² is the noise's less the directions the gains fitted
+    for (const mode of ['p', 'ap'] as const) {
+      const chi2: number[] = [];
+      let expected = 0;
+      let params = 0;
+      for (let seed = 1; seed <= 12; seed++) {
+        const sim = simulateVlbi({ sky: SKY, scans: 6, sigma: 0.01, seed, gain: randomPhases(100 + seed) });
+        const vis = selectVisibilities(sim.uv);
+        const m = modelOf(vis);
+        const t = solveGains(vis, m.re, m.im, { mode });
+        // seven stations in each of six time stamps, none flagged: 6 phases (or 7 amplitudes and 6 phases) each
+        expect(t.failed).toBe(0);
+        params = gainParameters(t);
+        expect(params).toBe(6 * (mode === 'p' ? 6 : 13));
+        const c = applyGains(vis, t);
+        chi2.push(modelChi2(c, m.re, m.im) * 2 * c.n);
+        expected = 2 * c.n - params;
+      }
+      const mean = chi2.reduce((a, b) => a + b, 0) / chi2.length;
+      // Monte Carlo: each χ² has sd √(2(2M − p)); the mean of 12 within 3 of its standard errors
+      const se = Math.sqrt((2 * expected) / chi2.length);
+      expect(Math.abs(mean - expected)).toBeLessThan(3 * se);
+      // and distinguishably below 2M, the count without the gains' parameters
+      expect(expected + params - mean).toBeGreaterThan(3 * se);
+    }
   });
 
   it('groups time stamps into solution intervals of --solint seconds', () => {
