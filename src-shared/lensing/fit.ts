@@ -174,8 +174,9 @@ export interface LensFitResult {
   outliers: Int32Array;
   /**
    * the light model's automatic choice (null where the components were given): the components kept, log Z with one
-   * and with two (each refitted at the same lens, λ by the evidence), the penalty a second must exceed (½ · 7 · ln N),
-   * N the pixels compared, and whether on the binned image
+   * and with two (at the two components' fitted lens, on the full image and the fit grid: the one component's light
+   * refitted there, λ by the evidence for each), the penalty a second must exceed (½ · 7 · ln N), N the pixels
+   * compared, and whether on the binned image (no longer: always false)
    */
   lightSelection: { components: number; logEvidence: [number, number]; penalty: number; pixels: number; binned: boolean } | null;
   /** the radius of the default disc fitted (arcsec; after its widening with the first θE), null without defaultDisc */
@@ -875,34 +876,37 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let settled = 0;
   // the light model: the components asked for, or (auto) two where they gain more evidence than the Bayesian
   // information criterion's penalty for a component's seven parameters (six shape, one amplitude), ½ · 7 · ln N
-  // with N the pixels of the image they are compared on; each light refitted at the same lens, λ by the evidence
+  // with N the fitted pixels. Auto fits the two components' path to the end of the cycles (the path of `--light 2`),
+  // then refits one component's light at that lens on the full image and the fit grid, λ by the evidence for each.
+  // Not at the best start on the binned image: there the source grid of half the fit grid's side cannot hold the
+  // arcs (χ²/pixel 4 at the true lens of a simulation) and the light's binned rendering misses a steep core by up
+  // to 23σ; a second, flat component took up both and gained 260–400 in log Z over one where one was the truth
+  // (docs/lensing.md, The fit, step 5).
   let lightSelection: LensFitResult['lightSelection'] = null;
-  const chooseLight = (ev: EvidenceFunction, m: MassVector, lambda: number, l2: SersicParams[], l1start: SersicParams[]): number => {
-    const r2 = lightAtLens(ev, m, lambda, l2, 'two light components at the lens');
-    const r1 = lightAtLens(ev, m, lambda, l1start, 'one light component at the lens');
-    const z = (l: SersicParams[]) => ev.bestLambda(m, l, Math.log(lambda)).best.logEvidence;
-    const L2 = r2?.light ?? l2;
-    const L1 = r1?.light ?? l1start;
-    const z2 = z(L2);
-    const z1 = z(L1);
-    const penalty = 0.5 * LIGHT_COMPONENT_PARAMETERS * Math.log(ev.pixels.length);
-    const components = z2 - z1 > penalty ? 2 : 1;
-    lightSelection = { components, logEvidence: [z1, z2], penalty, pixels: ev.pixels.length, binned: ev !== E };
-    progress({ stage: 'joint', evaluations: ev.evaluations, message: `light model: ${components} Sérsic component${components > 1 ? 's' : ''} (log Z one ${z1.toFixed(2)}, two ${z2.toFixed(2)}; a second is kept where it gains more than ${penalty.toFixed(1)})` });
-    return components;
-  };
-  // the light model's choice at the best start, on the image of the starts; the cycles then from the chosen
-  // model's light alone (the path of `--light 1|2`)
-  if (auto) {
-    const k = chooseLight(S, bestMass!, bestLambda, lightS, lightToS(light1!));
-    light = k === 2 ? light2! : light1!;
-  }
   mass = fromS(bestMass!);
   // λ of the best start on the fit grid itself
   if (coarse) bestLambda = E.bestLambda(mass, light, lnLambdaAtScale(regKind, Math.log(bestLambda), coarse.E.grid.scale, fitGrid.scale)).best.lambda;
   // after the binned starts until a cycle gains less than JOINT_CYCLE_GAIN (at least two, at most MAX_JOINT_CYCLES;
   // a settled light ends them early), after the full-image starts (the EPL's) two
-  const f = runCycles(E, light, mass, bestLambda, coarse ? { min: 2, max: MAX_JOINT_CYCLES, startLogZ: -Infinity, tag: '', settledLight: true } : { min: 2, max: 2, startLogZ: -Infinity, tag: '' });
+  const cycleOpts = (tag: string) => (coarse ? { min: 2, max: MAX_JOINT_CYCLES, startLogZ: -Infinity, tag, settledLight: true } : { min: 2, max: 2, startLogZ: -Infinity, tag });
+  let f = runCycles(E, light, mass, bestLambda, cycleOpts(''));
+  if (auto) {
+    const z2 = E.bestLambda(f.mass, f.light, Math.log(f.lambda)).best.logEvidence;
+    const r1 = lightAtLens(E, f.mass, f.lambda, light1!, 'one light component at the fitted lens');
+    const L1 = r1?.light ?? light1!;
+    const b1 = E.bestLambda(f.mass, L1, Math.log(f.lambda)).best;
+    const z1 = b1.logEvidence;
+    const penalty = 0.5 * LIGHT_COMPONENT_PARAMETERS * Math.log(E.pixels.length);
+    const components = z2 - z1 > penalty ? 2 : 1;
+    lightSelection = { components, logEvidence: [z1, z2], penalty, pixels: E.pixels.length, binned: false };
+    progress({ stage: 'joint', evaluations: E.evaluations, message: `light model: ${components} Sérsic component${components > 1 ? 's' : ''} (log Z one ${z1.toFixed(2)}, two ${z2.toFixed(2)} at the fitted lens; a second is kept where it gains more than ${penalty.toFixed(1)})` });
+    if (components === 1) {
+      // the one component's own optimum: its light and the mass in turn from there
+      const cycles2 = f.cycles;
+      f = runCycles(E, L1, f.mass, b1.lambda, cycleOpts(' (one component)'));
+      evaluations.jointCyclesTwoComponents = cycles2;
+    }
+  }
   ({ light, mass, lambda: bestLambda } = f);
   evaluations.jointCycles = f.cycles;
   if (settled) evaluations.jointSettledLight = settled;
