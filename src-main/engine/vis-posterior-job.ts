@@ -6,10 +6,13 @@
  * and first samples, the chains over the worker pool (`workers`), and cancellation between steps — with `keep`
  * (job.cancel), the run ends with the products of every chain's latest state ("stop and keep").
  * `uv.posteriorProducts` gives a finished run's products — the files the command line writes, the same bytes for
- * the same settings and seed — and |A·mean| at the plotted visibilities for the amplitude plot.
+ * the same settings and seed — and |A·mean| at the plotted visibilities for the amplitude plot. With `selfcal`
+ * the run self-calibrates first as `reconstruct --vis … --selfcal` does (the same function, the flags in its
+ * command line); the products then carry the rounds' figures of report.json's selfcal.
  */
+
 import type { EngineContext } from './handlers.js';
-import type { RadioMethods, UvPosteriorParams, UvPosteriorProductsResult, UvPosteriorProgress } from '../../src-shared/protocol/index.js';
+import type { RadioMethods, UvPosteriorParams, UvPosteriorProductsResult, UvPosteriorProgress, UvSelfcalReport } from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import { UvfitsInputError } from '../../src-shared/radio/uvfits.js';
 import { thermalCheck } from '../../src-shared/radio/weighting.js';
@@ -21,7 +24,8 @@ import { imagingGeometry } from '../reconstruct/clean-products.js';
 import { reconstructUvfits, visibilityCommandLine } from '../reconstruct/visibilities.js';
 import { checkSettings } from '../reconstruct/prepare.js';
 import { priorSpecOf } from '../priors.js';
-import { baseName, getFile, type OpenUv } from './visibility-requests.js';
+import { baseName, getFile, selfcalRounds, type OpenUv } from './visibility-requests.js';
+import { selfcalFlags, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
 import { checkGrid, checkSamples, RequestLimitError } from './limits.js';
 import { registryPrior, start, type JobReporter } from './jobs.js';
 import { JobInputError } from './forward-model-requests.js';
@@ -34,6 +38,25 @@ const done = new Map<string, UvPosteriorProductsResult>();
 const SHOWN_SAMPLES = 4;
 /** How often the chains' states come back without previews asked for (for "stop and keep"). */
 const STATE_INTERVAL_MS = 1000;
+
+/** report.json's selfcal as the protocol gives it (the rounds with describeRound's lines); null when absent. */
+export function selfcalOfReport(report: Record<string, unknown>): UvSelfcalReport | null {
+  const x = report.selfcal as
+    | { flags: string; firstModel: 'clean' | 'point'; before: UvSelfcalReport['before']; rounds: SelfcalRound[]; gainPhaseRmsDeg: number; solutions: number; failed: number; visibilitiesKept: number; visibilitiesBefore: number }
+    | undefined;
+  if (!x) return null;
+  return {
+    flags: x.flags,
+    start: x.firstModel,
+    before: x.before,
+    rounds: selfcalRounds(x.rounds),
+    phaseRmsDeg: x.gainPhaseRmsDeg,
+    solutions: x.solutions,
+    failed: x.failed,
+    kept: x.visibilitiesKept,
+    of: x.visibilitiesBefore,
+  };
+}
 
 /**
  * The source of a multi-source file as --source gives it: its name where that is one word the shell keeps as it
@@ -84,6 +107,7 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
       seed: settings.seed,
       fluxScale: null,
       reweight,
+      ...(p.selfcal ? { selfcal: selfcalFlags(p.selfcal) } : {}),
       options: settings.options,
       workers,
     });
@@ -96,7 +120,7 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
     try {
       const rec = await reconstructUvfits(
         f.uv,
-        { name: f.name, file: baseName(f.name), stokes: f.vis.product, ...sourceArg(f), size, cellArcsec, prior: local, settings: given, backend: async () => backend, command, reweight },
+        { name: f.name, file: baseName(f.name), stokes: f.vis.product, ...sourceArg(f), size, cellArcsec, prior: local, settings: given, backend: async () => backend, command, reweight, ...(p.selfcal ? { selfcal: p.selfcal } : {}) },
         {
           signal: r.signal,
           progressIntervalMs: 100,
@@ -124,7 +148,17 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
       const mv = chooseMeasurement(u, v, { nx: size, ny: size, cell: cellArcsec * ARCSEC }).forward(mean);
       const modelAmp = Float32Array.from(mv.re, (x, i) => Math.hypot(x, mv.im[i]!));
       const ran = line(rec.workers);
-      done.set(jobId, { files: rec.files, modelAmp, chi2: rec.chi2, warnings: rec.warnings, notes: rec.notes, command: ran, ...(rec.stopped ? { stopped: rec.stopped } : {}) });
+      const selfcal = selfcalOfReport(rec.report);
+      done.set(jobId, {
+        files: rec.files,
+        modelAmp,
+        chi2: rec.chi2,
+        warnings: rec.warnings,
+        notes: rec.notes,
+        command: ran,
+        ...(rec.stopped ? { stopped: rec.stopped } : {}),
+        ...(selfcal ? { selfcal } : {}),
+      });
       while (done.size > KEEP_DONE) done.delete(done.keys().next().value as string);
       const report = rec.report as { seconds?: number; fluxScale?: { value?: number }; scoreEvaluations?: number };
       return {

@@ -5,16 +5,32 @@
  * `uv.image` of the same file, `uv.cancelImage` or `uv.close` stops it (it answers 'cancelled') —, `job.clean`
  * CLEANs as a job with progress and
  * cancellation, `uv.products` gives a finished CLEAN's products. The products are the FITS files of
- * `skyscore clean` (reconstruct/clean-products.ts, the same code), so the app exports the CLI's bytes. The
+ * `skyscore clean` (reconstruct/clean-products.ts, the same code), so the app exports the CLI's bytes; with
+ * `selfcal`, the job runs the command line's self-calibration loop (selfcalLoop, the same settings) first, images
+ * the corrected visibilities with its HISTORY line, and adds NAME-gains.json (gainTableJson). The
  * posterior from the visibilities (`job.reconstructVis`, `uv.posteriorProducts`) is in vis-posterior-job.ts.
  */
 import type { EngineContext } from './handlers.js';
-import type { CleanJobProgress, CleanProductsResult, NamedFile, RadioMethods, UvCleanParams, UvImagingParams, UvOpenResult, UvPlotData, UvSourceChoice, UvSourceEntry } from '../../src-shared/protocol/index.js';
+import type {
+  CleanJobProgress,
+  CleanProductsResult,
+  NamedFile,
+  RadioMethods,
+  UvCleanParams,
+  UvImagingParams,
+  UvOpenResult,
+  UvPlotData,
+  UvSelfcalReport,
+  UvSelfcalSettings,
+  UvSourceChoice,
+  UvSourceEntry,
+} from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInputError, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { thermalCheck } from '../../src-shared/radio/weighting.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
+import { describeRound, gainPhaseRms, gainTableJson, selfcalFlags, selfcalLoop, type SelfcalResult, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
 import { cleanProducts, cleanProductsSync, imagingGeometry, type ImagingSettings } from '../reconstruct/clean-products.js';
 import { CLIENT_FITS, checkGrid, RequestLimitError } from './limits.js';
 import { start, type JobReporter } from './jobs.js';
@@ -209,10 +225,92 @@ export async function imageUv(p: UvImagingParams): Promise<RadioMethods['uv.imag
   };
 }
 
-/** Runs a prepared CLEAN, yielding to the event loop between its steps (progress, cancellation). */
-async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r: JobReporter<CleanJobProgress>): Promise<CleanProductsResult> {
+/** The rounds as the protocol gives them: each round's figures and describeRound's line. */
+export function selfcalRounds(rounds: SelfcalRound[]): UvSelfcalReport['rounds'] {
+  return rounds.map((x) => ({ ...x, text: describeRound(x) }));
+}
+
+/** What the self-calibration of a CLEAN did (the figures `skyscore clean --selfcal` prints). */
+function selfcalReport(sc: SelfcalResult, before: number, flags: string): UvSelfcalReport {
+  return {
+    flags,
+    start: sc.start,
+    before: sc.initial,
+    rounds: selfcalRounds(sc.rounds),
+    phaseRmsDeg: gainPhaseRms(sc.gains),
+    solutions: sc.gains.solutions,
+    failed: sc.gains.failed,
+    kept: sc.vis.n,
+    of: before,
+  };
+}
+
+/** |V| of the corrected data at the plotted visibilities of the raw ones: |V| / |g_i g_j|; NaN where left out. */
+function correctedAmplitudes(f: OpenUv, sc: SelfcalResult): Float32Array {
+  const t = sc.gains;
+  return Float32Array.from(f.plotIdx, (k) => {
+    const p = t.slot1[k]!;
+    const q = t.slot2[k]!;
+    if (!t.ok[p] || !t.ok[q]) return NaN;
+    return Math.hypot(f.vis.re[k]!, f.vis.im[k]!) / (Math.hypot(t.gRe[p]!, t.gIm[p]!) * Math.hypot(t.gRe[q]!, t.gIm[q]!));
+  });
+}
+
+/**
+ * The command line that gives a CLEAN's products (`skyscore clean`, the file by its base name, NAME the file's
+ * stem): the `command` of the app's NAME-gains.json. The cell as the request gave it, else the default's to the last
+ * digit JavaScript prints.
+ */
+export function cleanCommandLine(f: OpenUv, grid: ImageGrid, cellArcsec: number | undefined, s: ImagingSettings, sc: UvSelfcalSettings | undefined): string {
+  const source = f.vis.source ? ` --source ${/^[\w.+-]+$/.test(f.vis.source.name) ? f.vis.source.name : String(f.vis.source.id)}` : '';
+  return (
+    `skyscore clean --vis ${baseName(f.name)} --out ${productStem(f.name)} --size ${grid.nx} --cell ${cellArcsec ?? grid.cell / ARCSEC} --weighting ${s.weighting}` +
+    `${s.weighting === 'briggs' ? ` --robust ${s.robust}` : ''} --stokes ${f.vis.product}${source} --niter ${s.niter} --gain ${s.gain} --threshold ${s.threshold} --${s.method}` +
+    (sc ? ` ${selfcalFlags(sc)}` : '')
+  );
+}
+
+/**
+ * Runs a prepared CLEAN, yielding to the event loop between its steps (progress, cancellation). With `sc`, the
+ * self-calibration loop runs first (in one piece: it is not stopped part way) and the CLEAN is of the corrected data.
+ */
+async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r: JobReporter<CleanJobProgress>, sc?: UvSelfcalSettings, cellArcsec?: number): Promise<CleanProductsResult> {
   const t0 = performance.now();
-  const it = cleanProducts(f.vis, grid, baseName(f.name), productStem(f.name), settings);
+  let data = f.vis;
+  let history: string[] = [];
+  let cal: { report: UvSelfcalReport; dataAmp: Float32Array; gains: NamedFile } | null = null;
+  if (sc) {
+    r.progress({ iterations: 0, niter: settings.niter, majorCycles: 0, peak: 0, elapsedS: 0, stage: 'selfcal' });
+    await new Promise((res) => setImmediate(res));
+    if (r.signal.aborted) throw new CancelledError();
+    // as `skyscore clean --selfcal`: the loop with the CLEAN's own settings, on the image grid
+    const res = selfcalLoop(f.vis, grid, {
+      mode: sc.mode,
+      rounds: sc.rounds,
+      solint: sc.solint,
+      start: sc.start,
+      clean: { weighting: settings.weighting, robust: settings.robust, niter: settings.niter, gain: settings.gain, threshold: settings.threshold, method: settings.method, measure: settings.measure, mask: settings.mask },
+    });
+    if (r.signal.aborted) throw new CancelledError();
+    data = res.vis;
+    if (data.n === 0) throw new UvfitsInputError(`${f.name}: self-calibration left no visibility (every antenna solution failed)`);
+    const flags = selfcalFlags(sc);
+    history = [`self-calibrated: ${flags} (first model ${res.start}); ${res.gains.failed} of ${res.gains.solutions} antenna solutions flagged; ${data.n} of ${f.vis.n} visibilities kept`];
+    const names = new Map(f.uv.meta.antennas.map((a) => [a.number, a.name]));
+    const json = gainTableJson(res.gains, (n) => names.get(n) ?? `ANT${n}`, {
+      file: baseName(f.name),
+      command: cleanCommandLine(f, grid, cellArcsec, settings, sc),
+      start: res.start,
+      initial: res.initial,
+      rounds: res.rounds,
+    });
+    cal = {
+      report: selfcalReport(res, f.vis.n, flags),
+      dataAmp: correctedAmplitudes(f, res),
+      gains: { name: `${productStem(f.name)}-gains.json`, bytes: new TextEncoder().encode(JSON.stringify(json, null, 2) + '\n') },
+    };
+  }
+  const it = cleanProducts(data, grid, baseName(f.name), productStem(f.name), { ...settings, history });
   let last = 0;
   for (;;) {
     if (r.signal.aborted) throw new CancelledError();
@@ -229,7 +327,7 @@ async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r
       for (const x of c.residual) ss += x * x;
       r.progress({ iterations: c.iterations, niter: settings.niter, majorCycles: c.majorCycles, peak: c.peak, elapsedS: (performance.now() - t0) / 1000 });
       return {
-        files: named(p.files),
+        files: [...named(p.files), ...(cal ? [cal.gains] : [])],
         modelAmp,
         iterations: c.iterations,
         majorCycles: c.majorCycles,
@@ -238,6 +336,7 @@ async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r
         peak: c.peak,
         residualRms: Math.sqrt(ss / c.residual.length),
         noise: p.noise,
+        ...(cal ? { selfcal: { ...cal.report, dataAmp: cal.dataAmp } } : {}),
       };
     }
     const v = step.value;
@@ -254,7 +353,7 @@ async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r
 export function startClean(p: UvCleanParams, ctx: EngineContext): RadioMethods['job.clean']['result'] {
   const { f, grid, settings } = prepare(p, p.niter, { gain: p.gain, threshold: p.threshold, method: p.method });
   const { jobId, queued } = start('clean', ctx, async (r) => {
-    const result = await runClean(f, grid, settings, r as JobReporter<CleanJobProgress>);
+    const result = await runClean(f, grid, settings, r as JobReporter<CleanJobProgress>, p.selfcal, p.cellArcsec);
     done.set(jobId, result);
     while (done.size > KEEP_DONE) done.delete(done.keys().next().value as string);
     return { summary: { iterations: result.iterations, majorCycles: result.majorCycles, stoppedBy: result.stoppedBy, modelFlux: result.modelFlux, peak: result.peak } };

@@ -8,6 +8,7 @@ import { LIMITS } from './limits.js';
 import type { UvSummary } from '../radio/uvfits.js';
 import type { ThermalCheck } from '../radio/weighting.js';
 import type { SamplingStatus } from '../diffusion/posterior.js';
+import type { SelfcalMode, SelfcalStart } from '../radio/selfcal.js';
 import { runOptions, workersSetting, type NamedFile } from './jobs.js';
 import { SAMPLERS, MAX_STEPS, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
@@ -88,12 +89,61 @@ export interface UvImagingParams {
   robust?: number;
 }
 
+/**
+ * Self-calibration before imaging (the command line's --selfcal MODE --selfcal-rounds R --solint S --selfcal-start
+ * START, src-shared/radio/selfcal.ts): rounds 1…50, solint ≥ 0 seconds (0: each time stamp).
+ */
+export interface UvSelfcalSettings {
+  mode: SelfcalMode;
+  rounds: number;
+  solint: number;
+  start: SelfcalStart;
+}
+
+/** One round of the self-calibration loop, as report.json and NAME-gains.json give it, with describeRound's line. */
+export interface UvSelfcalRound {
+  round: number;
+  mode: SelfcalMode;
+  model: 'clean' | 'point';
+  modelFlux: number;
+  residualRms: number | null;
+  residualOverNoise: number | null;
+  cleanIterations: number | null;
+  chi2Before: number;
+  chi2After: number;
+  failedFraction: number;
+  thermalRobustRatio: number | null;
+  phaseRmsDeg: number;
+  /** describeRound's line (the command line prints it). */
+  text: string;
+}
+
+/** What a self-calibrated run did: its flags, the first model, the figures before and of each round, the last gains. */
+export interface UvSelfcalReport {
+  /** selfcalFlags: `--selfcal p --selfcal-rounds 3 --solint 0 --selfcal-start auto`. */
+  flags: string;
+  /** The first round's model ('auto' resolved). */
+  start: 'clean' | 'point';
+  /** The CLEAN of the data before any gains. */
+  before: { modelFlux: number; residualRms: number; residualOverNoise: number; chi2: number; thermalRobustRatio: number | null };
+  rounds: UvSelfcalRound[];
+  /** The last round's gains: phase rms (degrees) about the reference, antenna solutions and those flagged. */
+  phaseRmsDeg: number;
+  solutions: number;
+  failed: number;
+  /** Visibilities kept (those of antennas without a solution are left out) of those before. */
+  kept: number;
+  of: number;
+}
+
 export interface UvCleanParams extends UvImagingParams {
   niter: number;
   gain: number;
   /** Jy/beam. */
   threshold: number;
   method: CleanMethodName;
+  /** Self-calibrate first with these CLEAN settings (`skyscore clean --selfcal …`); absent: none. */
+  selfcal?: UvSelfcalSettings;
 }
 
 export interface UvImageResult {
@@ -126,11 +176,18 @@ export interface CleanJobProgress {
   /** The residual's peak |value| (Jy/beam). */
   peak: number;
   elapsedS: number;
+  /** 'selfcal' while the self-calibration loop runs (before the CLEAN of the corrected data). */
+  stage?: 'selfcal';
 }
 
 export interface CleanProductsResult {
-  /** NAME-dirty.fits, NAME-psf.fits, NAME-model.fits, NAME-residual.fits, NAME-image.fits, as `skyscore clean` writes them. */
+  /**
+   * NAME-dirty.fits, NAME-psf.fits, NAME-model.fits, NAME-residual.fits, NAME-image.fits, as `skyscore clean` writes
+   * them; self-calibrated, also NAME-gains.json (its `command` the command line that gives the same products).
+   */
   files: NamedFile[];
+  /** Self-calibrated: the loop's figures, and |V| of the corrected data at the plotted points (NaN: left out). */
+  selfcal?: UvSelfcalReport & { dataAmp: Float32Array };
   /** |A·model| at the plotted visibilities (UvPlotData's points, same order). */
   modelAmp: Float32Array;
   iterations: number;
@@ -166,6 +223,8 @@ export interface UvPosteriorParams {
   workers?: number | null;
   /** Rescale the weights to the data's scatter (--reweight: the thermal check's rms ratio r, w → w/r²). */
   reweight?: boolean;
+  /** Self-calibrate first (`skyscore reconstruct --vis … --selfcal …`); absent: none. */
+  selfcal?: UvSelfcalSettings;
   /** Previews per second (0: none). */
   previewHz: number;
 }
@@ -205,6 +264,8 @@ export interface UvPosteriorProductsResult {
   command: string;
   /** Where a run stopped and kept stood, and how many chains it kept; absent for a finished run. */
   stopped?: { step: number; steps: number; sigma: number; chains: number; of: number };
+  /** Self-calibrated: the loop's figures (report.json's selfcal). */
+  selfcal?: UvSelfcalReport;
 }
 
 export interface RadioMethods {
@@ -229,6 +290,14 @@ export interface RadioMethods {
 
 const uvFileId = str({ max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
 
+/** The command line's ranges: --selfcal p|ap, --selfcal-rounds 1…50, --solint ≥ 0, --selfcal-start auto|point|clean. */
+const selfcalShape = obj({
+  mode: literal('p', 'ap'),
+  rounds: num({ integer: true, min: 1, max: 50 }),
+  solint: num({ min: 0 }),
+  start: literal('auto', 'point', 'clean'),
+});
+
 const imagingShape = {
   fileId: uvFileId,
   size: optional(num({ integer: true, min: 8, max: LIMITS.imageSide })),
@@ -249,6 +318,7 @@ export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMeth
     gain: num({ min: Number.MIN_VALUE, max: 1 }),
     threshold: num({ min: 0 }),
     method: literal('hogbom', 'cotton-schwab'),
+    selfcal: optional(selfcalShape),
   }),
   'uv.products': obj({ jobId: str({ max: 40, pattern: /^[a-z]+-[0-9a-z]{1,32}$/ }) }),
   'job.reconstructVis': obj({
@@ -263,6 +333,7 @@ export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMeth
     options: optional(runOptions),
     workers: workersSetting,
     reweight: optional(bool),
+    selfcal: optional(selfcalShape),
     previewHz: num({ min: 0, max: 30 }),
   }),
   'uv.posteriorProducts': obj({ jobId: str({ max: 40, pattern: /^[a-z]+-[0-9a-z]{1,32}$/ }) }),

@@ -5,7 +5,9 @@
  * read-out, the report's warnings, the mean's amplitudes over the data's, and posterior-mean.fits exported byte
  * for byte as `skyscore reconstruct --vis` writes it, with the run panel's sampler settings (2 worker threads) and
  * the weights rescaled to the data's scatter; Stop and keep; Stop. Also: a random-groups FITS file that is not UVFITS
- * opens in the image viewer (its headers, no image), not in the Visibilities view. Screenshots go to test-results/.
+ * opens in the image viewer (its headers, no image), not in the Visibilities view. And the posterior of the EHT
+ * file after phase self-calibration: the flags in its command line, the rounds' figures as report.json gives
+ * them, posterior-mean.fits as that command writes it. Screenshots go to test-results/.
  */
 import { test as base, expect } from './fixtures.js';
 import type { Page } from '@playwright/test';
@@ -150,6 +152,55 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     await shot(app, 'uvfits-posterior-running.png');
     await app.getByTestId('uv-posterior-stop').click();
     await expect(prog).toHaveAttribute('data-state', 'cancelled', { timeout: 15_000 });
+    expect(consoleErrors).toEqual([]);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('the posterior after phase self-calibration: the flags in its command line, the rounds of report.json, the products of that command', async ({ app, consoleErrors }) => {
+  const EHT = 'ehtim_sample_SYNTHETIC_sgra.uvfits';
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-e2e-uvpost-sc-'));
+  try {
+    await app.getByTestId('open-fits-input').first().setInputFiles(dataPath('uvfits', EHT));
+    await expect(app.getByTestId('uv-view')).toBeVisible();
+    await app.getByTestId('uv-size').fill(String(N));
+    await app.getByTestId('uv-cell').fill('0.000005');
+    await expect(app.getByTestId('uv-posterior-prior')).toHaveValue('user/gf32');
+    await app.getByTestId('uv-posterior-n').fill('2');
+    await app.getByTestId('uv-posterior-steps').fill('20');
+    await app.getByTestId('uv-posterior-seed').fill('5');
+    await app.getByTestId('uv-selfcal').selectOption('p');
+    await app.getByTestId('uv-selfcal-rounds').fill('2');
+    await app.getByTestId('uv-posterior').click();
+    const prog = app.getByTestId('uv-posterior-progress');
+    await expect(prog).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+    const command = (await app.getByTestId('uv-posterior-command').locator('code').textContent())!;
+    expect(command).toMatch(/ --seed 5 --selfcal p --selfcal-rounds 2 --solint 0 --selfcal-start auto --workers \d+ --out DIR$/);
+    const argv = command.split(' ').slice(1, -2);
+    argv[argv.indexOf('--vis') + 1] = dataPath('uvfits', EHT);
+    const cli = await runCliAsync([...argv, '--out', path.join(tmp, 'p'), '--quiet'], { timeoutMs: 300_000 });
+    expect(cli.code, cli.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(tmp, 'p', 'report.json'), 'utf8')) as { selfcal: { firstModel: string; gainPhaseRmsDeg: number; visibilitiesKept: number; visibilitiesBefore: number; rounds: { chi2After: number }[] } };
+    const result = app.getByTestId('uv-selfcal-result-posterior');
+    await expect(result).toContainText(`--selfcal p --selfcal-rounds 2 --solint 0 --selfcal-start auto: first model ${report.selfcal.firstModel}`);
+    for (const [i, r] of report.selfcal.rounds.entries()) {
+      const after = Number((await app.getByTestId(`uv-selfcal-chi2-${i + 1}`).textContent())!.split(' → ')[1]);
+      // four significant digits
+      expect(Math.abs(after - r.chi2After)).toBeLessThanOrEqual(5e-4 * r.chi2After);
+    }
+    await expect(app.getByTestId('uv-selfcal-round-3')).toHaveCount(0);
+    await expect(app.getByTestId('uv-selfcal-gains-posterior')).toContainText(
+      `phase rms ${report.selfcal.gainPhaseRmsDeg.toFixed(1)}°`,
+    );
+    await expect(app.getByTestId('uv-selfcal-gains-posterior')).toContainText(`${report.selfcal.visibilitiesKept} of ${report.selfcal.visibilitiesBefore} visibilities kept`);
+    // the posterior's products: no gain table (as reconstruct --vis), the mean as that command writes it
+    await expect(app.getByTestId('uv-export-report')).toBeVisible();
+    const [dl] = await Promise.all([app.waitForEvent('download'), app.getByTestId('uv-export-posterior-mean').click()]);
+    expect(readFileSync(await dl.path()).equals(readFileSync(path.join(tmp, 'p', 'posterior-mean.fits')))).toBe(true);
+    await expect(app.getByTestId('uv-amplitude')).toHaveAttribute('data-data', 'as read');
+    await result.scrollIntoViewIfNeeded();
+    await shot(app, 'uvfits-posterior-selfcal.png');
     expect(consoleErrors).toEqual([]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

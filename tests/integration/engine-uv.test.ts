@@ -3,7 +3,9 @@
  * `skyscore info --json`, the plotted points against the library's visibilities, uv.image and the job.clean
  * products byte for byte against `skyscore clean` with the same settings, the model's amplitudes against a direct
  * DFT of the CLI's model, progress and Stop, the limits, and the refusals (not UVFITS, a Measurement Set,
- * all-flagged data).
+ * all-flagged data). Self-calibration (job.clean's selfcal) on the EHT file against `skyscore clean --selfcal ap`
+ * with the command line the app's NAME-gains.json gives: the products byte for byte, the gain table equal but for
+ * its `command`, the rounds' figures, and the corrected amplitudes against the table's gains.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -249,6 +251,80 @@ describe('uv.image and job.clean', () => {
     await new Promise((res) => setImmediate(res));
     expect((await call('uv.close', { fileId: o.fileId })).closed).toBe(true);
     expect(await closed).toMatchObject({ ok: false, name: 'CancelledError', message: expect.stringMatching(/the file was closed/) });
+  }, 120_000);
+
+  it('self-calibrates as skyscore clean --selfcal: the products byte for byte, the gain table, the rounds, the corrected amplitudes', async () => {
+    const EHT_NAME = 'ehtim_sample_SYNTHETIC_sgra.uvfits';
+    const EHT = dataPath('uvfits', EHT_NAME);
+    const o = await call('uv.open', { name: EHT_NAME, bytes: bytesOf(EHT) });
+    const selfcal = { mode: 'ap' as const, rounds: 3, solint: 0, start: 'auto' as const };
+    const started = await call('job.clean', { fileId: o.fileId, size: 64, cellArcsec: 9.22e-6, weighting: 'natural', niter: 5000, gain: 0.1, threshold: 3e-4, method: 'cotton-schwab', selfcal });
+    const end = await waitFor(started.jobId);
+    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+    const stages = events.filter((e) => e.event === 'job.progress' && e.data.jobId === started.jobId).map((e) => (e.data as { stage?: string }).stage);
+    expect(stages[0]).toBe('selfcal');
+    const r = await call('uv.products', { jobId: started.jobId });
+    const stem = 'ehtim_sample_SYNTHETIC_sgra';
+    const kinds = ['dirty', 'psf', 'model', 'residual', 'image'];
+    expect(r.files.map((f) => f.name)).toEqual([...kinds.map((k) => `${stem}-${k}.fits`), `${stem}-gains.json`]);
+    const mine = JSON.parse(new TextDecoder().decode(r.files[5]!.bytes));
+    expect(mine.command).toBe(
+      `skyscore clean --vis ${EHT_NAME} --out ${stem} --size 64 --cell 0.00000922 --weighting natural --stokes I --niter 5000 --gain 0.1 --threshold 0.0003 --cotton-schwab --selfcal ap --selfcal-rounds 3 --solint 0 --selfcal-start auto`,
+    );
+    // the command line the gain table names, on the file from disk
+    const argv = (mine.command as string).split(' ').slice(1);
+    argv[argv.indexOf('--vis') + 1] = EHT;
+    argv[argv.indexOf('--out') + 1] = p('sc');
+    const cli = await runCliAsync(argv);
+    expect(cli.code, cli.stderr).toBe(0);
+    r.files.slice(0, 5).forEach((f, i) => expect(Buffer.from(f.bytes).equals(readFileSync(p(`sc-${kinds[i]}.fits`))), kinds[i]).toBe(true));
+    const theirs = JSON.parse(readFileSync(p('sc-gains.json'), 'utf8'));
+    expect(mine.file).toBe(EHT_NAME);
+    delete mine.command;
+    delete theirs.command;
+    expect(mine).toEqual(theirs);
+    const history = readFitsImage(r.files[4]!.bytes).header.history().join('');
+    expect(history).toContain('self-calibrated: --selfcal ap --selfcal-rounds 3 --solint 0 --selfcal-start auto');
+
+    // the rounds as the command line prints them, and the figures of the table
+    const sc = r.selfcal!;
+    expect(sc.flags).toBe('--selfcal ap --selfcal-rounds 3 --solint 0 --selfcal-start auto');
+    expect(sc.start).toBe('point');
+    expect(sc.rounds.map((x) => x.mode)).toEqual(['p', 'ap', 'ap']);
+    for (const x of sc.rounds) expect(cli.stdout).toContain(x.text);
+    expect(sc.before.chi2).toBeGreaterThan(1000);
+    expect(sc.rounds[2]!.chi2After).toBeLessThan(sc.before.chi2 / 100);
+    expect(sc.failed).toBe(theirs.failed);
+    expect(sc.solutions).toBe(theirs.solutions);
+    expect(cli.stdout).toContain(`${sc.kept} of ${sc.of} visibilities kept`);
+    expect(cli.stdout).toContain(`phase rms ${sc.phaseRmsDeg.toFixed(1)}°`);
+
+    // |V| of the corrected data at the plotted points: |V| / (|g_i| |g_j|) with the table's amplitudes; NaN where left out
+    const vis = selectVisibilities(readUvfits(bytesOf(EHT), EHT), 'I', EHT);
+    const idx = plotIndices(vis.n);
+    const amp = new Map<string, number | null>();
+    for (const g of theirs.gains as { time: number; antenna: number; amplitude: number | null }[]) amp.set(`${g.time.toFixed(7)}:${g.antenna}`, g.amplitude);
+    const times = [...new Set((theirs.gains as { time: number }[]).map((g) => g.time))];
+    const near = (t: number) => times.reduce((a, b) => (Math.abs(b - t) < Math.abs(a - t) ? b : a)).toFixed(7);
+    let left = 0;
+    let changed = 0;
+    idx.forEach((k, i) => {
+      const a1 = amp.get(`${near(vis.time[k]!)}:${vis.ant1[k]}`);
+      const a2 = amp.get(`${near(vis.time[k]!)}:${vis.ant2[k]}`);
+      const got = sc.dataAmp[i]!;
+      if (a1 == null || a2 == null) {
+        expect(Number.isNaN(got)).toBe(true);
+        left++;
+        return;
+      }
+      const raw = Math.hypot(vis.re[k]!, vis.im[k]!);
+      const want = raw / (a1 * a2);
+      expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.max(want, 1e-3));
+      if (Math.abs(want - raw) > 0.01 * raw) changed++;
+    });
+    expect(left).toBe(sc.of - sc.kept);
+    // amplitude gains: most amplitudes differ from the data as read
+    expect(changed).toBeGreaterThan(idx.length / 2);
   }, 120_000);
 
   it('holds the requests to the engine limits', async () => {

@@ -3,7 +3,8 @@
  * then handled): the products byte for byte against `skyscore reconstruct --vis` with the command line the job
  * gives (same seed), report.json the same but for the run's time and how it names the file; |A·mean| at the
  * plotted visibilities against a direct DFT of the CLI's mean; progress with the χ² per visibility and previews;
- * Stop; the refusals (a prior not in the list, the limits).
+ * Stop; the refusals (a prior not in the list, the limits). Self-calibrated (`selfcal`) on the EHT file: the
+ * flags in the command line, the products of that command byte for byte, the rounds of report.json's selfcal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -142,6 +143,44 @@ describe('job.reconstructVis', () => {
     for (const f of r.files.slice(0, 4)) expect(Buffer.from(f.bytes).equals(readFileSync(path.join(out, f.name))), f.name).toBe(true);
     const report = JSON.parse(new TextDecoder().decode(r.files[4]!.bytes));
     expect(report.visibilities.used).toBe(821);
+  }, 400_000);
+
+  it('self-calibrates first as reconstruct --vis --selfcal: its flags in the command line, that command\'s products, the rounds', async () => {
+    const EHT_NAME = 'ehtim_sample_SYNTHETIC_sgra.uvfits';
+    const EHT = dataPath('uvfits', EHT_NAME);
+    const o = await call('uv.open', { name: EHT_NAME, bytes: new Uint8Array(readFileSync(EHT)) });
+    const started = await call('job.reconstructVis', {
+      fileId: o.fileId, size: N, cellArcsec: 5e-6, prior: 'user/gf32', sampler: 'pc', n: 2, steps: 20, seed: 5,
+      selfcal: { mode: 'p', rounds: 2, solint: 0, start: 'auto' }, previewHz: 0,
+    });
+    expect(started.command).toMatch(/ --seed 5 --selfcal p --selfcal-rounds 2 --solint 0 --selfcal-start auto$/);
+    const end = await waitFor(started.jobId);
+    expect(end.event, JSON.stringify(end.data)).toBe('job.done');
+    const r = await call('uv.posteriorProducts', { jobId: started.jobId });
+    const argv = started.command.split(' ');
+    argv[argv.indexOf('--vis') + 1] = EHT;
+    const out = path.join(dir, 'cli-selfcal');
+    const cli = await runCliAsync([...argv, '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });
+    expect(cli.code, cli.stderr).toBe(0);
+    for (const f of r.files.slice(0, 4)) expect(Buffer.from(f.bytes).equals(readFileSync(path.join(out, f.name))), f.name).toBe(true);
+    const mine = JSON.parse(new TextDecoder().decode(r.files[4]!.bytes));
+    const theirs = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    for (const x of [mine, theirs]) {
+      delete x.seconds;
+      delete x.command;
+      delete x.visibilities.file;
+    }
+    expect(mine).toEqual(theirs);
+    const sc = r.selfcal!;
+    expect(sc.flags).toBe('--selfcal p --selfcal-rounds 2 --solint 0 --selfcal-start auto');
+    expect(sc.start).toBe(theirs.selfcal.firstModel);
+    expect(sc.rounds.map((x) => x.chi2After)).toEqual(theirs.selfcal.rounds.map((x: { chi2After: number }) => x.chi2After));
+    expect(sc.rounds[0]!.text).toMatch(/^round 1 \(p\): model flux .* χ²\/dof of the model .* → .* after the gains; .* % solutions failed; gain phase rms/);
+    expect(sc.before.chi2).toBeGreaterThan(1000);
+    expect(sc.rounds[1]!.chi2After).toBeLessThan(sc.before.chi2 / 10);
+    expect(sc.kept).toBe(theirs.selfcal.visibilitiesKept);
+    expect(sc.kept).toBeLessThan(sc.of);
+    expect(sc.phaseRmsDeg).toBe(theirs.selfcal.gainPhaseRmsDeg);
   }, 400_000);
 
   it('sends previews of the running mean and stops when asked', async () => {

@@ -130,7 +130,24 @@ describe('protocol: the posterior from visibilities and the dirty image', () => 
     expect(() => req('uv.open', { name: 'm.uvfits', bytes, source: 3 })).toThrow(/params\.source/);
   });
 
+  const clean = { fileId: 'uv1', weighting: 'natural', niter: 100, gain: 0.1, threshold: 0, method: 'cotton-schwab' };
+  const sc = { mode: 'ap', rounds: 3, solint: 0, start: 'auto' };
+
+  it('carries the self-calibration settings of CLEAN and of the posterior (--selfcal, --selfcal-rounds, --solint, --selfcal-start)', () => {
+    expect(req('job.clean', { ...clean, selfcal: sc }).params).toEqual({ ...clean, selfcal: sc });
+    expect(req('job.clean', { ...clean, selfcal: { mode: 'p', rounds: 50, solint: 30.5, start: 'point' } }).params).toMatchObject({ selfcal: { rounds: 50, solint: 30.5 } });
+    expect(req('job.reconstructVis', { ...base, selfcal: { ...sc, start: 'clean' } }).params).toMatchObject({ selfcal: { mode: 'ap', start: 'clean' } });
+    expect(req('job.clean', clean).params).not.toHaveProperty('selfcal');
+  });
+
   const bad: [string, string, unknown, RegExp][] = [
+    ['a self-calibration mode the command line does not have', 'job.clean', { ...clean, selfcal: { ...sc, mode: 'a' } }, /params\.selfcal\.mode/],
+    ['zero self-calibration rounds', 'job.clean', { ...clean, selfcal: { ...sc, rounds: 0 } }, /params\.selfcal\.rounds/],
+    ['more than 50 rounds', 'job.reconstructVis', { ...base, selfcal: { ...sc, rounds: 51 } }, /params\.selfcal\.rounds/],
+    ['fractional rounds', 'job.clean', { ...clean, selfcal: { ...sc, rounds: 2.5 } }, /params\.selfcal\.rounds/],
+    ['a negative solution interval', 'job.reconstructVis', { ...base, selfcal: { ...sc, solint: -1 } }, /params\.selfcal\.solint/],
+    ['an unknown first model', 'job.clean', { ...clean, selfcal: { ...sc, start: 'gauss' } }, /params\.selfcal\.start/],
+    ['self-calibration settings without a mode', 'job.clean', { ...clean, selfcal: { rounds: 3, solint: 0, start: 'auto' } }, /params\.selfcal\.mode/],
     ['zero workers', 'job.reconstructVis', { ...base, workers: 0 }, /params\.workers/],
     ['an unknown option', 'job.reconstructVis', { ...base, options: { langevinSteps: 3 } }, /unexpected field 'langevinSteps'/],
     ['reweighting that is not a boolean', 'job.reconstructVis', { ...base, reweight: 'yes' }, /params\.reweight/],

@@ -1,13 +1,15 @@
 /**
  * The Visibilities view's arithmetic: sky positions rounded once (no 60 s), the scatter plot's ranges (the
  * conjugates included, symmetric and square for the uv plane), zoom about a point, pixel ↔ data, wavelength units,
- * and which files go to the view.
+ * which files go to the view, and the self-calibration the form asks for (the command line's flags and defaults).
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { hms, fmtAngle, fmtJy } from '../../src-renderer/src/radio/format';
 import { dataRange, pixelToData, plotBox, squareRange, uvUnit, zoomRange, MARGIN } from '../../src-renderer/src/radio/scatter';
-import { choosePosteriorPrior, isVisibilityFile } from '../../src-renderer/src/radio/actions';
+import { choosePosteriorPrior, isVisibilityFile, selfcalSettings } from '../../src-renderer/src/radio/actions';
+import { DEFAULT_FORM } from '../../src-renderer/src/radio/state';
+import { selfcalFlags } from '../../src-shared/radio/selfcal';
 import type { PriorInfo } from '../../src-shared/protocol/index';
 import { dataPath } from '../helpers/data.js';
 
@@ -120,5 +122,16 @@ describe('the posterior prior', () => {
     // a user's prior of the same name is not the shipped one
     expect(choosePosteriorPrior([prior('galaxy-64', 64), prior('radio-64', 64, 'user')], null, 64)).toBe('shipped/galaxy-64');
     expect(choosePosteriorPrior([prior('ring', 2, 'shipped', 'analytic')], null, 64)).toBeNull();
+  });
+});
+
+describe('self-calibration settings', () => {
+  it("defaults to none; chosen, gives the command line's defaults and the form's values as its flags", () => {
+    expect(DEFAULT_FORM.selfcal).toBe('none');
+    expect(selfcalSettings(DEFAULT_FORM)).toBeUndefined();
+    const p = selfcalSettings({ ...DEFAULT_FORM, selfcal: 'p' })!;
+    expect(selfcalFlags(p)).toBe('--selfcal p --selfcal-rounds 3 --solint 0 --selfcal-start auto');
+    const ap = selfcalSettings({ ...DEFAULT_FORM, selfcal: 'ap', selfcalRounds: 7, solint: 60, selfcalStart: 'clean' })!;
+    expect(selfcalFlags(ap)).toBe('--selfcal ap --selfcal-rounds 7 --solint 60 --selfcal-start clean');
   });
 });

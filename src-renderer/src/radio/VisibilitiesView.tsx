@@ -4,7 +4,8 @@
  * CLEAN model's or the posterior mean's amplitudes over it once there is one), the imaging and CLEAN settings, the
  * CLEAN job's progress and Stop, the posterior from the visibilities (prior, the run panel's sampler settings, the
  * weights rescaled to the data's scatter; progress, Stop, Stop and keep, the report's warnings), and the products
- * to export (the files of `skyscore clean` or `skyscore reconstruct --vis`).
+ * to export (the files of `skyscore clean` or `skyscore reconstruct --vis`). Self-calibration (the command line's
+ * --selfcal flags) applies to CLEAN and to the posterior; after a run its rounds' figures show under its progress.
  */
 import { useEffect, useMemo } from 'react';
 import { useRadio } from './state';
@@ -16,7 +17,7 @@ import { useStore } from '../store/index';
 import { refreshPriors } from '../run/actions';
 import { fmtJy } from './format';
 import { NumberField } from '../model/fields';
-import type { UvOpenResult, UvSourceChoice, UvSourceEntry } from '../../../src-shared/protocol/index';
+import type { UvOpenResult, UvSelfcalReport, UvSourceChoice, UvSourceEntry } from '../../../src-shared/protocol/index';
 import { hms, hz } from './format';
 import './radio.css';
 
@@ -146,6 +147,7 @@ function Controls({ open }: { open: UvOpenResult }) {
           </button>
         )}
       </div>
+      <SelfcalFields disabled={running} />
       <h4>CLEAN</h4>
       <div className="grid2">
         <NumberField label="Iterations" integer min={1} max={1_000_000} value={form.niter} onChange={(v) => patchForm({ niter: v })} testId="uv-niter" />
@@ -174,15 +176,102 @@ function Controls({ open }: { open: UvOpenResult }) {
           <progress max={clean.niter || 1} value={clean.iterations} />
           <span>
             {clean.state === 'queued' && 'waiting for the engine…'}
-            {clean.state === 'running' && `${clean.iterations} / ${clean.niter} iterations${clean.majorCycles ? `, ${clean.majorCycles} major cycles` : ''}${clean.peak !== null ? `, residual peak ${fmtJy(clean.peak)}/beam` : ''}`}
+            {clean.state === 'running' && clean.selfcalRunning && `self-calibrating (${form.selfcalRounds} rounds of CLEAN and gains)…`}
+            {clean.state === 'running' && !clean.selfcalRunning && `${clean.iterations} / ${clean.niter} iterations${clean.majorCycles ? `, ${clean.majorCycles} major cycles` : ''}${clean.peak !== null ? `, residual peak ${fmtJy(clean.peak)}/beam` : ''}`}
             {clean.state === 'done' && `done: ${clean.iterations} iterations`}
             {clean.state === 'cancelled' && 'stopped'}
             {clean.state === 'error' && <span className="err">{clean.message}</span>}
           </span>
         </div>
       )}
+      {clean.state === 'done' && clean.selfcal && <SelfcalResult report={clean.selfcal} of="clean" />}
       <Posterior disabled={disabled} />
       <Products />
+    </div>
+  );
+}
+
+/**
+ * The self-calibration settings (the command line's --selfcal p|ap, --selfcal-rounds, --solint, --selfcal-start;
+ * its defaults), used by CLEAN (its own settings make each round's model) and by the posterior (rounds of a
+ * natural-weighted CLEAN to 3 × the noise on its grid, as `reconstruct --vis --selfcal`).
+ */
+function SelfcalFields({ disabled }: { disabled: boolean }) {
+  const form = useRadio((s) => s.form);
+  const patchForm = useRadio((s) => s.patchForm);
+  const on = form.selfcal !== 'none';
+  return (
+    <>
+      <h4>Self-calibration</h4>
+      <div className="grid2">
+        <label className="span2">
+          Gains
+          <select
+            value={form.selfcal}
+            disabled={disabled}
+            onChange={(e) => patchForm({ selfcal: e.target.value as typeof form.selfcal })}
+            data-testid="uv-selfcal"
+            title="--selfcal: antenna gains solved against a CLEAN model and applied to the data before CLEAN and before the posterior (docs/radio.md, Self-calibration)"
+          >
+            <option value="none">none</option>
+            <option value="p">phase (p)</option>
+            <option value="ap">amplitude and phase (ap)</option>
+          </select>
+        </label>
+        {on && (
+          <>
+            <NumberField label="Rounds" integer min={1} max={50} value={form.selfcalRounds} onChange={(v) => patchForm({ selfcalRounds: v })} disabled={disabled} testId="uv-selfcal-rounds" />
+            <NumberField label="Interval" unit="s" min={0} value={form.solint} onChange={(v) => patchForm({ solint: v })} disabled={disabled} testId="uv-solint" />
+            <label className="span2">
+              First model
+              <select
+                value={form.selfcalStart}
+                disabled={disabled}
+                onChange={(e) => patchForm({ selfcalStart: e.target.value as typeof form.selfcalStart })}
+                data-testid="uv-selfcal-start"
+                title="--selfcal-start: auto takes the CLEAN of the data where its model fits them to χ²/dof ≤ 10, else a point source at the phase centre"
+              >
+                <option value="auto">auto (CLEAN if it fits, else point)</option>
+                <option value="point">point source</option>
+                <option value="clean">CLEAN of the data</option>
+              </select>
+            </label>
+          </>
+        )}
+      </div>
+      {on && <small className="muted">interval 0: each time stamp; for CLEAN and the posterior</small>}
+    </>
+  );
+}
+
+/** Figures for the rounds' table. */
+const g4 = (x: number) => (Math.abs(x) >= 1e4 ? x.toExponential(2) : x.toPrecision(4));
+
+/**
+ * What a run's self-calibration did: the first model, the CLEAN model's χ²/dof before, each round's mode, model,
+ * model flux, χ²/dof before → after its gains, failed solutions and gain phase rms (describeRound's line as the
+ * row's tooltip), and the last gains' phase rms, failed solutions and the visibilities kept.
+ */
+function SelfcalResult({ report, of }: { report: UvSelfcalReport; of: 'clean' | 'posterior' }) {
+  return (
+    <div className="uv-selfcal-result" data-testid={`uv-selfcal-result-${of}`}>
+      <small className="muted">
+        self-calibration <code>{report.flags}</code>: first model {report.start}; before, χ²/dof {g4(report.before.chi2)} (CLEAN model {fmtJy(report.before.modelFlux)})
+      </small>
+      <ol className="uv-selfcal-rounds">
+        {report.rounds.map((x) => (
+          <li key={x.round} title={x.text} data-testid={`uv-selfcal-round-${x.round}`}>
+            <strong>
+              round {x.round} ({x.mode})
+            </strong>{' '}
+            {x.model} model {fmtJy(x.modelFlux)}; χ²/dof <span data-testid={`uv-selfcal-chi2-${x.round}`}>{`${g4(x.chi2Before)} → ${g4(x.chi2After)}`}</span>; {(100 * x.failedFraction).toFixed(1)} % failed; φ rms{' '}
+            {x.phaseRmsDeg.toFixed(1)}°
+          </li>
+        ))}
+      </ol>
+      <small className="muted" data-testid={`uv-selfcal-gains-${of}`}>
+        last gains: phase rms {report.phaseRmsDeg.toFixed(1)}°, {report.failed} of {report.solutions} solutions failed; {report.kept} of {report.of} visibilities kept
+      </small>
     </div>
   );
 }
@@ -268,6 +357,7 @@ function Posterior({ disabled }: { disabled: boolean }) {
           </span>
         </div>
       )}
+      {st.state === 'done' && st.selfcal && <SelfcalResult report={st.selfcal} of="posterior" />}
       {st.state === 'done' && st.warnings.length > 0 && (
         <ul className="uv-warnings" data-testid="uv-posterior-warnings">
           {st.warnings.map((w) => (
@@ -312,7 +402,7 @@ function Products() {
                   type="button"
                   className="mini"
                   onClick={() => exportProduct(f)}
-                  data-testid={`uv-export-${products.kind === 'posterior' ? f.name.replace(/\.(fits|json)$/, '') : f.name.replace(/^.*-(\w+)\.fits$/, '$1')}`}
+                  data-testid={`uv-export-${products.kind === 'posterior' ? f.name.replace(/\.(fits|json)$/, '') : f.name.replace(/^.*-(\w+)\.(fits|json)$/, '$1')}`}
                 >
                   Export
                 </button>{' '}
@@ -354,14 +444,20 @@ export function UvCoveragePlot({ open, full, actions }: { open: UvOpenResult; fu
 function AmplitudePlot({ open }: { open: UvOpenResult }) {
   const modelAmp = useRadio((s) => s.modelAmp);
   const modelLabel = useRadio((s) => s.modelLabel);
+  const dataAmp = useRadio((s) => s.dataAmp);
+  const corrected = dataAmp !== null && dataAmp.length === open.plot.uvdist.length;
   const series = useMemo(() => {
-    const s: ScatterSeries[] = [{ x: open.plot.uvdist, y: open.plot.amp, color: UV_COLOR, label: 'data |V|', size: 1.5 }];
+    const s: ScatterSeries[] = [
+      corrected
+        ? { x: open.plot.uvdist, y: dataAmp, color: UV_COLOR, label: 'self-calibrated data |V|', size: 1.5 }
+        : { x: open.plot.uvdist, y: open.plot.amp, color: UV_COLOR, label: 'data |V|', size: 1.5 },
+    ];
     if (modelAmp && modelAmp.length === open.plot.uvdist.length) s.push({ x: open.plot.uvdist, y: modelAmp, color: MODEL_COLOR, label: modelLabel, size: 1.5 });
     return s;
-  }, [open, modelAmp, modelLabel]);
+  }, [open, modelAmp, modelLabel, corrected, dataAmp]);
   const unit = uvUnit(open.summary.uvMax ?? 1);
   return (
-    <div className="uv-amp" data-model-points={modelAmp ? modelAmp.length : 0} data-model={modelAmp ? modelLabel : ''} data-testid="uv-amplitude">
+    <div className="uv-amp" data-model-points={modelAmp ? modelAmp.length : 0} data-model={modelAmp ? modelLabel : ''} data-data={corrected ? 'self-calibrated' : 'as read'} data-testid="uv-amplitude">
       <ScatterPlot
         series={series}
         title={`amplitude against uv distance${open.plot.shown < open.plot.total ? ` (${open.plot.shown} of ${open.plot.total}, evenly spaced)` : ''}`}

@@ -4,13 +4,15 @@
  * events, `uv.products`) come back as the FITS files `skyscore clean` writes, shown in viewer panels with their
  * sky WCS and exported as they are. The posterior from the visibilities (`job.reconstructVis`, its progress and
  * previews, `uv.posteriorProducts`) comes back as the files of `skyscore reconstruct --vis`, its mean, std and
- * first sample in viewer panels, the mean's amplitudes over the data's in the amplitude plot.
+ * first sample in viewer panels, the mean's amplitudes over the data's in the amplitude plot. Both may
+ * self-calibrate first (the form's Self-calibration: the command line's --selfcal flags); a CLEAN's products then
+ * hold NAME-gains.json, and with amplitude gains the amplitude plot shows the corrected data's |V|.
  */
 import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
 import { showImage, removeImage } from '../viewer/images';
 import { readFits } from '../../../src-shared/fits/index';
-import type { EngineEvent, NamedFile, PriorInfo, UvImagingParams, UvOpenResult, UvSourceChoice } from '../../../src-shared/protocol/index';
+import type { EngineEvent, NamedFile, PriorInfo, UvImagingParams, UvOpenResult, UvSelfcalSettings, UvSourceChoice } from '../../../src-shared/protocol/index';
 import { IDLE_POSTERIOR, useRadio, type ImagingForm } from './state';
 import { downloadBytes } from '../export/download';
 import { fmtAngle, fmtJy } from './format';
@@ -91,7 +93,7 @@ export const POSTERIOR_PANELS = [
 function clearProducts(): void {
   for (const p of PRODUCT_KINDS) removeImage(panelId(p.kind));
   for (const p of POSTERIOR_PANELS) removeImage(p.id);
-  useRadio.getState().set({ products: null, modelAmp: null });
+  useRadio.getState().set({ products: null, modelAmp: null, dataAmp: null });
 }
 
 /** Images another product of the open file (Stokes I or one of its correlations): the file is read again for it. */
@@ -112,7 +114,7 @@ export async function chooseProduct(product: string): Promise<void> {
   }
 }
 
-const IDLE_CLEAN = { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null } as const;
+const IDLE_CLEAN = { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null, selfcalRunning: false, selfcal: null } as const;
 
 /**
  * Opens a UVFITS file's bytes in the engine and shows the Visibilities view. Errors go to the viewer's message line.
@@ -242,6 +244,16 @@ export function showProducts(files: NamedFile[], kinds: readonly ProductKind[]):
   }
 }
 
+/** The form's self-calibration as a request gives it (the command line's --selfcal flags); undefined for none. */
+export function selfcalSettings(f: ImagingForm = useRadio.getState().form): UvSelfcalSettings | undefined {
+  return f.selfcal === 'none' ? undefined : { mode: f.selfcal, rounds: f.selfcalRounds, solint: f.solint, start: f.selfcalStart };
+}
+
+/** The self-calibration in a settings line. */
+function selfcalLabel(sc: UvSelfcalSettings | undefined): string {
+  return sc ? `, self-calibrated ${sc.mode} × ${sc.rounds}${sc.solint ? `, solint ${sc.solint} s` : ''}${sc.start !== 'auto' ? `, from a ${sc.start} model` : ''}` : '';
+}
+
 function settingsLabel(size: number, cellArcsec: number): string {
   const f = useRadio.getState().form;
   return `${size}×${size}, cell ${+cellArcsec.toPrecision(4)}″, ${f.weighting}${f.weighting === 'briggs' ? ` robust ${f.robust}` : ''}`;
@@ -298,15 +310,18 @@ export function patchImaging(p: Partial<ImagingForm>): void {
   useRadio.getState().patchForm(p);
 }
 
-/** Starts CLEAN with the form's settings (a job: progress events, Stop). */
+/** Starts CLEAN with the form's settings, self-calibrated first where the form asks (a job: progress events, Stop). */
 export async function startClean(): Promise<void> {
   const r = useRadio.getState();
   const f = r.form;
-  r.set({ error: null, modelAmp: null });
-  r.patchClean({ state: 'queued', jobId: null, iterations: 0, niter: f.niter, majorCycles: 0, peak: null, message: null });
+  const sc = selfcalSettings(f);
+  r.set({ error: null, modelAmp: null, dataAmp: null });
+  r.patchClean({ state: 'queued', jobId: null, iterations: 0, niter: f.niter, majorCycles: 0, peak: null, message: null, selfcalRunning: false, selfcal: null });
   try {
-    const res = await withFile((fileId) => getClient().request('job.clean', { ...imagingParams(fileId), niter: f.niter, gain: f.gain, threshold: f.threshold, method: f.method }));
-    useRadio.getState().patchClean({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running', message: settingsLabel(res.size, res.cellArcsec) });
+    const res = await withFile((fileId) =>
+      getClient().request('job.clean', { ...imagingParams(fileId), niter: f.niter, gain: f.gain, threshold: f.threshold, method: f.method, ...(sc ? { selfcal: sc } : {}) }),
+    );
+    useRadio.getState().patchClean({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running', message: settingsLabel(res.size, res.cellArcsec) + selfcalLabel(sc) });
     // the job may have ended before its id came back
     const ended = pendingEnd.get(res.jobId);
     if (ended) void onJobEvent(ended);
@@ -340,7 +355,7 @@ async function onJobEvent(ev: EngineEvent): Promise<void> {
   if ((ev.event === 'job.progress' || ev.event === 'job.done' || ev.event === 'job.error') && ev.data.kind === 'posterior') return onPosteriorEvent(ev);
   if (ev.event === 'job.progress' && ev.data.kind === 'clean') {
     if (ev.data.jobId !== r.clean.jobId) return;
-    r.patchClean({ state: 'running', iterations: ev.data.iterations, niter: ev.data.niter, majorCycles: ev.data.majorCycles, peak: ev.data.peak });
+    r.patchClean({ state: 'running', iterations: ev.data.iterations, niter: ev.data.niter, majorCycles: ev.data.majorCycles, peak: ev.data.peak, selfcalRunning: ev.data.stage === 'selfcal' });
     return;
   }
   if ((ev.event === 'job.done' || ev.event === 'job.error') && ev.data.kind === 'clean') {
@@ -350,11 +365,12 @@ async function onJobEvent(ev: EngineEvent): Promise<void> {
     }
     pendingEnd.delete(ev.data.jobId);
     if (ev.event === 'job.error') {
-      r.patchClean({ state: ev.data.code === 'cancelled' ? 'cancelled' : 'error', message: ev.data.code === 'cancelled' ? 'stopped' : ev.data.message });
+      r.patchClean({ state: ev.data.code === 'cancelled' ? 'cancelled' : 'error', message: ev.data.code === 'cancelled' ? 'stopped' : ev.data.message, selfcalRunning: false });
       return;
     }
     try {
       const p = await getClient().request('uv.products', { jobId: ev.data.jobId });
+      const ap = p.selfcal?.rounds.some((x) => x.mode === 'ap') ?? false;
       clearProducts();
       showProducts(p.files, ['model', 'residual', 'image']);
       const label = useRadio.getState().clean.message ?? '';
@@ -369,8 +385,10 @@ async function onJobEvent(ev: EngineEvent): Promise<void> {
         },
         modelAmp: p.modelAmp,
         modelLabel: 'CLEAN model |V|',
+        // amplitude gains change |V|: the plot shows the corrected data the CLEAN was made from
+        dataAmp: ap && p.selfcal ? p.selfcal.dataAmp : null,
       });
-      useRadio.getState().patchClean({ state: 'done', iterations: p.iterations, majorCycles: p.majorCycles, peak: p.peak });
+      useRadio.getState().patchClean({ state: 'done', iterations: p.iterations, majorCycles: p.majorCycles, peak: p.peak, selfcalRunning: false, selfcal: p.selfcal ?? null });
     } catch (e) {
       useRadio.getState().patchClean({ state: 'error', message: message(e) });
     }
@@ -423,7 +441,8 @@ export async function startPosterior(): Promise<void> {
     r.patchPosterior({ state: 'error', message: 'no prior: the engine lists none (train one, or install a model folder)' });
     return;
   }
-  r.set({ error: null, modelAmp: null });
+  const sc = selfcalSettings();
+  r.set({ error: null, modelAmp: null, dataAmp: null });
   r.patchPosterior({ ...IDLE_POSTERIOR, state: 'queued', steps: f.steps });
   try {
     const g = r.form;
@@ -440,10 +459,11 @@ export async function startPosterior(): Promise<void> {
         ...(f.options && Object.keys(f.options).length ? { options: f.options } : {}),
         ...(f.workers != null ? { workers: f.workers } : {}),
         ...(f.reweight ? { reweight: true } : {}),
+        ...(sc ? { selfcal: sc } : {}),
         previewHz: 4,
       }),
     );
-    const label = `${res.size}×${res.size}, cell ${+res.cellArcsec.toPrecision(4)}″, ${prior}, ${f.sampler}, ${f.n} samples × ${f.steps} steps, seed ${f.seed}${f.reweight ? ', weights rescaled' : ''}`;
+    const label = `${res.size}×${res.size}, cell ${+res.cellArcsec.toPrecision(4)}″, ${prior}, ${f.sampler}, ${f.n} samples × ${f.steps} steps, seed ${f.seed}${f.reweight ? ', weights rescaled' : ''}${selfcalLabel(sc)}`;
     useRadio.getState().patchPosterior({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running', message: label, command: res.command });
     const ended = pendingEnd.get(res.jobId);
     if (ended) void onJobEvent(ended);
@@ -526,7 +546,7 @@ async function onPosteriorEvent(ev: EngineEvent): Promise<void> {
       modelAmp: p.modelAmp,
       modelLabel: 'posterior mean |V|',
     });
-    useRadio.getState().patchPosterior({ state: 'done', chi2: p.chi2, warnings: p.warnings, command: p.command, stopped: p.stopped ?? null });
+    useRadio.getState().patchPosterior({ state: 'done', chi2: p.chi2, warnings: p.warnings, command: p.command, stopped: p.stopped ?? null, selfcal: p.selfcal ?? null });
   } catch (e) {
     useRadio.getState().patchPosterior({ state: 'error', message: message(e) });
   }

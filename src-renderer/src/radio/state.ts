@@ -4,7 +4,7 @@
  * nothing else in the app reads it.
  */
 import { create } from 'zustand';
-import type { CleanMethodName, NamedFile, SamplerSettings, UvOpenResult, UvSourceChoice, WeightingName } from '../../../src-shared/protocol/index';
+import type { CleanMethodName, NamedFile, SamplerSettings, UvOpenResult, UvSelfcalReport, UvSourceChoice, WeightingName } from '../../../src-shared/protocol/index';
 
 export interface ImagingForm {
   /** null: the default of the file. */
@@ -16,6 +16,12 @@ export interface ImagingForm {
   gain: number;
   threshold: number;
   method: CleanMethodName;
+  /** Self-calibration before CLEAN and the posterior: none, phase (--selfcal p) or amplitude and phase (ap). */
+  selfcal: 'none' | 'p' | 'ap';
+  /** --selfcal-rounds (1…50), --solint seconds (0: each time stamp), --selfcal-start. */
+  selfcalRounds: number;
+  solint: number;
+  selfcalStart: 'auto' | 'point' | 'clean';
 }
 
 export type CleanState = 'idle' | 'queued' | 'running' | 'done' | 'cancelled' | 'error';
@@ -46,6 +52,8 @@ export interface PosteriorStatus {
   warnings: string[];
   /** A run stopped and kept: where, and the chains kept. */
   stopped: { step: number; steps: number; chains: number; of: number } | null;
+  /** What the self-calibration before it did (report.json's selfcal); null without. */
+  selfcal: UvSelfcalReport | null;
 }
 
 export interface RadioState {
@@ -61,7 +69,19 @@ export interface RadioState {
   /** A dirty image is being made (a newer request, a change of size, cell or weighting, or closing stops it). */
   imaging: boolean;
   error: string | null;
-  clean: { jobId: string | null; state: CleanState; iterations: number; niter: number; majorCycles: number; peak: number | null; message: string | null };
+  clean: {
+    jobId: string | null;
+    state: CleanState;
+    iterations: number;
+    niter: number;
+    majorCycles: number;
+    peak: number | null;
+    message: string | null;
+    /** The self-calibration loop is running (before the CLEAN of the corrected data). */
+    selfcalRunning: boolean;
+    /** What the self-calibration before the CLEAN did; null without. */
+    selfcal: UvSelfcalReport | null;
+  };
   posteriorForm: PosteriorForm;
   posterior: PosteriorStatus;
   /**
@@ -73,6 +93,11 @@ export interface RadioState {
   modelAmp: Float32Array | null;
   /** What modelAmp is of, for the plot's legend. */
   modelLabel: string;
+  /**
+   * |V| of the self-calibrated data at the plotted visibilities (NaN: left out) after a CLEAN with amplitude gains
+   * (ap), drawn instead of the data as read; null otherwise (phase gains leave the amplitudes as they are).
+   */
+  dataAmp: Float32Array | null;
   /** The uv plot shown at full size. */
   fullSize: boolean;
   /** The view folded to its header line (the image panels below get the room). */
@@ -86,10 +111,10 @@ export interface RadioState {
   patchPosterior(p: Partial<PosteriorStatus>): void;
 }
 
-export const DEFAULT_FORM: ImagingForm = { size: null, cellArcsec: null, weighting: 'natural', robust: 0, niter: 1000, gain: 0.1, threshold: 0, method: 'cotton-schwab' };
+export const DEFAULT_FORM: ImagingForm = { size: null, cellArcsec: null, weighting: 'natural', robust: 0, niter: 1000, gain: 0.1, threshold: 0, method: 'cotton-schwab', selfcal: 'none', selfcalRounds: 3, solint: 0, selfcalStart: 'auto' };
 
 export const DEFAULT_POSTERIOR_FORM: PosteriorForm = { prior: null, sampler: 'pc', n: 4, steps: 200, seed: 1, fluxScale: null, reweight: false };
-export const IDLE_POSTERIOR: PosteriorStatus = { jobId: null, state: 'idle', step: 0, steps: 0, chi2: null, message: null, command: null, warnings: [], stopped: null };
+export const IDLE_POSTERIOR: PosteriorStatus = { jobId: null, state: 'idle', step: 0, steps: 0, chi2: null, message: null, command: null, warnings: [], stopped: null, selfcal: null };
 
 export const useRadio = create<RadioState>()((set) => ({
   file: null,
@@ -98,12 +123,13 @@ export const useRadio = create<RadioState>()((set) => ({
   busy: null,
   imaging: false,
   error: null,
-  clean: { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null },
+  clean: { jobId: null, state: 'idle', iterations: 0, niter: 0, majorCycles: 0, peak: null, message: null, selfcalRunning: false, selfcal: null },
   posteriorForm: { ...DEFAULT_POSTERIOR_FORM },
   posterior: { ...IDLE_POSTERIOR },
   products: null,
   modelAmp: null,
   modelLabel: 'CLEAN model |V|',
+  dataAmp: null,
   fullSize: false,
   folded: false,
   operatorUv: null,
