@@ -6,7 +6,7 @@
  * CLEANs as a job with progress and
  * cancellation, `uv.products` gives a finished CLEAN's products. The products are the FITS files of
  * `skyscore clean` (reconstruct/clean-products.ts, the same code), so the app exports the CLI's bytes; with
- * `selfcal`, the job runs the command line's self-calibration loop (selfcalLoop, the same settings) first, images
+ * `selfcal`, the job runs the command line's self-calibration loop (selfcalSteps, the same settings) first, images
  * the corrected visibilities with its HISTORY line, and adds NAME-gains.json (gainTableJson). The
  * posterior from the visibilities (`job.reconstructVis`, `uv.posteriorProducts`) is in vis-posterior-job.ts.
  */
@@ -30,7 +30,7 @@ import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInpu
 import { thermalCheck } from '../../src-shared/radio/weighting.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
-import { describeRound, gainPhaseRms, gainTableJson, selfcalFlags, selfcalLoop, type SelfcalResult, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
+import { describeRound, gainPhaseRms, gainTableJson, selfcalFlags, selfcalSteps, type SelfcalResult, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
 import { cleanProducts, cleanProductsSync, imagingGeometry, type ImagingSettings } from '../reconstruct/clean-products.js';
 import { CLIENT_FITS, checkGrid, RequestLimitError } from './limits.js';
 import { start, type JobReporter } from './jobs.js';
@@ -272,7 +272,8 @@ export function cleanCommandLine(f: OpenUv, grid: ImageGrid, cellArcsec: number 
 
 /**
  * Runs a prepared CLEAN, yielding to the event loop between its steps (progress, cancellation). With `sc`, the
- * self-calibration loop runs first (in one piece: it is not stopped part way) and the CLEAN is of the corrected data.
+ * self-calibration loop runs first (yielding between its CLEANs and rounds, where a cancellation stops it) and the CLEAN is
+ * of the corrected data.
  */
 async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r: JobReporter<CleanJobProgress>, sc?: UvSelfcalSettings, cellArcsec?: number): Promise<CleanProductsResult> {
   const t0 = performance.now();
@@ -284,14 +285,25 @@ async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r
     await new Promise((res) => setImmediate(res));
     if (r.signal.aborted) throw new CancelledError();
     // as `skyscore clean --selfcal`: the loop with the CLEAN's own settings, on the image grid
-    const res = selfcalLoop(f.vis, grid, {
+    const steps = selfcalSteps(f.vis, grid, {
       mode: sc.mode,
       rounds: sc.rounds,
       solint: sc.solint,
       start: sc.start,
       clean: { weighting: settings.weighting, robust: settings.robust, niter: settings.niter, gain: settings.gain, threshold: settings.threshold, method: settings.method, measure: settings.measure, mask: settings.mask },
     });
-    if (r.signal.aborted) throw new CancelledError();
+    // between its CLEANs and rounds the engine answers other requests, and a cancellation stops the loop there
+    let res: SelfcalResult;
+    for (;;) {
+      const step = steps.next();
+      if (r.signal.aborted) throw new CancelledError();
+      if (step.done) {
+        res = step.value;
+        break;
+      }
+      await new Promise((res) => setImmediate(res));
+      if (r.signal.aborted) throw new CancelledError();
+    }
     data = res.vis;
     if (data.n === 0) throw new UvfitsInputError(`${f.name}: self-calibration left no visibility (every antenna solution failed)`);
     const flags = selfcalFlags(sc);

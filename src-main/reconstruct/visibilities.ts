@@ -35,7 +35,7 @@ import { posteriorGeometry, type SourceExtent } from '../../src-shared/radio/fie
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
-import { gainParameters, gainPhaseRms, selfcalFlags, selfcalLoop, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
+import { gainParameters, gainPhaseRms, selfcalFlags, selfcalSteps, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, automaticFluxScale, checkPriorShape, resolvePrior, type FluxChoice } from '../priors.js';
@@ -196,13 +196,24 @@ export async function reconstructUvfits(
   if (inp.selfcal) {
     const g0 = geometryOf(raw);
     scGrid = { nx: g0.size, ny: g0.size, cell: g0.cell };
-    sc = selfcalLoop(raw, scGrid, {
+    const steps = selfcalSteps(raw, scGrid, {
       mode: inp.selfcal.mode,
       rounds: inp.selfcal.rounds,
       solint: inp.selfcal.solint,
       start: inp.selfcal.start,
       clean: { weighting: 'natural', robust: 0, niter: 5000, gain: 0.1, threshold: 'auto', method: 'cotton-schwab' },
     });
+    // the event loop runs between the loop's CLEANs and rounds (an engine answers other requests there), and a
+    // cancellation ends the run there: nothing has been sampled yet, so there is nothing to keep
+    for (;;) {
+      const step = steps.next();
+      if (hooks.signal?.aborted) throw new SamplingCancelledError();
+      if (step.done) {
+        sc = step.value;
+        break;
+      }
+      await new Promise((res) => setImmediate(res));
+    }
     vis = sc.vis;
     if (vis.n === 0) throw new UserInputError(`${inp.name}: self-calibration left no visibility (every antenna solution failed)`);
   }

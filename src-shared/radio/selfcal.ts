@@ -532,6 +532,25 @@ export function gainPhaseRms(t: GainTable): number {
  * after. The returned visibilities are the raw data corrected with the last round's gains.
  */
 export function selfcalLoop(raw: Visibilities, grid: ImageGrid, o: SelfcalLoopOptions): SelfcalResult {
+  const it = selfcalSteps(raw, grid, o);
+  for (;;) {
+    const step = it.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Where selfcalSteps paused: after the first CLEAN, or after round `round` of `rounds`. */
+export interface SelfcalPause {
+  round: number;
+  rounds: number;
+}
+
+/**
+ * selfcalLoop as steps: the same computation, paused after the CLEAN of the data as given and after every round
+ * (each round's CLEAN and solve run in one piece), so that a host can answer other requests and stop the loop
+ * between them. The generator's return value is selfcalLoop's.
+ */
+export function* selfcalSteps(raw: Visibilities, grid: ImageGrid, o: SelfcalLoopOptions): Generator<SelfcalPause, SelfcalResult, void> {
   const rounds = o.rounds ?? 3;
   if (!Number.isInteger(rounds) || rounds < 1) throw new UserInputError(`self-calibration: rounds must be a whole number ≥ 1, got ${rounds}`);
   if (o.clean.niter < 1) throw new UserInputError('self-calibration needs a CLEAN model: niter ≥ 1');
@@ -545,6 +564,7 @@ export function selfcalLoop(raw: Visibilities, grid: ImageGrid, o: SelfcalLoopOp
     chi2: modelChi2(raw, c0.mRe, c0.mIm),
     thermalRobustRatio: th0 ? th0.robustRatio : null,
   };
+  yield { round: 0, rounds };
   const start: 'clean' | 'point' = (o.start ?? 'auto') === 'auto' ? (initial.chi2 <= AUTO_START_CHI2 ? 'clean' : 'point') : (o.start as 'clean' | 'point');
   let current = raw;
   let table: GainTable | null = null;
@@ -605,6 +625,7 @@ export function selfcalLoop(raw: Visibilities, grid: ImageGrid, o: SelfcalLoopOp
       phaseRmsDeg: gainPhaseRms(table),
     });
     cur = null;
+    if (r < rounds) yield { round: r, rounds };
   }
   return { vis: current, gains: table!, rounds: out, start, initial };
 }

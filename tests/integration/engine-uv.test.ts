@@ -253,6 +253,26 @@ describe('uv.image and job.clean', () => {
     expect(await closed).toMatchObject({ ok: false, name: 'CancelledError', message: expect.stringMatching(/the file was closed/) });
   }, 120_000);
 
+  it('stops a self-calibration between its rounds when asked, answering the cancel while the loop runs', async () => {
+    const EHT_NAME = 'ehtim_sample_SYNTHETIC_sgra.uvfits';
+    const o = await call('uv.open', { name: EHT_NAME, bytes: bytesOf(dataPath('uvfits', EHT_NAME)) });
+    // 50 rounds of about half a second each on 64²: the loop alone would hold the engine for tens of seconds
+    const selfcal = { mode: 'p' as const, rounds: 50, solint: 0, start: 'point' as const };
+    const started = await call('job.clean', { fileId: o.fileId, size: 64, cellArcsec: 9.22e-6, weighting: 'natural', niter: 5000, gain: 0.1, threshold: 3e-4, method: 'cotton-schwab', selfcal });
+    // a timer of 1 s fires on time only where the loop lets the event loop run
+    const t0 = Date.now();
+    await new Promise((res) => setTimeout(res, 1000));
+    expect((await call('job.cancel', { jobId: started.jobId })).cancelled).toBe(true);
+    const answered = Date.now() - t0 - 1000;
+    const end = await waitFor(started.jobId, 10_000);
+    expect(end.event).toBe('job.error');
+    expect(end.event === 'job.error' && end.data.code).toBe('cancelled');
+    // within a round or two (each one CLEAN and one solve), not at the end of the fifty
+    expect(answered).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(call('uv.products', { jobId: started.jobId })).rejects.toThrow(/no finished CLEAN/);
+  });
+
   it('self-calibrates as skyscore clean --selfcal: the products byte for byte, the gain table, the rounds, the corrected amplitudes', async () => {
     const EHT_NAME = 'ehtim_sample_SYNTHETIC_sgra.uvfits';
     const EHT = dataPath('uvfits', EHT_NAME);

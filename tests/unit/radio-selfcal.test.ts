@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { selectVisibilities, type Visibilities } from '../../src-shared/radio/uvfits.js';
-import { applyGains, gainParameters, gainTableJson, modelChi2, selfcalLoop, solveGains } from '../../src-shared/radio/selfcal.js';
+import { applyGains, gainParameters, gainTableJson, modelChi2, selfcalLoop, selfcalSteps, solveGains } from '../../src-shared/radio/selfcal.js';
 import { randomPhases, simulateVlbi, skyVisibility, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 const SKY: Component[] = [
@@ -313,5 +313,27 @@ describe('the CLEAN / self-calibration loop', () => {
     expect(rc.start).toBe('clean');
     expect(rc.rounds[1].phaseRmsDeg).toBeLessThan(1);
     expect(rc.rounds[1].chi2After).toBeLessThan(1.5);
+  });
+
+  it("runs as steps that pause after the first CLEAN and between the rounds, with the loop's result", () => {
+    const sim = simulateVlbi({ sky: SKY, scans: 8, sigma: 0.01, seed: 3, gain: randomPhases(7) });
+    const vis = selectVisibilities(sim.uv);
+    const o = { mode: 'ap' as const, rounds: 3, clean: settings };
+    const it = selfcalSteps(vis, grid, o);
+    const pauses: { round: number; rounds: number }[] = [];
+    let step = it.next();
+    while (!step.done) {
+      pauses.push(step.value);
+      step = it.next();
+    }
+    expect(pauses).toEqual([
+      { round: 0, rounds: 3 },
+      { round: 1, rounds: 3 },
+      { round: 2, rounds: 3 },
+    ]);
+    const whole = selfcalLoop(vis, grid, o);
+    expect(step.value.rounds).toEqual(whole.rounds);
+    expect(Array.from(step.value.vis.re)).toEqual(Array.from(whole.vis.re));
+    expect(Array.from(step.value.gains.gRe)).toEqual(Array.from(whole.gains.gRe));
   });
 });
