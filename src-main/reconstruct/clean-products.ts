@@ -12,7 +12,7 @@ import { radioProductHeader } from './radio-header.js';
 import type { UvfitsFile, Visibilities } from '../../src-shared/radio/uvfits.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement, type Measurement } from '../../src-shared/radio/measurement.js';
-import { imagingWeights, thermalCheck, type ThermalCheck, type WeightingScheme } from '../../src-shared/radio/weighting.js';
+import { imageNoise, imagingWeights, thermalCheck, type ThermalCheck, type WeightingScheme } from '../../src-shared/radio/weighting.js';
 import { cropBeam, defaultGeometry, dirtyBeam, dirtyImage, doubleGrid } from '../../src-shared/radio/imaging.js';
 import { cleanSteps, fitBeam, restore, type CleanMethod, type CleanProgress, type CleanResult, type RestoringBeam } from '../../src-shared/radio/clean.js';
 
@@ -92,14 +92,8 @@ function fits(data: Float64Array, grid: ImageGrid, header: FitsHeader): Uint8Arr
  */
 export function* cleanProducts(vis: Visibilities, grid: ImageGrid, fileName: string, out: string, s: ImagingSettings): Generator<CleanProgress | ImagingPause, CleanProducts, void> {
   const w = imagingWeights(vis.u, vis.v, vis.weight, grid, { scheme: s.weighting, robust: s.robust });
-  // the image noise the data weights predict: σ² = Σ w'² (1/w) / (Σ w')²
-  let sw = 0;
-  let s2 = 0;
-  for (let k = 0; k < vis.n; k++) {
-    sw += w[k];
-    s2 += (w[k] * w[k]) / vis.weight[k];
-  }
-  const noise = Math.sqrt(s2) / sw;
+  // the image noise the data weights predict
+  const noise = imageNoise(w, vis.weight);
   const thermal = thermalCheck(vis);
   const A = chooseMeasurement(vis.u, vis.v, grid, { method: s.measure });
   yield { stage: 'plan' };

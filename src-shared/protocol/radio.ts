@@ -8,7 +8,7 @@ import { LIMITS } from './limits.js';
 import type { UvSummary } from '../radio/uvfits.js';
 import type { ThermalCheck } from '../radio/weighting.js';
 import type { SamplingStatus } from '../diffusion/posterior.js';
-import type { SelfcalMode, SelfcalStart } from '../radio/selfcal.js';
+import type { SelfcalMode, SelfcalRound, SelfcalStart } from '../radio/selfcal.js';
 import { runOptions, workersSetting, type NamedFile } from './jobs.js';
 import { SAMPLERS, MAX_STEPS, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
@@ -101,19 +101,7 @@ export interface UvSelfcalSettings {
 }
 
 /** One round of the self-calibration loop, as report.json and NAME-gains.json give it, with describeRound's line. */
-export interface UvSelfcalRound {
-  round: number;
-  mode: SelfcalMode;
-  model: 'clean' | 'point';
-  modelFlux: number;
-  residualRms: number | null;
-  residualOverNoise: number | null;
-  cleanIterations: number | null;
-  chi2Before: number;
-  chi2After: number;
-  failedFraction: number;
-  thermalRobustRatio: number | null;
-  phaseRmsDeg: number;
+export interface UvSelfcalRound extends SelfcalRound {
   /** describeRound's line (the command line prints it). */
   text: string;
 }

@@ -28,7 +28,7 @@
 import type { Visibilities } from './uvfits.js';
 import type { ImageGrid } from './grid.js';
 import { chooseMeasurement, type Measurement } from './measurement.js';
-import { imagingWeights, thermalCheck, type WeightingScheme } from './weighting.js';
+import { imageNoise, imagingWeights, thermalCheck, type WeightingScheme } from './weighting.js';
 import { dirtyBeam, doubleGrid } from './imaging.js';
 import { clean, type CleanMethod } from './clean.js';
 import { UserInputError } from '../errors.js';
@@ -479,13 +479,8 @@ interface CleanRun {
 
 function cleanOf(vis: Visibilities, grid: ImageGrid, s: SelfcalCleanSettings): CleanRun {
   const w = imagingWeights(vis.u, vis.v, vis.weight, grid, { scheme: s.weighting, robust: s.robust });
-  let sw = 0;
-  let s2 = 0;
-  for (let k = 0; k < vis.n; k++) {
-    sw += w[k];
-    s2 += (w[k] * w[k]) / vis.weight[k];
-  }
-  const noise = Math.sqrt(s2) / sw;
+  // the image noise the data weights predict
+  const noise = imageNoise(w, vis.weight);
   const A = chooseMeasurement(vis.u, vis.v, grid, { method: s.measure });
   const big = dirtyBeam(vis.u, vis.v, w, doubleGrid(grid), { method: s.measure });
   const threshold = s.threshold === 'auto' ? 3 * noise : s.threshold;

@@ -45,6 +45,20 @@ export function cellDensity(u: Float64Array, v: Float64Array, w: Float64Array, g
   return { density, sumW, sumW2 };
 }
 
+/**
+ * The image noise the data weights predict for imaging weights w'_k (Jy/beam per part): σ_I = √(Σ w'_k² / w_k) / Σ w'_k,
+ * 1/√Σw for natural weighting.
+ */
+export function imageNoise(imaging: Float64Array, data: Float64Array): number {
+  let sw = 0;
+  let s2 = 0;
+  for (let k = 0; k < imaging.length; k++) {
+    sw += imaging[k];
+    s2 += (imaging[k] * imaging[k]) / data[k];
+  }
+  return Math.sqrt(s2) / sw;
+}
+
 /** Imaging weights w'_k for data weights w_k. */
 export function imagingWeights(u: Float64Array, v: Float64Array, w: Float64Array, grid: ImageGrid, opts: WeightingOptions): Float64Array {
   if (opts.scheme === 'natural') return Float64Array.from(w);
