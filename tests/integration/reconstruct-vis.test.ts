@@ -117,6 +117,8 @@ describe('skyscore reconstruct --vis', () => {
     // noise, and said so
     expect(report.chi2PerVisibility.mean).toBeGreaterThan(10);
     expect(report.warnings.some((t: string) => /the model does not fit the data to their noise/.test(t))).toBe(true);
+    // without self-calibration the causes it lists include the station gains, naming the flag
+    expect(report.warnings.some((t: string) => /station gains not calibrated \(--selfcal p\|ap\)/.test(t))).toBe(true);
     for (const f of ['posterior-mean', 'posterior-std', 'posterior-samples', 'residual']) {
       const img = readFitsImage(new Uint8Array(readFileSync(path.join(out, `${f}.fits`))));
       expect(img.shape.slice(0, 2)).toEqual([n, n]);
@@ -128,7 +130,12 @@ describe('skyscore reconstruct --vis', () => {
       expect(h.getNumber('BMAJ')).toBeGreaterThan(h.getNumber('BMIN')!);
       expect(h.getString('SKYCMD')).toBe('reconstruct');
     }
-    expect(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-samples.fits')))).shape.slice(0, 3)).toEqual([n, n, 6]);
+    const cube = readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-samples.fits'))));
+    // NAXIS3 is the sample index: no FREQ (or STOKES) axis in its WCS that would make the samples channels
+    expect(cube.shape).toEqual([n, n, 6]);
+    expect(cube.header.getNumber('WCSAXES')).toBe(2);
+    expect(cube.header.has('CTYPE3')).toBe(false);
+    expect(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-mean.fits')))).header.getString('CTYPE3')).toBe('FREQ');
     expect(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-mean.fits')))).header.getString('BUNIT')).toBe('JY/PIXEL');
   }, 300_000);
 
