@@ -233,6 +233,10 @@ describe('skyscore reconstruct', () => {
     const r = await runCliAsync([...args, '--n', '2', '--steps', '100', '--out', p('chi2')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/skyscore: warning: χ² per pixel of the posterior samples [\d.]+ is above the range 0\.58–1\.70 expected for 1024 observed pixels/);
+    // every warning line once (the diagnostics' were printed twice)
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('skyscore: warning: '));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(new Set(lines).size).toBe(lines.length);
     const report = JSON.parse(readFileSync(p('chi2/report.json'), 'utf8'));
     expect(report.chi2PerPixelSamples).toBeGreaterThan(5);
     expect(report.warnings.join('\n')).toMatch(/posterior samples .* above the range/);

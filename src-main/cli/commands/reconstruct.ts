@@ -335,16 +335,18 @@ export async function reconstructToFolder(
       const lp = run.report.lensPosterior as { names: string[]; mean: number[]; std: number[]; acceptanceRate: number };
       if (!quiet) process.stderr.write(`${cmd}: lens posterior ${lp.names.map((k, i) => `${k} ${lp.mean[i].toPrecision(5)} ± ${lp.std[i].toPrecision(2)}`).join(', ')}; acceptance ${lp.acceptanceRate.toFixed(2)}\n`);
     } else run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
-    // what the run's diagnostics found (report.json's diagnostics): convergence, χ² against its range, local misfit
-    for (const w of (run.report.warnings as string[]).filter((w) => !prep.warnings.includes(w))) process.stderr.write(`skyscore: warning: ${w}\n`);
-    await writeProductSet(outDir, reconstructionFiles(run));
+    // each warning once: those of the preparation were printed before the run
     const printed = new Set(prep.warnings);
-    const diag = run.report.noiseDiagnostics as NoiseDiagnostics | undefined;
-    for (const w of [...(run.report.warnings as string[]), ...(diag?.warnings ?? [])]) {
-      if (printed.has(w)) continue;
+    const warn = (w: string) => {
+      if (printed.has(w)) return;
       printed.add(w);
       process.stderr.write(`skyscore: warning: ${w}\n`);
-    }
+    };
+    // what the run's diagnostics found (report.json's diagnostics): convergence, χ² against its range, local misfit
+    for (const w of run.report.warnings as string[]) warn(w);
+    await writeProductSet(outDir, reconstructionFiles(run));
+    const diag = run.report.noiseDiagnostics as NoiseDiagnostics | undefined;
+    for (const w of diag?.warnings ?? []) warn(w);
     process.stdout.write(
       `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
         `χ²/pixel of the mean ${run.products.chi2PerPixel?.toFixed(4)}, ${run.result.seconds.toFixed(1)} s, ${run.result.scoreEvaluations} score evaluations, backend ${prep.backend.backend}\n`,
