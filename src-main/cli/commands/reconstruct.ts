@@ -198,12 +198,16 @@ export function samplerFlag(p: Parsed, command: string): SamplerName {
 export function progressPrinter(command: string, quiet: boolean): (p: Pick<SamplingProgress, 'step' | 'steps' | 'sigma' | 'chi2' | 'elapsedS' | 'etaS'>) => void {
   const tty = process.stderr.isTTY === true;
   let last = tty ? -Infinity : Date.now();
+  let doneShown = false;
   return (p) => {
     if (quiet) return;
     const now = Date.now();
     const done = p.step === p.steps;
+    // the last step is reported again after the chains' final denoising step: its line once
+    if (done && doneShown) return;
     if (!done && now - last < (tty ? 500 : 10000)) return;
     last = now;
+    doneShown = done;
     const chi = p.chi2 !== null ? `  χ²/px ${p.chi2.toPrecision(4)}` : '';
     const eta = p.etaS !== null && !done ? `  eta ${Math.round(p.etaS)} s` : '';
     const line = `${command}: step ${p.step}/${p.steps}  σ ${p.sigma.toPrecision(3)}${chi}  ${p.elapsedS.toFixed(1)} s${eta}`;
