@@ -242,7 +242,9 @@ export async function reconstructUvfits(
   } else if (thermal && (thermal.robustRatio > THERMAL_TOLERANCE || thermal.robustRatio < 1 / THERMAL_TOLERANCE)) {
     warnings.push(
       `the data's scatter between successive visibilities is ${thermal.robustRatio.toFixed(2)} × the σ their weights state (robust, ${thermal.pairs} pairs): ` +
-        `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights (--reweight rescales them to the scatter)`,
+        `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights (--reweight rescales them to the scatter)` +
+        // station phases that change between time stamps raise the scatter as well: the cure is then not --reweight
+        (thermal.robustRatio > 1 && !sc ? `, or the station gains change between time stamps (uncalibrated data: --selfcal p|ap corrects them, and the scatter is measured again after it)` : ''),
     );
   }
 

@@ -139,6 +139,19 @@ describe('skyscore reconstruct --vis', () => {
     expect(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-mean.fits')))).header.getString('BUNIT')).toBe('JY/PIXEL');
   }, 300_000);
 
+  it('on uncalibrated data (the EHT file: station phases jump between time stamps) the warnings name --selfcal', () => {
+    const n = 16;
+    writeFileSync(path.join(dir, 'pk-eht.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(n, n, 0.05, 3, 2)), shape: [n, n] }]));
+    const out = path.join(dir, 'out-eht');
+    const eht = path.join(DATA_DIR, 'uvfits', 'ehtim_sample_SYNTHETIC_sgra.uvfits');
+    const r = runCli(['reconstruct', '--vis', eht, '--prior', `gaussian-field:${path.join(dir, 'pk-eht.fits')}`, '--size', String(n), '--cell', '3e-6', '--n', '1', '--steps', '10', '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    // the scatter of successive visibilities, 14.9 × the weights' σ: the weights, or gains that change between time stamps
+    const thermal = report.warnings.find((t: string) => /^the data's scatter between successive visibilities is 14\.89 ×/.test(t));
+    expect(thermal).toMatch(/--reweight rescales them to the scatter\), or the station gains change between time stamps \(uncalibrated data: --selfcal p\|ap corrects them/);
+  }, 300_000);
+
   it('refuses the image-plane flags with --vis, and --size without it', () => {
     const a = runCli(['reconstruct', '--vis', FILE, '--obs', 'y.fits', '--prior', 'models/galaxy-64', '--out', path.join(dir, 'x')]);
     expect(a.code).toBe(2);
