@@ -4,7 +4,7 @@ import { parse, requireString, optionalString, numberFlag, type Parsed } from '.
 import { UsageError } from '../errors.js';
 import { checkOutputFolder, readInputFile, writeProductSet } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
-import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
+import { nodeForwardModelLoader, readImage2d, readImage2dArg, readNoiseInput, splitHduSelector } from '../../forward-model-files.js';
 import { parseForwardModel, type NoiseSpec } from '../../../src-shared/operators/forward-model-spec.js';
 import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag } from './forward.js';
@@ -56,7 +56,8 @@ SKYSAMP, SKYSTEPS, SKYSEED, SKYNSAMP, SKYNOISE, SKYFLUX, SKYBKG, SKYCHI2, SKYMOD
 SKYSCORE PRIOR SHA256, and HISTORY with the command, prior, model hash, sampler, steps, seed and version — the
 same as the app's products. A seed gives the same samples on a given backend, whatever --batch and --workers.
 
-  --obs Y.fits        the data (--hdu H: its HDU); NaN/infinite pixels are masked (and said so)
+  --obs Y.fits        the data (--hdu H or Y.fits[SCI]: its HDU, by number or EXTNAME[,EXTVER]); NaN/infinite
+                      pixels are masked (and said so)
   --model M.json      the forward model; its output shape must be the data's
   --prior P           a model folder (models/galaxy-64), a shipped or trained prior's name (galaxy-64,
                       radio-64; a folder of that name in the working directory comes first) or
@@ -223,8 +224,9 @@ function engineText(e: PreparedReconstruction['engine'], backend: string): strin
 
 /** The observation as the reconstruction service takes it, read from a FITS file. */
 export async function observationFile(file: string, hdu?: number): Promise<ObservationInput> {
-  const img = await readImage2d(file, hdu);
-  return { data: img.data, shape: img.shape, fitsShape: img.fitsShape, header: img.header, name: path.basename(file), path: path.resolve(file), hdu: hdu ?? 0, plane: 0 };
+  // FILE.fits[SCI] names the HDU as lens-fit's arguments do (HST's multi-extension products)
+  const img = await readImage2dArg(file, hdu);
+  return { data: img.data, shape: img.shape, fitsShape: img.fitsShape, header: img.header, name: path.basename(img.file), path: path.resolve(img.file), hdu: img.hdu ?? 0, plane: 0 };
 }
 
 /** M.json from disk, its files read relative to it; `paths()` lists M.json and the files read so far. */
@@ -510,7 +512,7 @@ export const reconstructCommand: Command = {
     const quiet = p.values.quiet === true;
     const scoreEngine = scoreEngineFlags(p, cmd);
     // the inputs named on the command line: --out must not hold them (those M.json names are checked once read)
-    const named = [obsPath, modelPath, ...(noiseArg !== undefined && readsFile(noiseArg) ? [noiseArg] : []), ...(noiseFlags?.image ? [noiseFlags.image] : []), ...(noiseFlags?.prior ? [noiseFlags.prior] : []), ...priorPath(prior)];
+    const named = [splitHduSelector(obsPath).file, modelPath, ...(noiseArg !== undefined && readsFile(noiseArg) ? [noiseArg] : []), ...(noiseFlags?.image ? [noiseFlags.image] : []), ...(noiseFlags?.prior ? [noiseFlags.prior] : []), ...priorPath(prior)];
     await checkOutputFolder(outDir, named, cmd, PRODUCT_NAMES);
 
     // the files are read here; the service checks every input before any compute starts
