@@ -340,6 +340,8 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
   const curves = lensCurves(L);
   const subtracted = lightSubtracted(obs.data, res.lightImage);
   const psfHeader = resultHeader(obs, { sameAsInput: false, scale: res.image.scale, plane: 'image plane' }, psf.shape, prov());
+  // normalised to unit sum: not in the data's unit
+  psfHeader.delete('BUNIT');
   return [
     { name: 'lens.json', bytes: JSON.stringify(lensJson, null, 2) + '\n' },
     { name: 'model.json', bytes: modelText },

@@ -41,6 +41,7 @@ import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, automaticFluxScale, checkPriorShape, resolvePrior, type FluxChoice } from '../priors.js';
 import { readUvfitsFile } from '../visibility-file.js';
 import { radioProductHeader } from './radio-header.js';
+import { trimWcsToTwoAxes } from './headers.js';
 import { SKYSCORE_VERSION } from '../version.js';
 import type { ScoreEngineOptions } from '../onnx/priors.js';
 import { onnxWorkerPlan, scoreEngineReport } from '../onnx/priors.js';
@@ -241,7 +242,9 @@ export async function reconstructUvfits(
   } else if (thermal && (thermal.robustRatio > THERMAL_TOLERANCE || thermal.robustRatio < 1 / THERMAL_TOLERANCE)) {
     warnings.push(
       `the data's scatter between successive visibilities is ${thermal.robustRatio.toFixed(2)} × the σ their weights state (robust, ${thermal.pairs} pairs): ` +
-        `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights (--reweight rescales them to the scatter)`,
+        `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights (--reweight rescales them to the scatter)` +
+        // station phases that change between time stamps raise the scatter as well: the cure is then not --reweight
+        (thermal.robustRatio > 1 && !sc ? `, or the station gains change between time stamps (uncalibrated data: --selfcal p|ap corrects them, and the scatter is measured again after it)` : ''),
     );
   }
 
@@ -344,7 +347,7 @@ export async function reconstructUvfits(
     if (chi2 > 1 + Math.max(0.1, 6 * sd) || meanSampleChi2 > 2) {
       warnings.push(
         `χ² per degree of freedom of the posterior mean ${chi2.toFixed(3)} (draws ${meanSampleChi2.toFixed(3)}), expected near 1 (± ${sd.toExponential(1)} for ${dof} degrees of freedom): ` +
-          'the model does not fit the data to their noise (weights too large, a source the image does not hold, or too few steps)',
+          `the model does not fit the data to their noise (weights too large, ${sc ? '' : 'station gains not calibrated (--selfcal p|ap), '}a source the image does not hold, or too few steps)`,
       );
     }
     const engine = plan && workersUsed > 1 ? { ...engineReport, threads: plan.threads, workers: workersUsed } : engineReport;
@@ -371,7 +374,12 @@ export async function reconstructUvfits(
       h.set('SKYCHI2', Number(chi2.toFixed(6)), 'chi2 per visibility dof of the mean');
       return h;
     };
-    const image = (data: Float32Array, h: FitsHeader, planes = 1) => writeFits([{ data, shape: [grid.nx, grid.ny, planes, 1], header: h, bitpix: -32 }]);
+    const image = (data: Float32Array, h: FitsHeader) => writeFits([{ data, shape: [grid.nx, grid.ny, 1, 1], header: h, bitpix: -32 }]);
+    // the samples' cube: NAXIS3 is the sample index, as for an image's reconstruction — not the frequency axis the
+    // other products carry there, so the WCS keeps the two celestial axes only
+    const samplesHeader = header('JY/PIXEL', 'posterior-samples');
+    trimWcsToTwoAxes(samplesHeader);
+    const samplesCube = writeFits([{ data: products.samples, shape: [grid.nx, grid.ny, nKept], header: samplesHeader, bitpix: -32 }]);
     const report: Record<string, unknown> = {
       command: `skyscore ${inp.command}`,
       visibilities: {
@@ -440,7 +448,7 @@ export async function reconstructUvfits(
     const files: NamedFile[] = [
       { name: 'posterior-mean.fits', bytes: image(products.mean, header('JY/PIXEL', 'posterior-mean')) },
       { name: 'posterior-std.fits', bytes: image(products.std, header('JY/PIXEL', 'posterior-std')) },
-      { name: 'posterior-samples.fits', bytes: image(products.samples, header('JY/PIXEL', 'posterior-samples'), nKept) },
+      { name: 'posterior-samples.fits', bytes: samplesCube },
       { name: 'residual.fits', bytes: image(products.residual ?? new Float32Array(per), header('', 'residual: Re(A^H W (y - A mean)) / sqrt(sum w), N(0,1) per pixel')) },
       { name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n') },
     ];

@@ -471,6 +471,10 @@ function productPlan(stokes: string[], product: string, name: string): { idx: nu
   if (P !== 'I') {
     const k = stokes.indexOf(P);
     if (k < 0) throw new UvfitsInputError(`${name}: no ${P} correlation in the file (it has ${stokes.join(', ')})`);
+    // a cross hand where no Stokes I can be formed (the default product then): say that the image is not Stokes I
+    if (['RL', 'LR', 'XY', 'YX'].includes(P) && !stokes.some((s) => ['I', 'RR', 'LL', 'XX', 'YY'].includes(s))) {
+      return { idx: [k], formed: P, note: `the file has no parallel-hand correlation (only ${stokes.join(', ')}): ${P} is imaged, a cross-hand product, not Stokes I` };
+    }
     return { idx: [k], formed: P };
   }
   const k = stokes.indexOf('I');
@@ -487,7 +491,7 @@ function productPlan(stokes: string[], product: string, name: string): { idx: nu
     }
   }
   throw new UvfitsInputError(
-    `${name}: Stokes I needs a parallel-hand correlation (RR, LL, XX or YY) and the file has only ${stokes.join(', ')}; choose one of those instead`,
+    `${name}: Stokes I needs a parallel-hand correlation (RR, LL, XX or YY) and the file has only ${stokes.join(', ')}; image one of those with --stokes (e.g. --stokes ${stokes[0]})`,
   );
 }
 

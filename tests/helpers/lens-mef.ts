@@ -15,7 +15,8 @@ export const MEF_HOT: [number, number] = [40, 26];
 /** The column of weight 0. */
 export const MEF_DEAD_COLUMN = 2;
 
-export function lensMef(): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
+/** `bunit`: a BUNIT card on SCI and ERR (drizzle writes ELECTRONS/S); none by default. */
+export function lensMef(opts: { bunit?: string } = {}): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
   const N = MEF_N;
   const sim = simulateLens({ size: N, scale: MEF_SCALE, psfSize: 5, seed: 4, galaxy: 9, lens: { thetaE: 0.7, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } });
   const data = Float32Array.from(sim.data);
@@ -42,6 +43,7 @@ export function lensMef(): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64A
     h.set('CD1_2', d * s);
     h.set('CD2_1', d * s);
     h.set('CD2_2', d * c);
+    if (opts.bunit !== undefined && name !== 'WHT') h.set('BUNIT', opts.bunit);
     return h;
   };
   const bytes = writeFits([

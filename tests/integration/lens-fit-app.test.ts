@@ -120,7 +120,7 @@ describe('job.lensFit', () => {
   }, 600_000);
 
   it('a drizzled-style multi-extension file: SCI as the data, WHT as weights, the scale from the WCS, the default disc — the command line with HDU selectors', async () => {
-    const m = lensMef();
+    const m = lensMef({ bunit: 'ELECTRONS/S' });
     writeFileSync(p('mef.fits'), m.bytes);
     writeFileSync(p('mpsf.fits'), m.psf);
     const cli = await runCliAsync(
@@ -128,6 +128,11 @@ describe('job.lensFit', () => {
       { timeoutMs: 300_000 },
     );
     expect(cli.code, cli.stderr).toBe(0);
+    // the data's unit on the products in data units, none on the unit-sum PSF
+    const cliFits = (name: string) => readFitsImage(new Uint8Array(readFileSync(p(`cli-mef/${name}`)))).header;
+    expect(cliFits('lens-light.fits').get('BUNIT')).toBe('ELECTRONS/S');
+    expect(cliFits('source-inversion.fits').get('BUNIT')).toBe('ELECTRONS/S');
+    expect(cliFits('psf.fits').has('BUNIT')).toBe(false);
     const started = (await c.forward('job.lensFit', {
       obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 },
       files: [{ name: 'mpsf.fits', bytes: m.psf }],

@@ -117,6 +117,8 @@ describe('skyscore reconstruct --vis', () => {
     // noise, and said so
     expect(report.chi2PerVisibility.mean).toBeGreaterThan(10);
     expect(report.warnings.some((t: string) => /the model does not fit the data to their noise/.test(t))).toBe(true);
+    // without self-calibration the causes it lists include the station gains, naming the flag
+    expect(report.warnings.some((t: string) => /station gains not calibrated \(--selfcal p\|ap\)/.test(t))).toBe(true);
     for (const f of ['posterior-mean', 'posterior-std', 'posterior-samples', 'residual']) {
       const img = readFitsImage(new Uint8Array(readFileSync(path.join(out, `${f}.fits`))));
       expect(img.shape.slice(0, 2)).toEqual([n, n]);
@@ -128,8 +130,26 @@ describe('skyscore reconstruct --vis', () => {
       expect(h.getNumber('BMAJ')).toBeGreaterThan(h.getNumber('BMIN')!);
       expect(h.getString('SKYCMD')).toBe('reconstruct');
     }
-    expect(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-samples.fits')))).shape.slice(0, 3)).toEqual([n, n, 6]);
+    const cube = readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-samples.fits'))));
+    // NAXIS3 is the sample index: no FREQ (or STOKES) axis in its WCS that would make the samples channels
+    expect(cube.shape).toEqual([n, n, 6]);
+    expect(cube.header.getNumber('WCSAXES')).toBe(2);
+    expect(cube.header.has('CTYPE3')).toBe(false);
+    expect(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-mean.fits')))).header.getString('CTYPE3')).toBe('FREQ');
     expect(readFitsImage(new Uint8Array(readFileSync(path.join(out, 'posterior-mean.fits')))).header.getString('BUNIT')).toBe('JY/PIXEL');
+  }, 300_000);
+
+  it('on uncalibrated data (the EHT file: station phases jump between time stamps) the warnings name --selfcal', () => {
+    const n = 16;
+    writeFileSync(path.join(dir, 'pk-eht.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(n, n, 0.05, 3, 2)), shape: [n, n] }]));
+    const out = path.join(dir, 'out-eht');
+    const eht = path.join(DATA_DIR, 'uvfits', 'ehtim_sample_SYNTHETIC_sgra.uvfits');
+    const r = runCli(['reconstruct', '--vis', eht, '--prior', `gaussian-field:${path.join(dir, 'pk-eht.fits')}`, '--size', String(n), '--cell', '3e-6', '--n', '1', '--steps', '10', '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    // the scatter of successive visibilities, 14.9 × the weights' σ: the weights, or gains that change between time stamps
+    const thermal = report.warnings.find((t: string) => /^the data's scatter between successive visibilities is 14\.89 ×/.test(t));
+    expect(thermal).toMatch(/--reweight rescales them to the scatter\), or the station gains change between time stamps \(uncalibrated data: --selfcal p\|ap corrects them/);
   }, 300_000);
 
   it('refuses the image-plane flags with --vis, and --size without it', () => {

@@ -214,6 +214,29 @@ describe('skyscore reconstruct', () => {
     expect(dRb).toBeGreaterThan(1e-2);
   });
 
+  it("takes the observation's HDU in brackets (FILE.fits[SCI]) as lens-fit does: the same products as --hdu", async () => {
+    const y = readFitsImage(new Uint8Array(readFileSync(p('y.fits'))));
+    const sci = new FitsHeader();
+    sci.set('EXTNAME', 'SCI');
+    for (const k of ['CTYPE1', 'CTYPE2', 'CRPIX1', 'CRPIX2', 'CRVAL1', 'CRVAL2', 'CDELT1', 'CDELT2', 'BUNIT']) sci.set(k, y.header.get(k)!);
+    writeFileSync(p('mef.fits'), writeFits([{ data: null, shape: [] }, { data: Float32Array.from(y.data), shape: [y.shape[0], y.shape[1]], header: sci }]));
+    const mef = (obs: string, extra: string[], out: string) =>
+      runCliAsync(['reconstruct', '--obs', obs, ...extra, '--model', p('M.json'), '--prior', `gaussian-field:${p('pk.fits')}`, '--noise', '0.1', '--quiet', '--n', '1', '--steps', '20', '--seed', '2', '--out', p(out)]);
+    const a = await mef(`${p('mef.fits')}[SCI]`, [], 'mef-sci');
+    expect(a.code, a.stderr).toBe(0);
+    const b = await mef(p('mef.fits'), ['--hdu', '1'], 'mef-hdu');
+    expect(b.code, b.stderr).toBe(0);
+    const mean = (d: string) => readFitsImage(new Uint8Array(readFileSync(p(`${d}/posterior-mean.fits`))));
+    expect(Array.from(mean('mef-sci').data)).toEqual(Array.from(mean('mef-hdu').data));
+    expect(mean('mef-sci').header.getString('CTYPE1')).toBe('RA---TAN');
+    const c = await mef(`${p('mef.fits')}[SCI]`, ['--hdu', '1'], 'mef-both');
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/give the HDU in brackets or by --hdu, not both/);
+    const d = await mef(`${p('mef.fits')}[ERR]`, [], 'mef-err');
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/no image HDU named ERR .*1 SCI/);
+  });
+
   it('masks NaN pixels and says so', async () => {
     const r = await runCliAsync([...base().map((v) => (v === p('y.fits') ? p('ynan.fits') : v)), '--n', '2', '--steps', '30', '--out', p('nan')]);
     expect(r.code).toBe(0);
@@ -233,6 +256,10 @@ describe('skyscore reconstruct', () => {
     const r = await runCliAsync([...args, '--n', '2', '--steps', '100', '--out', p('chi2')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/skyscore: warning: χ² per pixel of the posterior samples [\d.]+ is above the range 0\.58–1\.70 expected for 1024 observed pixels/);
+    // every warning line once (the diagnostics' were printed twice)
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('skyscore: warning: '));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(new Set(lines).size).toBe(lines.length);
     const report = JSON.parse(readFileSync(p('chi2/report.json'), 'utf8'));
     expect(report.chi2PerPixelSamples).toBeGreaterThan(5);
     expect(report.warnings.join('\n')).toMatch(/posterior samples .* above the range/);

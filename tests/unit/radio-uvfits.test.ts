@@ -117,6 +117,12 @@ describe('readUvfits on the shared files', () => {
       /Stokes I needs a parallel-hand correlation .* only XY/,
     );
     expect(() => selectVisibilities(load('vlba43_BLLAC_2013may30.uvfits'), 'XX', 'b.uvfits')).toThrow(/no XX correlation .* RR, LL, RL, LR/);
+    // the default product of a file without a parallel hand is its cross hand, and the notes say it is not Stokes I
+    const paper = load('paper_zen.2456865.60537.xy.uvcRREAAM.uvfits');
+    expect(defaultProduct(paper.meta)).toBe('XY');
+    expect(selectVisibilities(paper, defaultProduct(paper.meta)).notes.join(' ')).toMatch(/no parallel-hand correlation \(only XY\): XY is imaged, a cross-hand product, not Stokes I/);
+    // a cross hand chosen where Stokes I exists needs no such note
+    expect(selectVisibilities(load('vlba43_BLLAC_2013may30.uvfits'), 'RL').notes.join(' ')).not.toMatch(/not Stokes I/);
   });
 
   it('every MWA visibility is flagged (negative weights): counted, none used', () => {

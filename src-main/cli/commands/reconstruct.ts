@@ -4,7 +4,7 @@ import { parse, requireString, optionalString, numberFlag, type Parsed } from '.
 import { UsageError } from '../errors.js';
 import { checkOutputFolder, readInputFile, writeProductSet } from '../../io.js';
 import { initBackend } from '../../engine/backend.js';
-import { nodeForwardModelLoader, readImage2d, readNoiseInput } from '../../forward-model-files.js';
+import { nodeForwardModelLoader, readImage2d, readImage2dArg, readNoiseInput, splitHduSelector } from '../../forward-model-files.js';
 import { parseForwardModel, type NoiseSpec } from '../../../src-shared/operators/forward-model-spec.js';
 import { PRODUCT_NAMES, prepareReconstruction, reconstructionFiles, runReconstruction, type ModelInput, type ObservationInput, type PreparedReconstruction, type ReconstructionInputs, type ReconstructionRun } from '../../reconstruct/index.js';
 import { backendFlag } from './forward.js';
@@ -56,7 +56,8 @@ SKYSAMP, SKYSTEPS, SKYSEED, SKYNSAMP, SKYNOISE, SKYFLUX, SKYBKG, SKYCHI2, SKYMOD
 SKYSCORE PRIOR SHA256, and HISTORY with the command, prior, model hash, sampler, steps, seed and version — the
 same as the app's products. A seed gives the same samples on a given backend, whatever --batch and --workers.
 
-  --obs Y.fits        the data (--hdu H: its HDU); NaN/infinite pixels are masked (and said so)
+  --obs Y.fits        the data (--hdu H or Y.fits[SCI]: its HDU, by number or EXTNAME[,EXTVER]); NaN/infinite
+                      pixels are masked (and said so)
   --model M.json      the forward model; its output shape must be the data's
   --prior P           a model folder (models/galaxy-64), a shipped or trained prior's name (galaxy-64,
                       radio-64; a folder of that name in the working directory comes first) or
@@ -198,12 +199,16 @@ export function samplerFlag(p: Parsed, command: string): SamplerName {
 export function progressPrinter(command: string, quiet: boolean): (p: Pick<SamplingProgress, 'step' | 'steps' | 'sigma' | 'chi2' | 'elapsedS' | 'etaS'>) => void {
   const tty = process.stderr.isTTY === true;
   let last = tty ? -Infinity : Date.now();
+  let doneShown = false;
   return (p) => {
     if (quiet) return;
     const now = Date.now();
     const done = p.step === p.steps;
+    // the last step is reported again after the chains' final denoising step: its line once
+    if (done && doneShown) return;
     if (!done && now - last < (tty ? 500 : 10000)) return;
     last = now;
+    doneShown = done;
     const chi = p.chi2 !== null ? `  χ²/px ${p.chi2.toPrecision(4)}` : '';
     const eta = p.etaS !== null && !done ? `  eta ${Math.round(p.etaS)} s` : '';
     const line = `${command}: step ${p.step}/${p.steps}  σ ${p.sigma.toPrecision(3)}${chi}  ${p.elapsedS.toFixed(1)} s${eta}`;
@@ -219,8 +224,9 @@ function engineText(e: PreparedReconstruction['engine'], backend: string): strin
 
 /** The observation as the reconstruction service takes it, read from a FITS file. */
 export async function observationFile(file: string, hdu?: number): Promise<ObservationInput> {
-  const img = await readImage2d(file, hdu);
-  return { data: img.data, shape: img.shape, fitsShape: img.fitsShape, header: img.header, name: path.basename(file), path: path.resolve(file), hdu: hdu ?? 0, plane: 0 };
+  // FILE.fits[SCI] names the HDU as lens-fit's arguments do (HST's multi-extension products)
+  const img = await readImage2dArg(file, hdu);
+  return { data: img.data, shape: img.shape, fitsShape: img.fitsShape, header: img.header, name: path.basename(img.file), path: path.resolve(img.file), hdu: img.hdu ?? 0, plane: 0 };
 }
 
 /** M.json from disk, its files read relative to it; `paths()` lists M.json and the files read so far. */
@@ -335,16 +341,18 @@ export async function reconstructToFolder(
       const lp = run.report.lensPosterior as { names: string[]; mean: number[]; std: number[]; acceptanceRate: number };
       if (!quiet) process.stderr.write(`${cmd}: lens posterior ${lp.names.map((k, i) => `${k} ${lp.mean[i].toPrecision(5)} ± ${lp.std[i].toPrecision(2)}`).join(', ')}; acceptance ${lp.acceptanceRate.toFixed(2)}\n`);
     } else run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
-    // what the run's diagnostics found (report.json's diagnostics): convergence, χ² against its range, local misfit
-    for (const w of (run.report.warnings as string[]).filter((w) => !prep.warnings.includes(w))) process.stderr.write(`skyscore: warning: ${w}\n`);
-    await writeProductSet(outDir, reconstructionFiles(run));
+    // each warning once: those of the preparation were printed before the run
     const printed = new Set(prep.warnings);
-    const diag = run.report.noiseDiagnostics as NoiseDiagnostics | undefined;
-    for (const w of [...(run.report.warnings as string[]), ...(diag?.warnings ?? [])]) {
-      if (printed.has(w)) continue;
+    const warn = (w: string) => {
+      if (printed.has(w)) return;
       printed.add(w);
       process.stderr.write(`skyscore: warning: ${w}\n`);
-    }
+    };
+    // what the run's diagnostics found (report.json's diagnostics): convergence, χ² against its range, local misfit
+    for (const w of run.report.warnings as string[]) warn(w);
+    await writeProductSet(outDir, reconstructionFiles(run));
+    const diag = run.report.noiseDiagnostics as NoiseDiagnostics | undefined;
+    for (const w of diag?.warnings ?? []) warn(w);
     process.stdout.write(
       `${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: ` +
         `χ²/pixel of the mean ${run.products.chi2PerPixel?.toFixed(4)}, ${run.result.seconds.toFixed(1)} s, ${run.result.scoreEvaluations} score evaluations, backend ${prep.backend.backend}\n`,
@@ -504,7 +512,7 @@ export const reconstructCommand: Command = {
     const quiet = p.values.quiet === true;
     const scoreEngine = scoreEngineFlags(p, cmd);
     // the inputs named on the command line: --out must not hold them (those M.json names are checked once read)
-    const named = [obsPath, modelPath, ...(noiseArg !== undefined && readsFile(noiseArg) ? [noiseArg] : []), ...(noiseFlags?.image ? [noiseFlags.image] : []), ...(noiseFlags?.prior ? [noiseFlags.prior] : []), ...priorPath(prior)];
+    const named = [splitHduSelector(obsPath).file, modelPath, ...(noiseArg !== undefined && readsFile(noiseArg) ? [noiseArg] : []), ...(noiseFlags?.image ? [noiseFlags.image] : []), ...(noiseFlags?.prior ? [noiseFlags.prior] : []), ...priorPath(prior)];
     await checkOutputFolder(outDir, named, cmd, PRODUCT_NAMES);
 
     // the files are read here; the service checks every input before any compute starts
