@@ -30,7 +30,7 @@ import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInpu
 import { thermalCheck } from '../../src-shared/radio/weighting.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
-import { describeRound, gainPhaseRms, gainTableJson, selfcalFlags, selfcalSteps, type SelfcalResult, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
+import { describeRound, gainPhaseRms, gainTableFile, selfcalFlags, selfcalHistory, selfcalSteps, type SelfcalResult, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
 import { cleanProducts, cleanProductsSync, imagingGeometry, type ImagingSettings } from '../reconstruct/clean-products.js';
 import { CLIENT_FITS, checkGrid, RequestLimitError } from './limits.js';
 import { start, type JobReporter } from './jobs.js';
@@ -307,19 +307,14 @@ async function runClean(f: OpenUv, grid: ImageGrid, settings: ImagingSettings, r
     data = res.vis;
     if (data.n === 0) throw new UvfitsInputError(`${f.name}: self-calibration left no visibility (every antenna solution failed)`);
     const flags = selfcalFlags(sc);
-    history = [`self-calibrated: ${flags} (first model ${res.start}); ${res.gains.failed} of ${res.gains.solutions} antenna solutions flagged; ${data.n} of ${f.vis.n} visibilities kept`];
-    const names = new Map(f.uv.meta.antennas.map((a) => [a.number, a.name]));
-    const json = gainTableJson(res.gains, (n) => names.get(n) ?? `ANT${n}`, {
-      file: baseName(f.name),
-      command: cleanCommandLine(f, grid, cellArcsec, settings, sc),
-      start: res.start,
-      initial: res.initial,
-      rounds: res.rounds,
-    });
+    history = [selfcalHistory(res, flags, f.vis.n)];
     cal = {
       report: selfcalReport(res, f.vis.n, flags),
       dataAmp: correctedAmplitudes(f, res),
-      gains: { name: `${productStem(f.name)}-gains.json`, bytes: new TextEncoder().encode(JSON.stringify(json, null, 2) + '\n') },
+      gains: {
+        name: `${productStem(f.name)}-gains.json`,
+        bytes: gainTableFile(res, f.uv.meta.antennas, { file: baseName(f.name), command: cleanCommandLine(f, grid, cellArcsec, settings, sc) }),
+      },
     };
   }
   const it = cleanProducts(data, grid, baseName(f.name), productStem(f.name), { ...settings, history });

@@ -35,7 +35,7 @@ import { posteriorGeometry, type SourceExtent } from '../../src-shared/radio/fie
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
-import { gainParameters, gainPhaseRms, selfcalFlags, selfcalSteps, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
+import { gainParameters, gainPhaseRms, selfcalFlags, selfcalHistory, selfcalSteps, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, automaticFluxScale, checkPriorShape, resolvePrior, type FluxChoice } from '../priors.js';
@@ -356,7 +356,7 @@ export async function reconstructUvfits(
       `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, selfcal: scFlags, options: s.options })}`,
       `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; image ${grid.nx}×${grid.ny}, cell ${+cellArcsec.toPrecision(6)} arcsec`,
       `prior ${prior.spec} sha256 ${prior.sha256}; sampler ${s.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}; flux scale ${flux.value.toPrecision(6)}`,
-      ...(sc ? [`self-calibrated: ${scFlags} (first model ${sc.start}); ${sc.gains.failed} of ${sc.gains.solutions} antenna solutions flagged; ${vis.n} of ${raw.n} visibilities kept`] : []),
+      ...(sc ? [selfcalHistory(sc, scFlags!, raw.n)] : []),
       `likelihood: ${lik.description}`,
       `SkyScore ${SKYSCORE_VERSION}, backend ${backend.backend}`,
       ...(stoppedAt ? [`stopped by the user at ${where} (prior units): the chains' states then, not converged posterior draws; ${nKept} of ${s.n} chains`] : []),

@@ -659,6 +659,22 @@ export function gainTableJson(t: GainTable, antennaName: (n: number) => string, 
   };
 }
 
+/** The HISTORY card of self-calibrated products: `clean --selfcal`, `reconstruct --vis --selfcal` and the app's jobs write the same. */
+export function selfcalHistory(r: SelfcalResult, flags: string, rawCount: number): string {
+  return `self-calibrated: ${flags} (first model ${r.start}); ${r.gains.failed} of ${r.gains.solutions} antenna solutions flagged; ${r.vis.n} of ${rawCount} visibilities kept`;
+}
+
+/**
+ * NAME-gains.json as `clean --selfcal` writes it (and the app's CLEAN job): the last round's gain table with the
+ * file, the command line that gives it, the first model, the figures before and of every round; antennas by their
+ * AN-table names.
+ */
+export function gainTableFile(r: SelfcalResult, antennas: readonly { number: number; name: string }[], o: { file: string; command: string }): Uint8Array {
+  const names = new Map(antennas.map((a) => [a.number, a.name]));
+  const json = gainTableJson(r.gains, (n) => names.get(n) ?? `ANT${n}`, { file: o.file, command: o.command, start: r.start, initial: r.initial, rounds: r.rounds });
+  return new TextEncoder().encode(JSON.stringify(json, null, 2) + '\n');
+}
+
 /** The self-calibration settings as the flags that give them (HISTORY, report.json). */
 export function selfcalFlags(o: { mode: SelfcalMode; rounds: number; solint: number; start: SelfcalStart }): string {
   return `--selfcal ${o.mode} --selfcal-rounds ${o.rounds} --solint ${o.solint} --selfcal-start ${o.start}`;

@@ -9,7 +9,7 @@ import { defaultProduct, selectVisibilities } from '../../../src-shared/radio/uv
 import type { WeightingScheme } from '../../../src-shared/radio/weighting.js';
 import type { CleanMethod } from '../../../src-shared/radio/clean.js';
 import { cleanProductsSync, imagingGeometry, productNames, type MeasurementMethod } from '../../reconstruct/clean-products.js';
-import { describeRound, gainPhaseRms, gainTableJson, selfcalFlags, selfcalLoop, type SelfcalMode } from '../../../src-shared/radio/selfcal.js';
+import { describeRound, gainPhaseRms, gainTableFile, selfcalFlags, selfcalHistory, selfcalLoop, type SelfcalMode } from '../../../src-shared/radio/selfcal.js';
 
 export { productNames } from '../../reconstruct/clean-products.js';
 
@@ -172,15 +172,8 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
         ...sc.rounds.map((x) => `    ${describeRound(x)}`),
         `    ${data.n} of ${vis.n} visibilities kept; gains of the last round in ${path.basename(out)}-gains.json (phase rms ${gainPhaseRms(sc.gains).toFixed(1)}°)`,
       );
-      scHistory.push(`self-calibrated: ${flags} (first model ${sc.start}); ${sc.gains.failed} of ${sc.gains.solutions} antenna solutions flagged; ${data.n} of ${vis.n} visibilities kept`);
-      const names = new Map(uv.meta.antennas.map((a) => [a.number, a.name]));
-      gainsJson = new TextEncoder().encode(
-        JSON.stringify(
-          gainTableJson(sc.gains, (n) => names.get(n) ?? `ANT${n}`, { file: path.basename(visPath), command: `skyscore clean ${argv.join(' ')}`, start: sc.start, initial: sc.initial, rounds: sc.rounds }),
-          null,
-          2,
-        ) + '\n',
-      );
+      scHistory.push(selfcalHistory(sc, flags, vis.n));
+      gainsJson = gainTableFile(sc, uv.meta.antennas, { file: path.basename(visPath), command: `skyscore clean ${argv.join(' ')}` });
       if (data.n === 0) throw new UsageError(`clean: ${visPath}: self-calibration left no visibility (every antenna solution failed)`);
     }
     const r = cleanProductsSync(data, grid, path.basename(visPath), out, {
