@@ -131,7 +131,7 @@ export function lensFitPsf(psfImage: { data: ArrayLike<number>; shape: Shape2 },
 export function lensFitPsfWarning(psfHeader: FitsHeader | undefined, psfName: string, pixelScale: number, scaleSource: string, obsName: string): string | null {
   const own = psfHeader ? psfPixelScale(psfHeader) : null;
   if (!own) return null;
-  const source = scaleSource === 'given' ? 'the pixel scale given, --pixel-scale' : `its WCS, ${scaleSource}`;
+  const source = scaleSource === 'given' ? 'the pixel scale given, --pixel-scale' : `its WCS: ${scaleSource}`;
   return psfSamplingWarning({ ...own, name: psfName }, { scale: pixelScale, source, name: obsName });
 }
 

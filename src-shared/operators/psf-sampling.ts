@@ -55,7 +55,7 @@ export function psfPixelScale(h: FitsHeader): PixelScale | null {
 export function imagePixelScale(h: FitsHeader): PixelScale | null {
   try {
     const w = pixelScaleFromWcs(h);
-    return w ? { scale: w.scale, source: `the WCS (${w.source})` } : null;
+    return w ? { scale: w.scale, source: `its WCS: ${w.source}` } : null;
   } catch {
     return null; // unreadable, or pixels that are not square: no one scale to compare
   }

@@ -275,7 +275,7 @@ describe('skyscore reconstruct', () => {
     };
     const r = await runCliAsync([...psf('psf-fine.fits', 'SECPIX', 0.09), '--n', '2', '--steps', '100', '--out', p('psf-fine')]);
     expect(r.code, r.stderr).toBe(0);
-    const said = /operators\[0\] \(psf\): the PSF psf-fine\.fits is sampled at 0\.09″ per pixel \(SECPIX = 0\.09\) but y\.fits has 0\.36″ pixels \(the WCS \(CDELTi\)\): the PSF is 4× finer than the image, .*resample the PSF to the image's pixels \(0\.36″\)/;
+    const said = /operators\[0\] \(psf\): the PSF psf-fine\.fits is sampled at 0\.09″ per pixel \(SECPIX = 0\.09\) but y\.fits has 0\.36″ pixels \(its WCS: CDELTi\): the PSF is 4× finer than the image, .*resample the PSF to the image's pixels \(0\.36″\)/;
     expect(r.stderr).toMatch(new RegExp(`skyscore: note: ${said.source}`));
     const report = JSON.parse(readFileSync(p('psf-fine/report.json'), 'utf8'));
     expect(report.warnings.filter((w: string) => said.test(w))).toHaveLength(1);

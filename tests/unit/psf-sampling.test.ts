@@ -36,7 +36,7 @@ describe('psfPixelScale: the scale a PSF file states', () => {
   it('falls back on a celestial WCS (CD, or CDELT in its CUNIT), and gives null where nothing states a scale', () => {
     const cd = psfPixelScale(tan([['CD1_1', -2.5e-5], ['CD1_2', 0], ['CD2_1', 0], ['CD2_2', 2.5e-5]]))!;
     expect(cd.scale).toBeCloseTo(0.09, 12);
-    expect(cd.source).toBe('the WCS (the CD matrix)');
+    expect(cd.source).toBe('its WCS: the CD matrix');
     const arcsec = psfPixelScale(tan([['CDELT1', -0.03], ['CDELT2', 0.03], ['CUNIT1', 'arcsec'], ['CUNIT2', 'arcsec']]))!;
     expect(arcsec.scale).toBeCloseTo(0.03, 12);
     expect(psfPixelScale(new FitsHeader())).toBeNull();
@@ -57,16 +57,16 @@ describe('psfPixelScale: the scale a PSF file states', () => {
     // the image's own PXSCAL1/2 (−1.22334, 1.22328) and its CD matrix agree; an observation's scale is its WCS's
     const irac = imagePixelScale(hdr('fits', 'galsim_sipsample_spitzer_irac.fits'))!;
     expect(irac.scale).toBeCloseTo(1.2233, 3);
-    expect(irac.source).toBe('the WCS (the CD matrix)');
+    expect(irac.source).toBe('its WCS: the CD matrix');
   });
 });
 
 describe('psfSamplingWarning', () => {
-  const irac = { scale: 1.22331, source: 'the WCS (the CD matrix)', name: 'galsim_sipsample_spitzer_irac.fits' };
+  const irac = { scale: 1.22331, source: 'its WCS: the CD matrix', name: 'galsim_sipsample_spitzer_irac.fits' };
   it('warns for the IRAC PRF on IRAC pixels (4× finer), naming both scales, their sources and what to do', () => {
     const w = psfSamplingWarning({ scale: 0.30525, source: 'SECPIX = 0.30525', name: 'spitzer_irac_ch1_flight_psf.fits' }, irac)!;
     expect(w).toBe(
-      "the PSF spitzer_irac_ch1_flight_psf.fits is sampled at 0.30525″ per pixel (SECPIX = 0.30525) but galsim_sipsample_spitzer_irac.fits has 1.22331″ pixels (the WCS (the CD matrix)): " +
+      "the PSF spitzer_irac_ch1_flight_psf.fits is sampled at 0.30525″ per pixel (SECPIX = 0.30525) but galsim_sipsample_spitzer_irac.fits has 1.22331″ pixels (its WCS: the CD matrix): " +
         "the PSF is 4.01× finer than the image, so the model applies a PSF narrower than the instrument's; resample the PSF to the image's pixels (1.22331″) before use",
     );
     const coarse = psfSamplingWarning({ scale: 0.1, source: 'PIXSCALE = 0.1', name: 'p.fits' }, { scale: 0.05, source: '--pixel-scale', name: 'obs.fits' })!;
@@ -74,7 +74,7 @@ describe('psfSamplingWarning', () => {
   });
 
   it(`is quiet within ${PSF_SAMPLING_TOLERANCE * 100} % (TinyTim's 0.0495″ on 0.05″ pixels) and warns beyond`, () => {
-    const grid = { scale: 0.05, source: 'the WCS (the CD matrix)', name: 'hst.fits' };
+    const grid = { scale: 0.05, source: 'its WCS: the CD matrix', name: 'hst.fits' };
     expect(psfSamplingWarning({ scale: 0.0495, source: 'PIXSCALE = 0.0495', name: 'tt.fits' }, grid)).toBeNull();
     expect(psfSamplingWarning({ scale: 0.05 * 1.049, source: 'x', name: 'p' }, grid)).toBeNull();
     expect(psfSamplingWarning({ scale: 0.05 / 1.049, source: 'x', name: 'p' }, grid)).toBeNull();
@@ -98,7 +98,7 @@ describe('forwardModelPsfWarnings: the PSF stage against its grid', () => {
     const fine = await prepareForwardModel(psfModel, memoryLoader([psfFile([['SECPIX', 0.09]]), mask]));
     const w = forwardModelPsfWarnings(fine, { header: obsHeader, name: 'y.fits' });
     expect(w).toHaveLength(1);
-    expect(w[0]).toMatch(/^operators\[0\] \(psf\): the PSF psf\.fits is sampled at 0\.09″ per pixel \(SECPIX = 0\.09\) but y\.fits has 0\.36″ pixels \(the WCS \(CDELTi\)\): the PSF is 4× finer/);
+    expect(w[0]).toMatch(/^operators\[0\] \(psf\): the PSF psf\.fits is sampled at 0\.09″ per pixel \(SECPIX = 0\.09\) but y\.fits has 0\.36″ pixels \(its WCS: CDELTi\): the PSF is 4× finer/);
     const near = await prepareForwardModel(psfModel, memoryLoader([psfFile([['PIXSCALE', 0.355]]), mask]));
     expect(forwardModelPsfWarnings(near, { header: obsHeader, name: 'y.fits' })).toEqual([]);
     // no scale on either side: nothing to compare
