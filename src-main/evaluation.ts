@@ -28,6 +28,7 @@ import { FitsHeader, readFits, readFitsImage } from '../src-shared/fits/index.js
 import { PsfOperator, gaussianPsf } from '../src-shared/operators/index.js';
 import type { PosteriorProducts } from '../src-shared/diffusion/products.js';
 import { DEFAULT_STEPS, type RunOptions, type SamplerName } from '../src-shared/diffusion/samplers/index.js';
+import { stepsWarning } from '../src-shared/diffusion/diagnostics.js';
 import { chi2PerPixel, pixelCoverage, psnr, tarp } from '../src-shared/eval/metrics.js';
 import { readAndDispose } from '../src-shared/diffusion/readback.js';
 import { richardsonLucy, wienerTikhonov } from '../src-shared/eval/baselines.js';
@@ -136,6 +137,8 @@ export interface EvalReport {
   mean: { psnr: { posterior: number; posteriorDraws: number; rl: number; wiener: number; blurred: number }; gainOverBestBaseline: number; chi2PerPixel: number };
   coverage: { levels: number[]; observed: number[] };
   tarp: { alpha: number[]; ecp: number[]; maxDeviation: number };
+  /** Warnings about the setup (reconstruct's: too few steps for the sampler), also written to the log. */
+  warnings: string[];
   seconds: number;
 }
 
@@ -154,6 +157,11 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
   const levels = o.levels ?? [0.5, 0.68, 0.9, 0.95];
   if (samples < 2) throw new UserInputError('eval: --samples must be at least 2 (coverage needs several samples)');
   const workers = Math.max(1, Math.min(o.workers ?? Math.min(2, cpus().length), samples));
+  // reconstruct's warning for a short schedule: the figures measure draws that may not have converged
+  const warnings: string[] = [];
+  const fewSteps = stepsWarning(sampler, steps);
+  if (fewSteps) warnings.push(fewSteps);
+  for (const w of warnings) log(`eval: warning: ${w}`);
   const t0 = Date.now();
   const info = await initBackend(o.backend ?? 'auto');
   const spec = priorSpecOf(o.prior ?? defaultPrior().spec);
@@ -272,6 +280,7 @@ export async function runEvaluation(o: EvalOptions = {}): Promise<EvalReport> {
     mean: { psnr: m, gainOverBestBaseline: m.posterior - Math.max(m.rl, m.wiener), chi2PerPixel: mean(images.map((r) => r.chi2PerPixel)) },
     coverage: { levels, observed: levels.map((_, li) => mean(images.map((r) => r.coverage[li]!))) },
     tarp: { alpha: t.alpha, ecp: t.ecp, maxDeviation: t.maxDeviation },
+    warnings,
     seconds: (Date.now() - t0) / 1000,
   };
 }
@@ -358,6 +367,7 @@ export function evalMarkdown(r: EvalReport): string {
     `Prior \`${r.prior.name}\` (${r.prior.kind}), ${r.images.length} ${r.setup.images ?? 'validation images'}, Gaussian PSF ${r.setup.psfFwhmPx} px FWHM, noise ${r.setup.noise}; ` +
       `${r.setup.samples} posterior samples × ${r.setup.steps} ${r.setup.sampler} steps, seed ${r.setup.seed}, backend ${r.setup.backend}, ${f(r.seconds, 0)} s.`,
     '',
+    ...(r.warnings ?? []).flatMap((w) => [`**Warning:** ${w}.`, '']),
     '| | PSNR (dB, mean) |',
     '|---|---|',
     `| posterior mean${r.setup.samplerSettings.raoBlackwellSigma !== undefined ? ' (Rao–Blackwellised, the product)' : ''} | ${f(r.mean.psnr.posterior)} |`,

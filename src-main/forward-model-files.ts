@@ -134,7 +134,7 @@ export function nodeForwardModelLoader(baseDir: string): NodeForwardModelLoader 
       const f = await read(rel);
       try {
         const img = decodeImage2d(f.bytes, path.basename(f.path), hdu);
-        return { data: img.data, shape: img.shape };
+        return { data: img.data, shape: img.shape, header: img.header };
       } catch (e) {
         throw new Error((e as Error).message.replace(/^[^:]*: /, ''), { cause: e });
       }

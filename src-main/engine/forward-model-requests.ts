@@ -49,7 +49,7 @@ export function memoryLoader(files: readonly NamedFile[]): ForwardModelFileLoade
       const f = get(rel);
       try {
         const img = decodeImage2d(f.bytes, rel, hdu, CLIENT_FITS);
-        return { data: img.data, shape: img.shape };
+        return { data: img.data, shape: img.shape, header: img.header };
       } catch (e) {
         throw new Error((e as Error).message.replace(/^[^:]*: /, ''), { cause: e });
       }

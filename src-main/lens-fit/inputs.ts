@@ -18,6 +18,7 @@ import {
   lensFitGaussianPsf,
   lensFitMaskImage,
   lensFitPsf,
+  lensFitPsfWarning,
   type LensFitInputs,
   type LensFitMask,
   type LensFitSettings,
@@ -103,6 +104,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
 
   // the pixel scale: the request's, else the observation's celestial WCS (as the command line without --pixel-scale)
   const notes: string[] = [];
+  const warnings: string[] = [];
   let pixelScale: number;
   let pixelScaleSource = 'given';
   if (p.pixelScale !== null) pixelScale = p.pixelScale;
@@ -161,8 +163,11 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   let psfArg: string;
   let psf;
   if (p.psf.kind === 'fits') {
-    psf = lensFitPsf(image(file(p.files, p.psf.file, 'the PSF'), p.psf.hdu, 'the PSF'), psfSize, shape, p.psf.file);
+    const psfImg = image(file(p.files, p.psf.file, 'the PSF'), p.psf.hdu, 'the PSF');
+    psf = lensFitPsf(psfImg, psfSize, shape, p.psf.file);
     psfArg = p.psf.file;
+    const w = lensFitPsfWarning(psfImg.header, p.psf.file, pixelScale, pixelScaleSource, p.obs.name);
+    if (w) warnings.push(w);
   } else {
     psf = lensFitGaussianPsf(p.psf.fwhmPx, psfSize, shape);
     psfArg = 'psf.fits';
@@ -213,5 +218,6 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     '--out',
     'lens-fit',
   ];
-  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes };
+  // the app lists the notes when the fit starts: the warnings among them
+  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
 }

@@ -6,6 +6,8 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
+import { celestialWcs, type CelestialWcs } from '../../src-shared/wcs/index.js';
+import { sipAsTpv } from '../../src-shared/wcs/tpv.js';
 import type { BuiltForwardModel, PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
 import type { LensStage } from '../../src-shared/operators/forward-model-spec.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
@@ -22,6 +24,41 @@ export const WCS_HIGH_AXIS = /^(CTYPE|CRVAL|CRPIX|CDELT|CUNIT|CROTA|CNAME|CRDER|
 export function trimWcsToTwoAxes(h: FitsHeader): void {
   for (const k of new Set(h.keys())) if (WCS_HIGH_AXIS.test(k)) h.delete(k);
   h.set('WCSAXES', 2);
+}
+
+/** SIP keywords (Shupe et al. 2005): orders, coefficients, the maximum corrections. */
+const SIP_KEY = /^(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+)$/;
+
+/**
+ * Rewrites a TAN-SIP celestial WCS as the same map in TPV form (src-shared/wcs/tpv.ts: the SIP polynomial of the
+ * pixel offsets becomes a polynomial of the intermediate coordinates of the same order, exact in the forward
+ * direction; its inverse is wcslib's and wcs/index.ts's iteration, not AP/BP). For a header of more than two axes:
+ * astropy refuses SIP on a WCS of more than two axes ("SIP distortions only work in 2 dimensions"; WCSAXES = 2
+ * does not lower the count below NAXIS, and a third linear axis raises the count), while wcslib applies TPV on the
+ * celestial pair of any number of axes. Returns false and leaves the header as it is where it has no SIP, the
+ * projection is not TAN or the SIP order is above TPV's 7th.
+ */
+export function sipAsTpvHeader(h: FitsHeader): boolean {
+  let w: CelestialWcs | null;
+  try {
+    w = celestialWcs(h);
+  } catch {
+    return false;
+  }
+  if (!w?.sip || w.projection !== 'TAN' || w.tpv) return false;
+  const t = sipAsTpv(w.sip.a, w.sip.b, w.cd);
+  if (!t) return false;
+  for (const [axis, coeffs] of [[w.lonAxis, t.lon], [w.latAxis, t.lat]] as const) {
+    const ct = String(h.get(`CTYPE${axis + 1}`));
+    h.set(`CTYPE${axis + 1}`, `${ct.slice(0, 4)}-TPV`, 'TAN with the TPV polynomial (the SIP distortion as TPV)');
+    for (const k of new Set(h.keys())) if (new RegExp(`^PV${axis + 1}_\\d+$`).test(k)) h.delete(k);
+    coeffs.forEach((c, k) => {
+      if (c !== 0) h.set(`PV${axis + 1}_${k}`, c);
+    });
+  }
+  for (const k of new Set(h.keys())) if (SIP_KEY.test(k)) h.delete(k);
+  h.addHistory('the SIP distortion of the input written as the same TPV polynomial (PVi_k): astropy reads no SIP on more than 2 WCS axes');
+  return true;
 }
 
 export type ResultGrid = { sameAsInput: true } | { sameAsInput: false; scale: number; plane: string };

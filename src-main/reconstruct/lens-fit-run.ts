@@ -8,9 +8,10 @@
 import { createHash } from 'node:crypto';
 import type { ImageFile } from '../forward-model-files.js';
 import { resultHeader, shapeText } from './headers.js';
-import { writeFits } from '../../src-shared/fits/index.js';
+import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '../../src-shared/operators/psf.js';
+import { psfPixelScale, psfSamplingWarning } from '../../src-shared/operators/psf-sampling.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { annulusMask, fitLens, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
@@ -78,6 +79,8 @@ export interface LensFitInputs {
   psf: PsfKernel;
   pixelScale: number;
   mask: LensFitMask;
+  /** warnings about the inputs (lensFitPsfWarning): printed before the fit and kept in lens.json's warnings */
+  warnings?: string[];
 }
 
 /** What the fit reports as it goes: the fit's own progress and the line the command line prints for it. */
@@ -118,6 +121,18 @@ export function lensFitPsf(psfImage: { data: ArrayLike<number>; shape: Shape2 },
     throw new UserInputError(`${name}: ${(e as Error).message.replace(/^psfFromImage: /, '')}`);
   }
   return cropKernelToImage(psf, imageShape);
+}
+
+/**
+ * The PSF file's stated sampling (psf-sampling.ts: PIXSCALE, SECPIX, PIXELSCL, … or its WCS) against the fit's pixel
+ * scale, as a warning where they differ by more than PSF_SAMPLING_TOLERANCE; null where they agree or the PSF states
+ * none. `scaleSource`: 'given' (--pixel-scale, the app's field) or the WCS's matrix (pixelScaleFromWcs).
+ */
+export function lensFitPsfWarning(psfHeader: FitsHeader | undefined, psfName: string, pixelScale: number, scaleSource: string, obsName: string): string | null {
+  const own = psfHeader ? psfPixelScale(psfHeader) : null;
+  if (!own) return null;
+  const source = scaleSource === 'given' ? 'the pixel scale given, --pixel-scale' : `its WCS: ${scaleSource}`;
+  return psfSamplingWarning({ ...own, name: psfName }, { scale: pixelScale, source, name: obsName });
 }
 
 /** A Gaussian PSF (FWHM in pixels), cropped as a PSF image is. */
@@ -168,6 +183,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   const elapsed = () => (Date.now() - t0) / 1000;
   const stamp = () => `${elapsed().toFixed(0)}s`;
   const emit = (progress: LensFitProgress | null, text: string) => hooks.onLine?.({ progress, done: progress === null, line: `lens-fit: ${stamp()} ${text}`, elapsedS: elapsed() });
+  for (const w of inp.warnings ?? []) hooks.onLine?.({ progress: null, done: false, line: `skyscore: warning: ${w}`, elapsedS: 0 });
   let lastLine = 0;
   const res = fitLens(
     { data: inp.obs.data, sigma: inp.sigma, image, mask, psf: inp.psf },
@@ -198,7 +214,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
-  const files = products(res, inp.obs, inp.psf, command, inp.noiseText);
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? []);
   const summary =
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
@@ -239,7 +255,7 @@ function cropPsf(k: PsfKernel, size: number): PsfKernel {
   for (let i = 0; i < data.length; i++) data[i] /= sum;
   return { data, shape: [H, W], center: [cy - y0, cx - x0] };
 }
-function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string): { name: string; bytes: Uint8Array | string }[] {
+function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string, warnings: string[]): { name: string; bytes: Uint8Array | string }[] {
   const shape = obs.shape;
   const [ny, nx] = shape;
   const L = res.lens;
@@ -318,6 +334,7 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     outliers: { count: res.outliers.length, pixels: Array.from(res.outliers, (p) => [Math.floor(p / nx), p % nx]) },
     laplaceNote: res.laplaceNote,
     lensNote: implausibleLensNote(res.lens),
+    warnings,
     evaluations: res.evaluations,
     seconds: res.seconds,
     covariance: res.covariance ? { names: res.names, matrix: Array.from(res.covariance) } : null,

@@ -13,6 +13,7 @@ import type { BackendInfo, SamplerSettings } from '../../src-shared/protocol/ind
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import { cropForwardModel, instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader, type PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
 import { outputShape, parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
+import { forwardModelPsfWarnings } from '../../src-shared/operators/psf-sampling.js';
 import { noiseMap, scalarNoise, sigmaArray, type NoiseModel } from '../../src-shared/operators/noise.js';
 import type { BuiltNoise } from '../../src-shared/noise/model.js';
 import { cropImage, uncropImage, type ImageWindow } from '../../src-shared/operators/window.js';
@@ -276,6 +277,8 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     }
     const shapeNote = checkPriorShape(prior, xShape);
     if (shapeNote) warnings.push(shapeNote);
+    // a PSF file sampled at another pixel scale than the grid it is applied on (its header against the observation's WCS)
+    for (const w of forwardModelPsfWarnings(prepared, { header: obs.header, name: obs.name })) warnings.push(w);
     built = instantiateForwardModel(fitted);
     const additive = built.additive;
     const reference = checked.fluxScale === null && prior.peak !== null ? await fluxReferenceFor(built, data.values, noise, prior.background !== null, model.name) : undefined;

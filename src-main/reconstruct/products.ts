@@ -12,7 +12,7 @@ import type { SamplingResult } from '../../src-shared/diffusion/posterior.js';
 import type { ReconstructionDiagnostics } from '../../src-shared/diffusion/diagnostics.js';
 import { drawsEndingNote, meanEstimateNote, reconstructionReport, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import { versions } from '../version.js';
-import { asciiText, resultFitsShape, resultGrid, resultHeader, trimWcsToTwoAxes, type Provenance, type ResultGrid } from './headers.js';
+import { asciiText, resultFitsShape, resultGrid, resultHeader, sipAsTpvHeader, trimWcsToTwoAxes, type Provenance, type ResultGrid } from './headers.js';
 import type { PreparedReconstruction } from './prepare.js';
 
 /** Everything the FITS headers need, as plain data (the run's tensors are freed by then). */
@@ -157,8 +157,10 @@ export function productFiles(ctx: HeaderContext, products: PosteriorProducts, re
   };
   const imageShape = resultFitsShape(ctx.observation, ctx.inShape, ctx.grid.sameAsInput);
   const samplesH = header(true, ctx.inShape, 'posterior samples', ctx.drawsNote);
-  // the cube's third axis is the sample index: no WCS of the observation's other axes
+  // the cube's third axis is the sample index: no WCS of the observation's other axes; a SIP distortion as the same
+  // TPV polynomial, which astropy reads on a 3-axis image (it refuses SIP there)
   trimWcsToTwoAxes(samplesH);
+  sipAsTpvHeader(samplesH);
   const resH = header(false, ctx.outShape, '(y - A mean)/sigma', [`chi2 per observed pixel of the mean ${ctx.chi2PerPixel?.toPrecision(6)}`, ...(ctx.residualNotes ?? [])]);
   resH.delete('BUNIT');
   const fits = (data: Float32Array, shape: number[], h: FitsHeader) => writeFits([{ data, shape, header: h, bitpix: -32 }]);

@@ -12,12 +12,17 @@ import { UvSamplingOperator, gridUv, parseStationTable, uvCoverage, hourAngleCou
 import type { SparseStrategy } from './sparse.js';
 import type { Shape2, StructuredOperator } from './types.js';
 import { cropImage, maskWindow, type ImageWindow } from './window.js';
+import { psfPixelScale, type PixelScale } from './psf-sampling.js';
+import type { FitsHeader } from '../fits/index.js';
 import { isFitsPsf, lensParams, lensSupersample, outputShape, psfNormalized, stageShapes, type ForwardModelSpec, type OperatorType } from './forward-model-spec.js';
 
 /** Loads the files an M.json names; paths are as written in the JSON (relative to it). */
 export interface ForwardModelFileLoader {
-  /** A 2-D image, shape [ny, nx] (outer axes of length 1 are accepted and dropped). */
-  loadImage(relPath: string, hdu?: number): Promise<{ data: Float32Array | Float64Array; shape: number[] }>;
+  /**
+   * A 2-D image, shape [ny, nx] (outer axes of length 1 are accepted and dropped), and its HDU's header where the
+   * loader reads one (a PSF's stated pixel scale, psf-sampling.ts).
+   */
+  loadImage(relPath: string, hdu?: number): Promise<{ data: Float32Array | Float64Array; shape: number[]; header?: FitsHeader }>;
   loadText(relPath: string): Promise<string>;
 }
 
@@ -61,7 +66,8 @@ function squeeze2(shape: number[]): number[] {
 
 /** What a stage needs beyond its spec, loaded and checked (no tensors yet). */
 type StageResource =
-  | { type: 'psf'; kernel: PsfKernel; label: string }
+  /** sampling: the pixel scale a PSF file's header states (null: none, or a Gaussian PSF in pixels) */
+  | { type: 'psf'; kernel: PsfKernel; label: string; sampling?: (PixelScale & { file: string }) | null }
   | { type: 'mask'; mask: Float32Array | Float64Array; observed: number; file: string }
   /** window: the image grid is this window of the stage's imageShape (cropForwardModel) */
   | { type: 'lens'; window?: ImageWindow }
@@ -89,8 +95,8 @@ export async function prepareForwardModel(spec: ForwardModelSpec, loader: Forwar
     const s = spec.operators[i];
     const { inShape } = shapes[i];
     const err = (msg: string) => new ForwardModelInputError(`${pre}operators[${i}] (${s.type}): ${msg}`);
-    const load = async (file: string, hdu?: number): Promise<{ data: Float32Array | Float64Array; shape: Shape2 }> => {
-      let img: { data: Float32Array | Float64Array; shape: number[] };
+    const load = async (file: string, hdu?: number): Promise<{ data: Float32Array | Float64Array; shape: Shape2; header?: FitsHeader }> => {
+      let img: { data: Float32Array | Float64Array; shape: number[]; header?: FitsHeader };
       try {
         img = await loader.loadImage(file, hdu);
       } catch (e) {
@@ -99,7 +105,7 @@ export async function prepareForwardModel(spec: ForwardModelSpec, loader: Forwar
       const sh = squeeze2(img.shape);
       if (sh.length !== 2 || sh.some((n) => !(n > 0))) throw err(`'${file}' is not a 2-D image (shape [${img.shape.join(', ')}])`);
       if (img.data.length !== sh[0] * sh[1]) throw err(`'${file}': ${img.data.length} pixels for shape [${sh.join(', ')}]`);
-      return { data: img.data, shape: [sh[0], sh[1]] };
+      return { data: img.data, shape: [sh[0], sh[1]], header: img.header };
     };
     switch (s.type) {
       case 'psf': {
@@ -109,6 +115,7 @@ export async function prepareForwardModel(spec: ForwardModelSpec, loader: Forwar
         }
         const normalize = psfNormalized(s);
         const img = await load(s.fits, s.hdu);
+        const sampling = img.header ? psfPixelScale(img.header) : null;
         let bad = 0;
         let sum = 0;
         for (const v of img.data) {
@@ -125,6 +132,7 @@ export async function prepareForwardModel(spec: ForwardModelSpec, loader: Forwar
           type: 'psf',
           kernel: psfFromImage(img.data, img.shape, normalize),
           label: `PSF from ${s.fits} (${img.shape.join('×')}, ${normalize ? 'normalised' : 'not normalised'})`,
+          sampling: sampling ? { ...sampling, file: s.fits } : null,
         });
         break;
       }

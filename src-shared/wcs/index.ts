@@ -7,6 +7,7 @@
  */
 import type { FitsHeader } from '../fits/header.js';
 import { UserInputError } from '../errors.js';
+import { readTpv, tpvForward, tpvInverse, type Tpv } from './tpv.js';
 
 export class WcsInputError extends UserInputError {
   override name = 'WcsInputError';
@@ -56,6 +57,8 @@ export interface CelestialWcs {
   lonpole: number;
   latpole: number;
   sip: Sip | null;
+  /** The TPV polynomial of a 'RA---TPV' header (projection TAN), else null or absent. */
+  tpv?: Tpv | null;
   /** Pixel (0-based, celestial axes in header order) to world (lon, lat) in degrees; NaN outside the projection's domain. */
   pixelToWorld(px: number, py: number): [number, number];
   /** World (lon, lat) in degrees to pixel (0-based); NaN where the point is not visible in the projection. */
@@ -343,8 +346,10 @@ export function celestialWcs(h: FitsHeader): CelestialWcs | null {
   const code = ctLon.slice(5, 8).replace(/-/g, '');
   const codeLat = ctLat.slice(5, 8).replace(/-/g, '');
   if (code !== codeLat) throw new WcsInputError(`CTYPE${lon + 1} = '${ctLon}' and CTYPE${lat + 1} = '${ctLat}' use different projections`);
-  if (!(PROJECTIONS as readonly string[]).includes(code)) throw new WcsInputError(`unsupported celestial projection '${code}' (supported: ${PROJECTIONS.join(', ')})`);
-  const projection = code as Projection;
+  // TPV: TAN with a polynomial of the intermediate coordinates (tpv.ts); its PVi_m are the polynomial's
+  const isTpv = code === 'TPV';
+  if (!isTpv && !(PROJECTIONS as readonly string[]).includes(code)) throw new WcsInputError(`unsupported celestial projection '${code}' (supported: ${PROJECTIONS.join(', ')}, TPV)`);
+  const projection = (isTpv ? 'TAN' : code) as Projection;
   const suffix = ctLon.slice(8);
   const useSip = suffix === '-SIP' && ctLat.slice(8) === '-SIP';
   if (suffix !== '' && suffix !== '-SIP') throw new WcsInputError(`unsupported distortion '${suffix.slice(1)}' in CTYPE${lon + 1} = '${ctLon}'`);
@@ -432,13 +437,16 @@ export function celestialWcs(h: FitsHeader): CelestialWcs | null {
   if (isRaDec && !radesys) radesys = equinox === null ? 'ICRS' : equinox < 1984 ? 'FK4' : 'FK5';
   if (isRaDec && equinox === null && (radesys === 'FK5' || radesys === 'FK4' || radesys === 'FK4-NO-E')) equinox = radesys === 'FK5' ? 2000 : 1950;
 
-  const pv = (m: number) => num(h, `PV${lat + 1}_${m}`);
+  // TPV's PVi_m are its polynomial: no projection parameters, no native reference point or poles in PV cards
+  const tpv = isTpv ? readTpv(h, lon, lat) : null;
+  const pv = (m: number) => (isTpv ? undefined : num(h, `PV${lat + 1}_${m}`));
+  const pvLon = (m: number) => (isTpv ? undefined : num(h, `PV${lon + 1}_${m}`));
   const proj = makeProjection(projection, pv, crvalLat);
-  const phi0 = num(h, `PV${lon + 1}_1`) ?? 0;
-  const theta0 = num(h, `PV${lon + 1}_2`) ?? proj.theta0;
+  const phi0 = pvLon(1) ?? 0;
+  const theta0 = pvLon(2) ?? proj.theta0;
   if (phi0 !== 0 || theta0 !== proj.theta0) throw new WcsInputError('non-default native reference point (PVi_1/PVi_2 of the longitude axis) is not supported');
-  const lonpoleKw = num(h, 'LONPOLE') ?? num(h, `PV${lon + 1}_3`);
-  const latpole = num(h, 'LATPOLE') ?? num(h, `PV${lon + 1}_4`) ?? 90;
+  const lonpoleKw = num(h, 'LONPOLE') ?? pvLon(3);
+  const latpole = num(h, 'LATPOLE') ?? pvLon(4) ?? 90;
   const pole = nativePole(crvalLon, crvalLat, phi0, theta0, lonpoleKw, latpole);
   const { alphaP, deltaP, phiP } = pole;
   // the intermediate coordinates of the reference point (non-zero only for projections whose reference point is not at the origin: none here)
@@ -455,8 +463,9 @@ export function celestialWcs(h: FitsHeader): CelestialWcs | null {
       u += du;
       v += dv;
     }
-    const x = cd[0][0] * u + cd[0][1] * v + x0;
-    const y = cd[1][0] * u + cd[1][1] * v + y0;
+    let x = cd[0][0] * u + cd[0][1] * v + x0;
+    let y = cd[1][0] * u + cd[1][1] * v + y0;
+    if (tpv) [x, y] = tpvForward(tpv, x, y);
     const nat = proj.toNative(x, y);
     if (!nat) return [NaN, NaN];
     const [phi, theta] = nat;
@@ -469,8 +478,8 @@ export function celestialWcs(h: FitsHeader): CelestialWcs | null {
     const phi = normPhi(phiR);
     const xy = proj.fromNative(phi, theta);
     if (!xy) return [NaN, NaN];
-    const x = xy[0] - x0;
-    const y = xy[1] - y0;
+    let [x, y] = [xy[0] - x0, xy[1] - y0];
+    if (tpv) [x, y] = tpvInverse(tpv, x, y);
     const up = inv[0][0] * x + inv[0][1] * y;
     const vp = inv[1][0] * x + inv[1][1] * y;
     let u = up;
@@ -518,6 +527,7 @@ export function celestialWcs(h: FitsHeader): CelestialWcs | null {
     lonpole: phiP,
     latpole,
     sip,
+    tpv,
     pixelToWorld,
     worldToPixel,
   };

@@ -87,6 +87,9 @@ describe('evaluation harness', () => {
     expect(md).toContain(`| mean of the 4 draws | ${r.mean.psnr.posteriorDraws.toFixed(2)} |`);
     expect(r.mean.psnr.posteriorDraws).not.toBe(r.mean.psnr.posterior);
     expect(md.split('\n').filter((l) => /^\| 14\d\d \|/.test(l))).toHaveLength(2);
+    // 40 pc levels is below reconstruct's threshold (100): the same warning in the report and its table
+    expect(r.warnings).toEqual([expect.stringMatching(/^40 steps is few for the pc sampler \(default 500; at least 100 recommended\)/)]);
+    expect(md).toContain(`**Warning:** ${r.warnings[0]}.`);
     // the same seed gives the same data and the same numbers
     const again = await runEvaluation({ prior: GF, nImages: 1, samples: 4, steps: 40, rlMaxIter: 40, lambdaGrid: [-2, -1.5, -1, -0.5, 0], seed: 3, workers: 1 });
     expect(again.images[0]!.psnr.blurred).toBe(r.images[0]!.psnr.blurred);
@@ -130,6 +133,9 @@ describe('evaluation harness', () => {
       expect(im.chi2PerPixel).toBeLessThan(1.5);
     }
     expect(evalMarkdown(big)).toMatch(/2 images of counts\.fits, Gaussian PSF/);
+    // 150 levels: at or above the steps threshold, no warning
+    expect(big.warnings).toEqual([]);
+    expect(evalMarkdown(big)).not.toContain('Warning');
     // the same images in units 1: every number in prior units is the same, so the PSNRs agree (float32 rounding)
     const unit = await runEvaluation({ ...opts, nImages: 1, truth: { files: [{ name: 'unit.fits', bytes: make(1) }] } });
     expect(unit.images[0]!.fluxScale / (big.images[0]!.fluxScale / 1000)).toBeCloseTo(1, 5);
@@ -212,6 +218,10 @@ describe('eval on images of several sizes and files', () => {
       const report = JSON.parse(readFileSync(path.join(out, 'eval.json'), 'utf8'));
       expect(report.images.map((i: { galaxyId: string }) => i.galaxyId)).toEqual(['a.fits', 'b.fits[0]', 'b.fits[1]', path.basename(extra)]);
       expect(report.setup.split).toBe(`files a.fits, b.fits, ${path.basename(extra)}`);
+      // --steps 30: reconstruct's steps warning on stderr, in eval.json and in eval.md
+      expect(r.stderr).toMatch(/eval: warning: 30 steps is few for the pc sampler/);
+      expect(report.warnings).toEqual([expect.stringMatching(/^30 steps is few for the pc sampler/)]);
+      expect(readFileSync(path.join(out, 'eval.md'), 'utf8')).toMatch(/\*\*Warning:\*\* 30 steps is few/);
       const empty = path.join(dir, 'empty');
       mkdirSync(empty);
       const bad = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'eval.ts'), '--truth', empty], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });

@@ -13,7 +13,7 @@ import { simulateLens } from '../helpers/lens-sim.js';
 import { lensMef, MEF_DEAD_COLUMN, MEF_HOT, MEF_N } from '../helpers/lens-mef.js';
 import { EngineClient, workerThreadSpawner } from '../../src-main/engine/client.js';
 import { STOP_GRACE_MS } from '../../src-main/lens-fit/thread.js';
-import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
+import { FitsHeader, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { validateRequest, type EngineEvent, type LensFitParams, type LensFitProductsResult, type LensFitStarted } from '../../src-shared/protocol/index.js';
 
 const N = 40;
@@ -62,7 +62,9 @@ beforeAll(() => {
   sigma[3] = NaN;
   bytes['obs.fits'] = writeFits([{ data: Float32Array.from(sim.data), shape: [N, N] }]);
   bytes['noise.fits'] = writeFits([{ data: sigma, shape: [N, N] }]);
-  bytes['psf.fits'] = writeFits([{ data: Float32Array.from(sim.psf.data), shape: [sim.psf.shape[1], sim.psf.shape[0]] }]);
+  // the simulation's PSF, its header stating a sampling of 0.025″ (TinyTim's PIXSCALE) against the fit's 0.05″: the
+  // sampling warning's path through both hosts (the fit itself uses the pixels as they are)
+  bytes['psf.fits'] = writeFits([{ data: Float32Array.from(sim.psf.data), shape: [sim.psf.shape[1], sim.psf.shape[0]], header: new FitsHeader().set('PIXSCALE', 0.025) }]);
   for (const [k, v] of Object.entries(bytes)) writeFileSync(p(k), v);
   c = new EngineClient(workerThreadSpawner({ backend: 'cpu' }));
   c.on('event', (ev: EngineEvent) => events.push(ev));
@@ -84,7 +86,11 @@ describe('job.lensFit', () => {
       { timeoutMs: 300_000 },
     );
     expect(cli.code, cli.stderr).toBe(0);
+    const sampling = /the PSF psf\.fits is sampled at 0\.025″ per pixel \(PIXSCALE = 0\.025\) but obs\.fits has 0\.05″ pixels \(the pixel scale given, --pixel-scale\): the PSF is 2× finer than the image, .*resample the PSF to the image's pixels \(0\.05″\) before use$/;
+    expect(cli.stderr.split('\n').filter((l) => l.startsWith('skyscore: warning: ') && sampling.test(l))).toHaveLength(1);
     const started = (await c.forward('job.lensFit', params())) as LensFitStarted;
+    // the app lists it with the job's notes when the fit starts
+    expect(started.notes.filter((n) => /^warning: /.test(n) && sampling.test(n))).toHaveLength(1);
     expect(started.shape).toEqual([N, N]);
     expect(started.command).toBe(
       'skyscore lens-fit --obs obs.fits --noise-map noise.fits --psf psf.fits --pixel-scale 0.05 --annulus 0,0.95 --source-size 12 --fit-source-size 8 --starts 1 --light 1 --no-errors --out lens-fit',
@@ -94,6 +100,7 @@ describe('job.lensFit', () => {
     const lines = events.filter((e) => e.event === 'job.progress' && e.data.jobId === started.jobId).map((e) => (e.data as { line: string }).line);
     expect(lines.some((l) => /^lens-fit: \d+s light fitted; ring radius/.test(l))).toBe(true);
     expect(lines.some((l) => /^lens-fit: \d+s done: θE/.test(l))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('skyscore: warning: ') && sampling.test(l))).toHaveLength(1);
     const stages = new Set(events.filter((e) => e.event === 'job.progress' && e.data.jobId === started.jobId).map((e) => (e.data as { stage: string }).stage));
     expect([...stages]).toEqual(expect.arrayContaining(['light', 'mass', 'joint', 'source', 'done']));
 
@@ -107,6 +114,7 @@ describe('job.lensFit', () => {
       delete l.command;
     }
     expect(jobLens).toEqual(cliLens);
+    expect(cliLens.warnings).toEqual([expect.stringMatching(sampling)]);
     expect(Math.abs(jobLens.parameters.thetaE.value - 0.7) / 0.7).toBeLessThan(0.05);
     expect(text(prod, 'model.json')).toBe(readFileSync(p('cli/model.json'), 'utf8'));
     expect(text(prod, 'critical-curves.json')).toBe(readFileSync(p('cli/critical-curves.json'), 'utf8'));

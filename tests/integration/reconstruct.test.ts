@@ -265,6 +265,27 @@ describe('skyscore reconstruct', () => {
     expect(report.warnings.join('\n')).toMatch(/posterior samples .* above the range/);
   });
 
+  it("warns, on stderr and in report.json, when the PSF file's stated sampling is not the observation's pixel scale", async () => {
+    // y.fits: CDELT 1e-4 deg = 0.36″; a PSF sampled at 0.09″ (an IRAC PRF's SECPIX keyword) is 4× too narrow there
+    const k = gaussianPsf(2.5);
+    const psf = (name: string, key: string, scale: number) => {
+      writeFileSync(p(name), writeFits([{ data: Float32Array.from(k.data), shape: [k.shape[1], k.shape[0]], header: new FitsHeader().set(key, scale) }]));
+      writeFileSync(p(`M-${name}.json`), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fits: name }] }));
+      return base().map((v) => (v === p('M.json') ? p(`M-${name}.json`) : v));
+    };
+    const r = await runCliAsync([...psf('psf-fine.fits', 'SECPIX', 0.09), '--n', '2', '--steps', '100', '--out', p('psf-fine')]);
+    expect(r.code, r.stderr).toBe(0);
+    const said = /operators\[0\] \(psf\): the PSF psf-fine\.fits is sampled at 0\.09″ per pixel \(SECPIX = 0\.09\) but y\.fits has 0\.36″ pixels \(its WCS: CDELTi\): the PSF is 4× finer than the image, .*resample the PSF to the image's pixels \(0\.36″\)/;
+    expect(r.stderr).toMatch(new RegExp(`skyscore: note: ${said.source}`));
+    const report = JSON.parse(readFileSync(p('psf-fine/report.json'), 'utf8'));
+    expect(report.warnings.filter((w: string) => said.test(w))).toHaveLength(1);
+    // 1.4 % off (TinyTim's PIXSCALE): within the tolerance, no warning
+    const near = await runCliAsync([...psf('psf-near.fits', 'PIXSCALE', 0.355), '--n', '2', '--steps', '100', '--out', p('psf-near')]);
+    expect(near.code, near.stderr).toBe(0);
+    expect(near.stderr).not.toMatch(/sampled at/);
+    expect(JSON.parse(readFileSync(p('psf-near/report.json'), 'utf8')).warnings.join(' ')).not.toMatch(/sampled at/);
+  });
+
   it('bad input: a prior of another size, an output shape that is not the data’s, a missing model folder, an unknown sampler', async () => {
     const size = await runCliAsync([...base().map((v) => (v.endsWith('pk.fits') ? `gaussian-field:${p('pk16.fits')}` : v)), '--out', p('bad1')]);
     expect(size.code).toBe(2);

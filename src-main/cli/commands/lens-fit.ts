@@ -9,7 +9,7 @@ import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
 import { EPL_GAMMA_BOUNDS, MASS_PROFILES, type MassProfile } from '../../../src-shared/lensing/fit.js';
-import { LENS_FIT_DEFAULTS, LENS_FIT_PRODUCTS, LENS_FIT_PSF_SIZE, lensFitMaskImage, lensFitPsf, lensFitSigmaFile, runLensFit, type LensFitMask } from '../../reconstruct/lens-fit-run.js';
+import { LENS_FIT_DEFAULTS, LENS_FIT_PRODUCTS, LENS_FIT_PSF_SIZE, lensFitMaskImage, lensFitPsf, lensFitPsfWarning, lensFitSigmaFile, runLensFit, type LensFitMask } from '../../reconstruct/lens-fit-run.js';
 
 const PRODUCTS = [...LENS_FIT_PRODUCTS, 'sigma.fits'];
 
@@ -130,6 +130,7 @@ caustics, arcsec).`,
     const shape = obs.shape;
     const notes: string[] = [];
     let scale: number;
+    let scaleSource = 'given';
     if (scaleGiven !== undefined) scale = scaleGiven;
     else {
       let w: ReturnType<typeof pixelScaleFromWcs>;
@@ -141,6 +142,7 @@ caustics, arcsec).`,
       }
       if (!w) throw new UsageError(`${cmd}: ${obsPath} has no celestial WCS to read the pixel scale from (CTYPE1/2 RA/DEC with CDi_j or CDELTi): give --pixel-scale ARCSEC`);
       scale = w.scale;
+      scaleSource = w.source;
       notes.push(`the pixel scale ${scale.toPrecision(6)}″ from ${obsPath}'s WCS (${w.source})`);
     }
     let sigma: Float32Array | Float64Array;
@@ -166,6 +168,9 @@ caustics, arcsec).`,
     for (const n of notes) process.stderr.write(`skyscore: note: ${n}\n`);
     const psfImg = await readImage2dArg(psfPath);
     const psf = lensFitPsf(psfImg, psfSize, shape, psfPath);
+    // the files by their base names, as the app names them (the same lens.json from both)
+    const base = (f: string) => f.replace(/^.*[\\/]/, '');
+    const psfWarning = lensFitPsfWarning(psfImg.header, base(psfPath), scale, scaleGiven !== undefined ? 'given' : scaleSource, base(obsPath));
     let mask: LensFitMask = null;
     if (maskPath) {
       mask = { kind: 'mask', mask: lensFitMaskImage(await readImage2dArg(maskPath), shape, maskPath) };
@@ -185,7 +190,7 @@ caustics, arcsec).`,
 
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
-      { obs, sigma, noiseText, psf, pixelScale: scale, mask },
+      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: psfWarning ? [psfWarning] : [] },
       { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`) },

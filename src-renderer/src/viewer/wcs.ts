@@ -63,7 +63,7 @@ export function celestialWcs(h: FitsHeader): WcsResult {
       pixToWorld,
       worldToPixel: (lon, lat) => w.worldToPixel(lon, lat),
       pixelScaleDeg: Math.sqrt(Math.abs(w.cd[0][0] * w.cd[1][1] - w.cd[0][1] * w.cd[1][0])),
-      lonName, latName, frame: frameOf(lonType, w.radesys?.trim() || null, w.equinox), projection: w.projection + (w.sip ? '-SIP' : '') },
+      lonName, latName, frame: frameOf(lonType, w.radesys?.trim() || null, w.equinox), projection: w.tpv ? 'TPV' : w.projection + (w.sip ? '-SIP' : '') },
     note: null,
   };
 }
