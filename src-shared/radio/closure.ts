@@ -19,9 +19,11 @@
  * The image. x = F · softmax(θ) over a square grid (positive, total flux F fixed: closure quantities carry no flux
  * scale, so F is the shortest baselines' amplitude, amplitudeSize's shortFlux) minimises
  *
- *   J(x) = χ²_ψ/N_ψ + χ²_L/N_L + β_S · S(x) + β_TSV · TSV(x)/TSV(P)
+ *   J(x) = χ²_ψ/N_ψ + χ²_L/N_L + α_A · χ²_A/N_A + β_S · S(x) + β_TSV · TSV(x)/TSV(P)
  *
  *   χ²_ψ = Σ 2 (1 − cos(ψ_obs − ψ(x)))/σ_ψ²   (eht-imaging's form: smooth through the wrap),  χ²_L = Σ (L_obs − L(x))²/σ_L²,
+ *   χ²_A = Σ (|V| − |V(x)|)²/(σ² + (f|V|)²)   (visibility amplitudes with a systematic fraction f for station
+ *          amplitude gains; off by default, CLOSURE_AMP: they are not gain-independent),
  *   S(x) = Σ x_i ln(x_i/P_i) / F   (relative entropy against P, a circular Gaussian of flux F and amplitudeSize's FWHM at the centre),
  *   TSV(x) = Σ (x_i − x_right)² + (x_i − x_below)²   (total squared variation, relative to the prior's own),
  *
@@ -441,6 +443,12 @@ export interface ClosureImageOptions {
   /** Use the closure phases, the log closure amplitudes (default both). */
   phases?: boolean;
   logAmplitudes?: boolean;
+  /**
+   * Weight of the visibility amplitudes' χ²/N (default CLOSURE_AMP; 0: closures only) and the fractional systematic
+   * error added to their σ in quadrature for station amplitude gains (default CLOSURE_AMP_SYSTEMATIC).
+   */
+  amplitudes?: number;
+  amplitudeSystematic?: number;
 }
 
 /** Field of view of the closure image in amplitudeSize's FWHM (64 pixels of 4.1 µas on the EHT file's 65 µas). */
@@ -448,6 +456,15 @@ export const CLOSURE_FIELD = 4;
 export const CLOSURE_MEM = 0.1;
 export const CLOSURE_TSV = 0.1;
 export const CLOSURE_STAGES = 5;
+/**
+ * The amplitudes' weight (default 0: closures only, an image no station gain changes) and systematic fraction where
+ * they are used. Closure amplitudes leave the amplitude of every baseline to one station free where the data sample
+ * it sparsely: on the EHT file the closures-only image needs amplitude gains of 1.7–2 (up to 4) on the South Pole's
+ * baselines, and with the amplitudes (σ widened by 10 % in quadrature) all three χ² come to about 1 with a compact,
+ * centrally peaked image instead (docs/radio.md, Self-calibration).
+ */
+export const CLOSURE_AMP = 0;
+export const CLOSURE_AMP_SYSTEMATIC = 0.1;
 export const CLOSURE_ITERATIONS = 400;
 
 export interface ClosureImage {
@@ -460,9 +477,12 @@ export interface ClosureImage {
   /** χ²_ψ/N_ψ and χ²_L/N_L of the image (per closure; the closures are the degrees of freedom, the image's are not subtracted). */
   chi2Phase: number;
   chi2LogAmp: number;
+  /** χ²/N of the amplitudes (σ with the systematic part; NaN where they were not used). */
+  chi2Amp: number;
   /** The same for the prior Gaussian (the start). */
   chi2PhaseStart: number;
   chi2LogAmpStart: number;
+  chi2AmpStart: number;
   iterations: number;
   evaluations: number;
 }
@@ -595,21 +615,51 @@ function tsvOf(x: Float64Array, nx: number, ny: number, g?: Float64Array, factor
 export interface ClosureObjective {
   fg: (theta: Float64Array, g: Float64Array) => number;
   imageOf: (theta: Float64Array) => Float64Array;
-  parts: (x: Float64Array) => { chi2Phase: number; chi2LogAmp: number; entropy: number; tsv: number };
+  parts: (x: Float64Array) => { chi2Phase: number; chi2LogAmp: number; chi2Amp: number; entropy: number; tsv: number };
 }
 
 export function closureObjective(
   vis: Pick<Visibilities, 'u' | 'v'>,
   set: ClosureSet,
   grid: ImageGrid,
-  o: { flux: number; prior: Float64Array; mem: number; tsv: number; phases?: boolean; logAmplitudes?: boolean },
+  o: {
+    flux: number;
+    prior: Float64Array;
+    mem: number;
+    tsv: number;
+    phases?: boolean;
+    logAmplitudes?: boolean;
+    /** Weight of the amplitudes' χ²/N (0: none) and the visibilities it takes: their amplitudes and σ (with the systematic part). */
+    amplitudes?: { weight: number; idx: Int32Array; amp: Float64Array; sigma: Float64Array };
+  },
 ): ClosureObjective {
   // only the visibilities in a closure: a compact index
-  const usedSet = new Set<number>([...set.phaseIdx, ...set.ampIdx]);
+  const amps = o.amplitudes && o.amplitudes.weight > 0 && o.amplitudes.idx.length > 0 ? o.amplitudes : null;
+  const usedSet = new Set<number>([...set.phaseIdx, ...set.ampIdx, ...(amps ? amps.idx : [])]);
   const used = Int32Array.from([...usedSet].sort((a, b) => a - b));
   const local = new Map<number, number>();
   used.forEach((k, i) => local.set(k, i));
   const sub: ClosureSet = { ...set, phaseIdx: set.phaseIdx.map((k) => local.get(k)!), ampIdx: set.ampIdx.map((k) => local.get(k)!) };
+  const ampIdx = amps ? amps.idx.map((k) => local.get(k)!) : new Int32Array(0);
+  const fAmp = amps ? amps.weight / amps.idx.length : 0;
+  /** χ² of the amplitudes (Σ (A − |M|)²/σ²), its gradient added into gRe, gIm × factor. */
+  const ampChi2 = (mRe: Float64Array, mIm: Float64Array, gRe?: Float64Array, gIm?: Float64Array, factor = 1) => {
+    if (!amps) return 0;
+    let c = 0;
+    for (let j = 0; j < ampIdx.length; j++) {
+      const k = ampIdx[j];
+      const m = Math.hypot(mRe[k], mIm[k]);
+      const d = amps.amp[j] - m;
+      const iv = 1 / (amps.sigma[j] * amps.sigma[j]);
+      c += d * d * iv;
+      if (gRe && gIm && m > 0) {
+        const s = (-2 * d * iv * factor) / m;
+        gRe[k] += s * mRe[k];
+        gIm[k] += s * mIm[k];
+      }
+    }
+    return c;
+  };
   const u = Float64Array.from(used, (k) => vis.u[k]);
   const v = Float64Array.from(used, (k) => vis.v[k]);
   const F = o.flux;
@@ -643,9 +693,10 @@ export function closureObjective(
     const gRe = new Float64Array(u.length);
     const gIm = new Float64Array(u.length);
     const c = closureChi2(sub, m.re, m.im, { gRe, gIm, phaseFactor: fp, ampFactor: fa });
+    const cA = ampChi2(m.re, m.im, gRe, gIm, fAmp);
     // dJ/dx: the adjoint's real part (dft.ts: M = Σ x e^{−iθ}, so ∂J/∂x = Re Σ (gRe − i gIm) e^{−iθ} = Re A*(g))
     const gx = dftAdjoint(u, v, grid, gRe, gIm).re;
-    let J = c.phase * fp + c.logAmp * fa;
+    let J = c.phase * fp + c.logAmp * fa + cA * fAmp;
     if (o.mem > 0) J += o.mem * entropy(x, gx, o.mem);
     if (o.tsv > 0) J += (o.tsv * tsvOf(x, grid.nx, grid.ny, gx, o.tsv / tsvP)) / tsvP;
     // through the softmax: dJ/dθ_i = x_i (gx_i − Σ_j x_j gx_j / F)
@@ -658,7 +709,13 @@ export function closureObjective(
   const parts = (x: Float64Array) => {
     const m = dftForward(u, v, grid, x);
     const c = closureChi2(sub, m.re, m.im);
-    return { chi2Phase: set.nPhase ? c.phase / set.nPhase : NaN, chi2LogAmp: set.nLogAmp ? c.logAmp / set.nLogAmp : NaN, entropy: entropy(x), tsv: tsvOf(x, grid.nx, grid.ny) / tsvP };
+    return {
+      chi2Phase: set.nPhase ? c.phase / set.nPhase : NaN,
+      chi2LogAmp: set.nLogAmp ? c.logAmp / set.nLogAmp : NaN,
+      chi2Amp: amps ? ampChi2(m.re, m.im) / ampIdx.length : NaN,
+      entropy: entropy(x),
+      tsv: tsvOf(x, grid.nx, grid.ny) / tsvP,
+    };
   };
   return { fg, imageOf, parts };
 }
@@ -681,7 +738,17 @@ export function closureImage(vis: Visibilities, o: ClosureImageOptions = {}): Cl
   const prior = gaussianImage(grid, flux, priorFwhm);
   const floor = 1e-6 * Math.max(...prior);
   for (let i = 0; i < prior.length; i++) prior[i] = Math.max(prior[i], floor);
-  const obj = closureObjective(vis, set, grid, { flux, prior, mem: o.mem ?? CLOSURE_MEM, tsv: o.tsv ?? CLOSURE_TSV, phases: o.phases, logAmplitudes: o.logAmplitudes });
+  const ampWeight = o.amplitudes ?? CLOSURE_AMP;
+  let amplitudes: { weight: number; idx: Int32Array; amp: Float64Array; sigma: Float64Array } | undefined;
+  if (ampWeight > 0) {
+    const sys = o.amplitudeSystematic ?? CLOSURE_AMP_SYSTEMATIC;
+    const idx: number[] = [];
+    for (let k = 0; k < vis.n; k++) if (vis.weight[k] > 0 && vis.ant1[k] !== vis.ant2[k]) idx.push(k);
+    const amp = Float64Array.from(idx, (k) => Math.hypot(vis.re[k], vis.im[k]));
+    const sigma = Float64Array.from(idx, (k, j) => Math.sqrt(1 / vis.weight[k] + (sys * amp[j]) ** 2));
+    amplitudes = { weight: ampWeight, idx: Int32Array.from(idx), amp, sigma };
+  }
+  const obj = closureObjective(vis, set, grid, { flux, prior, mem: o.mem ?? CLOSURE_MEM, tsv: o.tsv ?? CLOSURE_TSV, phases: o.phases, logAmplitudes: o.logAmplitudes, amplitudes });
   const start = obj.parts(prior);
   const { umax } = uvRange(vis.u, vis.v);
   const blur = 0.5 / umax;
@@ -706,8 +773,10 @@ export function closureImage(vis: Visibilities, o: ClosureImageOptions = {}): Cl
     set,
     chi2Phase: end.chi2Phase,
     chi2LogAmp: end.chi2LogAmp,
+    chi2Amp: end.chi2Amp,
     chi2PhaseStart: start.chi2Phase,
     chi2LogAmpStart: start.chi2LogAmp,
+    chi2AmpStart: start.chi2Amp,
     iterations,
     evaluations,
   };

@@ -142,7 +142,9 @@ describe('the closure image', () => {
     const set = closureSet(vis);
     const g: ImageGrid = { nx: 16, ny: 16, cell: 6 * UAS };
     const prior = gaussianImage(g, 2, 40 * UAS);
-    const obj = closureObjective(vis, set, g, { flux: 2, prior, mem: 0.3, tsv: 0.3 });
+    const idx = Int32Array.from({ length: vis.n }, (_, k) => k);
+    const amp = Float64Array.from(idx, (k) => Math.hypot(vis.re[k], vis.im[k]));
+    const obj = closureObjective(vis, set, g, { flux: 2, prior, mem: 0.3, tsv: 0.3, amplitudes: { weight: 0.7, idx, amp, sigma: amp.map((a) => 0.02 + 0.1 * a) } });
     const r = uniforms(9);
     const theta = Float64Array.from(prior, (p) => Math.log(p) + 0.5 * (r() - 0.5));
     const grad = new Float64Array(theta.length);
