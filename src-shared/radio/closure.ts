@@ -458,12 +458,17 @@ export const CLOSURE_TSV = 0.1;
 export const CLOSURE_STAGES = 5;
 /**
  * The amplitudes' weight (default 0: closures only, an image no station gain changes) and systematic fraction where
- * they are used. Closure amplitudes leave the amplitude of every baseline to one station free where the data sample
- * it sparsely: on the EHT file the closures-only image needs amplitude gains of 1.7–2 (up to 4) on the South Pole's
- * baselines, and with the amplitudes (σ widened by 10 % in quadrature) all three χ² come to about 1 with a compact,
- * centrally peaked image instead (docs/radio.md, Self-calibration).
+ * they are used. Closures leave visibility amplitudes partly free where the data sample them sparsely: on the EHT
+ * file the closures-only image needs amplitude gains with medians of 2.2–2.4 (up to 4.5) at ALMA and the South Pole,
+ * and with the amplitudes (σ widened by 10 % in quadrature) all three χ² come to about 1 with a compact, centrally
+ * peaked image instead (docs/radio.md, Self-calibration).
  */
 export const CLOSURE_AMP = 0;
+/**
+ * Most visibilities the closures may use: each of the fit's ~2000 evaluations is a DFT of them on 64² pixels and its
+ * adjoint (the EHT file's 714: about 25 ms each on the 2-core machine); the closure start is for sparse VLBI arrays.
+ */
+export const CLOSURE_MAX_VISIBILITIES = 20_000;
 export const CLOSURE_AMP_SYSTEMATIC = 0.1;
 export const CLOSURE_ITERATIONS = 400;
 
@@ -728,6 +733,12 @@ export function closureImage(vis: Visibilities, o: ClosureImageOptions = {}): Cl
   const set = closureSet(vis);
   if (set.nPhase === 0 && set.nLogAmp === 0) {
     throw new UserInputError('closure image: the data have no closure (no time stamp with three or more stations on baselines between them)');
+  }
+  const inClosures = new Set<number>([...set.phaseIdx, ...set.ampIdx]).size;
+  if (inClosures > CLOSURE_MAX_VISIBILITIES) {
+    throw new UserInputError(
+      `closure image: the closures use ${inClosures} visibilities, more than ${CLOSURE_MAX_VISIBILITIES} (the closure start is meant for sparse VLBI arrays; start from the point or the CLEAN instead)`,
+    );
   }
   const a = amplitudeSize(vis);
   const size = o.size ?? 64;

@@ -649,9 +649,9 @@ export function* selfcalSteps(raw: Visibilities, grid: ImageGrid, o: SelfcalLoop
       chi2Before = modelChi2(current, cur.mRe, cur.mIm);
     }
     if (!(Math.abs(modelFlux) > 0)) throw new UserInputError('self-calibration: the CLEAN model is empty (no flux above the threshold): no model to calibrate against');
-    // 'ap' solves phases only in round 1, from the closure image too: closure amplitudes leave the amplitudes of
-    // sparsely sampled baselines free (on the EHT file, amplitude gains against the closure image rise to 2–4 on the
-    // South Pole's baselines, and the corrected data's scale with them)
+    // 'ap' solves phases only in round 1, from the closure image too: closures leave the amplitudes of sparsely
+    // sampled baselines partly free (on the EHT file amplitude gains against the closure image have medians of
+    // 2.2–2.4 at ALMA and the South Pole, and the corrected data's scale would follow them)
     const mode: SelfcalMode = o.mode === 'ap' && r > 1 ? 'ap' : 'p';
     table = solveGains(raw, mRe, mIm, { mode, solint: o.solint });
     current = applyGains(raw, table);

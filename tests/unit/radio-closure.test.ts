@@ -162,6 +162,16 @@ describe('the closure image', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  it('refuses data with no closure', () => {
+    const vis = selectVisibilities(simulateVlbi({ sky: ringSky(), scans: 2, sigma: 0.02 }).uv);
+    const keep = Array.from({ length: vis.n }, (_, k) => k).filter((k) => vis.ant1[k] === 1);
+    const pick = <T extends Float64Array | Int32Array>(x: T) => x.filter((_, k) => keep.includes(k)) as T;
+    // a star of baselines to one station: no triangle
+    const star: Visibilities = { ...vis, n: keep.length, u: pick(vis.u), v: pick(vis.v), re: pick(vis.re), im: pick(vis.im), weight: pick(vis.weight), time: pick(vis.time), ant1: pick(vis.ant1), ant2: pick(vis.ant2), subarray: pick(vis.subarray), ifIndex: pick(vis.ifIndex), chan: pick(vis.chan) };
+    expect(closureSet(star).nPhase).toBe(0);
+    expect(() => closureImage(star)).toThrow(/no closure/);
+  });
+
   it('L-BFGS finds the minimum of the Rosenbrock function', () => {
     const fg = (x: Float64Array, g: Float64Array) => {
       let f = 0;
