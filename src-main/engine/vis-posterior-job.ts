@@ -25,7 +25,7 @@ import { reconstructUvfits, visibilityCommandLine } from '../reconstruct/visibil
 import { checkSettings } from '../reconstruct/prepare.js';
 import { priorSpecOf } from '../priors.js';
 import { baseName, getFile, selfcalRounds, type OpenUv } from './visibility-requests.js';
-import { selfcalFlags, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
+import { selfcalFlags, type ClosureStartSummary, type SelfcalFirstModel, type SelfcalRound } from '../../src-shared/radio/selfcal.js';
 import { checkGrid, checkSamples, RequestLimitError } from './limits.js';
 import { registryPrior, start, type JobReporter } from './jobs.js';
 import { JobInputError } from './forward-model-requests.js';
@@ -42,12 +42,13 @@ const STATE_INTERVAL_MS = 1000;
 /** report.json's selfcal as the protocol gives it (the rounds with describeRound's lines); null when absent. */
 export function selfcalOfReport(report: Record<string, unknown>): UvSelfcalReport | null {
   const x = report.selfcal as
-    | { flags: string; firstModel: 'clean' | 'point'; before: UvSelfcalReport['before']; rounds: SelfcalRound[]; gainPhaseRmsDeg: number; solutions: number; failed: number; visibilitiesKept: number; visibilitiesBefore: number }
+    | { flags: string; firstModel: SelfcalFirstModel; closureStart?: ClosureStartSummary; before: UvSelfcalReport['before']; rounds: SelfcalRound[]; gainPhaseRmsDeg: number; solutions: number; failed: number; visibilitiesKept: number; visibilitiesBefore: number }
     | undefined;
   if (!x) return null;
   return {
     flags: x.flags,
     start: x.firstModel,
+    ...(x.closureStart ? { closure: x.closureStart } : {}),
     before: x.before,
     rounds: selfcalRounds(x.rounds),
     phaseRmsDeg: x.gainPhaseRmsDeg,

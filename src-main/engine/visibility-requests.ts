@@ -235,6 +235,7 @@ function selfcalReport(sc: SelfcalResult, before: number, flags: string): UvSelf
   return {
     flags,
     start: sc.start,
+    ...(sc.closure ? { closure: sc.closure } : {}),
     before: sc.initial,
     rounds: selfcalRounds(sc.rounds),
     phaseRmsDeg: gainPhaseRms(sc.gains),

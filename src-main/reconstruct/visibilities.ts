@@ -35,7 +35,7 @@ import { posteriorGeometry, type SourceExtent } from '../../src-shared/radio/fie
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
-import { gainParameters, gainPhaseRms, selfcalFlags, selfcalHistory, selfcalSteps, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
+import { describeClosureStart, gainParameters, gainPhaseRms, selfcalFlags, selfcalHistory, selfcalSteps, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, automaticFluxScale, checkPriorShape, resolvePrior, type FluxChoice } from '../priors.js';
@@ -226,6 +226,7 @@ export async function reconstructUvfits(
       `self-calibrated (${scFlags}; first model ${sc.start}) on ${scGrid!.nx}² × ${+((scGrid!.cell / ARCSEC) * 1e6).toPrecision(4)} µas: the CLEAN model's χ²/dof ${sc.initial.chi2.toPrecision(4)} before, ${last.chi2After.toPrecision(4)} after round ${last.round}; ` +
         `${sc.gains.failed} of ${sc.gains.solutions} antenna solutions flagged, ${vis.n} of ${raw.n} visibilities kept; the posterior is of the corrected visibilities (closure quantities unchanged; absolute position and structure the closures do not fix come from the model)`,
     );
+    if (sc.closure) notes.push(`self-calibration's first model: ${describeClosureStart(sc.closure)}`);
   }
   // the weights against the data's scatter: a likelihood is only as honest as its σ
   const thermal = thermalCheck(vis);
@@ -399,6 +400,7 @@ export async function reconstructUvfits(
               flags: scFlags,
               ...inp.selfcal,
               firstModel: sc.start,
+              ...(sc.closure ? { closureStart: sc.closure } : {}),
               grid: { size: scGrid!.nx, cellArcsec: scGrid!.cell / ARCSEC },
               clean: 'natural weights, Cotton–Schwab, at most 5000 iterations, gain 0.1, threshold 3 × the weights\' noise',
               visibilitiesBefore: raw.n,

@@ -8,7 +8,7 @@ import { LIMITS } from './limits.js';
 import type { UvSummary } from '../radio/uvfits.js';
 import type { ThermalCheck } from '../radio/weighting.js';
 import type { SamplingStatus } from '../diffusion/posterior.js';
-import type { SelfcalMode, SelfcalRound, SelfcalStart } from '../radio/selfcal.js';
+import type { ClosureStartSummary, SelfcalFirstModel, SelfcalMode, SelfcalRound, SelfcalStart } from '../radio/selfcal.js';
 import { runOptions, workersSetting, type NamedFile } from './jobs.js';
 import { SAMPLERS, MAX_STEPS, type RunOptions, type SamplerName } from '../diffusion/samplers/spec.js';
 
@@ -111,7 +111,9 @@ export interface UvSelfcalReport {
   /** selfcalFlags: `--selfcal p --selfcal-rounds 3 --solint 0 --selfcal-start auto`. */
   flags: string;
   /** The first round's model ('auto' resolved). */
-  start: 'clean' | 'point';
+  start: SelfcalFirstModel;
+  /** The closure image's figures where it was the first model. */
+  closure?: ClosureStartSummary;
   /** The CLEAN of the data before any gains. */
   before: { modelFlux: number; residualRms: number; residualOverNoise: number; chi2: number; thermalRobustRatio: number | null };
   rounds: UvSelfcalRound[];
@@ -278,12 +280,12 @@ export interface RadioMethods {
 
 const uvFileId = str({ max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
 
-/** The command line's ranges: --selfcal p|ap, --selfcal-rounds 1…50, --solint ≥ 0, --selfcal-start auto|point|clean. */
+/** The command line's ranges: --selfcal p|ap, --selfcal-rounds 1…50, --solint ≥ 0, --selfcal-start auto|point|clean|closure. */
 const selfcalShape = obj({
   mode: literal('p', 'ap'),
   rounds: num({ integer: true, min: 1, max: 50 }),
   solint: num({ min: 0 }),
-  start: literal('auto', 'point', 'clean'),
+  start: literal('auto', 'point', 'clean', 'closure'),
 });
 
 const imagingShape = {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { SelfcalStart } from '../../../src-shared/radio/selfcal.js';
 import type { Command } from '../command.js';
 import { parse, requireString, optionalString, numberFlag, type Parsed } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -42,7 +43,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--sample-lens LENS.json [--gibbs G] [--gibbs-burn B] [--lens-steps K]]
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
        skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--source NAME] [--reweight] [--workers W] [the sampler flags]
-                            [--selfcal p|ap [--selfcal-rounds R] [--solint SECONDS] [--selfcal-start auto|point|clean]]
+                            [--selfcal p|ap [--selfcal-rounds R] [--solint SECONDS] [--selfcal-start auto|point|clean|closure]]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -165,7 +166,9 @@ depend on W (up to float32 rounding, as above).
 phases (p) or gains (ap: phases in round 1, then amplitudes and phases) are not calibrated: R rounds (default 3) of
 a CLEAN on the grid the raw data give (natural weights, Cotton–Schwab, at most 5000 iterations to 3 × the weights'
 noise), antenna gains per time stamp (or per --solint SECONDS) solved against its model and applied; the first
-round's model is the CLEAN of the raw data (--selfcal-start clean), a point source at the phase centre (point), or
+round's model is the CLEAN of the raw data (--selfcal-start clean), a point source at the phase centre (point), the
+closure image of the raw data (closure: a regularised maximum-likelihood image of the closure phases and log closure
+amplitudes, which no station gain changes; a start model only — the posterior's likelihood stays the visibilities'), or
 (auto, default) that CLEAN where its model fits the raw data to χ²/dof ≤ 10, else the point. The posterior is then of the corrected visibilities: report.json's selfcal gives every round's figures,
 HISTORY the flags. Closure quantities are unchanged by it; the absolute position and any structure the closures
 do not fix come from the model it converged to.`;
@@ -375,7 +378,7 @@ function runFlags(p: Parsed, cmd: string): { sampler: SamplerName; n: number; st
 }
 
 /** --selfcal p|ap and its settings (absent without --selfcal; its settings alone are refused). */
-function selfcalFlagsOf(p: Parsed, cmd: string): { mode: 'p' | 'ap'; rounds: number; solint: number; start: 'auto' | 'clean' | 'point' } | undefined {
+function selfcalFlagsOf(p: Parsed, cmd: string): { mode: 'p' | 'ap'; rounds: number; solint: number; start: SelfcalStart } | undefined {
   const mode = optionalString(p, 'selfcal');
   if (mode === undefined) {
     for (const f of ['selfcal-rounds', 'solint', 'selfcal-start'] as const) if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies with --selfcal only`);
@@ -385,7 +388,7 @@ function selfcalFlagsOf(p: Parsed, cmd: string): { mode: 'p' | 'ap'; rounds: num
   const rounds = numberFlag(p, 'selfcal-rounds', cmd, { default: 3, integer: true, min: 1, max: 50 });
   const solint = numberFlag(p, 'solint', cmd, { default: 0, min: 0 });
   const start = optionalString(p, 'selfcal-start') ?? 'auto';
-  if (start !== 'auto' && start !== 'clean' && start !== 'point') throw new UsageError(`${cmd}: --selfcal-start must be auto, point or clean, got '${start}'`);
+  if (start !== 'auto' && start !== 'clean' && start !== 'point' && start !== 'closure') throw new UsageError(`${cmd}: --selfcal-start must be auto, point, clean or closure, got '${start}'`);
   return { mode, rounds, solint, start };
 }
 

@@ -229,11 +229,12 @@ function SelfcalFields({ disabled }: { disabled: boolean }) {
                 disabled={disabled}
                 onChange={(e) => patchForm({ selfcalStart: e.target.value as typeof form.selfcalStart })}
                 data-testid="uv-selfcal-start"
-                title="--selfcal-start: auto takes the CLEAN of the data where its model fits them to χ²/dof ≤ 10, else a point source at the phase centre"
+                title="--selfcal-start: auto takes the CLEAN of the data where its model fits them to χ²/dof ≤ 10, else a point source at the phase centre; closure: an image of the closure phases and log closure amplitudes, which station gains do not change"
               >
                 <option value="auto">auto (CLEAN if it fits, else point)</option>
                 <option value="point">point source</option>
                 <option value="clean">CLEAN of the data</option>
+                <option value="closure">closure image</option>
               </select>
             </label>
           </>
@@ -257,6 +258,12 @@ function SelfcalResult({ report, of }: { report: UvSelfcalReport; of: 'clean' | 
     <div className="uv-selfcal-result" data-testid={`uv-selfcal-result-${of}`}>
       <small className="muted">
         self-calibration <code>{report.flags}</code>: first model {report.start}; before, χ²/dof {g4(report.before.chi2)} (CLEAN model {fmtJy(report.before.modelFlux)})
+        {report.closure && (
+          <span data-testid="uv-selfcal-closure">
+            ; closure image χ²/N: closure phases {g4(report.closure.chi2PhaseStart)} → {g4(report.closure.chi2Phase)}, log closure amplitudes {g4(report.closure.chi2LogAmpStart)} →{' '}
+            {g4(report.closure.chi2LogAmp)}
+          </span>
+        )}
       </small>
       <ol className="uv-selfcal-rounds">
         {report.rounds.map((x) => (

@@ -21,7 +21,7 @@ export interface ImagingForm {
   /** --selfcal-rounds (1…50), --solint seconds (0: each time stamp), --selfcal-start. */
   selfcalRounds: number;
   solint: number;
-  selfcalStart: 'auto' | 'point' | 'clean';
+  selfcalStart: 'auto' | 'point' | 'clean' | 'closure';
 }
 
 export type CleanState = 'idle' | 'queued' | 'running' | 'done' | 'cancelled' | 'error';
