@@ -434,6 +434,13 @@ export interface ClosureImageOptions {
   flux?: number;
   /** The prior Gaussian's FWHM (radians); default amplitudeSize's. */
   priorFwhm?: number;
+  /**
+   * The field (radians) to take where the amplitudes never halve out to the longest baseline (amplitudeSize's
+   * `resolved` false: its FWHM is then only an upper bound on a compact core's, and a field of CLOSURE_FIELD of them
+   * would cut off anything beside the core): the caller's image field, with a prior Gaussian of field /
+   * CLOSURE_FIELD. Absent: amplitudeSize's FWHM as for a resolved source.
+   */
+  unresolvedField?: number;
   /** Weights of the relative entropy and of the total squared variation (defaults CLOSURE_MEM, CLOSURE_TSV). */
   mem?: number;
   tsv?: number;
@@ -742,7 +749,8 @@ export function closureImage(vis: Visibilities, o: ClosureImageOptions = {}): Cl
   }
   const a = amplitudeSize(vis);
   const size = o.size ?? 64;
-  const priorFwhm = o.priorFwhm ?? a.fwhm;
+  const wide = !a.resolved && o.unresolvedField !== undefined && o.unresolvedField > 0;
+  const priorFwhm = o.priorFwhm ?? (wide ? o.unresolvedField! / CLOSURE_FIELD : a.fwhm);
   const flux = o.flux ?? a.shortFlux;
   if (!(flux > 0) || !(priorFwhm > 0)) throw new UserInputError('closure image: no flux or size from the shortest baselines\' amplitudes');
   const grid: ImageGrid = { nx: size, ny: size, cell: o.cell ?? (CLOSURE_FIELD * priorFwhm) / size };

@@ -605,10 +605,11 @@ export function* selfcalSteps(raw: Visibilities, grid: ImageGrid, o: SelfcalLoop
   };
   yield { round: 0, rounds };
   const start: SelfcalFirstModel = (o.start ?? 'auto') === 'auto' ? (initial.chi2 <= AUTO_START_CHI2 ? 'clean' : 'point') : (o.start as SelfcalFirstModel);
-  // the closure image: its own grid (closure.ts), its visibilities at the raw data's (u, v)
+  // the closure image: its own grid (closure.ts; the loop's field where the amplitudes never halve), its
+  // visibilities at the raw data's (u, v)
   let closure: ClosureImage | null = null;
   if (start === 'closure') {
-    closure = closureImage(raw, o.closure);
+    closure = closureImage(raw, { unresolvedField: Math.max(grid.nx, grid.ny) * grid.cell, ...o.closure });
     yield { round: 0, rounds };
   }
   let current = raw;
