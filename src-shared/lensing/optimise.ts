@@ -8,6 +8,11 @@ export interface NelderMeadOptions {
   fTol?: number;
   /** … and every vertex lies within xTol[i] of the best on every coordinate i (default: steps/100) */
   xTol?: ArrayLike<number>;
+  /**
+   * stop early (converged: false, stalled: true) when the best value has fallen by less than `gain` over the last
+   * `evaluations` evaluations: a tail that creeps along a valley gaining next to nothing
+   */
+  stall?: { evaluations: number; gain: number };
   /** called after every iteration */
   onIteration?: (best: number, evaluations: number) => void;
 }
@@ -17,6 +22,8 @@ export interface MinimumResult {
   f: number;
   evaluations: number;
   converged: boolean;
+  /** ended by the stall rule (Nelder–Mead's `stall`) */
+  stalled?: boolean;
 }
 
 /**
@@ -62,12 +69,28 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
     return t;
   };
   let converged = false;
+  let stalled = false;
+  // the best value after each iteration, with its evaluation count (for the stall rule)
+  const history: [number, number][] = [];
   while (evaluations < maxEval) {
     order.sort((a, b) => vals[a] - vals[b]);
     const best = order[0];
     const worst = order[n];
     const second = order[n - 1];
     opts.onIteration?.(vals[best], evaluations);
+    if (opts.stall) {
+      history.push([evaluations, vals[best]]);
+      // the best value stall.evaluations ago: the last entry at or before then
+      let k = -1;
+      while (k + 1 < history.length && history[k + 1][0] <= evaluations - opts.stall.evaluations) k++;
+      if (k >= 0) {
+        if (history[k][1] - vals[best] < opts.stall.gain) {
+          stalled = true;
+          break;
+        }
+        history.splice(0, k);
+      }
+    }
     // convergence
     if (vals[worst] - vals[best] <= fTol) {
       let small = true;
@@ -120,7 +143,7 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
   }
   let b = 0;
   for (let i = 1; i <= n; i++) if (vals[i] < vals[b]) b = i;
-  return { x: pts[b], f: vals[b], evaluations, converged };
+  return { x: pts[b], f: vals[b], evaluations, converged, stalled };
 }
 
 /**
@@ -204,4 +227,180 @@ export function invertSpd(A: Float64Array, n: number): Float64Array | null {
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = M[i * 2 * n + n + j];
   for (let i = 0; i < n; i++) if (!(out[i * n + i] > 0)) return null;
   return out;
+}
+
+export interface QuasiNewtonOptions {
+  /**
+   * each coordinate's scale: the optimiser works in x / scale, where its first inverse Hessian is the identity and a
+   * first step moves no coordinate by more than one scale
+   */
+  scale: ArrayLike<number>;
+  /** finite-difference steps of the gradient (default scale/1000) */
+  h?: ArrayLike<number>;
+  /**
+   * 'central' (default: 2n evaluations a gradient, second order in h) or 'forward' (n: first order, for costly f
+   * whose curvature over h is small against the gradients that matter)
+   */
+  differences?: 'central' | 'forward';
+  maxEvaluations?: number;
+  /** converged when two iterations in a row each lower f by less than this (absolute; default 1e-3) */
+  fTol?: number;
+  /** the largest move of a coordinate in one step, in units of its scale (default 10; the first step's: 1) */
+  maxStep?: number;
+  /** called after every iteration */
+  onIteration?: (best: number, evaluations: number) => void;
+}
+
+/**
+ * BFGS with central finite-difference gradients and a backtracking (Armijo) line search, in coordinates scaled by
+ * `scale`. Bounds are the caller's: `f` returns +Infinity outside the allowed region, which the line search steps
+ * back from; a gradient coordinate whose difference leaves the region is taken one-sided, and held (zero gradient,
+ * no move) where its descent leads out of the region: a projected step along the boundary. The inverse Hessian is
+ * scaled by sᵀy/yᵀy after the first step, updated only where sᵀy > 0, and reset to that scale when the line search
+ * finds no descent along it; a second such failure in a row ends the run (converged: false).
+ * Per iteration 2n evaluations for the gradient (n with forward differences) and one or more for the line search.
+ */
+export function quasiNewton(f: (x: Float64Array) => number, x0: ArrayLike<number>, opts: QuasiNewtonOptions): MinimumResult {
+  const n = x0.length;
+  const sc = Float64Array.from(opts.scale, (s) => Math.abs(s));
+  const hz = Float64Array.from({ length: n }, (_, i) => (opts.h ? Math.abs(opts.h[i]) / sc[i] : 1e-3));
+  const maxEval = opts.maxEvaluations ?? 100 * n;
+  const fTol = opts.fTol ?? 1e-3;
+  const maxStep = opts.maxStep ?? 10;
+  const forward = opts.differences === 'forward';
+  let evaluations = 0;
+  const x = new Float64Array(n);
+  // f in the scaled coordinates z = x / scale
+  const fz = (z: Float64Array): number => {
+    for (let i = 0; i < n; i++) x[i] = z[i] * sc[i];
+    evaluations++;
+    const v = f(Float64Array.from(x));
+    return Number.isNaN(v) ? Infinity : v;
+  };
+  const grad = (z: Float64Array, f0: number): Float64Array => {
+    const g = new Float64Array(n);
+    const p = Float64Array.from(z);
+    for (let i = 0; i < n; i++) {
+      p[i] = z[i] + hz[i];
+      const fp = fz(p);
+      // forward differences look backwards only where the forward step leaves the region
+      let fm = NaN;
+      if (!forward || !Number.isFinite(fp)) {
+        p[i] = z[i] - hz[i];
+        fm = fz(p);
+      }
+      p[i] = z[i];
+      active[i] = 0;
+      if (forward && Number.isFinite(fp)) g[i] = (fp - f0) / hz[i];
+      else if (Number.isFinite(fp) && Number.isFinite(fm)) g[i] = (fp - fm) / (2 * hz[i]);
+      else if (Number.isFinite(fp)) {
+        g[i] = (fp - f0) / hz[i];
+        if (g[i] > 0) active[i] = 1; // descent leads out of the region: held on the boundary
+      } else if (Number.isFinite(fm)) {
+        g[i] = (f0 - fm) / hz[i];
+        if (g[i] < 0) active[i] = 1;
+      } else active[i] = 1;
+      if (active[i]) g[i] = 0;
+    }
+    return g;
+  };
+  // coordinates held where a step of the gradient leaves the region along them (their gradient taken as zero)
+  const active = new Uint8Array(n);
+  let z: Float64Array = Float64Array.from(x0, (v, i) => v / sc[i]);
+  let fc = fz(z);
+  if (!Number.isFinite(fc)) return { x: Float64Array.from(x0), f: fc, evaluations, converged: false };
+  let g = grad(z, fc);
+  const H = new Float64Array(n * n);
+  const resetH = (s: number) => {
+    H.fill(0);
+    for (let i = 0; i < n; i++) H[i * n + i] = s;
+  };
+  resetH(1);
+  let hScale = 1;
+  let first = true;
+  let small = 0;
+  let failures = 0;
+  let converged = false;
+  while (evaluations + (forward ? n : 2 * n) + 1 <= maxEval) {
+    // the direction −H g (steepest descent where that is no descent)
+    const dir = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dir[i] -= H[i * n + j] * g[j];
+    for (let i = 0; i < n; i++) if (active[i]) dir[i] = 0;
+    let slope = 0;
+    for (let i = 0; i < n; i++) slope += dir[i] * g[i];
+    if (!(slope < 0)) {
+      resetH(hScale);
+      for (let i = 0; i < n; i++) dir[i] = -hScale * g[i];
+      slope = 0;
+      for (let i = 0; i < n; i++) slope += dir[i] * g[i];
+      if (!(slope < 0)) {
+        converged = true; // a zero gradient
+        break;
+      }
+    }
+    // a step moves no coordinate by more than one scale at first, by more than maxStep scales later
+    let t = 1;
+    let m = 0;
+    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(dir[i]));
+    const cap = first ? 1 : maxStep;
+    if (m > cap) t = cap / m;
+    // backtracking: sufficient decrease f(z + t d) ≤ f(z) + 1e-4 t gᵀd, halving t (at most 30 times)
+    let zn: Float64Array | null = null;
+    let fn = Infinity;
+    for (let k = 0; k < 30 && evaluations < maxEval; k++) {
+      const trial = Float64Array.from(z, (v, i) => v + t * dir[i]);
+      const ft = fz(trial);
+      if (ft <= fc + 1e-4 * t * slope) {
+        zn = trial;
+        fn = ft;
+        break;
+      }
+      // a quadratic's minimum along the line where it lies within (0.1 t, 0.5 t), else half
+      const tq = Number.isFinite(ft) ? (-slope * t * t) / (2 * (ft - fc - slope * t)) : 0.5 * t;
+      t = tq > 0.1 * t && tq < 0.5 * t ? tq : 0.5 * t;
+    }
+    if (!zn) {
+      failures++;
+      if (failures >= 2) break;
+      resetH(hScale);
+      continue;
+    }
+    failures = 0;
+    const gn = grad(zn, fn);
+    const s = Float64Array.from(zn, (v, i) => v - z[i]);
+    const yv = Float64Array.from(gn, (v, i) => v - g[i]);
+    let sy = 0;
+    let yy = 0;
+    for (let i = 0; i < n; i++) {
+      sy += s[i] * yv[i];
+      yy += yv[i] * yv[i];
+    }
+    if (sy > 0) {
+      if (first) {
+        hScale = sy / yy;
+        resetH(hScale);
+      }
+      // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ
+      const rho = 1 / sy;
+      const Hy = new Float64Array(n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Hy[i] += H[i * n + j] * yv[j];
+      let yHy = 0;
+      for (let i = 0; i < n; i++) yHy += yv[i] * Hy[i];
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) H[i * n + j] += -rho * (s[i] * Hy[j] + Hy[i] * s[j]) + (rho * rho * yHy + rho) * s[i] * s[j];
+      }
+    }
+    first = false;
+    const gain = fc - fn;
+    z = zn;
+    fc = fn;
+    g = gn;
+    opts.onIteration?.(fc, evaluations);
+    small = gain < fTol ? small + 1 : 0;
+    if (small >= 2) {
+      converged = true;
+      break;
+    }
+  }
+  return { x: Float64Array.from(z, (v, i) => v * sc[i]), f: fc, evaluations, converged };
 }
