@@ -3,8 +3,8 @@ import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
-import { fixedSourceSolver, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
-import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
+import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
+import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead, quasiNewton } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
@@ -395,9 +395,9 @@ export function ringRadius(d: LensFitData, pixels: Int32Array, lightModel: Array
  */
 class EvidenceFunction {
   evaluations = 0;
-  private cacheKey = '';
-  private cacheCols: Float64Array[] = [];
+  private columnCache: Map<string, Float64Array>[] = [];
   private sourceCache: { key: string; base: NormalEquations }[] = [];
+  private solverCache: { key: string; solve: ((l: readonly Float64Array[]) => InversionResult | null) | null }[] = [];
   constructor(
     readonly d: LensFitData,
     readonly pixels: Int32Array,
@@ -408,13 +408,19 @@ class EvidenceFunction {
     readonly ss: number,
   ) {}
 
+  /** the light's columns, each component's kept for its last four shapes (lightColumns renders them independently) */
   columns(light: SersicParams[]): Float64Array[] {
-    const key = JSON.stringify(light);
-    if (key !== this.cacheKey) {
-      this.cacheCols = lightColumns(light, this.d.image, this.d.psf, this.pixels, 2);
-      this.cacheKey = key;
-    }
-    return this.cacheCols;
+    return light.map((c, k) => {
+      const cache = (this.columnCache[k] ??= new Map());
+      const key = JSON.stringify(c);
+      let col = cache.get(key);
+      if (!col) {
+        col = lightColumns([c], this.d.image, this.d.psf, this.pixels, 2)[0];
+        cache.set(key, col);
+        if (cache.size > 4) cache.delete(cache.keys().next().value!);
+      }
+      return col;
+    });
   }
 
   /** the blurred lens matrix at the fitted pixels and the source part of the normal equations, kept for two lenses */
@@ -440,11 +446,28 @@ class EvidenceFunction {
     return withLight(this.sourcePart(mass), light.length ? this.columns(light) : []);
   }
 
-  /** log Z at λ (−Infinity where the parameters are not allowed) */
+  /**
+   * log Z at λ (null where the parameters are not allowed). With light, through the Schur complement of the light
+   * block (fixedSourceSolverOf) with F_ss + λC factorised once per lens and λ, kept for the last two: an evaluation
+   * that moves only the light at a lens and λ seen before (most of the Laplace step's) costs the light's columns and
+   * two solves, not the factorisation; the same evidence as invert() on the full system to rounding.
+   */
   at(mass: MassVector, light: SersicParams[], lambda: number): InversionResult | null {
     if (!allowed(mass, light, this.d.image)) return null;
     this.evaluations++;
-    return invert(this.normal(mass, light), this.reg, lambda);
+    if (!light.length) return invert(this.normal(mass, light), this.reg, lambda);
+    const key = `${JSON.stringify(mass)}|${lambda}`;
+    const k = this.solverCache.findIndex((c) => c.key === key);
+    let solve: ((l: readonly Float64Array[]) => InversionResult | null) | null;
+    if (k >= 0) {
+      solve = this.solverCache[k].solve;
+      if (k > 0) this.solverCache.unshift(...this.solverCache.splice(k, 1));
+    } else {
+      solve = fixedSourceSolverOf(this.sourcePart(mass), this.reg, lambda);
+      this.solverCache.unshift({ key, solve });
+      if (this.solverCache.length > 2) this.solverCache.pop();
+    }
+    return solve ? solve(this.columns(light)) : null;
   }
 
   bestLambda(mass: MassVector, light: SersicParams[], start?: number): { best: InversionResult; evaluations: number } {
@@ -460,6 +483,12 @@ class EvidenceFunction {
  */
 export const MAX_JOINT_CYCLES = 6;
 export const JOINT_CYCLE_GAIN = 1;
+
+/**
+ * The cycles' mass stage ends where its Nelder–Mead gains less than 0.05 in log Z over 10 evaluations a parameter
+ * (70 for the SIE): its tail creeps along the evidence's kinks for a few hundredths (docs/lensing.md, The fit, step 5).
+ */
+export const MASS_STALL = (n: number) => ({ evaluations: 10 * n, gain: 0.05 });
 
 /** The binning of the starts' image (fit.ts step 3). */
 export const COARSE_BIN = 2;
@@ -727,7 +756,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02, ...(epl ? [0.1] : [])];
   const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3, ...(epl ? [1e-3] : [])];
   const lightE = light.length ? [light[0].e1, light[0].e2] : [0, 0];
-  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[]): MassVector => {
+  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[], stall?: { evaluations: number; gain: number }): MassVector => {
     const f = (v: Float64Array) => {
       const r = ev.at(massFromVector(v, epl), lightAt, lambda);
       return r ? -r.logEvidence : Infinity;
@@ -737,6 +766,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       xTol: massTol,
       fTol: 0.02,
       maxEvaluations: maxEval,
+      ...(stall && { stall }),
       onIteration: (b, e) => {
         if (e % 40 < 2) progress({ stage: 'mass', start, evaluations: ev.evaluations, logEvidence: -b, message: `${label}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
       },
@@ -805,13 +835,13 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // [minCycles, maxCycles] (docs/lensing.md, The fit, step 5)
   let lightEvals = 0;
   const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
-    const B = blurredLensMatrix(lensParamsFromMass(m), ev.d.image, ev.grid, ss, ev.d.psf, ev.pixels);
-    const solve = fixedSourceSolver(ev.y, ev.w, B, ev.reg, lambda);
+    const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda);
     if (!solve) return null;
+    // (the columns kept per component: a gradient's step moves one component, and the other's column is reused)
     const f = (v: Float64Array) => {
       const l = lightFromVector(v, 0, l0.length);
       if (!allowed(null, l, ev.d.image)) return Infinity;
-      const r = solve(lightColumns(l, ev.d.image, ev.d.psf, ev.pixels, 2));
+      const r = solve(ev.columns(l));
       return r ? -r.logEvidence : Infinity;
     };
     const v0: number[] = [];
@@ -825,8 +855,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const f0 = fx;
     let fPrev = Infinity;
     for (let used = 0, run = 0; used < maxEval; run++) {
-      const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, onIteration: (b, e) => {
-        if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
+      const r = quasiNewton(f, x, { scale: st, h: st.map((s) => s / 1000), differences: 'forward', fTol: 0.01, maxEvaluations: maxEval - used, onIteration: (b, e) => {
+        progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
       } });
       used += r.evaluations;
       lightEvals += r.evaluations;
@@ -861,7 +891,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
           }
         }
       }
-      m = massRun(m, lambda, massSteps.map((x) => x / 4), `mass at the fitted light${c.tag}, cycle ${cycle + 1}`, undefined, ev, l);
+      m = massRun(m, lambda, massSteps.map((x) => x / 4), `mass at the fitted light${c.tag}, cycle ${cycle + 1}`, undefined, ev, l, MASS_STALL(nMass));
       const lam = ev.bestLambda(m, l, Math.log(lambda)).best;
       lambda = lam.lambda;
       logZ = lam.logEvidence;
