@@ -4,7 +4,7 @@ import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
-import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead, quasiNewton } from './optimise.js';
+import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
@@ -485,10 +485,10 @@ export const MAX_JOINT_CYCLES = 6;
 export const JOINT_CYCLE_GAIN = 1;
 
 /**
- * The cycles' mass stage ends where its Nelder–Mead gains less than 0.05 in log Z over 10 evaluations a parameter
- * (70 for the SIE): its tail creeps along the evidence's kinks for a few hundredths (docs/lensing.md, The fit, step 5).
+ * The light's Nelder–Mead runs at a fixed lens end where they gain less than 0.1 in log Z over their last 20
+ * evaluations a parameter (240 for two components): the tails that creep along the rEff–n valley for hundredths.
  */
-export const MASS_STALL = (n: number) => ({ evaluations: 10 * n, gain: 0.05 });
+export const LIGHT_STALL = (n: number) => ({ evaluations: 20 * n, gain: 0.1 });
 
 /** The binning of the starts' image (fit.ts step 3). */
 export const COARSE_BIN = 2;
@@ -756,7 +756,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02, ...(epl ? [0.1] : [])];
   const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3, ...(epl ? [1e-3] : [])];
   const lightE = light.length ? [light[0].e1, light[0].e2] : [0, 0];
-  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[], stall?: { evaluations: number; gain: number }): MassVector => {
+  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[]): MassVector => {
     const f = (v: Float64Array) => {
       const r = ev.at(massFromVector(v, epl), lightAt, lambda);
       return r ? -r.logEvidence : Infinity;
@@ -766,7 +766,6 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       xTol: massTol,
       fTol: 0.02,
       maxEvaluations: maxEval,
-      ...(stall && { stall }),
       onIteration: (b, e) => {
         if (e % 40 < 2) progress({ stage: 'mass', start, evaluations: ev.evaluations, logEvidence: -b, message: `${label}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
       },
@@ -834,6 +833,10 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // then λ. Cycles until one gains less than JOINT_CYCLE_GAIN in log Z over the one before (or the start), within
   // [minCycles, maxCycles] (docs/lensing.md, The fit, step 5)
   let lightEvals = 0;
+  // (the stall rule after the binned starts, where the cycles run to convergence; the full-image starts' two fixed
+  // cycles — the EPL's — keep each run to its convergence: with the rule the EPL test simulation's Hessian was not
+  // positive definite)
+  const lightStall = coarse ? LIGHT_STALL : null;
   const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
     const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda);
     if (!solve) return null;
@@ -854,9 +857,11 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     let fx = f(Float64Array.from(v0));
     const f0 = fx;
     let fPrev = Infinity;
+    // Nelder–Mead restarted from its end point with fresh steps while a run gains more than 0.1 (the simplex collapses
+    // in the light's curved rEff–n valley), each run ending on a stall (LIGHT_STALL)
     for (let used = 0, run = 0; used < maxEval; run++) {
-      const r = quasiNewton(f, x, { scale: st, h: st.map((s) => s / 1000), differences: 'forward', fTol: 0.01, maxEvaluations: maxEval - used, onIteration: (b, e) => {
-        progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
+      const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, ...(lightStall && { stall: lightStall(st.length) }), onIteration: (b, e) => {
+        if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
       } });
       used += r.evaluations;
       lightEvals += r.evaluations;
@@ -891,7 +896,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
           }
         }
       }
-      m = massRun(m, lambda, massSteps.map((x) => x / 4), `mass at the fitted light${c.tag}, cycle ${cycle + 1}`, undefined, ev, l, MASS_STALL(nMass));
+      m = massRun(m, lambda, massSteps.map((x) => x / 4), `mass at the fitted light${c.tag}, cycle ${cycle + 1}`, undefined, ev, l);
       const lam = ev.bestLambda(m, l, Math.log(lambda)).best;
       lambda = lam.lambda;
       logZ = lam.logEvidence;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead, quasiNewton } from '../../src-shared/lensing/optimise.js';
+import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from '../../src-shared/lensing/optimise.js';
 import { annulusMask, fitPixels, ringRadius } from '../../src-shared/lensing/fit.js';
 import { pixelCentre } from '../../src-shared/operators/lens-model.js';
 
@@ -35,52 +35,6 @@ describe('optimisation helpers', () => {
     expect(b.stalled).toBe(false);
     expect(b.evaluations).toBe(a.evaluations);
     expect(Array.from(b.x)).toEqual(Array.from(a.x));
-  });
-
-  it('the quasi-Newton optimiser finds the minimum of a 5-D Rosenbrock function in fewer evaluations than Nelder–Mead, and a badly scaled quadratic', () => {
-    const rosen = (x: Float64Array) => {
-      let s = 0;
-      for (let i = 0; i + 1 < x.length; i++) s += 100 * (x[i + 1] - x[i] * x[i]) ** 2 + (1 - x[i]) ** 2;
-      return s;
-    };
-    const x0 = [0.2, 0.5, -0.2, 0.4, 0.1];
-    const r = quasiNewton(rosen, x0, { scale: [0.5, 0.5, 0.5, 0.5, 0.5], h: [1e-6, 1e-6, 1e-6, 1e-6, 1e-6], maxEvaluations: 20000, fTol: 1e-14 });
-    expect(r.converged).toBe(true);
-    for (const v of r.x) expect(v).toBeCloseTo(1, 4);
-    const nm = nelderMead(rosen, x0, { steps: [0.5, 0.5, 0.5, 0.5, 0.5], maxEvaluations: 20000, fTol: 1e-12, xTol: [1e-7, 1e-7, 1e-7, 1e-7, 1e-7] });
-    expect(r.evaluations).toBeLessThan(nm.evaluations);
-    // forward differences: half the evaluations a gradient, the minimum to the steps' first-order error
-    const fw = quasiNewton(rosen, x0, { scale: [0.5, 0.5, 0.5, 0.5, 0.5], h: [1e-7, 1e-7, 1e-7, 1e-7, 1e-7], differences: 'forward', maxEvaluations: 20000, fTol: 1e-14 });
-    for (const v of fw.x) expect(v).toBeCloseTo(1, 3);
-    expect(fw.evaluations).toBeLessThan(r.evaluations);
-    // coordinates of very different scales (1e-3 and 1e3) with a correlation, given their scales
-    const q = quasiNewton((x) => ((x[0] - 0.002) / 1e-3) ** 2 + ((x[1] - 3000) / 1e3) ** 2 + ((x[0] - 0.002) / 1e-3) * ((x[1] - 3000) / 1e3), [0, 0], { scale: [1e-3, 1e3], fTol: 1e-12 });
-    expect(q.converged).toBe(true);
-    expect(q.x[0]).toBeCloseTo(0.002, 7);
-    expect(q.x[1] / 1000).toBeCloseTo(3, 5);
-  });
-
-  it('the quasi-Newton optimiser keeps to a region given by infinite values, and says when it fails', () => {
-    // the minimum (3, −2) lies outside x ≤ 2: it ends on the boundary, at the constrained minimum (2, −2)
-    const f = (x: Float64Array) => (x[0] > 2 ? Infinity : (x[0] - 3) ** 2 + 10 * (x[1] + 2) ** 2);
-    const b = quasiNewton(f, [0, 0], { scale: [1, 1], maxEvaluations: 2000, fTol: 1e-10 });
-    expect(b.x[0]).toBeLessThanOrEqual(2);
-    expect(b.x[0]).toBeGreaterThan(1.99);
-    expect(b.x[1]).toBeCloseTo(-2, 4);
-    expect(Number.isFinite(b.f)).toBe(true);
-    // no minimum: the run ends at its evaluation limit, not converged
-    const u = quasiNewton((x) => -x[0] - x[1], [0, 0], { scale: [1, 1], maxEvaluations: 100 });
-    expect(u.converged).toBe(false);
-    expect(u.evaluations).toBeLessThanOrEqual(100);
-    // a start outside the region: no run
-    const o = quasiNewton(f, [2.5, 0], { scale: [1, 1] });
-    expect(o.converged).toBe(false);
-    expect(o.f).toBe(Infinity);
-    // a Rosenbrock run cut short by its evaluation limit is not converged and is no worse than its start
-    const rosen = (x: Float64Array) => 100 * (x[1] - x[0] * x[0]) ** 2 + (1 - x[0]) ** 2;
-    const c = quasiNewton(rosen, [-1.2, 1], { scale: [1, 1], maxEvaluations: 30 });
-    expect(c.converged).toBe(false);
-    expect(c.f).toBeLessThanOrEqual(rosen(Float64Array.of(-1.2, 1)));
   });
 
   it('the finite-difference Hessian of a quadratic is exact, and its inverse is the covariance', () => {
