@@ -3,7 +3,7 @@ import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
-import { fixedSourceSolver, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
+import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
 import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
@@ -395,9 +395,9 @@ export function ringRadius(d: LensFitData, pixels: Int32Array, lightModel: Array
  */
 class EvidenceFunction {
   evaluations = 0;
-  private cacheKey = '';
-  private cacheCols: Float64Array[] = [];
+  private columnCache: Map<string, Float64Array>[] = [];
   private sourceCache: { key: string; base: NormalEquations }[] = [];
+  private solverCache: { key: string; solve: ((l: readonly Float64Array[]) => InversionResult | null) | null }[] = [];
   constructor(
     readonly d: LensFitData,
     readonly pixels: Int32Array,
@@ -408,13 +408,19 @@ class EvidenceFunction {
     readonly ss: number,
   ) {}
 
+  /** the light's columns, each component's kept for its last four shapes (lightColumns renders them independently) */
   columns(light: SersicParams[]): Float64Array[] {
-    const key = JSON.stringify(light);
-    if (key !== this.cacheKey) {
-      this.cacheCols = lightColumns(light, this.d.image, this.d.psf, this.pixels, 2);
-      this.cacheKey = key;
-    }
-    return this.cacheCols;
+    return light.map((c, k) => {
+      const cache = (this.columnCache[k] ??= new Map());
+      const key = JSON.stringify(c);
+      let col = cache.get(key);
+      if (!col) {
+        col = lightColumns([c], this.d.image, this.d.psf, this.pixels, 2)[0];
+        cache.set(key, col);
+        if (cache.size > 4) cache.delete(cache.keys().next().value!);
+      }
+      return col;
+    });
   }
 
   /** the blurred lens matrix at the fitted pixels and the source part of the normal equations, kept for two lenses */
@@ -440,11 +446,28 @@ class EvidenceFunction {
     return withLight(this.sourcePart(mass), light.length ? this.columns(light) : []);
   }
 
-  /** log Z at λ (−Infinity where the parameters are not allowed) */
+  /**
+   * log Z at λ (null where the parameters are not allowed). With light, through the Schur complement of the light
+   * block (fixedSourceSolverOf) with F_ss + λC factorised once per lens and λ, kept for the last two: an evaluation
+   * that moves only the light at a lens and λ seen before (most of the Laplace step's) costs the light's columns and
+   * two solves, not the factorisation; the same evidence as invert() on the full system to rounding.
+   */
   at(mass: MassVector, light: SersicParams[], lambda: number): InversionResult | null {
     if (!allowed(mass, light, this.d.image)) return null;
     this.evaluations++;
-    return invert(this.normal(mass, light), this.reg, lambda);
+    if (!light.length) return invert(this.normal(mass, light), this.reg, lambda);
+    const key = `${JSON.stringify(mass)}|${lambda}`;
+    const k = this.solverCache.findIndex((c) => c.key === key);
+    let solve: ((l: readonly Float64Array[]) => InversionResult | null) | null;
+    if (k >= 0) {
+      solve = this.solverCache[k].solve;
+      if (k > 0) this.solverCache.unshift(...this.solverCache.splice(k, 1));
+    } else {
+      solve = fixedSourceSolverOf(this.sourcePart(mass), this.reg, lambda);
+      this.solverCache.unshift({ key, solve });
+      if (this.solverCache.length > 2) this.solverCache.pop();
+    }
+    return solve ? solve(this.columns(light)) : null;
   }
 
   bestLambda(mass: MassVector, light: SersicParams[], start?: number): { best: InversionResult; evaluations: number } {
@@ -460,6 +483,12 @@ class EvidenceFunction {
  */
 export const MAX_JOINT_CYCLES = 6;
 export const JOINT_CYCLE_GAIN = 1;
+
+/**
+ * The light's Nelder–Mead runs at a fixed lens end where they gain less than 0.1 in log Z over their last 20
+ * evaluations a parameter (240 for two components): the tails that creep along the rEff–n valley for hundredths.
+ */
+export const LIGHT_STALL = (n: number) => ({ evaluations: 20 * n, gain: 0.1 });
 
 /** The binning of the starts' image (fit.ts step 3). */
 export const COARSE_BIN = 2;
@@ -804,14 +833,18 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // then λ. Cycles until one gains less than JOINT_CYCLE_GAIN in log Z over the one before (or the start), within
   // [minCycles, maxCycles] (docs/lensing.md, The fit, step 5)
   let lightEvals = 0;
+  // (the stall rule after the binned starts, where the cycles run to convergence; the full-image starts' two fixed
+  // cycles — the EPL's — keep each run to its convergence: with the rule the EPL test simulation's Hessian was not
+  // positive definite)
+  const lightStall = coarse ? LIGHT_STALL : null;
   const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
-    const B = blurredLensMatrix(lensParamsFromMass(m), ev.d.image, ev.grid, ss, ev.d.psf, ev.pixels);
-    const solve = fixedSourceSolver(ev.y, ev.w, B, ev.reg, lambda);
+    const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda);
     if (!solve) return null;
+    // (the columns kept per component: a gradient's step moves one component, and the other's column is reused)
     const f = (v: Float64Array) => {
       const l = lightFromVector(v, 0, l0.length);
       if (!allowed(null, l, ev.d.image)) return Infinity;
-      const r = solve(lightColumns(l, ev.d.image, ev.d.psf, ev.pixels, 2));
+      const r = solve(ev.columns(l));
       return r ? -r.logEvidence : Infinity;
     };
     const v0: number[] = [];
@@ -824,8 +857,10 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     let fx = f(Float64Array.from(v0));
     const f0 = fx;
     let fPrev = Infinity;
+    // Nelder–Mead restarted from its end point with fresh steps while a run gains more than 0.1 (the simplex collapses
+    // in the light's curved rEff–n valley), each run ending on a stall (LIGHT_STALL)
     for (let used = 0, run = 0; used < maxEval; run++) {
-      const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, onIteration: (b, e) => {
+      const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, ...(lightStall && { stall: lightStall(st.length) }), onIteration: (b, e) => {
         if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
       } });
       used += r.evaluations;

@@ -568,7 +568,13 @@ export function withLight(base: NormalEquations, light: readonly Float64Array[])
  * the same result as invert() on the full system (tested), at the cost of the light columns and n_l solves.
  */
 export function fixedSourceSolver(y: Float64Array, w: Float64Array, source: CsrMatrix, reg: Regularisation, lambda: number): ((light: readonly Float64Array[]) => InversionResult | null) | null {
-  const base = normalEquations({ y, w, source, light: [] });
+  return fixedSourceSolverOf(normalEquations({ y, w, source, light: [] }), reg, lambda);
+}
+
+/** fixedSourceSolver from the source part of the normal equations already built (normalEquations without light). */
+export function fixedSourceSolverOf(base: NormalEquations, reg: Regularisation, lambda: number): ((light: readonly Float64Array[]) => InversionResult | null) | null {
+  if (base.nLight !== 0) throw new Error('fixedSourceSolverOf: the normal equations must have no light columns');
+  const { y, w, source } = base.model;
   const ns = base.nSource;
   const A = base.F.slice();
   addSparse(A, ns, 0, reg.C, lambda);

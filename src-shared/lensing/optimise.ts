@@ -8,6 +8,11 @@ export interface NelderMeadOptions {
   fTol?: number;
   /** … and every vertex lies within xTol[i] of the best on every coordinate i (default: steps/100) */
   xTol?: ArrayLike<number>;
+  /**
+   * stop early (converged: false, stalled: true) when the best value has fallen by less than `gain` over the last
+   * `evaluations` evaluations: a tail that creeps along a valley gaining next to nothing
+   */
+  stall?: { evaluations: number; gain: number };
   /** called after every iteration */
   onIteration?: (best: number, evaluations: number) => void;
 }
@@ -17,6 +22,8 @@ export interface MinimumResult {
   f: number;
   evaluations: number;
   converged: boolean;
+  /** ended by the stall rule (Nelder–Mead's `stall`) */
+  stalled?: boolean;
 }
 
 /**
@@ -62,12 +69,28 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
     return t;
   };
   let converged = false;
+  let stalled = false;
+  // the best value after each iteration, with its evaluation count (for the stall rule)
+  const history: [number, number][] = [];
   while (evaluations < maxEval) {
     order.sort((a, b) => vals[a] - vals[b]);
     const best = order[0];
     const worst = order[n];
     const second = order[n - 1];
     opts.onIteration?.(vals[best], evaluations);
+    if (opts.stall) {
+      history.push([evaluations, vals[best]]);
+      // the best value stall.evaluations ago: the last entry at or before then
+      let k = -1;
+      while (k + 1 < history.length && history[k + 1][0] <= evaluations - opts.stall.evaluations) k++;
+      if (k >= 0) {
+        if (history[k][1] - vals[best] < opts.stall.gain) {
+          stalled = true;
+          break;
+        }
+        history.splice(0, k);
+      }
+    }
     // convergence
     if (vals[worst] - vals[best] <= fTol) {
       let small = true;
@@ -120,7 +143,7 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
   }
   let b = 0;
   for (let i = 1; i <= n; i++) if (vals[i] < vals[b]) b = i;
-  return { x: pts[b], f: vals[b], evaluations, converged };
+  return { x: pts[b], f: vals[b], evaluations, converged, stalled };
 }
 
 /**

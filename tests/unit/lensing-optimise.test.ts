@@ -18,6 +18,25 @@ describe('optimisation helpers', () => {
     expect(q.x[1]).toBeCloseTo(-2, 6);
   });
 
+  it('Nelder–Mead\'s stall rule ends a run that gains next to nothing, and leaves one that gains alone', () => {
+    // a shallow bowl: each step gains far below 0.01 per 40 evaluations after the first few
+    const shallow = (x: Float64Array) => 1e-4 * ((x[0] - 5) ** 2 + (x[1] + 3) ** 2 + x[2] ** 2);
+    const free = nelderMead(shallow, [0, 0, 0], { steps: [1, 1, 1], maxEvaluations: 5000, fTol: 1e-12, xTol: [1e-6, 1e-6, 1e-6] });
+    const cut = nelderMead(shallow, [0, 0, 0], { steps: [1, 1, 1], maxEvaluations: 5000, fTol: 1e-12, xTol: [1e-6, 1e-6, 1e-6], stall: { evaluations: 40, gain: 0.01 } });
+    expect(free.converged).toBe(true);
+    expect(cut.stalled).toBe(true);
+    expect(cut.converged).toBe(false);
+    expect(cut.evaluations).toBeLessThan(free.evaluations / 2);
+    expect(cut.evaluations).toBeGreaterThanOrEqual(40);
+    // a run that keeps gaining more than the threshold is not cut: the same path and end as without the rule
+    const bowl = (x: Float64Array) => 100 * ((x[0] - 5) ** 2 + (x[1] + 3) ** 2 + x[2] ** 2);
+    const a = nelderMead(bowl, [0, 0, 0], { steps: [1, 1, 1], fTol: 1e-3, xTol: [1e-3, 1e-3, 1e-3] });
+    const b = nelderMead(bowl, [0, 0, 0], { steps: [1, 1, 1], fTol: 1e-3, xTol: [1e-3, 1e-3, 1e-3], stall: { evaluations: 200, gain: 1e-9 } });
+    expect(b.stalled).toBe(false);
+    expect(b.evaluations).toBe(a.evaluations);
+    expect(Array.from(b.x)).toEqual(Array.from(a.x));
+  });
+
   it('the finite-difference Hessian of a quadratic is exact, and its inverse is the covariance', () => {
     const A = [4, 1, 0.5, 1, 3, -0.2, 0.5, -0.2, 2];
     const f = (x: Float64Array) => {
