@@ -91,6 +91,8 @@ describe('job.lensFit', () => {
     const started = (await c.forward('job.lensFit', params())) as LensFitStarted;
     // the app lists it with the job's notes when the fit starts
     expect(started.notes.filter((n) => /^warning: /.test(n) && sampling.test(n))).toHaveLength(1);
+    // the noise's correlation (the command line's default, auto): the decision among the notes the app lists
+    expect(started.notes.filter((n) => /^noise correlation: /.test(n))).toHaveLength(1);
     expect(started.shape).toEqual([N, N]);
     expect(started.command).toBe(
       'skyscore lens-fit --obs obs.fits --noise-map noise.fits --psf psf.fits --pixel-scale 0.05 --annulus 0,0.95 --source-size 12 --fit-source-size 8 --starts 1 --light 1 --no-errors --out lens-fit',

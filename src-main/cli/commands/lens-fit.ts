@@ -56,11 +56,12 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
   --pixel-scale ARCSEC   the image's pixel scale (arcsec per pixel); default: from the image's celestial
                          WCS (CD matrix, or PC × CDELT), square pixels
   --noise-correlation M  auto (default) or none. auto measures the noise's correlation from the image's blank
-                         sky (valid pixels more than 1″ outside the fitted region, sources clipped; or the
-                         --noise-region box): y/σ's neighbour correlations, its per-pixel variance over σ² and
-                         its spectrum (lags up to 5 pixels). Where a neighbour correlation exceeds
-                         ${CORRELATION_SIGNIFICANCE} standard errors (drizzled images: typically 0.2–0.3), the data
-                         and the PSF are whitened by W = P^(-1/2) (σ·W∗(y/σ) and W∗PSF): χ²/pixel,
+                         sky (valid pixels outside the fitted region grown by its own radius — no pixel within
+                         6″ of the centre with the default disc — sources clipped; or the --noise-region box):
+                         y/σ's neighbour correlations, its per-pixel variance over σ² and its spectrum (lags
+                         up to 5 pixels). Where a neighbour correlation exceeds ${CORRELATION_SIGNIFICANCE} standard
+                         errors of white noise (drizzled images: typically 0.2–0.3), the data and the PSF are
+                         whitened by W = P^(-1/2) (σ·W∗(y/σ) and W∗PSF): χ²/pixel,
                          the evidence, the errors and normalised-residual.fits are then in the whitened
                          space; the images stay in data units through the original PSF, and model.json
                          carries the correlated noise for reconstruct. lens.json noiseCorrelation; the
