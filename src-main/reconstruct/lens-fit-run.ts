@@ -14,13 +14,14 @@ import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '..
 import { psfPixelScale, psfSamplingWarning } from '../../src-shared/operators/psf-sampling.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
-import { annulusMask, fitLens, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
+import { annulusMask, fitLens, fitLightOnly, fitPixels, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
 import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
-import { lightImage } from '../../src-shared/lensing/light.js';
+import { lightColumns, lightImage } from '../../src-shared/lensing/light.js';
+import { sharpOutliers } from '../../src-shared/lensing/outliers.js';
 import { blurredLensMatrix } from '../../src-shared/lensing/mass.js';
 import { csrMultiply } from '../../src-shared/operators/csr.js';
 import {
@@ -150,6 +151,57 @@ interface Whitened {
   psf: PsfKernel;
   gain: number;
   dropped: number;
+  /** the pixels sharper than the PSF found before the fit, each left out with its R-neighbourhood */
+  sharp: number[];
+}
+
+/**
+ * The fit's sharp-pixel test (outliers.ts) on the whitened data before the fit — against the data, then against the
+ * light alone (fitLightOnly, `lightCount` components; 0: the first pass only) — and every pixel within the whitening
+ * kernel's radius of one taken out (data and σ NaN in `wh`): a hot pixel's whitened image reaches that far.
+ */
+function whitenedSharpPixels(wh: Whitened, mask: ArrayLike<number> | null, image: { shape: Shape2; scale: number }, lightCount: number): number[] {
+  const [ny, nx] = image.shape;
+  const d = { data: wh.data, sigma: wh.sigma, image, mask, psf: wh.psf };
+  let pixels = fitPixels(d);
+  if (pixels.length < 50) return [];
+  const found = new Set<number>(sharpOutliers(wh.data, wh.sigma, null, image.shape, pixels, wh.psf));
+  if (lightCount > 0) {
+    pixels = Int32Array.from(Array.from(pixels).filter((p) => !found.has(p)));
+    const { light } = fitLightOnly(d, pixels, lightCount, 1500, () => {});
+    const cols = lightColumns(light, image, wh.psf, pixels, 2);
+    // the amplitudes by weighted least squares (normal equations of the few columns)
+    const k = cols.length;
+    const A = new Float64Array(k * k);
+    const b = new Float64Array(k);
+    pixels.forEach((p, t) => {
+      const w = 1 / wh.sigma[p] ** 2;
+      for (let i = 0; i < k; i++) {
+        b[i] += w * cols[i][t] * wh.data[p];
+        for (let j = 0; j < k; j++) A[i * k + j] += w * cols[i][t] * cols[j][t];
+      }
+    });
+    const amps = k === 1 ? [b[0] / A[0]] : solve2(A, b);
+    const model = lightImage(light, amps, image, wh.psf, 2);
+    for (const p of sharpOutliers(wh.data, wh.sigma, model, image.shape, pixels, wh.psf)) found.add(p);
+  }
+  const R = wh.kernel.radius;
+  for (const p of found) {
+    const i = Math.floor(p / nx);
+    const j = p - i * nx;
+    for (let a = Math.max(0, i - R); a <= Math.min(ny - 1, i + R); a++) {
+      for (let c = Math.max(0, j - R); c <= Math.min(nx - 1, j + R); c++) {
+        wh.data[a * nx + c] = NaN;
+        wh.sigma[a * nx + c] = NaN;
+      }
+    }
+  }
+  return Array.from(found).sort((x, y) => x - y);
+}
+
+function solve2(A: Float64Array, b: Float64Array): number[] {
+  const det = A[0] * A[3] - A[1] * A[2];
+  return [(b[0] * A[3] - A[1] * b[1]) / det, (A[0] * b[1] - A[2] * b[0]) / det];
 }
 
 /** What the fit reports as it goes: the fit's own progress and the line the command line prints for it. */
@@ -260,7 +312,15 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     const kernel = whiteningKernel(corr.estimate.spectrum, corr.estimate.spectrumShape);
     const wi = whitenImage(inp.obs.data, inp.sigma, shape, kernel);
     const wp = whitenedPsf(inp.psf, kernel);
-    wh = { kernel, data: wi.data, sigma: wi.sigma, psf: wp.psf, gain: wp.gain, dropped: wi.dropped };
+    wh = { kernel, data: wi.data, sigma: wi.sigma, psf: wp.psf, gain: wp.gain, dropped: wi.dropped, sharp: [] };
+    // pixels sharper than the PSF (a hot pixel the weights do not flag) spread over W's support once whitened: found
+    // here as the fit finds them (in the data, then against the light alone), each taken out with its R-neighbourhood
+    if (s.rejectSharpOutliers !== false) {
+      wh.sharp = whitenedSharpPixels(wh, mask, image, s.light === 0 ? 0 : 2);
+      if (wh.sharp.length) {
+        hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${wh.sharp.length} pixel${wh.sharp.length > 1 ? 's' : ''} sharper than the PSF in the whitened data left out with the ${2 * kernel.radius + 1}² pixels around each (the whitening filter's support)`, elapsedS: elapsed() });
+      }
+    }
   }
   let lastLine = 0;
   const res = fitLens(
@@ -363,6 +423,8 @@ function noiseCorrelationProducts(res: LensFitResult, inp: LensFitInputs, corr: 
     json: {
       ...base,
       kernelRadius: wh.kernel.radius,
+      // found in the whitened data before the fit, each left out with the (2R + 1)² pixels around it (row, column)
+      sharpPixels: { count: wh.sharp.length, pixels: wh.sharp.map((p) => [Math.floor(p / nx), p % nx]) },
       kernelTruncatedEnergy: r4(wh.kernel.truncatedEnergy),
       psfGain: r4(g),
       psfShape: wh.psf.shape,
