@@ -166,11 +166,14 @@ describe('skyscore lens-fit on correlated noise', () => {
   const q = (f: string) => path.join(dir, 'corr', f);
   const args = () => ['lens-fit', '--obs', q('obs.fits'), '--weight-map', q('wht.fits'), '--psf', q('psf.fits'), '--pixel-scale', '0.05', '--annulus', '0,1.35', '--starts', '1', '--light', '1', '--no-errors', '--fit-source-size', '12', '--source-size', '16'];
 
-  it('measures the correlation from the sky, whitens, and writes the images in data units and the correlated noise for reconstruct', async () => {
+  beforeAll(() => {
     mkdirSync(q(''), { recursive: true });
     writeFileSync(q('obs.fits'), writeFits([{ data, shape: [N, N] }]));
     writeFileSync(q('wht.fits'), writeFits([{ data: new Float32Array(N * N).fill(1 / 0.02 ** 2), shape: [N, N] }]));
     writeFileSync(q('psf.fits'), writeFits([{ data: Float32Array.from(sim2.psf.data), shape: [sim2.psf.shape[1], sim2.psf.shape[0]] }]));
+  });
+
+  it('measures the correlation from the sky, whitens, and writes the images in data units and the correlated noise for reconstruct', async () => {
     const r = await runCliAsync([...args(), '--out', q('auto')], { timeoutMs: 1_100_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/skyscore: note: noise correlation: correlated \(neighbour correlation 0\.[23]\d\d \(x\) \/ 0\.[23]\d\d \(y\)/);
