@@ -3,6 +3,7 @@
 ACS cutout*).
 
     /usr/bin/python3 scripts/make-hst-like-lens.py OUTDIR [--seed S] [--galaxy K] [--size N]
+                                                 [--drizzle-noise K [--pixfrac P]]
 
 Writes into OUTDIR:
   sci.fits      the drizzled-style science image (primary HDU), e⁻/s, 0.05″/px, a rotated CD-matrix TAN WCS
@@ -23,6 +24,14 @@ The data:
   0.29 e⁻/s/px, read noise 4.9 e⁻; the file holds no pixel data, so the sky's texture is simulated) for a
   4 × 520 s F814W visit: σ² = (sky·t + 4 RN² + signal·t)/t², Gaussian, white. The WHT holds 1/σ² of the
   pixel's true variance (signal included), the ERR extension σ.
+- --drizzle-noise K: the noise is drizzle-like instead of white: K exposures of unit white noise on input
+  pixels shifted by seeded uniform sub-pixel offsets, each drizzled onto the output grid (same pixel size) with a
+  square kernel of side pixfrac P (default 1: each output pixel takes the overlap-weighted mean of the drops that
+  cover it), averaged over the K exposures, and scaled so that its large-scale (aperture) variance is σ² per pixel:
+  n = σ·m. The WHT is then what drizzle's IVM weighting gives, Σ over exposures of (overlap area × input weight):
+  1/σ² for P = 1, ignoring the correlation; the per-pixel rms of m is below 1 and neighbouring pixels correlate.
+  truth.json's noise block gives the measured neighbour correlation and per-pixel rms/σ_WHT of the sky.
+  Only the noise is drizzled: the signal is the PSF-convolved truth on the output grid, as before.
 """
 import argparse
 import json
@@ -92,6 +101,43 @@ def fft_convolve(img, psf):
     return out[cy:cy + ny, cx:cx + nx]
 
 
+def drizzle_taps(d, p):
+    """1-D overlaps of drops of side p centred at m + d (m = -2..2, input pixel spacing 1) with the output pixel [-0.5, 0.5]."""
+    ms = np.arange(-2, 3)
+    lo = np.maximum(ms + d - p / 2, -0.5)
+    hi = np.minimum(ms + d + p / 2, 0.5)
+    return np.clip(hi - lo, 0, None)
+
+
+def drizzled_unit_noise(rng, shape, k, p):
+    """Drizzle-like noise m with aperture variance 1 per output pixel: each of k exposures is unit white noise on
+    input pixels shifted by (dy, dx) ~ U[0, 1)², drizzled with a square kernel of side p (separable overlaps, the
+    output value the overlap-weighted mean), and the k images are averaged. Returns m, drizzle's IVM weight in units
+    of 1/σ² (Σ over exposures of the overlap area p² × the input weight 1/k: p²), and the shifts."""
+    ny, nx = shape
+    acc = np.zeros(shape)
+    shifts = []
+    for _ in range(k):
+        dy, dx = rng.uniform(0, 1, size=2)
+        shifts.append([float(dy), float(dx)])
+        ty, tx = drizzle_taps(dy, p), drizzle_taps(dx, p)
+        # input white noise of variance k (k such images averaged: aperture variance 1)
+        v = rng.normal(size=(ny + 4, nx + 4)) * np.sqrt(k)
+        out = np.zeros(shape)
+        for a, wy in enumerate(ty):
+            if wy == 0:
+                continue
+            for b, wx in enumerate(tx):
+                if wx == 0:
+                    continue
+                out += wy * wx * v[4 - a:4 - a + ny, 4 - b:4 - b + nx]
+        acc += out / (ty.sum() * tx.sum())
+    m = acc / k
+    # the drops cover p² of each output pixel per exposure: IVM weight Σ_exposures p² · (1/k) relative to 1/σ²
+    wht_rel = p * p
+    return m, wht_rel, shifts
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('out')
@@ -99,6 +145,8 @@ def main():
     ap.add_argument('--galaxy', type=int, default=11, help='index into the validation split')
     ap.add_argument('--size', type=int, default=360)
     ap.add_argument('--arc-ratio', type=float, default=1.0, help='scale of the source brightness')
+    ap.add_argument('--drizzle-noise', type=int, default=0, help='K > 0: drizzle-like correlated noise from K dithered exposures')
+    ap.add_argument('--pixfrac', type=float, default=1.0, help='the drizzle kernel\'s side in input pixels (with --drizzle-noise)')
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -187,7 +235,13 @@ def main():
     t, nexp, rn, sky_rate = 2080.0, 4, 4.9, 115.92 / 400.0
     var_e = sky_rate * t + nexp * rn * rn + np.clip(clean, 0, None) * t
     sigma = np.sqrt(var_e) / t
-    sci = clean + rng.normal(size=clean.shape) * sigma
+    if a.drizzle_noise > 0:
+        m, wht_rel, shifts = drizzled_unit_noise(np.random.default_rng(a.seed + 1000), clean.shape, a.drizzle_noise, a.pixfrac)
+        sci = clean + m * sigma
+        # drizzle's IVM weight: Σ overlap area × input weight (input σ chosen so that it is 1/σ² for pixfrac 1)
+        sigma = sigma / np.sqrt(wht_rel)
+    else:
+        sci = clean + rng.normal(size=clean.shape) * sigma
 
     # hot pixels (cosmic-ray residuals, unflagged): three within 2.5″ of the lens, five elsewhere
     hot = []
@@ -205,6 +259,25 @@ def main():
         hot.append([i, j, val])
 
     wht = 1 / sigma ** 2
+    noise_extra = {}
+    if a.drizzle_noise > 0:
+        # the sky's measured statistics (far from the lens, the companion and the star)
+        z = (sci - clean) / sigma
+        far = (R > 5.0)
+        far[:, :20] = False
+        zz = np.where(far, z, np.nan)
+        # the hot pixels out (|z| above 8 robust σ, and their neighbours)
+        mad = 1.4826 * np.nanmedian(np.abs(zz - np.nanmedian(zz)))
+        hotm = np.abs(np.nan_to_num(zz)) > 8 * mad
+        hotm = hotm | np.roll(hotm, 1, 0) | np.roll(hotm, -1, 0) | np.roll(hotm, 1, 1) | np.roll(hotm, -1, 1)
+        zz[hotm] = np.nan
+        rx = np.nanmean(zz[:, 1:] * zz[:, :-1]) / np.nanmean(zz * zz)
+        ry = np.nanmean(zz[1:, :] * zz[:-1, :]) / np.nanmean(zz * zz)
+        noise_extra = dict(drizzle=dict(exposures=a.drizzle_noise, pixfrac=a.pixfrac, shifts=shifts,
+                                        sky_lag1_x=float(rx), sky_lag1_y=float(ry),
+                                        sky_rms_over_sigma_wht=float(np.sqrt(np.nanmean(zz * zz))),
+                                        sky_pixels=int(np.isfinite(zz).sum())))
+        print(json.dumps(noise_extra))
     # a NaN chip edge: the first 14 columns (no data, weight 0)
     edge = 14
     sci[:, :edge] = np.nan
@@ -258,7 +331,7 @@ def main():
     arcs = lensed_conv > 0.05 * lensed_conv.max()
     truth = dict(lens=lens, light=light_par, source=dict(galaxy_validation_index=a.galaxy, galaxy_id=galid, pixel_scale=src_scale, centre=src_c),
                  companion=comp, star=star, hot_pixels=hot, nan_edge_columns=edge,
-                 noise=dict(exptime=t, nexp=nexp, read_noise=rn, sky_rate=sky_rate, sky_sigma=float(np.sqrt(sky_rate * t + nexp * rn * rn) / t)),
+                 noise=dict(exptime=t, nexp=nexp, read_noise=rn, sky_rate=sky_rate, sky_sigma=float(np.sqrt(sky_rate * t + nexp * rn * rn) / t), **noise_extra),
                  light_at_thetaE=light_at_ring, arc_peak=float(lensed_conv.max()),
                  light_over_arcs_at_arcs=float(np.median(light_conv[arcs] / lensed_conv[arcs])),
                  light_over_arcs_at_peak=float(light_conv.flat[np.argmax(lensed_conv)] / lensed_conv.max()),

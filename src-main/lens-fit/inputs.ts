@@ -19,6 +19,7 @@ import {
   lensFitMaskImage,
   lensFitPsf,
   lensFitPsfWarning,
+  lensFitNoiseCorrelation,
   type LensFitInputs,
   type LensFitMask,
   type LensFitSettings,
@@ -218,6 +219,9 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     '--out',
     'lens-fit',
   ];
+  // the noise's correlation from the sky (the command line's default, --noise-correlation auto): the decision a note
+  const correlation = lensFitNoiseCorrelation(obs, sigma, mask, pixelScale, 'auto');
+  notes.push(correlation.text);
   // the app lists the notes when the fit starts: the warnings among them
-  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
+  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
 }

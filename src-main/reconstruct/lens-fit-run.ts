@@ -14,11 +14,27 @@ import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '..
 import { psfPixelScale, psfSamplingWarning } from '../../src-shared/operators/psf-sampling.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
-import { annulusMask, fitLens, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
+import { annulusMask, fitLens, fitLightOnly, fitPixels, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
 import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
+import type { PixelBox } from '../../src-shared/noise/spectrum.js';
+import { lightColumns, lightImage } from '../../src-shared/lensing/light.js';
+import { sharpOutliers } from '../../src-shared/lensing/outliers.js';
+import { blurredLensMatrix } from '../../src-shared/lensing/mass.js';
+import { csrMultiply } from '../../src-shared/operators/csr.js';
+import {
+  approximationError,
+  decideNoiseCorrelation,
+  noiseRealisation,
+  whitenedPsf,
+  whitenImage,
+  whiteningKernel,
+  type CorrelationDecision,
+  type NoiseCorrelationMode,
+  type WhiteningKernel,
+} from '../../src-shared/lensing/whitening.js';
 
 /** The products, in the order they are written. */
 export const LENS_FIT_PRODUCTS = [
@@ -33,6 +49,8 @@ export const LENS_FIT_PRODUCTS = [
   'source-inversion.fits',
   'critical-curves.json',
 ] as const;
+/** Written besides where the noise was whitened: model.json's correlated noise block (σ per pixel, a noise-only draw). */
+export const LENS_FIT_NOISE_PRODUCTS = ['noise-sigma.fits', 'noise-realisation.fits'] as const;
 
 /** The fit's settings (the command line's flags) with their defaults. */
 export interface LensFitSettings {
@@ -81,6 +99,109 @@ export interface LensFitInputs {
   mask: LensFitMask;
   /** warnings about the inputs (lensFitPsfWarning): printed before the fit and kept in lens.json's warnings */
   warnings?: string[];
+  /** the noise's correlation and the decision to whiten (lensFitNoiseCorrelation); absent: measured here ('auto') */
+  correlation?: CorrelationDecision;
+}
+
+/**
+ * The automatic sky selection leaves out the fitted region grown by its own radius (an annulus: the disc of twice its
+ * outer radius; a mask: grown by its equivalent radius √(area/π)), at least by SKY_MARGIN_ARCSEC: the deflector's
+ * wings fall off by then (on the 360² simulation of docs/lensing.md, the sky from 4″ out read P(0) 1.8 on white
+ * noise, from 6″ out 0.9–1.0).
+ */
+export const SKY_MARGIN_ARCSEC = 1;
+
+/**
+ * The noise's correlation for the lens fit (src-shared/lensing/whitening.ts): measured on the box `region` where one
+ * is given, else on the blank sky outside the fitted region grown (SKY_MARGIN_ARCSEC; no mask: the whole image),
+ * sources clipped; whitened where significant. 'none': not measured.
+ */
+export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>, mask: LensFitMask, pixelScale: number, mode: NoiseCorrelationMode, region?: PixelBox): CorrelationDecision {
+  const shape = obs.shape;
+  const [ny, nx] = shape;
+  let exclude: Uint8Array | null = null;
+  const margin = SKY_MARGIN_ARCSEC / pixelScale;
+  if (mask?.kind === 'annulus') {
+    const r = Math.max(2 * mask.r2 / pixelScale, mask.r2 / pixelScale + margin);
+    exclude = new Uint8Array(ny * nx);
+    for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) if (Math.hypot(i - (ny - 1) / 2, j - (nx - 1) / 2) <= r) exclude[i * nx + j] = 1;
+  } else if (mask?.kind === 'mask') {
+    let area = 0;
+    for (const v of mask.mask) area += v;
+    const r = Math.ceil(Math.max(margin, Math.sqrt(area / Math.PI)));
+    exclude = new Uint8Array(ny * nx);
+    for (let p = 0; p < ny * nx; p++) {
+      if (!mask.mask[p]) continue;
+      const i = Math.floor(p / nx);
+      const j = p - i * nx;
+      for (let a = Math.max(0, i - r); a <= Math.min(ny - 1, i + r); a++) for (let b = Math.max(0, j - r); b <= Math.min(nx - 1, j + r); b++) exclude[a * nx + b] = 1;
+    }
+  }
+  if (region && (region.x1 > nx || region.y1 > ny || !(region.x1 > region.x0 && region.y1 > region.y0))) {
+    throw new UserInputError(`the noise region ${region.x0},${region.y0},${region.x1},${region.y1} is not a box inside the ${nx}×${ny} (x × y) image`);
+  }
+  return decideNoiseCorrelation(obs.data, sigma, shape, mode, exclude, region);
+}
+
+/** The fit's inputs whitened (data', σ with NaN where no whitened value, the whitened PSF of unit sum and its gain). */
+interface Whitened {
+  kernel: WhiteningKernel;
+  data: Float64Array;
+  sigma: Float64Array;
+  psf: PsfKernel;
+  gain: number;
+  dropped: number;
+  /** the pixels sharper than the PSF found before the fit, each left out with its R-neighbourhood */
+  sharp: number[];
+}
+
+/**
+ * The fit's sharp-pixel test (outliers.ts) on the whitened data before the fit — against the data, then against the
+ * light alone (fitLightOnly, `lightCount` components; 0: the first pass only) — and every pixel within the whitening
+ * kernel's radius of one taken out (data and σ NaN in `wh`): a hot pixel's whitened image reaches that far.
+ */
+function whitenedSharpPixels(wh: Whitened, mask: ArrayLike<number> | null, image: { shape: Shape2; scale: number }, lightCount: number): number[] {
+  const [ny, nx] = image.shape;
+  const d = { data: wh.data, sigma: wh.sigma, image, mask, psf: wh.psf };
+  let pixels = fitPixels(d);
+  if (pixels.length < 50) return [];
+  const found = new Set<number>(sharpOutliers(wh.data, wh.sigma, null, image.shape, pixels, wh.psf));
+  if (lightCount > 0) {
+    pixels = Int32Array.from(Array.from(pixels).filter((p) => !found.has(p)));
+    const { light } = fitLightOnly(d, pixels, lightCount, 1500, () => {});
+    const cols = lightColumns(light, image, wh.psf, pixels, 2);
+    // the amplitudes by weighted least squares (normal equations of the few columns)
+    const k = cols.length;
+    const A = new Float64Array(k * k);
+    const b = new Float64Array(k);
+    pixels.forEach((p, t) => {
+      const w = 1 / wh.sigma[p] ** 2;
+      for (let i = 0; i < k; i++) {
+        b[i] += w * cols[i][t] * wh.data[p];
+        for (let j = 0; j < k; j++) A[i * k + j] += w * cols[i][t] * cols[j][t];
+      }
+    });
+    const amps = k === 1 ? [b[0] / A[0]] : solve2(A, b);
+    const model = lightImage(light, amps, image, wh.psf, 2);
+    for (const p of sharpOutliers(wh.data, wh.sigma, model, image.shape, pixels, wh.psf)) found.add(p);
+  }
+  const R = wh.kernel.radius;
+  for (const p of found) {
+    const i = Math.floor(p / nx);
+    const j = p - i * nx;
+    for (let a = Math.max(0, i - R); a <= Math.min(ny - 1, i + R); a++) {
+      for (let c = Math.max(0, j - R); c <= Math.min(nx - 1, j + R); c++) {
+        wh.data[a * nx + c] = NaN;
+        wh.sigma[a * nx + c] = NaN;
+      }
+    }
+  }
+  return Array.from(found).sort((x, y) => x - y);
+}
+
+function solve2(A: Float64Array, b: Float64Array): number[] {
+  const det = A[0] * A[3] - A[1] * A[2];
+  return [(b[0] * A[3] - A[1] * b[1]) / det, (A[0] * b[1] - A[2] * b[0]) / det];
 }
 
 /** What the fit reports as it goes: the fit's own progress and the line the command line prints for it. */
@@ -184,9 +305,26 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   const stamp = () => `${elapsed().toFixed(0)}s`;
   const emit = (progress: LensFitProgress | null, text: string) => hooks.onLine?.({ progress, done: progress === null, line: `lens-fit: ${stamp()} ${text}`, elapsedS: elapsed() });
   for (const w of inp.warnings ?? []) hooks.onLine?.({ progress: null, done: false, line: `skyscore: warning: ${w}`, elapsedS: 0 });
+  const corr = inp.correlation ?? lensFitNoiseCorrelation(inp.obs, inp.sigma, inp.mask, inp.pixelScale, 'auto');
+  if (inp.correlation === undefined) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${corr.text}`, elapsedS: 0 });
+  let wh: Whitened | null = null;
+  if (corr.whiten && corr.estimate) {
+    const kernel = whiteningKernel(corr.estimate.spectrum, corr.estimate.spectrumShape);
+    const wi = whitenImage(inp.obs.data, inp.sigma, shape, kernel);
+    const wp = whitenedPsf(inp.psf, kernel);
+    wh = { kernel, data: wi.data, sigma: wi.sigma, psf: wp.psf, gain: wp.gain, dropped: wi.dropped, sharp: [] };
+    // pixels sharper than the PSF (a hot pixel the weights do not flag) spread over W's support once whitened: found
+    // here as the fit finds them (in the data, then against the light alone), each taken out with its R-neighbourhood
+    if (s.rejectSharpOutliers !== false) {
+      wh.sharp = whitenedSharpPixels(wh, mask, image, s.light === 0 ? 0 : 2);
+      if (wh.sharp.length) {
+        hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${wh.sharp.length} pixel${wh.sharp.length > 1 ? 's' : ''} sharper than the PSF in the whitened data left out with the ${2 * kernel.radius + 1}² pixels around each (the whitening filter's support)`, elapsedS: elapsed() });
+      }
+    }
+  }
   let lastLine = 0;
   const res = fitLens(
-    { data: inp.obs.data, sigma: inp.sigma, image, mask, psf: inp.psf },
+    { data: wh ? wh.data : inp.obs.data, sigma: wh ? wh.sigma : inp.sigma, image, mask, psf: wh ? wh.psf : inp.psf },
     {
       lightComponents: s.light,
       fitSourceSize: s.fitSourceSize,
@@ -214,11 +352,94 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
-  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? []);
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh));
   const summary =
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
-    `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
+    `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)}${wh ? ' (whitened)' : ''} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
   return { result: res, files, summary };
+}
+
+/** What the products need of the noise's correlation: the data-unit images and lens.json's noiseCorrelation block. */
+interface NoiseProducts {
+  /** in data units, through the original PSF */
+  lightImage: Float64Array;
+  lensedSourceImage: Float64Array;
+  modelImage: Float64Array;
+  source: Float64Array;
+  amplitudes: number[];
+  whitened: boolean;
+  json: Record<string, unknown>;
+  /** model.json's noise block and its files (whitened only) */
+  modelNoise: Record<string, unknown> | null;
+  files: { name: string; data: Float32Array; shape: Shape2; bunit?: string }[];
+}
+
+const r4 = (v: number) => Number(v.toPrecision(4));
+
+function noiseCorrelationProducts(res: LensFitResult, inp: LensFitInputs, corr: CorrelationDecision, wh: Whitened | null): NoiseProducts {
+  const e = corr.estimate;
+  const base: Record<string, unknown> = {
+    mode: corr.mode,
+    decision: wh ? 'whitened' : e ? 'white (correlation not significant)' : corr.mode === 'none' ? 'white (not measured: --noise-correlation none)' : 'white (not measured: too little sky)',
+    text: corr.text,
+    ...(e && {
+      source: e.source === 'auto' ? 'blank sky outside the fitted region (sources clipped)' : [e.source.x0, e.source.y0, e.source.x1, e.source.y1],
+      skyPixels: e.skyPixels,
+      lag1: { x: r4(e.lag1.x), y: r4(e.lag1.y) },
+      lag1StandardError: { x: r4(e.lag1Error.x), y: r4(e.lag1Error.y) },
+      varianceRatio: r4(e.varianceRatio),
+      largeScaleRatio: r4(e.largeScaleRatio),
+    }),
+  };
+  if (!wh) {
+    return { lightImage: res.lightImage, lensedSourceImage: res.lensedSourceImage, modelImage: res.modelImage, source: res.source, amplitudes: res.amplitudes, whitened: false, json: base, modelNoise: null, files: [] };
+  }
+  // the fit's amplitudes are those of the unit-sum whitened PSF: the data-unit ones are 1/gain of them
+  const g = wh.gain;
+  const [ny, nx] = inp.obs.shape;
+  const amplitudes = res.amplitudes.map((a) => a / g);
+  const source = Float64Array.from(res.source, (v) => v / g);
+  const light = res.light.length ? lightImage(res.light, amplitudes, res.image, inp.psf, 2) : new Float64Array(ny * nx);
+  const all = Int32Array.from({ length: ny * nx }, (_, k) => k);
+  const lensed = csrMultiply(blurredLensMatrix(res.lens, res.image, res.sourceGrid, res.supersample, inp.psf, all), source);
+  const model = Float64Array.from(light, (v, k) => v + lensed[k]);
+  let chi2 = 0;
+  for (const p of res.pixels) chi2 += ((inp.obs.data[p] - model[p]) / inp.sigma[p]) ** 2;
+  const approx = approximationError(model, inp.sigma, inp.obs.shape, wh.kernel, res.pixels);
+  const v = e!.varianceRatio;
+  const sigmaOut = Float32Array.from({ length: ny * nx }, (_, k) => {
+    const s = inp.sigma[k];
+    return Number.isFinite(s) && s > 0 ? s * Math.sqrt(v) : NaN;
+  });
+  const size = 256;
+  const real = noiseRealisation(e!, size);
+  return {
+    lightImage: light,
+    lensedSourceImage: lensed,
+    modelImage: model,
+    source,
+    amplitudes,
+    whitened: true,
+    json: {
+      ...base,
+      kernelRadius: wh.kernel.radius,
+      // found in the whitened data before the fit, each left out with the (2R + 1)² pixels around it (row, column)
+      sharpPixels: { count: wh.sharp.length, pixels: wh.sharp.map((p) => [Math.floor(p / nx), p % nx]) },
+      kernelTruncatedEnergy: r4(wh.kernel.truncatedEnergy),
+      psfGain: r4(g),
+      psfShape: wh.psf.shape,
+      pixelsWithoutWhitenedValue: wh.dropped,
+      // σ · W∗(μ/σ) against W∗μ on the fitted pixels, μ the fitted model (σ units)
+      approximationError: { max: r4(approx.max), rms: r4(approx.rms) },
+      chi2PerPixelUnwhitened: chi2 / res.pixels.length,
+      chi2Space: 'chi2, chi2PerPixel, logEvidence and normalised-residual.fits are in the whitened space; the images in data units through the original PSF',
+    },
+    modelNoise: { model: 'correlated', image: 'noise-realisation.fits', sigmaFits: 'noise-sigma.fits' },
+    files: [
+      { name: 'noise-sigma.fits', data: sigmaOut, shape: [ny, nx] },
+      { name: 'noise-realisation.fits', data: Float32Array.from(real), shape: [size, size], bunit: '' },
+    ],
+  };
 }
 
 /**
@@ -255,15 +476,15 @@ function cropPsf(k: PsfKernel, size: number): PsfKernel {
   for (let i = 0; i < data.length; i++) data[i] /= sum;
   return { data, shape: [H, W], center: [cy - y0, cx - x0] };
 }
-function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string, warnings: string[]): { name: string; bytes: Uint8Array | string }[] {
+function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string, warnings: string[], nz: NoiseProducts): { name: string; bytes: Uint8Array | string }[] {
   const shape = obs.shape;
   const [ny, nx] = shape;
   const L = res.lens;
   const sourceShape = res.sourceGrid.shape;
   const maskData = new Float32Array(ny * nx);
   for (const p of res.pixels) maskData[p] = 1;
-  const srcFlux = fluxReference(res.source);
-  const srcSky = backgroundReference(res.source);
+  const srcFlux = fluxReference(nz.source);
+  const srcSky = backgroundReference(nz.source);
   const model = {
     shape: sourceShape,
     operators: [
@@ -289,17 +510,21 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     ],
     // the fitted lens light, added to the lensed source (y = A x + b + n): reconstruct takes the observation itself
     ...(res.light.length ? { additive: { fits: 'lens-light.fits' } } : {}),
+    // the correlated noise measured from the sky (whitened fits only): reconstruct's exact correlated likelihood
+    ...(nz.modelNoise ? { noise: nz.modelNoise } : {}),
     // the source inversion's 99.5th percentile and sky: the automatic flux scale reads them, where the prior acts
     ...(srcFlux > 0 && srcFlux > srcSky ? { fluxReference: { flux: srcFlux, background: srcSky } } : {}),
-    description: 'fitted by skyscore lens-fit: reconstruct the source from the observation with the same noise map',
+    description: nz.modelNoise
+      ? 'fitted by skyscore lens-fit: reconstruct the source from the observation; the noise block is the correlated noise measured from its sky (no --noise flag: flags take precedence)'
+      : 'fitted by skyscore lens-fit: reconstruct the source from the observation with the same noise map',
   };
   const modelText = JSON.stringify(model, null, 2) + '\n';
   // the model must be one that reconstruct accepts
   parseForwardModel(modelText, 'model.json');
   const modelHash = createHash('sha256').update(modelText).digest('hex');
   const prov = (extra: Record<string, string | number> = {}) => ({ command, modelPath: 'model.json', modelHash, backend: 'float64 (no tensors)', extra: { SKYNOISE: noiseText, ...extra } });
-  const onGrid = (name: string, data: ArrayLike<number>, bunit?: string) => {
-    const h = resultHeader(obs, { sameAsInput: true }, shape, prov());
+  const onGrid = (name: string, data: ArrayLike<number>, bunit?: string, extra: Record<string, string | number> = {}) => {
+    const h = resultHeader(obs, { sameAsInput: true }, shape, prov(extra));
     if (bunit !== undefined) h.set('BUNIT', bunit);
     return { name, bytes: writeFits([{ data: Float32Array.from(data), shape: [nx, ny], header: h, bitpix: -32 }]) };
   };
@@ -307,12 +532,18 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
   const lensJson = {
     massProfile: res.massProfile,
     ...(res.massProfile === 'epl' && { slopePrior: { kind: 'flat', range: EPL_GAMMA_BOUNDS } }),
-    parameters: res.parameters,
+    // the light's amplitudes in data units (a whitened fit's are those of its unit-sum whitened PSF: nz.amplitudes)
+    parameters: Object.fromEntries(Object.entries(res.parameters).map(([k, v]) => {
+      const m = /^light(\d+)\.amplitude$/.exec(k);
+      return [k, m ? { ...v, value: nz.amplitudes[Number(m[1])] } : v];
+    })),
     units: { thetaE: 'arcsec', x0: 'arcsec', y0: 'arcsec', phi: 'radians counter-clockwise from +x', q: 'minor/major axis ratio', gamma1: '', gamma2: '', e1: '(1-q)/(1+q) cos 2phi', e2: '(1-q)/(1+q) sin 2phi', ...(res.massProfile === 'epl' && { gamma: 'power-law slope: convergence ∝ R^(1-gamma), 2 = isothermal' }) },
     logEvidence: res.logEvidence,
     logEvidenceFitGrid: res.logEvidenceFit,
     chi2: res.chi2,
     chi2PerPixel: res.chi2PerPixel,
+    // the noise's correlation measured from the sky and the decision (docs/lensing.md, Correlated noise)
+    noiseCorrelation: nz.json,
     nPixels: res.nPixels,
     regularisation: { kind: res.regularisation, lambda: res.lambda },
     sourceGrid: { shape: sourceShape, pixelScale: res.sourceGrid.scale },
@@ -355,7 +586,7 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     command: `skyscore ${command}`,
   };
   const curves = lensCurves(L);
-  const subtracted = lightSubtracted(obs.data, res.lightImage);
+  const subtracted = lightSubtracted(obs.data, nz.lightImage);
   const psfHeader = resultHeader(obs, { sameAsInput: false, scale: res.image.scale, plane: 'image plane' }, psf.shape, prov());
   // normalised to unit sum: not in the data's unit
   psfHeader.delete('BUNIT');
@@ -364,11 +595,16 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     { name: 'model.json', bytes: modelText },
     { name: 'psf.fits', bytes: writeFits([{ data: Float32Array.from(psf.data), shape: [psf.shape[1], psf.shape[0]], header: psfHeader, bitpix: -32 }]) },
     onGrid('mask.fits', maskData, ''),
-    onGrid('lens-light.fits', res.lightImage),
+    onGrid('lens-light.fits', nz.lightImage),
     onGrid('light-subtracted.fits', subtracted),
-    onGrid('model-image.fits', res.modelImage),
-    onGrid('normalised-residual.fits', res.normalisedResidual, ''),
-    { name: 'source-inversion.fits', bytes: writeFits([{ data: Float32Array.from(res.source), shape: [sourceShape[1], sourceShape[0]], header: srcHeader, bitpix: -32 }]) },
+    onGrid('model-image.fits', nz.modelImage),
+    onGrid('normalised-residual.fits', res.normalisedResidual, '', nz.whitened ? { SKYRESID: 'whitened: W*(y/sigma) - W*(model)/sigma, W = P^-1/2' } : {}),
+    { name: 'source-inversion.fits', bytes: writeFits([{ data: Float32Array.from(nz.source), shape: [sourceShape[1], sourceShape[0]], header: srcHeader, bitpix: -32 }]) },
     { name: 'critical-curves.json', bytes: JSON.stringify({ units: 'arcsec, image axes (critical) and source axes (caustics)', critical: curves.critical, caustics: curves.caustics }) + '\n' },
+    ...nz.files.map((f) => {
+      const h = f.shape[0] === ny && f.shape[1] === nx ? resultHeader(obs, { sameAsInput: true }, shape, prov()) : resultHeader(obs, { sameAsInput: false, scale: res.image.scale, plane: 'image plane' }, f.shape, prov());
+      if (f.bunit !== undefined) h.set('BUNIT', f.bunit);
+      return { name: f.name, bytes: writeFits([{ data: f.data, shape: [f.shape[1], f.shape[0]], header: h, bitpix: -32 }]) };
+    }),
   ];
 }

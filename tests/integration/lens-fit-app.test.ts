@@ -91,6 +91,8 @@ describe('job.lensFit', () => {
     const started = (await c.forward('job.lensFit', params())) as LensFitStarted;
     // the app lists it with the job's notes when the fit starts
     expect(started.notes.filter((n) => /^warning: /.test(n) && sampling.test(n))).toHaveLength(1);
+    // the noise's correlation (the command line's default, auto): the decision among the notes the app lists
+    expect(started.notes.filter((n) => /^noise correlation: /.test(n))).toHaveLength(1);
     expect(started.shape).toEqual([N, N]);
     expect(started.command).toBe(
       'skyscore lens-fit --obs obs.fits --noise-map noise.fits --psf psf.fits --pixel-scale 0.05 --annulus 0,0.95 --source-size 12 --fit-source-size 8 --starts 1 --light 1 --no-errors --out lens-fit',
@@ -158,6 +160,8 @@ describe('job.lensFit', () => {
       "the pixel scale 0.0700000″ from mef.fits's WCS (the CD matrix)",
       `σ = 1/√w from the weight map mef.fits[WHT] (${MEF_N} pixels of weight 0 or NaN left out)`,
       'fitting the pixels within 3″ of the image centre, widened to twice the first θE where that is larger (the default disc)',
+      // no sky beyond 6″ of the centre in this cutout: nothing to measure the noise's correlation from
+      expect.stringMatching(/^noise correlation: not measured \(0 sky pixels in the blank sky outside the fitted region, 2000 needed\): the noise taken as white$/),
     ]);
     const ev = await end(started.jobId);
     expect(ev.event, JSON.stringify(ev.data)).toBe('job.done');
@@ -196,7 +200,7 @@ describe('job.lensFit', () => {
       settings: { ...FAST, keepSharp: true, light: 0 },
     })) as LensFitStarted;
     expect(kept.command).toBe('skyscore lens-fit --obs mef.fits --hdu 1 --noise-map mef.fits[ERR] --psf mpsf.fits --pixel-scale 0.07 --annulus 0,1.2 --source-size 12 --fit-source-size 8 --starts 1 --light 0 --no-errors --keep-sharp --out lens-fit');
-    expect(kept.notes).toEqual([]);
+    expect(kept.notes).toEqual([expect.stringMatching(/^noise correlation: not measured/)]);
     expect((await end(kept.jobId)).event).toBe('job.done');
     const keptLens = JSON.parse(text((await c.forward('lens.products', { jobId: kept.jobId })) as LensFitProductsResult, 'lens.json'));
     expect(keptLens.outliers.count).toBe(0);

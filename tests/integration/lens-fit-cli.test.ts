@@ -1,6 +1,6 @@
 /** skyscore lens-fit end to end on a simulated lens written to a temporary folder; bad input (exit 2). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
@@ -8,6 +8,7 @@ import { simulateLens } from '../helpers/lens-sim.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { SeededRandom } from '../../src-shared/operators/random.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
@@ -133,6 +134,10 @@ describe('skyscore lens-fit', () => {
       [[...base, '--mask', p('obs.fits')], /mask values must be 0 or 1/],
       [[...base, '--regularisation', 'smooth'], /--regularisation must be one of gradient, curvature, identity/],
       [[...base, '--psf-size', '8'], /--psf-size must be odd/],
+      [[...base, '--noise-correlation', 'yes'], /--noise-correlation must be auto or none/],
+      [[...base, '--noise-region', '0,0,8'], /--noise-region must be four non-negative integers/],
+      [[...base, '--noise-region', '0,0,80,80'], /the noise region 0,0,80,80 is not a box inside the 56×56/],
+      [[...base, '--noise-region', '0,0,20,20', '--noise-correlation', 'none'], /--noise-region measures the noise's correlation: not with --noise-correlation none/],
     ];
     for (const [args, msg] of cases) {
       const r = await runCliAsync(args, { timeoutMs: 120_000 });
@@ -140,4 +145,94 @@ describe('skyscore lens-fit', () => {
       expect(r.stderr).toMatch(msg);
     }
   }, 600_000);
+});
+
+// Drizzle-like correlated noise: unit white noise filtered by [a, 1 − 2a, a] per axis (a = 0.12: neighbour correlation
+// 0.30, per-pixel variance 0.37 of the large-scale one, like drizzled ACS data), σ = 0.02 the large-scale noise as a
+// weight map states it, on a 112² simulation whose sky beyond twice the fitted disc holds ≈ 3400 pixels.
+describe('skyscore lens-fit on correlated noise', () => {
+  const N = 112;
+  const sim2 = simulateLens({ size: N, psfSize: 7, seed: 6, galaxy: 9, lens: { thetaE: 0.9, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } });
+  const a = 0.12;
+  const t = [a, 1 - 2 * a, a];
+  const rng = new SeededRandom(77);
+  const w = Float64Array.from({ length: (N + 2) ** 2 }, () => rng.normal());
+  const noise = new Float64Array(N * N);
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) for (let u = 0; u < 3; u++) for (let v = 0; v < 3; v++) noise[i * N + j] += t[u] * t[v] * w[(i + u) * (N + 2) + j + v];
+  const data = Float32Array.from(sim2.noiseFree, (v, k) => v + 0.02 * noise[k]);
+  // a hot pixel the weights do not flag, 0.5″ from the centre (on the deflector's light): 25 σ
+  const HOT: [number, number] = [N / 2 + 8, N / 2 + 6];
+  data[HOT[0] * N + HOT[1]] += 0.5;
+  const q = (f: string) => path.join(dir, 'corr', f);
+  const args = () => ['lens-fit', '--obs', q('obs.fits'), '--weight-map', q('wht.fits'), '--psf', q('psf.fits'), '--pixel-scale', '0.05', '--annulus', '0,1.35', '--starts', '1', '--light', '1', '--no-errors', '--fit-source-size', '12', '--source-size', '16'];
+
+  beforeAll(() => {
+    mkdirSync(q(''), { recursive: true });
+    writeFileSync(q('obs.fits'), writeFits([{ data, shape: [N, N] }]));
+    writeFileSync(q('wht.fits'), writeFits([{ data: new Float32Array(N * N).fill(1 / 0.02 ** 2), shape: [N, N] }]));
+    writeFileSync(q('psf.fits'), writeFits([{ data: Float32Array.from(sim2.psf.data), shape: [sim2.psf.shape[1], sim2.psf.shape[0]] }]));
+  });
+
+  it('measures the correlation from the sky, whitens, and writes the images in data units and the correlated noise for reconstruct', async () => {
+    const r = await runCliAsync([...args(), '--out', q('auto')], { timeoutMs: 1_100_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/skyscore: note: noise correlation: correlated \(neighbour correlation 0\.[23]\d\d \(x\) \/ 0\.[23]\d\d \(y\)/);
+    const lens = JSON.parse(readFileSync(q('auto/lens.json'), 'utf8'));
+    const nc = lens.noiseCorrelation;
+    expect(nc.decision).toBe('whitened');
+    expect(Math.abs(nc.lag1.x - 0.304)).toBeLessThan(0.04);
+    expect(Math.abs(nc.varianceRatio - 0.368)).toBeLessThan(0.04);
+    expect(nc.skyPixels).toBeGreaterThan(3000);
+    // the hot pixel found in the whitened data and left out with W's support around it (else its whitened image,
+    // W's side lobes, would stay in the fit)
+    expect(nc.sharpPixels.pixels).toContainEqual(HOT);
+    expect(read(q('auto/mask.fits')).data[(HOT[0] + nc.kernelRadius) * N + HOT[1]]).toBe(0);
+    // χ²/pixel in the whitened space ≈ 1; σ = 1/√WHT without whitening reads the per-pixel scatter's 0.37
+    expect(lens.chi2PerPixel).toBeGreaterThan(0.8);
+    expect(lens.chi2PerPixel).toBeLessThan(1.25);
+    expect(nc.chi2PerPixelUnwhitened).toBeLessThan(0.6);
+    // the images in data units through the original PSF: the model against the noise-free simulation
+    const mask = read(q('auto/mask.fits')).data;
+    const model = read(q('auto/model-image.fits')).data;
+    const light = read(q('auto/lens-light.fits')).data;
+    const sub = read(q('auto/light-subtracted.fits')).data;
+    let ss = 0;
+    let m = 0;
+    for (let k = 0; k < N * N; k++) {
+      if (!mask[k]) continue;
+      ss += (model[k] - sim2.noiseFree[k]) ** 2;
+      m++;
+      expect(sub[k]).toBeCloseTo(data[k] - light[k], 4);
+    }
+    // (0.40 σ measured: the 16² source grid)
+    expect(Math.sqrt(ss / m) / 0.02).toBeLessThan(0.5);
+    const centre = (N / 2) * N + N / 2;
+    // the normalised residual says it is whitened
+    expect(String(read(q('auto/normalised-residual.fits')).header.get('SKYRESID'))).toMatch(/whitened/);
+    // model.json: the correlated noise block; its files
+    const spec = parseForwardModel(readFileSync(q('auto/model.json'), 'utf8'));
+    expect(spec.noise).toEqual({ model: 'correlated', image: 'noise-realisation.fits', sigmaFits: 'noise-sigma.fits' });
+    const sig = read(q('auto/noise-sigma.fits')).data;
+    expect(sig[centre]).toBeCloseTo(0.02 * Math.sqrt(nc.varianceRatio), 5);
+    expect(read(q('auto/noise-realisation.fits')).shape).toEqual([256, 256]);
+    // …which reconstruct reads without a noise flag (the correlated likelihood)
+    writeFileSync(q('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 1, 2, 2)), shape: [16, 16] }]));
+    const rec = await runCliAsync(['reconstruct', '--obs', q('obs.fits'), '--model', q('auto/model.json'), '--prior', `gaussian-field:${q('pk16.fits')}`, '--n', '2', '--steps', '10', '--seed', '5', '--quiet', '--workers', '1', '--out', q('rec')], { timeoutMs: 300_000 });
+    expect(rec.code, rec.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(q('rec/report.json'), 'utf8'));
+    expect(JSON.stringify(rep.noiseModel)).toMatch(/correlated/);
+  }, 1_200_000);
+
+  it("--noise-correlation none: σ as given, nothing measured, lens.json says so", async () => {
+    const r = await runCliAsync([...args(), '--noise-correlation', 'none', '--out', q('none')], { timeoutMs: 1_100_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/noise correlation: none/);
+    const lens = JSON.parse(readFileSync(q('none/lens.json'), 'utf8'));
+    expect(lens.noiseCorrelation.decision).toMatch(/^white \(not measured/);
+    expect(lens.noiseCorrelation.lag1).toBeUndefined();
+    // the per-pixel scatter is 0.37 of σ²: χ²/pixel far below 1
+    expect(lens.chi2PerPixel).toBeLessThan(0.6);
+    expect(existsSync(q('none/noise-sigma.fits'))).toBe(false);
+    expect(JSON.parse(readFileSync(q('none/model.json'), 'utf8')).noise).toBeUndefined();
+  }, 1_200_000);
 });

@@ -9,9 +9,24 @@ import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
 import { EPL_GAMMA_BOUNDS, MASS_PROFILES, type MassProfile } from '../../../src-shared/lensing/fit.js';
-import { LENS_FIT_DEFAULTS, LENS_FIT_PRODUCTS, LENS_FIT_PSF_SIZE, lensFitMaskImage, lensFitPsf, lensFitPsfWarning, lensFitSigmaFile, runLensFit, type LensFitMask } from '../../reconstruct/lens-fit-run.js';
+import {
+  LENS_FIT_DEFAULTS,
+  LENS_FIT_NOISE_PRODUCTS,
+  LENS_FIT_PRODUCTS,
+  LENS_FIT_PSF_SIZE,
+  lensFitMaskImage,
+  lensFitNoiseCorrelation,
+  lensFitPsf,
+  lensFitPsfWarning,
+  lensFitSigmaFile,
+  runLensFit,
+  type LensFitMask,
+} from '../../reconstruct/lens-fit-run.js';
+import { parsePixelBox } from '../../../src-shared/noise/spectrum.js';
+import { NoiseInputError } from '../../../src-shared/operators/errors.js';
+import { CORRELATION_SIGNIFICANCE } from '../../../src-shared/lensing/whitening.js';
 
-const PRODUCTS = [...LENS_FIT_PRODUCTS, 'sigma.fits'];
+const PRODUCTS = [...LENS_FIT_PRODUCTS, ...LENS_FIT_NOISE_PRODUCTS, 'sigma.fits'];
 
 export const lensFitCommand: Command = {
   name: 'lens-fit',
@@ -19,7 +34,8 @@ export const lensFitCommand: Command = {
   usage: `usage: skyscore lens-fit --obs IMAGE.fits (--noise-map SIGMA.fits|SIGMA | --weight-map WHT.fits) --psf PSF.fits
                         [--pixel-scale ARCSEC]
                         [--mask MASK.fits | --annulus R1,R2] [--source-size N] [--source-scale ARCSEC]
-                        [--starts K] [--light auto|N] [--mass sie|epl] [--out DIR] …
+                        [--starts K] [--light auto|N] [--mass sie|epl]
+                        [--noise-correlation auto|none] [--noise-region x0,y0,x1,y1] [--out DIR] …
 
 Fits the lens of a strong-lensing image: an SIE (or an elliptical power law) with external shear, the deflector's light as elliptical
 Sérsic profiles, and the lensed source as pixels on its own grid, by maximising the Bayesian evidence of the
@@ -39,6 +55,19 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          --psf-size pixels (default 21, odd) around its centre
   --pixel-scale ARCSEC   the image's pixel scale (arcsec per pixel); default: from the image's celestial
                          WCS (CD matrix, or PC × CDELT), square pixels
+  --noise-correlation M  auto (default) or none. auto measures the noise's correlation from the image's blank
+                         sky (valid pixels outside the fitted region grown by its own radius — no pixel within
+                         6″ of the centre with the default disc — sources clipped; or the --noise-region box):
+                         y/σ's neighbour correlations, its per-pixel variance over σ² and its spectrum (lags
+                         up to 5 pixels). Where a neighbour correlation exceeds ${CORRELATION_SIGNIFICANCE} standard
+                         errors of white noise (drizzled images: typically 0.2–0.3), the data and the PSF are
+                         whitened by W = P^(-1/2) (σ·W∗(y/σ) and W∗PSF): χ²/pixel,
+                         the evidence, the errors and normalised-residual.fits are then in the whitened
+                         space; the images stay in data units through the original PSF, and model.json
+                         carries the correlated noise for reconstruct. lens.json noiseCorrelation; the
+                         decision on stderr. none: σ as given, the noise taken as white
+  --noise-region B       the blank-sky box to measure it from, x0,y0,x1,y1 (0-based pixels, x1 and y1
+                         exclusive, as reconstruct's --noise-region)
   --mask MASK.fits       1 where a pixel is fitted, 0 elsewhere (the image's shape)
   --annulus R1,R2        fit the pixels at R1 ≤ r ≤ R2 arcsec from the image centre (R1 may be 0: a disc)
                          default: the disc of 3″ (a cutout centred on the lens; its other sources and
@@ -65,7 +94,9 @@ Products in DIR: lens.json (every parameter as {"value", "error"}, logEvidence, 
 mask.fits, the lens light lens-light.fits as its additive image and the source inversion's flux reference),
 lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, sigma.fits (σ as read, NaN
 where none: 'reconstruct --noise DIR/sigma.fits'; the observation's grid and WCS), source-inversion.fits (the source grid, a linear arcsec WCS), critical-curves.json (critical curves and
-caustics, arcsec).`,
+caustics, arcsec); where the noise was whitened, noise-sigma.fits (the per-pixel rms, σ·√(variance ratio)) and
+noise-realisation.fits (a 256² draw of the measured noise), model.json's correlated noise block: then
+'reconstruct --obs IMAGE.fits --model DIR/model.json' without --noise uses the correlated likelihood.`,
   async run(argv) {
     const cmd = 'lens-fit';
     const p = parse(
@@ -90,6 +121,8 @@ caustics, arcsec).`,
         mass: { type: 'string' },
         'no-errors': { type: 'boolean' },
         'keep-sharp': { type: 'boolean' },
+        'noise-correlation': { type: 'string' },
+        'noise-region': { type: 'string' },
         out: { type: 'string' },
       },
       cmd,
@@ -121,6 +154,17 @@ caustics, arcsec).`,
     if (!MASS_PROFILES.includes(massArg as MassProfile)) throw new UsageError(`${cmd}: --mass must be one of ${MASS_PROFILES.join(', ')}, got '${massArg}'`);
     const hdu = optionalString(p, 'hdu') === undefined ? undefined : numberFlag(p, 'hdu', cmd, { integer: true, min: 0 });
     const outDir = optionalString(p, 'out') ?? 'lens-fit';
+    const corrMode = (optionalString(p, 'noise-correlation') ?? 'auto').trim();
+    if (corrMode !== 'auto' && corrMode !== 'none') throw new UsageError(`${cmd}: --noise-correlation must be auto or none, got '${corrMode}'`);
+    const regionArg = optionalString(p, 'noise-region');
+    if (regionArg !== undefined && corrMode === 'none') throw new UsageError(`${cmd}: --noise-region measures the noise's correlation: not with --noise-correlation none`);
+    let region;
+    try {
+      region = regionArg === undefined ? undefined : parsePixelBox(regionArg, `${cmd}: --noise-region`);
+    } catch (e) {
+      if (e instanceof NoiseInputError) throw new UsageError(e.message);
+      throw e;
+    }
     const noiseFile = weightArg ?? (Number.isFinite(Number(noiseArgOpt)) ? undefined : noiseArgOpt);
     const inputs = [obsPath, psfPath, ...(maskPath ? [maskPath] : []), ...(noiseFile !== undefined ? [noiseFile] : [])].map((f) => splitHduSelector(f).file);
     for (const f of inputs) checkNotSame(f, outDir, cmd);
@@ -188,9 +232,16 @@ caustics, arcsec).`,
       }
     }
 
+    let correlation;
+    try {
+      correlation = lensFitNoiseCorrelation(obs, sigma, mask, scale, corrMode, region);
+    } catch (e) {
+      throw new UsageError(`${cmd}: ${(e as Error).message}`);
+    }
+    process.stderr.write(`skyscore: note: ${correlation.text}\n`);
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
-      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: psfWarning ? [psfWarning] : [] },
+      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: psfWarning ? [psfWarning] : [], correlation },
       { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`) },
