@@ -524,34 +524,24 @@ export function blurImage(img: Float64Array, grid: ImageGrid, fwhm: number): Flo
   const r = Math.ceil(4 * s);
   const k = Float64Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * s * s)));
   const { nx, ny } = grid;
-  const tmp = new Float64Array(nx * ny);
-  const out = new Float64Array(nx * ny);
-  for (let y = 0; y < ny; y++) {
-    for (let x = 0; x < nx; x++) {
-      let a = 0;
-      let w = 0;
-      for (let d = -r; d <= r; d++) {
-        const xx = x + d;
-        if (xx < 0 || xx >= nx) continue;
-        a += k[d + r] * img[y * nx + xx];
-        w += k[d + r];
+  // one axis at a time: along x (stride 1, nx samples) over the rows, then along y (stride nx, ny samples) over the columns
+  const pass = (src: Float64Array, stride: number, len: number, lines: number, lineStride: number): Float64Array => {
+    const dst = new Float64Array(nx * ny);
+    for (let l = 0; l < lines; l++) {
+      const o = l * lineStride;
+      for (let i = 0; i < len; i++) {
+        let a = 0;
+        let w = 0;
+        for (let d = Math.max(-r, -i); d <= Math.min(r, len - 1 - i); d++) {
+          a += k[d + r] * src[o + (i + d) * stride];
+          w += k[d + r];
+        }
+        dst[o + i * stride] = a / w;
       }
-      tmp[y * nx + x] = a / w;
     }
-  }
-  for (let y = 0; y < ny; y++) {
-    for (let x = 0; x < nx; x++) {
-      let a = 0;
-      let w = 0;
-      for (let d = -r; d <= r; d++) {
-        const yy = y + d;
-        if (yy < 0 || yy >= ny) continue;
-        a += k[d + r] * tmp[yy * nx + x];
-        w += k[d + r];
-      }
-      out[y * nx + x] = a / w;
-    }
-  }
+    return dst;
+  };
+  const out = pass(pass(img, 1, nx, ny, nx), nx, ny, nx, 1);
   let t0 = 0;
   let t1 = 0;
   for (let i = 0; i < img.length; i++) {
