@@ -14,7 +14,7 @@ import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '..
 import { psfPixelScale, psfSamplingWarning } from '../../src-shared/operators/psf-sampling.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
-import { annulusMask, fitLens, fitLightOnly, fitPixels, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
+import { annulusMask, fitLens, fitLightOnly, fitPixels, leastSquaresChi2, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
 import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
@@ -169,19 +169,7 @@ function whitenedSharpPixels(wh: Whitened, mask: ArrayLike<number> | null, image
   if (lightCount > 0) {
     pixels = Int32Array.from(Array.from(pixels).filter((p) => !found.has(p)));
     const { light } = fitLightOnly(d, pixels, lightCount, 1500, () => {});
-    const cols = lightColumns(light, image, wh.psf, pixels, 2);
-    // the amplitudes by weighted least squares (normal equations of the few columns)
-    const k = cols.length;
-    const A = new Float64Array(k * k);
-    const b = new Float64Array(k);
-    pixels.forEach((p, t) => {
-      const w = 1 / wh.sigma[p] ** 2;
-      for (let i = 0; i < k; i++) {
-        b[i] += w * cols[i][t] * wh.data[p];
-        for (let j = 0; j < k; j++) A[i * k + j] += w * cols[i][t] * cols[j][t];
-      }
-    });
-    const amps = k === 1 ? [b[0] / A[0]] : solve2(A, b);
+    const { amps } = leastSquaresChi2(lightColumns(light, image, wh.psf, pixels, 2), d, pixels);
     const model = lightImage(light, amps, image, wh.psf, 2);
     for (const p of sharpOutliers(wh.data, wh.sigma, model, image.shape, pixels, wh.psf)) found.add(p);
   }
@@ -197,11 +185,6 @@ function whitenedSharpPixels(wh: Whitened, mask: ArrayLike<number> | null, image
     }
   }
   return Array.from(found).sort((x, y) => x - y);
-}
-
-function solve2(A: Float64Array, b: Float64Array): number[] {
-  const det = A[0] * A[3] - A[1] * A[2];
-  return [(b[0] * A[3] - A[1] * b[1]) / det, (A[0] * b[1] - A[2] * b[0]) / det];
 }
 
 /** What the fit reports as it goes: the fit's own progress and the line the command line prints for it. */

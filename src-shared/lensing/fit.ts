@@ -344,7 +344,7 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
 }
 
 /** Weighted linear least squares of the data on the columns: amplitudes and χ². */
-function leastSquaresChi2(cols: Float64Array[], d: LensFitData, pixels: Int32Array): { amps: Float64Array; chi2: number } {
+export function leastSquaresChi2(cols: Float64Array[], d: Pick<LensFitData, 'data' | 'sigma'>, pixels: Int32Array): { amps: Float64Array; chi2: number } {
   const m = cols.length;
   const A = new Float64Array(m * m);
   const b = new Float64Array(m);

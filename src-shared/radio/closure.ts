@@ -552,22 +552,28 @@ export function blurImage(img: Float64Array, grid: ImageGrid, fwhm: number): Flo
   return out;
 }
 
-/** The image shifted by whole pixels to put its flux centroid on the phase centre (flux shifted out of the grid is dropped, the rest rescaled to the total). */
-export function recentre(img: Float64Array, grid: ImageGrid): Float64Array {
-  const { nx, ny } = grid;
-  let t = 0;
+/** The flux-weighted centroid (pixels: column, row) of an [ny, nx] image, and its total. */
+function fluxCentroid(img: ArrayLike<number>, nx: number, ny: number): { cx: number; cy: number; total: number } {
+  let total = 0;
   let sx = 0;
   let sy = 0;
   for (let y = 0; y < ny; y++) {
     for (let x = 0; x < nx; x++) {
       const v = img[y * nx + x];
-      t += v;
+      total += v;
       sx += v * x;
       sy += v * y;
     }
   }
-  const dx = Math.floor(nx / 2) - Math.round(sx / t);
-  const dy = Math.floor(ny / 2) - Math.round(sy / t);
+  return { cx: sx / total, cy: sy / total, total };
+}
+
+/** The image shifted by whole pixels to put its flux centroid on the phase centre (flux shifted out of the grid is dropped, the rest rescaled to the total). */
+export function recentre(img: Float64Array, grid: ImageGrid): Float64Array {
+  const { nx, ny } = grid;
+  const { cx, cy, total: t } = fluxCentroid(img, nx, ny);
+  const dx = Math.floor(nx / 2) - Math.round(cx);
+  const dy = Math.floor(ny / 2) - Math.round(cy);
   if (dx === 0 && dy === 0) return img;
   const out = new Float64Array(nx * ny);
   let kept = 0;
@@ -796,19 +802,7 @@ export function closureImage(vis: Visibilities, o: ClosureImageOptions = {}): Cl
  * image at the centroid, bilinear), and the centroid (pixels).
  */
 export function radialProfile(img: ArrayLike<number>, nx: number, ny: number, rings = Math.floor(Math.min(nx, ny) / 2)): { profile: number[]; cx: number; cy: number } {
-  let t = 0;
-  let sx = 0;
-  let sy = 0;
-  for (let y = 0; y < ny; y++) {
-    for (let x = 0; x < nx; x++) {
-      const v = img[y * nx + x];
-      t += v;
-      sx += v * x;
-      sy += v * y;
-    }
-  }
-  const cx = sx / t;
-  const cy = sy / t;
+  const { cx, cy } = fluxCentroid(img, nx, ny);
   const sum = new Float64Array(rings);
   const cnt = new Float64Array(rings);
   for (let y = 0; y < ny; y++) {
