@@ -27,6 +27,7 @@ import { csrMultiply } from '../../src-shared/operators/csr.js';
 import {
   approximationError,
   decideNoiseCorrelation,
+  dilate,
   noiseRealisation,
   whitenedPsf,
   whitenImage,
@@ -129,13 +130,7 @@ export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>
     let area = 0;
     for (const v of mask.mask) area += v;
     const r = Math.ceil(Math.max(margin, Math.sqrt(area / Math.PI)));
-    exclude = new Uint8Array(ny * nx);
-    for (let p = 0; p < ny * nx; p++) {
-      if (!mask.mask[p]) continue;
-      const i = Math.floor(p / nx);
-      const j = p - i * nx;
-      for (let a = Math.max(0, i - r); a <= Math.min(ny - 1, i + r); a++) for (let b = Math.max(0, j - r); b <= Math.min(nx - 1, j + r); b++) exclude[a * nx + b] = 1;
-    }
+    exclude = dilate(Uint8Array.from(mask.mask, (v) => (v ? 1 : 0)), ny, nx, r);
   }
   if (region && (region.x1 > nx || region.y1 > ny || !(region.x1 > region.x0 && region.y1 > region.y0))) {
     throw new UserInputError(`the noise region ${region.x0},${region.y0},${region.x1},${region.y1} is not a box inside the ${nx}×${ny} (x × y) image`);
@@ -173,17 +168,11 @@ function whitenedSharpPixels(wh: Whitened, mask: ArrayLike<number> | null, image
     const model = lightImage(light, amps, image, wh.psf, 2);
     for (const p of sharpOutliers(wh.data, wh.sigma, model, image.shape, pixels, wh.psf)) found.add(p);
   }
-  const R = wh.kernel.radius;
-  for (const p of found) {
-    const i = Math.floor(p / nx);
-    const j = p - i * nx;
-    for (let a = Math.max(0, i - R); a <= Math.min(ny - 1, i + R); a++) {
-      for (let c = Math.max(0, j - R); c <= Math.min(nx - 1, j + R); c++) {
-        wh.data[a * nx + c] = NaN;
-        wh.sigma[a * nx + c] = NaN;
-      }
-    }
-  }
+  const hit = new Uint8Array(ny * nx);
+  for (const p of found) hit[p] = 1;
+  dilate(hit, ny, nx, wh.kernel.radius).forEach((v, p) => {
+    if (v) wh.data[p] = wh.sigma[p] = NaN;
+  });
   return Array.from(found).sort((x, y) => x - y);
 }
 

@@ -108,7 +108,8 @@ function boxSum(src: Float64Array, ny: number, nx: number, r: number): Float64Ar
   return out;
 }
 
-function dilate(m: Uint8Array, ny: number, nx: number, r: number): Uint8Array {
+/** A 0/1 mask grown by r pixels in a (2r + 1)² square (clipped at the edges). */
+export function dilate(m: Uint8Array, ny: number, nx: number, r: number): Uint8Array {
   if (r <= 0) return m;
   const s = boxSum(Float64Array.from(m), ny, nx, r);
   return Uint8Array.from(s, (v) => (v > 0.5 ? 1 : 0));
