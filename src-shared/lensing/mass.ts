@@ -212,7 +212,9 @@ export function blurredLensMatrix(p: LensParams, image: Grid, source: Grid, supe
 /**
  * Rows `pixels` of P·A for a matrix A whose rows are the pixels of an image of `shape` (see blurredLensMatrix). Each
  * row sums its taps in the kernel's order (rows a, then columns b) into a dense accumulator and keeps the non-zero
- * columns between the first and the last that A's rows reach, in order.
+ * columns between the first and the last that A's rows reach, in order. Pixels listed in ascending order (the fit's)
+ * go one image row at a time (blurRowsByImageRows: the same numbers bit for bit, tested); `byTaps` keeps the sum over
+ * each pixel's taps.
  */
 export function blurRows(A: CsrMatrix, shape: Shape2, psf: PsfKernel | null, pixels: ArrayLike<number>, opts: { byTaps?: boolean } = {}): CsrMatrix {
   if (psf && !opts.byTaps && ascending(pixels)) return blurRowsByImageRows(A, shape, psf, pixels);
