@@ -582,21 +582,51 @@ export function fixedSourceSolverOf(base: NormalEquations, reg: Regularisation, 
   const logDetS = choleskyLogDet(A, ns);
   const zs = choleskySolveRows(A, ns, base.d);
   const logDetH = ns * Math.log(lambda) + reg.logDet;
+  const rowPtr = source.rowPtr;
+  const colIdx = source.colIdx;
+  const values = source.values;
+  const nRows = source.nRows;
   return (light) => {
     const nl = light.length;
+    // G = Mᵀ W L, d_l and F_ll in one pass over the image rows (each sum over the rows in ascending order, as one
+    // pass a component would sum it: the same numbers bit for bit)
     const G: Float64Array[] = [];
+    for (let k = 0; k < nl; k++) G.push(new Float64Array(ns));
     const dl = new Float64Array(nl);
     const Fll = new Float64Array(nl * nl);
-    for (let k = 0; k < nl; k++) {
-      const g = new Float64Array(ns);
-      const l = light[k];
-      for (let r = 0; r < source.nRows; r++) {
-        const wl = w[r] * l[r];
-        dl[k] += wl * y[r];
-        for (let k2 = 0; k2 <= k; k2++) Fll[k * nl + k2] += wl * light[k2][r];
-        for (let p = source.rowPtr[r]; p < source.rowPtr[r + 1]; p++) g[source.colIdx[p]] += wl * source.values[p];
+    const wl = new Float64Array(nl);
+    const g0 = nl > 0 ? G[0] : new Float64Array(0);
+    const g1 = nl > 1 ? G[1] : g0;
+    for (let r = 0; r < nRows; r++) {
+      const wr = w[r];
+      const yr = y[r];
+      for (let k = 0; k < nl; k++) {
+        const v = wr * light[k][r];
+        wl[k] = v;
+        dl[k] += v * yr;
+        for (let k2 = 0; k2 <= k; k2++) Fll[k * nl + k2] += v * light[k2][r];
       }
-      G.push(g);
+      const p0 = rowPtr[r];
+      const p1 = rowPtr[r + 1];
+      if (nl === 1) {
+        const a = wl[0];
+        for (let p = p0; p < p1; p++) g0[colIdx[p]] += a * values[p];
+      } else if (nl === 2) {
+        const a = wl[0];
+        const b = wl[1];
+        for (let p = p0; p < p1; p++) {
+          const c = colIdx[p];
+          const v = values[p];
+          g0[c] += a * v;
+          g1[c] += b * v;
+        }
+      } else {
+        for (let k = 0; k < nl; k++) {
+          const g = G[k];
+          const a = wl[k];
+          for (let p = p0; p < p1; p++) g[colIdx[p]] += a * values[p];
+        }
+      }
     }
     const Z = G.map((g) => choleskySolveRows(A, ns, g));
     const S = new Float64Array(nl * nl);
@@ -620,7 +650,8 @@ export function fixedSourceSolverOf(base: NormalEquations, reg: Regularisation, 
     let chi2 = 0;
     for (let r = 0; r < y.length; r++) {
       let v = 0;
-      for (let p = source.rowPtr[r]; p < source.rowPtr[r + 1]; p++) v += source.values[p] * src[source.colIdx[p]];
+      const p1 = rowPtr[r + 1];
+      for (let p = rowPtr[r]; p < p1; p++) v += values[p] * src[colIdx[p]];
       for (let k = 0; k < nl; k++) v += amplitudes[k] * light[k][r];
       model[r] = v;
       chi2 += w[r] * (y[r] - v) ** 2;

@@ -171,4 +171,20 @@ describe('inversion: the evidence against the dense Gaussian closed form', () =>
     const none = invert(normalEquations({ ...m, light: [] }), reg, 0.4)!;
     expect(solve([])!.logEvidence).toBeCloseTo(none.logEvidence, 8);
   });
+
+  it('the fixed-source solver with one and with three light columns (its one-pass sums for any count) equals the full solve', () => {
+    const m = problem(17, 60, [4, 5]);
+    const reg = regularisation('gradient', [4, 5]);
+    const solve = fixedSourceSolver(m.y, m.w, m.source, reg, 0.7)!;
+    const third = Float64Array.from(m.light[0], (v, r) => v * v + 0.3 * Math.cos(r));
+    for (const light of [[m.light[1]], [m.light[0], m.light[1], third]]) {
+      const full = invert(normalEquations({ ...m, light }), reg, 0.7)!;
+      const fast = solve(light)!;
+      expect(fast.logEvidence).toBeCloseTo(full.logEvidence, 8);
+      expect(fast.chi2).toBeCloseTo(full.chi2, 8);
+      light.forEach((_, k) => expect(fast.amplitudes[k]).toBeCloseTo(full.amplitudes[k], 8));
+      for (let j = 0; j < 20; j++) expect(fast.source[j]).toBeCloseTo(full.source[j], 8);
+      for (let r = 0; r < 60; r++) expect(fast.model[r]).toBeCloseTo(full.model[r], 8);
+    }
+  });
 });
