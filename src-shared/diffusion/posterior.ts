@@ -161,7 +161,8 @@ class BatchTarget implements SamplerTarget {
     if (!lik) return tf.clone(xHat);
     return tf.tidy(() => {
       const eta = options.noise ? lik.noiseDraw(options.noise([lik.noiseShape[0], lik.noiseShape[1]])) : undefined;
-      const out = tf.add(xHat, tf.mul(lik.score(xHat, sigma, undefined, eta), sigma * sigma));
+      // a non-linear likelihood conditions itself (closure-likelihood.ts: the mode of N(x̂, σ²I) · p(y | x))
+      const out = 'condition' in lik ? lik.condition(xHat, sigma, eta) : tf.add(xHat, tf.mul(lik.score(xHat, sigma, undefined, eta), sigma * sigma));
       if (options.record && !eta) this.conditional?.addEstimate(out, sigma);
       return out;
     });
