@@ -382,6 +382,7 @@ export async function reconstructUvfits(
           totalFluxSource: inp.totalFlux !== undefined ? 'given (--total-flux)' : "the shortest baselines' amplitude (amplitudeSize's first bin)",
           positionSigmaPixels: lik.positionSigma,
           kappa: lik.kappa,
+          correlation: lik.correlation,
           meanParts: closureFigures(products.mean),
           sampleParts: Array.from({ length: nKept }, (_, k) => closureFigures(products.samples.subarray(k * per, (k + 1) * per))),
         }

@@ -22,21 +22,32 @@
  *
  * Annealed (the samplers' convolved likelihood, x₀ | x_σ ≈ N(x_σ, σ²I)). The pseudo-data are linear: their convolved
  * score a Bᵀ(Σ_B + a²σ² BBᵀ)⁻¹(y_B − B x) is exact (B: 3 rows, BBᵀ 3×3). The closures are not: the state's noise is
- * propagated through the closure map linearised at the state, c(x₀) ≈ c(x_σ) + J (x₀ − x_σ), so that closure i sees
- * the variance σ_i² + a²σ² (J Jᵀ)_ii, with (J Jᵀ)_ii exact at the state (from the Gram sums Σ_p a_qp a*_rp and
- * Σ_p a_qp a_rp of its 3 or 4 visibilities' Fourier rows, made once), and the off-diagonal J Jᵀ — closures that
- * share a visibility, and visibilities within 1/field of each other in (u, v) along a track — replaced by κ, the
- * largest eigenvalue of the row-normalised D⁻½ J Jᵀ D⁻½ (power iteration at a point source of the data's closure
- * set, which no gain changes), as a factor on the diagonal: σ_i,eff² = σ_i² + κ a²σ² (J Jᵀ)_ii. The inflation
- * bounds the likelihood's curvature at level σ by 1/σ² in every direction (without κ, steps of the predictor at the
- * correlated closures' largest curvature would exceed the level's variance by up to κ), and vanishes as σ → 0,
- * where the likelihood is the exact closure χ² above. At large σ the state's closure phases are noise and their
- * inflated σ's make them weightless. σ_eff is taken as a constant of the state (not differentiated).
+ * propagated through the closure map linearised, c(x₀) ≈ c(x) + J (x₀ − x), so that closure i sees the variance
+ * σ_i² + a²σ² (J Jᵀ)_ii, with (J Jᵀ)_ii exact at x (from the Gram sums Σ_p a_qp a*_rp and Σ_p a_qp a_rp of its 3 or 4
+ * visibilities' Fourier rows, made once) and the off-diagonal J Jᵀ — closures that share a visibility, visibilities
+ * within 1/field of each other in (u, v) along a track — left out. The inflation vanishes as σ → 0, where the
+ * likelihood is the exact closure χ² above; at large σ the closure phases of the state are noise and their inflated
+ * σ's make them weightless. σ_eff is a constant of the state (not differentiated). x is the prior's Tweedie estimate
+ * x_σ + σ² s_prior(x_σ, σ) of the state (atTweedie; posterior.ts evaluates the score there), whose closures carry
+ * the state's structure at levels where those of x_σ itself are noise. The diagonal understates the inflation's
+ * largest curvature by `correlation`, λmax of D⁻½ J Jᵀ D⁻½ (D its diagonal; power iteration at a point source of the
+ * data's closure set, which no gain changes): 14.6 on the EHT file at 64² × 9.22 µas, 39.6 at 64² × 3 µas. `kappa`
+ * multiplies the inflation by a factor (default 1): κ = that λmax bounds the curvature by 1/σ² in every direction,
+ * but weakens the closures at every level by as much, and on the EHT tracks the chains then fitted the closures less
+ * well (docs/radio.md, The posterior from closure quantities); with κ = 1 no run diverged there.
+ *
+ * The ending (denoise.ts) conditions on the data as the linear likelihoods' Kalman update does, for the non-linear
+ * closures: the mode of N(x; x̂, σ²I) · p(c | x) by L-BFGS (condition below; with the observed closures perturbed by
+ * a draw of their noise, randomise-then-optimise). It matters: the data's closures are more precise than the
+ * prior's σmin propagated into them, and the annealed score, inflated by that propagation down to σmin, leaves the
+ * chains far from them (EHT file, radio-64, 2 × 100 steps: samples at χ² per closure 80–190 before the ending,
+ * 1.0–1.3 after it; docs/radio.md).
  *
  * Where it is an approximation: the closures' thermal errors are taken as independent with first-order σ's (closure.ts,
- * as eht-imaging's default), the convolved variance is diagonal up to κ, and the ending's conditioning on the data
- * (denoise.ts) is one step x̂ + σ² s(x̂, σ) of this score at σmin, not the exact Kalman update of a linear model.
- * The Rao–Blackwellised mean averages the estimates at σmin only (normalMaxEigenvalue: ∞). The score reads the state
+ * as eht-imaging's default), the convolved variance is diagonal up to κ, the ending's mode is a local one (the
+ * closures are not log-concave) reached from the prior's Tweedie estimate, and the draws it makes are the
+ * randomise-then-optimise approximation of the conditional, not exact draws. The Rao–Blackwellised mean averages the
+ * estimates at σmin only (normalMaxEigenvalue: ∞). The score reads the state
  * back synchronously (a backend whose tensors read synchronously: cpu, wasm). DPS is not offered (its misfit is
  * differentiated through the network on the device).
  */
@@ -56,7 +67,7 @@ export const CLOSURE_POSITION_SIGMA = 1;
 /** σ of the total-flux pseudo-datum as a fraction of the flux, where the caller gives none. */
 export const CLOSURE_FLUX_FRACTION = 0.05;
 /** Most L-BFGS iterations of the ending's conditioning (condition below). */
-export const CLOSURE_CONDITION_ITERATIONS = Number(process.env.CI_IT ?? 300);
+export const CLOSURE_CONDITION_ITERATIONS = 300;
 /** Power-iteration steps for κ. */
 const KAPPA_ITERATIONS = 40;
 
@@ -71,6 +82,8 @@ export interface ClosureLikelihoodSpec {
   positionSigma?: number;
   /** The closure set, where the caller made it (closureSet(vis)). */
   set?: ClosureSet;
+  /** Most L-BFGS iterations of the ending's conditioning (default CLOSURE_CONDITION_ITERATIONS). */
+  conditionIterations?: number;
   /** κ where the caller has it (tests); default: power iteration (the module comment). */
   kappa?: number;
   name?: string;
@@ -121,6 +134,8 @@ export class ClosureLikelihood {
   /** The closures (N_ψ + N_L): χ² is divided by this. */
   readonly observed: number;
   readonly stats: CgStats = noCgStats();
+  /** The score is evaluated at the prior's Tweedie estimate of the state (posterior.ts), not at the state. */
+  readonly atTweedie = true;
   readonly set: ClosureSet;
   /** The closure set on the used visibilities' compact index. */
   private readonly sub: ClosureSet;
@@ -130,8 +145,11 @@ export class ClosureLikelihood {
   readonly totalFlux: number;
   readonly totalFluxSigma: number;
   readonly positionSigma: number;
-  /** κ of the module comment. */
+  readonly conditionIterations: number;
+  /** The factor on the inflation's diagonal (default 1: none; the module comment). */
   readonly kappa: number;
+  /** λmax of D⁻½ J Jᵀ D⁻½ at a point source: how far the diagonal understates the inflation's largest curvature. */
+  readonly correlation: number;
   /** Per closure, the Gram sums of its visibilities' rows: G_qr = Σ_p a_qp a*_rp, H_qr = Σ_p a_qp a_rp (re, im), q, r < terms. */
   private readonly gramPhase: { gr: Float64Array; gi: Float64Array; hr: Float64Array; hi: Float64Array };
   private readonly gramAmp: { gr: Float64Array; gi: Float64Array; hr: Float64Array; hi: Float64Array };
@@ -166,6 +184,7 @@ export class ClosureLikelihood {
     this.totalFluxSigma = spec.totalFluxSigma ?? CLOSURE_FLUX_FRACTION * spec.totalFlux;
     if (!(this.totalFluxSigma > 0)) throw new LikelihoodInputError(`${name}: the total flux's σ must be positive`);
     this.positionSigma = spec.positionSigma ?? CLOSURE_POSITION_SIGMA;
+    this.conditionIterations = spec.conditionIterations ?? CLOSURE_CONDITION_ITERATIONS;
     // the visibilities in a closure, on a compact index
     const used = Int32Array.from([...new Set<number>([...set.phaseIdx, ...set.ampIdx])].sort((a, b) => a - b));
     const local = new Map<number, number>();
@@ -195,10 +214,11 @@ export class ClosureLikelihood {
     const sPos = this.totalFlux * this.positionSigma;
     this.sigmaB = [this.totalFluxSigma ** 2, sPos * sPos, sPos * sPos];
     this.yB = [this.totalFlux, 0, 0];
-    this.kappa = spec.kappa ?? (process.env.CK ? Number(process.env.CK) : this.estimateKappa());
+    this.correlation = this.estimateKappa();
+    this.kappa = spec.kappa ?? 1;
     this.description =
       `closure phases (${set.nPhase}) and log closure amplitudes (${set.nLogAmp}) of ${used.length} visibilities in ${set.groups} time stamps (non-redundant sets, thermal σ by first-order propagation; ` +
-      `direct Fourier transform, float64); the state's noise propagated through the closures linearised at the state, the diagonal of J Jᵀ exact and × κ = ${this.kappa.toPrecision(3)} for the correlated closures; ` +
+      `direct Fourier transform, float64); the state's noise propagated through the closures linearised at the state, the diagonal of J Jᵀ exact${this.kappa !== 1 ? ` × κ = ${this.kappa.toPrecision(3)}` : ''} (λmax of its normalised J Jᵀ ${this.correlation.toPrecision(3)}); ` +
       `total flux ${this.totalFlux.toPrecision(4)} ± ${this.totalFluxSigma.toPrecision(3)} Jy and the centroid at the phase centre ± ${this.positionSigma} pixel as linear pseudo-data`;
   }
 
@@ -394,8 +414,7 @@ export class ClosureLikelihood {
     closureChi2(set, m.re, m.im, { gRe, gIm, phaseFactor: 1, ampFactor: 1 });
     const g = dftAdjoint(this.u, this.v, this.grid, gRe, gIm).re; // ∂χ²/∂x
     const out = new Float64Array(xData.length);
-    const cw = process.env.CW ? Number(process.env.CW) : 1;
-    for (let p = 0; p < out.length; p++) out[p] = -0.5 * g[p] * cw;
+    for (let p = 0; p < out.length; p++) out[p] = -0.5 * g[p];
     // the pseudo-data, exactly convolved: Bᵀ(Σ_B + a²σ² BBᵀ)⁻¹(y_B − B x)
     let f = 0;
     let sx = 0;
@@ -476,7 +495,7 @@ export class ClosureLikelihood {
         }
         return f - this.logLikelihoodAt(x, noise);
       };
-      const r = lbfgs(fg, x0, { maxIter: CLOSURE_CONDITION_ITERATIONS, ftol: 1e-9, gtol: 0 });
+      const r = lbfgs(fg, x0, { maxIter: this.conditionIterations, ftol: 1e-9, gtol: 0 });
       for (let p = 0; p < per; p++) out[k * per + p] = (r.x[p] - offset) / scale;
     }
     return tf.tensor3d(out, [b, ny, nx]);

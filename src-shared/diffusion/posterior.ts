@@ -152,7 +152,9 @@ class BatchTarget implements SamplerTarget {
       // data with the exact likelihood (condition), which stays right where the data are more precise than σ
       // (its solve starts cold: a warm start held only over the last levels would change the run's tensor count)
       if (!probe && this.conditional?.inWindow(sigma)) this.condition(tf.add(x, tf.mul(sp, sigma * sigma)), sigma, { record: true });
-      return tf.add(sp, lik.score(x, sigma, this.warm));
+      // a likelihood that asks for it is evaluated at the prior's Tweedie estimate x + σ² s_prior (closure-likelihood.ts)
+      const at = 'atTweedie' in lik && lik.atTweedie ? tf.add(x, tf.mul(sp, sigma * sigma)) : x;
+      return tf.add(sp, lik.score(at, sigma, this.warm));
     });
   }
 
