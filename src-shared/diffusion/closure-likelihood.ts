@@ -40,7 +40,7 @@
  * closures: the mode of N(x; x̂, σ²I) · p(c | x) by L-BFGS (condition below; with the observed closures perturbed by
  * a draw of their noise, randomise-then-optimise). It matters: the data's closures are more precise than the
  * prior's σmin propagated into them, and the annealed score, inflated by that propagation down to σmin, leaves the
- * chains far from them (EHT file, radio-64, 2 × 100 steps: samples at χ² per closure 80–190 before the ending,
+ * chains far from them (EHT file, radio-64, 2 × 100 steps: samples at χ² per closure 80–155 before the ending,
  * 1.0–1.3 after it; docs/radio.md).
  *
  * Where it is an approximation: the closures' thermal errors are taken as independent with first-order σ's (closure.ts,
