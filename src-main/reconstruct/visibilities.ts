@@ -25,6 +25,9 @@ import path from 'node:path';
 import { runSampling, SamplingCancelledError, type SamplingOptions, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
 import { posteriorProducts, previewProducts } from '../../src-shared/diffusion/products.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
+import { ClosureLikelihood, recentreChains } from '../../src-shared/diffusion/closure-likelihood.js';
+import { amplitudeSize } from '../../src-shared/radio/field.js';
+import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { defaultProduct, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
@@ -76,6 +79,13 @@ export interface VisibilityReconstructionInputs {
    * the raw data give it, then the posterior of the corrected visibilities.
    */
   selfcal?: { mode: SelfcalMode; rounds: number; solint: number; start: SelfcalStart };
+  /**
+   * The likelihood: the complex visibilities' (default) or their closure quantities' (closure phases and log closure
+   * amplitudes, src-shared/diffusion/closure-likelihood.ts: immune to station gains; no self-calibration with it).
+   */
+  likelihood?: 'visibilities' | 'closure';
+  /** The closure likelihood's total flux (Jy; default: the shortest baselines' amplitude, amplitudeSize's shortFlux). */
+  totalFlux?: number;
 }
 
 export interface VisibilityReconstruction {
@@ -155,6 +165,8 @@ export function visibilityCommandLine(a: {
   reweight: boolean;
   /** The self-calibration flags (selfcalFlags), when the run self-calibrated. */
   selfcal?: string;
+  /** The closure likelihood (--likelihood closure) and its --total-flux where given. */
+  closure?: { totalFlux?: number };
   /**
    * Worker threads: given, the line ends with --workers N. The products' HISTORY leaves it out, as an image run's
    * does: the samples do not depend on it (each chain has its own random stream, and its conjugate gradients stop
@@ -166,7 +178,7 @@ export function visibilityCommandLine(a: {
   const base = a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
   return (
     `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}${a.source !== undefined ? ` --source ${a.source}` : ''}` +
-    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${a.selfcal ? ` ${a.selfcal}` : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
+    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${a.selfcal ? ` ${a.selfcal}` : ''}${a.closure ? ` --likelihood closure${a.closure.totalFlux !== undefined ? ` --total-flux ${a.closure.totalFlux}` : ''}` : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
   );
 }
 
@@ -184,6 +196,10 @@ export async function reconstructUvfits(
   const s = checkSettings(inp.settings);
   const raw = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name, inp.source);
   if (raw.n === 0) throw new UserInputError(`${inp.name}: every ${raw.product} visibility is flagged (${raw.nFlagged} with weight ≤ 0): nothing to image`);
+  const closures = inp.likelihood === 'closure';
+  if (closures && inp.selfcal) throw new UserInputError('the closure likelihood needs no self-calibration (closure quantities are unchanged by station gains): leave out --selfcal');
+  if (closures && s.sampler === 'dps') throw new UserInputError('the closure likelihood does not support the dps sampler (use pc, em, ald or ula)');
+  if (!closures && inp.totalFlux !== undefined) throw new UserInputError('--total-flux applies to the closure likelihood only (--likelihood closure)');
   let fmin = Infinity;
   for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
   const geometryOf = (v: Visibilities) =>
@@ -245,7 +261,7 @@ export async function reconstructUvfits(
       `the data's scatter between successive visibilities is ${thermal.robustRatio.toFixed(2)} × the σ their weights state (robust, ${thermal.pairs} pairs): ` +
         `the weights are ${thermal.robustRatio > 1 ? 'too large (σ too small)' : 'too small (σ too large)'}; the posterior's widths follow the weights (--reweight rescales them to the scatter)` +
         // station phases that change between time stamps raise the scatter as well: the cure is then not --reweight
-        (thermal.robustRatio > 1 && !sc ? `, or the station gains change between time stamps (uncalibrated data: --selfcal p|ap corrects them, and the scatter is measured again after it)` : ''),
+        (thermal.robustRatio > 1 && !sc ? `, or the station gains change between time stamps (uncalibrated data: --selfcal p|ap corrects them, and the scatter is measured again after it${closures ? '; the closure likelihood is immune to them, and its σ follow the weights' : ''})` : ''),
     );
   }
 
@@ -259,21 +275,32 @@ export async function reconstructUvfits(
   const big = dirtyBeam(vis.u, vis.v, vis.weight, doubleGrid(grid));
   const beam = fitBeam(cropBeam(big, grid), grid);
   const prior = await resolvePrior(inp.prior, cwd, inp.scoreEngine ?? {});
-  let lik: VisibilityLikelihood | null = null;
+  let lik: VisibilityLikelihood | ClosureLikelihood | null = null;
   try {
     if (prior.kind === 'analytic') throw new UserInputError(`the prior ${inp.prior} is a 2-D density, not an image prior`);
     const shapeNote = checkPriorShape(prior, [grid.ny, grid.nx], 'the image');
     if (shapeNote) notes.push(shapeNote);
-    const flux = imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
+    // the closures' total flux: given, or the shortest baselines' amplitude (closures carry no flux scale)
+    const amp = closures ? amplitudeSize(vis) : null;
+    const totalFlux = closures ? (inp.totalFlux ?? amp!.shortFlux) : NaN;
+    if (closures && !(totalFlux > 0)) throw new UserInputError(`${inp.name}: no total flux from the shortest baselines' amplitudes for the closure likelihood: give --total-flux JY`);
+    const flux = closures ? closureFlux(prior, grid, totalFlux, amp!.fwhm, s.fluxScale) : imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
     const affine = affineFor(prior, flux);
     // A of the image grid made once: selectVisibilities keeps only positive weights, so it is the normal equations' A
-    const equations = visibilityNormalEquations(vis, grid, usedOnly(vis) === vis ? { measurement: A } : {});
-    lik = new VisibilityLikelihood({ equations, affine, name: path.basename(inp.name) });
+    const equations = closures ? null : visibilityNormalEquations(vis, grid, usedOnly(vis) === vis ? { measurement: A } : {});
+    if (closures) {
+      lik = new ClosureLikelihood({ vis, grid, affine, totalFlux, name: path.basename(inp.name) });
+      notes.push(
+        `closure likelihood: ${lik.set.nPhase} closure phases and ${lik.set.nLogAmp} log closure amplitudes in ${lik.set.groups} time stamps; total flux ${totalFlux.toPrecision(4)} Jy (${inp.totalFlux !== undefined ? '--total-flux' : "the shortest baselines' amplitude"}) ± ${lik.totalFluxSigma.toPrecision(3)}; κ ${lik.kappa.toPrecision(3)}`,
+      );
+    } else lik = new VisibilityLikelihood({ equations: equations!, affine, name: path.basename(inp.name) });
     const backend = await inp.backend();
     // ONNX Runtime on the CPU: one worker per core (at most n and 4) as for images; else the images' rule
     const engineReport = scoreEngineReport(prior.model, backend.backend);
     const plan = onnxWorkerPlan(engineReport, s.workers, s.n, inp.scoreEngine ?? {});
-    const workers = s.workers ?? plan?.workers ?? defaultWorkers(backend.backend, s.n, prior.kind, s.steps, grid.nx * grid.ny);
+    // the closure likelihood runs its chains in this thread (its score is evaluated on the host, per chain)
+    const workers = closures ? 1 : (s.workers ?? plan?.workers ?? defaultWorkers(backend.backend, s.n, prior.kind, s.steps, grid.nx * grid.ny));
+    if (closures && s.workers !== null && s.workers > 1) notes.push(`the closure likelihood runs its chains in one thread: --workers ${s.workers} not used`);
     const scoreEngine = { ...inp.scoreEngine, ...(plan ? { threads: plan.threads } : {}) };
     const sampling = { sampler: s.sampler, steps: s.steps, n: s.n, seed: s.seed, samplerOptions: s.options };
     // the latest preview with its step: what "stop and keep" writes
@@ -287,7 +314,7 @@ export async function reconstructUvfits(
     let result: SamplingResult | null = null;
     let workersUsed = 1;
     try {
-      if (workers > 1) {
+      if (workers > 1 && equations && lik instanceof VisibilityLikelihood) {
         workersUsed = Math.min(workers, s.n);
         // d and the beam in shared memory, made once here; each worker makes only A's plan
         const used = usedOnly(vis);
@@ -330,6 +357,9 @@ export async function reconstructUvfits(
     }
     const snap = latest as ParallelProgress | null;
     const stoppedAt = result === null && snap?.preview ? { step: snap.step, steps: snap.steps, sigma: snap.sigma, elapsedS: snap.elapsedS, scoreEvaluations: snap.scoreEvaluations } : null;
+    // the closures fix no position: every chain (and its Rao–Blackwellised mean) recentred on its positive flux's centroid
+    const shifts = closures && result ? recentreChains(result.samples, result.n, grid, affine, result.conditionalMeans) : null;
+    if (shifts) notes.push(`closure likelihood: the chains recentred by whole pixels on their positive flux's centroid (shifts ${shifts.map(([x, y]) => `(${x}, ${y})`).join(', ')})`);
     const products = result ? await posteriorProducts(result, affine, lik) : await previewProducts(snap!.preview!, lik);
     const per = grid.nx * grid.ny;
     const nKept = products.n;
@@ -337,6 +367,26 @@ export async function reconstructUvfits(
     for (let k = 0; k < nKept; k++) sampleChi2.push(await lik.chi2OfImage(products.samples.subarray(k * per, (k + 1) * per)));
     const chi2 = products.chi2PerPixel ?? NaN;
     const dof = lik.observed;
+    // the closure likelihood: χ²_ψ and χ²_L per closure of the mean and of every sample, the flux and the centroid
+    const closureFigures = (x: Float32Array) => {
+      const c = (lik as ClosureLikelihood).chi2Parts(x);
+      return { phase: c.phase / c.nPhase, logAmplitude: c.logAmp / c.nLogAmp, fluxJy: c.flux, centroidPixels: c.centroid };
+    };
+    const closureReport = lik instanceof ClosureLikelihood
+      ? {
+          closurePhases: lik.set.nPhase,
+          logClosureAmplitudes: lik.set.nLogAmp,
+          timeStamps: lik.set.groups,
+          totalFluxJy: lik.totalFlux,
+          totalFluxSigmaJy: lik.totalFluxSigma,
+          totalFluxSource: inp.totalFlux !== undefined ? 'given (--total-flux)' : "the shortest baselines' amplitude (amplitudeSize's first bin)",
+          positionSigmaPixels: lik.positionSigma,
+          kappa: lik.kappa,
+          correlation: lik.correlation,
+          meanParts: closureFigures(products.mean),
+          sampleParts: Array.from({ length: nKept }, (_, k) => closureFigures(products.samples.subarray(k * per, (k + 1) * per))),
+        }
+      : null;
     const gainParams = sc ? gainParameters(sc.gains) : 0;
     const sd = Math.sqrt(2 / dof);
     const meanSampleChi2 = sampleChi2.reduce((a, b) => a + b, 0) / sampleChi2.length;
@@ -345,7 +395,12 @@ export async function reconstructUvfits(
     if (stoppedAt) {
       warnings.unshift(`stopped at ${where}: the products are the ${nKept} chains' states then (noise level above sigma_min), not converged posterior draws`);
     }
-    if (chi2 > 1 + Math.max(0.1, 6 * sd) || meanSampleChi2 > 2) {
+    if (closureReport && (chi2 > 1 + Math.max(0.1, 6 * sd) || meanSampleChi2 > 2)) {
+      warnings.push(
+        `χ² per closure of the posterior mean ${chi2.toFixed(3)} (closure phases ${closureReport.meanParts.phase.toFixed(3)}, log closure amplitudes ${closureReport.meanParts.logAmplitude.toFixed(3)}; draws ${meanSampleChi2.toFixed(3)}), expected near 1 (± ${sd.toExponential(1)} for ${dof} closures): ` +
+          `the model does not fit the closures to their noise (weights too large, a source the image does not hold, or too few steps)`,
+      );
+    } else if (!closureReport && (chi2 > 1 + Math.max(0.1, 6 * sd) || meanSampleChi2 > 2)) {
       warnings.push(
         `χ² per degree of freedom of the posterior mean ${chi2.toFixed(3)} (draws ${meanSampleChi2.toFixed(3)}), expected near 1 (± ${sd.toExponential(1)} for ${dof} degrees of freedom): ` +
           `the model does not fit the data to their noise (weights too large, ${sc ? '' : 'station gains not calibrated (--selfcal p|ap), '}a source the image does not hold, or too few steps)`,
@@ -354,7 +409,7 @@ export async function reconstructUvfits(
     const engine = plan && workersUsed > 1 ? { ...engineReport, threads: plan.threads, workers: workersUsed } : engineReport;
     const cellArcsec = grid.cell / ARCSEC;
     const history = [
-      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, selfcal: scFlags, options: s.options })}`,
+      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, selfcal: scFlags, ...(closures ? { closure: { totalFlux: inp.totalFlux } } : {}), options: s.options })}`,
       `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; image ${grid.nx}×${grid.ny}, cell ${+cellArcsec.toPrecision(6)} arcsec`,
       `prior ${prior.spec} sha256 ${prior.sha256}; sampler ${s.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}; flux scale ${flux.value.toPrecision(6)}`,
       ...(sc ? [selfcalHistory(sc, scFlags!, raw.n)] : []),
@@ -372,7 +427,7 @@ export async function reconstructUvfits(
       h.set('SKYNSAMP', nKept, 'posterior samples');
       if (stoppedAt) h.set('SKYSTOP', where, 'stopped by the user here: not converged');
       h.set('SKYFLUX', flux.value, 'flux scale (Jy/pixel per prior unit)');
-      h.set('SKYCHI2', Number(chi2.toFixed(6)), 'chi2 per visibility dof of the mean');
+      h.set('SKYCHI2', Number(chi2.toFixed(6)), closures ? 'chi2 per closure of the mean' : 'chi2 per visibility dof of the mean');
       return h;
     };
     const image = (data: Float32Array, h: FitsHeader) => writeFits([{ data, shape: [grid.nx, grid.ny, 1, 1], header: h, bitpix: -32 }]);
@@ -431,8 +486,9 @@ export async function reconstructUvfits(
       backend: backend.backend,
       workers: workersUsed,
       scoreEngine: engine,
-      likelihood: { kind: 'visibilities', description: lik.description, degreesOfFreedom: dof, cgSolves: lik.cgStats.solves, cgCapped: lik.cgStats.capped },
-      chi2PerVisibility: {
+      likelihood: { kind: closures ? 'closure' : 'visibilities', description: lik.description, degreesOfFreedom: dof, ...(closures ? {} : { cgSolves: lik.cgStats.solves, cgCapped: lik.cgStats.capped }) },
+      ...(closureReport ? { chi2PerClosure: { mean: chi2, expectedSd: sd, samples: sampleChi2, ...closureReport } } : {}),
+      chi2PerVisibility: closureReport ? null : {
         mean: chi2,
         expectedSd: sd,
         samples: sampleChi2,
@@ -451,7 +507,7 @@ export async function reconstructUvfits(
       { name: 'posterior-mean.fits', bytes: image(products.mean, header('JY/PIXEL', 'posterior-mean')) },
       { name: 'posterior-std.fits', bytes: image(products.std, header('JY/PIXEL', 'posterior-std')) },
       { name: 'posterior-samples.fits', bytes: samplesCube },
-      { name: 'residual.fits', bytes: image(products.residual ?? new Float32Array(per), header('', 'residual: Re(A^H W (y - A mean)) / sqrt(sum w), N(0,1) per pixel')) },
+      { name: 'residual.fits', bytes: image(products.residual ?? new Float32Array(per), header('', closures ? 'residual: the closures\' J^T S^-1 r / its rms noise per pixel' : 'residual: Re(A^H W (y - A mean)) / sqrt(sum w), N(0,1) per pixel')) },
       { name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n') },
     ];
     const stopped = stoppedAt ? { step: stoppedAt.step, steps: stoppedAt.steps, sigma: stoppedAt.sigma, chains: nKept, of: s.n } : null;
@@ -462,6 +518,19 @@ export async function reconstructUvfits(
   }
 }
 
+
+/**
+ * The closure likelihood's flux scale: given (--flux-scale), else the automatic rule (automaticFluxScale) on the
+ * circular Gaussian of the total flux and the amplitudes' fall-off FWHM on the grid, per pixel — a gain-free
+ * image-plane reference where a CLEAN of visibilities with uncalibrated phases has none.
+ */
+function closureFlux(prior: Awaited<ReturnType<typeof resolvePrior>>, grid: ImageGrid, totalFlux: number, fwhm: number, given: number | null): FluxChoice {
+  if (given !== null) return { value: given, source: 'given (--flux-scale)' };
+  if (prior.peak === null) return { value: 1, source: `default 1: ${prior.kind} priors are defined in data units` };
+  const g = gaussianImage(grid, totalFlux, Math.max(fwhm, 2 * grid.cell));
+  const f = automaticFluxScale(Float32Array.from(g), prior.peak, prior.background);
+  return { ...f, source: `${f.source}; of a circular Gaussian of the total flux (${totalFlux.toPrecision(4)} Jy) and the amplitudes' fall-off FWHM (${(fwhm / ARCSEC * 1e6).toPrecision(3)} µas) on the grid` };
+}
 
 function thermalReport(t: ThermalCheck): Record<string, number> {
   return { pairs: t.pairs, ratio: t.ratio, robustRatio: t.robustRatio };

@@ -55,6 +55,7 @@ import { choosePreconditioner } from './likelihood/preconditioners.js';
 import type { CgStats, CgWarmStart, LikelihoodMethod, LikelihoodSolver } from './likelihood/solver.js';
 import { UserInputError } from '../errors.js';
 import type { VisibilityLikelihood } from './visibility-likelihood.js';
+import type { ClosureLikelihood } from './closure-likelihood.js';
 import type { ScoreModel } from './types.js';
 
 export class LikelihoodInputError extends UserInputError {
@@ -99,8 +100,11 @@ export interface LikelihoodSpec {
 
 export { CgWarmStart, type CgStats, type LikelihoodMethod } from './likelihood/solver.js';
 
-/** Either likelihood the driver, the samplers and the products take: image-plane data, or visibilities (visibility-likelihood.ts). */
-export type Likelihood = ConvolvedLikelihood | VisibilityLikelihood;
+/**
+ * The likelihoods the driver, the samplers and the products take: image-plane data, visibilities
+ * (visibility-likelihood.ts), or the closure quantities of visibilities (closure-likelihood.ts).
+ */
+export type Likelihood = ConvolvedLikelihood | VisibilityLikelihood | ClosureLikelihood;
 
 /**
  * The largest eigenvalue of a symmetric positive semi-definite map M on [ny, nx] images by power iteration from a

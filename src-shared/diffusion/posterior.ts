@@ -152,7 +152,9 @@ class BatchTarget implements SamplerTarget {
       // data with the exact likelihood (condition), which stays right where the data are more precise than σ
       // (its solve starts cold: a warm start held only over the last levels would change the run's tensor count)
       if (!probe && this.conditional?.inWindow(sigma)) this.condition(tf.add(x, tf.mul(sp, sigma * sigma)), sigma, { record: true });
-      return tf.add(sp, lik.score(x, sigma, this.warm));
+      // a likelihood that asks for it is evaluated at the prior's Tweedie estimate x + σ² s_prior (closure-likelihood.ts)
+      const at = 'atTweedie' in lik && lik.atTweedie ? tf.add(x, tf.mul(sp, sigma * sigma)) : x;
+      return tf.add(sp, lik.score(at, sigma, this.warm));
     });
   }
 
@@ -161,7 +163,8 @@ class BatchTarget implements SamplerTarget {
     if (!lik) return tf.clone(xHat);
     return tf.tidy(() => {
       const eta = options.noise ? lik.noiseDraw(options.noise([lik.noiseShape[0], lik.noiseShape[1]])) : undefined;
-      const out = tf.add(xHat, tf.mul(lik.score(xHat, sigma, undefined, eta), sigma * sigma));
+      // a non-linear likelihood conditions itself (closure-likelihood.ts: the mode of N(x̂, σ²I) · p(y | x))
+      const out = 'condition' in lik ? lik.condition(xHat, sigma, eta) : tf.add(xHat, tf.mul(lik.score(xHat, sigma, undefined, eta), sigma * sigma));
       if (options.record && !eta) this.conditional?.addEstimate(out, sigma);
       return out;
     });

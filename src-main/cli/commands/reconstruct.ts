@@ -44,6 +44,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
        skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--source NAME] [--reweight] [--workers W] [the sampler flags]
                             [--selfcal p|ap [--selfcal-rounds R] [--solint SECONDS] [--selfcal-start auto|point|clean|closure]]
+                            [--likelihood visibilities|closure [--total-flux JY]]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -171,7 +172,17 @@ closure image of the raw data (closure: a regularised maximum-likelihood image o
 amplitudes, which no station gain changes; a start model only — the posterior's likelihood stays the visibilities'), or
 (auto, default) that CLEAN where its model fits the raw data to χ²/dof ≤ 10, else the point. The posterior is then of the corrected visibilities: report.json's selfcal gives every round's figures,
 HISTORY the flags. Closure quantities are unchanged by it; the absolute position and any structure the closures
-do not fix come from the model it converged to.`;
+do not fix come from the model it converged to.
+--likelihood closure samples the posterior given the data's closure quantities instead of their complex
+visibilities (docs/radio.md, The posterior from closure quantities): closure phases and log closure amplitudes of
+non-redundant sets per time stamp, their σ by first-order propagation of the weights — a likelihood no station gain,
+in amplitude or phase, changes, for VLBI data whose stations are not calibrated (no --selfcal with it). The total
+flux, which closures do not carry, is a pseudo-datum at the shortest baselines' amplitude ± 5 % (--total-flux JY
+sets it), and the flux centroid one at the phase centre ± 1 pixel (closure phases do not fix the position).
+report.json's chi2PerClosure gives χ² per closure of the mean and of every sample, with closure phases and log
+closure amplitudes apart (meanParts, sampleParts), and the flux and centroid of each. Data where no three stations
+observe at one time stamp are refused (a log closure amplitude needs four). The chains run in one thread; the
+samplers pc, em, ald and ula (not dps).`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
@@ -410,6 +421,12 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
   if (backend === 'webgpu' || backend === 'tensorflow') throw new UsageError(`${cmd}: --vis runs on the wasm or cpu backend (the score engine may still use the GPU: --onnx-provider), not --backend ${backend}`);
   const quiet = p.values.quiet === true;
   const selfcal = selfcalFlagsOf(p, cmd);
+  const likelihood = optionalString(p, 'likelihood') ?? 'visibilities';
+  if (likelihood !== 'visibilities' && likelihood !== 'closure') throw new UsageError(`${cmd}: --likelihood must be visibilities or closure, got '${likelihood}'`);
+  if (likelihood === 'closure' && selfcal) throw new UsageError(`${cmd}: --likelihood closure needs no --selfcal (closure quantities are unchanged by station gains)`);
+  if (likelihood === 'closure' && sampler === 'dps') throw new UsageError(`${cmd}: --likelihood closure does not support --sampler dps (use pc, em, ald or ula)`);
+  const totalFlux = p.values['total-flux'] === undefined ? undefined : numberFlag(p, 'total-flux', cmd, { positive: true });
+  if (totalFlux !== undefined && likelihood !== 'closure') throw new UsageError(`${cmd}: --total-flux applies with --likelihood closure only`);
   await checkOutputFolder(outDir, [visPath, ...priorPath(prior)], cmd, PRODUCT_NAMES);
   const r = await reconstructVisibilities(
     {
@@ -425,13 +442,14 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
       command: `reconstruct ${argv.join(' ')}`,
       reweight: p.values.reweight === true,
       ...(selfcal ? { selfcal } : {}),
+      ...(likelihood === 'closure' ? { likelihood, ...(totalFlux !== undefined ? { totalFlux } : {}) } : {}),
     },
     progressPrinter(cmd, quiet),
   );
   for (const w of r.notes) process.stderr.write(`skyscore: note: ${w}\n`);
   for (const w of r.warnings) process.stderr.write(`skyscore: warning: ${w}\n`);
   await writeProductSet(outDir, r.files);
-  process.stdout.write(`${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: χ² per visibility degree of freedom of the mean ${r.chi2.toFixed(4)}\n`);
+  process.stdout.write(`${cmd}: wrote ${outDir}/{posterior-mean,posterior-std,posterior-samples,residual}.fits and report.json: χ² per ${likelihood === 'closure' ? 'closure' : 'visibility degree of freedom'} of the mean ${r.chi2.toFixed(4)}\n`);
   return 0;
 }
 
@@ -484,6 +502,8 @@ export const reconstructCommand: Command = {
         'selfcal-rounds': { type: 'string' },
         solint: { type: 'string' },
         'selfcal-start': { type: 'string' },
+        likelihood: { type: 'string' },
+        'total-flux': { type: 'string' },
         'sample-lens': { type: 'string' },
         gibbs: { type: 'string' },
         'gibbs-burn': { type: 'string' },
@@ -498,7 +518,7 @@ export const reconstructCommand: Command = {
     if (sampleLensFile !== undefined && p.values.vis !== undefined) throw new UsageError(`${cmd}: --sample-lens applies to a model with a lens, not to --vis`);
     if (sampleLensFile !== undefined && p.values.n !== undefined) throw new UsageError(`${cmd}: --n does not apply to --sample-lens (the samples are the Gibbs iterations after the burn-in: --gibbs, --gibbs-burn)`);
     if (p.values.vis !== undefined) return reconstructFromVisibilities(p, cmd, argv);
-    for (const f of ['size', 'cell', 'stokes', 'source', 'reweight', 'selfcal', 'selfcal-rounds', 'solint', 'selfcal-start'] as const) {
+    for (const f of ['size', 'cell', 'stokes', 'source', 'reweight', 'selfcal', 'selfcal-rounds', 'solint', 'selfcal-start', 'likelihood', 'total-flux'] as const) {
       if (p.values[f] !== undefined) throw new UsageError(`${cmd}: --${f} applies to --vis only`);
     }
     const obsPath = requireString(p, 'obs', cmd);
