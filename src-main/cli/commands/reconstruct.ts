@@ -209,8 +209,11 @@ export function samplerFlag(p: Parsed, command: string): SamplerName {
   return s;
 }
 
-/** Progress on stderr: rewritten in place on a terminal (every 0.5 s), else one line every 10 s. */
-export function progressPrinter(command: string, quiet: boolean): (p: Pick<SamplingProgress, 'step' | 'steps' | 'sigma' | 'chi2' | 'elapsedS' | 'etaS'>) => void {
+/**
+ * Progress on stderr: rewritten in place on a terminal (every 0.5 s), else one line every 10 s. `chi2Label` names
+ * what the progress's χ² is per (pixel; visibility degree of freedom; closure).
+ */
+export function progressPrinter(command: string, quiet: boolean, chi2Label = 'χ²/px'): (p: Pick<SamplingProgress, 'step' | 'steps' | 'sigma' | 'chi2' | 'elapsedS' | 'etaS'>) => void {
   const tty = process.stderr.isTTY === true;
   let last = tty ? -Infinity : Date.now();
   let doneShown = false;
@@ -223,7 +226,7 @@ export function progressPrinter(command: string, quiet: boolean): (p: Pick<Sampl
     if (!done && now - last < (tty ? 500 : 10000)) return;
     last = now;
     doneShown = done;
-    const chi = p.chi2 !== null ? `  χ²/px ${p.chi2.toPrecision(4)}` : '';
+    const chi = p.chi2 !== null ? `  ${chi2Label} ${p.chi2.toPrecision(4)}` : '';
     const eta = p.etaS !== null && !done ? `  eta ${Math.round(p.etaS)} s` : '';
     const line = `${command}: step ${p.step}/${p.steps}  σ ${p.sigma.toPrecision(3)}${chi}  ${p.elapsedS.toFixed(1)} s${eta}`;
     process.stderr.write(tty ? `\r${line}\x1b[K${done ? '\n' : ''}` : `${line}\n`);
@@ -444,7 +447,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
       ...(selfcal ? { selfcal } : {}),
       ...(likelihood === 'closure' ? { likelihood, ...(totalFlux !== undefined ? { totalFlux } : {}) } : {}),
     },
-    progressPrinter(cmd, quiet),
+    progressPrinter(cmd, quiet, likelihood === 'closure' ? 'χ²/closure' : 'χ²/vis dof'),
   );
   for (const w of r.notes) process.stderr.write(`skyscore: note: ${w}\n`);
   for (const w of r.warnings) process.stderr.write(`skyscore: warning: ${w}\n`);
