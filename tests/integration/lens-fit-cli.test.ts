@@ -295,14 +295,16 @@ describe("skyscore lens-fit: the sources' Poisson noise the weights leave out", 
     const lb = JSON.parse(readFileSync(q('none/lens.json'), 'utf8'));
     expect(lb.noise.poisson).toMatch(/^none/);
     expect(read(q('none/sigma.fits')).data[c]).toBeCloseTo(SW, 6);
-    // the mask, and the core (within 0.25″ of the centre)
+    // the mask, and the core (within 0.25″ of the centre); measured 0.956 and 1.10 (80 pixels) with the term,
+    // 9.35 and 37.8 without
     const core = chi2Within('auto', 5);
     expect(core.n).toBeGreaterThan(60);
     expect(la.chi2PerPixel).toBeGreaterThan(0.8);
     expect(la.chi2PerPixel).toBeLessThan(1.2);
+    expect(core.chi2).toBeGreaterThan(0.6);
     expect(core.chi2).toBeLessThan(1.6);
-    expect(lb.chi2PerPixel).toBeGreaterThan(1.5);
-    expect(chi2Within('none', 5).chi2).toBeGreaterThan(10);
+    expect(lb.chi2PerPixel).toBeGreaterThan(3);
+    expect(chi2Within('none', 5).chi2).toBeGreaterThan(15);
     // the fitted θE stays within 3 % with the Poisson term
     expect(Math.abs(la.parameters.thetaE.value / sim.truth.lens.thetaE - 1)).toBeLessThan(0.03);
   }, 1_200_000);
