@@ -107,7 +107,7 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
 Products in DIR: lens.json (every parameter as {"value", "error"}, logEvidence, chi2PerPixel), model.json
 (the fitted forward model for 'skyscore reconstruct --obs IMAGE.fits --model DIR/model.json': lens, psf.fits,
 mask.fits, the lens light lens-light.fits as its additive image and the source inversion's flux reference),
-lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, sigma.fits (σ as read, NaN
+lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, sigma.fits (σ as the fit used it, the sources' Poisson term included where added; NaN
 where none: 'reconstruct --noise DIR/sigma.fits'; the observation's grid and WCS), source-inversion.fits (the source grid, a linear arcsec WCS), critical-curves.json (critical curves and
 caustics, arcsec); where the noise was whitened, noise-sigma.fits (the per-pixel rms, σ·√(variance ratio)) and
 noise-realisation.fits (a 256² draw of the measured noise), model.json's correlated noise block: then
