@@ -189,6 +189,8 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     psfArg = 'psf.fits';
   }
 
+  // the σ notes go where σ was read (before the mask's): σ itself is made once the mask is known
+  const noiseNotesAt = notes.length;
   let mask: LensFitMask = null;
   const maskArgs: string[] = [];
   if (p.mask.kind === 'file') {
@@ -214,7 +216,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     if (e instanceof LensInputError) throw new LensFitRequestError(e.message, { cause: e });
     throw e;
   }
-  notes.push(...ns.skyNotes, ...ns.notes);
+  notes.splice(noiseNotesAt, 0, ...ns.skyNotes, ...ns.notes);
   const sigma = ns.sigma;
   const noiseText = ns.noiseText;
 
