@@ -3,7 +3,7 @@
 ACS cutout*).
 
     /usr/bin/python3 scripts/make-hst-like-lens.py OUTDIR [--seed S] [--galaxy K] [--size N]
-                                                 [--drizzle-noise K [--pixfrac P]]
+                                                 [--drizzle-noise K [--pixfrac P]] [--wht full|sky]
 
 Writes into OUTDIR:
   sci.fits      the drizzled-style science image (primary HDU), e⁻/s, 0.05″/px, a rotated CD-matrix TAN WCS
@@ -31,6 +31,10 @@ The data:
   n = σ·m. The WHT is then what drizzle's IVM weighting gives, Σ over exposures of (overlap area × input weight):
   1/σ² for P = 1, ignoring the correlation; the per-pixel rms of m is below 1 and neighbouring pixels correlate.
   truth.json's noise block gives the measured neighbour correlation and per-pixel rms/σ_WHT of the sky.
+- --wht sky: the WHT as drizzle's IVM weighting gives it for real data: 1/σ² of the sky and the read noise only,
+  (sky·t + 4 RN²)/t², without the signal's variance (the noise drawn is the same, signal included); the ERR
+  extension keeps the full σ. mef.fits then carries EXPTIME/TEXPTIME in its primary header only and BUNIT
+  ELECTRONS/S in SCI, as an ACS drz file does. Default full: the WHT of the full variance (signal included).
   Only the noise is drizzled: the signal is the PSF-convolved truth on the output grid, as before.
 """
 import argparse
@@ -147,6 +151,7 @@ def main():
     ap.add_argument('--arc-ratio', type=float, default=1.0, help='scale of the source brightness')
     ap.add_argument('--drizzle-noise', type=int, default=0, help='K > 0: drizzle-like correlated noise from K dithered exposures')
     ap.add_argument('--pixfrac', type=float, default=1.0, help='the drizzle kernel\'s side in input pixels (with --drizzle-noise)')
+    ap.add_argument('--wht', choices=('full', 'sky'), default='full', help='sky: the WHT without the signal\'s variance (drizzle IVM)')
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -235,11 +240,13 @@ def main():
     t, nexp, rn, sky_rate = 2080.0, 4, 4.9, 115.92 / 400.0
     var_e = sky_rate * t + nexp * rn * rn + np.clip(clean, 0, None) * t
     sigma = np.sqrt(var_e) / t
+    sigma_sky = np.sqrt(sky_rate * t + nexp * rn * rn) / t * np.ones_like(sigma)
     if a.drizzle_noise > 0:
         m, wht_rel, shifts = drizzled_unit_noise(np.random.default_rng(a.seed + 1000), clean.shape, a.drizzle_noise, a.pixfrac)
         sci = clean + m * sigma
         # drizzle's IVM weight: Σ overlap area × input weight (input σ chosen so that it is 1/σ² for pixfrac 1)
         sigma = sigma / np.sqrt(wht_rel)
+        sigma_sky = sigma_sky / np.sqrt(wht_rel)
     else:
         sci = clean + rng.normal(size=clean.shape) * sigma
 
@@ -258,7 +265,7 @@ def main():
             sci[i, j + 1] += 0.5 * val
         hot.append([i, j, val])
 
-    wht = 1 / sigma ** 2
+    wht = 1 / sigma ** 2 if a.wht == 'full' else 1 / sigma_sky ** 2
     noise_extra = {}
     if a.drizzle_noise > 0:
         # the sky's measured statistics (far from the lens, the companion and the star)
@@ -314,12 +321,19 @@ def main():
     fits.PrimaryHDU(sci.astype(np.float32), hdr).writeto(os.path.join(a.out, 'sci.fits'), overwrite=True)
     wh = hdr.copy()
     wh['BUNIT'] = 'UNITLESS'
-    wh['COMMENT'] = 'inverse variance (final_wht_type=IVM): 1/sigma^2 in (e-/s)^-2'
+    wh['COMMENT'] = ('inverse variance (final_wht_type=IVM): 1/sigma^2 in (e-/s)^-2' if a.wht == 'full' else
+                     'inverse variance (final_wht_type=IVM): sky + read noise only, no source Poisson variance')
     fits.PrimaryHDU(wht.astype(np.float32), wh).writeto(os.path.join(a.out, 'wht.fits'), overwrite=True)
     ph = fits.Header()
     for k in ('TELESCOP', 'INSTRUME', 'DETECTOR', 'FILTER2', 'EXPTIME', 'NCOMBINE'):
         ph[k] = hdr[k]
     sh = hdr.copy()
+    if a.wht == 'sky':
+        # as an ACS drz: the exposure times in the primary header, the unit in SCI
+        ph['TEXPTIME'] = t
+        ph['CCDGAIN'] = 2.0
+        for k in ('EXPTIME', 'NCOMBINE'):
+            del sh[k]
     eh = hdr.copy()
     eh['BUNIT'] = 'ELECTRONS/S'
     fits.HDUList([fits.PrimaryHDU(header=ph), fits.ImageHDU(sci.astype(np.float32), sh, name='SCI'),
@@ -331,7 +345,7 @@ def main():
     arcs = lensed_conv > 0.05 * lensed_conv.max()
     truth = dict(lens=lens, light=light_par, source=dict(galaxy_validation_index=a.galaxy, galaxy_id=galid, pixel_scale=src_scale, centre=src_c),
                  companion=comp, star=star, hot_pixels=hot, nan_edge_columns=edge,
-                 noise=dict(exptime=t, nexp=nexp, read_noise=rn, sky_rate=sky_rate, sky_sigma=float(np.sqrt(sky_rate * t + nexp * rn * rn) / t), **noise_extra),
+                 noise=dict(wht=a.wht, exptime=t, nexp=nexp, read_noise=rn, sky_rate=sky_rate, sky_sigma=float(np.sqrt(sky_rate * t + nexp * rn * rn) / t), **noise_extra),
                  light_at_thetaE=light_at_ring, arc_peak=float(lensed_conv.max()),
                  light_over_arcs_at_arcs=float(np.median(light_conv[arcs] / lensed_conv[arcs])),
                  light_over_arcs_at_peak=float(light_conv.flat[np.argmax(lensed_conv)] / lensed_conv.max()),

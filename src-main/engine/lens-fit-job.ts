@@ -38,7 +38,7 @@ export function startLensFit(p: P<'job.lensFit'>, ctx: EngineContext): R<'job.le
           elapsedS: l.elapsedS,
         }),
     });
-    // sigma.fits as the command line writes it beside the fit's products: σ as read (`reconstruct --noise DIR/sigma.fits`)
+    // sigma.fits as the command line writes it beside the fit's products: σ as the fit used it, the sources' Poisson term included where added (`reconstruct --noise DIR/sigma.fits`)
     const sigma = lensFitSigmaFile(prep.inputs.obs, prep.inputs.sigma, prep.command, prep.inputs.noiseText);
     done.set(jobId, { ...result, files: [...result.files, sigma] });
     while (done.size > KEEP_DONE) done.delete(done.keys().next().value as string);

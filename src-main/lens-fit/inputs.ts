@@ -8,6 +8,8 @@ import { readFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { noiseMap, scalarNoise, sigmaArray } from '../../src-shared/operators/noise.js';
 import { defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
+import { electronScale, lensSigma, skySigmaFromExposure, type LensSigma, type PoissonMode, type WeightType } from '../../src-shared/lensing/noise-map.js';
+import type { PixelBox } from '../../src-shared/noise/spectrum.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import type { LensFitParams, NamedFile } from '../../src-shared/protocol/index.js';
 import { decodeImage2d, type ImageFile } from '../forward-model-files.js';
@@ -20,6 +22,7 @@ import {
   lensFitPsf,
   lensFitPsfWarning,
   lensFitNoiseCorrelation,
+  lensFitSkyExclude,
   type LensFitInputs,
   type LensFitMask,
   type LensFitSettings,
@@ -42,6 +45,13 @@ export interface PreparedLensFit {
   pixelScaleSource: string;
   /** the command line's notes on its defaults (the scale from the WCS, σ from the weights, the default disc) */
   notes: string[];
+}
+
+/** The primary HDU's header where the observation is another HDU of its file (drizzle writes EXPTIME there); else null. */
+function primaryHeader(bytes: Uint8Array, name: string, hdu: number): FitsHeader | null {
+  if (hdu === 0) return null;
+  const f = readFits(bytes, { ...CLIENT_FITS, name });
+  return (f.hdus[0]?.header as FitsHeader | undefined) ?? null;
 }
 
 function file(files: readonly NamedFile[], name: string, what: string): NamedFile {
@@ -132,33 +142,38 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     const f = file(p.files, n.file, what);
     return { f, arg: n.hdu ? `${n.file}${hduSelector(f.bytes, n.file, n.hdu)}` : n.file };
   };
-  let sigma: Float32Array | Float64Array;
-  let noiseText: string;
+  // the noise as given: σ (one number or a map) or a weight map; σ itself is made once the fitted region is known
+  // (EXP weights take the sky's σ from the blank sky outside it)
+  let given: { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string };
   let noiseFlag = '--noise-map';
   let noiseArg: string;
   if (p.noise.kind === 'sigma') {
-    sigma = sigmaArray(scalarNoise(p.noise.sigma, 'σ'), shape);
-    noiseText = String(p.noise.sigma);
-    noiseArg = noiseText;
+    noiseArg = String(p.noise.sigma);
+    given = { kind: 'sigma', values: sigmaArray(scalarNoise(p.noise.sigma, 'σ'), shape), arg: noiseArg };
   } else if (p.noise.kind === 'weights') {
     const { f, arg } = noiseFile(p.noise, 'the weight map');
     const wm = image(f, p.noise.hdu, 'the weight map');
     if (wm.shape[0] !== ny || wm.shape[1] !== nx) throw new LensFitRequestError(`${arg}: the weight map is ${wm.shape[1]}×${wm.shape[0]} (NAXIS1×NAXIS2) but the data are ${nx}×${ny}`);
-    const r = sigmaFromWeights(wm.data);
-    if (r.excluded === r.sigma.length) throw new LensFitRequestError(`${arg}: no pixel has a positive weight`);
-    sigma = r.sigma;
-    noiseText = `1/sqrt(${arg})`;
     noiseFlag = '--weight-map';
     noiseArg = arg;
-    notes.push(`σ = 1/√w from the weight map ${arg}${r.excluded ? ` (${r.excluded} pixels of weight 0 or NaN left out)` : ''}`);
+    given = { kind: 'weights', values: wm.data, arg };
   } else {
     const { f, arg } = noiseFile(p.noise, 'the σ map');
     const m = image(f, p.noise.hdu, 'the σ map');
     if (m.shape[0] !== ny || m.shape[1] !== nx) throw new LensFitRequestError(`${arg}: the σ map is ${m.shape[1]}×${m.shape[0]} (NAXIS1×NAXIS2) but the data are ${nx}×${ny}`);
-    sigma = sigmaArray(noiseMap(m.data, m.shape, arg), shape);
-    noiseText = arg;
     noiseArg = arg;
+    given = { kind: 'sigma', values: sigmaArray(noiseMap(m.data, m.shape, arg), shape), arg };
   }
+  const noiseOpts: LensFitNoiseOptions = {
+    weightType: p.noise.kind === 'weights' ? (p.noise.weightType ?? 'ivm') : 'ivm',
+    poisson: p.noise.poisson ?? 'auto',
+    ...(p.noise.exposureTime !== undefined && { exposureTime: p.noise.exposureTime }),
+  };
+  const noiseFlags = [
+    ...(noiseOpts.weightType === 'exp' ? ['--weight-type', 'exp'] : []),
+    ...(noiseOpts.exposureTime !== undefined ? ['--exposure-time', String(noiseOpts.exposureTime)] : []),
+    ...(noiseOpts.poisson === 'none' ? ['--poisson', 'none'] : []),
+  ];
 
   const psfSize = p.psf.size;
   let psfArg: string;
@@ -174,6 +189,8 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     psfArg = 'psf.fits';
   }
 
+  // the σ notes go where σ was read (before the mask's): σ itself is made once the mask is known
+  const noiseNotesAt = notes.length;
   let mask: LensFitMask = null;
   const maskArgs: string[] = [];
   if (p.mask.kind === 'file') {
@@ -191,6 +208,17 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
       notes.push(`fitting the pixels within ${r}″ of the image centre, widened to twice the first θE where that is larger (the default disc)`);
     }
   }
+
+  let ns: ReturnType<typeof lensFitSigma>;
+  try {
+    ns = lensFitSigma(obs, primaryHeader(p.obs.bytes, p.obs.name, p.obs.hdu), given, noiseOpts, mask, pixelScale);
+  } catch (e) {
+    if (e instanceof LensInputError) throw new LensFitRequestError(e.message, { cause: e });
+    throw e;
+  }
+  notes.splice(noiseNotesAt, 0, ...ns.skyNotes, ...ns.notes);
+  const sigma = ns.sigma;
+  const noiseText = ns.noiseText;
 
   const settings: LensFitSettings = {
     sourceSize: s.sourceSize,
@@ -211,6 +239,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     ...(p.obs.hdu ? ['--hdu', String(p.obs.hdu)] : []),
     noiseFlag,
     noiseArg,
+    ...noiseFlags,
     '--psf',
     psfArg,
     ...(p.pixelScale !== null ? ['--pixel-scale', String(p.pixelScale)] : []),
@@ -220,8 +249,76 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     'lens-fit',
   ];
   // the noise's correlation from the sky (the command line's default, --noise-correlation auto): the decision a note
-  const correlation = lensFitNoiseCorrelation(obs, sigma, mask, pixelScale, 'auto');
+  // (measured on the sky's σ: the Poisson term is the sources', not the sky's)
+  const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, 'auto');
   notes.push(correlation.text);
   // the app lists the notes when the fit starts: the warnings among them
-  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
+  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
+}
+
+/** How σ is made from the noise input: the weight map's kind, the sources' Poisson term, an exposure time given. */
+export interface LensFitNoiseOptions {
+  weightType: WeightType;
+  poisson: PoissonMode;
+  /** seconds (--exposure-time): replaces the header's EXPTIME; with a σ map, asks for the Poisson term */
+  exposureTime?: number;
+}
+
+/**
+ * The fit's σ as `skyscore lens-fit` and the app's job make it (src-shared/lensing/noise-map.ts): the sky's σ from
+ * the weight map (IVM: 1/√w; EXP: c/√t, c from the blank sky outside the fitted region) or the σ given, then the
+ * sources' Poisson term where it is on, the electrons per unit read from the image's header (its HDU, then the
+ * primary HDU's: drizzle writes EXPTIME there). Throws LensInputError on input it cannot use.
+ */
+export function lensFitSigma(
+  obs: ImageFile,
+  primary: FitsHeader | null,
+  given: { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string },
+  o: LensFitNoiseOptions,
+  mask: LensFitMask,
+  pixelScale: number,
+  region?: PixelBox,
+): LensSigma & { excluded: number; noiseText: string; skyNotes: string[] } {
+  const headers = primary ? [obs.header, primary] : [obs.header];
+  const skyNotes: string[] = [];
+  let sky: Float64Array;
+  let excluded = 0;
+  let source: string;
+  let skyText: string;
+  if (given.kind === 'sigma') {
+    if (o.weightType === 'exp') throw new LensInputError('EXP weights are a weight map: give them with --weight-map');
+    sky = Float64Array.from(given.values);
+    source = `the σ given (${given.arg})`;
+    skyText = given.arg;
+  } else if (o.weightType === 'ivm') {
+    const r = sigmaFromWeights(given.values);
+    if (r.excluded === r.sigma.length) throw new LensInputError(`${given.arg}: no pixel has a positive weight`);
+    sky = r.sigma;
+    excluded = r.excluded;
+    source = `1/√w of the IVM weights ${given.arg}`;
+    skyText = `1/sqrt(${given.arg})`;
+    skyNotes.push(`σ = 1/√w from the weight map ${given.arg}${excluded ? ` (${excluded} pixels of weight 0 or NaN left out)` : ''}`);
+  } else {
+    if (o.exposureTime !== undefined) throw new LensInputError('EXP weights give the exposure time per pixel: not with --exposure-time');
+    let positive = 0;
+    for (let k = 0; k < given.values.length; k++) if (given.values[k] > 0) positive++;
+    if (!positive) throw new LensInputError(`${given.arg}: no pixel has a positive exposure time`);
+    const r = skySigmaFromExposure(obs.data, given.values, obs.shape, lensFitSkyExclude(obs.shape, mask, pixelScale), region);
+    sky = r.sigma;
+    excluded = r.excluded;
+    source = `c/√t of the EXP weights ${given.arg}, c = ${r.scale.toPrecision(5)} from the blank sky`;
+    skyText = `${r.scale.toPrecision(5)}/sqrt(${given.arg})`;
+    skyNotes.push(
+      `σ_sky = c/√t from the EXP weight map ${given.arg} (seconds per pixel), c = ${r.scale.toPrecision(5)} from the ${r.basis} scatter of y·√t over ${r.skyPixels} blank-sky pixels${excluded ? ` (${excluded} pixels of exposure 0 or NaN left out)` : ''}`,
+    );
+  }
+  const scale = electronScale(headers, { exposureTime: o.exposureTime, exposureMap: o.weightType === 'exp' && given.kind === 'weights' ? given.values : undefined });
+  const ls = lensSigma(obs.data, obs.shape, sky, { mode: o.poisson, wanted: given.kind === 'weights' || o.exposureTime !== undefined, scale, source });
+  if (o.weightType === 'exp') ls.json.weightType = 'exp';
+  let noiseText = skyText;
+  if (ls.poisson) {
+    const e = typeof scale !== 'string' ? scale.electronsPerUnit : null;
+    noiseText = `sqrt(${skyText}^2 + s/${typeof e === 'number' ? e.toPrecision(6) : 'e'})`;
+  }
+  return { ...ls, excluded, noiseText, skyNotes };
 }

@@ -102,6 +102,8 @@ export interface LensFitInputs {
   warnings?: string[];
   /** the noise's correlation and the decision to whiten (lensFitNoiseCorrelation); absent: measured here ('auto') */
   correlation?: CorrelationDecision;
+  /** how σ was made (the sky's σ, the sources' Poisson term: src-shared/lensing/noise-map.ts), lens.json's `noise` */
+  noise?: Record<string, unknown>;
 }
 
 /**
@@ -120,6 +122,16 @@ export const SKY_MARGIN_ARCSEC = 1;
 export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>, mask: LensFitMask, pixelScale: number, mode: NoiseCorrelationMode, region?: PixelBox): CorrelationDecision {
   const shape = obs.shape;
   const [ny, nx] = shape;
+  const exclude = lensFitSkyExclude(shape, mask, pixelScale);
+  if (region && (region.x1 > nx || region.y1 > ny || !(region.x1 > region.x0 && region.y1 > region.y0))) {
+    throw new UserInputError(`the noise region ${region.x0},${region.y0},${region.x1},${region.y1} is not a box inside the ${nx}×${ny} (x × y) image`);
+  }
+  return decideNoiseCorrelation(obs.data, sigma, shape, mode, exclude, region);
+}
+
+/** The pixels the automatic sky selection leaves out (lensFitNoiseCorrelation's; also the EXP weights' sky): null where none. */
+export function lensFitSkyExclude(shape: [number, number], mask: LensFitMask, pixelScale: number): Uint8Array | null {
+  const [ny, nx] = shape;
   let exclude: Uint8Array | null = null;
   const margin = SKY_MARGIN_ARCSEC / pixelScale;
   if (mask?.kind === 'annulus') {
@@ -132,10 +144,7 @@ export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>
     const r = Math.ceil(Math.max(margin, Math.sqrt(area / Math.PI)));
     exclude = dilate(Uint8Array.from(mask.mask, (v) => (v ? 1 : 0)), ny, nx, r);
   }
-  if (region && (region.x1 > nx || region.y1 > ny || !(region.x1 > region.x0 && region.y1 > region.y0))) {
-    throw new UserInputError(`the noise region ${region.x0},${region.y0},${region.x1},${region.y1} is not a box inside the ${nx}×${ny} (x × y) image`);
-  }
-  return decideNoiseCorrelation(obs.data, sigma, shape, mode, exclude, region);
+  return exclude;
 }
 
 /** The fit's inputs whitened (data', σ with NaN where no whitened value, the whitened PSF of unit sum and its gain). */
@@ -324,7 +333,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
-  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh));
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null);
   const summary =
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)}${wh ? ' (whitened)' : ''} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
@@ -448,7 +457,7 @@ function cropPsf(k: PsfKernel, size: number): PsfKernel {
   for (let i = 0; i < data.length; i++) data[i] /= sum;
   return { data, shape: [H, W], center: [cy - y0, cx - x0] };
 }
-function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string, warnings: string[], nz: NoiseProducts): { name: string; bytes: Uint8Array | string }[] {
+function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string, warnings: string[], nz: NoiseProducts, noise: Record<string, unknown> | null): { name: string; bytes: Uint8Array | string }[] {
   const shape = obs.shape;
   const [ny, nx] = shape;
   const L = res.lens;
@@ -514,6 +523,8 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     logEvidenceFitGrid: res.logEvidenceFit,
     chi2: res.chi2,
     chi2PerPixel: res.chi2PerPixel,
+    // how σ was made: the sky's σ and the sources' Poisson term (docs/lensing.md, The sources' Poisson noise)
+    noise,
     // the noise's correlation measured from the sky and the decision (docs/lensing.md, Correlated noise)
     noiseCorrelation: nz.json,
     nPixels: res.nPixels,

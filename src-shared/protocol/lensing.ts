@@ -13,7 +13,17 @@ import { FILE_NAME, JOB_ID, files, obsInput, type NamedFile, type ObsInput } fro
  * (--weight-map: drizzle's WHT with final_wht_type=IVM; pixels of weight 0 left out). A map is an HDU of a file
  * among `files`, or, with no `file`, an HDU of the observation's own file (`FILE.fits[ERR]`, `FILE.fits[WHT]`).
  */
-export type LensFitNoise = { kind: 'sigma'; sigma: number } | { kind: 'map'; file?: string; hdu: number } | { kind: 'weights'; file?: string; hdu: number };
+export type LensFitNoise = ({ kind: 'sigma'; sigma: number } | { kind: 'map'; file?: string; hdu: number } | { kind: 'weights'; file?: string; hdu: number; weightType?: 'ivm' | 'exp' }) & LensFitPoisson;
+/**
+ * The sources' Poisson noise added to σ (the command line's --poisson, --exposure-time; docs/lensing.md): absent,
+ * 'auto' with the exposure time from the observation's header, added to a weight map's σ and to a σ map's only
+ * where an exposure time is given. `weightType` 'exp': the weight map is drizzle's EXP (seconds per pixel).
+ */
+export interface LensFitPoisson {
+  poisson?: 'auto' | 'none';
+  /** seconds; replaces the header's EXPTIME */
+  exposureTime?: number;
+}
 /** The PSF: an image among `files` (cropped to `size`, renormalised) or a Gaussian (FWHM in pixels). */
 export type LensFitPsfInput = { kind: 'fits'; file: string; hdu: number; size: number } | { kind: 'gaussian'; fwhmPx: number; size: number };
 /**
@@ -107,6 +117,8 @@ const variant =
     return c(v, p);
   };
 
+const poissonFields = { poisson: optional(literal('auto', 'none')), exposureTime: optional(num({ min: Number.MIN_VALUE, max: 1e9 })) };
+
 const psfSize = num({ integer: true, min: 1, max: 255 });
 const psfInput: Validator<LensFitPsfInput> = (v, p) => {
   const r = variant<LensFitPsfInput>({
@@ -146,9 +158,9 @@ export const lensingMethodParams: { [M in keyof LensingMethods]: Validator<Lensi
     obs: obsInput,
     files,
     noise: variant<LensFitNoise>({
-      sigma: obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }) }),
-      map: obj({ kind: literal('map'), file: optional(fileRef), hdu }),
-      weights: obj({ kind: literal('weights'), file: optional(fileRef), hdu }),
+      sigma: obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }), ...poissonFields }),
+      map: obj({ kind: literal('map'), file: optional(fileRef), hdu, ...poissonFields }),
+      weights: obj({ kind: literal('weights'), file: optional(fileRef), hdu, weightType: optional(literal('ivm', 'exp')), ...poissonFields }),
     }),
     psf: psfInput,
     pixelScale: nullable(num({ min: Number.MIN_VALUE, max: 3600 })),

@@ -15,8 +15,11 @@ export const MEF_HOT: [number, number] = [40, 26];
 /** The column of weight 0. */
 export const MEF_DEAD_COLUMN = 2;
 
-/** `bunit`: a BUNIT card on SCI and ERR (drizzle writes ELECTRONS/S); none by default. */
-export function lensMef(opts: { bunit?: string } = {}): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
+/**
+ * `bunit`: a BUNIT card on SCI and ERR (drizzle writes ELECTRONS/S); none by default. `exptime`: EXPTIME in the
+ * primary header (as drizzle writes it; none by default: the fit then adds no Poisson term).
+ */
+export function lensMef(opts: { bunit?: string; exptime?: number } = {}): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
   const N = MEF_N;
   const sim = simulateLens({ size: N, scale: MEF_SCALE, psfSize: 5, seed: 4, galaxy: 9, lens: { thetaE: 0.7, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } });
   const data = Float32Array.from(sim.data);
@@ -47,7 +50,7 @@ export function lensMef(opts: { bunit?: string } = {}): { bytes: Uint8Array; psf
     return h;
   };
   const bytes = writeFits([
-    { data: null, shape: [] },
+    { data: null, shape: [], ...(opts.exptime !== undefined && { header: new FitsHeader().set('EXPTIME', opts.exptime) }) },
     { data, shape: [N, N], header: wcs('SCI') },
     { data: err, shape: [N, N], header: wcs('ERR') },
     { data: wht, shape: [N, N], header: wcs('WHT') },

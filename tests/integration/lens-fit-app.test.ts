@@ -159,6 +159,8 @@ describe('job.lensFit', () => {
     expect(started.notes).toEqual([
       "the pixel scale 0.0700000″ from mef.fits's WCS (the CD matrix)",
       `σ = 1/√w from the weight map mef.fits[WHT] (${MEF_N} pixels of weight 0 or NaN left out)`,
+      // no EXPTIME in this file: the sources' Poisson noise is not added, and the note says how to add it
+      expect.stringMatching(/^the sources' Poisson noise: not added \(no exposure time \(EXPTIME or TEXPTIME in the header\)\): .*give --exposure-time T/),
       'fitting the pixels within 3″ of the image centre, widened to twice the first θE where that is larger (the default disc)',
       // no sky beyond 6″ of the centre in this cutout: nothing to measure the noise's correlation from
       expect.stringMatching(/^noise correlation: not measured \(0 sky pixels in the blank sky outside the fitted region, 2000 needed\): the noise taken as white$/),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
 import { simulateLens } from '../helpers/lens-sim.js';
-import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
+import { FitsHeader, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
@@ -138,6 +138,11 @@ describe('skyscore lens-fit', () => {
       [[...base, '--noise-region', '0,0,8'], /--noise-region must be four non-negative integers/],
       [[...base, '--noise-region', '0,0,80,80'], /the noise region 0,0,80,80 is not a box inside the 56×56/],
       [[...base, '--noise-region', '0,0,20,20', '--noise-correlation', 'none'], /--noise-region measures the noise's correlation: not with --noise-correlation none/],
+      [[...base, '--poisson', 'yes'], /--poisson must be auto or none/],
+      [[...base, '--weight-type', 'ivm2'], /--weight-type must be ivm or exp/],
+      [[...base, '--weight-type', 'exp'], /--weight-type exp describes a --weight-map/],
+      [[...base, '--exposure-time', '100', '--poisson', 'none'], /--exposure-time gives the sources' Poisson noise: not with --poisson none/],
+      [[...base, '--exposure-time', '-5'], /--exposure-time/],
     ];
     for (const [args, msg] of cases) {
       const r = await runCliAsync(args, { timeoutMs: 120_000 });
@@ -234,5 +239,78 @@ describe('skyscore lens-fit on correlated noise', () => {
     expect(lens.chi2PerPixel).toBeLessThan(0.6);
     expect(existsSync(q('none/noise-sigma.fits'))).toBe(false);
     expect(JSON.parse(readFileSync(q('none/model.json'), 'utf8')).noise).toBeUndefined();
+  }, 1_200_000);
+});
+
+// The sources' Poisson noise that a drizzled weight map leaves out: the first simulation in e⁻/s, the WHT the sky's
+// alone (σ_w = 0.02), the noise drawn with the full variance σ_w² + f/T, T such that the deflector's peak has 100× the
+// sky's variance (a SLACS deflector's core: docs/lensing.md, The sources' Poisson noise); EXPTIME and BUNIT in the header.
+describe("skyscore lens-fit: the sources' Poisson noise the weights leave out", () => {
+  const N = 56;
+  const SW = 0.02;
+  const peak = Math.max(...sim.noiseFree);
+  const T = peak / (100 * SW * SW);
+  const rng = new SeededRandom(21);
+  const data = Float32Array.from(sim.noiseFree, (v) => v + rng.normal() * Math.sqrt(SW * SW + Math.max(v, 0) / T));
+  const q = (f: string) => path.join(dir, 'poisson', f);
+  const run = (flags: string[], out: string) =>
+    runCliAsync(
+      ['lens-fit', '--obs', q('obs.fits'), '--weight-map', q('wht.fits'), '--psf', p('psf.fits'), '--pixel-scale', '0.05', '--annulus', '0,1.35', '--starts', '1', '--light', '1', '--no-errors', '--fit-source-size', '12', '--source-size', '16', ...flags, '--out', q(out)],
+      { timeoutMs: 1_100_000 },
+    );
+  /** χ²/pixel of normalised-residual.fits over the fitted pixels within r pixels of the centre (all: Infinity). */
+  const chi2Within = (out: string, r: number) => {
+    const m = read(q(`${out}/mask.fits`)).data;
+    const z = read(q(`${out}/normalised-residual.fits`)).data;
+    let c = 0;
+    let n = 0;
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < N; j++) {
+        const k = i * N + j;
+        if (!m[k] || Math.hypot(i - (N - 1) / 2, j - (N - 1) / 2) > r) continue;
+        c += z[k] * z[k];
+        n++;
+      }
+    }
+    return { chi2: c / n, n };
+  };
+
+  beforeAll(() => {
+    mkdirSync(q(''), { recursive: true });
+    const h = new FitsHeader().set('BUNIT', 'ELECTRONS/S').set('EXPTIME', T);
+    writeFileSync(q('obs.fits'), writeFits([{ data, shape: [N, N], header: h }]));
+    writeFileSync(q('wht.fits'), writeFits([{ data: new Float32Array(N * N).fill(1 / (SW * SW)), shape: [N, N] }]));
+  });
+
+  it('the default adds it (EXPTIME read): χ²/pixel ≈ 1 in the mask and the core; --poisson none: far above 1', async () => {
+    const a = await run([], 'auto');
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toMatch(/skyscore: note: the sources' Poisson noise added to σ: .*effective exposure [\d.]+ s \(EXPTIME\)/);
+    const la = JSON.parse(readFileSync(q('auto/lens.json'), 'utf8'));
+    expect(la.noise.read.EXPTIME).toBeCloseTo(T, 3);
+    expect(la.noise.read.BUNIT).toBe('ELECTRONS/S');
+    // sigma.fits is the σ used: at the centre √(σ_w² + f/T) within 10 % (f smoothed there), the sky's far out
+    const sig = read(q('auto/sigma.fits')).data;
+    const c = 28 * N + 28;
+    expect(Math.abs(sig[c] / Math.sqrt(SW * SW + sim.noiseFree[c] / T) - 1)).toBeLessThan(0.1);
+    expect(sig[c]).toBeGreaterThan(5 * SW);
+    const b = await run(['--poisson', 'none'], 'none');
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(/Poisson noise: not added \(--poisson none\)/);
+    const lb = JSON.parse(readFileSync(q('none/lens.json'), 'utf8'));
+    expect(lb.noise.poisson).toMatch(/^none/);
+    expect(read(q('none/sigma.fits')).data[c]).toBeCloseTo(SW, 6);
+    // the mask, and the core (within 0.25″ of the centre); measured 0.956 and 1.10 (80 pixels) with the term,
+    // 9.35 and 37.8 without
+    const core = chi2Within('auto', 5);
+    expect(core.n).toBeGreaterThan(60);
+    expect(la.chi2PerPixel).toBeGreaterThan(0.8);
+    expect(la.chi2PerPixel).toBeLessThan(1.2);
+    expect(core.chi2).toBeGreaterThan(0.6);
+    expect(core.chi2).toBeLessThan(1.6);
+    expect(lb.chi2PerPixel).toBeGreaterThan(3);
+    expect(chi2Within('none', 5).chi2).toBeGreaterThan(15);
+    // the fitted θE stays within 3 % with the Poisson term
+    expect(Math.abs(la.parameters.thetaE.value / sim.truth.lens.thetaE - 1)).toBeLessThan(0.03);
   }, 1_200_000);
 });

@@ -146,6 +146,31 @@ describe('the lens fit request from a multi-extension observation (SCI, ERR, WHT
   });
 });
 
+describe('the sources\' Poisson noise in the job: the exposure time from the primary header', () => {
+  const base = (m: ReturnType<typeof lensMef>, noise: LensFitParams['noise']) =>
+    prepareLensFit({ obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 }, files: [], noise, psf: { kind: 'gaussian', fwhmPx: 2, size: 5 }, pixelScale: null, mask: { kind: 'default' }, settings: { ...DEFAULT_LENS_FIT_FORM } });
+  it('adds it to the WHT\'s σ where EXPTIME is read (as the command line), leaves it out with poisson none or without EXPTIME', () => {
+    const m = lensMef({ bunit: 'ELECTRONS/S', exptime: 100 });
+    const auto = base(m, { kind: 'weights', hdu: 3 });
+    expect(auto.notes.join('\n')).toMatch(/Poisson noise added to σ: .*effective exposure 100 s \(EXPTIME\)/);
+    expect(auto.inputs.noiseText).toBe('sqrt(1/sqrt(mef.fits[WHT])^2 + s/100.000)');
+    expect(auto.inputs.noise).toMatchObject({ electronsPerUnit: 100, read: { BUNIT: 'ELECTRONS/S', EXPTIME: 100 } });
+    const none = base(m, { kind: 'weights', hdu: 3, poisson: 'none' });
+    expect(none.command).toMatch(/--weight-map mef.fits\[WHT\] --poisson none /);
+    // σ grows where the deflector's light is (the centre); half the exposure, twice the term
+    const c = 32 * 64 + 32;
+    expect(auto.inputs.sigma[c]).toBeGreaterThan(none.inputs.sigma[c] * 1.05);
+    const given = base(m, { kind: 'weights', hdu: 3, exposureTime: 50 });
+    expect(given.command).toMatch(/--exposure-time 50 /);
+    expect(given.inputs.sigma[c] ** 2 - none.inputs.sigma[c] ** 2).toBeCloseTo(2 * (auto.inputs.sigma[c] ** 2 - none.inputs.sigma[c] ** 2), 10);
+    // a σ map is complete unless an exposure time is given
+    expect(base(m, { kind: 'map', hdu: 2 }).inputs.sigma[c]).toBeCloseTo(m.sigma[c], 6);
+    const without = base(lensMef({ bunit: 'ELECTRONS/S' }), { kind: 'weights', hdu: 3 });
+    expect(without.inputs.noiseText).toBe('1/sqrt(mef.fits[WHT])');
+    expect(without.notes.join('\n')).toMatch(/Poisson noise: not added \(no exposure time/);
+  });
+});
+
 describe('"Use the fitted lens" and the noise the fit used', () => {
   /** A finished fit on the MEF's SCI with σ from `noise` (its sigma.fits as the job writes it), its model a lens + PSF. */
   async function fitDone(noise: LensFitParams['noise']): Promise<{ done: LensFitDone; sigma: ArrayLike<number> }> {

@@ -4,7 +4,11 @@ import { UsageError } from '../errors.js';
 import { checkOutputFolder, writeProductSet } from '../../io.js';
 import { readImage2dArg, readNoiseArg, splitHduSelector } from '../../forward-model-files.js';
 import { noiseMap } from '../../../src-shared/operators/noise.js';
-import { defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../../src-shared/lensing/inputs.js';
+import { defaultFitRadius, pixelScaleFromWcs, LensInputError } from '../../../src-shared/lensing/inputs.js';
+import { POISSON_MODES, WEIGHT_TYPES, type PoissonMode, type WeightType } from '../../../src-shared/lensing/noise-map.js';
+import { lensFitSigma } from '../../lens-fit/inputs.js';
+import { readFits, type FitsHeader } from '../../../src-shared/fits/index.js';
+import { readFile } from 'node:fs/promises';
 import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
@@ -32,7 +36,7 @@ export const lensFitCommand: Command = {
   name: 'lens-fit',
   summary: 'fits a strong lens (SIE or power law + shear, Sérsic light) by the Bayesian evidence of a pixelated-source inversion',
   usage: `usage: skyscore lens-fit --obs IMAGE.fits (--noise-map SIGMA.fits|SIGMA | --weight-map WHT.fits) --psf PSF.fits
-                        [--pixel-scale ARCSEC]
+                        [--weight-type ivm|exp] [--poisson auto|none] [--exposure-time T] [--pixel-scale ARCSEC]
                         [--mask MASK.fits | --annulus R1,R2] [--source-size N] [--source-scale ARCSEC]
                         [--starts K] [--light auto|N] [--mass sie|epl]
                         [--noise-correlation auto|none] [--noise-region x0,y0,x1,y1] [--out DIR] …
@@ -48,9 +52,20 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          number or EXTNAME[,EXTVER]; default the first HDU with an image)
   --noise-map SIGMA      σ per pixel (a FITS map of the image's shape, e.g. FILE.fits[ERR]) or one number;
                          NaN σ or NaN data pixels are left out of the fit
-  --weight-map WHT.fits  instead of --noise-map: an inverse-variance weight map, σ = 1/√w (HST drizzle's
-                         WHT with final_wht_type=IVM, e.g. FILE.fits[WHT]); pixels of weight 0 are left out.
-                         Drizzle's EXP weights are exposure times, not inverse variances: do not pass them
+  --weight-map WHT.fits  instead of --noise-map: a weight map (e.g. FILE.fits[WHT]); pixels of weight 0 are
+                         left out. The sky's σ = 1/√w (--weight-type ivm, default: drizzle's final_wht_type=IVM)
+  --weight-type K        ivm (default) or exp: the weights are exposure times (drizzle's EXP, seconds per pixel);
+                         the sky's σ is then c/√t, c from the blank sky's measured scatter (the sky pixels
+                         --noise-correlation measures, or the --noise-region box)
+  --poisson M            auto (default) or none. auto adds the sources' Poisson noise, which drizzled weight
+                         maps leave out: σ² = σ_sky² + max(s, 0)/e, s the data smoothed by a 3×3 binomial
+                         kernel (fixed before the fit), e the electrons per data unit: the exposure time
+                         (--exposure-time, else EXPTIME or TEXPTIME of the image's HDU, then the primary HDU),
+                         per pixel with --weight-type exp; data in e⁻/s unless BUNIT says electrons, counts
+                         (× CCDGAIN or ATODGAIN) or counts/s. Added to --weight-map's σ where e is known; a
+                         --noise-map is taken as complete unless --exposure-time is given. What was read: a
+                         note on stderr and lens.json's noise. none: σ from the weights or the map alone
+  --exposure-time T      the exposure time in seconds (replaces the header's EXPTIME)
   --psf PSF.fits         the PSF image (centre at pixel ⌊K/2⌋, normalised to unit sum), cropped to
                          --psf-size pixels (default 21, odd) around its centre
   --pixel-scale ARCSEC   the image's pixel scale (arcsec per pixel); default: from the image's celestial
@@ -92,7 +107,7 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
 Products in DIR: lens.json (every parameter as {"value", "error"}, logEvidence, chi2PerPixel), model.json
 (the fitted forward model for 'skyscore reconstruct --obs IMAGE.fits --model DIR/model.json': lens, psf.fits,
 mask.fits, the lens light lens-light.fits as its additive image and the source inversion's flux reference),
-lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, sigma.fits (σ as read, NaN
+lens-light.fits, light-subtracted.fits, model-image.fits, normalised-residual.fits, sigma.fits (σ as the fit used it, the sources' Poisson term included where added; NaN
 where none: 'reconstruct --noise DIR/sigma.fits'; the observation's grid and WCS), source-inversion.fits (the source grid, a linear arcsec WCS), critical-curves.json (critical curves and
 caustics, arcsec); where the noise was whitened, noise-sigma.fits (the per-pixel rms, σ·√(variance ratio)) and
 noise-realisation.fits (a 256² draw of the measured noise), model.json's correlated noise block: then
@@ -106,6 +121,9 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
         hdu: { type: 'string' },
         'noise-map': { type: 'string' },
         'weight-map': { type: 'string' },
+        'weight-type': { type: 'string' },
+        poisson: { type: 'string' },
+        'exposure-time': { type: 'string' },
         psf: { type: 'string' },
         'psf-size': { type: 'string' },
         'pixel-scale': { type: 'string' },
@@ -133,6 +151,14 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     const weightArg = optionalString(p, 'weight-map');
     if (noiseArgOpt !== undefined && weightArg !== undefined) throw new UsageError(`${cmd}: give --noise-map (σ) or --weight-map (inverse variance), not both`);
     if (noiseArgOpt === undefined && weightArg === undefined) throw new UsageError(`${cmd}: missing --noise-map (σ per pixel, or one σ) or --weight-map (an inverse-variance map such as HST's WHT)`);
+    const weightType = (optionalString(p, 'weight-type') ?? 'ivm').trim() as WeightType;
+    if (!WEIGHT_TYPES.includes(weightType)) throw new UsageError(`${cmd}: --weight-type must be ${WEIGHT_TYPES.join(' or ')}, got '${weightType}'`);
+    if (weightType === 'exp' && weightArg === undefined) throw new UsageError(`${cmd}: --weight-type exp describes a --weight-map`);
+    const poisson = (optionalString(p, 'poisson') ?? 'auto').trim() as PoissonMode;
+    if (!POISSON_MODES.includes(poisson)) throw new UsageError(`${cmd}: --poisson must be ${POISSON_MODES.join(' or ')}, got '${poisson}'`);
+    const exposureTime = optionalString(p, 'exposure-time') === undefined ? undefined : numberFlag(p, 'exposure-time', cmd, { positive: true });
+    if (exposureTime !== undefined && poisson === 'none') throw new UsageError(`${cmd}: --exposure-time gives the sources' Poisson noise: not with --poisson none`);
+    if (exposureTime !== undefined && weightType === 'exp') throw new UsageError(`${cmd}: --weight-type exp gives the exposure time per pixel: not with --exposure-time`);
     const psfPath = requireString(p, 'psf', cmd);
     const scaleGiven = optionalString(p, 'pixel-scale') === undefined ? undefined : numberFlag(p, 'pixel-scale', cmd, { positive: true });
     const psfSize = numberFlag(p, 'psf-size', cmd, { default: LENS_FIT_PSF_SIZE, integer: true, min: 1, max: 255 });
@@ -189,25 +215,19 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
       scaleSource = w.source;
       notes.push(`the pixel scale ${scale.toPrecision(6)}″ from ${obsPath}'s WCS (${w.source})`);
     }
-    let sigma: Float32Array | Float64Array;
-    let noiseText: string;
+    // the noise as given; σ is made once the fitted region is known (EXP weights: the sky's σ from the sky outside it)
+    let given: { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string };
     if (weightArg !== undefined) {
       const wm = await readImage2dArg(weightArg);
       if (wm.shape[0] !== shape[0] || wm.shape[1] !== shape[1]) throw new UsageError(`${cmd}: ${weightArg}: the weight map is ${wm.shape[1]}×${wm.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
-      const r = sigmaFromWeights(wm.data);
-      if (r.excluded === r.sigma.length) throw new UsageError(`${cmd}: ${weightArg}: no pixel has a positive weight`);
-      sigma = r.sigma;
-      noiseText = `1/sqrt(${weightArg.replace(/^.*[\\/]/, '')})`;
-      notes.push(`σ = 1/√w from the weight map ${weightArg}${r.excluded ? ` (${r.excluded} pixels of weight 0 or NaN left out)` : ''}`);
+      given = { kind: 'weights', values: wm.data, arg: weightArg.replace(/^.*[\\/]/, '') };
     } else if (noiseFile !== undefined && splitHduSelector(noiseFile).selector !== null) {
       const m = await readImage2dArg(noiseFile);
       if (m.shape[0] !== shape[0] || m.shape[1] !== shape[1]) throw new UsageError(`${cmd}: ${noiseFile}: the σ map is ${m.shape[1]}×${m.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
-      sigma = sigmaArray(noiseMap(m.data, m.shape, noiseFile), shape);
-      noiseText = noiseFile.replace(/^.*[\\/]/, '');
+      given = { kind: 'sigma', values: sigmaArray(noiseMap(m.data, m.shape, noiseFile), shape), arg: noiseFile.replace(/^.*[\\/]/, '') };
     } else {
       const r = await readNoiseArg(noiseArgOpt as string, shape, '--noise-map', cmd);
-      sigma = sigmaArray(r.noise, shape);
-      noiseText = r.text;
+      given = { kind: 'sigma', values: sigmaArray(r.noise, shape), arg: r.text };
     }
     for (const n of notes) process.stderr.write(`skyscore: note: ${n}\n`);
     const psfImg = await readImage2dArg(psfPath);
@@ -232,16 +252,28 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
       }
     }
 
+    // σ: the sky's, and the sources' Poisson term (the header read: the image's HDU, then the primary HDU's)
+    let ns: ReturnType<typeof lensFitSigma>;
+    try {
+      ns = lensFitSigma(obs, await primaryHeader(obsPath), given, { weightType, poisson, ...(exposureTime !== undefined && { exposureTime }) }, mask, scale, region);
+    } catch (e) {
+      if (e instanceof LensInputError) throw new UsageError(`${cmd}: ${e.message}`);
+      throw e;
+    }
+    for (const n of [...ns.skyNotes, ...ns.notes]) process.stderr.write(`skyscore: note: ${n}\n`);
+    const sigma = ns.sigma;
+    const noiseText = ns.noiseText;
     let correlation;
     try {
-      correlation = lensFitNoiseCorrelation(obs, sigma, mask, scale, corrMode, region);
+      // measured on the sky's σ (the Poisson term is the sources')
+      correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, scale, corrMode, region);
     } catch (e) {
       throw new UsageError(`${cmd}: ${(e as Error).message}`);
     }
     process.stderr.write(`skyscore: note: ${correlation.text}\n`);
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
-      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: psfWarning ? [psfWarning] : [], correlation },
+      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: psfWarning ? [psfWarning] : [], correlation, noise: ns.json },
       { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`) },
@@ -252,3 +284,10 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
   },
 };
 
+
+/** The primary HDU's header of the image's file (drizzle writes EXPTIME there; read after the image's own HDU). */
+async function primaryHeader(obsPath: string): Promise<FitsHeader | null> {
+  const { file } = splitHduSelector(obsPath);
+  const f = readFits(new Uint8Array(await readFile(file)), { name: file });
+  return (f.hdus[0]?.header as FitsHeader | undefined) ?? null;
+}
