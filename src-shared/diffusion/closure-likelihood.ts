@@ -360,11 +360,8 @@ export class ClosureLikelihood {
     return Math.max(1, lambda);
   }
 
-  /** χ² parts of an image in data units. */
-  chi2Parts(xData: ArrayLike<number>): ClosureChi2 {
-    const x = Float64Array.from(xData);
-    const m = dftForward(this.u, this.v, this.grid, x);
-    const c = closureChi2(this.sub, m.re, m.im);
+  /** The pseudo-data's moments of an image in data units: its total flux and first moments Σ x l, Σ x m. */
+  private moments(x: ArrayLike<number>): [number, number, number] {
     let f = 0;
     let sx = 0;
     let sy = 0;
@@ -373,19 +370,22 @@ export class ClosureLikelihood {
       sx += x[p] * this.lx[p];
       sy += x[p] * this.my[p];
     }
+    return [f, sx, sy];
+  }
+
+  /** χ² parts of an image in data units. */
+  chi2Parts(xData: ArrayLike<number>): ClosureChi2 {
+    const x = Float64Array.from(xData);
+    const m = dftForward(this.u, this.v, this.grid, x);
+    const c = closureChi2(this.sub, m.re, m.im);
+    const [f, sx, sy] = this.moments(x);
     return { phase: c.phase, logAmp: c.logAmp, nPhase: this.set.nPhase, nLogAmp: this.set.nLogAmp, flux: f, centroid: [sx / f, sy / f] };
   }
 
   /** log p(c | x) up to a constant, for an image in data units (σ = 0: the thermal σ's); the tests' finite differences. */
   logLikelihood(xData: ArrayLike<number>): number {
     const p = this.chi2Parts(xData);
-    const x = Float64Array.from(xData);
-    let sx = 0;
-    let sy = 0;
-    for (let i = 0; i < x.length; i++) {
-      sx += x[i] * this.lx[i];
-      sy += x[i] * this.my[i];
-    }
+    const [, sx, sy] = this.moments(xData);
     const r = [this.yB[0] - p.flux, -sx, -sy];
     return -0.5 * (p.phase + p.logAmp + r.reduce((a, v, i) => a + (v * v) / this.sigmaB[i], 0));
   }
@@ -416,14 +416,7 @@ export class ClosureLikelihood {
     const out = new Float64Array(xData.length);
     for (let p = 0; p < out.length; p++) out[p] = -0.5 * g[p];
     // the pseudo-data, exactly convolved: Bᵀ(Σ_B + a²σ² BBᵀ)⁻¹(y_B − B x)
-    let f = 0;
-    let sx = 0;
-    let sy = 0;
-    for (let p = 0; p < xData.length; p++) {
-      f += xData[p];
-      sx += xData[p] * this.lx[p];
-      sy += xData[p] * this.my[p];
-    }
+    const [f, sx, sy] = this.moments(xData);
     const M = this.bbt.map((v, i) => v * c2 + (i % 4 === 0 ? this.sigmaB[i / 4] : 0));
     const z = solve3(M, [this.yB[0] - f, -sx, -sy]);
     for (let p = 0; p < out.length; p++) out[p] += z[0] + z[1] * this.lx[p] + z[2] * this.my[p];
@@ -512,14 +505,7 @@ export class ClosureLikelihood {
     };
     const m = dftForward(this.u, this.v, this.grid, xData);
     const c = closureChi2(set, m.re, m.im);
-    let f = 0;
-    let sx = 0;
-    let sy = 0;
-    for (let p = 0; p < xData.length; p++) {
-      f += xData[p];
-      sx += xData[p] * this.lx[p];
-      sy += xData[p] * this.my[p];
-    }
+    const [f, sx, sy] = this.moments(xData);
     const r = [this.yB[0] - f, -sx, -sy];
     return -0.5 * (c.phase + c.logAmp + r.reduce((a, v, i) => a + (v * v) / this.sigmaB[i], 0));
   }

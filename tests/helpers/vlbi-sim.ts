@@ -156,3 +156,37 @@ export function randomPhases(seed: number): (scan: number, station: number) => [
     return table.get(key)!;
   };
 }
+
+/** The largest normalised cross-correlation of a with b over whole-pixel shifts of a (closures do not fix the position). */
+export function alignedNcc(a: ArrayLike<number>, b: ArrayLike<number>, g: { nx: number; ny: number }, maxShift: number): number {
+  const mean = (p: ArrayLike<number>) => {
+    let t = 0;
+    for (let i = 0; i < p.length; i++) t += p[i];
+    return t / p.length;
+  };
+  const mb = mean(b);
+  let best = -1;
+  for (let dy = -maxShift; dy <= maxShift; dy++) {
+    for (let dx = -maxShift; dx <= maxShift; dx++) {
+      const s = new Float64Array(a.length);
+      for (let y = 0; y < g.ny; y++) {
+        for (let x = 0; x < g.nx; x++) {
+          const xs = x - dx;
+          const ys = y - dy;
+          if (xs >= 0 && xs < g.nx && ys >= 0 && ys < g.ny) s[y * g.nx + x] = a[ys * g.nx + xs];
+        }
+      }
+      const ms = mean(s);
+      let sab = 0;
+      let saa = 0;
+      let sbb = 0;
+      for (let i = 0; i < s.length; i++) {
+        sab += (s[i] - ms) * (b[i] - mb);
+        saa += (s[i] - ms) ** 2;
+        sbb += (b[i] - mb) ** 2;
+      }
+      best = Math.max(best, sab / Math.sqrt(saa * sbb));
+    }
+  }
+  return best;
+}

@@ -21,7 +21,7 @@ import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
-import { normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
+import { alignedNcc, normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -66,38 +66,6 @@ function skyImage(sky: Component[], g: ImageGrid): Float64Array {
     }
   }
   return out;
-}
-
-/** The largest normalised cross-correlation of a with b over whole-pixel shifts of a (closures do not fix the position). */
-function alignedNcc(a: ArrayLike<number>, b: ArrayLike<number>, g: ImageGrid, maxShift = 6): number {
-  const mean = (p: ArrayLike<number>) => {
-    let s = 0;
-    for (let i = 0; i < p.length; i++) s += p[i];
-    return s / p.length;
-  };
-  const mb = mean(b);
-  let best = -1;
-  for (let dy = -maxShift; dy <= maxShift; dy++) {
-    for (let dx = -maxShift; dx <= maxShift; dx++) {
-      const s = new Float64Array(a.length);
-      for (let y = 0; y < g.ny; y++) for (let x = 0; x < g.nx; x++) {
-        const xs = x - dx;
-        const ys = y - dy;
-        if (xs >= 0 && xs < g.nx && ys >= 0 && ys < g.ny) s[y * g.nx + x] = a[ys * g.nx + xs];
-      }
-      const ms = mean(s);
-      let sab = 0;
-      let saa = 0;
-      let sbb = 0;
-      for (let i = 0; i < s.length; i++) {
-        sab += (s[i] - ms) * (b[i] - mb);
-        saa += (s[i] - ms) ** 2;
-        sbb += (b[i] - mb) ** 2;
-      }
-      best = Math.max(best, sab / Math.sqrt(saa * sbb));
-    }
-  }
-  return best;
 }
 
 /** The data with complex gains g_i g_j* applied per time stamp and station, weights / |g_i g_j|² (the noise scales with them). */
@@ -210,12 +178,12 @@ describe('closure likelihood', () => {
     const t = cl.chi2Parts(truth);
     const drawsC = await run(cl);
     const partsC = drawsC.map((d) => cl.chi2Parts(d));
-    const nccC = drawsC.map((d) => alignedNcc(d, truth, g));
+    const nccC = drawsC.map((d) => alignedNcc(d, truth, g, 6));
     const vl = new VisibilityLikelihood({ equations: visibilityNormalEquations(vis, g), affine });
     const drawsV = await run(vl);
     vl.dispose();
     const partsV = drawsV.map((d) => cl.chi2Parts(d));
-    const nccV = drawsV.map((d) => alignedNcc(d, truth, g));
+    const nccV = drawsV.map((d) => alignedNcc(d, truth, g, 6));
     const f = (p: { phase: number; logAmp: number; nPhase: number; nLogAmp: number }) => `${(p.phase / p.nPhase).toFixed(2)}/${(p.logAmp / p.nLogAmp).toFixed(2)}`;
     console.log(
       `truth χ²_ψ/χ²_L per closure ${f(t)}; closure posterior draws ${partsC.map(f).join(', ')}, NCC ${nccC.map((v) => v.toFixed(3)).join(', ')}, flux ${partsC.map((p) => p.flux.toFixed(2)).join(', ')}; ` +
