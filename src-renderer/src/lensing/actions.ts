@@ -365,10 +365,11 @@ export async function applyFittedLens(): Promise<void> {
     if (block) {
       if (block.model !== 'correlated' || block.image === undefined || block.sigmaFits === undefined) throw new Error(`model.json's noise block is not the correlated one a whitened fit writes (${JSON.stringify(block)})`);
       const white = sigmaFile !== null ? { mode: 'map' as const, sigma: null, mapFile: sigmaFile, mapHdu: 0 } : currentWhite(useStore.getState().noise);
-      const nc = d.noiseCorrelation;
+      // lens.json's estimate checked before the files are added
+      const est = fittedLensNoise(d.noiseCorrelation, block.image, block.sigmaFits, white);
       const image = await addModelFile(`lens-fit-${block.image}`, bytesOf(block.image), 'noise');
       const sigmaMap = await addModelFile(`lens-fit-${block.sigmaFits}`, bytesOf(block.sigmaFits), 'sigma');
-      fitNoise = fittedLensNoise(nc, image, sigmaMap, white);
+      fitNoise = { ...est, noiseImage: image, sigmaFile: sigmaMap };
     }
     const doc: ForwardModelSpec = {
       ...spec,
