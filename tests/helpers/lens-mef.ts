@@ -7,6 +7,7 @@
  */
 import { FitsHeader, writeFits } from '../../src-shared/fits/index.js';
 import { simulateLens } from './lens-sim.js';
+import { SeededRandom } from '../../src-shared/operators/random.js';
 
 export const MEF_N = 64;
 export const MEF_SCALE = 0.07;
@@ -15,15 +16,37 @@ export const MEF_HOT: [number, number] = [40, 26];
 /** The column of weight 0. */
 export const MEF_DEAD_COLUMN = 2;
 
+/** The drizzle-like file (`lensMef({ correlated: true })`): its side, pixel scale and the noise's filter. */
+export const CORR_N = 112;
+export const CORR_SCALE = 0.05;
+export const CORR_TAP = 0.12;
+
+/** Unit white noise filtered by [a, 1 − 2a, a] along each axis: neighbour correlation 0.30, per-pixel variance 0.37, large-scale 1. */
+function drizzleLike(n: number, seed: number, a = CORR_TAP): Float64Array {
+  const rng = new SeededRandom(seed);
+  const m = n + 2;
+  const w = Float64Array.from({ length: m * m }, () => rng.normal());
+  const t = [a, 1 - 2 * a, a];
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let p = 0; p < 3; p++) for (let q = 0; q < 3; q++) out[i * n + j] += t[p]! * t[q]! * w[(i + p) * m + j + q]!;
+  return out;
+}
+
 /**
- * `bunit`: a BUNIT card on SCI and ERR (drizzle writes ELECTRONS/S); none by default. `exptime`: EXPTIME in the
- * primary header (as drizzle writes it; none by default: the fit then adds no Poisson term).
+ * `bunit`: a BUNIT card on SCI and ERR (drizzle writes ELECTRONS/S); none by default. `correlated`: drizzle-like
+ * noise instead of white — a 112² lens (θE 0.9″) of 0.05″ pixels whose noise is σ = 0.02 (the WHT's 1/√w, the
+ * large-scale noise) times `drizzleLike` (per-pixel rms 0.61 σ), its sky beyond twice a 1.35″ disc about 3400 pixels;
+ * no hot pixel. `exptime`: EXPTIME in the primary header (as drizzle writes it; none by default: the fit then adds
+ * no Poisson term).
  */
-export function lensMef(opts: { bunit?: string; exptime?: number } = {}): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
-  const N = MEF_N;
-  const sim = simulateLens({ size: N, scale: MEF_SCALE, psfSize: 5, seed: 4, galaxy: 9, lens: { thetaE: 0.7, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } });
-  const data = Float32Array.from(sim.data);
-  data[MEF_HOT[0] * N + MEF_HOT[1]] += 1.5;
+export function lensMef(opts: { bunit?: string; correlated?: boolean; exptime?: number } = {}): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
+  const N = opts.correlated ? CORR_N : MEF_N;
+  const sim = opts.correlated
+    ? simulateLens({ size: N, scale: CORR_SCALE, psfSize: 7, seed: 6, galaxy: 9, lens: { thetaE: 0.9, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } })
+    : simulateLens({ size: N, scale: MEF_SCALE, psfSize: 5, seed: 4, galaxy: 9, lens: { thetaE: 0.7, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } });
+  const corr = opts.correlated ? drizzleLike(N, 77) : null;
+  const data = corr ? Float32Array.from(sim.noiseFree, (v, k) => v + sim.sigma[k]! * corr[k]!) : Float32Array.from(sim.data);
+  if (!corr) data[MEF_HOT[0] * N + MEF_HOT[1]] += 1.5;
   const err = Float32Array.from(sim.sigma);
   const wht = Float32Array.from(sim.sigma, (s) => 1 / (s * s));
   for (let r = 0; r < N; r++) {
@@ -32,7 +55,7 @@ export function lensMef(opts: { bunit?: string; exptime?: number } = {}): { byte
   }
   const c = Math.cos(Math.PI / 6);
   const s = Math.sin(Math.PI / 6);
-  const d = MEF_SCALE / 3600;
+  const d = (opts.correlated ? CORR_SCALE : MEF_SCALE) / 3600;
   const wcs = (name: string) => {
     const h = new FitsHeader();
     h.set('EXTNAME', name);

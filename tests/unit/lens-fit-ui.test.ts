@@ -2,7 +2,9 @@
  * The app's lens-fit request from the editor's state: σ or the σ map of the Noise step, the model's PSF stage
  * (FITS or Gaussian) and mask, the lens stage's pixel scale, the settings; the request passes the protocol's
  * validation, and a missing input is refused with a message that says where to set it; "Use the fitted lens"
- * carries the σ the fit read from the observation's file into the Noise step; lens.json's advice in the panel's words.
+ * carries the σ the fit read from the observation's file into the Noise step, and a whitened fit's correlated noise
+ * (model.json's block: the same model `reconstruct --model` builds) with white noise one switch away; lens.json's
+ * advice in the panel's words.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, fitPixelScale, lensFitInputs, noiseFromText, noiseHdus } from '../../src-renderer/src/lensing/actions.js';
@@ -10,6 +12,15 @@ import { DEFAULT_LENS_FIT_FORM, useLensFit, type LensFitDone } from '../../src-r
 import { noiseInput } from '../../src-renderer/src/run/actions.js';
 import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
 import { lensFitSigmaFile } from '../../src-main/reconstruct/lens-fit-run.js';
+import { estimateSkyCorrelation, noiseRealisation, skyPixels } from '../../src-shared/lensing/whitening.js';
+import { SeededRandom } from '../../src-shared/operators/random.js';
+import { noiseCorrelation, sigmaArray } from '../../src-shared/operators/noise.js';
+import { buildNoiseModel } from '../../src-main/reconstruct/noise.js';
+import { requestNoiseModel } from '../../src-main/engine/forward-model-requests.js';
+import { lensFitNoiseInUse, lensFitNoisePatch, noiseSettingsOf } from '../../src-renderer/src/model/noise.js';
+import { requestFileNames, requestFiles } from '../../src-renderer/src/model/actions.js';
+import { buildProject, parseProject } from '../../src-renderer/src/export/project.js';
+import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { readFitsImage } from '../../src-shared/fits/index.js';
 import { getAux } from '../../src-renderer/src/model/files.js';
 import { useStore } from '../../src-renderer/src/store/index.js';
@@ -236,6 +247,162 @@ describe('"Use the fitted lens" and the noise the fit used', () => {
     } finally {
       finish();
     }
+  });
+});
+
+describe('"Use the fitted lens" after a whitened fit: its correlated noise', () => {
+  /** Drizzle-like noise: unit white noise filtered by [a, 1 − 2a, a] per axis (neighbour correlation 0.30). */
+  function filtered(n: number, seed: number, a = 0.12): Float64Array {
+    const rng = new SeededRandom(seed);
+    const m = n + 2;
+    const w = Float64Array.from({ length: m * m }, () => rng.normal());
+    const t = [a, 1 - 2 * a, a];
+    const out = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let p = 0; p < 3; p++) for (let q = 0; q < 3; q++) out[i * n + j] += t[p] * t[q] * w[(i + p) * m + j + q];
+    return out;
+  }
+
+  /**
+   * A finished whitened fit on the MEF's SCI with σ from `noise`: model.json with the correlated block, its two files
+   * as lens-fit-run writes them (the per-pixel σ = σ·√(variance ratio), NaN where σ is; a 256² draw of the measured
+   * spectrum), sigma.fits, and lens.json's noiseCorrelation.
+   */
+  async function whitenedDone(noise: LensFitParams['noise']) {
+    const m = lensMef();
+    await storeObs('mef.fits', m.bytes);
+    const hdus = [1, 2, 3].map((index, k) => ({ index, label: `${index} ${['SCI', 'ERR', 'WHT'][k]} [64×64]`, shape: [64, 64] }));
+    useStore.getState().setObs({ name: 'mef.fits', sha256: 'x', size: m.bytes.length, hdu: 1, plane: 0, hdus, shape: [64, 64], planes: 1, bunit: null });
+    const prep = prepareLensFit({ obs: { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 }, files: [], noise, psf: { kind: 'gaussian', fwhmPx: 2, size: 5 }, pixelScale: null, mask: { kind: 'default' }, settings: { ...DEFAULT_LENS_FIT_FORM } });
+    const n = 128;
+    const sky = filtered(n, 11);
+    const one = new Float64Array(n * n).fill(1);
+    const e = estimateSkyCorrelation(sky, one, [n, n], skyPixels(sky, one, [n, n], null), 'auto')!;
+    const sigma = prep.inputs.sigma;
+    const noiseSigma = Float32Array.from(sigma, (v) => (Number.isFinite(v) && v > 0 ? v * Math.sqrt(e.varianceRatio) : NaN));
+    const model = {
+      shape: [16, 16],
+      operators: [{ ...lens, imageShape: [64, 64], imagePixelScale: 0.07 }, { type: 'psf', fwhmPx: 2 }],
+      noise: { model: 'correlated', image: 'noise-realisation.fits', sigmaFits: 'noise-sigma.fits' },
+    };
+    const r4 = (v: number) => Number(v.toPrecision(4));
+    const noiseCorrelation = {
+      mode: 'auto',
+      decision: 'whitened',
+      text: 'noise correlation: correlated',
+      source: 'blank sky outside the fitted region (sources clipped)',
+      skyPixels: e.skyPixels,
+      lag1: { x: r4(e.lag1.x), y: r4(e.lag1.y) },
+      lag1StandardError: { x: r4(e.lag1Error.x), y: r4(e.lag1Error.y) },
+      varianceRatio: r4(e.varianceRatio),
+      largeScaleRatio: r4(e.largeScaleRatio),
+    };
+    const files = [
+      { name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(model)) },
+      lensFitSigmaFile(prep.inputs.obs, sigma, prep.command, prep.inputs.noiseText),
+      { name: 'noise-sigma.fits', bytes: writeFits([{ data: noiseSigma, shape: [64, 64] }]) },
+      { name: 'noise-realisation.fits', bytes: writeFits([{ data: Float32Array.from(noiseRealisation(e, 256)), shape: [256, 256] }]) },
+    ];
+    const done = { files, noiseFrom: noiseFromText(noise), noiseCorrelation } as unknown as LensFitDone;
+    return { done, obs: prep.inputs.obs, e };
+  }
+  const finish = () => {
+    useLensFit.getState().setDone(null);
+    useStore.getState().setObs(null);
+    useStore.getState().setNoise({ ...DEFAULT_NOISE });
+    clearFiles();
+  };
+
+  it('the Noise step holds the fit\'s correlated block; Run and noise.describe build the model reconstruct --model builds from model.json', async () => {
+    try {
+      const { done, obs, e } = await whitenedDone({ kind: 'weights', hdu: 3 });
+      useLensFit.getState().setDone(done);
+      await applyFittedLens();
+      const n = useStore.getState().noise;
+      expect(n).toMatchObject({ mode: 'correlated', corrSource: 'image', noiseImage: 'lens-fit-noise-realisation.fits', corrSigmaFile: 'lens-fit-noise-sigma.fits' });
+      // what the fit measured, as lens.json says it; white noise of the fit's σ map as the other choice
+      expect(n.lensFit).toMatchObject({ skyPixels: e.skyPixels, lag1: { x: Number(e.lag1.x.toPrecision(4)), y: Number(e.lag1.y.toPrecision(4)) }, varianceRatio: Number(e.varianceRatio.toPrecision(4)) });
+      expect(n.lensFit!.source).toBe('the blank sky outside the fitted region (sources clipped)');
+      expect(n.lensFit!.white).toEqual({ mode: 'map', sigma: null, mapFile: 'lens-fit-sigma.fits', mapHdu: 0 });
+      expect(lensFitNoiseInUse(n)).toBe('correlated');
+      // the noise block stays out of the editor's model (it travels as the Noise step's, as a loaded M.json's does)
+      expect(useStore.getState().modelDoc.noise).toBeUndefined();
+      const input = noiseInput();
+      expect(input).toEqual({ kind: 'model', spec: { model: 'correlated', image: 'lens-fit-noise-realisation.fits', sigmaFits: 'lens-fit-noise-sigma.fits' } });
+      expect(requestFileNames()).toEqual(expect.arrayContaining(['lens-fit-noise-realisation.fits', 'lens-fit-noise-sigma.fits']));
+
+      // the engine's model from the app's request against the command line's from model.json and the products
+      const block = parseForwardModel(new TextDecoder().decode(done.files.find((f) => f.name === 'model.json')!.bytes)).noise!;
+      const cli = await buildNoiseModel(
+        block,
+        async (file) => {
+          const img = readFitsImage(done.files.find((f) => f.name === file)!.bytes);
+          return { data: img.data, shape: [img.shape[1]!, img.shape[0]!], name: file };
+        },
+        { data: obs.data, shape: obs.shape, name: 'mef.fits' },
+      );
+      const app = await requestNoiseModel((input as { spec: Parameters<typeof requestNoiseModel>[0] }).spec, requestFiles(), { data: obs.data, shape: obs.shape, name: 'mef.fits' });
+      expect(app.built.kind).toBe('correlated');
+      expect(Array.from(sigmaArray(app.built.noise, obs.shape))).toEqual(Array.from(sigmaArray(cli.built.noise, obs.shape)));
+      expect(Array.from(noiseCorrelation(app.built.noise)!)).toEqual(Array.from(noiseCorrelation(cli.built.noise)!));
+      // the per-pixel σ of the model is the fit's σ·√(variance ratio): below the weight map's 1/√w
+      const s = sigmaArray(app.built.noise, obs.shape);
+      const c = 32 * 64 + 32;
+      expect(s[c]).toBeCloseTo(readFitsImage(getAux('lens-fit-sigma.fits')!.bytes).data[c]! * Math.sqrt(e.varianceRatio), 4);
+      // its measured neighbour correlation, back from the noise-only draw
+      expect(Math.abs((app.built.details as { lag1: { x: number } }).lag1.x - e.lag1.x)).toBeLessThan(0.03);
+
+      // the switch to white noise: the fit's σ map; and back
+      useStore.getState().setNoise(lensFitNoisePatch(n.lensFit!, 'white'));
+      expect(lensFitNoiseInUse(useStore.getState().noise)).toBe('white');
+      expect(noiseInput()).toEqual({ kind: 'map', file: 'lens-fit-sigma.fits', hdu: 0 });
+      useStore.getState().setNoise(lensFitNoisePatch(n.lensFit!, 'correlated'));
+      expect(noiseInput()).toEqual(input);
+      // another choice: neither
+      useStore.getState().setNoise({ mode: 'sigma', sigma: 3 });
+      expect(lensFitNoiseInUse(useStore.getState().noise)).toBeNull();
+      useStore.getState().setNoise(lensFitNoisePatch(n.lensFit!, 'correlated'));
+
+      // a second fit from the Noise step takes the fit's white σ (it measures the correlation itself)
+      useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fwhmPx: 2 }] });
+      expect(lensFitInputs(lens, DEFAULT_LENS_FIT_FORM).noise).toEqual({ kind: 'map', file: 'lens-fit-sigma.fits', hdu: 0 });
+
+      // a project keeps the choice, its σ map and the fit's estimate
+      const doc = buildProject({ skyscore: null, data: null, model: useStore.getState().modelDoc, files: [], noise: useStore.getState().noise, prior: null, settings: useStore.getState().settings, lastRun: null });
+      const back = parseProject(JSON.stringify(doc));
+      expect(back.noise).toEqual(useStore.getState().noise);
+      expect(() => parseProject(JSON.stringify({ ...doc, noise: { ...doc.noise, lensFit: { ...doc.noise.lensFit, lag1: 0.2 } } }))).toThrow(/noise\.lensFit: expected lag1/);
+    } finally {
+      finish();
+    }
+  });
+
+  it("with the Noise step's own σ the white choice is that σ; a white fit clears the fit's noise", async () => {
+    try {
+      useStore.getState().setNoise({ ...DEFAULT_NOISE, mode: 'sigma', sigma: 0.02 });
+      const { done } = await whitenedDone({ kind: 'sigma', sigma: 0.02 });
+      expect(done.noiseFrom).toBeNull();
+      useLensFit.getState().setDone(done);
+      await applyFittedLens();
+      const n = useStore.getState().noise;
+      expect(n.mode).toBe('correlated');
+      expect(n.lensFit!.white).toEqual({ mode: 'sigma', sigma: 0.02, mapFile: null, mapHdu: 0 });
+      expect(getAux('lens-fit-sigma.fits')).toBeUndefined();
+      useStore.getState().setNoise(lensFitNoisePatch(n.lensFit!, 'white'));
+      expect(noiseInput()).toEqual({ kind: 'sigma', sigma: 0.02 });
+      // a fit that did not whiten: its model.json has no noise block; the step keeps its σ and forgets the fit's noise
+      const white = { ...done, noiseCorrelation: { decision: 'white (correlation not significant)', text: '' }, files: done.files.map((f) => (f.name === 'model.json' ? { name: f.name, bytes: new TextEncoder().encode(JSON.stringify({ shape: [16, 16], operators: [{ ...lens, imageShape: [64, 64], imagePixelScale: 0.07 }] })) } : f)) };
+      useLensFit.getState().setDone(white as LensFitDone);
+      await applyFittedLens();
+      expect(useStore.getState().noise.lensFit).toBeNull();
+      expect(noiseInput()).toEqual({ kind: 'sigma', sigma: 0.02 });
+    } finally {
+      finish();
+    }
+  });
+
+  it("an M.json's correlated block with a σ map: the Noise step keeps the map (one σ is still not offered)", () => {
+    expect(noiseSettingsOf({ model: 'correlated', image: 'n.fits', sigmaFits: 's.fits' })).toEqual({ patch: { mode: 'correlated', corrSource: 'image', noiseImage: 'n.fits', corrSigmaFile: 's.fits' }, dropped: [] });
+    expect(noiseSettingsOf({ model: 'correlated', region: [0, 0, 8, 8], sigma: 2 })).toEqual({ patch: { mode: 'correlated', corrSource: 'region', corrRegion: { x0: 0, y0: 0, x1: 8, y1: 8 }, corrSigmaFile: null }, dropped: ['sigma'] });
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { samplerSettings, type SamplerSettings } from '../../../src-shared/protocol/index';
 import { readForwardModel, type ForwardModelSpec } from '../../../src-shared/operators/forward-model-spec';
-import { NOISE_MODES, type NoiseSettings, type FileMeta, type Region } from '../store/model';
+import { NOISE_MODES, type NoiseSettings, type LensFitNoise, type FileMeta, type Region } from '../store/model';
 import { UserInputError } from '../../../src-shared/errors';
 
 export const PROJECT_FORMAT = 'skyscore-project';
@@ -99,6 +99,23 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const need = (cond: boolean, msg: string) => {
   if (!cond) throw new ProjectInputError(msg);
 };
+
+/** A whitened lens fit's noise (NoiseSettings.lensFit; absent in projects saved before it). */
+function lensFitNoise(v: unknown): LensFitNoise | null {
+  if (v === undefined || v === null) return null;
+  need(isObj(v), 'noise.lensFit: expected an object or null');
+  const f = v as Record<string, unknown>;
+  const num = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  const pair = (x: unknown) => isObj(x) && num(x.x) && num(x.y);
+  need(typeof f.noiseImage === 'string' && typeof f.sigmaFile === 'string', 'noise.lensFit: expected the noiseImage and sigmaFile file names');
+  need(pair(f.lag1) && pair(f.lag1Error), 'noise.lensFit: expected lag1 and lag1Error as {x, y}');
+  need(num(f.varianceRatio) && num(f.largeScaleRatio) && num(f.skyPixels) && typeof f.source === 'string', 'noise.lensFit: expected varianceRatio, largeScaleRatio, skyPixels and source');
+  const w = f.white as Record<string, unknown>;
+  need(isObj(w) && (w.mode === 'sigma' || w.mode === 'mad' || w.mode === 'map'), 'noise.lensFit.white.mode: expected sigma, mad or map');
+  need((w.sigma === null || num(w.sigma)) && (w.mapFile === null || typeof w.mapFile === 'string') && Number.isInteger(w.mapHdu), 'noise.lensFit.white: expected sigma, mapFile and mapHdu');
+  return f as unknown as LensFitNoise;
+}
+
 const finiteOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
 const SHA = /^[0-9a-f]{64}$/;
 const ROLES = ['psf', 'mask', 'sigma', 'array', 'noise', 'additive'];
@@ -171,6 +188,8 @@ export function parseProject(text: string): ProjectDoc {
   need(n.noiseImage === undefined || n.noiseImage === null || typeof n.noiseImage === 'string', 'noise.noiseImage: expected a file name or null');
   need(n.sky === undefined || n.sky === null || (typeof n.sky === 'number' && Number.isFinite(n.sky)), 'noise.sky: expected a number (ADU) or null');
   need(n.noisePrior === undefined || n.noisePrior === null || typeof n.noisePrior === 'string', 'noise.noisePrior: expected a noise prior id or null');
+  need(n.corrSigmaFile === undefined || n.corrSigmaFile === null || typeof n.corrSigmaFile === 'string', 'noise.corrSigmaFile: expected a file name or null');
+  const lensFit = lensFitNoise(n.lensFit);
   const noise: NoiseSettings = {
     mode: n.mode as NoiseSettings['mode'],
     sigma: (n.sigma as number | null) ?? null,
@@ -185,6 +204,8 @@ export function parseProject(text: string): ProjectDoc {
     readNoise: positive('readNoise', 'e⁻'),
     sky: (n.sky as number | null | undefined) ?? null,
     noisePrior: (n.noisePrior as string | null | undefined) ?? null,
+    corrSigmaFile: (n.corrSigmaFile as string | null | undefined) ?? null,
+    lensFit,
   };
   let prior: ProjectDoc['prior'] = null;
   if (r.prior !== null) {

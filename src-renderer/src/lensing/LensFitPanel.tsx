@@ -336,10 +336,17 @@ export function LensFitPanel({ op }: { op: LensStage }) {
               Use the fitted lens
             </button>
           </div>
-          {done.noiseFrom !== null && (
+          {done.noiseCorrelation?.decision === 'whitened' ? (
             <small className="muted" data-testid="lens-fit-use-noise">
-              also makes the Noise step the fit&apos;s σ map (sigma.fits: {done.noiseFrom}), so that Run uses the noise the fit used; the Noise step can change it
+              also makes the Noise step the fit&apos;s correlated noise (model.json&apos;s noise block: the draw of the measured spectrum and the per-pixel σ map, as skyscore reconstruct --model reads them), so that Run
+              uses the likelihood the fit whitened; the Noise step shows the estimate and switches to white noise of {done.noiseFrom !== null ? `the fit's σ map (sigma.fits: ${done.noiseFrom})` : "the Noise step's σ"}
             </small>
+          ) : (
+            done.noiseFrom !== null && (
+              <small className="muted" data-testid="lens-fit-use-noise">
+                also makes the Noise step the fit&apos;s σ map (sigma.fits: {done.noiseFrom}), so that Run uses the noise the fit used; the Noise step can change it
+              </small>
+            )
           )}
           <div className="row wrap">
             <span className="muted">Export:</span>

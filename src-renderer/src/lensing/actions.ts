@@ -3,8 +3,9 @@
  * the model's PSF stage, the lens stage's pixel scale, the fitted pixels), `job.lensFit` with its progress
  * events and Stop, and the finished fit's products (`lens.products`, the command line's files) shown in viewer
  * panels with the fitted critical curves and caustics; "Use the fitted lens" puts model.json and its files into
- * the editor, and the fit's σ (sigma.fits) into the Noise step where the fit took σ from the observation's file;
- * lens.json's command-line advice is said with the panel's fields; the products export as they are.
+ * the editor, and the fit's noise into the Noise step — a whitened fit's correlated noise (model.json's block, the
+ * likelihood `skyscore reconstruct --model` builds), else the fit's σ (sigma.fits) where it took σ from the
+ * observation's file; lens.json's command-line advice is said with the panel's fields; the products export as they are.
  */
 import { getClient, ApiError } from '../api/client';
 import { useStore } from '../store/index';
@@ -17,9 +18,10 @@ import { withObs } from '../model/upload';
 import { auxFiles, obsFitsFile } from '../model/files';
 import { defaultFitRadius, pixelScaleFromWcs } from '../../../src-shared/lensing/inputs';
 import { addModelFile, scheduleValidate, setModelDoc } from '../model/actions';
-import { scheduleNoiseDescribe } from '../model/noise';
+import { lensFitNoiseInUse, lensFitNoisePatch, scheduleNoiseDescribe } from '../model/noise';
+import type { LensFitNoise, NoiseSettings } from '../store/model';
 import { downloadBytes } from '../export/download';
-import { useLensFit, type LensFitDone, type LensFitForm } from './state';
+import { useLensFit, type LensFitDone, type LensFitForm, type LensFitNoiseCorrelation } from './state';
 
 /** The image products shown in panels, with their titles (the observation's grid; the source inversion on its own). */
 export const LENS_PANELS = [
@@ -105,15 +107,17 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
   const s = useStore.getState();
   const names: string[] = [];
   let noise: LensFitParams['noise'];
+  // the fit measures the correlation itself: with a whitened fit's correlated noise in the step, it takes that fit's white σ
+  const step: NoiseSettings = s.noise.lensFit && lensFitNoiseInUse(s.noise) === 'correlated' ? { ...s.noise, ...lensFitNoisePatch(s.noise.lensFit, 'white') } : s.noise;
   if (form.noiseSource !== 'step') {
     const hdu = chosenNoiseHdu(form);
     if (hdu === null) throw new Error(`the observation's file has no other image HDU of the data's shape to read ${form.noiseSource === 'obs-weights' ? 'weights' : 'σ'} from: choose the Noise step's σ`);
     noise = { kind: form.noiseSource === 'obs-weights' ? 'weights' : 'map', hdu };
-  } else if ((s.noise.mode === 'sigma' || s.noise.mode === 'mad') && s.noise.sigma !== null) noise = { kind: 'sigma', sigma: s.noise.sigma };
-  else if (s.noise.mode === 'map' && s.noise.mapFile) {
-    noise = { kind: 'map', file: s.noise.mapFile, hdu: s.noise.mapHdu };
-    names.push(s.noise.mapFile);
-  } else if (s.noise.mode === 'sigma' || s.noise.mode === 'mad') throw new Error('set the noise σ first (Forward model › Noise: type σ or estimate it), or take σ or the weights from an HDU of the observation');
+  } else if ((step.mode === 'sigma' || step.mode === 'mad') && step.sigma !== null) noise = { kind: 'sigma', sigma: step.sigma };
+  else if (step.mode === 'map' && step.mapFile) {
+    noise = { kind: 'map', file: step.mapFile, hdu: step.mapHdu };
+    names.push(step.mapFile);
+  } else if (step.mode === 'sigma' || step.mode === 'mad') throw new Error('set the noise σ first (Forward model › Noise: type σ or estimate it), or take σ or the weights from an HDU of the observation');
   else throw new Error('the lens fit takes σ per pixel: one σ or a σ map (Forward model › Noise), not a correlated or Poisson–Gaussian noise model');
   const psfOp = s.modelDoc.operators.find((o): o is Extract<StageSpec, { type: 'psf' }> => o.type === 'psf');
   if (!psfOp) throw new Error('the lens fit needs the PSF: add a PSF operator to the forward model (its FITS image or a Gaussian)');
@@ -238,6 +242,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     lensNote?: string | null;
     lightSelection?: LensFitDone['lightSelection'];
     fitRadius?: number | null;
+    noiseCorrelation?: LensFitNoiseCorrelation;
   };
   const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
   const lensOp = model.operators.find((o) => o.type === 'lens')!;
@@ -264,6 +269,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     lightSelection: lens.lightSelection ?? null,
     fitRadius: lens.fitRadius ?? null,
     noiseFrom: started.noiseFrom,
+    noiseCorrelation: lens.noiseCorrelation ?? null,
   };
 }
 
@@ -301,21 +307,48 @@ function showFit(d: LensFitDone): void {
 }
 
 /**
+ * A whitened fit's noise for the Noise step: lens.json's measured correlation, the correlated block's files as the
+ * step names them, and `white`, the choice the step switches back to. Throws where lens.json lacks the estimate.
+ */
+export function fittedLensNoise(nc: LensFitNoiseCorrelation | null, noiseImage: string, sigmaFile: string, white: LensFitNoise['white']): LensFitNoise {
+  if (!nc || !nc.lag1 || !nc.lag1StandardError || nc.varianceRatio === undefined || nc.largeScaleRatio === undefined || nc.skyPixels === undefined) {
+    throw new Error("lens.json lacks the noise's measured correlation (noiseCorrelation) that its model.json's correlated noise block comes from");
+  }
+  const src = nc.source;
+  const source = Array.isArray(src) ? `the box x ${src[0]}–${src[2] - 1}, y ${src[1]}–${src[3] - 1}` : `the ${src ?? 'blank sky'}`;
+  return { noiseImage, sigmaFile, lag1: nc.lag1, lag1Error: nc.lag1StandardError, varianceRatio: nc.varianceRatio, largeScaleRatio: nc.largeScaleRatio, skyPixels: nc.skyPixels, source, white };
+}
+
+/** The Noise step's white choice as it stands (a σ or σ map; a whitened fit's correlated noise: that fit's white σ). */
+function currentWhite(n: NoiseSettings): LensFitNoise['white'] {
+  if (n.lensFit && lensFitNoiseInUse(n) !== null) return n.lensFit.white;
+  return { mode: n.mode === 'map' ? 'map' : n.mode === 'mad' ? 'mad' : 'sigma', sigma: n.sigma, mapFile: n.mapFile, mapHdu: n.mapHdu };
+}
+
+/**
  * Puts the fitted model into the editor — the lens stage with the fitted parameters on the fit's source grid, the
  * PSF and mask images the fit used, the lens light as the model's additive image, the source's flux reference —
- * so that Run reconstructs the source with the learned prior from the observation itself. Where the fit took σ
- * from the observation's file (an ERR or WHT HDU), the Noise step becomes the fit's σ map (sigma.fits, σ as the
- * fit read it, NaN where a weight was 0), so that Run uses the noise the fit used; the Noise step can change it.
+ * so that Run reconstructs the source with the learned prior from the observation itself, with the noise the fit
+ * used. A whitened fit (correlated noise measured on the sky): the Noise step becomes model.json's correlated block —
+ * the noise-only draw of the measured spectrum and the per-pixel σ map, the likelihood `skyscore reconstruct --model
+ * DIR/model.json` builds — and keeps white noise of the fit's σ as the choice to switch back to. Where the fit took σ
+ * from the observation's file (an ERR or WHT HDU), that white σ is the fit's σ map (sigma.fits, σ as the fit read
+ * it, NaN where a weight was 0), else the Noise step's own σ; a white fit makes it the Noise step's noise. The
+ * Noise step can change it.
  */
 export async function applyFittedLens(): Promise<void> {
   const d = useLensFit.getState().done;
   if (!d) return;
-  const spec = parseForwardModel(text(d.files, 'model.json'), 'model.json');
+  // the noise block travels apart from the model (the Noise step), as an M.json's does when it is loaded
+  const { noise: block, ...spec } = parseForwardModel(text(d.files, 'model.json'), 'model.json');
   const rename = new Map<string, string>();
-  const add = async (name: string, role: 'psf' | 'mask' | 'additive') => {
+  const bytesOf = (name: string) => {
     const f = d.files.find((x) => x.name === name);
     if (!f) throw new Error(`the fit's products lack ${name}`);
-    rename.set(name, await addModelFile(`lens-fit-${name}`, f.bytes, role));
+    return f.bytes;
+  };
+  const add = async (name: string, role: 'psf' | 'mask' | 'additive') => {
+    rename.set(name, await addModelFile(`lens-fit-${name}`, bytesOf(name), role));
   };
   try {
     for (const op of spec.operators) {
@@ -325,9 +358,18 @@ export async function applyFittedLens(): Promise<void> {
     if (spec.additive) await add(spec.additive.fits, 'additive');
     let sigmaFile: string | null = null;
     if (d.noiseFrom !== null) {
-      const f = d.files.find((x) => x.name === 'sigma.fits');
-      if (!f) throw new Error("the fit's products lack sigma.fits (the σ it used)");
-      sigmaFile = await addModelFile('lens-fit-sigma.fits', f.bytes, 'sigma');
+      if (!d.files.some((x) => x.name === 'sigma.fits')) throw new Error("the fit's products lack sigma.fits (the σ it used)");
+      sigmaFile = await addModelFile('lens-fit-sigma.fits', bytesOf('sigma.fits'), 'sigma');
+    }
+    let fitNoise: LensFitNoise | null = null;
+    if (block) {
+      if (block.model !== 'correlated' || block.image === undefined || block.sigmaFits === undefined) throw new Error(`model.json's noise block is not the correlated one a whitened fit writes (${JSON.stringify(block)})`);
+      const white = sigmaFile !== null ? { mode: 'map' as const, sigma: null, mapFile: sigmaFile, mapHdu: 0 } : currentWhite(useStore.getState().noise);
+      // lens.json's estimate checked before the files are added
+      const est = fittedLensNoise(d.noiseCorrelation, block.image, block.sigmaFits, white);
+      const image = await addModelFile(`lens-fit-${block.image}`, bytesOf(block.image), 'noise');
+      const sigmaMap = await addModelFile(`lens-fit-${block.sigmaFits}`, bytesOf(block.sigmaFits), 'sigma');
+      fitNoise = { ...est, noiseImage: image, sigmaFile: sigmaMap };
     }
     const doc: ForwardModelSpec = {
       ...spec,
@@ -335,17 +377,19 @@ export async function applyFittedLens(): Promise<void> {
       ...(spec.additive ? { additive: { ...spec.additive, fits: rename.get(spec.additive.fits)! } } : {}),
     };
     setModelDoc(doc);
-    if (sigmaFile !== null) {
-      useStore.getState().setNoise({ mode: 'map', mapFile: sigmaFile, mapHdu: 0 });
+    if (fitNoise) useStore.getState().setNoise(lensFitNoisePatch(fitNoise, 'correlated'));
+    else if (sigmaFile !== null) useStore.getState().setNoise({ mode: 'map', mapFile: sigmaFile, mapHdu: 0, lensFit: null });
+    else useStore.getState().setNoise({ lensFit: null });
+    if (fitNoise || sigmaFile !== null) {
       scheduleNoiseDescribe();
       scheduleValidate();
     }
-    useStore
-      .getState()
-      .notify(
-        'info',
-        `The fitted lens is the forward model: lens, PSF, mask${spec.additive ? ' and the lens light as its additive image' : ''}${sigmaFile !== null ? `; the Noise step is the fit's σ map ${sigmaFile}: ${d.noiseFrom}` : ''}. Run reconstructs the source.`,
-      );
+    const noiseText = fitNoise
+      ? `; the Noise step is the fit's correlated noise (neighbour correlation ${fitNoise.lag1.x.toFixed(3)} (x) / ${fitNoise.lag1.y.toFixed(3)} (y), per-pixel variance ${+fitNoise.varianceRatio.toPrecision(3)} σ²), as reconstruct --model reads its model.json; white noise of the fit's σ is one click away there`
+      : sigmaFile !== null
+        ? `; the Noise step is the fit's σ map ${sigmaFile}: ${d.noiseFrom}`
+        : '';
+    useStore.getState().notify('info', `The fitted lens is the forward model: lens, PSF, mask${spec.additive ? ' and the lens light as its additive image' : ''}${noiseText}. Run reconstructs the source.`);
   } catch (e) {
     useStore.getState().notify('error', `The fitted lens was not used: ${message(e)}`);
   }

@@ -73,6 +73,24 @@ export interface LensFitDone {
    * the Noise step's own σ or σ map, which the Noise step already holds.
    */
   noiseFrom: string | null;
+  /**
+   * lens.json's noiseCorrelation: the noise's correlation measured on the sky and the decision ('whitened', or white
+   * and why); null where lens.json has none. A whitened fit's model.json carries the correlated noise block, which
+   * "Use the fitted lens" makes the Noise step's model.
+   */
+  noiseCorrelation: LensFitNoiseCorrelation | null;
+}
+
+/** lens.json's noiseCorrelation block, as far as the app reads it (the estimate's fields only where measured). */
+export interface LensFitNoiseCorrelation {
+  decision: string;
+  text: string;
+  source?: string | [number, number, number, number];
+  skyPixels?: number;
+  lag1?: { x: number; y: number };
+  lag1StandardError?: { x: number; y: number };
+  varianceRatio?: number;
+  largeScaleRatio?: number;
 }
 
 export interface LensFitState {

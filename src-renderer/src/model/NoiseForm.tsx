@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useStore } from '../store/index';
-import type { NoiseMode, Region } from '../store/model';
+import type { LensFitNoise, NoiseMode, Region } from '../store/model';
 import { NumberField, FileButton, Section, Help } from './fields';
 import { addModelFile, estimateNoise, scheduleValidate } from './actions';
-import { noiseDescribeKey, scheduleNoiseDescribe } from './noise';
+import { lensFitNoiseInUse, lensFitNoisePatch, noiseDescribeKey, scheduleNoiseDescribe } from './noise';
 import { readFileBytes } from '../export/download';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { ChartCanvas } from '../run/ChartCanvas';
@@ -195,6 +195,45 @@ function EstimateView({ unit }: { unit: string }) {
   );
 }
 
+/** The white choice of a whitened lens fit, in words. */
+function whiteText(w: LensFitNoise['white'], unit: string): string {
+  if (w.mode === 'map') return `the σ map ${w.mapFile ?? '?'}`;
+  return `σ = ${w.sigma === null ? '?' : g(w.sigma)}${unit ? ` ${unit}` : ''}`;
+}
+
+/**
+ * A whitened lens fit's noise ("Use the fitted lens"): which of its two models the step holds — its correlated noise
+ * (model.json's block) or white noise of the σ it read — what it measured on the sky, and the switch between them.
+ */
+function LensFitNoiseNote({ fit, onPick }: { fit: LensFitNoise; onPick(which: 'correlated' | 'white'): void }) {
+  const inUse = useStore((s) => lensFitNoiseInUse(s.noise));
+  const unit = useStore((s) => s.obs?.bunit ?? '');
+  const pm = (v: number, e: number) => `${v.toFixed(3)} ± ${e.toFixed(3)}`;
+  return (
+    <div className="noise-lensfit" data-testid="noise-lens-fit" data-in-use={inUse ?? 'other'}>
+      <p className="value" data-testid="noise-lens-fit-in-use">
+        {inUse === 'correlated'
+          ? "In use: the lens fit's correlated noise — its model.json's noise block, the likelihood skyscore reconstruct --model builds"
+          : inUse === 'white'
+            ? `In use: white noise, ${whiteText(fit.white, unit)} (the lens fit whitened correlated noise)`
+            : "In use: another choice than the lens fit's noise models"}
+      </p>
+      <small className="muted" data-testid="noise-lens-fit-estimate">
+        The lens fit measured on {fit.source}, {fit.skyPixels} pixels: neighbour correlation {pm(fit.lag1.x, fit.lag1Error.x)} (x) / {pm(fit.lag1.y, fit.lag1Error.y)} (y); per-pixel
+        variance {g(fit.varianceRatio, 3)}× and large-scale variance {g(fit.largeScaleRatio, 3)}× the σ² it read; it fitted whitened data.
+      </small>
+      <div className="row">
+        <button type="button" className="mini" disabled={inUse === 'correlated'} onClick={() => onPick('correlated')} data-testid="noise-lens-fit-correlated">
+          Correlated (the fit&apos;s)
+        </button>
+        <button type="button" className="mini" disabled={inUse === 'white'} onClick={() => onPick('white')} data-testid="noise-lens-fit-white">
+          White ({whiteText(fit.white, unit)})
+        </button>
+      </div>
+    </div>
+  );
+}
+
 /**
  * The noise of the data: white (σ typed in, or estimated from the data by the MAD of a region), a σ map,
  * correlated noise measured from a blank-sky box of the observation or a noise-only image, or Poisson–Gaussian
@@ -212,11 +251,11 @@ export function NoiseForm() {
   const unit = obs?.bunit ?? '';
   // the model the run would use, measured again when its inputs change
   const { mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky } = noise;
-  const { mapFile, noisePrior } = noise;
+  const { mapFile, noisePrior, corrSigmaFile } = noise;
   const noisePriors = useStore((s) => s.priors).filter((p) => p.noise);
   useEffect(() => {
     if (mode === 'correlated' || mode === 'poisson-gaussian' || mode === 'map' || mode === 'learned') scheduleNoiseDescribe();
-  }, [mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky, mapFile, noisePrior, obs]);
+  }, [mode, corrSource, corrRegion, noiseImage, corrSigmaFile, gain, readNoise, sky, mapFile, noisePrior, obs]);
   const change = (patch: Partial<typeof noise>) => {
     setNoise(patch);
     scheduleValidate();
@@ -227,6 +266,15 @@ export function NoiseForm() {
       <Help>
         The noise of the data, in data units{obs?.bunit ? ` (${obs.bunit})` : ''}. White: N(y; A x, σ²). Correlated: a stationary spectrum measured from blank sky. Poisson–Gaussian: σ² = (signal + sky)/gain + read noise²/gain². Learned: a noise prior of any density, learned from noise-only images.
       </Help>
+      {noise.lensFit && (
+        <LensFitNoiseNote
+          fit={noise.lensFit}
+          onPick={(which) => {
+            setDrawing(false);
+            change(lensFitNoisePatch(noise.lensFit!, which));
+          }}
+        />
+      )}
       <div className="radios" role="radiogroup" aria-label="Noise model">
         {MODES.map(([m, label]) => (
           <label key={m}>
@@ -357,6 +405,16 @@ export function NoiseForm() {
                 }}
               />
               <span className="filename">{noise.noiseImage ?? 'none chosen'}</span>
+            </div>
+          )}
+          {noise.corrSigmaFile && (
+            <div className="row">
+              <span className="value" data-testid="noise-corr-sigma">
+                σ per pixel: the map {noise.corrSigmaFile}
+              </span>
+              <button type="button" className="mini" onClick={() => change({ corrSigmaFile: null })} title="the σ measured from the box or the image, for every pixel">
+                measured σ instead
+              </button>
             </div>
           )}
           <EstimateView unit={unit} />

@@ -142,7 +142,7 @@ export function loadModelJson(name: string, text: string): boolean {
     if (block) {
       const { patch, dropped } = noiseSettingsOf(block);
       useStore.getState().setNoise(patch);
-      if (dropped.length) notify('warn', `${name}: the noise block's ${dropped.join(' and ')} for correlated noise is not offered here; the σ measured from the blank sky is used`);
+      if (dropped.length) notify('warn', `${name}: the noise block's one σ for correlated noise is not offered here (a σ map is); the σ measured from the blank sky is used`);
       scheduleNoiseDescribe();
     }
     clearOverlays();

@@ -8,7 +8,7 @@
  */
 import { getClient } from '../api/client';
 import { useStore } from '../store/index';
-import type { NoiseSettings } from '../store/model';
+import type { LensFitNoise, NoiseSettings } from '../store/model';
 import type { NoiseSpec } from '../../../src-shared/operators/forward-model-spec';
 import { auxFiles, getObs } from './files';
 import { withObs } from './upload';
@@ -16,9 +16,11 @@ import { withObs } from './upload';
 /** The noise block of a correlated or Poisson–Gaussian choice, or what is missing in words (null for the other modes). */
 export function noiseSpecOf(n: NoiseSettings): NoiseSpec | string | null {
   if (n.mode === 'correlated') {
-    if (n.corrSource === 'image') return n.noiseImage ? { model: 'correlated', image: n.noiseImage } : 'choose a noise-only FITS image (Noise › correlated)';
+    // a σ map scales the measured correlation per pixel (M.json's sigmaFits: a whitened lens fit's noise-sigma.fits)
+    const sigma = n.corrSigmaFile ? { sigmaFits: n.corrSigmaFile } : {};
+    if (n.corrSource === 'image') return n.noiseImage ? { model: 'correlated', image: n.noiseImage, ...sigma } : 'choose a noise-only FITS image (Noise › correlated)';
     const r = n.corrRegion;
-    return r ? { model: 'correlated', region: [r.x0, r.y0, r.x1, r.y1] } : 'draw a blank-sky box on the observation (Noise › correlated)';
+    return r ? { model: 'correlated', region: [r.x0, r.y0, r.x1, r.y1], ...sigma } : 'draw a blank-sky box on the observation (Noise › correlated)';
   }
   if (n.mode === 'poisson-gaussian') {
     if (n.readNoise === null || !(n.readNoise > 0)) return 'type the read noise in e⁻ (> 0)';
@@ -41,8 +43,8 @@ export function noiseBlockOf(n: NoiseSettings): NoiseSpec | null {
 }
 
 /**
- * The Noise step's settings for an M.json noise block, and what of it the step does not offer (a σ or σ map given
- * with correlated noise: the step uses the measured σ).
+ * The Noise step's settings for an M.json noise block, and what of it the step does not offer (one σ given with
+ * correlated noise: the step uses the measured σ, or a σ map).
  */
 export function noiseSettingsOf(b: NoiseSpec): { patch: Partial<NoiseSettings>; dropped: string[] } {
   switch (b.model) {
@@ -51,11 +53,12 @@ export function noiseSettingsOf(b: NoiseSpec): { patch: Partial<NoiseSettings>; 
     case 'sigma-map':
       return { patch: { mode: 'map', mapFile: b.sigmaFits ?? null, mapHdu: 0 }, dropped: [] };
     case 'correlated': {
-      const dropped = [b.sigma !== undefined ? 'sigma' : '', b.sigmaFits !== undefined ? 'sigmaFits' : ''].filter(Boolean);
+      const dropped = b.sigma !== undefined ? ['sigma'] : [];
       const r = b.region;
+      const sigma = { corrSigmaFile: b.sigmaFits ?? null };
       const patch: Partial<NoiseSettings> = r
-        ? { mode: 'correlated', corrSource: 'region', corrRegion: { x0: r[0], y0: r[1], x1: r[2], y1: r[3] } }
-        : { mode: 'correlated', corrSource: 'image', noiseImage: b.image ?? null };
+        ? { mode: 'correlated', corrSource: 'region', corrRegion: { x0: r[0], y0: r[1], x1: r[2], y1: r[3] }, ...sigma }
+        : { mode: 'correlated', corrSource: 'image', noiseImage: b.image ?? null, ...sigma };
       return { patch, dropped };
     }
     case 'poisson-gaussian':
@@ -65,9 +68,31 @@ export function noiseSettingsOf(b: NoiseSpec): { patch: Partial<NoiseSettings>; 
   }
 }
 
-/** The files the noise block names (a noise-only image). */
+/** The files the noise block names (a noise-only image, a correlated model's σ map). */
 export function noiseFileNames(n: NoiseSettings): string[] {
-  return n.mode === 'correlated' && n.corrSource === 'image' && n.noiseImage ? [n.noiseImage] : [];
+  if (n.mode !== 'correlated') return [];
+  return [n.corrSource === 'image' ? n.noiseImage : null, n.corrSigmaFile].filter((f): f is string => f !== null);
+}
+
+/**
+ * Which of a whitened lens fit's two noise choices the step holds: its correlated model (the block of its
+ * model.json), white noise of the σ it read, or neither (another choice made since; no fit).
+ */
+export function lensFitNoiseInUse(n: NoiseSettings): 'correlated' | 'white' | null {
+  const f = n.lensFit;
+  if (!f) return null;
+  if (n.mode === 'correlated') return n.corrSource === 'image' && n.noiseImage === f.noiseImage && n.corrSigmaFile === f.sigmaFile ? 'correlated' : null;
+  const w = f.white;
+  if (n.mode !== w.mode) return null;
+  if (w.mode === 'map') return n.mapFile === w.mapFile && n.mapHdu === w.mapHdu ? 'white' : null;
+  return n.sigma === w.sigma ? 'white' : null;
+}
+
+/** The step's settings for one of a whitened lens fit's two noise choices. */
+export function lensFitNoisePatch(f: LensFitNoise, which: 'correlated' | 'white'): Partial<NoiseSettings> {
+  if (which === 'correlated') return { mode: 'correlated', corrSource: 'image', noiseImage: f.noiseImage, corrSigmaFile: f.sigmaFile, lensFit: f };
+  const w = f.white;
+  return w.mode === 'map' ? { mode: 'map', mapFile: w.mapFile, mapHdu: w.mapHdu, lensFit: f } : { mode: w.mode, sigma: w.sigma, lensFit: f };
 }
 
 /**

@@ -54,12 +54,41 @@ export interface NoiseSettings {
   corrSource: 'region' | 'image';
   corrRegion: Region | null;
   noiseImage: string | null;
+  /**
+   * Correlated: a σ map (FITS, the observation's grid) of the per-pixel rms that the measured correlation scales, as
+   * M.json's correlated block's sigmaFits (a whitened lens fit's noise-sigma.fits); null: the σ measured.
+   */
+  corrSigmaFile: string | null;
   /** Poisson–Gaussian: gain (e⁻/ADU; null: the header's), read noise (e⁻), a subtracted sky (ADU; null: none). */
   gain: number | null;
   readNoise: number | null;
   sky: number | null;
   /** Learned: a noise prior's id in priors.list (a folder made by `skyscore train --kind noise`). */
   noisePrior: string | null;
+  /** The noise of a whitened lens fit whose model "Use the fitted lens" made the editor's (null: none). */
+  lensFit: LensFitNoise | null;
+}
+
+/**
+ * A whitened lens fit's noise (lens.json noiseCorrelation, model.json's correlated block): its two choices — the
+ * correlated model `reconstruct --model DIR/model.json` builds (the noise-only draw and the per-pixel σ map, as the
+ * step's files) and white noise of the σ the fit read — and what the fit measured on the sky.
+ */
+export interface LensFitNoise {
+  /** the correlated block's noise-only draw (noise-realisation.fits) and per-pixel σ (noise-sigma.fits), as the step names them */
+  noiseImage: string;
+  sigmaFile: string;
+  /** y/σ's neighbour correlations on the sky (x: along a row) and their standard errors */
+  lag1: { x: number; y: number };
+  lag1Error: { x: number; y: number };
+  /** the per-pixel variance of y/σ (σ the map the fit read) and its large-scale (k = 0) variance */
+  varianceRatio: number;
+  largeScaleRatio: number;
+  skyPixels: number;
+  /** where the sky came from, in words */
+  source: string;
+  /** the white choice: the fit's σ map (σ as it read it) or the Noise step's σ or σ map before */
+  white: { mode: 'sigma' | 'mad' | 'map'; sigma: number | null; mapFile: string | null; mapHdu: number };
 }
 
 /** The noise model the run would use, as the engine built it for the Noise step (noise.describe). */
@@ -109,10 +138,12 @@ export const DEFAULT_NOISE: NoiseSettings = {
   corrSource: 'region',
   corrRegion: null,
   noiseImage: null,
+  corrSigmaFile: null,
   gain: null,
   readNoise: null,
   sky: null,
   noisePrior: null,
+  lensFit: null,
 };
 export const IDLE_NOISE_ESTIMATE: NoiseEstimateState = { state: 'idle', estimate: null, headerGain: null, error: null, key: null };
 
