@@ -24,6 +24,8 @@ import type { PixelBox } from '../noise/spectrum.js';
 import { LensInputError } from './inputs.js';
 import { correlationSignificant, estimateSkyCorrelation, skyPixels, MIN_SKY_PIXELS } from './whitening.js';
 
+/** The start of the note that σ holds the sources' Poisson variance (the app reads the job's notes for it). */
+export const POISSON_ADDED_NOTE = "the sources' Poisson noise added to σ";
 export const WEIGHT_TYPES = ['ivm', 'exp'] as const;
 export type WeightType = (typeof WEIGHT_TYPES)[number];
 export const POISSON_MODES = ['auto', 'none'] as const;
@@ -253,6 +255,6 @@ export function lensSigma(data: ArrayLike<number>, shape: Shape2, skySigma: Floa
       maxSigmaRatio: maxRatio,
       pixelsVarianceAbove110Percent: grown,
     },
-    notes: [`the sources' Poisson noise added to σ: σ² = σ_sky² + max(s, 0)/e, s the data smoothed (3×3 binomial); ${opts.scale.text}; σ up to ${maxRatio.toFixed(2)}× the sky's, variance +10 % or more at ${grown} pixels (--poisson none leaves it out)`],
+    notes: [`${POISSON_ADDED_NOTE}: σ² = σ_sky² + max(s, 0)/e, s the data smoothed (3×3 binomial); ${opts.scale.text}; σ up to ${maxRatio.toFixed(2)}× the sky's, variance +10 % or more at ${grown} pixels (--poisson none leaves it out)`],
   };
 }

@@ -7,6 +7,7 @@
  * advice in the panel's words.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { POISSON_ADDED_NOTE } from '../../src-shared/lensing/noise-map.js';
 import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, fitPixelScale, lensFitInputs, noiseFromText, noiseHdus } from '../../src-renderer/src/lensing/actions.js';
 import { DEFAULT_LENS_FIT_FORM, useLensFit, type LensFitDone } from '../../src-renderer/src/lensing/state.js';
 import { noiseInput } from '../../src-renderer/src/run/actions.js';
@@ -244,6 +245,10 @@ describe('"Use the fitted lens" and the noise the fit used', () => {
       await applyFittedLens();
       expect(noiseInput()).toEqual({ kind: 'sigma', sigma: 0.02 });
       expect(noiseFromText({ kind: 'map', file: 'sigma.fits', hdu: 0 })).toBeNull();
+      // the job's note that σ holds the sources' Poisson variance names it beside the weights
+      const poissonNote = `${POISSON_ADDED_NOTE}: σ² = σ_sky² + max(s, 0)/e, s the data smoothed (3×3 binomial)`;
+      expect(noiseFromText({ kind: 'weights', hdu: 3 }, [poissonNote])).toMatch(/^σ = 1\/√w of the weight map .*\[WHT\] and the sources' Poisson variance$/);
+      expect(noiseFromText({ kind: 'weights', hdu: 3 }, ["the sources' Poisson noise: not added (--poisson none)"])).toMatch(/\[WHT\]$/);
     } finally {
       finish();
     }

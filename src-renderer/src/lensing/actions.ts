@@ -17,6 +17,7 @@ import type { EngineEvent, LensFitParams, NamedFile } from '../../../src-shared/
 import { withObs } from '../model/upload';
 import { auxFiles, obsFitsFile } from '../model/files';
 import { defaultFitRadius, pixelScaleFromWcs } from '../../../src-shared/lensing/inputs';
+import { POISSON_ADDED_NOTE } from '../../../src-shared/lensing/noise-map';
 import { addModelFile, scheduleValidate, setModelDoc } from '../model/actions';
 import { lensFitNoiseInUse, lensFitNoisePatch, scheduleNoiseDescribe } from '../model/noise';
 import type { LensFitNoise, NoiseSettings } from '../store/model';
@@ -154,7 +155,7 @@ export async function startLensFit(lens: LensStage): Promise<void> {
     const res = await withObs((obs) => getClient().request('job.lensFit', { obs, ...inputs }));
     const o = useStore.getState().obs;
     command = res.command;
-    started = { scale: res.pixelScale, notes: res.notes, keepSharp: inputs.settings.keepSharp === true, noiseFrom: noiseFromText(inputs.noise) };
+    started = { scale: res.pixelScale, notes: res.notes, keepSharp: inputs.settings.keepSharp === true, noiseFrom: noiseFromText(inputs.noise, res.notes) };
     obsKey = o ? `${o.sha256}:${o.hdu}:${o.plane}` : '';
     useLensFit.getState().patchJob({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running' });
     const ended = pendingEnd.get(res.jobId);
@@ -171,14 +172,16 @@ let started: { scale: { value: number; source: string } | null; notes: string[];
 
 /**
  * Where the fit's σ comes from when it is not the Noise step's: "σ = 1/√w of the weight map mef.fits[WHT]" or "the
- * σ map mef.fits[ERR]"; null for the Noise step's σ or σ map.
+ * σ map mef.fits[ERR]", with "and the sources' Poisson variance" where the job's notes say it added that term;
+ * null for the Noise step's σ or σ map.
  */
-export function noiseFromText(noise: LensFitParams['noise']): string | null {
+export function noiseFromText(noise: LensFitParams['noise'], jobNotes: readonly string[] = []): string | null {
   if (noise.kind === 'sigma' || noise.file !== undefined) return null;
   const o = useStore.getState().obs;
   const h = noiseHdus().find((x) => x.index === noise.hdu);
   const where = `${o?.name ?? 'the observation'}[${h?.name || noise.hdu}]`;
-  return noise.kind === 'weights' ? `σ = 1/√w of the weight map ${where}` : `the σ map ${where}`;
+  const sky = noise.kind === 'weights' ? `σ = 1/√w of the weight map ${where}` : `the σ map ${where}`;
+  return jobNotes.some((n) => n.startsWith(POISSON_ADDED_NOTE)) ? `${sky} and the sources' Poisson variance` : sky;
 }
 
 export async function stopLensFit(): Promise<void> {
