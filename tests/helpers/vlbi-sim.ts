@@ -190,3 +190,19 @@ export function alignedNcc(a: ArrayLike<number>, b: ArrayLike<number>, g: { nx: 
   }
   return best;
 }
+
+/** Random station gains per time stamp and station: amplitude uniform in [lo, hi], phase uniform in ±π. */
+export function randomGains(seed: number, lo = 0.7, hi = 1.3): (scan: number, station: number) => [number, number] {
+  const r = uniforms(seed);
+  const table = new Map<string, [number, number]>();
+  return (s, i) => {
+    const key = `${s}:${i}`;
+    let g = table.get(key);
+    if (!g) {
+      const ph = 2 * Math.PI * (r() - 0.5);
+      const a = lo + (hi - lo) * r();
+      table.set(key, (g = [a * Math.cos(ph), a * Math.sin(ph)]));
+    }
+    return g;
+  };
+}

@@ -21,27 +21,11 @@ import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
-import { alignedNcc, normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
+import { alignedNcc, randomGains, normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-/** Random station gains per time stamp: amplitude uniform in [lo, hi], phase uniform in ±π. */
-function randomGains(seed: number, lo = 0.7, hi = 1.3): (scan: number, station: number) => [number, number] {
-  const r = uniforms(seed);
-  const table = new Map<string, [number, number]>();
-  return (s, i) => {
-    const key = `${s}:${i}`;
-    let g = table.get(key);
-    if (!g) {
-      const ph = 2 * Math.PI * (r() - 0.5);
-      const a = lo + (hi - lo) * r();
-      table.set(key, (g = [a * Math.cos(ph), a * Math.sin(ph)]));
-    }
-    return g;
-  };
-}
 
 /** A 2 Jy ring of radius 25 µas (32 Gaussians of FWHM 10 µas), ±30 % brighter on one side. */
 function ringSky(): Component[] {

@@ -14,23 +14,7 @@ import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
 import { clean } from '../../src-shared/radio/clean.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
-import { alignedNcc, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
-
-/** Random station gains: amplitude uniform in [lo, hi], phase uniform in ±π, per time stamp and station. */
-function randomGains(seed: number, lo = 0.7, hi = 1.3): (scan: number, station: number) => [number, number] {
-  const r = uniforms(seed);
-  const table = new Map<string, [number, number]>();
-  return (s, i) => {
-    const key = `${s}:${i}`;
-    let g = table.get(key);
-    if (!g) {
-      const ph = 2 * Math.PI * (r() - 0.5);
-      const a = lo + (hi - lo) * r();
-      table.set(key, (g = [a * Math.cos(ph), a * Math.sin(ph)]));
-    }
-    return g;
-  };
-}
+import { alignedNcc, randomGains, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 /** A ring of radius 25 µas drawn as 32 Gaussians of FWHM 10 µas, brighter on one side by ±asym (a mild crescent), 2 Jy. */
 function ringSky(asym = 0.3): Component[] {
