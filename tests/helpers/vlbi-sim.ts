@@ -6,6 +6,8 @@
  * (V_ij = g_i g_j* M_ij), Gaussian noise of σ per part, weights 1/σ² (1 for noiseless data).
  */
 import type { UvfitsFile } from '../../src-shared/radio/uvfits.js';
+import type { ImageGrid } from '../../src-shared/radio/grid.js';
+import { gaussianImage } from '../../src-shared/radio/closure.js';
 
 /** Micro-arcseconds in radians. */
 export const UAS = Math.PI / 180 / 3600 / 1e6;
@@ -205,4 +207,22 @@ export function randomGains(seed: number, lo = 0.7, hi = 1.3): (scan: number, st
     }
     return g;
   };
+}
+
+/** The sky on a grid: each component's Gaussian at its nearest pixel. */
+export function skyImage(sky: Component[], g: ImageGrid): Float64Array {
+  const out = new Float64Array(g.nx * g.ny);
+  for (const c of sky) {
+    const gi = gaussianImage(g, c.flux, c.fwhm);
+    const dx = Math.round(-c.l / g.cell);
+    const dy = Math.round(c.m / g.cell);
+    for (let y = 0; y < g.ny; y++) {
+      for (let x = 0; x < g.nx; x++) {
+        const xs = x - dx;
+        const ys = y - dy;
+        if (xs >= 0 && xs < g.nx && ys >= 0 && ys < g.ny) out[y * g.nx + x] += gi[ys * g.nx + xs];
+      }
+    }
+  }
+  return out;
 }

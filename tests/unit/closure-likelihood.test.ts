@@ -21,7 +21,7 @@ import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
-import { alignedNcc, randomGains, normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
+import { alignedNcc, randomGains, skyImage, normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -34,22 +34,6 @@ function ringSky(): Component[] {
     const a = (2 * Math.PI * i) / n;
     return { flux: (2 / n) * (1 + 0.3 * Math.cos(a - 1)), l: 25 * UAS * Math.cos(a), m: 25 * UAS * Math.sin(a), fwhm: 10 * UAS };
   });
-}
-
-/** The sky on a grid: each component's Gaussian at its nearest pixel. */
-function skyImage(sky: Component[], g: ImageGrid): Float64Array {
-  const out = new Float64Array(g.nx * g.ny);
-  for (const c of sky) {
-    const gi = gaussianImage(g, c.flux, c.fwhm);
-    const dx = Math.round(-c.l / g.cell);
-    const dy = Math.round(c.m / g.cell);
-    for (let y = 0; y < g.ny; y++) for (let x = 0; x < g.nx; x++) {
-      const xs = x - dx;
-      const ys = y - dy;
-      if (xs >= 0 && xs < g.nx && ys >= 0 && ys < g.ny) out[y * g.nx + x] += gi[ys * g.nx + xs];
-    }
-  }
-  return out;
 }
 
 /** The data with complex gains g_i g_j* applied per time stamp and station, weights / |g_i g_j|² (the noise scales with them). */

@@ -14,7 +14,7 @@ import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
 import { clean } from '../../src-shared/radio/clean.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
-import { alignedNcc, randomGains, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
+import { alignedNcc, randomGains, skyImage, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 /** A ring of radius 25 µas drawn as 32 Gaussians of FWHM 10 µas, brighter on one side by ±asym (a mild crescent), 2 Jy. */
 function ringSky(asym = 0.3): Component[] {
@@ -23,24 +23,6 @@ function ringSky(asym = 0.3): Component[] {
     const a = (2 * Math.PI * i) / n;
     return { flux: (2 / n) * (1 + asym * Math.cos(a - 1)), l: 25 * UAS * Math.cos(a), m: 25 * UAS * Math.sin(a), fwhm: 10 * UAS };
   });
-}
-
-/** The sky on a grid: each component's Gaussian at its nearest pixel. */
-function skyImage(sky: Component[], g: ImageGrid): Float64Array {
-  const out = new Float64Array(g.nx * g.ny);
-  for (const c of sky) {
-    const gi = gaussianImage(g, c.flux, c.fwhm);
-    const dx = Math.round(-c.l / g.cell);
-    const dy = Math.round(c.m / g.cell);
-    for (let y = 0; y < g.ny; y++) {
-      for (let x = 0; x < g.nx; x++) {
-        const xs = x - dx;
-        const ys = y - dy;
-        if (xs >= 0 && xs < g.nx && ys >= 0 && ys < g.ny) out[y * g.nx + x] += gi[ys * g.nx + xs];
-      }
-    }
-  }
-  return out;
 }
 
 describe('closure quantities', () => {
