@@ -110,6 +110,26 @@ export function lightColumns(components: readonly SersicParams[], grid: Grid, ps
   const [ny, nx] = grid.shape;
   const img = new Float64Array(ny * nx);
   const taps = psf ? kernelTaps(psf, nx) : null;
+  // the rows whose pixel has every tap on the image (the flat taps) and the others (blurAt), the same for every component
+  const inner = new Int32Array(pixels.length);
+  const border = new Int32Array(pixels.length);
+  let nIn = 0;
+  let nBorder = 0;
+  if (psf) {
+    const [kh, kw] = psf.shape;
+    const [cy, cx] = psf.center;
+    const iLo = kh - 1 - cy;
+    const iHi = ny - 1 - cy;
+    const jLo = kw - 1 - cx;
+    const jHi = nx - 1 - cx;
+    for (let r = 0; r < pixels.length; r++) {
+      const p = pixels[r];
+      const i = Math.floor(p / nx);
+      const j = p - i * nx;
+      if (i < iLo || i > iHi || j < jLo || j > jHi) border[nBorder++] = r;
+      else inner[nIn++] = r;
+    }
+  }
   return components.map((c) => {
     const f = sersicProfile(c);
     for (const k of fp.pixels) {
@@ -122,23 +142,9 @@ export function lightColumns(components: readonly SersicParams[], grid: Grid, ps
       return col;
     }
     const { offset, weight, count } = taps;
-    const [kh, kw] = psf.shape;
-    const [cy, cx] = psf.center;
+    for (let b = 0; b < nBorder; b++) col[border[b]] = blurAt(psf, ny, nx, img, pixels[border[b]]);
     // pixels whose every tap lies on the image take the flat taps, in convolve's order (the same sum bit for bit),
     // eight pixels at a time: eight independent sums, each in its own order (one sum alone waits on each addition)
-    const iLo = kh - 1 - cy;
-    const iHi = ny - 1 - cy;
-    const jLo = kw - 1 - cx;
-    const jHi = nx - 1 - cx;
-    const inner = new Int32Array(pixels.length);
-    let nIn = 0;
-    for (let r = 0; r < pixels.length; r++) {
-      const p = pixels[r];
-      const i = Math.floor(p / nx);
-      const j = p - i * nx;
-      if (i < iLo || i > iHi || j < jLo || j > jHi) col[r] = blurAt(psf, ny, nx, img, p);
-      else inner[nIn++] = r;
-    }
     let q = 0;
     for (; q + 7 < nIn; q += 8) {
       const p0 = pixels[inner[q]];
