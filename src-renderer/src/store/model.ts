@@ -2,6 +2,7 @@ import type { StateCreator } from 'zustand';
 import type { AppState } from './index';
 import type { ModelSummary, NoiseEstimate } from '../../../src-shared/protocol/index';
 import type { ForwardModelSpec, Shape2 } from '../../../src-shared/operators/forward-model-spec';
+import type { SkyCorrelation } from '../../../src-shared/lensing/whitening';
 
 /** The observation: which file, HDU and plane (the bytes are in model/files.ts). */
 export interface ObsMeta {
@@ -74,17 +75,10 @@ export interface NoiseSettings {
  * correlated model `reconstruct --model DIR/model.json` builds (the noise-only draw and the per-pixel σ map, as the
  * step's files) and white noise of the σ the fit read — and what the fit measured on the sky.
  */
-export interface LensFitNoise {
+export interface LensFitNoise extends Pick<SkyCorrelation, 'lag1' | 'lag1Error' | 'varianceRatio' | 'largeScaleRatio' | 'skyPixels'> {
   /** the correlated block's noise-only draw (noise-realisation.fits) and per-pixel σ (noise-sigma.fits), as the step names them */
   noiseImage: string;
   sigmaFile: string;
-  /** y/σ's neighbour correlations on the sky (x: along a row) and their standard errors */
-  lag1: { x: number; y: number };
-  lag1Error: { x: number; y: number };
-  /** the per-pixel variance of y/σ (σ the map the fit read) and its large-scale (k = 0) variance */
-  varianceRatio: number;
-  largeScaleRatio: number;
-  skyPixels: number;
   /** where the sky came from, in words */
   source: string;
   /** the white choice: the fit's σ map (σ as it read it) or the Noise step's σ or σ map before */
