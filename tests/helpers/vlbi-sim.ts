@@ -8,6 +8,10 @@
 import type { UvfitsFile } from '../../src-shared/radio/uvfits.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
 import { gaussianImage } from '../../src-shared/radio/closure.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFits } from '../../src-shared/fits/index.js';
+import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 
 /** Micro-arcseconds in radians. */
 export const UAS = Math.PI / 180 / 3600 / 1e6;
@@ -225,4 +229,14 @@ export function skyImage(sky: Component[], g: ImageGrid): Float64Array {
     }
   }
   return out;
+}
+
+/**
+ * The visibility posterior tests' prior: a power-law Gaussian field on n × n (P(k) ∝ |k|⁻³ above 0.05 cycles per
+ * pixel, amplitude 2) written as DIR/pk.fits; returns the --prior argument, `gaussian-field:DIR/pk.fits`.
+ */
+export function writePowerLawPrior(dir: string, n: number): string {
+  const file = path.join(dir, 'pk.fits');
+  writeFileSync(file, writeFits([{ data: Float32Array.from(powerLawSpectrum(n, n, 0.05, 3, 2)), shape: [n, n] }]));
+  return `gaussian-field:${file}`;
 }

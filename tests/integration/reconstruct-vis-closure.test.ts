@@ -7,14 +7,13 @@
  * --selfcal with it is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { writeFits, readFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { readFits } from '../../src-shared/fits/index.js';
 import { reconstructUvfits } from '../../src-main/reconstruct/visibilities.js';
-import { simulateVlbi, uniforms, UAS } from '../helpers/vlbi-sim.js';
+import { simulateVlbi, uniforms, UAS, writePowerLawPrior } from '../helpers/vlbi-sim.js';
 
 const N = 32;
 let dir = '';
@@ -23,8 +22,7 @@ let prior = '';
 beforeAll(async () => {
   await initBackend('wasm');
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-closure-'));
-  writeFileSync(path.join(dir, 'pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.05, 3, 2)), shape: [N, N] }]));
-  prior = `gaussian-field:${path.join(dir, 'pk.fits')}`;
+  prior = writePowerLawPrior(dir, N);
 });
 
 afterAll(() => {

@@ -7,14 +7,13 @@
  * single-baseline time stamps flagged, the flags' refusals.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { readFits, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { readFits } from '../../src-shared/fits/index.js';
 import { reconstructUvfits } from '../../src-main/reconstruct/visibilities.js';
-import { randomPhases, simulateVlbi, UAS } from '../helpers/vlbi-sim.js';
+import { randomPhases, simulateVlbi, UAS, writePowerLawPrior } from '../helpers/vlbi-sim.js';
 import { runCli } from '../helpers/cli.js';
 import { DATA_DIR } from '../helpers/data.js';
 
@@ -27,8 +26,7 @@ let prior = '';
 beforeAll(async () => {
   await initBackend('wasm');
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-selfcal-'));
-  writeFileSync(path.join(dir, 'pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.05, 3, 2)), shape: [N, N] }]));
-  prior = `gaussian-field:${path.join(dir, 'pk.fits')}`;
+  prior = writePowerLawPrior(dir, N);
 });
 
 afterAll(() => {

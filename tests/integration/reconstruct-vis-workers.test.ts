@@ -9,16 +9,16 @@
  *    on two; a plain stop has no products.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { readUvfits } from '../../src-shared/radio/uvfits.js';
-import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { readFitsImage } from '../../src-shared/fits/index.js';
 import { reconstructUvfits, type VisibilityReconstruction, type VisibilityRunHooks } from '../../src-main/reconstruct/visibilities.js';
 import { SamplingCancelledError } from '../../src-shared/diffusion/posterior.js';
 import { DATA_DIR } from '../helpers/data.js';
+import { writePowerLawPrior } from '../helpers/vlbi-sim.js';
 
 const FILE = path.join(DATA_DIR, 'uvfits', 'vlba43_BLLAC_2013may30.uvfits');
 const N = 16;
@@ -28,8 +28,7 @@ let prior = '';
 beforeAll(async () => {
   await initBackend('wasm');
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-visw-'));
-  writeFileSync(path.join(dir, 'pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.05, 3, 2)), shape: [N, N] }]));
-  prior = `gaussian-field:${path.join(dir, 'pk.fits')}`;
+  prior = writePowerLawPrior(dir, N);
 });
 
 afterAll(() => {
