@@ -14,15 +14,17 @@ import { setCurveOverlay } from '../viewer/overlays';
 import { readFits } from '../../../src-shared/fits/index';
 import { isFitsPsf, parseForwardModel, type ForwardModelSpec, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import type { EngineEvent, LensFitParams, NamedFile } from '../../../src-shared/protocol/index';
+import type { LensFitCorrelation, LensFitPoisson } from '../../../src-shared/protocol/lensing';
 import { withObs } from '../model/upload';
 import { auxFiles, obsFitsFile } from '../model/files';
 import { defaultFitRadius, pixelScaleFromWcs } from '../../../src-shared/lensing/inputs';
-import { POISSON_ADDED_NOTE } from '../../../src-shared/lensing/noise-map';
+import { POISSON_ADDED_NOTE, electronScale } from '../../../src-shared/lensing/noise-map';
+import type { FitsHeader } from '../../../src-shared/fits/index';
 import { addModelFile, scheduleValidate, setModelDoc } from '../model/actions';
 import { lensFitNoiseInUse, lensFitNoisePatch, scheduleNoiseDescribe } from '../model/noise';
 import type { LensFitNoise, NoiseSettings } from '../store/model';
 import { downloadBytes } from '../export/download';
-import { useLensFit, type LensFitDone, type LensFitForm, type LensFitNoiseCorrelation } from './state';
+import { useLensFit, type LensFitDone, type LensFitForm, type LensFitNoiseCorrelation, type LensFitNoiseUsed } from './state';
 
 /** The image products shown in panels, with their titles (the observation's grid; the source inversion on its own). */
 export const LENS_PANELS = [
@@ -136,8 +138,70 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
     mask = { kind: 'file', file: m.fits, hdu: m.hdu ?? 0 };
     names.push(m.fits);
   }
-  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, pixelScale: _s, keepSharp, ...settings } = form;
-  return { files: auxFiles([...new Set(names)]), noise, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(keepSharp ? { keepSharp: true } : {}) } };
+  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, pixelScale: _s, keepSharp, weightType: _w, poisson: _po, exposureTime: _e, noiseCorrelation: _c, noiseRegion: _r, ...settings } = form;
+  return { files: auxFiles([...new Set(names)]), noise: { ...noise, ...lensFitNoiseOptions(form) }, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(keepSharp ? { keepSharp: true } : {}) } };
+}
+
+/**
+ * The request's noise options from the form, as the command line's flags give them: each only where it is not the
+ * default (--weight-type exp with weights; --poisson none; --exposure-time with the term on and IVM weights or a σ map;
+ * --noise-correlation none; --noise-region with the correlation measured). A field the form hides keeps its value
+ * for when it shows again, and is not sent.
+ */
+export function lensFitNoiseOptions(form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime' | 'noiseCorrelation' | 'noiseRegion'>): LensFitPoisson & LensFitCorrelation & { weightType?: 'exp' } {
+  const exp = form.noiseSource === 'obs-weights' && form.weightType === 'exp';
+  const r = form.noiseRegion;
+  return {
+    ...(exp && { weightType: 'exp' as const }),
+    ...(form.poisson === 'none' && { poisson: 'none' as const }),
+    ...(form.poisson === 'auto' && !exp && form.exposureTime !== null && { exposureTime: form.exposureTime }),
+    ...(form.noiseCorrelation === 'none' && { correlation: 'none' as const }),
+    ...(form.noiseCorrelation === 'auto' && r !== null && { region: { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 } }),
+  };
+}
+
+/** The headers the fit reads the data's unit and exposure time from: the data's HDU, then the primary HDU (drizzle writes EXPTIME there). */
+function obsHeaders(): FitsHeader[] {
+  const o = useStore.getState().obs;
+  if (!o) return [];
+  try {
+    const hdus = obsFitsFile()?.hdus ?? [];
+    return [hdus[o.hdu]?.header, o.hdu !== 0 ? hdus[0]?.header : undefined].filter((h): h is FitsHeader => h !== undefined);
+  } catch {
+    return [];
+  }
+}
+
+/** What the fit will do with the sources' Poisson noise, before it runs (the job's own reading, noise-map.ts electronScale). */
+export interface PoissonPreview {
+  /** whether the term will be added */
+  added: boolean;
+  /** the exposure time of the header (EXPTIME, else TEXPTIME; seconds) and its card; null: none there */
+  header: { seconds: number; key: string } | null;
+  /** one line: the unit read (BUNIT, the gain) and e, or why the term is not added */
+  text: string;
+}
+
+/** The sources' Poisson term as the form and the observation's headers give it (e, the units read; or why not). */
+export function poissonPreview(form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime'>): PoissonPreview {
+  const headers = obsHeaders();
+  // as electronScale reads it: EXPTIME in the data's HDU or the primary, else TEXPTIME
+  let header: PoissonPreview['header'] = null;
+  for (const key of ['EXPTIME', 'TEXPTIME']) {
+    const v = headers.map((h) => Number(h.get(key))).find((x) => Number.isFinite(x) && x > 0);
+    if (v !== undefined) {
+      header = { seconds: v, key };
+      break;
+    }
+  }
+  const exp = form.noiseSource === 'obs-weights' && form.weightType === 'exp';
+  if (form.poisson === 'none') return { added: false, header, text: 'not added (--poisson none): σ is the sky\'s alone' };
+  if (form.noiseSource !== 'obs-weights' && form.exposureTime === null) {
+    return { added: false, header, text: 'not added: a σ map (or one σ) is taken as complete; give the exposure time to add the term' };
+  }
+  const scale = electronScale(headers, exp ? { exposureMap: [] } : form.exposureTime !== null ? { exposureTime: form.exposureTime } : {});
+  if (typeof scale === 'string') return { added: false, header, text: `cannot be added: ${scale}${/BUNIT '/.test(scale) ? '' : '; give the exposure time (seconds; data in e⁻/s)'}` };
+  return { added: true, header, text: scale.text.replace('(--exposure-time)', '(given)') };
 }
 
 /** Starts the fit (a job: progress events, Stop). */
@@ -180,7 +244,7 @@ export function noiseFromText(noise: LensFitParams['noise'], jobNotes: readonly 
   const o = useStore.getState().obs;
   const h = noiseHdus().find((x) => x.index === noise.hdu);
   const where = `${o?.name ?? 'the observation'}[${h?.name || noise.hdu}]`;
-  const sky = noise.kind === 'weights' ? `σ = 1/√w of the weight map ${where}` : `the σ map ${where}`;
+  const sky = noise.kind === 'weights' ? (noise.weightType === 'exp' ? `σ = c/√t of the EXP weight map ${where}` : `σ = 1/√w of the weight map ${where}`) : `the σ map ${where}`;
   return jobNotes.some((n) => n.startsWith(POISSON_ADDED_NOTE)) ? `${sky} and the sources' Poisson variance` : sky;
 }
 
@@ -246,6 +310,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     lightSelection?: LensFitDone['lightSelection'];
     fitRadius?: number | null;
     noiseCorrelation?: LensFitNoiseCorrelation;
+    noise?: LensFitNoiseUsed;
   };
   const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
   const lensOp = model.operators.find((o) => o.type === 'lens')!;
@@ -273,6 +338,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     fitRadius: lens.fitRadius ?? null,
     noiseFrom: started.noiseFrom,
     noiseCorrelation: lens.noiseCorrelation ?? null,
+    noise: lens.noise ?? null,
   };
 }
 

@@ -5,6 +5,9 @@
  */
 import { create } from 'zustand';
 import type { LensFitJobSettings, NamedFile } from '../../../src-shared/protocol/index';
+import type { PoissonMode, WeightType } from '../../../src-shared/lensing/noise-map';
+import type { NoiseCorrelationMode } from '../../../src-shared/lensing/whitening';
+import type { Region } from '../store/model';
 
 export interface LensFitForm extends LensFitJobSettings {
   /**
@@ -23,6 +26,19 @@ export interface LensFitForm extends LensFitJobSettings {
   noiseSource: 'step' | 'obs-sigma' | 'obs-weights';
   /** That HDU (null: the first named ERR for σ, WHT for weights, else the first other image HDU). */
   noiseHdu: number | null;
+  /**
+   * The weight map's kind (--weight-type): IVM, inverse variances (σ = 1/√w; drizzle's final_wht_type=IVM), or EXP,
+   * exposure times in seconds per pixel (σ_sky = c/√t, c from the blank sky's scatter). Only with weights.
+   */
+  weightType: WeightType;
+  /** The sources' Poisson noise (--poisson): auto adds it where the electrons per data unit are known, none leaves it out. */
+  poisson: PoissonMode;
+  /** The exposure time in seconds (--exposure-time); null: the header's EXPTIME (TEXPTIME). Not with EXP weights. */
+  exposureTime: number | null;
+  /** The noise's correlation (--noise-correlation): auto measures it on the blank sky and whitens where significant. */
+  noiseCorrelation: NoiseCorrelationMode;
+  /** The blank-sky box it is measured on (--noise-region; pixels, x1 and y1 exclusive); null: the automatic sky. */
+  noiseRegion: Region | null;
   /** The image's pixel scale (arcsec); null: from the observation's celestial WCS, else the lens stage's. */
   pixelScale: number | null;
 }
@@ -79,6 +95,25 @@ export interface LensFitDone {
    * "Use the fitted lens" makes the Noise step's model.
    */
   noiseCorrelation: LensFitNoiseCorrelation | null;
+  /** lens.json's noise: how σ was made (the sky's σ, the sources' Poisson term or why not); null where lens.json has none */
+  noise: LensFitNoiseUsed | null;
+}
+
+/** lens.json's noise block, as far as the app reads it (src-shared/lensing/noise-map.ts lensSigma). */
+export interface LensFitNoiseUsed {
+  /** where the sky's σ came from (1/√w of the IVM weights …, c/√t of the EXP weights …, the σ given …) */
+  sky: string;
+  /** the sky's σ, its median over the valid pixels (data units) */
+  skySigmaMedian?: number;
+  /** the formula where the Poisson term was added, else 'none (why)' */
+  poisson: string;
+  /** e, electrons per data unit: a number, or per pixel (EXP weights) */
+  electronsPerUnit?: number | string;
+  /** the header cards (or the exposure time given) e was read from */
+  read?: Record<string, number | string>;
+  maxSigmaRatio?: number;
+  pixelsVarianceAbove110Percent?: number;
+  weightType?: 'exp';
 }
 
 /** lens.json's noiseCorrelation block, as far as the app reads it (the estimate's fields only where measured). */
@@ -119,6 +154,11 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   psfSize: 21,
   noiseSource: 'step',
   noiseHdu: null,
+  weightType: 'ivm',
+  poisson: 'auto',
+  exposureTime: null,
+  noiseCorrelation: 'auto',
+  noiseRegion: null,
   pixelScale: null,
 };
 
