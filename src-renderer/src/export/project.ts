@@ -125,7 +125,7 @@ function lensFitNoise(v: unknown): LensFitNoise | null {
 /** The fields of the lens fit's form that take one of a few words. */
 const LENS_FIT_CHOICES: Partial<Record<keyof LensFitForm, readonly unknown[]>> = {
   mask: ['default', 'model', 'annulus', 'all'],
-  noiseSource: ['step', 'obs-sigma', 'obs-weights'],
+  noiseSource: ['step', 'obs-sigma', 'obs-weights', 'file-weights'],
   weightType: ['ivm', 'exp'],
   poisson: ['auto', 'none'],
   noiseCorrelation: ['auto', 'none'],
@@ -134,7 +134,7 @@ const LENS_FIT_CHOICES: Partial<Record<keyof LensFitForm, readonly unknown[]>> =
   light: ['auto', 0, 1, 2],
 };
 /** Fields that may be null (the default: from the data, automatic). */
-const LENS_FIT_NULLABLE: (keyof LensFitForm)[] = ['sourceScale', 'noiseHdu', 'pixelScale', 'exposureTime', 'noiseRegion'];
+const LENS_FIT_NULLABLE: (keyof LensFitForm)[] = ['sourceScale', 'noiseHdu', 'noiseFile', 'pixelScale', 'exposureTime', 'noiseRegion'];
 
 /**
  * The lens fit's form as saved (absent: the defaults; a field missing from an older project: its default). Each
@@ -152,6 +152,7 @@ function lensFitForm(v: unknown): LensFitForm {
     const choices = LENS_FIT_CHOICES[key];
     if (choices) need(choices.includes(x), `lensFit.${key}: expected one of ${choices.join(', ')}`);
     else if (x === null) need(LENS_FIT_NULLABLE.includes(key), `lensFit.${key}: expected a value, not null`);
+    else if (key === 'noiseFile') need(typeof x === 'string' && x.length > 0, 'lensFit.noiseFile: expected a file name or null');
     else if (key === 'noiseRegion') {
       need(isObj(x), 'lensFit.noiseRegion: expected a box {x0, y0, x1, y1} or null');
       const r = x as Record<string, unknown>;

@@ -2,13 +2,14 @@ import { useEffect, useState } from 'react';
 import { useStore } from '../store/index';
 import type { LensStage } from '../../../src-shared/operators/forward-model-spec';
 import { LENS_FIT_MASS_PROFILES, LENS_FIT_REGULARISATIONS } from '../../../src-shared/protocol/lensing';
-import { NumberField } from '../model/fields';
-import { useLensFit, type LensFitDone, type LensParameter } from './state';
+import { FileButton, NumberField } from '../model/fields';
+import { readFileBytes } from '../export/download';
+import { useLensFit, weightsSource, type LensFitDone, type LensParameter } from './state';
 import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, poissonPreview, startLensFit, stopLensFit } from './actions';
 import { BoxDrawer, boxText, viewerBox } from '../model/NoiseForm';
 import { parsePixelBox } from '../../../src-shared/noise/spectrum';
 import type { Region } from '../store/model';
-import { chooseObs } from '../model/actions';
+import { addModelFile, chooseObs } from '../model/actions';
 import './lensing.css';
 
 /** The rows of the parameter table: the mass, then each light component's, with units. */
@@ -50,9 +51,10 @@ function noiseStepText(n: ReturnType<typeof useStore.getState>['noise']): string
 
 /**
  * The fit's inputs from the observation's file (as `skyscore lens-fit` reads HST products): which image HDU is
- * the data (the observation's), where σ comes from (the Noise step, or another HDU of the file as a σ map or an
- * inverse-variance weight map: FILE.fits[ERR], FILE.fits[WHT]), the pixel scale (from the WCS unless given), the
- * default fitted disc, and whether pixels sharper than the PSF are kept.
+ * the data (the observation's), where σ comes from (the Noise step, another HDU of the file as a σ map or a weight
+ * map: FILE.fits[ERR], FILE.fits[WHT], or a weight map's own file) and the weights' kind (IVM, EXP), the pixel scale
+ * (from the WCS unless given), the default fitted disc, whether pixels sharper than the PSF are kept, and the noise
+ * options (NoiseOptions).
  */
 function FitInputs({ op }: { op: LensStage }) {
   const form = useLensFit((s) => s.form);
@@ -61,7 +63,7 @@ function FitInputs({ op }: { op: LensStage }) {
   const noise = useStore((s) => s.noise);
   if (!obs) return null;
   const others = noiseHdus();
-  const chosenHdu = form.noiseSource === 'step' ? null : chosenNoiseHdu(form);
+  const chosenHdu = form.noiseSource === 'obs-sigma' || form.noiseSource === 'obs-weights' ? chosenNoiseHdu(form) : null;
   const scale = fitPixelScale(op, form);
   const disc = defaultDisc(scale.value);
   const differs = scale.source !== "the lens stage's image pixel" && Math.abs(scale.value - op.imagePixelScale) > 0.01 * scale.value;
@@ -88,9 +90,27 @@ function FitInputs({ op }: { op: LensStage }) {
             <option value="obs-weights" disabled={others.length === 0}>
               weight map: another HDU
             </option>
+            <option value="file-weights">weight map: a FITS file</option>
           </select>
         </label>
-        {form.noiseSource !== 'step' && (
+        {form.noiseSource === 'file-weights' && (
+          <div className="row span2">
+            <FileButton
+              label="Weight map FITS…"
+              accept=".fits,.fit,.fts,.fz,.gz"
+              ariaLabel="Weight map FITS file of the lens fit"
+              testId="lens-fit-weight-file"
+              onFiles={async (fs) => {
+                const f = fs[0]!;
+                patch({ noiseFile: await addModelFile(f.name, await readFileBytes(f), 'sigma') });
+              }}
+            />
+            <span className="filename" data-testid="lens-fit-weight-file-name">
+              {form.noiseFile ?? 'none chosen'}
+            </span>
+          </div>
+        )}
+        {(form.noiseSource === 'obs-sigma' || form.noiseSource === 'obs-weights') && (
           <label className="span2">
             {form.noiseSource === 'obs-weights' ? 'Weight map (HDU)' : 'σ map (HDU)'}
             <select value={chosenHdu ?? ''} onChange={(e) => patch({ noiseHdu: Number(e.target.value) })} aria-label="Noise HDU of the lens fit" data-testid="lens-fit-noise-hdu">
@@ -102,7 +122,7 @@ function FitInputs({ op }: { op: LensStage }) {
             </select>
           </label>
         )}
-        {form.noiseSource === 'obs-weights' && (
+        {weightsSource(form) && (
           <label className="span2">
             Weight type
             <select value={form.weightType} onChange={(e) => patch({ weightType: e.target.value as typeof form.weightType })} aria-label="Weight type of the lens fit" data-testid="lens-fit-weight-type">
@@ -198,7 +218,7 @@ function NoiseOptions() {
   const [drawing, setDrawing] = useState(false);
   const [boxIssue, setBoxIssue] = useState<string | null>(null);
   if (!obs) return null;
-  const exp = form.noiseSource === 'obs-weights' && form.weightType === 'exp';
+  const exp = weightsSource(form) && form.weightType === 'exp';
   const pv = poissonPreview(form);
   const seconds = pv.header ? `${+pv.header.seconds.toPrecision(6)} (${pv.header.key})` : 'none in the header';
   return (
@@ -228,8 +248,8 @@ function NoiseOptions() {
           />
         )}
       </div>
-      <p className={pv.added || form.poisson === 'none' || form.noiseSource !== 'obs-weights' ? 'muted lensfit-scale' : 'warn'} data-testid="lens-fit-poisson-preview">
-        {!pv.added && form.poisson === 'auto' && form.noiseSource === 'obs-weights' ? '⚠ ' : ''}Poisson term {pv.added ? `added — ${pv.text}` : pv.text}
+      <p className={pv.added || form.poisson === 'none' || !weightsSource(form) ? 'muted lensfit-scale' : 'warn'} data-testid="lens-fit-poisson-preview">
+        {!pv.added && form.poisson === 'auto' && weightsSource(form) ? '⚠ ' : ''}Poisson term {pv.added ? `added — ${pv.text}` : pv.text}
       </p>
       <div className="grid2">
         <label title="--noise-correlation: auto measures the noise's correlation on the blank sky (drizzled images: neighbours correlate 0.2–0.3) and whitens the data and the PSF where it is significant">
@@ -381,8 +401,9 @@ function LensNote({ note }: { note: string }) {
 }
 
 /**
- * "Fit lens": the lens fit of `skyscore lens-fit` on the observation, with σ from the Noise step or an HDU of the
- * observation's file (σ or weights), the model's PSF and the pixel scale of the WCS (or given); its settings, Fit /
+ * "Fit lens": the lens fit of `skyscore lens-fit` on the observation, with σ from the Noise step, an HDU of the
+ * observation's file (σ or weights) or a weight map's file, the noise options (the Poisson term, the correlation and
+ * its box), the model's PSF and the pixel scale of the WCS (or given); its settings, Fit /
  * Stop, progress; the fitted parameters with their errors, log Z and χ²/pixel, the sharp pixels left out and the
  * fit's notes; "Use the fitted lens" and the products' export.
  */
@@ -401,8 +422,8 @@ export function LensFitPanel({ op }: { op: LensStage }) {
     <div className="lensfit" data-testid="lens-fit">
       <h4>Fit lens</h4>
       <p className="help">
-        Fits the mass (an SIE, or an elliptical power law with its slope) + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step or an
-        HDU of the observation&apos;s file, the model&apos;s PSF, the pixel scale of the data&apos;s WCS unless given.
+        Fits the mass (an SIE, or an elliptical power law with its slope) + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step, an
+        HDU of the observation&apos;s file (ERR, WHT) or a weight map&apos;s file, with its noise options; the model&apos;s PSF, the pixel scale of the data&apos;s WCS unless given.
       </p>
       <FitInputs op={op} />
       <div className="grid2">

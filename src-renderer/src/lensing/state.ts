@@ -20,10 +20,13 @@ export interface LensFitForm extends LensFitJobSettings {
   /** The PSF's central crop (pixels, odd). */
   psfSize: number;
   /**
-   * Where σ comes from: the Noise step (one σ or its σ map), or an HDU of the observation's own file as a σ map
-   * (`FILE.fits[ERR]`, --noise-map) or as an inverse-variance weight map (`FILE.fits[WHT]`, --weight-map).
+   * Where σ comes from: the Noise step (one σ or its σ map), an HDU of the observation's own file as a σ map
+   * (`FILE.fits[ERR]`, --noise-map) or as a weight map (`FILE.fits[WHT]`, --weight-map), or a weight map in a FITS
+   * file of its own (`noiseFile`, --weight-map WHT.fits).
    */
-  noiseSource: 'step' | 'obs-sigma' | 'obs-weights';
+  noiseSource: 'step' | 'obs-sigma' | 'obs-weights' | 'file-weights';
+  /** The weight map's file with 'file-weights' (among the model's files; its first image HDU); null: none chosen. */
+  noiseFile: string | null;
   /** That HDU (null: the first named ERR for σ, WHT for weights, else the first other image HDU). */
   noiseHdu: number | null;
   /**
@@ -42,6 +45,9 @@ export interface LensFitForm extends LensFitJobSettings {
   /** The image's pixel scale (arcsec); null: from the observation's celestial WCS, else the lens stage's. */
   pixelScale: number | null;
 }
+
+/** Whether σ comes from a weight map (the observation's WHT HDU, or a file of its own). */
+export const weightsSource = (f: Pick<LensFitForm, 'noiseSource'>): boolean => f.noiseSource === 'obs-weights' || f.noiseSource === 'file-weights';
 
 export type LensFitJobState = 'idle' | 'queued' | 'running' | 'stopping' | 'done' | 'cancelled' | 'error';
 
@@ -85,7 +91,7 @@ export interface LensFitDone {
   fitRadius: number | null;
   /**
    * Where the fit's σ came from when not from the Noise step (an HDU of the observation's file as a σ map or as
-   * inverse-variance weights): "Use the fitted lens" then makes the fit's sigma.fits the Noise step's σ map. Null:
+   * weights, or a weight map's own file): "Use the fitted lens" then makes the fit's sigma.fits the Noise step's σ map. Null:
    * the Noise step's own σ or σ map, which the Noise step already holds.
    */
   noiseFrom: string | null;
@@ -154,6 +160,7 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   psfSize: 21,
   noiseSource: 'step',
   noiseHdu: null,
+  noiseFile: null,
   weightType: 'ivm',
   poisson: 'auto',
   exposureTime: null,
