@@ -11,10 +11,11 @@ import { DEFAULT_LENS_FIT_FORM, useLensFit, type LensFitForm } from '../../src-r
 import { buildProject, parseProject } from '../../src-renderer/src/export/project.js';
 import { useStore } from '../../src-renderer/src/store/index.js';
 import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
-import { clearFiles, storeObs } from '../../src-renderer/src/model/files.js';
+import { clearFiles, storeAux, storeObs } from '../../src-renderer/src/model/files.js';
 import { defaultStage, type LensStage } from '../../src-shared/operators/forward-model-spec.js';
 import { validateRequest, type LensFitParams } from '../../src-shared/protocol/index.js';
 import { prepareLensFit } from '../../src-main/lens-fit/inputs.js';
+import { FitsHeader, readFits, writeFits } from '../../src-shared/fits/index.js';
 import { DEFAULT_SETTINGS } from '../../src-renderer/src/store/run.js';
 import { lensMef, CORR_N } from '../helpers/lens-mef.js';
 
@@ -85,6 +86,25 @@ describe("the form's noise options as the request's fields", () => {
     expect(white.inputs.correlation).toMatchObject({ mode: 'none', whiten: false, estimate: null });
   });
 
+  it("a weight map in a FITS file of its own (--weight-map WHT.fits): its first image HDU, sent as a file of the request", async () => {
+    const m = await openMef({ bunit: 'ELECTRONS/S', exptime: 2000 });
+    expect(() => lensFitInputs(lens, form({ noiseSource: 'file-weights' }))).toThrow("choose the weight map's FITS file (Noise: weight map, a FITS file), or take σ or the weights from the observation");
+    // the MEF's WHT written as a file of its own, after an empty primary as drizzle's products have it
+    const wht = readFits(m.bytes).hdus[3]!.readImage();
+    await storeAux('cut_wht.fits', writeFits([{ data: null, shape: [] }, { data: Float32Array.from(wht.data), shape: [64, 64], header: new FitsHeader().set('EXTNAME', 'WHT') }]));
+    const f = form({ noiseSource: 'file-weights', noiseFile: 'cut_wht.fits', psfSize: 5 });
+    const r = lensFitInputs(lens, f);
+    expect(r.noise).toEqual({ kind: 'weights', file: 'cut_wht.fits', hdu: 1 });
+    expect(r.files.map((x) => x.name)).toEqual(['cut_wht.fits']);
+    const fromFile = job(m, f);
+    expect(fromFile.command).toContain('--weight-map cut_wht.fits[WHT] --psf');
+    // the same σ as the observation's own WHT HDU (the Poisson term from the header's 2000 s included)
+    const fromHdu = job(m, form({ noiseSource: 'obs-weights', psfSize: 5 }));
+    expect(Array.from(fromFile.inputs.sigma)).toEqual(Array.from(fromHdu.inputs.sigma));
+    expect(fromFile.inputs.noise).toMatchObject({ sky: '1/√w of the IVM weights cut_wht.fits[WHT]', electronsPerUnit: 2000 });
+    expect(poissonPreview(f)).toMatchObject({ added: true });
+  });
+
   it('the protocol refuses what the command line refuses', () => {
     const params = (noise: Record<string, unknown>) => ({ obs: { name: 'o.fits', bytes: new Uint8Array(0), hdu: 0, plane: 0 }, files: [], noise, psf: { kind: 'gaussian', fwhmPx: 2, size: 5 }, pixelScale: 0.05, mask: { kind: 'all' }, settings: { sourceSize: 12, sourceScale: null, fitSourceSize: 8, starts: 1, light: 1, supersample: 2, regularisation: 'gradient', errors: false } });
     const v = (noise: Record<string, unknown>) => validateRequest({ id: 1, method: 'job.lensFit', params: params(noise) });
@@ -127,7 +147,7 @@ describe('the project keeps the lens fit\'s choices', () => {
   const doc = (lensFit?: LensFitForm) =>
     buildProject({ skyscore: null, data: null, model: { shape: [16, 16], operators: [] }, files: [], noise: { ...DEFAULT_NOISE }, prior: null, settings: DEFAULT_SETTINGS, lastRun: null, ...(lensFit && { lensFit }) });
   it('saved and opened the same; an older project opens with the defaults; a bad field is refused by name', async () => {
-    const f = form({ noiseSource: 'obs-weights', noiseHdu: 3, weightType: 'exp', poisson: 'none', exposureTime: 1234, noiseCorrelation: 'auto', noiseRegion: { x0: 1, y0: 2, x1: 40, y1: 30 }, starts: 2, light: 1, mask: 'annulus', r1: 0, r2: 1.35 });
+    const f = form({ noiseSource: 'file-weights', noiseFile: 'cut_wht.fits', noiseHdu: 3, weightType: 'exp', poisson: 'none', exposureTime: 1234, noiseCorrelation: 'auto', noiseRegion: { x0: 1, y0: 2, x1: 40, y1: 30 }, starts: 2, light: 1, mask: 'annulus', r1: 0, r2: 1.35 });
     expect(parseProject(JSON.stringify(doc(f))).lensFit).toEqual(f);
     expect(parseProject(JSON.stringify(doc())).lensFit).toEqual(DEFAULT_LENS_FIT_FORM);
     // a project saved before the noise options: those at their defaults, the rest as saved
