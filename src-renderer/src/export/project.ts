@@ -1,5 +1,5 @@
 /**
- * The project file: one JSON document that reopens the same data, forward model, noise, prior and sampler
+ * The project file: one JSON document that reopens the same data, forward model, noise, prior, sampler and lens-fit
  * settings (seed included), so that Run reproduces the run. Files are referenced by name and SHA-256 and, up to
  * a size limit, embedded (base64) so that the project opens anywhere; a file that is not embedded is asked for
  * on opening and must match its hash.

@@ -225,7 +225,7 @@ function NoiseOptions() {
     <div className="lensfit-noise" data-testid="lens-fit-noise-options">
       <div className="grid2">
         <label title="--poisson: auto adds the sources' Poisson noise, which drizzled weight maps leave out: σ² = σ_sky² + max(s, 0)/e">
-          Sources&apos; Poisson noise
+          Poisson term
           <select value={form.poisson} onChange={(e) => patch({ poisson: e.target.value as typeof form.poisson })} aria-label="Sources' Poisson noise" data-testid="lens-fit-poisson">
             <option value="auto">auto</option>
             <option value="none">none</option>
