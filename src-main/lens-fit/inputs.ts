@@ -174,6 +174,10 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     ...(noiseOpts.exposureTime !== undefined ? ['--exposure-time', String(noiseOpts.exposureTime)] : []),
     ...(noiseOpts.poisson === 'none' ? ['--poisson', 'none'] : []),
   ];
+  // the noise's correlation and its blank-sky box (--noise-correlation, --noise-region)
+  const corrMode = p.noise.correlation ?? 'auto';
+  const region = p.noise.region;
+  const corrFlags = [...(corrMode === 'none' ? ['--noise-correlation', 'none'] : []), ...(region ? ['--noise-region', `${region.x0},${region.y0},${region.x1},${region.y1}`] : [])];
 
   const psfSize = p.psf.size;
   let psfArg: string;
@@ -211,7 +215,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
 
   let ns: ReturnType<typeof lensFitSigma>;
   try {
-    ns = lensFitSigma(obs, primaryHeader(p.obs.bytes, p.obs.name, p.obs.hdu), given, noiseOpts, mask, pixelScale);
+    ns = lensFitSigma(obs, primaryHeader(p.obs.bytes, p.obs.name, p.obs.hdu), given, noiseOpts, mask, pixelScale, region);
   } catch (e) {
     if (e instanceof LensInputError) throw new LensFitRequestError(e.message, { cause: e });
     throw e;
@@ -245,12 +249,13 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     ...(p.pixelScale !== null ? ['--pixel-scale', String(p.pixelScale)] : []),
     ...maskArgs,
     ...lensFitFlags(settings, psfSize),
+    ...corrFlags,
     '--out',
     'lens-fit',
   ];
-  // the noise's correlation from the sky (the command line's default, --noise-correlation auto): the decision a note
-  // (measured on the sky's σ: the Poisson term is the sources', not the sky's)
-  const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, 'auto');
+  // the noise's correlation from the sky or the box: the decision a note (measured on the sky's σ: the Poisson term is
+  // the sources', not the sky's)
+  const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, corrMode, region);
   notes.push(correlation.text);
   // the app lists the notes when the fit starts: the warnings among them
   return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };

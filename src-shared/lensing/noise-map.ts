@@ -22,6 +22,7 @@ import type { FitsHeader } from '../fits/index.js';
 import type { Shape2 } from '../operators/types.js';
 import type { PixelBox } from '../noise/spectrum.js';
 import { LensInputError } from './inputs.js';
+import { quantileSorted } from '../image/stats.js';
 import { correlationSignificant, estimateSkyCorrelation, skyPixels, MIN_SKY_PIXELS } from './whitening.js';
 
 /** The start of the note that σ holds the sources' Poisson variance (the app reads the job's notes for it). */
@@ -215,7 +216,9 @@ export interface LensSigma {
  * (`scale`, an ElectronScale; a string: why not) and `wanted` (a weight map, or an exposure time given with a σ map).
  */
 export function lensSigma(data: ArrayLike<number>, shape: Shape2, skySigma: Float64Array, opts: { mode: PoissonMode; wanted: boolean; scale: ElectronScale | string; source: string }): LensSigma {
-  const base = { sky: opts.source };
+  // the sky's σ in numbers: its median over the pixels it holds (the app and lens.json show it)
+  const finite = Float64Array.from(skySigma).filter((v) => Number.isFinite(v) && v > 0).sort();
+  const base = { sky: opts.source, ...(finite.length > 0 && { skySigmaMedian: quantileSorted(finite, 0.5) }) };
   if (opts.mode === 'none') {
     return { sigma: skySigma, skySigma, poisson: false, json: { ...base, poisson: 'none (--poisson none)' }, notes: [`the sources' Poisson noise: not added (--poisson none): σ is ${opts.source}`] };
   }

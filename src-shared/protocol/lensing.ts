@@ -13,7 +13,7 @@ import { FILE_NAME, JOB_ID, files, obsInput, type NamedFile, type ObsInput } fro
  * (--weight-map: drizzle's WHT with final_wht_type=IVM; pixels of weight 0 left out). A map is an HDU of a file
  * among `files`, or, with no `file`, an HDU of the observation's own file (`FILE.fits[ERR]`, `FILE.fits[WHT]`).
  */
-export type LensFitNoise = ({ kind: 'sigma'; sigma: number } | { kind: 'map'; file?: string; hdu: number } | { kind: 'weights'; file?: string; hdu: number; weightType?: 'ivm' | 'exp' }) & LensFitPoisson;
+export type LensFitNoise = ({ kind: 'sigma'; sigma: number } | { kind: 'map'; file?: string; hdu: number } | { kind: 'weights'; file?: string; hdu: number; weightType?: 'ivm' | 'exp' }) & LensFitPoisson & LensFitCorrelation;
 /**
  * The sources' Poisson noise added to σ (the command line's --poisson, --exposure-time; docs/lensing.md): absent,
  * 'auto' with the exposure time from the observation's header, added to a weight map's σ and to a σ map's only
@@ -23,6 +23,16 @@ export interface LensFitPoisson {
   poisson?: 'auto' | 'none';
   /** seconds; replaces the header's EXPTIME */
   exposureTime?: number;
+}
+/**
+ * The noise's correlation (the command line's --noise-correlation, --noise-region; docs/lensing.md *Correlated
+ * noise*): absent or 'auto', measured on the blank sky outside the fitted region (or on `region`) and whitened where
+ * significant; 'none', the noise taken as white. `region`: the blank-sky box x0, y0, x1, y1 (0-based pixels, x1 and
+ * y1 exclusive), also the sky EXP weights take their scale from; only with 'auto'.
+ */
+export interface LensFitCorrelation {
+  correlation?: 'auto' | 'none';
+  region?: { x0: number; y0: number; x1: number; y1: number };
 }
 /** The PSF: an image among `files` (cropped to `size`, renormalised) or a Gaussian (FWHM in pixels). */
 export type LensFitPsfInput = { kind: 'fits'; file: string; hdu: number; size: number } | { kind: 'gaussian'; fwhmPx: number; size: number };
@@ -117,7 +127,27 @@ const variant =
     return c(v, p);
   };
 
-const poissonFields = { poisson: optional(literal('auto', 'none')), exposureTime: optional(num({ min: Number.MIN_VALUE, max: 1e9 })) };
+const pixel = num({ integer: true, min: 0, max: 1e6 });
+const noiseFields = {
+  poisson: optional(literal('auto', 'none')),
+  exposureTime: optional(num({ min: Number.MIN_VALUE, max: 1e9 })),
+  correlation: optional(literal('auto', 'none')),
+  region: optional(obj({ x0: pixel, y0: pixel, x1: pixel, y1: pixel })),
+};
+
+/** The noise input, with the command line's refusals of flags that contradict each other. */
+const noiseInput: Validator<LensFitNoise> = (v, p) => {
+  const r = variant<LensFitNoise>({
+    sigma: obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }), ...noiseFields }),
+    map: obj({ kind: literal('map'), file: optional(fileRef), hdu, ...noiseFields }),
+    weights: obj({ kind: literal('weights'), file: optional(fileRef), hdu, weightType: optional(literal('ivm', 'exp')), ...noiseFields }),
+  })(v, p);
+  if (r.exposureTime !== undefined && r.poisson === 'none') throw new ProtocolError(`${p}: the exposure time gives the sources' Poisson noise: not with poisson 'none'`);
+  if (r.exposureTime !== undefined && r.kind === 'weights' && r.weightType === 'exp') throw new ProtocolError(`${p}: EXP weights give the exposure time per pixel: not with exposureTime`);
+  if (r.region !== undefined && r.correlation === 'none') throw new ProtocolError(`${p}.region: the blank-sky box measures the noise's correlation: not with correlation 'none'`);
+  if (r.region !== undefined && !(r.region.x1 > r.region.x0 && r.region.y1 > r.region.y0)) throw new ProtocolError(`${p}.region: expected x1 > x0 and y1 > y0, got ${r.region.x0},${r.region.y0},${r.region.x1},${r.region.y1}`);
+  return r;
+};
 
 const psfSize = num({ integer: true, min: 1, max: 255 });
 const psfInput: Validator<LensFitPsfInput> = (v, p) => {
@@ -157,11 +187,7 @@ export const lensingMethodParams: { [M in keyof LensingMethods]: Validator<Lensi
   'job.lensFit': obj({
     obs: obsInput,
     files,
-    noise: variant<LensFitNoise>({
-      sigma: obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }), ...poissonFields }),
-      map: obj({ kind: literal('map'), file: optional(fileRef), hdu, ...poissonFields }),
-      weights: obj({ kind: literal('weights'), file: optional(fileRef), hdu, weightType: optional(literal('ivm', 'exp')), ...poissonFields }),
-    }),
+    noise: noiseInput,
     psf: psfInput,
     pixelScale: nullable(num({ min: Number.MIN_VALUE, max: 3600 })),
     mask: maskInput,

@@ -13,6 +13,7 @@ import { openObservation, scheduleValidate } from '../model/actions';
 import { clearOverlays } from '../run/previews';
 import { refreshPriors } from '../run/actions';
 import { IDLE_RUN } from '../store/run';
+import { DEFAULT_LENS_FIT_FORM, useLensFit } from '../lensing/state';
 
 const notify = (level: 'info' | 'warn' | 'error', text: string) => useStore.getState().notify(level, text);
 
@@ -75,6 +76,7 @@ export function saveProject(): void {
     prior: s.priorSpec ? { spec: s.priorSpec, name: s.priors.find((p) => p.spec === s.priorSpec)?.name ?? s.priorSpec } : null,
     settings: s.settings,
     lastRun: s.run.state === 'done' ? s.run.summary : null,
+    lensFit: useLensFit.getState().form,
   });
   const missing = [doc.data, ...doc.files].filter((f) => f && f.embedded === null).map((f) => f!.name);
   if (missing.length) notify('warn', `Too large to embed, referenced by name and hash only: ${missing.join(', ')}`);
@@ -133,6 +135,7 @@ export async function openProject(name: string, text: string): Promise<boolean> 
   s2.setModelDoc(doc.model);
   s2.setNoise(doc.noise);
   s2.setSettings(doc.settings);
+  useLensFit.setState({ form: { ...DEFAULT_LENS_FIT_FORM, ...doc.lensFit } });
   s2.resetRun({ ...IDLE_RUN });
   await refreshPriors();
   const s3 = useStore.getState();

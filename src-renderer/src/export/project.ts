@@ -1,5 +1,5 @@
 /**
- * The project file: one JSON document that reopens the same data, forward model, noise, prior and sampler
+ * The project file: one JSON document that reopens the same data, forward model, noise, prior, sampler and lens-fit
  * settings (seed included), so that Run reproduces the run. Files are referenced by name and SHA-256 and, up to
  * a size limit, embedded (base64) so that the project opens anywhere; a file that is not embedded is asked for
  * on opening and must match its hash.
@@ -8,6 +8,8 @@ import { samplerSettings, type SamplerSettings } from '../../../src-shared/proto
 import { readForwardModel, type ForwardModelSpec } from '../../../src-shared/operators/forward-model-spec';
 import { NOISE_MODES, type NoiseSettings, type LensFitNoise, type FileMeta, type Region } from '../store/model';
 import { UserInputError } from '../../../src-shared/errors';
+import { DEFAULT_LENS_FIT_FORM, type LensFitForm } from '../lensing/state';
+import { LENS_FIT_MASS_PROFILES, LENS_FIT_REGULARISATIONS } from '../../../src-shared/protocol/lensing';
 
 export const PROJECT_FORMAT = 'skyscore-project';
 export const PROJECT_VERSION = 1;
@@ -39,6 +41,8 @@ export interface ProjectDoc {
   settings: SamplerSettings;
   /** What the last run gave (for the record; not needed to reproduce it). */
   lastRun: Record<string, number | string> | null;
+  /** The lens fit's form (its settings and noise choices); absent in projects saved before it: the defaults. */
+  lensFit?: LensFitForm;
 }
 
 export function toBase64(bytes: Uint8Array): string {
@@ -69,6 +73,7 @@ export interface ProjectInput {
   prior: { spec: string; name: string } | null;
   settings: SamplerSettings;
   lastRun: Record<string, number | string> | null;
+  lensFit?: LensFitForm;
   now?: Date;
 }
 
@@ -92,6 +97,7 @@ export function buildProject(p: ProjectInput, embedLimit = EMBED_LIMIT_BYTES): P
     prior: p.prior,
     settings: p.settings,
     lastRun: p.lastRun,
+    ...(p.lensFit && { lensFit: p.lensFit }),
   };
 }
 
@@ -114,6 +120,51 @@ function lensFitNoise(v: unknown): LensFitNoise | null {
   need(isObj(w) && (w.mode === 'sigma' || w.mode === 'mad' || w.mode === 'map'), 'noise.lensFit.white.mode: expected sigma, mad or map');
   need((w.sigma === null || num(w.sigma)) && (w.mapFile === null || typeof w.mapFile === 'string') && Number.isInteger(w.mapHdu), 'noise.lensFit.white: expected sigma, mapFile and mapHdu');
   return f as unknown as LensFitNoise;
+}
+
+/** The fields of the lens fit's form that take one of a few words. */
+const LENS_FIT_CHOICES: Partial<Record<keyof LensFitForm, readonly unknown[]>> = {
+  mask: ['default', 'model', 'annulus', 'all'],
+  noiseSource: ['step', 'obs-sigma', 'obs-weights', 'file-weights'],
+  weightType: ['ivm', 'exp'],
+  poisson: ['auto', 'none'],
+  noiseCorrelation: ['auto', 'none'],
+  regularisation: LENS_FIT_REGULARISATIONS,
+  mass: LENS_FIT_MASS_PROFILES,
+  light: ['auto', 0, 1, 2],
+};
+/** Fields that may be null (the default: from the data, automatic). */
+const LENS_FIT_NULLABLE: (keyof LensFitForm)[] = ['sourceScale', 'noiseHdu', 'noiseFile', 'pixelScale', 'exposureTime', 'noiseRegion'];
+
+/**
+ * The lens fit's form as saved (absent: the defaults; a field missing from an older project: its default). Each
+ * field is checked against its default's type and the choices it takes; the job's own checks still apply at Fit.
+ */
+function lensFitForm(v: unknown): LensFitForm {
+  if (v === undefined || v === null) return { ...DEFAULT_LENS_FIT_FORM };
+  need(isObj(v), 'lensFit: expected an object');
+  const f = v as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...DEFAULT_LENS_FIT_FORM };
+  for (const key of Object.keys(DEFAULT_LENS_FIT_FORM) as (keyof LensFitForm)[]) {
+    const x = f[key];
+    if (x === undefined) continue;
+    const def = DEFAULT_LENS_FIT_FORM[key];
+    const choices = LENS_FIT_CHOICES[key];
+    if (choices) need(choices.includes(x), `lensFit.${key}: expected one of ${choices.join(', ')}`);
+    else if (x === null) need(LENS_FIT_NULLABLE.includes(key), `lensFit.${key}: expected a value, not null`);
+    else if (key === 'noiseFile') need(typeof x === 'string' && x.length > 0, 'lensFit.noiseFile: expected a file name or null');
+    else if (key === 'noiseRegion') {
+      need(isObj(x), 'lensFit.noiseRegion: expected a box {x0, y0, x1, y1} or null');
+      const r = x as Record<string, unknown>;
+      for (const k of ['x0', 'y0', 'x1', 'y1']) need(Number.isInteger(r[k]) && (r[k] as number) >= 0, `lensFit.noiseRegion.${k}: expected a pixel index`);
+      need((r.x1 as number) > (r.x0 as number) && (r.y1 as number) > (r.y0 as number), 'lensFit.noiseRegion: expected x1 > x0 and y1 > y0');
+      out[key] = { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 };
+      continue;
+    } else if (typeof def === 'boolean') need(typeof x === 'boolean', `lensFit.${key}: expected true or false`);
+    else need(typeof x === 'number' && Number.isFinite(x) && (key === 'r1' ? x >= 0 : x > 0), `lensFit.${key}: expected a ${key === 'r1' ? 'non-negative' : 'positive'} number${LENS_FIT_NULLABLE.includes(key) ? ' or null' : ''}`);
+    out[key] = x;
+  }
+  return out as unknown as LensFitForm;
 }
 
 const finiteOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
@@ -234,5 +285,6 @@ export function parseProject(text: string): ProjectDoc {
     prior,
     settings,
     lastRun: isObj(r.lastRun) ? (r.lastRun as Record<string, number | string>) : null,
+    lensFit: lensFitForm(r.lensFit),
   };
 }

@@ -1,11 +1,15 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useStore } from '../store/index';
 import type { LensStage } from '../../../src-shared/operators/forward-model-spec';
 import { LENS_FIT_MASS_PROFILES, LENS_FIT_REGULARISATIONS } from '../../../src-shared/protocol/lensing';
-import { NumberField } from '../model/fields';
-import { useLensFit, type LensParameter } from './state';
-import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, startLensFit, stopLensFit } from './actions';
-import { chooseObs } from '../model/actions';
+import { FileButton, NumberField } from '../model/fields';
+import { readFileBytes } from '../export/download';
+import { useLensFit, weightsSource, type LensFitDone, type LensParameter } from './state';
+import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, poissonPreview, startLensFit, stopLensFit } from './actions';
+import { BoxDrawer, boxText, viewerBox } from '../model/NoiseForm';
+import { parsePixelBox } from '../../../src-shared/noise/spectrum';
+import type { Region } from '../store/model';
+import { addModelFile, chooseObs } from '../model/actions';
 import './lensing.css';
 
 /** The rows of the parameter table: the mass, then each light component's, with units. */
@@ -47,9 +51,10 @@ function noiseStepText(n: ReturnType<typeof useStore.getState>['noise']): string
 
 /**
  * The fit's inputs from the observation's file (as `skyscore lens-fit` reads HST products): which image HDU is
- * the data (the observation's), where σ comes from (the Noise step, or another HDU of the file as a σ map or an
- * inverse-variance weight map: FILE.fits[ERR], FILE.fits[WHT]), the pixel scale (from the WCS unless given), the
- * default fitted disc, and whether pixels sharper than the PSF are kept.
+ * the data (the observation's), where σ comes from (the Noise step, another HDU of the file as a σ map or a weight
+ * map: FILE.fits[ERR], FILE.fits[WHT], or a weight map's own file) and the weights' kind (IVM, EXP), the pixel scale
+ * (from the WCS unless given), the default fitted disc, whether pixels sharper than the PSF are kept, and the noise
+ * options (NoiseOptions).
  */
 function FitInputs({ op }: { op: LensStage }) {
   const form = useLensFit((s) => s.form);
@@ -58,7 +63,7 @@ function FitInputs({ op }: { op: LensStage }) {
   const noise = useStore((s) => s.noise);
   if (!obs) return null;
   const others = noiseHdus();
-  const chosenHdu = form.noiseSource === 'step' ? null : chosenNoiseHdu(form);
+  const chosenHdu = form.noiseSource === 'obs-sigma' || form.noiseSource === 'obs-weights' ? chosenNoiseHdu(form) : null;
   const scale = fitPixelScale(op, form);
   const disc = defaultDisc(scale.value);
   const differs = scale.source !== "the lens stage's image pixel" && Math.abs(scale.value - op.imagePixelScale) > 0.01 * scale.value;
@@ -83,19 +88,46 @@ function FitInputs({ op }: { op: LensStage }) {
               σ map: another HDU
             </option>
             <option value="obs-weights" disabled={others.length === 0}>
-              weights (1/σ²): another HDU
+              weight map: another HDU
             </option>
+            <option value="file-weights">weight map: a FITS file</option>
           </select>
         </label>
-        {form.noiseSource !== 'step' && (
+        {form.noiseSource === 'file-weights' && (
+          <div className="row span2">
+            <FileButton
+              label="Weight map FITS…"
+              accept=".fits,.fit,.fts,.fz,.gz"
+              ariaLabel="Weight map FITS file of the lens fit"
+              testId="lens-fit-weight-file"
+              onFiles={async (fs) => {
+                const f = fs[0]!;
+                patch({ noiseFile: await addModelFile(f.name, await readFileBytes(f), 'sigma') });
+              }}
+            />
+            <span className="filename" data-testid="lens-fit-weight-file-name">
+              {form.noiseFile ?? 'none chosen'}
+            </span>
+          </div>
+        )}
+        {(form.noiseSource === 'obs-sigma' || form.noiseSource === 'obs-weights') && (
           <label className="span2">
-            {form.noiseSource === 'obs-weights' ? 'Weight map (HDU), σ = 1/√w' : 'σ map (HDU)'}
+            {form.noiseSource === 'obs-weights' ? 'Weight map (HDU)' : 'σ map (HDU)'}
             <select value={chosenHdu ?? ''} onChange={(e) => patch({ noiseHdu: Number(e.target.value) })} aria-label="Noise HDU of the lens fit" data-testid="lens-fit-noise-hdu">
               {others.map((h) => (
                 <option key={h.index} value={h.index}>
                   {h.label}
                 </option>
               ))}
+            </select>
+          </label>
+        )}
+        {weightsSource(form) && (
+          <label className="span2">
+            Weight type
+            <select value={form.weightType} onChange={(e) => patch({ weightType: e.target.value as typeof form.weightType })} aria-label="Weight type of the lens fit" data-testid="lens-fit-weight-type">
+              <option value="ivm">IVM: inverse variance, σ_sky = 1/√w</option>
+              <option value="exp">EXP: exposure time (s), σ_sky = c/√t, c from the blank sky</option>
             </select>
           </label>
         )}
@@ -121,6 +153,226 @@ function FitInputs({ op }: { op: LensStage }) {
         {differs ? ` — the lens stage's image pixel is ${op.imagePixelScale}″` : ''}
         {form.mask === 'default' && (disc !== null ? `; fitted: the pixels within ${disc}″ of the image centre` : "; fitted: every valid pixel (the image lies within the default disc)")}
       </p>
+      <NoiseOptions />
+    </div>
+  );
+}
+
+/** A box typed as the command line's --noise-region (x0,y0,x1,y1; 0-based, x1 and y1 exclusive), checked against the image. */
+function RegionField({ value, shape, onChange }: { value: Region | null; shape: [number, number]; onChange(r: Region | null): void }) {
+  const shown = value ? `${value.x0},${value.y0},${value.x1},${value.y1}` : '';
+  const [text, setText] = useState(shown);
+  const [issue, setIssue] = useState<string | null>(null);
+  // a box set elsewhere (drawn, the viewer's, a project opened) replaces the text
+  const [last, setLast] = useState(shown);
+  if (last !== shown) {
+    setLast(shown);
+    setText(shown);
+    setIssue(null);
+  }
+  const commit = (t: string) => {
+    if (t.trim() === '') {
+      setIssue(null);
+      return onChange(null);
+    }
+    let r: Region;
+    try {
+      r = parsePixelBox(t, 'the box');
+    } catch (e) {
+      return setIssue((e as Error).message);
+    }
+    const [ny, nx] = shape;
+    if (!(r.x1 > r.x0 && r.y1 > r.y0)) return setIssue('x1 must exceed x0 and y1 exceed y0');
+    if (r.x1 > nx || r.y1 > ny) return setIssue(`the box reaches outside the ${nx}×${ny} (x × y) image`);
+    setIssue(null);
+    onChange(r);
+  };
+  return (
+    <div className={`field ${issue ? 'bad' : ''}`}>
+      <label title="--noise-region: 0-based pixels, x1 and y1 exclusive">Blank-sky box</label>
+      <input
+        type="text"
+        value={text}
+        placeholder="automatic: outside the fitted region"
+        data-testid="lens-fit-noise-region"
+        aria-label="Blank-sky box x0,y0,x1,y1"
+        aria-invalid={issue ? true : undefined}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={(e) => commit(e.target.value)}
+        onKeyDown={(e) => e.key === 'Enter' && commit((e.target as HTMLInputElement).value)}
+      />
+      <small className={issue ? 'err' : 'muted'}>{issue ?? 'x0,y0,x1,y1 (pixels from 0; x1, y1 exclusive)'}</small>
+    </div>
+  );
+}
+
+/**
+ * The noise options of `skyscore lens-fit`: the sources' Poisson term (auto/none, the exposure time the header gives,
+ * overridable; the units read and e, or why the term cannot be added) and the noise's correlation (auto/none, the
+ * blank-sky box drawn on the image or typed).
+ */
+function NoiseOptions() {
+  const form = useLensFit((s) => s.form);
+  const patch = useLensFit((s) => s.patchForm);
+  const obs = useStore((s) => s.obs);
+  const [drawing, setDrawing] = useState(false);
+  const [boxIssue, setBoxIssue] = useState<string | null>(null);
+  if (!obs) return null;
+  const exp = weightsSource(form) && form.weightType === 'exp';
+  const pv = poissonPreview(form);
+  const seconds = pv.header ? `${+pv.header.seconds.toPrecision(6)} (${pv.header.key})` : 'none in the header';
+  return (
+    <div className="lensfit-noise" data-testid="lens-fit-noise-options">
+      <div className="grid2">
+        <label title="--poisson: auto adds the sources' Poisson noise, which drizzled weight maps leave out: σ² = σ_sky² + max(s, 0)/e">
+          Poisson term
+          <select value={form.poisson} onChange={(e) => patch({ poisson: e.target.value as typeof form.poisson })} aria-label="Sources' Poisson noise" data-testid="lens-fit-poisson">
+            <option value="auto">auto</option>
+            <option value="none">none</option>
+          </select>
+        </label>
+        {exp ? (
+          <p className="muted lensfit-cell">exposure time: per pixel, from the EXP weights</p>
+        ) : (
+          <NumberField
+            label="Exposure time"
+            unit="s"
+            min={1e-6}
+            value={form.exposureTime}
+            disabled={form.poisson === 'none'}
+            onChange={(v) => patch({ exposureTime: v })}
+            onClear={() => patch({ exposureTime: null })}
+            placeholder={seconds}
+            testId="lens-fit-exposure"
+            help={form.exposureTime === null ? (pv.header ? `empty: the header's ${pv.header.key}` : 'none in the header: give it') : pv.header ? `the header's: ${+pv.header.seconds.toPrecision(6)} s (${pv.header.key})` : 'none in the header'}
+          />
+        )}
+      </div>
+      <p className={pv.added || form.poisson === 'none' || !weightsSource(form) ? 'muted lensfit-scale' : 'warn'} data-testid="lens-fit-poisson-preview">
+        {!pv.added && form.poisson === 'auto' && weightsSource(form) ? '⚠ ' : ''}Poisson term {pv.added ? `added — ${pv.text}` : pv.text}
+      </p>
+      <div className="grid2">
+        <label title="--noise-correlation: auto measures the noise's correlation on the blank sky (drizzled images: neighbours correlate 0.2–0.3) and whitens the data and the PSF where it is significant">
+          Noise correlation
+          <select
+            value={form.noiseCorrelation}
+            onChange={(e) => {
+              setDrawing(false);
+              patch({ noiseCorrelation: e.target.value as typeof form.noiseCorrelation });
+            }}
+            aria-label="Noise correlation"
+            data-testid="lens-fit-noise-correlation"
+          >
+            <option value="auto">auto (whiten)</option>
+            <option value="none">none (white)</option>
+          </select>
+        </label>
+        {form.noiseCorrelation === 'auto' && <RegionField value={form.noiseRegion} shape={obs.shape} onChange={(r) => patch({ noiseRegion: r })} />}
+      </div>
+      {form.noiseCorrelation === 'auto' && (
+        <>
+          <div className="row">
+            <button type="button" className={drawing ? 'mini on' : 'mini'} aria-pressed={drawing} data-testid="lens-fit-draw-box" onClick={() => setDrawing((d) => !d)}>
+              Draw the box…
+            </button>
+            <button
+              type="button"
+              className="mini"
+              data-testid="lens-fit-viewer-box"
+              title="the box drawn on the observation panel of the viewer (drag tool: box)"
+              onClick={() => {
+                const r = viewerBox();
+                setBoxIssue(typeof r === 'string' ? r : null);
+                if (typeof r !== 'string') patch({ noiseRegion: r });
+              }}
+            >
+              Use the viewer&apos;s box
+            </button>
+            {form.noiseRegion && (
+              <button type="button" className="mini" data-testid="lens-fit-clear-box" onClick={() => patch({ noiseRegion: null })}>
+                Automatic sky
+              </button>
+            )}
+          </div>
+          {boxIssue && (
+            <small className="err" role="alert">
+              {boxIssue}
+            </small>
+          )}
+          {drawing && (
+            <BoxDrawer
+              region={form.noiseRegion}
+              title="Blank-sky box of the lens fit"
+              testId="lens-fit-box-draw"
+              caption="drag over blank sky, away from the lens and other sources"
+              onBox={(r) => {
+                setDrawing(false);
+                setBoxIssue(null);
+                patch({ noiseRegion: r });
+              }}
+            />
+          )}
+          <p className="muted lensfit-scale" data-testid="lens-fit-noise-box">
+            {form.noiseRegion
+              ? `measured on the box ${boxText(form.noiseRegion)}${exp ? '; the EXP weights take c from it too' : ''}`
+              : `measured on the blank sky outside the fitted region grown by its own radius, sources clipped${exp ? '; the EXP weights take c from it too' : ''}`}
+          </p>
+        </>
+      )}
+      {form.noiseCorrelation === 'none' && exp && <p className="muted lensfit-scale">the EXP weights take c from the blank sky outside the fitted region grown by its own radius</p>}
+    </div>
+  );
+}
+
+const g = (v: number, d = 4) => (Number.isFinite(v) ? String(+v.toPrecision(d)) : '–');
+
+/**
+ * What the fit used for the noise (lens.json's noise and noiseCorrelation): the sky's σ and where it came from, the
+ * sources' Poisson term (e and the cards it was read from, how much σ grew) or why it was not added, and the
+ * correlation's decision with what was measured.
+ */
+function NoiseUsed({ done }: { done: LensFitDone }) {
+  const n = done.noise;
+  const c = done.noiseCorrelation;
+  const unit = useStore((s) => s.obs?.bunit ?? '');
+  if (!n && !c) return null;
+  const added = n !== null && !/^none/.test(n.poisson);
+  const card = (k: string, v: number | string) => {
+    const x = typeof v === 'number' ? g(v, 6) : v;
+    if (k === 'exposureTime') return `exposure time ${x} s, given`;
+    if (k === 'EXPTIME' || k === 'TEXPTIME') return `${k} ${x} s`;
+    if (k === 'exposure') return `exposure time: ${x}`;
+    return `${k} ${x}`;
+  };
+  const read = n?.read ? Object.entries(n.read).map(([k, v]) => card(k, v)) : [];
+  const src = c?.source;
+  const where = Array.isArray(src) ? `the box x ${src[0]}–${src[2] - 1}, y ${src[1]}–${src[3] - 1}` : src ? `the ${src}` : null;
+  const pm = (v: number, e: number) => `${v.toFixed(3)} ± ${e.toFixed(3)}`;
+  return (
+    <div className="lensfit-noise-used" data-testid="lens-fit-noise-used">
+      <strong>Noise used</strong>
+      {n && (
+        <>
+          <span data-testid="lens-fit-noise-sky">
+            <b>σ_sky</b> {n.skySigmaMedian !== undefined ? `${g(n.skySigmaMedian)}${unit ? ` ${unit}` : ''} (median) — ` : ''}
+            {n.sky}
+          </span>
+          <span data-testid="lens-fit-noise-poisson" data-added={added ? 'yes' : 'no'}>
+            <b>Poisson term</b>{' '}
+            {added
+              ? `added: σ² = σ_sky² + s/e, e = ${typeof n.electronsPerUnit === 'number' ? `${g(n.electronsPerUnit, 6)} e⁻ per data unit` : (n.electronsPerUnit ?? '?')}${read.length ? ` (${read.join(', ')})` : ''}; σ up to ${g(n.maxSigmaRatio ?? NaN, 3)}× σ_sky, variance +10 % or more at ${n.pixelsVarianceAbove110Percent ?? '?'} pixels`
+              : `not added: ${n.poisson.replace(/^none \((.*)\)$/, '$1')}`}
+          </span>
+        </>
+      )}
+      {c && (
+        <span data-testid="lens-fit-noise-correlation" data-decision={c.decision}>
+          <b>Correlation</b>{' '}
+          {c.lag1 && c.lag1StandardError
+            ? `${c.decision} — neighbour correlation ${pm(c.lag1.x, c.lag1StandardError.x)} (x) / ${pm(c.lag1.y, c.lag1StandardError.y)} (y), per-pixel variance ${g(c.varianceRatio ?? NaN, 3)}× σ², large-scale ${g(c.largeScaleRatio ?? NaN, 3)}×, measured on ${where ?? '?'} (${c.skyPixels ?? '?'} pixels)`
+            : c.text.replace(/^noise correlation: /, '')}
+        </span>
+      )}
     </div>
   );
 }
@@ -149,8 +401,9 @@ function LensNote({ note }: { note: string }) {
 }
 
 /**
- * "Fit lens": the lens fit of `skyscore lens-fit` on the observation, with σ from the Noise step or an HDU of the
- * observation's file (σ or weights), the model's PSF and the pixel scale of the WCS (or given); its settings, Fit /
+ * "Fit lens": the lens fit of `skyscore lens-fit` on the observation, with σ from the Noise step, an HDU of the
+ * observation's file (σ or weights) or a weight map's file, the noise options (the Poisson term, the correlation and
+ * its box), the model's PSF and the pixel scale of the WCS (or given); its settings, Fit /
  * Stop, progress; the fitted parameters with their errors, log Z and χ²/pixel, the sharp pixels left out and the
  * fit's notes; "Use the fitted lens" and the products' export.
  */
@@ -169,8 +422,8 @@ export function LensFitPanel({ op }: { op: LensStage }) {
     <div className="lensfit" data-testid="lens-fit">
       <h4>Fit lens</h4>
       <p className="help">
-        Fits the mass (an SIE, or an elliptical power law with its slope) + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step or an
-        HDU of the observation&apos;s file, the model&apos;s PSF, the pixel scale of the data&apos;s WCS unless given.
+        Fits the mass (an SIE, or an elliptical power law with its slope) + shear, the deflector&apos;s light (Sérsic) and a pixelated source to the observation by the Bayesian evidence, as <code>skyscore lens-fit</code> does: σ from the Noise step, an
+        HDU of the observation&apos;s file (ERR, WHT) or a weight map&apos;s file, with its noise options; the model&apos;s PSF, the pixel scale of the data&apos;s WCS unless given.
       </p>
       <FitInputs op={op} />
       <div className="grid2">
@@ -299,6 +552,7 @@ export function LensFitPanel({ op }: { op: LensStage }) {
           <p data-testid="lens-fit-evidence">
             log Z = {done.logEvidence.toFixed(2)} · χ²/pixel = {done.chi2PerPixel.toFixed(3)} over {done.nPixels} pixels
           </p>
+          <NoiseUsed done={done} />
           {done.lensNote && <LensNote note={done.lensNote} />}
           <ul className="lensfit-notes">
             {done.lightSelection && (

@@ -14,15 +14,17 @@ import { setCurveOverlay } from '../viewer/overlays';
 import { readFits } from '../../../src-shared/fits/index';
 import { isFitsPsf, parseForwardModel, type ForwardModelSpec, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import type { EngineEvent, LensFitParams, NamedFile } from '../../../src-shared/protocol/index';
+import type { LensFitCorrelation, LensFitPoisson } from '../../../src-shared/protocol/lensing';
 import { withObs } from '../model/upload';
-import { auxFiles, obsFitsFile } from '../model/files';
+import { auxFiles, getAux, obsFitsFile } from '../model/files';
 import { defaultFitRadius, pixelScaleFromWcs } from '../../../src-shared/lensing/inputs';
-import { POISSON_ADDED_NOTE } from '../../../src-shared/lensing/noise-map';
+import { POISSON_ADDED_NOTE, electronScale } from '../../../src-shared/lensing/noise-map';
+import type { FitsHeader } from '../../../src-shared/fits/index';
 import { addModelFile, scheduleValidate, setModelDoc } from '../model/actions';
 import { lensFitNoiseInUse, lensFitNoisePatch, scheduleNoiseDescribe } from '../model/noise';
 import type { LensFitNoise, NoiseSettings } from '../store/model';
 import { downloadBytes } from '../export/download';
-import { useLensFit, type LensFitDone, type LensFitForm, type LensFitNoiseCorrelation } from './state';
+import { useLensFit, weightsSource, type LensFitDone, type LensFitForm, type LensFitNoiseCorrelation, type LensFitNoiseUsed } from './state';
 
 /** The image products shown in panels, with their titles (the observation's grid; the source inversion on its own). */
 export const LENS_PANELS = [
@@ -103,6 +105,13 @@ export function defaultDisc(scale: number): number | null {
   return o ? defaultFitRadius(o.shape, scale) : null;
 }
 
+/** The first HDU of a file that holds an image (a weight map written as an extension after an empty primary). */
+function firstImageHdu(bytes: Uint8Array, name: string): number {
+  const i = readFits(bytes, { name }).hdus.findIndex((h) => h.hasImage && h.shape.length >= 2);
+  if (i < 0) throw new Error(`${name} holds no image`);
+  return i;
+}
+
 /** The request's inputs from the editor's state; a missing input is an Error that says where to set it. */
 export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitParams, 'obs'> {
   const s = useStore.getState();
@@ -110,7 +119,12 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
   let noise: LensFitParams['noise'];
   // the fit measures the correlation itself: with a whitened fit's correlated noise in the step, it takes that fit's white σ
   const step: NoiseSettings = s.noise.lensFit && lensFitNoiseInUse(s.noise) === 'correlated' ? { ...s.noise, ...lensFitNoisePatch(s.noise.lensFit, 'white') } : s.noise;
-  if (form.noiseSource !== 'step') {
+  if (form.noiseSource === 'file-weights') {
+    const f = form.noiseFile !== null ? getAux(form.noiseFile) : undefined;
+    if (!f) throw new Error("choose the weight map's FITS file (Noise: weight map, a FITS file), or take σ or the weights from the observation");
+    noise = { kind: 'weights', file: f.name, hdu: firstImageHdu(f.bytes, f.name) };
+    names.push(f.name);
+  } else if (form.noiseSource !== 'step') {
     const hdu = chosenNoiseHdu(form);
     if (hdu === null) throw new Error(`the observation's file has no other image HDU of the data's shape to read ${form.noiseSource === 'obs-weights' ? 'weights' : 'σ'} from: choose the Noise step's σ`);
     noise = { kind: form.noiseSource === 'obs-weights' ? 'weights' : 'map', hdu };
@@ -136,8 +150,70 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
     mask = { kind: 'file', file: m.fits, hdu: m.hdu ?? 0 };
     names.push(m.fits);
   }
-  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, pixelScale: _s, keepSharp, ...settings } = form;
-  return { files: auxFiles([...new Set(names)]), noise, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(keepSharp ? { keepSharp: true } : {}) } };
+  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, noiseFile: _f, pixelScale: _s, keepSharp, weightType: _w, poisson: _po, exposureTime: _e, noiseCorrelation: _c, noiseRegion: _r, ...settings } = form;
+  return { files: auxFiles([...new Set(names)]), noise: { ...noise, ...lensFitNoiseOptions(form) }, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(keepSharp ? { keepSharp: true } : {}) } };
+}
+
+/**
+ * The request's noise options from the form, as the command line's flags give them: each only where it is not the
+ * default (--weight-type exp with weights; --poisson none; --exposure-time with the term on and IVM weights or a σ map;
+ * --noise-correlation none; --noise-region with the correlation measured). A field the form hides keeps its value
+ * for when it shows again, and is not sent.
+ */
+export function lensFitNoiseOptions(form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime' | 'noiseCorrelation' | 'noiseRegion'>): LensFitPoisson & LensFitCorrelation & { weightType?: 'exp' } {
+  const exp = weightsSource(form) && form.weightType === 'exp';
+  const r = form.noiseRegion;
+  return {
+    ...(exp && { weightType: 'exp' as const }),
+    ...(form.poisson === 'none' && { poisson: 'none' as const }),
+    ...(form.poisson === 'auto' && !exp && form.exposureTime !== null && { exposureTime: form.exposureTime }),
+    ...(form.noiseCorrelation === 'none' && { correlation: 'none' as const }),
+    ...(form.noiseCorrelation === 'auto' && r !== null && { region: { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 } }),
+  };
+}
+
+/** The headers the fit reads the data's unit and exposure time from: the data's HDU, then the primary HDU (drizzle writes EXPTIME there). */
+function obsHeaders(): FitsHeader[] {
+  const o = useStore.getState().obs;
+  if (!o) return [];
+  try {
+    const hdus = obsFitsFile()?.hdus ?? [];
+    return [hdus[o.hdu]?.header, o.hdu !== 0 ? hdus[0]?.header : undefined].filter((h): h is FitsHeader => h !== undefined);
+  } catch {
+    return [];
+  }
+}
+
+/** What the fit will do with the sources' Poisson noise, before it runs (the job's own reading, noise-map.ts electronScale). */
+export interface PoissonPreview {
+  /** whether the term will be added */
+  added: boolean;
+  /** the exposure time of the header (EXPTIME, else TEXPTIME; seconds) and its card; null: none there */
+  header: { seconds: number; key: string } | null;
+  /** one line: the unit read (BUNIT, the gain) and e, or why the term is not added */
+  text: string;
+}
+
+/** The sources' Poisson term as the form and the observation's headers give it (e, the units read; or why not). */
+export function poissonPreview(form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime'>): PoissonPreview {
+  const headers = obsHeaders();
+  // as electronScale reads it: EXPTIME in the data's HDU or the primary, else TEXPTIME
+  let header: PoissonPreview['header'] = null;
+  for (const key of ['EXPTIME', 'TEXPTIME']) {
+    const v = headers.map((h) => Number(h.get(key))).find((x) => Number.isFinite(x) && x > 0);
+    if (v !== undefined) {
+      header = { seconds: v, key };
+      break;
+    }
+  }
+  const exp = weightsSource(form) && form.weightType === 'exp';
+  if (form.poisson === 'none') return { added: false, header, text: 'not added (--poisson none): σ is the sky\'s alone' };
+  if (!weightsSource(form) && form.exposureTime === null) {
+    return { added: false, header, text: 'not added: a σ map (or one σ) is taken as complete; give the exposure time to add the term' };
+  }
+  const scale = electronScale(headers, exp ? { exposureMap: [] } : form.exposureTime !== null ? { exposureTime: form.exposureTime } : {});
+  if (typeof scale === 'string') return { added: false, header, text: `cannot be added: ${scale}${/BUNIT '/.test(scale) ? '' : '; give the exposure time (seconds; data in e⁻/s)'}` };
+  return { added: true, header, text: scale.text.replace('(--exposure-time)', '(given)') };
 }
 
 /** Starts the fit (a job: progress events, Stop). */
@@ -171,16 +247,16 @@ let obsKey = '';
 let started: { scale: { value: number; source: string } | null; notes: string[]; keepSharp: boolean; noiseFrom: string | null } = { scale: null, notes: [], keepSharp: false, noiseFrom: null };
 
 /**
- * Where the fit's σ comes from when it is not the Noise step's: "σ = 1/√w of the weight map mef.fits[WHT]" or "the
- * σ map mef.fits[ERR]", with "and the sources' Poisson variance" where the job's notes say it added that term;
+ * Where the fit's σ comes from when it is not the Noise step's: "σ = 1/√w of the weight map mef.fits[WHT]" (or of a
+ * weight map's own file, wht.fits; "σ = c/√t" for EXP weights) or "the σ map mef.fits[ERR]", with "and the sources' Poisson variance" where the job's notes say it added that term;
  * null for the Noise step's σ or σ map.
  */
 export function noiseFromText(noise: LensFitParams['noise'], jobNotes: readonly string[] = []): string | null {
-  if (noise.kind === 'sigma' || noise.file !== undefined) return null;
+  if (noise.kind === 'sigma' || (noise.kind === 'map' && noise.file !== undefined)) return null;
   const o = useStore.getState().obs;
   const h = noiseHdus().find((x) => x.index === noise.hdu);
-  const where = `${o?.name ?? 'the observation'}[${h?.name || noise.hdu}]`;
-  const sky = noise.kind === 'weights' ? `σ = 1/√w of the weight map ${where}` : `the σ map ${where}`;
+  const where = noise.file !== undefined ? noise.file : `${o?.name ?? 'the observation'}[${h?.name || noise.hdu}]`;
+  const sky = noise.kind === 'weights' ? (noise.weightType === 'exp' ? `σ = c/√t of the EXP weight map ${where}` : `σ = 1/√w of the weight map ${where}`) : `the σ map ${where}`;
   return jobNotes.some((n) => n.startsWith(POISSON_ADDED_NOTE)) ? `${sky} and the sources' Poisson variance` : sky;
 }
 
@@ -246,6 +322,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     lightSelection?: LensFitDone['lightSelection'];
     fitRadius?: number | null;
     noiseCorrelation?: LensFitNoiseCorrelation;
+    noise?: LensFitNoiseUsed;
   };
   const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
   const lensOp = model.operators.find((o) => o.type === 'lens')!;
@@ -273,6 +350,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     fitRadius: lens.fitRadius ?? null,
     noiseFrom: started.noiseFrom,
     noiseCorrelation: lens.noiseCorrelation ?? null,
+    noise: lens.noise ?? null,
   };
 }
 

@@ -5,6 +5,9 @@
  */
 import { create } from 'zustand';
 import type { LensFitJobSettings, NamedFile } from '../../../src-shared/protocol/index';
+import type { PoissonMode, WeightType } from '../../../src-shared/lensing/noise-map';
+import type { NoiseCorrelationMode } from '../../../src-shared/lensing/whitening';
+import type { Region } from '../store/model';
 
 export interface LensFitForm extends LensFitJobSettings {
   /**
@@ -17,15 +20,34 @@ export interface LensFitForm extends LensFitJobSettings {
   /** The PSF's central crop (pixels, odd). */
   psfSize: number;
   /**
-   * Where σ comes from: the Noise step (one σ or its σ map), or an HDU of the observation's own file as a σ map
-   * (`FILE.fits[ERR]`, --noise-map) or as an inverse-variance weight map (`FILE.fits[WHT]`, --weight-map).
+   * Where σ comes from: the Noise step (one σ or its σ map), an HDU of the observation's own file as a σ map
+   * (`FILE.fits[ERR]`, --noise-map) or as a weight map (`FILE.fits[WHT]`, --weight-map), or a weight map in a FITS
+   * file of its own (`noiseFile`, --weight-map WHT.fits).
    */
-  noiseSource: 'step' | 'obs-sigma' | 'obs-weights';
+  noiseSource: 'step' | 'obs-sigma' | 'obs-weights' | 'file-weights';
+  /** The weight map's file with 'file-weights' (among the model's files; its first image HDU); null: none chosen. */
+  noiseFile: string | null;
   /** That HDU (null: the first named ERR for σ, WHT for weights, else the first other image HDU). */
   noiseHdu: number | null;
+  /**
+   * The weight map's kind (--weight-type): IVM, inverse variances (σ = 1/√w; drizzle's final_wht_type=IVM), or EXP,
+   * exposure times in seconds per pixel (σ_sky = c/√t, c from the blank sky's scatter). Only with weights.
+   */
+  weightType: WeightType;
+  /** The sources' Poisson noise (--poisson): auto adds it where the electrons per data unit are known, none leaves it out. */
+  poisson: PoissonMode;
+  /** The exposure time in seconds (--exposure-time); null: the header's EXPTIME (TEXPTIME). Not with EXP weights. */
+  exposureTime: number | null;
+  /** The noise's correlation (--noise-correlation): auto measures it on the blank sky and whitens where significant. */
+  noiseCorrelation: NoiseCorrelationMode;
+  /** The blank-sky box it is measured on (--noise-region; pixels, x1 and y1 exclusive); null: the automatic sky. */
+  noiseRegion: Region | null;
   /** The image's pixel scale (arcsec); null: from the observation's celestial WCS, else the lens stage's. */
   pixelScale: number | null;
 }
+
+/** Whether σ comes from a weight map (the observation's WHT HDU, or a file of its own). */
+export const weightsSource = (f: Pick<LensFitForm, 'noiseSource'>): boolean => f.noiseSource === 'obs-weights' || f.noiseSource === 'file-weights';
 
 export type LensFitJobState = 'idle' | 'queued' | 'running' | 'stopping' | 'done' | 'cancelled' | 'error';
 
@@ -69,7 +91,7 @@ export interface LensFitDone {
   fitRadius: number | null;
   /**
    * Where the fit's σ came from when not from the Noise step (an HDU of the observation's file as a σ map or as
-   * inverse-variance weights): "Use the fitted lens" then makes the fit's sigma.fits the Noise step's σ map. Null:
+   * weights, or a weight map's own file): "Use the fitted lens" then makes the fit's sigma.fits the Noise step's σ map. Null:
    * the Noise step's own σ or σ map, which the Noise step already holds.
    */
   noiseFrom: string | null;
@@ -79,6 +101,25 @@ export interface LensFitDone {
    * "Use the fitted lens" makes the Noise step's model.
    */
   noiseCorrelation: LensFitNoiseCorrelation | null;
+  /** lens.json's noise: how σ was made (the sky's σ, the sources' Poisson term or why not); null where lens.json has none */
+  noise: LensFitNoiseUsed | null;
+}
+
+/** lens.json's noise block, as far as the app reads it (src-shared/lensing/noise-map.ts lensSigma). */
+export interface LensFitNoiseUsed {
+  /** where the sky's σ came from (1/√w of the IVM weights …, c/√t of the EXP weights …, the σ given …) */
+  sky: string;
+  /** the sky's σ, its median over the valid pixels (data units) */
+  skySigmaMedian?: number;
+  /** the formula where the Poisson term was added, else 'none (why)' */
+  poisson: string;
+  /** e, electrons per data unit: a number, or per pixel (EXP weights) */
+  electronsPerUnit?: number | string;
+  /** the header cards (or the exposure time given) e was read from */
+  read?: Record<string, number | string>;
+  maxSigmaRatio?: number;
+  pixelsVarianceAbove110Percent?: number;
+  weightType?: 'exp';
 }
 
 /** lens.json's noiseCorrelation block, as far as the app reads it (the estimate's fields only where measured). */
@@ -119,6 +160,12 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   psfSize: 21,
   noiseSource: 'step',
   noiseHdu: null,
+  noiseFile: null,
+  weightType: 'ivm',
+  poisson: 'auto',
+  exposureTime: null,
+  noiseCorrelation: 'auto',
+  noiseRegion: null,
   pixelScale: null,
 };
 

@@ -20,11 +20,11 @@ const MODES: [NoiseMode, string][] = [
   ['learned', 'Learned noise prior'],
 ];
 
-const boxText = (r: Region) => `x ${r.x0}–${r.x1 - 1}, y ${r.y0}–${r.y1 - 1} (${r.x1 - r.x0}×${r.y1 - r.y0} px)`;
+export const boxText = (r: Region) => `x ${r.x0}–${r.x1 - 1}, y ${r.y0}–${r.y1 - 1} (${r.x1 - r.x0}×${r.y1 - r.y0} px)`;
 const g = (v: number, d = 4) => (Number.isFinite(v) ? Number(v.toPrecision(d)).toString() : '–');
 
 /** A box drawn by dragging over the observation (pixels, x1 and y1 exclusive); `region` is the box drawn before. */
-function BoxDrawer({ region, caption, onBox }: { region: Region | null; caption: string; onBox(r: Region): void }) {
+export function BoxDrawer({ region, caption, onBox, title = 'Noise region', testId = 'noise-draw' }: { region: Region | null; caption: string; onBox(r: Region): void; title?: string; testId?: string }) {
   const obs = useStore((s) => s.obs);
   const px = obs ? obsPlanePixels(obs.hdu, obs.plane) : null;
   const [version, setVersion] = useState(0);
@@ -48,11 +48,11 @@ function BoxDrawer({ region, caption, onBox }: { region: Region | null; caption:
       data={px.data}
       shape={px.shape}
       version={version}
-      title="Noise region"
+      title={title}
       caption={caption}
       stretch="asinh"
       width={268}
-      testId="noise-draw"
+      testId={testId}
       overlay={overlay}
       onPointer={(kind, p) => {
         if (kind === 'down') drag.current = { x: p.x, y: p.y, cur: p };
@@ -69,7 +69,7 @@ function BoxDrawer({ region, caption, onBox }: { region: Region | null; caption:
 }
 
 /** The viewer's box on the observation panel as a noise box (the viewer's box holds x0…x1 inclusive), or why not. */
-function viewerBox(): Region | string {
+export function viewerBox(): Region | string {
   const s = useStore.getState();
   const r = s.region;
   if (!r || r.id !== 'observation') return 'draw a box on the observation panel in the viewer first (drag tool: box)';
