@@ -3,9 +3,10 @@
  * conjugate gradients' products (I + c AᵀWA) u (conjugate-gradients.ts). Through the operator each product costs
  * the lens's sparse product, two PSF convolutions on the image grid (Fourier filters of dense DFT matrices at the
  * SLACS-like window's 140², ≈ 60 % of a worker's time there) and the lens's adjoint; G makes it one matrix
- * product [B, N]·[N, N] (N the source pixels), which the backends' matrix kernels run fast.
+ * product [B, N]·[N, N] (N the source pixels), which the backends' matrix kernels run fast; conjugate-gradients.ts
+ * says when it is formed and used.
  *
- * G is exact to float32: B = √W·M·P·L at the observed pixels is built in float64 from the operators' own matrix
+ * G is exact to float32: B = M·P·L at the observed pixels is built in float64 from the operators' own matrix
  * and kernel (the lens fit's blurRows, the same convolution as the PSF operator: tap (a, b) reads pixel
  * (i − (a − cy), j − (b − cx)), zero outside the grid), G = BᵀWB by the fit's normalEquations (float64 sums), then
  * rounded once to float32. The operator's own products round at every stage (and its Fourier PSF at about 10⁻⁶ of
