@@ -22,7 +22,10 @@
  *  - a zero-padded PSF convolution with a separable kernel (a Gaussian PSF), white noise, nothing masked:
  *    exact, through the Kronecker eigen-decomposition of A Aᵀ (kronecker.ts).
  *  - otherwise: preconditioned conjugate gradients on the unknown's grid (likelihood/conjugate-gradients.ts),
- *    relative residual ≤ `cgTol` (default 10⁻³) or `cgMaxIter` iterations (default 30), warm-started.
+ *    relative residual ≤ `cgTol` (default 10⁻³) or `cgMaxIter` iterations (default 30), warm-started. A lens
+ *    model (lens → psf → mask) of up to 64² unknowns forms its normal matrix AᵀWA once its products have cost
+ *    about as much, and batches of several chains multiply by it in place of the operator and its adjoint
+ *    (likelihood/normal-matrix.ts, likelihood/conjugate-gradients.ts; `normalMatrix`).
  * Not offered: the plain circulant approximation of a zero-padded PSF in place of the solve — measured, it makes
  * the likelihood's Jacobian unbounded (boundary modes weighted by 1/σ_n² at every σ) and annealed sampling
  * diverges; the diagonal of A Aᵀ instead is stable but biases the posterior (χ²/pixel of the mean 1.4 against the
@@ -52,6 +55,7 @@ import { KroneckerSolver } from './likelihood/kronecker.js';
 import { PixelDiagonalSolver } from './likelihood/pixel-diagonal.js';
 import { LearnedNoiseSolver } from './likelihood/learned-noise.js';
 import { choosePreconditioner } from './likelihood/preconditioners.js';
+import { lensNormalMatrix, lensNormalMatrixApplies } from './likelihood/normal-matrix.js';
 import type { CgStats, CgWarmStart, LikelihoodMethod, LikelihoodSolver } from './likelihood/solver.js';
 import { UserInputError } from '../errors.js';
 import type { VisibilityLikelihood } from './visibility-likelihood.js';
@@ -84,6 +88,12 @@ export interface LikelihoodSpec {
   solver?: 'auto' | 'cg';
   cgTol?: number;
   cgMaxIter?: number;
+  /**
+   * Conjugate gradients on a lens model (lens → psf → mask) of up to 64² unknowns: form AᵀWA once and multiply by
+   * it in the iterations (conjugate-gradients.ts says when; default true; false: the operator and its adjoint at
+   * every iteration). `{ minBatch, after }` sets when (tests).
+   */
+  normalMatrix?: boolean | { minBatch: number; after: number };
   /**
    * Run the conjugate gradients' stopping test on the device (likelihood/cg-loop.ts) even where the backend reads
    * synchronously — what happens anyway on a backend that cannot (tfjs-webgpu in Node); for tests.
@@ -306,12 +316,13 @@ export class ConvolvedLikelihood {
       learned: spec.noise.kind === 'learned',
       requested: spec.solver,
     });
-    this.solver = this.createSolver(choice, varr, spec.cgOnDevice ?? false);
+    this.solver = this.createSolver(choice, varr, spec.cgOnDevice ?? false, spec.normalMatrix !== false ? inv : null, typeof spec.normalMatrix === 'object' ? spec.normalMatrix : {});
     this.method = this.solver.method;
     this.description = this.solver.description;
   }
 
-  private createSolver(choice: SolveChoice, variance: Float32Array, cgOnDevice: boolean): LikelihoodSolver {
+  /** `weight`: W = M/σ² on the data grid, where the conjugate gradients may form AᵀWA (null: they may not). */
+  private createSolver(choice: SolveChoice, variance: Float32Array, cgOnDevice: boolean, weight: Float32Array | null = null, when: { minBatch?: number; after?: number } = {}): LikelihoodSolver {
     const op = this.operator;
     switch (choice.method) {
       case 'pixel-diagonal':
@@ -322,7 +333,9 @@ export class ConvolvedLikelihood {
         return new KroneckerSolver(choice.kernel, this.dataShape, choice.reason, this.meanVariance);
       case 'cg': {
         const options = { tol: this.cgTol, maxIter: this.cgMaxIter, onDevice: cgOnDevice };
-        return new ConjugateGradientSolver(op, choice.reason, this.invVarT, this.meanWeight, choosePreconditioner(op, choice.gram, choice.psf), options);
+        // a lens model's normal matrix, formed when the products have cost about as much (conjugate-gradients.ts)
+        const normal = weight && lensNormalMatrixApplies(op) ? { form: () => lensNormalMatrix(op, weight), ...when } : null;
+        return new ConjugateGradientSolver(op, choice.reason, this.invVarT, this.meanWeight, choosePreconditioner(op, choice.gram, choice.psf), options, normal);
       }
       case 'correlated-fourier':
         return new CorrelatedFourierSolver(op, choice.reason, choice.diag, this.correlation!, this.meanVariance);
