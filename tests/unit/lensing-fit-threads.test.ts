@@ -66,6 +66,40 @@ describe('lens fit on worker threads', () => {
     expect(bits(threaded)).toBe(bits(serial));
   }, 1_200_000);
 
+  it('a stop while the workers compute ends the fit within the wait\'s poll, with the host\'s error', () => {
+    let stop = false;
+    let asked = 0;
+    class Stopped extends Error {}
+    const pool = openLensFitPool(2, { shouldStop: () => stop, stopError: () => new Stopped('stopped') });
+    let t0 = 0;
+    try {
+      expect(() =>
+        fitLens(data, {
+          starts: 2,
+          fitSourceSize: 18,
+          sourceSize: 24,
+          maxEvaluations: 300,
+          lightComponents: 1,
+          parallel: {
+            begin: (st) => pool.begin(st),
+            run: (t, p) => {
+              asked++;
+              // the ellipticity scan's batch: the stop comes while the workers compute it
+              stop = true;
+              t0 = Date.now();
+              return pool.run(t, p);
+            },
+          },
+        }),
+      ).toThrow(Stopped);
+      expect(asked).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(() => pool.run([], () => {})).toThrow(/closed/);
+    } finally {
+      pool.close();
+    }
+  }, 600_000);
+
   it('a task that fails ends the batch with the worker\'s message and closes the pool', () => {
     const pool = openLensFitPool(2);
     try {
