@@ -17,6 +17,9 @@ export default defineConfig({
           'sampling-worker': resolve(__dirname, 'src-main/sampling/worker.ts'),
           // the lens fit's worker thread (src-main/lens-fit/thread.ts loads ./lens-fit-worker.js when built)
           'lens-fit-worker': resolve(__dirname, 'src-main/lens-fit/worker.ts'),
+          // the lens fit's pool of threads for its independent evaluations (src-main/lens-fit/pool/pool.ts loads
+          // ./lens-fit-pool-worker.js when built)
+          'lens-fit-pool-worker': resolve(__dirname, 'src-main/lens-fit/pool/worker.ts'),
         },
       },
     },

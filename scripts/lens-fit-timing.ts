@@ -4,10 +4,11 @@
 //     writes DIR/obs.fits, DIR/noise.fits (σ map), DIR/psf.fits (25×25) and DIR/truth.json: an SIE + shear lens with
 //     a Sérsic deflector and a Galaxy Zoo validation galaxy as the source (tests/helpers/lens-sim.ts), the HST ACS
 //     F814W PSF, σ = 0.02 for a source peak of 1.
-//   npx tsx scripts/lens-fit-timing.ts fit DIR [--annulus R1,R2] [--json OUT] [--full-starts] [lens-fit flags: --starts K, --no-errors, …]
+//   npx tsx scripts/lens-fit-timing.ts fit DIR [--annulus R1,R2] [--json OUT] [--full-starts] [--threads N] [lens-fit flags: --starts K, --no-errors, …]
 //     runs the lens-fit orchestration (src-main/reconstruct/lens-fit-run.ts, as `skyscore lens-fit` does) on those
-//     files and prints the CPU time of each stage (process.cpuUsage: user + system of this process) and the fitted
-//     parameters against the truth. --full-starts: the starts on the full image rather than the binned one.
+//     files and prints the CPU time of each stage (process.cpuUsage: user + system of this process, its worker
+//     threads included), its wall time, and the fitted parameters against the truth. --full-starts: the starts on
+//     the full image rather than the binned one. --threads N: the fit's pool of N worker threads (default 1: none).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFits } from '../src-shared/fits/index.js';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   if (flag(rest, '--source-size')) s.sourceSize = Number(flag(rest, '--source-size'));
   if (flag(rest, '--regularisation')) s.regularisation = flag(rest, '--regularisation') as RegularisationKind;
   if (rest.includes('--no-errors')) s.errors = false;
+  const threads = Number(flag(rest, '--threads') ?? 1);
   const psf = lensFitPsf(psfImg, LENS_FIT_PSF_SIZE, obs.shape, 'psf.fits');
   const mask = ann ? { kind: 'annulus' as const, r1: Number(ann.split(',')[0]), r2: Number(ann.split(',')[1]) } : null;
   // stage boundaries: the progress lines that end a stage
@@ -102,19 +104,22 @@ async function main(): Promise<void> {
         lightComponents: s.light, fitSourceSize: s.fitSourceSize, sourceSize: s.sourceSize, supersample: s.supersample, regularisation: s.regularisation, starts: s.starts, errors: s.errors, mass: 'sie', coarseStarts: false,
         onProgress: (pr) => onLine({ progress: pr, done: false, line: `lens-fit: ${((Date.now() - w0) / 1000).toFixed(0)}s ${pr.message}` }),
       })
-    : runLensFit({ obs, sigma: noise.data, noiseText: 'noise.fits', psf, pixelScale: Number(truth.scale), mask }, s, 'lens-fit (timing)', { onLine }).result;
+    : runLensFit({ obs, sigma: noise.data, noiseText: 'noise.fits', psf, pixelScale: Number(truth.scale), mask }, s, 'lens-fit (timing)', { onLine, threads }).result;
   mark(stage);
   stages.push({ name: 'total', cpu: cpu() - c0, wall: (Date.now() - w0) / 1000 });
   const p = r.parameters;
   const rows = stages.map((x) => `${x.name.padEnd(36)} ${x.cpu.toFixed(1).padStart(8)} s CPU ${x.wall.toFixed(1).padStart(8)} s wall`);
   console.log(rows.join('\n'));
+  // the process's peak resident memory (its worker threads' heaps included)
+  const maxRssMB = process.resourceUsage().maxRSS / 1024;
+  console.log(`threads ${threads}: peak resident memory ${maxRssMB.toFixed(0)} MB`);
   const t = truth.lens;
   const fmt = (k: string, tv: number) => `${k} ${p[k].value.toFixed(5)} ± ${p[k].error?.toFixed(5) ?? '—'} (truth ${tv}, pull ${p[k].error ? ((p[k].value - tv) / p[k].error).toFixed(2) : '—'})`;
   console.log([fmt('thetaE', t.thetaE), fmt('q', t.q), fmt('phi', t.phi), fmt('x0', t.x0), fmt('y0', t.y0), fmt('gamma1', t.gamma1), fmt('gamma2', t.gamma2)].join('\n'));
   console.log(`log Z ${r.logEvidence.toFixed(3)} (fit grid ${r.logEvidenceFit.toFixed(3)}), χ²/pixel ${r.chi2PerPixel.toFixed(4)} over ${r.nPixels} px, λ ${r.lambda.toPrecision(5)}; evaluations ${JSON.stringify(r.evaluations)}`);
   const json = flag(rest, '--json');
   if (json) {
-    writeFileSync(json, JSON.stringify({ stages, parameters: p, logEvidence: r.logEvidence, logEvidenceFit: r.logEvidenceFit, chi2PerPixel: r.chi2PerPixel, nPixels: r.nPixels, evaluations: r.evaluations, errorBudget: r.covarianceParts ? Object.fromEntries(Object.entries(r.covarianceParts).map(([k, m]) => [k, m ? r.names.map((_, i) => Math.sqrt(Math.max(0, m[i * r.names.length + i]))) : null])) : null, names: r.names, sigmaLnLambda: r.systematics?.sigmaLnLambda ?? null, covarianceParts: r.covarianceParts ? Object.fromEntries(Object.entries(r.covarianceParts).map(([k, m]) => [k, m ? Array.from(m) : null])) : null, mass: r.mass, light: r.light, lambda: r.lambda, fitSourceGrid: r.fitSourceGrid, image: r.image, truth }, null, 1));
+    writeFileSync(json, JSON.stringify({ threads, maxRssMB, stages, parameters: p, logEvidence: r.logEvidence, logEvidenceFit: r.logEvidenceFit, chi2PerPixel: r.chi2PerPixel, nPixels: r.nPixels, evaluations: r.evaluations, errorBudget: r.covarianceParts ? Object.fromEntries(Object.entries(r.covarianceParts).map(([k, m]) => [k, m ? r.names.map((_, i) => Math.sqrt(Math.max(0, m[i * r.names.length + i]))) : null])) : null, names: r.names, sigmaLnLambda: r.systematics?.sigmaLnLambda ?? null, covarianceParts: r.covarianceParts ? Object.fromEntries(Object.entries(r.covarianceParts).map(([k, m]) => [k, m ? Array.from(m) : null])) : null, mass: r.mass, light: r.light, lambda: r.lambda, fitSourceGrid: r.fitSourceGrid, image: r.image, truth }, null, 1));
   }
 }
 

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { prepareLensFit } from './inputs.js';
 import { runLensFit } from '../reconstruct/lens-fit-run.js';
+import { defaultLensFitThreads } from './pool/pool.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import type { LensFitWorkerData, LensFitWorkerMessage } from './thread.js';
 
@@ -19,6 +20,7 @@ try {
   const out = runLensFit(prep.inputs, prep.settings, prep.command, {
     onLine: (line) => post({ type: 'line', line }),
     shouldStop: () => Atomics.load(flag, 0) === 1,
+    threads: defaultLensFitThreads(),
   });
   const enc = new TextEncoder();
   const files = out.files.map((f) => ({ name: f.name, bytes: typeof f.bytes === 'string' ? enc.encode(f.bytes) : f.bytes }));

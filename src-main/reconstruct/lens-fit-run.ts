@@ -14,6 +14,7 @@ import { psfFromImage, cropKernelToImage, gaussianPsf, type PsfKernel } from '..
 import { psfPixelScale, psfSamplingWarning } from '../../src-shared/operators/psf-sampling.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
+import { openLensFitPool } from '../lens-fit/pool/pool.js';
 import { annulusMask, fitLens, fitLightOnly, fitPixels, leastSquaresChi2, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
 import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
@@ -200,6 +201,11 @@ export interface LensFitHooks {
   onLine?: (l: LensFitLine) => void;
   /** polled at each of the fit's progress calls (every ~40 evaluations); true stops the fit with LensFitStopped */
   shouldStop?: () => boolean;
+  /**
+   * threads for the fit's independent evaluations (docs/lensing.md, *Threads*): 1 (or absent) all on this thread,
+   * N > 1 a pool of N worker threads (openLensFitPool) for the duration of the fit; the same result bit for bit
+   */
+  threads?: number;
 }
 
 /** The fit was stopped by its host (named as the job manager names a cancelled job). */
@@ -304,7 +310,10 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     }
   }
   let lastLine = 0;
-  const res = fitLens(
+  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped') }) : null;
+  let res: LensFitResult;
+  try {
+    res = fitLens(
     { data: wh ? wh.data : inp.obs.data, sigma: wh ? wh.sigma : inp.sigma, image, mask, psf: wh ? wh.psf : inp.psf },
     {
       lightComponents: s.light,
@@ -319,6 +328,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       ...(inp.mask?.kind === 'annulus' && inp.mask.followThetaE && inp.mask.r1 === 0 && { defaultDisc: { radius: inp.mask.r2 } }),
       ...(s.rejectSharpOutliers === false && { rejectSharpOutliers: false }),
       scanThetaE: s.scanThetaE ?? true,
+      ...(pool && { parallel: pool }),
       onProgress: (pr) => {
         if (hooks.shouldStop?.()) throw new LensFitStopped('the lens fit was stopped');
         const t = Date.now();
@@ -328,6 +338,9 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       },
     },
   );
+  } finally {
+    pool?.close();
+  }
   if (res.laplaceNote) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${res.laplaceNote}`, elapsedS: elapsed() });
   const implausible = implausibleLensNote(res.lens);
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });

@@ -4,7 +4,7 @@ import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
-import { finiteDifferenceGradient, finiteDifferenceHessian, invertSpd, nelderMead } from './optimise.js';
+import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
@@ -97,6 +97,11 @@ export interface LensFitOptions {
    * it took 1.203″ to 1.162″ for a true 1.2″, and moved the binned starts' end 0.52σ from the full-image starts')
    */
   scanThetaE?: boolean;
+  /**
+   * threads for the independent evaluations (the starts' ellipticity scan, the starts, the Hessian's steps and the
+   * Hessian, the error budget's λ and grids): absent, all on this thread. The result is the same bit for bit.
+   */
+  parallel?: LensFitParallel;
   onProgress?: (p: LensFitProgress) => void;
 }
 
@@ -641,6 +646,162 @@ export function firstThetaE(
   return { ring, thetaE: atEdge ? ring : sc.best, scan: sc.scan, evaluations: evaluations + sc.evaluations };
 }
 
+/**
+ * Which evidence a task of the fit evaluates: the fit's (the fitted pixels on the fit grid), the binned starts'
+ * (coarseEvidence), or the fitted pixels on another source grid (the error budget's shifted and finer grids).
+ */
+export type LensFitEvidenceRef = 'fit' | 'coarse' | Grid;
+
+/**
+ * What every task of a fit needs, fixed from step 2 on (plain data: a host sends it once to each worker, which
+ * builds its evidence functions from it): the observation, the fitted pixels, the fit grid and the settings.
+ */
+export interface LensFitTaskState {
+  data: LensFitData;
+  pixels: Int32Array;
+  fitGrid: Grid;
+  regularisation: RegularisationKind;
+  supersample: number;
+  /** the starts on the binned image (coarseEvidence) */
+  coarse: boolean;
+  epl: boolean;
+  massTol: number[];
+  maxEvaluations: number;
+}
+
+/** One evaluation of the evidence: at λ, for a lens and a light. */
+export interface LensFitPoint {
+  on: LensFitEvidenceRef;
+  lambda: number;
+  mass: MassVector;
+  light: SersicParams[];
+}
+
+/**
+ * The fit's independent work (docs/lensing.md, *Threads*): evidence evaluations (several at one lens share its
+ * source part and factorisation), a λ search, or a whole start of the mass search (its λ, Nelder–Mead, its λ again).
+ */
+export type LensFitTask =
+  | { kind: 'evidence'; points: LensFitPoint[] }
+  | { kind: 'lambda'; on: LensFitEvidenceRef; mass: MassVector; light: SersicParams[]; start?: number }
+  | { kind: 'start'; on: 'fit' | 'coarse'; start: number; mass: MassVector; light: SersicParams[]; steps: number[]; label: string };
+
+/** A task's result: log Z (null where the parameters are not allowed or the system is singular) and the evaluations it counted. */
+export type LensFitTaskResult =
+  | { kind: 'evidence'; logEvidence: (number | null)[]; evaluations: number[] }
+  | { kind: 'lambda'; lambda: number; logEvidence: number; evaluations: number }
+  | { kind: 'start'; mass: MassVector; lambda0: number; lambda: number; logEvidence: number; evaluations: number };
+
+/**
+ * The host's threads for the fit's independent tasks (fitLens's `parallel`): `begin` takes the fit's state once
+ * (each worker builds its evidence functions from it), `run` a batch of tasks and blocks until every result is in,
+ * in the tasks' order, forwarding the workers' progress. Each evaluation is the serial one's to the bit (an
+ * evidence depends on its arguments alone, not on a cache), so the fit is the same on any number of threads.
+ * The host ends its workers after fitLens returns or throws.
+ */
+export interface LensFitParallel {
+  begin(state: LensFitTaskState): void;
+  run(tasks: LensFitTask[], onProgress: (p: LensFitProgress) => void): LensFitTaskResult[];
+}
+
+interface MassRunSettings {
+  epl: boolean;
+  massTol: number[];
+  maxEval: number;
+}
+
+/** Nelder–Mead over the mass at a fixed light and λ on `ev` (the starts, and step 4's mass stages). */
+function massRun1(ev: EvidenceFunction, m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, lightAt: SersicParams[], o: MassRunSettings, progress: (p: LensFitProgress) => void): MassVector {
+  const f = (v: Float64Array) => {
+    const r = ev.at(massFromVector(v, o.epl), lightAt, lambda);
+    return r ? -r.logEvidence : Infinity;
+  };
+  const r = nelderMead(f, massToVector(m, o.epl), {
+    steps,
+    xTol: o.massTol,
+    fTol: 0.02,
+    maxEvaluations: o.maxEval,
+    onIteration: (b, e) => {
+      if (e % 40 < 2) progress({ stage: 'mass', start, evaluations: ev.evaluations, logEvidence: -b, message: `${label}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
+    },
+  });
+  return massFromVector(r.x, o.epl);
+}
+
+const gridKey = (g: Grid): string => `${g.shape[0]}x${g.shape[1]}@${g.scale}`;
+
+/**
+ * Runs the fit's tasks on one thread: fitLens's own (with its evidence functions), or a worker's (built from the
+ * state: lensFitTaskRunner). Evidence functions on other grids are made at their first task and kept.
+ */
+class TaskRunner {
+  private readonly grids = new Map<string, EvidenceFunction>();
+  private readonly y: Float64Array;
+  private readonly w: Float64Array;
+  constructor(
+    readonly state: LensFitTaskState,
+    private readonly fit: EvidenceFunction,
+    private readonly coarse: EvidenceFunction | null,
+  ) {
+    this.y = fit.y;
+    this.w = fit.w;
+  }
+
+  evidence(on: LensFitEvidenceRef): EvidenceFunction {
+    if (on === 'fit') return this.fit;
+    if (on === 'coarse') {
+      if (!this.coarse) throw new Error('lens fit: a task on the binned image, but the starts were not binned');
+      return this.coarse;
+    }
+    const key = gridKey(on);
+    let e = this.grids.get(key);
+    if (!e) {
+      const s = this.state;
+      e = new EvidenceFunction(s.data, s.pixels, this.y, this.w, on, regularisation(s.regularisation, on.shape), s.supersample);
+      this.grids.set(key, e);
+    }
+    return e;
+  }
+
+  run(t: LensFitTask, progress: (p: LensFitProgress) => void): LensFitTaskResult {
+    if (t.kind === 'evidence') {
+      const logEvidence: (number | null)[] = [];
+      const evaluations: number[] = [];
+      for (const p of t.points) {
+        const ev = this.evidence(p.on);
+        const e0 = ev.evaluations;
+        const r = ev.at(p.mass, p.light, p.lambda);
+        logEvidence.push(r ? r.logEvidence : null);
+        evaluations.push(ev.evaluations - e0);
+      }
+      return { kind: 'evidence', logEvidence, evaluations };
+    }
+    const ev = this.evidence(t.on);
+    const e0 = ev.evaluations;
+    if (t.kind === 'lambda') {
+      const r = ev.bestLambda(t.mass, t.light, t.start).best;
+      return { kind: 'lambda', lambda: r.lambda, logEvidence: r.logEvidence, evaluations: ev.evaluations - e0 };
+    }
+    const s = this.state;
+    const lam0 = ev.bestLambda(t.mass, t.light);
+    const m = massRun1(ev, t.mass, lam0.best.lambda, t.steps, t.label, t.start, t.light, { epl: s.epl, massTol: s.massTol, maxEval: s.maxEvaluations }, progress);
+    const lam = ev.bestLambda(m, t.light, Math.log(lam0.best.lambda));
+    return { kind: 'start', mass: m, lambda0: lam0.best.lambda, lambda: lam.best.lambda, logEvidence: lam.best.logEvidence, evaluations: ev.evaluations - e0 };
+  }
+}
+
+/** A worker's runner of the fit's tasks, its evidence functions built once from the state (LensFitParallel). */
+export function lensFitTaskRunner(state: LensFitTaskState): { run: (t: LensFitTask, progress: (p: LensFitProgress) => void) => LensFitTaskResult } {
+  const { data: d, pixels, fitGrid } = state;
+  const y = Float64Array.from(pixels, (p) => d.data[p]);
+  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
+  const E = new EvidenceFunction(d, pixels, y, w, fitGrid, regularisation(state.regularisation, fitGrid.shape), state.supersample);
+  const coarse = state.coarse ? coarseEvidence(d, pixels, fitGrid, state.regularisation, state.supersample) : null;
+  if (state.coarse && !coarse) throw new Error('lens fit: the binned image of the starts could not be made from the state');
+  const runner = new TaskRunner(state, E, coarse?.E ?? null);
+  return { run: (t, progress) => runner.run(t, progress) };
+}
+
 /** Fits the lens: see the file's header and docs/lensing.md. */
 export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResult {
   const t0 = now();
@@ -756,22 +917,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02, ...(epl ? [0.1] : [])];
   const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3, ...(epl ? [1e-3] : [])];
   const lightE = light.length ? [light[0].e1, light[0].e2] : [0, 0];
-  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[]): MassVector => {
-    const f = (v: Float64Array) => {
-      const r = ev.at(massFromVector(v, epl), lightAt, lambda);
-      return r ? -r.logEvidence : Infinity;
-    };
-    const r = nelderMead(f, massToVector(m, epl), {
-      steps,
-      xTol: massTol,
-      fTol: 0.02,
-      maxEvaluations: maxEval,
-      onIteration: (b, e) => {
-        if (e % 40 < 2) progress({ stage: 'mass', start, evaluations: ev.evaluations, logEvidence: -b, message: `${label}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
-      },
-    });
-    return massFromVector(r.x, epl);
-  };
+  const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[]): MassVector =>
+    massRun1(ev, m, lambda, steps, label, start, lightAt, { epl, massTol, maxEval }, progress);
   // the starts search on the image binned 2 × 2 with a fit grid of half the side over the same extent (an evaluation
   // costs about a tenth: a quarter of the rows, a third of the PSF's taps, an eighth of the factorisation); the full
   // image's light and mass cycles (step 4) then refine the best start. Coordinates there are x + shift. Not for the
@@ -783,6 +930,66 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const fromS = (m: MassVector): MassVector => ({ ...m, x0: m.x0 - shift[0], y0: m.y0 - shift[1] });
   const lightToS = (l: SersicParams[]) => l.map((c) => ({ ...c, x0: c.x0 + shift[0], y0: c.y0 + shift[1] }));
   const lightS = lightToS(light);
+  // the independent evaluations: on this thread (the fit's own evidence functions), or on the host's threads
+  // (opts.parallel), each worker with evidence functions built from taskState; the same numbers either way
+  const taskState: LensFitTaskState = { data: { data: d.data, sigma: d.sigma, image: d.image, mask: null, psf: d.psf }, pixels, fitGrid, regularisation: regKind, supersample: ss, coarse: coarse !== null, epl, massTol, maxEvaluations: maxEval };
+  const runner = new TaskRunner(taskState, E, coarse?.E ?? null);
+  const par = opts.parallel ?? null;
+  par?.begin(taskState);
+  const sRef: 'fit' | 'coarse' = coarse ? 'coarse' : 'fit';
+  // the error budget's other grids' evaluations (their evidence functions are not E)
+  let gridEvaluations = 0;
+  // a task's evaluations on E and the binned E where a worker ran it (this thread's count themselves), and on the grids
+  const account = (t: LensFitTask, r: LensFitTaskResult, remote: boolean) => {
+    const add = (on: LensFitEvidenceRef, n: number) => {
+      if (typeof on !== 'string') gridEvaluations += n;
+      else if (remote) (on === 'fit' ? E : coarse!.E).evaluations += n;
+    };
+    if (t.kind === 'evidence') t.points.forEach((p, k) => add(p.on, (r as Extract<LensFitTaskResult, { kind: 'evidence' }>).evaluations[k]));
+    else add(t.on, r.evaluations as number);
+  };
+  const runTasks = (tasks: LensFitTask[], onDone?: (i: number, r: LensFitTaskResult) => void): LensFitTaskResult[] => {
+    if (!par) {
+      return tasks.map((t, i) => {
+        const r = runner.run(t, progress);
+        account(t, r, false);
+        onDone?.(i, r);
+        return r;
+      });
+    }
+    const out = par.run(tasks, progress);
+    out.forEach((r, i) => account(tasks[i], r, true));
+    out.forEach((r, i) => onDone?.(i, r));
+    return out;
+  };
+  // evidence evaluations (log Z, null where not allowed): on this thread in their order; on threads grouped by lens
+  // and λ (the evaluations at one lens share its source part and factorisation), the largest groups first
+  const evidenceTasks = (points: LensFitPoint[]): { tasks: LensFitTask[]; collect: (r: LensFitTaskResult[]) => (number | null)[] } => {
+    if (!par) return { tasks: [{ kind: 'evidence', points }], collect: (r) => (r[0] as Extract<LensFitTaskResult, { kind: 'evidence' }>).logEvidence };
+    const groups = new Map<string, number[]>();
+    points.forEach((p, k) => {
+      const key = `${typeof p.on === 'string' ? p.on : gridKey(p.on)}|${p.lambda}|${JSON.stringify(p.mass)}`;
+      const g = groups.get(key);
+      if (g) g.push(k);
+      else groups.set(key, [k]);
+    });
+    const idx = [...groups.values()].sort((a, b) => b.length - a.length);
+    return {
+      tasks: idx.map((ix) => ({ kind: 'evidence', points: ix.map((k) => points[k]) })),
+      collect: (r) => {
+        const out: (number | null)[] = new Array(points.length).fill(null);
+        idx.forEach((ix, t) => ix.forEach((k, j) => (out[k] = (r[t] as Extract<LensFitTaskResult, { kind: 'evidence' }>).logEvidence[j])));
+        return out;
+      },
+    };
+  };
+  const evidenceOf = (points: LensFitPoint[]): (number | null)[] => {
+    const b = evidenceTasks(points);
+    return b.collect(runTasks(b.tasks));
+  };
+  // −log Z of fit vectors (Infinity where not allowed) on `on` at λ
+  const minusLogZ = (on: LensFitEvidenceRef, lambda: number) => (xs: Float64Array[]): LensFitPoint[] => xs.map((x) => ({ on, lambda, mass: massFromVector(x, epl), light: lightFromVector(x, nMass, light.length) }));
+  const toF = (z: (number | null)[]): number[] => z.map((e) => (e === null ? Infinity : -e));
   let bestMass: MassVector | null = null;
   let bestLambda = 1;
   let bestLogZ = -Infinity;
@@ -793,10 +1000,11 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const candidates: { e: [number, number]; logZ: number }[] = [];
   const scanE: [number, number][] = [[0, 0], [lightE[0], lightE[1]]];
   for (const r of [0.1, 0.2]) for (let k = 0; k < 8; k++) scanE.push([r * Math.cos((k * Math.PI) / 4), r * Math.sin((k * Math.PI) / 4)]);
-  for (const e of scanE) {
-    const r = S.at({ ...round, e1: e[0], e2: e[1] }, lightS, lamScan);
-    if (r) candidates.push({ e, logZ: r.logEvidence });
-  }
+  const scanZ = evidenceOf(scanE.map((e) => ({ on: sRef, lambda: lamScan, mass: { ...round, e1: e[0], e2: e[1] }, light: lightS })));
+  scanE.forEach((e, k) => {
+    const z = scanZ[k];
+    if (z !== null) candidates.push({ e, logZ: z });
+  });
   candidates.sort((a, b) => b.logZ - a.logZ);
   const startE: [number, number][] = [];
   for (const c of candidates) {
@@ -811,17 +1019,25 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     startTheta.push(thetaE0 * (k % 2 === 0 ? 1.08 : 0.92));
   }
   const where = coarse ? ` (image binned ${COARSE_BIN}×${COARSE_BIN}, ${coarse.E.grid.shape[0]}² source)` : '';
-  for (let s = 0; s < starts; s++) {
-    const e = startE[s];
-    let m: MassVector = toS({ thetaE: startTheta[s], e1: e[0], e2: e[1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0, ...slope0 });
-    const lam0 = S.bestLambda(m, lightS);
-    m = massRun(m, lam0.best.lambda, massSteps, `mass, start ${s + 1}/${starts}${where}`, s, S, lightS);
-    const lam = S.bestLambda(m, lightS, Math.log(lam0.best.lambda));
-    progress({ stage: 'mass', start: s, evaluations: E.evaluations + (coarse ? coarse.E.evaluations : 0), logEvidence: lam.best.logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${lam.best.logEvidence.toFixed(2)}${where}, θE ${m.thetaE.toFixed(4)}″${epl ? `, γ ${m.gamma!.toFixed(3)}` : ''}` });
-    if (lam.best.logEvidence > bestLogZ) {
-      bestLogZ = lam.best.logEvidence;
-      bestMass = m; // in S's frame
-      bestLambda = lam.best.lambda;
+  // the starts, independent of one another (on threads: each a task), the best taken in their order
+  const startTasks: LensFitTask[] = Array.from({ length: starts }, (_, s) => ({
+    kind: 'start',
+    on: sRef,
+    start: s,
+    mass: toS({ thetaE: startTheta[s], e1: startE[s][0], e2: startE[s][1], x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0, ...slope0 }),
+    light: lightS,
+    steps: massSteps,
+    label: `mass, start ${s + 1}/${starts}${where}`,
+  }));
+  const startRuns = runTasks(startTasks, (s, r) => {
+    const { mass: m, logEvidence } = r as Extract<LensFitTaskResult, { kind: 'start' }>;
+    progress({ stage: 'mass', start: s, evaluations: E.evaluations + (coarse ? coarse.E.evaluations : 0), logEvidence, message: `mass, start ${s + 1}/${starts} done: log Z ${logEvidence.toFixed(2)}${where}, θE ${m.thetaE.toFixed(4)}″${epl ? `, γ ${m.gamma!.toFixed(3)}` : ''}` });
+  }) as Extract<LensFitTaskResult, { kind: 'start' }>[];
+  for (const r of startRuns) {
+    if (r.logEvidence > bestLogZ) {
+      bestLogZ = r.logEvidence;
+      bestMass = r.mass; // in S's frame
+      bestLambda = r.lambda;
     }
   }
   evaluations.mass = E.evaluations;
@@ -953,10 +1169,6 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const names: string[] = [...(epl ? EPL_MASS_NAMES : MASS_NAMES)];
   for (let k = 0; k < light.length; k++) for (const nm of LIGHT_NAMES) names.push(`light${k}.${nm}`);
   const v = Float64Array.from([...massToVector(mass, epl), ...light.flatMap((c) => [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n])]);
-  const fJoint = (lambda: number) => (x: Float64Array) => {
-    const r = E.at(massFromVector(x, epl), lightFromVector(x, nMass, light.length), lambda);
-    return r ? -r.logEvidence : Infinity;
-  };
   const hTrial = [...massTol.map((x) => 10 * x)];
   for (let k = 0; k < light.length; k++) hTrial.push(0.05 * d.image.scale, 0.05 * d.image.scale, 0.005, 0.005, 0.01, 0.02);
 
@@ -978,26 +1190,27 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // the coordinates of the Laplace step: x = v + L u (L lower triangular, or diagonal), Cu the covariance in u, gu0
   // the gradient of −log Z in u at the fit
   let basis: { L: Float64Array; Cu: Float64Array; gu0: Float64Array } | null = null;
-  const inBasis = (L: Float64Array, fx: (x: Float64Array) => number) => (u: Float64Array): number => {
+  const inBasis = (L: Float64Array, u: Float64Array): Float64Array => {
     const x = Float64Array.from(v);
     for (let i = 0; i < nPar; i++) for (let j = 0; j <= i; j++) x[i] += L[i * nPar + j] * u[j];
-    return fx(x);
+    return x;
   };
+  // −log Z at fit vectors x = v + L u, as one batch
+  const fBasis = (L: Float64Array, lambda: number) => (us: Float64Array[]): number[] => toF(evidenceOf(minusLogZ('fit', lambda)(us.map((u) => inBasis(L, u)))));
   const unit = new Float64Array(nPar).fill(1);
   const zero = new Float64Array(nPar);
   if (opts.errors !== false) {
     const before2 = E.evaluations;
-    const f = fJoint(bestLambda);
-    const f0 = f(v);
-    // steps near one conditional standard deviation: from the diagonal curvature at trial steps
+    // steps near one conditional standard deviation: from the diagonal curvature at trial steps (the fit's point
+    // with the first trial's: each point uses its own step, so a pass's 2n are one batch)
     const h = Float64Array.from(hTrial);
+    let f0 = NaN;
     for (let it = 0; it < 2; it++) {
+      const fv = toF(evidenceOf(minusLogZ('fit', bestLambda)([...(it === 0 ? [Float64Array.from(v)] : []), ...gradientPoints(v, h)])));
+      if (it === 0) f0 = fv.shift()!;
       for (let i = 0; i < nPar; i++) {
-        const p = Float64Array.from(v);
-        p[i] += h[i];
-        const fp = f(p);
-        p[i] -= 2 * h[i];
-        const fm = f(p);
+        const fp = fv[2 * i];
+        const fm = fv[2 * i + 1];
         const curv = (fp + fm - 2 * f0) / (h[i] * h[i]);
         const sd = curv > 0 ? 1 / Math.sqrt(curv) : h[i] * 4;
         h[i] = Math.min(Math.max(sd, h[i] / 8), h[i] * 8);
@@ -1013,7 +1226,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       }
       const L = new Float64Array(nPar * nPar);
       for (let i = 0; i < nPar; i++) L[i * nPar + i] = h[i];
-      const { H, g } = finiteDifferenceHessian(inBasis(L, f), zero, unit, f0);
+      const { H, g } = finiteDifferenceHessianBatch(fBasis(L, bestLambda), zero, unit, f0);
       const Cu = invertSpd(H, nPar);
       if (Cu && cholesky(Cu, nPar)) basis = { L, Cu, gu0: g };
       hessianSteps = Float64Array.from(h);
@@ -1023,7 +1236,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       const L = cholesky(fromBasis(basis.L, basis.Cu, nPar), nPar);
       if (L) {
         progress({ stage: 'errors', evaluations: E.evaluations - before2, message: 'uncertainties: the Hessian again along the covariance\'s axes' });
-        const { H, g } = finiteDifferenceHessian(inBasis(L, f), zero, unit, f0);
+        const { H, g } = finiteDifferenceHessianBatch(fBasis(L, bestLambda), zero, unit, f0);
         const Cu = invertSpd(H, nPar);
         if (Cu && cholesky(Cu, nPar)) basis = { L, Cu, gu0: g };
       }
@@ -1051,29 +1264,17 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const C = covariance;
     const { L, Cu, gu0 } = basis;
     const before3 = E.evaluations;
-    // the Newton step −L Cᵤ (gᵤ − g₀ᵤ) for a gradient gᵤ in u, and for the gradient of another evidence f2
+    // the Newton step −L Cᵤ (gᵤ − g₀ᵤ) for a gradient gᵤ in u
     const step = (g: Float64Array): Float64Array => {
       const du = new Float64Array(nPar);
       for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) du[i] -= Cu[i * nPar + j] * (g[j] - gu0[j]);
       return lowerTimes(L, du, nPar);
     };
-    const newton = (f2: (x: Float64Array) => number): Float64Array => step(finiteDifferenceGradient(inBasis(L, f2), zero, unit));
     const outer = (M: Float64Array, dx: Float64Array, wgt: number) => {
       for (let i = 0; i < nPar; i++) for (let j = 0; j < nPar; j++) M[i * nPar + j] += wgt * dx[i] * dx[j];
     };
     progress({ stage: 'errors', evaluations: 0, message: 'uncertainties: λ marginalised, the fit grid, its resolution, the optimiser' });
-    // λ
-    const lnL = Math.log(bestLambda);
-    const fl = (t: number) => {
-      const r = E.at(mass, light, Math.exp(t));
-      return r ? -r.logEvidence : Infinity;
-    };
-    const dl = 0.5;
-    const curv = (fl(lnL + dl) + fl(lnL - dl) - 2 * fl(lnL)) / (dl * dl);
-    const sigmaLnLambda = curv > 0 ? 1 / Math.sqrt(curv) : dl;
-    const lam = new Float64Array(nPar * nPar);
-    for (const sgn of [1, -1]) outer(lam, newton(fJoint(Math.exp(lnL + sgn * sigmaLnLambda))), 0.5);
-    // the fit grid
+    // the fit grid's four others and the finer one
     const N = fitGrid.shape[0];
     const sc = fitGrid.scale;
     const grids: Grid[] = [
@@ -1084,22 +1285,30 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     ];
     const N2 = Math.round((4 * N) / 3);
     const finer: Grid = { shape: [N2, N2], scale: (sc * N) / N2 };
-    let gridEvaluations = 0;
-    // the other grid's gradient against the fitted one's: its optimum's offset from ours
-    const offset = (g2: Grid): Float64Array => {
-      const E2 = new EvidenceFunction(d, pixels, y, w, g2, regularisation(regKind, g2.shape), ss);
-      const lam2 = E2.bestLambda(mass, light, lnL).best.lambda;
-      const dx = newton((x: Float64Array) => {
-        const r = E2.at(massFromVector(x, epl), lightFromVector(x, nMass, light.length), lam2);
-        return r ? -r.logEvidence : Infinity;
-      });
-      gridEvaluations += E2.evaluations;
-      return dx;
-    };
+    const others = [...grids, finer];
+    // one batch: λ's curvature (log Z at ln λ ± ½ and at ln λ) and each other grid's λ
+    const lnL = Math.log(bestLambda);
+    const dl = 0.5;
+    const curvature = evidenceTasks([lnL + dl, lnL - dl, lnL].map((t) => ({ on: 'fit', lambda: Math.exp(t), mass, light })));
+    const batch1 = runTasks([...curvature.tasks, ...others.map((g2): LensFitTask => ({ kind: 'lambda', on: g2, mass, light, start: lnL }))]);
+    const [flp, flm, fl0] = toF(curvature.collect(batch1.slice(0, curvature.tasks.length)));
+    const lam2 = batch1.slice(curvature.tasks.length).map((r) => (r as Extract<LensFitTaskResult, { kind: 'lambda' }>).lambda);
+    const curv = (flp + flm - 2 * fl0) / (dl * dl);
+    const sigmaLnLambda = curv > 0 ? 1 / Math.sqrt(curv) : dl;
+    // a second: the gradients in u at λ·e^{±σ} and on each other grid at its λ (its optimum's offset from ours)
+    const sets: { on: LensFitEvidenceRef; lambda: number }[] = [
+      ...[1, -1].map((sgn) => ({ on: 'fit' as const, lambda: Math.exp(lnL + sgn * sigmaLnLambda) })),
+      ...others.map((g2, k) => ({ on: g2, lambda: lam2[k] })),
+    ];
+    const xs = gradientPoints(zero, unit).map((u) => inBasis(L, u));
+    const fg = toF(evidenceOf(sets.flatMap((st) => minusLogZ(st.on, st.lambda)(xs))));
+    const dx = sets.map((_, k) => step(gradientFromValues(fg.slice(k * xs.length, (k + 1) * xs.length), unit)));
+    const lam = new Float64Array(nPar * nPar);
+    for (const k of [0, 1]) outer(lam, dx[k], 0.5);
     const grid = new Float64Array(nPar * nPar);
-    for (const g2 of grids) outer(grid, offset(g2), 1 / grids.length);
+    for (let k = 0; k < grids.length; k++) outer(grid, dx[2 + k], 1 / grids.length);
     const resolution = new Float64Array(nPar * nPar);
-    outer(resolution, offset(finer), 1);
+    outer(resolution, dx[2 + grids.length], 1);
     const opt = new Float64Array(nPar * nPar);
     outer(opt, step(zero), 1); // +L Cᵤ g₀ᵤ: the optimiser's distance, its sign irrelevant in ΔΔᵀ
     covarianceParts = { statistical: C, lambda: lam, grid, resolution, optimiser: opt };

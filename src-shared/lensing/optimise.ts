@@ -151,49 +151,71 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
  * (f(x+hᵢ+hⱼ) + f(x−hᵢ−hⱼ) − f(x±hᵢ) − f(x±hⱼ) + 2f(x))/(2hᵢhⱼ), both second order in h: 2n + n(n−1) evaluations.
  */
 export function finiteDifferenceHessian(f: (x: Float64Array) => number, x: ArrayLike<number>, h: ArrayLike<number>, f0?: number): { H: Float64Array; g: Float64Array; evaluations: number } {
+  return finiteDifferenceHessianBatch((ps) => ps.map(f), x, h, f0);
+}
+
+/**
+ * finiteDifferenceHessian with its evaluations given as one batch to `fs` (independent of one another: a caller may
+ * spread them over threads), in the order the serial form takes them: the same points, the same sums.
+ */
+export function finiteDifferenceHessianBatch(fs: (xs: Float64Array[]) => number[], x: ArrayLike<number>, h: ArrayLike<number>, f0?: number): { H: Float64Array; g: Float64Array; evaluations: number } {
   const n = x.length;
-  let evaluations = 0;
+  const pts: Float64Array[] = [];
   const at = (d: [number, number][]): number => {
     const p = Float64Array.from(x);
     for (const [i, s] of d) p[i] += s * h[i];
-    evaluations++;
-    return f(p);
+    return pts.push(p) - 1;
   };
-  const fc = f0 ?? at([]);
-  const plus = new Float64Array(n);
-  const minus = new Float64Array(n);
+  const kc = f0 === undefined ? at([]) : -1;
+  const kd: [number, number][] = [];
+  for (let i = 0; i < n; i++) kd.push([at([[i, 1]]), at([[i, -1]])]);
+  const ko: [number, number][] = [];
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) ko.push([at([[i, 1], [j, 1]]), at([[i, -1], [j, -1]])]);
+  const v = fs(pts);
+  const fc = f0 ?? v[kc];
+  const plus = Float64Array.from(kd, (k) => v[k[0]]);
+  const minus = Float64Array.from(kd, (k) => v[k[1]]);
   const H = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) H[i * n + i] = (plus[i] + minus[i] - 2 * fc) / (h[i] * h[i]);
+  let k = 0;
   for (let i = 0; i < n; i++) {
-    plus[i] = at([[i, 1]]);
-    minus[i] = at([[i, -1]]);
-    H[i * n + i] = (plus[i] + minus[i] - 2 * fc) / (h[i] * h[i]);
-  }
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const pp = at([[i, 1], [j, 1]]);
-      const mm = at([[i, -1], [j, -1]]);
-      const v = (pp + mm - plus[i] - minus[i] - plus[j] - minus[j] + 2 * fc) / (2 * h[i] * h[j]);
-      H[i * n + j] = v;
-      H[j * n + i] = v;
+    for (let j = i + 1; j < n; j++, k++) {
+      const e = (v[ko[k][0]] + v[ko[k][1]] - plus[i] - minus[i] - plus[j] - minus[j] + 2 * fc) / (2 * h[i] * h[j]);
+      H[i * n + j] = e;
+      H[j * n + i] = e;
     }
   }
   // the central-difference gradient comes with the diagonal
   const g = Float64Array.from(plus, (p, i) => (p - minus[i]) / (2 * h[i]));
-  return { H, g, evaluations };
+  return { H, g, evaluations: pts.length };
 }
 
 /** Central finite-difference gradient of f at x with steps h (2n evaluations). */
 export function finiteDifferenceGradient(f: (x: Float64Array) => number, x: ArrayLike<number>, h: ArrayLike<number>): Float64Array {
-  const n = x.length;
-  const g = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
+  return finiteDifferenceGradientBatch((ps) => ps.map(f), x, h);
+}
+
+/** finiteDifferenceGradient with its 2n evaluations given as one batch to `fs` (as finiteDifferenceHessianBatch). */
+export function finiteDifferenceGradientBatch(fs: (xs: Float64Array[]) => number[], x: ArrayLike<number>, h: ArrayLike<number>): Float64Array {
+  return gradientFromValues(fs(gradientPoints(x, h)), h);
+}
+
+/** The points of finiteDifferenceGradient's central differences, x ± hᵢ in turn (to batch several gradients' together). */
+export function gradientPoints(x: ArrayLike<number>, h: ArrayLike<number>): Float64Array[] {
+  const pts: Float64Array[] = [];
+  for (let i = 0; i < x.length; i++) {
     const p = Float64Array.from(x);
     p[i] += h[i];
-    const fp = f(p);
+    pts.push(Float64Array.from(p));
     p[i] -= 2 * h[i];
-    g[i] = (fp - f(p)) / (2 * h[i]);
+    pts.push(p);
   }
-  return g;
+  return pts;
+}
+
+/** The central-difference gradient from f at gradientPoints(x, h). */
+export function gradientFromValues(v: ArrayLike<number>, h: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: h.length }, (_, i) => (v[2 * i] - v[2 * i + 1]) / (2 * h[i]));
 }
 
 /** The inverse of a symmetric positive definite matrix (Gauss–Jordan with pivoting); null when singular or not SPD. */

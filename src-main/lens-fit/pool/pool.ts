@@ -1,0 +1,144 @@
+/**
+ * The lens fit's worker threads for its independent tasks (fitLens's `parallel`: docs/lensing.md, *Threads*).
+ *
+ * fitLens is synchronous, so `run` blocks its calling thread (the lens fit's own thread, or the command line's main
+ * thread: Node allows Atomics.wait on both) while the workers compute: each worker takes the next task by an atomic
+ * counter in shared memory, posts each result on a MessageChannel of its own and bumps a shared signal; the caller
+ * sleeps on that signal (Atomics.wait, at most WAIT_MS at a time, so a stop is seen within it) and reads the
+ * results synchronously (receiveMessageOnPort). The fit's state (the data, σ, PSF, pixels, grid) is posted to each
+ * worker once per fit (`begin`); a task carries only its lenses, lights and λ. A task's error ends the batch with
+ * the worker's message; `close` terminates the workers (they are unref'd: none keeps a process alive).
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { workerScript } from '../../worker-script.js';
+import type { LensFitParallel, LensFitProgress, LensFitTask, LensFitTaskResult, LensFitTaskState } from '../../../src-shared/lensing/fit.js';
+
+/** What a pool worker posts on its port. */
+export type LensFitPoolMessage =
+  | { type: 'result'; index: number; result: LensFitTaskResult }
+  | { type: 'progress'; progress: LensFitProgress }
+  | { type: 'idle' }
+  | { type: 'ready' }
+  | { type: 'error'; message: string };
+
+/** What the pool posts to a worker. */
+export type LensFitPoolRequest = { type: 'state'; state: LensFitTaskState } | { type: 'batch'; tasks: LensFitTask[] };
+
+export interface LensFitPoolWorkerData {
+  /** Int32Array over it: [NEXT] the next task's index, [SIGNAL] bumped after every message */
+  control: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+export const NEXT = 0;
+export const SIGNAL = 1;
+/** The longest the caller sleeps between looks at its stop flag. */
+const WAIT_MS = 200;
+/** How long the workers may take to load (from source, each compiles the modules) before the pool gives up. */
+const STARTUP_MS = 120_000;
+/** The default's cap: the fit's batches (3 starts, ~180 Hessian evaluations) gain little beyond it. */
+export const LENS_FIT_MAX_THREADS = 8;
+
+/** The default thread count: the cores this process may use, at most LENS_FIT_MAX_THREADS. */
+export function defaultLensFitThreads(): number {
+  return Math.max(1, Math.min(LENS_FIT_MAX_THREADS, availableParallelism()));
+}
+
+export class LensFitPoolError extends Error {
+  override name = 'LensFitPoolError';
+}
+
+export interface LensFitPool extends LensFitParallel {
+  readonly threads: number;
+  /** ends the workers; the pool is not usable after */
+  close(): void;
+}
+
+const workerFile = () => workerScript(import.meta.url, './lens-fit-pool-worker.js');
+
+/**
+ * `threads` workers (at least 2: one thread is the serial fit, without a pool). `shouldStop`: polled while the
+ * caller waits; true ends the batch by throwing `stopError()`.
+ */
+export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error } = {}): LensFitPool {
+  if (!(Number.isInteger(threads) && threads >= 2)) throw new RangeError(`a lens-fit pool needs at least 2 threads, got ${threads}`);
+  const control = new SharedArrayBuffer(8);
+  const ctl = new Int32Array(control);
+  const { file, argv } = workerFile();
+  const workers: { w: Worker; port: MessagePort }[] = [];
+  for (let k = 0; k < threads; k++) {
+    const { port1, port2 } = new MessageChannel();
+    const data: LensFitPoolWorkerData = { control, port: port2 };
+    const w = new Worker(file, { argv, workerData: data, transferList: [port2] });
+    w.unref();
+    // (an error outside a task — a module that does not load — reaches this thread's event loop only after a
+    // batch: run() notices such a worker by its missing 'ready')
+    w.on('error', () => {});
+    workers.push({ w, port: port1 });
+  }
+  let closed = false;
+  let busy = false;
+  let ready = 0;
+  const opened = Date.now();
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const { w, port } of workers) {
+      port.close();
+      void w.terminate();
+    }
+  };
+  const post = (m: LensFitPoolRequest) => {
+    for (const { w } of workers) w.postMessage(m);
+  };
+  return {
+    threads,
+    begin(state) {
+      if (closed) throw new LensFitPoolError('the lens fit\'s worker threads were closed');
+      post({ type: 'state', state });
+    },
+    run(tasks, onProgress) {
+      if (closed) throw new LensFitPoolError('the lens fit\'s worker threads were closed');
+      if (busy) throw new LensFitPoolError('the lens fit\'s worker threads are already running a batch');
+      if (!tasks.length) return [];
+      busy = true;
+      try {
+        Atomics.store(ctl, NEXT, 0);
+        post({ type: 'batch', tasks });
+        const out: (LensFitTaskResult | undefined)[] = new Array(tasks.length);
+        let got = 0;
+        let idle = 0;
+        while (idle < workers.length) {
+          const seen = Atomics.load(ctl, SIGNAL);
+          for (let k = 0; k < workers.length; k++) {
+            for (let m = receiveMessageOnPort(workers[k].port); m; m = receiveMessageOnPort(workers[k].port)) {
+              const msg = m.message as LensFitPoolMessage;
+              if (msg.type === 'result') {
+                out[msg.index] = msg.result;
+                got++;
+              } else if (msg.type === 'progress') onProgress(msg.progress);
+              else if (msg.type === 'idle') idle++;
+              else if (msg.type === 'ready') ready++;
+              else throw new LensFitPoolError(`the lens fit's worker thread ${k + 1}/${workers.length} failed: ${msg.message}`);
+            }
+          }
+          if (idle >= workers.length) break;
+          if (o.shouldStop?.()) throw o.stopError?.() ?? new LensFitPoolError('the lens fit was stopped');
+          // a worker that did not load (its error reaches this thread's event loop only after the batch) is silent
+          if (ready < workers.length && Date.now() - opened > STARTUP_MS) throw new LensFitPoolError(`${workers.length - ready} of the lens fit's ${workers.length} worker threads did not start within ${STARTUP_MS / 1000} s`);
+          Atomics.wait(ctl, SIGNAL, seen, WAIT_MS);
+        }
+        if (got !== tasks.length) throw new LensFitPoolError(`the lens fit's worker threads returned ${got} of ${tasks.length} results`);
+        return out as LensFitTaskResult[];
+      } catch (e) {
+        // a batch left unfinished leaves the workers mid-task: the pool cannot be used again
+        close();
+        throw e;
+      } finally {
+        busy = false;
+      }
+    },
+    close,
+  };
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { simulateLens } from '../helpers/lens-sim.js';
+import { annulusMask, fitLens, type LensFitOptions, type LensFitResult, type LensFitTaskState } from '../../src-shared/lensing/fit.js';
+import { openLensFitPool } from '../../src-main/lens-fit/pool/pool.js';
+
+// The lens fit with its independent evaluations on worker threads (fitLens's `parallel`, src-main/lens-fit/pool):
+// the same fit as on one thread, bit for bit — every parameter, error, covariance part, evidence, image product and
+// evaluation count — on the 72² simulation of lensing-fit.test.ts (SIE + shear, one Sérsic component, 9×9 PSF),
+// with fewer evaluations per stage to keep it short.
+
+/** Every number of a result as text (JSON writes a double's shortest round trip: equal text, equal bits). */
+function bits(r: LensFitResult): string {
+  const { seconds: _s, ...rest } = r;
+  return JSON.stringify(rest, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array, (x) => (Object.is(x, -0) ? '-0' : Number.isNaN(x) ? 'NaN' : x)) : v));
+}
+
+describe('lens fit on worker threads', () => {
+  const sim = simulateLens({ size: 72, psfSize: 9, seed: 1, galaxy: 3 });
+  const data = { data: sim.data, sigma: sim.sigma, image: sim.image, mask: annulusMask(sim.image, 0, 1.75), psf: sim.psf };
+
+  const pair = (o: LensFitOptions) => {
+    const serial = fitLens(data, o);
+    const pool = openLensFitPool(2);
+    const tasks: string[] = [];
+    let states = 0;
+    let threaded: LensFitResult;
+    try {
+      threaded = fitLens(data, {
+        ...o,
+        parallel: {
+          begin: (s: LensFitTaskState) => {
+            states++;
+            pool.begin(s);
+          },
+          run: (t, p) => {
+            tasks.push(...t.map((x) => x.kind));
+            return pool.run(t, p);
+          },
+        },
+      });
+    } finally {
+      pool.close();
+    }
+    return { serial, threaded, tasks, states };
+  };
+
+  it('binned starts, errors and their systematic terms: the same result as one thread, bit for bit', () => {
+    const o: LensFitOptions = { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 300, lightComponents: 1 };
+    const { serial, threaded, tasks, states } = pair(o);
+    // the threads ran what they are for: the state sent once, the ellipticity scan's and the Hessians' evaluations,
+    // both starts, the other grids' λ
+    expect(states).toBe(1);
+    expect(tasks.filter((k) => k === 'start')).toHaveLength(2);
+    expect(tasks.filter((k) => k === 'lambda')).toHaveLength(5);
+    expect(tasks.filter((k) => k === 'evidence').length).toBeGreaterThan(100);
+    expect(serial.evaluations.massBinned).toBeGreaterThan(100);
+    expect(serial.covarianceParts?.grid).toBeTruthy();
+    expect(bits(threaded)).toBe(bits(serial));
+  }, 1_200_000);
+
+  it('starts on the full image: the same result as one thread, bit for bit', () => {
+    const o: LensFitOptions = { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 200, lightComponents: 1, coarseStarts: false, systematicErrors: false };
+    const { serial, threaded } = pair(o);
+    expect(serial.evaluations.massBinned).toBeUndefined();
+    expect(serial.covariance).toBeTruthy();
+    expect(bits(threaded)).toBe(bits(serial));
+  }, 1_200_000);
+
+  it('a stop while the workers compute ends the fit within the wait\'s poll, with the host\'s error', () => {
+    let stop = false;
+    let asked = 0;
+    class Stopped extends Error {}
+    const pool = openLensFitPool(2, { shouldStop: () => stop, stopError: () => new Stopped('stopped') });
+    let t0 = 0;
+    try {
+      expect(() =>
+        fitLens(data, {
+          starts: 2,
+          fitSourceSize: 18,
+          sourceSize: 24,
+          maxEvaluations: 300,
+          lightComponents: 1,
+          parallel: {
+            begin: (st) => pool.begin(st),
+            run: (t, p) => {
+              asked++;
+              // the ellipticity scan's batch: the stop comes while the workers compute it
+              stop = true;
+              t0 = Date.now();
+              return pool.run(t, p);
+            },
+          },
+        }),
+      ).toThrow(Stopped);
+      expect(asked).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(() => pool.run([], () => {})).toThrow(/closed/);
+    } finally {
+      pool.close();
+    }
+  }, 600_000);
+
+  it('a task that fails ends the batch with the worker\'s message and closes the pool', () => {
+    const pool = openLensFitPool(2);
+    try {
+      // a state without the binned image, then a task on it
+      const pixels = Int32Array.from({ length: 72 * 72 }, (_, k) => k);
+      pool.begin({ data, pixels, fitGrid: { shape: [18, 18], scale: 0.08 }, regularisation: 'gradient', supersample: 2, coarse: false, epl: false, massTol: [], maxEvaluations: 10 });
+      const mass = { thetaE: 1.2, e1: 0, e2: 0, x0: 0, y0: 0, gamma1: 0, gamma2: 0 };
+      expect(() => pool.run([{ kind: 'lambda', on: 'coarse', mass, light: [] }], () => {})).toThrow(/worker thread [12]\/2 failed: lens fit: a task on the binned image/);
+      expect(() => pool.run([{ kind: 'lambda', on: 'fit', mass, light: [] }], () => {})).toThrow(/closed/);
+    } finally {
+      pool.close();
+    }
+  }, 120_000);
+});
