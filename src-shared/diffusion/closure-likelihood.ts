@@ -124,7 +124,7 @@ export interface ClosureLikelihoodSpec {
 export interface ClosureConditioning {
   /** The factor on σ (1: none). */
   widening: number;
-  /** χ² per closure of the result against the observed closures (unperturbed). */
+  /** χ² per closure of the result as returned (float32, prior units) against the observed closures (unperturbed). */
   chi2: number;
   /** L-BFGS iterations over all its solves. */
   iterations: number;
@@ -556,8 +556,11 @@ export class ClosureLikelihood {
       const est = noise && this.estimates?.length === b ? this.estimates[k] : noise ? this.estimateOf(x0, sigma) : null;
       const r = est ? this.conditionOne(x0, sigma, noise, { widening: est.widening, from: Float64Array.from(est.mode, (v, p) => v + x0[p] - est.x0[p]) }) : this.conditionOne(x0, sigma);
       if (!noise) estimates.push({ x0, mode: r.x, widening: r.record.widening });
-      this.conditionings.push({ ...r.record, perturbed: noise !== undefined, shift: shifts[k] });
       for (let p = 0; p < per; p++) out[k * per + p] = (r.x[p] - offset) / scale;
+      // the fit of the image as returned (float32, prior units), which the products keep: a mode that drives a
+      // closure's visibilities near zero makes its phase sensitive to the rounding
+      const kept = this.chi2Parts(Float64Array.from(out.subarray(k * per, (k + 1) * per), (v) => scale * v + offset));
+      this.conditionings.push({ ...r.record, chi2: (kept.phase + kept.logAmp) / this.observed, perturbed: noise !== undefined, shift: shifts[k] });
     }
     if (!zs) this.estimates = estimates;
     return tf.tensor3d(out, [b, ny, nx]);
