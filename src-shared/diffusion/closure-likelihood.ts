@@ -436,20 +436,24 @@ export class ClosureLikelihood {
     return { phase: c.phase, logAmp: c.logAmp, nPhase: this.set.nPhase, nLogAmp: this.set.nLogAmp, flux: f, centroid: [sx / f, sy / f] };
   }
 
+  /** The closure set with the observed closures moved by `noise` (standard normals × their thermal σ) where given. */
+  private perturbed(noise?: ArrayLike<number>): ClosureSet {
+    const s = this.sub;
+    if (!noise) return s;
+    return {
+      ...s,
+      phaseObs: Float64Array.from(s.phaseObs, (v, i) => v + s.phaseSigma[i] * noise[i]),
+      ampObs: Float64Array.from(s.ampObs, (v, i) => v + s.ampSigma[i] * noise[s.nPhase + i]),
+    };
+  }
+
   /**
    * log p(c | x) up to a constant, for an image in data units (σ = 0: the thermal σ's), with the observed closures
    * perturbed by `noise` (standard normals × their σ) where given; the ending's objective and the tests' finite
    * differences.
    */
   logLikelihood(xData: ArrayLike<number>, noise?: ArrayLike<number>): number {
-    const s = this.sub;
-    const set: ClosureSet = noise
-      ? {
-          ...s,
-          phaseObs: Float64Array.from(s.phaseObs, (v, i) => v + s.phaseSigma[i] * noise[i]),
-          ampObs: Float64Array.from(s.ampObs, (v, i) => v + s.ampSigma[i] * noise[s.nPhase + i]),
-        }
-      : s;
+    const set = this.perturbed(noise);
     const x = Float64Array.from(xData);
     const m = dftForward(this.u, this.v, this.grid, x);
     const c = closureChi2(set, m.re, m.im);
@@ -473,9 +477,7 @@ export class ClosureLikelihood {
       const jj = c2 > 0 ? this.jjDiagonal(m.re, m.im) : null;
       const phaseSigma = Float64Array.from(s.phaseSigma, (v, i) => Math.sqrt(v * v + (jj ? this.kappa * c2 * jj.phase[i] : 0)));
       const ampSigma = Float64Array.from(s.ampSigma, (v, i) => Math.sqrt(v * v + (jj ? this.kappa * c2 * jj.logAmp[i] : 0)));
-      const phaseObs = noise ? Float64Array.from(s.phaseObs, (v, i) => v + s.phaseSigma[i] * noise[i]) : s.phaseObs;
-      const ampObs = noise ? Float64Array.from(s.ampObs, (v, i) => v + s.ampSigma[i] * noise[s.nPhase + i]) : s.ampObs;
-      set = { ...s, phaseSigma, ampSigma, phaseObs, ampObs };
+      set = { ...this.perturbed(noise), phaseSigma, ampSigma };
     }
     const gRe = new Float64Array(this.u.length);
     const gIm = new Float64Array(this.u.length);
@@ -634,14 +636,7 @@ export class ClosureLikelihood {
 
   /** log p(c | x) (thermal σ's, the observed closures perturbed by `noise` where given) and its gradient, data units, from one transform. */
   private valueAndGradient(x: Float64Array, noise?: ArrayLike<number>): { value: number; gradient: Float64Array } {
-    const s = this.sub;
-    const set: ClosureSet = noise
-      ? {
-          ...s,
-          phaseObs: Float64Array.from(s.phaseObs, (v, i) => v + s.phaseSigma[i] * noise[i]),
-          ampObs: Float64Array.from(s.ampObs, (v, i) => v + s.ampSigma[i] * noise[s.nPhase + i]),
-        }
-      : s;
+    const set = this.perturbed(noise);
     const m = dftForward(this.u, this.v, this.grid, x);
     const gRe = new Float64Array(this.u.length);
     const gIm = new Float64Array(this.u.length);
