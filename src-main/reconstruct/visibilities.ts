@@ -26,6 +26,7 @@ import { runSampling, SamplingCancelledError, type SamplingOptions, type Samplin
 import { posteriorProducts, previewProducts } from '../../src-shared/diffusion/products.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
 import { ClosureLikelihood, recentreChains } from '../../src-shared/diffusion/closure-likelihood.js';
+import { denoiseSetting } from '../../src-shared/diffusion/samplers/denoise.js';
 import { amplitudeSize } from '../../src-shared/radio/field.js';
 import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
@@ -357,9 +358,19 @@ export async function reconstructUvfits(
     }
     const snap = latest as ParallelProgress | null;
     const stoppedAt = result === null && snap?.preview ? { step: snap.step, steps: snap.steps, sigma: snap.sigma, elapsedS: snap.elapsedS, scoreEvaluations: snap.scoreEvaluations } : null;
-    // the closures fix no position: every chain (and its Rao–Blackwellised mean) recentred on its positive flux's centroid
-    const shifts = closures && result ? recentreChains(result.samples, result.n, grid, affine, result.conditionalMeans) : null;
+    // the closures fix no position: every chain (and its Rao–Blackwellised mean) recentred on its positive flux's
+    // centroid — by the ending, before its fit to the closures (closure-likelihood.ts's condition), else here
+    const endingRecentres = closures && denoiseSetting(s.options ?? {}) !== 'none';
+    const shifts = closures && result && !endingRecentres ? recentreChains(result.samples, result.n, grid, affine, result.conditionalMeans) : null;
     if (shifts) notes.push(`closure likelihood: the chains recentred by whole pixels on their positive flux's centroid (shifts ${shifts.map(([x, y]) => `(${x}, ${y})`).join(', ')})`);
+    if (endingRecentres && result && lik instanceof ClosureLikelihood) {
+      const draws = lik.conditionings.filter((c) => c.perturbed);
+      const ends = draws.length ? draws : lik.conditionings.slice(-result.n);
+      notes.push(
+        `closure likelihood: the ending recentred every chain's estimate by whole pixels on its positive flux's centroid before fitting the closures (shifts ${ends.map((c) => `(${c.shift[0]}, ${c.shift[1]})`).join(', ')}), ` +
+          `and widened σmin by ${ends.map((c) => `×${c.widening.toPrecision(3)}`).join(', ')} to fit them (χ² per closure ${ends.map((c) => c.chi2.toFixed(3)).join(', ')})`,
+      );
+    }
     const products = result ? await posteriorProducts(result, affine, lik) : await previewProducts(snap!.preview!, lik);
     const per = grid.nx * grid.ny;
     const nKept = products.n;
@@ -385,6 +396,13 @@ export async function reconstructUvfits(
           correlation: lik.correlation,
           meanParts: closureFigures(products.mean),
           sampleParts: Array.from({ length: nKept }, (_, k) => closureFigures(products.samples.subarray(k * per, (k + 1) * per))),
+          // the ending's discrepancy rule (closure-likelihood.ts): per conditioned image, the factor on σmin and the fit
+          ending: {
+            fitTarget: lik.fitTarget,
+            maxWidening: lik.maxWidening,
+            draws: lik.conditionings.filter((c) => c.perturbed).map(({ widening, chi2: c2, iterations, shift }) => ({ widening, chi2PerClosure: c2, iterations, shiftPixels: shift })),
+            estimates: lik.conditionings.filter((c) => !c.perturbed).map(({ widening, chi2: c2, iterations, shift }) => ({ widening, chi2PerClosure: c2, iterations, shiftPixels: shift })),
+          },
         }
       : null;
     const gainParams = sc ? gainParameters(sc.gains) : 0;

@@ -38,10 +38,26 @@
  *
  * The ending (denoise.ts) conditions on the data as the linear likelihoods' Kalman update does, for the non-linear
  * closures: the mode of N(x; x̂, σ²I) · p(c | x) by L-BFGS (condition below; with the observed closures perturbed by
- * a draw of their noise, randomise-then-optimise). It matters: the data's closures are more precise than the
- * prior's σmin propagated into them, and the annealed score, inflated by that propagation down to σmin, leaves the
- * chains far from them (EHT file, radio-64, 2 × 100 steps: samples at χ² per closure 80–155 before the ending,
- * 1.0–1.3 after it; docs/radio.md).
+ * a draw of their noise, randomise-then-optimise). It matters: the annealed score, inflated by the state's noise
+ * propagated into the closures down to σmin, leaves the chains far from them (EHT file, radio-64, 2 × 100 steps:
+ * samples at χ² per closure 80–155 before the ending, 1.0–1.3 after it; docs/radio.md). At σmin itself the mode is
+ * held too close to x̂ where x̂'s closures are off by more than σmin allows: on the simulated crescent on the EHT
+ * file's tracks (64² × 3 µas, radio-64, 2 × 100 steps) a²σmin²(J Jᵀ)_ii is 0.3–0.8 of σ_i² for a tenth of the
+ * closures and 2–6 at the median, the estimates' closures stand at χ² 9–57 per closure, and the mode at σmin at
+ * 2.4–6.1 (a converged mode: L-BFGS without a decrease test stops at the same point). Hence the discrepancy rule
+ * (conditionOne): σ is widened by CLOSURE_WIDEN_FACTOR per step (σ, 2σ, 4σ, …, at most CLOSURE_MAX_WIDENING σ, each
+ * mode from the last) until the mode's χ² per closure against the observed closures is at most CLOSURE_FIT_TARGET,
+ * then one mode at the widening between the last two steps where log χ² interpolated in log σ reaches the target.
+ * A draw (randomise-then-optimise: closures perturbed by their noise, x̂ by the prior's) starts at its chain's
+ * estimate's widening and widens further until it fits to CLOSURE_FIT_TARGET + CLOSURE_FIT_SLACK: a draw scatters
+ * about the data by their noise, and for a linear model at the estimate's widening it stands above the estimate by
+ * the perturbation's share (measured: 1.18–1.20 against 0.96–0.98). The widened σ is the trust in x̂ in the
+ * directions the closures measure; in those they do not, x̂ holds the mode as at σ (at 3σmin the image moved by
+ * 0.01 prior units rms per pixel, 0.5 % of the crescent's peak). The draw's own perturbation of x̂ is the prior's
+ * (denoise.ts), not widened. Every estimate is recentred (whole pixels, recentreChains) before its fit: a shift after
+ * it moves flux off the grid's edges and with it the closures (1–3 pixels took modes at χ² per closure 1–6 to
+ * 13–27 on the simulated crescent). `conditionings` records each image's widening, fit and shift (report.json's
+ * chi2PerClosure.ending).
  *
  * Where it is an approximation: the closures' thermal errors are taken as independent with first-order σ's (closure.ts,
  * as eht-imaging's default), the convolved variance is diagonal up to κ, the ending's mode is a local one (the
@@ -68,6 +84,15 @@ export const CLOSURE_POSITION_SIGMA = 1;
 export const CLOSURE_FLUX_FRACTION = 0.05;
 /** Most L-BFGS iterations of the ending's conditioning (condition below). */
 export const CLOSURE_CONDITION_ITERATIONS = 300;
+/** The χ² per closure the ending's conditioning widens its prior Gaussian until it reaches (condition). */
+export const CLOSURE_FIT_TARGET = 1;
+/** The factor by which each step of the ending widens the prior Gaussian's σ, and the most it widens it. */
+export const CLOSURE_WIDEN_FACTOR = 2;
+export const CLOSURE_MAX_WIDENING = 32;
+/** A draw's single solve (condition) may take this many times the iterations of one step of the estimate's ladder. */
+const CLOSURE_DRAW_ITERATION_FACTOR = 3;
+/** How far above the target an interpolated widening's fit may stay (condition). */
+const CLOSURE_FIT_SLACK = 0.1;
 /** Power-iteration steps for κ. */
 const KAPPA_ITERATIONS = 40;
 
@@ -86,7 +111,27 @@ export interface ClosureLikelihoodSpec {
   conditionIterations?: number;
   /** κ where the caller has it (tests); default: power iteration (the module comment). */
   kappa?: number;
+  /**
+   * The ending's discrepancy rule (condition): the χ² per closure it widens the prior Gaussian until (default
+   * CLOSURE_FIT_TARGET) and the most it widens its σ (default CLOSURE_MAX_WIDENING; 1: σ itself, no widening).
+   */
+  fitTarget?: number;
+  maxWidening?: number;
   name?: string;
+}
+
+/** One image's conditioning by the ending (condition): how far the prior Gaussian's σ was widened, and the fit reached. */
+export interface ClosureConditioning {
+  /** The factor on σ (1: none). */
+  widening: number;
+  /** χ² per closure of the result as returned (float32, prior units) against the observed closures (unperturbed). */
+  chi2: number;
+  /** L-BFGS iterations over all its solves. */
+  iterations: number;
+  /** Whether the observed closures were perturbed by a draw of their noise (a draw's ending) or not (an estimate). */
+  perturbed: boolean;
+  /** The whole-pixel shift that recentred the estimate before its fit (recentreChains). */
+  shift: [number, number];
 }
 
 /** χ² parts of an image (data units). */
@@ -146,6 +191,12 @@ export class ClosureLikelihood {
   readonly totalFluxSigma: number;
   readonly positionSigma: number;
   readonly conditionIterations: number;
+  readonly fitTarget: number;
+  readonly maxWidening: number;
+  /** Every image the ending conditioned, in order (the draws' are the `perturbed` ones, chain by chain). */
+  readonly conditionings: ClosureConditioning[] = [];
+  /** The last conditioning without noise, per image: its (recentred) estimate, mode and widening (condition: a draw takes its chain's). */
+  private estimates: { x0: Float64Array; mode: Float64Array; widening: number }[] | null = null;
   /** The factor on the inflation's diagonal (default 1: none; the module comment). */
   readonly kappa: number;
   /** λmax of D⁻½ J Jᵀ D⁻½ at a point source: how far the diagonal understates the inflation's largest curvature. */
@@ -185,6 +236,9 @@ export class ClosureLikelihood {
     if (!(this.totalFluxSigma > 0)) throw new LikelihoodInputError(`${name}: the total flux's σ must be positive`);
     this.positionSigma = spec.positionSigma ?? CLOSURE_POSITION_SIGMA;
     this.conditionIterations = spec.conditionIterations ?? CLOSURE_CONDITION_ITERATIONS;
+    this.fitTarget = spec.fitTarget ?? CLOSURE_FIT_TARGET;
+    this.maxWidening = spec.maxWidening ?? CLOSURE_MAX_WIDENING;
+    if (!(this.fitTarget > 0) || !(this.maxWidening >= 1)) throw new LikelihoodInputError(`${name}: the ending's χ² target must be positive and its widening at least 1`);
     // the visibilities in a closure, on a compact index
     const used = Int32Array.from([...new Set<number>([...set.phaseIdx, ...set.ampIdx])].sort((a, b) => a - b));
     const local = new Map<number, number>();
@@ -382,12 +436,30 @@ export class ClosureLikelihood {
     return { phase: c.phase, logAmp: c.logAmp, nPhase: this.set.nPhase, nLogAmp: this.set.nLogAmp, flux: f, centroid: [sx / f, sy / f] };
   }
 
-  /** log p(c | x) up to a constant, for an image in data units (σ = 0: the thermal σ's); the tests' finite differences. */
-  logLikelihood(xData: ArrayLike<number>): number {
-    const p = this.chi2Parts(xData);
-    const [, sx, sy] = this.moments(xData);
-    const r = [this.yB[0] - p.flux, -sx, -sy];
-    return -0.5 * (p.phase + p.logAmp + r.reduce((a, v, i) => a + (v * v) / this.sigmaB[i], 0));
+  /** The closure set with the observed closures moved by `noise` (standard normals × their thermal σ) where given. */
+  private perturbed(noise?: ArrayLike<number>): ClosureSet {
+    const s = this.sub;
+    if (!noise) return s;
+    return {
+      ...s,
+      phaseObs: Float64Array.from(s.phaseObs, (v, i) => v + s.phaseSigma[i] * noise[i]),
+      ampObs: Float64Array.from(s.ampObs, (v, i) => v + s.ampSigma[i] * noise[s.nPhase + i]),
+    };
+  }
+
+  /**
+   * log p(c | x) up to a constant, for an image in data units (σ = 0: the thermal σ's), with the observed closures
+   * perturbed by `noise` (standard normals × their σ) where given; the ending's objective and the tests' finite
+   * differences.
+   */
+  logLikelihood(xData: ArrayLike<number>, noise?: ArrayLike<number>): number {
+    const set = this.perturbed(noise);
+    const x = Float64Array.from(xData);
+    const m = dftForward(this.u, this.v, this.grid, x);
+    const c = closureChi2(set, m.re, m.im);
+    const [f, sx, sy] = this.moments(x);
+    const r = [this.yB[0] - f, -sx, -sy];
+    return -0.5 * (c.phase + c.logAmp + r.reduce((a, v, i) => a + (v * v) / this.sigmaB[i], 0));
   }
 
   /**
@@ -405,9 +477,7 @@ export class ClosureLikelihood {
       const jj = c2 > 0 ? this.jjDiagonal(m.re, m.im) : null;
       const phaseSigma = Float64Array.from(s.phaseSigma, (v, i) => Math.sqrt(v * v + (jj ? this.kappa * c2 * jj.phase[i] : 0)));
       const ampSigma = Float64Array.from(s.ampSigma, (v, i) => Math.sqrt(v * v + (jj ? this.kappa * c2 * jj.logAmp[i] : 0)));
-      const phaseObs = noise ? Float64Array.from(s.phaseObs, (v, i) => v + s.phaseSigma[i] * noise[i]) : s.phaseObs;
-      const ampObs = noise ? Float64Array.from(s.ampObs, (v, i) => v + s.ampSigma[i] * noise[s.nPhase + i]) : s.ampObs;
-      set = { ...s, phaseSigma, ampSigma, phaseObs, ampObs };
+      set = { ...this.perturbed(noise), phaseSigma, ampSigma };
     }
     const gRe = new Float64Array(this.u.length);
     const gIm = new Float64Array(this.u.length);
@@ -459,9 +529,8 @@ export class ClosureLikelihood {
    * argmin ‖x − x̂‖²/(2σ²) − log p(c | x), by L-BFGS from x̂ (at most CLOSURE_CONDITION_ITERATIONS) — the Kalman update
    * the linear likelihoods make, for the non-linear closures (its linearisation at the mode); with `perturbation`
    * (observed closures moved by a draw of their noise) and x̂ a draw, randomise-then-optimise: for a linear model
-   * a draw of the conditional, for the closures its approximation. The data's closures are far more precise than the
-   * prior's σmin propagated into them (EHT file: thermal closure-phase σ of a few degrees against tens of degrees),
-   * which one step x̂ + σ² s(x̂, σ) of the inflated score cannot reach.
+   * a draw of the conditional, for the closures its approximation; σ widened by the discrepancy rule where the mode
+   * at σ does not fit the closures (conditionOne, the module comment).
    */
   condition(xHat: tf.Tensor, sigma: number, perturbation?: tf.Tensor): tf.Tensor {
     this.check(xHat);
@@ -469,45 +538,116 @@ export class ClosureLikelihood {
     const [ny, nx] = this.inShape;
     const per = ny * nx;
     const b = xHat.shape[0];
-    const xs = xHat.dataSync();
+    const xs = Float32Array.from(xHat.dataSync());
     const zs = perturbation ? perturbation.dataSync() : null;
+    // each estimate recentred first (whole pixels): a shift after the fit would move flux off the grid's edges and
+    // with it the closures (on the simulated crescent one to three pixels took χ² per closure from 1–6 to 13–27)
+    const shifts = recentreChains(xs, b, this.grid, this.affine);
     const { scale, offset } = this.affine;
-    const iv = 1 / (scale * scale * sigma * sigma);
     const out = new Float32Array(b * per);
+    const estimates: { x0: Float64Array; mode: Float64Array; widening: number }[] = [];
     for (let k = 0; k < b; k++) {
       const x0 = new Float64Array(per);
       for (let p = 0; p < per; p++) x0[p] = scale * xs[k * per + p] + offset;
       const noise = zs ? zs.subarray(k * this.observed, (k + 1) * this.observed) : undefined;
-      const fg = (x: Float64Array, g: Float64Array) => {
-        const gl = this.gradient(x, 0, noise);
-        let f = 0;
-        for (let p = 0; p < per; p++) {
-          const d = x[p] - x0[p];
-          f += 0.5 * d * d * iv;
-          g[p] = d * iv - gl[p] / scale;
-        }
-        return f - this.logLikelihoodAt(x, noise);
-      };
-      const r = lbfgs(fg, x0, { maxIter: this.conditionIterations, ftol: 1e-9, gtol: 0 });
+      // a draw starts at the widening its chain's estimate took (the last conditioning without noise of as many
+      // images: denoise.ts's tweedieDraw conditions the mean, then the draw; else the rule's without noise), from
+      // that estimate's mode moved by the draw's difference from the estimate (for a linear model the draw's mode
+      // differs from the estimate's by about that where the data measure little), and widens further while it does
+      // not fit
+      const est = noise && this.estimates?.length === b ? this.estimates[k] : noise ? this.estimateOf(x0, sigma) : null;
+      const r = est ? this.conditionOne(x0, sigma, noise, { widening: est.widening, from: Float64Array.from(est.mode, (v, p) => v + x0[p] - est.x0[p]) }) : this.conditionOne(x0, sigma);
+      if (!noise) estimates.push({ x0, mode: r.x, widening: r.record.widening });
       for (let p = 0; p < per; p++) out[k * per + p] = (r.x[p] - offset) / scale;
+      // the fit of the image as returned (float32, prior units), which the products keep: a mode that drives a
+      // closure's visibilities near zero makes its phase sensitive to the rounding
+      const kept = this.chi2Parts(Float64Array.from(out.subarray(k * per, (k + 1) * per), (v) => scale * v + offset));
+      this.conditionings.push({ ...r.record, chi2: (kept.phase + kept.logAmp) / this.observed, perturbed: noise !== undefined, shift: shifts[k] });
     }
+    if (!zs) this.estimates = estimates;
     return tf.tensor3d(out, [b, ny, nx]);
   }
 
-  /** log p(c | x) with the observed closures perturbed by `noise` (standard normals × their σ), data units. */
-  private logLikelihoodAt(xData: Float64Array, noise?: ArrayLike<number>): number {
-    if (!noise) return this.logLikelihood(xData);
-    const s = this.sub;
-    const set: ClosureSet = {
-      ...s,
-      phaseObs: Float64Array.from(s.phaseObs, (v, i) => v + s.phaseSigma[i] * noise[i]),
-      ampObs: Float64Array.from(s.ampObs, (v, i) => v + s.ampSigma[i] * noise[s.nPhase + i]),
+  /** An estimate's conditioning without noise (conditionOne), as condition keeps it for its chain's draw. */
+  private estimateOf(x0: Float64Array, sigma: number): { x0: Float64Array; mode: Float64Array; widening: number } {
+    const r = this.conditionOne(x0, sigma);
+    return { x0, mode: r.x, widening: r.record.widening };
+  }
+
+  /**
+   * One image's conditioning (data units): the mode of N(x; x0, (s·σ)²I) · p(c | x), s from `start.widening`
+   * (default 1; the first solve from `start.from`, default x0), widened by CLOSURE_WIDEN_FACTOR per step (each solve
+   * from the last one's mode) until its χ² per closure against the observed closures is at most the target, or s
+   * reaches `maxWidening`; then one solve at the widening between the last two steps where log χ² interpolated
+   * linearly in log σ reaches the target, kept where it fits. The target: `fitTarget` for an estimate (its fit kept
+   * to CLOSURE_FIT_SLACK above it), `fitTarget` + CLOSURE_FIT_SLACK for a draw (`noise`: its closures perturbed, it
+   * scatters about the data by their noise). The module comment: the discrepancy rule.
+   */
+  conditionOne(
+    x0: Float64Array,
+    sigma: number,
+    noise?: ArrayLike<number>,
+    start: { widening: number; from: Float64Array } = { widening: 1, from: x0 },
+  ): { x: Float64Array; record: Omit<ClosureConditioning, 'perturbed' | 'shift'> } {
+    let iterations = 0;
+    const target = noise ? this.fitTarget + CLOSURE_FIT_SLACK : this.fitTarget;
+    const keep = noise ? target : this.fitTarget * (1 + CLOSURE_FIT_SLACK);
+    const solve = (widening: number, from: Float64Array, maxIter = this.conditionIterations) => {
+      const r = this.mode(x0, sigma * widening, from, noise, maxIter);
+      iterations += r.iterations;
+      const c = this.chi2Parts(r.x);
+      return { x: r.x, widening, chi2: (c.phase + c.logAmp) / this.observed };
     };
-    const m = dftForward(this.u, this.v, this.grid, xData);
-    const c = closureChi2(set, m.re, m.im);
-    const [f, sx, sy] = this.moments(xData);
+    // a draw's first solve (from its estimate's mode) may take CLOSURE_DRAW_ITERATION_FACTOR × the iterations
+    let lo = solve(Math.min(start.widening, this.maxWidening), start.from, start.from === x0 ? this.conditionIterations : CLOSURE_DRAW_ITERATION_FACTOR * this.conditionIterations);
+    let hi = lo;
+    while (hi.chi2 > target && hi.widening < this.maxWidening) {
+      lo = hi;
+      hi = solve(Math.min(hi.widening * CLOSURE_WIDEN_FACTOR, this.maxWidening), hi.x);
+    }
+    if (hi.chi2 <= target && lo !== hi && lo.chi2 > target) {
+      const t = Math.log(lo.chi2 / target) / Math.log(lo.chi2 / hi.chi2);
+      const w = Math.exp(Math.log(lo.widening) + t * Math.log(hi.widening / lo.widening));
+      if (w > lo.widening * 1.01 && w < hi.widening * 0.99) {
+        const mid = solve(w, lo.x);
+        if (mid.chi2 <= keep) hi = mid;
+      }
+    }
+    return { x: hi.x, record: { widening: hi.widening, chi2: hi.chi2, iterations } };
+  }
+
+  /** The mode of N(x; x0, σ²I) · p(c | x) (σ in prior units, x data units) by L-BFGS from `from`. */
+  private mode(x0: Float64Array, sigma: number, from: Float64Array, noise?: ArrayLike<number>, maxIter = this.conditionIterations) {
+    const per = x0.length;
+    const scale = this.affine.scale;
+    const iv = 1 / (scale * scale * sigma * sigma);
+    const fg = (x: Float64Array, g: Float64Array) => {
+      const l = this.valueAndGradient(x, noise);
+      let f = 0;
+      for (let p = 0; p < per; p++) {
+        const d = x[p] - x0[p];
+        f += 0.5 * d * d * iv;
+        g[p] = d * iv - l.gradient[p];
+      }
+      return f - l.value;
+    };
+    return lbfgs(fg, from, { maxIter, ftol: 1e-9, gtol: 0 });
+  }
+
+  /** log p(c | x) (thermal σ's, the observed closures perturbed by `noise` where given) and its gradient, data units, from one transform. */
+  private valueAndGradient(x: Float64Array, noise?: ArrayLike<number>): { value: number; gradient: Float64Array } {
+    const set = this.perturbed(noise);
+    const m = dftForward(this.u, this.v, this.grid, x);
+    const gRe = new Float64Array(this.u.length);
+    const gIm = new Float64Array(this.u.length);
+    const c = closureChi2(set, m.re, m.im, { gRe, gIm, phaseFactor: 1, ampFactor: 1 });
+    const g = dftAdjoint(this.u, this.v, this.grid, gRe, gIm).re;
+    const [f, sx, sy] = this.moments(x);
     const r = [this.yB[0] - f, -sx, -sy];
-    return -0.5 * (c.phase + c.logAmp + r.reduce((a, v, i) => a + (v * v) / this.sigmaB[i], 0));
+    const z = r.map((v, i) => v / this.sigmaB[i]);
+    const gradient = new Float64Array(x.length);
+    for (let p = 0; p < x.length; p++) gradient[p] = -0.5 * g[p] + z[0] + z[1] * this.lx[p] + z[2] * this.my[p];
+    return { value: -0.5 * (c.phase + c.logAmp + r.reduce((a, v, i) => a + v * z[i], 0)), gradient };
   }
 
   settle(): Promise<void> {

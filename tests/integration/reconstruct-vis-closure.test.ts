@@ -82,18 +82,26 @@ describe('reconstruct --vis --likelihood closure', () => {
     // the mean's χ² per closure is the closures' weighted mean of its two parts
     const m = c.meanParts;
     expect(c.mean).toBeCloseTo((m.phase * c.closurePhases + m.logAmplitude * c.logClosureAmplitudes) / (c.closurePhases + c.logClosureAmplitudes), 8);
+    // the ending's discrepancy rule: every draw's widening and fit as it recorded them, which the products keep
+    // (the ending recentres before the fit, nothing shifts a draw after it)
+    expect(c.ending.draws).toHaveLength(2);
+    c.ending.draws.forEach((d: { widening: number; chi2PerClosure: number }, k: number) => {
+      expect(d.widening).toBeGreaterThanOrEqual(1);
+      expect(Math.abs(c.samples[k] - d.chi2PerClosure)).toBeLessThan(1e-3 * d.chi2PerClosure);
+    });
     for (const s of c.sampleParts) {
       expect(Number.isFinite(s.phase) && Number.isFinite(s.logAmplitude) && Number.isFinite(s.fluxJy)).toBe(true);
       expect(s.centroidPixels).toHaveLength(2);
     }
     const vis = await run('visibilities');
     const visReport = JSON.parse(new TextDecoder().decode(vis.files.find((f) => f.name === 'report.json')!.bytes));
-    console.log(`closure: χ² per closure of the mean ${r.chi2.toFixed(3)} (draws ${c.samples.map((v: number) => v.toFixed(3)).join(', ')}; fluxes ${c.sampleParts.map((s: { fluxJy: number }) => s.fluxJy.toFixed(2)).join(', ')}); visibilities: χ²/dof ${vis.chi2.toFixed(1)}, its draws' ${JSON.stringify(visReport.chi2PerVisibility.samples)}`);
+    console.log(`closure: χ² per closure of the mean ${r.chi2.toFixed(3)} (draws ${c.samples.map((v: number) => v.toFixed(3)).join(', ')}; fluxes ${c.sampleParts.map((s: { fluxJy: number }) => s.fluxJy.toFixed(2)).join(', ')}; σmin widened ×${c.ending.draws.map((d: { widening: number }) => d.widening.toFixed(2)).join(', ')}); visibilities: χ²/dof ${vis.chi2.toFixed(1)}, its draws' ${JSON.stringify(visReport.chi2PerVisibility.samples)}`);
     expect(visReport.likelihood.kind).toBe('visibilities');
     expect(vis.chi2).toBeGreaterThan(50);
-    // measured: the closure draws at 9.9 and 17.4 per closure, the visibilities' at 139.6 per dof (30 steps; the
-    // fluxes 0.99 and 0.96 Jy: this Gaussian field's prior holds the total flux at 0 ± about 0.07 Jy, against the
-    // pseudo-datum's 2 ± 0.1)
+    // measured: the closure draws at 9.2 and 15.3 per closure (9.9 and 17.4 before the ending's discrepancy rule;
+    // here it stops at its most widening, × 32: this prior's σmin is 1e-3 of its pixel σ), the visibilities' at 139.6
+    // per dof (30 steps; the fluxes 0.99 and 0.96 Jy: this Gaussian field's prior holds the total flux at 0 ± about
+    // 0.07 Jy, against the pseudo-datum's 2 ± 0.1)
     expect(Math.min(...c.samples)).toBeLessThan(vis.chi2 / 5);
     const history = readFits(r.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).hdus[0].header.history().join('');
     expect(history).toContain('--likelihood closure --total-flux 2');

@@ -179,10 +179,12 @@ non-redundant sets per time stamp, their σ by first-order propagation of the we
 in amplitude or phase, changes, for VLBI data whose stations are not calibrated (no --selfcal with it). The total
 flux, which closures do not carry, is a pseudo-datum at the shortest baselines' amplitude ± 5 % (--total-flux JY
 sets it), and the flux centroid one at the phase centre ± 1 pixel (closure phases do not fix the position).
+The draws end fitted to the closures: each chain's estimate recentred, then the mode of the closures' likelihood
+about it with σmin widened (×2 a step, at most ×32) until the closures fit to χ² 1 per closure (a draw to 1.1).
 report.json's chi2PerClosure gives χ² per closure of the mean and of every sample, with closure phases and log
-closure amplitudes apart (meanParts, sampleParts), and the flux and centroid of each. Data where no three stations
-observe at one time stamp are refused (a log closure amplitude needs four). The chains run in one thread; the
-samplers pc, em, ald and ula (not dps).`;
+closure amplitudes apart (meanParts, sampleParts), the flux and centroid of each, and the widening of each (ending).
+Data where no three stations observe at one time stamp are refused (a log closure amplitude needs four). The chains
+run in one thread; the samplers pc, em, ald and ula (not dps).`;
 
 /** The sampler options of the flags (reconstruct, sample), in the ranges the app's protocol accepts too (samplers/spec.ts). */
 export function samplerOptions(p: Parsed, command: string): RunOptions {
