@@ -7,23 +7,14 @@
  * 28×28 observation with its σ map cut the same way. Screenshots go to test-results/ (and $SKYSCORE_SHOTS).
  */
 import { test, expect } from './fixtures.js';
+import { shot } from './shots.js';
 import type { Page } from '@playwright/test';
-import path from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { ROOT, dataPath } from '../helpers/data.js';
+import { dataPath } from '../helpers/data.js';
 import { readFits, writeFits } from '../../src-shared/fits/index.js';
 import { readFileSync } from 'node:fs';
 
 const DOR = 'purify_30dor_spitzer8um.fits';
 
-async function shot(p: Page, name: string) {
-  await p.screenshot({ path: path.join(ROOT, 'test-results', name) });
-  const extra = process.env.SKYSCORE_SHOTS;
-  if (extra) {
-    mkdirSync(extra, { recursive: true });
-    await p.screenshot({ path: path.join(extra, name) });
-  }
-}
 
 /** Moves the pointer to the centre of image pixel (x, y) of a panel shown at 1:1 about the centre of a fitted view. */
 async function pointAtPixel(p: Page, panel: string, x: number, y: number, w: number, h: number) {

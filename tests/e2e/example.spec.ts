@@ -6,9 +6,10 @@
  * Screenshots go to test-results/ (and to $SKYSCORE_SHOTS when set).
  */
 import { test, expect } from './fixtures.js';
+import { shot } from './shots.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { ROOT } from '../helpers/data.js';
 
 const demo = JSON.parse(readFileSync(path.join(ROOT, 'assets', 'demo', 'demo.json'), 'utf8')) as { noise: number; seed: number; observation: string };
@@ -20,14 +21,6 @@ const K = 2 * Math.ceil((4 * FWHM) / 2.3548) + 1;
 // defaultPrior()'s rule: the learned galaxy-64 when installed, else the Gaussian-field stand-in
 const DEFAULT_PRIOR = existsSync(path.join(ROOT, 'models', 'galaxy-64', 'model.json')) ? 'galaxy-64' : 'galaxy-gaussian-64';
 
-async function shot(p: Page, name: string) {
-  await p.screenshot({ path: path.join(ROOT, 'test-results', name) });
-  const extra = process.env.SKYSCORE_SHOTS;
-  if (extra) {
-    mkdirSync(extra, { recursive: true });
-    await p.screenshot({ path: path.join(extra, name) });
-  }
-}
 
 /** The example is in: viewer, editor, noise, prior, settings. */
 async function expectExampleLoaded(app: Page) {

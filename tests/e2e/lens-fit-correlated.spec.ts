@@ -8,25 +8,16 @@
  * fit's σ map and back. Screenshots go to test-results/lens-fit/ (and to $SKYSCORE_SHOTS when set).
  */
 import { test, expect } from './fixtures.js';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { shot } from './shots.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lensMef, CORR_N } from '../helpers/lens-mef.js';
 
-const SHOTS = 'test-results/lens-fit';
-mkdirSync(SHOTS, { recursive: true });
 
 test("a whitened fit: the Noise step becomes its correlated noise with the fit's estimate, and switches to white and back", async ({ app, consoleErrors }) => {
   test.setTimeout(600_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-corr-e2e-'));
-  const extra = process.env.SKYSCORE_SHOTS;
-  const shot = async (loc: { screenshot(o: { path: string }): Promise<unknown> }, name: string) => {
-    await loc.screenshot({ path: `${SHOTS}/${name}` });
-    if (extra) {
-      mkdirSync(extra, { recursive: true });
-      copyFileSync(`${SHOTS}/${name}`, path.join(extra, name));
-    }
-  };
   try {
     const m = lensMef({ correlated: true });
     const f = (n: string) => path.join(dir, n);
@@ -86,7 +77,7 @@ test("a whitened fit: the Noise step becomes its correlated noise with the fit's
     await expect(noise.getByTestId('noise-spectrum')).toBeVisible();
     await expect(app.getByTestId('model-ok')).toBeVisible();
     await noise.scrollIntoViewIfNeeded();
-    await shot(noise, 'lens-fit-correlated-noise.png');
+    await shot(noise, 'lens-fit-correlated-noise.png', 'lens-fit');
 
     // white noise of the fit's σ map, and back
     await note.getByTestId('noise-lens-fit-white').click();
@@ -95,7 +86,7 @@ test("a whitened fit: the Noise step becomes its correlated noise with the fit's
     await expect(noise.locator('.filename')).toHaveText('lens-fit-sigma.fits');
     await expect(noise.getByTestId('noise-map-range')).toContainText('σ from 0.02');
     await expect(noise.getByTestId('noise-lens-fit-in-use')).toContainText('In use: white noise, the σ map lens-fit-sigma.fits');
-    await shot(noise, 'lens-fit-correlated-noise-white.png');
+    await shot(noise, 'lens-fit-correlated-noise-white.png', 'lens-fit');
     await note.getByTestId('noise-lens-fit-correlated').click();
     await expect(note).toHaveAttribute('data-in-use', 'correlated');
     await expect(noise.getByLabel('Correlated: measured spectrum')).toBeChecked();

@@ -9,25 +9,16 @@
  * test-results/lens-fit/ (and to $SKYSCORE_SHOTS when set).
  */
 import { test, expect } from './fixtures.js';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { shot } from './shots.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lensMef, CORR_N } from '../helpers/lens-mef.js';
 
-const SHOTS = 'test-results/lens-fit';
-mkdirSync(SHOTS, { recursive: true });
 
 test('the noise options: weights, the Poisson term with the exposure time, the blank-sky box; the noise the fit used', async ({ app, consoleErrors }) => {
   test.setTimeout(600_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-noise-e2e-'));
-  const extra = process.env.SKYSCORE_SHOTS;
-  const shot = async (loc: { screenshot(o: { path: string }): Promise<unknown> }, name: string) => {
-    await loc.screenshot({ path: `${SHOTS}/${name}` });
-    if (extra) {
-      mkdirSync(extra, { recursive: true });
-      copyFileSync(`${SHOTS}/${name}`, path.join(extra, name));
-    }
-  };
   try {
     const m = lensMef({ correlated: true, bunit: 'ELECTRONS/S', exptime: 2000 });
     const f = (n: string) => path.join(dir, n);
@@ -92,7 +83,7 @@ test('the noise options: weights, the Poisson term with the exposure time, the b
     await fit.getByTestId('lens-fit-light').selectOption('1');
     await fit.getByTestId('lens-fit-errors').uncheck();
     await fit.getByTestId('lens-fit-inputs').scrollIntoViewIfNeeded();
-    await shot(fit.getByTestId('lens-fit-inputs'), 'lens-fit-noise-options.png');
+    await shot(fit.getByTestId('lens-fit-inputs'), 'lens-fit-noise-options.png', 'lens-fit');
     await fit.getByTestId('lens-fit-start').click();
     await expect(fit.getByTestId('lens-fit-table')).toBeVisible({ timeout: 540_000 });
     await expect(fit.getByTestId('lens-fit-state')).toHaveText('done');
@@ -117,7 +108,7 @@ test('the noise options: weights, the Poisson term with the exposure time, the b
     expect(Math.abs(Number(m1![3]) - 0.368)).toBeLessThan(0.05);
     expect(Number(m1![4])).toBeGreaterThan(2000);
     await used.scrollIntoViewIfNeeded();
-    await shot(used, 'lens-fit-noise-used.png');
+    await shot(used, 'lens-fit-noise-used.png', 'lens-fit');
     expect(consoleErrors).toEqual([]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

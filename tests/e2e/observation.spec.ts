@@ -7,9 +7,10 @@
  * go to test-results/ (and to $SKYSCORE_SHOTS when set).
  */
 import { test, expect } from './fixtures.js';
+import { shot } from './shots.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ROOT, dataPath } from '../helpers/data.js';
 import { readFits, writeFits } from '../../src-shared/fits/index.js';
 import { cutoutHeader, cutPixels } from '../../src-shared/image/cutout.js';
@@ -17,14 +18,6 @@ import { cutoutHeader, cutPixels } from '../../src-shared/image/cutout.js';
 const demo = JSON.parse(readFileSync(path.join(ROOT, 'assets', 'demo', 'demo.json'), 'utf8')) as { observation: string };
 const DOR = 'purify_30dor_spitzer8um.fits';
 
-async function shot(p: Page, name: string) {
-  await p.screenshot({ path: path.join(ROOT, 'test-results', name) });
-  const extra = process.env.SKYSCORE_SHOTS;
-  if (extra) {
-    mkdirSync(extra, { recursive: true });
-    await p.screenshot({ path: path.join(extra, name) });
-  }
-}
 
 const pixels = (p: Page, id: string) => p.getByTestId(`panel-${id}`).locator('.panel-view');
 

@@ -6,7 +6,7 @@ import { FileButton, NumberField } from '../model/fields';
 import { readFileBytes } from '../export/download';
 import { useLensFit, weightsSource, type LensFitDone, type LensParameter } from './state';
 import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, poissonPreview, startLensFit, stopLensFit } from './actions';
-import { BoxDrawer, boxText, viewerBox } from '../model/NoiseForm';
+import { SkyBoxPicker, boxText } from '../model/NoiseForm';
 import { parsePixelBox } from '../../../src-shared/noise/spectrum';
 import type { Region } from '../store/model';
 import { addModelFile, chooseObs } from '../model/actions';
@@ -215,8 +215,6 @@ function NoiseOptions() {
   const form = useLensFit((s) => s.form);
   const patch = useLensFit((s) => s.patchForm);
   const obs = useStore((s) => s.obs);
-  const [drawing, setDrawing] = useState(false);
-  const [boxIssue, setBoxIssue] = useState<string | null>(null);
   if (!obs) return null;
   const exp = weightsSource(form) && form.weightType === 'exp';
   const pv = poissonPreview(form);
@@ -256,10 +254,7 @@ function NoiseOptions() {
           Noise correlation
           <select
             value={form.noiseCorrelation}
-            onChange={(e) => {
-              setDrawing(false);
-              patch({ noiseCorrelation: e.target.value as typeof form.noiseCorrelation });
-            }}
+            onChange={(e) => patch({ noiseCorrelation: e.target.value as typeof form.noiseCorrelation })}
             aria-label="Noise correlation"
             data-testid="lens-fit-noise-correlation"
           >
@@ -271,47 +266,21 @@ function NoiseOptions() {
       </div>
       {form.noiseCorrelation === 'auto' && (
         <>
-          <div className="row">
-            <button type="button" className={drawing ? 'mini on' : 'mini'} aria-pressed={drawing} data-testid="lens-fit-draw-box" onClick={() => setDrawing((d) => !d)}>
-              Draw the box…
-            </button>
-            <button
-              type="button"
-              className="mini"
-              data-testid="lens-fit-viewer-box"
-              title="the box drawn on the observation panel of the viewer (drag tool: box)"
-              onClick={() => {
-                const r = viewerBox();
-                setBoxIssue(typeof r === 'string' ? r : null);
-                if (typeof r !== 'string') patch({ noiseRegion: r });
-              }}
-            >
-              Use the viewer&apos;s box
-            </button>
+          <SkyBoxPicker
+            region={form.noiseRegion}
+            onBox={(r) => patch({ noiseRegion: r })}
+            mini
+            drawLabel="Draw the box…"
+            title="Blank-sky box of the lens fit"
+            testIds={{ draw: 'lens-fit-draw-box', viewer: 'lens-fit-viewer-box', drawer: 'lens-fit-box-draw' }}
+            caption="drag over blank sky, away from the lens and other sources"
+          >
             {form.noiseRegion && (
               <button type="button" className="mini" data-testid="lens-fit-clear-box" onClick={() => patch({ noiseRegion: null })}>
                 Automatic sky
               </button>
             )}
-          </div>
-          {boxIssue && (
-            <small className="err" role="alert">
-              {boxIssue}
-            </small>
-          )}
-          {drawing && (
-            <BoxDrawer
-              region={form.noiseRegion}
-              title="Blank-sky box of the lens fit"
-              testId="lens-fit-box-draw"
-              caption="drag over blank sky, away from the lens and other sources"
-              onBox={(r) => {
-                setDrawing(false);
-                setBoxIssue(null);
-                patch({ noiseRegion: r });
-              }}
-            />
-          )}
+          </SkyBoxPicker>
           <p className="muted lensfit-scale" data-testid="lens-fit-noise-box">
             {form.noiseRegion
               ? `measured on the box ${boxText(form.noiseRegion)}${exp ? '; the EXP weights take c from it too' : ''}`

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useStore } from '../store/index';
 import type { LensFitNoise, NoiseMode, Region } from '../store/model';
 import { NumberField, FileButton, Section, Help } from './fields';
@@ -82,6 +82,78 @@ export function viewerBox(): Region | string {
   const y1 = Math.min(ny - 1, Math.round(Math.max(b.y0, b.y1)));
   if (x1 < x0 || y1 < y0) return 'the viewer box lies outside the observation';
   return { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+}
+
+/**
+ * A blank-sky box chosen by drawing it on the observation or taking the viewer's box: the two buttons (and `children`
+ * after them on the same row), why the viewer's box was refused, and the drawer while drawing.
+ */
+export function SkyBoxPicker({
+  region,
+  onBox,
+  caption,
+  drawLabel,
+  testIds,
+  title,
+  disabled = false,
+  mini = false,
+  children,
+}: {
+  region: Region | null;
+  onBox(r: Region): void;
+  caption: string;
+  drawLabel: string;
+  testIds: { draw: string; viewer: string; drawer?: string };
+  title?: string;
+  disabled?: boolean;
+  mini?: boolean;
+  children?: ReactNode;
+}) {
+  const [drawing, setDrawing] = useState(false);
+  const [issue, setIssue] = useState<string | null>(null);
+  const cls = (on: boolean) => [mini ? 'mini' : '', on ? 'on' : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <>
+      <div className="row">
+        <button type="button" disabled={disabled} className={cls(drawing)} aria-pressed={drawing} data-testid={testIds.draw} onClick={() => setDrawing((d) => !d)}>
+          {drawLabel}
+        </button>
+        <button
+          type="button"
+          disabled={disabled}
+          className={cls(false)}
+          data-testid={testIds.viewer}
+          title="the box drawn on the observation panel of the viewer (drag tool: box)"
+          onClick={() => {
+            const r = viewerBox();
+            setIssue(typeof r === 'string' ? r : null);
+            if (typeof r !== 'string') onBox(r);
+          }}
+        >
+          Use the viewer&apos;s box
+        </button>
+        {children}
+      </div>
+      {issue && (
+        <small className="err" role="alert">
+          {issue}
+        </small>
+      )}
+      {drawing && (
+        <BoxDrawer
+          region={region}
+          title={title}
+          testId={testIds.drawer}
+          caption={caption}
+          onBox={(r) => {
+            setDrawing(false);
+            setIssue(null);
+            onBox(r);
+          }}
+        />
+      )}
+    </>
+  );
 }
 
 /** The measured spectrum's radial profile against white noise of the same σ (log power). */
@@ -245,7 +317,6 @@ export function NoiseForm() {
   const setNoise = useStore((s) => s.setNoise);
   const headerGain = useStore((s) => s.noiseEstimate.headerGain);
   const [drawing, setDrawing] = useState(false);
-  const [boxIssue, setBoxIssue] = useState<string | null>(null);
   const px = obs ? obsPlanePixels(obs.hdu, obs.plane) : null;
   const region = noise.region;
   const unit = obs?.bunit ?? '';
@@ -352,40 +423,14 @@ export function NoiseForm() {
           </div>
           {noise.corrSource === 'region' && (
             <>
-              <div className="row">
-                <button type="button" disabled={!px} className={drawing ? 'on' : ''} aria-pressed={drawing} data-testid="noise-draw-box" onClick={() => setDrawing((d) => !d)}>
-                  Draw a box…
-                </button>
-                <button
-                  type="button"
-                  disabled={!px}
-                  data-testid="noise-viewer-box"
-                  title="the box drawn on the observation panel of the viewer (drag tool: box)"
-                  onClick={() => {
-                    const r = viewerBox();
-                    setBoxIssue(typeof r === 'string' ? r : null);
-                    if (typeof r !== 'string') change({ corrRegion: r });
-                  }}
-                >
-                  Use the viewer's box
-                </button>
-              </div>
-              {boxIssue && (
-                <small className="err" role="alert">
-                  {boxIssue}
-                </small>
-              )}
-              {drawing && (
-                <BoxDrawer
-                  region={noise.corrRegion}
-                  caption="drag over blank sky (at least 8×8 px; 32×32 or more for a good spectrum)"
-                  onBox={(r) => {
-                    setDrawing(false);
-                    setBoxIssue(null);
-                    change({ corrRegion: r });
-                  }}
-                />
-              )}
+              <SkyBoxPicker
+                region={noise.corrRegion}
+                onBox={(r) => change({ corrRegion: r })}
+                disabled={!px}
+                drawLabel="Draw a box…"
+                testIds={{ draw: 'noise-draw-box', viewer: 'noise-viewer-box' }}
+                caption="drag over blank sky (at least 8×8 px; 32×32 or more for a good spectrum)"
+              />
               <p className="value" data-testid="noise-box">
                 {noise.corrRegion ? `box ${boxText(noise.corrRegion)}` : 'no box yet'}
               </p>
