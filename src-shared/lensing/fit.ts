@@ -4,7 +4,7 @@ import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
-import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead } from './optimise.js';
+import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead, nelderMeadBatch, type MinimumResult } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
@@ -700,6 +700,13 @@ export type LensFitTaskResult =
  * The host ends its workers after fitLens returns or throws.
  */
 export interface LensFitParallel {
+  /**
+   * the light's Nelder–Mead runs at a fixed lens (step 5's cycles) on the threads as speculative batches
+   * (nelderMeadBatch): the candidates evaluated beside each reflection, 1–3 (0 or absent: those runs stay on the
+   * calling thread). The same iterates either way; it pays only where the threads have cores of their own
+   * (docs/lensing.md, *Threads*)
+   */
+  readonly speculate?: number;
   begin(state: LensFitTaskState): void;
   run(tasks: LensFitTask[], onProgress: (p: LensFitProgress) => void): LensFitTaskResult[];
 }
@@ -1053,6 +1060,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // cycles — the EPL's — keep each run to its convergence: with the rule the EPL test simulation's Hessian was not
   // positive definite)
   const lightStall = coarse ? LIGHT_STALL : null;
+  // the speculative light runs' candidates beside the reflection (the hook's choice; 0: none, on this thread)
+  let speculativeLight = 0;
+  const lightSpeculate = Math.min(3, Math.max(0, Math.floor(par?.speculate ?? 0)));
   const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
     const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda);
     if (!solve) return null;
@@ -1075,10 +1085,28 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     let fPrev = Infinity;
     // Nelder–Mead restarted from its end point with fresh steps while a run gains more than 0.1 (the simplex collapses
     // in the light's curved rEff–n valley), each run ending on a stall (LIGHT_STALL)
+    // on threads (opts.parallel): the speculative Nelder–Mead, each batch's points (the reflection with the expansion
+    // and contractions it may need, or a shrink's) as evidence tasks of one point each at this lens and λ — the same
+    // value as f's (EvidenceFunction.at: the same solver of the fixed source part), the same iterates and counts
+    // (docs/lensing.md, *Threads*); its extra evaluations are counted apart (speculativeLight), not in E's
+    const onThreads = par !== null && lightSpeculate > 0 && ev === E && allowed(m, [], ev.d.image);
+    const fBatch = (xs: Float64Array[]): number[] => {
+      const tasks: LensFitTask[] = xs.map((x) => ({ kind: 'evidence', points: [{ on: 'fit', lambda, mass: m, light: lightFromVector(x, 0, l0.length) }] }));
+      return par!.run(tasks, progress).map((r) => {
+        const z = (r as Extract<LensFitTaskResult, { kind: 'evidence' }>).logEvidence[0];
+        return z === null ? Infinity : -z;
+      });
+    };
     for (let used = 0, run = 0; used < maxEval; run++) {
-      const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, ...(lightStall && { stall: lightStall(st.length) }), onIteration: (b, e) => {
+      const nmOpts = { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, ...(lightStall && { stall: lightStall(st.length) }), onIteration: (b: number, e: number) => {
         if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
-      } });
+      } };
+      let r: MinimumResult;
+      if (onThreads) {
+        const rb = nelderMeadBatch(fBatch, x, { ...nmOpts, speculate: lightSpeculate });
+        speculativeLight += rb.speculative;
+        r = rb;
+      } else r = nelderMead(f, x, nmOpts);
       used += r.evaluations;
       lightEvals += r.evaluations;
       if (r.f <= fx) {
@@ -1164,6 +1192,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const fitResult = E.at(mass, light, bestLambda)!;
   evaluations.joint = E.evaluations - before;
   evaluations.lightAtFixedLens = lightEvals;
+  if (speculativeLight) progress({ stage: 'joint', evaluations: E.evaluations, message: `light at a fixed lens on threads: ${lightEvals} evaluations and ${speculativeLight} speculative ones beside` });
   progress({ stage: 'joint', evaluations: E.evaluations, logEvidence: fitResult.logEvidence, message: `fitted: log Z ${fitResult.logEvidence.toFixed(2)}, θE ${mass.thetaE.toFixed(4)}″${epl ? `, γ ${mass.gamma!.toFixed(3)}` : ''}` });
 
   const names: string[] = [...(epl ? EPL_MASS_NAMES : MASS_NAMES)];
