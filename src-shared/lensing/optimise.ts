@@ -163,9 +163,10 @@ export interface SpeculativeMinimumResult extends MinimumResult {
  * vertex alone: the reflection goes with `speculate` of the other three (0–3; the serial method needs at most one of
  * them), those the past iterations needed most often first; one that was needed but not guessed follows alone. A
  * shrink's n points are one batch. With `speculate` 3 an iteration is one batch; with 0 the batches are the serial
- * evaluations one by one.
+ * evaluations one by one. `used` sees each point the serial method evaluates, with its value, in its order (for a
+ * caller's counts and caches).
  */
-export function nelderMeadBatch(fs: (xs: Float64Array[]) => number[], x0: ArrayLike<number>, opts: NelderMeadOptions & { speculate?: number }): SpeculativeMinimumResult {
+export function nelderMeadBatch(fs: (xs: Float64Array[]) => number[], x0: ArrayLike<number>, opts: NelderMeadOptions & { speculate?: number; used?: (x: Float64Array, value: number) => void }): SpeculativeMinimumResult {
   const n = x0.length;
   const maxEval = opts.maxEvaluations ?? 200 * n;
   const fTol = opts.fTol ?? 1e-3;
@@ -192,7 +193,11 @@ export function nelderMeadBatch(fs: (xs: Float64Array[]) => number[], x0: ArrayL
     p[i] += opts.steps[i];
     pts.push(p);
   }
+  // (`used`: each point the serial method evaluates, with its value, in the serial method's order)
+  const used = opts.used;
+  const plus = used ? pts.map((p) => Float64Array.from(p)) : [];
   const vals = evs(pts);
+  const plusVals = vals.slice();
   evaluations += n + 1;
   const again: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -203,6 +208,13 @@ export function nelderMeadBatch(fs: (xs: Float64Array[]) => number[], x0: ArrayL
   }
   evs(again.map((k) => pts[k])).forEach((v, j) => (vals[again[j]] = v));
   evaluations += again.length;
+  if (used) {
+    used(plus[0], plusVals[0]);
+    for (let i = 1; i <= n; i++) {
+      used(plus[i], plusVals[i]);
+      if (again.includes(i)) used(pts[i], vals[i]);
+    }
+  }
   const order = Array.from({ length: n + 1 }, (_, i) => i);
   const centroid = new Float64Array(n);
   const trial = (from: Float64Array, coef: number): Float64Array => {
@@ -255,10 +267,12 @@ export function nelderMeadBatch(fs: (xs: Float64Array[]) => number[], x0: ArrayL
     const fr = first[0];
     guess.forEach((c, j) => (cval[c] = first[j + 1]));
     evaluations++;
+    used?.(xr, fr);
     const take = (c: number): number => {
       needed[c]++;
       evaluations++;
       if (cval[c] === undefined) cval[c] = evs([cand[c]])[0];
+      used?.(cand[c], cval[c]!);
       return cval[c]!;
     };
     if (fr < vals[best]) {
@@ -291,7 +305,10 @@ export function nelderMeadBatch(fs: (xs: Float64Array[]) => number[], x0: ArrayL
       for (let k = 0; k < n; k++) p[k] = pts[best][k] + sigma * (p[k] - pts[best][k]);
       moved.push(p);
     }
-    evs(moved).forEach((v, j) => (vals[order[j + 1]] = v));
+    evs(moved).forEach((v, j) => {
+      vals[order[j + 1]] = v;
+      used?.(moved[j], v);
+    });
     evaluations += n;
   }
   let b = 0;

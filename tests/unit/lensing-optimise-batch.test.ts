@@ -45,12 +45,20 @@ describe('speculative Nelder–Mead (nelderMeadBatch)', () => {
   for (const c of cases) {
     it(`${c.name}: the serial method's iterates, result and evaluation count, bit for bit, for 0–3 speculative points`, () => {
       const serialPts: string[] = [];
+      const serialVals: number[] = [];
       const serialIt: [number, number][] = [];
-      const s = nelderMead((x) => (serialPts.push(key(x)), c.f(x)), c.x0, { ...c.opts, onIteration: (b, e) => serialIt.push([b, e]) });
+      const s = nelderMead((x) => {
+        serialPts.push(key(x));
+        const v = c.f(x);
+        serialVals.push(Number.isNaN(v) ? Infinity : v);
+        return v;
+      }, c.x0, { ...c.opts, onIteration: (b, e) => serialIt.push([b, e]) });
       let kinds = 0;
       for (const speculate of [0, 1, 2, 3]) {
         const batchPts: string[] = [];
         const it: [number, number][] = [];
+        const usedPts: string[] = [];
+        const usedVals: number[] = [];
         let largest = 0;
         const b = nelderMeadBatch(
           (xs) => {
@@ -58,7 +66,7 @@ describe('speculative Nelder–Mead (nelderMeadBatch)', () => {
             return xs.map((x) => (batchPts.push(key(Float64Array.from(x))), c.f(x)));
           },
           c.x0,
-          { ...c.opts, speculate, onIteration: (v, e) => it.push([v, e]) },
+          { ...c.opts, speculate, onIteration: (v, e) => it.push([v, e]), used: (x, v) => (usedPts.push(key(x)), usedVals.push(v)) },
         );
         expect(key(b.x)).toBe(key(s.x));
         expect(Object.is(b.f, s.f)).toBe(true);
@@ -67,6 +75,9 @@ describe('speculative Nelder–Mead (nelderMeadBatch)', () => {
         expect(b.stalled).toBe(s.stalled);
         // the same best value and count after every iteration (what the stall rule and the progress see)
         expect(it).toEqual(serialIt);
+        // the serial method's evaluations, point by point and value by value, in its order
+        expect(usedPts).toEqual(serialPts);
+        expect(usedVals).toEqual(serialVals);
         // every point the serial method evaluated, and those it did not only as the speculation's extras
         const seen = new Set(batchPts);
         for (const p of serialPts) expect(seen.has(p)).toBe(true);
