@@ -6,8 +6,8 @@ import { openLensFitPool } from '../../src-main/lens-fit/pool/pool.js';
 // The lens fit with its independent evaluations on worker threads (fitLens's `parallel`, src-main/lens-fit/pool):
 // the same fit as on one thread, bit for bit — every parameter, error, covariance part, evidence, image product and
 // evaluation count — on the 72² simulation of lensing-fit.test.ts (SIE + shear, one Sérsic component, 9×9 PSF),
-// with fewer evaluations per stage to keep it short. The light's Nelder–Mead runs at a fixed lens (step 5's cycles) go
-// to the threads as the speculative Nelder–Mead's batches (nelderMeadBatch): the same iterates and counts.
+// with fewer evaluations per stage to keep it short. The cycles' Nelder–Mead runs (step 5: the light's at a fixed lens,
+// the mass's) go to the threads as the speculative Nelder–Mead's batches (nelderMeadBatch): the same iterates and counts.
 
 /** Every number of a result as text (JSON writes a double's shortest round trip: equal text, equal bits). */
 function bits(r: LensFitResult): string {
@@ -47,13 +47,14 @@ describe('lens fit on worker threads', () => {
     }
     return { serial, threaded, tasks, states, messages };
   };
-  // the light's Nelder–Mead runs at a fixed lens went to the threads as speculative batches: the serial count, and
-  // extra evaluations beside it
+  // the cycles' Nelder–Mead runs (the light's at a fixed lens, the mass's) went to the threads as speculative
+  // batches: the serial count, and extra evaluations beside it
   const speculated = (messages: string[], serial: LensFitResult) => {
-    const m = messages.map((x) => /light at a fixed lens on threads: (\d+) evaluations and (\d+) speculative/.exec(x)).find((x) => x);
+    const m = messages.map((x) => /light at a fixed lens on threads: (\d+) evaluations and (\d+) speculative ones beside; the mass runs (\d+) speculative/.exec(x)).find((x) => x);
     expect(m).toBeTruthy();
     expect(Number(m![1])).toBe(serial.evaluations.lightAtFixedLens);
     expect(Number(m![2])).toBeGreaterThan(0);
+    expect(Number(m![3])).toBeGreaterThan(0);
   };
 
   it('binned starts, errors and their systematic terms: the same result as one thread, bit for bit', () => {
