@@ -9,7 +9,7 @@
 //     files and prints the CPU time of each stage (process.cpuUsage: user + system of this process, its worker
 //     threads included), its wall time, and the fitted parameters against the truth. --full-starts: the starts on
 //     the full image rather than the binned one. --threads N: the fit's pool of N worker threads (default 1: none);
-//     --speculate K: with it, the light's Nelder–Mead runs as speculative batches of 1 + K points (default 0: not).
+//     --speculate K: with it, the cycles' Nelder–Mead runs as speculative batches of 1 + K points (default 0: not).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFits } from '../src-shared/fits/index.js';

@@ -206,7 +206,7 @@ export interface LensFitHooks {
    * N > 1 a pool of N worker threads (openLensFitPool) for the duration of the fit; the same result bit for bit
    */
   threads?: number;
-  /** with threads: the light's Nelder–Mead runs as speculative batches, this many candidates beside each reflection (LensFitParallel's `speculate`) */
+  /** with threads: the cycles' Nelder–Mead runs (light and mass) as speculative batches, this many candidates beside each reflection (LensFitParallel's `speculate`) */
   speculate?: number;
 }
 

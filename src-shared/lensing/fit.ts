@@ -701,7 +701,7 @@ export type LensFitTaskResult =
  */
 export interface LensFitParallel {
   /**
-   * the light's Nelder–Mead runs at a fixed lens (step 5's cycles) on the threads as speculative batches
+   * step 5's cycles' Nelder–Mead runs (the light's at a fixed lens, the mass's) on the threads as speculative batches
    * (nelderMeadBatch): the candidates evaluated beside each reflection, 1–3 (0 or absent: those runs stay on the
    * calling thread). The same iterates either way; it pays only where the threads have cores of their own
    * (docs/lensing.md, *Threads*)

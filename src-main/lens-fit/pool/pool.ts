@@ -59,7 +59,7 @@ const workerFile = () => workerScript(import.meta.url, './lens-fit-pool-worker.j
 
 /**
  * `threads` workers (at least 2: one thread is the serial fit, without a pool). `shouldStop`: polled while the
- * caller waits; true ends the batch by throwing `stopError()`. `speculate`: LensFitParallel's (the light's
+ * caller waits; true ends the batch by throwing `stopError()`. `speculate`: LensFitParallel's (the cycles'
  * Nelder–Mead runs as speculative batches; absent: not).
  */
 export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number } = {}): LensFitPool {
