@@ -206,6 +206,8 @@ export interface LensFitHooks {
    * N > 1 a pool of N worker threads (openLensFitPool) for the duration of the fit; the same result bit for bit
    */
   threads?: number;
+  /** with threads: the cycles' Nelder–Mead runs (light and mass) as speculative batches, this many candidates beside each reflection (LensFitParallel's `speculate`) */
+  speculate?: number;
 }
 
 /** The fit was stopped by its host (named as the job manager names a cancelled job). */
@@ -310,7 +312,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     }
   }
   let lastLine = 0;
-  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped') }) : null;
+  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped'), speculate: hooks.speculate }) : null;
   let res: LensFitResult;
   try {
     res = fitLens(

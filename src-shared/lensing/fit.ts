@@ -4,7 +4,7 @@ import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
 import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
-import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead } from './optimise.js';
+import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead, nelderMeadBatch, type MinimumResult } from './optimise.js';
 import { csrMultiply } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
@@ -700,6 +700,13 @@ export type LensFitTaskResult =
  * The host ends its workers after fitLens returns or throws.
  */
 export interface LensFitParallel {
+  /**
+   * step 5's cycles' Nelder–Mead runs (the light's at a fixed lens, the mass's) on the threads as speculative batches
+   * (nelderMeadBatch): the candidates evaluated beside each reflection, 1–3 (0 or absent: those runs stay on the
+   * calling thread). The same iterates either way; it pays only where the threads have cores of their own
+   * (docs/lensing.md, *Threads*)
+   */
+  readonly speculate?: number;
   begin(state: LensFitTaskState): void;
   run(tasks: LensFitTask[], onProgress: (p: LensFitProgress) => void): LensFitTaskResult[];
 }
@@ -711,21 +718,39 @@ interface MassRunSettings {
 }
 
 /** Nelder–Mead over the mass at a fixed light and λ on `ev` (the starts, and step 4's mass stages). */
-function massRun1(ev: EvidenceFunction, m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, lightAt: SersicParams[], o: MassRunSettings, progress: (p: LensFitProgress) => void): MassVector {
+function massRun1(ev: EvidenceFunction, m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, lightAt: SersicParams[], o: MassRunSettings, progress: (p: LensFitProgress) => void, batch?: SpeculativeMass): MassVector {
   const f = (v: Float64Array) => {
     const r = ev.at(massFromVector(v, o.epl), lightAt, lambda);
     return r ? -r.logEvidence : Infinity;
   };
-  const r = nelderMead(f, massToVector(m, o.epl), {
+  const nmOpts = {
     steps,
     xTol: o.massTol,
     fTol: 0.02,
     maxEvaluations: o.maxEval,
-    onIteration: (b, e) => {
+    onIteration: (b: number, e: number) => {
       if (e % 40 < 2) progress({ stage: 'mass', start, evaluations: ev.evaluations, logEvidence: -b, message: `${label}: log Z ${(-b).toFixed(2)} after ${e} evaluations` });
     },
+  };
+  if (!batch) return massFromVector(nelderMead(f, massToVector(m, o.epl), nmOpts).x, o.epl);
+  // the speculative Nelder–Mead on the host's threads: the same iterates; ev counts the evaluations the serial run
+  // makes (those of allowed parameters, as ev.at), not the speculative ones
+  const r = nelderMeadBatch((xs) => batch.fs(xs.map((x) => massFromVector(x, o.epl)), lightAt, lambda), massToVector(m, o.epl), {
+    ...nmOpts,
+    speculate: batch.speculate,
+    used: (x) => {
+      if (allowed(massFromVector(x, o.epl), lightAt, ev.d.image)) ev.evaluations++;
+    },
   });
+  batch.onSpeculative(r.speculative);
   return massFromVector(r.x, o.epl);
+}
+
+/** massRun1's evaluations as batches on the host's threads (values as ev.at's: −log Z, Infinity where null). */
+interface SpeculativeMass {
+  fs: (masses: MassVector[], light: SersicParams[], lambda: number) => number[];
+  speculate: number;
+  onSpeculative: (n: number) => void;
 }
 
 const gridKey = (g: Grid): string => `${g.shape[0]}x${g.shape[1]}@${g.scale}`;
@@ -917,8 +942,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02, ...(epl ? [0.1] : [])];
   const massTol = [2e-4 * thetaE0, 1e-3, 1e-3, 2e-4 * thetaE0, 2e-4 * thetaE0, 1e-3, 1e-3, ...(epl ? [1e-3] : [])];
   const lightE = light.length ? [light[0].e1, light[0].e2] : [0, 0];
+  // (the cycles' mass runs on E: on threads as speculative batches where the hook asks, speculativeMass)
   const massRun = (m: MassVector, lambda: number, steps: number[], label: string, start: number | undefined, ev: EvidenceFunction, lightAt: SersicParams[]): MassVector =>
-    massRun1(ev, m, lambda, steps, label, start, lightAt, { epl, massTol, maxEval }, progress);
+    massRun1(ev, m, lambda, steps, label, start, lightAt, { epl, massTol, maxEval }, progress, ev === E ? (speculativeMass ?? undefined) : undefined);
   // the starts search on the image binned 2 × 2 with a fit grid of half the side over the same extent (an evaluation
   // costs about a tenth: a quarter of the rows, a third of the PSF's taps, an eighth of the factorisation); the full
   // image's light and mass cycles (step 4) then refine the best start. Coordinates there are x + shift. Not for the
@@ -1053,6 +1079,23 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // cycles — the EPL's — keep each run to its convergence: with the rule the EPL test simulation's Hessian was not
   // positive definite)
   const lightStall = coarse ? LIGHT_STALL : null;
+  // the speculative light runs' candidates beside the reflection (the hook's choice; 0: none, on this thread)
+  let speculativeLight = 0;
+  let speculativeMassEvaluations = 0;
+  const lightSpeculate = Math.min(3, Math.max(0, Math.floor(par?.speculate ?? 0)));
+  // the cycles' mass runs likewise: each point an evidence task on the fit grid (E.at's value on a worker)
+  const speculativeMass: SpeculativeMass | null =
+    par && lightSpeculate > 0
+      ? {
+          fs: (masses, l, lambda) =>
+            par.run(masses.map((mass) => ({ kind: 'evidence', points: [{ on: 'fit', lambda, mass, light: l }] })), progress).map((r) => {
+              const z = (r as Extract<LensFitTaskResult, { kind: 'evidence' }>).logEvidence[0];
+              return z === null ? Infinity : -z;
+            }),
+          speculate: lightSpeculate,
+          onSpeculative: (n) => (speculativeMassEvaluations += n),
+        }
+      : null;
   const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
     const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda);
     if (!solve) return null;
@@ -1075,10 +1118,28 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     let fPrev = Infinity;
     // Nelder–Mead restarted from its end point with fresh steps while a run gains more than 0.1 (the simplex collapses
     // in the light's curved rEff–n valley), each run ending on a stall (LIGHT_STALL)
+    // on threads (opts.parallel): the speculative Nelder–Mead, each batch's points (the reflection with the expansion
+    // and contractions it may need, or a shrink's) as evidence tasks of one point each at this lens and λ — the same
+    // value as f's (EvidenceFunction.at: the same solver of the fixed source part), the same iterates and counts
+    // (docs/lensing.md, *Threads*); its extra evaluations are counted apart (speculativeLight), not in E's
+    const onThreads = par !== null && lightSpeculate > 0 && ev === E && allowed(m, [], ev.d.image);
+    const fBatch = (xs: Float64Array[]): number[] => {
+      const tasks: LensFitTask[] = xs.map((x) => ({ kind: 'evidence', points: [{ on: 'fit', lambda, mass: m, light: lightFromVector(x, 0, l0.length) }] }));
+      return par!.run(tasks, progress).map((r) => {
+        const z = (r as Extract<LensFitTaskResult, { kind: 'evidence' }>).logEvidence[0];
+        return z === null ? Infinity : -z;
+      });
+    };
     for (let used = 0, run = 0; used < maxEval; run++) {
-      const r = nelderMead(f, x, { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, ...(lightStall && { stall: lightStall(st.length) }), onIteration: (b, e) => {
+      const nmOpts = { steps: st, fTol: 0.02, maxEvaluations: maxEval - used, ...(lightStall && { stall: lightStall(st.length) }), onIteration: (b: number, e: number) => {
         if (e % 40 < 2) progress({ stage: 'joint', evaluations: lightEvals + e, logEvidence: -b, message: `${label}${run ? `, restart ${run}` : ''}: log Z ${(-b).toFixed(2)}` });
-      } });
+      } };
+      let r: MinimumResult;
+      if (onThreads) {
+        const rb = nelderMeadBatch(fBatch, x, { ...nmOpts, speculate: lightSpeculate });
+        speculativeLight += rb.speculative;
+        r = rb;
+      } else r = nelderMead(f, x, nmOpts);
       used += r.evaluations;
       lightEvals += r.evaluations;
       if (r.f <= fx) {
@@ -1164,6 +1225,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const fitResult = E.at(mass, light, bestLambda)!;
   evaluations.joint = E.evaluations - before;
   evaluations.lightAtFixedLens = lightEvals;
+  if (speculativeLight) progress({ stage: 'joint', evaluations: E.evaluations, message: `light at a fixed lens on threads: ${lightEvals} evaluations and ${speculativeLight} speculative ones beside; the mass runs ${speculativeMassEvaluations} speculative ones` });
   progress({ stage: 'joint', evaluations: E.evaluations, logEvidence: fitResult.logEvidence, message: `fitted: log Z ${fitResult.logEvidence.toFixed(2)}, θE ${mass.thetaE.toFixed(4)}″${epl ? `, γ ${mass.gamma!.toFixed(3)}` : ''}` });
 
   const names: string[] = [...(epl ? EPL_MASS_NAMES : MASS_NAMES)];

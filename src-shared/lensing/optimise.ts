@@ -146,6 +146,176 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
   return { x: pts[b], f: vals[b], evaluations, converged, stalled };
 }
 
+/** What a batch of candidate points cost: the evaluations the serial method takes, and the speculative ones beside. */
+export interface SpeculativeMinimumResult extends MinimumResult {
+  /** evaluated in a batch but not used by the serial method's decisions (not in `evaluations`) */
+  speculative: number;
+  /** the batches given to `fs` */
+  batches: number;
+}
+
+/**
+ * nelderMead with its evaluations given as batches to `fs` (the points of a batch independent of one another: a caller
+ * may spread them over threads), the same iterates bit for bit: the same points, the same decisions, the same result
+ * and `evaluations` (those the serial method takes; `onIteration` and the stall rule see the same counts and values).
+ * The initial simplex's vertices are one batch (the −step points where a +step one is not finite a second). Each
+ * iteration's reflection, expansion and outside and inside contractions are functions of the centroid and the worst
+ * vertex alone: the reflection goes with `speculate` of the other three (0–3; the serial method needs at most one of
+ * them), those the past iterations needed most often first; one that was needed but not guessed follows alone. A
+ * shrink's n points are one batch. With `speculate` 3 an iteration is one batch; with 0 the batches are the serial
+ * evaluations one by one. `used` sees each point the serial method evaluates, with its value, in its order (for a
+ * caller's counts and caches).
+ */
+export function nelderMeadBatch(fs: (xs: Float64Array[]) => number[], x0: ArrayLike<number>, opts: NelderMeadOptions & { speculate?: number; used?: (x: Float64Array, value: number) => void }): SpeculativeMinimumResult {
+  const n = x0.length;
+  const maxEval = opts.maxEvaluations ?? 200 * n;
+  const fTol = opts.fTol ?? 1e-3;
+  const xTol = opts.xTol ?? Array.from(opts.steps, (s) => Math.abs(s) / 100);
+  const speculate = Math.max(0, Math.min(3, Math.floor(opts.speculate ?? 3)));
+  const alpha = 1;
+  const gamma = 1 + 2 / n;
+  const rho = 0.75 - 1 / (2 * n);
+  const sigma = n > 1 ? 1 - 1 / n : 0.5;
+  let evaluations = 0;
+  let evaluated = 0;
+  let batches = 0;
+  const evs = (xs: Float64Array[]): number[] => {
+    if (!xs.length) return [];
+    batches++;
+    evaluated += xs.length;
+    const v = fs(xs);
+    if (v.length !== xs.length) throw new Error(`nelderMeadBatch: ${v.length} values for ${xs.length} points`);
+    return v.map((y) => (Number.isNaN(y) ? Infinity : y));
+  };
+  const pts: Float64Array[] = [Float64Array.from(x0)];
+  for (let i = 0; i < n; i++) {
+    const p = Float64Array.from(x0);
+    p[i] += opts.steps[i];
+    pts.push(p);
+  }
+  // (`used`: each point the serial method evaluates, with its value, in the serial method's order)
+  const used = opts.used;
+  const plus = used ? pts.map((p) => Float64Array.from(p)) : [];
+  const vals = evs(pts);
+  const plusVals = vals.slice();
+  evaluations += n + 1;
+  const again: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(vals[i + 1])) {
+      pts[i + 1][i] = x0[i] - opts.steps[i];
+      again.push(i + 1);
+    }
+  }
+  evs(again.map((k) => pts[k])).forEach((v, j) => (vals[again[j]] = v));
+  evaluations += again.length;
+  if (used) {
+    used(plus[0], plusVals[0]);
+    for (let i = 1; i <= n; i++) {
+      used(plus[i], plusVals[i]);
+      if (again.includes(i)) used(pts[i], vals[i]);
+    }
+  }
+  const order = Array.from({ length: n + 1 }, (_, i) => i);
+  const centroid = new Float64Array(n);
+  const trial = (from: Float64Array, coef: number): Float64Array => {
+    const t = new Float64Array(n);
+    for (let k = 0; k < n; k++) t[k] = centroid[k] + coef * (from[k] - centroid[k]);
+    return t;
+  };
+  // how often each second evaluation was needed: expansion, outside contraction, inside contraction
+  const needed = [0, 0, 0];
+  let converged = false;
+  let stalled = false;
+  const history: [number, number][] = [];
+  while (evaluations < maxEval) {
+    order.sort((a, b) => vals[a] - vals[b]);
+    const best = order[0];
+    const worst = order[n];
+    const second = order[n - 1];
+    opts.onIteration?.(vals[best], evaluations);
+    if (opts.stall) {
+      history.push([evaluations, vals[best]]);
+      let k = -1;
+      while (k + 1 < history.length && history[k + 1][0] <= evaluations - opts.stall.evaluations) k++;
+      if (k >= 0) {
+        if (history[k][1] - vals[best] < opts.stall.gain) {
+          stalled = true;
+          break;
+        }
+        history.splice(0, k);
+      }
+    }
+    if (vals[worst] - vals[best] <= fTol) {
+      let small = true;
+      for (let i = 0; i <= n && small; i++) for (let k = 0; k < n; k++) if (Math.abs(pts[i][k] - pts[best][k]) > xTol[k]) small = false;
+      if (small) {
+        converged = true;
+        break;
+      }
+    }
+    centroid.fill(0);
+    for (let i = 0; i < n; i++) {
+      const p = pts[order[i]];
+      for (let k = 0; k < n; k++) centroid[k] += p[k] / n;
+    }
+    const xr = trial(pts[worst], -alpha);
+    const cand = [trial(pts[worst], -alpha * gamma), trial(pts[worst], -alpha * rho), trial(pts[worst], rho)];
+    const cval: (number | undefined)[] = [undefined, undefined, undefined];
+    // the most needed first (ties: expansion, outside, inside), stable between iterations
+    const guess = [0, 1, 2].sort((a, b) => needed[b] - needed[a] || a - b).slice(0, speculate);
+    const first = evs([xr, ...guess.map((c) => cand[c])]);
+    const fr = first[0];
+    guess.forEach((c, j) => (cval[c] = first[j + 1]));
+    evaluations++;
+    used?.(xr, fr);
+    const take = (c: number): number => {
+      needed[c]++;
+      evaluations++;
+      if (cval[c] === undefined) cval[c] = evs([cand[c]])[0];
+      used?.(cand[c], cval[c]!);
+      return cval[c]!;
+    };
+    if (fr < vals[best]) {
+      const fe = take(0);
+      if (fe < fr) {
+        pts[worst] = cand[0];
+        vals[worst] = fe;
+      } else {
+        pts[worst] = xr;
+        vals[worst] = fr;
+      }
+      continue;
+    }
+    if (fr < vals[second]) {
+      pts[worst] = xr;
+      vals[worst] = fr;
+      continue;
+    }
+    const outside = fr < vals[worst];
+    const c = outside ? 1 : 2;
+    const fc = take(c);
+    if (fc < (outside ? fr : vals[worst])) {
+      pts[worst] = cand[c];
+      vals[worst] = fc;
+      continue;
+    }
+    const moved: Float64Array[] = [];
+    for (let i = 1; i <= n; i++) {
+      const p = pts[order[i]];
+      for (let k = 0; k < n; k++) p[k] = pts[best][k] + sigma * (p[k] - pts[best][k]);
+      moved.push(p);
+    }
+    evs(moved).forEach((v, j) => {
+      vals[order[j + 1]] = v;
+      used?.(moved[j], v);
+    });
+    evaluations += n;
+  }
+  let b = 0;
+  for (let i = 1; i <= n; i++) if (vals[i] < vals[b]) b = i;
+  return { x: pts[b], f: vals[b], evaluations, converged, stalled, speculative: evaluated - evaluations, batches };
+}
+
 /**
  * The Hessian of f at x by finite differences of steps h: diagonal (f(x+hᵢ) + f(x−hᵢ) − 2f(x))/hᵢ², off-diagonal
  * (f(x+hᵢ+hⱼ) + f(x−hᵢ−hⱼ) − f(x±hᵢ) − f(x±hⱼ) + 2f(x))/(2hᵢhⱼ), both second order in h: 2n + n(n−1) evaluations.

@@ -6,7 +6,8 @@ import { openLensFitPool } from '../../src-main/lens-fit/pool/pool.js';
 // The lens fit with its independent evaluations on worker threads (fitLens's `parallel`, src-main/lens-fit/pool):
 // the same fit as on one thread, bit for bit — every parameter, error, covariance part, evidence, image product and
 // evaluation count — on the 72² simulation of lensing-fit.test.ts (SIE + shear, one Sérsic component, 9×9 PSF),
-// with fewer evaluations per stage to keep it short.
+// with fewer evaluations per stage to keep it short. The cycles' Nelder–Mead runs (step 5: the light's at a fixed lens,
+// the mass's) go to the threads as the speculative Nelder–Mead's batches (nelderMeadBatch): the same iterates and counts.
 
 /** Every number of a result as text (JSON writes a double's shortest round trip: equal text, equal bits). */
 function bits(r: LensFitResult): string {
@@ -18,16 +19,19 @@ describe('lens fit on worker threads', () => {
   const sim = simulateLens({ size: 72, psfSize: 9, seed: 1, galaxy: 3 });
   const data = { data: sim.data, sigma: sim.sigma, image: sim.image, mask: annulusMask(sim.image, 0, 1.75), psf: sim.psf };
 
-  const pair = (o: LensFitOptions) => {
+  const pair = (o: LensFitOptions, speculate: number) => {
     const serial = fitLens(data, o);
     const pool = openLensFitPool(2);
     const tasks: string[] = [];
+    const messages: string[] = [];
     let states = 0;
     let threaded: LensFitResult;
     try {
       threaded = fitLens(data, {
         ...o,
+        onProgress: (p) => messages.push(p.message),
         parallel: {
+          speculate,
           begin: (s: LensFitTaskState) => {
             states++;
             pool.begin(s);
@@ -41,12 +45,21 @@ describe('lens fit on worker threads', () => {
     } finally {
       pool.close();
     }
-    return { serial, threaded, tasks, states };
+    return { serial, threaded, tasks, states, messages };
+  };
+  // the cycles' Nelder–Mead runs (the light's at a fixed lens, the mass's) went to the threads as speculative
+  // batches: the serial count, and extra evaluations beside it
+  const speculated = (messages: string[], serial: LensFitResult) => {
+    const m = messages.map((x) => /light at a fixed lens on threads: (\d+) evaluations and (\d+) speculative ones beside; the mass runs (\d+) speculative/.exec(x)).find((x) => x);
+    expect(m).toBeTruthy();
+    expect(Number(m![1])).toBe(serial.evaluations.lightAtFixedLens);
+    expect(Number(m![2])).toBeGreaterThan(0);
+    expect(Number(m![3])).toBeGreaterThan(0);
   };
 
   it('binned starts, errors and their systematic terms: the same result as one thread, bit for bit', () => {
     const o: LensFitOptions = { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 300, lightComponents: 1 };
-    const { serial, threaded, tasks, states } = pair(o);
+    const { serial, threaded, tasks, states, messages } = pair(o, 3);
     // the threads ran what they are for: the state sent once, the ellipticity scan's and the Hessians' evaluations,
     // both starts, the other grids' λ
     expect(states).toBe(1);
@@ -55,14 +68,16 @@ describe('lens fit on worker threads', () => {
     expect(tasks.filter((k) => k === 'evidence').length).toBeGreaterThan(100);
     expect(serial.evaluations.massBinned).toBeGreaterThan(100);
     expect(serial.covarianceParts?.grid).toBeTruthy();
+    speculated(messages, serial);
     expect(bits(threaded)).toBe(bits(serial));
   }, 1_200_000);
 
   it('starts on the full image: the same result as one thread, bit for bit', () => {
     const o: LensFitOptions = { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 200, lightComponents: 1, coarseStarts: false, systematicErrors: false };
-    const { serial, threaded } = pair(o);
+    const { serial, threaded, messages } = pair(o, 1);
     expect(serial.evaluations.massBinned).toBeUndefined();
     expect(serial.covariance).toBeTruthy();
+    speculated(messages, serial);
     expect(bits(threaded)).toBe(bits(serial));
   }, 1_200_000);
 

@@ -59,9 +59,10 @@ const workerFile = () => workerScript(import.meta.url, './lens-fit-pool-worker.j
 
 /**
  * `threads` workers (at least 2: one thread is the serial fit, without a pool). `shouldStop`: polled while the
- * caller waits; true ends the batch by throwing `stopError()`.
+ * caller waits; true ends the batch by throwing `stopError()`. `speculate`: LensFitParallel's (the cycles'
+ * Nelder–Mead runs as speculative batches; absent: not).
  */
-export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error } = {}): LensFitPool {
+export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number } = {}): LensFitPool {
   if (!(Number.isInteger(threads) && threads >= 2)) throw new RangeError(`a lens-fit pool needs at least 2 threads, got ${threads}`);
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
@@ -94,6 +95,7 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
   };
   return {
     threads,
+    ...(o.speculate ? { speculate: o.speculate } : {}),
     begin(state) {
       if (closed) throw new LensFitPoolError('the lens fit\'s worker threads were closed');
       post({ type: 'state', state });
