@@ -31,8 +31,9 @@ afterAll(() => {
 describe('skyscore lens-fit', () => {
   it('fits a simulated lens and writes every product; model.json reproduces the lensed source through skyscore forward', async () => {
     const args = ['lens-fit', '--obs', p('obs.fits'), '--noise-map', p('noise.fits'), '--psf', p('psf.fits'), '--pixel-scale', '0.05', '--annulus', '0,1.35'];
-    // (--threads 2: the starts' ellipticity scan and the start on the fit's pool of worker threads)
-    const opts = ['--starts', '1', '--no-errors', '--fit-source-size', '12', '--source-size', '16', '--threads', '2', '--out', p('out')];
+    // (--threads 2: the starts' ellipticity scan and the start on the fit's pool of worker threads; --speculate 1:
+    // the cycles' Nelder–Mead candidates there too — the same fit bit for bit, lensing-fit-threads.test.ts)
+    const opts = ['--starts', '1', '--no-errors', '--fit-source-size', '12', '--source-size', '16', '--threads', '2', '--speculate', '1', '--out', p('out')];
     const r = await runCliAsync([...args, ...opts], { timeoutMs: 1_100_000 });
     expect(r.stderr).toMatch(/lens-fit: \d+s light fitted; ring radius/);
     expect(r.stderr).toMatch(/lens-fit: \d+s done: θE/);
@@ -145,6 +146,8 @@ describe('skyscore lens-fit', () => {
       [[...base, '--exposure-time', '100', '--poisson', 'none'], /--exposure-time gives the sources' Poisson noise: not with --poisson none/],
       [[...base, '--exposure-time', '-5'], /--exposure-time/],
       [[...base, '--threads', '0'], /--threads must be ≥ 1/],
+      [[...base, '--speculate', '4', '--threads', '2'], /--speculate must be ≤ 3/],
+      [[...base, '--speculate', '1', '--threads', '1'], /--speculate needs --threads 2 or more/],
     ];
     for (const [args, msg] of cases) {
       const r = await runCliAsync(args, { timeoutMs: 120_000 });
