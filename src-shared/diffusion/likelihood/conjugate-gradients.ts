@@ -29,8 +29,8 @@
  * through the backend's product with G) replace the preconditioner for every batch: the deflation preconditioner
  * (preconditioners.ts) takes the condition number from 1 + c λ₁ to 1 + c λ_{k+1}. G's spectrum on the SLACS-like
  * lens decays slowly (λ₁ 4.0·10⁴, λ₁₀₁ 2.5·10³, λ₂₀₁ 1.4·10³, λ₁₀₀₁ 96): 100 pairs (3.0 s of CPU, 200 steps) cut
- * the iterations about threefold and the 16 × 100 run's CPU by 13 %; 200 pairs (10.4 s, in each worker) saved
- * more iterations but less CPU (measured in docs/lensing.md).
+ * the cold iterations about threefold, the 16 × 100 run's mean from 15.6 to 11.0 and its CPU by 7.5 %; 200 pairs
+ * (10.4 s, in each worker) saved more iterations but less CPU (measured in docs/lensing.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearOperator } from '../../operators/types.js';
