@@ -162,6 +162,50 @@ export class EigenPreconditioner implements Preconditioner {
   }
 }
 
+/**
+ * The deflation (spectral) preconditioner of I + k G from G's top eigenpairs G v_i = λ_i v_i (i < m, orthonormal,
+ * λ_m the next Ritz value below them):
+ *   P⁻¹ = V diag(1/(1 + k λ_i)) Vᵀ + (I − V Vᵀ)/(1 + k λ_m).
+ * Symmetric positive definite for any orthonormal V; with exact pairs the preconditioned spectrum is 1 on V's span
+ * and (1 + k λ)/(1 + k λ_m) ∈ (1/(1 + k λ_m), 1] on the rest, so the condition number falls from 1 + k λ₁ to
+ * 1 + k λ_m. Here k is the full weight c (G = AᵀWA carries W). Cost per application: two products [B, N]·[N, m].
+ */
+export class DeflationPreconditioner implements Preconditioner {
+  readonly description: string;
+  private readonly v: tf.Tensor2D;
+  private readonly lam: tf.Tensor2D;
+  readonly next: number;
+  constructor(
+    values: ArrayLike<number>,
+    vectors: Float64Array | Float32Array,
+    readonly m: number,
+    private readonly shape: [number, number],
+  ) {
+    const n = shape[0] * shape[1];
+    if (values.length <= m || vectors.length !== n * m) throw new RangeError(`DeflationPreconditioner: need ${m + 1} values and ${n} × ${m} vector entries`);
+    // kept: built while a solve runs, possibly inside the caller's tidy
+    this.v = tf.keep(tf.tensor2d(Float32Array.from(vectors), [n, m]));
+    this.lam = tf.keep(tf.tensor2d(Float32Array.from({ length: m }, (_, i) => Math.max(0, values[i])), [1, m]));
+    this.next = Math.max(0, values[m]);
+    this.description = `preconditioner: deflation by AᵀWA's top ${m} eigenpairs (Lanczos; λ₁ ${values[0].toPrecision(3)}, λ${m + 1} ${this.next.toPrecision(3)})`;
+  }
+  apply(u: tf.Tensor, k: number): tf.Tensor {
+    return tf.tidy(() => {
+      const b = u.shape[0]!;
+      const n = this.shape[0] * this.shape[1];
+      const flat = tf.reshape(u, [b, n]);
+      const e = 1 / (1 + k * this.next);
+      // V (diag(1/(1 + kλ)) − e) Vᵀ u + e u
+      const y = tf.mul(tf.matMul(flat, this.v), tf.sub(tf.reciprocal(tf.add(tf.mul(this.lam, k), 1)), e));
+      return tf.reshape(tf.add(tf.matMul(y, this.v, false, true), tf.mul(flat, e)), u.shape);
+    });
+  }
+  dispose(): void {
+    this.v.dispose();
+    this.lam.dispose();
+  }
+}
+
 const NO_PRECONDITIONER: Preconditioner = {
   description: 'no preconditioner',
   apply: (u) => tf.clone(u),
