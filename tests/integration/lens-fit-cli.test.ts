@@ -101,7 +101,9 @@ describe('skyscore lens-fit', () => {
     const run = ['reconstruct', '--noise', p('noise.fits'), '--prior', `gaussian-field:${p('pk16.fits')}`, '--n', '4', '--steps', '30', '--seed', '5', '--quiet'];
     const a = await runCliAsync([...run, '--obs', p('obs.fits'), '--model', p('out/model.json'), '--workers', '2', '--out', p('rec-additive')], { timeoutMs: 300_000 });
     expect(a.code).toBe(0);
-    const b = await runCliAsync([...run, '--obs', p('out/light-subtracted.fits'), '--model', p('out/without-light.json'), '--workers', '1', '--out', p('rec-subtracted')], { timeoutMs: 300_000 });
+    // (the same workers: with 4 chains in one worker the lens's solves go through its normal matrix, deflated, and
+    // stop at other iterates within their tolerance — draws 3 % of the peak apart; docs/sampling.md, Likelihood)
+    const b = await runCliAsync([...run, '--obs', p('out/light-subtracted.fits'), '--model', p('out/without-light.json'), '--workers', '2', '--out', p('rec-subtracted')], { timeoutMs: 300_000 });
     expect(b.code).toBe(0);
     const ma = read(p('rec-additive/posterior-mean.fits')).data;
     const mb = read(p('rec-subtracted/posterior-mean.fits')).data;
