@@ -18,8 +18,8 @@ import { EngineClient, workerThreadSpawner } from '../../src-main/engine/client.
 import type { EngineEvent } from '../../src-shared/protocol/index.js';
 import { ROOT } from '../helpers/data.js';
 
-/** Error classes that are not the user's input: cancellations, a dead engine, a malformed protocol message, the renderer's transport error, a native runtime that cannot load (the engine falls back to tfjs). */
-const NOT_INPUT = new Set(['CancelledError', 'SamplingCancelledError', 'EngineDiedError', 'ProtocolError', 'ApiError', 'OnnxRuntimeUnavailableError']);
+/** Error classes that are not the user's input: cancellations, a dead engine, a malformed protocol message, the renderer's transport error, a native runtime that cannot load (the engine falls back to tfjs), the lens fit's worker threads failing. */
+const NOT_INPUT = new Set(['CancelledError', 'SamplingCancelledError', 'EngineDiedError', 'ProtocolError', 'ApiError', 'OnnxRuntimeUnavailableError', 'LensFitPoolError']);
 
 interface Found {
   file: string;
