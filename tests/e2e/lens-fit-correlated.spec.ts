@@ -9,27 +9,17 @@
  */
 import { test, expect } from './fixtures.js';
 import { shot } from './shots.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lensMef, CORR_N } from '../helpers/lens-mef.js';
+import { openLensMef } from './lens-mef-open.js';
 
 
 test("a whitened fit: the Noise step becomes its correlated noise with the fit's estimate, and switches to white and back", async ({ app, consoleErrors }) => {
   test.setTimeout(600_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-corr-e2e-'));
   try {
-    const m = lensMef({ correlated: true });
-    const f = (n: string) => path.join(dir, n);
-    writeFileSync(f('drz.fits'), m.bytes);
-    writeFileSync(f('psf.fits'), m.psf);
-
-    await app.getByTestId('open-fits-input').first().setInputFiles(f('drz.fits'));
-    await expect(app.getByTestId('model-ok')).toContainText(`y [${CORR_N}×${CORR_N}]`);
-    await app.getByLabel('Add an operator').selectOption('lens');
-    await app.getByTestId('psf-kind-fits-1').check();
-    await app.getByTestId('psf-file-1').setInputFiles(f('psf.fits'));
-    await expect(app.getByTestId('psf-thumb-1')).toBeVisible();
+    await openLensMef(app, dir, { correlated: true });
 
     const fit = app.getByTestId('lens-fit');
     await fit.getByTestId('lens-fit-noise-source').selectOption('obs-weights');

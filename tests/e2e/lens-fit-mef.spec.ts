@@ -10,10 +10,11 @@
  * one click away. Screenshots go to test-results/lens-fit/.
  */
 import { test, expect } from './fixtures.js';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lensMef, MEF_HOT, MEF_N } from '../helpers/lens-mef.js';
+import { MEF_HOT, MEF_N } from '../helpers/lens-mef.js';
+import { openLensMef } from './lens-mef-open.js';
 
 const SHOTS = 'test-results/lens-fit';
 mkdirSync(SHOTS, { recursive: true });
@@ -22,17 +23,7 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
   test.setTimeout(300_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-mef-e2e-'));
   try {
-    const m = lensMef();
-    const f = (n: string) => path.join(dir, n);
-    writeFileSync(f('mef.fits'), m.bytes);
-    writeFileSync(f('psf.fits'), m.psf);
-
-    await app.getByTestId('open-fits-input').first().setInputFiles(f('mef.fits'));
-    await expect(app.getByTestId('model-ok')).toContainText(`y [${MEF_N}×${MEF_N}]`);
-    await app.getByLabel('Add an operator').selectOption('lens');
-    await app.getByTestId('psf-kind-fits-1').check();
-    await app.getByTestId('psf-file-1').setInputFiles(f('psf.fits'));
-    await expect(app.getByTestId('psf-thumb-1')).toBeVisible();
+    await openLensMef(app, dir);
 
     const fit = app.getByTestId('lens-fit');
     // the data: the first image HDU, SCI; σ: the WHT extension as inverse-variance weights

@@ -10,27 +10,18 @@
  */
 import { test, expect } from './fixtures.js';
 import { shot } from './shots.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lensMef, CORR_N } from '../helpers/lens-mef.js';
+import { CORR_N } from '../helpers/lens-mef.js';
+import { openLensMef } from './lens-mef-open.js';
 
 
 test('the noise options: weights, the Poisson term with the exposure time, the blank-sky box; the noise the fit used', async ({ app, consoleErrors }) => {
   test.setTimeout(600_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-noise-e2e-'));
   try {
-    const m = lensMef({ correlated: true, bunit: 'ELECTRONS/S', exptime: 2000 });
-    const f = (n: string) => path.join(dir, n);
-    writeFileSync(f('drz.fits'), m.bytes);
-    writeFileSync(f('psf.fits'), m.psf);
-
-    await app.getByTestId('open-fits-input').first().setInputFiles(f('drz.fits'));
-    await expect(app.getByTestId('model-ok')).toContainText(`y [${CORR_N}×${CORR_N}]`);
-    await app.getByLabel('Add an operator').selectOption('lens');
-    await app.getByTestId('psf-kind-fits-1').check();
-    await app.getByTestId('psf-file-1').setInputFiles(f('psf.fits'));
-    await expect(app.getByTestId('psf-thumb-1')).toBeVisible();
+    await openLensMef(app, dir, { correlated: true, bunit: 'ELECTRONS/S', exptime: 2000 });
 
     const fit = app.getByTestId('lens-fit');
     const preview = fit.getByTestId('lens-fit-poisson-preview');
