@@ -201,6 +201,13 @@ describe('closure likelihood: the null guard', () => {
     const mx = modelOf(guarded, vis, x);
     expect(Math.hypot(mx.re[ci], mx.im[ci])).toBeLessThan(2e-6 * eps);
     expect(Math.hypot(vis.re[k], vis.im[k])).toBeGreaterThan(5 * eps); // the datum is well above its noise
+    // the report names it: the smallest model amplitude against its datum's, below 10⁻³ of it and below the floor
+    const named = guarded.lowModelAmplitudes(x);
+    expect(named.index).toBe(k);
+    expect(named.ratio).toBeCloseTo(Math.hypot(mx.re[ci], mx.im[ci]) / Math.hypot(vis.re[k], vis.im[k]), 12);
+    expect(named.below).toBe(1);
+    expect(named.belowFloor).toBeGreaterThanOrEqual(1);
+    expect(guarded.lowModelAmplitudes(truth).below).toBe(0);
     // unguarded the gradient diverges as 1/|M|: here ≳ 10⁵ × the guarded one (gradient(): prior units, × the scale)
     const gb = bare.gradient(x, 0).map((v) => v / affine.scale);
     const gg = guarded.gradient(x, 0).map((v) => v / affine.scale);
