@@ -192,11 +192,11 @@ describe('closure likelihood', () => {
     };
     // the closures themselves: any gains (the null guard off)
     same(new ClosureLikelihood({ vis: base, grid, totalFlux: 2, nullFloor: 0 }), new ClosureLikelihood({ vis: gained, grid, totalFlux: 2, nullFloor: 0 }));
-    // with the null guard: phase gains (its floor, the datum's σ, carries the gains' amplitudes only); this image holds
-    // model amplitudes below the floor (the guard acts: the test is not vacuous)
-    const guarded = new ClosureLikelihood({ vis: base, grid, totalFlux: 2 });
+    // with the null guard: phase gains (its floor, a multiple of the datum's σ, carries the gains' amplitudes only);
+    // the floor at 10 σ, so that this image holds model amplitudes below it (the guard acts: the test is not vacuous)
+    const guarded = new ClosureLikelihood({ vis: base, grid, totalFlux: 2, nullFloor: 10 });
     expect(guarded.lowModelAmplitudes(x).belowFloor).toBeGreaterThan(0);
-    same(guarded, new ClosureLikelihood({ vis: phased, grid, totalFlux: 2 }));
+    same(guarded, new ClosureLikelihood({ vis: phased, grid, totalFlux: 2, nullFloor: 10 }));
     // the complex visibilities' χ² is not invariant (for contrast)
     const eqA = visibilityNormalEquations(base, grid);
     const eqB = visibilityNormalEquations(gained, grid);

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { ClosureLikelihood, flooredEnergy, guardedClosureChi2 } from '../../src-shared/diffusion/closure-likelihood.js';
+import { CLOSURE_NULL_FLOOR, ClosureLikelihood, flooredEnergy, guardedClosureChi2 } from '../../src-shared/diffusion/closure-likelihood.js';
 import { closureChi2, gaussianImage } from '../../src-shared/radio/closure.js';
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { selectVisibilities, type Visibilities } from '../../src-shared/radio/uvfits.js';
@@ -130,12 +130,13 @@ describe('closure likelihood: the null guard', () => {
     const vis = ringData();
     const guarded = new ClosureLikelihood({ vis, grid, totalFlux: 2 });
     const bare = new ClosureLikelihood({ vis, grid, totalFlux: 2, nullFloor: 0 });
-    expect(guarded.nullFloor).toBe(1);
+    expect(guarded.nullFloor).toBe(CLOSURE_NULL_FLOOR);
+    expect(CLOSURE_NULL_FLOOR).toBeGreaterThan(0);
     // a compact Gaussian: every used model amplitude above its floor (checked)
     const x = Float64Array.from(gaussianImage(grid, 2, 12 * UAS));
     const m = modelOf(guarded, vis, x);
     let worst = Infinity;
-    for (let i = 0; i < m.re.length; i++) worst = Math.min(worst, Math.hypot(m.re[i], m.im[i]) / guarded.dataSigma[i]);
+    for (let i = 0; i < m.re.length; i++) worst = Math.min(worst, Math.hypot(m.re[i], m.im[i]) / (guarded.nullFloor * guarded.dataSigma[i]));
     expect(worst).toBeGreaterThan(1);
     const r = uniforms(5);
     const noise = Float64Array.from({ length: guarded.observed }, () => normal(r));
@@ -161,7 +162,7 @@ describe('closure likelihood: the null guard', () => {
     const k = Array.from(guarded.usedIndex).find((i) => vis.time[i] === t0)!;
     expect(set.phaseIdx.includes(k) && !set.ampIdx.includes(k)).toBe(true);
     const ci = Array.from(guarded.usedIndex).indexOf(k);
-    const eps = guarded.dataSigma[ci];
+    const eps = guarded.nullFloor * guarded.dataSigma[ci];
     // the truth with that visibility at 10⁻⁶ of its floor, on the side opposite the truth's (its closure phase off by π)
     const truth = skyImage(ringSky(), grid);
     const mt = modelOf(guarded, vis, truth);
@@ -195,7 +196,7 @@ describe('closure likelihood: the null guard', () => {
     const set = guarded.set;
     const k = set.phaseIdx.find((i) => set.ampIdx.includes(i))!;
     const ci = Array.from(guarded.usedIndex).indexOf(k);
-    const eps = guarded.dataSigma[ci];
+    const eps = guarded.nullFloor * guarded.dataSigma[ci];
     const truth = skyImage(ringSky(), grid);
     const x = withVisibility(vis, truth, k, [1e-6 * eps, 0]);
     const mx = modelOf(guarded, vis, x);
@@ -239,7 +240,7 @@ describe('closure likelihood: the null guard', () => {
     const out = guarded.conditionOne(x, sigma, noise);
     const mo = modelOf(guarded, vis, out.x);
     let low = Infinity;
-    for (let i = 0; i < mo.re.length; i++) low = Math.min(low, Math.hypot(mo.re[i], mo.im[i]) / guarded.dataSigma[i]);
+    for (let i = 0; i < mo.re.length; i++) low = Math.min(low, Math.hypot(mo.re[i], mo.im[i]) / (guarded.nullFloor * guarded.dataSigma[i]));
     const back = Math.hypot(mo.re[ci], mo.im[ci]);
     console.log(`guarded ending from the null: |M_k| ${back.toExponential(3)} (data ${Math.hypot(vis.re[k], vis.im[k]).toFixed(3)}, ε ${eps}), smallest |M|/ε ${low.toFixed(3)}, χ² per closure ${out.record.chi2.toFixed(3)} (×${out.record.widening.toFixed(2)})`);
     expect(out.x.every(Number.isFinite)).toBe(true);
