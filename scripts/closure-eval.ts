@@ -14,7 +14,7 @@
  * closure of closure phases and log closure amplitudes, the flux, and the ring fit (closure.ts) of the mean.
  *
  *   node --import tsx scripts/closure-eval.ts [--vis FILE] [--prior DIR] [--n N] [--steps K] [--seed S] [--cell UAS] [--size N] [--only closure,vis-raw,vis-selfcal]
- *     [--max-widening W] [--out DIR: truth, the closure draws and Rao–Blackwellised mean as float32 64² images]
+ *     [--max-widening W] [--null-floor F] [--out DIR: truth, the closure draws and Rao–Blackwellised mean as float32 64² images]
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import { gaussianImage, ringFit } from '../src-shared/radio/closure.js';
 import { amplitudeSize } from '../src-shared/radio/field.js';
 import { selfcalLoop } from '../src-shared/radio/selfcal.js';
 import { visibilityNormalEquations } from '../src-shared/radio/normal-equations.js';
-import { ClosureLikelihood, recentreChains } from '../src-shared/diffusion/closure-likelihood.js';
+import { alignedMean, ClosureLikelihood, recentreChains } from '../src-shared/diffusion/closure-likelihood.js';
 import { VisibilityLikelihood } from '../src-shared/diffusion/visibility-likelihood.js';
 import { runSampling } from '../src-shared/diffusion/posterior.js';
 import type { ImageGrid } from '../src-shared/radio/grid.js';
@@ -45,6 +45,7 @@ const { values: a } = parseArgs({
     'cond-iter': { type: 'string', default: '300' },
     kappa: { type: 'string' },
     'max-widening': { type: 'string' },
+    'null-floor': { type: 'string' },
     out: { type: 'string' },
     denoise: { type: 'string', default: 'draw' },
   },
@@ -143,7 +144,7 @@ function compare(img: ArrayLike<number>, truth: Float64Array, g: ImageGrid): { n
   const F = amp.shortFlux;
   const f = automaticFluxScale(Float32Array.from(gaussianImage(g, F, Math.max(amp.fwhm, 2 * g.cell))), prior.peak!, prior.background);
   const affine = { scale: f.value, offset: 0 };
-  const cl = new ClosureLikelihood({ vis, grid: g, affine, totalFlux: F, conditionIterations: Number(a['cond-iter']), ...(a['max-widening'] ? { maxWidening: Number(a['max-widening']) } : {}), ...(a.kappa ? { kappa: Number(a.kappa) } : {}) });
+  const cl = new ClosureLikelihood({ vis, grid: g, affine, totalFlux: F, conditionIterations: Number(a['cond-iter']), ...(a['max-widening'] ? { maxWidening: Number(a['max-widening']) } : {}), ...(a.kappa ? { kappa: Number(a.kappa) } : {}), ...(a['null-floor'] ? { nullFloor: Number(a['null-floor']) } : {}) });
   const tc = cl.chi2Parts(truth);
   const rt = ringFit(truth, g.nx, g.ny);
   console.log(`data: ${vis.n} visibilities, ${cl.set.nPhase} closure phases, ${cl.set.nLogAmp} log closure amplitudes; shortest baselines ${F.toFixed(3)} Jy (truth 2); flux scale ${f.value.toPrecision(4)}; κ ${cl.kappa.toFixed(2)}`);
@@ -166,6 +167,23 @@ function compare(img: ArrayLike<number>, truth: Float64Array, g: ImageGrid): { n
       `${name}: mean NCC ${c.ncc.toFixed(3)}, PSNR ${c.psnr.toFixed(2)} dB (shift ${c.shift}), χ²_ψ/N ${(cc.phase / cc.nPhase).toFixed(3)}, χ²_L/N ${(cc.logAmp / cc.nLogAmp).toFixed(3)}, flux ${cc.flux.toFixed(3)} Jy, ` +
         `ring ${(rf.diameter * Number(a.cell)).toFixed(1)} µas depression ${rf.depression.toFixed(2)}; draws [${draws.join('; ')}]; ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
+    // the draws aligned to the first by cross-correlation (whole pixels), then averaged; and each draw's smallest
+    // used model amplitude against its datum's
+    if (opts.n > 1) {
+      const al = alignedMean(Float64Array.from(samples, (v) => affine.scale * v + affine.offset), opts.n, g);
+      const ca = compare(al.mean, truth, g);
+      const qa = cl.chi2Parts(al.mean);
+      const ra = ringFit(al.mean, g.nx, g.ny);
+      console.log(
+        `${name} aligned mean (shifts ${JSON.stringify(al.shifts)}): NCC ${ca.ncc.toFixed(3)}, PSNR ${ca.psnr.toFixed(2)} dB, χ²_ψ/N ${(qa.phase / qa.nPhase).toFixed(3)}, χ²_L/N ${(qa.logAmp / qa.nLogAmp).toFixed(3)}, ` +
+          `ring ${(ra.diameter * Number(a.cell)).toFixed(1)} µas depression ${ra.depression.toFixed(2)}`,
+      );
+    }
+    const lows = Array.from({ length: opts.n }, (_, k) => {
+      const l = cl.lowModelAmplitudes(Float64Array.from(samples.subarray(k * per, (k + 1) * per), (v) => affine.scale * v + affine.offset));
+      return `${l.ratio.toExponential(2)} (${l.below} below ${l.fraction}, ${l.belowFloor} below the guard's floor)`;
+    });
+    console.log(`${name} smallest used model amplitude over its datum's, per draw: ${lows.join('; ')}`);
   };
   const only = a.only!.split(',');
   if (only.includes('closure')) {

@@ -25,7 +25,7 @@ import path from 'node:path';
 import { runSampling, SamplingCancelledError, type SamplingOptions, type SamplingResult } from '../../src-shared/diffusion/posterior.js';
 import { posteriorProducts, previewProducts } from '../../src-shared/diffusion/products.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
-import { ClosureLikelihood, recentreChains } from '../../src-shared/diffusion/closure-likelihood.js';
+import { alignedMean, ClosureLikelihood, recentreChains, type ClosureLowAmplitudes } from '../../src-shared/diffusion/closure-likelihood.js';
 import { denoiseSetting } from '../../src-shared/diffusion/samplers/denoise.js';
 import { amplitudeSize } from '../../src-shared/radio/field.js';
 import { gaussianImage } from '../../src-shared/radio/closure.js';
@@ -383,6 +383,24 @@ export async function reconstructUvfits(
       const c = (lik as ClosureLikelihood).chi2Parts(x);
       return { phase: c.phase / c.nPhase, logAmplitude: c.logAmp / c.nLogAmp, fluxJy: c.flux, centroidPixels: c.centroid };
     };
+    // the closure likelihood: each draw's smallest model amplitudes against the data's (a null's phase is free), and
+    // the draws' aligned mean (the closures fix no position: each draw shifted to the first by cross-correlation)
+    const stations = new Map(uv.meta.antennas.map((a) => [a.number, a.name]));
+    const lowOf = (l: ClosureLowAmplitudes) => ({
+      fraction: l.fraction,
+      smallestRatio: l.ratio,
+      smallestModelJy: l.modelJy,
+      dataJy: l.dataJy,
+      sigmaJy: l.sigmaJy,
+      baseline: `${stations.get(vis.ant1[l.index]) ?? vis.ant1[l.index]}-${stations.get(vis.ant2[l.index]) ?? vis.ant2[l.index]}`,
+      timeJd: vis.time[l.index],
+      below: l.below,
+      belowGuardFloor: l.belowFloor,
+      used: l.used,
+    });
+    const closureLik = lik instanceof ClosureLikelihood ? lik : null;
+    const nulls = closureLik ? Array.from({ length: nKept }, (_, k) => lowOf(closureLik.lowModelAmplitudes(products.samples.subarray(k * per, (k + 1) * per)))) : null;
+    const aligned = closureLik && nKept > 1 ? alignedMean(products.samples, nKept, grid) : null;
     const closureReport = lik instanceof ClosureLikelihood
       ? {
           closurePhases: lik.set.nPhase,
@@ -395,6 +413,13 @@ export async function reconstructUvfits(
           kappa: lik.kappa,
           correlation: lik.correlation,
           meanParts: closureFigures(products.mean),
+          // the draws' mean after aligning each to the first (whole pixels, cross-correlation): what a plain mean of
+          // draws at different positions loses
+          alignedMean: aligned ? { ...closureFigures(Float32Array.from(aligned.mean)), chi2PerClosure: await lik.chi2OfImage(Float32Array.from(aligned.mean)), shiftsPixels: aligned.shifts } : null,
+          // per draw: the smallest used model visibility against its datum, and how many fall below the fraction of it
+          // or below the null guard's floor (nullFloor × σ_k)
+          nullGuardFloorSigmas: lik.nullFloor,
+          lowModelAmplitudes: nulls,
           sampleParts: Array.from({ length: nKept }, (_, k) => closureFigures(products.samples.subarray(k * per, (k + 1) * per))),
           // the ending's discrepancy rule (closure-likelihood.ts): per conditioned image, the factor on σmin and the fit
           ending: {
@@ -405,6 +430,16 @@ export async function reconstructUvfits(
           },
         }
       : null;
+    if (nulls) {
+      const low = nulls.map((l, k) => ({ ...l, k })).filter((l) => l.below > 0);
+      if (low.length) {
+        warnings.push(
+          `${low.length} of ${nulls.length} draws hold a model visibility on a used baseline below ${low[0].fraction} × its datum's amplitude (smallest: ` +
+            low.map((l) => `draw ${l.k + 1} ${l.baseline} ${l.smallestModelJy.toExponential(2)} Jy against ${l.dataJy.toPrecision(3)}`).join('; ') +
+            `): there a closure phase is nearly free and a log closure amplitude steep; report.json's chi2PerClosure.lowModelAmplitudes lists them`,
+        );
+      }
+    }
     const gainParams = sc ? gainParameters(sc.gains) : 0;
     const sd = Math.sqrt(2 / dof);
     const meanSampleChi2 = sampleChi2.reduce((a, b) => a + b, 0) / sampleChi2.length;

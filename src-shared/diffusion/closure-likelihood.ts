@@ -59,6 +59,23 @@
  * 13–27 on the simulated crescent). `conditionings` records each image's widening, fit and shift (report.json's
  * chi2PerClosure.ending).
  *
+ * Null visibilities (guardedClosureChi2). A model visibility M_k near zero leaves its phase free and its log
+ * amplitude at −∞: the closure phase's gradient grows as 1/|M_k| while its term stays bounded, so a mode can sit at a
+ * null and fit the phase there by a rounding's worth of image (docs/radio.md: on the EHT file a draw's first solve
+ * drove SPT–PDB, in a single closure phase of a three-station time stamp, from above 4·10⁻³ of its datum's amplitude
+ * to 3·10⁻⁸ within its last iterations, the gradient's norm from 10⁵ to 10⁷–10⁸; every widened solve then stopped
+ * after one iteration). The model's closures are therefore formed from its visibilities as the data could show them:
+ * below ε_k = CLOSURE_NULL_FLOOR × σ_k (σ_k the datum's thermal σ; a tenth of it, where noisy data's mean phasor is
+ * 0.09 of its length, their phase all but free; at σ_k itself the floor reached 57–63 % of a Gaussian-field test
+ * image's model amplitudes and worsened its draws' fit, 9.2/15.3 → 15.2/21.8 per closure, at 0.1 σ_k 7.8/12.6) the
+ * energy |M_k|² is raised smoothly to a floor (flooredEnergy: ε_k²/2 at a null, C¹ at ε_k), and the phasor
+ * M_k/√a(|M_k|²) shrinks towards 0, as the mean phasor of noisy data does when the amplitude falls below the noise; a
+ * closure phase's term is then |e^{iψ_obs} − ρ e^{iψ}|²/σ², which at a null costs 1/σ² (a misfit of 60°) instead of
+ * nothing. Above the floor nothing changes, bit for bit; value and gradient stay finite at a null. The reported χ²
+ * (chi2Parts) is the exact closures'. Station phase gains leave the guarded likelihood unchanged; amplitude gains
+ * move the floor with σ_k (the weights carry them), so they leave it unchanged only where the model amplitudes stand
+ * above the floor with and without them: a floor in Jy, where the data give no gain-free one.
+ *
  * Where it is an approximation: the closures' thermal errors are taken as independent with first-order σ's (closure.ts,
  * as eht-imaging's default), the convolved variance is diagonal up to κ, the ending's mode is a local one (the
  * closures are not log-concave) reached from the prior's Tweedie estimate, and the draws it makes are the
@@ -93,6 +110,16 @@ export const CLOSURE_MAX_WIDENING = 32;
 const CLOSURE_DRAW_ITERATION_FACTOR = 3;
 /** How far above the target an interpolated widening's fit may stay (condition). */
 const CLOSURE_FIT_SLACK = 0.1;
+/**
+ * The null guard's floor ε_k on a model visibility's amplitude, in units of its datum's thermal σ_k (guardedClosureChi2
+ * and the module comment; 0: none).
+ */
+export const CLOSURE_NULL_FLOOR = 0.1;
+/**
+ * The fraction of a datum's amplitude below which a draw's model visibility on a used baseline is reported
+ * (lowModelAmplitudes; report.json's chi2PerClosure.nulls and a warning).
+ */
+export const CLOSURE_LOW_AMPLITUDE_FRACTION = 1e-3;
 /** Power-iteration steps for κ. */
 const KAPPA_ITERATIONS = 40;
 
@@ -117,6 +144,8 @@ export interface ClosureLikelihoodSpec {
    */
   fitTarget?: number;
   maxWidening?: number;
+  /** The null guard's floor in units of each datum's σ (default CLOSURE_NULL_FLOOR; 0: no guard). */
+  nullFloor?: number;
   name?: string;
 }
 
@@ -134,6 +163,22 @@ export interface ClosureConditioning {
   shift: [number, number];
 }
 
+/** An image's smallest used model amplitudes against the data's (ClosureLikelihood.lowModelAmplitudes). */
+export interface ClosureLowAmplitudes {
+  /** The fraction of |V_k| counted below. */
+  fraction: number;
+  /** The smallest |M_k|/|V_k| over the used visibilities, its datum's index, |M_k|, |V_k| and σ_k (Jy). */
+  ratio: number;
+  index: number;
+  modelJy: number;
+  dataJy: number;
+  sigmaJy: number;
+  /** Used visibilities with |M_k| < fraction · |V_k|, with |M_k| below the null guard's floor ε_k, and all used. */
+  below: number;
+  belowFloor: number;
+  used: number;
+}
+
 /** χ² parts of an image (data units). */
 export interface ClosureChi2 {
   /** χ²_ψ and χ²_L (closure.ts's forms, thermal σ's) and their counts. */
@@ -144,6 +189,91 @@ export interface ClosureChi2 {
   /** Σx (data units) and the flux centroid (pixels from the phase centre, x right, y down the rows). */
   flux: number;
   centroid: [number, number];
+}
+
+/**
+ * The model visibility's energy r = |M|² raised smoothly to a floor below ε² (C¹): a(r) = r for r ≥ ε², else
+ * (r² + ε⁴)/(2ε²), so a(0) = ε²/2; with a'(r). Above the floor it is r itself, bit for bit (ε = 0: no floor).
+ */
+export function flooredEnergy(r: number, eps2: number): [number, number] {
+  if (!(r < eps2)) return [r, 1];
+  return [(r * r + eps2 * eps2) / (2 * eps2), r / eps2];
+}
+
+/**
+ * closure.ts's closure χ² with the null guard (the module comment, *Null visibilities*): each model visibility M_k
+ * enters its log closure amplitudes as ½ log a(|M_k|²) and its closure phases through the phasor M_k/√a(|M_k|²),
+ * a(r) = flooredEnergy(r, ε_k²) — the closure phase's term |e^{iψ_obs} − ρ e^{iψ}|²/σ² = (1 + ρ² − 2ρ cos(ψ_obs − ψ))/σ²
+ * with ρ = Π √(|M_k|²/a_k) ≤ 1. Where every |M_k| ≥ ε_k (ρ = 1, a = |M|²) it is closureChi2's value and gradient bit
+ * for bit; below, both stay finite as |M_k| → 0: the log closure amplitude tends to log(ε_k/√2) instead of −∞, and
+ * the closure phase's term to 1/σ² (the misfit of 60°) instead of any value of the free phase. `grad` receives
+ * ∂χ²/∂Re M_k and ∂χ²/∂Im M_k (added).
+ */
+export function guardedClosureChi2(
+  set: ClosureSet,
+  mRe: ArrayLike<number>,
+  mIm: ArrayLike<number>,
+  floor2: ArrayLike<number>,
+  grad?: { gRe: Float64Array; gIm: Float64Array },
+): { phase: number; logAmp: number } {
+  let cp = 0;
+  for (let t = 0; t < set.nPhase; t++) {
+    let psi = 0;
+    let logRho = 0;
+    for (let q = 0; q < 3; q++) {
+      const k = set.phaseIdx[3 * t + q];
+      psi += set.phaseSign[3 * t + q] * Math.atan2(mIm[k], mRe[k]);
+      const r = mRe[k] * mRe[k] + mIm[k] * mIm[k];
+      if (r < floor2[k]) logRho += 0.5 * Math.log(r / flooredEnergy(r, floor2[k])[0]);
+    }
+    const rho = logRho === 0 ? 1 : Math.exp(logRho);
+    const d = set.phaseObs[t] - psi;
+    const iv = 1 / (set.phaseSigma[t] * set.phaseSigma[t]);
+    cp += (rho === 1 ? 2 * (1 - Math.cos(d)) : 1 + rho * rho - 2 * rho * Math.cos(d)) * iv;
+    if (grad) {
+      // ∂/∂ψ and ∂/∂ρ of the term; d arg M = (x dy − y dx)/|M|², ∂ρ/∂Re M_k = ρ (1/r − a'/a) Re M_k below the floor
+      const f = -2 * rho * Math.sin(d) * iv;
+      const fr = (2 * rho - 2 * Math.cos(d)) * iv * rho;
+      for (let q = 0; q < 3; q++) {
+        const k = set.phaseIdx[3 * t + q];
+        const m2 = mRe[k] * mRe[k] + mIm[k] * mIm[k];
+        if (!(m2 > 0)) continue;
+        const s = (f * set.phaseSign[3 * t + q]) / m2;
+        grad.gRe[k] -= s * mIm[k];
+        grad.gIm[k] += s * mRe[k];
+        if (m2 < floor2[k]) {
+          const [a, da] = flooredEnergy(m2, floor2[k]);
+          const h = fr * (1 / m2 - da / a);
+          grad.gRe[k] += h * mRe[k];
+          grad.gIm[k] += h * mIm[k];
+        }
+      }
+    }
+  }
+  let la = 0;
+  for (let t = 0; t < set.nLogAmp; t++) {
+    let L = 0;
+    for (let q = 0; q < 4; q++) {
+      const k = set.ampIdx[4 * t + q];
+      L += 0.5 * set.ampSign[4 * t + q] * Math.log(flooredEnergy(mRe[k] * mRe[k] + mIm[k] * mIm[k], floor2[k])[0]);
+    }
+    const d = set.ampObs[t] - L;
+    const iv = 1 / (set.ampSigma[t] * set.ampSigma[t]);
+    la += d * d * iv;
+    if (grad) {
+      // d ½ log a = a'/a (x dx + y dy)
+      const f = -2 * d * iv;
+      for (let q = 0; q < 4; q++) {
+        const k = set.ampIdx[4 * t + q];
+        const m2 = mRe[k] * mRe[k] + mIm[k] * mIm[k];
+        const [a, da] = flooredEnergy(m2, floor2[k]);
+        const s = m2 < floor2[k] ? (f * set.ampSign[4 * t + q] * da) / a : (f * set.ampSign[4 * t + q]) / m2;
+        grad.gRe[k] += s * mRe[k];
+        grad.gIm[k] += s * mIm[k];
+      }
+    }
+  }
+  return { phase: cp, logAmp: la };
 }
 
 /** Solves the 3×3 system M z = r (Gaussian elimination with partial pivoting). */
@@ -184,6 +314,13 @@ export class ClosureLikelihood {
   readonly set: ClosureSet;
   /** The closure set on the used visibilities' compact index. */
   private readonly sub: ClosureSet;
+  /** The used visibilities (indices into the data), and per used visibility its data amplitude |V_k| and thermal σ_k = 1/√w_k (Jy). */
+  readonly usedIndex: Int32Array;
+  readonly dataAmplitude: Float64Array;
+  readonly dataSigma: Float64Array;
+  /** The null guard: ε_k = nullFloor · σ_k, and ε_k² per used visibility (guardedClosureChi2). */
+  readonly nullFloor: number;
+  private readonly floor2: Float64Array;
   private readonly u: Float64Array;
   private readonly v: Float64Array;
   readonly grid: ImageGrid;
@@ -246,6 +383,12 @@ export class ClosureLikelihood {
     this.sub = { ...set, phaseIdx: set.phaseIdx.map((k) => local.get(k)!), ampIdx: set.ampIdx.map((k) => local.get(k)!) };
     this.u = Float64Array.from(used, (k) => spec.vis.u[k]);
     this.v = Float64Array.from(used, (k) => spec.vis.v[k]);
+    this.usedIndex = used;
+    this.dataAmplitude = Float64Array.from(used, (k) => Math.hypot(spec.vis.re[k], spec.vis.im[k]));
+    this.dataSigma = Float64Array.from(used, (k) => 1 / Math.sqrt(spec.vis.weight[k]));
+    this.nullFloor = spec.nullFloor ?? CLOSURE_NULL_FLOOR;
+    if (!(this.nullFloor >= 0)) throw new LikelihoodInputError(`${name}: the null guard's floor must be at least 0`);
+    this.floor2 = Float64Array.from(this.dataSigma, (v) => (this.nullFloor * v) ** 2);
     this.gramPhase = this.gramOf(this.sub.phaseIdx, 3);
     this.gramAmp = this.gramOf(this.sub.ampIdx, 4);
     // the pseudo-data
@@ -318,7 +461,8 @@ export class ClosureLikelihood {
       for (let c = 0; c < n; c++) {
         for (let q = 0; q < terms; q++) {
           const k = idx[c * terms + q];
-          const m2 = re[k] * re[k] + im[k] * im[k];
+          // α = conj(V)/a(|V|²): the null guard's floor keeps it finite at a null
+          const m2 = flooredEnergy(re[k] * re[k] + im[k] * im[k], this.floor2[k])[0];
           ar[q] = re[k] / m2;
           ai[q] = -im[k] / m2;
         }
@@ -427,6 +571,26 @@ export class ClosureLikelihood {
     return [f, sx, sy];
   }
 
+  /**
+   * The used model visibilities of an image (data units) against their data: the smallest |M_k|/|V_k| with its datum
+   * (index into the data), |M_k|, |V_k| and σ_k, and how many fall below `fraction` of |V_k| and below the null
+   * guard's floor ε_k.
+   */
+  lowModelAmplitudes(xData: ArrayLike<number>, fraction = CLOSURE_LOW_AMPLITUDE_FRACTION): ClosureLowAmplitudes {
+    const m = dftForward(this.u, this.v, this.grid, Float64Array.from(xData));
+    let worst = 0;
+    let below = 0;
+    let belowFloor = 0;
+    for (let i = 0; i < this.u.length; i++) {
+      const a = Math.hypot(m.re[i], m.im[i]);
+      if (a / this.dataAmplitude[i] < Math.hypot(m.re[worst], m.im[worst]) / this.dataAmplitude[worst]) worst = i;
+      if (a < fraction * this.dataAmplitude[i]) below++;
+      if (a * a < this.floor2[i]) belowFloor++;
+    }
+    const modelJy = Math.hypot(m.re[worst], m.im[worst]);
+    return { fraction, ratio: modelJy / this.dataAmplitude[worst], index: this.usedIndex[worst], modelJy, dataJy: this.dataAmplitude[worst], sigmaJy: this.dataSigma[worst], below, belowFloor, used: this.u.length };
+  }
+
   /** χ² parts of an image in data units. */
   chi2Parts(xData: ArrayLike<number>): ClosureChi2 {
     const x = Float64Array.from(xData);
@@ -456,7 +620,7 @@ export class ClosureLikelihood {
     const set = this.perturbed(noise);
     const x = Float64Array.from(xData);
     const m = dftForward(this.u, this.v, this.grid, x);
-    const c = closureChi2(set, m.re, m.im);
+    const c = guardedClosureChi2(set, m.re, m.im, this.floor2);
     const [f, sx, sy] = this.moments(x);
     const r = [this.yB[0] - f, -sx, -sy];
     return -0.5 * (c.phase + c.logAmp + r.reduce((a, v, i) => a + (v * v) / this.sigmaB[i], 0));
@@ -481,7 +645,7 @@ export class ClosureLikelihood {
     }
     const gRe = new Float64Array(this.u.length);
     const gIm = new Float64Array(this.u.length);
-    closureChi2(set, m.re, m.im, { gRe, gIm, phaseFactor: 1, ampFactor: 1 });
+    guardedClosureChi2(set, m.re, m.im, this.floor2, { gRe, gIm });
     const g = dftAdjoint(this.u, this.v, this.grid, gRe, gIm).re; // ∂χ²/∂x
     const out = new Float64Array(xData.length);
     for (let p = 0; p < out.length; p++) out[p] = -0.5 * g[p];
@@ -640,7 +804,7 @@ export class ClosureLikelihood {
     const m = dftForward(this.u, this.v, this.grid, x);
     const gRe = new Float64Array(this.u.length);
     const gIm = new Float64Array(this.u.length);
-    const c = closureChi2(set, m.re, m.im, { gRe, gIm, phaseFactor: 1, ampFactor: 1 });
+    const c = guardedClosureChi2(set, m.re, m.im, this.floor2, { gRe, gIm });
     const g = dftAdjoint(this.u, this.v, this.grid, gRe, gIm).re;
     const [f, sx, sy] = this.moments(x);
     const r = [this.yB[0] - f, -sx, -sy];
@@ -685,7 +849,7 @@ export class ClosureLikelihood {
     const m = dftForward(this.u, this.v, this.grid, x);
     const gRe = new Float64Array(this.u.length);
     const gIm = new Float64Array(this.u.length);
-    closureChi2(this.sub, m.re, m.im, { gRe, gIm, phaseFactor: 1, ampFactor: 1 });
+    guardedClosureChi2(this.sub, m.re, m.im, this.floor2, { gRe, gIm });
     const g = dftAdjoint(this.u, this.v, this.grid, gRe, gIm).re;
     const jj = this.jjDiagonal(m.re, m.im);
     let t = 0;
@@ -750,4 +914,46 @@ export function recentreChains(samples: Float32Array, n: number, grid: ImageGrid
     }
   }
   return shifts;
+}
+
+/**
+ * The aligned mean of images (data units, image-major [n][ny][nx]): each image after the first shifted by the whole
+ * pixels (within ±maxShift, zero-filled) that maximise its cross-correlation with the first, then averaged — the
+ * closures fix no position, so draws of the same structure at different positions blur in a plain mean (the EHT
+ * papers' "aligned mean" of posterior images). Returns the mean and each image's shift [dx, dy] (the first [0, 0]).
+ */
+export function alignedMean(images: ArrayLike<number>, n: number, grid: ImageGrid, maxShift = Math.floor(Math.min(grid.nx, grid.ny) / 4)): { mean: Float64Array; shifts: [number, number][] } {
+  const { nx, ny } = grid;
+  const per = nx * ny;
+  const ref = Float64Array.from({ length: per }, (_, p) => images[p]);
+  const mean = Float64Array.from(ref, (v) => v / n);
+  const shifts: [number, number][] = [[0, 0]];
+  for (let k = 1; k < n; k++) {
+    const img = Float64Array.from({ length: per }, (_, p) => images[k * per + p]);
+    let best = -Infinity;
+    let sh: [number, number] = [0, 0];
+    for (let dy = -maxShift; dy <= maxShift; dy++) {
+      for (let dx = -maxShift; dx <= maxShift; dx++) {
+        // Σ_p ref(p) · img(p − d): the image moved by (dx, dy)
+        let c = 0;
+        for (let y = Math.max(0, dy); y < Math.min(ny, ny + dy); y++) {
+          const ro = y * nx;
+          const io = (y - dy) * nx - dx;
+          for (let x = Math.max(0, dx); x < Math.min(nx, nx + dx); x++) c += ref[ro + x] * img[io + x];
+        }
+        if (c > best) {
+          best = c;
+          sh = [dx, dy];
+        }
+      }
+    }
+    shifts.push(sh);
+    const [dx, dy] = sh;
+    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+      const xs = x - dx;
+      const ys = y - dy;
+      if (xs >= 0 && xs < nx && ys >= 0 && ys < ny) mean[y * nx + x] += img[ys * nx + xs] / n;
+    }
+  }
+  return { mean, shifts };
 }

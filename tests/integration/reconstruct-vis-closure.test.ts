@@ -2,7 +2,7 @@
  * `reconstruct --vis --likelihood closure` through its service (reconstructUvfits) on simulated VLBI data of the EHT
  * file's seven sites with random station phases and amplitudes (tests/helpers/vlbi-sim.ts), a Gaussian-field prior on
  * 32² × 10 µas: report.json's chi2PerClosure (the mean's and every sample's, closure phases and log closure
- * amplitudes apart, flux, centroid), the likelihood's kind and the total flux's source; the products' HISTORY gives
+ * amplitudes apart, flux, centroid; each draw's smallest model amplitude; the draws' aligned mean), the likelihood's kind and the total flux's source; the products' HISTORY gives
  * the flags; the same data through the complex visibilities fit to χ²/dof in the hundreds; --total-flux is recorded;
  * --selfcal with it is refused.
  */
@@ -93,12 +93,25 @@ describe('reconstruct --vis --likelihood closure', () => {
       expect(Number.isFinite(s.phase) && Number.isFinite(s.logAmplitude) && Number.isFinite(s.fluxJy)).toBe(true);
       expect(s.centroidPixels).toHaveLength(2);
     }
+    // each draw's smallest model amplitude against its datum's (the null guard's report), and the draws' aligned mean
+    expect(c.nullGuardFloorSigmas).toBeGreaterThan(0);
+    expect(c.lowModelAmplitudes).toHaveLength(2);
+    for (const l of c.lowModelAmplitudes) {
+      expect(l.smallestRatio).toBeCloseTo(l.smallestModelJy / l.dataJy, 12);
+      expect(l.baseline).toMatch(/^\S+-\S+$/);
+      expect(l.used).toBeGreaterThan(0);
+      expect(Math.max(l.below, l.belowGuardFloor)).toBeLessThanOrEqual(l.used);
+    }
+    expect(c.alignedMean.shiftsPixels[0]).toEqual([0, 0]);
+    expect(c.alignedMean.shiftsPixels).toHaveLength(2);
+    expect(c.alignedMean.chi2PerClosure).toBeCloseTo((c.alignedMean.phase * c.closurePhases + c.alignedMean.logAmplitude * c.logClosureAmplitudes) / (c.closurePhases + c.logClosureAmplitudes), 8);
     const vis = await run('visibilities');
     const visReport = JSON.parse(new TextDecoder().decode(vis.files.find((f) => f.name === 'report.json')!.bytes));
-    console.log(`closure: χ² per closure of the mean ${r.chi2.toFixed(3)} (draws ${c.samples.map((v: number) => v.toFixed(3)).join(', ')}; fluxes ${c.sampleParts.map((s: { fluxJy: number }) => s.fluxJy.toFixed(2)).join(', ')}; σmin widened ×${c.ending.draws.map((d: { widening: number }) => d.widening.toFixed(2)).join(', ')}); visibilities: χ²/dof ${vis.chi2.toFixed(1)}, its draws' ${JSON.stringify(visReport.chi2PerVisibility.samples)}`);
+    console.log(`closure: χ² per closure of the mean ${r.chi2.toFixed(3)} (draws ${c.samples.map((v: number) => v.toFixed(3)).join(', ')}; fluxes ${c.sampleParts.map((s: { fluxJy: number }) => s.fluxJy.toFixed(2)).join(', ')}; σmin widened ×${c.ending.draws.map((d: { widening: number }) => d.widening.toFixed(2)).join(', ')}; model amplitudes below the null guard's floor ${c.lowModelAmplitudes.map((l: { belowGuardFloor: number; used: number }) => `${l.belowGuardFloor} of ${l.used}`).join(', ')}; aligned mean ${c.alignedMean.chi2PerClosure.toFixed(2)}); visibilities: χ²/dof ${vis.chi2.toFixed(1)}, its draws' ${JSON.stringify(visReport.chi2PerVisibility.samples)}`);
     expect(visReport.likelihood.kind).toBe('visibilities');
     expect(vis.chi2).toBeGreaterThan(50);
-    // measured: the closure draws at 9.2 and 15.3 per closure (9.9 and 17.4 before the ending's discrepancy rule;
+    // measured: the closure draws at 7.8 and 12.6 per closure with the null guard (9.2 and 15.3 without it, 15.2 and
+    // 21.8 with its floor at σ_k instead of 0.1 σ_k; 9.9 and 17.4 before the ending's discrepancy rule;
     // here it stops at its most widening, × 32: this prior's σmin is 1e-3 of its pixel σ), the visibilities' at 139.6
     // per dof (30 steps; the fluxes 0.99 and 0.96 Jy: this Gaussian field's prior holds the total flux at 0 ± about
     // 0.07 Jy, against the pseudo-datum's 2 ± 0.1)

@@ -25,7 +25,7 @@ import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
-import { alignedNcc, randomGains, skyImage, normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
+import { alignedNcc, randomGains, randomPhases, skyImage, normal, simulateVlbi, uniforms, UAS, type Component } from '../helpers/vlbi-sim.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -167,28 +167,36 @@ describe('closure likelihood', () => {
   it('is unchanged by random station gains in amplitude and phase (likelihood and score at σ = 0 and σ > 0)', () => {
     const base = selectVisibilities(simulateVlbi({ sky: ringSky(), scans: 6, sigma: 0.02 }).uv);
     const gained = withGains(base, randomGains(11, 0.3, 3));
+    const phased = withGains(base, randomPhases(12));
     // the gains change the data (the test is not vacuous)
     let moved = 0;
     for (let k = 0; k < base.n; k++) moved = Math.max(moved, Math.abs(Math.log(Math.hypot(gained.re[k], gained.im[k]) / Math.hypot(base.re[k], base.im[k]))));
     expect(moved).toBeGreaterThan(0.5);
-    const a = new ClosureLikelihood({ vis: base, grid, totalFlux: 2 });
-    const b = new ClosureLikelihood({ vis: gained, grid, totalFlux: 2 });
-    expect(b.correlation).toBeCloseTo(a.correlation, 8);
     const r = uniforms(4);
     const x = Float64Array.from(gaussianImage(grid, 2, 40 * UAS), (v) => v * (0.5 + r()));
-    expect(Math.abs(a.logLikelihood(x) - b.logLikelihood(x))).toBeLessThan(1e-8 * Math.abs(a.logLikelihood(x)));
-    for (const sigma of [0, 0.003, 0.05]) {
-      const ga = a.gradient(x, sigma);
-      const gb = b.gradient(x, sigma);
-      let d = 0;
-      let s = 0;
-      for (let p = 0; p < ga.length; p++) {
-        d = Math.max(d, Math.abs(ga[p] - gb[p]));
-        s = Math.max(s, Math.abs(ga[p]));
+    const same = (a: ClosureLikelihood, b: ClosureLikelihood) => {
+      expect(b.correlation).toBeCloseTo(a.correlation, 8);
+      expect(Math.abs(a.logLikelihood(x) - b.logLikelihood(x))).toBeLessThan(1e-8 * Math.abs(a.logLikelihood(x)));
+      for (const sigma of [0, 0.003, 0.05]) {
+        const ga = a.gradient(x, sigma);
+        const gb = b.gradient(x, sigma);
+        let d = 0;
+        let s = 0;
+        for (let p = 0; p < ga.length; p++) {
+          d = Math.max(d, Math.abs(ga[p] - gb[p]));
+          s = Math.max(s, Math.abs(ga[p]));
+        }
+        expect(s).toBeGreaterThan(0);
+        expect(d / s).toBeLessThan(1e-8);
       }
-      expect(s).toBeGreaterThan(0);
-      expect(d / s).toBeLessThan(1e-8);
-    }
+    };
+    // the closures themselves: any gains (the null guard off)
+    same(new ClosureLikelihood({ vis: base, grid, totalFlux: 2, nullFloor: 0 }), new ClosureLikelihood({ vis: gained, grid, totalFlux: 2, nullFloor: 0 }));
+    // with the null guard: phase gains (its floor, a multiple of the datum's σ, carries the gains' amplitudes only);
+    // the floor at 10 σ, so that this image holds model amplitudes below it (the guard acts: the test is not vacuous)
+    const guarded = new ClosureLikelihood({ vis: base, grid, totalFlux: 2, nullFloor: 10 });
+    expect(guarded.lowModelAmplitudes(x).belowFloor).toBeGreaterThan(0);
+    same(guarded, new ClosureLikelihood({ vis: phased, grid, totalFlux: 2, nullFloor: 10 }));
     // the complex visibilities' χ² is not invariant (for contrast)
     const eqA = visibilityNormalEquations(base, grid);
     const eqB = visibilityNormalEquations(gained, grid);

@@ -181,8 +181,13 @@ flux, which closures do not carry, is a pseudo-datum at the shortest baselines' 
 sets it), and the flux centroid one at the phase centre ± 1 pixel (closure phases do not fix the position).
 The draws end fitted to the closures: each chain's estimate recentred, then the mode of the closures' likelihood
 about it with σmin widened (×2 a step, at most ×32) until the closures fit to χ² 1 per closure (a draw to 1.1).
+A model visibility below a tenth of its datum's thermal σ enters the closures as the data could show it (its
+amplitude raised smoothly to a floor, its phase's weight shrinking), so no draw is held at a null, where a closure
+phase is free.
 report.json's chi2PerClosure gives χ² per closure of the mean and of every sample, with closure phases and log
-closure amplitudes apart (meanParts, sampleParts), the flux and centroid of each, and the widening of each (ending).
+closure amplitudes apart (meanParts, sampleParts), the flux and centroid of each, the widening of each (ending),
+each draw's smallest model amplitude against its datum's (lowModelAmplitudes; a warning below 0.001 of it) and the
+draws' mean after aligning each to the first by cross-correlation (alignedMean).
 Data where no three stations observe at one time stamp are refused (a log closure amplitude needs four). The chains
 run in one thread; the samplers pc, em, ald and ula (not dps).`;
 
