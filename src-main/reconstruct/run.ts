@@ -32,6 +32,8 @@ export interface RunHooks {
   previewSamples?: number;
   /** Whether to run the convergence check (Stein's ratio: 9 score evaluations per sample; default true). */
   convergenceCheck?: boolean;
+  /** A line on what the run did before sampling (the lens's normal matrix formed for the workers). */
+  onNote?: (line: string) => void;
 }
 
 export interface ReconstructionRun {
@@ -62,7 +64,12 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
     // a lens model's AᵀWA and its deflation pairs, formed once here for every worker (each would form its own)
     const parts = splitChains(s.n, s.workers);
     const batch = Math.min(s.batch, parts[0]!.n);
+    const t0 = performance.now();
     const normalMatrix = lik.formSharedNormalMatrix(batch, s.steps * Math.ceil(parts[parts.length - 1]!.n / batch)) ?? undefined;
+    if (normalMatrix) {
+      const pairs = normalMatrix.pairs ? ` and its top ${normalMatrix.pairs.k} eigenpairs` : '';
+      hooks.onNote?.(`AᵀWA${pairs} formed once for the ${parts.length} workers (shared memory) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
     const par = await runSamplingParallel(
       {
         backend: prep.backend.backend,
