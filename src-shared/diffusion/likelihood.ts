@@ -213,6 +213,7 @@ export class ConvolvedLikelihood {
 
   private readonly yT: tf.Tensor3D; // y' = (y − b A1) on observed pixels, 0 elsewhere: [1, my, mx]
   private readonly mT: tf.Tensor3D; // mask [1, my, mx]
+  private atwy: tf.Tensor | null = null; // AᵀW y' [1, ny, nx], once the normal matrix takes the right-hand side
   private readonly invVarT: tf.Tensor3D; // m/σ² [1, my, mx]
   private readonly relWeightT: tf.Tensor3D; // m·σ̄²/σ² (for DPS's norm) [1, my, mx]
   private readonly sdT: tf.Tensor3D; // m·σ (a draw of the noise from standard normals) [1, my, mx]
@@ -395,10 +396,20 @@ export class ConvolvedLikelihood {
     const a = this.affine.scale;
     const c = a * a * sigma * sigma; // weight of A Aᵀ
     return tf.tidy(() => {
+      // a lens model's normal matrix, formed: the right-hand side AᵀW r through it, without the residual
+      const cg = !perturbation && sigma > 0 && this.solver instanceof ConjugateGradientSolver ? this.solver : null;
+      const b = cg?.rightHandSide(x, a, this.normalRhs());
+      if (cg && b) return tf.mul(cg.solveNormal(b, c, warm), a);
       const r = perturbation ? tf.add(this.residual(x), tf.mul(perturbation, this.mT)) : this.residual(x);
       const g = sigma === 0 && !this.correlation && !this.learnedNoise ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);
       return tf.mul(g, a);
     });
+  }
+
+  /** AᵀW y' [1, ny, nx] (W = M/σ²), made once, for the right-hand side through the normal matrix. */
+  private normalRhs(): tf.Tensor {
+    this.atwy ??= tf.keep(tf.tidy(() => this.solver.forward.adjoint(tf.mul(tf.mul(this.yT, this.mT), this.invVarT))));
+    return this.atwy;
   }
 
   /** The shape of the standard normals noiseDraw takes per chain: the data's. */
@@ -477,6 +488,7 @@ export class ConvolvedLikelihood {
       this.noiseFilter.spectral.dispose();
     }
     for (const t of [this.yT, this.mT, this.invVarT, this.relWeightT, this.sdT]) t.dispose();
+    this.atwy?.dispose();
   }
 
   private check(x: tf.Tensor): void {
