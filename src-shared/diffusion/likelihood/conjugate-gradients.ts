@@ -20,17 +20,21 @@
  *
  * A lens model can give its normal matrix G = AᵀWA (normal-matrix.ts): one matrix product [B, N]·[N, N] in place
  * of the operator and its adjoint. It pays for batches of several chains (on the SLACS-like 64² source, 140² window,
- * wasm: 26 against 42 ms of CPU per product of 8 chains, 14 against 13 ms for 2) and costs about 7 s of CPU to form,
- * so it is formed only after `normal.after` products of at least `normal.minBatch` chains have run through the
- * operator (about the formation's cost: a short run or a few evaluations never form it), and then used for such
- * batches only. The two agree to float32 rounding (tests/unit/normal-matrix.test.ts).
+ * wasm: 26 against 42 ms of CPU per product of 8 chains, 14 against 13 ms for 2, as u·G; 11.5 ms for 8 as (G uᵀ)ᵀ,
+ * normalProduct) and costs about 7 s of CPU to form, so a solver forms it itself only after `normal.after` products
+ * of at least `normal.minBatch` chains have run through the operator (about the formation's cost: a short run or a
+ * few evaluations never form it), and then uses it for such batches only. The sampling pool's workers are given it
+ * instead (`normal.formed`): formed once, with its eigenpairs, by the reconstruction's own thread in shared memory
+ * where the workers' runs would form it (formShared), and used from their first solve. With G formed, the
+ * right-hand side AᵀW r = AᵀW y′ − a G x is one more product with it (rightHandSide), not the operator and its
+ * adjoint. The two agree to float32 rounding (tests/unit/normal-matrix.test.ts).
  *
  * Once G is formed, its top DEFLATION_PAIRS eigenpairs (Lanczos with full reorthogonalisation, ../../linalg/lanczos.ts,
  * through the backend's product with G) replace the preconditioner for every batch: the deflation preconditioner
  * (preconditioners.ts) takes the condition number from 1 + c λ₁ to 1 + c λ_{k+1}. G's spectrum on the SLACS-like
  * lens decays slowly (λ₁ 4.0·10⁴, λ₁₀₁ 2.5·10³, λ₂₀₁ 1.4·10³, λ₁₀₀₁ 96): 100 pairs (3.0 s of CPU, 200 steps) cut
  * the cold iterations about threefold, the 16 × 100 run's mean from 15.6 to 11.0 and its CPU by 7.5 %; 200 pairs
- * (10.4 s, in each worker) saved more iterations but less CPU (measured in docs/lensing.md).
+ * (10.4 s, then in each worker) saved more iterations but less CPU (measured in docs/lensing.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearOperator } from '../../operators/types.js';
