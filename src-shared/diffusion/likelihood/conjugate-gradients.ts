@@ -186,11 +186,12 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
   /** G for a batch of `batch` chains: formed once the operator's products have cost about its formation; else null. */
   private normalFor(batch: number): tf.Tensor2D | null {
     if (batch < this.minBatch) return null;
-    if (!this.normalTensor && this.normal && (this.normal.formed || this.bigProducts >= this.after)) {
+    // (a G given formed was taken up by the constructor)
+    if (!this.normalTensor && this.normal && this.bigProducts >= this.after) {
       const n = this.forward.inShape[0] * this.forward.inShape[1];
       const use = this.normal;
       this.normal = null;
-      const formed = use.formed ?? formNormalMatrix(use.form, n, this.deflatePairs);
+      const formed = formNormalMatrix(use.form, n, this.deflatePairs);
       if (formed) this.adopt(formed, n);
     }
     return this.normalTensor;
