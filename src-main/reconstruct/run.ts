@@ -10,7 +10,7 @@ import { runSampling, type SamplingPreview, type SamplingResult, type SamplingSt
 import { reconstructionDiagnostics, steinRatio, type ReconstructionDiagnostics, type SteinResult } from '../../src-shared/diffusion/diagnostics.js';
 import { posteriorProducts, previewProducts, type PosteriorProducts } from '../../src-shared/diffusion/products.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
-import { runSamplingParallel } from '../sampling/pool.js';
+import { runSamplingParallel, splitChains } from '../sampling/pool.js';
 import { onObservationGrid, type PreparedReconstruction } from './prepare.js';
 import { noiseReport } from '../../src-shared/noise/diagnostics.js';
 import { commandLine, headerContext, productFiles, runReport, type HeaderContext } from './products.js';
@@ -32,6 +32,8 @@ export interface RunHooks {
   previewSamples?: number;
   /** Whether to run the convergence check (Stein's ratio: 9 score evaluations per sample; default true). */
   convergenceCheck?: boolean;
+  /** A line on what the run did before sampling (the lens's normal matrix formed for the workers). */
+  onNote?: (line: string) => void;
 }
 
 export interface ReconstructionRun {
@@ -59,6 +61,15 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
   let workers = 1;
   let samplingSeconds: number;
   if (s.workers > 1) {
+    // a lens model's AᵀWA and its deflation pairs, formed once here for every worker (each would form its own)
+    const parts = splitChains(s.n, s.workers);
+    const batch = Math.min(s.batch, parts[0]!.n);
+    const t0 = performance.now();
+    const normalMatrix = lik.formSharedNormalMatrix(batch, s.steps * Math.ceil(parts[parts.length - 1]!.n / batch)) ?? undefined;
+    if (normalMatrix) {
+      const pairs = normalMatrix.pairs ? ` and its top ${normalMatrix.pairs.k} eigenpairs` : '';
+      hooks.onNote?.(`AᵀWA${pairs} formed once for the ${parts.length} workers (shared memory) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
     const par = await runSamplingParallel(
       {
         backend: prep.backend.backend,
@@ -69,6 +80,7 @@ export async function runReconstruction(prep: PreparedReconstruction, hooks: Run
         data: Float32Array.from(prep.data.values),
         dataShape: prep.data.shape,
         noise: prep.noise,
+        normalMatrix,
         dataName: prep.observation.name,
         affine: prep.affine,
         ...sampling,

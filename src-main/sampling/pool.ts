@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../../src-shared/protocol/index.js';
 import type { NoiseModel } from '../../src-shared/operators/noise.js';
 import type { PreparedForwardModel } from '../../src-shared/operators/forward-model.js';
-import type { Affine, CgStats } from '../../src-shared/diffusion/likelihood.js';
+import type { Affine, CgStats, FormedNormalMatrix } from '../../src-shared/diffusion/likelihood.js';
 import type { SamplerName, SamplerOptions } from '../../src-shared/diffusion/samplers/index.js';
 import { SamplingCancelledError, type SamplingPreview, type SamplingProgress, type SamplingResult, type SamplingStatus } from '../../src-shared/diffusion/posterior.js';
 import { Welford } from '../../src-shared/diffusion/welford.js';
@@ -58,6 +58,12 @@ export interface ParallelJob {
   data?: Float32Array;
   dataShape?: [number, number];
   noise?: NoiseModel;
+  /**
+   * A lens model's normal matrix AᵀWA and its deflation eigenpairs, formed once in this thread in shared memory
+   * (ConvolvedLikelihood.formSharedNormalMatrix): every worker reads the one copy and multiplies by it from its
+   * first solve, in place of forming its own after its first products.
+   */
+  normalMatrix?: FormedNormalMatrix;
   dataName?: string;
   affine?: Affine;
   sampler: SamplerName | string;

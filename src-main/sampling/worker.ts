@@ -43,6 +43,7 @@ port.on('message', onMessage);
         noise: job.noise!,
         affine: job.affine,
         name: job.dataName,
+        ...(job.normalMatrix ? { normalMatrix: { formed: job.normalMatrix } } : {}),
       });
     } else if (job.visibility) {
       // the normal equations as sent (shared, not remade); the measurement's plan for χ², residuals and noise draws

@@ -47,7 +47,7 @@ import { noiseCorrelation, sigmaArray, validityMask, type LearnedNoise, type Noi
 import { readAndDispose } from './readback.js';
 import { Spectral2D } from './spectral.js';
 import { chooseSolveMethod, type SolveChoice } from './likelihood/choose.js';
-import { ConjugateGradientSolver } from './likelihood/conjugate-gradients.js';
+import { ConjugateGradientSolver, type FormedNormalMatrix } from './likelihood/conjugate-gradients.js';
 import { CorrelatedCgSolver } from './likelihood/correlated-cg.js';
 import { CorrelatedFourierSolver } from './likelihood/correlated-fourier.js';
 import { FourierSolver } from './likelihood/fourier.js';
@@ -91,9 +91,10 @@ export interface LikelihoodSpec {
   /**
    * Conjugate gradients on a lens model (lens → psf → mask) of up to 64² unknowns: form AᵀWA once and multiply by
    * it in the iterations (conjugate-gradients.ts says when; default true; false: the operator and its adjoint at
-   * every iteration). `{ minBatch, after }` sets when (tests).
+   * every iteration). `{ minBatch, after }` sets when (tests); `formed`: G and its eigenpairs formed already
+   * (formSharedNormalMatrix of a likelihood of the same problem, in another thread), used from the first product.
    */
-  normalMatrix?: boolean | { minBatch: number; after: number };
+  normalMatrix?: boolean | { minBatch?: number; after?: number; formed?: FormedNormalMatrix };
   /**
    * Run the conjugate gradients' stopping test on the device (likelihood/cg-loop.ts) even where the backend reads
    * synchronously — what happens anyway on a backend that cannot (tfjs-webgpu in Node); for tests.
@@ -109,6 +110,7 @@ export interface LikelihoodSpec {
 }
 
 export { CgWarmStart, type CgStats, type LikelihoodMethod } from './likelihood/solver.js';
+export type { FormedNormalMatrix } from './likelihood/conjugate-gradients.js';
 
 /**
  * The likelihoods the driver, the samplers and the products take: image-plane data, visibilities
@@ -188,7 +190,9 @@ export class ConvolvedLikelihood {
   readonly affine: Affine;
   readonly method: LikelihoodMethod;
   /** One line for reports: how Σ + σ² A Aᵀ is solved. */
-  readonly description: string;
+  get description(): string {
+    return this.solver.description;
+  }
   readonly warnings: string[] = [];
   /** Observed (unmasked) pixels. */
   readonly observed: number;
@@ -209,6 +213,7 @@ export class ConvolvedLikelihood {
 
   private readonly yT: tf.Tensor3D; // y' = (y − b A1) on observed pixels, 0 elsewhere: [1, my, mx]
   private readonly mT: tf.Tensor3D; // mask [1, my, mx]
+  private atwy: tf.Tensor | null = null; // AᵀW y' [1, ny, nx], once the normal matrix takes the right-hand side
   private readonly invVarT: tf.Tensor3D; // m/σ² [1, my, mx]
   private readonly relWeightT: tf.Tensor3D; // m·σ̄²/σ² (for DPS's norm) [1, my, mx]
   private readonly sdT: tf.Tensor3D; // m·σ (a draw of the noise from standard normals) [1, my, mx]
@@ -318,11 +323,16 @@ export class ConvolvedLikelihood {
     });
     this.solver = this.createSolver(choice, varr, spec.cgOnDevice ?? false, spec.normalMatrix !== false ? inv : null, typeof spec.normalMatrix === 'object' ? spec.normalMatrix : {});
     this.method = this.solver.method;
-    this.description = this.solver.description;
   }
 
   /** `weight`: W = M/σ² on the data grid, where the conjugate gradients may form AᵀWA (null: they may not). */
-  private createSolver(choice: SolveChoice, variance: Float32Array, cgOnDevice: boolean, weight: Float32Array | null = null, when: { minBatch?: number; after?: number } = {}): LikelihoodSolver {
+  private createSolver(
+    choice: SolveChoice,
+    variance: Float32Array,
+    cgOnDevice: boolean,
+    weight: Float32Array | null = null,
+    when: { minBatch?: number; after?: number; formed?: FormedNormalMatrix } = {},
+  ): LikelihoodSolver {
     const op = this.operator;
     switch (choice.method) {
       case 'pixel-diagonal':
@@ -354,6 +364,17 @@ export class ConvolvedLikelihood {
     }
   }
 
+  /**
+   * A lens model's normal matrix AᵀWA and its deflation eigenpairs, formed now in shared memory for likelihoods of
+   * this problem in other threads whose batches hold `batch` chains and solve at least `solves` times each (their
+   * spec's `normalMatrix: { formed }`): the same matrix and pairs each would form itself, formed once. Null where
+   * they would not form one (not conjugate gradients on a lens model, batches below the normal matrix's minimum, a
+   * run too short: conjugate-gradients.ts, formShared).
+   */
+  formSharedNormalMatrix(batch: number, solves: number): FormedNormalMatrix | null {
+    return this.solver instanceof ConjugateGradientSolver ? this.solver.formShared(batch, solves) : null;
+  }
+
   /** The conjugate gradients' counts (zero for the exact methods); settle() adds those still on the device. */
   get cgStats(): CgStats {
     return this.solver.stats;
@@ -375,10 +396,20 @@ export class ConvolvedLikelihood {
     const a = this.affine.scale;
     const c = a * a * sigma * sigma; // weight of A Aᵀ
     return tf.tidy(() => {
+      // a lens model's normal matrix, formed: the right-hand side AᵀW r through it, without the residual
+      const cg = !perturbation && sigma > 0 && this.solver instanceof ConjugateGradientSolver ? this.solver : null;
+      const b = cg?.rightHandSide(x, a, this.normalRhs());
+      if (cg && b) return tf.mul(cg.solveNormal(b, c, warm), a);
       const r = perturbation ? tf.add(this.residual(x), tf.mul(perturbation, this.mT)) : this.residual(x);
       const g = sigma === 0 && !this.correlation && !this.learnedNoise ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);
       return tf.mul(g, a);
     });
+  }
+
+  /** AᵀW y' [1, ny, nx] (W = M/σ²), made once, for the right-hand side through the normal matrix. */
+  private normalRhs(): tf.Tensor {
+    this.atwy ??= tf.keep(tf.tidy(() => this.solver.forward.adjoint(tf.mul(tf.mul(this.yT, this.mT), this.invVarT))));
+    return this.atwy;
   }
 
   /** The shape of the standard normals noiseDraw takes per chain: the data's. */
@@ -457,6 +488,7 @@ export class ConvolvedLikelihood {
       this.noiseFilter.spectral.dispose();
     }
     for (const t of [this.yT, this.mT, this.invVarT, this.relWeightT, this.sdT]) t.dispose();
+    this.atwy?.dispose();
   }
 
   private check(x: tf.Tensor): void {

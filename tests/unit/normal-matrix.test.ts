@@ -14,7 +14,7 @@ import { compose } from '../../src-shared/operators/compose.js';
 import type { LinearOperator } from '../../src-shared/operators/types.js';
 import { lensModelRows, lensNormalMatrix } from '../../src-shared/diffusion/likelihood/normal-matrix.js';
 import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
-import { ConjugateGradientSolver } from '../../src-shared/diffusion/likelihood/conjugate-gradients.js';
+import { ConjugateGradientSolver, normalProduct } from '../../src-shared/diffusion/likelihood/conjugate-gradients.js';
 import { choosePreconditioner } from '../../src-shared/diffusion/likelihood/preconditioners.js';
 import { ellipticalKernel } from '../helpers/psf-kernels.js';
 import { randn } from './operators-ref.js';
@@ -142,6 +142,29 @@ describe('G = AᵀWA', () => {
   });
 });
 
+describe('the product with G', () => {
+  it('(G uᵀ)ᵀ is u G for a symmetric G, for one chain and for batches', () => {
+    const N = 300;
+    const z = randn(N * N, 41);
+    const G = new Float32Array(N * N);
+    for (let i = 0; i < N; i++) for (let j = 0; j <= i; j++) G[i * N + j] = G[j * N + i] = z[i * N + j];
+    const Gt = tf.tensor2d(G, [N, N]);
+    for (const B of [1, 2, 5, 8, 16]) {
+      const u = randn(B * N, 42 + B);
+      const ut = tf.tensor2d(u, [B, N]);
+      const got = normalProduct(Gt, ut);
+      expect(got.shape).toEqual([B, N]);
+      const g = got.dataSync();
+      // against float64 sums, row by row
+      const want = new Float64Array(B * N);
+      for (let b = 0; b < B; b++) for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) want[b * N + j] += u[b * N + i] * G[i * N + j];
+      expect(maxDiff(g, want)).toBeLessThan(1e-5 * maxAbs(want));
+      tf.dispose([ut, got]);
+    }
+    Gt.dispose();
+  });
+});
+
 describe('the likelihood with G', () => {
   it('solves the operator’s own system (a σ map, masked pixels, the Fourier PSF)', () => {
     const make = (normalMatrix: boolean) => {
@@ -208,6 +231,65 @@ describe('the likelihood with G', () => {
   });
 });
 
+describe('the right-hand side through G', () => {
+  it('AᵀW y′ − G x is AᵀW (y′ − A x) where the data are near the model (cancellation), within a tenth of the solve’s tolerance', () => {
+    const N = SRC[0] * SRC[1];
+    const make = (normalMatrix: boolean) => {
+      const { op, mask } = lensModel('fourier');
+      const w = weights(mask);
+      const sigma = Float32Array.from(w, (v) => (v > 0 ? 1 / Math.sqrt(v) : 0.02));
+      return { op, mask, sigma, normalMatrix };
+    };
+    const withG = make(true);
+    const without = make(false);
+    // a smooth source of peak ~1 through the lens, S/N ~50 a pixel; the state a posterior draw near it
+    const truth = Float32Array.from({ length: N }, (_, k) => Math.exp(-(((k % 16) - 7.5) ** 2 + (Math.floor(k / 16) - 8) ** 2) / 12));
+    const { rows: B, pixels, w: wr } = lensModelRows(without.op, Float32Array.from(without.sigma, (v, i) => (without.mask[i] ? 1 / (v * v) : 0)))!;
+    const z = randn(IMG[0] * IMG[1], 51);
+    const data = new Float32Array(IMG[0] * IMG[1]);
+    for (let r = 0; r < B.nRows; r++) {
+      let m = 0;
+      for (let p = B.rowPtr[r]; p < B.rowPtr[r + 1]; p++) m += B.values[p] * truth[B.colIdx[p]];
+      data[pixels[r]] = m + without.sigma[pixels[r]] * z[pixels[r]];
+    }
+    const liks = [withG, without].map((m) => new ConvolvedLikelihood({ operator: m.op, data, dataShape: IMG, noise: { kind: 'map', sigma: m.sigma, shape: IMG }, normalMatrix: m.normalMatrix && { minBatch: 1, after: 0 } }));
+    const xs = Float32Array.from(randn(4 * N, 52), (v, k) => truth[k % N] + 0.01 * v);
+    const x = tf.tensor3d(xs, [4, SRC[0], SRC[1]]);
+    // forms G (its first solve's right-hand side through the operator)
+    tf.dispose(liks[0].score(x, 1));
+    // at σ → 0 the solve is the identity: the score is the right-hand side itself (flux scale 1)
+    const tiny = 1e-6;
+    const viaG = liks[0].score(x, tiny).dataSync();
+    const viaOp = liks[1].score(x, tiny).dataSync();
+    // in float64 from the explicit rows
+    const exact = new Float64Array(4 * N);
+    let cancel = 0;
+    for (let k = 0; k < 4; k++) {
+      const aty = new Float64Array(N);
+      for (let r = 0; r < B.nRows; r++) {
+        let m = 0;
+        for (let p = B.rowPtr[r]; p < B.rowPtr[r + 1]; p++) m += B.values[p] * xs[k * N + B.colIdx[p]];
+        const res = data[pixels[r]] - m;
+        for (let p = B.rowPtr[r]; p < B.rowPtr[r + 1]; p++) {
+          exact[k * N + B.colIdx[p]] += wr[r] * B.values[p] * res;
+          aty[B.colIdx[p]] += wr[r] * B.values[p] * data[pixels[r]];
+        }
+      }
+      cancel = Math.max(cancel, maxAbs(aty) / maxAbs(exact.subarray(k * N, (k + 1) * N)));
+    }
+    // the data are near the model: AᵀW y′ is many times the right-hand side
+    expect(cancel).toBeGreaterThan(20);
+    const errG = maxDiff(viaG, exact) / maxAbs(exact);
+    const errOp = maxDiff(viaOp, exact) / maxAbs(exact);
+    expect(errG).toBeLessThan(1e-4);
+    expect(errOp).toBeLessThan(1e-4);
+    expect(liks[0].cgStats.solves).toBe(2);
+    x.dispose();
+    for (const l of liks) l.dispose();
+    for (const m of [withG, without]) m.op.dispose();
+  });
+});
+
 describe('when the solver forms G', () => {
   it('after `after` products of batches of ≥ `minBatch` chains through the operator, once, then for such batches only', () => {
     const { op, mask } = lensModel('direct');
@@ -250,5 +332,79 @@ describe('when the solver forms G', () => {
     solver.dispose();
     plain.dispose();
     op.dispose();
+  });
+});
+
+describe('G formed once for other threads (the sampling pool)', () => {
+  const problem = (normalMatrix?: ConstructorParameters<typeof ConvolvedLikelihood>[0]['normalMatrix']) => {
+    const { op, mask } = lensModel('direct');
+    const w = weights(mask);
+    const sigma = Float32Array.from(w, (v) => (v > 0 ? 1 / Math.sqrt(v) : 0.02));
+    const data = Float32Array.from(randn(IMG[0] * IMG[1], 21), (v) => 0.05 + 0.02 * v);
+    const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: IMG, noise: { kind: 'map', sigma, shape: IMG }, ...(normalMatrix !== undefined ? { normalMatrix } : {}) });
+    // the likelihood's weights: 1/σ² of the float32 variance at the mask's pixels
+    const variance = Float32Array.from(sigma, (v) => v * v);
+    const inv = Float32Array.from(variance, (v, i) => (w[i] > 0 ? 1 / v : 0));
+    return { op, lik, inv };
+  };
+
+  it('is the G and the eigenpairs a worker forms itself, in shared memory, and gives its solves bit for bit', () => {
+    const host = problem();
+    const shared = host.lik.formSharedNormalMatrix(4, 100)!;
+    expect(shared).not.toBeNull();
+    expect(host.lik.description).toContain('formed once before the run, shared by the threads');
+    const N = SRC[0] * SRC[1];
+    // in SharedArrayBuffers: a structured clone (what a worker's workerData is) shares them
+    expect(shared.matrix.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shared.pairs!.vectors.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const clone = structuredClone(shared);
+    const before = shared.matrix[5];
+    clone.matrix[5] = 123;
+    expect(shared.matrix[5]).toBe(123);
+    shared.matrix[5] = before;
+    // G: what the worker's own formation gives (the same float64 sums, rounded once), bit for bit
+    const own = lensNormalMatrix(host.op, host.inv)!;
+    expect(shared.matrix.length).toBe(N * N);
+    expect(maxDiff(shared.matrix, own)).toBe(0);
+    // the worker's own path: formed after 0 products of ≥ 1 chain, then deflated by its own Lanczos pairs
+    const worker = problem({ minBatch: 1, after: 0 });
+    const given = problem({ minBatch: 1, formed: clone });
+    expect(given.lik.description).toContain('formed once before the run, shared by the threads');
+    const x = tf.tensor3d(Float32Array.from(randn(4 * N, 4), (v) => 0.3 * v), [4, SRC[0], SRC[1]]);
+    // the worker forms G in its first solve, whose right-hand side went through the operator (G was not formed yet)
+    tf.dispose(worker.lik.score(x, 10));
+    const warmUp = worker.lik.cgStats.iterations;
+    for (const sigma of [5, 0.5, 0.05]) {
+      const a = worker.lik.score(x, sigma);
+      const b = given.lik.score(x, sigma);
+      const c = host.lik.score(x, sigma);
+      // the same G and the same deflation: the same iterates, bit for bit
+      expect(maxDiff(a.dataSync(), b.dataSync())).toBe(0);
+      expect(maxDiff(a.dataSync(), c.dataSync())).toBe(0);
+      tf.dispose([a, b, c]);
+    }
+    expect(worker.lik.cgStats.iterations - warmUp).toBe(given.lik.cgStats.iterations);
+    expect(given.lik.cgStats.solves).toBe(3);
+    x.dispose();
+    for (const m of [host, worker, given]) {
+      m.lik.dispose();
+      m.op.dispose();
+    }
+  });
+
+  it('is not formed where the workers would not form it: batches below the minimum, runs too short to reach `after` products', () => {
+    const host = problem();
+    // defaults: batches of ≥ 4 chains, 256 products, ≤ 30 iterations a solve (31 products with the warm start's)
+    expect(host.lik.formSharedNormalMatrix(3, 1000)).toBeNull();
+    expect(host.lik.formSharedNormalMatrix(8, 8)).toBeNull();
+    expect(host.lik.description).toContain('formed after 256 products');
+    expect(host.lik.formSharedNormalMatrix(8, 9)).not.toBeNull();
+    host.lik.dispose();
+    host.op.dispose();
+    // without the normal matrix, none
+    const off = problem(false);
+    expect(off.lik.formSharedNormalMatrix(8, 1000)).toBeNull();
+    off.lik.dispose();
+    off.op.dispose();
   });
 });

@@ -364,7 +364,7 @@ export async function reconstructToFolder(
       run = await runLensGibbs(prep, { ...sampleLens, covariance, covarianceSource: path.basename(sampleLens.file) }, { onProgress: gibbs });
       const lp = run.report.lensPosterior as { names: string[]; mean: number[]; std: number[]; acceptanceRate: number };
       if (!quiet) process.stderr.write(`${cmd}: lens posterior ${lp.names.map((k, i) => `${k} ${lp.mean[i].toPrecision(5)} ± ${lp.std[i].toPrecision(2)}`).join(', ')}; acceptance ${lp.acceptanceRate.toFixed(2)}\n`);
-    } else run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet) });
+    } else run = await runReconstruction(prep, { onProgress: progressPrinter(cmd, quiet), onNote: quiet ? undefined : (line) => process.stderr.write(`${cmd}: ${line}\n`) });
     // each warning once: those of the preparation were printed before the run
     const printed = new Set(prep.warnings);
     const warn = (w: string) => {

@@ -20,24 +20,28 @@
  *
  * A lens model can give its normal matrix G = AᵀWA (normal-matrix.ts): one matrix product [B, N]·[N, N] in place
  * of the operator and its adjoint. It pays for batches of several chains (on the SLACS-like 64² source, 140² window,
- * wasm: 26 against 42 ms of CPU per product of 8 chains, 14 against 13 ms for 2) and costs about 7 s of CPU to form,
- * so it is formed only after `normal.after` products of at least `normal.minBatch` chains have run through the
- * operator (about the formation's cost: a short run or a few evaluations never form it), and then used for such
- * batches only. The two agree to float32 rounding (tests/unit/normal-matrix.test.ts).
+ * wasm: 26 against 42 ms of CPU per product of 8 chains, 14 against 13 ms for 2, as u·G; 11.5 ms for 8 as (G uᵀ)ᵀ,
+ * normalProduct) and costs about 7 s of CPU to form, so a solver forms it itself only after `normal.after` products
+ * of at least `normal.minBatch` chains have run through the operator (about the formation's cost: a short run or a
+ * few evaluations never form it), and then uses it for such batches only. The sampling pool's workers are given it
+ * instead (`normal.formed`): formed once, with its eigenpairs, by the reconstruction's own thread in shared memory
+ * where the workers' runs would form it (formShared), and used from their first solve. With G formed, the
+ * right-hand side AᵀW r = AᵀW y′ − a G x is one more product with it (rightHandSide), not the operator and its
+ * adjoint. The two agree to float32 rounding (tests/unit/normal-matrix.test.ts).
  *
  * Once G is formed, its top DEFLATION_PAIRS eigenpairs (Lanczos with full reorthogonalisation, ../../linalg/lanczos.ts,
  * through the backend's product with G) replace the preconditioner for every batch: the deflation preconditioner
  * (preconditioners.ts) takes the condition number from 1 + c λ₁ to 1 + c λ_{k+1}. G's spectrum on the SLACS-like
  * lens decays slowly (λ₁ 4.0·10⁴, λ₁₀₁ 2.5·10³, λ₂₀₁ 1.4·10³, λ₁₀₀₁ 96): 100 pairs (3.0 s of CPU, 200 steps) cut
  * the cold iterations about threefold, the 16 × 100 run's mean from 15.6 to 11.0 and its CPU by 7.5 %; 200 pairs
- * (10.4 s, in each worker) saved more iterations but less CPU (measured in docs/lensing.md).
+ * (10.4 s, then in each worker) saved more iterations but less CPU (measured in docs/lensing.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearOperator } from '../../operators/types.js';
 import { syncReadable } from '../readback.js';
 import { conjugateGradients, DeviceCgTally, DeviceStopping, HostStopping, type CgSystem } from './cg-loop.js';
 import { DeflationPreconditioner, type Preconditioner } from './preconditioners.js';
-import { lanczosTopEigenpairs } from '../../linalg/lanczos.js';
+import { lanczosTopEigenpairs, type EigenPairs } from '../../linalg/lanczos.js';
 import { noCgStats, type CgWarmStart, type LikelihoodSolver } from './solver.js';
 
 export interface CgOptions {
@@ -47,10 +51,23 @@ export interface CgOptions {
   onDevice: boolean;
 }
 
+/**
+ * G and its top eigenpairs, formed once (formNormalMatrix): by the solver itself, or elsewhere and given to it — the
+ * sampling pool forms them in its own thread, in shared memory, for all its workers (src-main/sampling/pool.ts).
+ */
+export interface FormedNormalMatrix {
+  /** G = AᵀWA, row-major [N, N] */
+  matrix: Float32Array;
+  /** G's top eigenpairs (lanczosTopEigenpairs: at least k + 1 values, the vectors n × k), or null: no deflation */
+  pairs: EigenPairs | null;
+}
+
 /** The normal matrix's use: how to form it, and when (defaults NORMAL_MIN_BATCH, NORMAL_AFTER). */
 export interface NormalMatrixUse {
   /** G = AᵀWA row-major [N, N], or null where the operator has none */
   form: () => Float32Array | null;
+  /** G and its pairs formed already: used from the first product of ≥ minBatch chains (`form` and `after` unused) */
+  formed?: FormedNormalMatrix;
   /** batches of at least this many chains use G (default 4) */
   minBatch?: number;
   /** G is formed after this many products of such batches through the operator (default 256) */
@@ -64,9 +81,58 @@ export const NORMAL_AFTER = 256;
 /** G's top eigenpairs the deflation preconditioner uses, from twice as many Lanczos steps. */
 export const DEFLATION_PAIRS = 100;
 
+/**
+ * u G for the rows u [B, N] and a symmetric G [N, N], as (G uᵀ)ᵀ. The wasm backend's matrix product (XNNPACK's
+ * fully connected operator) packs its right factor as weights and streams the left one: with G on the left the
+ * 64 MB matrix is streamed once per product through a kernel that tiles its 4096 rows, not packed and run with
+ * the few chains as rows. Measured on the SLACS-like 64² source (one thread, `process.cpuUsage`): 11.5 against
+ * 24.4 ms of CPU for 8 chains, 21 against 49 for 16, 12.6 against 12.5 for 4, the transposes included; the same
+ * float32 sums in the same order (identical results in that measurement). One chain (the Lanczos steps) stays
+ * u G (8.9 against 13 ms). The transposed product (matMul's transposeB) takes the backend's slow loop: not used.
+ */
+export function normalProduct(G: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.transpose(tf.matMul(G, tf.transpose(u))));
+}
+
+/**
+ * G by `form` and its top `pairs` eigenpairs (Lanczos, 2·pairs steps, through the backend's float32 product with G;
+ * 0: none); null where `form` gives no matrix. `shared`: G and the eigenvectors in SharedArrayBuffers (cloned into
+ * a worker, shared, not copied). The same inputs give the same result bit for bit on a given backend, wherever formed.
+ */
+export function formNormalMatrix(form: () => Float32Array | null, n: number, pairs: number, shared = false): FormedNormalMatrix | null {
+  const formed = form();
+  if (!formed) return null;
+  if (formed.length !== n * n) throw new RangeError(`formNormalMatrix: a normal matrix of ${formed.length} values for ${n} unknowns`);
+  let matrix = formed;
+  if (shared) {
+    matrix = new Float32Array(new SharedArrayBuffer(formed.byteLength));
+    matrix.set(formed);
+  }
+  if (pairs <= 0) return { matrix, pairs: null };
+  const Gt = tf.tensor2d(matrix, [n, n]);
+  try {
+    // y ← G x through the backend's matrix product (float32, G symmetric: xᵀG = (Gx)ᵀ)
+    const matVec = (x: Float64Array, y: Float64Array) => {
+      const t = tf.tidy(() => tf.matMul(tf.tensor2d(Float32Array.from(x), [1, n]), Gt));
+      y.set(t.dataSync());
+      t.dispose();
+    };
+    const k = Math.min(pairs, n - 1);
+    const got = lanczosTopEigenpairs(matVec, n, k, 2 * k);
+    if (shared) {
+      const vectors = new Float64Array(new SharedArrayBuffer(got.vectors.byteLength));
+      vectors.set(got.vectors);
+      got.vectors = vectors;
+    }
+    return { matrix, pairs: got };
+  } finally {
+    Gt.dispose();
+  }
+}
+
 export class ConjugateGradientSolver implements LikelihoodSolver {
   readonly method = 'cg';
-  readonly description: string;
+  description: string;
   readonly stats = noCgStats();
   private readonly tally = new DeviceCgTally();
   private normalTensor: tf.Tensor2D | null = null;
@@ -97,8 +163,14 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
     this.deflatePairs = normal?.deflate ?? DEFLATION_PAIRS;
     const n = forward.inShape[0] * forward.inShape[1];
     const deflated = this.deflatePairs > 0 ? `, and its top ${this.deflatePairs} eigenpairs (Lanczos, ${2 * this.deflatePairs} steps) deflate the system from then on` : '';
-    const products = normal ? `; AᵀWA (${n}² matrix) formed after ${this.after} products of ≥ ${this.minBatch} chains, then their products${deflated}` : '';
+    const when = normal?.formed ? 'formed once before the run, shared by the threads, used for the products' : `formed after ${this.after} products`;
+    const products = normal ? `; AᵀWA (${n}² matrix) ${when} of ≥ ${this.minBatch} chains, then their products${deflated}` : '';
     this.description = `conjugate gradients (${reason}): relative residual ≤ ${tol}, ≤ ${maxIter} iterations, warm-started; ${preconditioner.description}${products}`;
+    // formed already: taken up now, so that the first solve's right-hand side goes through G too (rightHandSide)
+    if (normal?.formed) {
+      this.normal = null;
+      this.adopt(normal.formed, n);
+    }
   }
 
   /** Whether the normal matrix has been formed (and is used for batches of ≥ minBatch chains). */
@@ -114,39 +186,75 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
   /** G for a batch of `batch` chains: formed once the operator's products have cost about its formation; else null. */
   private normalFor(batch: number): tf.Tensor2D | null {
     if (batch < this.minBatch) return null;
+    // (a G given formed was taken up by the constructor)
     if (!this.normalTensor && this.normal && this.bigProducts >= this.after) {
-      const G = this.normal.form();
+      const n = this.forward.inShape[0] * this.forward.inShape[1];
+      const use = this.normal;
       this.normal = null;
-      if (G) {
-        const n = this.forward.inShape[0] * this.forward.inShape[1];
-        if (G.length !== n * n) throw new RangeError(`ConjugateGradientSolver: a normal matrix of ${G.length} values for ${n} unknowns`);
-        const Gt = tf.keep(tf.tensor2d(G, [n, n]));
-        this.normalTensor = Gt;
-        if (this.deflatePairs > 0) {
-          // y ← G x through the backend's matrix product (float32, G symmetric: xᵀG = (Gx)ᵀ)
-          const matVec = (x: Float64Array, y: Float64Array) => {
-            const t = tf.tidy(() => tf.matMul(tf.tensor2d(Float32Array.from(x), [1, n]), Gt));
-            y.set(t.dataSync());
-            t.dispose();
-          };
-          const k = Math.min(this.deflatePairs, n - 1);
-          const { values, vectors, k: got } = lanczosTopEigenpairs(matVec, n, k, 2 * k);
-          if (got > 0 && values.length > got) this.deflation = new DeflationPreconditioner(values, vectors, got, [this.forward.inShape[0], this.forward.inShape[1]]);
-        }
-      }
+      const formed = formNormalMatrix(use.form, n, this.deflatePairs);
+      if (formed) this.adopt(formed, n);
     }
     return this.normalTensor;
   }
 
+  /** Takes G and its pairs into this solver's tensors (G kept for the products, the pairs as the preconditioner). */
+  private adopt(formed: FormedNormalMatrix, n: number): void {
+    if (formed.matrix.length !== n * n) throw new RangeError(`ConjugateGradientSolver: a normal matrix of ${formed.matrix.length} values for ${n} unknowns`);
+    // kept: formed while a solve runs, inside the caller's tidy
+    this.normalTensor = tf.keep(tf.tensor2d(formed.matrix, [n, n]));
+    const p = formed.pairs;
+    if (this.deflatePairs > 0 && p && p.k > 0 && p.values.length > p.k) {
+      this.deflation = new DeflationPreconditioner(p.values, p.vectors, p.k, [this.forward.inShape[0], this.forward.inShape[1]]);
+    }
+  }
+
+  /**
+   * Forms G and its top eigenpairs now, in shared memory (SharedArrayBuffer), for other threads' solvers on the same
+   * problem whose batches hold `batch` chains and which solve at least `solves` times each (their NormalMatrixUse's
+   * `formed`): null where they would not form G themselves — no normal matrix, `batch` below minBatch, or too few
+   * solves to reach `after` products through the operator even if every solve ran to the cap (a short run).
+   * This solver takes them up too (its own solves, e.g. the run's convergence check, then use them).
+   */
+  formShared(batch: number, solves: number): FormedNormalMatrix | null {
+    if (!this.normal || batch < this.minBatch || solves * (this.options.maxIter + 1) < this.after) return null;
+    const n = this.forward.inShape[0] * this.forward.inShape[1];
+    const formed = this.normal.formed ?? formNormalMatrix(this.normal.form, n, this.deflatePairs, true);
+    this.normal = null;
+    if (formed) {
+      this.adopt(formed, n);
+      this.description = this.description.replace(/formed after \d+ products/, 'formed once before the run, shared by the threads, used for the products');
+    }
+    return formed;
+  }
+
   solve(r: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
+    return tf.tidy(() => this.solveNormal(this.forward.adjoint(tf.mul(r, this.weight)), c, warm));
+  }
+
+  /**
+   * The right-hand side AᵀW r of r = M(y' − a A x) through G, AᵀW y' − a G x, where G is formed and used for a batch
+   * of this size; else null (the caller takes the residual's way, solve). `atwy`: AᵀW y' [1, ny, nx]. One product
+   * with G (11.5 ms of CPU for 8 chains on the SLACS-like lens) in place of the operator and its adjoint (about 69
+   * ms there: the PSF's dense DFT filters at the 140² window); the same vector to float32 rounding amplified by
+   * |AᵀW y'| / |AᵀW r| (measured in tests/unit/normal-matrix.test.ts and docs/lensing.md).
+   */
+  rightHandSide(x: tf.Tensor, a: number, atwy: tf.Tensor): tf.Tensor | null {
+    const batch = x.shape[0]!;
+    const G = batch >= this.minBatch ? this.normalTensor : null;
+    if (!G) return null;
+    return tf.tidy(() => tf.sub(atwy, tf.mul(tf.reshape(normalProduct(G, tf.reshape(x, [batch, G.shape[0]])), x.shape), a)));
+  }
+
+  /** Solves (I + c AᵀWA) u = b for the right-hand side b = AᵀW r itself [B, ny, nx] (solve, rightHandSide). */
+  solveNormal(b: tf.Tensor, c: number, warm?: CgWarmStart): tf.Tensor {
     const op = this.forward;
-    const batch = r.shape[0]!;
-    // G is symmetric: u G = (G uᵀ)ᵀ for the chains' rows u [B, N]
+    const batch = b.shape[0]!;
     const G = this.normalFor(batch);
     const counted = batch >= this.minBatch && this.normal !== null;
     const system: CgSystem = {
+      // the chains' rows u [B, N] times G as (G uᵀ)ᵀ (G symmetric): G the left factor (normalProduct)
       apply: G
-        ? (u) => tf.add(u, tf.mul(tf.reshape(tf.matMul(tf.reshape(u, [batch, G.shape[0]]), G), u.shape), c))
+        ? (u) => tf.add(u, tf.mul(tf.reshape(normalProduct(G, tf.reshape(u, [batch, G.shape[0]])), u.shape), c))
         : (u) => {
             if (counted) this.bigProducts++;
             return tf.add(u, tf.mul(op.adjoint(tf.mul(op.apply(u), this.weight)), c));
@@ -155,7 +263,6 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
     };
     const { tol, maxIter, onDevice } = this.options;
     return tf.tidy(() => {
-      const b = op.adjoint(tf.mul(r, this.weight));
       const test = onDevice || !syncReadable() ? new DeviceStopping(b, tol, maxIter, this.tally) : new HostStopping(b, tol, maxIter, this.stats);
       return conjugateGradients(system, b, test, warm);
     });
