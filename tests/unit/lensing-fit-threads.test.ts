@@ -97,7 +97,8 @@ describe('lens fit on worker threads', () => {
   it('the cycles on the calling thread, each new lens\'s evaluation split over 3 threads: the same result as one thread, bit for bit', () => {
     // no speculation: the cycles' hundreds of evaluations at new lenses are the split ones (on three threads: other
     // blocks and bands than on two). A change in the last bit of F need not move this fit's search (measured: a
-    // product's operands swapped in normalEquationsBand left it unchanged); the test below compares F itself
+    // product regrouped in normalEquationsBand, (w·b_j)·b_i for (w·b_i)·b_j, left it unchanged); the test below
+    // compares F itself
     const o: LensFitOptions = { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 200, lightComponents: 1, errors: false };
     const { serial, threaded, splits, messages } = pair(o, 0, 3);
     expect(messages.some((m) => /speculative/.test(m))).toBe(false);
