@@ -208,6 +208,8 @@ export interface LensFitHooks {
   threads?: number;
   /** with threads: the cycles' Nelder–Mead runs (light and mass) as speculative batches, this many candidates beside each reflection (LensFitParallel's `speculate`) */
   speculate?: number;
+  /** with threads: false keeps each evaluation of the sequential searches whole on this thread (openLensFitPool's `split`; default: split over the threads) */
+  split?: boolean;
 }
 
 /** The fit was stopped by its host (named as the job manager names a cancelled job). */
@@ -312,7 +314,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     }
   }
   let lastLine = 0;
-  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped'), speculate: hooks.speculate }) : null;
+  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped'), speculate: hooks.speculate, split: hooks.split }) : null;
   let res: LensFitResult;
   try {
     res = fitLens(

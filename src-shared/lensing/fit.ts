@@ -1,11 +1,11 @@
 import { pixelCentre, type LensParams } from '../operators/lens-model.js';
 import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
-import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
+import { blurredLensMatrix, defaultSourceGrid, pixelRowChunks, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
 import { lightColumns, lightImage, type SersicParams } from './light.js';
-import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
+import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquationBands, normalEquations, normalEquationsBand, optimiseLambda, regularisation, sourceNormalEquations, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
 import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead, nelderMeadBatch, type MinimumResult } from './optimise.js';
-import { csrMultiply } from '../operators/csr.js';
+import { csrMultiply, stackRows, type CsrMatrix } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
 import { cholesky } from '../linalg/cholesky.js';
@@ -403,6 +403,12 @@ class EvidenceFunction {
   private columnCache: Map<string, Float64Array>[] = [];
   private sourceCache: { key: string; base: NormalEquations }[] = [];
   private solverCache: { key: string; solve: ((l: readonly Float64Array[]) => InversionResult | null) | null }[] = [];
+  private chunkCache = new Map<string, Int32Array>();
+  /**
+   * the source part made on the host's threads (fitLens: LensFitParallel.sourcePart, the same numbers); null: on
+   * this thread
+   */
+  split: ((mass: MassVector) => NormalEquations) | null = null;
   constructor(
     readonly d: LensFitData,
     readonly pixels: Int32Array,
@@ -440,11 +446,28 @@ class EvidenceFunction {
       }
       return e.base;
     }
-    const B = blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, this.pixels);
-    const base = normalEquations({ y: this.y, w: this.w, source: B, light: [] });
+    const base = this.split ? this.split(mass) : normalEquations({ y: this.y, w: this.w, source: this.rows(mass, 0, this.pixels.length), light: [] });
     this.sourceCache.unshift({ key, base });
     if (this.sourceCache.length > 2) this.sourceCache.pop();
     return base;
+  }
+
+  /**
+   * rows [from, to) of the blurred lens matrix at the fitted pixels (the range's pixel list kept, so that its PSF
+   * footprint is made once: psfFootprint)
+   */
+  rows(mass: MassVector, from: number, to: number): CsrMatrix {
+    let px = this.pixels;
+    if (from !== 0 || to !== px.length) {
+      const key = `${from}:${to}`;
+      let sub = this.chunkCache.get(key);
+      if (!sub) {
+        sub = px.subarray(from, to);
+        this.chunkCache.set(key, sub);
+      }
+      px = sub;
+    }
+    return blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, px);
   }
 
   normal(mass: MassVector, light: SersicParams[]): NormalEquations {
@@ -693,6 +716,41 @@ export type LensFitTaskResult =
   | { kind: 'start'; mass: MassVector; lambda0: number; lambda: number; logEvidence: number; evaluations: number };
 
 /**
+ * One evidence evaluation's source part split over the host's threads (LensFitParallel.sourcePart): the blurred lens
+ * matrix at the fitted pixels in blocks of its rows (`rows`: pixels [from, to) of the fit's list, whole image rows),
+ * then F and d of its normal equations in bands of F's rows (`band`: rows [from, to) of F written into F and d,
+ * shared memory on the host; `parts` the row blocks in order). Every entry is the serial evaluation's to the bit
+ * whatever the blocks and bands (normalEquationsBand), so the fit does not depend on the number of threads.
+ */
+export type LensFitSplitTask =
+  | { kind: 'rows'; mass: MassVector; from: number; to: number }
+  | { kind: 'band'; parts: CsrMatrix[]; from: number; to: number; F: Float64Array; d: Float64Array };
+
+export type LensFitSplitResult = { kind: 'rows'; B: CsrMatrix } | { kind: 'band' };
+
+/** What the split source part returns: the blurred matrix's row blocks in order, F (n × n, lower triangle) and d. */
+export interface LensFitSourcePart {
+  parts: CsrMatrix[];
+  F: Float64Array;
+  d: Float64Array;
+}
+
+/**
+ * Under this many fitted pixels the fit's evidence is not split over the threads (LensFitParallel.sourcePart): the
+ * blurred matrix and F then cost a few milliseconds, of the order of the two round trips (docs/lensing.md, *Threads*).
+ */
+export const SPLIT_MIN_PIXELS = 1500;
+
+/**
+ * The split of a fit's source part into `k` blocks of the fitted pixels (whole image rows) and 2k bands of F's rows:
+ * what a host's sourcePart hands to its threads (any split gives the same numbers).
+ */
+export function sourcePartPlan(state: LensFitTaskState, k: number): { chunks: [number, number][]; bands: [number, number][] } {
+  const n = state.fitGrid.shape[0] * state.fitGrid.shape[1];
+  return { chunks: pixelRowChunks(state.pixels, state.data.image.shape[1], k), bands: normalEquationBands(n, 2 * k) };
+}
+
+/**
  * The host's threads for the fit's independent tasks (fitLens's `parallel`): `begin` takes the fit's state once
  * (each worker builds its evidence functions from it), `run` a batch of tasks and blocks until every result is in,
  * in the tasks' order, forwarding the workers' progress. Each evaluation is the serial one's to the bit (an
@@ -709,6 +767,12 @@ export interface LensFitParallel {
   readonly speculate?: number;
   begin(state: LensFitTaskState): void;
   run(tasks: LensFitTask[], onProgress: (p: LensFitProgress) => void): LensFitTaskResult[];
+  /**
+   * one evaluation's source part on the fit grid (the blurred matrix and F = BᵀWB, the bulk of a new lens's
+   * evidence) split over the threads (LensFitSplitTask; absent: on the calling thread). Used from `begin` on where
+   * at least SPLIT_MIN_PIXELS pixels are fitted: the sequential searches' evaluations (the light-and-mass cycles)
+   */
+  sourcePart?(mass: MassVector): LensFitSourcePart;
 }
 
 interface MassRunSettings {
@@ -788,6 +852,13 @@ class TaskRunner {
     return e;
   }
 
+  /** a part of a split source part, on the fit grid (LensFitSplitTask) */
+  split(t: LensFitSplitTask): LensFitSplitResult {
+    if (t.kind === 'rows') return { kind: 'rows', B: this.fit.rows(t.mass, t.from, t.to) };
+    normalEquationsBand(t.parts, this.w, this.y, t.from, t.to, t.F, t.d);
+    return { kind: 'band' };
+  }
+
   run(t: LensFitTask, progress: (p: LensFitProgress) => void): LensFitTaskResult {
     if (t.kind === 'evidence') {
       const logEvidence: (number | null)[] = [];
@@ -816,7 +887,7 @@ class TaskRunner {
 }
 
 /** A worker's runner of the fit's tasks, its evidence functions built once from the state (LensFitParallel). */
-export function lensFitTaskRunner(state: LensFitTaskState): { run: (t: LensFitTask, progress: (p: LensFitProgress) => void) => LensFitTaskResult } {
+export function lensFitTaskRunner(state: LensFitTaskState): { run: (t: LensFitTask, progress: (p: LensFitProgress) => void) => LensFitTaskResult; split: (t: LensFitSplitTask) => LensFitSplitResult } {
   const { data: d, pixels, fitGrid } = state;
   const y = Float64Array.from(pixels, (p) => d.data[p]);
   const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
@@ -824,7 +895,7 @@ export function lensFitTaskRunner(state: LensFitTaskState): { run: (t: LensFitTa
   const coarse = state.coarse ? coarseEvidence(d, pixels, fitGrid, state.regularisation, state.supersample) : null;
   if (state.coarse && !coarse) throw new Error('lens fit: the binned image of the starts could not be made from the state');
   const runner = new TaskRunner(state, E, coarse?.E ?? null);
-  return { run: (t, progress) => runner.run(t, progress) };
+  return { run: (t, progress) => runner.run(t, progress), split: (t) => runner.split(t) };
 }
 
 /** Fits the lens: see the file's header and docs/lensing.md. */
@@ -962,6 +1033,15 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const runner = new TaskRunner(taskState, E, coarse?.E ?? null);
   const par = opts.parallel ?? null;
   par?.begin(taskState);
+  // from here on each new lens's source part on the fit grid is made on the threads where the hook offers it
+  // (the sequential searches' evaluations; the same numbers)
+  if (par?.sourcePart && pixels.length >= SPLIT_MIN_PIXELS) {
+    const sp = par.sourcePart.bind(par);
+    E.split = (m) => {
+      const r = sp(m);
+      return sourceNormalEquations(y, w, r.parts.length === 1 ? r.parts[0] : stackRows(r.parts), r.F, r.d);
+    };
+  }
   const sRef: 'fit' | 'coarse' = coarse ? 'coarse' : 'fit';
   // the error budget's other grids' evaluations (their evidence functions are not E)
   let gridEvaluations = 0;

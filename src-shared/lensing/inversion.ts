@@ -258,6 +258,112 @@ export function normalEquations(m: LinearModel, opts: { rowForm?: boolean } = {}
   return { model: m, nLight: nl, nSource: ns, F, d, yWy, logNorm };
 }
 
+/**
+ * Rows [c0, c1) of F and entries [c0, c1) of d of the normal equations of a source matrix without light columns (F of
+ * n × n, n its columns: lower triangle), from that matrix given as consecutive blocks of its rows (`parts`, in order;
+ * `w` and `y` over all the rows), written into F and d. Each entry is normalEquations' sum in its order — the image
+ * rows ascending, each term (w·b_c)·b_c′ — so bands that cover 0…n give normalEquations' F and d bit for bit (tested),
+ * whichever bands and whichever thread computes each: the fit's evidence on threads (docs/lensing.md, *Threads*).
+ */
+export function normalEquationsBand(parts: readonly CsrMatrix[], w: ArrayLike<number>, y: ArrayLike<number>, c0: number, c1: number, F: Float64Array, d: Float64Array): void {
+  if (!parts.length || c1 <= c0) return;
+  const n = parts[0].nCols;
+  let r0 = 0;
+  for (const S of parts) {
+    const cols = S.colIdx;
+    const vals = S.values;
+    for (let r = 0; r < S.nRows; r++) {
+      const a = S.rowPtr[r];
+      const b = S.rowPtr[r + 1];
+      if (a === b || cols[b - 1] < c0 || cols[a] >= c1) continue;
+      // the row's entries in the band: ia ≤ i < ib (columns sorted)
+      let lo = a;
+      let hi = b;
+      while (lo < hi) {
+        const m = (lo + hi) >> 1;
+        if (cols[m] < c0) lo = m + 1;
+        else hi = m;
+      }
+      const ia = lo;
+      hi = b;
+      while (lo < hi) {
+        const m = (lo + hi) >> 1;
+        if (cols[m] < c1) lo = m + 1;
+        else hi = m;
+      }
+      const ib = lo;
+      const wr = w[r0 + r];
+      const yr = y[r0 + r];
+      for (let i = ia; i < ib; i++) d[cols[i]] += wr * vals[i] * yr;
+      let i = ia;
+      for (; i + 3 < ib; i += 4) {
+        const v0 = wr * vals[i];
+        const v1 = wr * vals[i + 1];
+        const v2 = wr * vals[i + 2];
+        const v3 = wr * vals[i + 3];
+        const q0 = cols[i] * n;
+        const q1 = cols[i + 1] * n;
+        const q2 = cols[i + 2] * n;
+        const q3 = cols[i + 3] * n;
+        for (let j = a; j <= i; j++) {
+          const c = cols[j];
+          const x = vals[j];
+          F[q0 + c] += v0 * x;
+          F[q1 + c] += v1 * x;
+          F[q2 + c] += v2 * x;
+          F[q3 + c] += v3 * x;
+        }
+        const c1_ = cols[i + 1];
+        const c2 = cols[i + 2];
+        const c3 = cols[i + 3];
+        F[q1 + c1_] += v1 * vals[i + 1];
+        F[q2 + c1_] += v2 * vals[i + 1];
+        F[q3 + c1_] += v3 * vals[i + 1];
+        F[q2 + c2] += v2 * vals[i + 2];
+        F[q3 + c2] += v3 * vals[i + 2];
+        F[q3 + c3] += v3 * vals[i + 3];
+      }
+      for (; i < ib; i++) {
+        const vi = wr * vals[i];
+        const q = cols[i] * n;
+        for (let j = a; j <= i; j++) F[q + cols[j]] += vi * vals[j];
+      }
+    }
+    r0 += S.nRows;
+  }
+}
+
+/**
+ * Bands of F's rows for normalEquationsBand, `k` of them with about equal shares of the lower triangle (row c holds c + 1
+ * entries: boundaries at n·√(i/k)).
+ */
+export function normalEquationBands(n: number, k: number): [number, number][] {
+  const out: [number, number][] = [];
+  let prev = 0;
+  for (let i = 1; i <= k; i++) {
+    const next = i === k ? n : Math.round(n * Math.sqrt(i / k));
+    if (next > prev) out.push([prev, next]);
+    prev = Math.max(prev, next);
+  }
+  return out;
+}
+
+/**
+ * The normal equations of a source matrix without light columns (`normalEquations({ y, w, source, light: [] })`) from
+ * its F and d made elsewhere (normalEquationsBand): yᵀWy and Σ log 2πσ² summed as normalEquations sums them.
+ */
+export function sourceNormalEquations(y: Float64Array, w: Float64Array, source: CsrMatrix, F: Float64Array, d: Float64Array): NormalEquations {
+  let yWy = 0;
+  let logNorm = 0;
+  for (let r = 0; r < source.nRows; r++) {
+    const wr = w[r];
+    const yr = y[r];
+    yWy += wr * yr * yr;
+    logNorm += Math.log((2 * Math.PI) / wr);
+  }
+  return { model: { y, w, source, light: [] }, nLight: 0, nSource: source.nCols, F, d, yWy, logNorm };
+}
+
 export interface InversionResult {
   lambda: number;
   /** the light components' amplitudes */

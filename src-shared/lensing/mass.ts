@@ -412,3 +412,23 @@ export function convolve(img: ArrayLike<number>, shape: Shape2, psf: PsfKernel |
   }
   return out;
 }
+
+/**
+ * Up to `k` consecutive ranges [from, to) of a pixel list in ascending order with about equal numbers of pixels, each
+ * ending where an image row ends (the lens fit's blurred matrix made in blocks of its rows: blurredLensMatrix of each
+ * range's pixels gives the whole list's rows bit for bit, tested).
+ */
+export function pixelRowChunks(pixels: ArrayLike<number>, nx: number, k: number): [number, number][] {
+  const out: [number, number][] = [];
+  const n = pixels.length;
+  let from = 0;
+  for (let i = 1; i <= k && from < n; i++) {
+    let to = i === k ? n : Math.max(from + 1, Math.round((n * i) / k));
+    // to the end of the image row of pixel to − 1
+    const row = Math.floor(pixels[to - 1] / nx);
+    while (to < n && Math.floor(pixels[to] / nx) === row) to++;
+    out.push([from, to]);
+    from = to;
+  }
+  return out;
+}

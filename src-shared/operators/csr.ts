@@ -106,3 +106,33 @@ export function growCsrBuffers(colIdx: Int32Array<ArrayBuffer>, values: Float64A
   v2.set(values.subarray(0, used));
   return { colIdx: c2, values: v2 };
 }
+
+/**
+ * The matrix whose rows are those of `parts` one after another (the same columns): the blocks of rows made apart
+ * joined. `alloc`: the buffers' maker (a host's shared memory; default: ArrayBuffer).
+ */
+export function stackRows(parts: readonly CsrMatrix[], alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b)): CsrMatrix {
+  if (!parts.length) throw new Error('stackRows: no parts');
+  const nCols = parts[0].nCols;
+  let nRows = 0;
+  let nnz = 0;
+  for (const p of parts) {
+    if (p.nCols !== nCols) throw new Error(`stackRows: ${p.nCols} columns where the first part has ${nCols}`);
+    nRows += p.nRows;
+    nnz += p.rowPtr[p.nRows];
+  }
+  const rowPtr = new Int32Array(alloc(4 * (nRows + 1)));
+  const colIdx = new Int32Array(alloc(4 * nnz));
+  const values = new Float64Array(alloc(8 * nnz));
+  let r0 = 0;
+  let q0 = 0;
+  for (const p of parts) {
+    const m = p.rowPtr[p.nRows];
+    colIdx.set(p.colIdx.subarray(0, m), q0);
+    values.set(p.values.subarray(0, m), q0);
+    for (let r = 1; r <= p.nRows; r++) rowPtr[r0 + r] = q0 + p.rowPtr[r];
+    r0 += p.nRows;
+    q0 += m;
+  }
+  return { nRows, nCols, rowPtr, colIdx, values };
+}

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { psfFromImage, type PsfKernel } from '../../src-shared/operators/psf.js';
 import { pixelCentre } from '../../src-shared/operators/lens-model.js';
-import { normalEquations, withLight } from '../../src-shared/lensing/inversion.js';
-import { blurredLensMatrix, blurRows, convolve, defaultSourceGrid } from '../../src-shared/lensing/mass.js';
+import { normalEquationBands, normalEquations, normalEquationsBand, sourceNormalEquations, withLight } from '../../src-shared/lensing/inversion.js';
+import { blurredLensMatrix, blurRows, convolve, defaultSourceGrid, pixelRowChunks } from '../../src-shared/lensing/mass.js';
 import { lensMatrix } from '../../src-shared/operators/lens-model.js';
-import type { CsrMatrix } from '../../src-shared/operators/csr.js';
+import { stackRows, type CsrMatrix } from '../../src-shared/operators/csr.js';
 import { lightColumns, sersicImage, type SersicParams } from '../../src-shared/lensing/light.js';
 import { binImage, binnedPsf } from '../../src-shared/lensing/binned.js';
 import { annulusMask } from '../../src-shared/lensing/fit.js';
@@ -218,6 +218,73 @@ describe('F = BᵀWB by outer products', () => {
       if (nLight) expect(Math.abs(c.F[(nLight + 100) * c.F.length ** 0.5]) + Math.abs(c.d[0])).toBeGreaterThan(0);
     }
     expect(() => withLight(normalEquations({ y, w, source, light: lightColumns([sim.truth.light], sim.image, sim.psf, pixels, 2) }), [])).toThrow(/no light columns/);
+  });
+});
+
+describe('the source part split (one evaluation on threads)', () => {
+  // the fit's evidence on the host's threads (LensFitParallel.sourcePart): B made in blocks of image rows, F and d in
+  // bands of F's rows, each part on its own thread; every entry must be the one-thread evaluation's to the bit, for
+  // any split (so the fit is the same on any number of threads)
+  const sim = simulateLens({ size: 48, psfSize: 9, seed: 3, galaxy: 2, lens: { thetaE: 0.8 } });
+  const mask = annulusMask(sim.image, 0, 1.2);
+  const pixels = Int32Array.from([...mask.keys()].filter((k) => mask[k]));
+  const rng = new SeededRandom(11);
+  const y = Float64Array.from(pixels, (k) => sim.data[k]);
+  const w = Float64Array.from(pixels, (k) => (0.5 + rng.uniform()) / sim.sigma[k] ** 2);
+  const grid = defaultSourceGrid(sim.truth.lens, sim.image, { n: 16, margin: 1.1, pixels });
+  const B = blurredLensMatrix(sim.truth.lens, sim.image, grid, 2, sim.psf, pixels);
+  const whole = normalEquations({ y, w, source: B, light: [] });
+  const differ = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    expect(a.length).toBe(b.length);
+    let k = 0;
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) k++;
+    return k;
+  };
+
+  it('blocks of image rows: each block blurredLensMatrix of its pixels, stacked, is B bit for bit', () => {
+    for (const k of [1, 2, 3, 7, 16]) {
+      const chunks = pixelRowChunks(pixels, sim.image.shape[1], k);
+      // consecutive, covering every pixel, each ending with an image row
+      expect(chunks[0][0]).toBe(0);
+      expect(chunks.at(-1)![1]).toBe(pixels.length);
+      for (let c = 1; c < chunks.length; c++) expect(chunks[c][0]).toBe(chunks[c - 1][1]);
+      for (const [, to] of chunks.slice(0, -1)) expect(Math.floor(pixels[to] / 48)).toBeGreaterThan(Math.floor(pixels[to - 1] / 48));
+      expect(chunks.length).toBe(Math.min(k, chunks.length));
+      if (k <= 7) expect(chunks.length).toBe(k);
+      const parts = chunks.map(([a, b]) => blurredLensMatrix(sim.truth.lens, sim.image, grid, 2, sim.psf, pixels.subarray(a, b)));
+      const S = stackRows(parts);
+      expect(S.nRows).toBe(B.nRows);
+      expect(differ(S.rowPtr, B.rowPtr) + differ(S.colIdx, B.colIdx) + differ(S.values, B.values)).toBe(0);
+    }
+  });
+
+  it('F and d by bands of F\'s rows from B\'s blocks equal normalEquations\' bit for bit, for any bands and blocks', () => {
+    const n = B.nCols;
+    for (const [k, nb] of [[1, 1], [2, 4], [3, 5], [7, 16], [5, 37]]) {
+      const parts = pixelRowChunks(pixels, sim.image.shape[1], k).map(([a, b]) => blurredLensMatrix(sim.truth.lens, sim.image, grid, 2, sim.psf, pixels.subarray(a, b)));
+      const F = new Float64Array(n * n);
+      const d = new Float64Array(n);
+      const bands = normalEquationBands(n, nb);
+      expect(bands.length).toBe(nb);
+      // covering 0…n; done in reverse order (the threads' order does not matter)
+      expect(bands[0][0]).toBe(0);
+      expect(bands.at(-1)![1]).toBe(n);
+      for (const [c0, c1] of [...bands].reverse()) normalEquationsBand(parts, w, y, c0, c1, F, d);
+      expect(differ(F, whole.F) + differ(d, whole.d)).toBe(0);
+      const ne = sourceNormalEquations(y, w, stackRows(parts), F, d);
+      expect(ne.yWy).toBe(whole.yWy);
+      expect(ne.logNorm).toBe(whole.logNorm);
+    }
+    // and not trivially: F is filled where the arcs map
+    let filled = 0;
+    for (let c = 0; c < n; c++) if (whole.F[c * n + c] > 0) filled++;
+    expect(filled).toBeGreaterThan(n / 4);
+    // a band left out leaves its rows empty: the bands are what make F
+    const F = new Float64Array(n * n);
+    const d = new Float64Array(n);
+    const bands = normalEquationBands(n, 4);
+    for (const [c0, c1] of bands.slice(1)) normalEquationsBand([B], w, y, c0, c1, F, d);
+    expect(differ(F, whole.F)).toBeGreaterThan(0);
   });
 });
 

@@ -8,22 +8,28 @@
  * results synchronously (receiveMessageOnPort). The fit's state (the data, σ, PSF, pixels, grid) is posted to each
  * worker once per fit (`begin`); a task carries only its lenses, lights and λ. A task's error ends the batch with
  * the worker's message; `close` terminates the workers (they are unref'd: none keeps a process alive).
+ *
+ * `sourcePart` splits one evaluation of the sequential searches (LensFitParallel.sourcePart) into two such batches:
+ * the blurred lens matrix's rows in blocks of image rows (each worker's block handed back by moving its buffers),
+ * joined here into shared memory, then F = BᵀWB and d in bands of F's rows, which the workers write into a shared F
+ * and d (disjoint rows: no two write one entry). The same numbers as one thread whatever the blocks.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { workerScript } from '../../worker-script.js';
-import type { LensFitParallel, LensFitProgress, LensFitTask, LensFitTaskResult, LensFitTaskState } from '../../../src-shared/lensing/fit.js';
+import { sourcePartPlan, type LensFitParallel, type LensFitProgress, type LensFitSplitResult, type LensFitSplitTask, type LensFitTask, type LensFitTaskResult, type LensFitTaskState } from '../../../src-shared/lensing/fit.js';
+import { stackRows, type CsrMatrix } from '../../../src-shared/operators/csr.js';
 
 /** What a pool worker posts on its port. */
 export type LensFitPoolMessage =
-  | { type: 'result'; index: number; result: LensFitTaskResult }
+  | { type: 'result'; index: number; result: LensFitTaskResult | LensFitSplitResult }
   | { type: 'progress'; progress: LensFitProgress }
   | { type: 'idle' }
   | { type: 'ready' }
   | { type: 'error'; message: string };
 
 /** What the pool posts to a worker. */
-export type LensFitPoolRequest = { type: 'state'; state: LensFitTaskState } | { type: 'batch'; tasks: LensFitTask[] };
+export type LensFitPoolRequest = { type: 'state'; state: LensFitTaskState } | { type: 'batch'; tasks: LensFitTask[] } | { type: 'split'; tasks: LensFitSplitTask[] };
 
 export interface LensFitPoolWorkerData {
   /** Int32Array over it: [NEXT] the next task's index, [SIGNAL] bumped after every message */
@@ -37,6 +43,8 @@ export const SIGNAL = 1;
 const WAIT_MS = 200;
 /** How long the workers may take to load (from source, each compiles the modules) before the pool gives up. */
 const STARTUP_MS = 120_000;
+/** The blocks of the blurred matrix's rows per thread in a split evaluation (sourcePart; F's bands twice as many). */
+const SPLIT_PER_THREAD = 2;
 /** The default's cap: the fit's batches (3 starts, ~180 Hessian evaluations) gain little beyond it. */
 export const LENS_FIT_MAX_THREADS = 8;
 
@@ -60,9 +68,10 @@ const workerFile = () => workerScript(import.meta.url, './lens-fit-pool-worker.j
 /**
  * `threads` workers (at least 2: one thread is the serial fit, without a pool). `shouldStop`: polled while the
  * caller waits; true ends the batch by throwing `stopError()`. `speculate`: LensFitParallel's (the cycles'
- * Nelder–Mead runs as speculative batches; absent: not).
+ * Nelder–Mead runs as speculative batches; absent: not). `split: false`: no `sourcePart` (each evaluation of the
+ * sequential searches whole on the calling thread, as before the split; for comparisons).
  */
-export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number } = {}): LensFitPool {
+export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number; split?: boolean } = {}): LensFitPool {
   if (!(Number.isInteger(threads) && threads >= 2)) throw new RangeError(`a lens-fit pool needs at least 2 threads, got ${threads}`);
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
@@ -80,6 +89,8 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
   }
   let closed = false;
   let busy = false;
+  // the split of an evaluation's source part for this fit (sourcePart)
+  let plan: ReturnType<typeof sourcePartPlan> | null = null;
   let ready = 0;
   const opened = Date.now();
   const close = () => {
@@ -98,49 +109,69 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
     ...(o.speculate ? { speculate: o.speculate } : {}),
     begin(state) {
       if (closed) throw new LensFitPoolError('the lens fit\'s worker threads were closed');
+      plan = sourcePartPlan(state, threads * SPLIT_PER_THREAD);
       post({ type: 'state', state });
     },
-    run(tasks, onProgress) {
-      if (closed) throw new LensFitPoolError('the lens fit\'s worker threads were closed');
-      if (busy) throw new LensFitPoolError('the lens fit\'s worker threads are already running a batch');
-      if (!tasks.length) return [];
-      busy = true;
-      try {
-        Atomics.store(ctl, NEXT, 0);
-        post({ type: 'batch', tasks });
-        const out: (LensFitTaskResult | undefined)[] = new Array(tasks.length);
-        let got = 0;
-        let idle = 0;
-        while (idle < workers.length) {
-          const seen = Atomics.load(ctl, SIGNAL);
-          for (let k = 0; k < workers.length; k++) {
-            for (let m = receiveMessageOnPort(workers[k].port); m; m = receiveMessageOnPort(workers[k].port)) {
-              const msg = m.message as LensFitPoolMessage;
-              if (msg.type === 'result') {
-                out[msg.index] = msg.result;
-                got++;
-              } else if (msg.type === 'progress') onProgress(msg.progress);
-              else if (msg.type === 'idle') idle++;
-              else if (msg.type === 'ready') ready++;
-              else throw new LensFitPoolError(`the lens fit's worker thread ${k + 1}/${workers.length} failed: ${msg.message}`);
-            }
-          }
-          if (idle >= workers.length) break;
-          if (o.shouldStop?.()) throw o.stopError?.() ?? new LensFitPoolError('the lens fit was stopped');
-          // a worker that did not load (its error reaches this thread's event loop only after the batch) is silent
-          if (ready < workers.length && Date.now() - opened > STARTUP_MS) throw new LensFitPoolError(`${workers.length - ready} of the lens fit's ${workers.length} worker threads did not start within ${STARTUP_MS / 1000} s`);
-          Atomics.wait(ctl, SIGNAL, seen, WAIT_MS);
-        }
-        if (got !== tasks.length) throw new LensFitPoolError(`the lens fit's worker threads returned ${got} of ${tasks.length} results`);
-        return out as LensFitTaskResult[];
-      } catch (e) {
-        // a batch left unfinished leaves the workers mid-task: the pool cannot be used again
-        close();
-        throw e;
-      } finally {
-        busy = false;
-      }
-    },
+    run: (tasks, onProgress) => batch({ type: 'batch', tasks }, onProgress) as LensFitTaskResult[],
+    ...(o.split === false
+      ? {}
+      : {
+          sourcePart(mass) {
+            if (!plan) throw new LensFitPoolError('a source part before the fit\'s state');
+            const { chunks, bands } = plan;
+            const rows = batch({ type: 'split', tasks: chunks.map(([from, to]) => ({ kind: 'rows', mass, from, to })) }, () => {}) as Extract<LensFitSplitResult, { kind: 'rows' }>[];
+            const B = stackRows(rows.map((r) => r.B), (b) => new SharedArrayBuffer(b));
+            const n = B.nCols;
+            const F = new Float64Array(new SharedArrayBuffer(8 * n * n));
+            const d = new Float64Array(new SharedArrayBuffer(8 * n));
+            const parts: CsrMatrix[] = [B];
+            batch({ type: 'split', tasks: bands.map(([from, to]) => ({ kind: 'band', parts, from, to, F, d })) }, () => {});
+            return { parts, F, d };
+          },
+        }),
     close,
   };
+
+  function batch(req: Extract<LensFitPoolRequest, { type: 'batch' | 'split' }>, onProgress: (p: LensFitProgress) => void): (LensFitTaskResult | LensFitSplitResult)[] {
+    const tasks = req.tasks;
+    if (closed) throw new LensFitPoolError('the lens fit\'s worker threads were closed');
+    if (busy) throw new LensFitPoolError('the lens fit\'s worker threads are already running a batch');
+    if (!tasks.length) return [];
+    busy = true;
+    try {
+      Atomics.store(ctl, NEXT, 0);
+      post(req);
+      const out: (LensFitTaskResult | LensFitSplitResult | undefined)[] = new Array(tasks.length);
+      let got = 0;
+      let idle = 0;
+      while (idle < workers.length) {
+        const seen = Atomics.load(ctl, SIGNAL);
+        for (let k = 0; k < workers.length; k++) {
+          for (let m = receiveMessageOnPort(workers[k].port); m; m = receiveMessageOnPort(workers[k].port)) {
+            const msg = m.message as LensFitPoolMessage;
+            if (msg.type === 'result') {
+              out[msg.index] = msg.result;
+              got++;
+            } else if (msg.type === 'progress') onProgress(msg.progress);
+            else if (msg.type === 'idle') idle++;
+            else if (msg.type === 'ready') ready++;
+            else throw new LensFitPoolError(`the lens fit's worker thread ${k + 1}/${workers.length} failed: ${msg.message}`);
+          }
+        }
+        if (idle >= workers.length) break;
+        if (o.shouldStop?.()) throw o.stopError?.() ?? new LensFitPoolError('the lens fit was stopped');
+        // a worker that did not load (its error reaches this thread's event loop only after the batch) is silent
+        if (ready < workers.length && Date.now() - opened > STARTUP_MS) throw new LensFitPoolError(`${workers.length - ready} of the lens fit's ${workers.length} worker threads did not start within ${STARTUP_MS / 1000} s`);
+        Atomics.wait(ctl, SIGNAL, seen, WAIT_MS);
+      }
+      if (got !== tasks.length) throw new LensFitPoolError(`the lens fit's worker threads returned ${got} of ${tasks.length} results`);
+      return out as (LensFitTaskResult | LensFitSplitResult)[];
+    } catch (e) {
+      // a batch left unfinished leaves the workers mid-task: the pool cannot be used again
+      close();
+      throw e;
+    } finally {
+      busy = false;
+    }
+  }
 }

@@ -1,0 +1,101 @@
+// One evidence evaluation's source part (the blurred lens matrix B at the fitted pixels and F = BᵀWB, d = BᵀWy) on
+// one thread and split over the lens fit's worker threads (LensFitParallel.sourcePart: B by blocks of image rows,
+// F by bands of its rows), on the files of `lens-fit-timing.ts sim DIR`:
+//
+//   npx tsx scripts/lens-split-timing.ts DIR [--annulus R1,R2] [--threads N] [--reps R] [--fit-source-size N]
+//
+// R lenses near the truth (each a new lens: nothing cached), the same on both sides; for each, the serial B and F
+// (blurredLensMatrix, normalEquations) and then the split one, wall and CPU (process.cpuUsage: the workers included)
+// of each, and whether B, F and d are the same bit for bit. The pool is opened and warmed (its workers load, build
+// their evidence functions and make one split) before the timing.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readImage2d } from '../src-main/forward-model-files.js';
+import { LENS_FIT_PSF_SIZE, lensFitPsf } from '../src-main/reconstruct/lens-fit-run.js';
+import { openLensFitPool } from '../src-main/lens-fit/pool/pool.js';
+import { annulusMask, fitPixels, type LensFitTaskState } from '../src-shared/lensing/fit.js';
+import { blurredLensMatrix, defaultSourceGrid, ellipticityFromQPhi, lensParamsFromMass, type MassVector } from '../src-shared/lensing/mass.js';
+import { normalEquations } from '../src-shared/lensing/inversion.js';
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e3;
+};
+
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+async function main(): Promise<void> {
+  const [dir, ...rest] = process.argv.slice(2);
+  const threads = Number(flag(rest, '--threads') ?? 2);
+  const reps = Number(flag(rest, '--reps') ?? 10);
+  const [r1, r2] = (flag(rest, '--annulus') ?? '0,2').split(',').map(Number);
+  const fitN = Number(flag(rest, '--fit-source-size') ?? 24);
+  const obs = await readImage2d(path.join(dir, 'obs.fits'));
+  const noise = await readImage2d(path.join(dir, 'noise.fits'));
+  const psfImg = await readImage2d(path.join(dir, 'psf.fits'));
+  const truth = JSON.parse(readFileSync(path.join(dir, 'truth.json'), 'utf8'));
+  const psf = lensFitPsf(psfImg, LENS_FIT_PSF_SIZE, obs.shape, 'psf.fits');
+  const image = { shape: obs.shape, scale: Number(truth.scale) };
+  const d = { data: obs.data, sigma: noise.data, image, mask: annulusMask(image, r1, r2), psf };
+  const pixels = fitPixels(d);
+  const y = Float64Array.from(pixels, (p) => d.data[p]);
+  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
+  const t = truth.lens;
+  const [e1, e2] = ellipticityFromQPhi(t.q, t.phi);
+  const truthMass: MassVector = { thetaE: t.thetaE, e1, e2, x0: t.x0, y0: t.y0, gamma1: t.gamma1, gamma2: t.gamma2 };
+  const fitGrid = defaultSourceGrid(lensParamsFromMass(truthMass), image, { n: fitN, margin: 1.3, pixels });
+  const masses = Array.from({ length: reps + 1 }, (_, k): MassVector => ({ ...truthMass, thetaE: truthMass.thetaE * (1 + 0.001 * k), e1: truthMass.e1 + 0.002 * k }));
+  const state: LensFitTaskState = { data: { ...d, mask: null }, pixels, fitGrid, regularisation: 'curvature', supersample: 2, coarse: false, epl: false, massTol: [], maxEvaluations: 100 };
+  console.log(`${pixels.length} pixels, ${fitN}² fit grid (${fitGrid.scale.toFixed(4)}″), PSF ${psf.shape.join('×')}, ${threads} threads, ${reps} lenses`);
+  const pool = openLensFitPool(threads);
+  try {
+    pool.begin(state);
+    pool.sourcePart!(masses[reps]); // warm: the workers load and build their evidence functions
+    let sB = 0;
+    let sF = 0;
+    let sCpu = 0;
+    let pW = 0;
+    let pCpu = 0;
+    let same = true;
+    for (let k = 0; k < reps; k++) {
+      const m = masses[k];
+      const c0 = cpu();
+      const t0 = performance.now();
+      const B = blurredLensMatrix(lensParamsFromMass(m), image, fitGrid, 2, psf, pixels);
+      const t1 = performance.now();
+      const ne = normalEquations({ y, w, source: B, light: [] });
+      const t2 = performance.now();
+      const c1 = cpu();
+      const s = pool.sourcePart!(m);
+      const t3 = performance.now();
+      const c2 = cpu();
+      sB += t1 - t0;
+      sF += t2 - t1;
+      sCpu += c1 - c0;
+      pW += t3 - t2;
+      pCpu += c2 - c1;
+      const Bs = s.parts[0];
+      same &&= s.parts.length === 1 && sameBits(B.rowPtr, Bs.rowPtr) && sameBits(B.colIdx, Bs.colIdx) && sameBits(B.values, Bs.values) && sameBits(ne.F, s.F) && sameBits(ne.d, s.d);
+    }
+    const f = (x: number) => (x / reps).toFixed(1);
+    console.log(`one thread: B ${f(sB)} ms, F ${f(sF)} ms, B + F ${f(sB + sF)} ms wall, ${f(sCpu)} ms CPU per evaluation`);
+    console.log(`split on ${threads} threads: ${f(pW)} ms wall, ${f(pCpu)} ms CPU per evaluation (×${((sB + sF) / pW).toFixed(2)} in wall time)`);
+    console.log(`B, F and d the same bit for bit: ${same}`);
+  } finally {
+    pool.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
