@@ -141,6 +141,50 @@ export interface NormalEquations {
   logNorm: number;
 }
 
+/**
+ * One image row's products into F's lower triangle: for its entries i in [ia, ib) (columns sorted, the row starting
+ * at a), F[cols[i] + off][cols[j] + off] += (w·vals[i])·vals[j] for a ≤ j ≤ i. Four of F's rows at a time (each value
+ * of the image row loaded once for four multiply–adds); each element's term is the same product whatever the grouping,
+ * so callers that take the image rows in ascending order build F bit for bit alike (normalEquations with the light's
+ * `off` columns first, normalEquationsBand by bands of rows).
+ */
+function addRowProducts(F: Float64Array, n: number, off: number, cols: Int32Array, vals: Float64Array, a: number, ia: number, ib: number, w: number): void {
+  let i = ia;
+  for (; i + 3 < ib; i += 4) {
+    const v0 = w * vals[i];
+    const v1 = w * vals[i + 1];
+    const v2 = w * vals[i + 2];
+    const v3 = w * vals[i + 3];
+    const r0 = (cols[i] + off) * n + off;
+    const r1 = (cols[i + 1] + off) * n + off;
+    const r2 = (cols[i + 2] + off) * n + off;
+    const r3 = (cols[i + 3] + off) * n + off;
+    for (let j = a; j <= i; j++) {
+      const c = cols[j];
+      const x = vals[j];
+      F[r0 + c] += v0 * x;
+      F[r1 + c] += v1 * x;
+      F[r2 + c] += v2 * x;
+      F[r3 + c] += v3 * x;
+    }
+    // the triangle of the four rows' own columns
+    const c1 = cols[i + 1];
+    const c2 = cols[i + 2];
+    const c3 = cols[i + 3];
+    F[r1 + c1] += v1 * vals[i + 1];
+    F[r2 + c1] += v2 * vals[i + 1];
+    F[r3 + c1] += v3 * vals[i + 1];
+    F[r2 + c2] += v2 * vals[i + 2];
+    F[r3 + c2] += v3 * vals[i + 2];
+    F[r3 + c3] += v3 * vals[i + 3];
+  }
+  for (; i < ib; i++) {
+    const vi = w * vals[i];
+    const base = (cols[i] + off) * n + off;
+    for (let j = a; j <= i; j++) F[base + cols[j]] += vi * vals[j];
+  }
+}
+
 /** Up to this many unknowns (F within 8 MB) normalEquations adds each image row's outer product into F directly. */
 const OUTER_FORM_MAX = 1024;
 
@@ -175,42 +219,8 @@ export function normalEquations(m: LinearModel, opts: { rowForm?: boolean } = {}
         d[cols[i] + nl] += wv * yr;
         for (let k = 0; k < nl; k++) F[row + k] += wv * m.light[k][r];
       }
-      // the row's columns are sorted: those up to cols[i] fall in F's lower triangle. Four of F's rows at a time
-      // (each value of the image row loaded once for four multiply–adds); each element still sums over r in order.
-      let i = a;
-      for (; i + 3 < b; i += 4) {
-        const v0 = w * vals[i];
-        const v1 = w * vals[i + 1];
-        const v2 = w * vals[i + 2];
-        const v3 = w * vals[i + 3];
-        const r0 = (cols[i] + nl) * n + nl;
-        const r1 = (cols[i + 1] + nl) * n + nl;
-        const r2 = (cols[i + 2] + nl) * n + nl;
-        const r3 = (cols[i + 3] + nl) * n + nl;
-        for (let j = a; j <= i; j++) {
-          const c = cols[j];
-          const x = vals[j];
-          F[r0 + c] += v0 * x;
-          F[r1 + c] += v1 * x;
-          F[r2 + c] += v2 * x;
-          F[r3 + c] += v3 * x;
-        }
-        // the triangle of the four rows' own columns
-        const c1 = cols[i + 1];
-        const c2 = cols[i + 2];
-        const c3 = cols[i + 3];
-        F[r1 + c1] += v1 * vals[i + 1];
-        F[r2 + c1] += v2 * vals[i + 1];
-        F[r3 + c1] += v3 * vals[i + 1];
-        F[r2 + c2] += v2 * vals[i + 2];
-        F[r3 + c2] += v3 * vals[i + 2];
-        F[r3 + c3] += v3 * vals[i + 3];
-      }
-      for (; i < b; i++) {
-        const vi = w * vals[i];
-        const base = (cols[i] + nl) * n + nl;
-        for (let j = a; j <= i; j++) F[base + cols[j]] += vi * vals[j];
-      }
+      // the row's columns are sorted: those up to cols[i] fall in F's lower triangle
+      addRowProducts(F, n, nl, cols, vals, a, a, b, w);
     }
   } else {
     const T = transposeCsr(S);
@@ -295,39 +305,7 @@ export function normalEquationsBand(parts: readonly CsrMatrix[], w: ArrayLike<nu
       const wr = w[r0 + r];
       const yr = y[r0 + r];
       for (let i = ia; i < ib; i++) d[cols[i]] += wr * vals[i] * yr;
-      let i = ia;
-      for (; i + 3 < ib; i += 4) {
-        const v0 = wr * vals[i];
-        const v1 = wr * vals[i + 1];
-        const v2 = wr * vals[i + 2];
-        const v3 = wr * vals[i + 3];
-        const q0 = cols[i] * n;
-        const q1 = cols[i + 1] * n;
-        const q2 = cols[i + 2] * n;
-        const q3 = cols[i + 3] * n;
-        for (let j = a; j <= i; j++) {
-          const c = cols[j];
-          const x = vals[j];
-          F[q0 + c] += v0 * x;
-          F[q1 + c] += v1 * x;
-          F[q2 + c] += v2 * x;
-          F[q3 + c] += v3 * x;
-        }
-        const c1_ = cols[i + 1];
-        const c2 = cols[i + 2];
-        const c3 = cols[i + 3];
-        F[q1 + c1_] += v1 * vals[i + 1];
-        F[q2 + c1_] += v2 * vals[i + 1];
-        F[q3 + c1_] += v3 * vals[i + 1];
-        F[q2 + c2] += v2 * vals[i + 2];
-        F[q3 + c2] += v3 * vals[i + 2];
-        F[q3 + c3] += v3 * vals[i + 3];
-      }
-      for (; i < ib; i++) {
-        const vi = wr * vals[i];
-        const q = cols[i] * n;
-        for (let j = a; j <= i; j++) F[q + cols[j]] += vi * vals[j];
-      }
+      addRowProducts(F, n, 0, cols, vals, a, ia, ib, wr);
     }
     r0 += S.nRows;
   }
