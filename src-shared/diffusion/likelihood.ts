@@ -398,7 +398,7 @@ export class ConvolvedLikelihood {
     return tf.tidy(() => {
       // a lens model's normal matrix, formed: the right-hand side AᵀW r through it, without the residual
       const cg = !perturbation && sigma > 0 && this.solver instanceof ConjugateGradientSolver ? this.solver : null;
-      const b = cg?.rightHandSide(x, a, this.normalRhs());
+      const b = cg?.rightHandSide(x, a, () => this.normalRhs());
       if (cg && b) return tf.mul(cg.solveNormal(b, c, warm), a);
       const r = perturbation ? tf.add(this.residual(x), tf.mul(perturbation, this.mT)) : this.residual(x);
       const g = sigma === 0 && !this.correlation && !this.learnedNoise ? this.solver.forward.adjoint(tf.mul(r, this.invVarT)) : this.solver.solve(r, c, warm);

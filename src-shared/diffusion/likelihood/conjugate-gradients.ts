@@ -236,13 +236,14 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
    * of this size; else null (the caller takes the residual's way, solve). `atwy`: AᵀW y' [1, ny, nx]. One product
    * with G (11.5 ms of CPU for 8 chains on the SLACS-like lens) in place of the operator and its adjoint (about 69
    * ms there: the PSF's dense DFT filters at the 140² window); the same vector to float32 rounding amplified by
-   * |AᵀW y'| / |AᵀW r| (measured in tests/unit/normal-matrix.test.ts and docs/lensing.md).
+   * |AᵀW y'| / |AᵀW r| (measured in tests/unit/normal-matrix.test.ts and docs/lensing.md). `atwy` is asked for only
+   * then (the caller makes and keeps it once: no tensor is made for the problems that never form G).
    */
-  rightHandSide(x: tf.Tensor, a: number, atwy: tf.Tensor): tf.Tensor | null {
+  rightHandSide(x: tf.Tensor, a: number, atwy: () => tf.Tensor): tf.Tensor | null {
     const batch = x.shape[0]!;
     const G = batch >= this.minBatch ? this.normalTensor : null;
     if (!G) return null;
-    return tf.tidy(() => tf.sub(atwy, tf.mul(tf.reshape(normalProduct(G, tf.reshape(x, [batch, G.shape[0]])), x.shape), a)));
+    return tf.tidy(() => tf.sub(atwy(), tf.mul(tf.reshape(normalProduct(G, tf.reshape(x, [batch, G.shape[0]])), x.shape), a)));
   }
 
   /** Solves (I + c AᵀWA) u = b for the right-hand side b = AᵀW r itself [B, ny, nx] (solve, rightHandSide). */
