@@ -877,6 +877,16 @@ export class ClosureLikelihood {
   }
 }
 
+/** `src` [ny, nx] moved by whole pixels (dx, dy) into `dst`: dst(x, y) = src(x − dx, y − dy), `fill` where that is outside. */
+function shiftImage<T extends Float32Array | Float64Array>(src: ArrayLike<number>, dst: T, nx: number, ny: number, dx: number, dy: number, fill: number): T {
+  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const xs = x - dx;
+    const ys = y - dy;
+    dst[y * nx + x] = xs >= 0 && xs < nx && ys >= 0 && ys < ny ? src[ys * nx + xs] : fill;
+  }
+  return dst;
+}
+
 /**
  * Recentres chains in place: each [ny, nx] image (prior units, chain-major) is shifted by whole pixels, zero-filled,
  * to put the centroid of its positive part (data units x = scale·x_p + offset) on the phase centre, and `companions`
@@ -905,12 +915,7 @@ export function recentreChains(samples: Float32Array, n: number, grid: ImageGrid
     const fill = -affine.offset / affine.scale; // data value 0
     for (const arr of companions ? [samples, companions] : [samples]) {
       const src = Float32Array.from(arr.subarray(k * per, (k + 1) * per));
-      const dst = arr.subarray(k * per, (k + 1) * per);
-      for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
-        const xs = x - dx;
-        const ys = y - dy;
-        dst[y * nx + x] = xs >= 0 && xs < nx && ys >= 0 && ys < ny ? src[ys * nx + xs] : fill;
-      }
+      shiftImage(src, arr.subarray(k * per, (k + 1) * per), nx, ny, dx, dy, fill);
     }
   }
   return shifts;
@@ -948,12 +953,8 @@ export function alignedMean(images: ArrayLike<number>, n: number, grid: ImageGri
       }
     }
     shifts.push(sh);
-    const [dx, dy] = sh;
-    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
-      const xs = x - dx;
-      const ys = y - dy;
-      if (xs >= 0 && xs < nx && ys >= 0 && ys < ny) mean[y * nx + x] += img[ys * nx + xs] / n;
-    }
+    const moved = shiftImage(img, new Float64Array(per), nx, ny, sh[0], sh[1], 0);
+    for (let p = 0; p < per; p++) mean[p] += moved[p] / n;
   }
   return { mean, shifts };
 }
