@@ -16,8 +16,7 @@ import os from 'node:os';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { startServe, runCliAsync } from '../helpers/cli.js';
 import { ROOT, dataPath } from '../helpers/data.js';
-import { writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const VLBA = 'vlba43_BLLAC_2013may30.uvfits';
 const N = 32;
@@ -32,7 +31,7 @@ const test = base.extend<{ app: Page }, { postServer: Server }>({
     // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
     async ({}, use) => {
       mkdirSync(path.dirname(PK), { recursive: true });
-      writeFileSync(PK, writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.05, 3, 2)), shape: [N, N] }]));
+      writePowerSpectrumPrior(PK, N, 0.05, 3, 2);
       writeFileSync(path.join(path.dirname(PK), 'README.md'), '# gf32 (test prior)\n\nA power-law Gaussian field, 32×32, for the end-to-end tests.\n');
       const old = process.env.SKYSCORE_USER_DIR;
       process.env.SKYSCORE_USER_DIR = userDir;

@@ -8,10 +8,8 @@
 import type { UvfitsFile } from '../../src-shared/radio/uvfits.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
 import { gaussianImage } from '../../src-shared/radio/closure.js';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { writePowerSpectrumPrior } from './power-spectrum-prior.js';
 
 /** Micro-arcseconds in radians. */
 export const UAS = Math.PI / 180 / 3600 / 1e6;
@@ -236,7 +234,5 @@ export function skyImage(sky: Component[], g: ImageGrid): Float64Array {
  * pixel, amplitude 2) written as DIR/pk.fits; returns the --prior argument, `gaussian-field:DIR/pk.fits`.
  */
 export function writePowerLawPrior(dir: string, n: number): string {
-  const file = path.join(dir, 'pk.fits');
-  writeFileSync(file, writeFits([{ data: Float32Array.from(powerLawSpectrum(n, n, 0.05, 3, 2)), shape: [n, n] }]));
-  return `gaussian-field:${file}`;
+  return writePowerSpectrumPrior(path.join(dir, 'pk.fits'), n, 0.05, 3, 2);
 }

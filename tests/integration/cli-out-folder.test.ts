@@ -11,7 +11,7 @@ import path from 'node:path';
 import { main } from '../../src-main/cli/main.js';
 import { writeProductSet } from '../../src-main/io.js';
 import { writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const N = 8;
 let dir = '';
@@ -43,7 +43,7 @@ beforeAll(() => {
   writeFileSync(p('y.fits'), writeFits([{ data: y, shape: [N, N] }]));
   writeFileSync(p('M.json'), JSON.stringify({ shape: [N, N], operators: [] }));
   mkdirSync(p('pk'));
-  writeFileSync(p('pk', 'power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 1, 2, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(p('pk', 'power-spectrum.fits'), N, 1, 2, 2);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

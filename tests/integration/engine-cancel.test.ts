@@ -5,13 +5,13 @@
  * client's jobs (queued or running) are cancelled together when it goes away (cancelOwner).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EngineClient, EngineDiedError, workerThreadSpawner } from '../../src-main/engine/client.js';
 import { writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import type { EngineEvent, ReconstructParams } from '../../src-shared/protocol/index.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 let dir = '';
 const env: Record<string, string | undefined> = {};
@@ -56,7 +56,7 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-cancel-'));
   for (const n of [16]) {
     mkdirSync(path.join(dir, 'models', `field-${n}`), { recursive: true });
-    writeFileSync(path.join(dir, 'models', `field-${n}`, 'power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(n, n, 1, 2, 2)), shape: [n, n] }]));
+    writePowerSpectrumPrior(path.join(dir, 'models', `field-${n}`, 'power-spectrum.fits'), n, 1, 2, 2);
   }
   for (const k of ['SKYSCORE_USER_DIR', 'SKYSCORE_MODELS_DIR']) env[k] = process.env[k];
   process.env.SKYSCORE_USER_DIR = dir;

@@ -14,12 +14,12 @@ import { runCliAsync } from '../helpers/cli.js';
 import { dataPath } from '../helpers/data.js';
 import { createEngine } from '../../src-main/engine/handlers.js';
 import { validateRequest, type EngineEvent, type JobEvent, type MethodName, type ParamsOf, type ResultOf, type UvPosteriorProgress } from '../../src-shared/protocol/index.js';
-import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { readFitsImage } from '../../src-shared/fits/index.js';
 import { dftForward } from '../../src-shared/radio/dft.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
 import { jobEnd } from '../helpers/engine-events.js';
 import { multiSourceUvfits } from '../helpers/multi-source-uvfits.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const events: EngineEvent[] = [];
 const engine = createEngine({ emit: (ev) => void events.push(ev), backend: 'wasm', processKind: 'test' });
@@ -45,7 +45,7 @@ beforeAll(() => {
   // a user folder whose models/ holds a 32×32 Gaussian-field prior (the engine lists it as user/gf32)
   const prior = path.join(dir, 'user', 'models', 'gf32');
   mkdirSync(prior, { recursive: true });
-  writeFileSync(path.join(prior, 'power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.05, 3, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(path.join(prior, 'power-spectrum.fits'), N, 0.05, 3, 2);
   writeFileSync(path.join(prior, 'README.md'), '# gf32\n\nA power-law Gaussian field for tests.\n');
   oldUser = process.env.SKYSCORE_USER_DIR;
   process.env.SKYSCORE_USER_DIR = path.join(dir, 'user');

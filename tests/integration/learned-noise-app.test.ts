@@ -16,11 +16,11 @@ import type { EngineContext } from '../../src-main/engine/handlers.js';
 import type { EngineEvent, JobEvent, ReconstructParams } from '../../src-shared/protocol/index.js';
 import { methodParams } from '../../src-shared/protocol/index.js';
 import { readFits, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import { ROOT } from '../helpers/data.js';
 import { MIXTURE_NOISE, drawMixtureNoise } from '../helpers/mixture-noise.js';
 import { jobEnd } from '../helpers/engine-events.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const N = 32;
 let dir = '';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   mkdirSync(p('user/models'), { recursive: true });
   cpSync(path.join(ROOT, 'tests', 'fixtures', 'noise-mixture'), p('user/models/noise-mixture'), { recursive: true });
   writeFileSync(p('M.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }] }));
-  writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.02, 4, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(p('pk.fits'), N, 0.02, 4, 2);
   const n = drawMixtureNoise(new Rng(3), N * N, MIXTURE_NOISE);
   writeFileSync(p('y.fits'), writeFits([{ data: Float32Array.from(n, (v, i) => v + 0.05 * Math.exp(-(((i % N) - 16) ** 2 + (Math.floor(i / N) - 16) ** 2) / 20)), shape: [N, N] }]));
 });

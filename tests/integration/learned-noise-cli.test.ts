@@ -12,10 +12,10 @@ import { reconstructCommand } from '../../src-main/cli/commands/reconstruct.js';
 import { trainCommand } from '../../src-main/cli/commands/train.js';
 import { readImage2d } from '../../src-main/forward-model-files.js';
 import { writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { Rng } from '../../src-shared/diffusion/nn/rng.js';
 import { ROOT } from '../helpers/data.js';
 import { MIXTURE_NOISE, drawMixtureNoise, mixtureVariance } from '../helpers/mixture-noise.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const N = 32;
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'noise-mixture');
@@ -43,7 +43,7 @@ beforeAll(() => {
   writeFileSync(p('ones.fits'), writeFits([{ data: new Float32Array(N * N).fill(1), shape: [N, N] }]));
   cpSync(FIXTURE, p('noise-prior'), { recursive: true });
   writeFileSync(p('M-noise.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'mask', fits: 'ones.fits' }], noise: { model: 'learned', prior: 'noise-prior' } }));
-  writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 0.02, 4, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(p('pk.fits'), N, 0.02, 4, 2);
   const rng = new Rng(11);
   const n = drawMixtureNoise(rng, N * N, MIXTURE_NOISE);
   const y = Float32Array.from(n, (v, i) => v + 0.05 * Math.exp(-(((i % N) - 16) ** 2 + (Math.floor(i / N) - 16) ** 2) / 20));

@@ -7,8 +7,8 @@ import { runCliAsync } from '../helpers/cli.js';
 import { simulateLens } from '../helpers/lens-sim.js';
 import { FitsHeader, readFitsImage, writeFits } from '../../src-shared/fits/index.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
@@ -94,7 +94,7 @@ describe('skyscore lens-fit', () => {
 
   it('reconstruct on the observation with model.json (light as its additive image) gives the posterior of the light-subtracted data', async () => {
     // a Gaussian-field prior on the 16×16 source grid (data units: no flux scale to choose), the same seed
-    writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 1, 2, 2)), shape: [16, 16] }]));
+    writePowerSpectrumPrior(p('pk16.fits'), 16, 1, 2, 2);
     const spec = JSON.parse(readFileSync(p('out/model.json'), 'utf8'));
     delete spec.additive;
     writeFileSync(p('out/without-light.json'), JSON.stringify(spec));
@@ -228,7 +228,7 @@ describe('skyscore lens-fit on correlated noise', () => {
     expect(sig[centre]).toBeCloseTo(0.02 * Math.sqrt(nc.varianceRatio), 5);
     expect(read(q('auto/noise-realisation.fits')).shape).toEqual([256, 256]);
     // …which reconstruct reads without a noise flag (the correlated likelihood)
-    writeFileSync(q('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 1, 2, 2)), shape: [16, 16] }]));
+    writePowerSpectrumPrior(q('pk16.fits'), 16, 1, 2, 2);
     const rec = await runCliAsync(['reconstruct', '--obs', q('obs.fits'), '--model', q('auto/model.json'), '--prior', `gaussian-field:${q('pk16.fits')}`, '--n', '2', '--steps', '10', '--seed', '5', '--quiet', '--workers', '1', '--out', q('rec')], { timeoutMs: 300_000 });
     expect(rec.code, rec.stderr).toBe(0);
     const rep = JSON.parse(readFileSync(q('rec/report.json'), 'utf8'));

@@ -16,11 +16,11 @@ import { initBackend } from '../../src-main/engine/backend.js';
 import type { EngineContext } from '../../src-main/engine/handlers.js';
 import type { EngineEvent, JobEvent, ReconstructParams } from '../../src-shared/protocol/index.js';
 import { FitsHeader, readFits, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { addNoise, correlatedNoise } from '../../src-shared/operators/noise.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { kernelSpectrum } from '../helpers/noise-spectra.js';
 import { jobEnd } from '../helpers/engine-events.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const N = 32;
 let dir = '';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-noise-app-'));
   await initBackend('wasm');
   writeFileSync(p('M.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }] }));
-  writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 10, 4, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(p('pk.fits'), N, 10, 4, 2);
   const r = new SeededRandom(11);
   // drizzle-like correlated noise of σ 0.1; a source in the upper rows, the lowest 10 rows blank sky
   const corr = correlatedNoise(kernelSpectrum(N, N, 0.25), [N, N], 0.1);

@@ -11,11 +11,11 @@ import path from 'node:path';
 import { reconstructCommand } from '../../src-main/cli/commands/reconstruct.js';
 import { readImage2d } from '../../src-main/forward-model-files.js';
 import { FitsHeader, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { addNoise, correlatedNoise } from '../../src-shared/operators/noise.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { kernelSpectrum } from '../helpers/noise-spectra.js';
 import type { NoiseDiagnostics } from '../../src-shared/noise/diagnostics.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const N = 32;
 
@@ -33,7 +33,7 @@ beforeAll(() => {
   writeFileSync(p('M.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }] }));
   writeFileSync(p('M-noise.json'), JSON.stringify({ shape: [N, N], operators: [{ type: 'psf', fwhmPx: 2 }], noise: { model: 'correlated', image: 'noise.fits' } }));
   mkdirSync(p('pk'));
-  writeFileSync(p('pk/power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 10, 4, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(p('pk/power-spectrum.fits'), N, 10, 4, 2);
   const r = new SeededRandom(5);
   const normal = () => r.normal();
   // drizzle-like correlated noise, σ = 0.1: a blob in the upper rows, the lowest 10 rows blank

@@ -19,8 +19,8 @@ import { initBackend } from '../../src-main/engine/backend.js';
 import type { EngineContext } from '../../src-main/engine/handlers.js';
 import type { EngineEvent, JobEvent, ReconstructParams, ReconstructProgress } from '../../src-shared/protocol/index.js';
 import { FitsHeader, readFits, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const N = 32;
 const PRODUCTS = ['posterior-mean.fits', 'posterior-std.fits', 'posterior-samples.fits', 'residual.fits', 'report.json'];
@@ -48,7 +48,7 @@ beforeAll(() => {
   writeFileSync(p('M.json'), modelJsonText(model));
   // the prior: a Gaussian-field folder of the user's, which the app names by its id in the list of priors
   mkdirSync(p('user/models/pk'), { recursive: true });
-  writeFileSync(p('user/models/pk/power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 10, 4, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(p('user/models/pk/power-spectrum.fits'), N, 10, 4, 2);
   // data: two blobs and noise σ = 0.1, with a celestial WCS and units
   const r = new ChainRandom(3, 0);
   const y = new Float32Array(N * N);

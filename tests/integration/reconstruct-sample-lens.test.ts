@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
 import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { lensMatrix, pixelCentre, type LensParams } from '../../src-shared/operators/lens-model.js';
 import { csrMultiply } from '../../src-shared/operators/csr.js';
 import { convolve } from '../../src-shared/lensing/mass.js';
 import { gaussianPsf } from '../../src-shared/operators/psf.js';
 import { SeededRandom } from '../../src-shared/operators/random.js';
 import { MASS_NAMES } from '../../src-shared/lensing/fit.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
@@ -27,7 +27,7 @@ beforeAll(() => {
   const img = convolve(csrMultiply(L, src), [32, 32], gaussianPsf(2));
   const rng = new SeededRandom(11);
   writeFileSync(p('obs.fits'), writeFits([{ data: Float32Array.from(img, (v) => v + SIGMA * rng.normal()), shape: [32, 32] }]));
-  writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 1, 2, 2)), shape: [16, 16] }]));
+  writePowerSpectrumPrior(p('pk16.fits'), 16, 1, 2, 2);
   // the model at a lens a little off the truth (as a fit would give), and a lens.json covariance for the proposal
   const model = {
     shape: [16, 16],

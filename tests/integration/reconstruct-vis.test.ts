@@ -8,7 +8,7 @@
  *    thermal check (and, with --reweight, the weights rescaled to it); flags of the image-plane path are refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend.js';
@@ -17,10 +17,10 @@ import { visibilityNormalEquations } from '../../src-shared/radio/normal-equatio
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-likelihood.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
-import { readFitsImage, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { readFitsImage } from '../../src-shared/fits/index.js';
 import { runCli } from '../helpers/cli.js';
 import { DATA_DIR } from '../helpers/data.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const FILE = path.join(DATA_DIR, 'uvfits', 'vlba43_BLLAC_2013may30.uvfits');
 let dir = '';
@@ -94,7 +94,7 @@ describe('the normal equations of real visibilities', () => {
 describe('skyscore reconstruct --vis', () => {
   it('writes the posterior products on the sky grid with the beam, and the χ² per visibility in report.json', () => {
     const n = 16;
-    writeFileSync(path.join(dir, 'pk.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(n, n, 0.05, 3, 2)), shape: [n, n] }]));
+    writePowerSpectrumPrior(path.join(dir, 'pk.fits'), n, 0.05, 3, 2);
     const out = path.join(dir, 'out');
     const r = runCli(['reconstruct', '--vis', FILE, '--prior', `gaussian-field:${path.join(dir, 'pk.fits')}`, '--size', String(n), '--cell', '0.05e-3', '--n', '6', '--steps', '60', '--seed', '3', '--reweight', '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });
     expect(r.stderr).not.toMatch(/Error|at .*\.ts/);
@@ -141,7 +141,7 @@ describe('skyscore reconstruct --vis', () => {
 
   it('on uncalibrated data (the EHT file: station phases jump between time stamps) the warnings name --selfcal', () => {
     const n = 16;
-    writeFileSync(path.join(dir, 'pk-eht.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(n, n, 0.05, 3, 2)), shape: [n, n] }]));
+    writePowerSpectrumPrior(path.join(dir, 'pk-eht.fits'), n, 0.05, 3, 2);
     const out = path.join(dir, 'out-eht');
     const eht = path.join(DATA_DIR, 'uvfits', 'ehtim_sample_SYNTHETIC_sgra.uvfits');
     const r = runCli(['reconstruct', '--vis', eht, '--prior', `gaussian-field:${path.join(dir, 'pk-eht.fits')}`, '--size', String(n), '--cell', '3e-6', '--n', '1', '--steps', '10', '--out', out, '--quiet', '--backend', 'wasm'], { timeoutMs: 300_000 });

@@ -19,6 +19,7 @@ import { unetLayout } from '../../src-shared/diffusion/nn/unet.js';
 import { encodeWeights } from '../../src-shared/diffusion/nn/weights.js';
 import { writePriorFolder } from '../../src-main/prior-folder.js';
 import { tinyUnetMeta } from '../helpers/unet-meta.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 let dir = '';
 const p = (f: string): string => path.join(dir, f);
@@ -33,7 +34,7 @@ beforeAll(async () => {
   await writePriorFolder(p('tiny16'), tinyUnetMeta(arch, manifest), bytes);
   const power = powerLawSpectrum(N, N, 10, 4, 2);
   writeFileSync(p('pk.fits'), writeFits([{ data: Float32Array.from(power), shape: [N, N] }]));
-  writeFileSync(p('pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 10, 2, 2)), shape: [16, 16] }]));
+  writePowerSpectrumPrior(p('pk16.fits'), 16, 10, 2, 2);
   const r = new ChainRandom(12, 0);
   const truth = gaussianDraws(circulantCovariance(power, N, N), N * N, 1, () => r.normal());
   const k = gaussianPsf(2.5);

@@ -14,9 +14,9 @@ import { startServe } from '../helpers/cli.js';
 import { closeCode, frame, rawUpgrade } from '../helpers/raw-ws.js';
 import { encodeFrame, decodeFrame } from '../../src-shared/protocol/codec.js';
 import { writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import type { EngineEvent, PriorInfo, ReconstructParams } from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
+import { writePowerSpectrumPrior, powerSpectrumFits } from '../helpers/power-spectrum-prior.js';
 
 let server: Awaited<ReturnType<typeof startServe>>;
 let dir = '';
@@ -107,7 +107,7 @@ beforeAll(async () => {
   mkdirSync(path.join(dir, 'renderer'));
   writeFileSync(path.join(dir, 'renderer', 'index.html'), '<!doctype html><div id="root"></div>');
   mkdirSync(path.join(dir, 'user', 'models', 'field-16'), { recursive: true });
-  writeFileSync(path.join(dir, 'user', 'models', 'field-16', 'power-spectrum.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 1, 2, 2)), shape: [N, N] }]));
+  writePowerSpectrumPrior(path.join(dir, 'user', 'models', 'field-16', 'power-spectrum.fits'), N, 1, 2, 2);
   process.env.SKYSCORE_USER_DIR = path.join(dir, 'user');
   process.env.SKYSCORE_MODELS_DIR = path.join(dir, 'no-shipped-models');
   try {
@@ -278,7 +278,7 @@ describe('priors named by a client', () => {
 
   it('or a power spectrum the client sends with the request (read from memory; a name not sent is refused, never looked up on disk)', async () => {
     const c = await connect();
-    const pk = writeFits([{ data: Float32Array.from(powerLawSpectrum(N, N, 2, 2, 2)), shape: [N, N] }]);
+    const pk = powerSpectrumFits(N, 2, 2, 2);
     const r = await c.request('job.reconstruct', { ...job(10), prior: 'gaussian-field:pk.fits', files: [{ name: 'pk.fits', bytes: pk }] });
     expect(r, JSON.stringify(r).slice(0, 300)).toMatchObject({ ok: true });
     const jobId = (r.result as { jobId: string }).jobId;

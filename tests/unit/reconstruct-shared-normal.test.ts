@@ -5,16 +5,16 @@
  * (That the shared G and pairs are a worker's own, bit for bit: tests/unit/normal-matrix.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { FitsHeader, writeFits } from '../../src-shared/fits/index.js';
-import { powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
+import { FitsHeader } from '../../src-shared/fits/index.js';
 import { prepareReconstruction, runReconstruction, type ModelInput } from '../../src-main/reconstruct/index.js';
 import type { BackendInfo } from '../../src-shared/protocol/index.js';
 import { randn } from './operators-ref.js';
+import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
 const NY = 40;
 const NX = 40;
@@ -23,7 +23,7 @@ let dir = '';
 beforeAll(async () => {
   await tf.setBackend('cpu');
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-shared-normal-'));
-  writeFileSync(path.join(dir, 'pk16.fits'), writeFits([{ data: Float32Array.from(powerLawSpectrum(16, 16, 1, 2, 2)), shape: [16, 16] }]));
+  writePowerSpectrumPrior(path.join(dir, 'pk16.fits'), 16, 1, 2, 2);
 });
 
 afterAll(() => {
