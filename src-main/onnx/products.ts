@@ -17,7 +17,7 @@ export class OrtProductEngine implements ProductEngine {
 
   constructor(readonly threads: number) {
     const version = loadOrt().version;
-    this.name = `ONNX Runtime ${version} on the CPU (MLAS), ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
+    this.name = `ONNX Runtime ${version} on the CPU (MLAS)`;
   }
 
   compile(model: Uint8Array): CompiledProduct {
@@ -33,10 +33,13 @@ export class OrtProductEngine implements ProductEngine {
  * Registers (or unregisters) this thread's product engine after the score engine: ONNX Runtime's CPU kernels where
  * the score runs on ONNX Runtime's CPU provider, else tfjs. Returns what the products run on, for the engine report
  * (with the reason where ONNX Runtime was wanted and cannot be had: the products then stay on tfjs).
+ * SKYSCORE_ONNX_PRODUCTS=0 (or off, tfjs) keeps them on tfjs (the worker threads share the environment).
  */
-export function useOrtProducts(score: ScoreEngineReport): string {
+export function useOrtProducts(score: ScoreEngineReport, env: NodeJS.ProcessEnv = process.env): string {
   setProductEngine(null);
   if (score.engine !== 'onnx' || score.provider !== 'cpu') return 'tfjs (the score is not on ONNX Runtime\'s CPU provider)';
+  const off = env.SKYSCORE_ONNX_PRODUCTS?.trim().toLowerCase();
+  if (off === '0' || off === 'off' || off === 'tfjs') return `tfjs (SKYSCORE_ONNX_PRODUCTS=${env.SKYSCORE_ONNX_PRODUCTS!.trim()})`;
   try {
     const engine = new OrtProductEngine(Math.max(1, score.threads ?? 1));
     setProductEngine(engine);

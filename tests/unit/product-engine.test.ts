@@ -8,7 +8,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
-import { OrtProductEngine } from '../../src-main/onnx/products.js';
+import { OrtProductEngine, useOrtProducts } from '../../src-main/onnx/products.js';
 import { productEngine, setProductEngine, type ProductEngine } from '../../src-shared/linalg/product-engine.js';
 import { FourierFilter, type FourierFilterSpec } from '../../src-shared/operators/fourier.js';
 import { halfSpectrumSize } from '../../src-shared/operators/dft-matrices.js';
@@ -63,6 +63,23 @@ function run(f: FourierFilter, x: Float32Array, y: Float32Array, b: number): { a
   tf.dispose([xt, yt, ax, aty]);
   return out;
 }
+
+describe('registration after the score engine', () => {
+  it('ONNX Runtime on the CPU provider only, unless SKYSCORE_ONNX_PRODUCTS=0', () => {
+    expect(useOrtProducts({ engine: 'onnx', provider: 'cpu', threads: 1 }, {})).toMatch(/^ONNX Runtime \S+ on the CPU \(MLAS\)$/);
+    expect((productEngine() as OrtProductEngine).threads).toBe(1);
+    expect(useOrtProducts({ engine: 'onnx', provider: 'cpu', threads: 2 }, {})).toMatch(/^ONNX Runtime/);
+    expect((productEngine() as OrtProductEngine).threads).toBe(2);
+    expect(useOrtProducts({ engine: 'onnx', provider: 'cpu', threads: 1 }, { SKYSCORE_ONNX_PRODUCTS: '0' })).toBe('tfjs (SKYSCORE_ONNX_PRODUCTS=0)');
+    expect(productEngine()).toBeNull();
+    useOrtProducts({ engine: 'onnx', provider: 'cpu', threads: 1 }, {});
+    expect(useOrtProducts({ engine: 'onnx', provider: 'cuda', threads: null }, {})).toMatch(/^tfjs/);
+    expect(productEngine()).toBeNull();
+    useOrtProducts({ engine: 'onnx', provider: 'cpu', threads: 1 }, {});
+    expect(useOrtProducts({ engine: 'tfjs' }, {})).toMatch(/^tfjs/);
+    expect(productEngine()).toBeNull();
+  });
+});
 
 describe('a FourierFilter on the product engine', () => {
   const cases: { name: string; s: FourierFilterSpec }[] = [
@@ -169,7 +186,7 @@ describe('a posterior run with the dense products on ONNX Runtime', () => {
     const mask = Float32Array.from({ length: IMG[0] * IMG[1] }, (_, i) => (i % 13 === 5 ? 0 : 1));
     const op = compose(lens, new PsfOperator(IMG, psfFromImage(ellipticalKernel(9, 1.8, 0.9, 0.5), [9, 9]), { method: 'fourier' }), new MaskOperator(IMG, mask));
     const data = Float32Array.from(randn(IMG[0] * IMG[1], 41), (v) => 0.05 + 0.02 * v);
-    const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: IMG, noise: { kind: 'scalar', sigma: 0.02 }, cgTol: 1e-6, cgMaxIter: 400, normalMatrix: { minBatch: 2, after: 20, deflate: 0 } });
+    const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: IMG, noise: { kind: 'scalar', sigma: 0.02 }, cgTol: 1e-6, cgMaxIter: 400, normalMatrix: { minBatch: 2, after: 20 } });
     return { op, lik };
   }
 
