@@ -12,7 +12,7 @@ import { OrtProductEngine, useOrtProducts } from '../../src-main/onnx/products.j
 import { productEngine, setProductEngine, type ProductEngine } from '../../src-shared/linalg/product-engine.js';
 import { FourierFilter, type FourierFilterSpec } from '../../src-shared/operators/fourier.js';
 import { halfSpectrumSize } from '../../src-shared/operators/dft-matrices.js';
-import { ConjugateGradientSolver, NormalMatrixProducts, normalProduct } from '../../src-shared/diffusion/likelihood/conjugate-gradients.js';
+import { ConjugateGradientSolver, NormalMatrixProducts, formNormalMatrix, normalProduct, type FormedNormalMatrix } from '../../src-shared/diffusion/likelihood/conjugate-gradients.js';
 import { LensOperator } from '../../src-shared/operators/lens.js';
 import { PsfOperator, psfFromImage } from '../../src-shared/operators/psf.js';
 import { MaskOperator } from '../../src-shared/operators/mask.js';
@@ -173,23 +173,61 @@ describe('the normal matrix product on the product engine', () => {
   });
 });
 
+const SRC: [number, number] = [16, 16];
+const IMG: [number, number] = [30, 32];
+
+/** lens → Fourier PSF → mask, with its normal matrix formed at the first products (both engine paths). */
+function problem(normalMatrix: { minBatch: number; after?: number; formed?: FormedNormalMatrix } = { minBatch: 2, after: 20 }) {
+  const lens = new LensOperator(
+    { thetaE: 0.4, q: 0.8, phi: 0.3, x0: 0.02, y0: -0.01, gamma1: 0.01, gamma2: 0 },
+    { sourceShape: SRC, sourcePixelScale: 0.04, imageShape: IMG, imagePixelScale: 0.05, supersample: 1 },
+  );
+  const mask = Float32Array.from({ length: IMG[0] * IMG[1] }, (_, i) => (i % 13 === 5 ? 0 : 1));
+  const op = compose(lens, new PsfOperator(IMG, psfFromImage(ellipticalKernel(9, 1.8, 0.9, 0.5), [9, 9]), { method: 'fourier' }), new MaskOperator(IMG, mask));
+  const data = Float32Array.from(randn(IMG[0] * IMG[1], 41), (v) => 0.05 + 0.02 * v);
+  const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: IMG, noise: { kind: 'scalar', sigma: 0.02 }, cgTol: 1e-6, cgMaxIter: 400, normalMatrix });
+  return { op, lik };
+}
+
+describe('G formed on the product engine', () => {
+  it('its Lanczos pairs through the engine are the tfjs ones to float32 rounding, and its graph is built once for the solver', () => {
+    const n = 256;
+    const z = randn(n * n, 51);
+    // G = B Bᵀ / n + I: symmetric positive definite, a spread spectrum
+    const G = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let v = i === j ? 1 : 0;
+        for (let k = 0; k < n; k++) v += (z[i * n + k] * z[j * n + k]) / n;
+        G[i * n + j] = G[j * n + i] = v;
+      }
+    }
+    const ref = formNormalMatrix(() => G, n, 10)!;
+    let compiles = 0;
+    const counting: ProductEngine = {
+      name: ort.name,
+      compile: (m) => {
+        compiles++;
+        return ort.compile(m);
+      },
+    };
+    setProductEngine(counting);
+    const before = tf.memory().numTensors;
+    const got = formNormalMatrix(() => G, n, 10)!;
+    expect(tf.memory().numTensors).toBe(before);
+    expect(compiles).toBe(1);
+    for (let i = 0; i < 10; i++) expect(Math.abs(got.pairs!.values[i] - ref.pairs!.values[i])).toBeLessThan(1e-4 * ref.pairs!.values[0]);
+    // the solver that adopts this G takes the graph over: no second build
+    const { op, lik } = problem({ minBatch: 1, formed: got });
+    const solver = (lik as unknown as { solver: ConjugateGradientSolver }).solver;
+    expect(solver.normalOnEngine).toBe(true);
+    expect(compiles).toBe(1);
+    lik.dispose();
+    op.dispose();
+  });
+});
+
 describe('a posterior run with the dense products on ONNX Runtime', () => {
-  const SRC: [number, number] = [16, 16];
-  const IMG: [number, number] = [30, 32];
-
-  /** lens → Fourier PSF → mask, with its normal matrix formed at the first products (both engine paths). */
-  function problem() {
-    const lens = new LensOperator(
-      { thetaE: 0.4, q: 0.8, phi: 0.3, x0: 0.02, y0: -0.01, gamma1: 0.01, gamma2: 0 },
-      { sourceShape: SRC, sourcePixelScale: 0.04, imageShape: IMG, imagePixelScale: 0.05, supersample: 1 },
-    );
-    const mask = Float32Array.from({ length: IMG[0] * IMG[1] }, (_, i) => (i % 13 === 5 ? 0 : 1));
-    const op = compose(lens, new PsfOperator(IMG, psfFromImage(ellipticalKernel(9, 1.8, 0.9, 0.5), [9, 9]), { method: 'fourier' }), new MaskOperator(IMG, mask));
-    const data = Float32Array.from(randn(IMG[0] * IMG[1], 41), (v) => 0.05 + 0.02 * v);
-    const lik = new ConvolvedLikelihood({ operator: op, data, dataShape: IMG, noise: { kind: 'scalar', sigma: 0.02 }, cgTol: 1e-6, cgMaxIter: 400, normalMatrix: { minBatch: 2, after: 20 } });
-    return { op, lik };
-  }
-
   it('gives the tfjs run’s samples to 10⁻³ of their scale (solves to 10⁻⁶), G formed and used, the tensor count flat', async () => {
     const prior = new GaussianFieldPrior(powerLawSpectrum(SRC[0], SRC[1], 10, 3, 2), SRC);
     const sample = async (engine: ProductEngine | null) => {

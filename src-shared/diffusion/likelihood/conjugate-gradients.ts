@@ -141,9 +141,10 @@ export class NormalMatrixProducts {
 }
 
 /**
- * G by `form` and its top `pairs` eigenpairs (Lanczos, 2·pairs steps, through the backend's float32 product with G;
+ * G by `form` and its top `pairs` eigenpairs (Lanczos, 2·pairs steps, through the backend's float32 product with G,
+ * or the product engine's where one is registered — its graph then serves this thread's solver, which adopts G;
  * 0: none); null where `form` gives no matrix. `shared`: G and the eigenvectors in SharedArrayBuffers (cloned into
- * a worker, shared, not copied). The same inputs give the same result bit for bit on a given backend, wherever formed.
+ * a worker, shared, not copied). The same inputs give the same result bit for bit on a given backend (and product engine), wherever formed.
  */
 export function formNormalMatrix(form: () => Float32Array | null, n: number, pairs: number, shared = false): FormedNormalMatrix | null {
   const formed = form();
@@ -155,11 +156,22 @@ export function formNormalMatrix(form: () => Float32Array | null, n: number, pai
     matrix.set(formed);
   }
   if (pairs <= 0) return { matrix, pairs: null };
-  const Gt = tf.tensor2d(matrix, [n, n]);
+  // on the product engine where one is registered: its graph is then kept for this thread's solver (adopt)
+  const engineProducts = productEngine() ? NormalMatrixProducts.of(matrix, n) : null;
+  if (engineProducts && !engineProducts.onEngine) {
+    engineProducts.dispose();
+  } else if (engineProducts) {
+    builtProducts.set(matrix, engineProducts);
+  }
+  const onEngine = engineProducts?.onEngine ? engineProducts : null;
+  const Gt = onEngine ? null : tf.tensor2d(matrix, [n, n]);
   try {
-    // y ← G x through the backend's matrix product (float32, G symmetric: xᵀG = (Gx)ᵀ)
+    // y ← G x through the backend's (or the engine's) matrix product (float32, G symmetric: xᵀG = (Gx)ᵀ)
     const matVec = (x: Float64Array, y: Float64Array) => {
-      const t = tf.tidy(() => tf.matMul(tf.tensor2d(Float32Array.from(x), [1, n]), Gt));
+      const t = tf.tidy(() => {
+        const u = tf.tensor2d(Float32Array.from(x), [1, n]);
+        return onEngine ? onEngine.product(u) : tf.matMul(u, Gt!);
+      });
       y.set(t.dataSync());
       t.dispose();
     };
@@ -172,9 +184,12 @@ export function formNormalMatrix(form: () => Float32Array | null, n: number, pai
     }
     return { matrix, pairs: got };
   } finally {
-    Gt.dispose();
+    Gt?.dispose();
   }
 }
+
+/** Engine graphs of G built by formNormalMatrix in this thread, taken over by the solver that adopts that G. */
+const builtProducts = new WeakMap<Float32Array, NormalMatrixProducts>();
 
 export class ConjugateGradientSolver implements LikelihoodSolver {
   readonly method = 'cg';
@@ -251,7 +266,9 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
   /** Takes G and its pairs into this solver's tensors (G kept for the products, the pairs as the preconditioner). */
   private adopt(formed: FormedNormalMatrix, n: number): void {
     if (formed.matrix.length !== n * n) throw new RangeError(`ConjugateGradientSolver: a normal matrix of ${formed.matrix.length} values for ${n} unknowns`);
-    this.normalProducts = NormalMatrixProducts.of(formed.matrix, n);
+    const built = builtProducts.get(formed.matrix);
+    builtProducts.delete(formed.matrix);
+    this.normalProducts = built ?? NormalMatrixProducts.of(formed.matrix, n);
     const p = formed.pairs;
     if (this.deflatePairs > 0 && p && p.k > 0 && p.values.length > p.k) {
       this.deflation = new DeflationPreconditioner(p.values, p.vectors, p.k, [this.forward.inShape[0], this.forward.inShape[1]]);
