@@ -8,7 +8,7 @@
  * Measured on an Intel Xeon (2 cores, shared), one intra-op thread against tfjs-wasm's matMul (XNNPACK), float32:
  * docs/onnx-priors.md "The likelihood's dense products".
  */
-import { setProductEngine, type CompiledProduct, type ProductEngine } from '../../src-shared/linalg/product-engine.js';
+import { rightProductModel, setProductEngine, type CompiledProduct, type ProductEngine } from '../../src-shared/linalg/product-engine.js';
 import { OnnxSession, loadOrt } from './runtime.js';
 import type { ScoreEngineReport } from './score-model.js';
 
@@ -42,6 +42,14 @@ export function useOrtProducts(score: ScoreEngineReport, env: NodeJS.ProcessEnv 
   if (off === '0' || off === 'off' || off === 'tfjs') return `tfjs (SKYSCORE_ONNX_PRODUCTS=${env.SKYSCORE_ONNX_PRODUCTS!.trim()})`;
   try {
     const engine = new OrtProductEngine(Math.max(1, score.threads ?? 1));
+    // a 2 × 2 product built and run now: a runtime that cannot build graphs synchronously is found here, with its reason
+    const probe = engine.compile(rightProductModel(Float32Array.of(1, 2, 2, 3), 2));
+    try {
+      const y = probe.run(Float32Array.of(1, 1), [1, 2]);
+      if (y[0] !== 3 || y[1] !== 5) throw new Error(`ONNX Runtime's probe product gave ${Array.from(y).join(', ')}, not 3, 5`);
+    } finally {
+      probe.dispose();
+    }
     setProductEngine(engine);
     return engine.name;
   } catch (e) {

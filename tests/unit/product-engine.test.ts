@@ -79,6 +79,19 @@ describe('registration after the score engine', () => {
     expect(useOrtProducts({ engine: 'tfjs' }, {})).toMatch(/^tfjs/);
     expect(productEngine()).toBeNull();
   });
+
+  it('a runtime that cannot build the graphs leaves the products on tfjs, with the reason', () => {
+    const compile = OrtProductEngine.prototype.compile;
+    OrtProductEngine.prototype.compile = () => {
+      throw new Error('ONNX Runtime could not load the model on cpu: (test) the model did not load synchronously');
+    };
+    try {
+      expect(useOrtProducts({ engine: 'onnx', provider: 'cpu', threads: 1 }, {})).toBe('tfjs (ONNX Runtime could not load the model on cpu: (test) the model did not load synchronously)');
+      expect(productEngine()).toBeNull();
+    } finally {
+      OrtProductEngine.prototype.compile = compile;
+    }
+  });
 });
 
 describe('a FourierFilter on the product engine', () => {
