@@ -188,6 +188,24 @@ async function describe(provider: OnnxProvider): Promise<string> {
   return 'Apple CoreML';
 }
 
+/** Session options: all graph optimisations, sequential; on the CPU `threads` intra-op threads that do not spin. */
+function sessionOptions(provider: OnnxProvider, threads: number | null): Record<string, unknown> {
+  const options: Record<string, unknown> = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+  };
+  if (threads !== null) {
+    options.intraOpNumThreads = threads;
+    options.interOpNumThreads = 1;
+    // no spinning: between evaluations the calling thread does the sampler's own work (tfjs), and idle
+    // intra-op threads spinning for new work took the core it needed (the demo ran 2× slower with them)
+    options.extra = { session: { intra_op: { allow_spinning: '0' } } };
+  }
+  return options;
+}
+
 /** A loaded ONNX model with a synchronous run. */
 export class OnnxSession {
   private disposed = false;
@@ -231,19 +249,7 @@ export class OnnxSession {
     }
     for (const provider of order) {
       const threads = provider === 'cpu' ? (o.threads ?? defaultOnnxThreads()) : null;
-      const options: Record<string, unknown> = {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        logSeverityLevel: 3,
-      };
-      if (threads !== null) {
-        options.intraOpNumThreads = threads;
-        options.interOpNumThreads = 1;
-        // no spinning: between evaluations the calling thread does the sampler's own work (tfjs), and idle
-        // intra-op threads spinning for new work took the core it needed (the demo ran 2× slower with them)
-        options.extra = { session: { intra_op: { allow_spinning: '0' } } };
-      }
+      const options = sessionOptions(provider, threads);
       const native = new NativeSession();
       try {
         await native.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, options);
@@ -256,6 +262,32 @@ export class OnnxSession {
       return new OnnxSession(native, ort.Tensor, { provider, threads, device: await describe(provider) }, notes);
     }
     throw new OnnxProviderInputError('ONNX Runtime: no execution provider accepted the model');
+  }
+
+  /**
+   * Loads the model on the CPU provider synchronously (onnxruntime-node's native loadModel returns when the session
+   * is built): for graphs built while a synchronous evaluation runs (the likelihood's dense products, products.ts).
+   */
+  static createCpuSync(bytes: Uint8Array, threads: number): OnnxSession {
+    const { ort, NativeSession, initOrt } = loadOrt();
+    initOrt();
+    const native = new NativeSession();
+    try {
+      const r = native.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, sessionOptions('cpu', threads));
+      // 1.31 returns a promise, but loads synchronously where no JavaScript callback is registered (backend.js:
+      // "the native binding retains the synchronous zero-copy path otherwise"); a rejection is observed here so
+      // that it is never unhandled, and the load is checked through the metadata, which exists once it is loaded
+      if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).catch(() => {});
+      if (native.inputMetadata.length === 0 || native.outputMetadata.length === 0) throw new Error('the model did not load synchronously');
+    } catch (e) {
+      try {
+        native.dispose();
+      } catch {
+        // nothing loaded: nothing to free
+      }
+      throw new OnnxProviderInputError(`ONNX Runtime could not load the model on cpu: ${(e as Error).message.split('\n')[0]}`);
+    }
+    return new OnnxSession(native, ort.Tensor, { provider: 'cpu', threads, device: cpuName() }, []);
   }
 
   /** Runs the model on float32 inputs; returns the named (or first) output's values and dims. Synchronous. */

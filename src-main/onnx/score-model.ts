@@ -29,6 +29,8 @@ export interface ScoreEngineReport {
   onnxruntime?: string;
   /** Why this engine (a fallback, a choice). */
   note?: string;
+  /** What the likelihood's dense products run on (src-main/onnx/products.ts), with the reason where not ONNX Runtime. */
+  products?: string;
 }
 
 /** Reflection padding (numpy 'reflect': the edge pixel is not repeated) of [b, ny, nx] to [b, ny + py, nx + px]. */

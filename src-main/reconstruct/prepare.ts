@@ -38,6 +38,7 @@ import { UserInputError } from '../../src-shared/errors.js';
 import { affineFor, checkPriorShape, chooseFluxScale, dataFluxReference, resolvePrior, type FluxChoice, type FluxReferenceValues, type ResolvedPrior } from '../priors.js';
 import { backProjection, offGridSignal } from '../../src-shared/diffusion/source-reference.js';
 import { onnxWorkerPlan, scoreEngineReport, type ScoreEngineOptions } from '../onnx/priors.js';
+import { useOrtProducts } from '../onnx/products.js';
 import type { ScoreEngineReport } from '../onnx/score-model.js';
 
 /** Bad input to a reconstruction (the command line exits with code 2, the app's request fails with code 'input'). */
@@ -299,7 +300,10 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
     const plan = onnxWorkerPlan(engineReport, checked.workers, checked.n, inputs.scoreEngine ?? {});
     const workers = checked.workers ?? plan?.workers ?? defaultWorkers(backend.backend, checked.n, prior.kind, checked.steps, xShape[0] * xShape[1]);
     const scoreEngine: ScoreEngineOptions = { ...inputs.scoreEngine, ...(plan ? { threads: plan.threads } : {}) };
-    const engine = plan && workers > 1 ? { ...engineReport, threads: plan.threads, workers } : engineReport;
+    // the likelihood's dense products on ONNX Runtime's CPU kernels where the score runs there (this thread's; the
+    // workers register their own, products.ts)
+    const products = useOrtProducts(engineReport);
+    const engine = { ...(plan && workers > 1 ? { ...engineReport, threads: plan.threads, workers } : engineReport), products };
     const b = built;
     const lik = likelihood;
     return {

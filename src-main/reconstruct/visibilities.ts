@@ -49,6 +49,7 @@ import { trimWcsToTwoAxes } from './headers.js';
 import { SKYSCORE_VERSION } from '../version.js';
 import type { ScoreEngineOptions } from '../onnx/priors.js';
 import { onnxWorkerPlan, scoreEngineReport } from '../onnx/priors.js';
+import { useOrtProducts } from '../onnx/products.js';
 import type { BackendInfo } from '../../src-shared/protocol/index.js';
 import { checkSettings, defaultWorkers, type ReconstructSettings } from './prepare.js';
 import { runSamplingParallel, sharedFloat64, type ParallelProgress } from '../sampling/pool.js';
@@ -297,7 +298,10 @@ export async function reconstructUvfits(
     } else lik = new VisibilityLikelihood({ equations: equations!, affine, name: path.basename(inp.name) });
     const backend = await inp.backend();
     // ONNX Runtime on the CPU: one worker per core (at most n and 4) as for images; else the images' rule
-    const engineReport = scoreEngineReport(prior.model, backend.backend);
+    // the likelihood's dense products (the K product) on ONNX Runtime's CPU kernels where the score runs there
+    // (this thread's; the workers register their own, src-main/onnx/products.ts)
+    const engineReport = { ...scoreEngineReport(prior.model, backend.backend) };
+    engineReport.products = useOrtProducts(engineReport);
     const plan = onnxWorkerPlan(engineReport, s.workers, s.n, inp.scoreEngine ?? {});
     // the closure likelihood runs its chains in this thread (its score is evaluated on the host, per chain)
     const workers = closures ? 1 : (s.workers ?? plan?.workers ?? defaultWorkers(backend.backend, s.n, prior.kind, s.steps, grid.nx * grid.ny));

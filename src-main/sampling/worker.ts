@@ -14,6 +14,8 @@ import { VisibilityLikelihood } from '../../src-shared/diffusion/visibility-like
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { exactEvaluations } from '../../src-shared/radio/normal-equations.js';
 import type { WorkerJob, WorkerMessage } from './pool.js';
+import { scoreEngineReport } from '../onnx/priors.js';
+import { useOrtProducts } from '../onnx/products.js';
 
 const port = parentPort;
 if (!port) throw new Error('sampling worker started without a parent port');
@@ -29,6 +31,8 @@ port.on('message', onMessage);
 (async () => {
   const info = await initBackend(job.backend);
   const prior = await resolvePrior(job.prior, job.cwd, job.scoreEngine);
+  // the likelihood's dense products on ONNX Runtime's CPU kernels where this worker's score runs there
+  useOrtProducts(scoreEngineReport(prior.model, info.backend));
   let lik: ConvolvedLikelihood | VisibilityLikelihood | null = null;
   let dispose = () => {};
   try {

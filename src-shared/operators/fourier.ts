@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import type { Shape2 } from './types.js';
 import { dft2Matrices, halfSpectrumSize } from './dft-matrices.js';
+import { fourierFilterModel, productEngine, type CompiledProduct, type ProductEngine } from '../linalg/product-engine.js';
 
 /**
  * A real 2-D Fourier filter on tensors, y = crop(F⁻¹ H F pad(x)), written as four dense matrix products
@@ -15,6 +16,10 @@ import { dft2Matrices, halfSpectrumSize } from './dft-matrices.js';
  *
  * The adjoint runs the transposed stages in reverse order, so <A x, y> = <x, Aᵀ y> holds to float32
  * rounding whatever the accuracy of the transform itself.
+ *
+ * Where a product engine is registered (../linalg/product-engine.ts: ONNX Runtime's CPU kernels in SkyScore's
+ * workers when the score runs there), the whole apply (or adjoint) is one graph of the same stages on it, built at
+ * its first use from the same matrices; a graph that cannot be built leaves the filter on tfjs.
  */
 export interface FourierFilterSpec {
   inShape: Shape2;
@@ -40,6 +45,9 @@ export class FourierFilter {
   private readonly hr: Tensor3D; // [kh, 2, py]
   private readonly hi: Tensor3D | null; // [kh, 2, py] = (-Hi, +Hi), null when H is real
   readonly spec: FourierFilterSpec;
+  /** the engine's compiled graphs (apply, adjoint), made at first use; null: that engine failed for this filter */
+  private compiled: { engine: ProductEngine; apply?: CompiledProduct; adjoint?: CompiledProduct } | null = null;
+  private failedEngine: ProductEngine | null = null;
 
   constructor(spec: FourierFilterSpec) {
     this.spec = spec;
@@ -53,21 +61,7 @@ export class FourierFilter {
       throw new Error('FourierFilter: transfer function size does not match the padded grid');
     }
     const { m1, m2, m3, m4 } = dft2Matrices(spec.inShape, spec.outShape, spec.padShape);
-    // H transposed to [kh, py] and doubled along the re/im axis
-    const hr = new Float32Array(kh * 2 * py);
-    let complex = false;
-    const hi = new Float32Array(kh * 2 * py);
-    for (let l = 0; l < py; l++) {
-      for (let k = 0; k < kh; k++) {
-        const r = spec.hRe[l * kh + k];
-        const im = spec.hIm ? spec.hIm[l * kh + k] : 0;
-        if (im !== 0) complex = true;
-        hr[k * 2 * py + l] = r;
-        hr[k * 2 * py + py + l] = r;
-        hi[k * 2 * py + l] = -im;
-        hi[k * 2 * py + py + l] = im;
-      }
-    }
+    const { hr, hi, complex } = spectralLayout(spec, kh);
     this.m1 = tf.tensor2d(m1, [nx, 2 * kh]);
     this.m2 = tf.tensor2d(m2, [2 * ny, 2 * py]);
     this.m3 = tf.tensor2d(m3, [2 * py, 2 * my]);
@@ -90,6 +84,8 @@ export class FourierFilter {
   }
 
   apply(x: Tensor3D): Tensor3D {
+    const run = this.engineRun(false);
+    if (run) return tf.tidy(() => tf.tensor3d(run.run(x.dataSync() as Float32Array, x.shape), [x.shape[0], this.spec.outShape[0], this.spec.outShape[1]]));
     return tf.tidy(() => {
       const b = x.shape[0];
       const [ny, nx] = this.spec.inShape;
@@ -109,6 +105,8 @@ export class FourierFilter {
   }
 
   adjoint(y: Tensor3D): Tensor3D {
+    const run = this.engineRun(true);
+    if (run) return tf.tidy(() => tf.tensor3d(run.run(y.dataSync() as Float32Array, y.shape), [y.shape[0], this.spec.inShape[0], this.spec.inShape[1]]));
     return tf.tidy(() => {
       const b = y.shape[0];
       const [ny, nx] = this.spec.inShape;
@@ -127,6 +125,59 @@ export class FourierFilter {
     });
   }
 
+  /**
+   * The registered engine's graph of apply (or the adjoint), built at its first use from the same matrices as the
+   * tfjs stages (remade here, not kept: the tensors hold them); null: no engine, or it cannot build the graph.
+   */
+  private engineRun(adjoint: boolean): CompiledProduct | null {
+    const engine = productEngine();
+    if (!engine || engine === this.failedEngine) return null;
+    if (this.compiled?.engine !== engine) {
+      this.disposeCompiled();
+      this.compiled = { engine };
+    }
+    const key = adjoint ? 'adjoint' : 'apply';
+    const have = this.compiled[key];
+    if (have) return have;
+    const spec = this.spec;
+    const [py] = spec.padShape;
+    const kh = this.kh;
+    const { m1, m2, m3, m4 } = dft2Matrices(spec.inShape, spec.outShape, spec.padShape);
+    const { hr, hi, complex } = spectralLayout(spec, kh);
+    const [ny, nx] = spec.inShape;
+    const [my, mx] = spec.outShape;
+    const model = adjoint
+      ? fourierFilterModel({
+          inShape: [my, mx],
+          outShape: [ny, nx],
+          kh,
+          py,
+          a: transpose(m4, 2 * kh, mx),
+          b: transpose(m3, 2 * py, 2 * my),
+          c: transpose(m2, 2 * ny, 2 * py),
+          d: transpose(m1, nx, 2 * kh),
+          hr,
+          hi: complex ? hi : null,
+          transpose: true,
+        })
+      : fourierFilterModel({ inShape: [ny, nx], outShape: [my, mx], kh, py, a: m1, b: m2, c: m3, d: m4, hr, hi: complex ? hi : null, transpose: false });
+    try {
+      const compiled = engine.compile(model);
+      this.compiled[key] = compiled;
+      return compiled;
+    } catch {
+      this.disposeCompiled();
+      this.failedEngine = engine;
+      return null;
+    }
+  }
+
+  private disposeCompiled(): void {
+    this.compiled?.apply?.dispose();
+    this.compiled?.adjoint?.dispose();
+    this.compiled = null;
+  }
+
   /** Z·H (or its transpose) with Z stored as [b, kh, (re, im), py]. */
   private multiplyH(z: tf.Tensor4D, transpose: boolean): tf.Tensor4D {
     const zr = tf.mul(z, this.hr) as tf.Tensor4D;
@@ -139,7 +190,28 @@ export class FourierFilter {
   dispose(): void {
     for (const t of [this.m1, this.m2, this.m3, this.m4, this.m1t, this.m2t, this.m3t, this.m4t, this.hr]) t.dispose();
     this.hi?.dispose();
+    this.disposeCompiled();
   }
+}
+
+/** H transposed to [kh, py] and doubled along the re/im axis: (Hr, Hr) and (−Hi, Hi), [kh, 2, py]; complex: Hi ≠ 0. */
+function spectralLayout(spec: FourierFilterSpec, kh: number): { hr: Float32Array; hi: Float32Array; complex: boolean } {
+  const [py] = spec.padShape;
+  const hr = new Float32Array(kh * 2 * py);
+  let complex = false;
+  const hi = new Float32Array(kh * 2 * py);
+  for (let l = 0; l < py; l++) {
+    for (let k = 0; k < kh; k++) {
+      const r = spec.hRe[l * kh + k];
+      const im = spec.hIm ? spec.hIm[l * kh + k] : 0;
+      if (im !== 0) complex = true;
+      hr[k * 2 * py + l] = r;
+      hr[k * 2 * py + py + l] = r;
+      hi[k * 2 * py + l] = -im;
+      hi[k * 2 * py + py + l] = im;
+    }
+  }
+  return { hr, hi, complex };
 }
 
 /** [b·n, 2kh] laid out (row n, [re | im] over k) → [b·kh, 2n] laid out (column k, [re | im] over n). */

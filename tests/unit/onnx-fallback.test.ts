@@ -1,7 +1,7 @@
 /**
  * Where onnxruntime-node cannot be loaded (here: made to fail), a U-Net prior falls back to tfjs with a note in
  * its warnings and in the engine report; asking for ONNX Runtime explicitly is then an input error naming why, and
- * an ONNX prior cannot be loaded at all.
+ * an ONNX prior cannot be loaded at all; the likelihood's dense products stay on tfjs.
  */
 import { describe, it, expect, vi, beforeAll } from 'vitest';
 import path from 'node:path';
@@ -10,6 +10,8 @@ import { resolvePrior } from '../../src-main/priors.js';
 import { scoreEngineReport } from '../../src-main/onnx/priors.js';
 import { probeScoreEngine } from '../../src-main/onnx/probe.js';
 import { ROOT } from '../helpers/data.js';
+import { useOrtProducts } from '../../src-main/onnx/products.js';
+import { productEngine } from '../../src-shared/linalg/product-engine.js';
 
 vi.mock('../../src-main/onnx/runtime.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src-main/onnx/runtime.js')>();
@@ -46,5 +48,12 @@ describe('without ONNX Runtime', () => {
     const wasm = { backend: 'wasm' as const, gpuAdapter: { found: false, description: null, software: false } };
     expect(await probeScoreEngine(wasm, {})).toMatchObject({ engine: 'tfjs', provider: null, onnxruntime: null, note: expect.stringMatching(/^ONNX Runtime is not available \(onnxruntime-node cannot be loaded: \(test\)/) });
     expect(await probeScoreEngine(wasm, { SKYSCORE_SCORE_ENGINE: 'onnx' })).toMatchObject({ engine: 'unavailable', note: expect.stringMatching(/SKYSCORE_SCORE_ENGINE=onnx: onnxruntime-node cannot be loaded/) });
+  });
+
+  it('the likelihood’s dense products stay on tfjs, the reason in the engine report', () => {
+    // as if the score were on ONNX Runtime's CPU provider: the products engine cannot be had
+    const products = useOrtProducts({ engine: 'onnx', provider: 'cpu', threads: 1 });
+    expect(products).toMatch(/^tfjs \(onnxruntime-node cannot be loaded: \(test\)/);
+    expect(productEngine()).toBeNull();
   });
 });

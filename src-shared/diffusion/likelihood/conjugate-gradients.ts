@@ -43,6 +43,7 @@ import { conjugateGradients, DeviceCgTally, DeviceStopping, HostStopping, type C
 import { DeflationPreconditioner, type Preconditioner } from './preconditioners.js';
 import { lanczosTopEigenpairs, type EigenPairs } from '../../linalg/lanczos.js';
 import { noCgStats, type CgWarmStart, type LikelihoodSolver } from './solver.js';
+import { productEngine, rightProductModel, type CompiledProduct } from '../../linalg/product-engine.js';
 
 export interface CgOptions {
   tol: number;
@@ -95,9 +96,55 @@ export function normalProduct(G: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * G by `form` and its top `pairs` eigenpairs (Lanczos, 2·pairs steps, through the backend's float32 product with G;
+ * A solver's products with its G: on the registered product engine (../../linalg/product-engine.ts) as one graph
+ * u·G with G its initializer, built once when G is taken up (no tfjs copy of G is made then: 64 MB fewer on the
+ * SLACS-like lens), else as a tfjs tensor through normalProduct. The engine is the one registered when G is taken up.
+ */
+export class NormalMatrixProducts {
+  private constructor(
+    readonly n: number,
+    private readonly tensor: tf.Tensor2D | null,
+    private readonly compiled: CompiledProduct | null,
+  ) {}
+
+  static of(matrix: Float32Array, n: number): NormalMatrixProducts {
+    const engine = productEngine();
+    if (engine) {
+      try {
+        return new NormalMatrixProducts(n, null, engine.compile(rightProductModel(matrix, n)));
+      } catch {
+        // the engine cannot build it: tfjs
+      }
+    }
+    // kept: formed while a solve runs, inside the caller's tidy
+    return new NormalMatrixProducts(n, tf.keep(tf.tensor2d(matrix, [n, n])), null);
+  }
+
+  /** Whether the products run on the product engine. */
+  get onEngine(): boolean {
+    return this.compiled !== null;
+  }
+
+  /** u G for the rows u [B, n]. */
+  product(u: tf.Tensor2D): tf.Tensor2D {
+    if (this.compiled) {
+      const run = this.compiled;
+      return tf.tidy(() => tf.tensor2d(run.run(u.dataSync() as Float32Array, u.shape), u.shape));
+    }
+    return normalProduct(this.tensor!, u);
+  }
+
+  dispose(): void {
+    this.tensor?.dispose();
+    this.compiled?.dispose();
+  }
+}
+
+/**
+ * G by `form` and its top `pairs` eigenpairs (Lanczos, 2·pairs steps, through the backend's float32 product with G,
+ * or the product engine's where one is registered — its graph then serves this thread's solver, which adopts G;
  * 0: none); null where `form` gives no matrix. `shared`: G and the eigenvectors in SharedArrayBuffers (cloned into
- * a worker, shared, not copied). The same inputs give the same result bit for bit on a given backend, wherever formed.
+ * a worker, shared, not copied). The same inputs give the same result bit for bit on a given backend (and product engine), wherever formed.
  */
 export function formNormalMatrix(form: () => Float32Array | null, n: number, pairs: number, shared = false): FormedNormalMatrix | null {
   const formed = form();
@@ -109,11 +156,22 @@ export function formNormalMatrix(form: () => Float32Array | null, n: number, pai
     matrix.set(formed);
   }
   if (pairs <= 0) return { matrix, pairs: null };
-  const Gt = tf.tensor2d(matrix, [n, n]);
+  // on the product engine where one is registered: its graph is then kept for this thread's solver (adopt)
+  const engineProducts = productEngine() ? NormalMatrixProducts.of(matrix, n) : null;
+  if (engineProducts && !engineProducts.onEngine) {
+    engineProducts.dispose();
+  } else if (engineProducts) {
+    builtProducts.set(matrix, engineProducts);
+  }
+  const onEngine = engineProducts?.onEngine ? engineProducts : null;
+  const Gt = onEngine ? null : tf.tensor2d(matrix, [n, n]);
   try {
-    // y ← G x through the backend's matrix product (float32, G symmetric: xᵀG = (Gx)ᵀ)
+    // y ← G x through the backend's (or the engine's) matrix product (float32, G symmetric: xᵀG = (Gx)ᵀ)
     const matVec = (x: Float64Array, y: Float64Array) => {
-      const t = tf.tidy(() => tf.matMul(tf.tensor2d(Float32Array.from(x), [1, n]), Gt));
+      const t = tf.tidy(() => {
+        const u = tf.tensor2d(Float32Array.from(x), [1, n]);
+        return onEngine ? onEngine.product(u) : tf.matMul(u, Gt!);
+      });
       y.set(t.dataSync());
       t.dispose();
     };
@@ -126,16 +184,19 @@ export function formNormalMatrix(form: () => Float32Array | null, n: number, pai
     }
     return { matrix, pairs: got };
   } finally {
-    Gt.dispose();
+    Gt?.dispose();
   }
 }
+
+/** Engine graphs of G built by formNormalMatrix in this thread, taken over by the solver that adopts that G. */
+const builtProducts = new WeakMap<Float32Array, NormalMatrixProducts>();
 
 export class ConjugateGradientSolver implements LikelihoodSolver {
   readonly method = 'cg';
   description: string;
   readonly stats = noCgStats();
   private readonly tally = new DeviceCgTally();
-  private normalTensor: tf.Tensor2D | null = null;
+  private normalProducts: NormalMatrixProducts | null = null;
   /** products of batches of ≥ minBatch chains through the operator so far (while G is not formed) */
   private bigProducts = 0;
   private readonly minBatch: number;
@@ -175,7 +236,12 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
 
   /** Whether the normal matrix has been formed (and is used for batches of ≥ minBatch chains). */
   get normalFormed(): boolean {
-    return this.normalTensor !== null;
+    return this.normalProducts !== null;
+  }
+
+  /** Whether G's products run on the registered product engine (once formed). */
+  get normalOnEngine(): boolean {
+    return this.normalProducts?.onEngine ?? false;
   }
 
   /** The deflation preconditioner, once G is formed (null before, or with `deflate: 0`). */
@@ -184,24 +250,25 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
   }
 
   /** G for a batch of `batch` chains: formed once the operator's products have cost about its formation; else null. */
-  private normalFor(batch: number): tf.Tensor2D | null {
+  private normalFor(batch: number): NormalMatrixProducts | null {
     if (batch < this.minBatch) return null;
     // (a G given formed was taken up by the constructor)
-    if (!this.normalTensor && this.normal && this.bigProducts >= this.after) {
+    if (!this.normalProducts && this.normal && this.bigProducts >= this.after) {
       const n = this.forward.inShape[0] * this.forward.inShape[1];
       const use = this.normal;
       this.normal = null;
       const formed = formNormalMatrix(use.form, n, this.deflatePairs);
       if (formed) this.adopt(formed, n);
     }
-    return this.normalTensor;
+    return this.normalProducts;
   }
 
   /** Takes G and its pairs into this solver's tensors (G kept for the products, the pairs as the preconditioner). */
   private adopt(formed: FormedNormalMatrix, n: number): void {
     if (formed.matrix.length !== n * n) throw new RangeError(`ConjugateGradientSolver: a normal matrix of ${formed.matrix.length} values for ${n} unknowns`);
-    // kept: formed while a solve runs, inside the caller's tidy
-    this.normalTensor = tf.keep(tf.tensor2d(formed.matrix, [n, n]));
+    const built = builtProducts.get(formed.matrix);
+    builtProducts.delete(formed.matrix);
+    this.normalProducts = built ?? NormalMatrixProducts.of(formed.matrix, n);
     const p = formed.pairs;
     if (this.deflatePairs > 0 && p && p.k > 0 && p.values.length > p.k) {
       this.deflation = new DeflationPreconditioner(p.values, p.vectors, p.k, [this.forward.inShape[0], this.forward.inShape[1]]);
@@ -241,9 +308,9 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
    */
   rightHandSide(x: tf.Tensor, a: number, atwy: () => tf.Tensor): tf.Tensor | null {
     const batch = x.shape[0]!;
-    const G = batch >= this.minBatch ? this.normalTensor : null;
+    const G = batch >= this.minBatch ? this.normalProducts : null;
     if (!G) return null;
-    return tf.tidy(() => tf.sub(atwy(), tf.mul(tf.reshape(normalProduct(G, tf.reshape(x, [batch, G.shape[0]])), x.shape), a)));
+    return tf.tidy(() => tf.sub(atwy(), tf.mul(tf.reshape(G.product(tf.reshape(x, [batch, G.n])), x.shape), a)));
   }
 
   /** Solves (I + c AᵀWA) u = b for the right-hand side b = AᵀW r itself [B, ny, nx] (solve, rightHandSide). */
@@ -255,7 +322,7 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
     const system: CgSystem = {
       // the chains' rows u [B, N] times G as (G uᵀ)ᵀ (G symmetric): G the left factor (normalProduct)
       apply: G
-        ? (u) => tf.add(u, tf.mul(tf.reshape(normalProduct(G, tf.reshape(u, [batch, G.shape[0]])), u.shape), c))
+        ? (u) => tf.add(u, tf.mul(tf.reshape(G.product(tf.reshape(u, [batch, G.n])), u.shape), c))
         : (u) => {
             if (counted) this.bigProducts++;
             return tf.add(u, tf.mul(op.adjoint(tf.mul(op.apply(u), this.weight)), c));
@@ -274,8 +341,8 @@ export class ConjugateGradientSolver implements LikelihoodSolver {
   }
 
   dispose(): void {
-    this.normalTensor?.dispose();
-    this.normalTensor = null;
+    this.normalProducts?.dispose();
+    this.normalProducts = null;
     this.deflation?.dispose();
     this.deflation = null;
     this.tally.dispose();

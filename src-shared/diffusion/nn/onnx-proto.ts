@@ -20,6 +20,7 @@ const LEN = 2;
 const I32 = 5;
 
 const utf8 = new TextEncoder();
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Appends protobuf fields to a growing list of byte chunks. */
 export class ProtoWriter {
@@ -72,8 +73,12 @@ export class ProtoWriter {
     return this.bytes(field, utf8.encode(s));
   }
 
+  /** A nested message: its chunks are taken over, not copied (a 64 MB initializer is copied once, by finish). */
   message(field: number, m: ProtoWriter): this {
-    return this.bytes(field, m.finish());
+    this.tag(field, LEN);
+    this.varint(m.length);
+    for (const c of m.chunks) this.push(c);
+    return this;
   }
 
   /** Packed repeated varints (proto2 readers accept the packed form for repeated scalars). */
@@ -174,9 +179,14 @@ function node(n: OnnxNode): ProtoWriter {
 function tensor(t: OnnxTensor): ProtoWriter {
   const w = new ProtoWriter().packedInts(1, t.dims);
   if (t.data instanceof Float32Array) {
-    const raw = new Uint8Array(t.data.length * 4);
-    const dv = new DataView(raw.buffer);
-    for (let i = 0; i < t.data.length; i++) dv.setFloat32(4 * i, t.data[i], true);
+    // little-endian hosts: the values' own bytes (copied once, into the model, by finish)
+    let raw: Uint8Array;
+    if (LITTLE_ENDIAN) raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    else {
+      raw = new Uint8Array(t.data.length * 4);
+      const dv = new DataView(raw.buffer);
+      for (let i = 0; i < t.data.length; i++) dv.setFloat32(4 * i, t.data[i], true);
+    }
     return w.int(2, ONNX_FLOAT).string(8, t.name).bytes(9, raw);
   }
   const vals = t.data.int64;
