@@ -8,7 +8,7 @@ import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, inver
 import { csrMultiply, stackRows, type CsrMatrix } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
-import { cholesky } from '../linalg/cholesky.js';
+import { cholesky, type CholeskyFactoriser } from '../linalg/cholesky.js';
 
 // The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
 // evidence of the pixelated-source inversion (inversion.ts), from several starts, then their uncertainties from
@@ -409,6 +409,8 @@ class EvidenceFunction {
    * this thread
    */
   split: ((mass: MassVector) => NormalEquations) | null = null;
+  /** the factorisations of the source part made on the host's threads (LensFitParallel.factor, the same numbers); null: on this thread */
+  factor: CholeskyFactoriser | null = null;
   constructor(
     readonly d: LensFitData,
     readonly pixels: Int32Array,
@@ -483,7 +485,7 @@ class EvidenceFunction {
   at(mass: MassVector, light: SersicParams[], lambda: number): InversionResult | null {
     if (!allowed(mass, light, this.d.image)) return null;
     this.evaluations++;
-    if (!light.length) return invert(this.normal(mass, light), this.reg, lambda);
+    if (!light.length) return invert(this.normal(mass, light), this.reg, lambda, this.factor ? { factor: this.factor } : {});
     const key = `${JSON.stringify(mass)}|${lambda}`;
     const k = this.solverCache.findIndex((c) => c.key === key);
     let solve: ((l: readonly Float64Array[]) => InversionResult | null) | null;
@@ -491,7 +493,7 @@ class EvidenceFunction {
       solve = this.solverCache[k].solve;
       if (k > 0) this.solverCache.unshift(...this.solverCache.splice(k, 1));
     } else {
-      solve = fixedSourceSolverOf(this.sourcePart(mass), this.reg, lambda);
+      solve = fixedSourceSolverOf(this.sourcePart(mass), this.reg, lambda, this.factor ?? undefined);
       this.solverCache.unshift({ key, solve });
       if (this.solverCache.length > 2) this.solverCache.pop();
     }
@@ -499,7 +501,7 @@ class EvidenceFunction {
   }
 
   bestLambda(mass: MassVector, light: SersicParams[], start?: number): { best: InversionResult; evaluations: number } {
-    const r = optimiseLambda(this.normal(mass, light), this.reg, { start, tol: 0.1 });
+    const r = optimiseLambda(this.normal(mass, light), this.reg, { start, tol: 0.1, ...(this.factor ? { factor: this.factor } : {}) });
     this.evaluations += r.evaluations;
     return r;
   }
@@ -773,6 +775,12 @@ export interface LensFitParallel {
    * at least SPLIT_MIN_PIXELS pixels are fitted: the sequential searches' evaluations (the light-and-mass cycles)
    */
   sourcePart?(mass: MassVector): LensFitSourcePart;
+  /**
+   * the calling thread's factorisations (a CholeskyFactoriser: the large ones split over the threads by panels,
+   * choleskyBlockedThreaded; the same factor bit for bit): the final grid's λ search, and from `begin` on the
+   * sequential searches' inversions on the fit grid (absent: on the calling thread)
+   */
+  readonly factor?: CholeskyFactoriser;
 }
 
 interface MassRunSettings {
@@ -1042,6 +1050,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       return sourceNormalEquations(y, w, r.parts.length === 1 ? r.parts[0] : stackRows(r.parts), r.F, r.d);
     };
   }
+  if (par?.factor) E.factor = par.factor;
   const sRef: 'fit' | 'coarse' = coarse ? 'coarse' : 'fit';
   // the error budget's other grids' evaluations (their evidence functions are not E)
   let gridEvaluations = 0;
@@ -1177,7 +1186,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         }
       : null;
   const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
-    const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda);
+    const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda, ev.factor ?? undefined);
     if (!solve) return null;
     // (the columns kept per component: a gradient's step moves one component, and the other's column is reused)
     const f = (v: Float64Array) => {
@@ -1471,7 +1480,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // λ from the fit grid's, carried to the final pixel size; parabolic steps in ln λ (each factorisation of a 64²
   // grid costs seconds: 4–6 of them instead of the golden section's 10–15)
   const finStart = lnLambdaAtScale(regKind, Math.log(bestLambda), fitGrid.scale, sourceGrid.scale);
-  const fin = optimiseLambda(ne, outReg, { start: finStart, step: 0.5, tol: 0.05, method: 'parabolic' });
+  const fin = optimiseLambda(ne, outReg, { start: finStart, step: 0.5, tol: 0.05, method: 'parabolic', ...(par?.factor ? { factor: par.factor } : {}) });
   evaluations.sourceLambda = fin.evaluations;
   const inv = fin.best;
 

@@ -249,10 +249,12 @@ export interface CholeskyFactoriser {
 }
 
 /**
- * Under this order a matrix is factorised on the calling thread by threadedFactoriser (its panels' round trips to
- * the threads cost more than they save; docs/lensing.md, *Threads*).
+ * Under this order a matrix is factorised on the calling thread by threadedFactoriser: measured on two threads of a
+ * shared 2-core machine, 300–520 unknowns took 0.76–0.95× the one thread's wall time, 577 (the 24² fit grid with a
+ * light column) 1.23× faster when the threads had the cores and 0.91× when another process held one, 1025 1.69× and
+ * 4097 (the 64² final grid) 1.79× (docs/lensing.md, *Threads*).
  */
-export const CHOLESKY_THREADS_MIN_N = 256;
+export const CHOLESKY_THREADS_MIN_N = 560;
 
 /**
  * A CholeskyFactoriser on `threads` for matrices of order at least `minN` (choleskyBlockedThreaded, in shared
