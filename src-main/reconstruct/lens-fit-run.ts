@@ -214,6 +214,8 @@ export interface LensFitHooks {
   factor?: boolean;
   /** with threads: the order from which a factorisation is split (openLensFitPool's `factorMinN`; default CHOLESKY_THREADS_MIN_N) */
   factorMinN?: number;
+  /** with threads: false keeps the light's columns on this thread (openLensFitPool's `columns`; default: split over the threads) */
+  columns?: boolean;
 }
 
 /** The fit was stopped by its host (named as the job manager names a cancelled job). */
@@ -318,7 +320,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     }
   }
   let lastLine = 0;
-  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped'), speculate: hooks.speculate, split: hooks.split, factor: hooks.factor, factorMinN: hooks.factorMinN }) : null;
+  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped'), speculate: hooks.speculate, split: hooks.split, factor: hooks.factor, factorMinN: hooks.factorMinN, columns: hooks.columns }) : null;
   let res: LensFitResult;
   try {
     res = fitLens(

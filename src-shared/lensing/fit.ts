@@ -421,19 +421,45 @@ class EvidenceFunction {
     readonly ss: number,
   ) {}
 
-  /** the light's columns, each component's kept for its last four shapes (lightColumns renders them independently) */
+  /**
+   * the light's columns made on the host's threads (LensFitParallel.lightColumns, the same numbers); null: on this
+   * thread
+   */
+  splitColumns: ((light: SersicParams[]) => Float64Array[]) | null = null;
+
+  /**
+   * the light's columns, each component's kept for its last four shapes (lightColumns renders them independently:
+   * the components not kept are rendered together, on the host's threads where splitColumns is set)
+   */
   columns(light: SersicParams[]): Float64Array[] {
-    return light.map((c, k) => {
-      const cache = (this.columnCache[k] ??= new Map());
-      const key = JSON.stringify(c);
-      let col = cache.get(key);
+    const keys = light.map((c) => JSON.stringify(c));
+    const missing: number[] = [];
+    light.forEach((_, k) => {
+      if (!(this.columnCache[k] ??= new Map()).has(keys[k])) missing.push(k);
+    });
+    const made = missing.length ? (this.splitColumns ? this.splitColumns(missing.map((k) => light[k])) : missing.map((k) => lightColumns([light[k]], this.d.image, this.d.psf, this.pixels, 2)[0])) : [];
+    return light.map((_, k) => {
+      const cache = this.columnCache[k];
+      let col = cache.get(keys[k]);
       if (!col) {
-        col = lightColumns([c], this.d.image, this.d.psf, this.pixels, 2)[0];
-        cache.set(key, col);
+        col = made[missing.indexOf(k)];
+        cache.set(keys[k], col);
         if (cache.size > 4) cache.delete(cache.keys().next().value!);
       }
       return col;
     });
+  }
+
+  /** pixels [from, to) of the fit's list (kept, so that a range's PSF footprint is made from the same array) */
+  pixelRange(from: number, to: number): Int32Array {
+    if (from === 0 && to === this.pixels.length) return this.pixels;
+    const key = `${from}:${to}`;
+    let sub = this.chunkCache.get(key);
+    if (!sub) {
+      sub = this.pixels.subarray(from, to);
+      this.chunkCache.set(key, sub);
+    }
+    return sub;
   }
 
   /** the blurred lens matrix at the fitted pixels and the source part of the normal equations, kept for two lenses */
@@ -459,17 +485,7 @@ class EvidenceFunction {
    * footprint is made once: psfFootprint)
    */
   rows(mass: MassVector, from: number, to: number): CsrMatrix {
-    let px = this.pixels;
-    if (from !== 0 || to !== px.length) {
-      const key = `${from}:${to}`;
-      let sub = this.chunkCache.get(key);
-      if (!sub) {
-        sub = px.subarray(from, to);
-        this.chunkCache.set(key, sub);
-      }
-      px = sub;
-    }
-    return blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, px);
+    return blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, this.pixelRange(from, to));
   }
 
   normal(mass: MassVector, light: SersicParams[]): NormalEquations {
@@ -726,9 +742,10 @@ export type LensFitTaskResult =
  */
 export type LensFitSplitTask =
   | { kind: 'rows'; mass: MassVector; from: number; to: number }
-  | { kind: 'band'; parts: CsrMatrix[]; from: number; to: number; F: Float64Array; d: Float64Array };
+  | { kind: 'band'; parts: CsrMatrix[]; from: number; to: number; F: Float64Array; d: Float64Array }
+  | { kind: 'columns'; light: SersicParams[]; from: number; to: number; out: Float64Array[] };
 
-export type LensFitSplitResult = { kind: 'rows'; B: CsrMatrix } | { kind: 'band' };
+export type LensFitSplitResult = { kind: 'rows'; B: CsrMatrix } | { kind: 'band' } | { kind: 'columns' };
 
 /** What the split source part returns: the blurred matrix's row blocks in order, F (n × n, lower triangle) and d. */
 export interface LensFitSourcePart {
@@ -781,6 +798,12 @@ export interface LensFitParallel {
    * sequential searches' inversions on the fit grid (absent: on the calling thread)
    */
   readonly factor?: CholeskyFactoriser;
+  /**
+   * the light's columns at the fitted pixels (lightColumns) made by the threads in blocks of whole image rows, each
+   * entry the one thread's (absent: on the calling thread). Used with sourcePart: the light's evaluations at a fixed
+   * lens in the sequential searches
+   */
+  lightColumns?(light: SersicParams[]): Float64Array[];
 }
 
 interface MassRunSettings {
@@ -863,6 +886,12 @@ class TaskRunner {
   /** a part of a split source part, on the fit grid (LensFitSplitTask) */
   split(t: LensFitSplitTask): LensFitSplitResult {
     if (t.kind === 'rows') return { kind: 'rows', B: this.fit.rows(t.mass, t.from, t.to) };
+    if (t.kind === 'columns') {
+      // a pixel's value depends on its own PSF footprint alone: the one-thread column's entries whatever the range
+      const cols = lightColumns(t.light, this.state.data.image, this.state.data.psf, this.fit.pixelRange(t.from, t.to), 2);
+      cols.forEach((c, k) => t.out[k].set(c, t.from));
+      return { kind: 'columns' };
+    }
     normalEquationsBand(t.parts, this.w, this.y, t.from, t.to, t.F, t.d);
     return { kind: 'band' };
   }
@@ -1051,6 +1080,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     };
   }
   if (par?.factor) E.factor = par.factor;
+  if (par?.lightColumns && pixels.length >= SPLIT_MIN_PIXELS) E.splitColumns = par.lightColumns.bind(par);
   const sRef: 'fit' | 'coarse' = coarse ? 'coarse' : 'fit';
   // the error budget's other grids' evaluations (their evidence functions are not E)
   let gridEvaluations = 0;

@@ -4,7 +4,7 @@ import { annulusMask, fitLens, fitPixels, SPLIT_MIN_PIXELS, type LensFitOptions,
 import { openLensFitPool } from '../../src-main/lens-fit/pool/pool.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, type MassVector } from '../../src-shared/lensing/mass.js';
 import { normalEquations, optimiseLambda, regularisation } from '../../src-shared/lensing/inversion.js';
-import { lightColumns } from '../../src-shared/lensing/light.js';
+import { lightColumns, type SersicParams } from '../../src-shared/lensing/light.js';
 import { choleskyBlocked } from '../../src-shared/linalg/cholesky.js';
 
 // The lens fit with its independent evaluations on worker threads (fitLens's `parallel`, src-main/lens-fit/pool):
@@ -36,6 +36,8 @@ describe('lens fit on worker threads', () => {
     let splits = 0;
     // the calling thread's factorisations split over the threads (LensFitParallel.factor; those of a shared matrix)
     let factored = 0;
+    // the light's columns made by the threads (LensFitParallel.lightColumns)
+    let columnSplits = 0;
     let threaded: LensFitResult;
     try {
       threaded = fitLens(data, {
@@ -55,6 +57,10 @@ describe('lens fit on worker threads', () => {
             splits++;
             return pool.sourcePart!(m);
           },
+          lightColumns: (l: SersicParams[]) => {
+            columnSplits++;
+            return pool.lightColumns!(l);
+          },
           factor: {
             matrix: (n: number) => pool.factor!.matrix(n),
             factor: (A: Float64Array, n: number) => {
@@ -67,7 +73,7 @@ describe('lens fit on worker threads', () => {
     } finally {
       pool.close();
     }
-    return { serial, threaded, tasks, states, messages, splits, factored };
+    return { serial, threaded, tasks, states, messages, splits, factored, columnSplits };
   };
   // the cycles' Nelder–Mead runs (the light's at a fixed lens, the mass's) went to the threads as speculative
   // batches: the serial count, and extra evaluations beside it
@@ -112,16 +118,18 @@ describe('lens fit on worker threads', () => {
     // product regrouped in normalEquationsBand, (w·b_j)·b_i for (w·b_i)·b_j, left it unchanged); the test below
     // compares F itself
     const o: LensFitOptions = { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 200, lightComponents: 1, errors: false };
-    const { serial, threaded, splits, messages, factored } = pair(o, 0, 3);
+    const { serial, threaded, splits, messages, factored, columnSplits } = pair(o, 0, 3);
     expect(messages.some((m) => /speculative/.test(m))).toBe(false);
     expect(splits).toBeGreaterThan(100);
     // the final grid's λ search (24² + 1 unknowns) and the cycles' new lenses (18² + 1) factorised on the threads
     expect(factored).toBeGreaterThan(100 + serial.evaluations.sourceLambda!);
+    // the light's runs at a fixed lens on the calling thread: their columns made by the threads
+    expect(columnSplits).toBeGreaterThan(100);
     expect(serial.evaluations.joint).toBeGreaterThan(100);
     expect(bits(threaded)).toBe(bits(serial));
   }, 1_200_000);
 
-  it('one evaluation split over 2 and 3 threads: B, F and d are the one thread\'s bit for bit', () => {
+  it('one evaluation split over 2 and 3 threads: B, F, d and the light\'s columns are the one thread\'s bit for bit', () => {
     const pixels = fitPixels(data);
     const mass: MassVector = { thetaE: 1.19, e1: 0.07, e2: 0.05, x0: 0.03, y0: -0.02, gamma1: 0.03, gamma2: -0.02 };
     const fitGrid = defaultSourceGrid(lensParamsFromMass(mass), data.image, { n: 18, margin: 1.3, pixels });
@@ -143,6 +151,14 @@ describe('lens fit on worker threads', () => {
           expect(same(s.F, nm.F)).toBe(true);
           expect(same(s.d, nm.d)).toBe(true);
         }
+        // the light's columns in blocks of image rows: the one thread's, one component and two at once
+        const comps: SersicParams[] = [{ x0: 0.03, y0: -0.02, e1: 0.04, e2: 0.1, rEff: 0.5, n: 3.5 }, { x0: 0.02, y0: -0.01, e1: -0.05, e2: 0.02, rEff: 0.2, n: 1.2 }];
+        const want = lightColumns(comps, data.image, data.psf, pixels, 2);
+        const got = pool.lightColumns!(comps);
+        expect(got).toHaveLength(2);
+        expect(same(got[0], want[0]) && same(got[1], want[1])).toBe(true);
+        expect(same(pool.lightColumns!([comps[1]])[0], want[1])).toBe(true);
+        expect(want[0].every((v) => v > 0)).toBe(true);
       } finally {
         pool.close();
       }

@@ -16,12 +16,14 @@
  *
  * `factor` factorises the calling thread's large matrices (threadedFactoriser: the final grid's λ search, the
  * cycles' new lenses) with each panel's rows of L₂₁ and trailing update as batches on the workers
- * (choleskyBlockedThreaded, the matrix in shared memory): the same factor as one thread bit for bit.
+ * (choleskyBlockedThreaded, the matrix in shared memory): the same factor as one thread bit for bit. With the split,
+ * `lightColumns` makes the light's columns in the blocks of B's rows, written into shared columns.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { workerScript } from '../../worker-script.js';
 import { sourcePartPlan, type LensFitParallel, type LensFitProgress, type LensFitSplitResult, type LensFitSplitTask, type LensFitTask, type LensFitTaskResult, type LensFitTaskState } from '../../../src-shared/lensing/fit.js';
+import type { SersicParams } from '../../../src-shared/lensing/light.js';
 import { stackRows, type CsrMatrix } from '../../../src-shared/operators/csr.js';
 import { threadedFactoriser, type CholeskyTask, type CholeskyThreads } from '../../../src-shared/linalg/cholesky.js';
 
@@ -78,9 +80,10 @@ const workerFile = () => workerScript(import.meta.url, './lens-fit-pool-worker.j
  * Nelder–Mead runs as speculative batches; absent: not). `split: false`: no `sourcePart` (each evaluation of the
  * sequential searches whole on the calling thread, as before the split; for comparisons). `factor: false`: no
  * `factor` (every factorisation on the calling thread, as before choleskyBlockedThreaded; for comparisons);
- * `factorMinN`: the order from which `factor` splits (CHOLESKY_THREADS_MIN_N).
+ * `factorMinN`: the order from which `factor` splits (CHOLESKY_THREADS_MIN_N). `columns: false`: no `lightColumns`
+ * (the light's columns on the calling thread; for comparisons).
  */
-export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number; split?: boolean; factor?: boolean; factorMinN?: number } = {}): LensFitPool {
+export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number; split?: boolean; factor?: boolean; factorMinN?: number; columns?: boolean } = {}): LensFitPool {
   if (!(Number.isInteger(threads) && threads >= 2)) throw new RangeError(`a lens-fit pool needs at least 2 threads, got ${threads}`);
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
@@ -138,6 +141,18 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
             batch({ type: 'split', tasks: bands.map(([from, to]) => ({ kind: 'band', parts, from, to, F, d })) }, () => {});
             return { parts, F, d };
           },
+          ...(o.columns === false
+            ? {}
+            : {
+                lightColumns(light: SersicParams[]) {
+                  if (!plan) throw new LensFitPoolError('light columns before the fit\'s state');
+                  const { chunks } = plan;
+                  const n = chunks.length ? chunks[chunks.length - 1][1] : 0;
+                  const out = light.map(() => new Float64Array(new SharedArrayBuffer(8 * n)));
+                  batch({ type: 'split', tasks: chunks.map(([from, to]): LensFitSplitTask => ({ kind: 'columns', light, from, to, out })) }, () => {});
+                  return out;
+                },
+              }),
         }),
     // the large factorisations of the calling thread's inversions (the final grid's λ search, the cycles' new lenses):
     // each panel's rows and trailing update split over the threads, the same factor bit for bit
