@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const masses = Array.from({ length: reps + 1 }, (_, k): MassVector => ({ ...truthMass, thetaE: truthMass.thetaE * (1 + 0.001 * k), e1: truthMass.e1 + 0.002 * k }));
   const state: LensFitTaskState = { data: { ...d, mask: null }, pixels, fitGrid, regularisation: 'curvature', supersample: 2, coarse: false, epl: false, massTol: [], maxEvaluations: 100 };
   console.log(`${pixels.length} pixels, ${fitN}² fit grid (${fitGrid.scale.toFixed(4)}″), PSF ${psf.shape.join('×')}, ${threads} threads, ${reps} lenses`);
-  const pool = openLensFitPool(threads);
+  const pool = openLensFitPool(threads, { columns: true });
   try {
     pool.begin(state);
     pool.sourcePart!(masses[reps]); // warm: the workers load and build their evidence functions

@@ -214,7 +214,7 @@ export interface LensFitHooks {
   factor?: boolean;
   /** with threads: the order from which a factorisation is split (openLensFitPool's `factorMinN`; default CHOLESKY_THREADS_MIN_N) */
   factorMinN?: number;
-  /** with threads: false keeps the light's columns on this thread (openLensFitPool's `columns`; default: split over the threads) */
+  /** with threads: true makes the light's columns on the threads (openLensFitPool's `columns`; default: on this thread) */
   columns?: boolean;
 }
 

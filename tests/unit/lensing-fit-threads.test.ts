@@ -29,7 +29,7 @@ describe('lens fit on worker threads', () => {
   const pair = (o: LensFitOptions, speculate: number, threads = 2) => {
     const serial = fitLens(data, o);
     // the factorisations split from 300 unknowns on: the fit grid's 18² + 1 and the final grid's 24² + 1 here
-    const pool = openLensFitPool(threads, { factorMinN: 300 });
+    const pool = openLensFitPool(threads, { factorMinN: 300, columns: true });
     const tasks: string[] = [];
     const messages: string[] = [];
     let states = 0;
@@ -139,7 +139,7 @@ describe('lens fit on worker threads', () => {
     const ne = normalEquations({ y, w, source: B, light: [] });
     const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
     for (const threads of [2, 3]) {
-      const pool = openLensFitPool(threads);
+      const pool = openLensFitPool(threads, { columns: true });
       try {
         pool.begin({ data, pixels, fitGrid, regularisation: 'curvature', supersample: 2, coarse: false, epl: false, massTol: [], maxEvaluations: 10 });
         for (const m of [mass, { ...mass, thetaE: 1.21 }]) {
@@ -189,6 +189,8 @@ describe('lens fit on worker threads', () => {
     for (const threads of [2, 3]) {
       const pool = openLensFitPool(threads);
       try {
+        // (the light's columns stay on the calling thread unless asked for: columns: true)
+        expect(pool.lightColumns).toBeUndefined();
         const fz = pool.factor!;
         const S = fz.matrix(n);
         expect(S.buffer instanceof SharedArrayBuffer).toBe(true);

@@ -16,8 +16,9 @@
  *
  * `factor` factorises the calling thread's large matrices (threadedFactoriser: the final grid's λ search, the
  * cycles' new lenses) with each panel's rows of L₂₁ and trailing update as batches on the workers
- * (choleskyBlockedThreaded, the matrix in shared memory): the same factor as one thread bit for bit. With the split,
- * `lightColumns` makes the light's columns in the blocks of B's rows, written into shared columns.
+ * (choleskyBlockedThreaded, the matrix in shared memory): the same factor as one thread bit for bit. With the split
+ * and `columns: true`, `lightColumns` makes the light's columns in the blocks of B's rows, written into shared
+ * columns.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -80,8 +81,9 @@ const workerFile = () => workerScript(import.meta.url, './lens-fit-pool-worker.j
  * Nelder–Mead runs as speculative batches; absent: not). `split: false`: no `sourcePart` (each evaluation of the
  * sequential searches whole on the calling thread, as before the split; for comparisons). `factor: false`: no
  * `factor` (every factorisation on the calling thread, as before choleskyBlockedThreaded; for comparisons);
- * `factorMinN`: the order from which `factor` splits (CHOLESKY_THREADS_MIN_N). `columns: false`: no `lightColumns`
- * (the light's columns on the calling thread; for comparisons).
+ * `factorMinN`: the order from which `factor` splits (CHOLESKY_THREADS_MIN_N). `columns: true`: `lightColumns`
+ * too (the light's columns made by the threads; off by default: measured slower where the threads share one core,
+ * docs/lensing.md, *Threads*).
  */
 export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number; split?: boolean; factor?: boolean; factorMinN?: number; columns?: boolean } = {}): LensFitPool {
   if (!(Number.isInteger(threads) && threads >= 2)) throw new RangeError(`a lens-fit pool needs at least 2 threads, got ${threads}`);
@@ -141,7 +143,7 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
             batch({ type: 'split', tasks: bands.map(([from, to]) => ({ kind: 'band', parts, from, to, F, d })) }, () => {});
             return { parts, F, d };
           },
-          ...(o.columns === false
+          ...(o.columns !== true
             ? {}
             : {
                 lightColumns(light: SersicParams[]) {
