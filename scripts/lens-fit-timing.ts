@@ -4,14 +4,17 @@
 //     writes DIR/obs.fits, DIR/noise.fits (σ map), DIR/psf.fits (25×25) and DIR/truth.json: an SIE + shear lens with
 //     a Sérsic deflector and a Galaxy Zoo validation galaxy as the source (tests/helpers/lens-sim.ts), the HST ACS
 //     F814W PSF, σ = 0.02 for a source peak of 1.
-//   npx tsx scripts/lens-fit-timing.ts fit DIR [--annulus R1,R2] [--json OUT] [--full-starts] [--threads N] [--speculate K] [--no-split] [lens-fit flags: --starts K, --no-errors, …]
+//   npx tsx scripts/lens-fit-timing.ts fit DIR [--annulus R1,R2] [--json OUT] [--full-starts] [--threads N] [--speculate K] [--no-split] [--no-factor] [--factor-min N] [--columns] [lens-fit flags: --starts K, --no-errors, …]
 //     runs the lens-fit orchestration (src-main/reconstruct/lens-fit-run.ts, as `skyscore lens-fit` does) on those
 //     files and prints the CPU time of each stage (process.cpuUsage: user + system of this process, its worker
 //     threads included), its wall time, and the fitted parameters against the truth. --full-starts: the starts on
 //     the full image rather than the binned one. --threads N: the fit's pool of N worker threads (default 1: none);
 //     --speculate K: with it, the cycles' Nelder–Mead runs as speculative batches of 1 + K points (default 0: not);
 //     --no-split: with it, each evaluation of the sequential searches whole on the main thread (default: its blurred
-//     matrix and F split over the threads).
+//     matrix and F split over the threads); --no-factor: with it, every factorisation on the main thread (default: the
+//     large ones — the final grid's λ search, the cycles' new lenses — split by panels over the threads); --factor-min
+//     N: split from N unknowns on (default CHOLESKY_THREADS_MIN_N); --columns: with it, the light's columns made by the
+//     threads in blocks of image rows (default: on the main thread).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFits } from '../src-shared/fits/index.js';
@@ -108,7 +111,7 @@ async function main(): Promise<void> {
         lightComponents: s.light, fitSourceSize: s.fitSourceSize, sourceSize: s.sourceSize, supersample: s.supersample, regularisation: s.regularisation, starts: s.starts, errors: s.errors, mass: 'sie', coarseStarts: false,
         onProgress: (pr) => onLine({ progress: pr, done: false, line: `lens-fit: ${((Date.now() - w0) / 1000).toFixed(0)}s ${pr.message}` }),
       })
-    : runLensFit({ obs, sigma: noise.data, noiseText: 'noise.fits', psf, pixelScale: Number(truth.scale), mask }, s, 'lens-fit (timing)', { onLine, threads, speculate, split: !rest.includes('--no-split') }).result;
+    : runLensFit({ obs, sigma: noise.data, noiseText: 'noise.fits', psf, pixelScale: Number(truth.scale), mask }, s, 'lens-fit (timing)', { onLine, threads, speculate, split: !rest.includes('--no-split'), factor: !rest.includes('--no-factor'), columns: rest.includes('--columns'), ...(flag(rest, '--factor-min') ? { factorMinN: Number(flag(rest, '--factor-min')) } : {}) }).result;
   mark(stage);
   stages.push({ name: 'total', cpu: cpu() - c0, wall: (Date.now() - w0) / 1000 });
   const p = r.parameters;

@@ -6,8 +6,9 @@
 //
 // R lenses near the truth (each a new lens: nothing cached), the same on both sides; for each, the serial B and F
 // (blurredLensMatrix, normalEquations) and then the split one, wall and CPU (process.cpuUsage: the workers included)
-// of each, and whether B, F and d are the same bit for bit. The pool is opened and warmed (its workers load, build
-// their evidence functions and make one split) before the timing.
+// of each, and whether B, F and d are the same bit for bit; then R two-component lights' columns (lightColumns) on
+// one thread and made by the threads (LensFitParallel.lightColumns), alternately. The pool is opened and warmed (its
+// workers load, build their evidence functions and make one split) before the timing.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readImage2d } from '../src-main/forward-model-files.js';
@@ -16,6 +17,7 @@ import { openLensFitPool } from '../src-main/lens-fit/pool/pool.js';
 import { annulusMask, fitPixels, type LensFitTaskState } from '../src-shared/lensing/fit.js';
 import { blurredLensMatrix, defaultSourceGrid, ellipticityFromQPhi, lensParamsFromMass, type MassVector } from '../src-shared/lensing/mass.js';
 import { normalEquations } from '../src-shared/lensing/inversion.js';
+import { lightColumns, type SersicParams } from '../src-shared/lensing/light.js';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   const masses = Array.from({ length: reps + 1 }, (_, k): MassVector => ({ ...truthMass, thetaE: truthMass.thetaE * (1 + 0.001 * k), e1: truthMass.e1 + 0.002 * k }));
   const state: LensFitTaskState = { data: { ...d, mask: null }, pixels, fitGrid, regularisation: 'curvature', supersample: 2, coarse: false, epl: false, massTol: [], maxEvaluations: 100 };
   console.log(`${pixels.length} pixels, ${fitN}² fit grid (${fitGrid.scale.toFixed(4)}″), PSF ${psf.shape.join('×')}, ${threads} threads, ${reps} lenses`);
-  const pool = openLensFitPool(threads);
+  const pool = openLensFitPool(threads, { columns: true });
   try {
     pool.begin(state);
     pool.sourcePart!(masses[reps]); // warm: the workers load and build their evidence functions
@@ -90,6 +92,34 @@ async function main(): Promise<void> {
     console.log(`one thread: B ${f(sB)} ms, F ${f(sF)} ms, B + F ${f(sB + sF)} ms wall, ${f(sCpu)} ms CPU per evaluation`);
     console.log(`split on ${threads} threads: ${f(pW)} ms wall, ${f(pCpu)} ms CPU per evaluation (×${((sB + sF) / pW).toFixed(2)} in wall time)`);
     console.log(`B, F and d the same bit for bit: ${same}`);
+    // the light's columns (LensFitParallel.lightColumns): R shapes of the two-component light near the simulation's
+    const light0 = truth.light;
+    const lights = Array.from({ length: reps }, (_, k): SersicParams[] => [
+      { ...light0, rEff: light0.rEff * (1 + 0.01 * k) },
+      { ...light0, rEff: 0.3 * light0.rEff * (1 + 0.01 * k), n: 1 },
+    ]);
+    pool.lightColumns!(lights[0]);
+    let lW = 0;
+    let lCpu = 0;
+    let qW = 0;
+    let qCpu = 0;
+    let sameL = true;
+    for (const l of lights) {
+      const c0 = cpu();
+      const t0 = performance.now();
+      const one = lightColumns(l, image, psf, pixels, 2);
+      const t1 = performance.now();
+      const c1 = cpu();
+      const th = pool.lightColumns!(l);
+      const t2 = performance.now();
+      const c2 = cpu();
+      lW += t1 - t0;
+      lCpu += c1 - c0;
+      qW += t2 - t1;
+      qCpu += c2 - c1;
+      sameL &&= sameBits(one[0], th[0]) && sameBits(one[1], th[1]);
+    }
+    console.log(`the light's columns (two components), one thread: ${f(lW)} ms wall, ${f(lCpu)} ms CPU; on ${threads} threads: ${f(qW)} ms wall, ${f(qCpu)} ms CPU (×${(lW / qW).toFixed(2)} in wall time); the same bit for bit: ${sameL}`);
   } finally {
     pool.close();
   }

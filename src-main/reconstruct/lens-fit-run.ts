@@ -210,6 +210,12 @@ export interface LensFitHooks {
   speculate?: number;
   /** with threads: false keeps each evaluation of the sequential searches whole on this thread (openLensFitPool's `split`; default: split over the threads) */
   split?: boolean;
+  /** with threads: false keeps every factorisation on this thread (openLensFitPool's `factor`; default: the large ones split over the threads) */
+  factor?: boolean;
+  /** with threads: the order from which a factorisation is split (openLensFitPool's `factorMinN`; default CHOLESKY_THREADS_MIN_N) */
+  factorMinN?: number;
+  /** with threads: true makes the light's columns on the threads (openLensFitPool's `columns`; default: on this thread) */
+  columns?: boolean;
 }
 
 /** The fit was stopped by its host (named as the job manager names a cancelled job). */
@@ -314,7 +320,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     }
   }
   let lastLine = 0;
-  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped'), speculate: hooks.speculate, split: hooks.split }) : null;
+  const pool = (hooks.threads ?? 1) > 1 ? openLensFitPool(hooks.threads!, { shouldStop: hooks.shouldStop, stopError: () => new LensFitStopped('the lens fit was stopped'), speculate: hooks.speculate, split: hooks.split, factor: hooks.factor, factorMinN: hooks.factorMinN, columns: hooks.columns }) : null;
   let res: LensFitResult;
   try {
     res = fitLens(

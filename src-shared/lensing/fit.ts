@@ -8,7 +8,7 @@ import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, inver
 import { csrMultiply, stackRows, type CsrMatrix } from '../operators/csr.js';
 import { binImage } from './binned.js';
 import { sharpOutliers } from './outliers.js';
-import { cholesky } from '../linalg/cholesky.js';
+import { cholesky, type CholeskyFactoriser } from '../linalg/cholesky.js';
 
 // The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
 // evidence of the pixelated-source inversion (inversion.ts), from several starts, then their uncertainties from
@@ -409,6 +409,8 @@ class EvidenceFunction {
    * this thread
    */
   split: ((mass: MassVector) => NormalEquations) | null = null;
+  /** the factorisations of the source part made on the host's threads (LensFitParallel.factor, the same numbers); null: on this thread */
+  factor: CholeskyFactoriser | null = null;
   constructor(
     readonly d: LensFitData,
     readonly pixels: Int32Array,
@@ -419,19 +421,45 @@ class EvidenceFunction {
     readonly ss: number,
   ) {}
 
-  /** the light's columns, each component's kept for its last four shapes (lightColumns renders them independently) */
+  /**
+   * the light's columns made on the host's threads (LensFitParallel.lightColumns, the same numbers); null: on this
+   * thread
+   */
+  splitColumns: ((light: SersicParams[]) => Float64Array[]) | null = null;
+
+  /**
+   * the light's columns, each component's kept for its last four shapes (lightColumns renders them independently:
+   * the components not kept are rendered together, on the host's threads where splitColumns is set)
+   */
   columns(light: SersicParams[]): Float64Array[] {
-    return light.map((c, k) => {
-      const cache = (this.columnCache[k] ??= new Map());
-      const key = JSON.stringify(c);
-      let col = cache.get(key);
+    const keys = light.map((c) => JSON.stringify(c));
+    const missing: number[] = [];
+    light.forEach((_, k) => {
+      if (!(this.columnCache[k] ??= new Map()).has(keys[k])) missing.push(k);
+    });
+    const made = missing.length ? (this.splitColumns ? this.splitColumns(missing.map((k) => light[k])) : missing.map((k) => lightColumns([light[k]], this.d.image, this.d.psf, this.pixels, 2)[0])) : [];
+    return light.map((_, k) => {
+      const cache = this.columnCache[k];
+      let col = cache.get(keys[k]);
       if (!col) {
-        col = lightColumns([c], this.d.image, this.d.psf, this.pixels, 2)[0];
-        cache.set(key, col);
+        col = made[missing.indexOf(k)];
+        cache.set(keys[k], col);
         if (cache.size > 4) cache.delete(cache.keys().next().value!);
       }
       return col;
     });
+  }
+
+  /** pixels [from, to) of the fit's list (kept, so that a range's PSF footprint is made from the same array) */
+  pixelRange(from: number, to: number): Int32Array {
+    if (from === 0 && to === this.pixels.length) return this.pixels;
+    const key = `${from}:${to}`;
+    let sub = this.chunkCache.get(key);
+    if (!sub) {
+      sub = this.pixels.subarray(from, to);
+      this.chunkCache.set(key, sub);
+    }
+    return sub;
   }
 
   /** the blurred lens matrix at the fitted pixels and the source part of the normal equations, kept for two lenses */
@@ -457,17 +485,7 @@ class EvidenceFunction {
    * footprint is made once: psfFootprint)
    */
   rows(mass: MassVector, from: number, to: number): CsrMatrix {
-    let px = this.pixels;
-    if (from !== 0 || to !== px.length) {
-      const key = `${from}:${to}`;
-      let sub = this.chunkCache.get(key);
-      if (!sub) {
-        sub = px.subarray(from, to);
-        this.chunkCache.set(key, sub);
-      }
-      px = sub;
-    }
-    return blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, px);
+    return blurredLensMatrix(lensParamsFromMass(mass), this.d.image, this.grid, this.ss, this.d.psf, this.pixelRange(from, to));
   }
 
   normal(mass: MassVector, light: SersicParams[]): NormalEquations {
@@ -483,7 +501,7 @@ class EvidenceFunction {
   at(mass: MassVector, light: SersicParams[], lambda: number): InversionResult | null {
     if (!allowed(mass, light, this.d.image)) return null;
     this.evaluations++;
-    if (!light.length) return invert(this.normal(mass, light), this.reg, lambda);
+    if (!light.length) return invert(this.normal(mass, light), this.reg, lambda, this.factor ? { factor: this.factor } : {});
     const key = `${JSON.stringify(mass)}|${lambda}`;
     const k = this.solverCache.findIndex((c) => c.key === key);
     let solve: ((l: readonly Float64Array[]) => InversionResult | null) | null;
@@ -491,7 +509,7 @@ class EvidenceFunction {
       solve = this.solverCache[k].solve;
       if (k > 0) this.solverCache.unshift(...this.solverCache.splice(k, 1));
     } else {
-      solve = fixedSourceSolverOf(this.sourcePart(mass), this.reg, lambda);
+      solve = fixedSourceSolverOf(this.sourcePart(mass), this.reg, lambda, this.factor ?? undefined);
       this.solverCache.unshift({ key, solve });
       if (this.solverCache.length > 2) this.solverCache.pop();
     }
@@ -499,7 +517,7 @@ class EvidenceFunction {
   }
 
   bestLambda(mass: MassVector, light: SersicParams[], start?: number): { best: InversionResult; evaluations: number } {
-    const r = optimiseLambda(this.normal(mass, light), this.reg, { start, tol: 0.1 });
+    const r = optimiseLambda(this.normal(mass, light), this.reg, { start, tol: 0.1, ...(this.factor ? { factor: this.factor } : {}) });
     this.evaluations += r.evaluations;
     return r;
   }
@@ -724,9 +742,10 @@ export type LensFitTaskResult =
  */
 export type LensFitSplitTask =
   | { kind: 'rows'; mass: MassVector; from: number; to: number }
-  | { kind: 'band'; parts: CsrMatrix[]; from: number; to: number; F: Float64Array; d: Float64Array };
+  | { kind: 'band'; parts: CsrMatrix[]; from: number; to: number; F: Float64Array; d: Float64Array }
+  | { kind: 'columns'; light: SersicParams[]; from: number; to: number; out: Float64Array[] };
 
-export type LensFitSplitResult = { kind: 'rows'; B: CsrMatrix } | { kind: 'band' };
+export type LensFitSplitResult = { kind: 'rows'; B: CsrMatrix } | { kind: 'band' } | { kind: 'columns' };
 
 /** What the split source part returns: the blurred matrix's row blocks in order, F (n × n, lower triangle) and d. */
 export interface LensFitSourcePart {
@@ -773,6 +792,18 @@ export interface LensFitParallel {
    * at least SPLIT_MIN_PIXELS pixels are fitted: the sequential searches' evaluations (the light-and-mass cycles)
    */
   sourcePart?(mass: MassVector): LensFitSourcePart;
+  /**
+   * the calling thread's factorisations (a CholeskyFactoriser: the large ones split over the threads by panels,
+   * choleskyBlockedThreaded; the same factor bit for bit): the final grid's λ search, and from `begin` on the
+   * sequential searches' inversions on the fit grid (absent: on the calling thread)
+   */
+  readonly factor?: CholeskyFactoriser;
+  /**
+   * the light's columns at the fitted pixels (lightColumns) made by the threads in blocks of whole image rows, each
+   * entry the one thread's (absent: on the calling thread). Used with sourcePart: the light's evaluations at a fixed
+   * lens in the sequential searches
+   */
+  lightColumns?(light: SersicParams[]): Float64Array[];
 }
 
 interface MassRunSettings {
@@ -855,6 +886,12 @@ class TaskRunner {
   /** a part of a split source part, on the fit grid (LensFitSplitTask) */
   split(t: LensFitSplitTask): LensFitSplitResult {
     if (t.kind === 'rows') return { kind: 'rows', B: this.fit.rows(t.mass, t.from, t.to) };
+    if (t.kind === 'columns') {
+      // a pixel's value depends on its own PSF footprint alone: the one-thread column's entries whatever the range
+      const cols = lightColumns(t.light, this.state.data.image, this.state.data.psf, this.fit.pixelRange(t.from, t.to), 2);
+      cols.forEach((c, k) => t.out[k].set(c, t.from));
+      return { kind: 'columns' };
+    }
     normalEquationsBand(t.parts, this.w, this.y, t.from, t.to, t.F, t.d);
     return { kind: 'band' };
   }
@@ -1042,6 +1079,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       return sourceNormalEquations(y, w, r.parts.length === 1 ? r.parts[0] : stackRows(r.parts), r.F, r.d);
     };
   }
+  if (par?.factor) E.factor = par.factor;
+  if (par?.lightColumns && pixels.length >= SPLIT_MIN_PIXELS) E.splitColumns = par.lightColumns.bind(par);
   const sRef: 'fit' | 'coarse' = coarse ? 'coarse' : 'fit';
   // the error budget's other grids' evaluations (their evidence functions are not E)
   let gridEvaluations = 0;
@@ -1177,7 +1216,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
         }
       : null;
   const lightAtLens = (ev: EvidenceFunction, m: MassVector, lambda: number, l0: SersicParams[], label: string): { light: SersicParams[]; logZ: number; startLogZ: number } | null => {
-    const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda);
+    const solve = fixedSourceSolverOf(ev.sourcePart(m), ev.reg, lambda, ev.factor ?? undefined);
     if (!solve) return null;
     // (the columns kept per component: a gradient's step moves one component, and the other's column is reused)
     const f = (v: Float64Array) => {
@@ -1471,7 +1510,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // λ from the fit grid's, carried to the final pixel size; parabolic steps in ln λ (each factorisation of a 64²
   // grid costs seconds: 4–6 of them instead of the golden section's 10–15)
   const finStart = lnLambdaAtScale(regKind, Math.log(bestLambda), fitGrid.scale, sourceGrid.scale);
-  const fin = optimiseLambda(ne, outReg, { start: finStart, step: 0.5, tol: 0.05, method: 'parabolic' });
+  const fin = optimiseLambda(ne, outReg, { start: finStart, step: 0.5, tol: 0.05, method: 'parabolic', ...(par?.factor ? { factor: par.factor } : {}) });
   evaluations.sourceLambda = fin.evaluations;
   const inv = fin.best;
 

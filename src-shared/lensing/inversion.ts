@@ -1,7 +1,7 @@
 import { transposeCsr, type CsrMatrix } from '../operators/csr.js';
 import type { Shape2 } from '../operators/types.js';
 import { symmetricEigen } from '../linalg/dense.js';
-import { choleskyBlocked, choleskyLogDet, choleskySolveRows } from '../linalg/cholesky.js';
+import { choleskyBlocked, choleskyLogDet, choleskySolveRows, type CholeskyFactoriser } from '../linalg/cholesky.js';
 
 // The pixelated-source inversion: for a fixed lens, the data y at the fitted pixels are
 //   y = L a + M s + n,  n ~ N(0, diag σ²),
@@ -358,9 +358,13 @@ export interface InversionResult {
   logEvidence: number;
 }
 
-/** Options of invert(): the amplitudes' prior precision ε (0: flat, the default). */
+/**
+ * Options of invert(): the amplitudes' prior precision ε (0: flat, the default); `factor`: where F + H is made and
+ * factorised (default: on this thread; a lens-fit pool's threads for the large ones: the same numbers).
+ */
 export interface InvertOptions {
   lightPrecision?: number;
+  factor?: CholeskyFactoriser;
 }
 
 /** The joint solve for (a, s) at a given λ and its log evidence; null when F + H is not positive definite. */
@@ -369,10 +373,12 @@ export function invert(ne: NormalEquations, reg: Regularisation, lambda: number,
   const n = nl + ns;
   if (reg.C.nRows !== ns) throw new Error(`invert: the regularisation has ${reg.C.nRows} pixels but the source ${ns}`);
   const eps = opts.lightPrecision ?? 0;
-  const A = ne.F.slice();
+  const fz = opts.factor;
+  const A = fz ? fz.matrix(n) : new Float64Array(n * n);
+  A.set(ne.F.subarray(0, n * n));
   addSparse(A, n, nl, reg.C, lambda);
   for (let k = 0; k < nl; k++) A[k * n + k] += eps;
-  if (!choleskyBlocked(A, n)) return null;
+  if (!(fz ? fz.factor(A, n) : choleskyBlocked(A, n))) return null;
   const logDetFH = choleskyLogDet(A, n);
   const u = choleskySolveRows(A, n, ne.d);
   const amplitudes = u.slice(0, nl);
@@ -420,6 +426,8 @@ export interface LambdaSearch {
    */
   method?: 'golden' | 'parabolic';
   lightPrecision?: number;
+  /** where each inversion's matrix is factorised (invert's `factor`) */
+  factor?: CholeskyFactoriser;
 }
 
 /** ln(tr F_ss / tr C): the λ at which the data's and the prior's precisions balance on average (the search's default start). */
@@ -459,7 +467,7 @@ export function optimiseLambda(ne: NormalEquations, reg: Regularisation, opts: L
     const hit = cache.get(t);
     if (hit !== undefined) return hit;
     evaluations++;
-    const r = invert(ne, reg, Math.exp(t), { lightPrecision: opts.lightPrecision });
+    const r = invert(ne, reg, Math.exp(t), { lightPrecision: opts.lightPrecision, factor: opts.factor });
     const v = r ? r.logEvidence : -Infinity;
     if (r && (!best || r.logEvidence > best.logEvidence)) best = r;
     cache.set(t, v);
@@ -656,13 +664,14 @@ export function fixedSourceSolver(y: Float64Array, w: Float64Array, source: CsrM
 }
 
 /** fixedSourceSolver from the source part of the normal equations already built (normalEquations without light). */
-export function fixedSourceSolverOf(base: NormalEquations, reg: Regularisation, lambda: number): ((light: readonly Float64Array[]) => InversionResult | null) | null {
+export function fixedSourceSolverOf(base: NormalEquations, reg: Regularisation, lambda: number, factor?: CholeskyFactoriser): ((light: readonly Float64Array[]) => InversionResult | null) | null {
   if (base.nLight !== 0) throw new Error('fixedSourceSolverOf: the normal equations must have no light columns');
   const { y, w, source } = base.model;
   const ns = base.nSource;
-  const A = base.F.slice();
+  const A = factor ? factor.matrix(ns) : new Float64Array(ns * ns);
+  A.set(base.F.subarray(0, ns * ns));
   addSparse(A, ns, 0, reg.C, lambda);
-  if (!choleskyBlocked(A, ns)) return null;
+  if (!(factor ? factor.factor(A, ns) : choleskyBlocked(A, ns))) return null;
   const logDetS = choleskyLogDet(A, ns);
   const zs = choleskySolveRows(A, ns, base.d);
   const logDetH = ns * Math.log(lambda) + reg.logDet;

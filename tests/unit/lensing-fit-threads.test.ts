@@ -3,7 +3,9 @@ import { simulateLens } from '../helpers/lens-sim.js';
 import { annulusMask, fitLens, fitPixels, SPLIT_MIN_PIXELS, type LensFitOptions, type LensFitResult, type LensFitTaskState } from '../../src-shared/lensing/fit.js';
 import { openLensFitPool } from '../../src-main/lens-fit/pool/pool.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, type MassVector } from '../../src-shared/lensing/mass.js';
-import { normalEquations } from '../../src-shared/lensing/inversion.js';
+import { normalEquations, optimiseLambda, regularisation } from '../../src-shared/lensing/inversion.js';
+import { lightColumns, type SersicParams } from '../../src-shared/lensing/light.js';
+import { choleskyBlocked } from '../../src-shared/linalg/cholesky.js';
 
 // The lens fit with its independent evaluations on worker threads (fitLens's `parallel`, src-main/lens-fit/pool):
 // the same fit as on one thread, bit for bit — every parameter, error, covariance part, evidence, image product and
@@ -26,11 +28,16 @@ describe('lens fit on worker threads', () => {
 
   const pair = (o: LensFitOptions, speculate: number, threads = 2) => {
     const serial = fitLens(data, o);
-    const pool = openLensFitPool(threads);
+    // the factorisations split from 300 unknowns on: the fit grid's 18² + 1 and the final grid's 24² + 1 here
+    const pool = openLensFitPool(threads, { factorMinN: 300, columns: true });
     const tasks: string[] = [];
     const messages: string[] = [];
     let states = 0;
     let splits = 0;
+    // the calling thread's factorisations split over the threads (LensFitParallel.factor; those of a shared matrix)
+    let factored = 0;
+    // the light's columns made by the threads (LensFitParallel.lightColumns)
+    let columnSplits = 0;
     let threaded: LensFitResult;
     try {
       threaded = fitLens(data, {
@@ -50,12 +57,23 @@ describe('lens fit on worker threads', () => {
             splits++;
             return pool.sourcePart!(m);
           },
+          lightColumns: (l: SersicParams[]) => {
+            columnSplits++;
+            return pool.lightColumns!(l);
+          },
+          factor: {
+            matrix: (n: number) => pool.factor!.matrix(n),
+            factor: (A: Float64Array, n: number) => {
+              if (A.buffer instanceof SharedArrayBuffer) factored++;
+              return pool.factor!.factor(A, n);
+            },
+          },
         },
       });
     } finally {
       pool.close();
     }
-    return { serial, threaded, tasks, states, messages, splits };
+    return { serial, threaded, tasks, states, messages, splits, factored, columnSplits };
   };
   // the cycles' Nelder–Mead runs (the light's at a fixed lens, the mass's) went to the threads as speculative
   // batches: the serial count, and extra evaluations beside it
@@ -100,14 +118,18 @@ describe('lens fit on worker threads', () => {
     // product regrouped in normalEquationsBand, (w·b_j)·b_i for (w·b_i)·b_j, left it unchanged); the test below
     // compares F itself
     const o: LensFitOptions = { starts: 2, fitSourceSize: 18, sourceSize: 24, maxEvaluations: 200, lightComponents: 1, errors: false };
-    const { serial, threaded, splits, messages } = pair(o, 0, 3);
+    const { serial, threaded, splits, messages, factored, columnSplits } = pair(o, 0, 3);
     expect(messages.some((m) => /speculative/.test(m))).toBe(false);
     expect(splits).toBeGreaterThan(100);
+    // the final grid's λ search (24² + 1 unknowns) and the cycles' new lenses (18² + 1) factorised on the threads
+    expect(factored).toBeGreaterThan(100 + serial.evaluations.sourceLambda!);
+    // the light's runs at a fixed lens on the calling thread: their columns made by the threads
+    expect(columnSplits).toBeGreaterThan(100);
     expect(serial.evaluations.joint).toBeGreaterThan(100);
     expect(bits(threaded)).toBe(bits(serial));
   }, 1_200_000);
 
-  it('one evaluation split over 2 and 3 threads: B, F and d are the one thread\'s bit for bit', () => {
+  it('one evaluation split over 2 and 3 threads: B, F, d and the light\'s columns are the one thread\'s bit for bit', () => {
     const pixels = fitPixels(data);
     const mass: MassVector = { thetaE: 1.19, e1: 0.07, e2: 0.05, x0: 0.03, y0: -0.02, gamma1: 0.03, gamma2: -0.02 };
     const fitGrid = defaultSourceGrid(lensParamsFromMass(mass), data.image, { n: 18, margin: 1.3, pixels });
@@ -117,7 +139,7 @@ describe('lens fit on worker threads', () => {
     const ne = normalEquations({ y, w, source: B, light: [] });
     const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
     for (const threads of [2, 3]) {
-      const pool = openLensFitPool(threads);
+      const pool = openLensFitPool(threads, { columns: true });
       try {
         pool.begin({ data, pixels, fitGrid, regularisation: 'curvature', supersample: 2, coarse: false, epl: false, massTol: [], maxEvaluations: 10 });
         for (const m of [mass, { ...mass, thetaE: 1.21 }]) {
@@ -129,6 +151,14 @@ describe('lens fit on worker threads', () => {
           expect(same(s.F, nm.F)).toBe(true);
           expect(same(s.d, nm.d)).toBe(true);
         }
+        // the light's columns in blocks of image rows: the one thread's, one component and two at once
+        const comps: SersicParams[] = [{ x0: 0.03, y0: -0.02, e1: 0.04, e2: 0.1, rEff: 0.5, n: 3.5 }, { x0: 0.02, y0: -0.01, e1: -0.05, e2: 0.02, rEff: 0.2, n: 1.2 }];
+        const want = lightColumns(comps, data.image, data.psf, pixels, 2);
+        const got = pool.lightColumns!(comps);
+        expect(got).toHaveLength(2);
+        expect(same(got[0], want[0]) && same(got[1], want[1])).toBe(true);
+        expect(same(pool.lightColumns!([comps[1]])[0], want[1])).toBe(true);
+        expect(want[0].every((v) => v > 0)).toBe(true);
       } finally {
         pool.close();
       }
@@ -137,6 +167,46 @@ describe('lens fit on worker threads', () => {
     expect(B.values.length).toBeGreaterThan(10 * pixels.length);
     expect(ne.F.some((v, k) => k % (ne.nSource + 1) === 0 && v > 0)).toBe(true);
   }, 120_000);
+
+  it('the factorisation on 2 and 3 threads: the one thread\'s factor, λ search and inversion bit for bit', () => {
+    const pixels = fitPixels(data);
+    const mass: MassVector = { thetaE: 1.19, e1: 0.07, e2: 0.05, x0: 0.03, y0: -0.02, gamma1: 0.03, gamma2: -0.02 };
+    // the final inversion's system on a 26² grid with the light's column: 677 unknowns, eleven panels
+    const grid = defaultSourceGrid(lensParamsFromMass(mass), data.image, { n: 26, margin: 1.1, pixels });
+    const B = blurredLensMatrix(lensParamsFromMass(mass), data.image, grid, 2, data.psf, pixels);
+    const y = Float64Array.from(pixels, (p) => data.data[p]);
+    const w = Float64Array.from(pixels, (p) => 1 / data.sigma[p] ** 2);
+    const light = lightColumns([{ x0: 0, y0: 0, e1: 0.05, e2: 0, rEff: 0.4, n: 3 }], data.image, data.psf, pixels, 2);
+    const ne = normalEquations({ y, w, source: B, light });
+    const reg = regularisation('curvature', grid.shape);
+    const n = ne.nLight + ne.nSource;
+    const one = optimiseLambda(ne, reg, { step: 0.5, tol: 0.05, method: 'parabolic' });
+    const A1 = ne.F.slice();
+    for (let k = 0; k < n; k++) A1[k * n + k] += 1e-3 * (1 + A1[k * n + k]);
+    const L1 = A1.slice();
+    expect(choleskyBlocked(L1, n)).toBe(true);
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+    for (const threads of [2, 3]) {
+      const pool = openLensFitPool(threads);
+      try {
+        // (the light's columns stay on the calling thread unless asked for: columns: true)
+        expect(pool.lightColumns).toBeUndefined();
+        const fz = pool.factor!;
+        const S = fz.matrix(n);
+        expect(S.buffer instanceof SharedArrayBuffer).toBe(true);
+        S.set(A1);
+        expect(fz.factor(S, n)).toBe(true);
+        expect(same(S, L1)).toBe(true);
+        const th = optimiseLambda(ne, reg, { step: 0.5, tol: 0.05, method: 'parabolic', factor: fz });
+        expect(th.evaluations).toBe(one.evaluations);
+        for (const k of ['lambda', 'logEvidence', 'logDetFH', 'chi2', 'regularisationTerm'] as const) expect(Object.is(th.best[k], one.best[k])).toBe(true);
+        expect(same(th.best.source, one.best.source) && same(th.best.amplitudes, one.best.amplitudes)).toBe(true);
+      } finally {
+        pool.close();
+      }
+    }
+    expect(one.evaluations).toBeGreaterThanOrEqual(3);
+  }, 300_000);
 
   it('a stop while the workers compute ends the fit within the wait\'s poll, with the host\'s error', () => {
     let stop = false;

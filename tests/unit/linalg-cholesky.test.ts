@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src-shared/operators/random.js';
-import { cholesky, choleskyBlocked, choleskyInverse, choleskyLogDet, choleskySolveRows } from '../../src-shared/linalg/cholesky.js';
+import { cholesky, choleskyBlocked, choleskyBlockedThreaded, choleskyInverse, choleskyLogDet, choleskySolveRows, runCholeskyTask, threadedFactoriser, type CholeskyTask, type CholeskyThreads } from '../../src-shared/linalg/cholesky.js';
 import { invert, lnLambdaAtScale, normalEquations, optimiseLambda, parabolicMaximum, regularisation, type RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import { blurredLensMatrix, defaultSourceGrid } from '../../src-shared/lensing/mass.js';
 import { lightColumns } from '../../src-shared/lensing/light.js';
@@ -290,3 +290,99 @@ function csr(nRows: number, nCols: number, rows: number[], cols: number[], vals:
   for (let r = 0; r < nRows; r++) rowPtr[r + 1] += rowPtr[r];
   return { nRows, nCols, rowPtr, colIdx, values };
 }
+
+// The factorisation with each panel's parts on other threads (choleskyBlockedThreaded): here the "threads" run a
+// batch's parts on this thread in a scrambled order (last first, then the rest interleaved), so that no part may rely
+// on another of its batch having run before it; the pool's real threads are tested in lensing-fit-threads.test.ts.
+describe('the blocked Cholesky split over threads', () => {
+  const scrambled = (threads: number) => {
+    const seen = { batches: 0, rows: 0, update: 0 };
+    const t: CholeskyThreads = {
+      threads,
+      run(tasks: CholeskyTask[]) {
+        seen.batches++;
+        const order = tasks.map((_, i) => i).reverse();
+        const mixed = [...order.filter((_, k) => k % 2 === 1), ...order.filter((_, k) => k % 2 === 0)];
+        for (const i of mixed) {
+          seen[tasks[i].kind]++;
+          runCholeskyTask(tasks[i]);
+        }
+      },
+    };
+    return { t, seen };
+  };
+  const sharedCopy = (A: Float64Array) => {
+    const S = new Float64Array(new SharedArrayBuffer(8 * A.length));
+    S.set(A);
+    return S;
+  };
+
+  for (const [n, block] of [[300, 64], [517, 64], [403, 48], [261, 16]] as const) {
+    it(`n = ${n}, panels of ${block}: the factor on 2, 3 and 5 threads is the one-thread factor bit for bit and the dense reference's`, () => {
+      const rng = new SeededRandom(n + block);
+      const A = randomSpd(rng, n, n + 5, 0.02);
+      const one = flat(A, -7);
+      expect(choleskyBlocked(one, n, block)).toBe(true);
+      const want = referenceCholesky(A)!;
+      let maxL = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) maxL = Math.max(maxL, Math.abs(want[i][j]));
+      for (const threads of [2, 3, 5]) {
+        const { t, seen } = scrambled(threads);
+        const S = sharedCopy(flat(A, -7));
+        expect(choleskyBlockedThreaded(S, n, t, { block, minWork: 0 })).toBe(true);
+        // split: several batches of several parts each (not one part doing the whole)
+        expect(seen.batches).toBeGreaterThanOrEqual(2 * Math.floor((n - 2 * block) / block));
+        expect(seen.update).toBeGreaterThan(seen.batches);
+        let firstDiff = -1;
+        for (let k = 0; k < n * n; k++) {
+          if (!Object.is(S[k], one[k])) {
+            firstDiff = k;
+            break;
+          }
+        }
+        expect(firstDiff).toBe(-1);
+        // and the factor itself: the textbook one to rounding, the upper triangle untouched
+        for (let i = 0; i < n; i += 3) {
+          for (let j = 0; j < n; j++) {
+            if (j > i) expect(S[i * n + j]).toBe(-7);
+            else expect(Math.abs(S[i * n + j] - want[i][j])).toBeLessThan(1e-12 * maxL);
+          }
+        }
+      }
+    });
+  }
+
+  it('refuses a matrix that is not positive definite in a later panel, as one thread does', () => {
+    const rng = new SeededRandom(11);
+    const n = 320;
+    const A = randomSpd(rng, n, 330, 0.05);
+    A[250][250] -= 400;
+    expect(choleskyBlocked(flat(A), n)).toBe(false);
+    const { t, seen } = scrambled(2);
+    expect(choleskyBlockedThreaded(sharedCopy(flat(A)), n, t, { minWork: 0 })).toBe(false);
+    expect(seen.batches).toBeGreaterThan(0);
+  });
+
+  it('the factoriser: shared memory and the threads from its order on, this thread below it; the inversion the same bit for bit', () => {
+    const rng = new SeededRandom(4);
+    const n = 290;
+    const A = flat(randomSpd(rng, n, 300, 0.05));
+    const { t, seen } = scrambled(2);
+    const fz = threadedFactoriser(t, 280, 0);
+    const big = fz.matrix(n);
+    expect(big.buffer instanceof SharedArrayBuffer).toBe(true);
+    expect(fz.matrix(279).buffer instanceof SharedArrayBuffer).toBe(false);
+    big.set(A);
+    const one = A.slice();
+    expect(fz.factor(big, n)).toBe(true);
+    expect(choleskyBlocked(one, n)).toBe(true);
+    expect(seen.batches).toBeGreaterThan(0);
+    expect(big.every((v, k) => Object.is(v, one[k]))).toBe(true);
+    // a plain array of that order is factorised here
+    const b0 = seen.batches;
+    const plain = A.slice();
+    expect(fz.factor(plain, n)).toBe(true);
+    expect(seen.batches).toBe(b0);
+    expect(plain.every((v, k) => Object.is(v, one[k]))).toBe(true);
+  });
+});

@@ -13,23 +13,31 @@
  * the blurred lens matrix's rows in blocks of image rows (each worker's block handed back by moving its buffers),
  * joined here into shared memory, then F = BᵀWB and d in bands of F's rows, which the workers write into a shared F
  * and d (disjoint rows: no two write one entry). The same numbers as one thread whatever the blocks.
+ *
+ * `factor` factorises the calling thread's large matrices (threadedFactoriser: the final grid's λ search, the
+ * cycles' new lenses) with each panel's rows of L₂₁ and trailing update as batches on the workers
+ * (choleskyBlockedThreaded, the matrix in shared memory): the same factor as one thread bit for bit. With the split
+ * and `columns: true`, `lightColumns` makes the light's columns in the blocks of B's rows, written into shared
+ * columns.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { workerScript } from '../../worker-script.js';
 import { sourcePartPlan, type LensFitParallel, type LensFitProgress, type LensFitSplitResult, type LensFitSplitTask, type LensFitTask, type LensFitTaskResult, type LensFitTaskState } from '../../../src-shared/lensing/fit.js';
+import type { SersicParams } from '../../../src-shared/lensing/light.js';
 import { stackRows, type CsrMatrix } from '../../../src-shared/operators/csr.js';
+import { threadedFactoriser, type CholeskyTask, type CholeskyThreads } from '../../../src-shared/linalg/cholesky.js';
 
 /** What a pool worker posts on its port. */
 export type LensFitPoolMessage =
-  | { type: 'result'; index: number; result: LensFitTaskResult | LensFitSplitResult }
+  | { type: 'result'; index: number; result: LensFitTaskResult | LensFitSplitResult | null }
   | { type: 'progress'; progress: LensFitProgress }
   | { type: 'idle' }
   | { type: 'ready' }
   | { type: 'error'; message: string };
 
 /** What the pool posts to a worker. */
-export type LensFitPoolRequest = { type: 'state'; state: LensFitTaskState } | { type: 'batch'; tasks: LensFitTask[] } | { type: 'split'; tasks: LensFitSplitTask[] };
+export type LensFitPoolRequest = { type: 'state'; state: LensFitTaskState } | { type: 'batch'; tasks: LensFitTask[] } | { type: 'split'; tasks: LensFitSplitTask[] } | { type: 'cholesky'; tasks: CholeskyTask[] };
 
 export interface LensFitPoolWorkerData {
   /** Int32Array over it: [NEXT] the next task's index, [SIGNAL] bumped after every message */
@@ -59,6 +67,8 @@ export class LensFitPoolError extends Error {
 
 export interface LensFitPool extends LensFitParallel {
   readonly threads: number;
+  /** a batch of a factorisation's panel parts on the workers (choleskyBlockedThreaded; `factor` uses it) */
+  readonly choleskyThreads: CholeskyThreads;
   /** ends the workers; the pool is not usable after */
   close(): void;
 }
@@ -69,9 +79,13 @@ const workerFile = () => workerScript(import.meta.url, './lens-fit-pool-worker.j
  * `threads` workers (at least 2: one thread is the serial fit, without a pool). `shouldStop`: polled while the
  * caller waits; true ends the batch by throwing `stopError()`. `speculate`: LensFitParallel's (the cycles'
  * Nelder–Mead runs as speculative batches; absent: not). `split: false`: no `sourcePart` (each evaluation of the
- * sequential searches whole on the calling thread, as before the split; for comparisons).
+ * sequential searches whole on the calling thread, as before the split; for comparisons). `factor: false`: no
+ * `factor` (every factorisation on the calling thread, as before choleskyBlockedThreaded; for comparisons);
+ * `factorMinN`: the order from which `factor` splits (CHOLESKY_THREADS_MIN_N). `columns: true`: `lightColumns`
+ * too (the light's columns made by the threads; off by default: measured slower where the threads share one core,
+ * docs/lensing.md, *Threads*).
  */
-export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number; split?: boolean } = {}): LensFitPool {
+export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean; stopError?: () => Error; speculate?: number; split?: boolean; factor?: boolean; factorMinN?: number; columns?: boolean } = {}): LensFitPool {
   if (!(Number.isInteger(threads) && threads >= 2)) throw new RangeError(`a lens-fit pool needs at least 2 threads, got ${threads}`);
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
@@ -101,6 +115,7 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
       void w.terminate();
     }
   };
+  const choleskyThreads: CholeskyThreads = { threads, run: (tasks) => void batch({ type: 'cholesky', tasks }, () => {}) };
   const post = (m: LensFitPoolRequest) => {
     for (const { w } of workers) w.postMessage(m);
   };
@@ -128,11 +143,27 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
             batch({ type: 'split', tasks: bands.map(([from, to]) => ({ kind: 'band', parts, from, to, F, d })) }, () => {});
             return { parts, F, d };
           },
+          ...(o.columns !== true
+            ? {}
+            : {
+                lightColumns(light: SersicParams[]) {
+                  if (!plan) throw new LensFitPoolError('light columns before the fit\'s state');
+                  const { chunks } = plan;
+                  const n = chunks.length ? chunks[chunks.length - 1][1] : 0;
+                  const out = light.map(() => new Float64Array(new SharedArrayBuffer(8 * n)));
+                  batch({ type: 'split', tasks: chunks.map(([from, to]): LensFitSplitTask => ({ kind: 'columns', light, from, to, out })) }, () => {});
+                  return out;
+                },
+              }),
         }),
+    // the large factorisations of the calling thread's inversions (the final grid's λ search, the cycles' new lenses):
+    // each panel's rows and trailing update split over the threads, the same factor bit for bit
+    choleskyThreads,
+    ...(o.factor === false ? {} : { factor: threadedFactoriser(choleskyThreads, o.factorMinN) }),
     close,
   };
 
-  function batch(req: Extract<LensFitPoolRequest, { type: 'batch' | 'split' }>, onProgress: (p: LensFitProgress) => void): (LensFitTaskResult | LensFitSplitResult)[] {
+  function batch(req: Extract<LensFitPoolRequest, { type: 'batch' | 'split' | 'cholesky' }>, onProgress: (p: LensFitProgress) => void): (LensFitTaskResult | LensFitSplitResult | null)[] {
     const tasks = req.tasks;
     if (closed) throw new LensFitPoolError('the lens fit\'s worker threads were closed');
     if (busy) throw new LensFitPoolError('the lens fit\'s worker threads are already running a batch');
@@ -141,7 +172,7 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
     try {
       Atomics.store(ctl, NEXT, 0);
       post(req);
-      const out: (LensFitTaskResult | LensFitSplitResult | undefined)[] = new Array(tasks.length);
+      const out: (LensFitTaskResult | LensFitSplitResult | null | undefined)[] = new Array(tasks.length);
       let got = 0;
       let idle = 0;
       while (idle < workers.length) {
@@ -165,7 +196,7 @@ export function openLensFitPool(threads: number, o: { shouldStop?: () => boolean
         Atomics.wait(ctl, SIGNAL, seen, WAIT_MS);
       }
       if (got !== tasks.length) throw new LensFitPoolError(`the lens fit's worker threads returned ${got} of ${tasks.length} results`);
-      return out as (LensFitTaskResult | LensFitSplitResult)[];
+      return out as (LensFitTaskResult | LensFitSplitResult | null)[];
     } catch (e) {
       // a batch left unfinished leaves the workers mid-task: the pool cannot be used again
       close();

@@ -5,6 +5,7 @@
  */
 import { workerData, parentPort } from 'node:worker_threads';
 import { lensFitTaskRunner, type LensFitSplitResult, type LensFitTaskResult } from '../../../src-shared/lensing/fit.js';
+import { runCholeskyTask } from '../../../src-shared/linalg/cholesky.js';
 import { NEXT, SIGNAL, type LensFitPoolMessage, type LensFitPoolRequest, type LensFitPoolWorkerData } from './pool.js';
 
 const parent = parentPort;
@@ -22,6 +23,15 @@ parent.on('message', (m: LensFitPoolRequest) => {
   try {
     if (m.type === 'state') {
       runner = lensFitTaskRunner(m.state);
+      return;
+    }
+    if (m.type === 'cholesky') {
+      // a panel's parts of a factorisation in shared memory (choleskyBlockedThreaded): no state needed
+      for (let i = Atomics.add(ctl, NEXT, 1); i < m.tasks.length; i = Atomics.add(ctl, NEXT, 1)) {
+        runCholeskyTask(m.tasks[i]);
+        send({ type: 'result', index: i, result: null });
+      }
+      send({ type: 'idle' });
       return;
     }
     if (!runner) throw new Error('a batch before the fit\'s state');
