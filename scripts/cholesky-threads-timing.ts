@@ -8,18 +8,11 @@
 // factorised R times on one thread and R times on the threads, alternately; wall and CPU time of each
 // (process.cpuUsage: the workers included) and whether the two factors are the same bit for bit. The pool is opened
 // and warmed (one threaded factorisation of each size) before the timing.
+import { cpuMs, flag } from './timing-common.js';
 import { choleskyBlocked } from '../src-shared/linalg/cholesky.js';
 import { openLensFitPool } from '../src-main/lens-fit/pool/pool.js';
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-const cpu = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e3;
-};
+const cpu = cpuMs;
 
 function spd(n: number, seed: number): Float64Array {
   const A = new Float64Array(n * n);

@@ -10,24 +10,13 @@
 // one thread and R times on the threads, alternately: wall and CPU time (process.cpuUsage: the workers included),
 // the factorisations counted, and whether the two searches' λ, evidence and source are the same bit for bit.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { readImage2d } from '../src-main/forward-model-files.js';
-import { LENS_FIT_PSF_SIZE, lensFitPsf } from '../src-main/reconstruct/lens-fit-run.js';
+import { cpuMs, flag, lensSimulationInputs } from './timing-common.js';
 import { openLensFitPool } from '../src-main/lens-fit/pool/pool.js';
-import { annulusMask, fitPixels } from '../src-shared/lensing/fit.js';
-import { blurredLensMatrix, defaultSourceGrid, ellipticityFromQPhi, lensParamsFromMass, type MassVector } from '../src-shared/lensing/mass.js';
+import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass } from '../src-shared/lensing/mass.js';
 import { lambdaBalance, lnLambdaAtScale, normalEquations, optimiseLambda, regularisation } from '../src-shared/lensing/inversion.js';
 import { lightColumns } from '../src-shared/lensing/light.js';
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-const cpu = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e3;
-};
+const cpu = cpuMs;
 
 async function main(): Promise<void> {
   const [dir, ...rest] = process.argv.slice(2);
@@ -35,19 +24,7 @@ async function main(): Promise<void> {
   const reps = Number(flag(rest, '--reps') ?? 2);
   const outN = Number(flag(rest, '--source-size') ?? 64);
   const [r1, r2] = (flag(rest, '--annulus') ?? '0,2').split(',').map(Number);
-  const obs = await readImage2d(path.join(dir, 'obs.fits'));
-  const noise = await readImage2d(path.join(dir, 'noise.fits'));
-  const psfImg = await readImage2d(path.join(dir, 'psf.fits'));
-  const truth = JSON.parse(readFileSync(path.join(dir, 'truth.json'), 'utf8'));
-  const psf = lensFitPsf(psfImg, LENS_FIT_PSF_SIZE, obs.shape, 'psf.fits');
-  const image = { shape: obs.shape, scale: Number(truth.scale) };
-  const d = { data: obs.data, sigma: noise.data, image, mask: annulusMask(image, r1, r2), psf };
-  const pixels = fitPixels(d);
-  const y = Float64Array.from(pixels, (p) => d.data[p]);
-  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
-  const t = truth.lens;
-  const [e1, e2] = ellipticityFromQPhi(t.q, t.phi);
-  const mass: MassVector = { thetaE: t.thetaE, e1, e2, x0: t.x0, y0: t.y0, gamma1: t.gamma1, gamma2: t.gamma2 };
+  const { truth, psf, image, pixels, y, w, mass } = await lensSimulationInputs(dir, [r1, r2]);
   const lens = lensParamsFromMass(mass);
   const grid = defaultSourceGrid(lens, image, { n: outN, margin: 1.1, pixels });
   let c0 = cpu();

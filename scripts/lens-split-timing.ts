@@ -9,25 +9,14 @@
 // of each, and whether B, F and d are the same bit for bit; then R two-component lights' columns (lightColumns) on
 // one thread and made by the threads (LensFitParallel.lightColumns), alternately. The pool is opened and warmed (its
 // workers load, build their evidence functions and make one split) before the timing.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { readImage2d } from '../src-main/forward-model-files.js';
-import { LENS_FIT_PSF_SIZE, lensFitPsf } from '../src-main/reconstruct/lens-fit-run.js';
+import { cpuMs, flag, lensSimulationInputs } from './timing-common.js';
 import { openLensFitPool } from '../src-main/lens-fit/pool/pool.js';
-import { annulusMask, fitPixels, type LensFitTaskState } from '../src-shared/lensing/fit.js';
-import { blurredLensMatrix, defaultSourceGrid, ellipticityFromQPhi, lensParamsFromMass, type MassVector } from '../src-shared/lensing/mass.js';
+import type { LensFitTaskState } from '../src-shared/lensing/fit.js';
+import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, type MassVector } from '../src-shared/lensing/mass.js';
 import { normalEquations } from '../src-shared/lensing/inversion.js';
 import { lightColumns, type SersicParams } from '../src-shared/lensing/light.js';
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-const cpu = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e3;
-};
+const cpu = cpuMs;
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
@@ -41,19 +30,7 @@ async function main(): Promise<void> {
   const reps = Number(flag(rest, '--reps') ?? 10);
   const [r1, r2] = (flag(rest, '--annulus') ?? '0,2').split(',').map(Number);
   const fitN = Number(flag(rest, '--fit-source-size') ?? 24);
-  const obs = await readImage2d(path.join(dir, 'obs.fits'));
-  const noise = await readImage2d(path.join(dir, 'noise.fits'));
-  const psfImg = await readImage2d(path.join(dir, 'psf.fits'));
-  const truth = JSON.parse(readFileSync(path.join(dir, 'truth.json'), 'utf8'));
-  const psf = lensFitPsf(psfImg, LENS_FIT_PSF_SIZE, obs.shape, 'psf.fits');
-  const image = { shape: obs.shape, scale: Number(truth.scale) };
-  const d = { data: obs.data, sigma: noise.data, image, mask: annulusMask(image, r1, r2), psf };
-  const pixels = fitPixels(d);
-  const y = Float64Array.from(pixels, (p) => d.data[p]);
-  const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
-  const t = truth.lens;
-  const [e1, e2] = ellipticityFromQPhi(t.q, t.phi);
-  const truthMass: MassVector = { thetaE: t.thetaE, e1, e2, x0: t.x0, y0: t.y0, gamma1: t.gamma1, gamma2: t.gamma2 };
+  const { truth, psf, image, d, pixels, y, w, mass: truthMass } = await lensSimulationInputs(dir, [r1, r2]);
   const fitGrid = defaultSourceGrid(lensParamsFromMass(truthMass), image, { n: fitN, margin: 1.3, pixels });
   const masses = Array.from({ length: reps + 1 }, (_, k): MassVector => ({ ...truthMass, thetaE: truthMass.thetaE * (1 + 0.001 * k), e1: truthMass.e1 + 0.002 * k }));
   const state: LensFitTaskState = { data: { ...d, mask: null }, pixels, fitGrid, regularisation: 'curvature', supersample: 2, coarse: false, epl: false, massTol: [], maxEvaluations: 100 };
