@@ -22,9 +22,21 @@ function bits(r: LensFitResult): string {
   return JSON.stringify(rest, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array, (x) => (Object.is(x, -0) ? '-0' : Number.isNaN(x) ? 'NaN' : x)) : v));
 }
 
+
 describe('lens fit on worker threads', () => {
   const sim = simulateLens({ size: 72, psfSize: 9, seed: 1, galaxy: 3 });
   const data = { data: sim.data, sigma: sim.sigma, image: sim.image, mask: annulusMask(sim.image, 0, 1.75), psf: sim.psf };
+
+  /** A lens near the truth, its n² source grid (margin), the blurred lens matrix at the fitted pixels, their data and weights. */
+  function systemNearTruth(n: number, margin: number) {
+    const pixels = fitPixels(data);
+    const mass: MassVector = { thetaE: 1.19, e1: 0.07, e2: 0.05, x0: 0.03, y0: -0.02, gamma1: 0.03, gamma2: -0.02 };
+    const grid = defaultSourceGrid(lensParamsFromMass(mass), data.image, { n, margin, pixels });
+    const B = blurredLensMatrix(lensParamsFromMass(mass), data.image, grid, 2, data.psf, pixels);
+    const y = Float64Array.from(pixels, (p) => data.data[p]);
+    const w = Float64Array.from(pixels, (p) => 1 / data.sigma[p] ** 2);
+    return { pixels, mass, grid, B, y, w };
+  }
 
   const pair = (o: LensFitOptions, speculate: number, threads = 2) => {
     const serial = fitLens(data, o);
@@ -130,12 +142,7 @@ describe('lens fit on worker threads', () => {
   }, 1_200_000);
 
   it('one evaluation split over 2 and 3 threads: B, F, d and the light\'s columns are the one thread\'s bit for bit', () => {
-    const pixels = fitPixels(data);
-    const mass: MassVector = { thetaE: 1.19, e1: 0.07, e2: 0.05, x0: 0.03, y0: -0.02, gamma1: 0.03, gamma2: -0.02 };
-    const fitGrid = defaultSourceGrid(lensParamsFromMass(mass), data.image, { n: 18, margin: 1.3, pixels });
-    const B = blurredLensMatrix(lensParamsFromMass(mass), data.image, fitGrid, 2, data.psf, pixels);
-    const y = Float64Array.from(pixels, (p) => data.data[p]);
-    const w = Float64Array.from(pixels, (p) => 1 / data.sigma[p] ** 2);
+    const { pixels, mass, grid: fitGrid, B, y, w } = systemNearTruth(18, 1.3);
     const ne = normalEquations({ y, w, source: B, light: [] });
     const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
     for (const threads of [2, 3]) {
@@ -169,13 +176,8 @@ describe('lens fit on worker threads', () => {
   }, 120_000);
 
   it('the factorisation on 2 and 3 threads: the one thread\'s factor, λ search and inversion bit for bit', () => {
-    const pixels = fitPixels(data);
-    const mass: MassVector = { thetaE: 1.19, e1: 0.07, e2: 0.05, x0: 0.03, y0: -0.02, gamma1: 0.03, gamma2: -0.02 };
     // the final inversion's system on a 26² grid with the light's column: 677 unknowns, eleven panels
-    const grid = defaultSourceGrid(lensParamsFromMass(mass), data.image, { n: 26, margin: 1.1, pixels });
-    const B = blurredLensMatrix(lensParamsFromMass(mass), data.image, grid, 2, data.psf, pixels);
-    const y = Float64Array.from(pixels, (p) => data.data[p]);
-    const w = Float64Array.from(pixels, (p) => 1 / data.sigma[p] ** 2);
+    const { pixels, grid, B, y, w } = systemNearTruth(26, 1.1);
     const light = lightColumns([{ x0: 0, y0: 0, e1: 0.05, e2: 0, rEff: 0.4, n: 3 }], data.image, data.psf, pixels, 2);
     const ne = normalEquations({ y, w, source: B, light });
     const reg = regularisation('curvature', grid.shape);
