@@ -265,7 +265,7 @@ export class OnnxSession {
   }
 
   /**
-   * Loads the model on the CPU provider synchronously (onnxruntime-node's native loadModel returns when the session
+   * Loads the model on the CPU provider synchronously (onnxruntime-node's native loadModel returns when the inference session
    * is built): for graphs built while a synchronous evaluation runs (the likelihood's dense products, products.ts).
    */
   static createCpuSync(bytes: Uint8Array, threads: number): OnnxSession {
