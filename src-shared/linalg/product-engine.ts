@@ -11,7 +11,9 @@
  * Inside the callers' tf.tidy the input tensor is read (dataSync), the compiled graph runs synchronously, and the
  * result is one new tensor: the tensor count is that of the tfjs path.
  */
-import { encodeModel, ONNX_FLOAT, type OnnxNode, type OnnxTensor } from '../diffusion/nn/onnx-proto.js';
+import { encodeModel, ONNX_FLOAT } from '../diffusion/nn/onnx-proto.js';
+import { GraphBuilder } from '../diffusion/nn/onnx-graph.js';
+import { ONNX_IR_VERSION, ONNX_OPSET } from '../diffusion/nn/onnx-export.js';
 
 /** A compiled graph with one float32 input `x` and one float32 output `y`; `run` is synchronous. */
 export interface CompiledProduct {
@@ -38,52 +40,20 @@ export function productEngine(): ProductEngine | null {
   return current;
 }
 
-const OPSET = 17;
-const IR_VERSION = 8;
-
-/** A small graph builder: named nodes, int64 constants, float32 initializers. */
-class Graph {
-  readonly nodes: OnnxNode[] = [];
-  readonly initializers: OnnxTensor[] = [];
-  private count = 0;
-
-  op(op: string, inputs: string[], attrs?: OnnxNode['attrs'], out?: string): string {
-    const name = out ?? `${op}_${this.count++}`;
-    this.nodes.push({ op, inputs, outputs: [name], name, attrs });
-    return name;
-  }
-
-  ops(op: string, inputs: string[], outputs: number, attrs?: OnnxNode['attrs']): string[] {
-    const names = Array.from({ length: outputs }, () => `${op}_${this.count++}`);
-    this.nodes.push({ op, inputs, outputs: names, name: names[0], attrs });
-    return names;
-  }
-
-  ints(values: number[]): string {
-    const name = `i64_${this.count++}`;
-    this.initializers.push({ name, dims: [values.length], data: { int64: values } });
-    return name;
-  }
-
-  weight(name: string, dims: number[], data: Float32Array): string {
-    this.initializers.push({ name, dims, data });
-    return name;
-  }
-
-  encode(name: string, inDims: (number | string)[], outDims: (number | string)[]): Uint8Array {
-    return encodeModel({
-      irVersion: IR_VERSION,
-      opset: OPSET,
-      producer: { name: 'skyscore', version: 'products' },
-      graph: {
-        name,
-        nodes: this.nodes,
-        initializers: this.initializers,
-        inputs: [{ name: 'x', elemType: ONNX_FLOAT, dims: inDims }],
-        outputs: [{ name: 'y', elemType: ONNX_FLOAT, dims: outDims }],
-      },
-    });
-  }
+/** A product graph: its nodes and initializers, input `x` and output `y` (dims given as sizes or symbolic names). */
+function encodeProduct(g: GraphBuilder, name: string, inDims: (number | string)[], outDims: (number | string)[]): Uint8Array {
+  return encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    opset: ONNX_OPSET,
+    producer: { name: 'skyscore', version: 'products' },
+    graph: {
+      name,
+      nodes: g.nodes,
+      initializers: g.initializers,
+      inputs: [{ name: 'x', elemType: ONNX_FLOAT, dims: inDims }],
+      outputs: [{ name: 'y', elemType: ONNX_FLOAT, dims: outDims }],
+    },
+  });
 }
 
 /** The matrices of one direction of a FourierFilter (apply: m1, m2, m3, m4; adjoint: m4ᵀ, m3ᵀ, m2ᵀ, m1ᵀ). */
@@ -114,7 +84,7 @@ export function fourierFilterModel(s: FourierGraphSpec): Uint8Array {
   const [n0, n1] = s.inShape;
   const [o0, o1] = s.outShape;
   const { kh, py } = s;
-  const g = new Graph();
+  const g = new GraphBuilder();
   let t = g.op('MatMul', ['x', g.weight('a', [n1, 2 * kh], s.a)]); // [B, n0, 2kh]
   t = g.op('Reshape', [t, g.ints([0, n0, 2, kh])]);
   t = g.op('Transpose', [t], { perm: { kind: 'ints', v: [0, 3, 2, 1] } }); // [B, kh, 2, n0]
@@ -138,14 +108,14 @@ export function fourierFilterModel(s: FourierGraphSpec): Uint8Array {
   t = g.op('Reshape', [t, g.ints([0, kh, 2, o0])]);
   t = g.op('Transpose', [t], { perm: { kind: 'ints', v: [0, 3, 2, 1] } }); // [B, o0, 2, kh]
   t = g.op('Reshape', [t, g.ints([0, o0, 2 * kh])]);
-  g.op('MatMul', [t, g.weight('d', [2 * kh, o1], s.d)], undefined, 'y'); // [B, o0, o1]
-  return g.encode('fourier_filter', ['B', n0, n1], ['B', o0, o1]);
+  g.op('MatMul', [t, g.weight('d', [2 * kh, o1], s.d)], undefined, 'MatMul', 'y'); // [B, o0, o1]
+  return encodeProduct(g, 'fourier_filter', ['B', n0, n1], ['B', o0, o1]);
 }
 
 /** u·G for rows u [B, n] and G [n, n] as an initializer (G's right product; G symmetric: the normal product). */
 export function rightProductModel(G: Float32Array, n: number): Uint8Array {
   if (G.length !== n * n) throw new RangeError(`rightProductModel: ${G.length} values for [${n}, ${n}]`);
-  const g = new Graph();
-  g.op('MatMul', ['x', g.weight('G', [n, n], G)], undefined, 'y');
-  return g.encode('normal_product', ['B', n], ['B', n]);
+  const g = new GraphBuilder();
+  g.op('MatMul', ['x', g.weight('G', [n, n], G)], undefined, 'MatMul', 'y');
+  return encodeProduct(g, 'normal_product', ['B', n], ['B', n]);
 }

@@ -12,57 +12,14 @@
  * per-channel affine map (the same statistics: population variance, ε = 1e-6); SiLU is x·sigmoid(x); the
  * attention's q, k, v are three 1×1 convolutions (the qkv kernel split by output channel).
  */
-import { ONNX_FLOAT, encodeModel, type AttrValue, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+import { ONNX_FLOAT, encodeModel } from './onnx-proto.js';
+import { GraphBuilder } from './onnx-graph.js';
 import { downFactor, unetLayout, validateArch, type UnetArch } from './unet.js';
 import { groupsFor } from './layers.js';
 import { sizeOf } from './params.js';
 
 export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
-
-/** Builds a graph node by node, naming every intermediate value. */
-class GraphBuilder {
-  readonly nodes: OnnxNode[] = [];
-  readonly initializers: OnnxTensor[] = [];
-  private count = 0;
-  private readonly consts = new Map<string, string>();
-
-  op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, hint = op): string {
-    const out = `${hint}_${this.count++}`;
-    this.nodes.push({ op, inputs, outputs: [out], name: out, attrs });
-    return out;
-  }
-
-  weight(name: string, dims: number[], data: Float32Array): string {
-    if (data.length !== sizeOf(dims)) throw new Error(`ONNX export: ${name} has ${data.length} values for [${dims.join(', ')}]`);
-    this.initializers.push({ name, dims, data });
-    return name;
-  }
-
-  /** A shared int64 constant (shapes, axes). */
-  ints(values: number[]): string {
-    const key = `i64:${values.join(',')}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = `const_i64_${this.consts.size}`;
-      this.initializers.push({ name, dims: [values.length], data: { int64: values } });
-      this.consts.set(key, name);
-    }
-    return name;
-  }
-
-  /** A shared float32 constant (a scalar when dims is []). */
-  floats(values: number[], dims: number[] = [values.length]): string {
-    const key = `f32:${dims.join('x')}:${values.join(',')}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = `const_f32_${this.consts.size}`;
-      this.initializers.push({ name, dims, data: Float32Array.from(values) });
-      this.consts.set(key, name);
-    }
-    return name;
-  }
-}
 
 /** Reads parameters by name from the flat vector laid out by unetLayout. */
 function paramReader(arch: UnetArch, values: Float32Array) {
