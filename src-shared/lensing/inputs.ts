@@ -202,9 +202,8 @@ export const FLAGGED_SIGMA_FACTOR = 1e4;
  */
 export function flaggedSigma(values: ArrayLike<number>, name: string): { sigma: Float64Array; nonFinite: number; nonPositive: number; huge: number; limit: number; note: string | null } {
   const sigma = Float64Array.from(values);
-  const ok: number[] = [];
-  for (const v of sigma) if (Number.isFinite(v) && v > 0) ok.push(v);
-  ok.sort((a, b) => a - b);
+  // the positive finite σ, sorted as numbers (a typed array's sort)
+  const ok = sigma.filter((v) => Number.isFinite(v) && v > 0).sort();
   const median = ok.length ? (ok.length % 2 ? ok[(ok.length - 1) / 2] : (ok[ok.length / 2 - 1] + ok[ok.length / 2]) / 2) : NaN;
   const limit = FLAGGED_SIGMA_FACTOR * median;
   let nonFinite = 0;
