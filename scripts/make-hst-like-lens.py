@@ -4,12 +4,24 @@ ACS cutout*).
 
     /usr/bin/python3 scripts/make-hst-like-lens.py OUTDIR [--seed S] [--galaxy K] [--size N]
                                                  [--drizzle-noise K [--pixfrac P]] [--wht full|sky]
+                                                 [--layout pyautolens [--mask-shape circular|annular]]
 
 Writes into OUTDIR:
   sci.fits      the drizzled-style science image (primary HDU), e⁻/s, 0.05″/px, a rotated CD-matrix TAN WCS
   wht.fits      its inverse-variance weight map (s²/e⁻², 0 where no data), as drizzle's final_wht_type=IVM
   mef.fits      the same as one multi-extension file: PRIMARY (header only), SCI, ERR (σ), WHT
   truth.json    the lens, the light, the companions, the hot pixels, the noise model
+
+With --layout pyautolens, the files of a PyAutoLens dataset folder instead of sci/wht/mef (truth.json as above,
+its lens position also in the cutout's frame, `pyautolens`):
+  data.fits       151×151 pixels around the lens (the 360² simulation's rows and columns 104–254: the lens's
+                  centre pixel 179, the cutout's 75), e⁻/s, float64, no WCS and no header keywords
+  noise_map.fits  σ per pixel (e⁻/s, float64: the full σ, the sources' Poisson term included, as PyAutoLens's
+                  noise maps are); a 4 × 4 patch of flagged pixels 2″ from the lens holds data 0 and σ 1e8, as
+                  PyAutoLens marks pixels to ignore
+  psf.fits        11×11: the central pixels of the PSF the data were convolved with, not renormalised (sum 0.894)
+  mask.fits       PyAutoLens's Mask2D convention: 1 = masked (left out), 0 = used; --mask-shape circular
+                  (default: 1 outside a 3″ circle) or annular (1 outside 0.6–3″)
 
 The data:
 - the deflector's light: a de Vaucouleurs bulge (n = 4) whose axis ratio and position angle change with radius
@@ -142,6 +154,54 @@ def drizzled_unit_noise(rng, shape, k, p):
     return m, wht_rel, shifts
 
 
+PAL_SIZE, PAL_PSF = 151, 11
+
+
+def write_pyautolens(a, sci, sigma, psf, lens, N, scale, hot):
+    """The simulation as a PyAutoLens dataset folder: a 151² cutout around the lens without any header keywords,
+    σ, an 11² PSF crop and a mask in PyAutoLens's convention (1 = masked)."""
+    c = N // 2 - 1 if N % 2 == 0 else N // 2  # the big image's pixel nearest the lens (179 for 360)
+    h = PAL_SIZE // 2
+    r0 = c - h
+    data = sci[r0:r0 + PAL_SIZE, r0:r0 + PAL_SIZE].astype(np.float64).copy()
+    noise = sigma[r0:r0 + PAL_SIZE, r0:r0 + PAL_SIZE].astype(np.float64).copy()
+    if not np.all(np.isfinite(data)):
+        raise SystemExit('the 151² cutout holds NaN pixels: use a larger --size')
+    # the cutout's frame: its pixel h at (0, 0); the big frame's pixel c at (c − (N−1)/2)·scale
+    shift = (c - (N - 1) / 2) * scale
+    lens_cut = dict(lens, x0=lens['x0'] - shift, y0=lens['y0'] - shift)
+    # flagged pixels: data 0, σ 1e8 (PyAutoLens's way of leaving pixels out), 2″ from the lens along −y
+    fi = h - int(round(2.0 / scale))
+    flagged = [fi - 2, fi + 2, h - 2, h + 2]
+    data[flagged[0]:flagged[1], flagged[2]:flagged[3]] = 0.0
+    noise[flagged[0]:flagged[1], flagged[2]:flagged[3]] = 1e8
+    ky, kx = np.unravel_index(np.argmax(psf), psf.shape)
+    k = PAL_PSF // 2
+    psf11 = psf[ky - k:ky + k + 1, kx - k:kx + k + 1].astype(np.float64)
+    yy, xx = (np.mgrid[0:PAL_SIZE, 0:PAL_SIZE] - h) * scale
+    rr = np.hypot(xx, yy)
+    if a.mask_shape == 'circular':
+        masked = rr > 3.0
+        mask_text = dict(shape='circular', radius=3.0)
+    else:
+        masked = (rr > 3.0) | (rr < 0.6)
+        mask_text = dict(shape='annular', inner_radius=0.6, outer_radius=3.0)
+    for name, arr in (('data.fits', data), ('noise_map.fits', noise), ('psf.fits', psf11), ('mask.fits', masked.astype(np.float64))):
+        hdu = fits.PrimaryHDU(arr)
+        hdu.writeto(os.path.join(a.out, name), overwrite=True)
+    truth = dict(lens=lens_cut, lens_in_big_frame=lens, size=PAL_SIZE, pixel_scale=scale,
+                 pyautolens=dict(cutout_rows_columns=[int(r0), int(r0 + PAL_SIZE - 1)], big_size=N,
+                                 flagged_pixels_rows_columns=flagged, flagged_value=dict(data=0.0, sigma=1e8),
+                                 psf_shape=[PAL_PSF, PAL_PSF], psf_sum=float(psf11.sum()),
+                                 mask=dict(convention='1 = masked (left out)', **mask_text),
+                                 data_unit='e-/s', header='none',
+                                 hot_pixels_rows_columns=[[i - r0, j - r0, v] for i, j, v in hot if 0 <= i - r0 < PAL_SIZE and 0 <= j - r0 < PAL_SIZE]),
+                 seed=a.seed, galaxy_validation_index=a.galaxy)
+    with open(os.path.join(a.out, 'truth.json'), 'w') as f:
+        json.dump(truth, f, indent=1)
+    print(json.dumps(truth))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('out')
@@ -152,6 +212,8 @@ def main():
     ap.add_argument('--drizzle-noise', type=int, default=0, help='K > 0: drizzle-like correlated noise from K dithered exposures')
     ap.add_argument('--pixfrac', type=float, default=1.0, help='the drizzle kernel\'s side in input pixels (with --drizzle-noise)')
     ap.add_argument('--wht', choices=('full', 'sky'), default='full', help='sky: the WHT without the signal\'s variance (drizzle IVM)')
+    ap.add_argument('--layout', choices=('acs', 'pyautolens'), default='acs', help='pyautolens: data.fits, noise_map.fits, psf.fits, mask.fits as a PyAutoLens dataset folder')
+    ap.add_argument('--mask-shape', choices=('circular', 'annular'), default='circular', help='with --layout pyautolens: the mask\'s shape')
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -318,6 +380,9 @@ def main():
     hdr['ORIENTAT'] = 37.0
     hdr['COMMENT'] = 'simulated SLACS-like lens (scripts/make-hst-like-lens.py); not an observation'
 
+    if a.layout == 'pyautolens':
+        write_pyautolens(a, sci, sigma, psf, lens, N, scale, hot)
+        return
     fits.PrimaryHDU(sci.astype(np.float32), hdr).writeto(os.path.join(a.out, 'sci.fits'), overwrite=True)
     wh = hdr.copy()
     wh['BUNIT'] = 'UNITLESS'

@@ -6,8 +6,8 @@
  */
 import { readFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
-import { noiseMap, scalarNoise, sigmaArray } from '../../src-shared/operators/noise.js';
-import { defaultFitRadius, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
+import { scalarNoise, sigmaArray } from '../../src-shared/operators/noise.js';
+import { defaultFitRadius, flaggedSigma, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
 import { electronScale, lensSigma, skySigmaFromExposure, type LensSigma, type PoissonMode, type WeightType } from '../../src-shared/lensing/noise-map.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
@@ -18,9 +18,10 @@ import { shapeText } from '../reconstruct/headers.js';
 import {
   lensFitFlags,
   lensFitGaussianPsf,
-  lensFitMaskImage,
+  lensFitMask,
   lensFitPsf,
   lensFitPsfWarning,
+  lensFitPsfShapeWarning,
   lensFitNoiseCorrelation,
   lensFitSkyExclude,
   type LensFitInputs,
@@ -162,7 +163,8 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     const m = image(f, p.noise.hdu, 'the σ map');
     if (m.shape[0] !== ny || m.shape[1] !== nx) throw new LensFitRequestError(`${arg}: the σ map is ${m.shape[1]}×${m.shape[0]} (NAXIS1×NAXIS2) but the data are ${nx}×${ny}`);
     noiseArg = arg;
-    given = { kind: 'sigma', values: sigmaArray(noiseMap(m.data, m.shape, arg), shape), arg };
+    // σ as read: pixels of σ 0, NaN or huge (PyAutoLens's 1e8) are left out with a note (lensFitSigma)
+    given = { kind: 'sigma', values: m.data, arg };
   }
   const noiseOpts: LensFitNoiseOptions = {
     weightType: p.noise.kind === 'weights' ? (p.noise.weightType ?? 'ivm') : 'ivm',
@@ -188,6 +190,8 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     psfArg = p.psf.file;
     const w = lensFitPsfWarning(psfImg.header, p.psf.file, pixelScale, pixelScaleSource, p.obs.name);
     if (w) warnings.push(w);
+    const ws = lensFitPsfShapeWarning(psfImg.shape, p.psf.file);
+    if (ws) warnings.push(ws);
   } else {
     psf = lensFitGaussianPsf(p.psf.fwhmPx, psfSize, shape);
     psfArg = 'psf.fits';
@@ -197,9 +201,19 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   const noiseNotesAt = notes.length;
   let mask: LensFitMask = null;
   const maskArgs: string[] = [];
+  // notes on the inputs kept in lens.json (notes): the mask's reading, σ's flagged pixels
+  const inputNotes: string[] = [];
+  let maskConvention: LensFitInputs['maskConvention'];
   if (p.mask.kind === 'file') {
-    mask = { kind: 'mask', mask: lensFitMaskImage(image(file(p.files, p.mask.file, 'the mask'), p.mask.hdu, 'the mask'), shape, p.mask.file) };
-    maskArgs.push('--mask', p.mask.file);
+    const given = p.mask.convention ?? 'auto';
+    const r = lensFitMask(image(file(p.files, p.mask.file, 'the mask'), p.mask.hdu, 'the mask'), shape, p.mask.file, given, pixelScale);
+    mask = { kind: 'mask', mask: r.mask };
+    maskConvention = { given: r.given, read: r.convention };
+    if (r.note) {
+      notes.push(r.note);
+      inputNotes.push(r.note);
+    }
+    maskArgs.push('--mask', p.mask.file, ...(given !== 'auto' ? ['--mask-convention', given] : []));
   } else if (p.mask.kind === 'annulus') {
     mask = { kind: 'annulus', r1: p.mask.r1, r2: p.mask.r2 };
     maskArgs.push('--annulus', `${p.mask.r1},${p.mask.r2}`);
@@ -221,6 +235,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     throw e;
   }
   notes.splice(noiseNotesAt, 0, ...ns.skyNotes, ...ns.notes);
+  inputNotes.push(...ns.flaggedNotes);
   const sigma = ns.sigma;
   const noiseText = ns.noiseText;
 
@@ -258,7 +273,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, corrMode, region);
   notes.push(correlation.text);
   // the app lists the notes when the fit starts: the warnings among them
-  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
+  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json, notes: inputNotes, ...(maskConvention && { maskConvention }) }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
 }
 
 /** How σ is made from the noise input: the weight map's kind, the sources' Poisson term, an exposure time given. */
@@ -283,16 +298,25 @@ export function lensFitSigma(
   mask: LensFitMask,
   pixelScale: number,
   region?: PixelBox,
-): LensSigma & { excluded: number; noiseText: string; skyNotes: string[] } {
+): LensSigma & { excluded: number; noiseText: string; skyNotes: string[]; flaggedNotes: string[] } {
   const headers = primary ? [obs.header, primary] : [obs.header];
   const skyNotes: string[] = [];
+  const flaggedNotes: string[] = [];
   let sky: Float64Array;
-  let excluded = 0;
+  let excluded: number;
   let source: string;
   let skyText: string;
   if (given.kind === 'sigma') {
     if (o.weightType === 'exp') throw new LensInputError('EXP weights are a weight map: give them with --weight-map');
-    sky = Float64Array.from(given.values);
+    // σ 0, NaN or huge (PyAutoLens's 1e8 for pixels to ignore): left out
+    const f = flaggedSigma(given.values, given.arg);
+    sky = f.sigma;
+    excluded = f.huge + f.nonPositive + f.nonFinite;
+    if (f.note) {
+      skyNotes.push(f.note);
+      flaggedNotes.push(f.note);
+    }
+    if (excluded === sky.length) throw new LensInputError(`${given.arg}: no pixel has a usable σ (every σ is 0, NaN or flagged)`);
     source = `the σ given (${given.arg})`;
     skyText = given.arg;
   } else if (o.weightType === 'ivm') {
@@ -325,5 +349,5 @@ export function lensFitSigma(
     const e = typeof scale !== 'string' ? scale.electronsPerUnit : null;
     noiseText = `sqrt(${skyText}^2 + s/${typeof e === 'number' ? e.toPrecision(6) : 'e'})`;
   }
-  return { ...ls, excluded, noiseText, skyNotes };
+  return { ...ls, excluded, noiseText, skyNotes, flaggedNotes };
 }

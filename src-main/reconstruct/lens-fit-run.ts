@@ -16,7 +16,7 @@ import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { openLensFitPool } from '../lens-fit/pool/pool.js';
 import { annulusMask, fitLens, fitLightOnly, fitPixels, leastSquaresChi2, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
-import { implausibleLensNote } from '../../src-shared/lensing/inputs.js';
+import { detectExcludeMask, implausibleLensNote, type MaskConvention } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
@@ -105,6 +105,10 @@ export interface LensFitInputs {
   correlation?: CorrelationDecision;
   /** how σ was made (the sky's σ, the sources' Poisson term: src-shared/lensing/noise-map.ts), lens.json's `noise` */
   noise?: Record<string, unknown>;
+  /** notes on the inputs (the mask's convention, σ's flagged pixels): lens.json's `notes` */
+  notes?: string[];
+  /** how a mask file was read (lensFitMask): lens.json's `maskConvention` */
+  maskConvention?: { given: MaskConvention; read: 'fit' | 'exclude' };
 }
 
 /**
@@ -253,6 +257,18 @@ export function lensFitPsfWarning(psfHeader: FitsHeader | undefined, psfName: st
   return psfSamplingWarning({ ...own, name: psfName }, { scale: pixelScale, source, name: obsName });
 }
 
+/**
+ * A warning where the PSF image has an even side: its centre is taken as the pixel right of (below) its middle
+ * (psfCenter), so a PSF symmetric about its middle shifts the model by half a pixel along that axis and the fitted
+ * centres (the lens's x0, y0 and the light's) read half a pixel off; null for odd sides. PyAutoLens's and TinyTim's
+ * PSFs are odd.
+ */
+export function lensFitPsfShapeWarning(shape: Shape2, name: string): string | null {
+  const even = [shape[1] % 2 === 0 ? 'x' : null, shape[0] % 2 === 0 ? 'y' : null].filter((a) => a !== null);
+  if (!even.length) return null;
+  return `${name} is ${shape[1]}×${shape[0]} pixels (x × y), even along ${even.join(' and ')}: its centre is taken as the pixel after its middle, so the fitted centres (x0, y0 and the light's) may read half a pixel off along ${even.join(' and ')}; give an odd-sized PSF centred on its middle pixel`;
+}
+
 /** A Gaussian PSF (FWHM in pixels), cropped as a PSF image is. */
 export function lensFitGaussianPsf(fwhmPx: number, size: number, imageShape: Shape2): PsfKernel {
   if (!(fwhmPx > 0) || !Number.isFinite(fwhmPx)) throw new UserInputError(`the PSF's FWHM must be positive, got ${fwhmPx} pixels`);
@@ -269,6 +285,43 @@ export function lensFitMaskImage(m: { data: ArrayLike<number>; shape: Shape2 }, 
     mask[k] = v;
   }
   return mask;
+}
+
+/** A mask file as read for the fit: the fitted pixels (1), how the file was read and the note that says so. */
+export interface LensFitMaskReading {
+  mask: Uint8Array;
+  /** the convention the file was read in */
+  convention: 'fit' | 'exclude';
+  /** the convention asked for ('auto': detected, detectExcludeMask) */
+  given: MaskConvention;
+  /** what was detected and how to override it (null: read as asked, nothing to say) */
+  note: string | null;
+}
+
+/**
+ * A 0/1 mask file as fitted pixels in the convention asked for (`fit`: 1 fitted; `exclude`: 1 left out, PyAutoLens's
+ * Mask2D; `auto`: `fit` unless detectExcludeMask finds the other). `override`: how the reader changes the
+ * convention (the command line's flag; the app's words), quoted in the note.
+ */
+export function lensFitMask(
+  m: { data: ArrayLike<number>; shape: Shape2 },
+  shape: Shape2,
+  name: string,
+  given: MaskConvention,
+  pixelScale: number,
+  override: (c: 'fit' | 'exclude') => string = (c) => `--mask-convention ${c}`,
+): LensFitMaskReading {
+  const raw = lensFitMaskImage(m, shape, name);
+  const invert = (): Uint8Array => Uint8Array.from(raw, (v) => 1 - v);
+  if (given === 'fit') return { mask: raw, convention: 'fit', given, note: null };
+  if (given === 'exclude') return { mask: invert(), convention: 'exclude', given, note: `${name} read as 1 = left out, 0 = fitted (${override('exclude')})` };
+  const r = detectExcludeMask(raw, shape, pixelScale);
+  if (r.exclude) {
+    return { mask: invert(), convention: 'exclude', given, note: `${name} read as 1 = left out, 0 = fitted, PyAutoLens's convention: ${r.reason}; ${override('fit')} reads 1 as fitted` };
+  }
+  // a hole around the centre too small to be the fitted region: read as fitted, and said, for a small PyAutoLens mask
+  const note = r.radius !== null ? `${name} read as 1 = fitted, 0 = left out (${r.reason}); ${override('exclude')} reads 1 as left out (PyAutoLens's convention)` : null;
+  return { mask: raw, convention: 'fit', given, note };
 }
 
 /** The command line's flags that give these settings (for lens.json's command and the app's report). */
@@ -356,7 +409,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
-  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null);
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null, { notes: inp.notes ?? [], maskConvention: inp.maskConvention ?? null });
   const summary =
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)}${wh ? ' (whitened)' : ''} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
@@ -480,7 +533,17 @@ function cropPsf(k: PsfKernel, size: number): PsfKernel {
   for (let i = 0; i < data.length; i++) data[i] /= sum;
   return { data, shape: [H, W], center: [cy - y0, cx - x0] };
 }
-function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: string, noiseText: string, warnings: string[], nz: NoiseProducts, noise: Record<string, unknown> | null): { name: string; bytes: Uint8Array | string }[] {
+function products(
+  res: LensFitResult,
+  obs: ImageFile,
+  psf: PsfKernel,
+  command: string,
+  noiseText: string,
+  warnings: string[],
+  nz: NoiseProducts,
+  noise: Record<string, unknown> | null,
+  about: { notes: string[]; maskConvention: LensFitInputs['maskConvention'] | null },
+): { name: string; bytes: Uint8Array | string }[] {
   const shape = obs.shape;
   const [ny, nx] = shape;
   const L = res.lens;
@@ -571,6 +634,9 @@ function products(res: LensFitResult, obs: ImageFile, psf: PsfKernel, command: s
     outliers: { count: res.outliers.length, pixels: Array.from(res.outliers, (p) => [Math.floor(p / nx), p % nx]) },
     laplaceNote: res.laplaceNote,
     lensNote: implausibleLensNote(res.lens),
+    // how a mask file was read: the convention asked for (--mask-convention) and the one read; null without a mask file
+    maskConvention: about.maskConvention,
+    notes: about.notes,
     warnings,
     evaluations: res.evaluations,
     seconds: res.seconds,

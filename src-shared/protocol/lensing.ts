@@ -40,7 +40,14 @@ export type LensFitPsfInput = { kind: 'fits'; file: string; hdu: number; size: n
  * The fitted pixels: every valid pixel, a 0/1 mask among `files`, an annulus (arcsec from the image centre), or the
  * command line's default (no --mask or --annulus: the 3″ disc where the image reaches beyond it, else every pixel).
  */
-export type LensFitMaskInput = { kind: 'all' } | { kind: 'default' } | { kind: 'file'; file: string; hdu: number } | { kind: 'annulus'; r1: number; r2: number };
+export type LensFitMaskInput =
+  | { kind: 'all' }
+  | { kind: 'default' }
+  /** `convention`: how the file marks the fitted pixels (absent: 'auto'; `skyscore lens-fit --mask-convention`) */
+  | { kind: 'file'; file: string; hdu: number; convention?: (typeof LENS_FIT_MASK_CONVENTIONS)[number] }
+  | { kind: 'annulus'; r1: number; r2: number };
+/** A mask file's convention: auto (detected), fit (1 = fitted), exclude (1 = left out: PyAutoLens's Mask2D). */
+export const LENS_FIT_MASK_CONVENTIONS = ['auto', 'fit', 'exclude'] as const;
 
 export const LENS_FIT_REGULARISATIONS = ['gradient', 'curvature', 'identity'] as const;
 /** The fitted mass profile: the SIE, or the elliptical power law with its slope fitted too (`--mass`). */
@@ -163,7 +170,7 @@ const maskInput: Validator<LensFitMaskInput> = (v, p) => {
   const r = variant<LensFitMaskInput>({
     all: obj({ kind: literal('all') }),
     default: obj({ kind: literal('default') }),
-    file: obj({ kind: literal('file'), file: fileRef, hdu }),
+    file: obj({ kind: literal('file'), file: fileRef, hdu, convention: optional(literal(...LENS_FIT_MASK_CONVENTIONS)) }),
     annulus: obj({ kind: literal('annulus'), r1: num({ min: 0, max: 3600 }), r2: num({ min: Number.MIN_VALUE, max: 3600 }) }),
   })(v, p);
   if (r.kind === 'annulus' && !(r.r2 > r.r1)) throw new ProtocolError(`${p}: the annulus needs r1 < r2 (arcsec), got r1 = ${r.r1}, r2 = ${r.r2}`);

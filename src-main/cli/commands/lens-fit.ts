@@ -3,8 +3,7 @@ import { parse, requireString, optionalString, numberFlag } from '../args.js';
 import { UsageError } from '../errors.js';
 import { checkOutputFolder, writeProductSet } from '../../io.js';
 import { readImage2dArg, readNoiseArg, splitHduSelector } from '../../forward-model-files.js';
-import { noiseMap } from '../../../src-shared/operators/noise.js';
-import { defaultFitRadius, pixelScaleFromWcs, LensInputError } from '../../../src-shared/lensing/inputs.js';
+import { defaultFitRadius, pixelScaleFromWcs, LensInputError, EXCLUDE_MASK_MIN_RADIUS, MASK_CONVENTIONS, type MaskConvention } from '../../../src-shared/lensing/inputs.js';
 import { POISSON_MODES, WEIGHT_TYPES, type PoissonMode, type WeightType } from '../../../src-shared/lensing/noise-map.js';
 import { lensFitSigma } from '../../lens-fit/inputs.js';
 import { defaultLensFitThreads, LENS_FIT_MAX_THREADS } from '../../lens-fit/pool/pool.js';
@@ -19,12 +18,14 @@ import {
   LENS_FIT_NOISE_PRODUCTS,
   LENS_FIT_PRODUCTS,
   LENS_FIT_PSF_SIZE,
-  lensFitMaskImage,
+  lensFitMask,
   lensFitNoiseCorrelation,
   lensFitPsf,
   lensFitPsfWarning,
+  lensFitPsfShapeWarning,
   lensFitSigmaFile,
   runLensFit,
+  type LensFitInputs,
   type LensFitMask,
 } from '../../reconstruct/lens-fit-run.js';
 import { parsePixelBox } from '../../../src-shared/noise/spectrum.js';
@@ -38,7 +39,8 @@ export const lensFitCommand: Command = {
   summary: 'fits a strong lens (SIE or power law + shear, Sérsic light) by the Bayesian evidence of a pixelated-source inversion',
   usage: `usage: skyscore lens-fit --obs IMAGE.fits (--noise-map SIGMA.fits|SIGMA | --weight-map WHT.fits) --psf PSF.fits
                         [--weight-type ivm|exp] [--poisson auto|none] [--exposure-time T] [--pixel-scale ARCSEC]
-                        [--mask MASK.fits | --annulus R1,R2] [--source-size N] [--source-scale ARCSEC]
+                        [--mask MASK.fits [--mask-convention auto|fit|exclude] | --annulus R1,R2]
+                        [--source-size N] [--source-scale ARCSEC]
                         [--starts K] [--light auto|N] [--mass sie|epl] [--threads N] [--speculate K]
                         [--noise-correlation auto|none] [--noise-region x0,y0,x1,y1] [--out DIR] …
 
@@ -52,7 +54,8 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
   --obs IMAGE.fits       the observed image (data units); --hdu N or IMAGE.fits[SCI] picks its HDU (by
                          number or EXTNAME[,EXTVER]; default the first HDU with an image)
   --noise-map SIGMA      σ per pixel (a FITS map of the image's shape, e.g. FILE.fits[ERR]) or one number;
-                         NaN σ or NaN data pixels are left out of the fit
+                         NaN data pixels and σ that is NaN, 0, negative or above 10⁴ × the map's median (a
+                         flag to ignore the pixel, as PyAutoLens's σ of 1e8) are left out of the fit (a note)
   --weight-map WHT.fits  instead of --noise-map: a weight map (e.g. FILE.fits[WHT]); pixels of weight 0 are
                          left out. The sky's σ = 1/√w (--weight-type ivm, default: drizzle's final_wht_type=IVM)
   --weight-type K        ivm (default) or exp: the weights are exposure times (drizzle's EXP, seconds per pixel);
@@ -68,7 +71,8 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          note on stderr and lens.json's noise. none: σ from the weights or the map alone
   --exposure-time T      the exposure time in seconds (replaces the header's EXPTIME)
   --psf PSF.fits         the PSF image (centre at pixel ⌊K/2⌋, normalised to unit sum), cropped to
-                         --psf-size pixels (default 21, odd) around its centre
+                         --psf-size pixels (default 21, odd) around its centre; a smaller PSF (PyAutoLens's
+                         11×11) is used whole; an even side is warned about (the centres read half a pixel off)
   --pixel-scale ARCSEC   the image's pixel scale (arcsec per pixel); default: from the image's celestial
                          WCS (CD matrix, or PC × CDELT), square pixels
   --noise-correlation M  auto (default) or none. auto measures the noise's correlation from the image's blank
@@ -84,7 +88,14 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          decision on stderr. none: σ as given, the noise taken as white
   --noise-region B       the blank-sky box to measure it from, x0,y0,x1,y1 (0-based pixels, x1 and y1
                          exclusive, as reconstruct's --noise-region)
-  --mask MASK.fits       1 where a pixel is fitted, 0 elsewhere (the image's shape)
+  --mask MASK.fits       a 0/1 image of the image's shape: the fitted pixels, read by --mask-convention
+  --mask-convention C    auto (default), fit or exclude. fit: 1 = fitted, 0 = left out (SkyScore's masks);
+                         exclude: 1 = left out, 0 = fitted (PyAutoLens's Mask2D, whose True is masked);
+                         auto: fit, unless every border pixel is 1 and the 0-pixels around the image centre
+                         (not connected to the border through 1s: a disc or an annulus about it) span an
+                         equivalent radius √(n/π) of at least ${EXCLUDE_MASK_MIN_RADIUS}″ — the region of a lens's arcs, which a
+                         mask leaving out the deflector's core or a companion never is — then exclude, with a
+                         note on stderr and in lens.json (notes, maskConvention)
   --annulus R1,R2        fit the pixels at R1 ≤ r ≤ R2 arcsec from the image centre (R1 may be 0: a disc)
                          default: the disc of 3″ (a cutout centred on the lens; its other sources and
                          most of its sky left out), widened to twice the first θE where that is larger;
@@ -137,6 +148,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
         'psf-size': { type: 'string' },
         'pixel-scale': { type: 'string' },
         mask: { type: 'string' },
+        'mask-convention': { type: 'string' },
         annulus: { type: 'string' },
         'source-size': { type: 'string' },
         'source-scale': { type: 'string' },
@@ -177,6 +189,10 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     const maskPath = optionalString(p, 'mask');
     const annulusArg = optionalString(p, 'annulus');
     if (maskPath !== undefined && annulusArg !== undefined) throw new UsageError(`${cmd}: give --mask or --annulus, not both`);
+    const conventionArg = optionalString(p, 'mask-convention');
+    if (conventionArg !== undefined && maskPath === undefined) throw new UsageError(`${cmd}: --mask-convention says how to read --mask: give --mask too`);
+    const maskConvention = (conventionArg ?? 'auto').trim() as MaskConvention;
+    if (!MASK_CONVENTIONS.includes(maskConvention)) throw new UsageError(`${cmd}: --mask-convention must be ${MASK_CONVENTIONS.join(', ')}, got '${conventionArg}'`);
     const sourceSize = numberFlag(p, 'source-size', cmd, { default: LENS_FIT_DEFAULTS.sourceSize, integer: true, min: 4, max: 128 });
     const sourceScale = optionalString(p, 'source-scale') === undefined ? undefined : numberFlag(p, 'source-scale', cmd, { positive: true });
     const fitSourceSize = numberFlag(p, 'fit-source-size', cmd, { default: LENS_FIT_DEFAULTS.fitSourceSize, integer: true, min: 4, max: 64 });
@@ -235,10 +251,11 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
       const wm = await readImage2dArg(weightArg);
       if (wm.shape[0] !== shape[0] || wm.shape[1] !== shape[1]) throw new UsageError(`${cmd}: ${weightArg}: the weight map is ${wm.shape[1]}×${wm.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
       given = { kind: 'weights', values: wm.data, arg: weightArg.replace(/^.*[\\/]/, '') };
-    } else if (noiseFile !== undefined && splitHduSelector(noiseFile).selector !== null) {
+    } else if (noiseFile !== undefined) {
+      // σ as read: pixels of σ 0, NaN or huge (PyAutoLens's 1e8) are left out with a note (lensFitSigma, flaggedSigma)
       const m = await readImage2dArg(noiseFile);
       if (m.shape[0] !== shape[0] || m.shape[1] !== shape[1]) throw new UsageError(`${cmd}: ${noiseFile}: the σ map is ${m.shape[1]}×${m.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
-      given = { kind: 'sigma', values: sigmaArray(noiseMap(m.data, m.shape, noiseFile), shape), arg: noiseFile.replace(/^.*[\\/]/, '') };
+      given = { kind: 'sigma', values: m.data, arg: noiseFile.replace(/^.*[\\/]/, '') };
     } else {
       const r = await readNoiseArg(noiseArgOpt as string, shape, '--noise-map', cmd);
       given = { kind: 'sigma', values: sigmaArray(r.noise, shape), arg: r.text };
@@ -249,9 +266,19 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     // the files by their base names, as the app names them (the same lens.json from both)
     const base = (f: string) => f.replace(/^.*[\\/]/, '');
     const psfWarning = lensFitPsfWarning(psfImg.header, base(psfPath), scale, scaleGiven !== undefined ? 'given' : scaleSource, base(obsPath));
+    const psfShapeWarning = lensFitPsfShapeWarning(psfImg.shape, base(psfPath));
     let mask: LensFitMask = null;
+    // notes on the inputs kept in lens.json (notes): the mask's reading, σ's flagged pixels
+    const inputNotes: string[] = [];
+    let maskReading: LensFitInputs['maskConvention'];
     if (maskPath) {
-      mask = { kind: 'mask', mask: lensFitMaskImage(await readImage2dArg(maskPath), shape, maskPath) };
+      const r = lensFitMask(await readImage2dArg(maskPath), shape, base(maskPath), maskConvention, scale);
+      mask = { kind: 'mask', mask: r.mask };
+      maskReading = { given: r.given, read: r.convention };
+      if (r.note) {
+        inputNotes.push(r.note);
+        process.stderr.write(`skyscore: note: ${r.note}\n`);
+      }
     } else if (annulusArg !== undefined) {
       const parts = annulusArg.split(',').map((s) => Number(s.trim()));
       if (parts.length !== 2 || !parts.every(Number.isFinite) || parts[0] < 0 || !(parts[1] > parts[0])) {
@@ -275,6 +302,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
       throw e;
     }
     for (const n of [...ns.skyNotes, ...ns.notes]) process.stderr.write(`skyscore: note: ${n}\n`);
+    inputNotes.push(...ns.flaggedNotes);
     const sigma = ns.sigma;
     const noiseText = ns.noiseText;
     let correlation;
@@ -287,7 +315,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     process.stderr.write(`skyscore: note: ${correlation.text}\n`);
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
-      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: psfWarning ? [psfWarning] : [], correlation, noise: ns.json },
+      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: [psfWarning, psfShapeWarning].filter((w): w is string => w !== null), correlation, noise: ns.json, notes: inputNotes, ...(maskReading && { maskConvention: maskReading }) },
       { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`), threads, ...(speculate > 0 && { speculate }) },
