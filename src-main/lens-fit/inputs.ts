@@ -270,7 +270,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   ];
   // the noise's correlation from the sky or the box: the decision a note (measured on the sky's σ: the Poisson term is
   // the sources', not the sky's)
-  const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, corrMode, region);
+  const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, corrMode, region, psf);
   notes.push(correlation.text);
   // the app lists the notes when the fit starts: the warnings among them
   return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json, notes: inputNotes, ...(maskConvention && { maskConvention }) }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };

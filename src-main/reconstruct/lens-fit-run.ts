@@ -29,6 +29,7 @@ import {
   approximationError,
   decideNoiseCorrelation,
   dilate,
+  MAX_LARGE_SCALE_RATIO,
   noiseRealisation,
   whitenedPsf,
   whitenImage,
@@ -120,36 +121,97 @@ export interface LensFitInputs {
 export const SKY_MARGIN_ARCSEC = 1;
 
 /**
- * The noise's correlation for the lens fit (src-shared/lensing/whitening.ts): measured on the box `region` where one
- * is given, else on the blank sky outside the fitted region grown (SKY_MARGIN_ARCSEC; no mask: the whole image),
- * sources clipped; whitened where significant. 'none': not measured.
+ * The smaller growths (arcsec) the automatic sky selection falls back to, in turn, where the fitted region grown by
+ * its own radius leaves fewer than MIN_SKY_PIXELS sky pixels in the cutout (a 151² PyAutoLens cutout of 0.05″ with the
+ * default 3″ disc: none): the first that leaves enough is used. The guards stay: sources clipped, the 31×31 local
+ * mean, and MAX_LARGE_SCALE_RATIO, which refuses a "sky" holding signal. Where that sky holds the deflector's wings
+ * (refused), the deflector's light alone (fitLightOnly, two Sérsic components, fitted to the fitted region) is
+ * subtracted and the sky measured again on the residual, the same guards applied.
  */
-export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>, mask: LensFitMask, pixelScale: number, mode: NoiseCorrelationMode, region?: PixelBox): CorrelationDecision {
+export const SKY_FALLBACK_GROWTHS_ARCSEC = [1, 0.5, 0.25, 0];
+
+/**
+ * The noise's correlation for the lens fit (src-shared/lensing/whitening.ts): measured on the box `region` where one
+ * is given, else on the blank sky outside the fitted region grown (its own radius, at least SKY_MARGIN_ARCSEC; where
+ * that leaves too few sky pixels, SKY_FALLBACK_GROWTHS_ARCSEC in turn, the deflector's light subtracted where the
+ * sky holds it and `psf` is given; no mask: the whole image), sources clipped; whitened where significant. 'none':
+ * not measured.
+ */
+export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>, mask: LensFitMask, pixelScale: number, mode: NoiseCorrelationMode, region?: PixelBox, psf?: PsfKernel): CorrelationDecision {
   const shape = obs.shape;
   const [ny, nx] = shape;
-  const exclude = lensFitSkyExclude(shape, mask, pixelScale);
   if (region && (region.x1 > nx || region.y1 > ny || !(region.x1 > region.x0 && region.y1 > region.y0))) {
     throw new UserInputError(`the noise region ${region.x0},${region.y0},${region.x1},${region.y1} is not a box inside the ${nx}×${ny} (x × y) image`);
   }
-  return decideNoiseCorrelation(obs.data, sigma, shape, mode, exclude, region);
+  const own = lensFitSkyGrowth(mask, pixelScale);
+  const first = decideNoiseCorrelation(obs.data, sigma, shape, mode, lensFitSkyExclude(shape, mask, pixelScale), region);
+  if (region || own === null || mode === 'none') return first;
+  if (first.estimate) return { ...first, sky: { growthArcsec: own, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: first.estimate.skyPixels, lightSubtracted: false } };
+  const ownPixels = first.skyPixels ?? 0;
+  const f = (v: number) => `${+v.toFixed(2)}″`;
+  let residual: Float64Array | null = null;
+  for (const g of SKY_FALLBACK_GROWTHS_ARCSEC) {
+    if (g >= own) continue;
+    const exclude = lensFitSkyExclude(shape, mask, pixelScale, g);
+    const where = (sub: boolean) =>
+      `the ${sub ? 'residual of the deflector\'s light alone (two Sérsic components fitted to the fitted region), on the ' : ''}blank sky outside the fitted region grown by ${f(g)} (its own radius, ${f(own)}, leaves ${ownPixels} sky pixels in the cutout)`;
+    const d = decideNoiseCorrelation(obs.data, sigma, shape, mode, exclude, undefined, where(false));
+    if (!d.estimate) continue;
+    if (d.estimate.largeScaleRatio <= MAX_LARGE_SCALE_RATIO || !psf) return { ...d, sky: { growthArcsec: g, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: ownPixels, lightSubtracted: false } };
+    // the sky holds the deflector's wings: its light alone subtracted, the sky measured again on the residual
+    residual ??= lightResidual(obs, sigma, mask!, pixelScale, psf);
+    const r = decideNoiseCorrelation(residual, sigma, shape, mode, exclude, undefined, where(true));
+    if (!r.estimate) continue;
+    return { ...r, sky: { growthArcsec: g, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: ownPixels, lightSubtracted: true } };
+  }
+  // too few sky pixels at every growth: not measured, as its own radius left it
+  return { ...first, sky: { growthArcsec: own, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: ownPixels, lightSubtracted: false } };
 }
 
-/** The pixels the automatic sky selection leaves out (lensFitNoiseCorrelation's; also the EXP weights' sky): null where none. */
-export function lensFitSkyExclude(shape: [number, number], mask: LensFitMask, pixelScale: number): Uint8Array | null {
-  const [ny, nx] = shape;
-  let exclude: Uint8Array | null = null;
-  const margin = SKY_MARGIN_ARCSEC / pixelScale;
-  if (mask?.kind === 'annulus') {
-    const r = Math.max(2 * mask.r2 / pixelScale, mask.r2 / pixelScale + margin);
-    exclude = new Uint8Array(ny * nx);
-    for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) if (Math.hypot(i - (ny - 1) / 2, j - (nx - 1) / 2) <= r) exclude[i * nx + j] = 1;
-  } else if (mask?.kind === 'mask') {
+/** The data minus the deflector's light alone (fitLightOnly, two components, on the fitted region's valid pixels). */
+function lightResidual(obs: ImageFile, sigma: ArrayLike<number>, mask: NonNullable<LensFitMask>, pixelScale: number, psf: PsfKernel): Float64Array {
+  const image = { shape: obs.shape, scale: pixelScale };
+  const d = { data: obs.data, sigma, image, mask: mask.kind === 'mask' ? mask.mask : annulusMask(image, mask.r1, mask.r2), psf };
+  const pixels = fitPixels(d);
+  if (pixels.length < 50) return Float64Array.from(obs.data);
+  const { light } = fitLightOnly(d, pixels, 2, 1500, () => {});
+  const { amps } = leastSquaresChi2(lightColumns(light, image, psf, pixels, 2), d, pixels);
+  const model = lightImage(light, amps, image, psf, 2);
+  return Float64Array.from(obs.data, (v, k) => v - model[k]);
+}
+
+/**
+ * How far the automatic sky selection grows the fitted region by default (arcsec): an annulus by its outer radius, a
+ * mask by its equivalent radius √(area/π), at least SKY_MARGIN_ARCSEC: the deflector's wings fall off by then. Null
+ * where there is no mask (the whole image is fitted; the sky is every pixel off sources).
+ */
+export function lensFitSkyGrowth(mask: LensFitMask, pixelScale: number): number | null {
+  if (mask?.kind === 'annulus') return Math.max(mask.r2, SKY_MARGIN_ARCSEC);
+  if (mask?.kind === 'mask') {
     let area = 0;
-    for (const v of mask.mask) area += v;
-    const r = Math.ceil(Math.max(margin, Math.sqrt(area / Math.PI)));
-    exclude = dilate(Uint8Array.from(mask.mask, (v) => (v ? 1 : 0)), ny, nx, r);
+    for (const v of mask.mask) area += v ? 1 : 0;
+    return Math.ceil(Math.max(SKY_MARGIN_ARCSEC / pixelScale, Math.sqrt(area / Math.PI))) * pixelScale;
   }
-  return exclude;
+  return null;
+}
+
+/**
+ * The pixels the automatic sky selection leaves out (lensFitNoiseCorrelation's; also the EXP weights' sky): the
+ * fitted region grown by `growthArcsec` (default lensFitSkyGrowth's; an annulus: the disc of its outer radius plus
+ * the growth; a mask: dilated by the growth's pixels, rounded up, in a square); null where none.
+ */
+export function lensFitSkyExclude(shape: [number, number], mask: LensFitMask, pixelScale: number, growthArcsec?: number): Uint8Array | null {
+  const [ny, nx] = shape;
+  const g = growthArcsec ?? lensFitSkyGrowth(mask, pixelScale);
+  if (g === null) return null;
+  if (mask?.kind === 'annulus') {
+    const r = (mask.r2 + g) / pixelScale;
+    const exclude = new Uint8Array(ny * nx);
+    for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) if (Math.hypot(i - (ny - 1) / 2, j - (nx - 1) / 2) <= r) exclude[i * nx + j] = 1;
+    return exclude;
+  }
+  if (mask?.kind === 'mask') return dilate(Uint8Array.from(mask.mask, (v) => (v ? 1 : 0)), ny, nx, Math.round(g / pixelScale));
+  return null;
 }
 
 /** The fit's inputs whitened (data', σ with NaN where no whitened value, the whitened PSF of unit sum and its gain). */
@@ -355,7 +417,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   const stamp = () => `${elapsed().toFixed(0)}s`;
   const emit = (progress: LensFitProgress | null, text: string) => hooks.onLine?.({ progress, done: progress === null, line: `lens-fit: ${stamp()} ${text}`, elapsedS: elapsed() });
   for (const w of inp.warnings ?? []) hooks.onLine?.({ progress: null, done: false, line: `skyscore: warning: ${w}`, elapsedS: 0 });
-  const corr = inp.correlation ?? lensFitNoiseCorrelation(inp.obs, inp.sigma, inp.mask, inp.pixelScale, 'auto');
+  const corr = inp.correlation ?? lensFitNoiseCorrelation(inp.obs, inp.sigma, inp.mask, inp.pixelScale, 'auto', undefined, inp.psf);
   if (inp.correlation === undefined) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${corr.text}`, elapsedS: 0 });
   let wh: Whitened | null = null;
   if (corr.whiten && corr.estimate) {
@@ -439,8 +501,14 @@ function noiseCorrelationProducts(res: LensFitResult, inp: LensFitInputs, corr: 
     mode: corr.mode,
     decision: wh ? 'whitened' : e ? 'white (correlation not significant)' : corr.mode === 'none' ? 'white (not measured: --noise-correlation none)' : 'white (not measured: too little sky)',
     text: corr.text,
+    ...(corr.sky && { skyGrowth: { arcsec: r4(corr.sky.growthArcsec), ownRadiusArcsec: r4(corr.sky.ownGrowthArcsec), skyPixelsAtOwnRadius: corr.sky.skyPixelsAtOwnGrowth, lightSubtracted: corr.sky.lightSubtracted } }),
     ...(e && {
-      source: e.source === 'auto' ? 'blank sky outside the fitted region (sources clipped)' : [e.source.x0, e.source.y0, e.source.x1, e.source.y1],
+      source:
+        e.source !== 'auto'
+          ? [e.source.x0, e.source.y0, e.source.x1, e.source.y1]
+          : corr.sky && corr.sky.growthArcsec < corr.sky.ownGrowthArcsec
+            ? `blank sky outside the fitted region grown by ${+corr.sky.growthArcsec.toFixed(2)}″, less than its own radius (sources clipped${corr.sky.lightSubtracted ? "; the deflector's light alone subtracted" : ''})`
+            : 'blank sky outside the fitted region (sources clipped)',
       skyPixels: e.skyPixels,
       lag1: { x: r4(e.lag1.x), y: r4(e.lag1.y) },
       lag1StandardError: { x: r4(e.lag1Error.x), y: r4(e.lag1Error.y) },

@@ -81,6 +81,14 @@ export interface CorrelationDecision {
   estimate: SkyCorrelation | null;
   /** one line for stderr, lens.json and the app's notes */
   text: string;
+  /** the sky pixels found ('auto' and a box; also where too few for an estimate) */
+  skyPixels?: number;
+  /**
+   * the automatic sky's growth of the fitted region (the lens fit's): the growth used, its default (the region's own
+   * radius) and the sky pixels that default left; a smaller growth where those were too few; whether it was measured
+   * on the data minus the deflector's light alone (that sky held its wings)
+   */
+  sky?: { growthArcsec: number; ownGrowthArcsec: number; skyPixelsAtOwnGrowth: number; lightSubtracted: boolean };
 }
 
 const finitePositive = (v: number) => Number.isFinite(v) && v > 0;
@@ -456,21 +464,24 @@ export function decideNoiseCorrelation(
   mode: NoiseCorrelationMode,
   exclude: Uint8Array | null,
   region?: PixelBox,
+  /** the automatic sky's description in the text (default: the blank sky outside the fitted region) */
+  skyText?: string,
 ): CorrelationDecision {
   if (mode === 'none') return { mode, whiten: false, estimate: null, text: 'noise correlation: none (--noise-correlation none): σ as given, the noise taken as white' };
   const sky = skyPixels(data, sigma, shape, region ? null : exclude, region);
   const est = estimateSkyCorrelation(data, sigma, shape, sky, region ?? 'auto');
-  const where = region ? `the noise region ${region.x0},${region.y0},${region.x1},${region.y1}` : 'the blank sky outside the fitted region';
+  const where = region ? `the noise region ${region.x0},${region.y0},${region.x1},${region.y1}` : (skyText ?? 'the blank sky outside the fitted region');
   if (!est) {
     let c = 0;
     for (const v of sky) c += v;
-    return { mode, whiten: false, estimate: null, text: `noise correlation: not measured (${c} sky pixels in ${where}, ${MIN_SKY_PIXELS} needed): the noise taken as white` };
+    return { mode, whiten: false, estimate: null, skyPixels: c, text: `noise correlation: not measured (${c} sky pixels in ${where}, ${MIN_SKY_PIXELS} needed): the noise taken as white` };
   }
   if (est.largeScaleRatio > MAX_LARGE_SCALE_RATIO) {
     return {
       mode,
       whiten: false,
       estimate: est,
+      skyPixels: est.skyPixels,
       text: `noise correlation: not used: ${where} is not blank (large-scale variance / σ² ${f3(est.largeScaleRatio)}, above ${MAX_LARGE_SCALE_RATIO}; neighbour correlation ${f3(est.lag1.x)} / ${f3(est.lag1.y)}): the noise taken as white; give a blank-sky box with --noise-region`,
     };
   }
@@ -482,6 +493,7 @@ export function decideNoiseCorrelation(
     mode,
     whiten,
     estimate: est,
+    skyPixels: est.skyPixels,
     text: whiten
       ? `noise correlation: correlated (${stats}): the data and the PSF whitened, χ² in the whitened space`
       : `noise correlation: not significant (${stats}; ${CORRELATION_SIGNIFICANCE} standard errors needed): the noise taken as white`,

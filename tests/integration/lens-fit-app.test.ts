@@ -202,7 +202,9 @@ describe('job.lensFit', () => {
       settings: { ...FAST, keepSharp: true, light: 0 },
     })) as LensFitStarted;
     expect(kept.command).toBe('skyscore lens-fit --obs mef.fits --hdu 1 --noise-map mef.fits[ERR] --psf mpsf.fits --pixel-scale 0.07 --annulus 0,1.2 --source-size 12 --fit-source-size 8 --starts 1 --light 0 --no-errors --keep-sharp --out lens-fit');
-    expect(kept.notes).toEqual([expect.stringMatching(/^noise correlation: not measured/)]);
+    // the 1.2″ disc grown by its own radius leaves 552 sky pixels of the 64² cutout; grown by 0.5″, enough: the white
+    // noise is measured and not called correlated
+    expect(kept.notes).toEqual([expect.stringMatching(/^noise correlation: not significant \(.* grown by 0\.5″ \(its own radius, 1\.2″, leaves 552 sky pixels in the cutout\); 5 standard errors needed\): the noise taken as white$/)]);
     expect((await end(kept.jobId)).event).toBe('job.done');
     const keptLens = JSON.parse(text((await c.forward('lens.products', { jobId: kept.jobId })) as LensFitProductsResult, 'lens.json'));
     expect(keptLens.outliers.count).toBe(0);

@@ -12,6 +12,11 @@ import {
 } from '../../src-shared/lensing/whitening.js';
 import { estimateNoiseSpectrum } from '../../src-shared/noise/spectrum.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
+import { lensFitNoiseCorrelation, SKY_FALLBACK_GROWTHS_ARCSEC, type LensFitMask } from '../../src-main/reconstruct/lens-fit-run.js';
+import { lightImage } from '../../src-shared/lensing/light.js';
+import { gaussianPsf } from '../../src-shared/operators/psf.js';
+import { FitsHeader } from '../../src-shared/fits/index.js';
+import type { ImageFile } from '../../src-main/forward-model-files.js';
 
 // Correlated noise of a known kernel: unit white noise filtered by [a, 1 − 2a, a] along each axis (a drizzle-like
 // smoothing that keeps the large-scale variance: the taps sum to 1). Per axis the variance is v1 = 2a² + (1 − 2a)² and
@@ -175,4 +180,87 @@ describe('the noise correlation of the lens fit (whitening.ts)', () => {
     expect(Math.abs(back.lag1.x - e.lag1.x)).toBeLessThan(0.02);
     expect(Math.abs(back.variance - e.varianceRatio) / e.varianceRatio).toBeLessThan(0.03);
   });
+});
+
+// A PyAutoLens-size cutout: 151² pixels of 0.05″ (7.55″ across) and the lens fit's default 3″ disc, grown by its own
+// radius for the sky (nothing within 6″ of the centre): no pixel of the cutout is left, where the corners outside 3″
+// hold about 11 000.
+describe("the lens fit's sky on a small cutout (lensFitNoiseCorrelation's smaller growths)", () => {
+  const n = 151;
+  const scale = 0.05;
+  const sig = 0.02;
+  const disc: LensFitMask = { kind: 'annulus', r1: 0, r2: 3, followThetaE: true };
+  const obs = (data: Float64Array): ImageFile => ({ data, shape: [n, n], fitsShape: [n, n], header: new FitsHeader(), bitpix: -64 });
+  const sigma = new Float64Array(n * n).fill(sig);
+  const psf = gaussianPsf(2);
+  /** a deflector of Sérsic index 4 (rEff 1.2″, q ≈ 0.8) whose wings lie `atFourArcsec` σ above the sky at 4″ */
+  const deflector = (atFourArcsec: number): Float64Array => {
+    const img = lightImage([{ x0: 0.03, y0: -0.02, e1: 0.1, e2: 0.04, rEff: 1.2, n: 4 }], [1], { shape: [n, n], scale }, psf, 2);
+    const c = (n - 1) / 2;
+    const at4 = img[c * n + c + 80];
+    return Float64Array.from(img, (v) => (v / at4) * atFourArcsec * sig);
+  };
+  /** a compact deflector (a Gaussian of 0.3″): nothing of it beyond 3″ */
+  const compact = Float64Array.from({ length: n * n }, (_, k) => {
+    const i = Math.floor(k / n) - 75;
+    const j = (k % n) - 75;
+    return 50 * sig * Math.exp(-(i * i + j * j) / (2 * 36));
+  });
+  const drizzled = (seed: number) => Float64Array.from(filtered(n, seed), (v) => sig * v);
+  const whiteNoise = (seed: number) => Float64Array.from(white(n, seed), (v) => sig * v);
+  const plus = (a: Float64Array, b: Float64Array) => Float64Array.from(a, (v, k) => v + b[k]);
+
+  it('measures drizzle-like noise outside the disc grown by less than its own radius, and says which growth', () => {
+    const d = lensFitNoiseCorrelation(obs(plus(drizzled(50), compact)), sigma, disc, scale, 'auto');
+    // its own radius (3″) leaves no sky pixel; 1″ does: the corners beyond 4″
+    expect(d.sky).toMatchObject({ ownGrowthArcsec: 3, skyPixelsAtOwnGrowth: 0, growthArcsec: SKY_FALLBACK_GROWTHS_ARCSEC[0], lightSubtracted: false });
+    expect(d.estimate).not.toBeNull();
+    expect(d.estimate!.skyPixels).toBeGreaterThan(2000);
+    expect(d.whiten).toBe(true);
+    expect(Math.abs(d.estimate!.lag1.x - RHO1)).toBeLessThan(0.04);
+    expect(Math.abs(d.estimate!.lag1.y - RHO1)).toBeLessThan(0.04);
+    expect(Math.abs(d.estimate!.varianceRatio - V1 * V1) / (V1 * V1)).toBeLessThan(0.08);
+    expect(d.text).toMatch(/^noise correlation: correlated .* grown by 1″ \(its own radius, 3″, leaves 0 sky pixels in the cutout\)/);
+  });
+
+  it('does not call white noise on the same cutout correlated (5 realisations)', () => {
+    for (let s = 60; s < 65; s++) {
+      const d = lensFitNoiseCorrelation(obs(plus(whiteNoise(s), compact)), sigma, disc, scale, 'auto');
+      expect(d.estimate).not.toBeNull();
+      expect(d.whiten).toBe(false);
+      expect(Math.abs(d.estimate!.varianceRatio - 1)).toBeLessThan(0.06);
+    }
+  });
+
+  it('keeps the growth of its own radius where the cutout is large enough (a 360² one)', () => {
+    const m = 360;
+    const data = Float64Array.from(white(m, 70), (v) => sig * v);
+    const big: ImageFile = { data, shape: [m, m], fitsShape: [m, m], header: new FitsHeader(), bitpix: -64 };
+    const d = lensFitNoiseCorrelation(big, new Float64Array(m * m).fill(sig), disc, scale, 'auto');
+    expect(d.sky).toMatchObject({ growthArcsec: 3, ownGrowthArcsec: 3, lightSubtracted: false });
+    expect(d.text).not.toMatch(/grown by/);
+  });
+
+  it("refuses a sky that holds the deflector's wings, and measures it with the deflector's light subtracted", () => {
+    // a bright deflector: 10σ per pixel at 4″; its wings in the corners read as correlation on white noise
+    const bright = deflector(10);
+    const wn = plus(whiteNoise(80), bright);
+    const noPsf = lensFitNoiseCorrelation(obs(wn), sigma, disc, scale, 'auto');
+    expect(noPsf.whiten).toBe(false);
+    expect(noPsf.text).toMatch(/not used: .* is not blank/);
+    expect(noPsf.estimate!.largeScaleRatio).toBeGreaterThan(3);
+    // with the PSF: the light alone fitted to the disc and subtracted; white noise is then white
+    const white1 = lensFitNoiseCorrelation(obs(wn), sigma, disc, scale, 'auto', undefined, psf);
+    expect(white1.sky?.lightSubtracted).toBe(true);
+    expect(white1.estimate).not.toBeNull();
+    expect(white1.whiten).toBe(false);
+    expect(white1.estimate!.largeScaleRatio).toBeLessThan(3);
+    // drizzle-like noise under the same deflector: correlated, measured as on the blank sky
+    const drz = lensFitNoiseCorrelation(obs(plus(drizzled(81), bright)), sigma, disc, scale, 'auto', undefined, psf);
+    expect(drz.sky?.lightSubtracted).toBe(true);
+    expect(drz.whiten).toBe(true);
+    expect(Math.abs(drz.estimate!.lag1.x - RHO1)).toBeLessThan(0.04);
+    expect(Math.abs(drz.estimate!.lag1.y - RHO1)).toBeLessThan(0.04);
+    expect(drz.text).toMatch(/residual of the deflector's light alone/);
+  }, 120_000);
 });

@@ -77,7 +77,10 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          WCS (CD matrix, or PC × CDELT), square pixels
   --noise-correlation M  auto (default) or none. auto measures the noise's correlation from the image's blank
                          sky (valid pixels outside the fitted region grown by its own radius — no pixel within
-                         6″ of the centre with the default disc — sources clipped; or the --noise-region box):
+                         6″ of the centre with the default disc — or, where that leaves under 2000 pixels (a 151²
+                         cutout of 0.05″), by 1, 0.5, 0.25 or 0″, the first that leaves enough, the deflector's
+                         light alone subtracted where that sky holds its wings; sources clipped; or the
+                         --noise-region box):
                          y/σ's neighbour correlations, its per-pixel variance over σ² and its spectrum (lags
                          up to 5 pixels). Where a neighbour correlation exceeds ${CORRELATION_SIGNIFICANCE} standard
                          errors of white noise (drizzled images: typically 0.2–0.3), the data and the PSF are
@@ -308,7 +311,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     let correlation;
     try {
       // measured on the sky's σ (the Poisson term is the sources')
-      correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, scale, corrMode, region);
+      correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, scale, corrMode, region, psf);
     } catch (e) {
       throw new UsageError(`${cmd}: ${(e as Error).message}`);
     }

@@ -284,7 +284,7 @@ function NoiseOptions() {
           <p className="muted lensfit-scale" data-testid="lens-fit-noise-box">
             {form.noiseRegion
               ? `measured on the box ${boxText(form.noiseRegion)}${exp ? '; the EXP weights take c from it too' : ''}`
-              : `measured on the blank sky outside the fitted region grown by its own radius, sources clipped${exp ? '; the EXP weights take c from it too' : ''}`}
+              : `measured on the blank sky outside the fitted region grown by its own radius (by less where that leaves under 2000 pixels, the deflector's light subtracted where that sky holds it), sources clipped${exp ? '; the EXP weights take c from the sky at its own radius' : ''}`}
           </p>
         </>
       )}
