@@ -9,7 +9,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { learnedNoiseFrom, type NoisePriorSummary } from '../../src-shared/noise/learned.js';
-import { learnedNoiseModel, scalarNoise, type LearnedNoise } from '../../src-shared/operators/noise.js';
+import { correlatedNoise, learnedNoiseModel, scalarNoise, type LearnedNoise } from '../../src-shared/operators/noise.js';
+import { Spectral2D } from '../../src-shared/diffusion/spectral.js';
+import { drizzleCorrelation } from '../helpers/noise-spectra.js';
 import { cholesky, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
 import type { ScoreModel } from '../../src-shared/diffusion/types.js';
 import { createUnetFromWeights } from '../../src-shared/diffusion/nn/prior-meta.js';
@@ -308,6 +310,63 @@ describe('learned noise likelihood: plumbing and sign', () => {
       x.dispose();
       lik.dispose();
       white.dispose();
+      op.dispose();
+    }
+  });
+
+  it('a PSF and a correlated Gaussian noise density with its measured spectrum: the score is the correlated Gaussian likelihood\'s at every level', () => {
+    // a drizzle-like correlated Gaussian Q (neighbour correlation ≈ 0.5, as HST ACS drizzled noise) whose spectrum ρ
+    // the noise model carries: with the white Gaussian part the score was the white likelihood's until the network's
+    // level came down to the noise's, so the correlation was ignored through most of the annealing
+    const shape: [number, number] = [16, 16];
+    const k = [0.05, 0.1, 0.05, 0.1, 0.4, 0.1, 0.05, 0.1, 0.05];
+    const op = new PsfOperator(shape, { data: Float64Array.from(k), shape: [3, 3], center: [1, 1] });
+    const L = fx.learned;
+    const varData = L.variance * L.scale * L.scale;
+    const rho = (correlatedNoise(drizzleCorrelation(16, 0.01), shape) as { correlation: Float32Array }).correlation;
+    const spectral = new Spectral2D(16, 16);
+    const rhoT = spectral.multiplier(rho);
+    // the exact noise-conditional score of N(0, v C) ∗ N(0, s²) in model units: −F⁻¹ diag(1/(v ρ + s²)) F u
+    const corrScore = {
+      kind: 'analytic',
+      trainedShape: null,
+      supportsShape: () => true,
+      score: (u: tf.Tensor, s: tf.Tensor1D) => {
+        const level = s.dataSync()[0]!;
+        return tf.tidy(() => spectral.apply(u, tf.div(-1, tf.add(tf.mul(rhoT, L.variance), level * level))));
+      },
+      dispose: () => {},
+    } as ScoreModel;
+    // data: offset plus a draw of the correlated noise
+    const rng = new Rng(9);
+    const z = tf.tensor3d(Float32Array.from({ length: 256 }, () => rng.normal()), [1, 16, 16]);
+    const sqrtRho = spectral.multiplier(Float32Array.from(rho, Math.sqrt));
+    const noise = tf.tidy(() => spectral.apply(z, sqrtRho).dataSync() as Float32Array);
+    const y = Float32Array.from(noise, (v) => L.offset + Math.sqrt(varData) * v);
+    const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: shape, noise: learnedNoiseModel(L, shape, rho), noiseScore: corrScore, cgTol: 1e-7, cgMaxIter: 400 });
+    const ref = new ConvolvedLikelihood({
+      operator: op, data: Float32Array.from(y, (v) => v - L.offset), dataShape: shape, noise: correlatedNoise(rho, shape, Math.sqrt(varData)), cgTol: 1e-7, cgMaxIter: 400,
+    });
+    expect(lik.method).toBe('learned-noise');
+    expect(ref.method).toBe('correlated-cg');
+    const x = tf.tidy(() => tf.mul(tf.randomNormal([2, 16, 16], 0, 1, 'float32', 3), 0.05));
+    try {
+      for (const sigma of [0, 0.01, 0.1, 1, 30]) {
+        const got = tf.tidy(() => lik.score(x, sigma).dataSync());
+        const want = tf.tidy(() => ref.score(x, sigma).dataSync());
+        let maxErr = 0;
+        let maxRef = 0;
+        for (let i = 0; i < got.length; i++) {
+          maxErr = Math.max(maxErr, Math.abs(got[i]! - want[i]!));
+          maxRef = Math.max(maxRef, Math.abs(want[i]!));
+        }
+        expect(maxErr, `σ = ${sigma}`).toBeLessThanOrEqual(1e-3 * maxRef);
+      }
+    } finally {
+      tf.dispose([x, z, rhoT, sqrtRho]);
+      spectral.dispose();
+      lik.dispose();
+      ref.dispose();
       op.dispose();
     }
   });
