@@ -171,7 +171,7 @@ console.error(
 // ---- the learned noise prior
 let noisePrior = arg('noise-prior', '');
 const trainSpec = arg('train-noise', '');
-if (!noisePrior && trainSpec && models.includes('learned')) {
+if (!noisePrior && trainSpec && models.some((m) => m.startsWith('learned'))) {
   const m = /^(.*?)(?::(\d+))?:(-?\d+),(-?\d+),(-?\d+),(-?\d+)$/.exec(trainSpec);
   if (!m) throw new Error('--train-noise FILE[:HDU]:x0,y0,x1,y1');
   const img = readImage(path.resolve(m[1]!), m[2] === undefined ? undefined : Number(m[2]));
@@ -293,8 +293,8 @@ for (const model of models) {
 }
 
 const f = (v: number | null, d: number) => (v === null || !Number.isFinite(v) ? '—' : v.toFixed(d));
-const range = (v: number[]) => (v.length ? `${Math.min(...v)}–${Math.max(...v)}` : '—');
-console.log(`\n| stamp | model | sky peaks > 8σ: samples / mean / data | > 3σ: samples / mean / data | own 8 MAD: samples / mean / data | χ²/pixel | spectral ratio | KS | warnings | wall / CPU (s), load |`);
+const range = (v: number[]) => (v.length ? `${Math.min(...v)}–${Math.max(...v)} (${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(1)})` : '—');
+console.log(`\n| stamp | model | sky peaks > 8σ: samples (their mean) / mean / data | > 3σ: samples / mean / data | own 8 MAD: samples / mean / data | χ²/pixel | spectral ratio | KS | warnings | wall / CPU (s), load |`);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.stamp} | ${r.model} | ${range(r.samplePeaks)} / ${r.meanPeaks} / ${r.dataPeaks} | ${range(r.samplePeaks3)} / ${r.meanPeaks3} / ${r.dataPeaks3} | ${range(r.samplePeaksOwn)} / ${r.meanPeaksOwn} / ${r.dataPeaksOwn} | ${f(r.chi2PerPixel, 2)} | ${f(r.spectralRatio, 2)} | ${f(r.ks, 3)} | ${r.warnings} | ${f(r.wall, 0)} / ${f(r.cpu, 0)}, ${f(r.load, 1)} |`);

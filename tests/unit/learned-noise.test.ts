@@ -12,6 +12,7 @@ import { learnedNoiseFrom, type NoisePriorSummary } from '../../src-shared/noise
 import { correlatedNoise, learnedNoiseModel, scalarNoise, type LearnedNoise } from '../../src-shared/operators/noise.js';
 import { Spectral2D } from '../../src-shared/diffusion/spectral.js';
 import { drizzleCorrelation } from '../helpers/noise-spectra.js';
+import { buildNoise } from '../../src-shared/noise/model.js';
 import { cholesky, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
 import type { ScoreModel } from '../../src-shared/diffusion/types.js';
 import { createUnetFromWeights } from '../../src-shared/diffusion/nn/prior-meta.js';
@@ -369,5 +370,34 @@ describe('learned noise likelihood: plumbing and sign', () => {
       ref.dispose();
       op.dispose();
     }
+  });
+
+  it('a noise region beside the noise prior: the learned model carries the region\'s measured spectrum (one region or image at most)', () => {
+    // drizzle-like correlated noise (neighbour correlation ≈ 0.5) on 64×64, measured on its lower half
+    const n = 64;
+    const spectral = new Spectral2D(n, n);
+    const rho = (correlatedNoise(drizzleCorrelation(n, 0.01), [n, n]) as { correlation: Float32Array }).correlation;
+    const sqrtRho = spectral.multiplier(Float32Array.from(rho, Math.sqrt));
+    const rng = new Rng(11);
+    const z = tf.tensor3d(Float32Array.from({ length: n * n }, () => rng.normal()), [1, n, n]);
+    const data = tf.tidy(() => spectral.apply(z, sqrtRho).dataSync() as Float32Array);
+    tf.dispose([z, sqrtRho]);
+    spectral.dispose();
+    const obs = { data, shape: [n, n] as [number, number], name: 'obs.fits' };
+    const withRegion = buildNoise({ model: 'learned', learned: fx, region: { x0: 0, y0: 0, x1: 64, y1: 32 } }, obs);
+    expect(withRegion.noise.kind).toBe('learned');
+    const corr = (withRegion.noise as { correlation?: Float32Array }).correlation!;
+    expect(corr).toBeDefined();
+    expect(corr.length).toBe(n * n);
+    expect(corr.reduce((a, v) => a + v, 0) / corr.length).toBeCloseTo(1, 3);
+    // the measured spectrum is the drizzle-like one: red (ρ at the lowest frequencies far above ρ at the highest)
+    expect(corr[1]!).toBeGreaterThan(1.5);
+    expect(corr[(n / 2) * n + n / 2]!).toBeLessThan(0.2);
+    const lag = (withRegion.details as { gaussianPart: { lag1: { x: number; y: number } } }).gaussianPart.lag1;
+    expect(lag.x).toBeGreaterThan(0.35);
+    expect(lag.y).toBeGreaterThan(0.35);
+    const plain = buildNoise({ model: 'learned', learned: fx }, obs);
+    expect((plain.noise as { correlation?: Float32Array }).correlation).toBeUndefined();
+    expect(() => buildNoise({ model: 'learned', learned: fx, region: { x0: 0, y0: 0, x1: 64, y1: 32 }, noiseImage: obs }, obs)).toThrow(/at most one/);
   });
 });
