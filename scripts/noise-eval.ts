@@ -3,14 +3,17 @@
  * "Measured: white against correlated on real noise"):
  *   node --import tsx scripts/noise-eval.ts [--images 1400,1401,1402] [--prior models/galaxy-gaussian-64]
  *        [--models white,correlated,learned] [--n 4] [--steps 150] [--learned-steps K] [--operator psf|identity]
- *        [--as-measured] [--train-only]
+ *        [--as-measured] [--train-only] [--noise-fits FILE[:HDU] --noise-patches x1,y1,x2,y2] [--noise-prior DIR]
  *
  * The noise: the real Spitzer IRAC frame ../shared/data/fits/galsim_sipsample_spitzer_irac.fits, two 64×64 patches
  * of its faintest rows (patch 1: x 128–191, patch 2: x 192–255; both y 192–255, 0-based), each minus its 9×9
  * running median (the window clipped at the patch's edges), then 5σ_MAD outliers and NaN set to 0. By default
  * resampled drizzle-like: each pixel the mean of the 2×2 block at (y, x), (y, x+1), (y+1, x), (y+1, x+1) (periodic
  * within the patch, so it stays 64×64), as a drizzle with pixfrac 1 onto a grid offset by half a pixel
- * (--as-measured: not resampled).
+ * (--as-measured: not resampled). --noise-fits: the noise from a noise-only FITS image instead (the blank sky of a real
+ * drizzled HST image), two 64×64 patches at the lower-left corners --noise-patches (0-based x, y), each minus its
+ * median, not resampled; --noise-prior: a learned noise prior trained elsewhere on the same kind of noise (e.g. on
+ * another part of that sky), rescaled per image by σ_k over its training σ, instead of the one trained on patch 2.
  * The truth: cube planes (validation images) of ../shared/data/train/galaxyzoo_kaggle2000_gray64.fits, pixel/255;
  * the forward model the first PSF of ../shared/data/psf/hst_acs_f814w_cosmos_psf_library.fits (`skyscore forward`);
  * the observation A x + patch 1 scaled to σ_k = 3 % of the blurred image's peak (--operator identity: A = I, no
@@ -18,6 +21,7 @@
  * The noise models (`skyscore reconstruct`, pc, N samples × K levels, seed 1, wasm):
  *  - white: --noise σ_k (the true σ);
  *  - correlated: --noise-model correlated --noise-image (patch 2 scaled to σ_k);
+ *  - learned-corr: the learned model with patch 2's spectrum as its Gaussian part (--noise-image beside --noise-prior);
  *  - learned: --noise-model learned --noise-prior, a noise prior trained once (`skyscore train --kind noise`, the
  *    small network of scripts/make-noise-fixture.ts) on patch 2 scaled to unit σ, cached in .scratch/noise-eval/.
  *    Units: the noise network works on (n − offset)/scale, model.json's normalisation, and training normalises the
@@ -36,11 +40,8 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { readFitsImage, writeFits } from '../src-shared/fits/index.js';
+import { cli, coverage, find, localMaxima, madSigma, median, psnr, readImage, ROOT, writeImage } from './noise-eval-common.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.resolve(ROOT, '..', 'shared', 'data');
 const SCRATCH = path.join(ROOT, '.scratch', 'noise-eval');
 const arg = (name: string, def: string) => {
@@ -56,19 +57,16 @@ const learnedSteps = arg('learned-steps', steps);
 const drizzle = !process.argv.includes('--as-measured');
 const trainOnly = process.argv.includes('--train-only');
 const operator = arg('operator', 'psf');
+// a noise-only FITS image instead of the IRAC frame: FILE[:HDU], two 64×64 patches at --noise-patches x1,y1,x2,y2
+// (lower-left corners, 0-based: patch 1 for the data, patch 2 for the models), each minus its median, not resampled
+const noiseFits = arg('noise-fits', '');
+const noisePatches = arg('noise-patches', '0,0,64,0').split(',').map(Number);
+// a learned noise prior trained elsewhere on noise of the same kind (in that noise's units): rescaled per image
+// by σ_k / its training σ instead of training one on patch 2
+const givenNoisePrior = arg('noise-prior', '');
 if (operator !== 'psf' && operator !== 'identity') throw new Error(`--operator psf|identity, got ${operator}`);
 const N = 64;
 const SNR_FRACTION = 0.03;
-
-const readImage = (file: string, hdu?: number) => readFitsImage(new Uint8Array(readFileSync(file)), hdu, { name: path.basename(file) });
-const writeImage = (file: string, data: ArrayLike<number>, shape: [number, number]) =>
-  writeFileSync(file, writeFits([{ data: Float32Array.from(data), shape, bitpix: -32 }]));
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** A 64×64 patch at x0 (columns x0..x0+63, rows 192–255) of the IRAC frame: minus its 9×9 running median, 5σ_MAD outliers and NaN → 0. */
 function irACPatch(frame: { data: ArrayLike<number>; shape: number[] }, x0: number): { patch: Float64Array; outliers: number } {
@@ -129,35 +127,57 @@ function moments(p: ArrayLike<number>): { mean: number; std: number; lagX: numbe
   return { mean: m, std: Math.sqrt(v / nn), lagX: cx / (N * (N - 1)) / (v / nn), lagY: cy / (N * (N - 1)) / (v / nn) };
 }
 
-const cli = (args: string[], quiet = true) => {
-  const t0 = performance.now();
-  execFileSync('nice', ['-n', '10', process.execPath, '--import', 'tsx', path.join(ROOT, 'src-main/cli/main.ts'), ...args], {
-    stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-    cwd: ROOT,
-  });
-  return (performance.now() - t0) / 1000;
-};
-
 // ---- the noise
 mkdirSync(SCRATCH, { recursive: true });
-const frame = readImage(path.join(DATA, 'fits', 'galsim_sipsample_spitzer_irac.fits'));
-const p1 = irACPatch(frame, 128);
-const p2 = irACPatch(frame, 192);
-const noise1 = drizzle ? drizzleLike(p1.patch) : p1.patch;
-const noise2 = drizzle ? drizzleLike(p2.patch) : p2.patch;
+/** A 64×64 patch of a noise-only FITS image at lower-left corner (x0, y0), minus its median (NaN → 0). */
+function fitsPatch(img: { data: ArrayLike<number>; shape: number[] }, x0: number, y0: number): { patch: Float64Array; outliers: number } {
+  const nx = img.shape[0]!;
+  const out = new Float64Array(N * N);
+  let bad = 0;
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) out[i * N + j] = img.data[(y0 + i) * nx + x0 + j]!;
+  const m = median(Array.from(out).filter(Number.isFinite));
+  for (let k = 0; k < out.length; k++) {
+    if (Number.isFinite(out[k])) out[k] -= m;
+    else {
+      out[k] = 0;
+      bad++;
+    }
+  }
+  return { patch: out, outliers: bad };
+}
+let noise1: Float64Array;
+let noise2: Float64Array;
+let noiseLabel: string;
+let tag: string;
+if (noiseFits) {
+  const [file, hdu] = noiseFits.split(':');
+  const img = readImage(path.resolve(file!), hdu === undefined ? undefined : Number(hdu));
+  const [ax, ay, bx, by] = noisePatches as [number, number, number, number];
+  noise1 = fitsPatch(img, ax, ay).patch;
+  noise2 = fitsPatch(img, bx, by).patch;
+  noiseLabel = `${path.basename(file!)} patches (${ax}, ${ay}) / (${bx}, ${by})`;
+  tag = `${path.basename(file!).replace(/[^A-Za-z0-9_.-]/g, '_')}-${noisePatches.join('_')}`;
+} else {
+  const frame = readImage(path.join(DATA, 'fits', 'galsim_sipsample_spitzer_irac.fits'));
+  const p1 = irACPatch(frame, 128);
+  const p2 = irACPatch(frame, 192);
+  noise1 = drizzle ? drizzleLike(p1.patch) : p1.patch;
+  noise2 = drizzle ? drizzleLike(p2.patch) : p2.patch;
+  noiseLabel = `IRAC ${drizzle ? 'drizzle-like' : 'as measured'}: outliers set to 0 ${p1.outliers} / ${p2.outliers}`;
+  tag = drizzle ? 'drizzle' : 'measured';
+}
 const m1 = moments(noise1);
 const m2 = moments(noise2);
 const unit2 = Float64Array.from(noise2, (v) => (v - m2.mean) / m2.std);
 const unit1 = Float64Array.from(noise1, (v) => (v - m1.mean) / m1.std);
 console.error(
-  `noise (${drizzle ? 'drizzle-like' : 'as measured'}): outliers set to 0 ${p1.outliers} / ${p2.outliers}; ` +
+  `noise (${noiseLabel}): σ ${m1.std.toPrecision(3)} / ${m2.std.toPrecision(3)}; ` +
     `neighbour correlation x ${m1.lagX.toFixed(2)} / ${m2.lagX.toFixed(2)}, y ${m1.lagY.toFixed(2)} / ${m2.lagY.toFixed(2)}`,
 );
 
-// ---- the learned noise prior: patch 2 at unit σ, trained once
-const tag = drizzle ? 'drizzle' : 'measured';
-const priorDir = path.join(SCRATCH, `noise-prior-${tag}`);
-if (!existsSync(path.join(priorDir, 'model.json')) && models.includes('learned')) {
+// ---- the learned noise prior: patch 2 at unit σ, trained once (or --noise-prior, rescaled from its training σ)
+const priorDir = givenNoisePrior ? path.resolve(givenNoisePrior) : path.join(SCRATCH, `noise-prior-${tag}`);
+if (!givenNoisePrior && !existsSync(path.join(priorDir, 'model.json')) && models.includes('learned')) {
   const f = path.join(SCRATCH, `patch2-unit-${tag}.fits`);
   writeImage(f, unit2, [N, N]);
   const secs = cli(
@@ -194,19 +214,9 @@ interface Row {
 }
 const rows: Row[] = [];
 
-function psnr(x: ArrayLike<number>, truth: Float64Array): number {
-  let peak = 0;
-  let mse = 0;
-  for (let i = 0; i < truth.length; i++) {
-    peak = Math.max(peak, Math.abs(truth[i]!));
-    mse += (x[i]! - truth[i]!) ** 2;
-  }
-  return 10 * Math.log10((peak * peak) / (mse / truth.length));
-}
-
 /** Sky peaks: local maxima (8 neighbours) of the mean among the sky pixels, more than 5 σ_MAD of the data's sky above the mean's sky median. */
 function skyPeaks(mean: ArrayLike<number>, obs: ArrayLike<number>, truth: Float64Array): number {
-  const tMed = median([...truth]);
+  const tMed = median(truth);
   const sky = Array.from(truth, (t) => t < tMed);
   const dSky: number[] = [];
   const mSky: number[] = [];
@@ -216,106 +226,8 @@ function skyPeaks(mean: ArrayLike<number>, obs: ArrayLike<number>, truth: Float6
       mSky.push(mean[k]!);
     }
   }
-  const dMed = median(dSky);
-  const madSigma = 1.4826 * median(dSky.map((v) => Math.abs(v - dMed)));
-  const level = median(mSky) + 5 * madSigma;
-  let count = 0;
-  for (let i = 0; i < N; i++) {
-    for (let j = 0; j < N; j++) {
-      const k = i * N + j;
-      if (!sky[k] || mean[k]! <= level) continue;
-      let isMax = true;
-      for (let a = -1; a <= 1 && isMax; a++) {
-        for (let b = -1; b <= 1; b++) {
-          const y = i + a;
-          const x = j + b;
-          if ((a || b) && y >= 0 && y < N && x >= 0 && x < N && mean[y * N + x]! > mean[k]!) {
-            isMax = false;
-            break;
-          }
-        }
-      }
-      if (isMax) count++;
-    }
-  }
-  return count;
+  return localMaxima(mean, N, N, sky, median(mSky) + 5 * madSigma(dSky).sigma);
 }
-
-/** ln Γ(x), Lanczos (g = 7, 9 terms). */
-function lnGamma(x: number): number {
-  const c = [0.9999999999998099, 676.5203681218851, -1259.139216722403, 771.3234287776531, -176.6150391699918, 12.507343278686905,
-    -0.13857109526572012, 9.984369578019572e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lnGamma(1 - x);
-  x -= 1;
-  let a = c[0]!;
-  const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i]! / (x + i);
-  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** The two-sided p-quantile of Student's t with ν degrees of freedom: P(|T| < q) = p (Simpson's rule and bisection). */
-function tQuantile(p: number, nu: number): number {
-  const c = Math.exp(lnGamma((nu + 1) / 2) - lnGamma(nu / 2)) / Math.sqrt(nu * Math.PI);
-  const cdf2 = (q: number) => {
-    const m = 2000;
-    const h = q / m;
-    let s = 0;
-    for (let i = 0; i <= m; i++) s += (i === 0 || i === m ? 1 : i % 2 ? 4 : 2) * c * (1 + (i * h) ** 2 / nu) ** (-(nu + 1) / 2);
-    return (2 * s * h) / 3;
-  };
-  let lo = 0;
-  let hi = 100;
-  for (let it = 0; it < 60; it++) {
-    const mid = (lo + hi) / 2;
-    if (cdf2(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-
-/**
- * The truth's per-pixel coverage from n samples: by the prediction intervals mean ± t·s·√(1 + 1/n) (t Student's
- * quantile with n − 1 degrees of freedom: exactly 68 % and 95 % for Gaussian marginals of which the truth is one
- * more draw), and by the samples' range [min, max] (distribution-free: (n − 1)/(n + 1) for a calibrated posterior).
- */
-function coverage(samples: ArrayLike<number>, n: number, truth: Float64Array): { c68: number; c95: number; range: number } {
-  const per = N * N;
-  const k68 = tQuantile(0.6827, n - 1) * Math.sqrt(1 + 1 / n);
-  const k95 = tQuantile(0.95, n - 1) * Math.sqrt(1 + 1 / n);
-  let in68 = 0;
-  let in95 = 0;
-  let inRange = 0;
-  for (let i = 0; i < per; i++) {
-    let m = 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let k = 0; k < n; k++) {
-      const v = samples[k * per + i]!;
-      m += v;
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    m /= n;
-    let v2 = 0;
-    for (let k = 0; k < n; k++) v2 += (samples[k * per + i]! - m) ** 2;
-    const s = Math.sqrt(v2 / (n - 1));
-    const d = Math.abs(truth[i]! - m);
-    if (d <= k68 * s) in68++;
-    if (d <= k95 * s) in95++;
-    if (truth[i]! >= lo && truth[i]! <= hi) inRange++;
-  }
-  return { c68: in68 / per, c95: in95 / per, range: inRange / per };
-}
-
-const find = (o: unknown, key: string): unknown => {
-  if (o === null || typeof o !== 'object') return undefined;
-  if (key in (o as Record<string, unknown>)) return (o as Record<string, unknown>)[key];
-  for (const v of Object.values(o as Record<string, unknown>)) {
-    const r = find(v, key);
-    if (r !== undefined) return r;
-  }
-  return undefined;
-};
 
 for (const img of images) {
   const truth = Float64Array.from(cube.data.subarray(img * N * N, (img + 1) * N * N), (v) => v / 255);
@@ -342,7 +254,7 @@ for (const img of images) {
       '--seed', '1', '--sampler', 'pc', '--backend', 'wasm', '--quiet'];
     if (model === 'white') args.push('--noise', String(sigma));
     else if (model === 'correlated') args.push('--noise-model', 'correlated', '--noise-image', noiseImage);
-    else if (model === 'learned') {
+    else if (model === 'learned' || model === 'learned-corr') {
       // the unit-σ noise prior rescaled to σ_k (exact: the network sees (n − offset)/scale)
       const np = path.join(dir, 'noise-prior');
       cpSync(priorDir, np, { recursive: true });
@@ -350,11 +262,15 @@ for (const img of images) {
         normalisation: { offset: number; scale: number };
         noisePrior: { statistics: Record<string, unknown> };
       };
-      meta.normalisation.offset *= sigma;
-      meta.normalisation.scale *= sigma;
-      for (const k of ['mean', 'std', 'madSigma']) meta.noisePrior.statistics[k] = (meta.noisePrior.statistics[k] as number) * sigma;
+      // a given prior is in its training noise's units: σ_k / its σ; the one trained here is at unit σ
+      const factor = givenNoisePrior ? sigma / (meta.noisePrior.statistics.std as number) : sigma;
+      meta.normalisation.offset *= factor;
+      meta.normalisation.scale *= factor;
+      for (const k of ['mean', 'std', 'madSigma']) meta.noisePrior.statistics[k] = (meta.noisePrior.statistics[k] as number) * factor;
       writeFileSync(path.join(np, 'model.json'), JSON.stringify(meta, null, 2));
       args.push('--noise-model', 'learned', '--noise-prior', np);
+      // learned-corr: its Gaussian part correlated, the spectrum of patch 2 (as the correlated model's)
+      if (model === 'learned-corr') args.push('--noise-image', noiseImage);
     } else throw new Error(`unknown noise model ${model}`);
     let seconds: number;
     try {

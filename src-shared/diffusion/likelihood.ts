@@ -220,6 +220,8 @@ export class ConvolvedLikelihood {
   private readonly solver: LikelihoodSolver;
   /** A learned noise prior (its score replaces the Gaussian solve); null for Gaussian noise. */
   readonly learnedNoise: LearnedNoise | null;
+  /** A learned noise prior's measured power spectrum ρ (fft2 layout, mean 1): its Gaussian part's; null without. */
+  readonly learnedCorrelation: Float32Array | null;
   private readonly noiseScore: ScoreModel | undefined;
   private disposed = false;
 
@@ -306,6 +308,7 @@ export class ConvolvedLikelihood {
 
     const first = sig[this.mask.indexOf(1)];
     this.learnedNoise = spec.noise.kind === 'learned' ? spec.noise.learned : null;
+    this.learnedCorrelation = spec.noise.kind === 'learned' ? (spec.noise.correlation ?? null) : null;
     this.noiseScore = spec.noiseScore;
     this.correlation = noiseCorrelation(spec.noise);
     if (this.correlation) {
@@ -319,6 +322,7 @@ export class ConvolvedLikelihood {
       allObserved: this.observed === n,
       correlated: this.correlation !== null,
       learned: spec.noise.kind === 'learned',
+      learnedCorrelated: this.learnedCorrelation !== null,
       requested: spec.solver,
     });
     this.solver = this.createSolver(choice, varr, spec.cgOnDevice ?? false, spec.normalMatrix !== false ? inv : null, typeof spec.normalMatrix === 'object' ? spec.normalMatrix : {});
@@ -348,18 +352,20 @@ export class ConvolvedLikelihood {
         return new ConjugateGradientSolver(op, choice.reason, this.invVarT, this.meanWeight, choosePreconditioner(op, choice.gram, choice.psf), options, normal);
       }
       case 'correlated-fourier':
-        return new CorrelatedFourierSolver(op, choice.reason, choice.diag, this.correlation!, this.meanVariance);
+        return new CorrelatedFourierSolver(op, choice.reason, choice.diag, (this.correlation ?? this.learnedCorrelation)!, this.meanVariance);
       case 'correlated-cg': {
         const options = { tol: this.cgTol, maxIter: this.cgMaxIter, onDevice: cgOnDevice };
-        return new CorrelatedCgSolver(op, choice.reason, Float32Array.from(variance, Math.sqrt), this.mask, this.correlation!, choice.aat, options);
+        return new CorrelatedCgSolver(op, choice.reason, Float32Array.from(variance, Math.sqrt), this.mask, (this.correlation ?? this.learnedCorrelation)!, choice.aat, options);
       }
       case 'learned-noise': {
         // the effective level's λ: the largest eigenvalue of M A Aᵀ M over the observed pixels (= that of Aᵀ M A),
         // the variance the state's noise puts on the residual where it puts the most (learned-noise.ts)
         const gramMax = largestEigenvalueSync(this.inShape, (u) => op.adjoint(tf.mul(op.apply(u), this.mT)));
-        // where A Aᵀ is not λI: the white Gaussian of the noise's σ, solved as white noise would be (its variance array)
+        // where A Aᵀ is not λI: the Gaussian of the noise's σ (white, or of the measured spectrum where the noise
+        // model has one), solved as that Gaussian noise would be (its variance array)
         const gaussian = choice.gaussian ? this.createSolver(choice.gaussian, variance, cgOnDevice) : null;
-        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, gramMax > 0 && Number.isFinite(gramMax) ? gramMax : 1, choice.reason, this.noiseScore, gaussian);
+        return new LearnedNoiseSolver(op, this.learnedNoise!, this.mT, gramMax > 0 && Number.isFinite(gramMax) ? gramMax : 1, choice.reason, this.noiseScore, gaussian,
+          gaussian ? this.learnedCorrelation : null);
       }
     }
   }

@@ -200,6 +200,8 @@ export async function noiseReport(
   const per = likelihood.inShape[0] * likelihood.inShape[1];
   const residuals: Float32Array[] = [];
   for (let k = 0; k < Math.min(n, 8); k++) residuals.push(await likelihood.normalisedResidual(samples.subarray(k * per, (k + 1) * per)));
-  // a learned noise prior's residuals follow its own density, not N(0, 1): only the spectrum can flag it
-  return { noiseModel, noiseDiagnostics: noiseDiagnostics(residuals, likelihood.dataShape, noiseCorrelation(noise), label, noise.kind !== 'learned') };
+  // a learned noise prior's residuals follow its own density, not N(0, 1): only the spectrum can flag it, against
+  // its Gaussian part's measured spectrum where it has one (else white)
+  const rho = noise.kind === 'learned' ? (noise.correlation ?? null) : noiseCorrelation(noise);
+  return { noiseModel, noiseDiagnostics: noiseDiagnostics(residuals, likelihood.dataShape, rho, label, noise.kind !== 'learned') };
 }

@@ -133,12 +133,23 @@ export function buildNoise(req: NoiseRequest, obs: { data: ArrayLike<number>; sh
       };
     }
     case 'learned': {
-      unused([['σ', req.sigma], ['noise region', req.region], ['noise image', req.noiseImage], ['gain', req.gain], ['read noise', req.readNoise], ['sky', req.sky]]);
+      unused([['σ', req.sigma], ['gain', req.gain], ['read noise', req.readNoise], ['sky', req.sky]]);
       if (!req.learned) throw new NoiseInputError('the learned noise model needs a noise prior (a folder made by skyscore train --kind noise)');
+      if (req.region !== undefined && req.noiseImage !== undefined) throw new NoiseInputError('the learned noise model takes at most one of a noise region and a noise image');
       const { learned, summary: s } = req.learned;
       const base = s.name.split(/[\\/]/).pop()!;
+      // a blank-sky region or noise-only image: the noise's power spectrum, the likelihood's Gaussian part
+      // (learned-noise.ts: the network then supplies only the noise's departure from that correlated Gaussian)
+      let spectrum: { correlation: Float32Array; from: string; lag1: { x: number; y: number } } | null = null;
+      if (req.region !== undefined || req.noiseImage !== undefined) {
+        const src = req.region ? { data: obs.data, shape, name: obs.name } : req.noiseImage!;
+        const est = estimateNoiseSpectrum(src.data, src.shape, shape, { box: req.region, what: req.region ? `noise region of ${obs.name}` : `noise image ${src.name}` });
+        const b = est.box;
+        const from = req.region ? `region ${b.x0},${b.y0},${b.x1},${b.y1}` : `image ${src.name.split(/[\\/]/).pop()}`;
+        spectrum = { correlation: (correlatedNoise(est.power, shape) as { correlation: Float32Array }).correlation, from, lag1: est.lag1 };
+      }
       return {
-        noise: learnedNoiseModel(learned, shape),
+        noise: learnedNoiseModel(learned, shape, spectrum?.correlation),
         kind,
         text: `learned ${base}`,
         details: {
@@ -152,8 +163,14 @@ export function buildNoise(req: NoiseRequest, obs: { data: ArrayLike<number>; sh
           trainedOn: s.source.split(/[\\/]/).pop(),
           sigmaRange: s.sigmaRange.map(fmt),
           likelihood: '−Aᵀ s_Q(y − A x) with the noise network at the effective level σ·√mean(diag A Aᵀ); χ² with the noise’s σ',
+          ...(spectrum ? { gaussianPart: { spectrumFrom: spectrum.from, lag1: { x: fmt(spectrum.lag1.x), y: fmt(spectrum.lag1.y) } } } : {}),
         },
-        notes: [describeNoisePrior(s)],
+        notes: [
+          describeNoisePrior(s),
+          ...(spectrum
+            ? [`the learned noise's Gaussian part: correlated, its spectrum measured from the ${spectrum.from} (neighbour correlation ${spectrum.lag1.x.toFixed(3)} (x) / ${spectrum.lag1.y.toFixed(3)} (y)); the network gives the departure from it`]
+            : []),
+        ],
       };
     }
     case 'poisson-gaussian': {

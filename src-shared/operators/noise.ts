@@ -15,13 +15,16 @@ import type { PriorMeta } from '../diffusion/nn/prior-meta.js';
  *  - 'learned': a noise of any density Q, given by a score network of its noise-conditional score
  *    ∇ log (Q ∗ N(0, σ²))(n) (a learned noise prior, `skyscore train --kind noise`); not Gaussian, so the likelihood
  *    has its own method (../diffusion/likelihood/learned-noise.ts). `sigma` holds the noise's empirical standard
- *    deviation for every pixel: χ², residuals and the Gaussian stand-ins (noise draws, DPS's misfit) use it.
+ *    deviation for every pixel: χ², residuals and the Gaussian stand-ins (noise draws, DPS's misfit) use it;
+ *    `correlation`, where given, the noise's normalised power spectrum ρ (as for 'correlated', measured on a blank
+ *    sky or noise-only image): the likelihood's Gaussian part is then the correlated Gaussian of that spectrum, and
+ *    the network supplies only the noise's departure from it.
  */
 export type NoiseModel =
   | { kind: 'scalar'; sigma: number }
   | { kind: 'map'; sigma: Float32Array; shape: Shape2 }
   | { kind: 'correlated'; sigma: Float32Array; shape: Shape2; correlation: Float32Array; stationary: boolean }
-  | { kind: 'learned'; sigma: Float32Array; shape: Shape2; learned: LearnedNoise };
+  | { kind: 'learned'; sigma: Float32Array; shape: Shape2; learned: LearnedNoise; correlation?: Float32Array };
 
 /**
  * A learned noise prior, as plain data (it is cloned into sampling workers; the likelihood builds the network):
@@ -45,11 +48,12 @@ export interface LearnedNoise {
  * The learned noise model of data of shape `shape`: σ (its empirical standard deviation, data units) on every
  * pixel, NaN where the data are not finite.
  */
-export function learnedNoiseModel(learned: LearnedNoise, shape: Shape2): NoiseModel {
+export function learnedNoiseModel(learned: LearnedNoise, shape: Shape2, correlation?: Float32Array): NoiseModel {
   const s = learned.scale * Math.sqrt(learned.variance);
   if (!(s > 0) || !Number.isFinite(s) || !Number.isFinite(learned.offset)) throw new NoiseInputError(`learned noise ${learned.name}: its scale and variance must be positive and finite`);
   if (!(learned.sigmaMin > 0) || !(learned.sigmaMax > learned.sigmaMin)) throw new NoiseInputError(`learned noise ${learned.name}: needs 0 < σmin < σmax`);
-  return { kind: 'learned', sigma: new Float32Array(shape[0] * shape[1]).fill(s), shape: [shape[0], shape[1]], learned };
+  if (correlation && correlation.length !== shape[0] * shape[1]) throw new NoiseInputError(`learned noise ${learned.name}: its power spectrum has ${correlation.length} values, the data ${shape[0] * shape[1]}`);
+  return { kind: 'learned', sigma: new Float32Array(shape[0] * shape[1]).fill(s), shape: [shape[0], shape[1]], learned, ...(correlation ? { correlation } : {}) };
 }
 
 export function scalarNoise(sigma: number, what = 'noise σ'): NoiseModel {

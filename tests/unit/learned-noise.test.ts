@@ -9,7 +9,10 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { learnedNoiseFrom, type NoisePriorSummary } from '../../src-shared/noise/learned.js';
-import { learnedNoiseModel, scalarNoise, type LearnedNoise } from '../../src-shared/operators/noise.js';
+import { correlatedNoise, learnedNoiseModel, scalarNoise, type LearnedNoise } from '../../src-shared/operators/noise.js';
+import { Spectral2D } from '../../src-shared/diffusion/spectral.js';
+import { drizzleCorrelation } from '../helpers/noise-spectra.js';
+import { buildNoise } from '../../src-shared/noise/model.js';
 import { cholesky, forwardSubstituteInPlace } from '../helpers/gaussian-posterior.js';
 import type { ScoreModel } from '../../src-shared/diffusion/types.js';
 import { createUnetFromWeights } from '../../src-shared/diffusion/nn/prior-meta.js';
@@ -310,5 +313,91 @@ describe('learned noise likelihood: plumbing and sign', () => {
       white.dispose();
       op.dispose();
     }
+  });
+
+  it('a PSF and a correlated Gaussian noise density with its measured spectrum: the score is the correlated Gaussian likelihood\'s at every level', () => {
+    // a drizzle-like correlated Gaussian Q (neighbour correlation ≈ 0.5, as HST ACS drizzled noise) whose spectrum ρ
+    // the noise model carries: with the white Gaussian part the score was the white likelihood's until the network's
+    // level came down to the noise's, so the correlation was ignored through most of the annealing
+    const shape: [number, number] = [16, 16];
+    const k = [0.05, 0.1, 0.05, 0.1, 0.4, 0.1, 0.05, 0.1, 0.05];
+    const op = new PsfOperator(shape, { data: Float64Array.from(k), shape: [3, 3], center: [1, 1] });
+    const L = fx.learned;
+    const varData = L.variance * L.scale * L.scale;
+    const rho = (correlatedNoise(drizzleCorrelation(16, 0.01), shape) as { correlation: Float32Array }).correlation;
+    const spectral = new Spectral2D(16, 16);
+    const rhoT = spectral.multiplier(rho);
+    // the exact noise-conditional score of N(0, v C) ∗ N(0, s²) in model units: −F⁻¹ diag(1/(v ρ + s²)) F u
+    const corrScore = {
+      kind: 'analytic',
+      trainedShape: null,
+      supportsShape: () => true,
+      score: (u: tf.Tensor, s: tf.Tensor1D) => {
+        const level = s.dataSync()[0]!;
+        return tf.tidy(() => spectral.apply(u, tf.div(-1, tf.add(tf.mul(rhoT, L.variance), level * level))));
+      },
+      dispose: () => {},
+    } as ScoreModel;
+    // data: offset plus a draw of the correlated noise
+    const rng = new Rng(9);
+    const z = tf.tensor3d(Float32Array.from({ length: 256 }, () => rng.normal()), [1, 16, 16]);
+    const sqrtRho = spectral.multiplier(Float32Array.from(rho, Math.sqrt));
+    const noise = tf.tidy(() => spectral.apply(z, sqrtRho).dataSync() as Float32Array);
+    const y = Float32Array.from(noise, (v) => L.offset + Math.sqrt(varData) * v);
+    const lik = new ConvolvedLikelihood({ operator: op, data: y, dataShape: shape, noise: learnedNoiseModel(L, shape, rho), noiseScore: corrScore, cgTol: 1e-7, cgMaxIter: 400 });
+    const ref = new ConvolvedLikelihood({
+      operator: op, data: Float32Array.from(y, (v) => v - L.offset), dataShape: shape, noise: correlatedNoise(rho, shape, Math.sqrt(varData)), cgTol: 1e-7, cgMaxIter: 400,
+    });
+    expect(lik.method).toBe('learned-noise');
+    expect(ref.method).toBe('correlated-cg');
+    const x = tf.tidy(() => tf.mul(tf.randomNormal([2, 16, 16], 0, 1, 'float32', 3), 0.05));
+    try {
+      for (const sigma of [0, 0.01, 0.1, 1, 30]) {
+        const got = tf.tidy(() => lik.score(x, sigma).dataSync());
+        const want = tf.tidy(() => ref.score(x, sigma).dataSync());
+        let maxErr = 0;
+        let maxRef = 0;
+        for (let i = 0; i < got.length; i++) {
+          maxErr = Math.max(maxErr, Math.abs(got[i]! - want[i]!));
+          maxRef = Math.max(maxRef, Math.abs(want[i]!));
+        }
+        expect(maxErr, `σ = ${sigma}`).toBeLessThanOrEqual(1e-3 * maxRef);
+      }
+    } finally {
+      tf.dispose([x, z, rhoT, sqrtRho]);
+      spectral.dispose();
+      lik.dispose();
+      ref.dispose();
+      op.dispose();
+    }
+  });
+
+  it('a noise region beside the noise prior: the learned model carries the region\'s measured spectrum (one region or image at most)', () => {
+    // drizzle-like correlated noise (neighbour correlation ≈ 0.5) on 64×64, measured on its lower half
+    const n = 64;
+    const spectral = new Spectral2D(n, n);
+    const rho = (correlatedNoise(drizzleCorrelation(n, 0.01), [n, n]) as { correlation: Float32Array }).correlation;
+    const sqrtRho = spectral.multiplier(Float32Array.from(rho, Math.sqrt));
+    const rng = new Rng(11);
+    const z = tf.tensor3d(Float32Array.from({ length: n * n }, () => rng.normal()), [1, n, n]);
+    const data = tf.tidy(() => spectral.apply(z, sqrtRho).dataSync() as Float32Array);
+    tf.dispose([z, sqrtRho]);
+    spectral.dispose();
+    const obs = { data, shape: [n, n] as [number, number], name: 'obs.fits' };
+    const withRegion = buildNoise({ model: 'learned', learned: fx, region: { x0: 0, y0: 0, x1: 64, y1: 32 } }, obs);
+    expect(withRegion.noise.kind).toBe('learned');
+    const corr = (withRegion.noise as { correlation?: Float32Array }).correlation!;
+    expect(corr).toBeDefined();
+    expect(corr.length).toBe(n * n);
+    expect(corr.reduce((a, v) => a + v, 0) / corr.length).toBeCloseTo(1, 3);
+    // the measured spectrum is the drizzle-like one: red (ρ at the lowest frequencies far above ρ at the highest)
+    expect(corr[1]!).toBeGreaterThan(1.5);
+    expect(corr[(n / 2) * n + n / 2]!).toBeLessThan(0.2);
+    const lag = (withRegion.details as { gaussianPart: { lag1: { x: number; y: number } } }).gaussianPart.lag1;
+    expect(lag.x).toBeGreaterThan(0.35);
+    expect(lag.y).toBeGreaterThan(0.35);
+    const plain = buildNoise({ model: 'learned', learned: fx }, obs);
+    expect((plain.noise as { correlation?: Float32Array }).correlation).toBeUndefined();
+    expect(() => buildNoise({ model: 'learned', learned: fx, region: { x0: 0, y0: 0, x1: 64, y1: 32 }, noiseImage: obs }, obs)).toThrow(/at most one/);
   });
 });

@@ -76,8 +76,10 @@ same as the app's products. A seed gives the same samples on a given backend, wh
                       data's 3×3 box mean μ; --gain, --read-noise, --sky; no --noise), learned (a learned
                       noise prior of any density, --noise-prior; no --noise). docs/forward-models.md
   --noise-region B    correlated: a blank-sky box of the observation, x0,y0,x1,y1 (0-based pixels, x1 and y1
-                      exclusive, at least 8×8; 32×32 tiles or fewer are averaged)
-  --noise-image F     correlated: a noise-only FITS image instead (any size of at least 8×8)
+                      exclusive, at least 8×8; 32×32 tiles or fewer are averaged). learned: optional, the
+                      noise's spectrum for the likelihood's Gaussian part (the network gives the departure from it)
+  --noise-image F     correlated (and learned, as --noise-region): a noise-only FITS image instead (any size of
+                      at least 8×8)
   --gain G            poisson-gaussian: e⁻ per ADU (default: the header's GAIN, CCDGAIN or ATODGAIN; 1 when
                       BUNIT is ELECTRONS)
   --read-noise R      poisson-gaussian: read noise in e⁻ (required)

@@ -40,6 +40,8 @@ export interface SolveSituation {
   correlated?: boolean;
   /** A learned noise prior: its own method, whatever A is. */
   learned?: boolean;
+  /** A learned noise prior with a measured power spectrum: its Gaussian part is correlated (the correlated methods). */
+  learnedCorrelated?: boolean;
   /** 'cg' forces conjugate gradients (for tests and comparisons). */
   requested?: 'auto' | 'cg';
 }
@@ -75,8 +77,9 @@ export function chooseSolveMethod(s: SolveSituation): SolveChoice {
     const top = gram.kind === 'pixel-diagonal' ? gram.diag.reduce((m, v) => Math.max(m, v), 0) : 0;
     const exact = gram.kind === 'pixel-diagonal' && gram.diag.every((v) => v === 0 || v === top);
     if (exact) return { method: 'learned-noise', reason: 'A Aᵀ is a multiple of I on the pixels', gaussian: null };
-    // elsewhere the Gaussian part of the noise is solved with A Aᵀ itself, by the method white noise of its σ gets
-    const gaussian = chooseSolveMethod({ ...s, gram, learned: false, correlated: false, whiteNoise: true });
+    // elsewhere the Gaussian part of the noise is solved with A Aᵀ itself, by the method white noise of its σ gets,
+    // or correlated noise of its σ and measured spectrum where it has one
+    const gaussian = chooseSolveMethod({ ...s, gram, learned: false, learnedCorrelated: false, correlated: s.learnedCorrelated === true, whiteNoise: true });
     return { method: 'learned-noise', reason: `A Aᵀ is not a multiple of I; its largest eigenvalue sets the network's level`, gaussian };
   }
   if (s.requested === 'cg') return cg('requested');

@@ -22,7 +22,13 @@
  * broad PSF damps (docs/sampling.md, *A learned noise prior*).
  * Outside the network's range: below its σmin (σ = 0 included) the network at σmin (by default 10 % of the noise's
  * σ: Q ∗ N(0, σmin²) stands in for Q, 1 % more variance); above its σmax the Gaussian limit s = −u/(v + s²) in
- * model units (Q ∗ N(0, s²) tends to N(0, v + s²)).
+ * model units (Q ∗ N(0, s²) tends to N(0, v + s²)), with a measured spectrum −F⁻¹ diag(1/(v ρ + s²)) F u.
+ * With a measured power spectrum ρ of the noise (the noise model's `correlation`), the Gaussian part is the
+ * correlated Gaussian Σ_n = σ_n² C (C = F⁻¹ diag(ρ) F):
+ *   g = Aᵀ(Σ_n + c A Aᵀ)⁻¹ (r − offset) + Aᵀ[−s_Q(r, σ_eff) + s_G(r, σ_eff)],  s_G(r, s) = −(Σ_n + s² I)⁻¹ (r − offset)
+ * (s_G a Fourier filter 1/(σ_n² ρ + s²)): for a Gaussian Q of that spectrum the bracket is 0 at every level (the
+ * correlated likelihood, exactly), and the correlation acts at every level, not only where the network's level
+ * comes down to the noise's (with the white Gaussian part a correlated noise is treated as white until then).
  * Masked pixels: their score is set to 0 (they carry no information). Pure tensor code; the noise network's score
  * is evaluated once per call, at one level for the whole batch.
  */
@@ -30,6 +36,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LinearOperator } from '../../operators/types.js';
 import type { LearnedNoise } from '../../operators/noise.js';
 import { createUnetFromWeights } from '../nn/prior-meta.js';
+import { Spectral2D } from '../spectral.js';
 import type { ScoreModel } from '../types.js';
 import { noCgStats, type CgStats, type CgWarmStart, type ForwardMap, type LikelihoodSolver } from './solver.js';
 
@@ -55,6 +62,8 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
   /** The noise network, built from the noise model's weights (disposed with the solver), or the score lent in its place. */
   readonly model: ScoreModel;
   private readonly owned: boolean;
+  /** The Gaussian part's spectrum ρ as a Fourier multiplier on the data grid (null: white). */
+  private readonly rho: { spectral: Spectral2D; multiplier: tf.Tensor4D } | null = null;
 
   /**
    * `mask`: 1 on observed data pixels, [1, my, mx] (lent, not disposed here); `gramMax`: λmax, the largest eigenvalue of
@@ -71,12 +80,19 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     /** A score in place of the network (an analytic density, same units); lent, not disposed. */
     model?: ScoreModel,
     readonly gaussian: LikelihoodSolver | null = null,
+    /** The noise's normalised power spectrum ρ (fft2 layout on the data grid, mean 1), where `gaussian` is the correlated Gaussian of it. */
+    correlation: Float32Array | null = null,
   ) {
     this.forward = operator;
+    if (correlation && gaussian) {
+      const [my, mx] = operator.outShape;
+      const spectral = new Spectral2D(my, mx);
+      this.rho = { spectral, multiplier: spectral.multiplier(correlation) };
+    }
     this.owned = !model;
     this.model = model ?? createUnetFromWeights(learned.network.meta, learned.network.weights);
     const how = gaussian
-      ? `Gaussian-corrected: the network's departure from the Gaussian at the effective level σ·√λmax plus the white Gaussian of the noise's σ solved with A Aᵀ itself (${gaussian.method})`
+      ? `Gaussian-corrected: the network's departure from the Gaussian at the effective level σ·√λmax plus the ${this.rho ? 'correlated Gaussian of the noise\'s σ and measured spectrum' : 'white Gaussian of the noise\'s σ'} solved with A Aᵀ itself (${gaussian.method})`
       : 'the noise network at the effective level σ·√λmax';
     this.description = `learned noise prior ${learned.name}: −Aᵀ s_Q(y − A x), ${how} (λmax = ${gramMax.toPrecision(4)}, ${reason})`;
   }
@@ -100,7 +116,10 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     const level = this.level(c);
     return tf.tidy(() => {
       const u = tf.div(tf.sub(r, L.offset), L.scale);
-      const s = level > L.sigmaMax ? tf.div(u, -(L.variance + level * level)) : this.model.score(u, tf.fill([r.shape[0]], level) as tf.Tensor1D);
+      // above the network's range its Gaussian limit: of the measured spectrum where there is one, else white
+      const limit = () =>
+        this.rho ? this.rho.spectral.apply(u, tf.div(-1, tf.add(tf.mul(this.rho.multiplier, L.variance), level * level))) : tf.div(u, -(L.variance + level * level));
+      const s = level > L.sigmaMax ? limit() : this.model.score(u, tf.fill([r.shape[0]], level) as tf.Tensor1D);
       return tf.mul(tf.mul(s, -1 / L.scale), this.mask);
     });
   }
@@ -112,12 +131,24 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
     const level = this.level(c);
     return tf.tidy(() => {
       // the network's departure from its Gaussian limit at its level: −s_Q(r, ℓ) + s_G(r, ℓ), 0 on masked pixels
-      const departure = tf.add(this.noiseScore(r, c), tf.mul(gaussianNoiseScoreAtLevel(L, r, level), this.mask));
-      // the white Gaussian of the noise's σ with the state's noise as it is, c A Aᵀ; at c = 0 elementwise
+      const sG = this.rho ? this.correlatedGaussianScore(r, level) : gaussianNoiseScoreAtLevel(L, r, level);
+      const departure = tf.add(this.noiseScore(r, c), tf.mul(sG, this.mask));
+      // the Gaussian of the noise's σ (and spectrum) with the state's noise as it is, c A Aᵀ; at c = 0 elementwise
+      // for white noise, by the correlated solver's own σ = 0 score otherwise
       const centred = tf.mul(tf.sub(r, L.offset), this.mask);
       const gauss =
-        c > 0 ? g.solve(centred, c, warm) : this.forward.adjoint(tf.div(centred, L.variance * L.scale * L.scale));
+        c > 0 || this.rho ? g.solve(centred, c, warm) : this.forward.adjoint(tf.div(centred, L.variance * L.scale * L.scale));
       return tf.add(this.forward.adjoint(departure), gauss);
+    });
+  }
+
+  /** −(Σ_n + ℓ²scale² I)⁻¹ (r − offset) in data units, Σ_n = v·scale²·C: the correlated Gaussian's score at level ℓ (model units). */
+  private correlatedGaussianScore(r: tf.Tensor, level: number): tf.Tensor {
+    const L = this.learned;
+    const { spectral, multiplier } = this.rho!;
+    return tf.tidy(() => {
+      const w = tf.div(-1 / (L.scale * L.scale), tf.add(tf.mul(multiplier, L.variance), level * level));
+      return spectral.apply(tf.sub(r, L.offset), w);
     });
   }
 
@@ -127,6 +158,10 @@ export class LearnedNoiseSolver implements LikelihoodSolver {
 
   dispose(): void {
     if (this.owned) this.model.dispose();
+    if (this.rho) {
+      this.rho.multiplier.dispose();
+      this.rho.spectral.dispose();
+    }
     this.gaussian?.dispose();
   }
 }
