@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFitsImage, writeFits } from '../src-shared/fits/index.js';
+import { psnr as metricsPsnr } from '../src-shared/eval/metrics.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,15 +50,11 @@ export function madSigma(v: ArrayLike<number>): { median: number; sigma: number 
   return { median: m, sigma: 1.4826 * median(Array.from(v, (x) => Math.abs(x - m))) };
 }
 
-/** PSNR of x against the truth: peak |truth|² over the mean squared error, in dB. */
+/** PSNR of x against the truth, in dB, with the truth's peak |value| as the range (src-shared/eval/metrics.ts's psnr). */
 export function psnr(x: ArrayLike<number>, truth: ArrayLike<number>): number {
   let peak = 0;
-  let mse = 0;
-  for (let i = 0; i < truth.length; i++) {
-    peak = Math.max(peak, Math.abs(truth[i]!));
-    mse += (x[i]! - truth[i]!) ** 2;
-  }
-  return 10 * Math.log10((peak * peak) / (mse / truth.length));
+  for (let i = 0; i < truth.length; i++) peak = Math.max(peak, Math.abs(truth[i]!));
+  return metricsPsnr(truth, x, peak);
 }
 
 /** ln Γ(x), Lanczos (g = 7, 9 terms). */

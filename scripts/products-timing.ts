@@ -3,7 +3,7 @@
  *   node --import tsx scripts/products-timing.ts k|g tfjs|ort
  * k: the radio likelihood's K on BL Lac's default 176² grid (PsfOperator with a random symmetric 351² kernel: a
  * FourierFilter padded to 351²), apply and adjoint for 8 chains and apply for one; g: u·G with a random symmetric
- * 4096² G (the lens source's normal matrix) for 8, 16 and 1 chains, with the resident set G's session or tensor
+ * 4096² G (the lens source's normal matrix) for 8, 16 and 1 chains, with the resident set G's loaded model or tensor
  * adds (after a GC where node runs with --expose-gc) and the process's peak. CPU time per product (process.cpuUsage)
  * over 30 products after 3. docs/onnx-priors.md, *The likelihood's dense products*, quotes it.
  */
@@ -67,7 +67,7 @@ if (what === 'k') {
   gc?.();
   await new Promise((r) => setTimeout(r, 100));
   gc?.();
-  console.log(`G taken up (${P.onEngine ? 'ONNX Runtime session' : 'tfjs tensor'}): ${took.toFixed(0)} ms of CPU, resident set +${MiB(process.memoryUsage().rss - rss0)} MiB${gc ? ' after a GC' : ''}`);
+  console.log(`G taken up (${P.onEngine ? 'ONNX Runtime model' : 'tfjs tensor'}): ${took.toFixed(0)} ms of CPU, resident set +${MiB(process.memoryUsage().rss - rss0)} MiB${gc ? ' after a GC' : ''}`);
   for (const b of [8, 16, 1]) {
     const u = tf.tensor2d(Float32Array.from({ length: b * n }, rnd), [b, n]);
     time(`u·G, ${b} chain${b === 1 ? '' : 's'}`, () => P.product(u));

@@ -1,9 +1,9 @@
 /**
  * The likelihood's dense products on ONNX Runtime's CPU kernels (MLAS): the host side of
  * src-shared/linalg/product-engine.ts. Registered in a thread (a sampling worker, the reconstruction's own thread)
- * where that thread's score runs on ONNX Runtime's CPU provider, with the score's inference session's intra-op threads (no
- * spinning, runtime.ts); on tfjs or a GPU provider the products stay on tfjs. Each graph becomes one CPU inference session,
- * built synchronously at its first product.
+ * where that thread's score runs on ONNX Runtime's CPU provider, with the score model's intra-op threads (no
+ * spinning, runtime.ts); on tfjs or a GPU provider the products stay on tfjs. Each graph becomes one model loaded on the CPU provider,
+ * synchronously at its first product.
  *
  * Measured on an Intel Xeon (2 cores, shared), one intra-op thread against tfjs-wasm's matMul (XNNPACK), float32:
  * docs/onnx-priors.md "The likelihood's dense products".

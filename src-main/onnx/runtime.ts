@@ -188,7 +188,7 @@ async function describe(provider: OnnxProvider): Promise<string> {
   return 'Apple CoreML';
 }
 
-/** Session options: all graph optimisations, sequential; on the CPU `threads` intra-op threads that do not spin. */
+/** Load options: all graph optimisations, sequential; on the CPU `threads` intra-op threads that do not spin. */
 function sessionOptions(provider: OnnxProvider, threads: number | null): Record<string, unknown> {
   const options: Record<string, unknown> = {
     executionProviders: [provider],
@@ -265,8 +265,8 @@ export class OnnxSession {
   }
 
   /**
-   * Loads the model on the CPU provider synchronously (onnxruntime-node's native loadModel returns when the inference session
-   * is built): for graphs built while a synchronous evaluation runs (the likelihood's dense products, products.ts).
+   * Loads the model on the CPU provider synchronously (onnxruntime-node's native loadModel returns when the model
+   * is loaded): for graphs built while a synchronous evaluation runs (the likelihood's dense products, products.ts).
    */
   static createCpuSync(bytes: Uint8Array, threads: number): OnnxSession {
     const { ort, NativeSession, initOrt } = loadOrt();

@@ -144,7 +144,7 @@ export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>
     throw new UserInputError(`the noise region ${region.x0},${region.y0},${region.x1},${region.y1} is not a box inside the ${nx}×${ny} (x × y) image`);
   }
   const own = lensFitSkyGrowth(mask, pixelScale);
-  const first = decideNoiseCorrelation(obs.data, sigma, shape, mode, lensFitSkyExclude(shape, mask, pixelScale), region);
+  const first = decideNoiseCorrelation(obs.data, sigma, shape, mode, own === null ? null : lensFitSkyExclude(shape, mask, pixelScale, own), region);
   if (region || own === null || mode === 'none') return first;
   if (first.estimate) return { ...first, sky: { growthArcsec: own, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: first.estimate.skyPixels, lightSubtracted: false } };
   const ownPixels = first.skyPixels ?? 0;

@@ -22,7 +22,7 @@ export interface CompiledProduct {
 }
 
 export interface ProductEngine {
-  /** How the products run, for reports: e.g. "ONNX Runtime 1.31.1 on the CPU (MLAS)" (threads: the score's inference session's). */
+  /** How the products run, for reports: e.g. "ONNX Runtime 1.31.1 on the CPU (MLAS)" (threads: the score model's). */
   readonly name: string;
   /** Compiles an ONNX model (input `x`, output `y`, float32). Throws where it cannot. */
   compile(model: Uint8Array): CompiledProduct;

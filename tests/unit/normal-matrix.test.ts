@@ -17,7 +17,7 @@ import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
 import { ConjugateGradientSolver, normalProduct } from '../../src-shared/diffusion/likelihood/conjugate-gradients.js';
 import { choosePreconditioner } from '../../src-shared/diffusion/likelihood/preconditioners.js';
 import { ellipticalKernel } from '../helpers/psf-kernels.js';
-import { randn } from './operators-ref.js';
+import { randn, randomSymmetric } from './operators-ref.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -145,9 +145,7 @@ describe('G = AᵀWA', () => {
 describe('the product with G', () => {
   it('(G uᵀ)ᵀ is u G for a symmetric G, for one chain and for batches', () => {
     const N = 300;
-    const z = randn(N * N, 41);
-    const G = new Float32Array(N * N);
-    for (let i = 0; i < N; i++) for (let j = 0; j <= i; j++) G[i * N + j] = G[j * N + i] = z[i * N + j];
+    const G = randomSymmetric(N, 41);
     const Gt = tf.tensor2d(G, [N, N]);
     for (const B of [1, 2, 5, 8, 16]) {
       const u = randn(B * N, 42 + B);

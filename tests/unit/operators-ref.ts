@@ -30,6 +30,14 @@ export function randn(n: number, seed: number): Float32Array {
   return out;
 }
 
+/** A symmetric n × n matrix (row-major) of standard normal entries: the lower triangle of randn(n², seed), mirrored. */
+export function randomSymmetric(n: number, seed: number): Float32Array {
+  const z = randn(n * n, seed);
+  const G = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) G[i * n + j] = G[j * n + i] = z[i * n + j];
+  return G;
+}
+
 /** Relative L2 error ‖a − b‖ / ‖b‖. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;

@@ -21,7 +21,7 @@ import { ConvolvedLikelihood } from '../../src-shared/diffusion/likelihood.js';
 import { GaussianFieldPrior, powerLawSpectrum } from '../../src-shared/diffusion/priors/gaussian-field.js';
 import { runSampling } from '../../src-shared/diffusion/posterior.js';
 import { ellipticalKernel } from '../helpers/psf-kernels.js';
-import { randn } from './operators-ref.js';
+import { randn, randomSymmetric } from './operators-ref.js';
 
 let ort: OrtProductEngine;
 
@@ -155,9 +155,7 @@ describe('a FourierFilter on the product engine', () => {
 describe('the normal matrix product on the product engine', () => {
   it('u·G equals normalProduct (tfjs) for 1, 8 and 16 chains, with no tfjs copy of G', () => {
     const n = 300;
-    const z = randn(n * n, 31);
-    const G = new Float32Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) G[i * n + j] = G[j * n + i] = z[i * n + j];
+    const G = randomSymmetric(n, 31);
     const Gt = tf.tensor2d(G, [n, n]);
     setProductEngine(ort);
     const before = tf.memory().numTensors;
