@@ -23,6 +23,7 @@ import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
 import { lightColumns, lightImage } from '../../src-shared/lensing/light.js';
 import { sharpOutliers } from '../../src-shared/lensing/outliers.js';
+import { lensHeaderCards, lensSky, type LensSky } from '../../src-shared/lensing/sky-frame.js';
 import { blurredLensMatrix } from '../../src-shared/lensing/mass.js';
 import { csrMultiply } from '../../src-shared/operators/csr.js';
 import {
@@ -471,9 +472,12 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
-  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null, { notes: inp.notes ?? [], maskConvention: inp.maskConvention ?? null });
+  // the angles and centres on the sky, where the observation has a celestial WCS (lens.json sky, the header cards)
+  const sky = lensSky(inp.obs.header, inp.obs.shape, res.image.scale, res.parameters, res.covariance ? { names: res.names, matrix: res.covariance } : null);
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null, { notes: inp.notes ?? [], maskConvention: inp.maskConvention ?? null }, sky);
+  const pa = sky ? ` (PA ${fmt(sky.positionAngle)}° East of North)` : '';
   const summary =
-    `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
+    `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${pa}${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)}${wh ? ' (whitened)' : ''} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
   return { result: res, files, summary };
 }
@@ -611,6 +615,7 @@ function products(
   nz: NoiseProducts,
   noise: Record<string, unknown> | null,
   about: { notes: string[]; maskConvention: LensFitInputs['maskConvention'] | null },
+  sky: LensSky | null,
 ): { name: string; bytes: Uint8Array | string }[] {
   const shape = obs.shape;
   const [ny, nx] = shape;
@@ -658,12 +663,18 @@ function products(
   parseForwardModel(modelText, 'model.json');
   const modelHash = createHash('sha256').update(modelText).digest('hex');
   const prov = (extra: Record<string, string | number> = {}) => ({ command, modelPath: 'model.json', modelHash, backend: 'float64 (no tensors)', extra: { SKYNOISE: noiseText, ...extra } });
+  // the fitted lens in every product's header (the values of lens.json's parameters and sky)
+  const cards = lensHeaderCards(res.massProfile, res.parameters, sky, { logEvidence: res.logEvidence, chi2PerPixel: res.chi2PerPixel });
+  const withLens = (h: FitsHeader): FitsHeader => {
+    for (const [k, v, c] of cards) h.set(k, v, c);
+    return h;
+  };
   const onGrid = (name: string, data: ArrayLike<number>, bunit?: string, extra: Record<string, string | number> = {}) => {
-    const h = resultHeader(obs, { sameAsInput: true }, shape, prov(extra));
+    const h = withLens(resultHeader(obs, { sameAsInput: true }, shape, prov(extra)));
     if (bunit !== undefined) h.set('BUNIT', bunit);
     return { name, bytes: writeFits([{ data: Float32Array.from(data), shape: [nx, ny], header: h, bitpix: -32 }]) };
   };
-  const srcHeader = resultHeader(obs, { sameAsInput: false, scale: res.sourceGrid.scale, plane: 'source plane' }, sourceShape, prov({ SKYLAMB: res.lambda }));
+  const srcHeader = withLens(resultHeader(obs, { sameAsInput: false, scale: res.sourceGrid.scale, plane: 'source plane' }, sourceShape, prov({ SKYLAMB: res.lambda })));
   const lensJson = {
     massProfile: res.massProfile,
     ...(res.massProfile === 'epl' && { slopePrior: { kind: 'flat', range: EPL_GAMMA_BOUNDS } }),
@@ -673,6 +684,9 @@ function products(
       return [k, m ? { ...v, value: nz.amplitudes[Number(m[1])] } : v];
     })),
     units: { thetaE: 'arcsec', x0: 'arcsec', y0: 'arcsec', phi: 'radians counter-clockwise from +x', q: 'minor/major axis ratio', gamma1: '', gamma2: '', e1: '(1-q)/(1+q) cos 2phi', e2: '(1-q)/(1+q) sin 2phi', ...(res.massProfile === 'epl' && { gamma: 'power-law slope: convergence ∝ R^(1-gamma), 2 = isothermal' }) },
+    // the angles and centres on the sky through the observation's WCS (null without a celestial WCS): position angles
+    // in degrees East of North of the major axes (mod 180), centres in degrees (docs/lensing.md, On the sky)
+    onSky: sky,
     logEvidence: res.logEvidence,
     logEvidenceFitGrid: res.logEvidenceFit,
     chi2: res.chi2,

@@ -54,6 +54,15 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     await expect(fit.getByTestId('lens-fit-state')).toHaveText('done');
     const thetaE = Number((await fit.getByTestId('lens-fit-row-thetaE').locator('td').nth(1).textContent())!.trim());
     expect(Math.abs(thetaE - 0.7) / 0.7).toBeLessThan(0.03);
+    // on the sky through the file's WCS (+y at position angle 30° East of North): the major axis's PA is φ + 30° − 90°
+    // (mod 180) near the tangent point; the centre in RA and Dec
+    const phiDeg = (Number((await fit.getByTestId('lens-fit-row-phi').locator('td').nth(1).textContent())!.trim()) * 180) / Math.PI;
+    const pa = Number((await fit.getByTestId('lens-fit-row-pa').locator('td').nth(1).textContent())!.trim());
+    expect(Math.abs(((pa - (phiDeg + 30 - 90) + 90) % 180 + 180) % 180 - 90)).toBeLessThan(0.01);
+    await expect(fit.getByTestId('lens-fit-row-pa')).toContainText('° E of N (major axis)');
+    await expect(fit.getByTestId('lens-fit-row-centre')).toContainText(/10h00m2\d\.\d{3}s \+02°1\d′\d\d\.\d\d″/);
+    await expect(fit.getByTestId('lens-fit-row-shear')).toContainText(/stretching at PA \d+(\.\d+)?°/);
+    await expect(fit.getByTestId('lens-fit-row-light0.pa')).toContainText('° E of N');
     // the command line with HDU selectors and no --pixel-scale (the WCS's), sigma.fits among the products
     await expect(fit).toContainText('skyscore lens-fit --obs mef.fits --hdu 1 --weight-map mef.fits[WHT] --psf psf.fits --source-size 12 --fit-source-size 8 --starts 1 --no-errors --out lens-fit');
     await expect(fit.getByTestId('lens-fit-export-sigma.fits')).toBeVisible();

@@ -17,7 +17,12 @@ const sim = simulateLens({ size: 56, psfSize: 7, seed: 4, galaxy: 9, lens: { the
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-'));
-  writeFileSync(p('obs.fits'), writeFits([{ data: Float32Array.from(sim.data), shape: [56, 56] }]));
+  // a drizzled HST cutout's WCS: 0.05″ pixels, +y at position angle 37° East of North (ORIENTAT)
+  const t = (37 * Math.PI) / 180;
+  const s = 0.05 / 3600;
+  const wcs = new FitsHeader().set('CTYPE1', 'RA---TAN').set('CTYPE2', 'DEC--TAN').set('CRVAL1', 143.5).set('CRVAL2', 10.1).set('CRPIX1', 28.5).set('CRPIX2', 28.5);
+  wcs.set('CD1_1', -s * Math.cos(t)).set('CD1_2', s * Math.sin(t)).set('CD2_1', s * Math.sin(t)).set('CD2_2', s * Math.cos(t));
+  writeFileSync(p('obs.fits'), writeFits([{ data: Float32Array.from(sim.data), shape: [56, 56], header: wcs }]));
   const sigma = Float32Array.from(sim.sigma);
   sigma[3] = NaN; // a pixel without information: left out
   writeFileSync(p('noise.fits'), writeFits([{ data: sigma, shape: [56, 56] }]));
@@ -51,6 +56,25 @@ describe('skyscore lens-fit', () => {
     expect(lens.chi2PerPixel).toBeGreaterThan(0.7);
     expect(lens.chi2PerPixel).toBeLessThan(1.5);
     expect(Number.isFinite(lens.logEvidence)).toBe(true);
+    // on the sky through the WCS: the major axis's position angle East of North is φ + ORIENTAT − 90° (mod 180) near
+    // the tangent point; the centre's RA/Dec that of the pixel at (x0, y0)
+    const pa = (((lens.parameters.phi.value * 180) / Math.PI + 37 - 90) % 180 + 180) % 180;
+    expect(Math.abs(((lens.onSky.positionAngle.value - pa + 90) % 180 + 180) % 180 - 90)).toBeLessThan(1e-3);
+    expect(lens.onSky.frame.lon).toBe('RA');
+    const [dx, dy] = [lens.parameters.x0.value / 0.05, lens.parameters.y0.value / 0.05];
+    const [sd, rot] = [0.05 / 3600, (37 * Math.PI) / 180];
+    expect(lens.onSky.centre.lat).toBeCloseTo(10.1 + sd * (Math.sin(rot) * dx + Math.cos(rot) * dy), 7);
+    // the fitted lens in every product's header: lens.json's values
+    for (const f of ['model-image.fits', 'normalised-residual.fits', 'light-subtracted.fits', 'source-inversion.fits']) {
+      const h = read(p(`out/${f}`)).header;
+      expect(h.get('LENSMOD')).toBe('SIE');
+      expect(h.get('THETAE')).toBeCloseTo(lens.parameters.thetaE.value, 10);
+      expect(h.get('LENSQ')).toBeCloseTo(lens.parameters.q.value, 10);
+      expect(h.get('LENSPA')).toBeCloseTo(lens.onSky.positionAngle.value, 8);
+      expect(h.get('LENSDEC')).toBeCloseTo(lens.onSky.centre.lat, 10);
+      expect(h.get('CHI2PIX')).toBeCloseTo(lens.chi2PerPixel, 10);
+      expect(h.has('THETAEER')).toBe(false); // --no-errors
+    }
     // the fitted pixels: the disc minus the NaN-σ pixel
     const mask = read(p('out/mask.fits'));
     expect(mask.data[3]).toBe(0);

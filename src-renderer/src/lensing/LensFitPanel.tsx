@@ -7,6 +7,7 @@ import { readFileBytes } from '../export/download';
 import { useLensFit, weightsSource, type LensFitDone, type LensParameter } from './state';
 import { appLensNote, applyFittedLens, chosenNoiseHdu, defaultDisc, exportLensFile, fitPixelScale, installLensFitEvents, noiseHdus, poissonPreview, startLensFit, stopLensFit } from './actions';
 import { SkyBoxPicker, boxText } from '../model/NoiseForm';
+import { hms } from '../radio/format';
 import { parsePixelBox } from '../../../src-shared/noise/spectrum';
 import type { Region } from '../store/model';
 import { addModelFile, chooseObs } from '../model/actions';
@@ -32,6 +33,30 @@ const LIGHT_ROWS: [string, string][] = [
   ['x0', '″'],
   ['y0', '″'],
 ];
+
+/** The fit on the sky: the mass's position angle East of North, its centre, the shear's strength and axis. */
+function SkyRows({ sky }: { sky: NonNullable<LensFitDone['onSky']> }) {
+  const eq = sky.frame.lon === 'RA';
+  return (
+    <>
+      <tr data-testid="lens-fit-row-pa">
+        <td>PA</td>
+        <td>{fmt(sky.positionAngle)}</td>
+        <td>° E of N (major axis)</td>
+      </tr>
+      <tr data-testid="lens-fit-row-centre">
+        <td>centre</td>
+        <td>{eq ? `${hms(sky.centre.lon, true)} ${hms(sky.centre.lat, false)}` : `${sky.centre.lon.toFixed(6)}° ${sky.centre.lat.toFixed(6)}°`}</td>
+        <td>{eq ? `RA, Dec${sky.frame.radesys ? ` (${sky.frame.radesys})` : ''}` : `${sky.frame.lon}, ${sky.frame.lat}`}</td>
+      </tr>
+      <tr data-testid="lens-fit-row-shear">
+        <td>shear γ</td>
+        <td>{fmt(sky.shear.gamma)}</td>
+        <td>stretching at PA {fmt(sky.shear.positionAngle)}°</td>
+      </tr>
+    </>
+  );
+}
 
 function fmt(p: LensParameter | undefined): string {
   if (!p) return '—';
@@ -505,8 +530,9 @@ export function LensFitPanel({ op }: { op: LensStage }) {
                   <td>{k === 'phi' && done.parameters.phi ? `rad (${((done.parameters.phi.value * 180) / Math.PI).toFixed(1)}°)` : unit}</td>
                 </tr>
               ))}
-              {lightKeys.map((c) =>
-                LIGHT_ROWS.map(([k, unit]) => (
+              {done.onSky && <SkyRows sky={done.onSky} />}
+              {lightKeys.map((c, i) => [
+                ...LIGHT_ROWS.map(([k, unit]) => (
                   <tr key={`${c}.${k}`} data-testid={`lens-fit-row-${c}.${k}`}>
                     <td>
                       light {Number(c.slice(5)) + 1} {k}
@@ -515,7 +541,14 @@ export function LensFitPanel({ op }: { op: LensStage }) {
                     <td>{unit}</td>
                   </tr>
                 )),
-              )}
+                done.onSky?.light[i] && (
+                  <tr key={`${c}.pa`} data-testid={`lens-fit-row-${c}.pa`}>
+                    <td>light {Number(c.slice(5)) + 1} PA</td>
+                    <td>{fmt(done.onSky.light[i].positionAngle)}</td>
+                    <td>° E of N</td>
+                  </tr>
+                ),
+              ])}
             </tbody>
           </table>
           <p data-testid="lens-fit-evidence">

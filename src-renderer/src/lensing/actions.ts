@@ -323,6 +323,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     fitRadius?: number | null;
     noiseCorrelation?: LensFitNoiseCorrelation;
     noise?: LensFitNoiseUsed;
+    onSky?: LensFitDone['onSky'];
   };
   const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
   const lensOp = model.operators.find((o) => o.type === 'lens')!;
@@ -351,6 +352,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     noiseFrom: started.noiseFrom,
     noiseCorrelation: lens.noiseCorrelation ?? null,
     noise: lens.noise ?? null,
+    onSky: lens.onSky ?? null,
   };
 }
 

@@ -8,6 +8,7 @@ import type { LensFitJobSettings, NamedFile } from '../../../src-shared/protocol
 import type { PoissonMode, WeightType } from '../../../src-shared/lensing/noise-map';
 import type { NoiseCorrelationMode } from '../../../src-shared/lensing/whitening';
 import type { Region } from '../store/model';
+import type { LensSky } from '../../../src-shared/lensing/sky-frame';
 
 export interface LensFitForm extends LensFitJobSettings {
   /**
@@ -78,6 +79,8 @@ export interface LensFitDone {
   scale: { value: number; source: string } | null;
   /** the command line's notes on its defaults (the scale from the WCS, σ from the weights, the default disc) */
   notes: string[];
+  /** the fit on the sky through the observation's WCS (position angles East of North, the centres), null without one */
+  onSky?: LensSky | null;
   /** pixels sharper than the PSF left out of the fit (lens.json outliers); null where they were kept (--keep-sharp) */
   outliers: { count: number; pixels: [number, number][] } | null;
   /** lens.json's lensNote: the fitted lens lies outside what galaxy-scale lenses show */
