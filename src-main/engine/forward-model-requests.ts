@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFits } from '../../src-shared/fits/index.js';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
+import { maskGridScale, readMaskConvention } from '../../src-shared/operators/mask-convention.js';
 import { instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader } from '../../src-shared/operators/forward-model.js';
 import { issueMessage, lensParams, outputShape, outputShapeIssue, stageShapes, validateForwardModel, type ForwardModelSpec } from '../../src-shared/operators/forward-model-spec.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
@@ -154,10 +155,13 @@ export async function overlaysRequest(p: JobMethods['model.overlays']['params'])
     }
     case 'mask': {
       const img = await loader.loadImage(stage.fits, stage.hdu);
-      const mask = Float32Array.from(img.data);
+      const shape2: Shape2 = [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!];
+      // the mask as the run reads it (1 = observed) in the stage's convention; `auto` without a known scale reads 1 as observed
+      const read = readMaskConvention(img.data, shape2, stage.fits, stage.convention, maskGridScale(spec, i, img.header), false);
+      const mask = read.invert ? Float32Array.from(img.data, (v) => 1 - v) : Float32Array.from(img.data);
       let observed = 0;
       for (const v of mask) observed += v === 1 ? 1 : 0;
-      return { kind: 'mask', mask, shape: [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!], observed };
+      return { kind: 'mask', mask, shape: shape2, observed };
     }
     case 'lens': {
       const { model: _m, ...params } = lensParams(stage);

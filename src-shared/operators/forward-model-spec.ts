@@ -29,10 +29,19 @@ export interface FitsPsfStage {
   normalize?: boolean;
 }
 export type PsfStage = GaussianPsfStage | FitsPsfStage;
+/**
+ * How a mask file marks the observed pixels: `fit` 1 = observed, 0 = missing (SkyScore's masks; the default);
+ * `exclude` 1 = missing, 0 = observed (PyAutoLens's Mask2D, whose True marks a masked pixel); `auto` reads 1 as
+ * observed unless the mask is clearly of the other convention, by lens-fit's rule (detectExcludeMask).
+ */
+export const MASK_STAGE_CONVENTIONS = ['fit', 'exclude', 'auto'] as const;
+export type MaskStageConvention = (typeof MASK_STAGE_CONVENTIONS)[number];
 export interface MaskStage {
   type: 'mask';
   fits: string;
   hdu?: number;
+  /** absent: `fit`, with a warning where the mask looks like the `exclude` convention */
+  convention?: MaskStageConvention;
 }
 export type LensModel = 'SIE' | 'SIS' | 'EPL';
 export interface LensStage {
@@ -285,13 +294,19 @@ function checkPsf(o: Obj, s: Scope, files: readonly string[] | undefined): PsfSt
 }
 
 function checkMask(o: Obj, s: Scope, files: readonly string[] | undefined): MaskStage | undefined {
-  s.keys(o, ['type', 'fits', 'hdu']);
+  s.keys(o, ['type', 'fits', 'hdu', 'convention']);
   const fits = s.file(o, 'fits');
   s.present('fits', fits, 'mask file', files);
   const hdu = o.hdu === undefined ? undefined : s.num(o, 'hdu', 'hdu', { integer: true, min: 0 }).value;
-  if (fits === undefined || (o.hdu !== undefined && hdu === undefined)) return undefined;
+  let conventionOk = true;
+  if (o.convention !== undefined && !(MASK_STAGE_CONVENTIONS as readonly unknown[]).includes(o.convention)) {
+    s.add('convention', `convention must be ${MASK_STAGE_CONVENTIONS.map((c) => `"${c}"`).join(', ')}, got ${describe(o.convention)}`, true);
+    conventionOk = false;
+  }
+  if (fits === undefined || !conventionOk || (o.hdu !== undefined && hdu === undefined)) return undefined;
   const out: MaskStage = { type: 'mask', fits };
   if (hdu !== undefined) out.hdu = hdu;
+  if (o.convention !== undefined) out.convention = o.convention as MaskStageConvention;
   return out;
 }
 
