@@ -82,7 +82,7 @@ export interface NoiseSpec {
   sigma?: number;
   /** A FITS σ map (sigma-map; correlated: optional). */
   sigmaFits?: string;
-  /** correlated: a blank-sky box of the observation [x0, y0, x1, y1] (0-based pixels, x1 and y1 exclusive)… */
+  /** correlated (learned: optional, the spectrum of its Gaussian part): a blank-sky box of the observation [x0, y0, x1, y1] (0-based pixels, x1 and y1 exclusive)… */
   region?: [number, number, number, number];
   /** …or a noise-only FITS image. */
   image?: string;
@@ -425,7 +425,7 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
     'sigma-map': ['sigmaFits'],
     correlated: ['sigma', 'sigmaFits', 'region', 'image'],
     'poisson-gaussian': ['gain', 'readNoise', 'sky'],
-    learned: ['prior'],
+    learned: ['prior', 'region', 'image'],
   };
   const out: NoiseSpec = { model: model as NoiseSpec['model'] };
   let ok = true;
@@ -467,6 +467,8 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
   if (out.model === 'white' && out.sigma === undefined && o.sigma === undefined) s.add('sigma', 'the white noise model needs sigma', true);
   if (out.model === 'sigma-map' && o.sigmaFits === undefined) s.add('sigmaFits', 'the sigma-map noise model needs sigmaFits (a FITS σ map)', true);
   if (out.model === 'correlated' && (o.region === undefined) === (o.image === undefined)) s.add('', 'the correlated noise model needs exactly one of region or image', true);
+  // learned: a blank-sky box or a noise-only image gives the spectrum of its Gaussian part (at most one)
+  if (out.model === 'learned' && o.region !== undefined && o.image !== undefined) s.add('', 'the learned noise model takes at most one of region or image (the spectrum of its Gaussian part)', true);
   if (out.model === 'correlated' && o.sigma !== undefined && o.sigmaFits !== undefined) s.add('', 'give sigma or sigmaFits, not both', true);
   if (o.prior !== undefined) {
     if (typeof o.prior !== 'string' || !o.prior.trim()) {
