@@ -5,6 +5,7 @@ import { NumberField, FileButton, Section, Help } from './fields';
 import { addModelFile, estimateNoise, scheduleValidate } from './actions';
 import { lensFitNoiseInUse, lensFitNoisePatch, noiseDescribeKey, scheduleNoiseDescribe } from './noise';
 import { readFileBytes } from '../export/download';
+import { refreshPriors } from '../run/actions';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { ChartCanvas } from '../run/ChartCanvas';
 import { Trace } from '../run/chart';
@@ -382,6 +383,12 @@ export function NoiseForm() {
   const { mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky } = noise;
   const { mapFile, noisePrior, corrSigmaFile, learnedSpectrum } = noise;
   const noisePriors = useStore((s) => s.priors).filter((p) => p.noise);
+  // the noise priors are in priors.list: asked for here when the Prior tab has not asked yet
+  const priorsState = useStore((s) => s.priorsState);
+  const engineReady = useStore((s) => s.engineState === 'ready');
+  useEffect(() => {
+    if (mode === 'learned' && priorsState === 'idle' && engineReady) void refreshPriors();
+  }, [mode, priorsState, engineReady]);
   useEffect(() => {
     if (mode === 'correlated' || mode === 'poisson-gaussian' || mode === 'map' || mode === 'learned') scheduleNoiseDescribe();
   }, [mode, corrSource, corrRegion, noiseImage, corrSigmaFile, gain, readNoise, sky, mapFile, noisePrior, learnedSpectrum, obs]);
