@@ -158,12 +158,13 @@ export interface PreparedForwardModelFile {
  * Reads and validates M.json and every file it names (no tensors, no backend needed): bad content is a
  * ForwardModelInputError naming the file, stage and field; a missing M.json a UserInputError.
  */
-export async function prepareForwardModelFile(file: string): Promise<PreparedForwardModelFile> {
+/** `observation`: the image on the model's grid, whose WCS gives a mask stage's pixel scale (prepareForwardModel). */
+export async function prepareForwardModelFile(file: string, observation?: { header: FitsHeader; name: string }): Promise<PreparedForwardModelFile> {
   const bytes = await readInputFile(file);
   const source = path.basename(file);
   const spec = parseForwardModel(new TextDecoder().decode(bytes), source);
   const loader = nodeForwardModelLoader(path.dirname(path.resolve(file)));
-  const prepared = await prepareForwardModel(spec, loader, { source });
+  const prepared = await prepareForwardModel(spec, loader, { source, ...(observation && { observation }) });
   const h = createHash('sha256').update(bytes);
   for (const f of loader.files) h.update(f.bytes);
   return { prepared, path: path.resolve(file), hash: h.digest('hex') };

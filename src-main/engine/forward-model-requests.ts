@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFits } from '../../src-shared/fits/index.js';
 import type { FitsHeader } from '../../src-shared/fits/index.js';
+import { maskGridScale, readMaskConvention } from '../../src-shared/operators/mask-convention.js';
 import { instantiateForwardModel, prepareForwardModel, type BuiltForwardModel, type ForwardModelFileLoader } from '../../src-shared/operators/forward-model.js';
 import { issueMessage, lensParams, outputShape, outputShapeIssue, stageShapes, validateForwardModel, type ForwardModelSpec } from '../../src-shared/operators/forward-model-spec.js';
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
@@ -154,10 +155,13 @@ export async function overlaysRequest(p: JobMethods['model.overlays']['params'])
     }
     case 'mask': {
       const img = await loader.loadImage(stage.fits, stage.hdu);
-      const mask = Float32Array.from(img.data);
+      const shape2: Shape2 = [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!];
+      // the mask as the run reads it (1 = observed) in the stage's convention; `auto` without a known scale reads 1 as observed
+      const read = readMaskConvention(img.data, shape2, stage.fits, stage.convention, maskGridScale(spec, i, img.header), false);
+      const mask = read.invert ? Float32Array.from(img.data, (v) => 1 - v) : Float32Array.from(img.data);
       let observed = 0;
       for (const v of mask) observed += v === 1 ? 1 : 0;
-      return { kind: 'mask', mask, shape: [img.shape[img.shape.length - 2]!, img.shape[img.shape.length - 1]!], observed };
+      return { kind: 'mask', mask, shape: shape2, observed };
     }
     case 'lens': {
       const { model: _m, ...params } = lensParams(stage);
@@ -280,7 +284,8 @@ export function describeNoise(spec: NoiseSpec, b: NoiseModelBuilt, shape: Shape2
   const s = Float64Array.from(sigmaArray(noise, shape)).filter((v) => Number.isFinite(v)).sort();
   const q = (f: number) => sig(s[Math.min(s.length - 1, Math.floor(f * (s.length - 1)))] ?? NaN);
   const out: NoiseEstimate = { model: spec.model, text: b.built.text, sigma: { min: q(0), median: q(0.5), max: q(1) }, notes: b.built.notes };
-  const rho = noiseCorrelation(noise);
+  // a learned model's Gaussian part: the spectrum measured from a box or a noise-only image, when one was given
+  const rho = noiseCorrelation(noise) ?? (noise.kind === 'learned' ? (noise.correlation ?? null) : null);
   if (rho) {
     // the spectrum in data units: ρ times the mean variance (for a stationary model, P itself)
     let v = 0;
@@ -288,8 +293,10 @@ export function describeNoise(spec: NoiseSpec, b: NoiseModelBuilt, shape: Shape2
     v /= Math.max(1, s.length);
     const az = azimuthalAverage(rho, shape);
     out.spectrum = { k: az.k.map(sig), power: az.power.map((p) => sig(p * v)), white: sig(v) };
-    const d = b.built.details as { lag1?: { x: number; y: number } };
-    if (d.lag1) out.lag1 = d.lag1;
+    // the learned model's details.lag1 is its training noise's: the Gaussian part's is gaussianPart.lag1
+    const d = b.built.details as { lag1?: { x: number; y: number }; gaussianPart?: { lag1: { x: number; y: number } } };
+    const lag1 = spec.model === 'learned' ? d.gaussianPart?.lag1 : d.lag1;
+    if (lag1) out.lag1 = lag1;
     out.whiteRatio = sig(rho[0]!);
     out.correlationLength = sig(Math.sqrt(rho[0]!));
   }

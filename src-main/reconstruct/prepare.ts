@@ -235,7 +235,7 @@ export async function prepareReconstruction(inputs: ReconstructionInputs): Promi
   // the forward model: M.json and its files, read and validated (no tensors yet)
   const text = typeof model.json === 'string' ? model.json : new TextDecoder().decode(model.json);
   const spec = parseForwardModel(text, model.name);
-  const prepared = await prepareForwardModel(spec, model.loader, { source: model.name });
+  const prepared = await prepareForwardModel(spec, model.loader, { source: model.name, observation: { header: obs.header, name: obs.name } });
   inputs.checkForwardModel?.(prepared);
   const hash = createHash('sha256').update(model.json);
   for (const b of model.filesRead()) hash.update(b);

@@ -29,10 +29,19 @@ export interface FitsPsfStage {
   normalize?: boolean;
 }
 export type PsfStage = GaussianPsfStage | FitsPsfStage;
+/**
+ * How a mask file marks the observed pixels: `fit` 1 = observed, 0 = missing (SkyScore's masks; the default);
+ * `exclude` 1 = missing, 0 = observed (PyAutoLens's Mask2D, whose True marks a masked pixel); `auto` reads 1 as
+ * observed unless the mask is clearly of the other convention, by lens-fit's rule (detectExcludeMask).
+ */
+export const MASK_STAGE_CONVENTIONS = ['fit', 'exclude', 'auto'] as const;
+export type MaskStageConvention = (typeof MASK_STAGE_CONVENTIONS)[number];
 export interface MaskStage {
   type: 'mask';
   fits: string;
   hdu?: number;
+  /** absent: `fit`, with a warning where the mask looks like the `exclude` convention */
+  convention?: MaskStageConvention;
 }
 export type LensModel = 'SIE' | 'SIS' | 'EPL';
 export interface LensStage {
@@ -73,7 +82,7 @@ export interface NoiseSpec {
   sigma?: number;
   /** A FITS σ map (sigma-map; correlated: optional). */
   sigmaFits?: string;
-  /** correlated: a blank-sky box of the observation [x0, y0, x1, y1] (0-based pixels, x1 and y1 exclusive)… */
+  /** correlated (learned: optional, the spectrum of its Gaussian part): a blank-sky box of the observation [x0, y0, x1, y1] (0-based pixels, x1 and y1 exclusive)… */
   region?: [number, number, number, number];
   /** …or a noise-only FITS image. */
   image?: string;
@@ -285,13 +294,19 @@ function checkPsf(o: Obj, s: Scope, files: readonly string[] | undefined): PsfSt
 }
 
 function checkMask(o: Obj, s: Scope, files: readonly string[] | undefined): MaskStage | undefined {
-  s.keys(o, ['type', 'fits', 'hdu']);
+  s.keys(o, ['type', 'fits', 'hdu', 'convention']);
   const fits = s.file(o, 'fits');
   s.present('fits', fits, 'mask file', files);
   const hdu = o.hdu === undefined ? undefined : s.num(o, 'hdu', 'hdu', { integer: true, min: 0 }).value;
-  if (fits === undefined || (o.hdu !== undefined && hdu === undefined)) return undefined;
+  let conventionOk = true;
+  if (o.convention !== undefined && !(MASK_STAGE_CONVENTIONS as readonly unknown[]).includes(o.convention)) {
+    s.add('convention', `convention must be ${MASK_STAGE_CONVENTIONS.map((c) => `"${c}"`).join(', ')}, got ${describe(o.convention)}`, true);
+    conventionOk = false;
+  }
+  if (fits === undefined || !conventionOk || (o.hdu !== undefined && hdu === undefined)) return undefined;
   const out: MaskStage = { type: 'mask', fits };
   if (hdu !== undefined) out.hdu = hdu;
+  if (o.convention !== undefined) out.convention = o.convention as MaskStageConvention;
   return out;
 }
 
@@ -410,7 +425,7 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
     'sigma-map': ['sigmaFits'],
     correlated: ['sigma', 'sigmaFits', 'region', 'image'],
     'poisson-gaussian': ['gain', 'readNoise', 'sky'],
-    learned: ['prior'],
+    learned: ['prior', 'region', 'image'],
   };
   const out: NoiseSpec = { model: model as NoiseSpec['model'] };
   let ok = true;
@@ -452,6 +467,8 @@ function checkNoise(o: unknown, s: Scope, files: readonly string[] | undefined):
   if (out.model === 'white' && out.sigma === undefined && o.sigma === undefined) s.add('sigma', 'the white noise model needs sigma', true);
   if (out.model === 'sigma-map' && o.sigmaFits === undefined) s.add('sigmaFits', 'the sigma-map noise model needs sigmaFits (a FITS σ map)', true);
   if (out.model === 'correlated' && (o.region === undefined) === (o.image === undefined)) s.add('', 'the correlated noise model needs exactly one of region or image', true);
+  // learned: a blank-sky box or a noise-only image gives the spectrum of its Gaussian part (at most one)
+  if (out.model === 'learned' && o.region !== undefined && o.image !== undefined) s.add('', 'the learned noise model takes at most one of region or image (the spectrum of its Gaussian part)', true);
   if (out.model === 'correlated' && o.sigma !== undefined && o.sigmaFits !== undefined) s.add('', 'give sigma or sigmaFits, not both', true);
   if (o.prior !== undefined) {
     if (typeof o.prior !== 'string' || !o.prior.trim()) {

@@ -13,6 +13,7 @@ import type { SparseStrategy } from './sparse.js';
 import type { Shape2, StructuredOperator } from './types.js';
 import { cropImage, maskWindow, type ImageWindow } from './window.js';
 import { psfPixelScale, type PixelScale } from './psf-sampling.js';
+import { maskGridScale, readMaskConvention } from './mask-convention.js';
 import type { FitsHeader } from '../fits/index.js';
 import { isFitsPsf, lensParams, lensSupersample, outputShape, psfNormalized, stageShapes, type ForwardModelSpec, type OperatorType } from './forward-model-spec.js';
 
@@ -68,7 +69,8 @@ function squeeze2(shape: number[]): number[] {
 type StageResource =
   /** sampling: the pixel scale a PSF file's header states (null: none, or a Gaussian PSF in pixels) */
   | { type: 'psf'; kernel: PsfKernel; label: string; sampling?: (PixelScale & { file: string }) | null }
-  | { type: 'mask'; mask: Float32Array | Float64Array; observed: number; file: string }
+  /** mask: 1 = observed, as read in the stage's convention (`convention`: the one it was read in) */
+  | { type: 'mask'; mask: Float32Array | Float64Array; observed: number; file: string; convention: 'fit' | 'exclude' }
   /** window: the image grid is this window of the stage's imageShape (cropForwardModel) */
   | { type: 'lens'; window?: ImageWindow }
   | { type: 'uv-sampling'; weights: Float64Array; info: NonNullable<StageInfo['uv']>; stations: number };
@@ -86,7 +88,19 @@ export interface PreparedForwardModel {
  * Loads and validates every file a model names (PSF images, masks, station tables) and grids the uv
  * coverage — all checks that can fail on user input — without creating any tensor.
  */
-export async function prepareForwardModel(spec: ForwardModelSpec, loader: ForwardModelFileLoader, opts: { source?: string } = {}): Promise<PreparedForwardModel> {
+export async function prepareForwardModel(
+  spec: ForwardModelSpec,
+  loader: ForwardModelFileLoader,
+  opts: {
+    source?: string;
+    /**
+     * The image whose grid a mask of a chain of psf and mask stages lies on (the observation; `forward` and `simulate`: their
+     * input image), for its pixel scale (a mask's `convention`: maskGridScale). Absent: not known here (the editor's
+     * check), where `auto` without another scale reads 1 as observed with a note instead of refusing.
+     */
+    observation?: { header: FitsHeader; name: string };
+  } = {},
+): Promise<PreparedForwardModel> {
   const shapes = stageShapes(spec);
   const resources: StageResource[] = [];
   const notes: string[] = [];
@@ -141,16 +155,21 @@ export async function prepareForwardModel(spec: ForwardModelSpec, loader: Forwar
         if (img.shape[0] !== inShape[0] || img.shape[1] !== inShape[1]) {
           throw err(`shape mismatch: '${s.fits}' is [${img.shape.join(', ')}] (ny, nx) but this stage's input is [${inShape.join(', ')}]`);
         }
-        let observed = 0;
         for (let k = 0; k < img.data.length; k++) {
           const v = img.data[k];
           if (v !== 0 && v !== 1) {
-            throw err(`'${s.fits}' must contain only 0 (missing) and 1 (observed); pixel (row ${Math.floor(k / img.shape[1])}, column ${k % img.shape[1]}) is ${v}`);
+            throw err(`'${s.fits}' must contain only 0 and 1; pixel (row ${Math.floor(k / img.shape[1])}, column ${k % img.shape[1]}) is ${v}`);
           }
-          observed += v;
         }
+        const scale = maskGridScale(spec, i, img.header, opts.observation);
+        const read = readMaskConvention(img.data, img.shape, s.fits, s.convention, scale, opts.observation !== undefined);
+        if (read.error) throw err(read.error);
+        if (read.note) notes.push(`operators[${i}] (mask): ${read.note}`);
+        const mask = read.invert ? Float32Array.from(img.data, (v) => 1 - v) : img.data;
+        let observed = 0;
+        for (const v of mask) observed += v;
         if (observed === 0) notes.push(`operators[${i}] (mask): the mask observes no pixel`);
-        resources.push({ type: 'mask', mask: img.data, observed, file: s.fits });
+        resources.push({ type: 'mask', mask, observed, file: s.fits, convention: read.invert ? 'exclude' : 'fit' });
         break;
       }
       case 'lens':
@@ -244,7 +263,7 @@ export function instantiateForwardModel(prepared: PreparedForwardModel, opts: Bu
         info.push({ type: 'psf', inShape, outShape, summary: `${r.label}, ${op.kernel.shape.join('×')} kernel, ${op.method} convolution` });
       } else if (s.type === 'mask' && r.type === 'mask') {
         stages.push(new MaskOperator(inShape, r.mask));
-        info.push({ type: 'mask', inShape, outShape, summary: `mask ${r.file}: ${r.observed} of ${r.mask.length} pixels observed` });
+        info.push({ type: 'mask', inShape, outShape, summary: `mask ${r.file}${r.convention === 'exclude' ? ' (read as 1 = missing)' : ''}: ${r.observed} of ${r.mask.length} pixels observed` });
       } else if (s.type === 'lens' && r.type === 'lens') {
         const { model, ...params } = lensParams(s);
         const supersample = lensSupersample(s);

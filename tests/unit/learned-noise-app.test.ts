@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, cpSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { noiseBlockOf, noiseSettingsOf, noiseSpecOf } from '../../src-renderer/src/model/noise.js';
+import { noiseBlockOf, noiseFileNames, noiseSettingsOf, noiseSpecOf } from '../../src-renderer/src/model/noise.js';
+import { describeNoise } from '../../src-main/engine/forward-model-requests.js';
+import { buildNoiseModel, readNoisePriorFolder } from '../../src-main/reconstruct/noise.js';
+import { randn } from './operators-ref.js';
 import { noiseInputOf } from '../../src-renderer/src/run/actions.js';
 import { DEFAULT_NOISE, type NoiseSettings } from '../../src-renderer/src/store/model.js';
 import { noiseInput } from '../../src-shared/protocol/jobs.js';
@@ -34,8 +37,62 @@ describe("the Noise step's learned noise prior", () => {
     expect(block).toEqual({ model: 'learned', prior: 'user/noise-irac' });
     const doc = parseForwardModel(toModelJson({ shape: [8, 8], operators: [{ type: 'psf', fwhmPx: 2 }], noise: block }), 'M.json');
     expect(doc.noise).toEqual(block);
-    expect(noiseSettingsOf(doc.noise!)).toEqual({ patch: { mode: 'learned', noisePrior: 'user/noise-irac' }, dropped: [] });
+    expect(noiseSettingsOf(doc.noise!)).toEqual({ patch: { mode: 'learned', noisePrior: 'user/noise-irac', learnedSpectrum: false }, dropped: [] });
     expect(noiseBlockOf(learned(null))).toBeNull();
+  });
+
+  it('a measured spectrum as the Gaussian part: the correlated model\'s box or image travels in the learned block, and back', () => {
+    const box = { x0: 2, y0: 3, x1: 34, y1: 35 };
+    const withBox: NoiseSettings = { ...learned('user/noise-irac'), learnedSpectrum: true, corrSource: 'region', corrRegion: box };
+    const spec = { model: 'learned', prior: 'user/noise-irac', region: [2, 3, 34, 35] };
+    expect(noiseSpecOf(withBox)).toEqual(spec);
+    expect(noiseInputOf(withBox)).toEqual({ kind: 'model', spec });
+    // the protocol's validator takes it (the engine builds it as --noise-region beside --noise-prior)
+    expect(noiseInput({ kind: 'model', spec }, 'noise')).toEqual({ kind: 'model', spec });
+    expect(noiseFileNames(withBox)).toEqual([]);
+    // unticked: the box stays in the state (the correlated model's) but the learned block is white's
+    expect(noiseSpecOf({ ...withBox, learnedSpectrum: false })).toEqual({ model: 'learned', prior: 'user/noise-irac' });
+    expect(noiseSpecOf({ ...withBox, corrRegion: null })).toMatch(/draw a blank-sky box on the observation for the Gaussian part/);
+    const withImage: NoiseSettings = { ...withBox, corrSource: 'image', noiseImage: 'sky.fits' };
+    expect(noiseSpecOf(withImage)).toEqual({ model: 'learned', prior: 'user/noise-irac', image: 'sky.fits' });
+    expect(noiseFileNames(withImage)).toEqual(['sky.fits']);
+    expect(noiseSpecOf({ ...withImage, noiseImage: null })).toMatch(/choose a noise-only FITS image for the Gaussian part/);
+    // M.json's block and back to the step's settings
+    for (const n of [withBox, withImage]) {
+      const block = noiseBlockOf(n)!;
+      const doc = parseForwardModel(toModelJson({ shape: [64, 64], operators: [{ type: 'psf', fwhmPx: 2 }], noise: block }), 'M.json');
+      expect(doc.noise).toEqual(block);
+      const back = { ...DEFAULT_NOISE, ...noiseSettingsOf(doc.noise!).patch };
+      expect(noiseSpecOf(back)).toEqual(block);
+      expect(back.learnedSpectrum).toBe(true);
+    }
+    expect(noiseSettingsOf({ model: 'learned', prior: 'p' }).patch.learnedSpectrum).toBe(false);
+  });
+
+  it("noise.describe of a learned model with a box: the box's spectrum and neighbour correlation, not the prior's training noise's", async () => {
+    const prior = await readNoisePriorFolder(path.join(ROOT, 'tests', 'fixtures', 'noise-mixture'));
+    // drizzle-like noise: white noise averaged over 2×2 pixels, its neighbour correlation ≈ 0.5 on each axis
+    const n = 64;
+    const w = randn(n * n, 5);
+    const data = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = 0.02 * (w[i * n + j]! + w[i * n + ((j + 1) % n)]! + w[((i + 1) % n) * n + j]! + w[((i + 1) % n) * n + ((j + 1) % n)]!);
+    const obs = { data, shape: [n, n] as [number, number], name: 'y.fits' };
+    const read = async () => {
+      throw new Error('no file');
+    };
+    const spec = { model: 'learned' as const, prior: 'noise-mixture', region: [0, 0, 64, 64] as [number, number, number, number] };
+    const withBox = describeNoise(spec, await buildNoiseModel(spec, read, obs, async () => prior), obs.shape);
+    expect(withBox.lag1!.x).toBeGreaterThan(0.4);
+    expect(withBox.lag1!.y).toBeGreaterThan(0.4);
+    expect(withBox.lag1!.x).not.toBeCloseTo(prior.summary.lag1.x, 1);
+    expect(withBox.spectrum).toBeDefined();
+    expect(withBox.whiteRatio!).toBeGreaterThan(2);
+    expect(withBox.notes.join('\n')).toMatch(/the learned noise's Gaussian part: correlated, its spectrum measured from the region 0,0,64,64/);
+    // without the box: no spectrum, no measured correlation (the Gaussian part is white)
+    const white = { model: 'learned' as const, prior: 'noise-mixture' };
+    const plain = describeNoise(white, await buildNoiseModel(white, read, obs, async () => prior), obs.shape);
+    expect(plain.spectrum).toBeUndefined();
+    expect(plain.lag1).toBeUndefined();
   });
 
   it('priors.list marks a noise-prior folder with what it was trained on', async () => {

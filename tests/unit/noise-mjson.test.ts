@@ -24,6 +24,12 @@ describe('M.json noise block', () => {
     const pg = parse({ model: 'poisson-gaussian', gain: 2, readNoise: 4, sky: 10 });
     expect(pg.noise).toEqual({ model: 'poisson-gaussian', gain: 2, readNoise: 4, sky: 10 });
     expect(parseForwardModel(toModelJson(pg), 'M.json')).toEqual(pg);
+    // the learned block with the spectrum of its Gaussian part (docs/forward-models.md: region or image, at most one)
+    expect(parse({ model: 'learned', prior: 'noise-irac' }).noise).toEqual({ model: 'learned', prior: 'noise-irac' });
+    expect(parse({ model: 'learned', prior: 'noise-irac', region: [0, 0, 32, 32] }).noise).toEqual({ model: 'learned', prior: 'noise-irac', region: [0, 0, 32, 32] });
+    const li = parse({ model: 'learned', prior: 'noise-irac', image: 'n.fits' });
+    expect(li.noise).toEqual({ model: 'learned', prior: 'noise-irac', image: 'n.fits' });
+    expect(parseForwardModel(toModelJson(li), 'M.json')).toEqual(li);
   });
 
   it('names the problem', () => {
@@ -41,6 +47,8 @@ describe('M.json noise block', () => {
       [{ model: 'poisson-gaussian', gain: 2 }, /needs readNoise/],
       [{ model: 'poisson-gaussian', readNoise: 3, sigma: 1 }, /takes no sigma/],
       [{ model: 'white', sigma: 1, typo: 1 }, /unknown field 'typo'/],
+      [{ model: 'learned', prior: 'p', region: [0, 0, 8, 8], image: 'n.fits' }, /the learned noise model takes at most one of region or image/],
+      [{ model: 'learned', prior: 'p', sigma: 1 }, /the learned noise model takes no sigma \(it takes prior, region, image\)/],
     ];
     for (const [noise, re] of bad) {
       expect(() => parse(noise), JSON.stringify(noise)).toThrow(ForwardModelInputError);

@@ -81,7 +81,7 @@ describe('building models', () => {
     await expect(prepareForwardModel(spec, memLoader({}))).rejects.toThrow(/operators\[2\] \(mask\): cannot read 'mask\.fits': no such file/);
     const half = new Float32Array(96 * 96).fill(1);
     half[5] = 0.5;
-    await expect(prepareForwardModel(spec, memLoader({ 'mask.fits': { data: half, shape: [96, 96] } }))).rejects.toThrow(/must contain only 0 \(missing\) and 1 \(observed\); pixel \(row 0, column 5\) is 0\.5/);
+    await expect(prepareForwardModel(spec, memLoader({ 'mask.fits': { data: half, shape: [96, 96] } }))).rejects.toThrow(/must contain only 0 and 1; pixel \(row 0, column 5\) is 0\.5/);
     // a FITS-like [1, ny, nx] (degenerate third axis) is accepted
     const ok = await prepareForwardModel(spec, memLoader({ 'mask.fits': { data: new Float32Array(96 * 96).fill(1), shape: [1, 96, 96] } }));
     expect(ok.resources.length).toBe(3);

@@ -78,8 +78,9 @@ a linear WCS in arcsec offsets instead. HISTORY cards record the command, model 
     checkNotSame(modelPath, outPath, 'forward');
 
     // every check on user input before the backend starts
-    const model = await prepareForwardModelFile(modelPath);
     const input = await readImage2d(inPath, hdu);
+    // the input's WCS gives a mask stage's pixel scale (its convention) in a chain of psf and mask stages
+    const model = await prepareForwardModelFile(modelPath, { header: input.header, name: path.basename(inPath) });
     const want = adjoint ? outputShape(model.prepared.spec) : model.prepared.spec.shape;
     if (input.shape[0] !== want[0] || input.shape[1] !== want[1]) {
       throw new UsageError(

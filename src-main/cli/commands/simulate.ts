@@ -55,8 +55,9 @@ noise, seed and version.
     const backend = backendFlag(p, 'simulate');
     for (const f of [truthPath, modelPath, noiseArg]) checkNotSame(f, outPath, 'simulate');
 
-    const model = await prepareForwardModelFile(modelPath);
     const truth = await readImage2d(truthPath, hdu);
+    // the truth's WCS gives a mask stage's pixel scale (its convention) in a chain of psf and mask stages
+    const model = await prepareForwardModelFile(modelPath, { header: truth.header, name: path.basename(truthPath) });
     const want = model.prepared.spec.shape;
     if (truth.shape[0] !== want[0] || truth.shape[1] !== want[1]) {
       throw new UsageError(`${truthPath}: the image is ${shapeText(truth.shape)} but ${path.basename(modelPath)} expects ${shapeText(want)}`);

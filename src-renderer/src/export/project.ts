@@ -239,6 +239,7 @@ export function parseProject(text: string): ProjectDoc {
   need(n.noiseImage === undefined || n.noiseImage === null || typeof n.noiseImage === 'string', 'noise.noiseImage: expected a file name or null');
   need(n.sky === undefined || n.sky === null || (typeof n.sky === 'number' && Number.isFinite(n.sky)), 'noise.sky: expected a number (ADU) or null');
   need(n.noisePrior === undefined || n.noisePrior === null || typeof n.noisePrior === 'string', 'noise.noisePrior: expected a noise prior id or null');
+  need(n.learnedSpectrum === undefined || typeof n.learnedSpectrum === 'boolean', 'noise.learnedSpectrum: expected true or false');
   need(n.corrSigmaFile === undefined || n.corrSigmaFile === null || typeof n.corrSigmaFile === 'string', 'noise.corrSigmaFile: expected a file name or null');
   const lensFit = lensFitNoise(n.lensFit);
   const noise: NoiseSettings = {
@@ -255,6 +256,7 @@ export function parseProject(text: string): ProjectDoc {
     readNoise: positive('readNoise', 'e⁻'),
     sky: (n.sky as number | null | undefined) ?? null,
     noisePrior: (n.noisePrior as string | null | undefined) ?? null,
+    learnedSpectrum: n.learnedSpectrum === true,
     corrSigmaFile: (n.corrSigmaFile as string | null | undefined) ?? null,
     lensFit,
   };

@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { useStore } from '../store/index';
-import type { MaskStage, Shape2, StageSpec } from '../../../src-shared/operators/forward-model-spec';
+import type { MaskStage, MaskStageConvention, Shape2, StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import { FileButton } from './fields';
 import { addModelFile, replaceModelFile } from './actions';
 import { readFileBytes } from '../export/download';
@@ -40,7 +40,18 @@ function loadMask(name: string, shape: Shape2): Uint8Array | null {
   }
 }
 
-/** The mask: from a FITS file (1 = observed, 0 = missing) or painted on the observation. */
+/**
+ * How the step reads the file's 1s (the stage's `convention`): the default and `fit` 1 = observed, `exclude` 1 =
+ * missing (PyAutoLens's masks), `auto` decided by the engine (lens-fit's rule; the model check's note says how).
+ */
+const CONVENTIONS: [MaskStageConvention | '', string][] = [
+  ['', '1 = observed (default)'],
+  ['fit', '1 = observed, unchecked'],
+  ['exclude', '1 = missing (PyAutoLens)'],
+  ['auto', 'auto (lens-fit’s rule)'],
+];
+
+/** The mask: from a FITS file (1 = observed, 0 = missing, or the other way round: its convention) or painted on the observation. */
 export function MaskForm({ index, op, shape, issue, onChange }: Props) {
   const obsMeta = useStore((s) => s.obs);
   const [tool, setTool] = useState<Tool>('box');
@@ -48,8 +59,12 @@ export function MaskForm({ index, op, shape, issue, onChange }: Props) {
   const [dragVersion, setDragVersion] = useState(0);
   const key = `${op.fits}:${shape[0]}x${shape[1]}`;
   // The mask shown: the user's latest edit for this file and grid, else the file's content, else all observed.
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  const initial = useMemo(() => (op.fits && loadMask(op.fits, shape)) || new Uint8Array(shape[0] * shape[1]).fill(1), [key]);
+  const initial = useMemo(() => {
+    const file = op.fits ? loadMask(op.fits, shape) : null;
+    // shown as the run reads it: 1 = observed (an exclude mask inverted; auto as the file until the engine decides)
+    return file ? (op.convention === 'exclude' ? file.map((v) => 1 - v) : file) : new Uint8Array(shape[0] * shape[1]).fill(1);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- key names the file and the grid
+  }, [key, op.convention]);
   const [edit, setEdit] = useState<{ key: string; data: Uint8Array } | null>(null);
   const mask = edit && edit.key === key ? edit.data : initial;
   const work = useRef<Uint8Array | null>(null);
@@ -62,6 +77,7 @@ export function MaskForm({ index, op, shape, issue, onChange }: Props) {
     const bytes = maskToFits(m, shape);
     const name = await replaceModelFile(PAINTED_MASK, bytes, 'mask');
     setEdit({ key: `${name}:${shape[0]}x${shape[1]}`, data: m });
+    // a painted mask is written as 1 = observed (SkyScore's convention), whatever the file it started from
     onChange({ type: 'mask', fits: name });
   };
 
@@ -127,12 +143,33 @@ export function MaskForm({ index, op, shape, issue, onChange }: Props) {
           onFiles={async (fs) => {
             const f = fs[0]!;
             const name = await addModelFile(f.name, await readFileBytes(f), 'mask');
-            onChange({ type: 'mask', fits: name });
+            onChange({ type: 'mask', fits: name, ...(op.convention ? { convention: op.convention } : {}) });
           }}
         />
         <span className="filename">{op.fits || 'or paint below'}</span>
       </div>
       {issue('fits') && <small className="err">{issue('fits')}</small>}
+      <label className="row">
+        The file&apos;s 1s{' '}
+        <select
+          title="the default reads 1 as observed and warns where the mask looks like PyAutoLens's (1 = masked); 1 = observed, unchecked: no warning"
+          aria-label={`Mask ${index + 1} convention`}
+          data-testid={`mask-convention-${index}`}
+          value={op.convention ?? ''}
+          onChange={(ev) => {
+            const c = ev.target.value as MaskStageConvention | '';
+            const { convention: _old, ...rest } = op;
+            onChange(c ? { ...rest, convention: c } : rest);
+          }}
+        >
+          {CONVENTIONS.map(([c, label]) => (
+            <option key={c} value={c}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      {op.convention === 'auto' && <small className="muted">auto: the painter shows the file as 1 = observed; the model check below says how the run reads it</small>}
       <div className="row tools" role="toolbar" aria-label="Mask painting tools">
         {(['box', 'brush', 'erase'] as Tool[]).map((t) => (
           <button key={t} type="button" className={tool === t ? 'on' : ''} aria-pressed={tool === t} onClick={() => setTool(t)}>

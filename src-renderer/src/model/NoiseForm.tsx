@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useStore } from '../store/index';
-import type { LensFitNoise, NoiseMode, Region } from '../store/model';
+import type { LensFitNoise, NoiseMode, NoiseSettings, Region } from '../store/model';
 import { NumberField, FileButton, Section, Help } from './fields';
 import { addModelFile, estimateNoise, scheduleValidate } from './actions';
 import { lensFitNoiseInUse, lensFitNoisePatch, noiseDescribeKey, scheduleNoiseDescribe } from './noise';
 import { readFileBytes } from '../export/download';
+import { refreshPriors } from '../run/actions';
 import { ImageCanvas } from '../run/ImageCanvas';
 import { ChartCanvas } from '../run/ChartCanvas';
 import { Trace } from '../run/chart';
@@ -215,6 +216,13 @@ function EstimateView({ unit }: { unit: string }) {
           noise σ = {g(s.median)}
           {u} (its empirical σ: χ² and the residuals use it)
         </p>
+        {est.lag1 && (
+          <p className="value" data-testid="noise-learned-gaussian">
+            Gaussian part measured: neighbour correlation {est.lag1.x.toFixed(2)} (x) / {est.lag1.y.toFixed(2)} (y)
+            {est.whiteRatio !== undefined && `; a large aperture's mean has ${g(est.whiteRatio, 3)}× the variance white noise of this σ gives`}
+          </p>
+        )}
+        {est.spectrum && <SpectrumPlot est={est} unit={unit || 'data units'} />}
         {est.notes.map((n) => (
           <small key={n} className="muted">
             {n}
@@ -264,6 +272,57 @@ function EstimateView({ unit }: { unit: string }) {
         </small>
       ))}
     </div>
+  );
+}
+
+/**
+ * Where a spectrum is measured: a blank-sky box of the observation (drawn, or the viewer's box) or a noise-only image —
+ * the correlated model's, and the learned model's Gaussian part (the same state: corrSource, corrRegion, noiseImage).
+ */
+function SpectrumSource({ disabled, change }: { disabled: boolean; change(patch: Partial<NoiseSettings>): void }) {
+  const noise = useStore((s) => s.noise);
+  return (
+    <>
+      <div className="radios" role="radiogroup" aria-label="Correlated noise measured from">
+        <label>
+          <input type="radio" name="noise-corr-source" checked={noise.corrSource === 'region'} onChange={() => change({ corrSource: 'region' })} /> a blank-sky box of the observation
+        </label>
+        <label>
+          <input type="radio" name="noise-corr-source" checked={noise.corrSource === 'image'} onChange={() => change({ corrSource: 'image' })} /> a noise-only image
+        </label>
+      </div>
+      {noise.corrSource === 'region' && (
+        <>
+          <SkyBoxPicker
+            region={noise.corrRegion}
+            onBox={(r) => change({ corrRegion: r })}
+            disabled={disabled}
+            drawLabel="Draw a box…"
+            testIds={{ draw: 'noise-draw-box', viewer: 'noise-viewer-box' }}
+            caption="drag over blank sky (at least 8×8 px; 32×32 or more for a good spectrum)"
+          />
+          <p className="value" data-testid="noise-box">
+            {noise.corrRegion ? `box ${boxText(noise.corrRegion)}` : 'no box yet'}
+          </p>
+        </>
+      )}
+      {noise.corrSource === 'image' && (
+        <div className="row">
+          <FileButton
+            label="Noise image FITS…"
+            accept=".fits,.fit,.fts,.fz,.gz"
+            ariaLabel="Noise-only FITS image"
+            testId="noise-image-input"
+            onFiles={async (fs) => {
+              const f = fs[0]!;
+              const name = await addModelFile(f.name, await readFileBytes(f), 'noise');
+              change({ noiseImage: name });
+            }}
+          />
+          <span className="filename">{noise.noiseImage ?? 'none chosen'}</span>
+        </div>
+      )}
+    </>
   );
 }
 
@@ -322,11 +381,17 @@ export function NoiseForm() {
   const unit = obs?.bunit ?? '';
   // the model the run would use, measured again when its inputs change
   const { mode, corrSource, corrRegion, noiseImage, gain, readNoise, sky } = noise;
-  const { mapFile, noisePrior, corrSigmaFile } = noise;
+  const { mapFile, noisePrior, corrSigmaFile, learnedSpectrum } = noise;
   const noisePriors = useStore((s) => s.priors).filter((p) => p.noise);
+  // the noise priors are in priors.list: asked for here when the Prior tab has not asked yet
+  const priorsState = useStore((s) => s.priorsState);
+  const engineReady = useStore((s) => s.engineState === 'ready');
+  useEffect(() => {
+    if (mode === 'learned' && priorsState === 'idle' && engineReady) void refreshPriors();
+  }, [mode, priorsState, engineReady]);
   useEffect(() => {
     if (mode === 'correlated' || mode === 'poisson-gaussian' || mode === 'map' || mode === 'learned') scheduleNoiseDescribe();
-  }, [mode, corrSource, corrRegion, noiseImage, corrSigmaFile, gain, readNoise, sky, mapFile, noisePrior, obs]);
+  }, [mode, corrSource, corrRegion, noiseImage, corrSigmaFile, gain, readNoise, sky, mapFile, noisePrior, learnedSpectrum, obs]);
   const change = (patch: Partial<typeof noise>) => {
     setNoise(patch);
     scheduleValidate();
@@ -413,45 +478,7 @@ export function NoiseForm() {
       )}
       {noise.mode === 'correlated' && (
         <>
-          <div className="radios" role="radiogroup" aria-label="Correlated noise measured from">
-            <label>
-              <input type="radio" name="noise-corr-source" checked={noise.corrSource === 'region'} onChange={() => change({ corrSource: 'region' })} /> a blank-sky box of the observation
-            </label>
-            <label>
-              <input type="radio" name="noise-corr-source" checked={noise.corrSource === 'image'} onChange={() => change({ corrSource: 'image' })} /> a noise-only image
-            </label>
-          </div>
-          {noise.corrSource === 'region' && (
-            <>
-              <SkyBoxPicker
-                region={noise.corrRegion}
-                onBox={(r) => change({ corrRegion: r })}
-                disabled={!px}
-                drawLabel="Draw a box…"
-                testIds={{ draw: 'noise-draw-box', viewer: 'noise-viewer-box' }}
-                caption="drag over blank sky (at least 8×8 px; 32×32 or more for a good spectrum)"
-              />
-              <p className="value" data-testid="noise-box">
-                {noise.corrRegion ? `box ${boxText(noise.corrRegion)}` : 'no box yet'}
-              </p>
-            </>
-          )}
-          {noise.corrSource === 'image' && (
-            <div className="row">
-              <FileButton
-                label="Noise image FITS…"
-                accept=".fits,.fit,.fts,.fz,.gz"
-                ariaLabel="Noise-only FITS image"
-                testId="noise-image-input"
-                onFiles={async (fs) => {
-                  const f = fs[0]!;
-                  const name = await addModelFile(f.name, await readFileBytes(f), 'noise');
-                  change({ noiseImage: name });
-                }}
-              />
-              <span className="filename">{noise.noiseImage ?? 'none chosen'}</span>
-            </div>
-          )}
+          <SpectrumSource disabled={!px} change={change} />
           {noise.corrSigmaFile && (
             <div className="row">
               <span className="value" data-testid="noise-corr-sigma">
@@ -511,6 +538,15 @@ export function NoiseForm() {
               </p>
             ) : null;
           })()}
+          <label className="row" title="skyscore reconstruct --noise-region or --noise-image beside --noise-prior; M.json's learned block's region or image">
+            <input type="checkbox" data-testid="noise-learned-spectrum" checked={noise.learnedSpectrum} onChange={(ev) => change({ learnedSpectrum: ev.target.checked })} /> Gaussian part: a measured spectrum
+          </label>
+          <small className="muted">
+            {noise.learnedSpectrum
+              ? 'the likelihood’s Gaussian part is the correlated Gaussian of the spectrum measured here (the same box or image as the correlated model’s); the network gives the noise’s departure from it — drizzled (correlated) noise needs this'
+              : 'the likelihood’s Gaussian part is white, of the noise prior’s σ; tick to measure the noise’s spectrum from blank sky (drizzled images)'}
+          </small>
+          {noise.learnedSpectrum && <SpectrumSource disabled={!px} change={change} />}
           <EstimateView unit={unit} />
         </>
       )}

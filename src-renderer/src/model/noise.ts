@@ -1,7 +1,7 @@
 /**
  * The Noise step's models as the engine takes them: white (σ typed or estimated), a σ map, correlated noise measured
  * from a blank-sky box of the observation or a noise-only image, Poisson–Gaussian counts, a learned noise prior (by
- * its id in priors.list). A correlated, Poisson–Gaussian or learned choice travels as a noise block — the fields of M.json's `noise`, which `skyscore reconstruct`
+ * its id in priors.list), whose Gaussian part may take the correlated model's box or image for its spectrum. A correlated, Poisson–Gaussian or learned choice travels as a noise block — the fields of M.json's `noise`, which `skyscore reconstruct`
  * takes as `--noise-model` and its flags — and the engine builds it as the command line does. Before a run the
  * engine describes the model it would use (noise.describe: σ, the spectrum and correlation, the gain and σ range);
  * the header's gain fills the gain field's placeholder.
@@ -30,7 +30,15 @@ export function noiseSpecOf(n: NoiseSettings): NoiseSpec | string | null {
     if (n.sky !== null) spec.sky = n.sky;
     return spec;
   }
-  if (n.mode === 'learned') return n.noisePrior ? { model: 'learned', prior: n.noisePrior } : 'choose a noise prior (Noise › learned; train one with skyscore train --kind noise)';
+  if (n.mode === 'learned') {
+    if (!n.noisePrior) return 'choose a noise prior (Noise › learned; train one with skyscore train --kind noise)';
+    const spec: NoiseSpec = { model: 'learned', prior: n.noisePrior };
+    if (!n.learnedSpectrum) return spec;
+    // the Gaussian part's spectrum, from the correlated model's source (the same box or image)
+    if (n.corrSource === 'image') return n.noiseImage ? { ...spec, image: n.noiseImage } : 'choose a noise-only FITS image for the Gaussian part (Noise › learned)';
+    const r = n.corrRegion;
+    return r ? { ...spec, region: [r.x0, r.y0, r.x1, r.y1] } : 'draw a blank-sky box on the observation for the Gaussian part (Noise › learned)';
+  }
   return null;
 }
 
@@ -63,13 +71,21 @@ export function noiseSettingsOf(b: NoiseSpec): { patch: Partial<NoiseSettings>; 
     }
     case 'poisson-gaussian':
       return { patch: { mode: 'poisson-gaussian', gain: b.gain ?? null, readNoise: b.readNoise ?? null, sky: b.sky ?? null }, dropped: [] };
-    case 'learned':
-      return { patch: { mode: 'learned', noisePrior: b.prior ?? null }, dropped: [] };
+    case 'learned': {
+      const r = b.region;
+      const spectrum: Partial<NoiseSettings> = r
+        ? { learnedSpectrum: true, corrSource: 'region', corrRegion: { x0: r[0], y0: r[1], x1: r[2], y1: r[3] } }
+        : b.image !== undefined
+          ? { learnedSpectrum: true, corrSource: 'image', noiseImage: b.image }
+          : { learnedSpectrum: false };
+      return { patch: { mode: 'learned', noisePrior: b.prior ?? null, ...spectrum }, dropped: [] };
+    }
   }
 }
 
-/** The files the noise block names (a noise-only image, a correlated model's σ map). */
+/** The files the noise block names (a noise-only image, of the correlated model or the learned one's Gaussian part; a correlated model's σ map). */
 export function noiseFileNames(n: NoiseSettings): string[] {
+  if (n.mode === 'learned') return n.learnedSpectrum && n.corrSource === 'image' && n.noiseImage ? [n.noiseImage] : [];
   if (n.mode !== 'correlated') return [];
   return [n.corrSource === 'image' ? n.noiseImage : null, n.corrSigmaFile].filter((f): f is string => f !== null);
 }

@@ -93,10 +93,11 @@ function toPixels(curves: Float32Array[], [ny, nx]: [number, number], scale: num
   return curves.map((c) => Float32Array.from(c, (v, k) => v / scale + (k % 2 === 0 ? (nx - 1) / 2 : (ny - 1) / 2)));
 }
 
-/** The box the correlated noise is measured from, as a closed line around its pixels (image pixel coordinates). */
+/** The box the correlated noise (or the learned model's Gaussian part) is measured from, as a closed line around its pixels (image pixel coordinates). */
 function noiseBoxLines(s: AppState): Float32Array[] {
   const n = s.noise;
-  const r = n.mode === 'correlated' && n.corrSource === 'region' ? n.corrRegion : null;
+  const measured = n.mode === 'correlated' || (n.mode === 'learned' && n.learnedSpectrum);
+  const r = measured && n.corrSource === 'region' ? n.corrRegion : null;
   if (!r) return [];
   const [x0, y0, x1, y1] = [r.x0 - 0.5, r.y0 - 0.5, r.x1 - 0.5, r.y1 - 0.5];
   return [Float32Array.of(x0, y0, x1, y0, x1, y1, x0, y1, x0, y0)];

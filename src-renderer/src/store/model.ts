@@ -66,6 +66,12 @@ export interface NoiseSettings {
   sky: number | null;
   /** Learned: a noise prior's id in priors.list (a folder made by `skyscore train --kind noise`). */
   noisePrior: string | null;
+  /**
+   * Learned: the Gaussian part of the likelihood is correlated, its spectrum measured from the correlated model's
+   * source (corrSource: the blank-sky box corrRegion or the noise-only image noiseImage; M.json's learned block's
+   * region or image, `--noise-region`/`--noise-image` beside `--noise-prior`); false: white, the prior's σ.
+   */
+  learnedSpectrum: boolean;
   /** The noise of a whitened lens fit whose model "Use the fitted lens" made the editor's (null: none). */
   lensFit: LensFitNoise | null;
 }
@@ -137,6 +143,7 @@ export const DEFAULT_NOISE: NoiseSettings = {
   readNoise: null,
   sky: null,
   noisePrior: null,
+  learnedSpectrum: false,
   lensFit: null,
 };
 export const IDLE_NOISE_ESTIMATE: NoiseEstimateState = { state: 'idle', estimate: null, headerGain: null, error: null, key: null };
