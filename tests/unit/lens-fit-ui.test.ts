@@ -87,9 +87,14 @@ describe('the lens fit request from the editor', () => {
     const r = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mask: 'model' });
     expect(r.noise).toEqual({ kind: 'map', file: 'sigma.fits', hdu: 0 });
     expect(r.psf).toEqual({ kind: 'fits', file: 'psf.fits', hdu: 0, size: 21 });
-    expect(r.mask).toEqual({ kind: 'file', file: 'mask.fits', hdu: 0 });
+    // the stage's convention as the run reads it: absent is 1 = observed (fit), not lens-fit's own default (auto)
+    expect(r.mask).toEqual({ kind: 'file', file: 'mask.fits', hdu: 0, convention: 'fit' });
     expect(r.files.map((f) => f.name).sort()).toEqual(['mask.fits', 'psf.fits', 'sigma.fits']);
     expect(() => valid(r)).not.toThrow();
+    for (const convention of ['exclude', 'auto', 'fit'] as const) {
+      useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fits: 'psf.fits', hdu: 0 }, { type: 'mask', fits: 'mask.fits', convention }] });
+      expect(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mask: 'model' }).mask).toEqual({ kind: 'file', file: 'mask.fits', hdu: 0, convention });
+    }
     const a = lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, mask: 'annulus', r1: 0.2, r2: 1.5 });
     expect(a.mask).toEqual({ kind: 'annulus', r1: 0.2, r2: 1.5 });
     expect(() => valid(a)).not.toThrow();

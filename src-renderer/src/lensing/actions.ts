@@ -147,7 +147,8 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
   else if (form.mask === 'model') {
     const m = s.modelDoc.operators.find((o): o is Extract<StageSpec, { type: 'mask' }> => o.type === 'mask');
     if (!m) throw new Error('the forward model has no mask operator: choose an annulus or every pixel');
-    mask = { kind: 'file', file: m.fits, hdu: m.hdu ?? 0 };
+    // read as the run reads the stage (its convention; absent: 1 = observed), not by lens-fit's own default (auto)
+    mask = { kind: 'file', file: m.fits, hdu: m.hdu ?? 0, convention: m.convention ?? 'fit' };
     names.push(m.fits);
   }
   const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, noiseFile: _f, pixelScale: _s, keepSharp, weightType: _w, poisson: _po, exposureTime: _e, noiseCorrelation: _c, noiseRegion: _r, ...settings } = form;
