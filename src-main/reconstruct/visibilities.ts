@@ -30,7 +30,7 @@ import { denoiseSetting } from '../../src-shared/diffusion/samplers/denoise.js';
 import { amplitudeSize } from '../../src-shared/radio/field.js';
 import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
-import { defaultProduct, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
+import { defaultProduct, noVisibilitiesMessage, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
@@ -197,7 +197,7 @@ export async function reconstructUvfits(
   const cwd = inp.cwd ?? process.cwd();
   const s = checkSettings(inp.settings);
   const raw = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name, inp.source);
-  if (raw.n === 0) throw new UserInputError(`${inp.name}: every ${raw.product} visibility is flagged (${raw.nFlagged} with weight ≤ 0): nothing to image`);
+  if (raw.n === 0) throw new UserInputError(noVisibilitiesMessage(inp.name, raw));
   const closures = inp.likelihood === 'closure';
   if (closures && inp.selfcal) throw new UserInputError('the closure likelihood needs no self-calibration (closure quantities are unchanged by station gains): leave out --selfcal');
   if (closures && s.sampler === 'dps') throw new UserInputError('the closure likelihood does not support the dps sampler (use pc, em, ald or ula)');

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { readImage2d } from '../../forward-model-files.js';
 import { readUvfitsFile } from '../../visibility-file.js';
-import { defaultProduct, selectVisibilities } from '../../../src-shared/radio/uvfits.js';
+import { defaultProduct, noVisibilitiesMessage, selectVisibilities } from '../../../src-shared/radio/uvfits.js';
 import type { WeightingScheme } from '../../../src-shared/radio/weighting.js';
 import type { CleanMethod } from '../../../src-shared/radio/clean.js';
 import { cleanProductsSync, imagingGeometry, productNames, type MeasurementMethod } from '../../reconstruct/clean-products.js';
@@ -136,9 +136,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const vis = selectVisibilities(uv, product, visPath, optionalString(p, 'source'));
     for (const n of vis.notes) process.stderr.write(`skyscore: note: ${n}\n`);
     if (vis.n === 0) {
-      throw new UsageError(
-        `clean: ${visPath}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0${vis.nAuto ? `, ${vis.nAuto} autocorrelations` : ''}): nothing to image`,
-      );
+      throw new UsageError(`clean: ${noVisibilitiesMessage(visPath, vis)}`);
     }
     const { grid, notes: geoNotes, umax } = imagingGeometry(uv, vis, { size, cellArcsec: cellAs });
     if (grid.cell * umax > 0.5) {
