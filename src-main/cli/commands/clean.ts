@@ -196,7 +196,10 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const lines = [
       `clean: ${visPath}: ${vis.n} ${vis.product} visibilities (${vis.formed}), ${vis.nFlagged} flagged`,
       `  image ${grid.nx}×${grid.ny}, cell ${cellText}${geoNotes.length ? ` (${geoNotes.join('; ')})` : ''}; weighting ${scheme}${scheme === 'briggs' ? ` robust ${robust}` : ''}; measurement ${r.measurement.kind}`,
-      `  restoring beam ${angle(beam.bmaj)} × ${angle(beam.bmin)}, PA ${beam.bpa.toFixed(1)}°`,
+      `  restoring beam ${angle(beam.bmaj)} × ${angle(beam.bmin)}, PA ${beam.bpa.toFixed(1)}°` +
+        (beam.lobeAtEdge
+          ? ` — the dirty beam's main lobe reaches the image's edge: the uv coverage does not resolve the sky along PA ${beam.bpa.toFixed(0)}° within ${grid.nx} × ${angle((grid.cell * 180) / Math.PI)} (baselines of nearly one length and direction), and BMAJ is extrapolated`
+          : ''),
       `  noise from the weights ${jy(noise)}/beam` +
         (thermal ? `; scatter of successive visibilities / weights' σ = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : ''),
     ];
