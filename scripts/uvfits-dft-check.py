@@ -4,7 +4,8 @@ NAME-dirty.fits and NAME-psf.fits (natural weighting, the default).
 
 Independent of SkyScore's reader: the random groups and the AIPS FQ table are read with astropy, the data axes found
 by their CTYPE (COMPLEX, STOKES, FREQ, IF in any order), u and v in seconds (PTYPE UU…, VV…) scaled by each IF's and
-channel's own frequency, Stokes I formed as (RR+LL)/2 or (XX+YY)/2 with weight 4·w₁w₂/(w₁+w₂) where both hands have
+channel's own frequency and negated (UVFITS stores the baseline antenna 1 − antenna 2, AIPS's convention, for which
+V = Σ I exp(+2πi(UU·l + VV·m))), Stokes I formed as (RR+LL)/2 or (XX+YY)/2 with weight 4·w₁w₂/(w₁+w₂) where both hands have
 weight > 0 (or the file's own I), autocorrelations and non-finite values left out. The image pixel (x, y) lies at
 l = −(x − (CRPIX1 − 1))·|CDELT1|, m = (y − (CRPIX2 − 1))·CDELT2 (RA increasing to the left); the dirty image is
 Σ w (Re V cos 2π(ul + vm) − Im V sin 2π(ul + vm)) / Σ w and the beam the same with V = 1, evaluated exactly for every
@@ -79,8 +80,10 @@ def stokes_i(path):
         ok = (wa > 0) & (wb > 0)
         w = np.where(ok, 4 * wa * wb / np.where(ok, wa + wb, 1), 0)
     ok &= np.isfinite(re) & np.isfinite(im) & (a1 != a2)[:, None, None]
-    u = uu[:, None, None] * freqs[None]
-    v = vv[:, None, None] * freqs[None]
+    # the stored UU, VV run antenna 1 - antenna 2 (AIPS): V = sum I exp(+2 pi i (UU l + VV m)); negated here into the
+    # baseline antenna 2 - antenna 1 of the kernel exp(-2 pi i (u l + v m)) below
+    u = -uu[:, None, None] * freqs[None]
+    v = -vv[:, None, None] * freqs[None]
     return u[ok], v[ok], re[ok], im[ok], w[ok]
 
 

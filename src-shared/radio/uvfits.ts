@@ -5,7 +5,9 @@
  * correlations on a normalised [group, IF, channel, Stokes, (re, im, weight)] layout, whatever the order of the
  * CTYPE axes and with or without an IF axis. `selectVisibilities` turns it into one visibility per group, IF and
  * channel of one product (Stokes I by default) with u, v in wavelengths at each channel's own frequency
- * (multi-frequency synthesis), dropping flagged data (weight ≤ 0 or non-finite values) and autocorrelations and
+ * (multi-frequency synthesis) and in the measurement operator's baseline direction — UVFITS stores the baseline
+ * antenna 1 − antenna 2, the operator's convention V = Σ I exp(−2πi(ul + vm)) holds for antenna 2 − antenna 1, so
+ * u, v, w are the stored UU, VV, WW negated (docs/radio.md, *Conventions*) — dropping flagged data (weight ≤ 0 or non-finite values) and autocorrelations and
  * counting them.
  *
  * Pure TypeScript: no file access (the CLI reads the bytes).
@@ -85,7 +87,7 @@ export interface UvMeta {
 export interface UvfitsFile {
   meta: UvMeta;
   gcount: number;
-  /** u, v, w per group in seconds (light travel time). */
+  /** u, v, w per group in seconds (light travel time), as stored: the baseline antenna 1 − antenna 2. */
   uSec: Float64Array;
   vSec: Float64Array;
   wSec: Float64Array;
@@ -108,7 +110,10 @@ export interface UvfitsFile {
 /** Visibilities of one product, flagged ones removed, in the order group, IF, channel. */
 export interface Visibilities {
   n: number;
-  /** u, v, w in wavelengths at each visibility's frequency. */
+  /**
+   * u, v, w in wavelengths at each visibility's frequency, for the baseline antenna 2 − antenna 1: the file's
+   * UU, VV, WW (antenna 1 − antenna 2, AIPS's convention) negated, so that V = Σ I exp(−2πi(ul + vm)).
+   */
   u: Float64Array;
   v: Float64Array;
   w: Float64Array;
@@ -645,9 +650,10 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
         const t = (gi * ni + i) * nc + c;
         if (!keep[t]) continue;
         const fr = meta.freqs[i * nc + c];
-        out.u[j] = file.uSec[gi] * fr;
-        out.v[j] = file.vSec[gi] * fr;
-        out.w[j] = file.wSec[gi] * fr;
+        // UVFITS's baseline runs antenna 1 − antenna 2 (AIPS): negated into the operator's antenna 2 − antenna 1
+        out.u[j] = -file.uSec[gi] * fr;
+        out.v[j] = -file.vSec[gi] * fr;
+        out.w[j] = -file.wSec[gi] * fr;
         out.re[j] = vr[t];
         out.im[j] = vi[t];
         out.weight[j] = vw[t];

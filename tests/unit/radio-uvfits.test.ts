@@ -241,8 +241,9 @@ describe('readUvfits on edge cases', () => {
     expect(v.re[k]).toBeCloseTo(0.5 * (re(1, 1, 1, 0) + re(1, 1, 1, 1)), 4);
     expect(v.im[k]).toBeCloseTo(-v.re[k], 4);
     expect(v.weight[k]).toBe(4);
-    expect(v.u[k]).toBeCloseTo(2e-6 * (1e9 + 1e6), 3);
-    expect(v.v[k]).toBeCloseTo(-4e-6 * (1e9 + 1e6), 3);
+    // the stored UU, VV (antenna 1 − antenna 2) negated into the operator's antenna 2 − antenna 1
+    expect(v.u[k]).toBeCloseTo(-2e-6 * (1e9 + 1e6), 3);
+    expect(v.v[k]).toBeCloseTo(4e-6 * (1e9 + 1e6), 3);
     expect(v.time[k]).toBe(2456000.75);
     expect([v.baseline[k], v.subarray[k]]).toEqual([256 * 3 + 7, 2]);
     expect(v.baseline[0]).toBe(2048 * 300 + 5 + 65536);
@@ -348,7 +349,7 @@ describe('AIPS FQ and AN tables', () => {
     // IF 1's u scales with its own frequency
     const v = selectVisibilities(f);
     const k = v.ifIndex.findIndex((i, j) => i === 1 && v.chan[j] === 0 && v.group[j] === 0);
-    expect(v.u[k]).toBeCloseTo(1e-6 * (1e9 + 128e6), 4);
+    expect(v.u[k]).toBeCloseTo(-1e-6 * (1e9 + 128e6), 4);
   });
 });
 
