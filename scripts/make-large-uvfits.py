@@ -12,8 +12,8 @@ and an AIPS FQ table (the IFs' offsets, channel widths, bandwidths, sidebands).
 The uv tracks come from the stations' ECEF positions and the local hour angle (H = LST − RA, the source at
 declination DEC): S scans of K integrations of 10 s each, the scans spread evenly over hour angles −4 h … +4 h,
 one group per baseline (351, no autocorrelations) per integration. The sky is known: point sources and an elliptical
-Gaussian, unpolarised (RR = LL = I, RL = LR = 0), its visibilities V = Σ I exp(−2πi (u l + v m)) (the AIPS/CASA sign
-SkyScore uses) for each channel's own frequency. Thermal noise of variance 1/w per real and imaginary part is added,
+Gaussian, unpolarised (RR = LL = I, RL = LR = 0), its visibilities V = Σ I exp(+2πi (u l + v m)) for the stored u, v
+(UVFITS's baseline antenna 1 − antenna 2, as AIPS and CASA write it) for each channel's own frequency. Thermal noise of variance 1/w per real and imaginary part is added,
 w the weight written (per antenna pair: σ ∝ √(SEFD₁·SEFD₂), SEFDs varied ±30 %). A fraction of the correlations is
 flagged as CASA writes them: the weight negated.
 
@@ -58,7 +58,7 @@ def sky_vis(u, v):
     re = np.zeros_like(u)
     im = np.zeros_like(u)
     for s, l, m, bmaj, bmin, pa in SKY:
-        ph = -2 * np.pi * (u * l * ARCSEC + v * m * ARCSEC)
+        ph = 2 * np.pi * (u * l * ARCSEC + v * m * ARCSEC)  # exp(-2 pi i (u' l + v' m)) at u' = -u, v' = -v
         amp = s
         if bmaj > 0:
             # Gaussian of FWHM (bmaj, bmin), major axis at PA east of north: its Fourier transform
@@ -101,7 +101,9 @@ def main():
     p1 = np.array([p[0] for p in pairs])
     p2 = np.array([p[1] for p in pairs])
     # baseline vector (ECEF), rotated to the local equatorial frame (X at the array's meridian, Y 6 h east, Z pole)
-    B = xyz[p2] - xyz[p1]
+    # UVFITS (AIPS) stores the baseline antenna 1 - antenna 2; the sky's visibilities are computed for the physical
+    # baseline antenna 2 - antenna 1, i.e. at (-UU, -VV) (sky_vis below)
+    B = xyz[p1] - xyz[p2]
     bx = np.cos(lon) * B[:, 0] + np.sin(lon) * B[:, 1]
     by = -np.sin(lon) * B[:, 0] + np.cos(lon) * B[:, 1]
     bz = B[:, 2]

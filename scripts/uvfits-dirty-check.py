@@ -24,8 +24,9 @@ ok = (rr[..., 2] > 0) & (ll[..., 2] > 0)
 re = 0.5 * (rr[..., 0] + ll[..., 0])
 im = 0.5 * (rr[..., 1] + ll[..., 1])
 w = 4 * rr[..., 2] * ll[..., 2] / (rr[..., 2] + ll[..., 2])
-u = uu[:, None, None] * freqs[None]
-v = vv[:, None, None] * freqs[None]
+# UVFITS stores the baseline antenna 1 - antenna 2: V = sum I exp(+2 pi i (UU l + VV m)) in the stored u, v
+u = -uu[:, None, None] * freqs[None]
+v = -vv[:, None, None] * freqs[None]
 u, v, re, im, w = u[ok], v[ok], re[ok], im[ok], w[ok]
 print('stokes I visibilities', u.size, 'sum w', w.sum())
 D = fits.open(dirty)

@@ -14,7 +14,7 @@
 import type { EngineContext } from './handlers.js';
 import type { RadioMethods, UvPosteriorParams, UvPosteriorProductsResult, UvPosteriorProgress, UvSelfcalReport } from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
-import { UvfitsInputError } from '../../src-shared/radio/uvfits.js';
+import { noVisibilitiesMessage, UvfitsInputError } from '../../src-shared/radio/uvfits.js';
 import { thermalCheck } from '../../src-shared/radio/weighting.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
@@ -72,7 +72,7 @@ export function sourceArg(f: OpenUv): { source?: string } {
 
 export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext): Promise<RadioMethods['job.reconstructVis']['result']> {
   const f = getFile(p.fileId);
-  if (f.vis.n === 0) throw new UvfitsInputError(`${f.name}: every ${f.vis.product} visibility is flagged (${f.vis.nFlagged} with weight ≤ 0): nothing to image`);
+  if (f.vis.n === 0) throw new UvfitsInputError(noVisibilitiesMessage(f.name, f.vis));
   const backend = await ctx.backend();
   // as the command line: the samplers' endings read the visibilities' noise draws back synchronously
   if (backend.backend === 'webgpu' || backend.backend === 'tensorflow') {

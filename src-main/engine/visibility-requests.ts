@@ -26,7 +26,7 @@ import type {
   UvSourceEntry,
 } from '../../src-shared/protocol/index.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
-import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInputError, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
+import { noVisibilitiesMessage, readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInputError, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { thermalCheck } from '../../src-shared/radio/weighting.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
@@ -147,9 +147,7 @@ export function getFile(fileId: string): OpenUv {
 function prepare(p: UvImagingParams, niter: number, extra: Partial<ImagingSettings> = {}): { f: OpenUv; grid: ImageGrid; settings: ImagingSettings } {
   const f = getFile(p.fileId);
   if (f.vis.n === 0) {
-    throw new UvfitsInputError(
-      `${f.name}: every ${f.vis.product} visibility is flagged (${f.vis.nFlagged} with weight ≤ 0${f.vis.nAuto ? `, ${f.vis.nAuto} autocorrelations` : ''}): nothing to image`,
-    );
+    throw new UvfitsInputError(noVisibilitiesMessage(f.name, f.vis));
   }
   if (p.robust !== undefined && p.weighting !== 'briggs') throw new UvfitsInputError('robust applies to Briggs weighting only');
   const { grid } = imagingGeometry(f.uv, f.vis, { size: p.size, cellArcsec: p.cellArcsec });

@@ -30,12 +30,12 @@ import { denoiseSetting } from '../../src-shared/diffusion/samplers/denoise.js';
 import { amplitudeSize } from '../../src-shared/radio/field.js';
 import { gaussianImage } from '../../src-shared/radio/closure.js';
 import { writeFits, type FitsHeader } from '../../src-shared/fits/index.js';
-import { defaultProduct, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
+import { defaultProduct, noVisibilitiesMessage, selectVisibilities, type UvfitsFile, type Visibilities } from '../../src-shared/radio/uvfits.js';
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
 import { cropBeam, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
-import { posteriorGeometry, type SourceExtent } from '../../src-shared/radio/field.js';
+import { posteriorGeometry, totalFluxWarning, type SourceExtent } from '../../src-shared/radio/field.js';
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
@@ -197,7 +197,7 @@ export async function reconstructUvfits(
   const cwd = inp.cwd ?? process.cwd();
   const s = checkSettings(inp.settings);
   const raw = selectVisibilities(uv, inp.stokes?.toUpperCase() ?? defaultProduct(uv.meta), inp.name, inp.source);
-  if (raw.n === 0) throw new UserInputError(`${inp.name}: every ${raw.product} visibility is flagged (${raw.nFlagged} with weight ≤ 0): nothing to image`);
+  if (raw.n === 0) throw new UserInputError(noVisibilitiesMessage(inp.name, raw));
   const closures = inp.likelihood === 'closure';
   if (closures && inp.selfcal) throw new UserInputError('the closure likelihood needs no self-calibration (closure quantities are unchanged by station gains): leave out --selfcal');
   if (closures && s.sampler === 'dps') throw new UserInputError('the closure likelihood does not support the dps sampler (use pc, em, ald or ula)');
@@ -463,6 +463,36 @@ export async function reconstructUvfits(
           `the model does not fit the data to their noise (weights too large, ${sc ? '' : 'station gains not calibrated (--selfcal p|ap), '}a source the image does not hold, or too few steps)`,
       );
     }
+    // the total flux against the survey CLEAN's: scales beyond 1/u_min are the prior's, unseen by χ²
+    const totalOf = (x: Float32Array, inside?: number) => {
+      let t = 0;
+      const c = Math.floor(grid.nx / 2);
+      const r = Math.floor(grid.ny / 2);
+      for (let i = 0; i < x.length; i++) {
+        if (inside !== undefined && Math.max(Math.abs((i % grid.nx) - c), Math.abs(Math.floor(i / grid.nx) - r)) * grid.cell > inside) continue;
+        t += x[i];
+      }
+      return t;
+    };
+    let uMin = Infinity;
+    for (let k = 0; k < vis.n; k++) uMin = Math.min(uMin, Math.hypot(vis.u[k], vis.v[k]));
+    const fluxTotals = {
+      mean: totalOf(products.mean),
+      samples: Array.from({ length: nKept }, (_, k) => totalOf(products.samples.subarray(k * per, (k + 1) * per))),
+      cleanSurvey: geo.extent ? geo.extent.flux : null,
+      withinExtent: geo.extent ? totalOf(products.mean, geo.extent.radius) : null,
+    };
+    if (!closures) {
+      const fw = totalFluxWarning({
+        meanFlux: fluxTotals.mean,
+        sampleFlux: fluxTotals.samples,
+        cleanFlux: fluxTotals.cleanSurvey,
+        innerFlux: fluxTotals.withinExtent ?? fluxTotals.mean,
+        uMin,
+        fieldRad: grid.nx * grid.cell,
+      });
+      if (fw) warnings.push(fw);
+    }
     const engine = plan && workersUsed > 1 ? { ...engineReport, threads: plan.threads, workers: workersUsed } : engineReport;
     const cellArcsec = grid.cell / ARCSEC;
     const history = [
@@ -553,6 +583,8 @@ export async function reconstructUvfits(
         ...(sc && gainParams < dof ? { meanPerDofLeftByGains: (chi2 * dof) / (dof - gainParams), samplesPerDofLeftByGains: sampleChi2.map((c) => (c * dof) / (dof - gainParams)) } : {}),
       },
       chi2PerPixel: chi2,
+      // Jy: the mean's and each draw's sum, the survey CLEAN's flux, the mean's within the survey's extent
+      totalFluxJy: fluxTotals,
       scoreEvaluations: result ? result.scoreEvaluations : stoppedAt!.scoreEvaluations,
       ...(stoppedAt ? { stopped: { step: stoppedAt.step, steps: stoppedAt.steps, sigma: stoppedAt.sigma, elapsedS: Number(stoppedAt.elapsedS.toFixed(3)), chains: nKept, of: s.n } } : {}),
       seconds: (performance.now() - t0) / 1000,

@@ -252,6 +252,12 @@ export interface RestoringBeam {
   a: number;
   b: number;
   c: number;
+  /**
+   * Set by `fitBeam` when the main lobe reaches the image's edge: the uv coverage does not resolve the sky along
+   * the major axis within the image (e.g. every baseline of nearly the same length and orientation), and BMAJ is
+   * the fit's extrapolation, not a measured width.
+   */
+  lobeAtEdge?: boolean;
 }
 
 const FWHM = 2 * Math.sqrt(2 * Math.LN2);
@@ -340,7 +346,10 @@ export function fitBeam(psf: Float64Array, grid: ImageGrid): RestoringBeam {
   while (bpa > 90) bpa -= 180;
   const bmaj = (FWHM / Math.sqrt(lmin)) * cell * deg;
   const bmin = (FWHM / Math.sqrt(lmax)) * cell * deg;
-  return { bmaj, bmin, bpa, a, b, c };
+  let edge = false;
+  for (let x = 0; x < nx && !edge; x++) edge = lobe[x] === 1 || lobe[(ny - 1) * nx + x] === 1;
+  for (let y = 0; y < ny && !edge; y++) edge = lobe[y * nx] === 1 || lobe[y * nx + nx - 1] === 1;
+  return edge ? { bmaj, bmin, bpa, a, b, c, lobeAtEdge: true } : { bmaj, bmin, bpa, a, b, c };
 }
 
 function solve3(M: number[], r: number[]): number[] {

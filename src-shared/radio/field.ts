@@ -531,3 +531,30 @@ export function posteriorGeometry(
   );
   return { cell, size, notes, extent: ext };
 }
+
+/** How far the posterior mean's total flux may stray from the survey CLEAN's before a warning: a factor 2 either way. */
+export const TOTAL_FLUX_FACTOR = 2;
+
+/**
+ * The warning for a posterior whose total flux the data do not hold: the mean's total flux (Jy) outside
+ * [1/TOTAL_FLUX_FACTOR, TOTAL_FLUX_FACTOR] × the survey CLEAN's flux. The shortest baseline u_min (λ) measures no
+ * scale beyond about 1/u_min; on a field larger than that the prior sets the largest scales, and a mean may hold a
+ * broad bowl (or plateau) that no visibility sees, so χ² stays near 1 while the total flux is wrong. `inner` is the
+ * mean's flux within the survey's extent, where the data do measure it. Null where the flux is within the range or
+ * there is no survey flux to compare with.
+ */
+export function totalFluxWarning(e: { meanFlux: number; sampleFlux: number[]; cleanFlux: number | null; innerFlux: number; uMin: number; fieldRad: number }): string | null {
+  const c = e.cleanFlux;
+  if (c === null || !(c > 0) || (e.meanFlux >= c / TOTAL_FLUX_FACTOR && e.meanFlux <= c * TOTAL_FLUX_FACTOR)) return null;
+  const lo = Math.min(...e.sampleFlux);
+  const hi = Math.max(...e.sampleFlux);
+  const mas = (r: number) => `${+((r * 180) / Math.PI * 3.6e6).toPrecision(3)} mas`;
+  const scale = 1 / e.uMin;
+  const lam = e.uMin >= 1e6 ? `${+(e.uMin / 1e6).toPrecision(3)} Mλ` : e.uMin >= 1e3 ? `${+(e.uMin / 1e3).toPrecision(3)} kλ` : `${+e.uMin.toPrecision(3)} λ`;
+  return (
+    `the posterior mean's total flux ${e.meanFlux.toPrecision(3)} Jy${e.sampleFlux.length ? ` (draws ${lo.toPrecision(3)} … ${hi.toPrecision(3)} Jy)` : ''} is outside ${1 / TOTAL_FLUX_FACTOR}–${TOTAL_FLUX_FACTOR} × the survey CLEAN's ${c.toPrecision(3)} Jy; ` +
+    `within the source's extent it holds ${e.innerFlux.toPrecision(3)} Jy. The shortest baseline (${lam}) measures no scale beyond about ${scale < 1e-3 ? mas(scale) : `${+((scale * 180) / Math.PI).toPrecision(3)}°`} ` +
+    `and the field spans ${e.fieldRad < 1e-3 ? mas(e.fieldRad) : `${+((e.fieldRad * 180) / Math.PI).toPrecision(3)}°`}: the prior sets the largest scales, which no visibility sees (χ² does not show them); ` +
+    `read fluxes within the source, or give a field nearer the source's size (--size, --cell)`
+  );
+}

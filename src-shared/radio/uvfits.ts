@@ -5,7 +5,9 @@
  * correlations on a normalised [group, IF, channel, Stokes, (re, im, weight)] layout, whatever the order of the
  * CTYPE axes and with or without an IF axis. `selectVisibilities` turns it into one visibility per group, IF and
  * channel of one product (Stokes I by default) with u, v in wavelengths at each channel's own frequency
- * (multi-frequency synthesis), dropping flagged data (weight ≤ 0 or non-finite values) and autocorrelations and
+ * (multi-frequency synthesis) and in the measurement operator's baseline direction — UVFITS stores the baseline
+ * antenna 1 − antenna 2, the operator's convention V = Σ I exp(−2πi(ul + vm)) holds for antenna 2 − antenna 1, so
+ * u, v, w are the stored UU, VV, WW negated (docs/radio.md, *Conventions*) — dropping flagged data (weight ≤ 0 or non-finite values) and autocorrelations and
  * counting them.
  *
  * Pure TypeScript: no file access (the CLI reads the bytes).
@@ -85,7 +87,7 @@ export interface UvMeta {
 export interface UvfitsFile {
   meta: UvMeta;
   gcount: number;
-  /** u, v, w per group in seconds (light travel time). */
+  /** u, v, w per group in seconds (light travel time), as stored: the baseline antenna 1 − antenna 2. */
   uSec: Float64Array;
   vSec: Float64Array;
   wSec: Float64Array;
@@ -108,7 +110,10 @@ export interface UvfitsFile {
 /** Visibilities of one product, flagged ones removed, in the order group, IF, channel. */
 export interface Visibilities {
   n: number;
-  /** u, v, w in wavelengths at each visibility's frequency. */
+  /**
+   * u, v, w in wavelengths at each visibility's frequency, for the baseline antenna 2 − antenna 1: the file's
+   * UU, VV, WW (antenna 1 − antenna 2, AIPS's convention) negated, so that V = Σ I exp(−2πi(ul + vm)).
+   */
   u: Float64Array;
   v: Float64Array;
   w: Float64Array;
@@ -135,6 +140,10 @@ export interface Visibilities {
   nFlagged: number;
   /** Autocorrelations (a1 = a2), left out: they measure total power, not the sky's visibility. */
   nAuto: number;
+  /** Autocorrelations of the product with positive weights (left out as well; counted for the messages). */
+  nAutoUnflagged?: number;
+  /** Unflagged cross-correlations (weight > 0, finite) of each of the file's correlations, for the messages. */
+  unflaggedByCorrelation?: Record<string, number>;
   meta: UvMeta;
   /** The source kept, in a file with a SOURCE parameter. */
   source?: UvSource;
@@ -345,7 +354,8 @@ export function readUvfits(bytes: Uint8Array, name = 'input', limits: Pick<ReadO
     for (let r = 0; r < t.nrows; r++) {
       const a: Antenna = {
         number: nosta ? Number(nosta.data[r]) : r + 1,
-        name: nm ? String(nm.data[r]).trim() : `ANT${r + 1}`,
+        // an empty ANNAME (blank, or a NUL in its first byte) is named by its number
+        name: (nm ? String(nm.data[r]).trim() : '') || `ANT${nosta ? Number(nosta.data[r]) : r + 1}`,
         xyz: xyz && xyz.repeat >= 3 ? [Number(xyz.data[3 * r]), Number(xyz.data[3 * r + 1]), Number(xyz.data[3 * r + 2])] : [0, 0, 0],
       };
       if (diam && Number(diam.data[r]) > 0) {
@@ -555,6 +565,8 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
   let n = 0;
   let nAuto = 0;
   let nOther = 0;
+  let nAutoUnflagged = 0;
+  const unflaggedBy = new Array<number>(ns).fill(0);
   const per = ni * nc;
   for (let t = 0; t < total; t++) {
     const gi = Math.floor(t / per);
@@ -562,11 +574,16 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
       nOther++;
       continue;
     }
+    const o = t * ns * 3;
     if (file.ant1[gi] === file.ant2[gi]) {
       nAuto++;
+      if (plan.idx.every((k) => file.corr[o + k * 3 + 2] > 0)) nAutoUnflagged++;
       continue;
     }
-    const o = t * ns * 3;
+    for (let k = 0; k < ns; k++) {
+      const a = o + k * 3;
+      if (file.corr[a + 2] > 0 && Number.isFinite(file.corr[a]) && Number.isFinite(file.corr[a + 1]) && Number.isFinite(file.corr[a + 2])) unflaggedBy[k]++;
+    }
     if (plan.idx.length === 1) {
       const a = o + plan.idx[0] * 3;
       const r = file.corr[a];
@@ -616,6 +633,8 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
     formed: plan.formed,
     nFlagged: total - n - nAuto - nOther,
     nAuto,
+    nAutoUnflagged,
+    unflaggedByCorrelation: Object.fromEntries(meta.stokes.map((st, k) => [st, unflaggedBy[k]])),
     meta,
     notes: [...file.notes],
   };
@@ -631,9 +650,10 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
         const t = (gi * ni + i) * nc + c;
         if (!keep[t]) continue;
         const fr = meta.freqs[i * nc + c];
-        out.u[j] = file.uSec[gi] * fr;
-        out.v[j] = file.vSec[gi] * fr;
-        out.w[j] = file.wSec[gi] * fr;
+        // UVFITS's baseline runs antenna 1 − antenna 2 (AIPS): negated into the operator's antenna 2 − antenna 1
+        out.u[j] = -file.uSec[gi] * fr;
+        out.v[j] = -file.vSec[gi] * fr;
+        out.w[j] = -file.wSec[gi] * fr;
         out.re[j] = vr[t];
         out.im[j] = vi[t];
         out.weight[j] = vw[t];
@@ -655,6 +675,29 @@ export function selectVisibilities(file: UvfitsFile, product = 'I', name = 'inpu
   return out;
 }
 
+/**
+ * Why a selection holds nothing to image, and what to do: every cross-correlation flagged (weight ≤ 0), only
+ * autocorrelations carrying weight, or another correlation (`--stokes`) that does have unflagged data.
+ */
+export function noVisibilitiesMessage(name: string, vis: Visibilities): string {
+  const parallel = ['I', 'RR', 'LL', 'XX', 'YY'];
+  const other = Object.entries(vis.unflaggedByCorrelation ?? {})
+    .filter(([, c]) => c > 0)
+    .sort(([a], [b]) => Number(!parallel.includes(a)) - Number(!parallel.includes(b)));
+  const autos = vis.nAutoUnflagged ?? 0;
+  let what: string;
+  if (vis.nFlagged === 0 && vis.nAuto > 0) {
+    what = `the file holds only autocorrelations (${vis.nAuto}, antenna with itself): they measure total power, not the sky's structure, and an image needs cross-correlations between antennas`;
+  } else {
+    what = `every ${vis.product} cross-correlation is flagged (${vis.nFlagged} with weight ≤ 0)`;
+    if (autos > 0) what += `; only the ${autos} autocorrelations carry weight, and they measure total power, not the sky's structure`;
+  }
+  const todo = other.length
+    ? `image a correlation that has unflagged data with --stokes ${other[0][0]} (unflagged: ${other.map(([k, c]) => `${k} ${c}`).join(', ')})`
+    : 'unflag the data or export them again without these flags from the package that wrote the file (flags are weights ≤ 0)';
+  return `${name}: nothing to image: ${what}; ${todo}`;
+}
+
 function P(product: string): string {
   return product.toUpperCase();
 }
@@ -671,7 +714,10 @@ export interface UvSummary {
   /** Phase centre (degrees). */
   ra: number;
   dec: number;
+  /** The antennas of the AN table (subarray 1), by name. */
   antennas: string[];
+  /** The antennas found in the summarised groups' baselines, by name ('#n' for a number the AN table does not list). */
+  antennasInData: string[];
   /** Distinct antenna pairs (cross-correlations) among the groups, autocorrelations apart. */
   baselines: number;
   autocorrelationGroups: number;
@@ -691,6 +737,8 @@ export interface UvSummary {
   visibilities: number;
   flagged: number;
   autocorrelations: number;
+  /** Autocorrelations of the product with positive weights. */
+  autocorrelationsUnflagged: number;
   /** uv distance range of the used visibilities, wavelengths (null when none is used). */
   uvMin: number | null;
   uvMax: number | null;
@@ -700,6 +748,7 @@ export interface UvSummary {
 /** What `skyscore info FILE.uvfits` prints. */
 export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
   const pairs = new Set<number>();
+  const inData = new Set<number>();
   let autos = 0;
   let groups = 0;
   const chosen = file.sourceId ? vis.source : undefined;
@@ -710,7 +759,11 @@ export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
     const b = Math.max(file.ant1[g], file.ant2[g]);
     if (a === b) autos++;
     else pairs.add((file.subarray[g] * 4096 + a) * 4096 + b);
+    inData.add(a);
+    inData.add(b);
   }
+  const nameOf = new Map(file.meta.antennas.map((x) => [x.number, x.name]));
+  const antennasInData = [...inData].sort((x, y) => x - y).map((k) => nameOf.get(k) ?? `#${k}`);
   let lo = Infinity;
   let hi = -Infinity;
   for (let k = 0; k < vis.n; k++) {
@@ -731,6 +784,7 @@ export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
     ra: vis.meta.ra,
     dec: vis.meta.dec,
     antennas: file.meta.antennas.map((a) => a.name),
+    antennasInData,
     baselines: pairs.size,
     autocorrelationGroups: autos,
     groups,
@@ -746,6 +800,7 @@ export function summariseUv(file: UvfitsFile, vis: Visibilities): UvSummary {
     visibilities: vis.n,
     flagged: vis.nFlagged,
     autocorrelations: vis.nAuto,
+    autocorrelationsUnflagged: vis.nAutoUnflagged ?? 0,
     uvMin: vis.n ? lo : null,
     uvMax: vis.n ? hi : null,
     notes: vis.notes,

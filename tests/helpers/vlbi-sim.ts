@@ -107,8 +107,9 @@ export function simulateVlbi(o: SimOptions): Sim {
         const Gi = g[i][1] * g[j][0] - g[i][0] * g[j][1];
         const vr = Gr * mr - Gi * mi + sigma * normal(r);
         const vi = Gr * mi + Gi * mr + sigma * normal(r);
-        u.push(uu / FREQ);
-        v.push(vv / FREQ);
+        // stored as UVFITS stores it: the baseline antenna 1 − antenna 2 (the reader negates it back)
+        u.push(-uu / FREQ);
+        v.push(-vv / FREQ);
         a1.push(i + 1);
         a2.push(j + 1);
         t.push(time);

@@ -97,7 +97,7 @@ describe('uv.open', () => {
     expect(mwa.summary.visibilities).toBe(0);
     expect(mwa.plot.shown).toBe(0);
     expect(mwa.defaults).toBeNull();
-    await expect(call('uv.image', { fileId: mwa.fileId, weighting: 'natural' })).rejects.toThrow(/every I visibility is flagged/);
+    await expect(call('uv.image', { fileId: mwa.fileId, weighting: 'natural' })).rejects.toThrow(/every I cross-correlation is flagged/);
     await expect(call('uv.image', { fileId: 'uv999', weighting: 'natural' })).rejects.toThrow(/no open visibility file/);
   });
 });

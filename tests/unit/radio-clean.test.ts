@@ -183,3 +183,24 @@ describe('restoring beam', () => {
     expect(fit.bmaj).toBeLessThan(10 * scaleDeg);
   });
 });
+
+describe('a dirty beam whose main lobe reaches the image edge (PAPER-like redundant baselines)', () => {
+  it('is marked lobeAtEdge where every baseline has one length and direction; a 2-D coverage is not', () => {
+    const g: ImageGrid = { nx: 64, ny: 64, cell: (1 / (6 * 15)) };
+    // 40 visibilities on east–west baselines of 14.6…15.7 λ with a little north–south spread: a fringe, not a beam
+    const n = 40;
+    const u = Float64Array.from({ length: n }, (_, k) => 14.6 + (1.1 * k) / (n - 1));
+    const v = Float64Array.from({ length: n }, (_, k) => 0.3 * Math.sin(k));
+    const w = new Float64Array(n).fill(1);
+    const stripe = fitBeam(cropBeam(dirtyBeam(u, v, w, doubleGrid(g)), g), g);
+    expect(stripe.lobeAtEdge).toBe(true);
+    expect(stripe.bmaj).toBeGreaterThan((64 * g.cell * 180) / Math.PI);
+    // the same lengths turned through 180° of position angle: a round beam well inside the image
+    const ang = Float64Array.from({ length: n }, (_, k) => (Math.PI * k) / n);
+    const u2 = Float64Array.from(ang, (a, k) => u[k] * Math.cos(a));
+    const v2 = Float64Array.from(ang, (a, k) => u[k] * Math.sin(a));
+    const round = fitBeam(cropBeam(dirtyBeam(u2, v2, w, doubleGrid(g)), g), g);
+    expect(round.lobeAtEdge).toBeUndefined();
+    expect(round.bmaj).toBeLessThan((16 * g.cell * 180) / Math.PI);
+  });
+});

@@ -17,6 +17,7 @@ import {
   sourceExtent,
   surveyClean,
   surveyUnresolved,
+  totalFluxWarning,
   type WeightedData,
 } from '../../src-shared/radio/field.js';
 import { uvRange } from '../../src-shared/radio/imaging.js';
@@ -438,5 +439,18 @@ describe('the brightest-pixel bound of the image-plane flux scale', () => {
     const f = flux(pointSources(pts), 64);
     expect(f.source).not.toMatch(/raised/);
     expect(f.source).toMatch(/99\.5th percentile/);
+  });
+});
+
+describe('the posterior mean\'s total flux against the survey CLEAN\'s', () => {
+  const mas = Math.PI / 180 / 3.6e6;
+  it('warns where the mean holds a bowl the shortest baselines do not see (MOJAVE M87: −24 Jy against 2.7), not within a factor 2', () => {
+    const w = totalFluxWarning({ meanFlux: -24.07, sampleFlux: [-21.98, -28.14, -27.66, -17.76], cleanFlux: 2.699, innerFlux: -3.47, uMin: 4.39e6, fieldRad: 256 * 0.402 * mas });
+    expect(w).toMatch(/^the posterior mean's total flux -24\.1 Jy \(draws -28\.1 … -17\.8 Jy\) is outside 0\.5–2 × the survey CLEAN's 2\.70 Jy; within the source's extent it holds -3\.47 Jy\./);
+    expect(w).toMatch(/The shortest baseline \(4\.39 Mλ\) measures no scale beyond about 47 mas and the field spans 103 mas/);
+    expect(totalFluxWarning({ meanFlux: 4.35, sampleFlux: [2.5, 5.7], cleanFlux: 5.68, innerFlux: 5.2, uMin: 3e7, fieldRad: 11.7 * mas })).toBeNull();
+    expect(totalFluxWarning({ meanFlux: 2.7 / 2.01, sampleFlux: [], cleanFlux: 2.7, innerFlux: 1, uMin: 1e6, fieldRad: 1e-6 })).not.toBeNull();
+    expect(totalFluxWarning({ meanFlux: 5.39, sampleFlux: [], cleanFlux: 2.7, innerFlux: 1, uMin: 1e6, fieldRad: 1e-6 })).toBeNull();
+    expect(totalFluxWarning({ meanFlux: -1, sampleFlux: [], cleanFlux: null, innerFlux: -1, uMin: 1e6, fieldRad: 1e-6 })).toBeNull();
   });
 });

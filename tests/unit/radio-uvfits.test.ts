@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { dataPath, ROOT } from '../helpers/data.js';
-import { readUvfits, selectVisibilities, defaultProduct, summariseUv, UvfitsInputError } from '../../src-shared/radio/uvfits.js';
+import { readUvfits, selectVisibilities, defaultProduct, summariseUv, noVisibilitiesMessage, UvfitsInputError } from '../../src-shared/radio/uvfits.js';
+import { uvSummaryText } from '../../src-main/cli/commands/info.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { writeFits, FitsHeader } from '../../src-shared/fits/index.js';
 
@@ -240,8 +241,9 @@ describe('readUvfits on edge cases', () => {
     expect(v.re[k]).toBeCloseTo(0.5 * (re(1, 1, 1, 0) + re(1, 1, 1, 1)), 4);
     expect(v.im[k]).toBeCloseTo(-v.re[k], 4);
     expect(v.weight[k]).toBe(4);
-    expect(v.u[k]).toBeCloseTo(2e-6 * (1e9 + 1e6), 3);
-    expect(v.v[k]).toBeCloseTo(-4e-6 * (1e9 + 1e6), 3);
+    // the stored UU, VV (antenna 1 − antenna 2) negated into the operator's antenna 2 − antenna 1
+    expect(v.u[k]).toBeCloseTo(-2e-6 * (1e9 + 1e6), 3);
+    expect(v.v[k]).toBeCloseTo(4e-6 * (1e9 + 1e6), 3);
     expect(v.time[k]).toBe(2456000.75);
     expect([v.baseline[k], v.subarray[k]]).toEqual([256 * 3 + 7, 2]);
     expect(v.baseline[0]).toBe(2048 * 300 + 5 + 65536);
@@ -347,7 +349,7 @@ describe('AIPS FQ and AN tables', () => {
     // IF 1's u scales with its own frequency
     const v = selectVisibilities(f);
     const k = v.ifIndex.findIndex((i, j) => i === 1 && v.chan[j] === 0 && v.group[j] === 0);
-    expect(v.u[k]).toBeCloseTo(1e-6 * (1e9 + 128e6), 4);
+    expect(v.u[k]).toBeCloseTo(-1e-6 * (1e9 + 128e6), 4);
   });
 });
 
@@ -477,5 +479,101 @@ describe('CASA exportuvfits and AIPS layouts', () => {
     expect(first.notes.join(' ')).toMatch(/2 rows and the groups no FREQSEL; the first \(FRQSEL 1\)/);
     expect(() => readUvfits(concat(casaLike(3, [{ name: 'FREQSEL', values: [1, 2, 1] }]).bytes, fq), 'mix.uvfits')).toThrow(/2 frequency setups \(FREQSEL 1, 2\)/);
     expect(() => readUvfits(concat(casaLike(2, [{ name: 'FREQSEL', values: [3, 3] }]).bytes, fq), 'x.uvfits')).toThrow(/FREQSEL is 3 but the AIPS FQ table has no such row \(FRQSEL 1, 2\)/);
+  });
+});
+
+/**
+ * A small file as pyuvdata and cotter write them: COMPLEX(3), STOKES(2: XX YY), FREQ(1), IF(1), RA, DEC; groups over
+ * the baselines of `pairs` (autocorrelations where a1 = a2), the weight of each hand chosen by `weight(a1, a2, hand)`,
+ * and an AN table of `names` (NOSTA 1…) that may list antennas the groups never use.
+ */
+function flaggedFile(pairs: [number, number][], weight: (a1: number, a2: number, hand: number) => number, names: string[]): Uint8Array {
+  const pcount = 4;
+  const gsize = 3 * 2;
+  const data = new Float32Array(pairs.length * (pcount + gsize));
+  pairs.forEach(([a1, a2], g) => {
+    const o = g * (pcount + gsize);
+    data[o] = 1e-7 * (a2 - a1 + 1);
+    data[o + 1] = 2e-7 * a1;
+    data[o + 3] = 256 * a1 + a2;
+    for (let hand = 0; hand < 2; hand++) {
+      data[o + pcount + 3 * hand] = 1 + g;
+      data[o + pcount + 3 * hand + 1] = 0.5;
+      data[o + pcount + 3 * hand + 2] = weight(a1, a2, hand);
+    }
+  });
+  const h = new FitsHeader();
+  const ct = ['COMPLEX', 'STOKES', 'FREQ', 'IF', 'RA', 'DEC'];
+  const crval = [1, -5, 150e6, 1, 30, -30];
+  const cdelt = [1, -1, 1, 1, 1, 1];
+  ct.forEach((c, k) => {
+    h.set(`CTYPE${k + 2}`, c);
+    h.set(`CRVAL${k + 2}`, crval[k]);
+    h.set(`CDELT${k + 2}`, cdelt[k]);
+    h.set(`CRPIX${k + 2}`, 1);
+  });
+  ['UU', 'VV', 'DATE', 'BASELINE'].forEach((p, k) => {
+    h.set(`PTYPE${k + 1}`, p);
+    h.set(`PSCAL${k + 1}`, 1);
+    h.set(`PZERO${k + 1}`, k === 2 ? 2458106.5 : 0);
+  });
+  h.set('OBJECT', 'FLAGS');
+  h.set('TELESCOP', 'TEST');
+  const groups = groupsFile(h, [3, 2, 1, 1, 1, 1], pcount, pairs.length, data);
+  const an = binTable('AIPS AN', names.length, [
+    { name: 'ANNAME', form: '8A', values: names },
+    { name: 'NOSTA', form: '1J', values: names.map((_, i) => i + 1) },
+  ]);
+  const out = new Uint8Array(groups.length + an.length);
+  out.set(groups);
+  out.set(an, groups.length);
+  return out;
+}
+
+describe('files with nothing to image, and what info says of them', () => {
+  const pairs: [number, number][] = [[1, 1], [1, 2], [1, 3], [2, 2], [2, 3], [3, 3]];
+  const names = ['T1', 'T2', 'T3', '', 'T5'];
+
+  it('every cross-correlation flagged: none used, one message saying so and what to do; info says nothing is imaged', () => {
+    const f = readUvfits(flaggedFile(pairs, (a1, a2) => (a1 === a2 ? -1 : 0), names), 'flagged.uvfits');
+    const v = selectVisibilities(f);
+    expect([v.n, v.nFlagged, v.nAuto, v.nAutoUnflagged]).toEqual([0, 3, 3, 0]);
+    const msg = noVisibilitiesMessage('flagged.uvfits', v);
+    expect(msg).toBe(
+      'flagged.uvfits: nothing to image: every I cross-correlation is flagged (3 with weight ≤ 0); unflag the data or export them again without these flags from the package that wrote the file (flags are weights ≤ 0)',
+    );
+    const text = uvSummaryText('flagged.uvfits', summariseUv(f, v), null);
+    expect(text).toMatch(/visibilities {2}0 used, 3 flagged, 3 autocorrelations left out: every cross-correlation is flagged \(weight ≤ 0\), nothing to image/);
+    expect(text).toMatch(/weights {7}— \(no unflagged visibility\)/);
+  });
+
+  it('only autocorrelations carry weight (HERA-like): the message says they measure total power', () => {
+    const f = readUvfits(flaggedFile(pairs, (a1, a2) => (a1 === a2 ? 3 : -1), names), 'autos.uvfits');
+    const v = selectVisibilities(f);
+    expect([v.n, v.nFlagged, v.nAutoUnflagged]).toEqual([0, 3, 3]);
+    expect(noVisibilitiesMessage('autos.uvfits', v)).toMatch(/every I cross-correlation is flagged \(3 with weight ≤ 0\); only the 3 autocorrelations carry weight, and they measure total power/);
+    expect(uvSummaryText('autos.uvfits', summariseUv(f, v), null)).toMatch(/only 3 autocorrelations carry weight, nothing to image/);
+  });
+
+  it('one hand unflagged: Stokes I has nothing, and the message names --stokes XX', () => {
+    const f = readUvfits(flaggedFile(pairs, (_a1, _a2, hand) => (hand === 0 ? 2 : -1), names), 'xx.uvfits');
+    const v = selectVisibilities(f);
+    expect(v.n).toBe(0);
+    expect(v.unflaggedByCorrelation).toEqual({ XX: 3, YY: 0 });
+    expect(noVisibilitiesMessage('xx.uvfits', v)).toMatch(/image a correlation that has unflagged data with --stokes XX \(unflagged: XX 3\)/);
+    expect(selectVisibilities(f, 'XX').n).toBe(3);
+  });
+
+  it('antennas: those in the data beside the AN table\'s count; a blank name named by its number; widths under 1 kHz in Hz', () => {
+    const f = readUvfits(flaggedFile(pairs, () => 1, names), 'ok.uvfits');
+    expect(f.meta.antennas.map((a) => a.name)).toEqual(['T1', 'T2', 'T3', 'ANT4', 'T5']);
+    const v = selectVisibilities(f);
+    expect(v.n).toBe(3);
+    const s = summariseUv(f, v);
+    expect(s.antennasInData).toEqual(['T1', 'T2', 'T3']);
+    const text = uvSummaryText('ok.uvfits', s, null);
+    expect(text).toMatch(/antennas {6}3 in the data \(T1 T2 T3\) of 5 in the AN table/);
+    expect(text).toMatch(/channel width 1 Hz/);
+    expect(text).toMatch(/visibilities {2}3 used, 0 flagged, 3 autocorrelations left out\n/);
   });
 });

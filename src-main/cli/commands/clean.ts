@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../../io.js';
 import { readImage2d } from '../../forward-model-files.js';
 import { readUvfitsFile } from '../../visibility-file.js';
-import { defaultProduct, selectVisibilities } from '../../../src-shared/radio/uvfits.js';
+import { defaultProduct, noVisibilitiesMessage, selectVisibilities } from '../../../src-shared/radio/uvfits.js';
 import type { WeightingScheme } from '../../../src-shared/radio/weighting.js';
 import type { CleanMethod } from '../../../src-shared/radio/clean.js';
 import { cleanProductsSync, imagingGeometry, productNames, type MeasurementMethod } from '../../reconstruct/clean-products.js';
@@ -136,9 +136,7 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const vis = selectVisibilities(uv, product, visPath, optionalString(p, 'source'));
     for (const n of vis.notes) process.stderr.write(`skyscore: note: ${n}\n`);
     if (vis.n === 0) {
-      throw new UsageError(
-        `clean: ${visPath}: every ${vis.product} visibility is flagged (${vis.nFlagged} with weight ≤ 0${vis.nAuto ? `, ${vis.nAuto} autocorrelations` : ''}): nothing to image`,
-      );
+      throw new UsageError(`clean: ${noVisibilitiesMessage(visPath, vis)}`);
     }
     const { grid, notes: geoNotes, umax } = imagingGeometry(uv, vis, { size, cellArcsec: cellAs });
     if (grid.cell * umax > 0.5) {
@@ -198,7 +196,10 @@ BPA (the restoring beam: a Gaussian fitted to the dirty beam's main lobe), frequ
     const lines = [
       `clean: ${visPath}: ${vis.n} ${vis.product} visibilities (${vis.formed}), ${vis.nFlagged} flagged`,
       `  image ${grid.nx}×${grid.ny}, cell ${cellText}${geoNotes.length ? ` (${geoNotes.join('; ')})` : ''}; weighting ${scheme}${scheme === 'briggs' ? ` robust ${robust}` : ''}; measurement ${r.measurement.kind}`,
-      `  restoring beam ${angle(beam.bmaj)} × ${angle(beam.bmin)}, PA ${beam.bpa.toFixed(1)}°`,
+      `  restoring beam ${angle(beam.bmaj)} × ${angle(beam.bmin)}, PA ${beam.bpa.toFixed(1)}°` +
+        (beam.lobeAtEdge
+          ? ` — the dirty beam's main lobe reaches the image's edge: the uv coverage does not resolve the sky along PA ${beam.bpa.toFixed(0)}° within ${grid.nx} × ${angle((grid.cell * 180) / Math.PI)} (baselines of nearly one length and direction), and BMAJ is extrapolated`
+          : ''),
       `  noise from the weights ${jy(noise)}/beam` +
         (thermal ? `; scatter of successive visibilities / weights' σ = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : ''),
     ];

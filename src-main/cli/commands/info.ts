@@ -31,7 +31,7 @@ export function describeFits(file: string, f: FitsFile): { file: string; hdus: H
 }
 
 function hz(f: number): string {
-  return f >= 1e9 ? `${+(f / 1e9).toPrecision(7)} GHz` : f >= 1e6 ? `${+(f / 1e6).toPrecision(7)} MHz` : `${+(f / 1e3).toPrecision(7)} kHz`;
+  return f >= 1e9 ? `${+(f / 1e9).toPrecision(7)} GHz` : f >= 1e6 ? `${+(f / 1e6).toPrecision(7)} MHz` : f >= 1e3 ? `${+(f / 1e3).toPrecision(7)} kHz` : `${+f.toPrecision(7)} Hz`;
 }
 
 function lambda(x: number): string {
@@ -40,7 +40,22 @@ function lambda(x: number): string {
 
 /** The text summary of a UVFITS file. */
 export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck | null): string {
-  const ant = s.antennas.length ? `${s.antennas.length} (${s.antennas.slice(0, 12).join(' ')}${s.antennas.length > 12 ? ' …' : ''})` : 'none listed (no AN table)';
+  const list = (names: string[]) => `${names.slice(0, 12).join(' ')}${names.length > 12 ? ' …' : ''}`;
+  const inData = s.antennasInData;
+  const same = inData.length === s.antennas.length && inData.every((a, i) => a === s.antennas[i]);
+  const ant = !s.antennas.length
+    ? `${inData.length} in the data (${list(inData)}), none listed (no AN table)`
+    : same
+      ? `${s.antennas.length} (${list(s.antennas)})`
+      : `${inData.length} in the data (${list(inData)}) of ${s.antennas.length} in the AN table`;
+  const nCross = s.visibilities + s.flagged;
+  let visLine = `${s.visibilities} used, ${s.flagged} flagged${s.autocorrelations ? `, ${s.autocorrelations} autocorrelations left out` : ''}`;
+  if (s.visibilities === 0) {
+    visLine +=
+      nCross === 0
+        ? ': only autocorrelations, nothing to image'
+        : `: every cross-correlation is flagged (weight ≤ 0)${s.autocorrelationsUnflagged ? `, only ${s.autocorrelationsUnflagged} autocorrelations carry weight` : ''}, nothing to image`;
+  }
   const lines = [
     `${file}: UVFITS visibilities`,
     `  source        ${s.object || '—'}   phase centre RA ${s.ra.toFixed(6)}°, Dec ${s.dec.toFixed(6)}°${s.sources && s.sources.length > 1 ? `   (one of the file's ${s.sources.length} sources: ${s.sources.join(' ')})` : ''}`,
@@ -48,10 +63,10 @@ export function uvSummaryText(file: string, s: UvSummary, thermal: ThermalCheck 
     `  antennas      ${ant}`,
     `  baselines     ${s.baselines}${s.autocorrelationGroups ? ` (and ${s.autocorrelationGroups} autocorrelation groups)` : ''}, ${s.groups} groups`,
     `  IFs           ${s.nIf}, channels ${s.nChan} per IF, ${s.freqMin === s.freqMax ? hz(s.freqMin) : `${hz(s.freqMin)} … ${hz(s.freqMax)}`}, channel width ${hz(Math.abs(s.chanWidth))}`,
-    `  Stokes        ${s.stokes.join(' ')}; imaged product ${s.product} = ${s.formed}`,
-    `  visibilities  ${s.visibilities} used, ${s.flagged} flagged${s.autocorrelations ? `, ${s.autocorrelations} autocorrelations left out` : ''}`,
+    `  Stokes        ${s.stokes.join(' ')}; imaged product ${s.product}${s.formed === s.product ? ' (the file\'s own)' : ` = ${s.formed}`}`,
+    `  visibilities  ${visLine}`,
     `  uv range      ${s.uvMin === null ? '— (no unflagged visibility)' : `${lambda(s.uvMin)} … ${lambda(s.uvMax!)}`}`,
-    `  weights       ${thermal ? `scatter of successive visibilities / 1/√weight = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : '— (no successive visibilities on a baseline)'}`,
+    `  weights       ${thermal ? `scatter of successive visibilities / 1/√weight = ${thermal.robustRatio.toFixed(3)} (robust), ${thermal.ratio.toFixed(3)} (rms), ${thermal.pairs} pairs` : s.visibilities === 0 ? '— (no unflagged visibility)' : '— (no successive visibilities on a baseline)'}`,
   ];
   for (const n of s.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
