@@ -9,9 +9,8 @@
  *    panels are open (their opening is logged).
  * Screenshots go to /tmp/shots-diag.
  */
-import { test as base, expect } from './fixtures.js';
+import { test as base, expect, userDirServer, type Server } from './fixtures.js';
 import type { Page } from '@playwright/test';
-import { startServe } from '../helpers/cli.js';
 import path from 'node:path';
 import os from 'node:os';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -26,24 +25,11 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-diag-dl-'));
 const SHOTS = '/tmp/shots-diag';
 mkdirSync(SHOTS, { recursive: true });
 
-type Server = Awaited<ReturnType<typeof startServe>>;
 const test = base.extend<{ app: Page }, { diagServer: Server }>({
-  diagServer: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
-    async ({}, use) => {
-      await makeSmallPriors(path.join(userDir, 'models'));
-      makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
-      const old = process.env.SKYSCORE_USER_DIR;
-      process.env.SKYSCORE_USER_DIR = userDir;
-      const s = await startServe().finally(() => {
-        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
-        else process.env.SKYSCORE_USER_DIR = old;
-      });
-      await use(s);
-      await s.stop();
-    },
-    { scope: 'worker', timeout: 120_000 },
-  ],
+  diagServer: userDirServer(userDir, async () => {
+    await makeSmallPriors(path.join(userDir, 'models'));
+    makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
+  }),
   app: async ({ page, diagServer, consoleErrors }, use) => {
     void consoleErrors;
     await page.addInitScript(() => {

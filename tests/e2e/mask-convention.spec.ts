@@ -6,9 +6,8 @@
  * check has none), and the run reads the mask inverted by lens-fit's rule at 0.05″ — report.json's warnings say so and
  * count the observed pixels of the disc. Screenshots go to test-results/mask-convention/ (and $SKYSCORE_SHOTS).
  */
-import { test as base, expect } from './fixtures.js';
+import { test as base, expect, userDirServer, type Server } from './fixtures.js';
 import type { Page } from '@playwright/test';
-import { startServe } from '../helpers/cli.js';
 import path from 'node:path';
 import os from 'node:os';
 import { readFileSync, mkdtempSync } from 'node:fs';
@@ -19,23 +18,10 @@ import { shot } from './shots.js';
 const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-mask-convention-e2e-'));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-mask-convention-dl-'));
 
-type Server = Awaited<ReturnType<typeof startServe>>;
 const test = base.extend<{ app: Page }, { maskServer: Server }>({
-  maskServer: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
-    async ({}, use) => {
-      makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
-      const old = process.env.SKYSCORE_USER_DIR;
-      process.env.SKYSCORE_USER_DIR = userDir;
-      const s = await startServe().finally(() => {
-        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
-        else process.env.SKYSCORE_USER_DIR = old;
-      });
-      await use(s);
-      await s.stop();
-    },
-    { scope: 'worker', timeout: 120_000 },
-  ],
+  maskServer: userDirServer(userDir, () => {
+    makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
+  }),
   app: async ({ page, maskServer, consoleErrors }, use) => {
     void consoleErrors;
     await page.goto(maskServer.url);

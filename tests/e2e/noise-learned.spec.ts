@@ -7,9 +7,8 @@
  * the command line's `--noise-region` beside `--noise-prior`. Unticked, the box stays in the step but the run's learned
  * block is white's. Screenshots go to test-results/noise-learned/ (and $SKYSCORE_SHOTS).
  */
-import { test as base, expect } from './fixtures.js';
+import { test as base, expect, userDirServer, type Server } from './fixtures.js';
 import type { Locator, Page } from '@playwright/test';
-import { startServe } from '../helpers/cli.js';
 import path from 'node:path';
 import os from 'node:os';
 import { cpSync, readFileSync, mkdtempSync } from 'node:fs';
@@ -21,24 +20,11 @@ import { shot } from './shots.js';
 const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-noise-learned-e2e-'));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-noise-learned-dl-'));
 
-type Server = Awaited<ReturnType<typeof startServe>>;
 const test = base.extend<{ app: Page }, { noiseServer: Server }>({
-  noiseServer: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
-    async ({}, use) => {
-      makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
-      cpSync(path.join(ROOT, 'tests', 'fixtures', 'noise-mixture'), path.join(userDir, 'models', 'noise-mixture'), { recursive: true });
-      const old = process.env.SKYSCORE_USER_DIR;
-      process.env.SKYSCORE_USER_DIR = userDir;
-      const s = await startServe().finally(() => {
-        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
-        else process.env.SKYSCORE_USER_DIR = old;
-      });
-      await use(s);
-      await s.stop();
-    },
-    { scope: 'worker', timeout: 120_000 },
-  ],
+  noiseServer: userDirServer(userDir, () => {
+    makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
+    cpSync(path.join(ROOT, 'tests', 'fixtures', 'noise-mixture'), path.join(userDir, 'models', 'noise-mixture'), { recursive: true });
+  }),
   app: async ({ page, noiseServer, consoleErrors }, use) => {
     void consoleErrors;
     await page.goto(noiseServer.url);

@@ -7,9 +7,8 @@
  * (this image's header has no gain: the field asks for it; then the σ range), a σ map's range, and the project saved and reopened with the choice kept — the same run
  * again gives the same mean. Screenshots go to test-results/.
  */
-import { test as base, expect } from './fixtures.js';
+import { test as base, expect, userDirServer, type Server } from './fixtures.js';
 import type { Locator, Page } from '@playwright/test';
-import { startServe } from '../helpers/cli.js';
 import path from 'node:path';
 import os from 'node:os';
 import { readFileSync, mkdtempSync } from 'node:fs';
@@ -20,23 +19,10 @@ import { makeGaussianFieldPrior } from './small-prior.js';
 const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-noise-e2e-'));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-noise-dl-'));
 
-type Server = Awaited<ReturnType<typeof startServe>>;
 const test = base.extend<{ app: Page }, { noiseServer: Server }>({
-  noiseServer: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
-    async ({}, use) => {
-      makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
-      const old = process.env.SKYSCORE_USER_DIR;
-      process.env.SKYSCORE_USER_DIR = userDir;
-      const s = await startServe().finally(() => {
-        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
-        else process.env.SKYSCORE_USER_DIR = old;
-      });
-      await use(s);
-      await s.stop();
-    },
-    { scope: 'worker', timeout: 120_000 },
-  ],
+  noiseServer: userDirServer(userDir, () => {
+    makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
+  }),
   app: async ({ page, noiseServer, consoleErrors }, use) => {
     void consoleErrors;
     await page.goto(noiseServer.url);

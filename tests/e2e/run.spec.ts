@@ -6,9 +6,8 @@
  * observation's header and the provenance; the project saved, reopened and run again gives the same mean.
  * Also: a U-Net prior of another size (run with a note) and a stop in the middle. Screenshots go to test-results/.
  */
-import { test as base, expect } from './fixtures.js';
+import { test as base, expect, userDirServer, type Server } from './fixtures.js';
 import type { Page } from '@playwright/test';
-import { startServe } from '../helpers/cli.js';
 import path from 'node:path';
 import os from 'node:os';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -22,24 +21,11 @@ import { traceUiTasks, expectResponsive } from './ui-tasks.js';
 const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-run-e2e-'));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'skyscore-run-dl-'));
 
-type Server = Awaited<ReturnType<typeof startServe>>;
 const test = base.extend<{ app: Page }, { runServer: Server }>({
-  runServer: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
-    async ({}, use) => {
-      await makeSmallPriors(path.join(userDir, 'models'));
-      makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
-      const old = process.env.SKYSCORE_USER_DIR;
-      process.env.SKYSCORE_USER_DIR = userDir;
-      const s = await startServe().finally(() => {
-        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
-        else process.env.SKYSCORE_USER_DIR = old;
-      });
-      await use(s);
-      await s.stop();
-    },
-    { scope: 'worker', timeout: 120_000 },
-  ],
+  runServer: userDirServer(userDir, async () => {
+    await makeSmallPriors(path.join(userDir, 'models'));
+    makeGaussianFieldPrior(path.join(userDir, 'models'), 'galaxies-gf');
+  }),
   app: async ({ page, runServer, consoleErrors }, use) => {
     void consoleErrors;
     await page.goto(runServer.url);

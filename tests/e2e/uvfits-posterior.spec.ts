@@ -9,12 +9,12 @@
  * file after phase self-calibration: the flags in its command line, the rounds' figures as report.json gives
  * them, posterior-mean.fits as that command writes it. Screenshots go to test-results/.
  */
-import { test as base, expect } from './fixtures.js';
+import { test as base, expect, userDirServer, type Server } from './fixtures.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
 import os from 'node:os';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { startServe, runCliAsync } from '../helpers/cli.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { ROOT, dataPath } from '../helpers/data.js';
 import { writePowerSpectrumPrior } from '../helpers/power-spectrum-prior.js';
 
@@ -25,26 +25,12 @@ const N = 32;
 const userDir = mkdtempSync(path.join(os.tmpdir(), 'skyscore-uvpost-e2e-'));
 const PK = path.join(userDir, 'models', 'gf32', 'power-spectrum.fits');
 
-type Server = Awaited<ReturnType<typeof startServe>>;
 const test = base.extend<{ app: Page }, { postServer: Server }>({
-  postServer: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
-    async ({}, use) => {
-      mkdirSync(path.dirname(PK), { recursive: true });
-      writePowerSpectrumPrior(PK, N, 0.05, 3, 2);
-      writeFileSync(path.join(path.dirname(PK), 'README.md'), '# gf32 (test prior)\n\nA power-law Gaussian field, 32×32, for the end-to-end tests.\n');
-      const old = process.env.SKYSCORE_USER_DIR;
-      process.env.SKYSCORE_USER_DIR = userDir;
-      const s = await startServe().finally(() => {
-        if (old === undefined) delete process.env.SKYSCORE_USER_DIR;
-        else process.env.SKYSCORE_USER_DIR = old;
-      });
-      await use(s);
-      await s.stop();
-      rmSync(userDir, { recursive: true, force: true });
-    },
-    { scope: 'worker', timeout: 120_000 },
-  ],
+  postServer: userDirServer(userDir, () => {
+    mkdirSync(path.dirname(PK), { recursive: true });
+    writePowerSpectrumPrior(PK, N, 0.05, 3, 2);
+    writeFileSync(path.join(path.dirname(PK), 'README.md'), '# gf32 (test prior)\n\nA power-law Gaussian field, 32×32, for the end-to-end tests.\n');
+  }, () => rmSync(userDir, { recursive: true, force: true })),
   app: async ({ page, postServer, consoleErrors }, use) => {
     void consoleErrors;
     await page.goto(postServer.url);
