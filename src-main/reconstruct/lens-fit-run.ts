@@ -110,6 +110,48 @@ export interface LensFitInputs {
   notes?: string[];
   /** how a mask file was read (lensFitMask): lens.json's `maskConvention` */
   maskConvention?: { given: MaskConvention; read: 'fit' | 'exclude' };
+  /**
+   * the constant sky level already subtracted from `obs` (lensFitSkyLevel, --sky): added back to the products that
+   * model the observation as given (lens-light.fits, model.json's additive image, model-image.fits); lens.json `sky`
+   */
+  sky?: LensFitSky;
+}
+
+/** A constant sky level (data units) subtracted before the fit, and how it was found (lens.json `sky`). */
+export interface LensFitSky {
+  level: number;
+  method: 'fitted' | 'given';
+  /** fitted: the pixels of the joint fit (after the sources' clip) and the disc's radius (arcsec) */
+  pixels?: number;
+  radiusArcsec?: number;
+}
+
+/**
+ * The image's constant sky level (data units): fitted jointly with the deflector's light — two Sérsic components
+ * through the PSF and a constant, the amplitudes by linear least squares (fitLightOnly with its sky column), the
+ * pixels more than 3σ above the first round's model (arcs, other sources) left out of the second — on the valid
+ * pixels within SKY_FIT_RADIUS_FACTOR × the fitted region's outer radius of the image centre (at least
+ * SKY_FIT_MIN_RADIUS_ARCSEC; the whole image without a mask). A cutout whose sky was not subtracted (a drizzled image
+ * before MDRIZSKY's subtraction) otherwise leaves the constant to the Sérsic profiles' wings and the sources'
+ * Poisson term, whose s then counts the sky's photons twice (σ_sky holds them already).
+ */
+export const SKY_FIT_RADIUS_FACTOR = 2;
+export const SKY_FIT_MIN_RADIUS_ARCSEC = 6;
+export function lensFitSkyLevel(obs: ImageFile, sigma: ArrayLike<number>, mask: LensFitMask, pixelScale: number, psf: PsfKernel): LensFitSky {
+  const [ny, nx] = obs.shape;
+  const image = { shape: obs.shape, scale: pixelScale };
+  let outer = Infinity;
+  if (mask?.kind === 'annulus') outer = mask.r2;
+  else if (mask?.kind === 'mask') {
+    outer = 0;
+    for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) if (mask.mask[i * nx + j]) outer = Math.max(outer, Math.hypot(i - (ny - 1) / 2, j - (nx - 1) / 2) * pixelScale);
+  }
+  const radius = Math.max(SKY_FIT_RADIUS_FACTOR * outer, SKY_FIT_MIN_RADIUS_ARCSEC);
+  const d = { data: obs.data, sigma, image, mask: Number.isFinite(radius) ? annulusMask(image, 0, radius) : null, psf };
+  const pixels = fitPixels(d);
+  if (pixels.length < 50) throw new UserInputError(`the sky level: only ${pixels.length} valid pixels to fit it from`);
+  const r = fitLightOnly(d, pixels, 2, 800, () => {}, true);
+  return { level: r.sky, method: 'fitted', pixels: pixels.length, radiusArcsec: radius };
 }
 
 /**
@@ -471,7 +513,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
-  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null, { notes: inp.notes ?? [], maskConvention: inp.maskConvention ?? null });
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null, { notes: inp.notes ?? [], maskConvention: inp.maskConvention ?? null, sky: inp.sky ?? null });
   const summary =
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)}${wh ? ' (whitened)' : ''} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
@@ -610,9 +652,12 @@ function products(
   warnings: string[],
   nz: NoiseProducts,
   noise: Record<string, unknown> | null,
-  about: { notes: string[]; maskConvention: LensFitInputs['maskConvention'] | null },
+  about: { notes: string[]; maskConvention: LensFitInputs['maskConvention'] | null; sky: LensFitSky | null },
 ): { name: string; bytes: Uint8Array | string }[] {
   const shape = obs.shape;
+  // a sky level subtracted before the fit is part of the model of the observation as given
+  const skyLevel = about.sky?.level ?? 0;
+  const withSky = (a: ArrayLike<number>) => (skyLevel ? Float64Array.from(a, (v) => v + skyLevel) : a);
   const [ny, nx] = shape;
   const L = res.lens;
   const sourceShape = res.sourceGrid.shape;
@@ -644,7 +689,7 @@ function products(
       { type: 'mask', fits: 'mask.fits' },
     ],
     // the fitted lens light, added to the lensed source (y = A x + b + n): reconstruct takes the observation itself
-    ...(res.light.length ? { additive: { fits: 'lens-light.fits' } } : {}),
+    ...(res.light.length || skyLevel ? { additive: { fits: 'lens-light.fits' } } : {}),
     // the correlated noise measured from the sky (whitened fits only): reconstruct's exact correlated likelihood
     ...(nz.modelNoise ? { noise: nz.modelNoise } : {}),
     // the source inversion's 99.5th percentile and sky: the automatic flux scale reads them, where the prior acts
@@ -704,6 +749,9 @@ function products(
     lensNote: implausibleLensNote(res.lens),
     // how a mask file was read: the convention asked for (--mask-convention) and the one read; null without a mask file
     maskConvention: about.maskConvention,
+    // the constant sky level subtracted before the fit (--sky), included in lens-light.fits and model-image.fits;
+    // null: none
+    sky: about.sky,
     notes: about.notes,
     warnings,
     evaluations: res.evaluations,
@@ -735,9 +783,9 @@ function products(
     { name: 'model.json', bytes: modelText },
     { name: 'psf.fits', bytes: writeFits([{ data: Float32Array.from(psf.data), shape: [psf.shape[1], psf.shape[0]], header: psfHeader, bitpix: -32 }]) },
     onGrid('mask.fits', maskData, ''),
-    onGrid('lens-light.fits', nz.lightImage),
+    onGrid('lens-light.fits', withSky(nz.lightImage), undefined, skyLevel ? { SKYLEVEL: skyLevel } : {}),
     onGrid('light-subtracted.fits', subtracted),
-    onGrid('model-image.fits', nz.modelImage),
+    onGrid('model-image.fits', withSky(nz.modelImage), undefined, skyLevel ? { SKYLEVEL: skyLevel } : {}),
     onGrid('normalised-residual.fits', res.normalisedResidual, '', nz.whitened ? { SKYRESID: 'whitened: W*(y/sigma) - W*(model)/sigma, W = P^-1/2' } : {}),
     { name: 'source-inversion.fits', bytes: writeFits([{ data: Float32Array.from(nz.source), shape: [sourceShape[1], sourceShape[0]], header: srcHeader, bitpix: -32 }]) },
     { name: 'critical-curves.json', bytes: JSON.stringify({ units: 'arcsec, image axes (critical) and source axes (caustics)', critical: curves.critical, caustics: curves.caustics }) + '\n' },
