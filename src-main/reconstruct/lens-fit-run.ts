@@ -537,11 +537,23 @@ interface NoiseProducts {
 
 const r4 = (v: number) => Number(v.toPrecision(4));
 
+/**
+ * lens.json's noiseCorrelation.decision: whitened, or why the noise was taken as white — an estimate refused because
+ * its sky is not blank (large-scale ratio above MAX_LARGE_SCALE_RATIO) is not one whose correlation was insignificant.
+ */
+export function noiseCorrelationDecision(corr: Pick<CorrelationDecision, 'mode' | 'estimate'>, whitened: boolean): string {
+  const e = corr.estimate;
+  if (whitened) return 'whitened';
+  if (e && e.largeScaleRatio > MAX_LARGE_SCALE_RATIO) return `white (not used: the sky is not blank, large-scale ratio ${r4(e.largeScaleRatio)} above ${MAX_LARGE_SCALE_RATIO})`;
+  if (e) return 'white (correlation not significant)';
+  return corr.mode === 'none' ? 'white (not measured: --noise-correlation none)' : 'white (not measured: too little sky)';
+}
+
 function noiseCorrelationProducts(res: LensFitResult, inp: LensFitInputs, corr: CorrelationDecision, wh: Whitened | null): NoiseProducts {
   const e = corr.estimate;
   const base: Record<string, unknown> = {
     mode: corr.mode,
-    decision: wh ? 'whitened' : e ? 'white (correlation not significant)' : corr.mode === 'none' ? 'white (not measured: --noise-correlation none)' : 'white (not measured: too little sky)',
+    decision: noiseCorrelationDecision(corr, wh !== null),
     text: corr.text,
     ...(corr.sky && { skyGrowth: { arcsec: r4(corr.sky.growthArcsec), ownRadiusArcsec: r4(corr.sky.ownGrowthArcsec), skyPixelsAtOwnRadius: corr.sky.skyPixelsAtOwnGrowth, lightSubtracted: corr.sky.lightSubtracted } }),
     ...(e && {

@@ -12,7 +12,7 @@ import {
 } from '../../src-shared/lensing/whitening.js';
 import { estimateNoiseSpectrum } from '../../src-shared/noise/spectrum.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
-import { lensFitNoiseCorrelation, SKY_FALLBACK_GROWTHS_ARCSEC, type LensFitMask } from '../../src-main/reconstruct/lens-fit-run.js';
+import { lensFitNoiseCorrelation, noiseCorrelationDecision, SKY_FALLBACK_GROWTHS_ARCSEC, type LensFitMask } from '../../src-main/reconstruct/lens-fit-run.js';
 import { lightImage } from '../../src-shared/lensing/light.js';
 import { gaussianPsf } from '../../src-shared/operators/psf.js';
 import { FitsHeader } from '../../src-shared/fits/index.js';
@@ -249,12 +249,15 @@ describe("the lens fit's sky on a small cutout (lensFitNoiseCorrelation's smalle
     expect(noPsf.whiten).toBe(false);
     expect(noPsf.text).toMatch(/not used: .* is not blank/);
     expect(noPsf.estimate!.largeScaleRatio).toBeGreaterThan(3);
+    // lens.json's decision says why: the sky refused, not a correlation found insignificant
+    expect(noiseCorrelationDecision(noPsf, false)).toMatch(/^white \(not used: the sky is not blank, large-scale ratio [0-9.]+ above 3\)$/);
     // with the PSF: the light alone fitted to the disc and subtracted; white noise is then white
     const white1 = lensFitNoiseCorrelation(obs(wn), sigma, disc, scale, 'auto', undefined, psf);
     expect(white1.sky?.lightSubtracted).toBe(true);
     expect(white1.estimate).not.toBeNull();
     expect(white1.whiten).toBe(false);
     expect(white1.estimate!.largeScaleRatio).toBeLessThan(3);
+    expect(noiseCorrelationDecision(white1, false)).toBe('white (correlation not significant)');
     // drizzle-like noise under the same deflector: correlated, measured as on the blank sky
     const drz = lensFitNoiseCorrelation(obs(plus(drizzled(81), bright)), sigma, disc, scale, 'auto', undefined, psf);
     expect(drz.sky?.lightSubtracted).toBe(true);
@@ -262,5 +265,6 @@ describe("the lens fit's sky on a small cutout (lensFitNoiseCorrelation's smalle
     expect(Math.abs(drz.estimate!.lag1.x - RHO1)).toBeLessThan(0.04);
     expect(Math.abs(drz.estimate!.lag1.y - RHO1)).toBeLessThan(0.04);
     expect(drz.text).toMatch(/residual of the deflector's light alone/);
+    expect(noiseCorrelationDecision(drz, true)).toBe('whitened');
   }, 120_000);
 });
