@@ -30,6 +30,7 @@ import {
   decideNoiseCorrelation,
   dilate,
   MAX_LARGE_SCALE_RATIO,
+  skyNotBlank,
   noiseRealisation,
   whitenedPsf,
   whitenImage,
@@ -199,7 +200,7 @@ export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>
       `the ${sub ? 'residual of the deflector\'s light alone (two Sérsic components fitted to the fitted region), on the ' : ''}blank sky outside the fitted region grown by ${f(g)} (its own radius, ${f(own)}, leaves ${ownPixels} sky pixels in the cutout)`;
     const d = decideNoiseCorrelation(obs.data, sigma, shape, mode, exclude, undefined, where(false));
     if (!d.estimate) continue;
-    if (d.estimate.largeScaleRatio <= MAX_LARGE_SCALE_RATIO || !psf) return { ...d, sky: { growthArcsec: g, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: ownPixels, lightSubtracted: false } };
+    if (!skyNotBlank(d.estimate) || !psf) return { ...d, sky: { growthArcsec: g, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: ownPixels, lightSubtracted: false } };
     // the sky holds the deflector's wings: its light alone subtracted, the sky measured again on the residual
     residual ??= lightResidual(obs, sigma, mask!, pixelScale, psf);
     const r = decideNoiseCorrelation(residual, sigma, shape, mode, exclude, undefined, where(true));
@@ -539,12 +540,12 @@ const r4 = (v: number) => Number(v.toPrecision(4));
 
 /**
  * lens.json's noiseCorrelation.decision: whitened, or why the noise was taken as white — an estimate refused because
- * its sky is not blank (large-scale ratio above MAX_LARGE_SCALE_RATIO) is not one whose correlation was insignificant.
+ * its sky is not blank (skyNotBlank) is not one whose correlation was insignificant.
  */
 export function noiseCorrelationDecision(corr: Pick<CorrelationDecision, 'mode' | 'estimate'>, whitened: boolean): string {
   const e = corr.estimate;
   if (whitened) return 'whitened';
-  if (e && e.largeScaleRatio > MAX_LARGE_SCALE_RATIO) return `white (not used: the sky is not blank, large-scale ratio ${r4(e.largeScaleRatio)} above ${MAX_LARGE_SCALE_RATIO})`;
+  if (e && skyNotBlank(e)) return `white (not used: the sky is not blank, large-scale / per-pixel variance ${r4(e.largeScaleRatio / e.varianceRatio)} above ${MAX_LARGE_SCALE_RATIO})`;
   if (e) return 'white (correlation not significant)';
   return corr.mode === 'none' ? 'white (not measured: --noise-correlation none)' : 'white (not measured: too little sky)';
 }

@@ -146,6 +146,22 @@ describe('the noise correlation of the lens fit (whitening.ts)', () => {
     expect(decideNoiseCorrelation(data, sigma, shape, 'none', null)).toMatchObject({ whiten: false, estimate: null });
   });
 
+  it('decides the same whether σ states the large-scale noise (1/√WHT) or the per-pixel rms (one σ from the sky)', () => {
+    // a stronger drizzle-like kernel (a = 0.2): per-pixel variance (2a² + (1 − 2a)²)² = 0.194 of the large-scale one,
+    // R² = 5.2; with σ = the per-pixel rms P(0) reads 5.2 σ², which the former bound P(0) ≤ 3 refused as not blank
+    const a = 0.2;
+    const v = (2 * a * a + (1 - 2 * a) ** 2) ** 2;
+    const m = filtered(n, 7, a);
+    for (const s of [0.5, 0.5 * Math.sqrt(v)]) {
+      const sigma = new Float64Array(n * n).fill(s);
+      const d = decideNoiseCorrelation(Float64Array.from(m, (x) => 0.5 * x), sigma, shape, 'auto', null);
+      expect(d.estimate).not.toBeNull();
+      expect(Math.abs(d.estimate!.largeScaleRatio / d.estimate!.varianceRatio - 1 / v) / (1 / v)).toBeLessThan(0.15);
+      expect(d.whiten).toBe(true);
+      expect(noiseCorrelationDecision(d, d.whiten)).toBe('whitened');
+    }
+  });
+
   it('keeps sources and the excluded region out of the sky', () => {
     const sigma = new Float64Array(n * n).fill(1);
     const data = filtered(n, 30);
@@ -248,15 +264,15 @@ describe("the lens fit's sky on a small cutout (lensFitNoiseCorrelation's smalle
     const noPsf = lensFitNoiseCorrelation(obs(wn), sigma, disc, scale, 'auto');
     expect(noPsf.whiten).toBe(false);
     expect(noPsf.text).toMatch(/not used: .* is not blank/);
-    expect(noPsf.estimate!.largeScaleRatio).toBeGreaterThan(3);
+    expect(noPsf.estimate!.largeScaleRatio / noPsf.estimate!.varianceRatio).toBeGreaterThan(6.75);
     // lens.json's decision says why: the sky refused, not a correlation found insignificant
-    expect(noiseCorrelationDecision(noPsf, false)).toMatch(/^white \(not used: the sky is not blank, large-scale ratio [0-9.]+ above 3\)$/);
+    expect(noiseCorrelationDecision(noPsf, false)).toMatch(/^white \(not used: the sky is not blank, large-scale \/ per-pixel variance [0-9.]+ above 6\.75\)$/);
     // with the PSF: the light alone fitted to the disc and subtracted; white noise is then white
     const white1 = lensFitNoiseCorrelation(obs(wn), sigma, disc, scale, 'auto', undefined, psf);
     expect(white1.sky?.lightSubtracted).toBe(true);
     expect(white1.estimate).not.toBeNull();
     expect(white1.whiten).toBe(false);
-    expect(white1.estimate!.largeScaleRatio).toBeLessThan(3);
+    expect(white1.estimate!.largeScaleRatio / white1.estimate!.varianceRatio).toBeLessThan(6.75);
     expect(noiseCorrelationDecision(white1, false)).toBe('white (correlation not significant)');
     // drizzle-like noise under the same deflector: correlated, measured as on the blank sky
     const drz = lensFitNoiseCorrelation(obs(plus(drizzled(81), bright)), sigma, disc, scale, 'auto', undefined, psf);
