@@ -31,6 +31,7 @@ import {
   decideNoiseCorrelation,
   dilate,
   MAX_LARGE_SCALE_RATIO,
+  skyNotBlank,
   noiseRealisation,
   whitenedPsf,
   whitenImage,
@@ -111,6 +112,48 @@ export interface LensFitInputs {
   notes?: string[];
   /** how a mask file was read (lensFitMask): lens.json's `maskConvention` */
   maskConvention?: { given: MaskConvention; read: 'fit' | 'exclude' };
+  /**
+   * the constant sky level already subtracted from `obs` (lensFitSkyLevel, --sky): added back to the products that
+   * model the observation as given (lens-light.fits, model.json's additive image, model-image.fits); lens.json `sky`
+   */
+  sky?: LensFitSky;
+}
+
+/** A constant sky level (data units) subtracted before the fit, and how it was found (lens.json `sky`). */
+export interface LensFitSky {
+  level: number;
+  method: 'fitted' | 'given';
+  /** fitted: the pixels of the joint fit (after the sources' clip) and the disc's radius (arcsec) */
+  pixels?: number;
+  radiusArcsec?: number;
+}
+
+/**
+ * The image's constant sky level (data units): fitted jointly with the deflector's light — two Sérsic components
+ * through the PSF and a constant, the amplitudes by linear least squares (fitLightOnly with its sky column), the
+ * pixels more than 3σ above the first round's model (arcs, other sources) left out of the second — on the valid
+ * pixels within SKY_FIT_RADIUS_FACTOR × the fitted region's outer radius of the image centre (at least
+ * SKY_FIT_MIN_RADIUS_ARCSEC; the whole image without a mask). A cutout whose sky was not subtracted (a drizzled image
+ * before MDRIZSKY's subtraction) otherwise leaves the constant to the Sérsic profiles' wings and the sources'
+ * Poisson term, whose s then counts the sky's photons twice (σ_sky holds them already).
+ */
+export const SKY_FIT_RADIUS_FACTOR = 2;
+export const SKY_FIT_MIN_RADIUS_ARCSEC = 6;
+export function lensFitSkyLevel(obs: ImageFile, sigma: ArrayLike<number>, mask: LensFitMask, pixelScale: number, psf: PsfKernel): LensFitSky {
+  const [ny, nx] = obs.shape;
+  const image = { shape: obs.shape, scale: pixelScale };
+  let outer = Infinity;
+  if (mask?.kind === 'annulus') outer = mask.r2;
+  else if (mask?.kind === 'mask') {
+    outer = 0;
+    for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) if (mask.mask[i * nx + j]) outer = Math.max(outer, Math.hypot(i - (ny - 1) / 2, j - (nx - 1) / 2) * pixelScale);
+  }
+  const radius = Math.max(SKY_FIT_RADIUS_FACTOR * outer, SKY_FIT_MIN_RADIUS_ARCSEC);
+  const d = { data: obs.data, sigma, image, mask: Number.isFinite(radius) ? annulusMask(image, 0, radius) : null, psf };
+  const pixels = fitPixels(d);
+  if (pixels.length < 50) throw new UserInputError(`the sky level: only ${pixels.length} valid pixels to fit it from`);
+  const r = fitLightOnly(d, pixels, 2, 800, () => {}, true);
+  return { level: r.sky, method: 'fitted', pixels: pixels.length, radiusArcsec: radius };
 }
 
 /**
@@ -158,7 +201,7 @@ export function lensFitNoiseCorrelation(obs: ImageFile, sigma: ArrayLike<number>
       `the ${sub ? 'residual of the deflector\'s light alone (two Sérsic components fitted to the fitted region), on the ' : ''}blank sky outside the fitted region grown by ${f(g)} (its own radius, ${f(own)}, leaves ${ownPixels} sky pixels in the cutout)`;
     const d = decideNoiseCorrelation(obs.data, sigma, shape, mode, exclude, undefined, where(false));
     if (!d.estimate) continue;
-    if (d.estimate.largeScaleRatio <= MAX_LARGE_SCALE_RATIO || !psf) return { ...d, sky: { growthArcsec: g, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: ownPixels, lightSubtracted: false } };
+    if (!skyNotBlank(d.estimate) || !psf) return { ...d, sky: { growthArcsec: g, ownGrowthArcsec: own, skyPixelsAtOwnGrowth: ownPixels, lightSubtracted: false } };
     // the sky holds the deflector's wings: its light alone subtracted, the sky measured again on the residual
     residual ??= lightResidual(obs, sigma, mask!, pixelScale, psf);
     const r = decideNoiseCorrelation(residual, sigma, shape, mode, exclude, undefined, where(true));
@@ -472,10 +515,10 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   if (implausible) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${implausible}`, elapsedS: elapsed() });
   const slope = res.parameters.gamma ? `, γ ${fmt(res.parameters.gamma)}` : '';
   emit(null, `done: θE ${fmt(res.parameters.thetaE)}″, q ${fmt(res.parameters.q)}${slope}, log Z ${res.logEvidence.toFixed(2)}, χ²/pixel ${res.chi2PerPixel.toFixed(3)}`);
-  // the angles and centres on the sky, where the observation has a celestial WCS (lens.json sky, the header cards)
-  const sky = lensSky(inp.obs.header, inp.obs.shape, res.image.scale, res.parameters, res.covariance ? { names: res.names, matrix: res.covariance } : null);
-  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null, { notes: inp.notes ?? [], maskConvention: inp.maskConvention ?? null }, sky);
-  const pa = sky ? ` (PA ${fmt(sky.positionAngle)}° East of North)` : '';
+  // the angles and centres on the sky, where the observation has a celestial WCS (lens.json onSky, the header cards)
+  const onSky = lensSky(inp.obs.header, inp.obs.shape, res.image.scale, res.parameters, res.covariance ? { names: res.names, matrix: res.covariance } : null);
+  const files = products(res, inp.obs, inp.psf, command, inp.noiseText, inp.warnings ?? [], noiseCorrelationProducts(res, inp, corr, wh), inp.noise ?? null, { notes: inp.notes ?? [], maskConvention: inp.maskConvention ?? null, sky: inp.sky ?? null }, onSky);
+  const pa = onSky ? ` (PA ${fmt(onSky.positionAngle)}° East of North)` : '';
   const summary =
     `θE = ${fmt(res.parameters.thetaE)}″, q = ${fmt(res.parameters.q)}, φ = ${fmt(res.parameters.phi)} rad${pa}${res.parameters.gamma ? `, γ = ${fmt(res.parameters.gamma)}` : ''}, ` +
     `log Z = ${res.logEvidence.toFixed(2)}, χ²/pixel = ${res.chi2PerPixel.toFixed(3)}${wh ? ' (whitened)' : ''} over ${res.nPixels} pixels, ${res.seconds.toFixed(0)} s`;
@@ -499,11 +542,23 @@ interface NoiseProducts {
 
 const r4 = (v: number) => Number(v.toPrecision(4));
 
+/**
+ * lens.json's noiseCorrelation.decision: whitened, or why the noise was taken as white — an estimate refused because
+ * its sky is not blank (skyNotBlank) is not one whose correlation was insignificant.
+ */
+export function noiseCorrelationDecision(corr: Pick<CorrelationDecision, 'mode' | 'estimate'>, whitened: boolean): string {
+  const e = corr.estimate;
+  if (whitened) return 'whitened';
+  if (e && skyNotBlank(e)) return `white (not used: the sky is not blank, large-scale / per-pixel variance ${r4(e.largeScaleRatio / e.varianceRatio)} above ${MAX_LARGE_SCALE_RATIO})`;
+  if (e) return 'white (correlation not significant)';
+  return corr.mode === 'none' ? 'white (not measured: --noise-correlation none)' : 'white (not measured: too little sky)';
+}
+
 function noiseCorrelationProducts(res: LensFitResult, inp: LensFitInputs, corr: CorrelationDecision, wh: Whitened | null): NoiseProducts {
   const e = corr.estimate;
   const base: Record<string, unknown> = {
     mode: corr.mode,
-    decision: wh ? 'whitened' : e ? 'white (correlation not significant)' : corr.mode === 'none' ? 'white (not measured: --noise-correlation none)' : 'white (not measured: too little sky)',
+    decision: noiseCorrelationDecision(corr, wh !== null),
     text: corr.text,
     ...(corr.sky && { skyGrowth: { arcsec: r4(corr.sky.growthArcsec), ownRadiusArcsec: r4(corr.sky.ownGrowthArcsec), skyPixelsAtOwnRadius: corr.sky.skyPixelsAtOwnGrowth, lightSubtracted: corr.sky.lightSubtracted } }),
     ...(e && {
@@ -614,10 +669,13 @@ function products(
   warnings: string[],
   nz: NoiseProducts,
   noise: Record<string, unknown> | null,
-  about: { notes: string[]; maskConvention: LensFitInputs['maskConvention'] | null },
-  sky: LensSky | null,
+  about: { notes: string[]; maskConvention: LensFitInputs['maskConvention'] | null; sky: LensFitSky | null },
+  onSky: LensSky | null,
 ): { name: string; bytes: Uint8Array | string }[] {
   const shape = obs.shape;
+  // a sky level subtracted before the fit is part of the model of the observation as given
+  const skyLevel = about.sky?.level ?? 0;
+  const withSky = (a: ArrayLike<number>) => (skyLevel ? Float64Array.from(a, (v) => v + skyLevel) : a);
   const [ny, nx] = shape;
   const L = res.lens;
   const sourceShape = res.sourceGrid.shape;
@@ -649,7 +707,7 @@ function products(
       { type: 'mask', fits: 'mask.fits' },
     ],
     // the fitted lens light, added to the lensed source (y = A x + b + n): reconstruct takes the observation itself
-    ...(res.light.length ? { additive: { fits: 'lens-light.fits' } } : {}),
+    ...(res.light.length || skyLevel ? { additive: { fits: 'lens-light.fits' } } : {}),
     // the correlated noise measured from the sky (whitened fits only): reconstruct's exact correlated likelihood
     ...(nz.modelNoise ? { noise: nz.modelNoise } : {}),
     // the source inversion's 99.5th percentile and sky: the automatic flux scale reads them, where the prior acts
@@ -664,7 +722,7 @@ function products(
   const modelHash = createHash('sha256').update(modelText).digest('hex');
   const prov = (extra: Record<string, string | number> = {}) => ({ command, modelPath: 'model.json', modelHash, backend: 'float64 (no tensors)', extra: { SKYNOISE: noiseText, ...extra } });
   // the fitted lens in every product's header (the values of lens.json's parameters and sky)
-  const cards = lensHeaderCards(res.massProfile, res.parameters, sky, { logEvidence: res.logEvidence, chi2PerPixel: res.chi2PerPixel });
+  const cards = lensHeaderCards(res.massProfile, res.parameters, onSky, { logEvidence: res.logEvidence, chi2PerPixel: res.chi2PerPixel });
   const withLens = (h: FitsHeader): FitsHeader => {
     for (const [k, v, c] of cards) h.set(k, v, c);
     return h;
@@ -686,7 +744,7 @@ function products(
     units: { thetaE: 'arcsec', x0: 'arcsec', y0: 'arcsec', phi: 'radians counter-clockwise from +x', q: 'minor/major axis ratio', gamma1: '', gamma2: '', e1: '(1-q)/(1+q) cos 2phi', e2: '(1-q)/(1+q) sin 2phi', ...(res.massProfile === 'epl' && { gamma: 'power-law slope: convergence ∝ R^(1-gamma), 2 = isothermal' }) },
     // the angles and centres on the sky through the observation's WCS (null without a celestial WCS): position angles
     // in degrees East of North of the major axes (mod 180), centres in degrees (docs/lensing.md, On the sky)
-    onSky: sky,
+    onSky,
     logEvidence: res.logEvidence,
     logEvidenceFitGrid: res.logEvidenceFit,
     chi2: res.chi2,
@@ -718,6 +776,9 @@ function products(
     lensNote: implausibleLensNote(res.lens),
     // how a mask file was read: the convention asked for (--mask-convention) and the one read; null without a mask file
     maskConvention: about.maskConvention,
+    // the constant sky level subtracted before the fit (--sky), included in lens-light.fits and model-image.fits;
+    // null: none
+    sky: about.sky,
     notes: about.notes,
     warnings,
     evaluations: res.evaluations,
@@ -749,9 +810,9 @@ function products(
     { name: 'model.json', bytes: modelText },
     { name: 'psf.fits', bytes: writeFits([{ data: Float32Array.from(psf.data), shape: [psf.shape[1], psf.shape[0]], header: psfHeader, bitpix: -32 }]) },
     onGrid('mask.fits', maskData, ''),
-    onGrid('lens-light.fits', nz.lightImage),
+    onGrid('lens-light.fits', withSky(nz.lightImage), undefined, skyLevel ? { SKYLEVEL: skyLevel } : {}),
     onGrid('light-subtracted.fits', subtracted),
-    onGrid('model-image.fits', nz.modelImage),
+    onGrid('model-image.fits', withSky(nz.modelImage), undefined, skyLevel ? { SKYLEVEL: skyLevel } : {}),
     onGrid('normalised-residual.fits', res.normalisedResidual, '', nz.whitened ? { SKYRESID: 'whitened: W*(y/sigma) - W*(model)/sigma, W = P^-1/2' } : {}),
     { name: 'source-inversion.fits', bytes: writeFits([{ data: Float32Array.from(nz.source), shape: [sourceShape[1], sourceShape[0]], header: srcHeader, bitpix: -32 }]) },
     { name: 'critical-curves.json', bytes: JSON.stringify({ units: 'arcsec, image axes (critical) and source axes (caustics)', critical: curves.critical, caustics: curves.caustics }) + '\n' },

@@ -260,9 +260,10 @@ function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): b
 /**
  * The deflector's light alone, from the data: Sérsic shapes by Nelder–Mead with the amplitudes by linear least
  * squares (with two components, both positive), on the fitted pixels minus those more than 3σ above the model (the
- * arcs), in two rounds.
+ * arcs), in two rounds. With `sky`, a constant sky level is a further linear amplitude of any sign (a column of
+ * ones, solved with the light's), returned as `sky` (0 without).
  */
-export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void): { light: SersicParams[]; evaluations: number } {
+export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void, sky = false): { light: SersicParams[]; evaluations: number; sky: number } {
   const [ny, nx] = d.image.shape;
   // start: the centroid about the brightest pixel by the median of its 3×3 neighbourhood (a hot pixel or a cosmic
   // ray's track that the sharp-pixel test left on the galaxy's light is no peak there), round, rEff = 5 px, n = 3
@@ -308,10 +309,17 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
   let use = pixels;
   let evaluations = 0;
   let best: Float64Array = Float64Array.from(x0);
+  // the columns of the light and, with `sky`, the constant's column of ones at the pixels `sel`
+  const columns = (light: SersicParams[], sel: Int32Array): Float64Array[] => {
+    const cols = lightColumns(light, d.image, d.psf, sel, 2);
+    if (sky) cols.push(new Float64Array(sel.length).fill(1));
+    return cols;
+  };
+  let skyLevel = 0;
   for (let round = 0; round < 2; round++) {
     const sel = use;
     // (not where the start itself has one: Nelder–Mead needs a finite start)
-    const startAmps = count > 1 ? leastSquaresChi2(lightColumns(lightFromVector(best, 0, count), d.image, d.psf, sel, 2), d, sel).amps : null;
+    const startAmps = count > 1 ? leastSquaresChi2(columns(lightFromVector(best, 0, count), sel), d, sel).amps.subarray(0, count) : null;
     const positive = startAmps !== null && startAmps.every((a) => a > 0);
     // a component of negative amplitude is no light: with two, the fit could otherwise move one off the galaxy and
     // subtract it (on the second SLACS-like simulation of docs/lensing.md: 0.67″ off, amplitude −0.003, the lens's
@@ -319,9 +327,8 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
     const f = (v: Float64Array): number => {
       const light = lightFromVector(v, 0, count);
       if (!allowed(null, light, d.image)) return Infinity;
-      const cols = lightColumns(light, d.image, d.psf, sel, 2);
-      const r = leastSquaresChi2(cols, d, sel);
-      return positive && r.amps.some((a) => !(a > 0)) ? Infinity : r.chi2;
+      const r = leastSquaresChi2(columns(light, sel), d, sel);
+      return positive && r.amps.subarray(0, count).some((a) => !(a > 0)) ? Infinity : r.chi2;
     };
     const r = nelderMead(f, best, {
       steps,
@@ -335,17 +342,19 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
     best = r.x;
     // drop the pixels well above the light model (the lensed source) for the next round
     const light = lightFromVector(best, 0, count);
-    const cols = lightColumns(light, d.image, d.psf, pixels, 2);
+    const cols = columns(light, pixels);
     const { amps } = leastSquaresChi2(cols, d, pixels);
+    skyLevel = sky ? amps[count] : 0;
     const keep: number[] = [];
     pixels.forEach((p, r2) => {
-      let m = 0;
+      let m = skyLevel;
       for (let k = 0; k < count; k++) m += amps[k] * cols[k][r2];
       if ((d.data[p] - m) / d.sigma[p] < 3) keep.push(p);
     });
     use = Int32Array.from(keep);
   }
-  return { light: lightFromVector(best, 0, count), evaluations };
+  if (sky) skyLevel = leastSquaresChi2(columns(lightFromVector(best, 0, count), use), d, use).amps[count];
+  return { light: lightFromVector(best, 0, count), evaluations, sky: skyLevel };
 }
 
 /** Weighted linear least squares of the data on the columns: amplitudes and χ². */

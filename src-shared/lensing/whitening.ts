@@ -39,11 +39,20 @@ export const CORRELATION_SIGNIFICANCE = 5;
 /** Sky pixels needed for an estimate. */
 export const MIN_SKY_PIXELS = 2000;
 /**
- * Above this large-scale variance ratio P(0) the "sky" holds signal (a galaxy's wings, scattered light), not noise:
- * drizzled noise has P(0) ≈ 1 when the weights state the large-scale noise, less with pixfrac < 1 (measured 0.9–1.1
- * and 0.57 on the simulations of docs/lensing.md); the sky of a 160² crop of that simulation read 27.
+ * Above this ratio of the large-scale variance P(0) to the per-pixel variance C(0) the "sky" holds signal (a galaxy's
+ * wings, scattered light), not noise. The ratio does not depend on how σ is scaled — σ = 1/√WHT states the
+ * large-scale noise (P(0) ≈ 1, C(0) ≈ 1/R²), one σ measured from the sky's scatter the per-pixel rms (C(0) ≈ 1,
+ * P(0) ≈ R²) —: drizzled noise has P(0)/C(0) = R², 2.25 for pixfrac = the output scale (Casertano et al. 2000),
+ * measured 2.6–3.0 on the drizzle-like simulations of docs/lensing.md and 3.1 on SDSSJ0029−0055's sky, white noise 1;
+ * the limit is 3 × 2.25, the earlier bound P(0) ≤ 3 for σ = 1/√WHT at pixfrac = scale. Wings read 10–40 (the
+ * simulations' sky within 4–5″ of the deflector).
  */
-export const MAX_LARGE_SCALE_RATIO = 3;
+export const MAX_LARGE_SCALE_RATIO = 6.75;
+
+/** Whether an estimate's "sky" holds signal: P(0)/C(0) above MAX_LARGE_SCALE_RATIO. */
+export function skyNotBlank(est: Pick<SkyCorrelation, 'largeScaleRatio' | 'varianceRatio'>): boolean {
+  return est.largeScaleRatio > MAX_LARGE_SCALE_RATIO * est.varianceRatio;
+}
 /** The whitening kernel's largest radius (pixels). */
 export const MAX_KERNEL_RADIUS = 10;
 /** The truncated whitening filter's largest departure from whiteness over the modes, |P |Ŵ|² − 1|. */
@@ -476,13 +485,13 @@ export function decideNoiseCorrelation(
     for (const v of sky) c += v;
     return { mode, whiten: false, estimate: null, skyPixels: c, text: `noise correlation: not measured (${c} sky pixels in ${where}, ${MIN_SKY_PIXELS} needed): the noise taken as white` };
   }
-  if (est.largeScaleRatio > MAX_LARGE_SCALE_RATIO) {
+  if (skyNotBlank(est)) {
     return {
       mode,
       whiten: false,
       estimate: est,
       skyPixels: est.skyPixels,
-      text: `noise correlation: not used: ${where} is not blank (large-scale variance / σ² ${f3(est.largeScaleRatio)}, above ${MAX_LARGE_SCALE_RATIO}; neighbour correlation ${f3(est.lag1.x)} / ${f3(est.lag1.y)}): the noise taken as white; give a blank-sky box with --noise-region`,
+      text: `noise correlation: not used: ${where} is not blank (large-scale variance / σ² ${f3(est.largeScaleRatio)}, ${f3(est.largeScaleRatio / est.varianceRatio)}× the per-pixel variance, above ${MAX_LARGE_SCALE_RATIO}; neighbour correlation ${f3(est.lag1.x)} / ${f3(est.lag1.y)}): the noise taken as white; give a blank-sky box with --noise-region`,
     };
   }
   const whiten = correlationSignificant(est);

@@ -170,6 +170,8 @@ describe('skyscore lens-fit', () => {
       [[...base, '--noise-region', '0,0,80,80'], /the noise region 0,0,80,80 is not a box inside the 56×56/],
       [[...base, '--noise-region', '0,0,20,20', '--noise-correlation', 'none'], /--noise-region measures the noise's correlation: not with --noise-correlation none/],
       [[...base, '--poisson', 'yes'], /--poisson must be auto or none/],
+      [[...base, '--sky', 'auto'], /--sky must be none, fit or a number \(the sky level in data units\), got 'auto'/],
+      [[...base, '--sky', ''], /--sky must be none, fit or a number/],
       [[...base, '--weight-type', 'ivm2'], /--weight-type must be ivm or exp/],
       [[...base, '--weight-type', 'exp'], /--weight-type exp describes a --weight-map/],
       [[...base, '--exposure-time', '100', '--poisson', 'none'], /--exposure-time gives the sources' Poisson noise: not with --poisson none/],

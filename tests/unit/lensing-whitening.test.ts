@@ -12,7 +12,7 @@ import {
 } from '../../src-shared/lensing/whitening.js';
 import { estimateNoiseSpectrum } from '../../src-shared/noise/spectrum.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
-import { lensFitNoiseCorrelation, SKY_FALLBACK_GROWTHS_ARCSEC, type LensFitMask } from '../../src-main/reconstruct/lens-fit-run.js';
+import { lensFitNoiseCorrelation, noiseCorrelationDecision, SKY_FALLBACK_GROWTHS_ARCSEC, type LensFitMask } from '../../src-main/reconstruct/lens-fit-run.js';
 import { lightImage } from '../../src-shared/lensing/light.js';
 import { gaussianPsf } from '../../src-shared/operators/psf.js';
 import { FitsHeader } from '../../src-shared/fits/index.js';
@@ -146,6 +146,22 @@ describe('the noise correlation of the lens fit (whitening.ts)', () => {
     expect(decideNoiseCorrelation(data, sigma, shape, 'none', null)).toMatchObject({ whiten: false, estimate: null });
   });
 
+  it('decides the same whether σ states the large-scale noise (1/√WHT) or the per-pixel rms (one σ from the sky)', () => {
+    // a stronger drizzle-like kernel (a = 0.2): per-pixel variance (2a² + (1 − 2a)²)² = 0.194 of the large-scale one,
+    // R² = 5.2; with σ = the per-pixel rms P(0) reads 5.2 σ², which the former bound P(0) ≤ 3 refused as not blank
+    const a = 0.2;
+    const v = (2 * a * a + (1 - 2 * a) ** 2) ** 2;
+    const m = filtered(n, 7, a);
+    for (const s of [0.5, 0.5 * Math.sqrt(v)]) {
+      const sigma = new Float64Array(n * n).fill(s);
+      const d = decideNoiseCorrelation(Float64Array.from(m, (x) => 0.5 * x), sigma, shape, 'auto', null);
+      expect(d.estimate).not.toBeNull();
+      expect(Math.abs(d.estimate!.largeScaleRatio / d.estimate!.varianceRatio - 1 / v) / (1 / v)).toBeLessThan(0.15);
+      expect(d.whiten).toBe(true);
+      expect(noiseCorrelationDecision(d, d.whiten)).toBe('whitened');
+    }
+  });
+
   it('keeps sources and the excluded region out of the sky', () => {
     const sigma = new Float64Array(n * n).fill(1);
     const data = filtered(n, 30);
@@ -248,13 +264,16 @@ describe("the lens fit's sky on a small cutout (lensFitNoiseCorrelation's smalle
     const noPsf = lensFitNoiseCorrelation(obs(wn), sigma, disc, scale, 'auto');
     expect(noPsf.whiten).toBe(false);
     expect(noPsf.text).toMatch(/not used: .* is not blank/);
-    expect(noPsf.estimate!.largeScaleRatio).toBeGreaterThan(3);
+    expect(noPsf.estimate!.largeScaleRatio / noPsf.estimate!.varianceRatio).toBeGreaterThan(6.75);
+    // lens.json's decision says why: the sky refused, not a correlation found insignificant
+    expect(noiseCorrelationDecision(noPsf, false)).toMatch(/^white \(not used: the sky is not blank, large-scale \/ per-pixel variance [0-9.]+ above 6\.75\)$/);
     // with the PSF: the light alone fitted to the disc and subtracted; white noise is then white
     const white1 = lensFitNoiseCorrelation(obs(wn), sigma, disc, scale, 'auto', undefined, psf);
     expect(white1.sky?.lightSubtracted).toBe(true);
     expect(white1.estimate).not.toBeNull();
     expect(white1.whiten).toBe(false);
-    expect(white1.estimate!.largeScaleRatio).toBeLessThan(3);
+    expect(white1.estimate!.largeScaleRatio / white1.estimate!.varianceRatio).toBeLessThan(6.75);
+    expect(noiseCorrelationDecision(white1, false)).toBe('white (correlation not significant)');
     // drizzle-like noise under the same deflector: correlated, measured as on the blank sky
     const drz = lensFitNoiseCorrelation(obs(plus(drizzled(81), bright)), sigma, disc, scale, 'auto', undefined, psf);
     expect(drz.sky?.lightSubtracted).toBe(true);
@@ -262,5 +281,6 @@ describe("the lens fit's sky on a small cutout (lensFitNoiseCorrelation's smalle
     expect(Math.abs(drz.estimate!.lag1.x - RHO1)).toBeLessThan(0.04);
     expect(Math.abs(drz.estimate!.lag1.y - RHO1)).toBeLessThan(0.04);
     expect(drz.text).toMatch(/residual of the deflector's light alone/);
+    expect(noiseCorrelationDecision(drz, true)).toBe('whitened');
   }, 120_000);
 });

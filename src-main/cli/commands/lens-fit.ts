@@ -25,6 +25,8 @@ import {
   lensFitPsfShapeWarning,
   lensFitSigmaFile,
   runLensFit,
+  lensFitSkyLevel,
+  type LensFitSky,
   type LensFitInputs,
   type LensFitMask,
 } from '../../reconstruct/lens-fit-run.js';
@@ -42,7 +44,7 @@ export const lensFitCommand: Command = {
                         [--mask MASK.fits [--mask-convention auto|fit|exclude] | --annulus R1,R2]
                         [--source-size N] [--source-scale ARCSEC]
                         [--starts K] [--light auto|N] [--mass sie|epl] [--threads N] [--speculate K]
-                        [--noise-correlation auto|none] [--noise-region x0,y0,x1,y1] [--out DIR] …
+                        [--noise-correlation auto|none] [--noise-region x0,y0,x1,y1] [--sky none|fit|LEVEL] [--out DIR] …
 
 Fits the lens of a strong-lensing image: an SIE (or an elliptical power law) with external shear, the deflector's light as elliptical
 Sérsic profiles, and the lensed source as pixels on its own grid, by maximising the Bayesian evidence of the
@@ -91,6 +93,13 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          decision on stderr. none: σ as given, the noise taken as white
   --noise-region B       the blank-sky box to measure it from, x0,y0,x1,y1 (0-based pixels, x1 and y1
                          exclusive, as reconstruct's --noise-region)
+  --sky S                none (default: the data's sky taken as subtracted), fit or a number: a constant sky
+                         level subtracted before everything else (σ's Poisson term then counts the sources' light
+                         alone; fit: fitted with the deflector's light, two Sérsic components through the PSF and
+                         a constant, to the valid pixels within 2× the fitted region's radius (at least 6″) of the
+                         centre, arcs and other sources > 3σ left out of the second round) — for a cutout whose sky
+                         was not subtracted; lens-light.fits, model-image.fits and model.json's additive image
+                         include it (lens.json sky)
   --mask MASK.fits       a 0/1 image of the image's shape: the fitted pixels, read by --mask-convention
   --mask-convention C    auto (default), fit or exclude. fit: 1 = fitted, 0 = left out (SkyScore's masks);
                          exclude: 1 = left out, 0 = fitted (PyAutoLens's Mask2D, whose True is masked);
@@ -167,6 +176,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
         'keep-sharp': { type: 'boolean' },
         'noise-correlation': { type: 'string' },
         'noise-region': { type: 'string' },
+        sky: { type: 'string' },
         out: { type: 'string' },
       },
       cmd,
@@ -185,6 +195,9 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     const exposureTime = optionalString(p, 'exposure-time') === undefined ? undefined : numberFlag(p, 'exposure-time', cmd, { positive: true });
     if (exposureTime !== undefined && poisson === 'none') throw new UsageError(`${cmd}: --exposure-time gives the sources' Poisson noise: not with --poisson none`);
     if (exposureTime !== undefined && weightType === 'exp') throw new UsageError(`${cmd}: --weight-type exp gives the exposure time per pixel: not with --exposure-time`);
+    const skyArg = (optionalString(p, 'sky') ?? 'none').trim();
+    const skyGiven = skyArg === 'none' || skyArg === 'fit' ? null : Number(skyArg);
+    if (skyGiven !== null && (skyArg === '' || !Number.isFinite(skyGiven))) throw new UsageError(`${cmd}: --sky must be none, fit or a number (the sky level in data units), got '${skyArg}'`);
     const psfPath = requireString(p, 'psf', cmd);
     const scaleGiven = optionalString(p, 'pixel-scale') === undefined ? undefined : numberFlag(p, 'pixel-scale', cmd, { positive: true });
     const psfSize = numberFlag(p, 'psf-size', cmd, { default: LENS_FIT_PSF_SIZE, integer: true, min: 1, max: 255 });
@@ -229,7 +242,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     for (const f of inputs) checkNotSame(f, outDir, cmd);
     await checkOutputFolder(outDir, inputs, cmd, PRODUCTS);
 
-    const obs = await readImage2dArg(obsPath, hdu);
+    let obs = await readImage2dArg(obsPath, hdu);
     const shape = obs.shape;
     const notes: string[] = [];
     let scale: number;
@@ -297,12 +310,30 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     }
 
     // σ: the sky's, and the sources' Poisson term (the header read: the image's HDU, then the primary HDU's)
-    let ns: ReturnType<typeof lensFitSigma>;
-    try {
-      ns = lensFitSigma(obs, await primaryHeader(obsPath), given, { weightType, poisson, ...(exposureTime !== undefined && { exposureTime }) }, mask, scale, region);
-    } catch (e) {
-      if (e instanceof LensInputError) throw new UsageError(`${cmd}: ${e.message}`);
-      throw e;
+    const primary = await primaryHeader(obsPath);
+    const sigmaOf = (o: typeof obs) => {
+      try {
+        return lensFitSigma(o, primary, given, { weightType, poisson, ...(exposureTime !== undefined && { exposureTime }) }, mask, scale, region);
+      } catch (e) {
+        if (e instanceof LensInputError) throw new UsageError(`${cmd}: ${e.message}`);
+        throw e;
+      }
+    };
+    let ns = sigmaOf(obs);
+    // --sky: a constant sky level subtracted before everything else (σ's Poisson term then counts the sources' light
+    // alone); the products that model the observation as given add it back
+    let sky: LensFitSky | undefined;
+    if (skyArg !== 'none') {
+      try {
+        sky = skyGiven !== null ? { level: skyGiven, method: 'given' } : lensFitSkyLevel(obs, ns.sigma, mask, scale, psf);
+      } catch (e) {
+        throw new UsageError(`${cmd}: ${(e as Error).message}`);
+      }
+      const level = sky.level;
+      obs = { ...obs, data: Float64Array.from(obs.data, (v) => v - level) };
+      ns = sigmaOf(obs);
+      const how = sky.method === 'fitted' ? `fitted with the deflector's light (two Sérsic components and a constant) to ${sky.pixels} pixels within ${sky.radiusArcsec}″ of the centre` : 'given';
+      process.stderr.write(`skyscore: note: sky level ${level.toPrecision(4)} (data units; ${how}) subtracted before the fit; lens-light.fits, model-image.fits and model.json's additive image include it\n`);
     }
     for (const n of [...ns.skyNotes, ...ns.notes]) process.stderr.write(`skyscore: note: ${n}\n`);
     inputNotes.push(...ns.flaggedNotes);
@@ -318,7 +349,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     process.stderr.write(`skyscore: note: ${correlation.text}\n`);
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
-      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: [psfWarning, psfShapeWarning].filter((w): w is string => w !== null), correlation, noise: ns.json, notes: inputNotes, ...(maskReading && { maskConvention: maskReading }) },
+      { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: [psfWarning, psfShapeWarning].filter((w): w is string => w !== null), correlation, noise: ns.json, notes: inputNotes, ...(maskReading && { maskConvention: maskReading }), ...(sky && { sky }) },
       { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`), threads, ...(speculate > 0 && { speculate }) },
