@@ -10,6 +10,7 @@
  * Screenshots go to /tmp/shots-diag.
  */
 import { test as base, expect, userDirServer, type Server } from './fixtures.js';
+import { downloadTo } from './page-actions.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
 import os from 'node:os';
@@ -73,12 +74,7 @@ async function runToEnd(p: Page) {
   await expect(p.getByTestId('convergence')).toBeVisible();
 }
 
-async function download(p: Page, click: () => Promise<void>): Promise<string> {
-  const [dl] = await Promise.all([p.waitForEvent('download'), click()]);
-  const file = path.join(tmp, `${Date.now()}-${dl.suggestedFilename()}`);
-  await dl.saveAs(file);
-  return file;
-}
+const download = (p: Page, click: () => Promise<void>): Promise<string> => downloadTo(tmp, p, click);
 
 test('a 10-step run is called not converged, with a steps warning; 300 steps converged; χ² beside its expected range', async ({ app, consoleErrors }) => {
   await setUp(app, { fwhm: 1.2, steps: 10 });

@@ -7,6 +7,7 @@
  * count the observed pixels of the disc. Screenshots go to test-results/mask-convention/ (and $SKYSCORE_SHOTS).
  */
 import { test as base, expect, userDirServer, type Server } from './fixtures.js';
+import { downloadTo } from './page-actions.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
 import os from 'node:os';
@@ -60,12 +61,7 @@ function pyautolensMask(): { bytes: Uint8Array; inside: number } {
   return { bytes: writeFits([{ data: m, shape: [N, N] }]), inside };
 }
 
-async function download(p: Page, click: () => Promise<void>): Promise<string> {
-  const [dl] = await Promise.all([p.waitForEvent('download'), click()]);
-  const file = path.join(tmp, `${Date.now()}-${dl.suggestedFilename()}`);
-  await dl.saveAs(file);
-  return file;
-}
+const download = (p: Page, click: () => Promise<void>): Promise<string> => downloadTo(tmp, p, click);
 
 test("a PyAutoLens mask: the default warns, '1 = missing' inverts it, auto reads it by the observation's WCS in the run", async ({ app: page, consoleErrors }) => {
   await page.getByTestId('open-fits-input').first().setInputFiles({ name: 'ring.fits', mimeType: 'application/fits', buffer: Buffer.from(observation()) });

@@ -8,7 +8,8 @@
  * block is white's. Screenshots go to test-results/noise-learned/ (and $SKYSCORE_SHOTS).
  */
 import { test as base, expect, userDirServer, type Server } from './fixtures.js';
-import type { Locator, Page } from '@playwright/test';
+import { downloadTo, dragBox } from './page-actions.js';
+import type { Page } from '@playwright/test';
 import path from 'node:path';
 import os from 'node:os';
 import { cpSync, readFileSync, mkdtempSync } from 'node:fs';
@@ -54,38 +55,8 @@ function observation(): Uint8Array {
   return writeFits([{ data: y, shape: [n, n] }]);
 }
 
-async function download(p: Page, click: () => Promise<void>): Promise<string> {
-  const [dl] = await Promise.all([p.waitForEvent('download'), click()]);
-  const file = path.join(tmp, `${Date.now()}-${dl.suggestedFilename()}`);
-  await dl.saveAs(file);
-  return file;
-}
+const download = (p: Page, click: () => Promise<void>): Promise<string> => downloadTo(tmp, p, click);
 
-/** Drags over the drawing canvas from pixel (x0, y0) to (x1, y1) (64×64 image, row 0 at the bottom), once the layout has settled. */
-async function dragBox(canvas: Locator, x0: number, y0: number, x1: number, y1: number, page: Page) {
-  await canvas.scrollIntoViewIfNeeded();
-  let b = (await canvas.boundingBox())!;
-  await expect
-    .poll(
-      async () => {
-        await page.waitForTimeout(150);
-        const now = (await canvas.boundingBox())!;
-        const same = now.x === b.x && now.y === b.y && now.width === b.width && now.height === b.height;
-        b = now;
-        return same;
-      },
-      { timeout: 10_000 },
-    )
-    .toBe(true);
-  const at = (x: number, y: number) => [b.x + ((x + 0.5) / 64) * b.width, b.y + b.height - ((y + 0.5) / 64) * b.height] as const;
-  const [ax, ay] = at(x0, y0);
-  const [bx, by] = at(x1, y1);
-  await page.mouse.move(ax, ay);
-  await page.mouse.down();
-  await page.mouse.move((ax + bx) / 2, (ay + by) / 2, { steps: 4 });
-  await page.mouse.move(bx, by, { steps: 4 });
-  await page.mouse.up();
-}
 
 test("the learned model's Gaussian part from a blank-sky box: the step shows what was measured, and the run uses it", async ({ app: page, consoleErrors }) => {
   await page.getByTestId('open-fits-input').first().setInputFiles({ name: 'drizzled.fits', mimeType: 'application/fits', buffer: Buffer.from(observation()) });
