@@ -7,7 +7,7 @@
  * count the observed pixels of the disc. Screenshots go to test-results/mask-convention/ (and $SKYSCORE_SHOTS).
  */
 import { test as base, expect, userDirServer, type Server } from './fixtures.js';
-import { downloadTo } from './page-actions.js';
+import { downloadTo, runShort } from './page-actions.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
 import os from 'node:os';
@@ -97,14 +97,7 @@ test("a PyAutoLens mask: the default warns, '1 = missing' inverts it, auto reads
   // the run: lens-fit's rule at the observation's 0.05″ reads the mask inverted (the disc's 1.2″ ≥ the rule's 1″)
   await page.getByLabel('Type σ (white)').check();
   await page.getByTestId('noise-sigma').fill('0.05');
-  await page.getByRole('tab', { name: 'Prior' }).click();
-  await page.getByLabel('Prior galaxies-gf').check();
-  await page.getByRole('tab', { name: 'Run' }).click();
-  await page.getByTestId('run-n').fill('2');
-  await page.getByTestId('run-steps').fill('20');
-  await page.getByTestId('run-seed').fill('7');
-  await page.getByTestId('run-button').click();
-  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'done', { timeout: 170_000 });
+  await runShort(page, 'galaxies-gf', 170_000);
   const report = JSON.parse(readFileSync(await download(page, () => page.getByTestId('export-report.json').click()), 'utf8'));
   const note = (report.warnings as string[]).find((w) => w.includes("'mask.fits' read as 1 = missing"));
   expect(note).toMatch(/PyAutoLens's convention: its border is all 1 and the \d+ 0-pixels around the centre span an equivalent radius of 1\.20″ .*\(0\.05″ per pixel from ring\.fits's WCS: CDELTi\)/);

@@ -8,7 +8,7 @@
  * block is white's. Screenshots go to test-results/noise-learned/ (and $SKYSCORE_SHOTS).
  */
 import { test as base, expect, userDirServer, type Server } from './fixtures.js';
-import { downloadTo, dragBox } from './page-actions.js';
+import { downloadTo, dragBox, runShort } from './page-actions.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
 import os from 'node:os';
@@ -100,14 +100,7 @@ test("the learned model's Gaussian part from a blank-sky box: the step shows wha
   await shot(page, 'noise-learned-spectrum.png', 'noise-learned');
 
   // a short run with a small prior
-  await page.getByRole('tab', { name: 'Prior' }).click();
-  await page.getByLabel('Prior galaxies-gf').check();
-  await page.getByRole('tab', { name: 'Run' }).click();
-  await page.getByTestId('run-n').fill('2');
-  await page.getByTestId('run-steps').fill('20');
-  await page.getByTestId('run-seed').fill('7');
-  await page.getByTestId('run-button').click();
-  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'done', { timeout: 170_000 });
+  await runShort(page, 'galaxies-gf', 170_000);
   const reportFile = await download(page, () => page.getByTestId('export-report.json').click());
   const report = JSON.parse(readFileSync(reportFile, 'utf8'));
   expect(report.noiseModel).toMatchObject({ model: 'learned', prior: 'noise-mixture', gaussianPart: { spectrumFrom: 'region 0,0,16,64' } });

@@ -8,7 +8,7 @@
  * again gives the same mean. Screenshots go to test-results/.
  */
 import { test as base, expect, userDirServer, type Server } from './fixtures.js';
-import { downloadTo, dragBox } from './page-actions.js';
+import { downloadTo, dragBox, runShort } from './page-actions.js';
 import type { Page } from '@playwright/test';
 import path from 'node:path';
 import os from 'node:os';
@@ -92,14 +92,7 @@ test('correlated noise from a drawn box: the spectrum, a short run, the noise di
   await shot(page, 'noise-correlated.png');
 
   // a short run with a small prior
-  await page.getByRole('tab', { name: 'Prior' }).click();
-  await page.getByLabel('Prior galaxies-gf').check();
-  await page.getByRole('tab', { name: 'Run' }).click();
-  await page.getByTestId('run-n').fill('2');
-  await page.getByTestId('run-steps').fill('20');
-  await page.getByTestId('run-seed').fill('7');
-  await page.getByTestId('run-button').click();
-  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  await runShort(page, 'galaxies-gf', 150_000);
 
   // the noise diagnostics of report.json: spectrum and histogram against the model, the statistics, the verdict
   const diag = page.getByTestId('noise-diagnostics');

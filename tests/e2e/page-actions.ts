@@ -36,3 +36,15 @@ export async function dragBox(canvas: Locator, x0: number, y0: number, x1: numbe
   await page.mouse.move(bx, by, { steps: 4 });
   await page.mouse.up();
 }
+
+/** Chooses `prior` on the Prior tab and runs 2 samples × 20 steps (seed 7) on the Run tab, waiting up to `timeout` ms for the end. */
+export async function runShort(page: Page, prior: string, timeout: number): Promise<void> {
+  await page.getByRole('tab', { name: 'Prior' }).click();
+  await page.getByLabel(`Prior ${prior}`).check();
+  await page.getByRole('tab', { name: 'Run' }).click();
+  await page.getByTestId('run-n').fill('2');
+  await page.getByTestId('run-steps').fill('20');
+  await page.getByTestId('run-seed').fill('7');
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'done', { timeout });
+}
