@@ -34,7 +34,7 @@ import { defaultProduct, noVisibilitiesMessage, selectVisibilities, type UvfitsF
 import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
-import { cropBeam, dirtyBeam, doubleGrid } from '../../src-shared/radio/imaging.js';
+import { cropBeam, dirtyBeam, doubleGrid, uvRange } from '../../src-shared/radio/imaging.js';
 import { posteriorGeometry, totalFluxWarning, type SourceExtent } from '../../src-shared/radio/field.js';
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
@@ -474,8 +474,6 @@ export async function reconstructUvfits(
       }
       return t;
     };
-    let uMin = Infinity;
-    for (let k = 0; k < vis.n; k++) uMin = Math.min(uMin, Math.hypot(vis.u[k], vis.v[k]));
     const fluxTotals = {
       mean: totalOf(products.mean),
       samples: Array.from({ length: nKept }, (_, k) => totalOf(products.samples.subarray(k * per, (k + 1) * per))),
@@ -488,7 +486,7 @@ export async function reconstructUvfits(
         sampleFlux: fluxTotals.samples,
         cleanFlux: fluxTotals.cleanSurvey,
         innerFlux: fluxTotals.withinExtent ?? fluxTotals.mean,
-        uMin,
+        uMin: uvRange(vis.u, vis.v).umin,
         fieldRad: grid.nx * grid.cell,
       });
       if (fw) warnings.push(fw);
