@@ -20,6 +20,7 @@ import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { visibilityNormalEquations, withZeroSpacing, type WeightedVisibilities } from '../../src-shared/radio/normal-equations.js';
 import { surveyZeroSpacing, ZERO_SPACING_FLOOR, type SourceExtent } from '../../src-shared/radio/field.js';
 import { zeroSpacingFlag } from '../../src-main/cli/commands/reconstruct.js';
+import { visibilityCommandLine } from '../../src-main/reconstruct/visibilities.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
 import { circulantCovariance, comparePosterior, gaussianDraws, gaussianPosterior, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
 
@@ -213,5 +214,11 @@ describe('the total-flux constraint at zero spacing (12×12, 71 visibilities bey
     expect(zeroSpacingFlag('2.78', 'c')).toEqual({ flux: 2.78 });
     expect(zeroSpacingFlag('2.78:0.3', 'c')).toEqual({ flux: 2.78, sigma: 0.3 });
     for (const bad of ['x', '2:0', '2:-1', '2:0.1:3', ':0.3', '2:']) expect(() => zeroSpacingFlag(bad, 'c')).toThrow(/--total-flux/);
+    // HISTORY's command line gives the constraint (its grid is given, so a rerun has no survey to take it from)
+    const line = visibilityCommandLine({ file: '/d/mojave.uvfits', prior: 'models/radio-64', size: 256, cellArcsec: 4.02e-4, product: 'I', sampler: 'pc', n: 4, steps: 100, seed: 1, fluxScale: null, reweight: true, zeroSpacing: { flux: 2.698938798563361, sigma: 0.3043103612873105 } });
+    const flag = /--total-flux (\S+)/.exec(line)![1];
+    expect(flag).toBe('2.6989388:0.30431036');
+    expect(zeroSpacingFlag(flag, 'c')).toEqual({ flux: 2.6989388, sigma: 0.30431036 });
+    expect(visibilityCommandLine({ file: 'x.uvfits', prior: 'p', size: 64, cellArcsec: 1e-4, product: 'I', sampler: 'pc', n: 1, steps: 1, seed: 1, fluxScale: null, reweight: false })).not.toContain('--total-flux');
   });
 });
