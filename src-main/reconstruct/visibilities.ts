@@ -298,12 +298,19 @@ export async function reconstructUvfits(
     const flux = closures ? closureFlux(prior, grid, totalFlux, amp!.fwhm, s.fluxScale) : imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
     const affine = affineFor(prior, flux);
     // the total flux at zero spacing: given, none, or the survey's where it detected emission (field.ts)
+    const survey = geo.extent ? surveyZeroSpacing(geo.extent) : null;
     const zs = closures || inp.zeroSpacing === 'none'
       ? null
       : inp.zeroSpacing
         ? { flux: inp.zeroSpacing.flux, sigma: inp.zeroSpacing.sigma ?? ZERO_SPACING_FLOOR * Math.abs(inp.zeroSpacing.flux), source: `given (--total-flux)${inp.zeroSpacing.sigma === undefined ? `, σ ${ZERO_SPACING_FLOOR * 100} % of it` : ''}` }
-        : geo.extent && surveyZeroSpacing(geo.extent)
-          ? { ...surveyZeroSpacing(geo.extent)!, source: "the survey CLEAN's flux F; σ = √((0.05 F)² + (F − S)²), S the shortest baselines' amplitude" }
+        : survey
+          ? {
+              // to the 8 digits HISTORY's --total-flux F:SIGMA gives, so that its command line writes the same bytes
+              ...survey,
+              flux: +survey.flux.toPrecision(8),
+              sigma: +survey.sigma.toPrecision(8),
+              source: "the survey CLEAN's flux F; σ = √((0.05 F)² + (F − S)²), S the shortest baselines' amplitude",
+            }
           : null;
     if (zs) {
       notes.push(
