@@ -35,10 +35,10 @@ import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
 import { cropBeam, dirtyBeam, doubleGrid, uvRange } from '../../src-shared/radio/imaging.js';
-import { posteriorGeometry, totalFluxWarning, type SourceExtent } from '../../src-shared/radio/field.js';
+import { posteriorGeometry, surveyZeroSpacing, totalFluxWarning, ZERO_SPACING_FLOOR, type SourceExtent } from '../../src-shared/radio/field.js';
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
-import { usedOnly, visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
+import { exactEvaluations, usedOnly, visibilityNormalEquations, withZeroSpacing, type WeightedVisibilities } from '../../src-shared/radio/normal-equations.js';
 import { describeClosureStart, gainParameters, gainPhaseRms, selfcalFlags, selfcalHistory, selfcalSteps, type SelfcalMode, type SelfcalResult, type SelfcalStart } from '../../src-shared/radio/selfcal.js';
 import type { NamedFile } from '../../src-shared/protocol/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
@@ -88,6 +88,12 @@ export interface VisibilityReconstructionInputs {
   likelihood?: 'visibilities' | 'closure';
   /** The closure likelihood's total flux (Jy; default: the shortest baselines' amplitude, amplitudeSize's shortFlux). */
   totalFlux?: number;
+  /**
+   * The visibility likelihood's total-flux constraint, a pseudo-visibility at zero spacing (normal-equations.ts,
+   * withZeroSpacing): 'none', or the flux (Jy) and its σ (default ZERO_SPACING_FLOOR × the flux). Left out, the
+   * survey's (field.ts, surveyZeroSpacing) where the field came from a survey that detected emission, else none.
+   */
+  zeroSpacing?: { flux: number; sigma?: number } | 'none';
 }
 
 export interface VisibilityReconstruction {
@@ -169,6 +175,8 @@ export function visibilityCommandLine(a: {
   selfcal?: string;
   /** The closure likelihood (--likelihood closure) and its --total-flux where given. */
   closure?: { totalFlux?: number };
+  /** The visibility likelihood's total-flux constraint (--total-flux JY:SIGMA), where the run had one. */
+  zeroSpacing?: { flux: number; sigma: number };
   /**
    * Worker threads: given, the line ends with --workers N. The products' HISTORY leaves it out, as an image run's
    * does: the samples do not depend on it (each chain has its own random stream, and its conjugate gradients stop
@@ -180,7 +188,7 @@ export function visibilityCommandLine(a: {
   const base = a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
   return (
     `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}${a.source !== undefined ? ` --source ${a.source}` : ''}` +
-    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${a.selfcal ? ` ${a.selfcal}` : ''}${a.closure ? ` --likelihood closure${a.closure.totalFlux !== undefined ? ` --total-flux ${a.closure.totalFlux}` : ''}` : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
+    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${a.selfcal ? ` ${a.selfcal}` : ''}${a.closure ? ` --likelihood closure${a.closure.totalFlux !== undefined ? ` --total-flux ${a.closure.totalFlux}` : ''}` : ''}${a.zeroSpacing ? ` --total-flux ${+a.zeroSpacing.flux.toPrecision(8)}:${+a.zeroSpacing.sigma.toPrecision(8)}` : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
   );
 }
 
@@ -201,7 +209,8 @@ export async function reconstructUvfits(
   const closures = inp.likelihood === 'closure';
   if (closures && inp.selfcal) throw new UserInputError('the closure likelihood needs no self-calibration (closure quantities are unchanged by station gains): leave out --selfcal');
   if (closures && s.sampler === 'dps') throw new UserInputError('the closure likelihood does not support the dps sampler (use pc, em, ald or ula)');
-  if (!closures && inp.totalFlux !== undefined) throw new UserInputError('--total-flux applies to the closure likelihood only (--likelihood closure)');
+  if (!closures && inp.totalFlux !== undefined) throw new UserInputError('the closure likelihood\'s total flux (totalFlux) applies with --likelihood closure only; the visibilities\' is zeroSpacing');
+  if (closures && inp.zeroSpacing !== undefined) throw new UserInputError('the closure likelihood takes its total flux as --total-flux JY (its σ is 5 % of it)');
   let fmin = Infinity;
   for (const f of uv.meta.freqs) fmin = Math.min(fmin, f);
   const geometryOf = (v: Visibilities) =>
@@ -288,8 +297,33 @@ export async function reconstructUvfits(
     if (closures && !(totalFlux > 0)) throw new UserInputError(`${inp.name}: no total flux from the shortest baselines' amplitudes for the closure likelihood: give --total-flux JY`);
     const flux = closures ? closureFlux(prior, grid, totalFlux, amp!.fwhm, s.fluxScale) : imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
     const affine = affineFor(prior, flux);
+    // the total flux at zero spacing: given, none, or the survey's where it detected emission (field.ts)
+    const survey = geo.extent ? surveyZeroSpacing(geo.extent) : null;
+    const zs = closures || inp.zeroSpacing === 'none'
+      ? null
+      : inp.zeroSpacing
+        ? { flux: inp.zeroSpacing.flux, sigma: inp.zeroSpacing.sigma ?? ZERO_SPACING_FLOOR * Math.abs(inp.zeroSpacing.flux), source: `given (--total-flux)${inp.zeroSpacing.sigma === undefined ? `, σ ${ZERO_SPACING_FLOOR * 100} % of it` : ''}` }
+        : survey
+          ? {
+              // to the 8 digits HISTORY's --total-flux F:SIGMA gives, so that its command line writes the same bytes
+              ...survey,
+              flux: +survey.flux.toPrecision(8),
+              sigma: +survey.sigma.toPrecision(8),
+              source: "the survey CLEAN's flux F; σ = √((0.05 F)² + (F − S)²), S the shortest baselines' amplitude",
+            }
+          : null;
+    if (zs) {
+      notes.push(
+        `total flux at zero spacing ${zs.flux.toPrecision(4)} ± ${zs.sigma.toPrecision(3)} Jy (${zs.source}): a pseudo-visibility at (0, 0) that holds the scales beyond the shortest baseline's (${(uvRange(vis.u, vis.v).umin / 1e6).toPrecision(3)} Mλ), which no visibility measures; ` +
+          `its χ² is reported apart (report.json's zeroSpacing), not in the χ² per visibility degree of freedom (--total-flux none leaves it out)`,
+      );
+    }
+    // the likelihood's visibilities: the data's, and the zero-spacing pseudo-visibility last where there is one
+    const likVis = zs ? withZeroSpacing(vis, zs) : vis;
     // A of the image grid made once: selectVisibilities keeps only positive weights, so it is the normal equations' A
-    const equations = closures ? null : visibilityNormalEquations(vis, grid, usedOnly(vis) === vis ? { measurement: A } : {});
+    const equations = closures ? null : visibilityNormalEquations(likVis, grid, !zs && usedOnly(vis) === vis ? { measurement: A } : {});
+    // χ², residual and degrees of freedom of the data alone (the pseudo-visibility's χ² is reported apart)
+    const dataFit = zs ? dataOnlyFit(vis, A) : null;
     if (closures) {
       lik = new ClosureLikelihood({ vis, grid, affine, totalFlux, name: path.basename(inp.name) });
       notes.push(
@@ -322,7 +356,7 @@ export async function reconstructUvfits(
       if (workers > 1 && equations && lik instanceof VisibilityLikelihood) {
         workersUsed = Math.min(workers, s.n);
         // d and the beam in shared memory, made once here; each worker makes only A's plan
-        const used = usedOnly(vis);
+        const used = usedOnly(likVis);
         const { exact: _exact, ...eq } = equations;
         const par = await runSamplingParallel(
           {
@@ -346,7 +380,7 @@ export async function reconstructUvfits(
             previewSamples: hooks.previewSamples,
           },
           workers,
-          { onProgress, signal: hooks.signal, residual: (mean) => lik!.normalisedResidual(mean) },
+          { onProgress, signal: hooks.signal, residual: (mean) => (dataFit ? Promise.resolve(dataFit.residual(mean)) : lik!.normalisedResidual(mean)) },
         );
         if (par.cgStats) Object.assign(lik.cgStats, par.cgStats);
         result = par;
@@ -379,9 +413,11 @@ export async function reconstructUvfits(
     const per = grid.nx * grid.ny;
     const nKept = products.n;
     const sampleChi2: number[] = [];
-    for (let k = 0; k < nKept; k++) sampleChi2.push(await lik.chi2OfImage(products.samples.subarray(k * per, (k + 1) * per)));
-    const chi2 = products.chi2PerPixel ?? NaN;
-    const dof = lik.observed;
+    const chi2Of = (x: Float32Array) => (dataFit ? Promise.resolve(dataFit.chi2(x)) : lik!.chi2OfImage(x));
+    for (let k = 0; k < nKept; k++) sampleChi2.push(await chi2Of(products.samples.subarray(k * per, (k + 1) * per)));
+    if (dataFit) products.residual = dataFit.residual(products.mean);
+    const chi2 = dataFit ? dataFit.chi2(products.mean) : (products.chi2PerPixel ?? NaN);
+    const dof = dataFit ? dataFit.dof : lik.observed;
     // the closure likelihood: χ²_ψ and χ²_L per closure of the mean and of every sample, the flux and the centroid
     const closureFigures = (x: Float32Array) => {
       const c = (lik as ClosureLikelihood).chi2Parts(x);
@@ -480,6 +516,17 @@ export async function reconstructUvfits(
       cleanSurvey: geo.extent ? geo.extent.flux : null,
       withinExtent: geo.extent ? totalOf(products.mean, geo.extent.radius) : null,
     };
+    // the zero-spacing pseudo-visibility's own χ² ((F − Σx)/σ)², of the mean and of every draw
+    const zeroSpacingReport = zs
+      ? {
+          fluxJy: zs.flux,
+          sigmaJy: zs.sigma,
+          source: zs.source,
+          ...('shortFlux' in zs ? { shortBaselineFluxJy: zs.shortFlux } : {}),
+          chi2Mean: ((zs.flux - fluxTotals.mean) / zs.sigma) ** 2,
+          chi2Samples: fluxTotals.samples.map((f) => ((zs.flux - f) / zs.sigma) ** 2),
+        }
+      : null;
     if (!closures) {
       const fw = totalFluxWarning({
         meanFlux: fluxTotals.mean,
@@ -494,7 +541,7 @@ export async function reconstructUvfits(
     const engine = plan && workersUsed > 1 ? { ...engineReport, threads: plan.threads, workers: workersUsed } : engineReport;
     const cellArcsec = grid.cell / ARCSEC;
     const history = [
-      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, selfcal: scFlags, ...(closures ? { closure: { totalFlux: inp.totalFlux } } : {}), options: s.options })}`,
+      `skyscore ${visibilityCommandLine({ file: inp.name, prior: prior.spec, size: grid.nx, cellArcsec, product: vis.product, ...(vis.source ? { source: /^[\w.+-]+$/.test(vis.source.name) ? vis.source.name : String(vis.source.id) } : {}), sampler: s.sampler, n: s.n, steps: s.steps, seed: s.seed, fluxScale: s.fluxScale, reweight: inp.reweight === true, selfcal: scFlags, ...(closures ? { closure: { totalFlux: inp.totalFlux } } : {}), ...(zs ? { zeroSpacing: zs } : {}), options: s.options })}`,
       `product ${vis.product} = ${vis.formed}; ${vis.n} visibilities, ${vis.nFlagged} flagged; image ${grid.nx}×${grid.ny}, cell ${+cellArcsec.toPrecision(6)} arcsec`,
       `prior ${prior.spec} sha256 ${prior.sha256}; sampler ${s.sampler}, ${s.steps} steps, ${s.n} samples, seed ${s.seed}; flux scale ${flux.value.toPrecision(6)}`,
       ...(sc ? [selfcalHistory(sc, scFlags!, raw.n)] : []),
@@ -583,6 +630,8 @@ export async function reconstructUvfits(
       chi2PerPixel: chi2,
       // Jy: the mean's and each draw's sum, the survey CLEAN's flux, the mean's within the survey's extent
       totalFluxJy: fluxTotals,
+      // the total-flux constraint at zero spacing (null: none), its χ² apart from the visibilities'
+      zeroSpacing: closures ? undefined : zeroSpacingReport,
       scoreEvaluations: result ? result.scoreEvaluations : stoppedAt!.scoreEvaluations,
       ...(stoppedAt ? { stopped: { step: stoppedAt.step, steps: stoppedAt.steps, sigma: stoppedAt.sigma, elapsedS: Number(stoppedAt.elapsedS.toFixed(3)), chains: nKept, of: s.n } } : {}),
       seconds: (performance.now() - t0) / 1000,
@@ -697,4 +746,18 @@ export function sourceExtentReport(e: SourceExtent): Record<string, unknown> {
     surveySize: e.grid.nx,
     surveyCellArcsec: e.grid.cell / ARCSEC,
   };
+}
+
+/**
+ * χ² per real degree of freedom and the normalised residual dirty image of the data's visibilities alone, exact in
+ * float64 through A: what the report gives where the likelihood also holds the zero-spacing pseudo-visibility.
+ */
+function dataOnlyFit(vis: WeightedVisibilities, A: ReturnType<typeof chooseMeasurement>): { chi2(x: Float32Array): number; residual(x: Float32Array): Float32Array; dof: number } {
+  const used = usedOnly(vis);
+  const exact = exactEvaluations(used, used === vis ? A : chooseMeasurement(used.u, used.v, A.grid));
+  let sw = 0;
+  for (const w of used.weight) sw += w;
+  const dof = 2 * used.u.length;
+  const s = 1 / Math.sqrt(sw);
+  return { chi2: (x) => exact.chi2(x) / dof, residual: (x) => Float32Array.from(exact.residualImage(x), (r) => r * s), dof };
 }

@@ -558,3 +558,23 @@ export function totalFluxWarning(e: { meanFlux: number; sampleFlux: number[]; cl
     `read fluxes within the source, or give a field nearer the source's size (--size, --cell)`
   );
 }
+
+/** The floor of the survey's total-flux constraint's σ, as a fraction of its flux (the closure likelihood's 5 %). */
+export const ZERO_SPACING_FLOOR = 0.05;
+
+/**
+ * The total flux the survey measures, as a zero-spacing constraint for the posterior (normal-equations.ts,
+ * withZeroSpacing): the survey CLEAN's flux F ± σ, σ = √((ZERO_SPACING_FLOOR·F)² + (F − S)²), S the shortest
+ * baselines' amplitude. No visibility measures the flux on scales beyond about 1/u_min; CLEAN's F extrapolates the
+ * amplitudes from S to zero spacing, and for a sky of positive brightness |V(u)| ≤ V(0), so S bounds the total from
+ * below: F − S, the flux the shortest baselines already miss, is the size of that extrapolation, taken as its
+ * standard deviation; the floor holds where the source is compact (S ≈ F). Null where the survey detects no emission
+ * or its flux is not positive (there is nothing to constrain the total with).
+ */
+export function surveyZeroSpacing(ext: SourceExtent): { flux: number; sigma: number; shortFlux: number } | null {
+  const f = ext.flux;
+  if (!(f > 0) || ext.islands === 0) return null;
+  const s = ext.amplitude.shortFlux;
+  const sigma = Math.hypot(ZERO_SPACING_FLOOR * f, Number.isFinite(s) ? f - s : f);
+  return { flux: f, sigma, shortFlux: s };
+}

@@ -29,6 +29,34 @@ export function usedOnly(v: WeightedVisibilities): WeightedVisibilities {
 }
 
 /**
+ * A total-flux constraint as a pseudo-visibility at zero spacing: y₀ = flux + 0i at (u, v) = (0, 0) with weight
+ * 1/sigma² — the zero-baseline flux of VLBI imagers (difmap's and eht-imaging's total flux). There A x = Σ x, so it
+ * adds (flux − Σ x)²/sigma² to χ² (its imaginary part, 0 − 0, adds nothing), w₀ = 1/sigma² to every offset of the
+ * beam (K + w₀ 11ᵀ), w₀·flux to every pixel of the dirty image and w₀·flux² to yᴴWy: the likelihood, its noise draws
+ * and the exact evaluations take it as any other visibility.
+ */
+export interface ZeroSpacing {
+  /** Jy. */
+  flux: number;
+  /** Jy: the constraint's standard deviation. */
+  sigma: number;
+}
+
+/** The visibilities with a positive weight and the zero-spacing pseudo-visibility last. */
+export function withZeroSpacing(all: WeightedVisibilities, z: ZeroSpacing): WeightedVisibilities {
+  if (!Number.isFinite(z.flux) || !(z.sigma > 0) || !Number.isFinite(z.sigma)) throw new UserInputError(`the total flux constraint needs a finite flux and a positive σ, got ${z.flux} ± ${z.sigma} Jy`);
+  const vis = usedOnly(all);
+  const m = vis.u.length;
+  const add = (a: Float64Array, x: number) => {
+    const b = new Float64Array(m + 1);
+    b.set(a);
+    b[m] = x;
+    return b;
+  };
+  return { u: add(vis.u, 0), v: add(vis.v, 0), re: add(vis.re, z.flux), im: add(vis.im, 0), weight: add(vis.weight, 1 / (z.sigma * z.sigma)) };
+}
+
+/**
  * `measurement`, when given, is A on `grid` for the visibilities with a positive weight (a caller that has made it
  * already): the same operator chooseMeasurement would make, so that a file of millions of visibilities is not
  * planned twice.

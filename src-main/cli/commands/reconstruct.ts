@@ -44,7 +44,7 @@ const usage = `usage: skyscore reconstruct --obs Y.fits --model M.json --prior P
                             [--score-engine auto|onnx|tfjs] [--onnx-provider P] [--onnx-threads T]
        skyscore reconstruct --vis FILE.uvfits --prior P --out DIR [--size N] [--cell ARCSEC] [--stokes P] [--source NAME] [--reweight] [--workers W] [the sampler flags]
                             [--selfcal p|ap [--selfcal-rounds R] [--solint SECONDS] [--selfcal-start auto|point|clean|closure]]
-                            [--likelihood visibilities|closure [--total-flux JY]]
+                            [--total-flux JY[:SIGMA]|none] [--likelihood visibilities|closure [--total-flux JY]]
 
 Draws N samples of the posterior p(x | y) for data y = A x + n (A from M.json, n Gaussian with σ = NOISE)
 with a score-based prior, and writes into DIR:
@@ -165,6 +165,13 @@ the weights' thermal check. Runs on the wasm or cpu backend, its chains over --w
 dirty image and the beam made once and shared with them; the prior's network runs on its score engine: ONNX
 Runtime's threads or GPU); each chain's conjugate gradients stop at its own tolerance, so the samples do not
 depend on W (up to float32 rounding, as above).
+--total-flux JY[:SIGMA]|none: the total flux in the field, a pseudo-visibility JY + 0i at zero spacing with σ SIGMA
+(default 5 % of JY), as VLBI imagers' zero-baseline flux. No baseline measures the scales beyond about 1/u_min, so
+on a field larger than that the prior alone sets them, and a posterior can hold a broad bowl no visibility sees.
+By default, where the field comes from the survey and the survey detects emission, the constraint is its CLEAN's
+flux F with σ = √((0.05 F)² + (F − S)²), S the shortest baselines' amplitude (the flux they already miss is the
+size of CLEAN's extrapolation to zero spacing); none leaves it out. Its χ² is reported apart (report.json's
+zeroSpacing), not in chi2PerVisibility; HISTORY gives it as --total-flux F:SIGMA.
 --selfcal p|ap self-calibrates the visibilities first (docs/radio.md, Self-calibration), for data whose station
 phases (p) or gains (ap: phases in round 1, then amplitudes and phases) are not calibrated: R rounds (default 3) of
 a CLEAN on the grid the raw data give (natural weights, Cotton–Schwab, at most 5000 iterations to 3 × the weights'
@@ -437,8 +444,8 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
   if (likelihood !== 'visibilities' && likelihood !== 'closure') throw new UsageError(`${cmd}: --likelihood must be visibilities or closure, got '${likelihood}'`);
   if (likelihood === 'closure' && selfcal) throw new UsageError(`${cmd}: --likelihood closure needs no --selfcal (closure quantities are unchanged by station gains)`);
   if (likelihood === 'closure' && sampler === 'dps') throw new UsageError(`${cmd}: --likelihood closure does not support --sampler dps (use pc, em, ald or ula)`);
-  const totalFlux = p.values['total-flux'] === undefined ? undefined : numberFlag(p, 'total-flux', cmd, { positive: true });
-  if (totalFlux !== undefined && likelihood !== 'closure') throw new UsageError(`${cmd}: --total-flux applies with --likelihood closure only`);
+  const totalFlux = p.values['total-flux'] === undefined || likelihood !== 'closure' ? undefined : numberFlag(p, 'total-flux', cmd, { positive: true });
+  const zeroSpacing = likelihood === 'closure' ? undefined : zeroSpacingFlag(optionalString(p, 'total-flux'), cmd);
   await checkOutputFolder(outDir, [visPath, ...priorPath(prior)], cmd, PRODUCT_NAMES);
   const r = await reconstructVisibilities(
     {
@@ -455,6 +462,7 @@ async function reconstructFromVisibilities(p: Parsed, cmd: string, argv: readonl
       reweight: p.values.reweight === true,
       ...(selfcal ? { selfcal } : {}),
       ...(likelihood === 'closure' ? { likelihood, ...(totalFlux !== undefined ? { totalFlux } : {}) } : {}),
+      ...(zeroSpacing !== undefined ? { zeroSpacing } : {}),
     },
     progressPrinter(cmd, quiet, likelihood === 'closure' ? 'χ²/closure' : 'χ²/vis dof'),
   );
@@ -590,3 +598,16 @@ export const reconstructCommand: Command = {
     return 0;
   },
 };
+
+/** --total-flux for the visibility likelihood: JY[:SIGMA] (σ positive; JY may be any finite flux) or none. */
+export function zeroSpacingFlag(value: string | undefined, cmd: string): { flux: number; sigma?: number } | 'none' | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim().toLowerCase() === 'none') return 'none';
+  const m = /^\s*([^:]+?)\s*(?::\s*([^:]+?)\s*)?$/.exec(value);
+  const flux = m ? Number(m[1]) : NaN;
+  const sigma = m && m[2] !== undefined ? Number(m[2]) : undefined;
+  if (!m || !Number.isFinite(flux) || (sigma !== undefined && !(Number.isFinite(sigma) && sigma > 0))) {
+    throw new UsageError(`${cmd}: --total-flux must be JY, JY:SIGMA (SIGMA > 0) or none, got '${value}'`);
+  }
+  return sigma === undefined ? { flux } : { flux, sigma };
+}
