@@ -37,6 +37,8 @@ export const SKY_CLIP_SIGMA = 3;
 export const PT_EXCESS_RANGE: readonly [number, number] = [0.5, 6.5];
 export const PT_BINS = 5;
 export const PT_MIN_BIN_PIXELS = 40;
+/** n × the relative variance of a variance estimated as (1.4826 MAD)² from n Gaussian values (2/n over its 37 % efficiency). */
+const MAD_VARIANCE_FACTOR = 5.4;
 /** Sky pixels a quadrant needs for its own σ. */
 const QUADRANT_MIN_PIXELS = 200;
 
@@ -100,7 +102,11 @@ export interface SkySigmaEstimate {
   /** the sky pixels offered and those kept after the clip */
   candidatePixels: number;
   skyPixels: number;
-  /** the median of the data on the kept sky pixels (data units): the sky's level as the cutout holds it */
+  /**
+   * the median of the data on the outer half of the kept sky pixels (those farther from the image centre than their
+   * median distance; data units): the sky's level as the cutout holds it, with as little of a centred deflector's
+   * wings as the sky allows
+   */
   skyMedian: number;
   /** σ in each quadrant about the image centre (x < centre, y < centre first; null: under 200 sky pixels there) */
   quadrants: (number | null)[];
@@ -168,7 +174,10 @@ export function estimateSkySigma(data: ArrayLike<number>, shape: Shape2, sky: Ui
   }
   let kept = 0;
   for (const v of keep) kept += v;
-  return { sigma, candidatePixels: candidates, skyPixels: kept, skyMedian: median(pick(data, keep)), quadrants, standardError, keep };
+  const dist = Float64Array.from({ length: n }, (_, k) => Math.hypot(Math.floor(k / nx) - (ny - 1) / 2, (k % nx) - (nx - 1) / 2));
+  const dMid = median(pick(dist, keep));
+  const outer = Uint8Array.from(keep, (v, k) => (v && dist[k] >= dMid ? 1 : 0));
+  return { sigma, candidatePixels: candidates, skyPixels: kept, skyMedian: median(pick(data, outer)), quadrants, standardError, keep };
 }
 
 /**
@@ -310,7 +319,10 @@ export function estimatePhotonTransfer(
     const slope = sxy / sxx;
     let rss = 0;
     for (const b of bins) rss += (b.pixels / Math.max(b.varianceRatio, 1) ** 2) * (b.varianceRatio - 1 - slope * b.flux) ** 2;
-    const se = bins.length > 1 ? Math.sqrt(rss / (bins.length - 1) / sxx) : Infinity;
+    // the larger of the bins' scatter about the line (few bins: itself uncertain) and the robust variances' own
+    // error (1.4826 MAD of n Gaussian values: a variance's relative variance about 5.4/n; more where pixels correlate)
+    const scatter = bins.length > 1 ? Math.sqrt(rss / (bins.length - 1) / sxx) : Infinity;
+    const se = Math.max(scatter, Math.sqrt(MAD_VARIANCE_FACTOR / sxx));
     return { slope, se };
   };
   const geometric = (lo: number, hi: number) => Array.from({ length: PT_BINS + 1 }, (_, b) => lo * (hi / lo) ** (b / PT_BINS));
