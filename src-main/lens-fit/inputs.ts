@@ -153,10 +153,13 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   };
   // the noise as given: σ (one number or a map) or a weight map; σ itself is made once the fitted region is known
   // (EXP weights take the sky's σ from the blank sky outside it)
-  let given: { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string };
+  let given: LensFitNoiseGiven;
   let noiseFlag = '--noise-map';
   let noiseArg: string;
-  if (p.noise.kind === 'sigma') {
+  if (p.noise.kind === 'estimate') {
+    noiseArg = 'estimate';
+    given = { kind: 'estimate', arg: 'estimate' };
+  } else if (p.noise.kind === 'sigma') {
     noiseArg = String(p.noise.sigma);
     given = { kind: 'sigma', values: sigmaArray(scalarNoise(p.noise.sigma, 'σ'), shape), arg: noiseArg };
   } else if (p.noise.kind === 'weights') {
@@ -179,10 +182,12 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     poisson: p.noise.poisson ?? 'auto',
     ...(p.noise.exposureTime !== undefined && { exposureTime: p.noise.exposureTime }),
   };
+  const skyOption = p.noise.sky ?? 'none';
   const noiseFlags = [
     ...(noiseOpts.weightType === 'exp' ? ['--weight-type', 'exp'] : []),
     ...(noiseOpts.exposureTime !== undefined ? ['--exposure-time', String(noiseOpts.exposureTime)] : []),
     ...(noiseOpts.poisson === 'none' ? ['--poisson', 'none'] : []),
+    ...(skyOption !== 'none' ? ['--sky', String(skyOption)] : []),
   ];
   // the noise's correlation and its blank-sky box (--noise-correlation, --noise-region)
   const corrMode = p.noise.correlation ?? 'auto';
@@ -235,14 +240,18 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     }
   }
 
-  let ns: ReturnType<typeof lensFitSigma>;
+  // σ and the sky level as the command line makes them (lensFitNoiseAndSky): the observation the fit takes is the one
+  // with the --sky level subtracted
+  let made: ReturnType<typeof lensFitNoiseAndSky>;
   try {
-    ns = lensFitSigma(obs, primaryHeader(p.obs.bytes, p.obs.name, p.obs.hdu), given, noiseOpts, mask, pixelScale, region);
+    made = lensFitNoiseAndSky(obs, primaryHeader(p.obs.bytes, p.obs.name, p.obs.hdu), given, noiseOpts, mask, pixelScale, region, psf, skyOption);
   } catch (e) {
     if (e instanceof LensInputError) throw new LensFitRequestError(e.message, { cause: e });
     throw e;
   }
-  notes.splice(noiseNotesAt, 0, ...ns.skyNotes, ...ns.notes);
+  const ns = made.ns;
+  const fitObs: ImageFile = { ...obs, data: made.obs.data };
+  notes.splice(noiseNotesAt, 0, ...(made.skyNote ? [made.skyNote] : []), ...ns.skyNotes, ...ns.notes);
   inputNotes.push(...ns.flaggedNotes);
   const sigma = ns.sigma;
   const noiseText = ns.noiseText;
@@ -278,10 +287,10 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   ];
   // the noise's correlation from the sky or the box: the decision a note (measured on the sky's σ: the Poisson term is
   // the sources', not the sky's)
-  const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, corrMode, region, psf);
+  const correlation = lensFitNoiseCorrelation(fitObs, ns.skySigma, mask, pixelScale, corrMode, region, psf);
   notes.push(correlation.text);
   // the app lists the notes when the fit starts: the warnings among them
-  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json, notes: inputNotes, ...(maskConvention && { maskConvention }) }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
+  return { inputs: { obs: fitObs, ...(made.sky && { sky: made.sky }), sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json, notes: inputNotes, ...(maskConvention && { maskConvention }) }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
 }
 
 /** How σ is made from the noise input: the weight map's kind, the sources' Poisson term, an exposure time given. */
