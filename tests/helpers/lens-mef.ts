@@ -56,7 +56,9 @@ export function lensMef(opts: { bunit?: string; correlated?: boolean; exptime?: 
   const wht = Float32Array.from(sim.sigma, (s) => 1 / (s * s));
   for (let r = 0; r < N; r++) {
     wht[r * N + MEF_DEAD_COLUMN] = 0;
-    data[r * N + MEF_DEAD_COLUMN] = 0;
+    // no data: 0 as drizzle writes it; NaN where a sky is left in the data (with nothing but the data to go by, as for
+    // --noise-map estimate, a column of 0 under a sky of 4σ would be read as data)
+    data[r * N + MEF_DEAD_COLUMN] = opts.pedestal ? NaN : 0;
   }
   const c = Math.cos(Math.PI / 6);
   const s = Math.sin(Math.PI / 6);

@@ -168,7 +168,7 @@ function FitInputs({ op }: { op: LensStage }) {
           testId="lens-fit-pixel-scale"
           help={form.pixelScale === null ? 'empty: from the data' : 'given (--pixel-scale)'}
         />
-        <label className="row" title="--keep-sharp: by default pixels sharper than the PSF (cosmic-ray residuals, hot pixels a weight map does not flag) are left out of the fit">
+        <label className="row lensfit-check" title="--keep-sharp: by default pixels sharper than the PSF (cosmic-ray residuals, hot pixels a weight map does not flag) are left out of the fit">
           <input type="checkbox" checked={form.keepSharp === true} onChange={(e) => patch({ keepSharp: e.target.checked })} data-testid="lens-fit-keep-sharp" />
           keep pixels sharper than the PSF
         </label>
@@ -272,9 +272,9 @@ function NoiseOptions() {
           />
         )}
         {!exp && (
-          <label className="row span2" title="--exposure-time estimate: the electrons per data unit (the effective exposure time for data in e⁻/s) measured from the image by photon transfer — for cutouts without EXPTIME">
+          <label className="row span2 lensfit-check" title="--exposure-time estimate: the electrons per data unit (the effective exposure time for data in e⁻/s) measured from the image by photon transfer — for cutouts without EXPTIME">
             <input type="checkbox" checked={form.exposureEstimate} disabled={form.poisson === 'none'} onChange={(e) => patch({ exposureEstimate: e.target.checked })} data-testid="lens-fit-exposure-estimate" />
-            estimate the exposure time from the data (photon transfer)
+            estimate it from the data (photon transfer)
           </label>
         )}
         <label title="--sky: none takes the data's sky as subtracted; fit fits a constant sky with the deflector's light and subtracts it before everything else (a cutout whose sky was not subtracted); a level subtracts that">

@@ -219,7 +219,7 @@ export function poissonPreview(form: Pick<LensFitForm, 'noiseSource' | 'weightTy
     return {
       added: true,
       header,
-      text: `e (electrons per data unit) estimated from the data when the fit starts, by photon transfer: the variance about a 5×5 local quadratic in bins of smooth flux over the blank sky's (its flux above ${form.sky === 'fit' || form.sky === 'level' ? 'the sky level subtracted' : "the blank sky's median"})`,
+      text: `e (electrons per data unit) estimated from the data when the fit starts, by photon transfer (the flux above ${form.sky === 'fit' || form.sky === 'level' ? 'the sky level subtracted' : "the blank sky's median"})`,
     };
   }
   if (!weightsSource(form) && form.exposureTime === null) {
