@@ -369,7 +369,7 @@ function estimateNoise(
   const bs = lensFitBlankSky(obs, given.kind === 'estimate' ? null : sky, mask, pixelScale, region);
   const est = estimateSkySigma(obs.data, shape, bs.sky, MIN_SKY_PIXELS);
   const what = want.sigma ? '--noise-map estimate (σ_sky from the blank sky)' : '--exposure-time estimate (photon transfer needs the blank sky)';
-  if (!est) throw new LensInputError(`${what}: the blank sky ${bs.text} holds ${bs.pixels} pixels, ${MIN_SKY_PIXELS} needed: give σ (--noise-map) or a --noise-region box of blank sky`);
+  if (!est) throw new LensInputError(`${what}: the blank sky (${bs.text}) holds ${bs.pixels} pixels, ${MIN_SKY_PIXELS} needed: give σ (--noise-map) or a --noise-region box of blank sky`);
   const json: Record<string, unknown> = {};
   const notes: string[] = [];
   const median = (a: Float64Array) => {
