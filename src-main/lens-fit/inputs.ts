@@ -8,7 +8,11 @@ import { readFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { scalarNoise, sigmaArray } from '../../src-shared/operators/noise.js';
 import { defaultFitRadius, flaggedSigma, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
-import { electronScale, lensSigma, skySigmaFromExposure, type LensSigma, type PoissonMode, type WeightType } from '../../src-shared/lensing/noise-map.js';
+import { dataUnitFromBunit, electronScale, lensSigma, skySigmaFromExposure, type ElectronScale, type LensSigma, type PoissonMode, type WeightType } from '../../src-shared/lensing/noise-map.js';
+import { estimatePhotonTransfer, estimateSkySigma, PT_EXCESS_RANGE, type SkySigmaEstimate } from '../../src-shared/lensing/noise-estimate.js';
+import { MIN_SKY_PIXELS, skyPixels } from '../../src-shared/lensing/whitening.js';
+import { annulusMask } from '../../src-shared/lensing/fit.js';
+import type { PsfKernel } from '../../src-shared/operators/psf.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
 import { LIMITS } from '../../src-shared/protocol/limits.js';
 import type { LensFitParams, NamedFile } from '../../src-shared/protocol/index.js';
@@ -24,7 +28,11 @@ import {
   lensFitPsfShapeWarning,
   lensFitNoiseCorrelation,
   lensFitSkyExclude,
+  lensFitSkyGrowth,
+  lensFitSkyLevel,
+  SKY_FALLBACK_GROWTHS_ARCSEC,
   type LensFitInputs,
+  type LensFitSky,
   type LensFitMask,
   type LensFitSettings,
 } from '../reconstruct/lens-fit-run.js';
@@ -145,10 +153,13 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   };
   // the noise as given: σ (one number or a map) or a weight map; σ itself is made once the fitted region is known
   // (EXP weights take the sky's σ from the blank sky outside it)
-  let given: { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string };
+  let given: LensFitNoiseGiven;
   let noiseFlag = '--noise-map';
   let noiseArg: string;
-  if (p.noise.kind === 'sigma') {
+  if (p.noise.kind === 'estimate') {
+    noiseArg = 'estimate';
+    given = { kind: 'estimate', arg: 'estimate' };
+  } else if (p.noise.kind === 'sigma') {
     noiseArg = String(p.noise.sigma);
     given = { kind: 'sigma', values: sigmaArray(scalarNoise(p.noise.sigma, 'σ'), shape), arg: noiseArg };
   } else if (p.noise.kind === 'weights') {
@@ -171,10 +182,12 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     poisson: p.noise.poisson ?? 'auto',
     ...(p.noise.exposureTime !== undefined && { exposureTime: p.noise.exposureTime }),
   };
+  const skyOption = p.noise.sky ?? 'none';
   const noiseFlags = [
     ...(noiseOpts.weightType === 'exp' ? ['--weight-type', 'exp'] : []),
     ...(noiseOpts.exposureTime !== undefined ? ['--exposure-time', String(noiseOpts.exposureTime)] : []),
     ...(noiseOpts.poisson === 'none' ? ['--poisson', 'none'] : []),
+    ...(skyOption !== 'none' ? ['--sky', String(skyOption)] : []),
   ];
   // the noise's correlation and its blank-sky box (--noise-correlation, --noise-region)
   const corrMode = p.noise.correlation ?? 'auto';
@@ -227,14 +240,18 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     }
   }
 
-  let ns: ReturnType<typeof lensFitSigma>;
+  // σ and the sky level as the command line makes them (lensFitNoiseAndSky): the observation the fit takes is the one
+  // with the --sky level subtracted
+  let made: ReturnType<typeof lensFitNoiseAndSky>;
   try {
-    ns = lensFitSigma(obs, primaryHeader(p.obs.bytes, p.obs.name, p.obs.hdu), given, noiseOpts, mask, pixelScale, region);
+    made = lensFitNoiseAndSky(obs, primaryHeader(p.obs.bytes, p.obs.name, p.obs.hdu), given, noiseOpts, mask, pixelScale, region, psf, skyOption);
   } catch (e) {
     if (e instanceof LensInputError) throw new LensFitRequestError(e.message, { cause: e });
     throw e;
   }
-  notes.splice(noiseNotesAt, 0, ...ns.skyNotes, ...ns.notes);
+  const ns = made.ns;
+  const fitObs: ImageFile = { ...obs, data: made.obs.data };
+  notes.splice(noiseNotesAt, 0, ...(made.skyNote ? [made.skyNote] : []), ...ns.skyNotes, ...ns.notes);
   inputNotes.push(...ns.flaggedNotes);
   const sigma = ns.sigma;
   const noiseText = ns.noiseText;
@@ -270,18 +287,149 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
   ];
   // the noise's correlation from the sky or the box: the decision a note (measured on the sky's σ: the Poisson term is
   // the sources', not the sky's)
-  const correlation = lensFitNoiseCorrelation(obs, ns.skySigma, mask, pixelScale, corrMode, region, psf);
+  const correlation = lensFitNoiseCorrelation(fitObs, ns.skySigma, mask, pixelScale, corrMode, region, psf);
   notes.push(correlation.text);
   // the app lists the notes when the fit starts: the warnings among them
-  return { inputs: { obs, sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json, notes: inputNotes, ...(maskConvention && { maskConvention }) }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
+  return { inputs: { obs: fitObs, ...(made.sky && { sky: made.sky }), sigma, noiseText, psf, pixelScale, mask, warnings, correlation, noise: ns.json, notes: inputNotes, ...(maskConvention && { maskConvention }) }, settings, psfSize, command: `lens-fit ${argv.map(quote).join(' ')}`, pixelScaleSource, notes: [...notes, ...warnings.map((w) => `warning: ${w}`)] };
 }
 
 /** How σ is made from the noise input: the weight map's kind, the sources' Poisson term, an exposure time given. */
 export interface LensFitNoiseOptions {
   weightType: WeightType;
   poisson: PoissonMode;
-  /** seconds (--exposure-time): replaces the header's EXPTIME; with a σ map, asks for the Poisson term */
-  exposureTime?: number;
+  /**
+   * seconds (--exposure-time): replaces the header's EXPTIME; with a σ map, asks for the Poisson term; 'estimate':
+   * the electrons per data unit measured from the data by photon transfer (src-shared/lensing/noise-estimate.ts)
+   */
+  exposureTime?: number | 'estimate';
+  /** the data's sky level was subtracted already (--sky): the photon transfer's flux is then taken as it is */
+  skySubtracted?: boolean;
+}
+
+/** How the noise is given: σ (a map or one number as an array), a weight map, or σ_sky to estimate from the blank sky. */
+export type LensFitNoiseGiven = { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string } | { kind: 'estimate'; arg: 'estimate' };
+
+/**
+ * The blank sky the noise estimates read (--noise-map estimate, --exposure-time estimate): the box `region` where
+ * given, else the valid pixels outside the fitted region grown by its own radius, or, where that leaves fewer than
+ * MIN_SKY_PIXELS, by SKY_FALLBACK_GROWTHS_ARCSEC in turn (the noise correlation's selection: lensFitSkyExclude), the
+ * whole image without a mask; sources clipped (whitening.ts skyPixels). `sigma`: a σ map given (its flagged pixels
+ * left out), else null.
+ */
+export function lensFitBlankSky(obs: ImageFile, sigma: ArrayLike<number> | null, mask: LensFitMask, pixelScale: number, region?: PixelBox): { sky: Uint8Array; pixels: number; text: string } {
+  const shape = obs.shape;
+  const w = sigma ?? new Float64Array(shape[0] * shape[1]).fill(1);
+  const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
+  if (region) {
+    const sky = skyPixels(obs.data, w, shape, null, region);
+    return { sky, pixels: count(sky), text: `the box ${region.x0},${region.y0},${region.x1},${region.y1} (sources clipped)` };
+  }
+  const own = lensFitSkyGrowth(mask, pixelScale);
+  if (own === null) {
+    const sky = skyPixels(obs.data, w, shape, null);
+    return { sky, pixels: count(sky), text: 'the whole image (sources clipped)' };
+  }
+  const f = (v: number) => `${+v.toFixed(2)}″`;
+  let best: { sky: Uint8Array; pixels: number; text: string } | null = null;
+  for (const g of [own, ...SKY_FALLBACK_GROWTHS_ARCSEC.filter((v) => v < own)]) {
+    const sky = skyPixels(obs.data, w, shape, lensFitSkyExclude(shape, mask, pixelScale, g));
+    const r = { sky, pixels: count(sky), text: `outside the fitted region grown by ${f(g)}${g < own ? ` (its own radius, ${f(own)}, leaves too little sky)` : ''} (sources clipped)` };
+    best ??= r;
+    if (r.pixels >= MIN_SKY_PIXELS) return r;
+  }
+  return best!;
+}
+
+/** The fitted region as pixels for the photon transfer's bins (the default disc at its radius; null: every pixel). */
+function regionPixels(shape: [number, number], mask: LensFitMask, pixelScale: number): Uint8Array | null {
+  if (mask?.kind === 'mask') return mask.mask;
+  if (mask?.kind === 'annulus') return annulusMask({ shape, scale: pixelScale }, mask.r1, mask.r2);
+  return null;
+}
+
+const sig = (v: number, d = 3) => String(+v.toPrecision(d));
+
+/**
+ * The noise measured from the data (docs/lensing.md, *Noise from the data*): σ_sky from the blank sky where
+ * `wantSigma`, and the electrons per data unit by photon transfer where `wantE` (for σ `sky`, the σ array the fit
+ * takes for the sky: e goes with its level on the blank sky). Throws LensInputError where there is too little sky or
+ * signal.
+ */
+function estimateNoise(
+  obs: ImageFile,
+  given: LensFitNoiseGiven,
+  sky: Float64Array | null,
+  o: LensFitNoiseOptions,
+  mask: LensFitMask,
+  pixelScale: number,
+  region: PixelBox | undefined,
+  want: { sigma: boolean; e: boolean },
+): { sigma?: SkySigmaEstimate; scale?: ElectronScale; json: Record<string, unknown>; notes: string[] } {
+  const shape = obs.shape;
+  const bs = lensFitBlankSky(obs, given.kind === 'estimate' ? null : sky, mask, pixelScale, region);
+  const est = estimateSkySigma(obs.data, shape, bs.sky, MIN_SKY_PIXELS);
+  const what = want.sigma ? '--noise-map estimate (σ_sky from the blank sky)' : '--exposure-time estimate (photon transfer needs the blank sky)';
+  if (!est) throw new LensInputError(`${what}: the blank sky (${bs.text}) holds ${bs.pixels} pixels, ${MIN_SKY_PIXELS} needed: give σ (--noise-map) or a --noise-region box of blank sky`);
+  const json: Record<string, unknown> = {};
+  const notes: string[] = [];
+  const median = (a: Float64Array) => {
+    const v = a.filter((x) => Number.isFinite(x)).sort();
+    return v.length ? v[Math.floor(v.length / 2)] : NaN;
+  };
+  const quads = est.quadrants.map((q) => (q === null ? null : +q.toPrecision(4)));
+  if (want.sigma) {
+    json.sigmaSky = {
+      value: est.sigma,
+      standardError: est.standardError,
+      quadrants: quads,
+      method: `the blank sky's per-pixel rms: its pixels less their ${31}×${31} local mean, clipped at 3 robust σ (six passes), 1.4826 × MAD; the standard error from the four quadrants' values`,
+      sky: bs.text,
+      candidatePixels: est.candidatePixels,
+      skyPixels: est.skyPixels,
+    };
+    notes.push(
+      `σ_sky ${sig(est.sigma, 4)}${est.standardError !== null ? ` ± ${sig(est.standardError, 2)}` : ''} (data units) estimated from the blank sky ${bs.text}: ${est.skyPixels} pixels, their 31×31 local mean off, clipped at 3σ; per quadrant ${quads.map((q) => (q === null ? '—' : sig(q, 3))).join(', ')}`,
+    );
+  }
+  if (want.e) {
+    const ref = sky ? median(Float64Array.from(sky).filter((_, k) => est.keep[k])) : est.sigma;
+    const region = regionPixels(shape, mask, pixelScale);
+    const valid = sky ? Uint8Array.from(sky, (v, k) => (Number.isFinite(v) && v > 0 && (!region || region[k]) ? 1 : 0)) : region;
+    const skyLevel = o.skySubtracted ? 0 : est.skyMedian;
+    const pt = estimatePhotonTransfer(obs.data, shape, { sky: est.keep, region: valid, skyLevel, sigmaSky: est.sigma, sigmaRef: ref });
+    if (typeof pt === 'string') throw new LensInputError(`--exposure-time estimate: ${pt}`);
+    const e = pt.electronsPerUnit;
+    const perBin = pt.bins.map((b) => b.electronsPerUnit).filter(Number.isFinite);
+    const bunit = obs.header.get('BUNIT');
+    const unit = (typeof bunit === 'string' && dataUnitFromBunit(bunit)) || { quantity: 'electrons' as const, perSecond: true };
+    const span = `${sig(pt.bins[0].from)}–${sig(pt.bins[pt.bins.length - 1].to)}`;
+    const levelText = o.skySubtracted ? 'the --sky level subtracted from the data' : `the blank sky's median ${sig(skyLevel, 4)} taken off`;
+    json.electronsPerUnit = {
+      value: e,
+      standardError: pt.standardError,
+      method: `photon transfer: the residual about each pixel's 5×5 least-squares quadratic, its robust variance in ${pt.bins.length} bins of the smooth flux s (${levelText}) over the same on the blank sky, 1 + s/(e σ²), e from the weighted line through the origin; the bins where the Poisson variance is ${PT_EXCESS_RANGE[0]}–${PT_EXCESS_RANGE[1]}× the sky's`,
+      sigmaReference: ref,
+      skyLevel,
+      skyLevelSource: o.skySubtracted ? '--sky' : "the blank sky's median",
+      bins: pt.bins.map((b) => ({ from: +b.from.toPrecision(5), to: +b.to.toPrecision(5), flux: +b.flux.toPrecision(5), varianceRatio: +b.varianceRatio.toPrecision(5), pixels: b.pixels, electronsPerUnit: Number.isFinite(b.electronsPerUnit) ? +b.electronsPerUnit.toPrecision(5) : null })),
+      skyHighPassPixels: pt.skyHighPassPixels,
+      iterations: pt.iterations,
+    };
+    notes.push(
+      `the electrons per data unit ${sig(e, 4)} ± ${sig(pt.standardError, 2)}${unit.quantity === 'electrons' && unit.perSecond ? ' (the effective exposure time in s: data in e⁻/s)' : ''} estimated by photon transfer over ${pt.bins.length} bins of the smooth flux ${span} data units (${levelText}; per bin ${perBin.length ? `${sig(Math.min(...perBin))}–${sig(Math.max(...perBin))}` : '—'}), for σ_sky ${sig(ref, 4)}`,
+    );
+    const scale: ElectronScale = {
+      electronsPerUnit: e,
+      unit,
+      read: { exposureTime: 'estimate', electronsPerUnit: +e.toPrecision(6) },
+      text: `${sig(e, 6)} e⁻ per unit, estimated by photon transfer (--exposure-time estimate)`,
+    };
+    if (!o.skySubtracted && est.skyMedian > 3 * est.sigma) {
+      notes.push(`the blank sky's median ${sig(est.skyMedian, 3)} is ${(est.skyMedian / est.sigma).toFixed(1)} σ_sky above 0: a sky the cutout kept? It is taken off the photon transfer's flux, but not off the data: --sky fit subtracts it (σ's Poisson term otherwise counts its photons again)`);
+    }
+    return { sigma: est, scale, json, notes };
+  }
+  return { sigma: est, json, notes };
 }
 
 /**
@@ -293,7 +441,7 @@ export interface LensFitNoiseOptions {
 export function lensFitSigma(
   obs: ImageFile,
   primary: FitsHeader | null,
-  given: { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string },
+  given: LensFitNoiseGiven,
   o: LensFitNoiseOptions,
   mask: LensFitMask,
   pixelScale: number,
@@ -306,7 +454,17 @@ export function lensFitSigma(
   let excluded: number;
   let source: string;
   let skyText: string;
-  if (given.kind === 'sigma') {
+  let estimate: ReturnType<typeof estimateNoise> | null = null;
+  if (given.kind === 'estimate') {
+    if (o.weightType === 'exp') throw new LensInputError('EXP weights are a weight map: give them with --weight-map');
+    estimate = estimateNoise(obs, given, null, o, mask, pixelScale, region, { sigma: true, e: false });
+    const v = estimate.sigma!.sigma;
+    sky = Float64Array.from(obs.data, (d) => (Number.isFinite(d) ? v : NaN));
+    excluded = 0;
+    source = `σ_sky ${v.toPrecision(4)} estimated from the blank sky`;
+    skyText = v.toPrecision(6);
+    skyNotes.push(...estimate.notes);
+  } else if (given.kind === 'sigma') {
     if (o.weightType === 'exp') throw new LensInputError('EXP weights are a weight map: give them with --weight-map');
     // σ 0, NaN or huge (PyAutoLens's 1e8 for pixels to ignore): left out
     const f = flaggedSigma(given.values, given.arg);
@@ -341,13 +499,62 @@ export function lensFitSigma(
       `σ_sky = c/√t from the EXP weight map ${given.arg} (seconds per pixel), c = ${r.scale.toPrecision(5)} from the ${r.basis} scatter of y·√t over ${r.skyPixels} blank-sky pixels${excluded ? ` (${excluded} pixels of exposure 0 or NaN left out)` : ''}`,
     );
   }
-  const scale = electronScale(headers, { exposureTime: o.exposureTime, exposureMap: o.weightType === 'exp' && given.kind === 'weights' ? given.values : undefined });
+  let scale: ElectronScale | string;
+  const estimateNotes: string[] = [];
+  if (o.exposureTime === 'estimate') {
+    if (o.poisson === 'none') throw new LensInputError("--exposure-time estimate gives the sources' Poisson noise: not with --poisson none");
+    if (o.weightType === 'exp') throw new LensInputError('EXP weights give the exposure time per pixel: not with --exposure-time');
+    const r = estimateNoise(obs, given, sky, o, mask, pixelScale, region, { sigma: false, e: true });
+    scale = r.scale!;
+    estimateNotes.push(...r.notes);
+    estimate = estimate ? { ...estimate, json: { ...estimate.json, ...r.json } } : r;
+  } else {
+    scale = electronScale(headers, { exposureTime: o.exposureTime, exposureMap: o.weightType === 'exp' && given.kind === 'weights' ? given.values : undefined });
+  }
   const ls = lensSigma(obs.data, obs.shape, sky, { mode: o.poisson, wanted: given.kind === 'weights' || o.exposureTime !== undefined, scale, source });
   if (o.weightType === 'exp') ls.json.weightType = 'exp';
+  if (estimate) ls.json.estimate = estimate.json;
+  ls.notes.unshift(...estimateNotes);
   let noiseText = skyText;
   if (ls.poisson) {
     const e = typeof scale !== 'string' ? scale.electronsPerUnit : null;
     noiseText = `sqrt(${skyText}^2 + s/${typeof e === 'number' ? e.toPrecision(6) : 'e'})`;
   }
   return { ...ls, excluded, noiseText, skyNotes, flaggedNotes };
+}
+
+/** The constant sky level (--sky): none (the data's sky taken as subtracted), fitted, or given in data units. */
+export type LensFitSkyOption = 'none' | 'fit' | number;
+
+/**
+ * σ and the sky level as `skyscore lens-fit` and the app's job make them, in one place: σ from the noise given
+ * (lensFitSigma), then, with --sky fit or a level, the constant sky fitted with the deflector's light (or the level
+ * given) subtracted from the data and σ made again on the subtracted data (σ's Poisson term, and the photon transfer of
+ * --exposure-time estimate, then count the sources' light alone). Returns the observation as the fit takes it. Throws
+ * LensInputError on input it cannot use.
+ */
+export function lensFitNoiseAndSky(
+  obs: ImageFile,
+  primary: FitsHeader | null,
+  given: LensFitNoiseGiven,
+  o: LensFitNoiseOptions,
+  mask: LensFitMask,
+  pixelScale: number,
+  region: PixelBox | undefined,
+  psf: PsfKernel,
+  skyOption: LensFitSkyOption,
+): { obs: ImageFile; ns: ReturnType<typeof lensFitSigma>; sky?: LensFitSky; skyNote?: string } {
+  const ns = lensFitSigma(obs, primary, given, o, mask, pixelScale, region);
+  if (skyOption === 'none') return { obs, ns };
+  let sky: LensFitSky;
+  try {
+    sky = typeof skyOption === 'number' ? { level: skyOption, method: 'given' } : lensFitSkyLevel(obs, ns.sigma, mask, pixelScale, psf);
+  } catch (e) {
+    throw new LensInputError((e as Error).message, { cause: e });
+  }
+  const level = sky.level;
+  const subtracted = { ...obs, data: Float64Array.from(obs.data, (v) => v - level) };
+  const ns2 = lensFitSigma(subtracted, primary, given, { ...o, skySubtracted: true }, mask, pixelScale, region);
+  const how = sky.method === 'fitted' ? `fitted with the deflector's light (two Sérsic components and a constant) to ${sky.pixels} pixels within ${sky.radiusArcsec}″ of the centre` : 'given';
+  return { obs: subtracted, ns: ns2, sky, skyNote: `sky level ${level.toPrecision(4)} (data units; ${how}) subtracted before the fit; lens-light.fits, model-image.fits and model.json's additive image include it` };
 }

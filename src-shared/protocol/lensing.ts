@@ -13,7 +13,23 @@ import { FILE_NAME, JOB_ID, files, obsInput, type NamedFile, type ObsInput } fro
  * (--weight-map: drizzle's WHT with final_wht_type=IVM; pixels of weight 0 left out). A map is an HDU of a file
  * among `files`, or, with no `file`, an HDU of the observation's own file (`FILE.fits[ERR]`, `FILE.fits[WHT]`).
  */
-export type LensFitNoise = ({ kind: 'sigma'; sigma: number } | { kind: 'map'; file?: string; hdu: number } | { kind: 'weights'; file?: string; hdu: number; weightType?: 'ivm' | 'exp' }) & LensFitPoisson & LensFitCorrelation;
+export type LensFitNoise = (
+  | { kind: 'sigma'; sigma: number }
+  | { kind: 'map'; file?: string; hdu: number }
+  | { kind: 'weights'; file?: string; hdu: number; weightType?: 'ivm' | 'exp' }
+  /** σ_sky measured from the observation's blank sky (`--noise-map estimate`) */
+  | { kind: 'estimate' }
+) &
+  LensFitPoisson &
+  LensFitCorrelation &
+  LensFitSkyLevel;
+/**
+ * The constant sky level (the command line's --sky): absent or 'none', the data's sky taken as subtracted; 'fit',
+ * fitted with the deflector's light and subtracted before everything else; a number, that level (data units).
+ */
+export interface LensFitSkyLevel {
+  sky?: 'none' | 'fit' | number;
+}
 /**
  * The sources' Poisson noise added to σ (the command line's --poisson, --exposure-time; docs/lensing.md): absent,
  * 'auto' with the exposure time from the observation's header, added to a weight map's σ and to a σ map's only
@@ -21,8 +37,8 @@ export type LensFitNoise = ({ kind: 'sigma'; sigma: number } | { kind: 'map'; fi
  */
 export interface LensFitPoisson {
   poisson?: 'auto' | 'none';
-  /** seconds; replaces the header's EXPTIME */
-  exposureTime?: number;
+  /** seconds; replaces the header's EXPTIME; 'estimate': measured from the data by photon transfer (`--exposure-time estimate`) */
+  exposureTime?: number | 'estimate';
 }
 /**
  * The noise's correlation (the command line's --noise-correlation, --noise-region; docs/lensing.md *Correlated
@@ -137,7 +153,8 @@ const variant =
 const pixel = num({ integer: true, min: 0, max: 1e6 });
 const noiseFields = {
   poisson: optional(literal('auto', 'none')),
-  exposureTime: optional(num({ min: Number.MIN_VALUE, max: 1e9 })),
+  exposureTime: optional<number | 'estimate'>((v, p) => (v === 'estimate' ? 'estimate' : num({ min: Number.MIN_VALUE, max: 1e9 })(v, p))),
+  sky: optional<'none' | 'fit' | number>((v, p) => (v === 'none' || v === 'fit' ? v : num({ min: -1e30, max: 1e30 })(v, p))),
   correlation: optional(literal('auto', 'none')),
   region: optional(obj({ x0: pixel, y0: pixel, x1: pixel, y1: pixel })),
 };
@@ -148,6 +165,7 @@ const noiseInput: Validator<LensFitNoise> = (v, p) => {
     sigma: obj({ kind: literal('sigma'), sigma: num({ min: Number.MIN_VALUE }), ...noiseFields }),
     map: obj({ kind: literal('map'), file: optional(fileRef), hdu, ...noiseFields }),
     weights: obj({ kind: literal('weights'), file: optional(fileRef), hdu, weightType: optional(literal('ivm', 'exp')), ...noiseFields }),
+    estimate: obj({ kind: literal('estimate'), ...noiseFields }),
   })(v, p);
   if (r.exposureTime !== undefined && r.poisson === 'none') throw new ProtocolError(`${p}: the exposure time gives the sources' Poisson noise: not with poisson 'none'`);
   if (r.exposureTime !== undefined && r.kind === 'weights' && r.weightType === 'exp') throw new ProtocolError(`${p}: EXP weights give the exposure time per pixel: not with exposureTime`);

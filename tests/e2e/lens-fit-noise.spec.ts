@@ -105,3 +105,66 @@ test('the noise options: weights, the Poisson term with the exposure time, the b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * A cutout without a noise map's use or an exposure time, its sky not subtracted (as the public SLACS cutouts): the
+ * drizzle-like file with the sources' Poisson noise (T = 250 before the filter: 680 e⁻ per unit per pixel) and a sky
+ * of 0.05 left in SCI, no EXPTIME. σ_sky from the blank sky, the exposure time by photon transfer and the sky fitted:
+ * the panel says what will happen, the job's command line carries the command's flags, and the noise used shows the
+ * estimates and the sky level subtracted.
+ */
+test('the noise from the data: σ_sky and the exposure time estimated, the sky level fitted', async ({ app, consoleErrors }) => {
+  test.setTimeout(600_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-noise-estimate-e2e-'));
+  try {
+    await openLensMef(app, dir, { correlated: true, bunit: 'ELECTRONS/S', poissonT: 250, pedestal: 0.05 });
+    const fit = app.getByTestId('lens-fit');
+    const preview = fit.getByTestId('lens-fit-poisson-preview');
+    await fit.getByTestId('lens-fit-noise-source').selectOption('estimate');
+    await expect(preview).toContainText('not added: σ_sky estimated from the blank sky is taken as complete');
+    await fit.getByTestId('lens-fit-exposure-estimate').check();
+    await expect(fit.getByTestId('lens-fit-exposure')).toBeDisabled();
+    await expect(preview).toContainText("Poisson term added — e (electrons per data unit) estimated from the data when the fit starts, by photon transfer (the flux above the blank sky's median)");
+    await fit.getByTestId('lens-fit-sky').selectOption('level');
+    await expect(fit.getByTestId('lens-fit-sky-level')).toBeVisible();
+    await fit.getByTestId('lens-fit-sky').selectOption('fit');
+    await expect(fit.getByTestId('lens-fit-sky-text')).toHaveText("fitted with the deflector's light (two Sérsic components and a constant)");
+    await expect(preview).toContainText('(the flux above the sky level subtracted)');
+
+    await fit.getByTestId('lens-fit-mask').selectOption('annulus');
+    for (const [id, v] of [['lens-fit-r1', '0'], ['lens-fit-r2', '1.35'], ['lens-fit-starts', '1'], ['lens-fit-fit-source', '12'], ['lens-fit-source', '16']] as const) {
+      await fit.getByTestId(id).fill(v);
+      await fit.getByTestId(id).press('Tab');
+    }
+    await fit.getByTestId('lens-fit-light').selectOption('1');
+    await fit.getByTestId('lens-fit-errors').uncheck();
+    await fit.getByTestId('lens-fit-inputs').scrollIntoViewIfNeeded();
+    await shot(fit.getByTestId('lens-fit-inputs'), 'lens-fit-noise-estimate-options.png', 'lens-fit');
+    await fit.getByTestId('lens-fit-start').click();
+    await expect(fit.getByTestId('lens-fit-table')).toBeVisible({ timeout: 540_000 });
+    await expect(fit.getByTestId('lens-fit-state')).toHaveText('done');
+    await expect(fit).toContainText('--noise-map estimate --exposure-time estimate --sky fit --psf psf.fits');
+
+    const used = fit.getByTestId('lens-fit-noise-used');
+    const sky = (await used.getByTestId('lens-fit-noise-sky').textContent())!;
+    const ms = /^σ_sky ([\d.]+) ELECTRONS\/S \(median\) — σ_sky [\d.]+ estimated from the blank sky \(± [\d.e-]+ over the quadrants [\d., –]+; \d+ pixels of the blank sky outside the fitted region grown by 1\.35″ \(sources clipped\)\)$/.exec(sky);
+    expect(ms, sky).not.toBeNull();
+    // the per-pixel rms: 0.02 × √0.368 = 0.0121
+    expect(Math.abs(Number(ms![1]) / 0.0121 - 1)).toBeLessThan(0.08);
+    const e = (await used.getByTestId('lens-fit-noise-estimate-e').textContent())!;
+    const me = /^e estimated ([\d.]+) ± [\d.]+ by photon transfer \(per bin [\d., –]+ over smooth fluxes [\d.]+–[\d.]+; flux above the sky level subtracted\)$/.exec(e);
+    expect(me, e).not.toBeNull();
+    expect(Math.abs(Number(me![1]) / 680 - 1)).toBeLessThan(0.3);
+    await expect(used.getByTestId('lens-fit-noise-poisson')).toContainText('Poisson term added: σ² = σ_sky² + s/e, e = ');
+    await expect(used.getByTestId('lens-fit-noise-poisson')).toContainText('estimated by photon transfer');
+    const lv = (await used.getByTestId('lens-fit-noise-sky-level').textContent())!;
+    const ml = /^Sky level ([\d.]+) subtracted \(fitted with the deflector's light to \d+ pixels within 6″\)$/.exec(lv);
+    expect(ml, lv).not.toBeNull();
+    expect(Math.abs(Number(ml![1]) - 0.05)).toBeLessThan(0.0121);
+    await used.scrollIntoViewIfNeeded();
+    await shot(used, 'lens-fit-noise-estimate-used.png', 'lens-fit');
+    expect(consoleErrors).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

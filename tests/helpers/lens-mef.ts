@@ -37,21 +37,28 @@ function drizzleLike(n: number, seed: number, a = CORR_TAP): Float64Array {
  * noise instead of white — a 112² lens (θE 0.9″) of 0.05″ pixels whose noise is σ = 0.02 (the WHT's 1/√w, the
  * large-scale noise) times `drizzleLike` (per-pixel rms 0.61 σ), its sky beyond twice a 1.35″ disc about 3400 pixels;
  * no hot pixel. `exptime`: EXPTIME in the primary header (as drizzle writes it; none by default: the fit then adds
- * no Poisson term).
+ * no Poisson term). `poissonT`, `pedestal` (with `correlated`): the sources' Poisson noise of T (electrons per unit
+ * before the filter) and a sky level left in the data, for the noise estimates (--noise-map / --exposure-time estimate,
+ * --sky fit).
  */
-export function lensMef(opts: { bunit?: string; correlated?: boolean; exptime?: number } = {}): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
+export function lensMef(opts: { bunit?: string; correlated?: boolean; exptime?: number; poissonT?: number; pedestal?: number } = {}): { bytes: Uint8Array; psf: Uint8Array; sigma: Float64Array } {
   const N = opts.correlated ? CORR_N : MEF_N;
   const sim = opts.correlated
     ? simulateLens({ size: N, scale: CORR_SCALE, psfSize: 7, seed: 6, galaxy: 9, lens: { thetaE: 0.9, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } })
     : simulateLens({ size: N, scale: MEF_SCALE, psfSize: 5, seed: 4, galaxy: 9, lens: { thetaE: 0.7, q: 0.8, phi: -0.3, x0: -0.02, y0: 0.03, gamma1: 0.02, gamma2: 0.01 } });
   const corr = opts.correlated ? drizzleLike(N, 77) : null;
-  const data = corr ? Float32Array.from(sim.noiseFree, (v, k) => v + sim.sigma[k]! * corr[k]!) : Float32Array.from(sim.data);
+  // `poissonT` (with `correlated`): the sources' Poisson noise too, σ² = σ_sky² + s/T before the drizzle-like filter,
+  // so that the per-pixel electrons per unit are T/Σk² (T/0.368); `pedestal`: a sky level left in SCI (not subtracted)
+  const T = opts.poissonT;
+  const data = corr ? Float32Array.from(sim.noiseFree, (v, k) => v + Math.sqrt(sim.sigma[k]! ** 2 + (T ? Math.max(v, 0) / T : 0)) * corr[k]! + (opts.pedestal ?? 0)) : Float32Array.from(sim.data);
   if (!corr) data[MEF_HOT[0] * N + MEF_HOT[1]] += 1.5;
   const err = Float32Array.from(sim.sigma);
   const wht = Float32Array.from(sim.sigma, (s) => 1 / (s * s));
   for (let r = 0; r < N; r++) {
     wht[r * N + MEF_DEAD_COLUMN] = 0;
-    data[r * N + MEF_DEAD_COLUMN] = 0;
+    // no data: 0 as drizzle writes it; NaN where a sky is left in the data (with nothing but the data to go by, as for
+    // --noise-map estimate, a column of 0 under a sky of 4σ would be read as data)
+    data[r * N + MEF_DEAD_COLUMN] = opts.pedestal ? NaN : 0;
   }
   const c = Math.cos(Math.PI / 6);
   const s = Math.sin(Math.PI / 6);

@@ -126,7 +126,7 @@ describe("the sources' Poisson term before the fit, from the observation's heade
     expect(poissonPreview(form({ ...w, weightType: 'exp' })).text).toBe('data in e⁻/s (BUNIT ELECTRONS/S), the exposure time per pixel from the EXP weight map');
     expect(poissonPreview(form({ ...w, poisson: 'none' }))).toMatchObject({ added: false, text: "not added (--poisson none): σ is the sky's alone" });
     // a σ map (the Noise step's, or ERR) is complete unless an exposure time is given
-    expect(poissonPreview(form({ noiseSource: 'obs-sigma' }))).toMatchObject({ added: false, text: 'not added: a σ map (or one σ) is taken as complete; give the exposure time to add the term' });
+    expect(poissonPreview(form({ noiseSource: 'obs-sigma' }))).toMatchObject({ added: false, text: 'not added: a σ map (or one σ) is taken as complete; give the exposure time, or estimate it, to add the term' });
     expect(poissonPreview(form({ noiseSource: 'step', exposureTime: 300 }))).toMatchObject({ added: true });
   });
 

@@ -5,7 +5,7 @@ import { checkOutputFolder, writeProductSet } from '../../io.js';
 import { readImage2dArg, readNoiseArg, splitHduSelector } from '../../forward-model-files.js';
 import { defaultFitRadius, pixelScaleFromWcs, LensInputError, EXCLUDE_MASK_MIN_RADIUS, MASK_CONVENTIONS, type MaskConvention } from '../../../src-shared/lensing/inputs.js';
 import { POISSON_MODES, WEIGHT_TYPES, type PoissonMode, type WeightType } from '../../../src-shared/lensing/noise-map.js';
-import { lensFitSigma } from '../../lens-fit/inputs.js';
+import { lensFitNoiseAndSky, type LensFitNoiseGiven } from '../../lens-fit/inputs.js';
 import { defaultLensFitThreads, LENS_FIT_MAX_THREADS } from '../../lens-fit/pool/pool.js';
 import { readFits, type FitsHeader } from '../../../src-shared/fits/index.js';
 import { readFile } from 'node:fs/promises';
@@ -25,8 +25,6 @@ import {
   lensFitPsfShapeWarning,
   lensFitSigmaFile,
   runLensFit,
-  lensFitSkyLevel,
-  type LensFitSky,
   type LensFitInputs,
   type LensFitMask,
 } from '../../reconstruct/lens-fit-run.js';
@@ -39,8 +37,8 @@ const PRODUCTS = [...LENS_FIT_PRODUCTS, ...LENS_FIT_NOISE_PRODUCTS, 'sigma.fits'
 export const lensFitCommand: Command = {
   name: 'lens-fit',
   summary: 'fits a strong lens (SIE or power law + shear, Sérsic light) by the Bayesian evidence of a pixelated-source inversion',
-  usage: `usage: skyscore lens-fit --obs IMAGE.fits (--noise-map SIGMA.fits|SIGMA | --weight-map WHT.fits) --psf PSF.fits
-                        [--weight-type ivm|exp] [--poisson auto|none] [--exposure-time T] [--pixel-scale ARCSEC]
+  usage: `usage: skyscore lens-fit --obs IMAGE.fits (--noise-map SIGMA.fits|SIGMA|estimate | --weight-map WHT.fits) --psf PSF.fits
+                        [--weight-type ivm|exp] [--poisson auto|none] [--exposure-time T|estimate] [--pixel-scale ARCSEC]
                         [--mask MASK.fits [--mask-convention auto|fit|exclude] | --annulus R1,R2]
                         [--source-size N] [--source-scale ARCSEC]
                         [--starts K] [--light auto|N] [--mass sie|epl] [--threads N] [--speculate K]
@@ -57,7 +55,10 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          number or EXTNAME[,EXTVER]; default the first HDU with an image)
   --noise-map SIGMA      σ per pixel (a FITS map of the image's shape, e.g. FILE.fits[ERR]) or one number;
                          NaN data pixels and σ that is NaN, 0, negative or above 10⁴ × the map's median (a
-                         flag to ignore the pixel, as PyAutoLens's σ of 1e8) are left out of the fit (a note)
+                         flag to ignore the pixel, as PyAutoLens's σ of 1e8) are left out of the fit (a note);
+                         estimate: one σ_sky measured from the image's blank sky (the sky --noise-correlation
+                         measures, or the --noise-region box; sources clipped): the per-pixel rms about a
+                         31×31 local mean, clipped at 3σ (lens.json noise.estimate)
   --weight-map WHT.fits  instead of --noise-map: a weight map (e.g. FILE.fits[WHT]); pixels of weight 0 are
                          left out. The sky's σ = 1/√w (--weight-type ivm, default: drizzle's final_wht_type=IVM)
   --weight-type K        ivm (default) or exp: the weights are exposure times (drizzle's EXP, seconds per pixel);
@@ -71,7 +72,12 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          (× CCDGAIN or ATODGAIN) or counts/s. Added to --weight-map's σ where e is known; a
                          --noise-map is taken as complete unless --exposure-time is given. What was read: a
                          note on stderr and lens.json's noise. none: σ from the weights or the map alone
-  --exposure-time T      the exposure time in seconds (replaces the header's EXPTIME)
+  --exposure-time T      the exposure time in seconds (replaces the header's EXPTIME); estimate: the
+                         electrons per data unit measured from the image by photon transfer — the residual
+                         about each pixel's 5×5 local quadratic, its variance in bins of the smooth flux
+                         (less the blank sky's median, or the --sky level) over the blank sky's, a line
+                         1 + s/(e σ²) —, for the σ given or estimated; refused where the image holds too
+                         little blank sky or signal (lens.json noise.estimate: the bins, the spread)
   --psf PSF.fits         the PSF image (centre at pixel ⌊K/2⌋, normalised to unit sum), cropped to
                          --psf-size pixels (default 21, odd) around its centre; a smaller PSF (PyAutoLens's
                          11×11) is used whole; an even side is warned about (the centres read half a pixel off)
@@ -192,7 +198,8 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     if (weightType === 'exp' && weightArg === undefined) throw new UsageError(`${cmd}: --weight-type exp describes a --weight-map`);
     const poisson = (optionalString(p, 'poisson') ?? 'auto').trim() as PoissonMode;
     if (!POISSON_MODES.includes(poisson)) throw new UsageError(`${cmd}: --poisson must be ${POISSON_MODES.join(' or ')}, got '${poisson}'`);
-    const exposureTime = optionalString(p, 'exposure-time') === undefined ? undefined : numberFlag(p, 'exposure-time', cmd, { positive: true });
+    const exposureArg = optionalString(p, 'exposure-time');
+    const exposureTime: number | 'estimate' | undefined = exposureArg === undefined ? undefined : exposureArg.trim() === 'estimate' ? 'estimate' : numberFlag(p, 'exposure-time', cmd, { positive: true });
     if (exposureTime !== undefined && poisson === 'none') throw new UsageError(`${cmd}: --exposure-time gives the sources' Poisson noise: not with --poisson none`);
     if (exposureTime !== undefined && weightType === 'exp') throw new UsageError(`${cmd}: --weight-type exp gives the exposure time per pixel: not with --exposure-time`);
     const skyArg = (optionalString(p, 'sky') ?? 'none').trim();
@@ -237,7 +244,8 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
       if (e instanceof NoiseInputError) throw new UsageError(e.message);
       throw e;
     }
-    const noiseFile = weightArg ?? (Number.isFinite(Number(noiseArgOpt)) ? undefined : noiseArgOpt);
+    const estimateSigma = noiseArgOpt?.trim() === 'estimate';
+    const noiseFile = weightArg ?? (estimateSigma || Number.isFinite(Number(noiseArgOpt)) ? undefined : noiseArgOpt);
     const inputs = [obsPath, psfPath, ...(maskPath ? [maskPath] : []), ...(noiseFile !== undefined ? [noiseFile] : [])].map((f) => splitHduSelector(f).file);
     for (const f of inputs) checkNotSame(f, outDir, cmd);
     await checkOutputFolder(outDir, inputs, cmd, PRODUCTS);
@@ -262,8 +270,9 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
       notes.push(`the pixel scale ${scale.toPrecision(6)}″ from ${obsPath}'s WCS (${w.source})`);
     }
     // the noise as given; σ is made once the fitted region is known (EXP weights: the sky's σ from the sky outside it)
-    let given: { kind: 'weights' | 'sigma'; values: ArrayLike<number>; arg: string };
-    if (weightArg !== undefined) {
+    let given: LensFitNoiseGiven;
+    if (estimateSigma) given = { kind: 'estimate', arg: 'estimate' };
+    else if (weightArg !== undefined) {
       const wm = await readImage2dArg(weightArg);
       if (wm.shape[0] !== shape[0] || wm.shape[1] !== shape[1]) throw new UsageError(`${cmd}: ${weightArg}: the weight map is ${wm.shape[1]}×${wm.shape[0]} (NAXIS1×NAXIS2) but the data are ${shape[1]}×${shape[0]}`);
       given = { kind: 'weights', values: wm.data, arg: weightArg.replace(/^.*[\\/]/, '') };
@@ -309,32 +318,21 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
       }
     }
 
-    // σ: the sky's, and the sources' Poisson term (the header read: the image's HDU, then the primary HDU's)
+    // σ: the sky's, and the sources' Poisson term (the header read: the image's HDU, then the primary HDU's); --sky: a
+    // constant sky level subtracted before everything else (σ's Poisson term then counts the sources' light alone;
+    // the products that model the observation as given add it back): lensFitNoiseAndSky, the app's job's too
     const primary = await primaryHeader(obsPath);
-    const sigmaOf = (o: typeof obs) => {
-      try {
-        return lensFitSigma(o, primary, given, { weightType, poisson, ...(exposureTime !== undefined && { exposureTime }) }, mask, scale, region);
-      } catch (e) {
-        if (e instanceof LensInputError) throw new UsageError(`${cmd}: ${e.message}`);
-        throw e;
-      }
-    };
-    let ns = sigmaOf(obs);
-    // --sky: a constant sky level subtracted before everything else (σ's Poisson term then counts the sources' light
-    // alone); the products that model the observation as given add it back
-    let sky: LensFitSky | undefined;
-    if (skyArg !== 'none') {
-      try {
-        sky = skyGiven !== null ? { level: skyGiven, method: 'given' } : lensFitSkyLevel(obs, ns.sigma, mask, scale, psf);
-      } catch (e) {
-        throw new UsageError(`${cmd}: ${(e as Error).message}`);
-      }
-      const level = sky.level;
-      obs = { ...obs, data: Float64Array.from(obs.data, (v) => v - level) };
-      ns = sigmaOf(obs);
-      const how = sky.method === 'fitted' ? `fitted with the deflector's light (two Sérsic components and a constant) to ${sky.pixels} pixels within ${sky.radiusArcsec}″ of the centre` : 'given';
-      process.stderr.write(`skyscore: note: sky level ${level.toPrecision(4)} (data units; ${how}) subtracted before the fit; lens-light.fits, model-image.fits and model.json's additive image include it\n`);
+    let made: ReturnType<typeof lensFitNoiseAndSky>;
+    try {
+      made = lensFitNoiseAndSky(obs, primary, given, { weightType, poisson, ...(exposureTime !== undefined && { exposureTime }) }, mask, scale, region, psf, skyArg === 'none' || skyArg === 'fit' ? skyArg : (skyGiven as number));
+    } catch (e) {
+      if (e instanceof LensInputError) throw new UsageError(`${cmd}: ${e.message}`);
+      throw e;
     }
+    obs = { ...obs, data: made.obs.data };
+    const ns = made.ns;
+    const sky = made.sky;
+    if (made.skyNote) process.stderr.write(`skyscore: note: ${made.skyNote}\n`);
     for (const n of [...ns.skyNotes, ...ns.notes]) process.stderr.write(`skyscore: note: ${n}\n`);
     inputNotes.push(...ns.flaggedNotes);
     const sigma = ns.sigma;

@@ -125,7 +125,8 @@ function lensFitNoise(v: unknown): LensFitNoise | null {
 /** The fields of the lens fit's form that take one of a few words. */
 const LENS_FIT_CHOICES: Partial<Record<keyof LensFitForm, readonly unknown[]>> = {
   mask: ['default', 'model', 'annulus', 'all'],
-  noiseSource: ['step', 'obs-sigma', 'obs-weights', 'file-weights'],
+  noiseSource: ['step', 'obs-sigma', 'obs-weights', 'file-weights', 'estimate'],
+  sky: ['none', 'fit', 'level'],
   weightType: ['ivm', 'exp'],
   poisson: ['auto', 'none'],
   noiseCorrelation: ['auto', 'none'],
@@ -134,7 +135,7 @@ const LENS_FIT_CHOICES: Partial<Record<keyof LensFitForm, readonly unknown[]>> =
   light: ['auto', 0, 1, 2],
 };
 /** Fields that may be null (the default: from the data, automatic). */
-const LENS_FIT_NULLABLE: (keyof LensFitForm)[] = ['sourceScale', 'noiseHdu', 'noiseFile', 'pixelScale', 'exposureTime', 'noiseRegion'];
+const LENS_FIT_NULLABLE: (keyof LensFitForm)[] = ['sourceScale', 'noiseHdu', 'noiseFile', 'pixelScale', 'exposureTime', 'noiseRegion', 'skyLevel'];
 
 /**
  * The lens fit's form as saved (absent: the defaults; a field missing from an older project: its default). Each
@@ -160,7 +161,8 @@ function lensFitForm(v: unknown): LensFitForm {
       need((r.x1 as number) > (r.x0 as number) && (r.y1 as number) > (r.y0 as number), 'lensFit.noiseRegion: expected x1 > x0 and y1 > y0');
       out[key] = { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 };
       continue;
-    } else if (typeof def === 'boolean') need(typeof x === 'boolean', `lensFit.${key}: expected true or false`);
+    } else if (key === 'skyLevel') need(typeof x === 'number' && Number.isFinite(x), 'lensFit.skyLevel: expected a number (data units) or null');
+    else if (typeof def === 'boolean') need(typeof x === 'boolean', `lensFit.${key}: expected true or false`);
     else need(typeof x === 'number' && Number.isFinite(x) && (key === 'r1' ? x >= 0 : x > 0), `lensFit.${key}: expected a ${key === 'r1' ? 'non-negative' : 'positive'} number${LENS_FIT_NULLABLE.includes(key) ? ' or null' : ''}`);
     out[key] = x;
   }

@@ -116,6 +116,7 @@ function FitInputs({ op }: { op: LensStage }) {
               weight map: another HDU
             </option>
             <option value="file-weights">weight map: a FITS file</option>
+            <option value="estimate">σ_sky: estimate from the blank sky</option>
           </select>
         </label>
         {form.noiseSource === 'file-weights' && (
@@ -167,7 +168,7 @@ function FitInputs({ op }: { op: LensStage }) {
           testId="lens-fit-pixel-scale"
           help={form.pixelScale === null ? 'empty: from the data' : 'given (--pixel-scale)'}
         />
-        <label className="row" title="--keep-sharp: by default pixels sharper than the PSF (cosmic-ray residuals, hot pixels a weight map does not flag) are left out of the fit">
+        <label className="row lensfit-check" title="--keep-sharp: by default pixels sharper than the PSF (cosmic-ray residuals, hot pixels a weight map does not flag) are left out of the fit">
           <input type="checkbox" checked={form.keepSharp === true} onChange={(e) => patch({ keepSharp: e.target.checked })} data-testid="lens-fit-keep-sharp" />
           keep pixels sharper than the PSF
         </label>
@@ -262,13 +263,34 @@ function NoiseOptions() {
             unit="s"
             min={1e-6}
             value={form.exposureTime}
-            disabled={form.poisson === 'none'}
+            disabled={form.poisson === 'none' || form.exposureEstimate}
             onChange={(v) => patch({ exposureTime: v })}
             onClear={() => patch({ exposureTime: null })}
             placeholder={seconds}
             testId="lens-fit-exposure"
             help={form.exposureTime === null ? (pv.header ? `empty: the header's ${pv.header.key}` : 'none in the header: give it') : pv.header ? `the header's: ${+pv.header.seconds.toPrecision(6)} s (${pv.header.key})` : 'none in the header'}
           />
+        )}
+        {!exp && (
+          <label className="row span2 lensfit-check" title="--exposure-time estimate: the electrons per data unit (the effective exposure time for data in e⁻/s) measured from the image by photon transfer — for cutouts without EXPTIME">
+            <input type="checkbox" checked={form.exposureEstimate} disabled={form.poisson === 'none'} onChange={(e) => patch({ exposureEstimate: e.target.checked })} data-testid="lens-fit-exposure-estimate" />
+            estimate it from the data (photon transfer)
+          </label>
+        )}
+        <label title="--sky: none takes the data's sky as subtracted; fit fits a constant sky with the deflector's light and subtracts it before everything else (a cutout whose sky was not subtracted); a level subtracts that">
+          Sky level
+          <select value={form.sky} onChange={(e) => patch({ sky: e.target.value as typeof form.sky })} aria-label="Sky level of the lens fit" data-testid="lens-fit-sky">
+            <option value="none">none (subtracted already)</option>
+            <option value="fit">fit</option>
+            <option value="level">a level</option>
+          </select>
+        </label>
+        {form.sky === 'level' ? (
+          <NumberField label="Level" unit="data units" value={form.skyLevel} onChange={(v) => patch({ skyLevel: v })} onClear={() => patch({ skyLevel: null })} placeholder="e.g. 0.1" testId="lens-fit-sky-level" help={form.skyLevel === null ? 'give the level (else none is subtracted)' : 'subtracted before the fit'} />
+        ) : (
+          <p className="muted lensfit-cell" data-testid="lens-fit-sky-text">
+            {form.sky === 'fit' ? "fitted with the deflector's light (two Sérsic components and a constant)" : 'the data taken as sky-subtracted'}
+          </p>
         )}
       </div>
       <p className={pv.added || form.poisson === 'none' || !weightsSource(form) ? 'muted lensfit-scale' : 'warn'} data-testid="lens-fit-poisson-preview">
@@ -331,14 +353,15 @@ function NoiseUsed({ done }: { done: LensFitDone }) {
   const unit = useStore((s) => s.obs?.bunit ?? '');
   if (!n && !c) return null;
   const added = n !== null && !/^none/.test(n.poisson);
+  const est = n?.estimate;
   const card = (k: string, v: number | string) => {
     const x = typeof v === 'number' ? g(v, 6) : v;
-    if (k === 'exposureTime') return `exposure time ${x} s, given`;
+    if (k === 'exposureTime') return x === 'estimate' ? 'estimated by photon transfer' : `exposure time ${x} s, given`;
     if (k === 'EXPTIME' || k === 'TEXPTIME') return `${k} ${x} s`;
     if (k === 'exposure') return `exposure time: ${x}`;
     return `${k} ${x}`;
   };
-  const read = n?.read ? Object.entries(n.read).map(([k, v]) => card(k, v)) : [];
+  const read = n?.read ? Object.entries(n.read).filter(([k]) => k !== 'electronsPerUnit').map(([k, v]) => card(k, v)) : [];
   const src = c?.source;
   const where = Array.isArray(src) ? `the box x ${src[0]}–${src[2] - 1}, y ${src[1]}–${src[3] - 1}` : src ? `the ${src}` : null;
   const pm = (v: number, e: number) => `${v.toFixed(3)} ± ${e.toFixed(3)}`;
@@ -350,7 +373,20 @@ function NoiseUsed({ done }: { done: LensFitDone }) {
           <span data-testid="lens-fit-noise-sky">
             <b>σ_sky</b> {n.skySigmaMedian !== undefined ? `${g(n.skySigmaMedian)}${unit ? ` ${unit}` : ''} (median) — ` : ''}
             {n.sky}
+            {est?.sigmaSky && ` (± ${g(est.sigmaSky.standardError ?? NaN, 2)} over the quadrants ${est.sigmaSky.quadrants.map((q) => (q === null ? '–' : g(q, 3))).join(', ')}; ${est.sigmaSky.skyPixels} pixels of the blank sky ${est.sigmaSky.sky})`}
           </span>
+          {est?.electronsPerUnit && (
+            <span data-testid="lens-fit-noise-estimate-e">
+              <b>e estimated</b> {g(est.electronsPerUnit.value, 4)} ± {g(est.electronsPerUnit.standardError, 2)} by photon transfer (per bin{' '}
+              {est.electronsPerUnit.bins.map((b) => (b.electronsPerUnit === null ? '–' : g(b.electronsPerUnit, 3))).join(', ')} over smooth fluxes {g(est.electronsPerUnit.bins[0]?.from ?? NaN, 3)}–{g(est.electronsPerUnit.bins[est.electronsPerUnit.bins.length - 1]?.to ?? NaN, 3)}; flux above{' '}
+              {est.electronsPerUnit.skyLevelSource === '--sky' ? 'the sky level subtracted' : `the blank sky's median ${g(est.electronsPerUnit.skyLevel, 3)}`})
+            </span>
+          )}
+          {done.sky && (
+            <span data-testid="lens-fit-noise-sky-level">
+              <b>Sky level</b> {g(done.sky.level, 4)} subtracted ({done.sky.method === 'fitted' ? `fitted with the deflector's light to ${done.sky.pixels ?? '?'} pixels within ${done.sky.radiusArcsec ?? '?'}″` : 'given'})
+            </span>
+          )}
           <span data-testid="lens-fit-noise-poisson" data-added={added ? 'yes' : 'no'}>
             <b>Poisson term</b>{' '}
             {added

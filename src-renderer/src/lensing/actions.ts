@@ -14,7 +14,7 @@ import { setCurveOverlay } from '../viewer/overlays';
 import { readFits } from '../../../src-shared/fits/index';
 import { isFitsPsf, parseForwardModel, type ForwardModelSpec, type LensStage, type StageSpec } from '../../../src-shared/operators/forward-model-spec';
 import type { EngineEvent, LensFitParams, NamedFile } from '../../../src-shared/protocol/index';
-import type { LensFitCorrelation, LensFitPoisson } from '../../../src-shared/protocol/lensing';
+import type { LensFitCorrelation, LensFitPoisson, LensFitSkyLevel } from '../../../src-shared/protocol/lensing';
 import { withObs } from '../model/upload';
 import { auxFiles, getAux, obsFitsFile } from '../model/files';
 import { defaultFitRadius, pixelScaleFromWcs } from '../../../src-shared/lensing/inputs';
@@ -119,7 +119,8 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
   let noise: LensFitParams['noise'];
   // the fit measures the correlation itself: with a whitened fit's correlated noise in the step, it takes that fit's white σ
   const step: NoiseSettings = s.noise.lensFit && lensFitNoiseInUse(s.noise) === 'correlated' ? { ...s.noise, ...lensFitNoisePatch(s.noise.lensFit, 'white') } : s.noise;
-  if (form.noiseSource === 'file-weights') {
+  if (form.noiseSource === 'estimate') noise = { kind: 'estimate' };
+  else if (form.noiseSource === 'file-weights') {
     const f = form.noiseFile !== null ? getAux(form.noiseFile) : undefined;
     if (!f) throw new Error("choose the weight map's FITS file (Noise: weight map, a FITS file), or take σ or the weights from the observation");
     noise = { kind: 'weights', file: f.name, hdu: firstImageHdu(f.bytes, f.name) };
@@ -151,7 +152,7 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
     mask = { kind: 'file', file: m.fits, hdu: m.hdu ?? 0, convention: m.convention ?? 'fit' };
     names.push(m.fits);
   }
-  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, noiseFile: _f, pixelScale: _s, keepSharp, weightType: _w, poisson: _po, exposureTime: _e, noiseCorrelation: _c, noiseRegion: _r, ...settings } = form;
+  const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, noiseFile: _f, pixelScale: _s, keepSharp, weightType: _w, poisson: _po, exposureTime: _e, exposureEstimate: _ee, sky: _sk, skyLevel: _sl, noiseCorrelation: _c, noiseRegion: _r, ...settings } = form;
   return { files: auxFiles([...new Set(names)]), noise: { ...noise, ...lensFitNoiseOptions(form) }, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(keepSharp ? { keepSharp: true } : {}) } };
 }
 
@@ -161,13 +162,18 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
  * --noise-correlation none; --noise-region with the correlation measured). A field the form hides keeps its value
  * for when it shows again, and is not sent.
  */
-export function lensFitNoiseOptions(form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime' | 'noiseCorrelation' | 'noiseRegion'>): LensFitPoisson & LensFitCorrelation & { weightType?: 'exp' } {
+export function lensFitNoiseOptions(
+  form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime' | 'noiseCorrelation' | 'noiseRegion'> & Partial<Pick<LensFitForm, 'exposureEstimate' | 'sky' | 'skyLevel'>>,
+): LensFitPoisson & LensFitCorrelation & LensFitSkyLevel & { weightType?: 'exp' } {
   const exp = weightsSource(form) && form.weightType === 'exp';
   const r = form.noiseRegion;
   return {
     ...(exp && { weightType: 'exp' as const }),
     ...(form.poisson === 'none' && { poisson: 'none' as const }),
-    ...(form.poisson === 'auto' && !exp && form.exposureTime !== null && { exposureTime: form.exposureTime }),
+    ...(form.poisson === 'auto' && !exp && form.exposureEstimate === true && { exposureTime: 'estimate' as const }),
+    ...(form.poisson === 'auto' && !exp && form.exposureEstimate !== true && form.exposureTime !== null && { exposureTime: form.exposureTime }),
+    ...(form.sky === 'fit' && { sky: 'fit' as const }),
+    ...(form.sky === 'level' && form.skyLevel !== null && { sky: form.skyLevel }),
     ...(form.noiseCorrelation === 'none' && { correlation: 'none' as const }),
     ...(form.noiseCorrelation === 'auto' && r !== null && { region: { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 } }),
   };
@@ -196,7 +202,7 @@ export interface PoissonPreview {
 }
 
 /** The sources' Poisson term as the form and the observation's headers give it (e, the units read; or why not). */
-export function poissonPreview(form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime'>): PoissonPreview {
+export function poissonPreview(form: Pick<LensFitForm, 'noiseSource' | 'weightType' | 'poisson' | 'exposureTime'> & Partial<Pick<LensFitForm, 'exposureEstimate' | 'sky'>>): PoissonPreview {
   const headers = obsHeaders();
   // as electronScale reads it: EXPTIME in the data's HDU or the primary, else TEXPTIME
   let header: PoissonPreview['header'] = null;
@@ -209,8 +215,15 @@ export function poissonPreview(form: Pick<LensFitForm, 'noiseSource' | 'weightTy
   }
   const exp = weightsSource(form) && form.weightType === 'exp';
   if (form.poisson === 'none') return { added: false, header, text: 'not added (--poisson none): σ is the sky\'s alone' };
+  if (!exp && form.exposureEstimate === true) {
+    return {
+      added: true,
+      header,
+      text: `e (electrons per data unit) estimated from the data when the fit starts, by photon transfer (the flux above ${form.sky === 'fit' || form.sky === 'level' ? 'the sky level subtracted' : "the blank sky's median"})`,
+    };
+  }
   if (!weightsSource(form) && form.exposureTime === null) {
-    return { added: false, header, text: 'not added: a σ map (or one σ) is taken as complete; give the exposure time to add the term' };
+    return { added: false, header, text: `not added: ${form.noiseSource === 'estimate' ? 'σ_sky estimated from the blank sky' : 'a σ map (or one σ)'} is taken as complete; give the exposure time, or estimate it, to add the term` };
   }
   const scale = electronScale(headers, exp ? { exposureMap: [] } : form.exposureTime !== null ? { exposureTime: form.exposureTime } : {});
   if (typeof scale === 'string') return { added: false, header, text: `cannot be added: ${scale}${/BUNIT '/.test(scale) ? '' : '; give the exposure time (seconds; data in e⁻/s)'}` };
@@ -254,6 +267,10 @@ let started: { scale: { value: number; source: string } | null; notes: string[];
  */
 export function noiseFromText(noise: LensFitParams['noise'], jobNotes: readonly string[] = []): string | null {
   if (noise.kind === 'sigma' || (noise.kind === 'map' && noise.file !== undefined)) return null;
+  if (noise.kind === 'estimate') {
+    const sky = "σ_sky estimated from the observation's blank sky";
+    return jobNotes.some((n) => n.startsWith(POISSON_ADDED_NOTE)) ? `${sky} and the sources' Poisson variance` : sky;
+  }
   const o = useStore.getState().obs;
   const h = noiseHdus().find((x) => x.index === noise.hdu);
   const where = noise.file !== undefined ? noise.file : `${o?.name ?? 'the observation'}[${h?.name || noise.hdu}]`;
@@ -325,6 +342,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     noiseCorrelation?: LensFitNoiseCorrelation;
     noise?: LensFitNoiseUsed;
     onSky?: LensFitDone['onSky'];
+    sky?: LensFitDone['sky'];
   };
   const model = JSON.parse(text(files, 'model.json')) as { operators: { type: string; imageShape?: [number, number]; imagePixelScale?: number }[] };
   const lensOp = model.operators.find((o) => o.type === 'lens')!;
@@ -353,6 +371,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     noiseFrom: started.noiseFrom,
     noiseCorrelation: lens.noiseCorrelation ?? null,
     noise: lens.noise ?? null,
+    sky: lens.sky ?? null,
     onSky: lens.onSky ?? null,
   };
 }

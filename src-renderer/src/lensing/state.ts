@@ -23,9 +23,10 @@ export interface LensFitForm extends LensFitJobSettings {
   /**
    * Where σ comes from: the Noise step (one σ or its σ map), an HDU of the observation's own file as a σ map
    * (`FILE.fits[ERR]`, --noise-map) or as a weight map (`FILE.fits[WHT]`, --weight-map), or a weight map in a FITS
-   * file of its own (`noiseFile`, --weight-map WHT.fits).
+   * file of its own (`noiseFile`, --weight-map WHT.fits), or one σ_sky measured from the observation's blank sky
+   * (--noise-map estimate).
    */
-  noiseSource: 'step' | 'obs-sigma' | 'obs-weights' | 'file-weights';
+  noiseSource: 'step' | 'obs-sigma' | 'obs-weights' | 'file-weights' | 'estimate';
   /** The weight map's file with 'file-weights' (among the model's files; its first image HDU); null: none chosen. */
   noiseFile: string | null;
   /** That HDU (null: the first named ERR for σ, WHT for weights, else the first other image HDU). */
@@ -39,6 +40,17 @@ export interface LensFitForm extends LensFitJobSettings {
   poisson: PoissonMode;
   /** The exposure time in seconds (--exposure-time); null: the header's EXPTIME (TEXPTIME). Not with EXP weights. */
   exposureTime: number | null;
+  /**
+   * The electrons per data unit estimated from the data by photon transfer (--exposure-time estimate) in place of
+   * the exposure time; with the Poisson term on, not with EXP weights.
+   */
+  exposureEstimate: boolean;
+  /**
+   * The constant sky level (--sky): none, the data's sky taken as subtracted; fit, fitted with the deflector's light
+   * and subtracted before everything else; level, `skyLevel` (data units) subtracted.
+   */
+  sky: 'none' | 'fit' | 'level';
+  skyLevel: number | null;
   /** The noise's correlation (--noise-correlation): auto measures it on the blank sky and whitens where significant. */
   noiseCorrelation: NoiseCorrelationMode;
   /** The blank-sky box it is measured on (--noise-region; pixels, x1 and y1 exclusive); null: the automatic sky. */
@@ -106,6 +118,8 @@ export interface LensFitDone {
   noiseCorrelation: LensFitNoiseCorrelation | null;
   /** lens.json's noise: how σ was made (the sky's σ, the sources' Poisson term or why not); null where lens.json has none */
   noise: LensFitNoiseUsed | null;
+  /** lens.json's sky: the constant sky level subtracted before the fit (--sky), null where none */
+  sky?: { level: number; method: 'fitted' | 'given'; pixels?: number; radiusArcsec?: number } | null;
 }
 
 /** lens.json's noise block, as far as the app reads it (src-shared/lensing/noise-map.ts lensSigma). */
@@ -123,6 +137,11 @@ export interface LensFitNoiseUsed {
   maxSigmaRatio?: number;
   pixelsVarianceAbove110Percent?: number;
   weightType?: 'exp';
+  /** the noise measured from the data (--noise-map estimate, --exposure-time estimate): noise-estimate.ts */
+  estimate?: {
+    sigmaSky?: { value: number; standardError: number | null; quadrants: (number | null)[]; sky: string; skyPixels: number };
+    electronsPerUnit?: { value: number; standardError: number; skyLevel: number; skyLevelSource: string; bins: { from: number; to: number; flux: number; varianceRatio: number; pixels: number; electronsPerUnit: number | null }[] };
+  };
 }
 
 /** lens.json's noiseCorrelation block, as far as the app reads it (the estimate's fields only where measured). */
@@ -167,6 +186,9 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   weightType: 'ivm',
   poisson: 'auto',
   exposureTime: null,
+  exposureEstimate: false,
+  sky: 'none',
+  skyLevel: null,
   noiseCorrelation: 'auto',
   noiseRegion: null,
   pixelScale: null,
