@@ -541,7 +541,8 @@ function golden(f: (t: number) => number, a: number, c: number, tol: number): vo
  * four points nearest the best. It stops when both their maxima lie within tol/2 of the best point (the cubic
  * guards against a parabola through far points of an asymmetric peak), or when the neighbours are within tol/2.
  * Otherwise it evaluates the cubic's maximum (or the parabola's; a golden-section point in the larger half where
- * neither falls inside the bracket, tol/4 away from the points). Returns the best point; f should cache.
+ * neither falls inside the bracket, tol/4 away from the points). Returns the best point (NaN where f is −∞ at
+ * every point: nothing to interpolate); f should cache.
  */
 export function parabolicMaximum(f: (t: number) => number, ts: readonly number[], tol: number, maxIterations = 50): number {
   const pts = new Map<number, number>();
@@ -549,6 +550,7 @@ export function parabolicMaximum(f: (t: number) => number, ts: readonly number[]
   const add = (t: number) => pts.set(t, f(t));
   for (let it = 0; it <= maxIterations; it++) {
     const sorted = [...pts.entries()].filter(([, v]) => v > -Infinity).sort((p, q) => p[0] - q[0]);
+    if (sorted.length === 0) return NaN;
     let ib = 0;
     for (let k = 1; k < sorted.length; k++) if (sorted[k][1] > sorted[ib][1]) ib = k;
     const b = sorted[ib][0];

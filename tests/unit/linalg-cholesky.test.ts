@@ -214,6 +214,12 @@ describe('the λ search', () => {
     }
   });
 
+  it('parabolic interpolation returns NaN, not a TypeError, where f is −∞ at every point (no λ gave a positive definite system)', () => {
+    expect(parabolicMaximum(() => -Infinity, [-3, 0, 3], 0.02)).toBeNaN();
+    // one finite point at the bracket's edge: that point
+    expect(parabolicMaximum((t) => (t === 3 ? 1 : -Infinity), [-3, 0, 3], 0.02)).toBe(3);
+  });
+
   it('the parabolic method finds the fine scan\'s λ on a small problem from a poor start', () => {
     const rng = new SeededRandom(11);
     const ns = 25;
