@@ -8,7 +8,10 @@
  * `uv.posteriorProducts` gives a finished run's products — the files the command line writes, the same bytes for
  * the same settings and seed — and |A·mean| at the plotted visibilities for the amplitude plot. With `selfcal`
  * the run self-calibrates first as `reconstruct --vis … --selfcal` does (the same function, the flags in its
- * command line); the products then carry the rounds' figures of report.json's selfcal.
+ * command line); the products then carry the rounds' figures of report.json's selfcal. `totalFlux` is the
+ * command line's --total-flux JY[:SIGMA]|none (in its command line where given); absent, the total flux at zero
+ * spacing is the survey CLEAN's, as the command line's default, and the products' notes and report.json's
+ * zeroSpacing give it.
  */
 
 import type { EngineContext } from './handlers.js';
@@ -109,6 +112,7 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
       fluxScale: null,
       reweight,
       ...(p.selfcal ? { selfcal: selfcalFlags(p.selfcal) } : {}),
+      ...(p.totalFlux !== undefined ? { zeroSpacing: p.totalFlux } : {}),
       options: settings.options,
       workers,
     });
@@ -121,7 +125,7 @@ export async function startVisPosterior(p: UvPosteriorParams, ctx: EngineContext
     try {
       const rec = await reconstructUvfits(
         f.uv,
-        { name: f.name, file: baseName(f.name), stokes: f.vis.product, ...sourceArg(f), size, cellArcsec, prior: local, settings: given, backend: async () => backend, command, reweight, ...(p.selfcal ? { selfcal: p.selfcal } : {}) },
+        { name: f.name, file: baseName(f.name), stokes: f.vis.product, ...sourceArg(f), size, cellArcsec, prior: local, settings: given, backend: async () => backend, command, reweight, ...(p.selfcal ? { selfcal: p.selfcal } : {}), ...(p.totalFlux !== undefined ? { zeroSpacing: p.totalFlux } : {}) },
         {
           signal: r.signal,
           progressIntervalMs: 100,

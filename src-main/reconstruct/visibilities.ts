@@ -35,7 +35,7 @@ import { ARCSEC, type ImageGrid } from '../../src-shared/radio/grid.js';
 import { chooseMeasurement } from '../../src-shared/radio/measurement.js';
 import { thermalCheck, type ThermalCheck } from '../../src-shared/radio/weighting.js';
 import { cropBeam, dirtyBeam, doubleGrid, uvRange } from '../../src-shared/radio/imaging.js';
-import { posteriorGeometry, surveyZeroSpacing, totalFluxWarning, ZERO_SPACING_FLOOR, type SourceExtent } from '../../src-shared/radio/field.js';
+import { DETECTION_SIGMA, posteriorGeometry, sourceExtent, surveyZeroSpacing, totalFluxWarning, ZERO_SPACING_FLOOR, type SourceExtent } from '../../src-shared/radio/field.js';
 import { boundByBrightest, brightest, PEAK_RATIO } from '../../src-shared/radio/flux-scale.js';
 import { clean, fitBeam, restore, type RestoringBeam } from '../../src-shared/radio/clean.js';
 import { exactEvaluations, usedOnly, visibilityNormalEquations, withZeroSpacing, type WeightedVisibilities } from '../../src-shared/radio/normal-equations.js';
@@ -91,7 +91,8 @@ export interface VisibilityReconstructionInputs {
   /**
    * The visibility likelihood's total-flux constraint, a pseudo-visibility at zero spacing (normal-equations.ts,
    * withZeroSpacing): 'none', or the flux (Jy) and its σ (default ZERO_SPACING_FLOOR × the flux). Left out, the
-   * survey's (field.ts, surveyZeroSpacing) where the field came from a survey that detected emission, else none.
+   * survey's (field.ts, surveyZeroSpacing) where it detected emission, else none; with the field given the survey
+   * runs for this alone.
    */
   zeroSpacing?: { flux: number; sigma?: number } | 'none';
 }
@@ -175,8 +176,8 @@ export function visibilityCommandLine(a: {
   selfcal?: string;
   /** The closure likelihood (--likelihood closure) and its --total-flux where given. */
   closure?: { totalFlux?: number };
-  /** The visibility likelihood's total-flux constraint (--total-flux JY:SIGMA), where the run had one. */
-  zeroSpacing?: { flux: number; sigma: number };
+  /** The visibility likelihood's total-flux constraint (--total-flux JY[:SIGMA] or none), where given or used. */
+  zeroSpacing?: { flux: number; sigma?: number } | 'none';
   /**
    * Worker threads: given, the line ends with --workers N. The products' HISTORY leaves it out, as an image run's
    * does: the samples do not depend on it (each chain has its own random stream, and its conjugate gradients stop
@@ -188,7 +189,7 @@ export function visibilityCommandLine(a: {
   const base = a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
   return (
     `reconstruct --vis ${base} --prior ${a.prior} --size ${a.size} --cell ${+a.cellArcsec.toPrecision(8)} --stokes ${a.product}${a.source !== undefined ? ` --source ${a.source}` : ''}` +
-    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${a.selfcal ? ` ${a.selfcal}` : ''}${a.closure ? ` --likelihood closure${a.closure.totalFlux !== undefined ? ` --total-flux ${a.closure.totalFlux}` : ''}` : ''}${a.zeroSpacing ? ` --total-flux ${+a.zeroSpacing.flux.toPrecision(8)}:${+a.zeroSpacing.sigma.toPrecision(8)}` : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
+    ` --sampler ${a.sampler} --n ${a.n} --steps ${a.steps} --seed ${a.seed}${a.fluxScale !== null ? ` --flux-scale ${a.fluxScale}` : ''}${a.reweight ? ' --reweight' : ''}${a.selfcal ? ` ${a.selfcal}` : ''}${a.closure ? ` --likelihood closure${a.closure.totalFlux !== undefined ? ` --total-flux ${a.closure.totalFlux}` : ''}` : ''}${a.zeroSpacing === 'none' ? ' --total-flux none' : a.zeroSpacing ? ` --total-flux ${+a.zeroSpacing.flux.toPrecision(8)}${a.zeroSpacing.sigma !== undefined ? `:${+a.zeroSpacing.sigma.toPrecision(8)}` : ''}` : ''}${optionFlags(a.options)}${a.workers !== undefined ? ` --workers ${a.workers}` : ''}`
   );
 }
 
@@ -297,8 +298,16 @@ export async function reconstructUvfits(
     if (closures && !(totalFlux > 0)) throw new UserInputError(`${inp.name}: no total flux from the shortest baselines' amplitudes for the closure likelihood: give --total-flux JY`);
     const flux = closures ? closureFlux(prior, grid, totalFlux, amp!.fwhm, s.fluxScale) : imagePlaneFlux(prior, vis, A, big, beam, grid, s.fluxScale);
     const affine = affineFor(prior, flux);
-    // the total flux at zero spacing: given, none, or the survey's where it detected emission (field.ts)
-    const survey = geo.extent ? surveyZeroSpacing(geo.extent) : null;
+    // the total flux at zero spacing: given, none, or the survey's where it detected emission (field.ts); with the
+    // field given (--size and --cell) the survey runs for this alone, on its own grid (the field's is not used)
+    const needSurvey = !closures && inp.zeroSpacing === undefined && !geo.extent;
+    const zsExtent = geo.extent ?? (needSurvey ? sourceExtent(vis, { freqMin: fmin, dishDiameter: uv.meta.dishDiameter }) : null);
+    if (needSurvey && zsExtent) {
+      notes.push(
+        `the total flux at zero spacing from a Högbom CLEAN survey (${zsExtent.flux.toPrecision(3)} Jy, ${zsExtent.components} components on a ${zsExtent.grid.nx}² grid, ${zsExtent.iterations} iterations${zsExtent.converged ? '' : ', stopped above its threshold'}; ${zsExtent.islands} island${zsExtent.islands === 1 ? '' : 's'} reach${zsExtent.islands === 1 ? 'es' : ''} ${DETECTION_SIGMA}σ), run for it alone: the field is given`,
+      );
+    }
+    const survey = zsExtent ? surveyZeroSpacing(zsExtent) : null;
     const zs = closures || inp.zeroSpacing === 'none'
       ? null
       : inp.zeroSpacing

@@ -215,6 +215,11 @@ export interface UvPosteriorParams {
   reweight?: boolean;
   /** Self-calibrate first (`skyscore reconstruct --vis … --selfcal …`); absent: none. */
   selfcal?: UvSelfcalSettings;
+  /**
+   * The total flux at zero spacing (`--total-flux JY[:SIGMA]|none`): the flux (Jy) and its σ (default 5 % of it), or
+   * 'none'; absent: automatic, the survey CLEAN's flux where it detects emission (the products' notes give it).
+   */
+  totalFlux?: { flux: number; sigma?: number } | 'none';
   /** Previews per second (0: none). */
   previewHz: number;
 }
@@ -288,6 +293,10 @@ const selfcalShape = obj({
   start: literal('auto', 'point', 'clean', 'closure'),
 });
 
+/** --total-flux JY[:SIGMA]|none: any finite flux, σ positive. */
+const totalFluxShape: Validator<{ flux: number; sigma?: number } | 'none'> = (v, p) =>
+  v === 'none' ? 'none' : obj({ flux: num(), sigma: optional(num({ min: Number.MIN_VALUE })) })(v, p);
+
 const imagingShape = {
   fileId: uvFileId,
   size: optional(num({ integer: true, min: 8, max: LIMITS.imageSide })),
@@ -324,6 +333,7 @@ export const radioMethodParams: { [M in keyof RadioMethods]: Validator<RadioMeth
     workers: workersSetting,
     reweight: optional(bool),
     selfcal: optional(selfcalShape),
+    totalFlux: optional(totalFluxShape),
     previewHz: num({ min: 0, max: 30 }),
   }),
   'uv.posteriorProducts': obj({ jobId: str({ max: 40, pattern: /^[a-z]+-[0-9a-z]{1,32}$/ }) }),

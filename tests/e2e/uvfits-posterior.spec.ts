@@ -101,6 +101,9 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     // a Gaussian field on a 1.6 mas field is no model of BL Lac: the report's χ² warning is shown
     await expect(app.getByTestId('uv-posterior-warnings')).toContainText('the model does not fit the data to their noise');
     for (const f of ['posterior-std', 'posterior-samples', 'residual', 'report']) await expect(app.getByTestId(`uv-export-${f}`)).toBeVisible();
+    // the total flux at zero spacing held by default (the survey CLEAN's), as report.json gives it
+    await expect(app.getByTestId('uv-posterior-zero-spacing')).toBeChecked();
+    await expect(app.getByTestId('uv-products-summary')).toContainText(/total flux at zero spacing \d\.\d{3} ± \d/);
     await prog.scrollIntoViewIfNeeded();
     await shot(app, 'uvfits-posterior.png');
 

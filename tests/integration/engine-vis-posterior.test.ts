@@ -98,6 +98,10 @@ describe('job.reconstructVis', () => {
     }
     expect(mine).toEqual(theirs);
     expect(mine.workers).toBe(2);
+    // the total flux at zero spacing by default with the field given: the survey CLEAN's, in the notes too
+    expect(mine.zeroSpacing.source).toContain('survey CLEAN');
+    expect(mine.zeroSpacing.fluxJy).toBeGreaterThan(1);
+    expect(r.notes.some((n) => n.startsWith(`total flux at zero spacing ${mine.zeroSpacing.fluxJy.toPrecision(4)} ± `))).toBe(true);
     expect(mine.visibilities.weightScale).toBeGreaterThan(4);
     expect(mine.samplerSettings).toMatchObject({ snr: 0.2, correctorSteps: 2 });
     expect(r.chi2).toBe(theirs.chi2PerVisibility.mean);
@@ -222,6 +226,25 @@ describe('job.reconstructVis', () => {
     expect(samples.shape.slice(0, 3)).toEqual([N, N, 3]);
     expect(samples.data.every(Number.isFinite)).toBe(true);
     expect(r.modelAmp.length).toBe(o.plot.shown);
+  }, 120_000);
+
+  it('takes totalFlux as --total-flux: given (its command line, report.json\'s zeroSpacing) or none (no constraint)', async () => {
+    const o = await call('uv.open', { name: NAME, bytes: new Uint8Array(readFileSync(FILE)) });
+    const base = { fileId: o.fileId, size: N, cellArcsec: CELL, prior: 'user/gf32', sampler: 'pc' as const, n: 1, steps: 5, seed: 1, previewHz: 0 };
+    const given = await call('job.reconstructVis', { ...base, totalFlux: { flux: 5, sigma: 0.2 } });
+    expect(given.command).toMatch(/ --seed 1 --total-flux 5:0\.2$/);
+    expect((await waitFor(given.jobId)).event).toBe('job.done');
+    const g = await call('uv.posteriorProducts', { jobId: given.jobId });
+    const gr = JSON.parse(new TextDecoder().decode(g.files[4]!.bytes));
+    expect(gr.zeroSpacing).toMatchObject({ fluxJy: 5, sigmaJy: 0.2 });
+    expect(g.command).toBe(`${given.command} --workers ${gr.workers}`);
+    const none = await call('job.reconstructVis', { ...base, totalFlux: 'none' });
+    expect(none.command).toMatch(/ --seed 1 --total-flux none$/);
+    expect((await waitFor(none.jobId)).event).toBe('job.done');
+    const nr = JSON.parse(new TextDecoder().decode((await call('uv.posteriorProducts', { jobId: none.jobId })).files[4]!.bytes));
+    expect(nr.zeroSpacing ?? null).toBeNull();
+    expect(() => validateRequest({ id: 1, method: 'job.reconstructVis', params: { ...base, totalFlux: { flux: 5, sigma: 0 } } })).toThrow(/sigma/);
+    expect(() => validateRequest({ id: 1, method: 'job.reconstructVis', params: { ...base, totalFlux: 'auto' } })).toThrow(/totalFlux/);
   }, 120_000);
 
   it('refuses a prior outside the list, and grids over the limits, before the job starts', async () => {

@@ -16,6 +16,7 @@ import { reconstructUvfits } from '../../src-main/reconstruct/visibilities.js';
 import { selectVisibilities } from '../../src-shared/radio/uvfits.js';
 import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
+import { sourceExtent, surveyZeroSpacing } from '../../src-shared/radio/field.js';
 import { simulateVlbi, UAS, writePowerLawPrior } from '../helpers/vlbi-sim.js';
 
 const N = 32;
@@ -70,5 +71,44 @@ describe('reconstruct --vis --total-flux JY:SIGMA', () => {
     const history = readFits(r.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).hdus[0].header.history().join('');
     expect(history).toContain('--total-flux 2:0.1');
     expect(Math.abs(total - 2)).toBeLessThan(0.3);
+  }, 300_000);
+
+  it('with --size and --cell given, takes the survey CLEAN\'s flux by default (the survey runs for it alone), and none leaves it out', async () => {
+    const sky = [
+      { flux: 1.5, l: 0, m: 0, fwhm: 0 },
+      { flux: 0.5, l: 50 * UAS, m: -30 * UAS, fwhm: 40 * UAS },
+    ];
+    const sim = simulateVlbi({ sky, scans: 24, sigma: 0.05, seed: 5 });
+    const vis = selectVisibilities(sim.uv);
+    const run = (zeroSpacing?: 'none') =>
+      reconstructUvfits(sim.uv, {
+        name: 'sim.uvfits',
+        file: 'sim.uvfits',
+        size: N,
+        cellArcsec: CELL_ARCSEC,
+        prior,
+        settings: { sampler: 'pc', n: 1, steps: 10, seed: 3, fluxScale: null, workers: 1, batch: null },
+        backend: () => initBackend('wasm'),
+        command: `reconstruct --vis sim.uvfits --size ${N} --cell ${CELL_ARCSEC}`,
+        ...(zeroSpacing ? { zeroSpacing } : {}),
+      });
+    // the survey as field.ts runs it on these visibilities, independent of the given field
+    const want = surveyZeroSpacing(sourceExtent(vis, { freqMin: Math.min(...sim.uv.meta.freqs), dishDiameter: sim.uv.meta.dishDiameter }))!;
+    expect(want.flux).toBeGreaterThan(1);
+    const r = await run();
+    const report = JSON.parse(new TextDecoder().decode(r.files.find((f) => f.name === 'report.json')!.bytes));
+    console.log(`field given (${N}² × ${CELL_ARCSEC * 1e6} µas): zero spacing ${report.zeroSpacing?.fluxJy} ± ${report.zeroSpacing?.sigmaJy} Jy (short baselines ${want.shortFlux.toFixed(3)} Jy)`);
+    expect(report.zeroSpacing.fluxJy).toBe(+want.flux.toPrecision(8));
+    expect(report.zeroSpacing.sigmaJy).toBe(+want.sigma.toPrecision(8));
+    expect(report.zeroSpacing.source).toContain('survey CLEAN');
+    // the field stays the given one, not the survey's
+    expect(report.image.sourceExtent).toBeUndefined();
+    expect(r.notes.some((n) => /run for it alone: the field is given/.test(n))).toBe(true);
+    const history = readFits(r.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).hdus[0].header.history().join('');
+    expect(history).toContain(`--total-flux ${+want.flux.toPrecision(8)}:${+want.sigma.toPrecision(8)}`);
+    const off = await run('none');
+    const offReport = JSON.parse(new TextDecoder().decode(off.files.find((f) => f.name === 'report.json')!.bytes));
+    expect(offReport.zeroSpacing ?? null).toBeNull();
+    expect(off.notes.some((n) => /total flux at zero spacing/.test(n))).toBe(false);
   }, 300_000);
 });

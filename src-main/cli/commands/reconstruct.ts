@@ -168,7 +168,7 @@ depend on W (up to float32 rounding, as above).
 --total-flux JY[:SIGMA]|none: the total flux in the field, a pseudo-visibility JY + 0i at zero spacing with σ SIGMA
 (default 5 % of JY), as VLBI imagers' zero-baseline flux. No baseline measures the scales beyond about 1/u_min, so
 on a field larger than that the prior alone sets them, and a posterior can hold a broad bowl no visibility sees.
-By default, where the field comes from the survey and the survey detects emission, the constraint is its CLEAN's
+By default, where the survey detects emission (it runs for this alone when --size and --cell are given), it is its CLEAN's
 flux F with σ = √((0.05 F)² + (F − S)²), S the shortest baselines' amplitude (the flux they already miss is the
 size of CLEAN's extrapolation to zero spacing); none leaves it out. Its χ² is reported apart (report.json's
 zeroSpacing), not in chi2PerVisibility; HISTORY gives it as --total-flux F:SIGMA.

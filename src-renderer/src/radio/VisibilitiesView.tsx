@@ -327,6 +327,10 @@ function Posterior({ disabled }: { disabled: boolean }) {
           {factor !== null ? <span data-testid="uv-posterior-reweight-factor">(weights × {factor.toPrecision(3)})</span> : <span className="muted">(no successive visibilities to measure it)</span>}
         </span>
       </label>
+      <label className="check" title="--total-flux: a pseudo-visibility at zero spacing, the survey CLEAN's flux ± the flux the shortest baselines miss; off: --total-flux none">
+        <input type="checkbox" checked={form.zeroSpacing} disabled={running} onChange={(e) => patch({ zeroSpacing: e.target.checked })} data-testid="uv-posterior-zero-spacing" />
+        <span>hold the total flux at zero spacing (the survey CLEAN&apos;s)</span>
+      </label>
       <small className="muted">the visibilities weigh by their weights (natural): the weighting above is for imaging and CLEAN</small>
       <div className="uv-buttons">
         <button type="button" className="primary" disabled={disabled || !chosen} onClick={() => void startPosterior()} data-testid="uv-posterior">

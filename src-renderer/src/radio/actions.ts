@@ -460,10 +460,11 @@ export async function startPosterior(): Promise<void> {
         ...(f.workers != null ? { workers: f.workers } : {}),
         ...(f.reweight ? { reweight: true } : {}),
         ...(sc ? { selfcal: sc } : {}),
+        ...(f.zeroSpacing ? {} : { totalFlux: 'none' as const }),
         previewHz: 4,
       }),
     );
-    const label = `${res.size}×${res.size}, cell ${+res.cellArcsec.toPrecision(4)}″, ${prior}, ${f.sampler}, ${f.n} samples × ${f.steps} steps, seed ${f.seed}${f.reweight ? ', weights rescaled' : ''}${selfcalLabel(sc)}`;
+    const label = `${res.size}×${res.size}, cell ${+res.cellArcsec.toPrecision(4)}″, ${prior}, ${f.sampler}, ${f.n} samples × ${f.steps} steps, seed ${f.seed}${f.reweight ? ', weights rescaled' : ''}${f.zeroSpacing ? '' : ', no total flux at zero spacing'}${selfcalLabel(sc)}`;
     useRadio.getState().patchPosterior({ jobId: res.jobId, state: res.queued > 0 ? 'queued' : 'running', message: label, command: res.command });
     const ended = pendingEnd.get(res.jobId);
     if (ended) void onJobEvent(ended);
@@ -536,12 +537,16 @@ async function onPosteriorEvent(ev: EngineEvent): Promise<void> {
       showPosteriorPanel(panel, Float32Array.from(img.data.subarray(0, nx * ny)), [ny, nx], hdu.header);
     }
     const st = useRadio.getState().posterior;
+    // the total flux at zero spacing the run held (report.json's zeroSpacing), if any
+    const rep = p.files.find((x) => x.name === 'report.json');
+    const zs = rep ? (JSON.parse(new TextDecoder().decode(rep.bytes)) as { zeroSpacing?: { fluxJy: number; sigmaJy: number } | null }).zeroSpacing : null;
+    const zsLine = zs ? `; total flux at zero spacing ${zs.fluxJy.toPrecision(4)} ± ${zs.sigmaJy.toPrecision(3)} Jy` : '; no total flux at zero spacing';
     useRadio.getState().set({
       products: {
         files: p.files,
         kind: 'posterior',
         label: st.message ?? '',
-        summary: `${p.stopped ? `stopped at step ${p.stopped.step} / ${p.stopped.steps}: the ${p.stopped.chains} chains' states then (not converged); ` : ''}χ² per visibility degree of freedom of the ${p.stopped ? 'mean' : 'posterior mean'} ${p.chi2.toFixed(3)}`,
+        summary: `${p.stopped ? `stopped at step ${p.stopped.step} / ${p.stopped.steps}: the ${p.stopped.chains} chains' states then (not converged); ` : ''}χ² per visibility degree of freedom of the ${p.stopped ? 'mean' : 'posterior mean'} ${p.chi2.toFixed(3)}${zsLine}`,
       },
       modelAmp: p.modelAmp,
       modelLabel: 'posterior mean |V|',

@@ -29,12 +29,14 @@ export type CleanState = 'idle' | 'queued' | 'running' | 'done' | 'cancelled' | 
 /**
  * The posterior's settings (`skyscore reconstruct --vis`): a prior of the engine's list, the sampler's settings
  * (those of the run panel; the flux scale is automatic, from the image plane), and whether to rescale the weights
- * to the data's scatter (--reweight).
+ * to the data's scatter (--reweight), and whether to hold the total flux at zero spacing (the survey CLEAN's;
+ * off: --total-flux none).
  */
 export interface PosteriorForm extends SamplerSettings {
   /** A prior's id in priors.list; null: the first one that fits. */
   prior: string | null;
   reweight: boolean;
+  zeroSpacing: boolean;
 }
 
 export interface PosteriorStatus {
@@ -113,7 +115,7 @@ export interface RadioState {
 
 export const DEFAULT_FORM: ImagingForm = { size: null, cellArcsec: null, weighting: 'natural', robust: 0, niter: 1000, gain: 0.1, threshold: 0, method: 'cotton-schwab', selfcal: 'none', selfcalRounds: 3, solint: 0, selfcalStart: 'auto' };
 
-export const DEFAULT_POSTERIOR_FORM: PosteriorForm = { prior: null, sampler: 'pc', n: 4, steps: 200, seed: 1, fluxScale: null, reweight: false };
+export const DEFAULT_POSTERIOR_FORM: PosteriorForm = { prior: null, sampler: 'pc', n: 4, steps: 200, seed: 1, fluxScale: null, reweight: false, zeroSpacing: true };
 export const IDLE_POSTERIOR: PosteriorStatus = { jobId: null, state: 'idle', step: 0, steps: 0, chi2: null, message: null, command: null, warnings: [], stopped: null, selfcal: null };
 
 export const useRadio = create<RadioState>()((set) => ({
