@@ -7,7 +7,7 @@ import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquationBands, norm
 import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead, nelderMeadBatch, type MinimumResult } from './optimise.js';
 import { csrMultiply, stackRows, type CsrMatrix } from '../operators/csr.js';
 import { binImage } from './binned.js';
-import { sharpOutliers } from './outliers.js';
+import { sharpOutliers, type NucleusZone } from './outliers.js';
 import { cholesky, type CholeskyFactoriser } from '../linalg/cholesky.js';
 
 // The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
@@ -90,6 +90,11 @@ export interface LensFitOptions {
    * and again in the light-subtracted data (default true)
    */
   rejectSharpOutliers?: boolean;
+  /**
+   * the deflector's nucleus, whose sharp pixels are kept (outliers.ts, nucleusPixels): the radius in pixels about the
+   * deflector light's fitted centre (default: the PSF's FWHM; 0: none kept). Only the test against the light uses it.
+   */
+  nucleusRadius?: number;
   /**
    * the first θE: the ring's radius refined by the best evidence of a round lens over radii within ×1.25 of it on
    * the binned image (firstThetaE; default false: the ring's radius alone. On the SLACS-like cutout of
@@ -970,12 +975,15 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const rejected = new Set<number>();
   // a pixel is left out where it is sharper than the PSF against every model given: a cosmic ray or a hot pixel is
   // sharp whatever smooth light is subtracted, a light model's own misfit at the galaxy's core is not
+  // (against the light, the deflector's nucleus, at the light's fitted centre, is no outlier: outliers.ts)
+  let nucleus: NucleusZone | undefined;
   const reject = (models: (ArrayLike<number> | null)[], among: Int32Array = pixels) => {
     if (opts.rejectSharpOutliers === false) return;
-    let o = sharpOutliers(d.data, d.sigma, models[0]!, d.image.shape, among, d.psf);
+    const so = models[0] && nucleus ? { nucleus } : {};
+    let o = sharpOutliers(d.data, d.sigma, models[0]!, d.image.shape, among, d.psf, so);
     for (const m of models.slice(1)) {
       if (!o.length) break;
-      const also = new Set(sharpOutliers(d.data, d.sigma, m, d.image.shape, Int32Array.from(o), d.psf));
+      const also = new Set(sharpOutliers(d.data, d.sigma, m, d.image.shape, Int32Array.from(o), d.psf, so));
       o = o.filter((p) => also.has(p));
     }
     if (!o.length) return;
@@ -1014,6 +1022,10 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // …and in the light-subtracted data (those on the deflector's light); with the choice automatic, against both the
   // one- and the two-component light (a pixel that one of them misfits at the core is no outlier)
   const sharpModels: Float64Array[] = lightModel ? (auto && light1 ? [lightModel, lightImageOf(light1)] : [lightModel]) : [];
+  if (light.length && opts.nucleusRadius !== 0) {
+    const [ny, nx] = d.image.shape;
+    nucleus = { x: light[0].x0 / d.image.scale + (nx - 1) / 2, y: light[0].y0 / d.image.scale + (ny - 1) / 2, ...(opts.nucleusRadius !== undefined && { radius: opts.nucleusRadius }) };
+  }
   if (sharpModels.length) reject(sharpModels);
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
   // the first θE: the ring's radius of the data less the two-component light (firstThetaE; docs/lensing.md, The
