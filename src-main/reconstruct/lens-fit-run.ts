@@ -22,7 +22,7 @@ import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
 import { lightColumns, lightImage } from '../../src-shared/lensing/light.js';
-import { sharpOutliers } from '../../src-shared/lensing/outliers.js';
+import { whitenedSharpOutliers, type WhitenedSharpResult } from '../../src-shared/lensing/sharp-whitened.js';
 import { lensHeaderCards, lensSky, type LensSky } from '../../src-shared/lensing/sky-frame.js';
 import { blurredLensMatrix } from '../../src-shared/lensing/mass.js';
 import { csrMultiply } from '../../src-shared/operators/csr.js';
@@ -271,29 +271,20 @@ interface Whitened {
 }
 
 /**
- * The fit's sharp-pixel test (outliers.ts) on the whitened data before the fit — against the data, then against the
- * light alone (fitLightOnly, `lightCount` components; 0: the first pass only) — and every pixel within the whitening
- * kernel's radius of one taken out (data and σ NaN in `wh`): a hot pixel's whitened image reaches that far.
+ * The fit's sharp-pixel test on the whitened data before the fit (sharp-whitened.ts: against the data, then against
+ * the light alone, `lightCount` components, 0: the first pass only; at the deflector's core the data as given
+ * decide) and every pixel within the whitening kernel's radius of one taken out (data and σ NaN in `wh`): a hot
+ * pixel's whitened image reaches that far.
  */
-function whitenedSharpPixels(wh: Whitened, mask: ArrayLike<number> | null, image: { shape: Shape2; scale: number }, lightCount: number): number[] {
+function whitenedSharpPixels(wh: Whitened, inp: Pick<LensFitInputs, 'obs' | 'sigma' | 'psf'>, mask: ArrayLike<number> | null, image: { shape: Shape2; scale: number }, lightCount: number): WhitenedSharpResult {
   const [ny, nx] = image.shape;
-  const d = { data: wh.data, sigma: wh.sigma, image, mask, psf: wh.psf };
-  let pixels = fitPixels(d);
-  if (pixels.length < 50) return [];
-  const found = new Set<number>(sharpOutliers(wh.data, wh.sigma, null, image.shape, pixels, wh.psf));
-  if (lightCount > 0) {
-    pixels = Int32Array.from(Array.from(pixels).filter((p) => !found.has(p)));
-    const { light } = fitLightOnly(d, pixels, lightCount, 1500, () => {});
-    const { amps } = leastSquaresChi2(lightColumns(light, image, wh.psf, pixels, 2), d, pixels);
-    const model = lightImage(light, amps, image, wh.psf, 2);
-    for (const p of sharpOutliers(wh.data, wh.sigma, model, image.shape, pixels, wh.psf)) found.add(p);
-  }
+  const res = whitenedSharpOutliers({ data: wh.data, sigma: wh.sigma, psf: wh.psf }, { data: inp.obs.data, sigma: inp.sigma, psf: inp.psf }, wh.kernel.radius, mask, image, lightCount);
   const hit = new Uint8Array(ny * nx);
-  for (const p of found) hit[p] = 1;
+  for (const p of res.sharp) hit[p] = 1;
   dilate(hit, ny, nx, wh.kernel.radius).forEach((v, p) => {
     if (v) wh.data[p] = wh.sigma[p] = NaN;
   });
-  return Array.from(found).sort((x, y) => x - y);
+  return res;
 }
 
 /** What the fit reports as it goes: the fit's own progress and the line the command line prints for it. */
@@ -464,6 +455,8 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
   const corr = inp.correlation ?? lensFitNoiseCorrelation(inp.obs, inp.sigma, inp.mask, inp.pixelScale, 'auto', undefined, inp.psf);
   if (inp.correlation === undefined) hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${corr.text}`, elapsedS: 0 });
   let wh: Whitened | null = null;
+  // whitened: the nucleus's reach in the fit's own sharp-pixel test, whose pixels there the test above has judged
+  let nucleusRadius: number | undefined;
   if (corr.whiten && corr.estimate) {
     const kernel = whiteningKernel(corr.estimate.spectrum, corr.estimate.spectrumShape);
     const wi = whitenImage(inp.obs.data, inp.sigma, shape, kernel);
@@ -472,7 +465,12 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     // pixels sharper than the PSF (a hot pixel the weights do not flag) spread over W's support once whitened: found
     // here as the fit finds them (in the data, then against the light alone), each taken out with its R-neighbourhood
     if (s.rejectSharpOutliers !== false) {
-      wh.sharp = whitenedSharpPixels(wh, mask, image, s.light === 0 ? 0 : 2);
+      const found = whitenedSharpPixels(wh, inp, mask, image, s.light === 0 ? 0 : 2);
+      wh.sharp = found.sharp;
+      nucleusRadius = found.nucleusRadius;
+      if (found.kept.length) {
+        hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${found.kept.length} pixel${found.kept.length > 1 ? 's' : ''} of the deflector's core sharper than the PSF against its light in the whitened data but not in the data as given kept (the nucleus, not cosmic rays)`, elapsedS: elapsed() });
+      }
       if (wh.sharp.length) {
         hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${wh.sharp.length} pixel${wh.sharp.length > 1 ? 's' : ''} sharper than the PSF in the whitened data left out with the ${2 * kernel.radius + 1}² pixels around each (the whitening filter's support)`, elapsedS: elapsed() });
       }
@@ -496,6 +494,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
       mass: s.mass ?? 'sie',
       ...(inp.mask?.kind === 'annulus' && inp.mask.followThetaE && inp.mask.r1 === 0 && { defaultDisc: { radius: inp.mask.r2 } }),
       ...(s.rejectSharpOutliers === false && { rejectSharpOutliers: false }),
+      ...(nucleusRadius !== undefined && { nucleusRadius }),
       scanThetaE: s.scanThetaE ?? true,
       ...(pool && { parallel: pool }),
       onProgress: (pr) => {

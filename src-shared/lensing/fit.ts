@@ -7,7 +7,7 @@ import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquationBands, norm
 import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead, nelderMeadBatch, type MinimumResult } from './optimise.js';
 import { csrMultiply, stackRows, type CsrMatrix } from '../operators/csr.js';
 import { binImage } from './binned.js';
-import { sharpOutliers } from './outliers.js';
+import { sharpOutliers, type NucleusZone } from './outliers.js';
 import { cholesky, type CholeskyFactoriser } from '../linalg/cholesky.js';
 
 // The lens fit: the parameters of the SIE (or EPL) + shear and of the deflector's Sérsic light that maximise the Bayesian
@@ -90,6 +90,11 @@ export interface LensFitOptions {
    * and again in the light-subtracted data (default true)
    */
   rejectSharpOutliers?: boolean;
+  /**
+   * the deflector's nucleus, whose sharp pixels are kept (outliers.ts, nucleusPixels): the radius in pixels about the
+   * deflector light's fitted centre (default: the PSF's FWHM; 0: none kept). Only the test against the light uses it.
+   */
+  nucleusRadius?: number;
   /**
    * the first θE: the ring's radius refined by the best evidence of a round lens over radii within ×1.25 of it on
    * the binned image (firstThetaE; default false: the ring's radius alone. On the SLACS-like cutout of
@@ -597,10 +602,13 @@ export function arcPixels(d: LensFitData, pixels: Int32Array, lightModel: ArrayL
 
 /**
  * The radii the first θE's scan tries: 3 % apart within a factor SCAN_WINDOW of the ring's radius (and that
- * radius), at least 4 pixels and at most 0.9 of the fitted pixels' largest distance from the centre.
+ * radius), at least 4 pixels and at most 0.9 of the fitted pixels' largest distance from the centre (scanRadiusBounds).
  */
 export const SCAN_WINDOW = 1.25;
-export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [number, number], ring: number): number[] {
+/** The scan's step: a factor between neighbouring radii. */
+export const SCAN_STEP = 1.03;
+/** The scan's hard bounds: 4 pixels, and 0.9 of the fitted pixels' largest distance from the centre. */
+export function scanRadiusBounds(d: LensFitData, pixels: Int32Array, centre: [number, number]): [number, number] {
   const [ny, nx] = d.image.shape;
   let rMax = 0;
   for (const p of pixels) {
@@ -608,10 +616,14 @@ export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [numb
     const j = p - i * nx;
     rMax = Math.max(rMax, Math.hypot(pixelCentre(j, nx, d.image.scale) - centre[0], pixelCentre(i, ny, d.image.scale) - centre[1]));
   }
-  const lo = Math.max(4 * d.image.scale, ring / SCAN_WINDOW);
-  const hi = Math.min(0.9 * rMax, ring * SCAN_WINDOW);
+  return [4 * d.image.scale, 0.9 * rMax];
+}
+export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [number, number], ring: number): number[] {
+  const [lo0, hi0] = scanRadiusBounds(d, pixels, centre);
+  const lo = Math.max(lo0, ring / SCAN_WINDOW);
+  const hi = Math.min(hi0, ring * SCAN_WINDOW);
   const out: number[] = [];
-  for (let r = lo; r <= hi; r *= 1.03) out.push(r);
+  for (let r = lo; r <= hi; r *= SCAN_STEP) out.push(r);
   if (ring >= lo && ring <= hi) out.push(ring);
   return out.sort((x, y) => x - y);
 }
@@ -628,10 +640,10 @@ export function scanRadii(
 ): { best: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
   const radii = scanRadiusGrid(d, pixels, centre, ring);
   if (radii.length < 3) return null;
-  const scan: { thetaE: number; logEvidence: number }[] = [];
+  let scan: { thetaE: number; logEvidence: number }[] = [];
   let evaluations = 0;
   let lnLam: number | undefined;
-  for (const t of radii) {
+  const at = (t: number): number | null => {
     const lens: LensParams = { thetaE: t, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
     const grid = defaultSourceGrid(lens, d.image, { n: fitN, margin: 1.3, pixels });
     const c = coarseEvidence(d, pixels, grid, regKind, ss);
@@ -641,10 +653,37 @@ export function scanRadii(
     const r = c.E.bestLambda(m, lightS, lnLam);
     evaluations += r.evaluations;
     lnLam = Math.log(r.best.lambda);
-    scan.push({ thetaE: t, logEvidence: r.best.logEvidence });
+    return r.best.logEvidence;
+  };
+  for (const t of radii) {
+    const z = at(t);
+    if (z === null) return null;
+    scan.push({ thetaE: t, logEvidence: z });
   }
   let k = 0;
   for (let i = 1; i < scan.length; i++) if (scan[i].logEvidence > scan[k].logEvidence) k = i;
+  // a best radius at the window's edge: the scan follows the evidence's rise beyond the window, a step at a time, to
+  // its first fall (a maximum) or the hard bounds. The window is where the ring's radius says θE lies, not a bound on
+  // it: on SDSSJ0029−0055 with its nucleus cut out the evidence rose by 885 from the ring's 1.253″ to the window's
+  // lower edge, 1.003″.
+  const [lo, hi] = scanRadiusBounds(d, pixels, centre);
+  if (k === 0 || k === scan.length - 1) {
+    const down = k === 0;
+    let last = scan[k];
+    lnLam = undefined;
+    for (;;) {
+      const t = down ? last.thetaE / SCAN_STEP : last.thetaE * SCAN_STEP;
+      if (t < lo || t > hi) break;
+      const z = at(t);
+      if (z === null) break;
+      const e = { thetaE: t, logEvidence: z };
+      scan = down ? [e, ...scan] : [...scan, e];
+      if (z <= last.logEvidence) break;
+      last = e;
+    }
+    k = 0;
+    for (let i = 1; i < scan.length; i++) if (scan[i].logEvidence > scan[k].logEvidence) k = i;
+  }
   let best = scan[k].thetaE;
   if (k > 0 && k < scan.length - 1) {
     const [x0, x1, x2] = [Math.log(scan[k - 1].thetaE), Math.log(scan[k].thetaE), Math.log(scan[k + 1].thetaE)];
@@ -662,9 +701,9 @@ export function scanRadii(
  * The first θE (step 2): the ring's radius (ringRadius) from the data less a two-component light fitted alone —
  * flexible enough to take up most of what one Sérsic profile leaves at a real galaxy's centre (an ellipticity
  * gradient, an isophote twist, a disc), which would pull the radius inwards — then, with `scan`, the evidence's
- * best radius within a factor SCAN_WINDOW of it (scanRadii, with the model's own light `modelLight`: the two
- * components' second may be as wide as the ring and take it up; a best radius at the window's edge leaves the
- * ring's radius). Without light components the ring of the data themselves. Null where no pixel is 3σ above the
+ * best radius within a factor SCAN_WINDOW of it, followed beyond the window where the evidence still rises at its
+ * edge (scanRadii, with the model's own light `modelLight`: the two components' second may be as wide as the ring
+ * and take it up; a best radius at the scan's end — the evidence rising to the hard bounds — leaves the ring's radius). Without light components the ring of the data themselves. Null where no pixel is 3σ above the
  * light. `ringModel`: the two-component light image where the caller has fitted it already (fitLens: the same fit).
  */
 export function firstThetaE(
@@ -690,7 +729,7 @@ export function firstThetaE(
   // the scan with the model's own light: the ring's second component may be as wide as the ring and take it up
   const sc = scanRadii(d, pixels, modelLight, centre, ring, o.fitN, o.regKind, o.ss);
   if (!sc) return { ring, thetaE: ring, scan: [], evaluations };
-  // a best radius at the window's edge is no maximum within it: the ring's radius stands
+  // a best radius at the scan's end (the evidence still rising at the hard bounds) is no maximum: the ring's radius stands
   const k = sc.scan.findIndex((e) => e.thetaE === sc.best);
   const atEdge = k === 0 || k === sc.scan.length - 1;
   return { ring, thetaE: atEdge ? ring : sc.best, scan: sc.scan, evaluations: evaluations + sc.evaluations };
@@ -970,12 +1009,15 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const rejected = new Set<number>();
   // a pixel is left out where it is sharper than the PSF against every model given: a cosmic ray or a hot pixel is
   // sharp whatever smooth light is subtracted, a light model's own misfit at the galaxy's core is not
+  // (against the light, the deflector's nucleus, at the light's fitted centre, is no outlier: outliers.ts)
+  let nucleus: NucleusZone | undefined;
   const reject = (models: (ArrayLike<number> | null)[], among: Int32Array = pixels) => {
     if (opts.rejectSharpOutliers === false) return;
-    let o = sharpOutliers(d.data, d.sigma, models[0]!, d.image.shape, among, d.psf);
+    const so = models[0] && nucleus ? { nucleus } : {};
+    let o = sharpOutliers(d.data, d.sigma, models[0]!, d.image.shape, among, d.psf, so);
     for (const m of models.slice(1)) {
       if (!o.length) break;
-      const also = new Set(sharpOutliers(d.data, d.sigma, m, d.image.shape, Int32Array.from(o), d.psf));
+      const also = new Set(sharpOutliers(d.data, d.sigma, m, d.image.shape, Int32Array.from(o), d.psf, so));
       o = o.filter((p) => also.has(p));
     }
     if (!o.length) return;
@@ -1014,6 +1056,10 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // …and in the light-subtracted data (those on the deflector's light); with the choice automatic, against both the
   // one- and the two-component light (a pixel that one of them misfits at the core is no outlier)
   const sharpModels: Float64Array[] = lightModel ? (auto && light1 ? [lightModel, lightImageOf(light1)] : [lightModel]) : [];
+  if (light.length && opts.nucleusRadius !== 0) {
+    const [ny, nx] = d.image.shape;
+    nucleus = { x: light[0].x0 / d.image.scale + (nx - 1) / 2, y: light[0].y0 / d.image.scale + (ny - 1) / 2, ...(opts.nucleusRadius !== undefined && { radius: opts.nucleusRadius }) };
+  }
   if (sharpModels.length) reject(sharpModels);
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
   // the first θE: the ring's radius of the data less the two-component light (firstThetaE; docs/lensing.md, The
