@@ -602,13 +602,10 @@ export function arcPixels(d: LensFitData, pixels: Int32Array, lightModel: ArrayL
 
 /**
  * The radii the first θE's scan tries: 3 % apart within a factor SCAN_WINDOW of the ring's radius (and that
- * radius), at least 4 pixels and at most 0.9 of the fitted pixels' largest distance from the centre (scanRadiusBounds).
+ * radius), at least 4 pixels and at most 0.9 of the fitted pixels' largest distance from the centre.
  */
 export const SCAN_WINDOW = 1.25;
-/** The scan's step: a factor between neighbouring radii. */
-export const SCAN_STEP = 1.03;
-/** The scan's hard bounds: 4 pixels, and 0.9 of the fitted pixels' largest distance from the centre. */
-export function scanRadiusBounds(d: LensFitData, pixels: Int32Array, centre: [number, number]): [number, number] {
+export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [number, number], ring: number): number[] {
   const [ny, nx] = d.image.shape;
   let rMax = 0;
   for (const p of pixels) {
@@ -616,14 +613,10 @@ export function scanRadiusBounds(d: LensFitData, pixels: Int32Array, centre: [nu
     const j = p - i * nx;
     rMax = Math.max(rMax, Math.hypot(pixelCentre(j, nx, d.image.scale) - centre[0], pixelCentre(i, ny, d.image.scale) - centre[1]));
   }
-  return [4 * d.image.scale, 0.9 * rMax];
-}
-export function scanRadiusGrid(d: LensFitData, pixels: Int32Array, centre: [number, number], ring: number): number[] {
-  const [lo0, hi0] = scanRadiusBounds(d, pixels, centre);
-  const lo = Math.max(lo0, ring / SCAN_WINDOW);
-  const hi = Math.min(hi0, ring * SCAN_WINDOW);
+  const lo = Math.max(4 * d.image.scale, ring / SCAN_WINDOW);
+  const hi = Math.min(0.9 * rMax, ring * SCAN_WINDOW);
   const out: number[] = [];
-  for (let r = lo; r <= hi; r *= SCAN_STEP) out.push(r);
+  for (let r = lo; r <= hi; r *= 1.03) out.push(r);
   if (ring >= lo && ring <= hi) out.push(ring);
   return out.sort((x, y) => x - y);
 }
@@ -640,10 +633,10 @@ export function scanRadii(
 ): { best: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
   const radii = scanRadiusGrid(d, pixels, centre, ring);
   if (radii.length < 3) return null;
-  let scan: { thetaE: number; logEvidence: number }[] = [];
+  const scan: { thetaE: number; logEvidence: number }[] = [];
   let evaluations = 0;
   let lnLam: number | undefined;
-  const at = (t: number): number | null => {
+  for (const t of radii) {
     const lens: LensParams = { thetaE: t, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
     const grid = defaultSourceGrid(lens, d.image, { n: fitN, margin: 1.3, pixels });
     const c = coarseEvidence(d, pixels, grid, regKind, ss);
@@ -653,37 +646,10 @@ export function scanRadii(
     const r = c.E.bestLambda(m, lightS, lnLam);
     evaluations += r.evaluations;
     lnLam = Math.log(r.best.lambda);
-    return r.best.logEvidence;
-  };
-  for (const t of radii) {
-    const z = at(t);
-    if (z === null) return null;
-    scan.push({ thetaE: t, logEvidence: z });
+    scan.push({ thetaE: t, logEvidence: r.best.logEvidence });
   }
   let k = 0;
   for (let i = 1; i < scan.length; i++) if (scan[i].logEvidence > scan[k].logEvidence) k = i;
-  // a best radius at the window's edge: the scan follows the evidence's rise beyond the window, a step at a time, to
-  // its first fall (a maximum) or the hard bounds. The window is where the ring's radius says θE lies, not a bound on
-  // it: on SDSSJ0029−0055 with its nucleus cut out the evidence rose by 885 from the ring's 1.253″ to the window's
-  // lower edge, 1.003″.
-  const [lo, hi] = scanRadiusBounds(d, pixels, centre);
-  if (k === 0 || k === scan.length - 1) {
-    const down = k === 0;
-    let last = scan[k];
-    lnLam = undefined;
-    for (;;) {
-      const t = down ? last.thetaE / SCAN_STEP : last.thetaE * SCAN_STEP;
-      if (t < lo || t > hi) break;
-      const z = at(t);
-      if (z === null) break;
-      const e = { thetaE: t, logEvidence: z };
-      scan = down ? [e, ...scan] : [...scan, e];
-      if (z <= last.logEvidence) break;
-      last = e;
-    }
-    k = 0;
-    for (let i = 1; i < scan.length; i++) if (scan[i].logEvidence > scan[k].logEvidence) k = i;
-  }
   let best = scan[k].thetaE;
   if (k > 0 && k < scan.length - 1) {
     const [x0, x1, x2] = [Math.log(scan[k - 1].thetaE), Math.log(scan[k].thetaE), Math.log(scan[k + 1].thetaE)];
@@ -701,9 +667,9 @@ export function scanRadii(
  * The first θE (step 2): the ring's radius (ringRadius) from the data less a two-component light fitted alone —
  * flexible enough to take up most of what one Sérsic profile leaves at a real galaxy's centre (an ellipticity
  * gradient, an isophote twist, a disc), which would pull the radius inwards — then, with `scan`, the evidence's
- * best radius within a factor SCAN_WINDOW of it, followed beyond the window where the evidence still rises at its
- * edge (scanRadii, with the model's own light `modelLight`: the two components' second may be as wide as the ring
- * and take it up; a best radius at the scan's end — the evidence rising to the hard bounds — leaves the ring's radius). Without light components the ring of the data themselves. Null where no pixel is 3σ above the
+ * best radius within a factor SCAN_WINDOW of it (scanRadii, with the model's own light `modelLight`: the two
+ * components' second may be as wide as the ring and take it up; a best radius at the window's edge leaves the
+ * ring's radius). Without light components the ring of the data themselves. Null where no pixel is 3σ above the
  * light. `ringModel`: the two-component light image where the caller has fitted it already (fitLens: the same fit).
  */
 export function firstThetaE(
@@ -729,7 +695,7 @@ export function firstThetaE(
   // the scan with the model's own light: the ring's second component may be as wide as the ring and take it up
   const sc = scanRadii(d, pixels, modelLight, centre, ring, o.fitN, o.regKind, o.ss);
   if (!sc) return { ring, thetaE: ring, scan: [], evaluations };
-  // a best radius at the scan's end (the evidence still rising at the hard bounds) is no maximum: the ring's radius stands
+  // a best radius at the window's edge is no maximum within it: the ring's radius stands
   const k = sc.scan.findIndex((e) => e.thetaE === sc.best);
   const atEdge = k === 0 || k === sc.scan.length - 1;
   return { ring, thetaE: atEdge ? ring : sc.best, scan: sc.scan, evaluations: evaluations + sc.evaluations };

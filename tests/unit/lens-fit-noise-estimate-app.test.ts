@@ -7,42 +7,23 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { lensFitInputs, lensFitNoiseOptions, poissonPreview } from '../../src-renderer/src/lensing/actions.js';
-import { DEFAULT_LENS_FIT_FORM, type LensFitForm } from '../../src-renderer/src/lensing/state.js';
+import type { LensFitForm } from '../../src-renderer/src/lensing/state.js';
 import { buildProject, parseProject } from '../../src-renderer/src/export/project.js';
 import { useStore } from '../../src-renderer/src/store/index.js';
 import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
-import { clearFiles, storeObs } from '../../src-renderer/src/model/files.js';
+import { clearFiles } from '../../src-renderer/src/model/files.js';
 import { DEFAULT_SETTINGS } from '../../src-renderer/src/store/run.js';
-import { defaultStage, type LensStage } from '../../src-shared/operators/forward-model-spec.js';
-import { validateRequest, type LensFitParams } from '../../src-shared/protocol/index.js';
-import { lensFitNoiseAndSky, prepareLensFit, LensFitRequestError } from '../../src-main/lens-fit/inputs.js';
+import { validateRequest } from '../../src-shared/protocol/index.js';
+import { lensFitNoiseAndSky, LensFitRequestError } from '../../src-main/lens-fit/inputs.js';
 import { lensFitGaussianPsf } from '../../src-main/reconstruct/lens-fit-run.js';
 import { decodeImage2d } from '../../src-main/forward-model-files.js';
-import { lensMef, CORR_N, CORR_TAP } from '../helpers/lens-mef.js';
+import { CORR_N, CORR_TAP } from '../helpers/lens-mef.js';
+import { form, job, lens, openMef } from '../helpers/lens-fit-app.js';
 
-const lens = { ...(defaultStage('lens', [16, 16]) as LensStage), imagePixelScale: 0.05 };
-const form = (p: Partial<LensFitForm>): LensFitForm => ({ ...DEFAULT_LENS_FIT_FORM, ...p });
 /** Σk² of the drizzle-like filter [a, 1 − 2a, a]²: the per-pixel variance over the large-scale one */
 const K2 = (2 * CORR_TAP ** 2 + (1 - 2 * CORR_TAP) ** 2) ** 2;
 const T0 = 250;
 const PEDESTAL = 0.05;
-
-async function openMef(opts: Parameters<typeof lensMef>[0]) {
-  const m = lensMef(opts);
-  const n = opts?.correlated ? CORR_N : 64;
-  await storeObs('mef.fits', m.bytes);
-  const hdus = [1, 2, 3].map((index, k) => ({ index, label: `${index} ${['SCI', 'ERR', 'WHT'][k]} [${n}×${n}]`, shape: [n, n] }));
-  useStore.getState().setObs({ name: 'mef.fits', sha256: 'x', size: m.bytes.length, hdu: 1, plane: 0, hdus, shape: [n, n], planes: 1, bunit: opts?.bunit ?? null });
-  useStore.getState().setNoise({ ...DEFAULT_NOISE, sigma: 0.02 });
-  useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fwhmPx: 2 }] });
-  return m;
-}
-
-function job(m: { bytes: Uint8Array }, f: LensFitForm) {
-  const obs = { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 };
-  const req = validateRequest({ id: 1, method: 'job.lensFit', params: { obs, ...lensFitInputs(lens, f) } });
-  return prepareLensFit({ ...(req.params as LensFitParams), obs });
-}
 
 afterEach(() => {
   useStore.getState().setObs(null);

@@ -11,35 +11,12 @@ import { DEFAULT_LENS_FIT_FORM, useLensFit, type LensFitForm } from '../../src-r
 import { buildProject, parseProject } from '../../src-renderer/src/export/project.js';
 import { useStore } from '../../src-renderer/src/store/index.js';
 import { DEFAULT_NOISE } from '../../src-renderer/src/store/model.js';
-import { clearFiles, storeAux, storeObs } from '../../src-renderer/src/model/files.js';
-import { defaultStage, type LensStage } from '../../src-shared/operators/forward-model-spec.js';
-import { validateRequest, type LensFitParams } from '../../src-shared/protocol/index.js';
-import { prepareLensFit } from '../../src-main/lens-fit/inputs.js';
+import { clearFiles, storeAux } from '../../src-renderer/src/model/files.js';
+import { validateRequest } from '../../src-shared/protocol/index.js';
 import { FitsHeader, readFits, writeFits } from '../../src-shared/fits/index.js';
 import { DEFAULT_SETTINGS } from '../../src-renderer/src/store/run.js';
-import { lensMef, CORR_N } from '../helpers/lens-mef.js';
-
-const lens = { ...(defaultStage('lens', [16, 16]) as LensStage), imagePixelScale: 0.05 };
-const form = (p: Partial<LensFitForm>): LensFitForm => ({ ...DEFAULT_LENS_FIT_FORM, ...p });
-
-/** The drizzle-like MEF as the observation (SCI the data), its PSF a Gaussian stage. */
-async function openMef(opts: Parameters<typeof lensMef>[0]) {
-  const m = lensMef(opts);
-  const n = opts?.correlated ? CORR_N : 64;
-  await storeObs('mef.fits', m.bytes);
-  const hdus = [1, 2, 3].map((index, k) => ({ index, label: `${index} ${['SCI', 'ERR', 'WHT'][k]} [${n}×${n}]`, shape: [n, n] }));
-  useStore.getState().setObs({ name: 'mef.fits', sha256: 'x', size: m.bytes.length, hdu: 1, plane: 0, hdus, shape: [n, n], planes: 1, bunit: opts?.bunit ?? null });
-  useStore.getState().setNoise({ ...DEFAULT_NOISE, sigma: 0.02 });
-  useStore.getState().setModelDoc({ shape: [16, 16], operators: [lens, { type: 'psf', fwhmPx: 2 }] });
-  return m;
-}
-
-/** The app's request from the form, through the protocol, read by the job (prepareLensFit). */
-function job(m: { bytes: Uint8Array }, f: LensFitForm) {
-  const obs = { name: 'mef.fits', bytes: m.bytes, hdu: 1, plane: 0 };
-  const req = validateRequest({ id: 1, method: 'job.lensFit', params: { obs, ...lensFitInputs(lens, f) } });
-  return prepareLensFit({ ...(req.params as LensFitParams), obs });
-}
+import { CORR_N } from '../helpers/lens-mef.js';
+import { form, job, lens, openMef } from '../helpers/lens-fit-app.js';
 
 afterEach(() => {
   useStore.getState().setObs(null);
