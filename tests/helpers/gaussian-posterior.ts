@@ -316,3 +316,25 @@ export function gaussianDraws(c: Float64Array, n: number, count: number, normal:
   }
   return out;
 }
+
+/**
+ * χ² of image x against visibilities (re, im, weight) by the direct sum V_k = Σ_p x_p e^{−iθ(k, p)}: the dense
+ * reference of the visibility likelihood's tests (θ the phase of visibility k at pixel p).
+ */
+export function denseVisibilityChi2(
+  x: ArrayLike<number>,
+  theta: (k: number, p: number) => number,
+  vis: { re: ArrayLike<number>; im: ArrayLike<number>; weight: ArrayLike<number> },
+): number {
+  let s = 0;
+  for (let k = 0; k < vis.re.length; k++) {
+    let re = 0;
+    let im = 0;
+    for (let p = 0; p < x.length; p++) {
+      re += Math.cos(theta(k, p)) * x[p];
+      im -= Math.sin(theta(k, p)) * x[p];
+    }
+    s += vis.weight[k] * ((vis.re[k] - re) ** 2 + (vis.im[k] - im) ** 2);
+  }
+  return s;
+}

@@ -22,7 +22,7 @@ import { surveyZeroSpacing, ZERO_SPACING_FLOOR, type SourceExtent } from '../../
 import { zeroSpacingFlag } from '../../src-main/cli/commands/reconstruct.js';
 import { visibilityCommandLine } from '../../src-main/reconstruct/visibilities.js';
 import type { ImageGrid } from '../../src-shared/radio/grid.js';
-import { circulantCovariance, comparePosterior, gaussianDraws, gaussianPosterior, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
+import { circulantCovariance, comparePosterior, gaussianDraws, gaussianPosterior, denseVisibilityChi2, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
 
 const SIDE = 12;
 const N = SIDE * SIDE;
@@ -49,20 +49,6 @@ const total = (x: ArrayLike<number>, off = 0) => {
 };
 /** 1ᵀ Σ 1: the variance of the total flux under covariance Σ. */
 const totalVariance = (s: Float64Array) => s.reduce((a, b) => a + b, 0);
-
-function denseChi2(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let k = 0; k < M; k++) {
-    let re = 0;
-    let im = 0;
-    for (let p = 0; p < N; p++) {
-      re += Math.cos(theta(k, p)) * x[p];
-      im -= Math.sin(theta(k, p)) * x[p];
-    }
-    s += vis.weight[k] * ((vis.re[k] - re) ** 2 + (vis.im[k] - im) ** 2);
-  }
-  return s;
-}
 
 /** The whitened stacked system [Re; Im] of the visibilities, then (with the constraint) 1ᵀ/σ and a zero row. */
 function reference(zero: boolean): GaussianPosteriorReference {
@@ -143,7 +129,7 @@ describe('the total-flux constraint at zero spacing (12×12, 71 visibilities bey
     const r = new ChainRandom(3, 0);
     for (let t = 0; t < 3; t++) {
       const x = Float32Array.from({ length: N }, () => r.normal());
-      const want = denseChi2(x) + (F - total(x)) ** 2 / SIGMA ** 2;
+      const want = denseVisibilityChi2(x, theta, vis) + (F - total(x)) ** 2 / SIGMA ** 2;
       expect(Math.abs(eq.exact!.chi2(x) - want)).toBeLessThan(1e-8 * want);
       // the residual dirty image: the visibilities' plus w₀(F − Σx) in every pixel
       const rp = plain.exact!.residualImage(x);

@@ -20,7 +20,7 @@ import { ChainRandom } from '../../src-shared/diffusion/chain-rng.js';
 import { CgWarmStart } from '../../src-shared/diffusion/likelihood/solver.js';
 import { EmbeddedCirculantPreconditioner } from '../../src-shared/diffusion/likelihood/preconditioners.js';
 import { symmetricEigen } from '../../src-shared/linalg/dense.js';
-import { circulantCovariance, comparePosterior, expectedChi2OfSampleMean, gaussianDraws, gaussianPosterior, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
+import { circulantCovariance, comparePosterior, expectedChi2OfSampleMean, gaussianDraws, gaussianPosterior, denseVisibilityChi2, type GaussianPosteriorReference, type SparseRows } from '../helpers/gaussian-posterior.js';
 
 const SIDE = 12;
 const N = SIDE * SIDE;
@@ -37,20 +37,6 @@ let eqExact: VisibilityNormalEquations;
 
 /** Phase of visibility k at pixel p: θ = 2π(u l + v m), l = −(j − c), m = (i − c) (pixels). */
 const theta = (k: number, p: number) => 2 * Math.PI * (u[k] * -((p % SIDE) - C0) + v[k] * (Math.floor(p / SIDE) - C0));
-
-function denseChi2(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let k = 0; k < M; k++) {
-    let re = 0;
-    let im = 0;
-    for (let p = 0; p < N; p++) {
-      re += Math.cos(theta(k, p)) * x[p];
-      im -= Math.sin(theta(k, p)) * x[p];
-    }
-    s += w[k] * ((yRe[k] - re) ** 2 + (yIm[k] - im) ** 2);
-  }
-  return s;
-}
 
 /** Solves the dense n×n system a z = b (Gaussian elimination, partial pivoting). */
 function solve(a: Float64Array, b: Float64Array, n: number): Float64Array {
@@ -208,7 +194,7 @@ describe('the visibility likelihood against the dense closed form (12×12, 72 vi
     try {
       const r = new ChainRandom(5, 1);
       const x = Float32Array.from({ length: N }, () => r.normal());
-      const chi2 = denseChi2(x);
+      const chi2 = denseVisibilityChi2(x, theta, { re: yRe, im: yIm, weight: w });
       expect(Math.abs((await lik.chi2OfImage(x)) * 2 * M - chi2) / chi2).toBeLessThan(1e-4);
       const withExact = new VisibilityLikelihood({ equations: eqExact });
       try {
