@@ -544,11 +544,11 @@ export function lensFitNoiseAndSky(
   psf: PsfKernel,
   skyOption: LensFitSkyOption,
 ): { obs: ImageFile; ns: ReturnType<typeof lensFitSigma>; sky?: LensFitSky; skyNote?: string } {
-  const ns = lensFitSigma(obs, primary, given, o, mask, pixelScale, region);
-  if (skyOption === 'none') return { obs, ns };
+  if (skyOption === 'none') return { obs, ns: lensFitSigma(obs, primary, given, o, mask, pixelScale, region) };
   let sky: LensFitSky;
   try {
-    sky = typeof skyOption === 'number' ? { level: skyOption, method: 'given' } : lensFitSkyLevel(obs, ns.sigma, mask, pixelScale, psf);
+    // the fitted level weighs the pixels by σ of the data as given; a level given needs no σ before its subtraction
+    sky = typeof skyOption === 'number' ? { level: skyOption, method: 'given' } : lensFitSkyLevel(obs, lensFitSigma(obs, primary, given, o, mask, pixelScale, region).sigma, mask, pixelScale, psf);
   } catch (e) {
     throw new LensInputError((e as Error).message, { cause: e });
   }
