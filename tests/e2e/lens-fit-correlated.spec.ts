@@ -12,7 +12,7 @@ import { shot } from './shots.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openLensMef } from './lens-mef-open.js';
+import { chooseShortFit, openLensMef } from './lens-mef-open.js';
 
 
 test("a whitened fit: the Noise step becomes its correlated noise with the fit's estimate, and switches to white and back", async ({ app, consoleErrors }) => {
@@ -25,13 +25,7 @@ test("a whitened fit: the Noise step becomes its correlated noise with the fit's
     await fit.getByTestId('lens-fit-noise-source').selectOption('obs-weights');
     await expect(fit.getByTestId('lens-fit-noise-hdu')).toHaveValue('3');
     // the fitted disc: 1.35″, so that the sky beyond twice it (about 3400 pixels) measures the correlation
-    await fit.getByTestId('lens-fit-mask').selectOption('annulus');
-    for (const [id, v] of [['lens-fit-r1', '0'], ['lens-fit-r2', '1.35'], ['lens-fit-starts', '1'], ['lens-fit-fit-source', '12'], ['lens-fit-source', '16']] as const) {
-      await fit.getByTestId(id).fill(v);
-      await fit.getByTestId(id).press('Tab');
-    }
-    await fit.getByTestId('lens-fit-light').selectOption('1');
-    await fit.getByTestId('lens-fit-errors').uncheck();
+    await chooseShortFit(fit);
     await fit.getByTestId('lens-fit-start').click();
     await expect(fit.getByTestId('lens-fit-table')).toBeVisible({ timeout: 540_000 });
     await expect(fit.getByTestId('lens-fit-state')).toHaveText('done');

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CORR_N } from '../helpers/lens-mef.js';
-import { openLensMef } from './lens-mef-open.js';
+import { chooseShortFit, openLensMef } from './lens-mef-open.js';
 
 
 test('the noise options: weights, the Poisson term with the exposure time, the blank-sky box; the noise the fit used', async ({ app, consoleErrors }) => {
@@ -66,13 +66,7 @@ test('the noise options: weights, the Poisson term with the exposure time, the b
     await fit.getByTestId('lens-fit-noise-region').press('Enter');
     await expect(fit.getByTestId('lens-fit-noise-box')).toHaveText('measured on the box x 0–111, y 0–39 (112×40 px)');
 
-    await fit.getByTestId('lens-fit-mask').selectOption('annulus');
-    for (const [id, v] of [['lens-fit-r1', '0'], ['lens-fit-r2', '1.35'], ['lens-fit-starts', '1'], ['lens-fit-fit-source', '12'], ['lens-fit-source', '16']] as const) {
-      await fit.getByTestId(id).fill(v);
-      await fit.getByTestId(id).press('Tab');
-    }
-    await fit.getByTestId('lens-fit-light').selectOption('1');
-    await fit.getByTestId('lens-fit-errors').uncheck();
+    await chooseShortFit(fit);
     await fit.getByTestId('lens-fit-inputs').scrollIntoViewIfNeeded();
     await shot(fit.getByTestId('lens-fit-inputs'), 'lens-fit-noise-options.png', 'lens-fit');
     await fit.getByTestId('lens-fit-start').click();
@@ -131,13 +125,7 @@ test('the noise from the data: σ_sky and the exposure time estimated, the sky l
     await expect(fit.getByTestId('lens-fit-sky-text')).toHaveText("fitted with the deflector's light (two Sérsic components and a constant)");
     await expect(preview).toContainText('(the flux above the sky level subtracted)');
 
-    await fit.getByTestId('lens-fit-mask').selectOption('annulus');
-    for (const [id, v] of [['lens-fit-r1', '0'], ['lens-fit-r2', '1.35'], ['lens-fit-starts', '1'], ['lens-fit-fit-source', '12'], ['lens-fit-source', '16']] as const) {
-      await fit.getByTestId(id).fill(v);
-      await fit.getByTestId(id).press('Tab');
-    }
-    await fit.getByTestId('lens-fit-light').selectOption('1');
-    await fit.getByTestId('lens-fit-errors').uncheck();
+    await chooseShortFit(fit);
     await fit.getByTestId('lens-fit-inputs').scrollIntoViewIfNeeded();
     await shot(fit.getByTestId('lens-fit-inputs'), 'lens-fit-noise-estimate-options.png', 'lens-fit');
     await fit.getByTestId('lens-fit-start').click();
