@@ -7,7 +7,7 @@
 import { readFits, type FitsHeader } from '../../src-shared/fits/index.js';
 import { UserInputError } from '../../src-shared/errors.js';
 import { scalarNoise, sigmaArray } from '../../src-shared/operators/noise.js';
-import { defaultFitRadius, flaggedSigma, pixelScaleFromWcs, sigmaFromWeights, LensInputError } from '../../src-shared/lensing/inputs.js';
+import { defaultFitRadius, flaggedSigma, pixelScaleFromWcs, sigmaFromWeights, zeroFill, LensInputError } from '../../src-shared/lensing/inputs.js';
 import { dataUnitFromBunit, electronScale, lensSigma, skySigmaFromExposure, type ElectronScale, type LensSigma, type PoissonMode, type WeightType } from '../../src-shared/lensing/noise-map.js';
 import { estimatePhotonTransfer, estimateSkySigma, PT_EXCESS_RANGE, type SkySigmaEstimate } from '../../src-shared/lensing/noise-estimate.js';
 import { MIN_SKY_PIXELS, skyPixels } from '../../src-shared/lensing/whitening.js';
@@ -530,10 +530,34 @@ export type LensFitSkyOption = 'none' | 'fit' | number;
  * σ and the sky level as `skyscore lens-fit` and the app's job make them, in one place: σ from the noise given
  * (lensFitSigma), then, with --sky fit or a level, the constant sky fitted with the deflector's light (or the level
  * given) subtracted from the data and σ made again on the subtracted data (σ's Poisson term, and the photon transfer of
- * --exposure-time estimate, then count the sources' light alone). Returns the observation as the fit takes it. Throws
- * LensInputError on input it cannot use.
+ * --exposure-time estimate, then count the sources' light alone). A drizzle's zero fill (zeroFill: blocks of exactly 0
+ * where no exposure fell) is made NaN first, with a note, so that it is left out as no data. Returns the observation
+ * as the fit takes it. Throws LensInputError on input it cannot use.
  */
 export function lensFitNoiseAndSky(
+  obs: ImageFile,
+  primary: FitsHeader | null,
+  given: LensFitNoiseGiven,
+  o: LensFitNoiseOptions,
+  mask: LensFitMask,
+  pixelScale: number,
+  region: PixelBox | undefined,
+  psf: PsfKernel,
+  skyOption: LensFitSkyOption,
+): { obs: ImageFile; ns: ReturnType<typeof lensFitSigma>; sky?: LensFitSky; skyNote?: string } {
+  // a drizzle's zero fill where no exposure fell is no data (NaN: out of the fit, of the sky and of the noise estimates)
+  const fill = zeroFill(obs.data, obs.shape);
+  if (fill) obs = { ...obs, data: Float64Array.from(obs.data, (v, k) => (fill.mask[k] ? NaN : v)) };
+  const made = lensFitNoiseAndSkyOf(obs, primary, given, o, mask, pixelScale, region, psf, skyOption);
+  if (fill) {
+    const note = `${fill.count} pixels of exactly 0 in blocks of 3×3 or more (a drizzle's fill where no exposure fell) left out of the fit as no data`;
+    made.ns.skyNotes.unshift(note);
+    made.ns.flaggedNotes.unshift(note);
+  }
+  return made;
+}
+
+function lensFitNoiseAndSkyOf(
   obs: ImageFile,
   primary: FitsHeader | null,
   given: LensFitNoiseGiven,

@@ -224,3 +224,38 @@ export function flaggedSigma(values: ArrayLike<number>, name: string): { sigma: 
   const note = parts.length ? `${name}: ${huge + nonPositive + nonFinite} pixel${huge + nonPositive + nonFinite > 1 ? 's' : ''} left out of the fit: ${parts.join(', ')}` : null;
   return { sigma, nonFinite, nonPositive, huge, limit, note };
 }
+
+/**
+ * A drizzled image's fill where no exposure fell (a chip gap, the mosaic's edge, a cutout past the detector): blocks
+ * of exactly 0 in data that are not counts. A pixel is fill where it is exactly 0 and lies in an all-zero 3 × 3 block
+ * inside the image (the blocks' pixels and their zero neighbours). Integer-valued data (every finite value a whole
+ * number: counts) hold zeros as measurements and give null, as does an image without fill. Such pixels are no data:
+ * a weight map gives them weight 0, but a cutout without one (a number or an estimate for σ) would otherwise fit
+ * them, and the noise estimates would read them as sky of no scatter.
+ */
+export function zeroFill(data: ArrayLike<number>, shape: readonly [number, number]): { mask: Uint8Array; count: number } | null {
+  const [ny, nx] = shape;
+  let integral = true;
+  for (let k = 0; k < data.length && integral; k++) if (Number.isFinite(data[k]) && !Number.isInteger(data[k])) integral = false;
+  if (integral) return null;
+  const zero = (i: number, j: number) => data[i * nx + j] === 0;
+  const mask = new Uint8Array(ny * nx);
+  let count = 0;
+  for (let i = 1; i < ny - 1; i++) {
+    for (let j = 1; j < nx - 1; j++) {
+      let all = true;
+      for (let a = -1; a <= 1 && all; a++) for (let b = -1; b <= 1 && all; b++) all = zero(i + a, j + b);
+      if (!all) continue;
+      for (let a = -1; a <= 1; a++) {
+        for (let b = -1; b <= 1; b++) {
+          const k = (i + a) * nx + j + b;
+          if (!mask[k]) {
+            mask[k] = 1;
+            count++;
+          }
+        }
+      }
+    }
+  }
+  return count ? { mask, count } : null;
+}

@@ -55,7 +55,9 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
                          number or EXTNAME[,EXTVER]; default the first HDU with an image)
   --noise-map SIGMA      σ per pixel (a FITS map of the image's shape, e.g. FILE.fits[ERR]) or one number;
                          NaN data pixels and σ that is NaN, 0, negative or above 10⁴ × the map's median (a
-                         flag to ignore the pixel, as PyAutoLens's σ of 1e8) are left out of the fit (a note);
+                         flag to ignore the pixel, as PyAutoLens's σ of 1e8) are left out of the fit (a note),
+                         as is a drizzle's zero fill (blocks of 3×3 or more of exactly 0 in data that are not
+                         counts: where no exposure fell);
                          estimate: one σ_sky measured from the image's blank sky (the sky --noise-correlation
                          measures, or the --noise-region box; sources clipped): the per-pixel rms about a
                          31×31 local mean, clipped at 3σ (lens.json noise.estimate)
