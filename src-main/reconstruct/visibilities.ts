@@ -92,7 +92,8 @@ export interface VisibilityReconstructionInputs {
    * The visibility likelihood's total-flux constraint, a pseudo-visibility at zero spacing (normal-equations.ts,
    * withZeroSpacing): 'none', or the flux (Jy) and its σ (default ZERO_SPACING_FLOOR × the flux). Left out, the
    * survey's (field.ts, surveyZeroSpacing) where it detected emission, else none; with the field given the survey
-   * runs for this alone.
+   * runs for this alone (and report.json's totalFluxJy and the total-flux warning compare with it as with the
+   * field's).
    */
   zeroSpacing?: { flux: number; sigma?: number } | 'none';
 }
@@ -522,8 +523,9 @@ export async function reconstructUvfits(
     const fluxTotals = {
       mean: totalOf(products.mean),
       samples: Array.from({ length: nKept }, (_, k) => totalOf(products.samples.subarray(k * per, (k + 1) * per))),
-      cleanSurvey: geo.extent ? geo.extent.flux : null,
-      withinExtent: geo.extent ? totalOf(products.mean, geo.extent.radius) : null,
+      // the survey's: the field's where it came from one, else the one run for the total flux at zero spacing alone
+      cleanSurvey: zsExtent ? zsExtent.flux : null,
+      withinExtent: zsExtent ? totalOf(products.mean, zsExtent.radius) : null,
     };
     // the zero-spacing pseudo-visibility's own χ² ((F − Σx)/σ)², of the mean and of every draw
     const zeroSpacingReport = zs

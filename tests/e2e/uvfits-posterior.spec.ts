@@ -4,7 +4,8 @@
  * progress with the χ² per visibility, the posterior mean, std and a sample in viewer panels with the sky
  * read-out, the report's warnings, the mean's amplitudes over the data's, and posterior-mean.fits exported byte
  * for byte as `skyscore reconstruct --vis` writes it, with the run panel's sampler settings (2 worker threads) and
- * the weights rescaled to the data's scatter; Stop and keep; Stop. Also: a random-groups FITS file that is not UVFITS
+ * the weights rescaled to the data's scatter; the same run with the total flux at zero spacing unchecked (--total-flux
+ * none in its command line, no constraint in its products); Stop and keep; Stop. Also: a random-groups FITS file that is not UVFITS
  * opens in the image viewer (its headers, no image), not in the Visibilities view. And the posterior of the EHT
  * file after phase self-calibration: the flags in its command line, the rounds' figures as report.json gives
  * them, posterior-mean.fits as that command writes it. Screenshots go to test-results/.
@@ -117,6 +118,35 @@ test('the posterior from the visibilities: progress, mean, std and a sample with
     const [dl] = await Promise.all([app.waitForEvent('download'), app.getByTestId('uv-export-posterior-mean').click()]);
     expect(dl.suggestedFilename()).toBe('posterior-mean.fits');
     expect(readFileSync(await dl.path()).equals(readFileSync(path.join(tmp, 'p', 'posterior-mean.fits')))).toBe(true);
+    // report.json: the constraint held, and the survey run for it is the one the total flux is compared with
+    const report = async () => {
+      const [d] = await Promise.all([app.waitForEvent('download'), app.getByTestId('uv-export-report').click()]);
+      expect(d.suggestedFilename()).toBe('report.json');
+      return JSON.parse(readFileSync(await d.path(), 'utf8')) as { zeroSpacing: { fluxJy: number; source: string } | null; totalFluxJy: { cleanSurvey: number | null }; notes: string[] };
+    };
+    const held = await report();
+    expect(held.zeroSpacing!.source).toContain('survey CLEAN');
+    expect(held.totalFluxJy.cleanSurvey).toBeCloseTo(held.zeroSpacing!.fluxJy, 6);
+
+    // unchecked: the request's totalFlux 'none', which the command line the engine gives for it carries as
+    // --total-flux none; the products hold no constraint (summary, label, report.json)
+    await app.getByTestId('uv-posterior-zero-spacing').uncheck();
+    await app.getByTestId('uv-posterior').click();
+    await expect(app.getByTestId('uv-posterior-command').locator('code')).toHaveText(
+      `skyscore reconstruct --vis ${VLBA} --prior gaussian-field:${PK} --size 32 --cell 0.00005 --stokes I --sampler pc --n 2 --steps 30 --seed 3 --reweight --total-flux none --correctors 2 --workers 2 --out DIR`,
+      { timeout: 120_000 },
+    );
+    await expect(prog).toHaveAttribute('data-state', 'done');
+    await expect(app.getByTestId('uv-products-summary')).toContainText(/; no total flux at zero spacing$/);
+    await expect(app.getByTestId('uv-products-summary')).not.toContainText(/total flux at zero spacing \d/);
+    await expect(app.getByTestId('uv-products')).toContainText('seed 3, weights rescaled, no total flux at zero spacing');
+    const free = await report();
+    expect(free.zeroSpacing).toBeNull();
+    expect(free.totalFluxJy.cleanSurvey).toBeNull();
+    expect(free.notes.some((n) => /total flux at zero spacing/.test(n))).toBe(false);
+    await app.getByTestId('uv-products-summary').scrollIntoViewIfNeeded();
+    await shot(app, 'uvfits-posterior-no-zero-spacing.png');
+    await app.getByTestId('uv-posterior-zero-spacing').check();
 
     // Stop and keep: a long run ends with its chains' states as the products
     await app.getByTestId('uv-posterior-steps').fill('100000');

@@ -4,7 +4,9 @@
  * travels with the visibilities to them): report.json's
  * zeroSpacing gives F, σ and the pseudo-visibility's χ² of the mean; chi2PerVisibility and its degrees of freedom are
  * the visibilities' alone, as the normal equations of the data without it give them; HISTORY gives the flag; the
- * mean's total flux keeps within 3σ of F.
+ * mean's total flux keeps within 3σ of F. With --size and --cell given and no --total-flux, the survey that runs for
+ * the default constraint is the one report.json's totalFluxJy (its CLEAN flux, the mean's within its extent) and the
+ * total-flux warning compare with.
  */
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +18,8 @@ import { reconstructUvfits } from '../../src-main/reconstruct/visibilities.js';
 import { selectVisibilities } from '../../src-shared/radio/uvfits.js';
 import { visibilityNormalEquations } from '../../src-shared/radio/normal-equations.js';
 import { ARCSEC } from '../../src-shared/radio/grid.js';
-import { sourceExtent, surveyZeroSpacing } from '../../src-shared/radio/field.js';
+import { sourceExtent, surveyZeroSpacing, totalFluxWarning } from '../../src-shared/radio/field.js';
+import { uvRange } from '../../src-shared/radio/imaging.js';
 import { simulateVlbi, UAS, writePowerLawPrior } from '../helpers/vlbi-sim.js';
 
 const N = 32;
@@ -93,7 +96,8 @@ describe('reconstruct --vis --total-flux JY:SIGMA', () => {
         ...(zeroSpacing ? { zeroSpacing } : {}),
       });
     // the survey as field.ts runs it on these visibilities, independent of the given field
-    const want = surveyZeroSpacing(sourceExtent(vis, { freqMin: Math.min(...sim.uv.meta.freqs), dishDiameter: sim.uv.meta.dishDiameter }))!;
+    const ext = sourceExtent(vis, { freqMin: Math.min(...sim.uv.meta.freqs), dishDiameter: sim.uv.meta.dishDiameter });
+    const want = surveyZeroSpacing(ext)!;
     expect(want.flux).toBeGreaterThan(1);
     const r = await run();
     const report = JSON.parse(new TextDecoder().decode(r.files.find((f) => f.name === 'report.json')!.bytes));
@@ -106,9 +110,35 @@ describe('reconstruct --vis --total-flux JY:SIGMA', () => {
     expect(r.notes.some((n) => /run for it alone: the field is given/.test(n))).toBe(true);
     const history = readFits(r.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).hdus[0].header.history().join('');
     expect(history).toContain(`--total-flux ${+want.flux.toPrecision(8)}:${+want.sigma.toPrecision(8)}`);
+    // totalFluxJy and the total-flux warning compare with that survey as where the field came from one: its CLEAN
+    // flux, the mean's flux within its extent (summed here from posterior-mean.fits), the warning where the mean's
+    // total is outside 0.5–2 × its flux
+    const mean = Float32Array.from(readFitsImage(r.files.find((f) => f.name === 'posterior-mean.fits')!.bytes).data);
+    let total = 0;
+    let inner = 0;
+    for (let i = 0; i < mean.length; i++) {
+      total += mean[i]!;
+      const off = Math.max(Math.abs((i % N) - N / 2), Math.abs(Math.floor(i / N) - N / 2)) * CELL_ARCSEC * ARCSEC;
+      if (off <= ext.radius) inner += mean[i]!;
+    }
+    expect(report.totalFluxJy.cleanSurvey).toBe(ext.flux);
+    expect(report.totalFluxJy.withinExtent).toBeCloseTo(inner, 4);
+    expect(report.totalFluxJy.mean).toBeCloseTo(total, 4);
+    const warned = r.warnings.filter((w) => w.startsWith("the posterior mean's total flux"));
+    const fw = totalFluxWarning({
+      meanFlux: report.totalFluxJy.mean,
+      sampleFlux: report.totalFluxJy.samples,
+      cleanFlux: ext.flux,
+      innerFlux: report.totalFluxJy.withinExtent,
+      uMin: uvRange(vis.u, vis.v).umin,
+      fieldRad: N * CELL_ARCSEC * ARCSEC,
+    });
+    expect(warned).toEqual(fw ? [fw] : []);
     const off = await run('none');
     const offReport = JSON.parse(new TextDecoder().decode(off.files.find((f) => f.name === 'report.json')!.bytes));
     expect(offReport.zeroSpacing ?? null).toBeNull();
+    // with the field given and none, no survey runs: nothing to compare the total flux with
+    expect(offReport.totalFluxJy.cleanSurvey).toBeNull();
     expect(off.notes.some((n) => /total flux at zero spacing/.test(n))).toBe(false);
   }, 300_000);
 });
