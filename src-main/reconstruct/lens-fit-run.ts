@@ -66,6 +66,10 @@ export interface LensFitSettings {
   starts: number;
   /** Sérsic components of the deflector's light, or 'auto' (the evidence chooses one or two: fitLens) */
   light: number | 'auto';
+  /**
+   * Gaussian core components tied to the first Sérsic component (fitLens's lightCore; absent: LENS_FIT_LIGHT_CORE)
+   */
+  lightCore?: number;
   supersample: number;
   regularisation: RegularisationKind;
   errors: boolean;
@@ -80,6 +84,8 @@ export interface LensFitSettings {
   scanThetaE?: boolean;
 }
 
+/** The tied Gaussian core components of the deflector's light by default (--light-core; docs/lensing.md). */
+export const LENS_FIT_LIGHT_CORE = 0;
 export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 'auto', supersample: 2, regularisation: 'gradient', errors: true };
 /** The PSF's central crop (pixels, odd) by default. */
 export const LENS_FIT_PSF_SIZE = 21;
@@ -431,6 +437,7 @@ export function lensFitFlags(s: LensFitSettings, psfSize: number): string[] {
   if (s.fitSourceSize !== d.fitSourceSize) out.push('--fit-source-size', String(s.fitSourceSize));
   if (s.starts !== d.starts) out.push('--starts', String(s.starts));
   if (s.light !== d.light) out.push('--light', String(s.light));
+  if ((s.lightCore ?? LENS_FIT_LIGHT_CORE) !== LENS_FIT_LIGHT_CORE) out.push('--light-core', String(s.lightCore));
   if (s.supersample !== d.supersample) out.push('--supersample', String(s.supersample));
   if (s.regularisation !== d.regularisation) out.push('--regularisation', s.regularisation);
   if (!s.errors) out.push('--no-errors');
@@ -484,6 +491,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     { data: wh ? wh.data : inp.obs.data, sigma: wh ? wh.sigma : inp.sigma, image, mask, psf: wh ? wh.psf : inp.psf },
     {
       lightComponents: s.light,
+      lightCore: s.lightCore ?? LENS_FIT_LIGHT_CORE,
       fitSourceSize: s.fitSourceSize,
       sourceSize: s.sourceSize,
       sourceScale: s.sourceScale,
