@@ -21,7 +21,7 @@ import { fluxReference, backgroundReference } from '../../src-shared/diffusion/f
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
-import { lightColumns, lightImage } from '../../src-shared/lensing/light.js';
+import { CORE_GAUSSIAN_SIGMAS, lightColumns, lightImage } from '../../src-shared/lensing/light.js';
 import { whitenedSharpOutliers, type WhitenedSharpResult } from '../../src-shared/lensing/sharp-whitened.js';
 import { lensHeaderCards, lensSky, type LensSky } from '../../src-shared/lensing/sky-frame.js';
 import { blurredLensMatrix } from '../../src-shared/lensing/mass.js';
@@ -773,6 +773,18 @@ function products(
     // the light model's automatic choice (null where --light gave the components): log Z with one and two
     // components at the same lens, the penalty a second must exceed (½ · 7 · ln N over N pixels compared)
     lightSelection: res.lightSelection,
+    // the Gaussian core components tied to the first Sérsic component (--light-core; light.ts coreComponents): σ in
+    // the image's pixels and arcsec on the intermediate axis, the amplitude in data units at r = rEff (a Sérsic of
+    // n = 0.5: half the Gaussian's peak), of either sign; absent without them
+    ...(res.lightCore > 0 && {
+      lightCore: res.light.slice(res.light.length - res.lightCore).map((c, k) => ({
+        sigmaPixels: CORE_GAUSSIAN_SIGMAS[k],
+        sigmaArcsec: CORE_GAUSSIAN_SIGMAS[k] * res.image.scale,
+        amplitude: nz.amplitudes[res.light.length - res.lightCore + k],
+        x0: c.x0,
+        y0: c.y0,
+      })),
+    }),
     // the default disc's radius as fitted (widened to 2 θE where that exceeds 3″), null where a mask was given
     fitRadius: res.fitRadius,
     // the first θE's scan (radius, log Z of a round lens on the binned image) and the pixels left out as sharper
