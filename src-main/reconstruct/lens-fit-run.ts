@@ -21,7 +21,7 @@ import { fluxReference, backgroundReference } from '../../src-shared/diffusion/f
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
-import { lightColumns, lightImage } from '../../src-shared/lensing/light.js';
+import { CORE_GAUSSIAN_SIGMAS, lightColumns, lightImage } from '../../src-shared/lensing/light.js';
 import { whitenedSharpOutliers, type WhitenedSharpResult } from '../../src-shared/lensing/sharp-whitened.js';
 import { lensHeaderCards, lensSky, type LensSky } from '../../src-shared/lensing/sky-frame.js';
 import { blurredLensMatrix } from '../../src-shared/lensing/mass.js';
@@ -66,6 +66,10 @@ export interface LensFitSettings {
   starts: number;
   /** Sérsic components of the deflector's light, or 'auto' (the evidence chooses one or two: fitLens) */
   light: number | 'auto';
+  /**
+   * Gaussian core components tied to the first Sérsic component (fitLens's lightCore; absent: LENS_FIT_LIGHT_CORE)
+   */
+  lightCore?: number;
   supersample: number;
   regularisation: RegularisationKind;
   errors: boolean;
@@ -80,6 +84,8 @@ export interface LensFitSettings {
   scanThetaE?: boolean;
 }
 
+/** The tied Gaussian core components of the deflector's light by default (--light-core; docs/lensing.md). */
+export const LENS_FIT_LIGHT_CORE = 0;
 export const LENS_FIT_DEFAULTS: LensFitSettings = { sourceSize: 64, fitSourceSize: 24, starts: 3, light: 'auto', supersample: 2, regularisation: 'gradient', errors: true };
 /** The PSF's central crop (pixels, odd) by default. */
 export const LENS_FIT_PSF_SIZE = 21;
@@ -431,6 +437,7 @@ export function lensFitFlags(s: LensFitSettings, psfSize: number): string[] {
   if (s.fitSourceSize !== d.fitSourceSize) out.push('--fit-source-size', String(s.fitSourceSize));
   if (s.starts !== d.starts) out.push('--starts', String(s.starts));
   if (s.light !== d.light) out.push('--light', String(s.light));
+  if ((s.lightCore ?? LENS_FIT_LIGHT_CORE) !== LENS_FIT_LIGHT_CORE) out.push('--light-core', String(s.lightCore));
   if (s.supersample !== d.supersample) out.push('--supersample', String(s.supersample));
   if (s.regularisation !== d.regularisation) out.push('--regularisation', s.regularisation);
   if (!s.errors) out.push('--no-errors');
@@ -484,6 +491,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     { data: wh ? wh.data : inp.obs.data, sigma: wh ? wh.sigma : inp.sigma, image, mask, psf: wh ? wh.psf : inp.psf },
     {
       lightComponents: s.light,
+      lightCore: s.lightCore ?? LENS_FIT_LIGHT_CORE,
       fitSourceSize: s.fitSourceSize,
       sourceSize: s.sourceSize,
       sourceScale: s.sourceScale,
@@ -765,6 +773,18 @@ function products(
     // the light model's automatic choice (null where --light gave the components): log Z with one and two
     // components at the same lens, the penalty a second must exceed (½ · 7 · ln N over N pixels compared)
     lightSelection: res.lightSelection,
+    // the Gaussian core components tied to the first Sérsic component (--light-core; light.ts coreComponents): σ in
+    // the image's pixels and arcsec on the intermediate axis, the amplitude in data units at r = rEff (a Sérsic of
+    // n = 0.5: half the Gaussian's peak), of either sign; absent without them
+    ...(res.lightCore > 0 && {
+      lightCore: res.light.slice(res.light.length - res.lightCore).map((c, k) => ({
+        sigmaPixels: CORE_GAUSSIAN_SIGMAS[k],
+        sigmaArcsec: CORE_GAUSSIAN_SIGMAS[k] * res.image.scale,
+        amplitude: nz.amplitudes[res.light.length - res.lightCore + k],
+        x0: c.x0,
+        y0: c.y0,
+      })),
+    }),
     // the default disc's radius as fitted (widened to 2 θE where that exceeds 3″), null where a mask was given
     fitRadius: res.fitRadius,
     // the first θE's scan (radius, log Z of a round lens on the binned image) and the pixels left out as sharper

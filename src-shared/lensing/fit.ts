@@ -2,7 +2,7 @@ import { pixelCentre, type LensParams } from '../operators/lens-model.js';
 import type { PsfKernel } from '../operators/psf.js';
 import { UserInputError } from '../errors.js';
 import { blurredLensMatrix, defaultSourceGrid, pixelRowChunks, lensParamsFromMass, massAllowed, massOf, massVector, qPhiFromEllipticity, type Grid, type MassVector } from './mass.js';
-import { lightColumns, lightImage, type SersicParams } from './light.js';
+import { lightColumns, lightImage, MAX_CORE_GAUSSIANS, withCore, type SersicParams } from './light.js';
 import { fixedSourceSolverOf, invert, lnLambdaAtScale, normalEquationBands, normalEquations, normalEquationsBand, optimiseLambda, regularisation, sourceNormalEquations, withLight, type InversionResult, type NormalEquations, type Regularisation, type RegularisationKind } from './inversion.js';
 import { finiteDifferenceHessianBatch, gradientFromValues, gradientPoints, invertSpd, nelderMead, nelderMeadBatch, type MinimumResult } from './optimise.js';
 import { csrMultiply, stackRows, type CsrMatrix } from '../operators/csr.js';
@@ -54,6 +54,12 @@ export interface LensFitOptions {
    * evidence than the Bayesian information criterion's penalty for its seven parameters, else one (fitLens, step 4)
    */
   lightComponents?: number | 'auto';
+  /**
+   * Gaussian core components tied to the first Sérsic component's centre and ellipticity (light.ts coreComponents:
+   * σ 0.5, 1, 2, 4 pixels, the first `lightCore`), their amplitudes linear, of either sign, solved with the others'
+   * and the source's; 0–MAX_CORE_GAUSSIANS, default 0. No parameter is added to the fitted vector.
+   */
+  lightCore?: number;
   /**
    * the mask is the default disc of `radius` arcsec about `centre` (arcsec from the image centre; default the
    * centre): widened to DISC_PER_THETA_E × the first θE where that is larger (the command line's default mask)
@@ -110,6 +116,13 @@ export interface LensFitOptions {
   onProgress?: (p: LensFitProgress) => void;
 }
 
+/** The Gaussian core components tied to the first light component: their number and the image's pixel (arcsec). */
+export interface LightCore {
+  count: number;
+  scale: number;
+}
+const NO_CORE: LightCore = { count: 0, scale: 0 };
+
 /** A light component's parameters in the automatic choice's penalty: six of shape and the amplitude. */
 export const LIGHT_COMPONENT_PARAMETERS = 7;
 /**
@@ -134,7 +147,10 @@ export interface LensFitResult {
   /** the mass profile fitted */
   massProfile: MassProfile;
   mass: MassVector;
+  /** the light components: the fitted Sérsic ones, then the `lightCore` Gaussians tied to the first */
   light: SersicParams[];
+  /** the Gaussian core components at the end of `light` (LensFitOptions.lightCore) */
+  lightCore: number;
   /** the light components' amplitudes (data units at I = 1, i.e. at rEff) */
   amplitudes: number[];
   /** every reported parameter with its error: thetaE, q, phi, e1, e2, x0, y0, gamma1, gamma2, (EPL) gamma, light<k>.… */
@@ -268,7 +284,7 @@ function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): b
  * arcs), in two rounds. With `sky`, a constant sky level is a further linear amplitude of any sign (a column of
  * ones, solved with the light's), returned as `sky` (0 without).
  */
-export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void, sky = false): { light: SersicParams[]; evaluations: number; sky: number } {
+export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void, sky = false, core = 0): { light: SersicParams[]; evaluations: number; sky: number } {
   const [ny, nx] = d.image.shape;
   // start: the centroid about the brightest pixel by the median of its 3×3 neighbourhood (a hot pixel or a cosmic
   // ray's track that the sharp-pixel test left on the galaxy's light is no peak there), round, rEff = 5 px, n = 3
@@ -316,7 +332,7 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
   let best: Float64Array = Float64Array.from(x0);
   // the columns of the light and, with `sky`, the constant's column of ones at the pixels `sel`
   const columns = (light: SersicParams[], sel: Int32Array): Float64Array[] => {
-    const cols = lightColumns(light, d.image, d.psf, sel, 2);
+    const cols = lightColumns(withCore(light, core, d.image.scale), d.image, d.psf, sel, 2);
     if (sky) cols.push(new Float64Array(sel.length).fill(1));
     return cols;
   };
@@ -349,16 +365,17 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
     const light = lightFromVector(best, 0, count);
     const cols = columns(light, pixels);
     const { amps } = leastSquaresChi2(cols, d, pixels);
-    skyLevel = sky ? amps[count] : 0;
+    const nl = cols.length - (sky ? 1 : 0);
+    skyLevel = sky ? amps[nl] : 0;
     const keep: number[] = [];
     pixels.forEach((p, r2) => {
       let m = skyLevel;
-      for (let k = 0; k < count; k++) m += amps[k] * cols[k][r2];
+      for (let k = 0; k < nl; k++) m += amps[k] * cols[k][r2];
       if ((d.data[p] - m) / d.sigma[p] < 3) keep.push(p);
     });
     use = Int32Array.from(keep);
   }
-  if (sky) skyLevel = leastSquaresChi2(columns(lightFromVector(best, 0, count), use), d, use).amps[count];
+  if (sky) skyLevel = leastSquaresChi2(columns(lightFromVector(best, 0, count), use), d, use).amps[count + (core > 0 ? core : 0)];
   return { light: lightFromVector(best, 0, count), evaluations, sky: skyLevel };
 }
 
@@ -440,12 +457,15 @@ class EvidenceFunction {
    * thread
    */
   splitColumns: ((light: SersicParams[]) => Float64Array[]) | null = null;
+  /** the Gaussian core components tied to the first light component (withCore): how many, and the image's pixel (arcsec) */
+  core: LightCore = NO_CORE;
 
   /**
    * the light's columns, each component's kept for its last four shapes (lightColumns renders them independently:
    * the components not kept are rendered together, on the host's threads where splitColumns is set)
    */
-  columns(light: SersicParams[]): Float64Array[] {
+  columns(free: SersicParams[]): Float64Array[] {
+    const light = withCore(free, this.core.count, this.core.scale);
     const keys = light.map((c) => JSON.stringify(c));
     const missing: number[] = [];
     light.forEach((_, k) => {
@@ -558,7 +578,7 @@ export const COARSE_BIN = 2;
  * side over the same extent, and the binned frame's offset; null where too few binned pixels (under 200) or a fit
  * grid under 16² (the binned search's under 8²) make it pointless.
  */
-function coarseEvidence(d: LensFitData, pixels: Int32Array, fitGrid: Grid, regKind: RegularisationKind, ss: number): { E: EvidenceFunction; shift: [number, number] } | null {
+function coarseEvidence(d: LensFitData, pixels: Int32Array, fitGrid: Grid, regKind: RegularisationKind, ss: number, core: LightCore = NO_CORE): { E: EvidenceFunction; shift: [number, number] } | null {
   const N = fitGrid.shape[0];
   if (N < 16) return null;
   const b = binImage(d.data, d.sigma, d.image, pixels, d.psf, COARSE_BIN);
@@ -569,7 +589,9 @@ function coarseEvidence(d: LensFitData, pixels: Int32Array, fitGrid: Grid, regKi
   const grid: Grid = { shape: [n, n], scale: (fitGrid.scale * N) / n };
   const y = Float64Array.from(px, (p) => db.data[p]);
   const w = Float64Array.from(px, (p) => 1 / (db.sigma[p] * db.sigma[p]));
-  return { E: new EvidenceFunction(db, px, y, w, grid, regularisation(regKind, grid.shape), ss), shift: b.shift };
+  const E = new EvidenceFunction(db, px, y, w, grid, regularisation(regKind, grid.shape), ss);
+  E.core = core;
+  return { E, shift: b.shift };
 }
 
 /**
@@ -630,6 +652,7 @@ export function scanRadii(
   fitN: number,
   regKind: RegularisationKind,
   ss: number,
+  core: LightCore = NO_CORE,
 ): { best: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
   const radii = scanRadiusGrid(d, pixels, centre, ring);
   if (radii.length < 3) return null;
@@ -639,7 +662,7 @@ export function scanRadii(
   for (const t of radii) {
     const lens: LensParams = { thetaE: t, q: 1, phi: 0, x0: centre[0], y0: centre[1], gamma1: 0, gamma2: 0 };
     const grid = defaultSourceGrid(lens, d.image, { n: fitN, margin: 1.3, pixels });
-    const c = coarseEvidence(d, pixels, grid, regKind, ss);
+    const c = coarseEvidence(d, pixels, grid, regKind, ss, core);
     if (!c) return null;
     const lightS = light.map((l) => ({ ...l, x0: l.x0 + c.shift[0], y0: l.y0 + c.shift[1] }));
     const m: MassVector = { thetaE: t, e1: 0, e2: 0, x0: centre[0] + c.shift[0], y0: centre[1] + c.shift[1], gamma1: 0, gamma2: 0 };
@@ -678,22 +701,24 @@ export function firstThetaE(
   nLight: number,
   centre: [number, number],
   modelLight: SersicParams[],
-  o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void; ringModel?: Float64Array },
+  o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void; ringModel?: Float64Array; core?: LightCore },
 ): { ring: number; thetaE: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
   let model: Float64Array | null = o.ringModel ?? null;
   let evaluations = 0;
   if (nLight > 0 && !model) {
-    const l = fitLightOnly(d, pixels, 2, o.maxEval, (p) => o.progress({ ...p, message: `${p.message} (two components, for the ring)` }));
+    const core = o.core ?? NO_CORE;
+    const l = fitLightOnly(d, pixels, 2, o.maxEval, (p) => o.progress({ ...p, message: `${p.message} (two components, for the ring)` }), false, core.count);
     evaluations += l.evaluations;
-    const cols = lightColumns(l.light, d.image, d.psf, pixels, 2);
+    const all = withCore(l.light, core.count, core.scale);
+    const cols = lightColumns(all, d.image, d.psf, pixels, 2);
     const { amps } = leastSquaresChi2(cols, d, pixels);
-    model = lightImage(l.light, amps, d.image, d.psf, 2);
+    model = lightImage(all, amps, d.image, d.psf, 2);
   }
   const ring = ringRadius(d, pixels, model, centre);
   if (ring === null) return null;
   if (!o.scan) return { ring, thetaE: ring, scan: [], evaluations };
   // the scan with the model's own light: the ring's second component may be as wide as the ring and take it up
-  const sc = scanRadii(d, pixels, modelLight, centre, ring, o.fitN, o.regKind, o.ss);
+  const sc = scanRadii(d, pixels, modelLight, centre, ring, o.fitN, o.regKind, o.ss, o.core);
   if (!sc) return { ring, thetaE: ring, scan: [], evaluations };
   // a best radius at the window's edge is no maximum within it: the ring's radius stands
   const k = sc.scan.findIndex((e) => e.thetaE === sc.best);
@@ -722,6 +747,8 @@ export interface LensFitTaskState {
   epl: boolean;
   massTol: number[];
   maxEvaluations: number;
+  /** the Gaussian core components tied to the first light component (absent: none) */
+  core?: LightCore;
 }
 
 /** One evaluation of the evidence: at λ, for a lens and a light. */
@@ -892,6 +919,7 @@ class TaskRunner {
     if (!e) {
       const s = this.state;
       e = new EvidenceFunction(s.data, s.pixels, this.y, this.w, on, regularisation(s.regularisation, on.shape), s.supersample);
+      e.core = s.core ?? NO_CORE;
       this.grids.set(key, e);
     }
     return e;
@@ -943,7 +971,8 @@ export function lensFitTaskRunner(state: LensFitTaskState): { run: (t: LensFitTa
   const y = Float64Array.from(pixels, (p) => d.data[p]);
   const w = Float64Array.from(pixels, (p) => 1 / (d.sigma[p] * d.sigma[p]));
   const E = new EvidenceFunction(d, pixels, y, w, fitGrid, regularisation(state.regularisation, fitGrid.shape), state.supersample);
-  const coarse = state.coarse ? coarseEvidence(d, pixels, fitGrid, state.regularisation, state.supersample) : null;
+  E.core = state.core ?? NO_CORE;
+  const coarse = state.coarse ? coarseEvidence(d, pixels, fitGrid, state.regularisation, state.supersample, state.core) : null;
   if (state.coarse && !coarse) throw new Error('lens fit: the binned image of the starts could not be made from the state');
   const runner = new TaskRunner(state, E, coarse?.E ?? null);
   return { run: (t, progress) => runner.run(t, progress), split: (t) => runner.split(t) };
@@ -957,6 +986,10 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   if (!auto && !(Number.isInteger(lightOpt) && lightOpt >= 0 && lightOpt <= 2)) throw new LensFitInputError(`the number of light components must be 0, 1, 2 or 'auto', got ${String(lightOpt)}`);
   // the light components of the starts (auto: two, the more flexible model; the choice follows the starts)
   const nLight = auto ? 2 : (lightOpt as number);
+  const lightCore = opts.lightCore ?? 0;
+  if (!(Number.isInteger(lightCore) && lightCore >= 0 && lightCore <= MAX_CORE_GAUSSIANS)) throw new LensFitInputError(`the number of core Gaussians must be an integer in 0–${MAX_CORE_GAUSSIANS}, got ${String(opts.lightCore)}`);
+  // the Gaussian core components tied to the first Sérsic component, σ in the image's pixels (light.ts coreComponents)
+  const core: LightCore = { count: lightCore, scale: d.image.scale };
   const fitN = opts.fitSourceSize ?? 24;
   const outN = opts.sourceSize ?? 64;
   const ss = opts.supersample ?? 2;
@@ -995,7 +1028,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
 
   // 1. the light alone: two components (the ring's light, and the starts' where the choice is automatic or two are
   // asked for), one where one is asked for or the choice is automatic; the ring's radius from the data less the two
-  const lightImageOf = (l: SersicParams[]): Float64Array => {
+  const lightImageOf = (free: SersicParams[]): Float64Array => {
+    const l = withCore(free, core.count, core.scale);
     const cols = lightColumns(l, d.image, d.psf, pixels, 2);
     const { amps } = leastSquaresChi2(cols, d, pixels);
     return lightImage(l, amps, d.image, d.psf, 2);
@@ -1007,13 +1041,13 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // (with one component asked for, the ring's two are fitted by firstThetaE after the second sharp-pixel pass, as
   // before the automatic choice)
   if (nLight === 2) {
-    const l = fitLightOnly(d, pixels, 2, maxEval, (p) => progress({ ...p, message: `${p.message} (two components)` }));
+    const l = fitLightOnly(d, pixels, 2, maxEval, (p) => progress({ ...p, message: `${p.message} (two components)` }), false, core.count);
     light2 = l.light;
     evaluations.light += l.evaluations;
     model2 = lightImageOf(light2);
   }
   if (nLight === 1 || auto) {
-    const l = fitLightOnly(d, pixels, 1, maxEval, (p) => progress({ ...p, message: `${p.message} (one component)` }));
+    const l = fitLightOnly(d, pixels, 1, maxEval, (p) => progress({ ...p, message: `${p.message} (one component)` }), false, core.count);
     light1 = l.light;
     evaluations.light += l.evaluations;
   }
@@ -1030,7 +1064,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
   // the first θE: the ring's radius of the data less the two-component light (firstThetaE; docs/lensing.md, The
   // fit, step 2)
-  const first = firstThetaE(d, pixels, nLight, centre, light, { maxEval, fitN, regKind, ss, scan: opts.scanThetaE ?? false, progress, ...(model2 && { ringModel: model2 }) });
+  const first = firstThetaE(d, pixels, nLight, centre, light, { maxEval, fitN, regKind, ss, scan: opts.scanThetaE ?? false, progress, core, ...(model2 && { ringModel: model2 }) });
   if (first === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
   const ring = first.ring;
   const thetaE0 = first.thetaE;
@@ -1066,6 +1100,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const fitGrid = defaultSourceGrid(lens0, d.image, { n: fitN, margin: 1.3, pixels, arcs });
   const fitReg = regularisation(regKind, fitGrid.shape);
   const E = new EvidenceFunction(d, pixels, y, w, fitGrid, fitReg, ss);
+  E.core = core;
 
   // 3. the mass from several starts, the light's shape held (its amplitudes solved with the source)
   const massSteps = [0.05 * thetaE0, 0.05, 0.05, 0.05 * thetaE0, 0.05 * thetaE0, 0.02, 0.02, ...(epl ? [0.1] : [])];
@@ -1078,7 +1113,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // costs about a tenth: a quarter of the rows, a third of the PSF's taps, an eighth of the factorisation); the full
   // image's light and mass cycles (step 4) then refine the best start. Coordinates there are x + shift. Not for the
   // EPL: its slope, set by the arcs' radial profile, came out 5σ off from the binned search on a simulation.
-  const coarse = (opts.coarseStarts ?? !epl) ? coarseEvidence(d, pixels, fitGrid, regKind, ss) : null;
+  const coarse = (opts.coarseStarts ?? !epl) ? coarseEvidence(d, pixels, fitGrid, regKind, ss, core) : null;
   const S = coarse?.E ?? E;
   const shift = coarse?.shift ?? [0, 0];
   const toS = (m: MassVector): MassVector => ({ ...m, x0: m.x0 + shift[0], y0: m.y0 + shift[1] });
@@ -1087,7 +1122,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const lightS = lightToS(light);
   // the independent evaluations: on this thread (the fit's own evidence functions), or on the host's threads
   // (opts.parallel), each worker with evidence functions built from taskState; the same numbers either way
-  const taskState: LensFitTaskState = { data: { data: d.data, sigma: d.sigma, image: d.image, mask: null, psf: d.psf }, pixels, fitGrid, regularisation: regKind, supersample: ss, coarse: coarse !== null, epl, massTol, maxEvaluations: maxEval };
+  const taskState: LensFitTaskState = { data: { data: d.data, sigma: d.sigma, image: d.image, mask: null, psf: d.psf }, pixels, fitGrid, regularisation: regKind, supersample: ss, coarse: coarse !== null, epl, massTol, maxEvaluations: maxEval, core };
   const runner = new TaskRunner(taskState, E, coarse?.E ?? null);
   const par = opts.parallel ?? null;
   par?.begin(taskState);
@@ -1525,7 +1560,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const sourceGrid: Grid = opts.sourceScale !== undefined ? { shape: [outN, outN], scale: opts.sourceScale } : defaultSourceGrid(lens, d.image, { n: outN, margin: 1.1, pixels, arcs });
   progress({ stage: 'source', evaluations: 0, message: `source: ${outN}×${outN} pixels of ${sourceGrid.scale.toFixed(4)}″` });
   const outReg = regularisation(regKind, sourceGrid.shape);
-  const cols = light.length ? lightColumns(light, d.image, d.psf, pixels, 2) : [];
+  const lightAll = withCore(light, core.count, core.scale);
+  const cols = lightAll.length ? lightColumns(lightAll, d.image, d.psf, pixels, 2) : [];
   const B = blurredLensMatrix(lens, d.image, sourceGrid, ss, d.psf, pixels);
   const ne = normalEquations({ y, w, source: B, light: cols });
   // λ from the fit grid's, carried to the final pixel size; parabolic steps in ln λ (each factorisation of a 64²
@@ -1538,7 +1574,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // full-image products
   const [ny, nx] = d.image.shape;
   const amps = Array.from(inv.amplitudes);
-  const lightFull = light.length ? lightImage(light, amps, d.image, d.psf, 2) : new Float64Array(ny * nx);
+  const lightFull = lightAll.length ? lightImage(lightAll, amps, d.image, d.psf, 2) : new Float64Array(ny * nx);
   const all = Int32Array.from({ length: ny * nx }, (_, k) => k);
   const Ball = blurredLensMatrix(lens, d.image, sourceGrid, ss, d.psf, all);
   const lensed = csrMultiply(Ball, inv.source);
@@ -1582,7 +1618,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     lens,
     massProfile: profile,
     mass,
-    light,
+    light: lightAll,
+    lightCore: lightAll.length - light.length,
     amplitudes: amps,
     parameters,
     covariance,

@@ -20,6 +20,32 @@ export interface SersicParams {
 }
 
 /**
+ * The widths (σ, in pixels of the image) of the tied Gaussian core components (coreComponents), narrowest first.
+ */
+export const CORE_GAUSSIAN_SIGMAS = [0.5, 1, 2, 4] as const;
+
+/** The most tied Gaussian core components a fit takes (CORE_GAUSSIAN_SIGMAS). */
+export const MAX_CORE_GAUSSIANS = CORE_GAUSSIAN_SIGMAS.length;
+
+/**
+ * `count` Gaussian components tied to the Sérsic component `first`: its centre and ellipticity, σ of
+ * CORE_GAUSSIAN_SIGMAS pixels on the intermediate axis, each a Sérsic of n = 0.5 (b(0.5) = ln 2 to 10⁻³: a Gaussian
+ * with rEff = σ √(2 ln 2)). Their amplitudes are linear, of either sign, solved with the others' (a multi-Gaussian
+ * correction of the profile and the PSF at the core: a real galaxy's nucleus is steeper than a Sérsic, and a
+ * drizzled image's PSF core differs from a model PSF's); their shapes add no parameter.
+ */
+export function coreComponents(first: SersicParams, count: number, scale: number): SersicParams[] {
+  if (!(Number.isInteger(count) && count >= 0 && count <= MAX_CORE_GAUSSIANS)) throw new RangeError(`the number of core Gaussians must be an integer in 0–${MAX_CORE_GAUSSIANS}, got ${count}`);
+  const f = Math.sqrt(2 * Math.LN2) * scale;
+  return CORE_GAUSSIAN_SIGMAS.slice(0, count).map((sg) => ({ x0: first.x0, y0: first.y0, e1: first.e1, e2: first.e2, rEff: sg * f, n: 0.5 }));
+}
+
+/** The fitted Sérsic components followed by the `core` Gaussians tied to the first (none without components). */
+export function withCore(light: readonly SersicParams[], core: number, scale: number): SersicParams[] {
+  return light.length && core > 0 ? [...light, ...coreComponents(light[0], core, scale)] : [...light];
+}
+
+/**
  * b(n) with ∫₀^rEff I 2πr dr = half the total: Ciotti & Bertin (1999)'s asymptotic series for n ≥ 0.36,
  * MacArthur, Courteau & Holtzman (2003)'s polynomial below.
  */

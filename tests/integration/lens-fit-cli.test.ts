@@ -179,6 +179,8 @@ describe('skyscore lens-fit', () => {
       [[...base, '--threads', '0'], /--threads must be ≥ 1/],
       [[...base, '--speculate', '4', '--threads', '2'], /--speculate must be ≤ 3/],
       [[...base, '--speculate', '1', '--threads', '1'], /--speculate needs --threads 2 or more/],
+      [[...base, '--light-core', '5'], /--light-core must be ≤ 4/],
+      [[...base, '--light', '0', '--light-core', '1'], /--light-core needs a Sérsic component to tie to/],
     ];
     for (const [args, msg] of cases) {
       const r = await runCliAsync(args, { timeoutMs: 120_000 });
@@ -348,5 +350,22 @@ describe("skyscore lens-fit: the sources' Poisson noise the weights leave out", 
     expect(chi2Within('none', 5).chi2).toBeGreaterThan(15);
     // the fitted θE stays within 3 % with the Poisson term
     expect(Math.abs(la.parameters.thetaE.value / sim.truth.lens.thetaE - 1)).toBeLessThan(0.03);
+  }, 1_200_000);
+
+  it('--light-core 2: two Gaussians tied to the Sérsic in lens.json, the core and θE as without them', async () => {
+    const r = await run(['--light-core', '2'], 'core');
+    expect(r.code, r.stderr).toBe(0);
+    const l = JSON.parse(readFileSync(q('core/lens.json'), 'utf8'));
+    expect(l.command).toMatch(/--light-core 2/);
+    expect(l.lightCore.map((c: { sigmaPixels: number }) => c.sigmaPixels)).toEqual([0.5, 1]);
+    expect(l.lightCore.map((c: { sigmaArcsec: number }) => c.sigmaArcsec)).toEqual([0.025, 0.05]);
+    // tied to the Sérsic component's centre; only its parameters are reported
+    for (const c of l.lightCore) expect([c.x0, c.y0]).toEqual([l.parameters['light0.x0'].value, l.parameters['light0.y0'].value]);
+    expect(Object.keys(l.parameters).filter((k) => k.startsWith('light1.'))).toEqual([]);
+    // a single-Sérsic deflector: the core at the noise still, θE within 3 %
+    const core = chi2Within('core', 5);
+    expect(core.chi2).toBeGreaterThan(0.6);
+    expect(core.chi2).toBeLessThan(1.6);
+    expect(Math.abs(l.parameters.thetaE.value / sim.truth.lens.thetaE - 1)).toBeLessThan(0.03);
   }, 1_200_000);
 });

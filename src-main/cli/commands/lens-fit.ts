@@ -13,11 +13,13 @@ import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
 import { EPL_GAMMA_BOUNDS, MASS_PROFILES, type MassProfile } from '../../../src-shared/lensing/fit.js';
+import { MAX_CORE_GAUSSIANS } from '../../../src-shared/lensing/light.js';
 import {
   LENS_FIT_DEFAULTS,
   LENS_FIT_NOISE_PRODUCTS,
   LENS_FIT_PRODUCTS,
   LENS_FIT_PSF_SIZE,
+  LENS_FIT_LIGHT_CORE,
   lensFitMask,
   lensFitNoiseCorrelation,
   lensFitPsf,
@@ -41,7 +43,7 @@ export const lensFitCommand: Command = {
                         [--weight-type ivm|exp] [--poisson auto|none] [--exposure-time T|estimate] [--pixel-scale ARCSEC]
                         [--mask MASK.fits [--mask-convention auto|fit|exclude] | --annulus R1,R2]
                         [--source-size N] [--source-scale ARCSEC]
-                        [--starts K] [--light auto|N] [--mass sie|epl] [--threads N] [--speculate K]
+                        [--starts K] [--light auto|N] [--light-core K] [--mass sie|epl] [--threads N] [--speculate K]
                         [--noise-correlation auto|none] [--noise-region x0,y0,x1,y1] [--sky none|fit|LEVEL] [--out DIR] …
 
 Fits the lens of a strong-lensing image: an SIE (or an elliptical power law) with external shear, the deflector's light as elliptical
@@ -127,6 +129,10 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
   --light N              Sérsic components of the deflector's light: auto (default), 0, 1 or 2; auto fits
                          one and two and keeps the second where its evidence gain exceeds the BIC penalty
                          (½ · 7 · ln pixels; lens.json lightSelection)
+  --light-core K         Gaussian core components tied to the first Sérsic component's centre and
+                         ellipticity (σ 0.5, 1, 2, 4 pixels: the first K, 0–${MAX_CORE_GAUSSIANS}; default ${LENS_FIT_LIGHT_CORE}), their
+                         amplitudes linear and of either sign, solved with the source: a nucleus steeper
+                         than a Sérsic and a PSF core unlike the model PSF's (docs/lensing.md)
   --mass P               the mass profile: sie (default) or epl, the elliptical power law
                          κ = (3 − γ)/2 (θE/R)^(γ−1), its slope γ fitted too (flat prior ${EPL_GAMMA_BOUNDS[0]}–${EPL_GAMMA_BOUNDS[1]}, from 2)
   --supersample S        ray-shooting sub-pixels per side (default 2)
@@ -177,6 +183,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
         threads: { type: 'string' },
         speculate: { type: 'string' },
         light: { type: 'string' },
+        'light-core': { type: 'string' },
         supersample: { type: 'string' },
         regularisation: { type: 'string' },
         mass: { type: 'string' },
@@ -228,6 +235,8 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     const lightArg = optionalString(p, 'light') ?? String(LENS_FIT_DEFAULTS.light);
     if (!['auto', '0', '1', '2'].includes(lightArg.trim())) throw new UsageError(`${cmd}: --light must be auto, 0, 1 or 2, got '${lightArg}'`);
     const lightN: number | 'auto' = lightArg.trim() === 'auto' ? 'auto' : Number(lightArg);
+    const lightCore = numberFlag(p, 'light-core', cmd, { default: LENS_FIT_LIGHT_CORE, integer: true, min: 0, max: MAX_CORE_GAUSSIANS });
+    if (lightN === 0 && lightCore > 0) throw new UsageError(`${cmd}: --light-core needs a Sérsic component to tie to (--light 0 was given)`);
     const supersample = numberFlag(p, 'supersample', cmd, { default: LENS_FIT_DEFAULTS.supersample, integer: true, min: 1, max: 8 });
     const regArg = optionalString(p, 'regularisation') ?? LENS_FIT_DEFAULTS.regularisation;
     if (!REGULARISATION_KINDS.includes(regArg as RegularisationKind)) throw new UsageError(`${cmd}: --regularisation must be one of ${REGULARISATION_KINDS.join(', ')}, got '${regArg}'`);
@@ -350,7 +359,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
       { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: [psfWarning, psfShapeWarning].filter((w): w is string => w !== null), correlation, noise: ns.json, notes: inputNotes, ...(maskReading && { maskConvention: maskReading }), ...(sky && { sky }) },
-      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
+      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, lightCore, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`), threads, ...(speculate > 0 && { speculate }) },
     );
