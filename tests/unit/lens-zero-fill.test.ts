@@ -39,8 +39,8 @@ describe('the zero fill of a drizzled image', () => {
     const rows = 20;
     const strip = (v: number) => ({ ...obs, data: Float64Array.from(obs.data, (d, k) => (k < rows * CORR_N ? v : d)) });
     const psf = lensFitGaussianPsf(2, 21, [CORR_N, CORR_N]);
-    const run = (o: typeof obs) =>
-      lensFitNoiseAndSky(o, null, { kind: 'estimate', arg: 'estimate' }, { weightType: 'ivm', poisson: 'none' }, { kind: 'annulus', r1: 0, r2: 1.35 }, 0.05, undefined, psf, 'none');
+    const run = (o: typeof obs, sky: 'none' | 'fit' = 'none') =>
+      lensFitNoiseAndSky(o, null, { kind: 'estimate', arg: 'estimate' }, { weightType: 'ivm', poisson: 'none' }, { kind: 'annulus', r1: 0, r2: 1.35 }, 0.05, undefined, psf, sky);
     const sigmaOf = (r: ReturnType<typeof run>) => (r.ns.json.estimate as { sigmaSky: { value: number } }).sigmaSky.value;
     const clean = run(obs);
     const filled = run(strip(0));
@@ -53,5 +53,12 @@ describe('the zero fill of a drizzled image', () => {
     expect(Math.abs(sigmaOf(filled) / sigmaOf(clean) - 1)).toBeLessThan(0.03);
     // the control: the same strip as data of no scatter (not exactly 0) pulls σ_sky down
     expect(sigmaOf(run(strip(1e-7))) / sigmaOf(clean)).toBeLessThan(0.9);
+    // with the sky level fitted the fill stays no data (NaN, not 0 less the level) and the level is that without it
+    const fitted = run(strip(0), 'fit');
+    const fittedClean = run(obs, 'fit');
+    for (let k = 0; k < rows * CORR_N; k++) expect(fitted.obs.data[k]).toBeNaN();
+    expect(fitted.ns.flaggedNotes[0]).toMatch(/pixels of exactly 0 in blocks/);
+    // within a tenth of the sky's per-pixel σ (0.02 · √0.368 = 0.0121)
+    expect(Math.abs(fitted.sky!.level - fittedClean.sky!.level)).toBeLessThan(0.0012);
   });
 });
