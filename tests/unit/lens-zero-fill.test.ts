@@ -1,7 +1,8 @@
 /**
  * A drizzle's zero fill where no exposure fell (zeroFill): blocks of exactly 0 in data that are not counts are no
  * data. Found as blocks (not lone zeros, not counts), made NaN by lensFitNoiseAndSky with a note, so that σ_sky
- * estimated from the blank sky reads the sky's scatter and not the fill's absence of it.
+ * estimated from the blank sky reads the sky's scatter and not the fill's absence of it, and a fitted sky level the
+ * sky's level and not the fill's zero.
  */
 import { describe, expect, it } from 'vitest';
 import { zeroFill } from '../../src-shared/lensing/inputs.js';
