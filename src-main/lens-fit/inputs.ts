@@ -545,40 +545,27 @@ export function lensFitNoiseAndSky(
   psf: PsfKernel,
   skyOption: LensFitSkyOption,
 ): { obs: ImageFile; ns: ReturnType<typeof lensFitSigma>; sky?: LensFitSky; skyNote?: string } {
+  const made = (input: ImageFile): { obs: ImageFile; ns: ReturnType<typeof lensFitSigma>; sky?: LensFitSky; skyNote?: string } => {
+    if (skyOption === 'none') return { obs: input, ns: lensFitSigma(input, primary, given, o, mask, pixelScale, region) };
+    let sky: LensFitSky;
+    try {
+      // the fitted level weighs the pixels by σ of the data as given; a level given needs no σ before its subtraction
+      sky = typeof skyOption === 'number' ? { level: skyOption, method: 'given' } : lensFitSkyLevel(input, lensFitSigma(input, primary, given, o, mask, pixelScale, region).sigma, mask, pixelScale, psf);
+    } catch (e) {
+      throw new LensInputError((e as Error).message, { cause: e });
+    }
+    const level = sky.level;
+    const subtracted = { ...input, data: Float64Array.from(input.data, (v) => v - level) };
+    const ns2 = lensFitSigma(subtracted, primary, given, { ...o, skySubtracted: true }, mask, pixelScale, region);
+    const how = sky.method === 'fitted' ? `fitted with the deflector's light (two Sérsic components and a constant) to ${sky.pixels} pixels within ${sky.radiusArcsec}″ of the centre` : 'given';
+    return { obs: subtracted, ns: ns2, sky, skyNote: `sky level ${level.toPrecision(4)} (data units; ${how}) subtracted before the fit; lens-light.fits, model-image.fits and model.json's additive image include it` };
+  };
   // a drizzle's zero fill where no exposure fell is no data (NaN: out of the fit, of the sky and of the noise estimates)
   const fill = zeroFill(obs.data, obs.shape);
-  if (fill) obs = { ...obs, data: Float64Array.from(obs.data, (v, k) => (fill.mask[k] ? NaN : v)) };
-  const made = lensFitNoiseAndSkyOf(obs, primary, given, o, mask, pixelScale, region, psf, skyOption);
-  if (fill) {
-    const note = `${fill.count} pixels of exactly 0 in blocks of 3×3 or more (a drizzle's fill where no exposure fell) left out of the fit as no data`;
-    made.ns.skyNotes.unshift(note);
-    made.ns.flaggedNotes.unshift(note);
-  }
-  return made;
-}
-
-function lensFitNoiseAndSkyOf(
-  obs: ImageFile,
-  primary: FitsHeader | null,
-  given: LensFitNoiseGiven,
-  o: LensFitNoiseOptions,
-  mask: LensFitMask,
-  pixelScale: number,
-  region: PixelBox | undefined,
-  psf: PsfKernel,
-  skyOption: LensFitSkyOption,
-): { obs: ImageFile; ns: ReturnType<typeof lensFitSigma>; sky?: LensFitSky; skyNote?: string } {
-  if (skyOption === 'none') return { obs, ns: lensFitSigma(obs, primary, given, o, mask, pixelScale, region) };
-  let sky: LensFitSky;
-  try {
-    // the fitted level weighs the pixels by σ of the data as given; a level given needs no σ before its subtraction
-    sky = typeof skyOption === 'number' ? { level: skyOption, method: 'given' } : lensFitSkyLevel(obs, lensFitSigma(obs, primary, given, o, mask, pixelScale, region).sigma, mask, pixelScale, psf);
-  } catch (e) {
-    throw new LensInputError((e as Error).message, { cause: e });
-  }
-  const level = sky.level;
-  const subtracted = { ...obs, data: Float64Array.from(obs.data, (v) => v - level) };
-  const ns2 = lensFitSigma(subtracted, primary, given, { ...o, skySubtracted: true }, mask, pixelScale, region);
-  const how = sky.method === 'fitted' ? `fitted with the deflector's light (two Sérsic components and a constant) to ${sky.pixels} pixels within ${sky.radiusArcsec}″ of the centre` : 'given';
-  return { obs: subtracted, ns: ns2, sky, skyNote: `sky level ${level.toPrecision(4)} (data units; ${how}) subtracted before the fit; lens-light.fits, model-image.fits and model.json's additive image include it` };
+  if (!fill) return made(obs);
+  const out = made({ ...obs, data: Float64Array.from(obs.data, (v, k) => (fill.mask[k] ? NaN : v)) });
+  const note = `${fill.count} pixels of exactly 0 in blocks of 3×3 or more (a drizzle's fill where no exposure fell) left out of the fit as no data`;
+  out.ns.skyNotes.unshift(note);
+  out.ns.flaggedNotes.unshift(note);
+  return out;
 }

@@ -1,7 +1,8 @@
 /**
  * A drizzle's zero fill where no exposure fell (zeroFill): blocks of exactly 0 in data that are not counts are no
  * data. Found as blocks (not lone zeros, not counts), made NaN by lensFitNoiseAndSky with a note, so that σ_sky
- * estimated from the blank sky reads the sky's scatter and not the fill's absence of it.
+ * estimated from the blank sky reads the sky's scatter and not the fill's absence of it, and a fitted sky level the
+ * sky's level and not the fill's zero.
  */
 import { describe, expect, it } from 'vitest';
 import { zeroFill } from '../../src-shared/lensing/inputs.js';
@@ -39,8 +40,8 @@ describe('the zero fill of a drizzled image', () => {
     const rows = 20;
     const strip = (v: number) => ({ ...obs, data: Float64Array.from(obs.data, (d, k) => (k < rows * CORR_N ? v : d)) });
     const psf = lensFitGaussianPsf(2, 21, [CORR_N, CORR_N]);
-    const run = (o: typeof obs) =>
-      lensFitNoiseAndSky(o, null, { kind: 'estimate', arg: 'estimate' }, { weightType: 'ivm', poisson: 'none' }, { kind: 'annulus', r1: 0, r2: 1.35 }, 0.05, undefined, psf, 'none');
+    const run = (o: typeof obs, sky: 'none' | 'fit' = 'none') =>
+      lensFitNoiseAndSky(o, null, { kind: 'estimate', arg: 'estimate' }, { weightType: 'ivm', poisson: 'none' }, { kind: 'annulus', r1: 0, r2: 1.35 }, 0.05, undefined, psf, sky);
     const sigmaOf = (r: ReturnType<typeof run>) => (r.ns.json.estimate as { sigmaSky: { value: number } }).sigmaSky.value;
     const clean = run(obs);
     const filled = run(strip(0));
@@ -53,5 +54,15 @@ describe('the zero fill of a drizzled image', () => {
     expect(Math.abs(sigmaOf(filled) / sigmaOf(clean) - 1)).toBeLessThan(0.03);
     // the control: the same strip as data of no scatter (not exactly 0) pulls σ_sky down
     expect(sigmaOf(run(strip(1e-7))) / sigmaOf(clean)).toBeLessThan(0.9);
+    // a sky left in the data (4σ per pixel) and fitted: the fill stays no data (NaN, not 0 less the level) and the
+    // level comes back within the sky's per-pixel σ (0.02 · √0.368 = 0.0121); taken as data, the strip pulls it down
+    const p = await openMef({ correlated: true, bunit: 'ELECTRONS/S', pedestal: 0.05 });
+    const withSky = decodeImage2d(p.bytes, 'mef.fits', 1);
+    const stripSky = (v: number) => ({ ...withSky, data: Float64Array.from(withSky.data, (d, k) => (k < rows * CORR_N ? v : d)) });
+    const fitted = run(stripSky(0), 'fit');
+    for (let k = 0; k < rows * CORR_N; k++) expect(fitted.obs.data[k]).toBeNaN();
+    expect(fitted.ns.flaggedNotes[0]).toMatch(/pixels of exactly 0 in blocks/);
+    expect(Math.abs(fitted.sky!.level - 0.05)).toBeLessThan(0.0121);
+    expect(0.05 - run(stripSky(1e-7), 'fit').sky!.level).toBeGreaterThan(0.0121);
   });
 });
