@@ -375,7 +375,7 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
     });
     use = Int32Array.from(keep);
   }
-  if (sky) skyLevel = leastSquaresChi2(columns(lightFromVector(best, 0, count), use), d, use).amps[count + (core > 0 ? core : 0)];
+  if (sky) skyLevel = leastSquaresChi2(columns(lightFromVector(best, 0, count), use), d, use).amps[count + core];
   return { light: lightFromVector(best, 0, count), evaluations, sky: skyLevel };
 }
 
