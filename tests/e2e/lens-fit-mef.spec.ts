@@ -106,12 +106,14 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     // two Sérsic components and two core Gaussians tied to the first: --light-core 2, their amplitudes in the result
     await expect(fit.getByTestId('lens-fit-light-core')).toBeEnabled();
     await fit.getByTestId('lens-fit-light-core').selectOption('2');
+    await fit.getByTestId('lens-fit-light-core').scrollIntoViewIfNeeded();
+    await app.screenshot({ path: `${SHOTS}/lens-fit-mef-core-control.png` });
     await fit.getByTestId('lens-fit-start').click();
     await expect(fit.getByTestId('lens-fit-state')).toHaveText('done', { timeout: 240_000 });
     await expect(fit).toContainText('--light 2 --light-core 2 --no-errors --keep-sharp --out lens-fit');
     await expect(fit.getByTestId('lens-fit-light-core-result')).toContainText(/^core Gaussians at the first component's centre and shape: σ 0\.5 px -?\d[^,]*, σ 1 px -?\d/);
-    await fit.getByTestId('lens-fit-result').scrollIntoViewIfNeeded();
-    await fit.getByTestId('lens-fit-result').screenshot({ path: `${SHOTS}/lens-fit-mef-core.png` });
+    await fit.getByTestId('lens-fit-light-core-result').scrollIntoViewIfNeeded();
+    await app.screenshot({ path: `${SHOTS}/lens-fit-mef-core.png` });
 
     // the fitted lens with the noise the fit used: (the second fit's) the Noise step becomes sigma.fits (1/√WHT, NaN at weight 0)
     await expect(fit.getByTestId('lens-fit-use-noise')).toHaveText("also makes the Noise step the fit's σ map (sigma.fits: σ = 1/√w of the weight map mef.fits[WHT]), so that Run uses the noise the fit used; the Noise step can change it");
