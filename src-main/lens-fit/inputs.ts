@@ -121,6 +121,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     throw new LensFitRequestError(`${shapeText(shape)} pixels × ${s.supersample}² sub-pixels are over this engine's ${LIMITS.lensRays} rays: choose a smaller supersampling`);
   }
   if (s.fitSourceSize > s.sourceSize) throw new LensFitRequestError(`the fit's source grid (${s.fitSourceSize} pixels a side) must not be larger than the final one (${s.sourceSize})`);
+  if (s.light === 0 && (s.lightCore ?? 0) > 0) throw new LensFitRequestError('core Gaussians are tied to the first Sérsic component of the light: choose one or more light components, or no core Gaussians');
 
   // the pixel scale: the request's, else the observation's celestial WCS (as the command line without --pixel-scale)
   const notes: string[] = [];
@@ -262,6 +263,7 @@ export function prepareLensFit(p: LensFitRequest): PreparedLensFit {
     fitSourceSize: s.fitSourceSize,
     starts: s.starts,
     light: s.light,
+    ...((s.lightCore ?? 0) > 0 && { lightCore: s.lightCore }),
     supersample: s.supersample,
     regularisation: s.regularisation,
     errors: s.errors,

@@ -55,8 +55,25 @@ export function sersicB(n: number): number {
 }
 
 /**
+ * The profile's floor: where I falls below PROFILE_FLOOR × I(0) it is 0 (sersicSupport). Far below a float64's
+ * resolution of the profile's peak (2⁻⁵² ≈ 2·10⁻¹⁶), so no pixel near the peak changes; it gives the compact
+ * components (the core Gaussians, small n) a finite support that the light's columns render and blur alone.
+ */
+export const PROFILE_FLOOR = 1e-18;
+
+/**
+ * The elliptical radius (arcsec, as rEff) beyond which the profile is below PROFILE_FLOOR of its central value:
+ * exp(−b·(r/rEff)^{1/n}) < PROFILE_FLOOR for r > rEff·(ln(1/PROFILE_FLOOR)/b)^n. 7.7 rEff for a Gaussian (n = 0.5),
+ * 25 rEff for n = 1, and beyond any cutout for n ≳ 2.
+ */
+export function sersicSupport(p: SersicParams): number {
+  return p.rEff * Math.pow(Math.log(1 / PROFILE_FLOOR) / sersicB(p.n), p.n);
+}
+
+/**
  * The profile I = exp(−b(n)·((r/rEff)^{1/n} − 1)) at (x, y), with the elliptical radius
- * r = √(q x'² + y'²/q), x' = c dx + s dy, y' = −s dx + c dy (the SIE's convention: rEff on the intermediate axis).
+ * r = √(q x'² + y'²/q), x' = c dx + s dy, y' = −s dx + c dy (the SIE's convention: rEff on the intermediate axis);
+ * 0 beyond sersicSupport.
  */
 export function sersicProfile(p: SersicParams): (x: number, y: number) => number {
   const { q, phi } = qPhiFromEllipticity(p.e1, p.e2);
@@ -64,14 +81,32 @@ export function sersicProfile(p: SersicParams): (x: number, y: number) => number
   const s = Math.sin(phi);
   const b = sersicB(p.n);
   const inv = 1 / p.n;
+  const rMax = sersicSupport(p) / p.rEff;
   return (x, y) => {
     const dx = x - p.x0;
     const dy = y - p.y0;
     const xp = c * dx + s * dy;
     const yp = -s * dx + c * dy;
     const r = Math.sqrt(q * xp * xp + (yp * yp) / q) / p.rEff;
-    return Math.exp(-b * (Math.pow(r, inv) - 1));
+    return r > rMax ? 0 : Math.exp(-b * (Math.pow(r, inv) - 1));
   };
+}
+
+/**
+ * The rows [i0, i1] and columns [j0, j1] (inclusive, on the grid) outside which the component's pixel means are 0:
+ * the pixels that reach within sersicSupport of its centre (the ellipse r ≤ R lies within R/√q of the centre along
+ * either axis), a pixel's margin added; null where none is on the grid.
+ */
+export function supportBox(p: SersicParams, grid: Grid): [number, number, number, number] | null {
+  const [ny, nx] = grid.shape;
+  const s = grid.scale;
+  const { q } = qPhiFromEllipticity(p.e1, p.e2);
+  const h = sersicSupport(p) / Math.sqrt(q);
+  const lo = (c: number, n: number) => Math.max(0, Math.floor((c - h) / s + (n - 1) / 2 - 1));
+  const hi = (c: number, n: number) => Math.min(n - 1, Math.ceil((c + h) / s + (n - 1) / 2 + 1));
+  if (!Number.isFinite(h)) return [0, ny - 1, 0, nx - 1];
+  const box: [number, number, number, number] = [lo(p.y0, ny), hi(p.y0, ny), lo(p.x0, nx), hi(p.x0, nx)];
+  return box[0] > box[1] || box[2] > box[3] ? null : box;
 }
 
 /**
@@ -82,7 +117,10 @@ export function sersicImage(p: SersicParams, grid: Grid, ss = 3): Float64Array {
   const [ny, nx] = grid.shape;
   const f = sersicProfile(p);
   const out = new Float64Array(ny * nx);
-  for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) out[i * nx + j] = pixelMean(f, p, grid, i, j, ss);
+  const box = supportBox(p, grid);
+  if (!box) return out;
+  const [i0, i1, j0, j1] = box;
+  for (let i = i0; i <= i1; i++) for (let j = j0; j <= j1; j++) out[i * nx + j] = pixelMean(f, p, grid, i, j, ss);
   return out;
 }
 
@@ -128,6 +166,35 @@ function blurAt(psf: PsfKernel | null, ny: number, nx: number, img: Float64Array
   return v;
 }
 
+/**
+ * blurAt for an image that is 0 outside the rows [i0, i1] and columns [j0, j1] of `box`: only the taps that read
+ * the box, in `convolve`'s order (those left out add exact zeros), so the same sum bit for bit; `img` is read
+ * within the box alone.
+ */
+function blurFromBox(psf: PsfKernel | null, nx: number, img: Float64Array, p: number, box: [number, number, number, number]): number {
+  const [i0, i1, j0, j1] = box;
+  const i = Math.floor(p / nx);
+  const j = p - i * nx;
+  if (!psf) return i >= i0 && i <= i1 && j >= j0 && j <= j1 ? img[p] : 0;
+  const [kh, kw] = psf.shape;
+  const [cy, cx] = psf.center;
+  const hk = psf.data;
+  // source row si = i − (a − cy) within [i0, i1], source column sj = j − (b − cx) within [j0, j1]
+  const a0 = Math.max(0, i + cy - i1);
+  const a1 = Math.min(kh - 1, i + cy - i0);
+  const b0 = Math.max(0, j + cx - j1);
+  const b1 = Math.min(kw - 1, j + cx - j0);
+  let v = 0;
+  for (let a = a0; a <= a1; a++) {
+    const row = (i - (a - cy)) * nx + j + cx;
+    for (let b = b0; b <= b1; b++) {
+      const h = hk[a * kw + b];
+      if (h !== 0) v += h * img[row - b];
+    }
+  }
+  return v;
+}
+
 /** The PSF-blurred image of each component, restricted to the listed pixels: the light's columns of the linear model. */
 export function lightColumns(components: readonly SersicParams[], grid: Grid, psf: PsfKernel | null, pixels: ArrayLike<number>, ss = 3): Float64Array[] {
   // the profile only where the listed pixels' PSF footprints reach and the convolution only at the listed pixels:
@@ -158,11 +225,24 @@ export function lightColumns(components: readonly SersicParams[], grid: Grid, ps
   }
   return components.map((c) => {
     const f = sersicProfile(c);
+    const col = new Float64Array(pixels.length);
+    const box = supportBox(c, grid);
+    if (!box) return col;
+    const [i0, i1, j0, j1] = box;
+    if (i0 > 0 || j0 > 0 || i1 < ny - 1 || j1 < nx - 1) {
+      // a compact component (a core Gaussian): rendered within its support box, blurred from it alone
+      for (const k of fp.pixels) {
+        const i = Math.floor(k / nx);
+        const j = k - i * nx;
+        if (i >= i0 && i <= i1 && j >= j0 && j <= j1) img[k] = pixelMean(f, c, grid, i, j, ss);
+      }
+      for (let r = 0; r < pixels.length; r++) col[r] = blurFromBox(psf, nx, img, pixels[r], box);
+      return col;
+    }
     for (const k of fp.pixels) {
       const i = Math.floor(k / nx);
       img[k] = pixelMean(f, c, grid, i, k - i * nx, ss);
     }
-    const col = new Float64Array(pixels.length);
     if (!psf || !taps) {
       for (let r = 0; r < pixels.length; r++) col[r] = blurAt(psf, ny, nx, img, pixels[r]);
       return col;

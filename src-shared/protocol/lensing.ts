@@ -6,6 +6,7 @@
  */
 import { ProtocolError, obj, num, str, bool, literal, nullable, optional, type Validator } from './validate.js';
 import { LIMITS } from './limits.js';
+import { MAX_CORE_GAUSSIANS } from '../lensing/light.js';
 import { FILE_NAME, JOB_ID, files, obsInput, type NamedFile, type ObsInput } from './jobs.js';
 
 /**
@@ -78,6 +79,11 @@ export interface LensFitJobSettings {
   starts: number;
   /** Sérsic components of the deflector's light: 0, 1 or 2, or 'auto' (the evidence chooses one or two, as the command line's default) */
   light: number | 'auto';
+  /**
+   * Gaussian core components tied to the first Sérsic component (--light-core; 0–MAX_CORE_GAUSSIANS, absent: 0):
+   * a steeper nucleus or a narrower PSF core than the model's
+   */
+  lightCore?: number;
   supersample: number;
   regularisation: (typeof LENS_FIT_REGULARISATIONS)[number];
   /** the errors (false: the command line's --no-errors) */
@@ -201,6 +207,7 @@ const settings: Validator<LensFitJobSettings> = obj({
   fitSourceSize: num({ integer: true, min: 4, max: LIMITS.lensFitFitSourceSide }),
   starts: num({ integer: true, min: 1, max: LIMITS.lensFitStarts }),
   light: (v, p) => (v === 'auto' ? 'auto' : num({ integer: true, min: 0, max: 2 })(v, p)),
+  lightCore: optional(num({ integer: true, min: 0, max: MAX_CORE_GAUSSIANS })),
   supersample: num({ integer: true, min: 1, max: 8 }),
   regularisation: literal(...LENS_FIT_REGULARISATIONS),
   errors: bool,

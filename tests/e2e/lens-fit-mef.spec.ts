@@ -7,7 +7,9 @@
  * `skyscore lens-fit --obs mef.fits[SCI] --weight-map mef.fits[WHT]` reads them); "Use the fitted lens" makes the
  * fit's sigma.fits the Noise step's σ map (Run uses the noise the fit used). A second fit keeps the sharp pixels and
  * fits no light: the implausible-lens note of lens.json, in the panel's words, with the light components it advises
- * one click away. Screenshots go to test-results/lens-fit/.
+ * one click away. A third fit, two Sérsic components and two core Gaussians tied to the first (the control is off
+ * with no light): --light-core 2 on the command line, the Gaussians' amplitudes in the result. Screenshots go to
+ * test-results/lens-fit/.
  */
 import { test, expect } from './fixtures.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +22,7 @@ const SHOTS = 'test-results/lens-fit';
 mkdirSync(SHOTS, { recursive: true });
 
 test('a multi-extension file: SCI as data, WHT as weights, the scale from the WCS, the default disc; the sharp pixel left out; the implausible-lens note', async ({ app, consoleErrors }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(480_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'skyscore-lensfit-mef-e2e-'));
   try {
     await openLensMef(app, dir);
@@ -80,7 +82,12 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     await fit.getByTestId('lens-fit-result').screenshot({ path: `${SHOTS}/lens-fit-mef-table.png` });
 
     // no light model, the sharp pixels kept: the mass takes up the deflector's light — lens.json's note
+    await expect(fit.getByTestId('lens-fit-light-core')).toHaveValue('0');
+    await expect(fit.getByTestId('lens-fit-light-core')).toBeEnabled();
+    await expect(fit.getByTestId('lens-fit-light-core-result')).toHaveCount(0);
     await fit.getByTestId('lens-fit-light').selectOption('0');
+    // core Gaussians are tied to a Sérsic component: off with no light
+    await expect(fit.getByTestId('lens-fit-light-core')).toBeDisabled();
     await fit.getByTestId('lens-fit-keep-sharp').check();
     await fit.getByTestId('lens-fit-start').click();
     await expect(fit.getByTestId('lens-fit-state')).toHaveText('done', { timeout: 240_000 });
@@ -95,6 +102,18 @@ test('a multi-extension file: SCI as data, WHT as weights, the scale from the WC
     await fit.getByTestId('lens-fit-note-light').click();
     await expect(fit.getByTestId('lens-fit-light')).toHaveValue('2');
     await expect(fit.getByTestId('lens-fit-note-light')).toHaveCount(0);
+
+    // two Sérsic components and two core Gaussians tied to the first: --light-core 2, their amplitudes in the result
+    await expect(fit.getByTestId('lens-fit-light-core')).toBeEnabled();
+    await fit.getByTestId('lens-fit-light-core').selectOption('2');
+    await fit.getByTestId('lens-fit-light-core').scrollIntoViewIfNeeded();
+    await app.screenshot({ path: `${SHOTS}/lens-fit-mef-core-control.png` });
+    await fit.getByTestId('lens-fit-start').click();
+    await expect(fit.getByTestId('lens-fit-state')).toHaveText('done', { timeout: 240_000 });
+    await expect(fit).toContainText('--light 2 --light-core 2 --no-errors --keep-sharp --out lens-fit');
+    await expect(fit.getByTestId('lens-fit-light-core-result')).toContainText(/^core Gaussians at the first component's centre and shape: σ 0\.5 px -?\d[^,]*, σ 1 px -?\d/);
+    await fit.getByTestId('lens-fit-light-core-result').scrollIntoViewIfNeeded();
+    await app.screenshot({ path: `${SHOTS}/lens-fit-mef-core.png` });
 
     // the fitted lens with the noise the fit used: (the second fit's) the Noise step becomes sigma.fits (1/√WHT, NaN at weight 0)
     await expect(fit.getByTestId('lens-fit-use-noise')).toHaveText("also makes the Noise step the fit's σ map (sigma.fits: σ = 1/√w of the weight map mef.fits[WHT]), so that Run uses the noise the fit used; the Noise step can change it");

@@ -124,18 +124,19 @@ describe('the project keeps the lens fit\'s choices', () => {
   const doc = (lensFit?: LensFitForm) =>
     buildProject({ skyscore: null, data: null, model: { shape: [16, 16], operators: [] }, files: [], noise: { ...DEFAULT_NOISE }, prior: null, settings: DEFAULT_SETTINGS, lastRun: null, ...(lensFit && { lensFit }) });
   it('saved and opened the same; an older project opens with the defaults; a bad field is refused by name', async () => {
-    const f = form({ noiseSource: 'file-weights', noiseFile: 'cut_wht.fits', noiseHdu: 3, weightType: 'exp', poisson: 'none', exposureTime: 1234, noiseCorrelation: 'auto', noiseRegion: { x0: 1, y0: 2, x1: 40, y1: 30 }, starts: 2, light: 1, mask: 'annulus', r1: 0, r2: 1.35 });
+    const f = form({ noiseSource: 'file-weights', noiseFile: 'cut_wht.fits', noiseHdu: 3, weightType: 'exp', poisson: 'none', exposureTime: 1234, noiseCorrelation: 'auto', noiseRegion: { x0: 1, y0: 2, x1: 40, y1: 30 }, starts: 2, light: 1, lightCore: 3, mask: 'annulus', r1: 0, r2: 1.35 });
     expect(parseProject(JSON.stringify(doc(f))).lensFit).toEqual(f);
     expect(parseProject(JSON.stringify(doc())).lensFit).toEqual(DEFAULT_LENS_FIT_FORM);
     // a project saved before the noise options: those at their defaults, the rest as saved
     const old = JSON.parse(JSON.stringify(doc(f))) as { lensFit: Record<string, unknown> };
-    for (const k of ['weightType', 'poisson', 'exposureTime', 'noiseCorrelation', 'noiseRegion']) delete old.lensFit[k];
-    expect(parseProject(JSON.stringify(old)).lensFit).toEqual({ ...f, weightType: 'ivm', poisson: 'auto', exposureTime: null, noiseCorrelation: 'auto', noiseRegion: null });
+    for (const k of ['weightType', 'poisson', 'exposureTime', 'noiseCorrelation', 'noiseRegion', 'lightCore']) delete old.lensFit[k];
+    expect(parseProject(JSON.stringify(old)).lensFit).toEqual({ ...f, weightType: 'ivm', poisson: 'auto', exposureTime: null, noiseCorrelation: 'auto', noiseRegion: null, lightCore: 0 });
     const bad = (k: string, v: unknown) => parseProject(JSON.stringify({ ...doc(f), lensFit: { ...f, [k]: v } }));
     expect(() => bad('weightType', 'wht')).toThrow('lensFit.weightType: expected one of ivm, exp');
     expect(() => bad('exposureTime', -1)).toThrow('lensFit.exposureTime: expected a positive number or null');
     expect(() => bad('noiseRegion', { x0: 4, y0: 0, x1: 2, y1: 9 })).toThrow('lensFit.noiseRegion: expected x1 > x0 and y1 > y0');
     expect(() => bad('starts', null)).toThrow('lensFit.starts: expected a value, not null');
+    expect(() => bad('lightCore', 5)).toThrow('lensFit.lightCore: expected one of 0, 1, 2, 3, 4');
     // the form the app holds goes into the project it saves (export/actions.ts saveProject reads the store)
     useLensFit.getState().patchForm(f);
     expect(useLensFit.getState().form).toEqual(f);

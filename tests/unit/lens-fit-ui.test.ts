@@ -57,7 +57,7 @@ describe('the lens fit request from the editor', () => {
     expect(r.mask).toEqual({ kind: 'default' });
     expect(r.pixelScale).toBe(0.04);
     expect(r.files).toEqual([]);
-    expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 'auto', supersample: 2, regularisation: 'gradient', errors: false, mass: 'sie' });
+    expect(r.settings).toEqual({ sourceSize: 64, sourceScale: null, fitSourceSize: 24, starts: 2, light: 'auto', lightCore: 0, supersample: 2, regularisation: 'gradient', errors: false, mass: 'sie' });
     expect(() => valid(r)).not.toThrow();
     // the light's components: auto (the command line's default, so no --light), or 0–2; nothing else
     const auto = prepareLensFit({ ...(valid(r).params as LensFitParams), obs: { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 } });
@@ -66,6 +66,26 @@ describe('the lens fit request from the editor', () => {
     const two = prepareLensFit({ ...(valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, light: 2 })).params as LensFitParams), obs: { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 } });
     expect(two.command).toContain('--light 2');
     for (const bad of ['three', 3, 1.5, null]) expect(() => valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, light: bad as never }))).toThrow(/light/);
+  });
+
+  it('core Gaussians: none by default (no flag), 1–4 reach the fit as --light-core, none with no light; others refused', () => {
+    const obs = { name: 'obs.fits', bytes: fits, hdu: 0, plane: 0 };
+    const prep = (form: Partial<typeof DEFAULT_LENS_FIT_FORM>) => prepareLensFit({ ...(valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, ...form })).params as LensFitParams), obs });
+    const none = prep({});
+    expect(none.settings.lightCore).toBeUndefined();
+    expect(none.command).not.toContain('--light-core');
+    const three = prep({ lightCore: 3 });
+    expect(three.settings.lightCore).toBe(3);
+    expect(three.command).toContain('--light-core 3');
+    // the panel's control is off with no light: the form's value stays, the request carries none
+    const dark = prep({ light: 0, lightCore: 3 });
+    expect(dark.settings.lightCore).toBeUndefined();
+    expect(dark.command).toContain('--light 0');
+    expect(dark.command).not.toContain('--light-core');
+    for (const bad of [5, 1.5, -1, 'two']) expect(() => valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, lightCore: bad as never }))).toThrow(/lightCore/);
+    // a request that ties Gaussians to no component (not from the panel) is refused, as the command line refuses it
+    const r = valid(lensFitInputs(lens, { ...DEFAULT_LENS_FIT_FORM, light: 0 })).params as LensFitParams;
+    expect(() => prepareLensFit({ ...r, settings: { ...r.settings, lightCore: 2 }, obs })).toThrow(/core Gaussians are tied to the first Sérsic component/);
   });
 
   it('the EPL: its request passes, reaches the fit as --mass epl, and an unknown profile is refused', () => {

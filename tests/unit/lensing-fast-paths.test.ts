@@ -29,6 +29,10 @@ describe('lightColumns at the fitted pixels', () => {
   const comps: SersicParams[] = [
     { x0: 0.03, y0: -0.04, e1: 0.1, e2: -0.05, rEff: 0.3, n: 3.2 },
     { x0: -0.1, y0: 0.2, e1: -0.2, e2: 0.1, rEff: 0.6, n: 1 },
+    // compact components rendered and blurred within their support boxes (core Gaussians): elongated, and one whose
+    // box is cut by the image's top-left corner
+    { x0: 0.08, y0: 0.05, e1: 0.3, e2: 0.2, rEff: 0.03, n: 0.5 },
+    { x0: -0.6, y0: -0.68, e1: -0.1, e2: 0.25, rEff: 0.02, n: 0.5 },
   ];
   const rng = new SeededRandom(4);
   // edges, corners and the interior; a scattered subset
@@ -55,6 +59,16 @@ describe('lightColumns at the fitted pixels', () => {
       }
     });
   }
+  it('a component off the grid has a zero column; a compact one\'s column is 0 beyond its box and the PSF\'s reach', () => {
+    const psf = psfs[0][1];
+    const off: SersicParams = { x0: 3, y0: 0, e1: 0, e2: 0, rEff: 0.02, n: 0.5 };
+    expect(lightColumns([off], grid, psf, pixels, 2)[0].every((v) => v === 0)).toBe(true);
+    // comps[2]: its support box is a few pixels wide, so most fitted pixels are far from it and read nothing
+    const col = lightColumns([comps[2]], grid, psf, pixels, 2)[0];
+    const zero = col.filter((v) => v === 0).length;
+    expect(zero).toBeGreaterThan(pixels.length / 2);
+    expect(zero).toBeLessThan(pixels.length);
+  });
   it('a second pixel list of the same length is not confused with the first (the footprint is per list)', () => {
     const psf = psfs[0][1];
     const other = Int32Array.from(pixels, (p) => (p + 5) % (30 * 26));

@@ -4,7 +4,7 @@ import { annulusMask, fitLens, fitPixels, SPLIT_MIN_PIXELS, type LensFitOptions,
 import { openLensFitPool } from '../../src-main/lens-fit/pool/pool.js';
 import { blurredLensMatrix, defaultSourceGrid, lensParamsFromMass, type MassVector } from '../../src-shared/lensing/mass.js';
 import { normalEquations, optimiseLambda, regularisation } from '../../src-shared/lensing/inversion.js';
-import { lightColumns, type SersicParams } from '../../src-shared/lensing/light.js';
+import { coreComponents, lightColumns, type SersicParams } from '../../src-shared/lensing/light.js';
 import { choleskyBlocked } from '../../src-shared/linalg/cholesky.js';
 
 // The lens fit with its independent evaluations on worker threads (fitLens's `parallel`, src-main/lens-fit/pool):
@@ -159,11 +159,17 @@ describe('lens fit on worker threads', () => {
           expect(same(s.d, nm.d)).toBe(true);
         }
         // the light's columns in blocks of image rows: the one thread's, one component and two at once
-        const comps: SersicParams[] = [{ x0: 0.03, y0: -0.02, e1: 0.04, e2: 0.1, rEff: 0.5, n: 3.5 }, { x0: 0.02, y0: -0.01, e1: -0.05, e2: 0.02, rEff: 0.2, n: 1.2 }];
+        // (a tied core Gaussian among them: rendered and blurred within its support box)
+        const comps: SersicParams[] = [
+          { x0: 0.03, y0: -0.02, e1: 0.04, e2: 0.1, rEff: 0.5, n: 3.5 },
+          { x0: 0.02, y0: -0.01, e1: -0.05, e2: 0.02, rEff: 0.2, n: 1.2 },
+          ...coreComponents({ x0: 0.03, y0: -0.02, e1: 0.04, e2: 0.1, rEff: 0.5, n: 3.5 }, 2, data.image.scale),
+        ];
         const want = lightColumns(comps, data.image, data.psf, pixels, 2);
         const got = pool.lightColumns!(comps);
-        expect(got).toHaveLength(2);
-        expect(same(got[0], want[0]) && same(got[1], want[1])).toBe(true);
+        expect(got).toHaveLength(4);
+        expect(got.every((g, k) => same(g, want[k]))).toBe(true);
+        expect(want[3].some((v) => v > 0)).toBe(true);
         expect(same(pool.lightColumns!([comps[1]])[0], want[1])).toBe(true);
         expect(want[0].every((v) => v > 0)).toBe(true);
       } finally {

@@ -133,6 +133,7 @@ const LENS_FIT_CHOICES: Partial<Record<keyof LensFitForm, readonly unknown[]>> =
   regularisation: LENS_FIT_REGULARISATIONS,
   mass: LENS_FIT_MASS_PROFILES,
   light: ['auto', 0, 1, 2],
+  lightCore: [0, 1, 2, 3, 4],
 };
 /** Fields that may be null (the default: from the data, automatic). */
 const LENS_FIT_NULLABLE: (keyof LensFitForm)[] = ['sourceScale', 'noiseHdu', 'noiseFile', 'pixelScale', 'exposureTime', 'noiseRegion', 'skyLevel'];

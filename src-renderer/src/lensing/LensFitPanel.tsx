@@ -510,6 +510,23 @@ export function LensFitPanel({ op }: { op: LensStage }) {
             <option value="2">2 Sérsic</option>
           </select>
         </label>
+        <label>
+          Core Gaussians
+          <select
+            value={String(form.lightCore ?? 0)}
+            onChange={(e) => patch({ lightCore: Number(e.target.value) })}
+            aria-label="Core Gaussians"
+            data-testid="lens-fit-light-core"
+            disabled={form.light === 0}
+            title="Gaussians of σ 0.5, 1, 2, 4 pixels at the first Sérsic component's centre and shape, amplitudes solved with the source: a nucleus steeper than the Sérsic, or a PSF core narrower than the image's (the fit takes longer)"
+          >
+            <option value="0">none</option>
+            <option value="1">1 (σ 0.5 px)</option>
+            <option value="2">2 (σ 0.5, 1 px)</option>
+            <option value="3">3 (σ 0.5–2 px)</option>
+            <option value="4">4 (σ 0.5–4 px)</option>
+          </select>
+        </label>
         <NumberField label="Fit source grid" integer min={4} max={40} value={form.fitSourceSize} onChange={(v) => patch({ fitSourceSize: v })} testId="lens-fit-fit-source" help="pixels a side while fitting" />
         <NumberField label="Source grid" integer min={4} max={64} value={form.sourceSize} onChange={(v) => patch({ sourceSize: v })} testId="lens-fit-source" help="pixels a side, final" />
         <NumberField
@@ -598,6 +615,12 @@ export function LensFitPanel({ op }: { op: LensStage }) {
                 light: {done.lightSelection.components} Sérsic component{done.lightSelection.components > 1 ? 's' : ''} chosen by the evidence (log Z with one{' '}
                 {done.lightSelection.logEvidence[0].toFixed(1)}, with two {done.lightSelection.logEvidence[1].toFixed(1)}; a second is kept above a gain of{' '}
                 {done.lightSelection.penalty.toFixed(1)})
+              </li>
+            )}
+            {done.lightCore && done.lightCore.length > 0 && (
+              <li data-testid="lens-fit-light-core-result">
+                core Gaussians at the first component's centre and shape: {done.lightCore.map((g) => `σ ${g.sigmaPixels} px ${g.amplitude.toPrecision(3)}`).join(', ')} (amplitudes at
+                r = rEff, data units)
               </li>
             )}
             {done.fitRadius !== null && <li data-testid="lens-fit-radius">fitted the pixels within {+done.fitRadius.toPrecision(4)}″ of the image centre (the default disc as fitted)</li>}

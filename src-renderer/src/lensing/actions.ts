@@ -153,7 +153,7 @@ export function lensFitInputs(lens: LensStage, form: LensFitForm): Omit<LensFitP
     names.push(m.fits);
   }
   const { mask: _m, r1: _r1, r2: _r2, psfSize: _p, noiseSource: _n, noiseHdu: _h, noiseFile: _f, pixelScale: _s, keepSharp, weightType: _w, poisson: _po, exposureTime: _e, exposureEstimate: _ee, sky: _sk, skyLevel: _sl, noiseCorrelation: _c, noiseRegion: _r, ...settings } = form;
-  return { files: auxFiles([...new Set(names)]), noise: { ...noise, ...lensFitNoiseOptions(form) }, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(keepSharp ? { keepSharp: true } : {}) } };
+  return { files: auxFiles([...new Set(names)]), noise: { ...noise, ...lensFitNoiseOptions(form) }, psf, pixelScale: fitPixelScale(lens, form).request, mask, settings: { ...settings, ...(settings.light === 0 && { lightCore: 0 }), ...(keepSharp ? { keepSharp: true } : {}) } };
 }
 
 /**
@@ -338,6 +338,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     outliers?: { count: number; pixels: [number, number][] };
     lensNote?: string | null;
     lightSelection?: LensFitDone['lightSelection'];
+    lightCore?: LensFitDone['lightCore'];
     fitRadius?: number | null;
     noiseCorrelation?: LensFitNoiseCorrelation;
     noise?: LensFitNoiseUsed;
@@ -367,6 +368,7 @@ function readDone(files: NamedFile[], summary: string): LensFitDone {
     outliers: started.keepSharp ? null : (lens.outliers ?? { count: 0, pixels: [] }),
     lensNote: lens.lensNote ?? null,
     lightSelection: lens.lightSelection ?? null,
+    lightCore: lens.lightCore ?? null,
     fitRadius: lens.fitRadius ?? null,
     noiseFrom: started.noiseFrom,
     noiseCorrelation: lens.noiseCorrelation ?? null,

@@ -102,6 +102,11 @@ export interface LensFitDone {
    * with one and two at the same lens and the penalty a second must exceed; null where the form gave them
    */
   lightSelection: { components: number; logEvidence: [number, number]; penalty: number } | null;
+  /**
+   * lens.json's lightCore: the Gaussian core components tied to the first Sérsic component (σ in pixels and arcsec,
+   * the amplitude in data units at r = rEff, of either sign); null without them
+   */
+  lightCore?: { sigmaPixels: number; sigmaArcsec: number; amplitude: number }[] | null;
   /** lens.json's fitRadius: the default disc's radius as fitted (widened with the first θE), null with another mask */
   fitRadius: number | null;
   /**
@@ -171,6 +176,7 @@ export const DEFAULT_LENS_FIT_FORM: LensFitForm = {
   fitSourceSize: 24,
   starts: 3,
   light: 'auto',
+  lightCore: 0,
   supersample: 2,
   regularisation: 'gradient',
   errors: true,
