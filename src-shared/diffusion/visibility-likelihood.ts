@@ -66,7 +66,7 @@ export interface VisibilityLikelihoodSpec {
   /**
    * Most iterations of a warm-started solve (the sampling loop's); default 300, as the cold solves': the solves
    * stop on the tolerance. A cap the solves reach leaves the likelihood's pull short and the draws further from the
-   * data than the posterior's (MOJAVE M87, 4 × 100 steps: docs/radio.md, *The capped solves on MOJAVE M87*);
+   * data than the posterior's (MOJAVE M87, 2 × 50 steps: docs/radio.md, *The capped solves on MOJAVE M87*);
    * `solvesWarning` says so.
    */
   cgMaxIter?: number;
