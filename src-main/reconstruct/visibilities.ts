@@ -509,6 +509,9 @@ export async function reconstructUvfits(
           `the model does not fit the data to their noise (weights too large, ${sc ? '' : 'station gains not calibrated (--selfcal p|ap), '}a source the image does not hold, or too few steps)`,
       );
     }
+    // conjugate gradients stopped by their cap above the tolerance: χ² biased high (visibility-likelihood.ts)
+    const solvesWarning = lik instanceof VisibilityLikelihood ? lik.solvesWarning() : null;
+    if (solvesWarning) warnings.push(solvesWarning);
     // the total flux against the survey CLEAN's: scales beyond 1/u_min are the prior's, unseen by χ²
     const totalOf = (x: Float32Array, inside?: number) => {
       let t = 0;
@@ -629,7 +632,7 @@ export async function reconstructUvfits(
       backend: backend.backend,
       workers: workersUsed,
       scoreEngine: engine,
-      likelihood: { kind: closures ? 'closure' : 'visibilities', description: lik.description, degreesOfFreedom: dof, ...(closures ? {} : { cgSolves: lik.cgStats.solves, cgCapped: lik.cgStats.capped }) },
+      likelihood: { kind: closures ? 'closure' : 'visibilities', description: lik.description, degreesOfFreedom: dof, ...(closures ? {} : { cgSolves: lik.cgStats.solves, cgIterations: lik.cgStats.iterations, cgCapped: lik.cgStats.capped, cgMaxRelResidual: lik.cgStats.maxRelResidual }) },
       ...(closureReport ? { chi2PerClosure: { mean: chi2, expectedSd: sd, samples: sampleChi2, ...closureReport } } : {}),
       chi2PerVisibility: closureReport ? null : {
         mean: chi2,

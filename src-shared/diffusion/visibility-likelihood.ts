@@ -63,7 +63,12 @@ export interface VisibilityLikelihoodSpec {
   equations: VisibilityNormalEquations;
   affine?: Affine;
   cgTol?: number;
-  /** Most iterations of a warm-started solve (the sampling loop's); default 30. */
+  /**
+   * Most iterations of a warm-started solve (the sampling loop's); default 300, as the cold solves': the solves
+   * stop on the tolerance. A cap the solves reach leaves the likelihood's pull short and the draws further from the
+   * data than the posterior's (MOJAVE M87, 2 × 50 steps: docs/radio.md, *The capped solves on MOJAVE M87*);
+   * `solvesWarning` says so.
+   */
   cgMaxIter?: number;
   /**
    * Most iterations of a solve without a warm start (the endings' conditioning, the Rao–Blackwellised estimates:
@@ -131,7 +136,7 @@ export class VisibilityLikelihood {
     this.visibilities = eq.visibilities;
     this.observed = 2 * eq.visibilities;
     this.cgTol = spec.cgTol ?? 1e-3;
-    this.cgMaxIter = spec.cgMaxIter ?? 30;
+    this.cgMaxIter = spec.cgMaxIter ?? 300;
     this.cgMaxIterCold = spec.cgMaxIterCold ?? 300;
     this.cgOnDevice = spec.cgOnDevice ?? false;
     this.beamPeak = eq.beam[(ny - 1) * (2 * nx - 1) + (nx - 1)];
@@ -156,6 +161,22 @@ export class VisibilityLikelihood {
 
   get cgStats(): CgStats {
     return this.stats;
+  }
+
+  /**
+   * The warning for solves that stopped at their iteration cap above the tolerance (null when none did): a short
+   * solve under-weights the data in that score, so the chains end further from the data than the posterior's and
+   * χ² of the draws and of the mean comes out high. Read after the run (and settle()): `stats` counts every solve.
+   */
+  solvesWarning(): string | null {
+    const { solves, capped, maxRelResidual } = this.stats;
+    if (!(capped > 0)) return null;
+    return (
+      `${capped} of ${solves} linear solves of the visibility likelihood stopped at their iteration cap (${this.cgMaxIter} warm-started, ${this.cgMaxIterCold} without a warm start) ` +
+      `with a relative residual above the tolerance ${this.cgTol}, at worst ${maxRelResidual.toExponential(2)} (${(maxRelResidual / this.cgTol).toPrecision(3)} × it): ` +
+      `their scores under-weight the data, so the draws and the mean end further from the data than the posterior's and their χ² per visibility is biased high ` +
+      `(report.json's likelihood.cgCapped counts them; a higher cap, cgMaxIter, converges them)`
+    );
   }
 
   /** K x for x [B, ny, nx] (data units in, data units out). */
