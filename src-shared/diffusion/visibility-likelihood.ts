@@ -175,7 +175,7 @@ export class VisibilityLikelihood {
       `${capped} of ${solves} linear solves of the visibility likelihood stopped at their iteration cap (${this.cgMaxIter} warm-started, ${this.cgMaxIterCold} without a warm start) ` +
       `with a relative residual above the tolerance ${this.cgTol}, at worst ${maxRelResidual.toExponential(2)} (${(maxRelResidual / this.cgTol).toPrecision(3)} × it): ` +
       `their scores under-weight the data, so the draws and the mean end further from the data than the posterior's and their χ² per visibility is biased high ` +
-      `(report.json's likelihood.cgCapped counts them; a higher cap, cgMaxIter, converges them)`
+      `(report.json's likelihood.cgCapped counts them)`
     );
   }
 
