@@ -477,7 +477,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
         hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${found.kept.length} pixel${found.kept.length > 1 ? 's' : ''} of the deflector's core sharper than the PSF against its light in the whitened data but not in the data as given kept (the nucleus, not cosmic rays)`, elapsedS: elapsed() });
       }
       if (wh.sharp.length) {
-        hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${wh.sharp.length} pixel${wh.sharp.length > 1 ? 's' : ''} sharper than the PSF in the whitened data left out with the ${2 * kernel.radius + 1}² pixels around each (the whitening filter's support)`, elapsedS: elapsed() });
+        hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${wh.sharp.length} pixel${wh.sharp.length > 1 ? 's' : ''} sharper than the PSF in the whitened data left out with the ${2 * kernel.radius + 1}² pixels around each (the whitening filter's support), within ${(found.nucleusRadius * image.scale).toFixed(2)}″ of the light's centre the pixel alone (the core kept)`, elapsedS: elapsed() });
       }
     }
   }
