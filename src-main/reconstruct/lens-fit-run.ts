@@ -22,7 +22,7 @@ import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import type { PixelBox } from '../../src-shared/noise/spectrum.js';
 import { CORE_GAUSSIAN_SIGMAS, lightColumns, lightImage } from '../../src-shared/lensing/light.js';
-import { whitenedSharpOutliers, type WhitenedSharpResult } from '../../src-shared/lensing/sharp-whitened.js';
+import { sharpCutMask, whitenedSharpOutliers, type WhitenedSharpResult } from '../../src-shared/lensing/sharp-whitened.js';
 import { lensHeaderCards, lensSky, type LensSky } from '../../src-shared/lensing/sky-frame.js';
 import { blurredLensMatrix } from '../../src-shared/lensing/mass.js';
 import { csrMultiply } from '../../src-shared/operators/csr.js';
@@ -280,14 +280,12 @@ interface Whitened {
  * The fit's sharp-pixel test on the whitened data before the fit (sharp-whitened.ts: against the data, then against
  * the light alone, `lightCount` components, 0: the first pass only; at the deflector's core the data as given
  * decide) and every pixel within the whitening kernel's radius of one taken out (data and σ NaN in `wh`): a hot
- * pixel's whitened image reaches that far.
+ * pixel's whitened image reaches that far — save at the deflector's core, where the pixels found alone go
+ * (sharpCutMask).
  */
 function whitenedSharpPixels(wh: Whitened, inp: Pick<LensFitInputs, 'obs' | 'sigma' | 'psf'>, mask: ArrayLike<number> | null, image: { shape: Shape2; scale: number }, lightCount: number): WhitenedSharpResult {
-  const [ny, nx] = image.shape;
   const res = whitenedSharpOutliers({ data: wh.data, sigma: wh.sigma, psf: wh.psf }, { data: inp.obs.data, sigma: inp.sigma, psf: inp.psf }, wh.kernel.radius, mask, image, lightCount);
-  const hit = new Uint8Array(ny * nx);
-  for (const p of res.sharp) hit[p] = 1;
-  dilate(hit, ny, nx, wh.kernel.radius).forEach((v, p) => {
+  sharpCutMask(res, image.shape, wh.kernel.radius).forEach((v, p) => {
     if (v) wh.data[p] = wh.sigma[p] = NaN;
   });
   return res;
@@ -479,7 +477,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
         hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${found.kept.length} pixel${found.kept.length > 1 ? 's' : ''} of the deflector's core sharper than the PSF against its light in the whitened data but not in the data as given kept (the nucleus, not cosmic rays)`, elapsedS: elapsed() });
       }
       if (wh.sharp.length) {
-        hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${wh.sharp.length} pixel${wh.sharp.length > 1 ? 's' : ''} sharper than the PSF in the whitened data left out with the ${2 * kernel.radius + 1}² pixels around each (the whitening filter's support)`, elapsedS: elapsed() });
+        hooks.onLine?.({ progress: null, done: false, line: `skyscore: note: ${wh.sharp.length} pixel${wh.sharp.length > 1 ? 's' : ''} sharper than the PSF in the whitened data left out with the ${2 * kernel.radius + 1}² pixels around each (the whitening filter's support), within ${(found.nucleusRadius * image.scale).toFixed(2)}″ of the light's centre the pixel alone (the core kept)`, elapsedS: elapsed() });
       }
     }
   }

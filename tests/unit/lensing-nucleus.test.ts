@@ -4,13 +4,14 @@ import { gaussianPsf, type PsfKernel } from '../../src-shared/operators/psf.js';
 import type { Shape2 } from '../../src-shared/operators/types.js';
 import { lightImage } from '../../src-shared/lensing/light.js';
 import { nucleusPixels, psfFwhmPixels, sharpOutliers } from '../../src-shared/lensing/outliers.js';
-import { whitenedSharpOutliers } from '../../src-shared/lensing/sharp-whitened.js';
-import { estimateSkyCorrelation, skyPixels, whitenedPsf, whitenImage, whiteningKernel } from '../../src-shared/lensing/whitening.js';
+import { sharpCutMask, whitenedSharpOutliers } from '../../src-shared/lensing/sharp-whitened.js';
+import { dilate, estimateSkyCorrelation, skyPixels, whitenedPsf, whitenImage, whiteningKernel } from '../../src-shared/lensing/whitening.js';
 
 // A deflector whose core is sharper than the fitting PSF allows: a de Vaucouleurs galaxy plus a point nucleus, both
 // through a narrow PSF (FWHM 1.3 px), fitted through a broader one (FWHM 2 px) — as a real galaxy's core is against
 // Sérsic profiles through a model PSF (docs/lensing.md, *Measured on real SLACS lenses*). Two cosmic rays: one
-// 4 px from the centre, on the galaxy's bright core, and one far out.
+// 4 px from the centre, on the galaxy's bright core, and one far out; in the whitened test a two-pixel ray 8 px from
+// the centre besides (as on SDSSJ0753+3416, where such rays' boxes blanked the core).
 const N = 81;
 const C = 40; // the centre pixel (x0 = y0 = 0)
 const SCALE = 0.05;
@@ -18,6 +19,7 @@ const shape: Shape2 = [N, N];
 const grid = { shape, scale: SCALE };
 const NEAR = (C + 4) * N + C + 1;
 const FAR = (C - 22) * N + C + 17;
+const PAIR = [(C - 6) * N + C + 5, (C - 6) * N + C + 6];
 const GAL = 3;
 const NUC = 75;
 
@@ -63,7 +65,7 @@ describe("the deflector's nucleus is no cosmic ray (outliers.ts, sharp-whitened.
     expect(nucleusPixels(data, shape, { x: C + 0.4, y: C - 0.3 }, psf).has(C * N + C)).toBe(true);
   });
 
-  it('in whitened data: the core\'s misfit is kept, the rays near the core and far out are cut', () => {
+  it('in whitened data: the core\'s misfit is kept, the rays near the core and far out are cut, the core not blanked', () => {
     // correlated noise (a drizzle-like 3-tap smoothing per axis) and its whitening kernel from a blank realisation
     const a = 0.12;
     const t = [a, 1 - 2 * a, a];
@@ -85,6 +87,8 @@ describe("the deflector's nucleus is no cosmic ray (outliers.ts, sharp-whitened.
     // a cosmic ray is a spike in the data as given
     data[NEAR] += 60;
     data[FAR] += 60;
+    data[PAIR[0]] += 45;
+    data[PAIR[1]] += 40;
     // σ the white noise's before the smoothing (the whitened noise's: unit variance once whitened)
     const sigma = new Float64Array(N * N).fill(1);
     const wi = whitenImage(data, sigma, shape, k);
@@ -98,5 +102,20 @@ describe("the deflector's nucleus is no cosmic ray (outliers.ts, sharp-whitened.
     // nothing within 2 px of the centre (the nucleus and its misfit) is cut
     for (const p of res.sharp) expect(Math.hypot(Math.floor(p / N) - C, (p % N) - C)).toBeGreaterThan(2);
     expect(res.nucleusRadius).toBeCloseTo(psfFwhmPixels(psf) + k.radius, 12);
+    for (const p of PAIR) expect(res.sharp).toContain(p);
+    // the pixels taken out: every sharp pixel's box of side 2R + 1 would cover the nucleus and most of the core
+    const dist = (p: number) => Math.hypot(Math.floor(p / N) - res.core!.y, (p % N) - res.core!.x);
+    const hit = new Uint8Array(N * N);
+    for (const p of res.sharp) hit[p] = 1;
+    const boxes = dilate(hit, N, N, k.radius);
+    const zone = Array.from({ length: N * N }, (_, p) => p).filter((p) => dist(p) <= res.nucleusRadius);
+    expect(boxes[C * N + C]).toBe(1);
+    expect(zone.filter((p) => boxes[p]).length).toBeGreaterThan(zone.length / 2);
+    // …where the cut leaves the core: within the nucleus's reach only the sharp pixels themselves, beyond it the boxes
+    const cut = sharpCutMask(res, shape, k.radius);
+    expect(cut[C * N + C]).toBe(0);
+    for (const p of zone) expect(cut[p]).toBe(res.sharp.includes(p) ? 1 : 0);
+    for (let p = 0; p < N * N; p++) if (dist(p) > res.nucleusRadius) expect(cut[p]).toBe(boxes[p]);
+    for (const p of res.sharp) expect(cut[p]).toBe(1);
   });
 });
