@@ -404,24 +404,13 @@ export function leastSquaresChi2(cols: Float64Array[], d: Pick<LensFitData, 'dat
 }
 
 /**
- * The reach of the ring about its radius: an SIE's images of axis ratio q ≥ 0.4 lie within a factor 1/√q ≈ 1.6 of
- * its Einstein radius (ringRadius).
- */
-export const RING_REACH = 1.6;
-
-/**
- * The Einstein radius's first guess from the fitted pixels whose light-subtracted value exceeds 3σ (the arcs and
- * the ring; null when none does), at least 2 pixels from the light's centre (closer in: the light's residual core):
- * the flux-weighted median of their distances from the light's centre, then the flux-weighted mean distance of
- * those within a factor RING_REACH of that median. The median holds to where most of the excess flux lies — the
- * arcs — where a smooth light model's misfit away from them (the residual of a disc's edge, a core's cusp) pulls a
- * plain mean out or in; the mean about it is the ring's radius within the reach of an elliptical lens's images.
+ * The Einstein radius's first guess: the flux-weighted mean distance from the light's centre of the fitted pixels
+ * whose light-subtracted value exceeds 3σ (the arcs and the ring); null when none does.
  */
 export function ringRadius(d: LensFitData, pixels: Int32Array, lightModel: ArrayLike<number> | null, centre: [number, number]): number | null {
   const [ny, nx] = d.image.shape;
-  const rs: number[] = [];
-  const vs: number[] = [];
   let sw = 0;
+  let sr = 0;
   for (const p of pixels) {
     const v = d.data[p] - (lightModel ? lightModel[p] : 0);
     if (!(v > 3 * d.sigma[p])) continue;
@@ -429,29 +418,10 @@ export function ringRadius(d: LensFitData, pixels: Int32Array, lightModel: Array
     const j = p - i * nx;
     const r = Math.hypot(pixelCentre(j, nx, d.image.scale) - centre[0], pixelCentre(i, ny, d.image.scale) - centre[1]);
     if (r < 2 * d.image.scale) continue; // the light's residual core, not the ring
-    rs.push(r);
-    vs.push(v);
     sw += v;
+    sr += v * r;
   }
-  if (!(sw > 0)) return null;
-  const order = rs.map((_, k) => k).sort((a, b) => rs[a] - rs[b]);
-  let acc = 0;
-  let median = rs[order[order.length - 1]];
-  for (const k of order) {
-    acc += vs[k];
-    if (acc >= sw / 2) {
-      median = rs[k];
-      break;
-    }
-  }
-  let w = 0;
-  let wr = 0;
-  rs.forEach((r, k) => {
-    if (r < median / RING_REACH || r > median * RING_REACH) return;
-    w += vs[k];
-    wr += vs[k] * r;
-  });
-  return wr / w;
+  return sw > 0 ? sr / sw : null;
 }
 
 /**
