@@ -102,9 +102,9 @@ export function supportBox(p: SersicParams, grid: Grid): [number, number, number
   const s = grid.scale;
   const { q } = qPhiFromEllipticity(p.e1, p.e2);
   const h = sersicSupport(p) / Math.sqrt(q);
+  if (!Number.isFinite(h)) return [0, ny - 1, 0, nx - 1];
   const lo = (c: number, n: number) => Math.max(0, Math.floor((c - h) / s + (n - 1) / 2 - 1));
   const hi = (c: number, n: number) => Math.min(n - 1, Math.ceil((c + h) / s + (n - 1) / 2 + 1));
-  if (!Number.isFinite(h)) return [0, ny - 1, 0, nx - 1];
   const box: [number, number, number, number] = [lo(p.y0, ny), hi(p.y0, ny), lo(p.x0, nx), hi(p.x0, nx)];
   return box[0] > box[1] || box[2] > box[3] ? null : box;
 }

@@ -102,7 +102,7 @@ export function sharpCutMask(res: WhitenedSharpResult, shape: Shape2, kernelRadi
   const [ny, nx] = shape;
   const hit = new Uint8Array(ny * nx);
   for (const p of res.sharp) hit[p] = 1;
-  const out = dilate(Uint8Array.from(hit), ny, nx, kernelRadius);
+  const out = dilate(hit, ny, nx, kernelRadius); // a new mask (hit itself where the radius is 0: the loop below then changes nothing)
   const c = res.core;
   if (!c) return out;
   const r = res.nucleusRadius;
