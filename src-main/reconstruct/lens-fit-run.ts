@@ -15,7 +15,7 @@ import { psfPixelScale, psfSamplingWarning } from '../../src-shared/operators/ps
 import { lensCurves } from '../../src-shared/operators/lens-curves.js';
 import { parseForwardModel } from '../../src-shared/operators/forward-model-spec.js';
 import { openLensFitPool } from '../lens-fit/pool/pool.js';
-import { annulusMask, fitLens, fitLightOnly, fitPixels, leastSquaresChi2, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type MassProfile } from '../../src-shared/lensing/fit.js';
+import { annulusMask, fitLens, fitLightOnly, fitPixels, leastSquaresChi2, lightSubtracted, EPL_GAMMA_BOUNDS, type LensFitProgress, type LensFitResult, type LightCentres, type MassProfile } from '../../src-shared/lensing/fit.js';
 import { detectExcludeMask, implausibleLensNote, type MaskConvention } from '../../src-shared/lensing/inputs.js';
 import { fluxReference, backgroundReference } from '../../src-shared/diffusion/flux-reference.js';
 import type { RegularisationKind } from '../../src-shared/lensing/inversion.js';
@@ -70,6 +70,8 @@ export interface LensFitSettings {
    * Gaussian core components tied to the first Sérsic component (fitLens's lightCore; absent: LENS_FIT_LIGHT_CORE)
    */
   lightCore?: number;
+  /** the Sérsic components' centres (fitLens's lightCentres; absent: free) */
+  lightCentres?: LightCentres;
   supersample: number;
   regularisation: RegularisationKind;
   errors: boolean;
@@ -436,6 +438,7 @@ export function lensFitFlags(s: LensFitSettings, psfSize: number): string[] {
   if (s.starts !== d.starts) out.push('--starts', String(s.starts));
   if (s.light !== d.light) out.push('--light', String(s.light));
   if ((s.lightCore ?? LENS_FIT_LIGHT_CORE) !== LENS_FIT_LIGHT_CORE) out.push('--light-core', String(s.lightCore));
+  if ((s.lightCentres ?? 'free') !== 'free') out.push('--light-centres', s.lightCentres!);
   if (s.supersample !== d.supersample) out.push('--supersample', String(s.supersample));
   if (s.regularisation !== d.regularisation) out.push('--regularisation', s.regularisation);
   if (!s.errors) out.push('--no-errors');
@@ -490,6 +493,7 @@ export function runLensFit(inp: LensFitInputs, s: LensFitSettings, command: stri
     {
       lightComponents: s.light,
       lightCore: s.lightCore ?? LENS_FIT_LIGHT_CORE,
+      ...(s.lightCentres !== undefined && { lightCentres: s.lightCentres }),
       fitSourceSize: s.fitSourceSize,
       sourceSize: s.sourceSize,
       sourceScale: s.sourceScale,
@@ -771,6 +775,8 @@ function products(
     // the light model's automatic choice (null where --light gave the components): log Z with one and two
     // components at the same lens, the penalty a second must exceed (½ · 7 · ln N over N pixels compared)
     lightSelection: res.lightSelection,
+    // the Sérsic components' centres: free, or the second tied to the first's (--light-centres)
+    lightCentres: res.lightCentres,
     // the Gaussian core components tied to the first Sérsic component (--light-core; light.ts coreComponents): σ in
     // the image's pixels and arcsec on the intermediate axis, the amplitude in data units at r = rEff (a Sérsic of
     // n = 0.5: half the Gaussian's peak), of either sign; absent without them

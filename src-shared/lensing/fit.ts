@@ -61,6 +61,12 @@ export interface LensFitOptions {
    */
   lightCore?: number;
   /**
+   * the Sérsic components' centres: 'free' (default), each its own; 'tied', the second concentric with the first
+   * (one galaxy's bulge and envelope, as lenstronomy's and PyAutoLens's tied centres): two parameters fewer, and no
+   * second component free to wander off the galaxy and take up what the source should
+   */
+  lightCentres?: LightCentres;
+  /**
    * the mask is the default disc of `radius` arcsec about `centre` (arcsec from the image centre; default the
    * centre): widened to DISC_PER_THETA_E × the first θE where that is larger (the command line's default mask)
    */
@@ -123,8 +129,12 @@ export interface LightCore {
 }
 const NO_CORE: LightCore = { count: 0, scale: 0 };
 
-/** A light component's parameters in the automatic choice's penalty: six of shape and the amplitude. */
+/**
+ * A light component's parameters in the automatic choice's penalty: six of shape and the amplitude; a second
+ * component whose centre is tied to the first's has two fewer (LIGHT_COMPONENT_PARAMETERS_TIED).
+ */
 export const LIGHT_COMPONENT_PARAMETERS = 7;
+export const LIGHT_COMPONENT_PARAMETERS_TIED = 5;
 /**
  * The default disc's radius in units of the first θE where that exceeds the default: the ring, and the arcs and the
  * PSF's reach beyond it, lie within about twice the Einstein radius of the lens's centre.
@@ -201,10 +211,12 @@ export interface LensFitResult {
   /**
    * the light model's automatic choice (null where the components were given): the components kept, log Z with one
    * and with two (at the two components' fitted lens, on the full image and the fit grid: the one component's light
-   * refitted there, λ by the evidence for each), the penalty a second must exceed (½ · 7 · ln N), N the pixels
+   * refitted there, λ by the evidence for each), the penalty a second must exceed (½ · 7 · ln N; ½ · 5 · ln N with tied centres), N the pixels
    * compared, and whether on the binned image (no longer: always false)
    */
   lightSelection: { components: number; logEvidence: [number, number]; penalty: number; pixels: number; binned: boolean } | null;
+  /** the Sérsic components' centres as fitted (LensFitOptions.lightCentres) */
+  lightCentres: LightCentres;
   /** the radius of the default disc fitted (arcsec; after its widening with the first θE), null without defaultDisc */
   fitRadius: number | null;
   /** the first θE's scan: radius (arcsec) and log Z on the binned image (empty where not scanned) */
@@ -247,12 +259,46 @@ export function annulusMask(image: Grid, r1: number, r2: number, centre: [number
   return m;
 }
 
-function lightFromVector(v: ArrayLike<number>, offset: number, count: number): SersicParams[] {
+/** The light components' centres in the fit (LensFitOptions.lightCentres). */
+export type LightCentres = 'free' | 'tied';
+export const LIGHT_CENTRES: readonly LightCentres[] = ['free', 'tied'];
+
+/**
+ * Where component k's parameters (LIGHT_NAMES) lie in the fit vector's light part: six each, or with tied centres
+ * the components after the first four (e1, e2, ln rEff, n; their centre the first's). Null for a tied centre.
+ */
+function lightSlot(k: number, name: (typeof LIGHT_NAMES)[number], tied: boolean): number | null {
+  const j = LIGHT_NAMES.indexOf(name);
+  if (!tied || k === 0) return 6 * k + j;
+  return j < 2 ? null : 6 + 4 * (k - 1) + (j - 2);
+}
+
+/** The light components of a fit vector's light part (from `offset`). */
+function lightFromVector(v: ArrayLike<number>, offset: number, count: number, tied = false): SersicParams[] {
   const out: SersicParams[] = [];
-  for (let k = 0; k < count; k++) {
-    const o = offset + 6 * k;
-    out.push({ x0: v[o], y0: v[o + 1], e1: v[o + 2], e2: v[o + 3], rEff: Math.exp(v[o + 4]), n: v[o + 5] });
-  }
+  const at = (k: number, name: (typeof LIGHT_NAMES)[number]) => v[offset + (lightSlot(k, name, tied) ?? lightSlot(0, name, tied)!)];
+  for (let k = 0; k < count; k++) out.push({ x0: at(k, 'x0'), y0: at(k, 'y0'), e1: at(k, 'e1'), e2: at(k, 'e2'), rEff: Math.exp(at(k, 'lnREff')), n: at(k, 'n') });
+  return out;
+}
+
+/** The fit vector's light part of light components, and the names of its entries (`light<k>.<name>`). */
+function lightToVector(light: SersicParams[], tied = false): number[] {
+  const out: number[] = [];
+  light.forEach((c, k) => {
+    const all = [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n];
+    out.push(...(tied && k > 0 ? all.slice(2) : all));
+  });
+  return out;
+}
+function lightVectorNames(count: number, tied = false): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < count; k++) for (const nm of LIGHT_NAMES) if (lightSlot(k, nm, tied) !== null) out.push(`light${k}.${nm}`);
+  return out;
+}
+/** Per-component values (six, in LIGHT_NAMES's order) laid out as the vector's light part. */
+function lightLayout(perComponent: number[], count: number, tied = false): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < count; k++) out.push(...(tied && k > 0 ? perComponent.slice(2) : perComponent));
   return out;
 }
 
@@ -284,7 +330,7 @@ function allowed(mass: MassVector | null, light: SersicParams[], image: Grid): b
  * arcs), in two rounds. With `sky`, a constant sky level is a further linear amplitude of any sign (a column of
  * ones, solved with the light's), returned as `sky` (0 without).
  */
-export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void, sky = false, core = 0): { light: SersicParams[]; evaluations: number; sky: number } {
+export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, maxEval: number, progress: (p: LensFitProgress) => void, sky = false, core = 0, tied = false): { light: SersicParams[]; evaluations: number; sky: number } {
   const [ny, nx] = d.image.shape;
   // start: the centroid about the brightest pixel by the median of its 3×3 neighbourhood (a hot pixel or a cosmic
   // ray's track that the sharp-pixel test left on the galaxy's light is no peak there), round, rEff = 5 px, n = 3
@@ -321,12 +367,11 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
   }
   const cx = sw > 0 ? sx / sw : pixelCentre(pj, nx, d.image.scale);
   const cy = sw > 0 ? sy / sw : pixelCentre(pi, ny, d.image.scale);
-  const x0: number[] = [];
-  const steps: number[] = [];
-  for (let k = 0; k < count; k++) {
-    x0.push(cx, cy, 0, 0, Math.log((k === 0 ? 5 : 15) * d.image.scale), k === 0 ? 3 : 1);
-    steps.push(d.image.scale, d.image.scale, 0.05, 0.05, 0.3, 0.5);
-  }
+  const x0 = lightToVector(
+    Array.from({ length: count }, (_, k) => ({ x0: cx, y0: cy, e1: 0, e2: 0, rEff: (k === 0 ? 5 : 15) * d.image.scale, n: k === 0 ? 3 : 1 })),
+    tied,
+  );
+  const steps = lightLayout([d.image.scale, d.image.scale, 0.05, 0.05, 0.3, 0.5], count, tied);
   let use = pixels;
   let evaluations = 0;
   let best: Float64Array = Float64Array.from(x0);
@@ -340,13 +385,13 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
   for (let round = 0; round < 2; round++) {
     const sel = use;
     // (not where the start itself has one: Nelder–Mead needs a finite start)
-    const startAmps = count > 1 ? leastSquaresChi2(columns(lightFromVector(best, 0, count), sel), d, sel).amps.subarray(0, count) : null;
+    const startAmps = count > 1 ? leastSquaresChi2(columns(lightFromVector(best, 0, count, tied), sel), d, sel).amps.subarray(0, count) : null;
     const positive = startAmps !== null && startAmps.every((a) => a > 0);
     // a component of negative amplitude is no light: with two, the fit could otherwise move one off the galaxy and
     // subtract it (on the second SLACS-like simulation of docs/lensing.md: 0.67″ off, amplitude −0.003, the lens's
     // centre and ring radius taken from it)
     const f = (v: Float64Array): number => {
-      const light = lightFromVector(v, 0, count);
+      const light = lightFromVector(v, 0, count, tied);
       if (!allowed(null, light, d.image)) return Infinity;
       const r = leastSquaresChi2(columns(light, sel), d, sel);
       return positive && r.amps.subarray(0, count).some((a) => !(a > 0)) ? Infinity : r.chi2;
@@ -362,7 +407,7 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
     evaluations += r.evaluations;
     best = r.x;
     // drop the pixels well above the light model (the lensed source) for the next round
-    const light = lightFromVector(best, 0, count);
+    const light = lightFromVector(best, 0, count, tied);
     const cols = columns(light, pixels);
     const { amps } = leastSquaresChi2(cols, d, pixels);
     const nl = cols.length - (sky ? 1 : 0);
@@ -375,8 +420,8 @@ export function fitLightOnly(d: LensFitData, pixels: Int32Array, count: number, 
     });
     use = Int32Array.from(keep);
   }
-  if (sky) skyLevel = leastSquaresChi2(columns(lightFromVector(best, 0, count), use), d, use).amps[count + core];
-  return { light: lightFromVector(best, 0, count), evaluations, sky: skyLevel };
+  if (sky) skyLevel = leastSquaresChi2(columns(lightFromVector(best, 0, count, tied), use), d, use).amps[count + core];
+  return { light: lightFromVector(best, 0, count, tied), evaluations, sky: skyLevel };
 }
 
 /** Weighted linear least squares of the data on the columns: amplitudes and χ². */
@@ -701,13 +746,13 @@ export function firstThetaE(
   nLight: number,
   centre: [number, number],
   modelLight: SersicParams[],
-  o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void; ringModel?: Float64Array; core?: LightCore },
+  o: { maxEval: number; fitN: number; regKind: RegularisationKind; ss: number; scan: boolean; progress: (p: LensFitProgress) => void; ringModel?: Float64Array; core?: LightCore; tied?: boolean },
 ): { ring: number; thetaE: number; scan: { thetaE: number; logEvidence: number }[]; evaluations: number } | null {
   let model: Float64Array | null = o.ringModel ?? null;
   let evaluations = 0;
   if (nLight > 0 && !model) {
     const core = o.core ?? NO_CORE;
-    const l = fitLightOnly(d, pixels, 2, o.maxEval, (p) => o.progress({ ...p, message: `${p.message} (two components, for the ring)` }), false, core.count);
+    const l = fitLightOnly(d, pixels, 2, o.maxEval, (p) => o.progress({ ...p, message: `${p.message} (two components, for the ring)` }), false, core.count, o.tied ?? false);
     evaluations += l.evaluations;
     const all = withCore(l.light, core.count, core.scale);
     const cols = lightColumns(all, d.image, d.psf, pixels, 2);
@@ -990,6 +1035,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   if (!(Number.isInteger(lightCore) && lightCore >= 0 && lightCore <= MAX_CORE_GAUSSIANS)) throw new LensFitInputError(`the number of core Gaussians must be an integer in 0–${MAX_CORE_GAUSSIANS}, got ${String(opts.lightCore)}`);
   // the Gaussian core components tied to the first Sérsic component, σ in the image's pixels (light.ts coreComponents)
   const core: LightCore = { count: lightCore, scale: d.image.scale };
+  const centres = opts.lightCentres ?? 'free';
+  if (!LIGHT_CENTRES.includes(centres)) throw new LensFitInputError(`the light's centres must be one of ${LIGHT_CENTRES.join(', ')}, got '${String(centres)}'`);
+  const tied = centres === 'tied';
   const fitN = opts.fitSourceSize ?? 24;
   const outN = opts.sourceSize ?? 64;
   const ss = opts.supersample ?? 2;
@@ -1041,13 +1089,13 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   // (with one component asked for, the ring's two are fitted by firstThetaE after the second sharp-pixel pass, as
   // before the automatic choice)
   if (nLight === 2) {
-    const l = fitLightOnly(d, pixels, 2, maxEval, (p) => progress({ ...p, message: `${p.message} (two components)` }), false, core.count);
+    const l = fitLightOnly(d, pixels, 2, maxEval, (p) => progress({ ...p, message: `${p.message} (two components)` }), false, core.count, tied);
     light2 = l.light;
     evaluations.light += l.evaluations;
     model2 = lightImageOf(light2);
   }
   if (nLight === 1 || auto) {
-    const l = fitLightOnly(d, pixels, 1, maxEval, (p) => progress({ ...p, message: `${p.message} (one component)` }), false, core.count);
+    const l = fitLightOnly(d, pixels, 1, maxEval, (p) => progress({ ...p, message: `${p.message} (one component)` }), false, core.count, tied);
     light1 = l.light;
     evaluations.light += l.evaluations;
   }
@@ -1064,7 +1112,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   const centre: [number, number] = light.length ? [light[0].x0, light[0].y0] : [0, 0];
   // the first θE: the ring's radius of the data less the two-component light (firstThetaE; docs/lensing.md, The
   // fit, step 2)
-  const first = firstThetaE(d, pixels, nLight, centre, light, { maxEval, fitN, regKind, ss, scan: opts.scanThetaE ?? false, progress, core, ...(model2 && { ringModel: model2 }) });
+  const first = firstThetaE(d, pixels, nLight, centre, light, { maxEval, fitN, regKind, ss, scan: opts.scanThetaE ?? false, progress, core, tied, ...(model2 && { ringModel: model2 }) });
   if (first === null) throw new LensFitInputError('no pixel of the light-subtracted data is 3σ above zero: no arcs to fit');
   const ring = first.ring;
   const thetaE0 = first.thetaE;
@@ -1189,7 +1237,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     return b.collect(runTasks(b.tasks));
   };
   // −log Z of fit vectors (Infinity where not allowed) on `on` at λ
-  const minusLogZ = (on: LensFitEvidenceRef, lambda: number) => (xs: Float64Array[]): LensFitPoint[] => xs.map((x) => ({ on, lambda, mass: massFromVector(x, epl), light: lightFromVector(x, nMass, light.length) }));
+  const minusLogZ = (on: LensFitEvidenceRef, lambda: number) => (xs: Float64Array[]): LensFitPoint[] => xs.map((x) => ({ on, lambda, mass: massFromVector(x, epl), light: lightFromVector(x, nMass, light.length, tied) }));
   const toF = (z: (number | null)[]): number[] => z.map((e) => (e === null ? Infinity : -e));
   let bestMass: MassVector | null = null;
   let bestLambda = 1;
@@ -1276,17 +1324,13 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     if (!solve) return null;
     // (the columns kept per component: a gradient's step moves one component, and the other's column is reused)
     const f = (v: Float64Array) => {
-      const l = lightFromVector(v, 0, l0.length);
+      const l = lightFromVector(v, 0, l0.length, tied);
       if (!allowed(null, l, ev.d.image)) return Infinity;
       const r = solve(ev.columns(l));
       return r ? -r.logEvidence : Infinity;
     };
-    const v0: number[] = [];
-    const st: number[] = [];
-    for (const c of l0) {
-      v0.push(c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n);
-      st.push(ev.d.image.scale / 2, ev.d.image.scale / 2, 0.02, 0.02, 0.05, 0.1);
-    }
+    const v0 = lightToVector(l0, tied);
+    const st = lightLayout([ev.d.image.scale / 2, ev.d.image.scale / 2, 0.02, 0.02, 0.05, 0.1], l0.length, tied);
     let x: ArrayLike<number> = v0;
     let fx = f(Float64Array.from(v0));
     const f0 = fx;
@@ -1299,7 +1343,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     // (docs/lensing.md, *Threads*); its extra evaluations are counted apart (speculativeLight), not in E's
     const onThreads = par !== null && lightSpeculate > 0 && ev === E && allowed(m, [], ev.d.image);
     const fBatch = (xs: Float64Array[]): number[] => {
-      const tasks: LensFitTask[] = xs.map((x) => ({ kind: 'evidence', points: [{ on: 'fit', lambda, mass: m, light: lightFromVector(x, 0, l0.length) }] }));
+      const tasks: LensFitTask[] = xs.map((x) => ({ kind: 'evidence', points: [{ on: 'fit', lambda, mass: m, light: lightFromVector(x, 0, l0.length, tied) }] }));
       return par!.run(tasks, progress).map((r) => {
         const z = (r as Extract<LensFitTaskResult, { kind: 'evidence' }>).logEvidence[0];
         return z === null ? Infinity : -z;
@@ -1324,7 +1368,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
       if (!(fPrev - r.f > 0.1)) break;
       fPrev = r.f;
     }
-    return { light: lightFromVector(x, 0, l0.length), logZ: -fx, startLogZ: -f0 };
+    return { light: lightFromVector(x, 0, l0.length, tied), logZ: -fx, startLogZ: -f0 };
   };
   const runCycles = (ev: EvidenceFunction, l0: SersicParams[], m0: MassVector, lambda0: number, c: { min: number; max: number; startLogZ: number; tag: string; settledLight?: boolean }) => {
     let l = l0;
@@ -1363,6 +1407,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let settled = 0;
   // the light model: the components asked for, or (auto) two where they gain more evidence than the Bayesian
   // information criterion's penalty for a component's seven parameters (six shape, one amplitude), ½ · 7 · ln N
+  // (five with its centre tied to the first's)
   // with N the fitted pixels. Auto fits the two components' path to the end of the cycles (the path of `--light 2`),
   // then refits one component's light at that lens on the full image and the fit grid, λ by the evidence for each.
   // Not at the best start on the binned image: there the source grid of half the fit grid's side cannot hold the
@@ -1383,7 +1428,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     const L1 = r1?.light ?? light1!;
     const b1 = E.bestLambda(f.mass, L1, Math.log(f.lambda)).best;
     const z1 = b1.logEvidence;
-    const penalty = 0.5 * LIGHT_COMPONENT_PARAMETERS * Math.log(E.pixels.length);
+    const penalty = 0.5 * (tied ? LIGHT_COMPONENT_PARAMETERS_TIED : LIGHT_COMPONENT_PARAMETERS) * Math.log(E.pixels.length);
     const components = z2 - z1 > penalty ? 2 : 1;
     lightSelection = { components, logEvidence: [z1, z2], penalty, pixels: E.pixels.length, binned: false };
     progress({ stage: 'joint', evaluations: E.evaluations, message: `light model: ${components} Sérsic component${components > 1 ? 's' : ''} (log Z one ${z1.toFixed(2)}, two ${z2.toFixed(2)} at the fitted lens; a second is kept where it gains more than ${penalty.toFixed(1)})` });
@@ -1404,10 +1449,9 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   progress({ stage: 'joint', evaluations: E.evaluations, logEvidence: fitResult.logEvidence, message: `fitted: log Z ${fitResult.logEvidence.toFixed(2)}, θE ${mass.thetaE.toFixed(4)}″${epl ? `, γ ${mass.gamma!.toFixed(3)}` : ''}` });
 
   const names: string[] = [...(epl ? EPL_MASS_NAMES : MASS_NAMES)];
-  for (let k = 0; k < light.length; k++) for (const nm of LIGHT_NAMES) names.push(`light${k}.${nm}`);
-  const v = Float64Array.from([...massToVector(mass, epl), ...light.flatMap((c) => [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n])]);
-  const hTrial = [...massTol.map((x) => 10 * x)];
-  for (let k = 0; k < light.length; k++) hTrial.push(0.05 * d.image.scale, 0.05 * d.image.scale, 0.005, 0.005, 0.01, 0.02);
+  names.push(...lightVectorNames(light.length, tied));
+  const v = Float64Array.from([...massToVector(mass, epl), ...lightToVector(light, tied)]);
+  const hTrial = [...massTol.map((x) => 10 * x), ...lightLayout([0.05 * d.image.scale, 0.05 * d.image.scale, 0.005, 0.005, 0.01, 0.02], light.length, tied)];
 
   // 5. the Laplace approximation: finite-difference Hessian of −log Z at the optimum (λ held at its optimum), in
   // two passes. The first along the parameters' axes, with steps near one conditional standard deviation (from the
@@ -1599,18 +1643,19 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   parameters.gamma2 = { value: mass.gamma2, error: sd(6) };
   if (epl) parameters.gamma = { value: mass.gamma!, error: sd(7) };
   light.forEach((c, k) => {
-    const o = nMass + 6 * k;
+    // (a tied centre's error is the first component's: the same parameter)
+    const at = (nm: (typeof LIGHT_NAMES)[number]) => nMass + (lightSlot(k, nm, tied) ?? lightSlot(0, nm, tied)!);
     const { q, phi } = qPhiFromEllipticity(c.e1, c.e2);
-    const [lq, lp] = qphiErr(o + 2, o + 3, c.e1, c.e2);
-    const lr = sd(o + 4);
-    parameters[`light${k}.x0`] = { value: c.x0, error: sd(o) };
-    parameters[`light${k}.y0`] = { value: c.y0, error: sd(o + 1) };
+    const [lq, lp] = qphiErr(at('e1'), at('e2'), c.e1, c.e2);
+    const lr = sd(at('lnREff'));
+    parameters[`light${k}.x0`] = { value: c.x0, error: sd(at('x0')) };
+    parameters[`light${k}.y0`] = { value: c.y0, error: sd(at('y0')) };
     parameters[`light${k}.q`] = { value: q, error: lq };
     parameters[`light${k}.phi`] = { value: phi, error: lp };
-    parameters[`light${k}.e1`] = { value: c.e1, error: sd(o + 2) };
-    parameters[`light${k}.e2`] = { value: c.e2, error: sd(o + 3) };
+    parameters[`light${k}.e1`] = { value: c.e1, error: sd(at('e1')) };
+    parameters[`light${k}.e2`] = { value: c.e2, error: sd(at('e2')) };
     parameters[`light${k}.rEff`] = { value: c.rEff, error: lr === null ? null : lr * c.rEff };
-    parameters[`light${k}.n`] = { value: c.n, error: sd(o + 5) };
+    parameters[`light${k}.n`] = { value: c.n, error: sd(at('n')) };
     parameters[`light${k}.amplitude`] = { value: amps[k], error: null };
   });
   evaluations.total = E.evaluations + extraEvaluations;
@@ -1647,6 +1692,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
     outliers,
     thetaEScan,
     lightSelection,
+    lightCentres: centres,
     fitRadius,
     evaluations,
     thetaEInitial: thetaE0,

@@ -181,6 +181,8 @@ describe('skyscore lens-fit', () => {
       [[...base, '--speculate', '1', '--threads', '1'], /--speculate needs --threads 2 or more/],
       [[...base, '--light-core', '5'], /--light-core must be ≤ 4/],
       [[...base, '--light', '0', '--light-core', '1'], /--light-core needs a Sérsic component to tie to/],
+      [[...base, '--light-centres', 'joint'], /--light-centres must be free or tied, got 'joint'/],
+      [[...base, '--light', '1', '--light-centres', 'tied'], /--light 1 has none/],
     ];
     for (const [args, msg] of cases) {
       const r = await runCliAsync(args, { timeoutMs: 120_000 });

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { checkNotSame } from './forward.js';
 import { sigmaArray } from '../../../src-shared/operators/noise.js';
 import { REGULARISATION_KINDS, type RegularisationKind } from '../../../src-shared/lensing/inversion.js';
-import { EPL_GAMMA_BOUNDS, MASS_PROFILES, type MassProfile } from '../../../src-shared/lensing/fit.js';
+import { EPL_GAMMA_BOUNDS, LIGHT_CENTRES, MASS_PROFILES, type LightCentres, type MassProfile } from '../../../src-shared/lensing/fit.js';
 import { MAX_CORE_GAUSSIANS } from '../../../src-shared/lensing/light.js';
 import {
   LENS_FIT_DEFAULTS,
@@ -128,7 +128,10 @@ Conventions (θE, q, φ, x0, y0, γ1, γ2, the slope γ): docs/forward-models.md
   --starts K             starts of the mass search (default 3)
   --light N              Sérsic components of the deflector's light: auto (default), 0, 1 or 2; auto fits
                          one and two and keeps the second where its evidence gain exceeds the BIC penalty
-                         (½ · 7 · ln pixels; lens.json lightSelection)
+                         (½ · 7 · ln pixels, ½ · 5 · ln pixels with tied centres; lens.json lightSelection)
+  --light-centres C      free (default): each Sérsic component its own centre; tied: the second concentric
+                         with the first (a bulge and an envelope of one galaxy; two parameters fewer), so
+                         that it cannot leave the galaxy to take up what the source should (docs/lensing.md)
   --light-core K         Gaussian core components tied to the first Sérsic component's centre and
                          ellipticity (σ 0.5, 1, 2, 4 pixels: the first K, 0–${MAX_CORE_GAUSSIANS}; default ${LENS_FIT_LIGHT_CORE}), their
                          amplitudes linear and of either sign, solved with the source: a nucleus steeper
@@ -184,6 +187,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
         speculate: { type: 'string' },
         light: { type: 'string' },
         'light-core': { type: 'string' },
+        'light-centres': { type: 'string' },
         supersample: { type: 'string' },
         regularisation: { type: 'string' },
         mass: { type: 'string' },
@@ -237,6 +241,9 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     const lightN: number | 'auto' = lightArg.trim() === 'auto' ? 'auto' : Number(lightArg);
     const lightCore = numberFlag(p, 'light-core', cmd, { default: LENS_FIT_LIGHT_CORE, integer: true, min: 0, max: MAX_CORE_GAUSSIANS });
     if (lightN === 0 && lightCore > 0) throw new UsageError(`${cmd}: --light-core needs a Sérsic component to tie to (--light 0 was given)`);
+    const centresArg = (optionalString(p, 'light-centres') ?? 'free').trim() as LightCentres;
+    if (!LIGHT_CENTRES.includes(centresArg)) throw new UsageError(`${cmd}: --light-centres must be ${LIGHT_CENTRES.join(' or ')}, got '${centresArg}'`);
+    if (centresArg === 'tied' && lightN === 1) throw new UsageError(`${cmd}: --light-centres tied ties a second Sérsic component's centre to the first's: --light 1 has none (give --light 2 or auto)`);
     const supersample = numberFlag(p, 'supersample', cmd, { default: LENS_FIT_DEFAULTS.supersample, integer: true, min: 1, max: 8 });
     const regArg = optionalString(p, 'regularisation') ?? LENS_FIT_DEFAULTS.regularisation;
     if (!REGULARISATION_KINDS.includes(regArg as RegularisationKind)) throw new UsageError(`${cmd}: --regularisation must be one of ${REGULARISATION_KINDS.join(', ')}, got '${regArg}'`);
@@ -359,7 +366,7 @@ noise-realisation.fits (a 256² draw of the measured noise), model.json's correl
     const command = `lens-fit ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
     const out = runLensFit(
       { obs, sigma, noiseText, psf, pixelScale: scale, mask, warnings: [psfWarning, psfShapeWarning].filter((w): w is string => w !== null), correlation, noise: ns.json, notes: inputNotes, ...(maskReading && { maskConvention: maskReading }), ...(sky && { sky }) },
-      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, lightCore, supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
+      { sourceSize, sourceScale, fitSourceSize, starts, light: lightN, lightCore, ...(centresArg !== 'free' && { lightCentres: centresArg }), supersample, regularisation: regArg as RegularisationKind, errors: p.values['no-errors'] !== true, ...(p.values['keep-sharp'] === true && { rejectSharpOutliers: false }), mass: massArg as MassProfile },
       command,
       { onLine: (l) => process.stderr.write(`${l.line}\n`), threads, ...(speculate > 0 && { speculate }) },
     );
