@@ -281,7 +281,7 @@ function lightFromVector(v: ArrayLike<number>, offset: number, count: number, ti
   return out;
 }
 
-/** The fit vector's light part of light components, and the names of its entries (`light<k>.<name>`). */
+/** The fit vector's light part of light components. */
 function lightToVector(light: SersicParams[], tied = false): number[] {
   const out: number[] = [];
   light.forEach((c, k) => {
@@ -290,6 +290,7 @@ function lightToVector(light: SersicParams[], tied = false): number[] {
   });
   return out;
 }
+/** The names of the fit vector's light part (`light<k>.<name>`). */
 function lightVectorNames(count: number, tied = false): string[] {
   const out: string[] = [];
   for (let k = 0; k < count; k++) for (const nm of LIGHT_NAMES) if (lightSlot(k, nm, tied) !== null) out.push(`light${k}.${nm}`);
@@ -1407,8 +1408,7 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let settled = 0;
   // the light model: the components asked for, or (auto) two where they gain more evidence than the Bayesian
   // information criterion's penalty for a component's seven parameters (six shape, one amplitude), ½ · 7 · ln N
-  // (five with its centre tied to the first's)
-  // with N the fitted pixels. Auto fits the two components' path to the end of the cycles (the path of `--light 2`),
+  // with N the fitted pixels (five parameters where its centre is tied to the first's). Auto fits the two components' path to the end of the cycles (the path of `--light 2`),
   // then refits one component's light at that lens on the full image and the fit grid, λ by the evidence for each.
   // Not at the best start on the binned image: there the source grid of half the fit grid's side cannot hold the
   // arcs (χ²/pixel 4 at the true lens of a simulation) and the light's binned rendering misses a steep core by up
