@@ -773,7 +773,8 @@ function products(
     psfShape: psf.shape,
     thetaEInitial: res.thetaEInitial,
     // the light model's automatic choice (null where --light gave the components): log Z with one and two
-    // components at the same lens, the penalty a second must exceed (½ · 7 · ln N over N pixels compared)
+    // components at the same lens, the penalty a second must exceed (½ · 7 · ln N over N pixels compared; ½ · 5 · ln N
+    // with tied centres)
     lightSelection: res.lightSelection,
     // the Sérsic components' centres: free, or the second tied to the first's (--light-centres)
     lightCentres: res.lightCentres,

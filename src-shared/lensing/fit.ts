@@ -281,14 +281,12 @@ function lightFromVector(v: ArrayLike<number>, offset: number, count: number, ti
   return out;
 }
 
+/** Component k's entries in the vector's light part, of its six values in LIGHT_NAMES's order (lightSlot's layout). */
+const ownEntries = (k: number, six: number[], tied: boolean): number[] => (tied && k > 0 ? six.slice(2) : six);
+
 /** The fit vector's light part of light components. */
 function lightToVector(light: SersicParams[], tied = false): number[] {
-  const out: number[] = [];
-  light.forEach((c, k) => {
-    const all = [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n];
-    out.push(...(tied && k > 0 ? all.slice(2) : all));
-  });
-  return out;
+  return light.flatMap((c, k) => ownEntries(k, [c.x0, c.y0, c.e1, c.e2, Math.log(c.rEff), c.n], tied));
 }
 /** The names of the fit vector's light part (`light<k>.<name>`). */
 function lightVectorNames(count: number, tied = false): string[] {
@@ -298,9 +296,7 @@ function lightVectorNames(count: number, tied = false): string[] {
 }
 /** Per-component values (six, in LIGHT_NAMES's order) laid out as the vector's light part. */
 function lightLayout(perComponent: number[], count: number, tied = false): number[] {
-  const out: number[] = [];
-  for (let k = 0; k < count; k++) out.push(...(tied && k > 0 ? perComponent.slice(2) : perComponent));
-  return out;
+  return Array.from({ length: count }, (_, k) => ownEntries(k, perComponent, tied)).flat();
 }
 
 /** The mass of a fit vector (its first 7 values, 8 for an EPL), and the vector of a mass. */
@@ -1408,7 +1404,8 @@ export function fitLens(d: LensFitData, opts: LensFitOptions = {}): LensFitResul
   let settled = 0;
   // the light model: the components asked for, or (auto) two where they gain more evidence than the Bayesian
   // information criterion's penalty for a component's seven parameters (six shape, one amplitude), ½ · 7 · ln N
-  // with N the fitted pixels (five parameters where its centre is tied to the first's). Auto fits the two components' path to the end of the cycles (the path of `--light 2`),
+  // with N the fitted pixels (five parameters where its centre is tied to the first's). Auto fits the two
+  // components' path to the end of the cycles (the path of `--light 2`),
   // then refits one component's light at that lens on the full image and the fit grid, λ by the evidence for each.
   // Not at the best start on the binned image: there the source grid of half the fit grid's side cannot hold the
   // arcs (χ²/pixel 4 at the true lens of a simulation) and the light's binned rendering misses a steep core by up
